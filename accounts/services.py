@@ -1,0 +1,151 @@
+"""Writes for users, roles, tokens and login throttling."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission, User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken, FailedLogin, Profile, Role, hash_token
+
+# Model permissions each role gets in the admin, by app label.  Librarians keep
+# the catalog; organizers keep events (the events app adds its models later).
+ROLE_ADMIN_APPS: dict[str, tuple[str, ...]] = {
+    Role.JUDGE: (),
+    Role.LIBRARIAN: ("library",),
+    Role.ORGANIZER: ("events",),
+}
+STAFF_ROLES = {Role.LIBRARIAN, Role.ORGANIZER}
+
+
+def roles_ensure(*, using: str = "default") -> None:
+    """Create the role groups and give them their admin permissions (idempotent)."""
+    for role, apps in ROLE_ADMIN_APPS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role.value)
+        if apps:
+            perms = Permission.objects.using(using).filter(content_type__app_label__in=apps)
+            group.permissions.add(*perms)
+
+
+@transaction.atomic
+def user_upsert(
+    *,
+    username: str,
+    roles: list[str] | None = None,
+    password: str | None = None,
+    display_name: str | None = None,
+    division: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    validate: bool = True,
+) -> tuple[User, bool]:
+    """Create or update a user with the given roles and profile; returns (user, created).
+
+    Roles given replace the user's current roles.  Raises ValidationError for
+    an unknown role, a bad username or e-mail, or (when ``validate``) a weak password.
+    """
+    roles = list(dict.fromkeys(roles or []))
+    unknown = [r for r in roles if r not in Role.values]
+    if unknown:
+        raise ValidationError({"role": f"未知角色 {', '.join(unknown)}（可选：{', '.join(Role.values)}）"})
+    user = User.objects.filter(username=username).first()
+    created = user is None
+    if created:
+        user = User(username=username)
+    if email is not None:
+        user.email = email
+    if password is not None:
+        if validate:
+            validate_password(password, user)
+        user.set_password(password)
+    elif created:
+        user.set_unusable_password()
+    if roles:
+        user.is_staff = user.is_superuser or any(r in STAFF_ROLES for r in roles)
+    user.full_clean(exclude=["password"])
+    user.save()
+    if roles:
+        roles_ensure()
+        user.groups.set(Group.objects.filter(name__in=roles))
+    profile, _ = Profile.objects.get_or_create(user=user)
+    for field, value in (("display_name", display_name), ("division", division), ("phone", phone)):
+        if value is not None:
+            setattr(profile, field, value)
+    profile.full_clean()
+    profile.save()
+    return user, created
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    raw: str
+
+
+def token_issue(*, user: AbstractBaseUser, name: str = "") -> IssuedToken:
+    """Create an API token; the raw value is returned once and never stored."""
+    lookup = secrets.token_hex(6)
+    raw = f"{ApiToken.PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(user=user, name=name[:64], lookup=lookup, key_hash=hash_token(raw))
+    token.full_clean()
+    token.save()
+    return IssuedToken(token=token, raw=raw)
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def token_authenticate(*, raw: str) -> User | None:
+    """The active user a raw token belongs to, or None.  Records the time of use."""
+    # The secret part is URL-safe base64 and may itself contain "_".
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != ApiToken.PREFIX:
+        return None
+    token = ApiToken.objects.select_related("user").filter(lookup=parts[1], revoked_at__isnull=True).first()
+    if token is None or not token.matches(raw) or not token.user.is_active:
+        return None
+    now = timezone.now()
+    # Writing on every request would serialize readers on SQLite; once a minute is enough.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def login_retry_after(*, username: str, ip: str | None) -> int:
+    """Seconds until another password attempt is allowed for this username or address; 0 if allowed."""
+    window = timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    since = timezone.now() - window
+    limit = settings.LOGIN_MAX_FAILURES
+    waits = []
+    for filters in ({"username": username}, {"ip": ip} if ip else None):
+        if filters is None:
+            continue
+        recent = FailedLogin.objects.filter(at__gte=since, **filters).order_by("-at").values_list("at", flat=True)
+        times = list(recent[:limit])
+        if len(times) >= limit:
+            waits.append(int((times[-1] + window - timezone.now()).total_seconds()) + 1)
+    return max(waits, default=0)
+
+
+def login_with_password(*, username: str, password: str, ip: str | None) -> User | None:
+    """Check a password; failures are recorded for throttling and a success clears them."""
+    user = authenticate(username=username, password=password)
+    if user is None:
+        FailedLogin.objects.create(username=username[:150], ip=ip)
+        return None
+    FailedLogin.objects.filter(username=username).delete()
+    return user
+
+
+def failed_logins_prune() -> int:
+    """Delete failure rows older than the lockout window; returns how many."""
+    since = timezone.now() - timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    deleted, _ = FailedLogin.objects.filter(at__lt=since).delete()
+    return deleted

@@ -1,0 +1,1 @@
+"""Events: venues, salons, seminars and tea talks (models arrive with the events issue)."""

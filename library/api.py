@@ -1,0 +1,242 @@
+"""Catalog API: books, copies, papers and imports.  Handlers parse, call one service or selector, and return."""
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest
+from ninja import File, Query, Router, UploadedFile
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
+from accounts.models import Role
+from library import selectors, services
+from library.importers import import_catalog
+from library.models import Book, Copy, Paper
+from library.schemas import (
+    BookFilters,
+    BookIn,
+    BookOut,
+    BookPatch,
+    CopyDetailOut,
+    CopyIn,
+    CopyPatch,
+    ImportSummaryOut,
+    PaperFilters,
+    PaperIn,
+    PaperOut,
+    PaperPatch,
+)
+from shuyuan.errors import InvalidInput
+
+router = Router(tags=["catalog"])
+
+ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 422: dict}
+
+
+def _people(payload: BookIn | BookPatch) -> list[services.Person] | None:
+    if payload.contributors is not None:
+        return [services.Person(c.name, c.role.value) for c in payload.contributors]
+    if payload.authors is not None:
+        return [services.Person(name) for name in payload.authors]
+    return None
+
+
+def _get_book(book_id: int) -> Book:
+    book = selectors.book_get(book_id=book_id)
+    if book is None:
+        raise HttpError(404, f"图书 {book_id} 不存在 (book not found)")
+    return book
+
+
+def _get_copy(barcode: str) -> Copy:
+    copy = selectors.copy_get(barcode=barcode)
+    if copy is None:
+        raise HttpError(404, f"条码 {barcode} 不存在 (copy not found)")
+    return copy
+
+
+def _get_paper(request: HttpRequest, paper_id: int) -> Paper:
+    paper = selectors.paper_get(user=request.auth, paper_id=paper_id)
+    if paper is None:
+        # Internal papers are invisible to anonymous readers: 404, not 403,
+        # so their titles cannot be discovered by counting ids.
+        raise HttpError(404, f"成果 {paper_id} 不存在 (paper not found)")
+    return paper
+
+
+# --- books -----------------------------------------------------------------
+
+
+@router.get("/books", response=list[BookOut], auth=CATALOG_READ, summary="图书列表")
+@paginate(LimitOffsetPagination)
+def list_books(request: HttpRequest, filters: Query[BookFilters]):
+    return selectors.book_list(
+        language=filters.language, clc=filters.clc, year_from=filters.year_from, year_to=filters.year_to
+    )
+
+
+@router.post("/books", response={201: BookOut, **ERRORS}, auth=LOGGED_IN, summary="新增图书（馆员）")
+def create_book(request: HttpRequest, payload: BookIn):
+    require_role(request, Role.LIBRARIAN)
+    data = payload.model_dump(exclude={"authors", "contributors"})
+    data["language"] = payload.language.value
+    book = services.book_create(**data, contributors=_people(payload) or [])
+    return 201, _get_book(book.pk)
+
+
+@router.get("/books/{book_id}", response={200: BookOut, **ERRORS}, auth=CATALOG_READ, summary="图书详情")
+def get_book(request: HttpRequest, book_id: int):
+    return _get_book(book_id)
+
+
+@router.patch("/books/{book_id}", response={200: BookOut, **ERRORS}, auth=LOGGED_IN, summary="修改图书（馆员）")
+def update_book(request: HttpRequest, book_id: int, payload: BookPatch):
+    require_role(request, Role.LIBRARIAN)
+    book = _get_book(book_id)
+    changes = payload.model_dump(exclude_unset=True, exclude={"authors", "contributors"})
+    if "language" in changes:
+        changes["language"] = payload.language.value
+    services.book_update(book=book, changes=changes, contributors=_people(payload))
+    return _get_book(book_id)
+
+
+@router.delete("/books/{book_id}", response={204: None, **ERRORS}, auth=LOGGED_IN, summary="删除图书（馆员）")
+def delete_book(request: HttpRequest, book_id: int):
+    require_role(request, Role.LIBRARIAN)
+    services.book_delete(book=_get_book(book_id))
+    return 204, None
+
+
+# --- copies ----------------------------------------------------------------
+
+
+@router.post(
+    "/books/{book_id}/copies", response={201: CopyDetailOut, **ERRORS}, auth=LOGGED_IN, summary="新增复本（馆员）"
+)
+def create_copy(request: HttpRequest, book_id: int, payload: CopyIn):
+    require_role(request, Role.LIBRARIAN)
+    book = _get_book(book_id)
+    data = payload.model_dump()
+    data["status"] = payload.status.value
+    return 201, services.copy_create(book=book, **data)
+
+
+@router.get("/copies/{barcode}", response={200: CopyDetailOut, **ERRORS}, auth=CATALOG_READ, summary="复本详情")
+def get_copy(request: HttpRequest, barcode: str):
+    return _get_copy(barcode)
+
+
+@router.patch("/copies/{barcode}", response={200: CopyDetailOut, **ERRORS}, auth=LOGGED_IN, summary="修改复本（馆员）")
+def update_copy(request: HttpRequest, barcode: str, payload: CopyPatch):
+    require_role(request, Role.LIBRARIAN)
+    copy = _get_copy(barcode)
+    changes = payload.model_dump(exclude_unset=True)
+    if "status" in changes:
+        changes["status"] = payload.status.value
+    return services.copy_update(copy=copy, changes=changes)
+
+
+@router.delete("/copies/{barcode}", response={204: None, **ERRORS}, auth=LOGGED_IN, summary="删除复本（馆员）")
+def delete_copy(request: HttpRequest, barcode: str):
+    require_role(request, Role.LIBRARIAN)
+    services.copy_delete(copy=_get_copy(barcode))
+    return 204, None
+
+
+# --- papers ----------------------------------------------------------------
+
+
+@router.get("/papers", response=list[PaperOut], auth=CATALOG_READ, summary="调研成果列表")
+@paginate(LimitOffsetPagination)
+def list_papers(request: HttpRequest, filters: Query[PaperFilters]):
+    return selectors.paper_list(
+        user=request.auth,
+        kind=filters.kind,
+        year=filters.year,
+        visibility=filters.visibility,
+    )
+
+
+@router.post("/papers", response={201: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="新增调研成果（馆员、法官）")
+def create_paper(request: HttpRequest, payload: PaperIn):
+    require_role(request, Role.LIBRARIAN, Role.JUDGE)
+    data = payload.model_dump()
+    data["kind"] = payload.kind.value
+    data["visibility"] = payload.visibility.value
+    paper = services.paper_create(**data, created_by=request.auth)
+    return 201, _get_paper(request, paper.pk)
+
+
+@router.get("/papers/{paper_id}", response={200: PaperOut, **ERRORS}, auth=CATALOG_READ, summary="调研成果详情")
+def get_paper(request: HttpRequest, paper_id: int):
+    return _get_paper(request, paper_id)
+
+
+def _require_paper_editor(request: HttpRequest, paper: Paper) -> None:
+    if not selectors.paper_can_edit(user=request.auth, paper=paper):
+        raise HttpError(403, "只有馆员或录入该成果的法官可以修改 (librarian or the judge who entered it)")
+
+
+@router.patch("/papers/{paper_id}", response={200: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="修改调研成果")
+def update_paper(request: HttpRequest, paper_id: int, payload: PaperPatch):
+    paper = _get_paper(request, paper_id)
+    _require_paper_editor(request, paper)
+    changes = payload.model_dump(exclude_unset=True, exclude={"authors"})
+    for key in ("kind", "visibility"):
+        if key in changes:
+            changes[key] = getattr(payload, key).value
+    services.paper_update(paper=paper, changes=changes, authors=payload.authors)
+    return _get_paper(request, paper_id)
+
+
+@router.delete("/papers/{paper_id}", response={204: None, **ERRORS}, auth=LOGGED_IN, summary="删除调研成果")
+def delete_paper(request: HttpRequest, paper_id: int):
+    paper = _get_paper(request, paper_id)
+    _require_paper_editor(request, paper)
+    services.paper_delete(paper=paper)
+    return 204, None
+
+
+@router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="上传全文（PDF/DOCX/TXT）")
+def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFile]):
+    paper = _get_paper(request, paper_id)
+    _require_paper_editor(request, paper)
+    if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
+        raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
+    services.paper_attach_file(paper=paper, data=file.read(), filename=file.name or "")
+    return _get_paper(request, paper_id)
+
+
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "txt": "text/plain; charset=utf-8",
+}
+
+
+@router.get("/papers/{paper_id}/file", response={200: None, **ERRORS}, auth=CATALOG_READ, summary="下载全文")
+def download_paper_file(request: HttpRequest, paper_id: int):
+    paper = _get_paper(request, paper_id)
+    if not paper.file:
+        raise HttpError(404, "该成果没有全文文件 (no file attached)")
+    try:
+        handle = paper.file.open("rb")
+    except FileNotFoundError:
+        raise HttpError(404, "全文文件缺失 (file missing from storage)") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=paper.file_name or f"paper-{paper.pk}.{paper.file_type}"
+    )
+    response["Content-Type"] = CONTENT_TYPES.get(paper.file_type, "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- imports ---------------------------------------------------------------
+
+
+@router.post("/imports", response={200: ImportSummaryOut, **ERRORS}, auth=LOGGED_IN, summary="导入目录（CSV / MARC）")
+def import_file(request: HttpRequest, file: File[UploadedFile], format: str | None = None):
+    require_role(request, Role.LIBRARIAN)
+    if file.size is not None and file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+        raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
+    summary = import_catalog(data=file.read(), filename=file.name or "", format=format)
+    return summary.as_dict()

@@ -1,0 +1,255 @@
+"""The catalog: books (one record per edition), their physical copies, and the court's research papers."""
+
+import uuid
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from library.validators import format_isbn, normalize_barcode, normalize_clc, normalize_isbn
+
+
+class Language(models.TextChoices):
+    ZH = "zh", _("中文")
+    MN = "mn", _("蒙古文")
+    EN = "en", _("英文")
+    RU = "ru", _("俄文")
+    JA = "ja", _("日文")
+    DE = "de", _("德文")
+    FR = "fr", _("法文")
+    OTHER = "other", _("其他")
+
+
+def validate_year(value: int) -> None:
+    if value is not None and not 1000 <= value <= date.today().year + 1:
+        raise ValidationError(_("年份应在 1000 到明年之间 (year out of range): %(value)s"), params={"value": value})
+
+
+class Book(models.Model):
+    isbn = models.CharField(
+        _("ISBN"), max_length=13, null=True, blank=True, help_text=_("保存为 13 位 ISBN；旧书可以没有")
+    )
+    title = models.CharField(_("题名"), max_length=500)
+    subtitle = models.CharField(_("副题名"), max_length=500, blank=True)
+    publisher = models.CharField(_("出版者"), max_length=200, blank=True)
+    year = models.PositiveSmallIntegerField(_("出版年"), null=True, blank=True, validators=[validate_year])
+    edition = models.CharField(_("版次"), max_length=64, blank=True)
+    language = models.CharField(_("语种"), max_length=8, choices=Language.choices, default=Language.ZH)
+    clc = models.CharField(_("中图法分类号"), max_length=32, blank=True)
+    call_number = models.CharField(_("索书号"), max_length=64, blank=True)
+    subjects = models.JSONField(_("主题词"), default=list, blank=True)
+    summary = models.TextField(_("内容提要"), blank=True)
+    cover_url = models.URLField(_("封面地址"), max_length=500, blank=True, validators=[URLValidator(schemes=["http", "https"])])
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("图书")
+        verbose_name_plural = _("图书")
+        ordering = ["id"]
+        constraints = [
+            # NULL (no ISBN) may repeat; a present ISBN may not.
+            models.UniqueConstraint(fields=["isbn"], name="book_isbn_unique"),
+            models.CheckConstraint(condition=~Q(title=""), name="book_title_not_empty"),
+        ]
+        indexes = [
+            # book_list(clc=…): prefix filter on the class.
+            models.Index(fields=["clc"], name="book_clc"),
+            # book_list(language=…, year_from/to=…).
+            models.Index(fields=["language", "year"], name="book_language_year"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        errors = {}
+        if self.isbn:
+            try:
+                self.isbn = normalize_isbn(self.isbn)
+            except ValidationError as exc:
+                errors["isbn"] = exc.messages
+        else:
+            self.isbn = None
+        if self.clc:
+            try:
+                self.clc = normalize_clc(self.clc)
+            except ValidationError as exc:
+                errors["clc"] = exc.messages
+        self.title = (self.title or "").strip()
+        if not self.title:
+            errors["title"] = [_("题名不能为空 (title is required)")]
+        if not isinstance(self.subjects, list) or not all(isinstance(s, str) for s in self.subjects):
+            errors["subjects"] = [_("主题词应为字符串列表 (subjects must be a list of strings)")]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def isbn_display(self) -> str:
+        return format_isbn(self.isbn) if self.isbn else ""
+
+
+class Contributor(models.Model):
+    """A person responsible for a book, in the order of the title page."""
+
+    class Role(models.TextChoices):
+        AUTHOR = "author", _("著")
+        EDITOR = "editor", _("编")
+        TRANSLATOR = "translator", _("译")
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="contributors", verbose_name=_("图书"))
+    name = models.CharField(_("姓名"), max_length=128)
+    role = models.CharField(_("责任方式"), max_length=16, choices=Role.choices, default=Role.AUTHOR)
+    position = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("责任者")
+        verbose_name_plural = _("责任者")
+        ordering = ["book_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["book", "position"], name="contributor_book_position_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Copy(models.Model):
+    """A physical item of a book, identified by its barcode."""
+
+    class Status(models.TextChoices):
+        AVAILABLE = "available", _("在架")
+        ON_LOAN = "on_loan", _("借出")
+        ON_HOLD_SHELF = "on_hold_shelf", _("预约保留")
+        LOST = "lost", _("遗失")
+        REPAIR = "repair", _("修补中")
+        WITHDRAWN = "withdrawn", _("已剔除")
+
+    #: Statuses that only circulation (loans and holds) may set or leave.
+    CIRCULATING = (Status.ON_LOAN, Status.ON_HOLD_SHELF)
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="copies", verbose_name=_("图书"))
+    barcode = models.CharField(_("条码"), max_length=32)
+    location = models.CharField(_("馆藏地"), max_length=64, default="院本部", help_text=_("例如 院本部、棋盘井法庭"))
+    shelf = models.CharField(_("架位"), max_length=64, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.AVAILABLE)
+    acquired_on = models.DateField(_("入藏日期"), null=True, blank=True)
+    note = models.TextField(_("备注"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("复本")
+        verbose_name_plural = _("复本")
+        ordering = ["book_id", "barcode"]
+        constraints = [
+            models.UniqueConstraint(fields=["barcode"], name="copy_barcode_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["available", "on_loan", "on_hold_shelf", "lost", "repair", "withdrawn"]),
+                name="copy_status_valid",
+            ),
+        ]
+        indexes = [
+            # Availability counts per book (available_copies).
+            models.Index(fields=["book", "status"], name="copy_book_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.barcode
+
+    def clean(self) -> None:
+        try:
+            self.barcode = normalize_barcode(self.barcode)
+        except ValidationError as exc:
+            raise ValidationError({"barcode": exc.messages}) from None
+
+
+def paper_upload_to(instance: "Paper", filename: str) -> str:
+    # The stored name never comes from the client: a random name under
+    # papers/ with only the checked extension, so uploads stay confined.
+    return f"papers/{uuid.uuid4().hex}.{instance.file_type}"
+
+
+class Paper(models.Model):
+    """A research output of the court (调研课题, 论文 …), optionally with its full text."""
+
+    class Kind(models.TextChoices):
+        RESEARCH_PROJECT = "research_project", _("调研课题")
+        ARTICLE = "article", _("论文")
+        CASE_STUDY = "case_study", _("案例分析")
+        JUDGMENT_COMMENTARY = "judgment_commentary", _("裁判文书评析")
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", _("公开")
+        INTERNAL = "internal", _("院内")
+
+    class FileType(models.TextChoices):
+        PDF = "pdf", "PDF"
+        DOCX = "docx", "DOCX"
+        TXT = "txt", "TXT"
+
+    title = models.CharField(_("题名"), max_length=500)
+    abstract = models.TextField(_("摘要"), blank=True)
+    keywords = models.JSONField(_("关键词"), default=list, blank=True)
+    year = models.PositiveSmallIntegerField(_("年份"), null=True, blank=True, validators=[validate_year])
+    kind = models.CharField(_("类型"), max_length=32, choices=Kind.choices, default=Kind.RESEARCH_PROJECT)
+    awards = models.CharField(_("获奖情况"), max_length=300, blank=True)
+    venue = models.CharField(_("发表刊物/会议"), max_length=300, blank=True)
+    visibility = models.CharField(_("可见范围"), max_length=16, choices=Visibility.choices, default=Visibility.INTERNAL)
+    file = models.FileField(_("全文文件"), upload_to=paper_upload_to, max_length=200, blank=True)
+    file_name = models.CharField(_("原文件名"), max_length=255, blank=True)
+    file_type = models.CharField(_("文件类型"), max_length=8, choices=FileType.choices, blank=True)
+    file_size = models.PositiveBigIntegerField(_("文件大小"), null=True, blank=True)
+    full_text = models.TextField(_("全文文本"), blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("录入人")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("调研成果")
+        verbose_name_plural = _("调研成果")
+        ordering = ["-year", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="paper_title_not_empty"),
+            models.CheckConstraint(condition=Q(visibility__in=["public", "internal"]), name="paper_visibility_valid"),
+        ]
+        indexes = [
+            # paper_list() for anonymous users filters on visibility.
+            models.Index(fields=["visibility", "year"], name="paper_visibility_year"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        self.title = (self.title or "").strip()
+        errors = {}
+        if not self.title:
+            errors["title"] = [_("题名不能为空 (title is required)")]
+        if not isinstance(self.keywords, list) or not all(isinstance(s, str) for s in self.keywords):
+            errors["keywords"] = [_("关键词应为字符串列表 (keywords must be a list of strings)")]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def has_file(self) -> bool:
+        return bool(self.file)
+
+
+class PaperAuthor(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="paper_authors", verbose_name=_("成果"))
+    name = models.CharField(_("姓名"), max_length=128)
+    position = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("作者")
+        verbose_name_plural = _("作者")
+        ordering = ["paper_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["paper", "position"], name="paperauthor_paper_position_unique")]
+
+    def __str__(self) -> str:
+        return self.name

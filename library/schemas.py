@@ -1,0 +1,210 @@
+"""Request and response schemas of the catalog API.  Input schemas reject unknown keys."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from ninja import Field, FilterSchema, Schema
+from pydantic import ConfigDict, StringConstraints
+
+from library.models import Book, Contributor, Copy, Language, Paper
+
+
+def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
+    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length)]
+
+
+class StrictSchema(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+Year = Annotated[int, Field(ge=1000, le=2100)]
+
+
+class ContributorIn(StrictSchema):
+    name: Text(128, 1)
+    role: Contributor.Role = Contributor.Role.AUTHOR
+
+
+class ContributorOut(Schema):
+    name: str
+    role: str
+
+
+class BookIn(StrictSchema):
+    isbn: Text(32) | None = None
+    title: Text(500, 1)
+    subtitle: Text(500) = ""
+    authors: list[Text(128, 1)] = Field(default=[], max_length=50, description="作者姓名（按题名页顺序）")
+    contributors: list[ContributorIn] | None = Field(
+        default=None, max_length=50, description="带责任方式的责任者；给出时取代 authors"
+    )
+    publisher: Text(200) = ""
+    year: Year | None = None
+    edition: Text(64) = ""
+    language: Language = Language.ZH
+    clc: Text(32) = Field(default="", description="中图法分类号，例如 D923.2")
+    call_number: Text(64) = ""
+    subjects: list[Text(100)] = Field(default=[], max_length=50)
+    summary: Text(20000) = ""
+    cover_url: Text(500) = ""
+
+
+class BookPatch(StrictSchema):
+    isbn: Text(32) | None = None
+    title: Text(500, 1) = None
+    subtitle: Text(500) = None
+    authors: list[Text(128, 1)] = Field(default=None, max_length=50)
+    contributors: list[ContributorIn] = Field(default=None, max_length=50)
+    publisher: Text(200) = None
+    year: Year | None = None
+    edition: Text(64) = None
+    language: Language = None
+    clc: Text(32) = None
+    call_number: Text(64) = None
+    subjects: list[Text(100)] = Field(default=None, max_length=50)
+    summary: Text(20000) = None
+    cover_url: Text(500) = None
+
+
+class CopyIn(StrictSchema):
+    barcode: Text(32, 1)
+    location: Text(64, 1) = "院本部"
+    shelf: Text(64) = ""
+    status: Copy.Status = Copy.Status.AVAILABLE
+    acquired_on: date | None = None
+    note: Text(2000) = ""
+
+
+class CopyPatch(StrictSchema):
+    barcode: Text(32, 1) = None
+    location: Text(64, 1) = None
+    shelf: Text(64) = None
+    status: Copy.Status = None
+    acquired_on: date | None = None
+    note: Text(2000) = None
+
+
+class CopyOut(Schema):
+    barcode: str
+    location: str
+    shelf: str
+    status: str
+
+
+class CopyDetailOut(CopyOut):
+    book: int = Field(alias="book_id")
+    acquired_on: date | None
+    note: str
+
+
+class BookOut(Schema):
+    id: int
+    isbn: str | None
+    title: str
+    subtitle: str
+    authors: list[str]
+    contributors: list[ContributorOut]
+    publisher: str
+    year: int | None
+    edition: str
+    language: str
+    clc: str
+    call_number: str
+    subjects: list[str]
+    summary: str
+    cover_url: str
+    copies: list[CopyOut]
+    total_copies: int
+    available_copies: int
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_authors(obj: Book) -> list[str]:
+        return [c.name for c in obj.contributors.all()]
+
+    @staticmethod
+    def resolve_contributors(obj: Book) -> list[dict]:
+        return [{"name": c.name, "role": c.role} for c in obj.contributors.all()]
+
+    @staticmethod
+    def resolve_copies(obj: Book) -> list[Copy]:
+        return list(obj.copies.all())
+
+    @staticmethod
+    def resolve_total_copies(obj: Book) -> int:
+        # Lost and withdrawn copies are no longer part of the holdings.
+        return sum(1 for c in obj.copies.all() if c.status not in (Copy.Status.LOST, Copy.Status.WITHDRAWN))
+
+    @staticmethod
+    def resolve_available_copies(obj: Book) -> int:
+        return sum(1 for c in obj.copies.all() if c.status == Copy.Status.AVAILABLE)
+
+
+class BookFilters(FilterSchema):
+    language: Language | None = None
+    clc: Annotated[str, StringConstraints(max_length=32)] | None = Field(None, description="中图法分类号前缀，例如 D92")
+    year_from: Year | None = None
+    year_to: Year | None = None
+
+
+class PaperIn(StrictSchema):
+    title: Text(500, 1)
+    authors: list[Text(128, 1)] = Field(default=[], max_length=50)
+    abstract: Text(20000) = ""
+    keywords: list[Text(100)] = Field(default=[], max_length=50)
+    year: Year | None = None
+    kind: Paper.Kind = Paper.Kind.RESEARCH_PROJECT
+    awards: Text(300) = ""
+    venue: Text(300) = ""
+    visibility: Paper.Visibility = Paper.Visibility.INTERNAL
+
+
+class PaperPatch(StrictSchema):
+    title: Text(500, 1) = None
+    authors: list[Text(128, 1)] = Field(default=None, max_length=50)
+    abstract: Text(20000) = None
+    keywords: list[Text(100)] = Field(default=None, max_length=50)
+    year: Year | None = None
+    kind: Paper.Kind = None
+    awards: Text(300) = None
+    venue: Text(300) = None
+    visibility: Paper.Visibility = None
+
+
+class PaperOut(Schema):
+    id: int
+    title: str
+    authors: list[str]
+    abstract: str
+    keywords: list[str]
+    year: int | None
+    kind: str
+    awards: str
+    venue: str
+    visibility: str
+    has_file: bool
+    file_name: str
+    file_type: str
+    file_size: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_authors(obj: Paper) -> list[str]:
+        return [a.name for a in obj.paper_authors.all()]
+
+
+class PaperFilters(FilterSchema):
+    kind: Paper.Kind | None = None
+    year: Year | None = None
+    visibility: Paper.Visibility | None = None
+
+
+class ImportSummaryOut(Schema):
+    format: str
+    created: int
+    updated: int
+    skipped: int
+    failed: int
+    errors: list[dict]

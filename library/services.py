@@ -1,0 +1,313 @@
+"""Writes to the catalog.  Every function is keyword-only, validates with
+``full_clean()`` and runs in one transaction; domain conflicts raise
+``DomainError`` and bad values raise Django's ``ValidationError`` naming the field.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from library.fulltext import extract
+from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+from shuyuan.errors import DomainError, InvalidInput
+
+
+class Person(NamedTuple):
+    name: str
+    role: str = Contributor.Role.AUTHOR
+
+
+BOOK_FIELDS = (
+    "isbn",
+    "title",
+    "subtitle",
+    "publisher",
+    "year",
+    "edition",
+    "language",
+    "clc",
+    "call_number",
+    "subjects",
+    "summary",
+    "cover_url",
+)
+COPY_FIELDS = ("barcode", "location", "shelf", "status", "acquired_on", "note")
+PAPER_FIELDS = ("title", "abstract", "keywords", "year", "kind", "awards", "venue", "visibility")
+
+
+def clean_terms(values: Iterable[str]) -> list[str]:
+    """Strip, drop empties and duplicates, keep order."""
+    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+
+def _clean_people(people: Sequence[Person | str]) -> list[Person]:
+    cleaned = []
+    for person in people:
+        if isinstance(person, str):
+            person = Person(person)
+        name = person.name.strip()
+        if not name:
+            continue
+        if person.role not in Contributor.Role.values:
+            raise ValidationError({"contributors": f"未知责任方式 {person.role!r} (unknown role)"})
+        if len(name) > 128:
+            raise ValidationError({"authors": f"姓名过长 (name longer than 128): {name[:20]}…"})
+        cleaned.append(Person(name, person.role))
+    return cleaned
+
+
+def _check_isbn_free(book: Book) -> None:
+    if book.isbn and Book.objects.filter(isbn=book.isbn).exclude(pk=book.pk).exists():
+        existing = Book.objects.filter(isbn=book.isbn).values_list("pk", flat=True).first()
+        raise DomainError("duplicate_isbn", f"ISBN {book.isbn} 已在目录中 (duplicate ISBN)", field="isbn", existing=existing)
+
+
+def _save_book(book: Book, update_fields: list[str] | None = None) -> None:
+    book.full_clean(validate_constraints=False, validate_unique=False)
+    _check_isbn_free(book)
+    try:
+        with transaction.atomic():
+            book.save(update_fields=update_fields)
+    except IntegrityError:
+        # Another request took the ISBN between the check and the save.
+        _check_isbn_free(book)
+        raise
+
+
+def _set_contributors(book: Book, people: list[Person]) -> None:
+    book.contributors.all().delete()
+    Contributor.objects.bulk_create(
+        Contributor(book=book, name=p.name, role=p.role, position=i) for i, p in enumerate(people)
+    )
+
+
+@transaction.atomic
+def book_create(
+    *,
+    title: str,
+    contributors: Sequence[Person | str] = (),
+    isbn: str | None = None,
+    subtitle: str = "",
+    publisher: str = "",
+    year: int | None = None,
+    edition: str = "",
+    language: str = "zh",
+    clc: str = "",
+    call_number: str = "",
+    subjects: Sequence[str] = (),
+    summary: str = "",
+    cover_url: str = "",
+) -> Book:
+    people = _clean_people(contributors)
+    book = Book(
+        isbn=isbn,
+        title=title,
+        subtitle=subtitle,
+        publisher=publisher,
+        year=year,
+        edition=edition,
+        language=language,
+        clc=clc,
+        call_number=call_number,
+        subjects=clean_terms(subjects),
+        summary=summary,
+        cover_url=cover_url,
+    )
+    _save_book(book)
+    _set_contributors(book, people)
+    return book
+
+
+@transaction.atomic
+def book_update(*, book: Book, changes: dict[str, Any], contributors: Sequence[Person | str] | None = None) -> Book:
+    """Apply ``changes`` (a subset of BOOK_FIELDS) and, when given, replace the contributors."""
+    unknown = set(changes) - set(BOOK_FIELDS)
+    if unknown:
+        raise ValueError(f"not book fields: {sorted(unknown)}")
+    if "subjects" in changes:
+        changes = {**changes, "subjects": clean_terms(changes["subjects"] or [])}
+    for field, value in changes.items():
+        setattr(book, field, value)
+    if changes:
+        _save_book(book, update_fields=[*changes, "updated_at"])
+    if contributors is not None:
+        _set_contributors(book, _clean_people(contributors))
+    return book
+
+
+@transaction.atomic
+def book_delete(*, book: Book) -> None:
+    """Delete a book and its copies; refused while any copy is lent or waits on the hold shelf."""
+    if book.copies.filter(status__in=Copy.CIRCULATING).exists():
+        raise DomainError("copy_in_circulation", "有复本借出或在预约架上，不能删除 (a copy is in circulation)")
+    book.delete()
+
+
+def _check_barcode_free(copy: Copy) -> None:
+    if Copy.objects.filter(barcode=copy.barcode).exclude(pk=copy.pk).exists():
+        raise DomainError("duplicate_barcode", f"条码 {copy.barcode} 已被使用 (duplicate barcode)", field="barcode")
+
+
+def _save_copy(copy: Copy, update_fields: list[str] | None = None) -> None:
+    copy.full_clean(validate_constraints=False, validate_unique=False)
+    _check_barcode_free(copy)
+    try:
+        with transaction.atomic():
+            copy.save(update_fields=update_fields)
+    except IntegrityError:
+        _check_barcode_free(copy)
+        raise
+
+
+def _check_manual_status(status: str) -> None:
+    if status in Copy.CIRCULATING:
+        raise InvalidInput(
+            "status", f"状态 {status} 只能由借还流程设置 (set by circulation only)", code="status_reserved"
+        )
+
+
+@transaction.atomic
+def copy_create(
+    *,
+    book: Book,
+    barcode: str,
+    location: str = "院本部",
+    shelf: str = "",
+    status: str = Copy.Status.AVAILABLE,
+    acquired_on: date | None = None,
+    note: str = "",
+) -> Copy:
+    _check_manual_status(status)
+    copy = Copy(
+        book=book, barcode=barcode, location=location, shelf=shelf, status=status, acquired_on=acquired_on, note=note
+    )
+    _save_copy(copy)
+    return copy
+
+
+@transaction.atomic
+def copy_update(*, copy: Copy, changes: dict[str, Any]) -> Copy:
+    unknown = set(changes) - set(COPY_FIELDS)
+    if unknown:
+        raise ValueError(f"not copy fields: {sorted(unknown)}")
+    # Lock the row: circulation changes status concurrently.
+    current = Copy.objects.select_for_update().get(pk=copy.pk)
+    if "status" in changes and changes["status"] != current.status:
+        _check_manual_status(changes["status"])
+        if current.status in Copy.CIRCULATING:
+            raise DomainError(
+                "copy_in_circulation", "复本借出或在预约架上，状态由借还流程管理 (the copy is in circulation)"
+            )
+    for field, value in changes.items():
+        setattr(current, field, value)
+    if changes:
+        _save_copy(current, update_fields=[*changes, "updated_at"])
+    return current
+
+
+@transaction.atomic
+def copy_delete(*, copy: Copy) -> None:
+    current = Copy.objects.select_for_update().get(pk=copy.pk)
+    if current.status in Copy.CIRCULATING:
+        raise DomainError("copy_in_circulation", "复本借出或在预约架上，不能删除 (the copy is in circulation)")
+    current.delete()
+
+
+def _set_paper_authors(paper: Paper, names: Sequence[str]) -> None:
+    paper.paper_authors.all().delete()
+    PaperAuthor.objects.bulk_create(
+        PaperAuthor(paper=paper, name=name, position=i) for i, name in enumerate(clean_terms(names))
+    )
+
+
+@transaction.atomic
+def paper_create(
+    *,
+    title: str,
+    authors: Sequence[str] = (),
+    abstract: str = "",
+    keywords: Sequence[str] = (),
+    year: int | None = None,
+    kind: str = Paper.Kind.RESEARCH_PROJECT,
+    awards: str = "",
+    venue: str = "",
+    visibility: str = Paper.Visibility.INTERNAL,
+    created_by: AbstractBaseUser | None = None,
+) -> Paper:
+    paper = Paper(
+        title=title,
+        abstract=abstract,
+        keywords=clean_terms(keywords),
+        year=year,
+        kind=kind,
+        awards=awards,
+        venue=venue,
+        visibility=visibility,
+        created_by=created_by,
+    )
+    paper.full_clean()
+    paper.save()
+    _set_paper_authors(paper, authors)
+    return paper
+
+
+@transaction.atomic
+def paper_update(*, paper: Paper, changes: dict[str, Any], authors: Sequence[str] | None = None) -> Paper:
+    unknown = set(changes) - set(PAPER_FIELDS)
+    if unknown:
+        raise ValueError(f"not paper fields: {sorted(unknown)}")
+    if "keywords" in changes:
+        changes = {**changes, "keywords": clean_terms(changes["keywords"] or [])}
+    for field, value in changes.items():
+        setattr(paper, field, value)
+    if changes:
+        paper.full_clean()
+        paper.save(update_fields=[*changes, "updated_at"])
+    if authors is not None:
+        _set_paper_authors(paper, authors)
+    return paper
+
+
+def _delete_file_on_commit(name: str) -> None:
+    if name:
+        storage = Paper._meta.get_field("file").storage
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+@transaction.atomic
+def paper_delete(*, paper: Paper) -> None:
+    _delete_file_on_commit(paper.file.name)
+    paper.delete()
+
+
+def paper_attach_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
+    """Check, store and extract the text of a paper's full-text file, replacing any earlier one."""
+    if len(data) > settings.PAPER_MAX_UPLOAD_BYTES:
+        raise InvalidInput(
+            "file",
+            f"文件超过 {settings.PAPER_MAX_UPLOAD_BYTES // (1024 * 1024)} MB (file too large)",
+            code="file_too_large",
+        )
+    # Parsing happens before the transaction: it can be slow and needs no lock.
+    extracted = extract(data, filename)
+    with transaction.atomic():
+        old_name = paper.file.name
+        paper.file_type = extracted.file_type
+        paper.file_name = (filename or f"paper.{extracted.file_type}").replace("\\", "/").rsplit("/", 1)[-1][:255]
+        paper.file_size = len(data)
+        paper.full_text = extracted.text
+        paper.file.save("upload", ContentFile(data), save=False)
+        new_name = paper.file.name
+        try:
+            paper.save(update_fields=["file", "file_name", "file_type", "file_size", "full_text", "updated_at"])
+        except Exception:
+            paper.file.storage.delete(new_name)
+            raise
+        _delete_file_on_commit(old_name)
+    return paper

@@ -1,0 +1,69 @@
+"""Validation and normalization of ISBNs, CLC classes and barcodes."""
+
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from stdnum import isbn as stdnum_isbn
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError as StdnumError
+
+
+def normalize_isbn(value: str) -> str:
+    """Return the ISBN-13 form (digits only) of an ISBN-10 or ISBN-13 written with or without hyphens/spaces.
+
+    Raises ValidationError with a reason a librarian understands.
+    """
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    text = re.sub(r"^ISBN(?:-1[03])?:?\s*", "", text, flags=re.IGNORECASE)
+    try:
+        return stdnum_isbn.to_isbn13(stdnum_isbn.validate(text))
+    except InvalidChecksum:
+        raise ValidationError("ISBN 校验位错误 (bad ISBN checksum): %(value)s", code="isbn_checksum", params={"value": value}) from None
+    except InvalidLength:
+        raise ValidationError("ISBN 应为 10 位或 13 位 (ISBN must have 10 or 13 digits): %(value)s", code="isbn_length", params={"value": value}) from None
+    except (InvalidFormat, InvalidComponent, StdnumError):
+        raise ValidationError("ISBN 格式错误 (malformed ISBN): %(value)s", code="isbn_format", params={"value": value}) from None
+
+
+def format_isbn(isbn13: str) -> str:
+    """Hyphenate a normalized ISBN-13 for display (978-7-…)."""
+    try:
+        return stdnum_isbn.format(isbn13)
+    except StdnumError:
+        return isbn13
+
+
+# 中国图书馆分类法: a main class letter (T has a second letter for its
+# subclasses, e.g. TP), digits with optional dot groups (D923.2), then optional
+# auxiliary notations: -44 (general), =49 (period), (235) (region),
+# "6" (ethnic), <…> and :… combinations.
+_CLC_MAIN = "ABCDEFGHIJKNOPQRSTUVXZ"
+CLC_RE = re.compile(
+    r"^(?:T[BDEFGHJKLMNPQSUV]?|[" + _CLC_MAIN.replace("T", "") + r"])"
+    r"(?:\d+(?:\.\d+)*)?"
+    r"(?:(?:-\d+(?:\.\d+)*)|(?:=\d+(?:\.\d+)*)|(?:\(\d+(?:\.\d+)*\))|(?:\"\d+\")|(?:<\d+>)|(?::[A-Z]+\d*(?:\.\d+)*))*$"
+)
+
+
+def normalize_clc(value: str) -> str:
+    """Upper-case, half-width, no spaces; raises ValidationError unless it is a CLC class such as D923.2."""
+    text = unicodedata.normalize("NFKC", value or "").strip().upper()
+    if not CLC_RE.match(text):
+        raise ValidationError(
+            "中图法分类号格式错误 (not a CLC class, e.g. D923.2): %(value)s", code="clc_format", params={"value": value}
+        )
+    return text
+
+
+BARCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+
+
+def normalize_barcode(value: str) -> str:
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    if not BARCODE_RE.match(text):
+        raise ValidationError(
+            "条码只能包含字母、数字、点、下划线和连字符，最长 32 位 (barcode: letters, digits, . _ -, at most 32): %(value)s",
+            code="barcode_format",
+            params={"value": value},
+        )
+    return text

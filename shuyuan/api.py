@@ -1,0 +1,105 @@
+"""The one NinjaAPI of the project: mounts each app's router and gives every error one shape.
+
+Errors are ``{"detail": …, "code": "…"}``.  For invalid input ``detail`` is a
+list of ``{"loc", "field", "msg", "type"}`` naming each field and reason.
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
+
+from accounts.api import router as accounts_router
+from library.api import router as library_router
+from shuyuan.errors import DomainError, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="法官书苑 API",
+    version="1",
+    description="法官书苑（法院图书馆）API：馆藏目录、调研成果、借阅与活动。认证：`Authorization: Bearer <令牌>` 或登录会话（需 CSRF）。",
+    urls_namespace="api-v1",
+)
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+              409: "conflict", 413: "too_large", 422: "invalid", 429: "throttled"}
+
+
+def _error(request: HttpRequest, status: int, detail, code: str | None = None, **extra):
+    body = {"detail": detail, "code": code or HTTP_CODES.get(status, "error"), **extra}
+    return api.create_response(request, body, status=status)
+
+
+def _field_of(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "filters", "form", "file")]
+    return ".".join(parts)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    errors = []
+    for err in exc.errors:
+        loc = list(err.get("loc", ()))
+        errors.append({"loc": loc, "field": _field_of(loc), "msg": str(err.get("msg", "")), "type": err.get("type", "")})
+    return _error(request, 422, errors, "invalid")
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation_error(request, exc: DjangoValidationError):
+    errors = []
+    if hasattr(exc, "error_dict"):
+        for field, field_errors in exc.message_dict.items():
+            for msg in field_errors:
+                errors.append({"loc": ["body", field], "field": field, "msg": msg, "type": "invalid"})
+    else:
+        errors = [{"loc": ["body"], "field": "", "msg": msg, "type": "invalid"} for msg in exc.messages]
+    return _error(request, 422, errors, "invalid")
+
+
+@api.exception_handler(InvalidInput)
+def on_invalid_input(request, exc: InvalidInput):
+    errors = [{"loc": ["body", exc.field], "field": exc.field, "msg": exc.detail, "type": exc.code}]
+    return _error(request, exc.status, errors, exc.code)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return _error(request, exc.status, exc.detail, exc.code, **exc.extra)
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request, exc: Throttled):
+    response = _error(request, 429, str(exc), "throttled")
+    if getattr(exc, "wait", None):
+        response["Retry-After"] = str(int(exc.wait))
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request, exc: AuthenticationError):
+    message = str(exc) if str(exc) != "Unauthorized" else "需要登录或有效令牌 (authentication required)"
+    response = _error(request, 401, message, "unauthorized")
+    response["WWW-Authenticate"] = 'Bearer realm="faguan-shuyuan"'
+    return response
+
+
+@api.exception_handler(AuthorizationError)
+def on_authorization_error(request, exc: AuthorizationError):
+    return _error(request, 403, str(exc), "forbidden")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(Http404)
+def on_404(request, exc: Http404):
+    return _error(request, 404, str(exc) or "Not Found", "not_found")
+
+
+api.add_router("/", accounts_router)
+api.add_router("/", library_router)

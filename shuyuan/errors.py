@@ -1,0 +1,25 @@
+"""Errors that services raise and the API turns into ``{"detail", "code"}`` responses."""
+
+
+class DomainError(Exception):
+    """A request that is well-formed but cannot be carried out (HTTP 409 by default)."""
+
+    status = 409
+
+    def __init__(self, code: str, detail: str, *, status: int | None = None, **extra) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.extra = extra
+        if status is not None:
+            self.status = status
+
+
+class InvalidInput(DomainError):
+    """Input that fails a rule the schema cannot express; names the field."""
+
+    status = 422
+
+    def __init__(self, field: str, detail: str, *, code: str = "invalid") -> None:
+        super().__init__(code, detail, field=field)
+        self.field = field

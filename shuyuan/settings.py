@@ -1,0 +1,196 @@
+"""Settings for 法官书苑.
+
+Every value that differs between a laptop and a server comes from the
+environment.  The defaults give a working development setup on SQLite with no
+configuration at all; production sets ``DEBUG=False``, ``SECRET_KEY``,
+``ALLOWED_HOSTS``, ``SITE_URL`` and ``DATABASE_URL`` (see README.md).
+
+Bad values stop the process at start-up with a clear message: malformed
+booleans and URLs raise ``ImproperlyConfigured`` here, and the semantic checks
+(a missing secret key with DEBUG off, a relative SITE_URL, …) are Django system
+checks in ``shuyuan/checks.py``.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: str) -> bool:
+    """Read a boolean strictly: only ``True`` or ``False`` (any case) are allowed."""
+    value = os.environ.get(name, default).strip()
+    if value.lower() == "true":
+        return True
+    if value.lower() == "false":
+        return False
+    raise ImproperlyConfigured(f"Environment variable {name} must be True or False, not {value!r}.")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"Environment variable {name} must be an integer, not {value!r}.") from None
+
+
+def envpath(name: str, default: Path) -> Path:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else default
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = envbool("DEBUG", "True")
+
+# The secret key has a development default only while DEBUG is on.  With DEBUG
+# off and no SECRET_KEY the value stays empty and the system check
+# shuyuan.E001 refuses to start (checks.py).
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and DEBUG:
+    SECRET_KEY = "django-insecure-dev-only-faguan-shuyuan-do-not-use-in-production"
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
+
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+_site = urlsplit(SITE_URL)
+CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"] if _site.scheme in ("http", "https") and _site.netloc else []
+
+VAR_DIR = envpath("VAR_DIR", BASE_DIR / "var")
+SEARCH_INDEX_DIR = envpath("SEARCH_INDEX_DIR", VAR_DIR / "index")
+MEDIA_ROOT = envpath("MEDIA_ROOT", VAR_DIR / "media")
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+STATIC_ROOT = envpath("STATIC_ROOT", VAR_DIR / "static")
+
+# Reading the catalog (books, public papers) without logging in.
+CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
+
+# Research-paper uploads: at most this many bytes; PDF, DOCX or plain text.
+PAPER_MAX_UPLOAD_BYTES = envint("PAPER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+# Catalog imports through the API: at most this many bytes.
+IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Failed password logins on POST /api/v1/auth/token: after LOGIN_MAX_FAILURES
+# failures for one username or one address within LOGIN_LOCKOUT_SECONDS,
+# further attempts are answered 429 until the window has passed.
+LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "shuyuan.apps.ShuyuanConfig",
+    "accounts.apps.AccountsConfig",
+    "library.apps.LibraryConfig",
+    "events.apps.EventsConfig",
+    "search_index.apps.SearchIndexConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "shuyuan.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "shuyuan.wsgi.application"
+
+# --- Database -------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{VAR_DIR / 'shuyuan.sqlite3'}"
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 0))
+except (ValueError, KeyError) as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL ({exc}).") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside one writer; IMMEDIATE transactions take the
+    # write lock at BEGIN, so two writers queue on busy_timeout instead of one
+    # failing with "database is locked" when it upgrades a read lock.
+    _db["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;PRAGMA foreign_keys=ON;"
+        ),
+    }
+    _db["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME") or None}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "/admin/login/"
+
+# --- Language and time ----------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- API ------------------------------------------------------------------
+NINJA_PAGINATION_PER_PAGE = 20
+NINJA_PAGINATION_MAX_LIMIT = 200
+
+# --- Security -------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if _site.scheme == "https":
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+from shuyuan.api import api
+
+admin.site.site_header = "法官书苑 管理"
+admin.site.site_title = "法官书苑"
+admin.site.index_title = "馆藏与用户管理"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+]
+
+# MEDIA_ROOT is never served directly: paper files go out through the API,
+# which checks who may read them.
