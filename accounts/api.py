@@ -1,7 +1,7 @@
 """Authentication endpoints: password → token, who am I, my tokens."""
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.errors import HttpError, Throttled
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -57,4 +57,4 @@ def revoke_token(request: HttpRequest, token_id: int):
     if token is None:
         raise HttpError(404, f"令牌 {token_id} 不存在 (token not found)")
     services.token_revoke(token=token)
-    return 204, None
+    return Status(204, None)

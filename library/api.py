@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest
-from ninja import File, Query, Router, UploadedFile
+from ninja import File, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -80,7 +80,7 @@ def create_book(request: HttpRequest, payload: BookIn):
     data = payload.model_dump(exclude={"authors", "contributors"})
     data["language"] = payload.language.value
     book = services.book_create(**data, contributors=_people(payload) or [])
-    return 201, _get_book(book.pk)
+    return Status(201, _get_book(book.pk))
 
 
 @router.get("/books/{book_id}", response={200: BookOut, **ERRORS}, auth=CATALOG_READ, summary="图书详情")
@@ -103,7 +103,7 @@ def update_book(request: HttpRequest, book_id: int, payload: BookPatch):
 def delete_book(request: HttpRequest, book_id: int):
     require_role(request, Role.LIBRARIAN)
     services.book_delete(book=_get_book(book_id))
-    return 204, None
+    return Status(204, None)
 
 
 # --- copies ----------------------------------------------------------------
@@ -117,7 +117,7 @@ def create_copy(request: HttpRequest, book_id: int, payload: CopyIn):
     book = _get_book(book_id)
     data = payload.model_dump()
     data["status"] = payload.status.value
-    return 201, services.copy_create(book=book, **data)
+    return Status(201, services.copy_create(book=book, **data))
 
 
 @router.get("/copies/{barcode}", response={200: CopyDetailOut, **ERRORS}, auth=CATALOG_READ, summary="复本详情")
@@ -139,7 +139,7 @@ def update_copy(request: HttpRequest, barcode: str, payload: CopyPatch):
 def delete_copy(request: HttpRequest, barcode: str):
     require_role(request, Role.LIBRARIAN)
     services.copy_delete(copy=_get_copy(barcode))
-    return 204, None
+    return Status(204, None)
 
 
 # --- papers ----------------------------------------------------------------
@@ -163,7 +163,7 @@ def create_paper(request: HttpRequest, payload: PaperIn):
     data["kind"] = payload.kind.value
     data["visibility"] = payload.visibility.value
     paper = services.paper_create(**data, created_by=request.auth)
-    return 201, _get_paper(request, paper.pk)
+    return Status(201, _get_paper(request, paper.pk))
 
 
 @router.get("/papers/{paper_id}", response={200: PaperOut, **ERRORS}, auth=CATALOG_READ, summary="调研成果详情")
@@ -193,7 +193,7 @@ def delete_paper(request: HttpRequest, paper_id: int):
     paper = _get_paper(request, paper_id)
     _require_paper_editor(request, paper)
     services.paper_delete(paper=paper)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="上传全文（PDF/DOCX/TXT）")

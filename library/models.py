@@ -5,7 +5,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -30,8 +30,8 @@ def validate_year(value: int) -> None:
 
 
 class Book(models.Model):
-    isbn = models.CharField(
-        _("ISBN"), max_length=13, null=True, blank=True, help_text=_("保存为 13 位 ISBN；旧书可以没有")
+    isbn = models.CharField(  # noqa: DJ001 - NULL means "no ISBN", so the unique constraint allows many
+        _("ISBN"), max_length=20, null=True, blank=True, help_text=_("可带连字符输入，保存为 13 位 ISBN；旧书可以没有")
     )
     title = models.CharField(_("题名"), max_length=500)
     subtitle = models.CharField(_("副题名"), max_length=500, blank=True)

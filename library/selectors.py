@@ -3,8 +3,8 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
-from accounts.selectors import user_has_role
 from accounts.models import Role
+from accounts.selectors import user_has_role
 from library.models import Book, Contributor, Copy, Paper, PaperAuthor
 
 

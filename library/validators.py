@@ -5,7 +5,8 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 from stdnum import isbn as stdnum_isbn
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError as StdnumError
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+from stdnum.exceptions import ValidationError as StdnumError
 
 
 def normalize_isbn(value: str) -> str:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
+from ninja.renderers import JSONRenderer
 
 from accounts.api import router as accounts_router
 from library.api import router as library_router
@@ -17,7 +18,14 @@ from shuyuan.errors import DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
+class UnicodeJSONRenderer(JSONRenderer):
+    """JSON with Chinese and Mongolian text as is, not as \\u escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=UnicodeJSONRenderer(),
     title="法官书苑 API",
     version="1",
     description="法官书苑（法院图书馆）API：馆藏目录、调研成果、借阅与活动。认证：`Authorization: Bearer <令牌>` 或登录会话（需 CSRF）。",
@@ -34,7 +42,12 @@ def _error(request: HttpRequest, status: int, detail, code: str | None = None, *
 
 
 def _field_of(loc) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "filters", "form", "file")]
+    """``["body", "payload", "authors", 0]`` → ``"authors.0"``: drop the location and the schema parameter's name."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0] in ("payload", "filters"):
+        parts = parts[1:]
     return ".".join(parts)
 
 

@@ -9,7 +9,7 @@ from django.core.checks import Error, Warning, register
 
 @register()
 def check_secret_key(app_configs, **kwargs):
-    if not settings.DEBUG and not settings.SECRET_KEY:
+    if getattr(settings, "SECRET_KEY_MISSING", False):
         return [
             Error(
                 "SECRET_KEY is not set and DEBUG is off.",

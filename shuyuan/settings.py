@@ -53,11 +53,17 @@ def envlist(name: str, default: str) -> list[str]:
 DEBUG = envbool("DEBUG", "True")
 
 # The secret key has a development default only while DEBUG is on.  With DEBUG
-# off and no SECRET_KEY the value stays empty and the system check
-# shuyuan.E001 refuses to start (checks.py).
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY and DEBUG:
-    SECRET_KEY = "django-insecure-dev-only-faguan-shuyuan-do-not-use-in-production"
+# off and no SECRET_KEY, the system check shuyuan.E001 refuses to start
+# (checks.py; wsgi.py runs the checks too).  The placeholder is random per
+# process so that nothing signed with it could ever be trusted.
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+SECRET_KEY_MISSING = not SECRET_KEY and not DEBUG
+if not SECRET_KEY:
+    SECRET_KEY = (
+        "django-insecure-dev-only-faguan-shuyuan-do-not-use-in-production"
+        if DEBUG
+        else "unset-" + __import__("secrets").token_urlsafe(50)
+    )
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 
@@ -149,7 +155,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;PRAGMA foreign_keys=ON;"
         ),
     }
-    _db["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME") or None}
+    # Tests use a file, not ":memory:", so that they run with the same WAL and
+    # locking behaviour as production and can open parallel connections.
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test_shuyuan.sqlite3")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

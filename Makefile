@@ -1,0 +1,56 @@
+# 法官书苑 — the two commands: `make run` (demo server) and `make test` (the suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/shuyuan
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test test-pg lint check migrate demo clean help
+
+help:
+	@echo "make run      set up and serve the demo on http://$(HOST):$(PORT)"
+	@echo "make test     set up and run the test suite (SQLite)"
+	@echo "make test-pg  run the test suite on PostgreSQL ($(PG_URL))"
+	@echo "make lint     ruff"
+
+$(VENV)/.python-ok:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	@touch $@
+
+$(VENV)/.runtime: $(VENV)/.python-ok requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+migrate: $(VENV)/.runtime
+	DEBUG=True $(PY) manage.py migrate --noinput
+
+demo: migrate
+	DEBUG=True $(PY) manage.py load_demo
+
+run: demo
+	@echo "API docs: http://$(HOST):$(PORT)/api/v1/docs   admin: http://$(HOST):$(PORT)/admin/"
+	DEBUG=True $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-pg: $(VENV)/.dev
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	DEBUG=True $(PY) manage.py makemigrations --check --dry-run
+
+check: $(VENV)/.runtime
+	$(PY) manage.py check
+
+clean:
+	rm -rf $(VENV) var/

@@ -1,0 +1,233 @@
+"""Tokens, sessions with CSRF, password login with throttling, and the role commands."""
+
+import io
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group, User
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import ApiToken, FailedLogin, Role, hash_token
+from accounts.services import token_issue, token_revoke
+from tests.conftest import ApiClient, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_is_stored_only_as_hash(judge):
+    issued = token_issue(user=judge, name="phone")
+    row = ApiToken.objects.get()
+    assert issued.raw.startswith(f"fgsy_{row.lookup}_")
+    assert row.key_hash == hash_token(issued.raw)
+    assert issued.raw not in {row.lookup, row.key_hash, row.name}
+    assert len(issued.raw.split("_", 2)[2]) >= 43  # 32 random bytes, base64url
+
+
+def test_bearer_token_authenticates_and_records_use(judge):
+    issued = token_issue(user=judge)
+    response = ApiClient(issued.raw).get("/api/v1/me")
+    assert response.status_code == 200
+    assert response.json() == {"username": "judge1", "display_name": "张法官", "division": "民事审判庭", "email": "",
+                               "phone": "", "roles": ["judge"], "is_superuser": False}
+    assert ApiToken.objects.get().last_used_at is not None
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer nonsense", "Bearer fgsy_000000000000_abc", "Token abc", "Bearer ", "Basic dXNlcjpwYXNz"],
+)
+def test_bad_credentials_are_401_even_on_public_endpoints(judge, header):
+    issued = token_issue(user=judge)
+    tampered = issued.raw[:-2] + ("AA" if not issued.raw.endswith("AA") else "BB")
+    for value in (header, f"Bearer {tampered}"):
+        response = Client().get("/api/v1/books", headers={"Authorization": value})
+        assert response.status_code == 401
+        assert response.json()["code"] == "unauthorized"
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_token_stops_working_at_once(judge):
+    issued = token_issue(user=judge)
+    client = ApiClient(issued.raw)
+    assert client.get("/api/v1/me").status_code == 200
+    token_revoke(token=issued.token)
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_token_of_deactivated_user_is_refused(judge):
+    issued = token_issue(user=judge)
+    User.objects.filter(pk=judge.pk).update(is_active=False)
+    assert ApiClient(issued.raw).get("/api/v1/me").status_code == 401
+
+
+def test_user_lists_and_revokes_own_tokens_only(judge, librarian):
+    mine = token_issue(user=judge, name="laptop")
+    other = token_issue(user=librarian, name="desk")
+    client = ApiClient(mine.raw)
+    listed = client.get("/api/v1/me/tokens").json()
+    assert (listed["count"], listed["items"][0]["name"]) == (1, "laptop")
+    assert "key_hash" not in listed["items"][0]
+    assert client.delete(f"/api/v1/me/tokens/{other.token.pk}").status_code == 404
+    assert ApiClient(other.raw).get("/api/v1/me").status_code == 200
+    assert client.delete(f"/api/v1/me/tokens/{mine.token.pk}").status_code == 204
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_me_needs_credentials(anon_api):
+    assert anon_api.get("/api/v1/me").status_code == 401
+
+
+# --- password → token -------------------------------------------------------------
+
+
+def test_password_login_returns_a_working_token(judge):
+    response = ApiClient().post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"})
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert ApiClient(token).get("/api/v1/me").json()["username"] == "judge1"
+
+
+@pytest.mark.parametrize(("username", "password"), [("judge1", "wrong"), ("nobody", "secret-pass-1")])
+def test_wrong_credentials_are_401_and_issue_nothing(judge, username, password):
+    response = ApiClient().post("/api/v1/auth/token", {"username": username, "password": password})
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthorized"
+    assert ApiToken.objects.count() == 0
+
+
+@pytest.mark.parametrize("payload", [{}, {"username": "judge1"}, {"username": "", "password": "x"},
+                                     {"username": "judge1", "password": "x", "admin": True}])
+def test_malformed_login_is_422(payload):
+    response = ApiClient().post("/api/v1/auth/token", payload)
+    assert (response.status_code, response.json()["code"]) == (422, "invalid")
+
+
+def test_repeated_failures_are_throttled_then_released(settings, judge):
+    settings.LOGIN_MAX_FAILURES = 3
+    settings.LOGIN_LOCKOUT_SECONDS = 600
+    client = ApiClient()
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(3):
+            assert client.post("/api/v1/auth/token", {"username": "judge1", "password": "bad"}).status_code == 401
+        # Even the right password is refused while locked out.
+        locked = client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"})
+        assert locked.status_code == 429
+        assert locked.json()["code"] == "throttled"
+        assert int(locked["Retry-After"]) == 601
+        clock.shift(timedelta(seconds=601))
+        assert client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"}).status_code == 200
+    assert FailedLogin.objects.filter(username="judge1").count() == 0
+
+
+def test_throttle_also_counts_per_address(settings, judge):
+    settings.LOGIN_MAX_FAILURES = 2
+    client = ApiClient()
+    for name in ("a", "b"):
+        client.post("/api/v1/auth/token", {"username": name, "password": "bad"})
+    assert client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"}).status_code == 429
+
+
+# --- sessions and CSRF (through the real middleware) --------------------------------
+
+
+def _session_client(user) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.get("/admin/login/")  # the login form sets the csrftoken cookie
+    client.force_login(user)
+    return client
+
+
+def test_session_reads_without_csrf_but_writes_need_it(librarian):
+    client = _session_client(librarian)
+    assert client.get("/api/v1/me").json()["username"] == "librarian1"
+    refused = client.post("/api/v1/books", {"title": "无 CSRF"}, content_type="application/json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    token = client.cookies["csrftoken"].value
+    accepted = client.post("/api/v1/books", {"title": "有 CSRF"}, content_type="application/json",
+                           headers={"X-CSRFToken": token})
+    assert accepted.status_code == 201
+
+
+def test_session_without_role_is_403_not_401(judge):
+    client = _session_client(judge)
+    response = client.post("/api/v1/books", {"title": "x"}, content_type="application/json",
+                           headers={"X-CSRFToken": client.cookies["csrftoken"].value})
+    assert response.status_code == 403
+
+
+def test_token_login_endpoint_needs_no_csrf(judge):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"},
+                           content_type="application/json")
+    assert response.status_code == 200
+
+
+# --- roles and commands ------------------------------------------------------------
+
+
+def test_role_groups_exist_with_admin_permissions():
+    assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
+    librarian_perms = set(Group.objects.get(name="librarian").permissions.values_list("codename", flat=True))
+    assert {"add_book", "change_book", "delete_copy", "change_paper"} <= librarian_perms
+    assert not Group.objects.get(name="judge").permissions.exists()
+
+
+def test_adduser_creates_then_updates(capsys):
+    call_command("adduser", "wang", "--role", "judge", "--role", "organizer", "--password", "Grassland-2026",
+                 "--name", "王法官", "--division", "棋盘井法庭", "--email", "wang@court.example")
+    user = User.objects.get(username="wang")
+    assert sorted(user.groups.values_list("name", flat=True)) == ["judge", "organizer"]
+    assert (user.profile.display_name, user.profile.division, user.email) == ("王法官", "棋盘井法庭", "wang@court.example")
+    assert user.check_password("Grassland-2026") and user.is_staff
+    call_command("adduser", "wang", "--role", "librarian")
+    user.refresh_from_db()
+    assert list(user.groups.values_list("name", flat=True)) == ["librarian"]
+    assert user.profile.display_name == "王法官"
+    assert user.check_password("Grassland-2026")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x", "--password", "123"], "too short"),
+        (["x", "--email", "not-an-email"], "email"),
+        (["bad name!", "--role", "judge"], "username"),
+    ],
+)
+def test_adduser_reports_bad_input_readably(args, message):
+    with pytest.raises(CommandError) as info:
+        call_command("adduser", *args)
+    assert message in str(info.value).lower() or message in str(info.value)
+    assert not User.objects.exists()
+
+
+def test_adduser_rejects_unknown_role():
+    with pytest.raises(CommandError):
+        call_command("adduser", "x", "--role", "janitor")
+
+
+def test_issuetoken_prints_only_the_token():
+    make_user("li", Role.LIBRARIAN)
+    out = io.StringIO()
+    call_command("issuetoken", "li", stdout=out)
+    raw = out.getvalue()
+    assert raw.endswith("\n") and raw.count("\n") == 1
+    assert ApiClient(raw.strip()).get("/api/v1/me").json()["roles"] == ["librarian"]
+
+
+def test_issuetoken_for_unknown_user_fails_readably():
+    with pytest.raises(CommandError, match="不存在"):
+        call_command("issuetoken", "ghost")
+
+
+def test_librarian_can_use_the_admin_but_judge_cannot():
+    librarian = make_user("li", Role.LIBRARIAN)
+    judge = make_user("ju", Role.JUDGE)
+    client = Client()
+    client.force_login(librarian)
+    assert client.get("/admin/library/book/").status_code == 200
+    client.force_login(judge)
+    assert client.get("/admin/library/book/").status_code == 302

@@ -1,0 +1,88 @@
+"""Shared fixtures: one user per role, each with an API token, and a JSON client for each."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role
+from accounts.services import token_issue, user_upsert
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SEARCH_INDEX_DIR = str(tmp_path / "index")
+
+
+class ApiClient:
+    """django.test.Client (the full middleware stack) speaking JSON, optionally with a bearer token."""
+
+    def __init__(self, token: str | None = None, client: Client | None = None) -> None:
+        self.client = client or Client()
+        self.token = token
+
+    def _headers(self, headers):
+        h = dict(headers or {})
+        if self.token:
+            h.setdefault("Authorization", f"Bearer {self.token}")
+        return h
+
+    def get(self, path, data=None, headers=None):
+        return self.client.get(path, data, headers=self._headers(headers))
+
+    def post(self, path, data=None, headers=None):
+        return self.client.post(path, json.dumps(data), content_type="application/json", headers=self._headers(headers))
+
+    def post_raw(self, path, body, content_type="application/json", headers=None):
+        return self.client.generic("POST", path, body, content_type=content_type, headers=self._headers(headers))
+
+    def upload(self, path, files: dict, data=None, headers=None):
+        return self.client.post(path, {**(data or {}), **files}, headers=self._headers(headers))
+
+    def patch(self, path, data=None, headers=None):
+        return self.client.patch(path, json.dumps(data), content_type="application/json", headers=self._headers(headers))
+
+    def delete(self, path, headers=None):
+        return self.client.delete(path, headers=self._headers(headers))
+
+
+def make_user(username: str, *roles: str, password: str = "secret-pass-1", **profile):
+    user, _ = user_upsert(username=username, roles=list(roles), password=password, validate=False, **profile)
+    return user
+
+
+@pytest.fixture
+def judge(db):
+    return make_user("judge1", Role.JUDGE, display_name="张法官", division="民事审判庭")
+
+
+@pytest.fixture
+def librarian(db):
+    return make_user("librarian1", Role.LIBRARIAN, display_name="李馆员")
+
+
+@pytest.fixture
+def organizer(db):
+    return make_user("organizer1", Role.ORGANIZER, display_name="王组织")
+
+
+@pytest.fixture
+def anon_api(db):
+    return ApiClient()
+
+
+@pytest.fixture
+def judge_api(judge):
+    return ApiClient(token_issue(user=judge).raw)
+
+
+@pytest.fixture
+def librarian_api(librarian):
+    return ApiClient(token_issue(user=librarian).raw)
+
+
+@pytest.fixture
+def organizer_api(organizer):
+    return ApiClient(token_issue(user=organizer).raw)

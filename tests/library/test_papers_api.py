@@ -1,0 +1,198 @@
+"""Research papers: visibility, object-level edit rights, full-text upload and download."""
+
+import os
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from library.models import Paper
+from library.services import paper_attach_file, paper_create
+from tests.library.files import make_docx, make_pdf
+
+pytestmark = pytest.mark.django_db
+
+TITLE = "关于担保物权实现程序问题的研究"
+
+
+@pytest.fixture
+def public_paper():
+    return paper_create(title=TITLE, authors=["张明", "李娜"], year=2023, visibility="public",
+                        keywords=["担保物权", "实现程序"], awards="自治区高院优秀调研课题")
+
+
+@pytest.fixture
+def internal_paper():
+    return paper_create(title="执行难问题调研报告", year=2024, visibility="internal")
+
+
+def test_judge_creates_paper_and_owns_it(judge_api, judge):
+    response = judge_api.post("/api/v1/papers", {"title": "诉调对接机制研究", "authors": ["张明"], "kind": "article",
+                                                 "keywords": ["诉调对接", "诉调对接"], "visibility": "public"})
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["title"], body["authors"], body["kind"], body["keywords"], body["has_file"]) == (
+        "诉调对接机制研究", ["张明"], "article", ["诉调对接"], False)
+    assert Paper.objects.get(pk=body["id"]).created_by == judge
+
+
+def test_paper_defaults_to_internal(librarian_api):
+    assert librarian_api.post("/api/v1/papers", {"title": "内部课题"}).json()["visibility"] == "internal"
+
+
+def test_anonymous_sees_only_public_papers(anon_api, public_paper, internal_paper):
+    body = anon_api.get("/api/v1/papers").json()
+    assert (body["count"], [p["title"] for p in body["items"]]) == (1, [TITLE])
+    assert anon_api.get(f"/api/v1/papers/{internal_paper.pk}").status_code == 404
+    assert anon_api.get(f"/api/v1/papers/{public_paper.pk}").json()["authors"] == ["张明", "李娜"]
+
+
+@pytest.mark.parametrize("who", ["judge_api", "librarian_api", "organizer_api"])
+def test_logged_in_users_see_internal_papers(request, who, public_paper, internal_paper):
+    client = request.getfixturevalue(who)
+    assert client.get("/api/v1/papers").json()["count"] == 2
+    assert client.get(f"/api/v1/papers/{internal_paper.pk}").status_code == 200
+
+
+def test_list_papers_filters(judge_api, public_paper, internal_paper):
+    assert [p["id"] for p in judge_api.get("/api/v1/papers", {"visibility": "internal"}).json()["items"]] == [internal_paper.pk]
+    assert [p["id"] for p in judge_api.get("/api/v1/papers", {"year": 2023}).json()["items"]] == [public_paper.pk]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_list_papers_query_count_does_not_grow(anon_api, count):
+    for i in range(count):
+        paper_create(title=f"课题{i}", authors=["甲", "乙"], visibility="public")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert anon_api.get("/api/v1/papers").json()["count"] == count
+    assert len(queries) == 3  # count, page, authors
+
+
+def test_only_librarian_or_entering_judge_edits(judge_api, librarian_api, organizer_api, judge):
+    mine = paper_create(title="我的课题", created_by=judge)
+    theirs = paper_create(title="别人的课题")
+    assert judge_api.patch(f"/api/v1/papers/{mine.pk}", {"awards": "一等奖"}).json()["awards"] == "一等奖"
+    refused = judge_api.patch(f"/api/v1/papers/{theirs.pk}", {"awards": "一等奖"})
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    assert organizer_api.patch(f"/api/v1/papers/{mine.pk}", {"title": "x"}).status_code == 403
+    assert organizer_api.post("/api/v1/papers", {"title": "x"}).status_code == 403
+    assert librarian_api.patch(f"/api/v1/papers/{theirs.pk}", {"authors": ["王芳"]}).json()["authors"] == ["王芳"]
+    theirs.refresh_from_db()
+    assert theirs.awards == ""
+
+
+def test_anonymous_cannot_write_papers(anon_api, public_paper):
+    assert anon_api.post("/api/v1/papers", {"title": "x"}).status_code == 401
+    assert anon_api.patch(f"/api/v1/papers/{public_paper.pk}", {"title": "x"}).status_code == 401
+    assert anon_api.delete(f"/api/v1/papers/{public_paper.pk}").status_code == 401
+    assert Paper.objects.get().title == TITLE
+
+
+def test_delete_paper_removes_its_file(librarian_api, public_paper, django_capture_on_commit_callbacks):
+    paper_attach_file(paper=public_paper, data="全文".encode(), filename="a.txt")
+    path = public_paper.file.path
+    assert os.path.exists(path)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert librarian_api.delete(f"/api/v1/papers/{public_paper.pk}").status_code == 204
+    assert not os.path.exists(path)
+    assert not Paper.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "file_type", "text"),
+    [
+        ("研究.txt", "担保物权实现程序属于非讼程序。".encode(), "txt", "担保物权实现程序属于非讼程序。"),
+        ("gbk.txt", "担保物权实现程序".encode("gb18030"), "txt", "担保物权实现程序"),
+        ("bom.txt", "\ufeff担保物权".encode(), "txt", "担保物权"),
+        ("课题.docx", make_docx("第一章 担保物权", "第二章 实现程序"), "docx", "第一章 担保物权\n第二章 实现程序"),
+        ("paper.pdf", make_pdf("Security interests in rem"), "pdf", "Security interests in rem"),
+    ],
+)
+def test_upload_extracts_text_and_download_returns_the_same_bytes(librarian_api, anon_api, public_paper, name, data,
+                                                                   file_type, text):
+    response = librarian_api.upload(f"/api/v1/papers/{public_paper.pk}/file",
+                                    {"file": SimpleUploadedFile(name, data, content_type="application/octet-stream")})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["has_file"], body["file_type"], body["file_name"], body["file_size"]) == (True, file_type, name, len(data))
+    public_paper.refresh_from_db()
+    assert public_paper.full_text.strip() == text
+    # Stored under a random name inside MEDIA_ROOT/papers, never the client's name.
+    assert public_paper.file.name.startswith("papers/") and name not in public_paper.file.name
+    download = anon_api.get(f"/api/v1/papers/{public_paper.pk}/file")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == data
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download["X-Content-Type-Options"] == "nosniff"
+
+
+def test_replacing_a_file_deletes_the_old_one(librarian_api, public_paper, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        paper_attach_file(paper=public_paper, data=b"first", filename="a.txt")
+    old = public_paper.file.path
+    with django_capture_on_commit_callbacks(execute=True):
+        librarian_api.upload(f"/api/v1/papers/{public_paper.pk}/file", {"file": SimpleUploadedFile("b.txt", b"second")})
+    public_paper.refresh_from_db()
+    assert not os.path.exists(old)
+    assert public_paper.full_text == "second"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "code"),
+    [
+        ("evil.pdf", b"MZ\x90\x00\x03\x00\x00\x00binary", "bad_file_type"),
+        ("x.docx", b"PK\x03\x04not really a zip", "bad_file_type"),
+        ("empty.txt", b"", "empty_file"),
+        ("broken.pdf", b"%PDF-1.4\n garbage garbage", "bad_file"),
+        ("latin1.txt", "caf\xe9 \xff\xfe".encode("latin-1"), "bad_file_type"),
+    ],
+)
+def test_bad_uploads_are_422_and_change_nothing(librarian_api, public_paper, name, data, code):
+    response = librarian_api.upload(f"/api/v1/papers/{public_paper.pk}/file", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 422
+    assert (response.json()["code"], response.json()["detail"][0]["field"]) == (code, "file")
+    public_paper.refresh_from_db()
+    assert (public_paper.has_file, public_paper.full_text) == (False, "")
+
+
+def test_oversized_upload_is_refused(settings, librarian_api, public_paper):
+    settings.PAPER_MAX_UPLOAD_BYTES = 10
+    response = librarian_api.upload(f"/api/v1/papers/{public_paper.pk}/file", {"file": SimpleUploadedFile("a.txt", b"x" * 11)})
+    assert (response.status_code, response.json()["code"]) == (422, "file_too_large")
+
+
+def test_upload_without_file_is_422(librarian_api, public_paper):
+    response = librarian_api.upload(f"/api/v1/papers/{public_paper.pk}/file", {})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "file"
+
+
+def test_internal_paper_file_is_hidden_from_anonymous(anon_api, judge_api, internal_paper):
+    paper_attach_file(paper=internal_paper, data="内部全文".encode(), filename="内部.txt")
+    assert anon_api.get(f"/api/v1/papers/{internal_paper.pk}/file").status_code == 404
+    response = judge_api.get(f"/api/v1/papers/{internal_paper.pk}/file")
+    assert b"".join(response.streaming_content) == "内部全文".encode()
+
+
+def test_download_without_file_is_404(anon_api, public_paper):
+    response = anon_api.get(f"/api/v1/papers/{public_paper.pk}/file")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_judge_cannot_upload_to_someone_elses_paper(judge_api, public_paper):
+    response = judge_api.upload(f"/api/v1/papers/{public_paper.pk}/file", {"file": SimpleUploadedFile("a.txt", b"x")})
+    assert response.status_code == 403
+    public_paper.refresh_from_db()
+    assert not public_paper.has_file
+
+
+@pytest.mark.parametrize(("payload", "field"), [({"title": ""}, "title"), ({"title": "x", "kind": "novel"}, "kind"),
+                                                ({"title": "x", "visibility": "secret"}, "visibility"),
+                                                ({"title": "x", "keywords": "a;b"}, "keywords"),
+                                                ({"title": "x", "extra": True}, "extra")])
+def test_invalid_paper_input_is_422(librarian_api, payload, field):
+    response = librarian_api.post("/api/v1/papers", payload)
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json()["detail"]]

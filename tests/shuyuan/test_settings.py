@@ -1,0 +1,135 @@
+"""Configuration: strict environment parsing, start-up checks, the SQLite connection setup."""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import close_old_connections, connection
+
+from shuyuan import checks
+from shuyuan.settings import envbool, envint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("True", True), ("true", True), (" FALSE ", False), ("False", False)])
+def test_envbool_accepts_only_true_and_false(monkeypatch, raw, expected):
+    monkeypatch.setenv("X_FLAG", raw)
+    assert envbool("X_FLAG", "False") is expected
+
+
+@pytest.mark.parametrize("raw", ["1", "yes", "on", "", "Treu"])
+def test_envbool_rejects_anything_else(monkeypatch, raw):
+    monkeypatch.setenv("X_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG must be True or False"):
+        envbool("X_FLAG", "False")
+
+
+def test_envint_rejects_text(monkeypatch):
+    monkeypatch.setenv("X_NUM", "ten")
+    with pytest.raises(ImproperlyConfigured, match="X_NUM must be an integer"):
+        envint("X_NUM", 1)
+
+
+def test_missing_secret_key_with_debug_off_is_an_error(settings):
+    settings.DEBUG = False
+    settings.SECRET_KEY_MISSING = True
+    assert [e.id for e in checks.check_secret_key(None)] == ["shuyuan.E001"]
+    settings.SECRET_KEY_MISSING = False
+    settings.SECRET_KEY = "django-insecure-dev-only-faguan-shuyuan-do-not-use-in-production"
+    assert [e.id for e in checks.check_secret_key(None)] == ["shuyuan.E002"]
+    settings.SECRET_KEY = "a-real-secret-" * 4
+    assert checks.check_secret_key(None) == []
+
+
+@pytest.mark.parametrize(("url", "ids"), [("http://127.0.0.1:8000", []), ("library.court", ["shuyuan.E003"]),
+                                          ("ftp://x", ["shuyuan.E003"])])
+def test_site_url_must_be_absolute(settings, url, ids):
+    settings.DEBUG = True
+    settings.SITE_URL = url
+    assert [e.id for e in checks.check_site_url(None)] == ids
+
+
+def test_data_dir_that_is_a_file_is_an_error(settings, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    settings.MEDIA_ROOT = str(blocker)
+    assert [e.id for e in checks.check_data_dirs(None)] == ["shuyuan.E005"]
+
+
+def _manage(*args, **env):
+    full_env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DATABASE_URL")}
+    full_env.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_process_refuses_to_start_without_secret_key_when_debug_off():
+    result = _manage("check", DEBUG="False", ALLOWED_HOSTS="library.court")
+    assert result.returncode != 0
+    assert "shuyuan.E001" in result.stderr and "SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_boolean_stops_with_a_clear_message():
+    result = _manage("check", DEBUG="yes")
+    assert result.returncode != 0
+    assert "DEBUG must be True or False, not 'yes'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_database_url_stops_with_a_clear_message():
+    result = _manage("check", DATABASE_URL="nosuchdb://x")
+    assert result.returncode != 0
+    assert "DATABASE_URL is not a usable database URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_settings_pass_the_checks():
+    result = _manage("check", DEBUG="False", SECRET_KEY="s" * 60, ALLOWED_HOSTS="library.court",
+                     SITE_URL="https://library.court")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode_with_busy_timeout():
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite connection settings; PostgreSQL has its own locking")
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert cursor.execute("PRAGMA busy_timeout").fetchone()[0] == 20000
+    assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_wait_instead_of_failing():
+    """Parallel read-then-write transactions all succeed (no "database is locked")."""
+    from library.models import Book
+    from library.services import book_create, copy_create
+
+    book = book_create(title="并发")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(5):
+                copy_create(book=Book.objects.get(pk=book.pk), barcode=f"C{n}-{i}")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert book.copies.count() == 40
