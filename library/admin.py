@@ -1,8 +1,27 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
+from library.fulltext import extract
 from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+from library.services import paper_attach_file
+from shuyuan.errors import InvalidInput
+
+
+class CopyForm(forms.ModelForm):
+    """Circulation statuses (借出, 预约保留) are set by loans and holds, never by hand."""
+
+    class Meta:
+        model = Copy
+        fields = ("barcode", "location", "shelf", "status", "acquired_on", "note")
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        current = self.instance.status if self.instance.pk else None
+        if status != current and (status in Copy.CIRCULATING or current in Copy.CIRCULATING):
+            raise forms.ValidationError(_("借出和预约保留状态由借还流程管理，不能手工修改。"))
+        return status
 
 
 class ContributorInline(admin.TabularInline):
@@ -13,6 +32,7 @@ class ContributorInline(admin.TabularInline):
 
 class CopyInline(admin.TabularInline):
     model = Copy
+    form = CopyForm
     extra = 1
     fields = ("barcode", "location", "shelf", "status", "acquired_on", "note")
     show_change_link = True
@@ -57,6 +77,10 @@ class CopyAdmin(admin.ModelAdmin):
     search_fields = ("barcode", "book__title", "book__isbn")
     list_select_related = ("book",)
     autocomplete_fields = ("book",)
+    form = CopyForm
+
+    def get_fields(self, request, obj=None):
+        return ("book", *CopyForm.Meta.fields)
 
 
 class PaperAuthorInline(admin.TabularInline):
@@ -65,17 +89,49 @@ class PaperAuthorInline(admin.TabularInline):
     fields = ("position", "name")
 
 
+class PaperForm(forms.ModelForm):
+    upload = forms.FileField(label=_("上传全文"), required=False, help_text=_("PDF、DOCX 或 TXT；替换原有文件"))
+
+    class Meta:
+        model = Paper
+        fields = ("title", "kind", "year", "visibility", "abstract", "keywords", "awards", "venue")
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload:
+            from django.conf import settings
+
+            if upload.size > settings.PAPER_MAX_UPLOAD_BYTES:
+                raise forms.ValidationError(_("文件过大"))
+            data = upload.read()
+            try:
+                extract(data, upload.name)
+            except InvalidInput as exc:
+                raise forms.ValidationError(exc.detail) from None
+            self.upload_data = (data, upload.name)
+        return upload
+
+
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
+    form = PaperForm
     list_display = ("title", "kind", "year", "visibility", "awards", "has_file")
     list_filter = ("kind", "visibility", "year")
     search_fields = ("title", "abstract", "paper_authors__name", "awards", "venue")
     inlines = [PaperAuthorInline]
     readonly_fields = ("file_name", "file_type", "file_size", "created_by", "created_at", "updated_at")
     fields = (
-        "title", "kind", "year", "visibility", "abstract", "keywords", "awards", "venue",
+        "title", "kind", "year", "visibility", "abstract", "keywords", "awards", "venue", "upload",
         "file_name", "file_type", "file_size", "created_by", "created_at", "updated_at",
     )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        upload = getattr(form, "upload_data", None)
+        if upload:
+            paper_attach_file(paper=obj, data=upload[0], filename=upload[1])
 
     @admin.display(boolean=True, description=_("有全文"))
     def has_file(self, obj):
