@@ -2,15 +2,16 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import ConfigDict, StringConstraints
+from pydantic import AfterValidator, StringConstraints
+
+from shuyuan.schema_types import StrictSchema, Text, no_control_chars
 
 
-class TokenRequest(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    username: Annotated[str, StringConstraints(min_length=1, max_length=150)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-    name: Annotated[str, StringConstraints(max_length=64)] = ""
+class TokenRequest(StrictSchema):
+    username: Text(150, 1)
+    # Passwords are not stripped: spaces at either end are part of them.
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(no_control_chars)]
+    name: Text(64) = ""
 
 
 class TokenOut(Schema):

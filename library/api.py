@@ -25,6 +25,7 @@ from library.schemas import (
     PaperOut,
     PaperPatch,
 )
+from library.validators import BARCODE_RE
 from shuyuan.errors import InvalidInput
 
 router = Router(tags=["catalog"])
@@ -48,7 +49,7 @@ def _get_book(book_id: int) -> Book:
 
 
 def _get_copy(barcode: str) -> Copy:
-    copy = selectors.copy_get(barcode=barcode)
+    copy = selectors.copy_get(barcode=barcode) if BARCODE_RE.match(barcode) else None
     if copy is None:
         raise HttpError(404, f"条码 {barcode} 不存在 (copy not found)")
     return copy

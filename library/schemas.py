@@ -4,18 +4,9 @@ from datetime import date, datetime
 from typing import Annotated
 
 from ninja import Field, FilterSchema, Schema
-from pydantic import ConfigDict, StringConstraints
 
 from library.models import Book, Contributor, Copy, Language, Paper
-
-
-def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
-    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length)]
-
-
-class StrictSchema(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+from shuyuan.schema_types import StrictSchema, Text
 
 Year = Annotated[int, Field(ge=1000, le=2100)]
 
@@ -143,7 +134,7 @@ class BookOut(Schema):
 
 class BookFilters(FilterSchema):
     language: Language | None = None
-    clc: Annotated[str, StringConstraints(max_length=32)] | None = Field(None, description="中图法分类号前缀，例如 D92")
+    clc: Text(32) | None = Field(None, description="中图法分类号前缀，例如 D92")
     year_from: Year | None = None
     year_to: Year | None = None
 

@@ -114,5 +114,13 @@ def on_404(request, exc: Http404):
     return _error(request, 404, str(exc) or "Not Found", "not_found")
 
 
+def api_not_found(request: HttpRequest, path: str = ""):
+    """Unknown paths under /api/v1/ answer in the API's shape, not with an HTML page."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"detail": f"没有这个接口 (no such endpoint): /api/v1/{path}", "code": "not_found"},
+                        status=404, json_dumps_params={"ensure_ascii": False})
+
+
 api.add_router("/", accounts_router)
 api.add_router("/", library_router)

@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from shuyuan.api import api
+from shuyuan.api import api, api_not_found
 
 admin.site.site_header = "法官书苑 管理"
 admin.site.site_title = "法官书苑"
@@ -11,6 +11,7 @@ admin.site.index_title = "馆藏与用户管理"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<path>.*)$", api_not_found),
     path("", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
 ]
 

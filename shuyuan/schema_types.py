@@ -1,0 +1,33 @@
+"""Input types shared by every app's schemas."""
+
+import re
+from typing import Annotated
+
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, StringConstraints
+
+# C0 control characters other than tab, newline and carriage return, and DEL.
+# PostgreSQL cannot store NUL in text at all, and none of these belongs in a
+# title or a name, so they are refused at the edge with the field named.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def no_control_chars(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("不能包含控制字符 (control characters are not allowed)")
+    return value
+
+
+def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory, used like a type
+    """A stripped string of bounded length without control characters."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length),
+        AfterValidator(no_control_chars),
+    ]
+
+
+class StrictSchema(Schema):
+    """An input schema that rejects unknown keys."""
+
+    model_config = ConfigDict(extra="forbid")
