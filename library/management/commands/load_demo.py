@@ -1,0 +1,196 @@
+"""``manage.py load_demo``: the demo catalog, papers and one login per role.
+
+Run by ``make run`` on every start, so it is idempotent: books are matched by
+ISBN (by title when they have none), copies by barcode, papers by title and
+users by username.  Whatever already exists is left exactly as it is, so a
+second run writes nothing; in particular a demo user whose password was
+changed keeps the new password.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Role
+from accounts.services import user_upsert
+from library import demo_data
+from library.models import Book, Copy, Paper
+from library.services import Person, book_create, copy_create, paper_attach_file, paper_create
+
+
+@dataclass
+class Tally:
+    created: int = 0
+    existing: int = 0
+
+    def add(self, created: bool) -> None:
+        if created:
+            self.created += 1
+        else:
+            self.existing += 1
+
+
+@dataclass
+class Report:
+    accounts: list[tuple[dict, bool]]
+    users: Tally
+    books: Tally
+    copies: Tally
+    papers: Tally
+    files: int
+
+
+def load_accounts() -> tuple[list[tuple[dict, bool]], Tally]:
+    """Create the missing demo users; returns each account with whether it was created."""
+    tally = Tally()
+    result = []
+    existing = set(
+        User.objects.filter(username__in=[a["username"] for a in demo_data.DEMO_ACCOUNTS]).values_list(
+            "username", flat=True
+        )
+    )
+    for account in demo_data.DEMO_ACCOUNTS:
+        created = account["username"] not in existing
+        if created:
+            user, _ = user_upsert(
+                username=account["username"],
+                roles=list(account["roles"]),
+                password=account["password"],
+                display_name=account["display_name"],
+                division=account["division"],
+                validate=False,
+            )
+            if account["superuser"]:
+                # user_upsert has no superuser switch; a conditional update
+                # touches only these two columns.
+                User.objects.filter(pk=user.pk).update(is_superuser=True, is_staff=True)
+        tally.add(created)
+        result.append((account, created))
+    return result, tally
+
+
+def load_books() -> tuple[Tally, Tally]:
+    books, copies = Tally(), Tally()
+    by_isbn = Book.objects.filter(isbn__in=[b["isbn"] for b in demo_data.BOOKS if b["isbn"]]).in_bulk(field_name="isbn")
+    # Old books have no ISBN; among those the title is the key.
+    by_title = {
+        book.title: book
+        for book in Book.objects.filter(
+            isbn__isnull=True, title__in=[b["title"] for b in demo_data.BOOKS if not b["isbn"]]
+        ).order_by("-id")
+    }
+    taken_barcodes = set(
+        Copy.objects.filter(barcode__in=[c["barcode"] for b in demo_data.BOOKS for c in b["copies"]]).values_list(
+            "barcode", flat=True
+        )
+    )
+    for data in demo_data.BOOKS:
+        book = by_isbn.get(data["isbn"]) if data["isbn"] else by_title.get(data["title"])
+        books.add(book is None)
+        if book is None:
+            book = book_create(
+                isbn=data["isbn"],
+                title=data["title"],
+                subtitle=data.get("subtitle", ""),
+                contributors=[Person(name, role) for name, role in data["contributors"]],
+                publisher=data["publisher"],
+                year=data["year"],
+                edition=data.get("edition", ""),
+                language=data.get("language", "zh"),
+                clc=data["clc"],
+                call_number=data["call_number"],
+                subjects=data["subjects"],
+                summary=data["summary"],
+            )
+        for item in data["copies"]:
+            created = item["barcode"] not in taken_barcodes
+            copies.add(created)
+            if created:
+                copy_create(
+                    book=book,
+                    barcode=item["barcode"],
+                    location=item["location"],
+                    shelf=item["shelf"],
+                    status=item.get("status", Copy.Status.AVAILABLE),
+                    acquired_on=date.fromisoformat(item["acquired_on"]),
+                    note=item.get("note", ""),
+                )
+    return books, copies
+
+
+def load_papers(*, created_by: User | None) -> tuple[Tally, int]:
+    """Create the missing papers and attach the full texts of those that have no file; returns (tally, files)."""
+    tally, files = Tally(), 0
+    by_title = {
+        paper.title: paper
+        for paper in Paper.objects.filter(title__in=[p["title"] for p in demo_data.PAPERS]).order_by("-id")
+    }
+    for data in demo_data.PAPERS:
+        paper = by_title.get(data["title"])
+        tally.add(paper is None)
+        if paper is None:
+            paper = paper_create(
+                title=data["title"],
+                authors=data["authors"],
+                abstract=data["abstract"],
+                keywords=data["keywords"],
+                year=data["year"],
+                kind=data["kind"],
+                awards=data["awards"],
+                venue=data["venue"],
+                visibility=data["visibility"],
+                created_by=created_by,
+            )
+        if data.get("full_text") and not paper.has_file:
+            paper_attach_file(paper=paper, data=data["full_text"].encode(), filename=f"{data['title']}.txt")
+            files += 1
+    return tally, files
+
+
+def load_demo() -> Report:
+    """Load everything in one transaction: a failure leaves the database as it was."""
+    with transaction.atomic():
+        accounts, users = load_accounts()
+        books, copies = load_books()
+        librarian = User.objects.filter(username="librarian").first()
+        papers, files = load_papers(created_by=librarian)
+    return Report(accounts=accounts, users=users, books=books, copies=copies, papers=papers, files=files)
+
+
+def roles_label(account: dict) -> str:
+    labels = {role.value: f"{role.value}（{role.label}）" for role in Role}
+    if account["superuser"]:
+        return "超级管理员（拥有全部角色）"
+    return "、".join(labels[r] for r in account["roles"])
+
+
+class Command(BaseCommand):
+    help = "载入演示数据：图书、复本、调研成果和每个角色一个演示账号；可重复运行 (load demo data, idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet", action="store_true", help="不输出统计和账号表 (print nothing)")
+
+    def handle(self, *args, quiet: bool = False, **options):
+        report = load_demo()
+        if quiet or options.get("verbosity") == 0:
+            return
+        out = self.stdout
+        out.write(self.style.SUCCESS("演示数据已就绪 (demo data loaded)："))
+        for label, label_en, tally in (
+            ("图书", "books", report.books),
+            ("复本", "copies", report.copies),
+            ("成果", "papers", report.papers),
+            ("用户", "users", report.users),
+        ):
+            out.write(f"  {label} {label_en:<7} 新建 created {tally.created:>3}，已存在 existing {tally.existing:>3}")
+        if report.files:
+            out.write(f"  全文文件 full texts attached: {report.files}")
+        out.write("")
+        out.write("演示账号 (demo accounts; demo only, change before any real use)：")
+        out.write(f"  {'username':<12} {'password':<22} roles")
+        for account, created in report.accounts:
+            state = "" if created else "  [已存在，未改动 existing, not changed]"
+            out.write(f"  {account['username']:<12} {account['password']:<22} {roles_label(account)}{state}")

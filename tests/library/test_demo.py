@@ -1,0 +1,149 @@
+import io
+import re
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from stdnum import isbn as stdnum_isbn
+
+from accounts.selectors import user_roles
+from library.demo_data import DEMO_ACCOUNTS
+from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+
+MONGOLIAN_LETTER = re.compile("[\u1820-\u1842]")
+
+
+def load(**options) -> str:
+    out = io.StringIO()
+    call_command("load_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {
+        "books": Book.objects.count(),
+        "contributors": Contributor.objects.count(),
+        "copies": Copy.objects.count(),
+        "papers": Paper.objects.count(),
+        "paper_authors": PaperAuthor.objects.count(),
+        "paper_files": Paper.objects.exclude(file="").count(),
+        "users": User.objects.count(),
+    }
+
+
+@pytest.fixture
+def demo(db):
+    load(quiet=True)
+
+
+def test_demo_loads_a_law_catalog_classed_under_d9(demo):
+    clcs = list(Book.objects.values_list("clc", flat=True))
+
+    assert len(clcs) >= 60
+    assert [clc for clc in clcs if not clc.startswith("D9")] == []
+
+
+def test_demo_has_mongolian_script_and_english_titles(demo):
+    mongolian = list(Book.objects.filter(language="mn").values_list("title", flat=True))
+    english = Book.objects.filter(language="en").count()
+
+    assert len(mongolian) >= 3
+    assert [t for t in mongolian if not MONGOLIAN_LETTER.search(t)] == []
+    assert english >= 4
+
+
+def test_demo_isbns_are_valid_and_unique(demo):
+    isbns = list(Book.objects.exclude(isbn=None).values_list("isbn", flat=True))
+
+    assert [i for i in isbns if stdnum_isbn.validate(i) != i] == []
+    assert len(isbns) == len(set(isbns))
+    assert Book.objects.filter(isbn=None).count() >= 1
+
+
+def test_demo_books_have_translators_and_editors(demo):
+    roles = set(Contributor.objects.values_list("role", flat=True))
+
+    assert roles == {"author", "editor", "translator"}
+
+
+def test_demo_copies_are_at_both_locations_and_mostly_available(demo):
+    locations = set(Copy.objects.values_list("location", flat=True))
+    statuses = set(Copy.objects.values_list("status", flat=True))
+    available = Copy.objects.filter(status=Copy.Status.AVAILABLE).count()
+
+    assert locations == {"院本部", "棋盘井法庭"}
+    assert statuses == {"available", "repair", "lost"}
+    assert available > Copy.objects.count() * 0.9
+    assert Book.objects.filter(copies=None).count() == 0
+
+
+def test_demo_papers_include_the_security_interest_project(demo):
+    paper = Paper.objects.get(title="关于担保物权实现程序问题的研究")
+
+    assert Paper.objects.count() >= 10
+    assert paper.kind == Paper.Kind.RESEARCH_PROJECT
+    assert paper.keywords[:3] == ["担保物权", "实现程序", "非讼程序"]
+    assert paper.file_type == "txt"
+    assert "特别程序" in paper.full_text
+    assert set(Paper.objects.values_list("visibility", flat=True)) == {"public", "internal"}
+    assert set(Paper.objects.values_list("kind", flat=True)) == set(Paper.Kind.values)
+
+
+@pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=lambda a: a["username"])
+def test_demo_user_has_its_roles_and_logs_in_with_its_password(demo, account):
+    user = User.objects.select_related("profile").get(username=account["username"])
+
+    assert authenticate(username=account["username"], password=account["password"]) == user
+    assert set(user.groups.values_list("name", flat=True)) == set(account["roles"])
+    assert user.is_superuser is account["superuser"]
+    assert user.profile.display_name == account["display_name"]
+    assert user.profile.division == account["division"]
+
+
+def test_demo_admin_is_a_staff_superuser_with_every_role(demo):
+    admin = User.objects.get(username="admin")
+
+    assert (admin.is_superuser, admin.is_staff) == (True, True)
+    assert user_roles(admin) == {"judge", "librarian", "organizer"}
+
+
+def test_second_load_changes_nothing(demo):
+    before = counts()
+    password_hashes = dict(User.objects.values_list("username", "password"))
+
+    load(quiet=True)
+
+    assert counts() == before
+    assert dict(User.objects.values_list("username", "password")) == password_hashes
+
+
+def test_load_keeps_a_changed_demo_password(demo):
+    judge = User.objects.get(username="judge")
+    judge.set_password("my-own-password-1")
+    judge.save(update_fields=["password"])
+
+    load(quiet=True)
+
+    assert authenticate(username="judge", password="my-own-password-1") == judge
+
+
+def test_output_lists_each_demo_account_with_its_password(db):
+    output = load()
+
+    for account in DEMO_ACCOUNTS:
+        line = next(line for line in output.splitlines() if line.split()[:1] == [account["username"]])
+        assert line.split()[:2] == [account["username"], account["password"]]
+
+
+def test_output_reports_created_then_existing_counts(db):
+    first = load()
+    second = load()
+
+    books = Book.objects.count()
+    assert f"新建 created {books:>3}，已存在 existing   0" in first
+    assert f"新建 created   0，已存在 existing {books:>3}" in second
+
+
+def test_quiet_prints_nothing(db):
+    assert load(quiet=True) == ""
