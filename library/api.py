@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest
-from ninja import File, Query, Router, Status, UploadedFile
+from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -19,6 +19,7 @@ from library.schemas import (
     CopyDetailOut,
     CopyIn,
     CopyPatch,
+    ImportOptions,
     ImportSummaryOut,
     PaperFilters,
     PaperIn,
@@ -235,9 +236,13 @@ def download_paper_file(request: HttpRequest, paper_id: int):
 
 
 @router.post("/imports", response={200: ImportSummaryOut, **ERRORS}, auth=LOGGED_IN, summary="导入目录（CSV / MARC）")
-def import_file(request: HttpRequest, file: File[UploadedFile], format: str | None = None):
+def import_file(request: HttpRequest, file: File[UploadedFile], options: Form[ImportOptions]):
+    """Multipart fields: ``file``; optional ``format`` (csv, marc21, unimarc; detected when absent) and
+    ``location`` (where new copies go)."""
     require_role(request, Role.LIBRARIAN)
     if file.size is not None and file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
         raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
-    summary = import_catalog(data=file.read(), filename=file.name or "", format=format)
+    summary = import_catalog(
+        data=file.read(), filename=file.name or "", format=options.format or None, location=options.location or None
+    )
     return summary.as_dict()

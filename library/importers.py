@@ -1,10 +1,273 @@
-"""Placeholder: the catalog importer (CSV and MARC) lands in the next commit."""
+"""Import the catalog from CSV (UTF-8 or GB18030) and ISO 2709 MARC (MARC21 or UNIMARC/CNMARC).
 
+Every row or record becomes one book, its contributors and its copies, written in its own
+``transaction.atomic()`` through ``library.services``: a bad row is rolled back whole and reported,
+the others still import.  Importing the same file again updates books and never duplicates them.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import DatabaseError, transaction
+from pymarc import Field, Record
+from tqdm import tqdm
+
+from library import services
+from library.models import Book, Contributor, Copy, Language
+from library.services import Person
+from library.validators import normalize_barcode, normalize_clc, normalize_isbn
+from shuyuan.errors import DomainError, InvalidInput
+
+FORMATS = ("csv", "marc21", "unimarc")
+# Other spellings accepted for ``format``; "marc" means "MARC, dialect detected from the tags".
+FORMAT_ALIASES = {"usmarc": "marc21", "marc-21": "marc21", "cnmarc": "unimarc", "marc": "marc"}
+DEFAULT_LOCATION = Copy._meta.get_field("location").default
+
+CSV_COLUMNS = (
+    "isbn",
+    "title",
+    "subtitle",
+    "authors",
+    "publisher",
+    "year",
+    "edition",
+    "language",
+    "clc",
+    "call_number",
+    "subjects",
+    "summary",
+    "barcodes",
+    "location",
+)
+# Chinese headers a librarian may type instead of the English ones.
+CSV_HEADER_ALIASES = {
+    "题名": "title",
+    "书名": "title",
+    "副题名": "subtitle",
+    "副书名": "subtitle",
+    "责任者": "authors",
+    "作者": "authors",
+    "著者": "authors",
+    "出版者": "publisher",
+    "出版社": "publisher",
+    "出版年": "year",
+    "出版年份": "year",
+    "版次": "edition",
+    "语种": "language",
+    "中图法分类号": "clc",
+    "分类号": "clc",
+    "索书号": "call_number",
+    "主题词": "subjects",
+    "内容提要": "summary",
+    "摘要": "summary",
+    "条码": "barcodes",
+    "条码号": "barcodes",
+    "馆藏地": "location",
+}
+LIST_SEPARATOR_RE = re.compile(r"\s*[;；]\s*")
+
+# A spreadsheet runs a cell that starts with one of these as a formula.  The exporter prefixes such
+# cells with one "'" (and adds one to cells already written that way, so the round trip is lossless);
+# the importer removes exactly one.
+FORMULA_RE = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def neutralize_cell(text: str) -> str:
+    """Make ``text`` safe to open in a spreadsheet: ``=1+1`` → ``'=1+1``."""
+    return "'" + text if FORMULA_RE.match(text) else text
+
+
+def restore_cell(text: str) -> str:
+    """Undo ``neutralize_cell``: ``'=1+1`` → ``=1+1``; any other text is returned unchanged."""
+    return text[1:] if text.startswith("'") and FORMULA_RE.match(text) else text
+
+
+# --- people and their roles ----------------------------------------------------
+
+AUTHOR, EDITOR, TRANSLATOR = Contributor.Role.AUTHOR, Contributor.Role.EDITOR, Contributor.Role.TRANSLATOR
+
+#: Chinese responsibility words written after a name ("王泽鉴 著", "李四 主编", "张三 译").
+ROLE_MARKERS = {
+    "著": AUTHOR,
+    "撰": AUTHOR,
+    "著作": AUTHOR,
+    "合著": AUTHOR,
+    "原著": AUTHOR,
+    "编著": AUTHOR,
+    "编": EDITOR,
+    "主编": EDITOR,
+    "副主编": EDITOR,
+    "合编": EDITOR,
+    "编辑": EDITOR,
+    "选编": EDITOR,
+    "编选": EDITOR,
+    "汇编": EDITOR,
+    "译": TRANSLATOR,
+    "翻译": TRANSLATOR,
+    "合译": TRANSLATOR,
+    "编译": TRANSLATOR,
+    "译注": TRANSLATOR,
+}
+#: English ones; these need a space, comma or bracket before them ("Posner, Richard A., editor").
+LATIN_ROLE_MARKERS = {
+    "author": AUTHOR,
+    "editor": EDITOR,
+    "editors": EDITOR,
+    "ed.": EDITOR,
+    "eds.": EDITOR,
+    "translator": TRANSLATOR,
+    "trans.": TRANSLATOR,
+    "tr.": TRANSLATOR,
+}
+_MARKER_ALTERNATIVES = "|".join(
+    re.escape(m) for m in sorted([*ROLE_MARKERS, *LATIN_ROLE_MARKERS], key=len, reverse=True)
+)
+_PERSON_RE = re.compile(
+    rf"^(?P<name>.+?)(?P<sep>\s*[(（\[［]\s*|\s*,\s*|\s+)?(?P<marker>{_MARKER_ALTERNATIVES})\s*[)）\]］]?$",
+    re.IGNORECASE,
+)
+
+#: MARC relator codes and terms (MARC21 $4/$e, UNIMARC $4 codes 070/340/730, CNMARC's Chinese $4).
+RELATORS = {
+    "aut": AUTHOR,
+    "author": AUTHOR,
+    "070": AUTHOR,
+    "edt": EDITOR,
+    "editor": EDITOR,
+    "ed": EDITOR,
+    "eds": EDITOR,
+    "com": EDITOR,
+    "compiler": EDITOR,
+    "340": EDITOR,
+    "trl": TRANSLATOR,
+    "translator": TRANSLATOR,
+    "tr": TRANSLATOR,
+    "trans": TRANSLATOR,
+    "730": TRANSLATOR,
+    **ROLE_MARKERS,
+}
+
+
+def parse_person(text: str) -> Person:
+    """``"王泽鉴 著"`` → Person("王泽鉴", author); ``"张三译"`` → translator; ``"李四（主编）"`` → editor.
+
+    A one-character marker glued to the name counts only when at least two characters of name
+    remain, so a name such as "李译" is left alone.  A trailing 等 ("张三等著") is dropped.
+    """
+    text = text.strip()
+    match = _PERSON_RE.match(text)
+    if match:
+        name, sep, marker = match["name"].strip(), match["sep"], match["marker"].lower()
+        latin = marker in LATIN_ROLE_MARKERS
+        if name and (sep or (not latin and (len(marker) > 1 or len(name) >= 2))):
+            name = re.sub(r"\s*等$", "", name).rstrip(" ,，") or name
+            return Person(name, LATIN_ROLE_MARKERS[marker] if latin else ROLE_MARKERS[marker])
+    return Person(text)
+
+
+def parse_responsibility(text: str) -> list[Person]:
+    """Split a statement of responsibility ("张三, 李四主编 ; 王五译") into people.
+
+    A marker at the end of a group applies to every name of the group that carries none itself.
+    """
+    people = []
+    for group in re.split(r"\s*[;；]\s*", text):
+        group = re.sub(r"^(?:by|edited by)\s+", "", group.strip(), flags=re.IGNORECASE)
+        names = [n.strip() for n in re.split(r"\s*[,，、]\s*|\s+and\s+", group) if n.strip()]
+        if not names:
+            continue
+        last = parse_person(names[-1])
+        group_role = AUTHOR if last == Person(names[-1]) else last.role
+        for name in names[:-1]:
+            person = parse_person(name)
+            people.append(person if person != Person(name) else Person(name, group_role))
+        people.append(last)
+    return [p for p in people if p.name]
+
+
+# --- values --------------------------------------------------------------------
+
+#: ISO 639-2 codes used by MARC 008/041 and UNIMARC 101, bibliographic and terminology forms.
+MARC_LANGUAGES = {
+    "chi": "zh",
+    "zho": "zh",
+    "mon": "mn",
+    "eng": "en",
+    "rus": "ru",
+    "jpn": "ja",
+    "ger": "de",
+    "deu": "de",
+    "fre": "fr",
+    "fra": "fr",
+}
+_LANGUAGE_WORDS = {
+    **MARC_LANGUAGES,
+    **{value: value for value in Language.values},
+    # Language's labels, spelled out: str() on a lazy label at import time needs the app registry.
+    "中文": "zh",
+    "蒙古文": "mn",
+    "英文": "en",
+    "俄文": "ru",
+    "日文": "ja",
+    "德文": "de",
+    "法文": "fr",
+    "其他": "other",
+    "chinese": "zh",
+    "汉语": "zh",
+    "中": "zh",
+    "mongolian": "mn",
+    "蒙文": "mn",
+    "蒙古语": "mn",
+    "english": "en",
+    "英语": "en",
+    "russian": "ru",
+    "俄语": "ru",
+    "japanese": "ja",
+    "日语": "ja",
+    "german": "de",
+    "德语": "de",
+    "french": "fr",
+    "法语": "fr",
+}
+YEAR_RE = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+# Excel shows a 13-digit ISBN as 9.78730E+12 and saves it that way: the digits are gone.
+EXCEL_NUMBER_RE = re.compile(r"^\d(?:\.\d+)?E\+\d+$", re.IGNORECASE)
+
+
+def extract_year(text: str) -> int | None:
+    """The first four-digit year in "2020.5", "c2019", "[2018]"…; None when there is none."""
+    match = YEAR_RE.search(text or "")
+    return int(match[1]) if match else None
+
+
+def marc_language(code: str) -> str | None:
+    """MARC language code → Language value; blank or fill characters → None, other codes → "other"."""
+    code = (code or "").strip().lower()[:3]
+    if not code or not code.isalpha():
+        return None
+    return MARC_LANGUAGES.get(code, Language.OTHER)
+
+
+# --- the summary ---------------------------------------------------------------
 
 
 @dataclass
 class ImportSummary:
+    """What an import did.
+
+    ``created``, ``updated``, ``skipped`` (already up to date) and ``failed`` count rows (CSV) or
+    records (MARC).  ``errors`` lists every failed row, in file order, as
+    ``{"line": int | None, "record": int | None, "reason": str}``: CSV sets ``line`` (the physical
+    line in the file, the header being line 1) and MARC sets ``record`` (1-based); the other key is
+    None.  A notice that fails no row (unknown CSV columns, which are ignored) is listed the same way,
+    on the header's line, without counting in ``failed``.
+    """
+
     format: str
     created: int = 0
     updated: int = 0
@@ -13,9 +276,558 @@ class ImportSummary:
     errors: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"format": self.format, "created": self.created, "updated": self.updated, "skipped": self.skipped,
-                "failed": self.failed, "errors": self.errors}
+        return {
+            "format": self.format,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "errors": self.errors,
+        }
 
 
-def import_catalog(*, data: bytes, filename: str = "", format: str | None = None) -> ImportSummary:
-    raise NotImplementedError
+def error_text(error: dict) -> str:
+    """One error of ``ImportSummary.errors`` as a line for a terminal."""
+    if error.get("record") is not None:
+        return f"第 {error['record']} 条记录 (record {error['record']}): {error['reason']}"
+    return f"第 {error['line']} 行 (line {error['line']}): {error['reason']}"
+
+
+# --- one book as read from the file --------------------------------------------
+
+
+@dataclass
+class Entry:
+    """A book as a row or record describes it, before it touches the database.
+
+    ``values`` holds only the book fields the source gives (empty ones are left out, so an import
+    fills in and corrects a book but never blanks a field); ``holdings`` are (barcode, location or
+    None) pairs.
+    """
+
+    values: dict[str, Any]
+    people: list[Person]
+    holdings: list[tuple[str, str | None]]
+
+
+def _split_list(text: str) -> list[str]:
+    return [item for item in LIST_SEPARATOR_RE.split(text.strip()) if item]
+
+
+def _csv_entry(cells: dict[str, str]) -> Entry:
+    values: dict[str, Any] = {}
+    for name in ("isbn", "title", "subtitle", "publisher", "edition", "clc", "call_number", "summary"):
+        if cells.get(name):
+            values[name] = cells[name]
+    if EXCEL_NUMBER_RE.match(values.get("isbn", "")):
+        raise ValidationError(
+            "ISBN 被 Excel 写成了科学计数法，原号码已丢失；请把 ISBN 列设为“文本”后重新录入 "
+            "(Excel turned the ISBN into a number): %(value)s",
+            params={"value": values["isbn"]},
+        )
+    if cells.get("year"):
+        year = extract_year(cells["year"])
+        if year is None:
+            raise ValidationError("出版年无法识别 (no four-digit year): %(value)s", params={"value": cells["year"]})
+        values["year"] = year
+    if cells.get("language"):
+        language = _LANGUAGE_WORDS.get(cells["language"].strip().lower())
+        if language is None:
+            raise ValidationError(
+                "未知语种 (unknown language) %(value)s；可用 zh、mn、en、ru、ja、de、fr、other 或 中文、英文…",
+                params={"value": cells["language"]},
+            )
+        values["language"] = language
+    if cells.get("subjects"):
+        values["subjects"] = _split_list(cells["subjects"])
+    people = [parse_person(item) for item in _split_list(cells.get("authors", ""))]
+    location = cells.get("location") or None
+    holdings = [(barcode, location) for barcode in _split_list(cells.get("barcodes", ""))]
+    return Entry(values=values, people=people, holdings=holdings)
+
+
+def _trim(text: str | None, *, form: str, period: bool = False) -> str:
+    """Strip whitespace and the ISBD punctuation that ends a subfield, as leader/18 (``form``) says.
+
+    "c" (punctuation omitted, as the exporter writes) keeps the text as it is.  Any other form drops a
+    final " /", " :", " ;", " =" or ",": records marked blank ("non-ISBD") often carry them anyway.
+    "a" and "i" (AACR2, ISBD) also drop a final period where ``period`` asks for it (titles, subjects).
+    """
+    text = (text or "").strip()
+    if form != "c":
+        text = re.sub(r"\s*[/:;=,]$", "", text).strip()
+        if period and form in "ai":
+            text = re.sub(r"(?<=\w\w)\.$", "", text)
+    return text
+
+
+def _first(record: Record, tags: tuple[str, ...], code: str) -> str:
+    for f in record.get_fields(*tags):
+        value = f.get(code)
+        if value and value.strip():
+            return value
+    return ""
+
+
+def _relator(f: Field, default: str) -> str:
+    for value in [*f.get_subfields("4"), *f.get_subfields("e")]:
+        role = RELATORS.get(value.strip().strip(".,").lower())
+        if role:
+            return role
+    return default
+
+
+def _coded_year(text: str) -> int | None:
+    """The year of a coded date (MARC21 008/07-10, UNIMARC 100 $a/09-12); "uuuu" or "0000" is none."""
+    return int(text) if len(text) == 4 and text.isdigit() and int(text) >= 1000 else None
+
+
+def _isbn_token(text: str) -> str:
+    """The ISBN of "9787301048153 (pbk.)" or "7-301-04815-7 : CNY45.00"."""
+    match = re.match(r"\s*(?:ISBN[:：]?\s*)?([0-9Xx][0-9Xx\- ]*[0-9Xx])", text, re.IGNORECASE)
+    return match[1] if match else text.strip()
+
+
+def _marc21_entry(record: Record) -> Entry:
+    form = record.leader[18]
+    values: dict[str, Any] = {}
+    isbn = _first(record, ("020",), "a")
+    if isbn:
+        values["isbn"] = _isbn_token(isbn)
+    f245 = record.get("245")
+    if f245 is not None:
+        values["title"] = _trim(f245.get("a"), form=form, period=True)
+        values["subtitle"] = _trim(f245.get("b"), form=form, period=True)
+    values["edition"] = _trim(_first(record, ("250",), "a"), form=form)
+    published = [f for f in record.get_fields("264") if f.indicator2 == "1"] + record.get_fields("260", "264")
+    values["publisher"] = next((_trim(f.get("b"), form=form) for f in published if f.get("b")), "")
+    year_text = next((f.get("c") for f in published if f.get("c")), "")
+    f008 = record.get("008")
+    control = f008.data if f008 is not None and f008.data else ""
+    values["year"] = extract_year(year_text) or _coded_year(control[7:11])
+    values["language"] = marc_language(_first(record, ("041",), "a")) or marc_language(control[35:38])
+    for f in record.get_fields("084"):
+        if f.get("a") and any(s.strip().lower().startswith("clc") for s in f.get_subfields("2")):
+            values["clc"] = f["a"].strip()
+            break
+    else:
+        values["clc"] = _first(record, ("093",), "a").strip()
+    call_number = _first(record, ("099",), "a").strip()
+    if not call_number and record.get("090") is not None:
+        call_number = "/".join(p.strip() for p in record["090"].get_subfields("a", "b") if p.strip())
+    values["call_number"] = call_number
+    values["subjects"] = [_trim(f.get("a"), form=form, period=True) for f in record.get_fields("650") if f.get("a")]
+    values["summary"] = "\n".join(f["a"].strip() for f in record.get_fields("520") if f.get("a"))
+    people = [
+        Person(_trim(f.get("a"), form=form), _relator(f, AUTHOR))
+        for f in record.get_fields("100") + record.get_fields("700")
+        if f.get("a")
+    ]
+    if not people and f245 is not None and f245.get("c"):
+        people = parse_responsibility(_trim(f245["c"], form=form, period=True))
+    holdings = []
+    for f in record.get_fields("852", "952"):
+        location = (f.get("b") or f.get("a") or "").strip() or None
+        holdings += [(barcode, location) for barcode in f.get_subfields("p") if barcode.strip()]
+    return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings)
+
+
+def _unimarc_name(f: Field) -> str:
+    name = (f.get("a") or "").strip()
+    rest = (f.get("b") or "").strip()
+    return f"{name}, {rest}" if name and rest else name
+
+
+def _unimarc_entry(record: Record) -> Entry:
+    values: dict[str, Any] = {}
+    isbn = _first(record, ("010",), "a")
+    if isbn:
+        values["isbn"] = _isbn_token(isbn)
+    f200 = record.get("200")
+    if f200 is not None:
+        values["title"] = (f200.get("a") or "").strip()
+        values["subtitle"] = (f200.get("e") or "").strip()
+    values["edition"] = _first(record, ("205",), "a").strip()
+    values["publisher"] = _first(record, ("210", "214"), "c").strip()
+    f100 = _first(record, ("100",), "a")
+    values["year"] = extract_year(_first(record, ("210", "214"), "d")) or _coded_year(f100[9:13])
+    values["language"] = marc_language(_first(record, ("101",), "a"))
+    values["clc"] = _first(record, ("690",), "a").strip()
+    values["subjects"] = [f["a"].strip() for f in record.get_fields("606") if f.get("a")]
+    values["summary"] = "\n".join(f["a"].strip() for f in record.get_fields("330") if f.get("a"))
+    people = []
+    for f in record.get_fields("700", "701", "702"):
+        name = _unimarc_name(f)
+        if name:
+            people.append(Person(name, _relator(f, EDITOR if f.tag == "702" else AUTHOR)))
+    if not people and f200 is not None:
+        for statement in f200.get_subfields("f", "g"):
+            people += parse_responsibility(statement)
+    holdings = []
+    for f in record.get_fields("905"):
+        location = (f.get("a") or "").strip() or None
+        holdings += [(barcode, location) for barcode in f.get_subfields("b") if barcode.strip()]
+        if "call_number" not in values and f.get("d"):
+            values["call_number"] = "/".join(p.strip() for p in (f.get("d"), f.get("e")) if p and p.strip())
+    return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings)
+
+
+# --- reading files -------------------------------------------------------------
+
+
+def _resolve_format(format: str | None) -> str | None:
+    if format is None or not format.strip():
+        return None
+    name = format.strip().lower()
+    name = FORMAT_ALIASES.get(name, name)
+    if name not in (*FORMATS, "marc"):
+        raise InvalidInput(
+            "format", f"未知格式 {format!r}，可用 csv、marc21、unimarc (unknown format)", code="unknown_format"
+        )
+    return name
+
+
+def _looks_like_marc(data: bytes) -> bool:
+    # ISO 2709: a leader of 5 digits of record length, …, "22" (indicator and subfield code counts)
+    # and 5 digits of base address; or simply the record terminator, which no text file contains.
+    return b"\x1d" in data or re.match(rb"\d{5}[ -~]{5}22\d{5}", data[:17]) is not None
+
+
+def _split_marc(data: bytes) -> list[bytes]:
+    """Split on the record terminator rather than trusting each leader's length, so one record whose
+    length is wrong (common after a GBK → UTF-8 conversion) does not take the rest of the file with it."""
+    chunks = [chunk.lstrip(b"\r\n\t \x00\x1a") for chunk in data.split(b"\x1d")]
+    return [chunk + b"\x1d" for chunk in chunks if chunk]
+
+
+def _directory_tags(chunk: bytes) -> set[str]:
+    try:
+        base = int(chunk[12:17])
+    except ValueError:
+        return set()
+    directory = chunk[24 : base - 1]
+    return {directory[i : i + 3].decode("ascii", "replace") for i in range(0, len(directory) - 11, 12)}
+
+
+def detect_marc_dialect(chunks: list[bytes]) -> str:
+    """Return "unimarc" when most records carry UNIMARC's 200/010/210 rather than MARC21's 245/020/260/264."""
+    votes = 0
+    for chunk in chunks:
+        tags = _directory_tags(chunk)
+        unimarc, marc21 = len(tags & {"200", "010", "210"}), len(tags & {"245", "020", "260", "264"})
+        votes += (unimarc > marc21) - (marc21 > unimarc)
+    return "unimarc" if votes > 0 else "marc21"
+
+
+def detect_format(data: bytes) -> str:
+    """Return "csv", "marc21" or "unimarc", judged from the content."""
+    if not _looks_like_marc(data):
+        return "csv"
+    return detect_marc_dialect(_split_marc(data))
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parse_record(chunk: bytes, dialect: str) -> Record:
+    if len(chunk) < 25 or not chunk[:5].isdigit():
+        raise ValidationError("不是有效的 MARC 记录：记录头损坏 (bad record leader)")
+    if chunk[9:10] == b"a" or (b"\x1b" not in chunk and _is_utf8(chunk)):
+        # UTF-8 whatever leader/09 says: many Chinese systems write UTF-8 and leave it blank.
+        options: dict[str, Any] = {"force_utf8": True, "utf8_handling": "replace"}
+    elif dialect == "unimarc":
+        # CNMARC from older Chinese systems is GBK; GB18030 decodes it and more.
+        options = {"file_encoding": "gb18030"}
+    else:
+        options = {"hide_utf8_warnings": True}  # MARC-8
+    try:
+        return Record(chunk, to_unicode=True, **options)
+    except Exception as exc:  # pymarc raises assorted exception types for malformed data
+        raise ValidationError(
+            "MARC 记录无法解析 (unreadable MARC record): %(error)s",
+            params={"error": f"{type(exc).__name__} {exc}".strip()},
+        ) from None
+
+
+def _decode_text(data: bytes) -> str:
+    if data.startswith(b"PK\x03\x04"):
+        raise InvalidInput(
+            "file",
+            "这是 Excel 工作簿或压缩包，请在 Excel 中“另存为 CSV”后再导入 (xlsx/zip is not CSV)",
+            code="file_type",
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="replace")  # Excel's "Unicode text"
+    else:
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise InvalidInput(
+                "file",
+                "文件既不是 UTF-8 也不是 GB18030 编码的文本，无法读取 (cannot decode the file as UTF-8 or GB18030)",
+                code="file_encoding",
+            )
+    if "\x00" in text:
+        raise InvalidInput("file", "文件含有二进制内容，不是 CSV (binary content, not CSV)", code="file_type")
+    return text
+
+
+def _read_csv(data: bytes, summary: ImportSummary) -> list[tuple[int, Callable[[], Entry]]]:
+    text = _decode_text(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows = []
+    try:
+        while True:
+            line = reader.line_num + 1  # physical line where the next row starts
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = _read_header(cells, line, summary)
+                continue
+            rows.append((line, cells))
+    except csv.Error as exc:
+        raise InvalidInput("file", f"CSV 第 {reader.line_num} 行格式错误 (malformed CSV): {exc}", code="csv") from None
+    if header is None:
+        raise InvalidInput("file", "文件为空，没有表头 (empty file, no header)", code="empty")
+    return [(line, _row_parser(header, cells)) for line, cells in rows]
+
+
+def _read_header(cells: list[str], line: int, summary: ImportSummary) -> list[str | None]:
+    columns: list[str | None] = []
+    ignored = []
+    for cell in cells:
+        name = cell.strip().lstrip("\ufeff").strip()
+        key = CSV_HEADER_ALIASES.get(name, name.lower())
+        if key in CSV_COLUMNS and key not in columns:
+            columns.append(key)
+        else:
+            columns.append(None)
+            if name:
+                ignored.append(name)
+    if "title" not in columns:
+        raise InvalidInput(
+            "file",
+            f"缺少 title（题名）列；表头应为 {','.join(CSV_COLUMNS)} (missing title column)",
+            code="missing_column",
+        )
+    if ignored:
+        summary.errors.append(
+            {
+                "line": line,
+                "record": None,
+                "reason": f"未知或重复的列已忽略 (unknown columns ignored): {', '.join(ignored)}",
+            }
+        )
+    return columns
+
+
+def _row_parser(header: list[str | None], cells: list[str]) -> Callable[[], Entry]:
+    def parse() -> Entry:
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            raise ValidationError(
+                "本行有 %(cells)s 个单元格，多于表头的 %(columns)s 列（是否有未加引号的逗号？）"
+                "(more cells than header columns)",
+                params={"cells": len(cells), "columns": len(header)},
+            )
+        row = {name: restore_cell(cell).strip() for name, cell in zip(header, cells, strict=False) if name}
+        return _csv_entry(row)
+
+    return parse
+
+
+def _read_marc(data: bytes, dialect: str | None) -> tuple[str, list[tuple[int, Callable[[], Entry]]]]:
+    if b"\x1d" not in data:
+        raise InvalidInput(
+            "file",
+            "不是 ISO 2709 MARC 文件：没有记录结束符 (not ISO 2709 MARC: no record terminator)",
+            code="file_type",
+        )
+    chunks = _split_marc(data)
+    dialect = dialect if dialect in ("marc21", "unimarc") else detect_marc_dialect(chunks)
+    to_entry = _unimarc_entry if dialect == "unimarc" else _marc21_entry
+
+    def parser(chunk: bytes) -> Callable[[], Entry]:
+        return lambda: to_entry(_parse_record(chunk, dialect))
+
+    return dialect, [(number, parser(chunk)) for number, chunk in enumerate(chunks, start=1)]
+
+
+# --- writing -------------------------------------------------------------------
+
+
+def _normalized(values: dict[str, Any]) -> dict[str, Any]:
+    """The values as the model stores them, so comparing with a saved book finds real changes only."""
+    values = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
+    if values.get("isbn"):
+        values["isbn"] = normalize_isbn(values["isbn"])
+    if values.get("clc"):
+        values["clc"] = normalize_clc(values["clc"])
+    if "subjects" in values:
+        values["subjects"] = services.clean_terms(values["subjects"])
+    return {k: v for k, v in values.items() if v not in ("", None, [])}
+
+
+def _find_book(values: dict[str, Any], people: list[Person]) -> Book | None:
+    """The book a row describes: same ISBN, else same title, year and first contributor."""
+    isbn = values.get("isbn")
+    if isbn:
+        book = Book.objects.filter(isbn=isbn).first()
+        if book is not None:
+            return book
+    if not values.get("title"):
+        return None
+    candidates = Book.objects.filter(title=values["title"], year=values.get("year"))
+    if isbn:
+        # A book with another ISBN is another edition, whatever its title.
+        candidates = candidates.filter(isbn__isnull=True)
+    if people:
+        candidates = candidates.filter(contributors__position=0, contributors__name=people[0].name)
+    else:
+        candidates = candidates.filter(contributors__isnull=True)
+    return candidates.order_by("id").first()
+
+
+def _add_copies(book: Book, holdings: list[tuple[str, str | None]], location: str | None) -> int:
+    added = 0
+    seen = set()
+    for raw_barcode, own_location in holdings:
+        barcode = normalize_barcode(raw_barcode)
+        if barcode in seen:
+            continue
+        seen.add(barcode)
+        existing = Copy.objects.filter(barcode=barcode).values("book_id", "book__title").first()
+        if existing is not None:
+            if existing["book_id"] == book.pk:
+                continue
+            raise ValidationError(
+                "条码 %(barcode)s 已属于另一种书《%(title)s》(id %(id)s) (barcode belongs to another book)",
+                params={"barcode": barcode, "title": existing["book__title"], "id": existing["book_id"]},
+            )
+        services.copy_create(book=book, barcode=barcode, location=location or own_location or DEFAULT_LOCATION)
+        added += 1
+    return added
+
+
+def _write(entry: Entry, location: str | None) -> str:
+    """Create or update one book with its copies; returns "created", "updated" or "skipped"."""
+    values = _normalized(entry.values)
+    people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
+    with transaction.atomic():
+        book = _find_book(values, people)
+        if book is None:
+            if not values.get("title"):
+                raise ValidationError("题名不能为空 (title is required)")
+            book = services.book_create(**values, contributors=people)
+            outcome = "created"
+        else:
+            changes = {k: v for k, v in values.items() if getattr(book, k) != v}
+            current = [Person(c.name, c.role) for c in book.contributors.order_by("position")]
+            new_people = people if people and people != current else None
+            if changes or new_people is not None:
+                services.book_update(book=book, changes=changes, contributors=new_people)
+                outcome = "updated"
+            else:
+                outcome = "skipped"
+        if _add_copies(book, entry.holdings, location) and outcome == "skipped":
+            outcome = "updated"
+    return outcome
+
+
+def _field_label(name: str) -> str:
+    for model in (Book, Copy):
+        try:
+            return str(model._meta.get_field(name).verbose_name)
+        except FieldDoesNotExist:
+            continue
+    return {"contributors": "责任者", "authors": "责任者"}.get(name, name)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, DomainError):
+        return exc.detail
+    if isinstance(exc, ValidationError):
+        if not hasattr(exc, "error_dict"):
+            return "; ".join(exc.messages)
+        parts = []
+        for name, messages in exc.message_dict.items():
+            label = _field_label(name)
+            for message in messages:
+                # Prefix the field unless the message already names it ("ISBN 校验位错误…").
+                named = name == NON_FIELD_ERRORS or name.lower() in message.lower() or label in message
+                parts.append(message if named else f"{label}: {message}")
+        return "; ".join(parts)
+    return f"数据库错误 (database error): {exc}"
+
+
+#: Rows committed together (each in its own savepoint).
+BATCH_SIZE = 200
+
+
+def import_catalog(
+    *,
+    data: bytes,
+    filename: str = "",
+    format: str | None = None,
+    progress: bool = False,
+    location: str | None = None,
+) -> ImportSummary:
+    """Import books and copies from a CSV or ISO 2709 MARC file's bytes.
+
+    ``format`` is "csv", "marc21" or "unimarc" (also "cnmarc", "usmarc", or "marc" for MARC of
+    either dialect); None detects it from the content: a MARC leader or record terminator means MARC,
+    UNIMARC when its tags (200/010/210) outnumber MARC21's (245/020/260/264), CSV otherwise.
+    ``filename`` is not used to judge the format, since Excel and vendors name files freely.
+    ``location``, when given, is where every new copy goes; otherwise a copy goes to its row's or
+    holding field's location, else 院本部.  ``progress`` shows a tqdm bar on stderr.
+
+    Raises ``InvalidInput("format", …)`` for an unknown format and ``InvalidInput("file", …)`` for a
+    file that cannot be read at all (undecodable, no header, no ``title`` column, not MARC).  Problems
+    with single rows are not raised; they are counted and listed in the returned summary.
+    """
+    fmt = _resolve_format(format)
+    if not data.strip():
+        raise InvalidInput("file", "文件为空 (empty file)", code="empty")
+    if fmt is None:
+        fmt = "marc" if _looks_like_marc(data) else "csv"
+    if fmt == "csv":
+        summary = ImportSummary(format="csv")
+        items = _read_csv(data, summary)
+        where = "line"
+    else:
+        dialect, items = _read_marc(data, fmt)
+        summary = ImportSummary(format=dialect)
+        where = "record"
+    bar = tqdm(total=len(items), disable=not progress, desc=f"导入 {summary.format}", unit="条")
+    for start in range(0, len(items), BATCH_SIZE):
+        # Rows commit in batches (each row still in its own savepoint, so a bad
+        # row rolls back whole): fewer commits, and the search index is updated
+        # once per batch instead of once per row.  Batches stay short so that
+        # other writers (the lending desk) are not held up for long on SQLite.
+        with transaction.atomic():
+            for number, parse in items[start : start + BATCH_SIZE]:
+                try:
+                    outcome = _write(parse(), location)
+                except (ValidationError, DomainError, DatabaseError) as exc:
+                    summary.failed += 1
+                    summary.errors.append({"line": None, "record": None, where: number, "reason": _reason(exc)})
+                else:
+                    setattr(summary, outcome, getattr(summary, outcome) + 1)
+                bar.update(1)
+    bar.close()
+    return summary

@@ -80,9 +80,11 @@ class Book(models.Model):
                 self.clc = normalize_clc(self.clc)
             except ValidationError as exc:
                 errors["clc"] = exc.messages
-        self.title = (self.title or "").strip()
-        if not self.title:
+        # An empty title is already reported by the field check; a title of
+        # only spaces passes that check and is caught here.
+        if self.title and not self.title.strip():
             errors["title"] = [_("题名不能为空 (title is required)")]
+        self.title = (self.title or "").strip()
         if not isinstance(self.subjects, list) or not all(isinstance(s, str) for s in self.subjects):
             errors["subjects"] = [_("主题词应为字符串列表 (subjects must be a list of strings)")]
         if errors:
@@ -226,10 +228,10 @@ class Paper(models.Model):
         return self.title
 
     def clean(self) -> None:
-        self.title = (self.title or "").strip()
         errors = {}
-        if not self.title:
+        if self.title and not self.title.strip():
             errors["title"] = [_("题名不能为空 (title is required)")]
+        self.title = (self.title or "").strip()
         if not isinstance(self.keywords, list) or not all(isinstance(s, str) for s in self.keywords):
             errors["keywords"] = [_("关键词应为字符串列表 (keywords must be a list of strings)")]
         if errors:

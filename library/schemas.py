@@ -192,6 +192,11 @@ class PaperFilters(FilterSchema):
     visibility: Paper.Visibility | None = None
 
 
+class ImportOptions(Schema):
+    format: Text(16) | None = Field(None, description="csv、marc21 或 unimarc；不给出时按内容判断")
+    location: Text(64) | None = Field(None, description="新复本的馆藏地，例如 棋盘井法庭")
+
+
 class ImportSummaryOut(Schema):
     format: str
     created: int

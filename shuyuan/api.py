@@ -46,7 +46,7 @@ def _field_of(loc) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
         parts = parts[1:]
-    if len(parts) > 1 and parts[0] in ("payload", "filters"):
+    if len(parts) > 1 and parts[0] in ("payload", "filters", "options"):
         parts = parts[1:]
     return ".".join(parts)
 

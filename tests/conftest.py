@@ -9,7 +9,6 @@ from hypothesis import settings as hypothesis_settings
 from accounts.models import Role
 from accounts.services import token_issue, user_upsert
 
-
 # The suite must be deterministic: property tests draw the same examples on every run.
 hypothesis_settings.register_profile("shuyuan", derandomize=True, print_blob=True)
 hypothesis_settings.load_profile("shuyuan")

@@ -1,0 +1,930 @@
+"""Catalog import (CSV, MARC21, UNIMARC) and export (CSV, MARC21): library.importers, library.exporters,
+the import_catalog/export_catalog commands and POST /api/v1/imports."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from pymarc import Field, Indicators, Record, Subfield
+from stdnum import isbn as stdnum_isbn
+
+from library import services
+from library.exporters import export_catalog
+from library.importers import CSV_COLUMNS, detect_format, import_catalog, neutralize_cell, restore_cell
+from library.models import Book, Contributor, Copy
+from shuyuan.errors import InvalidInput
+
+pytestmark = pytest.mark.django_db
+
+AUTHOR, EDITOR, TRANSLATOR = "author", "editor", "translator"
+
+# Valid ISBNs (checked in test_fixture_isbns_are_valid).
+ISBN_A = "9787301048153"  # also written 7-301-04815-7
+ISBN_B = "9787111012344"
+ISBN_C = "9787301123454"
+ISBN_D = "9780306406157"
+ISBN_E = "9787100012348"
+BAD_ISBN = "9787301048154"  # ISBN_A with a wrong check digit
+
+HEADER = ",".join(CSV_COLUMNS)
+
+
+def csv_text(*rows: list[str], header: str = HEADER) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row)
+    return header + "\n" + buffer.getvalue()
+
+
+def row(**cells: str) -> list[str]:
+    return [cells.get(column, "") for column in CSV_COLUMNS]
+
+
+def import_csv(text: str, encoding: str = "utf-8", **kwargs) -> dict:
+    return import_catalog(data=text.encode(encoding), filename="books.csv", **kwargs).as_dict()
+
+
+def people(book: Book) -> list[tuple[str, str]]:
+    return [(c.name, c.role) for c in book.contributors.order_by("position")]
+
+
+def copies(book: Book) -> list[tuple[str, str]]:
+    return [(c.barcode, c.location) for c in book.copies.order_by("barcode")]
+
+
+def snapshot() -> list[dict]:
+    """The whole catalog without ids or timestamps, so two databases can be compared."""
+    return [
+        {
+            "isbn": b.isbn,
+            "title": b.title,
+            "subtitle": b.subtitle,
+            "publisher": b.publisher,
+            "year": b.year,
+            "edition": b.edition,
+            "language": b.language,
+            "clc": b.clc,
+            "call_number": b.call_number,
+            "subjects": b.subjects,
+            "summary": b.summary,
+            "contributors": people(b),
+            "copies": copies(b),
+        }
+        for b in Book.objects.order_by("title", "isbn")
+    ]
+
+
+def summary(fmt: str = "csv", created=0, updated=0, skipped=0, failed=0, errors=()) -> dict:
+    return {
+        "format": fmt,
+        "created": created,
+        "updated": updated,
+        "skipped": skipped,
+        "failed": failed,
+        "errors": list(errors),
+    }
+
+
+def test_fixture_isbns_are_valid():
+    """All ISBNs used as good data pass stdnum's checksum; the bad one does not."""
+    assert [stdnum_isbn.is_valid(i) for i in (ISBN_A, ISBN_B, ISBN_C, ISBN_D, ISBN_E, "7-301-04815-7")] == [True] * 6
+    assert stdnum_isbn.is_valid(BAD_ISBN) is False
+
+
+# --- CSV -----------------------------------------------------------------------
+
+TWO_BOOKS = csv_text(
+    row(
+        isbn="7-301-04815-7",
+        title="民法总则",
+        authors="王泽鉴 著;张三 译",
+        publisher="北京大学出版社",
+        year="2020.5",
+        edition="第2版",
+        language="中文",
+        clc="d923.1",
+        call_number="D923.1/12",
+        subjects="民法;总则",
+        summary="民法总则的体系书。",
+        barcodes="B001;B002",
+        location="棋盘井法庭",
+    ),
+    row(
+        isbn=ISBN_B,
+        title="法律的经济分析",
+        subtitle="第七版",
+        authors="[美]波斯纳 著；蒋兆康 翻译；李四 主编",
+        publisher="中国大百科全书出版社",
+        year="c2012",
+        language="zh",
+        clc="D90-059",
+        subjects="法律经济学",
+        barcodes="B003",
+    ),
+)
+
+
+def test_csv_import_creates_books_contributors_and_copies():
+    """Every column lands in its field; ISBN-10 becomes ISBN-13, CLC is upper-cased, years are extracted."""
+    result = import_csv(TWO_BOOKS)
+
+    assert result == summary(created=2)
+    first, second = Book.objects.order_by("id")
+    assert (first.isbn, first.title, first.subtitle, first.publisher, first.year, first.edition) == (
+        ISBN_A,
+        "民法总则",
+        "",
+        "北京大学出版社",
+        2020,
+        "第2版",
+    )
+    assert (first.language, first.clc, first.call_number, first.subjects, first.summary) == (
+        "zh",
+        "D923.1",
+        "D923.1/12",
+        ["民法", "总则"],
+        "民法总则的体系书。",
+    )
+    assert people(first) == [("王泽鉴", AUTHOR), ("张三", TRANSLATOR)]
+    assert copies(first) == [("B001", "棋盘井法庭"), ("B002", "棋盘井法庭")]
+    assert (second.isbn, second.subtitle, second.year, second.clc, second.subjects) == (
+        ISBN_B,
+        "第七版",
+        2012,
+        "D90-059",
+        ["法律经济学"],
+    )
+    assert people(second) == [("[美]波斯纳", AUTHOR), ("蒋兆康", TRANSLATOR), ("李四", EDITOR)]
+    assert copies(second) == [("B003", "院本部")]
+
+
+def test_csv_with_utf8_bom_imports_like_without():
+    """The BOM Excel writes before the first header is not part of the isbn column's name."""
+    result = import_catalog(data=("\ufeff" + TWO_BOOKS).encode("utf-8")).as_dict()
+
+    assert result == summary(created=2)
+    assert list(Book.objects.order_by("id").values_list("isbn", "title")) == [
+        (ISBN_A, "民法总则"),
+        (ISBN_B, "法律的经济分析"),
+    ]
+
+
+def test_csv_with_utf8_bom_reports_bad_rows_on_their_lines():
+    text = "\ufeff" + csv_text(row(title="好书"), row(title="坏分类", clc="ZZ9"), row(title="又一本好书"))
+
+    result = import_csv(text)
+
+    assert result == summary(
+        created=2,
+        failed=1,
+        errors=[{"line": 3, "record": None, "reason": "中图法分类号格式错误 (not a CLC class, e.g. D923.2): ZZ9"}],
+    )
+
+
+def test_csv_in_gb18030_as_excel_saves_it_on_chinese_windows():
+    """GB18030 with CRLF line ends decodes after UTF-8 fails; Chinese text arrives intact."""
+    data = TWO_BOOKS.replace("\n", "\r\n").encode("gb18030")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary(created=2)
+    book = Book.objects.get(isbn=ISBN_B)
+    assert (book.title, book.publisher) == ("法律的经济分析", "中国大百科全书出版社")
+    assert people(book) == [("[美]波斯纳", AUTHOR), ("蒋兆康", TRANSLATOR), ("李四", EDITOR)]
+
+
+def test_csv_full_width_separators_and_role_markers():
+    """； separates list items like ;, and 著/译/编/主编 markers (with or without a space) set the role."""
+    text = csv_text(
+        row(
+            title="合同法研究",
+            authors="崔建远著；韩世远 编；李某（译）；王五 主编；赵六",
+            subjects="合同；债法;合同",
+            barcodes="C001；C002",
+        )
+    )
+
+    result = import_csv(text)
+
+    assert result == summary(created=1)
+    book = Book.objects.get()
+    assert people(book) == [
+        ("崔建远", AUTHOR),
+        ("韩世远", EDITOR),
+        ("李某", TRANSLATOR),
+        ("王五", EDITOR),
+        ("赵六", AUTHOR),
+    ]
+    assert book.subjects == ["合同", "债法"]
+    assert copies(book) == [("C001", "院本部"), ("C002", "院本部")]
+
+
+def test_csv_bad_rows_reported_with_physical_line_numbers_while_good_rows_import():
+    """Line numbers count physical lines (header = 1), including a quoted cell spanning two lines."""
+    text = csv_text(
+        row(isbn=ISBN_A, title="民法总则", summary="第一行\n第二行"),  # lines 2-3
+        row(isbn=BAD_ISBN, title="校验位错误的书"),  # line 4
+        row(isbn=ISBN_C, title="好书"),  # line 5
+        row(title="未来的书", year="2999"),  # line 6
+        row(title="", authors="无名"),  # line 7
+    )
+
+    result = import_csv(text)
+
+    assert result == summary(
+        created=2,
+        failed=3,
+        errors=[
+            {"line": 4, "record": None, "reason": f"ISBN 校验位错误 (bad ISBN checksum): {BAD_ISBN}"},
+            {"line": 6, "record": None, "reason": "年份应在 1000 到明年之间 (year out of range): 2999"},
+            {"line": 7, "record": None, "reason": "题名不能为空 (title is required)"},
+        ],
+    )
+    assert list(Book.objects.order_by("id").values_list("title", "summary")) == [
+        ("民法总则", "第一行\n第二行"),
+        ("好书", ""),
+    ]
+
+
+def test_csv_row_with_a_taken_barcode_is_rolled_back_whole():
+    """A new book whose 2nd barcode belongs to another book is not created with only its 1st copy."""
+    other = services.book_create(title="别的书")
+    services.copy_create(book=other, barcode="X1")
+
+    result = import_csv(csv_text(row(isbn=ISBN_A, title="新书", barcodes="N1;X1")))
+
+    assert result == summary(
+        failed=1,
+        errors=[
+            {
+                "line": 2,
+                "record": None,
+                "reason": f"条码 X1 已属于另一种书《别的书》(id {other.pk}) (barcode belongs to another book)",
+            }
+        ],
+    )
+    assert list(Book.objects.values_list("title", flat=True)) == ["别的书"]
+    assert list(Copy.objects.values_list("barcode", flat=True)) == ["X1"]
+
+
+def test_csv_update_with_a_taken_barcode_changes_nothing():
+    """An update rolls back with the row: the new publisher is not kept when a barcode fails."""
+    book = services.book_create(title="旧书", isbn=ISBN_A, publisher="旧出版社")
+    other = services.book_create(title="别的书")
+    services.copy_create(book=other, barcode="X1")
+
+    result = import_csv(csv_text(row(isbn=ISBN_A, title="旧书", publisher="新出版社", barcodes="N1;X1")))
+
+    assert result["failed"] == 1
+    book.refresh_from_db()
+    assert (book.publisher, copies(book)) == ("旧出版社", [])
+
+
+def test_reimporting_the_same_file_changes_nothing():
+    """The second import finds every book by ISBN and every barcode on its book: all skipped."""
+    import_csv(TWO_BOOKS)
+    before = snapshot()
+
+    result = import_csv(TWO_BOOKS)
+
+    assert result == summary(skipped=2)
+    assert snapshot() == before
+    assert (Book.objects.count(), Copy.objects.count(), Contributor.objects.count()) == (2, 3, 5)
+
+
+def test_reimport_with_changed_cells_updates_in_place():
+    """Changed cells update the matched book, a new barcode adds a copy; nothing is duplicated."""
+    import_csv(TWO_BOOKS)
+    changed = TWO_BOOKS.replace("北京大学出版社", "法律出版社").replace("B001;B002", "B001;B002;B009")
+    changed = changed.replace("王泽鉴 著;张三 译", "王泽鉴 著")
+
+    result = import_csv(changed)
+
+    assert result == summary(updated=1, skipped=1)
+    book = Book.objects.get(isbn=ISBN_A)
+    assert (book.publisher, people(book)) == ("法律出版社", [("王泽鉴", AUTHOR)])
+    assert copies(book) == [("B001", "棋盘井法庭"), ("B002", "棋盘井法庭"), ("B009", "棋盘井法庭")]
+    assert (Book.objects.count(), Copy.objects.count()) == (2, 4)
+
+
+def test_book_without_isbn_is_matched_by_title_year_and_first_author():
+    """No ISBN: the same title, year and first author is the same book; another first author is not."""
+    text = csv_text(row(title="审判实务", authors="张三 著", year="2019", publisher="人民法院出版社"))
+    import_csv(text)
+
+    again = import_csv(text.replace("人民法院出版社", "法律出版社"))
+    other = import_csv(text.replace("张三 著", "李四 著"))
+
+    assert (again, other) == (summary(updated=1), summary(created=1))
+    assert list(Book.objects.order_by("id").values_list("publisher", flat=True)) == ["法律出版社", "人民法院出版社"]
+
+
+def test_empty_cells_do_not_blank_existing_fields():
+    """An import fills in and corrects; a blank cell leaves the stored value alone."""
+    services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社", summary="提要")
+
+    result = import_csv(csv_text(row(isbn=ISBN_A, title="民法总则")))
+
+    assert result == summary(skipped=1)
+    assert Book.objects.values_list("publisher", "summary").get() == ("北京大学出版社", "提要")
+
+
+def test_unknown_columns_are_reported_without_failing_rows():
+    """Unknown columns are ignored and named in a notice on the header line; Chinese headers are understood."""
+    text = "题名,isbn,价格,备注\n刑法学," + ISBN_C + ",45.00,无\n"
+
+    result = import_csv(text)
+
+    assert result == summary(
+        created=1,
+        errors=[{"line": 1, "record": None, "reason": "未知或重复的列已忽略 (unknown columns ignored): 价格, 备注"}],
+    )
+    assert Book.objects.values_list("title", "isbn").get() == ("刑法学", ISBN_C)
+
+
+def test_csv_without_title_column_is_rejected_naming_the_file():
+    with pytest.raises(InvalidInput) as caught:
+        import_csv("isbn,authors\n9787301048153,王泽鉴\n")
+
+    assert (caught.value.field, caught.value.detail) == (
+        "file",
+        f"缺少 title（题名）列；表头应为 {HEADER} (missing title column)",
+    )
+
+
+def test_undecodable_file_is_rejected_naming_the_file():
+    """Bytes that are neither UTF-8 nor GB18030 raise InvalidInput('file') and import nothing."""
+    with pytest.raises(InvalidInput) as caught:
+        import_catalog(data=b"title\n\x80\x80abc\n")
+
+    assert (caught.value.field, caught.value.detail) == (
+        "file",
+        "文件既不是 UTF-8 也不是 GB18030 编码的文本，无法读取 (cannot decode the file as UTF-8 or GB18030)",
+    )
+    assert Book.objects.count() == 0
+
+
+def test_unknown_format_is_rejected_naming_the_format():
+    with pytest.raises(InvalidInput) as caught:
+        import_catalog(data=TWO_BOOKS.encode(), format="xlsx")
+
+    assert (caught.value.field, caught.value.detail) == (
+        "format",
+        "未知格式 'xlsx'，可用 csv、marc21、unimarc (unknown format)",
+    )
+
+
+def test_excel_scientific_isbn_and_bad_language_are_explained():
+    text = csv_text(row(isbn="9.78730E+12", title="被 Excel 改坏的"), row(title="语种不明", language="klingon"))
+
+    result = import_csv(text)
+
+    assert result["errors"] == [
+        {
+            "line": 2,
+            "record": None,
+            "reason": "ISBN 被 Excel 写成了科学计数法，原号码已丢失；请把 ISBN 列设为“文本”后重新录入 "
+            "(Excel turned the ISBN into a number): 9.78730E+12",
+        },
+        {
+            "line": 3,
+            "record": None,
+            "reason": "未知语种 (unknown language) klingon；可用 zh、mn、en、ru、ja、de、fr、other 或 中文、英文…",
+        },
+    ]
+
+
+# --- MARC ----------------------------------------------------------------------
+
+
+def field(tag: str, *subfields: str, ind: str = "  ") -> Field:
+    """field("245", "a", "Title", "b", "sub") → a pymarc data field."""
+    pairs = [Subfield(subfields[i], subfields[i + 1]) for i in range(0, len(subfields), 2)]
+    return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=pairs)
+
+
+def marc(*records: list[Field], leader: str = "00000nam a2200000 a 4500") -> bytes:
+    out = b""
+    for fields in records:
+        record = Record(force_utf8=True, leader=leader)
+        record.add_field(*fields)
+        out += record.as_marc()
+    return out
+
+
+def iso2709(fields: list[tuple[str, str]], *, encoding: str, coding: str = " ", tail: str = "450 ") -> bytes:
+    """A record written byte by byte, for encodings pymarc does not write (MARC-8, GB18030)."""
+    directory, body = b"", b""
+    for tag, content in fields:
+        data = content.replace("$", "\x1f").encode(encoding) + b"\x1e"
+        directory += f"{tag}{len(data):04d}{len(body):05d}".encode("ascii")
+        body += data
+    base = 24 + len(directory) + 1
+    length = base + len(body) + 1
+    leader = f"{length:05d}nam{coding} 22{base:05d}   {tail}".encode("ascii")
+    return leader + directory + b"\x1e" + body + b"\x1d"
+
+
+MARC21_POSNER = [
+    Field(tag="008", data="140101s2014    nyu           000 0 eng d"),
+    field("020", "a", f"{ISBN_D} (pbk.)"),
+    field("041", "a", "eng", ind="0 "),
+    field("084", "a", "D90-059", "2", "clc"),
+    field("090", "a", "D90-059", "b", "P85"),
+    field("100", "a", "Posner, Richard A.,", ind="1 "),
+    field("245", "a", "Economic analysis of law /", "c", "Richard A. Posner.", ind="10"),
+    field("250", "a", "9th ed."),
+    field("260", "a", "New York :", "b", "Wolters Kluwer,", "c", "c2014."),
+    field("520", "a", "A classic of law and economics."),
+    field("650", "a", "Law and economics.", ind=" 0"),
+    field("700", "a", "Li, Si,", "e", "editor.", ind="1 "),
+    field("700", "a", "张三", "4", "trl", ind="0 "),
+    field("852", "b", "院本部", "p", "M001"),
+    field("852", "b", "棋盘井法庭", "p", "M002"),
+]
+MARC21_CHINESE = [
+    Field(tag="008", data="200101s2020    ch            000 0 chi d"),
+    field("020", "a", ISBN_E),
+    field("093", "a", "D923"),
+    field("099", "a", "D923/W25"),
+    field("245", "a", "民法总论", "b", "第二卷", "c", "王泽鉴著", ind="00"),
+    field("264", "a", "北京", "b", "北京大学出版社", "c", "2020", ind=" 1"),
+    field("952", "a", "棋盘井法庭", "p", "M010"),
+]
+
+
+def test_marc21_import_maps_fields_relators_and_holdings():
+    """ISBD punctuation is trimmed, 700 $e/$4 relators set roles, 852 $p/$b make copies."""
+    result = import_catalog(data=marc(MARC21_POSNER, MARC21_CHINESE), filename="x.mrc").as_dict()
+
+    assert result == summary("marc21", created=2)
+    posner = Book.objects.get(isbn=ISBN_D)
+    assert (posner.title, posner.subtitle, posner.publisher, posner.year, posner.edition, posner.language) == (
+        "Economic analysis of law",
+        "",
+        "Wolters Kluwer",
+        2014,
+        "9th ed.",
+        "en",
+    )
+    assert (posner.clc, posner.call_number, posner.subjects, posner.summary) == (
+        "D90-059",
+        "D90-059/P85",
+        ["Law and economics"],
+        "A classic of law and economics.",
+    )
+    assert people(posner) == [("Posner, Richard A.", AUTHOR), ("Li, Si", EDITOR), ("张三", TRANSLATOR)]
+    assert copies(posner) == [("M001", "院本部"), ("M002", "棋盘井法庭")]
+    chinese = Book.objects.get(isbn=ISBN_E)
+    assert (chinese.title, chinese.subtitle, chinese.publisher, chinese.year, chinese.language) == (
+        "民法总论",
+        "第二卷",
+        "北京大学出版社",
+        2020,
+        "zh",
+    )
+    assert (chinese.clc, chinese.call_number) == ("D923", "D923/W25")
+    assert people(chinese) == [("王泽鉴", AUTHOR)]
+    assert copies(chinese) == [("M010", "棋盘井法庭")]
+
+
+def test_marc21_reimport_is_idempotent():
+    data = marc(MARC21_POSNER, MARC21_CHINESE)
+    import_catalog(data=data)
+    before = snapshot()
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary("marc21", skipped=2)
+    assert snapshot() == before
+
+
+def test_marc21_in_marc8_is_decoded():
+    """A record with leader/09 blank and MARC-8 combining diacritics (0xE2 = acute) reads as Unicode."""
+    data = iso2709(
+        [
+            ("008", "190101s2019    fr            000 0 fre d"),
+            ("245", "10$aLa soci\xe2et\xe2e /"),
+            ("260", "  $bGallimard,$c2019."),
+        ],
+        encoding="latin-1",
+        tail="4500",
+    )
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary("marc21", created=1)
+    assert Book.objects.values_list("title", "publisher", "year", "language").get() == (
+        "La société",
+        "Gallimard",
+        2019,
+        "fr",
+    )
+
+
+UNIMARC_CRIMINAL_LAW = [
+    field("010", "a", "978-7-301-12345-4", "d", "CNY98.00"),
+    field("100", "a", "20210701d2021    em y0chiy50      ea"),
+    field("101", "a", "chi", ind="0 "),
+    field("200", "a", "刑法学", "e", "总论", "f", "张明楷著", ind="1 "),
+    field("205", "a", "第6版"),
+    field("210", "a", "北京", "c", "法律出版社", "d", "2021.7"),
+    field("330", "a", "刑法学通说教材。"),
+    field("606", "a", "刑法", ind="0 "),
+    field("606", "a", "刑法学", ind="0 "),
+    field("690", "a", "D924.01", "v", "5"),
+    field("701", "a", "张明楷", "4", "著", ind=" 0"),
+    field("702", "a", "李四", "4", "730", ind=" 0"),
+    field("702", "a", "王五", ind=" 0"),
+    field("905", "a", "院本部", "b", "U001", "d", "D924.01", "e", "123"),
+    field("905", "a", "棋盘井法庭", "b", "U002", "d", "D924.01", "e", "123"),
+]
+
+
+def test_unimarc_import_maps_cnmarc_fields():
+    """200/205/210/330/606/690, 701/702 with $4 (702 plain = editor) and 905 holdings with call number."""
+    result = import_catalog(data=marc(UNIMARC_CRIMINAL_LAW, leader="00000nam0a2200000   450 ")).as_dict()
+
+    assert result == summary("unimarc", created=1)
+    book = Book.objects.get()
+    assert (book.isbn, book.title, book.subtitle, book.edition, book.publisher, book.year, book.language) == (
+        ISBN_C,
+        "刑法学",
+        "总论",
+        "第6版",
+        "法律出版社",
+        2021,
+        "zh",
+    )
+    assert (book.clc, book.call_number, book.subjects, book.summary) == (
+        "D924.01",
+        "D924.01/123",
+        ["刑法", "刑法学"],
+        "刑法学通说教材。",
+    )
+    assert people(book) == [("张明楷", AUTHOR), ("李四", TRANSLATOR), ("王五", EDITOR)]
+    assert copies(book) == [("U001", "院本部"), ("U002", "棋盘井法庭")]
+
+
+def test_bad_unimarc_record_is_reported_while_others_import():
+    bad = [field("200", "a", "分类号错误的书", ind="1 "), field("690", "a", "ZZ9"), field("210", "d", "2020")]
+
+    result = import_catalog(data=marc(bad, UNIMARC_CRIMINAL_LAW)).as_dict()
+
+    assert result == summary(
+        "unimarc",
+        created=1,
+        failed=1,
+        errors=[{"line": None, "record": 1, "reason": "中图法分类号格式错误 (not a CLC class, e.g. D923.2): ZZ9"}],
+    )
+    assert list(Book.objects.values_list("title", flat=True)) == ["刑法学"]
+
+
+def test_unimarc_location_option_overrides_holding_location():
+    import_catalog(data=marc(UNIMARC_CRIMINAL_LAW), format="unimarc", location="东胜法庭")
+
+    assert copies(Book.objects.get()) == [("U001", "东胜法庭"), ("U002", "东胜法庭")]
+
+
+def test_cnmarc_in_gb18030_with_blank_leader_coding_is_decoded():
+    """Older Chinese systems write GBK and leave leader/09 blank; responsibility comes from 200 $f/$g."""
+    data = iso2709(
+        [
+            ("010", "  $a7-301-04815-7"),
+            ("101", "0 $achi"),
+            ("200", "1 $a民法总则$f王泽鉴著$g张三译"),
+            ("210", "  $a北京$c北京大学出版社$d2009"),
+            ("905", "  $a院本部$bG001$dD923.1$e5"),
+        ],
+        encoding="gb18030",
+    )
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary("unimarc", created=1)
+    book = Book.objects.get()
+    assert (book.isbn, book.title, book.publisher, book.year, book.call_number) == (
+        ISBN_A,
+        "民法总则",
+        "北京大学出版社",
+        2009,
+        "D923.1/5",
+    )
+    assert people(book) == [("王泽鉴", AUTHOR), ("张三", TRANSLATOR)]
+    assert copies(book) == [("G001", "院本部")]
+
+
+def test_bad_marc_records_are_reported_by_record_number():
+    """Record 2 has a bad ISBN and record 4 is garbage; records 1 and 3 still import."""
+    bad = [field("020", "a", BAD_ISBN), field("245", "a", "坏书")]
+    data = marc(MARC21_POSNER, bad, MARC21_CHINESE) + b"garbage record\x1d"
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary(
+        "marc21",
+        created=2,
+        failed=2,
+        errors=[
+            {"line": None, "record": 2, "reason": f"ISBN 校验位错误 (bad ISBN checksum): {BAD_ISBN}"},
+            {"line": None, "record": 4, "reason": "不是有效的 MARC 记录：记录头损坏 (bad record leader)"},
+        ],
+    )
+    assert sorted(Book.objects.values_list("isbn", flat=True)) == [ISBN_D, ISBN_E]
+
+
+def test_format_is_detected_from_the_content():
+    assert detect_format(TWO_BOOKS.encode("gb18030")) == "csv"
+    assert detect_format(marc(MARC21_POSNER)) == "marc21"
+    assert detect_format(marc(UNIMARC_CRIMINAL_LAW)) == "unimarc"
+
+
+def test_forcing_marc_on_a_csv_file_is_rejected_naming_the_file():
+    with pytest.raises(InvalidInput) as caught:
+        import_catalog(data=TWO_BOOKS.encode(), format="marc21")
+
+    assert (caught.value.field, caught.value.detail) == (
+        "file",
+        "不是 ISO 2709 MARC 文件：没有记录结束符 (not ISO 2709 MARC: no record terminator)",
+    )
+
+
+# --- export --------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalog():
+    """A small catalog exercising every exported column, role and language."""
+    a = services.book_create(
+        title="民法总则",
+        isbn=ISBN_A,
+        subtitle="体系书",
+        publisher="北京大学出版社",
+        year=2020,
+        edition="第2版",
+        clc="D923.1",
+        call_number="D923.1/12",
+        subjects=["民法", "总则"],
+        summary='第一段，有逗号。\n第二段 "引号"',
+        contributors=[services.Person("王泽鉴"), services.Person("张三", TRANSLATOR), services.Person("王小编")],
+    )
+    services.copy_create(book=a, barcode="A1")
+    services.copy_create(book=a, barcode="A2", location="棋盘井法庭")
+    services.copy_create(book=a, barcode="A3")
+    b = services.book_create(
+        title="蒙古族习惯法", language="mn", year=2018, contributors=[services.Person("巴特尔", EDITOR)]
+    )
+    services.copy_create(book=b, barcode="B1", location="东胜法庭")
+    services.book_create(title="无复本的书", isbn=ISBN_B, language="other")
+    services.book_create(
+        title='=HYPERLINK("http://evil","点我")',
+        subtitle="+1",
+        publisher="@SUM(A1)",
+        edition="'=已转义",
+        summary="-减号开头",
+    )
+    return [a, b]
+
+
+def export_bytes(fmt: str) -> bytes:
+    stream = io.BytesIO()
+    export_catalog(format=fmt, stream=stream)
+    return stream.getvalue()
+
+
+def test_csv_export_reimports_to_the_same_catalog(catalog):
+    """Export, empty the catalog, import: the same books, contributors (with roles) and copies."""
+    before = snapshot()
+    data = export_bytes("csv")
+    Book.objects.all().delete()
+
+    result = import_catalog(data=data).as_dict()
+
+    # The first book's copies sit in two places: one row per location, the second row adds copies.
+    assert result == summary(created=4, updated=1)
+    assert snapshot() == before
+
+
+def test_csv_export_reimported_over_itself_changes_nothing(catalog):
+    before = snapshot()
+
+    result = import_catalog(data=export_bytes("csv")).as_dict()
+
+    assert result == summary(skipped=5)
+    assert snapshot() == before
+
+
+def test_csv_export_is_utf8_with_bom_and_importer_columns(catalog):
+    data = export_bytes("csv")
+
+    assert data.startswith(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[1] == [
+        "978-7-301-04815-3",
+        "民法总则",
+        "体系书",
+        "王泽鉴;张三 译;王小编 著",
+        "北京大学出版社",
+        "2020",
+        "第2版",
+        "zh",
+        "D923.1",
+        "D923.1/12",
+        "民法;总则",
+        '第一段，有逗号。\n第二段 "引号"',
+        "A1;A3",
+        "院本部",
+    ]
+    assert rows[2][12:] == ["A2", "棋盘井法庭"]
+
+
+def test_csv_export_neutralizes_formula_cells(catalog):
+    """Cells starting with = + - @ get one leading ' (one more if already so written); import removes it."""
+    rows = list(csv.reader(io.StringIO(export_bytes("csv").decode("utf-8-sig"))))
+    formula_row = next(r for r in rows if "HYPERLINK" in r[1])
+
+    assert formula_row[1] == '\'=HYPERLINK("http://evil","点我")'
+    assert formula_row[2] == "'+1"
+    assert formula_row[4] == "'@SUM(A1)"
+    assert formula_row[6] == "''=已转义"
+    assert formula_row[11] == "'-减号开头"
+    assert (neutralize_cell("\tx"), neutralize_cell("\rx"), neutralize_cell("法=律")) == ("'\tx", "'\rx", "法=律")
+    assert (restore_cell("''=x"), restore_cell("'x"), restore_cell("'-1")) == ("'=x", "'x", "-1")
+
+
+def test_marc_export_reimports_to_the_same_catalog(catalog):
+    """Export MARC21, empty the catalog, import: the same books, contributors and copies."""
+    before = snapshot()
+    data = export_bytes("marc")
+    Book.objects.all().delete()
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary("marc21", created=4)
+    assert snapshot() == before
+    assert import_catalog(data=data).as_dict() == summary("marc21", skipped=4)
+
+
+def test_unknown_export_format_is_rejected():
+    with pytest.raises(InvalidInput) as caught:
+        export_bytes("xlsx")
+
+    assert (caught.value.field, caught.value.detail) == (
+        "format",
+        "未知导出格式 'xlsx'，可用 csv、marc (unknown format)",
+    )
+
+
+# --- commands ------------------------------------------------------------------
+
+
+def test_import_command_prints_summary_and_failures(tmp_path):
+    path = tmp_path / "books.csv"
+    path.write_bytes(csv_text(row(isbn=ISBN_A, title="民法总则"), row(isbn=BAD_ISBN, title="坏书")).encode("gb18030"))
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("import_catalog", str(path), "--quiet", stdout=out, stderr=err)
+
+    assert out.getvalue() == (
+        "导入完成 (csv)：新增 1，更新 0，未变 0，失败 1 (created 1, updated 0, skipped 0, failed 1)\n"
+    )
+    assert err.getvalue() == f"第 3 行 (line 3): ISBN 校验位错误 (bad ISBN checksum): {BAD_ISBN}\n"
+    assert list(Book.objects.values_list("title", flat=True)) == ["民法总则"]
+
+
+def test_import_command_shows_progress_on_stderr_unless_quiet(tmp_path, capsys):
+    path = tmp_path / "records.mrc"
+    path.write_bytes(marc(UNIMARC_CRIMINAL_LAW))
+
+    call_command("import_catalog", str(path), "--location", "东胜法庭", stdout=io.StringIO())
+
+    # tqdm writes straight to sys.stderr; its timing figures vary, so only the bar's start is fixed.
+    assert "导入 unimarc: 100%|" in capsys.readouterr().err
+    assert copies(Book.objects.get()) == [("U001", "东胜法庭"), ("U002", "东胜法庭")]
+
+
+def test_import_command_with_missing_file_raises_command_error(tmp_path):
+    missing = tmp_path / "nope.csv"
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import_catalog", str(missing), "--quiet")
+
+    assert str(caught.value) == f"无法读取文件 {missing}：No such file or directory (cannot read file)"
+
+
+def test_import_command_with_undecodable_file_or_bad_format_raises_command_error(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"title\n\x80\x80\n")
+
+    with pytest.raises(CommandError) as undecodable:
+        call_command("import_catalog", str(path), "--quiet")
+    with pytest.raises(CommandError) as bad_format:
+        call_command("import_catalog", str(path), "--format", "pdf", "--quiet")
+
+    assert str(undecodable.value) == (
+        f"{path}：文件既不是 UTF-8 也不是 GB18030 编码的文本，无法读取 (cannot decode the file as UTF-8 or GB18030)"
+    )
+    assert str(bad_format.value) == f"{path}：未知格式 'pdf'，可用 csv、marc21、unimarc (unknown format)"
+
+
+def test_export_then_import_commands_round_trip(catalog, tmp_path):
+    before = snapshot()
+    out = io.StringIO()
+
+    call_command("export_catalog", "--format", "marc", str(tmp_path / "catalog.dat"), "--quiet", stdout=out)
+    call_command("export_catalog", str(tmp_path / "catalog.csv"), "--quiet", stdout=io.StringIO())
+    Book.objects.all().delete()
+    call_command("import_catalog", str(tmp_path / "catalog.dat"), "--quiet", stdout=io.StringIO())
+
+    assert out.getvalue() == f"已导出 4 种图书到 {tmp_path / 'catalog.dat'} (exported 4 books)\n"
+    assert snapshot() == before
+    assert (tmp_path / "catalog.csv").read_bytes().startswith(b"\xef\xbb\xbfisbn,title,")
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_export_command_needs_a_format_it_can_tell(tmp_path):
+    with pytest.raises(CommandError) as caught:
+        call_command("export_catalog", str(tmp_path / "catalog.txt"))
+
+    assert (
+        str(caught.value) == "请用 --format csv 或 --format marc 指定格式 (cannot tell the format from the file name)"
+    )
+
+
+# --- API -----------------------------------------------------------------------
+
+
+def upload(client, data: bytes, fields: dict | None = None, name: str = "books.csv"):
+    return client.upload("/api/v1/imports", {"file": SimpleUploadedFile(name, data, "text/csv")}, data=fields)
+
+
+def test_librarian_uploads_csv_and_gets_the_summary(librarian_api):
+    data = csv_text(row(isbn=ISBN_A, title="民法总则", barcodes="A1"), row(isbn=BAD_ISBN, title="坏书")).encode()
+
+    response = upload(librarian_api, data)
+
+    assert (response.status_code, response.json()) == (
+        200,
+        summary(
+            created=1,
+            failed=1,
+            errors=[{"line": 3, "record": None, "reason": f"ISBN 校验位错误 (bad ISBN checksum): {BAD_ISBN}"}],
+        ),
+    )
+    assert copies(Book.objects.get()) == [("A1", "院本部")]
+
+
+def test_librarian_uploads_marc_with_explicit_format(librarian_api):
+    response = upload(librarian_api, marc(UNIMARC_CRIMINAL_LAW), {"format": "unimarc"}, name="records.iso")
+
+    assert (response.status_code, response.json()) == (200, summary("unimarc", created=1))
+
+
+def test_judge_may_not_import(judge_api):
+    response = upload(judge_api, TWO_BOOKS.encode())
+
+    assert (response.status_code, response.json()["detail"]) == (403, "需要以下角色之一：librarian (role required)")
+    assert Book.objects.count() == 0
+
+
+def test_anonymous_may_not_import(anon_api):
+    response = upload(anon_api, TWO_BOOKS.encode())
+
+    assert (response.status_code, response.json()["code"]) == (401, "unauthorized")
+    assert Book.objects.count() == 0
+
+
+def test_import_with_unknown_format_is_422_naming_format(librarian_api):
+    response = upload(librarian_api, TWO_BOOKS.encode(), {"format": "xlsx"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "loc": ["body", "format"],
+            "field": "format",
+            "type": "unknown_format",
+            "msg": "未知格式 'xlsx'，可用 csv、marc21、unimarc (unknown format)",
+        }
+    ]
+
+
+def test_import_location_field_places_new_copies(librarian_api):
+    data = csv_text(row(isbn=ISBN_A, title="民法总则", barcodes="L1")).encode()
+
+    response = upload(librarian_api, data, {"location": "棋盘井法庭"})
+
+    assert response.status_code == 200
+    assert copies(Book.objects.get()) == [("L1", "棋盘井法庭")]
+
+
+def test_import_of_undecodable_file_is_422_naming_file(librarian_api):
+    response = upload(librarian_api, b"title\n\x80\x80\n")
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "file"
+    assert response.json()["detail"][0]["type"] == "file_encoding"
