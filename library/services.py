@@ -138,6 +138,10 @@ def book_update(*, book: Book, changes: dict[str, Any], contributors: Sequence[P
         _save_book(book, update_fields=[*changes, "updated_at"])
     if contributors is not None:
         _set_contributors(book, _clean_people(contributors))
+        if not changes:
+            # bulk_create sends no signals: saving the book marks the record
+            # changed for everything that follows it (the search index).
+            book.save(update_fields=["updated_at"])
     return book
 
 
@@ -271,6 +275,8 @@ def paper_update(*, paper: Paper, changes: dict[str, Any], authors: Sequence[str
         paper.save(update_fields=[*changes, "updated_at"])
     if authors is not None:
         _set_paper_authors(paper, authors)
+        if not changes:
+            paper.save(update_fields=["updated_at"])
     return paper
 
 
