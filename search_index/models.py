@@ -1,1 +1,31 @@
-"""The full-text index; the only package that imports whoosh (arrives with the search issue)."""
+"""The index outbox: a durable queue of catalog records whose index entry must be (re)written.
+
+Rows are written in the same transaction as the catalog change, so a crash
+between the commit and the index write loses nothing: the next drain — by any
+process, or ``manage.py process_index_queue`` — replays them.
+"""
+
+from django.db import models
+
+
+class IndexTask(models.Model):
+    class Kind(models.TextChoices):
+        BOOK = "book", "图书"
+        PAPER = "paper", "调研成果"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "索引队列"
+        verbose_name_plural = "索引队列"
+        # The drain reads the oldest rows first: the primary key gives that order.
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.object_id}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.object_id}"

@@ -145,6 +145,9 @@ try:
 except (ValueError, KeyError) as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL ({exc}).") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # A fresh checkout has no var/ yet; SQLite creates the file but not its folder.
+    if _db["NAME"] and _db["NAME"] != ":memory:":
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers run beside one writer; IMMEDIATE transactions take the
     # write lock at BEGIN, so two writers queue on busy_timeout instead of one
     # failing with "database is locked" when it upgrades a read lock.
