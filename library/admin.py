@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +46,7 @@ class BookAdmin(admin.ModelAdmin):
     search_fields = ("title", "subtitle", "isbn", "clc", "call_number", "publisher", "contributors__name")
     inlines = [ContributorInline, CopyInline]
     list_per_page = 50
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("title", "subtitle", "isbn", "publisher", "year", "edition", "language")}),
         (_("分类与排架"), {"fields": ("clc", "call_number", "subjects")}),

@@ -231,3 +231,16 @@ def test_librarian_can_use_the_admin_but_judge_cannot():
     assert client.get("/admin/library/book/").status_code == 200
     client.force_login(judge)
     assert client.get("/admin/library/book/").status_code == 302
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_token_list_query_count_does_not_grow(judge, count):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tokens = [token_issue(user=judge, name=f"t{i}") for i in range(count)]
+    client = ApiClient(tokens[0].raw)
+    client.get("/api/v1/me")  # records last_used_at once, outside the measured request
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/me/tokens").json()["count"] == count
+    assert len(queries) == 3  # token lookup (joined with its user), count, page
