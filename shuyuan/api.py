@@ -6,15 +6,18 @@ list of ``{"loc", "field", "msg", "type"}`` naming each field and reason.
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.renderers import JSONRenderer
 
 from accounts.api import router as accounts_router
 from library.api import router as library_router
-from shuyuan.errors import DomainError, InvalidInput
+from search_index.api import router as search_router
+from shuyuan.errors import HTTP_CODES, DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +34,6 @@ api = NinjaAPI(
     description="法官书苑（法院图书馆）API：馆藏目录、调研成果、借阅与活动。认证：`Authorization: Bearer <令牌>` 或登录会话（需 CSRF）。",
     urls_namespace="api-v1",
 )
-
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-              409: "conflict", 413: "too_large", 422: "invalid", 429: "throttled"}
-
 
 def _error(request: HttpRequest, status: int, detail, code: str | None = None, **extra):
     body = {"detail": detail, "code": code or HTTP_CODES.get(status, "error"), **extra}
@@ -85,10 +84,27 @@ def on_domain_error(request, exc: DomainError):
 
 @api.exception_handler(Throttled)
 def on_throttled(request, exc: Throttled):
-    response = _error(request, 429, str(exc), "throttled")
-    if getattr(exc, "wait", None):
-        response["Retry-After"] = str(int(exc.wait))
+    wait = int(getattr(exc, "wait", 0) or 0)
+    detail = f"尝试次数过多，请 {wait} 秒后再试 (too many attempts; retry after {wait} s)" if wait else "尝试次数过多 (too many attempts)"
+    response = _error(request, 429, detail, "throttled")
+    if wait:
+        response["Retry-After"] = str(wait)
     return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc: RequestDataTooBig):
+    return _error(request, 413, "请求体过大 (request body too large)", "too_large")
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request, exc: MultiPartParserError):
+    return _error(request, 400, f"multipart 请求格式错误 (malformed multipart body): {exc}", "bad_request")
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious(request, exc: SuspiciousOperation):
+    return _error(request, 400, "请求无效 (bad request)", "bad_request")
 
 
 @api.exception_handler(AuthenticationError)
@@ -124,3 +140,4 @@ def api_not_found(request: HttpRequest, path: str = ""):
 
 api.add_router("/", accounts_router)
 api.add_router("/", library_router)
+api.add_router("/", search_router)

@@ -1,5 +1,19 @@
 """Errors that services raise and the API turns into ``{"detail", "code"}`` responses."""
 
+#: The ``code`` of errors that carry no domain code of their own.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "throttled",
+    503: "unavailable",
+}
+
 
 class DomainError(Exception):
     """A request that is well-formed but cannot be carried out (HTTP 409 by default)."""

@@ -1,0 +1,842 @@
+"""Text analysis for the Whoosh index: Chinese legal books and papers, with Mongolian-script and English titles.
+
+Every analyzer here is a whoosh ``Tokenizer`` composed with filters (``tokenizer | filter``), pickles by
+reference to this module (Whoosh stores the schema, analyzers included, in the index), and yields
+``whoosh.analysis.Token`` objects that honour Whoosh's standard keyword arguments (``positions``, ``chars``,
+``keeporiginal``, ``removestops``, ``start_pos``, ``start_char``, ``mode``, ``tokenize``).  ``startchar`` and
+``endchar`` always index the ORIGINAL text the analyzer was given, even when normalization changed lengths
+(``…`` → ``...``, ``㈱`` → ``(株)``), so the highlighter can use ``chars=True``; ``pos`` increases by one per
+yielded token, in a deterministic order, so a phrase query analysed with the same analyzer lines up.
+
+Normalization shared by all analyzers (see :func:`normalize_query_text`):
+
+* Unicode NFKC, applied per character cluster (a base character with its combining marks) so offsets can
+  be tracked.  Two deliberate exceptions: U+202F NARROW NO-BREAK SPACE is kept (NFKC would turn it into a
+  space, but it joins a Mongolian stem to its suffix), and invisible format characters that would only
+  split words are deleted (soft hyphen, ZWSP, ZWNJ, ZWJ, word joiner, BOM and the variation selectors
+  U+FE00–FE0F / U+E0100–E01EF used in ideographic variation sequences).
+* Traditional → simplified Chinese with OpenCC ``t2s`` (phrase-aware).  When the conversion changes the
+  length of the text (rare), each Han run is converted again on its own, and a run whose length still
+  changes is converted character by character, so offsets stay aligned.
+
+The factories :func:`text_analyzer`, :func:`bigram_analyzer`, :func:`pinyin_analyzer`, :func:`isbn_analyzer`
+and :func:`clc_analyzer` return the analyzers for the schema.  The segmenter (rjieba with the legal user
+dictionary ``data/legal_dict.txt``), OpenCC and pypinyin are loaded lazily, once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from whoosh.analysis import CompositeAnalyzer, Filter, StopFilter, Token, Tokenizer
+from whoosh.lang.porter import stem as _porter_stem
+from whoosh.support.charset import accent_map
+
+__all__ = [
+    "ENGLISH_STOP_WORDS",
+    "LEGAL_DICT_PATH",
+    "BigramTokenizer",
+    "ClcTokenizer",
+    "EnglishStemFilter",
+    "IsbnTokenizer",
+    "MixedScriptTokenizer",
+    "PinyinTokenizer",
+    "bigram_analyzer",
+    "clc_analyzer",
+    "get_jieba",
+    "get_t2s",
+    "has_han",
+    "is_latin_query",
+    "isbn_analyzer",
+    "normalize_query_text",
+    "pinyin_analyzer",
+    "segment_han",
+    "text_analyzer",
+]
+
+LEGAL_DICT_PATH = Path(__file__).resolve().parent / "data" / "legal_dict.txt"
+
+#: Frequency given to a dictionary term listed without one.  jieba's dictionary totals ~6·10⁷; a term at
+#: 20 000 (法院 has 2 312, 执行 14 504) is kept whole in search mode even next to common words, while words
+#: the base dictionary already knows as longer compounds (继承人, 抵押权人) are not broken up.
+DEFAULT_TERM_FREQ = 20_000
+
+#: The only words ever removed as stop words: a tiny English list.  Chinese words are never removed.
+ENGLISH_STOP_WORDS = frozenset({"the", "of", "and", "a", "an", "in", "on", "for", "to"})
+
+# --------------------------------------------------------------------------------------------------------
+# Character classes
+# --------------------------------------------------------------------------------------------------------
+
+# CJK unified ideographs (BMP, extension A, extensions B–I), compatibility ideographs and 〇.
+_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af"
+# Han or something NFKC turns into Han (Kangxi radicals, compatibility supplement).
+_HAN_OR_COMPAT = _HAN + "\u2f00-\u2fdf"
+# Mongolian letters and digits (Mongolian, Todo, Sibe, Manchu, Ali Gali) and the Sibe syllable boundary marker.
+_MONG_LETTER = "\u1807\u1810-\u1819\u1820-\u1878\u1880-\u18aa"
+# Inside a Mongolian word and removed from the token: Todo soft hyphen, nirugu, free variation selectors
+# FVS1–3, the Mongolian vowel separator, FVS4, ZWNJ and ZWJ (the last two are already deleted by the
+# normalization, listed for text that reaches the tokenizer by another way).
+_MONG_IGNORABLE = "\u1806\u180a-\u180f\u200c\u200d"
+_NNBSP = "\u202f"
+_MONG_IGNORE_TABLE = dict.fromkeys(
+    [0x1806, 0x180A, 0x180B, 0x180C, 0x180D, 0x180E, 0x180F, 0x200C, 0x200D],
+    None,
+)
+
+# One run of one script.  Han runs, Mongolian words (a stem optionally followed by NNBSP-joined suffixes),
+# and "Latin" words: letters/digits of any other script (with their combining marks).  Everything else
+# (spaces, punctuation, symbols) separates runs.
+_RUN_RE = re.compile(
+    f"(?P<han>[{_HAN}]+)"
+    f"|(?P<mong>{_NNBSP}?[{_MONG_LETTER}][{_MONG_LETTER}{_MONG_IGNORABLE}{_NNBSP}]*)"
+    f"|(?P<latin>(?:[^\\W_{_HAN}{_MONG_LETTER}]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])+)"
+)
+_HAN_RUN_RE = re.compile(f"[{_HAN}]+")
+_HAN_ANY_RE = re.compile(f"[{_HAN_OR_COMPAT}]")
+_ASCII_ALNUM_RE = re.compile(r"[a-z0-9]+")
+
+# C0 controls except TAB and LF, DEL and the C1 controls.
+_CONTROL_TABLE = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)], None)
+
+# Deleted by the normalization: soft hyphen, ZWSP, ZWNJ, ZWJ, word joiner, BOM, variation selectors.
+_DELETED = frozenset([0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+_DELETE_TABLE = dict.fromkeys(_DELETED, None)
+_DELETED_RE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+
+# Code point ranges holding every character whose NFKC form differs from itself, and every combining
+# mark (checked against a full scan of Unicode by the tests).
+_NFKC_SCAN_RANGES = (
+    (0x0000, 0x3400),
+    (0xA000, 0xAC00),
+    (0xD7B0, 0xD800),
+    (0xF900, 0x20000),
+    (0x2F800, 0x2FA20),
+    (0xE0000, 0xE01F0),
+)
+
+# Letters that neither NFKD nor whoosh's accent map fold to ASCII.
+_FOLD_EXTRA = str.maketrans(
+    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "þ": "th", "ð": "d", "ħ": "h"}
+)
+
+
+def _char_class(codepoints: Iterable[int]) -> str:
+    """A regex character class body for ``codepoints`` (sorted, compressed to ranges)."""
+    cps = sorted(set(codepoints))
+    parts = []
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        lo, hi = cps[i], cps[j]
+        parts.append(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}")
+        i = j + 1
+    return "".join(parts)
+
+
+class _NfkcTables:
+    """Lookup tables for NFKC with offsets, built once per process (~30 ms)."""
+
+    def __init__(self) -> None:
+        single: dict[int, str] = {}
+        slow: list[int] = list(_DELETED)
+        marks: list[int] = [*range(0x1160, 0x1200), *range(0xD7B0, 0xD800)]  # conjoining Hangul V/T jamo
+        for lo, hi in _NFKC_SCAN_RANGES:
+            for cp in range(lo, hi):
+                if 0xD800 <= cp < 0xE000 or cp in _DELETED or cp == 0x202F:
+                    continue
+                ch = chr(cp)
+                if unicodedata.category(ch)[0] == "M":
+                    marks.append(cp)
+                norm = unicodedata.normalize("NFKC", ch)
+                if norm != ch:
+                    if len(norm) == 1:
+                        single[cp] = norm
+                    else:
+                        slow.append(cp)
+        #: chars whose NFKC form is one other char (``，`` → ``,``): translated in place, offsets unchanged
+        self.single = single
+        mark_class = _char_class(marks)
+        #: clusters (a base with combining marks) and chars whose NFKC form has another length
+        self.slow_re = re.compile(
+            f"[^{mark_class}][{mark_class}]+|[{mark_class}]+|[{_char_class(slow)}]",
+            re.DOTALL,
+        )
+
+
+_nfkc_lock = threading.Lock()
+_nfkc_tables_cache: _NfkcTables | None = None
+
+
+def _nfkc_tables() -> _NfkcTables:
+    global _nfkc_tables_cache
+    tables = _nfkc_tables_cache
+    if tables is None:
+        with _nfkc_lock:
+            if _nfkc_tables_cache is None:
+                _nfkc_tables_cache = _NfkcTables()
+            tables = _nfkc_tables_cache
+    return tables
+
+
+def _nfkc_chunk(chunk: str) -> str:
+    """NFKC of a short chunk, keeping NNBSP and deleting the invisible format characters."""
+    chunk = chunk.translate(_DELETE_TABLE)
+    if _NNBSP in chunk:
+        return _NNBSP.join(unicodedata.normalize("NFKC", part) for part in chunk.split(_NNBSP))
+    return unicodedata.normalize("NFKC", chunk)
+
+
+# A normalized text with, when its length differs from the original, the original span of each char.
+_Prepared = tuple[str, "list[int] | None", "list[int] | None"]
+
+
+def _nfkc_with_offsets(text: str) -> _Prepared:
+    """NFKC ``text``; return ``(normalized, starts, ends)``.
+
+    ``starts[i]:ends[i]`` is the span of the original text that produced ``normalized[i]``; both are
+    ``None`` when every char maps to the char at the same index (the common case).
+    """
+    if text.isascii():
+        return text, None, None
+    if _NNBSP not in text and unicodedata.is_normalized("NFKC", text) and not _DELETED_RE.search(text):
+        return text, None, None
+    tables = _nfkc_tables()
+    single = tables.single
+    pieces: list[tuple[int, int, str]] = []  # (orig start, orig end, output) where output length != span
+    out: list[str] = []
+    pos = 0
+    for m in tables.slow_re.finditer(text):
+        a, b = m.span()
+        if a > pos:
+            out.append(text[pos:a].translate(single))
+        chunk = m.group()
+        norm = _nfkc_chunk(chunk)
+        if len(norm) != b - a:
+            pieces.append((a, b, norm))
+        out.append(norm)
+        pos = b
+    if pos < len(text):
+        out.append(text[pos:].translate(single))
+    normalized = "".join(out)
+    if not pieces:
+        return normalized, None, None
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for a, b, norm in pieces:
+        if a > pos:
+            starts.extend(range(pos, a))
+            ends.extend(range(pos + 1, a + 1))
+        starts.extend([a] * len(norm))
+        ends.extend([b] * len(norm))
+        pos = b
+    starts.extend(range(pos, len(text)))
+    ends.extend(range(pos + 1, len(text) + 1))
+    return normalized, starts, ends
+
+
+# --------------------------------------------------------------------------------------------------------
+# Lazily loaded, once per process: OpenCC, rjieba with the legal dictionary, pypinyin
+# --------------------------------------------------------------------------------------------------------
+
+_init_lock = threading.Lock()
+_t2s_converter = None
+_jieba_instance = None
+
+
+def get_t2s():
+    """The process-wide OpenCC traditional → simplified converter (created on first use)."""
+    global _t2s_converter
+    conv = _t2s_converter
+    if conv is None:
+        with _init_lock:
+            if _t2s_converter is None:
+                import opencc
+
+                _t2s_converter = opencc.OpenCC("t2s")
+            conv = _t2s_converter
+    return conv
+
+
+def _load_user_dict(jieba, path: Path) -> int:
+    """Add the terms of ``path`` (``word [freq [tag]]`` per line, ``#`` comments) to ``jieba``."""
+    t2s = get_t2s()
+    count = 0
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        word, *rest = line.split()
+        word = t2s.convert(unicodedata.normalize("NFKC", word))
+        freq = int(rest.pop(0)) if rest and rest[0].isdigit() else None
+        tag = rest[0] if rest else None
+        if freq is None:
+            # Never lower a frequency the base dictionary already gives.
+            freq = max(DEFAULT_TERM_FREQ, jieba.suggest_freq(word))
+        jieba.add_word(word, freq, tag)
+        count += 1
+    return count
+
+
+def get_jieba():
+    """The process-wide rjieba segmenter with the legal user dictionary loaded (created on first use).
+
+    This is the instance rjieba creates when it is imported (``rjieba.cut`` etc. use it too): a second
+    ``rjieba.Jieba()`` would hold another copy of the ~25 MB dictionary in every process.
+    """
+    global _jieba_instance
+    jieba = _jieba_instance
+    if jieba is None:
+        with _init_lock:
+            if _jieba_instance is None:
+                import rjieba
+
+                instance = getattr(rjieba, "_DEFAULT_JIEBA", None) or rjieba.Jieba()
+                _load_user_dict(instance, LEGAL_DICT_PATH)
+                _expand_word.cache_clear()
+                _jieba_instance = instance
+            jieba = _jieba_instance
+    return jieba
+
+
+def _simplify_run(run: str) -> str:
+    conv = get_t2s().convert
+    simplified = conv(run)
+    if len(simplified) == len(run):
+        return simplified
+    return "".join(_simplify_char(c) for c in run)
+
+
+@functools.lru_cache(maxsize=8192)
+def _simplify_char(char: str) -> str:
+    simplified = get_t2s().convert(char)
+    return simplified if len(simplified) == 1 else char
+
+
+def _to_simplified(text: str) -> str:
+    """OpenCC t2s with the length (and so every offset) of ``text`` preserved."""
+    if not _HAN_RUN_RE.search(text):
+        return text
+    simplified = get_t2s().convert(text)
+    if len(simplified) == len(text):
+        return simplified
+    return _HAN_RUN_RE.sub(lambda m: _simplify_run(m.group()), text)
+
+
+def _prepare(text: str, *, simplify: bool = True) -> _Prepared:
+    """Normalize (NFKC, optionally t2s) keeping the map back to the original offsets."""
+    normalized, starts, ends = _nfkc_with_offsets(text)
+    if simplify and not normalized.isascii():
+        normalized = _to_simplified(normalized)
+    return normalized, starts, ends
+
+
+# --------------------------------------------------------------------------------------------------------
+# Word-level helpers
+# --------------------------------------------------------------------------------------------------------
+
+_MAX_SUBWORD = 8
+
+
+@functools.lru_cache(maxsize=200_000)
+def _expand_word(word: str) -> tuple[tuple[str, int, int], ...]:
+    """The word and its dictionary sub-words (length ≥ 2), ordered by (start, end).
+
+    A superset of jieba's search mode, which only looks at sub-words of length 2 and 3: 实现担保物权 also
+    yields 担保物权.
+    """
+    n = len(word)
+    if n <= 2:
+        return ((word, 0, n),)
+    has_word = get_jieba().has_word
+    out = []
+    for i in range(n - 1):
+        for j in range(i + 2, min(n, i + _MAX_SUBWORD) + 1):
+            if j - i < n and has_word(word[i:j]):
+                out.append((word[i:j], i, j))
+        if i == 0:
+            out.append((word, 0, n))
+    return tuple(out)
+
+
+def segment_han(run: str) -> list[tuple[str, int, int]]:
+    """Search-mode words of a simplified Han run: ``[(word, start, end), …]`` with offsets into ``run``.
+
+    Each word of rjieba's precise segmentation comes with its dictionary sub-words, ordered by start then
+    end offset (担保物权 → 担保, 担保物, 担保物权, 物权); no two entries share a span.
+    """
+    out = []
+    for word, start, _end in get_jieba().tokenize(run, "default", True):
+        for sub, i, j in _expand_word(word):
+            out.append((sub, start + i, start + j))
+    return out
+
+
+@functools.lru_cache(maxsize=100_000)
+def _fold_latin(word: str) -> str:
+    """Case-fold and remove accents: ``Café`` → ``cafe``, ``Straße`` → ``strasse``."""
+    folded = word.casefold()
+    if folded.isascii():
+        return folded
+    folded = folded.translate(_FOLD_EXTRA).translate(accent_map)
+    folded = unicodedata.normalize("NFKD", folded)
+    return "".join(c for c in folded if unicodedata.category(c)[0] != "M")
+
+
+@functools.lru_cache(maxsize=100_000)
+def _fold_pinyin(word: str) -> str:
+    """Fold typed pinyin to the indexed spelling: lowercase ASCII, tone marks removed, ü → v."""
+    folded = unicodedata.normalize("NFKD", word.casefold()).replace("u\u0308", "v")
+    folded = "".join(c for c in folded if unicodedata.category(c)[0] != "M")
+    return _fold_latin(folded)
+
+
+_stem = functools.lru_cache(maxsize=50_000)(_porter_stem)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Tokenizer base
+# --------------------------------------------------------------------------------------------------------
+
+Span = tuple[str, int, int]
+
+
+class _SpanTokenizer(Tokenizer):
+    """Turns ``(text, startchar, endchar)`` spans from :meth:`spans` into Whoosh tokens.
+
+    Subclasses implement ``spans(value, mode)`` (offsets into ``value``) and ``whole(value, mode)`` (the
+    single token used when Whoosh asks for ``tokenize=False``, e.g. for wildcard and prefix queries).
+    """
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ) -> Iterator[Token]:
+        if not isinstance(value, str):
+            value = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            text = self.whole(value, mode)
+            if text:
+                t.text = text
+                t.boost = 1.0
+                t.stopped = False
+                if keeporiginal:
+                    t.original = value
+                if positions:
+                    t.pos = start_pos
+                if chars:
+                    t.startchar = start_char
+                    t.endchar = start_char + len(value)
+                yield t
+            return
+        pos = start_pos
+        for text, startchar, endchar in self.spans(value, mode):
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = value[startchar:endchar]
+            if positions:
+                t.pos = pos
+                pos += 1
+            if chars:
+                t.startchar = start_char + startchar
+                t.endchar = start_char + endchar
+            yield t
+
+    def spans(self, value: str, mode: str) -> Iterable[Span]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def whole(self, value: str, mode: str) -> str:
+        normalized = _prepare(value)[0].translate(_MONG_IGNORE_TABLE).replace(_NNBSP, "")
+        return " ".join(_fold_latin(w) for w in normalized.split())
+
+
+# --------------------------------------------------------------------------------------------------------
+# The main analyzer
+# --------------------------------------------------------------------------------------------------------
+
+
+class MixedScriptTokenizer(_SpanTokenizer):
+    """Chinese (rjieba search mode), Mongolian (whole words) and Latin words of NFKC + t2s text.
+
+    * Han runs: every word of rjieba's precise segmentation with its dictionary sub-words (擔保物權 →
+      担保, 担保物, 担保物权, 物权), each with its own span, positions in (start, end) order.
+    * Mongolian words: kept whole with free variation selectors, the vowel separator, nirugu, ZWJ and ZWNJ
+      removed; ``stem\\u202Fsuffix`` yields the stem and then the joined ``stemsuffix``.
+    * Other letters/digits: words split on anything else, case-folded and accent-folded (stemming and
+      stop words are left to the filters).
+    """
+
+    def spans(self, value: str, mode: str) -> Iterator[Span]:
+        s, starts, ends = _prepare(value)
+        for m in _RUN_RE.finditer(s):
+            kind = m.lastgroup
+            a = m.start()
+            if kind == "han":
+                for word, i, j in segment_han(m.group()):
+                    if starts is None:
+                        yield word, a + i, a + j
+                    else:
+                        yield word, starts[a + i], ends[a + j - 1]
+            elif kind == "latin":
+                word = _fold_latin(m.group())
+                if word:
+                    b = m.end()
+                    if starts is None:
+                        yield word, a, b
+                    else:
+                        yield word, starts[a], ends[b - 1]
+            else:
+                for word, i, j in _mongolian_words(m.group()):
+                    if starts is None:
+                        yield word, a + i, a + j
+                    else:
+                        yield word, starts[a + i], ends[a + j - 1]
+
+
+def _mongolian_words(run: str) -> Iterator[Span]:
+    """``stem``, then ``stem+suffix…`` for each NNBSP-joined suffix, with spans into ``run``."""
+    stem_start = None
+    joined = ""
+    offset = 0
+    for part in run.split(_NNBSP):
+        clean = part.translate(_MONG_IGNORE_TABLE)
+        end = offset + len(part)
+        if clean:
+            if stem_start is None:
+                stem_start = offset
+                joined = clean
+                yield clean, offset, end
+            else:
+                joined += clean
+                yield joined, stem_start, end
+        offset = end + 1
+
+
+class EnglishStemFilter(Filter):
+    """Porter-stems tokens made only of ASCII letters (``judgments`` → ``judgment``); others pass unchanged."""
+
+    is_morph = True
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        stem = _stem
+        for t in tokens:
+            text = t.text
+            if not t.stopped and text.isascii() and text.isalpha():
+                t.text = stem(text)
+            yield t
+
+
+def text_analyzer() -> CompositeAnalyzer:
+    """The main analyzer (title, people, subjects, summary, full text); identical at index and query time.
+
+    NFKC → OpenCC t2s → script runs: Chinese words in rjieba search mode with the legal dictionary,
+    Mongolian words whole (variation selectors removed, NNBSP suffixes as stem + joined form), other words
+    lowercased, accent-folded, Porter-stemmed when ASCII letters; digits kept as is; only the English
+    stop words in :data:`ENGLISH_STOP_WORDS` are removed.
+    """
+    return MixedScriptTokenizer() | StopFilter(stoplist=ENGLISH_STOP_WORDS, minsize=1) | EnglishStemFilter()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Han bigrams
+# --------------------------------------------------------------------------------------------------------
+
+
+class BigramTokenizer(_SpanTokenizer):
+    """Overlapping Han character bigrams of each Han run (a one-character run yields itself)."""
+
+    def spans(self, value: str, mode: str) -> Iterator[Span]:
+        s, starts, ends = _prepare(value)
+        for m in _HAN_RUN_RE.finditer(s):
+            run = m.group()
+            a = m.start()
+            n = len(run)
+            if n == 1:
+                pairs: Iterable[tuple[int, int]] = ((0, 1),)
+            else:
+                pairs = ((i, i + 2) for i in range(n - 1))
+            for i, j in pairs:
+                if starts is None:
+                    yield run[i:j], a + i, a + j
+                else:
+                    yield run[i:j], starts[a + i], ends[a + j - 1]
+
+    def whole(self, value: str, mode: str) -> str:
+        return "".join(_HAN_RUN_RE.findall(_prepare(value)[0]))
+
+
+def bigram_analyzer() -> CompositeAnalyzer:
+    """Han character bigrams after NFKC + t2s (担保物权 → 担保, 保物, 物权); non-Han text is ignored.
+
+    For a lower-weighted fallback field, so that a query word jieba splits differently from the text
+    still matches.  Identical at index and query time.
+    """
+    return CompositeAnalyzer(BigramTokenizer())
+
+
+# --------------------------------------------------------------------------------------------------------
+# Pinyin
+# --------------------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=100_000)
+def _word_pinyin(word: str) -> tuple[str, str, tuple[str, ...]]:
+    """``(full, initials, per-char syllables)`` of a simplified Han word: 担保 → ("danbao", "db", ("dan", "bao"))."""
+    from pypinyin import Style, lazy_pinyin
+
+    full = [_fold_latin(p) for p in lazy_pinyin(word, style=Style.NORMAL, errors="ignore")]
+    initials = [_fold_latin(p) for p in lazy_pinyin(word, style=Style.FIRST_LETTER, errors="ignore")]
+    if len(full) == len(word):
+        syllables = tuple(full)
+    else:  # a character without a reading: align the others one by one
+        syllables = tuple(_fold_latin("".join(lazy_pinyin(c, style=Style.NORMAL, errors="ignore"))) for c in word)
+    return "".join(full), "".join(initials), syllables
+
+
+def _with_u(text: str) -> tuple[str, ...]:
+    """``lv`` → (``lv``, ``lu``): pypinyin spells ü as v; index the u spelling too."""
+    return (text, text.replace("v", "u")) if "v" in text else (text,)
+
+
+class PinyinTokenizer(_SpanTokenizer):
+    """Pinyin of Chinese words at index time; typed Latin words at query time.
+
+    Index (any mode but ``"query"``): for every word of the same search-mode segmentation as
+    :class:`MixedScriptTokenizer` — its full toneless pinyin (``danbaowuquan``), its initials when it has
+    two or more characters (``dbwq``), and each character's syllable (``dan``); a spelling with ``v`` (ü) is
+    also indexed with ``u``.  Non-Han text is ignored.
+
+    Query (``mode="query"``): Han text is ignored; other words are lowercased, tone marks removed, ``ü``
+    typed as ``v``, and split on anything but ASCII letters and digits — as typed, no stemming.
+    """
+
+    def spans(self, value: str, mode: str) -> Iterator[Span]:
+        if mode == "query":
+            yield from self._query_spans(value)
+        else:
+            yield from self._index_spans(value)
+
+    @staticmethod
+    def _index_spans(value: str) -> Iterator[Span]:
+        s, starts, ends = _prepare(value)
+        for m in _HAN_RUN_RE.finditer(s):
+            a = m.start()
+            seen_chars: set[int] = set()
+            for word, i, j in segment_han(m.group()):
+                full, initials, syllables = _word_pinyin(word)
+                if starts is None:
+                    sc, ec = a + i, a + j
+                else:
+                    sc, ec = starts[a + i], ends[a + j - 1]
+                for text in _with_u(full) if full else ():
+                    yield text, sc, ec
+                if j - i == 1:  # a one-character word: its pinyin is the syllable
+                    seen_chars.add(i)
+                    continue
+                if initials:
+                    yield initials, sc, ec
+                for k, syllable in enumerate(syllables):
+                    c = i + k
+                    if syllable and c not in seen_chars:
+                        seen_chars.add(c)
+                        c += a
+                        csc, cec = (c, c + 1) if starts is None else (starts[c], ends[c])
+                        for text in _with_u(syllable):
+                            yield text, csc, cec
+
+    @staticmethod
+    def _query_spans(value: str) -> Iterator[Span]:
+        s, starts, ends = _prepare(value, simplify=False)
+        for m in _RUN_RE.finditer(s):
+            if m.lastgroup != "latin":
+                continue
+            a, b = m.span()
+            if starts is not None:
+                a, b = starts[a], ends[b - 1]
+            folded = _fold_pinyin(m.group())
+            if _ASCII_ALNUM_RE.fullmatch(folded):
+                yield folded, a, b
+            else:
+                for piece in _ASCII_ALNUM_RE.findall(folded):
+                    yield piece, a, b
+
+    def whole(self, value: str, mode: str) -> str:
+        return "".join(_ASCII_ALNUM_RE.findall(_fold_pinyin(_prepare(value, simplify=False)[0])))
+
+
+def pinyin_analyzer() -> CompositeAnalyzer:
+    """Pinyin field analyzer: indexes Chinese words as pinyin, queries with what the user typed.
+
+    担保物权 is indexed as danbaowuquan, dbwq, danbao, db, wuquan, wq, … and dan, bao, wu, quan, so the
+    queries ``danbaowuquan``, ``danbao wuquan``, ``dan bao wu quan`` and ``dbwq`` all match it; 法律 is
+    indexed as falv and falu (and lv, lu), so ``falü``, ``falv`` and ``falu`` match.
+    """
+    return CompositeAnalyzer(PinyinTokenizer())
+
+
+# --------------------------------------------------------------------------------------------------------
+# ISBN
+# --------------------------------------------------------------------------------------------------------
+
+_ISBN_LABEL_RE = re.compile(r"isbn(?:[\s\-:]*1[03])?", re.IGNORECASE)
+_ISBN_RUN_RE = re.compile(r"\d(?:[\s\-\u2010-\u2015]*[\dXx])*")
+_ISBN_GROUP_RE = re.compile(r"[\dXx]+")
+
+
+class IsbnTokenizer(_SpanTokenizer):
+    """ISBNs in any notation → the ISBN-13 and, for 978 numbers, the ISBN-10 (compact, check digit ``X``).
+
+    Digits separated by hyphens or spaces are grouped greedily into valid ISBNs, so one value may hold
+    several.  A value holding no valid ISBN yields its digit runs stripped of separators instead.
+    """
+
+    def spans(self, value: str, mode: str) -> Iterator[Span]:
+        from stdnum import isbn
+
+        s, starts, ends = _prepare(value, simplify=False)
+        s = _ISBN_LABEL_RE.sub(lambda m: " " * len(m.group()), s)
+        seen: set[str] = set()
+        invalid: list[tuple[str, int, int]] = []
+
+        def emit(text: str, a: int, b: int) -> Iterator[Span]:
+            if text not in seen:
+                seen.add(text)
+                yield (text, a, b) if starts is None else (text, starts[a], ends[b - 1])
+
+        for run in _ISBN_RUN_RE.finditer(s):
+            groups = [(g.group().upper(), g.start(), g.end()) for g in _ISBN_GROUP_RE.finditer(s, *run.span())]
+            found = False
+            i = 0
+            while i < len(groups):
+                digits = ""
+                for j in range(i, len(groups)):
+                    digits += groups[j][0]
+                    if len(digits) > 13:
+                        break
+                    if len(digits) in (10, 13) and isbn.is_valid(digits):
+                        found = True
+                        a, b = groups[i][1], groups[j][2]
+                        isbn13 = isbn.to_isbn13(digits)
+                        yield from emit(isbn13, a, b)
+                        if isbn13.startswith("978"):
+                            yield from emit(isbn.to_isbn10(isbn13), a, b)
+                        i = j
+                        break
+                i += 1
+            if not found:
+                invalid.append(("".join(g[0] for g in groups), run.start(), run.end()))
+        if not seen:
+            for text, a, b in invalid:
+                yield from emit(text, a, b)
+
+    def whole(self, value: str, mode: str) -> str:
+        for text, _a, _b in self.spans(value, mode):
+            return text
+        return ""
+
+
+def isbn_analyzer() -> CompositeAnalyzer:
+    """ISBN field analyzer: ``978-7-301-04815-3``, ``7-301-04815-7`` and ``ISBN 9787301048153`` all give
+    ``9787301048153`` (and ``7301048157``); invalid input gives its digits, never an error."""
+    return CompositeAnalyzer(IsbnTokenizer())
+
+
+# --------------------------------------------------------------------------------------------------------
+# Chinese Library Classification
+# --------------------------------------------------------------------------------------------------------
+
+_CLC_CODE_RE = re.compile(r"[^\s,;，；、|]+")
+_CLC_STRIP = ".-/:=+"
+
+
+class ClcTokenizer(_SpanTokenizer):
+    """CLC class numbers, lowercase.  Index: every prefix ending in a letter or digit (``D923.2`` → d, d9,
+    d92, d923, d923.2).  Query (``mode="query"``): the code itself (``D92`` → d92).  Several codes may be
+    separated by spaces, commas or semicolons."""
+
+    def spans(self, value: str, mode: str) -> Iterator[Span]:
+        s, starts, ends = _prepare(value, simplify=False)
+        seen: set[str] = set()
+        for m in _CLC_CODE_RE.finditer(s):
+            raw = m.group()
+            lead = len(raw) - len(raw.lstrip(_CLC_STRIP))
+            code = raw.strip(_CLC_STRIP).lower()
+            if not any(c.isalnum() for c in code):
+                continue
+            a = m.start() + lead
+            b = a + len(raw.strip(_CLC_STRIP))
+            if mode == "query":
+                prefixes: Iterable[tuple[str, int]] = ((code, b),)
+            else:
+                prefixes = (
+                    (code[:k], min(a + k, b))
+                    for k in range(1, len(code) + 1)
+                    if code[k - 1].isalnum() or k == len(code)
+                )
+            for text, end in prefixes:
+                if text not in seen:
+                    seen.add(text)
+                    yield (text, a, end) if starts is None else (text, starts[a], ends[end - 1])
+
+    def whole(self, value: str, mode: str) -> str:
+        return _prepare(value, simplify=False)[0].strip().strip(_CLC_STRIP).lower()
+
+
+def clc_analyzer() -> CompositeAnalyzer:
+    """CLC field analyzer: index every prefix of the class number, query the typed class (``D92`` matches
+    ``D923.2``)."""
+    return CompositeAnalyzer(ClcTokenizer())
+
+
+# --------------------------------------------------------------------------------------------------------
+# Query helpers
+# --------------------------------------------------------------------------------------------------------
+
+
+def normalize_query_text(text: str) -> str:
+    """Normalize a query string before parsing, the same way the analyzers normalize text.
+
+    NFKC (keeping U+202F for Mongolian suffixes and deleting invisible format characters), OpenCC t2s,
+    and control characters removed (C0 except TAB and LF, DEL, C1).
+    """
+    return _prepare(text)[0].translate(_CONTROL_TABLE)
+
+
+def has_han(text: str) -> bool:
+    """Whether ``text`` contains a Chinese character (including compatibility forms NFKC maps to one)."""
+    return _HAN_ANY_RE.search(text) is not None
+
+
+def is_latin_query(text: str) -> bool:
+    """Whether ``text`` has letters and all of them are Latin (after accent folding): ``danbao wuquan``,
+    ``Judgment``, ``café`` → True; ``担保 abc``, Mongolian, digits only → False.  The searcher uses it to
+    decide whether to also search the pinyin field."""
+    has_letter = False
+    for m in _RUN_RE.finditer(normalize_query_text(text)):
+        if m.lastgroup != "latin":
+            return False
+        word = _fold_pinyin(m.group())
+        if not word.isascii():
+            return False
+        has_letter = has_letter or any(c.isalpha() for c in word)
+    return has_letter

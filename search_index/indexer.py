@@ -1,0 +1,226 @@
+"""Writing the index: draining the outbox, rebuilding, and comparing index with database.
+
+One writer at a time.  Whoosh's write lock is taken without waiting: a process
+that finds it taken leaves its work in the outbox, and the holder drains the
+queue again after releasing the lock (check-after-release), so no queued row is
+stranded and no request ever fails or waits on the lock.
+"""
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from whoosh.index import LockError
+
+from search_index import documents, store
+from search_index.models import IndexTask
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+
+
+def _writer(ix):
+    # compound=False: segments stay as separate files, so opening the index and
+    # committing one record are fast (see ARCHITECTURE.md measurements).
+    return ix.writer(timeout=0.0)
+
+
+def _index_fields(doc: dict) -> dict:
+    """Add the derived fallback fields to a document."""
+    fields = dict(doc)
+    fields["bigrams"] = " ".join([doc["title"], doc["people"], doc["subjects"], doc["summary"]])
+    fields["pinyin"] = " ".join([doc["title"], doc["people"]])
+    return fields
+
+
+@dataclass
+class DrainResult:
+    indexed: int = 0
+    deleted: int = 0
+    busy: bool = False
+    missing: bool = False
+
+
+def drain(*, max_rounds: int = 1000) -> DrainResult:
+    """Apply queued index tasks until the queue is empty or another process holds the writer.
+
+    Safe to call from any process at any time; returns what it did.
+    """
+    result = DrainResult()
+    for _ in range(max_rounds):
+        if not IndexTask.objects.exists():
+            return result
+        try:
+            ix = store.open_index()
+        except store.IndexMissing:
+            # Work stays queued; rebuild_index applies it.
+            result.missing = True
+            return result
+        try:
+            try:
+                writer = _writer(ix)
+            except LockError:
+                result.busy = True
+                return result
+            try:
+                _apply_one_batch(writer, result)
+            except BaseException:
+                writer.cancel()
+                raise
+        finally:
+            ix.close()
+        # The lock is released here: rows queued meanwhile by processes that
+        # found it taken are picked up by the next round (check-after-release).
+    return result
+
+
+def _apply_one_batch(writer, result: DrainResult) -> None:
+    tasks = list(IndexTask.objects.order_by("id").values_list("id", "kind", "object_id")[:BATCH_SIZE])
+    if not tasks:
+        writer.cancel()
+        return
+    by_kind: dict[str, set[int]] = {}
+    for _, kind, object_id in tasks:
+        by_kind.setdefault(kind, set()).add(object_id)
+    for kind, ids in by_kind.items():
+        docs = documents.documents_for(kind, ids)
+        for object_id in ids:
+            doc = docs.get(object_id)
+            if doc is None:
+                writer.delete_by_term("key", f"{kind}:{object_id}")
+                result.deleted += 1
+            else:
+                writer.update_document(**_index_fields(doc))
+                result.indexed += 1
+    writer.commit()
+    # Only after the index commit: a crash before this line replays the same
+    # tasks, which is harmless (updates are idempotent).
+    IndexTask.objects.filter(id__in=[t[0] for t in tasks]).delete()
+
+
+def drain_on_commit() -> None:
+    """Register a drain to run after the current transaction commits (or now, outside one)."""
+    transaction.on_commit(_drain_quietly)
+
+
+def _drain_quietly() -> None:
+    try:
+        drain()
+    except Exception:
+        # The tasks are still queued; process_index_queue or the next write replays them.
+        logger.exception("index drain failed; tasks stay queued")
+
+
+def enqueue(kind: str, object_id: int) -> None:
+    """Queue a record for (re)indexing in the current transaction and drain after commit."""
+    IndexTask.objects.create(kind=kind, object_id=object_id)
+    drain_on_commit()
+
+
+# --- rebuild ------------------------------------------------------------------------
+
+
+@dataclass
+class RebuildResult:
+    records: int
+    seconds: float
+    generation: str
+
+
+def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) -> RebuildResult:
+    """Build a complete index from the database in a new directory and swap it in.
+
+    While the build runs, the old index keeps answering searches and its write
+    lock is held, so concurrent changes wait in the outbox; they are applied to
+    the new index right after the swap.
+    """
+    started = time.monotonic()
+    store.root().mkdir(parents=True, exist_ok=True)
+    old_lock = None
+    try:
+        old_ix = store.open_index()
+    except store.IndexMissing:
+        old_ix = None
+    if old_ix is not None:
+        old_lock = old_ix.lock("WRITELOCK")
+        # Wait for a drain in progress to finish, then keep others out.
+        deadline = time.monotonic() + 60
+        while not old_lock.acquire(blocking=False):
+            if time.monotonic() > deadline:
+                raise LockError("the index writer lock is held by another process for over 60 s")
+            time.sleep(0.05)
+    path = store.new_generation_dir()
+    try:
+        # Rows already queued are covered by the snapshot read below; rows
+        # queued from now on are applied after the swap.
+        last_task = IndexTask.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        ix = store.create_index(path)
+        writer = ix.writer(procs=procs, multisegment=procs > 1, limitmb=128) if procs > 1 else ix.writer(limitmb=128)
+        count = 0
+        # No transaction around the read: on SQLite it would block every
+        # writer for the whole build.  Records changed meanwhile are queued
+        # with ids above last_task and re-applied after the swap.
+        for doc in documents.all_documents():
+            writer.add_document(**_index_fields(doc))
+            count += 1
+            if progress:
+                progress(1)
+        writer.commit(optimize=True)
+        store.mark_schema_version(path)
+        store.swap_in(path)
+        IndexTask.objects.filter(id__lte=last_task).delete()
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    finally:
+        if old_lock is not None:
+            old_lock.release()
+    drain()
+    return RebuildResult(records=count, seconds=time.monotonic() - started, generation=path.name)
+
+
+# --- check ----------------------------------------------------------------------------
+
+
+@dataclass
+class CheckResult:
+    missing: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+
+COMPARED_FIELDS = ("title", "people", "summary", "isbn", "clc", "year", "visibility", "available", "total")
+
+
+def check(*, fix: bool = False) -> CheckResult:
+    """Compare every database record with its index entry; with ``fix``, queue repairs and drain."""
+    ix = store.open_index()
+    result = CheckResult()
+    with ix.searcher() as searcher:
+        indexed = {fields["key"]: fields for fields in searcher.all_stored_fields()}
+    seen = set()
+    for doc in documents.all_documents():
+        key = doc["key"]
+        seen.add(key)
+        stored = indexed.get(key)
+        if stored is None:
+            result.missing.append(key)
+        elif any(stored.get(f) != doc[f] for f in COMPARED_FIELDS):
+            result.stale.append(key)
+    result.extra = sorted(set(indexed) - seen)
+    if fix and not result.ok:
+        with transaction.atomic():
+            IndexTask.objects.bulk_create(
+                IndexTask(kind=key.split(":")[0], object_id=int(key.split(":")[1]))
+                for key in [*result.missing, *result.stale, *result.extra]
+            )
+        drain()
+    return result

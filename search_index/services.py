@@ -1,0 +1,60 @@
+"""The search layer's public functions.  Callers outside search_index use only these.
+
+Whoosh stays behind this module, so a cluster search engine could replace it
+later without touching callers.
+"""
+
+from collections.abc import Callable
+
+from search_index import indexer, searcher, store
+from search_index.searcher import Filters, QueryError, SearchResult
+
+__all__ = [
+    "Filters",
+    "QueryError",
+    "SearchResult",
+    "SearchUnavailable",
+    "index_check",
+    "index_drain",
+    "index_rebuild",
+    "index_record",
+    "search",
+]
+
+
+class SearchUnavailable(Exception):
+    """The index is missing or unreadable; the message says what to run."""
+
+
+def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0) -> SearchResult:
+    try:
+        return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset)
+    except store.IndexMissing as exc:
+        searcher.reset()
+        raise SearchUnavailable(str(exc)) from None
+
+
+def index_record(*, kind: str, object_id: int) -> None:
+    """Queue one record for re-indexing after the current transaction commits.
+
+    Needed only for writes that send no model signals (``QuerySet.update()``,
+    ``bulk_create``); saves and deletes are queued automatically.
+    """
+    indexer.enqueue(kind, object_id)
+
+
+def index_drain() -> indexer.DrainResult:
+    return indexer.drain()
+
+
+def index_rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) -> indexer.RebuildResult:
+    result = indexer.rebuild(progress=progress, procs=procs)
+    searcher.reset()
+    return result
+
+
+def index_check(*, fix: bool = False) -> indexer.CheckResult:
+    try:
+        return indexer.check(fix=fix)
+    except store.IndexMissing as exc:
+        raise SearchUnavailable(str(exc)) from None

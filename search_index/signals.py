@@ -1,0 +1,37 @@
+"""Queue index updates for every saved or deleted catalog row, in the writing transaction.
+
+Signals rather than calls in each library service, so that every path — the
+API, the admin, imports, the demo loader — reaches the index.  Writes that
+bypass signals (``QuerySet.update()``, ``bulk_create``) must call
+``search_index.services.index_record()`` themselves.
+"""
+
+from django.db.models.signals import post_delete, post_save
+
+from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+from search_index.indexer import enqueue
+
+
+def _book(sender, instance, **kwargs):
+    enqueue("book", instance.pk)
+
+
+def _book_child(sender, instance, **kwargs):
+    enqueue("book", instance.book_id)
+
+
+def _paper(sender, instance, **kwargs):
+    enqueue("paper", instance.pk)
+
+
+def _paper_child(sender, instance, **kwargs):
+    enqueue("paper", instance.paper_id)
+
+
+def connect() -> None:
+    for signal in (post_save, post_delete):
+        signal.connect(_book, sender=Book, dispatch_uid=f"search_index.book.{signal}")
+        signal.connect(_book_child, sender=Copy, dispatch_uid=f"search_index.copy.{signal}")
+        signal.connect(_book_child, sender=Contributor, dispatch_uid=f"search_index.contributor.{signal}")
+        signal.connect(_paper, sender=Paper, dispatch_uid=f"search_index.paper.{signal}")
+        signal.connect(_paper_child, sender=PaperAuthor, dispatch_uid=f"search_index.paperauthor.{signal}")

@@ -1,0 +1,109 @@
+"""Where the index lives on disk, and swapping a rebuilt index in atomically.
+
+Layout under ``SEARCH_INDEX_DIR``::
+
+    current -> gen-20261125T164000-ab12cd     (a symlink; replaced atomically)
+    gen-20261125T164000-ab12cd/               (a complete Whoosh index)
+
+Readers and writers always go through ``current``.  A rebuild writes a new
+``gen-*`` directory and then renames a fresh symlink over ``current``
+(``os.replace`` is atomic), so searches never see a half-built index; files of
+the old generation that a process still has open stay readable until closed.
+"""
+
+import os
+import secrets
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+
+from search_index.schema import INDEX_NAME, SCHEMA_VERSION, build_schema
+
+
+class IndexMissing(Exception):
+    """There is no built index (never built, deleted, or unreadable)."""
+
+
+def root() -> Path:
+    return Path(settings.SEARCH_INDEX_DIR)
+
+
+def current_link() -> Path:
+    return root() / "current"
+
+
+def current_generation() -> str | None:
+    """The name of the generation ``current`` points at, or None."""
+    try:
+        return os.readlink(current_link())
+    except OSError:
+        return None
+
+
+def new_generation_dir() -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    path = root() / f"gen-{stamp}-{secrets.token_hex(3)}"
+    path.mkdir(parents=True)
+    return path
+
+
+def create_index(path: Path):
+    storage = FileStorage(str(path))
+    return storage.create_index(build_schema(), indexname=INDEX_NAME)
+
+
+def open_index():
+    """Open the current index; raise IndexMissing when there is none or it cannot be read."""
+    generation = current_generation()
+    if generation is None:
+        raise IndexMissing("全文索引尚未建立，请运行 manage.py rebuild_index (search index not built)")
+    path = root() / generation
+    try:
+        ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
+    except (whoosh_index.EmptyIndexError, OSError, ValueError, EOFError) as exc:
+        raise IndexMissing(f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc})") from exc
+    if ix.schema.names() != build_schema().names() or _schema_version(path) != SCHEMA_VERSION:
+        raise IndexMissing("全文索引版本过旧，请运行 manage.py rebuild_index (index built with an older schema)")
+    return ix
+
+
+def _schema_version(path: Path) -> str:
+    try:
+        return (path / "SCHEMA_VERSION").read_text().strip()
+    except OSError:
+        return ""
+
+
+def mark_schema_version(path: Path) -> None:
+    (path / "SCHEMA_VERSION").write_text(SCHEMA_VERSION)
+
+
+def swap_in(path: Path) -> None:
+    """Point ``current`` at ``path`` atomically and delete generations no longer current."""
+    link = current_link()
+    tmp = root() / f".current-{secrets.token_hex(4)}"
+    os.symlink(path.name, tmp)
+    os.replace(tmp, link)
+    for other in root().glob("gen-*"):
+        if other.name != path.name:
+            shutil.rmtree(other, ignore_errors=True)
+
+
+def ensure_index() -> bool:
+    """Create an empty index when none exists; True if one was created.
+
+    Only right when the catalog is empty too (a fresh install): otherwise a
+    rebuild is needed so that the index holds every record.
+    """
+    if current_generation() is not None and (root() / current_generation()).exists():
+        return False
+    root().mkdir(parents=True, exist_ok=True)
+    path = new_generation_dir()
+    create_index(path)
+    mark_schema_version(path)
+    swap_in(path)
+    return True

@@ -1,0 +1,200 @@
+"""Relevance, filters, facets, highlights and robustness of search, through the service and the API."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search_index import services
+from search_index.services import Filters
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = Filters()
+LOGGED_IN = Filters(include_internal=True)
+
+
+def keys(result):
+    return [(h.type, h.id) for h in result.items]
+
+
+def ids(result, kind=None):
+    return {h.id for h in result.items if kind is None or h.type == kind}
+
+
+@pytest.mark.parametrize("query", ["担保物权", "擔保物權", "danbao wuquan", "danbaowuquan", "dbwq", "DBWQ"])
+def test_the_research_paper_is_found_every_way_a_judge_types(catalog, query):
+    result = services.search(query, filters=PUBLIC)
+    assert ("paper", catalog["paper"].pk) in keys(result)
+
+
+def test_traditional_and_simplified_give_identical_results(catalog):
+    simplified = services.search("沈从文", filters=PUBLIC)
+    traditional = services.search("沈從文", filters=PUBLIC)
+    assert keys(simplified) == keys(traditional) == [("book", catalog["shen"].pk)]
+
+
+def test_a_name_does_not_match_a_similar_name(catalog):
+    assert keys(services.search("张爱玲", filters=PUBLIC)) == [("book", catalog["zhangailing"].pk)]
+    assert keys(services.search("张爱军", filters=PUBLIC)) == [("book", catalog["zhangaijun"].pk)]
+
+
+def test_author_search_and_author_prefix(catalog):
+    assert ("book", catalog["wuquan"].pk) in keys(services.search("王泽鉴", filters=PUBLIC))
+    assert keys(services.search("author:张明楷", filters=PUBLIC)) == [("book", catalog["xingfa"].pk)]
+
+
+def test_english_stemming(catalog):
+    assert keys(services.search("judgments", filters=PUBLIC)) == [("book", catalog["english"].pk)]
+    assert keys(services.search("ENFORCEMENT", filters=PUBLIC)) == [("book", catalog["english"].pk)]
+
+
+def test_mongolian_stem_finds_a_word_with_a_suffix(catalog):
+    assert keys(services.search("ᠬᠡᠯᠡ", filters=PUBLIC)) == [("book", catalog["mongol"].pk)]
+    assert keys(services.search("ᠮᠣᠩᠭᠣᠯ", filters=PUBLIC)) == [("book", catalog["mongol"].pk)]
+
+
+@pytest.mark.parametrize("query", ["978-7-301-04815-3", "9787301048153", "7-301-04815-7", "7301048157",
+                                   "ISBN 978-7-301-04815-3"])
+def test_isbn_in_any_form_finds_the_book(catalog, query):
+    assert keys(services.search(query, filters=PUBLIC)) == [("book", catalog["wuquan"].pk)]
+
+
+def test_clc_prefix_finds_subclasses(catalog):
+    found = ids(services.search("clc:D92", filters=PUBLIC))
+    assert found == {catalog[k].pk for k in ("wuquan", "danbao_book", "xingfa", "mongol", "english", "zhangaijun")}
+    assert ids(services.search("", filters=Filters(clc="D923"))) == {catalog["wuquan"].pk, catalog["danbao_book"].pk}
+
+
+def test_title_match_outranks_summary_and_full_text_matches(catalog):
+    result = services.search("担保物权", filters=PUBLIC)
+    order = keys(result)
+    title_hits = {("book", catalog["danbao_book"].pk), ("paper", catalog["paper"].pk)}
+    assert set(order[:2]) == title_hits
+    assert order.index(("book", catalog["xingfa"].pk)) > 1  # matched only in the summary
+
+
+def test_internal_papers_only_for_logged_in_users(catalog):
+    assert keys(services.search("执行难", filters=PUBLIC)) == []
+    assert keys(services.search("执行难", filters=LOGGED_IN)) == [("paper", catalog["internal"].pk)]
+
+
+def test_all_terms_required_then_falls_back_to_any(catalog):
+    strict = services.search("担保物权 王泽鉴", filters=PUBLIC)
+    assert (keys(strict), strict.matched_all_terms) == ([("book", catalog["wuquan"].pk)], True)
+    loose = services.search("王泽鉴 不存在的词语", filters=PUBLIC)
+    assert loose.matched_all_terms is False
+    assert ("book", catalog["wuquan"].pk) in keys(loose)
+
+
+def test_exclusion_and_phrase(catalog):
+    assert ("book", catalog["danbao_book"].pk) not in keys(services.search("担保物权 -程啸", filters=PUBLIC))
+    assert keys(services.search('"Judgment Enforcement"', filters=PUBLIC)) == [("book", catalog["english"].pk)]
+
+
+def test_filters_and_facets(catalog):
+    result = services.search("", filters=PUBLIC)
+    assert result.count == 10  # every public record
+    assert result.facets["type"] == {"book": 8, "paper": 2}
+    assert result.facets["available"] == {"no": 8, "yes": 2}
+    books = services.search("", filters=Filters(type="book", available=True))
+    assert ids(books) == {catalog["wuquan"].pk, catalog["danbao_book"].pk}
+    years = services.search("", filters=Filters(year_from=2019, year_to=2021))
+    assert ids(years) == {catalog["mongol"].pk, catalog["english"].pk, catalog["xingfa"].pk}
+    assert ids(services.search("", filters=Filters(language="en"))) == {catalog["english"].pk}
+
+
+def test_available_copies_in_results(catalog):
+    hit = services.search("民法物权", filters=PUBLIC).items[0]
+    assert (hit.id, hit.available_copies, hit.total_copies) == (catalog["wuquan"].pk, 2, 2)
+
+
+def test_highlights_mark_matches_and_escape_the_rest(catalog):
+    hit = next(h for h in services.search("enforcement", filters=PUBLIC).items)
+    assert "<mark>Enforcement</mark>" in hit.highlights["title"]
+    assert "&lt;<mark>enforcement</mark>&gt;" in hit.highlights["summary"]
+    assert "&amp;" in hit.highlights["summary"]
+    paper = next(h for h in services.search("担保物权", filters=PUBLIC).items if h.type == "paper")
+    assert "<mark>担保物权</mark>" in paper.highlights["title"]
+    assert "<mark>" in paper.highlights["text"]
+
+
+def test_sort_by_year_and_pagination(catalog):
+    newest = services.search("", filters=PUBLIC, sort="-year", limit=3)
+    assert [h.year for h in newest.items] == [2023, 2022, 2021]
+    oldest = services.search("", filters=PUBLIC, sort="year", limit=2, offset=1)
+    assert [h.year for h in oldest.items] == [2012, 2015]
+    assert oldest.count == 10
+
+
+def test_suggestion_for_misspelled_pinyin_and_english(catalog):
+    assert services.search("danbao wuquam", filters=PUBLIC).suggestion == "danbao wuquan"
+    misspelled = services.search("judgmnt", filters=PUBLIC)
+    assert (misspelled.count, misspelled.suggestion) == (0, "judgment")
+    # A variant that stemming already understands finds the book and needs no correction.
+    assert services.search("enforcment", filters=PUBLIC).count == 1
+    assert services.search("担保物权", filters=PUBLIC).suggestion is None
+
+
+@pytest.mark.parametrize("query", ['"担保物权', "(担保", "担保)", "AND", "OR NOT", "*", "?", "-", "title:", "foo:bar",
+                                   "担保\x00物权", "a" * 999, "((((", '"', "NOT 担保", "clc:", "isbn:"])
+def test_malformed_queries_answer_without_error(catalog, query):
+    result = services.search(query, filters=PUBLIC)
+    assert result.count >= 0
+
+
+def test_overlong_query_is_a_clear_error(catalog):
+    with pytest.raises(services.QueryError, match="查询过长"):
+        services.search("担" * 10000, filters=PUBLIC)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(max_size=60))
+def test_no_query_breaks_search(catalog, query):
+    try:
+        result = services.search(query, filters=PUBLIC)
+    except services.QueryError:
+        return
+    assert result.count >= 0
+
+
+# --- the API -----------------------------------------------------------------------------------
+
+
+def test_api_search_shape(catalog, anon_api):
+    body = anon_api.get("/api/v1/search", {"q": "擔保物權", "type": "paper"}).json()
+    assert body["count"] == 1
+    item = body["items"][0]
+    assert (item["type"], item["id"], item["title"], item["authors"], item["year"]) == (
+        "paper", catalog["paper"].pk, "关于担保物权实现程序问题的研究", ["张明", "李娜"], 2023)
+    assert "<mark>担保物权</mark>" in item["highlights"]["title"]
+    assert body["facets"]["type"] == {"paper": 1}
+    assert body["suggestion"] is None
+
+
+def test_api_internal_papers_need_login(catalog, anon_api, judge_api):
+    assert anon_api.get("/api/v1/search", {"q": "执行难"}).json()["count"] == 0
+    assert judge_api.get("/api/v1/search", {"q": "执行难"}).json()["count"] == 1
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1000}, {"sort": "price"}, {"type": "film"},
+                                    {"year_from": "abc"}, {"available": "maybe"}])
+def test_api_bad_parameters_are_422(catalog, anon_api, params):
+    response = anon_api.get("/api/v1/search", params)
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid"
+
+
+def test_api_overlong_query_is_400(catalog, anon_api):
+    response = anon_api.get("/api/v1/search", {"q": "担" * 1500})
+    assert (response.status_code, response.json()["code"]) == (400, "bad_request")
+
+
+def test_api_invalid_utf8_in_url_is_not_500(catalog, anon_api):
+    response = anon_api.client.get("/api/v1/search?q=%ff%fe%fd")
+    assert response.status_code in (200, 400)
+
+
+def test_api_without_index_is_503(db, anon_api):
+    response = anon_api.get("/api/v1/search", {"q": "担保"})
+    assert response.status_code == 503
+    assert "rebuild_index" in response.json()["detail"]
