@@ -1,32 +1,44 @@
 """Authentication endpoints: password → token, who am I, my tokens."""
 
+import ipaddress
+
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.errors import HttpError, Throttled
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from accounts import selectors, services
 from accounts.auth import LOGGED_IN
 from accounts.models import ApiToken, Profile
 from accounts.schemas import MeOut, TokenInfoOut, TokenOut, TokenRequest
+from shuyuan.pagination import Pagination
 
 router = Router(tags=["accounts"])
 
 
 def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: REMOTE_ADDR, or the entry TRUSTED_PROXY_COUNT proxies back in X-Forwarded-For."""
+    address = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 @router.post("/auth/token", response={200: TokenOut, 401: dict, 422: dict, 429: dict}, auth=None, summary="用户名密码换取令牌")
 def obtain_token(request: HttpRequest, payload: TokenRequest):
-    ip = _client_ip(request)
-    wait = services.login_retry_after(username=payload.username, ip=ip)
-    if wait:
-        raise Throttled(wait=wait)
-    user = services.login_with_password(username=payload.username, password=payload.password, ip=ip)
-    if user is None:
+    result = services.login_with_password(username=payload.username, password=payload.password, ip=_client_ip(request))
+    if result.retry_after:
+        raise Throttled(wait=result.retry_after)
+    if result.user is None:
         raise HttpError(401, "用户名或密码错误 (wrong username or password)")
-    issued = services.token_issue(user=user, name=payload.name or "API")
+    issued = services.token_issue(user=result.user, name=payload.name or "API")
     return {"token": issued.raw}
 
 
@@ -46,7 +58,7 @@ def me(request: HttpRequest):
 
 
 @router.get("/me/tokens", response=list[TokenInfoOut], auth=LOGGED_IN, summary="我的令牌")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def my_tokens(request: HttpRequest):
     return selectors.token_list(user=request.auth)
 

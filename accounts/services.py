@@ -9,7 +9,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, FailedLogin, Profile, Role, hash_token
@@ -22,6 +22,8 @@ ROLE_ADMIN_APPS: dict[str, tuple[str, ...]] = {
     Role.ORGANIZER: ("events",),
 }
 STAFF_ROLES = {Role.LIBRARIAN, Role.ORGANIZER}
+# PostgreSQL advisory-lock key for login bookkeeping ("fgsy" as an integer).
+LOGIN_LOCK_KEY = 0x66677379
 
 
 def roles_ensure(*, using: str = "default") -> None:
@@ -118,30 +120,52 @@ def token_authenticate(*, raw: str) -> User | None:
     return token.user
 
 
-def login_retry_after(*, username: str, ip: str | None) -> int:
-    """Seconds until another password attempt is allowed for this username or address; 0 if allowed."""
+def _retry_after(*, username: str, ip: str | None) -> int:
+    """Seconds until another attempt is allowed for this username or address; 0 if allowed now."""
     window = timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
-    since = timezone.now() - window
-    limit = settings.LOGIN_MAX_FAILURES
+    now = timezone.now()
     waits = []
-    for filters in ({"username": username}, {"ip": ip} if ip else None):
-        if filters is None:
-            continue
-        recent = FailedLogin.objects.filter(at__gte=since, **filters).order_by("-at").values_list("at", flat=True)
-        times = list(recent[:limit])
-        if len(times) >= limit:
-            waits.append(int((times[-1] + window - timezone.now()).total_seconds()) + 1)
+    checks = [({"username": username}, settings.LOGIN_MAX_FAILURES)]
+    if ip:
+        checks.append(({"ip": ip}, settings.LOGIN_MAX_FAILURES_PER_ADDRESS))
+    for filters, limit in checks:
+        recent = list(
+            FailedLogin.objects.filter(at__gte=now - window, **filters).order_by("-at").values_list("at", flat=True)[:limit]
+        )
+        if len(recent) >= limit:
+            waits.append(int((recent[-1] + window - now).total_seconds()) + 1)
     return max(waits, default=0)
 
 
-def login_with_password(*, username: str, password: str, ip: str | None) -> User | None:
-    """Check a password; failures are recorded for throttling and a success clears them."""
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    retry_after: int = 0
+
+
+def login_with_password(*, username: str, password: str, ip: str | None) -> LoginResult:
+    """Check a password under the login throttle.
+
+    The attempt is counted *before* the password is checked, in one short
+    transaction with the count, so parallel guesses cannot all slip under the
+    limit.  A successful login clears the username's attempts.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Serializes the count-then-insert of concurrent attempts (SQLite's
+            # IMMEDIATE transactions already do).
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOGIN_LOCK_KEY])
+        wait = _retry_after(username=username, ip=ip)
+        if wait:
+            return LoginResult(user=None, retry_after=wait)
+        FailedLogin.objects.create(username=username[:150], ip=ip)
     user = authenticate(username=username, password=password)
     if user is None:
-        FailedLogin.objects.create(username=username[:150], ip=ip)
-        return None
+        failed_logins_prune()
+        return LoginResult(user=None)
     FailedLogin.objects.filter(username=username).delete()
-    return user
+    return LoginResult(user=user)
 
 
 def failed_logins_prune() -> int:

@@ -31,9 +31,20 @@ class ContributorInline(admin.TabularInline):
     fields = ("position", "name", "role")
 
 
+class CopyInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk and form.instance.status in Copy.CIRCULATING:
+                raise forms.ValidationError(
+                    _("复本 %(barcode)s 借出或在预约架上，不能删除。") % {"barcode": form.instance.barcode}
+                )
+
+
 class CopyInline(admin.TabularInline):
     model = Copy
     form = CopyForm
+    formset = CopyInlineFormSet
     extra = 1
     fields = ("barcode", "location", "shelf", "status", "acquired_on", "note")
     show_change_link = True
@@ -63,6 +74,19 @@ class BookAdmin(admin.ModelAdmin):
             )
         )
 
+    def has_delete_permission(self, request, obj=None):
+        # A book whose copy is lent or waits on the hold shelf stays (as in the API).
+        if obj is not None and obj.copies.filter(status__in=Copy.CIRCULATING).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        kept = queryset.filter(copies__status__in=Copy.CIRCULATING).distinct()
+        if kept.exists():
+            self.message_user(request, _("有复本在流通中的图书未删除：%(titles)s") % {
+                "titles": "、".join(kept.values_list("title", flat=True)[:10])}, level="warning")
+        super().delete_queryset(request, queryset.exclude(pk__in=kept.values("pk")))
+
     @admin.display(description=_("复本数"), ordering="_copies")
     def copies_count(self, obj):
         return obj._copies
@@ -83,6 +107,18 @@ class CopyAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         return ("book", *CopyForm.Meta.fields)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status in Copy.CIRCULATING:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        kept = queryset.filter(status__in=Copy.CIRCULATING)
+        if kept.exists():
+            self.message_user(request, _("流通中的复本未删除：%(barcodes)s") % {
+                "barcodes": "、".join(kept.values_list("barcode", flat=True)[:20])}, level="warning")
+        super().delete_queryset(request, queryset.exclude(status__in=Copy.CIRCULATING))
 
 
 class PaperAuthorInline(admin.TabularInline):

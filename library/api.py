@@ -1,10 +1,11 @@
 """Catalog API: books, copies, papers and imports.  Handlers parse, call one service or selector, and return."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import Role
@@ -26,8 +27,9 @@ from library.schemas import (
     PaperOut,
     PaperPatch,
 )
-from library.validators import BARCODE_RE
+from library.validators import normalize_barcode
 from shuyuan.errors import InvalidInput
+from shuyuan.pagination import Pagination
 
 router = Router(tags=["catalog"])
 
@@ -50,7 +52,11 @@ def _get_book(book_id: int) -> Book:
 
 
 def _get_copy(barcode: str) -> Copy:
-    copy = selectors.copy_get(barcode=barcode) if BARCODE_RE.match(barcode) else None
+    try:
+        normalized = normalize_barcode(barcode)
+    except ValidationError:
+        normalized = None
+    copy = selectors.copy_get(barcode=normalized) if normalized else None
     if copy is None:
         raise HttpError(404, f"条码 {barcode} 不存在 (copy not found)")
     return copy
@@ -69,7 +75,7 @@ def _get_paper(request: HttpRequest, paper_id: int) -> Paper:
 
 
 @router.get("/books", response=list[BookOut], auth=CATALOG_READ, summary="图书列表")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_books(request: HttpRequest, filters: Query[BookFilters]):
     return selectors.book_list(
         language=filters.language, clc=filters.clc, year_from=filters.year_from, year_to=filters.year_to
@@ -148,7 +154,7 @@ def delete_copy(request: HttpRequest, barcode: str):
 
 
 @router.get("/papers", response=list[PaperOut], auth=CATALOG_READ, summary="调研成果列表")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_papers(request: HttpRequest, filters: Query[PaperFilters]):
     return selectors.paper_list(
         user=request.auth,
@@ -215,19 +221,33 @@ CONTENT_TYPES = {
 }
 
 
+def _text_charset(paper: Paper) -> str:
+    """Text files are kept as uploaded: UTF-8 or GB18030 (checked at upload)."""
+    with paper.file.storage.open(paper.file.name, "rb") as handle:
+        data = handle.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
 @router.get("/papers/{paper_id}/file", response={200: None, **ERRORS}, auth=CATALOG_READ, summary="下载全文")
 def download_paper_file(request: HttpRequest, paper_id: int):
     paper = _get_paper(request, paper_id)
     if not paper.file:
         raise HttpError(404, "该成果没有全文文件 (no file attached)")
     try:
-        handle = paper.file.open("rb")
+        content_type = CONTENT_TYPES.get(paper.file_type, "application/octet-stream")
+        if paper.file_type == "txt":
+            content_type = f"text/plain; charset={_text_charset(paper)}"
+        handle = paper.file.storage.open(paper.file.name, "rb")
     except FileNotFoundError:
         raise HttpError(404, "全文文件缺失 (file missing from storage)") from None
     response = FileResponse(
         handle, as_attachment=True, filename=paper.file_name or f"paper-{paper.pk}.{paper.file_type}"
     )
-    response["Content-Type"] = CONTENT_TYPES.get(paper.file_type, "application/octet-stream")
+    response["Content-Type"] = content_type
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -15,6 +15,11 @@ from shuyuan.errors import InvalidInput
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2_000_000
+# A DOCX is a ZIP: a small upload can unpack to gigabytes ("zip bomb").
+# Real court papers stay far below these limits.
+MAX_DOCX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_DOCX_RATIO = 200
+MAX_PDF_PAGES = 3000
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ def sniff_type(data: bytes, filename: str) -> str:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 if "word/document.xml" in archive.namelist():
+                    _check_unpacked_size(archive, len(data))
                     return "docx"
         except zipfile.BadZipFile:
             pass
@@ -49,6 +55,12 @@ def sniff_type(data: bytes, filename: str) -> str:
     except UnicodeDecodeError:
         raise InvalidInput("file", "文本文件应为 UTF-8 或 GB18030 编码 (text must be UTF-8 or GB18030)", code="bad_file_type") from None
     return "txt"
+
+
+def _check_unpacked_size(archive: zipfile.ZipFile, packed: int) -> None:
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_DOCX_UNPACKED_BYTES or unpacked > MAX_DOCX_RATIO * max(packed, 1) + 10 * 1024 * 1024:
+        raise InvalidInput("file", "DOCX 解压后过大，疑似压缩炸弹 (DOCX unpacks too large)", code="bad_file")
 
 
 def extract(data: bytes, filename: str) -> ExtractedFile:
@@ -84,7 +96,16 @@ def _pdf_text(data: bytes) -> str:
             reader.decrypt("")
         except Exception:
             raise InvalidInput("file", "PDF 文件已加密 (encrypted PDF)", code="bad_file") from None
-    return "\n".join(page.extract_text() or "" for page in reader.pages)
+    if len(reader.pages) > MAX_PDF_PAGES:
+        raise InvalidInput("file", f"PDF 超过 {MAX_PDF_PAGES} 页 (too many pages)", code="bad_file")
+    parts, size = [], 0
+    for page in reader.pages:
+        text = page.extract_text() or ""
+        parts.append(text)
+        size += len(text)
+        if size >= MAX_TEXT_CHARS:
+            break
+    return "\n".join(parts)
 
 
 def _docx_text(data: bytes) -> str:

@@ -56,11 +56,17 @@ def normalize_clc(value: str) -> str:
     return text
 
 
+def has_visible_text(value: str) -> bool:
+    """True when the text has a letter, digit, punctuation mark or symbol (not only spaces or format marks)."""
+    return any(unicodedata.category(ch)[0] in "LNPS" for ch in value or "")
+
+
 BARCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 
 def normalize_barcode(value: str) -> str:
-    text = unicodedata.normalize("NFKC", value or "").strip()
+    """Half-width, upper-case, stripped: ``ｆｇ０１`` and ``fg01`` are the barcode ``FG01``."""
+    text = unicodedata.normalize("NFKC", value or "").strip().upper()
     if not BARCODE_RE.match(text):
         raise ValidationError(
             "条码只能包含字母、数字、点、下划线和连字符，最长 32 位 (barcode: letters, digits, . _ -, at most 32): %(value)s",

@@ -31,14 +31,17 @@ def envbool(name: str, default: str) -> bool:
     raise ImproperlyConfigured(f"Environment variable {name} must be True or False, not {value!r}.")
 
 
-def envint(name: str, default: int) -> int:
+def envint(name: str, default: int, *, minimum: int = 0) -> int:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"Environment variable {name} must be an integer, not {value!r}.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"Environment variable {name} must be at least {minimum}, not {number}.")
+    return number
 
 
 def envpath(name: str, default: Path) -> Path:
@@ -82,16 +85,22 @@ STATIC_ROOT = envpath("STATIC_ROOT", VAR_DIR / "static")
 CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
 
 # Research-paper uploads: at most this many bytes; PDF, DOCX or plain text.
-PAPER_MAX_UPLOAD_BYTES = envint("PAPER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+PAPER_MAX_UPLOAD_BYTES = envint("PAPER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1)
 # Catalog imports through the API: at most this many bytes.
-IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# Failed password logins on POST /api/v1/auth/token: after LOGIN_MAX_FAILURES
-# failures for one username or one address within LOGIN_LOCKOUT_SECONDS,
-# further attempts are answered 429 until the window has passed.
-LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5)
-LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Password logins on POST /api/v1/auth/token: after LOGIN_MAX_FAILURES failed
+# attempts for one username, or LOGIN_MAX_FAILURES_PER_ADDRESS from one client
+# address, within LOGIN_LOCKOUT_SECONDS, further attempts are answered 429
+# until the window has passed.  The per-address limit is looser because a
+# whole court may share one address behind its proxy.
+LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_ADDRESS = envint("LOGIN_MAX_FAILURES_PER_ADDRESS", 30, minimum=1)
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+# How many reverse proxies (nginx …) stand in front and append to
+# X-Forwarded-For; 0 trusts only REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -109,6 +118,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "shuyuan.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -123,11 +123,62 @@ def test_repeated_failures_are_throttled_then_released(settings, judge):
 
 
 def test_throttle_also_counts_per_address(settings, judge):
-    settings.LOGIN_MAX_FAILURES = 2
+    settings.LOGIN_MAX_FAILURES = 10
+    settings.LOGIN_MAX_FAILURES_PER_ADDRESS = 2
     client = ApiClient()
     for name in ("a", "b"):
-        client.post("/api/v1/auth/token", {"username": name, "password": "bad"})
-    assert client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"}).status_code == 429
+        assert client.post("/api/v1/auth/token", {"username": name, "password": "bad"}).status_code == 401
+    response = client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"})
+    assert response.status_code == 429
+    assert response.json()["detail"].startswith("尝试次数过多")
+
+
+def test_address_behind_trusted_proxies_is_taken_from_x_forwarded_for(settings, judge):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.LOGIN_MAX_FAILURES_PER_ADDRESS = 1
+    client = ApiClient()
+    client.post("/api/v1/auth/token", {"username": "x", "password": "bad"}, headers={"X-Forwarded-For": "10.0.0.7"})
+    assert FailedLogin.objects.get().ip == "10.0.0.7"
+    # Another client behind the same proxy is not locked out by the first one.
+    other = client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"},
+                        headers={"X-Forwarded-For": "10.0.0.8"})
+    assert other.status_code == 200
+
+
+@pytest.mark.parametrize("forwarded", ["not-an-ip", "", "1.2.3.4.5", "\u0000"])
+def test_garbage_x_forwarded_for_is_ignored(settings, judge, forwarded):
+    settings.TRUSTED_PROXY_COUNT = 1
+    response = ApiClient().post("/api/v1/auth/token", {"username": "judge1", "password": "bad"},
+                                headers={"X-Forwarded-For": forwarded})
+    assert response.status_code == 401
+    assert FailedLogin.objects.get().ip in (None, "127.0.0.1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_cannot_slip_under_the_limit(settings):
+    """20 simultaneous wrong passwords with a limit of 5: exactly 5 are checked, 15 are refused."""
+    import threading
+
+    from django.db import connection
+
+    settings.LOGIN_MAX_FAILURES = 5
+    make_user("target", Role.JUDGE)
+    statuses: list[int] = []
+    barrier = threading.Barrier(20)
+
+    def guess() -> None:
+        try:
+            barrier.wait()
+            statuses.append(ApiClient().post("/api/v1/auth/token", {"username": "target", "password": "guess"}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [401] * 5 + [429] * 15
 
 
 # --- sessions and CSRF (through the real middleware) --------------------------------
@@ -152,10 +203,13 @@ def test_session_reads_without_csrf_but_writes_need_it(librarian):
 
 
 def test_session_without_role_is_403_not_401(judge):
+    from library.models import Book
+
     client = _session_client(judge)
     response = client.post("/api/v1/books", {"title": "x"}, content_type="application/json",
                            headers={"X-CSRFToken": client.cookies["csrftoken"].value})
-    assert response.status_code == 403
+    assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+    assert not Book.objects.exists()
 
 
 def test_token_login_endpoint_needs_no_csrf(judge):
@@ -163,6 +217,7 @@ def test_token_login_endpoint_needs_no_csrf(judge):
     response = client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"},
                            content_type="application/json")
     assert response.status_code == 200
+    assert ApiClient(response.json()["token"]).get("/api/v1/me").json()["username"] == "judge1"
 
 
 # --- roles and commands ------------------------------------------------------------

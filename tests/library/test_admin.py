@@ -114,3 +114,22 @@ def test_admin_book_add_normalizes_hyphenated_isbn(admin_client_librarian):
 
 def test_paper_str_is_its_title():
     assert str(paper_create(title="案例分析")) == "案例分析"
+
+
+def test_admin_refuses_to_delete_copies_in_circulation(admin_client_librarian, book):
+    copy = Copy.objects.get(barcode="FG0001")
+    Copy.objects.filter(pk=copy.pk).update(status=Copy.Status.ON_LOAN)
+    response = admin_client_librarian.post(f"/admin/library/copy/{copy.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    response = admin_client_librarian.post(f"/admin/library/book/{book.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    admin_client_librarian.post("/admin/library/copy/", {"action": "delete_selected", "_selected_action": [copy.pk],
+                                                          "post": "yes"})
+    assert Copy.objects.filter(pk=copy.pk).exists() and Book.objects.filter(pk=book.pk).exists()
+
+
+def test_admin_deletes_copies_on_the_shelf(admin_client_librarian, book):
+    copy = Copy.objects.get(barcode="FG0001")
+    response = admin_client_librarian.post(f"/admin/library/copy/{copy.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Copy.objects.filter(pk=copy.pk).exists()

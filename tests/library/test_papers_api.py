@@ -126,6 +126,8 @@ def test_upload_extracts_text_and_download_returns_the_same_bytes(librarian_api,
     assert b"".join(download.streaming_content) == data
     assert download["Content-Disposition"].startswith("attachment;")
     assert download["X-Content-Type-Options"] == "nosniff"
+    if file_type == "txt":
+        assert download["Content-Type"] == "text/plain; charset=" + ("gb18030" if name == "gbk.txt" else "utf-8")
 
 
 def test_replacing_a_file_deletes_the_old_one(librarian_api, public_paper, django_capture_on_commit_callbacks):
@@ -169,11 +171,22 @@ def test_upload_without_file_is_422(librarian_api, public_paper):
     assert response.json()["detail"][0]["field"] == "file"
 
 
-def test_internal_paper_file_is_hidden_from_anonymous(anon_api, judge_api, internal_paper):
+@pytest.mark.parametrize("who", ["judge_api", "librarian_api", "organizer_api"])
+def test_internal_paper_file_is_for_logged_in_users_only(request, anon_api, internal_paper, who):
     paper_attach_file(paper=internal_paper, data="内部全文".encode(), filename="内部.txt")
     assert anon_api.get(f"/api/v1/papers/{internal_paper.pk}/file").status_code == 404
-    response = judge_api.get(f"/api/v1/papers/{internal_paper.pk}/file")
+    response = request.getfixturevalue(who).get(f"/api/v1/papers/{internal_paper.pk}/file")
     assert b"".join(response.streaming_content) == "内部全文".encode()
+
+
+@pytest.mark.parametrize(("who", "status"), [("anon_api", 401), ("organizer_api", 403)])
+def test_only_editors_upload_or_delete(request, public_paper, who, status):
+    client = request.getfixturevalue(who)
+    upload = client.upload(f"/api/v1/papers/{public_paper.pk}/file", {"file": SimpleUploadedFile("a.txt", b"x")})
+    assert upload.status_code == status
+    assert client.delete(f"/api/v1/papers/{public_paper.pk}").status_code == status
+    public_paper.refresh_from_db()
+    assert (public_paper.has_file, Paper.objects.count()) == (False, 1)
 
 
 def test_download_without_file_is_404(anon_api, public_paper):
@@ -196,3 +209,19 @@ def test_invalid_paper_input_is_422(librarian_api, payload, field):
     response = librarian_api.post("/api/v1/papers", payload)
     assert response.status_code == 422
     assert field in [e["field"] for e in response.json()["detail"]]
+
+
+def test_docx_zip_bomb_is_refused_before_unpacking(librarian_api, public_paper):
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document>" + "a" * (120 * 1024 * 1024) + "</w:document>")
+    data = out.getvalue()
+    assert len(data) < 1024 * 1024  # a small upload …
+    response = librarian_api.upload(f"/api/v1/papers/{public_paper.pk}/file", {"file": SimpleUploadedFile("bomb.docx", data)})
+    assert (response.status_code, response.json()["code"]) == (422, "bad_file")
+    public_paper.refresh_from_db()
+    assert not public_paper.has_file

@@ -114,3 +114,27 @@ def test_unknown_api_paths_are_json_404(anon_api, path):
 def test_wrong_method_is_405_json(anon_api):
     response = anon_api.client.put("/api/v1/books", "{}", content_type="application/json")
     assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert "GET" in response.json()["detail"] and "POST" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/books", "/api/v1/papers", "/api/v1/me/tokens"])
+@pytest.mark.parametrize("offset", [2**63, 10**30, -1])
+def test_huge_offsets_are_422_not_500(judge_api, path, offset):
+    response = judge_api.get(path, {"offset": offset})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "offset"
+
+
+def test_body_over_the_size_limit_is_413_json(settings, librarian_api):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = librarian_api.post("/api/v1/books", {"title": "x", "summary": "y" * 2000})
+    assert (response.status_code, response.json()["code"]) == (413, "too_large")
+
+
+def test_broken_multipart_is_400_json(librarian_api, catalog):
+    _, paper = catalog
+    body = b"--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nabc"
+    response = librarian_api.post_raw(f"/api/v1/papers/{paper.pk}/file", body, content_type="multipart/form-data; boundary=")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"

@@ -89,6 +89,13 @@ def test_bad_database_url_stops_with_a_clear_message():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("name", ["LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_SECONDS", "PAPER_MAX_UPLOAD_BYTES"])
+def test_limits_below_one_stop_with_a_clear_message(name):
+    result = _manage("check", **{name: "0"})
+    assert result.returncode != 0
+    assert f"{name} must be at least 1, not 0" in result.stderr
+
+
 def test_production_settings_pass_the_checks():
     result = _manage("check", DEBUG="False", SECRET_KEY="s" * 60, ALLOWED_HOSTS="library.court",
                      SITE_URL="https://library.court")
