@@ -1,0 +1,217 @@
+"""The index never drifts from the database: the outbox, the drain, rebuild and check_index."""
+
+import io
+import multiprocessing
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, connections
+
+from library.models import Book, Copy
+from library.services import Person, book_create, book_delete, book_update, copy_create, copy_update, paper_attach_file, paper_create
+from search_index import indexer, searcher, services, store
+from search_index.models import IndexTask
+from search_index.services import Filters
+
+PUBLIC = Filters()
+
+
+def found(query, **filters):
+    searcher.reset()
+    return [(h.type, h.id) for h in services.search(query, filters=Filters(**filters)).items]
+
+
+@pytest.fixture
+def empty_index(db):
+    services.index_rebuild()
+
+
+@pytest.mark.django_db
+def test_create_update_delete_reach_the_index_after_commit(empty_index, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        book = book_create(title="多元化纠纷解决机制研究", contributors=[Person("龙宗智")])
+    assert found("多元化纠纷解决") == [("book", book.pk)]
+    with django_capture_on_commit_callbacks(execute=True):
+        book_update(book=book, changes={"title": "诉源治理研究"})
+    assert found("诉源治理") == [("book", book.pk)]
+    assert found("多元化纠纷解决") == []
+    with django_capture_on_commit_callbacks(execute=True):
+        book_delete(book=book)
+    assert found("诉源治理") == []
+    assert IndexTask.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_availability_follows_copy_changes(empty_index, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        book = book_create(title="民事执行法")
+        copy = copy_create(book=book, barcode="X1")
+    assert found("", available=True) == [("book", book.pk)]
+    with django_capture_on_commit_callbacks(execute=True):
+        copy_update(copy=copy, changes={"status": Copy.Status.REPAIR})
+    assert found("", available=True) == []
+    assert services.search("民事执行法", filters=PUBLIC).items[0].available_copies == 0
+
+
+@pytest.mark.django_db
+def test_contributor_only_change_reaches_the_index(empty_index, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        book = book_create(title="合同法研究")
+    with django_capture_on_commit_callbacks(execute=True):
+        book_update(book=book, changes={}, contributors=[Person("王利明")])
+    assert found("王利明") == [("book", book.pk)]
+
+
+@pytest.mark.django_db
+def test_paper_file_text_becomes_searchable(empty_index, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        paper = paper_create(title="家事审判改革调研", visibility="public")
+        paper_attach_file(paper=paper, data="第三章 讨论离婚冷静期的适用。".encode(), filename="a.txt")
+    assert found("离婚冷静期") == [("paper", paper.pk)]
+
+
+@pytest.mark.django_db
+def test_a_crash_between_commit_and_indexing_is_replayed_by_the_queue(empty_index):
+    # No on-commit callbacks run here: the process "died" right after the commit.
+    book = book_create(title="执行异议之诉研究")
+    assert IndexTask.objects.filter(kind="book", object_id=book.pk).exists()
+    assert found("执行异议") == []
+    out = io.StringIO()
+    call_command("process_index_queue", stdout=out)
+    assert found("执行异议") == [("book", book.pk)]
+    assert IndexTask.objects.count() == 0
+    assert "已更新 1 条" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_drain_leaves_work_queued_while_another_writer_holds_the_lock(empty_index):
+    book = book_create(title="小额诉讼程序研究")
+    ix = store.open_index()
+    lock = ix.lock("WRITELOCK")
+    assert lock.acquire(blocking=False)
+    try:
+        result = indexer.drain()
+        assert (result.busy, result.indexed) == (True, 0)
+        assert IndexTask.objects.filter(object_id=book.pk).exists()
+    finally:
+        lock.release()
+    assert indexer.drain().indexed == 1
+    assert found("小额诉讼") == [("book", book.pk)]
+
+
+@pytest.mark.django_db
+def test_without_an_index_work_stays_queued_and_rebuild_applies_it(db):
+    book = book_create(title="司法确认程序")
+    assert indexer.drain().missing is True
+    with pytest.raises(services.SearchUnavailable, match="rebuild_index"):
+        services.search("司法确认", filters=PUBLIC)
+    call_command("rebuild_index", quiet=True, stdout=io.StringIO())
+    assert found("司法确认") == [("book", book.pk)]
+    assert IndexTask.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_rebuild_swaps_a_new_generation_in_and_removes_the_old(empty_index):
+    first = store.current_generation()
+    book_create(title="再审程序研究")
+    services.index_rebuild()
+    second = store.current_generation()
+    assert first != second
+    assert [p.name for p in store.root().glob("gen-*")] == [second]
+    assert found("再审程序") != []
+
+
+@pytest.mark.django_db
+def test_check_index_reports_and_fixes_drift(empty_index):
+    kept = book_create(title="诉讼时效制度研究")
+    gone = book_create(title="表见代理研究")
+    services.index_rebuild()
+    # Drift behind the index's back: a change with its queue row lost, a row deleted.
+    Book.objects.filter(pk=kept.pk).update(title="除斥期间制度研究")
+    Book.objects.filter(pk=gone.pk).delete()
+    IndexTask.objects.all().delete()
+    new = Book.objects.create(title="善意取得研究")
+    IndexTask.objects.all().delete()
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="不一致"):
+        call_command("check_index", stdout=out)
+    assert f"缺失 missing: 1  (book:{new.pk})" in out.getvalue()
+    assert f"过期 stale: 1  (book:{kept.pk})" in out.getvalue()
+    assert f"多余 extra: 1  (book:{gone.pk})" in out.getvalue()
+    call_command("check_index", "--fix", stdout=io.StringIO())
+    assert services.index_check().ok
+    assert found("除斥期间") == [("book", kept.pk)]
+    assert found("表见代理") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_searches_keep_answering_during_a_rebuild():
+    for i in range(30):
+        book_create(title=f"担保物权第{i}卷")
+    services.index_rebuild()
+    errors: list[BaseException] = []
+    counts: list[int] = []
+    stop = threading.Event()
+
+    def search_loop():
+        try:
+            while not stop.is_set():
+                counts.append(services.search("担保物权", filters=PUBLIC).count)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+        finally:
+            searcher.reset()
+            connection.close()
+
+    thread = threading.Thread(target=search_loop)
+    thread.start()
+    try:
+        for _ in range(3):
+            services.index_rebuild()
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    assert counts and set(counts) == {30}
+
+
+def _writer_process(db_settings, index_dir, worker, books, queue):
+    """A separate process: create books, each committing and draining on its own."""
+    import django
+    from django.conf import settings
+
+    connections.close_all()
+    settings.DATABASES["default"].update(db_settings)
+    settings.SEARCH_INDEX_DIR = index_dir
+    django.setup()
+    try:
+        for i in range(books):
+            book_create(title=f"并发写入{worker}号第{i}本", contributors=[Person(f"作者{worker}")])
+        queue.put(None)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        queue.put(repr(exc))
+    finally:
+        connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_processes_write_at_once_without_failing_or_losing_updates(settings):
+    services.index_rebuild()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    db_settings = {"NAME": connection.settings_dict["NAME"]}
+    connections.close_all()
+    workers = [ctx.Process(target=_writer_process, args=(db_settings, settings.SEARCH_INDEX_DIR, w, 8, queue))
+               for w in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+    results = [queue.get(timeout=5) for _ in workers]
+    assert results == [None] * 4
+    assert Book.objects.count() == 32
+    # Every process drained after its commits: nothing is left behind in the queue.
+    assert IndexTask.objects.count() == 0
+    assert services.index_check().ok
+    assert services.search("并发写入", filters=PUBLIC, limit=50).count == 32
