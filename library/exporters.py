@@ -2,18 +2,27 @@
 
 What an export writes, ``library.importers`` reads back to the same books, contributors and copies.
 Not carried: cover URLs and a copy's shelf, status, acquisition date and note.
+
+ISO 2709 limits: a field's length has 4 digits in the directory (at most 9,999 bytes) and a record's
+5 digits in the leader (at most 99,999 bytes).  A longer summary (520) or subject (650) is written as
+several fields of at most 9,999 bytes, cut between characters, each starting with ``$8 N.k\\x`` (MARC 21
+field link type x, general sequencing: linking number N, piece k); the importer joins them back exactly.
+A record that would still exceed 99,999 bytes gets its summary cut short, ending in
+``SUMMARY_TRUNCATED``, and a warning; a record that cannot be made valid is left out with a warning.
+No invalid record is ever written.
 """
 
 import csv
 import io
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from pymarc import Field, Indicators, Record, Subfield
 from tqdm import tqdm
 
 from library import selectors
-from library.importers import CSV_COLUMNS, MARC_LANGUAGES, neutralize_cell, parse_person
+from library.importers import CONTROL_CHARS_RE, CSV_COLUMNS, MARC_LANGUAGES, neutralize_cell, parse_person
 from library.models import Book, Contributor, Language
 from library.validators import format_isbn
 from shuyuan.errors import InvalidInput
@@ -30,6 +39,10 @@ MARC_RELATORS = {
 }
 # leader/05-09 new, language material, monograph, -, UTF-8; 17-19 full level, ISBD punctuation omitted.
 MARC_LEADER = "00000nam a2200000 c 4500"
+MARC_MAX_FIELD_BYTES = 9_999  # the directory's 4-digit field length
+MARC_MAX_RECORD_BYTES = 99_999  # the leader's 5-digit record length
+#: Ends a summary shortened to fit a record into 99,999 bytes.
+SUMMARY_TRUNCATED = "……〔内容提要过长，导出时已截断 (summary truncated on export)〕"
 
 
 def person_cell(contributor: Contributor) -> str:
@@ -70,9 +83,45 @@ def csv_rows(book: Book) -> list[list[str]]:
     return rows
 
 
-def marc_record(book: Book) -> Record:
-    """One book as a MARC21 record (UTF-8); uses the prefetched ``contributors`` and ``copies``."""
+def _utf8_prefix(text: str, limit: int) -> str:
+    """The longest start of ``text`` whose UTF-8 form fits in ``limit`` bytes, cut between characters."""
+    return text.encode()[: max(limit, 0)].decode("utf-8", "ignore")
+
+
+def _marc_text(text: str) -> str:
+    """``text`` without control characters: 0x1D-0x1F are ISO 2709's own separators."""
+    return CONTROL_CHARS_RE.sub("", text)
+
+
+def long_fields(tag: str, indicators: Indicators, code: str, text: str, links: Iterator[int]) -> list[Field]:
+    """One field holding ``text`` in subfield ``code``; several when it would exceed 9,999 bytes.
+
+    The pieces each start with ``$8 N.k\\x``: N the next number from ``links`` (unique in the record),
+    k = 1, 2, … — see the module docstring.
+    """
+    field = Field(tag=tag, indicators=indicators, subfields=[Subfield(code, text)])
+    if len(field.as_marc("utf-8")) <= MARC_MAX_FIELD_BYTES:
+        return [field]
+    number = next(links)
+    fields: list[Field] = []
+    rest = text
+    while rest:
+        link = Subfield("8", f"{number}.{len(fields) + 1}\\x")
+        overhead = len(Field(tag=tag, indicators=indicators, subfields=[link, Subfield(code, "")]).as_marc("utf-8"))
+        piece = _utf8_prefix(rest, MARC_MAX_FIELD_BYTES - overhead)
+        fields.append(Field(tag=tag, indicators=indicators, subfields=[link, Subfield(code, piece)]))
+        rest = rest[len(piece) :]
+    return fields
+
+
+def marc_record(book: Book, *, summary: str | None = None) -> Record:
+    """One book as a MARC21 record (UTF-8); uses the prefetched ``contributors`` and ``copies``.
+
+    ``summary`` replaces the book's summary (``marc_bytes`` passes a shortened one).  Fields over
+    9,999 bytes are split (``long_fields``); the record's total length is not checked here.
+    """
     record = Record(force_utf8=True, leader=MARC_LEADER)
+    links = itertools.count(1)
     entered = book.created_at.strftime("%y%m%d") if book.created_at else "000000"
     dates = f"s{book.year:04d}    " if book.year else "nuuuuuuuu"
     language = MARC_LANGUAGE_CODES.get(book.language, "und")
@@ -84,38 +133,98 @@ def marc_record(book: Book) -> Record:
         record.add_field(Field(tag="020", subfields=[Subfield("a", book.isbn)]))
     record.add_field(Field(tag="041", indicators=Indicators("0", " "), subfields=[Subfield("a", language)]))
     if book.clc:
-        record.add_field(Field(tag="084", subfields=[Subfield("a", book.clc), Subfield("2", "clc")]))
+        record.add_field(Field(tag="084", subfields=[Subfield("a", _marc_text(book.clc)), Subfield("2", "clc")]))
     if book.call_number:
-        record.add_field(Field(tag="099", subfields=[Subfield("a", book.call_number)]))
+        record.add_field(Field(tag="099", subfields=[Subfield("a", _marc_text(book.call_number))]))
     contributors = list(book.contributors.all())
     main = contributors[0] if contributors and contributors[0].role == Contributor.Role.AUTHOR else None
     if main is not None:
-        record.add_field(Field(tag="100", indicators=Indicators("1", " "), subfields=[Subfield("a", main.name)]))
-    title = [Subfield("a", book.title)] + ([Subfield("b", book.subtitle)] if book.subtitle else [])
+        record.add_field(
+            Field(tag="100", indicators=Indicators("1", " "), subfields=[Subfield("a", _marc_text(main.name))])
+        )
+    title = [Subfield("a", _marc_text(book.title))] + (
+        [Subfield("b", _marc_text(book.subtitle))] if book.subtitle else []
+    )
     record.add_field(Field(tag="245", indicators=Indicators("1" if main else "0", "0"), subfields=title))
     if book.edition:
-        record.add_field(Field(tag="250", subfields=[Subfield("a", book.edition)]))
-    published = ([Subfield("b", book.publisher)] if book.publisher else []) + (
+        record.add_field(Field(tag="250", subfields=[Subfield("a", _marc_text(book.edition))]))
+    published = ([Subfield("b", _marc_text(book.publisher))] if book.publisher else []) + (
         [Subfield("c", str(book.year))] if book.year else []
     )
     if published:
         record.add_field(Field(tag="264", indicators=Indicators(" ", "1"), subfields=published))
-    if book.summary:
-        record.add_field(Field(tag="520", subfields=[Subfield("a", book.summary)]))
+    summary = _marc_text(book.summary if summary is None else summary)
+    if summary:
+        record.add_field(*long_fields("520", Indicators(" ", " "), "a", summary, links))
     for subject in book.subjects or []:
-        record.add_field(Field(tag="650", indicators=Indicators(" ", "4"), subfields=[Subfield("a", subject)]))
+        record.add_field(*long_fields("650", Indicators(" ", "4"), "a", _marc_text(subject), links))
     for contributor in contributors[1:] if main is not None else contributors:
         term, code = MARC_RELATORS[contributor.role]
         record.add_field(
             Field(
                 tag="700",
                 indicators=Indicators("1", " "),
-                subfields=[Subfield("a", contributor.name), Subfield("e", term), Subfield("4", code)],
+                subfields=[Subfield("a", _marc_text(contributor.name)), Subfield("e", term), Subfield("4", code)],
             )
         )
     for copy in book.copies.all():
-        record.add_field(Field(tag="852", subfields=[Subfield("b", copy.location), Subfield("p", copy.barcode)]))
+        record.add_field(
+            Field(
+                tag="852",
+                subfields=[Subfield("b", _marc_text(copy.location)), Subfield("p", _marc_text(copy.barcode))],
+            )
+        )
     return record
+
+
+def _marc_length(record: Record) -> tuple[int, int]:
+    """(record length, longest field) in bytes, as ``Record.as_marc`` would write them."""
+    lengths = [len(f.as_marc("utf-8")) for f in record.fields]
+    return 24 + 12 * len(lengths) + 1 + sum(lengths) + 1, max(lengths, default=0)
+
+
+def _book_name(book: Book) -> str:
+    return f"《{book.title}》(id {book.pk})"
+
+
+def marc_bytes(book: Book) -> tuple[bytes | None, list[str]]:
+    """The book's ISO 2709 record and any warnings; None instead of the record when it cannot be valid.
+
+    A record over 99,999 bytes gets its summary shortened (ending in ``SUMMARY_TRUNCATED``) until it fits.
+    """
+    warnings = []
+    texts = [book.title, book.subtitle, book.publisher, book.edition, book.clc, book.call_number, book.summary]
+    texts += [*(book.subjects or []), *(c.name for c in book.contributors.all())]
+    texts += [text for copy in book.copies.all() for text in (copy.barcode, copy.location)]
+    if any(CONTROL_CHARS_RE.search(text or "") for text in texts):
+        warnings.append(f"{_book_name(book)}：控制字符未导出 (control characters left out)")
+    record = marc_record(book)
+    length, longest = _marc_length(record)
+    if length > MARC_MAX_RECORD_BYTES and book.summary:
+        summary = _marc_text(book.summary)
+        budget = len(summary.encode()) - (length - MARC_MAX_RECORD_BYTES) - len(SUMMARY_TRUNCATED.encode())
+        while True:
+            kept = _utf8_prefix(summary, budget)
+            record = marc_record(book, summary=kept + SUMMARY_TRUNCATED)
+            length, longest = _marc_length(record)
+            if length <= MARC_MAX_RECORD_BYTES or budget <= 0:
+                break
+            budget -= length - MARC_MAX_RECORD_BYTES
+        if length <= MARC_MAX_RECORD_BYTES:
+            warnings.append(
+                f"{_book_name(book)}：MARC 记录超过 {MARC_MAX_RECORD_BYTES:,} 字节，内容提要只导出了前 "
+                f"{len(kept)} 字（共 {len(summary)} 字）(summary truncated to fit the record)"
+            )
+    if length > MARC_MAX_RECORD_BYTES or longest > MARC_MAX_FIELD_BYTES:
+        warnings.append(
+            f"{_book_name(book)}：MARC 记录超过 {MARC_MAX_RECORD_BYTES:,} 字节，未导出 (record too long, left out)"
+        )
+        return None, warnings
+    data = record.as_marc()
+    if len(data) != length:  # never write a record whose leader and directory would not match its bytes
+        warnings.append(f"{_book_name(book)}：MARC 记录无法生成，未导出 (record could not be written, left out)")
+        return None, warnings
+    return data, warnings
 
 
 def _resolve_format(format: str) -> str:
@@ -127,13 +236,20 @@ def _resolve_format(format: str) -> str:
 
 
 def export_catalog(
-    *, format: str, stream: BinaryIO, books: Iterable[Book] | None = None, progress: bool = False
+    *,
+    format: str,
+    stream: BinaryIO,
+    books: Iterable[Book] | None = None,
+    progress: bool = False,
+    warnings: list[str] | None = None,
 ) -> int:
     """Write ``books`` (default: the whole catalog, by id) to the binary ``stream``; returns how many.
 
     ``format`` is "csv" (UTF-8 with BOM, CRLF, cells that a spreadsheet would run as a formula
     prefixed with ``'``) or "marc" (MARC21 ISO 2709 in UTF-8).  Pass ``books`` from
-    ``selectors.book_queryset()`` so contributors and copies are prefetched.
+    ``selectors.book_queryset()`` so contributors and copies are prefetched.  ``warnings``, when
+    given, receives one line per book whose MARC record had to be shortened or was left out (see the
+    module docstring); a left-out book is not counted.
     """
     fmt = _resolve_format(format)
     if books is None:
@@ -151,7 +267,12 @@ def export_catalog(
         if fmt == "csv":
             writer.writerows(csv_rows(book))
         else:
-            stream.write(marc_record(book).as_marc())
+            data, notes = marc_bytes(book)
+            if warnings is not None:
+                warnings.extend(notes)
+            if data is None:
+                continue
+            stream.write(data)
         if buffer.tell():
             stream.write(buffer.getvalue().encode("utf-8"))
             buffer.seek(0)

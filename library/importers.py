@@ -3,6 +3,23 @@
 Every row or record becomes one book, its contributors and its copies, written in its own
 ``transaction.atomic()`` through ``library.services``: a bad row is rolled back whole and reported,
 the others still import.  Importing the same file again updates books and never duplicates them.
+
+Rules worth knowing:
+
+* A MARC field longer than ISO 2709 allows (9,999 bytes) is split by the exporter into repeated fields
+  whose ``$8`` is ``N.k\\x`` (MARC 21 field link type x, "general sequencing": pieces of a long field);
+  the importer concatenates the ``$a`` of the fields sharing a linking number N, in sequence order k,
+  exactly as written (no separator, no trimming between pieces).  Repeated 520 (or 330) fields that are
+  not so linked are separate summaries and are joined with a newline.
+* MARC text encoding: leader/09 "a" means UTF-8; with it blank, a record that is valid UTF-8 is read as
+  UTF-8, one with MARC-8 escape sequences (ESC) as MARC-8 (MARC 21) or GB18030 (UNIMARC), and any other
+  record with bytes ≥ 0x80 as GB18030 when it decodes cleanly and looks like Chinese double-byte text,
+  else as MARC-8 (ANSEL) for MARC 21.  Such a record that none of these decodes cleanly (UTF-8 with a
+  few broken bytes included) fails with a reason rather than importing garbage.
+* Control characters: like the API (``shuyuan.schema_types.no_control_chars``), a row or record with
+  NUL or another C0 control character (other than tab, newline and carriage return) or DEL in any
+  field it imports is refused, naming the field; nothing is stripped silently.
+* A file that yields no rows or records at all raises ``InvalidInput("file", …)``.
 """
 
 import csv
@@ -14,7 +31,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, transaction
-from pymarc import Field, Record
+from pymarc import Field, Record, marc8_mapping
 from tqdm import tqdm
 
 from library import services
@@ -22,6 +39,7 @@ from library.models import Book, Contributor, Copy, Language
 from library.services import Person
 from library.validators import normalize_barcode, normalize_clc, normalize_isbn
 from shuyuan.errors import DomainError, InvalidInput
+from shuyuan.schema_types import _CONTROL as CONTROL_CHARS_RE
 
 FORMATS = ("csv", "marc21", "unimarc")
 # Other spellings accepted for ``format``; "marc" means "MARC, dialect detected from the tags".
@@ -70,6 +88,8 @@ CSV_HEADER_ALIASES = {
     "馆藏地": "location",
 }
 LIST_SEPARATOR_RE = re.compile(r"\s*[;；]\s*")
+
+NO_RECORDS = "没有可导入的记录 (no records found)"
 
 # A spreadsheet runs a cell that starts with one of these as a formula.  The exporter prefixes such
 # cells with one "'" (and adds one to cells already written that way, so the round trip is lossless);
@@ -310,6 +330,33 @@ class Entry:
     holdings: list[tuple[str, str | None]]
 
 
+def _refuse_control_chars(name: str, value: str) -> None:
+    """Refuse ``value`` as ``no_control_chars`` does in the API, naming the field ``name``."""
+    match = CONTROL_CHARS_RE.search(value)
+    if match:
+        code = f"U+{ord(match[0]):04X}"
+        raise ValidationError(
+            {
+                name: [
+                    f"含有控制字符 {code}，已拒收（除制表符、换行、回车外的控制字符一律不收）"
+                    f"(control character {code} is not allowed; refused)"
+                ]
+            }
+        )
+
+
+def _check_control_chars(entry: "Entry") -> None:
+    for name, value in entry.values.items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                _refuse_control_chars(name, text)
+    for person in entry.people:
+        _refuse_control_chars("authors", person.name)
+    for barcode, location in entry.holdings:
+        _refuse_control_chars("barcode", barcode)
+        _refuse_control_chars("location", location or "")
+
+
 def _split_list(text: str) -> list[str]:
     return [item for item in LIST_SEPARATOR_RE.split(text.strip()) if item]
 
@@ -369,6 +416,31 @@ def _first(record: Record, tags: tuple[str, ...], code: str) -> str:
     return ""
 
 
+#: $8 of a piece of a field split for length: "linking number.sequence number\\x" (field link type x).
+SEQUENCE_LINK_RE = re.compile(r"^\s*(\d+)\.(\d+)\\x\s*$")
+
+
+def _joined(fields: list[Field], code: str) -> list[str]:
+    """The ``code`` subfield of each field, the pieces of a field split for length joined back.
+
+    Fields whose $8 is ``N.k\\x`` with the same linking number N are one text, concatenated exactly (no
+    separator, no trimming) in order of k, at the place of the first piece; other fields stand alone.
+    """
+    texts: list[str | list[tuple[int, str]]] = []
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for f in fields:
+        text = f.get(code) or ""
+        link = next(filter(None, map(SEQUENCE_LINK_RE.match, f.get_subfields("8"))), None)
+        if link is None:
+            texts.append(text)
+            continue
+        if link[1] not in groups:
+            groups[link[1]] = []
+            texts.append(groups[link[1]])
+        groups[link[1]].append((int(link[2]), text))
+    return [t if isinstance(t, str) else "".join(piece for _, piece in sorted(t, key=lambda p: p[0])) for t in texts]
+
+
 def _relator(f: Field, default: str) -> str:
     for value in [*f.get_subfields("4"), *f.get_subfields("e")]:
         role = RELATORS.get(value.strip().strip(".,").lower())
@@ -416,8 +488,11 @@ def _marc21_entry(record: Record) -> Entry:
     if not call_number and record.get("090") is not None:
         call_number = "/".join(p.strip() for p in record["090"].get_subfields("a", "b") if p.strip())
     values["call_number"] = call_number
-    values["subjects"] = [_trim(f.get("a"), form=form, period=True) for f in record.get_fields("650") if f.get("a")]
-    values["summary"] = "\n".join(f["a"].strip() for f in record.get_fields("520") if f.get("a"))
+    values["subjects"] = [
+        _trim(text, form=form, period=True) for text in _joined(record.get_fields("650"), "a") if text
+    ]
+    # Separate 520 fields are separate summaries, one per line; pieces of one long summary join exactly.
+    values["summary"] = "\n".join(text.strip() for text in _joined(record.get_fields("520"), "a") if text.strip())
     people = [
         Person(_trim(f.get("a"), form=form), _relator(f, AUTHOR))
         for f in record.get_fields("100") + record.get_fields("700")
@@ -534,17 +609,90 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _parse_record(chunk: bytes, dialect: str) -> Record:
-    if len(chunk) < 25 or not chunk[:5].isdigit():
-        raise ValidationError("不是有效的 MARC 记录：记录头损坏 (bad record leader)")
-    if chunk[9:10] == b"a" or (b"\x1b" not in chunk and _is_utf8(chunk)):
+def _has_leader(chunk: bytes) -> bool:
+    return len(chunk) >= 25 and chunk[:5].isdigit()
+
+
+#: Bytes ≥ 0x80 that MARC-8's default G1 set (ANSEL) defines.
+_ANSEL_BYTES = frozenset(code for code in marc8_mapping.CODESETS[0x45] if code >= 0x80)
+
+
+def _mostly_utf8(chunk: bytes) -> bool:
+    """Valid UTF-8 but for a few bytes (a character cut in two by a careless conversion), not GBK:
+    GBK text decodes as UTF-8 only here and there."""
+    text = chunk.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    good = sum(len(c.encode()) for c in text if "\x80" <= c != "\ufffd")
+    return good >= 9 * bad
+
+
+def _gb18030_looking(chunk: bytes) -> bool:
+    """Most multi-byte characters have a second byte ≥ 0x80, as Chinese GB2312/GBK text does.
+
+    MARC-8 (ANSEL) puts a combining accent before a plain letter ("soci\\xe2et\\xe2e" = "société"),
+    which GB18030 also decodes, but as pairs whose second byte is ASCII.
+    """
+    high = low = 0
+    i = 0
+    while i < len(chunk):
+        if chunk[i] < 0x80:
+            i += 1
+            continue
+        second = chunk[i + 1] if i + 1 < len(chunk) else 0
+        if 0x30 <= second <= 0x39:  # a four-byte GB18030 sequence
+            high += 1
+            i += 4
+        else:
+            if second >= 0x80:
+                high += 1
+            else:
+                low += 1
+            i += 2
+    return high > low
+
+
+def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
+    """pymarc options for the record's text encoding (see the module docstring)."""
+    utf8: dict[str, Any] = {"force_utf8": True, "utf8_handling": "replace"}
+    if chunk[9:10] == b"a":
+        return utf8
+    if b"\x1b" in chunk:  # escape sequences: MARC-8 (MARC 21), ISO 2022-style designations (UNIMARC)
+        return {"file_encoding": "gb18030"} if dialect == "unimarc" else {"hide_utf8_warnings": True}
+    if _is_utf8(chunk):
         # UTF-8 whatever leader/09 says: many Chinese systems write UTF-8 and leave it blank.
-        options: dict[str, Any] = {"force_utf8": True, "utf8_handling": "replace"}
-    elif dialect == "unimarc":
-        # CNMARC from older Chinese systems is GBK; GB18030 decodes it and more.
-        options = {"file_encoding": "gb18030"}
+        return utf8
+    if _mostly_utf8(chunk):
+        # Not GBK misread: UTF-8 with a few broken bytes.  Importing it would put U+FFFD in the text.
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            position = exc.start
+        raise ValidationError(
+            "MARC 记录的 UTF-8 编码在偏移 %(position)s 字节处损坏，未导入 (broken UTF-8 at byte offset %(position)s)",
+            params={"position": position},
+        )
+    try:
+        chunk.decode("gb18030")
+    except UnicodeDecodeError:
+        gb18030 = False
     else:
-        options = {"hide_utf8_warnings": True}  # MARC-8
+        gb18030 = True
+    ansel = dialect == "marc21" and {byte for byte in chunk if byte >= 0x80} <= _ANSEL_BYTES
+    if gb18030 and (not ansel or _gb18030_looking(chunk)):
+        # GBK from older Chinese systems, CNMARC and MARC 21 alike; GB18030 decodes it and more.
+        return {"file_encoding": "gb18030"}
+    if ansel:
+        return {"hide_utf8_warnings": True}  # MARC-8
+    raise ValidationError(
+        "MARC 记录的字符编码无法识别：既不是 UTF-8，也不是 GB18030 或 MARC-8，未导入 "
+        "(cannot tell the record's character encoding: not UTF-8, GB18030 or MARC-8)"
+    )
+
+
+def _parse_record(chunk: bytes, dialect: str) -> Record:
+    if not _has_leader(chunk):
+        raise ValidationError("不是有效的 MARC 记录：记录头损坏 (bad record leader)")
+    options = _decoding_options(chunk, dialect)
     try:
         return Record(chunk, to_unicode=True, **options)
     except Exception as exc:  # pymarc raises assorted exception types for malformed data
@@ -581,31 +729,53 @@ def _decode_text(data: bytes) -> str:
     return text
 
 
+def _csv_error_reason(exc: csv.Error) -> str:
+    if "end of data" in str(exc):
+        # strict=True: the file ended inside a quoted cell, which took in every line after this one.
+        return "引号未闭合，本行起至文件末尾都未能导入 (unterminated quote)"
+    return f"CSV 格式错误，本行未导入 (malformed CSV): {exc}"
+
+
+def _failed_row(reason: str) -> Callable[[], Entry]:
+    def parse() -> Entry:
+        raise ValidationError(reason)
+
+    return parse
+
+
 def _read_csv(data: bytes, summary: ImportSummary) -> list[tuple[int, Callable[[], Entry]]]:
     text = _decode_text(data)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    rows = []
-    try:
-        while True:
-            line = reader.line_num + 1  # physical line where the next row starts
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            if not any(cell.strip() for cell in cells):
-                continue
+    # A long summary (the exporter writes any length) must not trip the csv module's default 128 KiB limit;
+    # the limit is process-wide, so it is only ever raised.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    # strict: an unterminated quote raises instead of quietly swallowing the rest of the file into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str | None] | None = None
+    rows: list[tuple[int, Callable[[], Entry]]] = []
+    while True:
+        line = reader.line_num + 1  # physical line where the next row starts
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
             if header is None:
-                header = _read_header(cells, line, summary)
-                continue
-            rows.append((line, cells))
-    except csv.Error as exc:
-        raise InvalidInput("file", f"CSV 第 {reader.line_num} 行格式错误 (malformed CSV): {exc}", code="csv") from None
+                raise InvalidInput(
+                    "file", f"CSV 第 {line} 行（表头）格式错误 (malformed CSV header): {exc}", code="csv"
+                ) from None
+            rows.append((line, _failed_row(_csv_error_reason(exc))))
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = _read_header(cells, line, summary)
+            continue
+        rows.append((line, _row_parser(header, cells)))
     if header is None:
         raise InvalidInput("file", "文件为空，没有表头 (empty file, no header)", code="empty")
-    return [(line, _row_parser(header, cells)) for line, cells in rows]
+    return rows
 
 
 def _read_header(cells: list[str], line: int, summary: ImportSummary) -> list[str | None]:
@@ -646,6 +816,8 @@ def _row_parser(header: list[str | None], cells: list[str]) -> Callable[[], Entr
                 params={"cells": len(cells), "columns": len(header)},
             )
         row = {name: restore_cell(cell).strip() for name, cell in zip(header, cells, strict=False) if name}
+        for name, cell in row.items():
+            _refuse_control_chars(name, cell)
         return _csv_entry(row)
 
     return parse
@@ -659,6 +831,9 @@ def _read_marc(data: bytes, dialect: str | None) -> tuple[str, list[tuple[int, C
             code="file_type",
         )
     chunks = _split_marc(data)
+    if not any(_has_leader(chunk) for chunk in chunks):
+        # Only record terminators, or nothing that even starts like a record.
+        raise InvalidInput("file", NO_RECORDS, code="no_records")
     dialect = dialect if dialect in ("marc21", "unimarc") else detect_marc_dialect(chunks)
     to_entry = _unimarc_entry if dialect == "unimarc" else _marc21_entry
 
@@ -726,6 +901,7 @@ def _add_copies(book: Book, holdings: list[tuple[str, str | None]], location: st
 
 def _write(entry: Entry, location: str | None) -> str:
     """Create or update one book with its copies; returns "created", "updated" or "skipped"."""
+    _check_control_chars(entry)
     values = _normalized(entry.values)
     people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
     with transaction.atomic():
@@ -755,7 +931,7 @@ def _field_label(name: str) -> str:
             return str(model._meta.get_field(name).verbose_name)
         except FieldDoesNotExist:
             continue
-    return {"contributors": "责任者", "authors": "责任者"}.get(name, name)
+    return {"contributors": "责任者", "authors": "责任者", "barcodes": "条码"}.get(name, name)
 
 
 def _reason(exc: Exception) -> str:
@@ -797,7 +973,8 @@ def import_catalog(
     holding field's location, else 院本部.  ``progress`` shows a tqdm bar on stderr.
 
     Raises ``InvalidInput("format", …)`` for an unknown format and ``InvalidInput("file", …)`` for a
-    file that cannot be read at all (undecodable, no header, no ``title`` column, not MARC).  Problems
+    file that cannot be read at all (undecodable, no header, no ``title`` column, not MARC) or that
+    holds no rows or records (a header line only, only record terminators).  Problems
     with single rows are not raised; they are counted and listed in the returned summary.
     """
     fmt = _resolve_format(format)
@@ -813,6 +990,8 @@ def import_catalog(
         dialect, items = _read_marc(data, fmt)
         summary = ImportSummary(format=dialect)
         where = "record"
+    if not items:
+        raise InvalidInput("file", NO_RECORDS, code="no_records")
     bar = tqdm(total=len(items), disable=not progress, desc=f"导入 {summary.format}", unit="条")
     for start in range(0, len(items), BATCH_SIZE):
         # Rows commit in batches (each row still in its own savepoint, so a bad

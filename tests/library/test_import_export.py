@@ -11,7 +11,7 @@ from pymarc import Field, Indicators, Record, Subfield
 from stdnum import isbn as stdnum_isbn
 
 from library import services
-from library.exporters import export_catalog
+from library.exporters import SUMMARY_TRUNCATED, export_catalog
 from library.importers import CSV_COLUMNS, detect_format, import_catalog, neutralize_cell, restore_cell
 from library.models import Book, Contributor, Copy
 from shuyuan.errors import InvalidInput
@@ -29,6 +29,14 @@ ISBN_E = "9787100012348"
 BAD_ISBN = "9787301048154"  # ISBN_A with a wrong check digit
 
 HEADER = ",".join(CSV_COLUMNS)
+NO_RECORDS = "没有可导入的记录 (no records found)"
+
+
+def control_reason(label: str, code: str) -> str:
+    return (
+        f"{label}: 含有控制字符 {code}，已拒收（除制表符、换行、回车外的控制字符一律不收）"
+        f"(control character {code} is not allowed; refused)"
+    )
 
 
 def csv_text(*rows: list[str], header: str = HEADER) -> str:
@@ -399,6 +407,66 @@ def test_excel_scientific_isbn_and_bad_language_are_explained():
     ]
 
 
+def test_csv_cells_with_control_characters_are_refused_naming_the_column():
+    """As in the API: C0 control characters and DEL refuse the row; tab, CR and LF are kept."""
+    text = csv_text(
+        row(title="a\x01b"),
+        row(title="好书", authors="张\x7f三"),
+        row(title="另一本", barcodes="B\x1bC"),
+        row(title="制表符\t可以", summary="第一行\r\n第二行\t缩进"),
+    )
+
+    result = import_csv(text)
+
+    assert result == summary(
+        created=1,
+        failed=3,
+        errors=[
+            {"line": 2, "record": None, "reason": control_reason("题名", "U+0001")},
+            {"line": 3, "record": None, "reason": control_reason("责任者", "U+007F")},
+            {"line": 4, "record": None, "reason": control_reason("条码", "U+001B")},
+        ],
+    )
+    assert Book.objects.values_list("title", "summary").get() == ("制表符\t可以", "第一行\r\n第二行\t缩进")
+
+
+def test_csv_unterminated_quote_fails_its_line_and_earlier_rows_import():
+    """strict parsing: the quote opened on line 3 swallows the rest of the file; that line is reported."""
+    data = (csv_text(row(isbn=ISBN_A, title="好书")) + ',"未闭合的题名\n,又一本书\n').encode()
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary(
+        created=1,
+        failed=1,
+        errors=[{"line": 3, "record": None, "reason": "引号未闭合，本行起至文件末尾都未能导入 (unterminated quote)"}],
+    )
+    assert list(Book.objects.values_list("title", flat=True)) == ["好书"]
+
+
+def test_csv_stray_quote_fails_its_line_and_later_rows_import():
+    data = (HEADER + '\n,"坏"引号\n,好书\n').encode()
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary(
+        created=1,
+        failed=1,
+        errors=[
+            {"line": 2, "record": None, "reason": "CSV 格式错误，本行未导入 (malformed CSV): ',' expected after '\"'"}
+        ],
+    )
+    assert list(Book.objects.values_list("title", flat=True)) == ["好书"]
+
+
+@pytest.mark.parametrize("text", [HEADER + "\n", HEADER + "\r\n\r\n,,\r\n", "题名\n"])
+def test_csv_with_only_a_header_is_rejected_as_having_no_records(text):
+    with pytest.raises(InvalidInput) as caught:
+        import_csv(text)
+
+    assert (caught.value.field, caught.value.code, caught.value.detail) == ("file", "no_records", NO_RECORDS)
+
+
 # --- MARC ----------------------------------------------------------------------
 
 
@@ -654,6 +722,139 @@ def test_forcing_marc_on_a_csv_file_is_rejected_naming_the_file():
     )
 
 
+def test_marc21_in_gb18030_with_blank_leader_coding_is_decoded():
+    """GBK/GB18030 MARC21 with leader/09 blank is not MARC-8: it reads as Chinese, not '©ʺ̨· €̐·'."""
+    data = iso2709(
+        [
+            ("008", "120101s2012    ch            000 0 chi d"),
+            ("020", "  $a978-7-301-12345-4"),
+            ("245", "10$a民法物权 /$c王利明著"),
+            ("264", " 1$a北京 :$b中国人民大学出版社,$c2012."),
+            ("520", "  $a物权法教材。"),
+            ("650", " 0$a物权法"),
+            ("852", "  $b院本部$pGB01"),
+        ],
+        encoding="gb18030",
+    )
+    assert b"\x1b" not in data
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary("marc21", created=1)
+    book = Book.objects.get()
+    assert (book.isbn, book.title, book.publisher, book.year, book.language, book.summary, book.subjects) == (
+        ISBN_C,
+        "民法物权",
+        "中国人民大学出版社",
+        2012,
+        "zh",
+        "物权法教材。",
+        ["物权法"],
+    )
+    assert people(book) == [("王利明", AUTHOR)]
+    assert copies(book) == [("GB01", "院本部")]
+
+
+def test_marc_record_in_no_known_encoding_fails_with_a_reason():
+    """Not UTF-8, not GB18030 (0x80, 0xFF) and not MARC-8 (bytes ANSEL lacks): refused, not imported as garbage."""
+    bad = iso2709([("245", "10$aBad \x80\xff title")], encoding="latin-1")
+
+    result = import_catalog(data=bad + marc(MARC21_CHINESE)).as_dict()
+
+    assert result == summary(
+        "marc21",
+        created=1,
+        failed=1,
+        errors=[
+            {
+                "line": None,
+                "record": 1,
+                "reason": "MARC 记录的字符编码无法识别：既不是 UTF-8，也不是 GB18030 或 MARC-8，未导入 "
+                "(cannot tell the record's character encoding: not UTF-8, GB18030 or MARC-8)",
+            }
+        ],
+    )
+    assert list(Book.objects.values_list("title", flat=True)) == ["民法总论"]
+
+
+def test_marc_record_in_utf8_with_a_broken_byte_fails_instead_of_importing_replacement_characters():
+    """Leader/09 blank, UTF-8 but for one cut character: neither GBK nor clean UTF-8, so it is refused."""
+    good = iso2709([("245", "10$a民法总论与民法分论")], encoding="utf-8")
+    broken = good.replace("论".encode(), "论".encode()[:2] + b"A", 1)
+    offset = broken.index("论".encode()[:2] + b"A")
+
+    result = import_catalog(data=broken + marc(MARC21_CHINESE)).as_dict()
+
+    assert result == summary(
+        "marc21",
+        created=1,
+        failed=1,
+        errors=[
+            {
+                "line": None,
+                "record": 1,
+                "reason": f"MARC 记录的 UTF-8 编码在偏移 {offset} 字节处损坏，未导入 (broken UTF-8 at byte offset {offset})",
+            }
+        ],
+    )
+    assert list(Book.objects.values_list("title", flat=True)) == ["民法总论"]
+
+
+def test_marc_fields_with_control_characters_are_refused_naming_the_field():
+    """A NUL never reaches the database (PostgreSQL cannot store it): the record fails with a reason."""
+    nul_title = [field("245", "a", "空\x00字符")]
+    bel_location = [field("245", "a", "好书"), field("852", "b", "院\x07本部", "p", "K1")]
+
+    result = import_catalog(data=marc(nul_title, bel_location, MARC21_CHINESE)).as_dict()
+
+    assert result == summary(
+        "marc21",
+        created=1,
+        failed=2,
+        errors=[
+            {"line": None, "record": 1, "reason": control_reason("题名", "U+0000")},
+            {"line": None, "record": 2, "reason": control_reason("馆藏地", "U+0007")},
+        ],
+    )
+    assert list(Book.objects.values_list("title", flat=True)) == ["民法总论"]
+
+
+def test_marc_pieces_linked_by_8_join_exactly_in_sequence_order():
+    """$8 N.k\\x pieces concatenate in k order without separator or trimming; unlinked 520s are lines."""
+    fields = [
+        field("245", "a", "分段提要"),
+        field("520", "8", "1.2\\x", "a", " 乙"),
+        field("520", "a", "另一段提要"),
+        field("520", "8", "1.1\\x", "a", "甲 "),
+        field("650", "8", "2.1\\x", "a", "物"),
+        field("650", "a", "民法"),
+        field("650", "8", "2.2\\x", "a", "权法"),
+    ]
+
+    result = import_catalog(data=marc(fields, leader="00000nam a2200000 c 4500")).as_dict()
+
+    assert result == summary("marc21", created=1)
+    assert Book.objects.values_list("summary", "subjects").get() == ("甲  乙\n另一段提要", ["物权法", "民法"])
+
+
+@pytest.mark.parametrize("data", [b"\x1d", b"\x1d\x1d\r\n", b"\r\n\x1d\n\x00\x1d", b"not a record\x1dnor this\x1d"])
+def test_marc_file_without_records_is_rejected(data):
+    """Only record terminators, or nothing that starts like a record: no records, not a 0-record success."""
+    with pytest.raises(InvalidInput) as caught:
+        import_catalog(data=data)
+
+    assert (caught.value.field, caught.value.code, caught.value.detail) == ("file", "no_records", NO_RECORDS)
+
+
+def test_marc_file_without_records_is_rejected_when_the_format_is_given():
+    with pytest.raises(InvalidInput) as caught:
+        import_catalog(data=b"\x1d", format="unimarc")
+
+    assert (caught.value.field, caught.value.detail) == ("file", NO_RECORDS)
+
+
 # --- export --------------------------------------------------------------------
 
 
@@ -780,6 +981,102 @@ def test_unknown_export_format_is_rejected():
     )
 
 
+def test_csv_export_writes_books_without_copies_and_one_row_per_location(catalog):
+    """A book with no copies gets one row with empty barcodes and location; one with copies in two
+    places gets a row per place; re-importing into an empty catalog rebuilds exactly those copies."""
+    rows = list(csv.reader(io.StringIO(export_bytes("csv").decode("utf-8-sig"))))
+    by_title = [(r[1], r[12], r[13]) for r in rows[1:]]
+
+    assert by_title == [
+        ("民法总则", "A1;A3", "院本部"),
+        ("民法总则", "A2", "棋盘井法庭"),
+        ("蒙古族习惯法", "B1", "东胜法庭"),
+        ("无复本的书", "", ""),
+        ('\'=HYPERLINK("http://evil","点我")', "", ""),
+    ]
+
+    data = export_bytes("csv")
+    Book.objects.all().delete()
+    assert import_catalog(data=data).as_dict() == summary(created=4, updated=1)
+    assert copies(Book.objects.get(isbn=ISBN_A)) == [("A1", "院本部"), ("A2", "棋盘井法庭"), ("A3", "院本部")]
+    assert copies(Book.objects.get(isbn=ISBN_B)) == []
+
+
+def test_csv_export_of_a_very_long_summary_reimports(catalog):
+    """A cell over the csv module's default 128 KiB field limit still reads back."""
+    services.book_update(book=catalog[1], changes={"summary": "草原" * 80_000})
+    before = snapshot()
+    data = export_bytes("csv")
+    Book.objects.all().delete()
+
+    assert import_catalog(data=data).as_dict() == summary(created=4, updated=1)
+    assert snapshot() == before
+
+
+def marc_directory(data: bytes) -> list[tuple[str, int]]:
+    """(tag, field length) of each directory entry of the single record ``data``."""
+    base = int(data[12:17])
+    directory = data[24 : base - 1]
+    assert len(directory) % 12 == 0
+    return [(directory[i : i + 3].decode(), int(directory[i + 3 : i + 7])) for i in range(0, len(directory), 12)]
+
+
+def test_marc_export_splits_fields_over_9999_bytes_and_reimports_them_exactly():
+    """A 20,000-character summary (66,666 bytes, 3- and 4-byte characters) and a 12,000-byte subject
+    become 520/650 pieces of ≤ 9,999 bytes linked by $8 N.k\\x; import joins them back unchanged."""
+    long_summary = ("法律𠀀" * 6667)[:20_000]
+    long_subject = "法" * 4000
+    book = services.book_create(title="长提要", summary=long_summary, subjects=[long_subject, "民法"])
+    services.copy_create(book=book, barcode="L1")
+    warnings: list[str] = []
+    stream = io.BytesIO()
+
+    assert export_catalog(format="marc", stream=stream, warnings=warnings) == 1
+
+    data = stream.getvalue()
+    assert warnings == []
+    assert int(data[:5]) == len(data) <= 99_999
+    assert max(length for _, length in marc_directory(data)) <= 9_999
+    record = Record(data, force_utf8=True)
+    assert [f["8"] for f in record.get_fields("520")] == [f"1.{k}\\x" for k in range(1, 8)]
+    assert "".join(f["a"] for f in record.get_fields("520")) == long_summary
+    assert [f.get("8") for f in record.get_fields("650")] == ["2.1\\x", "2.2\\x", None]
+    Book.objects.all().delete()
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary("marc21", created=1)
+    imported = Book.objects.get()
+    assert imported.summary == long_summary
+    assert imported.subjects == [long_subject, "民法"]
+    assert copies(imported) == [("L1", "院本部")]
+
+
+def test_marc_export_truncates_a_summary_that_would_exceed_99999_bytes_with_a_warning():
+    """120,000 bytes of summary cannot fit one record: it is cut, marked and reported; the file re-imports."""
+    book = services.book_create(title="超长提要", summary="法" * 40_000)
+    warnings: list[str] = []
+    stream = io.BytesIO()
+
+    assert export_catalog(format="marc", stream=stream, warnings=warnings) == 1
+
+    data = stream.getvalue()
+    assert warnings == [
+        f"《超长提要》(id {book.pk})：MARC 记录超过 99,999 字节，内容提要只导出了前 33150 字（共 40000 字）"
+        "(summary truncated to fit the record)"
+    ]
+    # The leader's length is the record's; little room is wasted; every field fits its 4 digits.
+    assert int(data[:5]) == len(data)
+    assert 99_900 < len(data) <= 99_999
+    assert max(length for _, length in marc_directory(data)) <= 9_999
+    Book.objects.all().delete()
+
+    result = import_catalog(data=data).as_dict()
+
+    assert result == summary("marc21", created=1)
+    assert Book.objects.get().summary == "法" * 33_150 + SUMMARY_TRUNCATED
+
+
 # --- commands ------------------------------------------------------------------
 
 
@@ -845,6 +1142,21 @@ def test_export_then_import_commands_round_trip(catalog, tmp_path):
     assert snapshot() == before
     assert (tmp_path / "catalog.csv").read_bytes().startswith(b"\xef\xbb\xbfisbn,title,")
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_export_command_prints_warnings_and_their_count(tmp_path):
+    book = services.book_create(title="超长提要", summary="法" * 40_000)
+    out, err = io.StringIO(), io.StringIO()
+    path = tmp_path / "catalog.mrc"
+
+    call_command("export_catalog", str(path), "--quiet", stdout=out, stderr=err)
+
+    assert out.getvalue() == f"已导出 1 种图书到 {path}，警告 1 条 (exported 1 books, 1 warnings)\n"
+    assert err.getvalue() == (
+        f"《超长提要》(id {book.pk})：MARC 记录超过 99,999 字节，内容提要只导出了前 33150 字（共 40000 字）"
+        "(summary truncated to fit the record)\n"
+    )
+    assert int(path.read_bytes()[:5]) == len(path.read_bytes()) <= 99_999
 
 
 def test_export_command_needs_a_format_it_can_tell(tmp_path):
@@ -928,3 +1240,14 @@ def test_import_of_undecodable_file_is_422_naming_file(librarian_api):
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "file"
     assert response.json()["detail"][0]["type"] == "file_encoding"
+
+
+@pytest.mark.parametrize(("data", "name"), [(b"\x1d", "records.mrc"), (HEADER.encode() + b"\r\n", "books.csv")])
+def test_import_of_a_file_without_records_is_422_naming_file(librarian_api, data, name):
+    response = upload(librarian_api, data, name=name)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {"loc": ["body", "file"], "field": "file", "type": "no_records", "msg": NO_RECORDS}
+    ]
+    assert Book.objects.count() == 0
