@@ -61,10 +61,12 @@ __all__ = [
 
 LEGAL_DICT_PATH = Path(__file__).resolve().parent / "data" / "legal_dict.txt"
 
-#: Frequency given to a dictionary term listed without one.  jieba's dictionary totals ~6·10⁷; a term at
-#: 20 000 (法院 has 2 312, 执行 14 504) is kept whole in search mode even next to common words, while words
-#: the base dictionary already knows as longer compounds (继承人, 抵押权人) are not broken up.
-DEFAULT_TERM_FREQ = 20_000
+#: Frequency given to a dictionary term listed without one (jieba's dictionary totals ~6·10⁷ and has
+#: 执行 14 504, 合同 3 572, 法院 2 312).  High enough that a legal compound stays one word in context
+#: (search mode then adds its parts); low enough not to steal characters from ordinary words: at 20 000,
+#: 再审视 segments as 再审|视 and 质权利 as 质权|利.  A term the base dictionary already knows keeps its
+#: frequency when that is higher.
+DEFAULT_TERM_FREQ = 3_000
 
 #: The only words ever removed as stop words: a tiny English list.  Chinese words are never removed.
 ENGLISH_STOP_WORDS = frozenset({"the", "of", "and", "a", "an", "in", "on", "for", "to"})
@@ -100,6 +102,7 @@ _RUN_RE = re.compile(
 _HAN_RUN_RE = re.compile(f"[{_HAN}]+")
 _HAN_ANY_RE = re.compile(f"[{_HAN_OR_COMPAT}]")
 _ASCII_ALNUM_RE = re.compile(r"[a-z0-9]+")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 # C0 controls except TAB and LF, DEL and the C1 controls.
 _CONTROL_TABLE = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)], None)
@@ -146,8 +149,11 @@ class _NfkcTables:
 
     def __init__(self) -> None:
         single: dict[int, str] = {}
-        slow: list[int] = list(_DELETED)
-        marks: list[int] = [*range(0x1160, 0x1200), *range(0xD7B0, 0xD800)]  # conjoining Hangul V/T jamo
+        slow: list[int] = []
+        # Normalized together with the char before them: conjoining Hangul V/T jamo, the deleted format
+        # characters (so that marks around a deleted variation selector are still reordered) and below,
+        # combining marks and the chars whose NFKC form starts with one.
+        marks: list[int] = [*range(0x1160, 0x1200), *range(0xD7B0, 0xD800), *_DELETED]
         for lo, hi in _NFKC_SCAN_RANGES:
             for cp in range(lo, hi):
                 if 0xD800 <= cp < 0xE000 or cp in _DELETED or cp == 0x202F:
@@ -157,6 +163,8 @@ class _NfkcTables:
                     marks.append(cp)
                 norm = unicodedata.normalize("NFKC", ch)
                 if norm != ch:
+                    if unicodedata.category(norm[0])[0] == "M" or "\u1160" <= norm[0] <= "\u11ff":
+                        marks.append(cp)  # combines with the char before it (ﾞ → U+3099, ㅏ → U+1161)
                     if len(norm) == 1:
                         single[cp] = norm
                     else:
@@ -164,11 +172,9 @@ class _NfkcTables:
         #: chars whose NFKC form is one other char (``，`` → ``,``): translated in place, offsets unchanged
         self.single = single
         mark_class = _char_class(marks)
-        #: clusters (a base with combining marks) and chars whose NFKC form has another length
-        self.slow_re = re.compile(
-            f"[^{mark_class}][{mark_class}]+|[{mark_class}]+|[{_char_class(slow)}]",
-            re.DOTALL,
-        )
+        #: runs of combining marks (normalized with the char before them, their base), and chars whose
+        #: NFKC form has another length (with the marks that follow them)
+        self.slow_re = re.compile(f"(?P<marks>[{mark_class}]+)|[{_char_class(slow)}][{mark_class}]*")
 
 
 _nfkc_lock = threading.Lock()
@@ -206,18 +212,22 @@ def _nfkc_with_offsets(text: str) -> _Prepared:
     """
     if text.isascii():
         return text, None, None
-    if _NNBSP not in text and unicodedata.is_normalized("NFKC", text) and not _DELETED_RE.search(text):
-        return text, None, None
     tables = _nfkc_tables()
     single = tables.single
+    # Fast path: translating the chars whose NFKC form is one char (，→ , Ａ → A) already gives NFKC.
+    translated = text.translate(single)
+    if _NNBSP not in text and not _DELETED_RE.search(text) and unicodedata.is_normalized("NFKC", translated):
+        return translated, None, None
     pieces: list[tuple[int, int, str]] = []  # (orig start, orig end, output) where output length != span
     out: list[str] = []
     pos = 0
     for m in tables.slow_re.finditer(text):
         a, b = m.span()
+        if m.lastgroup == "marks" and a > pos:  # combining marks: normalize them with their base
+            a -= 1
         if a > pos:
             out.append(text[pos:a].translate(single))
-        chunk = m.group()
+        chunk = text[a:b]
         norm = _nfkc_chunk(chunk)
         if len(norm) != b - a:
             pieces.append((a, b, norm))
@@ -247,7 +257,7 @@ def _nfkc_with_offsets(text: str) -> _Prepared:
 # Lazily loaded, once per process: OpenCC, rjieba with the legal dictionary, pypinyin
 # --------------------------------------------------------------------------------------------------------
 
-_init_lock = threading.Lock()
+_init_lock = threading.RLock()  # re-entrant: loading the dictionary needs the converter
 _t2s_converter = None
 _jieba_instance = None
 
@@ -325,7 +335,11 @@ def _to_simplified(text: str) -> str:
     """OpenCC t2s with the length (and so every offset) of ``text`` preserved."""
     if not _HAN_RUN_RE.search(text):
         return text
-    simplified = get_t2s().convert(text)
+    try:
+        simplified = get_t2s().convert(text)
+    except UnicodeEncodeError:  # lone surrogates (possible in JSON input): OpenCC needs UTF-8
+        text = _SURROGATE_RE.sub("\ufffd", text)
+        simplified = get_t2s().convert(text)
     if len(simplified) == len(text):
         return simplified
     return _HAN_RUN_RE.sub(lambda m: _simplify_run(m.group()), text)
@@ -600,17 +614,15 @@ def bigram_analyzer() -> CompositeAnalyzer:
 
 
 @functools.lru_cache(maxsize=100_000)
-def _word_pinyin(word: str) -> tuple[str, str, tuple[str, ...]]:
-    """``(full, initials, per-char syllables)`` of a simplified Han word: 担保 → ("danbao", "db", ("dan", "bao"))."""
+def _word_syllables(word: str) -> tuple[str, ...]:
+    """Toneless pinyin of each character of a simplified Han word, read as one phrase (重庆 → chong qing);
+    ``""`` for a character pypinyin has no reading for."""
     from pypinyin import Style, lazy_pinyin
 
-    full = [_fold_latin(p) for p in lazy_pinyin(word, style=Style.NORMAL, errors="ignore")]
-    initials = [_fold_latin(p) for p in lazy_pinyin(word, style=Style.FIRST_LETTER, errors="ignore")]
-    if len(full) == len(word):
-        syllables = tuple(full)
-    else:  # a character without a reading: align the others one by one
-        syllables = tuple(_fold_latin("".join(lazy_pinyin(c, style=Style.NORMAL, errors="ignore"))) for c in word)
-    return "".join(full), "".join(initials), syllables
+    syllables = lazy_pinyin(word, style=Style.NORMAL, errors="ignore")
+    if len(syllables) != len(word):  # a character without a reading: align the others one by one
+        syllables = ["".join(lazy_pinyin(c, style=Style.NORMAL, errors="ignore")) for c in word]
+    return tuple(_fold_latin(p) for p in syllables)
 
 
 def _with_u(text: str) -> tuple[str, ...]:
@@ -624,7 +636,8 @@ class PinyinTokenizer(_SpanTokenizer):
     Index (any mode but ``"query"``): for every word of the same search-mode segmentation as
     :class:`MixedScriptTokenizer` — its full toneless pinyin (``danbaowuquan``), its initials when it has
     two or more characters (``dbwq``), and each character's syllable (``dan``); a spelling with ``v`` (ü) is
-    also indexed with ``u``.  Non-Han text is ignored.
+    also indexed with ``u``.  Non-Han text is ignored.  Readings are those pypinyin gives the whole word of
+    the precise segmentation (one ``lazy_pinyin`` call per distinct word, cached); sub-words reuse them.
 
     Query (``mode="query"``): Han text is ignored; other words are lowercased, tone marks removed, ``ü``
     typed as ``v``, and split on anything but ASCII letters and digits — as typed, no stemming.
@@ -639,30 +652,33 @@ class PinyinTokenizer(_SpanTokenizer):
     @staticmethod
     def _index_spans(value: str) -> Iterator[Span]:
         s, starts, ends = _prepare(value)
+        jieba = get_jieba()
         for m in _HAN_RUN_RE.finditer(s):
             a = m.start()
-            seen_chars: set[int] = set()
-            for word, i, j in segment_han(m.group()):
-                full, initials, syllables = _word_pinyin(word)
-                if starts is None:
-                    sc, ec = a + i, a + j
-                else:
-                    sc, ec = starts[a + i], ends[a + j - 1]
-                for text in _with_u(full) if full else ():
-                    yield text, sc, ec
-                if j - i == 1:  # a one-character word: its pinyin is the syllable
-                    seen_chars.add(i)
-                    continue
-                if initials:
-                    yield initials, sc, ec
-                for k, syllable in enumerate(syllables):
-                    c = i + k
-                    if syllable and c not in seen_chars:
-                        seen_chars.add(c)
-                        c += a
-                        csc, cec = (c, c + 1) if starts is None else (starts[c], ends[c])
-                        for text in _with_u(syllable):
-                            yield text, csc, cec
+            for main, w0, _w1 in jieba.tokenize(m.group(), "default", True):
+                # Readings come from the whole word (pypinyin picks phrase readings); sub-words slice them.
+                syllables = _word_syllables(main)
+                seen_chars: set[int] = set()
+                for _sub, i, j in _expand_word(main):
+                    sub_syllables = syllables[i:j]
+                    b0, b1 = a + w0 + i, a + w0 + j
+                    sc, ec = (b0, b1) if starts is None else (starts[b0], ends[b1 - 1])
+                    full = "".join(sub_syllables)
+                    for text in _with_u(full) if full else ():
+                        yield text, sc, ec
+                    if j - i == 1:  # a one-character word: its pinyin is the syllable
+                        continue
+                    # Style.FIRST_LETTER is the first letter of each Style.NORMAL syllable.
+                    initials = "".join(p[:1] for p in sub_syllables)
+                    if initials:
+                        yield initials, sc, ec
+                    for k, syllable in enumerate(sub_syllables, start=i):
+                        if syllable and k not in seen_chars:
+                            seen_chars.add(k)
+                            c = a + w0 + k
+                            csc, cec = (c, c + 1) if starts is None else (starts[c], ends[c])
+                            for text in _with_u(syllable):
+                                yield text, csc, cec
 
     @staticmethod
     def _query_spans(value: str) -> Iterator[Span]:
@@ -813,13 +829,21 @@ def clc_analyzer() -> CompositeAnalyzer:
 # --------------------------------------------------------------------------------------------------------
 
 
+_MONG_SUFFIX_JOIN_RE = re.compile(f"(?<=[{_MONG_LETTER}{_MONG_IGNORABLE}]){_NNBSP}(?=[{_MONG_LETTER}])")
+
+
 def normalize_query_text(text: str) -> str:
     """Normalize a query string before parsing, the same way the analyzers normalize text.
 
-    NFKC (keeping U+202F for Mongolian suffixes and deleting invisible format characters), OpenCC t2s,
-    and control characters removed (C0 except TAB and LF, DEL, C1).
+    NFKC (deleting invisible format characters), OpenCC t2s, and control characters removed (C0 except TAB
+    and LF, DEL, C1).  U+202F between a Mongolian stem and its suffix is removed, joining them
+    (``ᠬᠡᠯᠡ\u202fᠶᠢᠨ`` → ``ᠬᠡᠯᠡᠶᠢᠨ``, the joined token the index holds): the query parser treats U+202F as
+    whitespace and would otherwise search the suffix as a word of its own; elsewhere it becomes a space.
     """
-    return _prepare(text)[0].translate(_CONTROL_TABLE)
+    normalized = _prepare(text)[0].translate(_CONTROL_TABLE)
+    if _NNBSP in normalized:
+        normalized = _MONG_SUFFIX_JOIN_RE.sub("", normalized).replace(_NNBSP, " ")
+    return normalized
 
 
 def has_han(text: str) -> bool:

@@ -53,8 +53,9 @@ def test_mongolian_stem_finds_a_word_with_a_suffix(catalog):
     assert keys(services.search("ᠮᠣᠩᠭᠣᠯ", filters=PUBLIC)) == [("book", catalog["mongol"].pk)]
 
 
-@pytest.mark.parametrize("query", ["978-7-301-04815-3", "9787301048153", "7-301-04815-7", "7301048157",
-                                   "ISBN 978-7-301-04815-3"])
+@pytest.mark.parametrize(
+    "query", ["978-7-301-04815-3", "9787301048153", "7-301-04815-7", "7301048157", "ISBN 978-7-301-04815-3"]
+)
 def test_isbn_in_any_form_finds_the_book(catalog, query):
     assert keys(services.search(query, filters=PUBLIC)) == [("book", catalog["wuquan"].pk)]
 
@@ -135,8 +136,28 @@ def test_suggestion_for_misspelled_pinyin_and_english(catalog):
     assert services.search("担保物权", filters=PUBLIC).suggestion is None
 
 
-@pytest.mark.parametrize("query", ['"担保物权', "(担保", "担保)", "AND", "OR NOT", "*", "?", "-", "title:", "foo:bar",
-                                   "担保\x00物权", "a" * 999, "((((", '"', "NOT 担保", "clc:", "isbn:"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"担保物权',
+        "(担保",
+        "担保)",
+        "AND",
+        "OR NOT",
+        "*",
+        "?",
+        "-",
+        "title:",
+        "foo:bar",
+        "担保\x00物权",
+        "a" * 999,
+        "((((",
+        '"',
+        "NOT 担保",
+        "clc:",
+        "isbn:",
+    ],
+)
 def test_malformed_queries_answer_without_error(catalog, query):
     result = services.search(query, filters=PUBLIC)
     assert result.count >= 0
@@ -165,7 +186,12 @@ def test_api_search_shape(catalog, anon_api):
     assert body["count"] == 1
     item = body["items"][0]
     assert (item["type"], item["id"], item["title"], item["authors"], item["year"]) == (
-        "paper", catalog["paper"].pk, "关于担保物权实现程序问题的研究", ["张明", "李娜"], 2023)
+        "paper",
+        catalog["paper"].pk,
+        "关于担保物权实现程序问题的研究",
+        ["张明", "李娜"],
+        2023,
+    )
     assert "<mark>担保物权</mark>" in item["highlights"]["title"]
     assert body["facets"]["type"] == {"paper": 1}
     assert body["suggestion"] is None
@@ -176,8 +202,10 @@ def test_api_internal_papers_need_login(catalog, anon_api, judge_api):
     assert judge_api.get("/api/v1/search", {"q": "执行难"}).json()["count"] == 1
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1000}, {"sort": "price"}, {"type": "film"},
-                                    {"year_from": "abc"}, {"available": "maybe"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 1000}, {"sort": "price"}, {"type": "film"}, {"year_from": "abc"}, {"available": "maybe"}],
+)
 def test_api_bad_parameters_are_422(catalog, anon_api, params):
     response = anon_api.get("/api/v1/search", params)
     assert response.status_code == 422

@@ -9,7 +9,16 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
 from library.models import Book, Copy
-from library.services import Person, book_create, book_delete, book_update, copy_create, copy_update, paper_attach_file, paper_create
+from library.services import (
+    Person,
+    book_create,
+    book_delete,
+    book_update,
+    copy_create,
+    copy_update,
+    paper_attach_file,
+    paper_create,
+)
 from search_index import indexer, searcher, services, store
 from search_index.models import IndexTask
 from search_index.services import Filters
@@ -202,8 +211,10 @@ def test_several_processes_write_at_once_without_failing_or_losing_updates(setti
     queue = ctx.Queue()
     db_settings = {"NAME": connection.settings_dict["NAME"]}
     connections.close_all()
-    workers = [ctx.Process(target=_writer_process, args=(db_settings, settings.SEARCH_INDEX_DIR, w, 8, queue))
-               for w in range(4)]
+    workers = [
+        ctx.Process(target=_writer_process, args=(db_settings, settings.SEARCH_INDEX_DIR, w, 8, queue))
+        for w in range(4)
+    ]
     for p in workers:
         p.start()
     for p in workers:
