@@ -394,6 +394,20 @@ def segment_han(run: str) -> list[tuple[str, int, int]]:
     return out
 
 
+def segment_han_grouped(run: str) -> list[tuple[str, int, int, int]]:
+    """Like :func:`segment_han`, with the start of the precise word each sub-word belongs to."""
+    out = []
+    for word, start, _end in get_jieba().tokenize(run, "default", True):
+        for sub, i, j in _expand_word(word):
+            out.append((sub, start + i, start + j, start))
+    return out
+
+
+def segment_han_precise(run: str) -> list[tuple[str, int, int]]:
+    """Precise-mode words of a simplified Han run (no sub-words), as ``[(word, start, end), …]``."""
+    return [(word, start, end) for word, start, end in get_jieba().tokenize(run, "default", True)]
+
+
 @functools.lru_cache(maxsize=100_000)
 def _fold_latin(word: str) -> str:
     """Case-fold and remove accents: ``Café`` → ``cafe``, ``Straße`` → ``strasse``."""
@@ -461,8 +475,17 @@ class _SpanTokenizer(Tokenizer):
                     t.endchar = start_char + len(value)
                 yield t
             return
-        pos = start_pos
-        for text, startchar, endchar in self.spans(value, mode):
+        pos = start_pos - 1
+        last_group = None
+        for span in self.spans(value, mode):
+            text, startchar, endchar = span[0], span[1], span[2]
+            # A span may name a group (its 4th item): the sub-words of one word
+            # share that word's position, as synonyms do, so a phrase query of
+            # whole words matches the text.
+            group = span[3] if len(span) > 3 else None
+            if group is None or group != last_group:
+                pos += 1
+            last_group = group
             t.text = text
             t.boost = 1.0
             t.stopped = False
@@ -470,7 +493,6 @@ class _SpanTokenizer(Tokenizer):
                 t.original = value[startchar:endchar]
             if positions:
                 t.pos = pos
-                pos += 1
             if chars:
                 t.startchar = start_char + startchar
                 t.endchar = start_char + endchar
@@ -506,11 +528,16 @@ class MixedScriptTokenizer(_SpanTokenizer):
             kind = m.lastgroup
             a = m.start()
             if kind == "han":
-                for word, i, j in segment_han(m.group()):
+                # The index holds every word with its dictionary sub-words; a
+                # query needs only the words themselves (担保物权, not also 担保,
+                # 担保物, 物权), which a document with the word always matches.
+                words = segment_han_precise(m.group()) if mode == "query" else segment_han_grouped(m.group())
+                for word, i, j, *group in words:
+                    group_key = (a, group[0]) if group else None
                     if starts is None:
-                        yield word, a + i, a + j
+                        yield word, a + i, a + j, group_key
                     else:
-                        yield word, starts[a + i], ends[a + j - 1]
+                        yield word, starts[a + i], ends[a + j - 1], group_key
             elif kind == "latin":
                 word = _fold_latin(m.group())
                 if word:
@@ -546,6 +573,26 @@ def _mongolian_words(run: str) -> Iterator[Span]:
         offset = end + 1
 
 
+class GroupRenumberFilter(Filter):
+    """Close the position gaps that removed stop words leave, keeping tokens that share a position together.
+
+    (Whoosh's StopFilter renumbering would give each sub-word of a Chinese word its own position.)
+    """
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        last = None
+        pos = 0
+        for t in tokens:
+            if t.positions:
+                if last is None:
+                    pos = t.pos
+                elif t.pos != last:
+                    pos += 1
+                last = t.pos
+                t.pos = pos
+            yield t
+
+
 class EnglishStemFilter(Filter):
     """Porter-stems tokens made only of ASCII letters (``judgments`` → ``judgment``); others pass unchanged."""
 
@@ -568,7 +615,12 @@ def text_analyzer() -> CompositeAnalyzer:
     lowercased, accent-folded, Porter-stemmed when ASCII letters; digits kept as is; only the English
     stop words in :data:`ENGLISH_STOP_WORDS` are removed.
     """
-    return MixedScriptTokenizer() | StopFilter(stoplist=ENGLISH_STOP_WORDS, minsize=1) | EnglishStemFilter()
+    return (
+        MixedScriptTokenizer()
+        | StopFilter(stoplist=ENGLISH_STOP_WORDS, minsize=1, renumber=False)
+        | GroupRenumberFilter()
+        | EnglishStemFilter()
+    )
 
 
 # --------------------------------------------------------------------------------------------------------

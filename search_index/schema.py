@@ -15,7 +15,7 @@ from search_index.analysis import bigram_analyzer, clc_analyzer, isbn_analyzer, 
 INDEX_NAME = "catalog"
 # Bump when the schema or the analysis changes: an index of another version is
 # refused (search answers 503 with a hint) until rebuild_index has run.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 #: Searchable fields and their weights (title > authors, subjects > summary > full text).
 FIELD_BOOSTS = {
