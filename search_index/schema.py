@@ -15,7 +15,7 @@ from search_index.analysis import bigram_analyzer, clc_analyzer, isbn_analyzer, 
 INDEX_NAME = "catalog"
 # Bump when the schema or the analysis changes: an index of another version is
 # refused (search answers 503 with a hint) until rebuild_index has run.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 #: Searchable fields and their weights (title > authors, subjects > summary > full text).
 FIELD_BOOSTS = {
@@ -48,6 +48,7 @@ def build_schema() -> Schema:
         clc=TEXT(analyzer=clc_analyzer(), phrase=False, stored=True),
         clc_facet=ID(stored=True),
         year=NUMERIC(stored=True, sortable=True),
+        year_facet=ID(),
         language=ID(stored=True),
         visibility=ID(stored=True),
         available=NUMERIC(stored=True),

@@ -19,9 +19,10 @@ from search_index.schema import FIELD_BOOSTS
 
 MAX_QUERY_LENGTH = 1000
 SEARCH_FIELDS = list(FIELD_BOOSTS)
+#: Facet name → the ID field whose terms are the facet's values.
 FACETS = {
     "type": "type",
-    "year": "year",
+    "year": "year_facet",
     "language": "language",
     "clc": "clc_facet",
     "available": "available_flag",
@@ -224,17 +225,28 @@ class MarkFormatter(highlight.HtmlFormatter):
         return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
 
 
-def _highlights(hit, searcher) -> dict[str, str]:
+_SHORT_FRAGMENTER = highlight.ContextFragmenter(maxchars=160, surround=40)
+# Full texts are long: their snippets come from the character offsets stored
+# in the postings (chars=True), without analysing the text again.
+_LONG_FRAGMENTER = highlight.PinpointFragmenter(maxchars=160, surround=40, autotrim=True)
+
+
+def _highlights(hit, results) -> dict[str, str]:
     fields = hit.fields()
     out = {}
+    results.fragmenter = _SHORT_FRAGMENTER
     title = hit.highlights("title", text=fields.get("title", ""), top=1)
     out["title"] = title or html.escape(fields.get("title_display", ""), quote=False)
-    for name, source in (("summary", "summary"), ("text", "text")):
-        snippet = hit.highlights(source, text=fields.get(source, ""), top=2)
-        if snippet:
-            out[name] = snippet
-    if "summary" not in out and fields.get("summary"):
+    summary = hit.highlights("summary", text=fields.get("summary", ""), top=2)
+    if summary:
+        out["summary"] = summary
+    elif fields.get("summary"):
         out["summary"] = html.escape(fields["summary"][:120], quote=False)
+    if fields.get("text"):
+        results.fragmenter = _LONG_FRAGMENTER
+        text = hit.highlights("text", text=fields["text"], top=2)
+        if text:
+            out["text"] = text
     return out
 
 
@@ -275,18 +287,16 @@ def search(
 
 
 def _run(searcher, query, filter_q, mask, sort, limit, offset):
-    groupedby = sorting.Facets()
-    for name, fieldname in FACETS.items():
-        groupedby.add_facet(name, sorting.FieldFacet(fieldname, maptype=sorting.Count))
-    kwargs = {"filter": filter_q, "mask": mask, "limit": offset + limit, "groupedby": groupedby, "terms": True}
+    # Top hits: a scored search limited to the page, so Whoosh can skip blocks
+    # that cannot reach the top; counts and facets come from an unscored pass.
+    kwargs = {"filter": filter_q, "mask": mask, "limit": offset + limit, "terms": True}
     if sort in ("year", "-year"):
         kwargs["sortedby"] = sorting.FieldFacet("year", reverse=sort == "-year")
     results = searcher.search(query, **kwargs)
     results.formatter = MarkFormatter()
-    results.fragmenter = highlight.ContextFragmenter(maxchars=160, surround=40)
-    count = len(results)
+    count, facets = _count_and_facets(searcher, query, filter_q, mask)
     items = []
-    for hit in results[offset: offset + limit]:
+    for hit in results[offset : offset + limit]:
         fields = hit.fields()
         items.append(
             Hit(
@@ -298,14 +308,76 @@ def _run(searcher, query, filter_q, mask, sort, limit, offset):
                 score=round(float(hit.score or 0.0), 4),
                 available_copies=int(fields.get("available") or 0),
                 total_copies=int(fields.get("total") or 0),
-                highlights=_highlights(hit, searcher),
+                highlights=_highlights(hit, results),
             )
         )
-    facets = {}
-    for name in FACETS:
-        groups = results.groups(name)
-        facets[name] = {str(k): v for k, v in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0]))) if k not in ("", None, 0)}
     return count, items, facets
+
+
+# --- counts and facets ----------------------------------------------------------------------------
+#
+# For each index segment, the documents of every facet value are read once
+# from the postings and kept as sets; segments never change (only documents
+# in them get deleted, and the matched set already excludes those), so the
+# cache stays valid until a merge replaces the segment.  Counting a facet is
+# then a set intersection with the matched documents, not a pass over every
+# match's stored fields.
+
+_facet_cache: dict[str, dict[str, dict[str, frozenset[int]]]] = {}
+_facet_lock = threading.Lock()
+
+
+def _segment_facets(reader) -> dict[str, dict[str, frozenset[int]]]:
+    key = reader.segment().segment_id()
+    cached = _facet_cache.get(key)
+    if cached is None:
+        cached = {}
+        for name, fieldname in FACETS.items():
+            values = {}
+            for term in reader.lexicon(fieldname):
+                values[term.decode("utf-8")] = frozenset(reader.postings(fieldname, term).all_ids())
+            cached[name] = values
+        with _facet_lock:
+            _facet_cache[key] = cached
+    return cached
+
+
+def _forget_old_segments(live: set[str]) -> None:
+    with _facet_lock:
+        for key in [k for k in _facet_cache if k not in live]:
+            del _facet_cache[key]
+
+
+def _count_and_facets(searcher, query, filter_q, mask):
+    combined = wq.And([query, filter_q]) if filter_q is not None else query
+    if mask is not None:
+        combined = wq.AndNot(combined, mask)
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    total = 0
+    live = set()
+    for leaf, _offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        segment = reader.segment()
+        if segment is None:  # an empty index has no segment
+            continue
+        live.add(segment.segment_id())
+        matched = set(combined.docs(leaf))
+        if not matched:
+            continue
+        total += len(matched)
+        for name, values in _segment_facets(reader).items():
+            bucket = counts[name]
+            for value, docs in values.items():
+                n = len(matched & docs) if len(matched) < len(docs) else len(docs & matched)
+                if n:
+                    bucket[value] = bucket.get(value, 0) + n
+    if len(_facet_cache) > len(live):
+        _forget_old_segments(live)
+    facets = {
+        name: dict(sorted(((v, n) for v, n in bucket.items() if v), key=lambda kv: (-kv[1], kv[0])))
+        for name, bucket in counts.items()
+    }
+    return total, facets
 
 
 def _suggest(searcher, text: str) -> str | None:
