@@ -14,7 +14,7 @@ from whoosh import highlight, qparser, sorting
 from whoosh import query as wq
 
 from search_index import store
-from search_index.analysis import normalize_query_text
+from search_index.analysis import normalize_query_text, pinyin_analyzer
 from search_index.schema import FIELD_BOOSTS
 
 MAX_QUERY_LENGTH = 1000
@@ -225,6 +225,34 @@ class MarkFormatter(highlight.HtmlFormatter):
         return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
 
 
+def _pinyin_marks(text: str, hit) -> str:
+    """Mark the Han words of ``text`` whose pinyin matched (a query typed as danbao wuquan or dbwq)."""
+    terms = {t.decode("utf-8") for field, t in hit.matched_terms() if field == "pinyin"}
+    if not terms or not text:
+        return ""
+    spans = sorted(
+        (tok.startchar, tok.endchar)
+        for tok in _PINYIN(text, chars=True, mode="index")
+        if tok.text in terms
+    )
+    if not spans:
+        return ""
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, last = [], 0
+    for start, end in merged:
+        out.append(html.escape(text[last:start], quote=False))
+        out.append(f"<mark>{html.escape(text[start:end], quote=False)}</mark>")
+        last = end
+    out.append(html.escape(text[last:], quote=False))
+    return "".join(out)
+
+
+_PINYIN = pinyin_analyzer()
 _SHORT_FRAGMENTER = highlight.ContextFragmenter(maxchars=160, surround=40)
 # Full texts are long: their snippets come from the character offsets stored
 # in the postings (chars=True), without analysing the text again.
@@ -236,6 +264,8 @@ def _highlights(hit, results) -> dict[str, str]:
     out = {}
     results.fragmenter = _SHORT_FRAGMENTER
     title = hit.highlights("title", text=fields.get("title", ""), top=1)
+    if not title:
+        title = _pinyin_marks(fields.get("title", ""), hit)
     out["title"] = title or html.escape(fields.get("title_display", ""), quote=False)
     summary = hit.highlights("summary", text=fields.get("summary", ""), top=2)
     if summary:

@@ -119,6 +119,12 @@ def test_highlights_mark_matches_and_escape_the_rest(catalog):
     assert "<mark>" in paper.highlights["text"]
 
 
+@pytest.mark.parametrize("query", ["danbao wuquan", "dbwq"])
+def test_pinyin_matches_are_highlighted_on_the_chinese_words(catalog, query):
+    paper = next(h for h in services.search(query, filters=PUBLIC).items if h.type == "paper")
+    assert paper.highlights["title"] == "关于<mark>担保物权</mark>实现程序问题的研究"
+
+
 def test_sort_by_year_and_pagination(catalog):
     newest = services.search("", filters=PUBLIC, sort="-year", limit=3)
     assert [h.year for h in newest.items] == [2023, 2022, 2021]
