@@ -26,7 +26,7 @@ BATCH_SIZE = 200
 def _writer(ix):
     # compound=False: segments stay as separate files, so opening the index and
     # committing one record are fast (see ARCHITECTURE.md measurements).
-    return ix.writer(timeout=0.0)
+    return ix.writer(timeout=0.0, compound=False)
 
 
 def _index_fields(doc: dict) -> dict:
@@ -159,7 +159,10 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
         # queued from now on are applied after the swap.
         last_task = IndexTask.objects.order_by("-id").values_list("id", flat=True).first() or 0
         ix = store.create_index(path)
-        writer = ix.writer(procs=procs, multisegment=procs > 1, limitmb=128) if procs > 1 else ix.writer(limitmb=128)
+        if procs > 1:
+            writer = ix.writer(procs=procs, multisegment=True, limitmb=128, compound=False)
+        else:
+            writer = ix.writer(limitmb=256, compound=False)
         count = 0
         # No transaction around the read: on SQLite it would block every
         # writer for the whole build.  Records changed meanwhile are queued
@@ -169,6 +172,7 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
             count += 1
             if progress:
                 progress(1)
+        # Several segments (multisegment) are merged into one: queries pay per segment.
         writer.commit(optimize=True)
         store.mark_schema_version(path)
         store.swap_in(path)
