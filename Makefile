@@ -7,13 +7,14 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/shuyuan
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-pg lint check migrate demo clean help
+.PHONY: run test test-pg lint check migrate demo clean help bench-search
 
 help:
 	@echo "make run      set up and serve the demo on http://$(HOST):$(PORT)"
 	@echo "make test     set up and run the test suite (SQLite)"
 	@echo "make test-pg  run the test suite on PostgreSQL ($(PG_URL))"
 	@echo "make lint     ruff"
+	@echo "make bench-search  search benchmark on a 100,000-record synthetic catalog (prints figures)"
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -49,6 +50,10 @@ test-pg: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	DEBUG=True $(PY) manage.py makemigrations --check --dry-run
+
+# Not part of the test run: builds a synthetic catalog in /tmp and prints figures (10+ minutes).
+bench-search: $(VENV)/.dev
+	$(PY) bench/search_bench.py $(BENCH_ARGS)
 
 check: $(VENV)/.runtime
 	$(PY) manage.py check

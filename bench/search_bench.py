@@ -1,0 +1,903 @@
+#!/usr/bin/env python
+"""Search benchmark: Whoosh (through search_index) against SQLite FTS5 on the same synthetic catalog.
+
+    python bench/search_bench.py [--records 100000] [--queries 500] [--procs 2] [--workdir DIR]
+                                 [--seed N] [--profile] [--breakdown] [--reuse] [--skip-fts5]
+
+Everything happens inside the work directory (default /tmp/shuyuan-bench): a throwaway SQLite database,
+the Whoosh index and the FTS5 database.  The project's var/ is never touched: DATABASE_URL,
+SEARCH_INDEX_DIR and VAR_DIR are forced into the work directory before Django starts.
+
+Steps: generate the catalog (bench/corpus.py) and bulk-insert it (no signals, the outbox is cleared);
+rebuild the index with ``search_index.services.index_rebuild``; time the queries through
+``search_index.services.search`` and through the HTTP API (in-process test client); time a single
+record from commit to searchable; build and query an FTS5 table over the same documents segmented by
+the same analyzer; print the comparison and the targets.  ``--profile`` adds a cProfile run of the
+Whoosh query loop; ``--breakdown`` times the parts of a Whoosh query (parse, matching and scoring,
+count, facets, highlights, fewer fields) one by one.  ``--reuse`` skips generation and both builds and
+re-measures the queries on the catalog and indexes of an earlier run in the same workdir (same --records
+and --seed): for trying a change to the searcher without an 8-minute rebuild.  The machine should be
+otherwise idle: the load average is printed at each step.
+
+A script that prints figures; it is not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib
+import io
+import json
+import math
+import multiprocessing
+import os
+import pstats
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKER = ".shuyuan-bench"
+CATALOG_FILE = "catalog.json"
+FTS5_DONE = "fts5.done"
+
+TARGET_API_P95_MS = 100.0
+TARGET_RATIO_FTS5 = 3.0
+TARGET_UPDATE_S = 1.0
+TARGET_BUILD_RATE = 600.0
+
+
+# --------------------------------------------------------------------------------------------------------
+# Arguments and environment (before Django starts)
+# --------------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--records", type=int, default=100_000, help="catalog records (95%% books, 5%% papers)")
+    p.add_argument("--queries", type=int, default=500, help="timed queries per path")
+    p.add_argument("--procs", type=int, default=2, help="writer processes for the rebuild (and FTS5 segmentation)")
+    p.add_argument("--workdir", default="/tmp/shuyuan-bench", help="work directory (wiped of earlier bench files)")
+    p.add_argument("--seed", type=int, default=20250101)
+    p.add_argument("--warmup", type=int, default=20, help="warm-up queries per path, not counted")
+    p.add_argument("--trials", type=int, default=10, help="single-record commit-to-searchable trials")
+    p.add_argument("--profile", action="store_true", help="also run the Whoosh query loop under cProfile")
+    p.add_argument("--profile-top", type=int, default=25)
+    p.add_argument("--breakdown", action="store_true", help="also time the parts of a Whoosh query separately")
+    p.add_argument("--breakdown-queries", type=int, default=100)
+    p.add_argument("--skip-fts5", action="store_true", help="leave out the FTS5 reference")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the catalog, Whoosh index and FTS5 database of an earlier run in the same workdir with the same "
+        "--records and --seed (no generation, no builds): to re-measure queries after a change to the searcher",
+    )
+    return p.parse_args(argv)
+
+
+def prepare_workdir(workdir: Path, *, reuse: bool = False, records: int = 0, seed: int = 0) -> None:
+    var = (ROOT / "var").resolve()
+    if workdir == ROOT or workdir == var or var in workdir.parents or workdir in var.parents:
+        sys.exit(f"refusing to use {workdir}: the benchmark must not touch the project's var/")
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / MARKER).exists():
+        sys.exit(f"refusing to use {workdir}: it is not empty and was not made by this benchmark")
+    if reuse:
+        try:
+            made = json.loads((workdir / CATALOG_FILE).read_text())
+        except (OSError, ValueError):
+            sys.exit(f"--reuse: no catalog of an earlier run in {workdir}; run once without --reuse")
+        if (made.get("records"), made.get("seed")) != (records, seed):
+            sys.exit(f"--reuse: {workdir} holds {made.get('records')} records with seed {made.get('seed')}, "
+                     f"not {records} with seed {seed}")
+        return
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("made by bench/search_bench.py; its contents are thrown away on each run\n")
+    for name in ("index", "var"):
+        shutil.rmtree(workdir / name, ignore_errors=True)
+    for pattern in ("bench.sqlite3*", "fts5.sqlite3*", CATALOG_FILE, FTS5_DONE):
+        for f in workdir.glob(pattern):
+            f.unlink()
+
+
+def configure_environment(workdir: Path) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "shuyuan.settings"
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    os.environ["SEARCH_INDEX_DIR"] = str(workdir / "index")
+    os.environ["VAR_DIR"] = str(workdir / "var")
+    os.environ["MEDIA_ROOT"] = str(workdir / "var" / "media")
+    os.environ["STATIC_ROOT"] = str(workdir / "var" / "static")
+    # Production-like request handling: no DEBUG query log, the test client's host allowed.
+    os.environ["DEBUG"] = "False"
+    os.environ["SECRET_KEY"] = "bench-only-not-secret-" + "x" * 40
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["CATALOG_PUBLIC"] = "True"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ.pop("DB_CONN_MAX_AGE", None)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    k = (len(xs) - 1) * p / 100.0
+    lo, hi = math.floor(k), math.ceil(k)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    return {
+        "p50": percentile(ms, 50),
+        "p95": percentile(ms, 95),
+        "p99": percentile(ms, 99),
+        "mean": statistics.fmean(ms) if ms else float("nan"),
+        "max": max(ms) if ms else float("nan"),
+    }
+
+
+def dir_size(path: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def code_version() -> str:
+    """The commit of the tree and whether search_index/ has uncommitted changes (read-only git calls)."""
+    import subprocess
+
+    def git(*cmd):
+        return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD") or "?"
+        dirty = git("status", "--porcelain", "--", "search_index")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    return f"{head}" + (" + uncommitted changes in search_index/" if dirty else ", search_index/ clean")
+
+
+def say(*args) -> None:
+    print(*args, flush=True)
+
+
+def load() -> str:
+    """The 1-minute load average, to spot other work on the machine skewing the figures."""
+    try:
+        return f"load {os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "load n/a"
+
+
+def fmt(x, unit="") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if isinstance(x, float):
+        s = f"{x:,.1f}" if abs(x) < 1000 else f"{x:,.0f}"
+    else:
+        s = f"{x:,}"
+    return s + unit
+
+
+def chunks(iterable, n):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) >= n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --------------------------------------------------------------------------------------------------------
+# 1. Catalog
+# --------------------------------------------------------------------------------------------------------
+
+
+def load_catalog(corpus) -> dict:
+    from django.db import transaction
+
+    from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+    from search_index.models import IndexTask
+
+    started = time.perf_counter()
+    counts = Counter()
+    with transaction.atomic():
+        for batch in chunks(corpus.iter_books(), 2000):
+            books = Book.objects.bulk_create(
+                [
+                    Book(
+                        isbn=r["isbn"], title=r["title"], subtitle=r["subtitle"], publisher=r["publisher"],
+                        year=r["year"], language=r["language"], clc=r["clc"], subjects=r["subjects"],
+                        summary=r["summary"],
+                    )
+                    for r in batch
+                ]
+            )
+            contributors, copies = [], []
+            for book, r in zip(books, batch, strict=True):
+                contributors += [Contributor(book_id=book.pk, name=n, position=i) for i, n in enumerate(r["authors"])]
+                copies += [Copy(book_id=book.pk, barcode=b, status=s) for b, s in r["copies"]]
+            Contributor.objects.bulk_create(contributors, batch_size=2000)
+            Copy.objects.bulk_create(copies, batch_size=2000)
+            counts["books"] += len(books)
+            counts["contributors"] += len(contributors)
+            counts["copies"] += len(copies)
+        for batch in chunks(corpus.iter_papers(), 200):
+            papers = Paper.objects.bulk_create(
+                [
+                    Paper(
+                        title=r["title"], abstract=r["abstract"], keywords=r["keywords"], year=r["year"],
+                        kind=r["kind"], awards=r["awards"], venue=r["venue"], visibility=r["visibility"],
+                        full_text=r["full_text"],
+                    )
+                    for r in batch
+                ]
+            )
+            authors = []
+            for paper, r in zip(papers, batch, strict=True):
+                authors += [PaperAuthor(paper_id=paper.pk, name=n, position=i) for i, n in enumerate(r["authors"])]
+                counts["full_text_chars"] += len(r["full_text"])
+            PaperAuthor.objects.bulk_create(authors, batch_size=2000)
+            counts["papers"] += len(papers)
+        IndexTask.objects.all().delete()
+    counts["seconds"] = time.perf_counter() - started
+    return counts
+
+
+# --------------------------------------------------------------------------------------------------------
+# 2. Whoosh build
+# --------------------------------------------------------------------------------------------------------
+
+
+def build_whoosh(procs: int, *, reuse: bool = False) -> dict:
+    from django.conf import settings
+
+    from search_index import documents, services, store
+
+    if reuse:
+        records, wall = documents.count_documents(), float("nan")
+    else:
+        started = time.perf_counter()
+        records = services.index_rebuild(procs=procs).records
+        wall = time.perf_counter() - started
+    try:
+        ix = store.open_index()
+    except store.IndexMissing as exc:
+        sys.exit(f"no usable index ({exc}); run once without --reuse")
+    try:
+        segments = len(ix._segments())
+    except Exception:  # noqa: BLE001 - a private whoosh API, only informative
+        segments = None
+    files = sorted(p.name for p in (Path(settings.SEARCH_INDEX_DIR) / store.current_generation()).iterdir())
+    ix.close()
+    size = dir_size(Path(settings.SEARCH_INDEX_DIR))
+    return {
+        "records": records,
+        "seconds": wall,
+        "rate": records / wall if wall else float("nan"),
+        "size": size,
+        "segments": segments,
+        "compound": any(f.endswith(".seg") for f in files),
+        "files": len(files),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------
+# 3. Query latency
+# --------------------------------------------------------------------------------------------------------
+
+
+def time_services(queries) -> tuple[list[float], list[dict]]:
+    from search_index import services
+
+    filters = services.Filters()
+    times, info = [], []
+    for _kind, text in queries:
+        t = time.perf_counter()
+        result = services.search(text, filters=filters, limit=20)
+        times.append((time.perf_counter() - t) * 1000)
+        info.append({"count": result.count, "all": result.matched_all_terms, "items": len(result.items)})
+    return times, info
+
+
+def time_api(queries) -> list[float]:
+    from django.test import Client
+
+    client = Client()
+    times = []
+    for _kind, text in queries:
+        t = time.perf_counter()
+        response = client.get("/api/v1/search", {"q": text})
+        times.append((time.perf_counter() - t) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"API answered {response.status_code} for {text!r}: {response.content[:300]!r}")
+    return times
+
+
+# --------------------------------------------------------------------------------------------------------
+# 4. Commit to searchable
+# --------------------------------------------------------------------------------------------------------
+
+
+def commit_to_searchable(trials: int, seed: int) -> dict:
+    from django.db import transaction
+
+    from library import services as library_services
+    from search_index import services
+    from search_index.models import IndexTask
+
+    filters = services.Filters()
+    found_ms, drain_ms = [], []
+    failures = 0
+    created = []
+    for trial in range(trials):
+        nonce = f"zqx{seed % 1000}t{trial}bench"
+        marks = {}
+        with transaction.atomic():
+            # Registered before the book's own on_commit drain, so it runs first, right after COMMIT.
+            transaction.on_commit(lambda marks=marks: marks.__setitem__("commit", time.perf_counter()))
+            book = library_services.book_create(
+                title=f"基准测试新书 {nonce} 担保物权实务研究",
+                contributors=["测试员"],
+                year=2025,
+                clc="D923.2",
+                subjects=["担保物权"],
+                summary="单条记录从提交到可检索的时间测量。",
+            )
+        drained = time.perf_counter()
+        created.append(book.pk)
+        deadline = drained + 30
+        found = None
+        while time.perf_counter() < deadline:
+            result = services.search(nonce, filters=filters, limit=20)
+            if any(h.type == "book" and h.id == book.pk for h in result.items):
+                found = time.perf_counter()
+                break
+            time.sleep(0.01)
+        if found is None:
+            failures += 1
+            continue
+        found_ms.append((found - marks["commit"]) * 1000)
+        drain_ms.append((drained - marks["commit"]) * 1000)
+    return {
+        "median_ms": statistics.median(found_ms) if found_ms else float("nan"),
+        "max_ms": max(found_ms) if found_ms else float("nan"),
+        "drain_median_ms": statistics.median(drain_ms) if drain_ms else float("nan"),
+        "all_ms": found_ms,
+        "failures": failures,
+        "queued_left": IndexTask.objects.count(),
+        "created": created,
+    }
+
+
+def remove_trial_books(ids: list[int]) -> None:
+    """Delete the books made by commit_to_searchable (through the service, so the index follows)."""
+    from library import services as library_services
+    from library.models import Book
+
+    for book in Book.objects.filter(pk__in=ids):
+        library_services.book_delete(book=book)
+
+
+# --------------------------------------------------------------------------------------------------------
+# 5. FTS5 reference
+# --------------------------------------------------------------------------------------------------------
+
+_fts_analyzer = None
+
+
+def _fts_tokens(text: str) -> str:
+    global _fts_analyzer
+    if not text:
+        return ""
+    if _fts_analyzer is None:
+        from search_index.analysis import text_analyzer
+
+        _fts_analyzer = text_analyzer()
+    return " ".join(t.text for t in _fts_analyzer(text))
+
+
+def _fts_rows(batch: list[tuple]) -> list[tuple]:
+    """Segment a batch of (title, people, subjects+summary, text, key, clc_facet, visibility) in a worker."""
+    return [(_fts_tokens(a), _fts_tokens(b), _fts_tokens(c), _fts_tokens(d), k, f, v) for a, b, c, d, k, f, v in batch]
+
+
+FTS5_SELECT = (
+    "SELECT key, highlight(docs, 0, '<mark>', '</mark>'), "
+    "snippet(docs, 2, '<mark>', '</mark>', '…', 24), snippet(docs, 3, '<mark>', '</mark>', '…', 24), rank "
+    "FROM docs WHERE docs MATCH ? AND visibility != 'internal' ORDER BY rank LIMIT 20"
+)
+FTS5_FACET = (
+    "SELECT clc_facet, count(*) FROM docs WHERE docs MATCH ? AND visibility != 'internal' "
+    "GROUP BY clc_facet ORDER BY 2 DESC"
+)
+
+
+def build_fts5(path: Path, procs: int) -> dict:
+    from search_index import documents
+
+    started = time.perf_counter()
+    conn = sqlite3.connect(path, isolation_level=None)  # autocommit; transactions are explicit below
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(
+        "CREATE VIRTUAL TABLE docs USING fts5(title, authors, summary, text, key UNINDEXED, "
+        "clc_facet UNINDEXED, visibility UNINDEXED, tokenize='unicode61 remove_diacritics 2')"
+    )
+    # ORDER BY rank = bm25 with the same weights as the Whoosh fields (title 4, people 2, summary 1, text 0.5).
+    conn.execute("INSERT INTO docs(docs, rank) VALUES('rank', 'bm25(4.0, 2.0, 1.0, 0.5)')")
+
+    def source():
+        for doc in documents.all_documents():
+            yield (
+                doc["title"], doc["people"], " ".join(filter(None, [doc["subjects"], doc["summary"]])), doc["text"],
+                doc["key"], doc["clc_facet"], doc["visibility"],
+            )
+
+    count = 0
+    insert = "INSERT INTO docs(title, authors, summary, text, key, clc_facet, visibility) VALUES (?,?,?,?,?,?,?)"
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(procs) as pool:
+        conn.execute("BEGIN")
+        for rows in pool.imap(_fts_rows, chunks(source(), 100), chunksize=1):
+            conn.executemany(insert, rows)
+            count += len(rows)
+        conn.execute("COMMIT")
+    conn.execute("INSERT INTO docs(docs) VALUES('optimize')")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    wall = time.perf_counter() - started
+    size = sum(f.stat().st_size for f in path.parent.glob(path.name + "*"))
+    return {"records": count, "seconds": wall, "rate": count / wall if wall else float("nan"), "size": size}
+
+
+def fts5_match(text: str) -> str | None:
+    from search_index.analysis import normalize_query_text, text_analyzer
+
+    global _fts_analyzer
+    if _fts_analyzer is None:
+        _fts_analyzer = text_analyzer()
+    tokens = list(dict.fromkeys(t.text for t in _fts_analyzer(normalize_query_text(text), mode="query")))
+    if not tokens:
+        return None
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+
+
+def time_fts5(path: Path, queries) -> tuple[list[float], list[int]]:
+    conn = sqlite3.connect(path)
+    times, counts = [], []
+    for _kind, text in queries:
+        t = time.perf_counter()
+        match = fts5_match(text)
+        n = 0
+        if match is not None:
+            conn.execute(FTS5_SELECT, (match,)).fetchall()
+            n = sum(c for _f, c in conn.execute(FTS5_FACET, (match,)).fetchall())
+        times.append((time.perf_counter() - t) * 1000)
+        counts.append(n)
+    conn.close()
+    return times, counts
+
+
+# --------------------------------------------------------------------------------------------------------
+# Profile and breakdown
+# --------------------------------------------------------------------------------------------------------
+
+
+def profile_whoosh(queries, top: int) -> None:
+    from search_index import services
+
+    filters = services.Filters()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _kind, text in queries:
+        services.search(text, filters=filters, limit=20)
+    prof.disable()
+    for key, title in (("cumulative", "cumulative time"), ("tottime", "own time")):
+        out = io.StringIO()
+        stats = pstats.Stats(prof, stream=out)
+        stats.strip_dirs().sort_stats(key).print_stats(top)
+        say(f"\n--- cProfile of {len(queries)} services.search() calls, top {top} by {title} ---")
+        lines = out.getvalue().splitlines()
+        start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+        head = [line for line in lines[:start] if "function calls" in line]
+        say("\n".join(head + lines[start:]).rstrip())
+
+
+def breakdown_whoosh(queries) -> list[tuple[str, dict]]:
+    """Time the parts of a query one by one, calling whoosh the way search_index.searcher does.
+
+    Uses a few of searcher's private helpers (parse, _searcher, _highlights, _count_and_facets); a part
+    whose helper is gone or has changed shape is left out rather than failing the run.
+    """
+    import inspect
+
+    from whoosh import highlight, qparser, sorting
+    from whoosh import query as wq
+
+    from search_index import searcher as s_mod
+    from search_index.analysis import normalize_query_text
+
+    s = s_mod._searcher()
+    schema = s.schema
+    mask = wq.Term("visibility", "internal")
+    parsed = []
+    parse_ms = []
+    for _kind, text in queries:
+        t = time.perf_counter()
+        q = s_mod.parse(normalize_query_text(text), schema)
+        parse_ms.append((time.perf_counter() - t) * 1000)
+        if q is not None:
+            parsed.append((text, q))
+
+    highlights_fn = getattr(s_mod, "_highlights", None)
+    highlights_takes_results = highlights_fn is not None and "results" in inspect.signature(highlights_fn).parameters
+    count_and_facets = getattr(s_mod, "_count_and_facets", None)
+    formatter = s_mod.MarkFormatter()
+
+    def groupedby():
+        facets = sorting.Facets()
+        for name, fieldname in s_mod.FACETS.items():
+            facets.add_facet(name, sorting.FieldFacet(fieldname, maptype=sorting.Count))
+        return facets
+
+    def top20(text, q):
+        s.search(q, mask=mask, limit=20).scored_length()
+
+    def top20_terms(text, q):
+        s.search(q, mask=mask, limit=20, terms=True).scored_length()
+
+    def top20_len(text, q):
+        len(s.search(q, mask=mask, limit=20))
+
+    def all_scored(text, q):
+        len(s.search(q, mask=mask, limit=20, optimize=False))
+
+    def unscored(text, q):
+        set(s.docs_for_query(wq.AndNot(q, mask)))
+
+    def facets_now(text, q):
+        count_and_facets(s, q, None, mask)
+
+    def facets_groupedby(text, q):
+        r = s.search(q, mask=mask, limit=20, groupedby=groupedby())
+        len(r)
+        for name in s_mod.FACETS:
+            r.groups(name)
+
+    def stored(text, q):
+        for hit in s.search(q, mask=mask, limit=20)[:20]:
+            hit.fields()
+
+    def highlights_now(text, q):
+        r = s.search(q, mask=mask, limit=20, terms=True)
+        r.formatter = formatter
+        r.fragmenter = highlight.ContextFragmenter(maxchars=160, surround=40)
+        for hit in r[:20]:
+            highlights_fn(hit, r if highlights_takes_results else s)
+
+    def highlights_with(fragmenter, names, terms=True):
+        def run(text, q):
+            r = s.search(q, mask=mask, limit=20, terms=terms)
+            r.formatter = formatter
+            r.fragmenter = fragmenter
+            for hit in r[:20]:
+                fields = hit.fields()
+                for name in names:
+                    if fields.get(name):
+                        hit.highlights(name, text=fields[name], top=2)
+
+        return run
+
+    def on_fields(fields):
+        parser = qparser.QueryParser(None, schema, group=qparser.AndGroup)
+        parser.add_plugin(qparser.MultifieldPlugin(fields, fieldboosts={f: s_mod.FIELD_BOOSTS[f] for f in fields}))
+
+        def run(text, q):
+            fq = parser.parse(normalize_query_text(text))
+            s.search(fq, mask=mask, limit=20).scored_length()
+
+        return run
+
+    def new_searcher(text, q):
+        fresh = s_mod.store.open_index().searcher()
+        try:
+            fresh.search(q, mask=mask, limit=20).scored_length()
+        finally:
+            fresh.close()
+
+    def suggest(text, q):
+        s_mod._suggest(s, text)
+
+    def full(text, q):
+        s_mod.search(text, filters=s_mod.Filters(), limit=20)
+
+    context = highlight.ContextFragmenter(maxchars=160, surround=40)
+    pinpoint = highlight.PinpointFragmenter(maxchars=160, surround=40, autotrim=True)
+    interleaved = [
+        ("top 20 scored (TopCollector), no terms", top20),
+        ("top 20 scored + terms=True (as _run)", top20_terms),
+        ("top 20 + len() (re-runs the query to count)", top20_len),
+        ("score every match (optimize=False)", all_scored),
+        ("all matches, unscored (docs_for_query)", unscored),
+    ]
+    if count_and_facets is not None:
+        interleaved.append(("count + 5 facets (searcher._count_and_facets)", facets_now))
+    interleaved += [
+        ("count + 5 facets by groupedby (the former design)", facets_groupedby),
+        ("top 20 + stored fields of the hits", stored),
+    ]
+    if highlights_fn is not None:
+        interleaved.append(("top 20 + terms + searcher._highlights", highlights_now))
+    interleaved += [
+        ("top 20 + terms + highlights title/summary/text, Context", highlights_with(context, ["title", "summary", "text"])),
+        ("top 20 + terms + highlights title/summary/text, Pinpoint", highlights_with(pinpoint, ["title", "summary", "text"])),
+        ("top 20 + terms + highlights title/summary, Context", highlights_with(context, ["title", "summary"])),
+        ("top 20 + terms + highlights title/summary, Pinpoint", highlights_with(pinpoint, ["title", "summary"])),
+        ("parse + top 20 on title, summary", on_fields(["title", "summary"])),
+        ("parse + top 20 on title, people, subjects, summary", on_fields(["title", "people", "subjects", "summary"])),
+        ("parse + top 20 on those + text", on_fields(["title", "people", "subjects", "summary", "text"])),
+        ("parse + top 20 on all 7 fields (as now)", on_fields(list(s_mod.FIELD_BOOSTS))),
+        ("full searcher.search() (for reference)", full),
+    ]
+    # Every part runs on a query before the next query starts, so that a change of load on the machine
+    # during the loop skews all parts alike.
+    times: dict[str, list[float]] = {label: [] for label, _fn in interleaved}
+    for text, q in parsed:
+        top20(text, q)  # untimed: the first search of a query pays for cold caches
+        for label, fn in interleaved:
+            t = time.perf_counter()
+            fn(text, q)
+            times[label].append((time.perf_counter() - t) * 1000)
+
+    def timed(fn, subset):
+        ms = []
+        for text, q in subset:
+            t = time.perf_counter()
+            fn(text, q)
+            ms.append((time.perf_counter() - t) * 1000)
+        return summary(ms)
+
+    rows = [("parse (normalize + qparser)", summary(parse_ms))]
+    rows += [(label, summary(times[label])) for label, _fn in interleaved]
+    few = parsed[:20]
+    latin = [(t, q) for t, q in parsed if any(c.isascii() and c.isalpha() for c in t)]
+    if few:
+        rows.append((f"top 20 on a newly opened searcher, {len(few)} q", timed(new_searcher, few)))
+    if latin:
+        rows.append((f"_suggest() alone, {len(latin)} q with Latin letters", timed(suggest, latin)))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------------------
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
+    out = [line, _row(header, widths), line]
+    out += [_row(r, widths) for r in rows]
+    out.append(line)
+    return "\n".join(out)
+
+
+def _width(s: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def _row(cells, widths) -> str:
+    parts = []
+    for i, (c, w) in enumerate(zip(cells, widths, strict=True)):
+        pad = " " * (w - _width(c))
+        parts.append(c + pad if i == 0 else pad + c)
+    return "| " + " | ".join(parts) + " |"
+
+
+def ratio(a, b) -> str:
+    if a is None or b is None or not b or (isinstance(a, float) and math.isnan(a)) or math.isnan(b):
+        return "n/a"
+    return f"{a / b:.2f}×"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    workdir = Path(args.workdir).expanduser().resolve()
+    prepare_workdir(workdir, reuse=args.reuse, records=args.records, seed=args.seed)
+    configure_environment(workdir)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.corpus import Corpus
+
+    # Load the whole search layer now, so the run measures one version of it even if the tree changes meanwhile.
+    importlib.import_module("search_index.indexer")
+    importlib.import_module("search_index.searcher")
+    importlib.import_module("search_index.services")
+
+    say(f"search benchmark: {args.records:,} records, {args.queries} queries, procs={args.procs}, seed={args.seed}")
+    say(f"workdir {workdir}  (DATABASE_URL={os.environ['DATABASE_URL']}, SEARCH_INDEX_DIR={os.environ['SEARCH_INDEX_DIR']})")
+    say(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, {load()} at start")
+    say(f"code: {code_version()}")
+    call_command("migrate", verbosity=0, interactive=False)
+
+    corpus = Corpus(args.records, seed=args.seed)
+    if args.reuse:
+        cat = json.loads((workdir / CATALOG_FILE).read_text())
+        say(f"\n[1] catalog: reusing {cat['books']:,} books + {cat['papers']:,} papers of an earlier run")
+    else:
+        say(f"\n[1] catalog: generating and inserting {corpus.books:,} books + {corpus.papers:,} papers …")
+        cat = load_catalog(corpus)
+        say(
+            f"    {cat['books']:,} books ({cat['contributors']:,} contributors, {cat['copies']:,} copies), "
+            f"{cat['papers']:,} papers ({cat['full_text_chars'] / max(1, cat['papers']):,.0f} chars of full text each) "
+            f"in {cat['seconds']:.1f} s; DB {(workdir / 'bench.sqlite3').stat().st_size / 2**20:,.0f} MB"
+        )
+        (workdir / CATALOG_FILE).write_text(json.dumps({"records": args.records, "seed": args.seed, **cat}))
+
+    if args.reuse:
+        say(f"\n[2] Whoosh: reusing the index of an earlier run ({load()})")
+    else:
+        say(f"\n[2] Whoosh: index_rebuild(procs={args.procs}) … ({load()})")
+    wb = build_whoosh(args.procs, reuse=args.reuse)
+    say(
+        f"    {wb['records']:,} records in {wb['seconds']:.1f} s = {wb['rate']:,.0f} records/s; "
+        f"index {wb['size'] / 2**20:,.1f} MB on disk, {wb['segments']} segment(s), {wb['files']} files, "
+        f"compound={'yes' if wb['compound'] else 'no'}; peak RSS self {rss_mb():,.0f} MB, "
+        f"children {rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB"
+    )
+
+    queries = corpus.queries(args.queries)
+    warmup = corpus.queries(args.warmup, seed_offset=1)
+    kinds = Counter(k for k, _ in queries)
+    say(f"\n[3] queries: {args.queries} timed ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}), "
+        f"{args.warmup} warm-up ({load()})")
+    time_services(warmup)
+    svc_ms, svc_info = time_services(queries)
+    svc = summary(svc_ms)
+    counts = [i["count"] for i in svc_info]
+    fallback = sum(1 for i in svc_info if not i["all"])
+    zero = sum(1 for c in counts if c == 0)
+    say(
+        f"    services.search(): p50 {svc['p50']:.1f} ms, p95 {svc['p95']:.1f}, p99 {svc['p99']:.1f}, mean {svc['mean']:.1f}, "
+        f"max {svc['max']:.1f}; hits median {statistics.median(counts):,.0f}, p90 {percentile(counts, 90):,.0f}; "
+        f"{fallback} fell back to any-term, {zero} found nothing"
+    )
+    time_api(warmup)
+    api_ms = time_api(queries)
+    api = summary(api_ms)
+    say(f"    GET /api/v1/search:  p50 {api['p50']:.1f} ms, p95 {api['p95']:.1f}, p99 {api['p99']:.1f}, mean {api['mean']:.1f}, "
+        f"max {api['max']:.1f}")
+    by_kind = defaultdict(list)
+    for (kind, _t), ms, info in zip(queries, api_ms, svc_info, strict=True):
+        by_kind[kind].append((ms, info["count"]))
+    say("    API latency by query kind:")
+    for kind, vals in sorted(by_kind.items()):
+        ms = [v[0] for v in vals]
+        say(f"      {kind:7s} n={len(ms):3d}  p50 {percentile(ms, 50):7.1f}  p95 {percentile(ms, 95):7.1f} ms  "
+            f"hits median {statistics.median(v[1] for v in vals):,.0f}")
+    slow = sorted(zip(api_ms, queries, counts, strict=True), reverse=True)[:8]
+    say("    slowest (API): " + "; ".join(f"{q[1]!r} {ms:.0f} ms/{n:,} hits" for ms, q, n in slow))
+
+    say(f"\n[4] commit to searchable: {args.trials} × library.services.book_create() in transaction.atomic() … ({load()})")
+    cs = commit_to_searchable(args.trials, args.seed)
+    say(f"    median {cs['median_ms']:.0f} ms, max {cs['max_ms']:.0f} ms (on_commit drain alone: median "
+        f"{cs['drain_median_ms']:.0f} ms); all: {', '.join(f'{x:.0f}' for x in cs['all_ms'])}; "
+        f"not found within 30 s: {cs['failures']}; outbox rows left: {cs['queued_left']}")
+    after_ms, _ = time_services(queries[:100])
+    after = summary(after_ms)
+    before_100 = summary(svc_ms[:100])
+    say(f"    the same first 100 queries after those {args.trials} commits: p50 {after['p50']:.1f} ms, p95 {after['p95']:.1f} "
+        f"(before: p50 {before_100['p50']:.1f}, p95 {before_100['p95']:.1f})")
+    remove_trial_books(cs.pop("created"))
+
+    fb = fts = None
+    fts_counts = None
+    if not args.skip_fts5:
+        fts_path = workdir / "fts5.sqlite3"
+        say(f"\n[5] FTS5 reference: same documents, segmented with search_index.analysis.text_analyzer, {args.procs} procs … "
+            f"({load()})")
+        if args.reuse and (workdir / FTS5_DONE).exists():
+            fb = json.loads((workdir / FTS5_DONE).read_text())
+            fb["seconds"] = fb["rate"] = float("nan")
+            say(f"    reusing the FTS5 database of an earlier run ({fb['records']:,} records)")
+        else:
+            for f in workdir.glob("fts5.sqlite3*"):
+                f.unlink()
+            fb = build_fts5(fts_path, args.procs)
+            (workdir / FTS5_DONE).write_text(json.dumps(fb))
+        say(f"    {fb['records']:,} records in {fb['seconds']:.1f} s = {fb['rate']:,.0f} records/s; "
+            f"database {fb['size'] / 2**20:,.1f} MB")
+        time_fts5(fts_path, warmup)
+        fts_ms, fts_counts = time_fts5(fts_path, queries)
+        fts = summary(fts_ms)
+        say(f"    MATCH + bm25 top 20 + highlight/snippets + clc facet: p50 {fts['p50']:.1f} ms, p95 {fts['p95']:.1f}, "
+            f"p99 {fts['p99']:.1f}, mean {fts['mean']:.1f}; hits median {statistics.median(fts_counts):,.0f}")
+
+    if args.breakdown:
+        sub = queries[: args.breakdown_queries]
+        say(f"\n[+] breakdown of a Whoosh query over {len(sub)} queries (AND query only, no fallback; {load()}):")
+        rows = [[label, fmt(r["p50"]), fmt(r["p95"]), fmt(r["mean"])] for label, r in breakdown_whoosh(sub)]
+        say(table(rows, ["part", "p50 ms", "p95 ms", "mean ms"]))
+
+    if args.profile:
+        profile_whoosh(queries, args.profile_top)
+
+    # --- the table ---------------------------------------------------------------------------------
+    fts_s = fts or {}
+    rows = [
+        ["records", f"{wb['records']:,}", f"{fb['records']:,}" if fb else "n/a", ""],
+        ["full build (s)", fmt(wb["seconds"]), fmt(fb["seconds"]) if fb else "n/a", ratio(wb["seconds"], fb and fb["seconds"])],
+        ["build rate (records/s)", fmt(wb["rate"]), fmt(fb["rate"]) if fb else "n/a", ratio(wb["rate"], fb and fb["rate"])],
+        ["index size (MB)", fmt(wb["size"] / 2**20), fmt(fb["size"] / 2**20) if fb else "n/a",
+         ratio(wb["size"], fb and fb["size"])],
+        ["query p50, services (ms)", fmt(svc["p50"]), fmt(fts_s.get("p50")), ratio(svc["p50"], fts_s.get("p50"))],
+        ["query p95, services (ms)", fmt(svc["p95"]), fmt(fts_s.get("p95")), ratio(svc["p95"], fts_s.get("p95"))],
+        ["query p99, services (ms)", fmt(svc["p99"]), fmt(fts_s.get("p99")), ratio(svc["p99"], fts_s.get("p99"))],
+        ["query mean, services (ms)", fmt(svc["mean"]), fmt(fts_s.get("mean")), ratio(svc["mean"], fts_s.get("mean"))],
+        ["query p50, API (ms)", fmt(api["p50"]), fmt(fts_s.get("p50")), ratio(api["p50"], fts_s.get("p50"))],
+        ["query p95, API (ms)", fmt(api["p95"]), fmt(fts_s.get("p95")), ratio(api["p95"], fts_s.get("p95"))],
+        ["query p99, API (ms)", fmt(api["p99"]), fmt(fts_s.get("p99")), ratio(api["p99"], fts_s.get("p99"))],
+        ["query mean, API (ms)", fmt(api["mean"]), fmt(fts_s.get("mean")), ratio(api["mean"], fts_s.get("mean"))],
+        ["hits per query, median", fmt(statistics.median(counts)),
+         fmt(statistics.median(fts_counts)) if fts_counts else "n/a", ""],
+        ["commit → searchable, median (ms)", fmt(cs["median_ms"]), "n/a", ""],
+    ]
+    say(f"\n=== results: {args.records:,} records, {args.queries} queries, procs={args.procs} ===")
+    say(table(rows, ["metric", "Whoosh", "FTS5", "ratio"]))
+
+    def verdict(ok):
+        return "PASS" if ok else "FAIL"
+
+    api_ratio = api["p95"] / fts_s["p95"] if fts_s.get("p95") else float("nan")
+    targets = [
+        [f"API query p95 ≤ {TARGET_API_P95_MS:.0f} ms" + (" (target is set at 100,000 records)" if args.records != 100_000 else ""),
+         f"{api['p95']:.1f} ms", verdict(api["p95"] <= TARGET_API_P95_MS)],
+        [f"API p95 within {TARGET_RATIO_FTS5:.0f}× of FTS5 p95", f"{api_ratio:.2f}×" if fts_s else "n/a",
+         verdict(api_ratio <= TARGET_RATIO_FTS5) if fts_s else "n/a"],
+        [f"single-record update searchable ≤ {TARGET_UPDATE_S:.0f} s",
+         f"{cs['median_ms']:.0f} ms", verdict(cs["median_ms"] <= TARGET_UPDATE_S * 1000 and not cs["failures"])],
+        [f"full rebuild ≥ {TARGET_BUILD_RATE:.0f} records/s", f"{wb['rate']:.0f}/s",
+         "n/a (reused)" if args.reuse else verdict(wb["rate"] >= TARGET_BUILD_RATE)],
+    ]
+    say(table(targets, ["target", "measured", "verdict"]))
+    (workdir / "last-result.json").write_text(
+        json.dumps(
+            {"args": vars(args), "catalog": cat, "whoosh_build": wb, "services": svc, "api": api, "fts5_build": fb,
+             "fts5": fts, "commit_to_searchable": cs},
+            indent=2, default=str,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
