@@ -172,7 +172,9 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
             count += 1
             if progress:
                 progress(1)
-        # Several segments (multisegment) are merged into one: queries pay per segment.
+        # With multisegment each writer process leaves its own segment (Whoosh
+        # plans the optimize merge before they exist), so a procs=2 build ends
+        # with two segments; a single-process build ends with one.
         writer.commit(optimize=True)
         store.mark_schema_version(path)
         store.swap_in(path)

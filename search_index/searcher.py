@@ -103,12 +103,29 @@ def reset() -> None:
 # --- parsing -----------------------------------------------------------------------------
 
 
-def _parser(schema, group) -> qparser.QueryParser:
+#: Searched on every query.  Pinyin joins when the query has Latin letters; the
+#: Han-bigram field only when the words alone do not fill the first page (it
+#: was the costliest posting lists of every query: docs/performance.md).
+WORD_FIELDS = ["title", "people", "subjects", "summary", "text"]
+_LATIN = re.compile(r"[A-Za-z]")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _fields_for(text: str, *, with_bigrams: bool) -> list[str]:
+    fields = list(WORD_FIELDS)
+    if _LATIN.search(text):
+        fields.append("pinyin")
+    if with_bigrams and _HAN.search(text):
+        fields.append("bigrams")
+    return fields
+
+
+def _parser(schema, group, fields=SEARCH_FIELDS) -> qparser.QueryParser:
     parser = qparser.QueryParser(None, schema, group=group)
     parser.remove_plugin_class(qparser.WildcardPlugin)
     parser.remove_plugin_class(qparser.RangePlugin)
     parser.remove_plugin_class(qparser.BoostPlugin)
-    parser.add_plugin(qparser.MultifieldPlugin(SEARCH_FIELDS, fieldboosts=FIELD_BOOSTS))
+    parser.add_plugin(qparser.MultifieldPlugin(fields, fieldboosts={f: FIELD_BOOSTS[f] for f in fields}))
     parser.add_plugin(qparser.PlusMinusPlugin())
     parser.add_plugin(
         qparser.FieldAliasPlugin({"people": ["author", "authors", "作者"], "title": ["题名", "标题"], "clc": ["分类"]})
@@ -161,7 +178,7 @@ def _isbn_query(text: str):
     return wq.Term("isbn", normalized)
 
 
-def parse(text: str, schema, *, any_term: bool = False):
+def parse(text: str, schema, *, any_term: bool = False, fields: list[str] | None = None):
     """The Whoosh query for a user's text, or None when nothing searchable remains."""
     isbn = _isbn_query(text)
     if isbn is not None:
@@ -174,7 +191,7 @@ def parse(text: str, schema, *, any_term: bool = False):
         return None
     group = qparser.OrGroup.factory(0.9) if any_term else qparser.AndGroup
     try:
-        query = _parser(schema, group).parse(cleaned)
+        query = _parser(schema, group, fields or SEARCH_FIELDS).parse(cleaned)
     except Exception as exc:  # noqa: BLE001 - the parser is lenient; anything left is a user error
         raise QueryError(f"无法解析查询 (cannot parse the query): {exc}") from None
     query = _without_phrases_on_unpositioned_fields(query.normalize(), schema)
@@ -299,14 +316,26 @@ def search(
     filter_q = _filter_query(filters)
     mask = None if filters.include_internal else wq.Term("visibility", "internal")
 
-    query = parse(text, schema) if text.strip() else wq.Every()
     matched_all = True
-    result = _run(searcher, query, filter_q, mask, sort, limit, offset) if query is not None else None
-    if (result is None or result[0] == 0) and text.strip() and query is not None and not isinstance(query, wq.Term):
-        loose = parse(text, schema, any_term=True)
-        if loose is not None:
-            matched_all = False
-            result = _run(searcher, loose, filter_q, mask, sort, limit, offset)
+    if not text.strip():
+        query = wq.Every()
+        result = _run(searcher, query, filter_q, mask, sort, limit, offset)
+    else:
+        query = parse(text, schema, fields=_fields_for(text, with_bigrams=False))
+        result = _run(searcher, query, filter_q, mask, sort, limit, offset) if query is not None else None
+        if isinstance(query, wq.Term):  # an ISBN or a CLC class: nothing to widen
+            pass
+        elif (result is None or result[0] < offset + limit) and _HAN.search(text):
+            # The words alone leave the page short: let Han bigrams find text
+            # that the segmenter cut differently.
+            wider = parse(text, schema, fields=_fields_for(text, with_bigrams=True))
+            if wider is not None:
+                result = _run(searcher, wider, filter_q, mask, sort, limit, offset)
+        if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
+            loose = parse(text, schema, any_term=True, fields=_fields_for(text, with_bigrams=True))
+            if loose is not None:
+                matched_all = False
+                result = _run(searcher, loose, filter_q, mask, sort, limit, offset)
     if result is None:
         return SearchResult(count=0, items=[], facets={k: {} for k in FACETS}, query=text)
     count, items, facets = result
@@ -425,8 +454,10 @@ def _suggest(searcher, text: str) -> str | None:
                 best = lower
                 break
         if best is None:
-            for fieldname in ("pinyin", "title", "summary"):
-                options = searcher.suggest(fieldname, lower, limit=1, maxdist=2)
+            for fieldname in ("pinyin", "title"):
+                # One edit, first letter kept: a walk of the whole term
+                # dictionary with two edits took seconds at 100,000 records.
+                options = searcher.suggest(fieldname, lower, limit=1, maxdist=1, prefix=1)
                 if options:
                     best = options[0]
                     changed = True
