@@ -7,14 +7,14 @@ changes (opening a searcher per query costs several times the query itself).
 import html
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from stdnum import isbn as stdnum_isbn
 from whoosh import highlight, qparser, sorting
 from whoosh import query as wq
 
 from search_index import store
-from search_index.analysis import normalize_query_text, pinyin_analyzer
+from search_index.analysis import has_han, normalize_query_text, pinyin_analyzer
 from search_index.schema import FIELD_BOOSTS
 
 MAX_QUERY_LENGTH = 1000
@@ -67,7 +67,6 @@ class SearchResult:
     suggestion: str | None = None
     matched_all_terms: bool = True
     query: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 # --- the per-thread searcher ------------------------------------------------------------
@@ -108,14 +107,13 @@ def reset() -> None:
 #: was the costliest posting lists of every query: docs/performance.md).
 WORD_FIELDS = ["title", "people", "subjects", "summary", "text"]
 _LATIN = re.compile(r"[A-Za-z]")
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _fields_for(text: str, *, with_bigrams: bool) -> list[str]:
     fields = list(WORD_FIELDS)
     if _LATIN.search(text):
         fields.append("pinyin")
-    if with_bigrams and _HAN.search(text):
+    if with_bigrams and has_han(text):
         fields.append("bigrams")
     return fields
 
@@ -195,7 +193,7 @@ def parse(text: str, schema, *, any_term: bool = False, fields: list[str] | None
     except Exception as exc:  # noqa: BLE001 - the parser is lenient; anything left is a user error
         raise QueryError(f"无法解析查询 (cannot parse the query): {exc}") from None
     query = _without_phrases_on_unpositioned_fields(query.normalize(), schema)
-    if query is wq.NullQuery or isinstance(query, wq.NullQuery.__class__):
+    if query is wq.NullQuery:
         return None
     return query
 
@@ -325,7 +323,7 @@ def search(
         result = _run(searcher, query, filter_q, mask, sort, limit, offset) if query is not None else None
         if isinstance(query, wq.Term):  # an ISBN or a CLC class: nothing to widen
             pass
-        elif (result is None or result[0] < offset + limit) and _HAN.search(text):
+        elif (result is None or result[0] < offset + limit) and has_han(text):
             # The words alone leave the page short: let Han bigrams find text
             # that the segmenter cut differently.
             wider = parse(text, schema, fields=_fields_for(text, with_bigrams=True))
