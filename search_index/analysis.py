@@ -33,7 +33,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from whoosh.analysis import CompositeAnalyzer, Filter, StopFilter, Token, Tokenizer
+from whoosh.analysis import Analyzer, CompositeAnalyzer, Filter, StopFilter, Token, Tokenizer
 from whoosh.lang.porter import stem as _porter_stem
 from whoosh.support.charset import accent_map
 
@@ -620,6 +620,63 @@ def text_analyzer() -> CompositeAnalyzer:
         | StopFilter(stoplist=ENGLISH_STOP_WORDS, minsize=1, renumber=False)
         | GroupRenumberFilter()
         | EnglishStemFilter()
+    )
+
+
+class SectionedAnalyzer(Analyzer):
+    """Wraps an analyzer so that one field can hold several weighted sections (title, authors, summary…).
+
+    An indexed value is made by :func:`sections`: each section's tokens carry that section's boost (Whoosh
+    sums token boosts into the posting's weight, which BM25F scores), positions continue across sections
+    with a gap of :data:`SECTION_GAP` (a phrase never spans two sections), and ``startchar``/``endchar``
+    index the section's own text.  A value without section marks (every query) goes to the wrapped
+    analyzer unchanged, so query and index analysis stay identical.
+    """
+
+    def __init__(self, inner: Analyzer):
+        self.inner = inner
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SectionedAnalyzer) and self.inner == other.inner
+
+    def has_morph(self) -> bool:
+        return self.inner.has_morph()
+
+    def clean(self) -> None:
+        self.inner.clean()
+
+    def __call__(self, value, positions=False, start_pos=0, **kwargs) -> Iterator[Token]:
+        if not isinstance(value, str) or _SECTION not in value:
+            yield from self.inner(value, positions=positions, start_pos=start_pos, **kwargs)
+            return
+        pos = start_pos
+        for part in value.split(_SECTION):
+            if not part:
+                continue
+            boost_text, _, text = part.partition(_BOOST_END)
+            boost = float(boost_text)
+            last = None
+            for t in self.inner(text, positions=positions, start_pos=pos, **kwargs):
+                t.boost = boost
+                if positions:
+                    last = t.pos
+                yield t
+            if last is not None:
+                pos = last + SECTION_GAP
+
+
+_SECTION = "\x1d"
+_BOOST_END = "\x1e"
+#: Positions left empty between two sections of a :class:`SectionedAnalyzer` value.
+SECTION_GAP = 100
+
+
+def sections(parts: Iterable[tuple[str, float]]) -> str:
+    """One value for a :class:`SectionedAnalyzer` field from ``(text, boost)`` pairs (empty texts skipped)."""
+    return "".join(
+        f"{_SECTION}{boost:g}{_BOOST_END}{text.replace(_SECTION, ' ').replace(_BOOST_END, ' ')}"
+        for text, boost in parts
+        if text and text.strip()
     )
 
 

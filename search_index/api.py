@@ -11,8 +11,12 @@ from search_index.schemas import SearchOut, SearchQuery
 router = Router(tags=["search"])
 
 
-@router.get("/search", response={200: SearchOut, 400: dict, 401: dict, 422: dict, 503: dict}, auth=CATALOG_READ,
-            summary="全文检索图书与调研成果")
+@router.get(
+    "/search",
+    response={200: SearchOut, 400: dict, 401: dict, 422: dict, 503: dict},
+    auth=CATALOG_READ,
+    summary="全文检索图书与调研成果",
+)
 def search(request: HttpRequest, params: Query[SearchQuery]):
     filters = services.Filters(
         type=params.type,

@@ -16,7 +16,9 @@ from django.db import transaction
 from whoosh.index import LockError
 
 from search_index import documents, store
+from search_index.analysis import sections
 from search_index.models import IndexTask
+from search_index.schema import SECTION_BOOSTS
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +32,18 @@ def _writer(ix):
 
 
 def _index_fields(doc: dict) -> dict:
-    """Add the derived fallback fields to a document."""
+    """The index fields of a document: the weighted ``body`` and the derived fallback fields."""
     fields = dict(doc)
-    fields["bigrams"] = " ".join([doc["title"], doc["people"], doc["subjects"], doc["summary"]])
+    subjects = fields.pop("subjects")
+    fields["body"] = sections(
+        [
+            (doc["title"], SECTION_BOOSTS["title"]),
+            (doc["people"], SECTION_BOOSTS["people"]),
+            (subjects, SECTION_BOOSTS["subjects"]),
+            (doc["summary"], SECTION_BOOSTS["summary"]),
+        ]
+    )
+    fields["bigrams"] = " ".join([doc["title"], doc["people"], subjects, doc["summary"]])
     fields["pinyin"] = " ".join([doc["title"], doc["people"]])
     return fields
 

@@ -1,29 +1,56 @@
 """The one index schema for books and papers.
 
-Searchable text is split by weight rather than by source: ``title`` (4×),
-``people`` and ``subjects`` (2×), ``summary`` (1×), ``text`` (0.5×, papers'
-full text, no positions), plus two fallback fields searched with lower weight:
-``bigrams`` (Han character pairs, for words that the segmenter splits
-differently in the query and the text) and ``pinyin`` (titles and authors as
-full pinyin, joined pinyin and initials).
+A query word is looked up in as few posting lists as possible (each list is
+walked in pure Python, so their number and length set the query time):
+
+* ``body`` holds title, subtitle, authors, subjects/keywords, summary/abstract
+  and publisher in ONE field, each section's tokens carrying that section's
+  weight (:data:`SECTION_BOOSTS`); BM25F scores the summed weights, so a
+  title match still outranks a summary match with one posting list per word
+  instead of five;
+* ``text`` holds papers' full text at a lower weight (frequencies only);
+* ``title`` and ``people`` are indexed again on their own for the ``title:``
+  and ``author:`` prefixes;
+* two fallback fields are searched only when needed: ``pinyin`` (titles and
+  authors as full pinyin, joined pinyin and initials; for queries with Latin
+  letters) and ``bigrams`` (Han character pairs, for words the segmenter
+  splits differently in the query and the text; when the words leave the
+  first page short).
+
+Highlights re-analyse the short stored fields, so no field keeps character
+offsets in its postings.
 """
 
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
-from search_index.analysis import bigram_analyzer, clc_analyzer, isbn_analyzer, pinyin_analyzer, text_analyzer
+from search_index.analysis import (
+    SectionedAnalyzer,
+    bigram_analyzer,
+    clc_analyzer,
+    isbn_analyzer,
+    pinyin_analyzer,
+    text_analyzer,
+)
 
 INDEX_NAME = "catalog"
 # Bump when the schema or the analysis changes: an index of another version is
 # refused (search answers 503 with a hint) until rebuild_index has run.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
-#: Searchable fields and their weights (title > authors, subjects > summary > full text).
-FIELD_BOOSTS = {
+#: Weights of the sections of ``body`` (title > authors, subjects > summary).
+SECTION_BOOSTS = {
     "title": 4.0,
     "people": 2.0,
     "subjects": 2.0,
     "summary": 1.0,
-    "text": 0.5,
+}
+
+#: Query-time weights of the searchable fields (full text below summary).
+FIELD_BOOSTS = {
+    "body": 1.0,
+    "title": 4.0,
+    "people": 2.0,
+    "text": 0.4,
     "pinyin": 1.5,
     "bigrams": 0.3,
 }
@@ -35,13 +62,13 @@ def build_schema() -> Schema:
         key=ID(unique=True, stored=True),
         type=ID(stored=True),
         pk=NUMERIC(stored=True, bits=64),
-        title=TEXT(analyzer=text, stored=True, chars=True),
+        body=TEXT(analyzer=SectionedAnalyzer(text)),
+        title=TEXT(analyzer=text, stored=True),
         title_display=STORED(),
-        people=TEXT(analyzer=text, stored=True, chars=True),
+        people=TEXT(analyzer=text, stored=True),
         authors=STORED(),
-        subjects=TEXT(analyzer=text),
-        summary=TEXT(analyzer=text, stored=True, chars=True),
-        text=TEXT(analyzer=text, stored=True, chars=True, phrase=False),
+        summary=STORED(),
+        text=TEXT(analyzer=text, stored=True, phrase=False),
         bigrams=TEXT(analyzer=bigram_analyzer(), phrase=False),
         pinyin=TEXT(analyzer=pinyin_analyzer(), phrase=False),
         isbn=TEXT(analyzer=isbn_analyzer(), phrase=False, stored=True),

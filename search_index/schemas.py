@@ -6,7 +6,10 @@ from shuyuan.schema_types import Text
 
 
 class SearchQuery(Schema):
-    q: Text(2000) = Field("", description="查询：中文、繁体、拼音（全拼/首字母）、蒙古文、英文、ISBN；支持 \"短语\"、title:、author:、-排除词、clc:D92")
+    q: Text(2000) = Field(
+        "",
+        description='查询：中文、繁体、拼音（全拼/首字母）、蒙古文、英文、ISBN；支持 "短语"、title:、author:、-排除词、clc:D92',
+    )
     type: Literal["book", "paper"] | None = None
     language: Text(8) | None = None
     year_from: int | None = Field(None, ge=0, le=9999)

@@ -65,7 +65,9 @@ def open_index():
     try:
         ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
     except (whoosh_index.EmptyIndexError, OSError, ValueError, EOFError) as exc:
-        raise IndexMissing(f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc})") from exc
+        raise IndexMissing(
+            f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc})"
+        ) from exc
     if ix.schema.names() != build_schema().names() or _schema_version(path) != SCHEMA_VERSION:
         raise IndexMissing("全文索引版本过旧，请运行 manage.py rebuild_index (index built with an older schema)")
     return ix

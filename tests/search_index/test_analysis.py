@@ -16,6 +16,8 @@ from whoosh.qparser import QueryParser
 
 from search_index import analysis
 from search_index.analysis import (
+    SECTION_GAP,
+    SectionedAnalyzer,
     bigram_analyzer,
     clc_analyzer,
     get_t2s,
@@ -24,6 +26,7 @@ from search_index.analysis import (
     isbn_analyzer,
     normalize_query_text,
     pinyin_analyzer,
+    sections,
     text_analyzer,
 )
 
@@ -93,8 +96,15 @@ def test_no_duplicate_spans_and_sub_words_share_their_word_position():
     result = spans(ANALYZERS["text"], "关于实现担保物权的规定")
     assert len({(s, e) for _t, s, e, _p in result}) == len(result)
     assert [(t, p) for t, _s, _e, p in result] == [
-        ("关于", 0), ("实现", 1), ("实现担保物权", 1), ("担保", 1), ("担保物", 1), ("担保物权", 1), ("物权", 1),
-        ("的", 2), ("规定", 3),
+        ("关于", 0),
+        ("实现", 1),
+        ("实现担保物权", 1),
+        ("担保", 1),
+        ("担保物", 1),
+        ("担保物权", 1),
+        ("物权", 1),
+        ("的", 2),
+        ("规定", 3),
     ]
 
 
@@ -323,6 +333,44 @@ def test_analyzers_pickle_and_compare_equal():
     for analyzer in ANALYZERS.values():
         assert pickle.loads(pickle.dumps(analyzer)) == analyzer
     assert text_analyzer() == text_analyzer()
+
+
+def test_sectioned_analyzer_weights_each_section_and_keeps_phrases_inside_one():
+    analyzer = SectionedAnalyzer(text_analyzer())
+    value = sections([("担保物权", 4.0), ("", 2.0), ("程啸", 2.0), ("研究 judgments", 1.0)])
+    got = [(t.text, t.boost, t.pos) for t in analyzer(value, positions=True, mode="index")]
+    assert [(text, boost) for text, boost, _ in got] == [
+        ("担保", 4.0),
+        ("担保物", 4.0),
+        ("担保物权", 4.0),
+        ("物权", 4.0),
+        ("程啸", 2.0),
+        ("研究", 1.0),
+        ("judgment", 1.0),
+    ]
+    positions = [pos for _, _, pos in got]
+    assert positions[:4] == [0, 0, 0, 0]  # sub-words share their word's position
+    assert positions[4] == SECTION_GAP and positions[5] == 2 * SECTION_GAP and positions[6] == 2 * SECTION_GAP + 1
+    # A query (no section marks) is analysed exactly as by the wrapped analyzer.
+    assert tokens(analyzer, "擔保物權 Judgments", mode="query") == tokens(
+        text_analyzer(), "擔保物權 Judgments", "query"
+    )
+    # Section marks typed into a text cannot forge a boost.
+    assert [t.boost for t in analyzer(sections([("a\x1d9\x1eb", 1.0)]))] == [1.0, 1.0]
+    assert pickle.loads(pickle.dumps(analyzer)) == analyzer
+
+
+def test_sectioned_field_scores_by_section_weight():
+    schema = Schema(id=ID(stored=True), body=TEXT(analyzer=SectionedAnalyzer(text_analyzer())))
+    ix = RamStorage().create_index(schema)
+    with ix.writer() as writer:
+        writer.add_document(id="summary", body=sections([("民法总论", 4.0), ("本书讨论担保物权", 1.0)]))
+        writer.add_document(id="title", body=sections([("担保物权", 4.0), ("本书讨论民法总论", 1.0)]))
+    with ix.searcher() as searcher:
+        hits = searcher.search(QueryParser("body", schema).parse("担保物权"))
+        assert [h["id"] for h in hits] == ["title", "summary"]
+        # Phrases match inside a section, never across the gap between two.
+        assert len(searcher.search(QueryParser("body", schema).parse('"民法总论 本书"'))) == 0
 
 
 def test_nfkc_tables_cover_every_changing_character():

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search_index import services
+from library.services import book_create, book_update
+from search_index import searcher, services
 from search_index.services import Filters
 
 pytestmark = pytest.mark.django_db
@@ -232,3 +233,115 @@ def test_api_without_index_is_503(db, anon_api):
     response = anon_api.get("/api/v1/search", {"q": "担保"})
     assert response.status_code == 503
     assert "rebuild_index" in response.json()["detail"]
+
+
+# --- the set algebra behind counts, facets and filters --------------------------------------------------
+
+
+def _whoosh_matches(text, filters):
+    """The documents Whoosh's own matchers find for the query that search() runs first."""
+    s = searcher._searcher()
+    q = searcher.parse(text, s.schema, fields=searcher._fields_for(text, with_bigrams=False))
+    mask = None if filters.include_internal else searcher.wq.Term("visibility", "internal")
+    return {s.stored_fields(hit.docnum)["key"] for hit in s.search(q, limit=None, mask=mask)}
+
+
+def _set_matches(text, filters):
+    s = searcher._searcher()
+    q = searcher.parse(text, s.schema, fields=searcher._fields_for(text, with_bigrams=False))
+    out = set()
+    for seg in searcher._segments(s):
+        docs = seg.docs(q) - seg.deleted()
+        if not filters.include_internal:
+            docs = docs - seg.term("visibility", "internal")
+        out |= {s.stored_fields(seg.offset + d)["key"] for d in docs}
+    return out
+
+
+AGREEMENT_QUERIES = [
+    "担保物权",
+    "担保物权 程序",
+    "担保物权 -程啸",
+    '"担保物权 实现"',
+    "title:担保物权",
+    "author:王泽鉴",
+    "民法 OR 刑法",
+    "(担保物权 OR 执行难) -研究",
+    "judgments",
+    "danbao wuquan",
+    "dbwq",
+    "clc:D92",
+    "978-7-301-04815-3",
+    "ᠬᠡᠯᠡ",
+    "NOT 担保物权",
+    "执行难",
+]
+
+
+@pytest.mark.parametrize("text", AGREEMENT_QUERIES)
+def test_set_algebra_finds_what_whoosh_matchers_find(catalog, text):
+    for filters in (PUBLIC, LOGGED_IN):
+        expected = _whoosh_matches(text, filters)
+        assert _set_matches(text, filters) == expected
+        assert services.search(text, filters=filters).count >= len(expected)  # bigrams may widen a short page
+
+
+def test_counts_stay_right_after_updates_delete_documents_in_old_segments(catalog, django_capture_on_commit_callbacks):
+    searcher.clear_caches()
+    before = services.search("担保物权", filters=PUBLIC).count
+    with django_capture_on_commit_callbacks(execute=True):
+        book_update(book=catalog["xingfa"], changes={"summary": "刑法总论与分论。"})  # no longer mentions 担保物权
+    searcher.reset()
+    after = services.search("担保物权", filters=PUBLIC)
+    assert after.count == before - 1
+    assert ("book", catalog["xingfa"].pk) not in keys(after)
+    assert _set_matches("担保物权", PUBLIC) == _whoosh_matches("担保物权", PUBLIC)
+    assert sum(after.facets["type"].values()) == after.count
+
+
+def test_term_cache_stays_within_its_bound(catalog, monkeypatch):
+    searcher.clear_caches()
+    monkeypatch.setattr(searcher, "TERM_CACHE_POSTINGS", 6)
+    expected = {q: services.search(q, filters=PUBLIC).count for q in ("担保物权", "刑法", "研究", "法律")}
+    for q, count in expected.items():
+        assert services.search(q, filters=PUBLIC).count == count
+    assert searcher._term_cache_size <= 6 or len(searcher._term_cache) == 1
+    assert searcher._term_cache_size == sum(len(v) + 1 for v in searcher._term_cache.values())
+
+
+def test_records_without_a_year_sort_last(catalog, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        undated = book_create(title="无年份的担保物权手册", clc="D923")
+    searcher.reset()
+    newest = services.search("担保物权", filters=PUBLIC, sort="-year", limit=50)
+    oldest = services.search("担保物权", filters=PUBLIC, sort="year", limit=50)
+    for result in (newest, oldest):
+        assert result.items[-1].id == undated.pk and result.items[-1].year is None
+    years = [h.year for h in newest.items[:-1]]
+    assert years == sorted(years, reverse=True)
+
+
+def test_empty_query_pages_through_every_record_once(catalog):
+    seen = []
+    for offset in range(0, 10, 3):
+        seen += keys(services.search("", filters=PUBLIC, limit=3, offset=offset))
+    assert len(seen) == len(set(seen)) == 10
+
+
+def test_posting_ids_read_whole_blocks_like_the_matcher():
+    from whoosh.fields import ID, TEXT, Schema
+    from whoosh.filedb.filestore import RamStorage
+
+    ix = RamStorage().create_index(Schema(id=ID(stored=True, unique=True), body=TEXT()))
+    with ix.writer() as writer:
+        for n in range(1000):  # several posting blocks (128 postings each)
+            writer.add_document(id=str(n), body="common " + ("even" if n % 2 == 0 else "odd"))
+    with ix.writer() as writer:
+        for n in range(0, 1000, 7):
+            writer.delete_by_term("id", str(n))
+    with ix.reader() as reader:
+        for term in (b"common", b"even", b"odd", b"absent"):
+            expected = set(reader.postings("body", term).all_ids()) if term != b"absent" else set()
+            got = searcher._posting_ids(reader, "body", term) - reader.deleted_docs_set
+            assert got == expected
+        assert len(searcher._posting_ids(reader, "body", b"common")) == 1000

@@ -14,8 +14,15 @@ class Command(BaseCommand):
             result = services.index_check(fix=fix)
         except services.SearchUnavailable as exc:
             raise CommandError(str(exc)) from None
-        for label, keys in (("缺失 missing", result.missing), ("过期 stale", result.stale), ("多余 extra", result.extra)):
-            self.stdout.write(f"{label}: {len(keys)}" + (f"  ({', '.join(keys[:20])}{' …' if len(keys) > 20 else ''})" if keys else ""))
+        for label, keys in (
+            ("缺失 missing", result.missing),
+            ("过期 stale", result.stale),
+            ("多余 extra", result.extra),
+        ):
+            self.stdout.write(
+                f"{label}: {len(keys)}"
+                + (f"  ({', '.join(keys[:20])}{' …' if len(keys) > 20 else ''})" if keys else "")
+            )
         if result.ok:
             self.stdout.write("索引与数据库一致 (index matches the database)")
         elif fix:

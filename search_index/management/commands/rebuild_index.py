@@ -29,4 +29,6 @@ class Command(BaseCommand):
         with tqdm(total=total, disable=quiet or options["verbosity"] == 0, desc="重建索引", unit="条") as bar:
             result = services.index_rebuild(progress=bar.update, procs=procs)
         rate = result.records / result.seconds if result.seconds else 0
-        self.stdout.write(f"已索引 {result.records} 条，用时 {result.seconds:.1f} 秒（{rate:.0f} 条/秒）→ {result.generation}")
+        self.stdout.write(
+            f"已索引 {result.records} 条，用时 {result.seconds:.1f} 秒（{rate:.0f} 条/秒）→ {result.generation}"
+        )
