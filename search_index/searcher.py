@@ -4,21 +4,18 @@ One searcher per thread, reused across requests and refreshed when the index
 changes (opening a searcher per query costs several times the query itself).
 """
 
-import heapq
 import html
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
 from stdnum import isbn as stdnum_isbn
 from whoosh import highlight, qparser
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import TermNotFound
+from whoosh.scoring import bm25
 
-from search_index import store
+from search_index import columnar, store
 from search_index.analysis import has_han, normalize_query_text, pinyin_analyzer, text_analyzer
 from search_index.schema import FIELD_BOOSTS
 
@@ -222,152 +219,129 @@ def _without_phrases_on_unpositioned_fields(query, schema):
     return query.apply(lambda q: _without_phrases_on_unpositioned_fields(q, schema))
 
 
-def _filter_query(filters: Filters):
-    parts = []
-    if filters.type:
-        parts.append(wq.Term("type", filters.type))
-    if filters.language:
-        parts.append(wq.Term("language", filters.language))
-    if filters.year_from is not None or filters.year_to is not None:
-        parts.append(wq.NumericRange("year", filters.year_from, filters.year_to))
-    if filters.clc:
-        parts.append(wq.Term("clc", filters.clc.strip().lower()))
-    if filters.available is True:
-        parts.append(wq.Term("available_flag", "yes"))
-    elif filters.available is False:
-        parts.append(wq.Term("available_flag", "no"))
-    return wq.And(parts) if parts else None
-
-
-# --- matched documents as sets ----------------------------------------------------------------
+# --- matching, filtering, counting and scoring with arrays --------------------------------------
 #
-# The count, the facets and the filters need every matching document, not just
-# the top of the page.  Walking a Whoosh matcher costs a Python call per
-# posting per field, so instead each query term's documents are read block by
-# block into a set, cached per segment, and the query tree is evaluated with
-# set operations (which run in C).  Segments never change once written — only
-# documents in them get deleted, and the deleted set is subtracted on every
-# search — so a cached set stays valid until a merge retires its segment.
-
-#: Upper bound on the document numbers held by the term cache (about 50 MB).
-TERM_CACHE_POSTINGS = 1_000_000
-
-_term_cache: OrderedDict[tuple, frozenset[int]] = OrderedDict()
-_term_cache_size = 0
-_cache_lock = threading.Lock()
+# The count, the facets and the filters need every matching document, not
+# just the top of the page, and walking Whoosh's matchers costs a Python call
+# per posting per field.  Instead each query term's postings come as numpy
+# arrays (search_index.columnar, cached per segment), the query tree is
+# evaluated with sorted-array set operations, facets are counted with one
+# bincount per facet, and BM25F scores — Whoosh's own formula and statistics —
+# are computed for all matched documents at once.  Queries this cannot score
+# (phrases, coordination-scaled OR) are matched the same way but ranked by
+# Whoosh's scored search, restricted to the matched documents.
 
 
-def _posting_ids(reader, fieldname: str, btext: bytes) -> frozenset[int]:
-    """Every document number in a term's postings, deleted ones included (the caller subtracts those)."""
-    try:
-        matcher = reader.postings(fieldname, btext)
-    except TermNotFound:
-        return frozenset()
-    if isinstance(matcher, FilterMatcher):
-        # The deletion filter has already stepped its child past leading
-        # deleted documents: start the raw postings again from the top.
-        matcher = matcher.child
-        matcher.reset()
-    if not isinstance(matcher, W3LeafMatcher):
-        return frozenset(matcher.all_ids())
-    # Whole blocks at a time: a block's ids are decoded in one call, instead of
-    # one id()/next() round trip per posting (several times faster).
-    ids: list[int] = []
-    while matcher.is_active():
-        matcher._read_ids()
-        ids.extend(matcher._ids[matcher._i :])
-        matcher._next_block()
-    return frozenset(ids)
-
-
-def _term_docs(reader, segment_id: str, fieldname: str, text) -> frozenset[int]:
-    global _term_cache_size
-    field = reader.schema[fieldname] if fieldname in reader.schema else None
-    if field is None:
-        return frozenset()
-    btext = text if isinstance(text, bytes) else field.to_bytes(text)
-    key = (segment_id, fieldname, btext)
-    with _cache_lock:
-        cached = _term_cache.get(key)
-        if cached is not None:
-            _term_cache.move_to_end(key)
-            return cached
-    docs = _posting_ids(reader, fieldname, btext)
-    with _cache_lock:
-        if key not in _term_cache:
-            _term_cache[key] = docs
-            _term_cache_size += len(docs) + 1
-            while _term_cache_size > TERM_CACHE_POSTINGS and len(_term_cache) > 1:
-                _, old = _term_cache.popitem(last=False)
-                _term_cache_size -= len(old) + 1
-    return docs
-
-
-def clear_caches() -> None:
-    """Forget every cached document set (tests; memory pressure)."""
-    global _term_cache_size
-    with _cache_lock:
-        _term_cache.clear()
-        _term_cache_size = 0
-        _facet_cache.clear()
+class _Unscorable(Exception):
+    """A query part that only Whoosh's matchers can score."""
 
 
 class _Segment:
-    """One segment of the searcher, with the set algebra over its documents."""
+    """One segment of the searcher and the array operations over its documents."""
 
     def __init__(self, leaf, offset: int):
         self.leaf = leaf
         self.reader = leaf.reader()
         self.offset = offset
         self.id = self.reader.segment().segment_id()
+        self.count = self.reader.doc_count_all()
 
-    def all(self) -> range:
-        return range(self.reader.doc_count_all())
+    def term(self, fieldname: str, text) -> columnar.Postings:
+        return columnar.postings(self.reader, self.id, fieldname, text)
 
-    def deleted(self) -> frozenset[int]:
-        return self.reader.deleted_docs_set if self.reader.has_deletions() else frozenset()
+    def facet(self, name: str) -> tuple[list[str], np.ndarray]:
+        return columnar.facet_column(self.reader, self.id, FACETS[name])
 
-    def term(self, fieldname: str, text) -> frozenset[int]:
-        return _term_docs(self.reader, self.id, fieldname, text)
+    def live(self) -> np.ndarray | None:
+        """A mask of the documents not deleted, or None when nothing is deleted."""
+        if not self.reader.has_deletions():
+            return None
+        mask = np.ones(self.count, dtype=bool)
+        deleted = np.fromiter(self.reader.deleted_docs_set, dtype=np.int64)
+        mask[deleted[deleted < self.count]] = False
+        return mask
 
-    def docs(self, q) -> frozenset[int] | set[int]:
-        """The documents of ``q`` in this segment (deleted ones may be included)."""
+    def docs(self, q) -> np.ndarray:
+        """The sorted document numbers of ``q`` in this segment (deleted ones may be included)."""
         kind = type(q)
         if kind is wq.Term:
-            return self.term(q.fieldname, q.text)
-        if kind is wq.And:
-            parts = sorted((self.docs(sub) for sub in q.subqueries), key=len)
+            return self.term(q.fieldname, q.text).ids
+        if kind is wq.And or kind is wq.Require:
+            parts = sorted((self.docs(sub) for sub in q.children()), key=len)
             if not parts:
-                return frozenset()
+                return _NONE
             out = parts[0]
             for part in parts[1:]:
-                if not out:
+                if not len(out):
                     break
-                out = out & part
+                out = np.intersect1d(out, part, assume_unique=True)
             return out
-        if kind in (wq.Or, wq.DisjunctionMax):
-            out: set[int] = set()
-            for sub in q.subqueries:
-                out |= self.docs(sub)
-            return out
+        if kind is wq.Or or kind is wq.DisjunctionMax:
+            parts = [self.docs(sub) for sub in q.subqueries]
+            parts = [p for p in parts if len(p)]
+            if not parts:
+                return _NONE
+            return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
         if kind is wq.AndMaybe:
             return self.docs(q.a)
-        if kind is wq.Require:
-            return self.docs(q.a) & self.docs(q.b)
         if kind is wq.AndNot:
-            return self.docs(q.a) - self.docs(q.b)
+            return np.setdiff1d(self.docs(q.a), self.docs(q.b), assume_unique=True)
         if kind is wq.Not:
-            return set(self.all()) - self.docs(q.query)
+            return np.setdiff1d(np.arange(self.count, dtype=np.int32), self.docs(q.query), assume_unique=True)
         if kind is wq.Every:
-            return set(self.all())
+            return np.arange(self.count, dtype=np.int32)
         if q is wq.NullQuery:
-            return frozenset()
+            return _NONE
         # Phrases and anything else: Whoosh's own matcher.
-        return set(q.docs(self.leaf))
+        return np.array(sorted(q.docs(self.leaf)), dtype=np.int32)
 
-    def global_ids(self, docs) -> set[int]:
-        offset = self.offset
-        return {offset + d for d in docs}
+    def scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
+        """BM25F scores of ``docs`` for ``q``, as Whoosh's scored search computes them."""
+        kind = type(q)
+        if kind is wq.Term:
+            return self._term_scores(q, docs, searcher)
+        if kind is wq.And or (kind is wq.Or and not q.scale):
+            out = np.zeros(len(docs))
+            for sub in q.subqueries:
+                out += self.scores(sub, docs, searcher)
+            return out * q.boost
+        if kind is wq.DisjunctionMax:
+            parts = [self.scores(sub, docs, searcher) for sub in q.subqueries]
+            best = np.max(parts, axis=0) if parts else np.zeros(len(docs))
+            if q.tiebreak:
+                best = best + q.tiebreak * (np.sum(parts, axis=0) - best)
+            return best * q.boost
+        if kind is wq.AndNot or kind is wq.Require:
+            return self.scores(q.a, docs, searcher)
+        if kind is wq.AndMaybe:
+            return self.scores(q.a, docs, searcher) + self.scores(q.b, docs, searcher)
+        if kind is wq.Every:
+            return np.zeros(len(docs))
+        raise _Unscorable(kind.__name__)
+
+    def _term_scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
+        postings = self.term(q.fieldname, q.text)
+        out = np.zeros(len(docs))
+        if not len(postings) or not len(docs):
+            return out
+        where = np.searchsorted(postings.ids, docs)
+        where[where >= len(postings)] = len(postings) - 1
+        present = postings.ids[where] == docs
+        if not present.any():
+            return out
+        field = searcher.schema[q.fieldname]
+        btext = field.to_bytes(q.text) if not isinstance(q.text, bytes) else q.text
+        weighting = searcher.weighting
+        b = weighting._field_B.get(q.fieldname, weighting.B)
+        idf = searcher.idf(q.fieldname, btext)
+        avgfl = searcher.avg_field_length(q.fieldname) or 1
+        tf = postings.weights[where[present]].astype(np.float64)
+        fl = columnar.field_lengths(self.reader, self.id, q.fieldname)[docs[present]]
+        out[present] = bm25(idf, tf, fl, avgfl, b, weighting.K1)
+        return out * q.boost
+
+
+_NONE = np.empty(0, dtype=np.int32)
 
 
 def _segments(searcher) -> list[_Segment]:
@@ -376,36 +350,55 @@ def _segments(searcher) -> list[_Segment]:
         if leaf.reader().segment() is None:  # an empty index has no segment
             continue
         out.append(_Segment(leaf, offset))
+    live = frozenset(seg.id for seg in out)
+    global _live_segments
+    if live != _live_segments:
+        columnar.forget_segments_except(set(live))
+        _live_segments = live
     return out
 
 
-def _filter_docs(seg: _Segment, filters: Filters) -> frozenset[int] | set[int] | None:
-    """The documents of a segment that pass the filters, or None when there are none."""
-    parts = []
-    facets = _segment_facets(seg.reader)
-    if filters.type:
-        parts.append(facets["type"].get(filters.type, frozenset()))
-    if filters.language:
-        parts.append(facets["language"].get(filters.language, frozenset()))
+_live_segments: frozenset[str] = frozenset()
+
+
+def clear_caches() -> None:
+    """Forget every cached array (tests; memory pressure)."""
+    global _live_segments
+    columnar.clear()
+    _live_segments = frozenset()
+
+
+def _allowed(seg: _Segment, filters: Filters) -> np.ndarray | None:
+    """A mask of the segment's documents that pass the filters and the visibility rule (None: all)."""
+    mask = seg.live()
+    conditions = []
+    for name, wanted in (("type", filters.type), ("language", filters.language)):
+        if wanted:
+            conditions.append((name, lambda v, w=wanted: v == w))
+    if filters.available is not None:
+        flag = "yes" if filters.available else "no"
+        conditions.append(("available", lambda v, f=flag: v == f))
     if filters.year_from is not None or filters.year_to is not None:
         low = filters.year_from if filters.year_from is not None else -(10**9)
         high = filters.year_to if filters.year_to is not None else 10**9
-        years: set[int] = set()
-        for value, docs in facets["year"].items():
-            if value.lstrip("-").isdigit() and low <= int(value) <= high:
-                years |= docs
-        parts.append(years)
+        conditions.append(("year", lambda v: v.lstrip("-").isdigit() and low <= int(v) <= high))
+    for name, accept in conditions:
+        values, codes = seg.facet(name)
+        # Per value, not per document: which codes pass, then one lookup per document.
+        passing = np.array([accept(v) for v in values] + [False], dtype=bool)
+        part = passing[codes]  # code -1 picks the final False
+        mask = part if mask is None else mask & part
     if filters.clc:
-        parts.append(seg.term("clc", filters.clc.strip().lower()))
-    if filters.available is not None:
-        parts.append(facets["available"].get("yes" if filters.available else "no", frozenset()))
-    if not parts:
-        return None
-    parts.sort(key=len)
-    out = parts[0]
-    for part in parts[1:]:
-        out = out & part
-    return out
+        part = np.zeros(seg.count, dtype=bool)
+        part[seg.term("clc", filters.clc.strip().lower()).ids] = True
+        mask = part if mask is None else mask & part
+    if not filters.include_internal:
+        internal = seg.term("visibility", "internal").ids
+        if len(internal):
+            if mask is None:
+                mask = np.ones(seg.count, dtype=bool)
+            mask[internal] = False
+    return mask
 
 
 # --- highlighting ---------------------------------------------------------------------------
@@ -568,9 +561,7 @@ def search(
 
 
 class _Run:
-    """Runs queries for one search request: the matched sets give the count and the facets, a
-    scored search limited to the page gives the top hits (so Whoosh can skip blocks that cannot
-    reach the page)."""
+    """Runs queries for one search request: every match is counted and faceted, the page is ranked."""
 
     def __init__(self, searcher, filters: Filters, sort: str, limit: int, offset: int):
         self.searcher = searcher
@@ -579,86 +570,86 @@ class _Run:
         self.limit = limit
         self.offset = offset
         self.segments = _segments(searcher)
+        self._masks: dict[str, np.ndarray | None] = {}
+
+    def _mask(self, seg: _Segment) -> np.ndarray | None:
+        if seg.id not in self._masks:
+            self._masks[seg.id] = _allowed(seg, self.filters)
+        return self._masks[seg.id]
 
     def __call__(self, query):
-        filters = self.filters
         per_segment = []
         for seg in self.segments:
             matched = seg.docs(query)
-            allowed = _filter_docs(seg, filters)
-            if allowed is not None:
-                matched = matched & allowed
-            if not filters.include_internal:
-                matched = matched - seg.term("visibility", "internal")
-            deleted = seg.deleted()
-            if deleted:
-                matched = matched - deleted
+            mask = self._mask(seg)
+            if mask is not None and len(matched):
+                matched = matched[mask[matched]]
             per_segment.append((seg, matched))
         count = sum(len(m) for _, m in per_segment)
         facets = _facet_counts(per_segment)
         if not count:
             return 0, [], facets
+        wanted = self.offset + self.limit
         if self.sort in ("year", "-year"):
-            top = self._by_year(per_segment)
+            top = self._by_year(per_segment, wanted)
         elif type(query) is wq.Every:
-            top = self._in_index_order(per_segment)
+            top = self._in_index_order(per_segment, wanted)
         else:
-            top = self._by_score(query, per_segment)
+            try:
+                top = self._by_score(query, per_segment, wanted)
+            except _Unscorable:
+                top = self._by_whoosh_score(query, per_segment, wanted)
         terms = _query_terms(query)
-        items = [self._hit(docnum, score, terms) for docnum, score in top]
+        items = [self._hit(docnum, score, terms) for docnum, score in top[self.offset : wanted]]
         return count, items, facets
 
-    def _by_score(self, query, per_segment) -> list[tuple[int, float]]:
-        kwargs = {"limit": self.offset + self.limit}
-        if self.filters.any():
-            # Only the matched documents may appear (Whoosh checks membership
-            # as it walks the postings).
-            allowed: set[int] = set()
-            for seg, matched in per_segment:
-                allowed |= seg.global_ids(matched)
-            kwargs["filter"] = allowed
-        elif not self.filters.include_internal:
-            internal: set[int] = set()
-            for seg, _ in per_segment:
-                internal |= seg.global_ids(seg.term("visibility", "internal"))
-            if internal:
-                kwargs["mask"] = internal
-        results = self.searcher.search(query, **kwargs)
-        return [(hit.docnum, float(hit.score or 0.0)) for hit in results[self.offset : self.offset + self.limit]]
+    def _by_score(self, query, per_segment, wanted) -> list[tuple[int, float]]:
+        docs, scores = [], []
+        for seg, matched in per_segment:
+            if len(matched):
+                scores.append(seg.scores(query, matched, self.searcher))
+                docs.append(matched.astype(np.int64) + seg.offset)
+        docs_all = np.concatenate(docs)
+        scores_all = np.concatenate(scores)
+        if len(docs_all) > wanted:
+            # The best `wanted` scores (ties at the cut included), then an exact sort.
+            cut = np.partition(scores_all, len(scores_all) - wanted)[len(scores_all) - wanted]
+            keep = scores_all >= cut
+            docs_all, scores_all = docs_all[keep], scores_all[keep]
+        order = np.lexsort((docs_all, -scores_all))[:wanted]
+        return [(int(docs_all[i]), float(scores_all[i])) for i in order]
 
-    def _in_index_order(self, per_segment) -> list[tuple[int, float]]:
+    def _by_whoosh_score(self, query, per_segment, wanted) -> list[tuple[int, float]]:
+        allowed: set[int] = set()
+        for seg, matched in per_segment:
+            allowed.update((matched.astype(np.int64) + seg.offset).tolist())
+        results = self.searcher.search(query, limit=wanted, filter=allowed)
+        return [(hit.docnum, float(hit.score or 0.0)) for hit in results[0:wanted]]
+
+    def _in_index_order(self, per_segment, wanted) -> list[tuple[int, float]]:
         """An empty query has no ranking: the first records in index order."""
-        wanted = self.offset + self.limit
         docs: list[int] = []
         for seg, matched in per_segment:
-            docs.extend(seg.offset + d for d in heapq.nsmallest(wanted - len(docs), matched))
+            docs.extend((matched[: wanted - len(docs)].astype(np.int64) + seg.offset).tolist())
             if len(docs) >= wanted:
                 break
-        return [(docnum, 0.0) for docnum in docs[self.offset : wanted]]
+        return [(docnum, 0.0) for docnum in docs]
 
-    def _by_year(self, per_segment) -> list[tuple[int, float]]:
+    def _by_year(self, per_segment, wanted) -> list[tuple[int, float]]:
         """Newest (or oldest) first, records without a year last, ties in index order."""
-        reverse = self.sort == "-year"
-        by_year: dict[int, list[int]] = {}
+        descending = self.sort == "-year"
+        years, docs = [], []
         for seg, matched in per_segment:
-            rest = set(matched)
-            for value, docs in _segment_facets(seg.reader)["year"].items():
-                hit = docs & rest
-                if hit and value.lstrip("-").isdigit():
-                    by_year.setdefault(int(value), []).extend(seg.global_ids(hit))
-                    rest -= hit
-            if rest:
-                by_year.setdefault(None, []).extend(seg.global_ids(rest))
-        order = sorted((y for y in by_year if y is not None), reverse=reverse)
-        if None in by_year:
-            order.append(None)
-        wanted = self.offset + self.limit
-        out: list[int] = []
-        for year in order:
-            out.extend(heapq.nsmallest(wanted - len(out), by_year[year]))
-            if len(out) >= wanted:
-                break
-        return [(docnum, 0.0) for docnum in out[self.offset : wanted]]
+            values, codes = seg.facet("year")
+            numeric = np.array([int(v) if v.lstrip("-").isdigit() else 0 for v in values] + [0], dtype=np.int64)
+            year = numeric[codes[matched]]
+            years.append(year)
+            docs.append(matched.astype(np.int64) + seg.offset)
+        year_all, docs_all = np.concatenate(years), np.concatenate(docs)
+        undated = year_all == 0
+        key = -year_all if descending else year_all
+        order = np.lexsort((docs_all, key, undated))[:wanted]
+        return [(int(docs_all[i]), 0.0) for i in order]
 
     def _hit(self, docnum: int, score: float, terms) -> Hit:
         fields = self.searcher.stored_fields(docnum)
@@ -675,52 +666,19 @@ class _Run:
         )
 
 
-# --- facets ----------------------------------------------------------------------------------------
-#
-# For each segment, the documents of every facet value are read once from the
-# postings and kept as sets (cached like the term sets above).  Counting a
-# facet is then a set intersection with the matched documents, not a pass
-# over every match's stored fields.
-
-_facet_cache: dict[str, dict[str, dict[str, frozenset[int]]]] = {}
-
-
-def _segment_facets(reader) -> dict[str, dict[str, frozenset[int]]]:
-    key = reader.segment().segment_id()
-    cached = _facet_cache.get(key)
-    if cached is None:
-        cached = {}
-        for name, fieldname in FACETS.items():
-            values = {}
-            for term in reader.lexicon(fieldname):
-                values[term.decode("utf-8")] = _posting_ids(reader, fieldname, term)
-            cached[name] = values
-        with _cache_lock:
-            _facet_cache[key] = cached
-    return cached
-
-
-def _forget_old_segments(live: set[str]) -> None:
-    with _cache_lock:
-        for key in [k for k in _facet_cache if k not in live]:
-            del _facet_cache[key]
-
-
 def _facet_counts(per_segment) -> dict[str, dict[str, int]]:
+    """Per facet, the number of matched documents of each value: one bincount per facet and segment."""
     counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-    live = set()
     for seg, matched in per_segment:
-        live.add(seg.id)
-        if not matched:
+        if not len(matched):
             continue
-        for name, values in _segment_facets(seg.reader).items():
+        for name in FACETS:
+            values, codes = seg.facet(name)
+            tally = np.bincount(codes[matched] + 1, minlength=len(values) + 1)
             bucket = counts[name]
-            for value, docs in values.items():
-                n = len(matched & docs) if len(matched) < len(docs) else len(docs & matched)
-                if n:
-                    bucket[value] = bucket.get(value, 0) + n
-    if len(_facet_cache) > len(live):
-        _forget_old_segments(live)
+            for index in np.flatnonzero(tally[1:]):
+                value = values[index]
+                bucket[value] = bucket.get(value, 0) + int(tally[index + 1])
     return {
         name: dict(sorted(((v, n) for v, n in bucket.items() if v), key=lambda kv: (-kv[1], kv[0])))
         for name, bucket in counts.items()

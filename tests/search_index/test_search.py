@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from library.services import book_create, book_update
-from search_index import searcher, services
+from search_index import columnar, searcher, services
 from search_index.services import Filters
 
 pytestmark = pytest.mark.django_db
@@ -246,15 +246,16 @@ def _whoosh_matches(text, filters):
     return {s.stored_fields(hit.docnum)["key"] for hit in s.search(q, limit=None, mask=mask)}
 
 
-def _set_matches(text, filters):
+def _array_matches(text, filters):
     s = searcher._searcher()
     q = searcher.parse(text, s.schema, fields=searcher._fields_for(text, with_bigrams=False))
     out = set()
     for seg in searcher._segments(s):
-        docs = seg.docs(q) - seg.deleted()
-        if not filters.include_internal:
-            docs = docs - seg.term("visibility", "internal")
-        out |= {s.stored_fields(seg.offset + d)["key"] for d in docs}
+        docs = seg.docs(q)
+        mask = searcher._allowed(seg, filters)
+        if mask is not None:
+            docs = docs[mask[docs]]
+        out |= {s.stored_fields(seg.offset + int(d))["key"] for d in docs}
     return out
 
 
@@ -279,10 +280,10 @@ AGREEMENT_QUERIES = [
 
 
 @pytest.mark.parametrize("text", AGREEMENT_QUERIES)
-def test_set_algebra_finds_what_whoosh_matchers_find(catalog, text):
+def test_array_matching_finds_what_whoosh_matchers_find(catalog, text):
     for filters in (PUBLIC, LOGGED_IN):
         expected = _whoosh_matches(text, filters)
-        assert _set_matches(text, filters) == expected
+        assert _array_matches(text, filters) == expected
         assert services.search(text, filters=filters).count >= len(expected)  # bigrams may widen a short page
 
 
@@ -295,18 +296,52 @@ def test_counts_stay_right_after_updates_delete_documents_in_old_segments(catalo
     after = services.search("担保物权", filters=PUBLIC)
     assert after.count == before - 1
     assert ("book", catalog["xingfa"].pk) not in keys(after)
-    assert _set_matches("担保物权", PUBLIC) == _whoosh_matches("担保物权", PUBLIC)
+    assert _array_matches("担保物权", PUBLIC) == _whoosh_matches("担保物权", PUBLIC)
     assert sum(after.facets["type"].values()) == after.count
 
 
 def test_term_cache_stays_within_its_bound(catalog, monkeypatch):
     searcher.clear_caches()
-    monkeypatch.setattr(searcher, "TERM_CACHE_POSTINGS", 6)
+    monkeypatch.setattr(columnar, "TERM_CACHE_POSTINGS", 6)
     expected = {q: services.search(q, filters=PUBLIC).count for q in ("担保物权", "刑法", "研究", "法律")}
     for q, count in expected.items():
         assert services.search(q, filters=PUBLIC).count == count
-    assert searcher._term_cache_size <= 6 or len(searcher._term_cache) == 1
-    assert searcher._term_cache_size == sum(len(v) + 1 for v in searcher._term_cache.values())
+    entries, size = columnar.cache_size()
+    assert size <= 6 or entries == 1
+    assert size == sum(len(v) + 1 for v in columnar._terms.values())
+
+
+SCORED_QUERIES = [
+    "担保物权",
+    "担保物权 程序",
+    "担保物权 -程啸",
+    "judgments",
+    "danbao wuquan",
+    "title:担保物权 研究",
+    "法律",
+]
+
+
+@pytest.mark.parametrize("text", SCORED_QUERIES)
+def test_array_scores_equal_whoosh_scores(catalog, text):
+    s = searcher._searcher()
+    q = searcher.parse(text, s.schema, fields=searcher._fields_for(text, with_bigrams=True))
+    expected = {hit.docnum: hit.score for hit in s.search(q, limit=None)}
+    assert expected
+    got = {}
+    for seg in searcher._segments(s):
+        docs = seg.docs(q)
+        for d, score in zip(docs.tolist(), seg.scores(q, docs, s).tolist(), strict=True):
+            got[seg.offset + d] = score
+    assert got.keys() == expected.keys()
+    for docnum, score in expected.items():
+        assert got[docnum] == pytest.approx(score, rel=1e-6)
+
+
+def test_phrases_are_ranked_by_whoosh_within_the_matched_documents(catalog):
+    result = services.search('"担保物权 实现"', filters=PUBLIC)
+    assert ("paper", catalog["paper"].pk) in keys(result)
+    assert all(h.score > 0 for h in result.items)
 
 
 def test_records_without_a_year_sort_last(catalog, django_capture_on_commit_callbacks):
@@ -328,20 +363,38 @@ def test_empty_query_pages_through_every_record_once(catalog):
     assert len(seen) == len(set(seen)) == 10
 
 
-def test_posting_ids_read_whole_blocks_like_the_matcher():
+def test_postings_and_lengths_arrays_match_whoosh_per_document_answers():
     from whoosh.fields import ID, TEXT, Schema
     from whoosh.filedb.filestore import RamStorage
 
     ix = RamStorage().create_index(Schema(id=ID(stored=True, unique=True), body=TEXT()))
     with ix.writer() as writer:
-        for n in range(1000):  # several posting blocks (128 postings each)
-            writer.add_document(id=str(n), body="common " + ("even" if n % 2 == 0 else "odd"))
+        for n in range(1000):  # several posting blocks (128 postings each), lengths 2–9
+            writer.add_document(id=str(n), body="common " + ("even " if n % 2 == 0 else "odd ") * (1 + n % 8))
     with ix.writer() as writer:
         for n in range(0, 1000, 7):
             writer.delete_by_term("id", str(n))
     with ix.reader() as reader:
         for term in (b"common", b"even", b"odd", b"absent"):
-            expected = set(reader.postings("body", term).all_ids()) if term != b"absent" else set()
-            got = searcher._posting_ids(reader, "body", term) - reader.deleted_docs_set
-            assert got == expected
-        assert len(searcher._posting_ids(reader, "body", b"common")) == 1000
+            postings = columnar.read_postings(reader, "body", term)
+            assert list(postings.ids) == sorted(postings.ids)
+            expected = {}
+            if term != b"absent":
+                m = reader.postings("body", term)
+                while m.is_active():
+                    expected[m.id()] = m.weight()
+                    m.next()
+            live = {
+                d: w
+                for d, w in zip(postings.ids.tolist(), postings.weights.tolist(), strict=True)
+                if d not in reader.deleted_docs_set
+            }
+            assert live == expected
+        assert len(columnar.read_postings(reader, "body", b"common")) == 1000  # deleted ones included
+        segment_id = reader.segment().segment_id()
+        lengths = columnar.field_lengths(reader, segment_id, "body")
+        assert [lengths[d] for d in range(0, 1000, 13)] == [
+            reader.doc_field_length(d, "body") for d in range(0, 1000, 13)
+        ]
+        values, codes = columnar.facet_column(reader, segment_id, "id")
+        assert [values[codes[d]] for d in (1, 500, 999)] == ["1", "500", "999"]
