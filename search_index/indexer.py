@@ -17,6 +17,7 @@ from whoosh.index import LockError
 
 from search_index import documents, store
 from search_index.analysis import sections
+from search_index.codec import CatalogCodec
 from search_index.models import IndexTask
 from search_index.schema import SECTION_BOOSTS
 
@@ -28,7 +29,7 @@ BATCH_SIZE = 200
 def _writer(ix):
     # compound=False: segments stay as separate files, so opening the index and
     # committing one record are fast (see ARCHITECTURE.md measurements).
-    return ix.writer(timeout=0.0, compound=False)
+    return ix.writer(timeout=0.0, compound=False, codec=CatalogCodec())
 
 
 def _index_fields(doc: dict) -> dict:
@@ -43,7 +44,11 @@ def _index_fields(doc: dict) -> dict:
             (doc["summary"], SECTION_BOOSTS["summary"]),
         ]
     )
-    fields["bigrams"] = " ".join([doc["title"], doc["people"], subjects, doc["summary"]])
+    # Bigrams cover the short fields people search by name (titles, authors,
+    # subjects): over summaries they were 40% of all postings and a quarter of
+    # the build time (docs/performance.md), while the segmenter's sub-words
+    # already find most differently-cut words there.
+    fields["bigrams"] = " ".join([doc["title"], doc["people"], subjects])
     fields["pinyin"] = " ".join([doc["title"], doc["people"]])
     return fields
 
@@ -173,9 +178,9 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
         # A large pool keeps Whoosh from spilling pickled runs to disk (−36% build
         # time at 3,000 records in the benchmark; memory is per writer process).
         if procs > 1:
-            writer = ix.writer(procs=procs, multisegment=True, limitmb=512, compound=False)
+            writer = ix.writer(procs=procs, multisegment=True, limitmb=512, compound=False, codec=CatalogCodec())
         else:
-            writer = ix.writer(limitmb=1024, compound=False)
+            writer = ix.writer(limitmb=1024, compound=False, codec=CatalogCodec())
         count = 0
         # No transaction around the read: on SQLite it would block every
         # writer for the whole build.  Records changed meanwhile are queued

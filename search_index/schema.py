@@ -18,10 +18,14 @@ walked in pure Python, so their number and length set the query time):
   first page short).
 
 Highlights re-analyse the short stored fields, so no field keeps character
-offsets in its postings.
+offsets in its postings.  Record ids, years and copy counts are stored, not
+indexed: filters, facets and the year sort use the ID fields ``type``,
+``language``, ``year_facet``, ``available_flag`` … through
+:mod:`search_index.columnar` (a NUMERIC field would index 8–16 range terms per
+value for range queries nothing runs).
 """
 
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 
 from search_index.analysis import (
     SectionedAnalyzer,
@@ -35,7 +39,7 @@ from search_index.analysis import (
 INDEX_NAME = "catalog"
 # Bump when the schema or the analysis changes: an index of another version is
 # refused (search answers 503 with a hint) until rebuild_index has run.
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 #: Weights of the sections of ``body`` (title > authors, subjects > summary).
 SECTION_BOOSTS = {
@@ -61,7 +65,7 @@ def build_schema() -> Schema:
     return Schema(
         key=ID(unique=True, stored=True),
         type=ID(stored=True),
-        pk=NUMERIC(stored=True, bits=64),
+        pk=STORED(),
         body=TEXT(analyzer=SectionedAnalyzer(text)),
         title=TEXT(analyzer=text, stored=True),
         title_display=STORED(),
@@ -74,11 +78,11 @@ def build_schema() -> Schema:
         isbn=TEXT(analyzer=isbn_analyzer(), phrase=False, stored=True),
         clc=TEXT(analyzer=clc_analyzer(), phrase=False, stored=True),
         clc_facet=ID(stored=True),
-        year=NUMERIC(stored=True, sortable=True),
+        year=STORED(),
         year_facet=ID(),
         language=ID(stored=True),
         visibility=ID(stored=True),
-        available=NUMERIC(stored=True),
+        available=STORED(),
         available_flag=ID(stored=True),
         total=STORED(),
     )

@@ -398,3 +398,26 @@ def test_postings_and_lengths_arrays_match_whoosh_per_document_answers():
         ]
         values, codes = columnar.facet_column(reader, segment_id, "id")
         assert [values[codes[d]] for d in (1, 500, 999)] == ["1", "500", "999"]
+
+
+def test_catalog_codec_answers_field_lengths_exactly_like_whoosh():
+    from whoosh.codec.whoosh3 import W3PerDocReader
+    from whoosh.fields import ID, TEXT, Schema
+    from whoosh.filedb.filestore import RamStorage
+
+    from search_index.codec import CatalogCodec, LengthsInMemoryReader
+
+    ix = RamStorage().create_index(Schema(id=ID(stored=True), body=TEXT(), other=TEXT()))
+    with ix.writer(codec=CatalogCodec()) as writer:
+        for n in range(300):
+            writer.add_document(id=str(n), body="word " * (n % 40 + 1), **({"other": "x y"} if n % 3 else {}))
+    with ix.reader() as reader:
+        segment = reader.segment()
+        ours = segment.codec().per_document_reader(ix.storage, segment)
+        theirs = W3PerDocReader(ix.storage, segment)
+        assert isinstance(ours, LengthsInMemoryReader)
+        for field in ("body", "other", "id"):
+            assert [ours.doc_field_length(d, field, 7) for d in range(300)] == [
+                theirs.doc_field_length(d, field, 7) for d in range(300)
+            ]
+        assert reader.doc_field_length(5, "body") == 6
