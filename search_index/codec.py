@@ -17,6 +17,9 @@ from whoosh.util.numeric import byte_to_length
 
 
 class CatalogCodec(W3Codec):
+    def __init__(self, blocklimit=128, compression=1, inlinelimit=1):
+        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
+
     def per_document_reader(self, storage, segment):
         return LengthsInMemoryReader(storage, segment)
 
