@@ -527,14 +527,12 @@ def profile_whoosh(queries, top: int) -> None:
 
 
 def breakdown_whoosh(queries) -> list[tuple[str, dict]]:
-    """Time the parts of a query one by one, calling whoosh the way search_index.searcher does.
+    """Time the stages of a query one by one, the way search_index.searcher runs them.
 
-    Uses a few of searcher's private helpers (parse, _searcher, _highlights, _count_and_facets); a part
-    whose helper is gone or has changed shape is left out rather than failing the run.
+    Uses searcher's private helpers (parse, _searcher, _segments, _allowed, _facet_counts,
+    _query_terms, _highlights); the Whoosh-only rows are the former design, for reference.
     """
-    import inspect
-
-    from whoosh import highlight, qparser, sorting
+    import numpy as np
     from whoosh import query as wq
 
     from search_index import searcher as s_mod
@@ -542,131 +540,79 @@ def breakdown_whoosh(queries) -> list[tuple[str, dict]]:
 
     s = s_mod._searcher()
     schema = s.schema
-    mask = wq.Term("visibility", "internal")
+    filters = s_mod.Filters()
+    mask_q = wq.Term("visibility", "internal")
     parsed = []
     parse_ms = []
     for _kind, text in queries:
         t = time.perf_counter()
-        q = s_mod.parse(normalize_query_text(text), schema)
+        norm = normalize_query_text(text)
+        q = s_mod.parse(norm, schema, fields=s_mod._fields_for(norm, with_bigrams=False))
         parse_ms.append((time.perf_counter() - t) * 1000)
         if q is not None:
             parsed.append((text, q))
 
-    highlights_fn = getattr(s_mod, "_highlights", None)
-    highlights_takes_results = highlights_fn is not None and "results" in inspect.signature(highlights_fn).parameters
-    count_and_facets = getattr(s_mod, "_count_and_facets", None)
-    formatter = s_mod.MarkFormatter()
+    def matched(q):
+        out = []
+        for seg in s_mod._segments(s):
+            docs = seg.docs(q)
+            mask = s_mod._allowed(seg, filters)
+            if mask is not None:
+                docs = docs[mask[docs]]
+            out.append((seg, docs))
+        return out
 
-    def groupedby():
-        facets = sorting.Facets()
-        for name, fieldname in s_mod.FACETS.items():
-            facets.add_facet(name, sorting.FieldFacet(fieldname, maptype=sorting.Count))
-        return facets
+    def match(text, q):
+        for seg in s_mod._segments(s):
+            seg.docs(q)
 
-    def top20(text, q):
-        s.search(q, mask=mask, limit=20).scored_length()
+    def match_and_mask(text, q):
+        matched(q)
 
-    def top20_terms(text, q):
-        s.search(q, mask=mask, limit=20, terms=True).scored_length()
+    def facets(text, q):
+        s_mod._facet_counts(matched(q))
 
-    def top20_len(text, q):
-        len(s.search(q, mask=mask, limit=20))
+    def score_all(text, q):
+        for seg, docs in matched(q):
+            if len(docs):
+                try:
+                    scores = seg.scores(q, docs, s)
+                except s_mod._Unscorable:
+                    return
+                np.argpartition(-scores, min(20, len(scores) - 1))
 
-    def all_scored(text, q):
-        len(s.search(q, mask=mask, limit=20, optimize=False))
+    def highlights(text, q):
+        terms = s_mod._query_terms(q)
+        for hit in s.search(q, mask=mask_q, limit=20)[:20]:
+            s_mod._highlights(hit.fields(), terms)
 
-    def unscored(text, q):
-        set(s.docs_for_query(wq.AndNot(q, mask)))
+    def whoosh_top20(text, q):
+        s.search(q, mask=mask_q, limit=20).scored_length()
 
-    def facets_now(text, q):
-        count_and_facets(s, q, None, mask)
-
-    def facets_groupedby(text, q):
-        r = s.search(q, mask=mask, limit=20, groupedby=groupedby())
-        len(r)
-        for name in s_mod.FACETS:
-            r.groups(name)
-
-    def stored(text, q):
-        for hit in s.search(q, mask=mask, limit=20)[:20]:
-            hit.fields()
-
-    def highlights_now(text, q):
-        r = s.search(q, mask=mask, limit=20, terms=True)
-        r.formatter = formatter
-        r.fragmenter = highlight.ContextFragmenter(maxchars=160, surround=40)
-        for hit in r[:20]:
-            highlights_fn(hit, r if highlights_takes_results else s)
-
-    def highlights_with(fragmenter, names, terms=True):
-        def run(text, q):
-            r = s.search(q, mask=mask, limit=20, terms=terms)
-            r.formatter = formatter
-            r.fragmenter = fragmenter
-            for hit in r[:20]:
-                fields = hit.fields()
-                for name in names:
-                    if fields.get(name):
-                        hit.highlights(name, text=fields[name], top=2)
-
-        return run
-
-    def on_fields(fields):
-        parser = qparser.QueryParser(None, schema, group=qparser.AndGroup)
-        parser.add_plugin(qparser.MultifieldPlugin(fields, fieldboosts={f: s_mod.FIELD_BOOSTS[f] for f in fields}))
-
-        def run(text, q):
-            fq = parser.parse(normalize_query_text(text))
-            s.search(fq, mask=mask, limit=20).scored_length()
-
-        return run
-
-    def new_searcher(text, q):
-        fresh = s_mod.store.open_index().searcher()
-        try:
-            fresh.search(q, mask=mask, limit=20).scored_length()
-        finally:
-            fresh.close()
+    def whoosh_unscored(text, q):
+        set(s.docs_for_query(wq.AndNot(q, mask_q)))
 
     def suggest(text, q):
         s_mod._suggest(s, text)
 
     def full(text, q):
-        s_mod.search(text, filters=s_mod.Filters(), limit=20)
+        s_mod.search(text, filters=filters, limit=20)
 
-    context = highlight.ContextFragmenter(maxchars=160, surround=40)
-    pinpoint = highlight.PinpointFragmenter(maxchars=160, surround=40, autotrim=True)
     interleaved = [
-        ("top 20 scored (TopCollector), no terms", top20),
-        ("top 20 scored + terms=True (as _run)", top20_terms),
-        ("top 20 + len() (re-runs the query to count)", top20_len),
-        ("score every match (optimize=False)", all_scored),
-        ("all matches, unscored (docs_for_query)", unscored),
-    ]
-    if count_and_facets is not None:
-        interleaved.append(("count + 5 facets (searcher._count_and_facets)", facets_now))
-    interleaved += [
-        ("count + 5 facets by groupedby (the former design)", facets_groupedby),
-        ("top 20 + stored fields of the hits", stored),
-    ]
-    if highlights_fn is not None:
-        interleaved.append(("top 20 + terms + searcher._highlights", highlights_now))
-    interleaved += [
-        ("top 20 + terms + highlights title/summary/text, Context", highlights_with(context, ["title", "summary", "text"])),
-        ("top 20 + terms + highlights title/summary/text, Pinpoint", highlights_with(pinpoint, ["title", "summary", "text"])),
-        ("top 20 + terms + highlights title/summary, Context", highlights_with(context, ["title", "summary"])),
-        ("top 20 + terms + highlights title/summary, Pinpoint", highlights_with(pinpoint, ["title", "summary"])),
-        ("parse + top 20 on title, summary", on_fields(["title", "summary"])),
-        ("parse + top 20 on title, people, subjects, summary", on_fields(["title", "people", "subjects", "summary"])),
-        ("parse + top 20 on those + text", on_fields(["title", "people", "subjects", "summary", "text"])),
-        ("parse + top 20 on all 7 fields (as now)", on_fields(list(s_mod.FIELD_BOOSTS))),
+        ("match: array set operations over the query tree", match),
+        ("match + filter/visibility masks", match_and_mask),
+        ("match + masks + 5 facet counts (bincount)", facets),
+        ("match + masks + BM25F of every match + top 20", score_all),
+        ("stored fields + highlights of 20 hits", highlights),
         ("full searcher.search() (for reference)", full),
+        ("former design: Whoosh scored top 20 (TopCollector)", whoosh_top20),
+        ("former design: Whoosh unscored pass over all matches", whoosh_unscored),
     ]
     # Every part runs on a query before the next query starts, so that a change of load on the machine
     # during the loop skews all parts alike.
     times: dict[str, list[float]] = {label: [] for label, _fn in interleaved}
     for text, q in parsed:
-        top20(text, q)  # untimed: the first search of a query pays for cold caches
+        full(text, q)  # untimed: the first search of a query pays for cold caches
         for label, fn in interleaved:
             t = time.perf_counter()
             fn(text, q)
@@ -682,10 +628,7 @@ def breakdown_whoosh(queries) -> list[tuple[str, dict]]:
 
     rows = [("parse (normalize + qparser)", summary(parse_ms))]
     rows += [(label, summary(times[label])) for label, _fn in interleaved]
-    few = parsed[:20]
     latin = [(t, q) for t, q in parsed if any(c.isascii() and c.isalpha() for c in t)]
-    if few:
-        rows.append((f"top 20 on a newly opened searcher, {len(few)} q", timed(new_searcher, few)))
     if latin:
         rows.append((f"_suggest() alone, {len(latin)} q with Latin letters", timed(suggest, latin)))
     return rows

@@ -47,7 +47,7 @@ class LengthsInMemoryReader(W3PerDocReader):
         # The same answers as W3PerDocReader.doc_field_length, including its
         # quirk of answering None for a document without that field.
         if docnum > self._doccount:
-            raise IndexError("Asked for docnum %r of %d" % (docnum, self._doccount))
+            raise IndexError(f"Asked for docnum {docnum!r} of {self._doccount}")
         data = self._lengths(fieldname)
         if data is None:
             return default
