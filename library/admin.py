@@ -1,13 +1,28 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from library.circulation import copy_came_free, hold_cancel, loan_return
 from library.fulltext import extract
-from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+from library.models import (
+    Book,
+    Channel,
+    CirculationEvent,
+    ClosedDay,
+    Contributor,
+    Copy,
+    Hold,
+    Loan,
+    LoanPolicy,
+    Notice,
+    Paper,
+    PaperAuthor,
+)
 from library.services import paper_attach_file
-from shuyuan.errors import InvalidInput
+from shuyuan.errors import DomainError, InvalidInput
 
 
 class CopyForm(forms.ModelForm):
@@ -113,6 +128,12 @@ class CopyAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "status" in form.changed_data and obj.status == Copy.Status.AVAILABLE:
+            # Back on the shelf: the holds queue comes first.
+            copy_came_free(copy=obj, from_status=Copy.Status.AVAILABLE, actor=request.user, channel=Channel.ADMIN)
+
     def delete_queryset(self, request, queryset):
         kept = queryset.filter(status__in=Copy.CIRCULATING)
         if kept.exists():
@@ -174,3 +195,102 @@ class PaperAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description=_("有全文"))
     def has_file(self, obj):
         return bool(obj.file)
+
+
+# --- circulation ---------------------------------------------------------------------------------------
+
+
+@admin.register(LoanPolicy)
+class LoanPolicyAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "loan_days", "max_renewals", "renewal_days", "max_loans", "pickup_days", "max_holds")
+    list_filter = ("role",)
+
+
+@admin.register(ClosedDay)
+class ClosedDayAdmin(admin.ModelAdmin):
+    list_display = ("date", "name")
+    date_hierarchy = "date"
+    search_fields = ("name",)
+
+
+class ReadOnlyCirculation(admin.ModelAdmin):
+    """Loans and holds change only through the circulation services (so the queue and the audit
+    trail stay right); the admin reads them and offers the actions below."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Loan)
+class LoanAdmin(ReadOnlyCirculation):
+    list_display = ("copy", "book", "patron", "borrowed_at", "due_date", "renewals", "status", "returned_at")
+    list_filter = ("status", "channel")
+    search_fields = ("copy__barcode", "book__title", "patron__username")
+    list_select_related = ("copy", "book", "patron")
+    date_hierarchy = "borrowed_at"
+    readonly_fields = ("copy", "book", "patron", "borrowed_at", "renewals", "status", "returned_at", "channel")
+    fields = ("copy", "book", "patron", "borrowed_at", "due_date", "renewals", "status", "returned_at", "channel")
+    actions = ["return_selected"]
+
+    def save_model(self, request, obj, form, change):
+        # The only editable field is the due date: a librarian's override, recorded as such.
+        old = Loan.objects.get(pk=obj.pk).due_date
+        super().save_model(request, obj, form, change)
+        if old != obj.due_date:
+            CirculationEvent.objects.create(
+                action=CirculationEvent.Action.OVERRIDE, at=timezone.now(), actor=request.user, patron=obj.patron,
+                book=obj.book, copy=obj.copy, loan=obj, channel=Channel.ADMIN,
+                detail={"field": "due_date", "old": str(old), "new": str(obj.due_date)},
+            )
+
+    @admin.action(description=_("归还所选借阅"))
+    def return_selected(self, request, queryset):
+        done = 0
+        for loan in queryset.filter(status=Loan.Status.ACTIVE):
+            try:
+                loan_return(loan=loan, actor=request.user, channel=Channel.ADMIN)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{loan}: {exc.detail}", level=messages.WARNING)
+        self.message_user(request, _("已归还 %(n)d 册") % {"n": done})
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyCirculation):
+    list_display = ("book", "patron", "status", "created_at", "copy", "pickup_by")
+    list_filter = ("status",)
+    search_fields = ("book__title", "patron__username")
+    list_select_related = ("book", "patron", "copy")
+    readonly_fields = ("book", "patron", "status", "created_at", "copy", "ready_at", "pickup_by", "closed_at", "channel")
+    actions = ["cancel_selected"]
+
+    @admin.action(description=_("取消所选预约"))
+    def cancel_selected(self, request, queryset):
+        done = 0
+        for hold in queryset.filter(status__in=Hold.OPEN):
+            hold_cancel(hold=hold, actor=request.user, channel=Channel.ADMIN)
+            done += 1
+        self.message_user(request, _("已取消 %(n)d 个预约") % {"n": done})
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyCirculation):
+    list_display = ("key", "kind", "patron", "created_at", "sent_at")
+    list_filter = ("kind",)
+    search_fields = ("key", "patron__username", "subject")
+    readonly_fields = ("key", "kind", "patron", "loan", "hold", "subject", "body", "created_at", "sent_at")
+
+
+@admin.register(CirculationEvent)
+class CirculationEventAdmin(ReadOnlyCirculation):
+    list_display = ("at", "action", "actor", "patron", "book", "copy", "channel")
+    list_filter = ("action", "channel")
+    search_fields = ("book__title", "patron__username", "actor__username", "copy__barcode")
+    list_select_related = ("actor", "patron", "book", "copy")
+    date_hierarchy = "at"
+
+    def has_change_permission(self, request, obj=None):
+        return False

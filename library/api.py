@@ -142,7 +142,7 @@ def update_copy(request: HttpRequest, barcode: str, payload: CopyPatch):
     changes = payload.model_dump(exclude_unset=True)
     if "status" in changes:
         changes["status"] = payload.status.value
-    return services.copy_update(copy=copy, changes=changes)
+    return services.copy_update(copy=copy, changes=changes, actor=request.auth)
 
 
 @router.delete("/copies/{barcode}", response={204: None, **ERRORS}, auth=LOGGED_IN, summary="删除复本（馆员）")

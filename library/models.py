@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Role
 from library.validators import format_isbn, has_visible_text, normalize_barcode, normalize_clc, normalize_isbn
 
 
@@ -257,3 +258,233 @@ class PaperAuthor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --------------------------------------------------------------------------------------------------------
+# Circulation: policy, closed days, loans, holds, notices and the audit trail
+# --------------------------------------------------------------------------------------------------------
+
+
+class Channel(models.TextChoices):
+    """Where a circulation action came from (recorded in the audit trail)."""
+
+    API = "api", _("API")
+    WEB = "web", _("网页")
+    ADMIN = "admin", _("管理后台")
+    COMMAND = "command", _("命令行")
+
+
+class LoanPolicy(models.Model):
+    """Loan rules.  A row applies to a role and/or a copy location ("" = any); the most specific row wins.
+
+    Specificity: role and location > location > role > the default row (both empty).  Patron-wide
+    limits (active loans, active holds) come from the role rows, since they do not depend on a copy.
+    """
+
+    role = models.CharField(
+        _("读者角色"), max_length=16, blank=True, choices=Role.choices, help_text=_("留空表示所有角色")
+    )
+    location = models.CharField(_("馆藏地"), max_length=64, blank=True, help_text=_("留空表示所有馆藏地"))
+    loan_days = models.PositiveSmallIntegerField(_("借期（天）"), default=30)
+    max_renewals = models.PositiveSmallIntegerField(_("最多续借次数"), default=2)
+    renewal_days = models.PositiveSmallIntegerField(_("每次续借（天）"), default=30)
+    max_loans = models.PositiveSmallIntegerField(_("最多在借册数"), default=10)
+    pickup_days = models.PositiveSmallIntegerField(_("预约保留（天）"), default=3)
+    max_holds = models.PositiveSmallIntegerField(_("最多预约数"), default=5)
+
+    class Meta:
+        verbose_name = _("借阅规则")
+        verbose_name_plural = _("借阅规则")
+        ordering = ["role", "location"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "location"], name="loanpolicy_role_location_unique"),
+            models.CheckConstraint(condition=Q(loan_days__gte=1) & Q(pickup_days__gte=1), name="loanpolicy_days_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display() or '所有角色'} · {self.location or '所有馆藏地'}"
+
+
+class ClosedDay(models.Model):
+    """A day the library is closed: due dates and pickup deadlines falling on it move to the next open day."""
+
+    date = models.DateField(_("日期"), unique=True)
+    name = models.CharField(_("名称"), max_length=64, blank=True, help_text=_("例如 国庆节"))
+
+    class Meta:
+        verbose_name = _("闭馆日")
+        verbose_name_plural = _("闭馆日")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
+class Loan(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("在借")
+        RETURNED = "returned", _("已还")
+
+    copy = models.ForeignKey(Copy, on_delete=models.PROTECT, related_name="loans", verbose_name=_("复本"))
+    book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="loans", verbose_name=_("图书"))
+    patron = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="loans", verbose_name=_("读者")
+    )
+    borrowed_at = models.DateTimeField(_("借出时间"))
+    due_date = models.DateField(_("应还日期"))
+    renewals = models.PositiveSmallIntegerField(_("已续借次数"), default=0)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    returned_at = models.DateTimeField(_("归还时间"), null=True, blank=True)
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, default=Channel.API)
+
+    class Meta:
+        verbose_name = _("借阅")
+        verbose_name_plural = _("借阅")
+        ordering = ["-borrowed_at", "-id"]
+        constraints = [
+            # The heart of circulation: a copy is lent at most once at a time.
+            models.UniqueConstraint(fields=["copy"], condition=Q(status="active"), name="loan_one_active_per_copy"),
+            # A patron holds at most one copy of a book at a time.
+            models.UniqueConstraint(
+                fields=["patron", "book"], condition=Q(status="active"), name="loan_one_active_per_patron_book"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="active") & Q(returned_at__isnull=True))
+                | (Q(status="returned") & Q(returned_at__isnull=False)),
+                name="loan_returned_at_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patron", "status"], name="loan_patron_status"),
+            models.Index(fields=["status", "due_date"], name="loan_status_due"),
+            models.Index(fields=["book", "status"], name="loan_book_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.copy_id} → {self.patron_id} ({self.status})"
+
+
+class Hold(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("排队中")
+        READY = "ready", _("待取")
+        FULFILLED = "fulfilled", _("已借出")
+        CANCELLED = "cancelled", _("已取消")
+        EXPIRED = "expired", _("已过期")
+
+    OPEN = (Status.WAITING, Status.READY)
+
+    book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="holds", verbose_name=_("图书"))
+    patron = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="holds", verbose_name=_("读者")
+    )
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(_("预约时间"))
+    copy = models.ForeignKey(
+        Copy, on_delete=models.PROTECT, null=True, blank=True, related_name="holds", verbose_name=_("保留的复本")
+    )
+    ready_at = models.DateTimeField(_("到书时间"), null=True, blank=True)
+    pickup_by = models.DateField(_("取书截止"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, default=Channel.API)
+
+    class Meta:
+        verbose_name = _("预约")
+        verbose_name_plural = _("预约")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patron", "book"],
+                condition=Q(status__in=["waiting", "ready"]),
+                name="hold_one_open_per_patron_book",
+            ),
+            # A copy on the hold shelf waits for one hold only.
+            models.UniqueConstraint(fields=["copy"], condition=Q(status="ready"), name="hold_one_ready_per_copy"),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | (Q(copy__isnull=False) & Q(pickup_by__isnull=False)),
+                name="hold_ready_has_copy_and_deadline",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["book", "status", "created_at"], name="hold_queue"),
+            models.Index(fields=["patron", "status"], name="hold_patron_status"),
+            models.Index(fields=["status", "pickup_by"], name="hold_status_pickup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.pk}: book {self.book_id} for {self.patron_id} ({self.status})"
+
+
+class Notice(models.Model):
+    """A message to a patron, recorded under a unique key so that it is sent once."""
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", _("即将到期")
+        OVERDUE = "overdue", _("逾期")
+        HOLD_READY = "hold_ready", _("预约到书")
+        HOLD_EXPIRED = "hold_expired", _("预约过期")
+
+    key = models.CharField(_("去重键"), max_length=128, unique=True)
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    patron = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices", verbose_name=_("读者")
+    )
+    loan = models.ForeignKey(Loan, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices")
+    hold = models.ForeignKey(Hold, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices")
+    subject = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("正文"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["sent_at"], name="notice_sent_at")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CirculationEvent(models.Model):
+    """The audit trail: who did what, for whom, when and through which channel."""
+
+    class Action(models.TextChoices):
+        CHECKOUT = "checkout", _("借出")
+        RENEW = "renew", _("续借")
+        RETURN = "return", _("归还")
+        HOLD_PLACED = "hold_placed", _("预约")
+        HOLD_READY = "hold_ready", _("预约到书")
+        HOLD_FULFILLED = "hold_fulfilled", _("预约已借")
+        HOLD_CANCELLED = "hold_cancelled", _("取消预约")
+        HOLD_EXPIRED = "hold_expired", _("预约过期")
+        OVERRIDE = "override", _("人工处理")
+
+    action = models.CharField(_("操作"), max_length=16, choices=Action.choices)
+    at = models.DateTimeField(_("时间"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("操作人"),
+    )
+    patron = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("读者"),
+    )
+    book = models.ForeignKey(Book, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    copy = models.ForeignKey(Copy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    loan = models.ForeignKey(Loan, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    hold = models.ForeignKey(Hold, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("流通记录")
+        verbose_name_plural = _("流通记录")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["book", "at"], name="circ_book_at"),
+            models.Index(fields=["patron", "at"], name="circ_patron_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

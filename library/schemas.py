@@ -1,7 +1,7 @@
 """Request and response schemas of the catalog API.  Input schemas reject unknown keys."""
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Field, FilterSchema, Schema
 
@@ -107,6 +107,8 @@ class BookOut(Schema):
     copies: list[CopyOut]
     total_copies: int
     available_copies: int
+    earliest_due: date | None = Field(description="在借复本中最早的应还日期")
+    holds_waiting: int = Field(description="排队预约人数")
     created_at: datetime
     updated_at: datetime
 
@@ -130,6 +132,15 @@ class BookOut(Schema):
     @staticmethod
     def resolve_available_copies(obj: Book) -> int:
         return sum(1 for c in obj.copies.all() if c.status == Copy.Status.AVAILABLE)
+
+    @staticmethod
+    def resolve_earliest_due(obj: Book) -> date | None:
+        # Annotated by selectors.book_queryset(); a freshly created book has no loans.
+        return getattr(obj, "earliest_due", None)
+
+    @staticmethod
+    def resolve_holds_waiting(obj: Book) -> int:
+        return getattr(obj, "holds_waiting", 0) or 0
 
 
 class BookFilters(FilterSchema):
@@ -204,3 +215,161 @@ class ImportSummaryOut(Schema):
     skipped: int
     failed: int
     errors: list[dict]
+
+
+# --- circulation ------------------------------------------------------------------------------------
+
+
+class LoanIn(StrictSchema):
+    """Self-service: ``{"book": id}``.  Desk checkout (librarian): ``{"barcode": "…", "patron": "username"}``."""
+
+    book: int | None = Field(default=None, ge=1, description="自助借阅：图书 id")
+    barcode: Text(32, 1) | None = Field(default=None, description="柜台借出：复本条码")
+    patron: Text(150, 1) | None = Field(default=None, description="柜台借出：读者用户名")
+
+
+class LoanOut(Schema):
+    id: int
+    book: int
+    title: str
+    barcode: str
+    patron: str
+    borrowed_at: datetime
+    due_date: date
+    renewals: int
+    status: str
+    returned_at: datetime | None
+    overdue: bool
+
+    @staticmethod
+    def resolve_book(obj) -> int:
+        return obj.book_id
+
+    @staticmethod
+    def resolve_title(obj) -> str:
+        return obj.book.title
+
+    @staticmethod
+    def resolve_barcode(obj) -> str:
+        return obj.copy.barcode
+
+    @staticmethod
+    def resolve_patron(obj) -> str:
+        return obj.patron.get_username()
+
+    @staticmethod
+    def resolve_overdue(obj) -> bool:
+        from library.policy import library_today
+
+        return obj.status == "active" and obj.due_date < library_today()
+
+
+class ReturnIn(StrictSchema):
+    barcode: Text(32, 1)
+
+
+class ReturnOut(Schema):
+    loan: LoanOut
+    to_hold: bool = Field(description="复本转给排队预约的读者（放上预约架）")
+    hold_patron: str | None = None
+    pickup_by: date | None = None
+
+
+class LoanFilters(Schema):
+    status: Literal["active", "overdue", "returned"] | None = None
+    patron: Text(150, 1) | None = None
+    book: int | None = Field(default=None, ge=1)
+
+
+class HoldIn(StrictSchema):
+    book: int = Field(ge=1)
+    patron: Text(150, 1) | None = Field(default=None, description="馆员代读者预约")
+
+
+class HoldOut(Schema):
+    id: int
+    book: int
+    title: str
+    patron: str
+    position: int | None = Field(description="排队位次（1 为下一位）；待取或已结束时为 null")
+    status: str
+    pickup_by: date | None
+    barcode: str | None = Field(description="待取时保留的复本条码")
+    created_at: datetime
+
+    @staticmethod
+    def resolve_book(obj) -> int:
+        return obj.book_id
+
+    @staticmethod
+    def resolve_title(obj) -> str:
+        return obj.book.title
+
+    @staticmethod
+    def resolve_patron(obj) -> str:
+        return obj.patron.get_username()
+
+    @staticmethod
+    def resolve_position(obj) -> int | None:
+        return getattr(obj, "position", None)
+
+    @staticmethod
+    def resolve_barcode(obj) -> str | None:
+        return obj.copy.barcode if obj.copy_id and obj.status == "ready" else None
+
+
+class HoldFilters(Schema):
+    status: Literal["waiting", "ready", "fulfilled", "cancelled", "expired", "open"] | None = None
+    patron: Text(150, 1) | None = None
+    book: int | None = Field(default=None, ge=1)
+
+
+class AvailabilityOut(Schema):
+    available_copies: int
+    total_copies: int
+    earliest_due: date | None = Field(description="在借复本中最早的应还日期")
+    holds_waiting: int = Field(description="排队预约人数")
+
+
+class CirculationEventOut(Schema):
+    id: int
+    action: str
+    at: datetime
+    actor: str | None
+    patron: str | None
+    book: int | None
+    barcode: str | None
+    loan: int | None
+    hold: int | None
+    channel: str
+    detail: dict
+
+    @staticmethod
+    def resolve_actor(obj) -> str | None:
+        return obj.actor.get_username() if obj.actor_id else None
+
+    @staticmethod
+    def resolve_patron(obj) -> str | None:
+        return obj.patron.get_username() if obj.patron_id else None
+
+    @staticmethod
+    def resolve_book(obj) -> int | None:
+        return obj.book_id
+
+    @staticmethod
+    def resolve_barcode(obj) -> str | None:
+        return obj.copy.barcode if obj.copy_id else None
+
+    @staticmethod
+    def resolve_loan(obj) -> int | None:
+        return obj.loan_id
+
+    @staticmethod
+    def resolve_hold(obj) -> int | None:
+        return obj.hold_id
+
+
+class CirculationEventFilters(Schema):
+    book: int | None = Field(default=None, ge=1)
+    patron: Text(150, 1) | None = None
+    action: Text(16, 1) | None = None

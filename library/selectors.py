@@ -1,17 +1,36 @@
-"""Reads of the catalog, with the related rows that the API needs fetched up front."""
+"""Reads of the catalog and of circulation, with the related rows that the API needs fetched up front."""
+
+from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
-from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+from library.models import Book, CirculationEvent, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
+from library.policy import library_today
 
 
 def book_queryset() -> QuerySet[Book]:
+    """Books with contributors, copies and their circulation summary (earliest due date, queue length)."""
     return Book.objects.prefetch_related(
         Prefetch("contributors", queryset=Contributor.objects.order_by("position")),
         Prefetch("copies", queryset=Copy.objects.order_by("barcode")),
+    ).annotate(
+        earliest_due=Subquery(
+            Loan.objects.filter(book=OuterRef("pk"), status=Loan.Status.ACTIVE).order_by("due_date").values("due_date")[:1]
+        ),
+        holds_waiting=Coalesce(
+            Subquery(
+                Hold.objects.filter(book=OuterRef("pk"), status=Hold.Status.WAITING)
+                .order_by()
+                .values("book")
+                .annotate(n=Count("pk"))
+                .values("n")
+            ),
+            0,
+        ),
     )
 
 
@@ -83,3 +102,95 @@ def paper_can_edit(*, user: AbstractBaseUser | AnonymousUser, paper: Paper) -> b
     if user_has_role(user, Role.LIBRARIAN):
         return True
     return user.is_authenticated and paper.created_by_id == user.pk and user_has_role(user, Role.JUDGE)
+
+
+# --- circulation ----------------------------------------------------------------------------------
+
+
+def loan_queryset() -> QuerySet[Loan]:
+    return Loan.objects.select_related("book", "copy", "patron")
+
+
+def loan_list(
+    *, viewer: AbstractBaseUser, status: str | None = None, patron: str | None = None, book: int | None = None,
+    today: date | None = None,
+) -> QuerySet[Loan]:
+    """Loans a viewer may see: their own, or everyone's for a librarian (``patron`` narrows it)."""
+    loans = loan_queryset().order_by("-borrowed_at", "-id")
+    if not user_has_role(viewer, Role.LIBRARIAN):
+        loans = loans.filter(patron=viewer)
+    if patron:
+        loans = loans.filter(patron__username=patron)
+    if book:
+        loans = loans.filter(book_id=book)
+    if status == "active":
+        loans = loans.filter(status=Loan.Status.ACTIVE)
+    elif status == "returned":
+        loans = loans.filter(status=Loan.Status.RETURNED)
+    elif status == "overdue":
+        loans = loans.filter(status=Loan.Status.ACTIVE, due_date__lt=today or library_today()).order_by("due_date", "id")
+    return loans
+
+
+def loan_get(*, viewer: AbstractBaseUser, loan_id: int) -> Loan | None:
+    return loan_list(viewer=viewer).filter(pk=loan_id).first()
+
+
+def hold_queryset() -> QuerySet[Hold]:
+    """Holds with ``position``: 1 for the next in line, counted among the book's waiting holds (None otherwise)."""
+    ahead = (
+        Hold.objects.filter(book=OuterRef("book"), status=Hold.Status.WAITING)
+        .filter(Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__lte=OuterRef("id")))
+        .order_by()
+        .values("book")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Hold.objects.select_related("book", "copy", "patron").annotate(
+        position=Case(When(status=Hold.Status.WAITING, then=Subquery(ahead)), default=None)
+    )
+
+
+def hold_list(
+    *, viewer: AbstractBaseUser, status: str | None = None, patron: str | None = None, book: int | None = None
+) -> QuerySet[Hold]:
+    holds = hold_queryset().order_by("-created_at", "-id")
+    if not user_has_role(viewer, Role.LIBRARIAN):
+        holds = holds.filter(patron=viewer)
+    if patron:
+        holds = holds.filter(patron__username=patron)
+    if book:
+        holds = holds.filter(book_id=book)
+    if status == "open":
+        holds = holds.filter(status__in=Hold.OPEN)
+    elif status:
+        holds = holds.filter(status=status)
+    return holds
+
+
+def hold_get(*, viewer: AbstractBaseUser, hold_id: int) -> Hold | None:
+    return hold_list(viewer=viewer).filter(pk=hold_id).first()
+
+
+def book_availability(*, book: Book) -> dict:
+    statuses = list(Copy.objects.filter(book=book).values_list("status", flat=True))
+    earliest = (
+        Loan.objects.filter(book=book, status=Loan.Status.ACTIVE).order_by("due_date").values_list("due_date", flat=True)
+    ).first()
+    return {
+        "available_copies": sum(1 for s in statuses if s == Copy.Status.AVAILABLE),
+        "total_copies": sum(1 for s in statuses if s not in (Copy.Status.LOST, Copy.Status.WITHDRAWN)),
+        "earliest_due": earliest,
+        "holds_waiting": Hold.objects.filter(book=book, status=Hold.Status.WAITING).count(),
+    }
+
+
+def circulation_events(*, book: int | None = None, patron: str | None = None, action: str | None = None):
+    events = CirculationEvent.objects.select_related("actor", "patron", "copy").order_by("-at", "-id")
+    if book:
+        events = events.filter(book_id=book)
+    if patron:
+        events = events.filter(patron__username=patron)
+    if action:
+        events = events.filter(action=action)
+    return events

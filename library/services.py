@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
+from library.circulation import copy_came_free
 from library.fulltext import extract
 from library.models import Book, Contributor, Copy, Paper, PaperAuthor
 from shuyuan.errors import DomainError, InvalidInput
@@ -196,7 +197,9 @@ def copy_create(
 
 
 @transaction.atomic
-def copy_update(*, copy: Copy, changes: dict[str, Any]) -> Copy:
+def copy_update(
+    *, copy: Copy, changes: dict[str, Any], actor: AbstractBaseUser | None = None, channel: str = "api"
+) -> Copy:
     unknown = set(changes) - set(COPY_FIELDS)
     if unknown:
         raise ValueError(f"not copy fields: {sorted(unknown)}")
@@ -208,10 +211,15 @@ def copy_update(*, copy: Copy, changes: dict[str, Any]) -> Copy:
             raise DomainError(
                 "copy_in_circulation", "复本借出或在预约架上，状态由借还流程管理 (the copy is in circulation)"
             )
+    previous_status = current.status
     for field, value in changes.items():
         setattr(current, field, value)
     if changes:
         _save_copy(current, update_fields=[*changes, "updated_at"])
+    if current.status == Copy.Status.AVAILABLE and previous_status != Copy.Status.AVAILABLE:
+        # Back from repair (or found again): readers waiting in the queue come before the shelf.
+        if copy_came_free(copy=current, from_status=Copy.Status.AVAILABLE, actor=actor, channel=channel):
+            current.refresh_from_db()
     return current
 
 

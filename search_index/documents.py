@@ -4,7 +4,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import Prefetch, QuerySet
 
-from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
 
 # The CLC facet groups by class to the second digit (D92 民法…, D91, D90):
 # in a law library nearly every record is D9, so the main class alone says nothing.
@@ -15,6 +15,10 @@ def books_queryset() -> QuerySet[Book]:
     return Book.objects.prefetch_related(
         Prefetch("contributors", queryset=Contributor.objects.order_by("position")),
         Prefetch("copies", queryset=Copy.objects.only("id", "book_id", "status")),
+        Prefetch("loans", queryset=Loan.objects.filter(status=Loan.Status.ACTIVE).only("id", "book_id", "due_date"),
+                 to_attr="active_loans"),
+        Prefetch("holds", queryset=Hold.objects.filter(status=Hold.Status.WAITING).only("id", "book_id"),
+                 to_attr="waiting_holds"),
     ).order_by("id")
 
 
@@ -33,6 +37,7 @@ def book_document(book: Book) -> dict:
     statuses = [c.status for c in book.copies.all()]
     available = sum(1 for s in statuses if s == Copy.Status.AVAILABLE)
     total = sum(1 for s in statuses if s not in (Copy.Status.LOST, Copy.Status.WITHDRAWN))
+    dues = [loan.due_date for loan in book.active_loans]
     return {
         "key": f"book:{book.pk}",
         "type": "book",
@@ -54,6 +59,8 @@ def book_document(book: Book) -> dict:
         "available": available,
         "available_flag": "yes" if available else "no",
         "total": total,
+        "earliest_due": min(dues).isoformat() if dues else "",
+        "holds": len(book.waiting_holds),
     }
 
 
@@ -80,6 +87,8 @@ def paper_document(paper: Paper) -> dict:
         "available": 0,
         "available_flag": "no",
         "total": 0,
+        "earliest_due": "",
+        "holds": 0,
     }
 
 

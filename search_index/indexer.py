@@ -221,7 +221,9 @@ class CheckResult:
         return not (self.missing or self.stale or self.extra)
 
 
-COMPARED_FIELDS = ("title", "people", "summary", "isbn", "clc", "year", "visibility", "available", "total")
+COMPARED_FIELDS = (
+    "title", "people", "summary", "isbn", "clc", "year", "visibility", "available", "total", "earliest_due", "holds",
+)
 
 
 def check(*, fix: bool = False) -> CheckResult:

@@ -39,7 +39,7 @@ from search_index.analysis import (
 INDEX_NAME = "catalog"
 # Bump when the schema or the analysis changes: an index of another version is
 # refused (search answers 503 with a hint) until rebuild_index has run.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 #: Weights of the sections of ``body`` (title > authors, subjects > summary).
 SECTION_BOOSTS = {
@@ -85,4 +85,6 @@ def build_schema() -> Schema:
         available=STORED(),
         available_flag=ID(stored=True),
         total=STORED(),
+        earliest_due=STORED(),
+        holds=STORED(),
     )

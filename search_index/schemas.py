@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Literal
 
 from ninja import Field, Schema
@@ -30,6 +31,8 @@ class SearchHitOut(Schema):
     score: float
     available_copies: int
     total_copies: int
+    earliest_due: date | None = Field(description="借出时最早的应还日期（在借复本中）")
+    holds_waiting: int = Field(description="排队预约人数")
     highlights: dict[str, str]
 
 

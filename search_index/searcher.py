@@ -65,6 +65,8 @@ class Hit:
     available_copies: int
     total_copies: int
     highlights: dict[str, str]
+    earliest_due: str | None = None
+    holds_waiting: int = 0
 
 
 @dataclass
@@ -663,6 +665,8 @@ class _Run:
             available_copies=int(fields.get("available") or 0),
             total_copies=int(fields.get("total") or 0),
             highlights=_highlights(fields, terms),
+            earliest_due=fields.get("earliest_due") or None,
+            holds_waiting=int(fields.get("holds") or 0),
         )
 
 

@@ -8,7 +8,7 @@ bypass signals (``QuerySet.update()``, ``bulk_create``) must call
 
 from django.db.models.signals import post_delete, post_save
 
-from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
 from search_index.indexer import enqueue
 
 
@@ -33,5 +33,8 @@ def connect() -> None:
         signal.connect(_book, sender=Book, dispatch_uid=f"search_index.book.{signal}")
         signal.connect(_book_child, sender=Copy, dispatch_uid=f"search_index.copy.{signal}")
         signal.connect(_book_child, sender=Contributor, dispatch_uid=f"search_index.contributor.{signal}")
+        # Availability, the earliest due date and the queue length are in the index.
+        signal.connect(_book_child, sender=Loan, dispatch_uid=f"search_index.loan.{signal}")
+        signal.connect(_book_child, sender=Hold, dispatch_uid=f"search_index.hold.{signal}")
         signal.connect(_paper, sender=Paper, dispatch_uid=f"search_index.paper.{signal}")
         signal.connect(_paper_child, sender=PaperAuthor, dispatch_uid=f"search_index.paperauthor.{signal}")

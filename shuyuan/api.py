@@ -5,25 +5,39 @@ list of ``{"loc", "field", "msg", "type"}`` naming each field and reason.
 """
 
 import logging
+from datetime import datetime
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
 from django.http.multipartparser import MultiPartParserError
+from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from accounts.api import router as accounts_router
 from library.api import router as library_router
+from library.circulation_api import router as circulation_router
 from search_index.api import router as search_router
 from shuyuan.errors import HTTP_CODES, DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
-class UnicodeJSONRenderer(JSONRenderer):
-    """JSON with Chinese and Mongolian text as is, not as \\u escapes."""
+class LocalTimeEncoder(NinjaJSONEncoder):
+    """Aware datetimes in the library's time zone (Asia/Shanghai), with their offset: 2026-12-02T10:00:00+08:00."""
 
+    def default(self, o):
+        if isinstance(o, datetime) and timezone.is_aware(o):
+            return timezone.localtime(o).isoformat()
+        return super().default(o)
+
+
+class UnicodeJSONRenderer(JSONRenderer):
+    """JSON with Chinese and Mongolian text as is, not as \\u escapes; datetimes in local time."""
+
+    encoder_class = LocalTimeEncoder
     json_dumps_params = {"ensure_ascii": False}
 
 
@@ -140,4 +154,5 @@ def api_not_found(request: HttpRequest, path: str = ""):
 
 api.add_router("/", accounts_router)
 api.add_router("/", library_router)
+api.add_router("/", circulation_router)
 api.add_router("/", search_router)

@@ -98,6 +98,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_MAX_FAILURES_PER_ADDRESS = envint("LOGIN_MAX_FAILURES_PER_ADDRESS", 30, minimum=1)
 LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+
+# Circulation.  SELF_RETURN lets a patron return their own loan through the
+# API (the court's 24-hour self-service point); otherwise returns are the
+# librarian's.
+SELF_RETURN = envbool("SELF_RETURN", "False")
+
+# E-mail for notices (due soon, overdue, hold ready/expired).  Development
+# prints them to the console; production sets the SMTP variables below.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "False")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "法官书苑 <library@localhost>")
+
 # How many reverse proxies (nginx …) stand in front and append to
 # X-Forwarded-For; 0 trusts only REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
