@@ -299,10 +299,11 @@ def hold_place(*, patron: AbstractBaseUser, book: Book, actor: AbstractBaseUser 
                channel: str = Channel.API, now: datetime | None = None) -> Hold:
     """Join the queue for a book with no available copy.  Refusals: ``available_now``,
     ``already_borrowed``, ``hold_exists``, ``hold_limit``, ``not_holdable``."""
-    now = now or timezone.now()
     with transaction.atomic():
         _lock_patron(patron)
         _lock_book(book.pk)
+        # The time is taken under the book's lock, so queue order is the order holds were committed.
+        now = now or timezone.now()
         if Loan.objects.filter(patron=patron, book=book, status=Loan.Status.ACTIVE).exists():
             raise DomainError("already_borrowed", "您已借阅本书 (you already have this book on loan)")
         if Hold.objects.filter(patron=patron, book=book, status__in=Hold.OPEN).exists():

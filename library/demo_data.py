@@ -18,6 +18,15 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
         "title": "审判员",
     },
     {
+        "username": "judge2",
+        "password": "judge2-demo-2026",
+        "roles": ("judge",),
+        "superuser": False,
+        "display_name": "巴特尔",
+        "division": "执行局",
+        "title": "审判员",
+    },
+    {
         "username": "librarian",
         "password": "librarian-demo-2026",
         "roles": ("librarian",),
@@ -44,6 +53,26 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
         "division": "司法技术室",
         "title": "系统管理员",
     },
+)
+
+#: Public holidays (days off, 调休 included) by year, as the State Council's notice for the year lists
+#: them; load_demo seeds the current year's as closed days.  A year not listed gets the fixed-date
+#: statutory holidays only (元旦, 劳动节, 国庆节), since the lunar ones depend on that year's notice.
+PUBLIC_HOLIDAYS: dict[int, tuple[tuple[str, str, str], ...]] = {
+    2026: (
+        ("2026-01-01", "2026-01-03", "元旦"),
+        ("2026-02-15", "2026-02-23", "春节"),
+        ("2026-04-04", "2026-04-06", "清明节"),
+        ("2026-05-01", "2026-05-05", "劳动节"),
+        ("2026-06-19", "2026-06-21", "端午节"),
+        ("2026-09-25", "2026-09-27", "中秋节"),
+        ("2026-10-01", "2026-10-07", "国庆节"),
+    ),
+}
+FIXED_DATE_HOLIDAYS: tuple[tuple[str, str, str], ...] = (
+    ("01-01", "01-01", "元旦"),
+    ("05-01", "05-02", "劳动节"),
+    ("10-01", "10-03", "国庆节"),
 )
 
 #: Where copies are kept.

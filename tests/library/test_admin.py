@@ -133,3 +133,68 @@ def test_admin_deletes_copies_on_the_shelf(admin_client_librarian, book):
     response = admin_client_librarian.post(f"/admin/library/copy/{copy.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Copy.objects.filter(pk=copy.pk).exists()
+
+
+# --- circulation in the admin ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lent(book, judge, librarian):
+    from library.circulation import loan_checkout
+
+    return loan_checkout(patron=judge, actor=librarian, book=book)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/library/loan/", "/admin/library/hold/", "/admin/library/loanpolicy/", "/admin/library/closedday/",
+     "/admin/library/notice/", "/admin/library/circulationevent/", "/admin/library/loanpolicy/add/",
+     "/admin/library/closedday/add/"],
+)
+def test_circulation_pages_render(admin_client_librarian, lent, path):
+    assert admin_client_librarian.get(path).status_code == 200
+
+
+def test_loans_cannot_be_added_or_deleted_by_hand(admin_client_librarian, lent):
+    assert admin_client_librarian.get("/admin/library/loan/add/").status_code == 403
+    assert admin_client_librarian.get(f"/admin/library/loan/{lent.pk}/delete/").status_code == 403
+
+
+def test_due_date_override_is_recorded(admin_client_librarian, lent):
+    from library.models import CirculationEvent, Loan
+
+    response = admin_client_librarian.post(f"/admin/library/loan/{lent.pk}/change/", {"due_date": "2027-02-01"})
+    assert response.status_code == 302
+    assert str(Loan.objects.get(pk=lent.pk).due_date) == "2027-02-01"
+    event = CirculationEvent.objects.get(action="override")
+    assert (event.channel, event.actor.username, event.detail["new"]) == ("admin", "librarian1", "2027-02-01")
+
+
+def test_return_action_goes_through_circulation(admin_client_librarian, lent):
+    from library.models import CirculationEvent, Loan
+
+    response = admin_client_librarian.post(
+        "/admin/library/loan/", {"action": "return_selected", "_selected_action": [lent.pk]}
+    )
+    assert response.status_code == 302
+    assert Loan.objects.get(pk=lent.pk).status == "returned"
+    assert Copy.objects.get(barcode="FG0001").status == Copy.Status.AVAILABLE
+    assert CirculationEvent.objects.filter(action="return", channel="admin").count() == 1
+
+
+def test_copy_back_from_repair_in_the_admin_goes_to_the_waiting_hold(admin_client_librarian, book, judge, librarian):
+    from library.circulation import hold_place
+    from library.models import Hold
+    from library.services import copy_update
+
+    copy_update(copy=Copy.objects.get(barcode="FG0001"), changes={"status": Copy.Status.REPAIR})
+    hold = hold_place(patron=judge, book=book, actor=judge)
+    copy = Copy.objects.get(barcode="FG0001")
+    response = admin_client_librarian.post(
+        f"/admin/library/copy/{copy.pk}/change/",
+        {"book": book.pk, "barcode": "FG0001", "location": "院本部", "shelf": "", "status": "available",
+         "acquired_on": "", "note": ""},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Copy.objects.get(pk=copy.pk).status == Copy.Status.ON_HOLD_SHELF
+    assert Hold.objects.get(pk=hold.pk).status == "ready"

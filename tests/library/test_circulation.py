@@ -541,3 +541,30 @@ def test_database_refuses_two_ready_holds_on_one_copy(judges, book):
     with pytest.raises(IntegrityError), transaction.atomic():
         Hold.objects.create(book=book, patron=judges[1], created_at=NOW, status="ready", copy=copy,
                             pickup_by=date(2026, 12, 5))
+
+
+def test_search_results_carry_availability_after_each_circulation_change(
+    desk, judges, book, django_capture_on_commit_callbacks
+):
+    from search_index import searcher, services
+
+    services.index_rebuild()
+
+    def hit():
+        searcher.reset()
+        result = services.search("民法典评注", filters=services.Filters())
+        return next(h for h in result.items if h.id == book.pk)
+
+    assert (hit().available_copies, hit().earliest_due, hit().holds_waiting) == (1, None, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        borrow(api_for(judges[0]), book)
+    assert (hit().available_copies, hit().earliest_due, hit().holds_waiting) == (0, "2027-01-01", 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        api_for(judges[1]).post("/api/v1/holds", {"book": book.pk})
+    assert hit().holds_waiting == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        desk.post("/api/v1/returns", {"barcode": "C1"})
+    assert (hit().available_copies, hit().earliest_due, hit().holds_waiting) == (0, None, 0)
+    api = ApiClient()
+    item = next(i for i in api.get("/api/v1/search", {"q": "民法典评注"}).json()["items"] if i["id"] == book.pk)
+    assert (item["available_copies"], item["earliest_due"], item["holds_waiting"]) == (0, None, 0)

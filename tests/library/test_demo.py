@@ -9,7 +9,7 @@ from stdnum import isbn as stdnum_isbn
 
 from accounts.selectors import user_roles
 from library.demo_data import DEMO_ACCOUNTS
-from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+from library.models import Book, ClosedDay, Contributor, Copy, Paper, PaperAuthor
 
 MONGOLIAN_LETTER = re.compile("[\u1820-\u1842]")
 
@@ -29,6 +29,7 @@ def counts() -> dict[str, int]:
         "paper_authors": PaperAuthor.objects.count(),
         "paper_files": Paper.objects.exclude(file="").count(),
         "users": User.objects.count(),
+        "closed_days": ClosedDay.objects.count(),
     }
 
 
@@ -147,3 +148,26 @@ def test_output_reports_created_then_existing_counts(db):
 
 def test_quiet_prints_nothing(db):
     assert load(quiet=True) == ""
+
+
+def test_demo_seeds_this_years_public_holidays_as_closed_days(demo):
+    from datetime import date
+
+    from library.policy import library_today
+
+    year = library_today().year
+    days = set(ClosedDay.objects.filter(date__year=year).values_list("date", flat=True))
+    assert date(year, 1, 1) in days and date(year, 10, 1) in days
+    if year == 2026:
+        assert ClosedDay.objects.get(date=date(2026, 2, 17)).name == "春节"
+        assert len(days) == 3 + 9 + 3 + 5 + 3 + 3 + 7
+
+
+def test_years_without_a_table_get_the_fixed_date_holidays():
+    from datetime import date
+
+    from library.management.commands.load_demo import holidays_of
+
+    assert [d for d, _ in holidays_of(2031)] == [
+        date(2031, 1, 1), date(2031, 5, 1), date(2031, 5, 2), date(2031, 10, 1), date(2031, 10, 2), date(2031, 10, 3),
+    ]

@@ -8,7 +8,7 @@ changed keeps the new password.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
@@ -17,7 +17,8 @@ from django.db import transaction
 from accounts.models import Role
 from accounts.services import user_upsert
 from library import demo_data
-from library.models import Book, Copy, Paper
+from library.models import Book, ClosedDay, Copy, Paper
+from library.policy import library_today
 from library.services import Person, book_create, copy_create, paper_attach_file, paper_create
 
 
@@ -41,6 +42,35 @@ class Report:
     copies: Tally
     papers: Tally
     files: int
+    closed_days: Tally
+
+
+def holidays_of(year: int) -> list[tuple[date, str]]:
+    """The public holidays of ``year`` as (day, name), from the table or the fixed-date rules."""
+    if year in demo_data.PUBLIC_HOLIDAYS:
+        spans = [(date.fromisoformat(a), date.fromisoformat(b), name) for a, b, name in demo_data.PUBLIC_HOLIDAYS[year]]
+    else:
+        spans = [
+            (date.fromisoformat(f"{year}-{a}"), date.fromisoformat(f"{year}-{b}"), name)
+            for a, b, name in demo_data.FIXED_DATE_HOLIDAYS
+        ]
+    days = []
+    for start, end, name in spans:
+        day = start
+        while day <= end:
+            days.append((day, name))
+            day += timedelta(days=1)
+    return days
+
+
+def load_closed_days(year: int) -> Tally:
+    tally = Tally()
+    days = holidays_of(year)
+    existing = set(ClosedDay.objects.filter(date__in=[d for d, _ in days]).values_list("date", flat=True))
+    ClosedDay.objects.bulk_create([ClosedDay(date=d, name=name) for d, name in days if d not in existing])
+    for d, _ in days:
+        tally.add(d not in existing)
+    return tally
 
 
 def load_accounts() -> tuple[list[tuple[dict, bool]], Tally]:
@@ -157,7 +187,10 @@ def load_demo() -> Report:
         books, copies = load_books()
         librarian = User.objects.filter(username="librarian").first()
         papers, files = load_papers(created_by=librarian)
-    return Report(accounts=accounts, users=users, books=books, copies=copies, papers=papers, files=files)
+        closed_days = load_closed_days(library_today().year)
+    return Report(
+        accounts=accounts, users=users, books=books, copies=copies, papers=papers, files=files, closed_days=closed_days
+    )
 
 
 def roles_label(account: dict) -> str:
@@ -184,6 +217,7 @@ class Command(BaseCommand):
             ("复本", "copies", report.copies),
             ("成果", "papers", report.papers),
             ("用户", "users", report.users),
+            ("闭馆日", "closed", report.closed_days),
         ):
             out.write(f"  {label} {label_en:<7} 新建 created {tally.created:>3}，已存在 existing {tally.existing:>3}")
         if report.files:
