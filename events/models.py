@@ -1,1 +1,234 @@
-"""Events: venues, salons, seminars and tea talks (models arrive with the events issue)."""
+"""Events: venues, salons, seminars, tea talks and reading activities; their recurrence, exceptions and registrations.
+
+A recurring event is stored as its series (an RFC 5545 RRULE with EXDATEs) plus per-occurrence
+overrides, never as pre-expanded copies; ``events.recurrence`` expands it lazily for a date range.
+Occurrences are identified by their original start (``recurrence_id``), as in iCalendar.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from library.models import Book, Paper
+
+
+class Venue(models.Model):
+    name = models.CharField(_("名称"), max_length=100, unique=True, help_text=_("例如 法官书苑阅览室、第三审判庭"))
+    location = models.CharField(_("位置"), max_length=200, blank=True, help_text=_("例如 院本部三楼"))
+    capacity = models.PositiveIntegerField(_("容纳人数"), default=30)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("场地")
+        verbose_name_plural = _("场地")
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(capacity__gte=1), name="venue_capacity_positive")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """One event or a whole series (``rrule`` set)."""
+
+    class Kind(models.TextChoices):
+        SALON = "salon", _("读者沙龙")
+        SEMINAR = "seminar", _("法学研讨会")
+        TEA_TALK = "tea_talk", _("法官茶座")
+        READING = "reading", _("读书活动")
+        LECTURE = "lecture", _("讲座")
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", _("公开")
+        INTERNAL = "internal", _("院内")
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("已安排")
+        CANCELLED = "cancelled", _("已取消")
+
+    uid = models.UUIDField(_("日历 UID"), default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    title = models.CharField(_("标题"), max_length=200)
+    description = models.TextField(_("简介"), blank=True)
+    start = models.DateTimeField(_("开始"))
+    end = models.DateTimeField(_("结束"))
+    all_day = models.BooleanField(_("全天"), default=False)
+    venue = models.ForeignKey(
+        Venue, on_delete=models.PROTECT, null=True, blank=True, related_name="events", verbose_name=_("场地")
+    )
+    online_url = models.URLField(_("线上会议链接"), max_length=500, blank=True)
+    capacity = models.PositiveIntegerField(_("名额"), null=True, blank=True, help_text=_("留空则取场地容纳人数"))
+    registration_required = models.BooleanField(_("需要报名"), default=True)
+    registration_opens = models.DateTimeField(_("报名开始"), null=True, blank=True)
+    registration_closes = models.DateTimeField(_("报名截止"), null=True, blank=True)
+    visibility = models.CharField(_("可见范围"), max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    cancel_reason = models.CharField(_("取消原因"), max_length=200, blank=True)
+    rrule = models.CharField(_("重复规则"), max_length=500, blank=True, help_text=_("RFC 5545 RRULE，例如 FREQ=MONTHLY;BYDAY=1FR"))
+    exdates = models.JSONField(_("排除日期"), default=list, blank=True, help_text=_("被排除的各次原定开始时间（ISO 8601）"))
+    organizers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="organized_events", blank=True, verbose_name=_("组织者")
+    )
+    books = models.ManyToManyField(Book, related_name="events", blank=True, verbose_name=_("书目"))
+    papers = models.ManyToManyField(Paper, related_name="events", blank=True, verbose_name=_("调研成果"))
+    sequence = models.PositiveIntegerField(_("版本号"), default=0, help_text=_("时间、地点或状态每变更一次加一"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("活动")
+        verbose_name_plural = _("活动")
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="event_end_after_start"),
+            models.CheckConstraint(condition=Q(capacity__isnull=True) | Q(capacity__gte=1), name="event_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["salon", "seminar", "tea_talk", "reading", "lecture"]), name="event_kind_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["venue", "start"], name="event_venue_start")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_recurring(self) -> bool:
+        return bool(self.rrule)
+
+    @property
+    def seats(self) -> int | None:
+        """The capacity in force: the event's own, else its venue's, else unlimited (None)."""
+        if self.capacity is not None:
+            return self.capacity
+        return self.venue.capacity if self.venue_id else None
+
+
+class Speaker(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="speakers")
+    name = models.CharField(_("姓名"), max_length=100)
+    role = models.CharField(_("身份"), max_length=50, blank=True, help_text=_("例如 主讲人、主持人"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("主讲/主持")
+        verbose_name_plural = _("主讲/主持")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    return f"events/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(_("文件名"), max_length=200)
+    file = models.FileField(_("文件"), upload_to=attachment_upload_to)
+    size = models.PositiveIntegerField(_("大小"), default=0)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("活动材料")
+        verbose_name_plural = _("活动材料")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Override(models.Model):
+    """One occurrence of a series changed (moved, retitled, another venue) or cancelled."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="overrides")
+    recurrence_id = models.DateTimeField(_("原定开始"))
+    start = models.DateTimeField(_("开始"))
+    end = models.DateTimeField(_("结束"))
+    title = models.CharField(_("标题"), max_length=200, blank=True, help_text=_("留空沿用系列标题"))
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    venue_changed = models.BooleanField(default=False, help_text=_("为真时以 venue 为准（可为空：改为线上）"))
+    status = models.CharField(_("状态"), max_length=16, choices=Event.Status.choices, default=Event.Status.SCHEDULED)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    sequence = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("单次变更")
+        verbose_name_plural = _("单次变更")
+        ordering = ["recurrence_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "recurrence_id"], name="override_one_per_occurrence"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="override_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}@{self.recurrence_id:%Y-%m-%d %H:%M}"
+
+
+class SeatCounter(models.Model):
+    """Confirmed seats of one occurrence (or of a single event).  The CHECK constraint makes
+    overbooking impossible in the database: a registration takes a seat with
+    ``UPDATE … SET taken = taken + 1 WHERE taken < capacity``, and no update can push ``taken`` past
+    ``capacity`` even if two requests raced past every check in Python."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="seat_counters")
+    occurrence = models.DateTimeField(_("场次（原定开始）"))
+    capacity = models.PositiveIntegerField()
+    taken = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("名额")
+        verbose_name_plural = _("名额")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "occurrence"], name="seatcounter_one_per_occurrence"),
+            models.CheckConstraint(condition=Q(taken__lte=F("capacity")), name="seatcounter_never_overbooked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}@{self.occurrence}: {self.taken}/{self.capacity}"
+
+
+class Registration(models.Model):
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("已确认")
+        WAITLISTED = "waitlisted", _("候补")
+        CANCELLED = "cancelled", _("已取消")
+
+    ACTIVE = (Status.CONFIRMED, Status.WAITLISTED)
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="registrations")
+    occurrence = models.DateTimeField(_("场次（原定开始）"), null=True, blank=True, help_text=_("留空为整个系列"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registrations")
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices)
+    created_at = models.DateTimeField(_("报名时间"))
+    cancelled_at = models.DateTimeField(_("取消时间"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("签到时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("报名")
+        verbose_name_plural = _("报名")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "occurrence", "user"],
+                condition=Q(status__in=["confirmed", "waitlisted"], occurrence__isnull=False),
+                name="registration_once_per_occurrence",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "user"],
+                condition=Q(status__in=["confirmed", "waitlisted"], occurrence__isnull=True),
+                name="registration_once_per_series",
+            ),
+        ]
+        indexes = [models.Index(fields=["event", "occurrence", "status", "created_at"], name="registration_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.event_id} ({self.status})"

@@ -1646,3 +1646,68 @@ PAPERS: list[dict] = [
         "visibility": "internal",
     },
 ]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Events (loaded by load_demo through events.services; dates are relative to the day of loading)
+# --------------------------------------------------------------------------------------------------------
+
+VENUES = (
+    {"name": "法官书苑阅览室", "location": "院本部三楼", "capacity": 24},
+    {"name": "第三审判庭", "location": "院本部二楼", "capacity": 80},
+    {"name": "棋盘井法庭会议室", "location": "棋盘井法庭", "capacity": 16},
+)
+
+#: ``start`` is "first_friday" (of this month, or next month when it has passed), or a day offset from today
+#: with a time.  ``cancel``/``move`` name the occurrence by its index in the series.
+EVENTS = (
+    {
+        "title": "法官茶座",
+        "kind": "tea_talk",
+        "description": "每月第一个星期五下午，法官们围坐一堂，聊一聊审判中的难题与读书心得。",
+        "start": "first_friday",
+        "time": "15:00",
+        "minutes": 90,
+        "venue": "法官书苑阅览室",
+        "capacity": 12,
+        "rrule": "FREQ=MONTHLY;BYDAY=1FR;COUNT=12",
+        "speakers": [("张明", "主持人")],
+        "move": {"index": 1, "days": 7, "title": "法官茶座（改期）"},
+        "cancel": {"index": 2, "reason": "春节假期"},
+    },
+    {
+        "title": "周三读书会",
+        "kind": "reading",
+        "description": "每周三晚上共读一本法学经典，本期共读《民法物权》。",
+        "start": "next_wednesday",
+        "time": "19:00",
+        "minutes": 90,
+        "venue": "棋盘井法庭会议室",
+        "rrule": "FREQ=WEEKLY;BYDAY=WE",
+        "books": ["民法物权"],
+    },
+    {
+        "title": "读者沙龙：民法典与基层审判",
+        "kind": "salon",
+        "description": "围绕民法典各编的理解与适用，交流基层审判中的新问题。",
+        "start": 12,
+        "time": "14:30",
+        "minutes": 120,
+        "venue": "法官书苑阅览室",
+        "books": ["中华人民共和国民法典物权编理解与适用", "中华人民共和国民法典合同编理解与适用"],
+        "speakers": [("巴特尔", "主讲人"), ("李娜", "主持人")],
+    },
+    {
+        "title": "法学研讨会：担保物权实现程序的司法适用",
+        "kind": "seminar",
+        "description": "以本院调研课题《关于担保物权实现程序问题的研究》为基础，研讨非讼程序中的担保物权实现。",
+        "start": 30,
+        "time": "09:00",
+        "minutes": 180,
+        "venue": "第三审判庭",
+        "capacity": 60,
+        "books": ["担保物权研究", "担保法论"],
+        "papers": ["关于担保物权实现程序问题的研究"],
+        "speakers": [("张明", "主讲人")],
+    },
+)

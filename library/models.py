@@ -423,8 +423,14 @@ class Notice(models.Model):
         OVERDUE = "overdue", _("逾期")
         HOLD_READY = "hold_ready", _("预约到书")
         HOLD_EXPIRED = "hold_expired", _("预约过期")
+        # Events (events.notices): registrations and changes.
+        REGISTERED = "registered", _("报名成功")
+        PROMOTED = "promoted", _("候补转正")
+        EVENT_CHANGED = "event_changed", _("活动变更")
+        EVENT_CANCELLED = "event_cancelled", _("活动取消")
+        EVENT_REMINDER = "event_reminder", _("活动提醒")
 
-    key = models.CharField(_("去重键"), max_length=128, unique=True)
+    key = models.CharField(_("去重键"), max_length=160, unique=True)
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
     patron = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices", verbose_name=_("读者")

@@ -21,6 +21,7 @@ from library.policy import library_today
 
 logger = logging.getLogger(__name__)
 
+LIBRARY_KINDS = (Notice.Kind.DUE_SOON, Notice.Kind.OVERDUE, Notice.Kind.HOLD_READY, Notice.Kind.HOLD_EXPIRED)
 #: "Due soon" is sent this many days before the due date.
 DUE_SOON_DAYS = 3
 #: Overdue reminders: on the first day overdue, then every this many days.
@@ -32,7 +33,7 @@ def _name(patron: AbstractBaseUser) -> str:
     return (getattr(profile, "display_name", "") or patron.get_username()) if patron else ""
 
 
-def _record(*, key: str, kind: str, patron, subject: str, body: str, loan=None, hold=None) -> Notice | None:
+def record(*, key: str, kind: str, patron, subject: str, body: str, loan=None, hold=None) -> Notice | None:
     """Record a notice unless one with this key exists; send it after the transaction commits."""
     try:
         with transaction.atomic():
@@ -62,7 +63,7 @@ def _send(notice_id: int) -> bool:
 
 def hold_ready(hold: Hold) -> Notice | None:
     book = hold.book
-    return _record(
+    return record(
         key=f"hold_ready:hold:{hold.pk}",
         kind=Notice.Kind.HOLD_READY,
         patron=hold.patron,
@@ -78,7 +79,7 @@ def hold_ready(hold: Hold) -> Notice | None:
 
 def hold_expired(hold: Hold) -> Notice | None:
     book = hold.book
-    return _record(
+    return record(
         key=f"hold_expired:hold:{hold.pk}",
         kind=Notice.Kind.HOLD_EXPIRED,
         patron=hold.patron,
@@ -93,7 +94,7 @@ def hold_expired(hold: Hold) -> Notice | None:
 
 
 def _due_soon(loan: Loan) -> Notice | None:
-    return _record(
+    return record(
         key=f"due_soon:loan:{loan.pk}:{loan.due_date:%Y-%m-%d}",
         kind=Notice.Kind.DUE_SOON,
         patron=loan.patron,
@@ -110,7 +111,7 @@ def _due_soon(loan: Loan) -> Notice | None:
 def _overdue(loan: Loan, today: date) -> Notice | None:
     days = (today - loan.due_date).days
     week = (days - 1) // OVERDUE_EVERY_DAYS
-    return _record(
+    return record(
         key=f"overdue:loan:{loan.pk}:{loan.due_date:%Y-%m-%d}:week:{week}",
         kind=Notice.Kind.OVERDUE,
         patron=loan.patron,
@@ -131,7 +132,7 @@ def send_notices(*, now: datetime | None = None) -> dict[str, int]:
     """
     now = now or timezone.now()
     today = library_today(now)
-    recorded = {kind: 0 for kind in Notice.Kind.values}
+    recorded = {kind: 0 for kind in LIBRARY_KINDS}
     active = Loan.objects.filter(status=Loan.Status.ACTIVE).select_related("patron__profile", "book", "copy")
     with transaction.atomic():
         for loan in active.filter(due_date__gte=today, due_date__lte=today + timedelta(days=DUE_SOON_DAYS)):
@@ -143,8 +144,13 @@ def send_notices(*, now: datetime | None = None) -> dict[str, int]:
         for hold in Hold.objects.filter(status=Hold.Status.READY).select_related("patron__profile", "book", "copy"):
             if hold_ready(hold):  # normally recorded when the copy came in; this catches any missed
                 recorded[Notice.Kind.HOLD_READY] += 1
+    return {**recorded, "sent": send_pending()}
+
+
+def send_pending() -> int:
+    """Send every recorded notice not sent yet (a retry after a mail failure); returns how many went."""
     sent = 0
     for notice_id in Notice.objects.filter(sent_at__isnull=True).order_by("id").values_list("pk", flat=True):
         if _send(notice_id):
             sent += 1
-    return {**recorded, "sent": sent}
+    return sent

@@ -18,6 +18,7 @@ from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
 from accounts.api import router as accounts_router
+from events.api import router as events_router
 from library.api import router as library_router
 from library.circulation_api import router as circulation_router
 from search_index.api import router as search_router
@@ -155,4 +156,5 @@ def api_not_found(request: HttpRequest, path: str = ""):
 api.add_router("/", accounts_router)
 api.add_router("/", library_router)
 api.add_router("/", circulation_router)
+api.add_router("/", events_router)
 api.add_router("/", search_router)

@@ -8,6 +8,7 @@ from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Role
 from accounts.services import token_issue, user_upsert
+from tests.live import server  # noqa: F401 - a fixture: the live multi-process server
 
 # The suite must be deterministic: property tests draw the same examples on every run.
 hypothesis_settings.register_profile("shuyuan", derandomize=True, print_blob=True)

@@ -171,3 +171,29 @@ def test_years_without_a_table_get_the_fixed_date_holidays():
     assert [d for d, _ in holidays_of(2031)] == [
         date(2031, 1, 1), date(2031, 5, 1), date(2031, 5, 2), date(2031, 10, 1), date(2031, 10, 2), date(2031, 10, 3),
     ]
+
+
+def test_demo_events_with_a_moved_and_a_cancelled_occurrence(demo):
+    from events.models import Event, Venue
+
+    assert Venue.objects.count() == 3
+    talk = Event.objects.get(title="法官茶座")
+    assert talk.rrule == "FREQ=MONTHLY;BYDAY=1FR;COUNT=12" and talk.start.astimezone(talk.start.tzinfo).weekday() == 4
+    assert sorted(o.status for o in talk.overrides.all()) == ["cancelled", "scheduled"]
+    moved = talk.overrides.get(status="scheduled")
+    assert (moved.start - moved.recurrence_id).days == 7 and moved.title == "法官茶座（改期）"
+    salon = Event.objects.get(kind="salon")
+    assert salon.books.count() == 2 and salon.speakers.count() == 2
+    seminar = Event.objects.get(kind="seminar")
+    assert "担保物权" in seminar.title and seminar.papers.count() == 1
+    assert Event.objects.get(kind="reading").rrule == "FREQ=WEEKLY;BYDAY=WE"
+
+
+def test_demo_occurrences_show_in_the_api(demo):
+    from django.test import Client
+
+    items = Client().get("/api/v1/occurrences", {"to": "2099-01-01T00:00:00Z"})
+    assert items.status_code == 422  # more than 400 days
+    body = Client().get("/api/v1/occurrences").json()
+    kinds = {i["kind"] for i in body["items"]}
+    assert {"tea_talk", "reading", "salon", "seminar"} <= kinds

@@ -8,11 +8,12 @@ changed keeps the new password.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Role
 from accounts.services import user_upsert
@@ -43,6 +44,68 @@ class Report:
     papers: Tally
     files: int
     closed_days: Tally
+    events: Tally
+
+
+def _first_start(spec: dict, today: date) -> datetime:
+    hour, minute = (int(x) for x in spec["time"].split(":"))
+    if spec["start"] == "first_friday":
+        day = _first_friday(today.year, today.month)
+        if day < today:
+            nxt = today.replace(day=28) + timedelta(days=4)
+            day = _first_friday(nxt.year, nxt.month)
+    elif spec["start"] == "next_wednesday":
+        day = today + timedelta(days=(2 - today.weekday()) % 7 or 7)
+    else:
+        day = today + timedelta(days=spec["start"])
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=timezone.get_current_timezone())
+
+
+def _first_friday(year: int, month: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(4 - first.weekday()) % 7)
+
+
+def load_events(*, organizer: User | None) -> Tally:
+    """Venues and the demo events (matched by title), with one moved and one cancelled occurrence."""
+    from events import services as event_services
+    from events.models import Event, Venue
+    from events.recurrence import occurrences
+
+    tally = Tally()
+    for spec in demo_data.VENUES:
+        Venue.objects.get_or_create(name=spec["name"], defaults={"location": spec["location"],
+                                                                  "capacity": spec["capacity"]})
+    if organizer is None:
+        return tally
+    existing = set(Event.objects.filter(title__in=[e["title"] for e in demo_data.EVENTS]).values_list("title", flat=True))
+    today = library_today()
+    for spec in demo_data.EVENTS:
+        tally.add(spec["title"] not in existing)
+        if spec["title"] in existing:
+            continue
+        start = _first_start(spec, today)
+        venue = Venue.objects.get(name=spec["venue"])
+        data = event_services.EventData(
+            title=spec["title"], kind=spec["kind"], description=spec["description"], start=start,
+            end=start + timedelta(minutes=spec["minutes"]), venue=venue.pk, capacity=spec.get("capacity"),
+            rrule=spec.get("rrule", ""),
+            books=list(Book.objects.filter(title__in=spec.get("books", [])).values_list("pk", flat=True)),
+            papers=list(Paper.objects.filter(title__in=spec.get("papers", [])).values_list("pk", flat=True)),
+            speakers=[event_services.SpeakerData(name=n, role=r) for n, r in spec.get("speakers", [])],
+        )
+        event = event_services.event_create(data=data, actor=organizer, force=True)
+        series = [o.recurrence_id for o in occurrences(event, start, start + timedelta(days=400), overrides=[])]
+        if "move" in spec:
+            rid = series[spec["move"]["index"]]
+            event_services.override_set(
+                event=event, actor=organizer, recurrence_id=rid, force=True,
+                changes={"start": rid + timedelta(days=spec["move"]["days"]), "title": spec["move"]["title"]},
+            )
+        if "cancel" in spec:
+            event_services.event_cancel(event=event, actor=organizer, occurrence=series[spec["cancel"]["index"]],
+                                        reason=spec["cancel"]["reason"])
+    return tally
 
 
 def holidays_of(year: int) -> list[tuple[date, str]]:
@@ -188,8 +251,10 @@ def load_demo() -> Report:
         librarian = User.objects.filter(username="librarian").first()
         papers, files = load_papers(created_by=librarian)
         closed_days = load_closed_days(library_today().year)
+        events = load_events(organizer=User.objects.filter(username="organizer").first())
     return Report(
-        accounts=accounts, users=users, books=books, copies=copies, papers=papers, files=files, closed_days=closed_days
+        accounts=accounts, users=users, books=books, copies=copies, papers=papers, files=files,
+        closed_days=closed_days, events=events,
     )
 
 
@@ -218,6 +283,7 @@ class Command(BaseCommand):
             ("成果", "papers", report.papers),
             ("用户", "users", report.users),
             ("闭馆日", "closed", report.closed_days),
+            ("活动", "events", report.events),
         ):
             out.write(f"  {label} {label_en:<7} 新建 created {tally.created:>3}，已存在 existing {tally.existing:>3}")
         if report.files:

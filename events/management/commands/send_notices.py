@@ -1,4 +1,5 @@
-"""Daily circulation housekeeping: expire unclaimed holds, then send due-soon, overdue and hold notices.
+"""Daily notices: expire unclaimed holds, then send due-soon, overdue and hold notices and the reminders of
+tomorrow's events.
 
 Safe to run any number of times a day (cron or a systemd timer): every notice is recorded under a
 unique key and sent once; a notice that failed to send is retried by the next run.
@@ -6,19 +7,22 @@ unique key and sent once; a notice that failed to send is retried by the next ru
 
 from django.core.management.base import BaseCommand
 
+from events.notices import send_reminders
 from library.circulation import holds_expire
-from library.notices import send_notices
+from library.notices import send_notices, send_pending
 
 
 class Command(BaseCommand):
-    help = "过期未取的预约顺延给下一位读者，并发送到期、逾期和预约通知（可重复运行）"
+    help = "过期未取的预约顺延给下一位读者，发送到期、逾期、预约通知和明日活动提醒（可重复运行）"
 
     def add_arguments(self, parser):
         parser.add_argument("--no-expire", action="store_true", help="只发通知，不处理过期预约")
 
     def handle(self, *args, no_expire: bool = False, **options):
         if not no_expire:
-            expired = holds_expire()
-            self.stdout.write(f"expired holds: {expired}")
+            self.stdout.write(f"expired holds: {holds_expire()}")
         result = send_notices()
+        reminders = send_reminders()
+        result["event_reminder"] = reminders
+        result["sent"] += send_pending()
         self.stdout.write(" ".join(f"{kind}: {n}" for kind, n in result.items()))

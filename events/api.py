@@ -1,0 +1,283 @@
+"""Events API: venues, events and their occurrences, exceptions, registrations and check-in."""
+
+import csv
+import io
+from datetime import timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Query, Router, Status
+from ninja.errors import HttpError
+from ninja.pagination import paginate
+
+from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
+from accounts.models import Role
+from events import selectors, services
+from events.models import Event, Registration, Venue
+from events.recurrence import parse_instant
+from events.schemas import (
+    CancelIn,
+    EventFilters,
+    EventIn,
+    EventOut,
+    EventPatch,
+    OccurrenceFilters,
+    OccurrenceList,
+    OverrideIn,
+    RegistrationIn,
+    RegistrationOut,
+    SpeakerIn,
+    VenueIn,
+    VenueOut,
+    VenuePatch,
+)
+from shuyuan.errors import InvalidInput
+from shuyuan.pagination import Pagination
+
+router = Router(tags=["events"])
+
+ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 422: dict}
+#: The longest range one occurrences request may ask for.
+MAX_RANGE = timedelta(days=400)
+
+
+def _venue(venue_id: int) -> Venue:
+    venue = Venue.objects.filter(pk=venue_id).first()
+    if venue is None:
+        raise HttpError(404, f"场地 {venue_id} 不存在 (venue not found)")
+    return venue
+
+
+def _event(request: HttpRequest, event_id: int) -> Event:
+    event = selectors.event_get(viewer=request.auth, event_id=event_id)
+    if event is None:
+        raise HttpError(404, f"活动 {event_id} 不存在 (event not found)")
+    return event
+
+
+def _managed_event(request: HttpRequest, event_id: int) -> Event:
+    require_role(request, Role.ORGANIZER)
+    event = _event(request, event_id)
+    if not selectors.can_manage(request.auth, event):
+        raise HttpError(403, "只有该活动的组织者可以修改 (only the event's organizers may change it)")
+    return event
+
+
+def _speakers(items):
+    if items is None:
+        return None
+    out = []
+    for item in items:
+        if isinstance(item, SpeakerIn):
+            out.append(services.SpeakerData(name=item.name, role=item.role, user=item.user))
+        else:
+            out.append(services.SpeakerData(name=item))
+    return out
+
+
+def _fresh(request: HttpRequest, event_id: int) -> Event:
+    return selectors.event_get(viewer=request.auth, event_id=event_id)
+
+
+# --- venues -------------------------------------------------------------------------------------------
+
+
+@router.get("/venues", response={200: list[VenueOut], **ERRORS}, auth=CATALOG_READ, summary="场地列表")
+@paginate(Pagination)
+def list_venues(request: HttpRequest):
+    return Venue.objects.order_by("name")
+
+
+@router.post("/venues", response={201: VenueOut, **ERRORS}, auth=LOGGED_IN, summary="新增场地（组织者）")
+def create_venue(request: HttpRequest, payload: VenueIn):
+    require_role(request, Role.ORGANIZER)
+    return Status(201, services.venue_create(**payload.model_dump()))
+
+
+@router.patch("/venues/{venue_id}", response={200: VenueOut, **ERRORS}, auth=LOGGED_IN, summary="修改场地（组织者）")
+def update_venue(request: HttpRequest, venue_id: int, payload: VenuePatch):
+    require_role(request, Role.ORGANIZER)
+    return services.venue_update(venue=_venue(venue_id), changes=payload.model_dump(exclude_unset=True, exclude_none=True))
+
+
+@router.delete("/venues/{venue_id}", response={204: None, **ERRORS}, auth=LOGGED_IN, summary="删除场地（组织者）")
+def delete_venue(request: HttpRequest, venue_id: int):
+    require_role(request, Role.ORGANIZER)
+    services.venue_delete(venue=_venue(venue_id))
+    return Status(204, None)
+
+
+# --- events -------------------------------------------------------------------------------------------
+
+
+@router.get("/events", response={200: list[EventOut], **ERRORS}, auth=CATALOG_READ, summary="活动列表（系列）")
+@paginate(Pagination)
+def list_events(request: HttpRequest, filters: Query[EventFilters]):
+    return selectors.event_list(viewer=request.auth, kind=filters.kind, venue=filters.venue)
+
+
+@router.post("/events", response={201: EventOut, **ERRORS}, auth=LOGGED_IN, summary="新建活动（组织者）")
+def create_event(request: HttpRequest, payload: EventIn, force: bool = False):
+    require_role(request, Role.ORGANIZER)
+    data = services.EventData(
+        **payload.model_dump(exclude={"speakers", "kind", "visibility"}),
+        kind=payload.kind.value,
+        visibility=payload.visibility.value,
+        speakers=_speakers(payload.speakers),
+    )
+    event = services.event_create(data=data, actor=request.auth, force=force)
+    return Status(201, _fresh(request, event.pk))
+
+
+@router.get("/events/{event_id}", response={200: EventOut, **ERRORS}, auth=CATALOG_READ, summary="活动详情")
+def get_event(request: HttpRequest, event_id: int):
+    return _event(request, event_id)
+
+
+@router.patch("/events/{event_id}", response={200: EventOut, **ERRORS}, auth=LOGGED_IN, summary="修改活动（组织者）")
+def update_event(request: HttpRequest, event_id: int, payload: EventPatch, force: bool = False):
+    event = _managed_event(request, event_id)
+    changes = payload.model_dump(exclude_unset=True, exclude={"speakers"})
+    for key in ("kind", "visibility"):
+        if changes.get(key) is not None:
+            changes[key] = getattr(payload, key).value
+    nullable = {"venue", "capacity", "registration_opens", "registration_closes"}
+    changes = {k: v for k, v in changes.items() if v is not None or k in nullable}
+    if "speakers" in payload.model_fields_set:
+        changes["speakers"] = _speakers(payload.speakers) or []
+    services.event_update(event=event, changes=changes, actor=request.auth, force=force)
+    return _fresh(request, event_id)
+
+
+@router.delete("/events/{event_id}", response={204: None, **ERRORS}, auth=LOGGED_IN, summary="删除活动（组织者）")
+def delete_event(request: HttpRequest, event_id: int):
+    services.event_delete(event=_managed_event(request, event_id))
+    return Status(204, None)
+
+
+@router.post("/events/{event_id}/cancel", response={200: EventOut, **ERRORS}, auth=LOGGED_IN,
+             summary="取消整个活动或其中一场")
+def cancel_event(request: HttpRequest, event_id: int, payload: CancelIn):
+    event = _managed_event(request, event_id)
+    occurrence = parse_instant(payload.occurrence, "occurrence") if payload.occurrence is not None else None
+    services.event_cancel(event=event, actor=request.auth, occurrence=occurrence, reason=payload.reason)
+    return _fresh(request, event_id)
+
+
+@router.post("/events/{event_id}/overrides", response={200: EventOut, **ERRORS}, auth=LOGGED_IN,
+             summary="变更其中一场（改时间、场地、标题或取消）")
+def override_occurrence(request: HttpRequest, event_id: int, payload: OverrideIn, force: bool = False):
+    event = _managed_event(request, event_id)
+    changes = {}
+    fields = payload.model_fields_set
+    for key in ("start", "end", "title", "status", "reason"):
+        if key in fields and getattr(payload, key) is not None:
+            changes[key] = getattr(payload, key)
+    if payload.online:
+        changes["venue"] = None
+    elif "venue" in fields and payload.venue is not None:
+        changes["venue"] = payload.venue
+    if "start" in changes:
+        changes["start"] = parse_instant(changes["start"], "start")
+    if "end" in changes:
+        changes["end"] = parse_instant(changes["end"], "end")
+    services.override_set(event=event, actor=request.auth, recurrence_id=payload.recurrence_id, changes=changes,
+                          force=force)
+    return _fresh(request, event_id)
+
+
+@router.get("/occurrences", response={200: OccurrenceList, **ERRORS}, auth=CATALOG_READ,
+            summary="某时段内的所有场次（已应用单次变更与取消）")
+def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
+    start = filters.from_ or timezone.now()
+    end = filters.to or start + timedelta(days=90)
+    if end <= start:
+        raise InvalidInput("to", "to 必须晚于 from (to must be after from)")
+    if end - start > MAX_RANGE:
+        raise InvalidInput("to", "一次最多查询 400 天 (the range may span at most 400 days)")
+    kinds = [k.strip() for k in (filters.kind or "").split(",") if k.strip()]
+    unknown = set(kinds) - set(Event.Kind.values)
+    if unknown:
+        raise InvalidInput("kind", f"未知的活动类型：{sorted(unknown)} (unknown kind)")
+    items = selectors.occurrence_list(viewer=request.auth, start=start, end=end, kinds=kinds or None,
+                                      venue=filters.venue)
+    return {"items": items, "count": len(items)}
+
+
+# --- registrations ------------------------------------------------------------------------------------------
+
+
+@router.post("/events/{event_id}/registrations", response={201: RegistrationOut, **ERRORS}, auth=LOGGED_IN,
+             summary="报名（某一场或整个活动）")
+def register(request: HttpRequest, event_id: int, payload: RegistrationIn):
+    require_role(request, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER)
+    event = _event(request, event_id)
+    registration = services.registration_create(event=event, user=request.auth, occurrence=payload.occurrence)
+    return Status(201, selectors.registration_rows([selectors.registration_queryset().get(pk=registration.pk)])[0])
+
+
+@router.get("/events/{event_id}/registrations", response={200: list[RegistrationOut], **ERRORS}, auth=LOGGED_IN,
+            summary="报名名单（组织者；?format=csv 导出）")
+def list_registrations(request: HttpRequest, event_id: int, format: str = "json", status: str | None = None):
+    event = _managed_event(request, event_id)
+    registrations = selectors.registration_queryset().filter(event=event).order_by("occurrence", "created_at", "id")
+    if status:
+        if status not in Registration.Status.values:
+            raise InvalidInput("status", "状态须为 confirmed、waitlisted 或 cancelled (unknown status)")
+        registrations = registrations.filter(status=status)
+    rows = selectors.registration_rows(registrations)
+    if format == "csv":
+        return _csv(event, rows)
+    if format != "json":
+        raise InvalidInput("format", "format 须为 json 或 csv")
+    return rows
+
+
+def _csv(event: Event, rows: list[dict]) -> HttpResponse:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["报名号", "用户名", "场次", "状态", "候补位次", "报名时间", "签到时间"])
+    for row in rows:
+        writer.writerow([
+            row["id"], row["user"],
+            timezone.localtime(row["occurrence"]).strftime("%Y-%m-%d %H:%M") if row["occurrence"] else "全部",
+            row["status"], row["position"] or "",
+            timezone.localtime(row["created_at"]).strftime("%Y-%m-%d %H:%M"),
+            timezone.localtime(row["checked_in_at"]).strftime("%Y-%m-%d %H:%M") if row["checked_in_at"] else "",
+        ])
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="registrations-{event.pk}.csv"'
+    return response
+
+
+@router.get("/me/registrations", response={200: list[RegistrationOut], **ERRORS}, auth=LOGGED_IN, summary="我的报名")
+def my_registrations(request: HttpRequest):
+    registrations = selectors.registration_queryset().filter(user=request.auth).order_by("-created_at", "-id")
+    return selectors.registration_rows(registrations)
+
+
+def _registration(request: HttpRequest, registration_id: int, *, manage: bool) -> Registration:
+    registration = selectors.registration_queryset().filter(pk=registration_id).first()
+    if registration is None:
+        raise HttpError(404, f"报名 {registration_id} 不存在 (registration not found)")
+    own = registration.user_id == request.auth.pk
+    manager = selectors.can_manage(request.auth, registration.event)
+    if (manage and not manager) or (not manage and not (own or manager)):
+        if not own and not manager:
+            raise HttpError(404, f"报名 {registration_id} 不存在 (registration not found)")
+        raise HttpError(403, "只有该活动的组织者可以签到 (only the event's organizers check people in)")
+    return registration
+
+
+@router.delete("/registrations/{registration_id}", response={204: None, **ERRORS}, auth=LOGGED_IN,
+               summary="取消报名（空出的名额给第一位候补）")
+def cancel_registration(request: HttpRequest, registration_id: int):
+    services.registration_cancel(registration=_registration(request, registration_id, manage=False))
+    return Status(204, None)
+
+
+@router.post("/registrations/{registration_id}/check-in", response={200: RegistrationOut, **ERRORS}, auth=LOGGED_IN,
+             summary="签到（组织者）")
+def check_in(request: HttpRequest, registration_id: int):
+    registration = services.registration_check_in(registration=_registration(request, registration_id, manage=True))
+    return selectors.registration_rows([registration])[0]

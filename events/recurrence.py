@@ -1,0 +1,207 @@
+"""Expanding a series into occurrences with python-dateutil's ``rrule``, lazily, for a range.
+
+Rules are expanded on the wall clock of the library's time zone (Asia/Shanghai): "every first
+Friday at 15:00" stays at 15:00 local time whatever offset the input used.  An occurrence is named
+by its original start (its RECURRENCE-ID); EXDATEs remove occurrences; overrides move, retitle,
+re-venue or cancel single occurrences.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule as dateutil_rrule
+from dateutil.rrule import rrulestr
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from shuyuan.errors import InvalidInput
+
+#: RRULE parts we accept (RFC 5545 §3.3.10); finer than daily (HOURLY …) and BYHOUR/BYMINUTE/BYSECOND
+#: make no sense for library events and are refused.
+SUPPORTED_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "BYWEEKNO",
+                   "BYYEARDAY", "WKST"}
+SUPPORTED_FREQS = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+#: How far ahead a series without an end is checked for venue conflicts.
+CONFLICT_HORIZON = timedelta(days=366)
+#: At most this many occurrences are expanded for one request (a guard against FREQ=DAILY over decades).
+MAX_OCCURRENCES = 5000
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def normalize_rrule(text: str, *, start: datetime) -> str:
+    """Check an RRULE and return it in canonical form; raise InvalidInput naming ``rrule`` otherwise."""
+    text = (text or "").strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if not text:
+        return ""
+    parts = {}
+    for piece in text.upper().split(";"):
+        if not piece:
+            continue
+        name, sep, value = piece.partition("=")
+        if not sep or not value:
+            raise InvalidInput("rrule", f"重复规则格式错误：{piece!r} (malformed RRULE part)", code="bad_rrule")
+        if name in parts:
+            raise InvalidInput("rrule", f"重复规则中 {name} 出现两次 (RRULE part given twice)", code="bad_rrule")
+        if name not in SUPPORTED_PARTS:
+            raise InvalidInput("rrule", f"不支持的重复规则部分：{name} (unsupported RRULE part)", code="bad_rrule")
+        parts[name] = value
+    if parts.get("FREQ") not in SUPPORTED_FREQS:
+        raise InvalidInput("rrule", "FREQ 须为 DAILY、WEEKLY、MONTHLY 或 YEARLY (unsupported or missing FREQ)",
+                           code="bad_rrule")
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise InvalidInput("rrule", "COUNT 与 UNTIL 不能同时使用 (COUNT and UNTIL are exclusive)", code="bad_rrule")
+    canonical = ";".join(f"{k}={v}" for k, v in parts.items())
+    try:
+        rule = _parse(canonical, start)
+        first = rule.after(start.astimezone(local_tz()) - timedelta(microseconds=1), inc=True)
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        raise InvalidInput("rrule", f"重复规则无法解析 (RRULE does not parse): {exc}", code="bad_rrule") from None
+    if first is None:
+        raise InvalidInput("rrule", "重复规则没有任何一次活动 (the RRULE yields no occurrence)", code="bad_rrule")
+    return canonical
+
+
+def _parse(rule: str, start: datetime) -> dateutil_rrule.rrule:
+    dtstart = start.astimezone(local_tz())
+    if "UNTIL=" in rule and "Z" not in rule.split("UNTIL=")[1].split(";")[0]:
+        # A floating UNTIL means the library's wall clock (RFC 5545 requires UNTIL to match DTSTART's kind).
+        until = rule.split("UNTIL=")[1].split(";")[0]
+        rule = rule.replace(f"UNTIL={until}", f"UNTIL={_floating_to_utc(until)}")
+    return rrulestr(rule, dtstart=dtstart, cache=False)
+
+
+def _floating_to_utc(value: str) -> str:
+    fmt = "%Y%m%dT%H%M%S" if "T" in value else "%Y%m%d"
+    local = datetime.strptime(value, fmt)
+    if "T" not in value:
+        local = local.replace(hour=23, minute=59, second=59)  # a date UNTIL includes that whole day
+    aware = local.replace(tzinfo=local_tz()).astimezone(ZoneInfo("UTC"))
+    return aware.strftime("%Y%m%dT%H%M%SZ")
+
+
+def is_finite(rrule_text: str) -> bool:
+    up = rrule_text.upper()
+    return not up or "COUNT=" in up or "UNTIL=" in up
+
+
+def parse_instant(value: str | datetime, field: str) -> datetime:
+    """An aware datetime from an ISO string (any offset; a naive one is library time)."""
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        dt = parse_datetime(str(value).strip()) if value else None
+        if dt is None:
+            raise InvalidInput(field, f"不是有效的日期时间：{value!r} (not an ISO 8601 datetime)")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=local_tz())
+    return dt
+
+
+@dataclass
+class Occurrence:
+    event: object
+    recurrence_id: datetime | None  # the original start; None for a non-recurring event
+    start: datetime
+    end: datetime
+    title: str
+    venue_id: int | None
+    status: str
+    override: object | None = None
+
+    @property
+    def key(self) -> datetime | None:
+        return self.recurrence_id
+
+
+def original_starts(event, start: datetime, end: datetime) -> list[datetime]:
+    """Original starts of a series' occurrences that begin in [start, end), EXDATEs removed."""
+    if not event.rrule:
+        return [event.start] if start <= event.start < end else []
+    rule = _parse(event.rrule, event.start)
+    excluded = {parse_instant(x, "exdates") for x in (event.exdates or [])}
+    out = []
+    for dt in rule.xafter(start - timedelta(microseconds=1), count=MAX_OCCURRENCES, inc=True):
+        if dt >= end:
+            break
+        if dt not in excluded:
+            out.append(dt)
+    return out
+
+
+def is_original_occurrence(event, when: datetime, *, include_excluded: bool = False) -> bool:
+    if not event.rrule:
+        return when == event.start
+    rule = _parse(event.rrule, event.start)
+    hit = rule.after(when - timedelta(microseconds=1), inc=True)
+    if hit is None or hit != when:
+        return False
+    return include_excluded or when not in {parse_instant(x, "exdates") for x in (event.exdates or [])}
+
+
+def occurrences(event, start: datetime, end: datetime, overrides: Iterable | None = None) -> list[Occurrence]:
+    """Every occurrence of ``event`` overlapping [start, end), overrides applied, sorted by start.
+
+    Cancelled events and occurrences are included with status ``cancelled``.
+    """
+    if overrides is None:
+        overrides = list(event.overrides.all())
+    by_id = {o.recurrence_id: o for o in overrides}
+    duration = event.end - event.start
+    # Originals that might overlap the range, plus moved ones that now do.
+    originals = set(original_starts(event, start - duration, end))
+    if event.rrule:
+        originals |= {o.recurrence_id for o in overrides if o.start < end and o.end > start}
+    out = []
+    for rid in originals:
+        override = by_id.get(rid)
+        if override is not None:
+            occ = Occurrence(
+                event=event,
+                recurrence_id=rid,
+                start=override.start,
+                end=override.end,
+                title=override.title or event.title,
+                venue_id=override.venue_id if override.venue_changed else event.venue_id,
+                status=_occurrence_status(event, override.status),
+                override=override,
+            )
+        else:
+            occ = Occurrence(
+                event=event,
+                recurrence_id=rid if event.rrule else None,
+                start=rid,
+                end=rid + duration,
+                title=event.title,
+                venue_id=event.venue_id,
+                status=event.status,
+            )
+        if occ.start < end and occ.end > start:
+            out.append(occ)
+    out.sort(key=lambda o: (o.start, o.event.pk or 0))
+    return out
+
+
+def _occurrence_status(event, occurrence_status: str) -> str:
+    """A cancelled series cancels every occurrence; otherwise the occurrence's own status."""
+    return "cancelled" if event.status == "cancelled" else occurrence_status
+
+
+def conflict_window(event) -> tuple[datetime, datetime]:
+    """The span over which an event's occurrences are compared with others for venue conflicts."""
+    start = event.start
+    if not event.rrule:
+        return start, event.end
+    rule = _parse(event.rrule, event.start)
+    if is_finite(event.rrule):
+        last = None
+        for dt in rule.xafter(start - timedelta(microseconds=1), count=MAX_OCCURRENCES, inc=True):
+            last = dt
+        return start, (last or start) + (event.end - event.start)
+    return start, start + CONFLICT_HORIZON

@@ -1,0 +1,268 @@
+"""Request and response schemas of the events API.  Input schemas reject unknown keys."""
+
+from datetime import date, datetime
+from typing import Literal
+from urllib.parse import quote
+
+from django.conf import settings
+from ninja import Field, Schema
+
+from events.models import Event
+from shuyuan.schema_types import StrictSchema, Text
+
+#: A point in time as ISO 8601 (any offset; without one it is library time) or, for all-day events, a date.
+When = datetime | date | str
+
+
+def feed_links(event_id: int) -> dict[str, str]:
+    ics = f"{settings.SITE_URL}/calendar/events/{event_id}.ics"
+    webcal = "webcal://" + ics.split("://", 1)[1]
+    return {"ics_url": ics, "webcal_url": webcal, "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/")}
+
+
+class VenueIn(StrictSchema):
+    name: Text(100, 1)
+    location: Text(200) = ""
+    capacity: int = Field(30, ge=1, le=100000)
+
+
+class VenuePatch(StrictSchema):
+    name: Text(100, 1) | None = None
+    location: Text(200) | None = None
+    capacity: int | None = Field(None, ge=1, le=100000)
+
+
+class VenueOut(Schema):
+    id: int
+    name: str
+    location: str
+    capacity: int
+
+
+class SpeakerIn(StrictSchema):
+    name: Text(100, 1)
+    role: Text(50) = ""
+    user: Text(150, 1) | None = Field(None, description="关联的用户名（可选）")
+
+
+class EventIn(StrictSchema):
+    title: Text(200, 1)
+    kind: Event.Kind
+    description: Text(20000) = ""
+    start: When = Field(description="开始：ISO 8601，带或不带时区（不带即北京时间）；全天活动可只写日期")
+    end: When = Field(description="结束；全天活动写最后一天的日期")
+    all_day: bool = False
+    venue: int | None = Field(None, ge=1)
+    online_url: Text(500) = ""
+    capacity: int | None = Field(None, ge=1, le=100000, description="名额；留空取场地容纳人数")
+    rrule: Text(500) = Field("", description="RFC 5545 RRULE，例如 FREQ=MONTHLY;BYDAY=1FR;COUNT=12")
+    exdates: list[When] = Field(default=[], max_length=500, description="排除的场次（原定开始时间）")
+    speakers: list[SpeakerIn | Text(100, 1)] = Field(default=[], max_length=50)
+    books: list[int] = Field(default=[], max_length=100, description="书目：图书 id")
+    papers: list[int] = Field(default=[], max_length=100, description="调研成果 id")
+    visibility: Event.Visibility = Event.Visibility.PUBLIC
+    registration_required: bool = True
+    registration_opens: datetime | None = None
+    registration_closes: datetime | None = None
+    organizers: list[Text(150, 1)] | None = Field(None, max_length=20, description="其他组织者的用户名")
+
+
+class EventPatch(StrictSchema):
+    title: Text(200, 1) | None = None
+    kind: Event.Kind | None = None
+    description: Text(20000) | None = None
+    start: When | None = None
+    end: When | None = None
+    all_day: bool | None = None
+    venue: int | None = Field(None, ge=1)
+    online_url: Text(500) | None = None
+    capacity: int | None = Field(None, ge=1, le=100000)
+    rrule: Text(500) | None = None
+    exdates: list[When] | None = Field(None, max_length=500)
+    speakers: list[SpeakerIn | Text(100, 1)] | None = Field(None, max_length=50)
+    books: list[int] | None = Field(None, max_length=100)
+    papers: list[int] | None = Field(None, max_length=100)
+    visibility: Event.Visibility | None = None
+    registration_required: bool | None = None
+    registration_opens: datetime | None = None
+    registration_closes: datetime | None = None
+    organizers: list[Text(150, 1)] | None = Field(None, max_length=20)
+
+
+class CancelIn(StrictSchema):
+    occurrence: When | None = Field(None, description="要取消的场次（原定开始时间）；留空取消整个活动")
+    reason: Text(200) = ""
+
+
+class OverrideIn(StrictSchema):
+    recurrence_id: When = Field(description="要变更的场次（原定开始时间）")
+    start: When | None = None
+    end: When | None = None
+    venue: int | None = Field(None, ge=1)
+    online: bool = Field(False, description="改为线上（不占场地）")
+    title: Text(200) | None = None
+    status: Literal["scheduled", "cancelled"] | None = None
+    reason: Text(200) = ""
+
+
+class SpeakerOut(Schema):
+    name: str
+    role: str
+    user: str | None
+
+    @staticmethod
+    def resolve_user(obj) -> str | None:
+        return obj.user.get_username() if obj.user_id else None
+
+
+class TitleRef(Schema):
+    id: int
+    title: str
+
+
+class OverrideOut(Schema):
+    recurrence_id: datetime
+    start: datetime
+    end: datetime
+    title: str
+    venue: int | None
+    status: str
+    reason: str
+
+    @staticmethod
+    def resolve_venue(obj) -> int | None:
+        return obj.venue_id if obj.venue_changed else obj.event.venue_id
+
+
+class EventOut(Schema):
+    id: int
+    uid: str
+    title: str
+    kind: str
+    kind_label: str
+    description: str
+    start: datetime
+    end: datetime
+    all_day: bool
+    venue: int | None
+    venue_name: str | None
+    online_url: str
+    capacity: int | None = Field(description="名额（未单独设置时为场地容纳人数；null 为不限）")
+    rrule: str
+    exdates: list[str]
+    overrides: list[OverrideOut]
+    speakers: list[SpeakerOut]
+    books: list[TitleRef]
+    papers: list[TitleRef]
+    visibility: str
+    status: str
+    cancel_reason: str
+    sequence: int
+    registration_required: bool
+    registration_opens: datetime | None
+    registration_closes: datetime | None
+    organizers: list[str]
+    ics_url: str
+    webcal_url: str
+    google_url: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_uid(obj) -> str:
+        return f"{obj.uid}@shuyuan"
+
+    @staticmethod
+    def resolve_kind_label(obj) -> str:
+        return str(obj.get_kind_display())
+
+    @staticmethod
+    def resolve_venue(obj) -> int | None:
+        return obj.venue_id
+
+    @staticmethod
+    def resolve_venue_name(obj) -> str | None:
+        return obj.venue.name if obj.venue_id else None
+
+    @staticmethod
+    def resolve_capacity(obj) -> int | None:
+        return obj.seats
+
+    @staticmethod
+    def resolve_overrides(obj) -> list:
+        return list(obj.overrides.all())
+
+    @staticmethod
+    def resolve_speakers(obj) -> list:
+        return list(obj.speakers.all())
+
+    @staticmethod
+    def resolve_books(obj) -> list:
+        return list(obj.books.all())
+
+    @staticmethod
+    def resolve_papers(obj) -> list:
+        return list(obj.papers.all())
+
+    @staticmethod
+    def resolve_organizers(obj) -> list[str]:
+        return sorted(u.get_username() for u in obj.organizers.all())
+
+    @staticmethod
+    def resolve_ics_url(obj) -> str:
+        return feed_links(obj.pk)["ics_url"]
+
+    @staticmethod
+    def resolve_webcal_url(obj) -> str:
+        return feed_links(obj.pk)["webcal_url"]
+
+    @staticmethod
+    def resolve_google_url(obj) -> str:
+        return feed_links(obj.pk)["google_url"]
+
+
+class EventFilters(Schema):
+    kind: Event.Kind | None = None
+    venue: int | None = Field(None, ge=1)
+
+
+class OccurrenceFilters(Schema):
+    from_: datetime | None = Field(None, alias="from", description="起（默认现在）")
+    to: datetime | None = Field(None, description="止（默认起后 90 天；最长 400 天）")
+    kind: str | None = Field(None, description="类型，可用逗号分隔多个")
+    venue: int | None = Field(None, ge=1)
+
+
+class OccurrenceOut(Schema):
+    event: int
+    title: str
+    kind: str
+    start: datetime
+    end: datetime
+    all_day: bool
+    venue: int | None
+    venue_name: str | None
+    status: str
+    recurrence_id: datetime | None
+    seats_left: int | None
+
+
+class OccurrenceList(Schema):
+    items: list[OccurrenceOut]
+    count: int
+
+
+class RegistrationIn(StrictSchema):
+    occurrence: When | None = Field(None, description="场次（原定开始时间）；留空报名整个活动")
+
+
+class RegistrationOut(Schema):
+    id: int
+    event: int
+    title: str
+    occurrence: datetime | None
+    user: str
+    status: str
+    position: int | None = Field(description="候补位次（1 为下一位）")
+    checked_in_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,108 @@
+"""Reads of events: visible events, occurrences in a range with seats left, registrations."""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import Role
+from accounts.selectors import user_has_role
+from events.models import Event, Override, Registration, SeatCounter, Speaker
+from events.recurrence import occurrences
+from events.services import SINGLE, waitlist_position
+
+
+def event_queryset(*, viewer: AbstractBaseUser | AnonymousUser) -> QuerySet[Event]:
+    events = Event.objects.select_related("venue").prefetch_related(
+        Prefetch("speakers", queryset=Speaker.objects.select_related("user")),
+        "books",
+        "papers",
+        "organizers",
+        Prefetch("overrides", queryset=Override.objects.select_related("event")),
+    )
+    if not viewer.is_authenticated:
+        events = events.filter(visibility=Event.Visibility.PUBLIC)
+    return events
+
+
+def event_get(*, viewer, event_id: int) -> Event | None:
+    return event_queryset(viewer=viewer).filter(pk=event_id).first()
+
+
+def event_list(*, viewer, kind: str | None = None, venue: int | None = None) -> QuerySet[Event]:
+    events = event_queryset(viewer=viewer).order_by("start", "id")
+    if kind:
+        events = events.filter(kind=kind)
+    if venue:
+        events = events.filter(venue_id=venue)
+    return events
+
+
+def can_manage(user, event: Event) -> bool:
+    """Organizers manage the events they organize; superusers manage all."""
+    if not user.is_authenticated or not user_has_role(user, Role.ORGANIZER):
+        return False
+    return user.is_superuser or event.organizers.filter(pk=user.pk).exists()
+
+
+def occurrence_list(*, viewer, start: datetime, end: datetime, kinds: list[str] | None = None,
+                    venue: int | None = None) -> list[dict]:
+    """Every occurrence overlapping [start, end) of the visible events, sorted by start."""
+    events = event_queryset(viewer=viewer).filter(start__lt=end)
+    if kinds:
+        events = events.filter(kind__in=kinds)
+    counters: dict[tuple[int, datetime], SeatCounter] = {
+        (c.event_id, c.occurrence): c for c in SeatCounter.objects.filter(event__in=events)
+    }
+    items = []
+    for event in events:
+        for occ in occurrences(event, start, end, overrides=list(event.overrides.all())):
+            if venue and occ.venue_id != venue:
+                continue
+            seats = event.seats
+            counter = counters.get((event.pk, occ.recurrence_id if event.rrule else SINGLE))
+            seats_left = None if seats is None else (counter.capacity - counter.taken if counter else seats)
+            venue_obj = occ.override.venue if occ.override is not None and occ.override.venue_changed else event.venue
+            items.append(
+                {
+                    "event": event.pk,
+                    "title": occ.title,
+                    "kind": event.kind,
+                    "start": occ.start,
+                    "end": occ.end,
+                    "all_day": event.all_day,
+                    "venue": occ.venue_id,
+                    "venue_name": venue_obj.name if venue_obj else None,
+                    "status": occ.status,
+                    "recurrence_id": occ.recurrence_id,
+                    "seats_left": max(0, seats_left) if seats_left is not None else None,
+                }
+            )
+    items.sort(key=lambda i: (i["start"], i["event"]))
+    return items
+
+
+def registration_queryset() -> QuerySet[Registration]:
+    return Registration.objects.select_related("event", "user")
+
+
+def with_position(registration: Registration) -> Registration:
+    registration.position = waitlist_position(registration)
+    return registration
+
+
+def registration_rows(registrations) -> list[dict]:
+    return [
+        {
+            "id": r.pk,
+            "event": r.event_id,
+            "title": r.event.title,
+            "occurrence": r.occurrence,
+            "user": r.user.get_username(),
+            "status": r.status,
+            "position": waitlist_position(r),
+            "checked_in_at": r.checked_in_at,
+            "created_at": r.created_at,
+        }
+        for r in registrations
+    ]

@@ -1,0 +1,563 @@
+"""Writes for events: venues, series, occurrence exceptions and registrations.
+
+Every function is keyword-only and one transaction.  Refusals raise ``DomainError`` (409) with a
+``code``; bad values raise ``InvalidInput`` naming the field.  Seats are counted in
+``SeatCounter`` rows whose CHECK constraint (taken ≤ capacity) makes overbooking impossible in the
+database; the event row is locked (``SELECT … FOR UPDATE``; ``BEGIN IMMEDIATE`` on SQLite) so
+parallel registrations queue in order.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import F, ProtectedError, Q
+from django.utils import timezone
+
+from events import notices
+from events.models import Event, Override, Registration, SeatCounter, Speaker, Venue
+from events.recurrence import (
+    conflict_window,
+    is_finite,
+    is_original_occurrence,
+    local_tz,
+    normalize_rrule,
+    occurrences,
+    parse_instant,
+)
+from library.models import Book, Paper
+from shuyuan.errors import DomainError, InvalidInput
+
+#: The seat-counter key of a non-recurring event (its registrations have no occurrence).
+SINGLE = datetime(1970, 1, 1, tzinfo=UTC)
+#: Changes to these fields are changes of time, place or status: they bump ``sequence`` and notify.
+SCHEDULE_FIELDS = ("start", "end", "all_day", "rrule", "exdates", "venue_id", "online_url", "status")
+
+
+# --- venues -----------------------------------------------------------------------------------------
+
+
+def venue_create(*, name: str, location: str = "", capacity: int = 30) -> Venue:
+    if Venue.objects.filter(name=name).exists():
+        raise DomainError("duplicate_venue", f"场地 {name} 已存在 (a venue with this name exists)")
+    if capacity < 1:
+        raise InvalidInput("capacity", "容纳人数至少为 1 (capacity must be at least 1)")
+    return Venue.objects.create(name=name, location=location, capacity=capacity)
+
+
+@transaction.atomic
+def venue_update(*, venue: Venue, changes: dict) -> Venue:
+    if "capacity" in changes and changes["capacity"] < 1:
+        raise InvalidInput("capacity", "容纳人数至少为 1 (capacity must be at least 1)")
+    if "name" in changes and Venue.objects.filter(name=changes["name"]).exclude(pk=venue.pk).exists():
+        raise DomainError("duplicate_venue", f"场地 {changes['name']} 已存在 (a venue with this name exists)")
+    for key, value in changes.items():
+        setattr(venue, key, value)
+    venue.save()
+    return venue
+
+
+def venue_delete(*, venue: Venue) -> None:
+    try:
+        venue.delete()
+    except ProtectedError:
+        raise DomainError("venue_in_use", "该场地仍有活动，不能删除 (events use this venue)") from None
+
+
+# --- events ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SpeakerData:
+    name: str
+    role: str = ""
+    user: str | None = None  # username
+
+
+@dataclass
+class EventData:
+    title: str
+    kind: str
+    start: datetime
+    end: datetime
+    description: str = ""
+    all_day: bool = False
+    venue: int | None = None
+    online_url: str = ""
+    capacity: int | None = None
+    rrule: str = ""
+    exdates: list = field(default_factory=list)
+    speakers: list[SpeakerData] = field(default_factory=list)
+    books: list[int] = field(default_factory=list)
+    papers: list[int] = field(default_factory=list)
+    visibility: str = Event.Visibility.PUBLIC
+    registration_required: bool = True
+    registration_opens: datetime | None = None
+    registration_closes: datetime | None = None
+    organizers: list[str] | None = None  # usernames; None = the creator
+
+
+def normalize_times(start, end, all_day: bool) -> tuple[datetime, datetime]:
+    """Aware start and end.  All-day events run from local midnight of the first day to local midnight
+    after the last day; ``end`` names the last day (inclusive), as people write it."""
+    if all_day:
+        first = _as_date(start, "start")
+        last = _as_date(end, "end")
+        if last < first:
+            raise InvalidInput("end", "结束日期早于开始日期 (end is before start)")
+        tz = local_tz()
+        return (
+            datetime(first.year, first.month, first.day, tzinfo=tz),
+            datetime(last.year, last.month, last.day, tzinfo=tz) + timedelta(days=1),
+        )
+    begin, finish = parse_instant(start, "start"), parse_instant(end, "end")
+    if finish <= begin:
+        raise InvalidInput("end", "结束时间必须晚于开始时间 (end must be after start)")
+    return begin, finish
+
+
+def _as_date(value, field_name: str):
+    from datetime import date
+
+    if isinstance(value, datetime):
+        return value.astimezone(local_tz()).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip()
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise InvalidInput(field_name, f"不是有效的日期：{value!r} (not an ISO date)") from None
+
+
+def _validate(data: EventData) -> None:
+    if data.online_url:
+        try:
+            URLValidator(schemes=["http", "https"])(data.online_url)
+        except ValidationError:
+            raise InvalidInput("online_url", "线上会议链接须为 http(s) 网址 (online_url must be an http(s) URL)") from None
+    if data.capacity is not None and data.capacity < 1:
+        raise InvalidInput("capacity", "名额至少为 1 (capacity must be at least 1)")
+    if data.venue is not None and not Venue.objects.filter(pk=data.venue).exists():
+        raise InvalidInput("venue", f"场地 {data.venue} 不存在 (unknown venue)", code="unknown_venue")
+    missing = set(data.books) - set(Book.objects.filter(pk__in=data.books).values_list("pk", flat=True))
+    if missing:
+        raise InvalidInput("books", f"图书不存在：{sorted(missing)} (unknown books)", code="unknown_book")
+    missing = set(data.papers) - set(Paper.objects.filter(pk__in=data.papers).values_list("pk", flat=True))
+    if missing:
+        raise InvalidInput("papers", f"调研成果不存在：{sorted(missing)} (unknown papers)", code="unknown_paper")
+    if data.registration_opens and data.registration_closes and data.registration_closes <= data.registration_opens:
+        raise InvalidInput("registration_closes", "报名截止须晚于报名开始 (registration closes before it opens)")
+
+
+def _exdates(values, event_like) -> list[str]:
+    out = []
+    for value in values or []:
+        when = parse_instant(value, "exdates")
+        if not is_original_occurrence(event_like, when, include_excluded=True):
+            raise InvalidInput("exdates", f"{value} 不是该系列的一次活动 (EXDATE is not an occurrence)", code="bad_exdate")
+        out.append(when.astimezone(local_tz()).isoformat())
+    return sorted(set(out))
+
+
+def _users(usernames: list[str], field_name: str):
+    users = list(get_user_model().objects.filter(username__in=usernames, is_active=True))
+    unknown = set(usernames) - {u.username for u in users}
+    if unknown:
+        raise InvalidInput(field_name, f"用户不存在：{sorted(unknown)} (unknown users)", code="unknown_user")
+    return users
+
+
+def _set_relations(event: Event, data_speakers, books, papers) -> None:
+    if data_speakers is not None:
+        event.speakers.all().delete()
+        linked = {u.username: u for u in _users([s.user for s in data_speakers if s.user], "speakers")}
+        Speaker.objects.bulk_create(
+            Speaker(event=event, name=s.name, role=s.role, user=linked.get(s.user), position=i)
+            for i, s in enumerate(data_speakers)
+        )
+    if books is not None:
+        event.books.set(books)
+    if papers is not None:
+        event.papers.set(papers)
+
+
+@dataclass
+class Conflict:
+    event: int
+    title: str
+    start: datetime
+    end: datetime
+
+
+def venue_conflicts(event: Event, *, overrides=None, series: Event | None = None,
+                    skip: datetime | None = None) -> list[Conflict]:
+    """Scheduled occurrences of other events in the same venue that overlap an occurrence of ``event``.
+
+    For one moved occurrence, ``event`` is that occurrence as a one-off, ``series`` its series and
+    ``skip`` its recurrence id: the series' other occurrences count as other bookings.  Series
+    without an end are compared over a year."""
+    begin, finish = conflict_window(event)
+    mine = [
+        o for o in occurrences(event, begin, finish, overrides=overrides if overrides is not None else [])
+        if o.status == Event.Status.SCHEDULED and o.venue_id
+    ]
+    if not mine:
+        return []
+    venue_ids = {o.venue_id for o in mine}
+    others = (
+        Event.objects.filter(status=Event.Status.SCHEDULED)
+        .filter(Q(venue_id__in=venue_ids) | Q(overrides__venue_id__in=venue_ids))
+        .prefetch_related("overrides")
+        .distinct()
+    )
+    theirs = []
+    for other in others:
+        if other.pk == event.pk:
+            continue
+        theirs += [
+            o for o in occurrences(other, begin, finish, overrides=list(other.overrides.all()))
+            if o.status == Event.Status.SCHEDULED and o.venue_id in venue_ids
+        ]
+    if series is not None:
+        theirs += [o for o in occurrences(series, begin, finish, overrides=list(series.overrides.all()))
+                   if o.status == Event.Status.SCHEDULED and o.venue_id in venue_ids and o.recurrence_id != skip]
+    found = {}
+    for a in mine:
+        for b in theirs:
+            if a.venue_id == b.venue_id and a.start < b.end and b.start < a.end:
+                found[(b.event.pk, b.start)] = Conflict(event=b.event.pk, title=b.title, start=b.start, end=b.end)
+    return sorted(found.values(), key=lambda c: c.start)[:50]
+
+
+def _raise_conflicts(conflicts: list[Conflict]) -> None:
+    if conflicts:
+        raise DomainError(
+            "venue_conflict",
+            "场地在该时段已有活动，可加 ?force=true 仍然安排 (the venue is booked at that time)",
+            conflicts=[
+                {"event": c.event, "title": c.title, "start": c.start.isoformat(), "end": c.end.isoformat()}
+                for c in conflicts
+            ],
+        )
+
+
+@transaction.atomic
+def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = False) -> Event:
+    start, end = normalize_times(data.start, data.end, data.all_day)
+    _validate(data)
+    rrule = normalize_rrule(data.rrule, start=start)
+    event = Event(
+        kind=data.kind, title=data.title, description=data.description, start=start, end=end, all_day=data.all_day,
+        venue_id=data.venue, online_url=data.online_url, capacity=data.capacity, rrule=rrule,
+        visibility=data.visibility, registration_required=data.registration_required,
+        registration_opens=data.registration_opens, registration_closes=data.registration_closes, created_by=actor,
+    )
+    event.exdates = _exdates(data.exdates, event)
+    if not force:
+        _raise_conflicts(venue_conflicts(event))
+    event.save()
+    organizers = _users(data.organizers, "organizers") if data.organizers is not None else []
+    event.organizers.set({actor, *organizers})
+    _set_relations(event, data.speakers, data.books, data.papers)
+    return event
+
+
+@transaction.atomic
+def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force: bool = False) -> Event:
+    """Apply a partial update (keys of EventData).  Time, place or status changes bump ``sequence``
+    and notify everyone registered."""
+    current = Event.objects.select_for_update().get(pk=event.pk)
+    before = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
+    merged = EventData(
+        title=changes.get("title", current.title), kind=changes.get("kind", current.kind),
+        start=changes.get("start", current.start), end=changes.get("end", current.end),
+        all_day=changes.get("all_day", current.all_day), venue=changes.get("venue", current.venue_id),
+        online_url=changes.get("online_url", current.online_url), capacity=changes.get("capacity", current.capacity),
+        books=changes.get("books") or [], papers=changes.get("papers") or [],
+        registration_opens=changes.get("registration_opens", current.registration_opens),
+        registration_closes=changes.get("registration_closes", current.registration_closes),
+    )
+    if current.all_day and merged.all_day and "end" not in changes and "start" in changes:
+        # Keep the length of an all-day event when only its start moves.
+        merged.end = _as_date(merged.start, "start") + (current.end - current.start) - timedelta(days=1)
+    elif current.all_day and merged.all_day and "end" not in changes:
+        merged.end = current.end - timedelta(days=1)
+    start, end = normalize_times(merged.start, merged.end, merged.all_day)
+    _validate(merged)
+    for key in ("title", "kind", "description", "online_url", "capacity", "visibility", "registration_required",
+                "registration_opens", "registration_closes"):
+        if key in changes:
+            setattr(current, key, changes[key])
+    current.start, current.end, current.all_day = start, end, merged.all_day
+    if "venue" in changes:
+        current.venue_id = changes["venue"]
+    if "rrule" in changes:
+        current.rrule = normalize_rrule(changes["rrule"], start=start)
+    if "exdates" in changes:
+        current.exdates = _exdates(changes["exdates"], current)
+    after = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
+    schedule_changed = after != before
+    if schedule_changed and not force and current.status == Event.Status.SCHEDULED:
+        _raise_conflicts(venue_conflicts(current, overrides=list(current.overrides.all())))
+    if "capacity" in changes or "venue" in changes:
+        _resize_counters(current)
+    if schedule_changed:
+        current.sequence += 1
+    current.save()
+    if "organizers" in changes and changes["organizers"] is not None:
+        current.organizers.set({actor, *_users(changes["organizers"], "organizers")})
+    _set_relations(current, changes.get("speakers"), changes.get("books"), changes.get("papers"))
+    if schedule_changed:
+        notices.event_changed(current, occurrence=None)
+    return current
+
+
+def _resize_counters(event: Event) -> None:
+    seats = event.seats
+    if seats is None:
+        SeatCounter.objects.filter(event=event).delete()
+        return
+    if SeatCounter.objects.filter(event=event, taken__gt=seats).exists():
+        raise DomainError("capacity_below_confirmed", "已确认的报名人数超过新名额 (more confirmed registrations than the new capacity)")
+    SeatCounter.objects.filter(event=event).update(capacity=seats)
+
+
+def event_delete(*, event: Event) -> None:
+    event.delete()
+
+
+@transaction.atomic
+def event_cancel(*, event: Event, actor: AbstractBaseUser, occurrence: datetime | None, reason: str = "") -> Event:
+    """Cancel the whole series (``occurrence`` None) or one occurrence; they stay visible as cancelled."""
+    current = Event.objects.select_for_update().get(pk=event.pk)
+    if occurrence is None:
+        if current.status == Event.Status.CANCELLED:
+            raise DomainError("already_cancelled", "活动已取消 (the event is already cancelled)")
+        current.status = Event.Status.CANCELLED
+        current.cancel_reason = reason
+        current.sequence += 1
+        current.save()
+        notices.event_changed(current, occurrence=None, cancelled=True)
+        return current
+    override = override_set(event=current, actor=actor, recurrence_id=occurrence, changes={"status": "cancelled",
+                                                                                          "reason": reason}, force=True)
+    return override.event
+
+
+def _require_occurrence(event: Event, recurrence_id: datetime, field_name: str) -> None:
+    if not event.rrule:
+        raise InvalidInput(field_name, "单次活动没有场次，请直接修改或取消活动 (not a recurring event)", code="not_recurring")
+    if not is_original_occurrence(event, recurrence_id):
+        raise InvalidInput(field_name, f"{recurrence_id.isoformat()} 不是该系列的一次活动 (not an occurrence)",
+                           code="not_an_occurrence")
+
+
+@transaction.atomic
+def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: datetime, changes: dict,
+                 force: bool = False) -> Override:
+    """Move, retitle, re-venue or cancel (``status``) one occurrence of a series."""
+    current = Event.objects.select_for_update().get(pk=event.pk)
+    recurrence_id = parse_instant(recurrence_id, "recurrence_id")
+    _require_occurrence(current, recurrence_id, "recurrence_id")
+    override = Override.objects.filter(event=current, recurrence_id=recurrence_id).first()
+    duration = current.end - current.start
+    if override is None:
+        override = Override(event=current, recurrence_id=recurrence_id, start=recurrence_id, end=recurrence_id + duration)
+    before = (override.start, override.end, override.venue_id, override.venue_changed, override.status)
+    start = changes.get("start", override.start)
+    end = changes.get("end")
+    if end is None:
+        end = parse_instant(start, "start") + (override.end - override.start) if "start" in changes else override.end
+    override.start, override.end = normalize_times(start, end, False) if not current.all_day else normalize_times(
+        start, changes.get("end", (override.end - timedelta(days=1))), True
+    )
+    if "title" in changes:
+        override.title = changes["title"] or ""
+    if "venue" in changes:
+        if changes["venue"] is not None and not Venue.objects.filter(pk=changes["venue"]).exists():
+            raise InvalidInput("venue", f"场地 {changes['venue']} 不存在 (unknown venue)", code="unknown_venue")
+        override.venue_id = changes["venue"]
+        override.venue_changed = True
+    if "status" in changes:
+        if changes["status"] not in Event.Status.values:
+            raise InvalidInput("status", "状态须为 scheduled 或 cancelled (unknown status)")
+        override.status = changes["status"]
+    if "reason" in changes:
+        override.reason = changes["reason"] or ""
+    after = (override.start, override.end, override.venue_id, override.venue_changed, override.status)
+    changed = after != before or override.pk is None
+    if changed and override.status == Event.Status.SCHEDULED and not force:
+        probe = Event(pk=current.pk, start=current.start, end=current.end, rrule="", venue_id=current.venue_id,
+                      title=current.title, status=current.status)
+        # The moved occurrence alone, as a one-off event, against every other booking of its venue.
+        probe.start, probe.end = override.start, override.end
+        probe.venue_id = override.venue_id if override.venue_changed else current.venue_id
+        _raise_conflicts(venue_conflicts(probe, series=current, skip=recurrence_id))
+    if changed:
+        override.sequence += 1
+    override.save()
+    if changed:
+        current.save(update_fields=["updated_at"])
+        notices.event_changed(current, occurrence=override)
+    return override
+
+
+# --- registration ------------------------------------------------------------------------------------------
+
+
+def _keys_for(event: Event, occurrence: datetime | None, now: datetime) -> list[datetime]:
+    """The seat counters a registration occupies."""
+    if not event.rrule:
+        return [SINGLE]
+    if occurrence is not None:
+        return [occurrence]
+    return [o.recurrence_id for o in occurrences(event, now, now + timedelta(days=3660))
+            if o.status == Event.Status.SCHEDULED]
+
+
+class _Full(Exception):
+    pass
+
+
+def _take_seats(event: Event, keys: list[datetime]) -> bool:
+    """Take one seat in each counter, all or none.  False when any is full."""
+    seats = event.seats
+    if seats is None:
+        return True
+    try:
+        with transaction.atomic():
+            for key in keys:
+                counter, _ = SeatCounter.objects.get_or_create(event=event, occurrence=key,
+                                                               defaults={"capacity": seats})
+                taken = SeatCounter.objects.filter(pk=counter.pk, taken__lt=F("capacity")).update(taken=F("taken") + 1)
+                if taken != 1:
+                    raise _Full
+    except _Full:
+        return False
+    return True
+
+
+def _release_seats(event: Event, keys: list[datetime]) -> None:
+    SeatCounter.objects.filter(event=event, occurrence__in=keys, taken__gt=0).update(taken=F("taken") - 1)
+
+
+def seats_left(event: Event, key: datetime | None) -> int | None:
+    seats = event.seats
+    if seats is None:
+        return None
+    counter = SeatCounter.objects.filter(event=event, occurrence=key if event.rrule else SINGLE).first()
+    return max(0, (counter.capacity - counter.taken) if counter else seats)
+
+
+@transaction.atomic
+def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None,
+                        now: datetime | None = None) -> Registration:
+    """Register ``user`` for one occurrence or the whole event; confirmed while seats last, then waitlisted.
+
+    Refusals: ``already_registered``, ``event_cancelled``, ``registration_not_open``,
+    ``registration_closed``, ``series_without_end``; a non-occurrence → 422 ``occurrence``.
+    """
+    current = Event.objects.select_for_update().get(pk=event.pk)
+    now = now or timezone.now()
+    if occurrence is not None:
+        occurrence = parse_instant(occurrence, "occurrence")
+        _require_occurrence(current, occurrence, "occurrence")
+    if current.status == Event.Status.CANCELLED:
+        raise DomainError("event_cancelled", "活动已取消 (the event is cancelled)")
+    if current.rrule and occurrence is None and not is_finite(current.rrule):
+        raise InvalidInput("occurrence", "长期重复的活动请选择具体场次报名 (choose an occurrence of an open-ended series)",
+                           code="series_without_end")
+    if current.registration_opens and now < current.registration_opens:
+        raise DomainError("registration_not_open", f"报名尚未开始（{timezone.localtime(current.registration_opens):%Y-%m-%d %H:%M}）")
+    if current.registration_closes and now > current.registration_closes:
+        raise DomainError("registration_closed", "报名已截止 (registration is closed)")
+    occ = None
+    if occurrence is not None:
+        found = [o for o in occurrences(current, occurrence - timedelta(days=400), occurrence + timedelta(days=400))
+                 if o.recurrence_id == occurrence]
+        occ = found[0] if found else None
+        if occ is None or occ.status == Event.Status.CANCELLED:
+            raise DomainError("event_cancelled", "该场活动已取消 (this occurrence is cancelled)")
+        if occ.start <= now:
+            raise DomainError("registration_closed", "该场活动已开始 (this occurrence has started)")
+    elif not current.rrule and current.start <= now:
+        raise DomainError("registration_closed", "活动已开始 (the event has started)")
+    active = Registration.objects.filter(event=current, user=user, status__in=Registration.ACTIVE)
+    if occurrence is None and active.exists() or occurrence is not None and active.filter(
+        Q(occurrence=occurrence) | Q(occurrence__isnull=True)
+    ).exists():
+        raise DomainError("already_registered", "您已报名 (you are already registered)")
+    keys = _keys_for(current, occurrence, now)
+    if not keys:
+        raise DomainError("registration_closed", "没有可报名的场次 (no upcoming occurrence)")
+    status = Registration.Status.CONFIRMED if _take_seats(current, keys) else Registration.Status.WAITLISTED
+    try:
+        with transaction.atomic():
+            registration = Registration.objects.create(event=current, occurrence=occurrence, user=user, status=status,
+                                                       created_at=now)
+    except IntegrityError:
+        raise DomainError("already_registered", "您已报名 (you are already registered)") from None
+    if status == Registration.Status.CONFIRMED:
+        notices.registered(registration)
+    return registration
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """1 for the next to be promoted, among waitlisted registrations for the same occurrence (or series)."""
+    if registration.status != Registration.Status.WAITLISTED:
+        return None
+    scope = Q(occurrence=registration.occurrence) if registration.occurrence else Q(occurrence__isnull=True)
+    before = Q(created_at__lt=registration.created_at) | Q(created_at=registration.created_at, pk__lte=registration.pk)
+    return (
+        Registration.objects.filter(event_id=registration.event_id, status=Registration.Status.WAITLISTED)
+        .filter(scope)
+        .filter(before)
+        .count()
+    )
+
+
+@transaction.atomic
+def registration_cancel(*, registration: Registration, now: datetime | None = None) -> Registration:
+    """Cancel a registration; a freed seat goes to the first on the waitlist who fits."""
+    current_event = Event.objects.select_for_update().get(pk=registration.event_id)
+    current = Registration.objects.select_for_update().get(pk=registration.pk)
+    now = now or timezone.now()
+    if current.status == Registration.Status.CANCELLED:
+        raise DomainError("registration_cancelled", "该报名已取消 (already cancelled)")
+    was_confirmed = current.status == Registration.Status.CONFIRMED
+    current.status = Registration.Status.CANCELLED
+    current.cancelled_at = now
+    current.save(update_fields=["status", "cancelled_at"])
+    if was_confirmed:
+        keys = _keys_for(current_event, current.occurrence, now)
+        _release_seats(current_event, keys)
+        _promote(current_event, keys, now)
+    return current
+
+
+def _promote(event: Event, freed: list[datetime], now: datetime) -> None:
+    """Confirm waitlisted registrations in the order they were made, as long as seats allow."""
+    if event.rrule:
+        relevant = Q(occurrence__in=[k for k in freed if k != SINGLE]) | Q(occurrence__isnull=True)
+    else:
+        relevant = Q()
+    waiting = Registration.objects.filter(event=event, status=Registration.Status.WAITLISTED).filter(relevant)
+    for candidate in waiting.order_by("created_at", "id"):
+        if _take_seats(event, _keys_for(event, candidate.occurrence, now)):
+            Registration.objects.filter(pk=candidate.pk).update(status=Registration.Status.CONFIRMED)
+            candidate.status = Registration.Status.CONFIRMED
+            notices.promoted(candidate)
+
+
+def registration_check_in(*, registration: Registration, now: datetime | None = None) -> Registration:
+    if registration.status != Registration.Status.CONFIRMED:
+        raise DomainError("not_confirmed", "只有已确认的报名可以签到 (only confirmed registrations check in)")
+    if registration.checked_in_at is None:
+        registration.checked_in_at = now or timezone.now()
+        registration.save(update_fields=["checked_in_at"])
+    return registration

@@ -1,0 +1,373 @@
+"""Events through the API: venues, series, conflicts, overrides, occurrences, registrations and waitlists."""
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+
+from accounts.models import Role
+from accounts.services import token_issue
+from events.models import Event, Registration, SeatCounter
+from library.models import Notice
+from library.services import book_create
+from tests.conftest import ApiClient, make_user
+
+pytestmark = pytest.mark.django_db
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def api_for(user) -> ApiClient:
+    return ApiClient(token_issue(user=user, name="t").raw)
+
+
+@pytest.fixture
+def org(organizer):
+    return api_for(organizer)
+
+
+@pytest.fixture
+def room(org):
+    return org.post("/api/v1/venues", {"name": "法官书苑阅览室", "location": "院本部三楼", "capacity": 3}).json()
+
+
+@pytest.fixture
+def court_room(org):
+    return org.post("/api/v1/venues", {"name": "第三审判庭", "capacity": 80}).json()
+
+
+def tea_talk(org, room, **extra):
+    payload = {
+        "title": "法官茶座", "kind": "tea_talk", "start": "2026-12-04T15:00:00+08:00", "end": "2026-12-04T16:30:00+08:00",
+        "venue": room["id"], "rrule": "FREQ=MONTHLY;BYDAY=1FR;COUNT=12", **extra,
+    }
+    return org.post("/api/v1/events", payload)
+
+
+@pytest.fixture
+def talk(org, room):
+    response = tea_talk(org, room)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def error_fields(body) -> list[str]:
+    if isinstance(body["detail"], list):
+        return [e["field"] for e in body["detail"]]
+    return [body.get("field")]
+
+
+# --- venues and events -------------------------------------------------------------------------------------
+
+
+def test_organizer_creates_a_monthly_tea_talk(talk, room):
+    assert (talk["kind"], talk["kind_label"], talk["status"], talk["sequence"]) == ("tea_talk", "法官茶座", "scheduled", 0)
+    assert talk["start"] == "2026-12-04T15:00:00+08:00" and talk["capacity"] == 3
+    assert talk["ics_url"] == f"http://127.0.0.1:8000/calendar/events/{talk['id']}.ics"
+    assert talk["webcal_url"] == f"webcal://127.0.0.1:8000/calendar/events/{talk['id']}.ics"
+    assert talk["google_url"].startswith("https://calendar.google.com/calendar/r?cid=webcal://")
+    assert talk["organizers"] == ["organizer1"] and talk["venue_name"] == "法官书苑阅览室"
+
+
+def test_input_in_utc_is_stored_and_shown_in_shanghai(org, court_room):
+    body = org.post("/api/v1/events", {"title": "讲座", "kind": "lecture", "start": "2026-12-10T06:00:00Z",
+                                       "end": "2026-12-10T08:00:00Z", "venue": court_room["id"]}).json()
+    assert (body["start"], body["end"]) == ("2026-12-10T14:00:00+08:00", "2026-12-10T16:00:00+08:00")
+    naive = org.post("/api/v1/events", {"title": "讲座二", "kind": "lecture", "start": "2026-12-11T14:00:00",
+                                        "end": "2026-12-11T16:00:00"}).json()
+    assert naive["start"] == "2026-12-11T14:00:00+08:00"
+
+
+def test_all_day_event_end_is_the_last_day(org):
+    body = org.post("/api/v1/events", {"title": "读书月", "kind": "reading", "start": "2026-12-01", "end": "2026-12-03",
+                                       "all_day": True}).json()
+    assert (body["start"], body["end"], body["all_day"]) == ("2026-12-01T00:00:00+08:00", "2026-12-04T00:00:00+08:00", True)
+
+
+def test_reading_list_speakers_and_internal_visibility(org, room, judge, anon_api):
+    book = book_create(title="民法典评注")
+    response = org.post("/api/v1/events", {
+        "title": "读者沙龙：民法典", "kind": "salon", "start": "2026-12-12T14:00:00+08:00",
+        "end": "2026-12-12T16:00:00+08:00", "books": [book.pk], "visibility": "internal",
+        "speakers": ["王老师", {"name": "张明", "role": "主持人", "user": "judge1"}],
+    })
+    body = response.json()
+    assert body["books"] == [{"id": book.pk, "title": "民法典评注"}]
+    assert body["speakers"] == [{"name": "王老师", "role": "", "user": None},
+                                {"name": "张明", "role": "主持人", "user": "judge1"}]
+    assert anon_api.get(f"/api/v1/events/{body['id']}").status_code == 404
+    assert api_for(judge).get(f"/api/v1/events/{body['id']}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"end": "2026-12-04T14:00:00+08:00"}, "end"),
+        ({"rrule": "FREQ=HOURLY"}, "rrule"),
+        ({"rrule": "FREQ=MONTHLY;BYDAY=1FR", "exdates": ["2026-12-05T15:00:00+08:00"]}, "exdates"),
+        ({"venue": 99999}, "venue"),
+        ({"books": [99999]}, "books"),
+        ({"papers": [99999]}, "papers"),
+        ({"capacity": 0}, "capacity"),
+        ({"kind": "party"}, "kind"),
+        ({"start": "not a date"}, "start"),
+        ({"online_url": "javascript:alert(1)"}, "online_url"),
+        ({"organizers": ["nobody"]}, "organizers"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_bad_event_input_names_the_field(org, room, change, field):
+    response = tea_talk(org, room, **change)
+    assert response.status_code == 422, response.content
+    assert field in error_fields(response.json())
+    assert Event.objects.count() == 0
+
+
+def test_only_organizers_create_and_only_its_organizers_edit(org, talk, judge, room):
+    assert tea_talk(api_for(judge), room).status_code == 403
+    other = api_for(make_user("org2", Role.ORGANIZER))
+    assert other.patch(f"/api/v1/events/{talk['id']}", {"title": "改"}).status_code == 403
+    assert other.delete(f"/api/v1/events/{talk['id']}").status_code == 403
+    assert org.patch(f"/api/v1/events/{talk['id']}", {"title": "法官茶座（新）"}).json()["title"] == "法官茶座（新）"
+
+
+def test_list_filters_and_venue_in_use(org, talk, room, court_room, anon_api):
+    org.post("/api/v1/events", {"title": "研讨会", "kind": "seminar", "start": "2026-12-20T09:00:00+08:00",
+                                "end": "2026-12-20T12:00:00+08:00", "venue": court_room["id"]})
+    assert anon_api.get("/api/v1/events").json()["count"] == 2
+    assert [e["title"] for e in anon_api.get("/api/v1/events", {"kind": "seminar"}).json()["items"]] == ["研讨会"]
+    assert [e["title"] for e in anon_api.get("/api/v1/events", {"venue": room["id"]}).json()["items"]] == ["法官茶座"]
+    response = org.delete(f"/api/v1/venues/{room['id']}")
+    assert (response.status_code, response.json()["code"]) == (409, "venue_in_use")
+
+
+def test_schedule_changes_bump_the_sequence_but_a_retitle_does_not(org, talk):
+    url = f"/api/v1/events/{talk['id']}"
+    assert org.patch(url, {"title": "茶座"}).json()["sequence"] == 0
+    assert org.patch(url, {"start": "2026-12-04T14:00:00+08:00", "end": "2026-12-04T15:30:00+08:00"}).json()["sequence"] == 1
+    assert org.patch(url, {"venue": None, "online_url": "https://meeting.court.example/1"}).json()["sequence"] == 2
+
+
+# --- conflicts ----------------------------------------------------------------------------------------------
+
+
+def test_a_weekly_seminar_against_a_monthly_tea_talk_in_the_same_room(org, talk, room):
+    response = org.post("/api/v1/events", {
+        "title": "法学研讨会", "kind": "seminar", "start": "2026-12-02T15:30:00+08:00", "end": "2026-12-02T17:00:00+08:00",
+        "venue": room["id"], "rrule": "FREQ=WEEKLY;BYDAY=WE,FR;COUNT=12",
+    })
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "venue_conflict"
+    assert {(c["event"], c["start"]) for c in body["conflicts"]} == {
+        (talk["id"], "2026-12-04T15:00:00+08:00"), (talk["id"], "2027-01-01T15:00:00+08:00"),
+    }
+    forced = org.post("/api/v1/events?force=true", {
+        "title": "法学研讨会", "kind": "seminar", "start": "2026-12-02T15:30:00+08:00", "end": "2026-12-02T17:00:00+08:00",
+        "venue": room["id"], "rrule": "FREQ=WEEKLY;BYDAY=WE,FR;COUNT=12",
+    })
+    assert forced.status_code == 201
+
+
+def test_no_conflict_in_another_room_or_when_touching(org, talk, room, court_room):
+    assert org.post("/api/v1/events", {"title": "讲座", "kind": "lecture", "start": "2026-12-04T15:00:00+08:00",
+                                       "end": "2026-12-04T16:00:00+08:00", "venue": court_room["id"]}).status_code == 201
+    assert org.post("/api/v1/events", {"title": "接着的讲座", "kind": "lecture", "start": "2026-12-04T16:30:00+08:00",
+                                       "end": "2026-12-04T17:00:00+08:00", "venue": room["id"]}).status_code == 201
+
+
+def test_moving_an_occurrence_onto_another_booking_conflicts(org, talk, room):
+    seminar = org.post("/api/v1/events", {"title": "研讨会", "kind": "seminar", "start": "2027-01-08T15:00:00+08:00",
+                                          "end": "2027-01-08T17:00:00+08:00", "venue": room["id"]}).json()
+    response = org.post(f"/api/v1/events/{talk['id']}/overrides", {
+        "recurrence_id": "2027-01-01T15:00:00+08:00", "start": "2027-01-08T16:00:00+08:00",
+    })
+    assert (response.status_code, response.json()["code"]) == (409, "venue_conflict")
+    assert response.json()["conflicts"][0]["event"] == seminar["id"]
+
+
+# --- overrides, cancellations and occurrences -----------------------------------------------------------------
+
+
+def test_move_one_cancel_another_and_list_occurrences(org, talk, court_room, anon_api):
+    url = f"/api/v1/events/{talk['id']}"
+    moved = org.post(f"{url}/overrides", {"recurrence_id": "2027-01-01T15:00:00+08:00",
+                                          "start": "2027-01-08T15:00:00+08:00", "venue": court_room["id"],
+                                          "title": "法官茶座（元旦改期）"})
+    assert moved.status_code == 200, moved.content
+    assert org.post(f"{url}/cancel", {"occurrence": "2027-02-05T15:00:00+08:00", "reason": "春节"}).status_code == 200
+    items = anon_api.get("/api/v1/occurrences", {"from": "2026-12-01T00:00:00+08:00",
+                                                 "to": "2027-03-31T00:00:00+08:00"}).json()["items"]
+    assert [(i["start"][:10], i["status"], i["title"], i["venue"]) for i in items] == [
+        ("2026-12-04", "scheduled", "法官茶座", talk["venue"]),
+        ("2027-01-08", "scheduled", "法官茶座（元旦改期）", court_room["id"]),
+        ("2027-02-05", "cancelled", "法官茶座", talk["venue"]),
+        ("2027-03-05", "scheduled", "法官茶座", talk["venue"]),
+    ]
+    assert items[1]["recurrence_id"] == "2027-01-01T15:00:00+08:00"
+    assert items[0]["seats_left"] == 3
+    overrides = anon_api.get(url).json()["overrides"]
+    assert [(o["recurrence_id"][:10], o["status"]) for o in overrides] == [("2027-01-01", "scheduled"),
+                                                                          ("2027-02-05", "cancelled")]
+
+
+def test_occurrence_filters_and_bad_ranges(org, talk, anon_api):
+    org.post("/api/v1/events", {"title": "讲座", "kind": "lecture", "start": "2026-12-10T14:00:00+08:00",
+                                "end": "2026-12-10T16:00:00+08:00"})
+    window = {"from": "2026-12-01T00:00:00+08:00", "to": "2026-12-31T00:00:00+08:00"}
+    assert [i["kind"] for i in anon_api.get("/api/v1/occurrences", {**window, "kind": "lecture"}).json()["items"]] == [
+        "lecture"]
+    assert anon_api.get("/api/v1/occurrences", {**window, "kind": "tea_talk,lecture"}).json()["count"] == 2
+    assert anon_api.get("/api/v1/occurrences", {**window, "kind": "party"}).status_code == 422
+    bad = anon_api.get("/api/v1/occurrences", {"from": "2027-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"})
+    assert bad.status_code == 422 and "to" in error_fields(bad.json())
+    assert anon_api.get("/api/v1/occurrences", {"from": "2026-01-01T00:00:00Z", "to": "2028-01-01T00:00:00Z"}).status_code == 422
+
+
+def test_override_of_a_non_occurrence_is_refused(org, talk):
+    response = org.post(f"/api/v1/events/{talk['id']}/overrides", {"recurrence_id": "2026-12-05T15:00:00+08:00",
+                                                                    "start": "2026-12-06T15:00:00+08:00"})
+    assert response.status_code == 422 and "recurrence_id" in error_fields(response.json())
+    cancel = org.post(f"/api/v1/events/{talk['id']}/cancel", {"occurrence": "2026-12-05T15:00:00+08:00"})
+    assert cancel.status_code == 422
+
+
+def test_cancelling_the_series_keeps_it_visible_as_cancelled(org, talk, anon_api):
+    body = org.post(f"/api/v1/events/{talk['id']}/cancel", {"occurrence": None, "reason": "场地维修"}).json()
+    assert (body["status"], body["cancel_reason"], body["sequence"]) == ("cancelled", "场地维修", 1)
+    items = anon_api.get("/api/v1/occurrences", {"from": "2026-12-01T00:00:00+08:00", "to": "2027-01-31T00:00:00+08:00"}).json()["items"]
+    assert [i["status"] for i in items] == ["cancelled", "cancelled"]
+    assert org.post(f"/api/v1/events/{talk['id']}/cancel", {}).json()["code"] == "already_cancelled"
+
+
+# --- registrations --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def readers(db):
+    return [make_user(f"reader{i}", Role.JUDGE, email=f"reader{i}@court.test") for i in range(5)]
+
+
+def register(user, event, occurrence="2026-12-04T15:00:00+08:00"):
+    return api_for(user).post(f"/api/v1/events/{event['id']}/registrations", {"occurrence": occurrence})
+
+
+def test_register_until_full_then_waitlist_then_promotion(org, talk, readers, clock, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        results = []
+        for reader in readers:
+            clock.shift(60)
+            results.append(register(reader, talk).json())
+    assert [(r["status"], r["position"]) for r in results] == [
+        ("confirmed", None), ("confirmed", None), ("confirmed", None), ("waitlisted", 1), ("waitlisted", 2),
+    ]
+    assert results[0]["occurrence"] == "2026-12-04T15:00:00+08:00" and results[0]["user"] == "reader0"
+    counter = SeatCounter.objects.get(event_id=talk["id"])
+    assert (counter.taken, counter.capacity) == (3, 3)
+    items = org.get("/api/v1/occurrences", {"from": "2026-12-04T00:00:00+08:00", "to": "2026-12-05T00:00:00+08:00"}).json()["items"]
+    assert items[0]["seats_left"] == 0
+    # reader1 cancels: the first on the waitlist (reader3) is promoted and told so.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_for(readers[1]).delete(f"/api/v1/registrations/{results[1]['id']}").status_code == 204
+    assert Registration.objects.get(pk=results[3]["id"]).status == "confirmed"
+    assert Registration.objects.get(pk=results[4]["id"]).status == "waitlisted"
+    mine = api_for(readers[4]).get("/api/v1/me/registrations").json()
+    assert [(r["status"], r["position"]) for r in mine] == [("waitlisted", 1)]
+    assert Notice.objects.filter(kind="promoted", patron=readers[3]).count() == 1
+    assert [m.to for m in mail.outbox if "候补转正" in m.subject] == [["reader3@court.test"]]
+    assert SeatCounter.objects.get(event_id=talk["id"]).taken == 3
+
+
+def test_registration_refusals(org, talk, readers, clock):
+    assert register(readers[0], talk).status_code == 201
+    twice = register(readers[0], talk)
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_registered")
+    not_occ = register(readers[1], talk, "2026-12-05T15:00:00+08:00")
+    assert not_occ.status_code == 422 and "occurrence" in error_fields(not_occ.json())
+    org.post(f"/api/v1/events/{talk['id']}/cancel", {"occurrence": "2027-01-01T15:00:00+08:00"})
+    cancelled = register(readers[1], talk, "2027-01-01T15:00:00+08:00")
+    assert (cancelled.status_code, cancelled.json()["code"]) == (409, "event_cancelled")
+    clock.move_to(datetime(2026, 12, 4, 15, 30, tzinfo=SH))
+    started = register(readers[2], talk)
+    assert (started.status_code, started.json()["code"]) == (409, "registration_closed")
+
+
+def test_registration_window(org, court_room, readers, clock):
+    event = org.post("/api/v1/events", {
+        "title": "研讨会", "kind": "seminar", "start": "2026-12-20T09:00:00+08:00", "end": "2026-12-20T12:00:00+08:00",
+        "venue": court_room["id"], "registration_opens": "2026-12-01T09:00:00+08:00",
+        "registration_closes": "2026-12-18T18:00:00+08:00",
+    }).json()
+    early = register(readers[0], event, None)
+    assert (early.status_code, early.json()["code"]) == (409, "registration_not_open")
+    clock.move_to(datetime(2026, 12, 2, 9, 0, tzinfo=SH))
+    ok = register(readers[0], event, None)
+    assert ok.status_code == 201 and ok.json()["occurrence"] is None
+    clock.move_to(datetime(2026, 12, 19, 9, 0, tzinfo=SH))
+    assert register(readers[1], event, None).json()["code"] == "registration_closed"
+
+
+def test_series_registration_takes_a_seat_in_every_occurrence(org, room, readers):
+    event = tea_talk(org, room, rrule="FREQ=MONTHLY;BYDAY=1FR;COUNT=3").json()
+    assert register(readers[0], event, None).json()["status"] == "confirmed"
+    assert sorted(SeatCounter.objects.filter(event_id=event["id"]).values_list("taken", flat=True)) == [1, 1, 1]
+    again = register(readers[0], event)
+    assert again.json()["code"] == "already_registered"
+    open_ended = tea_talk(org, room, rrule="FREQ=MONTHLY;BYDAY=2FR", start="2026-12-11T15:00:00+08:00",
+                          end="2026-12-11T16:00:00+08:00").json()
+    refused = register(readers[1], open_ended, None)
+    assert refused.status_code == 422 and "occurrence" in error_fields(refused.json())
+
+
+def test_organizer_list_csv_and_check_in(org, talk, readers, judge):
+    reg = register(readers[0], talk).json()
+    register(readers[1], talk)
+    rows = org.get(f"/api/v1/events/{talk['id']}/registrations").json()
+    assert [r["user"] for r in rows] == ["reader0", "reader1"]
+    response = org.get(f"/api/v1/events/{talk['id']}/registrations", {"format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert table[0][:2] == ["报名号", "用户名"] and [r[1] for r in table[1:]] == ["reader0", "reader1"]
+    checked = org.post(f"/api/v1/registrations/{reg['id']}/check-in").json()
+    assert checked["checked_in_at"].startswith("2026-11-25T09:00:00")
+    assert api_for(judge).get(f"/api/v1/events/{talk['id']}/registrations").status_code == 403
+    assert api_for(readers[1]).post(f"/api/v1/registrations/{reg['id']}/check-in").status_code == 404
+    assert api_for(readers[1]).delete(f"/api/v1/registrations/{reg['id']}").status_code == 404
+
+
+def test_changes_and_cancellations_notify_everyone_registered(org, talk, readers, django_capture_on_commit_callbacks):
+    register(readers[0], talk)
+    register(readers[1], talk, "2027-01-01T15:00:00+08:00")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        org.post(f"/api/v1/events/{talk['id']}/overrides", {"recurrence_id": "2026-12-04T15:00:00+08:00",
+                                                             "start": "2026-12-04T16:00:00+08:00"})
+    assert [m.to for m in mail.outbox] == [["reader0@court.test"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        org.post(f"/api/v1/events/{talk['id']}/cancel", {"reason": "场地维修"})
+    assert sorted(m.to[0] for m in mail.outbox[1:]) == ["reader0@court.test", "reader1@court.test"]
+    assert all("场地维修" in m.body for m in mail.outbox[1:])
+
+
+def test_reminder_the_day_before_is_sent_once(talk, readers, clock, django_capture_on_commit_callbacks):
+    from events.notices import send_reminders
+
+    register(readers[0], talk)
+    clock.move_to(datetime(2026, 12, 2, 8, 0, tzinfo=SH))
+    assert send_reminders() == 0
+    clock.move_to(datetime(2026, 12, 3, 8, 0, tzinfo=SH))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_reminders() == 1
+        assert send_reminders() == 0
+    assert [m.subject for m in mail.outbox] == ["明日活动提醒：法官茶座"]

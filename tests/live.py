@@ -1,0 +1,117 @@
+"""A live multi-process server on the test database, and tools to hit it with simultaneous requests.
+
+Used by the parallel tests of circulation and registration: real worker processes (gunicorn, four
+workers) and real parallel HTTP requests, on SQLite and on PostgreSQL alike.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A gunicorn server with four worker processes on the test database; yields (base URL, log path)."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DEBUG": "True",
+        "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "shuyuan.wsgi:application", "--workers", "4", "--bind",
+             f"127.0.0.1:{port}", "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/v1/me", timeout=2)
+            except urllib.error.HTTPError:
+                break  # 401: the server answers
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"server did not start:\n{log.read_text()}")
+                time.sleep(0.2)
+        yield base, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+
+
+def post(url: str, token: str, payload: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def all_at_once(calls) -> list[tuple[int, dict]]:
+    """Run the calls in parallel threads released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def assert_clean_log(log: Path) -> None:
+    text = log.read_text()
+    assert "Traceback" not in text and "[ERROR]" not in text, text[-4000:]
+    assert '" 500 ' not in text
+
+
+
+
+def delete(url: str, token: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url, method="DELETE", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
