@@ -4,9 +4,10 @@ import csv
 import io
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Query, Router, Status
+from ninja import File, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -16,6 +17,7 @@ from events import selectors, services
 from events.models import Event, Registration, Venue
 from events.recurrence import parse_instant
 from events.schemas import (
+    AttachmentOut,
     CancelIn,
     EventFilters,
     EventIn,
@@ -202,6 +204,48 @@ def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
     items = selectors.occurrence_list(viewer=request.auth, start=start, end=end, kinds=kinds or None,
                                       venue=filters.venue)
     return {"items": items, "count": len(items)}
+
+
+# --- materials -----------------------------------------------------------------------------------------------
+
+
+@router.post("/events/{event_id}/attachments", response={201: AttachmentOut, **ERRORS}, auth=LOGGED_IN,
+             summary="上传活动材料（组织者）")
+def upload_attachment(request: HttpRequest, event_id: int, file: File[UploadedFile]):
+    event = _managed_event(request, event_id)
+    if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
+        raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
+    return Status(201, services.attachment_add(event=event, data=file.read(), filename=file.name or ""))
+
+
+@router.get("/events/{event_id}/attachments/{attachment_id}", response={200: None, **ERRORS}, auth=CATALOG_READ,
+            summary="下载活动材料")
+def download_attachment(request: HttpRequest, event_id: int, attachment_id: int):
+    event = _event(request, event_id)
+    attachment = event.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise HttpError(404, "材料不存在 (attachment not found)")
+    try:
+        handle = attachment.file.storage.open(attachment.file.name, "rb")
+    except FileNotFoundError:
+        raise HttpError(404, "材料文件缺失 (file missing from storage)") from None
+    response = FileResponse(handle, as_attachment=True, filename=attachment.name)
+    extension = attachment.name.rsplit(".", 1)[-1].lower()
+    response["Content-Type"] = services.ATTACHMENT_TYPES.get(extension, "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.delete("/events/{event_id}/attachments/{attachment_id}", response={204: None, **ERRORS}, auth=LOGGED_IN,
+               summary="删除活动材料（组织者）")
+def delete_attachment(request: HttpRequest, event_id: int, attachment_id: int):
+    event = _managed_event(request, event_id)
+    attachment = event.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise HttpError(404, "材料不存在 (attachment not found)")
+    attachment.file.delete(save=False)
+    attachment.delete()
+    return Status(204, None)
 
 
 # --- registrations ------------------------------------------------------------------------------------------

@@ -134,6 +134,18 @@ class OverrideOut(Schema):
         return obj.venue_id if obj.venue_changed else obj.event.venue_id
 
 
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    size: int
+    url: str
+    uploaded_at: datetime
+
+    @staticmethod
+    def resolve_url(obj) -> str:
+        return f"/api/v1/events/{obj.event_id}/attachments/{obj.pk}"
+
+
 class EventOut(Schema):
     id: int
     uid: str
@@ -152,6 +164,7 @@ class EventOut(Schema):
     exdates: list[str]
     overrides: list[OverrideOut]
     speakers: list[SpeakerOut]
+    attachments: list[AttachmentOut]
     books: list[TitleRef]
     papers: list[TitleRef]
     visibility: str
@@ -195,6 +208,10 @@ class EventOut(Schema):
     @staticmethod
     def resolve_speakers(obj) -> list:
         return list(obj.speakers.all())
+
+    @staticmethod
+    def resolve_attachments(obj) -> list:
+        return list(obj.attachments.all())
 
     @staticmethod
     def resolve_books(obj) -> list:

@@ -15,6 +15,7 @@ from events.services import SINGLE, waitlist_position
 def event_queryset(*, viewer: AbstractBaseUser | AnonymousUser) -> QuerySet[Event]:
     events = Event.objects.select_related("venue").prefetch_related(
         Prefetch("speakers", queryset=Speaker.objects.select_related("user")),
+        "attachments",
         "books",
         "papers",
         "organizers",

@@ -561,3 +561,39 @@ def registration_check_in(*, registration: Registration, now: datetime | None = 
         registration.checked_in_at = now or timezone.now()
         registration.save(update_fields=["checked_in_at"])
     return registration
+
+
+# --- materials ---------------------------------------------------------------------------------------------
+
+#: Materials people attach to events: documents and pictures, never anything a browser would run.
+ATTACHMENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "txt": "text/plain; charset=utf-8",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+}
+
+
+def attachment_add(*, event: Event, data: bytes, filename: str):
+    """Store a material under a random name in MEDIA_ROOT/events/ (the given name is kept for downloads)."""
+    import os
+
+    from django.core.files.base import ContentFile
+
+    from events.models import Attachment
+
+    name = os.path.basename((filename or "").replace("\\", "/")).strip()[:200]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in ATTACHMENT_TYPES:
+        raise InvalidInput("file", f"不支持的文件类型 .{extension}（可用：{', '.join(sorted(ATTACHMENT_TYPES))}）",
+                           code="bad_file_type")
+    if not data:
+        raise InvalidInput("file", "文件为空 (empty file)", code="empty_file")
+    attachment = Attachment(event=event, name=name, size=len(data))
+    attachment.file.save("upload", ContentFile(data), save=False)
+    attachment.save()
+    return attachment

@@ -371,3 +371,52 @@ def test_reminder_the_day_before_is_sent_once(talk, readers, clock, django_captu
         assert send_reminders() == 1
         assert send_reminders() == 0
     assert [m.subject for m in mail.outbox] == ["明日活动提醒：法官茶座"]
+
+
+# --- venues, deletion, capacity and materials ---------------------------------------------------------------
+
+
+def test_venue_crud_and_duplicates(org, judge):
+    created = org.post("/api/v1/venues", {"name": "会议室", "capacity": 10})
+    assert created.status_code == 201
+    vid = created.json()["id"]
+    assert org.post("/api/v1/venues", {"name": "会议室"}).json()["code"] == "duplicate_venue"
+    assert org.patch(f"/api/v1/venues/{vid}", {"capacity": 12}).json()["capacity"] == 12
+    assert org.post("/api/v1/venues", {"name": "小屋", "capacity": 0}).status_code == 422
+    assert api_for(judge).post("/api/v1/venues", {"name": "法官的"}).status_code == 403
+    assert org.delete(f"/api/v1/venues/{vid}").status_code == 204
+    assert org.delete(f"/api/v1/venues/{vid}").status_code == 404
+
+
+def test_delete_event_and_anonymous_cannot_register(org, talk, anon_api):
+    assert anon_api.post(f"/api/v1/events/{talk['id']}/registrations", {"occurrence": None}).status_code == 401
+    assert org.delete(f"/api/v1/events/{talk['id']}").status_code == 204
+    assert anon_api.get(f"/api/v1/events/{talk['id']}").status_code == 404
+
+
+def test_capacity_cannot_drop_below_confirmed_seats(org, talk, readers):
+    for reader in readers[:3]:
+        register(reader, talk)
+    response = org.patch(f"/api/v1/events/{talk['id']}", {"capacity": 2})
+    assert (response.status_code, response.json()["code"]) == (409, "capacity_below_confirmed")
+    assert org.patch(f"/api/v1/events/{talk['id']}", {"capacity": 5}).json()["capacity"] == 5
+    assert SeatCounter.objects.get(event_id=talk["id"]).capacity == 5
+
+
+def test_materials_upload_download_delete(org, talk, anon_api, judge):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = f"/api/v1/events/{talk['id']}/attachments"
+    bad = org.upload(url, {"file": SimpleUploadedFile("x.html", b"<script>alert(1)</script>")})
+    assert bad.status_code == 422 and bad.json()["code"] == "bad_file_type"
+    up = org.upload(url, {"file": SimpleUploadedFile("../../议程.pdf", b"%PDF-1.4 agenda")})
+    assert up.status_code == 201, up.content
+    body = up.json()
+    assert body["name"] == "议程.pdf" and body["size"] == 15
+    assert api_for(judge).upload(url, {"file": SimpleUploadedFile("a.pdf", b"%PDF")}).status_code == 403
+    download = anon_api.get(body["url"])
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 agenda"
+    assert download["Content-Type"] == "application/pdf" and "attachment" in download["Content-Disposition"]
+    assert [a["name"] for a in anon_api.get(f"/api/v1/events/{talk['id']}").json()["attachments"]] == ["议程.pdf"]
+    assert org.delete(body["url"]).status_code == 204
+    assert anon_api.get(body["url"]).status_code == 404
