@@ -1,6 +1,7 @@
 """Authentication endpoints: password → token, who am I, my tokens."""
 
 import ipaddress
+from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -11,7 +12,7 @@ from ninja.pagination import paginate
 from accounts import selectors, services
 from accounts.auth import LOGGED_IN
 from accounts.models import ApiToken, Profile
-from accounts.schemas import MeOut, TokenInfoOut, TokenOut, TokenRequest
+from accounts.schemas import CalendarLinksOut, MeOut, TokenInfoOut, TokenOut, TokenRequest
 from shuyuan.pagination import Pagination
 
 router = Router(tags=["accounts"])
@@ -70,3 +71,13 @@ def revoke_token(request: HttpRequest, token_id: int):
         raise HttpError(404, f"令牌 {token_id} 不存在 (token not found)")
     services.token_revoke(token=token)
     return Status(204, None)
+
+
+@router.post("/me/calendar-token", response={200: CalendarLinksOut, 401: dict}, auth=LOGGED_IN,
+             summary="创建或更换我的日历订阅链接（旧链接立即失效）")
+def rotate_calendar_token(request: HttpRequest):
+    raw = services.calendar_token_rotate(user=request.auth)
+    url = f"{settings.SITE_URL}/calendar/u/{raw}.ics"
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return {"url": url, "webcal_url": webcal,
+            "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/")}

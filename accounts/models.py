@@ -64,6 +64,32 @@ class ApiToken(models.Model):
         return hmac.compare_digest(self.key_hash, hash_token(raw))
 
 
+class CalendarToken(models.Model):
+    """The secret in a person's calendar-feed URL (/calendar/u/<token>.ics).
+
+    ``fgcal_<lookup>_<secret>``: the lookup finds the row, the secret (256 bits) is checked against
+    its SHA-256 with hmac.compare_digest.  One per user; rotating replaces it, so the old URL stops
+    working at once.  Only the hash is stored; the URL is shown once, when created.
+    """
+
+    PREFIX = "fgcal"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token")
+    lookup = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("日历订阅令牌")
+        verbose_name_plural = _("日历订阅令牌")
+
+    def __str__(self) -> str:
+        return f"{self.PREFIX}_{self.lookup}_…"
+
+    def matches(self, raw: str) -> bool:
+        return hmac.compare_digest(self.key_hash, hash_token(raw))
+
+
 class FailedLogin(models.Model):
     """One failed password login; recent rows throttle further attempts."""
 

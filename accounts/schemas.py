@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import AfterValidator, StringConstraints
 
 from shuyuan.schema_types import StrictSchema, Text, no_control_chars
@@ -34,3 +34,9 @@ class MeOut(Schema):
     phone: str
     roles: list[str]
     is_superuser: bool
+
+
+class CalendarLinksOut(Schema):
+    url: str = Field(description="https 订阅链接（含密钥，只显示这一次）")
+    webcal_url: str
+    google_url: str

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import ApiToken, FailedLogin, Profile, Role, hash_token
+from accounts.models import ApiToken, CalendarToken, FailedLogin, Profile, Role, hash_token
 
 # Model permissions each role gets in the admin, by app label.  Librarians keep
 # the catalog; organizers keep events (the events app adds its models later).
@@ -173,3 +173,28 @@ def failed_logins_prune() -> int:
     since = timezone.now() - timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
     deleted, _ = FailedLogin.objects.filter(at__lt=since).delete()
     return deleted
+
+
+# --- calendar feed tokens ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def calendar_token_rotate(*, user: AbstractBaseUser) -> str:
+    """Create or replace the user's calendar-feed token; returns the raw token (shown once)."""
+    lookup = secrets.token_hex(6)
+    raw = f"{CalendarToken.PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
+    CalendarToken.objects.filter(user=user).delete()
+    CalendarToken.objects.create(user=user, lookup=lookup, key_hash=hash_token(raw))
+    return raw
+
+
+def calendar_token_user(raw: str):
+    """The active user a calendar token belongs to, or None (unknown, rotated, malformed or inactive)."""
+    # The secret is URL-safe base64 and may itself contain "_": split twice only.
+    parts = (raw or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != CalendarToken.PREFIX or not parts[1] or not parts[2]:
+        return None
+    token = CalendarToken.objects.select_related("user").filter(lookup=parts[1]).first()
+    if token is None or not token.matches(raw) or not token.user.is_active:
+        return None
+    return token.user

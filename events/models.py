@@ -232,3 +232,21 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.event_id} ({self.status})"
+
+
+class FeedState(models.Model):
+    """One row: a version bumped after every change that any calendar feed shows (events, their
+    exceptions and speakers, registrations, loans, holds, venues).  Feed caches are keyed by
+    (``token``, ``version``), so every worker process sees a change at once, and ``changed_at`` gives a
+    Last-Modified that never moves backwards."""
+
+    token = models.UUIDField(default=uuid.uuid4, editable=False)
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("日历订阅状态")
+        verbose_name_plural = _("日历订阅状态")
+
+    def __str__(self) -> str:
+        return f"feeds v{self.version}"

@@ -65,6 +65,15 @@ def normalize_rrule(text: str, *, start: datetime) -> str:
         raise InvalidInput("rrule", f"重复规则无法解析 (RRULE does not parse): {exc}", code="bad_rrule") from None
     if first is None:
         raise InvalidInput("rrule", "重复规则没有任何一次活动 (the RRULE yields no occurrence)", code="bad_rrule")
+    if first != start:
+        # RFC 5545 counts DTSTART as the first instance even when the rule would skip it, so calendar
+        # apps would show one occurrence more than we do: the start must be the rule's first instance.
+        raise InvalidInput(
+            "start",
+            f"开始时间须是重复规则的第一次活动，例如 {first.astimezone(local_tz()):%Y-%m-%d %H:%M} "
+            "(start must be the first occurrence of the rule)",
+            code="start_not_in_rule",
+        )
     return canonical
 
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from library import notices
 from library.models import Book, Channel, CirculationEvent, Copy, Hold, Loan
 from library.policy import due_date_after, library_today, policy_for
+from library.signals import circulation_changed
 from search_index.services import index_record
 from shuyuan.errors import DomainError
 
@@ -65,7 +66,9 @@ def _audit(action: str, *, at: datetime, actor, patron, book_id, channel: str, c
 
 
 def _reindex(book_id: int) -> None:
+    """The book's availability changed: queue it for the search index and tell listeners (feeds)."""
     index_record(kind="book", object_id=book_id)
+    circulation_changed.send(sender=Loan, book_id=book_id)
 
 
 def _set_copy_status(copy_id: int, *, expected: str, new: str, at: datetime) -> bool:

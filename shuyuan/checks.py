@@ -55,7 +55,7 @@ def check_allowed_hosts(app_configs, **kwargs):
 @register()
 def check_data_dirs(app_configs, **kwargs):
     errors = []
-    for name in ("MEDIA_ROOT", "SEARCH_INDEX_DIR"):
+    for name in ("MEDIA_ROOT", "SEARCH_INDEX_DIR", "CACHE_DIR"):
         path = Path(getattr(settings, name))
         existing = path
         while not existing.exists() and existing != existing.parent:

@@ -80,6 +80,18 @@ MEDIA_ROOT = envpath("MEDIA_ROOT", VAR_DIR / "media")
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 STATIC_ROOT = envpath("STATIC_ROOT", VAR_DIR / "static")
+CACHE_DIR = envpath("CACHE_DIR", VAR_DIR / "cache")
+
+# One cache shared by every worker process on the machine (files), so a change
+# invalidates calendar feeds everywhere at once (feeds key their cache by a
+# version in the database).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(CACHE_DIR),
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
 
 # Reading the catalog (books, public papers) without logging in.
 CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")

@@ -122,3 +122,9 @@ def test_rules_are_canonicalised():
     start = datetime(2026, 12, 4, 15, 0, tzinfo=SH)
     assert normalize_rrule("rrule:freq=monthly;byday=1fr;count=12", start=start) == "FREQ=MONTHLY;BYDAY=1FR;COUNT=12"
     assert normalize_rrule("", start=start) == ""
+
+
+def test_start_must_be_the_first_instance_of_its_rule():
+    with pytest.raises(InvalidInput) as info:
+        normalize_rrule("FREQ=WEEKLY;BYDAY=WE", start=datetime(2026, 12, 1, 19, 0, tzinfo=SH))  # a Tuesday
+    assert info.value.field == "start" and "2026-12-02 19:00" in info.value.detail

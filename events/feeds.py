@@ -1,0 +1,171 @@
+"""Calendar feed views: /calendar/events.ics, /calendar/events/<id>.ics, /calendar/u/<token>.ics.
+
+What calendar clients rely on: ``text/calendar; charset=utf-8``; a strong ETag (the SHA-256 of the
+body as sent) and a Last-Modified that never moves backwards (``FeedState.changed_at``); 304 on
+``If-None-Match`` or ``If-Modified-Since``; HEAD; ``Content-Disposition: inline``; gzip when accepted
+(deterministic, so it has its own strong ETag).  Bodies are cached in Django's cache under the feed
+version (``FeedState``), which every change bumps after commit; the cache backend is shared by all
+worker processes (settings.CACHES: files under VAR_DIR by default), so no worker serves a stale feed.
+A 304 needs two small queries and one cache read, never a rebuild.
+"""
+
+import gzip
+import hashlib
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
+from django.utils import timezone
+from django.utils.http import http_date, parse_http_date_safe
+
+from accounts.services import calendar_token_user
+from events.ical import PersonalItems, build_calendar
+from events.models import Event, FeedState, Override, Registration, Speaker, Venue
+from library.models import Hold, Loan
+
+CACHE_SECONDS = 24 * 3600
+
+
+def _state() -> FeedState:
+    state = FeedState.objects.filter(pk=1).first()
+    if state is None:
+        state, _ = FeedState.objects.get_or_create(pk=1, defaults={"version": 0, "changed_at": timezone.now()})
+    return state
+
+
+def _events():
+    return Event.objects.select_related("venue").prefetch_related(
+        Prefetch("speakers", queryset=Speaker.objects.order_by("position", "id")),
+        Prefetch("overrides", queryset=Override.objects.select_related("venue").order_by("recurrence_id")),
+        "books",
+        "papers",
+    ).order_by("start", "id")
+
+
+def _render(key: str, state: FeedState, build) -> dict:
+    """The cached entry for a feed: its body (plain and gzipped) and their ETags."""
+    cache_key = f"feed:{state.token}:{state.version}:{timezone.localdate()}:{key}"
+    entry = cache.get(cache_key)
+    if entry is None:
+        body = build()
+        zipped = gzip.compress(body, compresslevel=6, mtime=0)
+        entry = {
+            "body": body,
+            "gzip": zipped,
+            "etag": '"' + hashlib.sha256(body).hexdigest()[:40] + '"',
+            "etag_gzip": '"' + hashlib.sha256(zipped).hexdigest()[:40] + '"',
+        }
+        cache.set(cache_key, entry, CACHE_SECONDS)
+    return entry
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def _respond(request: HttpRequest, entry: dict, state: FeedState, filename: str) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "").lower()
+    etag = entry["etag_gzip"] if wants_gzip else entry["etag"]
+    last_modified = int(state.changed_at.timestamp())
+    not_modified = False
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = _etags(if_none_match)
+        not_modified = "*" in tags or etag in tags
+    else:
+        since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+        not_modified = since is not None and last_modified <= since
+    headers = {
+        "ETag": etag,
+        "Last-Modified": http_date(last_modified),
+        "Cache-Control": "private, max-age=300",
+        "Vary": "Accept-Encoding",
+    }
+    if not_modified:
+        response = HttpResponse(status=304)
+    else:
+        body = entry["gzip"] if wants_gzip else entry["body"]
+        response = HttpResponse(b"" if request.method == "HEAD" else body, content_type="text/calendar; charset=utf-8")
+        response["Content-Length"] = str(len(body))
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        if wants_gzip:
+            response["Content-Encoding"] = "gzip"
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _kinds(request: HttpRequest) -> list[str] | None:
+    raw = request.GET.get("kind", "")
+    kinds = [k.strip() for k in raw.split(",") if k.strip()]
+    unknown = set(kinds) - set(Event.Kind.values)
+    if unknown:
+        raise ValueError(f"unknown kind: {', '.join(sorted(unknown))}")
+    return kinds or None
+
+
+def public_feed(request: HttpRequest) -> HttpResponse:
+    """All public events, optionally ``?kind=salon,tea_talk`` and ``?venue=ID``."""
+    try:
+        kinds = _kinds(request)
+        venue = int(request.GET["venue"]) if request.GET.get("venue") else None
+    except ValueError as exc:
+        return HttpResponseBadRequest(f"参数错误 (bad parameter): {exc}", content_type="text/plain; charset=utf-8")
+    if venue is not None and not Venue.objects.filter(pk=venue).exists():
+        raise Http404("no such venue")
+    state = _state()
+    key = f"public:{','.join(sorted(kinds or []))}:{venue or ''}"
+
+    def build() -> bytes:
+        events = _events().filter(visibility=Event.Visibility.PUBLIC)
+        if kinds:
+            events = events.filter(kind__in=kinds)
+        if venue is not None:
+            events = events.filter(Q(venue_id=venue) | Q(overrides__venue_id=venue)).distinct()
+        return build_calendar(events, name="法官书苑活动", description="法官书苑的读者沙龙、法学研讨会、法官茶座与读书活动")
+
+    return _respond(request, _render(key, state, build), state, "shuyuan-events.ics")
+
+
+def event_feed(request: HttpRequest, event_id: int) -> HttpResponse:
+    """One event (the whole series).  Internal events only through a personal feed."""
+    event = Event.objects.filter(pk=event_id, visibility=Event.Visibility.PUBLIC).first()
+    if event is None:
+        raise Http404("no such event")
+    state = _state()
+
+    def build() -> bytes:
+        return build_calendar(_events().filter(pk=event_id), name=event.title)
+
+    return _respond(request, _render(f"event:{event_id}", state, build), state, f"event-{event_id}.ics")
+
+
+def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A person's feed: registered events (with status), internal events, due dates, pickup deadlines."""
+    user = calendar_token_user(token)
+    if user is None:
+        # Unknown, malformed or rotated: the same 404 as a missing page, never someone else's feed.
+        raise Http404("no such feed")
+    state = _state()
+
+    def build() -> bytes:
+        registrations: dict[int, list[Registration]] = {}
+        for r in Registration.objects.filter(user=user, status__in=Registration.ACTIVE).order_by("occurrence", "id"):
+            registrations.setdefault(r.event_id, []).append(r)
+        events = _events().filter(Q(pk__in=registrations) | Q(visibility=Event.Visibility.INTERNAL)).distinct()
+        loans = Loan.objects.filter(patron=user, status=Loan.Status.ACTIVE).select_related("book", "copy").order_by("id")
+        holds = Hold.objects.filter(patron=user, status=Hold.Status.READY).select_related("book", "copy").order_by("id")
+        profile = getattr(user, "profile", None)
+        name = getattr(profile, "display_name", "") or user.get_username()
+        personal = PersonalItems(registrations=registrations, loans=list(loans), holds=list(holds), display_name=name)
+        return build_calendar(events, name=f"法官书苑 · {name}", description="我报名的活动、院内活动和借阅到期日",
+                              personal=personal)
+
+    return _respond(request, _render(f"user:{user.pk}", state, build), state, "shuyuan-me.ics")
+
+
+def feed_last_modified() -> datetime:
+    return _state().changed_at

@@ -1,0 +1,35 @@
+"""Bump the feed version after any change a calendar feed shows.
+
+After the commit, and as one UPDATE of one row: feeds read the version first, so a reader either
+sees the old version (and its cached body) or the new one; never a new version with old data.
+"""
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone
+
+from events.models import Attachment, Event, FeedState, Override, Registration, Speaker, Venue
+from library.models import Book, Hold, Loan, Paper
+from library.signals import circulation_changed
+
+
+def bump_feeds() -> None:
+    now = timezone.now()
+    updated = FeedState.objects.filter(pk=1).update(version=F("version") + 1, changed_at=Greatest(F("changed_at"), now))
+    if not updated:
+        FeedState.objects.get_or_create(pk=1, defaults={"version": 1, "changed_at": now})
+
+
+def _changed(**kwargs) -> None:
+    transaction.on_commit(bump_feeds)
+
+
+def connect() -> None:
+    for model in (Event, Override, Registration, Speaker, Attachment, Venue, Loan, Hold, Book, Paper):
+        post_save.connect(_changed, sender=model, dispatch_uid=f"events.feeds.save.{model.__name__}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"events.feeds.delete.{model.__name__}")
+    circulation_changed.connect(_changed, dispatch_uid="events.feeds.circulation")
+    for through in (Event.books.through, Event.papers.through, Event.organizers.through):
+        m2m_changed.connect(_changed, sender=through, dispatch_uid=f"events.feeds.m2m.{through.__name__}")
