@@ -7,7 +7,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/shuyuan
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-pg lint check migrate demo clean help bench-search
+.PHONY: run test test-pg lint check migrate demo clean help bench-search bench-feeds
 
 help:
 	@echo "make run      set up and serve the demo on http://$(HOST):$(PORT)"
@@ -15,6 +15,7 @@ help:
 	@echo "make test-pg  run the test suite on PostgreSQL ($(PG_URL))"
 	@echo "make lint     ruff"
 	@echo "make bench-search  search benchmark on a 100,000-record synthetic catalog (prints figures)"
+	@echo "make bench-feeds   calendar feed benchmark: 1,000 events, 50 series (prints figures)"
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -54,6 +55,9 @@ lint: $(VENV)/.dev
 # Not part of the test run: builds a synthetic catalog in /tmp and prints figures (10+ minutes).
 bench-search: $(VENV)/.dev
 	$(PY) bench/search_bench.py $(BENCH_ARGS)
+
+bench-feeds: $(VENV)/.dev
+	$(PY) bench/feed_bench.py $(BENCH_ARGS)
 
 check: $(VENV)/.runtime
 	$(PY) manage.py check

@@ -11,17 +11,18 @@ A 304 needs two small queries and one cache read, never a rebuild.
 
 import gzip
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Prefetch, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
 
 from accounts.services import calendar_token_user
-from events.ical import PersonalItems, build_calendar
-from events.models import Event, FeedState, Override, Registration, Speaker, Venue
+from events.ical import CANCELLED_VISIBLE_DAYS, PersonalItems, assemble, build_calendar, fragment_stamp, serialize_event
+from events.models import Event, FeedFragment, FeedState, Override, Registration, Speaker, Venue
 from library.models import Hold, Loan
 
 CACHE_SECONDS = 24 * 3600
@@ -41,6 +42,49 @@ def _events():
         "books",
         "papers",
     ).order_by("start", "id")
+
+
+def public_calendar(queryset, *, name: str, description: str = "") -> bytes:
+    """A public feed of the events in ``queryset``, reusing each unchanged event's serialised VEVENTs.
+
+    One light query gives every event's stamp; only events whose stored fragment is missing or stale
+    are loaded in full and serialised again (and stored for the next build)."""
+    now = timezone.now()
+    cutoff = now - timedelta(days=CANCELLED_VISIBLE_DAYS)
+    rows = list(
+        queryset.order_by("start", "id")
+        .annotate(expired=Count("overrides", filter=Q(overrides__status="cancelled", overrides__updated_at__lt=cutoff)))
+        .values("pk", "start", "end", "rrule", "revision", "updated_at", "sequence", "status", "venue__name",
+                "venue__location", "expired")
+    )
+    stamps = {
+        r["pk"]: fragment_stamp(revision=r["revision"], updated_at=r["updated_at"], sequence=r["sequence"], status=r["status"],
+                                venue_name=r["venue__name"], venue_location=r["venue__location"],
+                                expired_cancellations=r["expired"], now=now)
+        for r in rows
+    }
+    bodies = {
+        event_id: body.encode()
+        for event_id, stamp, body in FeedFragment.objects.filter(event_id__in=list(stamps)).values_list(
+            "event_id", "stamp", "body")
+        if stamps.get(event_id) == stamp
+    }
+    missing = [pk for pk in stamps if pk not in bodies]
+    if missing:
+        fresh = []
+        for event in _events().filter(pk__in=missing):
+            body = serialize_event(event, now=now)
+            bodies[event.pk] = body
+            fresh.append(FeedFragment(event_id=event.pk, stamp=stamps[event.pk], body=body.decode()))
+        try:
+            with transaction.atomic():
+                FeedFragment.objects.bulk_create(fresh, update_conflicts=True, unique_fields=["event"],
+                                                 update_fields=["stamp", "body"])
+        except IntegrityError:  # pragma: no cover - the event was deleted meanwhile; the next build retries
+            pass
+    return assemble(name=name, description=description,
+                    spans=[(r["start"], r["end"], bool(r["rrule"])) for r in rows],
+                    bodies=[bodies[r["pk"]] for r in rows if r["pk"] in bodies])
 
 
 def _render(key: str, state: FeedState, build) -> dict:
@@ -120,12 +164,13 @@ def public_feed(request: HttpRequest) -> HttpResponse:
     key = f"public:{','.join(sorted(kinds or []))}:{venue or ''}"
 
     def build() -> bytes:
-        events = _events().filter(visibility=Event.Visibility.PUBLIC)
+        events = Event.objects.filter(visibility=Event.Visibility.PUBLIC)
         if kinds:
             events = events.filter(kind__in=kinds)
         if venue is not None:
-            events = events.filter(Q(venue_id=venue) | Q(overrides__venue_id=venue)).distinct()
-        return build_calendar(events, name="法官书苑活动", description="法官书苑的读者沙龙、法学研讨会、法官茶座与读书活动")
+            in_venue = Event.objects.filter(Q(venue_id=venue) | Q(overrides__venue_id=venue)).values("pk")
+            events = events.filter(pk__in=in_venue)
+        return public_calendar(events, name="法官书苑活动", description="法官书苑的读者沙龙、法学研讨会、法官茶座与读书活动")
 
     return _respond(request, _render(key, state, build), state, "shuyuan-events.ics")
 
@@ -138,7 +183,7 @@ def event_feed(request: HttpRequest, event_id: int) -> HttpResponse:
     state = _state()
 
     def build() -> bytes:
-        return build_calendar(_events().filter(pk=event_id), name=event.title)
+        return public_calendar(Event.objects.filter(pk=event_id), name=event.title)
 
     return _respond(request, _render(f"event:{event_id}", state, build), state, f"event-{event_id}.ics")
 

@@ -216,10 +216,7 @@ def hold_component(hold) -> icalendar.Event:
     )
 
 
-def build_calendar(events: Iterable[Event], *, name: str, description: str = "",
-                   personal: PersonalItems | None = None, now: datetime | None = None) -> bytes:
-    """The feed's bytes: CRLF lines folded at 75 octets, UTF-8, with a VTIMEZONE for its range."""
-    now = now or timezone.now()
+def _header(name: str, description: str) -> bytes:
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -233,19 +230,57 @@ def build_calendar(events: Iterable[Event], *, name: str, description: str = "",
     cal.add("x-wr-timezone", settings.TIME_ZONE)
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
+    body = cal.to_ical()
+    return body[: body.rindex(b"END:VCALENDAR")]
+
+
+def _timezone(first: date | None, last: date | None) -> bytes:
+    """The VTIMEZONE of the library's zone over the feed's date range (all TZIDs in our feeds are that zone)."""
+    if first is None:
+        return b""
+    tz = icalendar.Timezone.from_tzinfo(local_tz(), tzid=settings.TIME_ZONE, first_date=first - timedelta(days=1),
+                                        last_date=last + timedelta(days=1))
+    return tz.to_ical()
+
+
+def _span(events: Iterable) -> tuple[date | None, date | None]:
     first, last = None, None
-    for event in events:
-        for component in event_components(event, now=now, personal=personal):
-            cal.add_component(component)
-        start, end = _local(event.start).date(), _local(event.end).date()
+    for start_dt, end_dt, recurring in events:
+        start, end = _local(start_dt).date(), _local(end_dt).date()
         first = start if first is None or start < first else first
-        horizon = max(end, start + timedelta(days=730)) if event.rrule else end
+        horizon = max(end, start + timedelta(days=730)) if recurring else end
         last = horizon if last is None or horizon > last else last
+    return first, last
+
+
+def fragment_stamp(*, revision: int, updated_at: datetime, sequence: int, status: str, venue_name: str | None,
+                   venue_location: str | None, expired_cancellations: int, now: datetime) -> str:
+    """What a public VEVENT depends on: every change of the event (``revision``: saves, speakers,
+    reading list and its titles, exceptions), its venue, and which of its cancellations have passed
+    the 30 days they stay visible."""
+    gone = status == Event.Status.CANCELLED and _cancelled_long_ago(updated_at, now)
+    return (f"{revision}|{updated_at.isoformat()}|{sequence}|{venue_name or ''}|{venue_location or ''}|"
+            f"{int(gone)}|{expired_cancellations}")
+
+
+def serialize_event(event: Event, *, now: datetime, personal: PersonalItems | None = None) -> bytes:
+    return b"".join(c.to_ical() for c in event_components(event, now=now, personal=personal))
+
+
+def assemble(*, name: str, description: str, spans: Iterable[tuple[datetime, datetime, bool]],
+             bodies: Iterable[bytes]) -> bytes:
+    """A whole feed from serialised VEVENTs: header, the VTIMEZONE over the feed's range, the events."""
+    return b"".join([_header(name, description), _timezone(*_span(spans)), *bodies, b"END:VCALENDAR\r\n"])
+
+
+def build_calendar(events: Iterable[Event], *, name: str, description: str = "",
+                   personal: PersonalItems | None = None, now: datetime | None = None) -> bytes:
+    """A feed serialised from scratch: CRLF lines folded at 75 octets, UTF-8, with a VTIMEZONE."""
+    now = now or timezone.now()
+    events = list(events)
+    bodies = [serialize_event(e, now=now, personal=personal) for e in events]
     if personal is not None:
-        for loan in personal.loans:
-            cal.add_component(loan_component(loan))
-        for hold in personal.holds:
-            cal.add_component(hold_component(hold))
-    if first is not None:
-        cal.add_missing_timezones(first_date=first - timedelta(days=1), last_date=last + timedelta(days=1))
-    return cal.to_ical()
+        bodies += [loan_component(loan).to_ical() for loan in personal.loans]
+        bodies += [hold_component(hold).to_ical() for hold in personal.holds]
+    return assemble(name=name, description=description, spans=[(e.start, e.end, bool(e.rrule)) for e in events],
+                    bodies=bodies)

@@ -184,6 +184,9 @@ def _set_relations(event: Event, data_speakers, books, papers) -> None:
         event.books.set(books)
     if papers is not None:
         event.papers.set(papers)
+    if data_speakers is not None or books is not None or papers is not None:
+        # What feeds show changed: their cached VEVENTs key on updated_at.
+        Event.objects.filter(pk=event.pk).update(updated_at=timezone.now(), revision=F("revision") + 1)
 
 
 @dataclass

@@ -26,7 +26,15 @@ def _changed(**kwargs) -> None:
     transaction.on_commit(bump_feeds)
 
 
+def _reading_list_title_changed(sender, instance, **kwargs) -> None:
+    """A book or paper on reading lists was edited: those events' feed entries are stale."""
+    related = {"books": instance} if sender is Book else {"papers": instance}
+    Event.objects.filter(**related).update(updated_at=timezone.now(), revision=F("revision") + 1)
+
+
 def connect() -> None:
+    for model in (Book, Paper):
+        post_save.connect(_reading_list_title_changed, sender=model, dispatch_uid=f"events.readinglist.{model.__name__}")
     for model in (Event, Override, Registration, Speaker, Attachment, Venue, Loan, Hold, Book, Paper):
         post_save.connect(_changed, sender=model, dispatch_uid=f"events.feeds.save.{model.__name__}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"events.feeds.delete.{model.__name__}")

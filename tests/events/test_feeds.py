@@ -300,7 +300,9 @@ def test_calendar_token_is_stored_hashed(judge):
 
     raw = calendar_token_rotate(user=judge)
     stored = CalendarToken.objects.get(user=judge)
-    assert raw.split("_")[2] not in stored.key_hash and len(stored.key_hash) == 64
+    secret = raw.split("_", 2)[2]
+    assert len(secret) == 43 and secret not in stored.key_hash and len(stored.key_hash) == 64
+    assert stored.matches(raw) and not stored.matches(raw + "x")
     assert raw not in str(CalendarToken.objects.values_list())
 
 
@@ -400,3 +402,31 @@ def make_schedules(organizer_user, schedules):
             elif not all_day:
                 services.override_set(event=event, actor=organizer_user, recurrence_id=rid, force=True,
                                       changes={"start": rid + timedelta(days=shift, hours=1)})
+
+
+def test_unchanged_events_reuse_their_serialised_entries(talk, organizer_user, room, committed, monkeypatch):
+    from events import feeds
+    from events.models import FeedFragment
+
+    book = book_create(title="民法典评注")
+    with committed():
+        other = make_event(organizer_user, room, title="读者沙龙", kind="salon", books=[book.pk],
+                           start=datetime(2026, 12, 12, 14, tzinfo=SH))
+    first = fetch("/calendar/events.ics").content
+    assert FeedFragment.objects.count() == 2
+    serialised = []
+    real = feeds.serialize_event
+    monkeypatch.setattr(feeds, "serialize_event", lambda event, **kw: serialised.append(event.pk) or real(event, **kw))
+    # A change to one event re-serialises that event only.
+    with committed():
+        services.event_update(event=other, changes={"title": "读者沙龙（新）"}, actor=organizer_user)
+    second = fetch("/calendar/events.ics").content
+    assert serialised == [other.pk] and "读者沙龙（新）" in second.decode() and first != second
+    # A book on the reading list renamed: the event's entry is rebuilt with the new title.
+    book.title = "民法典评注（第二版）"
+    with committed():
+        book.save()
+    third = fetch("/calendar/events.ics").content.decode().replace("\r\n ", "")
+    assert serialised == [other.pk, other.pk] and "《民法典评注（第二版）》" in third
+    check_bytes(second)
+    check_structure(second)
