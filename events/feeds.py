@@ -44,12 +44,8 @@ def _events():
     ).order_by("start", "id")
 
 
-def public_calendar(queryset, *, name: str, description: str = "") -> bytes:
-    """A public feed of the events in ``queryset``, reusing each unchanged event's serialised VEVENTs.
-
-    One light query gives every event's stamp; only events whose stored fragment is missing or stale
-    are loaded in full and serialised again (and stored for the next build)."""
-    now = timezone.now()
+def _stamped_rows(queryset, now: datetime) -> list[dict]:
+    """Each event's feed-relevant columns and the stamp of its public VEVENTs, in feed order."""
     cutoff = now - timedelta(days=CANCELLED_VISIBLE_DAYS)
     rows = list(
         queryset.order_by("start", "id")
@@ -57,31 +53,58 @@ def public_calendar(queryset, *, name: str, description: str = "") -> bytes:
         .values("pk", "start", "end", "rrule", "revision", "updated_at", "sequence", "status", "venue__name",
                 "venue__location", "expired")
     )
-    stamps = {
-        r["pk"]: fragment_stamp(revision=r["revision"], updated_at=r["updated_at"], sequence=r["sequence"], status=r["status"],
-                                venue_name=r["venue__name"], venue_location=r["venue__location"],
-                                expired_cancellations=r["expired"], now=now)
-        for r in rows
-    }
+    for r in rows:
+        r["stamp"] = fragment_stamp(revision=r["revision"], updated_at=r["updated_at"], sequence=r["sequence"],
+                                    status=r["status"], venue_name=r["venue__name"],
+                                    venue_location=r["venue__location"], expired_cancellations=r["expired"], now=now)
+    return rows
+
+
+def _serialise_and_store(stamps: dict[int, str], now: datetime) -> dict[int, bytes]:
+    bodies, fresh = {}, []
+    for event in _events().filter(pk__in=list(stamps)):
+        body = serialize_event(event, now=now)
+        bodies[event.pk] = body
+        fresh.append(FeedFragment(event_id=event.pk, stamp=stamps[event.pk], body=body.decode()))
+    try:
+        with transaction.atomic():
+            FeedFragment.objects.bulk_create(fresh, update_conflicts=True, unique_fields=["event"],
+                                             update_fields=["stamp", "body"])
+    except IntegrityError:  # pragma: no cover - an event was deleted meanwhile; the next build retries
+        pass
+    return bodies
+
+
+def refresh_fragments(event_ids) -> int:
+    """Serialise and store the public VEVENTs of these events now (after their change commits), so that
+    no feed request has to.  Returns how many were (re)built."""
+    now = timezone.now()
+    rows = _stamped_rows(Event.objects.filter(pk__in=list(event_ids)), now)
+    current = dict(FeedFragment.objects.filter(event_id__in=[r["pk"] for r in rows]).values_list("event_id", "stamp"))
+    stale = {r["pk"]: r["stamp"] for r in rows if current.get(r["pk"]) != r["stamp"]}
+    if stale:
+        _serialise_and_store(stale, now)
+    return len(stale)
+
+
+def public_calendar(queryset, *, name: str, description: str = "") -> bytes:
+    """A public feed of the events in ``queryset``, assembled from each event's stored VEVENTs.
+
+    Entries are refreshed when an event changes (events.signals, after commit); one light query
+    gives every event's stamp here, and an entry missing or stale (events written without signals,
+    the first request after installation) is serialised now and stored."""
+    now = timezone.now()
+    rows = _stamped_rows(queryset, now)
+    stamps = {r["pk"]: r["stamp"] for r in rows}
     bodies = {
         event_id: body.encode()
         for event_id, stamp, body in FeedFragment.objects.filter(event_id__in=list(stamps)).values_list(
             "event_id", "stamp", "body")
         if stamps.get(event_id) == stamp
     }
-    missing = [pk for pk in stamps if pk not in bodies]
+    missing = {pk: stamp for pk, stamp in stamps.items() if pk not in bodies}
     if missing:
-        fresh = []
-        for event in _events().filter(pk__in=missing):
-            body = serialize_event(event, now=now)
-            bodies[event.pk] = body
-            fresh.append(FeedFragment(event_id=event.pk, stamp=stamps[event.pk], body=body.decode()))
-        try:
-            with transaction.atomic():
-                FeedFragment.objects.bulk_create(fresh, update_conflicts=True, unique_fields=["event"],
-                                                 update_fields=["stamp", "body"])
-        except IntegrityError:  # pragma: no cover - the event was deleted meanwhile; the next build retries
-            pass
+        bodies.update(_serialise_and_store(missing, now))
     return assemble(name=name, description=description,
                     spans=[(r["start"], r["end"], bool(r["rrule"])) for r in rows],
                     bodies=[bodies[r["pk"]] for r in rows if r["pk"] in bodies])

@@ -29,10 +29,35 @@ def _changed(**kwargs) -> None:
 def _reading_list_title_changed(sender, instance, **kwargs) -> None:
     """A book or paper on reading lists was edited: those events' feed entries are stale."""
     related = {"books": instance} if sender is Book else {"papers": instance}
-    Event.objects.filter(**related).update(updated_at=timezone.now(), revision=F("revision") + 1)
+    ids = list(Event.objects.filter(**related).values_list("pk", flat=True))
+    if ids:
+        Event.objects.filter(pk__in=ids).update(updated_at=timezone.now(), revision=F("revision") + 1)
+        _refresh_after_commit(ids)
+
+
+def _refresh_after_commit(event_ids) -> None:
+    from events.feeds import refresh_fragments
+
+    ids = list(event_ids)
+    transaction.on_commit(lambda: refresh_fragments(ids))
+
+
+def _event_saved(sender, instance, **kwargs) -> None:
+    event_id = instance.pk if sender is Event else instance.event_id
+    _refresh_after_commit([event_id])
+
+
+def _event_relation_changed(sender, instance, action, **kwargs) -> None:
+    if action.startswith("post_") and isinstance(instance, Event):
+        _refresh_after_commit([instance.pk])
 
 
 def connect() -> None:
+    # Serialise an event's feed entry when it changes, not when a calendar app asks.
+    for model in (Event, Override, Speaker):
+        post_save.connect(_event_saved, sender=model, dispatch_uid=f"events.fragment.{model.__name__}")
+    for through in (Event.books.through, Event.papers.through):
+        m2m_changed.connect(_event_relation_changed, sender=through, dispatch_uid=f"events.fragment.{through.__name__}")
     for model in (Book, Paper):
         post_save.connect(_reading_list_title_changed, sender=model, dispatch_uid=f"events.readinglist.{model.__name__}")
     for model in (Event, Override, Registration, Speaker, Attachment, Venue, Loan, Hold, Book, Paper):
