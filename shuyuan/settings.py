@@ -12,6 +12,7 @@ checks in ``shuyuan/checks.py``.
 """
 
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -151,6 +152,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "shuyuan.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from any process (gunicorn included), compressed, with far-future caching.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -212,7 +215,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/me"
+LOGOUT_REDIRECT_URL = "/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Without collectstatic (development, tests) whitenoise serves files straight from the finders,
+# and STATIC_ROOT not existing yet is normal, not worth a warning on every start.
+WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 # --- Language and time ----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
-from django.views.generic import RedirectView
 
+from events import views as event_views
 from events.feeds import event_feed, personal_feed, public_feed
+from library import views as library_views
 from shuyuan.api import api, api_not_found
 
 admin.site.site_header = "法官书苑 管理"
@@ -16,7 +18,21 @@ urlpatterns = [
     path("calendar/events.ics", public_feed, name="feed-events"),
     path("calendar/events/<int:event_id>.ics", event_feed, name="feed-event"),
     path("calendar/u/<str:token>.ics", personal_feed, name="feed-personal"),
-    path("", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    path("", library_views.search_page, name="search"),
+    path("books/<int:pk>", library_views.book_page, name="book-detail"),
+    path("books/<int:pk>/borrow", library_views.borrow, name="book-borrow"),
+    path("books/<int:pk>/hold", library_views.place_hold, name="book-hold"),
+    path("papers/<int:pk>", library_views.paper_page, name="paper-detail"),
+    path("me", library_views.me, name="me"),
+    path("me/loans/<int:loan_id>/renew", library_views.renew, name="loan-renew"),
+    path("me/holds/<int:hold_id>/cancel", library_views.cancel_hold, name="hold-cancel"),
+    path("me/calendar-link", library_views.calendar_link, name="calendar-link"),
+    path("events", event_views.event_list, name="event-list"),
+    path("events/<int:pk>", event_views.event_page, name="event-detail"),
+    path("events/<int:pk>/register", event_views.register, name="event-register"),
+    path("registrations/<int:pk>/cancel", event_views.cancel_registration, name="registration-cancel"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
 
 # MEDIA_ROOT is never served directly: paper files go out through the API,

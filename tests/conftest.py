@@ -92,3 +92,11 @@ def librarian_api(librarian):
 @pytest.fixture
 def organizer_api(organizer):
     return ApiClient(token_issue(user=organizer).raw)
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (the browser tests screenshot a failure)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -1,0 +1,83 @@
+"""Web pages for events: the list of coming occurrences, an event page with registration."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from events import selectors, services
+from events.models import Event, Registration
+from events.schemas import feed_links
+from shuyuan.errors import DomainError
+
+LIST_DAYS = 90
+
+
+def event_list(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind") if request.GET.get("kind") in Event.Kind.values else None
+    now = timezone.now()
+    items = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=LIST_DAYS),
+                                      kinds=[kind] if kind else None)
+    labels = dict(Event.Kind.choices)
+    for item in items:
+        item["kind_label"] = labels.get(item["kind"], item["kind"])
+    return render(request, "events/list.html", {"nav": "events", "occurrences": items, "kind": kind,
+                                                "kinds": Event.Kind.choices})
+
+
+def event_page(request: HttpRequest, pk: int) -> HttpResponse:
+    event = selectors.event_get(viewer=request.user, event_id=pk)
+    if event is None:
+        raise Http404
+    now = timezone.now()
+    occurrences = [o for o in selectors.occurrence_list(viewer=request.user, start=now - timedelta(hours=3),
+                                                        end=now + timedelta(days=400)) if o["event"] == pk][:24]
+    mine = {}
+    if request.user.is_authenticated:
+        for r in Registration.objects.filter(event=event, user=request.user, status__in=Registration.ACTIVE):
+            r.position = services.waitlist_position(r)
+            mine[r.occurrence] = r
+    for occ in occurrences:
+        occ["mine"] = mine.get(occ["recurrence_id"]) or mine.get(None)
+    reading = [{"title": b.title, "url": f"/books/{b.pk}"} for b in event.books.all()]
+    reading += [{"title": p.title, "url": f"/papers/{p.pk}"} for p in event.papers.all()]
+    return render(request, "events/detail.html", {"nav": "events", "event": event, "occurrences": occurrences,
+                                                  "reading_list": reading, "links": feed_links(event.pk)})
+
+
+@login_required
+@require_POST
+def register(request: HttpRequest, pk: int) -> HttpResponse:
+    event = selectors.event_get(viewer=request.user, event_id=pk)
+    if event is None:
+        raise Http404
+    occurrence = request.POST.get("occurrence") or None
+    try:
+        registration = services.registration_create(event=event, user=request.user, occurrence=occurrence)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        if registration.status == Registration.Status.CONFIRMED:
+            messages.success(request, "报名成功。")
+        else:
+            messages.success(request, f"名额已满，已加入候补（第 {services.waitlist_position(registration)} 位）。")
+    return redirect("event-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def cancel_registration(request: HttpRequest, pk: int) -> HttpResponse:
+    registration = Registration.objects.filter(pk=pk, user=request.user).first()
+    if registration is None:
+        raise Http404
+    try:
+        services.registration_cancel(registration=registration)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "已取消报名。")
+    return redirect("event-detail", pk=registration.event_id)

@@ -1,0 +1,205 @@
+"""Web pages of the library: search, book and paper pages, borrowing and holds, and "my library".
+
+Thin: every action calls the same services as the API (library.circulation, search_index.services);
+refusals come back as the services' DomainError and are shown as messages.
+"""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Profile, Role
+from accounts.selectors import user_has_role
+from accounts.services import calendar_token_rotate
+from library import circulation, selectors
+from library.models import Channel, Hold, Loan
+from search_index import services as search
+from shuyuan.errors import DomainError
+
+PER_PAGE = 20
+FACET_LABELS = {"type": "类型", "year": "年份", "language": "语种", "clc": "中图分类", "available": "在架情况"}
+VALUE_LABELS = {"type": {"book": "图书", "paper": "调研成果"}, "available": {"yes": "在架", "no": "借出/无复本"},
+                "language": {"zh": "中文", "en": "英文", "mn": "蒙古文"}}
+FILTER_PARAMS = {"type": "type", "year": "year", "language": "language", "clc": "clc", "available": "available"}
+
+
+def _params(request: HttpRequest, **changes) -> str:
+    params = {k: v for k, v in request.GET.items() if v}
+    params.pop("page", None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + urlencode(params)
+
+
+def search_page(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")
+    page = max(1, int(request.GET["page"])) if request.GET.get("page", "").isdigit() else 1
+    filters = search.Filters(include_internal=request.user.is_authenticated)
+    filters.type = request.GET.get("type") if request.GET.get("type") in ("book", "paper") else None
+    filters.language = request.GET.get("language") or None
+    filters.clc = request.GET.get("clc") or None
+    if request.GET.get("year", "").isdigit():
+        filters.year_from = filters.year_to = int(request.GET["year"])
+    if request.GET.get("available") in ("yes", "no"):
+        filters.available = request.GET["available"] == "yes"
+    sort = request.GET.get("sort") if request.GET.get("sort") in ("relevance", "year", "-year") else "relevance"
+    context = {"nav": "search", "q": q, "result": None, "error": None,
+               "keep": [(k, v) for k, v in request.GET.items() if k in FILTER_PARAMS or k == "sort"]}
+    try:
+        result = search.search(q, filters=filters, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    except search.QueryError as exc:
+        context["error"] = str(exc)
+        return render(request, "library/search.html", context, status=400)
+    except search.SearchUnavailable:
+        context["error"] = "检索暂时不可用，请稍后再试 (search is being rebuilt)"
+        return render(request, "library/search.html", context, status=503)
+    facets = []
+    for name, values in result.facets.items():
+        current = request.GET.get(FILTER_PARAMS[name])
+        items = []
+        for value, count in list(values.items())[:12]:
+            active = current == value
+            items.append({"label": VALUE_LABELS.get(name, {}).get(value, value), "count": count, "active": active,
+                          "url": _params(request, **{FILTER_PARAMS[name]: None if active else value})})
+        facets.append({"label": FACET_LABELS[name], "values": items})
+    context.update(
+        result=result,
+        facets=facets,
+        sorts=[{"label": label, "active": sort == key, "url": _params(request, sort=key)}
+               for key, label in (("relevance", "相关度"), ("-year", "最新"), ("year", "最早"))],
+        prev_url=_params(request, page=str(page - 1)) if page > 1 else None,
+        next_url=_params(request, page=str(page + 1)) if page * PER_PAGE < result.count else None,
+    )
+    return render(request, "library/search.html", context)
+
+
+def book_page(request: HttpRequest, pk: int) -> HttpResponse:
+    book = selectors.book_get(book_id=pk)
+    if book is None:
+        raise Http404
+    user = request.user
+    context = {"nav": "search", "book": book, "availability": selectors.book_availability(book=book),
+               "copies": list(book.copies.all()), "my_loan": None, "my_hold": None,
+               "events": book.events.filter(status="scheduled").order_by("start")[:10]}
+    if user.is_authenticated:
+        context["my_loan"] = Loan.objects.filter(book=book, patron=user, status=Loan.Status.ACTIVE).first()
+        context["my_hold"] = selectors.hold_queryset().filter(book=book, patron=user, status__in=Hold.OPEN).first()
+        context["can_borrow"] = user_has_role(user, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER)
+    return render(request, "library/book.html", context)
+
+
+def paper_page(request: HttpRequest, pk: int) -> HttpResponse:
+    paper = selectors.paper_get(user=request.user, paper_id=pk)
+    if paper is None:
+        raise Http404
+    return render(request, "library/paper.html", {"nav": "search", "paper": paper,
+                                                   "events": paper.events.filter(status="scheduled")[:10]})
+
+
+def _run(request: HttpRequest, action, success: str) -> bool:
+    try:
+        action()
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return False
+    messages.success(request, success)
+    return True
+
+
+@login_required
+@require_POST
+def borrow(request: HttpRequest, pk: int) -> HttpResponse:
+    book = selectors.book_get(book_id=pk)
+    if book is None:
+        raise Http404
+    if not user_has_role(request.user, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER):
+        raise PermissionDenied
+    _run(request, lambda: circulation.loan_checkout(patron=request.user, actor=request.user, book=book,
+                                                    channel=Channel.WEB), f"已借阅《{book.title}》，请到 我的书苑 查看应还日期。")
+    return redirect("book-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def place_hold(request: HttpRequest, pk: int) -> HttpResponse:
+    book = selectors.book_get(book_id=pk)
+    if book is None:
+        raise Http404
+    if not user_has_role(request.user, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER):
+        raise PermissionDenied
+    _run(request, lambda: circulation.hold_place(patron=request.user, book=book, actor=request.user,
+                                                 channel=Channel.WEB), f"已预约《{book.title}》，到书后会通知您。")
+    return redirect("book-detail", pk=pk)
+
+
+@login_required
+def me(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    loans = selectors.loan_queryset().filter(patron=user)
+    from events.models import Registration
+
+    context = {
+        "nav": "me",
+        "profile": Profile.objects.filter(user=user).first(),
+        "loans": loans.filter(status=Loan.Status.ACTIVE).order_by("due_date"),
+        "history": loans.filter(status=Loan.Status.RETURNED).order_by("-returned_at")[:20],
+        "holds": selectors.hold_queryset().filter(patron=user, status__in=Hold.OPEN).order_by("created_at"),
+        "registrations": Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
+        .select_related("event").order_by("event__start"),
+        "feed_links": request.session.pop("calendar_links", None),
+        "has_feed": hasattr(user, "calendar_token"),
+    }
+    if context["feed_links"]:
+        import segno
+
+        context["qr_svg"] = segno.make(context["feed_links"]["webcal_url"], error="m").svg_inline(scale=4)
+    return render(request, "accounts/me.html", context)
+
+
+@login_required
+@require_POST
+def renew(request: HttpRequest, loan_id: int) -> HttpResponse:
+    loan = selectors.loan_get(viewer=request.user, loan_id=loan_id)
+    if loan is None or loan.patron_id != request.user.pk:
+        raise Http404
+    _run(request, lambda: circulation.loan_renew(loan=loan, actor=request.user, channel=Channel.WEB),
+         f"《{loan.book.title}》已续借。")
+    return redirect("me")
+
+
+@login_required
+@require_POST
+def cancel_hold(request: HttpRequest, hold_id: int) -> HttpResponse:
+    hold = selectors.hold_get(viewer=request.user, hold_id=hold_id)
+    if hold is None or hold.patron_id != request.user.pk:
+        raise Http404
+    _run(request, lambda: circulation.hold_cancel(hold=hold, actor=request.user, channel=Channel.WEB),
+         f"已取消《{hold.book.title}》的预约。")
+    return redirect("me")
+
+
+@login_required
+@require_POST
+def calendar_link(request: HttpRequest) -> HttpResponse:
+    """Create or replace the personal calendar link; it is shown once, on the next page."""
+    from urllib.parse import quote
+
+    raw = calendar_token_rotate(user=request.user)
+    url = f"{settings.SITE_URL}/calendar/u/{raw}.ics"
+    webcal = "webcal://" + url.split("://", 1)[1]
+    request.session["calendar_links"] = {
+        "url": url, "webcal_url": webcal,
+        "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/"),
+    }
+    messages.success(request, "已生成新的日历订阅链接；旧链接已失效。")
+    return redirect("me")
+

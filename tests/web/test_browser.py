@@ -1,0 +1,117 @@
+"""Real-browser tests: Playwright driving Debian's Chromium against a live multi-process server.
+
+Run whenever /usr/bin/chromium exists (``.ci/run`` installs it).  Every page of each journey is
+saved as a screenshot under var/screenshots/ (and the page at a failure).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from accounts.models import Role
+from library.services import book_create, copy_create
+from search_index import services as search
+from tests.conftest import make_user
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (.ci/run installs it)"),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own database work
+    # (fixtures, assertions on rows) is ordinary synchronous code around it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def shoot(request):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pages = []
+
+    def take(page, name: str) -> None:
+        pages.append(page)
+        page.screenshot(path=str(SHOTS / f"{request.node.name}-{name}.png"), full_page=True)
+
+    yield take
+    failed = getattr(request.node, "rep_call", None)
+    if pages and (failed is None or failed.failed):
+        pages[-1].screenshot(path=str(SHOTS / f"{request.node.name}-at-failure.png"), full_page=True)
+
+
+@pytest.fixture
+def library_data(db):
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    judge = make_user("zhangming", Role.JUDGE, display_name="张明")
+    # The live server hashes with Django's default hasher, not the test suite's fast one.
+    hasher = PBKDF2PasswordHasher()
+    judge.password = hasher.encode("judge-pass-2026", hasher.salt())
+    judge.save(update_fields=["password"])
+    book = book_create(title="担保物权研究", summary="系统研究抵押权、质权与留置权。", clc="D923.2", year=2017)
+    copy_create(book=book, barcode="B1")
+    search.index_rebuild()
+    return book
+
+
+def login(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+
+
+def test_judge_searches_borrows_and_renews(library_data, server, browser, shoot):
+    base, _log = server
+    page = browser.new_page()
+    login(page, base, "zhangming", "judge-pass-2026")
+    page.goto(f"{base}/")
+    shoot(page, "1-search")
+    page.fill("#q", "擔保物權")
+    page.press("#q", "Enter")
+    page.wait_for_selector("ol.results li")
+    assert page.inner_html("ol.results h3").count("<mark>") == 1
+    shoot(page, "2-results")
+    page.click("ol.results h3 a")
+    page.wait_for_selector("text=借阅")
+    shoot(page, "3-book")
+    page.click("button:has-text('借阅')")
+    page.wait_for_selector(".messages .success")
+    assert "已借阅《担保物权研究》" in page.inner_text(".messages")
+    page.goto(f"{base}/me")
+    due_before = page.get_attribute("td[data-due]", "data-due")
+    shoot(page, "4-me")
+    page.click("button:has-text('续借')")
+    page.wait_for_selector(".messages .success")
+    due_after = page.get_attribute("td[data-due]", "data-due")
+    assert due_after > due_before
+    shoot(page, "5-renewed")
+    page.click("button:has-text('生成订阅链接')")
+    page.wait_for_selector("#feed-url")
+    assert page.input_value("#feed-url").startswith("webcal://")
+    assert page.locator(".qr svg").count() == 1
+    shoot(page, "6-calendar-link")
+
+
+def test_phone_sized_search(library_data, server, browser, shoot):
+    base, _log = server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{base}/?q=dbwq")
+    page.wait_for_selector("ol.results li")
+    # Nothing wider than the screen: no horizontal scrolling on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "phone-results")
+    context.close()

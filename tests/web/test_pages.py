@@ -1,0 +1,96 @@
+"""The web pages through Django's test client with CSRF checks on: search, book, borrow, /me, events."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import Role
+from events import services as event_services
+from events.models import Registration, Venue
+from library.models import Loan
+from library.services import book_create, copy_create
+from search_index import searcher
+from search_index import services as search
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def book(db):
+    b = book_create(title="担保物权研究", summary="系统研究抵押权、质权与留置权。", clc="D923.2", year=2017)
+    copy_create(book=b, barcode="B1")
+    search.index_rebuild()
+    searcher.reset()
+    return b
+
+
+def logged_in(user) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def csrf_post(client: Client, page: str, action: str, data=None):
+    """Submit a form the way a browser does: the CSRF token comes from the page that holds the form."""
+    html = client.get(page).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    return client.post(action, {"csrfmiddlewaretoken": token, **(data or {})})
+
+
+def test_search_page_highlights_and_facets(book):
+    html = Client().get("/", {"q": "擔保物權"}).content.decode()
+    assert "<mark>担保物权</mark>研究" in html and "共 1 条结果" in html
+    assert "在架" in html and "1/1" in html and "中图分类" in html
+    assert Client().get("/", {"q": "x" * 1200}).status_code == 400
+
+
+def test_borrow_renew_and_calendar_link_through_the_pages(book, judge):
+    client = logged_in(judge)
+    assert client.post(f"/books/{book.pk}/borrow").status_code == 403  # no CSRF token: refused
+    response = csrf_post(client, f"/books/{book.pk}", f"/books/{book.pk}/borrow")
+    assert response.status_code == 302
+    loan = Loan.objects.get(patron=judge)
+    me = client.get("/me").content.decode()
+    assert "担保物权研究" in me and loan.due_date.strftime("%Y-%m-%d") in me
+    csrf_post(client, "/me", f"/me/loans/{loan.pk}/renew")
+    loan.refresh_from_db()
+    assert loan.renewals == 1
+    csrf_post(client, "/me", "/me/calendar-link")
+    page = client.get("/me").content.decode()
+    assert "webcal://" in page and "<svg" in page and "calendar.google.com" in page
+    # The link is shown once.
+    assert "webcal://127.0.0.1" not in client.get("/me").content.decode()
+
+
+def test_anonymous_sees_login_links_and_pages_need_login(book):
+    assert "登录后可借阅或预约" in Client().get(f"/books/{book.pk}").content.decode()
+    assert Client().get("/me")["Location"].startswith("/login/")
+    assert Client().get("/books/99999").status_code == 404
+
+
+def test_event_pages_and_registration(organizer, judge):
+    room = Venue.objects.create(name="法官书苑阅览室", capacity=1)
+    start = (timezone.now() + timedelta(days=3)).replace(second=0, microsecond=0)
+    event = event_services.event_create(
+        data=event_services.EventData(title="读者沙龙", kind="salon", start=start, end=start + timedelta(hours=2),
+                                      venue=room.pk), actor=organizer)
+    assert "读者沙龙" in Client().get("/events").content.decode()
+    client = logged_in(judge)
+    csrf_post(client, f"/events/{event.pk}", f"/events/{event.pk}/register", {"occurrence": ""})
+    assert Registration.objects.get(user=judge).status == "confirmed"
+    other = logged_in(make_user("judge9", Role.JUDGE))
+    csrf_post(other, f"/events/{event.pk}", f"/events/{event.pk}/register", {"occurrence": ""})
+    page = other.get(f"/events/{event.pk}").content.decode()
+    assert "候补第 1 位" in page
+
+
+def test_login_page_and_error_pages(judge):
+    assert "用户名" in Client().get("/login/").content.decode()
+    response = Client().post("/login/", {"username": "judge1", "password": "secret-pass-1"})
+    assert response.status_code == 302 and response["Location"] == "/me"
+    response = Client().get("/no-such-page")
+    assert response.status_code == 404 and "找不到这个页面" in response.content.decode()
