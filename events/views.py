@@ -81,3 +81,75 @@ def cancel_registration(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "已取消报名。")
     return redirect("event-detail", pk=registration.event_id)
+
+
+# --- organizers ------------------------------------------------------------------------------------------
+
+
+def _organizer(request: HttpRequest) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.models import Role
+    from accounts.selectors import user_has_role
+
+    if not user_has_role(request.user, Role.ORGANIZER):
+        raise PermissionDenied
+
+
+@login_required
+def organize(request: HttpRequest) -> HttpResponse:
+    """My events, and a form to create one with recurrence in plain words, a preview and conflict warnings."""
+    from events.forms import EventForm
+    from events.recurrence import occurrences as expand
+
+    _organizer(request)
+    form = EventForm(request.POST or None)
+    preview, conflicts = [], []
+    if request.method == "POST" and form.is_valid():
+        start, end = form.times()
+        data = services.EventData(
+            title=form.cleaned_data["title"], kind=form.cleaned_data["kind"], start=start, end=end,
+            description=form.cleaned_data["description"],
+            venue=form.cleaned_data["venue"].pk if form.cleaned_data["venue"] else None,
+            capacity=form.cleaned_data["capacity"], rrule=form.rrule(),
+        )
+        probe = Event(title=data.title, kind=data.kind, start=start, end=end, rrule=data.rrule, venue_id=data.venue)
+        preview = [o.start for o in expand(probe, start, start + timedelta(days=400), overrides=[])][:6]
+        conflicts = services.venue_conflicts(probe)
+        if "save" in request.POST and (not conflicts or form.cleaned_data["force"]):
+            try:
+                event = services.event_create(data=data, actor=request.user, force=True)
+            except DomainError as exc:
+                messages.error(request, exc.detail)
+            else:
+                messages.success(request, f"已安排「{event.title}」（{form.plain_words()}）。")
+                return redirect("event-detail", pk=event.pk)
+        elif "save" in request.POST:
+            messages.error(request, "场地在这些时间已有活动；确认后勾选“仍然安排”再保存。")
+    mine = Event.objects.filter(organizers=request.user).select_related("venue").order_by("-start")[:50]
+    return render(request, "events/organize.html", {"nav": "organize", "form": form, "preview": preview,
+                                                    "conflicts": conflicts, "mine": mine,
+                                                    "words": form.plain_words() if form.is_bound and form.is_valid() else ""})
+
+
+@login_required
+def attendees(request: HttpRequest, pk: int) -> HttpResponse:
+    """The attendee list of one of my events, with check-in."""
+    _organizer(request)
+    event = selectors.event_get(viewer=request.user, event_id=pk)
+    if event is None or not selectors.can_manage(request.user, event):
+        raise Http404
+    if request.method == "POST":
+        registration = Registration.objects.filter(pk=request.POST.get("registration"), event=event).first()
+        if registration is not None:
+            try:
+                services.registration_check_in(registration=registration)
+            except DomainError as exc:
+                messages.error(request, exc.detail)
+            else:
+                messages.success(request, f"{registration.user.get_username()} 已签到。")
+        return redirect("event-attendees", pk=pk)
+    rows = selectors.registration_rows(
+        selectors.registration_queryset().filter(event=event).exclude(status=Registration.Status.CANCELLED)
+        .order_by("occurrence", "created_at", "id"))
+    return render(request, "events/attendees.html", {"nav": "organize", "event": event, "rows": rows})

@@ -48,6 +48,7 @@ def server(tmp_path):
         "SEARCH_INDEX_DIR": str(tmp_path / "index"),
         "MEDIA_ROOT": str(tmp_path / "media"),
         "PYTHONUNBUFFERED": "1",
+        "SITE_URL": f"http://127.0.0.1:{port}",
     }
     with log.open("wb") as out:
         proc = subprocess.Popen(

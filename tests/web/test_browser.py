@@ -53,17 +53,22 @@ def shoot(request):
 
 @pytest.fixture
 def library_data(db):
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
-    judge = make_user("zhangming", Role.JUDGE, display_name="张明")
-    # The live server hashes with Django's default hasher, not the test suite's fast one.
-    hasher = PBKDF2PasswordHasher()
-    judge.password = hasher.encode("judge-pass-2026", hasher.salt())
-    judge.save(update_fields=["password"])
+    browser_user("zhangming", Role.JUDGE, "judge-pass-2026", display_name="张明")
     book = book_create(title="担保物权研究", summary="系统研究抵押权、质权与留置权。", clc="D923.2", year=2017)
     copy_create(book=book, barcode="B1")
     search.index_rebuild()
     return book
+
+
+def browser_user(username: str, role: str, password: str, **profile):
+    """A user whose password the live server can check (it hashes with Django's default hasher)."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    user = make_user(username, role, **profile)
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(password, hasher.salt())
+    user.save(update_fields=["password"])
+    return user
 
 
 def login(page, base: str, username: str, password: str) -> None:
@@ -115,3 +120,68 @@ def test_phone_sized_search(library_data, server, browser, shoot):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, "phone-results")
     context.close()
+
+
+def test_librarian_desk_checkout_and_return(library_data, server, browser, shoot):
+    browser_user("desk1", Role.LIBRARIAN, "desk-pass-2026", display_name="李娜")
+    base, _log = server
+    page = browser.new_page()
+    login(page, base, "desk1", "desk-pass-2026")
+    page.goto(f"{base}/desk")
+    shoot(page, "1-desk")
+    page.fill("#checkout-barcode", "b1")
+    page.fill("#checkout-patron", "zhangming")
+    page.click("form:has(#checkout-barcode) button")
+    page.wait_for_selector(".messages .success")
+    assert "借给 zhangming" in page.inner_text(".messages")
+    shoot(page, "2-lent")
+    page.fill("#return-barcode", "B1")
+    page.click("form:has(#return-barcode) button")
+    page.wait_for_selector(".messages .success")
+    assert "请放回书架" in page.inner_text(".messages")
+    shoot(page, "3-returned")
+
+
+def test_organizer_schedules_a_monthly_tea_talk_and_a_judge_registers(library_data, server, browser, shoot):
+    from events.models import Event, Venue
+
+    Venue.objects.create(name="法官书苑阅览室", capacity=12)
+    browser_user("org1", Role.ORGANIZER, "org-pass-2026", display_name="王芳")
+    base, _log = server
+    page = browser.new_page()
+    login(page, base, "org1", "org-pass-2026")
+    page.goto(f"{base}/organize")
+    page.fill("#id_title", "法官茶座")
+    page.select_option("#id_kind", "tea_talk")
+    page.fill("#id_date", "2027-03-01")
+    page.fill("#id_start_time", "15:00")
+    page.fill("#id_end_time", "16:30")
+    page.select_option("#id_venue", label="法官书苑阅览室")
+    page.select_option("#id_repeat", "monthly")
+    page.select_option("#id_ordinal", "1")
+    page.select_option("#id_weekday", "FR")
+    page.fill("#id_count", "6")
+    page.click("button[name=preview]")
+    page.wait_for_selector("#preview li")
+    assert page.inner_text("#preview li >> nth=0").startswith("2027-03-05")  # the first Friday of March
+    assert "每月第一个星期五，共 6 次" in page.inner_text("main form")
+    shoot(page, "1-preview")
+    page.click("button[name=save]")
+    page.wait_for_selector(".messages .success")
+    event = Event.objects.get(title="法官茶座")
+    assert event.rrule == "FREQ=MONTHLY;BYDAY=1FR;COUNT=6"
+    shoot(page, "2-event")
+
+    judge_page = browser.new_page()
+    login(judge_page, base, "zhangming", "judge-pass-2026")
+    judge_page.goto(f"{base}/events/{event.pk}")
+    judge_page.click("tbody tr >> nth=0 >> button:has-text('报名')")
+    judge_page.wait_for_selector(".messages .success")
+    shoot(judge_page, "3-registered")
+    judge_page.goto(f"{base}/me")
+    judge_page.click("button:has-text('生成订阅链接')")
+    link = judge_page.input_value("#feed-url")
+    assert link.startswith("webcal://")
+    feed = judge_page.request.get(link.replace("webcal://", "http://")).text()
+    assert "SUMMARY:法官茶座" in feed and "RRULE:FREQ=MONTHLY;COUNT=6;BYDAY=1FR" in feed
+    shoot(judge_page, "4-calendar-link")

@@ -94,3 +94,20 @@ def test_login_page_and_error_pages(judge):
     assert response.status_code == 302 and response["Location"] == "/me"
     response = Client().get("/no-such-page")
     assert response.status_code == 404 and "找不到这个页面" in response.content.decode()
+
+
+def test_desk_checkout_return_and_the_hold_shelf(book, judge, librarian):
+    desk = logged_in(librarian)
+    assert "服务台" in desk.get("/desk").content.decode()
+    csrf_post(desk, "/desk", "/desk", {"action": "checkout", "barcode": " b1 ", "patron": "judge1"})
+    assert Loan.objects.get(patron=judge).copy.barcode == "B1"
+    other = make_user("judge7", Role.JUDGE)
+    from library.circulation import hold_place
+
+    hold_place(patron=other, book=book, actor=other)
+    response = csrf_post(desk, "/desk", "/desk", {"action": "return", "barcode": "B1"})
+    page = desk.get(response["Location"]).content.decode()
+    assert "请放上预约架：judge7" in page and "judge7" in page.split("预约架")[-1]
+    bad = desk.get(csrf_post(desk, "/desk", "/desk", {"action": "return", "barcode": "NOPE"})["Location"])
+    assert "条码 NOPE 不存在" in bad.content.decode()
+    assert logged_in(judge).get("/desk").status_code == 403

@@ -1,0 +1,75 @@
+"""The organizer's event form: recurrence chosen in plain words (每周三, 每月第一个星期五) and turned into an RRULE."""
+
+from datetime import datetime, timedelta
+
+from dateutil.rrule import rrulestr
+from django import forms
+
+from events.models import Event, Venue
+from events.recurrence import local_tz
+
+WEEKDAYS = [("MO", "星期一"), ("TU", "星期二"), ("WE", "星期三"), ("TH", "星期四"), ("FR", "星期五"), ("SA", "星期六"),
+            ("SU", "星期日")]
+ORDINALS = [("1", "第一个"), ("2", "第二个"), ("3", "第三个"), ("4", "第四个"), ("-1", "最后一个")]
+REPEAT = [("none", "不重复"), ("weekly", "每周"), ("monthly", "每月")]
+
+
+class EventForm(forms.Form):
+    title = forms.CharField(label="标题", max_length=200)
+    kind = forms.ChoiceField(label="类型", choices=Event.Kind.choices)
+    date = forms.DateField(label="日期（首次）", widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(label="开始时间", widget=forms.TimeInput(attrs={"type": "time"}))
+    end_time = forms.TimeField(label="结束时间", widget=forms.TimeInput(attrs={"type": "time"}))
+    venue = forms.ModelChoiceField(label="场地", queryset=Venue.objects.order_by("name"), required=False,
+                                   empty_label="（线上或不占场地）")
+    capacity = forms.IntegerField(label="名额（留空取场地容纳人数）", min_value=1, required=False)
+    description = forms.CharField(label="简介", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    repeat = forms.ChoiceField(label="重复", choices=REPEAT, initial="none")
+    ordinal = forms.ChoiceField(label="每月第几个", choices=ORDINALS, required=False)
+    weekday = forms.ChoiceField(label="星期", choices=WEEKDAYS, required=False)
+    count = forms.IntegerField(label="共几次（留空为长期）", min_value=1, max_value=500, required=False)
+    force = forms.BooleanField(label="场地有冲突也仍然安排", required=False)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if data["end_time"] <= data["start_time"]:
+            self.add_error("end_time", "结束时间必须晚于开始时间")
+        if data["repeat"] != "none" and not data.get("weekday"):
+            self.add_error("weekday", "请选择星期")
+        return data
+
+    def rrule(self) -> str:
+        data = self.cleaned_data
+        if data["repeat"] == "weekly":
+            rule = f"FREQ=WEEKLY;BYDAY={data['weekday']}"
+        elif data["repeat"] == "monthly":
+            rule = f"FREQ=MONTHLY;BYDAY={data.get('ordinal') or '1'}{data['weekday']}"
+        else:
+            return ""
+        if data.get("count"):
+            rule += f";COUNT={data['count']}"
+        return rule
+
+    def plain_words(self) -> str:
+        data = self.cleaned_data
+        day = dict(WEEKDAYS).get(data.get("weekday") or "", "")
+        if data["repeat"] == "weekly":
+            text = f"每周{day[-1:]}" if day else "每周"
+        elif data["repeat"] == "monthly":
+            text = f"每月{dict(ORDINALS).get(data.get('ordinal') or '1')}{day}"
+        else:
+            return "不重复"
+        return text + (f"，共 {data['count']} 次" if data.get("count") else "")
+
+    def times(self) -> tuple[datetime, datetime]:
+        """Start and end of the first occurrence: the chosen date, or the rule's first day on or after it."""
+        data = self.cleaned_data
+        tz = local_tz()
+        start = datetime.combine(data["date"], data["start_time"], tzinfo=tz)
+        rule = self.rrule()
+        if rule:
+            start = rrulestr(rule, dtstart=start).after(start - timedelta(microseconds=1), inc=True) or start
+        end = datetime.combine(start.date(), data["end_time"], tzinfo=tz)
+        return start, end
