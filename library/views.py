@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Profile, Role
@@ -23,9 +24,11 @@ from search_index import services as search
 from shuyuan.errors import DomainError
 
 PER_PAGE = 20
-FACET_LABELS = {"type": "类型", "year": "年份", "language": "语种", "clc": "中图分类", "available": "在架情况"}
-VALUE_LABELS = {"type": {"book": "图书", "paper": "调研成果"}, "available": {"yes": "在架", "no": "借出/无复本"},
-                "language": {"zh": "中文", "en": "英文", "mn": "蒙古文"}}
+FACET_LABELS = {"type": _("类型"), "year": _("年份"), "language": _("语种"), "clc": _("中图分类"),
+                "available": _("在架情况")}
+VALUE_LABELS = {"type": {"book": _("图书"), "paper": _("调研成果")},
+                "available": {"yes": _("在架"), "no": _("借出/无复本")},
+                "language": {"zh": _("中文"), "en": _("英文"), "mn": _("蒙古文")}}
 FILTER_PARAMS = {"type": "type", "year": "year", "language": "language", "clc": "clc", "available": "available"}
 
 
@@ -75,7 +78,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         result=result,
         facets=facets,
         sorts=[{"label": label, "active": sort == key, "url": _params(request, sort=key)}
-               for key, label in (("relevance", "相关度"), ("-year", "最新"), ("year", "最早"))],
+               for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")))],
         prev_url=_params(request, page=str(page - 1)) if page > 1 else None,
         next_url=_params(request, page=str(page + 1)) if page * PER_PAGE < result.count else None,
     )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from events import views as event_views
 from events.feeds import event_feed, personal_feed, public_feed
@@ -34,6 +34,7 @@ urlpatterns = [
     path("organize", event_views.organize, name="organize"),
     path("organize/<int:pk>/attendees", event_views.attendees, name="event-attendees"),
     path("registrations/<int:pk>/cancel", event_views.cancel_registration, name="registration-cancel"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

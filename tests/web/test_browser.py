@@ -32,6 +32,9 @@ def browser(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        # Pages open in Chinese, as on the court's computers (the English switch is tested separately).
+        original = instance.new_page
+        instance.new_page = lambda **kw: original(**{"locale": "zh-CN", **kw})
         yield instance
         instance.close()
 
@@ -75,7 +78,7 @@ def login(page, base: str, username: str, password: str) -> None:
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
 
 def test_judge_searches_borrows_and_renews(library_data, server, browser, shoot):
@@ -112,7 +115,8 @@ def test_judge_searches_borrows_and_renews(library_data, server, browser, shoot)
 
 def test_phone_sized_search(library_data, server, browser, shoot):
     base, _log = server
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  locale="zh-CN")
     page = context.new_page()
     page.goto(f"{base}/?q=dbwq")
     page.wait_for_selector("ol.results li")
@@ -185,3 +189,16 @@ def test_organizer_schedules_a_monthly_tea_talk_and_a_judge_registers(library_da
     feed = judge_page.request.get(link.replace("webcal://", "http://")).text()
     assert "SUMMARY:法官茶座" in feed and "RRULE:FREQ=MONTHLY;COUNT=6;BYDAY=1FR" in feed
     shoot(judge_page, "4-calendar-link")
+
+
+def test_english_switch(library_data, server, browser, shoot):
+    base, _log = server
+    page = browser.new_page()
+    page.goto(f"{base}/?q=担保物权")
+    page.wait_for_selector("ol.results li")
+    assert "共 1 条结果" in page.inner_text("main")
+    page.select_option("#language", "en")
+    page.click("form:has(#language) button")
+    page.wait_for_selector("text=1 result")
+    assert page.get_attribute("html", "lang") == "en" and "On the shelf" in page.inner_text("main")
+    shoot(page, "english")

@@ -111,3 +111,13 @@ def test_desk_checkout_return_and_the_hold_shelf(book, judge, librarian):
     bad = desk.get(csrf_post(desk, "/desk", "/desk", {"action": "return", "barcode": "NOPE"})["Location"])
     assert "条码 NOPE 不存在" in bad.content.decode()
     assert logged_in(judge).get("/desk").status_code == 403
+
+
+def test_english_switch(book):
+    client = Client()
+    page = client.get("/", {"q": "担保物权"}).content.decode()
+    assert "检索" in page and "共 1 条结果" in page
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/?q=担保物权"})
+    assert response.status_code == 302
+    page = client.get("/", {"q": "担保物权"}).content.decode()
+    assert '<html lang="en">' in page and "1 result" in page and ">Search<" in page and "On the shelf" in page
