@@ -18,15 +18,42 @@ LIST_DAYS = 90
 
 
 def event_list(request: HttpRequest) -> HttpResponse:
+    """Coming occurrences as a list, or one month as a calendar grid (``?view=month&month=2026-12``)."""
+    import calendar
+    from datetime import date, datetime
+
     kind = request.GET.get("kind") if request.GET.get("kind") in Event.Kind.values else None
+    labels = dict(Event.Kind.choices)
+    context = {"nav": "events", "kind": kind, "kinds": Event.Kind.choices, "view": "list"}
+    if request.GET.get("view") == "month":
+        today = timezone.localdate()
+        try:
+            year, month = (int(x) for x in request.GET.get("month", "").split("-"))
+            first = date(year, month, 1)
+        except ValueError:
+            first = today.replace(day=1)
+        tz = timezone.get_current_timezone()
+        begin = datetime(first.year, first.month, 1, tzinfo=tz)
+        last_day = calendar.monthrange(first.year, first.month)[1]
+        end = begin + timedelta(days=last_day)
+        items = selectors.occurrence_list(viewer=request.user, start=begin, end=end, kinds=[kind] if kind else None)
+        by_day: dict[date, list] = {}
+        for item in items:
+            item["kind_label"] = labels.get(item["kind"], item["kind"])
+            by_day.setdefault(timezone.localtime(item["start"]).date(), []).append(item)
+        weeks = [[{"day": d, "in_month": d.month == first.month, "items": by_day.get(d, []), "today": d == today}
+                  for d in week] for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)]
+        prev_month = (first - timedelta(days=1)).replace(day=1)
+        next_month = first + timedelta(days=last_day)
+        context.update(view="month", weeks=weeks, month=first, prev_month=prev_month, next_month=next_month)
+        return render(request, "events/month.html", context)
     now = timezone.now()
     items = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=LIST_DAYS),
                                       kinds=[kind] if kind else None)
-    labels = dict(Event.Kind.choices)
     for item in items:
         item["kind_label"] = labels.get(item["kind"], item["kind"])
-    return render(request, "events/list.html", {"nav": "events", "occurrences": items, "kind": kind,
-                                                "kinds": Event.Kind.choices})
+    context["occurrences"] = items
+    return render(request, "events/list.html", context)
 
 
 def event_page(request: HttpRequest, pk: int) -> HttpResponse:
@@ -43,7 +70,14 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
             mine[r.occurrence] = r
     for occ in occurrences:
         occ["mine"] = mine.get(occ["recurrence_id"]) or mine.get(None)
-    reading = [{"title": b.title, "url": f"/books/{b.pk}"} for b in event.books.all()]
+    from library.selectors import book_availability
+
+    reading = []
+    for b in event.books.all():
+        a = book_availability(book=b)
+        badge = f"在架 {a['available_copies']}/{a['total_copies']}" if a["available_copies"] else (
+            f"借出 — 最早归还 {a['earliest_due']:%Y-%m-%d}" if a["earliest_due"] else "暂无在架复本")
+        reading.append({"title": b.title, "url": f"/books/{b.pk}", "badge": badge})
     reading += [{"title": p.title, "url": f"/papers/{p.pk}"} for p in event.papers.all()]
     return render(request, "events/detail.html", {"nav": "events", "event": event, "occurrences": occurrences,
                                                   "reading_list": reading, "links": feed_links(event.pk)})

@@ -121,3 +121,29 @@ def test_english_switch(book):
     assert response.status_code == 302
     page = client.get("/", {"q": "担保物权"}).content.decode()
     assert '<html lang="en">' in page and "1 result" in page and ">Search<" in page and "On the shelf" in page
+
+
+def test_month_view_shows_occurrences_in_their_day(organizer):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2026, 12, 4, 15, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    event_services.event_create(data=event_services.EventData(
+        title="法官茶座", kind="tea_talk", start=start, end=start + timedelta(minutes=90),
+        rrule="FREQ=MONTHLY;BYDAY=1FR;COUNT=3"), actor=organizer)
+    page = Client().get("/events", {"view": "month", "month": "2027-01"}).content.decode()
+    assert "2027年1月" in page and "15:00 法官茶座" in page and "kind-tea_talk" in page
+    assert Client().get("/events", {"view": "month", "month": "garbage"}).status_code == 200
+
+
+def test_event_page_shows_the_reading_list_with_availability(organizer, book, judge):
+    start = (timezone.now() + timedelta(days=5)).replace(second=0, microsecond=0)
+    event = event_services.event_create(data=event_services.EventData(
+        title="读者沙龙", kind="salon", start=start, end=start + timedelta(hours=2), books=[book.pk]), actor=organizer)
+    page = Client().get(f"/events/{event.pk}").content.decode()
+    assert "《担保物权研究》" in page and "在架 1/1" in page
+    from library.circulation import loan_checkout
+
+    loan = loan_checkout(patron=judge, actor=judge, book=book)
+    page = Client().get(f"/events/{event.pk}").content.decode()
+    assert f"借出 — 最早归还 {loan.due_date:%Y-%m-%d}" in page
