@@ -187,3 +187,50 @@ def attendees(request: HttpRequest, pk: int) -> HttpResponse:
         selectors.registration_queryset().filter(event=event).exclude(status=Registration.Status.CANCELLED)
         .order_by("occurrence", "created_at", "id"))
     return render(request, "events/attendees.html", {"nav": "organize", "event": event, "rows": rows})
+
+
+@login_required
+def manage(request: HttpRequest, pk: int) -> HttpResponse:
+    """One of my events: move or cancel one occurrence, or cancel the whole event."""
+    from datetime import datetime
+
+    from events.recurrence import local_tz, parse_instant
+
+    _organizer(request)
+    event = selectors.event_get(viewer=request.user, event_id=pk)
+    if event is None or not selectors.can_manage(request.user, event):
+        raise Http404
+    if request.method == "POST":
+        action = request.POST.get("action")
+        reason = request.POST.get("reason", "")[:200]
+        force = request.POST.get("force") == "on"
+        try:
+            if action == "cancel-event":
+                services.event_cancel(event=event, actor=request.user, occurrence=None, reason=reason)
+                messages.success(request, "整个活动已取消，已通知报名的读者。")
+            elif action == "cancel-occurrence":
+                rid = parse_instant(request.POST.get("recurrence_id", ""), "recurrence_id")
+                services.event_cancel(event=event, actor=request.user, occurrence=rid, reason=reason)
+                messages.success(request, f"{timezone.localtime(rid):%Y-%m-%d %H:%M} 这一场已取消。")
+            elif action == "move-occurrence":
+                rid = parse_instant(request.POST.get("recurrence_id", ""), "recurrence_id")
+                day = request.POST.get("date", "")
+                time = request.POST.get("time", "")
+                new_start = datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=local_tz())
+                services.override_set(event=event, actor=request.user, recurrence_id=rid,
+                                      changes={"start": new_start}, force=force)
+                messages.success(request, f"已改到 {new_start:%Y-%m-%d %H:%M}，已通知报名的读者。")
+        except DomainError as exc:
+            detail = exc.detail
+            conflicts = exc.extra.get("conflicts") if hasattr(exc, "extra") else None
+            if conflicts:
+                detail += "：" + "；".join(f"{c['title']} {c['start'][:16].replace('T', ' ')}" for c in conflicts[:5])
+                detail += "。如确需安排，勾选“仍然安排”。"
+            messages.error(request, detail)
+        except ValueError:
+            messages.error(request, "日期或时间格式不对。")
+        return redirect("event-manage", pk=pk)
+    now = timezone.now()
+    occurrences = [o for o in selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=400))
+                   if o["event"] == pk][:24]
+    return render(request, "events/manage.html", {"nav": "organize", "event": event, "occurrences": occurrences})

@@ -147,3 +147,29 @@ def test_event_page_shows_the_reading_list_with_availability(organizer, book, ju
     loan = loan_checkout(patron=judge, actor=judge, book=book)
     page = Client().get(f"/events/{event.pk}").content.decode()
     assert f"借出 — 最早归还 {loan.due_date:%Y-%m-%d}" in page
+
+
+def test_organizer_moves_and_cancels_occurrences_from_the_page(organizer):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from events.models import Event, Override
+
+    sh = ZoneInfo("Asia/Shanghai")
+    start = datetime(2027, 1, 1, 15, 0, tzinfo=sh)
+    event = event_services.event_create(data=event_services.EventData(
+        title="法官茶座", kind="tea_talk", start=start, end=start + timedelta(minutes=90),
+        rrule="FREQ=MONTHLY;BYDAY=1FR;COUNT=6"), actor=organizer)
+    client = logged_in(organizer)
+    page = f"/organize/{event.pk}"
+    assert "法官茶座" in client.get(page).content.decode()
+    csrf_post(client, page, page, {"action": "move-occurrence", "recurrence_id": start.isoformat(),
+                                   "date": "2027-01-08", "time": "14:00"})
+    moved = Override.objects.get(event=event)
+    assert moved.start == datetime(2027, 1, 8, 14, 0, tzinfo=sh)
+    second = datetime(2027, 2, 5, 15, 0, tzinfo=sh)
+    csrf_post(client, page, page, {"action": "cancel-occurrence", "recurrence_id": second.isoformat(), "reason": "春节"})
+    assert Override.objects.get(event=event, recurrence_id=second).status == "cancelled"
+    csrf_post(client, page, page, {"action": "cancel-event", "reason": "停办"})
+    assert Event.objects.get(pk=event.pk).status == "cancelled"
+    assert logged_in(make_user("org9", Role.ORGANIZER)).get(page).status_code == 404
