@@ -234,3 +234,48 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
     occurrences = [o for o in selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=400))
                    if o["event"] == pk][:24]
     return render(request, "events/manage.html", {"nav": "organize", "event": event, "occurrences": occurrences})
+
+
+@login_required
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit an event's title, kind, time, venue, capacity, description and recurrence."""
+    from events.forms import EventForm
+
+    _organizer(request)
+    event = selectors.event_get(viewer=request.user, event_id=pk)
+    if event is None or not selectors.can_manage(request.user, event):
+        raise Http404
+    local_start, local_end = timezone.localtime(event.start), timezone.localtime(event.end)
+    initial = {"title": event.title, "kind": event.kind, "date": local_start.date(), "start_time": local_start.time(),
+               "end_time": local_end.time(), "venue": event.venue_id, "capacity": event.capacity,
+               "description": event.description, "repeat": "none"}
+    rule = dict(part.split("=", 1) for part in event.rrule.split(";") if "=" in part)
+    if rule.get("FREQ") == "WEEKLY" and len(rule.get("BYDAY", "")) == 2:
+        initial.update(repeat="weekly", weekday=rule["BYDAY"])
+    elif rule.get("FREQ") == "MONTHLY" and rule.get("BYDAY", "")[-2:].isalpha():
+        initial.update(repeat="monthly", weekday=rule["BYDAY"][-2:], ordinal=rule["BYDAY"][:-2] or "1")
+    if rule.get("COUNT"):
+        initial["count"] = int(rule["COUNT"])
+    form = EventForm(request.POST or None, initial=initial)
+    unsupported = bool(event.rrule) and initial["repeat"] == "none"
+    if request.method == "POST" and form.is_valid():
+        start, end = form.times()
+        changes = {"title": form.cleaned_data["title"], "kind": form.cleaned_data["kind"], "start": start, "end": end,
+                   "description": form.cleaned_data["description"],
+                   "venue": form.cleaned_data["venue"].pk if form.cleaned_data["venue"] else None,
+                   "capacity": form.cleaned_data["capacity"]}
+        if not unsupported:
+            changes["rrule"] = form.rrule()
+        try:
+            services.event_update(event=event, changes=changes, actor=request.user, force=form.cleaned_data["force"])
+        except DomainError as exc:
+            detail = exc.detail
+            conflicts = exc.extra.get("conflicts") or []
+            if conflicts:
+                detail += "：" + "；".join(f"{c['title']} {c['start'][:16].replace('T', ' ')}" for c in conflicts[:5])
+            messages.error(request, detail)
+        else:
+            messages.success(request, "已保存；时间或地点的变更已通知报名的读者。")
+            return redirect("event-detail", pk=pk)
+    return render(request, "events/edit.html", {"nav": "organize", "event": event, "form": form,
+                                                "unsupported": unsupported})

@@ -33,6 +33,7 @@ urlpatterns = [
     path("events/<int:pk>/register", event_views.register, name="event-register"),
     path("organize", event_views.organize, name="organize"),
     path("organize/<int:pk>", event_views.manage, name="event-manage"),
+    path("organize/<int:pk>/edit", event_views.edit, name="event-edit"),
     path("organize/<int:pk>/attendees", event_views.attendees, name="event-attendees"),
     path("registrations/<int:pk>/cancel", event_views.cancel_registration, name="registration-cancel"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -173,3 +173,26 @@ def test_organizer_moves_and_cancels_occurrences_from_the_page(organizer):
     csrf_post(client, page, page, {"action": "cancel-event", "reason": "停办"})
     assert Event.objects.get(pk=event.pk).status == "cancelled"
     assert logged_in(make_user("org9", Role.ORGANIZER)).get(page).status_code == 404
+
+
+def test_organizer_edits_an_event_keeping_its_recurrence(organizer):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from events.models import Event
+
+    sh = ZoneInfo("Asia/Shanghai")
+    start = datetime(2027, 1, 1, 15, 0, tzinfo=sh)
+    event = event_services.event_create(data=event_services.EventData(
+        title="法官茶座", kind="tea_talk", start=start, end=start + timedelta(minutes=90),
+        rrule="FREQ=MONTHLY;BYDAY=1FR;COUNT=6"), actor=organizer)
+    client = logged_in(organizer)
+    page = client.get(f"/organize/{event.pk}/edit").content.decode()
+    assert 'value="法官茶座"' in page and '<option value="monthly" selected>' in page
+    csrf_post(client, f"/organize/{event.pk}/edit", f"/organize/{event.pk}/edit", {
+        "title": "法官茶座（新春）", "kind": "tea_talk", "date": "2027-01-01", "start_time": "14:00", "end_time": "15:30",
+        "venue": "", "capacity": "", "description": "", "repeat": "monthly", "ordinal": "1", "weekday": "FR",
+        "count": "6"})
+    event = Event.objects.get(pk=event.pk)
+    assert (event.title, event.rrule, timezone.localtime(event.start).hour, event.sequence) == (
+        "法官茶座（新春）", "FREQ=MONTHLY;BYDAY=1FR;COUNT=6", 14, 1)
