@@ -196,3 +196,13 @@ def test_organizer_edits_an_event_keeping_its_recurrence(organizer):
     event = Event.objects.get(pk=event.pk)
     assert (event.title, event.rrule, timezone.localtime(event.start).hour, event.sequence) == (
         "法官茶座（新春）", "FREQ=MONTHLY;BYDAY=1FR;COUNT=6", 14, 1)
+
+
+def test_error_pages_use_the_site_layout(rf, judge, librarian):
+    from django.views.defaults import permission_denied, server_error
+
+    html = server_error(rf.get("/")).content.decode()
+    assert "服务器出错了" in html and "法官书苑" in html and "shuyuan.css" in html
+    forbidden = logged_in(judge).get("/desk")
+    assert forbidden.status_code == 403 and "您没有权限" in forbidden.content.decode()
+    assert permission_denied(rf.get("/"), exception=None).status_code == 403
