@@ -1,6 +1,5 @@
 """Authentication endpoints: password → token, who am I, my tokens."""
 
-import ipaddress
 from urllib.parse import quote
 
 from django.conf import settings
@@ -18,23 +17,9 @@ from shuyuan.pagination import Pagination
 router = Router(tags=["accounts"])
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    """The client's address: REMOTE_ADDR, or the entry TRUSTED_PROXY_COUNT proxies back in X-Forwarded-For."""
-    address = request.META.get("REMOTE_ADDR", "")
-    hops = settings.TRUSTED_PROXY_COUNT
-    if hops:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if len(forwarded) >= hops:
-            address = forwarded[-hops]
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
-
-
 @router.post("/auth/token", response={200: TokenOut, 401: dict, 422: dict, 429: dict}, auth=None, summary="用户名密码换取令牌")
 def obtain_token(request: HttpRequest, payload: TokenRequest):
-    result = services.login_with_password(username=payload.username, password=payload.password, ip=_client_ip(request))
+    result = services.login_with_password(username=payload.username, password=payload.password, ip=services.client_ip(request))
     if result.retry_after:
         raise Throttled(wait=result.retry_after)
     if result.user is None:

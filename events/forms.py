@@ -22,7 +22,7 @@ class EventForm(forms.Form):
     end_time = forms.TimeField(label="结束时间", widget=forms.TimeInput(attrs={"type": "time"}))
     venue = forms.ModelChoiceField(label="场地", queryset=Venue.objects.order_by("name"), required=False,
                                    empty_label="（线上或不占场地）")
-    capacity = forms.IntegerField(label="名额（留空取场地容纳人数）", min_value=1, required=False)
+    capacity = forms.IntegerField(label="名额（留空取场地容纳人数）", min_value=1, max_value=100000, required=False)
     description = forms.CharField(label="简介", widget=forms.Textarea(attrs={"rows": 3}), required=False)
     repeat = forms.ChoiceField(label="重复", choices=REPEAT, initial="none")
     ordinal = forms.ChoiceField(label="每月第几个", choices=ORDINALS, required=False)
@@ -32,6 +32,8 @@ class EventForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("date") and not 2000 <= data["date"].year <= 2100:
+            self.add_error("date", "日期须在 2000 至 2100 年之间")
         if self.errors:
             return data
         if data["end_time"] <= data["start_time"]:

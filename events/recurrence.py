@@ -105,9 +105,14 @@ def parse_instant(value: str | datetime, field: str) -> datetime:
     if isinstance(value, datetime):
         dt = value
     else:
-        dt = parse_datetime(str(value).strip()) if value else None
+        try:
+            dt = parse_datetime(str(value).strip()) if value else None
+        except ValueError:  # well-formed but impossible: month 13, offset +99:00
+            dt = None
         if dt is None:
             raise InvalidInput(field, f"不是有效的日期时间：{value!r} (not an ISO 8601 datetime)")
+    if not 1900 <= dt.year <= 2100:
+        raise InvalidInput(field, f"日期超出范围（1900–2100）：{value!r} (date out of range)")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=local_tz())
     return dt

@@ -29,8 +29,8 @@ def event_list(request: HttpRequest) -> HttpResponse:
         today = timezone.localdate()
         try:
             year, month = (int(x) for x in request.GET.get("month", "").split("-"))
-            first = date(year, month, 1)
-        except ValueError:
+            first = date(year, month, 1) if 1900 <= year <= 2100 else today.replace(day=1)
+        except (ValueError, OverflowError):
             first = today.replace(day=1)
         tz = timezone.get_current_timezone()
         begin = datetime(first.year, first.month, 1, tzinfo=tz)
@@ -78,7 +78,10 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
         badge = f"在架 {a['available_copies']}/{a['total_copies']}" if a["available_copies"] else (
             f"借出 — 最早归还 {a['earliest_due']:%Y-%m-%d}" if a["earliest_due"] else "暂无在架复本")
         reading.append({"title": b.title, "url": f"/books/{b.pk}", "badge": badge})
-    reading += [{"title": p.title, "url": f"/papers/{p.pk}"} for p in event.papers.all()]
+    from library.selectors import paper_visible_q
+
+    reading += [{"title": p.title, "url": f"/papers/{p.pk}"}
+                for p in event.papers.filter(paper_visible_q(request.user))]
     return render(request, "events/detail.html", {"nav": "events", "event": event, "occurrences": occurrences,
                                                   "reading_list": reading, "links": feed_links(event.pk)})
 
@@ -174,7 +177,8 @@ def attendees(request: HttpRequest, pk: int) -> HttpResponse:
     if event is None or not selectors.can_manage(request.user, event):
         raise Http404
     if request.method == "POST":
-        registration = Registration.objects.filter(pk=request.POST.get("registration"), event=event).first()
+        raw = request.POST.get("registration", "")
+        registration = Registration.objects.filter(pk=int(raw), event=event).first() if raw.isdigit() else None
         if registration is not None:
             try:
                 services.registration_check_in(registration=registration)
@@ -227,7 +231,7 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
                 detail += "：" + "；".join(f"{c['title']} {c['start'][:16].replace('T', ' ')}" for c in conflicts[:5])
                 detail += "。如确需安排，勾选“仍然安排”。"
             messages.error(request, detail)
-        except ValueError:
+        except (ValueError, OverflowError):
             messages.error(request, "日期或时间格式不对。")
         return redirect("event-manage", pk=pk)
     now = timezone.now()
@@ -250,11 +254,13 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                "end_time": local_end.time(), "venue": event.venue_id, "capacity": event.capacity,
                "description": event.description, "repeat": "none"}
     rule = dict(part.split("=", 1) for part in event.rrule.split(";") if "=" in part)
-    if rule.get("FREQ") == "WEEKLY" and len(rule.get("BYDAY", "")) == 2:
+    # Only rules the form can express exactly are edited here; anything else is kept as it is.
+    simple = set(rule) <= {"FREQ", "BYDAY", "COUNT"}
+    if simple and rule.get("FREQ") == "WEEKLY" and len(rule.get("BYDAY", "")) == 2:
         initial.update(repeat="weekly", weekday=rule["BYDAY"])
-    elif rule.get("FREQ") == "MONTHLY" and rule.get("BYDAY", "")[-2:].isalpha():
+    elif simple and rule.get("FREQ") == "MONTHLY" and rule.get("BYDAY", "")[-2:].isalpha():
         initial.update(repeat="monthly", weekday=rule["BYDAY"][-2:], ordinal=rule["BYDAY"][:-2] or "1")
-    if rule.get("COUNT"):
+    if simple and rule.get("COUNT"):
         initial["count"] = int(rule["COUNT"])
     form = EventForm(request.POST or None, initial=initial)
     unsupported = bool(event.rrule) and initial["repeat"] == "none"

@@ -92,7 +92,7 @@ def book_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     context = {"nav": "search", "book": book, "availability": selectors.book_availability(book=book),
                "copies": list(book.copies.all()), "my_loan": None, "my_hold": None,
-               "events": book.events.filter(status="scheduled").order_by("start")[:10]}
+               "events": _visible_events(request, books=book)}
     if user.is_authenticated:
         context["my_loan"] = Loan.objects.filter(book=book, patron=user, status=Loan.Status.ACTIVE).first()
         context["my_hold"] = selectors.hold_queryset().filter(book=book, patron=user, status__in=Hold.OPEN).first()
@@ -105,7 +105,14 @@ def paper_page(request: HttpRequest, pk: int) -> HttpResponse:
     if paper is None:
         raise Http404
     return render(request, "library/paper.html", {"nav": "search", "paper": paper,
-                                                   "events": paper.events.filter(status="scheduled")[:10]})
+                                                   "events": _visible_events(request, papers=paper)})
+
+
+def _visible_events(request: HttpRequest, **related):
+    """Scheduled events with this book or paper on their reading list that the viewer may see."""
+    from events.selectors import event_queryset
+
+    return event_queryset(viewer=request.user).filter(status="scheduled", **related).order_by("start")[:10]
 
 
 def _run(request: HttpRequest, action, success: str) -> bool:
@@ -254,7 +261,11 @@ def desk(request: HttpRequest) -> HttpResponse:
             if loan is None:
                 messages.error(request, f"复本 {copy.barcode} 未借出。")
             else:
-                result = circulation.loan_return(loan=loan, actor=request.user, channel=Channel.WEB)
+                try:
+                    result = circulation.loan_return(loan=loan, actor=request.user, channel=Channel.WEB)
+                except DomainError as exc:  # returned a moment ago at another desk
+                    messages.error(request, exc.detail)
+                    return redirect("desk")
                 if result.hold is not None:
                     messages.success(request, f"已还《{copy.book.title}》。请放上预约架：{result.hold.patron.get_username()} "
                                               f"预约，取书截止 {result.hold.pickup_by:%Y-%m-%d}。")

@@ -470,10 +470,14 @@ TEXT_WINDOW = 400
 TEXT_CHUNK = 1200
 
 
-def _mark(text: str, terms: frozenset[str], top: int) -> str:
+def _mark(text: str, terms: frozenset[str], top: int, fragmenter=_FRAGMENTER) -> str:
     if not text or not terms:
         return ""
-    return highlight.highlight(text, terms, _TEXT, _FRAGMENTER, _FORMATTER, top=top, mode="index")
+    return highlight.highlight(text, terms, _TEXT, fragmenter, _FORMATTER, top=top, mode="index")
+
+
+#: Titles are shown whole, never cut into a fragment.
+_WHOLE = highlight.WholeFragmenter()
 
 
 def _mark_long(text: str, terms: frozenset[str], top: int) -> str:
@@ -503,7 +507,7 @@ def _highlights(fields: dict, terms: dict[str, set[str]]) -> dict[str, str]:
     words = frozenset(terms.get("body", set()) | terms.get("title", set()) | terms.get("people", set()))
     out = {}
     title = fields.get("title", "")
-    marked = _mark(title, words, 1) or _pinyin_marks(title, terms.get("pinyin", set()))
+    marked = _mark(title, words, 1, _WHOLE) or _pinyin_marks(title, terms.get("pinyin", set()))
     out["title"] = marked or html.escape(fields.get("title_display", ""), quote=False)
     summary = fields.get("summary", "")
     if summary:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from accounts.forms import ThrottledAuthenticationForm
 from events import views as event_views
 from events.feeds import event_feed, personal_feed, public_feed
 from library import views as library_views
@@ -10,6 +11,7 @@ from shuyuan.api import api, api_not_found
 admin.site.site_header = "法官书苑 管理"
 admin.site.site_title = "法官书苑"
 admin.site.index_title = "馆藏与用户管理"
+admin.site.login_form = ThrottledAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -37,7 +39,7 @@ urlpatterns = [
     path("organize/<int:pk>/attendees", event_views.attendees, name="event-attendees"),
     path("registrations/<int:pk>/cancel", event_views.cancel_registration, name="registration-cancel"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
 

@@ -36,6 +36,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+LIVE_SERVER_APP = "shuyuan-live-server"
+
+
 @pytest.fixture
 def server(tmp_path):
     """A gunicorn server with four worker processes on the test database; yields (base URL, log path)."""
@@ -49,6 +52,7 @@ def server(tmp_path):
         "MEDIA_ROOT": str(tmp_path / "media"),
         "PYTHONUNBUFFERED": "1",
         "SITE_URL": f"http://127.0.0.1:{port}",
+        "PGAPPNAME": LIVE_SERVER_APP,  # names the server's PostgreSQL sessions (see the teardown)
     }
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -75,6 +79,15 @@ def server(tmp_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:  # pragma: no cover
             proc.kill()
+        if connection.vendor == "postgresql":
+            # Workers that were killed mid-connection can leave sessions behind for a moment; close them so
+            # the test database can be flushed and, at the end, dropped.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = %s",
+                    [LIVE_SERVER_APP],
+                )
 
 
 def post(url: str, token: str, payload: dict) -> tuple[int, dict]:

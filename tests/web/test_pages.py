@@ -206,3 +206,87 @@ def test_error_pages_use_the_site_layout(rf, judge, librarian):
     forbidden = logged_in(judge).get("/desk")
     assert forbidden.status_code == 403 and "您没有权限" in forbidden.content.decode()
     assert permission_denied(rf.get("/"), exception=None).status_code == 403
+
+
+# --- review findings ------------------------------------------------------------------------------------
+
+
+def test_web_login_is_throttled_like_the_api(judge, settings):
+    settings.LOGIN_MAX_FAILURES = 3
+    client = Client()
+    for _ in range(3):
+        assert client.post("/login/", {"username": "judge1", "password": "wrong"}).status_code == 200
+    refused = client.post("/login/", {"username": "judge1", "password": "secret-pass-1"})
+    assert refused.status_code == 200 and "尝试次数过多" in refused.content.decode()
+    from accounts.models import FailedLogin
+
+    assert FailedLogin.objects.filter(username="judge1").count() == 3
+
+
+def test_internal_events_and_papers_stay_hidden_from_anonymous_readers(organizer, book, judge):
+    from library.services import paper_create
+
+    internal_paper = paper_create(title="内部调研报告", visibility="internal")
+    start = (timezone.now() + timedelta(days=5)).replace(second=0, microsecond=0)
+    internal_event = event_services.event_create(data=event_services.EventData(
+        title="院内读书会", kind="reading", start=start, end=start + timedelta(hours=1), books=[book.pk],
+        visibility="internal"), actor=organizer)
+    public_event = event_services.event_create(data=event_services.EventData(
+        title="公开沙龙", kind="salon", start=start + timedelta(days=1), end=start + timedelta(days=1, hours=1),
+        papers=[internal_paper.pk]), actor=organizer)
+    assert "院内读书会" not in Client().get(f"/books/{book.pk}").content.decode()
+    assert "院内读书会" in logged_in(judge).get(f"/books/{book.pk}").content.decode()
+    assert "内部调研报告" not in Client().get(f"/events/{public_event.pk}").content.decode()
+    internal_page = logged_in(judge).get(f"/events/{internal_event.pk}").content.decode()
+    assert f"/calendar/events/{internal_event.pk}.ics" not in internal_page and "个人日历订阅" in internal_page
+
+
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "1-1", "99999999999999999999-1", "2026-13", "x"])
+def test_month_view_survives_any_month(month):
+    assert Client().get("/events", {"view": "month", "month": month}).status_code == 200
+
+
+def test_bad_occurrence_and_registration_ids_are_messages_not_errors(organizer, judge):
+    start = (timezone.now() + timedelta(days=5)).replace(second=0, microsecond=0)
+    event = event_services.event_create(data=event_services.EventData(
+        title="讲座", kind="lecture", start=start, end=start + timedelta(hours=1)), actor=organizer)
+    client = logged_in(judge)
+    for bad in ("2026-13-45T10:00", "2026-01-01T10:00+99:00", "9999-12-31T10:00"):
+        response = csrf_post(client, f"/events/{event.pk}", f"/events/{event.pk}/register", {"occurrence": bad})
+        assert response.status_code == 302
+    org = logged_in(organizer)
+    page = f"/organize/{event.pk}/attendees"
+    for bad in ("abc", "", "1.5"):
+        assert csrf_post(org, page, page, {"registration": bad}).status_code == 302
+    manage = f"/organize/{event.pk}"
+    response = csrf_post(org, manage, manage, {"action": "move-occurrence", "recurrence_id": start.isoformat(),
+                                               "date": "9999-12-31", "time": "10:00"})
+    assert response.status_code == 302
+
+
+def test_edit_keeps_a_rule_the_form_cannot_express(organizer):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from events.models import Event
+
+    start = datetime(2026, 12, 2, 19, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    rule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;UNTIL=20270401T000000Z"
+    event = event_services.event_create(data=event_services.EventData(
+        title="读书会", kind="reading", start=start, end=start + timedelta(hours=1), rrule=rule), actor=organizer)
+    client = logged_in(organizer)
+    assert "页面上不修改它" in client.get(f"/organize/{event.pk}/edit").content.decode()
+    csrf_post(client, f"/organize/{event.pk}/edit", f"/organize/{event.pk}/edit", {
+        "title": "读书会（新）", "kind": "reading", "date": "2026-12-02", "start_time": "19:00", "end_time": "20:00",
+        "venue": "", "capacity": "", "description": "", "repeat": "none"})
+    event = Event.objects.get(pk=event.pk)
+    assert (event.title, event.rrule) == ("读书会（新）", rule)
+
+
+def test_organize_form_refuses_far_dates_and_huge_capacity(organizer):
+    client = logged_in(organizer)
+    response = csrf_post(client, "/organize", "/organize", {
+        "title": "x", "kind": "lecture", "date": "9999-12-31", "start_time": "10:00", "end_time": "11:00",
+        "capacity": "99999999999999999999", "repeat": "none", "save": "1"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "2000 至 2100" in page

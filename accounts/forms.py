@@ -1,0 +1,28 @@
+"""The login form of the web pages and the admin, under the same throttle as the API's password login."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.services import client_ip, login_with_password
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form, checking the password through ``login_with_password`` (failures are counted
+    per username and per address, and refused for a while after too many)."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            ip = client_ip(self.request) if self.request is not None else None
+            result = login_with_password(username=username, password=password, ip=ip)
+            if result.retry_after:
+                minutes = max(1, result.retry_after // 60)
+                raise forms.ValidationError(
+                    f"尝试次数过多，请 {minutes} 分钟后再试 (too many attempts; try again later)", code="throttled"
+                )
+            if result.user is None:
+                raise self.get_invalid_login_error()
+            self.user_cache = result.user
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
