@@ -1,8 +1,6 @@
 """Authentication endpoints: password → token, who am I, my tokens."""
 
-from urllib.parse import quote
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.errors import HttpError, Throttled
@@ -61,8 +59,4 @@ def revoke_token(request: HttpRequest, token_id: int):
 @router.post("/me/calendar-token", response={200: CalendarLinksOut, 401: dict}, auth=LOGGED_IN,
              summary="创建或更换我的日历订阅链接（旧链接立即失效）")
 def rotate_calendar_token(request: HttpRequest):
-    raw = services.calendar_token_rotate(user=request.auth)
-    url = f"{settings.SITE_URL}/calendar/u/{raw}.ics"
-    webcal = "webcal://" + url.split("://", 1)[1]
-    return {"url": url, "webcal_url": webcal,
-            "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/")}
+    return services.calendar_links(services.calendar_token_rotate(user=request.auth))

@@ -203,6 +203,16 @@ def calendar_token_rotate(*, user: AbstractBaseUser) -> str:
     return raw
 
 
+def calendar_links(raw: str) -> dict[str, str]:
+    """The subscription links of a calendar token: https, webcal:// and Google Calendar's."""
+    from urllib.parse import quote
+
+    url = f"{settings.SITE_URL}/calendar/u/{raw}.ics"
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return {"url": url, "webcal_url": webcal,
+            "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/")}
+
+
 def calendar_token_user(raw: str):
     """The active user a calendar token belongs to, or None (unknown, rotated, malformed or inactive)."""
     # The secret is URL-safe base64 and may itself contain "_": split twice only.

@@ -6,7 +6,6 @@ refusals come back as the services' DomainError and are shown as messages.
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Profile, Role
 from accounts.selectors import user_has_role
-from accounts.services import calendar_token_rotate
+from accounts.services import calendar_links, calendar_token_rotate
 from library import circulation, selectors
 from library.models import Channel, Hold, Loan
 from search_index import services as search
@@ -201,15 +200,7 @@ def cancel_hold(request: HttpRequest, hold_id: int) -> HttpResponse:
 @require_POST
 def calendar_link(request: HttpRequest) -> HttpResponse:
     """Create or replace the personal calendar link; it is shown once, on the next page."""
-    from urllib.parse import quote
-
-    raw = calendar_token_rotate(user=request.user)
-    url = f"{settings.SITE_URL}/calendar/u/{raw}.ics"
-    webcal = "webcal://" + url.split("://", 1)[1]
-    request.session["calendar_links"] = {
-        "url": url, "webcal_url": webcal,
-        "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/"),
-    }
+    request.session["calendar_links"] = calendar_links(calendar_token_rotate(user=request.user))
     messages.success(request, "已生成新的日历订阅链接；旧链接已失效。")
     return redirect("me")
 
