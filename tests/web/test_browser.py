@@ -37,6 +37,11 @@ def browser(monkeypatch):
         instance.new_page = lambda **kw: original(**{"locale": "zh-CN", **kw})
         yield instance
         instance.close()
+        # Database work done while Playwright's loop runs uses its own (context-local) connection:
+        # close it here, or PostgreSQL keeps a session open on the test database.
+        from django.db import connections
+
+        connections.close_all()
 
 
 @pytest.fixture
