@@ -45,7 +45,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
                   for d in week] for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)]
         prev_month = (first - timedelta(days=1)).replace(day=1)
         next_month = first + timedelta(days=last_day)
-        context.update(view="month", weeks=weeks, month=first, prev_month=prev_month, next_month=next_month)
+        from django.utils.translation import gettext as _
+
+        names = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
+        context.update(view="month", weeks=weeks, month=first, prev_month=prev_month, next_month=next_month,
+                       weekday_names=names)
         return render(request, "events/month.html", context)
     now = timezone.now()
     items = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=LIST_DAYS),

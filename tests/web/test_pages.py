@@ -132,7 +132,7 @@ def test_month_view_shows_occurrences_in_their_day(organizer):
         title="法官茶座", kind="tea_talk", start=start, end=start + timedelta(minutes=90),
         rrule="FREQ=MONTHLY;BYDAY=1FR;COUNT=3"), actor=organizer)
     page = Client().get("/events", {"view": "month", "month": "2027-01"}).content.decode()
-    assert "2027年1月" in page and "15:00 法官茶座" in page and "kind-tea_talk" in page
+    assert "活动日历 · 2027-01" in page and "15:00 法官茶座" in page and "kind-tea_talk" in page
     assert Client().get("/events", {"view": "month", "month": "garbage"}).status_code == 200
 
 
@@ -290,3 +290,19 @@ def test_organize_form_refuses_far_dates_and_huge_capacity(organizer):
         "capacity": "99999999999999999999", "repeat": "none", "save": "1"})
     page = response.content.decode()
     assert response.status_code == 200 and "2000 至 2100" in page
+
+
+def test_english_event_pages(organizer):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2026, 12, 4, 15, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    event_services.event_create(data=event_services.EventData(
+        title="法官茶座", kind="tea_talk", start=start, end=start + timedelta(minutes=90),
+        rrule="FREQ=MONTHLY;BYDAY=1FR;COUNT=3"), actor=organizer)
+    client = Client()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/events"})
+    month = client.get("/events", {"view": "month", "month": "2026-12"}).content.decode()
+    assert "<th scope=\"col\">Mon</th>" in month and "Events calendar · 2026-12" in month
+    listing = client.get("/events", {"kind": "tea_talk"}).content.decode()
+    assert "Judges&#x27; tea talk" in listing
