@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from events import selectors, services
@@ -45,8 +46,6 @@ def event_list(request: HttpRequest) -> HttpResponse:
                   for d in week] for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)]
         prev_month = (first - timedelta(days=1)).replace(day=1)
         next_month = first + timedelta(days=last_day)
-        from django.utils.translation import gettext as _
-
         names = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
         context.update(view="month", weeks=weeks, month=first, prev_month=prev_month, next_month=next_month,
                        weekday_names=names)
@@ -103,9 +102,9 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.detail)
     else:
         if registration.status == Registration.Status.CONFIRMED:
-            messages.success(request, "报名成功。")
+            messages.success(request, _("报名成功。"))
         else:
-            messages.success(request, f"名额已满，已加入候补（第 {services.waitlist_position(registration)} 位）。")
+            messages.success(request, _("名额已满，已加入候补（第 %(n)s 位）。") % {"n": services.waitlist_position(registration)})
     return redirect("event-detail", pk=pk)
 
 
@@ -120,7 +119,7 @@ def cancel_registration(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, "已取消报名。")
+        messages.success(request, _("已取消报名。"))
     return redirect("event-detail", pk=registration.event_id)
 
 
@@ -163,10 +162,10 @@ def organize(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 messages.error(request, exc.detail)
             else:
-                messages.success(request, f"已安排「{event.title}」（{form.plain_words()}）。")
+                messages.success(request, _("已安排「%(title)s」（%(rule)s）。") % {"title": event.title, "rule": form.plain_words()})
                 return redirect("event-detail", pk=event.pk)
         elif "save" in request.POST:
-            messages.error(request, "场地在这些时间已有活动；确认后勾选“仍然安排”再保存。")
+            messages.error(request, _("场地在这些时间已有活动；确认后勾选“仍然安排”再保存。"))
     mine = Event.objects.filter(organizers=request.user).select_related("venue").order_by("-start")[:50]
     return render(request, "events/organize.html", {"nav": "organize", "form": form, "preview": preview,
                                                     "conflicts": conflicts, "mine": mine,
@@ -189,7 +188,7 @@ def attendees(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 messages.error(request, exc.detail)
             else:
-                messages.success(request, f"{registration.user.get_username()} 已签到。")
+                messages.success(request, _("%(reader)s 已签到。") % {"reader": registration.user.get_username()})
         return redirect("event-attendees", pk=pk)
     rows = selectors.registration_rows(
         selectors.registration_queryset().filter(event=event).exclude(status=Registration.Status.CANCELLED)
@@ -215,11 +214,11 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             if action == "cancel-event":
                 services.event_cancel(event=event, actor=request.user, occurrence=None, reason=reason)
-                messages.success(request, "整个活动已取消，已通知报名的读者。")
+                messages.success(request, _("整个活动已取消，已通知报名的读者。"))
             elif action == "cancel-occurrence":
                 rid = parse_instant(request.POST.get("recurrence_id", ""), "recurrence_id")
                 services.event_cancel(event=event, actor=request.user, occurrence=rid, reason=reason)
-                messages.success(request, f"{timezone.localtime(rid):%Y-%m-%d %H:%M} 这一场已取消。")
+                messages.success(request, _("%(when)s 这一场已取消。") % {"when": f"{timezone.localtime(rid):%Y-%m-%d %H:%M}"})
             elif action == "move-occurrence":
                 rid = parse_instant(request.POST.get("recurrence_id", ""), "recurrence_id")
                 day = request.POST.get("date", "")
@@ -227,7 +226,7 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
                 new_start = datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=local_tz())
                 services.override_set(event=event, actor=request.user, recurrence_id=rid,
                                       changes={"start": new_start}, force=force)
-                messages.success(request, f"已改到 {new_start:%Y-%m-%d %H:%M}，已通知报名的读者。")
+                messages.success(request, _("已改到 %(when)s，已通知报名的读者。") % {"when": f"{new_start:%Y-%m-%d %H:%M}"})
         except DomainError as exc:
             detail = exc.detail
             conflicts = exc.extra.get("conflicts") if hasattr(exc, "extra") else None
@@ -236,7 +235,7 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
                 detail += "。如确需安排，勾选“仍然安排”。"
             messages.error(request, detail)
         except (ValueError, OverflowError):
-            messages.error(request, "日期或时间格式不对。")
+            messages.error(request, _("日期或时间格式不对。"))
         return redirect("event-manage", pk=pk)
     now = timezone.now()
     occurrences = [o for o in selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=400))
@@ -285,7 +284,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 detail += "：" + "；".join(f"{c['title']} {c['start'][:16].replace('T', ' ')}" for c in conflicts[:5])
             messages.error(request, detail)
         else:
-            messages.success(request, "已保存；时间或地点的变更已通知报名的读者。")
+            messages.success(request, _("已保存；时间或地点的变更已通知报名的读者。"))
             return redirect("event-detail", pk=pk)
     return render(request, "events/edit.html", {"nav": "organize", "event": event, "form": form,
                                                 "unsupported": unsupported})

@@ -11,7 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import Profile, Role
@@ -23,11 +24,11 @@ from search_index import services as search
 from shuyuan.errors import DomainError
 
 PER_PAGE = 20
-FACET_LABELS = {"type": _("类型"), "year": _("年份"), "language": _("语种"), "clc": _("中图分类"),
-                "available": _("在架情况")}
-VALUE_LABELS = {"type": {"book": _("图书"), "paper": _("调研成果")},
-                "available": {"yes": _("在架"), "no": _("借出/无复本")},
-                "language": {"zh": _("中文"), "en": _("英文"), "mn": _("蒙古文")}}
+FACET_LABELS = {"type": gettext_lazy("类型"), "year": gettext_lazy("年份"), "language": gettext_lazy("语种"),
+                "clc": gettext_lazy("中图分类"), "available": gettext_lazy("在架情况")}
+VALUE_LABELS = {"type": {"book": gettext_lazy("图书"), "paper": gettext_lazy("调研成果")},
+                "available": {"yes": gettext_lazy("在架"), "no": gettext_lazy("借出/无复本")},
+                "language": {"zh": gettext_lazy("中文"), "en": gettext_lazy("英文"), "mn": gettext_lazy("蒙古文")}}
 FILTER_PARAMS = {"type": "type", "year": "year", "language": "language", "clc": "clc", "available": "available"}
 
 
@@ -62,7 +63,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         context["error"] = str(exc)
         return render(request, "library/search.html", context, status=400)
     except search.SearchUnavailable:
-        context["error"] = "检索暂时不可用，请稍后再试 (search is being rebuilt)"
+        context["error"] = _("检索暂时不可用，请稍后再试。")
         return render(request, "library/search.html", context, status=503)
     facets = []
     for name, values in result.facets.items():
@@ -133,7 +134,7 @@ def borrow(request: HttpRequest, pk: int) -> HttpResponse:
     if not user_has_role(request.user, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER):
         raise PermissionDenied
     _run(request, lambda: circulation.loan_checkout(patron=request.user, actor=request.user, book=book,
-                                                    channel=Channel.WEB), f"已借阅《{book.title}》，请到 我的书苑 查看应还日期。")
+                                                    channel=Channel.WEB), _("已借阅《%(title)s》，请到 我的书苑 查看应还日期。") % {"title": book.title})
     return redirect("book-detail", pk=pk)
 
 
@@ -146,7 +147,7 @@ def place_hold(request: HttpRequest, pk: int) -> HttpResponse:
     if not user_has_role(request.user, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER):
         raise PermissionDenied
     _run(request, lambda: circulation.hold_place(patron=request.user, book=book, actor=request.user,
-                                                 channel=Channel.WEB), f"已预约《{book.title}》，到书后会通知您。")
+                                                 channel=Channel.WEB), _("已预约《%(title)s》，到书后会通知您。") % {"title": book.title})
     return redirect("book-detail", pk=pk)
 
 
@@ -181,7 +182,7 @@ def renew(request: HttpRequest, loan_id: int) -> HttpResponse:
     if loan is None or loan.patron_id != request.user.pk:
         raise Http404
     _run(request, lambda: circulation.loan_renew(loan=loan, actor=request.user, channel=Channel.WEB),
-         f"《{loan.book.title}》已续借。")
+         _("《%(title)s》已续借。") % {"title": loan.book.title})
     return redirect("me")
 
 
@@ -192,7 +193,7 @@ def cancel_hold(request: HttpRequest, hold_id: int) -> HttpResponse:
     if hold is None or hold.patron_id != request.user.pk:
         raise Http404
     _run(request, lambda: circulation.hold_cancel(hold=hold, actor=request.user, channel=Channel.WEB),
-         f"已取消《{hold.book.title}》的预约。")
+         _("已取消《%(title)s》的预约。") % {"title": hold.book.title})
     return redirect("me")
 
 
@@ -201,7 +202,7 @@ def cancel_hold(request: HttpRequest, hold_id: int) -> HttpResponse:
 def calendar_link(request: HttpRequest) -> HttpResponse:
     """Create or replace the personal calendar link; it is shown once, on the next page."""
     request.session["calendar_links"] = calendar_links(calendar_token_rotate(user=request.user))
-    messages.success(request, "已生成新的日历订阅链接；旧链接已失效。")
+    messages.success(request, _("已生成新的日历订阅链接；旧链接已失效。"))
     return redirect("me")
 
 
@@ -223,7 +224,6 @@ def desk(request: HttpRequest) -> HttpResponse:
     from library.policy import library_today
     from library.validators import normalize_barcode
 
-    last = None
     if request.method == "POST":
         action = request.POST.get("action")
         raw = request.POST.get("barcode", "").strip()
@@ -233,24 +233,25 @@ def desk(request: HttpRequest) -> HttpResponse:
             barcode = ""
         copy = selectors.copy_get(barcode=barcode) if barcode else None
         if copy is None:
-            messages.error(request, f"条码 {raw or '（空）'} 不存在。")
+            messages.error(request, _("条码 %(barcode)s 不存在。") % {"barcode": raw or "—"})
         elif action == "checkout":
             username = request.POST.get("patron", "").strip()
             patron = get_user_model().objects.filter(username=username, is_active=True).first()
             if patron is None:
-                messages.error(request, f"读者 {username or '（空）'} 不存在。")
+                messages.error(request, _("读者 %(username)s 不存在。") % {"username": username or "—"})
             else:
                 try:
                     loan = circulation.loan_checkout(patron=patron, actor=request.user, copy=copy, channel=Channel.WEB)
                 except DomainError as exc:
                     messages.error(request, exc.detail)
                 else:
-                    last = f"《{copy.book.title}》（{copy.barcode}）借给 {username}，应还 {loan.due_date:%Y-%m-%d}。"
-                    messages.success(request, last)
+                    messages.success(request, _("《%(title)s》（%(barcode)s）借给 %(reader)s，应还 %(date)s。") % {
+                        "title": copy.book.title, "barcode": copy.barcode, "reader": username,
+                        "date": f"{loan.due_date:%Y-%m-%d}"})
         elif action == "return":
             loan = circulation.active_loan_for_copy(copy)
             if loan is None:
-                messages.error(request, f"复本 {copy.barcode} 未借出。")
+                messages.error(request, _("复本 %(barcode)s 未借出。") % {"barcode": copy.barcode})
             else:
                 try:
                     result = circulation.loan_return(loan=loan, actor=request.user, channel=Channel.WEB)
@@ -258,10 +259,11 @@ def desk(request: HttpRequest) -> HttpResponse:
                     messages.error(request, exc.detail)
                     return redirect("desk")
                 if result.hold is not None:
-                    messages.success(request, f"已还《{copy.book.title}》。请放上预约架：{result.hold.patron.get_username()} "
-                                              f"预约，取书截止 {result.hold.pickup_by:%Y-%m-%d}。")
+                    messages.success(request, _("已还《%(title)s》。请放上预约架：%(reader)s 预约，取书截止 %(date)s。") % {
+                        "title": copy.book.title, "reader": result.hold.patron.get_username(),
+                        "date": f"{result.hold.pickup_by:%Y-%m-%d}"})
                 else:
-                    messages.success(request, f"已还《{copy.book.title}》，请放回书架。")
+                    messages.success(request, _("已还《%(title)s》，请放回书架。") % {"title": copy.book.title})
         return redirect("desk")
     overdue = selectors.loan_queryset().filter(status=Loan.Status.ACTIVE, due_date__lt=library_today()).order_by("due_date")
     ready = selectors.hold_queryset().filter(status=Hold.Status.READY).order_by("pickup_by")

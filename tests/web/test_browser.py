@@ -207,3 +207,16 @@ def test_english_switch(library_data, server, browser, shoot):
     page.wait_for_selector("text=1 result")
     assert page.get_attribute("html", "lang") == "en" and "On the shelf" in page.inner_text("main")
     shoot(page, "english")
+
+
+def test_month_view_navigation(library_data, server, browser, shoot):
+    base, _log = server
+    page = browser.new_page()
+    page.goto(f"{base}/events?view=month&month=2026-12")
+    assert "2026-12" in page.inner_text("h1")
+    page.click("text=下个月")
+    page.wait_for_url("**month=2027-01**")
+    assert "2027-01" in page.inner_text("h1")
+    page.keyboard.press("Tab")  # the skip link is the first stop and becomes visible
+    assert page.evaluate("document.activeElement.textContent").strip() == "跳到正文"
+    shoot(page, "month")
