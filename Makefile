@@ -37,6 +37,7 @@ migrate: $(VENV)/.runtime
 demo: migrate
 	DEBUG=True $(PY) manage.py load_demo
 	DEBUG=True $(PY) manage.py rebuild_index --if-missing --quiet
+	DEBUG=True $(PY) manage.py warm_feeds --quiet
 
 run: demo
 	@echo "API docs: http://$(HOST):$(PORT)/api/v1/docs   admin: http://$(HOST):$(PORT)/admin/"

@@ -430,3 +430,20 @@ def test_unchanged_events_reuse_their_serialised_entries(talk, organizer_user, r
     assert serialised == [other.pk, other.pk] and "《民法典评注（第二版）》" in third
     check_bytes(second)
     check_structure(second)
+
+
+def test_warm_feeds_stores_every_entry_once(talk, organizer_user, room):
+    from io import StringIO
+
+    from events.models import FeedFragment
+
+    Event.objects.bulk_create([Event(title=f"导入的活动{i}", kind="lecture", start=datetime(2027, 3, 1 + i, 9, tzinfo=SH),
+                                     end=datetime(2027, 3, 1 + i, 10, tzinfo=SH)) for i in range(3)])
+    FeedFragment.objects.all().delete()
+    out = StringIO()
+    call_command("warm_feeds", stdout=out)
+    assert out.getvalue().startswith("4 of 4 events serialised")
+    assert FeedFragment.objects.count() == 4
+    out = StringIO()
+    call_command("warm_feeds", stdout=out)
+    assert out.getvalue().startswith("0 of 4 events serialised")
