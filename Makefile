@@ -7,11 +7,12 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/shuyuan
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-pg lint check migrate demo clean help bench-search bench-feeds
+.PHONY: run serve test test-pg lint check migrate demo clean help bench-search bench-feeds
 
 help:
 	@echo "make run      set up and serve the demo on http://$(HOST):$(PORT)"
 	@echo "make test     set up and run the test suite (SQLite)"
+	@echo "make serve    production server: migrate, collectstatic, gunicorn (needs SECRET_KEY, ALLOWED_HOSTS, SITE_URL)"
 	@echo "make test-pg  run the test suite on PostgreSQL ($(PG_URL))"
 	@echo "make lint     ruff"
 	@echo "make bench-search  search benchmark on a 100,000-record synthetic catalog (prints figures)"
@@ -65,3 +66,15 @@ check: $(VENV)/.runtime
 
 clean:
 	rm -rf $(VENV) var/
+
+WORKERS ?= 3
+
+# Production serving: DEBUG off, static files collected and served by whitenoise, several gunicorn workers.
+# Needs SECRET_KEY, ALLOWED_HOSTS and SITE_URL in the environment (the system checks refuse to start without them).
+serve: $(VENV)/.runtime
+	DEBUG=False $(PY) manage.py migrate --noinput
+	DEBUG=False $(PY) manage.py collectstatic --noinput --verbosity 0
+	DEBUG=False $(PY) manage.py rebuild_index --if-missing --quiet
+	DEBUG=False $(PY) manage.py warm_feeds --quiet
+	DEBUG=False $(VENV)/bin/gunicorn shuyuan.wsgi:application --workers $(WORKERS) --bind $(HOST):$(PORT) \
+		--access-logfile - --error-logfile - --timeout 60

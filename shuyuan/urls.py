@@ -7,6 +7,7 @@ from events import views as event_views
 from events.feeds import event_feed, personal_feed, public_feed
 from library import views as library_views
 from shuyuan.api import api, api_not_found
+from shuyuan.health import healthz, readyz
 
 admin.site.site_header = "法官书苑 管理"
 admin.site.site_title = "法官书苑"
@@ -14,6 +15,8 @@ admin.site.index_title = "馆藏与用户管理"
 admin.site.login_form = ThrottledAuthenticationForm
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/v1/(?P<path>.*)$", api_not_found),

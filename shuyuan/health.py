@@ -1,0 +1,38 @@
+"""Health endpoints for process supervisors and load balancers.
+
+``/healthz``: the process answers (no dependencies touched).  ``/readyz``: the database answers and the
+search index opens with the current schema; otherwise 503 naming what is wrong.
+"""
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure is a reason to be unready; say which
+        checks["database"] = f"unavailable: {exc.__class__.__name__}"
+    from search_index import store
+
+    try:
+        store.open_index().close()
+        checks["search_index"] = "ok"
+    except store.IndexMissing as exc:
+        checks["search_index"] = f"unavailable: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a corrupt index directory raises whoosh's own errors
+        checks["search_index"] = f"unavailable: {exc.__class__.__name__}: {exc}"
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ready" if ready else "unready", **checks}, status=200 if ready else 503,
+                        json_dumps_params={"ensure_ascii": False})
