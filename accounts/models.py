@@ -14,6 +14,10 @@ class Role(models.TextChoices):
     ORGANIZER = "organizer", _("活动组织者")
 
 
+#: Roles whose holders may borrow, place holds and register for events for themselves.
+PATRON_ROLES = (Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER)
+
+
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     display_name = models.CharField(_("姓名"), max_length=64, blank=True)

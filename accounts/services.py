@@ -205,12 +205,10 @@ def calendar_token_rotate(*, user: AbstractBaseUser) -> str:
 
 def calendar_links(raw: str) -> dict[str, str]:
     """The subscription links of a calendar token: https, webcal:// and Google Calendar's."""
-    from urllib.parse import quote
+    from shuyuan.links import subscription_links
 
     url = f"{settings.SITE_URL}/calendar/u/{raw}.ics"
-    webcal = "webcal://" + url.split("://", 1)[1]
-    return {"url": url, "webcal_url": webcal,
-            "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/")}
+    return {"url": url, **subscription_links(url)}
 
 
 def calendar_token_user(raw: str):

@@ -12,7 +12,7 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
-from accounts.models import Role
+from accounts.models import PATRON_ROLES, Role
 from events import selectors, services
 from events.models import Event, Registration, Venue
 from events.recurrence import parse_instant
@@ -254,7 +254,7 @@ def delete_attachment(request: HttpRequest, event_id: int, attachment_id: int):
 @router.post("/events/{event_id}/registrations", response={201: RegistrationOut, **ERRORS}, auth=LOGGED_IN,
              summary="报名（某一场或整个活动）")
 def register(request: HttpRequest, event_id: int, payload: RegistrationIn):
-    require_role(request, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER)
+    require_role(request, *PATRON_ROLES)
     event = _event(request, event_id)
     registration = services.registration_create(event=event, user=request.auth, occurrence=payload.occurrence)
     return Status(201, selectors.registration_rows([selectors.registration_queryset().get(pk=registration.pk)])[0])

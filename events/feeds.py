@@ -234,6 +234,3 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
 
     return _respond(request, _render(f"user:{user.pk}", state, build), state, "shuyuan-me.ics")
 
-
-def feed_last_modified() -> datetime:
-    return _state().changed_at

@@ -2,12 +2,12 @@
 
 from datetime import date, datetime
 from typing import Literal
-from urllib.parse import quote
 
 from django.conf import settings
 from ninja import Field, Schema
 
 from events.models import Event
+from shuyuan.links import subscription_links
 from shuyuan.schema_types import StrictSchema, Text
 
 #: A point in time as ISO 8601 (any offset; without one it is library time) or, for all-day events, a date.
@@ -16,8 +16,7 @@ When = datetime | date | str
 
 def feed_links(event_id: int) -> dict[str, str]:
     ics = f"{settings.SITE_URL}/calendar/events/{event_id}.ics"
-    webcal = "webcal://" + ics.split("://", 1)[1]
-    return {"ics_url": ics, "webcal_url": webcal, "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/")}
+    return {"ics_url": ics, **subscription_links(ics)}
 
 
 class VenueIn(StrictSchema):

@@ -87,11 +87,6 @@ def registration_queryset() -> QuerySet[Registration]:
     return Registration.objects.select_related("event", "user")
 
 
-def with_position(registration: Registration) -> Registration:
-    registration.position = waitlist_position(registration)
-    return registration
-
-
 def registration_rows(registrations) -> list[dict]:
     return [
         {

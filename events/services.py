@@ -449,14 +449,6 @@ def _release_seats(event: Event, keys: list[datetime]) -> None:
     SeatCounter.objects.filter(event=event, occurrence__in=keys, taken__gt=0).update(taken=F("taken") - 1)
 
 
-def seats_left(event: Event, key: datetime | None) -> int | None:
-    seats = event.seats
-    if seats is None:
-        return None
-    counter = SeatCounter.objects.filter(event=event, occurrence=key if event.rrule else SINGLE).first()
-    return max(0, (counter.capacity - counter.taken) if counter else seats)
-
-
 @transaction.atomic
 def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None,
                         now: datetime | None = None) -> Registration:

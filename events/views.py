@@ -18,6 +18,15 @@ from shuyuan.errors import DomainError
 LIST_DAYS = 90
 
 
+def _refusal(exc: DomainError) -> str:
+    """A service's refusal as a message; venue conflicts name the bookings in the way."""
+    conflicts = exc.extra.get("conflicts") or []
+    if not conflicts:
+        return exc.detail
+    booked = "；".join(f"{c['title']} {c['start'][:16].replace('T', ' ')}" for c in conflicts[:5])
+    return f"{exc.detail}：{booked}。" + _("如确需安排，勾选“仍然安排”。")
+
+
 def event_list(request: HttpRequest) -> HttpResponse:
     """Coming occurrences as a list, or one month as a calendar grid (``?view=month&month=2026-12``)."""
     import calendar
@@ -73,10 +82,10 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
             mine[r.occurrence] = r
     for occ in occurrences:
         occ["mine"] = mine.get(occ["recurrence_id"]) or mine.get(None)
-    from library.selectors import book_availability
+    from library.selectors import book_availability, book_queryset
 
     reading = []
-    for b in event.books.all():
+    for b in book_queryset().filter(events=event).order_by("title"):
         a = book_availability(book=b)
         badge = f"在架 {a['available_copies']}/{a['total_copies']}" if a["available_copies"] else (
             f"借出 — 最早归还 {a['earliest_due']:%Y-%m-%d}" if a["earliest_due"] else "暂无在架复本")
@@ -228,12 +237,7 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
                                       changes={"start": new_start}, force=force)
                 messages.success(request, _("已改到 %(when)s，已通知报名的读者。") % {"when": f"{new_start:%Y-%m-%d %H:%M}"})
         except DomainError as exc:
-            detail = exc.detail
-            conflicts = exc.extra.get("conflicts") if hasattr(exc, "extra") else None
-            if conflicts:
-                detail += "：" + "；".join(f"{c['title']} {c['start'][:16].replace('T', ' ')}" for c in conflicts[:5])
-                detail += "。如确需安排，勾选“仍然安排”。"
-            messages.error(request, detail)
+            messages.error(request, _refusal(exc))
         except (ValueError, OverflowError):
             messages.error(request, _("日期或时间格式不对。"))
         return redirect("event-manage", pk=pk)
@@ -278,11 +282,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.event_update(event=event, changes=changes, actor=request.user, force=form.cleaned_data["force"])
         except DomainError as exc:
-            detail = exc.detail
-            conflicts = exc.extra.get("conflicts") or []
-            if conflicts:
-                detail += "：" + "；".join(f"{c['title']} {c['start'][:16].replace('T', ' ')}" for c in conflicts[:5])
-            messages.error(request, detail)
+            messages.error(request, _refusal(exc))
         else:
             messages.success(request, _("已保存；时间或地点的变更已通知报名的读者。"))
             return redirect("event-detail", pk=pk)

@@ -5,7 +5,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from library.circulation import copy_came_free, hold_cancel, loan_return
+from library.circulation import audit, copy_came_free, hold_cancel, loan_return
 from library.fulltext import extract
 from library.models import (
     Book,
@@ -240,11 +240,9 @@ class LoanAdmin(ReadOnlyCirculation):
         old = Loan.objects.get(pk=obj.pk).due_date
         super().save_model(request, obj, form, change)
         if old != obj.due_date:
-            CirculationEvent.objects.create(
-                action=CirculationEvent.Action.OVERRIDE, at=timezone.now(), actor=request.user, patron=obj.patron,
-                book=obj.book, copy=obj.copy, loan=obj, channel=Channel.ADMIN,
-                detail={"field": "due_date", "old": str(old), "new": str(obj.due_date)},
-            )
+            audit(CirculationEvent.Action.OVERRIDE, at=timezone.now(), actor=request.user, patron=obj.patron,
+                  book_id=obj.book_id, copy_id=obj.copy_id, loan=obj, channel=Channel.ADMIN,
+                  field="due_date", old=str(old), new=str(obj.due_date))
 
     @admin.action(description=_("归还所选借阅"))
     def return_selected(self, request, queryset):

@@ -49,7 +49,7 @@ def _skip_locked() -> dict:
     return {"skip_locked": True} if connection.features.has_select_for_update_skip_locked else {}
 
 
-def _audit(action: str, *, at: datetime, actor, patron, book_id, channel: str, copy_id=None, loan=None, hold=None,
+def audit(action: str, *, at: datetime, actor, patron, book_id, channel: str, copy_id=None, loan=None, hold=None,
            **detail) -> None:
     CirculationEvent.objects.create(
         action=action,
@@ -137,12 +137,12 @@ def loan_checkout(
             # Another transaction lent this copy or this book to the patron between our checks and
             # the insert (possible only where locks are not taken): the database said no.
             raise _not_available(book_id) from None
-        _audit(CirculationEvent.Action.CHECKOUT, at=now, actor=actor, patron=patron,
+        audit(CirculationEvent.Action.CHECKOUT, at=now, actor=actor, patron=patron,
                book_id=book_id, copy_id=chosen.pk, loan=loan, channel=channel, due_date=str(loan.due_date))
         if own_hold is not None:
             released = own_hold.copy_id if own_hold.copy_id not in (None, chosen.pk) else None
             Hold.objects.filter(pk=own_hold.pk).update(status=Hold.Status.FULFILLED, closed_at=now)
-            _audit(CirculationEvent.Action.HOLD_FULFILLED, at=now, actor=actor, patron=patron, book_id=book_id,
+            audit(CirculationEvent.Action.HOLD_FULFILLED, at=now, actor=actor, patron=patron, book_id=book_id,
                    copy_id=chosen.pk, loan=loan, hold=own_hold, channel=channel)
             if released is not None:
                 # The patron took another copy: the one on the shelf for them goes to the next in line.
@@ -213,7 +213,7 @@ def loan_renew(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Cha
         )
         if updated != 1:  # pragma: no cover - excluded by the row lock
             raise DomainError("loan_closed", "该借阅已变更，请重试 (the loan changed; retry)")
-        _audit(CirculationEvent.Action.RENEW, at=now, actor=actor, patron=current.patron, book_id=current.book_id,
+        audit(CirculationEvent.Action.RENEW, at=now, actor=actor, patron=current.patron, book_id=current.book_id,
                copy_id=current.copy_id, loan=current, channel=channel, old_due_date=str(current.due_date),
                due_date=str(new_due))
         _reindex(current.book_id)
@@ -243,7 +243,7 @@ def loan_return(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Ch
             status=Loan.Status.RETURNED, returned_at=now
         )
         current.refresh_from_db()
-        _audit(CirculationEvent.Action.RETURN, at=now, actor=actor, patron=current.patron, book_id=current.book_id,
+        audit(CirculationEvent.Action.RETURN, at=now, actor=actor, patron=current.patron, book_id=current.book_id,
                copy_id=current.copy_id, loan=current, channel=channel,
                overdue_days=max(0, (library_today(now) - current.due_date).days))
         hold = _release_copy(current.copy_id, book_id=current.book_id, from_status=Copy.Status.ON_LOAN, now=now,
@@ -277,7 +277,7 @@ def _release_copy(copy_id: int, *, book_id: int, from_status: str, now: datetime
     hold.ready_at = now
     hold.pickup_by = due_date_after(library_today(now), policy.pickup_days)
     hold.save(update_fields=["status", "copy", "ready_at", "pickup_by"])
-    _audit(CirculationEvent.Action.HOLD_READY, at=now, actor=actor, patron=hold.patron, book_id=book_id,
+    audit(CirculationEvent.Action.HOLD_READY, at=now, actor=actor, patron=hold.patron, book_id=book_id,
            copy_id=copy_id, hold=hold, channel=channel, pickup_by=str(hold.pickup_by))
     notices.hold_ready(hold)
     return hold
@@ -325,7 +325,7 @@ def hold_place(*, patron: AbstractBaseUser, book: Book, actor: AbstractBaseUser 
                 hold = Hold.objects.create(book=book, patron=patron, created_at=now, channel=channel)
         except IntegrityError:
             raise DomainError("hold_exists", "您已预约本书 (you already have a hold on this book)") from None
-        _audit(CirculationEvent.Action.HOLD_PLACED, at=now, actor=actor, patron=patron, book_id=book.pk, hold=hold,
+        audit(CirculationEvent.Action.HOLD_PLACED, at=now, actor=actor, patron=patron, book_id=book.pk, hold=hold,
                channel=channel)
         _reindex(book.pk)
     return hold
@@ -343,7 +343,7 @@ def hold_cancel(*, hold: Hold, actor: AbstractBaseUser | None, channel: str = Ch
         was_ready = current.status == Hold.Status.READY
         Hold.objects.filter(pk=current.pk).update(status=Hold.Status.CANCELLED, closed_at=now)
         current.refresh_from_db()
-        _audit(CirculationEvent.Action.HOLD_CANCELLED, at=now, actor=actor, patron=current.patron,
+        audit(CirculationEvent.Action.HOLD_CANCELLED, at=now, actor=actor, patron=current.patron,
                book_id=current.book_id, copy_id=current.copy_id, hold=current, channel=channel)
         if was_ready:
             _release_copy(current.copy_id, book_id=current.book_id, from_status=Copy.Status.ON_HOLD_SHELF, now=now,
@@ -369,7 +369,7 @@ def holds_expire(*, now: datetime | None = None, channel: str = Channel.COMMAND)
                 continue
             Hold.objects.filter(pk=current.pk).update(status=Hold.Status.EXPIRED, closed_at=now)
             current.refresh_from_db()
-            _audit(CirculationEvent.Action.HOLD_EXPIRED, at=now, actor=None, patron=current.patron,
+            audit(CirculationEvent.Action.HOLD_EXPIRED, at=now, actor=None, patron=current.patron,
                    book_id=book_id, copy_id=current.copy_id, hold=current, channel=channel)
             notices.hold_expired(current)
             _release_copy(current.copy_id, book_id=book_id, from_status=Copy.Status.ON_HOLD_SHELF, now=now,

@@ -14,7 +14,7 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from accounts.auth import LOGGED_IN, require_role
-from accounts.models import Role
+from accounts.models import PATRON_ROLES, Role
 from accounts.selectors import user_has_role
 from library import circulation, selectors
 from library.models import Channel, Copy
@@ -37,7 +37,6 @@ from shuyuan.pagination import Pagination
 router = Router(tags=["circulation"])
 
 ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 422: dict}
-PATRON_ROLES = (Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER)
 
 
 def _patron(username: str, field: str = "patron"):

@@ -173,15 +173,21 @@ def hold_get(*, viewer: AbstractBaseUser, hold_id: int) -> Hold | None:
 
 
 def book_availability(*, book: Book) -> dict:
-    statuses = list(Copy.objects.filter(book=book).values_list("status", flat=True))
-    earliest = (
-        Loan.objects.filter(book=book, status=Loan.Status.ACTIVE).order_by("due_date").values_list("due_date", flat=True)
-    ).first()
+    """Available and total copies, the earliest due date and the queue length.  A book from
+    ``book_queryset()`` already carries all of it (prefetched copies, annotations): no query then."""
+    statuses = [c.status for c in book.copies.all()]
+    if hasattr(book, "earliest_due"):
+        earliest, waiting = book.earliest_due, book.holds_waiting or 0
+    else:
+        earliest = (
+            Loan.objects.filter(book=book, status=Loan.Status.ACTIVE).order_by("due_date").values_list("due_date", flat=True)
+        ).first()
+        waiting = Hold.objects.filter(book=book, status=Hold.Status.WAITING).count()
     return {
         "available_copies": sum(1 for s in statuses if s == Copy.Status.AVAILABLE),
         "total_copies": sum(1 for s in statuses if s not in (Copy.Status.LOST, Copy.Status.WITHDRAWN)),
         "earliest_due": earliest,
-        "holds_waiting": Hold.objects.filter(book=book, status=Hold.Status.WAITING).count(),
+        "holds_waiting": waiting,
     }
 
 

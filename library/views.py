@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.models import Profile, Role
+from accounts.models import PATRON_ROLES, Profile, Role
 from accounts.selectors import user_has_role
 from accounts.services import calendar_links, calendar_token_rotate
 from library import circulation, selectors
@@ -96,7 +96,7 @@ def book_page(request: HttpRequest, pk: int) -> HttpResponse:
     if user.is_authenticated:
         context["my_loan"] = Loan.objects.filter(book=book, patron=user, status=Loan.Status.ACTIVE).first()
         context["my_hold"] = selectors.hold_queryset().filter(book=book, patron=user, status__in=Hold.OPEN).first()
-        context["can_borrow"] = user_has_role(user, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER)
+        context["can_borrow"] = user_has_role(user, *PATRON_ROLES)
     return render(request, "library/book.html", context)
 
 
@@ -131,7 +131,7 @@ def borrow(request: HttpRequest, pk: int) -> HttpResponse:
     book = selectors.book_get(book_id=pk)
     if book is None:
         raise Http404
-    if not user_has_role(request.user, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER):
+    if not user_has_role(request.user, *PATRON_ROLES):
         raise PermissionDenied
     _run(request, lambda: circulation.loan_checkout(patron=request.user, actor=request.user, book=book,
                                                     channel=Channel.WEB), _("已借阅《%(title)s》，请到 我的书苑 查看应还日期。") % {"title": book.title})
@@ -144,7 +144,7 @@ def place_hold(request: HttpRequest, pk: int) -> HttpResponse:
     book = selectors.book_get(book_id=pk)
     if book is None:
         raise Http404
-    if not user_has_role(request.user, Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER):
+    if not user_has_role(request.user, *PATRON_ROLES):
         raise PermissionDenied
     _run(request, lambda: circulation.hold_place(patron=request.user, book=book, actor=request.user,
                                                  channel=Channel.WEB), _("已预约《%(title)s》，到书后会通知您。") % {"title": book.title})

@@ -47,12 +47,6 @@ class Filters:
     available: bool | None = None
     include_internal: bool = False
 
-    def any(self) -> bool:
-        """Whether any filter (beyond hiding internal records) applies."""
-        return any(
-            v is not None for v in (self.type, self.language, self.year_from, self.year_to, self.clc, self.available)
-        )
-
 
 @dataclass
 class Hit:

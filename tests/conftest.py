@@ -54,6 +54,11 @@ class ApiClient:
         return self.client.delete(path, headers=self._headers(headers))
 
 
+def api_for(user) -> "ApiClient":
+    """A JSON client carrying a fresh API token of ``user``."""
+    return ApiClient(token_issue(user=user, name="test").raw)
+
+
 def make_user(username: str, *roles: str, password: str = "secret-pass-1", **profile):
     user, _ = user_upsert(username=username, roles=list(roles), password=password, validate=False, **profile)
     return user

@@ -10,11 +10,10 @@ import time_machine
 from django.core import mail
 
 from accounts.models import Role
-from accounts.services import token_issue
 from events.models import Event, Registration, SeatCounter
 from library.models import Notice
 from library.services import book_create
-from tests.conftest import ApiClient, make_user
+from tests.conftest import api_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +27,6 @@ def clock():
         yield traveller
 
 
-def api_for(user) -> ApiClient:
-    return ApiClient(token_issue(user=user, name="t").raw)
 
 
 @pytest.fixture

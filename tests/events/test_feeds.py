@@ -15,12 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Role
-from accounts.services import token_issue
 from events import services
 from events.models import Event, Override, Venue
 from library.circulation import hold_place, loan_checkout, loan_renew, loan_return
 from library.services import book_create, copy_create
-from tests.conftest import ApiClient, make_user
+from tests.conftest import api_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -244,7 +243,7 @@ def test_a_cancelled_series_leaves_after_thirty_days(talk, organizer_user, clock
 
 
 def test_personal_feed_token_rotation_and_contents(talk, organizer_user, room, judge, librarian, clock, committed):
-    api = ApiClient(token_issue(user=judge, name="t").raw)
+    api = api_for(judge)
     links = api.post("/api/v1/me/calendar-token").json()
     assert links["url"].startswith("http://127.0.0.1:8000/calendar/u/fgcal_") and links["url"].endswith(".ics")
     assert links["webcal_url"] == "webcal://" + links["url"].split("://")[1]
@@ -281,7 +280,7 @@ def test_personal_feed_token_rotation_and_contents(talk, organizer_user, room, j
         hold = hold_place(patron=other, book=book, actor=other)
         loan_return(loan=loan, actor=librarian)
     assert f"loan-{loan.pk}@" not in fetch(path).content.decode()
-    other_links = ApiClient(token_issue(user=other, name="t").raw).post("/api/v1/me/calendar-token").json()
+    other_links = api_for(other).post("/api/v1/me/calendar-token").json()
     other_text = fetch(other_links["url"].split("8000")[1]).content.decode().replace("\r\n ", "")
     assert f"UID:hold-{hold.pk}@shuyuan" in other_text and "取书《民法典评注》" in other_text
     assert "法官茶座" not in other_text  # not registered; public events are in the public feed

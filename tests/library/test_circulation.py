@@ -12,7 +12,7 @@ from library import circulation, notices
 from library.models import Channel, CirculationEvent, ClosedDay, Copy, Hold, Loan, LoanPolicy, Notice
 from library.policy import DEFAULT, due_date_after, library_today, next_open_day, policy_for
 from library.services import book_create, copy_create, copy_update
-from tests.conftest import ApiClient, make_user
+from tests.conftest import ApiClient, api_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +25,6 @@ NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-def api_for(user) -> ApiClient:
-    from accounts.services import token_issue
-
-    return ApiClient(token_issue(user=user, name="test").raw)
 
 
 @pytest.fixture
