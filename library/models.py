@@ -134,6 +134,8 @@ class Copy(models.Model):
 
     #: Statuses that only circulation (loans and holds) may set or leave.
     CIRCULATING = (Status.ON_LOAN, Status.ON_HOLD_SHELF)
+    #: Statuses of copies no longer part of the holdings (not counted in a book's total).
+    GONE = (Status.LOST, Status.WITHDRAWN)
 
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="copies", verbose_name=_("图书"))
     barcode = models.CharField(_("条码"), max_length=32)
@@ -169,6 +171,12 @@ class Copy(models.Model):
             self.barcode = normalize_barcode(self.barcode)
         except ValidationError as exc:
             raise ValidationError({"barcode": exc.messages}) from None
+
+
+def copy_counts(statuses) -> tuple[int, int]:
+    """(available, total) of a book's copies from their statuses; lost and withdrawn ones are not counted."""
+    statuses = list(statuses)
+    return sum(1 for s in statuses if s == Copy.Status.AVAILABLE), sum(1 for s in statuses if s not in Copy.GONE)
 
 
 def paper_upload_to(instance: "Paper", filename: str) -> str:

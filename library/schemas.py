@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from ninja import Field, FilterSchema, Schema
 
-from library.models import Book, Contributor, Copy, Language, Paper
+from library.models import Book, Contributor, Copy, Language, Paper, copy_counts
 from shuyuan.schema_types import StrictSchema, Text
 
 Year = Annotated[int, Field(ge=1000, le=2100)]
@@ -127,11 +127,11 @@ class BookOut(Schema):
     @staticmethod
     def resolve_total_copies(obj: Book) -> int:
         # Lost and withdrawn copies are no longer part of the holdings.
-        return sum(1 for c in obj.copies.all() if c.status not in (Copy.Status.LOST, Copy.Status.WITHDRAWN))
+        return copy_counts(c.status for c in obj.copies.all())[1]
 
     @staticmethod
     def resolve_available_copies(obj: Book) -> int:
-        return sum(1 for c in obj.copies.all() if c.status == Copy.Status.AVAILABLE)
+        return copy_counts(c.status for c in obj.copies.all())[0]
 
     @staticmethod
     def resolve_earliest_due(obj: Book) -> date | None:

@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
-from library.models import Book, CirculationEvent, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
+from library.models import Book, CirculationEvent, Contributor, Copy, Hold, Loan, Paper, PaperAuthor, copy_counts
 from library.policy import library_today
 
 
@@ -175,7 +175,7 @@ def hold_get(*, viewer: AbstractBaseUser, hold_id: int) -> Hold | None:
 def book_availability(*, book: Book) -> dict:
     """Available and total copies, the earliest due date and the queue length.  A book from
     ``book_queryset()`` already carries all of it (prefetched copies, annotations): no query then."""
-    statuses = [c.status for c in book.copies.all()]
+    available, total = copy_counts(c.status for c in book.copies.all())
     if hasattr(book, "earliest_due"):
         earliest, waiting = book.earliest_due, book.holds_waiting or 0
     else:
@@ -184,8 +184,8 @@ def book_availability(*, book: Book) -> dict:
         ).first()
         waiting = Hold.objects.filter(book=book, status=Hold.Status.WAITING).count()
     return {
-        "available_copies": sum(1 for s in statuses if s == Copy.Status.AVAILABLE),
-        "total_copies": sum(1 for s in statuses if s not in (Copy.Status.LOST, Copy.Status.WITHDRAWN)),
+        "available_copies": available,
+        "total_copies": total,
         "earliest_due": earliest,
         "holds_waiting": waiting,
     }

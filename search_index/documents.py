@@ -4,7 +4,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import Prefetch, QuerySet
 
-from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
+from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor, copy_counts
 
 # The CLC facet groups by class to the second digit (D92 民法…, D91, D90):
 # in a law library nearly every record is D9, so the main class alone says nothing.
@@ -35,8 +35,7 @@ def clc_facet(clc: str) -> str:
 def book_document(book: Book) -> dict:
     authors = [c.name for c in book.contributors.all()]
     statuses = [c.status for c in book.copies.all()]
-    available = sum(1 for s in statuses if s == Copy.Status.AVAILABLE)
-    total = sum(1 for s in statuses if s not in (Copy.Status.LOST, Copy.Status.WITHDRAWN))
+    available, total = copy_counts(statuses)
     dues = [loan.due_date for loan in book.active_loans]
     return {
         "key": f"book:{book.pk}",

@@ -1,6 +1,7 @@
 """Shared fixtures: one user per role, each with an API token, and a JSON client for each."""
 
 import json
+import tempfile
 
 import pytest
 from django.test import Client
@@ -16,10 +17,13 @@ hypothesis_settings.load_profile("shuyuan")
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, tmp_path):
+def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SEARCH_INDEX_DIR = str(tmp_path / "index")
+    # Whoosh's in-memory indexes spill their pools to <tempdir>/MAIN.tmp, a fixed name: give each test its
+    # own temp directory so two runs on one machine never delete each other's files.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 class ApiClient:
