@@ -71,10 +71,11 @@ WORKERS ?= 3
 
 # Production serving: DEBUG off, static files collected and served by whitenoise, several gunicorn workers.
 # Needs SECRET_KEY, ALLOWED_HOSTS and SITE_URL in the environment (the system checks refuse to start without them).
+# Requests are logged by the app (JSON lines with the request id, feed secrets removed), not by gunicorn's access log.
 serve: $(VENV)/.runtime
 	DEBUG=False $(PY) manage.py migrate --noinput
 	DEBUG=False $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=False $(PY) manage.py rebuild_index --if-missing --quiet
 	DEBUG=False $(PY) manage.py warm_feeds --quiet
 	DEBUG=False $(VENV)/bin/gunicorn shuyuan.wsgi:application --workers $(WORKERS) --bind $(HOST):$(PORT) \
-		--access-logfile - --error-logfile - --timeout 60
+		--error-logfile - --timeout 60

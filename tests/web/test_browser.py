@@ -34,9 +34,18 @@ def browser(monkeypatch):
         instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         # Pages open in Chinese, as on the court's computers (the English switch is tested separately).
         original = instance.new_page
-        instance.new_page = lambda **kw: original(**{"locale": "zh-CN", **kw})
+        blocked = []  # what the Content-Security-Policy refused, on any page of the test
+
+        def new_page(**kw):
+            page = original(**{"locale": "zh-CN", **kw})
+            page.on("console", lambda msg: blocked.append(f"{page.url}: {msg.text}")
+                    if "Content Security Policy" in msg.text else None)
+            return page
+
+        instance.new_page = new_page
         yield instance
         instance.close()
+        assert blocked == [], "the pages broke their own Content-Security-Policy"
         # Database work done while Playwright's loop runs uses its own (context-local) connection:
         # close it here, or PostgreSQL keeps a session open on the test database.
         from django.db import connections
@@ -68,11 +77,11 @@ def library_data(db):
     return book
 
 
-def browser_user(username: str, role: str, password: str, **profile):
+def browser_user(username: str, role: str | tuple[str, ...], password: str, **profile):
     """A user whose password the live server can check (it hashes with Django's default hasher)."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-    user = make_user(username, role, **profile)
+    user = make_user(username, *((role,) if isinstance(role, str) else role), **profile)
     hasher = PBKDF2PasswordHasher()
     user.password = hasher.encode(password, hasher.salt())
     user.save(update_fields=["password"])
@@ -220,3 +229,20 @@ def test_month_view_navigation(library_data, server, browser, shoot):
     page.keyboard.press("Tab")  # the skip link is the first stop and becomes visible
     assert page.evaluate("document.activeElement.textContent").strip() == "跳到正文"
     shoot(page, "month")
+
+
+def test_pages_run_under_the_content_security_policy(library_data, server, browser, shoot):
+    """Every kind of page — with the admin and the API docs — loads without a CSP refusal (checked by the
+    browser fixture) and with its script working (the copy button, the Swagger UI)."""
+    base, _log = server
+    browser_user("csp-staff", (Role.LIBRARIAN, Role.ORGANIZER), "csp-pass-12345")
+    page = browser.new_page()
+    login(page, base, "csp-staff", "csp-pass-12345")
+    for path in ["/", "/?q=担保物权", "/events", "/events?view=month&month=2026-12", "/me", "/desk", "/organize"]:
+        response = page.goto(f"{base}{path}")
+        assert response.status == 200 and "default-src 'self'" in response.headers["content-security-policy"]
+    page.goto(f"{base}/api/v1/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20000)  # rendered by its script
+    page.goto(f"{base}/admin/library/book/")  # the librarian is staff: the admin with its scripts
+    assert "担保物权研究" in page.inner_text("#result_list")
+    shoot(page, "csp")

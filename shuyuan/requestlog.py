@@ -1,0 +1,95 @@
+"""Structured request logs: one JSON line per request, and the request id on every log line.
+
+* Each request gets an id — the ``X-Request-ID`` the proxy sent (nginx ``$request_id``) when it is a
+  plain token, else a fresh one — returned in the ``X-Request-ID`` response header, so a user's
+  complaint, the nginx log and this log meet on one id.
+* ``RequestLogMiddleware`` writes ``{"request_id", "method", "path", "status", "duration_ms", "bytes",
+  "user", "ip"}`` to the ``shuyuan.request`` logger when the response is done.
+* ``RequestIdFilter`` puts the current request id on every record (``record.request_id``), so an error
+  logged deep inside a service names the request it belongs to; ``JsonFormatter`` prints records as
+  one JSON object per line (``LOG_FORMAT=json``, the default with DEBUG off).
+* Secrets never reach the log: the secret part of a personal calendar feed's URL is replaced by
+  ``…`` (the path is the only credential calendar apps can send).
+"""
+
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+
+logger = logging.getLogger("shuyuan.request")
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+_FEED_SECRET = re.compile(r"^(/calendar/u/fgcal_[A-Za-z0-9]+_)[^/]+(\.ics)$")
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+def loggable_path(path: str) -> str:
+    """The path without secrets: ``/calendar/u/fgcal_<lookup>_<secret>.ics`` keeps only the lookup part."""
+    return _FEED_SECRET.sub(r"\1…\2", path)
+
+
+class RequestLogMiddleware:
+    """First in the chain: assigns the request id and logs the finished request."""
+
+    def __init__(self, get_response):
+        from accounts.services import client_ip  # not at import: logging is configured before the apps load
+
+        self.get_response = get_response
+        self.client_ip = client_ip
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request.id = request_id
+        token = _request_id.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            user = getattr(request, "user", None)
+            size = None if getattr(response, "streaming", False) else len(response.content)
+            logger.info(
+                "%s %s %s", request.method, loggable_path(request.path), response.status_code,
+                extra={"fields": {
+                    "method": request.method,
+                    "path": loggable_path(request.path),
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "bytes": size,
+                    "user": user.get_username() if user is not None and user.is_authenticated else None,
+                    "ip": self.client_ip(request),
+                }},
+            )
+            return response
+        finally:
+            _request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, request id, message, extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
