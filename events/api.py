@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import File, Query, Router, Status, UploadedFile
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -33,6 +34,7 @@ from events.schemas import (
     VenueOut,
     VenuePatch,
 )
+from shuyuan import idempotency
 from shuyuan.errors import InvalidInput
 from shuyuan.pagination import Pagination
 
@@ -252,7 +254,8 @@ def delete_attachment(request: HttpRequest, event_id: int, attachment_id: int):
 
 
 @router.post("/events/{event_id}/registrations", response={201: RegistrationOut, **ERRORS}, auth=LOGGED_IN,
-             summary="报名（某一场或整个活动）")
+             summary="报名（某一场或整个活动）", openapi_extra=idempotency.OPENAPI)
+@decorate_view(idempotency.idempotent)
 def register(request: HttpRequest, event_id: int, payload: RegistrationIn):
     require_role(request, *PATRON_ROLES)
     event = _event(request, event_id)

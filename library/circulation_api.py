@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Query, Router, Status
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -31,6 +32,7 @@ from library.schemas import (
     ReturnOut,
 )
 from library.validators import normalize_barcode
+from shuyuan import idempotency
 from shuyuan.errors import InvalidInput
 from shuyuan.pagination import Pagination
 
@@ -79,7 +81,9 @@ def _loan_out(loan_id: int):
 # --- loans -------------------------------------------------------------------------------------------
 
 
-@router.post("/loans", response={201: LoanOut, **ERRORS}, auth=LOGGED_IN, summary="借书（自助：book；柜台：barcode + patron）")
+@router.post("/loans", response={201: LoanOut, **ERRORS}, auth=LOGGED_IN, summary="借书（自助：book；柜台：barcode + patron）",
+             openapi_extra=idempotency.OPENAPI)
+@decorate_view(idempotency.idempotent)
 def create_loan(request: HttpRequest, payload: LoanIn):
     if payload.book is not None and (payload.barcode or payload.patron):
         raise InvalidInput("book", "自助借阅只给 book；柜台借出给 barcode 和 patron (give either book, or barcode and patron)")
@@ -153,7 +157,9 @@ def return_by_barcode(request: HttpRequest, payload: ReturnIn):
 # --- holds -------------------------------------------------------------------------------------------
 
 
-@router.post("/holds", response={201: HoldOut, **ERRORS}, auth=LOGGED_IN, summary="预约")
+@router.post("/holds", response={201: HoldOut, **ERRORS}, auth=LOGGED_IN, summary="预约",
+             openapi_extra=idempotency.OPENAPI)
+@decorate_view(idempotency.idempotent)
 def create_hold(request: HttpRequest, payload: HoldIn):
     if payload.patron:
         require_role(request, Role.LIBRARIAN)

@@ -4,6 +4,7 @@ Whoosh stays behind this module, so a cluster search engine could replace it
 later without touching callers.
 """
 
+import logging
 from collections.abc import Callable
 
 from search_index import indexer, searcher, store
@@ -22,6 +23,9 @@ __all__ = [
 ]
 
 
+logger = logging.getLogger(__name__)
+
+
 class SearchUnavailable(Exception):
     """The index is missing or unreadable; the message says what to run."""
 
@@ -32,6 +36,13 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
     except store.IndexMissing as exc:
         searcher.reset()
         raise SearchUnavailable(str(exc)) from None
+    except store.UNREADABLE as exc:
+        # The index opened but its files are damaged (overwritten, truncated, deleted underneath).
+        logger.error("search index unreadable: %r (run manage.py rebuild_index)", exc)
+        searcher.reset()
+        raise SearchUnavailable(
+            f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc.__class__.__name__})"
+        ) from None
 
 
 def index_record(*, kind: str, object_id: int) -> None:

@@ -12,8 +12,11 @@ the old generation that a process still has open stay readable until closed.
 """
 
 import os
+import pickle
 import secrets
 import shutil
+import struct
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +29,12 @@ from search_index.schema import INDEX_NAME, SCHEMA_VERSION, build_schema
 
 class IndexMissing(Exception):
     """There is no built index (never built, deleted, or unreadable)."""
+
+
+#: What reading a damaged index directory raises (truncated or overwritten files, a half-deleted
+#: generation): whoosh's own errors, unpickling the table of contents, decompressing postings.
+UNREADABLE = (whoosh_index.EmptyIndexError, whoosh_index.IndexError, OSError, ValueError, EOFError, KeyError,
+              struct.error, zlib.error, pickle.UnpicklingError)
 
 
 def root() -> Path:
@@ -64,7 +73,7 @@ def open_index():
     path = root() / generation
     try:
         ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
-    except (whoosh_index.EmptyIndexError, OSError, ValueError, EOFError) as exc:
+    except UNREADABLE as exc:
         raise IndexMissing(
             f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc})"
         ) from exc

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
@@ -138,6 +139,27 @@ def on_authorization_error(request, exc: AuthorizationError):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     return _error(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request, exc):
+    """The database is down, restarting or unreachable: a temporary 503 (the next request reconnects)."""
+    logger.warning("database unavailable: %s: %s", exc.__class__.__name__, (str(exc).strip().splitlines() or [""])[0])
+    response = _error(request, 503, "数据库暂时不可用，请稍后再试 (database temporarily unavailable; retry shortly)",
+                      "unavailable")
+    response["Retry-After"] = "10"
+    return response
+
+
+@api.exception_handler(OSError)
+def on_storage_error(request, exc: OSError):
+    """A disk that is full, read-only or gone (media files): nothing was written (the database
+    transaction rolled back with it); say so instead of a bare 500."""
+    logger.error("storage unavailable: %s", exc, exc_info=exc)
+    response = _error(request, 503, "文件存储暂时不可写，请稍后再试 (file storage unavailable; retry later)", "unavailable")
+    response["Retry-After"] = "60"
+    return response
 
 
 @api.exception_handler(Http404)

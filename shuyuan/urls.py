@@ -48,3 +48,5 @@ urlpatterns = [
 
 # MEDIA_ROOT is never served directly: paper files go out through the API,
 # which checks who may read them.
+
+handler500 = "shuyuan.views.server_error"

@@ -4,9 +4,11 @@ Used by the parallel tests of circulation and registration: real worker processe
 workers) and real parallel HTTP requests, on SQLite and on PostgreSQL alike.
 """
 
+import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -40,41 +42,39 @@ def free_port() -> int:
 LIVE_SERVER_APP = "shuyuan-live-server"
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A gunicorn server with four worker processes on the test database; yields (base URL, log path)."""
+SERVERS: dict[str, subprocess.Popen] = {}  # base URL → the gunicorn master process
+
+
+@contextlib.contextmanager
+def start_server(tmp_path: Path, *, database: str | None = None, workers: int = 4, env: dict | None = None):
+    """A gunicorn server with several worker processes on the test database (or ``database``);
+    yields (base URL, log path)."""
     port = free_port()
-    log = tmp_path / "server.log"
+    log = tmp_path / f"server-{port}.log"
     env = {
         **os.environ,
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": database or database_url(),
         "DEBUG": "True",
         "SEARCH_INDEX_DIR": str(tmp_path / "index"),
         "MEDIA_ROOT": str(tmp_path / "media"),
         "PYTHONUNBUFFERED": "1",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "PGAPPNAME": LIVE_SERVER_APP,  # names the server's PostgreSQL sessions (see the teardown)
+        **(env or {}),
     }
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "shuyuan.wsgi:application", "--workers", "4", "--bind",
+            [sys.executable, "-m", "gunicorn", "shuyuan.wsgi:application", "--workers", str(workers), "--bind",
              f"127.0.0.1:{port}", "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
+    SERVERS[base] = proc
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/v1/me", timeout=2)
-            except urllib.error.HTTPError:
-                break  # 401: the server answers
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not start:\n{log.read_text()}")
-                time.sleep(0.2)
+        wait_until_up(base, proc, log)
         yield base, log
     finally:
+        SERVERS.pop(base, None)
         proc.terminate()
         try:
             proc.wait(timeout=20)
@@ -89,6 +89,49 @@ def server(tmp_path):
                     "WHERE datname = current_database() AND application_name = %s",
                     [LIVE_SERVER_APP],
                 )
+
+
+def wait_until_up(base: str, proc: subprocess.Popen | None = None, log: Path | None = None, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+                pytest.fail(f"server did not start:\n{log.read_text() if log else ''}")
+            time.sleep(0.2)
+
+
+def worker_pids(base: str) -> list[int]:
+    """The worker processes of a live server (children of its gunicorn master)."""
+    master = SERVERS[base].pid
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def kill_workers(base: str) -> list[int]:
+    """SIGKILL every worker (gunicorn's master starts new ones); returns the killed pids."""
+    pids = worker_pids(base)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A gunicorn server with four worker processes on the test database; yields (base URL, log path)."""
+    with start_server(tmp_path) as running:
+        yield running
 
 
 def post(url: str, token: str, payload: dict) -> tuple[int, dict]:
