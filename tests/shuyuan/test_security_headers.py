@@ -139,3 +139,33 @@ def test_server_errors_are_logged_as_json_with_the_traceback():
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "ERROR" and line["message"] == "Internal Server Error: /x"
     assert "ValueError: boom" in line["exception"]
+
+
+@pytest.mark.django_db
+def test_no_stack_trace_or_sql_ever_reaches_a_client(monkeypatch):
+    """An unexpected exception answers a plain 500 (JSON under /api/, the 500 page elsewhere); an
+    unreachable database a 503 with Retry-After — never the exception's text."""
+    from django.db import OperationalError
+
+    from library import selectors
+
+    def broken(**kwargs):
+        raise ZeroDivisionError("SELECT secret FROM library_book")
+
+    client = Client(raise_request_exception=False)
+    monkeypatch.setattr(selectors, "book_get", broken)
+    api = client.get("/api/v1/books/1")
+    assert api.status_code == 500 and api.json() == {"detail": "服务器内部错误 (internal server error)",
+                                                     "code": "server_error"}
+    page = client.get("/books/1")
+    assert page.status_code == 500 and b"SELECT" not in page.content and b"ZeroDivision" not in page.content
+
+    def down(**kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed: SELECT 1")
+
+    monkeypatch.setattr(selectors, "book_get", down)
+    api = client.get("/api/v1/books/1")
+    assert api.status_code == 503 and api.json()["code"] == "unavailable" and api["Retry-After"]
+    assert b"127.0.0.1" not in api.content
+    page = client.get("/books/1")
+    assert page.status_code == 503 and b"127.0.0.1" not in page.content and page["Retry-After"]
