@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.errors import HttpError, Throttled
 from ninja.pagination import paginate
+from ninja.throttling import UserRateThrottle
 
 from accounts import selectors, services
 from accounts.auth import LOGGED_IN
@@ -15,7 +16,7 @@ from shuyuan.pagination import Pagination
 router = Router(tags=["accounts"])
 
 
-@router.post("/auth/token", response={200: TokenOut, 401: dict, 422: dict, 429: dict}, auth=None, summary="用户名密码换取令牌")
+@router.post("/auth/token", response={200: TokenOut, 400: dict, 401: dict, 422: dict, 429: dict}, auth=None, summary="用户名密码换取令牌")
 def obtain_token(request: HttpRequest, payload: TokenRequest):
     result = services.login_with_password(username=payload.username, password=payload.password, ip=services.client_ip(request))
     if result.retry_after:
@@ -26,7 +27,7 @@ def obtain_token(request: HttpRequest, payload: TokenRequest):
     return {"token": issued.raw}
 
 
-@router.get("/me", response=MeOut, auth=LOGGED_IN, summary="当前用户")
+@router.get("/me", response={200: MeOut, 401: dict}, auth=LOGGED_IN, summary="当前用户")
 def me(request: HttpRequest):
     user = request.auth
     profile = Profile.objects.filter(user=user).first()
@@ -41,13 +42,13 @@ def me(request: HttpRequest):
     }
 
 
-@router.get("/me/tokens", response=list[TokenInfoOut], auth=LOGGED_IN, summary="我的令牌")
+@router.get("/me/tokens", response={200: list[TokenInfoOut], 401: dict, 422: dict}, auth=LOGGED_IN, summary="我的令牌")
 @paginate(Pagination)
 def my_tokens(request: HttpRequest):
     return selectors.token_list(user=request.auth)
 
 
-@router.delete("/me/tokens/{token_id}", response={204: None, 401: dict, 404: dict}, auth=LOGGED_IN, summary="吊销令牌")
+@router.delete("/me/tokens/{token_id}", response={204: None, 401: dict, 404: dict, 422: dict}, auth=LOGGED_IN, summary="吊销令牌")
 def revoke_token(request: HttpRequest, token_id: int):
     token = ApiToken.objects.filter(pk=token_id, user=request.auth).first()
     if token is None:
@@ -56,7 +57,14 @@ def revoke_token(request: HttpRequest, token_id: int):
     return Status(204, None)
 
 
-@router.post("/me/calendar-token", response={200: CalendarLinksOut, 401: dict}, auth=LOGGED_IN,
-             summary="创建或更换我的日历订阅链接（旧链接立即失效）")
+class CalendarTokenThrottle(UserRateThrottle):
+    """Rotating the feed link is a rare act; a script rotating it in a loop is stopped (per user, shared
+    by all workers through the file cache)."""
+
+    scope = "calendar-token"
+
+
+@router.post("/me/calendar-token", response={200: CalendarLinksOut, 401: dict, 429: dict}, auth=LOGGED_IN,
+             throttle=[CalendarTokenThrottle("20/h")], summary="创建或更换我的日历订阅链接（旧链接立即失效）")
 def rotate_calendar_token(request: HttpRequest):
     return services.calendar_links(services.calendar_token_rotate(user=request.auth))

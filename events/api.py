@@ -17,6 +17,7 @@ from accounts.models import PATRON_ROLES, Role
 from events import selectors, services
 from events.models import Event, Registration, Venue
 from events.recurrence import parse_instant
+from library.importers import neutralize_cell
 from events.schemas import (
     AttachmentOut,
     CancelIn,
@@ -285,8 +286,9 @@ def _csv(event: Event, rows: list[dict]) -> HttpResponse:
     writer = csv.writer(out)
     writer.writerow(["报名号", "用户名", "场次", "状态", "候补位次", "报名时间", "签到时间"])
     for row in rows:
+        # Usernames may begin with + - @: neutralised so a spreadsheet never runs them as formulas.
         writer.writerow([
-            row["id"], row["user"],
+            row["id"], neutralize_cell(row["user"]),
             timezone.localtime(row["occurrence"]).strftime("%Y-%m-%d %H:%M") if row["occurrence"] else "全部",
             row["status"], row["position"] or "",
             timezone.localtime(row["created_at"]).strftime("%Y-%m-%d %H:%M"),

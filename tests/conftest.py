@@ -24,6 +24,10 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     # Whoosh's in-memory indexes spill their pools to <tempdir>/MAIN.tmp, a fixed name: give each test its
     # own temp directory so two runs on one machine never delete each other's files.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # The file cache outlives a test (feeds, throttles): every test starts with it empty.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 class ApiClient:

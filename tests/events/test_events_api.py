@@ -417,3 +417,12 @@ def test_materials_upload_download_delete(org, talk, anon_api, judge):
     assert [a["name"] for a in anon_api.get(f"/api/v1/events/{talk['id']}").json()["attachments"]] == ["议程.pdf"]
     assert org.delete(body["url"]).status_code == 204
     assert anon_api.get(body["url"]).status_code == 404
+
+
+def test_attendee_csv_neutralises_formula_usernames(org, talk):
+    """Usernames may start with - or @, which a spreadsheet reads as the start of a formula."""
+    for name in ["-1-1", "@cmd", "-x"]:
+        register(make_user(name, Role.JUDGE), talk)
+    response = org.get(f"/api/v1/events/{talk['id']}/registrations", {"format": "csv"})
+    table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [r[1] for r in table[1:]] == ["'-1-1", "'@cmd", "'-x"]

@@ -446,3 +446,11 @@ def test_warm_feeds_stores_every_entry_once(talk, organizer_user, room):
     out = StringIO()
     call_command("warm_feeds", stdout=out)
     assert out.getvalue().startswith("0 of 4 events serialised")
+
+
+def test_rotating_the_calendar_link_is_rate_limited(judge_api):
+    for _ in range(20):
+        assert judge_api.post("/api/v1/me/calendar-token").status_code == 200
+    refused = judge_api.post("/api/v1/me/calendar-token")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert refused.json()["code"] == "throttled"
