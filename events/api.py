@@ -17,7 +17,6 @@ from accounts.models import PATRON_ROLES, Role
 from events import selectors, services
 from events.models import Event, Registration, Venue
 from events.recurrence import parse_instant
-from library.importers import neutralize_cell
 from events.schemas import (
     AttachmentOut,
     CancelIn,
@@ -35,6 +34,7 @@ from events.schemas import (
     VenueOut,
     VenuePatch,
 )
+from library.importers import neutralize_cell
 from shuyuan import idempotency
 from shuyuan.errors import InvalidInput
 from shuyuan.pagination import Pagination

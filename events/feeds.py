@@ -13,6 +13,7 @@ import gzip
 import hashlib
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q
@@ -23,7 +24,8 @@ from django.utils.http import http_date, parse_http_date_safe
 from accounts.services import calendar_token_user
 from events.ical import CANCELLED_VISIBLE_DAYS, PersonalItems, assemble, build_calendar, fragment_stamp, serialize_event
 from events.models import Event, FeedFragment, FeedState, Override, Registration, Speaker, Venue
-from library.models import Hold, Loan
+from library.models import Hold, Loan, Paper
+from library.selectors import paper_visible_q
 
 CACHE_SECONDS = 24 * 3600
 
@@ -35,12 +37,14 @@ def _state() -> FeedState:
     return state
 
 
-def _events():
+def _events(*, public: bool = True):
+    """Events with what their VEVENTs show; ``public``: as anyone may see them (no internal papers)."""
+    papers = Paper.objects.filter(paper_visible_q(AnonymousUser())) if public else Paper.objects.all()
     return Event.objects.select_related("venue").prefetch_related(
         Prefetch("speakers", queryset=Speaker.objects.order_by("position", "id")),
         Prefetch("overrides", queryset=Override.objects.select_related("venue").order_by("recurrence_id")),
         "books",
-        "papers",
+        Prefetch("papers", queryset=papers),
     ).order_by("start", "id")
 
 
@@ -62,7 +66,7 @@ def _stamped_rows(queryset, now: datetime) -> list[dict]:
 
 def _serialise_and_store(stamps: dict[int, str], now: datetime) -> dict[int, bytes]:
     bodies, fresh = {}, []
-    for event in _events().filter(pk__in=list(stamps)):
+    for event in _events(public=True).filter(pk__in=list(stamps)):
         body = serialize_event(event, now=now)
         bodies[event.pk] = body
         fresh.append(FeedFragment(event_id=event.pk, stamp=stamps[event.pk], body=body.decode()))
@@ -223,7 +227,8 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
         registrations: dict[int, list[Registration]] = {}
         for r in Registration.objects.filter(user=user, status__in=Registration.ACTIVE).order_by("occurrence", "id"):
             registrations.setdefault(r.event_id, []).append(r)
-        events = _events().filter(Q(pk__in=registrations) | Q(visibility=Event.Visibility.INTERNAL)).distinct()
+        events = _events(public=False).filter(
+            Q(pk__in=registrations) | Q(visibility=Event.Visibility.INTERNAL)).distinct()
         loans = Loan.objects.filter(patron=user, status=Loan.Status.ACTIVE).select_related("book", "copy").order_by("id")
         holds = Hold.objects.filter(patron=user, status=Hold.Status.READY).select_related("book", "copy").order_by("id")
         profile = getattr(user, "profile", None)

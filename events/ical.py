@@ -26,6 +26,9 @@ from events.recurrence import local_tz, parse_instant
 PRODID = "-//法官书苑 Faguan Shuyuan//Court Library Events//ZH"
 CANCELLED_VISIBLE_DAYS = 30
 UID_DOMAIN = "shuyuan"
+#: Part of every stamp: raise it when stored public VEVENTs must be rebuilt although no event changed
+#: (2: internal papers no longer named in a public event's reading list).
+FRAGMENT_FORMAT = 2
 
 
 @dataclass
@@ -259,8 +262,8 @@ def fragment_stamp(*, revision: int, updated_at: datetime, sequence: int, status
     reading list and its titles, exceptions), its venue, and which of its cancellations have passed
     the 30 days they stay visible."""
     gone = status == Event.Status.CANCELLED and _cancelled_long_ago(updated_at, now)
-    return (f"{revision}|{updated_at.isoformat()}|{sequence}|{venue_name or ''}|{venue_location or ''}|"
-            f"{int(gone)}|{expired_cancellations}")
+    return (f"{FRAGMENT_FORMAT}|{revision}|{updated_at.isoformat()}|{sequence}|{venue_name or ''}|"
+            f"{venue_location or ''}|{int(gone)}|{expired_cancellations}")
 
 
 def serialize_event(event: Event, *, now: datetime, personal: PersonalItems | None = None) -> bytes:

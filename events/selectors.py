@@ -10,6 +10,8 @@ from accounts.selectors import user_has_role
 from events.models import Event, Override, Registration, SeatCounter, Speaker
 from events.recurrence import occurrences
 from events.services import SINGLE, waitlist_position
+from library.models import Paper
+from library.selectors import paper_visible_q
 
 
 def event_queryset(*, viewer: AbstractBaseUser | AnonymousUser) -> QuerySet[Event]:
@@ -17,7 +19,8 @@ def event_queryset(*, viewer: AbstractBaseUser | AnonymousUser) -> QuerySet[Even
         Prefetch("speakers", queryset=Speaker.objects.select_related("user")),
         "attachments",
         "books",
-        "papers",
+        # A public event may list an internal paper: its title is for logged-in readers only.
+        Prefetch("papers", queryset=Paper.objects.filter(paper_visible_q(viewer))),
         "organizers",
         Prefetch("overrides", queryset=Override.objects.select_related("event")),
     )

@@ -50,6 +50,18 @@ def _owner(request) -> str | None:
     return hashlib.sha256(credential.encode()).hexdigest() if credential else None
 
 
+def _authenticated(request) -> bool:
+    """Whether the credential the record belongs to still signs someone in (a replay is an answer too)."""
+    from accounts.services import token_authenticate
+
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, raw = header.partition(" ")
+        return scheme.lower() == "bearer" and token_authenticate(raw=raw.strip()) is not None
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
 def _fingerprint(request) -> str:
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.path.encode(), request.body):
@@ -103,6 +115,8 @@ def idempotent(run):
                 else:
                     transaction.set_rollback(True)  # a refusal wrote nothing; the key stays free
                 return response
+        if not _authenticated(request):
+            return run(request, *args, **kwargs)  # a revoked token or ended session: 401, nothing replayed
         return _replay(IdempotencyRecord.objects.get(owner=owner, key=key), fingerprint)
 
     return wrapper

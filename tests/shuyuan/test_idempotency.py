@@ -120,3 +120,14 @@ def test_the_header_is_documented_in_the_openapi_schema(anon_api):
     for path in ["/api/v1/loans", "/api/v1/holds", "/api/v1/events/{event_id}/registrations"]:
         names = [p["name"] for p in schema["paths"][path]["post"].get("parameters", [])]
         assert "Idempotency-Key" in names, path
+
+
+def test_a_revoked_token_gets_nothing_replayed(judge, book):
+    from accounts.models import ApiToken
+
+    api = api_for(judge)
+    key = {"Idempotency-Key": "before-revoke-1"}
+    assert api.post("/api/v1/loans", {"book": book.pk}, headers=key).status_code == 201
+    ApiToken.objects.all().delete()
+    refused = api.post("/api/v1/loans", {"book": book.pk}, headers=key)
+    assert refused.status_code == 401 and "Idempotent-Replayed" not in refused
