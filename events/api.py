@@ -37,6 +37,7 @@ from events.schemas import (
 from library.importers import neutralize_cell
 from shuyuan import idempotency
 from shuyuan.errors import InvalidInput
+from shuyuan.media import OutsideMediaRoot, open_media
 from shuyuan.pagination import Pagination
 
 router = Router(tags=["events"])
@@ -229,8 +230,8 @@ def download_attachment(request: HttpRequest, event_id: int, attachment_id: int)
     if attachment is None:
         raise HttpError(404, "材料不存在 (attachment not found)")
     try:
-        handle = attachment.file.storage.open(attachment.file.name, "rb")
-    except FileNotFoundError:
+        handle = open_media(attachment.file)
+    except (FileNotFoundError, OutsideMediaRoot):
         raise HttpError(404, "材料文件缺失 (file missing from storage)") from None
     response = FileResponse(handle, as_attachment=True, filename=attachment.name)
     extension = attachment.name.rsplit(".", 1)[-1].lower()

@@ -31,6 +31,7 @@ from library.schemas import (
 )
 from library.validators import normalize_barcode
 from shuyuan.errors import InvalidInput
+from shuyuan.media import OutsideMediaRoot, open_media
 from shuyuan.pagination import Pagination
 
 router = Router(tags=["catalog"])
@@ -76,7 +77,7 @@ def _get_paper(request: HttpRequest, paper_id: int) -> Paper:
 # --- books -----------------------------------------------------------------
 
 
-@router.get("/books", response=list[BookOut], auth=CATALOG_READ, summary="图书列表")
+@router.get("/books", response={200: list[BookOut], **ERRORS}, auth=CATALOG_READ, summary="图书列表")
 @paginate(Pagination)
 def list_books(request: HttpRequest, filters: Query[BookFilters]):
     return selectors.book_list(
@@ -155,7 +156,7 @@ def delete_copy(request: HttpRequest, barcode: str):
 # --- papers ----------------------------------------------------------------
 
 
-@router.get("/papers", response=list[PaperOut], auth=CATALOG_READ, summary="调研成果列表")
+@router.get("/papers", response={200: list[PaperOut], **ERRORS}, auth=CATALOG_READ, summary="调研成果列表")
 @paginate(Pagination)
 def list_papers(request: HttpRequest, filters: Query[PaperFilters]):
     return selectors.paper_list(
@@ -229,7 +230,7 @@ def _text_charset(paper: Paper) -> str:
     The first 64 KiB decide: GB18030 text fails as UTF-8 within its first
     Chinese character, so the whole file need not be read on every download.
     """
-    with paper.file.storage.open(paper.file.name, "rb") as handle:
+    with open_media(paper.file) as handle:
         head = handle.read(64 * 1024)
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
@@ -247,8 +248,8 @@ def download_paper_file(request: HttpRequest, paper_id: int):
         content_type = CONTENT_TYPES.get(paper.file_type, "application/octet-stream")
         if paper.file_type == "txt":
             content_type = f"text/plain; charset={_text_charset(paper)}"
-        handle = paper.file.storage.open(paper.file.name, "rb")
-    except FileNotFoundError:
+        handle = open_media(paper.file)
+    except (FileNotFoundError, OutsideMediaRoot):
         raise HttpError(404, "全文文件缺失 (file missing from storage)") from None
     response = FileResponse(
         handle, as_attachment=True, filename=paper.file_name or f"paper-{paper.pk}.{paper.file_type}"

@@ -225,3 +225,26 @@ def test_docx_zip_bomb_is_refused_before_unpacking(librarian_api, public_paper):
     assert (response.status_code, response.json()["code"]) == (422, "bad_file")
     public_paper.refresh_from_db()
     assert not public_paper.has_file
+
+
+@pytest.mark.parametrize("planted", ["name", "symlink"])
+def test_downloads_never_leave_media_root(librarian_api, anon_api, public_paper, settings, tmp_path, planted):
+    """A tampered file name or a symlink planted in the media folder never serves a file from outside it."""
+    from library.models import Paper
+
+    secret = tmp_path / "outside.txt"
+    secret.write_text("not for readers")
+    assert librarian_api.upload(f"/api/v1/papers/{public_paper.pk}/file",
+                                {"file": SimpleUploadedFile("a.txt", b"inside")}).status_code == 200
+    paper = Paper.objects.get(pk=public_paper.pk)
+    stored = paper.file.path
+    if planted == "name":
+        Paper.objects.filter(pk=paper.pk).update(file="../outside.txt")
+    else:
+        import os
+
+        os.remove(stored)
+        os.symlink(secret, stored)
+    response = anon_api.get(f"/api/v1/papers/{public_paper.pk}/file")
+    assert response.status_code == 404
+    assert b"not for readers" not in b"".join(getattr(response, "streaming_content", [response.content]))
