@@ -385,6 +385,21 @@ def test_postgresql_going_away_gives_503_and_recovers_by_itself(tmp_path):
            "LOG_FORMAT": "json"}
     with start_server(tmp_path, database=database, workers=2, env=env) as (base, log):
         assert request(f"{base}/api/v1/books/{book.pk}")[0] == 200
+        # Load from four clients throughout: before, during and after the outage.
+        seen: list[int | str] = []
+        stop = threading.Event()
+
+        def load():
+            while not stop.is_set():
+                try:
+                    seen.append(request(f"{base}/api/v1/books/{book.pk}", timeout=30)[0])
+                except OSError as exc:  # a dropped connection would be a failure of the server
+                    seen.append(repr(exc))
+
+        clients = [threading.Thread(target=load) for _ in range(4)]
+        for c in clients:
+            c.start()
+        time.sleep(1)
         proxy.stop()
         for _ in range(6):
             status, body, headers = request(f"{base}/api/v1/books/{book.pk}")
@@ -401,6 +416,12 @@ def test_postgresql_going_away_gives_503_and_recovers_by_itself(tmp_path):
             status, body, _ = request(f"{base}/api/v1/books/{book.pk}")
             assert status == 200 and body["title"] == "民事诉讼法学", body
         assert request(f"{base}/readyz")[0] == 200
+        time.sleep(1)
+        stop.set()
+        for c in clients:
+            c.join()
+        assert set(seen) == {200, 503}, set(seen)  # nothing else: no 500, no dropped connection
+        assert seen[-4:] == [200] * 4  # and the load recovered by itself
         text = log.read_text()
         assert '"status": 500' not in text and '"status": 503' in text  # each outage answer was logged
     proxy.stop()
