@@ -8,7 +8,7 @@ from ninja import Field, Schema
 
 from events.models import Event
 from shuyuan.links import subscription_links
-from shuyuan.schema_types import StrictSchema, Text
+from shuyuan.schema_types import Id, StrictSchema, Text
 
 #: A point in time as ISO 8601 (any offset; without one it is library time) or, for all-day events, a date.
 When = datetime | date | str
@@ -51,14 +51,14 @@ class EventIn(StrictSchema):
     start: When = Field(description="开始：ISO 8601，带或不带时区（不带即北京时间）；全天活动可只写日期")
     end: When = Field(description="结束；全天活动写最后一天的日期")
     all_day: bool = False
-    venue: int | None = Field(None, ge=1)
+    venue: Id | None = None
     online_url: Text(500) = ""
     capacity: int | None = Field(None, ge=1, le=100000, description="名额；留空取场地容纳人数")
     rrule: Text(500) = Field("", description="RFC 5545 RRULE，例如 FREQ=MONTHLY;BYDAY=1FR;COUNT=12")
     exdates: list[When] = Field(default=[], max_length=500, description="排除的场次（原定开始时间）")
     speakers: list[SpeakerIn | Text(100, 1)] = Field(default=[], max_length=50)
-    books: list[int] = Field(default=[], max_length=100, description="书目：图书 id")
-    papers: list[int] = Field(default=[], max_length=100, description="调研成果 id")
+    books: list[Id] = Field(default=[], max_length=100, description="书目：图书 id")
+    papers: list[Id] = Field(default=[], max_length=100, description="调研成果 id")
     visibility: Event.Visibility = Event.Visibility.PUBLIC
     registration_required: bool = True
     registration_opens: datetime | None = None
@@ -73,14 +73,14 @@ class EventPatch(StrictSchema):
     start: When | None = None
     end: When | None = None
     all_day: bool | None = None
-    venue: int | None = Field(None, ge=1)
+    venue: Id | None = None
     online_url: Text(500) | None = None
     capacity: int | None = Field(None, ge=1, le=100000)
     rrule: Text(500) | None = None
     exdates: list[When] | None = Field(None, max_length=500)
     speakers: list[SpeakerIn | Text(100, 1)] | None = Field(None, max_length=50)
-    books: list[int] | None = Field(None, max_length=100)
-    papers: list[int] | None = Field(None, max_length=100)
+    books: list[Id] | None = Field(None, max_length=100)
+    papers: list[Id] | None = Field(None, max_length=100)
     visibility: Event.Visibility | None = None
     registration_required: bool | None = None
     registration_opens: datetime | None = None
@@ -97,7 +97,7 @@ class OverrideIn(StrictSchema):
     recurrence_id: When = Field(description="要变更的场次（原定开始时间）")
     start: When | None = None
     end: When | None = None
-    venue: int | None = Field(None, ge=1)
+    venue: Id | None = None
     online: bool = Field(False, description="改为线上（不占场地）")
     title: Text(200) | None = None
     status: Literal["scheduled", "cancelled"] | None = None
@@ -239,14 +239,14 @@ class EventOut(Schema):
 
 class EventFilters(Schema):
     kind: Event.Kind | None = None
-    venue: int | None = Field(None, ge=1)
+    venue: Id | None = None
 
 
 class OccurrenceFilters(Schema):
     from_: datetime | None = Field(None, alias="from", description="起（默认现在）")
     to: datetime | None = Field(None, description="止（默认起后 90 天；最长 400 天）")
     kind: str | None = Field(None, description="类型，可用逗号分隔多个")
-    venue: int | None = Field(None, ge=1)
+    venue: Id | None = None
 
 
 class OccurrenceOut(Schema):

@@ -150,6 +150,12 @@ def _validate(data: EventData) -> None:
     missing = set(data.papers) - set(Paper.objects.filter(pk__in=data.papers).values_list("pk", flat=True))
     if missing:
         raise InvalidInput("papers", f"调研成果不存在：{sorted(missing)} (unknown papers)", code="unknown_paper")
+    for name in ("registration_opens", "registration_closes"):
+        # The range parse_instant allows for start and end: before 1900 local time is LMT, an offset with
+        # seconds (+08:05:43) that no ISO 8601 date-time can carry back out.
+        value = getattr(data, name)
+        if value is not None and not 1900 <= value.year <= 2100:
+            raise InvalidInput(name, f"日期超出范围（1900–2100）：{value.isoformat()} (date out of range)")
     if data.registration_opens and data.registration_closes and data.registration_closes <= data.registration_opens:
         raise InvalidInput("registration_closes", "报名截止须晚于报名开始 (registration closes before it opens)")
 

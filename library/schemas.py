@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from ninja import Field, FilterSchema, Schema
 
 from library.models import Book, Contributor, Copy, Language, Paper, copy_counts
-from shuyuan.schema_types import StrictSchema, Text
+from shuyuan.schema_types import Id, StrictSchema, Text
 
 Year = Annotated[int, Field(ge=1000, le=2100)]
 
@@ -223,7 +223,7 @@ class ImportSummaryOut(Schema):
 class LoanIn(StrictSchema):
     """Self-service: ``{"book": id}``.  Desk checkout (librarian): ``{"barcode": "…", "patron": "username"}``."""
 
-    book: int | None = Field(default=None, ge=1, description="自助借阅：图书 id")
+    book: Id | None = Field(default=None, description="自助借阅：图书 id")
     barcode: Text(32, 1) | None = Field(default=None, description="柜台借出：复本条码")
     patron: Text(150, 1) | None = Field(default=None, description="柜台借出：读者用户名")
 
@@ -278,11 +278,11 @@ class ReturnOut(Schema):
 class LoanFilters(Schema):
     status: Literal["active", "overdue", "returned"] | None = None
     patron: Text(150, 1) | None = None
-    book: int | None = Field(default=None, ge=1)
+    book: Id | None = None
 
 
 class HoldIn(StrictSchema):
-    book: int = Field(ge=1)
+    book: Id
     patron: Text(150, 1) | None = Field(default=None, description="馆员代读者预约")
 
 
@@ -321,7 +321,7 @@ class HoldOut(Schema):
 class HoldFilters(Schema):
     status: Literal["waiting", "ready", "fulfilled", "cancelled", "expired", "open"] | None = None
     patron: Text(150, 1) | None = None
-    book: int | None = Field(default=None, ge=1)
+    book: Id | None = None
 
 
 class AvailabilityOut(Schema):
@@ -370,6 +370,6 @@ class CirculationEventOut(Schema):
 
 
 class CirculationEventFilters(Schema):
-    book: int | None = Field(default=None, ge=1)
+    book: Id | None = None
     patron: Text(150, 1) | None = None
     action: Text(16, 1) | None = None

@@ -33,6 +33,9 @@ class SearchUnavailable(Exception):
 def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0) -> SearchResult:
     try:
         return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset)
+    except QueryError:
+        # The user's query, not the index (QueryError is a ValueError, which UNREADABLE also catches).
+        raise
     except store.IndexMissing as exc:
         searcher.reset()
         raise SearchUnavailable(str(exc)) from None

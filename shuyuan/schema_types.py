@@ -4,7 +4,7 @@ import re
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 # C0 control characters other than tab, newline and carriage return, and DEL.
 # PostgreSQL cannot store NUL in text at all, and none of these belongs in a
@@ -16,6 +16,12 @@ def no_control_chars(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("不能包含控制字符 (control characters are not allowed)")
     return value
+
+
+#: A row id as a client sends it: positive and inside a signed 64-bit integer, the widest primary key, so
+#: an id no row can have is a 422 naming the field rather than an overflow in the database driver (SQLite
+#: raises OverflowError for a foreign key compared with a larger integer).
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory, used like a type
