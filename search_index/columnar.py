@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import _length_byte_cache
@@ -140,6 +140,25 @@ def facet_column(reader, segment_id: str, fieldname: str) -> tuple[list[str], np
         found = (values, codes)
         cache[key] = found
     return found
+
+
+def open_columns(reader) -> bool:
+    """Open the stored-fields and field-length columns of every segment of ``reader`` now.
+
+    False when one of them no longer exists: a writer merged the segment away and deleted its files
+    after ``reader`` read the table of contents (Whoosh opens these columns lazily and would answer
+    None for them later: ``stored_fields()`` failed with a TypeError).  Once open they stay readable.
+    """
+    for leaf, _offset in reader.leaf_readers():
+        perdoc = getattr(leaf, "_perdoc", None)
+        if perdoc is None or leaf.segment() is None:
+            continue
+        if leaf.doc_count_all() and perdoc._cached_reader("_stored", STORED_COLUMN) is None:
+            return False
+        for fieldname in leaf.schema.scorable_names():
+            if leaf.field_length(fieldname) and perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN) is None:
+                return False
+    return True
 
 
 def _segment_cache(segment_id: str) -> dict:

@@ -1,6 +1,6 @@
 """Searching the index: query parsing, filters, facets, highlights and suggestions.
 
-One searcher per thread, reused across requests and refreshed when the index
+One searcher per thread, reused across requests and reopened when the index
 changes (opening a searcher per query costs several times the query itself).
 """
 
@@ -78,21 +78,52 @@ class SearchResult:
 _local = threading.local()
 
 
+#: Attempts at opening a searcher whose segment files are all still there (see _open_searcher).
+OPEN_ATTEMPTS = 10
+
+
 def _searcher():
     generation = store.current_generation()
     cached = getattr(_local, "state", None)
     if cached is not None and cached[0] == generation:
-        searcher = cached[2].refresh()
-        if searcher is not cached[2]:
-            _local.state = (generation, cached[1], searcher)
+        ix, searcher = cached[1], cached[2]
+        if searcher.up_to_date():
+            return searcher
+        # Not searcher.refresh(): whoosh-reloaded 2.7.5's refresh (Index.reader(reuse=...)) keeps its
+        # old reader for every segment still in the index, with that segment's deletions as they
+        # were, and keeps the segments a merge retired as well — a long-lived process found an
+        # updated record once more after every update.  A new reader costs a few milliseconds; the
+        # arrays of unchanged segments stay cached (columnar keys them by segment id).
+        searcher.close()
+        searcher = _open_searcher(ix)
+        _local.state = (generation, ix, searcher)
         return searcher
     if cached is not None:
         cached[2].close()
         _local.state = None
     ix = store.open_index()
-    searcher = ix.searcher()
+    searcher = _open_searcher(ix)
     _local.state = (generation, ix, searcher)
     return searcher
+
+
+def _open_searcher(ix):
+    """A searcher on the index's latest generation with every file it reads already open.
+
+    Whoosh opens a segment's stored-fields and field-length columns on first use, but a writer in
+    another process deletes the files of the segments its merge retired right after it commits.  An
+    open file stays readable after deletion, so the columns are opened here, and a reader whose
+    files vanished between reading the table of contents and opening them is replaced by one on the
+    newer generation.
+    """
+    for _ in range(OPEN_ATTEMPTS):
+        searcher = ix.searcher()
+        if columnar.open_columns(searcher.reader()):
+            return searcher
+        searcher.close()
+    raise store.IndexMissing(
+        f"全文索引在打开时连续变化 {OPEN_ATTEMPTS} 次 (the index changed {OPEN_ATTEMPTS} times while being opened)"
+    )
 
 
 def reset() -> None:

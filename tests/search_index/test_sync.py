@@ -19,7 +19,7 @@ from library.services import (
     paper_attach_file,
     paper_create,
 )
-from search_index import indexer, searcher, services, store
+from search_index import columnar, indexer, searcher, services, store
 from search_index.models import IndexTask
 from search_index.services import Filters
 
@@ -78,6 +78,45 @@ def test_paper_file_text_becomes_searchable(empty_index, django_capture_on_commi
         paper = paper_create(title="家事审判改革调研", visibility="public")
         paper_attach_file(paper=paper, data="第三章 讨论离婚冷静期的适用。".encode(), filename="a.txt")
     assert found("离婚冷静期") == [("paper", paper.pk)]
+
+
+@pytest.mark.django_db
+def test_a_searcher_kept_across_updates_finds_each_record_once_as_last_written(
+    empty_index, django_capture_on_commit_callbacks
+):
+    """One hit with the latest availability after every update, from the searcher this thread keeps (as a
+    server process keeps it across requests); a dozen commits also make Whoosh merge segments."""
+    with django_capture_on_commit_callbacks(execute=True):
+        book = book_create(title="破产重整实务")
+        copy = copy_create(book=book, barcode="R1")
+    seen = []
+    for i in range(12):
+        status = Copy.Status.REPAIR if i % 2 == 0 else Copy.Status.AVAILABLE
+        with django_capture_on_commit_callbacks(execute=True):
+            copy_update(copy=copy, changes={"status": status})
+        seen.append([(h.id, h.available_copies) for h in services.search("破产重整", filters=PUBLIC).items])
+    assert seen == [[(book.pk, 0 if i % 2 == 0 else 1)] for i in range(12)]
+
+
+@pytest.mark.django_db
+def test_a_reader_whose_segments_a_merge_deleted_is_replaced_by_a_complete_one(
+    empty_index, django_capture_on_commit_callbacks
+):
+    """Whoosh opens stored fields lazily: a reader opened just before another process's merge must not be used."""
+    with django_capture_on_commit_callbacks(execute=True):
+        first = book_create(title="执行和解研究")
+    with django_capture_on_commit_callbacks(execute=True):
+        second = book_create(title="执行回转研究")
+    ix = store.open_index()
+    before = ix.searcher()
+    merge = indexer._writer(ix)
+    merge.commit(optimize=True)  # one segment now; the files of the two it replaces are deleted
+
+    assert columnar.open_columns(before.reader()) is False
+    before.close()
+    after = searcher._open_searcher(ix)
+    assert sorted(int(f["pk"]) for f in after.all_stored_fields()) == [first.pk, second.pk]
+    after.close()
 
 
 @pytest.mark.django_db
