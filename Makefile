@@ -7,7 +7,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/shuyuan
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run serve test test-pg lint check migrate demo clean help bench-search bench-feeds
+.PHONY: run serve test test-pg lint check migrate demo clean help bench bench-search bench-feeds bench-api serve-prepare
 
 help:
 	@echo "make run      set up and serve the demo on http://$(HOST):$(PORT)"
@@ -17,6 +17,9 @@ help:
 	@echo "make lint     ruff"
 	@echo "make bench-search  search benchmark on a 100,000-record synthetic catalog (prints figures)"
 	@echo "make bench-feeds   calendar feed benchmark: 1,000 events, 50 series (prints figures)"
+	@echo "make bench-api     book API throughput against a bare Django JsonResponse view (prints figures)"
+	@echo "make bench         all three benchmarks, each with its reference measured in the same run"
+	@echo "make loadtest      gunicorn under rising concurrency on SQLite, then PostgreSQL if one answers (LOADTEST_ARGS=...)"
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -61,6 +64,23 @@ bench-search: $(VENV)/.dev
 bench-feeds: $(VENV)/.dev
 	$(PY) bench/feed_bench.py $(BENCH_ARGS)
 
+bench-api: $(VENV)/.dev
+	$(PY) bench/api_bench.py $(BENCH_ARGS)
+
+# Search (against SQLite FTS5), feeds, API (against a bare JsonResponse view); figures in docs/performance.md.
+bench: bench-search bench-feeds bench-api
+
+# Not part of the test run: a throwaway production installation in /tmp/shuyuan-loadtest (100,000 records; built
+# once, 10-20 minutes per database, then about 90 s a run), gunicorn, clients 1/4/16/64; fails on any error.
+LOADTEST_PG ?= postgres://postgres@127.0.0.1:5432/shuyuan_loadtest
+.PHONY: loadtest
+loadtest: $(VENV)/.runtime
+	$(PY) bench/loadtest.py $(LOADTEST_ARGS)
+	@if $(PY) -c 'import socket; socket.create_connection(("127.0.0.1", 5432), 2).close()' 2>/dev/null; then \
+		echo "$(PY) bench/loadtest.py --database $(LOADTEST_PG) $(LOADTEST_ARGS)"; \
+		$(PY) bench/loadtest.py --database $(LOADTEST_PG) $(LOADTEST_ARGS); \
+	else echo "no PostgreSQL on 127.0.0.1:5432: PostgreSQL load test skipped"; fi
+
 check: $(VENV)/.runtime
 	$(PY) manage.py check
 
@@ -69,13 +89,16 @@ clean:
 
 WORKERS ?= 3
 
-# Production serving: DEBUG off, static files collected and served by whitenoise, several gunicorn workers.
-# Needs SECRET_KEY, ALLOWED_HOSTS and SITE_URL in the environment (the system checks refuse to start without them).
-# Requests are logged by the app (JSON lines with the request id, feed secrets removed), not by gunicorn's access log.
-serve: $(VENV)/.runtime
+# Everything before gunicorn starts (systemd runs it as ExecStartPre, see docs/deploy.md).
+serve-prepare: $(VENV)/.runtime
 	DEBUG=False $(PY) manage.py migrate --noinput
 	DEBUG=False $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=False $(PY) manage.py rebuild_index --if-missing --quiet
 	DEBUG=False $(PY) manage.py warm_feeds --quiet
+
+# Production serving: DEBUG off, static files collected and served by whitenoise, several gunicorn workers.
+# Needs SECRET_KEY, ALLOWED_HOSTS and SITE_URL in the environment (the system checks refuse to start without them).
+# Requests are logged by the app (JSON lines with the request id, feed secrets removed), not by gunicorn's access log.
+serve: serve-prepare
 	DEBUG=False $(VENV)/bin/gunicorn shuyuan.wsgi:application --workers $(WORKERS) --bind $(HOST):$(PORT) \
 		--error-logfile - --timeout 60
