@@ -287,7 +287,7 @@ def _csv(event: Event, rows: list[dict]) -> HttpResponse:
     writer = csv.writer(out)
     writer.writerow(["报名号", "用户名", "场次", "状态", "候补位次", "报名时间", "签到时间"])
     for row in rows:
-        # Usernames may begin with + - @: neutralised so a spreadsheet never runs them as formulas.
+        # Usernames may begin with - or @: neutralised so a spreadsheet never runs them as formulas.
         writer.writerow([
             row["id"], neutralize_cell(row["user"]),
             timezone.localtime(row["occurrence"]).strftime("%Y-%m-%d %H:%M") if row["occurrence"] else "全部",
