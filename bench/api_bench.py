@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import throwaway_django  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -40,28 +41,10 @@ def parse_args(argv=None):
 
 
 def setup_django(workdir: Path) -> None:
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "shuyuan.settings",
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "VAR_DIR": str(workdir / "var"),
-        "DEBUG": "False",
-        "SECRET_KEY": "bench-only-not-secret-" + "x7Qz" * 12,
-        "ALLOWED_HOSTS": "testserver",
-        "SITE_URL": "http://testserver",
-        "SECURE_SSL_REDIRECT": "False",
-        "LOG_LEVEL": "WARNING",
-    })
-    import django
-
-    django.setup()
+    throwaway_django(workdir)
     from django.conf import settings
-    from django.core.management import call_command
 
     settings.ROOT_URLCONF = "bench.api_urls"
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def generate(books: int, seed: int) -> list[int]:
@@ -111,10 +94,7 @@ def line(name: str, ms: list[float], wall: float) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    workdir = Path(args.workdir).resolve()
-    if workdir == ROOT or ROOT in workdir.parents:
-        sys.exit("the benchmark's workdir must be outside the project")
-    setup_django(workdir)
+    setup_django(Path(args.workdir))
     from django.test import Client
 
     ids = generate(args.books, args.seed)

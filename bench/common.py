@@ -1,0 +1,37 @@
+"""What every benchmark shares: a throwaway production-like installation outside the project."""
+
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def throwaway_django(workdir: Path, **env: str) -> None:
+    """Empty ``workdir``, point a DEBUG-off installation (SQLite, VAR_DIR) at it, set Django up, migrate.
+
+    ``env`` overrides or adds settings; plain-http test clients are never redirected to https."""
+    workdir = workdir.resolve()
+    if workdir == ROOT or ROOT in workdir.parents:
+        raise SystemExit("the benchmark's workdir must be outside the project")
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "shuyuan.settings",
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "VAR_DIR": str(workdir / "var"),
+        "DEBUG": "False",
+        "SECRET_KEY": "bench-only-not-secret-" + "x7Qz" * 12,
+        "ALLOWED_HOSTS": "testserver",
+        "SITE_URL": "http://testserver",
+        "SECURE_SSL_REDIRECT": "False",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    })
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
