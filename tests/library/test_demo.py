@@ -5,11 +5,13 @@ import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 from stdnum import isbn as stdnum_isbn
 
 from accounts.selectors import user_roles
+from events.models import Registration
 from library.demo_data import DEMO_ACCOUNTS
-from library.models import Book, ClosedDay, Contributor, Copy, Paper, PaperAuthor
+from library.models import Book, ClosedDay, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
 
 MONGOLIAN_LETTER = re.compile("[\u1820-\u1842]")
 
@@ -30,6 +32,9 @@ def counts() -> dict[str, int]:
         "paper_files": Paper.objects.exclude(file="").count(),
         "users": User.objects.count(),
         "closed_days": ClosedDay.objects.count(),
+        "loans": Loan.objects.count(),
+        "holds": Hold.objects.count(),
+        "registrations": Registration.objects.count(),
     }
 
 
@@ -74,7 +79,7 @@ def test_demo_copies_are_at_both_locations_and_mostly_available(demo):
     available = Copy.objects.filter(status=Copy.Status.AVAILABLE).count()
 
     assert locations == {"院本部", "棋盘井法庭"}
-    assert statuses == {"available", "repair", "lost"}
+    assert statuses == {"available", "on_loan", "repair", "lost"}
     assert available > Copy.objects.count() * 0.9
     assert Book.objects.filter(copies=None).count() == 0
 
@@ -197,3 +202,28 @@ def test_demo_occurrences_show_in_the_api(demo):
     body = Client().get("/api/v1/occurrences").json()
     kinds = {i["kind"] for i in body["items"]}
     assert {"tea_talk", "reading", "salon", "seminar"} <= kinds
+
+
+def test_demo_has_circulation_history_returned_and_active_loans_a_hold_and_a_registration(demo):
+    """The demo shows a library in use: objects with history (a copy with a returned loan cannot simply be
+    deleted), an active loan for each judge, a judge queueing for the other's book, a registration."""
+    returned = sorted(Loan.objects.filter(status=Loan.Status.RETURNED).values_list("copy__barcode", "patron__username"))
+    active = sorted(Loan.objects.filter(status=Loan.Status.ACTIVE).values_list("copy__barcode", "patron__username"))
+    holds = list(Hold.objects.values_list("patron__username", "book__copies__barcode", "status"))
+
+    assert returned == [("FG000001", "judge"), ("FG000002", "judge"), ("FG000003", "judge2")]
+    assert active == [("FG000006", "judge"), ("FG000012", "judge2")]
+    assert holds == [("judge", "FG000012", "waiting")]
+    assert [loan.copy.barcode for loan in Loan.objects.filter(status=Loan.Status.RETURNED)
+            if not loan.borrowed_at < loan.returned_at < timezone.now()] == []
+    assert list(Registration.objects.values_list("user__username", "event__title", "status")) == [
+        ("judge", "法官茶座", "confirmed")]
+
+
+def test_second_load_writes_no_more_history(demo):
+    loans = list(Loan.objects.order_by("pk").values_list("pk", "status", "returned_at"))
+
+    output = load()
+
+    assert list(Loan.objects.order_by("pk").values_list("pk", "status", "returned_at")) == loans
+    assert "借阅记录 loans   新建 created   0，已存在 existing   5" in output

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.services import user_upsert
 from library import demo_data
-from library.models import Book, ClosedDay, Copy, Paper
+from library.models import Book, Channel, ClosedDay, Copy, Paper
 from library.policy import library_today
 from library.services import Person, book_create, copy_create, paper_attach_file, paper_create
 
@@ -45,6 +45,8 @@ class Report:
     files: int
     closed_days: Tally
     events: Tally
+    history: Tally
+    registrations: Tally
 
 
 def _first_start(spec: dict, today: date) -> datetime:
@@ -105,6 +107,69 @@ def load_events(*, organizer: User | None) -> Tally:
         if "cancel" in spec:
             event_services.event_cancel(event=event, actor=organizer, occurrence=series[spec["cancel"]["index"]],
                                         reason=spec["cancel"]["reason"])
+    return tally
+
+
+#: A little circulation history, written once into a library that has lent nothing yet, so that the demo has
+#: returned loans, an active loan, a waiting hold and a registration: (barcode, patron, borrowed days ago,
+#: returned days ago or None for a loan still out).
+HISTORY_LOANS = (
+    ("FG000001", "judge", 75, 52),
+    ("FG000002", "judge", 40, 21),
+    ("FG000003", "judge2", 33, 12),
+    ("FG000006", "judge", 6, None),
+    ("FG000012", "judge2", 9, None),
+)
+#: (patron, barcode of the lent copy whose book they queue for)
+HISTORY_HOLDS = (("judge", "FG000012"),)
+
+
+def load_history() -> Tally:
+    """Past and current loans, a hold and a registration, written only when no loan exists yet."""
+    from library.circulation import hold_place, loan_checkout, loan_return
+    from library.models import Loan
+
+    tally = Tally()
+    if Loan.objects.exists():
+        tally.existing = Loan.objects.count()
+        return tally
+    users = User.objects.in_bulk([p for _, p, _, _ in HISTORY_LOANS] + [p for p, _ in HISTORY_HOLDS],
+                                 field_name="username")
+    copies = Copy.objects.select_related("book").in_bulk([b for b, _, _, _ in HISTORY_LOANS], field_name="barcode")
+    now = timezone.now()
+    for barcode, username, borrowed, returned in HISTORY_LOANS:
+        if username not in users or barcode not in copies:
+            continue
+        loan = loan_checkout(patron=users[username], actor=users[username], copy=copies[barcode],
+                             now=now - timedelta(days=borrowed), channel=Channel.COMMAND)
+        if returned is not None:
+            loan_return(loan=loan, actor=None, now=now - timedelta(days=returned), channel=Channel.COMMAND)
+        tally.add(True)
+    for username, barcode in HISTORY_HOLDS:
+        if username in users and barcode in copies:
+            hold_place(patron=users[username], book=copies[barcode].book, actor=users[username],
+                       now=now - timedelta(days=2))
+            tally.add(True)
+    return tally
+
+
+def load_registrations() -> Tally:
+    """The demo judge registered for the next occurrence of the first public event, once."""
+    from events.models import Event, Registration
+    from events.services import registration_create
+
+    tally = Tally()
+    judge = User.objects.filter(username="judge").first()
+    event = Event.objects.filter(title=demo_data.EVENTS[0]["title"]).first()
+    if judge is None or event is None or Registration.objects.filter(user=judge).exists():
+        tally.existing = Registration.objects.filter(user=judge).count() if judge else 0
+        return tally
+    from events.recurrence import occurrences
+
+    upcoming = [o.recurrence_id for o in occurrences(event, timezone.now(), timezone.now() + timedelta(days=60),
+                                                     overrides=[])]
+    registration_create(event=event, user=judge, occurrence=upcoming[0] if event.rrule and upcoming else None)
+    tally.add(True)
     return tally
 
 
@@ -252,9 +317,11 @@ def load_demo() -> Report:
         papers, files = load_papers(created_by=librarian)
         closed_days = load_closed_days(library_today().year)
         events = load_events(organizer=User.objects.filter(username="organizer").first())
+        history = load_history()
+        registrations = load_registrations()
     return Report(
         accounts=accounts, users=users, books=books, copies=copies, papers=papers, files=files,
-        closed_days=closed_days, events=events,
+        closed_days=closed_days, events=events, history=history, registrations=registrations,
     )
 
 
@@ -284,6 +351,8 @@ class Command(BaseCommand):
             ("用户", "users", report.users),
             ("闭馆日", "closed", report.closed_days),
             ("活动", "events", report.events),
+            ("借阅记录", "loans", report.history),
+            ("报名", "signups", report.registrations),
         ):
             out.write(f"  {label} {label_en:<7} 新建 created {tally.created:>3}，已存在 existing {tally.existing:>3}")
         if report.files:
