@@ -47,11 +47,14 @@ run: demo
 	@echo "API docs: http://$(HOST):$(PORT)/api/v1/docs   admin: http://$(HOST):$(PORT)/admin/"
 	DEBUG=True $(PY) manage.py runserver $(HOST):$(PORT)
 
+# pytest-xdist: one test process per core (each with its own test database, caches and index directories).
+TEST_WORKERS ?= auto
+
 test: $(VENV)/.dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-pg: $(VENV)/.dev
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

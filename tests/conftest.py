@@ -24,10 +24,9 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     # Whoosh's in-memory indexes spill their pools to <tempdir>/MAIN.tmp, a fixed name: give each test its
     # own temp directory so two runs on one machine never delete each other's files.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    # The file cache outlives a test (feeds, throttles): every test starts with it empty.
-    from django.core.cache import cache
-
-    cache.clear()
+    # The file cache outlives a test (feeds, throttles): every test gets its own, empty one, so tests running
+    # at once in other processes (pytest-xdist) never clear or fill each other's.
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")}}
 
 
 class ApiClient:

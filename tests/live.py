@@ -57,6 +57,7 @@ def start_server(tmp_path: Path, *, database: str | None = None, workers: int = 
         "DEBUG": "True",
         "SEARCH_INDEX_DIR": str(tmp_path / "index"),
         "MEDIA_ROOT": str(tmp_path / "media"),
+        "CACHE_DIR": str(tmp_path / "server-cache"),
         "PYTHONUNBUFFERED": "1",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "PGAPPNAME": LIVE_SERVER_APP,  # names the server's PostgreSQL sessions (see the teardown)
