@@ -4,9 +4,11 @@ The schema is read from the app itself (in-process WSGI, the full middleware sta
 called with generated valid and invalid input (schemathesis' coverage cases, then a bounded, derandomized
 hypothesis draw) as an anonymous reader, a judge, a librarian and an organizer.  Each response must not be
 a 5xx, must carry a status code the operation declares, and must match the schema declared for that status.
-The database holds real rows (books with copies, a public paper with its file and an internal one, a venue,
-an event with a registration and a material, a loan, a hold) and generated ids in paths and bodies are
-pointed at them part of the time, so handlers get past their 404s.
+The database holds the demo library, loaded once for the module (objects with history: returned loans, an
+active loan, a waiting hold, a registration, papers with files, recurring events with a moved and a
+cancelled occurrence), plus rows seeded for each operation (books with copies, a public paper with its file
+and an internal one, a venue, an event with a registration and a material, a loan, a hold).  Generated ids
+in paths and bodies are pointed at real rows part of the time, so handlers get past their 404s.
 
 No operation is left out: the multipart uploads (imports, paper files, event materials) take schemathesis'
 generated files like any client's, and none of the operations runs long.
@@ -17,9 +19,11 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
+from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -60,8 +64,45 @@ def django_app_in_this_thread():
     request_finished.connect(close_old_connections)
 
 
+@dataclass
+class Demo:
+    media: str
+    #: The same kind of map as Seeded.ids, over the demo rows.
+    ids: dict[str, list]
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo library, loaded once for this module inside a transaction that is rolled back after it (the
+    way TestCase.setUpTestData works): each test's own transaction nests inside it."""
+    from events.models import Registration
+    from library.models import Copy, Hold, Loan, Paper
+
+    root = tmp_path_factory.mktemp("demo")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=str(root / "media"),
+                                                       SEARCH_INDEX_DIR=str(root / "index")):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            call_command("load_demo", verbosity=0)
+            with_history = Copy.objects.filter(loans__isnull=False).distinct()
+            yield Demo(media=str(root / "media"), ids={
+                "book_id": list(with_history.values_list("book_id", flat=True)),
+                "barcode": list(with_history.values_list("barcode", flat=True)),
+                "paper_id": list(Paper.objects.values_list("pk", flat=True)[:6]),
+                "loan_id": list(Loan.objects.values_list("pk", flat=True)),
+                "hold_id": list(Hold.objects.values_list("pk", flat=True)),
+                "registration_id": list(Registration.objects.values_list("pk", flat=True)),
+                "event_id": list(Registration.objects.values_list("event_id", flat=True)),
+            })
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
 @pytest.fixture
-def seeded(request, db) -> Seeded:
+def seeded(request, db, demo, settings) -> Seeded:
+    settings.MEDIA_ROOT = demo.media  # the demo papers' files
     judge = make_user("judge1", Role.JUDGE, display_name="张法官")
     other_judge = make_user("judge2", Role.JUDGE, display_name="赵法官")
     librarian = make_user("librarian1", Role.LIBRARIAN, display_name="李馆员")
@@ -78,7 +119,7 @@ def seeded(request, db) -> Seeded:
     hold = hold_place(patron=other_judge, book=scarce, actor=other_judge)
 
     org = api_for(organizer)
-    venue = org.post("/api/v1/venues", {"name": "法官书苑阅览室", "location": "院本部三楼", "capacity": 3}).json()
+    venue = org.post("/api/v1/venues", {"name": "测试阅览室", "location": "院本部三楼", "capacity": 3}).json()
     start = (timezone.localtime() + timedelta(days=7)).replace(hour=15, minute=0, second=0, microsecond=0)
     response = org.post("/api/v1/events", {
         "title": "法官茶座", "kind": "tea_talk", "start": start.isoformat(),
@@ -98,7 +139,7 @@ def seeded(request, db) -> Seeded:
 
     issued = {role: token_issue(user=user) for role, user in
               (("judge", judge), ("librarian", librarian), ("organizer", organizer))}
-    return Seeded(
+    seeded = Seeded(
         tokens={"anonymous": None, **{role: token.raw for role, token in issued.items()}},
         ids={
             "book_id": [book.pk, scarce.pk],
@@ -118,6 +159,11 @@ def seeded(request, db) -> Seeded:
             "venue": [venue["id"]],
         },
     )
+    for name, values in demo.ids.items():
+        seeded.ids[name] = seeded.ids[name] + values
+        if name == "barcode":
+            seeded.ids["barcode_in_body"] = seeded.ids["barcode_in_body"] + values
+    return seeded
 
 
 def _aim_at_real_rows(case, ids: dict[str, list]) -> None:
