@@ -4,14 +4,14 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import AfterValidator, StringConstraints
 
-from shuyuan.schema_types import StrictSchema, Text, no_control_chars
+from shuyuan.schema_types import SingleLine, StrictSchema, no_control_chars
 
 
 class TokenRequest(StrictSchema):
-    username: Text(150, 1)
+    username: SingleLine(150, 1)
     # Passwords are not stripped: spaces at either end are part of them.
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(no_control_chars)]
-    name: Text(64) = ""
+    name: SingleLine(64) = ""
 
 
 class TokenOut(Schema):

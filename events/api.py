@@ -16,7 +16,7 @@ from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import PATRON_ROLES, Role
 from events import selectors, services
 from events.models import Event, Registration, Venue
-from events.recurrence import parse_instant
+from events.recurrence import parse_instant, range_bound
 from events.schemas import (
     AttachmentOut,
     CancelIn,
@@ -195,8 +195,8 @@ def override_occurrence(request: HttpRequest, event_id: int, payload: OverrideIn
 @router.get("/occurrences", response={200: OccurrenceList, **ERRORS}, auth=CATALOG_READ,
             summary="某时段内的所有场次（已应用单次变更与取消）")
 def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
-    start = filters.from_ or timezone.now()
-    end = filters.to or start + timedelta(days=90)
+    start = range_bound(filters.from_, "from") if filters.from_ is not None else timezone.now()
+    end = range_bound(filters.to, "to", end=True) if filters.to is not None else start + timedelta(days=90)
     if end <= start:
         raise InvalidInput("to", "to 必须晚于 from (to must be after from)")
     if end - start > MAX_RANGE:

@@ -7,6 +7,7 @@ from django import forms
 
 from events.models import Event, Venue
 from events.recurrence import local_tz
+from shuyuan.text import validate_single_line
 
 WEEKDAYS = [("MO", "星期一"), ("TU", "星期二"), ("WE", "星期三"), ("TH", "星期四"), ("FR", "星期五"), ("SA", "星期六"),
             ("SU", "星期日")]
@@ -15,7 +16,7 @@ REPEAT = [("none", "不重复"), ("weekly", "每周"), ("monthly", "每月")]
 
 
 class EventForm(forms.Form):
-    title = forms.CharField(label="标题", max_length=200)
+    title = forms.CharField(label="标题", max_length=200, validators=[validate_single_line])
     kind = forms.ChoiceField(label="类型", choices=Event.Kind.choices)
     date = forms.DateField(label="日期（首次）", widget=forms.DateInput(attrs={"type": "date"}))
     start_time = forms.TimeField(label="开始时间", widget=forms.TimeInput(attrs={"type": "time"}))

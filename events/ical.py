@@ -11,6 +11,8 @@
   of their loans and pickup deadlines of their ready holds as all-day events.
 """
 
+import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -21,14 +23,18 @@ from django.conf import settings
 from django.utils import timezone
 
 from events.models import Event, Registration
-from events.recurrence import local_tz, parse_instant
+from events.recurrence import local_tz, parse_instant, with_utc_until
+from shuyuan.text import one_line
+
+logger = logging.getLogger(__name__)
 
 PRODID = "-//法官书苑 Faguan Shuyuan//Court Library Events//ZH"
 CANCELLED_VISIBLE_DAYS = 30
 UID_DOMAIN = "shuyuan"
 #: Part of every stamp: raise it when stored public VEVENTs must be rebuilt although no event changed
-#: (2: internal papers no longer named in a public event's reading list).
-FRAGMENT_FORMAT = 2
+#: (2: internal papers no longer named in a public event's reading list; 3: single-line text on one
+#: line, RRULE UNTIL in UTC).
+FRAGMENT_FORMAT = 3
 
 
 @dataclass
@@ -55,8 +61,33 @@ def _when(event: Event, dt: datetime) -> date | datetime:
 
 
 def _clean(text: str) -> str:
-    """Text without control characters (tab and newline kept; icalendar escapes , ; \\ and newlines)."""
-    return "".join(ch for ch in (text or "") if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127))
+    """Multi-line text (DESCRIPTION) without control characters: every line break (CRLF, CR, U+2028,
+    U+2029) becomes LF, which icalendar escapes as \\n, and tab is kept; other C0/C1 controls and DEL go."""
+    text = re.sub(r"\r\n?|[\u2028\u2029\x85]", "\n", text or "")
+    return "".join(ch for ch in text if ch in "\n\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160))
+
+
+def _line(text: str) -> str:
+    """Single-line text (SUMMARY, LOCATION, names): whatever is stored, a line break or control
+    character becomes a space.  Input refuses them, but rows written before that rule, by the admin
+    or by imports may hold them, and some properties (NAME, X-WR-CALNAME) are not escaped at all."""
+    return one_line(text)
+
+
+def _rrule(event: Event) -> icalendar.vRecur | None:
+    """The stored RRULE as strict parsers need it: UNTIL in UTC beside a DTSTART with TZID, a DATE for
+    all-day events (RFC 5545 §3.3.10).  Rules stored before input was normalised may have floating
+    UNTILs; a rule that does not parse at all (written by hand in the admin) is left out rather than
+    breaking the whole feed."""
+    try:
+        rule = with_utc_until(event.rrule)
+        if event.all_day:
+            rule = re.sub(r"UNTIL=(\d{8}T\d{6}Z)", lambda m: "UNTIL=" + _local(
+                datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)).strftime("%Y%m%d"), rule)
+        return icalendar.vRecur.from_ical(rule)
+    except (ValueError, TypeError, OverflowError):
+        logger.warning("event %s: RRULE %r left out of the feed: it does not parse", event.pk, event.rrule)
+        return None
 
 
 def event_url(event: Event) -> str:
@@ -66,14 +97,14 @@ def event_url(event: Event) -> str:
 def _organizer() -> icalendar.vCalAddress:
     name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     organizer = icalendar.vCalAddress(f"mailto:{address or 'library@localhost'}")
-    organizer.params["CN"] = icalendar.vText(name or "法官书苑")
+    organizer.params["CN"] = icalendar.vText(_line(name) or "法官书苑")
     return organizer
 
 
 def _location(event: Event, venue) -> str:
     if venue is not None:
-        return _clean(f"{venue.name}（{venue.location}）" if venue.location else venue.name)
-    return _clean(event.online_url or "线上")
+        return _line(f"{venue.name}（{venue.location}）" if venue.location else venue.name)
+    return _line(event.online_url or "线上")
 
 
 def _description(event: Event, extra: str = "") -> str:
@@ -84,11 +115,11 @@ def _description(event: Event, extra: str = "") -> str:
         lines.append(event.description)
     speakers = list(event.speakers.all())
     if speakers:
-        lines.append("主讲/主持：" + "、".join(f"{s.name}（{s.role}）" if s.role else s.name for s in speakers))
+        lines.append("主讲/主持：" + "、".join(_line(f"{s.name}（{s.role}）" if s.role else s.name) for s in speakers))
     books = list(event.books.all())
     papers = list(event.papers.all())
     if books or papers:
-        lines.append("阅读书目：" + "、".join([f"《{b.title}》" for b in books] + [f"《{p.title}》" for p in papers]))
+        lines.append("阅读书目：" + "、".join(f"《{_line(x.title)}》" for x in [*books, *papers]))
     if event.online_url:
         lines.append(f"线上会议：{event.online_url}")
     lines.append(f"活动页面：{event_url(event)}")
@@ -99,7 +130,7 @@ def _alarms(component: icalendar.Event, title: str, triggers: Iterable[timedelta
     for before in triggers:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", _clean(title))
+        alarm.add("description", _line(title))
         alarm.add("trigger", -before)
         component.add_component(alarm)
 
@@ -132,11 +163,11 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
     summary = event.title
     if registrations and all(r.status == Registration.Status.WAITLISTED for r in registrations):
         summary = f"【候补】{summary}"
-    master.add("summary", _clean(summary))
+    master.add("summary", _line(summary))
     master.add("description", _description(event, status_line))
     master.add("location", _location(event, event.venue))
     master.add("url", event_url(event))
-    master.add("categories", [kind_label])
+    master.add("categories", [_line(kind_label)])
     master.add("organizer", _organizer())
     master.add("status", "CANCELLED" if event.status == Event.Status.CANCELLED else "CONFIRMED")
     master.add("sequence", event.sequence)
@@ -145,8 +176,9 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
         master.add("class", "PRIVATE")
     exdates = [parse_instant(x, "exdates") for x in (event.exdates or [])]
     kept = []
-    if event.rrule:
-        master.add("rrule", icalendar.vRecur.from_ical(event.rrule))
+    rule = _rrule(event) if event.rrule else None
+    if rule is not None:
+        master.add("rrule", rule)
         for override in overrides:
             if override.status == Event.Status.CANCELLED and _cancelled_long_ago(override.updated_at, now):
                 exdates.append(override.recurrence_id)  # gone from the feed: no longer an exception
@@ -164,12 +196,12 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
         instance.add("dtstamp", _utc(max(override.updated_at, event.updated_at)))
         instance.add("dtstart", _when(event, override.start))
         instance.add("dtend", _when(event, override.end))
-        instance.add("summary", _clean(override.title or summary))
+        instance.add("summary", _line(override.title or summary))
         extra = "\n".join(filter(None, [status_line, f"变更原因：{override.reason}" if override.reason else ""]))
         instance.add("description", _description(event, extra))
         instance.add("location", _location(event, override.venue if override.venue_changed else event.venue))
         instance.add("url", event_url(event))
-        instance.add("categories", [kind_label])
+        instance.add("categories", [_line(kind_label)])
         instance.add("organizer", _organizer())
         cancelled = event.status == Event.Status.CANCELLED or override.status == Event.Status.CANCELLED
         instance.add("status", "CANCELLED" if cancelled else "CONFIRMED")
@@ -189,7 +221,7 @@ def _all_day(uid: str, day: date, summary: str, description: str, stamp: datetim
     item.add("dtstamp", _utc(stamp))
     item.add("dtstart", day)
     item.add("dtend", day + timedelta(days=1))
-    item.add("summary", _clean(summary))
+    item.add("summary", _line(summary))
     item.add("description", _clean(description))
     item.add("url", url)
     item.add("categories", ["图书借阅"])
@@ -225,11 +257,12 @@ def _header(name: str, description: str) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("name", _clean(name))
-    cal.add("x-wr-calname", _clean(name))
+    # NAME and X-WR-CALNAME/-CALDESC are written as given, not escaped: one line each, always.
+    cal.add("name", _line(name))
+    cal.add("x-wr-calname", _line(name))
     if description:
-        cal.add("description", _clean(description))
-        cal.add("x-wr-caldesc", _clean(description))
+        cal.add("description", _line(description))
+        cal.add("x-wr-caldesc", _line(description))
     cal.add("x-wr-timezone", settings.TIME_ZONE)
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")

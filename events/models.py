@@ -13,11 +13,14 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from library.models import Book, Paper
+from shuyuan.text import validate_single_line
 
 
 class Venue(models.Model):
-    name = models.CharField(_("名称"), max_length=100, unique=True, help_text=_("例如 法官书苑阅览室、第三审判庭"))
-    location = models.CharField(_("位置"), max_length=200, blank=True, help_text=_("例如 院本部三楼"))
+    name = models.CharField(_("名称"), max_length=100, unique=True, validators=[validate_single_line],
+                            help_text=_("例如 法官书苑阅览室、第三审判庭"))
+    location = models.CharField(_("位置"), max_length=200, blank=True, validators=[validate_single_line],
+                                help_text=_("例如 院本部三楼"))
     capacity = models.PositiveIntegerField(_("容纳人数"), default=30)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
@@ -51,7 +54,7 @@ class Event(models.Model):
 
     uid = models.UUIDField(_("日历 UID"), default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
-    title = models.CharField(_("标题"), max_length=200)
+    title = models.CharField(_("标题"), max_length=200, validators=[validate_single_line])
     description = models.TextField(_("简介"), blank=True)
     start = models.DateTimeField(_("开始"))
     end = models.DateTimeField(_("结束"))
@@ -66,7 +69,7 @@ class Event(models.Model):
     registration_closes = models.DateTimeField(_("报名截止"), null=True, blank=True)
     visibility = models.CharField(_("可见范围"), max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
-    cancel_reason = models.CharField(_("取消原因"), max_length=200, blank=True)
+    cancel_reason = models.CharField(_("取消原因"), max_length=200, blank=True, validators=[validate_single_line])
     rrule = models.CharField(_("重复规则"), max_length=500, blank=True, help_text=_("RFC 5545 RRULE，例如 FREQ=MONTHLY;BYDAY=1FR"))
     exdates = models.JSONField(_("排除日期"), default=list, blank=True, help_text=_("被排除的各次原定开始时间（ISO 8601）"))
     organizers = models.ManyToManyField(
@@ -120,8 +123,9 @@ class Event(models.Model):
 
 class Speaker(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="speakers")
-    name = models.CharField(_("姓名"), max_length=100)
-    role = models.CharField(_("身份"), max_length=50, blank=True, help_text=_("例如 主讲人、主持人"))
+    name = models.CharField(_("姓名"), max_length=100, validators=[validate_single_line])
+    role = models.CharField(_("身份"), max_length=50, blank=True, validators=[validate_single_line],
+                            help_text=_("例如 主讲人、主持人"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -161,11 +165,12 @@ class Override(models.Model):
     recurrence_id = models.DateTimeField(_("原定开始"))
     start = models.DateTimeField(_("开始"))
     end = models.DateTimeField(_("结束"))
-    title = models.CharField(_("标题"), max_length=200, blank=True, help_text=_("留空沿用系列标题"))
+    title = models.CharField(_("标题"), max_length=200, blank=True, validators=[validate_single_line],
+                             help_text=_("留空沿用系列标题"))
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     venue_changed = models.BooleanField(default=False, help_text=_("为真时以 venue 为准（可为空：改为线上）"))
     status = models.CharField(_("状态"), max_length=16, choices=Event.Status.choices, default=Event.Status.SCHEDULED)
-    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    reason = models.CharField(_("原因"), max_length=200, blank=True, validators=[validate_single_line])
     sequence = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,7 +8,7 @@ re-venue or cancel single occurrences.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as dateutil_rrule
@@ -57,8 +57,10 @@ def normalize_rrule(text: str, *, start: datetime) -> str:
                            code="bad_rrule")
     if "COUNT" in parts and "UNTIL" in parts:
         raise InvalidInput("rrule", "COUNT 与 UNTIL 不能同时使用 (COUNT and UNTIL are exclusive)", code="bad_rrule")
-    canonical = ";".join(f"{k}={v}" for k, v in parts.items())
     try:
+        if "UNTIL" in parts:
+            parts["UNTIL"] = until_utc(parts["UNTIL"])
+        canonical = ";".join(f"{k}={v}" for k, v in parts.items())
         rule = _parse(canonical, start)
         first = rule.after(start.astimezone(local_tz()) - timedelta(microseconds=1), inc=True)
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
@@ -79,20 +81,31 @@ def normalize_rrule(text: str, *, start: datetime) -> str:
 
 def _parse(rule: str, start: datetime) -> dateutil_rrule.rrule:
     dtstart = start.astimezone(local_tz())
-    if "UNTIL=" in rule and "Z" not in rule.split("UNTIL=")[1].split(";")[0]:
-        # A floating UNTIL means the library's wall clock (RFC 5545 requires UNTIL to match DTSTART's kind).
-        until = rule.split("UNTIL=")[1].split(";")[0]
-        rule = rule.replace(f"UNTIL={until}", f"UNTIL={_floating_to_utc(until)}")
-    return rrulestr(rule, dtstart=dtstart, cache=False)
+    return rrulestr(with_utc_until(rule), dtstart=dtstart, cache=False)
 
 
-def _floating_to_utc(value: str) -> str:
-    fmt = "%Y%m%dT%H%M%S" if "T" in value else "%Y%m%d"
-    local = datetime.strptime(value, fmt)
-    if "T" not in value:
-        local = local.replace(hour=23, minute=59, second=59)  # a date UNTIL includes that whole day
-    aware = local.replace(tzinfo=local_tz()).astimezone(ZoneInfo("UTC"))
+def until_utc(value: str) -> str:
+    """An RRULE UNTIL as RFC 5545 §3.3.10 requires beside a DTSTART with a TZID: a UTC date-time.
+
+    A date (``20270630``) means through the end of that day in library time, so an occurrence on
+    that day is included; a date-time without ``Z`` is library time.  Raises ValueError when
+    ``value`` is neither."""
+    value = value.strip().upper()
+    if value.endswith("Z"):
+        aware = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    else:
+        local = datetime.strptime(value, "%Y%m%dT%H%M%S" if "T" in value else "%Y%m%d")
+        if "T" not in value:
+            local = local.replace(hour=23, minute=59, second=59)  # a date UNTIL includes that whole day
+        aware = local.replace(tzinfo=local_tz()).astimezone(UTC)
     return aware.strftime("%Y%m%dT%H%M%SZ")
+
+
+def with_utc_until(rule: str) -> str:
+    """``rule`` with its UNTIL (if any) in UTC; rules stored before UNTIL was normalised on input had
+    floating ones.  Raises ValueError for an UNTIL that is neither a date nor a date-time."""
+    parts = [piece.partition("=") for piece in rule.split(";") if piece]
+    return ";".join(f"{name}={until_utc(value) if name.upper() == 'UNTIL' else value}" for name, _, value in parts)
 
 
 def is_finite(rrule_text: str) -> bool:
@@ -116,6 +129,18 @@ def parse_instant(value: str | datetime, field: str) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=local_tz())
     return dt
+
+
+def range_bound(value: date | datetime, field: str, *, end: bool = False) -> datetime:
+    """One end of a requested range as an aware instant.  A plain date is that day in library time:
+    as a start its first moment, as an ``end`` the whole day included (the next local midnight, the
+    range being half-open); a datetime without an offset is library time."""
+    if not isinstance(value, datetime):
+        if not 1900 <= value.year <= 2100:
+            raise InvalidInput(field, f"日期超出范围（1900–2100）：{value.isoformat()} (date out of range)")
+        day = value + timedelta(days=1) if end else value
+        return datetime(day.year, day.month, day.day, tzinfo=local_tz())
+    return parse_instant(value, field)
 
 
 @dataclass

@@ -1,14 +1,16 @@
 """Request and response schemas of the events API.  Input schemas reject unknown keys."""
 
+import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.conf import settings
 from ninja import Field, Schema
+from pydantic import BeforeValidator
 
 from events.models import Event
 from shuyuan.links import subscription_links
-from shuyuan.schema_types import Id, StrictSchema, Text
+from shuyuan.schema_types import Id, SingleLine, StrictSchema, Text
 
 #: A point in time as ISO 8601 (any offset; without one it is library time) or, for all-day events, a date.
 When = datetime | date | str
@@ -20,14 +22,14 @@ def feed_links(event_id: int) -> dict[str, str]:
 
 
 class VenueIn(StrictSchema):
-    name: Text(100, 1)
-    location: Text(200) = ""
+    name: SingleLine(100, 1)
+    location: SingleLine(200) = ""
     capacity: int = Field(30, ge=1, le=100000)
 
 
 class VenuePatch(StrictSchema):
-    name: Text(100, 1) | None = None
-    location: Text(200) | None = None
+    name: SingleLine(100, 1) | None = None
+    location: SingleLine(200) | None = None
     capacity: int | None = Field(None, ge=1, le=100000)
 
 
@@ -39,58 +41,58 @@ class VenueOut(Schema):
 
 
 class SpeakerIn(StrictSchema):
-    name: Text(100, 1)
-    role: Text(50) = ""
-    user: Text(150, 1) | None = Field(None, description="关联的用户名（可选）")
+    name: SingleLine(100, 1)
+    role: SingleLine(50) = ""
+    user: SingleLine(150, 1) | None = Field(None, description="关联的用户名（可选）")
 
 
 class EventIn(StrictSchema):
-    title: Text(200, 1)
+    title: SingleLine(200, 1)
     kind: Event.Kind
     description: Text(20000) = ""
     start: When = Field(description="开始：ISO 8601，带或不带时区（不带即北京时间）；全天活动可只写日期")
     end: When = Field(description="结束；全天活动写最后一天的日期")
     all_day: bool = False
     venue: Id | None = None
-    online_url: Text(500) = ""
+    online_url: SingleLine(500) = ""
     capacity: int | None = Field(None, ge=1, le=100000, description="名额；留空取场地容纳人数")
-    rrule: Text(500) = Field("", description="RFC 5545 RRULE，例如 FREQ=MONTHLY;BYDAY=1FR;COUNT=12")
+    rrule: SingleLine(500) = Field("", description="RFC 5545 RRULE，例如 FREQ=MONTHLY;BYDAY=1FR;COUNT=12")
     exdates: list[When] = Field(default=[], max_length=500, description="排除的场次（原定开始时间）")
-    speakers: list[SpeakerIn | Text(100, 1)] = Field(default=[], max_length=50)
+    speakers: list[SpeakerIn | SingleLine(100, 1)] = Field(default=[], max_length=50)
     books: list[Id] = Field(default=[], max_length=100, description="书目：图书 id")
     papers: list[Id] = Field(default=[], max_length=100, description="调研成果 id")
     visibility: Event.Visibility = Event.Visibility.PUBLIC
     registration_required: bool = True
     registration_opens: datetime | None = None
     registration_closes: datetime | None = None
-    organizers: list[Text(150, 1)] | None = Field(None, max_length=20, description="其他组织者的用户名")
+    organizers: list[SingleLine(150, 1)] | None = Field(None, max_length=20, description="其他组织者的用户名")
 
 
 class EventPatch(StrictSchema):
-    title: Text(200, 1) | None = None
+    title: SingleLine(200, 1) | None = None
     kind: Event.Kind | None = None
     description: Text(20000) | None = None
     start: When | None = None
     end: When | None = None
     all_day: bool | None = None
     venue: Id | None = None
-    online_url: Text(500) | None = None
+    online_url: SingleLine(500) | None = None
     capacity: int | None = Field(None, ge=1, le=100000)
-    rrule: Text(500) | None = None
+    rrule: SingleLine(500) | None = None
     exdates: list[When] | None = Field(None, max_length=500)
-    speakers: list[SpeakerIn | Text(100, 1)] | None = Field(None, max_length=50)
+    speakers: list[SpeakerIn | SingleLine(100, 1)] | None = Field(None, max_length=50)
     books: list[Id] | None = Field(None, max_length=100)
     papers: list[Id] | None = Field(None, max_length=100)
     visibility: Event.Visibility | None = None
     registration_required: bool | None = None
     registration_opens: datetime | None = None
     registration_closes: datetime | None = None
-    organizers: list[Text(150, 1)] | None = Field(None, max_length=20)
+    organizers: list[SingleLine(150, 1)] | None = Field(None, max_length=20)
 
 
 class CancelIn(StrictSchema):
     occurrence: When | None = Field(None, description="要取消的场次（原定开始时间）；留空取消整个活动")
-    reason: Text(200) = ""
+    reason: SingleLine(200) = ""
 
 
 class OverrideIn(StrictSchema):
@@ -99,9 +101,9 @@ class OverrideIn(StrictSchema):
     end: When | None = None
     venue: Id | None = None
     online: bool = Field(False, description="改为线上（不占场地）")
-    title: Text(200) | None = None
+    title: SingleLine(200) | None = None
     status: Literal["scheduled", "cancelled"] | None = None
-    reason: Text(200) = ""
+    reason: SingleLine(200) = ""
 
 
 class SpeakerOut(Schema):
@@ -242,9 +244,20 @@ class EventFilters(Schema):
     venue: Id | None = None
 
 
+def _plain_date(value):
+    """``2026-12-06`` as a date, not as midnight: as ``to`` it includes that whole day."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return date.fromisoformat(value.strip())
+    return value
+
+
+#: One end of a range: an ISO 8601 datetime (without an offset: library time) or a plain date.
+Bound = Annotated[datetime | date, BeforeValidator(_plain_date)]
+
+
 class OccurrenceFilters(Schema):
-    from_: datetime | None = Field(None, alias="from", description="起（默认现在）")
-    to: datetime | None = Field(None, description="止（默认起后 90 天；最长 400 天）")
+    from_: Bound | None = Field(None, alias="from", description="起：日期或日期时间（不带时区即北京时间；默认现在）")
+    to: Bound | None = Field(None, description="止：日期（含当天）或日期时间（不含）；默认起后 90 天，最长 400 天")
     kind: str | None = Field(None, description="类型，可用逗号分隔多个")
     venue: Id | None = None
 

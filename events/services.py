@@ -31,6 +31,8 @@ from events.recurrence import (
 )
 from library.models import Book, Paper
 from shuyuan.errors import DomainError, InvalidInput
+from shuyuan.text import MESSAGE as NOT_ONE_LINE
+from shuyuan.text import is_single_line
 
 #: The seat-counter key of a non-recurring event (its registrations have no occurrence).
 SINGLE = datetime(1970, 1, 1, tzinfo=UTC)
@@ -38,10 +40,18 @@ SINGLE = datetime(1970, 1, 1, tzinfo=UTC)
 SCHEDULE_FIELDS = ("start", "end", "all_day", "rrule", "exdates", "venue_id", "online_url", "status")
 
 
+def _one_line(field_name: str, value: str | None) -> None:
+    """Titles, names and places are single-line (they become iCalendar lines, CSV cells, mail subjects)."""
+    if value and not is_single_line(value):
+        raise InvalidInput(field_name, f"{field_name} {NOT_ONE_LINE}")
+
+
 # --- venues -----------------------------------------------------------------------------------------
 
 
 def venue_create(*, name: str, location: str = "", capacity: int = 30) -> Venue:
+    _one_line("name", name)
+    _one_line("location", location)
     if Venue.objects.filter(name=name).exists():
         raise DomainError("duplicate_venue", f"场地 {name} 已存在 (a venue with this name exists)")
     if capacity < 1:
@@ -51,6 +61,8 @@ def venue_create(*, name: str, location: str = "", capacity: int = 30) -> Venue:
 
 @transaction.atomic
 def venue_update(*, venue: Venue, changes: dict) -> Venue:
+    for key in ("name", "location"):
+        _one_line(key, changes.get(key))
     if "capacity" in changes and changes["capacity"] < 1:
         raise InvalidInput("capacity", "容纳人数至少为 1 (capacity must be at least 1)")
     if "name" in changes and Venue.objects.filter(name=changes["name"]).exclude(pk=venue.pk).exists():
@@ -135,6 +147,11 @@ def _as_date(value, field_name: str):
 
 
 def _validate(data: EventData) -> None:
+    _one_line("title", data.title)
+    _one_line("online_url", data.online_url)
+    for speaker in data.speakers or []:
+        _one_line("speakers", speaker.name)
+        _one_line("speakers", speaker.role)
     if data.online_url:
         try:
             URLValidator(schemes=["http", "https"])(data.online_url)
@@ -152,10 +169,11 @@ def _validate(data: EventData) -> None:
         raise InvalidInput("papers", f"调研成果不存在：{sorted(missing)} (unknown papers)", code="unknown_paper")
     for name in ("registration_opens", "registration_closes"):
         # The range parse_instant allows for start and end: before 1900 local time is LMT, an offset with
-        # seconds (+08:05:43) that no ISO 8601 date-time can carry back out.
+        # seconds (+08:05:43) that no ISO 8601 date-time can carry back out.  A time without an offset
+        # is library time, as everywhere else (a naive one beside an aware one cannot be compared).
         value = getattr(data, name)
-        if value is not None and not 1900 <= value.year <= 2100:
-            raise InvalidInput(name, f"日期超出范围（1900–2100）：{value.isoformat()} (date out of range)")
+        if value is not None:
+            setattr(data, name, parse_instant(value, name))
     if data.registration_opens and data.registration_closes and data.registration_closes <= data.registration_opens:
         raise InvalidInput("registration_closes", "报名截止须晚于报名开始 (registration closes before it opens)")
 
@@ -287,7 +305,7 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
         start=changes.get("start", current.start), end=changes.get("end", current.end),
         all_day=changes.get("all_day", current.all_day), venue=changes.get("venue", current.venue_id),
         online_url=changes.get("online_url", current.online_url), capacity=changes.get("capacity", current.capacity),
-        books=changes.get("books") or [], papers=changes.get("papers") or [],
+        books=changes.get("books") or [], papers=changes.get("papers") or [], speakers=changes.get("speakers") or [],
         registration_opens=changes.get("registration_opens", current.registration_opens),
         registration_closes=changes.get("registration_closes", current.registration_closes),
     )
@@ -298,10 +316,10 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
         merged.end = current.end - timedelta(days=1)
     start, end = normalize_times(merged.start, merged.end, merged.all_day)
     _validate(merged)
-    for key in ("title", "kind", "description", "online_url", "capacity", "visibility", "registration_required",
-                "registration_opens", "registration_closes"):
+    for key in ("title", "kind", "description", "online_url", "capacity", "visibility", "registration_required"):
         if key in changes:
             setattr(current, key, changes[key])
+    current.registration_opens, current.registration_closes = merged.registration_opens, merged.registration_closes
     current.start, current.end, current.all_day = start, end, merged.all_day
     if "venue" in changes:
         current.venue_id = changes["venue"]
@@ -343,6 +361,7 @@ def event_delete(*, event: Event) -> None:
 @transaction.atomic
 def event_cancel(*, event: Event, actor: AbstractBaseUser, occurrence: datetime | None, reason: str = "") -> Event:
     """Cancel the whole series (``occurrence`` None) or one occurrence; they stay visible as cancelled."""
+    _one_line("reason", reason)
     current = Event.objects.select_for_update().get(pk=event.pk)
     if occurrence is None:
         if current.status == Event.Status.CANCELLED:
@@ -370,6 +389,8 @@ def _require_occurrence(event: Event, recurrence_id: datetime, field_name: str) 
 def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: datetime, changes: dict,
                  force: bool = False) -> Override:
     """Move, retitle, re-venue or cancel (``status``) one occurrence of a series."""
+    for key in ("title", "reason"):
+        _one_line(key, changes.get(key))
     current = Event.objects.select_for_update().get(pk=event.pk)
     recurrence_id = parse_instant(recurrence_id, "recurrence_id")
     _require_occurrence(current, recurrence_id, "recurrence_id")

@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 from ninja import Field, FilterSchema, Schema
 
 from library.models import Book, Contributor, Copy, Language, Paper, copy_counts
-from shuyuan.schema_types import Id, StrictSchema, Text
+from shuyuan.schema_types import Id, SingleLine, StrictSchema, Text
 
 Year = Annotated[int, Field(ge=1000, le=2100)]
 
 
 class ContributorIn(StrictSchema):
-    name: Text(128, 1)
+    name: SingleLine(128, 1)
     role: Contributor.Role = Contributor.Role.AUTHOR
 
 
@@ -22,54 +22,54 @@ class ContributorOut(Schema):
 
 
 class BookIn(StrictSchema):
-    isbn: Text(32) | None = None
-    title: Text(500, 1)
-    subtitle: Text(500) = ""
-    authors: list[Text(128, 1)] = Field(default=[], max_length=50, description="作者姓名（按题名页顺序）")
+    isbn: SingleLine(32) | None = None
+    title: SingleLine(500, 1)
+    subtitle: SingleLine(500) = ""
+    authors: list[SingleLine(128, 1)] = Field(default=[], max_length=50, description="作者姓名（按题名页顺序）")
     contributors: list[ContributorIn] | None = Field(
         default=None, max_length=50, description="带责任方式的责任者；给出时取代 authors"
     )
-    publisher: Text(200) = ""
+    publisher: SingleLine(200) = ""
     year: Year | None = None
-    edition: Text(64) = ""
+    edition: SingleLine(64) = ""
     language: Language = Language.ZH
-    clc: Text(32) = Field(default="", description="中图法分类号，例如 D923.2")
-    call_number: Text(64) = ""
-    subjects: list[Text(100)] = Field(default=[], max_length=50)
+    clc: SingleLine(32) = Field(default="", description="中图法分类号，例如 D923.2")
+    call_number: SingleLine(64) = ""
+    subjects: list[SingleLine(100)] = Field(default=[], max_length=50)
     summary: Text(20000) = ""
-    cover_url: Text(500) = ""
+    cover_url: SingleLine(500) = ""
 
 
 class BookPatch(StrictSchema):
-    isbn: Text(32) | None = None
-    title: Text(500, 1) = None
-    subtitle: Text(500) = None
-    authors: list[Text(128, 1)] = Field(default=None, max_length=50)
+    isbn: SingleLine(32) | None = None
+    title: SingleLine(500, 1) = None
+    subtitle: SingleLine(500) = None
+    authors: list[SingleLine(128, 1)] = Field(default=None, max_length=50)
     contributors: list[ContributorIn] = Field(default=None, max_length=50)
-    publisher: Text(200) = None
+    publisher: SingleLine(200) = None
     year: Year | None = None
-    edition: Text(64) = None
+    edition: SingleLine(64) = None
     language: Language = None
-    clc: Text(32) = None
-    call_number: Text(64) = None
-    subjects: list[Text(100)] = Field(default=None, max_length=50)
+    clc: SingleLine(32) = None
+    call_number: SingleLine(64) = None
+    subjects: list[SingleLine(100)] = Field(default=None, max_length=50)
     summary: Text(20000) = None
-    cover_url: Text(500) = None
+    cover_url: SingleLine(500) = None
 
 
 class CopyIn(StrictSchema):
-    barcode: Text(32, 1)
-    location: Text(64, 1) = "院本部"
-    shelf: Text(64) = ""
+    barcode: SingleLine(32, 1)
+    location: SingleLine(64, 1) = "院本部"
+    shelf: SingleLine(64) = ""
     status: Copy.Status = Copy.Status.AVAILABLE
     acquired_on: date | None = None
     note: Text(2000) = ""
 
 
 class CopyPatch(StrictSchema):
-    barcode: Text(32, 1) = None
-    location: Text(64, 1) = None
-    shelf: Text(64) = None
+    barcode: SingleLine(32, 1) = None
+    location: SingleLine(64, 1) = None
+    shelf: SingleLine(64) = None
     status: Copy.Status = None
     acquired_on: date | None = None
     note: Text(2000) = None
@@ -145,32 +145,32 @@ class BookOut(Schema):
 
 class BookFilters(FilterSchema):
     language: Language | None = None
-    clc: Text(32) | None = Field(None, description="中图法分类号前缀，例如 D92")
+    clc: SingleLine(32) | None = Field(None, description="中图法分类号前缀，例如 D92")
     year_from: Year | None = None
     year_to: Year | None = None
 
 
 class PaperIn(StrictSchema):
-    title: Text(500, 1)
-    authors: list[Text(128, 1)] = Field(default=[], max_length=50)
+    title: SingleLine(500, 1)
+    authors: list[SingleLine(128, 1)] = Field(default=[], max_length=50)
     abstract: Text(20000) = ""
-    keywords: list[Text(100)] = Field(default=[], max_length=50)
+    keywords: list[SingleLine(100)] = Field(default=[], max_length=50)
     year: Year | None = None
     kind: Paper.Kind = Paper.Kind.RESEARCH_PROJECT
-    awards: Text(300) = ""
-    venue: Text(300) = ""
+    awards: SingleLine(300) = ""
+    venue: SingleLine(300) = ""
     visibility: Paper.Visibility = Paper.Visibility.INTERNAL
 
 
 class PaperPatch(StrictSchema):
-    title: Text(500, 1) = None
-    authors: list[Text(128, 1)] = Field(default=None, max_length=50)
+    title: SingleLine(500, 1) = None
+    authors: list[SingleLine(128, 1)] = Field(default=None, max_length=50)
     abstract: Text(20000) = None
-    keywords: list[Text(100)] = Field(default=None, max_length=50)
+    keywords: list[SingleLine(100)] = Field(default=None, max_length=50)
     year: Year | None = None
     kind: Paper.Kind = None
-    awards: Text(300) = None
-    venue: Text(300) = None
+    awards: SingleLine(300) = None
+    venue: SingleLine(300) = None
     visibility: Paper.Visibility = None
 
 
@@ -204,8 +204,8 @@ class PaperFilters(FilterSchema):
 
 
 class ImportOptions(Schema):
-    format: Text(16) | None = Field(None, description="csv、marc21 或 unimarc；不给出时按内容判断")
-    location: Text(64) | None = Field(None, description="新复本的馆藏地，例如 棋盘井法庭")
+    format: SingleLine(16) | None = Field(None, description="csv、marc21 或 unimarc；不给出时按内容判断")
+    location: SingleLine(64) | None = Field(None, description="新复本的馆藏地，例如 棋盘井法庭")
 
 
 class ImportSummaryOut(Schema):
@@ -224,8 +224,8 @@ class LoanIn(StrictSchema):
     """Self-service: ``{"book": id}``.  Desk checkout (librarian): ``{"barcode": "…", "patron": "username"}``."""
 
     book: Id | None = Field(default=None, description="自助借阅：图书 id")
-    barcode: Text(32, 1) | None = Field(default=None, description="柜台借出：复本条码")
-    patron: Text(150, 1) | None = Field(default=None, description="柜台借出：读者用户名")
+    barcode: SingleLine(32, 1) | None = Field(default=None, description="柜台借出：复本条码")
+    patron: SingleLine(150, 1) | None = Field(default=None, description="柜台借出：读者用户名")
 
 
 class LoanOut(Schema):
@@ -265,7 +265,7 @@ class LoanOut(Schema):
 
 
 class ReturnIn(StrictSchema):
-    barcode: Text(32, 1)
+    barcode: SingleLine(32, 1)
 
 
 class ReturnOut(Schema):
@@ -277,13 +277,13 @@ class ReturnOut(Schema):
 
 class LoanFilters(Schema):
     status: Literal["active", "overdue", "returned"] | None = None
-    patron: Text(150, 1) | None = None
+    patron: SingleLine(150, 1) | None = None
     book: Id | None = None
 
 
 class HoldIn(StrictSchema):
     book: Id
-    patron: Text(150, 1) | None = Field(default=None, description="馆员代读者预约")
+    patron: SingleLine(150, 1) | None = Field(default=None, description="馆员代读者预约")
 
 
 class HoldOut(Schema):
@@ -320,7 +320,7 @@ class HoldOut(Schema):
 
 class HoldFilters(Schema):
     status: Literal["waiting", "ready", "fulfilled", "cancelled", "expired", "open"] | None = None
-    patron: Text(150, 1) | None = None
+    patron: SingleLine(150, 1) | None = None
     book: Id | None = None
 
 
@@ -371,5 +371,5 @@ class CirculationEventOut(Schema):
 
 class CirculationEventFilters(Schema):
     book: Id | None = None
-    patron: Text(150, 1) | None = None
-    action: Text(16, 1) | None = None
+    patron: SingleLine(150, 1) | None = None
+    action: SingleLine(16, 1) | None = None

@@ -12,10 +12,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from library.circulation import copy_came_free
 from library.fulltext import extract
-from library.models import Book, Contributor, Copy, Paper, PaperAuthor
+from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
 from shuyuan.errors import DomainError, InvalidInput
 
 
@@ -148,10 +149,21 @@ def book_update(*, book: Book, changes: dict[str, Any], contributors: Sequence[P
 
 @transaction.atomic
 def book_delete(*, book: Book) -> None:
-    """Delete a book and its copies; refused while any copy is lent or waits on the hold shelf."""
+    """Delete a book and its copies; refused while any copy is lent or waits on the hold shelf, and
+    for a book that was ever lent or held (``book_has_history``): loans and holds keep their book, so
+    such a book stays and its copies are withdrawn instead (Koha's rule too)."""
     if book.copies.filter(status__in=Copy.CIRCULATING).exists():
         raise DomainError("copy_in_circulation", "有复本借出或在预约架上，不能删除 (a copy is in circulation)")
-    book.delete()
+    if Loan.objects.filter(book=book).exists() or Hold.objects.filter(book=book).exists():
+        raise DomainError(
+            "book_has_history",
+            "该书有借阅或预约记录，不能删除；可将其复本剔除（PATCH /copies/{barcode} status=withdrawn）"
+            " (the book has circulation history: withdraw its copies instead)",
+        )
+    try:
+        book.delete()
+    except ProtectedError:  # history written between the check and the delete
+        raise DomainError("book_has_history", "该书有借阅或预约记录，不能删除 (the book has circulation history)") from None
 
 
 def _check_barcode_free(copy: Copy) -> None:
@@ -225,10 +237,22 @@ def copy_update(
 
 @transaction.atomic
 def copy_delete(*, copy: Copy) -> None:
+    """Delete a copy that never circulated.  A copy with loans or holds is kept for that history
+    (409 ``copy_has_history``); taking it out of the holdings is ``status=withdrawn``."""
     current = Copy.objects.select_for_update().get(pk=copy.pk)
     if current.status in Copy.CIRCULATING:
         raise DomainError("copy_in_circulation", "复本借出或在预约架上，不能删除 (the copy is in circulation)")
-    current.delete()
+    history = DomainError(
+        "copy_has_history",
+        f"复本 {current.barcode} 有借阅或预约记录，不能删除；可改为剔除：PATCH /copies/{current.barcode}"
+        ' {"status": "withdrawn"} (the copy has circulation history: withdraw it instead)',
+    )
+    if Loan.objects.filter(copy=current).exists() or Hold.objects.filter(copy=current).exists():
+        raise history
+    try:
+        current.delete()
+    except ProtectedError:  # history written between the check and the delete
+        raise history from None
 
 
 def _set_paper_authors(paper: Paper, names: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
@@ -96,6 +97,15 @@ def on_invalid_input(request, exc: InvalidInput):
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
     return _error(request, exc.status, exc.detail, exc.code, **exc.extra)
+
+
+@api.exception_handler(ProtectedError)
+@api.exception_handler(RestrictedError)
+def on_protected(request, exc):
+    # A service should have refused with its own code (copy_has_history, venue_in_use …); this is the
+    # net under a delete that one day forgets to, so that it is still a conflict and never a 500.
+    logger.warning("delete refused by a protecting foreign key: %s", exc)
+    return _error(request, 409, "仍有其他记录引用该对象，不能删除 (other records refer to it)", "in_use")
 
 
 @api.exception_handler(Throttled)

@@ -6,6 +6,8 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
+from shuyuan.text import MESSAGE, is_single_line
+
 # C0 control characters other than tab, newline and carriage return, and DEL.
 # PostgreSQL cannot store NUL in text at all, and none of these belongs in a
 # title or a name, so they are refused at the edge with the field named.
@@ -30,6 +32,25 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory, 
         str,
         StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length),
         AfterValidator(no_control_chars),
+    ]
+
+
+def single_line(value: str) -> str:
+    if not is_single_line(value):
+        raise ValueError(MESSAGE)
+    return value
+
+
+def SingleLine(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory, used like a type
+    """A stripped one-line string of bounded length: titles, names, places, codes.
+
+    Refuses line breaks (CR, LF, U+2028/2029), tabs and every other C0/C1 control character, so
+    nothing line-based downstream (iCalendar, CSV, e-mail headers) can be broken by a stored value.
+    Multi-line text (descriptions, notes, abstracts) is ``Text``."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length),
+        AfterValidator(single_line),
     ]
 
 

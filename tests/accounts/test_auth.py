@@ -299,3 +299,13 @@ def test_token_list_query_count_does_not_grow(judge, count):
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/v1/me/tokens").json()["count"] == count
     assert len(queries) == 3  # token lookup (joined with its user), count, page
+
+
+def test_a_display_name_is_one_line(db):
+    from django.core.exceptions import ValidationError
+
+    from accounts.services import user_upsert
+
+    with pytest.raises(ValidationError) as refused:
+        user_upsert(username="judge7", display_name="张\r\n法官", validate=False)
+    assert list(refused.value.message_dict) == ["display_name"]

@@ -426,3 +426,97 @@ def test_attendee_csv_neutralises_formula_usernames(org, talk):
     response = org.get(f"/api/v1/events/{talk['id']}/registrations", {"format": "csv"})
     table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [r[1] for r in table[1:]] == ["'-1-1", "'@cmd", "'-x"]
+
+
+# --- single-line text, library time, UNTIL ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path, payload, field", [
+    ("/api/v1/events", {"title": "法官茶座\r\n第二行"}, "title"),
+    ("/api/v1/events", {"speakers": ["张明\n李娜"]}, "speakers.0"),
+    ("/api/v1/events", {"speakers": [{"name": "张明", "role": "主持\u2028人"}]}, "speakers.0"),
+    ("/api/v1/venues", {"name": "阅览室\r二号"}, "name"),
+    ("/api/v1/venues", {"name": "阅览室", "location": "三楼\x85东"}, "location"),
+])
+def test_single_line_fields_refuse_line_breaks_naming_the_field(org, room, path, payload, field):
+    base = {"title": "法官茶座", "kind": "tea_talk", "start": "2026-12-04T15:00:00+08:00",
+            "end": "2026-12-04T16:30:00+08:00"} if path.endswith("events") else {}
+    response = org.post(path, {**base, **payload})
+    assert response.status_code == 422
+    # A speaker is a name or an object: pydantic reports the union's members, each under the field.
+    assert {".".join(e["field"].split(".")[:len(field.split("."))]) for e in response.json()["detail"]} == {field}
+    assert any("单行" in e["msg"] for e in response.json()["detail"])
+
+
+def test_an_occurrence_title_and_reason_refuse_line_breaks(org, talk):
+    response = org.post(f"/api/v1/events/{talk['id']}/overrides", {
+        "recurrence_id": "2027-01-01T15:00:00+08:00", "title": "改期\n了"})
+    assert (response.status_code, error_fields(response.json())) == (422, ["title"])
+    assert Event.objects.get(pk=talk["id"]).overrides.count() == 0
+
+
+def test_the_service_refuses_a_line_break_from_any_caller(org, talk):
+    from events import services
+    from shuyuan.errors import InvalidInput
+
+    event = Event.objects.get(pk=talk["id"])
+    with pytest.raises(InvalidInput) as refused:
+        services.event_update(event=event, changes={"title": "a\nb"}, actor=event.organizers.get())
+    assert refused.value.field == "title"
+    assert Event.objects.get(pk=talk["id"]).title == "法官茶座"
+
+
+@pytest.mark.parametrize("params", [
+    {"from": "2026-12-06", "to": "2027-03-05"},                      # plain dates: to includes that day
+    {"from": "2026-12-06T00:00:00", "to": "2027-03-05T23:59:59"},     # no offset: library time
+    {"from": "2026-12-05T16:00:00Z", "to": "2027-03-05T16:00:00Z"},   # the same range with an offset
+])
+def test_occurrences_take_plain_dates_and_times_without_offset_as_library_time(talk, anon_api, params):
+    response = anon_api.get("/api/v1/occurrences", params)
+    assert response.status_code == 200, response.content
+    assert [i["start"] for i in response.json()["items"]] == [
+        "2027-01-01T15:00:00+08:00", "2027-02-05T15:00:00+08:00", "2027-03-05T15:00:00+08:00"]
+
+
+def test_occurrences_to_as_a_datetime_is_exclusive_and_bad_dates_name_the_field(talk, anon_api):
+    items = anon_api.get("/api/v1/occurrences", {"from": "2026-12-06", "to": "2027-03-05T15:00:00"}).json()["items"]
+    assert [i["start"][:10] for i in items] == ["2027-01-01", "2027-02-05"]
+    for params, field in (({"from": "0001-01-01", "to": "0001-02-01"}, "from"),
+                          ({"from": "2026-12-06", "to": "9999-12-31"}, "to"),
+                          ({"from": "2026-13-01"}, "from")):
+        response = anon_api.get("/api/v1/occurrences", params)
+        assert (response.status_code, error_fields(response.json())) == (422, [field])
+
+
+def test_registration_window_mixes_offsets_and_library_time(org, court_room):
+    response = org.post("/api/v1/events", {
+        "title": "讲座", "kind": "lecture", "start": "2026-12-20T14:00:00+08:00", "end": "2026-12-20T16:00:00+08:00",
+        "registration_opens": "2026-12-01T09:00:00", "registration_closes": "2026-12-19T12:00:00+08:00"})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["registration_opens"], body["registration_closes"]) == (
+        "2026-12-01T09:00:00+08:00", "2026-12-19T12:00:00+08:00")
+    patched = org.patch(f"/api/v1/events/{body['id']}", {"registration_closes": "2026-12-18T12:00:00"})
+    assert (patched.status_code, patched.json()["registration_closes"]) == (200, "2026-12-18T12:00:00+08:00")
+
+
+@pytest.mark.parametrize("until, stored", [
+    ("20270630", "UNTIL=20270630T155959Z"),          # a date: through the end of that day, library time
+    ("20270630T150000", "UNTIL=20270630T070000Z"),   # no Z: library time
+    ("20270630T070000Z", "UNTIL=20270630T070000Z"),
+])
+def test_until_is_stored_in_utc_and_includes_its_last_occurrence(org, anon_api, until, stored):
+    response = org.post("/api/v1/events", {
+        "title": "读书会", "kind": "reading", "start": "2026-12-02T15:00:00+08:00", "end": "2026-12-02T16:00:00+08:00",
+        "rrule": f"FREQ=WEEKLY;BYDAY=WE;UNTIL={until}"})
+    assert response.status_code == 201, response.content
+    assert response.json()["rrule"] == f"FREQ=WEEKLY;BYDAY=WE;{stored}"
+    items = anon_api.get("/api/v1/occurrences", {"from": "2027-06-01", "to": "2027-07-31"}).json()["items"]
+    assert [i["start"][:10] for i in items] == ["2027-06-02", "2027-06-09", "2027-06-16", "2027-06-23", "2027-06-30"]
+
+
+def test_a_malformed_until_names_the_rrule(org):
+    response = org.post("/api/v1/events", {
+        "title": "读书会", "kind": "reading", "start": "2026-12-02T15:00:00+08:00", "end": "2026-12-02T16:00:00+08:00",
+        "rrule": "FREQ=WEEKLY;UNTIL=2027-06-30"})
+    assert (response.status_code, error_fields(response.json())) == (422, ["rrule"])

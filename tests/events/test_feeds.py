@@ -454,3 +454,84 @@ def test_rotating_the_calendar_link_is_rate_limited(judge_api):
     refused = judge_api.post("/api/v1/me/calendar-token")
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert refused.json()["code"] == "throttled"
+
+
+# --- stored text that breaks lines, UNTIL that strict clients refuse ---------------------------------------
+
+
+def test_line_breaks_already_stored_never_break_a_feed(talk, organizer_user, room, judge):
+    """Feeds stay 200 and parseable, every single-line value on one line, whatever rows hold."""
+    services.registration_create(event=talk, user=judge, occurrence=datetime(2026, 12, 4, 15, tzinfo=SH))
+    book = book_create(title="民法典评注")
+    copy_create(book=book, barcode="C1")
+    loan_checkout(patron=judge, actor=judge, book=book)
+    # Written past every check, as old rows, the admin or an import might have them.
+    Event.objects.filter(pk=talk.pk).update(title="法官茶座\r\n第二行", description="第一段\r\n第二段\x0b\x85")
+    Venue.objects.filter(pk=room.pk).update(name="阅览室\n二号", location="三楼\u2028东")
+    Override.objects.filter(event=talk, status="scheduled").update(title="改期\r后")
+    talk.speakers.update(name="张\n明")
+    type(book).objects.filter(pk=book.pk).update(title="民法\r\n典")
+    judge.profile.display_name = "张\r\n法官"
+    judge.profile.save()
+    personal = api_for(judge).post("/api/v1/me/calendar-token").json()["url"].split("8000")[1]
+    for path in (f"/calendar/events/{talk.pk}.ics", "/calendar/events.ics", personal):
+        response = fetch(path)
+        assert response.status_code == 200, path
+        check_bytes(response.content)
+        check_structure(response.content)  # icalendar and vobject
+        cal = parse(response.content)
+        summaries = {str(v["SUMMARY"]) for v in cal.walk("VEVENT")}
+        assert "法官茶座 第二行" in summaries or "【候补】法官茶座 第二行" in summaries
+        assert "改期 后" in summaries
+        assert all("\n" not in s and "\r" not in s for s in summaries)
+        assert {str(v["LOCATION"]) for v in cal.walk("VEVENT") if "LOCATION" in v} == {"阅览室 二号（三楼 东）"}
+        master = next(v for v in cal.walk("VEVENT") if "RECURRENCE-ID" not in v and "UNTIL" not in v)
+        description = str(master["DESCRIPTION"])
+        assert "第一段\n第二段\n\n主讲/主持：张 明（主持人）\n" in description  # lines kept, controls gone
+        assert "\x0b" not in description and "\x85" not in description
+    personal_text = fetch(personal).content.decode()
+    assert "X-WR-CALNAME:法官书苑 · 张 法官\r\n" in personal_text
+    assert "归还《民法 典》" in str(parse(fetch(personal).content).walk("VEVENT")[-1]["SUMMARY"])
+
+
+def rrule_untils(body: bytes) -> list[str]:
+    """Each RRULE's UNTIL as written, of VEVENTs whose DTSTART has a TZID (strict clients need …Z there)."""
+    out = []
+    for event in parse(body).walk("VEVENT"):
+        if "RRULE" in event and event["DTSTART"].params.get("TZID"):
+            out += [part.split("=", 1)[1] for part in event["RRULE"].to_ical().decode().split(";")
+                    if part.startswith("UNTIL=")]
+    return out
+
+
+@pytest.mark.parametrize("until", ["20270630", "20270630T150000", "20270630T070000Z"])
+def test_until_is_utc_in_feeds_and_clients_see_the_occurrences_the_api_lists(organizer_user, until):
+    api = api_for(organizer_user)
+    response = api.post("/api/v1/events", {
+        "title": "读书会", "kind": "reading", "start": "2026-12-02T15:00:00+08:00", "end": "2026-12-02T16:00:00+08:00",
+        "rrule": f"FREQ=WEEKLY;BYDAY=WE;UNTIL={until}"})
+    assert response.status_code == 201, response.content
+    body = fetch(f"/calendar/events/{response.json()['id']}.ics").content
+    check_structure(body)
+    assert rrule_untils(body) == ["20270630T155959Z" if len(until) == 8 else "20270630T070000Z"]
+    start, end = datetime(2026, 11, 25, tzinfo=SH), datetime(2027, 12, 1, tzinfo=SH)
+    listed = api_occurrences(start, end)
+    assert len(listed) == 31 and listed[-1][1] == datetime(2027, 6, 30, 15, tzinfo=SH)
+    assert feed_occurrences(body, start, end) == listed
+
+
+def test_floating_until_stored_before_the_fix_is_normalised_in_the_feed(organizer_user, room):
+    event = make_event(organizer_user, room, start=datetime(2026, 12, 2, 15, tzinfo=SH), rrule="FREQ=WEEKLY;COUNT=2")
+    Event.objects.filter(pk=event.pk).update(rrule="FREQ=WEEKLY;BYDAY=WE;UNTIL=20270630")
+    all_day = services.event_create(data=services.EventData(
+        title="读书月", kind="reading", start="2026-12-01", end="2026-12-01", all_day=True,
+        rrule="FREQ=MONTHLY;UNTIL=20270301"), actor=organizer_user)
+    body = fetch("/calendar/events.ics").content
+    check_bytes(body)
+    check_structure(body)
+    assert rrule_untils(body) == ["20270630T155959Z"]
+    # An all-day series has a DATE DTSTART, so its UNTIL is a DATE (RFC 5545 §3.3.10).
+    assert "RRULE:FREQ=MONTHLY;UNTIL=20270301\r\n" in body.decode() and all_day.rrule.endswith("T155959Z")
+    start, end = datetime(2026, 11, 25, tzinfo=SH), datetime(2027, 12, 1, tzinfo=SH)
+    assert feed_occurrences(body, start, end) == api_occurrences(start, end)
+    assert len(api_occurrences(start, end)) == 31 + 4

@@ -358,3 +358,71 @@ def test_only_librarians_import(request, who, status):
     response = request.getfixturevalue(who).upload("/api/v1/imports", {"file": SimpleUploadedFile("a.csv", csv)})
     assert response.status_code == status
     assert not Book.objects.exists()
+
+
+# --- deleting what has a history ------------------------------------------------------------------
+
+
+@pytest.fixture
+def lent_and_returned(book, judge, librarian):
+    """FG0001 was lent to a judge and returned: the loan is history that keeps the copy and the book."""
+    from library.circulation import loan_checkout, loan_return
+
+    loan = loan_checkout(patron=judge, actor=librarian, copy=Copy.objects.get(barcode="FG0001"))
+    loan_return(loan=loan, actor=librarian)
+    return loan
+
+
+def test_a_copy_with_loan_history_is_withdrawn_not_deleted(librarian_api, lent_and_returned):
+    response = librarian_api.delete("/api/v1/copies/FG0001")
+    body = response.json()
+    assert (response.status_code, body["code"]) == (409, "copy_has_history")
+    assert '{"status": "withdrawn"}' in body["detail"]
+    assert Copy.objects.get(barcode="FG0001").status == Copy.Status.AVAILABLE
+    withdrawn = librarian_api.patch("/api/v1/copies/FG0001", {"status": "withdrawn"})
+    assert (withdrawn.status_code, withdrawn.json()["status"]) == (200, "withdrawn")
+    # A copy that never circulated is still simply deleted.
+    assert librarian_api.delete("/api/v1/copies/FG0002").status_code == 204
+
+
+def test_a_book_with_loan_history_is_refused_with_a_code(librarian_api, book, lent_and_returned):
+    response = librarian_api.delete(f"/api/v1/books/{book.pk}")
+    assert (response.status_code, response.json()["code"]) == (409, "book_has_history")
+    assert (Book.objects.filter(pk=book.pk).count(), Copy.objects.filter(book=book).count()) == (1, 2)
+
+
+def test_a_copy_kept_by_a_hold_is_refused_with_a_code(librarian_api, book, judge):
+    from django.utils import timezone
+
+    from library.models import Hold
+
+    Hold.objects.create(book=book, patron=judge, copy=Copy.objects.get(barcode="FG0002"), status="cancelled",
+                        created_at=timezone.now())
+    response = librarian_api.delete("/api/v1/copies/FG0002")
+    assert (response.status_code, response.json()["code"]) == (409, "copy_has_history")
+
+
+def test_a_protected_delete_a_service_forgot_is_a_409_not_a_500(librarian_api, book, lent_and_returned, monkeypatch):
+    """Answers 409 ``in_use`` when a delete reaches a protecting foreign key unchecked."""
+    from library import services
+
+    monkeypatch.setattr(services, "book_delete", lambda *, book: book.delete())
+    response = librarian_api.delete(f"/api/v1/books/{book.pk}")
+    assert (response.status_code, response.json()["code"]) == (409, "in_use")
+    assert Book.objects.filter(pk=book.pk).exists()
+
+
+@pytest.mark.parametrize("field, value", [("title", "民法\r\n物权"), ("publisher", "北大\n出版社"),
+                                          ("authors", ["王\t泽鉴"]), ("subtitle", "通则\u2028所有权")])
+def test_single_line_book_fields_refuse_line_breaks(librarian_api, field, value):
+    response = librarian_api.post("/api/v1/books", {**BOOK, field: value})
+    assert response.status_code == 422
+    assert [e["field"].split(".")[0] for e in response.json()["detail"]] == [field]
+    assert Book.objects.count() == 0
+
+
+def test_copy_location_refuses_a_line_break_but_the_note_keeps_lines(librarian_api, book):
+    bad = librarian_api.post(f"/api/v1/books/{book.pk}/copies", {"barcode": "FG7", "location": "院本部\n三楼"})
+    assert (bad.status_code, bad.json()["detail"][0]["field"]) == (422, "location")
+    good = librarian_api.post(f"/api/v1/books/{book.pk}/copies", {"barcode": "FG7", "note": "第一行\n第二行"})
+    assert (good.status_code, good.json()["note"]) == (201, "第一行\n第二行")

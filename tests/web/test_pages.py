@@ -306,3 +306,14 @@ def test_english_event_pages(organizer):
     assert "<th scope=\"col\">Mon</th>" in month and "Events calendar · 2026-12" in month
     listing = client.get("/events", {"kind": "tea_talk"}).content.decode()
     assert "Judges&#x27; tea talk" in listing
+
+
+def test_organize_form_refuses_a_line_break_in_the_title(organizer):
+    from events.models import Event
+
+    client = logged_in(organizer)
+    response = csrf_post(client, "/organize", "/organize", {
+        "title": "法官茶座\r\n第二行", "kind": "tea_talk", "date": "2026-12-04", "start_time": "15:00",
+        "end_time": "16:30", "repeat": "none", "save": "1"})
+    assert response.status_code == 200 and "须为单行文字" in response.content.decode()
+    assert Event.objects.count() == 0
