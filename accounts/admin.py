@@ -64,3 +64,7 @@ class FailedLoginAdmin(admin.ModelAdmin):
     list_display = ("username", "ip", "at")
     search_fields = ("username", "ip")
     readonly_fields = ("username", "ip", "at")
+
+    def has_add_permission(self, request):
+        # Only login_with_password writes these; an added row would be a blank username's failure.
+        return False

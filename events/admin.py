@@ -1,28 +1,59 @@
+"""The events admin applies the API's object rules: an organizer sees and changes only the events
+they organize (``selectors.can_manage``), their inlines and registrations; superusers see all."""
+
 from django.contrib import admin
 
+from accounts.models import Role
+from accounts.selectors import user_has_role
 from events.models import Attachment, Event, Override, Registration, Speaker, Venue
+from events.selectors import can_manage, managed_events
+
+
+def _may_manage(request, event: Event | None) -> bool:
+    """``can_manage`` for one event; with no event (lists, add pages) the model permissions decide alone."""
+    return event is None or can_manage(request.user, event)
 
 
 @admin.register(Venue)
 class VenueAdmin(admin.ModelAdmin):
+    # As in the API, every organizer keeps every venue (the organizer group's model permissions).
     list_display = ("name", "location", "capacity")
     search_fields = ("name", "location")
 
 
-class SpeakerInline(admin.TabularInline):
+class ManagedEventInline(admin.TabularInline):
+    """Rows of an event follow the event: Django passes the parent event as ``obj``."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(event__in=managed_events(request.user))
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and _may_manage(request, obj)
+
+    def has_add_permission(self, request, obj):
+        return super().has_add_permission(request, obj) and _may_manage(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and _may_manage(request, obj)
+
+
+class SpeakerInline(ManagedEventInline):
     model = Speaker
     extra = 1
     fields = ("position", "name", "role", "user")
     autocomplete_fields = ("user",)
 
 
-class OverrideInline(admin.TabularInline):
+class OverrideInline(ManagedEventInline):
     model = Override
     extra = 0
     fields = ("recurrence_id", "start", "end", "title", "venue", "venue_changed", "status", "reason")
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(ManagedEventInline):
     model = Attachment
     extra = 0
     fields = ("name", "file", "size")
@@ -39,6 +70,47 @@ class EventAdmin(admin.ModelAdmin):
     readonly_fields = ("uid", "sequence", "created_by", "created_at", "updated_at")
     inlines = [SpeakerInline, OverrideInline, AttachmentInline]
 
+    def get_queryset(self, request):
+        # An event outside this queryset is "not found" in the admin (a redirect to the index), as for a
+        # deleted one: its change, delete and history pages never open.
+        return super().get_queryset(request).filter(pk__in=managed_events(request.user).values("pk"))
+
+    def get_readonly_fields(self, request, obj=None):
+        # Only superusers choose organizers: an organizer who could add people could hand an event (and
+        # its registrations) to anyone.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else (*fields, "organizers")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and user_has_role(request.user, Role.ORGANIZER)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and _may_manage(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and _may_manage(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            # As events.services.event_create: whoever creates an event organizes it.
+            form.instance.organizers.add(request.user)
+
+    def get_deleted_objects(self, objs, request):
+        # Deleting an event takes its registrations with it, as event_delete does in the API; a
+        # registration on its own is never deleted (RegistrationAdmin), so its permission is not asked.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(Registration._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
 
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
@@ -48,6 +120,21 @@ class RegistrationAdmin(admin.ModelAdmin):
     list_select_related = ("event", "user")
     readonly_fields = ("event", "occurrence", "user", "status", "created_at", "cancelled_at")
 
+    def get_queryset(self, request):
+        # The API shows an event's registrations to its organizers only.
+        return super().get_queryset(request).filter(event__in=managed_events(request.user))
+
     def has_add_permission(self, request):
         # Registrations go through events.services (seats, waitlist, notices).
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and _may_manage(request, obj and obj.event)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _may_manage(request, obj and obj.event)
+
+    def has_delete_permission(self, request, obj=None):
+        # The API cancels a registration (registration_cancel frees its seat for the waitlist); deleting
+        # the row would leave the seat counted as taken.
         return False

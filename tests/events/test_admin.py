@@ -1,0 +1,169 @@
+"""The events admin keeps the API's object rules (issue 13): an organizer reaches only the events they organize.
+
+The probe: an organizer who did not organize an event opened it in /admin/, renamed it, added themselves
+as an organizer and then read its registrations through the API; the registrations list showed everyone's.
+An event outside an organizer's queryset is "not found" for them, as Django's admin treats a deleted one:
+every page of it redirects to the admin index.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.test import Client, RequestFactory
+from django.utils import timezone
+
+from accounts.models import Role
+from events import services
+from events.models import Event, Registration, Speaker
+from tests.admin_forms import admin_form_data
+from tests.conftest import api_for, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def organizer2(db):
+    return make_user("organizer2", Role.ORGANIZER)
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("root", password="secret-pass-1")
+
+
+def _event(organizer, title, **extra) -> Event:
+    start = (timezone.now() + timedelta(days=5)).replace(second=0, microsecond=0)
+    return services.event_create(data=services.EventData(
+        title=title, kind="salon", start=start, end=start + timedelta(hours=2), capacity=20, **extra), actor=organizer)
+
+
+@pytest.fixture
+def event(organizer, judge):
+    event = _event(organizer, "读者沙龙", speakers=[services.SpeakerData(name="王教授")])
+    services.registration_create(event=event, user=judge)
+    return event
+
+
+@pytest.fixture
+def event2(organizer2, judge):
+    event = _event(organizer2, "审判实务讲座")
+    services.registration_create(event=event, user=judge)
+    return event
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _change(event: Event) -> str:
+    return f"/admin/events/event/{event.pk}/change/"
+
+
+def test_other_organizer_cannot_open_an_event_they_do_not_organize(event, organizer2, event2):
+    response = _client(organizer2).get(_change(event))
+
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+
+def test_other_organizer_cannot_rename_it_or_join_its_organizers(event, organizer, organizer2, superuser, event2):
+    form = admin_form_data(_client(superuser), _change(event))
+    form.update(title=["改名"], organizers=[str(organizer.pk), str(organizer2.pk)])
+
+    response = _client(organizer2).post(_change(event), form)
+
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    event.refresh_from_db()
+    assert (event.title, list(event.organizers.values_list("username", flat=True))) == ("读者沙龙", ["organizer1"])
+    assert api_for(organizer2).get(f"/api/v1/events/{event.pk}/registrations").status_code == 403
+
+
+def test_other_organizer_cannot_open_or_use_the_delete_page(event, organizer2, event2):
+    client = _client(organizer2)
+
+    shown = client.get(f"/admin/events/event/{event.pk}/delete/")
+    posted = client.post(f"/admin/events/event/{event.pk}/delete/", {"post": "yes"})
+    action = client.post("/admin/events/event/", {"action": "delete_selected", "_selected_action": [event.pk],
+                                                   "post": "yes"})
+
+    assert [r.status_code for r in (shown, posted)] == [302, 302]
+    assert [shown["Location"], posted["Location"]] == ["/admin/", "/admin/"]
+    assert action.status_code == 302
+    assert Event.objects.filter(pk=event.pk).exists()
+
+
+def test_organizers_list_only_their_events_and_registrations(event, organizer2, event2):
+    client = _client(organizer2)
+
+    events = client.get("/admin/events/event/").context["cl"].result_list
+    registrations = client.get("/admin/events/registration/").context["cl"].result_list
+
+    assert [e.pk for e in events] == [event2.pk]
+    assert [r.event_id for r in registrations] == [event2.pk]
+
+
+def test_an_organizer_cannot_change_the_organizers_of_their_own_event(event, organizer, organizer2, superuser):
+    form = admin_form_data(_client(superuser), _change(event))
+    form.update(title=["读者沙龙（第二期）"], organizers=[str(organizer.pk), str(organizer2.pk)])
+
+    response = _client(organizer).post(_change(event), form)
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert (event.title, list(event.organizers.values_list("username", flat=True))) == (
+        "读者沙龙（第二期）", ["organizer1"])
+
+
+def test_a_superuser_changes_organizers(event, organizer, organizer2, superuser):
+    form = admin_form_data(_client(superuser), _change(event))
+    form["organizers"] = [str(organizer.pk), str(organizer2.pk)]
+
+    response = _client(superuser).post(_change(event), form)
+
+    assert response.status_code == 302
+    assert sorted(event.organizers.values_list("username", flat=True)) == ["organizer1", "organizer2"]
+
+
+def test_an_event_added_in_the_admin_is_organized_by_its_creator(organizer, superuser):
+    form = admin_form_data(_client(superuser), "/admin/events/event/add/")
+    form.update(title=["新沙龙"], kind=["salon"], start_0=["2099-01-01"], start_1=["14:00:00"],
+                end_0=["2099-01-01"], end_1=["16:00:00"])
+    form.pop("organizers", None)
+
+    response = _client(organizer).post("/admin/events/event/add/", form)
+
+    assert response.status_code == 302
+    event = Event.objects.get(title="新沙龙")
+    assert (event.created_by, list(event.organizers.all())) == (organizer, [organizer])
+
+
+def test_inlines_follow_the_event(event, organizer, organizer2):
+    event_admin = admin.site._registry[Event]
+    request = RequestFactory().get("/admin/")
+    results = {}
+    for user in (organizer, organizer2):
+        request.user = User.objects.get(pk=user.pk)
+        inline = next(i for i in event_admin.get_inline_instances(request) if i.model is Speaker)
+        results[user.username] = (
+            list(inline.get_queryset(request).values_list("name", flat=True)),
+            inline.has_view_permission(request, event), inline.has_change_permission(request, event),
+            inline.has_add_permission(request, event), inline.has_delete_permission(request, event),
+        )
+
+    assert results == {"organizer1": (["王教授"], True, True, True, True),
+                       "organizer2": ([], False, False, False, False)}
+
+
+def test_registrations_are_cancelled_not_deleted_but_go_with_their_event(event, organizer):
+    client = _client(organizer)
+    registration = Registration.objects.get(event=event)
+
+    refused = client.post(f"/admin/events/registration/{registration.pk}/delete/", {"post": "yes"})
+    deleted = client.post(f"/admin/events/event/{event.pk}/delete/", {"post": "yes"})
+
+    assert (refused.status_code, deleted.status_code) == (403, 302)
+    assert (Event.objects.filter(pk=event.pk).exists(), Registration.objects.filter(pk=registration.pk).exists()) == (
+        False, False)
