@@ -15,6 +15,7 @@ from django.conf import settings
 from stdnum import isbn as stdnum_isbn
 from whoosh import collectors, highlight, qparser
 from whoosh import query as wq
+from whoosh.reading import TermNotFound
 from whoosh.scoring import bm25
 
 from search_index import columnar, store
@@ -411,8 +412,19 @@ class _Segment:
             return np.arange(self.count, dtype=np.int32)
         if q is wq.NullQuery:
             return _NONE
-        # Phrases and anything else: Whoosh's own matcher.
-        return np.array(sorted(q.docs(self.leaf)), dtype=np.int32)
+        # Phrases and anything else: Whoosh's own matcher, one Python call per candidate document, so the
+        # time budget is checked as it goes.
+        found = []
+        try:
+            matcher = q.matcher(self.leaf)
+        except TermNotFound:  # what Query.docs() also answers with no documents
+            return _NONE
+        while matcher.is_active():
+            found.append(matcher.id())
+            if self.deadline is not None and not len(found) % 256:
+                self.deadline.check()
+            matcher.next()
+        return np.array(sorted(found), dtype=np.int32)
 
     def scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
         """BM25F scores of ``docs`` for ``q``, as Whoosh's scored search computes them."""
