@@ -51,6 +51,9 @@ TARGET_API_P95_MS = 100.0
 TARGET_RATIO_FTS5 = 3.0
 TARGET_UPDATE_S = 1.0
 TARGET_BUILD_RATE = 600.0
+#: No accepted query (the hostile shapes at the limits of search_index.searcher) may take longer than
+#: this many times the ordinary queries' API p95.
+TARGET_HOSTILE_RATIO = 5.0
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -72,6 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--breakdown", action="store_true", help="also time the parts of a Whoosh query separately")
     p.add_argument("--breakdown-queries", type=int, default=100)
     p.add_argument("--skip-fts5", action="store_true", help="leave out the FTS5 reference")
+    p.add_argument("--hostile-runs", type=int, default=5, help="runs of each hostile query shape (the first is cold)")
     p.add_argument(
         "--reuse",
         action="store_true",
@@ -118,6 +122,8 @@ def configure_environment(workdir: Path) -> None:
     os.environ["ALLOWED_HOSTS"] = "testserver"
     os.environ["CATALOG_PUBLIC"] = "True"
     os.environ["LOG_LEVEL"] = "WARNING"
+    # One client sends every query: the per-address search rate limit is off.
+    os.environ["SEARCH_RATE_ANONYMOUS"] = "0"
     os.environ.pop("DB_CONN_MAX_AGE", None)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -334,6 +340,60 @@ def time_api(queries) -> list[float]:
         if response.status_code != 200:
             raise RuntimeError(f"API answered {response.status_code} for {text!r}: {response.content[:300]!r}")
     return times
+
+
+def hostile_queries(corpus) -> list[tuple[str, str]]:
+    """Query shapes that make the engine work hardest, each at the limit searcher accepts (docs/search.md).
+
+    Built from the corpus's most frequent words (the longest posting lists).  Each is checked against
+    ``searcher.check_limits``, so a change of limits that refuses one shows up as an error, not a fast 400.
+    """
+    from pypinyin import lazy_pinyin
+
+    from search_index import searcher
+
+    frequent = [w for w in corpus.text_vocab.words[: len(corpus.content)] if searcher._word_count(w) == 1]
+    pinyin = ["".join(lazy_pinyin(w)) for w in frequent if len(w) >= 2]
+    n_phrase, n_words, depth = searcher.MAX_PHRASE_WORDS, searcher.MAX_QUERY_WORDS, searcher.MAX_NESTING
+    nested = frequent[depth]
+    for w in reversed(frequent[:depth]):
+        nested = f"({w} OR {nested})"
+    shapes = [
+        (f"phrase of {n_phrase} frequent words", '"' + " ".join(frequent[:n_phrase]) + '"'),
+        (f"phrase of one word x{n_phrase}", '"' + " ".join([frequent[0]] * n_phrase) + '"'),
+        (f"{n_words} frequent words", " ".join(frequent[:n_words])),
+        (f"{n_words} words, OR", " OR ".join(frequent[:n_words])),
+        (f"{depth} levels of brackets, OR", nested),
+        (f"{n_words} pinyin prefixes with *", " ".join(p[:3] + "*" for p in pinyin[:n_words])),
+        (f"{n_words} misspelled pinyin (did-you-mean)", " ".join(p[:-1] + ("q" if p[-1] != "q" else "x") for p in pinyin[:n_words])),
+        (f"{n_words} words in {n_phrase // 2}-word phrases",
+         " ".join('"' + " ".join(frequent[i : min(i + n_phrase // 2, n_words)]) + '"'
+                  for i in range(0, n_words, n_phrase // 2))),
+    ]
+    for label, text in shapes:
+        if len(text) > searcher.MAX_QUERY_LENGTH:
+            raise RuntimeError(f"hostile shape {label!r} is longer than {searcher.MAX_QUERY_LENGTH} characters")
+        searcher.check_limits(text)
+    return shapes
+
+
+def time_hostile(shapes, runs: int) -> list[dict]:
+    """Each shape through the HTTP API ``runs`` times in a row (the first run pays for cold caches)."""
+    from django.test import Client
+
+    client = Client()
+    out = []
+    for label, text in shapes:
+        ms, statuses = [], set()
+        for _ in range(runs):
+            t = time.perf_counter()
+            response = client.get("/api/v1/search", {"q": text})
+            ms.append((time.perf_counter() - t) * 1000)
+            statuses.add(response.status_code)
+        body = response.json()
+        out.append({"label": label, "first": ms[0], "median": statistics.median(ms), "max": max(ms),
+                    "status": "/".join(map(str, sorted(statuses))), "count": body.get("count")})
+    return out
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -762,6 +822,20 @@ def main(argv=None) -> int:
     slow = sorted(zip(api_ms, queries, counts, strict=True), reverse=True)[:8]
     say("    slowest (API): " + "; ".join(f"{q[1]!r} {ms:.0f} ms/{n:,} hits" for ms, q, n in slow))
 
+    hostile_limit = TARGET_HOSTILE_RATIO * api["p95"]
+    say(f"\n[3b] hostile queries at the limits, {args.hostile_runs} runs each through the API ({load()}); "
+        f"ordinary API p95 {api['p95']:.1f} ms, {TARGET_HOSTILE_RATIO:.0f}× = {hostile_limit:.1f} ms")
+    hostile = time_hostile(hostile_queries(corpus), args.hostile_runs)
+    say(table(
+        [[h["label"], h["status"], fmt(h["count"]) if h["count"] is not None else "-", fmt(h["first"]),
+          fmt(h["median"]), fmt(h["max"]), ratio(h["max"], api["p95"]), "PASS" if h["max"] <= hostile_limit else "FAIL"]
+         for h in hostile]
+        + [["ordinary queries, API p95", "200", "", "", "", fmt(api["p95"]), "1.00×", ""],
+           [f"{TARGET_HOSTILE_RATIO:.0f}× ordinary p95 (the line)", "", "", "", "", fmt(hostile_limit),
+            f"{TARGET_HOSTILE_RATIO:.2f}×", ""]],
+        ["shape", "status", "hits", "first ms", "median ms", "max ms", "max / p95", "verdict"],
+    ))
+
     say(f"\n[4] commit to searchable: {args.trials} × library.services.book_create() in transaction.atomic() … ({load()})")
     cs = commit_to_searchable(args.trials, args.seed)
     say(f"    median {cs['median_ms']:.0f} ms, max {cs['max_ms']:.0f} ms (on_commit drain alone: median "
@@ -842,11 +916,15 @@ def main(argv=None) -> int:
          f"{cs['median_ms']:.0f} ms", verdict(cs["median_ms"] <= TARGET_UPDATE_S * 1000 and not cs["failures"])],
         [f"full rebuild ≥ {TARGET_BUILD_RATE:.0f} records/s", f"{wb['rate']:.0f}/s",
          "n/a (reused)" if args.reuse else verdict(wb["rate"] >= TARGET_BUILD_RATE)],
+        [f"hostile queries ≤ {TARGET_HOSTILE_RATIO:.0f}× ordinary API p95 ({hostile_limit:.1f} ms)",
+         f"slowest {max(h['max'] for h in hostile):.1f} ms",
+         verdict(all(h["max"] <= hostile_limit and h["status"] == "200" for h in hostile))],
     ]
     say(table(targets, ["target", "measured", "verdict"]))
     (workdir / "last-result.json").write_text(
         json.dumps(
-            {"args": vars(args), "catalog": cat, "whoosh_build": wb, "services": svc, "api": api, "fts5_build": fb,
+            {"args": vars(args), "catalog": cat, "whoosh_build": wb, "services": svc, "api": api, "hostile": hostile,
+             "fts5_build": fb,
              "fts5": fts, "commit_to_searchable": cs},
             indent=2, default=str,
         )

@@ -21,6 +21,7 @@ from accounts.services import calendar_links, calendar_token_rotate
 from library import circulation, selectors
 from library.models import Channel, Hold, Loan
 from search_index import services as search
+from search_index.throttle import search_wait
 from shuyuan.errors import DomainError
 
 PER_PAGE = 20
@@ -57,11 +58,23 @@ def search_page(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort") if request.GET.get("sort") in ("relevance", "year", "-year") else "relevance"
     context = {"nav": "search", "q": q, "result": None, "error": None,
                "keep": [(k, v) for k, v in request.GET.items() if k in FILTER_PARAMS or k == "sort"]}
+    # The same limits as GET /api/v1/search: the rate per client, then the query's own bounds.
+    wait = search_wait(request, user=request.user)
+    if wait:
+        context["error"] = _("检索过于频繁，请 %(seconds)s 秒后再试。") % {"seconds": wait}
+        response = render(request, "library/search.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     try:
         result = search.search(q, filters=filters, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     except search.QueryError as exc:
         context["error"] = str(exc)
         return render(request, "library/search.html", context, status=400)
+    except search.SearchTimeout as exc:
+        context["error"] = str(exc)
+        response = render(request, "library/search.html", context, status=503)
+        response["Retry-After"] = "10"
+        return response
     except search.SearchUnavailable:
         context["error"] = _("检索暂时不可用，请稍后再试。")
         return render(request, "library/search.html", context, status=503)

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Prefetch, QuerySet
 
 from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor, copy_counts
+from search_index.models import IndexTask
 
 # The CLC facet groups by class to the second digit (D92 民法…, D91, D90):
 # in a law library nearly every record is D9, so the main class alone says nothing.
@@ -114,3 +115,12 @@ def all_documents(batch_size: int = 500) -> Iterator[dict]:
 
 def count_documents() -> int:
     return Book.objects.count() + Paper.objects.count()
+
+
+def unqueued_records_exist() -> bool:
+    """Whether some book or paper has no row in the index outbox (two EXISTS queries)."""
+    for kind, model in ((IndexTask.Kind.BOOK, Book), (IndexTask.Kind.PAPER, Paper)):
+        queued = IndexTask.objects.filter(kind=kind).values("object_id")
+        if model.objects.exclude(pk__in=queued).exists():
+            return True
+    return False

@@ -73,6 +73,8 @@ def drain(*, max_rounds: int = 1000) -> DrainResult:
         try:
             ix = store.open_index()
         except store.IndexMissing:
+            if create_if_fillable():
+                continue
             # Work stays queued; rebuild_index applies it.
             result.missing = True
             return result
@@ -92,6 +94,24 @@ def drain(*, max_rounds: int = 1000) -> DrainResult:
         # The lock is released here: rows queued meanwhile by processes that
         # found it taken are picked up by the next round (check-after-release).
     return result
+
+
+def create_if_fillable() -> bool:
+    """Create an empty index when there is none and the outbox alone will make it complete; True if created.
+
+    A fresh installation (``migrate`` and nothing else) has no index: its first search or first catalogue
+    write lands here.  Every record written since has a queued task (the drain found no index to apply it
+    to), so an empty index plus a drain holds the whole catalogue.  When some record has no queued task
+    (records loaded without signals, an index directory deleted under a running catalogue) nothing is
+    created and search keeps answering "run rebuild_index": an empty index would hide those records
+    without saying so.
+    """
+    if store.index_exists() or documents.unqueued_records_exist():
+        return False
+    created = store.ensure_index()
+    if created:
+        logger.info("created an empty search index; the outbox fills it")
+    return created
 
 
 def _apply_one_batch(writer, result: DrainResult) -> None:

@@ -7,12 +7,15 @@ changes (opening a searcher per query costs several times the query itself).
 import html
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from stdnum import isbn as stdnum_isbn
-from whoosh import highlight, qparser
+from whoosh import collectors, highlight, qparser
 from whoosh import query as wq
+from whoosh.reading import TermNotFound
 from whoosh.scoring import bm25
 
 from search_index import columnar, store
@@ -20,6 +23,21 @@ from search_index.analysis import has_han, normalize_query_text, pinyin_analyzer
 from search_index.schema import FIELD_BOOSTS
 
 MAX_QUERY_LENGTH = 1000
+# Bounds on the work one query may ask for (docs/search.md, "Limits").  Each word costs a posting-list
+# walk per field it is searched in, and the any-word fallback is scored by Whoosh's matchers in Python, one
+# call per posting; a quoted phrase costs a position check per word and candidate document; the query
+# parser recurses once per bracket level (several hundred levels end in RecursionError).
+MAX_QUERY_WORDS = 32
+MAX_PHRASE_WORDS = 12
+MAX_NESTING = 8
+#: Did-you-mean is the only place a query word is expanded into other terms (there is no wildcard, prefix
+#: or fuzzy syntax: ``*``, ``?`` and ``~`` are punctuation): at most this many words are corrected, and
+#: each correction considers at most SUGGEST_CANDIDATES terms within one edit.
+MAX_SUGGEST_WORDS = 4
+SUGGEST_CANDIDATES = 8
+#: Seconds one search may run before it is abandoned (SearchTimeout); the limits above keep every accepted
+#: query far below it, so it trips only on an overloaded machine.
+TIME_LIMIT = 2.0
 SEARCH_FIELDS = ["body", "text", "pinyin", "bigrams"]
 #: Facet name → the ID field whose terms are the facet's values.
 FACETS = {
@@ -35,6 +53,35 @@ CLC_QUERY = re.compile(r"^\s*clc[:：]\s*(\S+)\s*$", re.IGNORECASE)
 
 class QueryError(ValueError):
     """A query that cannot be searched at all; the message says why."""
+
+
+class QueryTooComplex(QueryError):
+    """A query past one of the limits on words, phrase length or nesting; ``limit`` is the limit's value."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class SearchTimeout(Exception):
+    """The search ran past its time budget and was abandoned."""
+
+
+class _Deadline:
+    """The time budget of one search, checked between units of work (a query node, a segment, a hit)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise self.timeout()
+
+    def timeout(self) -> SearchTimeout:
+        return SearchTimeout(
+            f"检索超时（{self.seconds:g} 秒），请简化查询后再试 (search took longer than {self.seconds:g} s)"
+        )
 
 
 @dataclass
@@ -198,6 +245,48 @@ def _sanitize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_OPERATOR_WORDS = re.compile(r"(?<!\S)(?:AND|OR|NOT|ANDNOT|ANDMAYBE)(?!\S)")
+_PREFIX_ALTERNATIVES = "|".join(sorted(ALLOWED_PREFIXES))
+_PREFIX_NAMES = re.compile(rf"(?:^|(?<=[\s(\-+]))(?:{_PREFIX_ALTERNATIVES}):", re.IGNORECASE)
+
+
+def _word_count(text: str) -> int:
+    """The words the analyzer makes of ``text`` (query mode: one per Chinese word, stop words left out)."""
+    return sum(1 for _ in _TEXT(text, mode="query"))
+
+
+def check_limits(text: str) -> None:
+    """Raise QueryTooComplex when the query (as the parser will see it) is past a limit.
+
+    Counted before parsing: nesting on the balanced text, words as the analyzer makes them (operators and
+    field prefixes are not words), each quoted phrase on its own.
+    """
+    cleaned = _sanitize(text)
+    depth = deepest = 0
+    for ch in cleaned:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise QueryTooComplex(
+            f"q：括号嵌套过深，最多 {MAX_NESTING} 层 (q: brackets nested deeper than {MAX_NESTING} levels)",
+            limit=MAX_NESTING,
+        )
+    for phrase in re.findall(r'"([^"]*)"', cleaned):
+        if _word_count(phrase) > MAX_PHRASE_WORDS:
+            raise QueryTooComplex(
+                f"q：引号内短语过长，最多 {MAX_PHRASE_WORDS} 个词 (q: a quoted phrase longer than {MAX_PHRASE_WORDS} words)",
+                limit=MAX_PHRASE_WORDS,
+            )
+    words = _word_count(_PREFIX_NAMES.sub(" ", _OPERATOR_WORDS.sub(" ", cleaned)))
+    if words > MAX_QUERY_WORDS:
+        raise QueryTooComplex(
+            f"q：检索词过多，最多 {MAX_QUERY_WORDS} 个词 (q: more than {MAX_QUERY_WORDS} words)", limit=MAX_QUERY_WORDS
+        )
+
+
 def _isbn_query(text: str):
     match = ISBN_QUERY.match(text)
     if not match:
@@ -267,6 +356,8 @@ class _Segment:
     """One segment of the searcher and the array operations over its documents."""
 
     def __init__(self, leaf, offset: int):
+        #: The search's time budget, checked at every node of the query tree (None: unbounded).
+        self.deadline: _Deadline | None = None
         self.leaf = leaf
         self.reader = leaf.reader()
         self.offset = offset
@@ -290,6 +381,8 @@ class _Segment:
 
     def docs(self, q) -> np.ndarray:
         """The sorted document numbers of ``q`` in this segment (deleted ones may be included)."""
+        if self.deadline is not None:
+            self.deadline.check()
         kind = type(q)
         if kind is wq.Term:
             return self.term(q.fieldname, q.text).ids
@@ -319,8 +412,19 @@ class _Segment:
             return np.arange(self.count, dtype=np.int32)
         if q is wq.NullQuery:
             return _NONE
-        # Phrases and anything else: Whoosh's own matcher.
-        return np.array(sorted(q.docs(self.leaf)), dtype=np.int32)
+        # Phrases and anything else: Whoosh's own matcher, one Python call per candidate document, so the
+        # time budget is checked as it goes.
+        found = []
+        try:
+            matcher = q.matcher(self.leaf)
+        except TermNotFound:  # what Query.docs() also answers with no documents
+            return _NONE
+        while matcher.is_active():
+            found.append(matcher.id())
+            if self.deadline is not None and not len(found) % 256:
+                self.deadline.check()
+            matcher.next()
+        return np.array(sorted(found), dtype=np.int32)
 
     def scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
         """BM25F scores of ``docs`` for ``q``, as Whoosh's scored search computes them."""
@@ -555,12 +659,18 @@ def search(
     limit: int = 20,
     offset: int = 0,
 ) -> SearchResult:
+    """Search the index; raises QueryError (the query's fault) or SearchTimeout (past the time budget)."""
     text = normalize_query_text(text or "")
     if len(text) > MAX_QUERY_LENGTH:
-        raise QueryError(f"查询过长，最多 {MAX_QUERY_LENGTH} 个字符 (query longer than {MAX_QUERY_LENGTH} characters)")
+        raise QueryTooComplex(
+            f"查询过长，最多 {MAX_QUERY_LENGTH} 个字符 (query longer than {MAX_QUERY_LENGTH} characters)",
+            limit=MAX_QUERY_LENGTH,
+        )
+    check_limits(text)
+    deadline = _Deadline(getattr(settings, "SEARCH_TIME_LIMIT", TIME_LIMIT))
     searcher = _searcher()
     schema = searcher.schema
-    run = _Run(searcher, filters, sort, limit, offset)
+    run = _Run(searcher, filters, sort, limit, offset, deadline)
 
     matched_all = True
     if not text.strip():
@@ -585,7 +695,7 @@ def search(
         return SearchResult(count=0, items=[], facets={k: {} for k in FACETS}, query=text)
     count, items, facets = result
     # Offer a correction when the words as typed did not all match.
-    suggestion = _suggest(searcher, text) if count == 0 or not matched_all else None
+    suggestion = _suggest(run, text) if count == 0 or not matched_all else None
     return SearchResult(
         count=count, items=items, facets=facets, suggestion=suggestion, matched_all_terms=matched_all, query=text
     )
@@ -594,14 +704,28 @@ def search(
 class _Run:
     """Runs queries for one search request: every match is counted and faceted, the page is ranked."""
 
-    def __init__(self, searcher, filters: Filters, sort: str, limit: int, offset: int):
+    def __init__(self, searcher, filters: Filters, sort: str, limit: int, offset: int, deadline: _Deadline):
         self.searcher = searcher
         self.filters = filters
         self.sort = sort
         self.limit = limit
         self.offset = offset
+        self.deadline = deadline
         self.segments = _segments(searcher)
+        for seg in self.segments:
+            seg.deadline = deadline
         self._masks: dict[str, np.ndarray | None] = {}
+
+    def visible(self, fieldname: str, text: str) -> bool:
+        """Whether ``text`` occurs in ``fieldname`` of a live document that passes the filters and visibility."""
+        for seg in self.segments:
+            ids = seg.term(fieldname, text).ids
+            if not len(ids):
+                continue
+            mask = self._mask(seg)
+            if mask is None or mask[ids].any():
+                return True
+        return False
 
     def _mask(self, seg: _Segment) -> np.ndarray | None:
         if seg.id not in self._masks:
@@ -631,13 +755,17 @@ class _Run:
             except _Unscorable:
                 top = self._by_whoosh_score(query, per_segment, wanted)
         terms = _query_terms(query)
-        items = [self._hit(docnum, score, terms) for docnum, score in top[self.offset : wanted]]
+        items = []
+        for docnum, score in top[self.offset : wanted]:
+            self.deadline.check()
+            items.append(self._hit(docnum, score, terms))
         return count, items, facets
 
     def _by_score(self, query, per_segment, wanted) -> list[tuple[int, float]]:
         docs, scores = [], []
         for seg, matched in per_segment:
             if len(matched):
+                self.deadline.check()
                 scores.append(seg.scores(query, matched, self.searcher))
                 docs.append(matched.astype(np.int64) + seg.offset)
         docs_all = np.concatenate(docs)
@@ -654,7 +782,16 @@ class _Run:
         allowed: set[int] = set()
         for seg, matched in per_segment:
             allowed.update((matched.astype(np.int64) + seg.offset).tolist())
-        results = self.searcher.search(query, limit=wanted, filter=allowed)
+        # Whoosh's matchers score one posting per Python call: the slow part of the any-word fallback.
+        self.deadline.check()
+        collector = collectors.TimeLimitCollector(
+            self.searcher.collector(limit=wanted, filter=allowed), timelimit=max(0.001, self.deadline.at - time.monotonic())
+        )
+        try:
+            self.searcher.search_with_collector(query, collector)
+        except collectors.TimeLimit:
+            raise self.deadline.timeout() from None
+        results = collector.results()
         return [(hit.docnum, float(hit.score or 0.0)) for hit in results[0:wanted]]
 
     def _in_index_order(self, per_segment, wanted) -> list[tuple[int, float]]:
@@ -718,28 +855,34 @@ def _facet_counts(per_segment) -> dict[str, dict[str, int]]:
     }
 
 
-def _suggest(searcher, text: str) -> str | None:
-    """A did-you-mean for Latin (English or pinyin) words that find nothing."""
+def _suggest(run: _Run, text: str) -> str | None:
+    """A did-you-mean for Latin (English or pinyin) words that find nothing.
+
+    Words and corrections count only where they occur in a document the caller may see under the
+    search's filters and the visibility rule: the term dictionary is shared by every record, so a
+    correction taken from it unchecked would name words of internal papers to anonymous readers.
+    """
     words = re.findall(r"[A-Za-z]+", text)
     if not words:
         return None
+    searcher = run.searcher
     corrected = []
     changed = False
-    reader = searcher.reader()
+    tried = 0
     for word in words:
         lower = word.lower()
         best = None
-        for fieldname in ("pinyin", "body"):
-            if reader.frequency(fieldname, lower) > 0:
-                best = lower
-                break
-        if best is None:
+        if any(run.visible(fieldname, lower) for fieldname in ("pinyin", "body")):
+            best = lower
+        elif tried < MAX_SUGGEST_WORDS:
+            tried += 1
             for fieldname in ("pinyin", "title"):
+                run.deadline.check()
                 # One edit, first letter kept: a walk of the whole term
                 # dictionary with two edits took seconds at 100,000 records.
-                options = searcher.suggest(fieldname, lower, limit=1, maxdist=1, prefix=1)
-                if options:
-                    best = options[0]
+                options = searcher.suggest(fieldname, lower, limit=SUGGEST_CANDIDATES, maxdist=1, prefix=1)
+                best = next((option for option in options if run.visible(fieldname, option)), None)
+                if best is not None:
                     changed = True
                     break
         corrected.append(best or lower)

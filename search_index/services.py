@@ -8,12 +8,14 @@ import logging
 from collections.abc import Callable
 
 from search_index import indexer, searcher, store
-from search_index.searcher import Filters, QueryError, SearchResult
+from search_index.searcher import Filters, QueryError, QueryTooComplex, SearchResult, SearchTimeout
 
 __all__ = [
     "Filters",
     "QueryError",
+    "QueryTooComplex",
     "SearchResult",
+    "SearchTimeout",
     "SearchUnavailable",
     "index_check",
     "index_drain",
@@ -31,6 +33,12 @@ class SearchUnavailable(Exception):
 
 
 def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0) -> SearchResult:
+    """Search the catalogue.
+
+    Raises QueryError (QueryTooComplex past a limit) for the query's faults, SearchTimeout past the
+    time budget, SearchUnavailable when there is no usable index.  A fresh installation's first search
+    creates the empty index when the outbox can fill it (``indexer.create_if_fillable``).
+    """
     try:
         return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset)
     except QueryError:
@@ -38,6 +46,9 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
         raise
     except store.IndexMissing as exc:
         searcher.reset()
+        if indexer.create_if_fillable():
+            indexer.drain()
+            return search(text, filters=filters, sort=sort, limit=limit, offset=offset)
         raise SearchUnavailable(str(exc)) from None
     except store.UNREADABLE as exc:
         # The index opened but its files are damaged (overwritten, truncated, deleted underneath).

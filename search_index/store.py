@@ -11,6 +11,7 @@ Readers and writers always go through ``current``.  A rebuild writes a new
 the old generation that a process still has open stay readable until closed.
 """
 
+import fcntl
 import os
 import pickle
 import secrets
@@ -104,17 +105,27 @@ def swap_in(path: Path) -> None:
             shutil.rmtree(other, ignore_errors=True)
 
 
+def index_exists() -> bool:
+    """Whether ``current`` points at a generation directory (readable or not)."""
+    generation = current_generation()
+    return generation is not None and (root() / generation).exists()
+
+
 def ensure_index() -> bool:
     """Create an empty index when none exists; True if one was created.
 
-    Only right when the catalog is empty too (a fresh install): otherwise a
+    Only right when the outbox alone can fill it (``indexer.create_if_fillable``): otherwise a
     rebuild is needed so that the index holds every record.
     """
-    if current_generation() is not None and (root() / current_generation()).exists():
-        return False
     root().mkdir(parents=True, exist_ok=True)
-    path = new_generation_dir()
-    create_index(path)
-    mark_schema_version(path)
-    swap_in(path)
-    return True
+    # Two workers answering their first request at once: one creates, the other finds it made (swap_in
+    # would otherwise delete the generation the first one just swapped in).
+    with open(root() / ".create.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if index_exists():
+            return False
+        path = new_generation_dir()
+        create_index(path)
+        mark_schema_version(path)
+        swap_in(path)
+        return True

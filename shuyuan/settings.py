@@ -112,6 +112,13 @@ LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_MAX_FAILURES_PER_ADDRESS = envint("LOGIN_MAX_FAILURES_PER_ADDRESS", 30, minimum=1)
 LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
 
+# Search: each client may search this many times a minute (anonymous: per address, see
+# TRUSTED_PROXY_COUNT; logged in: per user); 0 turns the limit off.  A search running past
+# SEARCH_TIME_LIMIT_MS is abandoned with a 503 (docs/search.md, "Limits").
+SEARCH_RATE_ANONYMOUS = envint("SEARCH_RATE_ANONYMOUS", 60)
+SEARCH_RATE_USER = envint("SEARCH_RATE_USER", 300)
+SEARCH_TIME_LIMIT = envint("SEARCH_TIME_LIMIT_MS", 2000, minimum=1) / 1000
+
 # Circulation.  SELF_RETURN lets a patron return their own loan through the
 # API (the court's 24-hour self-service point); otherwise returns are the
 # librarian's.

@@ -317,3 +317,24 @@ def test_organize_form_refuses_a_line_break_in_the_title(organizer):
         "end_time": "16:30", "repeat": "none", "save": "1"})
     assert response.status_code == 200 and "须为单行文字" in response.content.decode()
     assert Event.objects.count() == 0
+
+
+def test_search_page_shows_the_query_limits_message_not_a_500(book):
+    response = Client().get("/", {"q": "(" * 495 + "担保" + ")" * 495})
+
+    assert response.status_code == 400
+    assert "q：括号嵌套过深，最多 8 层 (q: brackets nested deeper than 8 levels)" in response.content.decode()
+
+
+def test_search_page_is_rate_limited_like_the_api(book, settings):
+    settings.SEARCH_RATE_ANONYMOUS = 2
+    client = Client()
+
+    statuses = [client.get("/", {"q": "担保"}).status_code for _ in range(2)]
+    refused = client.get("/", {"q": "担保"})
+    api = client.get("/api/v1/search", {"q": "担保"})
+
+    assert statuses == [200, 200]
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 61
+    assert f"检索过于频繁，请 {refused['Retry-After']} 秒后再试。" in refused.content.decode()
+    assert api.status_code == 429  # one budget for the page and the API
