@@ -209,6 +209,8 @@ def delete_paper(request: HttpRequest, paper_id: int):
 
 @router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="上传全文（PDF/DOCX/TXT）")
 def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFile]):
+    """The text is read before answering; a file whose text cannot be read is kept, with
+    ``extraction_status`` failed and the reason in ``extraction_error``."""
     paper = _get_paper(request, paper_id)
     _require_paper_editor(request, paper)
     if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
