@@ -8,6 +8,7 @@ from django.http import FileResponse, HttpRequest
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 from ninja.pagination import paginate
+from ninja.throttling import UserRateThrottle
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import Role
@@ -207,7 +208,22 @@ def delete_paper(request: HttpRequest, paper_id: int):
     return Status(204, None)
 
 
-@router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="上传全文（PDF/DOCX/TXT）")
+class PaperUploadThrottle(UserRateThrottle):
+    """Each upload costs a parser run of up to PAPER_EXTRACT_WALL_SECONDS: at most PAPER_UPLOADS_PER_HOUR
+    per user (shared by all workers through the file cache).  The rate is read on every request."""
+
+    scope = "paper-upload"
+
+    def __init__(self) -> None:
+        super().__init__(rate="1/h")
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.num_requests, self.duration = settings.PAPER_UPLOADS_PER_HOUR, 60 * 60
+        return super().allow_request(request)
+
+
+@router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS, 429: dict}, auth=LOGGED_IN,
+             throttle=[PaperUploadThrottle()], summary="上传全文（PDF/DOCX/TXT）")
 def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFile]):
     """The text is read before answering; a file whose text cannot be read is kept, with
     ``extraction_status`` failed and the reason in ``extraction_error``."""

@@ -99,6 +99,8 @@ CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
 
 # Research-paper uploads: at most this many bytes; PDF, DOCX or plain text.
 PAPER_MAX_UPLOAD_BYTES = envint("PAPER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1)
+# Uploads of full-text files (API), per user and hour.
+PAPER_UPLOADS_PER_HOUR = envint("PAPER_UPLOADS_PER_HOUR", 20, minimum=1)
 # The text of an uploaded PDF or DOCX is read in a child process under these limits
 # (library/fulltext.py); a file over any of them is kept without text, and the paper says why.
 PAPER_EXTRACT_CPU_SECONDS = envint("PAPER_EXTRACT_CPU_SECONDS", 10, minimum=1)

@@ -248,3 +248,19 @@ def test_downloads_never_leave_media_root(librarian_api, anon_api, public_paper,
     assert response.status_code == 404
     assert b"not for readers" not in b"".join(getattr(response, "streaming_content", [response.content]))
 
+def test_uploads_are_throttled_per_user(settings, judge_api, librarian_api, judge):
+    """The upload after PAPER_UPLOADS_PER_HOUR in an hour is 429; another user may still upload."""
+    settings.PAPER_UPLOADS_PER_HOUR = 2
+    paper = paper_create(title="诉调对接机制研究", created_by=judge)
+    url = f"/api/v1/papers/{paper.pk}/file"
+    statuses = [judge_api.upload(url, {"file": SimpleUploadedFile("a.txt", b"text")}).status_code for _ in range(2)]
+
+    refused = judge_api.upload(url, {"file": SimpleUploadedFile("b.txt", b"other")})
+
+    assert statuses == [200, 200]
+    assert (refused.status_code, refused.json()["code"]) == (429, "throttled")
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    paper.refresh_from_db()
+    assert paper.full_text == "text"
+    assert librarian_api.upload(url, {"file": SimpleUploadedFile("c.txt", b"third")}).status_code == 200
+
