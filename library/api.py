@@ -13,6 +13,7 @@ from ninja.throttling import UserRateThrottle
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import Role
 from library import selectors, services
+from library.fulltext import download_name
 from library.importers import import_catalog
 from library.models import Book, Copy, Paper
 from library.schemas import (
@@ -269,8 +270,9 @@ def download_paper_file(request: HttpRequest, paper_id: int):
         handle = open_media(paper.file)
     except (FileNotFoundError, OutsideMediaRoot):
         raise HttpError(404, "全文文件缺失 (file missing from storage)") from None
+    # The extension follows the checked type, also for files stored before names were normalized.
     response = FileResponse(
-        handle, as_attachment=True, filename=paper.file_name or f"paper-{paper.pk}.{paper.file_type}"
+        handle, as_attachment=True, filename=download_name(paper.file_name or f"paper-{paper.pk}", paper.file_type)
     )
     response["Content-Type"] = content_type
     response["X-Content-Type-Options"] = "nosniff"
