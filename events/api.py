@@ -233,8 +233,10 @@ def download_attachment(request: HttpRequest, event_id: int, attachment_id: int)
         handle = open_media(attachment.file)
     except (FileNotFoundError, OutsideMediaRoot):
         raise HttpError(404, "材料文件缺失 (file missing from storage)") from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.name)
-    extension = attachment.name.rsplit(".", 1)[-1].lower()
+    extension = attachment.name.rsplit(".", 1)[-1].lower() if "." in attachment.name else ""
+    # The admin lets a name be typed freely: a name like evil.html must not reach the reader's disk as such.
+    filename = attachment.name if extension in services.ATTACHMENT_TYPES else f"{attachment.name}.bin"
+    response = FileResponse(handle, as_attachment=True, filename=filename)
     response["Content-Type"] = services.ATTACHMENT_TYPES.get(extension, "application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,12 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from library.circulation import audit, copy_came_free, hold_cancel, loan_return
-from library.fulltext import extract
+from library.fulltext import check_file
 from library.models import (
     Book,
     Channel,
@@ -21,7 +21,7 @@ from library.models import (
     Paper,
     PaperAuthor,
 )
-from library.services import paper_attach_file
+from library.services import paper_extract_text, paper_store_file
 from shuyuan.errors import DomainError, InvalidInput
 
 
@@ -164,7 +164,8 @@ class PaperForm(forms.ModelForm):
                 raise forms.ValidationError(_("文件过大"))
             data = upload.read()
             try:
-                extract(data, upload.name)
+                # The type check only; the text is read by the sandboxed parser after saving.
+                check_file(data)
             except InvalidInput as exc:
                 raise forms.ValidationError(exc.detail) from None
             self.upload_data = (data, upload.name)
@@ -178,10 +179,12 @@ class PaperAdmin(admin.ModelAdmin):
     list_filter = ("kind", "visibility", "year")
     search_fields = ("title", "abstract", "paper_authors__name", "awards", "venue")
     inlines = [PaperAuthorInline]
-    readonly_fields = ("file_name", "file_type", "file_size", "created_by", "created_at", "updated_at")
+    readonly_fields = ("file_name", "file_type", "file_size", "extraction_status", "extraction_error", "created_by",
+                       "created_at", "updated_at")
     fields = (
         "title", "kind", "year", "visibility", "abstract", "keywords", "awards", "venue", "upload",
-        "file_name", "file_type", "file_size", "created_by", "created_at", "updated_at",
+        "file_name", "file_type", "file_size", "extraction_status", "extraction_error", "created_by", "created_at",
+        "updated_at",
     )
 
     def save_model(self, request, obj, form, change):
@@ -190,7 +193,10 @@ class PaperAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         upload = getattr(form, "upload_data", None)
         if upload:
-            paper_attach_file(paper=obj, data=upload[0], filename=upload[1])
+            paper_store_file(paper=obj, data=upload[0], filename=upload[1])
+            # The admin saves inside a transaction: the child parser runs after it commits, so no
+            # lock is held while it works.
+            transaction.on_commit(lambda: paper_extract_text(paper=obj))
 
     @admin.display(boolean=True, description=_("有全文"))
     def has_file(self, obj):

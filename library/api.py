@@ -8,10 +8,12 @@ from django.http import FileResponse, HttpRequest
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 from ninja.pagination import paginate
+from ninja.throttling import UserRateThrottle
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import Role
 from library import selectors, services
+from library.fulltext import download_name
 from library.importers import import_catalog
 from library.models import Book, Copy, Paper
 from library.schemas import (
@@ -207,8 +209,25 @@ def delete_paper(request: HttpRequest, paper_id: int):
     return Status(204, None)
 
 
-@router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="上传全文（PDF/DOCX/TXT）")
+class PaperUploadThrottle(UserRateThrottle):
+    """Each upload costs a parser run of up to PAPER_EXTRACT_WALL_SECONDS: at most PAPER_UPLOADS_PER_HOUR
+    per user (shared by all workers through the file cache).  The rate is read on every request."""
+
+    scope = "paper-upload"
+
+    def __init__(self) -> None:
+        super().__init__(rate="1/h")
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.num_requests, self.duration = settings.PAPER_UPLOADS_PER_HOUR, 60 * 60
+        return super().allow_request(request)
+
+
+@router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS, 429: dict}, auth=LOGGED_IN,
+             throttle=[PaperUploadThrottle()], summary="上传全文（PDF/DOCX/TXT）")
 def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFile]):
+    """The text is read before answering; a file whose text cannot be read is kept, with
+    ``extraction_status`` failed and the reason in ``extraction_error``."""
     paper = _get_paper(request, paper_id)
     _require_paper_editor(request, paper)
     if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
@@ -251,8 +270,9 @@ def download_paper_file(request: HttpRequest, paper_id: int):
         handle = open_media(paper.file)
     except (FileNotFoundError, OutsideMediaRoot):
         raise HttpError(404, "全文文件缺失 (file missing from storage)") from None
+    # The extension follows the checked type, also for files stored before names were normalized.
     response = FileResponse(
-        handle, as_attachment=True, filename=paper.file_name or f"paper-{paper.pk}.{paper.file_type}"
+        handle, as_attachment=True, filename=download_name(paper.file_name or f"paper-{paper.pk}", paper.file_type)
     )
     response["Content-Type"] = content_type
     response["X-Content-Type-Options"] = "nosniff"

@@ -2,30 +2,51 @@
 
 The type is decided by the file's content, not by its name or the client's
 Content-Type: a PDF starts with ``%PDF-``, a DOCX is a ZIP holding
-``word/document.xml``, and text must decode as UTF-8 or GB18030.
+``word/document.xml``, and text must decode as UTF-8 or GB18030.  That check
+(``check_file``) is cheap and runs in the web process; a file that fails it is
+refused.
+
+Reading the text of a PDF or DOCX never runs in the web process: a few hundred
+hostile bytes can keep a parser busy for minutes.  ``extract_text`` hands the
+file to ``library/extract_worker.py`` in a fresh interpreter with CPU, memory
+and wall-clock limits (settings ``PAPER_EXTRACT_*``).  A file it cannot read
+is not refused: the paper keeps it and says why its text is missing.
 """
 
 import io
+import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
 
 from shuyuan.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
+WORKER = Path(__file__).with_name("extract_worker.py")
+EXIT_MEMORY = 3  # extract_worker.EXIT_MEMORY; that module imports nothing of the project
 MAX_TEXT_CHARS = 2_000_000
 # A DOCX is a ZIP: a small upload can unpack to gigabytes ("zip bomb").
 # Real court papers stay far below these limits.
 MAX_DOCX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_DOCX_RATIO = 200
-MAX_PDF_PAGES = 3000
 
 
 @dataclass(frozen=True)
-class ExtractedFile:
-    file_type: str  # "pdf" | "docx" | "txt"
-    text: str
+class Extraction:
+    text: str = ""
+    error: str = ""  # why there is no text, for people (Chinese, then English); "" on success
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
 
 
 def decode_text(data: bytes) -> str:
@@ -36,7 +57,14 @@ def decode_text(data: bytes) -> str:
         return data.decode("gb18030")
 
 
-def sniff_type(data: bytes, filename: str) -> str:
+def check_file(data: bytes) -> str:
+    """Return the type of an uploaded full-text file: "pdf", "docx" or "txt".
+
+    Raises InvalidInput (field ``file``) for an empty file, another type, text in another encoding
+    or a ZIP bomb.  Reads only magic bytes, the ZIP directory and (for text) the decoding.
+    """
+    if not data:
+        raise InvalidInput("file", "文件为空 (empty file)", code="empty_file")
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
@@ -57,63 +85,77 @@ def sniff_type(data: bytes, filename: str) -> str:
     return "txt"
 
 
+def download_name(filename: str, file_type: str) -> str:
+    """The client's file name without folders, its extension forced to the checked type: a text file
+    sent as ``evil.html`` is stored and downloaded as ``evil.txt``."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    stem = name.rsplit(".", 1)[0].strip() if "." in name else name
+    return f"{stem[:240] or 'paper'}.{file_type or 'bin'}"
+
+
 def _check_unpacked_size(archive: zipfile.ZipFile, packed: int) -> None:
     unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > MAX_DOCX_UNPACKED_BYTES or unpacked > MAX_DOCX_RATIO * max(packed, 1) + 10 * 1024 * 1024:
         raise InvalidInput("file", "DOCX 解压后过大，疑似压缩炸弹 (DOCX unpacks too large)", code="bad_file")
 
 
-def extract(data: bytes, filename: str) -> ExtractedFile:
-    """Check the type of an uploaded full-text file and extract its text.
+def extract_text(data: bytes, file_type: str) -> Extraction:
+    """The text of a file ``check_file`` accepted; PDF and DOCX are read by a sandboxed child process.
 
-    Raises InvalidInput (field ``file``) for an unsupported or unreadable file.
+    Takes up to ``PAPER_EXTRACT_WALL_SECONDS`` (plus the child's start-up, about 0.3 s).
     """
-    if not data:
-        raise InvalidInput("file", "文件为空 (empty file)", code="empty_file")
-    file_type = sniff_type(data, filename)
+    if file_type == "txt":
+        return Extraction(text=decode_text(data).replace("\x00", "")[:MAX_TEXT_CHARS])
+    limits = {
+        "cpu_seconds": int(settings.PAPER_EXTRACT_CPU_SECONDS),
+        "memory_bytes": int(settings.PAPER_EXTRACT_MEMORY_BYTES),
+        "max_decoded_bytes": int(settings.PAPER_EXTRACT_MAX_DECODED_BYTES),
+        "max_pages": int(settings.PAPER_EXTRACT_MAX_PAGES),
+        "max_docx_xml_bytes": int(settings.PAPER_EXTRACT_MAX_DOCX_XML_BYTES),
+    }
+    wall = settings.PAPER_EXTRACT_WALL_SECONDS
     try:
-        if file_type == "pdf":
-            text = _pdf_text(data)
-        elif file_type == "docx":
-            text = _docx_text(data)
-        else:
-            text = decode_text(data)
-    except InvalidInput:
-        raise
-    except Exception as exc:  # parsers raise many types on damaged files
-        logger.info("could not read %s file %r: %s", file_type, filename, exc)
-        raise InvalidInput("file", f"无法读取 {file_type.upper()} 文件，文件可能已损坏 (unreadable file)", code="bad_file") from None
-    text = text.replace("\x00", "")
-    return ExtractedFile(file_type=file_type, text=text[:MAX_TEXT_CHARS])
-
-
-def _pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted:
+        # -I: no PYTHON* variables, no user site, not even the worker's own folder on sys.path.
+        # The environment is emptied so that no secret (database URL, keys) reaches the parser.
+        child = subprocess.run(
+            [sys.executable, "-I", str(WORKER), json.dumps(limits), file_type],
+            input=data,
+            capture_output=True,
+            timeout=wall,
+            env={"PATH": os.defpath, "LC_ALL": "C.UTF-8"},
+            cwd="/",
+        )
+    except subprocess.TimeoutExpired:  # run() has killed the child
+        return Extraction(error=f"提取超时，超过 {wall:g} 秒 (extraction timed out)")
+    if child.returncode == 0:
         try:
-            reader.decrypt("")
-        except Exception:
-            raise InvalidInput("file", "PDF 文件已加密 (encrypted PDF)", code="bad_file") from None
-    if len(reader.pages) > MAX_PDF_PAGES:
-        raise InvalidInput("file", f"PDF 超过 {MAX_PDF_PAGES} 页 (too many pages)", code="bad_file")
-    parts, size = [], 0
-    for page in reader.pages:
-        text = page.extract_text() or ""
-        parts.append(text)
-        size += len(text)
-        if size >= MAX_TEXT_CHARS:
-            break
-    return "\n".join(parts)
+            result = json.loads(child.stdout)
+        except ValueError:
+            result = {"error": "crashed"}
+    elif child.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        result = {"error": "cpu", "limit": limits["cpu_seconds"]}
+    elif child.returncode == EXIT_MEMORY or b"MemoryError" in child.stderr:
+        result = {"error": "memory", "limit": limits["memory_bytes"]}
+    else:
+        result = {"error": "crashed"}
+    if "error" not in result:
+        return Extraction(text=result["text"])
+    logger.info("could not extract %s text: %s %s", file_type, result, child.stderr[-500:])
+    return Extraction(error=_reason(result["error"], result.get("limit", 0), file_type))
 
 
-def _docx_text(data: bytes) -> str:
-    import docx
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.2f}".rstrip("0").rstrip(".")
 
-    document = docx.Document(io.BytesIO(data))
-    parts = [paragraph.text for paragraph in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append("\t".join(cell.text for cell in row.cells))
-    return "\n".join(parts)
+
+def _reason(code: str, limit: int, file_type: str) -> str:
+    reasons = {
+        "pdf_decoded": f"PDF 内容超过解码上限 {_mb(limit)} MB (decoded content over the limit)",
+        "pdf_pages": f"PDF 超过 {limit} 页 (too many pages)",
+        "pdf_encrypted": "PDF 文件已加密 (encrypted PDF)",
+        "docx_xml": f"DOCX 文档 XML 超过 {_mb(limit)} MB (document XML over the limit)",
+        "cpu": f"提取超过 CPU 时间上限 {limit} 秒 (CPU time limit exceeded)",
+        "memory": f"提取内存超限 {_mb(limit)} MB (memory limit exceeded)",
+        "crashed": "提取进程异常退出 (extraction process crashed)",
+    }
+    return reasons.get(code, f"无法读取 {file_type.upper()} 文件，文件可能已损坏 (unreadable file)")

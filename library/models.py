@@ -203,6 +203,11 @@ class Paper(models.Model):
         DOCX = "docx", "DOCX"
         TXT = "txt", "TXT"
 
+    class ExtractionStatus(models.TextChoices):
+        PENDING = "pending", _("待提取")
+        DONE = "done", _("已提取")
+        FAILED = "failed", _("提取失败")
+
     title = models.CharField(_("题名"), max_length=500)
     abstract = models.TextField(_("摘要"), blank=True)
     keywords = models.JSONField(_("关键词"), default=list, blank=True)
@@ -216,6 +221,11 @@ class Paper(models.Model):
     file_type = models.CharField(_("文件类型"), max_length=8, choices=FileType.choices, blank=True)
     file_size = models.PositiveBigIntegerField(_("文件大小"), null=True, blank=True)
     full_text = models.TextField(_("全文文本"), blank=True, editable=False)
+    # Blank while there is no file.  A file whose text cannot be read is kept; the reason is shown.
+    extraction_status = models.CharField(
+        _("全文提取状态"), max_length=8, choices=ExtractionStatus.choices, blank=True, editable=False
+    )
+    extraction_error = models.CharField(_("全文提取失败原因"), max_length=300, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("录入人")
     )
@@ -229,6 +239,9 @@ class Paper(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="paper_title_not_empty"),
             models.CheckConstraint(condition=Q(visibility__in=["public", "internal"]), name="paper_visibility_valid"),
+            models.CheckConstraint(
+                condition=Q(extraction_status__in=["", "pending", "done", "failed"]), name="paper_extraction_status_valid"
+            ),
         ]
         indexes = [
             # paper_list() for anonymous users filters on visibility.

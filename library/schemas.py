@@ -189,6 +189,8 @@ class PaperOut(Schema):
     file_name: str
     file_type: str
     file_size: int | None
+    extraction_status: str = Field(description="全文提取：pending、done、failed；无文件时为空")
+    extraction_error: str = Field(description="提取失败的原因（中文，括号内英文）；否则为空")
     created_at: datetime
     updated_at: datetime
 

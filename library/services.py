@@ -15,9 +15,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from library.circulation import copy_came_free
-from library.fulltext import extract
+from library.fulltext import Extraction, check_file, download_name, extract_text
 from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
 from shuyuan.errors import DomainError, InvalidInput
+from shuyuan.media import OutsideMediaRoot, open_media
 
 
 class Person(NamedTuple):
@@ -325,27 +326,78 @@ def paper_delete(*, paper: Paper) -> None:
 
 
 def paper_attach_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
-    """Check, store and extract the text of a paper's full-text file, replacing any earlier one."""
+    """Check, store and extract the text of a paper's full-text file, replacing any earlier one.
+
+    Runs ``paper_store_file`` and then ``paper_extract_text``, which waits for the sandboxed parser (up to
+    ``PAPER_EXTRACT_WALL_SECONDS``): call it outside a transaction.
+    """
+    paper_store_file(paper=paper, data=data, filename=filename)
+    return paper_extract_text(paper=paper)
+
+
+def paper_store_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
+    """Check the type and store a paper's full-text file, replacing any earlier one; its text is pending.
+
+    Raises InvalidInput (field ``file``) for a file too large, empty or of another type.  Parses nothing.
+    """
     if len(data) > settings.PAPER_MAX_UPLOAD_BYTES:
         raise InvalidInput(
             "file",
             f"文件超过 {settings.PAPER_MAX_UPLOAD_BYTES // (1024 * 1024)} MB (file too large)",
             code="file_too_large",
         )
-    # Parsing happens before the transaction: it can be slow and needs no lock.
-    extracted = extract(data, filename)
+    file_type = check_file(data)
     with transaction.atomic():
         old_name = paper.file.name
-        paper.file_type = extracted.file_type
-        paper.file_name = (filename or f"paper.{extracted.file_type}").replace("\\", "/").rsplit("/", 1)[-1][:255]
+        paper.file_type = file_type
+        paper.file_name = download_name(filename, file_type)
         paper.file_size = len(data)
-        paper.full_text = extracted.text
+        paper.full_text = ""
+        paper.extraction_status = Paper.ExtractionStatus.PENDING
+        paper.extraction_error = ""
         paper.file.save("upload", ContentFile(data), save=False)
         new_name = paper.file.name
         try:
-            paper.save(update_fields=["file", "file_name", "file_type", "file_size", "full_text", "updated_at"])
+            paper.save(update_fields=[
+                "file", "file_name", "file_type", "file_size", "full_text", "extraction_status", "extraction_error",
+                "updated_at",
+            ])
         except Exception:
             paper.file.storage.delete(new_name)
             raise
         _delete_file_on_commit(old_name)
+    return paper
+
+
+def paper_extract_text(*, paper: Paper) -> Paper:
+    """Read the text of the paper's stored file in a sandboxed child process and record the outcome.
+
+    A file that cannot be read, or hits a limit, stays attached: ``extraction_status`` becomes failed and
+    ``extraction_error`` says why.  If another upload replaced the file meanwhile, nothing is recorded.
+    Slow (see ``fulltext.extract_text``); holds no transaction while the child runs.
+    """
+    stored_name = paper.file.name
+    if not stored_name:
+        return paper
+    try:
+        with open_media(paper.file) as handle:
+            data = handle.read()
+    except (FileNotFoundError, OutsideMediaRoot):
+        extraction = Extraction(error="全文文件缺失 (file missing from storage)")
+    else:
+        extraction = extract_text(data, paper.file_type)
+    with transaction.atomic():
+        # Lock the row only for the write, and only if it still holds the file that was read.
+        current = Paper.objects.select_for_update().filter(pk=paper.pk, file=stored_name).first()
+        if current is None:
+            return paper
+        current.full_text = extraction.text
+        current.extraction_status = Paper.ExtractionStatus.DONE if extraction.ok else Paper.ExtractionStatus.FAILED
+        current.extraction_error = extraction.error
+        # A save, not update(): post_save brings the text to the search index.
+        current.save(update_fields=["full_text", "extraction_status", "extraction_error", "updated_at"])
+    paper.full_text, paper.extraction_status, paper.extraction_error = (
+        current.full_text, current.extraction_status, current.extraction_error
+    )
+    paper.updated_at = current.updated_at
     return paper

@@ -99,6 +99,18 @@ CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
 
 # Research-paper uploads: at most this many bytes; PDF, DOCX or plain text.
 PAPER_MAX_UPLOAD_BYTES = envint("PAPER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1)
+# Uploads of full-text files (API), per user and hour.
+PAPER_UPLOADS_PER_HOUR = envint("PAPER_UPLOADS_PER_HOUR", 20, minimum=1)
+# The text of an uploaded PDF or DOCX is read in a child process under these limits
+# (library/fulltext.py); a file over any of them is kept without text, and the paper says why.
+PAPER_EXTRACT_CPU_SECONDS = envint("PAPER_EXTRACT_CPU_SECONDS", 10, minimum=1)
+PAPER_EXTRACT_MEMORY_BYTES = envint("PAPER_EXTRACT_MEMORY_BYTES", 512 * 1024 * 1024, minimum=128 * 1024 * 1024)
+PAPER_EXTRACT_WALL_SECONDS = envint("PAPER_EXTRACT_WALL_SECONDS", 20, minimum=1)
+# Content-stream bytes handed to the PDF parser, counting a stream again on every page that uses it.
+PAPER_EXTRACT_MAX_DECODED_BYTES = envint("PAPER_EXTRACT_MAX_DECODED_BYTES", 50 * 1024 * 1024, minimum=1)
+PAPER_EXTRACT_MAX_PAGES = envint("PAPER_EXTRACT_MAX_PAGES", 3000, minimum=1)
+# Unpacked size of the XML parts of a DOCX, checked before any is parsed.
+PAPER_EXTRACT_MAX_DOCX_XML_BYTES = envint("PAPER_EXTRACT_MAX_DOCX_XML_BYTES", 20 * 1024 * 1024, minimum=1)
 # Catalog imports through the API: at most this many bytes.
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -6,6 +6,7 @@ from django.test import Client
 
 from library.models import Book, Copy, Paper
 from library.services import Person, book_create, copy_create, paper_create
+from tests.library.files import make_docx_with_xml
 
 pytestmark = pytest.mark.django_db
 
@@ -82,13 +83,33 @@ def _paper_form(**overrides):
     return data
 
 
-def test_admin_adds_paper_with_uploaded_text(admin_client_librarian, librarian):
+def test_admin_adds_paper_with_uploaded_text(admin_client_librarian, librarian, django_capture_on_commit_callbacks):
     upload = SimpleUploadedFile("课题.txt", "诉调对接的全文。".encode("gb18030"))
-    response = admin_client_librarian.post("/admin/library/paper/add/", _paper_form(upload=upload))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_librarian.post("/admin/library/paper/add/", _paper_form(upload=upload))
     assert response.status_code == 302
     paper = Paper.objects.get()
     assert (paper.full_text, paper.file_name, paper.created_by) == ("诉调对接的全文。", "课题.txt", librarian)
     assert list(paper.paper_authors.values_list("name", flat=True)) == ["王芳"]
+
+
+def test_admin_upload_reads_the_text_in_the_sandbox(settings, block_parsers, admin_client_librarian,
+                                                    django_capture_on_commit_callbacks):
+    """The admin form checks the type only; the child reads the text once the admin's transaction commits."""
+    settings.PAPER_EXTRACT_MAX_DOCX_XML_BYTES = 1024 * 1024
+    data = make_docx_with_xml(2 * 1024 * 1024)
+    block_parsers()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_librarian.post(
+            "/admin/library/paper/add/", _paper_form(upload=SimpleUploadedFile("课题.docx", data))
+        )
+
+    assert response.status_code == 302
+    paper = Paper.objects.get()
+    assert (paper.file_type, paper.file_size, paper.extraction_status, paper.extraction_error) == (
+        "docx", len(data), Paper.ExtractionStatus.FAILED, "DOCX 文档 XML 超过 1 MB (document XML over the limit)"
+    )
 
 
 def test_admin_rejects_unsupported_upload(admin_client_librarian):
