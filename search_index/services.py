@@ -19,6 +19,7 @@ __all__ = [
     "SearchUnavailable",
     "index_check",
     "index_drain",
+    "index_health",
     "index_rebuild",
     "index_record",
     "search",
@@ -57,6 +58,24 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
         raise SearchUnavailable(
             f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc.__class__.__name__})"
         ) from None
+
+
+def index_health() -> str:
+    """``"ok"``, or ``"unavailable: <why>"`` (for readiness probes).
+
+    A fresh installation's probe creates the empty index the outbox can fill, as its first search would:
+    a load balancer that routes only to ready nodes would otherwise never send the search that creates it.
+    """
+    try:
+        store.open_index().close()
+        return "ok"
+    except store.IndexMissing as exc:
+        if indexer.create_if_fillable():
+            indexer.drain()
+            return "ok"
+        return f"unavailable: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a corrupt index directory raises whoosh's own errors
+        return f"unavailable: {exc.__class__.__name__}: {exc}"
 
 
 def index_record(*, kind: str, object_id: int) -> None:
