@@ -448,6 +448,19 @@ def test_single_line_fields_refuse_line_breaks_naming_the_field(org, room, path,
     assert any("单行" in e["msg"] for e in response.json()["detail"])
 
 
+@pytest.mark.parametrize("speaker, fields", [
+    ("张明\n李娜", ["speakers.0", "speakers.0"]),
+    ({"name": "张明", "role": "主持\u2028人"}, ["speakers.0.role", "speakers.0"]),
+    ({"name": "张明", "bogus": 1}, ["speakers.0.bogus", "speakers.0"]),
+])
+def test_422_fields_of_a_name_or_object_speaker_carry_no_union_tags(org, speaker, fields):
+    """The field names the speaker (and its key) once per union member tried, without pydantic's tags."""
+    response = org.post("/api/v1/events", {"title": "法官茶座", "kind": "tea_talk", "start": "2026-12-04T15:00:00+08:00",
+                                           "end": "2026-12-04T16:30:00+08:00", "speakers": [speaker]})
+
+    assert (response.status_code, error_fields(response.json())) == (422, fields)
+
+
 def test_an_occurrence_title_and_reason_refuse_line_breaks(org, talk):
     response = org.post(f"/api/v1/events/{talk['id']}/overrides", {
         "recurrence_id": "2027-01-01T15:00:00+08:00", "title": "改期\n了"})
