@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from shuyuan.text import validate_single_line
+
 
 class Role(models.TextChoices):
     """The roles of the library, kept as Django groups of the same name."""
@@ -20,9 +22,11 @@ PATRON_ROLES = (Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER)
 
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
-    display_name = models.CharField(_("姓名"), max_length=64, blank=True)
-    division = models.CharField(_("部门"), max_length=64, blank=True, help_text=_("例如 民事审判庭、执行局、棋盘井法庭"))
-    phone = models.CharField(_("电话"), max_length=32, blank=True)
+    # A name is one line: it titles the person's calendar feed and heads their e-mails.
+    display_name = models.CharField(_("姓名"), max_length=64, blank=True, validators=[validate_single_line])
+    division = models.CharField(_("部门"), max_length=64, blank=True, validators=[validate_single_line],
+                                help_text=_("例如 民事审判庭、执行局、棋盘井法庭"))
+    phone = models.CharField(_("电话"), max_length=32, blank=True, validators=[validate_single_line])
 
     class Meta:
         verbose_name = _("用户资料")
@@ -43,7 +47,7 @@ class ApiToken(models.Model):
     PREFIX = "fgsy"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(_("名称"), max_length=64, blank=True)
+    name = models.CharField(_("名称"), max_length=64, blank=True, validators=[validate_single_line])
     # The public part of the token, used to find the row; the secret part is
     # checked against key_hash with hmac.compare_digest.
     lookup = models.CharField(_("标识"), max_length=16, unique=True)

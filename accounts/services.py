@@ -14,7 +14,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, CalendarToken, FailedLogin, Profile, Role, hash_token
-from shuyuan.text import MESSAGE, is_single_line
 
 # Model permissions each role gets in the admin, by app label.  Librarians keep
 # the catalog; organizers keep events (the events app adds its models later).
@@ -58,10 +57,6 @@ def user_upsert(
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
         raise ValidationError({"role": f"未知角色 {', '.join(unknown)}（可选：{', '.join(Role.values)}）"})
-    for field, value in (("display_name", display_name), ("division", division), ("phone", phone)):
-        if value is not None and not is_single_line(value):
-            # A name is one line: it titles the person's calendar feed and heads their e-mails.
-            raise ValidationError({field: MESSAGE})
     user = User.objects.filter(username=username).first()
     created = user is None
     if created:

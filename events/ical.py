@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from events.models import Event, Registration
-from events.recurrence import local_tz, parse_instant, with_utc_until
+from events.recurrence import excluded_starts, local_tz, with_utc_until
 from shuyuan.text import one_line
 
 logger = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
     master.add("last-modified", _utc(event.updated_at))
     if event.visibility == Event.Visibility.INTERNAL:
         master.add("class", "PRIVATE")
-    exdates = [parse_instant(x, "exdates") for x in (event.exdates or [])]
+    exdates = list(excluded_starts(event))
     kept = []
     rule = _rrule(event) if event.rrule else None
     if rule is not None:

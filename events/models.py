@@ -8,11 +8,14 @@ Occurrences are identified by their original start (``recurrence_id``), as in iC
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from events.recurrence import normalize_exdates, normalize_rrule
 from library.models import Book, Paper
+from shuyuan.errors import InvalidInput
 from shuyuan.text import validate_single_line
 
 
@@ -108,6 +111,18 @@ class Event(models.Model):
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "revision", "updated_at"}
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """The admin's check of the series: the RRULE and EXDATEs pass the API's rules and are stored in
+        its canonical form (``normalize_rrule``, ``normalize_exdates``), so no page reads a rule that does
+        not parse.  Skipped while ``start`` itself is invalid (its own field error is shown)."""
+        if self.start is None:
+            return
+        try:
+            self.rrule = normalize_rrule(self.rrule, start=self.start)
+            self.exdates = normalize_exdates(self.exdates, self)
+        except InvalidInput as exc:
+            raise ValidationError({exc.field: exc.detail}) from None
 
     @property
     def is_recurring(self) -> bool:

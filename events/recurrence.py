@@ -6,6 +6,7 @@ by its original start (its RECURRENCE-ID); EXDATEs remove occurrences; overrides
 re-venue or cancel single occurrences.
 """
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +18,8 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from shuyuan.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
 
 #: RRULE parts we accept (RFC 5545 §3.3.10); finer than daily (HOURLY …) and BYHOUR/BYMINUTE/BYSECOND
 #: make no sense for library events and are refused.
@@ -79,9 +82,40 @@ def normalize_rrule(text: str, *, start: datetime) -> str:
     return canonical
 
 
+def normalize_exdates(values, event) -> list[str]:
+    """EXDATEs checked against ``event``'s rule and returned sorted, in library time; raise InvalidInput
+    naming ``exdates`` for one that is not a date-time or not an occurrence of the series."""
+    values = values or []
+    if not isinstance(values, list | tuple):
+        raise InvalidInput("exdates", "排除日期须为日期时间列表 (exdates must be a list of date-times)",
+                           code="bad_exdate")
+    out = []
+    for value in values:
+        when = parse_instant(value, "exdates")
+        if not is_original_occurrence(event, when, include_excluded=True):
+            raise InvalidInput("exdates", f"{value} 不是该系列的一次活动 (EXDATE is not an occurrence)", code="bad_exdate")
+        out.append(when.astimezone(local_tz()).isoformat())
+    return sorted(set(out))
+
+
 def _parse(rule: str, start: datetime) -> dateutil_rrule.rrule:
     dtstart = start.astimezone(local_tz())
     return rrulestr(with_utc_until(rule), dtstart=dtstart, cache=False)
+
+
+def _series_rule(event) -> dateutil_rrule.rrule | None:
+    """The event's rule, parsed; None for a stored rule that does not parse.
+
+    Input checks every rule (``normalize_rrule``: the API, the organizer pages and ``Event.clean`` in
+    the admin), but a row written past them (by hand in the database, or before the admin checked)
+    must not turn every page that lists events into a 500: such a series shows its first occurrence
+    only, as the feed shows it (``events.ical`` leaves the RRULE out), and a warning is logged."""
+    try:
+        return _parse(event.rrule, event.start)
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+        logger.warning("event %s: RRULE %r does not parse (%s); shown as its first occurrence only",
+                       event.pk, event.rrule, exc)
+        return None
 
 
 def until_utc(value: str) -> str:
@@ -161,10 +195,10 @@ class Occurrence:
 
 def original_starts(event, start: datetime, end: datetime) -> list[datetime]:
     """Original starts of a series' occurrences that begin in [start, end), EXDATEs removed."""
-    if not event.rrule:
+    rule = _series_rule(event) if event.rrule else None
+    if rule is None:
         return [event.start] if start <= event.start < end else []
-    rule = _parse(event.rrule, event.start)
-    excluded = {parse_instant(x, "exdates") for x in (event.exdates or [])}
+    excluded = excluded_starts(event)
     out = []
     for dt in rule.xafter(start - timedelta(microseconds=1), count=MAX_OCCURRENCES, inc=True):
         if dt >= end:
@@ -175,13 +209,24 @@ def original_starts(event, start: datetime, end: datetime) -> list[datetime]:
 
 
 def is_original_occurrence(event, when: datetime, *, include_excluded: bool = False) -> bool:
-    if not event.rrule:
+    rule = _series_rule(event) if event.rrule else None
+    if rule is None:
         return when == event.start
-    rule = _parse(event.rrule, event.start)
     hit = rule.after(when - timedelta(microseconds=1), inc=True)
     if hit is None or hit != when:
         return False
-    return include_excluded or when not in {parse_instant(x, "exdates") for x in (event.exdates or [])}
+    return include_excluded or when not in excluded_starts(event)
+
+
+def excluded_starts(event) -> set[datetime]:
+    """The event's EXDATEs as instants; one that does not parse (written past the checks) is ignored, logged."""
+    out = set()
+    for value in event.exdates if isinstance(event.exdates, list) else []:
+        try:
+            out.add(parse_instant(value, "exdates"))
+        except (InvalidInput, TypeError):
+            logger.warning("event %s: EXDATE %r does not parse; ignored", event.pk, value)
+    return out
 
 
 def occurrences(event, start: datetime, end: datetime, overrides: Iterable | None = None) -> list[Occurrence]:
@@ -235,9 +280,9 @@ def _occurrence_status(event, occurrence_status: str) -> str:
 def conflict_window(event) -> tuple[datetime, datetime]:
     """The span over which an event's occurrences are compared with others for venue conflicts."""
     start = event.start
-    if not event.rrule:
+    rule = _series_rule(event) if event.rrule else None
+    if rule is None:
         return start, event.end
-    rule = _parse(event.rrule, event.start)
     if is_finite(event.rrule):
         last = None
         for dt in rule.xafter(start - timedelta(microseconds=1), count=MAX_OCCURRENCES, inc=True):

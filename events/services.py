@@ -25,6 +25,7 @@ from events.recurrence import (
     is_finite,
     is_original_occurrence,
     local_tz,
+    normalize_exdates,
     normalize_rrule,
     occurrences,
     parse_instant,
@@ -178,16 +179,6 @@ def _validate(data: EventData) -> None:
         raise InvalidInput("registration_closes", "报名截止须晚于报名开始 (registration closes before it opens)")
 
 
-def _exdates(values, event_like) -> list[str]:
-    out = []
-    for value in values or []:
-        when = parse_instant(value, "exdates")
-        if not is_original_occurrence(event_like, when, include_excluded=True):
-            raise InvalidInput("exdates", f"{value} 不是该系列的一次活动 (EXDATE is not an occurrence)", code="bad_exdate")
-        out.append(when.astimezone(local_tz()).isoformat())
-    return sorted(set(out))
-
-
 def _users(usernames: list[str], field_name: str):
     users = list(get_user_model().objects.filter(username__in=usernames, is_active=True))
     unknown = set(usernames) - {u.username for u in users}
@@ -284,7 +275,7 @@ def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = Fals
         visibility=data.visibility, registration_required=data.registration_required,
         registration_opens=data.registration_opens, registration_closes=data.registration_closes, created_by=actor,
     )
-    event.exdates = _exdates(data.exdates, event)
+    event.exdates = normalize_exdates(data.exdates, event)
     if not force:
         _raise_conflicts(venue_conflicts(event))
     event.save()
@@ -326,7 +317,7 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
     if "rrule" in changes:
         current.rrule = normalize_rrule(changes["rrule"], start=start)
     if "exdates" in changes:
-        current.exdates = _exdates(changes["exdates"], current)
+        current.exdates = normalize_exdates(changes["exdates"], current)
     after = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
     schedule_changed = after != before
     if schedule_changed and not force and current.status == Event.Status.SCHEDULED:

@@ -267,7 +267,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         initial.update(repeat="weekly", weekday=rule["BYDAY"])
     elif simple and rule.get("FREQ") == "MONTHLY" and rule.get("BYDAY", "")[-2:].isalpha():
         initial.update(repeat="monthly", weekday=rule["BYDAY"][-2:], ordinal=rule["BYDAY"][:-2] or "1")
-    if simple and rule.get("COUNT"):
+    if simple and rule.get("COUNT", "").isdigit():
         initial["count"] = int(rule["COUNT"])
     form = EventForm(request.POST or None, initial=initial)
     unsupported = bool(event.rrule) and initial["repeat"] == "none"

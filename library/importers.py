@@ -16,9 +16,12 @@ Rules worth knowing:
   record with bytes ≥ 0x80 as GB18030 when it decodes cleanly and looks like Chinese double-byte text,
   else as MARC-8 (ANSEL) for MARC 21.  Such a record that none of these decodes cleanly (UTF-8 with a
   few broken bytes included) fails with a reason rather than importing garbage.
-* Control characters: like the API (``shuyuan.schema_types.no_control_chars``), a row or record with
-  NUL or another C0 control character (other than tab, newline and carriage return) or DEL in any
-  field it imports is refused, naming the field; nothing is stripped silently.
+* Control characters and line breaks are folded, never a reason to refuse a row or record: a title,
+  name, place, code or subject is one line (``shuyuan.text.one_line``: each run of line breaks and
+  tabs becomes one space, other C0/C1 control characters and DEL are dropped); the summary keeps its
+  line breaks and tabs and loses the other C0 control characters and DEL (what the API refuses in
+  it).  Folding is not reported: catalogs exported by other systems carry such characters often
+  (a title typed across two lines, an ESC left from MARC-8), and the text means the same without them.
 * A file that yields no rows or records at all raises ``InvalidInput("file", …)``.
 """
 
@@ -40,6 +43,7 @@ from library.services import Person
 from library.validators import normalize_barcode, normalize_clc, normalize_isbn
 from shuyuan.errors import DomainError, InvalidInput
 from shuyuan.schema_types import _CONTROL as CONTROL_CHARS_RE
+from shuyuan.text import one_line
 
 FORMATS = ("csv", "marc21", "unimarc")
 # Other spellings accepted for ``format``; "marc" means "MARC, dialect detected from the tags".
@@ -330,31 +334,25 @@ class Entry:
     holdings: list[tuple[str, str | None]]
 
 
-def _refuse_control_chars(name: str, value: str) -> None:
-    """Refuse ``value`` as ``no_control_chars`` does in the API, naming the field ``name``."""
-    match = CONTROL_CHARS_RE.search(value)
-    if match:
-        code = f"U+{ord(match[0]):04X}"
-        raise ValidationError(
-            {
-                name: [
-                    f"含有控制字符 {code}，已拒收（除制表符、换行、回车外的控制字符一律不收）"
-                    f"(control character {code} is not allowed; refused)"
-                ]
-            }
-        )
+#: Book fields kept with their line breaks; every other text an import takes is one line.
+MULTI_LINE = ("summary",)
 
 
-def _check_control_chars(entry: "Entry") -> None:
-    for name, value in entry.values.items():
-        for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str):
-                _refuse_control_chars(name, text)
-    for person in entry.people:
-        _refuse_control_chars("authors", person.name)
-    for barcode, location in entry.holdings:
-        _refuse_control_chars("barcode", barcode)
-        _refuse_control_chars("location", location or "")
+def _folded(entry: "Entry") -> "Entry":
+    """``entry`` with its text folded as the module docstring says (nothing is refused for it)."""
+
+    def fold(name: str, value):
+        if isinstance(value, list):
+            return [fold(name, item) for item in value]
+        if not isinstance(value, str):
+            return value
+        return CONTROL_CHARS_RE.sub("", value) if name in MULTI_LINE else one_line(value)
+
+    return Entry(
+        values={name: fold(name, value) for name, value in entry.values.items()},
+        people=[Person(one_line(person.name), person.role) for person in entry.people],
+        holdings=[(one_line(barcode), location and one_line(location)) for barcode, location in entry.holdings],
+    )
 
 
 def _split_list(text: str) -> list[str]:
@@ -816,8 +814,6 @@ def _row_parser(header: list[str | None], cells: list[str]) -> Callable[[], Entr
                 params={"cells": len(cells), "columns": len(header)},
             )
         row = {name: restore_cell(cell).strip() for name, cell in zip(header, cells, strict=False) if name}
-        for name, cell in row.items():
-            _refuse_control_chars(name, cell)
         return _csv_entry(row)
 
     return parse
@@ -901,7 +897,7 @@ def _add_copies(book: Book, holdings: list[tuple[str, str | None]], location: st
 
 def _write(entry: Entry, location: str | None) -> str:
     """Create or update one book with its copies; returns "created", "updated" or "skipped"."""
-    _check_control_chars(entry)
+    entry = _folded(entry)
     values = _normalized(entry.values)
     people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
     with transaction.atomic():
@@ -978,6 +974,7 @@ def import_catalog(
     with single rows are not raised; they are counted and listed in the returned summary.
     """
     fmt = _resolve_format(format)
+    location = one_line(location or "") or None
     if not data.strip():
         raise InvalidInput("file", "文件为空 (empty file)", code="empty")
     if fmt is None:

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from library.validators import format_isbn, has_visible_text, normalize_barcode, normalize_clc, normalize_isbn
+from shuyuan.text import MESSAGE as NOT_ONE_LINE
+from shuyuan.text import clean_fields_single_line, is_single_line
 
 
 class Language(models.TextChoices):
@@ -31,6 +33,10 @@ def validate_year(value: int) -> None:
 
 
 class Book(models.Model):
+    #: Fields shown as one line (lists, feeds, CSV rows, e-mail subjects): no line breaks or control
+    #: characters (``clean_fields``).  ISBN, CLC and cover URL have stricter formats of their own.
+    SINGLE_LINE = ("title", "subtitle", "publisher", "edition", "call_number")
+
     isbn = models.CharField(  # noqa: DJ001 - NULL means "no ISBN", so the unique constraint allows many
         _("ISBN"), max_length=20, null=True, blank=True, help_text=_("可带连字符输入，保存为 13 位 ISBN；旧书可以没有")
     )
@@ -69,6 +75,9 @@ class Book(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean_fields(self, exclude=None) -> None:
+        clean_fields_single_line(self, exclude, super().clean_fields)
+
     def clean(self) -> None:
         errors = {}
         if self.isbn:
@@ -90,6 +99,8 @@ class Book(models.Model):
         self.title = (self.title or "").strip()
         if not isinstance(self.subjects, list) or not all(isinstance(s, str) for s in self.subjects):
             errors["subjects"] = [_("主题词应为字符串列表 (subjects must be a list of strings)")]
+        elif not all(is_single_line(s) for s in self.subjects):
+            errors["subjects"] = [NOT_ONE_LINE]
         if errors:
             raise ValidationError(errors)
 
@@ -100,6 +111,8 @@ class Book(models.Model):
 
 class Contributor(models.Model):
     """A person responsible for a book, in the order of the title page."""
+
+    SINGLE_LINE = ("name",)
 
     class Role(models.TextChoices):
         AUTHOR = "author", _("著")
@@ -120,6 +133,9 @@ class Contributor(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean_fields(self, exclude=None) -> None:
+        clean_fields_single_line(self, exclude, super().clean_fields)
+
 
 class Copy(models.Model):
     """A physical item of a book, identified by its barcode."""
@@ -136,6 +152,8 @@ class Copy(models.Model):
     CIRCULATING = (Status.ON_LOAN, Status.ON_HOLD_SHELF)
     #: Statuses of copies no longer part of the holdings (not counted in a book's total).
     GONE = (Status.LOST, Status.WITHDRAWN)
+    #: The barcode's own format refuses spaces; these two are free text on one line.
+    SINGLE_LINE = ("location", "shelf")
 
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="copies", verbose_name=_("图书"))
     barcode = models.CharField(_("条码"), max_length=32)
@@ -165,6 +183,9 @@ class Copy(models.Model):
 
     def __str__(self) -> str:
         return self.barcode
+
+    def clean_fields(self, exclude=None) -> None:
+        clean_fields_single_line(self, exclude, super().clean_fields)
 
     def clean(self) -> None:
         try:
@@ -207,6 +228,8 @@ class Paper(models.Model):
         PENDING = "pending", _("待提取")
         DONE = "done", _("已提取")
         FAILED = "failed", _("提取失败")
+
+    SINGLE_LINE = ("title", "awards", "venue")
 
     title = models.CharField(_("题名"), max_length=500)
     abstract = models.TextField(_("摘要"), blank=True)
@@ -251,6 +274,9 @@ class Paper(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean_fields(self, exclude=None) -> None:
+        clean_fields_single_line(self, exclude, super().clean_fields)
+
     def clean(self) -> None:
         errors = {}
         if self.title and not has_visible_text(self.title):
@@ -258,6 +284,8 @@ class Paper(models.Model):
         self.title = (self.title or "").strip()
         if not isinstance(self.keywords, list) or not all(isinstance(s, str) for s in self.keywords):
             errors["keywords"] = [_("关键词应为字符串列表 (keywords must be a list of strings)")]
+        elif not all(is_single_line(s) for s in self.keywords):
+            errors["keywords"] = [NOT_ONE_LINE]
         if errors:
             raise ValidationError(errors)
 
@@ -267,6 +295,8 @@ class Paper(models.Model):
 
 
 class PaperAuthor(models.Model):
+    SINGLE_LINE = ("name",)
+
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="paper_authors", verbose_name=_("成果"))
     name = models.CharField(_("姓名"), max_length=128)
     position = models.PositiveSmallIntegerField(_("顺序"), default=0)
@@ -279,6 +309,9 @@ class PaperAuthor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean_fields(self, exclude=None) -> None:
+        clean_fields_single_line(self, exclude, super().clean_fields)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -301,6 +334,8 @@ class LoanPolicy(models.Model):
     Specificity: role and location > location > role > the default row (both empty).  Patron-wide
     limits (active loans, active holds) come from the role rows, since they do not depend on a copy.
     """
+
+    SINGLE_LINE = ("location",)
 
     role = models.CharField(
         _("读者角色"), max_length=16, blank=True, choices=Role.choices, help_text=_("留空表示所有角色")
@@ -325,9 +360,14 @@ class LoanPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.get_role_display() or '所有角色'} · {self.location or '所有馆藏地'}"
 
+    def clean_fields(self, exclude=None) -> None:
+        clean_fields_single_line(self, exclude, super().clean_fields)
+
 
 class ClosedDay(models.Model):
     """A day the library is closed: due dates and pickup deadlines falling on it move to the next open day."""
+
+    SINGLE_LINE = ("name",)
 
     date = models.DateField(_("日期"), unique=True)
     name = models.CharField(_("名称"), max_length=64, blank=True, help_text=_("例如 国庆节"))
@@ -339,6 +379,9 @@ class ClosedDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}".strip()
+
+    def clean_fields(self, exclude=None) -> None:
+        clean_fields_single_line(self, exclude, super().clean_fields)
 
 
 class Loan(models.Model):

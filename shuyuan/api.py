@@ -5,6 +5,7 @@ list of ``{"loc", "field", "msg", "type"}`` naming each field and reason.
 """
 
 import logging
+import re
 from datetime import datetime
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -57,14 +58,32 @@ def _error(request: HttpRequest, status: int, detail, code: str | None = None, *
     return api.create_response(request, body, status=status)
 
 
+#: Names pydantic-core gives the members of a union in an error's ``loc`` when they are not models:
+#: ``speakers.0.constrained-str``.  Parametrised ones (``function-after[single_line(), …]``,
+#: ``list[str]``, ``nullable[…]``) are recognised by their bracket, a model member by its class name.
+_UNION_MEMBER_NAMES = {"str", "int", "float", "bool", "bytes", "none", "date", "time", "datetime", "timedelta",
+                       "decimal", "uuid", "url", "multi-host-url", "dict", "list", "set", "frozenset", "tuple", "any",
+                       "constrained-str", "constrained-int", "constrained-float", "constrained-bytes", "typed-dict"}
+
+
+def _is_union_tag(part) -> bool:
+    return isinstance(part, str) and (
+        "[" in part or part in _UNION_MEMBER_NAMES or re.fullmatch(r"[A-Z][A-Za-z0-9]*", part) is not None
+    )
+
+
 def _field_of(loc) -> str:
-    """``["body", "payload", "authors", 0]`` → ``"authors.0"``: drop the location and the schema parameter's name."""
-    parts = [str(p) for p in loc]
+    """``["body", "payload", "authors", 0]`` → ``"authors.0"``: drop the location and the schema parameter's name.
+
+    For a field that takes one of several types (a speaker as a name or an object) pydantic adds the
+    union member it tried to ``loc``; the field drops it: ``speakers.0`` or ``speakers.0.name``."""
+    parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
         parts = parts[1:]
     if len(parts) > 1 and parts[0] in ("payload", "filters", "options"):
         parts = parts[1:]
-    return ".".join(parts)
+    # The first part is a parameter or field name (a header such as Authorization is capitalised), never a tag.
+    return ".".join(str(p) for i, p in enumerate(parts) if i == 0 or not _is_union_tag(p))
 
 
 @api.exception_handler(ValidationError)

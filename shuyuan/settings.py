@@ -95,6 +95,8 @@ CACHES = {
 }
 
 # Reading the catalog (books, public papers) without logging in.
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now (silences its transitional warning)
+
 CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
 
 # Research-paper uploads: at most this many bytes; PDF, DOCX or plain text.

@@ -25,6 +25,38 @@ def validate_single_line(value: str) -> None:
         raise ValidationError(MESSAGE, code="not_single_line")
 
 
+#: Controls that separate (line and paragraph breaks, tab, vertical tab, form feed, the information
+#: separators FS/GS/RS/US, NEL, U+2028, U+2029): in ``one_line`` each run of them becomes a space.
+_BREAKS = r"[\t\n\x0b\x0c\r\x1c-\x1f\x85\u2028\u2029]"
+#: Every other control character of ``NOT_IN_A_LINE``: invisible, so ``one_line`` drops it.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+_BREAK_RUN = re.compile(r"\s*" + _BREAKS + r"\s*")
+
+
 def one_line(value: str) -> str:
-    """``value`` made single-line for output: each run of breaks and controls becomes one space."""
-    return re.sub(r"\s*" + NOT_IN_A_LINE.pattern + r"+\s*", " ", value or "").strip()
+    """``value`` folded onto one line, for text that is taken rather than refused (imports) and for
+    output (feeds): invisible controls (ESC, NUL, C1 …) are dropped, and each run of line breaks and
+    tabs, with the spaces around it, becomes one space.  Other runs of spaces are kept."""
+    return _BREAK_RUN.sub(" ", _INVISIBLE.sub("", value or "")).strip()
+
+
+def clean_fields_single_line(instance, exclude, clean_fields) -> None:
+    """``Model.clean_fields`` (passed as ``clean_fields``) plus the single-line rule for the fields
+    named in ``instance.SINGLE_LINE``, skipping ``exclude`` as Django does (a model form excludes the
+    fields it does not show), so the admin's forms report the field by name.
+
+    For models whose fields do not carry ``validate_single_line`` as a field validator: Django records
+    field validators in migrations, and this check needs none."""
+    errors: dict = {}
+    try:
+        clean_fields(exclude=exclude)
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    for name in instance.SINGLE_LINE:
+        if (exclude and name in exclude) or name in errors:
+            continue
+        value = getattr(instance, name)
+        if isinstance(value, str) and not is_single_line(value):
+            errors[name] = [ValidationError(MESSAGE, code="not_single_line")]
+    if errors:
+        raise ValidationError(errors)

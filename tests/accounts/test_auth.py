@@ -309,3 +309,28 @@ def test_a_display_name_is_one_line(db):
     with pytest.raises(ValidationError) as refused:
         user_upsert(username="judge7", display_name="张\r\n法官", validate=False)
     assert list(refused.value.message_dict) == ["display_name"]
+
+
+@pytest.mark.parametrize("option, field", [("--name", "display_name"), ("--division", "division")])
+def test_adduser_refuses_a_name_on_two_lines_and_creates_nobody(db, option, field):
+    with pytest.raises(CommandError) as refused:
+        call_command("adduser", "judge8", option, "张\r\n法官", stdout=io.StringIO())
+
+    assert str(refused.value).startswith(f"{field}: ")
+    assert not User.objects.filter(username="judge8").exists()
+
+
+def test_user_admin_refuses_a_display_name_on_two_lines_naming_the_field(db, judge):
+    from tests.admin_forms import admin_form_data
+
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", password="secret-pass-1"))
+    url = f"/admin/auth/user/{judge.pk}/change/"
+    form = admin_form_data(client, url)
+    form["profile-0-display_name"] = ["张\n法官"]
+
+    response = client.post(url, form)
+
+    assert response.status_code == 200
+    errors = [e for formset in response.context["inline_admin_formsets"] for e in formset.formset.errors if e]
+    assert errors == [{"display_name": ["须为单行文字，不能包含换行或控制字符 (must be a single line without control characters)"]}]

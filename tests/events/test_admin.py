@@ -167,3 +167,51 @@ def test_registrations_are_cancelled_not_deleted_but_go_with_their_event(event, 
     assert (refused.status_code, deleted.status_code) == (403, 302)
     assert (Event.objects.filter(pk=event.pk).exists(), Registration.objects.filter(pk=registration.pk).exists()) == (
         False, False)
+
+
+# --- the series rule (issue 13): the admin checks it as the API does ---------------------------------------
+
+
+@pytest.mark.parametrize("actor", ["organizer", "superuser"])
+@pytest.mark.parametrize("rrule, exdates, field", [
+    ("FREQ=NONSENSE", "[]", "rrule"),
+    ("FREQ=HOURLY", "[]", "rrule"),
+    ("FREQ=WEEKLY;COUNT=3", '["garbage"]', "exdates"),
+])
+def test_admin_refuses_a_series_rule_the_api_refuses(event, request, actor, rrule, exdates, field):
+    user = request.getfixturevalue(actor)
+    client = _client(user)
+    form = admin_form_data(client, _change(event))
+    form.update(rrule=[rrule], exdates=[exdates])
+
+    response = client.post(_change(event), form)
+
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == [field]
+    event.refresh_from_db()
+    assert (event.rrule, event.exdates) == ("", [])
+
+
+def test_admin_stores_a_rule_in_the_api_canonical_form(event, superuser):
+    client = _client(superuser)
+    form = admin_form_data(client, _change(event))
+    form.update(rrule=["rrule:freq=weekly;until=20991231"])
+
+    response = client.post(_change(event), form)
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.rrule == "FREQ=WEEKLY;UNTIL=20991231T155959Z"
+
+
+def test_admin_names_the_start_when_it_is_not_the_rule_first_occurrence(event, superuser):
+    client = _client(superuser)
+    form = admin_form_data(client, _change(event))
+    weekday = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][(timezone.localtime(event.start).weekday() + 1) % 7]
+    form.update(rrule=[f"FREQ=WEEKLY;BYDAY={weekday};COUNT=3"])
+
+    response = client.post(_change(event), form)
+
+    assert list(response.context["adminform"].form.errors) == ["start"]
+    event.refresh_from_db()
+    assert event.rrule == ""

@@ -448,6 +448,19 @@ def test_single_line_fields_refuse_line_breaks_naming_the_field(org, room, path,
     assert any("单行" in e["msg"] for e in response.json()["detail"])
 
 
+@pytest.mark.parametrize("speaker, fields", [
+    ("张明\n李娜", ["speakers.0", "speakers.0"]),
+    ({"name": "张明", "role": "主持\u2028人"}, ["speakers.0.role", "speakers.0"]),
+    ({"name": "张明", "bogus": 1}, ["speakers.0.bogus", "speakers.0"]),
+])
+def test_422_fields_of_a_name_or_object_speaker_carry_no_union_tags(org, speaker, fields):
+    """The field names the speaker (and its key) once per union member tried, without pydantic's tags."""
+    response = org.post("/api/v1/events", {"title": "法官茶座", "kind": "tea_talk", "start": "2026-12-04T15:00:00+08:00",
+                                           "end": "2026-12-04T16:30:00+08:00", "speakers": [speaker]})
+
+    assert (response.status_code, error_fields(response.json())) == (422, fields)
+
+
 def test_an_occurrence_title_and_reason_refuse_line_breaks(org, talk):
     response = org.post(f"/api/v1/events/{talk['id']}/overrides", {
         "recurrence_id": "2027-01-01T15:00:00+08:00", "title": "改期\n了"})
@@ -520,3 +533,32 @@ def test_a_malformed_until_names_the_rrule(org):
         "title": "读书会", "kind": "reading", "start": "2026-12-02T15:00:00+08:00", "end": "2026-12-02T16:00:00+08:00",
         "rrule": "FREQ=WEEKLY;UNTIL=2027-06-30"})
     assert (response.status_code, error_fields(response.json())) == (422, ["rrule"])
+
+
+# --- a stored rule that does not parse ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rrule, exdates", [
+    ("FREQ=NONSENSE", []),
+    ("FREQ=WEEKLY;COUNT=abc", []),
+    ("FREQ=MONTHLY;BYDAY=1FR;COUNT=12", ["not a date"]),
+])
+def test_a_stored_rule_that_does_not_parse_shows_the_first_occurrence_only(talk, organizer, anon_api, caplog, rrule,
+                                                                          exdates):
+    """Written past every check (by hand in the database): no page is a 500; the series is its first occurrence
+    (a bad EXDATE alone is ignored), and the log says why."""
+    from django.test import Client
+
+    Event.objects.filter(pk=talk["id"]).update(rrule=rrule, exdates=exdates)
+    web = Client(raise_request_exception=False)
+    web.force_login(organizer)
+
+    items = anon_api.get("/api/v1/occurrences", {"from": "2026-12-01", "to": "2027-03-31"}).json()["items"]
+    pages = {path: web.get(path).status_code for path in (
+        "/events", "/events?view=month&month=2026-12", f"/events/{talk['id']}", f"/organize/{talk['id']}",
+        f"/organize/{talk['id']}/edit", f"/calendar/events/{talk['id']}.ics")}
+
+    starts = ["2026-12-04", "2027-01-01", "2027-02-05", "2027-03-05"] if exdates else ["2026-12-04"]
+    assert [i["start"][:10] for i in items] == starts
+    assert pages == dict.fromkeys(pages, 200)
+    assert "does not parse" in caplog.text

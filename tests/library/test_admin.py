@@ -1,11 +1,15 @@
 """The admin as librarians use it: lists with search and filters, forms that keep the catalog's rules."""
 
 import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from library.models import Book, Copy, Paper
 from library.services import Person, book_create, copy_create, paper_create
+from shuyuan.text import MESSAGE
+from tests.admin_forms import admin_form_data
 from tests.library.files import make_docx_with_xml
 
 pytestmark = pytest.mark.django_db
@@ -15,6 +19,13 @@ pytestmark = pytest.mark.django_db
 def admin_client_librarian(librarian):
     client = Client()
     client.force_login(librarian)
+    return client
+
+
+@pytest.fixture
+def superuser_client(db):
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", password="secret-pass-1"))
     return client
 
 
@@ -219,3 +230,74 @@ def test_copy_back_from_repair_in_the_admin_goes_to_the_waiting_hold(admin_clien
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Copy.objects.get(pk=copy.pk).status == Copy.Status.ON_HOLD_SHELF
     assert Hold.objects.get(pk=hold.pk).status == "ready"
+
+
+# --- single-line fields (issue 13): the admin refuses line breaks and control characters, naming the field --
+
+
+@pytest.mark.parametrize("value", ["民法\r\n物权", "民法\n物权", "民法\t物权", "民法\x1b物权", "民法\x85物权", "民法\u2028物权"])
+def test_admin_refuses_a_book_title_on_two_lines_naming_the_field(admin_client_librarian, book, value):
+    url = f"/admin/library/book/{book.pk}/change/"
+    form = admin_form_data(admin_client_librarian, url)
+    form.update(title=[value])
+
+    response = admin_client_librarian.post(url, form)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"title": [MESSAGE]}
+    assert Book.objects.get(pk=book.pk).title == "民法物权"
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/admin/library/book/{book}/change/", "subtitle"),
+    ("/admin/library/book/{book}/change/", "publisher"),
+    ("/admin/library/book/{book}/change/", "edition"),
+    ("/admin/library/book/{book}/change/", "call_number"),
+    ("/admin/library/copy/{copy}/change/", "location"),
+    ("/admin/library/copy/{copy}/change/", "shelf"),
+    ("/admin/library/paper/{paper}/change/", "title"),
+    ("/admin/library/paper/{paper}/change/", "venue"),
+    ("/admin/library/paper/{paper}/change/", "awards"),
+    ("/admin/library/closedday/add/", "name"),
+    ("/admin/library/loanpolicy/add/", "location"),
+])
+def test_admin_refuses_line_breaks_in_every_single_line_field(superuser_client, book, url, field):
+    paper = paper_create(title="调研报告", authors=["李四"])
+    url = url.format(book=book.pk, copy=book.copies.get().pk, paper=paper.pk)
+    form = admin_form_data(superuser_client, url)
+    form.update({field: ["第一行\r\n第二行"], "date": ["2026-10-01"]})
+
+    response = superuser_client.post(url, form)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {field: [MESSAGE]}
+
+
+@pytest.mark.parametrize("url, inline_field, value", [
+    ("/admin/library/book/{book}/change/", "contributors-0-name", "王泽\n鉴"),
+    ("/admin/library/paper/{paper}/change/", "paper_authors-0-name", "李\r\n四"),
+])
+def test_admin_refuses_line_breaks_in_inline_names(superuser_client, book, url, inline_field, value):
+    paper = paper_create(title="调研报告", authors=["李四"])
+    url = url.format(book=book.pk, paper=paper.pk)
+    form = admin_form_data(superuser_client, url)
+    form[inline_field] = [value]
+
+    response = superuser_client.post(url, form)
+
+    assert response.status_code == 200
+    errors = [e for formset in response.context["inline_admin_formsets"] for e in formset.formset.errors if e]
+    assert errors == [{"name": [MESSAGE]}]
+
+
+def test_book_subjects_and_paper_keywords_are_single_line_terms():
+    book = Book(title="民法", subjects=["物权", "债\n权"])
+    paper = Paper(title="调研", keywords=["\x1b"])
+
+    with pytest.raises(ValidationError) as book_refused:
+        book.full_clean()
+    with pytest.raises(ValidationError) as paper_refused:
+        paper.full_clean()
+
+    assert (book_refused.value.message_dict, paper_refused.value.message_dict) == (
+        {"subjects": [MESSAGE]}, {"keywords": [MESSAGE]})

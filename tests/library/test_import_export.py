@@ -16,6 +16,7 @@ from library.exporters import SUMMARY_TRUNCATED, export_catalog
 from library.importers import CSV_COLUMNS, detect_format, import_catalog, neutralize_cell, restore_cell
 from library.models import Book, Contributor, Copy
 from shuyuan.errors import InvalidInput
+from shuyuan.text import is_single_line
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +32,6 @@ BAD_ISBN = "9787301048154"  # ISBN_A with a wrong check digit
 
 HEADER = ",".join(CSV_COLUMNS)
 NO_RECORDS = "没有可导入的记录 (no records found)"
-
-
-def control_reason(label: str, code: str) -> str:
-    return (
-        f"{label}: 含有控制字符 {code}，已拒收（除制表符、换行、回车外的控制字符一律不收）"
-        f"(control character {code} is not allowed; refused)"
-    )
 
 
 def csv_text(*rows: list[str], header: str = HEADER) -> str:
@@ -408,27 +402,22 @@ def test_excel_scientific_isbn_and_bad_language_are_explained():
     ]
 
 
-def test_csv_cells_with_control_characters_are_refused_naming_the_column():
-    """As in the API: C0 control characters and DEL refuse the row; tab, CR and LF are kept."""
+def test_csv_cells_with_line_breaks_and_control_characters_are_folded_not_refused():
+    """Single-line cells: line breaks and tabs become one space, other controls go; the summary keeps its
+    lines and tabs.  Nothing is reported."""
     text = csv_text(
-        row(title="a\x01b"),
-        row(title="好书", authors="张\x7f三"),
-        row(title="另一本", barcodes="B\x1bC"),
-        row(title="制表符\t可以", summary="第一行\r\n第二行\t缩进"),
+        row(title="民法\r\n总论", subtitle="第\t二卷", authors="张\x7f三 著;李\x854 译", barcodes="B\x1bC",
+            location="院本部\n三楼", publisher="\x01法律出版社", summary="第一行\r\n第二行\t缩进\x1b"),
     )
 
     result = import_csv(text)
 
-    assert result == summary(
-        created=1,
-        failed=3,
-        errors=[
-            {"line": 2, "record": None, "reason": control_reason("题名", "U+0001")},
-            {"line": 3, "record": None, "reason": control_reason("责任者", "U+007F")},
-            {"line": 4, "record": None, "reason": control_reason("条码", "U+001B")},
-        ],
-    )
-    assert Book.objects.values_list("title", "summary").get() == ("制表符\t可以", "第一行\r\n第二行\t缩进")
+    assert result == summary(created=1)
+    book = Book.objects.get()
+    assert (book.title, book.subtitle, book.publisher, book.summary) == (
+        "民法 总论", "第 二卷", "法律出版社", "第一行\r\n第二行\t缩进")
+    assert people(book) == [("张三", "author"), ("李 4", "translator")]
+    assert copies(book) == [("BC", "院本部 三楼")]
 
 
 def test_csv_unterminated_quote_fails_its_line_and_earlier_rows_import():
@@ -803,23 +792,53 @@ def test_marc_record_in_utf8_with_a_broken_byte_fails_instead_of_importing_repla
     assert list(Book.objects.values_list("title", flat=True)) == ["民法总论"]
 
 
-def test_marc_fields_with_control_characters_are_refused_naming_the_field():
-    """A NUL never reaches the database (PostgreSQL cannot store it): the record fails with a reason."""
+def test_marc_fields_with_control_characters_are_folded_not_refused():
+    """A NUL never reaches the database (PostgreSQL cannot store it): it is dropped, the record imports."""
     nul_title = [field("245", "a", "空\x00字符")]
     bel_location = [field("245", "a", "好书"), field("852", "b", "院\x07本部", "p", "K1")]
 
     result = import_catalog(data=marc(nul_title, bel_location, MARC21_CHINESE)).as_dict()
 
-    assert result == summary(
-        "marc21",
-        created=1,
-        failed=2,
-        errors=[
-            {"line": None, "record": 1, "reason": control_reason("题名", "U+0000")},
-            {"line": None, "record": 2, "reason": control_reason("馆藏地", "U+0007")},
-        ],
-    )
-    assert list(Book.objects.values_list("title", flat=True)) == ["民法总论"]
+    assert result == summary("marc21", created=3)
+    assert list(Book.objects.values_list("title", flat=True)) == ["空字符", "好书", "民法总论"]
+    assert list(Copy.objects.values_list("barcode", "location")) == [("K1", "院本部"), ("M010", "棋盘井法庭")]
+
+
+DIRTY = "\x1b第\x85一\r\n二\t三\u2028"  # ESC, NEL, CRLF, tab, LINE SEPARATOR
+
+
+@pytest.mark.parametrize("dialect, leader, records", [
+    ("marc21", "00000nam a2200000 a 4500", [
+        [field("245", "a", "题名" + DIRTY, "b", "副题" + DIRTY, "c", "王五" + DIRTY + "著", ind="00"),
+         field("250", "a", "版" + DIRTY), field("264", "b", "出版" + DIRTY, "c", "2020", ind=" 1"),
+         field("650", "a", "主题" + DIRTY), field("852", "b", "馆藏" + DIRTY, "p", "D1")],
+        [field("245", "a", "另一本" + DIRTY, ind="00"), field("100", "a", "张" + DIRTY),
+         field("700", "a", "李" + DIRTY, "e", "translator")],
+    ]),
+    ("unimarc", "00000nam0a2200000   450 ", [
+        [field("200", "a", "题名" + DIRTY, "e", "副题" + DIRTY, "f", "王五" + DIRTY + "著", ind="1 "),
+         field("205", "a", "版" + DIRTY), field("210", "c", "出版" + DIRTY, "d", "2020"),
+         field("606", "a", "主题" + DIRTY), field("905", "a", "馆藏" + DIRTY, "b", "D1")],
+        [field("200", "a", "另一本" + DIRTY, ind="1 "), field("701", "a", "张" + DIRTY, "b", "三" + DIRTY),
+         field("702", "a", "李" + DIRTY)],
+    ]),
+])
+def test_marc_import_stores_every_single_line_field_on_one_line(dialect, leader, records):
+    """Titles, names, places, editions, publishers and subjects: one line, without control characters."""
+    result = import_catalog(data=marc(*records, leader=leader)).as_dict()
+
+    assert result == summary(dialect, created=2)
+    first, second = Book.objects.order_by("id")
+    assert (first.title, first.subtitle, first.edition, first.publisher, first.subjects) == (
+        "题名第 一 二 三", "副题第 一 二 三", "版第 一 二 三", "出版第 一 二 三", ["主题第 一 二 三"])
+    assert second.title == "另一本第 一 二 三"
+    assert copies(first) == [("D1", "馆藏第 一 二 三")]
+    names = list(Contributor.objects.order_by("book_id", "position").values_list("name", flat=True))
+    stored = [text for values in Book.objects.values_list("title", "subtitle", "publisher", "edition", "call_number")
+              for text in values] + names + [text for values in Copy.objects.values_list("location", "shelf")
+                                             for text in values]
+    assert [t for t in stored if not is_single_line(t) or t != t.strip()] == []
+    assert names[0].startswith("王五第 一 二 三")
 
 
 def test_marc_pieces_linked_by_8_join_exactly_in_sequence_order():
