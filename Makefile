@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run      set up and serve the demo on http://$(HOST):$(PORT)"
 	@echo "make test     set up and run the test suite (SQLite)"
-	@echo "make serve    production server: migrate, collectstatic, gunicorn (needs SECRET_KEY, ALLOWED_HOSTS, SITE_URL)"
+	@echo "make serve    production server: migrate, collectstatic, gunicorn and a job worker (needs SECRET_KEY, ALLOWED_HOSTS, SITE_URL)"
 	@echo "make test-pg  run the test suite on PostgreSQL ($(PG_URL))"
 	@echo "make lint     ruff"
 	@echo "make bench-search  search benchmark on a 100,000-record synthetic catalog (prints figures)"
@@ -43,9 +43,12 @@ demo: migrate
 	DEBUG=True $(PY) manage.py rebuild_index --if-missing --quiet
 	DEBUG=True $(PY) manage.py warm_feeds --quiet
 
+# The background worker (text extraction, imports, index upkeep, notices) runs beside the web server and
+# stops with it.
 run: demo
 	@echo "API docs: http://$(HOST):$(PORT)/api/v1/docs   admin: http://$(HOST):$(PORT)/admin/"
-	DEBUG=True $(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=True $(PY) manage.py run_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		DEBUG=True $(PY) manage.py runserver $(HOST):$(PORT)
 
 # pytest-xdist: one test process per core (each with its own test database, caches and index directories).
 TEST_WORKERS ?= auto
@@ -103,5 +106,6 @@ serve-prepare: $(VENV)/.runtime
 # Needs SECRET_KEY, ALLOWED_HOSTS and SITE_URL in the environment (the system checks refuse to start without them).
 # Requests are logged by the app (JSON lines with the request id, feed secrets removed), not by gunicorn's access log.
 serve: serve-prepare
-	DEBUG=False $(VENV)/bin/gunicorn shuyuan.wsgi:application --workers $(WORKERS) --bind $(HOST):$(PORT) \
+	DEBUG=False $(PY) manage.py run_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		DEBUG=False $(VENV)/bin/gunicorn shuyuan.wsgi:application --workers $(WORKERS) --bind $(HOST):$(PORT) \
 		--error-logfile - --timeout 60

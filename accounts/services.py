@@ -11,15 +11,17 @@ from django.contrib.auth.models import AbstractBaseUser, Group, Permission, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ApiToken, CalendarToken, FailedLogin, Profile, Role, hash_token
 
-# Model permissions each role gets in the admin, by app label.  Librarians keep
-# the catalog; organizers keep events (the events app adds its models later).
+# Model permissions each role gets in the admin: every permission of an app ("library"), or one
+# permission ("jobs.view_job").  Librarians keep the catalog and watch the background jobs (imports,
+# extraction, index rebuilds); organizers keep events.
 ROLE_ADMIN_APPS: dict[str, tuple[str, ...]] = {
     Role.JUDGE: (),
-    Role.LIBRARIAN: ("library",),
+    Role.LIBRARIAN: ("library", "jobs.view_job", "jobs.change_job", "jobs.view_workerbeat"),
     Role.ORGANIZER: ("events",),
 }
 STAFF_ROLES = {Role.LIBRARIAN, Role.ORGANIZER}
@@ -31,9 +33,13 @@ def roles_ensure(*, using: str = "default") -> None:
     """Create the role groups and give them their admin permissions (idempotent)."""
     for role, apps in ROLE_ADMIN_APPS.items():
         group, _ = Group.objects.using(using).get_or_create(name=role.value)
+        whole = [name for name in apps if "." not in name]
+        single = [name.split(".") for name in apps if "." in name]
+        query = Q(content_type__app_label__in=whole)
+        for app_label, codename in single:
+            query |= Q(content_type__app_label=app_label, codename=codename)
         if apps:
-            perms = Permission.objects.using(using).filter(content_type__app_label__in=apps)
-            group.permissions.add(*perms)
+            group.permissions.add(*Permission.objects.using(using).filter(query))
 
 
 @transaction.atomic

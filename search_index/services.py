@@ -33,13 +33,15 @@ class SearchUnavailable(Exception):
     """The index is missing or unreadable; the message says what to run."""
 
 
-def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0) -> SearchResult:
+def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0,
+           _retry: bool = True) -> SearchResult:
     """Search the catalogue.
 
     Raises QueryError (QueryTooComplex past a limit) for the query's faults, SearchTimeout past the
     time budget, SearchUnavailable when there is no usable index.  A fresh installation's first search
     creates the empty index when the outbox can fill it (``indexer.create_if_fillable``).
     """
+    generation = store.current_generation()
     try:
         return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset)
     except QueryError:
@@ -52,9 +54,13 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
             return search(text, filters=filters, sort=sort, limit=limit, offset=offset)
         raise SearchUnavailable(str(exc)) from None
     except store.UNREADABLE as exc:
+        searcher.reset()
+        if _retry and store.current_generation() != generation:
+            # A rebuild swapped generations while this search read the old one, whose files are deleted
+            # after the swap: the new one answers.
+            return search(text, filters=filters, sort=sort, limit=limit, offset=offset, _retry=False)
         # The index opened but its files are damaged (overwritten, truncated, deleted underneath).
         logger.error("search index unreadable: %r (run manage.py rebuild_index)", exc)
-        searcher.reset()
         raise SearchUnavailable(
             f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc.__class__.__name__})"
         ) from None

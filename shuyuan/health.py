@@ -2,7 +2,8 @@
 
 ``/healthz``: the process answers (no dependencies touched).  ``/readyz``: the database answers and the
 search index opens with the current schema (a fresh installation's empty index is created here, as on the
-first search); otherwise 503 naming what is wrong.
+first search), and the job queue has a worker (no jobs waiting longer than JOBS_WORKER_GRACE_SECONDS with no
+worker seen as long); otherwise 503 naming what is wrong.
 """
 
 from django.db import connection
@@ -28,6 +29,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
     from search_index.services import index_health
 
     checks["search_index"] = index_health()
+    if checks["database"] == "ok":
+        from jobs.services import queue_health
+
+        checks["jobs"] = queue_health()
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ready" if ready else "unready", **checks}, status=200 if ready else 503,
                         json_dumps_params={"ensure_ascii": False})

@@ -94,9 +94,32 @@ CACHES = {
     }
 }
 
-# Reading the catalog (books, public papers) without logging in.
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now (silences its transitional warning)
+# Background jobs through Django's Tasks API (the django-tasks backport on Django 5.2).  One machine: the
+# database backend (django-tasks-db), its queue in the same database, worker `manage.py run_worker`.
+# Several machines: TASKS_URL=redis://host:6379/0 selects RQ on Redis (django-tasks-rq).
+TASKS_URL = os.environ.get("TASKS_URL", "").strip()
+if TASKS_URL:
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": TASKS_URL, "DEFAULT_TIMEOUT": 6 * 3600}}
+    # django-rq's dashboard in the admin would show every staff member the queues: the jobs page is ours.
+    RQ = {"SHOW_ADMIN_LINK": False}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A running job's heartbeat is written this often; one silent for JOBS_STALE_SECONDS belonged to a dead
+# worker and is queued again (up to its max_attempts).
+JOBS_HEARTBEAT_SECONDS = envint("JOBS_HEARTBEAT_SECONDS", 10, minimum=1)
+JOBS_STALE_SECONDS = envint("JOBS_STALE_SECONDS", 60, minimum=2)
+JOBS_RETRY_SECONDS = envint("JOBS_RETRY_SECONDS", 30)
+# A job handed to the backend this long ago and never started is checked with the backend (Redis restarts).
+JOBS_LOST_SECONDS = envint("JOBS_LOST_SECONDS", 600, minimum=10)
+# /readyz answers 503 when jobs have waited this long and no worker was seen for as long.
+JOBS_WORKER_GRACE_SECONDS = envint("JOBS_WORKER_GRACE_SECONDS", 300, minimum=10)
+# Jobs started by the clock (jobs/schedule.py): "at" a library time once a day, or "every" N seconds.
+JOBS_SCHEDULE: list[dict] = []
+# Functions every worker runs continuously in threads of their own (each returns its pause in seconds).
+WORKER_LOOPS: list[str] = []
 
+# Reading the catalog (books, public papers) without logging in.
 CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
 
 # Research-paper uploads: at most this many bytes; PDF, DOCX or plain text.
@@ -169,7 +192,12 @@ INSTALLED_APPS = [
     "library.apps.LibraryConfig",
     "events.apps.EventsConfig",
     "search_index.apps.SearchIndexConfig",
+    "django_tasks",
+    "django_tasks_db",
+    "jobs.apps.JobsConfig",  # after django_tasks_db: its admin takes the database backend's rows out
 ]
+if TASKS_URL:
+    INSTALLED_APPS.append("django_rq")
 
 MIDDLEWARE = [
     "shuyuan.requestlog.RequestLogMiddleware",

@@ -35,6 +35,7 @@ from django.utils import timezone
 from accounts.models import FailedLogin, Role
 from accounts.services import token_issue
 from events import services as event_services
+from jobs.models import Job, WorkerBeat
 from library import circulation
 from library.models import CirculationEvent, ClosedDay, LoanPolicy, Notice
 from library.services import book_create, copy_create, paper_create
@@ -95,6 +96,9 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "library.hold": librarians(NO_ADD_DELETE),
     "library.notice": librarians(NO_ADD_DELETE),
     "library.circulationevent": librarians(READ_ONLY),
+    # --- background jobs: librarians watch them (and queue failed ones again); superusers also delete
+    "jobs.job": {**librarians(NO_ADD_DELETE), "superuser": NO_ADD},
+    "jobs.workerbeat": {**librarians(READ_ONLY), "superuser": NO_ADD},
     # --- events: venues are every organizer's (as in the API), events and registrations their organizers'
     "events.venue": {"anonymous": OUT, "judge": OUT, "librarian": NONE, "organizer": FULL, "organizer2": FULL,
                      "superuser": FULL, "staff": NONE},
@@ -179,6 +183,9 @@ def _build_world() -> dict:
         "events.venue": event_services.venue_create(name="第一会议室"),
         "events.event": event,
         "events.registration": registration,
+        "jobs.job": Job.objects.create(kind="matrix", task_path="tests.jobs.sample_tasks.count_to"),
+        "jobs.workerbeat": WorkerBeat.objects.create(worker_id="matrix:1", hostname="matrix", pid=1, backend="db",
+                                                     started_at=timezone.now(), seen_at=timezone.now()),
     }
     return {
         "users": users,

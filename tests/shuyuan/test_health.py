@@ -21,7 +21,7 @@ def test_readyz_on_a_fresh_installation_creates_the_empty_index_and_is_ready():
     never send the first search that creates the index."""
     response = Client().get("/readyz")
 
-    assert (response.status_code, response.json()) == (200, {"status": "ready", "database": "ok", "search_index": "ok"})
+    assert (response.status_code, response.json()) == (200, {"status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok"})
     assert search_index_store.index_exists()
 
 
@@ -37,7 +37,7 @@ def test_readyz_says_why_it_is_not_ready_then_ready(settings, tmp_path):
     assert "rebuild_index" in body["search_index"]
     services.index_rebuild()
     response = Client().get("/readyz")
-    assert (response.status_code, response.json()) == (200, {"status": "ready", "database": "ok", "search_index": "ok"})
+    assert (response.status_code, response.json()) == (200, {"status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok"})
 
 
 def test_readyz_reports_a_corrupt_index():
@@ -58,3 +58,26 @@ def test_readyz_reports_a_corrupt_index():
     shutil.rmtree(current)
     # Gone, with a catalogue the outbox does not hold: not silently replaced by an empty index.
     assert Client().get("/readyz").status_code == 503
+
+
+def test_readyz_is_unready_while_jobs_wait_and_no_worker_is_alive(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.models import Job
+    from jobs.services import job_enqueue, worker_beat
+    from tests.jobs.sample_tasks import count_to
+
+    settings.JOBS_WORKER_GRACE_SECONDS = 120
+    services.index_rebuild()
+    job = job_enqueue(count_to)
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=3))
+
+    response = Client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["jobs"] == ("unavailable: 1 个任务在等待，2 分钟内没有工作进程 "
+                                       "(1 jobs waiting, no worker seen for 2 minutes; start manage.py run_worker)")
+    worker_beat(started_at=timezone.now(), backend="db")
+    assert Client().get("/readyz").json() == {"status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok"}

@@ -1,0 +1,101 @@
+"""``manage.py run_worker``: a background worker for the configured Tasks backend.
+
+It runs the backend's own worker (django-tasks-db's ``db_worker``, or RQ's worker with its scheduler for
+``TASKS_URL=redis://…``) and, beside it, a housekeeping thread that every few seconds records that this
+worker is alive (``/readyz``), queues again the jobs of dead workers (``jobs_recover``) and enqueues the
+jobs that are due by the clock (``settings.JOBS_SCHEDULE``).  ``settings.WORKER_LOOPS`` name functions that
+run continuously in threads of their own (applying the search index's outbox).  Start as many workers
+as cores allow, on one machine or several.
+"""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections, connection
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from jobs.schedule import schedule_tick
+from jobs.services import WORKER_ID, jobs_recover, worker_beat
+
+logger = logging.getLogger("jobs.worker")
+
+
+class Housekeeping(threading.Thread):
+    def __init__(self, *, backend: str, every: float) -> None:
+        super().__init__(daemon=True, name="jobs-housekeeping")
+        self.backend = backend
+        self.every = every
+        self.started_at = timezone.now()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            try:
+                close_old_connections()
+                worker_beat(started_at=self.started_at, backend=self.backend)
+                counts = jobs_recover()
+                if any(counts.values()):
+                    logger.warning("recovered jobs: %s", counts)
+                schedule_tick()
+            except Exception:  # noqa: BLE001 - a busy or unreachable database: try again next round
+                logger.exception("worker housekeeping failed; retrying")
+            finally:
+                connection.close()
+            if self.stopped.wait(self.every):
+                return
+
+
+class Loop(threading.Thread):
+    """Calls ``function()`` over and over; it returns how long to sleep before the next call."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(daemon=True, name=f"loop-{path}")
+        self.function = import_string(path)
+        self.path = path
+
+    def run(self) -> None:
+        while True:
+            try:
+                pause = self.function()
+            except Exception:  # noqa: BLE001 - keep the loop alive; the next call retries
+                logger.exception("worker loop %s failed; retrying", self.path)
+                connection.close()
+                pause = 5.0
+            time.sleep(pause)
+
+
+class Command(BaseCommand):
+    help = "运行后台任务工作进程 (run a background job worker)"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=float, default=0.5,
+                            help="database backend: seconds between polls when idle (default 0.5)")
+        parser.add_argument("--housekeeping", type=float, default=5.0,
+                            help="seconds between heartbeats, recovery and schedule checks (default 5)")
+        parser.add_argument("--no-loops", action="store_true", help="do not run settings.WORKER_LOOPS")
+
+    def handle(self, *args, interval: float, housekeeping: float, no_loops: bool, **options):
+        backend = settings.TASKS["default"]["BACKEND"]
+        logger.info("worker %s starting (%s)", WORKER_ID, backend)
+        self.stdout.write(f"后台任务工作进程 {WORKER_ID} 已启动 (worker started, {backend})")
+        Housekeeping(backend=backend, every=housekeeping).start()
+        if not no_loops:
+            for path in settings.WORKER_LOOPS:
+                Loop(path).start()
+        if backend == "django_tasks_rq.RQBackend":
+            import django_rq
+
+            # RQ's worker with django-tasks-rq's job class (which calls the Tasks API task), and RQ's
+            # scheduler for retries that wait (run_after).
+            worker = django_rq.get_worker(*settings.TASKS["default"]["QUEUES"], job_class="django_tasks_rq.backend.Job",
+                                          name=WORKER_ID.replace(":", "-")[:64])
+            worker.work(with_scheduler=True)
+        else:
+            call_command("db_worker", queue_name=",".join(settings.TASKS["default"]["QUEUES"]), interval=interval,
+                         reload=False, startup_delay=False, worker_id=WORKER_ID[:64],
+                         verbosity=options["verbosity"])

@@ -1,0 +1,175 @@
+"""Real worker processes (``manage.py run_worker``) on the test database, with each Tasks backend:
+the database backend always, RQ on Redis when a Redis server answers at 127.0.0.1:6379.
+
+A job enqueued and committed here is run by the worker; a worker killed with SIGKILL in the middle of a
+job loses nothing: another worker queues it again once its heartbeat stops and runs it to the end.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from jobs.models import Job
+from jobs.services import job_enqueue
+from tests.jobs import sample_tasks
+from tests.live import ROOT, database_url
+
+
+def redis_answers() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), 1).close()
+        return True
+    except OSError:
+        return False
+
+
+def redis_url() -> str:
+    # One Redis database per pytest-xdist process, so parallel test processes never share a queue.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return f"redis://127.0.0.1:6379/{10 + int(worker.removeprefix('gw') or 0) % 6}"
+
+
+BACKENDS = [
+    "db",
+    pytest.param("redis", marks=pytest.mark.skipif(not redis_answers(), reason="no Redis at 127.0.0.1:6379")),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    if request.param == "db":
+        yield {}
+        return
+    import redis
+
+    url = redis_url()
+    redis.Redis.from_url(url).flushdb()
+    settings = {"TASKS": {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}},
+                "RQ_QUEUES": {"default": {"URL": url, "DEFAULT_TIMEOUT": 600}}}
+    with override_settings(**settings):
+        yield {"TASKS_URL": url}
+    redis.Redis.from_url(url).flushdb()
+
+
+class Worker:
+    def __init__(self, tmp_path: Path, env: dict, name: str) -> None:
+        self.log = tmp_path / f"worker-{name}.log"
+        full_env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "True", "PYTHONUNBUFFERED": "1",
+                    "SEARCH_INDEX_DIR": str(tmp_path / "index"), "MEDIA_ROOT": str(tmp_path / "media"),
+                    "CACHE_DIR": str(tmp_path / "cache"), "JOBS_HEARTBEAT_SECONDS": "1", **env}
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "manage.py", "run_worker", "--interval", "0.1", "--housekeeping", "0.5"],
+                cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def descendants(self) -> list[int]:
+        parents: dict[int, int] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+        found, frontier = [], [self.proc.pid]
+        while frontier:
+            children = [pid for pid, parent in parents.items() if parent in frontier]
+            found += children
+            frontier = children
+        return found
+
+    def kill(self) -> None:
+        """SIGKILL the worker and every process under it (RQ runs each job in a forked "work horse" in a
+        session of its own, which a process-group kill would miss)."""
+        for pid in [self.proc.pid, *self.descendants()]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def workers(tmp_path, backend):
+    started: list[Worker] = []
+
+    def start(name: str, **env) -> Worker:
+        worker = Worker(tmp_path, {**backend, **env}, name)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def wait_for(predicate, *, timeout: float, what: str, logs=()):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}\n" + "\n".join(log.read_text()[-3000:] for log in logs))
+
+
+def enqueue(task, **kwargs) -> Job:
+    with transaction.atomic():
+        job = job_enqueue(task, **kwargs)
+    return job
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_runs_a_committed_job_to_the_end(workers):
+    worker = workers("a")
+    job = enqueue(sample_tasks.count_to, payload={"n": 3})
+
+    done = wait_for(lambda: Job.objects.filter(pk=job.pk, state="done").first(), timeout=60,
+                    what="the job to finish", logs=[worker.log])
+
+    assert (done.progress_done, done.progress_total, done.summary) == (3, 3, {"counted": 3, "attempt": 1})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_worker_is_killed_mid_job_is_run_again_by_another_worker(workers, tmp_path):
+    log = tmp_path / "attempts.log"
+    first = workers("first", JOBS_STALE_SECONDS="3")
+    job = enqueue(sample_tasks.count_to, payload={"n": 6, "pause": 1, "log": str(log)})
+    wait_for(lambda: Job.objects.filter(pk=job.pk, state="running", progress_done__gte=2).exists(), timeout=60,
+             what="the job to be half done", logs=[first.log])
+
+    first.kill()
+    second = workers("second", JOBS_STALE_SECONDS="3")
+    done = wait_for(lambda: Job.objects.filter(pk=job.pk, state="done").first(), timeout=90,
+                    what="the job to be recovered and finished", logs=[first.log, second.log])
+
+    assert done.summary == {"counted": 6, "attempt": 2}
+    attempts = log.read_text().splitlines()
+    assert [line.split()[1:] for line in attempts] == [["attempt", "1"], ["attempt", "2"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_job_is_retried_by_the_worker_and_then_succeeds(workers, settings):
+    worker = workers("a", JOBS_RETRY_SECONDS="1")
+    settings.JOBS_RETRY_SECONDS = 1
+    job = enqueue(sample_tasks.fail_until, payload={"succeed_at": 2})
+
+    done = wait_for(lambda: Job.objects.filter(pk=job.pk, state="done").first(), timeout=60,
+                    what="the retried job to finish", logs=[worker.log])
+
+    assert (done.attempts, done.summary) == (2, {"attempt": 2})
