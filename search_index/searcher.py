@@ -597,6 +597,10 @@ _FRAGMENTER = highlight.ContextFragmenter(maxchars=160, surround=40)
 #: time until a chunk matches.
 TEXT_WINDOW = 400
 TEXT_CHUNK = 1200
+#: At most this much of a full text is analysed looking for a highlight: a 2-million-character text in
+#: which no query word occurs verbatim took 8 s to scan to its end (an anonymous query could make every
+#: hit on a page do that); past it the hit simply has no text snippet.
+TEXT_SCAN_CHARS = 6000
 
 
 def _mark(text: str, terms: frozenset[str], top: int, fragmenter=_FRAGMENTER) -> str:
@@ -618,7 +622,8 @@ def _mark_long(text: str, terms: frozenset[str], top: int) -> str:
         if marked:
             return marked
     start = 0
-    while start < len(text):
+    limit = min(len(text), TEXT_SCAN_CHARS)
+    while start < limit:
         end = min(len(text), start + TEXT_CHUNK)
         if end < len(text):
             # End the chunk after a sentence or at least a space, not inside a word.
