@@ -358,6 +358,9 @@ class _Segment:
     def __init__(self, leaf, offset: int):
         #: The search's time budget, checked at every node of the query tree (None: unbounded).
         self.deadline: _Deadline | None = None
+        #: The documents the search may return (live, past the filters), or None: all.  Phrases verify
+        #: positions only in these.
+        self.mask: np.ndarray | None = None
         self.leaf = leaf
         self.reader = leaf.reader()
         self.offset = offset
@@ -412,7 +415,9 @@ class _Segment:
             return np.arange(self.count, dtype=np.int32)
         if q is wq.NullQuery:
             return _NONE
-        # Phrases and anything else: Whoosh's own matcher, one Python call per candidate document, so the
+        if kind is wq.Phrase and self._positioned(q.fieldname):
+            return self._phrase(q)
+        # Anything else: Whoosh's own matcher, one Python call per candidate document, so the
         # time budget is checked as it goes.
         found = []
         try:
@@ -426,29 +431,138 @@ class _Segment:
             matcher.next()
         return np.array(sorted(found), dtype=np.int32)
 
-    def scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
-        """BM25F scores of ``docs`` for ``q``, as Whoosh's scored search computes them."""
+    def scores(self, q, docs: np.ndarray, searcher, *, matched: bool = True) -> np.ndarray:
+        """BM25F scores of ``docs`` for ``q``, as Whoosh's scored search computes them.
+
+        ``matched``: every one of ``docs`` matches ``q`` (true of the whole query's matches and of an
+        And's parts).  Below an Or it is not: a part scores only the documents it matches itself, so an
+        And or a phrase gives the documents that hold only some of its words nothing, as Whoosh does.
+        """
         kind = type(q)
         if kind is wq.Term:
             return self._term_scores(q, docs, searcher)
-        if kind is wq.And or (kind is wq.Or and not q.scale):
+        if kind is wq.And or kind is wq.Require or kind is wq.Phrase:
+            if kind is wq.Phrase:
+                if not self._positioned(q.fieldname):
+                    raise _Unscorable(kind.__name__)
+                # Whoosh scores a phrase as the sum of its words' scores (each occurrence of a word once).
+                out = np.zeros(len(docs))
+                for word in q.words:
+                    out += self._term_scores(wq.Term(q.fieldname, word), docs, searcher)
+                out *= q.boost
+            elif kind is wq.Require:
+                out = self.scores(q.a, docs, searcher, matched=True)
+            else:
+                out = np.zeros(len(docs))
+                for sub in q.subqueries:
+                    out += self.scores(sub, docs, searcher, matched=True)
+                out *= q.boost
+            if not matched and len(docs):
+                out[~_member(docs, self.docs(q))] = 0.0
+            return out
+        if kind is wq.Or and not q.scale:
             out = np.zeros(len(docs))
             for sub in q.subqueries:
-                out += self.scores(sub, docs, searcher)
+                out += self.scores(sub, docs, searcher, matched=False)
             return out * q.boost
         if kind is wq.DisjunctionMax:
-            parts = [self.scores(sub, docs, searcher) for sub in q.subqueries]
+            parts = [self.scores(sub, docs, searcher, matched=False) for sub in q.subqueries]
             best = np.max(parts, axis=0) if parts else np.zeros(len(docs))
             if q.tiebreak:
                 best = best + q.tiebreak * (np.sum(parts, axis=0) - best)
             return best * q.boost
-        if kind is wq.AndNot or kind is wq.Require:
-            return self.scores(q.a, docs, searcher)
+        if kind is wq.AndNot:
+            out = self.scores(q.a, docs, searcher, matched=matched)
+            if not matched and len(docs):
+                out[~_member(docs, self.docs(q))] = 0.0
+            return out
         if kind is wq.AndMaybe:
-            return self.scores(q.a, docs, searcher) + self.scores(q.b, docs, searcher)
+            return self.scores(q.a, docs, searcher, matched=matched) + self.scores(q.b, docs, searcher, matched=False)
         if kind is wq.Every:
             return np.zeros(len(docs))
         raise _Unscorable(kind.__name__)
+
+    # --- phrases ------------------------------------------------------------------------------
+    #
+    # Whoosh matches a phrase with a Python call per candidate document and word (SpanNear2: word i+1
+    # at a position 1..slop after word i).  Here the documents holding every distinct word are found by
+    # intersecting their arrays, rarest first; then each word's positions in those candidates are
+    # looked up as one sorted array of keys (document << 32 | position), and the phrase is checked
+    # with vectorised lookups.  Cost: the candidates' positions of each distinct word, once.
+
+    def _positioned(self, fieldname: str) -> bool:
+        schema = self.reader.schema
+        return fieldname in schema and bool(schema[fieldname].format) and schema[fieldname].format.supports("positions")
+
+    def _phrase(self, q) -> np.ndarray:
+        field = self.reader.schema[q.fieldname]
+        try:
+            words = [w if isinstance(w, bytes) else field.to_bytes(w) for w in q.words]
+        except ValueError:
+            return _NONE
+        if not words:
+            return _NONE
+        distinct = list(dict.fromkeys(words))
+        postings = [self.term(q.fieldname, w) for w in distinct]
+        if any(not len(p) for p in postings):
+            return _NONE
+        if len(words) == 1:
+            return postings[0].ids
+        if q.slop < 1:  # SpanNear2 wants 1 <= distance <= slop
+            return _NONE
+        candidates = None
+        for part in sorted(postings, key=len):
+            candidates = part.ids if candidates is None else np.intersect1d(candidates, part.ids, assume_unique=True)
+            if not len(candidates):
+                return _NONE
+        if self.mask is not None:
+            candidates = candidates[self.mask[candidates]]
+        keys = {}
+        for word in sorted(distinct, key=lambda w: len(self.term(q.fieldname, w))):
+            if self.deadline is not None:
+                self.deadline.check()
+            keys[word] = self._position_keys(q.fieldname, word, candidates)
+            if not len(keys[word]):
+                return _NONE
+        if q.slop == 1:
+            # Starts p with word i at p + i for every i: the rarest word's starts, narrowed by the others.
+            order = sorted(range(len(words)), key=lambda i: (len(keys[words[i]]), i))
+            starts = keys[words[order[0]]] - order[0]
+            for i in order[1:]:
+                starts = starts[_member(starts + i, keys[words[i]])]
+                if not len(starts):
+                    return _NONE
+            return np.unique((starts >> 32).astype(np.int32))
+        # A wider slop: the positions where word i can end a chain of words 0..i, word by word.
+        ends = keys[words[0]]
+        for word in words[1:]:
+            following = keys[word]
+            before = np.searchsorted(ends, following, side="left") - 1
+            has = before >= 0
+            gap = np.full(len(following), -1, dtype=np.int64)
+            prior = ends[np.maximum(before, 0)]
+            same_doc = (prior >> 32) == (following >> 32)
+            gap[has & same_doc] = (following - prior)[has & same_doc]
+            ends = following[(gap >= 1) & (gap <= q.slop)]
+            if not len(ends):
+                return _NONE
+        return np.unique((ends >> 32).astype(np.int32))
+
+    def _position_keys(self, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndarray:
+        """Sorted keys document << 32 | position of the term's occurrences in ``docs``."""
+        found = columnar.positions(self.reader, self.id, fieldname, btext)
+        # Every candidate holds the term (it came from intersecting the terms' postings).
+        rows = np.searchsorted(found.ids, docs)
+        begin, end = found.starts[rows], found.starts[rows + 1]
+        counts = end - begin
+        total = int(counts.sum())
+        if not total:
+            return np.empty(0, dtype=np.int64)
+        # Indices begin[r] .. end[r] - 1 of every row r, concatenated.
+        shift = np.repeat(begin - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+        index = np.arange(total, dtype=np.int64) + shift
+        doc = np.repeat(found.ids[rows].astype(np.int64), counts)
+        return np.unique((doc << 32) | found.pos[index].astype(np.int64))
 
     def _term_scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
         postings = self.term(q.fieldname, q.text)
@@ -473,6 +587,15 @@ class _Segment:
 
 
 _NONE = np.empty(0, dtype=np.int32)
+
+
+def _member(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
+    """Which of ``values`` occur in ``sorted_array``."""
+    if not len(sorted_array):
+        return np.zeros(len(values), dtype=bool)
+    where = np.searchsorted(sorted_array, values)
+    where[where >= len(sorted_array)] = len(sorted_array) - 1
+    return sorted_array[where] == values
 
 
 def _segments(searcher) -> list[_Segment]:
@@ -735,8 +858,8 @@ class _Run:
     def __call__(self, query):
         per_segment = []
         for seg in self.segments:
+            mask = seg.mask = self._mask(seg)
             matched = seg.docs(query)
-            mask = self._mask(seg)
             if mask is not None and len(matched):
                 matched = matched[mask[matched]]
             per_segment.append((seg, matched))
