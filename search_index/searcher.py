@@ -404,7 +404,15 @@ class _Segment:
             parts = [p for p in parts if len(p)]
             if not parts:
                 return _NONE
-            return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+            if len(parts) == 1:
+                return parts[0]
+            if sum(len(p) for p in parts) < self.count // 8:
+                return np.unique(np.concatenate(parts))
+            # Long lists (frequent words): marking a flag per document is cheaper than sorting them all.
+            seen = np.zeros(self.count, dtype=bool)
+            for part in parts:
+                seen[part] = True
+            return np.flatnonzero(seen).astype(np.int32)
         if kind is wq.AndMaybe:
             return self.docs(q.a)
         if kind is wq.AndNot:
@@ -465,6 +473,25 @@ class _Segment:
             for sub in q.subqueries:
                 out += self.scores(sub, docs, searcher, matched=False)
             return out * q.boost
+        if kind is wq.Or:
+            # Whoosh's CoordMatcher (the any-word fallback): the summed score, plus a bonus per query term
+            # the document holds, times (terms - 1) / terms.  Whoosh counts the terms of the matcher tree
+            # and, every few documents, again in a tree pruned of the lists that have run out, so its
+            # scores depend on the order it walks documents; here the terms are counted once per segment
+            # (Whoosh's count before any pruning).
+            base = np.zeros(len(docs))
+            for sub in q.subqueries:
+                base += self.scores(sub, docs, searcher, matched=False)
+            base *= q.boost
+            terms, holding = self._coordination(q, docs)
+            if not terms:
+                return base
+            if terms == q.scale:
+                return np.zeros(len(docs))
+            out = (base + (holding - 1) / (terms - q.scale) ** 2) * ((terms - 1) / terms)
+            if not matched:
+                out[holding == 0] = 0.0  # documents this Or does not match (every match holds a term)
+            return out
         if kind is wq.DisjunctionMax:
             parts = [self.scores(sub, docs, searcher, matched=False) for sub in q.subqueries]
             best = np.max(parts, axis=0) if parts else np.zeros(len(docs))
@@ -564,15 +591,39 @@ class _Segment:
         doc = np.repeat(found.ids[rows].astype(np.int64), counts)
         return np.unique((doc << 32) | found.pos[index].astype(np.int64))
 
+    def _coordination(self, q, docs: np.ndarray) -> tuple[int, np.ndarray]:
+        """For Whoosh's coordination bonus: the terms of ``q`` present in this segment (as Whoosh's matcher
+        tree holds them) and, per document of ``docs``, how many of them match it there."""
+        kind = type(q)
+        if kind is wq.Term:
+            ids = self.term(q.fieldname, q.text).ids
+            if not len(ids):
+                return 0, np.zeros(len(docs))
+            return 1, _member(docs, ids).astype(np.float64)
+        if kind is wq.Phrase and self._positioned(q.fieldname):
+            # Whoosh's phrase matcher is empty when one of the words is not in the segment.
+            if any(not len(self.term(q.fieldname, w)) for w in q.words):
+                return 0, np.zeros(len(docs))
+            return len(q.words), len(q.words) * _member(docs, self.docs(q)).astype(np.float64)
+        if kind in (wq.Or, wq.DisjunctionMax, wq.And, wq.AndNot):
+            # An And's (and an AndNot's) matcher holds the terms of all its parts, even when one part has
+            # no documents here; they count only in the documents the whole matches.
+            parts = q.subqueries if kind is not wq.AndNot else [q.a, q.b]
+            terms, holding = 0, np.zeros(len(docs))
+            for sub in parts:
+                sub_terms, sub_holding = self._coordination(sub, docs)
+                terms += sub_terms
+                if kind is not wq.AndNot or sub is q.a:
+                    holding += sub_holding
+            if kind is wq.And or kind is wq.AndNot:
+                holding[~_member(docs, self.docs(q))] = 0.0
+            return terms, holding
+        raise _Unscorable(kind.__name__)
+
     def _term_scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
         postings = self.term(q.fieldname, q.text)
         out = np.zeros(len(docs))
         if not len(postings) or not len(docs):
-            return out
-        where = np.searchsorted(postings.ids, docs)
-        where[where >= len(postings)] = len(postings) - 1
-        present = postings.ids[where] == docs
-        if not present.any():
             return out
         field = searcher.schema[q.fieldname]
         btext = field.to_bytes(q.text) if not isinstance(q.text, bytes) else q.text
@@ -580,8 +631,21 @@ class _Segment:
         b = weighting._field_B.get(q.fieldname, weighting.B)
         idf = searcher.idf(q.fieldname, btext)
         avgfl = searcher.avg_field_length(q.fieldname) or 1
+        lengths = columnar.field_lengths(self.reader, self.id, q.fieldname)
+        if len(postings) <= 4 * len(docs):
+            # Many documents to score (a frequent word in a long Or): score every posting once and pick
+            # the documents' scores from a dense array, instead of a binary search per document.
+            dense = np.zeros(self.count)
+            dense[postings.ids] = bm25(idf, postings.weights.astype(np.float64), lengths[postings.ids], avgfl, b,
+                                       weighting.K1)
+            return dense[docs] * q.boost
+        where = np.searchsorted(postings.ids, docs)
+        where[where >= len(postings)] = len(postings) - 1
+        present = postings.ids[where] == docs
+        if not present.any():
+            return out
         tf = postings.weights[where[present]].astype(np.float64)
-        fl = columnar.field_lengths(self.reader, self.id, q.fieldname)[docs[present]]
+        fl = lengths[docs[present]]
         out[present] = bm25(idf, tf, fl, avgfl, b, weighting.K1)
         return out * q.boost
 

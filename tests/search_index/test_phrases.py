@@ -184,3 +184,45 @@ def test_every_indexed_position_decodes_as_whoosh_decodes_it(phrases):
                     int(d): found.pos[found.starts[i] : found.starts[i + 1]].tolist() for i, d in enumerate(found.ids)
                 }
                 assert got == expected, (fieldname, btext)
+
+
+# --- the any-word fallback ------------------------------------------------------------------------------
+
+ANY_WORD = [
+    "王泽鉴 不存在的词语",
+    "担保物权 court judgment 不存在",
+    '"court court" enforcement 担保',
+    "court -judgment 担保物权",
+    "danbao xingfa zhangmingkai",
+    "judgment",
+]
+
+
+@pytest.mark.parametrize("text", ANY_WORD)
+def test_any_word_scores_equal_whoosh_coordination_scores(phrases, text):
+    """Equal to Whoosh's CoordMatcher as built, before its collector prunes exhausted lists (replace=0)."""
+    from whoosh import collectors
+
+    s = searcher._searcher()
+    q = searcher.parse(text, s.schema, any_term=True, fields=searcher._fields_for(text, with_bigrams=True))
+    collector = collectors.TopCollector(limit=10_000, usequality=False, replace=0)
+    s.search_with_collector(q, collector)
+    expected = {hit.docnum: hit.score for hit in collector.results()}
+    assert expected
+    got = {}
+    for seg in searcher._segments(s):
+        docs = seg.docs(q)
+        docs = docs[~np.isin(docs, list(seg.reader.deleted_docs_set))] if seg.reader.has_deletions() else docs
+        for d, score in zip(docs.tolist(), seg.scores(q, docs, s).tolist(), strict=True):
+            got[seg.offset + d] = score
+    assert got.keys() == expected.keys()
+    for docnum, score in expected.items():
+        assert got[docnum] == pytest.approx(score, rel=1e-6, abs=1e-9)
+
+
+def test_the_any_word_fallback_is_ranked_on_arrays(phrases, monkeypatch):
+    monkeypatch.setattr(searcher._Run, "_by_whoosh_score", lambda *a, **k: pytest.fail("ranked by Whoosh's matchers"))
+
+    loose = services.search("王泽鉴 不存在的词语", filters=PUBLIC)
+
+    assert (loose.matched_all_terms, (loose.items[0].type, loose.items[0].id)) == (False, ("book", phrases["wuquan"].pk))
