@@ -102,36 +102,45 @@ def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
     return Postings(np.concatenate(id_blocks), np.concatenate(weight_blocks))
 
 
-def read_positions(reader, fieldname: str, btext: bytes) -> Positions:
-    """Every posting's positions of a term in a positioned field, deleted documents included."""
+def read_positions(reader, fieldname: str, btext: bytes) -> tuple[Postings, Positions]:
+    """A term's postings and every posting's positions (a positioned field), deleted documents included.
+
+    One pass: a posting block holds ids, weights and positions in one compressed pickle, and
+    unpacking it is most of the cost of reading a term.
+    """
     try:
         matcher = reader.postings(fieldname, btext)
     except TermNotFound:
-        return NO_POSITIONS
+        return EMPTY, NO_POSITIONS
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
         matcher.reset()
-    id_blocks, values = [], []
+    id_blocks, weight_blocks, values = [], [], []
     if isinstance(matcher, W3LeafMatcher):
         while matcher.is_active():
             matcher._read_ids()
+            matcher._read_weights()
             matcher._read_values()
             id_blocks.append(np.asarray(matcher._ids, dtype=np.int32))
+            weight_blocks.append(np.asarray(matcher._weights, dtype=np.float32))
             values.extend(matcher._values)
             matcher._next_block()
     else:  # inlined postings (a term in one document) or another codec
-        ids = []
+        ids, weights = [], []
         while matcher.is_active():
             ids.append(matcher.id())
+            weights.append(matcher.weight())
             values.append(matcher.value())
             matcher.next()
         id_blocks.append(np.array(ids, dtype=np.int32))
+        weight_blocks.append(np.array(weights, dtype=np.float32))
     if not values:
-        return NO_POSITIONS
+        return EMPTY, NO_POSITIONS
     counts, pos = decode_positions(values)
     starts = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
-    return Positions(np.concatenate(id_blocks), starts, pos)
+    ids = np.concatenate(id_blocks)
+    return Postings(ids, np.concatenate(weight_blocks)), Positions(ids, starts, pos)
 
 
 # Whoosh's Positions format stores a posting's positions as a 4-byte big-endian count followed by
@@ -225,31 +234,48 @@ def positions(reader, segment_id: str, fieldname: str, btext: bytes) -> Position
     """A term's positions (a positioned field), from the cache when possible."""
     if fieldname not in reader.schema:
         return NO_POSITIONS
-    return _cached(
-        (segment_id, fieldname, btext, "positions"),
-        lambda: read_positions(reader, fieldname, btext),
+    key = (segment_id, fieldname, btext, "positions")
+    with _lock:
+        cached = _lookup(key)
+    if cached is not None:
+        return cached
+    found_postings, found = read_positions(reader, fieldname, btext)
+    with _lock:
+        # The postings come with the positions: keep both (a phrase's candidates are found from them).
+        _store((segment_id, fieldname, btext), found_postings, len(found_postings))
         # Counted in the cache's 8-byte units: an int32 id, an int64 start and int32 positions.
-        lambda found: len(found) + (len(found) + len(found.pos)) // 2,
-    )
+        _store(key, found, len(found) + (len(found) + len(found.pos)) // 2)
+    return found
 
 
 def _cached(key: tuple, read, size):
-    global _terms_size
     with _lock:
-        cached = _terms.get(key)
-        if cached is not None:
-            _terms.move_to_end(key)
-            return cached
+        cached = _lookup(key)
+    if cached is not None:
+        return cached
     found = read()
     with _lock:
-        if key not in _terms:
-            _terms[key] = found
-            _terms_size += size(found) + 1
-            _sizes[key] = size(found) + 1
-            while _terms_size > TERM_CACHE_POSTINGS and len(_terms) > 1:
-                old_key, _ = _terms.popitem(last=False)
-                _terms_size -= _sizes.pop(old_key)
+        _store(key, found, size(found))
     return found
+
+
+def _lookup(key: tuple):
+    cached = _terms.get(key)
+    if cached is not None:
+        _terms.move_to_end(key)
+    return cached
+
+
+def _store(key: tuple, found, size: int) -> None:
+    global _terms_size
+    if key in _terms:
+        return
+    _terms[key] = found
+    _terms_size += size + 1
+    _sizes[key] = size + 1
+    while _terms_size > TERM_CACHE_POSTINGS and len(_terms) > 1:
+        old_key, _ = _terms.popitem(last=False)
+        _terms_size -= _sizes.pop(old_key)
 
 
 def field_lengths(reader, segment_id: str, fieldname: str) -> np.ndarray:

@@ -361,6 +361,7 @@ class _Segment:
         #: The documents the search may return (live, past the filters), or None: all.  Phrases verify
         #: positions only in these.
         self.mask: np.ndarray | None = None
+        self._remembered: dict[tuple, np.ndarray] = {}
         self.leaf = leaf
         self.reader = leaf.reader()
         self.offset = offset
@@ -387,6 +388,16 @@ class _Segment:
         if self.deadline is not None:
             self.deadline.check()
         kind = type(q)
+        if kind in _REMEMBERED:
+            # Scoring asks again for the documents of the Ands and phrases below an Or.
+            key = (kind, repr(q), id(self.mask))
+            found = self._remembered.get(key)
+            if found is None:
+                found = self._remembered[key] = self._docs(q, kind)
+            return found
+        return self._docs(q, kind)
+
+    def _docs(self, q, kind) -> np.ndarray:
         if kind is wq.Term:
             return self.term(q.fieldname, q.text).ids
         if kind is wq.And or kind is wq.Require:
@@ -530,11 +541,12 @@ class _Segment:
         if not words:
             return _NONE
         distinct = list(dict.fromkeys(words))
-        postings = [self.term(q.fieldname, w) for w in distinct]
+        if len(words) == 1:
+            return self.term(q.fieldname, words[0]).ids
+        # Read with their positions (one pass over the posting blocks, which hold both).
+        postings = [columnar.positions(self.reader, self.id, q.fieldname, w) for w in distinct]
         if any(not len(p) for p in postings):
             return _NONE
-        if len(words) == 1:
-            return postings[0].ids
         if q.slop < 1:  # SpanNear2 wants 1 <= distance <= slop
             return _NONE
         candidates = None
@@ -559,7 +571,7 @@ class _Segment:
                 starts = starts[_member(starts + i, keys[words[i]])]
                 if not len(starts):
                     return _NONE
-            return np.unique((starts >> 32).astype(np.int32))
+            return _distinct_sorted((starts >> 32).astype(np.int32))
         # A wider slop: the positions where word i can end a chain of words 0..i, word by word.
         ends = keys[words[0]]
         for word in words[1:]:
@@ -573,7 +585,7 @@ class _Segment:
             ends = following[(gap >= 1) & (gap <= q.slop)]
             if not len(ends):
                 return _NONE
-        return np.unique((ends >> 32).astype(np.int32))
+        return _distinct_sorted((ends >> 32).astype(np.int32))
 
     def _position_keys(self, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndarray:
         """Sorted keys document << 32 | position of the term's occurrences in ``docs``."""
@@ -589,7 +601,8 @@ class _Segment:
         shift = np.repeat(begin - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
         index = np.arange(total, dtype=np.int64) + shift
         doc = np.repeat(found.ids[rows].astype(np.int64), counts)
-        return np.unique((doc << 32) | found.pos[index].astype(np.int64))
+        # Sorted already (documents ascending, positions ascending within one); a word may repeat a position.
+        return _distinct_sorted((doc << 32) | found.pos[index].astype(np.int64))
 
     def _coordination(self, q, docs: np.ndarray) -> tuple[int, np.ndarray]:
         """For Whoosh's coordination bonus: the terms of ``q`` present in this segment (as Whoosh's matcher
@@ -651,6 +664,17 @@ class _Segment:
 
 
 _NONE = np.empty(0, dtype=np.int32)
+_REMEMBERED = (wq.Phrase, wq.And, wq.AndNot)
+
+
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """A sorted array without its repeats (np.unique would sort it again)."""
+    if len(values) < 2:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def _member(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:

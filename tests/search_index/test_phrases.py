@@ -171,7 +171,7 @@ def test_every_indexed_position_decodes_as_whoosh_decodes_it(phrases):
         reader = seg.reader
         for fieldname in ("body", "title", "people"):
             for btext in reader.lexicon(fieldname):
-                found = columnar.read_positions(reader, fieldname, btext)
+                _, found = columnar.read_positions(reader, fieldname, btext)
                 matcher = reader.postings(fieldname, btext)
                 if hasattr(matcher, "child"):
                     matcher = matcher.child
