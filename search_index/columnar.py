@@ -16,6 +16,7 @@ stay valid until a merge retires the segment.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -246,6 +247,53 @@ def positions(reader, segment_id: str, fieldname: str, btext: bytes) -> Position
         # Counted in the cache's 8-byte units: an int32 id, an int64 start and int32 positions.
         _store(key, found, len(found) + (len(found) + len(found.pos)) // 2)
     return found
+
+
+def positions_in(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The term's positions in ``docs`` (sorted) only: (the documents found, their position counts, the
+    positions concatenated).  Unpacks only the posting blocks that hold those documents, so a phrase's few
+    candidates cost a few blocks of a frequent word, not all of them."""
+    if fieldname not in reader.schema or not len(docs):
+        return _EMPTY_IDS, np.zeros(0, dtype=np.int64), _EMPTY_IDS
+    try:
+        matcher = reader.postings(fieldname, btext)
+    except TermNotFound:
+        return _EMPTY_IDS, np.zeros(0, dtype=np.int64), _EMPTY_IDS
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+        matcher.reset()
+    found, values = [], []
+    if isinstance(matcher, W3LeafMatcher):
+        for doc in docs.tolist():
+            # Whole blocks are passed over by their last id, without unpacking them.
+            while not matcher._atend and doc > matcher._maxid:
+                matcher._next_block()
+            if matcher._atend:
+                break
+            if matcher._ids is None:
+                matcher._read_ids()
+            i = bisect_left(matcher._ids, doc)
+            if i < len(matcher._ids) and matcher._ids[i] == doc:
+                if matcher._values is None:
+                    matcher._read_values()
+                found.append(doc)
+                values.append(matcher._values[i])
+    else:  # inlined postings (a term in one document) or another codec
+        wanted = set(docs.tolist())
+        while matcher.is_active():
+            if matcher.id() in wanted:
+                found.append(matcher.id())
+                values.append(matcher.value())
+            matcher.next()
+    if not values:
+        return _EMPTY_IDS, np.zeros(0, dtype=np.int64), _EMPTY_IDS
+    counts, pos = decode_positions(values)
+    return np.array(found, dtype=np.int32), counts, pos
+
+
+def is_cached_positions(segment_id: str, fieldname: str, btext: bytes) -> bool:
+    with _lock:
+        return (segment_id, fieldname, btext, "positions") in _terms
 
 
 def _cached(key: tuple, read, size):

@@ -543,39 +543,45 @@ class _Segment:
         distinct = list(dict.fromkeys(words))
         if len(words) == 1:
             return self.term(q.fieldname, words[0]).ids
-        # Read with their positions (one pass over the posting blocks, which hold both).
-        postings = [columnar.positions(self.reader, self.id, q.fieldname, w) for w in distinct]
-        if any(not len(p) for p in postings):
+        postings = {w: self.term(q.fieldname, w) for w in distinct}
+        if any(not len(p) for p in postings.values()):
             return _NONE
         if q.slop < 1:  # SpanNear2 wants 1 <= distance <= slop
             return _NONE
         candidates = None
-        for part in sorted(postings, key=len):
+        for part in sorted(postings.values(), key=len):
             candidates = part.ids if candidates is None else np.intersect1d(candidates, part.ids, assume_unique=True)
             if not len(candidates):
                 return _NONE
         if self.mask is not None:
             candidates = candidates[self.mask[candidates]]
-        keys = {}
-        for word in sorted(distinct, key=lambda w: len(self.term(q.fieldname, w))):
-            if self.deadline is not None:
-                self.deadline.check()
-            keys[word] = self._position_keys(q.fieldname, word, candidates)
-            if not len(keys[word]):
+            if not len(candidates):
                 return _NONE
+        keys: dict[bytes, np.ndarray] = {}
+
+        def keys_of(word: bytes, docs: np.ndarray) -> np.ndarray:
+            # A repeated word's keys are read once, for the widest set of documents asked.
+            if word not in keys:
+                if self.deadline is not None:
+                    self.deadline.check()
+                keys[word] = self._position_keys(q.fieldname, word, docs, len(postings[word]))
+            return keys[word]
+
         if q.slop == 1:
-            # Starts p with word i at p + i for every i: the rarest word's starts, narrowed by the others.
-            order = sorted(range(len(words)), key=lambda i: (len(keys[words[i]]), i))
-            starts = keys[words[order[0]]] - order[0]
+            # Starts p with word i at p + i for every i: the rarest word's starts, narrowed by the others in
+            # the order of their rarity; each word's positions are read only in the documents still in play.
+            order = sorted(range(len(words)), key=lambda i: (len(postings[words[i]]), i))
+            starts = keys_of(words[order[0]], candidates) - order[0]
             for i in order[1:]:
-                starts = starts[_member(starts + i, keys[words[i]])]
+                in_play = _distinct_sorted((starts >> 32).astype(np.int32))
+                starts = starts[_member(starts + i, keys_of(words[i], in_play))]
                 if not len(starts):
                     return _NONE
             return _distinct_sorted((starts >> 32).astype(np.int32))
         # A wider slop: the positions where word i can end a chain of words 0..i, word by word.
-        ends = keys[words[0]]
+        ends = keys_of(words[0], candidates)
         for word in words[1:]:
-            following = keys[word]
+            following = keys_of(word, candidates)
             before = np.searchsorted(ends, following, side="left") - 1
             has = before >= 0
             gap = np.full(len(following), -1, dtype=np.int64)
@@ -587,22 +593,30 @@ class _Segment:
                 return _NONE
         return _distinct_sorted((ends >> 32).astype(np.int32))
 
-    def _position_keys(self, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndarray:
-        """Sorted keys document << 32 | position of the term's occurrences in ``docs``."""
-        found = columnar.positions(self.reader, self.id, fieldname, btext)
-        # Every candidate holds the term (it came from intersecting the terms' postings).
-        rows = np.searchsorted(found.ids, docs)
-        begin, end = found.starts[rows], found.starts[rows + 1]
-        counts = end - begin
+    def _position_keys(self, fieldname: str, btext: bytes, docs: np.ndarray, postings: int) -> np.ndarray:
+        """Sorted keys document << 32 | position of the term's occurrences in ``docs`` (which all hold it).
+
+        From the term's cached positions when they are cached or when ``docs`` are a good part of its
+        ``postings`` (then they are read whole and cached); otherwise only the blocks holding ``docs``
+        are unpacked.
+        """
+        if columnar.is_cached_positions(self.id, fieldname, btext) or len(docs) * READ_WHOLE_RATIO >= postings:
+            found = columnar.positions(self.reader, self.id, fieldname, btext)
+            rows = np.searchsorted(found.ids, docs)
+            begin, end = found.starts[rows], found.starts[rows + 1]
+            ids, counts, pos = docs, end - begin, found.pos
+        else:
+            ids, counts, pos = columnar.positions_in(self.reader, fieldname, btext, docs)
+            begin = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
         total = int(counts.sum())
         if not total:
             return np.empty(0, dtype=np.int64)
-        # Indices begin[r] .. end[r] - 1 of every row r, concatenated.
+        # Indices begin[r] .. begin[r] + counts[r] - 1 of every row r, concatenated.
         shift = np.repeat(begin - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
         index = np.arange(total, dtype=np.int64) + shift
-        doc = np.repeat(found.ids[rows].astype(np.int64), counts)
+        doc = np.repeat(ids.astype(np.int64), counts)
         # Sorted already (documents ascending, positions ascending within one); a word may repeat a position.
-        return _distinct_sorted((doc << 32) | found.pos[index].astype(np.int64))
+        return _distinct_sorted((doc << 32) | pos[index].astype(np.int64))
 
     def _coordination(self, q, docs: np.ndarray) -> tuple[int, np.ndarray]:
         """For Whoosh's coordination bonus: the terms of ``q`` present in this segment (as Whoosh's matcher
@@ -664,6 +678,9 @@ class _Segment:
 
 
 _NONE = np.empty(0, dtype=np.int32)
+#: A phrase word's positions are read whole (and cached) when the documents to check are at least 1/this of
+#: its postings; fewer are looked up in the blocks that hold them.
+READ_WHOLE_RATIO = 8
 _REMEMBERED = (wq.Phrase, wq.And, wq.AndNot)
 
 
@@ -1091,10 +1108,35 @@ def _suggest(run: _Run, text: str) -> str | None:
                 run.deadline.check()
                 # One edit, first letter kept: a walk of the whole term
                 # dictionary with two edits took seconds at 100,000 records.
-                options = searcher.suggest(fieldname, lower, limit=SUGGEST_CANDIDATES, maxdist=1, prefix=1)
+                options = _corrections(searcher, fieldname, lower)
                 best = next((option for option in options if run.visible(fieldname, option)), None)
                 if best is not None:
                     changed = True
                     break
         corrected.append(best or lower)
     return " ".join(corrected) if changed else None
+
+
+#: More than any segment has within one edit of a word: the candidates are ranked over all segments.
+_ALL_WITHIN_ONE_EDIT = 100_000
+
+
+def _corrections(searcher, fieldname: str, word: str) -> list[str]:
+    """Terms within one edit of ``word`` (adjacent transpositions included) that start with its first letter,
+    the SUGGEST_CANDIDATES most frequent first, as Whoosh's ``suggest(maxdist=1, prefix=1)`` ranks them.
+
+    Whoosh's reader of several segments answers that by computing the distance to every term with the
+    same first letter in Python (150 ms for one pinyin word at 100,000 records); a segment's own reader
+    walks its term list with a Levenshtein automaton (10-20 ms), which knows no transpositions, so those
+    are looked up directly (at most one per letter).
+    """
+    found: set[str] = set()
+    for leaf, _offset in searcher.leaf_searchers():
+        found.update(leaf.suggest(fieldname, word, limit=_ALL_WITHIN_ONE_EDIT, maxdist=1, prefix=1))
+    reader = searcher.reader()
+    for i in range(1, len(word) - 1):
+        swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        if swapped != word and (fieldname, swapped) in reader:
+            found.add(swapped)
+    # Whoosh's order: most frequent first (frequency 0 counts as 1), then alphabetical.
+    return sorted(found, key=lambda term: (-(reader.frequency(fieldname, term) or 1), term))[:SUGGEST_CANDIDATES]

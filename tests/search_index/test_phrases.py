@@ -93,6 +93,19 @@ def test_phrases_find_exactly_what_whoosh_finds(phrases, text):
         assert _arrays(q, filters) == _whoosh(q, filters)
 
 
+@pytest.mark.parametrize("text", PHRASES)
+def test_phrases_checked_in_the_blocks_of_their_candidates_find_what_whoosh_finds(phrases, monkeypatch, text):
+    """The path for a few candidates among long lists: positions unpacked only in the blocks holding them."""
+    monkeypatch.setattr(searcher, "READ_WHOLE_RATIO", 0)
+    searcher.clear_caches()
+    s = searcher._searcher()
+    q = searcher.parse(text, s.schema, fields=searcher._fields_for(text, with_bigrams=False))
+
+    for filters in (PUBLIC, LOGGED_IN):
+        assert _arrays(q, filters) == _whoosh(q, filters)
+    assert not [key for key in columnar._terms if key[-1] == "positions"]
+
+
 def test_phrase_words_must_be_adjacent_and_in_order(phrases):
     found = {h.id for h in services.search('"judgment enforcement"', filters=PUBLIC).items}
     repeated = {h.id for h in services.search('"court court court"', filters=PUBLIC).items}
@@ -226,3 +239,22 @@ def test_the_any_word_fallback_is_ranked_on_arrays(phrases, monkeypatch):
     loose = services.search("王泽鉴 不存在的词语", filters=PUBLIC)
 
     assert (loose.matched_all_terms, (loose.items[0].type, loose.items[0].id)) == (False, ("book", phrases["wuquan"].pk))
+
+
+# --- did-you-mean ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["danbaa", "wuquen", "wuqaun", "judgmant", "enforcemant", "zhangmingkaa", "xx", "d"])
+def test_corrections_are_whooshs_one_edit_suggestions_ranked_over_all_segments(phrases, word):
+    """The same terms and order as Whoosh's suggest on the whole index (Damerau distance 1, first letter kept)."""
+    from whoosh.spelling import ReaderCorrector
+
+    s = searcher._searcher()
+    assert len(list(s.leaf_searchers())) >= 2
+    for fieldname in ("pinyin", "title"):
+        reader = s.reader()
+        expected = ReaderCorrector(reader, fieldname, s.schema[fieldname]).suggest(
+            word, limit=searcher.SUGGEST_CANDIDATES, maxdist=1, prefix=1
+        )
+
+        assert searcher._corrections(s, fieldname, word) == expected
