@@ -291,9 +291,11 @@ def positions_in(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> tupl
     return np.array(found, dtype=np.int32), counts, pos
 
 
-def is_cached_positions(segment_id: str, fieldname: str, btext: bytes) -> bool:
+def is_cached(segment_id: str, fieldname: str, btext: bytes, *, positions: bool = False) -> bool:
+    """Whether the term's postings (or its positions) are in the cache."""
+    key = (segment_id, fieldname, btext, "positions") if positions else (segment_id, fieldname, btext)
     with _lock:
-        return (segment_id, fieldname, btext, "positions") in _terms
+        return key in _terms
 
 
 def _cached(key: tuple, read, size):

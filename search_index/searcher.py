@@ -543,7 +543,15 @@ class _Segment:
         distinct = list(dict.fromkeys(words))
         if len(words) == 1:
             return self.term(q.fieldname, words[0]).ids
-        postings = {w: self.term(q.fieldname, w) for w in distinct}
+        # A list not read yet is read with its positions: the blocks hold both, and unpacking them is the
+        # cost.  One read already (by a query of words) has its positions looked up below, in the blocks
+        # of the phrase's candidates only.
+        postings = {
+            w: self.term(q.fieldname, w)
+            if columnar.is_cached(self.id, q.fieldname, w)
+            else columnar.positions(self.reader, self.id, q.fieldname, w)
+            for w in distinct
+        }
         if any(not len(p) for p in postings.values()):
             return _NONE
         if q.slop < 1:  # SpanNear2 wants 1 <= distance <= slop
@@ -600,7 +608,7 @@ class _Segment:
         ``postings`` (then they are read whole and cached); otherwise only the blocks holding ``docs``
         are unpacked.
         """
-        if columnar.is_cached_positions(self.id, fieldname, btext) or len(docs) * READ_WHOLE_RATIO >= postings:
+        if columnar.is_cached(self.id, fieldname, btext, positions=True) or len(docs) * READ_WHOLE_RATIO >= postings:
             found = columnar.positions(self.reader, self.id, fieldname, btext)
             rows = np.searchsorted(found.ids, docs)
             begin, end = found.starts[rows], found.starts[rows + 1]

@@ -100,10 +100,32 @@ def test_phrases_checked_in_the_blocks_of_their_candidates_find_what_whoosh_find
     searcher.clear_caches()
     s = searcher._searcher()
     q = searcher.parse(text, s.schema, fields=searcher._fields_for(text, with_bigrams=False))
+    # The words' lists read already (as a query of words reads them), without their positions.
+    for seg in searcher._segments(s):
+        for phrase in _phrases_in(q):
+            for word in phrase.words:
+                seg.term(phrase.fieldname, word)
 
     for filters in (PUBLIC, LOGGED_IN):
         assert _arrays(q, filters) == _whoosh(q, filters)
     assert not [key for key in columnar._terms if key[-1] == "positions"]
+
+
+def _phrases_in(q):
+    if isinstance(q, wq.Phrase):
+        yield q
+    elif not q.is_leaf():
+        for sub in q.children():
+            yield from _phrases_in(sub)
+
+
+def test_a_phrase_reads_a_list_not_read_yet_with_its_positions_once(phrases):
+    searcher.clear_caches()
+
+    services.search('"court court court"', filters=PUBLIC)
+
+    body = {key[2:] for key in columnar._terms if key[1] == "body"}  # (segment, field, term[, "positions"])
+    assert {(b"court",), (b"court", "positions")} <= body
 
 
 def test_phrase_words_must_be_adjacent_and_in_order(phrases):
