@@ -687,8 +687,9 @@ class _Segment:
 
 _NONE = np.empty(0, dtype=np.int32)
 #: A phrase word's positions are read whole (and cached) when the documents to check are at least 1/this of
-#: its postings; fewer are looked up in the blocks that hold them.
-READ_WHOLE_RATIO = 8
+#: its postings; fewer are looked up in the blocks that hold them.  A block holds 128 postings, so with
+#: more candidates than about 1/256 of a list most of its blocks would be unpacked anyway.
+READ_WHOLE_RATIO = 256
 _REMEMBERED = (wq.Phrase, wq.And, wq.AndNot)
 
 
