@@ -579,7 +579,9 @@ class _Segment:
             # Starts p with word i at p + i for every i: the rarest word's starts, narrowed by the others in
             # the order of their rarity; each word's positions are read only in the documents still in play.
             order = sorted(range(len(words)), key=lambda i: (len(postings[words[i]]), i))
-            starts = keys_of(words[order[0]], candidates) - order[0]
+            first = keys_of(words[order[0]], candidates)
+            # A start before position 0 is no start (and would read as the previous document's).
+            starts = first[(first & 0xFFFFFFFF) >= order[0]] - order[0]
             for i in order[1:]:
                 in_play = _distinct_sorted((starts >> 32).astype(np.int32))
                 starts = starts[_member(starts + i, keys_of(words[i], in_play))]

@@ -29,6 +29,8 @@ def phrases(catalog, django_capture_on_commit_callbacks):
         records["apart"] = book_create(title="Judgment rules for enforcement", contributors=[Person("Enforcement Judgment")])
         records["gap"] = book_create(title="Notes on judgment", contributors=[Person("Enforcement Li")])
         records["cn"] = book_create(title="担保物权实现程序", summary="物权 担保 实现 担保物权")
+        # The rarest word of '"court zebra"' opens a title: its start is one position before 0.
+        records["zebra"] = book_create(title="Zebra crossings", summary="a court zebra")
     with django_capture_on_commit_callbacks(execute=True):
         book_update(book=catalog["english"], changes={"title": "Enforcement in China"})  # no longer "judgment enforcement"
     searcher.reset()
@@ -81,6 +83,9 @@ PHRASES = [
     '"担保物权 实现" OR "court court"',
     'NOT "court court"',
     '"nothing-like-this court"',
+    '"court zebra"',
+    '"zebra crossings"',
+    '"crossings zebra"',
 ]
 
 
