@@ -16,6 +16,7 @@ stay valid until a merge retires the segment.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
+from whoosh.system import unpack_uint
 from whoosh.util.numeric import _length_byte_cache
 
 #: Upper bound on the postings held by the term cache, all segments together (8 bytes each: about
@@ -49,9 +51,25 @@ class Postings:
 
 EMPTY = Postings(_EMPTY_IDS, _EMPTY_WEIGHTS)
 
+
+@dataclass(frozen=True)
+class Positions:
+    """A term's positions in one segment: document ``ids[i]`` holds it at ``pos[starts[i]:starts[i + 1]]``."""
+
+    ids: np.ndarray
+    starts: np.ndarray
+    pos: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+NO_POSITIONS = Positions(_EMPTY_IDS, np.zeros(1, dtype=np.int64), _EMPTY_IDS)
+
 _lock = threading.Lock()
 _terms: OrderedDict[tuple, Postings] = OrderedDict()
 _terms_size = 0
+_sizes: dict[tuple, int] = {}
 #: Per segment id: lengths by field, facet columns by field.
 _segments: dict[str, dict[tuple, object]] = {}
 
@@ -85,27 +103,229 @@ def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
     return Postings(np.concatenate(id_blocks), np.concatenate(weight_blocks))
 
 
+def read_positions(reader, fieldname: str, btext: bytes) -> tuple[Postings, Positions]:
+    """A term's postings and every posting's positions (a positioned field), deleted documents included.
+
+    One pass: a posting block holds ids, weights and positions in one compressed pickle, and
+    unpacking it is most of the cost of reading a term.
+    """
+    try:
+        matcher = reader.postings(fieldname, btext)
+    except TermNotFound:
+        return EMPTY, NO_POSITIONS
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+        matcher.reset()
+    id_blocks, weight_blocks, values = [], [], []
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            matcher._read_values()
+            id_blocks.append(np.asarray(matcher._ids, dtype=np.int32))
+            weight_blocks.append(np.asarray(matcher._weights, dtype=np.float32))
+            values.extend(matcher._values)
+            matcher._next_block()
+    else:  # inlined postings (a term in one document) or another codec
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            values.append(matcher.value())
+            matcher.next()
+        id_blocks.append(np.array(ids, dtype=np.int32))
+        weight_blocks.append(np.array(weights, dtype=np.float32))
+    if not values:
+        return EMPTY, NO_POSITIONS
+    counts, pos = decode_positions(values)
+    starts = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    ids = np.concatenate(id_blocks)
+    return Postings(ids, np.concatenate(weight_blocks)), Positions(ids, starts, pos)
+
+
+# Whoosh's Positions format stores a posting's positions as a 4-byte big-endian count followed by
+# pickle.dumps(deltas, 2): PROTO 2, EMPTY_LIST, BINPUT 0, then MARK, the deltas, APPENDS (or, for one
+# delta, the delta and APPEND), STOP.  Each delta is BININT1 (K, 1 byte), BININT2 (M, 2 bytes) or
+# BININT (J, 4 bytes).  decode_positions parses that layout for all postings at once, one delta of
+# every posting per step; a posting in any other layout (pickle batches appends by 1,000) is decoded
+# by Whoosh's own unpickling.
+_HEADER = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
+_K, _M, _J, _APPEND, _APPENDS, _STOP = (ord(c) for c in "KMJae.")
+_PAD = 8
+
+
+def decode_positions(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The position counts of the encoded postings ``values`` and all their positions, concatenated."""
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    ends = np.cumsum(lengths)
+    begins = ends - lengths
+    buf = np.frombuffer(b"".join(values) + b"\x00" * (_PAD + 16), dtype=np.uint8)
+    b64 = buf.astype(np.int64)
+    counts = (b64[begins] << 24) | (b64[begins + 1] << 16) | (b64[begins + 2] << 8) | b64[begins + 3]
+    ok = (lengths >= 8) & (counts >= 1) & (counts <= 1000)
+    for i, byte in enumerate(_HEADER):
+        ok &= buf[begins + 4 + i] == byte
+    counts = np.where(ok, counts, 0)
+    out_starts = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_starts[1:])
+    deltas = np.zeros(int(out_starts[-1]), dtype=np.int64)
+    cursor = begins + 9 + (counts > 1)
+    live = np.flatnonzero(ok)
+    step = 0
+    while len(live):
+        at = cursor[live]
+        op = buf[at]
+        one, two = b64[at + 1], b64[at + 2]
+        value = np.where(op == _K, one, one | (two << 8))
+        is_j = op == _J
+        if is_j.any():
+            wide = one | (two << 8) | (b64[at + 3] << 16) | (b64[at + 4] << 24)
+            value = np.where(is_j, wide, value)
+        known = (op == _K) | (op == _M) | is_j
+        ok[live[~known]] = False
+        deltas[out_starts[live] + step] = value
+        cursor[live] = at + np.where(op == _K, 2, np.where(op == _M, 3, 5))
+        step += 1
+        live = live[known & (counts[live] > step)]
+    tail = np.where(counts > 1, _APPENDS, _APPEND)
+    safe = np.minimum(cursor, len(buf) - 2)
+    ok &= (buf[safe] == tail) & (buf[safe + 1] == _STOP) & (cursor + 2 == ends)
+    positions = np.cumsum(deltas)
+    if len(positions):
+        # Per posting: subtract the running sum of the postings before it.
+        first = out_starts[:-1]
+        base = np.zeros(len(values), dtype=np.int64)
+        has = counts > 0
+        base[has] = positions[first[has]] - deltas[first[has]]
+        positions -= np.repeat(base, counts)
+    if ok.all():
+        return counts, positions.astype(np.int32)
+    # Fall back, posting by posting, where the fast path did not recognise the layout.
+    parts = []
+    new_counts = counts.copy()
+    for i in range(len(values)):
+        if ok[i]:
+            parts.append(positions[out_starts[i] : out_starts[i + 1]])
+        else:
+            decoded = _decode_one(values[i])
+            new_counts[i] = len(decoded)
+            parts.append(np.asarray(decoded, dtype=np.int64))
+    flat = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    return new_counts, flat.astype(np.int32)
+
+
+def _decode_one(value: bytes) -> list[int]:
+    from whoosh.formats import Positions as WhooshPositions
+
+    if len(value) < 4 or not unpack_uint(value[:4])[0]:
+        return []
+    return WhooshPositions().decode_positions(value)
+
+
 def postings(reader, segment_id: str, fieldname: str, text) -> Postings:
     """A term's postings, from the cache when possible."""
-    global _terms_size
     if fieldname not in reader.schema:
         return EMPTY
     btext = text if isinstance(text, bytes) else reader.schema[fieldname].to_bytes(text)
-    key = (segment_id, fieldname, btext)
+    return _cached((segment_id, fieldname, btext), lambda: read_postings(reader, fieldname, btext), len)
+
+
+def positions(reader, segment_id: str, fieldname: str, btext: bytes) -> Positions:
+    """A term's positions (a positioned field), from the cache when possible."""
+    if fieldname not in reader.schema:
+        return NO_POSITIONS
+    key = (segment_id, fieldname, btext, "positions")
     with _lock:
-        cached = _terms.get(key)
-        if cached is not None:
-            _terms.move_to_end(key)
-            return cached
-    found = read_postings(reader, fieldname, btext)
+        cached = _lookup(key)
+    if cached is not None:
+        return cached
+    found_postings, found = read_positions(reader, fieldname, btext)
     with _lock:
-        if key not in _terms:
-            _terms[key] = found
-            _terms_size += len(found) + 1
-            while _terms_size > TERM_CACHE_POSTINGS and len(_terms) > 1:
-                _, old = _terms.popitem(last=False)
-                _terms_size -= len(old) + 1
+        # The postings come with the positions: keep both (a phrase's candidates are found from them).
+        _store((segment_id, fieldname, btext), found_postings, len(found_postings))
+        # Counted in the cache's 8-byte units: an int32 id, an int64 start and int32 positions.
+        _store(key, found, len(found) + (len(found) + len(found.pos)) // 2)
     return found
+
+
+def positions_in(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The term's positions in ``docs`` (sorted) only: (the documents found, their position counts, the
+    positions concatenated).  Unpacks only the posting blocks that hold those documents, so a phrase's few
+    candidates cost a few blocks of a frequent word, not all of them."""
+    if fieldname not in reader.schema or not len(docs):
+        return _EMPTY_IDS, np.zeros(0, dtype=np.int64), _EMPTY_IDS
+    try:
+        matcher = reader.postings(fieldname, btext)
+    except TermNotFound:
+        return _EMPTY_IDS, np.zeros(0, dtype=np.int64), _EMPTY_IDS
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+        matcher.reset()
+    found, values = [], []
+    if isinstance(matcher, W3LeafMatcher):
+        for doc in docs.tolist():
+            # Whole blocks are passed over by their last id, without unpacking them.
+            while not matcher._atend and doc > matcher._maxid:
+                matcher._next_block()
+            if matcher._atend:
+                break
+            if matcher._ids is None:
+                matcher._read_ids()
+            i = bisect_left(matcher._ids, doc)
+            if i < len(matcher._ids) and matcher._ids[i] == doc:
+                if matcher._values is None:
+                    matcher._read_values()
+                found.append(doc)
+                values.append(matcher._values[i])
+    else:  # inlined postings (a term in one document) or another codec
+        wanted = set(docs.tolist())
+        while matcher.is_active():
+            if matcher.id() in wanted:
+                found.append(matcher.id())
+                values.append(matcher.value())
+            matcher.next()
+    if not values:
+        return _EMPTY_IDS, np.zeros(0, dtype=np.int64), _EMPTY_IDS
+    counts, pos = decode_positions(values)
+    return np.array(found, dtype=np.int32), counts, pos
+
+
+def is_cached(segment_id: str, fieldname: str, btext: bytes, *, positions: bool = False) -> bool:
+    """Whether the term's postings (or its positions) are in the cache."""
+    key = (segment_id, fieldname, btext, "positions") if positions else (segment_id, fieldname, btext)
+    with _lock:
+        return key in _terms
+
+
+def _cached(key: tuple, read, size):
+    with _lock:
+        cached = _lookup(key)
+    if cached is not None:
+        return cached
+    found = read()
+    with _lock:
+        _store(key, found, size(found))
+    return found
+
+
+def _lookup(key: tuple):
+    cached = _terms.get(key)
+    if cached is not None:
+        _terms.move_to_end(key)
+    return cached
+
+
+def _store(key: tuple, found, size: int) -> None:
+    global _terms_size
+    if key in _terms:
+        return
+    _terms[key] = found
+    _terms_size += size + 1
+    _sizes[key] = size + 1
+    while _terms_size > TERM_CACHE_POSTINGS and len(_terms) > 1:
+        old_key, _ = _terms.popitem(last=False)
+        _terms_size -= _sizes.pop(old_key)
 
 
 def field_lengths(reader, segment_id: str, fieldname: str) -> np.ndarray:
@@ -177,7 +397,8 @@ def forget_segments_except(live: set[str]) -> None:
             del _segments[segment_id]
         stale = [key for key in _terms if key[0] not in live]
         for key in stale:
-            _terms_size -= len(_terms.pop(key)) + 1
+            del _terms[key]
+            _terms_size -= _sizes.pop(key)
 
 
 def clear() -> None:
@@ -185,6 +406,7 @@ def clear() -> None:
     global _terms_size
     with _lock:
         _terms.clear()
+        _sizes.clear()
         _segments.clear()
         _terms_size = 0
 

@@ -358,6 +358,10 @@ class _Segment:
     def __init__(self, leaf, offset: int):
         #: The search's time budget, checked at every node of the query tree (None: unbounded).
         self.deadline: _Deadline | None = None
+        #: The documents the search may return (live, past the filters), or None: all.  Phrases verify
+        #: positions only in these.
+        self.mask: np.ndarray | None = None
+        self._remembered: dict[tuple, np.ndarray] = {}
         self.leaf = leaf
         self.reader = leaf.reader()
         self.offset = offset
@@ -384,6 +388,16 @@ class _Segment:
         if self.deadline is not None:
             self.deadline.check()
         kind = type(q)
+        if kind in _REMEMBERED:
+            # Scoring asks again for the documents of the Ands and phrases below an Or.
+            key = (kind, repr(q), id(self.mask))
+            found = self._remembered.get(key)
+            if found is None:
+                found = self._remembered[key] = self._docs(q, kind)
+            return found
+        return self._docs(q, kind)
+
+    def _docs(self, q, kind) -> np.ndarray:
         if kind is wq.Term:
             return self.term(q.fieldname, q.text).ids
         if kind is wq.And or kind is wq.Require:
@@ -401,7 +415,15 @@ class _Segment:
             parts = [p for p in parts if len(p)]
             if not parts:
                 return _NONE
-            return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+            if len(parts) == 1:
+                return parts[0]
+            if sum(len(p) for p in parts) < self.count // 8:
+                return np.unique(np.concatenate(parts))
+            # Long lists (frequent words): marking a flag per document is cheaper than sorting them all.
+            seen = np.zeros(self.count, dtype=bool)
+            for part in parts:
+                seen[part] = True
+            return np.flatnonzero(seen).astype(np.int32)
         if kind is wq.AndMaybe:
             return self.docs(q.a)
         if kind is wq.AndNot:
@@ -412,7 +434,9 @@ class _Segment:
             return np.arange(self.count, dtype=np.int32)
         if q is wq.NullQuery:
             return _NONE
-        # Phrases and anything else: Whoosh's own matcher, one Python call per candidate document, so the
+        if kind is wq.Phrase and self._positioned(q.fieldname):
+            return self._phrase(q)
+        # Anything else: Whoosh's own matcher, one Python call per candidate document, so the
         # time budget is checked as it goes.
         found = []
         try:
@@ -426,28 +450,211 @@ class _Segment:
             matcher.next()
         return np.array(sorted(found), dtype=np.int32)
 
-    def scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
-        """BM25F scores of ``docs`` for ``q``, as Whoosh's scored search computes them."""
+    def scores(self, q, docs: np.ndarray, searcher, *, matched: bool = True) -> np.ndarray:
+        """BM25F scores of ``docs`` for ``q``, as Whoosh's scored search computes them.
+
+        ``matched``: every one of ``docs`` matches ``q`` (true of the whole query's matches and of an
+        And's parts).  Below an Or it is not: a part scores only the documents it matches itself, so an
+        And or a phrase gives the documents that hold only some of its words nothing, as Whoosh does.
+        """
         kind = type(q)
         if kind is wq.Term:
             return self._term_scores(q, docs, searcher)
-        if kind is wq.And or (kind is wq.Or and not q.scale):
+        if kind is wq.And or kind is wq.Require or kind is wq.Phrase:
+            if kind is wq.Phrase:
+                if not self._positioned(q.fieldname):
+                    raise _Unscorable(kind.__name__)
+                # Whoosh scores a phrase as the sum of its words' scores (each occurrence of a word once).
+                out = np.zeros(len(docs))
+                for word in q.words:
+                    out += self._term_scores(wq.Term(q.fieldname, word), docs, searcher)
+                out *= q.boost
+            elif kind is wq.Require:
+                out = self.scores(q.a, docs, searcher, matched=True)
+            else:
+                out = np.zeros(len(docs))
+                for sub in q.subqueries:
+                    out += self.scores(sub, docs, searcher, matched=True)
+                out *= q.boost
+            if not matched and len(docs):
+                out[~_member(docs, self.docs(q))] = 0.0
+            return out
+        if kind is wq.Or and not q.scale:
             out = np.zeros(len(docs))
             for sub in q.subqueries:
-                out += self.scores(sub, docs, searcher)
+                out += self.scores(sub, docs, searcher, matched=False)
             return out * q.boost
+        if kind is wq.Or:
+            # Whoosh's CoordMatcher (the any-word fallback): the summed score, plus a bonus per query term
+            # the document holds, times (terms - 1) / terms.  Whoosh counts the terms of the matcher tree
+            # and, every few documents, again in a tree pruned of the lists that have run out, so its
+            # scores depend on the order it walks documents; here the terms are counted once per segment
+            # (Whoosh's count before any pruning).
+            base = np.zeros(len(docs))
+            for sub in q.subqueries:
+                base += self.scores(sub, docs, searcher, matched=False)
+            base *= q.boost
+            terms, holding = self._coordination(q, docs)
+            if not terms:
+                return base
+            if terms == q.scale:
+                return np.zeros(len(docs))
+            out = (base + (holding - 1) / (terms - q.scale) ** 2) * ((terms - 1) / terms)
+            if not matched:
+                out[holding == 0] = 0.0  # documents this Or does not match (every match holds a term)
+            return out
         if kind is wq.DisjunctionMax:
-            parts = [self.scores(sub, docs, searcher) for sub in q.subqueries]
+            parts = [self.scores(sub, docs, searcher, matched=False) for sub in q.subqueries]
             best = np.max(parts, axis=0) if parts else np.zeros(len(docs))
             if q.tiebreak:
                 best = best + q.tiebreak * (np.sum(parts, axis=0) - best)
             return best * q.boost
-        if kind is wq.AndNot or kind is wq.Require:
-            return self.scores(q.a, docs, searcher)
+        if kind is wq.AndNot:
+            out = self.scores(q.a, docs, searcher, matched=matched)
+            if not matched and len(docs):
+                out[~_member(docs, self.docs(q))] = 0.0
+            return out
         if kind is wq.AndMaybe:
-            return self.scores(q.a, docs, searcher) + self.scores(q.b, docs, searcher)
+            return self.scores(q.a, docs, searcher, matched=matched) + self.scores(q.b, docs, searcher, matched=False)
         if kind is wq.Every:
             return np.zeros(len(docs))
+        raise _Unscorable(kind.__name__)
+
+    # --- phrases ------------------------------------------------------------------------------
+    #
+    # Whoosh matches a phrase with a Python call per candidate document and word (SpanNear2: word i+1
+    # at a position 1..slop after word i).  Here the documents holding every distinct word are found by
+    # intersecting their arrays, rarest first; then each word's positions in those candidates are
+    # looked up as one sorted array of keys (document << 32 | position), and the phrase is checked
+    # with vectorised lookups.  Cost: the candidates' positions of each distinct word, once.
+
+    def _positioned(self, fieldname: str) -> bool:
+        schema = self.reader.schema
+        return fieldname in schema and bool(schema[fieldname].format) and schema[fieldname].format.supports("positions")
+
+    def _phrase(self, q) -> np.ndarray:
+        field = self.reader.schema[q.fieldname]
+        try:
+            words = [w if isinstance(w, bytes) else field.to_bytes(w) for w in q.words]
+        except ValueError:
+            return _NONE
+        if not words:
+            return _NONE
+        distinct = list(dict.fromkeys(words))
+        if len(words) == 1:
+            return self.term(q.fieldname, words[0]).ids
+        # A list not read yet is read with its positions: the blocks hold both, and unpacking them is the
+        # cost.  One read already (by a query of words) has its positions looked up below, in the blocks
+        # of the phrase's candidates only.
+        postings = {
+            w: self.term(q.fieldname, w)
+            if columnar.is_cached(self.id, q.fieldname, w)
+            else columnar.positions(self.reader, self.id, q.fieldname, w)
+            for w in distinct
+        }
+        if any(not len(p) for p in postings.values()):
+            return _NONE
+        if q.slop < 1:  # SpanNear2 wants 1 <= distance <= slop
+            return _NONE
+        candidates = None
+        for part in sorted(postings.values(), key=len):
+            candidates = part.ids if candidates is None else np.intersect1d(candidates, part.ids, assume_unique=True)
+            if not len(candidates):
+                return _NONE
+        if self.mask is not None:
+            candidates = candidates[self.mask[candidates]]
+            if not len(candidates):
+                return _NONE
+        keys: dict[bytes, np.ndarray] = {}
+
+        def keys_of(word: bytes, docs: np.ndarray) -> np.ndarray:
+            # A repeated word's keys are read once, for the widest set of documents asked.
+            if word not in keys:
+                if self.deadline is not None:
+                    self.deadline.check()
+                keys[word] = self._position_keys(q.fieldname, word, docs, len(postings[word]))
+            return keys[word]
+
+        if q.slop == 1:
+            # Starts p with word i at p + i for every i: the rarest word's starts, narrowed by the others in
+            # the order of their rarity; each word's positions are read only in the documents still in play.
+            order = sorted(range(len(words)), key=lambda i: (len(postings[words[i]]), i))
+            first = keys_of(words[order[0]], candidates)
+            # A start before position 0 is no start (and would read as the previous document's).
+            starts = first[(first & 0xFFFFFFFF) >= order[0]] - order[0]
+            for i in order[1:]:
+                in_play = _distinct_sorted((starts >> 32).astype(np.int32))
+                starts = starts[_member(starts + i, keys_of(words[i], in_play))]
+                if not len(starts):
+                    return _NONE
+            return _distinct_sorted((starts >> 32).astype(np.int32))
+        # A wider slop: the positions where word i can end a chain of words 0..i, word by word.
+        ends = keys_of(words[0], candidates)
+        for word in words[1:]:
+            following = keys_of(word, candidates)
+            before = np.searchsorted(ends, following, side="left") - 1
+            has = before >= 0
+            gap = np.full(len(following), -1, dtype=np.int64)
+            prior = ends[np.maximum(before, 0)]
+            same_doc = (prior >> 32) == (following >> 32)
+            gap[has & same_doc] = (following - prior)[has & same_doc]
+            ends = following[(gap >= 1) & (gap <= q.slop)]
+            if not len(ends):
+                return _NONE
+        return _distinct_sorted((ends >> 32).astype(np.int32))
+
+    def _position_keys(self, fieldname: str, btext: bytes, docs: np.ndarray, postings: int) -> np.ndarray:
+        """Sorted keys document << 32 | position of the term's occurrences in ``docs`` (which all hold it).
+
+        From the term's cached positions when they are cached or when ``docs`` are a good part of its
+        ``postings`` (then they are read whole and cached); otherwise only the blocks holding ``docs``
+        are unpacked.
+        """
+        if columnar.is_cached(self.id, fieldname, btext, positions=True) or len(docs) * READ_WHOLE_RATIO >= postings:
+            found = columnar.positions(self.reader, self.id, fieldname, btext)
+            rows = np.searchsorted(found.ids, docs)
+            begin, end = found.starts[rows], found.starts[rows + 1]
+            ids, counts, pos = docs, end - begin, found.pos
+        else:
+            ids, counts, pos = columnar.positions_in(self.reader, fieldname, btext, docs)
+            begin = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        total = int(counts.sum())
+        if not total:
+            return np.empty(0, dtype=np.int64)
+        # Indices begin[r] .. begin[r] + counts[r] - 1 of every row r, concatenated.
+        shift = np.repeat(begin - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+        index = np.arange(total, dtype=np.int64) + shift
+        doc = np.repeat(ids.astype(np.int64), counts)
+        # Sorted already (documents ascending, positions ascending within one); a word may repeat a position.
+        return _distinct_sorted((doc << 32) | pos[index].astype(np.int64))
+
+    def _coordination(self, q, docs: np.ndarray) -> tuple[int, np.ndarray]:
+        """For Whoosh's coordination bonus: the terms of ``q`` present in this segment (as Whoosh's matcher
+        tree holds them) and, per document of ``docs``, how many of them match it there."""
+        kind = type(q)
+        if kind is wq.Term:
+            ids = self.term(q.fieldname, q.text).ids
+            if not len(ids):
+                return 0, np.zeros(len(docs))
+            return 1, _member(docs, ids).astype(np.float64)
+        if kind is wq.Phrase and self._positioned(q.fieldname):
+            # Whoosh's phrase matcher is empty when one of the words is not in the segment.
+            if any(not len(self.term(q.fieldname, w)) for w in q.words):
+                return 0, np.zeros(len(docs))
+            return len(q.words), len(q.words) * _member(docs, self.docs(q)).astype(np.float64)
+        if kind in (wq.Or, wq.DisjunctionMax, wq.And, wq.AndNot):
+            # An And's (and an AndNot's) matcher holds the terms of all its parts, even when one part has
+            # no documents here; they count only in the documents the whole matches.
+            parts = q.subqueries if kind is not wq.AndNot else [q.a, q.b]
+            terms, holding = 0, np.zeros(len(docs))
+            for sub in parts:
+                sub_terms, sub_holding = self._coordination(sub, docs)
+                terms += sub_terms
+                if kind is not wq.AndNot or sub is q.a:
+                    holding += sub_holding
+            if kind is wq.And or kind is wq.AndNot:
+                holding[~_member(docs, self.docs(q))] = 0.0
+            return terms, holding
         raise _Unscorable(kind.__name__)
 
     def _term_scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
@@ -455,24 +662,56 @@ class _Segment:
         out = np.zeros(len(docs))
         if not len(postings) or not len(docs):
             return out
-        where = np.searchsorted(postings.ids, docs)
-        where[where >= len(postings)] = len(postings) - 1
-        present = postings.ids[where] == docs
-        if not present.any():
-            return out
         field = searcher.schema[q.fieldname]
         btext = field.to_bytes(q.text) if not isinstance(q.text, bytes) else q.text
         weighting = searcher.weighting
         b = weighting._field_B.get(q.fieldname, weighting.B)
         idf = searcher.idf(q.fieldname, btext)
         avgfl = searcher.avg_field_length(q.fieldname) or 1
+        lengths = columnar.field_lengths(self.reader, self.id, q.fieldname)
+        if len(postings) <= 4 * len(docs):
+            # Many documents to score (a frequent word in a long Or): score every posting once and pick
+            # the documents' scores from a dense array, instead of a binary search per document.
+            dense = np.zeros(self.count)
+            dense[postings.ids] = bm25(idf, postings.weights.astype(np.float64), lengths[postings.ids], avgfl, b,
+                                       weighting.K1)
+            return dense[docs] * q.boost
+        where = np.searchsorted(postings.ids, docs)
+        where[where >= len(postings)] = len(postings) - 1
+        present = postings.ids[where] == docs
+        if not present.any():
+            return out
         tf = postings.weights[where[present]].astype(np.float64)
-        fl = columnar.field_lengths(self.reader, self.id, q.fieldname)[docs[present]]
+        fl = lengths[docs[present]]
         out[present] = bm25(idf, tf, fl, avgfl, b, weighting.K1)
         return out * q.boost
 
 
 _NONE = np.empty(0, dtype=np.int32)
+#: A phrase word's positions are read whole (and cached) when the documents to check are at least 1/this of
+#: its postings; fewer are looked up in the blocks that hold them.  A block holds 128 postings, so with
+#: more candidates than about 1/256 of a list most of its blocks would be unpacked anyway.
+READ_WHOLE_RATIO = 256
+_REMEMBERED = (wq.Phrase, wq.And, wq.AndNot)
+
+
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """A sorted array without its repeats (np.unique would sort it again)."""
+    if len(values) < 2:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def _member(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
+    """Which of ``values`` occur in ``sorted_array``."""
+    if not len(sorted_array):
+        return np.zeros(len(values), dtype=bool)
+    where = np.searchsorted(sorted_array, values)
+    where[where >= len(sorted_array)] = len(sorted_array) - 1
+    return sorted_array[where] == values
 
 
 def _segments(searcher) -> list[_Segment]:
@@ -740,8 +979,8 @@ class _Run:
     def __call__(self, query):
         per_segment = []
         for seg in self.segments:
+            mask = seg.mask = self._mask(seg)
             matched = seg.docs(query)
-            mask = self._mask(seg)
             if mask is not None and len(matched):
                 matched = matched[mask[matched]]
             per_segment.append((seg, matched))
@@ -885,10 +1124,35 @@ def _suggest(run: _Run, text: str) -> str | None:
                 run.deadline.check()
                 # One edit, first letter kept: a walk of the whole term
                 # dictionary with two edits took seconds at 100,000 records.
-                options = searcher.suggest(fieldname, lower, limit=SUGGEST_CANDIDATES, maxdist=1, prefix=1)
+                options = _corrections(searcher, fieldname, lower)
                 best = next((option for option in options if run.visible(fieldname, option)), None)
                 if best is not None:
                     changed = True
                     break
         corrected.append(best or lower)
     return " ".join(corrected) if changed else None
+
+
+#: More than any segment has within one edit of a word: the candidates are ranked over all segments.
+_ALL_WITHIN_ONE_EDIT = 100_000
+
+
+def _corrections(searcher, fieldname: str, word: str) -> list[str]:
+    """Terms within one edit of ``word`` (adjacent transpositions included) that start with its first letter,
+    the SUGGEST_CANDIDATES most frequent first, as Whoosh's ``suggest(maxdist=1, prefix=1)`` ranks them.
+
+    Whoosh's reader of several segments answers that by computing the distance to every term with the
+    same first letter in Python (150 ms for one pinyin word at 100,000 records); a segment's own reader
+    walks its term list with a Levenshtein automaton (10-20 ms), which knows no transpositions, so those
+    are looked up directly (at most one per letter).
+    """
+    found: set[str] = set()
+    for leaf, _offset in searcher.leaf_searchers():
+        found.update(leaf.suggest(fieldname, word, limit=_ALL_WITHIN_ONE_EDIT, maxdist=1, prefix=1))
+    reader = searcher.reader()
+    for i in range(1, len(word) - 1):
+        swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        if swapped != word and (fieldname, swapped) in reader:
+            found.add(swapped)
+    # Whoosh's order: most frequent first (frequency 0 counts as 1), then alphabetical.
+    return sorted(found, key=lambda term: (-(reader.frequency(fieldname, term) or 1), term))[:SUGGEST_CANDIDATES]
