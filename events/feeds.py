@@ -91,10 +91,24 @@ def refresh_fragments(event_ids) -> int:
     return len(stale)
 
 
+def refresh_all_fragments(*, progress=None, batch: int = 500) -> tuple[int, int]:
+    """Bring every event's stored entry up to date, ``batch`` events at a time; returns (rebuilt, events).
+
+    The work of the ``feeds.warm`` job (events.tasks) and of ``manage.py warm_feeds``: entries already
+    current cost one light query per batch."""
+    ids = list(Event.objects.order_by("pk").values_list("pk", flat=True))
+    built = 0
+    for i in range(0, len(ids), batch):
+        built += refresh_fragments(ids[i : i + batch])
+        if progress is not None:
+            progress(min(i + batch, len(ids)), len(ids))
+    return built, len(ids)
+
+
 def public_calendar(queryset, *, name: str, description: str = "") -> bytes:
     """A public feed of the events in ``queryset``, assembled from each event's stored VEVENTs.
 
-    Entries are refreshed when an event changes (events.signals, after commit); one light query
+    Entries are refreshed by a job after an event changes (events.signals → events.tasks); one light query
     gives every event's stamp here, and an entry missing or stale (events written without signals,
     the first request after installation) is serialised now and stored."""
     now = timezone.now()

@@ -1,6 +1,8 @@
-"""E-mail notices about events, each sent once (recorded under a unique key by library.notices):
-registration confirmed, promoted from the waitlist, an event or occurrence changed or cancelled
-(to everyone registered), and a reminder the day before (``manage.py send_notices``)."""
+"""E-mail notices about events, each sent once (recorded under a unique key by library.notices, and mailed
+by its delivery job): registration confirmed, promoted from the waitlist, an event or occurrence changed
+or cancelled (to everyone registered), and a reminder the day before; ``send_daily`` is the day's round
+for the library and the events (the scheduled job ``events.tasks.send_daily_notices`` and
+``manage.py send_notices``)."""
 
 from datetime import datetime, timedelta
 
@@ -9,8 +11,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from events.models import Event, Registration
+from library.circulation import holds_expire
 from library.models import Notice
-from library.notices import record
+from library.notices import record, send_notices, send_pending
 
 
 def _when(start: datetime) -> str:
@@ -117,3 +120,16 @@ def send_reminders(*, now: datetime | None = None) -> int:
                 ):
                     count += 1
     return count
+
+
+def send_daily(*, now: datetime | None = None, expire: bool = True) -> dict[str, int]:
+    """The day's notices, in order: expire unclaimed holds (their copies go to the next reader, whose
+    hold-ready notice this records), record the library's notices, tomorrow's event reminders, then mail
+    whatever is not sent yet.  Safe to run any number of times a day."""
+    result: dict[str, int] = {}
+    if expire:
+        result["expired_holds"] = holds_expire(now=now)
+    result.update(send_notices(now=now))
+    result["event_reminder"] = send_reminders(now=now)
+    result["sent"] += send_pending()
+    return result

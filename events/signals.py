@@ -1,7 +1,11 @@
-"""Bump the feed version after any change a calendar feed shows.
+"""Bump the feed version after any change a calendar feed shows, and have the changed events' feed
+entries serialised again by a job.
 
-After the commit, and as one UPDATE of one row: feeds read the version first, so a reader either
-sees the old version (and its cached body) or the new one; never a new version with old data.
+The bump comes after the commit, as one UPDATE of one row: feeds read the version first, so a reader
+either sees the old version (and its cached body) or the new one; never a new version with old data.
+Serialising entries is a job (``events.tasks.warm_feeds``, one queued job for many changes), so the
+request that changed an event only writes rows; a feed asked for before the job ran serialises the
+few stale entries itself.
 """
 
 from django.db import transaction
@@ -11,6 +15,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 from events.models import Attachment, Event, FeedState, Override, Registration, Speaker, Venue
+from events.tasks import WARM_FEEDS_KEY, warm_feeds
+from jobs.services import job_enqueue
 from library.models import Book, Hold, Loan, Paper
 from library.signals import circulation_changed
 
@@ -36,10 +42,10 @@ def _reading_list_title_changed(sender, instance, **kwargs) -> None:
 
 
 def _refresh_after_commit(event_ids) -> None:
-    from events.feeds import refresh_fragments
-
-    ids = list(event_ids)
-    transaction.on_commit(lambda: refresh_fragments(ids))
+    # In the change's transaction: the job exists exactly when the change does.  The job rebuilds every
+    # stale entry, so the ids need not travel with it.
+    if event_ids:
+        job_enqueue(warm_feeds, key=WARM_FEEDS_KEY)
 
 
 def _event_saved(sender, instance, **kwargs) -> None:

@@ -505,6 +505,9 @@ class Notice(models.Model):
     body = models.TextField(_("正文"))
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    #: Set by the sender that is mailing it (library.notices), so two workers never send it twice; a claim
+    #: older than ``notices.CLAIM_SECONDS`` belonged to a sender that died and is taken over.
+    sending_since = models.DateTimeField(_("发送中"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("通知")

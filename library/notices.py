@@ -2,9 +2,16 @@
 
 A notice is first recorded under a unique key (``due_soon:loan:12:2026-12-03``,
 ``overdue:loan:12:week:2``, ``hold_ready:hold:7``…) in the same transaction as the change that
-causes it, then sent with Django's email framework after the commit.  The unique key makes
-``send_notices`` safe to run any number of times: a notice already recorded is not recorded again,
-and one recorded but not sent (mail server down, process killed) is retried by the next run.
+causes it; that transaction also queues the job that mails it (``deliver_notices``, one queued job
+for however many notices, key ``notices.send``), so no request ever waits for a mail server.  The
+unique key makes ``send_notices`` safe to run any number of times: a notice already recorded is not
+recorded again, and one recorded but not sent (mail server down, process killed) is retried by the
+next run.  A sender claims a notice (``sending_since``) before mailing it, so two workers, or a worker
+and the ``send_notices`` command, never send the same notice twice.
+
+The delivery job is defined here rather than in ``library/tasks.py``: the module that records notices
+enqueues it, and ``library.circulation`` (which records hold notices) sits below the services that a
+tasks module imports.
 """
 
 import logging
@@ -14,8 +21,11 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from jobs.services import job_enqueue
+from jobs.tasks import job_task
 from library.models import Hold, Loan, Notice
 from library.policy import library_today
 
@@ -26,6 +36,11 @@ LIBRARY_KINDS = (Notice.Kind.DUE_SOON, Notice.Kind.OVERDUE, Notice.Kind.HOLD_REA
 DUE_SOON_DAYS = 3
 #: Overdue reminders: on the first day overdue, then every this many days.
 OVERDUE_EVERY_DAYS = 7
+#: A notice claimed this long ago and still not sent belonged to a sender that died: it is tried again.
+#: Longer than any send can take (settings.EMAIL_TIMEOUT bounds each SMTP step).
+CLAIM_SECONDS = 600
+#: The delivery job's coalescing key: one queued job sends everything recorded before it runs.
+DELIVERY_KEY = "notices.send"
 
 
 def _name(patron: AbstractBaseUser) -> str:
@@ -34,7 +49,8 @@ def _name(patron: AbstractBaseUser) -> str:
 
 
 def record(*, key: str, kind: str, patron, subject: str, body: str, loan=None, hold=None) -> Notice | None:
-    """Record a notice unless one with this key exists; send it after the transaction commits."""
+    """Record a notice unless one with this key exists, and queue its delivery (in the caller's transaction:
+    the job exists exactly when the notice does)."""
     try:
         with transaction.atomic():
             notice = Notice.objects.create(
@@ -42,23 +58,34 @@ def record(*, key: str, kind: str, patron, subject: str, body: str, loan=None, h
             )
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: _send(notice.pk))
+    job_enqueue(deliver_notices, key=DELIVERY_KEY)
     return notice
 
 
+def _unclaimed(now: datetime):
+    return Notice.objects.filter(sent_at__isnull=True).filter(
+        Q(sending_since__isnull=True) | Q(sending_since__lt=now - timedelta(seconds=CLAIM_SECONDS)))
+
+
 def _send(notice_id: int) -> bool:
-    notice = Notice.objects.select_related("patron").filter(pk=notice_id, sent_at__isnull=True).first()
-    if notice is None:
+    """Mail one recorded notice unless it was sent or another sender is mailing it; True if it went."""
+    claimed_at = timezone.now()
+    # The claim is one conditional UPDATE committed before the mail goes out, so a second sender (another
+    # worker, the command) skips the notice; no transaction stays open while the mail server is slow.
+    if not _unclaimed(claimed_at).filter(pk=notice_id).update(sending_since=claimed_at):
         return False
+    notice = Notice.objects.select_related("patron").get(pk=notice_id)
+    mine = Notice.objects.filter(pk=notice_id, sent_at__isnull=True, sending_since=claimed_at)
     recipient = notice.patron.email
     if recipient:
         try:
             send_mail(notice.subject, notice.body, settings.DEFAULT_FROM_EMAIL, [recipient], fail_silently=False)
         except Exception:  # noqa: BLE001 - any mail failure: keep it unsent for the next run
             logger.exception("sending notice %s failed; it stays queued", notice.key)
+            mine.update(sending_since=None)
             return False
     # Without an e-mail address the notice is still "sent": it shows in the patron's notices.
-    return Notice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(sent_at=timezone.now()) == 1
+    return mine.update(sent_at=timezone.now(), sending_since=None) == 1
 
 
 def hold_ready(hold: Hold) -> Notice | None:
@@ -147,10 +174,19 @@ def send_notices(*, now: datetime | None = None) -> dict[str, int]:
     return {**recorded, "sent": send_pending()}
 
 
-def send_pending() -> int:
+def send_pending(*, progress=None) -> int:
     """Send every recorded notice not sent yet (a retry after a mail failure); returns how many went."""
+    pending = list(_unclaimed(timezone.now()).order_by("id").values_list("pk", flat=True))
     sent = 0
-    for notice_id in Notice.objects.filter(sent_at__isnull=True).order_by("id").values_list("pk", flat=True):
+    for done, notice_id in enumerate(pending, start=1):
         if _send(notice_id):
             sent += 1
+        if progress is not None:
+            progress(done, len(pending))
     return sent
+
+
+@job_task()
+def deliver_notices(job, progress) -> dict:
+    """Mail the notices recorded and not sent yet (queued whenever a notice is recorded)."""
+    return {"sent": send_pending(progress=progress)}

@@ -12,6 +12,7 @@ checks in ``shuyuan/checks.py``.
 """
 
 import os
+import re
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -115,7 +116,13 @@ JOBS_LOST_SECONDS = envint("JOBS_LOST_SECONDS", 600, minimum=10)
 # /readyz answers 503 when jobs have waited this long and no worker was seen for as long.
 JOBS_WORKER_GRACE_SECONDS = envint("JOBS_WORKER_GRACE_SECONDS", 300, minimum=10)
 # Jobs started by the clock (jobs/schedule.py): "at" a library time once a day, or "every" N seconds.
-JOBS_SCHEDULE: list[dict] = []
+# NOTICES_AT (library time, HH:MM; "off" when cron runs `manage.py send_notices` instead): the daily job
+# that expires unclaimed holds, then records and sends due-soon, overdue and hold notices and tomorrow's
+# event reminders.  Each notice has a unique key, so a second run the same day sends nothing again.
+NOTICES_AT = os.environ.get("NOTICES_AT", "07:30").strip().lower()
+if NOTICES_AT != "off" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", NOTICES_AT):
+    raise ImproperlyConfigured(f"Environment variable NOTICES_AT must be HH:MM (00:00-23:59) or off, not {NOTICES_AT!r}.")
+JOBS_SCHEDULE: list[dict] = [] if NOTICES_AT == "off" else [{"task": "events.tasks.send_daily_notices", "at": NOTICES_AT}]
 # Functions every worker runs continuously in threads of their own (each returns its pause in seconds).
 WORKER_LOOPS: list[str] = []
 
@@ -172,6 +179,11 @@ EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "False")
+# Seconds an SMTP connection may stall before the send fails (and the notice waits for the next try);
+# without it a hung mail server would hold a worker for ever.
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
+# EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend writes each message to a file here.
+EMAIL_FILE_PATH = str(envpath("EMAIL_FILE_PATH", VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "法官书苑 <library@localhost>")
 
 # How many reverse proxies (nginx …) stand in front and append to

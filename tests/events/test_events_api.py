@@ -14,6 +14,7 @@ from events.models import Event, Registration, SeatCounter
 from library.models import Notice
 from library.services import book_create
 from tests.conftest import api_for, make_user
+from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -282,6 +283,8 @@ def test_register_until_full_then_waitlist_then_promotion(org, talk, readers, cl
     mine = api_for(readers[4]).get("/api/v1/me/registrations").json()
     assert [(r["status"], r["position"]) for r in mine] == [("waitlisted", 1)]
     assert Notice.objects.filter(kind="promoted", patron=readers[3]).count() == 1
+    assert [m for m in mail.outbox if "候补转正" in m.subject] == []  # the request only queued it
+    run_queued_jobs(key="notices.send")
     assert [m.to for m in mail.outbox if "候补转正" in m.subject] == [["reader3@court.test"]]
     assert SeatCounter.objects.get(event_id=talk["id"]).taken == 3
 
@@ -346,13 +349,17 @@ def test_organizer_list_csv_and_check_in(org, talk, readers, judge):
 def test_changes_and_cancellations_notify_everyone_registered(org, talk, readers, django_capture_on_commit_callbacks):
     register(readers[0], talk)
     register(readers[1], talk, "2027-01-01T15:00:00+08:00")
+    run_queued_jobs(key="notices.send")  # the registration confirmations
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         org.post(f"/api/v1/events/{talk['id']}/overrides", {"recurrence_id": "2026-12-04T15:00:00+08:00",
                                                              "start": "2026-12-04T16:00:00+08:00"})
+    assert mail.outbox == []  # the request only recorded the notices; a worker mails them
+    run_queued_jobs(key="notices.send")
     assert [m.to for m in mail.outbox] == [["reader0@court.test"]]
     with django_capture_on_commit_callbacks(execute=True):
         org.post(f"/api/v1/events/{talk['id']}/cancel", {"reason": "场地维修"})
+    run_queued_jobs(key="notices.send")
     assert sorted(m.to[0] for m in mail.outbox[1:]) == ["reader0@court.test", "reader1@court.test"]
     assert all("场地维修" in m.body for m in mail.outbox[1:])
 
@@ -361,12 +368,15 @@ def test_reminder_the_day_before_is_sent_once(talk, readers, clock, django_captu
     from events.notices import send_reminders
 
     register(readers[0], talk)
+    run_queued_jobs(key="notices.send")  # the registration confirmation
+    mail.outbox.clear()
     clock.move_to(datetime(2026, 12, 2, 8, 0, tzinfo=SH))
     assert send_reminders() == 0
     clock.move_to(datetime(2026, 12, 3, 8, 0, tzinfo=SH))
     with django_capture_on_commit_callbacks(execute=True):
         assert send_reminders() == 1
         assert send_reminders() == 0
+    run_queued_jobs(key="notices.send")
     assert [m.subject for m in mail.outbox] == ["明日活动提醒：法官茶座"]
 
 

@@ -1,5 +1,6 @@
 """Calendar feeds: RFC 5545/7986 content, bytes, HTTP caching, personal feeds, and agreement with the API."""
 
+import contextlib
 import gzip
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from events.models import Event, Override, Venue
 from library.circulation import hold_place, loan_checkout, loan_renew, loan_return
 from library.services import book_create, copy_create
 from tests.conftest import api_for, make_user
+from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +37,16 @@ def clock():
 
 @pytest.fixture
 def committed(django_capture_on_commit_callbacks):
-    """Run a change's on-commit work (the feed version bump) as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+    """Run a change's on-commit work (the feed version bump) as a real commit would, then the feed-warming
+    job it queued, as a worker would."""
+
+    @contextlib.contextmanager
+    def commit():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        run_queued_jobs(key="feeds.warm")
+
+    return commit
 
 
 @pytest.fixture
@@ -419,12 +429,14 @@ def test_unchanged_events_reuse_their_serialised_entries(talk, organizer_user, r
     # A change to one event re-serialises that event only.
     with committed():
         services.event_update(event=other, changes={"title": "读者沙龙（新）"}, actor=organizer_user)
+    assert serialised == [other.pk]  # by the feed-warming job, before any feed is asked for
     second = fetch("/calendar/events.ics").content
     assert serialised == [other.pk] and "读者沙龙（新）" in second.decode() and first != second
     # A book on the reading list renamed: the event's entry is rebuilt with the new title.
     book.title = "民法典评注（第二版）"
     with committed():
         book.save()
+    assert serialised == [other.pk, other.pk]
     third = fetch("/calendar/events.ics").content.decode().replace("\r\n ", "")
     assert serialised == [other.pk, other.pk] and "《民法典评注（第二版）》" in third
     check_bytes(second)

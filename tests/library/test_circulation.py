@@ -13,6 +13,7 @@ from library.models import Channel, CirculationEvent, ClosedDay, Copy, Hold, Loa
 from library.policy import DEFAULT, due_date_after, library_today, next_open_day, policy_for
 from library.services import book_create, copy_create, copy_update
 from tests.conftest import ApiClient, api_for, make_user
+from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -288,6 +289,9 @@ def test_return_goes_to_the_first_hold_and_notifies_them(desk, judges, book, dja
     assert copy_status("C1") == Copy.Status.ON_HOLD_SHELF
     hold = Hold.objects.get(patron__username="judge2")
     assert (hold.status, hold.copy.barcode, hold.pickup_by) == ("ready", "C1", date(2026, 12, 6))
+    # The return only recorded the notice and queued its delivery; a worker mails it.
+    assert (mail.outbox, Notice.objects.get(kind="hold_ready").sent_at) == ([], None)
+    assert [(job.key, job.state) for job in run_queued_jobs(key="notices.send")] == [("notices.send", "done")]
     assert [m.to for m in mail.outbox] == [["judge2@court.test"]]
     assert "民法典评注" in mail.outbox[0].subject and "2026-12-06" in mail.outbox[0].body
     assert Notice.objects.get(kind="hold_ready").sent_at is not None

@@ -96,6 +96,16 @@ def test_limits_below_one_stop_with_a_clear_message(name):
     assert f"{name} must be at least 1, not 0" in result.stderr
 
 
+def test_notices_at_sets_the_daily_round_or_turns_it_off():
+    show = ("shell", "-c", "from django.conf import settings; print(settings.JOBS_SCHEDULE)")
+    assert _manage(*show, NOTICES_AT="06:45").stdout.strip().splitlines()[-1] == (
+        "[{'task': 'events.tasks.send_daily_notices', 'at': '06:45'}]")
+    assert _manage(*show, NOTICES_AT="off").stdout.strip().splitlines()[-1] == "[]"
+    result = _manage("check", NOTICES_AT="7:30pm")
+    assert result.returncode != 0
+    assert "NOTICES_AT must be HH:MM (00:00-23:59) or off, not '7:30pm'" in result.stderr
+
+
 def test_production_settings_pass_the_checks():
     result = _manage("check", DEBUG="False", SECRET_KEY="s" * 60, ALLOWED_HOSTS="library.court",
                      SITE_URL="https://library.court")

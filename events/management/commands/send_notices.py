@@ -1,15 +1,15 @@
 """Daily notices: expire unclaimed holds, then send due-soon, overdue and hold notices and the reminders of
 tomorrow's events.
 
-Safe to run any number of times a day (cron or a systemd timer): every notice is recorded under a
-unique key and sent once; a notice that failed to send is retried by the next run.
+The workers run the same round every day at NOTICES_AT (``events.tasks.send_daily_notices`` in
+settings.JOBS_SCHEDULE), so no cron is needed; this command runs it now, inline.  Safe to run any number
+of times a day: every notice is recorded under a unique key and sent once; a notice that failed to send
+is retried by the next run.
 """
 
 from django.core.management.base import BaseCommand
 
-from events.notices import send_reminders
-from library.circulation import holds_expire
-from library.notices import send_notices, send_pending
+from events.notices import send_daily
 
 
 class Command(BaseCommand):
@@ -19,10 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-expire", action="store_true", help="只发通知，不处理过期预约")
 
     def handle(self, *args, no_expire: bool = False, **options):
-        if not no_expire:
-            self.stdout.write(f"expired holds: {holds_expire()}")
-        result = send_notices()
-        reminders = send_reminders()
-        result["event_reminder"] = reminders
-        result["sent"] += send_pending()
+        result = send_daily(expire=not no_expire)
+        if "expired_holds" in result:
+            self.stdout.write(f"expired holds: {result.pop('expired_holds')}")
         self.stdout.write(" ".join(f"{kind}: {n}" for kind, n in result.items()))

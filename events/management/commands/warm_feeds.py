@@ -1,15 +1,14 @@
 """Serialise and store every event's feed entry now, so no calendar request has to.
 
-Entries are normally written when an event changes; run this once after installing or upgrading (``make run``
-and the deployment steps do), or after importing events without the services.
+Entries are normally written by a job (``feeds.warm``) after an event changes; run this once after installing
+or upgrading (``make run`` and the deployment steps do), or after importing events without the services.
 """
 
 import time
 
 from django.core.management.base import BaseCommand
 
-from events.feeds import refresh_fragments
-from events.models import Event
+from events.feeds import refresh_all_fragments
 
 
 class Command(BaseCommand):
@@ -20,9 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, quiet: bool = False, **options):
         started = time.monotonic()
-        ids = list(Event.objects.values_list("pk", flat=True))
-        built = 0
-        for i in range(0, len(ids), 500):
-            built += refresh_fragments(ids[i : i + 500])
+        built, events = refresh_all_fragments()
         if not quiet:
-            self.stdout.write(f"{built} of {len(ids)} events serialised in {time.monotonic() - started:.1f} s")
+            self.stdout.write(f"{built} of {events} events serialised in {time.monotonic() - started:.1f} s")

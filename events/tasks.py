@@ -1,0 +1,26 @@
+"""Background jobs of the events app (``jobs.tasks.job_task``; enqueued with ``jobs.services.job_enqueue``).
+
+``send_daily_notices`` runs once a day at NOTICES_AT (settings.JOBS_SCHEDULE); ``warm_feeds`` runs after any
+change to an event a feed shows (events.signals), one queued job (key ``feeds.warm``) for however many
+changes, so a request that edits events only writes rows.
+"""
+
+from events.feeds import refresh_all_fragments
+from events.notices import send_daily
+from jobs.tasks import job_task
+
+#: Coalescing key of the feed-warming job.
+WARM_FEEDS_KEY = "feeds.warm"
+
+
+@job_task()
+def send_daily_notices(job, progress) -> dict:
+    """Expire unclaimed holds, then record and mail the day's notices and tomorrow's event reminders."""
+    return send_daily()
+
+
+@job_task()
+def warm_feeds(job, progress) -> dict:
+    """Serialise and store the feed entry of every event whose entry is missing or stale."""
+    built, events = refresh_all_fragments(progress=progress)
+    return {"rebuilt": built, "events": events}
