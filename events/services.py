@@ -21,6 +21,7 @@ from django.utils import timezone
 from events import notices
 from events.models import Event, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import (
+    check_window,
     conflict_window,
     is_finite,
     is_original_occurrence,
@@ -122,6 +123,8 @@ def normalize_times(start, end, all_day: bool) -> tuple[datetime, datetime]:
         last = _as_date(end, "end")
         if last < first:
             raise InvalidInput("end", "结束日期早于开始日期 (end is before start)")
+        check_window(first, "start")
+        check_window(last, "end")
         tz = local_tz()
         return (
             datetime(first.year, first.month, first.day, tzinfo=tz),
@@ -264,8 +267,9 @@ def _raise_conflicts(conflicts: list[Conflict]) -> None:
         )
 
 
-@transaction.atomic
 def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = False) -> Event:
+    # Every check, the rule's expansion among them, runs before the transaction: on SQLite it begins
+    # IMMEDIATE and so holds the database's write lock for every other writer until it ends.
     start, end = normalize_times(data.start, data.end, data.all_day)
     _validate(data)
     rrule = normalize_rrule(data.rrule, start=start)
@@ -276,21 +280,35 @@ def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = Fals
         registration_opens=data.registration_opens, registration_closes=data.registration_closes, created_by=actor,
     )
     event.exdates = normalize_exdates(data.exdates, event)
-    if not force:
-        _raise_conflicts(venue_conflicts(event))
-    event.save()
     organizers = _users(data.organizers, "organizers") if data.organizers is not None else []
-    event.organizers.set({actor, *organizers})
-    _set_relations(event, data.speakers, data.books, data.papers)
+    with transaction.atomic():
+        if not force:
+            _raise_conflicts(venue_conflicts(event))
+        event.save()
+        event.organizers.set({actor, *organizers})
+        _set_relations(event, data.speakers, data.books, data.papers)
     return event
 
 
-@transaction.atomic
-def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force: bool = False) -> Event:
-    """Apply a partial update (keys of EventData).  Time, place or status changes bump ``sequence``
-    and notify everyone registered."""
-    current = Event.objects.select_for_update().get(pk=event.pk)
-    before = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
+@dataclass
+class _CheckedUpdate:
+    start: datetime
+    end: datetime
+    all_day: bool
+    registration_opens: datetime | None
+    registration_closes: datetime | None
+    rrule: str | None  # None: unchanged
+    exdates: list | None
+
+
+def _schedule_basis(event: Event) -> tuple:
+    """What the checks of an update depend on: when it changes, they run again."""
+    return (event.start, event.end, event.all_day, event.rrule, event.exdates, event.registration_opens,
+            event.registration_closes)
+
+
+def _check_update(current: Event, changes: dict) -> _CheckedUpdate:
+    """Every check of a partial update of ``current``, the rule's expansion among them; writes nothing."""
     merged = EventData(
         title=changes.get("title", current.title), kind=changes.get("kind", current.kind),
         start=changes.get("start", current.start), end=changes.get("end", current.end),
@@ -307,31 +325,53 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
         merged.end = current.end - timedelta(days=1)
     start, end = normalize_times(merged.start, merged.end, merged.all_day)
     _validate(merged)
-    for key in ("title", "kind", "description", "online_url", "capacity", "visibility", "registration_required"):
-        if key in changes:
-            setattr(current, key, changes[key])
-    current.registration_opens, current.registration_closes = merged.registration_opens, merged.registration_closes
-    current.start, current.end, current.all_day = start, end, merged.all_day
-    if "venue" in changes:
-        current.venue_id = changes["venue"]
-    if "rrule" in changes:
-        current.rrule = normalize_rrule(changes["rrule"], start=start)
+    rrule = normalize_rrule(changes["rrule"], start=start) if "rrule" in changes else None
+    exdates = None
     if "exdates" in changes:
-        current.exdates = normalize_exdates(changes["exdates"], current)
-    after = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
-    schedule_changed = after != before
-    if schedule_changed and not force and current.status == Event.Status.SCHEDULED:
-        _raise_conflicts(venue_conflicts(current, overrides=list(current.overrides.all())))
-    if "capacity" in changes or "venue" in changes:
-        _resize_counters(current)
-    if schedule_changed:
-        current.sequence += 1
-    current.save()
-    if "organizers" in changes and changes["organizers"] is not None:
-        current.organizers.set({actor, *_users(changes["organizers"], "organizers")})
-    _set_relations(current, changes.get("speakers"), changes.get("books"), changes.get("papers"))
-    if schedule_changed:
-        notices.event_changed(current, occurrence=None)
+        probe = Event(pk=current.pk, start=start, end=end, rrule=current.rrule if rrule is None else rrule)
+        exdates = normalize_exdates(changes["exdates"], probe)
+    return _CheckedUpdate(start=start, end=end, all_day=merged.all_day, registration_opens=merged.registration_opens,
+                          registration_closes=merged.registration_closes, rrule=rrule, exdates=exdates)
+
+
+def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force: bool = False) -> Event:
+    """Apply a partial update (keys of EventData).  Time, place or status changes bump ``sequence``
+    and notify everyone registered."""
+    # The checks run before the transaction (see event_create), on the row as read now; should it
+    # change before the lock is taken, they run again under the lock.
+    snapshot = Event.objects.get(pk=event.pk)
+    checked = _check_update(snapshot, changes)
+    organizers = _users(changes["organizers"], "organizers") if changes.get("organizers") is not None else None
+    with transaction.atomic():
+        current = Event.objects.select_for_update().get(pk=event.pk)
+        if _schedule_basis(current) != _schedule_basis(snapshot):
+            checked = _check_update(current, changes)
+        before = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
+        for key in ("title", "kind", "description", "online_url", "capacity", "visibility", "registration_required"):
+            if key in changes:
+                setattr(current, key, changes[key])
+        current.registration_opens, current.registration_closes = checked.registration_opens, checked.registration_closes
+        current.start, current.end, current.all_day = checked.start, checked.end, checked.all_day
+        if "venue" in changes:
+            current.venue_id = changes["venue"]
+        if checked.rrule is not None:
+            current.rrule = checked.rrule
+        if checked.exdates is not None:
+            current.exdates = checked.exdates
+        after = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
+        schedule_changed = after != before
+        if schedule_changed and not force and current.status == Event.Status.SCHEDULED:
+            _raise_conflicts(venue_conflicts(current, overrides=list(current.overrides.all())))
+        if "capacity" in changes or "venue" in changes:
+            _resize_counters(current)
+        if schedule_changed:
+            current.sequence += 1
+        current.save()
+        if organizers is not None:
+            current.organizers.set({actor, *organizers})
+        _set_relations(current, changes.get("speakers"), changes.get("books"), changes.get("papers"))
+        if schedule_changed:
+            notices.event_changed(current, occurrence=None)
     return current
 
 
