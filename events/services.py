@@ -18,6 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.selectors import user_has_role
 from events import notices
 from events.models import Event, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import (
@@ -190,6 +192,16 @@ def _users(usernames: list[str], field_name: str):
     return users
 
 
+def _organizers(usernames: list[str]):
+    """The users named as co-organizers; each must hold the organizer role (an organizer manages the
+    event and sees its registrations, so a reader cannot be handed that by another organizer)."""
+    users = _users(usernames, "organizers")
+    others = sorted(u.username for u in users if not user_has_role(u, Role.ORGANIZER))
+    if others:
+        raise InvalidInput("organizers", f"不是活动组织者：{others} (not organizers)", code="not_an_organizer")
+    return users
+
+
 def _set_relations(event: Event, data_speakers, books, papers) -> None:
     if data_speakers is not None:
         event.speakers.all().delete()
@@ -280,7 +292,7 @@ def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = Fals
         registration_opens=data.registration_opens, registration_closes=data.registration_closes, created_by=actor,
     )
     event.exdates = normalize_exdates(data.exdates, event)
-    organizers = _users(data.organizers, "organizers") if data.organizers is not None else []
+    organizers = _organizers(data.organizers) if data.organizers is not None else []
     with transaction.atomic():
         if not force:
             _raise_conflicts(venue_conflicts(event))
@@ -341,7 +353,7 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
     # change before the lock is taken, they run again under the lock.
     snapshot = Event.objects.get(pk=event.pk)
     checked = _check_update(snapshot, changes)
-    organizers = _users(changes["organizers"], "organizers") if changes.get("organizers") is not None else None
+    organizers = _organizers(changes["organizers"]) if changes.get("organizers") is not None else None
     with transaction.atomic():
         current = Event.objects.select_for_update().get(pk=event.pk)
         if _schedule_basis(current) != _schedule_basis(snapshot):

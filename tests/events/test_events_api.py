@@ -620,3 +620,16 @@ def test_a_stored_pathological_rule_costs_one_budget_on_every_page(talk, organiz
     assert registered.status_code in (409, 422)
     # A rule of a refused shape is never expanded at all (made stays empty); any other spends its budget at most.
     assert all(b.spent_steps <= b.steps + 12 <= recurrence.MAX_SCAN_STEPS + 12 for b in made)
+
+
+def test_co_organizers_must_hold_the_organizer_role(org, room, judge):
+    make_user("organizer2", Role.ORGANIZER)
+
+    refused = tea_talk(org, room, organizers=["judge1"])
+    created = tea_talk(org, room, organizers=["organizer2"], start="2027-03-05T15:00:00+08:00",
+                       end="2027-03-05T16:00:00+08:00")
+    patched = org.patch(f"/api/v1/events/{created.json()['id']}", {"organizers": ["organizer2", "judge1"]})
+
+    assert (refused.status_code, error_fields(refused.json())) == (422, ["organizers"])
+    assert created.status_code == 201 and created.json()["organizers"] == ["organizer1", "organizer2"]
+    assert (patched.status_code, error_fields(patched.json())) == (422, ["organizers"])
