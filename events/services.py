@@ -7,6 +7,8 @@ database; the event row is locked (``SELECT … FOR UPDATE``; ``BEGIN IMMEDIATE`
 parallel registrations queue in order.
 """
 
+import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +35,7 @@ from events.recurrence import (
     occurrences,
     parse_instant,
 )
+from library.fulltext import decode_text
 from library.models import Book, Paper
 from shuyuan.errors import DomainError, InvalidInput
 from shuyuan.text import MESSAGE as NOT_ONE_LINE
@@ -643,6 +646,41 @@ ATTACHMENT_TYPES = {
 }
 
 
+#: OOXML documents are ZIP archives; each type has its own main part.
+_OOXML_PARTS = {"docx": "word/document.xml", "pptx": "ppt/presentation.xml", "xlsx": "xl/workbook.xml"}
+
+
+def _content_matches(data: bytes, extension: str) -> bool:
+    """Whether ``data`` is what its extension says, by its magic bytes (an OOXML file: a ZIP holding
+    ``[Content_Types].xml`` and the type's main part; text: no NUL, UTF-8 or GB18030).  Downloads are
+    served with the extension's type, so an HTML page named ``x.pdf`` must not get in.  Reads the ZIP
+    directory only."""
+    if extension == "pdf":
+        return data.startswith(b"%PDF-")
+    if extension in ("jpg", "jpeg"):
+        return data.startswith(b"\xff\xd8\xff")
+    if extension == "png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if extension in _OOXML_PARTS:
+        if not data.startswith(b"PK\x03\x04"):
+            return False
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, ValueError, OSError):
+            return False
+        return {"[Content_Types].xml", _OOXML_PARTS[extension]} <= names
+    if extension == "txt":
+        if b"\x00" in data[:8192]:
+            return False
+        try:
+            decode_text(data)
+        except UnicodeDecodeError:
+            return False
+        return True
+    return False
+
+
 def attachment_add(*, event: Event, data: bytes, filename: str):
     """Store a material under a random name in MEDIA_ROOT/events/ (the given name is kept for downloads)."""
     import os
@@ -658,6 +696,9 @@ def attachment_add(*, event: Event, data: bytes, filename: str):
                            code="bad_file_type")
     if not data:
         raise InvalidInput("file", "文件为空 (empty file)", code="empty_file")
+    if not _content_matches(data, extension):
+        raise InvalidInput("file", f"文件内容不是 .{extension} 文件 (the content does not match the .{extension} extension)",
+                           code="file_type_mismatch")
     attachment = Attachment(event=event, name=name, size=len(data))
     attachment.file.save("upload", ContentFile(data), save=False)
     attachment.save()

@@ -633,3 +633,37 @@ def test_co_organizers_must_hold_the_organizer_role(org, room, judge):
     assert (refused.status_code, error_fields(refused.json())) == (422, ["organizers"])
     assert created.status_code == 201 and created.json()["organizers"] == ["organizer1", "organizer2"]
     assert (patched.status_code, error_fields(patched.json())) == (422, ["organizers"])
+
+
+@pytest.mark.parametrize("name, data", [
+    ("x.pdf", b"<html><script>alert(1)</script></html>"),
+    ("x.docx", b"PK\x03\x04 not a zip"),
+    ("x.png", b"%PDF-1.4"),
+    ("x.jpg", b"<svg onload=alert(1)>"),
+    ("x.txt", b"\x00\x01binary"),
+])
+def test_materials_whose_content_does_not_match_the_extension_are_refused(org, talk, name, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = org.upload(f"/api/v1/events/{talk['id']}/attachments", {"file": SimpleUploadedFile(name, data)})
+
+    assert (response.status_code, error_fields(response.json())) == (422, ["file"])
+    assert "file_type_mismatch" in response.content.decode()
+
+
+def test_an_office_document_is_accepted_by_its_parts(org, talk):
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("ppt/presentation.xml", "<p/>")
+    url = f"/api/v1/events/{talk['id']}/attachments"
+
+    accepted = org.upload(url, {"file": SimpleUploadedFile("议程.pptx", buffer.getvalue())})
+    refused = org.upload(url, {"file": SimpleUploadedFile("议程.docx", buffer.getvalue())})
+
+    assert (accepted.status_code, accepted.json()["name"]) == (201, "议程.pptx")
+    assert (refused.status_code, error_fields(refused.json())) == (422, ["file"])
