@@ -1,12 +1,11 @@
 """The organizer's event form: recurrence chosen in plain words (每周三, 每月第一个星期五) and turned into an RRULE."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from dateutil.rrule import rrulestr
 from django import forms
 
 from events.models import Event, Venue
-from events.recurrence import local_tz
+from events.recurrence import FIRST_YEAR, LAST_YEAR, first_instance, local_tz
 from shuyuan.text import validate_single_line
 
 WEEKDAYS = [("MO", "星期一"), ("TU", "星期二"), ("WE", "星期三"), ("TH", "星期四"), ("FR", "星期五"), ("SA", "星期六"),
@@ -33,8 +32,8 @@ class EventForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("date") and not 2000 <= data["date"].year <= 2100:
-            self.add_error("date", "日期须在 2000 至 2100 年之间")
+        if data.get("date") and not FIRST_YEAR <= data["date"].year <= LAST_YEAR:
+            self.add_error("date", f"日期须在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间")
         if self.errors:
             return data
         if data["end_time"] <= data["start_time"]:
@@ -73,6 +72,6 @@ class EventForm(forms.Form):
         start = datetime.combine(data["date"], data["start_time"], tzinfo=tz)
         rule = self.rrule()
         if rule:
-            start = rrulestr(rule, dtstart=start).after(start - timedelta(microseconds=1), inc=True) or start
+            start = first_instance(rule, start=start) or start
         end = datetime.combine(start.date(), data["end_time"], tzinfo=tz)
         return start, end

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from events.models import Event, Registration
-from events.recurrence import excluded_starts, local_tz, with_utc_until
+from events.recurrence import excluded_starts, local_tz, rule_is_acceptable, with_utc_until
 from shuyuan.text import one_line
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,11 @@ def _rrule(event: Event) -> icalendar.vRecur | None:
     """The stored RRULE as strict parsers need it: UNTIL in UTC beside a DTSTART with TZID, a DATE for
     all-day events (RFC 5545 §3.3.10).  Rules stored before input was normalised may have floating
     UNTILs; a rule that does not parse at all (written by hand in the admin) is left out rather than
-    breaking the whole feed."""
+    breaking the whole feed, and so is one our input checks would refuse (INTERVAL=0, FREQ=SECONDLY,
+    long BYSETPOS lists …): calendar apps would spend as long expanding it as the server would."""
+    if not rule_is_acceptable(event.rrule):
+        logger.warning("event %s: RRULE %r left out of the feed: input would refuse it", event.pk, event.rrule)
+        return None
     try:
         rule = with_utc_until(event.rrule)
         if event.all_day:

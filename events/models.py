@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from events.recurrence import normalize_exdates, normalize_rrule
+from events.recurrence import check_window, normalize_exdates, normalize_rrule
 from library.models import Book, Paper
 from shuyuan.errors import InvalidInput
 from shuyuan.text import validate_single_line
@@ -113,12 +113,16 @@ class Event(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        """The admin's check of the series: the RRULE and EXDATEs pass the API's rules and are stored in
-        its canonical form (``normalize_rrule``, ``normalize_exdates``), so no page reads a rule that does
-        not parse.  Skipped while ``start`` itself is invalid (its own field error is shown)."""
+        """The admin's check of the series: start and end in the API's years, the RRULE and EXDATEs pass
+        the API's rules and are stored in its canonical form (``normalize_rrule``, ``normalize_exdates``),
+        so no page reads a rule that does not parse or costs more than its budget.  Skipped while
+        ``start`` itself is invalid (its own field error is shown)."""
         if self.start is None:
             return
         try:
+            check_window(self.start, "start")
+            if self.end is not None:
+                check_window(self.end, "end")
             self.rrule = normalize_rrule(self.rrule, start=self.start)
             self.exdates = normalize_exdates(self.exdates, self)
         except InvalidInput as exc:
@@ -200,6 +204,19 @@ class Override(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id}@{self.recurrence_id:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        """The admin's check of an exception: its times in the API's years (the API's ``parse_instant``)."""
+        errors = {}
+        for name in ("recurrence_id", "start", "end"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    check_window(value, name)
+                except InvalidInput as exc:
+                    errors[name] = exc.detail
+        if errors:
+            raise ValidationError(errors)
 
 
 class SeatCounter(models.Model):

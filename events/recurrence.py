@@ -1,22 +1,31 @@
-"""Expanding a series into occurrences with python-dateutil's ``rrule``, lazily, for a range.
+"""Expanding a series into occurrences with python-dateutil's ``rrule``, lazily, for a range, within a budget.
 
 Rules are expanded on the wall clock of the library's time zone (Asia/Shanghai): "every first
 Friday at 15:00" stays at 15:00 local time whatever offset the input used.  An occurrence is named
 by its original start (its RECURRENCE-ID); EXDATEs remove occurrences; overrides move, retitle,
 re-venue or cancel single occurrences.
+
+Cost.  Every iteration of a rule goes through ``_expand``: a rule without COUNT starts from the
+period holding the range's start (DTSTART moved forward by whole periods, so a series that began
+in 2000 costs the same in 2090 as in its first year), and every expansion has a ``Budget`` of
+periods looked at and instances produced (``events.bounded_rrule``).  Past its budget a series is
+treated as having no further occurrences and a warning is logged; a read never hangs and never
+fails.  Input is refused (422 naming the field) when its shape could make expansion expensive:
+see ``normalize_rrule``.
 """
 
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as dateutil_rrule
-from dateutil.rrule import rrulestr
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from events.bounded_rrule import BoundedRule, Budget, BudgetExceeded
 from shuyuan.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -25,10 +34,26 @@ logger = logging.getLogger(__name__)
 #: make no sense for library events and are refused.
 SUPPORTED_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "BYWEEKNO",
                    "BYYEARDAY", "WKST"}
-SUPPORTED_FREQS = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+FREQS = {"DAILY": dateutil_rrule.DAILY, "WEEKLY": dateutil_rrule.WEEKLY, "MONTHLY": dateutil_rrule.MONTHLY,
+         "YEARLY": dateutil_rrule.YEARLY}
+SUPPORTED_FREQS = set(FREQS)
+WEEKDAYS = {"MO": dateutil_rrule.MO, "TU": dateutil_rrule.TU, "WE": dateutil_rrule.WE, "TH": dateutil_rrule.TH,
+            "FR": dateutil_rrule.FR, "SA": dateutil_rrule.SA, "SU": dateutil_rrule.SU}
+#: Every instant given as input (starts, ends, EXDATEs, UNTIL, occurrences, ranges) lies in these years,
+#: as the organizer's web form has always required.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+MAX_INTERVAL = 365
+#: As the web form: a series with a COUNT has at most this many occurrences.
+MAX_COUNT = 500
+#: The most values a BYxxx list may hold, and the largest absolute value of each (0 is never valid).
+LIST_LIMITS = {"BYSETPOS": 7, "BYDAY": 14, "BYMONTHDAY": 31, "BYMONTH": 12, "BYYEARDAY": 31, "BYWEEKNO": 53}
+VALUE_LIMITS = {"BYSETPOS": 366, "BYMONTHDAY": 31, "BYMONTH": 12, "BYYEARDAY": 366, "BYWEEKNO": 53}
 #: How far ahead a series without an end is checked for venue conflicts.
 CONFLICT_HORIZON = timedelta(days=366)
-#: At most this many occurrences are expanded for one request (a guard against FREQ=DAILY over decades).
+#: The budget of one expansion: about this many months of periods looked at (some 3 ms each for a
+#: daily rule that matches nothing; a range of 400 days needs about 15) ...
+MAX_SCAN_STEPS = 600
+#: ... and at most this many instances produced (a guard against FREQ=DAILY over decades).
 MAX_OCCURRENCES = 5000
 
 
@@ -36,40 +61,142 @@ def local_tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def normalize_rrule(text: str, *, start: datetime) -> str:
-    """Check an RRULE and return it in canonical form; raise InvalidInput naming ``rrule`` otherwise."""
-    text = (text or "").strip()
-    if text.upper().startswith("RRULE:"):
-        text = text[6:]
-    if not text:
-        return ""
+def _bad(detail: str) -> InvalidInput:
+    return InvalidInput("rrule", detail, code="bad_rrule")
+
+
+def _rule_parts(text: str) -> dict[str, str]:
+    """The parts of an RRULE (without the ``RRULE:`` prefix), upper-cased; InvalidInput naming ``rrule``
+    for a malformed, repeated or unsupported part, a missing or unsupported FREQ, COUNT with UNTIL."""
     parts = {}
     for piece in text.upper().split(";"):
         if not piece:
             continue
         name, sep, value = piece.partition("=")
         if not sep or not value:
-            raise InvalidInput("rrule", f"重复规则格式错误：{piece!r} (malformed RRULE part)", code="bad_rrule")
+            raise _bad(f"重复规则格式错误：{piece!r} (malformed RRULE part)")
         if name in parts:
-            raise InvalidInput("rrule", f"重复规则中 {name} 出现两次 (RRULE part given twice)", code="bad_rrule")
+            raise _bad(f"重复规则中 {name} 出现两次 (RRULE part given twice)")
         if name not in SUPPORTED_PARTS:
-            raise InvalidInput("rrule", f"不支持的重复规则部分：{name} (unsupported RRULE part)", code="bad_rrule")
+            raise _bad(f"不支持的重复规则部分：{name} (unsupported RRULE part)")
         parts[name] = value
     if parts.get("FREQ") not in SUPPORTED_FREQS:
-        raise InvalidInput("rrule", "FREQ 须为 DAILY、WEEKLY、MONTHLY 或 YEARLY (unsupported or missing FREQ)",
-                           code="bad_rrule")
+        raise _bad("FREQ 须为 DAILY、WEEKLY、MONTHLY 或 YEARLY (unsupported or missing FREQ)")
     if "COUNT" in parts and "UNTIL" in parts:
-        raise InvalidInput("rrule", "COUNT 与 UNTIL 不能同时使用 (COUNT and UNTIL are exclusive)", code="bad_rrule")
-    try:
-        if "UNTIL" in parts:
+        raise _bad("COUNT 与 UNTIL 不能同时使用 (COUNT and UNTIL are exclusive)")
+    return parts
+
+
+def _integer(name: str, value: str, low: int, high: int, *, signed: bool = False) -> int:
+    if not re.fullmatch(r"[+-]?\d{1,4}" if signed else r"\d{1,4}", value):
+        raise _bad(f"{name} 须为整数：{value!r} ({name} must be an integer)")
+    number = int(value)
+    if not low <= abs(number) <= high or number == 0:
+        raise _bad(f"{name} 超出范围（{low}–{high}）：{value} ({name} out of range)")
+    return number
+
+
+def _rule_kwargs(parts: dict[str, str]) -> dict:
+    """dateutil ``rrule`` keyword arguments for checked ``parts`` (no DTSTART); InvalidInput naming
+    ``rrule`` for a value or a combination RFC 5545 or our limits refuse.  Costs no expansion."""
+    freq = parts["FREQ"]
+    kwargs: dict = {"freq": FREQS[freq], "wkst": 0}
+    if "INTERVAL" in parts:
+        kwargs["interval"] = _integer("INTERVAL", parts["INTERVAL"], 1, MAX_INTERVAL)
+    if "COUNT" in parts:
+        kwargs["count"] = _integer("COUNT", parts["COUNT"], 1, MAX_COUNT)
+    if "UNTIL" in parts:
+        try:
+            until = datetime.strptime(until_utc(parts["UNTIL"]), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except (ValueError, OverflowError) as exc:
+            raise _bad(f"UNTIL 无法解析 (UNTIL does not parse): {exc}") from None
+        if not FIRST_YEAR <= until.astimezone(local_tz()).year <= LAST_YEAR:
+            raise _bad(f"UNTIL 须在 {FIRST_YEAR}–{LAST_YEAR} 年之间 (UNTIL out of range)")
+        kwargs["until"] = until
+    if "WKST" in parts:
+        if parts["WKST"] not in WEEKDAYS:
+            raise _bad(f"WKST 须为 MO…SU：{parts['WKST']!r} (bad WKST)")
+        kwargs["wkst"] = WEEKDAYS[parts["WKST"]].weekday
+    for name, limit in LIST_LIMITS.items():
+        if name in parts and len(parts[name].split(",")) > limit:
+            raise _bad(f"{name} 最多 {limit} 个值 ({name} takes at most {limit} values)")
+    if "BYMONTH" in parts:
+        kwargs["bymonth"] = [_integer("BYMONTH", v, 1, 12) for v in parts["BYMONTH"].split(",")]
+    for name, key in (("BYMONTHDAY", "bymonthday"), ("BYYEARDAY", "byyearday"), ("BYWEEKNO", "byweekno"),
+                      ("BYSETPOS", "bysetpos")):
+        if name in parts:
+            kwargs[key] = [_integer(name, v, 1, VALUE_LIMITS[name], signed=True) for v in parts[name].split(",")]
+    # RFC 5545 §3.3.10: which parts go with which FREQ.
+    if "BYMONTHDAY" in parts and freq == "WEEKLY":
+        raise _bad("BYMONTHDAY 不能用于 WEEKLY (BYMONTHDAY is not valid with FREQ=WEEKLY)")
+    for name in ("BYYEARDAY", "BYWEEKNO"):
+        if name in parts and freq != "YEARLY":
+            raise _bad(f"{name} 只能用于 YEARLY ({name} is only valid with FREQ=YEARLY)")
+    if "BYSETPOS" in parts:
+        if freq not in ("MONTHLY", "YEARLY"):
+            raise _bad("BYSETPOS 只能用于 MONTHLY 或 YEARLY (BYSETPOS is only valid with FREQ=MONTHLY or YEARLY)")
+        if not {"BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH"} & set(parts):
+            raise _bad("BYSETPOS 须与其他 BYxxx 部分同用 (BYSETPOS needs another BYxxx part)")
+    if "BYDAY" in parts:
+        days = []
+        for item in parts["BYDAY"].split(","):
+            match = re.fullmatch(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)", item)
+            if match is None:
+                raise _bad(f"BYDAY 格式错误：{item!r} (bad BYDAY value)")
+            if match[1] is None:
+                days.append(WEEKDAYS[match[2]])
+                continue
+            if freq not in ("MONTHLY", "YEARLY") or "BYWEEKNO" in parts:
+                raise _bad(f"BYDAY 的序号只能用于 MONTHLY 或 YEARLY：{item} (BYDAY ordinals need FREQ=MONTHLY or YEARLY)")
+            limit = 5 if freq == "MONTHLY" else 53
+            days.append(WEEKDAYS[match[2]](_integer("BYDAY", match[1], 1, limit, signed=True)))
+        kwargs["byweekday"] = days
+    return kwargs
+
+
+def check_window(value: date | datetime, field: str) -> None:
+    """InvalidInput naming ``field`` unless ``value`` (an aware instant: its local date) lies in FIRST_YEAR–LAST_YEAR."""
+    day = value.astimezone(local_tz()).date() if isinstance(value, datetime) else value
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInput(field, f"日期须在 {FIRST_YEAR}–{LAST_YEAR} 年之间：{value.isoformat()} (date out of range)")
+
+
+def normalize_rrule(text: str, *, start: datetime) -> str:
+    """Check an RRULE and return it in canonical form; raise InvalidInput naming ``rrule`` otherwise.
+
+    Refused: parts other than ``SUPPORTED_PARTS``, FREQ finer than DAILY, INTERVAL outside 1–365,
+    COUNT outside 1–500, UNTIL outside FIRST_YEAR–LAST_YEAR, BYxxx lists longer than ``LIST_LIMITS``,
+    combinations RFC 5545 forbids (BYSETPOS only with MONTHLY or YEARLY, BYWEEKNO and BYYEARDAY only
+    with YEARLY …), a rule that yields no occurrence within one expansion's budget, a COUNT series
+    that does not end within it; and (naming ``start``) a ``start`` that is not the rule's first instance."""
+    text = (text or "").strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if not text:
+        return ""
+    parts = _rule_parts(text)
+    if "UNTIL" in parts:
+        try:
             parts["UNTIL"] = until_utc(parts["UNTIL"])
-        canonical = ";".join(f"{k}={v}" for k, v in parts.items())
-        rule = _parse(canonical, start)
-        first = rule.after(start.astimezone(local_tz()) - timedelta(microseconds=1), inc=True)
+        except (ValueError, OverflowError) as exc:
+            raise _bad(f"重复规则无法解析 (RRULE does not parse): {exc}") from None
+    kwargs = _rule_kwargs(parts)
+    canonical = ";".join(f"{k}={v}" for k, v in parts.items())
+    dtstart = start.astimezone(local_tz())
+    budget = Budget(steps=MAX_SCAN_STEPS, results=MAX_OCCURRENCES)
+    try:
+        instances = _expand(kwargs, dtstart, dtstart, budget=budget)
+        first = next(instances, None)
+        if "count" in kwargs:
+            for _ in instances:  # the whole series must fit one expansion, or it could never be read whole
+                pass
+    except BudgetExceeded:
+        raise _bad("重复规则过于稀疏或过长，无法展开 (the RRULE needs too much work to expand: it matches too "
+                   "rarely or has too many occurrences)") from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
-        raise InvalidInput("rrule", f"重复规则无法解析 (RRULE does not parse): {exc}", code="bad_rrule") from None
+        raise _bad(f"重复规则无法解析 (RRULE does not parse): {exc}") from None
     if first is None:
-        raise InvalidInput("rrule", "重复规则没有任何一次活动 (the RRULE yields no occurrence)", code="bad_rrule")
+        raise _bad("重复规则没有任何一次活动 (the RRULE yields no occurrence)")
     if first != start:
         # RFC 5545 counts DTSTART as the first instance even when the rule would skip it, so calendar
         # apps would show one occurrence more than we do: the start must be the rule's first instance.
@@ -82,40 +209,168 @@ def normalize_rrule(text: str, *, start: datetime) -> str:
     return canonical
 
 
+def first_instance(text: str, *, start: datetime) -> datetime | None:
+    """The first instance of RRULE ``text`` at or after ``start`` (its DTSTART), within one budget;
+    None when there is none or the rule is refused."""
+    try:
+        kwargs = _rule_kwargs(_rule_parts(text))
+        dtstart = start.astimezone(local_tz())
+        return next(_expand(kwargs, dtstart, dtstart, budget=Budget(steps=MAX_SCAN_STEPS, results=MAX_OCCURRENCES)),
+                    None)
+    except (InvalidInput, BudgetExceeded, ValueError, TypeError, IndexError, OverflowError):
+        return None
+
+
 def normalize_exdates(values, event) -> list[str]:
     """EXDATEs checked against ``event``'s rule and returned sorted, in library time; raise InvalidInput
-    naming ``exdates`` for one that is not a date-time or not an occurrence of the series."""
+    naming ``exdates`` for one that is not a date-time or not an occurrence of the series.
+
+    All of them are checked within one budget (each from its own period, see ``_expand``), so 500
+    EXDATEs cost about as much as 500 reads of one day."""
     values = values or []
     if not isinstance(values, list | tuple):
         raise InvalidInput("exdates", "排除日期须为日期时间列表 (exdates must be a list of date-times)",
                            code="bad_exdate")
+    parsed = [(value, parse_instant(value, "exdates")) for value in values]
+    found = original_occurrences(event, [when for _, when in parsed])
     out = []
-    for value in values:
-        when = parse_instant(value, "exdates")
-        if not is_original_occurrence(event, when, include_excluded=True):
+    for value, when in parsed:
+        if when not in found:
             raise InvalidInput("exdates", f"{value} 不是该系列的一次活动 (EXDATE is not an occurrence)", code="bad_exdate")
         out.append(when.astimezone(local_tz()).isoformat())
     return sorted(set(out))
 
 
-def _parse(rule: str, start: datetime) -> dateutil_rrule.rrule:
-    dtstart = start.astimezone(local_tz())
-    return rrulestr(with_utc_until(rule), dtstart=dtstart, cache=False)
+@dataclass
+class _Series:
+    kwargs: dict
+    dtstart: datetime
 
 
-def _series_rule(event) -> dateutil_rrule.rrule | None:
-    """The event's rule, parsed; None for a stored rule that does not parse.
+def _series_rule(event) -> _Series | None:
+    """The event's rule, checked and parsed; None for a stored rule that the input checks would refuse.
 
     Input checks every rule (``normalize_rrule``: the API, the organizer pages and ``Event.clean`` in
-    the admin), but a row written past them (by hand in the database, or before the admin checked)
-    must not turn every page that lists events into a 500: such a series shows its first occurrence
-    only, as the feed shows it (``events.ical`` leaves the RRULE out), and a warning is logged."""
+    the admin), but a row written past them (by hand in the database, or before the checks existed)
+    must not turn every page that lists events into a 500 or hold a worker: such a series shows its
+    first occurrence only, as the feed shows it (``events.ical`` leaves the RRULE out), and a warning
+    is logged.  The shape check costs no expansion."""
     try:
-        return _parse(event.rrule, event.start)
-    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+        return _Series(kwargs=_rule_kwargs(_rule_parts(with_utc_until(event.rrule))),
+                       dtstart=event.start.astimezone(local_tz()))
+    except (InvalidInput, ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+        reason = exc.detail if isinstance(exc, InvalidInput) else exc
         logger.warning("event %s: RRULE %r does not parse (%s); shown as its first occurrence only",
-                       event.pk, event.rrule, exc)
+                       event.pk, event.rrule, reason)
         return None
+
+
+def rule_is_acceptable(rrule_text: str) -> bool:
+    """Whether a stored RRULE passes the input checks of its shape (no expansion): the feed writes only those."""
+    try:
+        _rule_kwargs(_rule_parts(with_utc_until(rrule_text)))
+    except (InvalidInput, ValueError, TypeError, IndexError, KeyError, OverflowError):
+        return False
+    return True
+
+
+def _fast_forward(kwargs: dict, dtstart: datetime, target: datetime) -> tuple[dict, datetime]:
+    """``kwargs`` and a DTSTART for the same series, moved forward by whole periods to the period that
+    holds ``target``; unchanged when that is DTSTART's own period, or for a COUNT (counted from DTSTART).
+
+    dateutil derives missing BYxxx parts from DTSTART (its weekday, day of month, month): they are
+    made explicit first, so the moved DTSTART means the same series."""
+    if "count" in kwargs:
+        return kwargs, dtstart
+    freq, step = kwargs["freq"], kwargs.get("interval", 1)
+    day = target.astimezone(local_tz()).date()
+    first = dtstart.date()
+    if freq == dateutil_rrule.DAILY:
+        periods = (day - first).days // step
+        moved = first + timedelta(days=periods * step)
+    elif freq == dateutil_rrule.WEEKLY:
+        week = first - timedelta(days=(first.weekday() - kwargs["wkst"]) % 7)
+        periods = (day - week).days // 7 // step
+        moved = week + timedelta(weeks=periods * step)
+    elif freq == dateutil_rrule.MONTHLY:
+        months = (day.year * 12 + day.month - 1) - (first.year * 12 + first.month - 1)
+        periods = months // step
+        index = first.year * 12 + first.month - 1 + periods * step
+        moved = date(index // 12, index % 12 + 1, 1)
+    else:
+        periods = (day.year - first.year) // step
+        moved = date(first.year + periods * step, 1, 1)
+    if periods <= 0:
+        return kwargs, dtstart
+    explicit = dict(kwargs)
+    if not any(kwargs.get(key) for key in ("byweekno", "byyearday", "bymonthday", "byweekday")):
+        if freq == dateutil_rrule.YEARLY:
+            explicit.setdefault("bymonth", [first.month])
+            explicit["bymonthday"] = [first.day]
+        elif freq == dateutil_rrule.MONTHLY:
+            explicit["bymonthday"] = [first.day]
+        elif freq == dateutil_rrule.WEEKLY:
+            explicit["byweekday"] = [first.weekday()]
+    return explicit, datetime.combine(moved, dtstart.time(), tzinfo=dtstart.tzinfo)
+
+
+def _expand(kwargs: dict, dtstart: datetime, begin: datetime, *, budget: Budget) -> Iterator[datetime]:
+    """Instances at or after ``begin`` of the rule ``kwargs`` with ``dtstart``, in order: the one place
+    a rule is iterated.  Every instance dateutil produces and every month of periods it looks at
+    (matching or not) is charged to ``budget``; raises BudgetExceeded past it."""
+    kwargs, moved = _fast_forward(kwargs, dtstart, begin)
+    options = dict(kwargs)
+    rule = BoundedRule(options.pop("freq"), dtstart=moved, budget=budget, **options)
+    for dt in rule:
+        budget.charge_result()
+        if dt >= begin:
+            yield dt
+
+
+def _budget_for(series: _Series, begin: datetime, end: datetime) -> tuple[Budget, bool]:
+    """The budget of one read of [begin, end), and whether running out of its steps only means the scan
+    went past ``end`` (nothing lost).  A series without COUNT starts from ``begin``'s period, so the
+    months of the range plus three years (a YEARLY period costs 12) are enough to reach ``end``; a
+    COUNT series is read from DTSTART and gets the whole budget its input check required it to fit."""
+    if "count" in series.kwargs:
+        return Budget(steps=MAX_SCAN_STEPS, results=MAX_OCCURRENCES), False
+    needed = (end.year - begin.year) * 12 + end.month - begin.month + 1 + 36
+    return Budget(steps=min(needed, MAX_SCAN_STEPS), results=MAX_OCCURRENCES), needed <= MAX_SCAN_STEPS
+
+
+def series_starts(event, begin: datetime, end: datetime) -> list[datetime]:
+    """Original starts of ``event``'s occurrences in [begin, end), EXDATEs not removed; a one-off
+    event's start.  The one entry point for reading a stored series: whatever is stored, the cost is
+    bounded by ``_budget_for``, and past the budget the series is treated as ending there (logged)."""
+    series = _series_rule(event) if event.rrule else None
+    if series is None:
+        return [event.start] if begin <= event.start < end else []
+    budget, enough = _budget_for(series, begin, end)
+    out: list[datetime] = []
+    try:
+        for dt in _expand(series.kwargs, series.dtstart, begin, budget=budget):
+            if dt >= end:
+                break
+            out.append(dt)
+    except BudgetExceeded as exc:
+        if not (enough and budget.spent_results <= budget.results):
+            logger.warning("event %s: RRULE %r read from %s past its budget (%s); no further occurrences",
+                           event.pk, event.rrule, begin.isoformat(), exc)
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        logger.warning("event %s: RRULE %r does not expand (%s); no further occurrences", event.pk, event.rrule, exc)
+    return out
+
+
+def original_occurrences(event, instants: Iterable[datetime]) -> set[datetime]:
+    """Those of ``instants`` that are original starts of ``event`` (EXDATEs not removed): a COUNT series
+    along one expansion, another each from its own period, which costs a period or two when it is one."""
+    wanted = sorted(set(instants))
+    if event.rrule and "COUNT=" not in event.rrule.upper():
+        return {when for when in wanted if when in series_starts(event, when, when + timedelta(microseconds=1))}
+    if not wanted:
+        return set()
+    starts = set(series_starts(event, wanted[0], wanted[-1] + timedelta(microseconds=1)))
+    return {when for when in wanted if when in starts}
 
 
 def until_utc(value: str) -> str:
@@ -158,8 +413,8 @@ def parse_instant(value: str | datetime, field: str) -> datetime:
             dt = None
         if dt is None:
             raise InvalidInput(field, f"不是有效的日期时间：{value!r} (not an ISO 8601 datetime)")
-    if not 1900 <= dt.year <= 2100:
-        raise InvalidInput(field, f"日期超出范围（1900–2100）：{value!r} (date out of range)")
+    if not FIRST_YEAR <= dt.year <= LAST_YEAR:
+        raise InvalidInput(field, f"日期超出范围（{FIRST_YEAR}–{LAST_YEAR}）：{value!r} (date out of range)")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=local_tz())
     return dt
@@ -170,8 +425,7 @@ def range_bound(value: date | datetime, field: str, *, end: bool = False) -> dat
     as a start its first moment, as an ``end`` the whole day included (the next local midnight, the
     range being half-open); a datetime without an offset is library time."""
     if not isinstance(value, datetime):
-        if not 1900 <= value.year <= 2100:
-            raise InvalidInput(field, f"日期超出范围（1900–2100）：{value.isoformat()} (date out of range)")
+        check_window(value, field)
         day = value + timedelta(days=1) if end else value
         return datetime(day.year, day.month, day.day, tzinfo=local_tz())
     return parse_instant(value, field)
@@ -195,27 +449,14 @@ class Occurrence:
 
 def original_starts(event, start: datetime, end: datetime) -> list[datetime]:
     """Original starts of a series' occurrences that begin in [start, end), EXDATEs removed."""
-    rule = _series_rule(event) if event.rrule else None
-    if rule is None:
-        return [event.start] if start <= event.start < end else []
-    excluded = excluded_starts(event)
-    out = []
-    for dt in rule.xafter(start - timedelta(microseconds=1), count=MAX_OCCURRENCES, inc=True):
-        if dt >= end:
-            break
-        if dt not in excluded:
-            out.append(dt)
-    return out
+    excluded = excluded_starts(event) if event.rrule else set()
+    return [dt for dt in series_starts(event, start, end) if dt not in excluded]
 
 
 def is_original_occurrence(event, when: datetime, *, include_excluded: bool = False) -> bool:
-    rule = _series_rule(event) if event.rrule else None
-    if rule is None:
-        return when == event.start
-    hit = rule.after(when - timedelta(microseconds=1), inc=True)
-    if hit is None or hit != when:
+    if when not in series_starts(event, when, when + timedelta(microseconds=1)):
         return False
-    return include_excluded or when not in excluded_starts(event)
+    return include_excluded or not event.rrule or when not in excluded_starts(event)
 
 
 def excluded_starts(event) -> set[datetime]:
@@ -278,14 +519,13 @@ def _occurrence_status(event, occurrence_status: str) -> str:
 
 
 def conflict_window(event) -> tuple[datetime, datetime]:
-    """The span over which an event's occurrences are compared with others for venue conflicts."""
+    """The span over which an event's occurrences are compared with others for venue conflicts: a series
+    with an end up to its last occurrence (as far as one expansion's budget reaches), one without for
+    ``CONFLICT_HORIZON``."""
     start = event.start
-    rule = _series_rule(event) if event.rrule else None
-    if rule is None:
+    if not event.rrule or _series_rule(event) is None:
         return start, event.end
     if is_finite(event.rrule):
-        last = None
-        for dt in rule.xafter(start - timedelta(microseconds=1), count=MAX_OCCURRENCES, inc=True):
-            last = dt
-        return start, (last or start) + (event.end - event.start)
+        starts = series_starts(event, start, datetime(LAST_YEAR + 1, 12, 31, tzinfo=local_tz()))
+        return start, (starts[-1] if starts else start) + (event.end - event.start)
     return start, start + CONFLICT_HORIZON

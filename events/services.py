@@ -7,6 +7,8 @@ database; the event row is locked (``SELECT … FOR UPDATE``; ``BEGIN IMMEDIATE`
 parallel registrations queue in order.
 """
 
+import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,9 +20,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.selectors import user_has_role
 from events import notices
 from events.models import Event, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import (
+    check_window,
     conflict_window,
     is_finite,
     is_original_occurrence,
@@ -30,6 +35,7 @@ from events.recurrence import (
     occurrences,
     parse_instant,
 )
+from library.fulltext import decode_text
 from library.models import Book, Paper
 from shuyuan.errors import DomainError, InvalidInput
 from shuyuan.text import MESSAGE as NOT_ONE_LINE
@@ -122,6 +128,8 @@ def normalize_times(start, end, all_day: bool) -> tuple[datetime, datetime]:
         last = _as_date(end, "end")
         if last < first:
             raise InvalidInput("end", "结束日期早于开始日期 (end is before start)")
+        check_window(first, "start")
+        check_window(last, "end")
         tz = local_tz()
         return (
             datetime(first.year, first.month, first.day, tzinfo=tz),
@@ -184,6 +192,16 @@ def _users(usernames: list[str], field_name: str):
     unknown = set(usernames) - {u.username for u in users}
     if unknown:
         raise InvalidInput(field_name, f"用户不存在：{sorted(unknown)} (unknown users)", code="unknown_user")
+    return users
+
+
+def _organizers(usernames: list[str]):
+    """The users named as co-organizers; each must hold the organizer role (an organizer manages the
+    event and sees its registrations, so a reader cannot be handed that by another organizer)."""
+    users = _users(usernames, "organizers")
+    others = sorted(u.username for u in users if not user_has_role(u, Role.ORGANIZER))
+    if others:
+        raise InvalidInput("organizers", f"不是活动组织者：{others} (not organizers)", code="not_an_organizer")
     return users
 
 
@@ -264,8 +282,9 @@ def _raise_conflicts(conflicts: list[Conflict]) -> None:
         )
 
 
-@transaction.atomic
 def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = False) -> Event:
+    # Every check, the rule's expansion among them, runs before the transaction: on SQLite it begins
+    # IMMEDIATE and so holds the database's write lock for every other writer until it ends.
     start, end = normalize_times(data.start, data.end, data.all_day)
     _validate(data)
     rrule = normalize_rrule(data.rrule, start=start)
@@ -276,21 +295,35 @@ def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = Fals
         registration_opens=data.registration_opens, registration_closes=data.registration_closes, created_by=actor,
     )
     event.exdates = normalize_exdates(data.exdates, event)
-    if not force:
-        _raise_conflicts(venue_conflicts(event))
-    event.save()
-    organizers = _users(data.organizers, "organizers") if data.organizers is not None else []
-    event.organizers.set({actor, *organizers})
-    _set_relations(event, data.speakers, data.books, data.papers)
+    organizers = _organizers(data.organizers) if data.organizers is not None else []
+    with transaction.atomic():
+        if not force:
+            _raise_conflicts(venue_conflicts(event))
+        event.save()
+        event.organizers.set({actor, *organizers})
+        _set_relations(event, data.speakers, data.books, data.papers)
     return event
 
 
-@transaction.atomic
-def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force: bool = False) -> Event:
-    """Apply a partial update (keys of EventData).  Time, place or status changes bump ``sequence``
-    and notify everyone registered."""
-    current = Event.objects.select_for_update().get(pk=event.pk)
-    before = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
+@dataclass
+class _CheckedUpdate:
+    start: datetime
+    end: datetime
+    all_day: bool
+    registration_opens: datetime | None
+    registration_closes: datetime | None
+    rrule: str | None  # None: unchanged
+    exdates: list | None
+
+
+def _schedule_basis(event: Event) -> tuple:
+    """What the checks of an update depend on: when it changes, they run again."""
+    return (event.start, event.end, event.all_day, event.rrule, event.exdates, event.registration_opens,
+            event.registration_closes)
+
+
+def _check_update(current: Event, changes: dict) -> _CheckedUpdate:
+    """Every check of a partial update of ``current``, the rule's expansion among them; writes nothing."""
     merged = EventData(
         title=changes.get("title", current.title), kind=changes.get("kind", current.kind),
         start=changes.get("start", current.start), end=changes.get("end", current.end),
@@ -307,31 +340,53 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
         merged.end = current.end - timedelta(days=1)
     start, end = normalize_times(merged.start, merged.end, merged.all_day)
     _validate(merged)
-    for key in ("title", "kind", "description", "online_url", "capacity", "visibility", "registration_required"):
-        if key in changes:
-            setattr(current, key, changes[key])
-    current.registration_opens, current.registration_closes = merged.registration_opens, merged.registration_closes
-    current.start, current.end, current.all_day = start, end, merged.all_day
-    if "venue" in changes:
-        current.venue_id = changes["venue"]
-    if "rrule" in changes:
-        current.rrule = normalize_rrule(changes["rrule"], start=start)
+    rrule = normalize_rrule(changes["rrule"], start=start) if "rrule" in changes else None
+    exdates = None
     if "exdates" in changes:
-        current.exdates = normalize_exdates(changes["exdates"], current)
-    after = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
-    schedule_changed = after != before
-    if schedule_changed and not force and current.status == Event.Status.SCHEDULED:
-        _raise_conflicts(venue_conflicts(current, overrides=list(current.overrides.all())))
-    if "capacity" in changes or "venue" in changes:
-        _resize_counters(current)
-    if schedule_changed:
-        current.sequence += 1
-    current.save()
-    if "organizers" in changes and changes["organizers"] is not None:
-        current.organizers.set({actor, *_users(changes["organizers"], "organizers")})
-    _set_relations(current, changes.get("speakers"), changes.get("books"), changes.get("papers"))
-    if schedule_changed:
-        notices.event_changed(current, occurrence=None)
+        probe = Event(pk=current.pk, start=start, end=end, rrule=current.rrule if rrule is None else rrule)
+        exdates = normalize_exdates(changes["exdates"], probe)
+    return _CheckedUpdate(start=start, end=end, all_day=merged.all_day, registration_opens=merged.registration_opens,
+                          registration_closes=merged.registration_closes, rrule=rrule, exdates=exdates)
+
+
+def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force: bool = False) -> Event:
+    """Apply a partial update (keys of EventData).  Time, place or status changes bump ``sequence``
+    and notify everyone registered."""
+    # The checks run before the transaction (see event_create), on the row as read now; should it
+    # change before the lock is taken, they run again under the lock.
+    snapshot = Event.objects.get(pk=event.pk)
+    checked = _check_update(snapshot, changes)
+    organizers = _organizers(changes["organizers"]) if changes.get("organizers") is not None else None
+    with transaction.atomic():
+        current = Event.objects.select_for_update().get(pk=event.pk)
+        if _schedule_basis(current) != _schedule_basis(snapshot):
+            checked = _check_update(current, changes)
+        before = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
+        for key in ("title", "kind", "description", "online_url", "capacity", "visibility", "registration_required"):
+            if key in changes:
+                setattr(current, key, changes[key])
+        current.registration_opens, current.registration_closes = checked.registration_opens, checked.registration_closes
+        current.start, current.end, current.all_day = checked.start, checked.end, checked.all_day
+        if "venue" in changes:
+            current.venue_id = changes["venue"]
+        if checked.rrule is not None:
+            current.rrule = checked.rrule
+        if checked.exdates is not None:
+            current.exdates = checked.exdates
+        after = {f: getattr(current, f) for f in SCHEDULE_FIELDS}
+        schedule_changed = after != before
+        if schedule_changed and not force and current.status == Event.Status.SCHEDULED:
+            _raise_conflicts(venue_conflicts(current, overrides=list(current.overrides.all())))
+        if "capacity" in changes or "venue" in changes:
+            _resize_counters(current)
+        if schedule_changed:
+            current.sequence += 1
+        current.save()
+        if organizers is not None:
+            current.organizers.set({actor, *organizers})
+        _set_relations(current, changes.get("speakers"), changes.get("books"), changes.get("papers"))
+        if schedule_changed:
+            notices.event_changed(current, occurrence=None)
     return current
 
 
@@ -591,6 +646,41 @@ ATTACHMENT_TYPES = {
 }
 
 
+#: OOXML documents are ZIP archives; each type has its own main part.
+_OOXML_PARTS = {"docx": "word/document.xml", "pptx": "ppt/presentation.xml", "xlsx": "xl/workbook.xml"}
+
+
+def _content_matches(data: bytes, extension: str) -> bool:
+    """Whether ``data`` is what its extension says, by its magic bytes (an OOXML file: a ZIP holding
+    ``[Content_Types].xml`` and the type's main part; text: no NUL, UTF-8 or GB18030).  Downloads are
+    served with the extension's type, so an HTML page named ``x.pdf`` must not get in.  Reads the ZIP
+    directory only."""
+    if extension == "pdf":
+        return data.startswith(b"%PDF-")
+    if extension in ("jpg", "jpeg"):
+        return data.startswith(b"\xff\xd8\xff")
+    if extension == "png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if extension in _OOXML_PARTS:
+        if not data.startswith(b"PK\x03\x04"):
+            return False
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, ValueError, OSError):
+            return False
+        return {"[Content_Types].xml", _OOXML_PARTS[extension]} <= names
+    if extension == "txt":
+        if b"\x00" in data[:8192]:
+            return False
+        try:
+            decode_text(data)
+        except UnicodeDecodeError:
+            return False
+        return True
+    return False
+
+
 def attachment_add(*, event: Event, data: bytes, filename: str):
     """Store a material under a random name in MEDIA_ROOT/events/ (the given name is kept for downloads)."""
     import os
@@ -606,6 +696,9 @@ def attachment_add(*, event: Event, data: bytes, filename: str):
                            code="bad_file_type")
     if not data:
         raise InvalidInput("file", "文件为空 (empty file)", code="empty_file")
+    if not _content_matches(data, extension):
+        raise InvalidInput("file", f"文件内容不是 .{extension} 文件 (the content does not match the .{extension} extension)",
+                           code="file_type_mismatch")
     attachment = Attachment(event=event, name=name, size=len(data))
     attachment.file.save("upload", ContentFile(data), save=False)
     attachment.save()

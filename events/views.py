@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from events import selectors, services
 from events.models import Event, Registration
+from events.recurrence import FIRST_YEAR, LAST_YEAR
 from events.schemas import feed_links
 from shuyuan.errors import DomainError
 
@@ -39,7 +40,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         today = timezone.localdate()
         try:
             year, month = (int(x) for x in request.GET.get("month", "").split("-"))
-            first = date(year, month, 1) if 1900 <= year <= 2100 else today.replace(day=1)
+            first = date(year, month, 1) if FIRST_YEAR <= year <= LAST_YEAR else today.replace(day=1)
         except (ValueError, OverflowError):
             first = today.replace(day=1)
         tz = timezone.get_current_timezone()

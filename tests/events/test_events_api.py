@@ -572,3 +572,108 @@ def test_a_stored_rule_that_does_not_parse_shows_the_first_occurrence_only(talk,
     assert [i["start"][:10] for i in items] == starts
     assert pages == dict.fromkeys(pages, 200)
     assert "does not parse" in caplog.text
+
+
+# --- rules that cost too much to expand (the live attack of 2026-12) ----------------------------------------
+
+
+@pytest.mark.parametrize("extra, field", [
+    ({"rrule": "FREQ=DAILY;INTERVAL=0"}, "rrule"),
+    ({"rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;BYSETPOS=1"}, "rrule"),
+    ({"rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;BYSETPOS=" + ",".join(str(n) for n in range(1, 31))}, "rrule"),
+    ({"rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30"}, "rrule"),
+    ({"rrule": "FREQ=HOURLY"}, "rrule"),
+    ({"start": "1900-01-01T10:00:00", "end": "1900-01-01T11:00:00",
+      "rrule": "FREQ=DAILY;BYSETPOS=" + ",".join(str(n) for n in range(1, 131))}, "start"),
+    ({"start": "1900-01-01T10:00:00", "end": "1900-01-01T11:00:00", "rrule": "FREQ=DAILY"}, "start"),
+    ({"rrule": "FREQ=DAILY", "exdates": ["2100-12-01T10:00:00", "2101-01-01T10:00:00"]}, "exdates"),
+])
+def test_attack_payloads_are_refused_naming_the_field(org, extra, field):
+    payload = {"title": "法官茶座", "kind": "tea_talk", "start": "2026-12-01T10:00:00", "end": "2026-12-01T11:00:00",
+               **extra}
+
+    response = org.post("/api/v1/events?force=true", payload)
+
+    assert (response.status_code, error_fields(response.json())) == (422, [field])
+    assert Event.objects.count() == 0
+
+
+@pytest.mark.parametrize("rrule", [
+    "FREQ=DAILY;INTERVAL=0",
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+    "FREQ=DAILY;BYSETPOS=" + ",".join(str(n) for n in range(1, 131)),
+])
+def test_a_stored_pathological_rule_costs_one_budget_on_every_page(talk, organizer, readers, anon_api, rrule,
+                                                                  monkeypatch):
+    """Written past every check with .update() (start 2000): every page answers 200, registering for a later
+    date is refused, and no expansion spends more than its budget."""
+    from django.test import Client
+
+    from events import recurrence
+    from events.bounded_rrule import Budget
+
+    made = []
+    monkeypatch.setattr(recurrence, "Budget", lambda **kw: made.append(Budget(**kw)) or made[-1])
+    Event.objects.filter(pk=talk["id"]).update(rrule=rrule, start=datetime(2000, 1, 1, 10, tzinfo=SH),
+                                               end=datetime(2000, 1, 1, 11, tzinfo=SH))
+    web = Client(raise_request_exception=False)
+    web.force_login(organizer)
+
+    items = anon_api.get("/api/v1/occurrences", {"from": "2100-01-01", "to": "2100-12-31"})
+    pages = {path: web.get(path).status_code for path in (
+        "/events", "/events?view=month&month=2099-02", f"/events/{talk['id']}", f"/organize/{talk['id']}",
+        f"/calendar/events/{talk['id']}.ics", f"/api/v1/events/{talk['id']}", "/api/v1/events")}
+    registered = register(readers[0], talk, occurrence="2099-02-28T10:00:00+08:00")
+
+    assert (items.status_code, items.json()["items"]) == (200, [])
+    assert pages == dict.fromkeys(pages, 200)
+    assert registered.status_code in (409, 422)
+    # A rule of a refused shape is never expanded at all (made stays empty); any other spends its budget at most.
+    assert all(b.spent_steps <= b.steps + 12 <= recurrence.MAX_SCAN_STEPS + 12 for b in made)
+
+
+def test_co_organizers_must_hold_the_organizer_role(org, room, judge):
+    make_user("organizer2", Role.ORGANIZER)
+
+    refused = tea_talk(org, room, organizers=["judge1"])
+    created = tea_talk(org, room, organizers=["organizer2"], start="2027-03-05T15:00:00+08:00",
+                       end="2027-03-05T16:00:00+08:00")
+    patched = org.patch(f"/api/v1/events/{created.json()['id']}", {"organizers": ["organizer2", "judge1"]})
+
+    assert (refused.status_code, error_fields(refused.json())) == (422, ["organizers"])
+    assert created.status_code == 201 and created.json()["organizers"] == ["organizer1", "organizer2"]
+    assert (patched.status_code, error_fields(patched.json())) == (422, ["organizers"])
+
+
+@pytest.mark.parametrize("name, data", [
+    ("x.pdf", b"<html><script>alert(1)</script></html>"),
+    ("x.docx", b"PK\x03\x04 not a zip"),
+    ("x.png", b"%PDF-1.4"),
+    ("x.jpg", b"<svg onload=alert(1)>"),
+    ("x.txt", b"\x00\x01binary"),
+])
+def test_materials_whose_content_does_not_match_the_extension_are_refused(org, talk, name, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = org.upload(f"/api/v1/events/{talk['id']}/attachments", {"file": SimpleUploadedFile(name, data)})
+
+    assert (response.status_code, error_fields(response.json())) == (422, ["file"])
+    assert "file_type_mismatch" in response.content.decode()
+
+
+def test_an_office_document_is_accepted_by_its_parts(org, talk):
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("ppt/presentation.xml", "<p/>")
+    url = f"/api/v1/events/{talk['id']}/attachments"
+
+    accepted = org.upload(url, {"file": SimpleUploadedFile("议程.pptx", buffer.getvalue())})
+    refused = org.upload(url, {"file": SimpleUploadedFile("议程.docx", buffer.getvalue())})
+
+    assert (accepted.status_code, accepted.json()["name"]) == (201, "议程.pptx")
+    assert (refused.status_code, error_fields(refused.json())) == (422, ["file"])

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from events.models import Event, Override
-from events.recurrence import is_original_occurrence, normalize_rrule, occurrences
+from events.recurrence import MAX_SCAN_STEPS, is_original_occurrence, normalize_exdates, normalize_rrule, occurrences
 from shuyuan.errors import InvalidInput
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -128,3 +128,154 @@ def test_start_must_be_the_first_instance_of_its_rule():
     with pytest.raises(InvalidInput) as info:
         normalize_rrule("FREQ=WEEKLY;BYDAY=WE", start=datetime(2026, 12, 1, 19, 0, tzinfo=SH))  # a Tuesday
     assert info.value.field == "start" and "2026-12-02 19:00" in info.value.detail
+
+
+# --- the shape of a rule and the cost of expanding it --------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=DAILY;INTERVAL=0", "FREQ=DAILY;INTERVAL=366", "FREQ=WEEKLY;INTERVAL=-1", "FREQ=WEEKLY;INTERVAL=1.5",
+    "FREQ=SECONDLY", "FREQ=MINUTELY", "FREQ=WEEKLY;COUNT=501",
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;BYSETPOS=1",  # BYSETPOS with DAILY
+    "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1,2,3,4,5,6,7,8",
+    "FREQ=MONTHLY;BYSETPOS=1",  # BYSETPOS alone
+    "FREQ=WEEKLY;BYMONTHDAY=1", "FREQ=MONTHLY;BYWEEKNO=1", "FREQ=DAILY;BYYEARDAY=1", "FREQ=WEEKLY;BYDAY=1MO",
+    "FREQ=MONTHLY;BYDAY=6FR", "FREQ=MONTHLY;BYMONTHDAY=0", "FREQ=YEARLY;BYWEEKNO=54",
+    "FREQ=YEARLY;BYYEARDAY=" + ",".join(str(d) for d in range(1, 33)), "FREQ=WEEKLY;WKST=XX",
+    "FREQ=WEEKLY;UNTIL=21010101",
+])
+def test_rules_of_a_shape_that_could_be_expensive_are_refused_naming_rrule(rule):
+    with pytest.raises(InvalidInput) as info:
+        normalize_rrule(rule, start=datetime(2026, 12, 1, 10, 0, tzinfo=SH))
+    assert (info.value.field, info.value.code) == ("rrule", "bad_rrule")
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+    "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30;BYSETPOS=1,2,3,4,5,6,7",
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=5",
+])
+def test_a_rule_that_never_matches_is_refused_within_one_budget(rule, monkeypatch):
+    budgets = _record_budgets(monkeypatch)
+    with pytest.raises(InvalidInput) as info:
+        normalize_rrule(rule, start=datetime(2026, 12, 1, 10, 0, tzinfo=SH))
+    assert info.value.field == "rrule"
+    assert len(budgets) == 1 and budgets[0].spent_steps <= MAX_SCAN_STEPS + 12
+
+
+def test_a_count_series_must_end_within_one_budget():
+    with pytest.raises(InvalidInput) as info:  # every Feb 29 on a Monday: 500 of them take millennia
+        normalize_rrule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;COUNT=500",
+                        start=datetime(2044, 2, 29, 10, 0, tzinfo=SH))
+    assert info.value.field == "rrule"
+    assert normalize_rrule("FREQ=MONTHLY;BYDAY=1FR;COUNT=500", start=datetime(2026, 12, 4, 15, tzinfo=SH))
+
+
+def _record_budgets(monkeypatch) -> list:
+    """Every Budget the recurrence module creates, to count what its expansions spent."""
+    from events import recurrence
+    from events.bounded_rrule import Budget
+
+    made = []
+
+    def recording(**kwargs):
+        made.append(Budget(**kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(recurrence, "Budget", recording)
+    return made
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;BYSETPOS=1,2,3,4,5,6,7",
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=5",
+])
+def test_a_stored_rule_that_never_matches_costs_one_budget_and_yields_nothing(rule, monkeypatch, caplog):
+    """Written past the checks (start 2000, no occurrence after it): a read of a year far later scans at
+    most its budget, and the series simply has no occurrences there."""
+    budgets = _record_budgets(monkeypatch)
+    event = Event(pk=7, title="x", kind="salon", start=datetime(2000, 1, 1, 10, tzinfo=SH),
+                  end=datetime(2000, 1, 1, 11, tzinfo=SH), rrule=rule)
+
+    found = starts(event, datetime(2099, 1, 1, tzinfo=SH), datetime(2100, 1, 1, tzinfo=SH))
+
+    assert found == []
+    assert len(budgets) == 1 and budgets[0].spent_steps <= budgets[0].steps + 12 <= MAX_SCAN_STEPS + 12
+    assert is_original_occurrence(event, datetime(2099, 2, 28, 10, tzinfo=SH)) is False
+
+
+@pytest.mark.parametrize("rule", ["FREQ=DAILY;INTERVAL=0", "FREQ=SECONDLY", "FREQ=DAILY;BYSETPOS=" + ",".join(
+    str(n) for n in range(1, 131))])
+def test_a_stored_rule_of_a_refused_shape_is_its_first_occurrence_only(rule, caplog):
+    event = Event(pk=7, title="x", kind="salon", start=datetime(2026, 12, 1, 10, tzinfo=SH),
+                  end=datetime(2026, 12, 1, 11, tzinfo=SH), rrule=rule)
+
+    assert starts(event, datetime(2026, 11, 1, tzinfo=SH), datetime(2027, 12, 1, tzinfo=SH)) == [event.start]
+    assert "does not parse" in caplog.text
+
+
+def test_a_series_from_2000_read_in_2099_starts_from_that_period(monkeypatch):
+    """DTSTART is moved forward by whole periods: the read costs a few months of periods, not a century."""
+    budgets = _record_budgets(monkeypatch)
+    event = series("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1,-1", datetime(2000, 1, 3, 9, tzinfo=SH))
+    budgets.clear()
+
+    found = starts(event, datetime(2099, 3, 1, tzinfo=SH), datetime(2099, 5, 1, tzinfo=SH))
+
+    assert [d.date().isoformat() for d in found] == ["2099-03-02", "2099-03-31", "2099-04-01", "2099-04-30"]
+    assert budgets[0].spent_steps <= 4
+
+
+FF_RULES = ["FREQ=DAILY", "FREQ=DAILY;INTERVAL=3", "FREQ=WEEKLY;INTERVAL=2", "FREQ=WEEKLY;BYDAY=MO,WE,FR;INTERVAL=3;WKST=SU",
+            "FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=5", "FREQ=MONTHLY;BYDAY=-1FR",
+            "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "FREQ=YEARLY", "FREQ=YEARLY;INTERVAL=3;BYMONTH=3",
+            "FREQ=YEARLY;BYWEEKNO=1,20,53;BYDAY=MO", "FREQ=YEARLY;BYYEARDAY=1,-1,100", "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29",
+            "FREQ=WEEKLY;UNTIL=20800101", "FREQ=MONTHLY;BYMONTHDAY=31", "FREQ=MONTHLY;INTERVAL=7;BYDAY=2SA",
+            "FREQ=YEARLY;BYDAY=20MO", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO"]
+
+
+@pytest.mark.parametrize("rule", FF_RULES)
+def test_moving_dtstart_forward_keeps_the_series(rule):
+    """The same instants as dateutil expanding from the real DTSTART, for starts and ranges across the years."""
+    import random
+
+    from dateutil.rrule import rrulestr
+
+    rng = random.Random(rule)
+    for _ in range(15):
+        guess = datetime(2000, 1, 1, 9, 30, tzinfo=SH) + timedelta(days=rng.randrange(30000), minutes=rng.randrange(600))
+        first = rrulestr(rule.replace("UNTIL=20800101", "UNTIL=20800101T000000Z"), dtstart=guess).after(guess, inc=True)
+        if first is None:
+            continue
+        event = series(rule, first)
+        begin = first + timedelta(days=rng.randrange(-100, 20000))
+        end = begin + timedelta(days=rng.randrange(1, 800))
+        expected = [d for d in rrulestr(event.rrule, dtstart=first).between(begin, end, inc=True) if d < end]
+        assert starts(event, begin, end) == expected, (first, begin, end)
+
+
+def test_exdates_are_checked_each_from_its_own_period(monkeypatch):
+    """500 EXDATEs of a daily series across 80 years: each check costs a period or two, not a scan from DTSTART."""
+    budgets = _record_budgets(monkeypatch)
+    start = datetime(2000, 1, 1, 10, tzinfo=SH)
+    event = series("FREQ=DAILY", start)
+    budgets.clear()
+    wanted = [(start + timedelta(days=58 * i)).isoformat() for i in range(1, 501)]
+
+    stored = normalize_exdates(wanted, event)
+
+    assert len(stored) == 500
+    assert len(budgets) == 500 and max(b.spent_steps for b in budgets) <= 2
+    with pytest.raises(InvalidInput) as info:
+        normalize_exdates([*wanted[:3], "2090-01-01T11:00:00+08:00"], event)
+    assert info.value.field == "exdates"
+
+
+@pytest.mark.parametrize("field, value", [("start", "1999-12-31T10:00:00"), ("start", "2101-01-01T10:00:00")])
+def test_instants_outside_2000_to_2100_are_refused(field, value):
+    from events.recurrence import parse_instant
+
+    with pytest.raises(InvalidInput) as info:
+        parse_instant(value, field)
+    assert info.value.field == field
