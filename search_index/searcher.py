@@ -142,6 +142,9 @@ def _searcher():
         # updated record once more after every update.  A new reader costs a few milliseconds; the
         # arrays of unchanged segments stay cached (columnar keys them by segment id).
         searcher.close()
+        # Forgotten before reopening: if the reopen fails (the index swapped underneath), the next
+        # search must not find this closed searcher cached (it answered "Reader already closed").
+        _local.state = None
         searcher = _open_searcher(ix)
         _local.state = (generation, ix, searcher)
         return searcher

@@ -267,3 +267,29 @@ def test_several_processes_write_at_once_without_failing_or_losing_updates(setti
     assert IndexTask.objects.count() == 0
     assert services.index_check().ok
     assert services.search("并发写入", filters=PUBLIC, limit=50).count == 32
+
+
+def test_a_failed_reopen_leaves_no_closed_searcher_cached(db, monkeypatch):
+    """Was "Reader already closed" (a 500) on the next search: the cached searcher was closed before the
+    reopen, and when the reopen failed (the index swapped underneath) the closed one stayed cached."""
+    from search_index import store
+
+    book_create(title="担保物权第一卷")
+    services.index_rebuild()
+    assert services.search("担保物权", filters=PUBLIC).count == 1
+    book_create(title="担保物权第二卷")
+    services.index_drain()  # the cached searcher is now out of date
+    real_open = searcher._open_searcher
+    calls = []
+
+    def failing_once(ix):
+        calls.append(ix)
+        if len(calls) == 1:
+            raise store.IndexMissing("swapped underneath")
+        return real_open(ix)
+
+    monkeypatch.setattr(searcher, "_open_searcher", failing_once)
+
+    with pytest.raises(services.SearchUnavailable):
+        services.search("担保物权", filters=PUBLIC)
+    assert services.search("担保物权", filters=PUBLIC).count == 2
