@@ -44,6 +44,8 @@ SIDECAR_MIN_POSTINGS = 512
 #: A segment found without a sidecar is read without one for this long before looking again (a worker
 #: may be writing it).
 SIDECAR_RECHECK_SECONDS = 5.0
+#: False: searches ignore sidecars (the benchmark's ``--no-sidecars``, to measure without them).
+READ_SIDECARS = True
 
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
 _EMPTY_WEIGHTS = np.empty(0, dtype=np.float32)
@@ -443,6 +445,8 @@ def segment_key(reader) -> sidecar.Key | None:
 
 
 def _sidecar(reader, segment_id: str) -> sidecar.Sidecar | None:
+    if not READ_SIDECARS:
+        return None
     cache = _segment_cache(segment_id)
     found = cache.get("sidecar")
     now = time.monotonic()
