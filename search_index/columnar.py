@@ -20,6 +20,7 @@ Without a sidecar, or with one that does not match its segment, lists are decode
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from bisect import bisect_left
@@ -34,6 +35,8 @@ from whoosh.system import unpack_uint
 from whoosh.util.numeric import _length_byte_cache
 
 from search_index import sidecar
+
+logger = logging.getLogger(__name__)
 
 #: Upper bound on the postings held by the term cache, all segments together (8 bytes each: about
 #: 64 MB per process).
@@ -481,7 +484,10 @@ def build_sidecars(ix, *, min_postings: int | None = None) -> list[str]:
             segment_id = segment.segment_id()
             if sidecar.read_key(sidecar.path_for(folder, segment_id)) == key:
                 continue
-            sidecar.write(folder, segment_id, key, _long_lists(leaf, min_postings), min_postings=min_postings)
+            started = time.monotonic()
+            path = sidecar.write(folder, segment_id, key, _long_lists(leaf, min_postings), min_postings=min_postings)
+            logger.info("sidecar of segment %s written: %.1f MB in %.1f s", segment_id,
+                        path.stat().st_size / 2**20, time.monotonic() - started)
             written.append(segment_id)
     return written
 

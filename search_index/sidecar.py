@@ -181,7 +181,21 @@ def open_sidecar(folder: str | os.PathLike, segment_id: str, key: Key) -> Sideca
     except ValueError:
         buffer.close()
         return None
-    if table.get("segment") != segment_id:
+    if not isinstance(table, dict) or table.get("segment") != segment_id or not _entries_fit(table, table_offset):
         buffer.close()
         return None
     return Sidecar(buffer, table["terms"], int(table["min_postings"]))
+
+
+def _entries_fit(table: dict, end: int) -> bool:
+    """Whether every list of the table lies between the key and the table (a search never reads past them)."""
+    try:
+        int(table["min_postings"])
+        for terms in table["terms"].values():
+            for offset, n, total in terms.values():
+                size = 8 * n if total < 0 else 12 * n + 4 * total
+                if offset < len(MAGIC) + _KEY.size or offset % 4 or n < 0 or offset + size > end:
+                    return False
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+    return True

@@ -2,6 +2,8 @@
 read only for the segment they were written for, gone with it, and giving exactly the results of Whoosh's
 own blocks."""
 
+import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +203,33 @@ def test_a_segment_without_sidecar_is_searched_and_picks_its_sidecar_up_once_wri
 
     # Nothing cleared: the process that searched without the sidecar finds it on its next look.
     assert _answers() == decoded
+
+
+def _one_list_sidecar(folder) -> Path:
+    term = sidecar.Term("body", "物权".encode(), np.array([0, 3], dtype=np.int32), np.array([1.0, 2.0], dtype=np.float32),
+                        np.array([1, 2], dtype=np.int32), np.array([0, 4, 9], dtype=np.int32))
+    return sidecar.write(folder, "catalog_abc", (5, 10, 20), [term], min_postings=1)
+
+
+def test_a_sidecar_reads_back_its_lists(tmp_path):
+    _one_list_sidecar(tmp_path)
+
+    opened = sidecar.open_sidecar(tmp_path, "catalog_abc", (5, 10, 20))
+    ids, weights, counts, positions = opened.positions("body", "物权".encode())
+
+    assert (ids.tolist(), weights.tolist(), counts.tolist(), positions.tolist()) == ([0, 3], [1.0, 2.0], [1, 2], [0, 4, 9])
+    assert opened.postings("body", b"absent") is None
+    assert [p.name for p in tmp_path.iterdir()] == ["catalog_abc.cols"]  # no temporary file left
+
+
+def test_a_sidecar_whose_table_points_past_its_lists_is_ignored(tmp_path):
+    path = _one_list_sidecar(tmp_path)
+    data = path.read_bytes()
+    offset, length = struct.unpack("<2Q", data[-16:])
+    table = json.loads(data[offset:offset + length])
+    table["terms"]["body"]["物权".encode().decode("latin-1")][2] = 1_000  # positions running into the table
+    encoded = json.dumps(table).encode()
+    path.write_bytes(data[:offset] + encoded + struct.pack("<2Q", offset, len(encoded)))
+
+    assert sidecar.open_sidecar(tmp_path, "catalog_abc", (5, 10, 20)) is None
+    assert sidecar.open_sidecar(tmp_path, "catalog_abc", (5, 10, 21)) is None
