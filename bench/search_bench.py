@@ -75,6 +75,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--breakdown", action="store_true", help="also time the parts of a Whoosh query separately")
     p.add_argument("--breakdown-queries", type=int, default=100)
     p.add_argument("--skip-fts5", action="store_true", help="leave out the FTS5 reference")
+    p.add_argument("--no-sidecars", action="store_true",
+                   help="searches ignore the segments' sidecars and unpack Whoosh's posting blocks (the state before "
+                        "sidecars); with --reuse none are built")
     p.add_argument("--hostile-runs", type=int, default=5, help="runs of each hostile query shape (the first is cold)")
     p.add_argument(
         "--reuse",
@@ -277,10 +280,10 @@ def load_catalog(corpus) -> dict:
 # --------------------------------------------------------------------------------------------------------
 
 
-def build_whoosh(procs: int, *, reuse: bool = False) -> dict:
+def build_whoosh(procs: int, *, reuse: bool = False, sidecars: bool = True) -> dict:
     from django.conf import settings
 
-    from search_index import documents, services, store
+    from search_index import columnar, documents, services, sidecar, store
 
     if reuse:
         records, wall = documents.count_documents(), float("nan")
@@ -292,10 +295,19 @@ def build_whoosh(procs: int, *, reuse: bool = False) -> dict:
         ix = store.open_index()
     except store.IndexMissing as exc:
         sys.exit(f"no usable index ({exc}); run once without --reuse")
+    sidecar_seconds, sidecars_written = float("nan"), []
+    if reuse and sidecars:
+        # An index built before sidecars existed (or with segments merged since): written the way the worker
+        # writes them after a merge.  A rebuild writes them itself, inside the build time.
+        started = time.perf_counter()
+        sidecars_written = columnar.build_sidecars(ix)
+        sidecar_seconds = time.perf_counter() - started
     try:
         segments = len(ix._segments())
     except Exception:  # noqa: BLE001 - a private whoosh API, only informative
         segments = None
+    generation = Path(settings.SEARCH_INDEX_DIR) / store.current_generation()
+    sidecar_size = sum(p.stat().st_size for p in generation.glob(f"*{sidecar.EXTENSION}"))
     files = sorted(p.name for p in (Path(settings.SEARCH_INDEX_DIR) / store.current_generation()).iterdir())
     ix.close()
     size = dir_size(Path(settings.SEARCH_INDEX_DIR))
@@ -307,6 +319,9 @@ def build_whoosh(procs: int, *, reuse: bool = False) -> dict:
         "segments": segments,
         "compound": any(f.endswith(".seg") for f in files),
         "files": len(files),
+        "sidecar_size": sidecar_size,
+        "sidecar_seconds": sidecar_seconds,
+        "sidecars_written": len(sidecars_written),
     }
 
 
@@ -782,12 +797,22 @@ def main(argv=None) -> int:
         say(f"\n[2] Whoosh: reusing the index of an earlier run ({load()})")
     else:
         say(f"\n[2] Whoosh: index_rebuild(procs={args.procs}) … ({load()})")
-    wb = build_whoosh(args.procs, reuse=args.reuse)
+    if args.no_sidecars:
+        from search_index import columnar
+
+        columnar.READ_SIDECARS = False
+    wb = build_whoosh(args.procs, reuse=args.reuse, sidecars=not args.no_sidecars)
     say(
         f"    {wb['records']:,} records in {wb['seconds']:.1f} s = {wb['rate']:,.0f} records/s; "
         f"index {wb['size'] / 2**20:,.1f} MB on disk, {wb['segments']} segment(s), {wb['files']} files, "
         f"compound={'yes' if wb['compound'] else 'no'}; peak RSS self {rss_mb():,.0f} MB, "
         f"children {rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB"
+    )
+    say(
+        f"    sidecars: {wb['sidecar_size'] / 2**20:,.1f} MB of the index"
+        + (f"; {wb['sidecars_written']} written for the reused index in {wb['sidecar_seconds']:.1f} s"
+           if args.reuse and not args.no_sidecars else "")
+        + ("; IGNORED by searches (--no-sidecars)" if args.no_sidecars else "")
     )
 
     queries = corpus.queries(args.queries)
@@ -828,12 +853,13 @@ def main(argv=None) -> int:
     hostile = time_hostile(hostile_queries(corpus), args.hostile_runs)
     say(table(
         [[h["label"], h["status"], fmt(h["count"]) if h["count"] is not None else "-", fmt(h["first"]),
-          fmt(h["median"]), fmt(h["max"]), ratio(h["max"], api["p95"]), "PASS" if h["max"] <= hostile_limit else "FAIL"]
+          fmt(h["median"]), fmt(h["max"]), ratio(h["first"], api["p95"]), ratio(h["max"], api["p95"]),
+          "PASS" if h["max"] <= hostile_limit else "FAIL"]
          for h in hostile]
-        + [["ordinary queries, API p95", "200", "", "", "", fmt(api["p95"]), "1.00×", ""],
-           [f"{TARGET_HOSTILE_RATIO:.0f}× ordinary p95 (the line)", "", "", "", "", fmt(hostile_limit),
+        + [["ordinary queries, API p95", "200", "", "", "", fmt(api["p95"]), "", "1.00×", ""],
+           [f"{TARGET_HOSTILE_RATIO:.0f}× ordinary p95 (the line)", "", "", "", "", fmt(hostile_limit), "",
             f"{TARGET_HOSTILE_RATIO:.2f}×", ""]],
-        ["shape", "status", "hits", "first ms", "median ms", "max ms", "max / p95", "verdict"],
+        ["shape", "status", "hits", "first ms", "median ms", "max ms", "first / p95", "max / p95", "verdict"],
     ))
 
     say(f"\n[4] commit to searchable: {args.trials} × library.services.book_create() in transaction.atomic() … ({load()})")

@@ -11,25 +11,44 @@ blocks and the per-document lengths column), pinned to whoosh-reloaded 2.7.5; th
 array against Whoosh's own per-document answers.  A segment never changes once written — only
 documents in it get deleted, and the searcher subtracts those on every search — so cached arrays
 stay valid until a merge retires the segment.
+
+A segment's long lists (``SIDECAR_MIN_POSTINGS`` postings or more) are also written decoded, once, to a
+file next to the segment (:mod:`search_index.sidecar`, :func:`build_sidecars`) and memory-mapped from
+there: the first read of a long list no longer unpacks Whoosh's blocks in every worker process.
+Without a sidecar, or with one that does not match its segment, lists are decoded as before.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, W3Codec, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.system import unpack_uint
 from whoosh.util.numeric import _length_byte_cache
 
+from search_index import sidecar
+
+logger = logging.getLogger(__name__)
+
 #: Upper bound on the postings held by the term cache, all segments together (8 bytes each: about
 #: 64 MB per process).
 TERM_CACHE_POSTINGS = 8_000_000
+#: Lists of at least this many postings go into a segment's sidecar.  A shorter list is a few blocks
+#: (512 postings: 4 blocks, under 0.3 ms to unpack), and leaving them out keeps the sidecar's table small.
+SIDECAR_MIN_POSTINGS = 512
+#: A segment found without a sidecar is read without one for this long before looking again (a worker
+#: may be writing it).
+SIDECAR_RECHECK_SECONDS = 5.0
+#: False: searches ignore sidecars (the benchmark's ``--no-sidecars``, to measure without them).
+READ_SIDECARS = True
 
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
 _EMPTY_WEIGHTS = np.empty(0, dtype=np.float32)
@@ -228,13 +247,34 @@ def postings(reader, segment_id: str, fieldname: str, text) -> Postings:
     if fieldname not in reader.schema:
         return EMPTY
     btext = text if isinstance(text, bytes) else reader.schema[fieldname].to_bytes(text)
+    side = _sidecar(reader, segment_id)
+    if side is not None:
+        found = side.postings(fieldname, btext)
+        if found is not None:
+            # Mapped, not copied: nothing to keep in the term cache.
+            return Postings(*found)
     return _cached((segment_id, fieldname, btext), lambda: read_postings(reader, fieldname, btext), len)
+
+
+def _read_postings(reader, segment_id: str, fieldname: str, btext: bytes) -> Postings:
+    """A term's postings from the segment's sidecar or decoded, bypassing the cache."""
+    side = _sidecar(reader, segment_id)
+    found = None if side is None else side.postings(fieldname, btext)
+    return Postings(*found) if found is not None else read_postings(reader, fieldname, btext)
 
 
 def positions(reader, segment_id: str, fieldname: str, btext: bytes) -> Positions:
     """A term's positions (a positioned field), from the cache when possible."""
     if fieldname not in reader.schema:
         return NO_POSITIONS
+    side = _sidecar(reader, segment_id)
+    if side is not None:
+        mapped = side.positions(fieldname, btext)
+        if mapped is not None:
+            ids, _weights, counts, pos = mapped
+            starts = np.zeros(len(ids) + 1, dtype=np.int64)
+            np.cumsum(counts, out=starts[1:])
+            return Positions(ids, starts, pos)
     key = (segment_id, fieldname, btext, "positions")
     with _lock:
         cached = _lookup(key)
@@ -292,10 +332,14 @@ def positions_in(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> tupl
 
 
 def is_cached(segment_id: str, fieldname: str, btext: bytes, *, positions: bool = False) -> bool:
-    """Whether the term's postings (or its positions) are in the cache."""
+    """Whether the term's postings (or its positions) are cheap to read: in the cache, or in the segment's
+    sidecar (once a read of the segment has opened it)."""
     key = (segment_id, fieldname, btext, "positions") if positions else (segment_id, fieldname, btext)
     with _lock:
-        return key in _terms
+        if key in _terms:
+            return True
+        opened = _segments.get(segment_id, {}).get("sidecar")
+    return opened is not None and opened[0] is not None and (fieldname, btext) in opened[0]
 
 
 def _cached(key: tuple, read, size):
@@ -355,7 +399,7 @@ def facet_column(reader, segment_id: str, fieldname: str) -> tuple[list[str], np
         codes = np.full(reader.doc_count_all(), -1, dtype=np.int32)
         values: list[str] = []
         for btext in reader.lexicon(fieldname):
-            codes[read_postings(reader, fieldname, btext).ids] = len(values)
+            codes[_read_postings(reader, segment_id, fieldname, btext).ids] = len(values)
             values.append(btext.decode("utf-8"))
         found = (values, codes)
         cache[key] = found
@@ -379,6 +423,88 @@ def open_columns(reader) -> bool:
             if leaf.field_length(fieldname) and perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN) is None:
                 return False
     return True
+
+
+# --- sidecars -------------------------------------------------------------------------------------
+
+
+def segment_key(reader) -> sidecar.Key | None:
+    """What a sidecar must have been written for to be read for this segment reader (None: no sidecar
+    possible — no segment, a compound segment, another codec, or its files are gone)."""
+    segment = reader.segment()
+    storage = reader.storage()
+    if segment is None or segment.is_compound() or not isinstance(reader.codec(), W3Codec):
+        return None
+    if not hasattr(storage, "folder"):  # in memory (tests)
+        return None
+    try:
+        return (
+            reader.doc_count_all(),
+            storage.file_length(segment.make_filename(W3Codec.TERMS_EXT)),
+            storage.file_length(segment.make_filename(W3Codec.POSTS_EXT)),
+        )
+    except OSError:
+        return None
+
+
+def _sidecar(reader, segment_id: str) -> sidecar.Sidecar | None:
+    if not READ_SIDECARS:
+        return None
+    cache = _segment_cache(segment_id)
+    found = cache.get("sidecar")
+    now = time.monotonic()
+    if found is not None and (found[0] is not None or now - found[1] < SIDECAR_RECHECK_SECONDS):
+        return found[0]
+    key = segment_key(reader)
+    opened = None if key is None else sidecar.open_sidecar(reader.storage().folder, segment_id, key)
+    cache["sidecar"] = (opened, now)
+    return opened
+
+
+def build_sidecars(ix, *, min_postings: int | None = None) -> list[str]:
+    """Write a sidecar for every segment of ``ix`` that lacks a matching one; the segment ids written.
+
+    Call it after a commit that wrote or merged segments (``indexer.rebuild`` does, before the swap).
+    Cheap when every segment has its sidecar (a 40-byte read per segment); a segment's first sidecar costs
+    one decoding of its long lists (seconds for a segment of 100,000 records).  Safe beside searches and
+    writers: the file appears atomically, and Whoosh's clean-up after a later commit deletes the sidecars
+    of segments merged away with their other files.
+    """
+    min_postings = SIDECAR_MIN_POSTINGS if min_postings is None else min_postings
+    written = []
+    with ix.reader() as reader:
+        for leaf, _offset in reader.leaf_readers():
+            segment = leaf.segment()
+            if segment is None or leaf.doc_count_all() < min_postings:
+                continue
+            key = segment_key(leaf)
+            if key is None:
+                continue
+            folder = leaf.storage().folder
+            segment_id = segment.segment_id()
+            if sidecar.read_key(sidecar.path_for(folder, segment_id)) == key:
+                continue
+            started = time.monotonic()
+            path = sidecar.write(folder, segment_id, key, _long_lists(leaf, min_postings), min_postings=min_postings)
+            logger.info("sidecar of segment %s written: %.1f MB in %.1f s", segment_id,
+                        path.stat().st_size / 2**20, time.monotonic() - started)
+            written.append(segment_id)
+    return written
+
+
+def _long_lists(reader, min_postings: int):
+    schema = reader.schema
+    for (fieldname, btext), info in reader._terms.items():
+        if fieldname not in schema or info.doc_frequency() < min_postings:
+            continue
+        fmt = schema[fieldname].format
+        if fmt and fmt.supports("positions"):
+            found, found_positions = read_positions(reader, fieldname, btext)
+            yield sidecar.Term(fieldname, btext, found.ids, found.weights,
+                               np.diff(found_positions.starts), found_positions.pos)
+        else:
+            found = read_postings(reader, fieldname, btext)
+            yield sidecar.Term(fieldname, btext, found.ids, found.weights)
 
 
 def _segment_cache(segment_id: str) -> dict:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from whoosh.index import LockError
 
-from search_index import documents, store
+from search_index import columnar, documents, store
 from search_index.analysis import sections
 from search_index.codec import CatalogCodec
 from search_index.models import IndexTask
@@ -214,6 +214,8 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
         # plans the optimize merge before they exist), so a procs=2 build ends
         # with two segments; a single-process build ends with one.
         writer.commit(optimize=True)
+        # Before the swap, so no search ever reads the new generation's long lists from Whoosh's blocks.
+        columnar.build_sidecars(ix)
         store.mark_schema_version(path)
         store.swap_in(path)
         IndexTask.objects.filter(id__lte=last_task).delete()
