@@ -12,7 +12,7 @@ from ninja.throttling import UserRateThrottle
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import Role
-from library import selectors, services
+from library import selectors, services, tasks
 from library.fulltext import download_name
 from library.importers import import_catalog
 from library.models import Book, Copy, Paper
@@ -226,13 +226,13 @@ class PaperUploadThrottle(UserRateThrottle):
 @router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS, 429: dict}, auth=LOGGED_IN,
              throttle=[PaperUploadThrottle()], summary="上传全文（PDF/DOCX/TXT）")
 def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFile]):
-    """The text is read before answering; a file whose text cannot be read is kept, with
-    ``extraction_status`` failed and the reason in ``extraction_error``."""
+    """Answers at once with ``extraction_status`` pending: a background job reads the text and sets done,
+    or failed with the reason in ``extraction_error`` (a file whose text cannot be read is kept)."""
     paper = _get_paper(request, paper_id)
     _require_paper_editor(request, paper)
     if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
         raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
-    services.paper_attach_file(paper=paper, data=file.read(), filename=file.name or "")
+    tasks.paper_upload_file(paper=paper, data=file.read(), filename=file.name or "", uploaded_by=request.auth)
     return _get_paper(request, paper_id)
 
 
