@@ -10,8 +10,8 @@ from django.db import transaction
 
 from jobs.services import job_enqueue
 from jobs.tasks import job_task
-from library import services
-from library.models import Paper
+from library import imports, services
+from library.models import CatalogImport, Paper
 
 
 @job_task()
@@ -45,3 +45,21 @@ def paper_upload_file(*, paper: Paper, data: bytes, filename: str,
         services.paper_store_file(paper=paper, data=data, filename=filename)
         paper_extract_enqueue(paper=paper, requested_by=uploaded_by)
     return paper
+
+
+@job_task()
+def import_catalog_file(job, progress):
+    """Import the catalog file of ``CatalogImport`` ``payload["import_id"]``, resuming where a killed run stopped."""
+    return imports.catalog_import_run(catalog_import_id=job.payload["import_id"], progress=progress)
+
+
+def catalog_import_start(*, data: bytes, filename: str, format: str | None, location: str | None,
+                         started_by: AbstractBaseUser | None) -> CatalogImport:
+    """Store a catalog file and queue its import; returns at once (``imports.catalog_import_create`` checks)."""
+    with transaction.atomic():
+        catalog_import = imports.catalog_import_create(data=data, filename=filename, format=format, location=location,
+                                                       created_by=started_by)
+        catalog_import.job = job_enqueue(import_catalog_file, key=f"catalog_import:{catalog_import.pk}",
+                                         payload={"import_id": catalog_import.pk}, created_by=started_by)
+        catalog_import.save(update_fields=["job"])
+    return catalog_import
