@@ -40,3 +40,33 @@ def test_an_extraction_whose_worker_is_killed_is_run_again_and_ends_done(workers
     paper.refresh_from_db()
     assert (job.attempts, job.summary) == (2, {"extraction": "done", "ran": True})
     assert (paper.extraction_status, paper.extraction_error, paper.full_text.split()) == ("done", "", ["shared"] * 30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_whose_worker_is_killed_resumes_and_ends_as_a_clean_run_would(workers, librarian):
+    from django.db.models import Count
+
+    from library.models import Book, CatalogImport, ImportRecord
+    from tests.library.test_imports import books_csv
+
+    n = 1500
+    with transaction.atomic():
+        catalog_import = tasks.catalog_import_start(data=books_csv(n, bad=3), filename="big.csv", format=None,
+                                                    location=None, started_by=librarian)
+    first = workers("first", JOBS_STALE_SECONDS="3")
+    wait_for(lambda: CatalogImport.objects.filter(pk=catalog_import.pk, position__gte=400).exists(), timeout=120,
+             what="some batches to commit", logs=[first.log])
+
+    first.kill()
+    killed_at = CatalogImport.objects.get(pk=catalog_import.pk)
+    assert (ImportRecord.objects.count(), Book.objects.count()) == (killed_at.position, killed_at.created)
+    second = workers("second", JOBS_STALE_SECONDS="3")
+    job = wait_for(lambda: Job.objects.filter(pk=catalog_import.job_id, state="done").first(), timeout=240,
+                   what="the import to be recovered and finished", logs=[first.log, second.log])
+
+    done = CatalogImport.objects.get(pk=catalog_import.pk)
+    # At least the killed attempt and the one that finished (a busy SQLite may make one more retry).
+    assert (job.attempts >= 2, 0 < killed_at.position < n) == (True, True), job.error_detail
+    assert (done.total, done.position, done.created, done.updated, done.skipped, done.failed) == (n + 3, n + 3, n, 0, 0, 3)
+    assert (Book.objects.count(), ImportRecord.objects.count()) == (n, n + 3)
+    assert not Book.objects.values("title").annotate(c=Count("id")).filter(c__gt=1).exists()
