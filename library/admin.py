@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +21,7 @@ from library.models import (
     Paper,
     PaperAuthor,
 )
-from library.services import paper_extract_text, paper_store_file
+from library.tasks import paper_upload_file
 from shuyuan.errors import DomainError, InvalidInput
 
 
@@ -193,10 +193,8 @@ class PaperAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         upload = getattr(form, "upload_data", None)
         if upload:
-            paper_store_file(paper=obj, data=upload[0], filename=upload[1])
-            # The admin saves inside a transaction: the child parser runs after it commits, so no
-            # lock is held while it works.
-            transaction.on_commit(lambda: paper_extract_text(paper=obj))
+            # Stored in the admin's transaction; a worker reads the text once it commits.
+            paper_upload_file(paper=obj, data=upload[0], filename=upload[1], uploaded_by=request.user)
 
     @admin.display(boolean=True, description=_("有全文"))
     def has_file(self, obj):

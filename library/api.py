@@ -4,7 +4,7 @@ import codecs
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 from ninja.pagination import paginate
@@ -12,10 +12,10 @@ from ninja.throttling import UserRateThrottle
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import Role
-from library import selectors, services
+from library import selectors, services, tasks
+from library.exporters import import_report_lines
 from library.fulltext import download_name
-from library.importers import import_catalog
-from library.models import Book, Copy, Paper
+from library.models import Book, CatalogImport, Copy, Paper
 from library.schemas import (
     BookFilters,
     BookIn,
@@ -24,8 +24,9 @@ from library.schemas import (
     CopyDetailOut,
     CopyIn,
     CopyPatch,
+    ImportAcceptedOut,
     ImportOptions,
-    ImportSummaryOut,
+    ImportStatusOut,
     PaperFilters,
     PaperIn,
     PaperOut,
@@ -226,13 +227,13 @@ class PaperUploadThrottle(UserRateThrottle):
 @router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS, 429: dict}, auth=LOGGED_IN,
              throttle=[PaperUploadThrottle()], summary="上传全文（PDF/DOCX/TXT）")
 def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFile]):
-    """The text is read before answering; a file whose text cannot be read is kept, with
-    ``extraction_status`` failed and the reason in ``extraction_error``."""
+    """Answers at once with ``extraction_status`` pending: a background job reads the text and sets done,
+    or failed with the reason in ``extraction_error`` (a file whose text cannot be read is kept)."""
     paper = _get_paper(request, paper_id)
     _require_paper_editor(request, paper)
     if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
         raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
-    services.paper_attach_file(paper=paper, data=file.read(), filename=file.name or "")
+    tasks.paper_upload_file(paper=paper, data=file.read(), filename=file.name or "", uploaded_by=request.auth)
     return _get_paper(request, paper_id)
 
 
@@ -282,14 +283,42 @@ def download_paper_file(request: HttpRequest, paper_id: int):
 # --- imports ---------------------------------------------------------------
 
 
-@router.post("/imports", response={200: ImportSummaryOut, **ERRORS}, auth=LOGGED_IN, summary="导入目录（CSV / MARC）")
+def _get_import(import_id: int) -> CatalogImport:
+    catalog_import = selectors.catalog_import_get(import_id=import_id)
+    if catalog_import is None:
+        raise HttpError(404, f"导入 {import_id} 不存在 (import not found)")
+    return catalog_import
+
+
+@router.post("/imports", response={202: ImportAcceptedOut, **ERRORS}, auth=LOGGED_IN, summary="导入目录（CSV / MARC）")
 def import_file(request: HttpRequest, file: File[UploadedFile], options: Form[ImportOptions]):
     """Multipart fields: ``file``; optional ``format`` (csv, marc21, unimarc; detected when absent) and
-    ``location`` (where new copies go)."""
+    ``location`` (where new copies go).  Answers 202 at once: a background job imports the file; follow
+    it at ``url``."""
     require_role(request, Role.LIBRARIAN)
     if file.size is not None and file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
         raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
-    summary = import_catalog(
-        data=file.read(), filename=file.name or "", format=options.format or None, location=options.location or None
+    catalog_import = tasks.catalog_import_start(
+        data=file.read(), filename=file.name or "", format=options.format or None, location=options.location or None,
+        started_by=request.auth,
     )
-    return summary.as_dict()
+    return Status(202, {"id": catalog_import.pk, "url": f"/api/v1/imports/{catalog_import.pk}", "state": "queued"})
+
+
+@router.get("/imports/{import_id}", response={200: ImportStatusOut, **ERRORS}, auth=LOGGED_IN, summary="导入进度与结果（馆员）")
+def get_import(request: HttpRequest, import_id: int):
+    require_role(request, Role.LIBRARIAN)
+    return selectors.catalog_import_status(catalog_import=_get_import(import_id))
+
+
+@router.get("/imports/{import_id}/report", response={200: None, **ERRORS}, auth=LOGGED_IN, summary="导入逐条报告 CSV（馆员）")
+def get_import_report(request: HttpRequest, import_id: int):
+    """One line per row or record (UTF-8 with BOM for Excel): number, line, record, control number,
+    ISBN, outcome, reason.  While the import runs, the records committed so far."""
+    require_role(request, Role.LIBRARIAN)
+    catalog_import = _get_import(import_id)
+    records = selectors.catalog_import_records(catalog_import=catalog_import).iterator(chunk_size=2000)
+    response = StreamingHttpResponse(import_report_lines(records), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{catalog_import.pk}-report.csv"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from library import selectors
 from library.importers import CONTROL_CHARS_RE, CSV_COLUMNS, MARC_LANGUAGES, neutralize_cell, parse_person
-from library.models import Book, Contributor, Language
+from library.models import Book, Contributor, ImportRecord, Language
 from library.validators import format_isbn
 from shuyuan.errors import InvalidInput
 
@@ -281,3 +281,28 @@ def export_catalog(
     if buffer.tell():
         stream.write(buffer.getvalue().encode("utf-8"))
     return count
+
+
+# --- an import's report ---------------------------------------------------------------------------------
+
+IMPORT_REPORT_HEADER = ["序号 (n)", "行号 (line)", "记录号 (record)", "控制号 (control number)", "ISBN",
+                        "结果 (outcome)", "原因 (reason)"]
+
+
+def import_report_lines(records: Iterable[ImportRecord]) -> Iterator[str]:
+    """An import's report as CSV text for Excel: BOM, CRLF, one line per row or record, every cell
+    neutralized against formula injection."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells: list) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([neutralize_cell("" if cell is None else str(cell)) for cell in cells])
+        return buffer.getvalue()
+
+    yield "\ufeff" + line(IMPORT_REPORT_HEADER)
+    for record in records:
+        label = f"{ImportRecord.Outcome(record.outcome).label} ({record.outcome})"
+        yield line([record.position, record.line, record.record, record.control_number, record.isbn, label,
+                    record.reason])

@@ -326,12 +326,13 @@ class Entry:
 
     ``values`` holds only the book fields the source gives (empty ones are left out, so an import
     fills in and corrects a book but never blanks a field); ``holdings`` are (barcode, location or
-    None) pairs.
+    None) pairs.  ``control_number`` is a MARC record's 001, for reports.
     """
 
     values: dict[str, Any]
     people: list[Person]
     holdings: list[tuple[str, str | None]]
+    control_number: str = ""
 
 
 #: Book fields kept with their line breaks; every other text an import takes is one line.
@@ -352,6 +353,7 @@ def _folded(entry: "Entry") -> "Entry":
         values={name: fold(name, value) for name, value in entry.values.items()},
         people=[Person(one_line(person.name), person.role) for person in entry.people],
         holdings=[(one_line(barcode), location and one_line(location)) for barcode, location in entry.holdings],
+        control_number=entry.control_number,
     )
 
 
@@ -458,6 +460,11 @@ def _isbn_token(text: str) -> str:
     return match[1] if match else text.strip()
 
 
+def _control_number(record: Record) -> str:
+    field = record.get("001")
+    return one_line(field.data or "")[:64] if field is not None and field.data else ""
+
+
 def _marc21_entry(record: Record) -> Entry:
     form = record.leader[18]
     values: dict[str, Any] = {}
@@ -502,7 +509,8 @@ def _marc21_entry(record: Record) -> Entry:
     for f in record.get_fields("852", "952"):
         location = (f.get("b") or f.get("a") or "").strip() or None
         holdings += [(barcode, location) for barcode in f.get_subfields("p") if barcode.strip()]
-    return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings)
+    return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings,
+                 control_number=_control_number(record))
 
 
 def _unimarc_name(f: Field) -> str:
@@ -542,13 +550,14 @@ def _unimarc_entry(record: Record) -> Entry:
         holdings += [(barcode, location) for barcode in f.get_subfields("b") if barcode.strip()]
         if "call_number" not in values and f.get("d"):
             values["call_number"] = "/".join(p.strip() for p in (f.get("d"), f.get("e")) if p and p.strip())
-    return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings)
+    return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings,
+                 control_number=_control_number(record))
 
 
 # --- reading files -------------------------------------------------------------
 
 
-def _resolve_format(format: str | None) -> str | None:
+def resolve_format(format: str | None) -> str | None:
     if format is None or not format.strip():
         return None
     name = format.strip().lower()
@@ -951,6 +960,69 @@ def _reason(exc: Exception) -> str:
 BATCH_SIZE = 200
 
 
+@dataclass
+class ParsedFile:
+    """A catalog file read but not yet written: ``items`` are (line or record number, parser) in file order."""
+
+    format: str
+    where: str  # "line" (CSV) or "record" (MARC): what the numbers count
+    items: list[tuple[int, Callable[[], Entry]]]
+    notices: list[dict]  # problems that fail no row, in ImportSummary.errors' shape
+
+
+@dataclass
+class Outcome:
+    """What became of one row or record: created, updated, skipped or failed (with the reason)."""
+
+    number: int
+    outcome: str
+    reason: str = ""
+    control_number: str = ""
+    isbn: str = ""
+
+
+def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
+    """Split a CSV or MARC file into rows or records (parsed lazily, one by one, when written).
+
+    Raises ``InvalidInput`` as ``import_catalog`` says: an unknown format, a file that cannot be read at
+    all or that holds no rows or records.
+    """
+    fmt = resolve_format(format)
+    if not data.strip():
+        raise InvalidInput("file", "文件为空 (empty file)", code="empty")
+    if fmt is None:
+        fmt = "marc" if _looks_like_marc(data) else "csv"
+    if fmt == "csv":
+        header_notices = ImportSummary(format="csv")
+        items = _read_csv(data, header_notices)
+        parsed = ParsedFile(format="csv", where="line", items=items, notices=header_notices.errors)
+    else:
+        dialect, items = _read_marc(data, fmt)
+        parsed = ParsedFile(format=dialect, where="record", items=items, notices=[])
+    if not parsed.items:
+        raise InvalidInput("file", NO_RECORDS, code="no_records")
+    return parsed
+
+
+def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str | None) -> list[Outcome]:
+    """Write rows or records, each whole or not at all (a savepoint each); call it in a transaction, one
+    batch at a time."""
+    location = one_line(location or "") or None
+    outcomes = []
+    for number, parse in items:
+        entry = None
+        try:
+            entry = parse()
+            outcome = Outcome(number, _write(entry, location))
+        except (ValidationError, DomainError, DatabaseError) as exc:
+            outcome = Outcome(number, "failed", _reason(exc))
+        if entry is not None:
+            outcome.control_number = entry.control_number
+            outcome.isbn = one_line(str(entry.values.get("isbn") or ""))[:32]
+        outcomes.append(outcome)
+    return outcomes
+
+
 def import_catalog(
     *,
     data: bytes,
@@ -973,22 +1045,9 @@ def import_catalog(
     holds no rows or records (a header line only, only record terminators).  Problems
     with single rows are not raised; they are counted and listed in the returned summary.
     """
-    fmt = _resolve_format(format)
-    location = one_line(location or "") or None
-    if not data.strip():
-        raise InvalidInput("file", "文件为空 (empty file)", code="empty")
-    if fmt is None:
-        fmt = "marc" if _looks_like_marc(data) else "csv"
-    if fmt == "csv":
-        summary = ImportSummary(format="csv")
-        items = _read_csv(data, summary)
-        where = "line"
-    else:
-        dialect, items = _read_marc(data, fmt)
-        summary = ImportSummary(format=dialect)
-        where = "record"
-    if not items:
-        raise InvalidInput("file", NO_RECORDS, code="no_records")
+    parsed = read_file(data=data, format=format)
+    summary = ImportSummary(format=parsed.format, errors=list(parsed.notices))
+    items = parsed.items
     bar = tqdm(total=len(items), disable=not progress, desc=f"导入 {summary.format}", unit="条")
     for start in range(0, len(items), BATCH_SIZE):
         # Rows commit in batches (each row still in its own savepoint, so a bad
@@ -996,14 +1055,13 @@ def import_catalog(
         # once per batch instead of once per row.  Batches stay short so that
         # other writers (the lending desk) are not held up for long on SQLite.
         with transaction.atomic():
-            for number, parse in items[start : start + BATCH_SIZE]:
-                try:
-                    outcome = _write(parse(), location)
-                except (ValidationError, DomainError, DatabaseError) as exc:
-                    summary.failed += 1
-                    summary.errors.append({"line": None, "record": None, where: number, "reason": _reason(exc)})
-                else:
-                    setattr(summary, outcome, getattr(summary, outcome) + 1)
-                bar.update(1)
+            outcomes = import_items(items[start : start + BATCH_SIZE], location=location)
+        for outcome in outcomes:
+            setattr(summary, outcome.outcome, getattr(summary, outcome.outcome) + 1)
+            if outcome.outcome == "failed":
+                summary.errors.append(
+                    {"line": None, "record": None, parsed.where: outcome.number, "reason": outcome.reason}
+                )
+        bar.update(len(outcomes))
     bar.close()
     return summary

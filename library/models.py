@@ -561,3 +561,88 @@ class CirculationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+# --- catalog imports ----------------------------------------------------------------------------------
+
+
+def import_upload_to(instance: "CatalogImport", filename: str) -> str:
+    # Never the client's name: the file is only ever read back by the import job.
+    return f"imports/{uuid.uuid4().hex}"
+
+
+class CatalogImport(models.Model):
+    """A catalog file (CSV or MARC) uploaded for import, and how far the import job has committed.
+
+    ``position`` counts the rows or records written so far; it moves in the same transaction as each
+    batch's books and ``ImportRecord`` rows, so a job killed mid-import resumes after the last committed
+    batch and never counts or writes a record twice.
+    """
+
+    job = models.ForeignKey("jobs.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                            verbose_name=_("后台任务"))
+    file = models.FileField(_("导入文件"), upload_to=import_upload_to, max_length=200, blank=True)
+    file_name = models.CharField(_("原文件名"), max_length=255, blank=True)
+    #: As asked ("" = judged from the content), then as read: csv, marc21 or unimarc.
+    format = models.CharField(_("格式"), max_length=16, blank=True)
+    location = models.CharField(_("新复本馆藏地"), max_length=64, blank=True)
+    total = models.PositiveIntegerField(_("记录总数"), null=True, blank=True)
+    position = models.PositiveIntegerField(_("已提交记录数"), default=0)
+    created = models.PositiveIntegerField(_("新增"), default=0)
+    updated = models.PositiveIntegerField(_("更新"), default=0)
+    skipped = models.PositiveIntegerField(_("未变"), default=0)
+    failed = models.PositiveIntegerField(_("失败"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("发起人"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("目录导入")
+        verbose_name_plural = _("目录导入")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or 'import'} #{self.pk}"
+
+    @property
+    def finished(self) -> bool:
+        return self.total is not None and self.position >= self.total
+
+
+class ImportRecord(models.Model):
+    """The outcome of one row or record of an import (its report), written with the batch that wrote it."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", _("新增")
+        UPDATED = "updated", _("更新")
+        SKIPPED = "skipped", _("未变")
+        FAILED = "failed", _("失败")
+        NOTICE = "notice", _("提示")  # a problem that fails no row (ignored CSV columns)
+
+    catalog_import = models.ForeignKey(CatalogImport, on_delete=models.CASCADE, related_name="records")
+    #: Order in the file (1-based; 0 for a notice about the whole file).
+    position = models.PositiveIntegerField(_("序号"))
+    line = models.PositiveIntegerField(_("行号"), null=True, blank=True)  # CSV: the physical line
+    record = models.PositiveIntegerField(_("记录号"), null=True, blank=True)  # MARC: the record number
+    control_number = models.CharField(_("控制号"), max_length=64, blank=True)
+    isbn = models.CharField("ISBN", max_length=32, blank=True)
+    outcome = models.CharField(_("结果"), max_length=8, choices=Outcome.choices)
+    reason = models.TextField(_("原因"), blank=True)
+
+    class Meta:
+        verbose_name = _("导入记录")
+        verbose_name_plural = _("导入记录")
+        constraints = [
+            # Also the index of the report (all records in file order) and of the first errors.
+            models.UniqueConstraint(fields=["catalog_import", "position"], name="import_record_position_unique"),
+        ]
+        indexes = [
+            # The import page's first errors: failed and notice records in file order.
+            models.Index(fields=["catalog_import", "outcome", "position"], name="import_record_outcome"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.outcome}"

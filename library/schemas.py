@@ -210,13 +210,38 @@ class ImportOptions(Schema):
     location: SingleLine(64) | None = Field(None, description="新复本的馆藏地，例如 棋盘井法庭")
 
 
-class ImportSummaryOut(Schema):
-    format: str
+class ImportAcceptedOut(Schema):
+    id: int
+    url: str = Field(description="GET 此地址查看进度与结果")
+    state: str = Field(description="queued")
+
+
+class ImportErrorOut(Schema):
+    line: int | None = Field(description="CSV：出错的物理行号（表头为第 1 行）")
+    record: int | None = Field(description="MARC：出错记录的序号（从 1 起）")
+    reason: str
+
+
+class ImportStatusOut(Schema):
+    id: int
+    url: str
+    report_url: str = Field(description="逐条结果的 CSV 报告")
+    state: str = Field(description="queued、running、done 或 failed")
+    error: str = Field(description="失败（或重试中）的原因；否则为空")
+    file_name: str
+    format: str = Field(description="请求的格式，读取后为识别出的 csv、marc21 或 unimarc")
+    location: str
+    records_done: int
+    records_total: int | None = Field(description="读取文件后才知道")
+    percent: int | None
     created: int
     updated: int
     skipped: int
     failed: int
-    errors: list[dict]
+    errors: list[ImportErrorOut] = Field(description="前 20 个错误；全部见报告")
+    created_by: str | None
+    created_at: datetime
+    finished_at: datetime | None
 
 
 # --- circulation ------------------------------------------------------------------------------------

@@ -8,7 +8,19 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
-from library.models import Book, CirculationEvent, Contributor, Copy, Hold, Loan, Paper, PaperAuthor, copy_counts
+from library.models import (
+    Book,
+    CatalogImport,
+    CirculationEvent,
+    Contributor,
+    Copy,
+    Hold,
+    ImportRecord,
+    Loan,
+    Paper,
+    PaperAuthor,
+    copy_counts,
+)
 from library.policy import library_today
 
 
@@ -200,3 +212,63 @@ def circulation_events(*, book: int | None = None, patron: str | None = None, ac
     if action:
         events = events.filter(action=action)
     return events
+
+
+# --- catalog imports ------------------------------------------------------------------------------------
+
+#: How many of an import's errors its status shows; the report has them all.
+IMPORT_FIRST_ERRORS = 20
+
+
+def catalog_import_get(*, import_id: int) -> CatalogImport | None:
+    """Any librarian may follow any import: imports change the one catalog the librarians share."""
+    return CatalogImport.objects.select_related("job", "created_by").filter(pk=import_id).first()
+
+
+def catalog_import_list(*, limit: int = 10) -> list[CatalogImport]:
+    return list(CatalogImport.objects.select_related("job", "created_by").order_by("-created_at", "-id")[:limit])
+
+
+def catalog_import_state(catalog_import: CatalogImport) -> str:
+    """queued, running, done or failed: the job's state (an import whose job row was deleted is judged by
+    its own progress)."""
+    if catalog_import.job is not None:
+        return catalog_import.job.state
+    return "done" if catalog_import.finished else "failed"
+
+
+def catalog_import_records(*, catalog_import: CatalogImport) -> QuerySet[ImportRecord]:
+    """Every row's or record's outcome in file order (a notice about the whole file first)."""
+    return ImportRecord.objects.filter(catalog_import=catalog_import).order_by("position")
+
+
+def catalog_import_status(*, catalog_import: CatalogImport) -> dict:
+    """What the import's page and ``GET /imports/{id}`` show.  Costs one query for the first errors."""
+    errors = catalog_import_records(catalog_import=catalog_import).filter(
+        outcome__in=[ImportRecord.Outcome.FAILED, ImportRecord.Outcome.NOTICE]
+    )[:IMPORT_FIRST_ERRORS]
+    job = catalog_import.job
+    total = catalog_import.total
+    done = catalog_import.position
+    state = catalog_import_state(catalog_import)
+    return {
+        "id": catalog_import.pk,
+        "url": f"/api/v1/imports/{catalog_import.pk}",
+        "report_url": f"/api/v1/imports/{catalog_import.pk}/report",
+        "state": state,
+        "error": job.error if job is not None and state in ("failed", "queued") else "",
+        "file_name": catalog_import.file_name,
+        "format": catalog_import.format,
+        "location": catalog_import.location,
+        "records_done": done,
+        "records_total": total,
+        "percent": (min(100, round(100 * done / total)) if total else None) if state != "done" else 100,
+        "created": catalog_import.created,
+        "updated": catalog_import.updated,
+        "skipped": catalog_import.skipped,
+        "failed": catalog_import.failed,
+        "errors": [{"line": e.line, "record": e.record, "reason": e.reason} for e in errors],
+        "created_by": catalog_import.created_by.get_username() if catalog_import.created_by else None,
+        "created_at": catalog_import.created_at,
+        "finished_at": catalog_import.finished_at,
+    }

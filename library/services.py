@@ -329,7 +329,8 @@ def paper_attach_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
     """Check, store and extract the text of a paper's full-text file, replacing any earlier one.
 
     Runs ``paper_store_file`` and then ``paper_extract_text``, which waits for the sandboxed parser (up to
-    ``PAPER_EXTRACT_WALL_SECONDS``): call it outside a transaction.
+    ``PAPER_EXTRACT_WALL_SECONDS``): call it outside a transaction, and not in a request (commands, tests;
+    requests use ``library.tasks.paper_upload_file``, which leaves the reading to a job).
     """
     paper_store_file(paper=paper, data=data, filename=filename)
     return paper_extract_text(paper=paper)

@@ -18,11 +18,12 @@ from django.views.decorators.http import require_POST
 from accounts.models import PATRON_ROLES, Profile, Role
 from accounts.selectors import user_has_role
 from accounts.services import calendar_links, calendar_token_rotate
-from library import circulation, selectors
+from library import circulation, selectors, tasks
+from library.forms import CatalogImportForm
 from library.models import Channel, Hold, Loan
 from search_index import services as search
 from search_index.throttle import search_wait
-from shuyuan.errors import DomainError
+from shuyuan.errors import DomainError, InvalidInput
 
 PER_PAGE = 20
 FACET_LABELS = {"type": gettext_lazy("类型"), "year": gettext_lazy("年份"), "language": gettext_lazy("语种"),
@@ -281,3 +282,37 @@ def desk(request: HttpRequest) -> HttpResponse:
     overdue = selectors.loan_queryset().filter(status=Loan.Status.ACTIVE, due_date__lt=library_today()).order_by("due_date")
     ready = selectors.hold_queryset().filter(status=Hold.Status.READY).order_by("pickup_by")
     return render(request, "library/desk.html", {"nav": "desk", "overdue": overdue, "ready": ready})
+
+
+@login_required
+def catalog_import(request: HttpRequest) -> HttpResponse:
+    """Upload a catalog file: it is stored and imported by a background job; the job's page follows it."""
+    _librarian(request)
+    form = CatalogImportForm(request.POST, request.FILES) if request.method == "POST" else CatalogImportForm()
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            started = tasks.catalog_import_start(
+                data=upload.read(), filename=upload.name or "", format=form.cleaned_data["format"] or None,
+                location=form.cleaned_data["location"] or None, started_by=request.user,
+            )
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            return redirect("catalog-import-detail", import_id=started.pk)
+    imports = [selectors.catalog_import_status(catalog_import=i) for i in selectors.catalog_import_list()]
+    return render(request, "library/import.html", {"nav": "import", "form": form, "imports": imports},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def catalog_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+    """An import's progress (the page reloads itself while the job runs), then its counts and first errors."""
+    _librarian(request)
+    found = selectors.catalog_import_get(import_id=import_id)
+    if found is None:
+        raise Http404
+    status = selectors.catalog_import_status(catalog_import=found)
+    return render(request, "library/import_detail.html", {
+        "nav": "import", "status": status, "running": status["state"] in ("queued", "running"),
+    })

@@ -10,6 +10,7 @@ from library.models import Book, Copy, Paper
 from library.services import Person, book_create, copy_create, paper_create
 from shuyuan.text import MESSAGE
 from tests.admin_forms import admin_form_data
+from tests.jobs.runner import run_queued_jobs
 from tests.library.files import make_docx_with_xml
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,8 @@ def test_admin_adds_paper_with_uploaded_text(admin_client_librarian, librarian, 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client_librarian.post("/admin/library/paper/add/", _paper_form(upload=upload))
     assert response.status_code == 302
+    assert Paper.objects.get().extraction_status == "pending"
+    run_queued_jobs()
     paper = Paper.objects.get()
     assert (paper.full_text, paper.file_name, paper.created_by) == ("诉调对接的全文。", "课题.txt", librarian)
     assert list(paper.paper_authors.values_list("name", flat=True)) == ["王芳"]
@@ -106,7 +109,8 @@ def test_admin_adds_paper_with_uploaded_text(admin_client_librarian, librarian, 
 
 def test_admin_upload_reads_the_text_in_the_sandbox(settings, block_parsers, admin_client_librarian,
                                                     django_capture_on_commit_callbacks):
-    """The admin form checks the type only; the child reads the text once the admin's transaction commits."""
+    """The admin form checks the type only; a job reads the text in the child once the admin's transaction
+    commits."""
     settings.PAPER_EXTRACT_MAX_DOCX_XML_BYTES = 1024 * 1024
     data = make_docx_with_xml(2 * 1024 * 1024)
     block_parsers()
@@ -115,8 +119,9 @@ def test_admin_upload_reads_the_text_in_the_sandbox(settings, block_parsers, adm
         response = admin_client_librarian.post(
             "/admin/library/paper/add/", _paper_form(upload=SimpleUploadedFile("课题.docx", data))
         )
+    [job] = run_queued_jobs()
 
-    assert response.status_code == 302
+    assert (response.status_code, job.state, job.created_by.username) == (302, "done", "librarian1")
     paper = Paper.objects.get()
     assert (paper.file_type, paper.file_size, paper.extraction_status, paper.extraction_error) == (
         "docx", len(data), Paper.ExtractionStatus.FAILED, "DOCX 文档 XML 超过 1 MB (document XML over the limit)"

@@ -17,6 +17,7 @@ from library.importers import CSV_COLUMNS, detect_format, import_catalog, neutra
 from library.models import Book, Contributor, Copy
 from shuyuan.errors import InvalidInput
 from shuyuan.text import is_single_line
+from tests.jobs.runner import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -1202,7 +1203,18 @@ def test_export_command_needs_a_format_it_can_tell(tmp_path):
 
 
 def upload(client, data: bytes, fields: dict | None = None, name: str = "books.csv"):
-    return client.upload("/api/v1/imports", {"file": SimpleUploadedFile(name, data, "text/csv")}, data=fields)
+    """POST /imports; when accepted (202), run the import job as a worker would and answer GET /imports/{id}."""
+    response = client.upload("/api/v1/imports", {"file": SimpleUploadedFile(name, data, "text/csv")}, data=fields)
+    if response.status_code != 202:
+        return response
+    assert response.json()["state"] == "queued"
+    run_queued_jobs()
+    return client.get(response.json()["url"])
+
+
+def counts(status: dict) -> dict:
+    """The part of an import's status that the inline importer's summary also gives."""
+    return {key: status[key] for key in ("format", "created", "updated", "skipped", "failed", "errors")}
 
 
 def test_librarian_uploads_csv_and_gets_the_summary(librarian_api):
@@ -1210,8 +1222,9 @@ def test_librarian_uploads_csv_and_gets_the_summary(librarian_api):
 
     response = upload(librarian_api, data)
 
-    assert (response.status_code, response.json()) == (
+    assert (response.status_code, response.json()["state"], counts(response.json())) == (
         200,
+        "done",
         summary(
             created=1,
             failed=1,
@@ -1224,7 +1237,7 @@ def test_librarian_uploads_csv_and_gets_the_summary(librarian_api):
 def test_librarian_uploads_marc_with_explicit_format(librarian_api):
     response = upload(librarian_api, marc(UNIMARC_CRIMINAL_LAW), {"format": "unimarc"}, name="records.iso")
 
-    assert (response.status_code, response.json()) == (200, summary("unimarc", created=1))
+    assert (response.status_code, counts(response.json())) == (200, summary("unimarc", created=1))
 
 
 def test_judge_may_not_import(judge_api):
@@ -1264,20 +1277,27 @@ def test_import_location_field_places_new_copies(librarian_api):
     assert copies(Book.objects.get()) == [("L1", "棋盘井法庭")]
 
 
-def test_import_of_undecodable_file_is_422_naming_file(librarian_api):
+def test_import_of_undecodable_file_fails_its_job_with_the_reason(librarian_api):
     response = upload(librarian_api, b"title\n\x80\x80\n")
 
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["field"] == "file"
-    assert response.json()["detail"][0]["type"] == "file_encoding"
+    assert (response.status_code, response.json()["state"], response.json()["error"]) == (
+        200, "failed", "文件既不是 UTF-8 也不是 GB18030 编码的文本，无法读取 (cannot decode the file as UTF-8 or GB18030)"
+    )
+    assert Book.objects.count() == 0
 
 
 @pytest.mark.parametrize(("data", "name"), [(b"\x1d", "records.mrc"), (HEADER.encode() + b"\r\n", "books.csv")])
-def test_import_of_a_file_without_records_is_422_naming_file(librarian_api, data, name):
+def test_import_of_a_file_without_records_fails_its_job_with_the_reason(librarian_api, data, name):
     response = upload(librarian_api, data, name=name)
+
+    assert (response.status_code, response.json()["state"], response.json()["error"]) == (200, "failed", NO_RECORDS)
+    assert (response.json()["records_total"], Book.objects.count()) == (None, 0)
+
+
+def test_import_of_an_empty_file_is_422_naming_file(librarian_api):
+    response = upload(librarian_api, b"  \r\n")
 
     assert response.status_code == 422
     assert response.json()["detail"] == [
-        {"loc": ["body", "file"], "field": "file", "type": "no_records", "msg": NO_RECORDS}
+        {"loc": ["body", "file"], "field": "file", "type": "empty", "msg": "文件为空 (empty file)"}
     ]
-    assert Book.objects.count() == 0

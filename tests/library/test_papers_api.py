@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from library.models import Paper
 from library.services import paper_attach_file, paper_create
+from tests.jobs.runner import run_queued_jobs
 from tests.library.files import make_docx, make_pdf
 
 pytestmark = pytest.mark.django_db
@@ -117,8 +118,13 @@ def test_upload_extracts_text_and_download_returns_the_same_bytes(librarian_api,
     assert response.status_code == 200
     body = response.json()
     assert (body["has_file"], body["file_type"], body["file_name"], body["file_size"]) == (True, file_type, name, len(data))
+    assert (body["extraction_status"], public_paper.full_text) == ("pending", "")
+    [job] = run_queued_jobs()
     public_paper.refresh_from_db()
-    assert public_paper.full_text.strip() == text
+    assert (job.state, job.key, job.summary) == ("done", f"paper_extract:{public_paper.pk}",
+                                                 {"extraction": "done", "ran": True})
+    assert (public_paper.full_text.strip(), public_paper.extraction_status) == (text, "done")
+    assert librarian_api.get(f"/api/v1/papers/{public_paper.pk}").json()["extraction_status"] == "done"
     # Stored under a random name inside MEDIA_ROOT/papers, never the client's name.
     assert public_paper.file.name.startswith("papers/") and name not in public_paper.file.name
     download = anon_api.get(f"/api/v1/papers/{public_paper.pk}/file")
@@ -136,6 +142,7 @@ def test_replacing_a_file_deletes_the_old_one(librarian_api, public_paper, djang
     old = public_paper.file.path
     with django_capture_on_commit_callbacks(execute=True):
         librarian_api.upload(f"/api/v1/papers/{public_paper.pk}/file", {"file": SimpleUploadedFile("b.txt", b"second")})
+    run_queued_jobs()
     public_paper.refresh_from_db()
     assert not os.path.exists(old)
     assert public_paper.full_text == "second"
@@ -261,6 +268,7 @@ def test_uploads_are_throttled_per_user(settings, judge_api, librarian_api, judg
     assert statuses == [200, 200]
     assert (refused.status_code, refused.json()["code"]) == (429, "throttled")
     assert 0 < int(refused["Retry-After"]) <= 3600
+    run_queued_jobs()
     paper.refresh_from_db()
     assert paper.full_text == "text"
     assert librarian_api.upload(url, {"file": SimpleUploadedFile("c.txt", b"third")}).status_code == 200

@@ -36,8 +36,10 @@ from events import services as event_services
 from library import circulation
 from library.importers import CSV_COLUMNS
 from library.services import book_create, copy_create, paper_attach_file, paper_create
+from library.tasks import catalog_import_start
 from search_index import services as search
 from tests.conftest import ApiClient, make_user
+from tests.jobs.runner import run_queued_jobs
 
 ACTORS = ("anonymous", "judge", "librarian", "organizer", "other_judge")
 #: The methods a page (a view that is not an API operation) is called with, unless it declares fewer.
@@ -177,7 +179,10 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "api/v1/papers/<paper_id>/file"): E(401, 200, 200, 403, 403, upload=("全文.txt", "全文".encode()),
                                                  owned=True),
     ("GET", "api/v1/papers/<paper_id>/file"): E(404, 200, 200, 200, 200),
-    ("POST", "api/v1/imports"): E(401, 403, 200, 403, 403, upload=("books.csv", CSV_IMPORT.encode())),
+    ("POST", "api/v1/imports"): E(401, 403, 202, 403, 403, upload=("books.csv", CSV_IMPORT.encode())),
+    # Any librarian may follow any import (the world's was started by another librarian).
+    ("GET", "api/v1/imports/<import_id>"): E(401, 403, 200, 403, 403),
+    ("GET", "api/v1/imports/<import_id>/report"): E(401, 403, 200, 403, 403),
     # --- API: circulation
     ("POST", "api/v1/loans"): [
         E(401, 201, 201, 201, 201, body={"book": "free_book"}, label="self-service"),
@@ -245,6 +250,11 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "me"): E(LOGIN, 200, 200, 200, 200),
     ("GET", "desk"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "desk"): E(LOGIN, 403, 302, 403, 403, body={"action": "return", "barcode": "C1"}),
+    ("GET", "catalog/import"): E(LOGIN, 403, 200, 403, 403),
+    # An empty form: shown again with its errors.
+    ("POST", "catalog/import"): E(LOGIN, 403, 400, 403, 403),
+    ("GET", "catalog/import/<int:import_id>"): E(LOGIN, 403, 200, 403, 403),
+    ("POST", "catalog/import/<int:import_id>"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "me/loans/<int:loan_id>/renew"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/holds/<int:hold_id>/cancel"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/calendar-link"): E(LOGIN, 302, 302, 302, 302),
@@ -269,6 +279,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
 
 #: Which object of the world a route parameter names when a case does not say.
 DEFAULT_ARGS = {
+    "import_id": "catalog_import",
     "book_id": "book",
     "barcode": "free_copy",
     "paper_id": "internal_paper",
@@ -316,6 +327,9 @@ def _build_world() -> dict:
     internal_paper = paper_create(title="执行难问题调研", visibility="internal", created_by=judge)
     paper_attach_file(paper=internal_paper, data="内部全文".encode(), filename="调研.txt")
     paper_create(title="公开的调研成果", visibility="public")
+    catalog_import = catalog_import_start(data=CSV_IMPORT.encode(), filename="books.csv", format=None, location=None,
+                                          started_by=make_user("librarian2", Role.LIBRARIAN))
+    run_queued_jobs()
     venue = event_services.venue_create(name="第一会议室")
     start = (timezone.now() + timedelta(days=5)).replace(second=0, microsecond=0)
     event = event_services.event_create(data=event_services.EventData(
@@ -331,7 +345,7 @@ def _build_world() -> dict:
         "users": users,
         "tokens": {actor: token_issue(user=user, name="matrix").raw for actor, user in users.items()},
         "book": book.pk, "free_book": free_book.pk, "busy_book": busy_book.pk, "free_copy": free_copy.barcode,
-        "internal_paper": internal_paper.pk, "loan": loan.pk, "hold": hold.pk,
+        "internal_paper": internal_paper.pk, "loan": loan.pk, "hold": hold.pk, "catalog_import": catalog_import.pk,
         "spare_token": token_issue(user=judge, name="spare").token.pk,
         "venue": venue.pk, "event": event.pk, "internal_event": internal_event.pk, "attachment": attachment.pk,
         "event_start": timezone.localtime(event.start).isoformat(), "registration": registration.pk,

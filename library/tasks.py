@@ -1,0 +1,65 @@
+"""The library's background jobs, and the two requests that ask for them.
+
+Reading a paper's text runs the sandboxed parser (seconds, up to ``PAPER_EXTRACT_WALL_SECONDS``) and a
+catalog import writes thousands of books: neither runs inside a request.  The request stores the file,
+writes its rows and enqueues (``paper_upload_file``, ``catalog_import_start``); a worker runs the job.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from jobs.services import job_enqueue
+from jobs.tasks import job_task
+from library import imports, services
+from library.models import CatalogImport, Paper
+
+
+@job_task()
+def extract_paper_text(job, progress):
+    """Read the text of paper ``payload["paper_id"]``'s current file, if it still waits for it.
+
+    Running it twice is harmless: a paper whose text is no longer pending (done, failed, file removed)
+    is left alone, and a file replaced while the parser ran is not written over (``paper_extract_text``).
+    """
+    paper = Paper.objects.filter(pk=job.payload["paper_id"]).first()
+    if paper is None or not paper.file or paper.extraction_status != Paper.ExtractionStatus.PENDING:
+        return {"extraction": paper.extraction_status if paper else "gone", "ran": False}
+    paper = services.paper_extract_text(paper=paper)
+    return {"extraction": paper.extraction_status, "ran": True}
+
+
+def paper_extract_enqueue(*, paper: Paper, requested_by: AbstractBaseUser | None = None):
+    """Queue the reading of ``paper``'s text; a job already waiting for the same paper does it."""
+    return job_enqueue(extract_paper_text, key=f"paper_extract:{paper.pk}", payload={"paper_id": paper.pk},
+                       created_by=requested_by)
+
+
+def paper_upload_file(*, paper: Paper, data: bytes, filename: str,
+                      uploaded_by: AbstractBaseUser | None = None) -> Paper:
+    """Check and store a paper's full-text file (``paper_store_file``) and queue the reading of its text.
+
+    Returns at once with ``extraction_status`` pending; the job sets done or failed.  For requests; a
+    command may call ``services.paper_attach_file``, which reads the text before returning.
+    """
+    with transaction.atomic():
+        services.paper_store_file(paper=paper, data=data, filename=filename)
+        paper_extract_enqueue(paper=paper, requested_by=uploaded_by)
+    return paper
+
+
+@job_task()
+def import_catalog_file(job, progress):
+    """Import the catalog file of ``CatalogImport`` ``payload["import_id"]``, resuming where a killed run stopped."""
+    return imports.catalog_import_run(catalog_import_id=job.payload["import_id"], progress=progress)
+
+
+def catalog_import_start(*, data: bytes, filename: str, format: str | None, location: str | None,
+                         started_by: AbstractBaseUser | None) -> CatalogImport:
+    """Store a catalog file and queue its import; returns at once (``imports.catalog_import_create`` checks)."""
+    with transaction.atomic():
+        catalog_import = imports.catalog_import_create(data=data, filename=filename, format=format, location=location,
+                                                       created_by=started_by)
+        catalog_import.job = job_enqueue(import_catalog_file, key=f"catalog_import:{catalog_import.pk}",
+                                         payload={"import_id": catalog_import.pk}, created_by=started_by)
+        catalog_import.save(update_fields=["job"])
+    return catalog_import
