@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('jobs', '0001_initial'),
-        ('library', '0004_paper_extraction_status'),
+        ('library', '0005_notice_sending_since'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
