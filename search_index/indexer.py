@@ -191,10 +191,29 @@ def _small_bound(sizes: list[tuple[int, int]]) -> float:
     return max(SMALL_SEGMENT_FLOOR, SMALL_SEGMENT_SHARE * sum(docs for docs, _ in sizes))
 
 
-def merge_segments(*, max_small: int) -> MergeResult:
-    """Merge the index's small segments into one when there are more than ``max_small`` of them.
+def merge_limit(sizes: list[tuple[int, int]], max_small: int) -> float | None:
+    """Segments with fewer documents than the returned number are to be merged; None: nothing to merge.
 
-    Each drain without merging leaves one small segment; searches pay per segment, so the worker
+    Size classes by powers of ten: the smallest class ``10**k`` under which more than ``max_small``
+    small segments lie.  Tiny segments are merged often and cheaply, and a merged segment is rewritten
+    again only when enough others of its size have piled up beside it (a log-structured merge): the
+    index keeps a few small segments and each document is rewritten a logarithmic number of times.
+    """
+    bound = _small_bound(sizes)
+    small = sorted(docs for docs, _ in sizes if docs < bound)
+    if len(small) <= max_small:
+        return None
+    limit = 10
+    while sum(1 for docs in small if docs < limit) <= max_small:
+        limit *= 10
+    return min(limit, bound)
+
+
+def merge_segments(*, max_small: int) -> MergeResult:
+    """Merge small segments into one when there are more than ``max_small`` of them (``merge_limit``).
+
+    Each drain without merging leaves one small segment, and every search pays for each segment
+    (about 0.7 ms each at 5,000 records, mostly reopening the searcher after a commit), so the worker
     merges them while the outbox is idle.  Large segments (a rebuild's) are left alone: merging them
     rewrites the whole index.  Takes the writer lock without waiting like ``drain`` (``busy`` when
     another process holds it); the caller drains after it (check-after-release).
@@ -208,8 +227,8 @@ def merge_segments(*, max_small: int) -> MergeResult:
     try:
         sizes = segment_sizes(ix)
         result.segments_before = result.segments_after = len(sizes)
-        bound = _small_bound(sizes)
-        if sum(1 for docs, _ in sizes if docs < bound) <= max_small:
+        bound = merge_limit(sizes, max_small)
+        if bound is None:
             return result
         try:
             writer = _writer(ix)

@@ -161,8 +161,8 @@ SEARCH_TIME_LIMIT = envint("SEARCH_TIME_LIMIT_MS", 2000, minimum=1) / 1000
 # the writing process apply its changes after each commit instead (a bare runserver without
 # run_worker); production leaves it False.
 SEARCH_DRAIN_IN_REQUEST = envbool("SEARCH_DRAIN_IN_REQUEST", "False")
-SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 25, minimum=1) / 1000
-SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 8, minimum=1)
+SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 20, minimum=1) / 1000
+SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
 
 # Circulation.  SELF_RETURN lets a patron return their own loan through the
 # API (the court's 24-hour self-service point); otherwise returns are the

@@ -96,7 +96,8 @@ def test_a_searcher_kept_across_updates_finds_each_record_once_as_last_written(
     """One hit with the latest availability after every update, from the searcher this thread keeps (as a
     server process keeps it across requests); a dozen drains also make the worker's loop merge segments."""
     settings.SEARCH_MERGE_SEGMENTS = 3
-    monkeypatch.setattr(worker, "MERGE_CHECK_SECONDS", 0)
+    monkeypatch.setattr(worker, "_state", worker.LoopState())
+    monkeypatch.setattr(worker, "IDLE_SECONDS", 0)
     with django_capture_on_commit_callbacks(execute=True):
         book = book_create(title="破产重整实务")
         copy = copy_create(book=book, barcode="R1")

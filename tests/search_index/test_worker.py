@@ -40,8 +40,9 @@ def empty_index(db):
 
 @pytest.fixture
 def merge_now(monkeypatch):
-    """The loop looks at the segment list on every call, not once a second."""
-    monkeypatch.setattr(worker, "MERGE_CHECK_SECONDS", 0)
+    """A fresh loop, as in a worker just started, for which the outbox is idle as soon as it is empty."""
+    monkeypatch.setattr(worker, "_state", worker.LoopState())
+    monkeypatch.setattr(worker, "IDLE_SECONDS", 0)
 
 
 def test_a_book_written_through_the_api_is_searchable_only_after_the_worker_loop_runs(
@@ -92,20 +93,20 @@ def test_the_drain_after_commit_comes_back_with_search_drain_in_request(
 
 def test_the_loop_merges_small_segments_once_they_pile_up_and_the_outbox_is_idle(empty_index, settings, merge_now):
     settings.SEARCH_MERGE_SEGMENTS = 3
-    books = []
-    for i in range(6):
-        books.append(book_create(title=f"执行和解第{i}卷"))
+    for i in range(5):
+        book_create(title=f"执行和解第{i}卷")
         indexer.drain(merge=False)  # one new small segment each, as the loop's drains leave them
-    assert segment_count() == 6
+    assert segment_count() == 5
 
     book_create(title="执行和解补编")
-    worker.apply_outbox()  # the outbox was not idle: it drains, and 7 small segments are under the forced limit
-    assert segment_count() == 7
+    worker.apply_outbox()  # the outbox was not idle: it drains, and 6 small segments are not over the forced 2 × 3
+    assert segment_count() == 6
 
     pause = worker.apply_outbox()  # idle now: merge
 
     assert (pause, segment_count()) == (0.0, 1)
-    assert len(services.search("执行和解", filters=Filters(), limit=20).items) == 7
+    assert len(services.search("执行和解", filters=Filters(), limit=20).items) == 6
+    assert worker.apply_outbox() == settings.SEARCH_OUTBOX_POLL  # nothing more to do
 
 
 def test_the_loop_merges_between_drains_when_the_outbox_is_never_idle(empty_index, settings, merge_now):
@@ -115,7 +116,7 @@ def test_the_loop_merges_between_drains_when_the_outbox_is_never_idle(empty_inde
         indexer.drain(merge=False)
     book_create(title="破产重整补编")
 
-    worker.apply_outbox()  # 6 small segments, over 4 × SEARCH_MERGE_SEGMENTS: merged although rows were queued
+    worker.apply_outbox()  # 6 small segments, over 2 × SEARCH_MERGE_SEGMENTS: merged although rows were queued
 
     assert segment_count() == 1
     assert IndexTask.objects.count() == 0
@@ -245,3 +246,13 @@ def test_a_running_worker_makes_an_api_write_searchable(tmp_path, librarian_api)
     finally:
         worker_process.stop()
     assert IndexTask.objects.count() == 0
+
+
+def test_merges_take_the_smallest_size_class_that_piled_up():
+    sizes = lambda *docs: [(d, 0) for d in docs]  # noqa: E731
+
+    assert indexer.merge_limit(sizes(50_000, 50_000, 1, 1, 1), 3) is None
+    assert indexer.merge_limit(sizes(50_000, 50_000, 1, 2, 1, 1), 3) == 10
+    assert indexer.merge_limit(sizes(50_000, 50_000, 40, 7, 1, 1), 3) == 100
+    assert indexer.merge_limit(sizes(50_000, 50_000, 900, 400, 60, 3), 3) == 1000
+    assert indexer.merge_limit(sizes(5, 5, 5, 5), 3) == 10
