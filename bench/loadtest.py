@@ -16,7 +16,8 @@
    ``rebuild_index --if-missing``, ``warm_feeds``.
 2. Start the production server as ``make serve`` does — ``gunicorn shuyuan.wsgi:application`` with
    ``--workers`` sync workers, ``--timeout 60``, DEBUG=False, SECRET_KEY, ALLOWED_HOSTS=127.0.0.1 and
-   SITE_URL set — on a free port of 127.0.0.1, and wait for /readyz.
+   SITE_URL set — on a free port of 127.0.0.1, and beside it one ``manage.py run_worker`` (which applies
+   the search index's outbox), and wait for /readyz.
 3. Drive it from this process (threads, one ``http.client`` connection each, no think time) for
    ``--duration`` seconds per level of concurrency: 70% search (``/api/v1/search``, queries drawn from
    the corpus vocabulary: Chinese, traditional, pinyin, author names, English), 15% book pages
@@ -165,6 +166,10 @@ class Paths:
     @property
     def log(self) -> Path:
         return self.home / "server.log"
+
+    @property
+    def worker_log(self) -> Path:
+        return self.home / "worker.log"
 
 
 def database_label(database: str) -> str:
@@ -526,6 +531,23 @@ def start_server(args, paths: Paths, env: dict[str, str], port: int) -> subproce
         time.sleep(0.3)
 
 
+def start_worker(paths: Paths, env: dict[str, str]) -> subprocess.Popen:
+    """``manage.py run_worker``, as ``make serve`` starts it beside gunicorn."""
+    with paths.worker_log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "manage.py", "run_worker"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)  # gunicorn's graceful stop; its workers follow
@@ -583,10 +605,10 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def server_cpu_ticks(pid: int) -> dict[int, int]:
-    """CPU ticks so far of the gunicorn master and each worker, by pid."""
+def server_cpu_ticks(pid: int, also: tuple[int, ...] = ()) -> dict[int, int]:
+    """CPU ticks so far of the gunicorn master and each worker (and of the processes ``also``), by pid."""
     out = {}
-    for p in [pid, *_children(pid)]:
+    for p in [pid, *_children(pid), *also]:
         ticks = _proc_ticks(p)
         if ticks is not None:
             out[p] = ticks
@@ -778,7 +800,7 @@ class LevelResult:
     clients: int
     seconds: float
     records: list[Record]
-    server_cpu: float  # CPU seconds of the gunicorn processes
+    server_cpu: float  # CPU seconds of the gunicorn processes and the job worker
     client_cpu: float  # CPU seconds of this process
     db_cpu: float  # CPU seconds of the PostgreSQL cluster (0 on SQLite, which runs inside the workers)
     other_cpu: float  # CPU seconds of everything else on the machine (other people's work skews the figures)
@@ -791,10 +813,12 @@ class LevelResult:
         return sum(1 for r in self.records if r.outcome == outcome)
 
 
-def run_level(clients: list[Client], duration: float, server_pid: int, db_pid: int | None) -> LevelResult:
+def run_level(clients: list[Client], duration: float, server_pid: int, db_pid: int | None,
+              worker_pid: int | None = None) -> LevelResult:
     for c in clients:
         c.records = []
-    cpu_before = server_cpu_ticks(server_pid)
+    also = (worker_pid,) if worker_pid else ()
+    cpu_before = server_cpu_ticks(server_pid, also)
     self_before = resource.getrusage(resource.RUSAGE_SELF)
     busy_before = machine_busy_seconds()
     db_before = cluster_cpu_seconds(db_pid)
@@ -807,7 +831,7 @@ def run_level(clients: list[Client], duration: float, server_pid: int, db_pid: i
     for t in threads:
         t.join()
     seconds = time.perf_counter() - started
-    cpu_after = server_cpu_ticks(server_pid)
+    cpu_after = server_cpu_ticks(server_pid, also)
     self_after = resource.getrusage(resource.RUSAGE_SELF)
     hz = os.sysconf("SC_CLK_TCK")
     server_cpu = sum(cpu_after[p] - cpu_before.get(p, 0) for p in cpu_after) / hz
@@ -848,7 +872,7 @@ def level_row(result: LevelResult) -> list[str]:
 
 
 LEVEL_HEADER = ["clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "refused",
-                "status codes", "server CPU ms/req", "CPU: gunicorn", "PostgreSQL", "load generator", "others"]
+                "status codes", "server CPU ms/req", "CPU: gunicorn + worker", "PostgreSQL", "load generator", "others"]
 
 
 def kind_rows(result: LevelResult) -> list[list[str]]:
@@ -896,7 +920,8 @@ def code_version() -> str:
 # --------------------------------------------------------------------------------------------------------
 
 
-def drive(args, work: dict, port: int, proc: subprocess.Popen, paths: Paths) -> tuple[list[LevelResult], dict]:
+def drive(args, work: dict, port: int, proc: subprocess.Popen, paths: Paths,
+          worker: subprocess.Popen) -> tuple[list[LevelResult], dict]:
     from bench.search_bench import table
 
     judges = work["judges"]
@@ -907,16 +932,17 @@ def drive(args, work: dict, port: int, proc: subprocess.Popen, paths: Paths) -> 
         for i in range(max(args.levels))
     ]
     if args.warmup > 0:
-        warm = run_level(clients[:2], args.warmup, proc.pid, db_pid)
+        warm = run_level(clients[:2], args.warmup, proc.pid, db_pid, worker.pid)
         say(f"\nwarm-up: {len(warm.records)} requests in {warm.seconds:.0f} s with 2 clients, "
             f"{warm.count('error')} errors (not counted)")
         for c in clients:
             c.etags.clear()
     log_start = paths.log.stat().st_size
+    worker_log_start = paths.worker_log.stat().st_size
     results = []
     for level in args.levels:
         say(f"\n[{level} client{'s' if level > 1 else ''}] {args.duration:.0f} s … (load {os.getloadavg()[0]:.2f})")
-        result = run_level(clients[:level], args.duration, proc.pid, db_pid)
+        result = run_level(clients[:level], args.duration, proc.pid, db_pid, worker.pid)
         results.append(result)
         say(table([level_row(result)], LEVEL_HEADER))
         say(table(kind_rows(result), KIND_HEADER))
@@ -928,7 +954,13 @@ def drive(args, work: dict, port: int, proc: subprocess.Popen, paths: Paths) -> 
         if proc.poll() is not None:
             say("    the server has exited")
             break
-    return results, scan_log(paths.log, log_start)
+        if worker.poll() is not None:
+            say("    the job worker has exited")
+            break
+    worker_errors = scan_log(paths.worker_log, worker_log_start)
+    return results, {**scan_log(paths.log, log_start),
+                     "worker log: traceback": worker_errors["traceback"],
+                     "worker log: error lines": worker_errors["error lines"]}
 
 
 def main(argv=None) -> int:
@@ -953,11 +985,16 @@ def main(argv=None) -> int:
     if args.prepare_only:
         return 0
     say(f"\n[server] {' '.join(gunicorn_command(args.workers, port)[1:])}  (log {paths.log})")
-    proc = start_server(args, paths, env, port)
+    say(f"[worker] manage.py run_worker  (log {paths.worker_log})")
+    worker = start_worker(paths, env)
     try:
-        results, log_errors = drive(args, work, port, proc, paths)
+        proc = start_server(args, paths, env, port)
+        try:
+            results, log_errors = drive(args, work, port, proc, paths, worker)
+        finally:
+            stop_server(proc)
     finally:
-        stop_server(proc)
+        stop_worker(worker)
     errors = sum(r.count("error") for r in results)
     say(f"\n=== {database_label(args.database)} ({work['vendor']} {work['db_version']}), "
         f"{args.workers} gunicorn workers, {args.duration:.0f} s per level ===")

@@ -10,6 +10,10 @@ Whoosh 2.7 index.
 
 The codec is written into the index's table of contents (Whoosh pickles it by reference to this
 module), like the analyzers of :mod:`search_index.analysis`.
+
+``segment_sizes`` reads the table of contents through ``FileIndex._segments()``, a private method of
+whoosh-reloaded 2.7.5 (the public way, ``ix.reader().leaf_readers()``, opens every segment's files);
+tests/search_index/test_worker.py compares the two.
 """
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, _lenfield
@@ -55,3 +59,11 @@ class LengthsInMemoryReader(W3PerDocReader):
         if lbyte:
             return byte_to_length(lbyte)
         return None
+
+
+def segment_sizes(ix) -> list[tuple[int, int]]:
+    """(documents including deleted ones, deleted documents) of each segment of an open index.
+
+    Reads only the table of contents.
+    """
+    return [(segment.doc_count_all(), segment.deleted_count()) for segment in ix._segments()]

@@ -7,7 +7,11 @@ later without touching callers.
 import logging
 from collections.abc import Callable
 
-from search_index import indexer, searcher, store
+from django.conf import settings
+
+from jobs.models import Job
+from jobs.services import job_enqueue
+from search_index import documents, indexer, searcher, store, tasks
 from search_index.searcher import Filters, QueryError, QueryTooComplex, SearchResult, SearchTimeout
 
 __all__ = [
@@ -21,6 +25,7 @@ __all__ = [
     "index_drain",
     "index_health",
     "index_rebuild",
+    "index_rebuild_enqueue",
     "index_record",
     "search",
 ]
@@ -50,7 +55,7 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
     except store.IndexMissing as exc:
         searcher.reset()
         if indexer.create_if_fillable():
-            indexer.drain()
+            _drain_if_in_request()
             return search(text, filters=filters, sort=sort, limit=limit, offset=offset)
         raise SearchUnavailable(str(exc)) from None
     except store.UNREADABLE as exc:
@@ -77,11 +82,17 @@ def index_health() -> str:
         return "ok"
     except store.IndexMissing as exc:
         if indexer.create_if_fillable():
-            indexer.drain()
+            _drain_if_in_request()
             return "ok"
         return f"unavailable: {exc}"
     except Exception as exc:  # noqa: BLE001 - a corrupt index directory raises whoosh's own errors
         return f"unavailable: {exc.__class__.__name__}: {exc}"
+
+
+def _drain_if_in_request() -> None:
+    # The new empty index is filled by the workers' loop, unless this server drains its own writes.
+    if settings.SEARCH_DRAIN_IN_REQUEST:
+        indexer.drain()
 
 
 def index_record(*, kind: str, object_id: int) -> None:
@@ -98,9 +109,25 @@ def index_drain() -> indexer.DrainResult:
 
 
 def index_rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) -> indexer.RebuildResult:
-    result = indexer.rebuild(progress=progress, procs=procs)
-    searcher.reset()
-    return result
+    return tasks.rebuild(progress=progress, procs=procs)
+
+
+#: The rebuild job's kind (the admin's jobs list) and key (at most one queued at a time).
+REBUILD_JOB_KIND = "重建全文索引 (search_index.rebuild)"
+REBUILD_JOB_KEY = "search_index:rebuild"
+
+
+def index_rebuild_enqueue(*, created_by=None, procs: int = 1) -> tuple[Job, bool]:
+    """Ask a worker to rebuild the index (a job with progress); returns (the job, whether it is new).
+
+    A rebuild already queued or running is returned instead of a second one.  Call it in the transaction
+    of the request that asks: the job exists when that commits.
+    """
+    open_job = Job.objects.filter(key=REBUILD_JOB_KEY, state__in=Job.OPEN).order_by("-id").first()
+    if open_job is not None:
+        return open_job, False
+    return job_enqueue(tasks.rebuild_index, kind=REBUILD_JOB_KIND, key=REBUILD_JOB_KEY, payload={"procs": procs},
+                       created_by=created_by, max_attempts=2, total=documents.count_documents()), True
 
 
 def index_check(*, fix: bool = False) -> indexer.CheckResult:

@@ -124,7 +124,7 @@ if NOTICES_AT != "off" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", NOTICES_
     raise ImproperlyConfigured(f"Environment variable NOTICES_AT must be HH:MM (00:00-23:59) or off, not {NOTICES_AT!r}.")
 JOBS_SCHEDULE: list[dict] = [] if NOTICES_AT == "off" else [{"task": "events.tasks.send_daily_notices", "at": NOTICES_AT}]
 # Functions every worker runs continuously in threads of their own (each returns its pause in seconds).
-WORKER_LOOPS: list[str] = []
+WORKER_LOOPS: list[str] = ["search_index.worker.apply_outbox"]
 
 # Reading the catalog (books, public papers) without logging in.
 CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
@@ -162,6 +162,14 @@ LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
 SEARCH_RATE_ANONYMOUS = envint("SEARCH_RATE_ANONYMOUS", 60)
 SEARCH_RATE_USER = envint("SEARCH_RATE_USER", 300)
 SEARCH_TIME_LIMIT = envint("SEARCH_TIME_LIMIT_MS", 2000, minimum=1) / 1000
+# Index upkeep is the workers' (search_index/worker.py): a request only writes the outbox.  Every worker
+# polls the outbox every SEARCH_OUTBOX_POLL_MS while it is idle and, idle, merges the index's small
+# segments once more than SEARCH_MERGE_SEGMENTS of them pile up.  SEARCH_DRAIN_IN_REQUEST=True makes
+# the writing process apply its changes after each commit instead (a bare runserver without
+# run_worker); production leaves it False.
+SEARCH_DRAIN_IN_REQUEST = envbool("SEARCH_DRAIN_IN_REQUEST", "False")
+SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 20, minimum=1) / 1000
+SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
 
 # Circulation.  SELF_RETURN lets a patron return their own loan through the
 # API (the court's 24-hour self-service point); otherwise returns are the

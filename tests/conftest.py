@@ -9,6 +9,7 @@ from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Role
 from accounts.services import token_issue, user_upsert
+from search_index.worker import apply_outbox
 from tests.live import server  # noqa: F401 - a fixture: the live multi-process server
 
 # The suite must be deterministic: property tests draw the same examples on every run.
@@ -59,6 +60,12 @@ class ApiClient:
 
     def delete(self, path, headers=None):
         return self.client.delete(path, headers=self._headers(headers))
+
+
+def apply_index_outbox() -> None:
+    """Apply the search index's outbox as a worker's loop does: a request only queues its index changes
+    (``SEARCH_DRAIN_IN_REQUEST`` is off), so a test that searches for what it just wrote calls this first."""
+    apply_outbox()
 
 
 def api_for(user) -> "ApiClient":

@@ -12,7 +12,7 @@ from library import circulation, notices
 from library.models import Channel, CirculationEvent, ClosedDay, Copy, Hold, Loan, LoanPolicy, Notice
 from library.policy import DEFAULT, due_date_after, library_today, next_open_day, policy_for
 from library.services import book_create, copy_create, copy_update
-from tests.conftest import ApiClient, api_for, make_user
+from tests.conftest import ApiClient, api_for, apply_index_outbox, make_user
 from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
@@ -556,12 +556,15 @@ def test_search_results_carry_availability_after_each_circulation_change(
     assert (hit().available_copies, hit().earliest_due, hit().holds_waiting) == (1, None, 0)
     with django_capture_on_commit_callbacks(execute=True):
         borrow(api_for(judges[0]), book)
+    apply_index_outbox()
     assert (hit().available_copies, hit().earliest_due, hit().holds_waiting) == (0, "2027-01-01", 0)
     with django_capture_on_commit_callbacks(execute=True):
         api_for(judges[1]).post("/api/v1/holds", {"book": book.pk})
+    apply_index_outbox()
     assert hit().holds_waiting == 1
     with django_capture_on_commit_callbacks(execute=True):
         desk.post("/api/v1/returns", {"barcode": "C1"})
+    apply_index_outbox()
     assert (hit().available_copies, hit().earliest_due, hit().holds_waiting) == (0, None, 0)
     api = ApiClient()
     item = next(i for i in api.get("/api/v1/search", {"q": "民法典评注"}).json()["items"] if i["id"] == book.pk)

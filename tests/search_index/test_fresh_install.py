@@ -1,4 +1,5 @@
-"""A fresh installation searches without rebuild_index: the README's production path, then a book."""
+"""A fresh installation searches without rebuild_index: the README's production path, then a book (applied by
+the workers' loop)."""
 
 import json
 import os
@@ -12,10 +13,12 @@ SCRIPT = """
 import json
 from django.test import Client
 from library.services import book_create
+from search_index.worker import apply_outbox
 
 client = Client()
 empty = client.get("/api/v1/search", {"q": "担保物权"})
 book = book_create(title="担保物权新论", contributors=["王某"])
+apply_outbox()  # what every run_worker does continuously
 found = client.get("/api/v1/search", {"q": "担保物权"})
 print(json.dumps({"empty": [empty.status_code, empty.json().get("count")],
                   "found": [found.status_code, [(i["type"], i["id"]) for i in found.json().get("items", [])]],

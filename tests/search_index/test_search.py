@@ -8,6 +8,7 @@ from library.services import book_create, book_update
 from search_index import columnar, searcher, services
 from search_index.models import IndexTask
 from search_index.services import Filters
+from tests.conftest import apply_index_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -299,6 +300,7 @@ def test_counts_stay_right_after_updates_delete_documents_in_old_segments(catalo
     before = services.search("担保物权", filters=PUBLIC).count
     with django_capture_on_commit_callbacks(execute=True):
         book_update(book=catalog["xingfa"], changes={"summary": "刑法总论与分论。"})  # no longer mentions 担保物权
+    apply_index_outbox()
     searcher.reset()
     after = services.search("担保物权", filters=PUBLIC)
     assert after.count == before - 1
@@ -354,6 +356,7 @@ def test_phrases_are_ranked_by_whoosh_within_the_matched_documents(catalog):
 def test_records_without_a_year_sort_last(catalog, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         undated = book_create(title="无年份的担保物权手册", clc="D923")
+    apply_index_outbox()
     searcher.reset()
     newest = services.search("担保物权", filters=PUBLIC, sort="-year", limit=50)
     oldest = services.search("担保物权", filters=PUBLIC, sort="year", limit=50)

@@ -19,9 +19,10 @@ from library.services import (
     paper_attach_file,
     paper_create,
 )
-from search_index import columnar, indexer, searcher, services, store
+from search_index import columnar, indexer, searcher, services, store, worker
 from search_index.models import IndexTask
 from search_index.services import Filters
+from tests.conftest import apply_index_outbox
 
 PUBLIC = Filters()
 
@@ -40,13 +41,16 @@ def empty_index(db):
 def test_create_update_delete_reach_the_index_after_commit(empty_index, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         book = book_create(title="多元化纠纷解决机制研究", contributors=[Person("龙宗智")])
+    apply_index_outbox()
     assert found("多元化纠纷解决") == [("book", book.pk)]
     with django_capture_on_commit_callbacks(execute=True):
         book_update(book=book, changes={"title": "诉源治理研究"})
+    apply_index_outbox()
     assert found("诉源治理") == [("book", book.pk)]
     assert found("多元化纠纷解决") == []
     with django_capture_on_commit_callbacks(execute=True):
         book_delete(book=book)
+    apply_index_outbox()
     assert found("诉源治理") == []
     assert IndexTask.objects.count() == 0
 
@@ -56,9 +60,11 @@ def test_availability_follows_copy_changes(empty_index, django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         book = book_create(title="民事执行法")
         copy = copy_create(book=book, barcode="X1")
+    apply_index_outbox()
     assert found("", available=True) == [("book", book.pk)]
     with django_capture_on_commit_callbacks(execute=True):
         copy_update(copy=copy, changes={"status": Copy.Status.REPAIR})
+    apply_index_outbox()
     assert found("", available=True) == []
     assert services.search("民事执行法", filters=PUBLIC).items[0].available_copies == 0
 
@@ -67,8 +73,10 @@ def test_availability_follows_copy_changes(empty_index, django_capture_on_commit
 def test_contributor_only_change_reaches_the_index(empty_index, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         book = book_create(title="合同法研究")
+    apply_index_outbox()
     with django_capture_on_commit_callbacks(execute=True):
         book_update(book=book, changes={}, contributors=[Person("王利明")])
+    apply_index_outbox()
     assert found("王利明") == [("book", book.pk)]
 
 
@@ -77,23 +85,29 @@ def test_paper_file_text_becomes_searchable(empty_index, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         paper = paper_create(title="家事审判改革调研", visibility="public")
         paper_attach_file(paper=paper, data="第三章 讨论离婚冷静期的适用。".encode(), filename="a.txt")
+    apply_index_outbox()
     assert found("离婚冷静期") == [("paper", paper.pk)]
 
 
 @pytest.mark.django_db
 def test_a_searcher_kept_across_updates_finds_each_record_once_as_last_written(
-    empty_index, django_capture_on_commit_callbacks
+    empty_index, django_capture_on_commit_callbacks, settings, monkeypatch
 ):
     """One hit with the latest availability after every update, from the searcher this thread keeps (as a
-    server process keeps it across requests); a dozen commits also make Whoosh merge segments."""
+    server process keeps it across requests); a dozen drains also make the worker's loop merge segments."""
+    settings.SEARCH_MERGE_SEGMENTS = 3
+    monkeypatch.setattr(worker, "_state", worker.LoopState())
+    monkeypatch.setattr(worker, "IDLE_SECONDS", 0)
     with django_capture_on_commit_callbacks(execute=True):
         book = book_create(title="破产重整实务")
         copy = copy_create(book=book, barcode="R1")
+    apply_index_outbox()
     seen = []
     for i in range(12):
         status = Copy.Status.REPAIR if i % 2 == 0 else Copy.Status.AVAILABLE
         with django_capture_on_commit_callbacks(execute=True):
             copy_update(copy=copy, changes={"status": status})
+        apply_index_outbox()
         seen.append([(h.id, h.available_copies) for h in services.search("破产重整", filters=PUBLIC).items])
     assert seen == [[(book.pk, 0 if i % 2 == 0 else 1)] for i in range(12)]
 
@@ -105,8 +119,10 @@ def test_a_reader_whose_segments_a_merge_deleted_is_replaced_by_a_complete_one(
     """Whoosh opens stored fields lazily: a reader opened just before another process's merge must not be used."""
     with django_capture_on_commit_callbacks(execute=True):
         first = book_create(title="执行和解研究")
+    apply_index_outbox()
     with django_capture_on_commit_callbacks(execute=True):
         second = book_create(title="执行回转研究")
+    apply_index_outbox()
     ix = store.open_index()
     before = ix.searcher()
     merge = indexer._writer(ix)
@@ -227,7 +243,8 @@ def test_searches_keep_answering_during_a_rebuild():
 
 
 def _writer_process(db_settings, index_dir, worker, books, queue):
-    """A separate process: create books, each committing and draining on its own."""
+    """A separate process: create books, each committing and then applying the outbox as a worker's loop does
+    (several processes drain at once, as several workers do)."""
     import django
     from django.conf import settings
 
@@ -238,6 +255,7 @@ def _writer_process(db_settings, index_dir, worker, books, queue):
     try:
         for i in range(books):
             book_create(title=f"并发写入{worker}号第{i}本", contributors=[Person(f"作者{worker}")])
+            apply_index_outbox()
         queue.put(None)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         queue.put(repr(exc))
@@ -263,7 +281,7 @@ def test_several_processes_write_at_once_without_failing_or_losing_updates(setti
     results = [queue.get(timeout=5) for _ in workers]
     assert results == [None] * 4
     assert Book.objects.count() == 32
-    # Every process drained after its commits: nothing is left behind in the queue.
+    # Every process drained after its commits, whoever held the writer: nothing is left behind in the queue.
     assert IndexTask.objects.count() == 0
     assert services.index_check().ok
     assert services.search("并发写入", filters=PUBLIC, limit=50).count == 32

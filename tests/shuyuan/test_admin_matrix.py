@@ -39,6 +39,7 @@ from jobs.models import Job, WorkerBeat
 from library import circulation
 from library.models import CirculationEvent, ClosedDay, LoanPolicy, Notice
 from library.services import book_create, copy_create, paper_create
+from search_index.models import IndexTask
 from tests.admin_forms import admin_form_data
 from tests.conftest import make_user
 
@@ -99,6 +100,9 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     # --- background jobs: librarians watch them (and queue failed ones again); superusers also delete
     "jobs.job": {**librarians(NO_ADD_DELETE), "superuser": NO_ADD},
     "jobs.workerbeat": {**librarians(READ_ONLY), "superuser": NO_ADD},
+    # --- the search index's outbox: looked at (and a rebuild queued) by librarians; a row deleted or added by
+    # hand would be an index update lost or invented, so no one edits it
+    "search_index.indextask": librarians(READ_ONLY),
     # --- events: venues are every organizer's (as in the API), events and registrations their organizers'
     "events.venue": {"anonymous": OUT, "judge": OUT, "librarian": NONE, "organizer": FULL, "organizer2": FULL,
                      "superuser": FULL, "staff": NONE},
@@ -184,6 +188,7 @@ def _build_world() -> dict:
         "events.event": event,
         "events.registration": registration,
         "jobs.job": Job.objects.create(kind="matrix", task_path="tests.jobs.sample_tasks.count_to"),
+        "search_index.indextask": IndexTask.objects.create(kind=IndexTask.Kind.BOOK, object_id=book.pk),
         "jobs.workerbeat": WorkerBeat.objects.create(worker_id="matrix:1", hostname="matrix", pid=1, backend="db",
                                                      started_at=timezone.now(), seen_at=timezone.now()),
     }

@@ -1,7 +1,8 @@
 """Several workers, one truth: a live gunicorn server with four worker processes.
 
-* Search-index updates written by every worker at once all reach the index (none lost to Whoosh's
-  write lock: the losers leave their work in the database queue and the lock holder drains it).
+* Search-index updates written by every worker at once all reach the index, applied by two job workers
+  at once (none lost to Whoosh's write lock: the losers leave their work in the database queue and the
+  lock holder drains it).
 * A change made through any worker invalidates the calendar feed in every worker (the cache lives
   in files, keyed by a version in the database — no per-process memory).
 The circulation and registration guarantees across processes are tested in
@@ -22,6 +23,7 @@ from events.services import EventData, event_create
 from search_index import services as search
 from search_index.models import IndexTask
 from tests.conftest import make_user
+from tests.jobs.test_worker_live import Worker, wait_for
 from tests.live import all_at_once, assert_clean_log, post, worker_pids
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,17 +38,25 @@ def get(url: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
         return exc.code, exc.read(), dict(exc.headers)
 
 
-def test_index_updates_from_every_worker_reach_the_index(server):
+def test_index_updates_from_every_worker_reach_the_index(server, tmp_path):
     base, log = server
     search.index_rebuild()
     assert len(worker_pids(base)) == 4
+    # Requests only queue index updates; job workers apply them (two, so they contend for the writer).
+    job_workers = [Worker(tmp_path, {}, name) for name in ("a", "b")]
     librarians = [make_user(f"cat{i}", Role.LIBRARIAN) for i in range(8)]
     tokens = [token_issue(user=u, name="parallel").raw for u in librarians]
     calls = [lambda t=t, i=i, k=k: post(f"{base}/api/v1/books", t, {"title": f"多进程编目第{i}组第{k}本"})
              for i, t in enumerate(tokens) for k in range(5)]
-    results = all_at_once(calls)
-    assert [status for status, _ in results] == [201] * 40
-    # Every record is in the index, whichever worker wrote it and whoever held the lock meanwhile.
+    try:
+        results = all_at_once(calls)
+        assert [status for status, _ in results] == [201] * 40
+        # Every record is in the index, whichever worker wrote it and whoever held the lock meanwhile.
+        wait_for(lambda: not IndexTask.objects.exists(), timeout=120, what="the job workers to apply the outbox",
+                 logs=[w.log for w in job_workers])
+    finally:
+        for worker in job_workers:
+            worker.stop()
     status, body, _ = get(f"{base}/api/v1/search?q=多进程编目&limit=100")
     assert status == 200, body
     found = json.loads(body)

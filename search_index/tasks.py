@@ -1,0 +1,42 @@
+"""Background work of the search index (jobs run by ``manage.py run_worker``), and the rebuild they share
+with ``manage.py rebuild_index``."""
+
+import time
+from collections.abc import Callable
+
+from jobs.tasks import job_task
+from search_index import documents, indexer, searcher
+
+#: A rebuild writes its progress at most this often (one UPDATE of the job row each time).
+PROGRESS_SECONDS = 1.0
+
+
+def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) -> indexer.RebuildResult:
+    """``indexer.rebuild``, then this process's searchers are reopened on the new generation."""
+    result = indexer.rebuild(progress=progress, procs=procs)
+    searcher.reset()
+    return result
+
+
+@job_task()
+def rebuild_index(job, progress):
+    """Build a complete index into a new generation and swap it in (``services.index_rebuild_enqueue``).
+
+    Progress counts records; payload ``{"procs": N}`` sets the writer processes.
+    """
+    total = documents.count_documents()
+    progress(0, total)
+    done = 0
+    last = time.monotonic()
+
+    def step(n: int) -> None:
+        nonlocal done, last
+        done += n
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS:
+            last = now
+            progress(done, max(total, done))
+
+    result = rebuild(progress=step, procs=int(job.payload.get("procs", 1)))
+    progress(result.records, result.records)
+    return {"records": result.records, "seconds": round(result.seconds, 1), "generation": result.generation}

@@ -1,0 +1,66 @@
+"""The search index's upkeep in the background workers: ``apply_outbox``, one of ``settings.WORKER_LOOPS``.
+
+Every ``manage.py run_worker`` calls it over and over in a thread of its own.  It drains the outbox
+(``IndexTask`` rows the requests wrote) into Whoosh without merging, so a change is searchable a poll
+interval plus one small commit after its transaction; when the outbox is idle it merges the small
+segments those commits leave (``indexer.merge_segments``).  Several workers, on one machine or several
+sharing the index directory, may run it at once: the drain and the merge take Whoosh's writer lock
+without waiting and the holder looks at the queue again after releasing it (``indexer``,
+check-after-release).
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from search_index import indexer
+
+logger = logging.getLogger(__name__)
+
+#: Segments pile up under a write load that never lets the outbox go idle; past this multiple of
+#: SEARCH_MERGE_SEGMENTS small segments the merge runs between two drains anyway.
+FORCE_MERGE_FACTOR = 2
+#: The outbox counts as idle once nothing was drained for this long: a merge started in a short gap
+#: between writes would hold the writer while the next write waits.
+IDLE_SECONDS = 0.5
+#: Pause while there is no index to drain into (rebuild_index, or a catalogue the outbox cannot fill).
+MISSING_PAUSE = 5.0
+
+
+@dataclass
+class LoopState:
+    #: This loop committed since it last looked at the segment list (a fresh worker looks once).
+    dirty: bool = True
+    #: When this loop last drained something (time.monotonic()).
+    last_write: float = 0.0
+
+
+_state = LoopState()
+
+
+def apply_outbox() -> float:
+    """Drain whatever is queued; merge small segments when idle.  Returns the pause before the next call."""
+    result = indexer.drain(merge=False)
+    if result.missing:
+        return MISSING_PAUSE
+    now = time.monotonic()
+    if result.indexed or result.deleted:
+        _state.dirty, _state.last_write = True, now
+        # More rows may be arriving: only merge an index that is getting overfull.
+        limit = settings.SEARCH_MERGE_SEGMENTS * FORCE_MERGE_FACTOR
+    elif result.busy or now - _state.last_write < IDLE_SECONDS:
+        # Busy: another worker holds the writer and drains again after releasing it.
+        return settings.SEARCH_OUTBOX_POLL
+    else:
+        limit = settings.SEARCH_MERGE_SEGMENTS
+    if _state.dirty:
+        # Reads only the table of contents, and only after this loop's own commits.
+        merged = indexer.merge_segments(max_small=limit)
+        if merged.busy:
+            return settings.SEARCH_OUTBOX_POLL
+        _state.dirty = bool(result.indexed or result.deleted)
+        if merged.merged:
+            return 0.0  # check-after-release: rows queued during the merge are drained at once
+    return settings.SEARCH_OUTBOX_POLL

@@ -1,0 +1,258 @@
+"""Index upkeep leaves the request: requests only queue, the workers' loop applies and merges, a rebuild is a job."""
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from whoosh.index import FileIndex
+
+from accounts.models import Role
+from jobs.models import Job
+from jobs.services import Progress
+from library.models import Book
+from library.services import book_create, copy_create
+from search_index import codec, indexer, searcher, services, store, tasks, worker
+from search_index.models import IndexTask
+from search_index.services import Filters
+from tests.conftest import make_user
+from tests.jobs.test_worker_live import Worker, wait_for
+
+pytestmark = pytest.mark.django_db
+
+
+def found(query: str) -> list[tuple[str, int]]:
+    searcher.reset()
+    return [(h.type, h.id) for h in services.search(query, filters=Filters()).items]
+
+
+def segment_count() -> int:
+    ix = store.open_index()
+    try:
+        return len(codec.segment_sizes(ix))
+    finally:
+        ix.close()
+
+
+@pytest.fixture
+def empty_index(db):
+    services.index_rebuild()
+
+
+@pytest.fixture
+def merge_now(monkeypatch):
+    """A fresh loop, as in a worker just started, for which the outbox is idle as soon as it is empty."""
+    monkeypatch.setattr(worker, "_state", worker.LoopState())
+    monkeypatch.setattr(worker, "IDLE_SECONDS", 0)
+
+
+def test_a_book_written_through_the_api_is_searchable_only_after_the_worker_loop_runs(
+    empty_index, librarian_api, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = librarian_api.post("/api/v1/books", {"title": "诉源治理实践研究"})
+    assert response.status_code == 201, response.content
+    book_id = response.json()["id"]
+    assert list(IndexTask.objects.values_list("kind", "object_id")) == [("book", book_id)]
+    assert found("诉源治理") == []
+
+    pause = worker.apply_outbox()
+
+    assert found("诉源治理") == [("book", book_id)]
+    assert IndexTask.objects.count() == 0
+    assert 0 < pause <= 0.05
+
+
+def test_a_borrow_request_never_opens_the_index_writer(
+    empty_index, judge_api, django_capture_on_commit_callbacks, monkeypatch
+):
+    book = book_create(title="民法典评注", clc="D923")
+    copy_create(book=book, barcode="C1")
+    worker.apply_outbox()
+
+    def no_writer(*args, **kwargs):
+        raise AssertionError("a request opened the index writer")
+
+    monkeypatch.setattr(FileIndex, "writer", no_writer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = judge_api.post("/api/v1/loans", {"book": book.pk})
+
+    assert response.status_code == 201, response.content
+    assert set(IndexTask.objects.values_list("kind", "object_id")) == {("book", book.pk)}  # queued, for the worker
+
+
+def test_the_drain_after_commit_comes_back_with_search_drain_in_request(
+    empty_index, librarian_api, settings, django_capture_on_commit_callbacks
+):
+    settings.SEARCH_DRAIN_IN_REQUEST = True
+    with django_capture_on_commit_callbacks(execute=True):
+        book_id = librarian_api.post("/api/v1/books", {"title": "家事审判改革"}).json()["id"]
+
+    assert found("家事审判") == [("book", book_id)]
+    assert IndexTask.objects.count() == 0
+
+
+def test_the_loop_merges_small_segments_once_they_pile_up_and_the_outbox_is_idle(empty_index, settings, merge_now):
+    settings.SEARCH_MERGE_SEGMENTS = 3
+    for i in range(5):
+        book_create(title=f"执行和解第{i}卷")
+        indexer.drain(merge=False)  # one new small segment each, as the loop's drains leave them
+    assert segment_count() == 5
+
+    book_create(title="执行和解补编")
+    worker.apply_outbox()  # the outbox was not idle: it drains, and 6 small segments are not over the forced 2 × 3
+    assert segment_count() == 6
+
+    pause = worker.apply_outbox()  # idle now: merge
+
+    assert (pause, segment_count()) == (0.0, 1)
+    assert len(services.search("执行和解", filters=Filters(), limit=20).items) == 6
+    assert worker.apply_outbox() == settings.SEARCH_OUTBOX_POLL  # nothing more to do
+
+
+def test_the_loop_merges_between_drains_when_the_outbox_is_never_idle(empty_index, settings, merge_now):
+    settings.SEARCH_MERGE_SEGMENTS = 1
+    for i in range(5):
+        book_create(title=f"破产重整第{i}卷")
+        indexer.drain(merge=False)
+    book_create(title="破产重整补编")
+
+    worker.apply_outbox()  # 6 small segments, over 2 × SEARCH_MERGE_SEGMENTS: merged although rows were queued
+
+    assert segment_count() == 1
+    assert IndexTask.objects.count() == 0
+
+
+def test_a_merge_leaves_large_segments_alone(db, settings, merge_now, monkeypatch):
+    monkeypatch.setattr(indexer, "SMALL_SEGMENT_FLOOR", 3)
+    settings.SEARCH_MERGE_SEGMENTS = 1
+    for i in range(40):
+        book_create(title=f"刑事诉讼第{i}卷")
+    services.index_rebuild()  # one segment of 40 documents
+    for i in range(2):
+        book_create(title=f"刑事诉讼补编{i}")
+        indexer.drain(merge=False)
+
+    result = indexer.merge_segments(max_small=1)
+
+    ix = store.open_index()
+    assert sorted(docs for docs, _ in codec.segment_sizes(ix)) == [2, 40]
+    ix.close()
+    assert (result.segments_before, result.segments_after, result.merged) == (3, 2, 2)
+
+
+def test_a_merge_leaves_the_work_queued_while_another_process_holds_the_writer(empty_index, settings, merge_now):
+    settings.SEARCH_MERGE_SEGMENTS = 1
+    for i in range(3):
+        book_create(title=f"调解第{i}卷")
+        indexer.drain(merge=False)
+    ix = store.open_index()
+    lock = ix.lock("WRITELOCK")
+    assert lock.acquire(blocking=False)
+    try:
+        assert indexer.merge_segments(max_small=1).busy is True
+    finally:
+        lock.release()
+        ix.close()
+    assert segment_count() == 3
+
+
+def test_segment_sizes_read_from_the_table_of_contents_match_whoosh_readers(empty_index):
+    """Fails loudly when a Whoosh upgrade changes the private FileIndex._segments()."""
+    for i in range(3):
+        book = book_create(title=f"海事审判第{i}卷")
+        indexer.drain(merge=False)
+    book.delete()
+    indexer.drain(merge=False)
+    ix = store.open_index()
+    with ix.reader() as reader:
+        leaves = [(leaf.doc_count_all(), leaf.doc_count_all() - leaf.doc_count()) for leaf, _ in reader.leaf_readers()]
+    assert codec.segment_sizes(ix) == leaves
+    ix.close()
+
+
+def test_the_loop_waits_longer_while_there_is_no_index(db):
+    book_create(title="司法确认程序")
+    Book.objects.bulk_create([Book(title="未入队的书")])  # not fillable from the outbox: no empty index is made
+
+    assert worker.apply_outbox() == worker.MISSING_PAUSE
+    assert IndexTask.objects.count() == 1
+
+
+def test_the_rebuild_job_reports_progress_and_swaps_the_new_index_in(empty_index, monkeypatch):
+    before = store.current_generation()
+    Book.objects.bulk_create([Book(title=f"未入队的判例汇编{i}") for i in range(5)])  # no signals: only a rebuild finds them
+    monkeypatch.setattr(tasks, "PROGRESS_SECONDS", 0)
+    reported = []
+    record = Progress.__call__
+
+    def spy(self, done, total=None):
+        record(self, done, total)
+        reported.append(Job.objects.values_list("progress_done", "progress_total").get(pk=self.job.pk))
+
+    monkeypatch.setattr(Progress, "__call__", spy)
+    with transaction.atomic():
+        job, created = services.index_rebuild_enqueue()
+    assert (created, job.progress_total) == (True, 5)
+    assert services.index_rebuild_enqueue() == (job, False)
+
+    tasks.rebuild_index.call(job.pk)  # what the worker does with the backend's task
+
+    job.refresh_from_db()
+    assert (job.state, job.progress_done, job.progress_total) == ("done", 5, 5)
+    assert job.summary["records"] == 5 and job.summary["generation"] == store.current_generation() != before
+    assert reported == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5), (5, 5)]
+    assert len(found("判例汇编")) == 5
+
+
+def test_a_librarian_starts_a_rebuild_from_the_admin_and_lands_on_its_job(empty_index):
+    librarian = make_user("librarian9", Role.LIBRARIAN)
+    client = Client()
+    client.force_login(librarian)
+    url = reverse("admin:search_index_rebuild")
+
+    page = client.get(reverse("admin:search_index_indextask_changelist"))
+    first = client.post(url)
+    second = client.post(url)
+
+    assert page.status_code == 200 and url in page.content.decode()
+    job = Job.objects.get()
+    assert (job.kind, job.state, job.created_by) == (services.REBUILD_JOB_KIND, "queued", librarian)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"] == reverse("admin:jobs_job_change", args=[job.pk])
+    assert client.get(url).status_code == 405
+
+
+def test_an_organizer_may_not_start_a_rebuild(empty_index):
+    client = Client()
+    client.force_login(make_user("organizer9", Role.ORGANIZER))
+
+    response = client.post(reverse("admin:search_index_rebuild"))
+
+    assert response.status_code == 403
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_worker_makes_an_api_write_searchable(tmp_path, librarian_api):
+    services.index_rebuild()
+    worker_process = Worker(tmp_path, {}, "index")
+    try:
+        response = librarian_api.post("/api/v1/books", {"title": "多元化纠纷解决机制"})
+        assert response.status_code == 201, response.content
+        book_id = response.json()["id"]
+
+        wait_for(lambda: found("多元化纠纷解决") == [("book", book_id)], timeout=60,
+                 what="the worker to apply the outbox", logs=[worker_process.log])
+    finally:
+        worker_process.stop()
+    assert IndexTask.objects.count() == 0
+
+
+def test_merges_take_the_smallest_size_class_that_piled_up():
+    sizes = lambda *docs: [(d, 0) for d in docs]  # noqa: E731
+
+    assert indexer.merge_limit(sizes(50_000, 50_000, 1, 1, 1), 3) is None
+    assert indexer.merge_limit(sizes(50_000, 50_000, 1, 2, 1, 1), 3) == 10
+    assert indexer.merge_limit(sizes(50_000, 50_000, 40, 7, 1, 1), 3) == 100
+    assert indexer.merge_limit(sizes(50_000, 50_000, 900, 400, 60, 3), 3) == 1000
+    assert indexer.merge_limit(sizes(5, 5, 5, 5), 3) == 10
