@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from search_index import indexer
+from search_index import columnar, indexer, store
 
 logger = logging.getLogger(__name__)
 
@@ -62,5 +62,26 @@ def apply_outbox() -> float:
             return settings.SEARCH_OUTBOX_POLL
         _state.dirty = bool(result.indexed or result.deleted)
         if merged.merged:
+            build_sidecars()
             return 0.0  # check-after-release: rows queued during the merge are drained at once
     return settings.SEARCH_OUTBOX_POLL
+
+
+def build_sidecars() -> list[str]:
+    """Write the decoded-postings sidecars of segments a merge made (``columnar.build_sidecars``), so the
+    searchers' first reads of their long lists are memory-mapped, not decoded.  Never fails the loop: an
+    index changing underneath is simply looked at again after the next merge."""
+    try:
+        ix = store.open_index()
+    except store.IndexMissing:
+        return []
+    try:
+        written = columnar.build_sidecars(ix)
+    except store.UNREADABLE:
+        logger.info("index changed while its sidecars were being written; trying after the next merge")
+        return []
+    finally:
+        ix.close()
+    if written:
+        logger.info("wrote postings sidecars for segments %s", ", ".join(written))
+    return written

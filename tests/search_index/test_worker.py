@@ -256,3 +256,28 @@ def test_merges_take_the_smallest_size_class_that_piled_up():
     assert indexer.merge_limit(sizes(50_000, 50_000, 40, 7, 1, 1), 3) == 100
     assert indexer.merge_limit(sizes(50_000, 50_000, 900, 400, 60, 3), 3) == 1000
     assert indexer.merge_limit(sizes(5, 5, 5, 5), 3) == 10
+
+
+def test_a_merge_in_the_loop_writes_the_merged_segments_postings_sidecar(empty_index, settings, merge_now,
+                                                                          monkeypatch):
+    """The searchers memory-map the decoded long lists of a segment a merge made, instead of decoding them
+    on their first read (the first run of a 32-word query cost 15× the ordinary p95 without them)."""
+    from search_index import columnar
+
+    monkeypatch.setattr(columnar, "SIDECAR_MIN_POSTINGS", 4)
+    settings.SEARCH_MERGE_SEGMENTS = 3
+    for i in range(5):
+        book_create(title=f"执行和解第{i}卷")
+        indexer.drain(merge=False)
+    generation = store.root() / store.current_generation()
+    assert list(generation.glob("*.cols")) == []
+
+    pause = worker.apply_outbox()
+
+    assert (pause, segment_count()) == (0.0, 1)
+    ix = store.open_index()
+    try:
+        (segment_id,) = [leaf.segment().segment_id() for leaf, _ in ix.reader().leaf_readers()]
+    finally:
+        ix.close()
+    assert [p.name for p in generation.glob("*.cols")] == [f"{segment_id}.cols"]
