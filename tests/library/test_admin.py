@@ -10,7 +10,7 @@ from library.models import Book, Copy, Paper
 from library.services import Person, book_create, copy_create, paper_create
 from shuyuan.text import MESSAGE
 from tests.admin_forms import admin_form_data
-from tests.jobs.runner import run_queued_jobs
+from tests.jobs.worker import run_queued_jobs
 from tests.library.files import make_docx_with_xml
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from library.services import paper_create
-from tests.jobs.runner import run_queued_jobs
+from tests.jobs.worker import run_queued_jobs
 from tests.library.files import make_docx, make_docx_with_xml, make_pdf, make_shared_stream_pdf
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from library.importers import CSV_COLUMNS, detect_format, import_catalog, neutra
 from library.models import Book, Contributor, Copy
 from shuyuan.errors import InvalidInput
 from shuyuan.text import is_single_line
-from tests.jobs.runner import run_queued_jobs
+from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from library import services
 from library.importers import CSV_COLUMNS, CSV_HEADER_ALIASES, import_catalog
 from library.models import Book, Copy
 from shuyuan.errors import InvalidInput
-from tests.jobs.runner import run_queued_jobs
+from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

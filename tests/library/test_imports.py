@@ -12,7 +12,7 @@ from library import importers, imports
 from library.models import Book, CatalogImport, ImportRecord
 from library.tasks import catalog_import_start
 from tests.conftest import api_for, make_user
-from tests.jobs.runner import run_queued_jobs
+from tests.jobs.worker import run_queued_jobs
 from tests.library.test_import_export import BAD_ISBN, csv_text, row
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from library.models import Paper
 from library.services import paper_attach_file, paper_create
-from tests.jobs.runner import run_queued_jobs
+from tests.jobs.worker import run_queued_jobs
 from tests.library.files import make_docx, make_pdf
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from jobs.models import Job
 from library import services, tasks
 from library.fulltext import Extraction
 from library.models import Paper
-from tests.jobs.runner import run_queued_jobs
+from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from whoosh import query as wq
 
 from library.services import Person, book_create, book_update
-from search_index import columnar, searcher, services
+from search_index import columnar, indexer, searcher, services
 from search_index.services import Filters
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +31,10 @@ def phrases(catalog, django_capture_on_commit_callbacks):
         records["cn"] = book_create(title="担保物权实现程序", summary="物权 担保 实现 担保物权")
         # The rarest word of '"court zebra"' opens a title: its start is one position before 0.
         records["zebra"] = book_create(title="Zebra crossings", summary="a court zebra")
+    indexer.drain(merge=False)
     with django_capture_on_commit_callbacks(execute=True):
         book_update(book=catalog["english"], changes={"title": "Enforcement in China"})  # no longer "judgment enforcement"
+    indexer.drain(merge=False)  # each write's segment, as the worker's loop leaves them
     searcher.reset()
     return records
 

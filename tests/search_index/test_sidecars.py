@@ -11,7 +11,7 @@ import pytest
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
 from library.services import book_create, book_update
-from search_index import columnar, searcher, services, sidecar, store
+from search_index import columnar, indexer, searcher, services, sidecar, store
 from search_index.codec import CatalogCodec
 from search_index.services import Filters
 
@@ -44,6 +44,7 @@ def two_segments(every_list, catalog, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         book_create(title="Court court judgment", summary="judgment enforcement, a court zebra")
         book_update(book=catalog["english"], changes={"title": "Enforcement in China"})
+    indexer.drain(merge=False)  # a second segment, as the worker's loop leaves it
     searcher.reset()
     searcher.clear_caches()
     return catalog

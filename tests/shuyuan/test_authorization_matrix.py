@@ -39,7 +39,7 @@ from library.services import book_create, copy_create, paper_attach_file, paper_
 from library.tasks import catalog_import_start
 from search_index import services as search
 from tests.conftest import ApiClient, make_user
-from tests.jobs.runner import run_queued_jobs
+from tests.jobs.worker import run_queued_jobs
 
 ACTORS = ("anonymous", "judge", "librarian", "organizer", "other_judge")
 #: The methods a page (a view that is not an API operation) is called with, unless it declares fewer.
