@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, transaction
 from pymarc import Field, Record, marc8_mapping
@@ -779,6 +780,8 @@ def _read_csv(data: bytes, summary: ImportSummary) -> list[tuple[int, Callable[[
         if header is None:
             header = _read_header(cells, line, summary)
             continue
+        if len(rows) >= settings.IMPORT_MAX_RECORDS:
+            raise too_many_records()
         rows.append((line, _row_parser(header, cells)))
     if header is None:
         raise InvalidInput("file", "文件为空，没有表头 (empty file, no header)", code="empty")
@@ -845,6 +848,8 @@ def _read_marc(data: bytes, dialect: str | None) -> tuple[str, list[tuple[int, C
     def parser(chunk: bytes) -> Callable[[], Entry]:
         return lambda: to_entry(_parse_record(chunk, dialect))
 
+    if len(chunks) > settings.IMPORT_MAX_RECORDS:
+        raise too_many_records()
     return dialect, [(number, parser(chunk)) for number, chunk in enumerate(chunks, start=1)]
 
 
@@ -979,6 +984,12 @@ class Outcome:
     reason: str = ""
     control_number: str = ""
     isbn: str = ""
+
+
+def too_many_records() -> InvalidInput:
+    limit = settings.IMPORT_MAX_RECORDS
+    return InvalidInput("file", f"文件超过 {limit:,} 条记录的上限，请分成几个文件导入 "
+                                f"(more than {limit:,} records in one file; split it)", code="too_many_records")
 
 
 def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:

@@ -145,6 +145,9 @@ PAPER_EXTRACT_MAX_PAGES = envint("PAPER_EXTRACT_MAX_PAGES", 3000, minimum=1)
 PAPER_EXTRACT_MAX_DOCX_XML_BYTES = envint("PAPER_EXTRACT_MAX_DOCX_XML_BYTES", 20 * 1024 * 1024, minimum=1)
 # Catalog imports through the API: at most this many bytes.
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)
+# Rows or records in one import file: a 50 MB file of one-word rows is 25 million records (gigabytes of
+# memory for the job, hours of writes); a court library's largest real exports are far below this.
+IMPORT_MAX_RECORDS = envint("IMPORT_MAX_RECORDS", 200_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Password logins on POST /api/v1/auth/token: after LOGIN_MAX_FAILURES failed
@@ -279,6 +282,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # locking behaviour as production and can open parallel connections.
     _db["TEST"] = {"NAME": str(VAR_DIR / "test_shuyuan.sqlite3")}
 DATABASES = {"default": _db}
+# A long background job that writes in batches (catalogue imports) pauses this long after each batch's
+# commit.  SQLite has one writer at a time, and its busy handler polls a waiting writer only every
+# 100 ms: back-to-back batch transactions starved the requests' writes until their 20 s timeout (a
+# 150,000-row import made logins answer 503 for three minutes).  PostgreSQL locks rows, not the
+# database, so it needs no pause.
+BACKGROUND_WRITE_PAUSE_MS = envint(
+    "BACKGROUND_WRITE_PAUSE_MS", 250 if _db["ENGINE"] == "django.db.backends.sqlite3" else 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -178,3 +178,24 @@ def test_the_schedule_enqueues_a_daily_job_once_and_only_after_its_time(settings
     assert (again, later) == ([], [])
     assert [j.key for j in schedule_tick(now=morning + timedelta(days=1, minutes=31))] == [
         "schedule:tests.jobs.sample_tasks.count_to:2026-12-08"]
+
+
+@pytest.mark.parametrize("query", ["error_detail__startswith=Traceback", "error_detail__icontains=Traceback",
+                                   "payload__contains=paper", "worker__startswith=vm"])
+def test_the_jobs_list_filters_only_by_what_it_offers(client, query):
+    """Attack: a librarian read a superuser-only stack trace through ?error_detail__startswith=… one guessed
+    character at a time; ?payload__contains=… was a 500 on SQLite."""
+    from tests.conftest import make_user
+
+    librarian = make_user("librarian1", "librarian")
+    librarian.is_staff = True
+    librarian.save(update_fields=["is_staff"])
+    Job.objects.create(kind="x", task_path="tests.jobs.sample_tasks.refuse", state=Job.State.FAILED,
+                       error_detail="Traceback (most recent call last): secret", payload={"paper_id": 1})
+    client.force_login(librarian)
+
+    refused = client.get(f"/admin/jobs/job/?{query}")
+    offered = client.get("/admin/jobs/job/?state=failed&kind=x")
+
+    assert refused.status_code == 400
+    assert offered.status_code == 200 and "secret" not in offered.content.decode()

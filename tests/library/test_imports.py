@@ -13,7 +13,7 @@ from library.models import Book, CatalogImport, ImportRecord
 from library.tasks import catalog_import_start
 from tests.conftest import api_for, make_user
 from tests.jobs.worker import run_queued_jobs
-from tests.library.test_import_export import BAD_ISBN, csv_text, row
+from tests.library.test_import_export import BAD_ISBN, MARC21_POSNER, csv_text, marc, row
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +204,53 @@ def test_the_import_page_shows_an_unknown_or_empty_file_again_with_the_reason(cl
 def test_the_import_pages_are_for_librarians(client, judge):
     client.force_login(judge)
     assert [client.get("/catalog/import").status_code, client.get("/catalog/import/1").status_code] == [403, 403]
+
+
+def test_a_file_past_the_record_limit_fails_with_the_reason_and_imports_nothing(librarian_api, settings):
+    """Attack: 300,000 one-word rows took the worker to 450 MB and the database's writes for six minutes;
+    50 MB of them would be 25 million records."""
+    settings.IMPORT_MAX_RECORDS = 5
+    url = post(librarian_api, books_csv(6)).json()["url"]
+
+    [job] = run_queued_jobs()
+
+    status = librarian_api.get(url).json()
+    assert (job.state, job.error) == ("failed", "文件超过 5 条记录的上限，请分成几个文件导入 (more than 5 records in one file; split it)")
+    assert (status["state"], Book.objects.count()) == ("failed", 0)
+
+
+def test_a_file_far_past_the_record_limit_is_refused_at_upload(librarian_api, settings):
+    settings.IMPORT_MAX_RECORDS = 5
+    response = post(librarian_api, books_csv(12))
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "file"
+    assert (CatalogImport.objects.count(), Job.objects.count()) == (0, 0)
+
+
+def test_the_limit_counts_marc_records_too(settings):
+    settings.IMPORT_MAX_RECORDS = 2
+    three = marc(MARC21_POSNER, MARC21_POSNER, MARC21_POSNER)
+
+    with pytest.raises(importers.InvalidInput) as refused:
+        importers.read_file(data=three, format="marc21")
+    assert refused.value.code == "too_many_records"
+    assert len(importers.read_file(data=three[: three.index(b"\x1d") * 2 + 2], format="marc21").items) == 2
+
+
+def test_the_job_pauses_between_batches_so_requests_can_write(librarian_api, monkeypatch, settings):
+    """SQLite has one writer: back-to-back batch transactions starved the requests' writes until their 20 s
+    busy timeout (the attack's 150,000-row import made logins answer 503 for three minutes)."""
+    monkeypatch.setattr(importers, "BATCH_SIZE", 2)
+    settings.BACKGROUND_WRITE_PAUSE_MS = 40
+    events = []
+    real_import_items = importers.import_items
+    monkeypatch.setattr(importers, "import_items",
+                        lambda items, *, location: events.append("batch") or real_import_items(items, location=location))
+    monkeypatch.setattr(imports.time, "sleep", lambda seconds: events.append(seconds))
+    post(librarian_api, books_csv(5))
+
+    run_queued_jobs()
+
+    assert events == ["batch", 0.04, "batch", 0.04, "batch"]
+    assert Book.objects.count() == 5
