@@ -91,9 +91,13 @@ class Command(BaseCommand):
             import django_rq
 
             # RQ's worker with django-tasks-rq's job class (which calls the Tasks API task), and RQ's
-            # scheduler for retries that wait (run_after).
+            # scheduler for retries that wait (run_after).  SimpleWorker runs each job in this process:
+            # RQ's default forks a "work horse" per job, and a fork taken while another thread of this
+            # process (housekeeping, the index loop, a heartbeat) holds a lock leaves the child waiting
+            # on that lock for ever (seen: an import's horse asleep on a futex).  A job that crashes the
+            # process is recovered like any worker's death.
             worker = django_rq.get_worker(*settings.TASKS["default"]["QUEUES"], job_class="django_tasks_rq.backend.Job",
-                                          name=WORKER_ID.replace(":", "-")[:64])
+                                          worker_class="rq.worker.SimpleWorker", name=WORKER_ID.replace(":", "-")[:64])
             worker.work(with_scheduler=True)
         else:
             call_command("db_worker", queue_name=",".join(settings.TASKS["default"]["QUEUES"]), interval=interval,
