@@ -205,9 +205,9 @@ def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
     unknown = set(kinds) - set(Event.Kind.values)
     if unknown:
         raise InvalidInput("kind", f"未知的活动类型：{sorted(unknown)} (unknown kind)")
-    items = selectors.occurrence_list(viewer=request.auth, start=start, end=end, kinds=kinds or None,
-                                      venue=filters.venue)
-    return {"items": items, "count": len(items)}
+    page = selectors.occurrence_list(viewer=request.auth, start=start, end=end, kinds=kinds or None,
+                                     venue=filters.venue)
+    return {"items": page.items, "count": len(page.items), "truncated": page.truncated}
 
 
 # --- materials -----------------------------------------------------------------------------------------------

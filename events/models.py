@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from events.recurrence import check_window, normalize_exdates, normalize_rrule
+from events.recurrence import check_length, check_window, normalize_exdates, normalize_rrule
 from library.models import Book, Paper
 from shuyuan.errors import InvalidInput
 from shuyuan.text import validate_single_line
@@ -124,6 +124,8 @@ class Event(models.Model):
             if self.end is not None:
                 check_window(self.end, "end")
             self.rrule = normalize_rrule(self.rrule, start=self.start)
+            if self.end is not None:
+                check_length(self.start, self.end, recurring=bool(self.rrule))
             self.exdates = normalize_exdates(self.exdates, self)
         except InvalidInput as exc:
             raise ValidationError({exc.field: exc.detail}) from None
@@ -206,7 +208,8 @@ class Override(models.Model):
         return f"{self.event_id}@{self.recurrence_id:%Y-%m-%d %H:%M}"
 
     def clean(self) -> None:
-        """The admin's check of an exception: its times in the API's years (the API's ``parse_instant``)."""
+        """The admin's check of an exception: its times in the API's years (the API's ``parse_instant``),
+        and no longer than an occurrence of a series may last (``check_length``)."""
         errors = {}
         for name in ("recurrence_id", "start", "end"):
             value = getattr(self, name)
@@ -215,6 +218,11 @@ class Override(models.Model):
                     check_window(value, name)
                 except InvalidInput as exc:
                     errors[name] = exc.detail
+        if self.start is not None and self.end is not None and "end" not in errors:
+            try:
+                check_length(self.start, self.end, recurring=True)
+            except InvalidInput as exc:
+                errors["end"] = exc.detail
         if errors:
             raise ValidationError(errors)
 

@@ -55,6 +55,12 @@ CONFLICT_HORIZON = timedelta(days=366)
 MAX_SCAN_STEPS = 600
 #: ... and at most this many instances produced (a guard against FREQ=DAILY over decades).
 MAX_OCCURRENCES = 5000
+#: The longest occurrence of a series: a salon, seminar or tea talk lasts hours, a reading week or a
+#: training course a few days.  A read looks back this far for occurrences still running when its
+#: range begins, so the length bounds what every read costs.
+MAX_OCCURRENCE_LENGTH = timedelta(days=7)
+#: The longest single (non-recurring) event: a reading festival of a month.
+MAX_EVENT_LENGTH = timedelta(days=31)
 
 
 def local_tz() -> ZoneInfo:
@@ -159,6 +165,16 @@ def check_window(value: date | datetime, field: str) -> None:
     day = value.astimezone(local_tz()).date() if isinstance(value, datetime) else value
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise InvalidInput(field, f"日期须在 {FIRST_YEAR}–{LAST_YEAR} 年之间：{value.isoformat()} (date out of range)")
+
+
+def check_length(start: datetime, end: datetime, *, recurring: bool, field: str = "end") -> None:
+    """InvalidInput naming ``field`` (code ``too_long``) when [start, end) is longer than an occurrence of a
+    series (``recurring``: an occurrence of a series, or an override of one) or a single event may last."""
+    limit = MAX_OCCURRENCE_LENGTH if recurring else MAX_EVENT_LENGTH
+    if end - start > limit:
+        what = "重复活动的每一场" if recurring else "单次活动"
+        raise InvalidInput(field, f"{what}最长 {limit.days} 天 (an {'occurrence of a series' if recurring else 'event'} "
+                                  f"lasts at most {limit.days} days)", code="too_long")
 
 
 def normalize_rrule(text: str, *, start: datetime) -> str:
@@ -338,10 +354,11 @@ def _budget_for(series: _Series, begin: datetime, end: datetime) -> tuple[Budget
     return Budget(steps=min(needed, MAX_SCAN_STEPS), results=MAX_OCCURRENCES), needed <= MAX_SCAN_STEPS
 
 
-def series_starts(event, begin: datetime, end: datetime) -> list[datetime]:
+def series_starts(event, begin: datetime, end: datetime, *, limit: int | None = None) -> list[datetime]:
     """Original starts of ``event``'s occurrences in [begin, end), EXDATEs not removed; a one-off
-    event's start.  The one entry point for reading a stored series: whatever is stored, the cost is
-    bounded by ``_budget_for``, and past the budget the series is treated as ending there (logged)."""
+    event's start; the first ``limit`` of them when given.  The one entry point for reading a stored
+    series: whatever is stored, the cost is bounded by ``_budget_for``, and past the budget the series
+    is treated as ending there (logged)."""
     series = _series_rule(event) if event.rrule else None
     if series is None:
         return [event.start] if begin <= event.start < end else []
@@ -349,7 +366,7 @@ def series_starts(event, begin: datetime, end: datetime) -> list[datetime]:
     out: list[datetime] = []
     try:
         for dt in _expand(series.kwargs, series.dtstart, begin, budget=budget):
-            if dt >= end:
+            if dt >= end or limit is not None and len(out) >= limit:
                 break
             out.append(dt)
     except BudgetExceeded as exc:
@@ -403,18 +420,20 @@ def is_finite(rrule_text: str) -> bool:
 
 
 def parse_instant(value: str | datetime, field: str) -> datetime:
-    """An aware datetime from an ISO string (any offset; a naive one is library time)."""
+    """An aware datetime from an ISO string (any offset; a naive one is library time).  A number is not
+    a date-time (it is not read as a Unix time); messages quote the input as text, never a Python repr."""
     if isinstance(value, datetime):
         dt = value
     else:
         try:
-            dt = parse_datetime(str(value).strip()) if value else None
+            dt = parse_datetime(value.strip()) if isinstance(value, str) and value else None
         except ValueError:  # well-formed but impossible: month 13, offset +99:00
             dt = None
         if dt is None:
-            raise InvalidInput(field, f"不是有效的日期时间：{value!r} (not an ISO 8601 datetime)")
+            shown = f"“{value[:40]}”" if isinstance(value, str) else type(value).__name__
+            raise InvalidInput(field, f"不是有效的日期时间：{shown} (not an ISO 8601 date-time string)")
     if not FIRST_YEAR <= dt.year <= LAST_YEAR:
-        raise InvalidInput(field, f"日期超出范围（{FIRST_YEAR}–{LAST_YEAR}）：{value!r} (date out of range)")
+        raise InvalidInput(field, f"日期超出范围（{FIRST_YEAR}–{LAST_YEAR}）：{dt.isoformat()} (date out of range)")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=local_tz())
     return dt
@@ -447,10 +466,11 @@ class Occurrence:
         return self.recurrence_id
 
 
-def original_starts(event, start: datetime, end: datetime) -> list[datetime]:
-    """Original starts of a series' occurrences that begin in [start, end), EXDATEs removed."""
+def original_starts(event, start: datetime, end: datetime, *, limit: int | None = None) -> list[datetime]:
+    """Original starts of a series' occurrences that begin in [start, end), EXDATEs removed; with
+    ``limit``, among the first ``limit`` instances of the rule in the range (EXDATEs counted)."""
     excluded = excluded_starts(event) if event.rrule else set()
-    return [dt for dt in series_starts(event, start, end) if dt not in excluded]
+    return [dt for dt in series_starts(event, start, end, limit=limit) if dt not in excluded]
 
 
 def is_original_occurrence(event, when: datetime, *, include_excluded: bool = False) -> bool:
@@ -470,8 +490,20 @@ def excluded_starts(event) -> set[datetime]:
     return out
 
 
-def occurrences(event, start: datetime, end: datetime, overrides: Iterable | None = None) -> list[Occurrence]:
-    """Every occurrence of ``event`` overlapping [start, end), overrides applied, sorted by start.
+def lookback(event) -> timedelta:
+    """How far before a range a read looks for occurrences of ``event`` still running in it: the
+    event's length, for a series at most ``MAX_OCCURRENCE_LENGTH``.  Input never stores a longer
+    occurrence; a row written past the checks (a series of 100-year occurrences) would otherwise make
+    every instance since its start overlap every range.  Such a row shows the occurrences that begin
+    at most that long before the range."""
+    duration = event.end - event.start
+    return min(duration, MAX_OCCURRENCE_LENGTH) if event.rrule else duration
+
+
+def occurrences(event, start: datetime, end: datetime, overrides: Iterable | None = None, *,
+                limit: int | None = None) -> list[Occurrence]:
+    """Every occurrence of ``event`` overlapping [start, end), overrides applied, sorted by start;
+    with ``limit``, those among the rule's first ``limit`` instances from the range's start.
 
     Cancelled events and occurrences are included with status ``cancelled``.
     """
@@ -480,7 +512,7 @@ def occurrences(event, start: datetime, end: datetime, overrides: Iterable | Non
     by_id = {o.recurrence_id: o for o in overrides}
     duration = event.end - event.start
     # Originals that might overlap the range, plus moved ones that now do.
-    originals = set(original_starts(event, start - duration, end))
+    originals = set(original_starts(event, start - lookback(event), end, limit=limit))
     if event.rrule:
         originals |= {o.recurrence_id for o in overrides if o.start < end and o.end > start}
     out = []

@@ -12,8 +12,21 @@ from events.models import Event
 from shuyuan.links import subscription_links
 from shuyuan.schema_types import Id, SingleLine, StrictSchema, Text
 
+
+def _not_a_number(value):
+    """Pydantic reads a number (or a string of digits, for a datetime) as a Unix time: a client's
+    ``{"occurrence": 12345}`` would become 1970-01-01.  Date-times are ISO 8601 strings only."""
+    if isinstance(value, bool | int | float):
+        raise ValueError("须为 ISO 8601 日期时间字符串，不能是数字 (must be an ISO 8601 string, not a number)")
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[\d.]+(e[+-]?\d+)?\s*", value, re.IGNORECASE):
+        raise ValueError("须为 ISO 8601 日期时间字符串，不能是数字 (must be an ISO 8601 string, not a number)")
+    return value
+
+
 #: A point in time as ISO 8601 (any offset; without one it is library time) or, for all-day events, a date.
-When = datetime | date | str
+When = Annotated[datetime | date | str, BeforeValidator(_not_a_number)]
+#: A date-time as ISO 8601 (never a number).
+Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 
 def feed_links(event_id: int) -> dict[str, str]:
@@ -63,8 +76,8 @@ class EventIn(StrictSchema):
     papers: list[Id] = Field(default=[], max_length=100, description="调研成果 id")
     visibility: Event.Visibility = Event.Visibility.PUBLIC
     registration_required: bool = True
-    registration_opens: datetime | None = None
-    registration_closes: datetime | None = None
+    registration_opens: Instant | None = None
+    registration_closes: Instant | None = None
     organizers: list[SingleLine(150, 1)] | None = Field(None, max_length=20, description="其他组织者的用户名")
 
 
@@ -85,8 +98,8 @@ class EventPatch(StrictSchema):
     papers: list[Id] | None = Field(None, max_length=100)
     visibility: Event.Visibility | None = None
     registration_required: bool | None = None
-    registration_opens: datetime | None = None
-    registration_closes: datetime | None = None
+    registration_opens: Instant | None = None
+    registration_closes: Instant | None = None
     organizers: list[SingleLine(150, 1)] | None = Field(None, max_length=20)
 
 
@@ -245,7 +258,9 @@ class EventFilters(Schema):
 
 
 def _plain_date(value):
-    """``2026-12-06`` as a date, not as midnight: as ``to`` it includes that whole day."""
+    """``2026-12-06`` as a date, not as midnight: as ``to`` it includes that whole day.  A number is
+    refused (``_not_a_number``)."""
+    value = _not_a_number(value)
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         return date.fromisoformat(value.strip())
     return value
@@ -279,6 +294,7 @@ class OccurrenceOut(Schema):
 class OccurrenceList(Schema):
     items: list[OccurrenceOut]
     count: int
+    truncated: bool = Field(description="为真时该时段的场次超过一次可列出的上限（1000），只列出最早的这些；请缩小时段再查")
 
 
 class RegistrationIn(StrictSchema):

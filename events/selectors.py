@@ -1,5 +1,6 @@
 """Reads of events: visible events, occurrences in a range with seats left, registrations."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -58,41 +59,67 @@ def managed_events(user) -> QuerySet[Event]:
     return Event.objects.filter(organizers=user)
 
 
+#: The most occurrences one list (an API response, the list and month pages) shows: a court's whole
+#: programme of 400 days fits many times over; past it the list ends and says it was cut short.
+MAX_LISTED = 1000
+
+
+@dataclass
+class OccurrencePage:
+    items: list[dict]
+    #: True when more occurrences overlap the range than ``items`` holds (the first by start are listed).
+    truncated: bool
+
+
 def occurrence_list(*, viewer, start: datetime, end: datetime, kinds: list[str] | None = None,
-                    venue: int | None = None) -> list[dict]:
-    """Every occurrence overlapping [start, end) of the visible events, sorted by start."""
+                    venue: int | None = None, event: int | None = None, limit: int | None = None) -> OccurrencePage:
+    """The first ``limit`` (``MAX_LISTED``) occurrences overlapping [start, end) of the visible events
+    (or of one, ``event``), sorted by start.  Each event is expanded for at most ``limit + 1``
+    instances, so the cost is bounded by the number of events times ``limit`` whatever the rules and
+    lengths stored."""
+    limit = MAX_LISTED if limit is None else limit
     events = event_queryset(viewer=viewer).filter(start__lt=end)
     if kinds:
         events = events.filter(kind__in=kinds)
-    counters: dict[tuple[int, datetime], SeatCounter] = {
-        (c.event_id, c.occurrence): c for c in SeatCounter.objects.filter(event__in=events)
-    }
-    items = []
-    for event in events:
-        for occ in occurrences(event, start, end, overrides=list(event.overrides.all())):
+    if event is not None:
+        events = events.filter(pk=event)
+    found = []
+    for series in events:
+        for occ in occurrences(series, start, end, overrides=list(series.overrides.all()), limit=limit + 1):
             if venue and occ.venue_id != venue:
                 continue
-            seats = event.seats
-            counter = counters.get((event.pk, occ.recurrence_id if event.rrule else SINGLE))
-            seats_left = None if seats is None else (counter.capacity - counter.taken if counter else seats)
-            venue_obj = occ.override.venue if occ.override is not None and occ.override.venue_changed else event.venue
-            items.append(
-                {
-                    "event": event.pk,
-                    "title": occ.title,
-                    "kind": event.kind,
-                    "start": occ.start,
-                    "end": occ.end,
-                    "all_day": event.all_day,
-                    "venue": occ.venue_id,
-                    "venue_name": venue_obj.name if venue_obj else None,
-                    "status": occ.status,
-                    "recurrence_id": occ.recurrence_id,
-                    "seats_left": max(0, seats_left) if seats_left is not None else None,
-                }
-            )
-    items.sort(key=lambda i: (i["start"], i["event"]))
-    return items
+            found.append(occ)
+    found.sort(key=lambda o: (o.start, o.event.pk))
+    truncated = len(found) > limit
+    found = found[:limit]
+    keys = {o.recurrence_id if o.event.rrule else SINGLE for o in found}
+    counters: dict[tuple[int, datetime], SeatCounter] = {
+        (c.event_id, c.occurrence): c
+        for c in SeatCounter.objects.filter(event__in={o.event.pk for o in found}, occurrence__in=keys)
+    } if found else {}
+    items = []
+    for occ in found:
+        series = occ.event
+        seats = series.seats
+        counter = counters.get((series.pk, occ.recurrence_id if series.rrule else SINGLE))
+        seats_left = None if seats is None else (counter.capacity - counter.taken if counter else seats)
+        venue_obj = occ.override.venue if occ.override is not None and occ.override.venue_changed else series.venue
+        items.append(
+            {
+                "event": series.pk,
+                "title": occ.title,
+                "kind": series.kind,
+                "start": occ.start,
+                "end": occ.end,
+                "all_day": series.all_day,
+                "venue": occ.venue_id,
+                "venue_name": venue_obj.name if venue_obj else None,
+                "status": occ.status,
+                "recurrence_id": occ.recurrence_id,
+                "seats_left": max(0, seats_left) if seats_left is not None else None,
+            }
+        )
+    return OccurrencePage(items=items, truncated=truncated)
 
 
 def registration_queryset() -> QuerySet[Registration]:

@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from accounts.selectors import user_has_role
 from events import notices
 from events.models import Event, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import (
+    check_length,
     check_window,
     conflict_window,
     is_finite,
@@ -288,6 +290,7 @@ def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = Fals
     start, end = normalize_times(data.start, data.end, data.all_day)
     _validate(data)
     rrule = normalize_rrule(data.rrule, start=start)
+    check_length(start, end, recurring=bool(rrule))
     event = Event(
         kind=data.kind, title=data.title, description=data.description, start=start, end=end, all_day=data.all_day,
         venue_id=data.venue, online_url=data.online_url, capacity=data.capacity, rrule=rrule,
@@ -341,6 +344,7 @@ def _check_update(current: Event, changes: dict) -> _CheckedUpdate:
     start, end = normalize_times(merged.start, merged.end, merged.all_day)
     _validate(merged)
     rrule = normalize_rrule(changes["rrule"], start=start) if "rrule" in changes else None
+    check_length(start, end, recurring=bool(current.rrule if rrule is None else rrule))
     exdates = None
     if "exdates" in changes:
         probe = Event(pk=current.pk, start=start, end=end, rrule=current.rrule if rrule is None else rrule)
@@ -452,6 +456,7 @@ def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: dateti
     override.start, override.end = normalize_times(start, end, False) if not current.all_day else normalize_times(
         start, changes.get("end", (override.end - timedelta(days=1))), True
     )
+    check_length(override.start, override.end, recurring=True)
     if "title" in changes:
         override.title = changes["title"] or ""
     if "venue" in changes:
@@ -486,36 +491,59 @@ def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: dateti
 # --- registration ------------------------------------------------------------------------------------------
 
 
-def _keys_for(event: Event, occurrence: datetime | None, now: datetime) -> list[datetime]:
-    """The seat counters a registration occupies."""
+#: How far ahead a whole-series registration takes seats.
+SERIES_HORIZON = timedelta(days=3660)
+
+
+def series_registration_max() -> int:
+    """The most coming occurrences a whole-series registration may cover (``EVENTS_SERIES_REGISTRATION_MAX``,
+    60 by default: a weekly salon for a year, a daily reading month twice); for a longer series a reader
+    registers for each occurrence."""
+    return getattr(settings, "EVENTS_SERIES_REGISTRATION_MAX", 60)
+
+
+def _keys_for(event: Event, occurrence: datetime | None, now: datetime, *, limit: int | None = None) -> list[datetime]:
+    """The seat counters a registration occupies; for a whole series, its scheduled occurrences from
+    ``now`` on, and with ``limit`` no more than that many plus one (enough to tell that there are more)."""
     if not event.rrule:
         return [SINGLE]
     if occurrence is not None:
         return [occurrence]
-    return [o.recurrence_id for o in occurrences(event, now, now + timedelta(days=3660))
+    # EXDATEs and cancelled occurrences count among the instances read, so read past them.
+    slack = None if limit is None else limit + 1 + len(event.exdates or []) + sum(
+        1 for o in event.overrides.all() if o.status == Event.Status.CANCELLED)
+    keys = [o.recurrence_id for o in occurrences(event, now, now + SERIES_HORIZON, limit=slack)
             if o.status == Event.Status.SCHEDULED]
+    return keys if limit is None else keys[:limit + 1]
+
+
+def _take_seats(event: Event, keys: list[datetime]) -> bool:
+    """Take one seat in each counter, all or none.  False when any is full.
+
+    Three statements whatever the number of keys: missing counters are created (a parallel request
+    creating the same one is ignored by the unique constraint), then one conditional UPDATE takes a
+    seat in every counter that has one free.  Fewer rows updated than keys means one is full: the
+    savepoint is rolled back, so no seat is taken.  The CHECK constraint (taken ≤ capacity) holds
+    whatever races past this."""
+    seats = event.seats
+    if seats is None:
+        return True
+    keys = list(dict.fromkeys(keys))
+    try:
+        with transaction.atomic():
+            SeatCounter.objects.bulk_create([SeatCounter(event=event, occurrence=key, capacity=seats) for key in keys],
+                                            ignore_conflicts=True)
+            taken = SeatCounter.objects.filter(event=event, occurrence__in=keys, taken__lt=F("capacity")).update(
+                taken=F("taken") + 1)
+            if taken != len(keys):
+                raise _Full
+    except _Full:
+        return False
+    return True
 
 
 class _Full(Exception):
     pass
-
-
-def _take_seats(event: Event, keys: list[datetime]) -> bool:
-    """Take one seat in each counter, all or none.  False when any is full."""
-    seats = event.seats
-    if seats is None:
-        return True
-    try:
-        with transaction.atomic():
-            for key in keys:
-                counter, _ = SeatCounter.objects.get_or_create(event=event, occurrence=key,
-                                                               defaults={"capacity": seats})
-                taken = SeatCounter.objects.filter(pk=counter.pk, taken__lt=F("capacity")).update(taken=F("taken") + 1)
-                if taken != 1:
-                    raise _Full
-    except _Full:
-        return False
-    return True
 
 
 def _release_seats(event: Event, keys: list[datetime]) -> None:
@@ -528,7 +556,9 @@ def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None
     """Register ``user`` for one occurrence or the whole event; confirmed while seats last, then waitlisted.
 
     Refusals: ``already_registered``, ``event_cancelled``, ``registration_not_open``,
-    ``registration_closed``, ``series_without_end``; a non-occurrence → 422 ``occurrence``.
+    ``registration_closed``; 422 naming ``occurrence``: a non-occurrence, a whole open-ended series
+    (``series_without_end``) or one with more than ``series_registration_max()`` occurrences to come
+    (``series_too_long``).
     """
     current = Event.objects.select_for_update().get(pk=event.pk)
     now = now or timezone.now()
@@ -540,6 +570,13 @@ def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None
     if current.rrule and occurrence is None and not is_finite(current.rrule):
         raise InvalidInput("occurrence", "长期重复的活动请选择具体场次报名 (choose an occurrence of an open-ended series)",
                            code="series_without_end")
+    if current.rrule and occurrence is None:
+        # Taking a seat in each of thousands of occurrences would hold the write lock for seconds.
+        most = series_registration_max()
+        if len(_keys_for(current, None, now, limit=most)) > most:
+            raise InvalidInput("occurrence", f"该系列还有超过 {most} 场，请选择具体场次报名 (the series has more than "
+                                             f"{most} occurrences to come: register for each occurrence)",
+                               code="series_too_long")
     if current.registration_opens and now < current.registration_opens:
         raise DomainError("registration_not_open", f"报名尚未开始（{timezone.localtime(current.registration_opens):%Y-%m-%d %H:%M}）")
     if current.registration_closes and now > current.registration_closes:
@@ -615,8 +652,14 @@ def _promote(event: Event, freed: list[datetime], now: datetime) -> None:
     else:
         relevant = Q()
     waiting = Registration.objects.filter(event=event, status=Registration.Status.WAITLISTED).filter(relevant)
+    series_keys = None  # the whole series' keys, read once for every waiting whole-series registration
     for candidate in waiting.order_by("created_at", "id"):
-        if _take_seats(event, _keys_for(event, candidate.occurrence, now)):
+        if candidate.occurrence is None and event.rrule:
+            series_keys = _keys_for(event, None, now) if series_keys is None else series_keys
+            keys = series_keys
+        else:
+            keys = _keys_for(event, candidate.occurrence, now)
+        if _take_seats(event, keys):
             Registration.objects.filter(pk=candidate.pk).update(status=Registration.Status.CONFIRMED)
             candidate.status = Registration.Status.CONFIRMED
             notices.promoted(candidate)

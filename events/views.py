@@ -47,7 +47,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
         begin = datetime(first.year, first.month, 1, tzinfo=tz)
         last_day = calendar.monthrange(first.year, first.month)[1]
         end = begin + timedelta(days=last_day)
-        items = selectors.occurrence_list(viewer=request.user, start=begin, end=end, kinds=[kind] if kind else None)
+        page = selectors.occurrence_list(viewer=request.user, start=begin, end=end, kinds=[kind] if kind else None)
+        items = page.items
+        context["truncated"] = page.truncated
         by_day: dict[date, list] = {}
         for item in items:
             item["kind_label"] = labels.get(item["kind"], item["kind"])
@@ -61,8 +63,10 @@ def event_list(request: HttpRequest) -> HttpResponse:
                        weekday_names=names)
         return render(request, "events/month.html", context)
     now = timezone.now()
-    items = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=LIST_DAYS),
-                                      kinds=[kind] if kind else None)
+    page = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=LIST_DAYS),
+                                     kinds=[kind] if kind else None)
+    items = page.items
+    context["truncated"] = page.truncated
     for item in items:
         item["kind_label"] = labels.get(item["kind"], item["kind"])
     context["occurrences"] = items
@@ -74,8 +78,8 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
     if event is None:
         raise Http404
     now = timezone.now()
-    occurrences = [o for o in selectors.occurrence_list(viewer=request.user, start=now - timedelta(hours=3),
-                                                        end=now + timedelta(days=400)) if o["event"] == pk][:24]
+    occurrences = selectors.occurrence_list(viewer=request.user, start=now - timedelta(hours=3),
+                                            end=now + timedelta(days=400), event=pk, limit=24).items
     mine = {}
     if request.user.is_authenticated:
         for r in Registration.objects.filter(event=event, user=request.user, status__in=Registration.ACTIVE):
@@ -243,8 +247,8 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _("日期或时间格式不对。"))
         return redirect("event-manage", pk=pk)
     now = timezone.now()
-    occurrences = [o for o in selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=400))
-                   if o["event"] == pk][:24]
+    occurrences = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=400), event=pk,
+                                            limit=24).items
     return render(request, "events/manage.html", {"nav": "organize", "event": event, "occurrences": occurrences})
 
 

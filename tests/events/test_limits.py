@@ -1,0 +1,246 @@
+"""Limits that keep one organizer or reader from making event pages slow: event and occurrence length,
+occurrences per response, whole-series registration, and date-times given as numbers."""
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from events import selectors
+from events.models import Event, Override, Registration, SeatCounter
+from tests.conftest import api_for, make_user
+
+pytestmark = pytest.mark.django_db
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def org(organizer):
+    return api_for(organizer)
+
+
+@pytest.fixture
+def room(org):
+    return org.post("/api/v1/venues", {"name": "法官书苑阅览室", "capacity": 5}).json()
+
+
+def create(org, **extra):
+    payload = {"title": "读书会", "kind": "reading", "start": "2026-12-01T10:00:00+08:00",
+               "end": "2026-12-01T11:00:00+08:00", **extra}
+    return org.post("/api/v1/events?force=true", payload)
+
+
+def failure(response) -> tuple[int, list[tuple[str, str]]]:
+    body = response.json()
+    return response.status_code, [(e["field"], e["type"]) for e in body["detail"]]
+
+
+# --- length ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("extra", "ok"), [
+    ({"end": "2026-12-08T10:00:00+08:00", "rrule": "FREQ=WEEKLY"}, True),  # a week-long occurrence of a series
+    ({"end": "2026-12-08T10:01:00+08:00", "rrule": "FREQ=WEEKLY"}, False),
+    ({"start": "2000-01-01T10:00:00", "end": "2100-12-30T11:00:00", "rrule": "FREQ=DAILY"}, False),  # the attack
+    ({"end": "2027-01-01T10:00:00+08:00"}, True),  # a month-long reading festival
+    ({"end": "2027-01-01T10:01:00+08:00"}, False),
+    ({"start": "2026-12-01", "end": "2026-12-31", "all_day": True}, True),
+    ({"start": "2026-12-01", "end": "2027-01-01", "all_day": True}, False),
+])
+def test_an_event_longer_than_its_kind_may_last_is_refused_naming_end(org, extra, ok):
+    response = create(org, **extra)
+
+    if ok:
+        assert response.status_code == 201, response.content
+    else:
+        assert failure(response) == (422, [("end", "too_long")])
+        assert Event.objects.count() == 0
+
+
+def test_an_update_or_an_override_cannot_stretch_an_occurrence(org):
+    event = create(org, rrule="FREQ=WEEKLY").json()
+
+    longer = org.patch(f"/api/v1/events/{event['id']}", {"end": "2026-12-09T11:00:00+08:00"})
+    moved = org.post(f"/api/v1/events/{event['id']}/overrides?force=true", {
+        "recurrence_id": "2026-12-08T10:00:00+08:00", "end": "2026-12-20T10:00:00+08:00"})
+
+    assert failure(longer) == (422, [("end", "too_long")])
+    assert failure(moved) == (422, [("end", "too_long")])
+    assert Event.objects.get(pk=event["id"]).end == datetime(2026, 12, 1, 11, tzinfo=SH)
+    assert Override.objects.count() == 0
+
+
+def test_the_admin_checks_the_same_lengths():
+    series = Event(title="茶座", kind="tea_talk", start=datetime(2026, 12, 1, 10, tzinfo=SH),
+                   end=datetime(2026, 12, 9, 10, tzinfo=SH), rrule="FREQ=WEEKLY")
+    override = Override(recurrence_id=datetime(2026, 12, 8, 10, tzinfo=SH), start=datetime(2026, 12, 8, 10, tzinfo=SH),
+                        end=datetime(2026, 12, 16, 10, tzinfo=SH))
+
+    with pytest.raises(ValidationError) as series_error:
+        series.clean()
+    with pytest.raises(ValidationError) as override_error:
+        override.clean()
+
+    assert list(series_error.value.message_dict) == ["end"]
+    assert list(override_error.value.message_dict) == ["end"]
+
+
+def test_stored_century_long_occurrences_cost_one_range_of_instances(org, organizer, anon_api):
+    """Three daily series of 100-year occurrences written past the checks: a read lists the occurrences
+    that begin in the range or in the week before it, not every instance since 2000."""
+    ids = [create(org, rrule="FREQ=DAILY", title=f"系列{i}").json()["id"] for i in range(3)]
+    Event.objects.filter(pk__in=ids).update(start=datetime(2000, 1, 1, 10, tzinfo=SH),
+                                            end=datetime(2100, 12, 30, 11, tzinfo=SH))
+    web = Client()
+
+    response = anon_api.get("/api/v1/occurrences", {"from": "2026-12-01", "to": "2027-02-28"})
+    page = web.get("/events")
+
+    body = response.json()
+    # Starts from 2026-11-24 10:00 (a week before the range) to 2027-02-28 10:00: 97 a series.
+    assert (response.status_code, body["count"], body["truncated"]) == (200, 3 * 97, False)
+    assert body["items"][0]["start"] == "2026-11-24T10:00:00+08:00"
+    assert page.status_code == 200
+    assert len(page.content) < 500_000
+
+
+# --- occurrences per response ---------------------------------------------------------------------------------
+
+
+def test_a_response_lists_at_most_max_listed_occurrences_and_says_so(org, anon_api, monkeypatch):
+    monkeypatch.setattr(selectors, "MAX_LISTED", 5)
+    daily = create(org, rrule="FREQ=DAILY").json()
+    create(org, title="讲座", kind="lecture", start="2026-12-02T09:00:00+08:00", end="2026-12-02T10:00:00+08:00")
+
+    response = anon_api.get("/api/v1/occurrences", {"from": "2026-12-01", "to": "2026-12-31"})
+    page = Client().get("/events")
+    month = Client().get("/events?view=month&month=2026-12")
+    detail = Client().get(f"/events/{daily['id']}")
+
+    body = response.json()
+    assert (body["count"], body["truncated"]) == (5, True)
+    assert [(i["title"], i["start"][:13]) for i in body["items"]] == [
+        ("读书会", "2026-12-01T10"), ("讲座", "2026-12-02T09"), ("读书会", "2026-12-02T10"), ("读书会", "2026-12-03T10"),
+        ("读书会", "2026-12-04T10"),
+    ]
+    assert "场次过多，只列出最早的这些" in page.content.decode()
+    assert "本月场次过多，只显示最早的这些" in month.content.decode()
+    assert "场次过多" not in detail.content.decode()
+
+
+def test_a_short_range_is_not_marked_truncated(org, anon_api):
+    create(org, rrule="FREQ=DAILY;COUNT=3")
+
+    body = anon_api.get("/api/v1/occurrences", {"from": "2026-12-01", "to": "2026-12-31"}).json()
+
+    assert (body["count"], body["truncated"]) == (3, False)
+
+
+# --- whole-series registration ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reader(db):
+    return make_user("reader-series", Role.JUDGE)
+
+
+def register(user, event_id, occurrence=None):
+    return api_for(user).post(f"/api/v1/events/{event_id}/registrations", {"occurrence": occurrence})
+
+
+def test_a_whole_series_of_many_occurrences_is_refused_register_for_each(org, room, reader):
+    event = create(org, rrule="FREQ=DAILY;UNTIL=21001230", venue=room["id"], capacity=5).json()
+
+    whole = register(reader, event["id"])
+    one = register(reader, event["id"], "2026-12-03T10:00:00+08:00")
+
+    assert failure(whole) == (422, [("occurrence", "series_too_long")])
+    assert one.status_code == 201 and one.json()["status"] == "confirmed"
+    assert list(SeatCounter.objects.filter(event_id=event["id"]).values_list("taken", flat=True)) == [1]
+
+
+def test_the_limit_counts_occurrences_to_come_without_cancelled_ones(org, room, reader, settings):
+    settings.EVENTS_SERIES_REGISTRATION_MAX = 3
+    event = create(org, rrule="FREQ=DAILY;COUNT=4", venue=room["id"]).json()
+    assert failure(register(reader, event["id"])) == (422, [("occurrence", "series_too_long")])
+    org.post(f"/api/v1/events/{event['id']}/cancel", {"occurrence": "2026-12-02T10:00:00+08:00"})
+
+    response = register(reader, event["id"])
+
+    assert response.status_code == 201 and response.json()["status"] == "confirmed"
+    assert sorted(SeatCounter.objects.filter(event_id=event["id"]).values_list("occurrence", "taken")) == [
+        (datetime(2026, 12, d, 10, tzinfo=SH), 1) for d in (1, 3, 4)]
+
+
+def test_series_seats_are_taken_in_a_few_statements_whatever_the_length(org, room, reader, settings):
+    settings.EVENTS_SERIES_REGISTRATION_MAX = 200
+    event = create(org, rrule="FREQ=DAILY;COUNT=150", venue=room["id"]).json()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = register(reader, event["id"])
+
+    assert response.json()["status"] == "confirmed"
+    assert len([q for q in queries.captured_queries if "events_seatcounter" in q["sql"]]) == 2
+    assert SeatCounter.objects.filter(event_id=event["id"], taken=1).count() == 150
+
+
+def test_one_full_occurrence_waitlists_the_series_and_takes_no_seat(org, reader):
+    event = create(org, rrule="FREQ=DAILY;COUNT=3", capacity=1).json()
+    assert register(make_user("first", Role.JUDGE), event["id"], "2026-12-02T10:00:00+08:00").status_code == 201
+
+    response = register(reader, event["id"])
+
+    assert response.json()["status"] == "waitlisted"
+    assert list(SeatCounter.objects.filter(event_id=event["id"], taken__gt=0).values_list("occurrence", flat=True)) == [
+        datetime(2026, 12, 2, 10, tzinfo=SH)]
+    assert Registration.objects.filter(event_id=event["id"], status="confirmed").count() == 1
+
+
+# --- date-times as numbers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [12345, 1.5e9, True, "12345"])
+def test_a_number_as_occurrence_is_refused_naming_the_field_without_a_repr(org, reader, value):
+    event = create(org, rrule="FREQ=DAILY;COUNT=3").json()
+
+    response = register(reader, event["id"], value)
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["detail"]] == ["occurrence"]
+    assert "datetime.datetime" not in response.content.decode()
+    assert "ISO 8601" in response.json()["detail"][0]["msg"]
+    assert Registration.objects.count() == 0
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [("start", 946684800, "start"),
+                                                       ("registration_opens", 12345, "registration_opens"),
+                                                       ("exdates", [12345], "exdates.0")])
+def test_a_number_as_any_event_date_time_is_refused_naming_the_field(org, field, value, named):
+    response = create(org, **{field: value})
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["detail"]] == [named]
+    assert "datetime.datetime" not in response.content.decode()
+
+
+def test_a_number_as_an_occurrence_range_bound_is_refused(anon_api):
+    response = anon_api.get("/api/v1/occurrences", {"from": "12345"})
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["detail"]] == ["from"]
+    assert "1970" not in json.dumps(response.json())
