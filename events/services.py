@@ -499,7 +499,7 @@ def series_registration_max() -> int:
     """The most coming occurrences a whole-series registration may cover (``EVENTS_SERIES_REGISTRATION_MAX``,
     60 by default: a weekly salon for a year, a daily reading month twice); for a longer series a reader
     registers for each occurrence."""
-    return getattr(settings, "EVENTS_SERIES_REGISTRATION_MAX", 60)
+    return settings.EVENTS_SERIES_REGISTRATION_MAX
 
 
 def _keys_for(event: Event, occurrence: datetime | None, now: datetime, *, limit: int | None = None) -> list[datetime]:

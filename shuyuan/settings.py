@@ -126,6 +126,10 @@ JOBS_SCHEDULE: list[dict] = [] if NOTICES_AT == "off" else [{"task": "events.tas
 # Functions every worker runs continuously in threads of their own (each returns its pause in seconds).
 WORKER_LOOPS: list[str] = ["search_index.worker.apply_outbox"]
 
+# Registering for a whole series takes a seat in every coming occurrence: refused past this many
+# (register per occurrence instead), so one registration's write stays small.
+EVENTS_SERIES_REGISTRATION_MAX = envint("EVENTS_SERIES_REGISTRATION_MAX", 60, minimum=1)
+
 # Reading the catalog (books, public papers) without logging in.
 CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
 
