@@ -507,12 +507,21 @@ def occurrences(event, start: datetime, end: datetime, overrides: Iterable | Non
 
     Cancelled events and occurrences are included with status ``cancelled``.
     """
+    return occurrences_within(event, start, end, overrides, limit=limit)[0]
+
+
+def occurrences_within(event, start: datetime, end: datetime, overrides: Iterable | None = None, *,
+                       limit: int | None = None) -> tuple[list[Occurrence], datetime | None]:
+    """``occurrences(…)``, and the horizon: when the rule had more than ``limit`` instances from the range's
+    start, the original start of the last one looked at (nothing after it was); else None."""
     if overrides is None:
         overrides = list(event.overrides.all())
     by_id = {o.recurrence_id: o for o in overrides}
     duration = event.end - event.start
     # Originals that might overlap the range, plus moved ones that now do.
-    originals = set(original_starts(event, start - lookback(event), end, limit=limit))
+    starts = original_starts(event, start - lookback(event), end, limit=limit)
+    horizon = max(starts) if limit is not None and len(starts) >= limit else None
+    originals = set(starts)
     if event.rrule:
         originals |= {o.recurrence_id for o in overrides if o.start < end and o.end > start}
     out = []
@@ -542,7 +551,7 @@ def occurrences(event, start: datetime, end: datetime, overrides: Iterable | Non
         if occ.start < end and occ.end > start:
             out.append(occ)
     out.sort(key=lambda o: (o.start, o.event.pk or 0))
-    return out
+    return out, horizon
 
 
 def _occurrence_status(event, occurrence_status: str) -> str:

@@ -2,18 +2,20 @@
 occurrences per response, whole-series registration, and date-times given as numbers."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Role
-from events import selectors
+from events import selectors, services
 from events.models import Event, Override, Registration, SeatCounter
 from tests.conftest import api_for, make_user
 
@@ -244,3 +246,36 @@ def test_a_number_as_an_occurrence_range_bound_is_refused(anon_api):
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["detail"]] == ["from"]
     assert "1970" not in json.dumps(response.json())
+
+
+def test_many_events_share_one_expansion_budget_and_the_list_is_an_exact_prefix(monkeypatch):
+    """Attack: 2,000 valid daily series, each expanded for 1,001 instances, made one anonymous
+    /api/v1/occurrences take 6 s and /healthz 23 s.  The instances expanded per listing are shared out,
+    and the list stops before the first event that used its share: what it shows is exact."""
+    from events import recurrence
+
+    organizer = make_user("org1", "organizer")
+    base = timezone.make_aware(datetime(2027, 3, 1, 9, 0))
+    for i in range(30):
+        services.event_create(data=services.EventData(
+            title=f"晨读{i}", kind="reading", start=base + timedelta(minutes=i), end=base + timedelta(minutes=i + 30),
+            rrule="FREQ=DAILY"), actor=organizer, force=True)
+    expanded = []
+    real = recurrence.original_starts
+
+    def counting(*args, **kwargs):
+        starts = real(*args, **kwargs)
+        expanded.append(len(starts))
+        return starts
+
+    window = (base, base + timedelta(days=90))
+    full = selectors.occurrence_list(viewer=AnonymousUser(), start=window[0], end=window[1], limit=100)
+    monkeypatch.setattr(recurrence, "original_starts", counting)
+    monkeypatch.setattr(selectors, "MAX_EXPANDED", 120)  # 4 instances per event
+
+    page = selectors.occurrence_list(viewer=AnonymousUser(), start=window[0], end=window[1], limit=100)
+
+    assert sum(expanded) <= 120
+    assert page.truncated and full.truncated
+    assert 0 < len(page.items) < len(full.items)
+    assert page.items == full.items[: len(page.items)]
