@@ -8,7 +8,7 @@ writes its rows and enqueues (``paper_upload_file``, ``catalog_import_start``); 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from jobs.services import job_enqueue
+from jobs.services import JobFailure, job_enqueue
 from jobs.tasks import job_task
 from library import imports, services
 from library.models import CatalogImport, Paper
@@ -25,6 +25,10 @@ def extract_paper_text(job, progress):
     if paper is None or not paper.file or paper.extraction_status != Paper.ExtractionStatus.PENDING:
         return {"extraction": paper.extraction_status if paper else "gone", "ran": False}
     paper = services.paper_extract_text(paper=paper)
+    if paper.extraction_status == Paper.ExtractionStatus.FAILED:
+        # The file is kept and the paper says why; the job says so too, so a librarian watching the jobs
+        # sees that this paper cannot be searched by its full text (retrying would not help).
+        raise JobFailure(f"调研成果 #{paper.pk}：{paper.extraction_error}")
     return {"extraction": paper.extraction_status, "ran": True}
 
 

@@ -190,6 +190,9 @@ def test_the_import_page_uploads_and_redirects_to_the_job_page_that_refreshes_un
     assert f"ISBN 校验位错误 (bad ISBN checksum): {BAD_ISBN}" in done
     assert f'href="/api/v1/imports/{catalog_import.pk}/report"' in done
     assert set(Book.objects.values_list("copies__location", flat=True)) == {"棋盘井法庭"}
+    # The list says how each import ended in words, and that one row failed (not a bare "done", "3 / 3").
+    listed = client.get("/catalog/import").content.decode()
+    assert "<td>已完成</td><td>3 / 3 · 1 条失败</td>" in listed
 
 
 def test_the_import_page_shows_an_unknown_or_empty_file_again_with_the_reason(client, librarian):

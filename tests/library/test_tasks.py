@@ -40,6 +40,21 @@ def test_the_paper_page_says_the_text_is_pending_until_the_job_ran(client, judge
 
     after = client.get(f"/papers/{paper.pk}").content.decode()
     assert ('id="extraction-pending"' in before, 'id="extraction-pending"' in after) == (True, False)
+    # The page refreshes itself while the worker reads the text, then says it is searchable.
+    assert ('http-equiv="refresh"' in before, 'http-equiv="refresh"' in after) == (True, False)
+    assert 'id="extraction-done"' in after
+
+
+def test_a_file_whose_text_cannot_be_read_fails_its_job_with_the_reason(paper):
+    """The routine walk: a broken PDF's job showed 已完成 in the jobs list while its paper could not be
+    searched; a librarian watching the jobs now sees why."""
+    tasks.paper_upload_file(paper=paper, data=b"%PDF-1.4\n% broken, no objects\n%%EOF", filename="broken.pdf")
+
+    [ran] = run_queued_jobs()
+
+    paper.refresh_from_db()
+    assert paper.extraction_status == "failed" and paper.file
+    assert (ran.state, ran.attempts, ran.error) == ("failed", 1, f"调研成果 #{paper.pk}：{paper.extraction_error}")
 
 
 def test_running_the_job_again_for_a_paper_already_read_changes_nothing(paper, monkeypatch):
