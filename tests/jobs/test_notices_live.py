@@ -89,7 +89,10 @@ def test_a_worker_mails_the_hold_ready_notice_that_a_return_only_recorded(worker
     notice = wait_for(lambda: Notice.objects.filter(kind="hold_ready", sent_at__isnull=False).first(), timeout=60,
                       what="the hold-ready notice to be mailed", logs=[worker.log])
     assert notice.patron == waiting
-    assert Job.objects.get(key="notices.send").state == "done"
+    # The job's row is marked done just after its work returns (the notice is already sent by then).
+    wait_for(lambda: Job.objects.filter(key="notices.send", state="done").exists(), timeout=30,
+             what="the delivery job to be marked done", logs=[worker.log])
+    assert list(Job.objects.filter(key="notices.send").values_list("state", flat=True)) == ["done"]
     assert recipients(tmp_path) == ["judge2@court.test"]
 
 
@@ -108,6 +111,9 @@ def test_a_worker_serialises_the_feed_entry_of_a_changed_event(workers, tmp_path
     fragment = wait_for(lambda: FeedFragment.objects.filter(event=event, body__contains="法官茶座·新").first(),
                         timeout=60, what="the changed event's feed entry", logs=[worker.log])
     assert "SUMMARY:法官茶座·新" in fragment.body
+    # A job's row is marked done just after its work returns.
+    wait_for(lambda: not Job.objects.filter(key="feeds.warm", state__in=Job.OPEN).exists(), timeout=30,
+             what="the feed jobs to be marked done", logs=[worker.log])
     assert set(Job.objects.filter(key="feeds.warm").values_list("state", flat=True)) == {"done"}
 
 
