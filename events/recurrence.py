@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as dateutil_rrule
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
@@ -359,10 +360,21 @@ def series_starts(event, begin: datetime, end: datetime, *, limit: int | None = 
     event's start; the first ``limit`` of them when given.  The one entry point for reading a stored
     series: whatever is stored, the cost is bounded by ``_budget_for``, and past the budget the series
     is treated as ending there (logged)."""
+    return series_starts_within(event, begin, end, limit=limit)[0]
+
+
+def series_starts_within(event, begin: datetime, end: datetime, *, limit: int | None = None,
+                         max_steps: float | None = None) -> tuple[list[datetime], datetime | None]:
+    """``series_starts(…)``, scanning at most ``max_steps`` months of periods when given (a listing shares
+    its scanning out among its events).  When the scan stopped at that allowance before ``end``, also the
+    instant up to which every start was looked at (later ones were not); else None."""
     series = _series_rule(event) if event.rrule else None
     if series is None:
-        return [event.start] if begin <= event.start < end else []
+        return ([event.start] if begin <= event.start < end else []), None
     budget, enough = _budget_for(series, begin, end)
+    cut_short = False
+    if max_steps is not None and max_steps < budget.steps:
+        budget.steps, enough, cut_short = max_steps, False, True
     out: list[datetime] = []
     try:
         for dt in _expand(series.kwargs, series.dtstart, begin, budget=budget):
@@ -370,12 +382,21 @@ def series_starts(event, begin: datetime, end: datetime, *, limit: int | None = 
                 break
             out.append(dt)
     except BudgetExceeded as exc:
+        if cut_short and budget.spent_steps > budget.steps:
+            # A series without COUNT is scanned from the period holding ``begin``, a month of periods per
+            # step: the months before the last one scanned were looked at whole.  A COUNT series is read
+            # from its DTSTART: only what it found is known.
+            seen = out[-1] if out else begin
+            if "count" not in series.kwargs:
+                month = begin.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+                seen = max(seen, month + relativedelta(months=max(0, int(budget.steps) - 2)))
+            return out, seen
         if not (enough and budget.spent_results <= budget.results):
             logger.warning("event %s: RRULE %r read from %s past its budget (%s); no further occurrences",
                            event.pk, event.rrule, begin.isoformat(), exc)
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         logger.warning("event %s: RRULE %r does not expand (%s); no further occurrences", event.pk, event.rrule, exc)
-    return out
+    return out, None
 
 
 def original_occurrences(event, instants: Iterable[datetime]) -> set[datetime]:
@@ -473,6 +494,14 @@ def original_starts(event, start: datetime, end: datetime, *, limit: int | None 
     return [dt for dt in series_starts(event, start, end, limit=limit) if dt not in excluded]
 
 
+def original_starts_within(event, start: datetime, end: datetime, *, limit: int | None = None,
+                           max_steps: float | None = None) -> tuple[list[datetime], datetime | None]:
+    """``original_starts(…)`` with a scanning allowance (``series_starts_within``) and how far it saw."""
+    excluded = excluded_starts(event) if event.rrule else set()
+    starts, seen = series_starts_within(event, start, end, limit=limit, max_steps=max_steps)
+    return [dt for dt in starts if dt not in excluded], seen
+
+
 def is_original_occurrence(event, when: datetime, *, include_excluded: bool = False) -> bool:
     if when not in series_starts(event, when, when + timedelta(microseconds=1)):
         return False
@@ -511,16 +540,22 @@ def occurrences(event, start: datetime, end: datetime, overrides: Iterable | Non
 
 
 def occurrences_within(event, start: datetime, end: datetime, overrides: Iterable | None = None, *,
-                       limit: int | None = None) -> tuple[list[Occurrence], datetime | None]:
+                       limit: int | None = None, max_steps: float | None = None
+                       ) -> tuple[list[Occurrence], datetime | None]:
     """``occurrences(…)``, and the horizon: when the rule had more than ``limit`` instances from the range's
-    start, the original start of the last one looked at (nothing after it was); else None."""
+    start, or its scan stopped at ``max_steps`` months, the original start of the last one looked at
+    (nothing after it was; the range's start when none was found); else None."""
     if overrides is None:
         overrides = list(event.overrides.all())
     by_id = {o.recurrence_id: o for o in overrides}
     duration = event.end - event.start
     # Originals that might overlap the range, plus moved ones that now do.
-    starts = original_starts(event, start - lookback(event), end, limit=limit)
-    horizon = max(starts) if limit is not None and len(starts) >= limit else None
+    begin = start - lookback(event)
+    starts, seen = original_starts_within(event, begin, end, limit=limit, max_steps=max_steps)
+    if seen is not None:
+        horizon = seen
+    else:
+        horizon = max(starts) if limit is not None and len(starts) >= limit else None
     originals = set(starts)
     if event.rrule:
         originals |= {o.recurrence_id for o in overrides if o.start < end and o.end > start}

@@ -279,3 +279,41 @@ def test_many_events_share_one_expansion_budget_and_the_list_is_an_exact_prefix(
     assert page.truncated and full.truncated
     assert 0 < len(page.items) < len(full.items)
     assert page.items == full.items[: len(page.items)]
+
+
+def test_many_rarely_matching_series_share_one_scanning_allowance(monkeypatch):
+    """Attack round 4: 1,000 valid daily series on 29 February each scanned about four years of days per
+    listing and produced nothing (3.5 s for one anonymous /api/v1/occurrences).  A listing shares out its
+    months of scanning; what it shows stays an exact prefix of the full answer."""
+    from events import bounded_rrule
+
+    organizer = make_user("org1", "organizer")
+    leap = timezone.make_aware(datetime(2028, 2, 29, 9, 0))
+    for i in range(20):
+        services.event_create(data=services.EventData(
+            title=f"闰日读书{i}", kind="reading", start=leap + timedelta(minutes=i), end=leap + timedelta(minutes=i + 30),
+            rrule="FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29"), actor=organizer, force=True)
+    base = timezone.make_aware(datetime(2029, 3, 1, 9, 0))
+    services.event_create(data=services.EventData(
+        title="晨读", kind="reading", start=base, end=base + timedelta(minutes=30), rrule="FREQ=WEEKLY"),
+        actor=organizer, force=True)
+    window = (timezone.make_aware(datetime(2029, 3, 1)), timezone.make_aware(datetime(2030, 3, 1)))
+    full = selectors.occurrence_list(viewer=AnonymousUser(), start=window[0], end=window[1])
+    scanned = []
+    real_charge = bounded_rrule.Budget.charge_step
+
+    def counting(self, units):
+        scanned.append(units)
+        return real_charge(self, units)
+
+    monkeypatch.setattr(bounded_rrule.Budget, "charge_step", counting)
+    monkeypatch.setattr(selectors, "MAX_SCANNED_MONTHS", 21 * 13)  # 13 months each: less than the year read + 36
+
+    page = selectors.occurrence_list(viewer=AnonymousUser(), start=window[0], end=window[1])
+
+    assert sum(scanned) <= 21 * 14
+    assert full.truncated is False and [i["title"] for i in full.items] == ["晨读"] * 53
+    # The sparse series were each seen through 11 months of the year read: the list shows those months.
+    assert page.truncated is True
+    assert 40 <= len(page.items) < 53
+    assert page.items == full.items[: len(page.items)]
