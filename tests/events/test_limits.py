@@ -317,3 +317,28 @@ def test_many_rarely_matching_series_share_one_scanning_allowance(monkeypatch):
     assert page.truncated is True
     assert 40 <= len(page.items) < 53
     assert page.items == full.items[: len(page.items)]
+
+
+def test_a_listing_expands_only_the_earliest_starting_events_and_says_it_was_cut(monkeypatch):
+    """Attack round 5: with a share of scanning for each of 3,000 series the listing's work still grew with
+    their number (3 s); and a list cut before the end of the range said ``truncated: false``."""
+    organizer = make_user("org1", "organizer")
+    base = timezone.make_aware(datetime(2029, 3, 1, 9, 0))
+    for i in range(5):
+        services.event_create(data=services.EventData(
+            title=f"周读{i}", kind="reading", start=base + timedelta(days=i), end=base + timedelta(days=i, hours=1),
+            rrule="FREQ=WEEKLY"), actor=organizer, force=True)
+    window = (base, base + timedelta(days=60))
+    full = selectors.occurrence_list(viewer=AnonymousUser(), start=window[0], end=window[1])
+    monkeypatch.setattr(selectors, "MAX_LISTED_EVENTS", 3)
+    expanded = []
+    real = selectors.occurrences_within
+    monkeypatch.setattr(selectors, "occurrences_within",
+                        lambda series, *args, **kwargs: expanded.append(series.title) or real(series, *args, **kwargs))
+
+    page = selectors.occurrence_list(viewer=AnonymousUser(), start=window[0], end=window[1])
+
+    assert sorted(expanded) == ["周读0", "周读1", "周读2"]
+    assert (full.truncated, page.truncated) == (False, True)
+    # Exact up to the start of the first event left out (周读3 starts on day 3).
+    assert page.items == [item for item in full.items if item["start"] < base + timedelta(days=3)]
