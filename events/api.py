@@ -122,7 +122,7 @@ def list_events(request: HttpRequest, filters: Query[EventFilters]):
     return selectors.event_list(viewer=request.auth, kind=filters.kind, venue=filters.venue)
 
 
-@router.post("/events", response={201: EventOut, **ERRORS}, auth=LOGGED_IN, summary="新建活动（组织者）")
+@router.post("/events", response={201: EventOut, **ERRORS, 429: dict}, auth=LOGGED_IN, summary="新建活动（组织者）")
 def create_event(request: HttpRequest, payload: EventIn, force: bool = False):
     require_role(request, Role.ORGANIZER)
     data = services.EventData(

@@ -129,6 +129,9 @@ WORKER_LOOPS: list[str] = ["search_index.worker.apply_outbox"]
 # Registering for a whole series takes a seat in every coming occurrence: refused past this many
 # (register per occurrence instead), so one registration's write stays small.
 EVENTS_SERIES_REGISTRATION_MAX = envint("EVENTS_SERIES_REGISTRATION_MAX", 60, minimum=1)
+# New events one organizer may create in 24 hours (superusers exempt): listings expand a bounded number of
+# events, so a burst of hundreds from one account would crowd the others out of the public calendar.
+EVENTS_CREATED_PER_DAY = envint("EVENTS_CREATED_PER_DAY", 50, minimum=1)
 
 # Reading the catalog (books, public papers) without logging in.
 CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")

@@ -342,3 +342,25 @@ def test_a_listing_expands_only_the_earliest_starting_events_and_says_it_was_cut
     assert (full.truncated, page.truncated) == (False, True)
     # Exact up to the start of the first event left out (周读3 starts on day 3).
     assert page.items == [item for item in full.items if item["start"] < base + timedelta(days=3)]
+
+
+def test_an_organizer_creates_at_most_a_days_worth_of_events(settings):
+    """Attack round 6: 510 series created in ten seconds by one organizer crowded every other event out of
+    the listings (which expand a bounded number of events)."""
+    settings.EVENTS_CREATED_PER_DAY = 3
+    organizer = make_user("org1", "organizer")
+    client = api_for(organizer)
+    start = timezone.make_aware(datetime(2029, 3, 1, 9, 0))
+
+    def create(i):
+        return client.post("/api/v1/events", {"title": f"沙龙{i}", "kind": "salon", "start": (start + timedelta(days=i)).isoformat(),
+                                              "end": (start + timedelta(days=i, hours=1)).isoformat()})
+
+    statuses = [create(i).status_code for i in range(3)]
+    refused = create(3)
+
+    assert statuses == [201, 201, 201]
+    assert (refused.status_code, refused.json()["code"]) == (429, "too_many_events")
+    assert Event.objects.count() == 3
+    Event.objects.update(created_at=timezone.now() - timedelta(days=1, seconds=1))
+    assert create(4).status_code == 201
