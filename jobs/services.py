@@ -85,6 +85,11 @@ def hand_over(job_id: int) -> bool:
     return True
 
 
+def _claimed(job: Job):
+    """The job's row while this attempt still holds it (a recovered or finished job is no longer ours)."""
+    return Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, worker=job.worker, attempts=job.attempts)
+
+
 @dataclass
 class Progress:
     """Passed to the work: ``progress(done, total)`` records how far it got (and proves it is alive)."""
@@ -95,8 +100,7 @@ class Progress:
         changes = {"progress_done": done, "heartbeat_at": timezone.now()}
         if total is not None:
             changes["progress_total"] = total
-        Job.objects.filter(pk=self.job.pk, state=Job.State.RUNNING, worker=self.job.worker,
-                           attempts=self.job.attempts).update(**changes)
+        _claimed(self.job).update(**changes)
 
 
 class _Heartbeat(threading.Thread):
@@ -111,8 +115,7 @@ class _Heartbeat(threading.Thread):
         try:
             while not self.stopped.wait(settings.JOBS_HEARTBEAT_SECONDS):
                 try:
-                    Job.objects.filter(pk=self.job.pk, state=Job.State.RUNNING, worker=self.job.worker,
-                                       attempts=self.job.attempts).update(heartbeat_at=timezone.now())
+                    _claimed(self.job).update(heartbeat_at=timezone.now())
                 except Exception:  # noqa: BLE001 - a busy database: the next beat tries again
                     logger.debug("heartbeat of job %s not written", self.job.pk, exc_info=True)
         finally:
@@ -131,7 +134,7 @@ def job_execute(job_id: int, work: Callable) -> None:
         logger.info("job %s is not queued; nothing to run", job_id)
         return
     job = Job.objects.get(pk=job_id)
-    mine = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, worker=WORKER_ID, attempts=job.attempts)
+    mine = _claimed(job)  # job.worker is WORKER_ID: this process claimed it just above
     heartbeat = _Heartbeat(job)
     heartbeat.start()
     try:
