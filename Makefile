@@ -42,6 +42,7 @@ demo: migrate
 	DEBUG=True $(PY) manage.py load_demo
 	DEBUG=True $(PY) manage.py rebuild_index --if-missing --quiet
 	DEBUG=True $(PY) manage.py warm_feeds --quiet
+	DEBUG=True $(PY) manage.py refresh_listings --quiet
 
 # The background worker (text extraction, imports, index upkeep, notices) runs beside the web server and
 # stops with it.
@@ -101,6 +102,7 @@ serve-prepare: $(VENV)/.runtime
 	DEBUG=False $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=False $(PY) manage.py rebuild_index --if-missing --quiet
 	DEBUG=False $(PY) manage.py warm_feeds --quiet
+	DEBUG=False $(PY) manage.py refresh_listings --quiet
 
 # Production serving: DEBUG off, static files collected and served by whitenoise, several gunicorn workers.
 # Needs SECRET_KEY, ALLOWED_HOSTS and SITE_URL in the environment (the system checks refuse to start without them).

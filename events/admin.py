@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
+from events import listing
 from events.models import Attachment, Event, Override, Registration, Speaker, Venue
 from events.selectors import can_manage, managed_events
 
@@ -103,6 +104,8 @@ class EventAdmin(admin.ModelAdmin):
         if not change:
             # As events.services.event_create: whoever creates an event organizes it.
             form.instance.organizers.add(request.user)
+        # As the services do: its occurrences for listings, once the exceptions (inlines) are saved too.
+        listing.refresh(Event.objects.select_for_update().get(pk=form.instance.pk))
 
     def get_deleted_objects(self, objs, request):
         # Deleting an event takes its registrations with it, as event_delete does in the API; a

@@ -1,11 +1,13 @@
 """Events: venues, salons, seminars, tea talks and reading activities; their recurrence, exceptions and registrations.
 
 A recurring event is stored as its series (an RFC 5545 RRULE with EXDATEs) plus per-occurrence
-overrides, never as pre-expanded copies; ``events.recurrence`` expands it lazily for a date range.
+overrides; ``events.recurrence`` expands it for a date range.  Listings read ``ListedOccurrence``,
+the occurrences of a window around today written when an event changes (``events.listing``).
 Occurrences are identified by their original start (``recurrence_id``), as in iCalendar.
 """
 
 import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,6 +37,23 @@ class Venue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+#: The span of an event whose stored occurrences are not current (``events.listing.EMPTY``).
+NOT_LISTED = datetime(1970, 1, 1, tzinfo=UTC)
+#: The fields of an event its stored occurrences are made of (kind, visibility, capacity … are read from
+#: the event itself).
+_LISTED_FIELDS = {"start", "end", "rrule", "exdates", "title", "venue", "venue_id", "status"}
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """As ``QuerySet.update``; an update that may change what the events' occurrences look like also
+        marks their stored occurrences as not current (no signal would tell ``events.listing``)."""
+        if set(kwargs) & _LISTED_FIELDS:
+            kwargs.setdefault("listed_from", NOT_LISTED)
+            kwargs.setdefault("listed_until", NOT_LISTED)
+        return super().update(**kwargs)
 
 
 class Event(models.Model):
@@ -89,6 +108,12 @@ class Event(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    #: The span whose occurrences ``ListedOccurrence`` holds complete for this event (events.listing); an
+    #: empty span (both at ``listing.EMPTY``) after any change until the rows are written again.
+    listed_from = models.DateTimeField(default=NOT_LISTED, editable=False)
+    listed_until = models.DateTimeField(default=NOT_LISTED, editable=False)
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("活动")
@@ -179,6 +204,13 @@ class Attachment(models.Model):
         return self.name
 
 
+class OverrideQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """As ``QuerySet.update``, marking the events' stored occurrences as not current (see EventQuerySet)."""
+        Event.objects.filter(pk__in=self.values("event_id")).update(listed_from=NOT_LISTED, listed_until=NOT_LISTED)
+        return super().update(**kwargs)
+
+
 class Override(models.Model):
     """One occurrence of a series changed (moved, retitled, another venue) or cancelled."""
 
@@ -194,6 +226,8 @@ class Override(models.Model):
     reason = models.CharField(_("原因"), max_length=200, blank=True, validators=[validate_single_line])
     sequence = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OverrideQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("单次变更")
@@ -286,6 +320,35 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.event_id} ({self.status})"
+
+
+class ListedOccurrence(models.Model):
+    """One occurrence of an event as listings show it (overrides applied), written by ``events.listing``
+    for the span ``Event.listed_from``–``listed_until``: listings read these rows with one indexed query,
+    so what a listing costs and shows does not depend on how many series there are."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="listed_occurrences")
+    #: The occurrence's original start (a single event's start).
+    recurrence_id = models.DateTimeField()
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    title = models.CharField(max_length=200)
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=16, choices=Event.Status.choices)
+
+    class Meta:
+        verbose_name = _("场次索引")
+        verbose_name_plural = _("场次索引")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "recurrence_id"], name="listed_occurrence_once"),
+        ]
+        indexes = [
+            models.Index(fields=["start", "event"], name="listed_occurrence_start"),
+            models.Index(fields=["event", "start"], name="listed_occurrence_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}@{self.start:%Y-%m-%d %H:%M}"
 
 
 class FeedState(models.Model):

@@ -481,6 +481,8 @@ class Occurrence:
     venue_id: int | None
     status: str
     override: object | None = None
+    #: The venue itself, when the reader already has it (stored occurrences); else read through ``event``.
+    venue: object | None = None
 
     @property
     def key(self) -> datetime | None:

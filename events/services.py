@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
-from events import notices
+from events import listing, notices
 from events.models import Event, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import (
     check_length,
@@ -287,9 +287,8 @@ def _raise_conflicts(conflicts: list[Conflict]) -> None:
 def _check_creation_rate(actor: AbstractBaseUser) -> None:
     """At most ``EVENTS_CREATED_PER_DAY`` new events per organizer in 24 hours (superusers exempt).
 
-    Listings expand a bounded number of events (``selectors.MAX_LISTED_EVENTS``, earliest first), so one
-    account creating hundreds of series at once could crowd everyone else's events out of the public
-    calendar (the sixth attack: 510 series in ten seconds emptied the default listing).  Counted in the
+    Every new event writes its occurrences for listings (``events.listing``); the limit keeps one account
+    from writing hundreds of series in seconds (the sixth attack created 510 in ten).  Counted in the
     database, so every worker process and node sees the same count.
     """
     if getattr(actor, "is_superuser", False):
@@ -322,6 +321,7 @@ def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = Fals
         event.save()
         event.organizers.set({actor, *organizers})
         _set_relations(event, data.speakers, data.books, data.papers)
+        listing.refresh(event)
     return event
 
 
@@ -406,6 +406,7 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
         if organizers is not None:
             current.organizers.set({actor, *organizers})
         _set_relations(current, changes.get("speakers"), changes.get("books"), changes.get("papers"))
+        listing.refresh(current)
         if schedule_changed:
             notices.event_changed(current, occurrence=None)
     return current
@@ -437,6 +438,7 @@ def event_cancel(*, event: Event, actor: AbstractBaseUser, occurrence: datetime 
         current.cancel_reason = reason
         current.sequence += 1
         current.save()
+        listing.refresh(current)
         notices.event_changed(current, occurrence=None, cancelled=True)
         return current
     override = override_set(event=current, actor=actor, recurrence_id=occurrence, changes={"status": "cancelled",
@@ -501,6 +503,8 @@ def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: dateti
     override.save()
     if changed:
         current.save(update_fields=["updated_at"])
+    listing.refresh(current)
+    if changed:
         notices.event_changed(current, occurrence=override)
     return override
 

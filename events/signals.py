@@ -14,6 +14,7 @@ from django.db.models.functions import Greatest
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
+from events import listing
 from events.models import Attachment, Event, FeedState, Override, Registration, Speaker, Venue
 from events.tasks import WARM_FEEDS_KEY, warm_feeds
 from jobs.services import job_enqueue
@@ -53,12 +54,22 @@ def _event_saved(sender, instance, **kwargs) -> None:
     _refresh_after_commit([event_id])
 
 
+def _schedule_touched(sender, instance, **kwargs) -> None:
+    """An event or one of its exceptions was saved or deleted: its stored occurrences are not current
+    until whoever changed it writes them again (the services and the admin do, in the same transaction;
+    otherwise the hourly job)."""
+    listing.invalidate(instance.pk if sender is Event else instance.event_id)
+
+
 def _event_relation_changed(sender, instance, action, **kwargs) -> None:
     if action.startswith("post_") and isinstance(instance, Event):
         _refresh_after_commit([instance.pk])
 
 
 def connect() -> None:
+    post_save.connect(_schedule_touched, sender=Event, dispatch_uid="events.listing.event")
+    for signal in (post_save, post_delete):
+        signal.connect(_schedule_touched, sender=Override, dispatch_uid=f"events.listing.override.{signal is post_save}")
     # Serialise an event's feed entry when it changes, not when a calendar app asks.
     for model in (Event, Override, Speaker):
         post_save.connect(_event_saved, sender=model, dispatch_uid=f"events.fragment.{model.__name__}")

@@ -1,14 +1,18 @@
 """Background jobs of the events app (``jobs.tasks.job_task``; enqueued with ``jobs.services.job_enqueue``).
 
-``send_daily_notices`` runs once a day at NOTICES_AT (settings.JOBS_SCHEDULE); ``warm_feeds`` runs after any
+``refresh_listed_occurrences`` runs hourly (events.listing); ``send_daily_notices`` runs once a day at NOTICES_AT (settings.JOBS_SCHEDULE); ``warm_feeds`` runs after any
 change to an event a feed shows (events.signals), one queued job (key ``feeds.warm``) for however many
 changes, so a request that edits events only writes rows.
 """
 
 from events.feeds import refresh_all_fragments
+from events.listing import refresh_due
 from events.notices import send_daily
+from jobs.services import job_enqueue
 from jobs.tasks import job_task
 
+#: Coalescing key of a follow-up run of the listing job.
+LISTED_KEY = "events.listed"
 #: Coalescing key of the feed-warming job.
 WARM_FEEDS_KEY = "feeds.warm"
 
@@ -17,6 +21,16 @@ WARM_FEEDS_KEY = "feeds.warm"
 def send_daily_notices(job, progress) -> dict:
     """Expire unclaimed holds, then record and mail the day's notices and tomorrow's event reminders."""
     return send_daily()
+
+
+@job_task()
+def refresh_listed_occurrences(job, progress) -> dict:
+    """Write the stored occurrences of events changed by other means than the services, and roll every
+    open series' window forward (events.listing); runs hourly, and again at once while more are due."""
+    done = refresh_due()
+    if done["more"]:
+        job_enqueue(refresh_listed_occurrences, key=LISTED_KEY)
+    return done
 
 
 @job_task()

@@ -123,14 +123,16 @@ NOTICES_AT = os.environ.get("NOTICES_AT", "07:30").strip().lower()
 if NOTICES_AT != "off" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", NOTICES_AT):
     raise ImproperlyConfigured(f"Environment variable NOTICES_AT must be HH:MM (00:00-23:59) or off, not {NOTICES_AT!r}.")
 JOBS_SCHEDULE: list[dict] = [] if NOTICES_AT == "off" else [{"task": "events.tasks.send_daily_notices", "at": NOTICES_AT}]
+# Hourly: write the listed occurrences of events changed outside the services and roll open series forward.
+JOBS_SCHEDULE.append({"task": "events.tasks.refresh_listed_occurrences", "every": 3600})
 # Functions every worker runs continuously in threads of their own (each returns its pause in seconds).
 WORKER_LOOPS: list[str] = ["search_index.worker.apply_outbox"]
 
 # Registering for a whole series takes a seat in every coming occurrence: refused past this many
 # (register per occurrence instead), so one registration's write stays small.
 EVENTS_SERIES_REGISTRATION_MAX = envint("EVENTS_SERIES_REGISTRATION_MAX", 60, minimum=1)
-# New events one organizer may create in 24 hours (superusers exempt): listings expand a bounded number of
-# events, so a burst of hundreds from one account would crowd the others out of the public calendar.
+# New events one organizer may create in 24 hours (superusers exempt): each writes its listed occurrences
+# (up to ~1,200 rows), so one account cannot write hundreds of series in seconds.
 EVENTS_CREATED_PER_DAY = envint("EVENTS_CREATED_PER_DAY", 50, minimum=1)
 
 # Reading the catalog (books, public papers) without logging in.

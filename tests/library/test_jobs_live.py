@@ -27,14 +27,16 @@ def test_an_extraction_whose_worker_is_killed_is_run_again_and_ends_done(workers
         tasks.paper_upload_file(paper=paper, data=data, filename="课题.pdf", uploaded_by=judge)
     first = workers("first", **SLOW_PARSER)
     # Killed while the sandboxed parser (the worker's child process) is reading the file.
-    wait_for(lambda: Job.objects.filter(state="running").exists() and first.descendants(), timeout=60,
+    # (The workers also run the scheduled jobs, such as the hourly refresh of listed occurrences.)
+    extraction = Job.objects.filter(task_path="library.tasks.extract_paper_text")
+    wait_for(lambda: extraction.filter(state="running").exists() and first.descendants(), timeout=60,
              what="the parser to start", logs=[first.log])
 
     first.kill()
     paper.refresh_from_db()
     assert (paper.extraction_status, paper.full_text) == ("pending", "")
     second = workers("second", **SLOW_PARSER)
-    job = wait_for(lambda: Job.objects.filter(state="done").first(), timeout=120,
+    job = wait_for(lambda: extraction.filter(state="done").first(), timeout=120,
                    what="the extraction to be recovered and finished", logs=[first.log, second.log])
 
     paper.refresh_from_db()
