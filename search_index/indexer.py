@@ -21,7 +21,7 @@ from django.db import transaction
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 
-from search_index import columnar, documents, store
+from search_index import columnar, documents, store, wake
 from search_index.analysis import sections
 from search_index.codec import CatalogCodec, segment_sizes
 from search_index.models import IndexTask
@@ -162,12 +162,14 @@ def _drain_quietly() -> None:
 def enqueue(kind: str, object_id: int) -> None:
     """Queue a record for (re)indexing in the current transaction.
 
-    A worker's ``apply_outbox`` loop applies it; only with ``SEARCH_DRAIN_IN_REQUEST`` (a server
+    A worker's ``apply_outbox`` loop applies it, woken when the transaction commits (``wake``); only with ``SEARCH_DRAIN_IN_REQUEST`` (a server
     without a worker) does this process drain after the commit.
     """
     IndexTask.objects.create(kind=kind, object_id=object_id)
     if settings.SEARCH_DRAIN_IN_REQUEST:
         drain_on_commit()
+    else:
+        wake.wake_on_commit()
 
 
 # --- merging segments -------------------------------------------------------------------

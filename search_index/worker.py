@@ -1,8 +1,10 @@
 """The search index's upkeep in the background workers: ``apply_outbox``, one of ``settings.WORKER_LOOPS``.
 
-Every ``manage.py run_worker`` calls it over and over in a thread of its own.  It drains the outbox
-(``IndexTask`` rows the requests wrote) into Whoosh without merging, so a change is searchable a poll
-interval plus one small commit after its transaction; when the outbox is idle it merges the small
+Every ``manage.py run_worker`` calls it over and over in a thread of its own, sleeping between calls
+with ``apply_outbox.sleep``: a transaction that queued index work wakes it when it commits
+(``search_index.wake``), and it polls every ``SEARCH_OUTBOX_POLL`` anyway.  It drains the outbox
+(``IndexTask`` rows the requests wrote) into Whoosh without merging, so a change is searchable one small
+commit after its transaction; when the outbox is idle it merges the small
 segments those commits leave (``indexer.merge_segments``).  Several workers, on one machine or several
 sharing the index directory, may run it at once: the drain and the merge take Whoosh's writer lock
 without waiting and the holder looks at the queue again after releasing it (``indexer``,
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from search_index import columnar, indexer, store
+from search_index import columnar, indexer, store, wake
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,21 @@ def apply_outbox() -> float:
             build_sidecars()
             return 0.0  # check-after-release: rows queued during the merge are drained at once
     return settings.SEARCH_OUTBOX_POLL
+
+
+_alarm: wake.Alarm | None = None
+
+
+def _sleep(seconds: float) -> None:
+    """Wait before the next ``apply_outbox``: ``seconds``, or less when a commit wakes this loop."""
+    global _alarm
+    if _alarm is None:
+        _alarm = wake.Alarm()  # bound by the loop's own thread, on its first pause
+    _alarm.sleep(seconds)
+
+
+#: How the worker's loop waits between calls (``jobs.management.commands.run_worker.Loop``).
+apply_outbox.sleep = _sleep
 
 
 def build_sidecars() -> list[str]:

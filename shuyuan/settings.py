@@ -181,6 +181,9 @@ SEARCH_TIME_LIMIT = envint("SEARCH_TIME_LIMIT_MS", 2000, minimum=1) / 1000
 # run_worker); production leaves it False.
 SEARCH_DRAIN_IN_REQUEST = envbool("SEARCH_DRAIN_IN_REQUEST", "False")
 SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 20, minimum=1) / 1000
+# The workers' index loops are also woken on commit through Unix sockets in this directory
+# (search_index/wake.py); polling stays the guarantee.
+SEARCH_WAKE_DIR = envpath("SEARCH_WAKE_DIR", VAR_DIR / "run" / "wake")
 SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
 
 # Circulation.  SELF_RETURN lets a patron return their own loan through the

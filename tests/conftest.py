@@ -1,6 +1,8 @@
 """Shared fixtures: one user per role, each with an API token, and a JSON client for each."""
 
+import hashlib
 import json
+import shutil
 import tempfile
 
 import pytest
@@ -17,17 +19,26 @@ hypothesis_settings.register_profile("shuyuan", derandomize=True, print_blob=Tru
 hypothesis_settings.load_profile("shuyuan")
 
 
+def wake_dir_for(tmp_path) -> str:
+    """A test's own directory of index-loop wake-up sockets: short, as a socket path must be (search_index.wake)."""
+    return f"/tmp/sy-wake-{hashlib.sha256(str(tmp_path).encode()).hexdigest()[:12]}"
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SEARCH_INDEX_DIR = str(tmp_path / "index")
+    # Commits wake only this test's workers, never a `make run` worker's loop on the same machine.
+    settings.SEARCH_WAKE_DIR = wake_dir_for(tmp_path)
     # Whoosh's in-memory indexes spill their pools to <tempdir>/MAIN.tmp, a fixed name: give each test its
     # own temp directory so two runs on one machine never delete each other's files.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     # The file cache outlives a test (feeds, throttles): every test gets its own, empty one, so tests running
     # at once in other processes (pytest-xdist) never clear or fill each other's.
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")}}
+    yield
+    shutil.rmtree(settings.SEARCH_WAKE_DIR, ignore_errors=True)
 
 
 class ApiClient:

@@ -19,6 +19,7 @@ from django.test import override_settings
 
 from jobs.models import Job
 from jobs.services import job_enqueue
+from tests.conftest import wake_dir_for
 from tests.jobs import sample_tasks
 from tests.live import ROOT, database_url
 
@@ -64,7 +65,8 @@ class Worker:
         self.log = tmp_path / f"worker-{name}.log"
         full_env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "True", "PYTHONUNBUFFERED": "1",
                     "SEARCH_INDEX_DIR": str(tmp_path / "index"), "MEDIA_ROOT": str(tmp_path / "media"),
-                    "CACHE_DIR": str(tmp_path / "cache"), "JOBS_HEARTBEAT_SECONDS": "1", **env}
+                    "CACHE_DIR": str(tmp_path / "cache"), "SEARCH_WAKE_DIR": wake_dir_for(tmp_path),
+                    "JOBS_HEARTBEAT_SECONDS": "1", **env}
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "manage.py", "run_worker", "--interval", "0.1", "--housekeeping", "0.5"],

@@ -51,11 +51,13 @@ class Housekeeping(threading.Thread):
 
 
 class Loop(threading.Thread):
-    """Calls ``function()`` over and over; it returns how long to sleep before the next call."""
+    """Calls ``function()`` over and over; it returns how long to sleep before the next call, and may say
+    how to sleep (``function.sleep``, e.g. a sleep that a commit interrupts)."""
 
     def __init__(self, path: str) -> None:
         super().__init__(daemon=True, name=f"loop-{path}")
         self.function = import_string(path)
+        self.sleep = getattr(self.function, "sleep", time.sleep)
         self.path = path
 
     def run(self) -> None:
@@ -66,7 +68,7 @@ class Loop(threading.Thread):
                 logger.exception("worker loop %s failed; retrying", self.path)
                 connection.close()
                 pause = 5.0
-            time.sleep(pause)
+            self.sleep(pause)
 
 
 class Command(BaseCommand):
