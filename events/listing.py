@@ -44,9 +44,9 @@ ROLL_MARGIN = timedelta(days=30)
 BATCH = 200
 
 
-def covering(start: datetime, end: datetime) -> Q:
-    """Events whose rows are complete for [start, end)."""
-    return Q(listed_from__lte=start, listed_until__gte=end)
+def covering(start: datetime, end: datetime, *, prefix: str = "") -> Q:
+    """Events whose rows are complete for [start, end) (``prefix``: the path to the event, e.g. ``event__``)."""
+    return Q(**{f"{prefix}listed_from__lte": start, f"{prefix}listed_until__gte": end})
 
 
 def _rows(event: Event, begin: datetime, end: datetime, overrides: list[Override]) -> list[ListedOccurrence]:

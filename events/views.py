@@ -169,8 +169,15 @@ def organize(request: HttpRequest) -> HttpResponse:
         )
         probe = Event(title=data.title, kind=data.kind, start=start, end=end, rrule=data.rrule, venue_id=data.venue)
         preview = [o.start for o in expand(probe, start, start + timedelta(days=400), overrides=[])][:6]
-        conflicts = services.venue_conflicts(probe)
-        if "save" in request.POST and (not conflicts or form.cleaned_data["force"]):
+        try:
+            conflicts = services.venue_conflicts(probe)
+        except DomainError as exc:  # a venue booked past what one check reads: say so, as a conflict
+            conflicts, busy = [], exc.detail
+        else:
+            busy = ""
+        if busy and not form.cleaned_data["force"]:
+            messages.error(request, busy)
+        elif "save" in request.POST and (not conflicts or form.cleaned_data["force"]):
             try:
                 event = services.event_create(data=data, actor=request.user, force=True)
             except DomainError as exc:

@@ -283,11 +283,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside one writer; IMMEDIATE transactions take the
     # write lock at BEGIN, so two writers queue on busy_timeout instead of one
     # failing with "database is locked" when it upgrades a read lock.
+    # SQLITE_BUSY_SECONDS: how long a writer waits for the lock before "database is locked".
+    _busy = envint("SQLITE_BUSY_SECONDS", 20, minimum=1)
     _db["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": _busy,
         "transaction_mode": "IMMEDIATE",
         "init_command": (
-            "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;PRAGMA foreign_keys=ON;"
+            f"PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout={_busy * 1000};PRAGMA foreign_keys=ON;"
         ),
     }
     # Tests use a file, not ":memory:", so that they run with the same WAL and

@@ -374,3 +374,82 @@ def test_an_organizer_creates_at_most_a_days_worth_of_events(settings):
     assert Event.objects.count() == 3
     Event.objects.update(created_at=timezone.now() - timedelta(days=1, seconds=1))
     assert create(4).status_code == 201
+
+
+# --- venue conflicts (attack round 7) -------------------------------------------------------------------------
+
+
+def test_a_conflict_check_reads_a_years_bookings_in_one_sweep_outside_the_write_transaction(org, room, monkeypatch):
+    """Attack round 7: 34 forced daily series to 2100 in one room made one conflict check compare every pair of
+    occurrences (about 5,000 × 5,000 each) inside the write transaction: 60 s, SQLite's write lock held, every
+    other writer refused.  The check reads the stored bookings of the coming year in start order and runs
+    before the transaction."""
+    for minute in (0, 20, 40):
+        assert create(org, start=f"2000-01-01T09:{minute:02d}:00+08:00", end=f"2000-01-01T09:{minute + 10:02d}:00+08:00",
+                      venue=room["id"], rrule="FREQ=DAILY;UNTIL=21001231").status_code == 201
+    expanded, in_transaction = [], []
+    outside = len(connection.atomic_blocks)  # the test's own transaction
+    real_occurrences, real_conflicts = services.occurrences, services.venue_conflicts
+    monkeypatch.setattr(services, "occurrences", lambda event, begin, end, **kw: expanded.append(end - begin)
+                        or real_occurrences(event, begin, end, **kw))
+    monkeypatch.setattr(services, "venue_conflicts", lambda *a, **kw: in_transaction.append(
+        len(connection.atomic_blocks) > outside) or real_conflicts(*a, **kw))
+
+    response = org.post("/api/v1/events", {"title": "晨读", "kind": "reading", "start": "2027-03-01T09:05:00+08:00",
+                                           "end": "2027-03-01T09:45:00+08:00", "venue": room["id"],
+                                           "rrule": "FREQ=DAILY;UNTIL=21001231"})
+
+    assert response.status_code == 409 and response.json()["code"] == "venue_conflict"
+    conflicts = response.json()["conflicts"]
+    # The first 50 by start, in library time: three bookings a day from 1 March 2027.
+    assert len(conflicts) == services.CONFLICT_MAX
+    assert conflicts[0]["start"] == "2027-03-01T09:00:00+08:00" and conflicts[-1]["start"] == "2027-03-17T09:20:00+08:00"
+    assert in_transaction == [False]
+    assert expanded and max(expanded) <= services.CONFLICT_AHEAD + timedelta(days=1)
+
+
+def test_a_venue_booked_past_what_one_check_reads_is_said_so_and_force_still_books(org, room, monkeypatch):
+    monkeypatch.setattr(services, "CONFLICT_SCAN_MAX", 100)
+    assert create(org, start="2026-12-01T09:00:00+08:00", end="2026-12-01T09:10:00+08:00", venue=room["id"],
+                  rrule="FREQ=DAILY").status_code == 201
+    payload = {"title": "晚读", "kind": "reading", "start": "2026-12-01T20:00:00+08:00",
+               "end": "2026-12-01T21:00:00+08:00", "venue": room["id"], "rrule": "FREQ=WEEKLY"}
+
+    busy = org.post("/api/v1/events", payload)
+    forced = org.post("/api/v1/events?force=true", payload)
+
+    assert (busy.status_code, busy.json()["code"]) == (409, "venue_too_busy")
+    assert "force=true" in busy.json()["detail"]
+    assert forced.status_code == 201
+
+
+def test_an_event_changed_outside_the_services_still_counts_as_a_booking(org, room):
+    """Its stored occurrences are stale: the check expands it from its rule."""
+    booked = create(org, start="2026-12-02T15:00:00+08:00", end="2026-12-02T16:00:00+08:00", venue=room["id"],
+                    rrule="FREQ=WEEKLY").json()
+    Event.objects.filter(pk=booked["id"]).update(start=timezone.make_aware(datetime(2026, 12, 3, 15)),
+                                                 end=timezone.make_aware(datetime(2026, 12, 3, 16)))
+
+    response = org.post("/api/v1/events", {"title": "讲座", "kind": "lecture", "start": "2026-12-10T15:30:00+08:00",
+                                           "end": "2026-12-10T16:30:00+08:00", "venue": room["id"]})
+
+    assert response.status_code == 409
+    assert [(c["event"], c["start"]) for c in response.json()["conflicts"]] == [(booked["id"], "2026-12-10T15:00:00+08:00")]
+
+
+def test_an_update_checks_its_new_times_outside_the_write_transaction(org, room, monkeypatch):
+    create(org, start="2026-12-02T15:00:00+08:00", end="2026-12-02T16:00:00+08:00", venue=room["id"])
+    other = create(org, start="2026-12-02T17:00:00+08:00", end="2026-12-02T18:00:00+08:00", venue=room["id"]).json()
+    in_transaction = []
+    outside = len(connection.atomic_blocks)  # the test's own transaction
+    real = services.venue_conflicts
+    monkeypatch.setattr(services, "venue_conflicts", lambda *a, **kw: in_transaction.append(
+        len(connection.atomic_blocks) > outside) or real(*a, **kw))
+
+    moved = org.patch(f"/api/v1/events/{other['id']}", {"start": "2026-12-02T15:30:00+08:00",
+                                                         "end": "2026-12-02T16:30:00+08:00"})
+    retitled = org.patch(f"/api/v1/events/{other['id']}", {"title": "改名"})
+
+    assert (moved.status_code, moved.json()["code"]) == (409, "venue_conflict")
+    assert retitled.status_code == 200
+    assert in_transaction == [False]  # the title alone changes no booking: not checked

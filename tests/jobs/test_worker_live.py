@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 
 from jobs.models import Job
@@ -175,3 +175,25 @@ def test_a_failing_job_is_retried_by_the_worker_and_then_succeeds(workers, setti
                     what="the retried job to finish", logs=[worker.log])
 
     assert (done.attempts, done.summary) == (2, {"attempt": 2})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_outlives_a_write_lock_held_past_its_busy_timeout(tmp_path):
+    """Attack round 7: a request held SQLite's write lock past the busy timeout; django-tasks-db's worker ended
+    on "database is locked" and nothing started it again, so every job after it waited for ever."""
+    worker = Worker(tmp_path, {"SQLITE_BUSY_SECONDS": "1"}, "a")
+    try:
+        wait_for(lambda: worker.log.exists() and "已启动" in worker.log.read_text(), timeout=60,
+                 what="the worker to start", logs=[worker.log])
+        with transaction.atomic():  # BEGIN IMMEDIATE on SQLite: the write lock, held for 4 s
+            Job.objects.filter(pk=-1).update(state="queued")
+            time.sleep(4)
+        job = enqueue(sample_tasks.count_to, payload={"n": 2})
+
+        wait_for(lambda: Job.objects.filter(pk=job.pk, state="done").exists(), timeout=90,
+                 what="the job to run after the lock was released", logs=[worker.log])
+        assert worker.proc.poll() is None
+    finally:
+        worker.stop()
+    if connection.vendor == "sqlite":
+        assert "starting it again" in worker.log.read_text()

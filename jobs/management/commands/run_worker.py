@@ -89,6 +89,24 @@ class Command(BaseCommand):
         if not no_loops:
             for path in settings.WORKER_LOOPS:
                 Loop(path).start()
+        backoff = 1.0
+        while True:
+            started = time.monotonic()
+            try:
+                self.run_backend(backend, interval, options["verbosity"])
+                return  # stopped on a signal (SIGTERM, Ctrl+C): the backend's worker finished its job and returned
+            except Exception:  # noqa: BLE001 - a locked or unreachable database or queue: start again
+                # django-tasks-db's worker ends on "database is locked" when SQLite's write lock is held past
+                # its busy timeout (seen in the seventh attack: nothing restarted it and every job stopped).
+                # Its job, if any, is recovered by jobs_recover like a dead worker's.
+                backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, 30.0)
+                logger.exception("the job worker stopped on an error; starting it again in %.0f s", backoff)
+                close_old_connections()
+                connection.close()
+                time.sleep(backoff)
+
+    def run_backend(self, backend: str, interval: float, verbosity: int) -> None:
+        """Run the configured backend's own worker until it returns (on a signal) or raises."""
         if backend == "django_tasks_rq.RQBackend":
             import django_rq
 
@@ -103,5 +121,4 @@ class Command(BaseCommand):
             worker.work(with_scheduler=True)
         else:
             call_command("db_worker", queue_name=",".join(settings.TASKS["default"]["QUEUES"]), interval=interval,
-                         reload=False, startup_delay=False, worker_id=WORKER_ID[:64],
-                         verbosity=options["verbosity"])
+                         reload=False, startup_delay=False, worker_id=WORKER_ID[:64], verbosity=verbosity)
