@@ -2,12 +2,14 @@
 they organize (``selectors.can_manage``), their inlines and registrations; superusers see all."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
-from events import listing
+from events import listing, services
 from events.models import Attachment, Event, Override, Registration, Speaker, Venue
 from events.selectors import can_manage, managed_events
+from shuyuan.errors import DomainError
 
 
 def _may_manage(request, event: Event | None) -> bool:
@@ -81,6 +83,23 @@ class EventAdmin(admin.ModelAdmin):
         # its registrations) to anyone.
         fields = super().get_readonly_fields(request, obj)
         return fields if request.user.is_superuser else (*fields, "organizers")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            return form
+
+        class AddForm(form):
+            def clean(self):
+                # As the API: an organizer creates at most EVENTS_CREATED_PER_DAY events a day (the seventh
+                # attack created 63 more through this page after the API had refused).
+                try:
+                    services.check_creation_rate(request.user)
+                except DomainError as exc:
+                    raise ValidationError(exc.detail, code=exc.code) from None
+                return super().clean()
+
+        return AddForm
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and user_has_role(request.user, Role.ORGANIZER)

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from events.recurrence import check_length, check_window, normalize_exdates, normalize_rrule
+from events.recurrence import check_length, check_window, is_original_occurrence, normalize_exdates, normalize_rrule
 from library.models import Book, Paper
 from shuyuan.errors import InvalidInput
 from shuyuan.text import validate_single_line
@@ -257,6 +257,17 @@ class Override(models.Model):
                 check_length(self.start, self.end, recurring=True)
             except InvalidInput as exc:
                 errors["end"] = exc.detail
+        # As the API: an exception belongs to an occurrence the series has (the admin accepted any time, and
+        # it was listed as an occurrence that could not be registered for).
+        try:
+            event = self.event
+        except Event.DoesNotExist:
+            event = None
+        if self.recurrence_id is not None and "recurrence_id" not in errors and event is not None:
+            if not event.rrule:
+                errors["recurrence_id"] = _("单次活动没有场次，请直接修改活动 (not a recurring event)")
+            elif not is_original_occurrence(event, self.recurrence_id):
+                errors["recurrence_id"] = _("不是该系列的一次活动 (not an occurrence of the series)")
         if errors:
             raise ValidationError(errors)
 

@@ -37,6 +37,7 @@ from events.recurrence import (
     normalize_exdates,
     normalize_rrule,
     occurrences,
+    original_occurrences,
     parse_instant,
 )
 from library.fulltext import decode_text
@@ -333,7 +334,7 @@ def _raise_conflicts(conflicts: list[Conflict]) -> None:
         )
 
 
-def _check_creation_rate(actor: AbstractBaseUser) -> None:
+def check_creation_rate(actor: AbstractBaseUser) -> None:
     """At most ``EVENTS_CREATED_PER_DAY`` new events per organizer in 24 hours (superusers exempt).
 
     Every new event writes its occurrences for listings (``events.listing``); the limit keeps one account
@@ -348,14 +349,28 @@ def _check_creation_rate(actor: AbstractBaseUser) -> None:
                           status=429)
 
 
+def check_not_backdated(start: datetime, actor, field_name: str = "start") -> None:
+    """An organizer schedules nothing that begins more than ``listing.LISTED_BACK`` (400 days) ago; superusers
+    may enter history.  Listings store every event's occurrences from its start when it began within that
+    window, so only a superuser's old events are ever expanded from their rules there (the seventh attack
+    created 500 series from 2000 and blanked every listing older than the window)."""
+    if getattr(actor, "is_superuser", False):
+        return
+    days = listing.LISTED_BACK.days
+    if start < timezone.now() - listing.LISTED_BACK:
+        raise InvalidInput(field_name, f"开始时间不能早于 {days} 天前 (an event may begin at most {days} days ago)",
+                           code="too_early")
+
+
 def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = False) -> Event:
     # Every check, the rule's expansion among them, runs before the transaction: on SQLite it begins
     # IMMEDIATE and so holds the database's write lock for every other writer until it ends.
-    _check_creation_rate(actor)
+    check_creation_rate(actor)
     start, end = normalize_times(data.start, data.end, data.all_day)
     _validate(data)
     rrule = normalize_rrule(data.rrule, start=start)
     check_length(start, end, recurring=bool(rrule))
+    check_not_backdated(start, actor)
     event = Event(
         kind=data.kind, title=data.title, description=data.description, start=start, end=end, all_day=data.all_day,
         venue_id=data.venue, online_url=data.online_url, capacity=data.capacity, rrule=rrule,
@@ -448,6 +463,8 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
     # change before the lock is taken, they run again under the lock.
     snapshot = Event.objects.get(pk=event.pk)
     checked = _check_update(snapshot, changes)
+    if checked.start != snapshot.start:
+        check_not_backdated(checked.start, actor)
     organizers = _organizers(changes["organizers"]) if changes.get("organizers") is not None else None
     if not force and snapshot.status == Event.Status.SCHEDULED:
         # The venue check too, on the event as it will be (see event_create: advisory, outside the lock).
@@ -459,8 +476,11 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
         if _schedule_basis(current) != _schedule_basis(snapshot):
             checked = _check_update(current, changes)
         before = _schedule_of(current)
+        rule_before = (current.start, current.rrule)
         _apply_update(current, changes, checked)
         schedule_changed = _schedule_of(current) != before
+        if (current.start, current.rrule) != rule_before:
+            _drop_orphaned_overrides(current)
         if "capacity" in changes or "venue" in changes:
             _resize_counters(current)
         if schedule_changed:
@@ -473,6 +493,17 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
         if schedule_changed:
             notices.event_changed(current, occurrence=None)
     return current
+
+
+def _drop_orphaned_overrides(event: Event) -> None:
+    """After the rule or the start of a series changed, the exceptions of occurrences it no longer has go
+    (as calendar clients drop a RECURRENCE-ID that matches no instance): they were listed beside the new
+    occurrences yet could not be registered for (the seventh attack)."""
+    overrides = list(event.overrides.all())
+    if not overrides:
+        return
+    kept = original_occurrences(event, [o.recurrence_id for o in overrides]) if event.rrule else set()
+    Override.objects.filter(pk__in=[o.pk for o in overrides if o.recurrence_id not in kept]).delete()
 
 
 def _resize_counters(event: Event) -> None:
@@ -539,6 +570,8 @@ def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: dateti
         start, changes.get("end", (override.end - timedelta(days=1))), True
     )
     check_length(override.start, override.end, recurring=True)
+    if "start" in changes:
+        check_not_backdated(override.start, actor)
     if "title" in changes:
         override.title = changes["title"] or ""
     if "venue" in changes:

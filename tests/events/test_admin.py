@@ -140,6 +140,53 @@ def test_an_event_added_in_the_admin_is_organized_by_its_creator(organizer, supe
     assert (event.created_by, list(event.organizers.all())) == (organizer, [organizer])
 
 
+def test_the_admin_keeps_the_apis_daily_limit_of_new_events(organizer, superuser, settings):
+    """Attack round 7: an organizer refused by the API (429 too_many_events) created 63 more series here."""
+    settings.EVENTS_CREATED_PER_DAY = 2
+    form = admin_form_data(_client(superuser), "/admin/events/event/add/")
+    form.pop("organizers", None)
+
+    def add(title):
+        form.update(title=[title], kind=["salon"], start_0=["2099-01-01"], start_1=["14:00:00"],
+                    end_0=["2099-01-01"], end_1=["16:00:00"])
+        return _client(organizer).post("/admin/events/event/add/", form)
+
+    statuses = [add(f"沙龙{i}").status_code for i in range(2)]
+    refused = add("第三个")
+    by_superuser = _client(superuser).post("/admin/events/event/add/", form)
+
+    assert statuses == [302, 302]
+    assert refused.status_code == 200 and "最多新建 2 个活动" in refused.content.decode()
+    assert by_superuser.status_code == 302  # superusers are exempt, as in the API
+    assert sorted(Event.objects.values_list("title", flat=True)) == ["沙龙0", "沙龙1", "第三个"]
+    assert Event.objects.get(title="第三个").created_by == superuser
+
+
+def test_an_exception_in_the_admin_must_belong_to_an_occurrence_of_the_series(organizer):
+    """Attack round 7: the admin's exception inline took any time; it was then listed as an occurrence."""
+    start = timezone.make_aware(timezone.datetime(2027, 1, 6, 15, 0))
+    series = services.event_create(data=services.EventData(
+        title="周三读书会", kind="reading", start=start, end=start + timedelta(hours=1), rrule="FREQ=WEEKLY"),
+        actor=organizer)
+    client = _client(organizer)
+    form = admin_form_data(client, _change(series))
+
+    def with_exception(day):
+        data = {**form, "overrides-TOTAL_FORMS": ["1"]}
+        data.update({"overrides-0-recurrence_id_0": [day], "overrides-0-recurrence_id_1": ["15:00:00"],
+                     "overrides-0-start_0": [day], "overrides-0-start_1": ["16:00:00"],
+                     "overrides-0-end_0": [day], "overrides-0-end_1": ["17:00:00"], "overrides-0-status": ["scheduled"],
+                     "overrides-0-title": ["改期"], "overrides-0-event": [str(series.pk)]})
+        return client.post(_change(series), data)
+
+    phantom = with_exception("2027-01-07")  # a Thursday: not an occurrence
+    moved = with_exception("2027-01-13")
+
+    assert phantom.status_code == 200 and "不是该系列的一次活动" in phantom.content.decode()
+    assert moved.status_code == 302
+    assert [(o.recurrence_id.date().isoformat(), o.title) for o in series.overrides.all()] == [("2027-01-13", "改期")]
+
+
 def test_inlines_follow_the_event(event, organizer, organizer2):
     event_admin = admin.site._registry[Event]
     request = RequestFactory().get("/admin/")

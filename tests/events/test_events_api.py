@@ -10,7 +10,7 @@ import time_machine
 from django.core import mail
 
 from accounts.models import Role
-from events.models import Event, Registration, SeatCounter
+from events.models import Event, Override, Registration, SeatCounter
 from library.models import Notice
 from library.services import book_create
 from tests.conftest import api_for, make_user
@@ -677,3 +677,24 @@ def test_an_office_document_is_accepted_by_its_parts(org, talk):
 
     assert (accepted.status_code, accepted.json()["name"]) == (201, "议程.pptx")
     assert (refused.status_code, error_fields(refused.json())) == (422, ["file"])
+
+
+def test_exceptions_of_occurrences_a_changed_rule_no_longer_has_are_dropped(org, talk):
+    """Attack round 7: an occurrence moved before the series' start changed stayed listed beside the new
+    occurrences, yet registering for it was refused (422 not_an_occurrence)."""
+    moved = org.post(f"/api/v1/events/{talk['id']}/overrides", {
+        "recurrence_id": "2027-01-01T15:00:00+08:00", "start": "2027-01-02T15:00:00+08:00",
+        "end": "2027-01-02T17:00:00+08:00"})
+    assert moved.status_code == 200, moved.content
+    kept = org.post(f"/api/v1/events/{talk['id']}/overrides", {
+        "recurrence_id": "2027-02-05T15:00:00+08:00", "title": "春节后第一期"})
+    assert kept.status_code == 200, kept.content
+
+    # Every first Friday becomes every first Friday but January's: 1 January is no longer an occurrence.
+    changed = org.patch(f"/api/v1/events/{talk['id']}", {"rrule": "FREQ=MONTHLY;BYDAY=1FR;BYMONTH=2,3,4,5,6,7,8,9,10,11,12"})
+
+    assert changed.status_code == 200, changed.content
+    assert list(Override.objects.filter(event_id=talk["id"]).values_list("title", flat=True)) == ["春节后第一期"]
+    titles = [(i["start"][:10], i["title"]) for i in org.get("/api/v1/occurrences", {
+        "from": "2026-12-01", "to": "2027-02-28"}).json()["items"]]
+    assert ("2027-01-02", talk["title"]) not in titles and ("2027-02-05", "春节后第一期") in titles

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
@@ -380,12 +380,12 @@ def test_an_organizer_creates_at_most_a_days_worth_of_events(settings):
 
 
 def test_a_conflict_check_reads_a_years_bookings_in_one_sweep_outside_the_write_transaction(org, room, monkeypatch):
-    """Attack round 7: 34 forced daily series to 2100 in one room made one conflict check compare every pair of
+    """Attack round 7: 34 forced daily series from 2000 to 2100 in one room made one conflict check compare every pair of
     occurrences (about 5,000 × 5,000 each) inside the write transaction: 60 s, SQLite's write lock held, every
     other writer refused.  The check reads the stored bookings of the coming year in start order and runs
     before the transaction."""
     for minute in (0, 20, 40):
-        assert create(org, start=f"2000-01-01T09:{minute:02d}:00+08:00", end=f"2000-01-01T09:{minute + 10:02d}:00+08:00",
+        assert create(org, start=f"2025-11-01T09:{minute:02d}:00+08:00", end=f"2025-11-01T09:{minute + 10:02d}:00+08:00",
                       venue=room["id"], rrule="FREQ=DAILY;UNTIL=21001231").status_code == 201
     expanded, in_transaction = [], []
     outside = len(connection.atomic_blocks)  # the test's own transaction
@@ -453,3 +453,20 @@ def test_an_update_checks_its_new_times_outside_the_write_transaction(org, room,
     assert (moved.status_code, moved.json()["code"]) == (409, "venue_conflict")
     assert retitled.status_code == 200
     assert in_transaction == [False]  # the title alone changes no booking: not checked
+
+
+def test_an_organizer_schedules_nothing_that_began_more_than_400_days_ago(org):
+    """Attack round 7: 500 series from 2000 were never stored (the listed window reaches 400 days back) and
+    blanked every listing older than that."""
+    old = {"start": "2025-10-20T10:00:00+08:00", "end": "2025-10-20T11:00:00+08:00"}
+    recent = create(org, start="2025-11-01T10:00:00+08:00", end="2025-11-01T11:00:00+08:00").json()
+
+    refused = create(org, **old)
+    moved_back = org.patch(f"/api/v1/events/{recent['id']}", old)
+    root = User.objects.create_superuser("root", password="secret-pass-1")
+    history = api_for(root).post("/api/v1/events?force=true", {"title": "2000 年读书会", "kind": "reading",
+                                                               "start": "2000-01-01T10:00:00", "end": "2000-01-01T11:00:00"})
+
+    assert failure(refused) == (422, [("start", "too_early")])
+    assert failure(moved_back) == (422, [("start", "too_early")])
+    assert history.status_code == 201
