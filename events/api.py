@@ -205,9 +205,13 @@ def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
     unknown = set(kinds) - set(Event.Kind.values)
     if unknown:
         raise InvalidInput("kind", f"未知的活动类型：{sorted(unknown)} (unknown kind)")
+    limit = selectors.MAX_LISTED if filters.limit is None else filters.limit
+    if not 1 <= limit <= selectors.MAX_LISTED:
+        raise InvalidInput("limit", f"limit 须在 1–{selectors.MAX_LISTED} 之间 (limit must be 1–{selectors.MAX_LISTED})")
+    after = selectors.parse_cursor(filters.after, "after") if filters.after is not None else None
     page = selectors.occurrence_list(viewer=request.auth, start=start, end=end, kinds=kinds or None,
-                                     venue=filters.venue)
-    return {"items": page.items, "count": len(page.items), "truncated": page.truncated}
+                                     venue=filters.venue, limit=limit, after=after)
+    return {"items": page.items, "count": len(page.items), "truncated": page.truncated, "next": page.next}
 
 
 # --- materials -----------------------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ def covering(start: datetime, end: datetime, *, prefix: str = "") -> Q:
 def _rows(event: Event, begin: datetime, end: datetime, overrides: list[Override]) -> list[ListedOccurrence]:
     return [
         ListedOccurrence(event=event, recurrence_id=occ.recurrence_id or event.start, start=occ.start, end=occ.end,
-                         title=occ.title, venue_id=occ.venue_id, status=occ.status)
+                         title=occ.title, venue_id=occ.venue_id, status=occ.status, kind=event.kind,
+                         visibility=event.visibility)
         for occ in occurrences(event, begin, end, overrides)
     ]
 

@@ -41,9 +41,9 @@ class Venue(models.Model):
 
 #: The span of an event whose stored occurrences are not current (``events.listing.EMPTY``).
 NOT_LISTED = datetime(1970, 1, 1, tzinfo=UTC)
-#: The fields of an event its stored occurrences are made of (kind, visibility, capacity … are read from
-#: the event itself).
-_LISTED_FIELDS = {"start", "end", "rrule", "exdates", "title", "venue", "venue_id", "status"}
+#: The fields of an event its stored occurrences are made of, kind and visibility included (listings filter
+#: on the rows' copies); capacity, description … are read from the event itself.
+_LISTED_FIELDS = {"start", "end", "rrule", "exdates", "title", "venue", "venue_id", "status", "kind", "visibility"}
 
 
 class EventQuerySet(models.QuerySet):
@@ -346,6 +346,10 @@ class ListedOccurrence(models.Model):
     title = models.CharField(max_length=200)
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     status = models.CharField(max_length=16, choices=Event.Status.choices)
+    #: The event's kind and visibility, copied so that a listing's filters are read from the row and its
+    #: indexes (a selective ``kind=`` then reads only that kind's rows, not every row of the range).
+    kind = models.CharField(max_length=16, choices=Event.Kind.choices)
+    visibility = models.CharField(max_length=16, choices=Event.Visibility.choices)
 
     class Meta:
         verbose_name = _("场次索引")
@@ -356,6 +360,8 @@ class ListedOccurrence(models.Model):
         indexes = [
             models.Index(fields=["start", "event"], name="listed_occurrence_start"),
             models.Index(fields=["event", "start"], name="listed_occurrence_event"),
+            models.Index(fields=["kind", "start"], name="listed_occurrence_kind"),
+            models.Index(fields=["visibility", "start"], name="listed_occurrence_visibility"),
         ]
 
     def __str__(self) -> str:

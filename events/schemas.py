@@ -275,6 +275,8 @@ class OccurrenceFilters(Schema):
     to: Bound | None = Field(None, description="止：日期（含当天）或日期时间（不含）；默认起后 90 天，最长 400 天")
     kind: str | None = Field(None, description="类型，可用逗号分隔多个")
     venue: Id | None = None
+    after: str | None = Field(None, description="翻页游标：上一页返回的 next，从其后继续列出（其余参数须与上一页相同）")
+    limit: int | None = Field(None, description="每页最多场次，1–1000，默认 1000")
 
 
 class OccurrenceOut(Schema):
@@ -294,7 +296,9 @@ class OccurrenceOut(Schema):
 class OccurrenceList(Schema):
     items: list[OccurrenceOut]
     count: int
-    truncated: bool = Field(description="为真时该时段的场次超过一次可列出的上限（1000），只列出最早的这些；请缩小时段再查")
+    truncated: bool = Field(description="为真时本页未列出该时段的全部场次：其后还有（见 next），或远期的活动过多、"
+                                        "部分活动未展开（此时 next 可能为空，请按类型筛选或缩小时段）")
+    next: str | None = Field(None, description="下一页的游标（作为 after 传回）；为空表示已列到末尾")
 
 
 class RegistrationIn(StrictSchema):

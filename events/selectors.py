@@ -1,19 +1,23 @@
 """Reads of events: visible events, occurrences in a range with seats left, registrations."""
 
+import base64
+import binascii
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber, TruncDate
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
 from events.listing import covering
 from events.models import Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker
-from events.recurrence import MAX_EVENT_LENGTH, Occurrence, occurrences_within
+from events.recurrence import FIRST_YEAR, LAST_YEAR, MAX_EVENT_LENGTH, Occurrence, occurrences_within
 from events.services import SINGLE, waitlist_position
 from library.models import Paper
 from library.selectors import paper_visible_q
+from shuyuan.errors import InvalidInput
 
 
 def event_queryset(*, viewer: AbstractBaseUser | AnonymousUser) -> QuerySet[Event]:
@@ -75,34 +79,82 @@ MAX_EXPANDED = 20_000
 #: "29 February" daily series made one listing take 3.5 s).  The scan of a daily rule costs about 0.08 ms
 #: a month here, so a listing scans for well under a second however many events there are.
 MAX_SCANNED_MONTHS = 6_000
-#: Events one listing expands lazily at all, the earliest-starting first.  An event begins no earlier
-#: than its start, so the list is exact up to the start of the first event left out (and ``truncated``).
+#: Events one listing expands lazily at all, chosen in turns across the organizers who created them (each
+#: organizer's earliest-starting first): one organizer's mass of series cannot push another's event out.
+#: When some are left out the list is ``truncated`` (their occurrences may be missing anywhere in it).
 MAX_LISTED_EVENTS = 500
+
+#: A position in a list's order: (start, event id, recurrence id — a single event's own start).
+Cursor = tuple[datetime, int, datetime]
 
 
 @dataclass
 class OccurrencePage:
     items: list[dict]
-    #: True when more occurrences overlap the range than ``items`` holds (the first by start are listed).
+    #: True when the list does not hold every occurrence overlapping the range: more follow (``next``), or
+    #: events were left out of the lazy expansion (see ``occurrence_list``).
     truncated: bool
+    #: The cursor (``after``) of the page that continues this one; None when nothing follows it.
+    next: str | None = None
 
 
-def _stored_occurrences(*, viewer, start: datetime, end: datetime, kinds, venue, event, limit: int) -> list[Occurrence]:
-    """The first ``limit`` + 1 stored occurrences overlapping [start, end) of the visible events whose rows
-    cover the range: one query on the ``start`` index (an occurrence lasts at most MAX_EVENT_LENGTH, so
-    those running when the range begins started at most that long before)."""
-    rows = ListedOccurrence.objects.filter(
-        start__lt=end, end__gt=start, start__gte=start - MAX_EVENT_LENGTH,
-        event__listed_from__lte=start, event__listed_until__gte=end,
-    )
+def cursor_of(item: dict) -> str:
+    """An opaque cursor for the position just after ``item`` (an entry of ``OccurrencePage.items``)."""
+    start = item["start"].astimezone(UTC)
+    rid = (item["recurrence_id"] or item["start"]).astimezone(UTC)
+    raw = f"{start.isoformat()}|{item['event']}|{rid.isoformat()}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def parse_cursor(value: str, field: str = "after") -> Cursor:
+    """The position a cursor made by ``cursor_of`` names; anything else is refused naming ``field``."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        start_text, event_text, rid_text = raw.split("|")
+        start, rid, event = datetime.fromisoformat(start_text), datetime.fromisoformat(rid_text), int(event_text)
+        if start.tzinfo is None or rid.tzinfo is None or event < 1 or not all(
+                FIRST_YEAR - 1 <= dt.year <= LAST_YEAR + 1 for dt in (start, rid)):
+            raise ValueError(raw)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput(field, f"不是有效的翻页游标：“{value[:40]}” (not a cursor this list returned as next)") from None
+    return start, event, rid
+
+
+def _key(occ: Occurrence) -> Cursor:
+    return occ.start, occ.event.pk, occ.recurrence_id or occ.start
+
+
+def _stored_rows(*, viewer, start: datetime, end: datetime, kinds, venue, event, covered, starting: bool):
+    """Stored occurrences overlapping [start, end) (or, ``starting``, beginning in it) of the visible events
+    whose rows cover ``covered``.  Visibility and kind are the rows' own copies, read on their indexes."""
+    if starting:
+        rows = ListedOccurrence.objects.filter(start__gte=start, start__lt=end)
+    else:
+        rows = ListedOccurrence.objects.filter(start__lt=end, end__gt=start, start__gte=start - MAX_EVENT_LENGTH)
+    rows = rows.filter(event__listed_from__lte=covered[0], event__listed_until__gte=covered[1])
     if not viewer.is_authenticated:
-        rows = rows.filter(event__visibility=Event.Visibility.PUBLIC)
+        rows = rows.filter(visibility=Event.Visibility.PUBLIC)
     if kinds:
-        rows = rows.filter(event__kind__in=kinds)
+        rows = rows.filter(kind__in=kinds)
     if venue:
         rows = rows.filter(venue_id=venue)
     if event is not None:
         rows = rows.filter(event_id=event)
+    return rows
+
+
+def _stored_occurrences(*, viewer, start: datetime, end: datetime, kinds, venue, event, limit: int,
+                        after: Cursor | None = None, covered: tuple[datetime, datetime] | None = None,
+                        starting: bool = False) -> list[Occurrence]:
+    """The first ``limit`` + 1 stored occurrences overlapping [start, end) (after ``after``) of the visible
+    events whose rows cover the range (or ``covered``): one query on the ``start`` index (an occurrence
+    lasts at most MAX_EVENT_LENGTH, so those running when the range begins started at most that long
+    before).  The cursor is a condition on the ordering columns, so a later page costs what the first does."""
+    rows = _stored_rows(viewer=viewer, start=start, end=end, kinds=kinds, venue=venue, event=event,
+                        covered=covered or (start, end), starting=starting)
+    if after is not None:
+        at, pk, rid = after
+        rows = rows.filter(Q(start__gt=at) | Q(start=at, event_id__gt=pk) | Q(start=at, event_id=pk, recurrence_id__gt=rid))
     rows = rows.select_related("event__venue", "venue").order_by("start", "event_id", "recurrence_id")[: limit + 1]
     return [
         Occurrence(event=row.event, recurrence_id=row.recurrence_id if row.event.rrule else None, start=row.start,
@@ -111,61 +163,115 @@ def _stored_occurrences(*, viewer, start: datetime, end: datetime, kinds, venue,
     ]
 
 
-def _expanded_occurrences(*, viewer, start: datetime, end: datetime, kinds, venue, event,
-                          limit: int) -> tuple[list[Occurrence], datetime | None]:
-    """Occurrences overlapping [start, end) of the visible events whose rows do not cover the range,
-    expanded within the listing's budgets, and the instant after which the list is not exact (None: exact).
+def _expanded_occurrences(*, viewer, start: datetime, end: datetime, kinds, venue, event, limit: int,
+                          after: Cursor | None = None) -> tuple[list[Occurrence], datetime | None, bool]:
+    """Occurrences overlapping [start, end) (after ``after``) of the visible events whose rows do not cover
+    the range, expanded within the listing's budgets; the instant after which the list is not exact (None:
+    exact); and whether events were left out (``MAX_LISTED_EVENTS``).
 
     ``MAX_EXPANDED`` rule instances and ``MAX_SCANNED_MONTHS`` months of scanning are shared out among the
     events (while there are few, each gets all it needs); an event that used its share was not looked at
-    past its horizon, so the list is cut after the earliest such horizon."""
+    past its horizon, so the list is cut after the earliest such horizon.  With a cursor, rules are
+    expanded from its start, so the budgets of a later page are spent on what that page shows."""
+    begin = max(start, after[0]) if after is not None else start
+    if begin >= end:
+        return [], None, False
+    # An override may move an occurrence to before its series' start: such events are candidates too.
+    moved_in = Exists(Override.objects.filter(event=OuterRef("pk"), start__lt=end, end__gt=begin))
     # One-off events over before the range cannot be in it; series are judged by their rule.
-    events = (event_queryset(viewer=viewer).filter(start__lt=end).exclude(rrule="", end__lte=start)
+    events = (event_queryset(viewer=viewer).filter(Q(start__lt=end) | moved_in).exclude(rrule="", end__lte=begin)
               .exclude(covering(start, end)))
     if kinds:
         events = events.filter(kind__in=kinds)
     if event is not None:
         events = events.filter(pk=event)
-    events = list(events.order_by("start", "pk")[: MAX_LISTED_EVENTS + 1])
+    # In turns across organizers: each one's first event, then each one's second …
+    turn = Window(RowNumber(), partition_by=[F("created_by")], order_by=[F("start").asc(), F("pk").asc()])
+    events = list(events.annotate(turn=turn).order_by("turn", "start", "pk")[: MAX_LISTED_EVENTS + 1])
+    left_out = len(events) > MAX_LISTED_EVENTS
+    events = events[:MAX_LISTED_EVENTS]
     found, cutoff = [], None
-    if len(events) > MAX_LISTED_EVENTS:
-        cutoff = events[MAX_LISTED_EVENTS].start - timedelta(microseconds=1)
-        events = events[:MAX_LISTED_EVENTS]
     share = max(2, min(limit + 1, MAX_EXPANDED // max(1, len(events))))
     months = max(1, MAX_SCANNED_MONTHS // max(1, len(events)))
     for series in events:
-        listed, horizon = occurrences_within(series, start, end, overrides=list(series.overrides.all()),
+        listed, horizon = occurrences_within(series, begin, end, overrides=list(series.overrides.all()),
                                              limit=share, max_steps=months)
         if horizon is not None:
             cutoff = horizon if cutoff is None else min(cutoff, horizon)
-        found += [occ for occ in listed if not venue or occ.venue_id == venue]
-    return found, cutoff
+        found += [occ for occ in listed
+                  if (not venue or occ.venue_id == venue) and (after is None or _key(occ) > after)]
+    return found, cutoff, left_out
 
 
 def occurrence_list(*, viewer, start: datetime, end: datetime, kinds: list[str] | None = None,
-                    venue: int | None = None, event: int | None = None, limit: int | None = None) -> OccurrencePage:
+                    venue: int | None = None, event: int | None = None, limit: int | None = None,
+                    after: Cursor | None = None) -> OccurrencePage:
     """The first ``limit`` (``MAX_LISTED``) occurrences overlapping [start, end) of the visible events
-    (or of one, ``event``), sorted by start, and whether the list was cut.
+    (or of one, ``event``), sorted by (start, event, recurrence id) and strictly after ``after`` when given;
+    whether the list was cut, and the cursor of the page that follows.
 
     Stored occurrences (``events.listing``) answer for every event whose rows cover the range; the rest
-    are expanded lazily within budgets, and where those cut a series short the list ends there — what it
-    shows is exact, and ``truncated`` says that more may follow.
+    are expanded lazily within budgets.  What the list shows is always real, and:
+
+    - it is exact (every occurrence of every visible event, in order) up to its last item, or up to the
+      earliest horizon where a budget cut a series short; ``next`` then continues from the last item;
+    - except when more than ``MAX_LISTED_EVENTS`` events needed expanding: those left out (an organizer's
+      events beyond its turn) may have occurrences missing anywhere in the range.  ``truncated`` is then
+      true even when ``next`` is None (a later page would not hold them either).
     """
     limit = MAX_LISTED if limit is None else limit
     filters = {"viewer": viewer, "start": start, "end": end, "kinds": kinds, "venue": venue, "event": event,
-               "limit": limit}
+               "limit": limit, "after": after}
     stored = _stored_occurrences(**filters)
-    expanded, cutoff = _expanded_occurrences(**filters)
-    truncated = len(stored) > limit
+    expanded, cutoff, left_out = _expanded_occurrences(**filters)
+    more = len(stored) > limit
     # The first ``limit`` + 1 stored rows hold every stored occurrence that sorts before the last of them,
     # so the first ``limit`` of the merged list are exact.
-    found = sorted(stored + expanded, key=lambda o: (o.start, o.event.pk, o.recurrence_id or o.start))
+    found = sorted(stored + expanded, key=_key)
     if cutoff is not None and cutoff < end:
         # Cut before the end of the range asked for: what follows was not looked at, found or not.
         found = [occ for occ in found if occ.start <= cutoff]
-        truncated = True
-    truncated = truncated or len(found) > limit
+        more = True
+    more = more or len(found) > limit
     found = found[:limit]
+    items = _items(found)
+    return OccurrencePage(items=items, truncated=more or left_out,
+                          next=cursor_of(items[-1]) if more and items else None)
+
+
+def occurrence_days(*, viewer, days: list[tuple[date, datetime, datetime]], kinds: list[str] | None = None,
+                    per_day: int) -> tuple[dict[date, dict], bool]:
+    """For a calendar: the first ``per_day`` occurrences beginning on each of ``days`` (consecutive (day,
+    its first instant, the next day's) triples) and how many more begin that day, and whether the answer
+    may be incomplete (see ``occurrence_list``).
+
+    Each day's stored occurrences are a query of their own (at most ``per_day`` + 1 rows), so one busy day
+    cannot push the others out; the counts are one grouped query over the month's rows (an index range:
+    cheap next to rendering them).  Events the rows do not cover are expanded once for the whole span."""
+    start, end = days[0][1], days[-1][2]
+    common = {"viewer": viewer, "kinds": kinds, "venue": None, "event": None}
+    expanded, cutoff, left_out = _expanded_occurrences(**common, start=start, end=end, limit=MAX_LISTED)
+    cut = cutoff is not None and cutoff < end
+    expanded = [occ for occ in expanded if occ.start >= start and not (cut and occ.start > cutoff)]
+    tz = days[0][1].tzinfo
+    counts = dict(
+        _stored_rows(**common, start=start, end=end, covered=(start, end), starting=True)
+        .annotate(day=TruncDate("start", tzinfo=tz)).order_by().values_list("day").annotate(n=Count("id"))
+    )
+    shown: dict[date, tuple[list[Occurrence], int]] = {}
+    for day, first, after_last in days:
+        stored = _stored_occurrences(**common, start=first, end=after_last, limit=per_day, covered=(start, end),
+                                     starting=True)
+        lazy = [occ for occ in expanded if first <= occ.start < after_last]
+        merged = sorted(stored + lazy, key=_key)[:per_day]
+        shown[day] = (merged, counts.get(day, 0) + len(lazy) - len(merged))
+    items = iter(_items([occ for merged, _more in shown.values() for occ in merged]))
+    out = {day: {"items": [next(items) for _occ in merged], "more": more} for day, (merged, more) in shown.items()}
+    return out, cut or left_out
+
+
+def _items(found: list[Occurrence]) -> list[dict]:
+    """Occurrences as listings show them, with the seats left (one query for all)."""
     keys = {o.recurrence_id if o.event.rrule else SINGLE for o in found}
     counters: dict[tuple[int, datetime], SeatCounter] = {
         (c.event_id, c.occurrence): c
@@ -196,7 +302,7 @@ def occurrence_list(*, viewer, start: datetime, end: datetime, kinds: list[str] 
                 "seats_left": max(0, seats_left) if seats_left is not None else None,
             }
         )
-    return OccurrencePage(items=items, truncated=truncated)
+    return items
 
 
 def registration_queryset() -> QuerySet[Registration]:

@@ -17,6 +17,10 @@ from events.schemas import feed_links
 from shuyuan.errors import DomainError
 
 LIST_DAYS = 90
+#: Occurrences on one page of the list; the next page continues after the last (a cursor, not an offset).
+LIST_PAGE = 100
+#: Occurrences one day of the month grid shows; a busier day links to the list from that day.
+MONTH_DAY_ITEMS = 4
 
 
 def _refusal(exc: DomainError) -> str:
@@ -28,14 +32,28 @@ def _refusal(exc: DomainError) -> str:
     return f"{exc.detail}：{booked}。" + _("如确需安排，勾选“仍然安排”。")
 
 
+def _day(value: str | None):
+    """A ``YYYY-MM-DD`` query parameter as a date within the years events may have; None if it is not one."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
 def event_list(request: HttpRequest) -> HttpResponse:
-    """Coming occurrences as a list, or one month as a calendar grid (``?view=month&month=2026-12``)."""
+    """Coming occurrences as a list, a page at a time (``?from=2026-12-01`` starts at a day, ``after`` is the
+    cursor of the next page), or one month as a calendar grid (``?view=month&month=2026-12``)."""
     import calendar
     from datetime import date, datetime
+    from urllib.parse import urlencode
 
     kind = request.GET.get("kind") if request.GET.get("kind") in Event.Kind.values else None
     labels = dict(Event.Kind.choices)
     context = {"nav": "events", "kind": kind, "kinds": Event.Kind.choices, "view": "list"}
+    tz = timezone.get_current_timezone()
     if request.GET.get("view") == "month":
         today = timezone.localdate()
         try:
@@ -43,18 +61,19 @@ def event_list(request: HttpRequest) -> HttpResponse:
             first = date(year, month, 1) if FIRST_YEAR <= year <= LAST_YEAR else today.replace(day=1)
         except (ValueError, OverflowError):
             first = today.replace(day=1)
-        tz = timezone.get_current_timezone()
-        begin = datetime(first.year, first.month, 1, tzinfo=tz)
         last_day = calendar.monthrange(first.year, first.month)[1]
-        end = begin + timedelta(days=last_day)
-        page = selectors.occurrence_list(viewer=request.user, start=begin, end=end, kinds=[kind] if kind else None)
-        items = page.items
-        context["truncated"] = page.truncated
-        by_day: dict[date, list] = {}
-        for item in items:
-            item["kind_label"] = labels.get(item["kind"], item["kind"])
-            by_day.setdefault(timezone.localtime(item["start"]).date(), []).append(item)
-        weeks = [[{"day": d, "in_month": d.month == first.month, "items": by_day.get(d, []), "today": d == today}
+        dates = [first + timedelta(days=i) for i in range(last_day + 1)]
+        bounds = [datetime(d.year, d.month, d.day, tzinfo=tz) for d in dates]
+        # Each day's first few and how many more (one busy day cannot push the other days out).
+        by_day, context["truncated"] = selectors.occurrence_days(
+            viewer=request.user, days=list(zip(dates, bounds, bounds[1:], strict=False)),
+            kinds=[kind] if kind else None, per_day=MONTH_DAY_ITEMS)
+        for day in by_day.values():
+            for item in day["items"]:
+                item["kind_label"] = labels.get(item["kind"], item["kind"])
+        empty = {"items": [], "more": 0}
+        weeks = [[{"day": d, "in_month": d.month == first.month, "today": d == today, **by_day.get(d, empty),
+                   "more_url": "?" + urlencode({"from": d.isoformat(), **({"kind": kind} if kind else {})})}
                   for d in week] for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)]
         prev_month = (first - timedelta(days=1)).replace(day=1)
         next_month = first + timedelta(days=last_day)
@@ -62,14 +81,23 @@ def event_list(request: HttpRequest) -> HttpResponse:
         context.update(view="month", weeks=weeks, month=first, prev_month=prev_month, next_month=next_month,
                        weekday_names=names)
         return render(request, "events/month.html", context)
-    now = timezone.now()
-    page = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=LIST_DAYS),
-                                     kinds=[kind] if kind else None)
+    day = _day(request.GET.get("from"))
+    start = datetime(day.year, day.month, day.day, tzinfo=tz) if day else timezone.now()
+    try:
+        after = selectors.parse_cursor(request.GET["after"]) if request.GET.get("after") else None
+    except DomainError:
+        after = None  # a mangled link starts the list again
+    page = selectors.occurrence_list(viewer=request.user, start=start, end=start + timedelta(days=LIST_DAYS),
+                                     kinds=[kind] if kind else None, limit=LIST_PAGE, after=after)
     items = page.items
     context["truncated"] = page.truncated
     for item in items:
         item["kind_label"] = labels.get(item["kind"], item["kind"])
     context["occurrences"] = items
+    if page.next:
+        query = {**({"from": day.isoformat()} if day else {}), **({"kind": kind} if kind else {}), "after": page.next}
+        context["next_url"] = "?" + urlencode(query)
+    context["from_day"] = day
     return render(request, "events/list.html", context)
 
 

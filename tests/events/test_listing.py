@@ -232,12 +232,39 @@ def test_a_change_made_outside_the_services_is_never_listed_stale(programme, cha
 
 
 def test_a_change_of_what_rows_do_not_hold_keeps_them(programme):
-    Event.objects.filter(pk=programme.pk).update(description="新简介", capacity=12, visibility="internal")
+    Event.objects.filter(pk=programme.pk).update(description="新简介", capacity=12)
     programme.refresh_from_db()
     assert programme.listed_until == NOW + listing.LISTED_AHEAD
-    # Visibility is read from the event: anonymous readers no longer see it.
-    page = selectors.occurrence_list(viewer=ANON, start=at(2026, 12, 1), end=at(2027, 1, 1), event=programme.pk)
-    assert page.items == []
+
+
+@pytest.mark.parametrize("how", ["services", "update"])
+def test_kind_and_visibility_filters_follow_a_change_of_the_event(programme, org, how):
+    """Rows hold copies of kind and visibility (their filters read the rows' indexes): a change through the
+    services rewrites them, a QuerySet.update marks them stale."""
+    changes = {"kind": "lecture", "visibility": "internal"}
+    if how == "services":
+        services.event_update(event=programme, changes=changes, actor=org, force=True)
+    else:
+        Event.objects.filter(pk=programme.pk).update(**changes)
+    span = {"start": at(2026, 12, 1), "end": at(2027, 1, 1)}
+    judge = make_user("judge1", "judge")
+
+    def events(**kwargs) -> set[int]:
+        return {i["event"] for i in selectors.occurrence_list(**span, **kwargs).items}
+
+    assert programme.pk not in events(viewer=ANON)
+    assert programme.pk not in events(viewer=judge, kinds=["salon"])
+    assert programme.pk in events(viewer=judge, kinds=["lecture"])
+    if how == "services":
+        assert set(ListedOccurrence.objects.filter(event=programme).values_list("kind", "visibility")) == {
+            ("lecture", "internal")}
+    listing.refresh_due()
+    with CaptureQueriesContext(connection) as captured:
+        assert programme.pk not in events(viewer=ANON) and programme.pk in events(viewer=judge, kinds=["lecture"])
+    stored_reads = [q["sql"].split(" WHERE ", 1)[1] for q in captured if 'FROM "events_listedoccurrence"' in q["sql"]]
+    # Filtered on the rows' own columns (and their indexes), not on the joined event's.
+    assert stored_reads and all('"events_event"."kind"' not in sql and '"events_event"."visibility"' not in sql
+                                for sql in stored_reads)
 
 
 def test_saving_in_the_admin_writes_the_rows_with_its_exceptions(programme, monkeypatch):
