@@ -362,6 +362,8 @@ class ListedOccurrence(models.Model):
             models.Index(fields=["event", "start"], name="listed_occurrence_event"),
             models.Index(fields=["kind", "start"], name="listed_occurrence_kind"),
             models.Index(fields=["visibility", "start"], name="listed_occurrence_visibility"),
+            # The venue conflict check reads one venue's bookings in order of start (events.services).
+            models.Index(fields=["venue", "start"], name="listed_occurrence_venue"),
         ]
 
     def __str__(self) -> str:
