@@ -12,7 +12,7 @@ from django.db.models.functions import RowNumber, TruncDate
 from accounts.models import Role
 from accounts.selectors import user_has_role
 from events.listing import covering
-from events.models import Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker
+from events.models import Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import FIRST_YEAR, LAST_YEAR, MAX_EVENT_LENGTH, Occurrence, occurrences_within
 from events.services import SINGLE, waitlist_position
 from library.models import Paper
@@ -155,11 +155,16 @@ def _stored_occurrences(*, viewer, start: datetime, end: datetime, kinds, venue,
     if after is not None:
         at, pk, rid = after
         rows = rows.filter(Q(start__gt=at) | Q(start=at, event_id__gt=pk) | Q(start=at, event_id=pk, recurrence_id__gt=rid))
-    rows = rows.select_related("event__venue", "venue").order_by("start", "event_id", "recurrence_id")[: limit + 1]
+    # Plain tuples, and each event and venue read once: a model instance per row (with its event and venue
+    # joined in) made a page of 1,000 take 100 ms of object building.
+    rows = list(rows.order_by("start", "event_id", "recurrence_id")
+                .values_list("event_id", "recurrence_id", "start", "end", "title", "venue_id", "status")[: limit + 1])
+    events = Event.objects.select_related("venue").in_bulk({row[0] for row in rows})
+    venues = Venue.objects.in_bulk({row[5] for row in rows if row[5] is not None})
     return [
-        Occurrence(event=row.event, recurrence_id=row.recurrence_id if row.event.rrule else None, start=row.start,
-                   end=row.end, title=row.title, venue_id=row.venue_id, status=row.status, venue=row.venue)
-        for row in rows
+        Occurrence(event=events[event_id], recurrence_id=rid if events[event_id].rrule else None, start=at, end=until,
+                   title=title, venue_id=venue_id, status=status, venue=venues.get(venue_id))
+        for event_id, rid, at, until, title, venue_id, status in rows
     ]
 
 
