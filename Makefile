@@ -7,7 +7,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/shuyuan
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run serve test test-pg lint check migrate demo clean help bench bench-search bench-feeds bench-api serve-prepare
+.PHONY: run serve test test-pg lint check migrate demo clean help bench bench-search bench-feeds bench-api bench-listing serve-prepare
 
 help:
 	@echo "make run      set up and serve the demo on http://$(HOST):$(PORT)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-search  search benchmark on a 100,000-record synthetic catalog (prints figures)"
 	@echo "make bench-feeds   calendar feed benchmark: 1,000 events, 50 series (prints figures)"
 	@echo "make bench-api     book API throughput against a bare Django JsonResponse view (prints figures)"
+	@echo "make bench-listing event listings as daily series grow: stored occurrences against lazy expansion"
 	@echo "make bench         all three benchmarks, each with its reference measured in the same run"
 	@echo "make loadtest      gunicorn under rising concurrency on SQLite, then PostgreSQL if one answers (LOADTEST_ARGS=...)"
 
@@ -74,8 +75,12 @@ bench-feeds: $(VENV)/.dev
 bench-api: $(VENV)/.dev
 	$(PY) bench/api_bench.py $(BENCH_ARGS)
 
-# Search (against SQLite FTS5), feeds, API (against a bare JsonResponse view); figures in docs/performance.md.
-bench: bench-search bench-feeds bench-api
+bench-listing: $(VENV)/.dev
+	$(PY) bench/listing_bench.py $(BENCH_ARGS)
+
+# Search (against SQLite FTS5), feeds, API (against a bare JsonResponse view), event listings (against lazy
+# expansion); figures in docs/performance.md.
+bench: bench-search bench-feeds bench-api bench-listing
 
 # Not part of the test run: a throwaway production installation in /tmp/shuyuan-loadtest (100,000 records; built
 # once, 10-20 minutes per database, then about 90 s a run), gunicorn, clients 1/4/16/64; fails on any error.
