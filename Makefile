@@ -19,7 +19,7 @@ help:
 	@echo "make bench-feeds   calendar feed benchmark: 1,000 events, 50 series (prints figures)"
 	@echo "make bench-api     book API throughput against a bare Django JsonResponse view (prints figures)"
 	@echo "make bench-listing event listings as daily series grow: stored occurrences against lazy expansion"
-	@echo "make bench         all three benchmarks, each with its reference measured in the same run"
+	@echo "make bench         all four benchmarks, each with its reference measured in the same run"
 	@echo "make loadtest      gunicorn under rising concurrency on SQLite, then PostgreSQL if one answers (LOADTEST_ARGS=...)"
 
 $(VENV)/.python-ok:

@@ -5,6 +5,8 @@ change to an event a feed shows (events.signals), one queued job (key ``feeds.wa
 changes, so a request that edits events only writes rows.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from events.feeds import refresh_all_fragments
 from events.listing import refresh_due
 from events.notices import send_daily
@@ -17,13 +19,13 @@ LISTED_KEY = "events.listed"
 WARM_FEEDS_KEY = "feeds.warm"
 
 
-@job_task()
+@job_task(label=_("每日通知与提醒"))
 def send_daily_notices(job, progress) -> dict:
     """Expire unclaimed holds, then record and mail the day's notices and tomorrow's event reminders."""
     return send_daily()
 
 
-@job_task()
+@job_task(label=_("活动场次索引"))
 def refresh_listed_occurrences(job, progress) -> dict:
     """Write the stored occurrences of events changed by other means than the services, and roll every
     open series' window forward (events.listing); runs hourly, and again at once while more are due."""
@@ -33,7 +35,7 @@ def refresh_listed_occurrences(job, progress) -> dict:
     return done
 
 
-@job_task()
+@job_task(label=_("日历订阅预生成"))
 def warm_feeds(job, progress) -> dict:
     """Serialise and store the feed entry of every event whose entry is missing or stale."""
     built, events = refresh_all_fragments(progress=progress)

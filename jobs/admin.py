@@ -11,16 +11,32 @@ from django_tasks_db.models import DBTaskResult
 
 from jobs.models import Job, WorkerBeat
 from jobs.services import hand_over
+from jobs.tasks import label_of
 
 # The database backend's own rows are the queue's plumbing; the jobs below are what people look at.
 if admin.site.is_registered(DBTaskResult):
     admin.site.unregister(DBTaskResult)
 
 
+class KindFilter(admin.SimpleListFilter):
+    """Kinds of job by the names people use (``job_task(label=…)``), not their code paths."""
+
+    title = _("任务")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        kinds = Job.objects.order_by().values_list("kind", "task_path").distinct()
+        return sorted({(kind, label_of(path)) for kind, path in kinds}, key=lambda item: str(item[1]))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "state", "progress", "attempts", "created_by", "created_at", "finished_at", "error")
-    list_filter = ("state", "kind")
+    list_display = ("id", "kind_label", "state", "progress", "attempts", "created_by", "created_at", "finished_at",
+                    "error")
+    list_filter = ("state", KindFilter)
     search_fields = ("kind", "key", "error")
     date_hierarchy = "created_at"
     actions = ["retry"]
@@ -46,6 +62,10 @@ class JobAdmin(admin.ModelAdmin):
         # JSON lookups on payload are not supported by SQLite (a 500).
         return lookup.split("__", 1)[0] in ("state", "kind", "created_at") and super().lookup_allowed(
             lookup, value, request)
+
+    @admin.display(description=_("任务"), ordering="kind")
+    def kind_label(self, obj: Job) -> str:
+        return label_of(obj.task_path)
 
     @admin.display(description=_("进度"))
     def progress(self, obj: Job) -> str:

@@ -1,6 +1,6 @@
 """``job_task``: a Tasks API task that runs one ``Job``.
 
-    @job_task()
+    @job_task(label=_("论文全文提取"))
     def extract_paper_text(job, progress):
         ...                       # the work; progress(done, total) as it goes; return a summary dict
 
@@ -12,13 +12,29 @@ backends find it by name; its only argument is the job's id.
 
 from collections.abc import Callable
 
+from django.utils.module_loading import import_string
 from django_tasks import task
 
 from jobs.services import job_execute
 
+#: What people call each kind of job (the admin's job list), by task path; filled as tasks are defined.
+LABELS: dict[str, str] = {}
 
-def job_task(**task_options) -> Callable:
+
+def label_of(task_path: str) -> str:
+    """The human name of the jobs of ``task_path`` (its path when it has none)."""
+    if task_path not in LABELS:
+        try:
+            import_string(task_path)  # defines the task, and so its label
+        except ImportError:
+            pass
+    return str(LABELS.get(task_path, task_path))
+
+
+def job_task(*, label: str = "", **task_options) -> Callable:
     def decorate(work: Callable):
+        if label:
+            LABELS[f"{work.__module__}.{work.__name__}"] = label
         def run(job_id: int) -> None:
             job_execute(job_id, work)
 

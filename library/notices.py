@@ -23,6 +23,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from jobs.services import job_enqueue
 from jobs.tasks import job_task
@@ -186,7 +187,7 @@ def send_pending(*, progress=None) -> int:
     return sent
 
 
-@job_task()
+@job_task(label=_("发送通知"))
 def deliver_notices(job, progress) -> dict:
     """Mail the notices recorded and not sent yet (queued whenever a notice is recorded)."""
     return {"sent": send_pending(progress=progress)}

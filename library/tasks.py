@@ -7,6 +7,7 @@ writes its rows and enqueues (``paper_upload_file``, ``catalog_import_start``); 
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from jobs.services import JobFailure, job_enqueue
 from jobs.tasks import job_task
@@ -14,7 +15,7 @@ from library import imports, services
 from library.models import CatalogImport, Paper
 
 
-@job_task()
+@job_task(label=_("论文全文提取"))
 def extract_paper_text(job, progress):
     """Read the text of paper ``payload["paper_id"]``'s current file, if it still waits for it.
 
@@ -51,7 +52,7 @@ def paper_upload_file(*, paper: Paper, data: bytes, filename: str,
     return paper
 
 
-@job_task()
+@job_task(label=_("书目导入"))
 def import_catalog_file(job, progress):
     """Import the catalog file of ``CatalogImport`` ``payload["import_id"]``, resuming where a killed run stopped."""
     return imports.catalog_import_run(catalog_import_id=job.payload["import_id"], progress=progress)

@@ -4,6 +4,8 @@ with ``manage.py rebuild_index``."""
 import time
 from collections.abc import Callable
 
+from django.utils.translation import gettext_lazy as _
+
 from jobs.tasks import job_task
 from search_index import documents, indexer, searcher
 
@@ -18,7 +20,7 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
     return result
 
 
-@job_task()
+@job_task(label=_("重建检索索引"))
 def rebuild_index(job, progress):
     """Build a complete index into a new generation and swap it in (``services.index_rebuild_enqueue``).
 

@@ -199,3 +199,27 @@ def test_the_jobs_list_filters_only_by_what_it_offers(client, query):
 
     assert refused.status_code == 400
     assert offered.status_code == 200 and "secret" not in offered.content.decode()
+
+
+def test_the_jobs_list_names_each_kind_as_people_say_it(client):
+    """Routine walk: the list showed code names (library.tasks.import_catalog_file)."""
+    from django.utils import translation
+
+    from tests.conftest import make_user
+
+    librarian = make_user("librarian1", "librarian")
+    librarian.is_staff = True
+    librarian.save(update_fields=["is_staff"])
+    for path in ("library.tasks.import_catalog_file", "events.tasks.refresh_listed_occurrences",
+                 "tests.jobs.sample_tasks.count_to"):
+        Job.objects.create(kind=path, task_path=path)
+    client.force_login(librarian)
+
+    page = client.get("/admin/jobs/job/").content.decode()
+    with translation.override("en"):
+        english = str(__import__("jobs.tasks", fromlist=["label_of"]).label_of("library.tasks.import_catalog_file"))
+
+    assert "书目导入" in page and "活动场次索引" in page
+    assert "library.tasks.import_catalog_file</" not in page
+    assert "tests.jobs.sample_tasks.count_to" in page  # a task without a label keeps its path
+    assert english == "Catalog import"
