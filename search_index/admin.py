@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -51,8 +52,15 @@ class IndexTaskAdmin(admin.ModelAdmin):
         """POST: enqueue a rebuild job (or find the one already open) and show its page."""
         if not _may_rebuild(request.user):
             raise PermissionDenied
+        if request.method == "GET":
+            # A rebuild rereads the whole catalogue: the button leads here first, to say what it does.
+            from library.models import Book, Paper
+
+            context = {**self.admin_site.each_context(request), "title": _("重建全文索引"),
+                       "records": Book.objects.count() + Paper.objects.count(), "opts": self.model._meta}
+            return TemplateResponse(request, "admin/search_index/rebuild_confirm.html", context)
         if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+            return HttpResponseNotAllowed(["GET", "POST"])
         with transaction.atomic():
             job, created = services.index_rebuild_enqueue(created_by=request.user)
         if created:

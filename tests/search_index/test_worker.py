@@ -211,15 +211,18 @@ def test_a_librarian_starts_a_rebuild_from_the_admin_and_lands_on_its_job(empty_
     url = reverse("admin:search_index_rebuild")
 
     page = client.get(reverse("admin:search_index_indextask_changelist"))
+    confirm = client.get(url)  # the button asks first (routine walk: it started a rebuild on one click)
+    assert not Job.objects.exists()
     first = client.post(url)
     second = client.post(url)
 
     assert page.status_code == 200 and url in page.content.decode()
+    assert confirm.status_code == 200 and "确认重建" in confirm.content.decode()
     job = Job.objects.get()
     assert (job.kind, job.state, job.created_by) == (services.REBUILD_JOB_KIND, "queued", librarian)
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"] == reverse("admin:jobs_job_change", args=[job.pk])
-    assert client.get(url).status_code == 405
+    assert client.put(url).status_code == 405
 
 
 def test_an_organizer_may_not_start_a_rebuild(empty_index):
