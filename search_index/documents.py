@@ -85,7 +85,9 @@ def paper_document(paper: Paper) -> dict:
         "language": "zh",
         "visibility": paper.visibility,
         "available": 0,
-        "available_flag": "no",
+        # A paper has no copies: it belongs to neither value of the availability facet (it was counted under
+        # "lent / no copies").  Indexes built before keep "no" for a paper until it or the index is rebuilt.
+        "available_flag": "",
         "total": 0,
         "earliest_due": "",
         "holds": 0,
