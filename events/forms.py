@@ -3,43 +3,45 @@
 from datetime import datetime
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from events.models import Event, Venue
 from events.recurrence import FIRST_YEAR, LAST_YEAR, first_instance, local_tz
 from shuyuan.text import validate_single_line
 
-WEEKDAYS = [("MO", "星期一"), ("TU", "星期二"), ("WE", "星期三"), ("TH", "星期四"), ("FR", "星期五"), ("SA", "星期六"),
-            ("SU", "星期日")]
-ORDINALS = [("1", "第一个"), ("2", "第二个"), ("3", "第三个"), ("4", "第四个"), ("-1", "最后一个")]
-REPEAT = [("none", "不重复"), ("weekly", "每周"), ("monthly", "每月")]
+WEEKDAYS = [("MO", _("星期一")), ("TU", _("星期二")), ("WE", _("星期三")), ("TH", _("星期四")), ("FR", _("星期五")),
+            ("SA", _("星期六")), ("SU", _("星期日"))]
+ORDINALS = [("1", _("第一个")), ("2", _("第二个")), ("3", _("第三个")), ("4", _("第四个")), ("-1", _("最后一个"))]
+REPEAT = [("none", _("不重复")), ("weekly", _("每周")), ("monthly", _("每月"))]
 
 
 class EventForm(forms.Form):
-    title = forms.CharField(label="标题", max_length=200, validators=[validate_single_line])
-    kind = forms.ChoiceField(label="类型", choices=Event.Kind.choices)
-    date = forms.DateField(label="日期（首次）", widget=forms.DateInput(attrs={"type": "date"}))
-    start_time = forms.TimeField(label="开始时间", widget=forms.TimeInput(attrs={"type": "time"}))
-    end_time = forms.TimeField(label="结束时间", widget=forms.TimeInput(attrs={"type": "time"}))
-    venue = forms.ModelChoiceField(label="场地", queryset=Venue.objects.order_by("name"), required=False,
-                                   empty_label="（线上或不占场地）")
-    capacity = forms.IntegerField(label="名额（留空取场地容纳人数）", min_value=1, max_value=100000, required=False)
-    description = forms.CharField(label="简介", widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    repeat = forms.ChoiceField(label="重复", choices=REPEAT, initial="none")
-    ordinal = forms.ChoiceField(label="每月第几个", choices=ORDINALS, required=False)
-    weekday = forms.ChoiceField(label="星期", choices=WEEKDAYS, required=False)
-    count = forms.IntegerField(label="共几次（留空为长期）", min_value=1, max_value=500, required=False)
-    force = forms.BooleanField(label="场地有冲突也仍然安排", required=False)
+    title = forms.CharField(label=_("标题"), max_length=200, validators=[validate_single_line])
+    kind = forms.ChoiceField(label=_("类型"), choices=Event.Kind.choices)
+    date = forms.DateField(label=_("日期（首次）"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(label=_("开始时间"), widget=forms.TimeInput(attrs={"type": "time"}))
+    end_time = forms.TimeField(label=_("结束时间"), widget=forms.TimeInput(attrs={"type": "time"}))
+    venue = forms.ModelChoiceField(label=_("场地"), queryset=Venue.objects.order_by("name"), required=False,
+                                   empty_label=_("（线上或不占场地）"))
+    capacity = forms.IntegerField(label=_("名额（留空取场地容纳人数）"), min_value=1, max_value=100000, required=False)
+    description = forms.CharField(label=_("简介"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    repeat = forms.ChoiceField(label=_("重复"), choices=REPEAT, initial="none")
+    ordinal = forms.ChoiceField(label=_("每月第几个"), choices=ORDINALS, required=False)
+    weekday = forms.ChoiceField(label=_("星期"), choices=WEEKDAYS, required=False)
+    count = forms.IntegerField(label=_("共几次（留空为长期）"), min_value=1, max_value=500, required=False)
+    force = forms.BooleanField(label=_("场地有冲突也仍然安排"), required=False)
 
     def clean(self):
         data = super().clean()
         if data.get("date") and not FIRST_YEAR <= data["date"].year <= LAST_YEAR:
-            self.add_error("date", f"日期须在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间")
+            self.add_error("date", gettext("日期须在 %(first)s 至 %(last)s 年之间") % {"first": FIRST_YEAR, "last": LAST_YEAR})
         if self.errors:
             return data
         if data["end_time"] <= data["start_time"]:
-            self.add_error("end_time", "结束时间必须晚于开始时间")
+            self.add_error("end_time", gettext("结束时间必须晚于开始时间"))
         if data["repeat"] != "none" and not data.get("weekday"):
-            self.add_error("weekday", "请选择星期")
+            self.add_error("weekday", gettext("请选择星期"))
         return data
 
     def rrule(self) -> str:
@@ -56,14 +58,15 @@ class EventForm(forms.Form):
 
     def plain_words(self) -> str:
         data = self.cleaned_data
-        day = dict(WEEKDAYS).get(data.get("weekday") or "", "")
+        day = str(dict(WEEKDAYS).get(data.get("weekday") or "", ""))
         if data["repeat"] == "weekly":
-            text = f"每周{day[-1:]}" if day else "每周"
+            text = gettext("每%(weekday)s") % {"weekday": day} if day else gettext("每周")
         elif data["repeat"] == "monthly":
-            text = f"每月{dict(ORDINALS).get(data.get('ordinal') or '1')}{day}"
+            text = gettext("每月%(ordinal)s%(weekday)s") % {"ordinal": dict(ORDINALS).get(data.get("ordinal") or "1"),
+                                                      "weekday": day}
         else:
-            return "不重复"
-        return text + (f"，共 {data['count']} 次" if data.get("count") else "")
+            return gettext("不重复")
+        return text + (gettext("，共 %(count)s 次") % {"count": data["count"]} if data.get("count") else "")
 
     def times(self) -> tuple[datetime, datetime]:
         """Start and end of the first occurrence: the chosen date, or the rule's first day on or after it."""

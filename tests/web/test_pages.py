@@ -338,3 +338,18 @@ def test_search_page_is_rate_limited_like_the_api(book, settings):
     assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 61
     assert f"检索过于频繁，请 {refused['Retry-After']} 秒后再试。" in refused.content.decode()
     assert api.status_code == 429  # one budget for the page and the API
+
+
+def test_the_organizer_form_speaks_english_too(organizer):
+    """Routine walk: the organizer's form stayed Chinese on the English site."""
+    client = logged_in(organizer)
+    csrf_post(client, "/organize", "/i18n/setlang/", {"language": "en", "next": "/organize"})
+
+    page = client.get("/organize").content.decode()
+    preview = csrf_post(client, "/organize", "/organize", {
+        "title": "Tea talk", "kind": "tea_talk", "date": "2026-12-04", "start_time": "15:00", "end_time": "16:30",
+        "repeat": "monthly", "ordinal": "1", "weekday": "FR", "count": "6"}).content.decode()
+
+    assert "Which one in the month" in page and "Wednesday" in page and "Does not repeat" in page
+    assert "每月第几个" not in page
+    assert "Every first Friday of the month, 6 times" in preview
