@@ -25,6 +25,7 @@ from dateutil import rrule as dateutil_rrule
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, gettext_lazy
 
 from events.bounded_rrule import BoundedRule, Budget, BudgetExceeded
 from shuyuan.errors import InvalidInput
@@ -433,6 +434,43 @@ def with_utc_until(rule: str) -> str:
     floating ones.  Raises ValueError for an UNTIL that is neither a date nor a date-time."""
     parts = [piece.partition("=") for piece in rule.split(";") if piece]
     return ";".join(f"{name}={until_utc(value) if name.upper() == 'UNTIL' else value}" for name, _, value in parts)
+
+
+_DAY_NAMES = {"MO": gettext_lazy("星期一"), "TU": gettext_lazy("星期二"), "WE": gettext_lazy("星期三"), "TH": gettext_lazy("星期四"), "FR": gettext_lazy("星期五"),
+              "SA": gettext_lazy("星期六"), "SU": gettext_lazy("星期日")}
+_ORDINAL_NAMES = {"1": gettext_lazy("第一个"), "2": gettext_lazy("第二个"), "3": gettext_lazy("第三个"), "4": gettext_lazy("第四个"), "-1": gettext_lazy("最后一个")}
+
+
+def rule_in_words(rrule_text: str) -> str:
+    """A rule in the words of the organizer's form (每星期三、每月第一个星期五、每天, with 共 N 次 or 至 日期);
+    the rule itself for shapes the form does not make."""
+    if not rrule_text:
+        return gettext("不重复")
+    try:
+        parts = _rule_parts(rrule_text)
+    except InvalidInput:
+        return rrule_text
+    if set(parts) - {"FREQ", "BYDAY", "COUNT", "UNTIL", "INTERVAL", "WKST"} or parts.get("INTERVAL", "1") != "1":
+        return rrule_text
+    days = [d for d in parts.get("BYDAY", "").split(",") if d]
+    match = re.fullmatch(r"(-?\d)?(MO|TU|WE|TH|FR|SA|SU)", days[0]) if len(days) == 1 else None
+    if parts["FREQ"] == "DAILY" and not days:
+        text = gettext("每天")
+    elif parts["FREQ"] == "WEEKLY" and match and not match[1]:
+        text = gettext("每%(weekday)s") % {"weekday": _DAY_NAMES[match[2]]}
+    elif parts["FREQ"] == "MONTHLY" and match and match[1] in _ORDINAL_NAMES:
+        text = gettext("每月%(ordinal)s%(weekday)s") % {"ordinal": _ORDINAL_NAMES[match[1]], "weekday": _DAY_NAMES[match[2]]}
+    else:
+        return rrule_text
+    if "COUNT" in parts:
+        text += gettext("，共 %(count)s 次") % {"count": parts["COUNT"]}
+    elif "UNTIL" in parts:
+        try:
+            until = datetime.strptime(until_utc(parts["UNTIL"]), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return rrule_text
+        text += gettext("，至 %(date)s") % {"date": until.astimezone(local_tz()).date().isoformat()}
+    return text
 
 
 def is_finite(rrule_text: str) -> bool:

@@ -279,3 +279,21 @@ def test_instants_outside_2000_to_2100_are_refused(field, value):
     with pytest.raises(InvalidInput) as info:
         parse_instant(value, field)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("rule, words", [
+    ("", "不重复"),
+    ("FREQ=WEEKLY;BYDAY=WE", "每星期三"),
+    ("FREQ=WEEKLY;BYDAY=WE;COUNT=8", "每星期三，共 8 次"),
+    ("FREQ=MONTHLY;BYDAY=1FR", "每月第一个星期五"),
+    ("FREQ=MONTHLY;BYDAY=-1MO;UNTIL=20270630T155959Z", "每月最后一个星期一，至 2027-06-30"),
+    ("FREQ=DAILY;COUNT=5", "每天，共 5 次"),
+    ("FREQ=WEEKLY;BYDAY=MO,WE", "FREQ=WEEKLY;BYDAY=MO,WE"),  # no plain words: the rule itself
+    ("FREQ=MONTHLY;INTERVAL=2;BYDAY=1FR", "FREQ=MONTHLY;INTERVAL=2;BYDAY=1FR"),
+    ("FREQ=NONSENSE", "FREQ=NONSENSE"),
+])
+def test_a_rule_in_the_words_of_the_organizers_form(rule, words):
+    """Routine walk: organizers found raw FREQ=WEEKLY;BYDAY=WE;COUNT=8 in their list of events."""
+    from events.recurrence import rule_in_words
+
+    assert rule_in_words(rule) == words

@@ -353,3 +353,22 @@ def test_the_organizer_form_speaks_english_too(organizer):
     assert "Which one in the month" in page and "Wednesday" in page and "Does not repeat" in page
     assert "每月第几个" not in page
     assert "Every first Friday of the month, 6 times" in preview
+
+
+def test_the_organizers_list_says_rules_in_words_and_errors_are_summed_up(organizer):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2026, 12, 2, 19, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    event_services.event_create(data=event_services.EventData(
+        title="周三读书会", kind="reading", start=start, end=start + timedelta(hours=1), rrule="FREQ=WEEKLY;BYDAY=WE;COUNT=8"),
+        actor=organizer)
+    client = logged_in(organizer)
+
+    page = client.get("/organize").content.decode()
+    refused = csrf_post(client, "/organize", "/organize", {
+        "title": "", "kind": "tea_talk", "date": "2026-12-04", "start_time": "15:00", "end_time": "14:00",
+        "repeat": "none", "save": "1"}).content.decode()
+
+    assert "每星期三，共 8 次" in page and "FREQ=WEEKLY" not in page
+    assert 'role="alert"' in refused and "请更正下面标出的项目。" in refused
