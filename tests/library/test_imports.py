@@ -189,6 +189,8 @@ def test_the_import_page_uploads_and_redirects_to_the_job_page_that_refreshes_un
     assert "<th>新增</th><td>2</td>" in done and "<th>失败</th><td>1</td>" in done
     assert f"ISBN 校验位错误 (bad ISBN checksum): {BAD_ISBN}" in done
     assert f'href="/api/v1/imports/{catalog_import.pk}/report"' in done
+    # What to do next (routine walk: the page ended at the counts): fix and import again, look, import more.
+    assert "重新导入同一文件即可" in done and "在目录中检索导入的书目" in done and "导入另一个文件" in done
     assert set(Book.objects.values_list("copies__location", flat=True)) == {"棋盘井法庭"}
     # The list says how each import ended in words, and that one row failed (not a bare "done", "3 / 3").
     listed = client.get("/catalog/import").content.decode()
