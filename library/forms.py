@@ -1,9 +1,12 @@
 """Forms of the library's pages: they validate input as the API's schemas do."""
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from library.models import Paper
 from shuyuan.text import one_line
 
 
@@ -22,3 +25,49 @@ class CatalogImportForm(forms.Form):
 
     def clean_location(self):
         return one_line(self.cleaned_data["location"])
+
+
+class PaperForm(forms.Form):
+    """A research paper as its author enters it (the API's PaperIn, in a page)."""
+
+    title = forms.CharField(label=_("题目"), max_length=300)
+    authors = forms.CharField(label=_("作者（多人用顿号或逗号分隔）"), max_length=500, required=False)
+    kind = forms.ChoiceField(label=_("类型"), choices=Paper.Kind.choices, initial=Paper.Kind.RESEARCH_PROJECT)
+    year = forms.IntegerField(label=_("年份"), min_value=1949, max_value=2100, required=False)
+    abstract = forms.CharField(label=_("摘要"), widget=forms.Textarea(attrs={"rows": 4}), required=False,
+                               max_length=20_000)
+    keywords = forms.CharField(label=_("关键词（多个用顿号或逗号分隔）"), max_length=500, required=False)
+    visibility = forms.ChoiceField(label=_("可见范围"), choices=Paper.Visibility.choices,
+                                   initial=Paper.Visibility.INTERNAL,
+                                   help_text=_("院内：只有登录的本院人员可见；公开：市馆与所有读者可见"))
+
+    def clean_title(self):
+        return one_line(self.cleaned_data["title"])
+
+    @staticmethod
+    def _terms(text: str) -> list[str]:
+        return [term.strip() for term in re.split(r"[、,，;；]", one_line(text)) if term.strip()]
+
+    def paper_data(self) -> dict:
+        data = self.cleaned_data
+        return {"title": data["title"], "abstract": data["abstract"], "year": data["year"], "kind": data["kind"],
+                "visibility": data["visibility"], "keywords": self._terms(data["keywords"])}
+
+    def author_names(self) -> list[str]:
+        return self._terms(self.cleaned_data["authors"])
+
+    @classmethod
+    def initial_for(cls, paper: Paper) -> dict:
+        return {"title": paper.title, "authors": "、".join(a.name for a in paper.paper_authors.all()),
+                "kind": paper.kind, "year": paper.year, "abstract": paper.abstract,
+                "keywords": "、".join(paper.keywords or []), "visibility": paper.visibility}
+
+
+class PaperFileForm(forms.Form):
+    file = forms.FileField(label=_("全文（PDF、DOCX 或 TXT）"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.PAPER_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("文件过大 (file too large)"))
+        return upload

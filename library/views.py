@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,9 +18,9 @@ from django.views.decorators.http import require_POST
 from accounts.models import PATRON_ROLES, Profile, Role
 from accounts.selectors import user_has_role
 from accounts.services import calendar_links, calendar_token_rotate
-from library import circulation, selectors, tasks
-from library.forms import CatalogImportForm
-from library.models import Channel, Hold, Loan
+from library import circulation, selectors, services, tasks
+from library.forms import CatalogImportForm, PaperFileForm, PaperForm
+from library.models import Channel, Hold, Loan, Paper
 from search_index import services as search
 from search_index.throttle import search_wait
 from shuyuan.errors import DomainError, InvalidInput
@@ -181,6 +181,8 @@ def me(request: HttpRequest) -> HttpResponse:
         .select_related("event").order_by("event__start"),
         "feed_links": request.session.pop("calendar_links", None),
         "has_feed": hasattr(user, "calendar_token"),
+        "may_enter_papers": _may_enter_papers(user),
+        "paper_count": Paper.objects.filter(created_by=user).count(),
     }
     if context["feed_links"]:
         import segno
@@ -316,3 +318,75 @@ def catalog_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     return render(request, "library/import_detail.html", {
         "nav": "import", "status": status, "running": status["state"] in ("queued", "running"),
     })
+
+
+# --- a judge's own papers ---------------------------------------------------------------------------------
+
+
+def _may_enter_papers(user) -> bool:
+    return user_has_role(user, Role.JUDGE, Role.LIBRARIAN)
+
+
+def _save_paper(request: HttpRequest, form: PaperForm, paper=None):
+    """Create or update from a valid ``form``; the paper, or None with the model's errors put on the form."""
+    try:
+        if paper is None:
+            return services.paper_create(**form.paper_data(), authors=form.author_names(), created_by=request.user)
+        return services.paper_update(paper=paper, changes=form.paper_data(), authors=form.author_names())
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return None
+
+
+@login_required
+def my_papers(request: HttpRequest) -> HttpResponse:
+    """我的调研成果: the papers this judge entered, and a form to enter one (its file is added on its page)."""
+    if not _may_enter_papers(request.user):
+        raise PermissionDenied
+    profile = Profile.objects.filter(user=request.user).first()
+    name = (profile.display_name if profile and profile.display_name else
+            request.user.get_full_name() or request.user.get_username())
+    form = PaperForm(request.POST or None, initial={"authors": name})
+    if request.method == "POST" and form.is_valid():
+        paper = _save_paper(request, form)
+        if paper is not None:
+            messages.success(request, _("已录入《%(title)s》；请上传全文，以便同事按全文检索。") % {"title": paper.title})
+            return redirect("my-paper", pk=paper.pk)
+    papers = selectors.paper_queryset(user=request.user).filter(created_by=request.user).order_by("-created_at")
+    return render(request, "library/my_papers.html", {"nav": "me", "form": form, "papers": papers})
+
+
+@login_required
+def my_paper(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit one's own paper and upload its full text (the text is read by a background job)."""
+    paper = selectors.paper_get(user=request.user, paper_id=pk)
+    if paper is None or not selectors.paper_can_edit(user=request.user, paper=paper):
+        raise Http404
+    form = PaperForm(initial=PaperForm.initial_for(paper))
+    file_form = PaperFileForm()
+    if request.method == "POST" and "upload" in request.POST:
+        file_form = PaperFileForm(request.POST, request.FILES)
+        if file_form.is_valid():
+            from library.api import PaperUploadThrottle
+
+            if not PaperUploadThrottle().allow_request(request):
+                messages.error(request, _("上传过于频繁，请稍后再试。"))
+            else:
+                upload = file_form.cleaned_data["file"]
+                try:
+                    tasks.paper_upload_file(paper=paper, data=upload.read(), filename=upload.name or "",
+                                            uploaded_by=request.user)
+                except InvalidInput as exc:
+                    file_form.add_error("file", exc.detail)
+                else:
+                    messages.success(request, _("全文已上传，正在后台提取文本。"))
+                    return redirect("my-paper", pk=pk)
+    elif request.method == "POST":
+        form = PaperForm(request.POST)
+        if form.is_valid() and _save_paper(request, form, paper) is not None:
+            messages.success(request, _("已保存。"))
+            return redirect("my-paper", pk=pk)
+    paper.refresh_from_db()
+    return render(request, "library/my_paper.html", {"nav": "me", "paper": paper, "form": form,
+                                                     "file_form": file_form})

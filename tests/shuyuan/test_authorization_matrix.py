@@ -258,6 +258,11 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "me/loans/<int:loan_id>/renew"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/holds/<int:hold_id>/cancel"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/calendar-link"): E(LOGIN, 302, 302, 302, 302),
+    # A judge's own papers; librarians edit every paper.  An empty form is shown again with its errors.
+    ("GET", "me/papers"): E(LOGIN, 200, 200, 403, 200),
+    ("POST", "me/papers"): E(LOGIN, 200, 200, 403, 200),
+    ("GET", "me/papers/<int:pk>"): E(LOGIN, 200, 200, 404, 404, args={"pk": "internal_paper"}, owned=True),
+    ("POST", "me/papers/<int:pk>"): E(LOGIN, 200, 200, 404, 404, args={"pk": "internal_paper"}, owned=True),
     ("GET", "events"): same(200),
     ("POST", "events"): same(200),
     ("GET", "events/<int:pk>"): E(404, 200, 200, 200, 200, args={"pk": "internal_event"}),
