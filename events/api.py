@@ -11,6 +11,7 @@ from ninja import File, Query, Router, Status, UploadedFile
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import paginate
+from ninja.throttling import UserRateThrottle
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import PATRON_ROLES, Role
@@ -217,7 +218,21 @@ def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
 # --- materials -----------------------------------------------------------------------------------------------
 
 
-@router.post("/events/{event_id}/attachments", response={201: AttachmentOut, **ERRORS}, auth=LOGGED_IN,
+class AttachmentUploadThrottle(UserRateThrottle):
+    """At most EVENTS_ATTACHMENTS_PER_HOUR uploads of materials per user (read on every request)."""
+
+    scope = "event-attachment"
+
+    def __init__(self) -> None:
+        super().__init__(rate="1/h")
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.num_requests, self.duration = settings.EVENTS_ATTACHMENTS_PER_HOUR, 60 * 60
+        return super().allow_request(request)
+
+
+@router.post("/events/{event_id}/attachments", response={201: AttachmentOut, **ERRORS, 429: dict}, auth=LOGGED_IN,
+             throttle=[AttachmentUploadThrottle()],
              summary="上传活动材料（组织者）")
 def upload_attachment(request: HttpRequest, event_id: int, file: File[UploadedFile]):
     event = _managed_event(request, event_id)

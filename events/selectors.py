@@ -112,7 +112,9 @@ def parse_cursor(value: str, field: str = "after") -> Cursor:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         start_text, event_text, rid_text = raw.split("|")
         start, rid, event = datetime.fromisoformat(start_text), datetime.fromisoformat(rid_text), int(event_text)
-        if start.tzinfo is None or rid.tzinfo is None or event < 1 or not all(
+        # An event id is a 64-bit database integer: a larger one is no id (the eighth attack's 2**63 reached
+        # SQLite and was a 500).
+        if start.tzinfo is None or rid.tzinfo is None or not 1 <= event < 2**63 or not all(
                 FIRST_YEAR - 1 <= dt.year <= LAST_YEAR + 1 for dt in (start, rid)):
             raise ValueError(raw)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -25,7 +25,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -35,6 +35,18 @@ logger = logging.getLogger(__name__)
 
 #: This process's name in ``Job.worker`` and ``WorkerBeat``.
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class JobYield(Exception):
+    """Raised by a long job between two of its steps when others wait: it is queued again behind them and
+    resumes where it stopped (its steps are committed).  One catalogue import held the only worker for
+    seven minutes while judges' uploads waited (the eighth attack)."""
+
+
+def others_waiting(job) -> bool:
+    """Whether jobs other than ``job`` are queued and due: a long job should make way (``JobYield``)."""
+    due = Q(run_after__isnull=True) | Q(run_after__lte=timezone.now())
+    return Job.objects.filter(due, state=Job.State.QUEUED).exclude(pk=job.pk).exists()
 
 
 class JobFailure(Exception):
@@ -139,6 +151,12 @@ def job_execute(job_id: int, work: Callable) -> None:
     heartbeat.start()
     try:
         summary = work(job, Progress(job))
+    except JobYield:
+        # Not an attempt used up: the same run, continued later.
+        if mine.update(state=Job.State.QUEUED, enqueued_at=None, run_after=None, attempts=F("attempts") - 1,
+                       heartbeat_at=None):
+            logger.info("job %s (%s) makes way for waiting jobs; queued again", job.pk, job.kind)
+            hand_over(job.pk)
     except JobFailure as exc:
         mine.update(state=Job.State.FAILED, error=str(exc)[:500], error_detail=traceback.format_exc(),
                     finished_at=timezone.now())

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs.services import JobFailure
+from jobs.services import JobFailure, JobYield
 from library import importers
 from library.models import CatalogImport, ImportRecord
 from shuyuan.errors import InvalidInput
@@ -74,10 +74,12 @@ def _record(catalog_import: CatalogImport, where: str, outcome: importers.Outcom
     )
 
 
-def catalog_import_run(*, catalog_import_id: int, progress) -> dict:
+def catalog_import_run(*, catalog_import_id: int, progress, make_way=None) -> dict:
     """Import the stored file from where the last run stopped; returns the counts.
 
-    Raises ``JobFailure`` with the reason for a file that cannot be read at all (then nothing is written).
+    Raises ``JobFailure`` with the reason for a file that cannot be read at all (then nothing is written),
+    and ``JobYield`` after a batch when ``make_way()`` says other jobs should go first (the next run goes on
+    from that batch).
     """
     catalog_import = CatalogImport.objects.get(pk=catalog_import_id)
     if catalog_import.finished:
@@ -121,6 +123,8 @@ def catalog_import_run(*, catalog_import_id: int, progress) -> dict:
             )
         position = end
         progress(position, total)
+        if position < total and make_way is not None and make_way():
+            raise JobYield(f"import {catalog_import.pk}: {position} of {total} done; making way")
         if position < total and settings.BACKGROUND_WRITE_PAUSE_MS:
             # Let the requests' writes in between two batches (settings.BACKGROUND_WRITE_PAUSE_MS).
             time.sleep(settings.BACKGROUND_WRITE_PAUSE_MS / 1000)

@@ -5,11 +5,14 @@ catalog import writes thousands of books: neither runs inside a request.  The re
 writes its rows and enqueues (``paper_upload_file``, ``catalog_import_start``); a worker runs the job.
 """
 
+import time
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from jobs.services import JobFailure, job_enqueue
+from jobs.services import JobFailure, job_enqueue, others_waiting
 from jobs.tasks import job_task
 from library import imports, services
 from library.models import CatalogImport, Paper
@@ -55,7 +58,14 @@ def paper_upload_file(*, paper: Paper, data: bytes, filename: str,
 @job_task(label=_("书目导入"))
 def import_catalog_file(job, progress):
     """Import the catalog file of ``CatalogImport`` ``payload["import_id"]``, resuming where a killed run stopped."""
-    return imports.catalog_import_run(catalog_import_id=job.payload["import_id"], progress=progress)
+    started = time.monotonic()
+
+    def make_way() -> bool:
+        # After JOBS_SLICE_SECONDS of importing, queued jobs (a judge's upload, the notices) go first.
+        return time.monotonic() - started > settings.JOBS_SLICE_SECONDS and others_waiting(job)
+
+    return imports.catalog_import_run(catalog_import_id=job.payload["import_id"], progress=progress,
+                                      make_way=make_way)
 
 
 def catalog_import_start(*, data: bytes, filename: str, format: str | None, location: str | None,

@@ -127,6 +127,8 @@ JOBS_SCHEDULE: list[dict] = [] if NOTICES_AT == "off" else [{"task": "events.tas
 JOBS_SCHEDULE.append({"task": "events.tasks.refresh_listed_occurrences", "every": 3600})
 # Functions every worker runs continuously in threads of their own (each returns its pause in seconds).
 WORKER_LOOPS: list[str] = ["search_index.worker.apply_outbox"]
+# A long job (a catalogue import) makes way for waiting jobs after this many seconds, then goes on.
+JOBS_SLICE_SECONDS = envint("JOBS_SLICE_SECONDS", 30, minimum=0)
 
 # Registering for a whole series takes a seat in every coming occurrence: refused past this many
 # (register per occurrence instead), so one registration's write stays small.
@@ -134,6 +136,10 @@ EVENTS_SERIES_REGISTRATION_MAX = envint("EVENTS_SERIES_REGISTRATION_MAX", 60, mi
 # New events one organizer may create in 24 hours (superusers exempt): each writes its listed occurrences
 # (up to ~1,200 rows), so one account cannot write hundreds of series in seconds.
 EVENTS_CREATED_PER_DAY = envint("EVENTS_CREATED_PER_DAY", 50, minimum=1)
+# Event materials: files per event, their total size, and uploads per organizer an hour (the API's limit).
+EVENTS_ATTACHMENTS_MAX = envint("EVENTS_ATTACHMENTS_MAX", 30, minimum=1)
+EVENTS_ATTACHMENTS_MAX_BYTES = envint("EVENTS_ATTACHMENTS_MAX_MB", 100, minimum=1) * 2**20
+EVENTS_ATTACHMENTS_PER_HOUR = envint("EVENTS_ATTACHMENTS_PER_HOUR", 30, minimum=1)
 
 # Reading the catalog (books, public papers) without logging in.
 CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")

@@ -262,3 +262,36 @@ def test_admin_names_the_start_when_it_is_not_the_rule_first_occurrence(event, s
     assert list(response.context["adminform"].form.errors) == ["start"]
     event.refresh_from_db()
     assert event.rrule == ""
+
+
+def test_the_admin_keeps_the_apis_past_limit_and_uploads_no_materials(organizer, superuser):
+    """Attack round 8: in the admin an organizer created series from 2000, moved events and exceptions there,
+    and stored a 419 MB file of random bytes as a PDF; the API refuses all of it."""
+    start = timezone.make_aware(timezone.datetime(2027, 1, 6, 15, 0))
+    series = services.event_create(data=services.EventData(
+        title="周三读书会", kind="reading", start=start, end=start + timedelta(hours=1), rrule="FREQ=WEEKLY"),
+        actor=organizer)
+    client = _client(organizer)
+    add = admin_form_data(_client(superuser), "/admin/events/event/add/")
+    add.pop("organizers", None)
+    add.update(title=["2000 年读书会"], kind=["salon"], start_0=["2000-01-01"], start_1=["14:00:00"],
+               end_0=["2000-01-01"], end_1=["16:00:00"])
+    change = admin_form_data(client, _change(series))
+
+    created = client.post("/admin/events/event/add/", add)
+    moved = client.post(_change(series), {**change, "start_0": ["2000-01-05"], "end_0": ["2000-01-05"]})
+    exception = client.post(_change(series), {
+        **change, "overrides-TOTAL_FORMS": ["1"], "overrides-0-event": [str(series.pk)],
+        "overrides-0-recurrence_id_0": ["2027-01-13"], "overrides-0-recurrence_id_1": ["15:00:00"],
+        "overrides-0-start_0": ["2000-03-17"], "overrides-0-start_1": ["15:00:00"],
+        "overrides-0-end_0": ["2000-03-17"], "overrides-0-end_1": ["16:00:00"], "overrides-0-status": ["scheduled"]})
+    by_superuser = _client(superuser).post("/admin/events/event/add/", add)
+
+    assert [r.status_code for r in (created, moved, exception)] == [200, 200, 200]
+    assert all("400 天" in r.content.decode() for r in (created, moved, exception))
+    series.refresh_from_db()
+    assert (series.start, series.overrides.count()) == (start, 0)
+    assert by_superuser.status_code == 302  # superusers may enter history
+    # Materials: listed and removable here, never uploaded (no empty upload row, no file input).
+    page = client.get(_change(series)).content.decode()
+    assert 'name="attachments-0-file"' not in page and 'name="attachments-__prefix__-file"' not in page

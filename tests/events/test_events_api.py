@@ -698,3 +698,23 @@ def test_exceptions_of_occurrences_a_changed_rule_no_longer_has_are_dropped(org,
     titles = [(i["start"][:10], i["title"]) for i in org.get("/api/v1/occurrences", {
         "from": "2026-12-01", "to": "2027-02-28"}).json()["items"]]
     assert ("2027-01-02", talk["title"]) not in titles and ("2027-02-05", "春节后第一期") in titles
+
+
+def test_materials_are_limited_per_event_in_size_and_per_organizer_an_hour(org, talk, settings):
+    """Attack round 8: 25 × 20 MB of materials in four seconds, and no bound on any event's total."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.EVENTS_ATTACHMENTS_MAX, settings.EVENTS_ATTACHMENTS_MAX_BYTES = 2, 40
+    url = f"/api/v1/events/{talk['id']}/attachments"
+
+    def upload(name, size):
+        return org.upload(url, {"file": SimpleUploadedFile(name, b"%PDF-" + b"0" * (size - 5))})
+
+    first, too_big = upload("a.pdf", 30), upload("b.pdf", 11)
+    second, third = upload("c.pdf", 10), upload("d.pdf", 1)
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert (too_big.status_code, too_big.json()["code"]) == (409, "attachments_too_large")
+    assert (third.status_code, third.json()["code"]) == (409, "too_many_attachments")
+    settings.EVENTS_ATTACHMENTS_PER_HOUR = 4  # four requests so far this hour
+    assert upload("e.pdf", 1).status_code == 429

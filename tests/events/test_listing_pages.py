@@ -3,6 +3,7 @@ capped list before a later event, and lazily expanded listings were blanked by o
 Nothing that exists may be unreachable: the API and the list page continue after a cursor, the month grid
 caps each day on its own, and the events expanded lazily are chosen in turns across organizers."""
 
+import base64
 import re
 from datetime import timedelta
 from html import unescape
@@ -85,8 +86,10 @@ def test_the_api_pages_with_after_and_limit_and_refuses_bad_ones(crowd):
     assert len(seen) == len(set(seen)) == 31 * 12 + 1 and crowd.pk in {e for e, _ in seen}
     assert body["truncated"] is False
 
+    # The eighth attack: an event id of 2**63 in a forged cursor reached SQLite (a 500).
+    huge = base64.urlsafe_b64encode(b"2027-01-01T00:00:00+00:00|9223372036854775808|2027-01-01T00:00:00+00:00").decode()
     for params, field in [({"limit": 0}, "limit"), ({"limit": 1001}, "limit"), ({"after": "garbage"}, "after"),
-                          ({"after": "MjAyNi0xMi0wMXwxfDI"}, "after")]:
+                          ({"after": "MjAyNi0xMi0wMXwxfDI"}, "after"), ({"after": huge}, "after")]:
         response = api.get("/api/v1/occurrences", {**query, **params})
         assert response.status_code == 422, params
         assert [e["field"] for e in response.json()["detail"]] == [field]

@@ -121,6 +121,31 @@ def test_a_killed_import_resumes_after_the_last_committed_batch(librarian, monke
     assert imports.catalog_import_run(catalog_import_id=catalog_import.pk, progress=None) == summary
 
 
+def test_a_long_import_makes_way_for_jobs_queued_behind_it_and_then_goes_on(librarian, judge, monkeypatch, settings):
+    """Attack round 8: a 60,000-row import held the only worker for seven minutes; six judges' uploads queued
+    behind it waited all that time.  Past JOBS_SLICE_SECONDS, after a batch, it is queued again behind them."""
+    from library import services as library_services
+    from library import tasks
+    from tests.library.files import make_pdf
+
+    monkeypatch.setattr(importers, "BATCH_SIZE", 3)
+    settings.JOBS_SLICE_SECONDS = 0
+    catalog_import_start(data=books_csv(7), filename="a.csv", format=None, location=None,
+                         started_by=librarian)
+    paper = library_services.paper_create(title="担保物权研究", created_by=judge)
+    tasks.paper_upload_file(paper=paper, data=make_pdf("guarantee"), filename="p.pdf", uploaded_by=judge)
+
+    ran = run_queued_jobs()
+
+    order = [(job.task_path.rsplit(".", 1)[-1], job.state) for job in ran]
+    # The import did one batch, made way for the extraction, then went on to the end (a batch at a time only
+    # while others wait).
+    assert order == [("import_catalog_file", "queued"), ("extract_paper_text", "done"), ("import_catalog_file", "done")]
+    job = Job.objects.get(task_path="library.tasks.import_catalog_file")
+    assert (job.attempts, job.summary["created"], Book.objects.count()) == (1, 7, 7)
+    assert list(ImportRecord.objects.order_by("position").values_list("position", flat=True)) == list(range(1, 8))
+
+
 def test_a_second_run_that_finds_its_batch_committed_stops_without_writing(librarian):
     catalog_import = catalog_import_start(data=books_csv(2), filename="a.csv", format=None, location=None,
                                           started_by=librarian)
