@@ -44,7 +44,7 @@ _state = LoopState()
 
 def apply_outbox() -> float:
     """Drain whatever is queued; merge small segments when idle.  Returns the pause before the next call."""
-    result = indexer.drain(merge=False)
+    result = indexer.drain(merge="tiny")
     if result.missing:
         return MISSING_PAUSE
     now = time.monotonic()
