@@ -170,7 +170,7 @@ def list_papers(request: HttpRequest, filters: Query[PaperFilters]):
     )
 
 
-@router.post("/papers", response={201: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="新增调研成果（馆员、法官）")
+@router.post("/papers", response={201: PaperOut, **ERRORS, 429: dict}, auth=LOGGED_IN, summary="新增调研成果（馆员、法官）")
 def create_paper(request: HttpRequest, payload: PaperIn):
     require_role(request, Role.LIBRARIAN, Role.JUDGE)
     data = payload.model_dump()

@@ -337,6 +337,9 @@ def _save_paper(request: HttpRequest, form: PaperForm, paper=None):
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
         return None
+    except DomainError as exc:  # too many papers today
+        form.add_error(None, exc.detail)
+        return None
 
 
 @login_required

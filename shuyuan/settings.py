@@ -136,6 +136,8 @@ EVENTS_SERIES_REGISTRATION_MAX = envint("EVENTS_SERIES_REGISTRATION_MAX", 60, mi
 # New events one organizer may create in 24 hours (superusers exempt): each writes its listed occurrences
 # (up to ~1,200 rows), so one account cannot write hundreds of series in seconds.
 EVENTS_CREATED_PER_DAY = envint("EVENTS_CREATED_PER_DAY", 50, minimum=1)
+# Research papers a judge may enter in 24 hours (librarians and superusers exempt).
+PAPERS_CREATED_PER_DAY = envint("PAPERS_CREATED_PER_DAY", 20, minimum=1)
 # Event materials: files per event, their total size, and uploads per organizer an hour (the API's limit).
 EVENTS_ATTACHMENTS_MAX = envint("EVENTS_ATTACHMENTS_MAX", 30, minimum=1)
 EVENTS_ATTACHMENTS_MAX_BYTES = envint("EVENTS_ATTACHMENTS_MAX_MB", 100, minimum=1) * 2**20

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from library.services import book_create, book_update
-from search_index import columnar, searcher, services
+from search_index import columnar, indexer, searcher, services
 from search_index.models import IndexTask
 from search_index.services import Filters
 from tests.conftest import apply_index_outbox
@@ -467,3 +467,25 @@ def test_a_huge_full_text_without_the_query_word_verbatim_is_scanned_only_so_far
     assert keys(result) == [("paper", paper.pk)]
     assert "text" not in result.items[0].highlights
     assert per_text and max(per_text) == searcher.TEXT_SCAN_CHARS
+
+
+def test_a_paper_is_found_by_words_deep_in_its_full_text_but_only_its_beginning_is_read_for_a_snippet(db, monkeypatch):
+    """Attack round 9: nineteen papers each holding 2 million random characters made any search that matched
+    them take 1.9 s: every hit's stored fields, the whole text among them, were read and lower-cased."""
+    from library.services import paper_attach_file, paper_create
+
+    monkeypatch.setattr(indexer, "STORED_TEXT_CHARS", 1000)
+    paper = paper_create(title="草原牧区调研", visibility="public")
+    paper_attach_file(paper=paper, data=("开头的段落。" * 300 + "末尾提到担保物权实现程序。").encode(), filename="p.txt")
+    services.index_rebuild()
+    read: list[int] = []
+    real = searcher._mark_long
+    monkeypatch.setattr(searcher, "_mark_long", lambda text, terms, top: read.append(len(text)) or real(text, terms, top))
+
+    deep = services.search("担保物权实现程序", filters=PUBLIC)
+    early = services.search("开头的段落", filters=PUBLIC)
+
+    assert keys(deep) == keys(early) == [("paper", paper.pk)]  # the whole text is indexed
+    assert "text" not in deep.items[0].highlights  # past the stored beginning: no snippet from the text
+    assert "<mark>" in early.items[0].highlights["text"]
+    assert read and max(read) == 1000

@@ -85,3 +85,22 @@ def test_bad_input_is_shown_on_the_form_and_nothing_is_saved(judge_a):
     assert unknown_type.status_code == 200 and "PDF" in unknown_type.content.decode()
     paper.refresh_from_db()
     assert not paper.file
+
+
+def test_a_judge_enters_at_most_a_days_worth_of_papers(judge_a, librarian, settings):
+    """Attack round 9: one judge entered 2,000 public papers in half a minute; they outranked the books and
+    slowed every search."""
+    from tests.conftest import api_for
+
+    settings.PAPERS_CREATED_PER_DAY = 2
+    api = api_for(judge_a)
+    statuses = [api.post("/api/v1/papers", {"title": f"课题{i}"}).status_code for i in range(2)]
+    refused = api.post("/api/v1/papers", {"title": "第三篇"})
+    page = post(logged_in(judge_a), "/me/papers", {"title": "第四篇", "kind": "research_project", "visibility": "internal"})
+    by_librarian = api_for(librarian).post("/api/v1/papers", {"title": "馆员补录"})
+
+    assert statuses == [201, 201]
+    assert (refused.status_code, refused.json()["code"]) == (429, "too_many_papers")
+    assert page.status_code == 200 and "最多录入 2 篇" in page.content.decode()
+    assert by_librarian.status_code == 201
+    assert sorted(Paper.objects.values_list("title", flat=True)) == ["课题0", "课题1", "馆员补录"]
