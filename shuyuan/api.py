@@ -109,7 +109,9 @@ def on_django_validation_error(request, exc: DjangoValidationError):
 
 @api.exception_handler(InvalidInput)
 def on_invalid_input(request, exc: InvalidInput):
-    errors = [{"loc": ["body", exc.field], "field": exc.field, "msg": exc.detail, "type": exc.code}]
+    # A field the request gave as a query parameter is located there (a bad ``after`` said "body").
+    where = "query" if request.method == "GET" or exc.field in request.GET else "body"
+    errors = [{"loc": [where, exc.field], "field": exc.field, "msg": exc.detail, "type": exc.code}]
     return _error(request, exc.status, errors, exc.code)
 
 

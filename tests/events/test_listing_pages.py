@@ -93,6 +93,7 @@ def test_the_api_pages_with_after_and_limit_and_refuses_bad_ones(crowd):
         response = api.get("/api/v1/occurrences", {**query, **params})
         assert response.status_code == 422, params
         assert [e["field"] for e in response.json()["detail"]] == [field]
+        assert response.json()["detail"][0]["loc"] == ["query", field]  # not "body" (attack round 9)
 
 
 def test_the_list_page_links_to_the_next_page_and_starts_at_a_day(crowd, monkeypatch):
