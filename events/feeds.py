@@ -14,7 +14,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
@@ -131,6 +131,7 @@ def public_calendar(queryset, *, name: str, description: str = "") -> bytes:
 def _render(key: str, state: FeedState, build) -> dict:
     """The cached entry for a feed: its body (plain and gzipped) and their ETags."""
     cache_key = f"feed:{state.token}:{state.version}:{timezone.localdate()}:{key}"
+    cache = caches["feeds"]
     entry = cache.get(cache_key)
     if entry is None:
         body = build()
@@ -185,7 +186,9 @@ def _respond(request: HttpRequest, entry: dict, state: FeedState, filename: str)
 
 def _kinds(request: HttpRequest) -> list[str] | None:
     raw = request.GET.get("kind", "")
-    kinds = [k.strip() for k in raw.split(",") if k.strip()]
+    # Each distinct kind once, in one order: ?kind=salon,salon,seminar is the feed of ?kind=seminar,salon
+    # (and one cache entry), so query strings cannot mint cache entries without end.
+    kinds = sorted({k.strip() for k in raw.split(",") if k.strip()})
     unknown = set(kinds) - set(Event.Kind.values)
     if unknown:
         raise ValueError(f"unknown kind: {', '.join(sorted(unknown))}")

@@ -87,12 +87,20 @@ CACHE_DIR = envpath("CACHE_DIR", VAR_DIR / "cache")
 # One cache shared by every worker process on the machine (files), so a change
 # invalidates calendar feeds everywhere at once (feeds key their cache by a
 # version in the database).
+# "default" holds the rate limits (one entry per user or address and limit); rendered calendar feeds have a
+# cache of their own.  A full file cache deletes a third of its entries at random: with feeds beside them,
+# anyone could empty the rate limits by asking for enough different feeds (the tenth attack).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(CACHE_DIR),
+        "OPTIONS": {"MAX_ENTRIES": 200_000},
+    },
+    "feeds": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(CACHE_DIR / "feeds"),
         "OPTIONS": {"MAX_ENTRIES": 2000},
-    }
+    },
 }
 
 # Background jobs through Django's Tasks API (the django-tasks backport on Django 5.2).  One machine: the

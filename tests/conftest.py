@@ -36,7 +36,8 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     # The file cache outlives a test (feeds, throttles): every test gets its own, empty one, so tests running
     # at once in other processes (pytest-xdist) never clear or fill each other's.
-    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")}}
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")},
+                       "feeds": {**settings.CACHES["feeds"], "LOCATION": str(tmp_path / "cache" / "feeds")}}
     yield
     shutil.rmtree(settings.SEARCH_WAKE_DIR, ignore_errors=True)
 

@@ -547,3 +547,38 @@ def test_floating_until_stored_before_the_fix_is_normalised_in_the_feed(organize
     start, end = datetime(2026, 11, 25, tzinfo=SH), datetime(2027, 12, 1, tzinfo=SH)
     assert feed_occurrences(body, start, end) == api_occurrences(start, end)
     assert len(api_occurrences(start, end)) == 31 + 4
+
+
+def test_asking_for_many_feeds_never_empties_the_rate_limits(organizer_user, room, judge, settings):
+    """Attack round 10: feeds and rate limits shared one file cache of 2,000 entries; a full file cache deletes
+    a third of its entries at random, and ?kind=salon,salon,seminar made a new entry per spelling, so anyone
+    could empty the rate limits (80 more uploads in two minutes past a judge's limit).  Feeds have their own
+    cache now, and a feed has one entry however its kinds are spelt."""
+    import itertools
+
+    from django.core.cache import caches
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from library.models import Paper
+
+    # Small caches, so that culling happens within a test: the rate limits' own few entries never fill theirs.
+    settings.CACHES = {"default": {**settings.CACHES["default"], "OPTIONS": {"MAX_ENTRIES": 10}},
+                       "feeds": {**settings.CACHES["feeds"], "OPTIONS": {"MAX_ENTRIES": 4}}}
+    settings.PAPER_UPLOADS_PER_HOUR = 1
+    make_event(organizer_user, room)
+    paper = Paper.objects.create(title="课题", created_by=judge)
+    api = api_for(judge)
+    upload = lambda: api.upload(f"/api/v1/papers/{paper.pk}/file", {"file": SimpleUploadedFile("a.txt", "正文".encode())})  # noqa: E731
+    assert [upload().status_code, upload().status_code] == [200, 429]
+
+    client = Client()
+    kinds = [k for k, _ in Event.Kind.choices]
+    spellings = [",".join(combo) for n in (1, 2, 3) for combo in itertools.permutations(kinds, n)]
+    statuses = {client.get("/calendar/events.ics", {"kind": spelling}).status_code for spelling in spellings}
+    doubled = client.get("/calendar/events.ics", {"kind": "salon,salon"})
+    single = client.get("/calendar/events.ics", {"kind": "salon"})
+
+    assert statuses == {200} and len(spellings) > 80
+    assert upload().status_code == 429  # the limit survived
+    assert doubled["ETag"] == single["ETag"]
+    assert len(caches["default"]._list_cache_files()) < 10
