@@ -217,6 +217,12 @@ def cancel_hold(request: HttpRequest, hold_id: int) -> HttpResponse:
 @require_POST
 def calendar_link(request: HttpRequest) -> HttpResponse:
     """Create or replace the personal calendar link; it is shown once, on the next page."""
+    from accounts.api import CalendarTokenThrottle
+
+    # The API's limit, counted together with it (the eleventh attack rotated 300 times here past the API's 429).
+    if not CalendarTokenThrottle("20/h").allow_request(request):
+        messages.error(request, _("更换订阅链接过于频繁，请稍后再试。"))
+        return redirect("me")
     request.session["calendar_links"] = calendar_links(calendar_token_rotate(user=request.user))
     messages.success(request, _("已生成新的日历订阅链接；旧链接已失效。"))
     return redirect("me")

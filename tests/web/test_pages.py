@@ -372,3 +372,20 @@ def test_the_organizers_list_says_rules_in_words_and_errors_are_summed_up(organi
 
     assert "每星期三，共 8 次" in page and "FREQ=WEEKLY" not in page
     assert 'role="alert"' in refused and "请更正下面标出的项目。" in refused
+
+
+def test_the_calendar_link_page_keeps_the_apis_rotation_limit(judge):
+    """Attack round 11: past the API's 20 rotations an hour (429), the page rotated the link 300 times more."""
+    from accounts.models import CalendarToken
+    from tests.conftest import api_for
+
+    api = api_for(judge)
+    assert [api.post("/api/v1/me/calendar-token").status_code for _ in range(20)] == [200] * 20
+    token = CalendarToken.objects.get(user=judge).lookup
+    client = logged_in(judge)
+
+    page = csrf_post(client, "/me", "/me/calendar-link")
+
+    assert page.status_code == 302
+    assert "过于频繁" in client.get("/me").content.decode()
+    assert CalendarToken.objects.get(user=judge).lookup == token  # not rotated
