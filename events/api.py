@@ -11,7 +11,6 @@ from ninja import File, Query, Router, Status, UploadedFile
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import paginate
-from ninja.throttling import UserRateThrottle
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import PATRON_ROLES, Role
@@ -35,6 +34,7 @@ from events.schemas import (
     VenueOut,
     VenuePatch,
 )
+from library.api import HourlyUploadThrottle
 from library.importers import neutralize_cell
 from shuyuan import idempotency
 from shuyuan.errors import InvalidInput
@@ -218,21 +218,8 @@ def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
 # --- materials -----------------------------------------------------------------------------------------------
 
 
-class AttachmentUploadThrottle(UserRateThrottle):
-    """At most EVENTS_ATTACHMENTS_PER_HOUR uploads of materials per user (read on every request)."""
-
-    scope = "event-attachment"
-
-    def __init__(self) -> None:
-        super().__init__(rate="1/h")
-
-    def allow_request(self, request: HttpRequest) -> bool:
-        self.num_requests, self.duration = settings.EVENTS_ATTACHMENTS_PER_HOUR, 60 * 60
-        return super().allow_request(request)
-
-
 @router.post("/events/{event_id}/attachments", response={201: AttachmentOut, **ERRORS, 429: dict}, auth=LOGGED_IN,
-             throttle=[AttachmentUploadThrottle()],
+             throttle=[HourlyUploadThrottle("event-attachment", "EVENTS_ATTACHMENTS_PER_HOUR")],
              summary="上传活动材料（组织者）")
 def upload_attachment(request: HttpRequest, event_id: int, file: File[UploadedFile]):
     event = _managed_event(request, event_id)

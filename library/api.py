@@ -210,18 +210,22 @@ def delete_paper(request: HttpRequest, paper_id: int):
     return Status(204, None)
 
 
-class PaperUploadThrottle(UserRateThrottle):
-    """Each upload costs a parser run of up to PAPER_EXTRACT_WALL_SECONDS: at most PAPER_UPLOADS_PER_HOUR
-    per user (shared by all workers through the file cache).  The rate is read on every request."""
+class HourlyUploadThrottle(UserRateThrottle):
+    """At most ``settings.<setting>`` uploads of one kind per user an hour, shared by all workers through the
+    cache and read on every request (tests and operators may change it)."""
 
-    scope = "paper-upload"
-
-    def __init__(self) -> None:
+    def __init__(self, scope: str, setting: str) -> None:
+        self.scope, self.setting = scope, setting
         super().__init__(rate="1/h")
 
     def allow_request(self, request: HttpRequest) -> bool:
-        self.num_requests, self.duration = settings.PAPER_UPLOADS_PER_HOUR, 60 * 60
+        self.num_requests, self.duration = getattr(settings, self.setting), 60 * 60
         return super().allow_request(request)
+
+
+def PaperUploadThrottle() -> HourlyUploadThrottle:  # noqa: N802 - reads as the class it was
+    """Each upload costs a parser run of up to PAPER_EXTRACT_WALL_SECONDS: PAPER_UPLOADS_PER_HOUR per user."""
+    return HourlyUploadThrottle("paper-upload", "PAPER_UPLOADS_PER_HOUR")
 
 
 @router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS, 429: dict}, auth=LOGGED_IN,

@@ -169,17 +169,24 @@ def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
 TINY_SEGMENT_DOCS = 10
 
 
-def _fold_tiny(writer, segments):
-    """Whoosh merge policy of the worker's drains: fold the tiny segments into the new one, keep the rest."""
-    kept = []
+def _fold_below(writer, segments, bound: float) -> tuple[list, int]:
+    """Fold the segments of fewer than ``bound`` documents into the writer's new one (a Whoosh merge policy's
+    work); returns the segments kept and how many were folded."""
+    kept, folded = [], 0
     for segment in segments:
-        if segment.doc_count_all() < TINY_SEGMENT_DOCS:
+        if segment.doc_count_all() < bound:
             reader = SegmentReader(writer.storage, writer.schema, segment)
             writer.add_reader(reader)
             reader.close()
+            folded += 1
         else:
             kept.append(segment)
-    return kept
+    return kept, folded
+
+
+def _fold_tiny(writer, segments):
+    """Whoosh merge policy of the worker's drains: fold the tiny segments into the new one, keep the rest."""
+    return _fold_below(writer, segments, TINY_SEGMENT_DOCS)[0]
 
 
 def drain_on_commit() -> None:
@@ -276,15 +283,7 @@ def merge_segments(*, max_small: int) -> MergeResult:
 
         def merge_small(writer, segments):
             # Decided again on the writer's own list: another process may have merged meanwhile.
-            kept = []
-            for segment in segments:
-                if segment.doc_count_all() < bound:
-                    reader = SegmentReader(writer.storage, writer.schema, segment)
-                    writer.add_reader(reader)
-                    reader.close()
-                    result.merged += 1
-                else:
-                    kept.append(segment)
+            kept, result.merged = _fold_below(writer, segments, bound)
             return kept
 
         try:
