@@ -103,6 +103,10 @@ CACHES = {
     },
 }
 
+# Rate-limit counters (search per address or account, papers per judge a day) live apart from the caches,
+# which evict entries when full (shuyuan/ratelimit.py): a SQLite file by default, Redis on several machines.
+RATELIMIT_URL = os.environ.get("RATELIMIT_URL", "").strip() or f"sqlite:///{CACHE_DIR / 'ratelimits.sqlite3'}"
+
 # Background jobs through Django's Tasks API (the django-tasks backport on Django 5.2).  One machine: the
 # database backend (django-tasks-db), its queue in the same database, worker `manage.py run_worker`.
 # Several machines: TASKS_URL=redis://host:6379/0 selects RQ on Redis (django-tasks-rq).

@@ -12,6 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from accounts.models import Role
 from accounts.services import token_issue, user_upsert
 from search_index.worker import apply_outbox
+from shuyuan import ratelimit
 from tests.live import server  # noqa: F401 - a fixture: the live multi-process server
 
 # The suite must be deterministic: property tests draw the same examples on every run.
@@ -38,7 +39,9 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     # at once in other processes (pytest-xdist) never clear or fill each other's.
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")},
                        "feeds": {**settings.CACHES["feeds"], "LOCATION": str(tmp_path / "cache" / "feeds")}}
+    settings.RATELIMIT_URL = f"sqlite:///{tmp_path / 'cache' / 'ratelimits.sqlite3'}"
     yield
+    ratelimit.close_stores()
     shutil.rmtree(settings.SEARCH_WAKE_DIR, ignore_errors=True)
 
 

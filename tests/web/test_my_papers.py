@@ -104,3 +104,20 @@ def test_a_judge_enters_at_most_a_days_worth_of_papers(judge_a, librarian, setti
     assert page.status_code == 200 and "最多录入 2 篇" in page.content.decode()
     assert by_librarian.status_code == 201
     assert sorted(Paper.objects.values_list("title", flat=True)) == ["课题0", "课题1", "馆员补录"]
+
+
+def test_deleting_papers_frees_no_quota_and_a_refused_form_costs_none(judge_a, settings):
+    """Attack round 11: the daily limit counted papers held, so delete-and-recreate entered any number."""
+    from tests.conftest import api_for
+
+    settings.PAPERS_CREATED_PER_DAY = 2
+    api = api_for(judge_a)
+    invalid = api.post("/api/v1/papers", {"title": "课题", "year": 99999})
+    created = [api.post("/api/v1/papers", {"title": f"课题{i}"}).json()["id"] for i in range(2)]
+    deleted = [api.delete(f"/api/v1/papers/{pk}").status_code for pk in created]
+    again = api.post("/api/v1/papers", {"title": "删了再录"})
+
+    assert invalid.status_code == 422
+    assert deleted == [204, 204]
+    assert (again.status_code, again.json()["code"]) == (429, "too_many_papers")
+    assert not Paper.objects.exists()

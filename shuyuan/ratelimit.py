@@ -1,0 +1,205 @@
+"""Rate-limit counters that nothing evicts.
+
+A full Django file cache deletes a third of its entries at random, and a database cache deletes the first
+keys in key order: either way an attacker who fills the cache with fresh keys (one search from each of many
+addresses) wipes everyone's counters and starts a new quota.  These counters live in a store of their own
+where an entry leaves only when its window has passed:
+
+- ``RATELIMIT_URL=sqlite:///path`` (default ``CACHE_DIR/ratelimits.sqlite3``): one small SQLite file shared
+  by every process on the machine, written with an atomic upsert (so counting is exact, unlike the file
+  cache's unlocked ``incr``) and kept in WAL mode away from the main database's write lock;
+- ``RATELIMIT_URL=redis://host:6379/n``: Redis ``INCRBY`` with an expiry, for several app servers.
+
+A limit of ``limit`` per ``window`` seconds is counted in ``buckets`` equal slices of the window; the count is
+the sum of the slices still inside the window (one slice: a fixed window; 24 slices of a day: a rolling day
+to the hour).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+#: Expired rows are deleted at most this often by each process (the upsert never needs them).
+PRUNE_EVERY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``limit`` events per ``window`` seconds, counted in ``buckets`` slices."""
+
+    limit: int
+    window: int
+    buckets: int = 1
+
+    @property
+    def slice(self) -> int:
+        return max(1, math.ceil(self.window / self.buckets))
+
+
+class SQLiteCounters:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pruned_at = 0.0
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(
+            "CREATE TABLE IF NOT EXISTS counts (key TEXT NOT NULL, slice INTEGER NOT NULL, n INTEGER NOT NULL,"
+            " expires INTEGER NOT NULL, PRIMARY KEY (key, slice)) WITHOUT ROWID;"
+            "CREATE INDEX IF NOT EXISTS counts_expires ON counts (expires);"
+        )
+
+    def add(self, key: str, current: int, first: int, ttl: int, cap: int | None) -> tuple[bool, dict[int, int]]:
+        """Adds one to slice ``current`` of ``key`` — unless ``cap`` is given and the slices ≥ ``first`` already
+        hold that many; returns whether it was added and those slices' counts afterwards.  The slice is kept
+        for ``ttl`` seconds."""
+        now = int(time.time())
+        self.db.execute("BEGIN IMMEDIATE")  # the read and the upsert see and write the same counts
+        try:
+            rows = self.db.execute("SELECT slice, n FROM counts WHERE key = ? AND slice >= ?", (key, first)).fetchall()
+            counts = dict(rows)
+            added = cap is None or sum(counts.values()) < cap
+            if added:
+                self.db.execute(
+                    "INSERT INTO counts (key, slice, n, expires) VALUES (?, ?, 1, ?)"
+                    " ON CONFLICT (key, slice) DO UPDATE SET n = n + 1",
+                    (key, current, now + ttl),
+                )
+                counts[current] = counts.get(current, 0) + 1
+            if now - self.pruned_at >= PRUNE_EVERY_SECONDS:
+                self.pruned_at = now
+                self.db.execute("DELETE FROM counts WHERE expires < ?", (now,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return added, counts
+
+    def clear(self) -> None:
+        self.db.execute("DELETE FROM counts")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def size(self) -> int:
+        return self.db.execute("SELECT count(*) FROM counts").fetchone()[0]
+
+
+class RedisCounters:
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+
+    def add(self, key: str, current: int, first: int, ttl: int, cap: int | None) -> tuple[bool, dict[int, int]]:
+        slices = list(range(first, current + 1))
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incr(f"rl:{key}:{current}")
+        pipe.expire(f"rl:{key}:{current}", ttl)
+        pipe.mget([f"rl:{key}:{s}" for s in slices])
+        counts = {s: int(n) for s, n in zip(slices, pipe.execute()[-1], strict=True) if n is not None}
+        added = cap is None or sum(counts.values()) <= cap
+        if not added:  # over the cap: take the one back (INCR then DECR keeps concurrent takers exact)
+            self.redis.decr(f"rl:{key}:{current}")
+            counts[current] -= 1
+        return added, counts
+
+    def clear(self) -> None:
+        for key in self.redis.scan_iter("rl:*"):
+            self.redis.delete(key)
+
+    def close(self) -> None:
+        self.redis.close()
+
+    def size(self) -> int:
+        return sum(1 for _ in self.redis.scan_iter("rl:*"))
+
+
+_stores: dict[str, SQLiteCounters | RedisCounters] = {}
+_stores_lock = threading.Lock()
+
+
+def store() -> SQLiteCounters | RedisCounters:
+    """The counters at ``settings.RATELIMIT_URL``, one connection per process (a lock guards its use)."""
+    url = settings.RATELIMIT_URL
+    with _stores_lock:
+        if url not in _stores:
+            parts = urlsplit(url)
+            if parts.scheme == "sqlite":
+                _stores[url] = SQLiteCounters(parts.path)
+            elif parts.scheme in ("redis", "rediss", "unix"):
+                _stores[url] = RedisCounters(url)
+            else:
+                raise ImproperlyConfigured(f"RATELIMIT_URL must be sqlite:///path or redis://…, not {url!r}")
+        return _stores[url]
+
+
+def close_stores() -> None:
+    """Closes every open store (tests give each test a store of its own)."""
+    with _stores_lock:
+        for opened in _stores.values():
+            opened.close()
+        _stores.clear()
+
+
+_use_lock = threading.Lock()
+
+
+def _add(key: str, limit: Limit, cap: int | None, now: float) -> tuple[bool, dict[int, int]]:
+    size = limit.slice
+    current = int(now // size)
+    with _use_lock:  # a gthread worker's threads share the connection
+        return store().add(key, current, current - limit.buckets + 1, limit.buckets * size + 5, cap)
+
+
+def _seconds_until_room(counts: dict[int, int], limit: Limit, now: float) -> int:
+    """Seconds until enough of the oldest slices have left the window for one more event to fit."""
+    total = sum(counts.values())
+    for s in sorted(counts):
+        total -= counts[s]
+        if total < limit.limit:
+            return max(1, math.ceil((s + limit.buckets) * limit.slice - now))
+    return 1  # pragma: no cover - the last slice always brings the total to 0
+
+
+def hit(key: str, limit: Limit, *, now: float | None = None) -> int:
+    """Counts one event for ``key``: 0 when the count is within ``limit``, else the seconds until another
+    would be.  A refused event is counted too, so hammering does not find the gap (for requests)."""
+    now = time.time() if now is None else now
+    _, counts = _add(key, limit, None, now)
+    return 0 if sum(counts.values()) <= limit.limit else _seconds_until_room(counts, limit, now)
+
+
+def take(key: str, limit: Limit, *, now: float | None = None) -> int:
+    """Counts one event for ``key`` only if it is within ``limit`` (then 0); a refused event is not counted
+    and the answer is the seconds until one would be (for things made, such as papers)."""
+    now = time.time() if now is None else now
+    added, counts = _add(key, limit, limit.limit, now)
+    return 0 if added else _seconds_until_room(counts, limit, now)
+
+
+def client_bucket(address: str | None) -> str:
+    """Whom an anonymous limit counts: an IPv4 address, or an IPv6 address's /64 network (one household or
+    host usually holds a whole /64, so counting single IPv6 addresses would give it 2**64 quotas)."""
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
