@@ -11,7 +11,7 @@ from accounts import selectors, services
 from accounts.auth import LOGGED_IN
 from accounts.models import ApiToken, Profile
 from accounts.schemas import CalendarLinksOut, MeOut, TokenInfoOut, TokenOut, TokenRequest
-from shuyuan.pagination import Pagination
+from core.pagination import Pagination
 
 router = Router(tags=["accounts"])
 

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from shuyuan.text import validate_single_line
+from core.text import validate_single_line
 
 
 class Role(models.TextChoices):

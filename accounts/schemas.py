@@ -4,7 +4,7 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import AfterValidator, StringConstraints
 
-from shuyuan.schema_types import SingleLine, StrictSchema, no_control_chars
+from core.schema_types import SingleLine, StrictSchema, no_control_chars
 
 
 class TokenRequest(StrictSchema):

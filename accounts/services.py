@@ -211,7 +211,7 @@ def calendar_token_rotate(*, user: AbstractBaseUser) -> str:
 
 def calendar_links(raw: str) -> dict[str, str]:
     """The subscription links of a calendar token: https, webcal:// and Google Calendar's."""
-    from shuyuan.links import subscription_links
+    from core.links import subscription_links
 
     url = f"{settings.SITE_URL}/calendar/u/{raw}.ics"
     return {"url": url, **subscription_links(url)}

@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     from events.feeds import _events
     from events.ical import build_calendar
     from events.models import Event, Override
-    from events.signals import bump_feeds
+    from events.receivers import bump_feeds
 
     t = time.perf_counter()
     generate(args.events, args.series, args.seed)

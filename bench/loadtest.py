@@ -298,10 +298,10 @@ def _load_events(args, judges) -> dict:
     from django.utils import timezone as dj_timezone
 
     from bench.feed_bench import generate
+    from core.errors import DomainError
     from events import services as event_services
     from events.models import Event
     from library.models import Book
-    from shuyuan.errors import DomainError
 
     rng = random.Random(args.seed + 3)
     generate(args.events, args.series, args.seed)
@@ -443,13 +443,13 @@ def prepare_child(args) -> None:
     if returned:
         say(f"    returned {returned} loans left open by an interrupted run")
 
+    from search_index import generations
     from search_index import services as search_services
-    from search_index import store
 
     try:
-        store.open_index().close()
+        generations.open_index().close()
         index_ok = state.get("index_key") == ikey
-    except store.IndexMissing:
+    except generations.IndexMissing:
         index_ok = False
     if index_ok:
         search_services.index_drain()

@@ -286,7 +286,7 @@ def load_catalog(corpus) -> dict:
 def build_whoosh(procs: int, *, reuse: bool = False, sidecars: bool = True) -> dict:
     from django.conf import settings
 
-    from search_index import columnar, documents, services, sidecar, store
+    from search_index import documents, generations, postings_cache, services, sidecar
 
     if reuse:
         records, wall = documents.count_documents(), float("nan")
@@ -295,23 +295,23 @@ def build_whoosh(procs: int, *, reuse: bool = False, sidecars: bool = True) -> d
         records = services.index_rebuild(procs=procs).records
         wall = time.perf_counter() - started
     try:
-        ix = store.open_index()
-    except store.IndexMissing as exc:
+        ix = generations.open_index()
+    except generations.IndexMissing as exc:
         sys.exit(f"no usable index ({exc}); run once without --reuse")
     sidecar_seconds, sidecars_written = float("nan"), []
     if reuse and sidecars:
         # An index built before sidecars existed (or with segments merged since): written the way the worker
         # writes them after a merge.  A rebuild writes them itself, inside the build time.
         started = time.perf_counter()
-        sidecars_written = columnar.build_sidecars(ix)
+        sidecars_written = postings_cache.build_sidecars(ix)
         sidecar_seconds = time.perf_counter() - started
     try:
         segments = len(ix._segments())
     except Exception:  # noqa: BLE001 - a private whoosh API, only informative
         segments = None
-    generation = Path(settings.SEARCH_INDEX_DIR) / store.current_generation()
+    generation = Path(settings.SEARCH_INDEX_DIR) / generations.current_generation()
     sidecar_size = sum(p.stat().st_size for p in generation.glob(f"*{sidecar.EXTENSION}"))
-    files = sorted(p.name for p in (Path(settings.SEARCH_INDEX_DIR) / store.current_generation()).iterdir())
+    files = sorted(p.name for p in (Path(settings.SEARCH_INDEX_DIR) / generations.current_generation()).iterdir())
     ix.close()
     size = dir_size(Path(settings.SEARCH_INDEX_DIR))
     return {
@@ -833,9 +833,9 @@ def main(argv=None) -> int:
     else:
         say(f"\n[2] Whoosh: index_rebuild(procs={args.procs}) … ({load()})")
     if args.no_sidecars:
-        from search_index import columnar
+        from search_index import postings_cache
 
-        columnar.READ_SIDECARS = False
+        postings_cache.READ_SIDECARS = False
     wb = build_whoosh(args.procs, reuse=args.reuse, sidecars=not args.no_sidecars)
     say(
         f"    {wb['records']:,} records in {wb['seconds']:.1f} s = {wb['rate']:,.0f} records/s; "

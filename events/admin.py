@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
+from core.errors import DomainError, InvalidInput
 from events import listing, services
 from events.models import Attachment, Event, Override, Registration, Speaker, Venue
 from events.selectors import can_manage, managed_events
-from shuyuan.errors import DomainError, InvalidInput
 
 
 def _may_manage(request, event: Event | None) -> bool:

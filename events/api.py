@@ -14,6 +14,10 @@ from ninja.pagination import paginate
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import PATRON_ROLES, Role
+from core import idempotency
+from core.errors import InvalidInput
+from core.media import OutsideMediaRoot, open_media
+from core.pagination import Pagination
 from events import selectors, services
 from events.models import Event, Registration, Venue
 from events.recurrence import parse_instant, range_bound
@@ -36,10 +40,6 @@ from events.schemas import (
 )
 from library.api import HourlyUploadThrottle
 from library.importers import neutralize_cell
-from shuyuan import idempotency
-from shuyuan.errors import InvalidInput
-from shuyuan.media import OutsideMediaRoot, open_media
-from shuyuan.pagination import Pagination
 
 router = Router(tags=["events"])
 

@@ -6,6 +6,6 @@ class EventsConfig(AppConfig):
     verbose_name = "读书活动"
 
     def ready(self) -> None:
-        from events import signals
+        from events import receivers
 
-        signals.connect()
+        receivers.connect()

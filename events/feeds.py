@@ -108,7 +108,7 @@ def refresh_all_fragments(*, progress=None, batch: int = 500) -> tuple[int, int]
 def public_calendar(queryset, *, name: str, description: str = "") -> bytes:
     """A public feed of the events in ``queryset``, assembled from each event's stored VEVENTs.
 
-    Entries are refreshed by a job after an event changes (events.signals → events.tasks); one light query
+    Entries are refreshed by a job after an event changes (events.receivers → events.tasks); one light query
     gives every event's stamp here, and an entry missing or stale (events written without signals,
     the first request after installation) is serialised now and stored."""
     now = timezone.now()

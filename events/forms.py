@@ -6,9 +6,9 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.text import validate_single_line
 from events.models import Event, Venue
 from events.recurrence import FIRST_YEAR, LAST_YEAR, first_instance, local_tz
-from shuyuan.text import validate_single_line
 
 WEEKDAYS = [("MO", _("星期一")), ("TU", _("星期二")), ("WE", _("星期三")), ("TH", _("星期四")), ("FR", _("星期五")),
             ("SA", _("星期六")), ("SU", _("星期日"))]

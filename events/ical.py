@@ -22,9 +22,9 @@ import icalendar
 from django.conf import settings
 from django.utils import timezone
 
+from core.text import one_line
 from events.models import Event, Registration
 from events.recurrence import excluded_starts, local_tz, rule_is_acceptable, with_utc_until
-from shuyuan.text import one_line
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ lies inside — are kept as ``ListedOccurrence`` rows, overrides applied, and ``
 
 - **Written** by the event services, in the transaction of the change (``refresh``), and by the admin
   after its inlines are saved.  Any save of an event or an override by other means (a shell, a data
-  fix) empties the span (``invalidate``, from events.signals): the event is then expanded lazily by
+  fix) empties the span (``invalidate``, from events.receivers): the event is then expanded lazily by
   listings, as before, until the hourly job (``refresh_due``) writes its rows again.
 - **Rolled forward** by that job: a span that ends less than ``ROLL_MARGIN`` beyond ``LISTED_AHEAD``
   from now gets the rows of the days since (``extend``); past rows stay.

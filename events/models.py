@@ -15,10 +15,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import InvalidInput
+from core.text import validate_single_line
 from events.recurrence import check_length, check_window, is_original_occurrence, normalize_exdates, normalize_rrule
 from library.models import Book, Paper
-from shuyuan.errors import InvalidInput
-from shuyuan.text import validate_single_line
 
 
 class Venue(models.Model):

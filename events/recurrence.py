@@ -27,8 +27,8 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, gettext_lazy
 
+from core.errors import InvalidInput
 from events.bounded_rrule import BoundedRule, Budget, BudgetExceeded
-from shuyuan.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 

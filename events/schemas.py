@@ -8,9 +8,9 @@ from django.conf import settings
 from ninja import Field, Schema
 from pydantic import BeforeValidator
 
+from core.links import subscription_links
+from core.schema_types import Id, SingleLine, StrictSchema, Text
 from events.models import Event
-from shuyuan.links import subscription_links
-from shuyuan.schema_types import Id, SingleLine, StrictSchema, Text
 
 
 def _not_a_number(value):

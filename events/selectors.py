@@ -11,13 +11,13 @@ from django.db.models.functions import RowNumber, TruncDate
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
+from core.errors import InvalidInput
 from events.listing import covering
 from events.models import Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import FIRST_YEAR, LAST_YEAR, MAX_EVENT_LENGTH, Occurrence, occurrences_within
 from events.services import SINGLE, waitlist_position
 from library.models import Paper
 from library.selectors import paper_visible_q
-from shuyuan.errors import InvalidInput
 
 
 def event_queryset(*, viewer: AbstractBaseUser | AnonymousUser) -> QuerySet[Event]:

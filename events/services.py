@@ -24,6 +24,9 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
+from core.errors import DomainError, InvalidInput
+from core.text import MESSAGE as NOT_ONE_LINE
+from core.text import is_single_line
 from events import listing, notices
 from events.models import Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import (
@@ -42,9 +45,6 @@ from events.recurrence import (
 )
 from library.fulltext import decode_text
 from library.models import Book, Paper
-from shuyuan.errors import DomainError, InvalidInput
-from shuyuan.text import MESSAGE as NOT_ONE_LINE
-from shuyuan.text import is_single_line
 
 #: The seat-counter key of a non-recurring event (its registrations have no occurrence).
 SINGLE = datetime(1970, 1, 1, tzinfo=UTC)

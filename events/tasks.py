@@ -1,7 +1,7 @@
 """Background jobs of the events app (``jobs.tasks.job_task``; enqueued with ``jobs.services.job_enqueue``).
 
 ``refresh_listed_occurrences`` runs hourly (events.listing); ``send_daily_notices`` runs once a day at NOTICES_AT (settings.JOBS_SCHEDULE); ``warm_feeds`` runs after any
-change to an event a feed shows (events.signals), one queued job (key ``feeds.warm``) for however many
+change to an event a feed shows (events.receivers), one queued job (key ``feeds.warm``) for however many
 changes, so a request that edits events only writes rows.
 """
 

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
 from events import selectors, services
 from events.models import Event, Registration
 from events.recurrence import FIRST_YEAR, LAST_YEAR
 from events.schemas import feed_links
-from shuyuan.errors import DomainError
 
 LIST_DAYS = 90
 #: Occurrences on one page of the list; the next page continues after the last (a cursor, not an offset).

@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import DomainError, InvalidInput
 from library.circulation import audit, copy_came_free, hold_cancel, loan_return
 from library.fulltext import check_file
 from library.models import (
@@ -22,7 +23,6 @@ from library.models import (
     PaperAuthor,
 )
 from library.tasks import paper_upload_file
-from shuyuan.errors import DomainError, InvalidInput
 
 
 class CopyForm(forms.ModelForm):

@@ -12,6 +12,9 @@ from ninja.throttling import UserRateThrottle
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import Role
+from core.errors import InvalidInput
+from core.media import OutsideMediaRoot, open_media
+from core.pagination import Pagination
 from library import selectors, services, tasks
 from library.exporters import import_report_lines
 from library.fulltext import download_name
@@ -33,9 +36,6 @@ from library.schemas import (
     PaperPatch,
 )
 from library.validators import normalize_barcode
-from shuyuan.errors import InvalidInput
-from shuyuan.media import OutsideMediaRoot, open_media
-from shuyuan.pagination import Pagination
 
 router = Router(tags=["catalog"])
 

@@ -13,7 +13,7 @@ Correct under concurrency by construction, not by luck:
   active loan per patron and book, one open hold per patron and book, one ready hold per copy.
   A write that slips past the checks fails on the index and is answered as the conflict it is.
 
-Refusals raise :class:`shuyuan.errors.DomainError` with a stable ``code`` (409 by default).
+Refusals raise :class:`core.errors.DomainError` with a stable ``code`` (409 by default).
 Every action writes a :class:`CirculationEvent` (who, for whom, when, channel) and queues the book
 for re-indexing (availability, earliest due date and queue length are in the search index).
 """
@@ -26,12 +26,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.errors import DomainError
 from library import notices
 from library.models import Book, Channel, CirculationEvent, Copy, Hold, Loan
 from library.policy import due_date_after, library_today, policy_for
 from library.signals import circulation_changed
 from search_index.services import index_record
-from shuyuan.errors import DomainError
 
 # --- locking and bookkeeping ----------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ from ninja.pagination import paginate
 from accounts.auth import LOGGED_IN, require_role
 from accounts.models import PATRON_ROLES, Role
 from accounts.selectors import user_has_role
+from core import idempotency
+from core.errors import InvalidInput
+from core.pagination import Pagination
 from library import circulation, selectors
 from library.models import Channel, Copy
 from library.schemas import (
@@ -32,9 +35,6 @@ from library.schemas import (
     ReturnOut,
 )
 from library.validators import normalize_barcode
-from shuyuan import idempotency
-from shuyuan.errors import InvalidInput
-from shuyuan.pagination import Pagination
 
 router = Router(tags=["circulation"])
 

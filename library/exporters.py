@@ -21,11 +21,11 @@ from typing import BinaryIO
 from pymarc import Field, Indicators, Record, Subfield
 from tqdm import tqdm
 
+from core.errors import InvalidInput
 from library import selectors
 from library.importers import CONTROL_CHARS_RE, CSV_COLUMNS, MARC_LANGUAGES, neutralize_cell, parse_person
 from library.models import Book, Contributor, ImportRecord, Language
 from library.validators import format_isbn
-from shuyuan.errors import InvalidInput
 
 FORMATS = ("csv", "marc")
 FORMAT_ALIASES = {"marc21": "marc", "mrc": "marc"}

@@ -6,8 +6,8 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from core.text import one_line
 from library.models import Paper
-from shuyuan.text import one_line
 
 
 class CatalogImportForm(forms.Form):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shuyuan.errors import InvalidInput
+from core.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 

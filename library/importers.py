@@ -17,7 +17,7 @@ Rules worth knowing:
   else as MARC-8 (ANSEL) for MARC 21.  Such a record that none of these decodes cleanly (UTF-8 with a
   few broken bytes included) fails with a reason rather than importing garbage.
 * Control characters and line breaks are folded, never a reason to refuse a row or record: a title,
-  name, place, code or subject is one line (``shuyuan.text.one_line``: each run of line breaks and
+  name, place, code or subject is one line (``core.text.one_line``: each run of line breaks and
   tabs becomes one space, other C0/C1 control characters and DEL are dropped); the summary keeps its
   line breaks and tabs and loses the other C0 control characters and DEL (what the API refuses in
   it).  Folding is not reported: catalogs exported by other systems carry such characters often
@@ -38,13 +38,13 @@ from django.db import DatabaseError, transaction
 from pymarc import Field, Record, marc8_mapping
 from tqdm import tqdm
 
+from core.errors import DomainError, InvalidInput
+from core.schema_types import _CONTROL as CONTROL_CHARS_RE
+from core.text import one_line
 from library import services
 from library.models import Book, Contributor, Copy, Language
 from library.services import Person
 from library.validators import normalize_barcode, normalize_clc, normalize_isbn
-from shuyuan.errors import DomainError, InvalidInput
-from shuyuan.schema_types import _CONTROL as CONTROL_CHARS_RE
-from shuyuan.text import one_line
 
 FORMATS = ("csv", "marc21", "unimarc")
 # Other spellings accepted for ``format``; "marc" means "MARC, dialect detected from the tags".

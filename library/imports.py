@@ -18,12 +18,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import InvalidInput
+from core.media import OutsideMediaRoot, open_media
+from core.text import one_line
 from jobs.services import JobFailure, JobYield
 from library import importers
 from library.models import CatalogImport, ImportRecord
-from shuyuan.errors import InvalidInput
-from shuyuan.media import OutsideMediaRoot, open_media
-from shuyuan.text import one_line
 
 
 class ImportTakenOver(Exception):

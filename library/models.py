@@ -11,9 +11,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from core.text import MESSAGE as NOT_ONE_LINE
+from core.text import clean_fields_single_line, is_single_line
 from library.validators import format_isbn, has_visible_text, normalize_barcode, normalize_clc, normalize_isbn
-from shuyuan.text import MESSAGE as NOT_ONE_LINE
-from shuyuan.text import clean_fields_single_line, is_single_line
 
 
 class Language(models.TextChoices):

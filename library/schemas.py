@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 
 from ninja import Field, FilterSchema, Schema
 
+from core.schema_types import Id, SingleLine, StrictSchema, Text
 from library.models import Book, Contributor, Copy, Language, Paper, copy_counts
-from shuyuan.schema_types import Id, SingleLine, StrictSchema, Text
 
 Year = Annotated[int, Field(ge=1000, le=2100)]
 

@@ -16,12 +16,12 @@ from django.db.models import ProtectedError
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
+from core import ratelimit
+from core.errors import DomainError, InvalidInput
+from core.media import OutsideMediaRoot, open_media
 from library.circulation import copy_came_free
 from library.fulltext import Extraction, check_file, download_name, extract_text
 from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
-from shuyuan import ratelimit
-from shuyuan.errors import DomainError, InvalidInput
-from shuyuan.media import OutsideMediaRoot, open_media
 
 
 class Person(NamedTuple):

@@ -5,10 +5,10 @@ from ninja import Query, Router
 from ninja.errors import HttpError, Throttled
 
 from accounts.auth import CATALOG_READ
+from core.errors import DomainError
 from search_index import services
 from search_index.schemas import SearchOut, SearchQuery
 from search_index.throttle import search_wait
-from shuyuan.errors import DomainError
 
 router = Router(tags=["search"])
 

@@ -6,6 +6,6 @@ class SearchIndexConfig(AppConfig):
     verbose_name = "全文检索"
 
     def ready(self) -> None:
-        from search_index import signals
+        from search_index import receivers
 
-        signals.connect()
+        receivers.connect()

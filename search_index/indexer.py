@@ -21,11 +21,11 @@ from django.db import transaction
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 
-from search_index import columnar, documents, store, wake
+from search_index import documents, generations, postings_cache, wake
 from search_index.analysis import sections
-from search_index.codec import CatalogCodec, segment_sizes
+from search_index.index_schema import SECTION_BOOSTS
 from search_index.models import IndexTask
-from search_index.schema import SECTION_BOOSTS
+from search_index.whoosh_codec import CatalogCodec, segment_sizes
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +91,8 @@ def drain(*, max_rounds: int = 1000, merge: bool | str = True) -> DrainResult:
         if not IndexTask.objects.exists():
             return result
         try:
-            ix = store.open_index()
-        except store.IndexMissing:
+            ix = generations.open_index()
+        except generations.IndexMissing:
             if create_if_fillable():
                 continue
             # Work stays queued; rebuild_index applies it.
@@ -126,9 +126,9 @@ def create_if_fillable() -> bool:
     created and search keeps answering "run rebuild_index": an empty index would hide those records
     without saying so.
     """
-    if store.index_exists() or documents.unqueued_records_exist():
+    if generations.index_exists() or documents.unqueued_records_exist():
         return False
-    created = store.ensure_index()
+    created = generations.ensure_index()
     if created:
         logger.info("created an empty search index; the outbox fills it")
     return created
@@ -265,8 +265,8 @@ def merge_segments(*, max_small: int) -> MergeResult:
     """
     result = MergeResult()
     try:
-        ix = store.open_index()
-    except store.IndexMissing:
+        ix = generations.open_index()
+    except generations.IndexMissing:
         result.missing = True
         return result
     try:
@@ -293,7 +293,7 @@ def merge_segments(*, max_small: int) -> MergeResult:
             raise
     finally:
         ix.close()
-    ix = store.open_index()
+    ix = generations.open_index()
     try:
         result.segments_after = len(segment_sizes(ix))
     finally:
@@ -321,11 +321,11 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
     the new index right after the swap.
     """
     started = time.monotonic()
-    store.root().mkdir(parents=True, exist_ok=True)
+    generations.root().mkdir(parents=True, exist_ok=True)
     old_lock = None
     try:
-        old_ix = store.open_index()
-    except store.IndexMissing:
+        old_ix = generations.open_index()
+    except generations.IndexMissing:
         old_ix = None
     if old_ix is not None:
         old_lock = old_ix.lock("WRITELOCK")
@@ -335,12 +335,12 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
             if time.monotonic() > deadline:
                 raise LockError("the index writer lock is held by another process for over 60 s")
             time.sleep(0.05)
-    path = store.new_generation_dir()
+    path = generations.new_generation_dir()
     try:
         # Rows already queued are covered by the snapshot read below; rows
         # queued from now on are applied after the swap.
         last_task = IndexTask.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        ix = store.create_index(path)
+        ix = generations.create_index(path)
         # A large pool keeps Whoosh from spilling pickled runs to disk (−36% build
         # time at 3,000 records in the benchmark; memory is per writer process).
         if procs > 1:
@@ -361,9 +361,9 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
         # with two segments; a single-process build ends with one.
         writer.commit(optimize=True)
         # Before the swap, so no search ever reads the new generation's long lists from Whoosh's blocks.
-        columnar.build_sidecars(ix)
-        store.mark_schema_version(path)
-        store.swap_in(path)
+        postings_cache.build_sidecars(ix)
+        generations.mark_schema_version(path)
+        generations.swap_in(path)
         IndexTask.objects.filter(id__lte=last_task).delete()
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
@@ -396,7 +396,7 @@ COMPARED_FIELDS = (
 
 def check(*, fix: bool = False) -> CheckResult:
     """Compare every database record with its index entry; with ``fix``, queue repairs and drain."""
-    ix = store.open_index()
+    ix = generations.open_index()
     result = CheckResult()
     with ix.searcher() as searcher:
         indexed = {fields["key"]: fields for fields in searcher.all_stored_fields()}

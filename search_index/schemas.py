@@ -3,7 +3,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from shuyuan.schema_types import Text
+from core.schema_types import Text
 
 
 class SearchQuery(Schema):

@@ -18,9 +18,9 @@ from whoosh import query as wq
 from whoosh.reading import TermNotFound
 from whoosh.scoring import bm25
 
-from search_index import columnar, store
+from search_index import generations, postings_cache
 from search_index.analysis import has_han, normalize_query_text, pinyin_analyzer, text_analyzer
-from search_index.schema import FIELD_BOOSTS
+from search_index.index_schema import FIELD_BOOSTS
 
 MAX_QUERY_LENGTH = 1000
 # Bounds on the work one query may ask for (docs/search.md, "Limits").  Each word costs a posting-list
@@ -130,7 +130,7 @@ OPEN_ATTEMPTS = 10
 
 
 def _searcher():
-    generation = store.current_generation()
+    generation = generations.current_generation()
     cached = getattr(_local, "state", None)
     if cached is not None and cached[0] == generation:
         ix, searcher = cached[1], cached[2]
@@ -151,7 +151,7 @@ def _searcher():
     if cached is not None:
         cached[2].close()
         _local.state = None
-    ix = store.open_index()
+    ix = generations.open_index()
     searcher = _open_searcher(ix)
     _local.state = (generation, ix, searcher)
     return searcher
@@ -168,10 +168,10 @@ def _open_searcher(ix):
     """
     for _ in range(OPEN_ATTEMPTS):
         searcher = ix.searcher()
-        if columnar.open_columns(searcher.reader()):
+        if postings_cache.open_columns(searcher.reader()):
             return searcher
         searcher.close()
-    raise store.IndexMissing(
+    raise generations.IndexMissing(
         f"全文索引在打开时连续变化 {OPEN_ATTEMPTS} 次 (the index changed {OPEN_ATTEMPTS} times while being opened)"
     )
 
@@ -343,7 +343,7 @@ def _without_phrases_on_unpositioned_fields(query, schema):
 # The count, the facets and the filters need every matching document, not
 # just the top of the page, and walking Whoosh's matchers costs a Python call
 # per posting per field.  Instead each query term's postings come as numpy
-# arrays (search_index.columnar, cached per segment), the query tree is
+# arrays (search_index.postings_cache, cached per segment), the query tree is
 # evaluated with sorted-array set operations, facets are counted with one
 # bincount per facet, and BM25F scores — Whoosh's own formula and statistics —
 # are computed for all matched documents at once.  Queries this cannot score
@@ -371,11 +371,11 @@ class _Segment:
         self.id = self.reader.segment().segment_id()
         self.count = self.reader.doc_count_all()
 
-    def term(self, fieldname: str, text) -> columnar.Postings:
-        return columnar.postings(self.reader, self.id, fieldname, text)
+    def term(self, fieldname: str, text) -> postings_cache.Postings:
+        return postings_cache.postings(self.reader, self.id, fieldname, text)
 
     def facet(self, name: str) -> tuple[list[str], np.ndarray]:
-        return columnar.facet_column(self.reader, self.id, FACETS[name])
+        return postings_cache.facet_column(self.reader, self.id, FACETS[name])
 
     def live(self) -> np.ndarray | None:
         """A mask of the documents not deleted, or None when nothing is deleted."""
@@ -551,8 +551,8 @@ class _Segment:
         # of the phrase's candidates only.
         postings = {
             w: self.term(q.fieldname, w)
-            if columnar.is_cached(self.id, q.fieldname, w)
-            else columnar.positions(self.reader, self.id, q.fieldname, w)
+            if postings_cache.is_cached(self.id, q.fieldname, w)
+            else postings_cache.positions(self.reader, self.id, q.fieldname, w)
             for w in distinct
         }
         if any(not len(p) for p in postings.values()):
@@ -613,13 +613,13 @@ class _Segment:
         ``postings`` (then they are read whole and cached); otherwise only the blocks holding ``docs``
         are unpacked.
         """
-        if columnar.is_cached(self.id, fieldname, btext, positions=True) or len(docs) * READ_WHOLE_RATIO >= postings:
-            found = columnar.positions(self.reader, self.id, fieldname, btext)
+        if postings_cache.is_cached(self.id, fieldname, btext, positions=True) or len(docs) * READ_WHOLE_RATIO >= postings:
+            found = postings_cache.positions(self.reader, self.id, fieldname, btext)
             rows = np.searchsorted(found.ids, docs)
             begin, end = found.starts[rows], found.starts[rows + 1]
             ids, counts, pos = docs, end - begin, found.pos
         else:
-            ids, counts, pos = columnar.positions_in(self.reader, fieldname, btext, docs)
+            ids, counts, pos = postings_cache.positions_in(self.reader, fieldname, btext, docs)
             begin = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
         total = int(counts.sum())
         if not total:
@@ -671,7 +671,7 @@ class _Segment:
         b = weighting._field_B.get(q.fieldname, weighting.B)
         idf = searcher.idf(q.fieldname, btext)
         avgfl = searcher.avg_field_length(q.fieldname) or 1
-        lengths = columnar.field_lengths(self.reader, self.id, q.fieldname)
+        lengths = postings_cache.field_lengths(self.reader, self.id, q.fieldname)
         if len(postings) <= 4 * len(docs):
             # Many documents to score (a frequent word in a long Or): score every posting once and pick
             # the documents' scores from a dense array, instead of a binary search per document.
@@ -726,7 +726,7 @@ def _segments(searcher) -> list[_Segment]:
     live = frozenset(seg.id for seg in out)
     global _live_segments
     if live != _live_segments:
-        columnar.forget_segments_except(set(live))
+        postings_cache.forget_segments_except(set(live))
         _live_segments = live
     return out
 
@@ -737,7 +737,7 @@ _live_segments: frozenset[str] = frozenset()
 def clear_caches() -> None:
     """Forget every cached array (tests; memory pressure)."""
     global _live_segments
-    columnar.clear()
+    postings_cache.clear()
     _live_segments = frozenset()
 
 

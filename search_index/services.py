@@ -11,7 +11,7 @@ from django.conf import settings
 
 from jobs.models import Job
 from jobs.services import job_enqueue
-from search_index import documents, indexer, searcher, store, tasks
+from search_index import documents, generations, indexer, searcher, tasks
 from search_index.searcher import Filters, QueryError, QueryTooComplex, SearchResult, SearchTimeout
 
 __all__ = [
@@ -46,21 +46,21 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
     time budget, SearchUnavailable when there is no usable index.  A fresh installation's first search
     creates the empty index when the outbox can fill it (``indexer.create_if_fillable``).
     """
-    generation = store.current_generation()
+    generation = generations.current_generation()
     try:
         return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset)
     except QueryError:
         # The user's query, not the index (QueryError is a ValueError, which UNREADABLE also catches).
         raise
-    except store.IndexMissing as exc:
+    except generations.IndexMissing as exc:
         searcher.reset()
         if indexer.create_if_fillable():
             _drain_if_in_request()
             return search(text, filters=filters, sort=sort, limit=limit, offset=offset)
         raise SearchUnavailable(str(exc)) from None
-    except store.UNREADABLE as exc:
+    except generations.UNREADABLE as exc:
         searcher.reset()
-        if _retry and store.current_generation() != generation:
+        if _retry and generations.current_generation() != generation:
             # A rebuild swapped generations while this search read the old one, whose files are deleted
             # after the swap: the new one answers.
             return search(text, filters=filters, sort=sort, limit=limit, offset=offset, _retry=False)
@@ -78,9 +78,9 @@ def index_health() -> str:
     a load balancer that routes only to ready nodes would otherwise never send the search that creates it.
     """
     try:
-        store.open_index().close()
+        generations.open_index().close()
         return "ok"
-    except store.IndexMissing as exc:
+    except generations.IndexMissing as exc:
         if indexer.create_if_fillable():
             _drain_if_in_request()
             return "ok"
@@ -133,5 +133,5 @@ def index_rebuild_enqueue(*, created_by=None, procs: int = 1) -> tuple[Job, bool
 def index_check(*, fix: bool = False) -> indexer.CheckResult:
     try:
         return indexer.check(fix=fix)
-    except store.IndexMissing as exc:
+    except generations.IndexMissing as exc:
         raise SearchUnavailable(str(exc)) from None

@@ -19,7 +19,7 @@ Terms are the field's raw bytes as latin-1 text (one character per byte).  A seg
 once written, so a sidecar is written once (to a dot-name Whoosh's clean-up skips, fsynced, renamed
 into place) and read only when its key matches the segment it is opened for: a sidecar left behind by
 another segment, or written for a segment that has since been replaced under the same name, is
-ignored.  This module knows nothing of Whoosh; :mod:`search_index.columnar` computes keys and reads
+ignored.  This module knows nothing of Whoosh; :mod:`search_index.postings_cache` computes keys and reads
 the lists to write.
 """
 

@@ -6,14 +6,14 @@ The address is ``accounts.services.client_ip``: REMOTE_ADDR, or the X-Forwarded-
 nearest trusted proxy (``TRUSTED_PROXY_COUNT``), so a client cannot pick its own bucket with the header; an
 IPv6 client is counted by its /64 network.
 
-Fixed one-minute windows in ``shuyuan.ratelimit``'s counters, which every worker process shares and which
+Fixed one-minute windows in ``core.ratelimit``'s counters, which every worker process shares and which
 nothing evicts: a flood of searches from fresh addresses cannot push out the counts of the others.
 """
 
 from django.conf import settings
 
 from accounts.services import client_ip
-from shuyuan import ratelimit
+from core import ratelimit
 
 WINDOW_SECONDS = 60
 

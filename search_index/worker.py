@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from search_index import columnar, indexer, store, wake
+from search_index import generations, indexer, postings_cache, wake
 
 logger = logging.getLogger(__name__)
 
@@ -85,16 +85,16 @@ apply_outbox.sleep = _sleep
 
 
 def build_sidecars() -> list[str]:
-    """Write the decoded-postings sidecars of segments a merge made (``columnar.build_sidecars``), so the
+    """Write the decoded-postings sidecars of segments a merge made (``postings_cache.build_sidecars``), so the
     searchers' first reads of their long lists are memory-mapped, not decoded.  Never fails the loop: an
     index changing underneath is simply looked at again after the next merge."""
     try:
-        ix = store.open_index()
-    except store.IndexMissing:
+        ix = generations.open_index()
+    except generations.IndexMissing:
         return []
     try:
-        written = columnar.build_sidecars(ix)
-    except store.UNREADABLE:
+        written = postings_cache.build_sidecars(ix)
+    except generations.UNREADABLE:
         logger.info("index changed while its sidecars were being written; trying after the next merge")
         return []
     finally:

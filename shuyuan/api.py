@@ -21,11 +21,11 @@ from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
 from accounts.api import router as accounts_router
+from core.errors import HTTP_CODES, DomainError, InvalidInput
 from events.api import router as events_router
 from library.api import router as library_router
 from library.circulation_api import router as circulation_router
 from search_index.api import router as search_router
-from shuyuan.errors import HTTP_CODES, DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 import json
 from http import HTTPStatus
 
-from shuyuan.errors import HTTP_CODES
+from core.errors import HTTP_CODES
 
 API_PREFIX = "/api/"
 

@@ -104,7 +104,7 @@ CACHES = {
 }
 
 # Rate-limit counters (search per address or account, papers per judge a day) live apart from the caches,
-# which evict entries when full (shuyuan/ratelimit.py): a SQLite file by default, Redis on several machines.
+# which evict entries when full (core/ratelimit.py): a SQLite file by default, Redis on several machines.
 RATELIMIT_URL = os.environ.get("RATELIMIT_URL", "").strip() or f"sqlite:///{CACHE_DIR / 'ratelimits.sqlite3'}"
 
 # Background jobs through Django's Tasks API (the django-tasks backport on Django 5.2).  One machine: the
@@ -242,11 +242,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "csp",
+    "core.apps.CoreConfig",
     "shuyuan.apps.ShuyuanConfig",
     "accounts.apps.AccountsConfig",
     "library.apps.LibraryConfig",
     "events.apps.EventsConfig",
     "search_index.apps.SearchIndexConfig",
+    "web.apps.WebConfig",
     "django_tasks",
     "django_tasks_db",
     "jobs.apps.JobsConfig",  # after django_tasks_db: its admin takes the database backend's rows out

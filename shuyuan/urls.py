@@ -8,6 +8,7 @@ from events.feeds import event_feed, personal_feed, public_feed
 from library import views as library_views
 from shuyuan.api import api, api_not_found
 from shuyuan.health import healthz, readyz
+from web import views as web_views
 
 admin.site.site_header = "法官书苑 管理"
 admin.site.site_title = "法官书苑"
@@ -23,12 +24,12 @@ urlpatterns = [
     path("calendar/events.ics", public_feed, name="feed-events"),
     path("calendar/events/<int:event_id>.ics", event_feed, name="feed-event"),
     path("calendar/u/<str:token>.ics", personal_feed, name="feed-personal"),
-    path("", library_views.search_page, name="search"),
-    path("books/<int:pk>", library_views.book_page, name="book-detail"),
+    path("", web_views.search_page, name="search"),
+    path("books/<int:pk>", web_views.book_page, name="book-detail"),
     path("books/<int:pk>/borrow", library_views.borrow, name="book-borrow"),
     path("books/<int:pk>/hold", library_views.place_hold, name="book-hold"),
-    path("papers/<int:pk>", library_views.paper_page, name="paper-detail"),
-    path("me", library_views.me, name="me"),
+    path("papers/<int:pk>", web_views.paper_page, name="paper-detail"),
+    path("me", web_views.me, name="me"),
     path("me/papers", library_views.my_papers, name="my-papers"),
     path("me/papers/<int:pk>", library_views.my_paper, name="my-paper"),
     path("desk", library_views.desk, name="desk"),
@@ -36,7 +37,7 @@ urlpatterns = [
     path("catalog/import/<int:import_id>", library_views.catalog_import_detail, name="catalog-import-detail"),
     path("me/loans/<int:loan_id>/renew", library_views.renew, name="loan-renew"),
     path("me/holds/<int:hold_id>/cancel", library_views.cancel_hold, name="hold-cancel"),
-    path("me/calendar-link", library_views.calendar_link, name="calendar-link"),
+    path("me/calendar-link", web_views.calendar_link, name="calendar-link"),
     path("events", event_views.event_list, name="event-list"),
     path("events/<int:pk>", event_views.event_page, name="event-detail"),
     path("events/<int:pk>/register", event_views.register, name="event-register"),

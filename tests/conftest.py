@@ -11,8 +11,8 @@ from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Role
 from accounts.services import token_issue, user_upsert
+from core import ratelimit
 from search_index.worker import apply_outbox
-from shuyuan import ratelimit
 from tests.live import server  # noqa: F401 - a fixture: the live multi-process server
 
 # The suite must be deterministic: property tests draw the same examples on every run.

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from core.errors import DomainError
 from events import services
 from events.models import Attachment, Event
-from shuyuan.errors import DomainError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -479,8 +479,8 @@ def test_an_occurrence_title_and_reason_refuse_line_breaks(org, talk):
 
 
 def test_the_service_refuses_a_line_break_from_any_caller(org, talk):
+    from core.errors import InvalidInput
     from events import services
-    from shuyuan.errors import InvalidInput
 
     event = Event.objects.get(pk=talk["id"])
     with pytest.raises(InvalidInput) as refused:

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import InvalidInput
 from events.models import Event, Override
 from events.recurrence import MAX_SCAN_STEPS, is_original_occurrence, normalize_exdates, normalize_rrule, occurrences
-from shuyuan.errors import InvalidInput
 
 SH = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")

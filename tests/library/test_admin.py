@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from core.text import MESSAGE
 from library.models import Book, Copy, Paper
 from library.services import Person, book_create, copy_create, paper_create
-from shuyuan.text import MESSAGE
 from tests.admin_forms import admin_form_data
 from tests.jobs.worker import run_queued_jobs
 from tests.library.files import make_docx_with_xml

@@ -11,12 +11,12 @@ from django.core.management import CommandError, call_command
 from pymarc import Field, Indicators, Record, Subfield
 from stdnum import isbn as stdnum_isbn
 
+from core.errors import InvalidInput
+from core.text import is_single_line
 from library import services
 from library.exporters import SUMMARY_TRUNCATED, export_catalog
 from library.importers import CSV_COLUMNS, detect_format, import_catalog, neutralize_cell, restore_cell
 from library.models import Book, Contributor, Copy
-from shuyuan.errors import InvalidInput
-from shuyuan.text import is_single_line
 from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymarc import Field, Indicators, Record, Subfield
 
+from core.errors import InvalidInput
 from library import services
 from library.importers import CSV_COLUMNS, CSV_HEADER_ALIASES, import_catalog
 from library.models import Book, Copy
-from shuyuan.errors import InvalidInput
 from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db(transaction=False)

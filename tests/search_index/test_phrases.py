@@ -9,7 +9,7 @@ import pytest
 from whoosh import query as wq
 
 from library.services import Person, book_create, book_update
-from search_index import columnar, indexer, searcher, services
+from search_index import indexer, postings_cache, searcher, services
 from search_index.services import Filters
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +115,7 @@ def test_phrases_checked_in_the_blocks_of_their_candidates_find_what_whoosh_find
 
     for filters in (PUBLIC, LOGGED_IN):
         assert _arrays(q, filters) == _whoosh(q, filters)
-    assert not [key for key in columnar._terms if key[-1] == "positions"]
+    assert not [key for key in postings_cache._terms if key[-1] == "positions"]
 
 
 def _phrases_in(q):
@@ -131,7 +131,7 @@ def test_a_phrase_reads_a_list_not_read_yet_with_its_positions_once(phrases):
 
     services.search('"court court court"', filters=PUBLIC)
 
-    body = {key[2:] for key in columnar._terms if key[1] == "body"}  # (segment, field, term[, "positions"])
+    body = {key[2:] for key in postings_cache._terms if key[1] == "body"}  # (segment, field, term[, "positions"])
     assert {(b"court",), (b"court", "positions")} <= body
 
 
@@ -200,7 +200,7 @@ def test_positions_decode_as_whoosh_decodes_them():
     cases = [[0], [5], [0, 0, 3], [1, 2, 255, 256, 65535, 65536, 2**31 - 1], list(range(0, 3000, 2)), [7, 300, 70000]]
     values = [_encoded(c) for c in cases]
 
-    counts, flat = columnar.decode_positions(values)
+    counts, flat = postings_cache.decode_positions(values)
 
     expected = [Positions().decode_positions(v) for v in values]
     assert counts.tolist() == [len(e) for e in expected]
@@ -213,7 +213,7 @@ def test_every_indexed_position_decodes_as_whoosh_decodes_it(phrases):
         reader = seg.reader
         for fieldname in ("body", "title", "people"):
             for btext in reader.lexicon(fieldname):
-                _, found = columnar.read_positions(reader, fieldname, btext)
+                _, found = postings_cache.read_positions(reader, fieldname, btext)
                 matcher = reader.postings(fieldname, btext)
                 if hasattr(matcher, "child"):
                     matcher = matcher.child

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 
 from search_index import searcher
-from search_index.schema import build_schema
+from search_index.index_schema import build_schema
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

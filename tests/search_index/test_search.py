@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from library.services import book_create, book_update
-from search_index import columnar, indexer, searcher, services
+from search_index import indexer, postings_cache, searcher, services
 from search_index.models import IndexTask
 from search_index.services import Filters
 from tests.conftest import apply_index_outbox
@@ -315,13 +315,13 @@ def test_counts_stay_right_after_updates_delete_documents_in_old_segments(catalo
 
 def test_term_cache_stays_within_its_bound(catalog, monkeypatch):
     searcher.clear_caches()
-    monkeypatch.setattr(columnar, "TERM_CACHE_POSTINGS", 6)
+    monkeypatch.setattr(postings_cache, "TERM_CACHE_POSTINGS", 6)
     expected = {q: services.search(q, filters=PUBLIC).count for q in ("担保物权", "刑法", "研究", "法律")}
     for q, count in expected.items():
         assert services.search(q, filters=PUBLIC).count == count
-    entries, size = columnar.cache_size()
+    entries, size = postings_cache.cache_size()
     assert size <= 6 or entries == 1
-    assert size == sum(len(v) + 1 for v in columnar._terms.values())
+    assert size == sum(len(v) + 1 for v in postings_cache._terms.values())
 
 
 SCORED_QUERIES = [
@@ -390,7 +390,7 @@ def test_postings_and_lengths_arrays_match_whoosh_per_document_answers():
             writer.delete_by_term("id", str(n))
     with ix.reader() as reader:
         for term in (b"common", b"even", b"odd", b"absent"):
-            postings = columnar.read_postings(reader, "body", term)
+            postings = postings_cache.read_postings(reader, "body", term)
             assert list(postings.ids) == sorted(postings.ids)
             expected = {}
             if term != b"absent":
@@ -404,13 +404,13 @@ def test_postings_and_lengths_arrays_match_whoosh_per_document_answers():
                 if d not in reader.deleted_docs_set
             }
             assert live == expected
-        assert len(columnar.read_postings(reader, "body", b"common")) == 1000  # deleted ones included
+        assert len(postings_cache.read_postings(reader, "body", b"common")) == 1000  # deleted ones included
         segment_id = reader.segment().segment_id()
-        lengths = columnar.field_lengths(reader, segment_id, "body")
+        lengths = postings_cache.field_lengths(reader, segment_id, "body")
         assert [lengths[d] for d in range(0, 1000, 13)] == [
             reader.doc_field_length(d, "body") for d in range(0, 1000, 13)
         ]
-        values, codes = columnar.facet_column(reader, segment_id, "id")
+        values, codes = postings_cache.facet_column(reader, segment_id, "id")
         assert [values[codes[d]] for d in (1, 500, 999)] == ["1", "500", "999"]
 
 
@@ -419,7 +419,7 @@ def test_catalog_codec_answers_field_lengths_exactly_like_whoosh():
     from whoosh.fields import ID, TEXT, Schema
     from whoosh.filedb.filestore import RamStorage
 
-    from search_index.codec import CatalogCodec, LengthsInMemoryReader
+    from search_index.whoosh_codec import CatalogCodec, LengthsInMemoryReader
 
     ix = RamStorage().create_index(Schema(id=ID(stored=True), body=TEXT(), other=TEXT()))
     with ix.writer(codec=CatalogCodec()) as writer:

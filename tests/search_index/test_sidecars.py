@@ -11,9 +11,9 @@ import pytest
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
 from library.services import book_create, book_update
-from search_index import columnar, indexer, searcher, services, sidecar, store
-from search_index.codec import CatalogCodec
+from search_index import generations, indexer, postings_cache, searcher, services, sidecar
 from search_index.services import Filters
+from search_index.whoosh_codec import CatalogCodec
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,8 @@ QUERIES = [
 @pytest.fixture
 def every_list(monkeypatch):
     """Every list goes into a sidecar (the test catalog has no list of 512 postings)."""
-    monkeypatch.setattr(columnar, "SIDECAR_MIN_POSTINGS", 1)
-    monkeypatch.setattr(columnar, "SIDECAR_RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(postings_cache, "SIDECAR_MIN_POSTINGS", 1)
+    monkeypatch.setattr(postings_cache, "SIDECAR_RECHECK_SECONDS", 0.0)
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def two_segments(every_list, catalog, django_capture_on_commit_callbacks):
 
 
 def _folder() -> Path:
-    return store.root() / store.current_generation()
+    return generations.root() / generations.current_generation()
 
 
 def _sidecars() -> set[str]:
@@ -59,7 +59,7 @@ def _sidecars() -> set[str]:
 
 
 def _segment_ids() -> set[str]:
-    ix = store.open_index()
+    ix = generations.open_index()
     try:
         return {s.segment_id() for s in ix._segments()}
     finally:
@@ -98,13 +98,13 @@ def test_searches_read_the_sidecar_and_unpack_no_posting_block(every_list, catal
     assert _answers() == decoded
     # Mapped lists are not copied into the term cache: it holds only the words no segment has (each
     # counted as one posting).
-    terms, postings = columnar.cache_size()
+    terms, postings = postings_cache.cache_size()
     assert postings == terms
 
 
 def test_results_are_the_same_with_and_without_sidecars(two_segments):
-    ix = store.open_index()
-    assert len(columnar.build_sidecars(ix)) == 1  # the drained segment's; the rebuilt one has its own
+    ix = generations.open_index()
+    assert len(postings_cache.build_sidecars(ix)) == 1  # the drained segment's; the rebuilt one has its own
     ix.close()
     with_sidecars = _answers()
     for path in _folder().glob(f"*{sidecar.EXTENSION}"):
@@ -116,10 +116,10 @@ def test_results_are_the_same_with_and_without_sidecars(two_segments):
 
 
 def test_build_sidecars_writes_each_segment_once(two_segments):
-    ix = store.open_index()
+    ix = generations.open_index()
     try:
-        first = columnar.build_sidecars(ix)
-        again = columnar.build_sidecars(ix)
+        first = postings_cache.build_sidecars(ix)
+        again = postings_cache.build_sidecars(ix)
     finally:
         ix.close()
 
@@ -158,8 +158,8 @@ def test_a_damaged_sidecar_is_ignored(every_list, catalog, damage):
 
 
 def test_a_merge_deletes_the_sidecars_of_the_segments_it_retires(two_segments):
-    ix = store.open_index()
-    columnar.build_sidecars(ix)
+    ix = generations.open_index()
+    postings_cache.build_sidecars(ix)
     before = _segment_ids()
     assert len(before) == 2
     writer = ix.writer(compound=False, codec=CatalogCodec())  # as the project's writers write segments
@@ -171,15 +171,15 @@ def test_a_merge_deletes_the_sidecars_of_the_segments_it_retires(two_segments):
     # segment has none until build_sidecars writes it.
     assert merged not in before
     assert _sidecars() == set()
-    ix = store.open_index()
-    assert columnar.build_sidecars(ix) == [merged]
+    ix = generations.open_index()
+    assert postings_cache.build_sidecars(ix) == [merged]
     ix.close()
     assert _sidecars() == {f"{merged}{sidecar.EXTENSION}"}
 
 
 def test_a_sidecar_left_under_a_segment_name_is_not_read_for_another_segment(two_segments):
-    ix = store.open_index()
-    columnar.build_sidecars(ix)
+    ix = generations.open_index()
+    postings_cache.build_sidecars(ix)
     ix.close()
     searcher.clear_caches()
     decoded = _answers()
@@ -197,8 +197,8 @@ def test_a_segment_without_sidecar_is_searched_and_picks_its_sidecar_up_once_wri
         path.unlink()
     searcher.clear_caches()
     decoded = _answers()
-    ix = store.open_index()
-    columnar.build_sidecars(ix)
+    ix = generations.open_index()
+    postings_cache.build_sidecars(ix)
     ix.close()
     _without_decoding(monkeypatch)
 

@@ -19,7 +19,7 @@ from library.services import (
     paper_attach_file,
     paper_create,
 )
-from search_index import columnar, indexer, searcher, services, store, worker
+from search_index import generations, indexer, postings_cache, searcher, services, worker
 from search_index.models import IndexTask
 from search_index.services import Filters
 from tests.conftest import apply_index_outbox
@@ -123,12 +123,12 @@ def test_a_reader_whose_segments_a_merge_deleted_is_replaced_by_a_complete_one(
     with django_capture_on_commit_callbacks(execute=True):
         second = book_create(title="执行回转研究")
     apply_index_outbox()
-    ix = store.open_index()
+    ix = generations.open_index()
     before = ix.searcher()
     merge = indexer._writer(ix)
     merge.commit(optimize=True)  # one segment now; the files of the two it replaces are deleted
 
-    assert columnar.open_columns(before.reader()) is False
+    assert postings_cache.open_columns(before.reader()) is False
     before.close()
     after = searcher._open_searcher(ix)
     assert sorted(int(f["pk"]) for f in after.all_stored_fields()) == [first.pk, second.pk]
@@ -151,7 +151,7 @@ def test_a_crash_between_commit_and_indexing_is_replayed_by_the_queue(empty_inde
 @pytest.mark.django_db
 def test_drain_leaves_work_queued_while_another_writer_holds_the_lock(empty_index):
     book = book_create(title="小额诉讼程序研究")
-    ix = store.open_index()
+    ix = generations.open_index()
     lock = ix.lock("WRITELOCK")
     assert lock.acquire(blocking=False)
     try:
@@ -179,12 +179,12 @@ def test_without_an_index_work_stays_queued_and_rebuild_applies_it(db):
 
 @pytest.mark.django_db
 def test_rebuild_swaps_a_new_generation_in_and_removes_the_old(empty_index):
-    first = store.current_generation()
+    first = generations.current_generation()
     book_create(title="再审程序研究")
     services.index_rebuild()
-    second = store.current_generation()
+    second = generations.current_generation()
     assert first != second
-    assert [p.name for p in store.root().glob("gen-*")] == [second]
+    assert [p.name for p in generations.root().glob("gen-*")] == [second]
     assert found("再审程序") != []
 
 
@@ -290,7 +290,7 @@ def test_several_processes_write_at_once_without_failing_or_losing_updates(setti
 def test_a_failed_reopen_leaves_no_closed_searcher_cached(db, monkeypatch):
     """Was "Reader already closed" (a 500) on the next search: the cached searcher was closed before the
     reopen, and when the reopen failed (the index swapped underneath) the closed one stayed cached."""
-    from search_index import store
+    from search_index import generations
 
     book_create(title="担保物权第一卷")
     services.index_rebuild()
@@ -303,7 +303,7 @@ def test_a_failed_reopen_leaves_no_closed_searcher_cached(db, monkeypatch):
     def failing_once(ix):
         calls.append(ix)
         if len(calls) == 1:
-            raise store.IndexMissing("swapped underneath")
+            raise generations.IndexMissing("swapped underneath")
         return real_open(ix)
 
     monkeypatch.setattr(searcher, "_open_searcher", failing_once)

@@ -11,7 +11,7 @@ from jobs.models import Job
 from jobs.services import Progress
 from library.models import Book
 from library.services import book_create, copy_create
-from search_index import codec, indexer, searcher, services, store, tasks, worker
+from search_index import generations, indexer, postings_cache, searcher, services, tasks, whoosh_codec, worker
 from search_index.models import IndexTask
 from search_index.services import Filters
 from tests.conftest import make_user
@@ -26,9 +26,9 @@ def found(query: str) -> list[tuple[str, int]]:
 
 
 def segment_count() -> int:
-    ix = store.open_index()
+    ix = generations.open_index()
     try:
-        return len(codec.segment_sizes(ix))
+        return len(whoosh_codec.segment_sizes(ix))
     finally:
         ix.close()
 
@@ -155,8 +155,8 @@ def test_a_merge_leaves_large_segments_alone(db, settings, merge_now, monkeypatc
 
     result = indexer.merge_segments(max_small=1)
 
-    ix = store.open_index()
-    assert sorted(docs for docs, _ in codec.segment_sizes(ix)) == [2, 40]
+    ix = generations.open_index()
+    assert sorted(docs for docs, _ in whoosh_codec.segment_sizes(ix)) == [2, 40]
     ix.close()
     assert (result.segments_before, result.segments_after, result.merged) == (3, 2, 2)
 
@@ -166,7 +166,7 @@ def test_a_merge_leaves_the_work_queued_while_another_process_holds_the_writer(e
     for i in range(3):
         book_create(title=f"调解第{i}卷")
         indexer.drain(merge=False)
-    ix = store.open_index()
+    ix = generations.open_index()
     lock = ix.lock("WRITELOCK")
     assert lock.acquire(blocking=False)
     try:
@@ -184,10 +184,10 @@ def test_segment_sizes_read_from_the_table_of_contents_match_whoosh_readers(empt
         indexer.drain(merge=False)
     book.delete()
     indexer.drain(merge=False)
-    ix = store.open_index()
+    ix = generations.open_index()
     with ix.reader() as reader:
         leaves = [(leaf.doc_count_all(), leaf.doc_count_all() - leaf.doc_count()) for leaf, _ in reader.leaf_readers()]
-    assert codec.segment_sizes(ix) == leaves
+    assert whoosh_codec.segment_sizes(ix) == leaves
     ix.close()
 
 
@@ -200,7 +200,7 @@ def test_the_loop_waits_longer_while_there_is_no_index(db):
 
 
 def test_the_rebuild_job_reports_progress_and_swaps_the_new_index_in(empty_index, monkeypatch):
-    before = store.current_generation()
+    before = generations.current_generation()
     Book.objects.bulk_create([Book(title=f"未入队的判例汇编{i}") for i in range(5)])  # no signals: only a rebuild finds them
     monkeypatch.setattr(tasks, "PROGRESS_SECONDS", 0)
     reported = []
@@ -220,7 +220,7 @@ def test_the_rebuild_job_reports_progress_and_swaps_the_new_index_in(empty_index
 
     job.refresh_from_db()
     assert (job.state, job.progress_done, job.progress_total) == ("done", 5, 5)
-    assert job.summary["records"] == 5 and job.summary["generation"] == store.current_generation() != before
+    assert job.summary["records"] == 5 and job.summary["generation"] == generations.current_generation() != before
     assert reported == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5), (5, 5)]
     assert len(found("判例汇编")) == 5
 
@@ -286,20 +286,19 @@ def test_a_merge_in_the_loop_writes_the_merged_segments_postings_sidecar(empty_i
                                                                           monkeypatch):
     """The searchers memory-map the decoded long lists of a segment a merge made, instead of decoding them
     on their first read (the first run of a 32-word query cost 15× the ordinary p95 without them)."""
-    from search_index import columnar
 
-    monkeypatch.setattr(columnar, "SIDECAR_MIN_POSTINGS", 4)
+    monkeypatch.setattr(postings_cache, "SIDECAR_MIN_POSTINGS", 4)
     settings.SEARCH_MERGE_SEGMENTS = 3
     for i in range(5):
         book_create(title=f"执行和解第{i}卷")
         indexer.drain(merge=False)
-    generation = store.root() / store.current_generation()
+    generation = generations.root() / generations.current_generation()
     assert list(generation.glob("*.cols")) == []
 
     pause = worker.apply_outbox()
 
     assert (pause, segment_count()) == (0.0, 1)
-    ix = store.open_index()
+    ix = generations.open_index()
     try:
         (segment_id,) = [leaf.segment().segment_id() for leaf, _ in ix.reader().leaf_readers()]
     finally:

@@ -33,13 +33,13 @@ from django.db import connection
 
 from accounts.models import Role
 from accounts.services import token_issue
+from core.models import IdempotencyRecord
 from events.models import Registration, SeatCounter
 from events.services import EventData, event_create
 from library.models import CirculationEvent, Copy, Loan
 from library.services import book_create, copy_create
 from search_index import services as search
 from search_index.models import IndexTask
-from shuyuan.models import IdempotencyRecord
 from tests.conftest import api_for, apply_index_outbox, make_user
 from tests.live import ROOT, database_url, kill_workers, start_server, wait_until_up
 

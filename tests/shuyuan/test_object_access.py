@@ -27,7 +27,7 @@ from accounts.models import Role
 from accounts.services import calendar_token_rotate
 from events import services as event_services
 from events.models import FeedFragment, Registration
-from events.signals import bump_feeds
+from events.receivers import bump_feeds
 from library import circulation
 from library.models import Hold, Loan
 from library.services import book_create, copy_create, paper_create

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import InvalidInput
 from library.exporters import export_catalog
-from shuyuan.errors import InvalidInput
 
 EXTENSIONS = {".csv": "csv", ".mrc": "marc", ".marc": "marc", ".iso": "marc"}
 

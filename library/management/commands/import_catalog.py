@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import InvalidInput
 from library.importers import error_text, import_catalog
-from shuyuan.errors import InvalidInput
 
 
 class Command(BaseCommand):

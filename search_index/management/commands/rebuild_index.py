@@ -16,14 +16,14 @@ class Command(BaseCommand):
         if procs < 1:
             raise CommandError("--procs 至少为 1")
         if if_missing:
-            from search_index import store
+            from search_index import generations
 
             try:
-                store.open_index().close()
+                generations.open_index().close()
                 if not quiet:
                     self.stdout.write("全文索引已存在，无需重建 (index present)")
                 return
-            except store.IndexMissing:
+            except generations.IndexMissing:
                 pass
         total = documents.count_documents()
         with tqdm(total=total, disable=quiet or options["verbosity"] == 0, desc="重建索引", unit="条") as bar:

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on the POSTs that create loans, holds and registrations (shuyuan/idempotency.py).
+"""``Idempotency-Key`` on the POSTs that create loans, holds and registrations (core/idempotency.py).
 
 The crash cases (a worker killed with SIGKILL in the middle of a borrow or a registration, then the
 client's retry) run against a live server in tests/shuyuan/test_faults.py."""
@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.models import IdempotencyRecord
 from events.models import Registration
 from events.services import EventData, event_create
 from library.models import Copy, Hold, Loan
 from library.services import book_create, copy_create
-from shuyuan.models import IdempotencyRecord
 from tests.conftest import api_for, make_user
 
 pytestmark = pytest.mark.django_db

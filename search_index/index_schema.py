@@ -21,7 +21,7 @@ Highlights re-analyse the short stored fields, so no field keeps character
 offsets in its postings.  Record ids, years and copy counts are stored, not
 indexed: filters, facets and the year sort use the ID fields ``type``,
 ``language``, ``year_facet``, ``available_flag`` … through
-:mod:`search_index.columnar` (a NUMERIC field would index 8–16 range terms per
+:mod:`search_index.postings_cache` (a NUMERIC field would index 8–16 range terms per
 value for range queries nothing runs).
 """
 

@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
-from shuyuan.models import IdempotencyRecord
+from core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=24)

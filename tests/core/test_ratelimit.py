@@ -1,4 +1,4 @@
-"""Rate-limit counters that nothing evicts (shuyuan/ratelimit.py), on the default SQLite file and on Redis."""
+"""Rate-limit counters that nothing evicts (core/ratelimit.py), on the default SQLite file and on Redis."""
 
 import multiprocessing
 import uuid
@@ -6,8 +6,8 @@ import uuid
 import pytest
 from django.core.cache import caches
 
-from shuyuan import ratelimit
-from shuyuan.ratelimit import Limit
+from core import ratelimit
+from core.ratelimit import Limit
 from tests.jobs.test_worker_live import redis_answers, redis_url
 
 

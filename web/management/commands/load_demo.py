@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.services import user_upsert
-from library import demo_data
 from library.models import Book, Channel, ClosedDay, Copy, Paper
 from library.policy import library_today
 from library.services import Person, book_create, copy_create, paper_attach_file, paper_create
+from web import demo_data
 
 
 @dataclass

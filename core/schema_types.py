@@ -6,7 +6,7 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
-from shuyuan.text import MESSAGE, is_single_line
+from core.text import MESSAGE, is_single_line
 
 # C0 control characters other than tab, newline and carriage return, and DEL.
 # PostgreSQL cannot store NUL in text at all, and none of these belongs in a

@@ -25,7 +25,7 @@ from django.conf import settings
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
-from search_index.schema import INDEX_NAME, SCHEMA_VERSION, build_schema
+from search_index.index_schema import INDEX_NAME, SCHEMA_VERSION, build_schema
 
 
 class IndexMissing(Exception):

@@ -4,7 +4,7 @@ from django.db import models
 
 
 class IdempotencyRecord(models.Model):
-    """The first successful answer to a POST sent with an ``Idempotency-Key`` header (shuyuan/idempotency.py).
+    """The first successful answer to a POST sent with an ``Idempotency-Key`` header (core/idempotency.py).
 
     Written in the same transaction as what the request created, so after a crash either both exist or
     neither does.  ``owner`` is a hash of the request's credential (bearer token or session), so one

@@ -10,8 +10,8 @@ from stdnum import isbn as stdnum_isbn
 
 from accounts.selectors import user_roles
 from events.models import Registration
-from library.demo_data import DEMO_ACCOUNTS
 from library.models import Book, ClosedDay, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
+from web.demo_data import DEMO_ACCOUNTS
 
 MONGOLIAN_LETTER = re.compile("[\u1820-\u1842]")
 
@@ -171,7 +171,7 @@ def test_demo_seeds_this_years_public_holidays_as_closed_days(demo):
 def test_years_without_a_table_get_the_fixed_date_holidays():
     from datetime import date
 
-    from library.management.commands.load_demo import holidays_of
+    from web.management.commands.load_demo import holidays_of
 
     assert [d for d, _ in holidays_of(2031)] == [
         date(2031, 1, 1), date(2031, 5, 1), date(2031, 5, 2), date(2031, 10, 1), date(2031, 10, 2), date(2031, 10, 3),

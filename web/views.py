@@ -1,0 +1,169 @@
+"""The site's pages that span apps: the search page, book and paper pages (with the events that read
+them), and /me (loans, holds, registrations, papers, the calendar link).
+
+Thin: they read through the apps' selectors and services; the actions they post to (borrow, hold, renew,
+register) are the owning app's views.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.models import PATRON_ROLES, Profile
+from accounts.selectors import user_has_role
+from accounts.services import calendar_links, calendar_token_rotate
+from library import selectors
+from library.models import Hold, Loan, Paper
+from library.views import _may_enter_papers
+from search_index import services as search
+from search_index.throttle import search_wait
+
+PER_PAGE = 20
+FACET_LABELS = {"type": gettext_lazy("类型"), "year": gettext_lazy("年份"), "language": gettext_lazy("语种"),
+                "clc": gettext_lazy("中图分类"), "available": gettext_lazy("在架情况")}
+VALUE_LABELS = {"type": {"book": gettext_lazy("图书"), "paper": gettext_lazy("调研成果")},
+                "available": {"yes": gettext_lazy("在架"), "no": gettext_lazy("借出/无复本")},
+                "language": {"zh": gettext_lazy("中文"), "en": gettext_lazy("英文"), "mn": gettext_lazy("蒙古文")}}
+FILTER_PARAMS = {"type": "type", "year": "year", "language": "language", "clc": "clc", "available": "available"}
+
+
+def _params(request: HttpRequest, **changes) -> str:
+    params = {k: v for k, v in request.GET.items() if v}
+    params.pop("page", None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + urlencode(params)
+
+
+def search_page(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")
+    page = max(1, int(request.GET["page"])) if request.GET.get("page", "").isdigit() else 1
+    filters = search.Filters(include_internal=request.user.is_authenticated)
+    filters.type = request.GET.get("type") if request.GET.get("type") in ("book", "paper") else None
+    filters.language = request.GET.get("language") or None
+    filters.clc = request.GET.get("clc") or None
+    if request.GET.get("year", "").isdigit():
+        filters.year_from = filters.year_to = int(request.GET["year"])
+    if request.GET.get("available") in ("yes", "no"):
+        filters.available = request.GET["available"] == "yes"
+    sort = request.GET.get("sort") if request.GET.get("sort") in ("relevance", "year", "-year") else "relevance"
+    context = {"nav": "search", "q": q, "result": None, "error": None,
+               "keep": [(k, v) for k, v in request.GET.items() if k in FILTER_PARAMS or k == "sort"]}
+    # The same limits as GET /api/v1/search: the rate per client, then the query's own bounds.
+    wait = search_wait(request, user=request.user)
+    if wait:
+        context["error"] = _("检索过于频繁，请 %(seconds)s 秒后再试。") % {"seconds": wait}
+        response = render(request, "web/search.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    try:
+        result = search.search(q, filters=filters, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    except search.QueryError as exc:
+        context["error"] = str(exc)
+        return render(request, "web/search.html", context, status=400)
+    except search.SearchTimeout as exc:
+        context["error"] = str(exc)
+        response = render(request, "web/search.html", context, status=503)
+        response["Retry-After"] = "10"
+        return response
+    except search.SearchUnavailable:
+        context["error"] = _("检索暂时不可用，请稍后再试。")
+        return render(request, "web/search.html", context, status=503)
+    facets = []
+    for name, values in result.facets.items():
+        current = request.GET.get(FILTER_PARAMS[name])
+        items = []
+        for value, count in list(values.items())[:12]:
+            active = current == value
+            items.append({"label": VALUE_LABELS.get(name, {}).get(value, value), "count": count, "active": active,
+                          "url": _params(request, **{FILTER_PARAMS[name]: None if active else value})})
+        facets.append({"label": FACET_LABELS[name], "values": items})
+    context.update(
+        result=result,
+        facets=facets,
+        sorts=[{"label": label, "active": sort == key, "url": _params(request, sort=key)}
+               for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")))],
+        prev_url=_params(request, page=str(page - 1)) if page > 1 else None,
+        next_url=_params(request, page=str(page + 1)) if page * PER_PAGE < result.count else None,
+    )
+    return render(request, "web/search.html", context)
+
+
+def book_page(request: HttpRequest, pk: int) -> HttpResponse:
+    book = selectors.book_get(book_id=pk)
+    if book is None:
+        raise Http404
+    user = request.user
+    context = {"nav": "search", "book": book, "availability": selectors.book_availability(book=book),
+               "copies": list(book.copies.all()), "my_loan": None, "my_hold": None,
+               "events": _visible_events(request, books=book)}
+    if user.is_authenticated:
+        context["my_loan"] = Loan.objects.filter(book=book, patron=user, status=Loan.Status.ACTIVE).first()
+        context["my_hold"] = selectors.hold_queryset().filter(book=book, patron=user, status__in=Hold.OPEN).first()
+        context["can_borrow"] = user_has_role(user, *PATRON_ROLES)
+    return render(request, "web/book.html", context)
+
+
+def paper_page(request: HttpRequest, pk: int) -> HttpResponse:
+    paper = selectors.paper_get(user=request.user, paper_id=pk)
+    if paper is None:
+        raise Http404
+    return render(request, "web/paper.html", {"nav": "search", "paper": paper,
+                                                   "events": _visible_events(request, papers=paper)})
+
+
+def _visible_events(request: HttpRequest, **related):
+    """Scheduled events with this book or paper on their reading list that the viewer may see."""
+    from events.selectors import event_queryset
+
+    return event_queryset(viewer=request.user).filter(status="scheduled", **related).order_by("start")[:10]
+
+
+@login_required
+def me(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    loans = selectors.loan_queryset().filter(patron=user)
+    from events.models import Registration
+
+    context = {
+        "nav": "me",
+        "profile": Profile.objects.filter(user=user).first(),
+        "loans": loans.filter(status=Loan.Status.ACTIVE).order_by("due_date"),
+        "history": loans.filter(status=Loan.Status.RETURNED).order_by("-returned_at")[:20],
+        "holds": selectors.hold_queryset().filter(patron=user, status__in=Hold.OPEN).order_by("created_at"),
+        "registrations": Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
+        .select_related("event").order_by("event__start"),
+        "feed_links": request.session.pop("calendar_links", None),
+        "has_feed": hasattr(user, "calendar_token"),
+        "may_enter_papers": _may_enter_papers(user),
+        "paper_count": Paper.objects.filter(created_by=user).count(),
+    }
+    if context["feed_links"]:
+        import segno
+
+        context["qr_svg"] = segno.make(context["feed_links"]["webcal_url"], error="m").svg_inline(scale=4)
+    return render(request, "web/me.html", context)
+
+
+@login_required
+@require_POST
+def calendar_link(request: HttpRequest) -> HttpResponse:
+    """Create or replace the personal calendar link; it is shown once, on the next page."""
+    from accounts.api import CalendarTokenThrottle
+
+    # The API's limit, counted together with it (the eleventh attack rotated 300 times here past the API's 429).
+    if not CalendarTokenThrottle("20/h").allow_request(request):
+        messages.error(request, _("更换订阅链接过于频繁，请稍后再试。"))
+        return redirect("me")
+    request.session["calendar_links"] = calendar_links(calendar_token_rotate(user=request.user))
+    messages.success(request, _("已生成新的日历订阅链接；旧链接已失效。"))
+    return redirect("me")
