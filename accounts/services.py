@@ -21,7 +21,8 @@ from accounts.models import ApiToken, CalendarToken, FailedLogin, Profile, Role,
 # extraction, index rebuilds); organizers keep events.
 ROLE_ADMIN_APPS: dict[str, tuple[str, ...]] = {
     Role.JUDGE: (),
-    Role.LIBRARIAN: ("library", "jobs.view_job", "jobs.change_job", "jobs.view_workerbeat"),
+    Role.LIBRARIAN: ("library", "notices.view_notice", "notices.change_notice", "jobs.view_job", "jobs.change_job",
+                     "jobs.view_workerbeat"),
     Role.ORGANIZER: ("events",),
 }
 STAFF_ROLES = {Role.LIBRARIAN, Role.ORGANIZER}

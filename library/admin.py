@@ -18,7 +18,6 @@ from library.models import (
     Hold,
     Loan,
     LoanPolicy,
-    Notice,
     Paper,
     PaperAuthor,
 )
@@ -276,14 +275,6 @@ class HoldAdmin(ReadOnlyCirculation):
             hold_cancel(hold=hold, actor=request.user, channel=Channel.ADMIN)
             done += 1
         self.message_user(request, _("已取消 %(n)d 个预约") % {"n": done})
-
-
-@admin.register(Notice)
-class NoticeAdmin(ReadOnlyCirculation):
-    list_display = ("key", "kind", "patron", "created_at", "sent_at")
-    list_filter = ("kind",)
-    search_fields = ("key", "patron__username", "subject")
-    readonly_fields = ("key", "kind", "patron", "loan", "hold", "subject", "body", "created_at", "sent_at")
 
 
 @admin.register(CirculationEvent)

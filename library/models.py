@@ -479,46 +479,6 @@ class Hold(models.Model):
         return f"hold {self.pk}: book {self.book_id} for {self.patron_id} ({self.status})"
 
 
-class Notice(models.Model):
-    """A message to a patron, recorded under a unique key so that it is sent once."""
-
-    class Kind(models.TextChoices):
-        DUE_SOON = "due_soon", _("即将到期")
-        OVERDUE = "overdue", _("逾期")
-        HOLD_READY = "hold_ready", _("预约到书")
-        HOLD_EXPIRED = "hold_expired", _("预约过期")
-        # Events (events.notices): registrations and changes.
-        REGISTERED = "registered", _("报名成功")
-        PROMOTED = "promoted", _("候补转正")
-        EVENT_CHANGED = "event_changed", _("活动变更")
-        EVENT_CANCELLED = "event_cancelled", _("活动取消")
-        EVENT_REMINDER = "event_reminder", _("活动提醒")
-
-    key = models.CharField(_("去重键"), max_length=160, unique=True)
-    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
-    patron = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices", verbose_name=_("读者")
-    )
-    loan = models.ForeignKey(Loan, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices")
-    hold = models.ForeignKey(Hold, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices")
-    subject = models.CharField(_("标题"), max_length=200)
-    body = models.TextField(_("正文"))
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
-    #: Set by the sender that is mailing it (library.notices), so two workers never send it twice; a claim
-    #: older than ``notices.CLAIM_SECONDS`` belonged to a sender that died and is taken over.
-    sending_since = models.DateTimeField(_("发送中"), null=True, blank=True, editable=False)
-
-    class Meta:
-        verbose_name = _("通知")
-        verbose_name_plural = _("通知")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["sent_at"], name="notice_sent_at")]
-
-    def __str__(self) -> str:
-        return self.key
-
-
 class CirculationEvent(models.Model):
     """The audit trail: who did what, for whom, when and through which channel."""
 

@@ -245,6 +245,7 @@ INSTALLED_APPS = [
     "core.apps.CoreConfig",
     "shuyuan.apps.ShuyuanConfig",
     "accounts.apps.AccountsConfig",
+    "notices.apps.NoticesConfig",
     "library.apps.LibraryConfig",
     "events.apps.EventsConfig",
     "search_index.apps.SearchIndexConfig",

@@ -11,8 +11,8 @@ from django.core import mail
 
 from accounts.models import Role
 from events.models import Event, Override, Registration, SeatCounter
-from library.models import Notice
 from library.services import book_create
+from notices.models import Notice
 from tests.conftest import api_for, make_user
 from tests.jobs.worker import run_queued_jobs
 

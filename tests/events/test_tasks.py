@@ -18,10 +18,10 @@ from events import services
 from events.models import Event, FeedFragment
 from jobs.models import Job
 from jobs.schedule import schedule_tick
-from library import notices
 from library.circulation import hold_place, loan_checkout, loan_return
-from library.models import Hold, Notice
+from library.models import Hold
 from library.services import book_create, copy_create
+from notices.models import Notice
 from tests.conftest import make_user
 from tests.jobs.worker import run_queued_jobs
 
@@ -99,47 +99,6 @@ def test_the_command_runs_the_same_round_inline(loan, clock, capsys):
     assert len(mail.outbox) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[:2] == ["expired holds: 0", "due_soon: 1 overdue: 0 hold_ready: 0 hold_expired: 0 sent: 1 event_reminder: 0"]
-
-
-def test_a_notice_another_sender_is_mailing_is_left_to_it_until_its_claim_is_stale(loan, clock):
-    clock.move_to(datetime(2026, 12, 30, 7, 0, tzinfo=SH))
-    with transaction.atomic():
-        notices._due_soon(loan)
-    Notice.objects.update(sending_since=datetime(2026, 12, 30, 6, 55, tzinfo=SH))  # another worker, 5 minutes ago
-
-    assert notices.send_pending() == 0
-    clock.move_to(datetime(2026, 12, 30, 7, 6, tzinfo=SH))  # its claim is 11 minutes old: that sender died
-    assert notices.send_pending() == 1
-    assert notices.send_pending() == 0
-
-    assert len(mail.outbox) == 1
-    notice = Notice.objects.get()
-    assert (notice.sent_at is not None, notice.sending_since) == (True, None)
-
-
-def test_a_failed_send_releases_its_claim_for_the_next_try(loan, clock, monkeypatch):
-    clock.move_to(datetime(2026, 12, 30, 7, 0, tzinfo=SH))
-    with transaction.atomic():
-        notices._due_soon(loan)
-    monkeypatch.setattr(notices, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("mail server down")))
-
-    job = run_queued_jobs(key="notices.send")[0]
-
-    assert (job.state, job.summary, Notice.objects.get().sending_since) == ("done", {"sent": 0}, None)
-    monkeypatch.undo()
-    assert notices.send_pending() == 1
-
-
-def test_recording_many_notices_queues_one_delivery(judges):
-    with transaction.atomic():
-        for judge in judges:
-            notices.record(key=f"test:{judge.pk}", kind=Notice.Kind.REGISTERED, patron=judge, subject="报名成功",
-                           body="…")
-
-    assert mail.outbox == []
-    assert list(Job.objects.filter(key="notices.send").values_list("state", flat=True)) == ["queued"]
-    assert run_queued_jobs(key="notices.send")[0].summary == {"sent": 2}
-    assert sorted(m.to[0] for m in mail.outbox) == ["judge1@court.test", "judge2@court.test"]
 
 
 # --- feeds --------------------------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ from events import services as event_services
 from events.models import FeedFragment
 from jobs.models import Job
 from library.circulation import hold_place, loan_checkout, loan_return
-from library.models import Loan, Notice
+from library.models import Loan
 from library.policy import library_today
 from library.services import book_create, copy_create
+from notices.models import Notice
 from tests.conftest import make_user
 from tests.jobs import test_worker_live as live
 from tests.jobs.test_worker_live import wait_for

@@ -9,9 +9,10 @@ from django.core import mail
 
 from accounts.models import Role
 from library import circulation, notices
-from library.models import Channel, CirculationEvent, ClosedDay, Copy, Hold, Loan, LoanPolicy, Notice
+from library.models import Channel, CirculationEvent, ClosedDay, Copy, Hold, Loan, LoanPolicy
 from library.policy import DEFAULT, due_date_after, library_today, next_open_day, policy_for
 from library.services import book_create, copy_create, copy_update
+from notices.models import Notice
 from tests.conftest import ApiClient, api_for, apply_index_outbox, make_user
 from tests.jobs.worker import run_queued_jobs
 
@@ -468,7 +469,7 @@ def test_a_notice_that_failed_to_send_is_retried(judges, book, clock, monkeypatc
     def broken(*args, **kwargs):
         raise OSError("mail server down")
 
-    monkeypatch.setattr(notices, "send_mail", broken)
+    monkeypatch.setattr("notices.services.send_mail", broken)
     assert notices.send_notices() == {"due_soon": 1, "overdue": 0, "hold_ready": 0, "hold_expired": 0, "sent": 0}
     monkeypatch.undo()
     assert notices.send_notices() == {"due_soon": 0, "overdue": 0, "hold_ready": 0, "hold_expired": 0, "sent": 1}

@@ -37,8 +37,9 @@ from accounts.services import token_issue
 from events import services as event_services
 from jobs.models import Job, WorkerBeat
 from library import circulation
-from library.models import CirculationEvent, ClosedDay, LoanPolicy, Notice
+from library.models import CirculationEvent, ClosedDay, LoanPolicy
 from library.services import book_create, copy_create, paper_create
+from notices.models import Notice
 from search_index.models import IndexTask
 from tests.admin_forms import admin_form_data
 from tests.conftest import make_user
@@ -95,7 +96,7 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "library.closedday": librarians(FULL),
     "library.loan": librarians(NO_ADD_DELETE),
     "library.hold": librarians(NO_ADD_DELETE),
-    "library.notice": librarians(NO_ADD_DELETE),
+    "notices.notice": librarians(NO_ADD_DELETE),
     "library.circulationevent": librarians(READ_ONLY),
     # --- background jobs: librarians watch them (and queue failed ones again); superusers also delete
     "jobs.job": {**librarians(NO_ADD_DELETE), "superuser": NO_ADD},
@@ -181,7 +182,7 @@ def _build_world() -> dict:
         "library.closedday": ClosedDay.objects.create(date=date(2099, 5, 1), name="劳动节"),
         "library.loan": loan,
         "library.hold": hold,
-        "library.notice": Notice.objects.create(key="matrix", kind=Notice.Kind.DUE_SOON, patron=judge,
+        "notices.notice": Notice.objects.create(key="matrix", kind=Notice.Kind.DUE_SOON, patron=judge,
                                                 subject="即将到期", body="请按时归还"),
         "library.circulationevent": CirculationEvent.objects.filter(loan=loan).first(),
         "events.venue": event_services.venue_create(name="第一会议室"),
