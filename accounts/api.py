@@ -11,14 +11,16 @@ from accounts import selectors, services
 from accounts.auth import LOGGED_IN
 from accounts.models import ApiToken, Profile
 from accounts.schemas import CalendarLinksOut, MeOut, TokenInfoOut, TokenOut, TokenRequest
+from core.errors import error_responses
+from core.net import client_ip
 from core.pagination import Pagination
 
 router = Router(tags=["accounts"])
 
 
-@router.post("/auth/token", response={200: TokenOut, 400: dict, 401: dict, 422: dict, 429: dict}, auth=None, summary="用户名密码换取令牌")
+@router.post("/auth/token", response={200: TokenOut, **error_responses(400, 401, 422, 429)}, auth=None, summary="用户名密码换取令牌")
 def obtain_token(request: HttpRequest, payload: TokenRequest):
-    result = services.login_with_password(username=payload.username, password=payload.password, ip=services.client_ip(request))
+    result = services.login_with_password(username=payload.username, password=payload.password, ip=client_ip(request))
     if result.retry_after:
         raise Throttled(wait=result.retry_after)
     if result.user is None:
@@ -27,7 +29,7 @@ def obtain_token(request: HttpRequest, payload: TokenRequest):
     return {"token": issued.raw}
 
 
-@router.get("/me", response={200: MeOut, 401: dict}, auth=LOGGED_IN, summary="当前用户")
+@router.get("/me", response={200: MeOut, **error_responses(401)}, auth=LOGGED_IN, summary="当前用户")
 def me(request: HttpRequest):
     user = request.auth
     profile = Profile.objects.filter(user=user).first()
@@ -42,13 +44,13 @@ def me(request: HttpRequest):
     }
 
 
-@router.get("/me/tokens", response={200: list[TokenInfoOut], 401: dict, 422: dict}, auth=LOGGED_IN, summary="我的令牌")
+@router.get("/me/tokens", response={200: list[TokenInfoOut], **error_responses(401, 422)}, auth=LOGGED_IN, summary="我的令牌")
 @paginate(Pagination)
 def my_tokens(request: HttpRequest):
     return selectors.token_list(user=request.auth)
 
 
-@router.delete("/me/tokens/{token_id}", response={204: None, 401: dict, 404: dict, 422: dict}, auth=LOGGED_IN, summary="吊销令牌")
+@router.delete("/me/tokens/{token_id}", response={204: None, **error_responses(401, 404, 422)}, auth=LOGGED_IN, summary="吊销令牌")
 def revoke_token(request: HttpRequest, token_id: int):
     token = ApiToken.objects.filter(pk=token_id, user=request.auth).first()
     if token is None:
@@ -64,7 +66,7 @@ class CalendarTokenThrottle(UserRateThrottle):
     scope = "calendar-token"
 
 
-@router.post("/me/calendar-token", response={200: CalendarLinksOut, 401: dict, 429: dict}, auth=LOGGED_IN,
+@router.post("/me/calendar-token", response={200: CalendarLinksOut, **error_responses(401, 429)}, auth=LOGGED_IN,
              throttle=[CalendarTokenThrottle("20/h")], summary="创建或更换我的日历订阅链接（旧链接立即失效）")
 def rotate_calendar_token(request: HttpRequest):
     return services.calendar_links(services.calendar_token_rotate(user=request.auth))

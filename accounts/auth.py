@@ -15,6 +15,7 @@ from ninja.utils import check_csrf
 
 from accounts.selectors import user_has_role
 from accounts.services import token_authenticate
+from core import idempotency
 
 
 class TokenAuth(HttpBearer):
@@ -73,3 +74,17 @@ def require_role(request: HttpRequest, *roles: str) -> None:
     """Raise 403 unless the request's user holds one of ``roles`` (superusers hold all)."""
     if not user_has_role(request.auth, *roles):
         raise HttpError(403, f"需要以下角色之一：{', '.join(roles)} (role required)")
+
+
+def credential_signs_in(request: HttpRequest) -> bool:
+    """Whether the request's credential (bearer token or session) still signs someone in."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, raw = header.partition(" ")
+        return scheme.lower() == "bearer" and token_authenticate(raw=raw.strip()) is not None
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+#: ``@decorate_view(idempotent)`` on an API operation that creates something (core/idempotency.py).
+idempotent = idempotency.idempotent(credential_signs_in)

@@ -3,7 +3,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts.services import client_ip, login_with_password
+from accounts.services import login_with_password
+from core.net import client_ip
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

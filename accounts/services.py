@@ -1,6 +1,5 @@
 """Writes for users, roles, tokens and login throttling."""
 
-import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -143,20 +142,6 @@ def _retry_after(*, username: str, ip: str | None) -> int:
         if len(recent) >= limit:
             waits.append(int((recent[-1] + window - now).total_seconds()) + 1)
     return max(waits, default=0)
-
-
-def client_ip(request) -> str | None:
-    """The client's address: REMOTE_ADDR, or the entry TRUSTED_PROXY_COUNT proxies back in X-Forwarded-For."""
-    address = request.META.get("REMOTE_ADDR", "")
-    hops = settings.TRUSTED_PROXY_COUNT
-    if hops:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-        if len(forwarded) >= hops:
-            address = forwarded[-hops]
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Errors that services raise and the API turns into ``{"detail", "code"}`` responses."""
+"""Errors that services raise and the API turns into ``{"detail", "code"}`` responses, and the table of
+error responses every API operation declares."""
+
+from ninja import Schema
+from pydantic import ConfigDict
 
 #: The ``code`` of errors that carry no domain code of their own.
 HTTP_CODES = {
@@ -37,3 +41,31 @@ class InvalidInput(DomainError):
     def __init__(self, field: str, detail: str, *, code: str = "invalid") -> None:
         super().__init__(code, detail, field=field)
         self.field = field
+
+
+class FieldErrorOut(Schema):
+    loc: list[str | int]
+    field: str
+    msg: str
+    type: str
+
+
+class ErrorOut(Schema):
+    """Every error's body: what went wrong (a sentence, or for invalid input one entry per field) and a
+    stable ``code``; some errors add what the client needs next (e.g. the conflicting bookings)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str | list[FieldErrorOut]
+    code: str
+
+
+def error_responses(*statuses: int) -> dict[int, type[Schema]]:
+    """The declared error responses of an operation, all of the one shape: ``{**error_responses(401, 429)}``."""
+    return {status: ErrorOut for status in statuses}
+
+
+#: The error responses of an ordinary operation (``response={200: …, **ERRORS}``).
+ERRORS = error_responses(400, 401, 403, 404, 409, 422)
+#: Added by operations with a rate limit.
+THROTTLED = error_responses(429)

@@ -19,12 +19,13 @@ parsing, the view and its error handling), so it sees the final HTTP answer.
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from core.models import IdempotencyRecord
@@ -50,18 +51,6 @@ def _owner(request) -> str | None:
     return hashlib.sha256(credential.encode()).hexdigest() if credential else None
 
 
-def _authenticated(request) -> bool:
-    """Whether the credential the record belongs to still signs someone in (a replay is an answer too)."""
-    from accounts.services import token_authenticate
-
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, raw = header.partition(" ")
-        return scheme.lower() == "bearer" and token_authenticate(raw=raw.strip()) is not None
-    user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated)
-
-
 def _fingerprint(request) -> str:
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.path.encode(), request.body):
@@ -83,40 +72,49 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
     return response
 
 
-def idempotent(run):
-    @wraps(run)
-    def wrapper(request, *args, **kwargs):
-        key = request.headers.get(HEADER)
-        if key is None:
-            return run(request, *args, **kwargs)
-        if not _KEY.fullmatch(key):
-            return _refuse("幂等键须为 1–255 个可见 ASCII 字符 (1 to 255 printable ASCII characters, no spaces)")
-        owner = _owner(request)
-        if owner is None:
-            return run(request, *args, **kwargs)  # no credential: the operation answers 401 and writes nothing
-        fingerprint = _fingerprint(request)
-        with transaction.atomic():
-            IdempotencyRecord.objects.filter(owner=owner, created_at__lt=timezone.now() - KEEP).delete()
-            try:
-                with transaction.atomic():
-                    # Claims the key; a concurrent request with the same key waits here until this
-                    # transaction ends, then finds the row and replays it.
-                    record = IdempotencyRecord.objects.create(owner=owner, key=key, fingerprint=fingerprint,
-                                                              status=0, content_type="", body=b"")
-            except IntegrityError:
-                record = None
-            if record is not None:
-                response = run(request, *args, **kwargs)
-                if 200 <= response.status_code < 300 and not getattr(response, "streaming", False):
-                    record.status = response.status_code
-                    record.content_type = response.get("Content-Type", "application/json")
-                    record.body = response.content
-                    record.save(update_fields=["status", "content_type", "body"])
-                else:
-                    transaction.set_rollback(True)  # a refusal wrote nothing; the key stays free
-                return response
-        if not _authenticated(request):
-            return run(request, *args, **kwargs)  # a revoked token or ended session: 401, nothing replayed
-        return _replay(IdempotencyRecord.objects.get(owner=owner, key=key), fingerprint)
+def idempotent(signs_in: Callable[[HttpRequest], bool]):
+    """A view decorator that answers a repeated ``Idempotency-Key`` with the first answer.
 
-    return wrapper
+    ``signs_in(request)`` says whether the request's credential still signs someone in (accounts.auth
+    gives it: this module knows no accounts): a revoked token or an ended session gets its 401, not a
+    replay."""
+
+    def decorate(run):
+        @wraps(run)
+        def wrapper(request, *args, **kwargs):
+            key = request.headers.get(HEADER)
+            if key is None:
+                return run(request, *args, **kwargs)
+            if not _KEY.fullmatch(key):
+                return _refuse("幂等键须为 1–255 个可见 ASCII 字符 (1 to 255 printable ASCII characters, no spaces)")
+            owner = _owner(request)
+            if owner is None:
+                return run(request, *args, **kwargs)  # no credential: the operation answers 401 and writes nothing
+            fingerprint = _fingerprint(request)
+            with transaction.atomic():
+                IdempotencyRecord.objects.filter(owner=owner, created_at__lt=timezone.now() - KEEP).delete()
+                try:
+                    with transaction.atomic():
+                        # Claims the key; a concurrent request with the same key waits here until this
+                        # transaction ends, then finds the row and replays it.
+                        record = IdempotencyRecord.objects.create(owner=owner, key=key, fingerprint=fingerprint,
+                                                                  status=0, content_type="", body=b"")
+                except IntegrityError:
+                    record = None
+                if record is not None:
+                    response = run(request, *args, **kwargs)
+                    if 200 <= response.status_code < 300 and not getattr(response, "streaming", False):
+                        record.status = response.status_code
+                        record.content_type = response.get("Content-Type", "application/json")
+                        record.body = response.content
+                        record.save(update_fields=["status", "content_type", "body"])
+                    else:
+                        transaction.set_rollback(True)  # a refusal wrote nothing; the key stays free
+                    return response
+            if not signs_in(request):
+                return run(request, *args, **kwargs)  # a revoked token or ended session: 401, nothing replayed
+            return _replay(IdempotencyRecord.objects.get(owner=owner, key=key), fingerprint)
+
+        return wrapper
+
+    return decorate

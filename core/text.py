@@ -60,3 +60,21 @@ def clean_fields_single_line(instance, exclude, clean_fields) -> None:
             errors[name] = [ValidationError(MESSAGE, code="not_single_line")]
     if errors:
         raise ValidationError(errors)
+
+
+# --- spreadsheet cells ---------------------------------------------------------------------------------
+
+# A spreadsheet runs a cell that starts with one of these as a formula.  The exporters prefix such
+# cells with one "'" (and add one to cells already written that way, so the round trip is lossless);
+# the importer removes exactly one.
+FORMULA_RE = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def neutralize_cell(text: str) -> str:
+    """Make ``text`` safe to open in a spreadsheet: ``=1+1`` → ``'=1+1``."""
+    return "'" + text if FORMULA_RE.match(text) else text
+
+
+def restore_cell(text: str) -> str:
+    """Undo ``neutralize_cell``: ``'=1+1`` → ``=1+1``; any other text is returned unchanged."""
+    return text[1:] if text.startswith("'") and FORMULA_RE.match(text) else text

@@ -12,12 +12,14 @@ from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
-from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
+from accounts.auth import CATALOG_READ, LOGGED_IN, idempotent, require_role
 from accounts.models import PATRON_ROLES, Role
 from core import idempotency
-from core.errors import InvalidInput
+from core.errors import ERRORS, THROTTLED, InvalidInput
 from core.media import OutsideMediaRoot, open_media
 from core.pagination import Pagination
+from core.text import neutralize_cell
+from core.throttles import HourlyUploadThrottle
 from events import selectors, services
 from events.models import Event, Registration, Venue
 from events.recurrence import parse_instant, range_bound
@@ -38,12 +40,9 @@ from events.schemas import (
     VenueOut,
     VenuePatch,
 )
-from library.api import HourlyUploadThrottle
-from library.importers import neutralize_cell
 
 router = Router(tags=["events"])
 
-ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 422: dict}
 #: The longest range one occurrences request may ask for.
 MAX_RANGE = timedelta(days=400)
 
@@ -123,7 +122,7 @@ def list_events(request: HttpRequest, filters: Query[EventFilters]):
     return selectors.event_list(viewer=request.auth, kind=filters.kind, venue=filters.venue)
 
 
-@router.post("/events", response={201: EventOut, **ERRORS, 429: dict}, auth=LOGGED_IN, summary="新建活动（组织者）")
+@router.post("/events", response={201: EventOut, **ERRORS, **THROTTLED}, auth=LOGGED_IN, summary="新建活动（组织者）")
 def create_event(request: HttpRequest, payload: EventIn, force: bool = False):
     require_role(request, Role.ORGANIZER)
     data = services.EventData(
@@ -218,7 +217,7 @@ def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
 # --- materials -----------------------------------------------------------------------------------------------
 
 
-@router.post("/events/{event_id}/attachments", response={201: AttachmentOut, **ERRORS, 429: dict}, auth=LOGGED_IN,
+@router.post("/events/{event_id}/attachments", response={201: AttachmentOut, **ERRORS, **THROTTLED}, auth=LOGGED_IN,
              throttle=[HourlyUploadThrottle("event-attachment", "EVENTS_ATTACHMENTS_PER_HOUR")],
              summary="上传活动材料（组织者）")
 def upload_attachment(request: HttpRequest, event_id: int, file: File[UploadedFile]):
@@ -265,7 +264,7 @@ def delete_attachment(request: HttpRequest, event_id: int, attachment_id: int):
 
 @router.post("/events/{event_id}/registrations", response={201: RegistrationOut, **ERRORS}, auth=LOGGED_IN,
              summary="报名（某一场或整个活动）", openapi_extra=idempotency.OPENAPI)
-@decorate_view(idempotency.idempotent)
+@decorate_view(idempotent)
 def register(request: HttpRequest, event_id: int, payload: RegistrationIn):
     require_role(request, *PATRON_ROLES)
     event = _event(request, event_id)

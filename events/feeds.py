@@ -19,7 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.utils import timezone
-from django.utils.http import http_date, parse_http_date_safe
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 
 from accounts.services import calendar_token_user
 from events.ical import CANCELLED_VISIBLE_DAYS, PersonalItems, assemble, build_calendar, fragment_stamp, serialize_event
@@ -146,41 +147,26 @@ def _render(key: str, state: FeedState, build) -> dict:
     return entry
 
 
-def _etags(header: str) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
-
-
 def _respond(request: HttpRequest, entry: dict, state: FeedState, filename: str) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "").lower()
     etag = entry["etag_gzip"] if wants_gzip else entry["etag"]
     last_modified = int(state.changed_at.timestamp())
-    not_modified = False
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None:
-        tags = _etags(if_none_match)
-        not_modified = "*" in tags or etag in tags
-    else:
-        since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-        not_modified = since is not None and last_modified <= since
-    headers = {
-        "ETag": etag,
-        "Last-Modified": http_date(last_modified),
-        "Cache-Control": "private, max-age=300",
-        "Vary": "Accept-Encoding",
-    }
-    if not_modified:
-        response = HttpResponse(status=304)
-    else:
+    # Django's reading of If-None-Match (weak comparison, "*") and If-Modified-Since (only without an
+    # If-None-Match), as RFC 9110 orders them: a 304 without building or sending the body.
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if response is None:
         body = entry["gzip"] if wants_gzip else entry["body"]
         response = HttpResponse(b"" if request.method == "HEAD" else body, content_type="text/calendar; charset=utf-8")
         response["Content-Length"] = str(len(body))
         response["Content-Disposition"] = f'inline; filename="{filename}"'
         if wants_gzip:
             response["Content-Encoding"] = "gzip"
-    for name, value in headers.items():
-        response[name] = value
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
+    response["Cache-Control"] = "private, max-age=300"
+    response["Vary"] = "Accept-Encoding"
     return response
 
 

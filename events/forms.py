@@ -78,3 +78,9 @@ class EventForm(forms.Form):
             start = first_instance(rule, start=start) or start
         end = datetime.combine(start.date(), data["end_time"], tzinfo=tz)
         return start, end
+
+
+class CheckInForm(forms.Form):
+    """A registration checked in from the attendee list."""
+
+    registration = forms.IntegerField(min_value=1, max_value=2**63 - 1)

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import role_required
+from accounts.models import Role
 from core.errors import DomainError
 from events import selectors, services
 from events.models import Event, Registration
@@ -168,23 +170,12 @@ def cancel_registration(request: HttpRequest, pk: int) -> HttpResponse:
 # --- organizers ------------------------------------------------------------------------------------------
 
 
-def _organizer(request: HttpRequest) -> None:
-    from django.core.exceptions import PermissionDenied
-
-    from accounts.models import Role
-    from accounts.selectors import user_has_role
-
-    if not user_has_role(request.user, Role.ORGANIZER):
-        raise PermissionDenied
-
-
-@login_required
+@role_required(Role.ORGANIZER)
 def organize(request: HttpRequest) -> HttpResponse:
     """My events, and a form to create one with recurrence in plain words, a preview and conflict warnings."""
     from events.forms import EventForm
     from events.recurrence import occurrences as expand
 
-    _organizer(request)
     form = EventForm(request.POST or None)
     preview, conflicts = [], []
     if request.method == "POST" and form.is_valid():
@@ -221,16 +212,18 @@ def organize(request: HttpRequest) -> HttpResponse:
                                                     "words": form.plain_words() if form.is_bound and form.is_valid() else ""})
 
 
-@login_required
+@role_required(Role.ORGANIZER)
 def attendees(request: HttpRequest, pk: int) -> HttpResponse:
     """The attendee list of one of my events, with check-in."""
-    _organizer(request)
     event = selectors.event_get(viewer=request.user, event_id=pk)
     if event is None or not selectors.can_manage(request.user, event):
         raise Http404
     if request.method == "POST":
-        raw = request.POST.get("registration", "")
-        registration = Registration.objects.filter(pk=int(raw), event=event).first() if raw.isdigit() else None
+        from events.forms import CheckInForm
+
+        form = CheckInForm(request.POST)
+        registration = (Registration.objects.filter(pk=form.cleaned_data["registration"], event=event).first()
+                        if form.is_valid() else None)
         if registration is not None:
             try:
                 services.registration_check_in(registration=registration)
@@ -245,14 +238,13 @@ def attendees(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "events/attendees.html", {"nav": "organize", "event": event, "rows": rows})
 
 
-@login_required
+@role_required(Role.ORGANIZER)
 def manage(request: HttpRequest, pk: int) -> HttpResponse:
     """One of my events: move or cancel one occurrence, or cancel the whole event."""
     from datetime import datetime
 
     from events.recurrence import local_tz, parse_instant
 
-    _organizer(request)
     event = selectors.event_get(viewer=request.user, event_id=pk)
     if event is None or not selectors.can_manage(request.user, event):
         raise Http404
@@ -287,12 +279,11 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "events/manage.html", {"nav": "organize", "event": event, "occurrences": occurrences})
 
 
-@login_required
+@role_required(Role.ORGANIZER)
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit an event's title, kind, time, venue, capacity, description and recurrence."""
     from events.forms import EventForm
 
-    _organizer(request)
     event = selectors.event_get(viewer=request.user, event_id=pk)
     if event is None or not selectors.can_manage(request.user, event):
         raise Http404
@@ -307,7 +298,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         initial.update(repeat="weekly", weekday=rule["BYDAY"])
     elif simple and rule.get("FREQ") == "MONTHLY" and rule.get("BYDAY", "")[-2:].isalpha():
         initial.update(repeat="monthly", weekday=rule["BYDAY"][-2:], ordinal=rule["BYDAY"][:-2] or "1")
-    if simple and rule.get("COUNT", "").isdigit():
+    if simple and rule.get("COUNT", "").isascii() and rule.get("COUNT", "").isdigit():
         initial["count"] = int(rule["COUNT"])
     form = EventForm(request.POST or None, initial=initial)
     unsupported = bool(event.rrule) and initial["repeat"] == "none"

@@ -8,13 +8,13 @@ from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 from ninja.pagination import paginate
-from ninja.throttling import UserRateThrottle
 
 from accounts.auth import CATALOG_READ, LOGGED_IN, require_role
 from accounts.models import Role
-from core.errors import InvalidInput
+from core.errors import ERRORS, THROTTLED, InvalidInput
 from core.media import OutsideMediaRoot, open_media
 from core.pagination import Pagination
+from core.throttles import HourlyUploadThrottle
 from library import selectors, services, tasks
 from library.exporters import import_report_lines
 from library.fulltext import download_name
@@ -39,7 +39,6 @@ from library.validators import normalize_barcode
 
 router = Router(tags=["catalog"])
 
-ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 422: dict}
 
 
 def _people(payload: BookIn | BookPatch) -> list[services.Person] | None:
@@ -170,7 +169,7 @@ def list_papers(request: HttpRequest, filters: Query[PaperFilters]):
     )
 
 
-@router.post("/papers", response={201: PaperOut, **ERRORS, 429: dict}, auth=LOGGED_IN, summary="新增调研成果（馆员、法官）")
+@router.post("/papers", response={201: PaperOut, **ERRORS, **THROTTLED}, auth=LOGGED_IN, summary="新增调研成果（馆员、法官）")
 def create_paper(request: HttpRequest, payload: PaperIn):
     require_role(request, Role.LIBRARIAN, Role.JUDGE)
     data = payload.model_dump()
@@ -210,25 +209,12 @@ def delete_paper(request: HttpRequest, paper_id: int):
     return Status(204, None)
 
 
-class HourlyUploadThrottle(UserRateThrottle):
-    """At most ``settings.<setting>`` uploads of one kind per user an hour, shared by all workers through the
-    cache and read on every request (tests and operators may change it)."""
-
-    def __init__(self, scope: str, setting: str) -> None:
-        self.scope, self.setting = scope, setting
-        super().__init__(rate="1/h")
-
-    def allow_request(self, request: HttpRequest) -> bool:
-        self.num_requests, self.duration = getattr(settings, self.setting), 60 * 60
-        return super().allow_request(request)
-
-
 def PaperUploadThrottle() -> HourlyUploadThrottle:  # noqa: N802 - reads as the class it was
     """Each upload costs a parser run of up to PAPER_EXTRACT_WALL_SECONDS: PAPER_UPLOADS_PER_HOUR per user."""
     return HourlyUploadThrottle("paper-upload", "PAPER_UPLOADS_PER_HOUR")
 
 
-@router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS, 429: dict}, auth=LOGGED_IN,
+@router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS, **THROTTLED}, auth=LOGGED_IN,
              throttle=[PaperUploadThrottle()], summary="上传全文（PDF/DOCX/TXT）")
 def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFile]):
     """Answers at once with ``extraction_status`` pending: a background job reads the text and sets done,

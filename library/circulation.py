@@ -31,7 +31,6 @@ from library import notices
 from library.models import Book, Channel, CirculationEvent, Copy, Hold, Loan
 from library.policy import due_date_after, library_today, policy_for
 from library.signals import circulation_changed
-from search_index.services import index_record
 
 # --- locking and bookkeeping ----------------------------------------------------------------------
 
@@ -66,8 +65,8 @@ def audit(action: str, *, at: datetime, actor, patron, book_id, channel: str, co
 
 
 def _reindex(book_id: int) -> None:
-    """The book's availability changed: queue it for the search index and tell listeners (feeds)."""
-    index_record(kind="book", object_id=book_id)
+    """The book's availability changed (by conditional UPDATEs, which send no model signals): tell the
+    listeners — the search index re-indexes the book, the calendar feeds refresh due dates."""
     circulation_changed.send(sender=Loan, book_id=book_id)
 
 

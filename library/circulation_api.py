@@ -14,11 +14,11 @@ from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
-from accounts.auth import LOGGED_IN, require_role
+from accounts.auth import LOGGED_IN, idempotent, require_role
 from accounts.models import PATRON_ROLES, Role
 from accounts.selectors import user_has_role
 from core import idempotency
-from core.errors import InvalidInput
+from core.errors import ERRORS, InvalidInput
 from core.pagination import Pagination
 from library import circulation, selectors
 from library.models import Channel, Copy
@@ -38,7 +38,6 @@ from library.validators import normalize_barcode
 
 router = Router(tags=["circulation"])
 
-ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 422: dict}
 
 
 def _patron(username: str, field: str = "patron"):
@@ -83,7 +82,7 @@ def _loan_out(loan_id: int):
 
 @router.post("/loans", response={201: LoanOut, **ERRORS}, auth=LOGGED_IN, summary="借书（自助：book；柜台：barcode + patron）",
              openapi_extra=idempotency.OPENAPI)
-@decorate_view(idempotency.idempotent)
+@decorate_view(idempotent)
 def create_loan(request: HttpRequest, payload: LoanIn):
     if payload.book is not None and (payload.barcode or payload.patron):
         raise InvalidInput("book", "自助借阅只给 book；柜台借出给 barcode 和 patron (give either book, or barcode and patron)")
@@ -159,7 +158,7 @@ def return_by_barcode(request: HttpRequest, payload: ReturnIn):
 
 @router.post("/holds", response={201: HoldOut, **ERRORS}, auth=LOGGED_IN, summary="预约",
              openapi_extra=idempotency.OPENAPI)
-@decorate_view(idempotency.idempotent)
+@decorate_view(idempotent)
 def create_hold(request: HttpRequest, payload: HoldIn):
     if payload.patron:
         require_role(request, Role.LIBRARIAN)

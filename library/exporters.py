@@ -22,8 +22,9 @@ from pymarc import Field, Indicators, Record, Subfield
 from tqdm import tqdm
 
 from core.errors import InvalidInput
+from core.text import neutralize_cell
 from library import selectors
-from library.importers import CONTROL_CHARS_RE, CSV_COLUMNS, MARC_LANGUAGES, neutralize_cell, parse_person
+from library.importers import CONTROL_CHARS_RE, CSV_COLUMNS, MARC_LANGUAGES, parse_person
 from library.models import Book, Contributor, ImportRecord, Language
 from library.validators import format_isbn
 

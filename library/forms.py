@@ -4,6 +4,8 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.text import one_line
@@ -71,3 +73,42 @@ class PaperFileForm(forms.Form):
         if upload.size > settings.PAPER_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("文件过大 (file too large)"))
         return upload
+
+
+class DeskForm(forms.Form):
+    """One scan at the desk: lend a copy to a reader, or take it back."""
+
+    ACTIONS = [("checkout", _("借出")), ("return", _("归还"))]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    barcode = forms.CharField(max_length=64, strip=True)
+    patron = forms.CharField(max_length=150, required=False, strip=True)
+
+    def clean_barcode(self):
+        from library.selectors import copy_get
+        from library.validators import normalize_barcode
+
+        raw = self.cleaned_data["barcode"]
+        try:
+            copy = copy_get(barcode=normalize_barcode(raw))
+        except ValidationError:
+            copy = None
+        if copy is None:
+            raise forms.ValidationError(_("条码 %(barcode)s 不存在。") % {"barcode": raw or "—"})
+        return copy
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "checkout":
+            username = cleaned.get("patron", "")
+            reader = get_user_model().objects.filter(username=username, is_active=True).first() if username else None
+            if reader is None:
+                self.add_error("patron", _("读者 %(username)s 不存在。") % {"username": username or "—"})
+            cleaned["reader"] = reader
+        return cleaned
+
+    def first_error(self) -> str:
+        """The message to show (the desk answers each scan with one line)."""
+        for errors in self.errors.values():
+            return errors[0]
+        return ""

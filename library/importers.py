@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from core.errors import DomainError, InvalidInput
 from core.schema_types import _CONTROL as CONTROL_CHARS_RE
-from core.text import one_line
+from core.text import one_line, restore_cell
 from library import services
 from library.models import Book, Contributor, Copy, Language
 from library.services import Person
@@ -95,22 +95,6 @@ CSV_HEADER_ALIASES = {
 LIST_SEPARATOR_RE = re.compile(r"\s*[;；]\s*")
 
 NO_RECORDS = "没有可导入的记录 (no records found)"
-
-# A spreadsheet runs a cell that starts with one of these as a formula.  The exporter prefixes such
-# cells with one "'" (and adds one to cells already written that way, so the round trip is lossless);
-# the importer removes exactly one.
-FORMULA_RE = re.compile(r"^'*[=+\-@\t\r]")
-
-
-def neutralize_cell(text: str) -> str:
-    """Make ``text`` safe to open in a spreadsheet: ``=1+1`` → ``'=1+1``."""
-    return "'" + text if FORMULA_RE.match(text) else text
-
-
-def restore_cell(text: str) -> str:
-    """Undo ``neutralize_cell``: ``'=1+1`` → ``=1+1``; any other text is returned unchanged."""
-    return text[1:] if text.startswith("'") and FORMULA_RE.match(text) else text
-
 
 # --- people and their roles ----------------------------------------------------
 

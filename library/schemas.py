@@ -351,13 +351,6 @@ class HoldFilters(Schema):
     book: Id | None = None
 
 
-class AvailabilityOut(Schema):
-    available_copies: int
-    total_copies: int
-    earliest_due: date | None = Field(description="在借复本中最早的应还日期")
-    holds_waiting: int = Field(description="排队预约人数")
-
-
 class CirculationEventOut(Schema):
     id: int
     action: str

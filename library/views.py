@@ -8,18 +8,19 @@ and paper pages, /me) are in web/views.py.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import role_required
 from accounts.models import PATRON_ROLES, Profile, Role
-from accounts.selectors import user_has_role
 from core.errors import DomainError, InvalidInput
 from library import circulation, selectors, services, tasks
-from library.forms import CatalogImportForm, PaperFileForm, PaperForm
+from library.forms import CatalogImportForm, DeskForm, PaperFileForm, PaperForm
 from library.models import Channel, Hold, Loan
+from library.policy import library_today
 
 
 def _run(request: HttpRequest, action, success: str) -> bool:
@@ -32,30 +33,29 @@ def _run(request: HttpRequest, action, success: str) -> bool:
     return True
 
 
-@login_required
+def _on_book(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
+    """Run ``action(book)`` for the reader, say how it went, and go back to the book page."""
+    book = selectors.book_get(book_id=pk)
+    if book is None:
+        raise Http404
+    _run(request, lambda: action(book), success % {"title": book.title})
+    return redirect("book-detail", pk=pk)
+
+
+@role_required(*PATRON_ROLES)
 @require_POST
 def borrow(request: HttpRequest, pk: int) -> HttpResponse:
-    book = selectors.book_get(book_id=pk)
-    if book is None:
-        raise Http404
-    if not user_has_role(request.user, *PATRON_ROLES):
-        raise PermissionDenied
-    _run(request, lambda: circulation.loan_checkout(patron=request.user, actor=request.user, book=book,
-                                                    channel=Channel.WEB), _("已借阅《%(title)s》，请到 我的书苑 查看应还日期。") % {"title": book.title})
-    return redirect("book-detail", pk=pk)
+    return _on_book(request, pk, lambda book: circulation.loan_checkout(
+        patron=request.user, actor=request.user, book=book, channel=Channel.WEB),
+        _("已借阅《%(title)s》，请到 我的书苑 查看应还日期。"))
 
 
-@login_required
+@role_required(*PATRON_ROLES)
 @require_POST
 def place_hold(request: HttpRequest, pk: int) -> HttpResponse:
-    book = selectors.book_get(book_id=pk)
-    if book is None:
-        raise Http404
-    if not user_has_role(request.user, *PATRON_ROLES):
-        raise PermissionDenied
-    _run(request, lambda: circulation.hold_place(patron=request.user, book=book, actor=request.user,
-                                                 channel=Channel.WEB), _("已预约《%(title)s》，到书后会通知您。") % {"title": book.title})
-    return redirect("book-detail", pk=pk)
+    return _on_book(request, pk, lambda book: circulation.hold_place(
+        patron=request.user, book=book, actor=request.user, channel=Channel.WEB),
+        _("已预约《%(title)s》，到书后会通知您。"))
 
 
 @login_required
@@ -83,70 +83,55 @@ def cancel_hold(request: HttpRequest, hold_id: int) -> HttpResponse:
 # --- the librarian's desk -------------------------------------------------------------------------------
 
 
-def _librarian(request: HttpRequest) -> None:
-    if not user_has_role(request.user, Role.LIBRARIAN):
-        raise PermissionDenied
-
-
-@login_required
+@role_required(Role.LIBRARIAN)
 def desk(request: HttpRequest) -> HttpResponse:
     """Scan or type a barcode to lend or take back a copy; the overdue list."""
-    _librarian(request)
-    from django.contrib.auth import get_user_model
-
-    from library.policy import library_today
-    from library.validators import normalize_barcode
-
     if request.method == "POST":
-        action = request.POST.get("action")
-        raw = request.POST.get("barcode", "").strip()
-        try:
-            barcode = normalize_barcode(raw)
-        except Exception:  # noqa: BLE001 - any malformed barcode: say so
-            barcode = ""
-        copy = selectors.copy_get(barcode=barcode) if barcode else None
-        if copy is None:
-            messages.error(request, _("条码 %(barcode)s 不存在。") % {"barcode": raw or "—"})
-        elif action == "checkout":
-            username = request.POST.get("patron", "").strip()
-            patron = get_user_model().objects.filter(username=username, is_active=True).first()
-            if patron is None:
-                messages.error(request, _("读者 %(username)s 不存在。") % {"username": username or "—"})
-            else:
-                try:
-                    loan = circulation.loan_checkout(patron=patron, actor=request.user, copy=copy, channel=Channel.WEB)
-                except DomainError as exc:
-                    messages.error(request, exc.detail)
-                else:
-                    messages.success(request, _("《%(title)s》（%(barcode)s）借给 %(reader)s，应还 %(date)s。") % {
-                        "title": copy.book.title, "barcode": copy.barcode, "reader": username,
-                        "date": f"{loan.due_date:%Y-%m-%d}"})
-        elif action == "return":
-            loan = circulation.active_loan_for_copy(copy)
-            if loan is None:
-                messages.error(request, _("复本 %(barcode)s 未借出。") % {"barcode": copy.barcode})
-            else:
-                try:
-                    result = circulation.loan_return(loan=loan, actor=request.user, channel=Channel.WEB)
-                except DomainError as exc:  # returned a moment ago at another desk
-                    messages.error(request, exc.detail)
-                    return redirect("desk")
-                if result.hold is not None:
-                    messages.success(request, _("已还《%(title)s》。请放上预约架：%(reader)s 预约，取书截止 %(date)s。") % {
-                        "title": copy.book.title, "reader": result.hold.patron.get_username(),
-                        "date": f"{result.hold.pickup_by:%Y-%m-%d}"})
-                else:
-                    messages.success(request, _("已还《%(title)s》，请放回书架。") % {"title": copy.book.title})
+        form = DeskForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form.first_error())
+        elif form.cleaned_data["action"] == "checkout":
+            _desk_checkout(request, form.cleaned_data["barcode"], form.cleaned_data["reader"])
+        else:
+            _desk_return(request, form.cleaned_data["barcode"])
         return redirect("desk")
     overdue = selectors.loan_queryset().filter(status=Loan.Status.ACTIVE, due_date__lt=library_today()).order_by("due_date")
     ready = selectors.hold_queryset().filter(status=Hold.Status.READY).order_by("pickup_by")
     return render(request, "library/desk.html", {"nav": "desk", "overdue": overdue, "ready": ready})
 
 
-@login_required
+def _desk_checkout(request: HttpRequest, copy, reader) -> None:
+    try:
+        loan = circulation.loan_checkout(patron=reader, actor=request.user, copy=copy, channel=Channel.WEB)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return
+    messages.success(request, _("《%(title)s》（%(barcode)s）借给 %(reader)s，应还 %(date)s。") % {
+        "title": copy.book.title, "barcode": copy.barcode, "reader": reader.get_username(),
+        "date": f"{loan.due_date:%Y-%m-%d}"})
+
+
+def _desk_return(request: HttpRequest, copy) -> None:
+    loan = circulation.active_loan_for_copy(copy)
+    if loan is None:
+        messages.error(request, _("复本 %(barcode)s 未借出。") % {"barcode": copy.barcode})
+        return
+    try:
+        result = circulation.loan_return(loan=loan, actor=request.user, channel=Channel.WEB)
+    except DomainError as exc:  # returned a moment ago at another desk
+        messages.error(request, exc.detail)
+        return
+    if result.hold is not None:
+        messages.success(request, _("已还《%(title)s》。请放上预约架：%(reader)s 预约，取书截止 %(date)s。") % {
+            "title": copy.book.title, "reader": result.hold.patron.get_username(),
+            "date": f"{result.hold.pickup_by:%Y-%m-%d}"})
+    else:
+        messages.success(request, _("已还《%(title)s》，请放回书架。") % {"title": copy.book.title})
+
+
+@role_required(Role.LIBRARIAN)
 def catalog_import(request: HttpRequest) -> HttpResponse:
     """Upload a catalog file: it is stored and imported by a background job; the job's page follows it."""
-    _librarian(request)
     form = CatalogImportForm(request.POST, request.FILES) if request.method == "POST" else CatalogImportForm()
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -164,10 +149,9 @@ def catalog_import(request: HttpRequest) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
-@login_required
+@role_required(Role.LIBRARIAN)
 def catalog_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     """An import's progress (the page reloads itself while the job runs), then its counts and first errors."""
-    _librarian(request)
     found = selectors.catalog_import_get(import_id=import_id)
     if found is None:
         raise Http404
@@ -180,8 +164,8 @@ def catalog_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 # --- a judge's own papers ---------------------------------------------------------------------------------
 
 
-def _may_enter_papers(user) -> bool:
-    return user_has_role(user, Role.JUDGE, Role.LIBRARIAN)
+#: Who enters research papers on the pages: judges their own, librarians any.
+PAPER_ROLES = (Role.JUDGE, Role.LIBRARIAN)
 
 
 def _save_paper(request: HttpRequest, form: PaperForm, paper=None):
@@ -199,11 +183,9 @@ def _save_paper(request: HttpRequest, form: PaperForm, paper=None):
         return None
 
 
-@login_required
+@role_required(*PAPER_ROLES)
 def my_papers(request: HttpRequest) -> HttpResponse:
     """我的调研成果: the papers this judge entered, and a form to enter one (its file is added on its page)."""
-    if not _may_enter_papers(request.user):
-        raise PermissionDenied
     profile = Profile.objects.filter(user=request.user).first()
     name = (profile.display_name if profile and profile.display_name else
             request.user.get_full_name() or request.user.get_username())

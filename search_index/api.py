@@ -5,7 +5,7 @@ from ninja import Query, Router
 from ninja.errors import HttpError, Throttled
 
 from accounts.auth import CATALOG_READ
-from core.errors import DomainError
+from core.errors import DomainError, error_responses
 from search_index import services
 from search_index.schemas import SearchOut, SearchQuery
 from search_index.throttle import search_wait
@@ -18,7 +18,7 @@ TIMEOUT_RETRY_AFTER = 10
 
 @router.get(
     "/search",
-    response={200: SearchOut, 400: dict, 401: dict, 422: dict, 429: dict, 503: dict},
+    response={200: SearchOut, **error_responses(400, 401, 422, 429, 503)},
     auth=CATALOG_READ,
     summary="全文检索图书与调研成果",
 )

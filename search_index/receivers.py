@@ -1,14 +1,15 @@
 """Queue index updates for every saved or deleted catalog row, in the writing transaction.
 
 Signals rather than calls in each library service, so that every path — the
-API, the admin, imports, the demo loader — reaches the index.  Writes that
-bypass signals (``QuerySet.update()``, ``bulk_create``) must call
-``search_index.services.index_record()`` themselves.
+API, the admin, imports, the demo loader — reaches the index, and library never
+imports search_index.  Circulation writes with conditional ``UPDATE``s, which
+send no model signals, and says so with ``library.signals.circulation_changed``.
 """
 
 from django.db.models.signals import post_delete, post_save
 
 from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
+from library.signals import circulation_changed
 from search_index.indexer import enqueue
 
 
@@ -28,7 +29,12 @@ def _paper_child(sender, instance, **kwargs):
     enqueue("paper", instance.paper_id)
 
 
+def _circulation(sender, book_id, **kwargs):
+    enqueue("book", book_id)
+
+
 def connect() -> None:
+    circulation_changed.connect(_circulation, dispatch_uid="search_index.circulation")
     for signal in (post_save, post_delete):
         signal.connect(_book, sender=Book, dispatch_uid=f"search_index.book.{signal}")
         signal.connect(_book_child, sender=Copy, dispatch_uid=f"search_index.copy.{signal}")

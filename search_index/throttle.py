@@ -2,7 +2,7 @@
 
 A search costs tens of milliseconds of CPU where most requests cost a few, so anonymous clients are limited
 per address (``SEARCH_RATE_ANONYMOUS`` a minute) and logged-in users per account (``SEARCH_RATE_USER``).
-The address is ``accounts.services.client_ip``: REMOTE_ADDR, or the X-Forwarded-For entry written by the
+The address is ``core.net.client_ip``: REMOTE_ADDR, or the X-Forwarded-For entry written by the
 nearest trusted proxy (``TRUSTED_PROXY_COUNT``), so a client cannot pick its own bucket with the header; an
 IPv6 client is counted by its /64 network.
 
@@ -12,8 +12,8 @@ nothing evicts: a flood of searches from fresh addresses cannot push out the cou
 
 from django.conf import settings
 
-from accounts.services import client_ip
 from core import ratelimit
+from core.net import client_ip
 
 WINDOW_SECONDS = 60
 

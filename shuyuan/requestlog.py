@@ -19,30 +19,27 @@ import re
 import time
 import uuid
 
+from core.net import client_ip
+
 logger = logging.getLogger("shuyuan.request")
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
-_FEED_SECRET = re.compile(r"^(/calendar/u/fgcal_[A-Za-z0-9]+_)[^/]+(\.ics)$")
-
-
-def current_request_id() -> str:
-    return _request_id.get()
+# The secret part of a personal feed's path, in any variant a client may ask for (``.ICS``, no suffix, a
+# trailing slash): the secret is URL-safe base64, so it ends at the first "." or "/".
+_FEED_SECRET = re.compile(r"(/calendar/u/fgcal_[A-Za-z0-9]+_)[A-Za-z0-9_-]+", re.IGNORECASE)
 
 
 def loggable_path(path: str) -> str:
     """The path without secrets: ``/calendar/u/fgcal_<lookup>_<secret>.ics`` keeps only the lookup part."""
-    return _FEED_SECRET.sub(r"\1…\2", path)
+    return _FEED_SECRET.sub(r"\1…", path)
 
 
 class RequestLogMiddleware:
     """First in the chain: assigns the request id and logs the finished request."""
 
     def __init__(self, get_response):
-        from accounts.services import client_ip  # not at import: logging is configured before the apps load
-
         self.get_response = get_response
-        self.client_ip = client_ip
 
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
@@ -64,7 +61,7 @@ class RequestLogMiddleware:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     "bytes": size,
                     "user": user.get_username() if user is not None and user.is_authenticated else None,
-                    "ip": self.client_ip(request),
+                    "ip": client_ip(request),
                 }},
             )
             return response

@@ -20,17 +20,16 @@ from accounts.selectors import user_has_role
 from accounts.services import calendar_links, calendar_token_rotate
 from library import selectors
 from library.models import Hold, Loan, Paper
-from library.views import _may_enter_papers
+from library.views import PAPER_ROLES
 from search_index import services as search
 from search_index.throttle import search_wait
+from web.forms import MAX_PAGE, PER_PAGE, SearchForm
 
-PER_PAGE = 20
 FACET_LABELS = {"type": gettext_lazy("类型"), "year": gettext_lazy("年份"), "language": gettext_lazy("语种"),
                 "clc": gettext_lazy("中图分类"), "available": gettext_lazy("在架情况")}
 VALUE_LABELS = {"type": {"book": gettext_lazy("图书"), "paper": gettext_lazy("调研成果")},
                 "available": {"yes": gettext_lazy("在架"), "no": gettext_lazy("借出/无复本")},
                 "language": {"zh": gettext_lazy("中文"), "en": gettext_lazy("英文"), "mn": gettext_lazy("蒙古文")}}
-FILTER_PARAMS = {"type": "type", "year": "year", "language": "language", "clc": "clc", "available": "available"}
 
 
 def _params(request: HttpRequest, **changes) -> str:
@@ -45,19 +44,15 @@ def _params(request: HttpRequest, **changes) -> str:
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "")
-    page = max(1, int(request.GET["page"])) if request.GET.get("page", "").isdigit() else 1
-    filters = search.Filters(include_internal=request.user.is_authenticated)
-    filters.type = request.GET.get("type") if request.GET.get("type") in ("book", "paper") else None
-    filters.language = request.GET.get("language") or None
-    filters.clc = request.GET.get("clc") or None
-    if request.GET.get("year", "").isdigit():
-        filters.year_from = filters.year_to = int(request.GET["year"])
-    if request.GET.get("available") in ("yes", "no"):
-        filters.available = request.GET["available"] == "yes"
-    sort = request.GET.get("sort") if request.GET.get("sort") in ("relevance", "year", "-year") else "relevance"
-    context = {"nav": "search", "q": q, "result": None, "error": None,
-               "keep": [(k, v) for k, v in request.GET.items() if k in FILTER_PARAMS or k == "sort"]}
+    form = SearchForm(request.GET)
+    form.is_valid()
+    q = form.cleaned_data.get("q") or ""
+    page, sort = form.page_number(), form.ordering()
+    filters = form.filters(include_internal=request.user.is_authenticated)
+    context = {"nav": "search", "q": request.GET.get("q", ""), "result": None, "error": form.query_error(),
+               "keep": form.kept()}
+    if context["error"]:
+        return render(request, "web/search.html", context, status=400)
     # The same limits as GET /api/v1/search: the rate per client, then the query's own bounds.
     wait = search_wait(request, user=request.user)
     if wait:
@@ -80,12 +75,12 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return render(request, "web/search.html", context, status=503)
     facets = []
     for name, values in result.facets.items():
-        current = request.GET.get(FILTER_PARAMS[name])
+        current = request.GET.get(name)
         items = []
         for value, count in list(values.items())[:12]:
             active = current == value
             items.append({"label": VALUE_LABELS.get(name, {}).get(value, value), "count": count, "active": active,
-                          "url": _params(request, **{FILTER_PARAMS[name]: None if active else value})})
+                          "url": _params(request, **{name: None if active else value})})
         facets.append({"label": FACET_LABELS[name], "values": items})
     context.update(
         result=result,
@@ -93,7 +88,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         sorts=[{"label": label, "active": sort == key, "url": _params(request, sort=key)}
                for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")))],
         prev_url=_params(request, page=str(page - 1)) if page > 1 else None,
-        next_url=_params(request, page=str(page + 1)) if page * PER_PAGE < result.count else None,
+        next_url=_params(request, page=str(page + 1)) if page * PER_PAGE < result.count and page < MAX_PAGE else None,
     )
     return render(request, "web/search.html", context)
 
@@ -144,7 +139,7 @@ def me(request: HttpRequest) -> HttpResponse:
         .select_related("event").order_by("event__start"),
         "feed_links": request.session.pop("calendar_links", None),
         "has_feed": hasattr(user, "calendar_token"),
-        "may_enter_papers": _may_enter_papers(user),
+        "may_enter_papers": user_has_role(user, *PAPER_ROLES),
         "paper_count": Paper.objects.filter(created_by=user).count(),
     }
     if context["feed_links"]:

@@ -32,10 +32,30 @@ def redis_answers() -> bool:
         return False
 
 
+_claimed_db: list[int] = []
+
+
 def redis_url() -> str:
-    # One Redis database per pytest-xdist process, so parallel test processes never share a queue.
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return f"redis://127.0.0.1:6379/{10 + int(worker.removeprefix('gw') or 0) % 6}"
+    """A Redis database of this test process's own, claimed in database 0 for the process's lifetime (an
+    hour at most), so that test runs going on at once on one machine (two checkouts, pytest-xdist
+    processes) never flush or take each other's queues."""
+    import atexit
+    import uuid
+
+    import redis
+
+    if not _claimed_db:
+        claims = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        token = f"{os.getpid()}:{uuid.uuid4().hex}"
+        for db in range(15, 9, -1):
+            if claims.set(f"shuyuan-tests:db{db}", token, nx=True, ex=3600):
+                _claimed_db.append(db)
+                atexit.register(lambda key=f"shuyuan-tests:db{db}": claims.delete(key)
+                                if claims.get(key) == token.encode() else None)
+                break
+        else:
+            raise RuntimeError("every test Redis database (10-15) is claimed by other test processes")
+    return f"redis://127.0.0.1:6379/{_claimed_db[0]}"
 
 
 BACKENDS = [

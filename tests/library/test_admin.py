@@ -187,7 +187,7 @@ def lent(book, judge, librarian):
 @pytest.mark.parametrize(
     "path",
     ["/admin/library/loan/", "/admin/library/hold/", "/admin/library/loanpolicy/", "/admin/library/closedday/",
-     "/admin/library/notice/", "/admin/library/circulationevent/", "/admin/library/loanpolicy/add/",
+     "/admin/notices/notice/", "/admin/library/circulationevent/", "/admin/library/loanpolicy/add/",
      "/admin/library/closedday/add/"],
 )
 def test_circulation_pages_render(admin_client_librarian, lent, path):

@@ -12,10 +12,10 @@ from pymarc import Field, Indicators, Record, Subfield
 from stdnum import isbn as stdnum_isbn
 
 from core.errors import InvalidInput
-from core.text import is_single_line
+from core.text import is_single_line, neutralize_cell, restore_cell
 from library import services
 from library.exporters import SUMMARY_TRUNCATED, export_catalog
-from library.importers import CSV_COLUMNS, detect_format, import_catalog, neutralize_cell, restore_cell
+from library.importers import CSV_COLUMNS, detect_format, import_catalog
 from library.models import Book, Contributor, Copy
 from tests.jobs.worker import run_queued_jobs
 

@@ -126,6 +126,10 @@ def test_log_lines_written_during_a_request_carry_its_id(client, caplog):
 def test_personal_feed_secrets_never_reach_the_log():
     assert loggable_path("/calendar/u/fgcal_ab12CD_s3cr3tPart-xyz.ics") == "/calendar/u/fgcal_ab12CD_….ics"
     assert loggable_path("/calendar/events.ics") == "/calendar/events.ics"
+    # The twelfth attack's variants were logged whole: a trailing slash, no suffix, upper case.
+    assert loggable_path("/calendar/u/fgcal_ab12CD_s3_cr3t-x.ics/") == "/calendar/u/fgcal_ab12CD_….ics/"
+    assert loggable_path("/calendar/u/fgcal_ab12CD_s3_cr3t-x") == "/calendar/u/fgcal_ab12CD_…"
+    assert loggable_path("/calendar/u/FGCAL_ab12CD_s3_cr3t-x.ICS") == "/calendar/u/FGCAL_ab12CD_….ICS"
 
 
 def test_server_errors_are_logged_as_json_with_the_traceback():

@@ -113,6 +113,37 @@ def test_desk_checkout_return_and_the_hold_shelf(book, judge, librarian):
     assert logged_in(judge).get("/desk").status_code == 403
 
 
+def test_the_desk_says_what_is_wrong_with_a_scan(book, judge, librarian):
+    desk = logged_in(librarian)
+
+    def said(data):
+        return desk.get(csrf_post(desk, "/desk", "/desk", data)["Location"]).content.decode()
+
+    assert "读者 nobody 不存在" in said({"action": "checkout", "barcode": "B1", "patron": "nobody"})
+    assert "读者 — 不存在" in said({"action": "checkout", "barcode": "B1", "patron": ""})
+    assert "条码 坏/码 不存在" in said({"action": "checkout", "barcode": "坏/码", "patron": "judge1"})
+    assert "复本 B1 未借出" in said({"action": "return", "barcode": "B1"})
+    said({"action": "lend-twice", "barcode": "B1", "patron": "judge1"})  # no such action: nothing happens
+    assert not Loan.objects.exists()
+
+
+@pytest.mark.parametrize("params", [{"page": "²"}, {"year": "²"}, {"page": "0"}, {"page": "99999999"},
+                                    {"year": "-5"}, {"type": "film"}, {"sort": "random"}, {"available": "maybe"}])
+def test_a_hand_edited_search_url_is_searched_without_the_bad_parameter(book, params):
+    """Found by the twelfth attack: "²" passed str.isdigit() and then failed int(): a 500."""
+    response = Client().get("/", {"q": "担保", **params})
+
+    assert response.status_code == 200 and "共 1 条结果" in response.content.decode()
+
+
+def test_the_search_page_keeps_only_valid_filters_in_its_links(book):
+    html = Client().get("/", {"q": "担保", "type": "book", "year": "abc", "sort": "-year"}).content.decode()
+
+    assert '<input type="hidden" name="type" value="book">' in html
+    assert '<input type="hidden" name="sort" value="-year">' in html
+    assert 'name="year"' not in html
+
+
 def test_english_switch(book):
     client = Client()
     page = client.get("/", {"q": "担保物权"}).content.decode()
@@ -256,7 +287,7 @@ def test_bad_occurrence_and_registration_ids_are_messages_not_errors(organizer, 
         assert response.status_code == 302
     org = logged_in(organizer)
     page = f"/organize/{event.pk}/attendees"
-    for bad in ("abc", "", "1.5"):
+    for bad in ("abc", "", "1.5", "²", "9" * 30):  # "²" is a digit to str.isdigit() and not to int(): was a 500
         assert csrf_post(org, page, page, {"registration": bad}).status_code == 302
     manage = f"/organize/{event.pk}"
     response = csrf_post(org, manage, manage, {"action": "move-occurrence", "recurrence_id": start.isoformat(),

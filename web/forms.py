@@ -1,0 +1,59 @@
+"""Forms of the pages that span apps."""
+
+from django import forms
+
+from search_index import services as search
+
+#: Results on one page of the search page.
+PER_PAGE = 20
+#: The last page: the API's offset stops at 10,000.
+MAX_PAGE = 10_000 // PER_PAGE + 1
+
+
+class SearchForm(forms.Form):
+    """The search page's query string, checked with the same bounds as ``GET /api/v1/search``
+    (search_index.schemas.SearchQuery).  A filter that is not valid (a hand-edited URL, ``year=abc``) is
+    left out rather than refused, as a catalogue's facet links are; a query that is too long is refused."""
+
+    q = forms.CharField(required=False, max_length=2000, strip=False)
+    type = forms.ChoiceField(required=False, choices=[("book", "book"), ("paper", "paper")])
+    language = forms.CharField(required=False, max_length=8)
+    year = forms.IntegerField(required=False, min_value=0, max_value=9999)
+    clc = forms.CharField(required=False, max_length=32)
+    available = forms.ChoiceField(required=False, choices=[("yes", "yes"), ("no", "no")])
+    sort = forms.ChoiceField(required=False, choices=[(s, s) for s in ("relevance", "year", "-year")])
+    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+
+    #: The parameters a filter link or the sort keeps when the query changes.
+    KEPT = ("type", "year", "language", "clc", "available", "sort")
+
+    def value(self, name: str):
+        """The field's valid value, or None (empty or not valid)."""
+        if name in self.errors:
+            return None
+        return self.cleaned_data.get(name) or None
+
+    def query_error(self) -> str | None:
+        return self.errors["q"][0] if "q" in self.errors else None
+
+    def filters(self, *, include_internal: bool) -> search.Filters:
+        filters = search.Filters(include_internal=include_internal)
+        filters.type = self.value("type")
+        filters.language = self.value("language")
+        filters.clc = self.value("clc")
+        year = self.value("year")
+        if year is not None:
+            filters.year_from = filters.year_to = year
+        if self.value("available"):
+            filters.available = self.value("available") == "yes"
+        return filters
+
+    def page_number(self) -> int:
+        return self.value("page") or 1
+
+    def ordering(self) -> str:
+        return self.value("sort") or "relevance"
+
+    def kept(self) -> list[tuple[str, str]]:
+        """The valid filters and sort, for the hidden inputs of the search box."""
+        return [(name, self.data[name]) for name in self.KEPT if self.value(name) is not None]
