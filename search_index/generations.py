@@ -74,7 +74,8 @@ def open_index():
     path = root() / generation
     try:
         ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
-    except UNREADABLE as exc:
+    # TypeError: whoosh reads an empty (zero-length) table of contents as ord(b"") rather than raising.
+    except (*UNREADABLE, TypeError) as exc:
         raise IndexMissing(
             f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc})"
         ) from exc
