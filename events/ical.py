@@ -190,7 +190,7 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
                 kept.append(override)
         if exdates:
             master.add("exdate", sorted({_when(event, d) for d in exdates}))
-    if personal is not None:
+    if personal is not None and event.status != Event.Status.CANCELLED:  # as for a cancelled occurrence below
         _alarms(master, event.title, (timedelta(days=1), timedelta(hours=1)))
     out = [master]
     for override in kept:
