@@ -164,9 +164,9 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
     master.add("dtstamp", _utc(event.updated_at))
     master.add("dtstart", _when(event, event.start))
     master.add("dtend", _when(event, event.end))
-    summary = event.title
-    if registrations and all(r.status == Registration.Status.WAITLISTED for r in registrations):
-        summary = f"【候补】{summary}"
+    waitlisted = bool(registrations) and all(r.status == Registration.Status.WAITLISTED for r in registrations)
+    mark = "【候补】" if waitlisted else ""
+    summary = f"{mark}{event.title}"
     master.add("summary", _line(summary))
     master.add("description", _description(event, status_line))
     master.add("location", _location(event, event.venue))
@@ -190,7 +190,7 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
                 kept.append(override)
         if exdates:
             master.add("exdate", sorted({_when(event, d) for d in exdates}))
-    if personal is not None:
+    if personal is not None and event.status != Event.Status.CANCELLED:  # as for a cancelled occurrence below
         _alarms(master, event.title, (timedelta(days=1), timedelta(hours=1)))
     out = [master]
     for override in kept:
@@ -200,7 +200,7 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
         instance.add("dtstamp", _utc(max(override.updated_at, event.updated_at)))
         instance.add("dtstart", _when(event, override.start))
         instance.add("dtend", _when(event, override.end))
-        instance.add("summary", _line(override.title or summary))
+        instance.add("summary", _line(f"{mark}{override.title}" if override.title else summary))
         extra = "\n".join(filter(None, [status_line, f"变更原因：{override.reason}" if override.reason else ""]))
         instance.add("description", _description(event, extra))
         instance.add("location", _location(event, override.venue if override.venue_changed else event.venue))

@@ -74,7 +74,8 @@ def open_index():
     path = root() / generation
     try:
         ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
-    except UNREADABLE as exc:
+    # TypeError: whoosh reads an empty (zero-length) table of contents as ord(b"") rather than raising.
+    except (*UNREADABLE, TypeError) as exc:
         raise IndexMissing(
             f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc})"
         ) from exc
@@ -99,7 +100,11 @@ def swap_in(path: Path) -> None:
     link = current_link()
     tmp = root() / f".current-{secrets.token_hex(4)}"
     os.symlink(path.name, tmp)
-    os.replace(tmp, link)
+    try:
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # e.g. ``current`` is a directory: a rename cannot replace it by a link
+        raise
     for other in root().glob("gen-*"):
         if other.name != path.name:
             shutil.rmtree(other, ignore_errors=True)
@@ -125,7 +130,12 @@ def ensure_index() -> bool:
         if index_exists():
             return False
         path = new_generation_dir()
-        create_index(path)
-        mark_schema_version(path)
-        swap_in(path)
+        try:
+            create_index(path)
+            mark_schema_version(path)
+            swap_in(path)
+        except BaseException:
+            if current_generation() != path.name:  # as indexer.rebuild: no generation left per failed attempt
+                shutil.rmtree(path, ignore_errors=True)
+            raise
         return True
