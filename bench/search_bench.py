@@ -286,7 +286,7 @@ def load_catalog(corpus) -> dict:
 def build_whoosh(procs: int, *, reuse: bool = False, sidecars: bool = True) -> dict:
     from django.conf import settings
 
-    from search_index import documents, generations, postings_cache, services, sidecar
+    from search_index import documents, generations, postings_cache, services, sidecar, whoosh_private
 
     if reuse:
         records, wall = documents.count_documents(), float("nan")
@@ -306,7 +306,7 @@ def build_whoosh(procs: int, *, reuse: bool = False, sidecars: bool = True) -> d
         sidecars_written = postings_cache.build_sidecars(ix)
         sidecar_seconds = time.perf_counter() - started
     try:
-        segments = len(ix._segments())
+        segments = len(whoosh_private.toc_segments(ix))
     except Exception:  # noqa: BLE001 - a private whoosh API, only informative
         segments = None
     generation = Path(settings.SEARCH_INDEX_DIR) / generations.current_generation()

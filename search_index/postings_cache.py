@@ -6,11 +6,12 @@ decoded a whole block at a time into two arrays (document numbers, weights), and
 and facet values of every document into one array each, so that matching, filtering, facet counts
 and BM25F scoring (:mod:`search_index.searcher`) run as vectorised numpy operations.
 
-This is the only module that reads Whoosh's storage below its public API (the W3 codec's posting
-blocks and the per-document lengths column), pinned to whoosh-reloaded 2.7.5; the tests check every
-array against Whoosh's own per-document answers.  A segment never changes once written — only
-documents in it get deleted, and the searcher subtracts those on every search — so cached arrays
-stay valid until a merge retires the segment.
+This module reads Whoosh's storage below its public API (the W3 codec's posting blocks and the
+per-document lengths column) through :mod:`search_index.whoosh_private`, which holds every such access
+and names the Whoosh version it was written for; the tests check every array against Whoosh's own
+per-document answers.  A segment never changes once written — only documents in it get deleted, and
+the searcher subtracts those on every search — so cached arrays stay valid until a merge retires the
+segment.
 
 A segment's long lists (``SIDECAR_MIN_POSTINGS`` postings or more) are also written decoded, once, to a
 file next to the segment (:mod:`search_index.sidecar`, :func:`build_sidecars`) and memory-mapped from
@@ -28,13 +29,25 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, W3Codec, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.system import unpack_uint
-from whoosh.util.numeric import _length_byte_cache
 
 from search_index import sidecar
+from search_index.whoosh_private import (
+    LENGTH_OF_BYTE,
+    at_end,
+    block_ids,
+    block_values,
+    block_weights,
+    column_bytes,
+    column_count,
+    length_column,
+    next_block,
+    per_doc_reader,
+    stored_column,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +65,6 @@ READ_SIDECARS = True
 
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
 _EMPTY_WEIGHTS = np.empty(0, dtype=np.float32)
-# byte → field length, as Whoosh decodes it (byte 0 means "no length": Whoosh's default of 1).
-_LENGTH_OF_BYTE = np.array(_length_byte_cache, dtype=np.float64)
-_LENGTH_OF_BYTE[0] = 1.0
 
 
 @dataclass(frozen=True)
@@ -112,11 +122,9 @@ def read_postings(reader, fieldname: str, btext: bytes) -> Postings:
         return Postings(np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32))
     id_blocks, weight_blocks = [], []
     while matcher.is_active():
-        matcher._read_ids()
-        matcher._read_weights()
-        id_blocks.append(np.asarray(matcher._ids, dtype=np.int32))
-        weight_blocks.append(np.asarray(matcher._weights, dtype=np.float32))
-        matcher._next_block()
+        id_blocks.append(np.asarray(block_ids(matcher), dtype=np.int32))
+        weight_blocks.append(np.asarray(block_weights(matcher), dtype=np.float32))
+        next_block(matcher)
     if not id_blocks:
         return EMPTY
     return Postings(np.concatenate(id_blocks), np.concatenate(weight_blocks))
@@ -138,13 +146,10 @@ def read_positions(reader, fieldname: str, btext: bytes) -> tuple[Postings, Posi
     id_blocks, weight_blocks, values = [], [], []
     if isinstance(matcher, W3LeafMatcher):
         while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            matcher._read_values()
-            id_blocks.append(np.asarray(matcher._ids, dtype=np.int32))
-            weight_blocks.append(np.asarray(matcher._weights, dtype=np.float32))
-            values.extend(matcher._values)
-            matcher._next_block()
+            id_blocks.append(np.asarray(block_ids(matcher), dtype=np.int32))
+            weight_blocks.append(np.asarray(block_weights(matcher), dtype=np.float32))
+            values.extend(block_values(matcher))
+            next_block(matcher)
     else:  # inlined postings (a term in one document) or another codec
         ids, weights = [], []
         while matcher.is_active():
@@ -306,18 +311,15 @@ def positions_in(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> tupl
     if isinstance(matcher, W3LeafMatcher):
         for doc in docs.tolist():
             # Whole blocks are passed over by their last id, without unpacking them.
-            while not matcher._atend and doc > matcher._maxid:
-                matcher._next_block()
-            if matcher._atend:
+            while not at_end(matcher) and doc > matcher.block_max_id():
+                next_block(matcher)
+            if at_end(matcher):
                 break
-            if matcher._ids is None:
-                matcher._read_ids()
-            i = bisect_left(matcher._ids, doc)
-            if i < len(matcher._ids) and matcher._ids[i] == doc:
-                if matcher._values is None:
-                    matcher._read_values()
+            ids = block_ids(matcher)
+            i = bisect_left(ids, doc)
+            if i < len(ids) and ids[i] == doc:
                 found.append(doc)
-                values.append(matcher._values[i])
+                values.append(block_values(matcher)[i])
     else:  # inlined postings (a term in one document) or another codec
         wanted = set(docs.tolist())
         while matcher.is_active():
@@ -380,12 +382,12 @@ def field_lengths(reader, segment_id: str, fieldname: str) -> np.ndarray:
     if found is None:
         count = reader.doc_count_all()
         raw = np.zeros(count, dtype=np.uint8)
-        column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+        column = length_column(per_doc_reader(reader), fieldname)
         if column is not None:
-            stored = min(column._count, count)
+            stored = min(column_count(column), count)
             if stored:
-                raw[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)
-        found = _LENGTH_OF_BYTE[raw]
+                raw[:stored] = np.frombuffer(column_bytes(column, stored), dtype=np.uint8)
+        found = LENGTH_OF_BYTE[raw]
         cache[key] = found
     return found
 
@@ -414,13 +416,13 @@ def open_columns(reader) -> bool:
     None for them later: ``stored_fields()`` failed with a TypeError).  Once open they stay readable.
     """
     for leaf, _offset in reader.leaf_readers():
-        perdoc = getattr(leaf, "_perdoc", None)
+        perdoc = per_doc_reader(leaf)
         if perdoc is None or leaf.segment() is None:
             continue
-        if leaf.doc_count_all() and perdoc._cached_reader("_stored", STORED_COLUMN) is None:
+        if leaf.doc_count_all() and stored_column(perdoc) is None:
             return False
         for fieldname in leaf.schema.scorable_names():
-            if leaf.field_length(fieldname) and perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN) is None:
+            if leaf.field_length(fieldname) and length_column(perdoc, fieldname) is None:
                 return False
     return True
 
@@ -494,7 +496,8 @@ def build_sidecars(ix, *, min_postings: int | None = None) -> list[str]:
 
 def _long_lists(reader, min_postings: int):
     schema = reader.schema
-    for (fieldname, btext), info in reader._terms.items():
+    # ((fieldname, btext), term info) of every term: a segment reader reads its terms file once.
+    for (fieldname, btext), info in reader:
         if fieldname not in schema or info.doc_frequency() < min_postings:
             continue
         fmt = schema[fieldname].format

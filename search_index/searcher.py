@@ -21,6 +21,7 @@ from whoosh.scoring import bm25
 from search_index import generations, postings_cache
 from search_index.analysis import has_han, normalize_query_text, pinyin_analyzer, text_analyzer
 from search_index.index_schema import FIELD_BOOSTS
+from search_index.whoosh_private import field_b
 
 MAX_QUERY_LENGTH = 1000
 # Bounds on the work one query may ask for (docs/search.md, "Limits").  Each word costs a posting-list
@@ -668,7 +669,7 @@ class _Segment:
         field = searcher.schema[q.fieldname]
         btext = field.to_bytes(q.text) if not isinstance(q.text, bytes) else q.text
         weighting = searcher.weighting
-        b = weighting._field_B.get(q.fieldname, weighting.B)
+        b = field_b(weighting, q.fieldname)
         idf = searcher.idf(q.fieldname, btext)
         avgfl = searcher.avg_field_length(q.fieldname) or 1
         lengths = postings_cache.field_lengths(self.reader, self.id, q.fieldname)

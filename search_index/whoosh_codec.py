@@ -11,13 +11,16 @@ Whoosh 2.7 index.
 The codec is written into the index's table of contents (Whoosh pickles it by reference to this
 module), like the analyzers of :mod:`search_index.analysis`.
 
-``segment_sizes`` reads the table of contents through ``FileIndex._segments()``, a private method of
-whoosh-reloaded 2.7.5 (the public way, ``ix.reader().leaf_readers()``, opens every segment's files);
-tests/search_index/test_worker.py compares the two.
+The lengths column and the table of contents are read below Whoosh's public API, through
+:mod:`search_index.whoosh_private` (``segment_sizes`` reads only the table of contents: the public way,
+``ix.reader().leaf_readers()``, opens every segment's files); tests/search_index/test_worker.py compares
+the two.
 """
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, _lenfield
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
 from whoosh.util.numeric import byte_to_length
+
+from search_index.whoosh_private import column_bytes, column_count, length_column, toc_segments
 
 
 class CatalogCodec(W3Codec):
@@ -33,6 +36,8 @@ class LengthsInMemoryReader(W3PerDocReader):
 
     def __init__(self, storage, segment):
         super().__init__(storage, segment)
+        # Whoosh's own count, fixed for the reader's life (the segment's documents, deleted ones included).
+        self._all_docs = self.doc_count_all()
         self._length_bytes: dict[str, bytes | None] = {}
 
     def _lengths(self, fieldname: str) -> bytes | None:
@@ -40,18 +45,19 @@ class LengthsInMemoryReader(W3PerDocReader):
             return self._length_bytes[fieldname]
         except KeyError:
             pass
-        column = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+        column = length_column(self, fieldname)
         data = None
         if column is not None:
-            data = bytes(column._dbfile.get(column._basepos, column._count)) if column._count else b""
+            count = column_count(column)
+            data = bytes(column_bytes(column, count)) if count else b""
         self._length_bytes[fieldname] = data
         return data
 
     def doc_field_length(self, docnum, fieldname, default=0):
         # The same answers as W3PerDocReader.doc_field_length, including its
         # quirk of answering None for a document without that field.
-        if docnum > self._doccount:
-            raise IndexError(f"Asked for docnum {docnum!r} of {self._doccount}")
+        if docnum > self._all_docs:
+            raise IndexError(f"Asked for docnum {docnum!r} of {self._all_docs}")
         data = self._lengths(fieldname)
         if data is None:
             return default
@@ -66,4 +72,4 @@ def segment_sizes(ix) -> list[tuple[int, int]]:
 
     Reads only the table of contents.
     """
-    return [(segment.doc_count_all(), segment.deleted_count()) for segment in ix._segments()]
+    return [(segment.doc_count_all(), segment.deleted_count()) for segment in toc_segments(ix)]

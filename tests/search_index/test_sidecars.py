@@ -11,7 +11,7 @@ import pytest
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
 from library.services import book_create, book_update
-from search_index import generations, indexer, postings_cache, searcher, services, sidecar
+from search_index import generations, indexer, postings_cache, searcher, services, sidecar, whoosh_private
 from search_index.services import Filters
 from search_index.whoosh_codec import CatalogCodec
 
@@ -61,7 +61,7 @@ def _sidecars() -> set[str]:
 def _segment_ids() -> set[str]:
     ix = generations.open_index()
     try:
-        return {s.segment_id() for s in ix._segments()}
+        return {s.segment_id() for s in whoosh_private.toc_segments(ix)}
     finally:
         ix.close()
 
@@ -76,6 +76,7 @@ def _answers():
 
 
 def _without_decoding(monkeypatch):
+    # Whoosh's own decoding methods (behind whoosh_private's block readers and the public Matcher calls).
     def refuse(self):
         raise AssertionError("a posting block was unpacked")
 

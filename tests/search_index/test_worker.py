@@ -178,7 +178,7 @@ def test_a_merge_leaves_the_work_queued_while_another_process_holds_the_writer(e
 
 
 def test_segment_sizes_read_from_the_table_of_contents_match_whoosh_readers(empty_index):
-    """Fails loudly when a Whoosh upgrade changes the private FileIndex._segments()."""
+    """Fails loudly when a Whoosh upgrade changes the private FileIndex._segments() (whoosh_private.toc_segments)."""
     for i in range(3):
         book = book_create(title=f"海事审判第{i}卷")
         indexer.drain(merge=False)
