@@ -5,7 +5,6 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.errors import HttpError, Throttled
 from ninja.pagination import paginate
-from ninja.throttling import UserRateThrottle
 
 from accounts import selectors, services
 from accounts.auth import LOGGED_IN
@@ -14,6 +13,7 @@ from accounts.schemas import CalendarLinksOut, MeOut, TokenInfoOut, TokenOut, To
 from core.errors import error_responses
 from core.net import client_ip
 from core.pagination import Pagination
+from core.throttles import hourly_allowance
 
 router = Router(tags=["accounts"])
 
@@ -59,14 +59,10 @@ def revoke_token(request: HttpRequest, token_id: int):
     return Status(204, None)
 
 
-class CalendarTokenThrottle(UserRateThrottle):
-    """Rotating the feed link is a rare act; a script rotating it in a loop is stopped (per user, shared
-    by all workers through the file cache)."""
-
-    scope = "calendar-token"
-
-
 @router.post("/me/calendar-token", response={200: CalendarLinksOut, **error_responses(401, 429)}, auth=LOGGED_IN,
-             throttle=[CalendarTokenThrottle("20/h")], summary="创建或更换我的日历订阅链接（旧链接立即失效）")
+             summary="创建或更换我的日历订阅链接（旧链接立即失效）")
 def rotate_calendar_token(request: HttpRequest):
-    return services.calendar_links(services.calendar_token_rotate(user=request.auth))
+    # A rare act; a script rotating the link in a loop is stopped (the page counts in the same allowance).
+    with hourly_allowance(request.auth, "calendar-token", "CALENDAR_TOKEN_ROTATIONS_PER_HOUR"):
+        token = services.calendar_token_rotate(user=request.auth)
+    return services.calendar_links(token)

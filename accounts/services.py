@@ -10,10 +10,12 @@ from django.contrib.auth.models import AbstractBaseUser, Group, Permission, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import ApiToken, CalendarToken, FailedLogin, Profile, Role, hash_token
+from core import ratelimit
+from core.net import client_network
 
 # Model permissions each role gets in the admin: every permission of an app ("library"), or one
 # permission ("jobs.view_job").  Librarians keep the catalog and watch the background jobs (imports,
@@ -97,13 +99,21 @@ class IssuedToken:
     raw: str
 
 
+@transaction.atomic
 def token_issue(*, user: AbstractBaseUser, name: str = "") -> IssuedToken:
-    """Create an API token; the raw value is returned once and never stored."""
+    """Create an API token; the raw value is returned once and never stored.  A person holds at most
+    ``API_TOKENS_PER_USER`` live tokens: a new one revokes the least recently used beyond that (a script
+    logging in in a loop left one row per login)."""
     lookup = secrets.token_hex(6)
     raw = f"{ApiToken.PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
     token = ApiToken(user=user, name=name[:64], lookup=lookup, key_hash=hash_token(raw))
     token.full_clean()
     token.save()
+    live = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(pk=token.pk)
+    oldest = live.order_by(F("last_used_at").desc(nulls_last=True), "-created_at", "-id").values_list("pk", flat=True)
+    surplus = list(oldest[settings.API_TOKENS_PER_USER - 1:])
+    if surplus:
+        ApiToken.objects.filter(pk__in=surplus).update(revoked_at=timezone.now())
     return IssuedToken(token=token, raw=raw)
 
 
@@ -155,8 +165,19 @@ def login_with_password(*, username: str, password: str, ip: str | None) -> Logi
 
     The attempt is counted *before* the password is checked, in one short
     transaction with the count, so parallel guesses cannot all slip under the
-    limit.  A successful login clears the username's attempts.
+    limit.  A successful login clears the username's attempts.  Every attempt,
+    successful or not, also counts against ``LOGIN_ATTEMPTS_PER_USERNAME`` and
+    ``LOGIN_ATTEMPTS_PER_ADDRESS`` in the window: a password check costs a
+    worker about half a second, and the twelfth attack slowed every page with
+    logins that all succeeded.  An IPv6 client is counted by its /64 network.
     """
+    ip = client_network(ip)
+    window = settings.LOGIN_LOCKOUT_SECONDS
+    for key, limit in ((f"login:user:{username[:150].lower()}", settings.LOGIN_ATTEMPTS_PER_USERNAME),
+                       (f"login:net:{ip or 'unknown'}", settings.LOGIN_ATTEMPTS_PER_ADDRESS)):
+        wait = ratelimit.hit(key, ratelimit.Limit(limit, window, buckets=15))
+        if wait:
+            return LoginResult(user=None, retry_after=wait)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Serializes the count-then-insert of concurrent attempts (SQLite's

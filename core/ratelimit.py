@@ -17,7 +17,6 @@ to the hour).
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import sqlite3
 import threading
@@ -86,6 +85,10 @@ class SQLiteCounters:
             raise
         return added, counts
 
+    def refund(self, key: str, current: int) -> None:
+        """Takes one back from slice ``current`` of ``key`` (never below 0)."""
+        self.db.execute("UPDATE counts SET n = n - 1 WHERE key = ? AND slice = ? AND n > 0", (key, current))
+
     def clear(self) -> None:
         self.db.execute("DELETE FROM counts")
 
@@ -114,6 +117,11 @@ class RedisCounters:
             self.redis.decr(f"rl:{key}:{current}")
             counts[current] -= 1
         return added, counts
+
+    def refund(self, key: str, current: int) -> None:
+        # DECR only a count above 0 (a slice that expired meanwhile stays gone).
+        self.redis.eval("local n = tonumber(redis.call('GET', KEYS[1]) or '0') "
+                        "if n > 0 then return redis.call('DECR', KEYS[1]) end return 0", 1, f"rl:{key}:{current}")
 
     def clear(self) -> None:
         for key in self.redis.scan_iter("rl:*"):
@@ -189,17 +197,7 @@ def take(key: str, limit: Limit, *, now: float | None = None) -> int:
     return 0 if added else _seconds_until_room(counts, limit, now)
 
 
-def client_bucket(address: str | None) -> str:
-    """Whom an anonymous limit counts: an IPv4 address, or an IPv6 address's /64 network (one household or
-    host usually holds a whole /64, so counting single IPv6 addresses would give it 2**64 quotas)."""
-    if not address:
-        return "unknown"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return "unknown"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+def refund(key: str, limit: Limit, *, now: float) -> None:
+    """Gives back one event ``take`` granted at ``now`` (the act was refused after all: it costs nothing)."""
+    with _use_lock:
+        store().refund(key, int(now // limit.slice))

@@ -1,18 +1,32 @@
-"""Per-user rate limits of django-ninja operations (and the pages that share their budget)."""
+"""Per-user allowances of rare acts (uploads, rotating a calendar link), counted in ``core.ratelimit``'s
+store: exact across workers, nothing evicts them, and only acts that are carried out are counted — an act
+refused for its input costs nothing (the twelfth attack found a fuzzer's 422s had spent a judge's hourly
+uploads)."""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.http import HttpRequest
-from ninja.throttling import UserRateThrottle
+from django.core.exceptions import ValidationError
+from ninja.errors import Throttled
+
+from core import ratelimit
+from core.errors import DomainError
 
 
-class HourlyUploadThrottle(UserRateThrottle):
-    """At most ``settings.<setting>`` uploads of one kind per user an hour, shared by all workers through the
-    cache and read on every request (tests and operators may change it)."""
-
-    def __init__(self, scope: str, setting: str) -> None:
-        self.scope, self.setting = scope, setting
-        super().__init__(rate="1/h")
-
-    def allow_request(self, request: HttpRequest) -> bool:
-        self.num_requests, self.duration = getattr(settings, self.setting), 60 * 60
-        return super().allow_request(request)
+@contextmanager
+def hourly_allowance(user, scope: str, setting: str) -> Iterator[None]:
+    """Around one ``scope`` act of ``user``, allowed ``settings.<setting>`` times in a rolling hour (in
+    five-minute slices): ``Throttled`` (429 with Retry-After) when the hour's allowance is spent; the act's
+    own refusal (a ``DomainError`` or ``ValidationError`` from inside) gives its count back."""
+    limit = ratelimit.Limit(getattr(settings, setting), 3600, buckets=12)
+    key, now = f"{scope}:user:{user.pk}", time.time()
+    wait = ratelimit.take(key, limit, now=now)
+    if wait:
+        raise Throttled(wait=wait)
+    try:
+        yield
+    except (DomainError, ValidationError):
+        ratelimit.refund(key, limit, now=now)
+        raise

@@ -19,7 +19,7 @@ from core.errors import ERRORS, THROTTLED, InvalidInput
 from core.media import OutsideMediaRoot, open_media
 from core.pagination import Pagination
 from core.text import neutralize_cell
-from core.throttles import HourlyUploadThrottle
+from core.throttles import hourly_allowance
 from events import selectors, services
 from events.models import Event, Registration, Venue
 from events.recurrence import parse_instant, range_bound
@@ -218,13 +218,14 @@ def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
 
 
 @router.post("/events/{event_id}/attachments", response={201: AttachmentOut, **ERRORS, **THROTTLED}, auth=LOGGED_IN,
-             throttle=[HourlyUploadThrottle("event-attachment", "EVENTS_ATTACHMENTS_PER_HOUR")],
              summary="上传活动材料（组织者）")
 def upload_attachment(request: HttpRequest, event_id: int, file: File[UploadedFile]):
     event = _managed_event(request, event_id)
     if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
         raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
-    return Status(201, services.attachment_add(event=event, data=file.read(), filename=file.name or ""))
+    with hourly_allowance(request.auth, "event-attachment", "EVENTS_ATTACHMENTS_PER_HOUR"):
+        attachment = services.attachment_add(event=event, data=file.read(), filename=file.name or "")
+    return Status(201, attachment)
 
 
 @router.get("/events/{event_id}/attachments/{attachment_id}", response={200: None, **ERRORS}, auth=CATALOG_READ,

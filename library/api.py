@@ -14,7 +14,7 @@ from accounts.models import Role
 from core.errors import ERRORS, THROTTLED, InvalidInput
 from core.media import OutsideMediaRoot, open_media
 from core.pagination import Pagination
-from core.throttles import HourlyUploadThrottle
+from core.throttles import hourly_allowance
 from library import selectors, services, tasks
 from library.exporters import import_report_lines
 from library.fulltext import download_name
@@ -209,13 +209,8 @@ def delete_paper(request: HttpRequest, paper_id: int):
     return Status(204, None)
 
 
-def PaperUploadThrottle() -> HourlyUploadThrottle:  # noqa: N802 - reads as the class it was
-    """Each upload costs a parser run of up to PAPER_EXTRACT_WALL_SECONDS: PAPER_UPLOADS_PER_HOUR per user."""
-    return HourlyUploadThrottle("paper-upload", "PAPER_UPLOADS_PER_HOUR")
-
-
 @router.post("/papers/{paper_id}/file", response={200: PaperOut, **ERRORS, **THROTTLED}, auth=LOGGED_IN,
-             throttle=[PaperUploadThrottle()], summary="上传全文（PDF/DOCX/TXT）")
+             summary="上传全文（PDF/DOCX/TXT）")
 def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFile]):
     """Answers at once with ``extraction_status`` pending: a background job reads the text and sets done,
     or failed with the reason in ``extraction_error`` (a file whose text cannot be read is kept)."""
@@ -223,7 +218,9 @@ def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFi
     _require_paper_editor(request, paper)
     if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
         raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
-    tasks.paper_upload_file(paper=paper, data=file.read(), filename=file.name or "", uploaded_by=request.auth)
+    # Each upload costs a parser run of up to PAPER_EXTRACT_WALL_SECONDS: PAPER_UPLOADS_PER_HOUR per user.
+    with hourly_allowance(request.auth, "paper-upload", "PAPER_UPLOADS_PER_HOUR"):
+        tasks.paper_upload_file(paper=paper, data=file.read(), filename=file.name or "", uploaded_by=request.auth)
     return _get_paper(request, paper_id)
 
 

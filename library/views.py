@@ -13,10 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from ninja.errors import Throttled
 
 from accounts.decorators import role_required
 from accounts.models import PATRON_ROLES, Profile, Role
 from core.errors import DomainError, InvalidInput
+from core.throttles import hourly_allowance
 from library import circulation, selectors, services, tasks
 from library.forms import CatalogImportForm, DeskForm, PaperFileForm, PaperForm
 from library.models import Channel, Hold, Loan
@@ -210,20 +212,18 @@ def my_paper(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and "upload" in request.POST:
         file_form = PaperFileForm(request.POST, request.FILES)
         if file_form.is_valid():
-            from library.api import PaperUploadThrottle
-
-            if not PaperUploadThrottle().allow_request(request):
-                messages.error(request, _("上传过于频繁，请稍后再试。"))
-            else:
-                upload = file_form.cleaned_data["file"]
-                try:
+            upload = file_form.cleaned_data["file"]
+            try:
+                with hourly_allowance(request.user, "paper-upload", "PAPER_UPLOADS_PER_HOUR"):
                     tasks.paper_upload_file(paper=paper, data=upload.read(), filename=upload.name or "",
                                             uploaded_by=request.user)
-                except InvalidInput as exc:
-                    file_form.add_error("file", exc.detail)
-                else:
-                    messages.success(request, _("全文已上传，正在后台提取文本。"))
-                    return redirect("my-paper", pk=pk)
+            except Throttled:
+                messages.error(request, _("上传过于频繁，请稍后再试。"))
+            except InvalidInput as exc:
+                file_form.add_error("file", exc.detail)
+            else:
+                messages.success(request, _("全文已上传，正在后台提取文本。"))
+                return redirect("my-paper", pk=pk)
     elif request.method == "POST":
         form = PaperForm(request.POST)
         if form.is_valid() and _save_paper(request, form, paper) is not None:

@@ -13,7 +13,7 @@ nothing evicts: a flood of searches from fresh addresses cannot push out the cou
 from django.conf import settings
 
 from core import ratelimit
-from core.net import client_ip
+from core.net import client_ip, client_network
 
 WINDOW_SECONDS = 60
 
@@ -23,7 +23,7 @@ def search_wait(request, *, user) -> int:
     if user is not None and user.is_authenticated:
         limit, who = settings.SEARCH_RATE_USER, f"user:{user.pk}"
     else:
-        limit, who = settings.SEARCH_RATE_ANONYMOUS, f"ip:{ratelimit.client_bucket(client_ip(request))}"
+        limit, who = settings.SEARCH_RATE_ANONYMOUS, f"ip:{client_network(client_ip(request)) or 'unknown'}"
     if not limit:
         return 0
     return ratelimit.hit(f"search:{who}", ratelimit.Limit(limit, WINDOW_SECONDS))

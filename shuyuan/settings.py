@@ -162,6 +162,8 @@ CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
 PAPER_MAX_UPLOAD_BYTES = envint("PAPER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1)
 # Uploads of full-text files (API), per user and hour.
 PAPER_UPLOADS_PER_HOUR = envint("PAPER_UPLOADS_PER_HOUR", 20, minimum=1)
+# Rotating one's calendar link (API and /me together).
+CALENDAR_TOKEN_ROTATIONS_PER_HOUR = envint("CALENDAR_TOKEN_ROTATIONS_PER_HOUR", 20, minimum=1)
 # The text of an uploaded PDF or DOCX is read in a child process under these limits
 # (library/fulltext.py); a file over any of them is kept without text, and the paper says why.
 PAPER_EXTRACT_CPU_SECONDS = envint("PAPER_EXTRACT_CPU_SECONDS", 10, minimum=1)
@@ -187,6 +189,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_MAX_FAILURES_PER_ADDRESS = envint("LOGIN_MAX_FAILURES_PER_ADDRESS", 30, minimum=1)
 LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+# Every password check (successful or not) in the same window: per username, and per client address (an
+# IPv6 client by its /64).  Each check costs a worker about half a second.
+LOGIN_ATTEMPTS_PER_USERNAME = envint("LOGIN_ATTEMPTS_PER_USERNAME", 30, minimum=1)
+LOGIN_ATTEMPTS_PER_ADDRESS = envint("LOGIN_ATTEMPTS_PER_ADDRESS", 300, minimum=1)
+# Live API tokens a person may hold; a new one revokes the least recently used beyond this.
+API_TOKENS_PER_USER = envint("API_TOKENS_PER_USER", 20, minimum=1)
 
 # Search: each client may search this many times a minute (anonymous: per address, see
 # TRUSTED_PROXY_COUNT; logged in: per user); 0 turns the limit off.  A search running past

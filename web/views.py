@@ -14,10 +14,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from ninja.errors import Throttled
 
 from accounts.models import PATRON_ROLES, Profile
 from accounts.selectors import user_has_role
 from accounts.services import calendar_links, calendar_token_rotate
+from core.throttles import hourly_allowance
 from library import selectors
 from library.models import Hold, Loan, Paper
 from library.views import PAPER_ROLES
@@ -153,12 +155,13 @@ def me(request: HttpRequest) -> HttpResponse:
 @require_POST
 def calendar_link(request: HttpRequest) -> HttpResponse:
     """Create or replace the personal calendar link; it is shown once, on the next page."""
-    from accounts.api import CalendarTokenThrottle
-
-    # The API's limit, counted together with it (the eleventh attack rotated 300 times here past the API's 429).
-    if not CalendarTokenThrottle("20/h").allow_request(request):
+    # The API's allowance, counted together with it (the eleventh attack rotated 300 times here past the API's 429).
+    try:
+        with hourly_allowance(request.user, "calendar-token", "CALENDAR_TOKEN_ROTATIONS_PER_HOUR"):
+            token = calendar_token_rotate(user=request.user)
+    except Throttled:
         messages.error(request, _("更换订阅链接过于频繁，请稍后再试。"))
         return redirect("me")
-    request.session["calendar_links"] = calendar_links(calendar_token_rotate(user=request.user))
+    request.session["calendar_links"] = calendar_links(token)
     messages.success(request, _("已生成新的日历订阅链接；旧链接已失效。"))
     return redirect("me")

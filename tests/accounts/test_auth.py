@@ -145,6 +145,50 @@ def test_address_behind_trusted_proxies_is_taken_from_x_forwarded_for(settings, 
     assert other.status_code == 200
 
 
+def test_one_ipv6_network_shares_the_address_limit(settings, judge):
+    """The twelfth attack: failures were counted per full IPv6 address, so one /64 had endless guesses."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.LOGIN_MAX_FAILURES_PER_ADDRESS = 2
+    client = ApiClient()
+    statuses = [client.post("/api/v1/auth/token", {"username": f"x{i}", "password": "bad"},
+                            headers={"X-Forwarded-For": f"2001:db8:7:7::{i + 1}"}).status_code for i in range(3)]
+    other_network = client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"},
+                                headers={"X-Forwarded-For": "2001:db8:7:8::1"})
+
+    assert (statuses, other_network.status_code) == ([401, 401, 429], 200)
+    assert set(FailedLogin.objects.values_list("ip", flat=True)) == {"2001:db8:7:7::"}
+
+
+def test_successful_logins_count_too(settings, judge):
+    """The twelfth attack: six loops of correct logins held the workers (each password check costs about
+    half a second) while only failures were counted."""
+    settings.LOGIN_ATTEMPTS_PER_USERNAME = 3
+    client = ApiClient()
+    statuses = [client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"}).status_code
+                for _ in range(4)]
+    refused = client.post("/api/v1/auth/token", {"username": "JUDGE1", "password": "secret-pass-1"})
+
+    assert statuses == [200, 200, 200, 429]
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    settings.LOGIN_ATTEMPTS_PER_ADDRESS, settings.LOGIN_ATTEMPTS_PER_USERNAME = 4, 100
+    from_one_address = [client.post("/api/v1/auth/token", {"username": "judge1", "password": "secret-pass-1"})
+                        .status_code for _ in range(2)]
+    # The three checked attempts counted for 127.0.0.1 (the refused ones stopped at the username's limit).
+    assert from_one_address == [200, 429]
+
+
+def test_a_person_holds_at_most_api_tokens_per_user_live_tokens(settings, judge):
+    settings.API_TOKENS_PER_USER = 3
+    issued = [token_issue(user=judge, name=f"t{i}") for i in range(3)]
+    ApiClient(issued[0].raw).get("/api/v1/me")  # t0 is in use; t1 was never used and is the oldest idle one
+    fourth = token_issue(user=judge, name="t3")
+
+    live = set(ApiToken.objects.filter(revoked_at__isnull=True).values_list("name", flat=True))
+    assert live == {"t0", "t2", "t3"}
+    assert ApiClient(issued[1].raw).get("/api/v1/me").status_code == 401
+    assert ApiClient(fourth.raw).get("/api/v1/me").status_code == 200
+
+
 @pytest.mark.parametrize("forwarded", ["not-an-ip", "", "1.2.3.4.5", "\u0000"])
 def test_garbage_x_forwarded_for_is_ignored(settings, judge, forwarded):
     settings.TRUSTED_PROXY_COUNT = 1

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import caches
 
 from core import ratelimit
+from core.net import client_network
 from core.ratelimit import Limit
 from tests.jobs.test_worker_live import redis_answers, redis_url
 
@@ -88,10 +89,10 @@ def test_parallel_takers_never_exceed_the_limit(store_url, processes):
 
 
 def test_ipv6_clients_are_counted_by_their_64_network():
-    assert ratelimit.client_bucket("2001:db8:1:2:aaaa::1") == ratelimit.client_bucket("2001:db8:1:2:ffff::9")
-    assert ratelimit.client_bucket("2001:db8:1:2::1") != ratelimit.client_bucket("2001:db8:1:3::1")
-    assert ratelimit.client_bucket("::ffff:198.51.100.7") == ratelimit.client_bucket("198.51.100.7") == "198.51.100.7"
-    assert ratelimit.client_bucket(None) == ratelimit.client_bucket("not an address") == "unknown"
+    assert client_network("2001:db8:1:2:aaaa::1") == client_network("2001:db8:1:2:ffff::9") == "2001:db8:1:2::"
+    assert client_network("2001:db8:1:2::1") != client_network("2001:db8:1:3::1")
+    assert client_network("::ffff:198.51.100.7") == client_network("198.51.100.7") == "198.51.100.7"
+    assert client_network(None) is client_network("not an address") is None
 
 
 # --- through the search API -------------------------------------------------------------------------------
