@@ -40,26 +40,30 @@ def one_line(value: str) -> str:
     return _BREAK_RUN.sub(" ", _INVISIBLE.sub("", value or "")).strip()
 
 
-def clean_fields_single_line(instance, exclude, clean_fields) -> None:
-    """``Model.clean_fields`` (passed as ``clean_fields``) plus the single-line rule for the fields
-    named in ``instance.SINGLE_LINE``, skipping ``exclude`` as Django does (a model form excludes the
-    fields it does not show), so the admin's forms report the field by name.
+class SingleLineFields:
+    """A model mixin (``class Book(SingleLineFields, models.Model)``): ``clean_fields`` also applies the
+    single-line rule to the fields named in ``SINGLE_LINE``, skipping ``exclude`` as Django does (a model
+    form excludes the fields it does not show), so the admin's forms report the field by name.
 
     For models whose fields do not carry ``validate_single_line`` as a field validator: Django records
     field validators in migrations, and this check needs none."""
-    errors: dict = {}
-    try:
-        clean_fields(exclude=exclude)
-    except ValidationError as exc:
-        errors = exc.update_error_dict(errors)
-    for name in instance.SINGLE_LINE:
-        if (exclude and name in exclude) or name in errors:
-            continue
-        value = getattr(instance, name)
-        if isinstance(value, str) and not is_single_line(value):
-            errors[name] = [ValidationError(MESSAGE, code="not_single_line")]
-    if errors:
-        raise ValidationError(errors)
+
+    SINGLE_LINE: tuple[str, ...] = ()
+
+    def clean_fields(self, exclude=None) -> None:
+        errors: dict = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        for name in self.SINGLE_LINE:
+            if (exclude and name in exclude) or name in errors:
+                continue
+            value = getattr(self, name)
+            if isinstance(value, str) and not is_single_line(value):
+                errors[name] = [ValidationError(MESSAGE, code="not_single_line")]
+        if errors:
+            raise ValidationError(errors)
 
 
 # --- spreadsheet cells ---------------------------------------------------------------------------------

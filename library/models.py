@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from core.text import MESSAGE as NOT_ONE_LINE
-from core.text import clean_fields_single_line, is_single_line
+from core.text import SingleLineFields, is_single_line
 from library.validators import format_isbn, has_visible_text, normalize_barcode, normalize_clc, normalize_isbn
 
 
@@ -32,7 +32,7 @@ def validate_year(value: int) -> None:
         raise ValidationError(_("年份应在 1000 到明年之间 (year out of range): %(value)s"), params={"value": value})
 
 
-class Book(models.Model):
+class Book(SingleLineFields, models.Model):
     #: Fields shown as one line (lists, feeds, CSV rows, e-mail subjects): no line breaks or control
     #: characters (``clean_fields``).  ISBN, CLC and cover URL have stricter formats of their own.
     SINGLE_LINE = ("title", "subtitle", "publisher", "edition", "call_number")
@@ -75,9 +75,6 @@ class Book(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def clean_fields(self, exclude=None) -> None:
-        clean_fields_single_line(self, exclude, super().clean_fields)
-
     def clean(self) -> None:
         errors = {}
         if self.isbn:
@@ -109,7 +106,7 @@ class Book(models.Model):
         return format_isbn(self.isbn) if self.isbn else ""
 
 
-class Contributor(models.Model):
+class Contributor(SingleLineFields, models.Model):
     """A person responsible for a book, in the order of the title page."""
 
     SINGLE_LINE = ("name",)
@@ -133,11 +130,8 @@ class Contributor(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean_fields(self, exclude=None) -> None:
-        clean_fields_single_line(self, exclude, super().clean_fields)
 
-
-class Copy(models.Model):
+class Copy(SingleLineFields, models.Model):
     """A physical item of a book, identified by its barcode."""
 
     class Status(models.TextChoices):
@@ -184,9 +178,6 @@ class Copy(models.Model):
     def __str__(self) -> str:
         return self.barcode
 
-    def clean_fields(self, exclude=None) -> None:
-        clean_fields_single_line(self, exclude, super().clean_fields)
-
     def clean(self) -> None:
         try:
             self.barcode = normalize_barcode(self.barcode)
@@ -206,7 +197,7 @@ def paper_upload_to(instance: "Paper", filename: str) -> str:
     return f"papers/{uuid.uuid4().hex}.{instance.file_type}"
 
 
-class Paper(models.Model):
+class Paper(SingleLineFields, models.Model):
     """A research output of the court (调研课题, 论文 …), optionally with its full text."""
 
     class Kind(models.TextChoices):
@@ -274,9 +265,6 @@ class Paper(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def clean_fields(self, exclude=None) -> None:
-        clean_fields_single_line(self, exclude, super().clean_fields)
-
     def clean(self) -> None:
         errors = {}
         if self.title and not has_visible_text(self.title):
@@ -294,7 +282,7 @@ class Paper(models.Model):
         return bool(self.file)
 
 
-class PaperAuthor(models.Model):
+class PaperAuthor(SingleLineFields, models.Model):
     SINGLE_LINE = ("name",)
 
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="paper_authors", verbose_name=_("成果"))
@@ -309,9 +297,6 @@ class PaperAuthor(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean_fields(self, exclude=None) -> None:
-        clean_fields_single_line(self, exclude, super().clean_fields)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -328,7 +313,7 @@ class Channel(models.TextChoices):
     COMMAND = "command", _("命令行")
 
 
-class LoanPolicy(models.Model):
+class LoanPolicy(SingleLineFields, models.Model):
     """Loan rules.  A row applies to a role and/or a copy location ("" = any); the most specific row wins.
 
     Specificity: role and location > location > role > the default row (both empty).  Patron-wide
@@ -360,11 +345,8 @@ class LoanPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.get_role_display() or '所有角色'} · {self.location or '所有馆藏地'}"
 
-    def clean_fields(self, exclude=None) -> None:
-        clean_fields_single_line(self, exclude, super().clean_fields)
 
-
-class ClosedDay(models.Model):
+class ClosedDay(SingleLineFields, models.Model):
     """A day the library is closed: due dates and pickup deadlines falling on it move to the next open day."""
 
     SINGLE_LINE = ("name",)
@@ -379,9 +361,6 @@ class ClosedDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}".strip()
-
-    def clean_fields(self, exclude=None) -> None:
-        clean_fields_single_line(self, exclude, super().clean_fields)
 
 
 class Loan(models.Model):
