@@ -255,18 +255,13 @@ class LoanIn(StrictSchema):
     patron: SingleLine(150, 1) | None = Field(default=None, description="柜台借出：读者用户名")
 
 
-class LoanOut(Schema):
+class _ReaderBookOut(Schema):
+    """What a loan and a hold both say: whose, and which book."""
+
     id: int
     book: int
     title: str
-    barcode: str
     patron: str
-    borrowed_at: datetime
-    due_date: date
-    renewals: int
-    status: str
-    returned_at: datetime | None
-    overdue: bool
 
     @staticmethod
     def resolve_book(obj) -> int:
@@ -277,12 +272,22 @@ class LoanOut(Schema):
         return obj.book.title
 
     @staticmethod
-    def resolve_barcode(obj) -> str:
-        return obj.copy.barcode
-
-    @staticmethod
     def resolve_patron(obj) -> str:
         return obj.patron.get_username()
+
+
+class LoanOut(_ReaderBookOut):
+    barcode: str
+    borrowed_at: datetime
+    due_date: date
+    renewals: int
+    status: str
+    returned_at: datetime | None
+    overdue: bool
+
+    @staticmethod
+    def resolve_barcode(obj) -> str:
+        return obj.copy.barcode
 
     @staticmethod
     def resolve_overdue(obj) -> bool:
@@ -313,28 +318,12 @@ class HoldIn(StrictSchema):
     patron: SingleLine(150, 1) | None = Field(default=None, description="馆员代读者预约")
 
 
-class HoldOut(Schema):
-    id: int
-    book: int
-    title: str
-    patron: str
+class HoldOut(_ReaderBookOut):
     position: int | None = Field(description="排队位次（1 为下一位）；待取或已结束时为 null")
     status: str
     pickup_by: date | None
     barcode: str | None = Field(description="待取时保留的复本条码")
     created_at: datetime
-
-    @staticmethod
-    def resolve_book(obj) -> int:
-        return obj.book_id
-
-    @staticmethod
-    def resolve_title(obj) -> str:
-        return obj.book.title
-
-    @staticmethod
-    def resolve_patron(obj) -> str:
-        return obj.patron.get_username()
 
     @staticmethod
     def resolve_position(obj) -> int | None:
