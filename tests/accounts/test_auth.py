@@ -333,4 +333,4 @@ def test_user_admin_refuses_a_display_name_on_two_lines_naming_the_field(db, jud
 
     assert response.status_code == 200
     errors = [e for formset in response.context["inline_admin_formsets"] for e in formset.formset.errors if e]
-    assert errors == [{"display_name": ["须为单行文字，不能包含换行或控制字符 (must be a single line without control characters)"]}]
+    assert errors == [{"display_name": ["须为单行文字，不能包含换行或控制字符"]}]
