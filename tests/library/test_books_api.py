@@ -347,7 +347,7 @@ def test_bad_paths_and_queries_are_4xx(anon_api, path):
 def test_unknown_book_is_404_with_code(anon_api):
     response = anon_api.get("/api/v1/books/4242")
     assert response.status_code == 404
-    assert response.json() == {"detail": "图书 4242 不存在 (book not found)", "code": "not_found"}
+    assert response.json() == {"detail": "图书 4242 不存在", "code": "not_found"}
 
 
 @pytest.mark.parametrize(("who", "status"), [("anon_api", 401), ("judge_api", 403), ("organizer_api", 403)])
