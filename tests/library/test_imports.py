@@ -67,6 +67,29 @@ def test_the_job_imports_in_batches_and_reports_progress_and_counts(librarian_ap
     assert (Book.objects.count(), CatalogImport.objects.get().file.name) == (4, "")
 
 
+def test_an_import_started_in_english_writes_its_report_in_english(librarian_api):
+    """The job runs in the language of the request that uploaded the file; its stored reasons keep it.  The
+    report's header and outcome words follow the language of whoever downloads it."""
+    en = {"Accept-Language": "en"}
+    upload = librarian_api.upload("/api/v1/imports", {"file": SimpleUploadedFile("books.csv", books_csv(1, bad=1),
+                                                                                 "text/csv")}, headers=en)
+    url = upload.json()["url"]
+    run_queued_jobs()
+
+    status = librarian_api.get(url, headers=en).json()
+    english = b"".join(librarian_api.get(status["report_url"], headers=en).streaming_content).decode()
+    chinese = b"".join(librarian_api.get(status["report_url"]).streaming_content).decode()
+
+    assert status["errors"] == [{"line": 3, "record": None, "reason": f"Bad ISBN checksum: {BAD_ISBN}"}]
+    assert list(csv.reader(io.StringIO(english.removeprefix("\ufeff")))) == [
+        ["No.", "Line", "Record", "Control number", "ISBN", "Result", "Reason"],
+        ["1", "2", "", "", "", "Created (created)", ""],
+        ["2", "3", "", "", BAD_ISBN, "Failed (failed)", f"Bad ISBN checksum: {BAD_ISBN}"],
+    ]
+    assert list(csv.reader(io.StringIO(chinese.removeprefix("\ufeff"))))[0] == [
+        "序号", "行号", "记录号", "控制号", "ISBN", "结果", "原因"]
+
+
 def test_status_lists_the_first_twenty_errors_and_the_report_all(librarian_api):
     url = post(librarian_api, books_csv(1, bad=25)).json()["url"]
     run_queued_jobs()

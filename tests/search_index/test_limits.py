@@ -31,6 +31,15 @@ def test_deep_nesting_is_a_400_naming_q_and_the_limit(catalog, anon_api):
     assert detail == "q：括号嵌套过深，最多 8 层"
 
 
+def test_a_limit_is_explained_in_english_with_accept_language_en(catalog, anon_api):
+    deep = "(" * 495 + "担保 物权" + ")" * 495
+
+    response = anon_api.get("/api/v1/search", {"q": deep}, headers={"Accept-Language": "en"})
+
+    assert (response.status_code, response.json()) == (400, {"detail": "q: brackets nested deeper than 8 levels",
+                                                              "code": "bad_request", "field": "q", "limit": 8})
+
+
 def test_nesting_at_the_limit_is_searched(catalog, anon_api):
     at_limit = "(" * searcher.MAX_NESTING + "担保" + ")" * searcher.MAX_NESTING
 
