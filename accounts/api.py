@@ -2,6 +2,7 @@
 
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.errors import HttpError, Throttled
 from ninja.pagination import paginate
@@ -24,7 +25,7 @@ def obtain_token(request: HttpRequest, payload: TokenRequest):
     if result.retry_after:
         raise Throttled(wait=result.retry_after)
     if result.user is None:
-        raise HttpError(401, "用户名或密码错误 (wrong username or password)")
+        raise HttpError(401, _("用户名或密码错误"))
     issued = services.token_issue(user=result.user, name=payload.name or "API")
     return {"token": issued.raw}
 
@@ -54,7 +55,7 @@ def my_tokens(request: HttpRequest):
 def revoke_token(request: HttpRequest, token_id: int):
     token = ApiToken.objects.filter(pk=token_id, user=request.auth).first()
     if token is None:
-        raise HttpError(404, f"令牌 {token_id} 不存在 (token not found)")
+        raise HttpError(404, _("令牌 %(id)s 不存在") % {"id": token_id})
     services.token_revoke(token=token)
     return Status(204, None)
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "用户与权限"
+    verbose_name = _("用户与权限")
 
     def ready(self) -> None:
         # Sent once per migrated app; the last one sees every permission, so

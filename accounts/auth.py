@@ -9,6 +9,7 @@ silently falls back to anonymous access.
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
@@ -23,15 +24,15 @@ class TokenAuth(HttpBearer):
         header = request.headers.get("Authorization")
         if not header:
             return None
-        scheme, _, token = header.partition(" ")
+        scheme, _space, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError(message="Authorization 头应为 'Bearer <令牌>'")
+            raise AuthenticationError(message=_("Authorization 头应为 'Bearer <令牌>'"))
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str):
         user = token_authenticate(raw=token)
         if user is None:
-            raise AuthenticationError(message="令牌无效或已吊销 (invalid or revoked token)")
+            raise AuthenticationError(message=_("令牌无效或已吊销"))
         request.user = user
         return user
 
@@ -51,7 +52,7 @@ class SessionAuth(APIKeyCookie):
         if user is None or not user.is_authenticated:
             return None
         if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and check_csrf(request):
-            raise HttpError(403, "CSRF 校验失败 (CSRF check failed)")
+            raise HttpError(403, _("CSRF 校验失败"))
         return user
 
 
@@ -73,14 +74,14 @@ CATALOG_READ = [token_auth, session_auth, public_catalog]
 def require_role(request: HttpRequest, *roles: str) -> None:
     """Raise 403 unless the request's user holds one of ``roles`` (superusers hold all)."""
     if not user_has_role(request.auth, *roles):
-        raise HttpError(403, f"需要以下角色之一：{', '.join(roles)} (role required)")
+        raise HttpError(403, _("需要以下角色之一：%(roles)s") % {"roles": ", ".join(roles)})
 
 
 def credential_signs_in(request: HttpRequest) -> bool:
     """Whether the request's credential (bearer token or session) still signs someone in."""
     header = request.headers.get("Authorization", "")
     if header:
-        scheme, _, raw = header.partition(" ")
+        scheme, _space, raw = header.partition(" ")
         return scheme.lower() == "bearer" and token_authenticate(raw=raw.strip()) is not None
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated)

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext as _
 
 from accounts.services import login_with_password
 from core.net import client_ip
@@ -20,7 +21,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             if result.retry_after:
                 minutes = max(1, result.retry_after // 60)
                 raise forms.ValidationError(
-                    f"尝试次数过多，请 {minutes} 分钟后再试 (too many attempts; try again later)", code="throttled"
+                    _("尝试次数过多，请 %(minutes)s 分钟后再试") % {"minutes": minutes}, code="throttled"
                 )
             if result.user is None:
                 raise self.get_invalid_login_error()

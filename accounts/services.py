@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, CalendarToken, FailedLogin, Profile, Role, hash_token
 from core import ratelimit
@@ -34,7 +35,7 @@ LOGIN_LOCK_KEY = 0x66677379
 def roles_ensure(*, using: str = "default") -> None:
     """Create the role groups and give them their admin permissions (idempotent)."""
     for role, apps in ROLE_ADMIN_APPS.items():
-        group, _ = Group.objects.using(using).get_or_create(name=role.value)
+        group, _created = Group.objects.using(using).get_or_create(name=role.value)
         whole = [name for name in apps if "." not in name]
         single = [name.split(".") for name in apps if "." in name]
         query = Q(content_type__app_label__in=whole)
@@ -64,7 +65,8 @@ def user_upsert(
     roles = list(dict.fromkeys(roles or []))
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
-        raise ValidationError({"role": f"未知角色 {', '.join(unknown)}（可选：{', '.join(Role.values)}）"})
+        raise ValidationError({"role": _("未知角色 %(roles)s（可选：%(choices)s）") % {
+            "roles": ", ".join(unknown), "choices": ", ".join(Role.values)}})
     user = User.objects.filter(username=username).first()
     created = user is None
     if created:
@@ -84,7 +86,7 @@ def user_upsert(
     if roles:
         roles_ensure()
         user.groups.set(Group.objects.filter(name__in=roles))
-    profile, _ = Profile.objects.get_or_create(user=user)
+    profile, _created = Profile.objects.get_or_create(user=user)
     for field, value in (("display_name", display_name), ("division", division), ("phone", phone)):
         if value is not None:
             setattr(profile, field, value)
@@ -199,7 +201,7 @@ def login_with_password(*, username: str, password: str, ip: str | None) -> Logi
 def failed_logins_prune() -> int:
     """Delete failure rows older than the lockout window; returns how many."""
     since = timezone.now() - timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
-    deleted, _ = FailedLogin.objects.filter(at__lt=since).delete()
+    deleted, _by_model = FailedLogin.objects.filter(at__lt=since).delete()
     return deleted
 
 

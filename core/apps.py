@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
@@ -6,4 +7,4 @@ class CoreConfig(AppConfig):
     idempotency records that every app uses; it imports no app."""
 
     name = "core"
-    verbose_name = "基础"
+    verbose_name = _("基础")

@@ -25,6 +25,8 @@ class DomainError(Exception):
     status = 409
 
     def __init__(self, code: str, detail: str, *, status: int | None = None, **extra) -> None:
+        # A lazy translation (a module's constant) is rendered now, in the language of the request.
+        detail = str(detail)
         super().__init__(detail)
         self.code = code
         self.detail = detail

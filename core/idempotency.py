@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.models import IdempotencyRecord
 
@@ -66,7 +67,7 @@ def _refuse(message: str) -> HttpResponse:
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
     if record.fingerprint != fingerprint:
-        return _refuse("此幂等键已用于另一个请求 (this Idempotency-Key was used for a different request)")
+        return _refuse(_("此幂等键已用于另一个请求"))
     response = HttpResponse(bytes(record.body), status=record.status, content_type=record.content_type)
     response["Idempotent-Replayed"] = "true"
     return response
@@ -86,7 +87,7 @@ def idempotent(signs_in: Callable[[HttpRequest], bool]):
             if key is None:
                 return run(request, *args, **kwargs)
             if not _KEY.fullmatch(key):
-                return _refuse("幂等键须为 1–255 个可见 ASCII 字符 (1 to 255 printable ASCII characters, no spaces)")
+                return _refuse(_("幂等键须为 1–255 个可见 ASCII 字符"))
             owner = _owner(request)
             if owner is None:
                 return run(request, *args, **kwargs)  # no credential: the operation answers 401 and writes nothing

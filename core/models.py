@@ -1,6 +1,7 @@
 """Cross-cutting records of the project (not owned by one app)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class IdempotencyRecord(models.Model):
@@ -20,7 +21,7 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_once_per_owner")]
-        verbose_name = "幂等请求记录"
+        verbose_name = _("幂等请求记录")
         verbose_name_plural = verbose_name
 
     def __str__(self) -> str:

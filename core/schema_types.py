@@ -3,6 +3,7 @@
 import re
 from typing import Annotated
 
+from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
@@ -16,7 +17,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def no_control_chars(value: str) -> str:
     if _CONTROL.search(value):
-        raise ValueError("不能包含控制字符 (control characters are not allowed)")
+        raise ValueError(_("不能包含控制字符"))
     return value
 
 
@@ -37,7 +38,7 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory, 
 
 def single_line(value: str) -> str:
     if not is_single_line(value):
-        raise ValueError(MESSAGE)
+        raise ValueError(str(MESSAGE))
     return value
 
 

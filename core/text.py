@@ -9,10 +9,11 @@ API's schema types, model field validators and the web forms alike; imports noth
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 #: Anything that ends a line or is invisible control: C0, DEL, C1 (NEL U+0085 among them), U+2028, U+2029.
 NOT_IN_A_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-MESSAGE = "须为单行文字，不能包含换行或控制字符 (must be a single line without control characters)"
+MESSAGE = _("须为单行文字，不能包含换行或控制字符")
 
 
 def is_single_line(value: str) -> bool:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Status, UploadedFile
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
@@ -50,14 +51,14 @@ MAX_RANGE = timedelta(days=400)
 def _venue(venue_id: int) -> Venue:
     venue = Venue.objects.filter(pk=venue_id).first()
     if venue is None:
-        raise HttpError(404, f"场地 {venue_id} 不存在 (venue not found)")
+        raise HttpError(404, _("场地 %(id)s 不存在") % {"id": venue_id})
     return venue
 
 
 def _event(request: HttpRequest, event_id: int) -> Event:
     event = selectors.event_get(viewer=request.auth, event_id=event_id)
     if event is None:
-        raise HttpError(404, f"活动 {event_id} 不存在 (event not found)")
+        raise HttpError(404, _("活动 %(id)s 不存在") % {"id": event_id})
     return event
 
 
@@ -65,7 +66,7 @@ def _managed_event(request: HttpRequest, event_id: int) -> Event:
     require_role(request, Role.ORGANIZER)
     event = _event(request, event_id)
     if not selectors.can_manage(request.auth, event):
-        raise HttpError(403, "只有该活动的组织者可以修改 (only the event's organizers may change it)")
+        raise HttpError(403, _("只有该活动的组织者可以修改"))
     return event
 
 
@@ -198,16 +199,16 @@ def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
     start = range_bound(filters.from_, "from") if filters.from_ is not None else timezone.now()
     end = range_bound(filters.to, "to", end=True) if filters.to is not None else start + timedelta(days=90)
     if end <= start:
-        raise InvalidInput("to", "to 必须晚于 from (to must be after from)")
+        raise InvalidInput("to", _("to 必须晚于 from"))
     if end - start > MAX_RANGE:
-        raise InvalidInput("to", "一次最多查询 400 天 (the range may span at most 400 days)")
+        raise InvalidInput("to", _("一次最多查询 %(days)s 天") % {"days": MAX_RANGE.days})
     kinds = [k.strip() for k in (filters.kind or "").split(",") if k.strip()]
     unknown = set(kinds) - set(Event.Kind.values)
     if unknown:
-        raise InvalidInput("kind", f"未知的活动类型：{sorted(unknown)} (unknown kind)")
+        raise InvalidInput("kind", _("未知的活动类型：%(kinds)s") % {"kinds": sorted(unknown)})
     limit = selectors.MAX_LISTED if filters.limit is None else filters.limit
     if not 1 <= limit <= selectors.MAX_LISTED:
-        raise InvalidInput("limit", f"limit 须在 1–{selectors.MAX_LISTED} 之间 (limit must be 1–{selectors.MAX_LISTED})")
+        raise InvalidInput("limit", _("limit 须在 1–%(most)s 之间") % {"most": selectors.MAX_LISTED})
     after = selectors.parse_cursor(filters.after, "after") if filters.after is not None else None
     page = selectors.occurrence_list(viewer=request.auth, start=start, end=end, kinds=kinds or None,
                                      venue=filters.venue, limit=limit, after=after)
@@ -222,7 +223,7 @@ def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
 def upload_attachment(request: HttpRequest, event_id: int, file: File[UploadedFile]):
     event = _managed_event(request, event_id)
     if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
-        raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
+        raise InvalidInput("file", _("文件过大"), code="file_too_large")
     with hourly_allowance(request.auth, "event-attachment", "EVENTS_ATTACHMENTS_PER_HOUR"):
         attachment = services.attachment_add(event=event, data=file.read(), filename=file.name or "")
     return Status(201, attachment)
@@ -234,11 +235,11 @@ def download_attachment(request: HttpRequest, event_id: int, attachment_id: int)
     event = _event(request, event_id)
     attachment = event.attachments.filter(pk=attachment_id).first()
     if attachment is None:
-        raise HttpError(404, "材料不存在 (attachment not found)")
+        raise HttpError(404, _("材料不存在"))
     try:
         handle = open_media(attachment.file)
     except (FileNotFoundError, OutsideMediaRoot):
-        raise HttpError(404, "材料文件缺失 (file missing from storage)") from None
+        raise HttpError(404, _("材料文件缺失")) from None
     extension = attachment.name.rsplit(".", 1)[-1].lower() if "." in attachment.name else ""
     # The admin lets a name be typed freely: a name like evil.html must not reach the reader's disk as such.
     filename = attachment.name if extension in services.ATTACHMENT_TYPES else f"{attachment.name}.bin"
@@ -254,7 +255,7 @@ def delete_attachment(request: HttpRequest, event_id: int, attachment_id: int):
     event = _managed_event(request, event_id)
     attachment = event.attachments.filter(pk=attachment_id).first()
     if attachment is None:
-        raise HttpError(404, "材料不存在 (attachment not found)")
+        raise HttpError(404, _("材料不存在"))
     attachment.file.delete(save=False)
     attachment.delete()
     return Status(204, None)
@@ -280,25 +281,25 @@ def list_registrations(request: HttpRequest, event_id: int, format: str = "json"
     registrations = selectors.registration_queryset().filter(event=event).order_by("occurrence", "created_at", "id")
     if status:
         if status not in Registration.Status.values:
-            raise InvalidInput("status", "状态须为 confirmed、waitlisted 或 cancelled (unknown status)")
+            raise InvalidInput("status", _("状态须为 confirmed、waitlisted 或 cancelled"))
         registrations = registrations.filter(status=status)
     rows = selectors.registration_rows(registrations)
     if format == "csv":
         return _csv(event, rows)
     if format != "json":
-        raise InvalidInput("format", "format 须为 json 或 csv")
+        raise InvalidInput("format", _("format 须为 json 或 csv"))
     return rows
 
 
 def _csv(event: Event, rows: list[dict]) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["报名号", "用户名", "场次", "状态", "候补位次", "报名时间", "签到时间"])
+    writer.writerow([_("报名号"), _("用户名"), _("场次"), _("状态"), _("候补位次"), _("报名时间"), _("签到时间")])
     for row in rows:
         # Usernames may begin with - or @: neutralised so a spreadsheet never runs them as formulas.
         writer.writerow([
             row["id"], neutralize_cell(row["user"]),
-            timezone.localtime(row["occurrence"]).strftime("%Y-%m-%d %H:%M") if row["occurrence"] else "全部",
+            timezone.localtime(row["occurrence"]).strftime("%Y-%m-%d %H:%M") if row["occurrence"] else _("全部"),
             row["status"], row["position"] or "",
             timezone.localtime(row["created_at"]).strftime("%Y-%m-%d %H:%M"),
             timezone.localtime(row["checked_in_at"]).strftime("%Y-%m-%d %H:%M") if row["checked_in_at"] else "",
@@ -317,13 +318,13 @@ def my_registrations(request: HttpRequest):
 def _registration(request: HttpRequest, registration_id: int, *, manage: bool) -> Registration:
     registration = selectors.registration_queryset().filter(pk=registration_id).first()
     if registration is None:
-        raise HttpError(404, f"报名 {registration_id} 不存在 (registration not found)")
+        raise HttpError(404, _("报名 %(id)s 不存在") % {"id": registration_id})
     own = registration.user_id == request.auth.pk
     manager = selectors.can_manage(request.auth, registration.event)
     if (manage and not manager) or (not manage and not (own or manager)):
         if not own and not manager:
-            raise HttpError(404, f"报名 {registration_id} 不存在 (registration not found)")
-        raise HttpError(403, "只有该活动的组织者可以签到 (only the event's organizers check people in)")
+            raise HttpError(404, _("报名 %(id)s 不存在") % {"id": registration_id})
+        raise HttpError(403, _("只有该活动的组织者可以签到"))
     return registration
 
 

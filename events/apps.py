@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class EventsConfig(AppConfig):
     name = "events"
-    verbose_name = "读书活动"
+    verbose_name = _("读书活动")
 
     def ready(self) -> None:
         from events import receivers

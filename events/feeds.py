@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
+from django.utils.translation import gettext as _
 
 from accounts.services import calendar_token_user
 from events.ical import CANCELLED_VISIBLE_DAYS, PersonalItems, assemble, build_calendar, fragment_stamp, serialize_event
@@ -34,7 +35,7 @@ CACHE_SECONDS = 24 * 3600
 def _state() -> FeedState:
     state = FeedState.objects.filter(pk=1).first()
     if state is None:
-        state, _ = FeedState.objects.get_or_create(pk=1, defaults={"version": 0, "changed_at": timezone.now()})
+        state, _created = FeedState.objects.get_or_create(pk=1, defaults={"version": 0, "changed_at": timezone.now()})
     return state
 
 
@@ -187,7 +188,7 @@ def public_feed(request: HttpRequest) -> HttpResponse:
         kinds = _kinds(request)
         venue = int(request.GET["venue"]) if request.GET.get("venue") else None
     except ValueError as exc:
-        return HttpResponseBadRequest(f"参数错误 (bad parameter): {exc}", content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(_("参数错误：%(error)s") % {"error": exc}, content_type="text/plain; charset=utf-8")
     if venue is not None and not Venue.objects.filter(pk=venue).exists():
         raise Http404("no such venue")
     state = _state()

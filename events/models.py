@@ -265,9 +265,9 @@ class Override(models.Model):
             event = None
         if self.recurrence_id is not None and "recurrence_id" not in errors and event is not None:
             if not event.rrule:
-                errors["recurrence_id"] = _("单次活动没有场次，请直接修改活动 (not a recurring event)")
+                errors["recurrence_id"] = _("单次活动没有场次，请直接修改活动")
             elif not is_original_occurrence(event, self.recurrence_id):
-                errors["recurrence_id"] = _("不是该系列的一次活动 (not an occurrence of the series)")
+                errors["recurrence_id"] = _("不是该系列的一次活动")
         if errors:
             raise ValidationError(errors)
 

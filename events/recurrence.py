@@ -82,25 +82,26 @@ def _rule_parts(text: str) -> dict[str, str]:
             continue
         name, sep, value = piece.partition("=")
         if not sep or not value:
-            raise _bad(f"重复规则格式错误：{piece!r} (malformed RRULE part)")
+            raise _bad(gettext("重复规则格式错误：%(part)r") % {"part": piece})
         if name in parts:
-            raise _bad(f"重复规则中 {name} 出现两次 (RRULE part given twice)")
+            raise _bad(gettext("重复规则中 %(name)s 出现两次") % {"name": name})
         if name not in SUPPORTED_PARTS:
-            raise _bad(f"不支持的重复规则部分：{name} (unsupported RRULE part)")
+            raise _bad(gettext("不支持的重复规则部分：%(name)s") % {"name": name})
         parts[name] = value
     if parts.get("FREQ") not in SUPPORTED_FREQS:
-        raise _bad("FREQ 须为 DAILY、WEEKLY、MONTHLY 或 YEARLY (unsupported or missing FREQ)")
+        raise _bad(gettext("FREQ 须为 DAILY、WEEKLY、MONTHLY 或 YEARLY"))
     if "COUNT" in parts and "UNTIL" in parts:
-        raise _bad("COUNT 与 UNTIL 不能同时使用 (COUNT and UNTIL are exclusive)")
+        raise _bad(gettext("COUNT 与 UNTIL 不能同时使用"))
     return parts
 
 
 def _integer(name: str, value: str, low: int, high: int, *, signed: bool = False) -> int:
     if not re.fullmatch(r"[+-]?\d{1,4}" if signed else r"\d{1,4}", value):
-        raise _bad(f"{name} 须为整数：{value!r} ({name} must be an integer)")
+        raise _bad(gettext("%(name)s 须为整数：%(value)r") % {"name": name, "value": value})
     number = int(value)
     if not low <= abs(number) <= high or number == 0:
-        raise _bad(f"{name} 超出范围（{low}–{high}）：{value} ({name} out of range)")
+        raise _bad(gettext("%(name)s 超出范围（%(low)s–%(high)s）：%(value)s") % {"name": name, "low": low, "high": high,
+                                                                          "value": value})
     return number
 
 
@@ -117,17 +118,17 @@ def _rule_kwargs(parts: dict[str, str]) -> dict:
         try:
             until = datetime.strptime(until_utc(parts["UNTIL"]), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         except (ValueError, OverflowError) as exc:
-            raise _bad(f"UNTIL 无法解析 (UNTIL does not parse): {exc}") from None
+            raise _bad(gettext("UNTIL 无法解析：%(error)s") % {"error": exc}) from None
         if not FIRST_YEAR <= until.astimezone(local_tz()).year <= LAST_YEAR:
-            raise _bad(f"UNTIL 须在 {FIRST_YEAR}–{LAST_YEAR} 年之间 (UNTIL out of range)")
+            raise _bad(gettext("UNTIL 须在 %(first)s–%(last)s 年之间") % {"first": FIRST_YEAR, "last": LAST_YEAR})
         kwargs["until"] = until
     if "WKST" in parts:
         if parts["WKST"] not in WEEKDAYS:
-            raise _bad(f"WKST 须为 MO…SU：{parts['WKST']!r} (bad WKST)")
+            raise _bad(gettext("WKST 须为 MO…SU：%(value)r") % {"value": parts["WKST"]})
         kwargs["wkst"] = WEEKDAYS[parts["WKST"]].weekday
     for name, limit in LIST_LIMITS.items():
         if name in parts and len(parts[name].split(",")) > limit:
-            raise _bad(f"{name} 最多 {limit} 个值 ({name} takes at most {limit} values)")
+            raise _bad(gettext("%(name)s 最多 %(limit)s 个值") % {"name": name, "limit": limit})
     if "BYMONTH" in parts:
         kwargs["bymonth"] = [_integer("BYMONTH", v, 1, 12) for v in parts["BYMONTH"].split(",")]
     for name, key in (("BYMONTHDAY", "bymonthday"), ("BYYEARDAY", "byyearday"), ("BYWEEKNO", "byweekno"),
@@ -136,26 +137,26 @@ def _rule_kwargs(parts: dict[str, str]) -> dict:
             kwargs[key] = [_integer(name, v, 1, VALUE_LIMITS[name], signed=True) for v in parts[name].split(",")]
     # RFC 5545 §3.3.10: which parts go with which FREQ.
     if "BYMONTHDAY" in parts and freq == "WEEKLY":
-        raise _bad("BYMONTHDAY 不能用于 WEEKLY (BYMONTHDAY is not valid with FREQ=WEEKLY)")
+        raise _bad(gettext("BYMONTHDAY 不能用于 WEEKLY"))
     for name in ("BYYEARDAY", "BYWEEKNO"):
         if name in parts and freq != "YEARLY":
-            raise _bad(f"{name} 只能用于 YEARLY ({name} is only valid with FREQ=YEARLY)")
+            raise _bad(gettext("%(name)s 只能用于 YEARLY") % {"name": name})
     if "BYSETPOS" in parts:
         if freq not in ("MONTHLY", "YEARLY"):
-            raise _bad("BYSETPOS 只能用于 MONTHLY 或 YEARLY (BYSETPOS is only valid with FREQ=MONTHLY or YEARLY)")
+            raise _bad(gettext("BYSETPOS 只能用于 MONTHLY 或 YEARLY"))
         if not {"BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH"} & set(parts):
-            raise _bad("BYSETPOS 须与其他 BYxxx 部分同用 (BYSETPOS needs another BYxxx part)")
+            raise _bad(gettext("BYSETPOS 须与其他 BYxxx 部分同用"))
     if "BYDAY" in parts:
         days = []
         for item in parts["BYDAY"].split(","):
             match = re.fullmatch(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)", item)
             if match is None:
-                raise _bad(f"BYDAY 格式错误：{item!r} (bad BYDAY value)")
+                raise _bad(gettext("BYDAY 格式错误：%(value)r") % {"value": item})
             if match[1] is None:
                 days.append(WEEKDAYS[match[2]])
                 continue
             if freq not in ("MONTHLY", "YEARLY") or "BYWEEKNO" in parts:
-                raise _bad(f"BYDAY 的序号只能用于 MONTHLY 或 YEARLY：{item} (BYDAY ordinals need FREQ=MONTHLY or YEARLY)")
+                raise _bad(gettext("BYDAY 的序号只能用于 MONTHLY 或 YEARLY：%(value)s") % {"value": item})
             limit = 5 if freq == "MONTHLY" else 53
             days.append(WEEKDAYS[match[2]](_integer("BYDAY", match[1], 1, limit, signed=True)))
         kwargs["byweekday"] = days
@@ -166,7 +167,8 @@ def check_window(value: date | datetime, field: str) -> None:
     """InvalidInput naming ``field`` unless ``value`` (an aware instant: its local date) lies in FIRST_YEAR–LAST_YEAR."""
     day = value.astimezone(local_tz()).date() if isinstance(value, datetime) else value
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInput(field, f"日期须在 {FIRST_YEAR}–{LAST_YEAR} 年之间：{value.isoformat()} (date out of range)")
+        raise InvalidInput(field, gettext("日期须在 %(first)s–%(last)s 年之间：%(value)s") % {
+            "first": FIRST_YEAR, "last": LAST_YEAR, "value": value.isoformat()})
 
 
 def check_length(start: datetime, end: datetime, *, recurring: bool, field: str = "end") -> None:
@@ -174,9 +176,8 @@ def check_length(start: datetime, end: datetime, *, recurring: bool, field: str 
     series (``recurring``: an occurrence of a series, or an override of one) or a single event may last."""
     limit = MAX_OCCURRENCE_LENGTH if recurring else MAX_EVENT_LENGTH
     if end - start > limit:
-        what = "重复活动的每一场" if recurring else "单次活动"
-        raise InvalidInput(field, f"{what}最长 {limit.days} 天 (an {'occurrence of a series' if recurring else 'event'} "
-                                  f"lasts at most {limit.days} days)", code="too_long")
+        message = gettext("重复活动的每一场最长 %(days)s 天") if recurring else gettext("单次活动最长 %(days)s 天")
+        raise InvalidInput(field, message % {"days": limit.days}, code="too_long")
 
 
 def normalize_rrule(text: str, *, start: datetime) -> str:
@@ -197,7 +198,7 @@ def normalize_rrule(text: str, *, start: datetime) -> str:
         try:
             parts["UNTIL"] = until_utc(parts["UNTIL"])
         except (ValueError, OverflowError) as exc:
-            raise _bad(f"重复规则无法解析 (RRULE does not parse): {exc}") from None
+            raise _bad(gettext("重复规则无法解析：%(error)s") % {"error": exc}) from None
     kwargs = _rule_kwargs(parts)
     canonical = ";".join(f"{k}={v}" for k, v in parts.items())
     dtstart = start.astimezone(local_tz())
@@ -209,19 +210,18 @@ def normalize_rrule(text: str, *, start: datetime) -> str:
             for _ in instances:  # the whole series must fit one expansion, or it could never be read whole
                 pass
     except BudgetExceeded:
-        raise _bad("重复规则过于稀疏或过长，无法展开 (the RRULE needs too much work to expand: it matches too "
-                   "rarely or has too many occurrences)") from None
+        raise _bad(gettext("重复规则过于稀疏或过长，无法展开")) from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
-        raise _bad(f"重复规则无法解析 (RRULE does not parse): {exc}") from None
+        raise _bad(gettext("重复规则无法解析：%(error)s") % {"error": exc}) from None
     if first is None:
-        raise _bad("重复规则没有任何一次活动 (the RRULE yields no occurrence)")
+        raise _bad(gettext("重复规则没有任何一次活动"))
     if first != start:
         # RFC 5545 counts DTSTART as the first instance even when the rule would skip it, so calendar
         # apps would show one occurrence more than we do: the start must be the rule's first instance.
         raise InvalidInput(
             "start",
-            f"开始时间须是重复规则的第一次活动，例如 {first.astimezone(local_tz()):%Y-%m-%d %H:%M} "
-            "(start must be the first occurrence of the rule)",
+            gettext("开始时间须是重复规则的第一次活动，例如 %(first)s") % {
+                "first": f"{first.astimezone(local_tz()):%Y-%m-%d %H:%M}"},
             code="start_not_in_rule",
         )
     return canonical
@@ -247,14 +247,14 @@ def normalize_exdates(values, event) -> list[str]:
     EXDATEs cost about as much as 500 reads of one day."""
     values = values or []
     if not isinstance(values, list | tuple):
-        raise InvalidInput("exdates", "排除日期须为日期时间列表 (exdates must be a list of date-times)",
+        raise InvalidInput("exdates", gettext("排除日期须为日期时间列表"),
                            code="bad_exdate")
     parsed = [(value, parse_instant(value, "exdates")) for value in values]
     found = original_occurrences(event, [when for _, when in parsed])
     out = []
     for value, when in parsed:
         if when not in found:
-            raise InvalidInput("exdates", f"{value} 不是该系列的一次活动 (EXDATE is not an occurrence)", code="bad_exdate")
+            raise InvalidInput("exdates", gettext("%(when)s 不是该系列的一次活动") % {"when": value}, code="bad_exdate")
         out.append(when.astimezone(local_tz()).isoformat())
     return sorted(set(out))
 
@@ -490,9 +490,10 @@ def parse_instant(value: str | datetime, field: str) -> datetime:
             dt = None
         if dt is None:
             shown = f"“{value[:40]}”" if isinstance(value, str) else type(value).__name__
-            raise InvalidInput(field, f"不是有效的日期时间：{shown} (not an ISO 8601 date-time string)")
+            raise InvalidInput(field, gettext("不是有效的日期时间：%(value)s") % {"value": shown})
     if not FIRST_YEAR <= dt.year <= LAST_YEAR:
-        raise InvalidInput(field, f"日期超出范围（{FIRST_YEAR}–{LAST_YEAR}）：{dt.isoformat()} (date out of range)")
+        raise InvalidInput(field, gettext("日期超出范围（%(first)s–%(last)s）：%(value)s") % {
+            "first": FIRST_YEAR, "last": LAST_YEAR, "value": dt.isoformat()})
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=local_tz())
     return dt

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import BeforeValidator
 
@@ -16,10 +17,9 @@ from events.models import Event
 def _not_a_number(value):
     """Pydantic reads a number (or a string of digits, for a datetime) as a Unix time: a client's
     ``{"occurrence": 12345}`` would become 1970-01-01.  Date-times are ISO 8601 strings only."""
-    if isinstance(value, bool | int | float):
-        raise ValueError("须为 ISO 8601 日期时间字符串，不能是数字 (must be an ISO 8601 string, not a number)")
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[\d.]+(e[+-]?\d+)?\s*", value, re.IGNORECASE):
-        raise ValueError("须为 ISO 8601 日期时间字符串，不能是数字 (must be an ISO 8601 string, not a number)")
+    if isinstance(value, bool | int | float) or (
+            isinstance(value, str) and re.fullmatch(r"\s*[+-]?[\d.]+(e[+-]?\d+)?\s*", value, re.IGNORECASE)):
+        raise ValueError(_("须为 ISO 8601 日期时间字符串，不能是数字"))
     return value
 
 

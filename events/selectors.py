@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncDate
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
@@ -118,7 +119,7 @@ def parse_cursor(value: str, field: str = "after") -> Cursor:
                 FIRST_YEAR - 1 <= dt.year <= LAST_YEAR + 1 for dt in (start, rid)):
             raise ValueError(raw)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput(field, f"不是有效的翻页游标：“{value[:40]}” (not a cursor this list returned as next)") from None
+        raise InvalidInput(field, _("不是有效的翻页游标：“%(value)s”") % {"value": value[:40]}) from None
     return start, event, rid
 
 

@@ -21,6 +21,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, ProtectedError, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
@@ -65,9 +66,9 @@ def venue_create(*, name: str, location: str = "", capacity: int = 30) -> Venue:
     _one_line("name", name)
     _one_line("location", location)
     if Venue.objects.filter(name=name).exists():
-        raise DomainError("duplicate_venue", f"场地 {name} 已存在 (a venue with this name exists)")
+        raise DomainError("duplicate_venue", _("场地 %(name)s 已存在") % {"name": name})
     if capacity < 1:
-        raise InvalidInput("capacity", "容纳人数至少为 1 (capacity must be at least 1)")
+        raise InvalidInput("capacity", _("容纳人数至少为 1"))
     return Venue.objects.create(name=name, location=location, capacity=capacity)
 
 
@@ -76,9 +77,9 @@ def venue_update(*, venue: Venue, changes: dict) -> Venue:
     for key in ("name", "location"):
         _one_line(key, changes.get(key))
     if "capacity" in changes and changes["capacity"] < 1:
-        raise InvalidInput("capacity", "容纳人数至少为 1 (capacity must be at least 1)")
+        raise InvalidInput("capacity", _("容纳人数至少为 1"))
     if "name" in changes and Venue.objects.filter(name=changes["name"]).exclude(pk=venue.pk).exists():
-        raise DomainError("duplicate_venue", f"场地 {changes['name']} 已存在 (a venue with this name exists)")
+        raise DomainError("duplicate_venue", _("场地 %(name)s 已存在") % {"name": changes["name"]})
     for key, value in changes.items():
         setattr(venue, key, value)
     venue.save()
@@ -89,7 +90,7 @@ def venue_delete(*, venue: Venue) -> None:
     try:
         venue.delete()
     except ProtectedError:
-        raise DomainError("venue_in_use", "该场地仍有活动，不能删除 (events use this venue)") from None
+        raise DomainError("venue_in_use", _("该场地仍有活动，不能删除")) from None
 
 
 # --- events ----------------------------------------------------------------------------------------------
@@ -132,7 +133,7 @@ def normalize_times(start, end, all_day: bool) -> tuple[datetime, datetime]:
         first = _as_date(start, "start")
         last = _as_date(end, "end")
         if last < first:
-            raise InvalidInput("end", "结束日期早于开始日期 (end is before start)")
+            raise InvalidInput("end", _("结束日期早于开始日期"))
         check_window(first, "start")
         check_window(last, "end")
         tz = local_tz()
@@ -142,7 +143,7 @@ def normalize_times(start, end, all_day: bool) -> tuple[datetime, datetime]:
         )
     begin, finish = parse_instant(start, "start"), parse_instant(end, "end")
     if finish <= begin:
-        raise InvalidInput("end", "结束时间必须晚于开始时间 (end must be after start)")
+        raise InvalidInput("end", _("结束时间必须晚于开始时间"))
     return begin, finish
 
 
@@ -157,7 +158,7 @@ def _as_date(value, field_name: str):
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
-        raise InvalidInput(field_name, f"不是有效的日期：{value!r} (not an ISO date)") from None
+        raise InvalidInput(field_name, _("不是有效的日期：%(value)r") % {"value": value}) from None
 
 
 def _validate(data: EventData) -> None:
@@ -170,17 +171,17 @@ def _validate(data: EventData) -> None:
         try:
             URLValidator(schemes=["http", "https"])(data.online_url)
         except ValidationError:
-            raise InvalidInput("online_url", "线上会议链接须为 http(s) 网址 (online_url must be an http(s) URL)") from None
+            raise InvalidInput("online_url", _("线上会议链接须为 http(s) 网址")) from None
     if data.capacity is not None and data.capacity < 1:
-        raise InvalidInput("capacity", "名额至少为 1 (capacity must be at least 1)")
+        raise InvalidInput("capacity", _("名额至少为 1"))
     if data.venue is not None and not Venue.objects.filter(pk=data.venue).exists():
-        raise InvalidInput("venue", f"场地 {data.venue} 不存在 (unknown venue)", code="unknown_venue")
+        raise InvalidInput("venue", _("场地 %(id)s 不存在") % {"id": data.venue}, code="unknown_venue")
     missing = set(data.books) - set(Book.objects.filter(pk__in=data.books).values_list("pk", flat=True))
     if missing:
-        raise InvalidInput("books", f"图书不存在：{sorted(missing)} (unknown books)", code="unknown_book")
+        raise InvalidInput("books", _("图书不存在：%(ids)s") % {"ids": sorted(missing)}, code="unknown_book")
     missing = set(data.papers) - set(Paper.objects.filter(pk__in=data.papers).values_list("pk", flat=True))
     if missing:
-        raise InvalidInput("papers", f"调研成果不存在：{sorted(missing)} (unknown papers)", code="unknown_paper")
+        raise InvalidInput("papers", _("调研成果不存在：%(ids)s") % {"ids": sorted(missing)}, code="unknown_paper")
     for name in ("registration_opens", "registration_closes"):
         # The range parse_instant allows for start and end: before 1900 local time is LMT, an offset with
         # seconds (+08:05:43) that no ISO 8601 date-time can carry back out.  A time without an offset
@@ -189,14 +190,14 @@ def _validate(data: EventData) -> None:
         if value is not None:
             setattr(data, name, parse_instant(value, name))
     if data.registration_opens and data.registration_closes and data.registration_closes <= data.registration_opens:
-        raise InvalidInput("registration_closes", "报名截止须晚于报名开始 (registration closes before it opens)")
+        raise InvalidInput("registration_closes", _("报名截止须晚于报名开始"))
 
 
 def _users(usernames: list[str], field_name: str):
     users = list(get_user_model().objects.filter(username__in=usernames, is_active=True))
     unknown = set(usernames) - {u.username for u in users}
     if unknown:
-        raise InvalidInput(field_name, f"用户不存在：{sorted(unknown)} (unknown users)", code="unknown_user")
+        raise InvalidInput(field_name, _("用户不存在：%(users)s") % {"users": sorted(unknown)}, code="unknown_user")
     return users
 
 
@@ -206,7 +207,7 @@ def _organizers(usernames: list[str]):
     users = _users(usernames, "organizers")
     others = sorted(u.username for u in users if not user_has_role(u, Role.ORGANIZER))
     if others:
-        raise InvalidInput("organizers", f"不是活动组织者：{others} (not organizers)", code="not_an_organizer")
+        raise InvalidInput("organizers", _("不是活动组织者：%(users)s") % {"users": others}, code="not_an_organizer")
     return users
 
 
@@ -297,8 +298,7 @@ def venue_conflicts(event: Event, *, overrides=None, series: Event | None = None
     if len(batch) > CONFLICT_SCAN_MAX:
         raise DomainError(
             "venue_too_busy",
-            "该场地在这段时间的预订过多，无法检查冲突；如确需安排可加 ?force=true (the venue has too many bookings "
-            "in this period to check for conflicts)",
+            _("该场地在这段时间的预订过多，无法检查冲突；如确需安排可加 ?force=true"),
             status=409,
         )
     sweep(batch)
@@ -325,7 +325,7 @@ def _raise_conflicts(conflicts: list[Conflict]) -> None:
     if conflicts:
         raise DomainError(
             "venue_conflict",
-            "场地在该时段已有活动，可加 ?force=true 仍然安排 (the venue is booked at that time)",
+            _("场地在该时段已有活动，可加 ?force=true 仍然安排"),
             conflicts=[
                 {"event": c.event, "title": c.title, "start": timezone.localtime(c.start).isoformat(),
                  "end": timezone.localtime(c.end).isoformat()}
@@ -345,8 +345,7 @@ def check_creation_rate(actor: AbstractBaseUser) -> None:
         return
     limit = settings.EVENTS_CREATED_PER_DAY
     if Event.objects.filter(created_by=actor, created_at__gte=timezone.now() - timedelta(days=1)).count() >= limit:
-        raise DomainError("too_many_events", f"24 小时内最多新建 {limit} 个活动 (at most {limit} new events a day)",
-                          status=429)
+        raise DomainError("too_many_events", _("24 小时内最多新建 %(limit)s 个活动") % {"limit": limit}, status=429)
 
 
 def check_not_backdated(start: datetime, actor, field_name: str = "start") -> None:
@@ -358,8 +357,7 @@ def check_not_backdated(start: datetime, actor, field_name: str = "start") -> No
         return
     days = listing.LISTED_BACK.days
     if start < timezone.now() - listing.LISTED_BACK:
-        raise InvalidInput(field_name, f"开始时间不能早于 {days} 天前 (an event may begin at most {days} days ago)",
-                           code="too_early")
+        raise InvalidInput(field_name, _("开始时间不能早于 %(days)s 天前") % {"days": days}, code="too_early")
 
 
 def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = False) -> Event:
@@ -512,7 +510,7 @@ def _resize_counters(event: Event) -> None:
         SeatCounter.objects.filter(event=event).delete()
         return
     if SeatCounter.objects.filter(event=event, taken__gt=seats).exists():
-        raise DomainError("capacity_below_confirmed", "已确认的报名人数超过新名额 (more confirmed registrations than the new capacity)")
+        raise DomainError("capacity_below_confirmed", _("已确认的报名人数超过新名额"))
     SeatCounter.objects.filter(event=event).update(capacity=seats)
 
 
@@ -527,7 +525,7 @@ def event_cancel(*, event: Event, actor: AbstractBaseUser, occurrence: datetime 
     current = Event.objects.select_for_update().get(pk=event.pk)
     if occurrence is None:
         if current.status == Event.Status.CANCELLED:
-            raise DomainError("already_cancelled", "活动已取消 (the event is already cancelled)")
+            raise DomainError("already_cancelled", _("活动已取消"))
         current.status = Event.Status.CANCELLED
         current.cancel_reason = reason
         current.sequence += 1
@@ -542,9 +540,9 @@ def event_cancel(*, event: Event, actor: AbstractBaseUser, occurrence: datetime 
 
 def _require_occurrence(event: Event, recurrence_id: datetime, field_name: str) -> None:
     if not event.rrule:
-        raise InvalidInput(field_name, "单次活动没有场次，请直接修改或取消活动 (not a recurring event)", code="not_recurring")
+        raise InvalidInput(field_name, _("单次活动没有场次，请直接修改或取消活动"), code="not_recurring")
     if not is_original_occurrence(event, recurrence_id):
-        raise InvalidInput(field_name, f"{recurrence_id.isoformat()} 不是该系列的一次活动 (not an occurrence)",
+        raise InvalidInput(field_name, _("%(when)s 不是该系列的一次活动") % {"when": recurrence_id.isoformat()},
                            code="not_an_occurrence")
 
 
@@ -576,12 +574,12 @@ def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: dateti
         override.title = changes["title"] or ""
     if "venue" in changes:
         if changes["venue"] is not None and not Venue.objects.filter(pk=changes["venue"]).exists():
-            raise InvalidInput("venue", f"场地 {changes['venue']} 不存在 (unknown venue)", code="unknown_venue")
+            raise InvalidInput("venue", _("场地 %(id)s 不存在") % {"id": changes["venue"]}, code="unknown_venue")
         override.venue_id = changes["venue"]
         override.venue_changed = True
     if "status" in changes:
         if changes["status"] not in Event.Status.values:
-            raise InvalidInput("status", "状态须为 scheduled 或 cancelled (unknown status)")
+            raise InvalidInput("status", _("状态须为 scheduled 或 cancelled"))
         override.status = changes["status"]
     if "reason" in changes:
         override.reason = changes["reason"] or ""
@@ -683,47 +681,47 @@ def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None
         occurrence = parse_instant(occurrence, "occurrence")
         _require_occurrence(current, occurrence, "occurrence")
     if current.status == Event.Status.CANCELLED:
-        raise DomainError("event_cancelled", "活动已取消 (the event is cancelled)")
+        raise DomainError("event_cancelled", _("活动已取消"))
     if current.rrule and occurrence is None and not is_finite(current.rrule):
-        raise InvalidInput("occurrence", "长期重复的活动请选择具体场次报名 (choose an occurrence of an open-ended series)",
+        raise InvalidInput("occurrence", _("长期重复的活动请选择具体场次报名"),
                            code="series_without_end")
     if current.rrule and occurrence is None:
         # Taking a seat in each of thousands of occurrences would hold the write lock for seconds.
         most = series_registration_max()
         if len(_keys_for(current, None, now, limit=most)) > most:
-            raise InvalidInput("occurrence", f"该系列还有超过 {most} 场，请选择具体场次报名 (the series has more than "
-                                             f"{most} occurrences to come: register for each occurrence)",
+            raise InvalidInput("occurrence", _("该系列还有超过 %(most)s 场，请选择具体场次报名") % {"most": most},
                                code="series_too_long")
     if current.registration_opens and now < current.registration_opens:
-        raise DomainError("registration_not_open", f"报名尚未开始（{timezone.localtime(current.registration_opens):%Y-%m-%d %H:%M}）")
+        raise DomainError("registration_not_open", _("报名尚未开始（%(opens)s）") % {
+            "opens": f"{timezone.localtime(current.registration_opens):%Y-%m-%d %H:%M}"})
     if current.registration_closes and now > current.registration_closes:
-        raise DomainError("registration_closed", "报名已截止 (registration is closed)")
+        raise DomainError("registration_closed", _("报名已截止"))
     occ = None
     if occurrence is not None:
         found = [o for o in occurrences(current, occurrence - timedelta(days=400), occurrence + timedelta(days=400))
                  if o.recurrence_id == occurrence]
         occ = found[0] if found else None
         if occ is None or occ.status == Event.Status.CANCELLED:
-            raise DomainError("event_cancelled", "该场活动已取消 (this occurrence is cancelled)")
+            raise DomainError("event_cancelled", _("该场活动已取消"))
         if occ.start <= now:
-            raise DomainError("registration_closed", "该场活动已开始 (this occurrence has started)")
+            raise DomainError("registration_closed", _("该场活动已开始"))
     elif not current.rrule and current.start <= now:
-        raise DomainError("registration_closed", "活动已开始 (the event has started)")
+        raise DomainError("registration_closed", _("活动已开始"))
     active = Registration.objects.filter(event=current, user=user, status__in=Registration.ACTIVE)
     if occurrence is None and active.exists() or occurrence is not None and active.filter(
         Q(occurrence=occurrence) | Q(occurrence__isnull=True)
     ).exists():
-        raise DomainError("already_registered", "您已报名 (you are already registered)")
+        raise DomainError("already_registered", _("您已报名"))
     keys = _keys_for(current, occurrence, now)
     if not keys:
-        raise DomainError("registration_closed", "没有可报名的场次 (no upcoming occurrence)")
+        raise DomainError("registration_closed", _("没有可报名的场次"))
     status = Registration.Status.CONFIRMED if _take_seats(current, keys) else Registration.Status.WAITLISTED
     try:
         with transaction.atomic():
             registration = Registration.objects.create(event=current, occurrence=occurrence, user=user, status=status,
                                                        created_at=now)
     except IntegrityError:
-        raise DomainError("already_registered", "您已报名 (you are already registered)") from None
+        raise DomainError("already_registered", _("您已报名")) from None
     if status == Registration.Status.CONFIRMED:
         notices.registered(registration)
     return registration
@@ -750,7 +748,7 @@ def registration_cancel(*, registration: Registration, now: datetime | None = No
     current = Registration.objects.select_for_update().get(pk=registration.pk)
     now = now or timezone.now()
     if current.status == Registration.Status.CANCELLED:
-        raise DomainError("registration_cancelled", "该报名已取消 (already cancelled)")
+        raise DomainError("registration_cancelled", _("该报名已取消"))
     was_confirmed = current.status == Registration.Status.CONFIRMED
     current.status = Registration.Status.CANCELLED
     current.cancelled_at = now
@@ -784,7 +782,7 @@ def _promote(event: Event, freed: list[datetime], now: datetime) -> None:
 
 def registration_check_in(*, registration: Registration, now: datetime | None = None) -> Registration:
     if registration.status != Registration.Status.CONFIRMED:
-        raise DomainError("not_confirmed", "只有已确认的报名可以签到 (only confirmed registrations check in)")
+        raise DomainError("not_confirmed", _("只有已确认的报名可以签到"))
     if registration.checked_in_at is None:
         registration.checked_in_at = now or timezone.now()
         registration.save(update_fields=["checked_in_at"])
@@ -852,12 +850,12 @@ def attachment_add(*, event: Event, data: bytes, filename: str):
     name = os.path.basename((filename or "").replace("\\", "/")).strip()[:200]
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in ATTACHMENT_TYPES:
-        raise InvalidInput("file", f"不支持的文件类型 .{extension}（可用：{', '.join(sorted(ATTACHMENT_TYPES))}）",
-                           code="bad_file_type")
+        raise InvalidInput("file", _("不支持的文件类型 .%(extension)s（可用：%(types)s）") % {
+            "extension": extension, "types": ", ".join(sorted(ATTACHMENT_TYPES))}, code="bad_file_type")
     if not data:
-        raise InvalidInput("file", "文件为空 (empty file)", code="empty_file")
+        raise InvalidInput("file", _("文件为空"), code="empty_file")
     if not _content_matches(data, extension):
-        raise InvalidInput("file", f"文件内容不是 .{extension} 文件 (the content does not match the .{extension} extension)",
+        raise InvalidInput("file", _("文件内容不是 .%(extension)s 文件") % {"extension": extension},
                            code="file_type_mismatch")
     # Per event: a programme's handouts and slides fit many times over; the eighth attack filled the disk
     # with 25 × 20 MB in four seconds.  The request's own rate is the API's (EVENTS_ATTACHMENTS_PER_HOUR).
@@ -870,12 +868,12 @@ def attachment_add(*, event: Event, data: bytes, filename: str):
             Event.objects.select_for_update().filter(pk=event.pk).first()
             kept = event.attachments.aggregate(files=Count("pk"), size=Sum("size"))
             if kept["files"] >= settings.EVENTS_ATTACHMENTS_MAX:
-                raise DomainError("too_many_attachments", f"每个活动最多 {settings.EVENTS_ATTACHMENTS_MAX} 份材料 "
-                                  f"(at most {settings.EVENTS_ATTACHMENTS_MAX} files per event)", status=409)
+                raise DomainError("too_many_attachments", _("每个活动最多 %(most)s 份材料") % {
+                    "most": settings.EVENTS_ATTACHMENTS_MAX}, status=409)
             limit = settings.EVENTS_ATTACHMENTS_MAX_BYTES
             if (kept["size"] or 0) + len(data) > limit:
-                raise DomainError("attachments_too_large", f"每个活动的材料合计最多 {limit // 2**20} MB "
-                                  f"(at most {limit // 2**20} MB of files per event)", status=409)
+                raise DomainError("attachments_too_large", _("每个活动的材料合计最多 %(mb)s MB") % {
+                    "mb": limit // 2**20}, status=409)
             attachment.save()
     except BaseException:
         attachment.file.storage.delete(attachment.file.name)  # the file of a refused upload is not kept

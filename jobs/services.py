@@ -26,8 +26,9 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from jobs.models import Job, WorkerBeat
 
@@ -56,6 +57,10 @@ class JobFailure(Exception):
 def job_enqueue(task, *, kind: str | None = None, key: str = "", payload: dict | None = None,
                 created_by=None, max_attempts: int = 3, total: int | None = None) -> Job:
     """Ask for ``task`` to run with ``payload``; returns the job (an already queued one with the same ``key``).
+
+    The work runs with the default language (``settings.LANGUAGE_CODE``) active, or with
+    ``payload["language"]`` when the payload names one: a job that writes text for the person who
+    asked for it (an import's report) passes the language of that person's request.
 
     Call it inside the transaction that makes the work necessary: the job exists exactly when that
     transaction commits, and the backend hears of it only then.
@@ -149,8 +154,10 @@ def job_execute(job_id: int, work: Callable) -> None:
     mine = _claimed(job)  # job.worker is WORKER_ID: this process claimed it just above
     heartbeat = _Heartbeat(job)
     heartbeat.start()
+    language = job.payload.get("language") if isinstance(job.payload, dict) else None
     try:
-        summary = work(job, Progress(job))
+        with translation.override(language or settings.LANGUAGE_CODE):
+            summary = work(job, Progress(job))
     except JobYield:
         # Not an attempt used up: the same run, continued later.
         if mine.update(state=Job.State.QUEUED, enqueued_at=None, run_after=None, attempts=F("attempts") - 1,
@@ -177,14 +184,14 @@ def _retry_or_fail(job: Job, mine, exc: BaseException, detail: str) -> None:
     if job.attempts < job.max_attempts:
         delay = settings.JOBS_RETRY_SECONDS * 2 ** (job.attempts - 1)
         if mine.update(state=Job.State.QUEUED, enqueued_at=None, run_after=timezone.now() + timedelta(seconds=delay),
-                       error=f"第 {job.attempts} 次尝试失败，稍后重试 (attempt {job.attempts} failed; retrying)",
+                       error=_("第 %(n)s 次尝试失败，稍后重试") % {"n": job.attempts},
                        error_detail=detail):
             logger.warning("job %s (%s) attempt %s failed, retried in %ss: %s", job.pk, job.kind, job.attempts,
                            delay, message)
             hand_over(job.pk)
         return
     mine.update(state=Job.State.FAILED, finished_at=timezone.now(), error_detail=detail,
-                error=f"任务失败，已尝试 {job.attempts} 次 (the job failed after {job.attempts} attempts)")
+                error=_("任务失败，已尝试 %(n)s 次") % {"n": job.attempts})
     logger.error("job %s (%s) failed after %s attempts: %s", job.pk, job.kind, job.attempts, message)
 
 
@@ -198,11 +205,11 @@ def jobs_recover(*, now: datetime | None = None) -> dict[str, int]:
         if job.attempts < job.max_attempts:
             try:
                 changed = mine.update(state=Job.State.QUEUED, enqueued_at=None, run_after=None,
-                                      error="工作进程中断，已重新排队 (the worker stopped; queued again)")
+                                      error=_("工作进程中断，已重新排队"))
             except IntegrityError:
                 # A queued job with the same key exists: it does the same work.
                 changed = mine.update(state=Job.State.FAILED, finished_at=now,
-                                      error="工作进程中断；同一任务已在排队 (the worker stopped; a queued job replaces it)")
+                                      error=_("工作进程中断；同一任务已在排队"))
                 counts["failed"] += changed
                 continue
             if changed:
@@ -211,7 +218,7 @@ def jobs_recover(*, now: datetime | None = None) -> dict[str, int]:
         else:
             counts["failed"] += mine.update(
                 state=Job.State.FAILED, finished_at=now,
-                error=f"工作进程中断，已尝试 {job.attempts} 次 (the worker stopped; {job.attempts} attempts)")
+                error=_("工作进程中断，已尝试 %(n)s 次") % {"n": job.attempts})
     waiting = Job.objects.filter(state=Job.State.QUEUED).exclude(run_after__gt=now)
     for job in waiting.filter(enqueued_at__isnull=True, created_at__lt=now - timedelta(seconds=5)):
         counts["handed_over"] += hand_over(job.pk)
@@ -255,6 +262,6 @@ def queue_health(*, now: datetime | None = None) -> str:
     if not waiting or WorkerBeat.objects.filter(seen_at__gte=grace).exists():
         return "ok"
     minutes = settings.JOBS_WORKER_GRACE_SECONDS // 60
-    return (f"unavailable: {waiting} 个任务在等待，{minutes} 分钟内没有工作进程 "
-            f"({waiting} jobs waiting, no worker seen for {minutes} minutes; start manage.py run_worker)")
+    return "unavailable: " + _("%(waiting)s 个任务在等待，%(minutes)s 分钟内没有工作进程（请启动 manage.py run_worker）") % {
+        "waiting": waiting, "minutes": minutes}
 

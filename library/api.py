@@ -5,6 +5,7 @@ import codecs
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
+from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 from ninja.pagination import paginate
@@ -52,7 +53,7 @@ def _people(payload: BookIn | BookPatch) -> list[services.Person] | None:
 def _get_book(book_id: int) -> Book:
     book = selectors.book_get(book_id=book_id)
     if book is None:
-        raise HttpError(404, f"图书 {book_id} 不存在 (book not found)")
+        raise HttpError(404, _("图书 %(id)s 不存在") % {"id": book_id})
     return book
 
 
@@ -63,7 +64,7 @@ def _get_copy(barcode: str) -> Copy:
         normalized = None
     copy = selectors.copy_get(barcode=normalized) if normalized else None
     if copy is None:
-        raise HttpError(404, f"条码 {barcode} 不存在 (copy not found)")
+        raise HttpError(404, _("条码 %(barcode)s 不存在") % {"barcode": barcode})
     return copy
 
 
@@ -72,7 +73,7 @@ def _get_paper(request: HttpRequest, paper_id: int) -> Paper:
     if paper is None:
         # Internal papers are invisible to anonymous readers: 404, not 403,
         # so their titles cannot be discovered by counting ids.
-        raise HttpError(404, f"成果 {paper_id} 不存在 (paper not found)")
+        raise HttpError(404, _("成果 %(id)s 不存在") % {"id": paper_id})
     return paper
 
 
@@ -186,7 +187,7 @@ def get_paper(request: HttpRequest, paper_id: int):
 
 def _require_paper_editor(request: HttpRequest, paper: Paper) -> None:
     if not selectors.paper_can_edit(user=request.auth, paper=paper):
-        raise HttpError(403, "只有馆员或录入该成果的法官可以修改 (librarian or the judge who entered it)")
+        raise HttpError(403, _("只有馆员或录入该成果的法官可以修改"))
 
 
 @router.patch("/papers/{paper_id}", response={200: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="修改调研成果")
@@ -217,7 +218,7 @@ def upload_paper_file(request: HttpRequest, paper_id: int, file: File[UploadedFi
     paper = _get_paper(request, paper_id)
     _require_paper_editor(request, paper)
     if file.size is not None and file.size > settings.PAPER_MAX_UPLOAD_BYTES:
-        raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
+        raise InvalidInput("file", _("文件过大"), code="file_too_large")
     # Each upload costs a parser run of up to PAPER_EXTRACT_WALL_SECONDS: PAPER_UPLOADS_PER_HOUR per user.
     with hourly_allowance(request.auth, "paper-upload", "PAPER_UPLOADS_PER_HOUR"):
         tasks.paper_upload_file(paper=paper, data=file.read(), filename=file.name or "", uploaded_by=request.auth)
@@ -250,14 +251,14 @@ def _text_charset(paper: Paper) -> str:
 def download_paper_file(request: HttpRequest, paper_id: int):
     paper = _get_paper(request, paper_id)
     if not paper.file:
-        raise HttpError(404, "该成果没有全文文件 (no file attached)")
+        raise HttpError(404, _("该成果没有全文文件"))
     try:
         content_type = CONTENT_TYPES.get(paper.file_type, "application/octet-stream")
         if paper.file_type == "txt":
             content_type = f"text/plain; charset={_text_charset(paper)}"
         handle = open_media(paper.file)
     except (FileNotFoundError, OutsideMediaRoot):
-        raise HttpError(404, "全文文件缺失 (file missing from storage)") from None
+        raise HttpError(404, _("全文文件缺失")) from None
     # The extension follows the checked type, also for files stored before names were normalized.
     response = FileResponse(
         handle, as_attachment=True, filename=download_name(paper.file_name or f"paper-{paper.pk}", paper.file_type)
@@ -273,7 +274,7 @@ def download_paper_file(request: HttpRequest, paper_id: int):
 def _get_import(import_id: int) -> CatalogImport:
     catalog_import = selectors.catalog_import_get(import_id=import_id)
     if catalog_import is None:
-        raise HttpError(404, f"导入 {import_id} 不存在 (import not found)")
+        raise HttpError(404, _("导入 %(id)s 不存在") % {"id": import_id})
     return catalog_import
 
 
@@ -284,7 +285,7 @@ def import_file(request: HttpRequest, file: File[UploadedFile], options: Form[Im
     it at ``url``."""
     require_role(request, Role.LIBRARIAN)
     if file.size is not None and file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
-        raise InvalidInput("file", "文件过大 (file too large)", code="file_too_large")
+        raise InvalidInput("file", _("文件过大"), code="file_too_large")
     catalog_import = tasks.catalog_import_start(
         data=file.read(), filename=file.name or "", format=options.format or None, location=options.location or None,
         started_by=request.auth,

@@ -25,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from library import notices
@@ -41,7 +42,7 @@ def _lock_patron(patron: AbstractBaseUser) -> None:
 
 def _lock_book(book_id: int) -> None:
     if not Book.objects.select_for_update().filter(pk=book_id).exists():
-        raise DomainError("book_not_found", f"图书 {book_id} 不存在 (book not found)", status=404)
+        raise DomainError("book_not_found", _("图书 %(id)s 不存在") % {"id": book_id}, status=404)
 
 
 def _skip_locked() -> dict:
@@ -103,13 +104,13 @@ def loan_checkout(
         _lock_book(book_id)
         active = Loan.objects.filter(patron=patron, status=Loan.Status.ACTIVE)
         if active.filter(book_id=book_id).exists():
-            raise DomainError("already_borrowed", "您已借阅本书 (you already have this book on loan)")
+            raise DomainError("already_borrowed", _("您已借阅本书"))
         if active.filter(due_date__lt=today).exists():
-            raise DomainError("overdue_block", "您有逾期未还的图书，请先归还 (you have overdue loans)")
+            raise DomainError("overdue_block", _("您有逾期未还的图书，请先归还"))
         limits = policy_for(patron)
         if active.count() >= limits.max_loans:
             raise DomainError(
-                "loan_limit", f"已达借阅上限 {limits.max_loans} 册 (loan limit reached)", limit=limits.max_loans
+                "loan_limit", _("已达借阅上限 %(limit)s 册") % {"limit": limits.max_loans}, limit=limits.max_loans
             )
         own_hold = (
             Hold.objects.select_for_update()
@@ -156,10 +157,10 @@ def _choose_copy(*, book_id: int, copy: Copy | None, own_hold: Hold | None) -> C
     if copy is not None:
         current = Copy.objects.select_for_update().get(pk=copy.pk)
         if current.status == Copy.Status.ON_HOLD_SHELF and current.pk != ready_copy:
-            raise DomainError("reserved", "该复本已为其他读者预约保留 (the copy is held for another reader)")
+            raise DomainError("reserved", _("该复本已为其他读者预约保留"))
         if current.status not in (Copy.Status.AVAILABLE, Copy.Status.ON_HOLD_SHELF):
             raise DomainError(
-                "not_available", f"该复本当前不可借（{current.get_status_display()}）(the copy is not available)",
+                "not_available", _("该复本当前不可借（%(status)s）") % {"status": current.get_status_display()},
                 status_of_copy=current.status,
             )
         return current
@@ -180,9 +181,9 @@ def _not_available(book_id: int) -> DomainError:
     if Copy.objects.filter(book_id=book_id, status=Copy.Status.ON_HOLD_SHELF).exists() and not Copy.objects.filter(
         book_id=book_id, status=Copy.Status.ON_LOAN
     ).exists():
-        return DomainError("reserved", "本书在架复本均为其他读者预约保留，可以预约排队 (held for other readers; you can place a hold)",
+        return DomainError("reserved", _("本书在架复本均为其他读者预约保留，可以预约排队"),
                            can_hold=True)
-    return DomainError("not_available", "本书暂无可借复本，可以预约 (no copy is available; you can place a hold)",
+    return DomainError("not_available", _("本书暂无可借复本，可以预约"),
                        can_hold=True)
 
 
@@ -197,21 +198,21 @@ def loan_renew(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Cha
         _lock_book(loan.book_id)
         current = Loan.objects.select_for_update().select_related("copy").get(pk=loan.pk)
         if current.status != Loan.Status.ACTIVE:
-            raise DomainError("loan_closed", "该借阅已归还 (the loan is closed)")
+            raise DomainError("loan_closed", _("该借阅已归还"))
         if current.due_date < today:
-            raise DomainError("overdue", "已逾期的借阅不能续借，请归还 (an overdue loan cannot be renewed)")
+            raise DomainError("overdue", _("已逾期的借阅不能续借，请归还"))
         policy = policy_for(current.patron, current.copy.location)
         if current.renewals >= policy.max_renewals:
-            raise DomainError("renewal_limit", f"已续借 {current.renewals} 次，达到上限 (renewal limit reached)",
+            raise DomainError("renewal_limit", _("已续借 %(n)s 次，达到上限") % {"n": current.renewals},
                               limit=policy.max_renewals)
         if Hold.objects.filter(book_id=current.book_id, status=Hold.Status.WAITING).exists():
-            raise DomainError("holds_waiting", "有读者在排队预约本书，不能续借 (other readers are waiting for this book)")
+            raise DomainError("holds_waiting", _("有读者在排队预约本书，不能续借"))
         new_due = due_date_after(max(current.due_date, today), policy.renewal_days)
         updated = Loan.objects.filter(pk=current.pk, status=Loan.Status.ACTIVE, renewals=current.renewals).update(
             due_date=new_due, renewals=current.renewals + 1
         )
         if updated != 1:  # pragma: no cover - excluded by the row lock
-            raise DomainError("loan_closed", "该借阅已变更，请重试 (the loan changed; retry)")
+            raise DomainError("loan_closed", _("该借阅已变更，请重试"))
         audit(CirculationEvent.Action.RENEW, at=now, actor=actor, patron=current.patron, book_id=current.book_id,
                copy_id=current.copy_id, loan=current, channel=channel, old_due_date=str(current.due_date),
                due_date=str(new_due))
@@ -237,7 +238,7 @@ def loan_return(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Ch
         _lock_book(loan.book_id)
         current = Loan.objects.select_for_update().get(pk=loan.pk)
         if current.status != Loan.Status.ACTIVE:
-            raise DomainError("loan_closed", "该借阅已归还 (the loan is already returned)")
+            raise DomainError("loan_closed", _("该借阅已归还"))
         Loan.objects.filter(pk=current.pk, status=Loan.Status.ACTIVE).update(
             status=Loan.Status.RETURNED, returned_at=now
         )
@@ -307,23 +308,23 @@ def hold_place(*, patron: AbstractBaseUser, book: Book, actor: AbstractBaseUser 
         # The time is taken under the book's lock, so queue order is the order holds were committed.
         now = now or timezone.now()
         if Loan.objects.filter(patron=patron, book=book, status=Loan.Status.ACTIVE).exists():
-            raise DomainError("already_borrowed", "您已借阅本书 (you already have this book on loan)")
+            raise DomainError("already_borrowed", _("您已借阅本书"))
         if Hold.objects.filter(patron=patron, book=book, status__in=Hold.OPEN).exists():
-            raise DomainError("hold_exists", "您已预约本书 (you already have a hold on this book)")
+            raise DomainError("hold_exists", _("您已预约本书"))
         copies = Copy.objects.filter(book=book)
         if copies.filter(status=Copy.Status.AVAILABLE).exists():
-            raise DomainError("available_now", "本书有在架复本，可以直接借阅 (a copy is available: borrow it)")
+            raise DomainError("available_now", _("本书有在架复本，可以直接借阅"))
         if not copies.filter(status__in=[Copy.Status.ON_LOAN, Copy.Status.ON_HOLD_SHELF, Copy.Status.REPAIR]).exists():
-            raise DomainError("not_holdable", "本书没有可流通的复本 (the book has no circulating copy)")
+            raise DomainError("not_holdable", _("本书没有可流通的复本"))
         limits = policy_for(patron)
         if Hold.objects.filter(patron=patron, status__in=Hold.OPEN).count() >= limits.max_holds:
-            raise DomainError("hold_limit", f"已达预约上限 {limits.max_holds} 个 (hold limit reached)",
+            raise DomainError("hold_limit", _("已达预约上限 %(limit)s 个") % {"limit": limits.max_holds},
                               limit=limits.max_holds)
         try:
             with transaction.atomic():
                 hold = Hold.objects.create(book=book, patron=patron, created_at=now, channel=channel)
         except IntegrityError:
-            raise DomainError("hold_exists", "您已预约本书 (you already have a hold on this book)") from None
+            raise DomainError("hold_exists", _("您已预约本书")) from None
         audit(CirculationEvent.Action.HOLD_PLACED, at=now, actor=actor, patron=patron, book_id=book.pk, hold=hold,
                channel=channel)
         _reindex(book.pk)
@@ -338,7 +339,7 @@ def hold_cancel(*, hold: Hold, actor: AbstractBaseUser | None, channel: str = Ch
         _lock_book(hold.book_id)
         current = Hold.objects.select_for_update().get(pk=hold.pk)
         if current.status not in Hold.OPEN:
-            raise DomainError("hold_closed", "该预约已结束 (the hold is closed)")
+            raise DomainError("hold_closed", _("该预约已结束"))
         was_ready = current.status == Hold.Status.READY
         Hold.objects.filter(pk=current.pk).update(status=Hold.Status.CANCELLED, closed_at=now)
         current.refresh_from_db()

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
@@ -43,7 +44,7 @@ router = Router(tags=["circulation"])
 def _patron(username: str, field: str = "patron"):
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise InvalidInput(field, f"读者 {username} 不存在 (no such patron)", code="unknown_patron")
+        raise InvalidInput(field, _("读者 %(username)s 不存在") % {"username": username}, code="unknown_patron")
     return user
 
 
@@ -54,7 +55,7 @@ def _copy(barcode: str, field: str = "barcode") -> Copy:
         normalized = None
     copy = selectors.copy_get(barcode=normalized) if normalized else None
     if copy is None:
-        raise InvalidInput(field, f"条码 {barcode} 不存在 (no copy with this barcode)", code="unknown_barcode")
+        raise InvalidInput(field, _("条码 %(barcode)s 不存在") % {"barcode": barcode}, code="unknown_barcode")
     return copy
 
 
@@ -62,14 +63,14 @@ def _loan(request: HttpRequest, loan_id: int):
     loan = selectors.loan_get(viewer=request.auth, loan_id=loan_id)
     if loan is None:
         # Someone else's loan is as invisible as a missing one.
-        raise HttpError(404, f"借阅 {loan_id} 不存在 (loan not found)")
+        raise HttpError(404, _("借阅 %(id)s 不存在") % {"id": loan_id})
     return loan
 
 
 def _hold(request: HttpRequest, hold_id: int):
     hold = selectors.hold_get(viewer=request.auth, hold_id=hold_id)
     if hold is None:
-        raise HttpError(404, f"预约 {hold_id} 不存在 (hold not found)")
+        raise HttpError(404, _("预约 %(id)s 不存在") % {"id": hold_id})
     return hold
 
 
@@ -85,19 +86,19 @@ def _loan_out(loan_id: int):
 @decorate_view(idempotent)
 def create_loan(request: HttpRequest, payload: LoanIn):
     if payload.book is not None and (payload.barcode or payload.patron):
-        raise InvalidInput("book", "自助借阅只给 book；柜台借出给 barcode 和 patron (give either book, or barcode and patron)")
+        raise InvalidInput("book", _("自助借阅只给 book；柜台借出给 barcode 和 patron"))
     if payload.book is not None:
         require_role(request, *PATRON_ROLES)
         book = selectors.book_get(book_id=payload.book)
         if book is None:
-            raise InvalidInput("book", f"图书 {payload.book} 不存在 (no such book)", code="unknown_book")
+            raise InvalidInput("book", _("图书 %(id)s 不存在") % {"id": payload.book}, code="unknown_book")
         loan = circulation.loan_checkout(patron=request.auth, actor=request.auth, book=book, channel=Channel.API)
     else:
         require_role(request, Role.LIBRARIAN)
         if not payload.barcode:
-            raise InvalidInput("barcode", "请给出复本条码或图书 id (barcode or book required)")
+            raise InvalidInput("barcode", _("请给出复本条码或图书 id"))
         if not payload.patron:
-            raise InvalidInput("patron", "柜台借出需要读者用户名 (patron required for a desk checkout)")
+            raise InvalidInput("patron", _("柜台借出需要读者用户名"))
         copy = _copy(payload.barcode)
         loan = circulation.loan_checkout(
             patron=_patron(payload.patron), actor=request.auth, copy=copy, channel=Channel.API
@@ -138,7 +139,7 @@ def return_loan(request: HttpRequest, loan_id: int):
     loan = _loan(request, loan_id)
     if not user_has_role(request.auth, Role.LIBRARIAN):
         if not settings.SELF_RETURN:
-            raise HttpError(403, "请到服务台还书 (returns are taken at the desk)")
+            raise HttpError(403, _("请到服务台还书"))
         # _loan() already limited a non-librarian to their own loans.
     return _return_out(circulation.loan_return(loan=loan, actor=request.auth, channel=Channel.API))
 
@@ -149,7 +150,7 @@ def return_by_barcode(request: HttpRequest, payload: ReturnIn):
     copy = _copy(payload.barcode)
     loan = circulation.active_loan_for_copy(copy)
     if loan is None:
-        raise HttpError(409, f"复本 {copy.barcode} 未借出 (the copy is not on loan)")
+        raise HttpError(409, _("复本 %(barcode)s 未借出") % {"barcode": copy.barcode})
     return _return_out(circulation.loan_return(loan=loan, actor=request.auth, channel=Channel.API))
 
 
@@ -168,7 +169,7 @@ def create_hold(request: HttpRequest, payload: HoldIn):
         patron = request.auth
     book = selectors.book_get(book_id=payload.book)
     if book is None:
-        raise InvalidInput("book", f"图书 {payload.book} 不存在 (no such book)", code="unknown_book")
+        raise InvalidInput("book", _("图书 %(id)s 不存在") % {"id": payload.book}, code="unknown_book")
     hold = circulation.hold_place(patron=patron, book=book, actor=request.auth, channel=Channel.API)
     return Status(201, selectors.hold_queryset().get(pk=hold.pk))
 

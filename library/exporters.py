@@ -18,6 +18,8 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pymarc import Field, Indicators, Record, Subfield
 from tqdm import tqdm
 
@@ -42,8 +44,9 @@ MARC_RELATORS = {
 MARC_LEADER = "00000nam a2200000 c 4500"
 MARC_MAX_FIELD_BYTES = 9_999  # the directory's 4-digit field length
 MARC_MAX_RECORD_BYTES = 99_999  # the leader's 5-digit record length
-#: Ends a summary shortened to fit a record into 99,999 bytes.
-SUMMARY_TRUNCATED = "……〔内容提要过长，导出时已截断 (summary truncated on export)〕"
+#: Ends a summary shortened to fit a record into 99,999 bytes (in the language of the export: the default,
+#: Chinese, for ``manage.py export_catalog``).
+SUMMARY_TRUNCATED = gettext_lazy("……〔内容提要过长，导出时已截断〕")
 
 
 def person_cell(contributor: Contributor) -> str:
@@ -198,32 +201,35 @@ def marc_bytes(book: Book) -> tuple[bytes | None, list[str]]:
     texts += [*(book.subjects or []), *(c.name for c in book.contributors.all())]
     texts += [text for copy in book.copies.all() for text in (copy.barcode, copy.location)]
     if any(CONTROL_CHARS_RE.search(text or "") for text in texts):
-        warnings.append(f"{_book_name(book)}：控制字符未导出 (control characters left out)")
+        warnings.append(_("%(book)s：控制字符未导出") % {"book": _book_name(book)})
     record = marc_record(book)
     length, longest = _marc_length(record)
     if length > MARC_MAX_RECORD_BYTES and book.summary:
         summary = _marc_text(book.summary)
-        budget = len(summary.encode()) - (length - MARC_MAX_RECORD_BYTES) - len(SUMMARY_TRUNCATED.encode())
+        truncated = str(SUMMARY_TRUNCATED)
+        budget = len(summary.encode()) - (length - MARC_MAX_RECORD_BYTES) - len(truncated.encode())
         while True:
             kept = _utf8_prefix(summary, budget)
-            record = marc_record(book, summary=kept + SUMMARY_TRUNCATED)
+            record = marc_record(book, summary=kept + truncated)
             length, longest = _marc_length(record)
             if length <= MARC_MAX_RECORD_BYTES or budget <= 0:
                 break
             budget -= length - MARC_MAX_RECORD_BYTES
         if length <= MARC_MAX_RECORD_BYTES:
             warnings.append(
-                f"{_book_name(book)}：MARC 记录超过 {MARC_MAX_RECORD_BYTES:,} 字节，内容提要只导出了前 "
-                f"{len(kept)} 字（共 {len(summary)} 字）(summary truncated to fit the record)"
+                _("%(book)s：MARC 记录超过 %(limit)s 字节，内容提要只导出了前 %(kept)s 字（共 %(total)s 字）")
+                % {"book": _book_name(book), "limit": f"{MARC_MAX_RECORD_BYTES:,}", "kept": len(kept),
+                   "total": len(summary)}
             )
     if length > MARC_MAX_RECORD_BYTES or longest > MARC_MAX_FIELD_BYTES:
         warnings.append(
-            f"{_book_name(book)}：MARC 记录超过 {MARC_MAX_RECORD_BYTES:,} 字节，未导出 (record too long, left out)"
+            _("%(book)s：MARC 记录超过 %(limit)s 字节，未导出") % {"book": _book_name(book),
+                                                              "limit": f"{MARC_MAX_RECORD_BYTES:,}"}
         )
         return None, warnings
     data = record.as_marc()
     if len(data) != length:  # never write a record whose leader and directory would not match its bytes
-        warnings.append(f"{_book_name(book)}：MARC 记录无法生成，未导出 (record could not be written, left out)")
+        warnings.append(_("%(book)s：MARC 记录无法生成，未导出") % {"book": _book_name(book)})
         return None, warnings
     return data, warnings
 
@@ -232,7 +238,8 @@ def _resolve_format(format: str) -> str:
     name = (format or "").strip().lower()
     name = FORMAT_ALIASES.get(name, name)
     if name not in FORMATS:
-        raise InvalidInput("format", f"未知导出格式 {format!r}，可用 csv、marc (unknown format)", code="unknown_format")
+        raise InvalidInput("format", _("未知导出格式 %(format)r，可用 csv、marc") % {"format": format},
+                           code="unknown_format")
     return name
 
 
@@ -264,7 +271,7 @@ def export_catalog(
     if fmt == "csv":
         stream.write("\ufeff".encode())
         writer.writerow(CSV_COLUMNS)
-    for book in tqdm(books, total=total, disable=not progress, desc=f"导出 {fmt}", unit="种"):
+    for book in tqdm(books, total=total, disable=not progress, desc=_("导出 %(format)s") % {"format": fmt}, unit=_("种")):
         if fmt == "csv":
             writer.writerows(csv_rows(book))
         else:
@@ -286,13 +293,21 @@ def export_catalog(
 
 # --- an import's report ---------------------------------------------------------------------------------
 
-IMPORT_REPORT_HEADER = ["序号 (n)", "行号 (line)", "记录号 (record)", "控制号 (control number)", "ISBN",
-                        "结果 (outcome)", "原因 (reason)"]
+IMPORT_REPORT_HEADER = [gettext_lazy("序号"), gettext_lazy("行号"), gettext_lazy("记录号"), gettext_lazy("控制号"),
+                        "ISBN", gettext_lazy("结果"), gettext_lazy("原因")]
 
 
 def import_report_lines(records: Iterable[ImportRecord]) -> Iterator[str]:
     """An import's report as CSV text for Excel: BOM, CRLF, one line per row or record, every cell
-    neutralized against formula injection."""
+    neutralized against formula injection.  The header and the outcomes are in the language active
+    when this is called (the request's; a streaming response reads the lines after the request's
+    language is gone); the reasons as the import wrote them."""
+    header = [str(cell) for cell in IMPORT_REPORT_HEADER]
+    labels = {value: f"{label} ({value})" for value, label in ImportRecord.Outcome.choices}
+    return _report_lines(records, header, labels)
+
+
+def _report_lines(records: Iterable[ImportRecord], header: list[str], labels: dict[str, str]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -302,8 +317,7 @@ def import_report_lines(records: Iterable[ImportRecord]) -> Iterator[str]:
         writer.writerow([neutralize_cell("" if cell is None else str(cell)) for cell in cells])
         return buffer.getvalue()
 
-    yield "\ufeff" + line(IMPORT_REPORT_HEADER)
+    yield "\ufeff" + line(header)
     for record in records:
-        label = f"{ImportRecord.Outcome(record.outcome).label} ({record.outcome})"
-        yield line([record.position, record.line, record.record, record.control_number, record.isbn, label,
-                    record.reason])
+        yield line([record.position, record.line, record.record, record.control_number, record.isbn,
+                    labels.get(record.outcome, record.outcome), record.reason])

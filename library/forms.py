@@ -22,7 +22,7 @@ class CatalogImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("文件过大 (file too large)"))
+            raise forms.ValidationError(_("文件过大"))
         return upload
 
     def clean_location(self):
@@ -71,7 +71,7 @@ class PaperFileForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.PAPER_MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("文件过大 (file too large)"))
+            raise forms.ValidationError(_("文件过大"))
         return upload
 
 

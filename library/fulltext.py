@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput
 
@@ -64,7 +65,7 @@ def check_file(data: bytes) -> str:
     or a ZIP bomb.  Reads only magic bytes, the ZIP directory and (for text) the decoding.
     """
     if not data:
-        raise InvalidInput("file", "文件为空 (empty file)", code="empty_file")
+        raise InvalidInput("file", _("文件为空"), code="empty_file")
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
@@ -75,13 +76,13 @@ def check_file(data: bytes) -> str:
                     return "docx"
         except zipfile.BadZipFile:
             pass
-        raise InvalidInput("file", "ZIP 文件不是 Word 文档 (a ZIP that is not a DOCX document)", code="bad_file_type")
+        raise InvalidInput("file", _("ZIP 文件不是 Word 文档"), code="bad_file_type")
     if b"\x00" in data[:8192]:
-        raise InvalidInput("file", "只接受 PDF、DOCX 或 TXT 文件 (only PDF, DOCX or TXT files)", code="bad_file_type")
+        raise InvalidInput("file", _("只接受 PDF、DOCX 或 TXT 文件"), code="bad_file_type")
     try:
         decode_text(data)
     except UnicodeDecodeError:
-        raise InvalidInput("file", "文本文件应为 UTF-8 或 GB18030 编码 (text must be UTF-8 or GB18030)", code="bad_file_type") from None
+        raise InvalidInput("file", _("文本文件应为 UTF-8 或 GB18030 编码"), code="bad_file_type") from None
     return "txt"
 
 
@@ -96,7 +97,7 @@ def download_name(filename: str, file_type: str) -> str:
 def _check_unpacked_size(archive: zipfile.ZipFile, packed: int) -> None:
     unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > MAX_DOCX_UNPACKED_BYTES or unpacked > MAX_DOCX_RATIO * max(packed, 1) + 10 * 1024 * 1024:
-        raise InvalidInput("file", "DOCX 解压后过大，疑似压缩炸弹 (DOCX unpacks too large)", code="bad_file")
+        raise InvalidInput("file", _("DOCX 解压后过大，疑似压缩炸弹"), code="bad_file")
 
 
 def extract_text(data: bytes, file_type: str) -> Extraction:
@@ -126,7 +127,7 @@ def extract_text(data: bytes, file_type: str) -> Extraction:
             cwd="/",
         )
     except subprocess.TimeoutExpired:  # run() has killed the child
-        return Extraction(error=f"提取超时，超过 {wall:g} 秒 (extraction timed out)")
+        return Extraction(error=_("提取超时，超过 %(seconds)s 秒") % {"seconds": f"{wall:g}"})
     if child.returncode == 0:
         try:
             result = json.loads(child.stdout)
@@ -149,13 +150,16 @@ def _mb(size: int) -> str:
 
 
 def _reason(code: str, limit: int, file_type: str) -> str:
+    params = {"mb": _mb(limit), "limit": limit}
     reasons = {
-        "pdf_decoded": f"PDF 内容超过解码上限 {_mb(limit)} MB (decoded content over the limit)",
-        "pdf_pages": f"PDF 超过 {limit} 页 (too many pages)",
-        "pdf_encrypted": "PDF 文件已加密 (encrypted PDF)",
-        "docx_xml": f"DOCX 文档 XML 超过 {_mb(limit)} MB (document XML over the limit)",
-        "cpu": f"提取超过 CPU 时间上限 {limit} 秒 (CPU time limit exceeded)",
-        "memory": f"提取内存超限 {_mb(limit)} MB (memory limit exceeded)",
-        "crashed": "提取进程异常退出 (extraction process crashed)",
+        "pdf_decoded": _("PDF 内容超过解码上限 %(mb)s MB"),
+        "pdf_pages": _("PDF 超过 %(limit)s 页"),
+        "pdf_encrypted": _("PDF 文件已加密"),
+        "docx_xml": _("DOCX 文档 XML 超过 %(mb)s MB"),
+        "cpu": _("提取超过 CPU 时间上限 %(limit)s 秒"),
+        "memory": _("提取内存超限 %(mb)s MB"),
+        "crashed": _("提取进程异常退出"),
     }
-    return reasons.get(code, f"无法读取 {file_type.upper()} 文件，文件可能已损坏 (unreadable file)")
+    if code not in reasons:
+        return _("无法读取 %(type)s 文件，文件可能已损坏") % {"type": file_type.upper()}
+    return reasons[code] % params

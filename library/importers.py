@@ -35,6 +35,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pymarc import Field, Record, marc8_mapping
 from tqdm import tqdm
 
@@ -94,7 +96,7 @@ CSV_HEADER_ALIASES = {
 }
 LIST_SEPARATOR_RE = re.compile(r"\s*[;；]\s*")
 
-NO_RECORDS = "没有可导入的记录 (no records found)"
+NO_RECORDS = gettext_lazy("没有可导入的记录")
 
 # --- people and their roles ----------------------------------------------------
 
@@ -298,8 +300,8 @@ class ImportSummary:
 def error_text(error: dict) -> str:
     """One error of ``ImportSummary.errors`` as a line for a terminal."""
     if error.get("record") is not None:
-        return f"第 {error['record']} 条记录 (record {error['record']}): {error['reason']}"
-    return f"第 {error['line']} 行 (line {error['line']}): {error['reason']}"
+        return _("第 %(n)s 条记录：%(reason)s") % {"n": error["record"], "reason": error["reason"]}
+    return _("第 %(n)s 行：%(reason)s") % {"n": error["line"], "reason": error["reason"]}
 
 
 # --- one book as read from the file --------------------------------------------
@@ -353,20 +355,19 @@ def _csv_entry(cells: dict[str, str]) -> Entry:
             values[name] = cells[name]
     if EXCEL_NUMBER_RE.match(values.get("isbn", "")):
         raise ValidationError(
-            "ISBN 被 Excel 写成了科学计数法，原号码已丢失；请把 ISBN 列设为“文本”后重新录入 "
-            "(Excel turned the ISBN into a number): %(value)s",
+            _("ISBN 被 Excel 写成了科学计数法，原号码已丢失；请把 ISBN 列设为“文本”后重新录入：%(value)s"),
             params={"value": values["isbn"]},
         )
     if cells.get("year"):
         year = extract_year(cells["year"])
         if year is None:
-            raise ValidationError("出版年无法识别 (no four-digit year): %(value)s", params={"value": cells["year"]})
+            raise ValidationError(_("出版年无法识别（没有四位数的年份）：%(value)s"), params={"value": cells["year"]})
         values["year"] = year
     if cells.get("language"):
         language = _LANGUAGE_WORDS.get(cells["language"].strip().lower())
         if language is None:
             raise ValidationError(
-                "未知语种 (unknown language) %(value)s；可用 zh、mn、en、ru、ja、de、fr、other 或 中文、英文…",
+                _("未知语种 %(value)s；可用 zh、mn、en、ru、ja、de、fr、other 或 中文、英文…"),
                 params={"value": cells["language"]},
             )
         values["language"] = language
@@ -423,7 +424,7 @@ def _joined(fields: list[Field], code: str) -> list[str]:
             groups[link[1]] = []
             texts.append(groups[link[1]])
         groups[link[1]].append((int(link[2]), text))
-    return [t if isinstance(t, str) else "".join(piece for _, piece in sorted(t, key=lambda p: p[0])) for t in texts]
+    return [t if isinstance(t, str) else "".join(piece for _position, piece in sorted(t, key=lambda p: p[0])) for t in texts]
 
 
 def _relator(f: Field, default: str) -> str:
@@ -549,7 +550,7 @@ def resolve_format(format: str | None) -> str | None:
     name = FORMAT_ALIASES.get(name, name)
     if name not in (*FORMATS, "marc"):
         raise InvalidInput(
-            "format", f"未知格式 {format!r}，可用 csv、marc21、unimarc (unknown format)", code="unknown_format"
+            "format", _("未知格式 %(format)r，可用 csv、marc21、unimarc") % {"format": format}, code="unknown_format"
         )
     return name
 
@@ -660,7 +661,7 @@ def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
         except UnicodeDecodeError as exc:
             position = exc.start
         raise ValidationError(
-            "MARC 记录的 UTF-8 编码在偏移 %(position)s 字节处损坏，未导入 (broken UTF-8 at byte offset %(position)s)",
+            _("MARC 记录的 UTF-8 编码在偏移 %(position)s 字节处损坏，未导入"),
             params={"position": position},
         )
     try:
@@ -676,20 +677,19 @@ def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
     if ansel:
         return {"hide_utf8_warnings": True}  # MARC-8
     raise ValidationError(
-        "MARC 记录的字符编码无法识别：既不是 UTF-8，也不是 GB18030 或 MARC-8，未导入 "
-        "(cannot tell the record's character encoding: not UTF-8, GB18030 or MARC-8)"
+        _("MARC 记录的字符编码无法识别：既不是 UTF-8，也不是 GB18030 或 MARC-8，未导入")
     )
 
 
 def _parse_record(chunk: bytes, dialect: str) -> Record:
     if not _has_leader(chunk):
-        raise ValidationError("不是有效的 MARC 记录：记录头损坏 (bad record leader)")
+        raise ValidationError(_("不是有效的 MARC 记录：记录头损坏"))
     options = _decoding_options(chunk, dialect)
     try:
         return Record(chunk, to_unicode=True, **options)
     except Exception as exc:  # pymarc raises assorted exception types for malformed data
         raise ValidationError(
-            "MARC 记录无法解析 (unreadable MARC record): %(error)s",
+            _("MARC 记录无法解析：%(error)s"),
             params={"error": f"{type(exc).__name__} {exc}".strip()},
         ) from None
 
@@ -698,7 +698,7 @@ def _decode_text(data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         raise InvalidInput(
             "file",
-            "这是 Excel 工作簿或压缩包，请在 Excel 中“另存为 CSV”后再导入 (xlsx/zip is not CSV)",
+            _("这是 Excel 工作簿或压缩包，请在 Excel 中“另存为 CSV”后再导入"),
             code="file_type",
         )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -713,19 +713,19 @@ def _decode_text(data: bytes) -> str:
         else:
             raise InvalidInput(
                 "file",
-                "文件既不是 UTF-8 也不是 GB18030 编码的文本，无法读取 (cannot decode the file as UTF-8 or GB18030)",
+                _("文件既不是 UTF-8 也不是 GB18030 编码的文本，无法读取"),
                 code="file_encoding",
             )
     if "\x00" in text:
-        raise InvalidInput("file", "文件含有二进制内容，不是 CSV (binary content, not CSV)", code="file_type")
+        raise InvalidInput("file", _("文件含有二进制内容，不是 CSV"), code="file_type")
     return text
 
 
 def _csv_error_reason(exc: csv.Error) -> str:
     if "end of data" in str(exc):
         # strict=True: the file ended inside a quoted cell, which took in every line after this one.
-        return "引号未闭合，本行起至文件末尾都未能导入 (unterminated quote)"
-    return f"CSV 格式错误，本行未导入 (malformed CSV): {exc}"
+        return _("引号未闭合，本行起至文件末尾都未能导入")
+    return _("CSV 格式错误，本行未导入：%(error)s") % {"error": exc}
 
 
 def _failed_row(reason: str) -> Callable[[], Entry]:
@@ -755,7 +755,7 @@ def _read_csv(data: bytes, summary: ImportSummary) -> list[tuple[int, Callable[[
         except csv.Error as exc:
             if header is None:
                 raise InvalidInput(
-                    "file", f"CSV 第 {line} 行（表头）格式错误 (malformed CSV header): {exc}", code="csv"
+                    "file", _("CSV 第 %(line)s 行（表头）格式错误：%(error)s") % {"line": line, "error": exc}, code="csv"
                 ) from None
             rows.append((line, _failed_row(_csv_error_reason(exc))))
             continue
@@ -768,7 +768,7 @@ def _read_csv(data: bytes, summary: ImportSummary) -> list[tuple[int, Callable[[
             raise too_many_records()
         rows.append((line, _row_parser(header, cells)))
     if header is None:
-        raise InvalidInput("file", "文件为空，没有表头 (empty file, no header)", code="empty")
+        raise InvalidInput("file", _("文件为空，没有表头"), code="empty")
     return rows
 
 
@@ -787,7 +787,7 @@ def _read_header(cells: list[str], line: int, summary: ImportSummary) -> list[st
     if "title" not in columns:
         raise InvalidInput(
             "file",
-            f"缺少 title（题名）列；表头应为 {','.join(CSV_COLUMNS)} (missing title column)",
+            _("缺少 title（题名）列；表头应为 %(columns)s") % {"columns": ",".join(CSV_COLUMNS)},
             code="missing_column",
         )
     if ignored:
@@ -795,7 +795,7 @@ def _read_header(cells: list[str], line: int, summary: ImportSummary) -> list[st
             {
                 "line": line,
                 "record": None,
-                "reason": f"未知或重复的列已忽略 (unknown columns ignored): {', '.join(ignored)}",
+                "reason": _("未知或重复的列已忽略：%(columns)s") % {"columns": ", ".join(ignored)},
             }
         )
     return columns
@@ -805,8 +805,7 @@ def _row_parser(header: list[str | None], cells: list[str]) -> Callable[[], Entr
     def parse() -> Entry:
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
             raise ValidationError(
-                "本行有 %(cells)s 个单元格，多于表头的 %(columns)s 列（是否有未加引号的逗号？）"
-                "(more cells than header columns)",
+                _("本行有 %(cells)s 个单元格，多于表头的 %(columns)s 列（是否有未加引号的逗号？）"),
                 params={"cells": len(cells), "columns": len(header)},
             )
         row = {name: restore_cell(cell).strip() for name, cell in zip(header, cells, strict=False) if name}
@@ -819,7 +818,7 @@ def _read_marc(data: bytes, dialect: str | None) -> tuple[str, list[tuple[int, C
     if b"\x1d" not in data:
         raise InvalidInput(
             "file",
-            "不是 ISO 2709 MARC 文件：没有记录结束符 (not ISO 2709 MARC: no record terminator)",
+            _("不是 ISO 2709 MARC 文件：没有记录结束符"),
             code="file_type",
         )
     chunks = _split_marc(data)
@@ -885,7 +884,7 @@ def _add_copies(book: Book, holdings: list[tuple[str, str | None]], location: st
             if existing["book_id"] == book.pk:
                 continue
             raise ValidationError(
-                "条码 %(barcode)s 已属于另一种书《%(title)s》(id %(id)s) (barcode belongs to another book)",
+                _("条码 %(barcode)s 已属于另一种书《%(title)s》(id %(id)s)"),
                 params={"barcode": barcode, "title": existing["book__title"], "id": existing["book_id"]},
             )
         services.copy_create(book=book, barcode=barcode, location=location or own_location or DEFAULT_LOCATION)
@@ -902,7 +901,7 @@ def _write(entry: Entry, location: str | None) -> str:
         book = _find_book(values, people)
         if book is None:
             if not values.get("title"):
-                raise ValidationError("题名不能为空 (title is required)")
+                raise ValidationError(_("题名不能为空"))
             book = services.book_create(**values, contributors=people)
             outcome = "created"
         else:
@@ -925,7 +924,7 @@ def _field_label(name: str) -> str:
             return str(model._meta.get_field(name).verbose_name)
         except FieldDoesNotExist:
             continue
-    return {"contributors": "责任者", "authors": "责任者", "barcodes": "条码"}.get(name, name)
+    return {"contributors": _("责任者"), "authors": _("责任者"), "barcodes": _("条码")}.get(name, name)
 
 
 def _reason(exc: Exception) -> str:
@@ -942,7 +941,7 @@ def _reason(exc: Exception) -> str:
                 named = name == NON_FIELD_ERRORS or name.lower() in message.lower() or label in message
                 parts.append(message if named else f"{label}: {message}")
         return "; ".join(parts)
-    return f"数据库错误 (database error): {exc}"
+    return _("数据库错误：%(error)s") % {"error": exc}
 
 
 #: Rows committed together (each in its own savepoint).
@@ -972,8 +971,8 @@ class Outcome:
 
 def too_many_records() -> InvalidInput:
     limit = settings.IMPORT_MAX_RECORDS
-    return InvalidInput("file", f"文件超过 {limit:,} 条记录的上限，请分成几个文件导入 "
-                                f"(more than {limit:,} records in one file; split it)", code="too_many_records")
+    return InvalidInput("file", _("文件超过 %(limit)s 条记录的上限，请分成几个文件导入") % {"limit": f"{limit:,}"},
+                        code="too_many_records")
 
 
 def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
@@ -984,7 +983,7 @@ def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
     """
     fmt = resolve_format(format)
     if not data.strip():
-        raise InvalidInput("file", "文件为空 (empty file)", code="empty")
+        raise InvalidInput("file", _("文件为空"), code="empty")
     if fmt is None:
         fmt = "marc" if _looks_like_marc(data) else "csv"
     if fmt == "csv":
@@ -1043,7 +1042,8 @@ def import_catalog(
     parsed = read_file(data=data, format=format)
     summary = ImportSummary(format=parsed.format, errors=list(parsed.notices))
     items = parsed.items
-    bar = tqdm(total=len(items), disable=not progress, desc=f"导入 {summary.format}", unit="条")
+    bar = tqdm(total=len(items), disable=not progress, desc=_("导入 %(format)s") % {"format": summary.format},
+               unit=_("条"))
     for start in range(0, len(items), BATCH_SIZE):
         # Rows commit in batches (each row still in its own savepoint, so a bad
         # row rolls back whole): fewer commits, and the search index is updated

@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput
 from core.media import OutsideMediaRoot, open_media
@@ -39,7 +40,7 @@ def catalog_import_create(*, data: bytes, filename: str, format: str | None, loc
     """
     importers.resolve_format(format)
     if not data.strip():
-        raise InvalidInput("file", "文件为空 (empty file)", code="empty")
+        raise InvalidInput("file", _("文件为空"), code="empty")
     # A cheap count before the file is stored: far more lines (CSV; a quoted cell may span lines, hence
     # the margin) or record terminators (MARC) than the record limit.  The job counts exactly.
     if data.count(b"\n") > 2 * settings.IMPORT_MAX_RECORDS + 1 or data.count(b"\x1d") > settings.IMPORT_MAX_RECORDS:
@@ -88,7 +89,7 @@ def catalog_import_run(*, catalog_import_id: int, progress, make_way=None) -> di
         with open_media(catalog_import.file) as handle:
             data = handle.read()
     except (FileNotFoundError, OutsideMediaRoot, ValueError):
-        raise JobFailure("导入文件缺失 (the uploaded file is missing)") from None
+        raise JobFailure(_("导入文件缺失")) from None
     try:
         parsed = importers.read_file(data=data, format=catalog_import.format or None)
     except InvalidInput as exc:

@@ -29,7 +29,7 @@ class Language(models.TextChoices):
 
 def validate_year(value: int) -> None:
     if value is not None and not 1000 <= value <= date.today().year + 1:
-        raise ValidationError(_("年份应在 1000 到明年之间 (year out of range): %(value)s"), params={"value": value})
+        raise ValidationError(_("年份应在 1000 到明年之间：%(value)s"), params={"value": value})
 
 
 class Book(SingleLineFields, models.Model):
@@ -92,10 +92,10 @@ class Book(SingleLineFields, models.Model):
         # An empty title is already reported by the field check; a title of
         # only spaces passes that check and is caught here.
         if self.title and not has_visible_text(self.title):
-            errors["title"] = [_("题名不能为空 (title is required)")]
+            errors["title"] = [_("题名不能为空")]
         self.title = (self.title or "").strip()
         if not isinstance(self.subjects, list) or not all(isinstance(s, str) for s in self.subjects):
-            errors["subjects"] = [_("主题词应为字符串列表 (subjects must be a list of strings)")]
+            errors["subjects"] = [_("主题词应为字符串列表")]
         elif not all(is_single_line(s) for s in self.subjects):
             errors["subjects"] = [NOT_ONE_LINE]
         if errors:
@@ -268,10 +268,10 @@ class Paper(SingleLineFields, models.Model):
     def clean(self) -> None:
         errors = {}
         if self.title and not has_visible_text(self.title):
-            errors["title"] = [_("题名不能为空 (title is required)")]
+            errors["title"] = [_("题名不能为空")]
         self.title = (self.title or "").strip()
         if not isinstance(self.keywords, list) or not all(isinstance(s, str) for s in self.keywords):
-            errors["keywords"] = [_("关键词应为字符串列表 (keywords must be a list of strings)")]
+            errors["keywords"] = [_("关键词应为字符串列表")]
         elif not all(is_single_line(s) for s in self.keywords):
             errors["keywords"] = [NOT_ONE_LINE]
         if errors:
@@ -343,7 +343,7 @@ class LoanPolicy(SingleLineFields, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_role_display() or '所有角色'} · {self.location or '所有馆藏地'}"
+        return f"{self.get_role_display() or _('所有角色')} · {self.location or _('所有馆藏地')}"
 
 
 class ClosedDay(SingleLineFields, models.Model):

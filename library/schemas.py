@@ -190,7 +190,7 @@ class PaperOut(Schema):
     file_type: str
     file_size: int | None
     extraction_status: str = Field(description="全文提取：pending、done、failed；无文件时为空")
-    extraction_error: str = Field(description="提取失败的原因（中文，括号内英文）；否则为空")
+    extraction_error: str = Field(description="提取失败的原因（由后台任务以默认语言中文写入）；否则为空")
     created_at: datetime
     updated_at: datetime
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
@@ -61,9 +62,9 @@ def _clean_people(people: Sequence[Person | str]) -> list[Person]:
         if not name:
             continue
         if person.role not in Contributor.Role.values:
-            raise ValidationError({"contributors": f"未知责任方式 {person.role!r} (unknown role)"})
+            raise ValidationError({"contributors": _("未知责任方式 %(role)r") % {"role": person.role}})
         if len(name) > 128:
-            raise ValidationError({"authors": f"姓名过长 (name longer than 128): {name[:20]}…"})
+            raise ValidationError({"authors": _("姓名过长（最多 128 字）：%(name)s…") % {"name": name[:20]}})
         cleaned.append(Person(name, person.role))
     return cleaned
 
@@ -71,7 +72,8 @@ def _clean_people(people: Sequence[Person | str]) -> list[Person]:
 def _check_isbn_free(book: Book) -> None:
     if book.isbn and Book.objects.filter(isbn=book.isbn).exclude(pk=book.pk).exists():
         existing = Book.objects.filter(isbn=book.isbn).values_list("pk", flat=True).first()
-        raise DomainError("duplicate_isbn", f"ISBN {book.isbn} 已在目录中 (duplicate ISBN)", field="isbn", existing=existing)
+        raise DomainError("duplicate_isbn", _("ISBN %(isbn)s 已在目录中") % {"isbn": book.isbn}, field="isbn",
+                          existing=existing)
 
 
 def _save_book(book: Book, update_fields: list[str] | None = None) -> None:
@@ -157,22 +159,21 @@ def book_delete(*, book: Book) -> None:
     for a book that was ever lent or held (``book_has_history``): loans and holds keep their book, so
     such a book stays and its copies are withdrawn instead (Koha's rule too)."""
     if book.copies.filter(status__in=Copy.CIRCULATING).exists():
-        raise DomainError("copy_in_circulation", "有复本借出或在预约架上，不能删除 (a copy is in circulation)")
+        raise DomainError("copy_in_circulation", _("有复本借出或在预约架上，不能删除"))
     if Loan.objects.filter(book=book).exists() or Hold.objects.filter(book=book).exists():
         raise DomainError(
             "book_has_history",
-            "该书有借阅或预约记录，不能删除；可将其复本剔除（PATCH /copies/{barcode} status=withdrawn）"
-            " (the book has circulation history: withdraw its copies instead)",
+            _("该书有借阅或预约记录，不能删除；可将其复本剔除（PATCH /copies/{barcode} status=withdrawn）"),
         )
     try:
         book.delete()
     except ProtectedError:  # history written between the check and the delete
-        raise DomainError("book_has_history", "该书有借阅或预约记录，不能删除 (the book has circulation history)") from None
+        raise DomainError("book_has_history", _("该书有借阅或预约记录，不能删除")) from None
 
 
 def _check_barcode_free(copy: Copy) -> None:
     if Copy.objects.filter(barcode=copy.barcode).exclude(pk=copy.pk).exists():
-        raise DomainError("duplicate_barcode", f"条码 {copy.barcode} 已被使用 (duplicate barcode)", field="barcode")
+        raise DomainError("duplicate_barcode", _("条码 %(barcode)s 已被使用") % {"barcode": copy.barcode}, field="barcode")
 
 
 def _save_copy(copy: Copy, update_fields: list[str] | None = None) -> None:
@@ -189,7 +190,7 @@ def _save_copy(copy: Copy, update_fields: list[str] | None = None) -> None:
 def _check_manual_status(status: str) -> None:
     if status in Copy.CIRCULATING:
         raise InvalidInput(
-            "status", f"状态 {status} 只能由借还流程设置 (set by circulation only)", code="status_reserved"
+            "status", _("状态 %(status)s 只能由借还流程设置") % {"status": status}, code="status_reserved"
         )
 
 
@@ -225,7 +226,7 @@ def copy_update(
         _check_manual_status(changes["status"])
         if current.status in Copy.CIRCULATING:
             raise DomainError(
-                "copy_in_circulation", "复本借出或在预约架上，状态由借还流程管理 (the copy is in circulation)"
+                "copy_in_circulation", _("复本借出或在预约架上，状态由借还流程管理")
             )
     previous_status = current.status
     for field, value in changes.items():
@@ -245,11 +246,11 @@ def copy_delete(*, copy: Copy) -> None:
     (409 ``copy_has_history``); taking it out of the holdings is ``status=withdrawn``."""
     current = Copy.objects.select_for_update().get(pk=copy.pk)
     if current.status in Copy.CIRCULATING:
-        raise DomainError("copy_in_circulation", "复本借出或在预约架上，不能删除 (the copy is in circulation)")
+        raise DomainError("copy_in_circulation", _("复本借出或在预约架上，不能删除"))
     history = DomainError(
         "copy_has_history",
-        f"复本 {current.barcode} 有借阅或预约记录，不能删除；可改为剔除：PATCH /copies/{current.barcode}"
-        ' {"status": "withdrawn"} (the copy has circulation history: withdraw it instead)',
+        _('复本 %(barcode)s 有借阅或预约记录，不能删除；可改为剔除：PATCH /copies/%(barcode)s {"status": "withdrawn"}')
+        % {"barcode": current.barcode},
     )
     if Loan.objects.filter(copy=current).exists() or Hold.objects.filter(copy=current).exists():
         raise history
@@ -283,7 +284,7 @@ def _take_paper_quota(actor) -> None:
     key, limit = rate
     if ratelimit.take(key, limit):
         raise DomainError("too_many_papers",
-                          f"24 小时内最多录入 {limit.limit} 篇调研成果 (at most {limit.limit} new papers a day)",
+                          _("24 小时内最多录入 %(limit)s 篇调研成果") % {"limit": limit.limit},
                           status=429)
 
 
@@ -369,7 +370,7 @@ def paper_store_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
     if len(data) > settings.PAPER_MAX_UPLOAD_BYTES:
         raise InvalidInput(
             "file",
-            f"文件超过 {settings.PAPER_MAX_UPLOAD_BYTES // (1024 * 1024)} MB (file too large)",
+            _("文件超过 %(mb)s MB") % {"mb": settings.PAPER_MAX_UPLOAD_BYTES // (1024 * 1024)},
             code="file_too_large",
         )
     file_type = check_file(data)
@@ -409,7 +410,7 @@ def paper_extract_text(*, paper: Paper) -> Paper:
         with open_media(paper.file) as handle:
             data = handle.read()
     except (FileNotFoundError, OutsideMediaRoot):
-        extraction = Extraction(error="全文文件缺失 (file missing from storage)")
+        extraction = Extraction(error=_("全文文件缺失"))
     else:
         extraction = extract_text(data, paper.file_type)
     with transaction.atomic():

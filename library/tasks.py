@@ -10,6 +10,7 @@ import time
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from jobs.services import JobFailure, job_enqueue, others_waiting
@@ -32,7 +33,7 @@ def extract_paper_text(job, progress):
     if paper.extraction_status == Paper.ExtractionStatus.FAILED:
         # The file is kept and the paper says why; the job says so too, so a librarian watching the jobs
         # sees that this paper cannot be searched by its full text (retrying would not help).
-        raise JobFailure(f"调研成果 #{paper.pk}：{paper.extraction_error}")
+        raise JobFailure(_("调研成果 #%(id)s：%(error)s") % {"id": paper.pk, "error": paper.extraction_error})
     return {"extraction": paper.extraction_status, "ran": True}
 
 
@@ -70,11 +71,15 @@ def import_catalog_file(job, progress):
 
 def catalog_import_start(*, data: bytes, filename: str, format: str | None, location: str | None,
                          started_by: AbstractBaseUser | None) -> CatalogImport:
-    """Store a catalog file and queue its import; returns at once (``imports.catalog_import_create`` checks)."""
+    """Store a catalog file and queue its import; returns at once (``imports.catalog_import_create`` checks).
+
+    The job runs in the language active now (the request's): the report it writes (each failed row's
+    reason) is stored text, in the language of the librarian who started the import."""
     with transaction.atomic():
         catalog_import = imports.catalog_import_create(data=data, filename=filename, format=format, location=location,
                                                        created_by=started_by)
         catalog_import.job = job_enqueue(import_catalog_file, key=f"catalog_import:{catalog_import.pk}",
-                                         payload={"import_id": catalog_import.pk}, created_by=started_by)
+                                         payload={"import_id": catalog_import.pk, "language": translation.get_language()},
+                                         created_by=started_by)
         catalog_import.save(update_fields=["job"])
     return catalog_import

@@ -4,6 +4,7 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from stdnum import isbn as stdnum_isbn
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumError
@@ -19,11 +20,11 @@ def normalize_isbn(value: str) -> str:
     try:
         return stdnum_isbn.to_isbn13(stdnum_isbn.validate(text))
     except InvalidChecksum:
-        raise ValidationError("ISBN 校验位错误 (bad ISBN checksum): %(value)s", code="isbn_checksum", params={"value": value}) from None
+        raise ValidationError(_("ISBN 校验位错误：%(value)s"), code="isbn_checksum", params={"value": value}) from None
     except InvalidLength:
-        raise ValidationError("ISBN 应为 10 位或 13 位 (ISBN must have 10 or 13 digits): %(value)s", code="isbn_length", params={"value": value}) from None
+        raise ValidationError(_("ISBN 应为 10 位或 13 位：%(value)s"), code="isbn_length", params={"value": value}) from None
     except (InvalidFormat, InvalidComponent, StdnumError):
-        raise ValidationError("ISBN 格式错误 (malformed ISBN): %(value)s", code="isbn_format", params={"value": value}) from None
+        raise ValidationError(_("ISBN 格式错误：%(value)s"), code="isbn_format", params={"value": value}) from None
 
 
 def format_isbn(isbn13: str) -> str:
@@ -51,7 +52,7 @@ def normalize_clc(value: str) -> str:
     text = unicodedata.normalize("NFKC", value or "").strip().upper()
     if not CLC_RE.match(text):
         raise ValidationError(
-            "中图法分类号格式错误 (not a CLC class, e.g. D923.2): %(value)s", code="clc_format", params={"value": value}
+            _("中图法分类号格式错误（应如 D923.2）：%(value)s"), code="clc_format", params={"value": value}
         )
     return text
 
@@ -69,7 +70,7 @@ def normalize_barcode(value: str) -> str:
     text = unicodedata.normalize("NFKC", value or "").strip().upper()
     if not BARCODE_RE.match(text):
         raise ValidationError(
-            "条码只能包含字母、数字、点、下划线和连字符，最长 32 位 (barcode: letters, digits, . _ -, at most 32): %(value)s",
+            _("条码只能包含字母、数字、点、下划线和连字符，最长 32 位：%(value)s"),
             code="barcode_format",
             params={"value": value},
         )

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
@@ -70,17 +71,15 @@ def open_index():
     """Open the current index; raise IndexMissing when there is none or it cannot be read."""
     generation = current_generation()
     if generation is None:
-        raise IndexMissing("全文索引尚未建立，请运行 manage.py rebuild_index (search index not built)")
+        raise IndexMissing(_("全文索引尚未建立，请运行 manage.py rebuild_index"))
     path = root() / generation
     try:
         ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
     # TypeError: whoosh reads an empty (zero-length) table of contents as ord(b"") rather than raising.
     except (*UNREADABLE, TypeError) as exc:
-        raise IndexMissing(
-            f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc})"
-        ) from exc
+        raise IndexMissing(_("全文索引无法读取，请运行 manage.py rebuild_index（%(error)s）") % {"error": exc}) from exc
     if ix.schema.names() != build_schema().names() or _schema_version(path) != SCHEMA_VERSION:
-        raise IndexMissing("全文索引版本过旧，请运行 manage.py rebuild_index (index built with an older schema)")
+        raise IndexMissing(_("全文索引版本过旧，请运行 manage.py rebuild_index"))
     return ix
 
 

@@ -6,20 +6,21 @@ process, or ``manage.py process_index_queue`` — replays them.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class IndexTask(models.Model):
     class Kind(models.TextChoices):
-        BOOK = "book", "图书"
-        PAPER = "paper", "调研成果"
+        BOOK = "book", _("图书")
+        PAPER = "paper", _("调研成果")
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     object_id = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "索引队列"
-        verbose_name_plural = "索引队列"
+        verbose_name = _("索引队列")
+        verbose_name_plural = _("索引队列")
         # The drain reads the oldest rows first: the primary key gives that order.
         ordering = ["id"]
 

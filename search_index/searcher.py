@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.utils.translation import gettext as _
 from stdnum import isbn as stdnum_isbn
 from whoosh import collectors, highlight, qparser
 from whoosh import query as wq
@@ -80,9 +81,7 @@ class _Deadline:
             raise self.timeout()
 
     def timeout(self) -> SearchTimeout:
-        return SearchTimeout(
-            f"检索超时（{self.seconds:g} 秒），请简化查询后再试 (search took longer than {self.seconds:g} s)"
-        )
+        return SearchTimeout(_("检索超时（%(seconds)s 秒），请简化查询后再试") % {"seconds": f"{self.seconds:g}"})
 
 
 @dataclass
@@ -167,14 +166,12 @@ def _open_searcher(ix):
     files vanished between reading the table of contents and opening them is replaced by one on the
     newer generation.
     """
-    for _ in range(OPEN_ATTEMPTS):
+    for _attempt in range(OPEN_ATTEMPTS):
         searcher = ix.searcher()
         if postings_cache.open_columns(searcher.reader()):
             return searcher
         searcher.close()
-    raise generations.IndexMissing(
-        f"全文索引在打开时连续变化 {OPEN_ATTEMPTS} 次 (the index changed {OPEN_ATTEMPTS} times while being opened)"
-    )
+    raise generations.IndexMissing(_("全文索引在打开时连续变化 %(n)s 次") % {"n": OPEN_ATTEMPTS})
 
 
 def reset() -> None:
@@ -256,7 +253,7 @@ _PREFIX_NAMES = re.compile(rf"(?:^|(?<=[\s(\-+]))(?:{_PREFIX_ALTERNATIVES}):", r
 
 def _word_count(text: str) -> int:
     """The words the analyzer makes of ``text`` (query mode: one per Chinese word, stop words left out)."""
-    return sum(1 for _ in _TEXT(text, mode="query"))
+    return sum(1 for _token in _TEXT(text, mode="query"))
 
 
 def check_limits(text: str) -> None:
@@ -275,19 +272,19 @@ def check_limits(text: str) -> None:
             depth -= 1
     if deepest > MAX_NESTING:
         raise QueryTooComplex(
-            f"q：括号嵌套过深，最多 {MAX_NESTING} 层 (q: brackets nested deeper than {MAX_NESTING} levels)",
+            _("q：括号嵌套过深，最多 %(limit)s 层") % {"limit": MAX_NESTING},
             limit=MAX_NESTING,
         )
     for phrase in re.findall(r'"([^"]*)"', cleaned):
         if _word_count(phrase) > MAX_PHRASE_WORDS:
             raise QueryTooComplex(
-                f"q：引号内短语过长，最多 {MAX_PHRASE_WORDS} 个词 (q: a quoted phrase longer than {MAX_PHRASE_WORDS} words)",
+                _("q：引号内短语过长，最多 %(limit)s 个词") % {"limit": MAX_PHRASE_WORDS},
                 limit=MAX_PHRASE_WORDS,
             )
     words = _word_count(_PREFIX_NAMES.sub(" ", _OPERATOR_WORDS.sub(" ", cleaned)))
     if words > MAX_QUERY_WORDS:
         raise QueryTooComplex(
-            f"q：检索词过多，最多 {MAX_QUERY_WORDS} 个词 (q: more than {MAX_QUERY_WORDS} words)", limit=MAX_QUERY_WORDS
+            _("q：检索词过多，最多 %(limit)s 个词") % {"limit": MAX_QUERY_WORDS}, limit=MAX_QUERY_WORDS
         )
 
 
@@ -320,7 +317,7 @@ def parse(text: str, schema, *, any_term: bool = False, fields: list[str] | None
     try:
         query = _parser(schema, group, fields or SEARCH_FIELDS).parse(cleaned)
     except Exception as exc:  # noqa: BLE001 - the parser is lenient; anything left is a user error
-        raise QueryError(f"无法解析查询 (cannot parse the query): {exc}") from None
+        raise QueryError(_("无法解析查询：%(error)s") % {"error": exc}) from None
     query = _without_phrases_on_unpositioned_fields(query.normalize(), schema)
     if query is wq.NullQuery:
         return None
@@ -911,7 +908,7 @@ def search(
     text = normalize_query_text(text or "")
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryTooComplex(
-            f"查询过长，最多 {MAX_QUERY_LENGTH} 个字符 (query longer than {MAX_QUERY_LENGTH} characters)",
+            _("查询过长，最多 %(limit)s 个字符") % {"limit": MAX_QUERY_LENGTH},
             limit=MAX_QUERY_LENGTH,
         )
     check_limits(text)
@@ -988,7 +985,7 @@ class _Run:
             if mask is not None and len(matched):
                 matched = matched[mask[matched]]
             per_segment.append((seg, matched))
-        count = sum(len(m) for _, m in per_segment)
+        count = sum(len(m) for _segment, m in per_segment)
         facets = _facet_counts(per_segment)
         if not count:
             return 0, [], facets

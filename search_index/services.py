@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from jobs.models import Job
 from jobs.services import job_enqueue
@@ -67,7 +68,7 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
         # The index opened but its files are damaged (overwritten, truncated, deleted underneath).
         logger.error("search index unreadable: %r (run manage.py rebuild_index)", exc)
         raise SearchUnavailable(
-            f"全文索引无法读取，请运行 manage.py rebuild_index (search index unreadable: {exc.__class__.__name__})"
+            _("全文索引无法读取，请运行 manage.py rebuild_index（%(error)s）") % {"error": exc.__class__.__name__}
         ) from None
 
 
@@ -112,8 +113,8 @@ def index_rebuild(*, progress: Callable[[int], None] | None = None, procs: int =
     return tasks.rebuild(progress=progress, procs=procs)
 
 
-#: The rebuild job's kind (the admin's jobs list) and key (at most one queued at a time).
-REBUILD_JOB_KIND = "重建全文索引 (search_index.rebuild)"
+#: The rebuild job's kind and key (at most one queued at a time); the admin's jobs list shows the task's label.
+REBUILD_JOB_KIND = "search_index.rebuild"
 REBUILD_JOB_KEY = "search_index:rebuild"
 
 

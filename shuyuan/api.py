@@ -15,6 +15,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.renderers import JSONRenderer
@@ -126,13 +127,13 @@ def on_protected(request, exc):
     # A service should have refused with its own code (copy_has_history, venue_in_use …); this is the
     # net under a delete that one day forgets to, so that it is still a conflict and never a 500.
     logger.warning("delete refused by a protecting foreign key: %s", exc)
-    return _error(request, 409, "仍有其他记录引用该对象，不能删除 (other records refer to it)", "in_use")
+    return _error(request, 409, _("仍有其他记录引用该对象，不能删除"), "in_use")
 
 
 @api.exception_handler(Throttled)
 def on_throttled(request, exc: Throttled):
     wait = int(getattr(exc, "wait", 0) or 0)
-    detail = f"尝试次数过多，请 {wait} 秒后再试 (too many attempts; retry after {wait} s)" if wait else "尝试次数过多 (too many attempts)"
+    detail = _("尝试次数过多，请 %(wait)s 秒后再试") % {"wait": wait} if wait else _("尝试次数过多")
     response = _error(request, 429, detail, "throttled")
     if wait:
         response["Retry-After"] = str(wait)
@@ -141,22 +142,22 @@ def on_throttled(request, exc: Throttled):
 
 @api.exception_handler(RequestDataTooBig)
 def on_too_big(request, exc: RequestDataTooBig):
-    return _error(request, 413, "请求体过大 (request body too large)", "too_large")
+    return _error(request, 413, _("请求体过大"), "too_large")
 
 
 @api.exception_handler(MultiPartParserError)
 def on_bad_multipart(request, exc: MultiPartParserError):
-    return _error(request, 400, f"multipart 请求格式错误 (malformed multipart body): {exc}", "bad_request")
+    return _error(request, 400, _("multipart 请求格式错误：%(error)s") % {"error": exc}, "bad_request")
 
 
 @api.exception_handler(SuspiciousOperation)
 def on_suspicious(request, exc: SuspiciousOperation):
-    return _error(request, 400, "请求无效 (bad request)", "bad_request")
+    return _error(request, 400, _("请求无效"), "bad_request")
 
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request, exc: AuthenticationError):
-    message = str(exc) if str(exc) != "Unauthorized" else "需要登录或有效令牌 (authentication required)"
+    message = str(exc) if str(exc) != "Unauthorized" else _("需要登录或有效令牌")
     response = _error(request, 401, message, "unauthorized")
     response["WWW-Authenticate"] = 'Bearer realm="faguan-shuyuan"'
     return response
@@ -177,8 +178,7 @@ def on_http_error(request, exc: HttpError):
 def on_database_unavailable(request, exc):
     """The database is down, restarting or unreachable: a temporary 503 (the next request reconnects)."""
     logger.warning("database unavailable: %s: %s", exc.__class__.__name__, (str(exc).strip().splitlines() or [""])[0])
-    response = _error(request, 503, "数据库暂时不可用，请稍后再试 (database temporarily unavailable; retry shortly)",
-                      "unavailable")
+    response = _error(request, 503, _("数据库暂时不可用，请稍后再试"), "unavailable")
     response["Retry-After"] = "10"
     return response
 
@@ -188,7 +188,7 @@ def on_storage_error(request, exc: OSError):
     """A disk that is full, read-only or gone (media files): nothing was written (the database
     transaction rolled back with it); say so instead of a bare 500."""
     logger.error("storage unavailable: %s", exc, exc_info=exc)
-    response = _error(request, 503, "文件存储暂时不可写，请稍后再试 (file storage unavailable; retry later)", "unavailable")
+    response = _error(request, 503, _("文件存储暂时不可写，请稍后再试"), "unavailable")
     response["Retry-After"] = "60"
     return response
 
@@ -202,7 +202,7 @@ def api_not_found(request: HttpRequest, path: str = ""):
     """Unknown paths under /api/v1/ answer in the API's shape, not with an HTML page."""
     from django.http import JsonResponse
 
-    return JsonResponse({"detail": f"没有这个接口 (no such endpoint): /api/v1/{path}", "code": "not_found"},
+    return JsonResponse({"detail": _("没有这个接口：%(path)s") % {"path": f"/api/v1/{path}"}, "code": "not_found"},
                         status=404, json_dumps_params={"ensure_ascii": False})
 
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import ThrottledAuthenticationForm
 from events import views as event_views
@@ -10,9 +11,9 @@ from shuyuan.api import api, api_not_found
 from shuyuan.health import healthz, readyz
 from web import views as web_views
 
-admin.site.site_header = "法官书苑 管理"
-admin.site.site_title = "法官书苑"
-admin.site.index_title = "馆藏与用户管理"
+admin.site.site_header = _("法官书苑 管理")
+admin.site.site_title = _("法官书苑")
+admin.site.index_title = _("馆藏与用户管理")
 admin.site.login_form = ThrottledAuthenticationForm
 
 urlpatterns = [

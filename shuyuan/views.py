@@ -5,6 +5,7 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
 
 from shuyuan.middleware import API_PREFIX
@@ -18,8 +19,7 @@ def server_error(request) -> HttpResponse:
     unavailable = isinstance(exc, (OperationalError, InterfaceError))
     status = 503 if unavailable else 500
     if request.path.startswith(API_PREFIX):
-        detail = ("数据库暂时不可用，请稍后再试 (database temporarily unavailable; retry shortly)" if unavailable
-                  else "服务器内部错误 (internal server error)")
+        detail = _("数据库暂时不可用，请稍后再试") if unavailable else _("服务器内部错误")
         response = JsonResponse({"detail": detail, "code": "unavailable" if unavailable else "server_error"},
                                 status=status, json_dumps_params={"ensure_ascii": False})
     else:

@@ -7,6 +7,7 @@ import tempfile
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Role
@@ -40,7 +41,11 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")},
                        "feeds": {**settings.CACHES["feeds"], "LOCATION": str(tmp_path / "cache" / "feeds")}}
     settings.RATELIMIT_URL = f"sqlite:///{tmp_path / 'cache' / 'ratelimits.sqlite3'}"
+    # LocaleMiddleware leaves the language of a request active in its thread: a test that asked in English
+    # must not make the next test's services, commands and jobs speak English.
+    translation.deactivate()
     yield
+    translation.deactivate()
     ratelimit.close_stores()
     shutil.rmtree(settings.SEARCH_WAKE_DIR, ignore_errors=True)
 

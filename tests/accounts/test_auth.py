@@ -8,7 +8,7 @@ import time_machine
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import ApiToken, FailedLogin, Role, hash_token
 from accounts.services import token_issue, token_revoke
@@ -322,6 +322,38 @@ def test_issuetoken_for_unknown_user_fails_readably():
         call_command("issuetoken", "ghost")
 
 
+def test_command_messages_are_chinese_by_default_and_english_when_english_is_active():
+    """Commands run with the default language; one run inside an English context speaks English."""
+    with pytest.raises(CommandError) as zh:
+        call_command("issuetoken", "ghost")
+    with translation.override("en"), pytest.raises(CommandError) as en:
+        call_command("issuetoken", "ghost")
+    assert (str(zh.value), str(en.value)) == ("用户 ghost 不存在", "No such user: ghost")
+
+    out = io.StringIO()
+    call_command("adduser", "wang", "--role", "judge", stdout=out)
+    with translation.override("en"):
+        call_command("adduser", "wang", "--role", "judge", stdout=out)
+    assert out.getvalue() == "已创建用户 wang（角色：judge）\nUpdated user wang (roles: judge)\n"
+
+
+EN = {"Accept-Language": "en"}
+
+
+def test_authentication_messages_follow_accept_language(judge):
+    wrong = {"username": "judge1", "password": "wrong"}
+
+    zh = ApiClient().post("/api/v1/auth/token", wrong)
+    en = ApiClient().post("/api/v1/auth/token", wrong, headers=EN)
+
+    assert (zh.status_code, zh.json()) == (401, {"detail": "用户名或密码错误", "code": "unauthorized"})
+    assert (en.status_code, en.json()) == (401, {"detail": "Wrong username or password", "code": "unauthorized"})
+    revoked = ApiClient(token_issue(user=judge).raw)
+    token_revoke(token=ApiToken.objects.get(user=judge))
+    assert revoked.get("/api/v1/me", headers=EN).json() == {"detail": "Invalid or revoked token", "code": "unauthorized"}
+    assert revoked.get("/api/v1/me").json() == {"detail": "令牌无效或已吊销", "code": "unauthorized"}
+
+
 def test_librarian_can_use_the_admin_but_judge_cannot():
     librarian = make_user("li", Role.LIBRARIAN)
     judge = make_user("ju", Role.JUDGE)
@@ -377,4 +409,4 @@ def test_user_admin_refuses_a_display_name_on_two_lines_naming_the_field(db, jud
 
     assert response.status_code == 200
     errors = [e for formset in response.context["inline_admin_formsets"] for e in formset.formset.errors if e]
-    assert errors == [{"display_name": ["须为单行文字，不能包含换行或控制字符 (must be a single line without control characters)"]}]
+    assert errors == [{"display_name": ["须为单行文字，不能包含换行或控制字符"]}]

@@ -723,3 +723,28 @@ def test_materials_are_limited_per_event_in_size_and_per_organizer_an_hour(org, 
     settings.EVENTS_ATTACHMENTS_PER_HOUR = 2
     refused = upload("f.pdf", 1)
     assert (refused.status_code, refused.json()["code"]) == (429, "throttled") and int(refused["Retry-After"]) > 0
+
+
+# --- language --------------------------------------------------------------------------------------------------
+
+EN = {"Accept-Language": "en"}
+
+
+def test_refusals_are_chinese_by_default_and_english_with_accept_language_en(talk, readers, anon_api):
+    """gettext, as for the pages: the request's Accept-Language picks the message; the code never changes."""
+    reader = api_for(readers[0])
+    occurrence = {"occurrence": "2026-12-04T15:00:00+08:00"}
+    assert reader.post(f"/api/v1/events/{talk['id']}/registrations", occurrence).status_code == 201
+
+    zh = reader.post(f"/api/v1/events/{talk['id']}/registrations", occurrence)
+    en = reader.post(f"/api/v1/events/{talk['id']}/registrations", occurrence, headers=EN)
+
+    assert (zh.status_code, zh.json()) == (409, {"detail": "您已报名", "code": "already_registered"})
+    assert (en.status_code, en.json()) == (409, {"detail": "You are already registered", "code": "already_registered"})
+    backwards = {"from": "2027-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
+    assert anon_api.get("/api/v1/occurrences", backwards, headers=EN).json() == {
+        "detail": [{"loc": ["query", "to"], "field": "to", "msg": "to must be after from", "type": "invalid"}],
+        "code": "invalid"}
+    assert anon_api.get("/api/v1/occurrences", backwards).json()["detail"][0]["msg"] == "to 必须晚于 from"
+    assert anon_api.get("/api/v1/events/4242", headers=EN).json() == {"detail": "Event 4242 not found",
+                                                                     "code": "not_found"}

@@ -31,4 +31,4 @@ def fail_until(job, progress):
 
 @job_task()
 def refuse(job, progress):
-    raise JobFailure("文件无法读取 (the file cannot be read)")
+    raise JobFailure("文件无法读取")

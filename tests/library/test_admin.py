@@ -124,9 +124,9 @@ def test_admin_upload_reads_the_text_in_the_sandbox(settings, block_parsers, adm
     paper = Paper.objects.get()
     # The file is kept and the paper says why; the job fails with the same reason (the jobs list shows it).
     assert (response.status_code, job.state, job.created_by.username) == (302, "failed", "librarian1")
-    assert job.error == f"调研成果 #{paper.pk}：DOCX 文档 XML 超过 1 MB (document XML over the limit)"
+    assert job.error == f"调研成果 #{paper.pk}：DOCX 文档 XML 超过 1 MB"
     assert (paper.file_type, paper.file_size, paper.extraction_status, paper.extraction_error) == (
-        "docx", len(data), Paper.ExtractionStatus.FAILED, "DOCX 文档 XML 超过 1 MB (document XML over the limit)"
+        "docx", len(data), Paper.ExtractionStatus.FAILED, "DOCX 文档 XML 超过 1 MB"
     )
 
 

@@ -347,7 +347,7 @@ def test_bad_paths_and_queries_are_4xx(anon_api, path):
 def test_unknown_book_is_404_with_code(anon_api):
     response = anon_api.get("/api/v1/books/4242")
     assert response.status_code == 404
-    assert response.json() == {"detail": "图书 4242 不存在 (book not found)", "code": "not_found"}
+    assert response.json() == {"detail": "图书 4242 不存在", "code": "not_found"}
 
 
 @pytest.mark.parametrize(("who", "status"), [("anon_api", 401), ("judge_api", 403), ("organizer_api", 403)])
@@ -426,3 +426,25 @@ def test_copy_location_refuses_a_line_break_but_the_note_keeps_lines(librarian_a
     assert (bad.status_code, bad.json()["detail"][0]["field"]) == (422, "location")
     good = librarian_api.post(f"/api/v1/books/{book.pk}/copies", {"barcode": "FG7", "note": "第一行\n第二行"})
     assert (good.status_code, good.json()["note"]) == (201, "第一行\n第二行")
+
+
+EN = {"Accept-Language": "en"}
+
+
+def test_messages_are_chinese_by_default_and_english_with_accept_language_en(anon_api, librarian_api, book):
+    """gettext, as for the pages: the request's Accept-Language picks the message; code and fields never change."""
+    duplicate = {"title": "另一本", "isbn": "978-7-5118-2345-8"}
+
+    zh = librarian_api.post("/api/v1/books", duplicate)
+    en = librarian_api.post("/api/v1/books", duplicate, headers=EN)
+
+    assert (zh.status_code, zh.json()) == (409, {"detail": "ISBN 9787511823458 已在目录中", "code": "duplicate_isbn",
+                                                 "field": "isbn", "existing": book.pk})
+    assert (en.status_code, en.json()) == (409, {"detail": "ISBN 9787511823458 is already in the catalog",
+                                                 "code": "duplicate_isbn", "field": "isbn", "existing": book.pk})
+    assert anon_api.get("/api/v1/books/4242", headers=EN).json() == {"detail": "Book 4242 not found", "code": "not_found"}
+    bad = librarian_api.patch(f"/api/v1/books/{book.pk}", {"isbn": "9787511823457"}, headers=EN)
+    assert bad.json()["detail"] == [{"loc": ["body", "isbn"], "field": "isbn", "msg": "Bad ISBN checksum: 9787511823457",
+                                     "type": "invalid"}]
+    # A language the site does not offer falls back to the default, Chinese.
+    assert anon_api.get("/api/v1/books/4242", headers={"Accept-Language": "fr"}).json()["detail"] == "图书 4242 不存在"

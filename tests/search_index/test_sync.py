@@ -202,9 +202,9 @@ def test_check_index_reports_and_fixes_drift(empty_index):
     out = io.StringIO()
     with pytest.raises(CommandError, match="不一致"):
         call_command("check_index", stdout=out)
-    assert f"缺失 missing: 1  (book:{new.pk})" in out.getvalue()
-    assert f"过期 stale: 1  (book:{kept.pk})" in out.getvalue()
-    assert f"多余 extra: 1  (book:{gone.pk})" in out.getvalue()
+    assert f"缺失: 1  (book:{new.pk})" in out.getvalue()
+    assert f"过期: 1  (book:{kept.pk})" in out.getvalue()
+    assert f"多余: 1  (book:{gone.pk})" in out.getvalue()
     call_command("check_index", "--fix", stdout=io.StringIO())
     assert services.index_check().ok
     assert found("除斥期间") == [("book", kept.pk)]

@@ -307,7 +307,7 @@ def test_with_the_media_disk_unwritable_an_upload_is_refused_cleanly_and_nothing
     response = api_for(librarian).upload(f"/api/v1/papers/{paper.pk}/file",
                                          {"file": SimpleUploadedFile("paper.txt", "担保物权实现程序".encode())})
     assert response.status_code == 503, response.content
-    assert "storage" in response.json()["detail"]
+    assert response.json()["detail"] == "文件存储暂时不可写，请稍后再试"
     paper = Paper.objects.get(pk=paper.pk)
     assert not paper.file and paper.full_text == ""
 

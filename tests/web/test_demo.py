@@ -147,8 +147,8 @@ def test_output_reports_created_then_existing_counts(db):
     second = load()
 
     books = Book.objects.count()
-    assert f"新建 created {books:>3}，已存在 existing   0" in first
-    assert f"新建 created   0，已存在 existing {books:>3}" in second
+    assert f"图书：新建 {books:>3}，已存在   0" in first
+    assert f"图书：新建   0，已存在 {books:>3}" in second
 
 
 def test_quiet_prints_nothing(db):
@@ -226,4 +226,4 @@ def test_second_load_writes_no_more_history(demo):
     output = load()
 
     assert list(Loan.objects.order_by("pk").values_list("pk", "status", "returned_at")) == loans
-    assert "借阅记录 loans   新建 created   0，已存在 existing   5" in output
+    assert "借阅记录：新建   0，已存在   5" in output

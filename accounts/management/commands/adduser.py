@@ -1,27 +1,29 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from accounts.services import user_upsert
 
 
 class Command(BaseCommand):
-    help = "创建或更新用户并设置角色 (create or update a user with roles)."
+    help = gettext_lazy("创建或更新用户并设置角色。")
 
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument(
             "--role", action="append", dest="roles", default=[], choices=Role.values,
-            help="judge、librarian 或 organizer；可重复 (repeatable)",
+            help=_("judge、librarian 或 organizer；可重复"),
         )
-        parser.add_argument("--password", help="登录密码；不给出时新用户不能用密码登录")
-        parser.add_argument("--name", dest="display_name", help="显示姓名，例如 张法官")
-        parser.add_argument("--division", help="部门，例如 民事审判庭")
+        parser.add_argument("--password", help=_("登录密码；不给出时新用户不能用密码登录"))
+        parser.add_argument("--name", dest="display_name", help=_("显示姓名，例如 张法官"))
+        parser.add_argument("--division", help=_("部门，例如 民事审判庭"))
         parser.add_argument("--email")
         parser.add_argument("--phone")
-        parser.add_argument("--superuser", action="store_true", help="同时设为超级管理员")
+        parser.add_argument("--superuser", action="store_true", help=_("同时设为超级管理员"))
         parser.add_argument(
-            "--skip-password-validation", action="store_true", help="不检查密码强度（仅用于演示数据）"
+            "--skip-password-validation", action="store_true", help=_("不检查密码强度（仅用于演示数据）")
         )
 
     def handle(self, *args, username, roles, password, display_name, division, email, phone, superuser,
@@ -38,6 +40,6 @@ class Command(BaseCommand):
         if superuser and not user.is_superuser:
             user.is_superuser = user.is_staff = True
             user.save(update_fields=["is_superuser", "is_staff"])
-        verb = "已创建" if created else "已更新"
-        roles_text = ", ".join(sorted(user.groups.values_list("name", flat=True))) or "无"
-        self.stdout.write(f"{verb}用户 {user.username}（角色：{roles_text}）")
+        roles_text = ", ".join(sorted(user.groups.values_list("name", flat=True))) or _("无")
+        message = _("已创建用户 %(username)s（角色：%(roles)s）") if created else _("已更新用户 %(username)s（角色：%(roles)s）")
+        self.stdout.write(message % {"username": user.username, "roles": roles_text})

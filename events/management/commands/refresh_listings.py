@@ -8,16 +8,18 @@ rewrite every event's), or to see how many are due.
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from events import listing
 from events.models import Event
 
 
 class Command(BaseCommand):
-    help = "写入活动列表所用的场次索引（--all 全部重写；可重复运行）"
+    help = gettext_lazy("写入活动列表所用的场次索引（--all 全部重写；可重复运行）")
 
     def add_arguments(self, parser):
-        parser.add_argument("--all", action="store_true", help="先将所有活动标记为需要重写 (after SQL edits)")
+        parser.add_argument("--all", action="store_true", help=_("先将所有活动标记为需要重写（用 SQL 修改活动之后）"))
         parser.add_argument("--quiet", action="store_true")
 
     def handle(self, *args, all: bool = False, quiet: bool = False, **options):

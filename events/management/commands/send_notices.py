@@ -8,15 +8,17 @@ is retried by the next run.
 """
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from events.notices import send_daily
 
 
 class Command(BaseCommand):
-    help = "过期未取的预约顺延给下一位读者，发送到期、逾期、预约通知和明日活动提醒（可重复运行）"
+    help = gettext_lazy("过期未取的预约顺延给下一位读者，发送到期、逾期、预约通知和明日活动提醒（可重复运行）")
 
     def add_arguments(self, parser):
-        parser.add_argument("--no-expire", action="store_true", help="只发通知，不处理过期预约")
+        parser.add_argument("--no-expire", action="store_true", help=_("只发通知，不处理过期预约"))
 
     def handle(self, *args, no_expire: bool = False, **options):
         result = send_daily(expire=not no_expire)

@@ -7,12 +7,13 @@ or upgrading (``make run`` and the deployment steps do), or after importing even
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
 
 from events.feeds import refresh_all_fragments
 
 
 class Command(BaseCommand):
-    help = "预先生成所有活动的日历条目（安装或升级后运行一次；可重复运行）"
+    help = gettext_lazy("预先生成所有活动的日历条目（安装或升级后运行一次；可重复运行）")
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet", action="store_true")

@@ -18,6 +18,8 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jobs.schedule import schedule_tick
 from jobs.services import WORKER_ID, jobs_recover, worker_beat
@@ -72,7 +74,7 @@ class Loop(threading.Thread):
 
 
 class Command(BaseCommand):
-    help = "运行后台任务工作进程 (run a background job worker)"
+    help = gettext_lazy("运行后台任务工作进程")
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=0.5,
@@ -84,7 +86,7 @@ class Command(BaseCommand):
     def handle(self, *args, interval: float, housekeeping: float, no_loops: bool, **options):
         backend = settings.TASKS["default"]["BACKEND"]
         logger.info("worker %s starting (%s)", WORKER_ID, backend)
-        self.stdout.write(f"后台任务工作进程 {WORKER_ID} 已启动 (worker started, {backend})")
+        self.stdout.write(_("后台任务工作进程 %(worker)s 已启动（%(backend)s）") % {"worker": WORKER_ID, "backend": backend})
         Housekeeping(backend=backend, every=housekeeping).start()
         if not no_loops:
             for path in settings.WORKER_LOOPS:

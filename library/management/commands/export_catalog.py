@@ -6,6 +6,8 @@ import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.errors import InvalidInput
 from library.exporters import export_catalog
@@ -14,19 +16,17 @@ EXTENSIONS = {".csv": "csv", ".mrc": "marc", ".marc": "marc", ".iso": "marc"}
 
 
 class Command(BaseCommand):
-    help = "导出馆藏目录：CSV（UTF-8 带 BOM，Excel 可直接打开，可原样再导入）或 MARC21（ISO 2709，UTF-8）。"
+    help = gettext_lazy("导出馆藏目录：CSV（UTF-8 带 BOM，Excel 可直接打开，可原样再导入）或 MARC21（ISO 2709，UTF-8）。")
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="输出文件；- 表示标准输出")
-        parser.add_argument("--format", help="csv 或 marc；不写则按扩展名（.csv / .mrc .marc .iso）")
-        parser.add_argument("--quiet", action="store_true", help="不显示进度条")
+        parser.add_argument("file", help=_("输出文件；- 表示标准输出"))
+        parser.add_argument("--format", help=_("csv 或 marc；不写则按扩展名（.csv / .mrc .marc .iso）"))
+        parser.add_argument("--quiet", action="store_true", help=_("不显示进度条"))
 
     def handle(self, *args, file: str, format: str | None, quiet: bool, **options):
         format = format or EXTENSIONS.get(Path(file).suffix.lower())
         if not format:
-            raise CommandError(
-                "请用 --format csv 或 --format marc 指定格式 (cannot tell the format from the file name)"
-            )
+            raise CommandError(_("请用 --format csv 或 --format marc 指定格式"))
         warnings: list[str] = []
         try:
             if file == "-":
@@ -36,20 +36,18 @@ class Command(BaseCommand):
         except InvalidInput as exc:
             raise CommandError(exc.detail) from None
         except OSError as exc:
-            raise CommandError(f"无法写入 {file}：{exc.strerror or exc} (cannot write file)") from None
+            raise CommandError(_("无法写入 %(file)s：%(error)s") % {"file": file, "error": exc.strerror or exc}) from None
         # Each warning goes to stderr, so none mixes with a catalog written to stdout.
         for warning in warnings:
             self.stderr.write(warning)
         if file == "-":
             if warnings:
-                self.stderr.write(f"警告 {len(warnings)} 条 ({len(warnings)} warnings)")
+                self.stderr.write(_("警告 %(n)s 条") % {"n": len(warnings)})
         elif warnings:
-            self.stdout.write(
-                f"已导出 {count} 种图书到 {file}，警告 {len(warnings)} 条 "
-                f"(exported {count} books, {len(warnings)} warnings)"
-            )
+            self.stdout.write(_("已导出 %(count)s 种图书到 %(file)s，警告 %(n)s 条") % {
+                "count": count, "file": file, "n": len(warnings)})
         else:
-            self.stdout.write(f"已导出 {count} 种图书到 {file} (exported {count} books)")
+            self.stdout.write(_("已导出 %(count)s 种图书到 %(file)s") % {"count": count, "file": file})
 
     def _export_to(self, path: Path, format: str, progress: bool, warnings: list[str]) -> int:
         # Write beside the target and rename, so a failed export never leaves half a file in its place.

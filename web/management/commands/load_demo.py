@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from accounts.models import Role
 from accounts.services import user_upsert
@@ -328,38 +329,39 @@ def load_demo() -> Report:
 def roles_label(account: dict) -> str:
     labels = {role.value: f"{role.value}（{role.label}）" for role in Role}
     if account["superuser"]:
-        return "超级管理员（拥有全部角色）"
+        return gettext("超级管理员（拥有全部角色）")
     return "、".join(labels[r] for r in account["roles"])
 
 
 class Command(BaseCommand):
-    help = "载入演示数据：图书、复本、调研成果和每个角色一个演示账号；可重复运行 (load demo data, idempotent)."
+    help = gettext_lazy("载入演示数据：图书、复本、调研成果和每个角色一个演示账号；可重复运行。")
 
     def add_arguments(self, parser):
-        parser.add_argument("--quiet", action="store_true", help="不输出统计和账号表 (print nothing)")
+        parser.add_argument("--quiet", action="store_true", help=gettext("不输出统计和账号表"))
 
     def handle(self, *args, quiet: bool = False, **options):
         report = load_demo()
         if quiet or options.get("verbosity") == 0:
             return
         out = self.stdout
-        out.write(self.style.SUCCESS("演示数据已就绪 (demo data loaded)："))
-        for label, label_en, tally in (
-            ("图书", "books", report.books),
-            ("复本", "copies", report.copies),
-            ("成果", "papers", report.papers),
-            ("用户", "users", report.users),
-            ("闭馆日", "closed", report.closed_days),
-            ("活动", "events", report.events),
-            ("借阅记录", "loans", report.history),
-            ("报名", "signups", report.registrations),
+        out.write(self.style.SUCCESS(gettext("演示数据已就绪：")))
+        for label, tally in (
+            (pgettext("demo data", "图书"), report.books),
+            (pgettext("demo data", "复本"), report.copies),
+            (pgettext("demo data", "成果"), report.papers),
+            (pgettext("demo data", "用户"), report.users),
+            (pgettext("demo data", "闭馆日"), report.closed_days),
+            (pgettext("demo data", "活动"), report.events),
+            (pgettext("demo data", "借阅记录"), report.history),
+            (pgettext("demo data", "报名"), report.registrations),
         ):
-            out.write(f"  {label} {label_en:<7} 新建 created {tally.created:>3}，已存在 existing {tally.existing:>3}")
+            out.write("  " + gettext("%(label)s：新建 %(created)s，已存在 %(existing)s") % {
+                "label": label, "created": f"{tally.created:>3}", "existing": f"{tally.existing:>3}"})
         if report.files:
-            out.write(f"  全文文件 full texts attached: {report.files}")
+            out.write("  " + gettext("全文文件：%(n)s") % {"n": report.files})
         out.write("")
-        out.write("演示账号 (demo accounts; demo only, change before any real use)：")
+        out.write(gettext("演示账号（仅供演示，正式使用前请修改）："))
         out.write(f"  {'username':<12} {'password':<22} roles")
         for account, created in report.accounts:
-            state = "" if created else "  [已存在，未改动 existing, not changed]"
+            state = "" if created else "  " + gettext("[已存在，未改动]")
             out.write(f"  {account['username']:<12} {account['password']:<22} {roles_label(account)}{state}")
