@@ -802,14 +802,18 @@ def _read_header(cells: list[str], line: int, summary: ImportSummary) -> list[st
 
 
 def _row_parser(header: list[str | None], cells: list[str]) -> Callable[[], Entry]:
+    # Only the cells of known columns are kept until the row is parsed: a file of a thousand rows of
+    # 16,000 cells each held every cell (the twelfth attack took the worker from 0.3 to 1.65 GB).
+    extra = len(cells) if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]) else 0
+    known = [(name, cell) for name, cell in zip(header, cells, strict=False) if name]
+
     def parse() -> Entry:
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+        if extra:
             raise ValidationError(
                 _("本行有 %(cells)s 个单元格，多于表头的 %(columns)s 列（是否有未加引号的逗号？）"),
-                params={"cells": len(cells), "columns": len(header)},
+                params={"cells": extra, "columns": len(header)},
             )
-        row = {name: restore_cell(cell).strip() for name, cell in zip(header, cells, strict=False) if name}
-        return _csv_entry(row)
+        return _csv_entry({name: restore_cell(cell).strip() for name, cell in known})
 
     return parse
 

@@ -26,6 +26,19 @@ def wake_dir_for(tmp_path) -> str:
     return f"/tmp/sy-wake-{hashlib.sha256(str(tmp_path).encode()).hexdigest()[:12]}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_rate_limits(tmp_path_factory):
+    """Rate-limit counters of this run's own, for fixtures wider than one test (a module's judges entering
+    papers): the default store under CACHE_DIR outlives the run, and its counts would carry over."""
+    from django.conf import settings as django_settings
+
+    before = django_settings.RATELIMIT_URL
+    django_settings.RATELIMIT_URL = f"sqlite:///{tmp_path_factory.mktemp('rates') / 'ratelimits.sqlite3'}"
+    yield
+    ratelimit.close_stores()
+    django_settings.RATELIMIT_URL = before
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

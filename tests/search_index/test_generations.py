@@ -85,7 +85,7 @@ def test_without_an_index_open_index_raises_index_missing(root_exists):
     assert generations.index_exists() is False
     with pytest.raises(generations.IndexMissing, match="rebuild_index") as raised:
         generations.open_index()
-    assert "not built" in str(raised.value)
+    assert "尚未建立" in str(raised.value)
     assert generations.root().exists() is root_exists  # looking never creates anything
 
 
@@ -149,7 +149,7 @@ def test_an_index_of_another_schema_version_is_refused(version):
     else:
         marker.write_text(version)
     generations.swap_in(path)
-    with pytest.raises(generations.IndexMissing, match="older schema"):
+    with pytest.raises(generations.IndexMissing, match="版本过旧"):
         generations.open_index()
     assert generations.index_exists() is True  # there, but not usable: a rebuild is needed
     marker.write_text(SCHEMA_VERSION + "\n")  # surrounding whitespace is not a different version
@@ -161,7 +161,7 @@ def test_an_index_with_other_fields_is_refused_even_with_the_right_version_file(
     FileStorage(str(path)).create_index(Schema(key=ID(unique=True, stored=True), pk=STORED()), indexname=INDEX_NAME)
     generations.mark_schema_version(path)
     generations.swap_in(path)
-    with pytest.raises(generations.IndexMissing, match="older schema"):
+    with pytest.raises(generations.IndexMissing, match="版本过旧"):
         generations.open_index()
 
 
@@ -296,7 +296,7 @@ def test_a_damaged_generation_is_reported_as_index_missing(damage):
     try:
         ix = generations.open_index()
     except generations.IndexMissing as exc:
-        assert "rebuild_index" in str(exc) and "unreadable" in str(exc) and exc.__cause__ is not None
+        assert "rebuild_index" in str(exc) and "无法读取" in str(exc) and exc.__cause__ is not None
     else:
         # Whoosh reads segment files lazily: the damage shows when a reader opens them, as one of UNREADABLE
         # (what search_index.services turns into "unavailable, run rebuild_index").
@@ -316,7 +316,7 @@ def test_a_pointer_to_a_missing_directory_is_no_index_and_ensure_index_replaces_
     os.symlink("gen-20260101T000000-000000", generations.current_link())
     assert generations.current_generation() == "gen-20260101T000000-000000"
     assert generations.index_exists() is False
-    with pytest.raises(generations.IndexMissing, match="unreadable"):
+    with pytest.raises(generations.IndexMissing, match="无法读取"):
         generations.open_index()
     assert generations.ensure_index() is True
     assert generations.current_generation() != "gen-20260101T000000-000000"
@@ -328,7 +328,7 @@ def test_a_pointer_that_is_a_regular_file_is_no_index_and_is_replaced_by_a_link(
     generations.current_link().write_bytes(b"gen-\x00\xff damaged")
     assert generations.current_generation() is None
     assert generations.index_exists() is False
-    with pytest.raises(generations.IndexMissing, match="not built"):
+    with pytest.raises(generations.IndexMissing, match="尚未建立"):
         generations.open_index()
     path = built_generation(["book:1"])
     generations.swap_in(path)
