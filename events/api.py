@@ -256,8 +256,7 @@ def delete_attachment(request: HttpRequest, event_id: int, attachment_id: int):
     attachment = event.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise HttpError(404, _("材料不存在"))
-    attachment.file.delete(save=False)
-    attachment.delete()
+    services.attachment_delete(attachment=attachment)
     return Status(204, None)
 
 

@@ -1,5 +1,5 @@
 """Bump the feed version after any change a calendar feed shows, and have the changed events' feed
-entries serialised again by a job.
+entries serialised again by a job; remove a deleted material's file once its deletion commits.
 
 The bump comes after the commit, as one UPDATE of one row: feeds read the version first, so a reader
 either sees the old version (and its cached body) or the new one; never a new version with old data.
@@ -14,6 +14,7 @@ from django.db.models.functions import Greatest
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
+from core.media import delete_media
 from events import listing
 from events.models import Attachment, Event, FeedState, Override, Registration, Speaker, Venue
 from events.tasks import WARM_FEEDS_KEY, warm_feeds
@@ -66,7 +67,23 @@ def _event_relation_changed(sender, instance, action, **kwargs) -> None:
         _refresh_after_commit([instance.pk])
 
 
+def _attachment_deleted(sender, instance, **kwargs) -> None:
+    """A material's row is gone — deleted on its own (API, admin inline) or with its event (API, admin,
+    a cascade): its file leaves the disk once that commits, and stays if the deletion rolls back.  Hooked
+    to the row, not to each view, so no way of deleting can strand files (finding F12)."""
+    name, storage = instance.file.name, instance.file.storage
+    if name:
+        transaction.on_commit(lambda: _remove_material_file(storage, name), robust=True)
+
+
+def _remove_material_file(storage, name: str) -> None:
+    if Attachment.objects.filter(file=name).exists():
+        return  # another row still refers to this file
+    delete_media(storage, name, folder="events")
+
+
 def connect() -> None:
+    post_delete.connect(_attachment_deleted, sender=Attachment, dispatch_uid="events.attachment.file")
     post_save.connect(_schedule_touched, sender=Event, dispatch_uid="events.listing.event")
     for signal in (post_save, post_delete):
         signal.connect(_schedule_touched, sender=Override, dispatch_uid=f"events.listing.override.{signal is post_save}")

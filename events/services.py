@@ -514,7 +514,10 @@ def _resize_counters(event: Event) -> None:
     SeatCounter.objects.filter(event=event).update(capacity=seats)
 
 
+@transaction.atomic
 def event_delete(*, event: Event) -> None:
+    """Delete an event with everything of it; its materials' files leave the disk once this commits
+    (``events.receivers``: every deletion of a material, cascades and the admin included)."""
     event.delete()
 
 
@@ -879,3 +882,10 @@ def attachment_add(*, event: Event, data: bytes, filename: str):
         attachment.file.storage.delete(attachment.file.name)  # the file of a refused upload is not kept
         raise
     return attachment
+
+
+@transaction.atomic
+def attachment_delete(*, attachment) -> None:
+    """Delete one material; its file leaves the disk once this commits (``events.receivers``), so a
+    deletion that fails or rolls back never leaves a row whose file is gone."""
+    attachment.delete()
