@@ -19,7 +19,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, ProtectedError, Q, Sum
+from django.db.models import Count, F, PositiveIntegerField, ProtectedError, Q, Sum, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -475,12 +476,15 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
             checked = _check_update(current, changes)
         before = _schedule_of(current)
         rule_before = (current.start, current.rrule)
+        seats_before = current.seats
         _apply_update(current, changes, checked)
         schedule_changed = _schedule_of(current) != before
         if (current.start, current.rrule) != rule_before:
             _drop_orphaned_overrides(current)
         if "capacity" in changes or "venue" in changes:
-            _resize_counters(current)
+            # An organizer who lowers the seats below the confirmed count is refused; seats unchanged
+            # (a form that always sends both fields) only bring the counters up to date.
+            _resize_counters(current, now=timezone.now(), refuse_below=current.seats != seats_before)
         if schedule_changed:
             current.sequence += 1
         current.save()
@@ -504,14 +508,38 @@ def _drop_orphaned_overrides(event: Event) -> None:
     Override.objects.filter(pk__in=[o.pk for o in overrides if o.recurrence_id not in kept]).delete()
 
 
-def _resize_counters(event: Event) -> None:
+def _resize_counters(event: Event, *, now: datetime, refuse_below: bool) -> None:
+    """Bring the event's seat counters to the capacity in force (``event.seats``) and give the seats that
+    opened up to the waitlist, in waitlist order (``_promote``, with its notices).
+
+    Nobody confirmed is ever un-confirmed.  Where a counter has more confirmed than the new capacity,
+    ``refuse_below`` refuses (``capacity_below_confirmed``: an organizer lowering the event's own seats);
+    otherwise (the venue's capacity dropped, ``venue_update``) the counter keeps its confirmed count as its
+    capacity: the occurrence shows as full, nobody is promoted, and each cancellation shrinks it towards
+    the capacity in force instead of freeing a seat (``_release_seats``)."""
     seats = event.seats
     if seats is None:
         SeatCounter.objects.filter(event=event).delete()
-        return
-    if SeatCounter.objects.filter(event=event, taken__gt=seats).exists():
+    else:
+        if refuse_below:
+            event_seats_check(event=event, seats=seats)
+        SeatCounter.objects.filter(event=event).update(
+            capacity=Greatest(Value(seats), F("taken"), output_field=PositiveIntegerField()))
+    _promote(event, None, now)
+
+
+def event_seats_check(*, event: Event, seats: int | None) -> None:
+    """Refuse (``capacity_below_confirmed``) a capacity below the confirmed registrations of any occurrence."""
+    if seats is not None and SeatCounter.objects.filter(event=event, taken__gt=seats).exists():
         raise DomainError("capacity_below_confirmed", _("已确认的报名人数超过新名额"))
-    SeatCounter.objects.filter(event=event).update(capacity=seats)
+
+
+@transaction.atomic
+def event_seats_sync(*, event: Event, now: datetime | None = None) -> None:
+    """After the capacity in force of ``event`` changed outside ``event_update`` (the admin): its counters
+    follow and the waitlist is promoted; confirmed registrations are kept (see ``_resize_counters``)."""
+    current = Event.objects.select_for_update().select_related("venue").get(pk=event.pk)
+    _resize_counters(current, now=now or timezone.now(), refuse_below=False)
 
 
 @transaction.atomic
@@ -763,24 +791,38 @@ def registration_cancel(*, registration: Registration, now: datetime | None = No
     return current
 
 
-def _promote(event: Event, freed: list[datetime], now: datetime) -> None:
-    """Confirm waitlisted registrations in the order they were made, as long as seats allow."""
-    if event.rrule:
+def _promote(event: Event, freed: list[datetime] | None, now: datetime) -> None:
+    """Confirm waitlisted registrations in the order they were made, as long as seats allow.
+
+    ``freed``: the counters where a seat came free; None when the capacity changed (any counter may have
+    room), and then only for what is still to come: not for a cancelled event or occurrence, nor for one
+    that has begun."""
+    if freed is None:
+        if event.status == Event.Status.CANCELLED or (not event.rrule and event.start <= now):
+            return
+        cancelled = [o.recurrence_id for o in event.overrides.all() if o.status == Event.Status.CANCELLED]
+        relevant = Q(occurrence__isnull=True) | Q(occurrence__gt=now) & ~Q(occurrence__in=cancelled)
+    elif event.rrule:
         relevant = Q(occurrence__in=[k for k in freed if k != SINGLE]) | Q(occurrence__isnull=True)
     else:
         relevant = Q()
     waiting = Registration.objects.filter(event=event, status=Registration.Status.WAITLISTED).filter(relevant)
     series_keys = None  # the whole series' keys, read once for every waiting whole-series registration
+    full: set[datetime] = set()  # counters found full: they stay full while this runs (it only takes seats)
     for candidate in waiting.order_by("created_at", "id"):
         if candidate.occurrence is None and event.rrule:
             series_keys = _keys_for(event, None, now) if series_keys is None else series_keys
             keys = series_keys
         else:
             keys = _keys_for(event, candidate.occurrence, now)
+        if not keys or full.intersection(keys):
+            continue  # nothing left to come (a finished series), or a counter already found full
         if _take_seats(event, keys):
             Registration.objects.filter(pk=candidate.pk).update(status=Registration.Status.CONFIRMED)
             candidate.status = Registration.Status.CONFIRMED
             notices.promoted(candidate)
+        elif len(keys) == 1:
+            full.update(keys)
 
 
 def registration_check_in(*, registration: Registration, now: datetime | None = None) -> Registration:
