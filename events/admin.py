@@ -23,6 +23,11 @@ class VenueAdmin(admin.ModelAdmin):
     list_display = ("name", "location", "capacity")
     search_fields = ("name", "location")
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "capacity" in form.changed_data:
+            services.venue_seats_sync(venue=obj)  # as the API's venue_update
+
 
 class ManagedEventInline(admin.TabularInline):
     """Rows of an event follow the event: Django passes the parent event as ``obj``."""

@@ -75,16 +75,37 @@ def venue_create(*, name: str, location: str = "", capacity: int = 30) -> Venue:
 
 @transaction.atomic
 def venue_update(*, venue: Venue, changes: dict) -> Venue:
+    """Change a venue; a new capacity reaches the events that take their seats from it (``venue_seats_sync``)."""
     for key in ("name", "location"):
         _one_line(key, changes.get(key))
     if "capacity" in changes and changes["capacity"] < 1:
         raise InvalidInput("capacity", _("容纳人数至少为 1"))
     if "name" in changes and Venue.objects.filter(name=changes["name"]).exclude(pk=venue.pk).exists():
         raise DomainError("duplicate_venue", _("场地 %(name)s 已存在") % {"name": changes["name"]})
+    resized = "capacity" in changes and changes["capacity"] != venue.capacity
     for key, value in changes.items():
         setattr(venue, key, value)
     venue.save()
+    if resized:
+        venue_seats_sync(venue=venue)
     return venue
+
+
+@transaction.atomic
+def venue_seats_sync(*, venue: Venue, now: datetime | None = None) -> None:
+    """The venue's capacity changed: the seat counters of every event that takes its capacity from the venue
+    follow, as when an event's own capacity changes (``_resize_counters``): a rise gives the new seats to the
+    waitlist in order; a drop below an occurrence's confirmed count un-confirms nobody — the occurrence shows
+    as full and takes no one until cancellations bring it below the new capacity.  Events with neither a
+    counter nor a waitlist have nothing to change.  The events are locked in id order, as registrations
+    lock them one at a time, so a registration waits for this or this for it, and neither is lost."""
+    now = now or timezone.now()
+    waiting = Registration.objects.filter(status=Registration.Status.WAITLISTED).values("event_id")
+    affected = (Event.objects.filter(venue=venue, capacity__isnull=True)
+                .filter(Q(pk__in=SeatCounter.objects.values("event_id")) | Q(pk__in=waiting)))
+    for event in affected.select_for_update().order_by("pk"):
+        event.venue = venue
+        _resize_counters(event, now=now, refuse_below=False)
 
 
 def venue_delete(*, venue: Venue) -> None:
@@ -693,7 +714,16 @@ class _Full(Exception):
 
 
 def _release_seats(event: Event, keys: list[datetime]) -> None:
-    SeatCounter.objects.filter(event=event, occurrence__in=keys, taken__gt=0).update(taken=F("taken") - 1)
+    """Free one seat in each counter; a counter above the capacity in force (its venue shrank below the
+    confirmed count, ``_resize_counters``) shrinks with it instead, so that no seat comes free until the
+    confirmed are fewer than the capacity."""
+    counters = SeatCounter.objects.filter(event=event, occurrence__in=keys, taken__gt=0)
+    seats = event.seats
+    if seats is None:
+        counters.update(taken=F("taken") - 1)
+    else:  # both right-hand sides read the row as it was
+        counters.update(taken=F("taken") - 1,
+                        capacity=Greatest(Value(seats), F("taken") - 1, output_field=PositiveIntegerField()))
 
 
 @transaction.atomic
