@@ -263,7 +263,7 @@ def delete_attachment(request: HttpRequest, event_id: int, attachment_id: int):
 # --- registrations ------------------------------------------------------------------------------------------
 
 
-@router.post("/events/{event_id}/registrations", response={201: RegistrationOut, **ERRORS}, auth=LOGGED_IN,
+@router.post("/events/{event_id}/registrations", response={201: RegistrationOut, **ERRORS, **THROTTLED}, auth=LOGGED_IN,
              summary="报名（某一场或整个活动）", openapi_extra=idempotency.OPENAPI)
 @decorate_view(idempotent)
 def register(request: HttpRequest, event_id: int, payload: RegistrationIn):

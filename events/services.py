@@ -9,6 +9,7 @@ parallel registrations queue in order.
 
 import bisect
 import io
+import math
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
+from core import ratelimit
 from core.errors import DomainError, InvalidInput
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import is_single_line
@@ -776,6 +778,7 @@ def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None
     keys = _keys_for(current, occurrence, now)
     if not keys:
         raise DomainError("registration_closed", _("没有可报名的场次"))
+    _take_registration_quota(user)  # after every check, so that a refused attempt costs nothing
     status = Registration.Status.CONFIRMED if _take_seats(current, keys) else Registration.Status.WAITLISTED
     try:
         with transaction.atomic():
@@ -786,6 +789,22 @@ def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None
     if status == Registration.Status.CONFIRMED:
         notices.registered(registration)
     return registration
+
+
+def _take_registration_quota(user: AbstractBaseUser) -> None:
+    """At most ``EVENTS_REGISTRATIONS_PER_HOUR`` registrations per reader in a rolling hour (in 5-minute
+    slices), counted in ``core.ratelimit``'s store, so every worker process sees one count.  Registrations
+    made are counted, not registrations held, so cancelling frees nothing: a register/cancel loop wrote
+    485 registrations and 485 notices (each a mail) in 30 seconds.  Cancellations need no limit of their
+    own — each cancels one registration that was counted when it was made."""
+    limit = ratelimit.Limit(settings.EVENTS_REGISTRATIONS_PER_HOUR, 3600, buckets=12)
+    wait = ratelimit.take(f"registrations-created:user:{user.pk}", limit)
+    if wait:
+        raise DomainError(
+            "too_many_registrations",
+            _("一小时内最多报名 %(n)s 次，请 %(minutes)s 分钟后再试。") % {"n": limit.limit, "minutes": math.ceil(wait / 60)},
+            status=429, retry_after=wait,
+        )
 
 
 def waitlist_position(registration: Registration) -> int | None:
