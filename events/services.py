@@ -867,8 +867,8 @@ def _promote(event: Event, freed: list[datetime] | None, now: datetime) -> None:
         if not keys or full.intersection(keys):
             continue  # nothing left to come (a finished series), or a counter already found full
         if _take_seats(event, keys):
-            Registration.objects.filter(pk=candidate.pk).update(status=Registration.Status.CONFIRMED)
             candidate.status = Registration.Status.CONFIRMED
+            candidate.save(update_fields=["status"])  # a save: the reader's feed is refreshed (events.receivers)
             notices.promoted(candidate)
         elif len(keys) == 1:
             full.update(keys)
