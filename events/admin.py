@@ -23,6 +23,11 @@ class VenueAdmin(admin.ModelAdmin):
     list_display = ("name", "location", "capacity")
     search_fields = ("name", "location")
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "capacity" in form.changed_data:
+            services.venue_seats_sync(venue=obj)  # as the API's venue_update
+
 
 class ManagedEventInline(admin.TabularInline):
     """Rows of an event follow the event: Django passes the parent event as ``obj``."""
@@ -126,6 +131,11 @@ class EventAdmin(admin.ModelAdmin):
                         # As the API: nothing that began more than 400 days ago (the eighth attack created
                         # 546 series from 2000 here and crowded listings of those years).
                         services.check_not_backdated(data["start"], request.user)
+                    if not adding and {"capacity", "venue"} & set(self.changed_data):
+                        # As the API: seats are not lowered below the confirmed registrations.
+                        seats = Event(capacity=data.get("capacity"), venue=data.get("venue")).seats
+                        if seats != self.instance.seats:
+                            services.event_seats_check(event=self.instance, seats=seats)
                 except InvalidInput as exc:
                     self.add_error(exc.field, exc.detail)
                 except DomainError as exc:
@@ -158,6 +168,9 @@ class EventAdmin(admin.ModelAdmin):
             form.instance.organizers.add(request.user)
         # As the services do: its occurrences for listings, once the exceptions (inlines) are saved too.
         listing.refresh(Event.objects.select_for_update().get(pk=form.instance.pk))
+        if change and {"capacity", "venue"} & set(form.changed_data):
+            # As event_update: the seat counters follow the capacity and the waitlist moves up.
+            services.event_seats_sync(event=form.instance)
 
     def get_deleted_objects(self, objs, request):
         # Deleting an event takes its registrations with it, as event_delete does in the API; a

@@ -256,15 +256,14 @@ def delete_attachment(request: HttpRequest, event_id: int, attachment_id: int):
     attachment = event.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise HttpError(404, _("材料不存在"))
-    attachment.file.delete(save=False)
-    attachment.delete()
+    services.attachment_delete(attachment=attachment)
     return Status(204, None)
 
 
 # --- registrations ------------------------------------------------------------------------------------------
 
 
-@router.post("/events/{event_id}/registrations", response={201: RegistrationOut, **ERRORS}, auth=LOGGED_IN,
+@router.post("/events/{event_id}/registrations", response={201: RegistrationOut, **ERRORS, **THROTTLED}, auth=LOGGED_IN,
              summary="报名（某一场或整个活动）", openapi_extra=idempotency.OPENAPI)
 @decorate_view(idempotent)
 def register(request: HttpRequest, event_id: int, payload: RegistrationIn):

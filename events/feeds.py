@@ -4,9 +4,10 @@ What calendar clients rely on: ``text/calendar; charset=utf-8``; a strong ETag (
 body as sent) and a Last-Modified that never moves backwards (``FeedState.changed_at``); 304 on
 ``If-None-Match`` or ``If-Modified-Since``; HEAD; ``Content-Disposition: inline``; gzip when accepted
 (deterministic, so it has its own strong ETag).  Bodies are cached in Django's cache under the feed
-version (``FeedState``), which every change bumps after commit; the cache backend is shared by all
-worker processes (settings.CACHES: files under VAR_DIR by default), so no worker serves a stale feed.
-A 304 needs two small queries and one cache read, never a rebuild.
+version (``FeedState``), which every change bumps after commit — and a personal feed also under its
+reader's version (``PersonalFeedState``), which their registrations bump instead; the cache backend is
+shared by all worker processes (settings.CACHES: files under VAR_DIR by default), so no worker serves a
+stale feed.  A 304 needs a few small queries and one cache read, never a rebuild.
 """
 
 import gzip
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from accounts.services import calendar_token_user
 from events.ical import CANCELLED_VISIBLE_DAYS, PersonalItems, assemble, build_calendar, fragment_stamp, serialize_event
-from events.models import Event, FeedFragment, FeedState, Override, Registration, Speaker, Venue
+from events.models import Event, FeedFragment, FeedState, Override, PersonalFeedState, Registration, Speaker, Venue
 from library.models import Hold, Loan, Paper
 from library.selectors import paper_visible_q
 
@@ -148,12 +149,13 @@ def _render(key: str, state: FeedState, build) -> dict:
     return entry
 
 
-def _respond(request: HttpRequest, entry: dict, state: FeedState, filename: str) -> HttpResponse:
+def _respond(request: HttpRequest, entry: dict, state: FeedState, filename: str,
+             changed_at: datetime | None = None) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "").lower()
     etag = entry["etag_gzip"] if wants_gzip else entry["etag"]
-    last_modified = int(state.changed_at.timestamp())
+    last_modified = int((changed_at or state.changed_at).timestamp())
     # Django's reading of If-None-Match (weak comparison, "*") and If-Modified-Since (only without an
     # If-None-Match), as RFC 9110 orders them: a 304 without building or sending the body.
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
@@ -226,6 +228,9 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
         # Unknown, malformed or rotated: the same 404 as a missing page, never someone else's feed.
         raise Http404("no such feed")
     state = _state()
+    # The person's own version too: their registrations change it, not the version of every feed.
+    own = PersonalFeedState.objects.filter(user_id=user.pk).values_list("version", "changed_at").first()
+    version, changed_at = own if own else (0, state.changed_at)
 
     def build() -> bytes:
         registrations: dict[int, list[Registration]] = {}
@@ -241,5 +246,6 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
         return build_calendar(events, name=f"法官书苑 · {name}", description="我报名的活动、院内活动和借阅到期日",
                               personal=personal)
 
-    return _respond(request, _render(f"user:{user.pk}", state, build), state, "shuyuan-me.ics")
+    return _respond(request, _render(f"user:{user.pk}:{version}", state, build), state, "shuyuan-me.ics",
+                    changed_at=max(state.changed_at, changed_at))
 

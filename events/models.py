@@ -388,6 +388,24 @@ class FeedState(models.Model):
         return f"feeds v{self.version}"
 
 
+class PersonalFeedState(models.Model):
+    """A person's own feed version: bumped after a change that only that person's feed shows (their
+    registrations), instead of ``FeedState``'s, so one reader registering rebuilds one feed, not every feed.
+    A personal feed's cache key holds both versions and its Last-Modified is the later ``changed_at``."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("个人日历订阅状态")
+        verbose_name_plural = _("个人日历订阅状态")
+
+    def __str__(self) -> str:
+        return f"feed of {self.user_id} v{self.version}"
+
+
 class FeedFragment(models.Model):
     """An event's VEVENTs as they appear in public feeds, kept until the event changes.
 

@@ -9,6 +9,7 @@ parallel registrations queue in order.
 
 import bisect
 import io
+import math
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,12 +20,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, ProtectedError, Q, Sum
+from django.db.models import Count, F, PositiveIntegerField, ProtectedError, Q, Sum, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
+from core import ratelimit
 from core.errors import DomainError, InvalidInput
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import is_single_line
@@ -74,16 +77,37 @@ def venue_create(*, name: str, location: str = "", capacity: int = 30) -> Venue:
 
 @transaction.atomic
 def venue_update(*, venue: Venue, changes: dict) -> Venue:
+    """Change a venue; a new capacity reaches the events that take their seats from it (``venue_seats_sync``)."""
     for key in ("name", "location"):
         _one_line(key, changes.get(key))
     if "capacity" in changes and changes["capacity"] < 1:
         raise InvalidInput("capacity", _("容纳人数至少为 1"))
     if "name" in changes and Venue.objects.filter(name=changes["name"]).exclude(pk=venue.pk).exists():
         raise DomainError("duplicate_venue", _("场地 %(name)s 已存在") % {"name": changes["name"]})
+    resized = "capacity" in changes and changes["capacity"] != venue.capacity
     for key, value in changes.items():
         setattr(venue, key, value)
     venue.save()
+    if resized:
+        venue_seats_sync(venue=venue)
     return venue
+
+
+@transaction.atomic
+def venue_seats_sync(*, venue: Venue, now: datetime | None = None) -> None:
+    """The venue's capacity changed: the seat counters of every event that takes its capacity from the venue
+    follow, as when an event's own capacity changes (``_resize_counters``): a rise gives the new seats to the
+    waitlist in order; a drop below an occurrence's confirmed count un-confirms nobody — the occurrence shows
+    as full and takes no one until cancellations bring it below the new capacity.  Events with neither a
+    counter nor a waitlist have nothing to change.  The events are locked in id order, as registrations
+    lock them one at a time, so a registration waits for this or this for it, and neither is lost."""
+    now = now or timezone.now()
+    waiting = Registration.objects.filter(status=Registration.Status.WAITLISTED).values("event_id")
+    affected = (Event.objects.filter(venue=venue, capacity__isnull=True)
+                .filter(Q(pk__in=SeatCounter.objects.values("event_id")) | Q(pk__in=waiting)))
+    for event in affected.select_for_update().order_by("pk"):
+        event.venue = venue
+        _resize_counters(event, now=now, refuse_below=False)
 
 
 def venue_delete(*, venue: Venue) -> None:
@@ -475,12 +499,15 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
             checked = _check_update(current, changes)
         before = _schedule_of(current)
         rule_before = (current.start, current.rrule)
+        seats_before = current.seats
         _apply_update(current, changes, checked)
         schedule_changed = _schedule_of(current) != before
         if (current.start, current.rrule) != rule_before:
             _drop_orphaned_overrides(current)
         if "capacity" in changes or "venue" in changes:
-            _resize_counters(current)
+            # An organizer who lowers the seats below the confirmed count is refused; seats unchanged
+            # (a form that always sends both fields) only bring the counters up to date.
+            _resize_counters(current, now=timezone.now(), refuse_below=current.seats != seats_before)
         if schedule_changed:
             current.sequence += 1
         current.save()
@@ -504,17 +531,44 @@ def _drop_orphaned_overrides(event: Event) -> None:
     Override.objects.filter(pk__in=[o.pk for o in overrides if o.recurrence_id not in kept]).delete()
 
 
-def _resize_counters(event: Event) -> None:
+def _resize_counters(event: Event, *, now: datetime, refuse_below: bool) -> None:
+    """Bring the event's seat counters to the capacity in force (``event.seats``) and give the seats that
+    opened up to the waitlist, in waitlist order (``_promote``, with its notices).
+
+    Nobody confirmed is ever un-confirmed.  Where a counter has more confirmed than the new capacity,
+    ``refuse_below`` refuses (``capacity_below_confirmed``: an organizer lowering the event's own seats);
+    otherwise (the venue's capacity dropped, ``venue_update``) the counter keeps its confirmed count as its
+    capacity: the occurrence shows as full, nobody is promoted, and each cancellation shrinks it towards
+    the capacity in force instead of freeing a seat (``_release_seats``)."""
     seats = event.seats
     if seats is None:
         SeatCounter.objects.filter(event=event).delete()
-        return
-    if SeatCounter.objects.filter(event=event, taken__gt=seats).exists():
+    else:
+        if refuse_below:
+            event_seats_check(event=event, seats=seats)
+        SeatCounter.objects.filter(event=event).update(
+            capacity=Greatest(Value(seats), F("taken"), output_field=PositiveIntegerField()))
+    _promote(event, None, now)
+
+
+def event_seats_check(*, event: Event, seats: int | None) -> None:
+    """Refuse (``capacity_below_confirmed``) a capacity below the confirmed registrations of any occurrence."""
+    if seats is not None and SeatCounter.objects.filter(event=event, taken__gt=seats).exists():
         raise DomainError("capacity_below_confirmed", _("已确认的报名人数超过新名额"))
-    SeatCounter.objects.filter(event=event).update(capacity=seats)
 
 
+@transaction.atomic
+def event_seats_sync(*, event: Event, now: datetime | None = None) -> None:
+    """After the capacity in force of ``event`` changed outside ``event_update`` (the admin): its counters
+    follow and the waitlist is promoted; confirmed registrations are kept (see ``_resize_counters``)."""
+    current = Event.objects.select_for_update().select_related("venue").get(pk=event.pk)
+    _resize_counters(current, now=now or timezone.now(), refuse_below=False)
+
+
+@transaction.atomic
 def event_delete(*, event: Event) -> None:
+    """Delete an event with everything of it; its materials' files leave the disk once this commits
+    (``events.receivers``: every deletion of a material, cascades and the admin included)."""
     event.delete()
 
 
@@ -662,7 +716,16 @@ class _Full(Exception):
 
 
 def _release_seats(event: Event, keys: list[datetime]) -> None:
-    SeatCounter.objects.filter(event=event, occurrence__in=keys, taken__gt=0).update(taken=F("taken") - 1)
+    """Free one seat in each counter; a counter above the capacity in force (its venue shrank below the
+    confirmed count, ``_resize_counters``) shrinks with it instead, so that no seat comes free until the
+    confirmed are fewer than the capacity."""
+    counters = SeatCounter.objects.filter(event=event, occurrence__in=keys, taken__gt=0)
+    seats = event.seats
+    if seats is None:
+        counters.update(taken=F("taken") - 1)
+    else:  # both right-hand sides read the row as it was
+        counters.update(taken=F("taken") - 1,
+                        capacity=Greatest(Value(seats), F("taken") - 1, output_field=PositiveIntegerField()))
 
 
 @transaction.atomic
@@ -715,6 +778,7 @@ def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None
     keys = _keys_for(current, occurrence, now)
     if not keys:
         raise DomainError("registration_closed", _("没有可报名的场次"))
+    _take_registration_quota(user)  # after every check, so that a refused attempt costs nothing
     status = Registration.Status.CONFIRMED if _take_seats(current, keys) else Registration.Status.WAITLISTED
     try:
         with transaction.atomic():
@@ -725,6 +789,22 @@ def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None
     if status == Registration.Status.CONFIRMED:
         notices.registered(registration)
     return registration
+
+
+def _take_registration_quota(user: AbstractBaseUser) -> None:
+    """At most ``EVENTS_REGISTRATIONS_PER_HOUR`` registrations per reader in a rolling hour (in 5-minute
+    slices), counted in ``core.ratelimit``'s store, so every worker process sees one count.  Registrations
+    made are counted, not registrations held, so cancelling frees nothing: a register/cancel loop wrote
+    485 registrations and 485 notices (each a mail) in 30 seconds.  Cancellations need no limit of their
+    own — each cancels one registration that was counted when it was made."""
+    limit = ratelimit.Limit(settings.EVENTS_REGISTRATIONS_PER_HOUR, 3600, buckets=12)
+    wait = ratelimit.take(f"registrations-created:user:{user.pk}", limit)
+    if wait:
+        raise DomainError(
+            "too_many_registrations",
+            _("一小时内最多报名 %(n)s 次，请 %(minutes)s 分钟后再试。") % {"n": limit.limit, "minutes": math.ceil(wait / 60)},
+            status=429, retry_after=wait,
+        )
 
 
 def waitlist_position(registration: Registration) -> int | None:
@@ -760,24 +840,38 @@ def registration_cancel(*, registration: Registration, now: datetime | None = No
     return current
 
 
-def _promote(event: Event, freed: list[datetime], now: datetime) -> None:
-    """Confirm waitlisted registrations in the order they were made, as long as seats allow."""
-    if event.rrule:
+def _promote(event: Event, freed: list[datetime] | None, now: datetime) -> None:
+    """Confirm waitlisted registrations in the order they were made, as long as seats allow.
+
+    ``freed``: the counters where a seat came free; None when the capacity changed (any counter may have
+    room), and then only for what is still to come: not for a cancelled event or occurrence, nor for one
+    that has begun."""
+    if freed is None:
+        if event.status == Event.Status.CANCELLED or (not event.rrule and event.start <= now):
+            return
+        cancelled = [o.recurrence_id for o in event.overrides.all() if o.status == Event.Status.CANCELLED]
+        relevant = Q(occurrence__isnull=True) | Q(occurrence__gt=now) & ~Q(occurrence__in=cancelled)
+    elif event.rrule:
         relevant = Q(occurrence__in=[k for k in freed if k != SINGLE]) | Q(occurrence__isnull=True)
     else:
         relevant = Q()
     waiting = Registration.objects.filter(event=event, status=Registration.Status.WAITLISTED).filter(relevant)
     series_keys = None  # the whole series' keys, read once for every waiting whole-series registration
+    full: set[datetime] = set()  # counters found full: they stay full while this runs (it only takes seats)
     for candidate in waiting.order_by("created_at", "id"):
         if candidate.occurrence is None and event.rrule:
             series_keys = _keys_for(event, None, now) if series_keys is None else series_keys
             keys = series_keys
         else:
             keys = _keys_for(event, candidate.occurrence, now)
+        if not keys or full.intersection(keys):
+            continue  # nothing left to come (a finished series), or a counter already found full
         if _take_seats(event, keys):
-            Registration.objects.filter(pk=candidate.pk).update(status=Registration.Status.CONFIRMED)
             candidate.status = Registration.Status.CONFIRMED
+            candidate.save(update_fields=["status"])  # a save: the reader's feed is refreshed (events.receivers)
             notices.promoted(candidate)
+        elif len(keys) == 1:
+            full.update(keys)
 
 
 def registration_check_in(*, registration: Registration, now: datetime | None = None) -> Registration:
@@ -879,3 +973,10 @@ def attachment_add(*, event: Event, data: bytes, filename: str):
         attachment.file.storage.delete(attachment.file.name)  # the file of a refused upload is not kept
         raise
     return attachment
+
+
+@transaction.atomic
+def attachment_delete(*, attachment) -> None:
+    """Delete one material; its file leaves the disk once this commits (``events.receivers``), so a
+    deletion that fails or rolls back never leaves a row whose file is gone."""
+    attachment.delete()

@@ -118,7 +118,10 @@ def on_invalid_input(request, exc: InvalidInput):
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return _error(request, exc.status, exc.detail, exc.code, **exc.extra)
+    response = _error(request, exc.status, exc.detail, exc.code, **exc.extra)
+    if exc.status == 429 and exc.extra.get("retry_after"):
+        response["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 @api.exception_handler(ProtectedError)

@@ -145,6 +145,9 @@ JOBS_SLICE_SECONDS = envint("JOBS_SLICE_SECONDS", 30, minimum=0)
 # Registering for a whole series takes a seat in every coming occurrence: refused past this many
 # (register per occurrence instead), so one registration's write stays small.
 EVENTS_SERIES_REGISTRATION_MAX = envint("EVENTS_SERIES_REGISTRATION_MAX", 60, minimum=1)
+# Registrations one reader may make in a rolling hour, cancelled ones included: each writes a row and may queue
+# a mail, and a register/cancel loop made 485 of each in 30 seconds.  No reader registers 30 times an hour.
+EVENTS_REGISTRATIONS_PER_HOUR = envint("EVENTS_REGISTRATIONS_PER_HOUR", 30, minimum=1)
 # New events one organizer may create in 24 hours (superusers exempt): each writes its listed occurrences
 # (up to ~1,200 rows), so one account cannot write hundreds of series in seconds.
 EVENTS_CREATED_PER_DAY = envint("EVENTS_CREATED_PER_DAY", 50, minimum=1)
