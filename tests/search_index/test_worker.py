@@ -267,6 +267,9 @@ def test_a_running_worker_makes_an_api_write_searchable(tmp_path, librarian_api)
 
         wait_for(lambda: found("多元化纠纷解决") == [("book", book_id)], timeout=60,
                  what="the worker to apply the outbox", logs=[worker_process.log])
+        # The worker deletes the applied rows just after the index commit that made the book searchable.
+        wait_for(lambda: not IndexTask.objects.exists(), timeout=60, what="the applied outbox rows to be deleted",
+                 logs=[worker_process.log])
     finally:
         worker_process.stop()
     assert IndexTask.objects.count() == 0
