@@ -338,10 +338,20 @@ def paper_update(*, paper: Paper, changes: dict[str, Any], authors: Sequence[str
     return paper
 
 
+def _file_storage():
+    return Paper._meta.get_field("file").storage
+
+
 def _delete_file_on_commit(name: str) -> None:
     if name:
-        storage = Paper._meta.get_field("file").storage
+        storage = _file_storage()
         transaction.on_commit(lambda: storage.delete(name))
+
+
+def paper_file_discard(*, name: str) -> None:
+    """Delete a stored file that no committed paper names (an upload whose transaction failed)."""
+    if name:
+        _file_storage().delete(name)
 
 
 @transaction.atomic
@@ -361,10 +371,15 @@ def paper_attach_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
     return paper_extract_text(paper=paper)
 
 
+_STORED_FILE_FIELDS = ("file", "file_name", "file_type", "file_size", "full_text", "extraction_status",
+                       "extraction_error")
+
+
 def paper_store_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
     """Check the type and store a paper's full-text file, replacing any earlier one; its text is pending.
 
-    Raises InvalidInput (field ``file``) for a file too large, empty or of another type.  Parses nothing.
+    Raises InvalidInput (field ``file``) for a file too large, empty or of another type.  The new file is
+    not kept when the caller's transaction fails (delete it with ``paper_file_discard``).  Parses nothing.
     """
     if len(data) > settings.PAPER_MAX_UPLOAD_BYTES:
         raise InvalidInput(
@@ -373,25 +388,28 @@ def paper_store_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
             code="file_too_large",
         )
     file_type = check_file(data)
-    with transaction.atomic():
-        old_name = paper.file.name
-        paper.file_type = file_type
-        paper.file_name = download_name(filename, file_type)
-        paper.file_size = len(data)
-        paper.full_text = ""
-        paper.extraction_status = Paper.ExtractionStatus.PENDING
-        paper.extraction_error = ""
-        paper.file.save("upload", ContentFile(data), save=False)
-        new_name = paper.file.name
-        try:
-            paper.save(update_fields=[
-                "file", "file_name", "file_type", "file_size", "full_text", "extraction_status", "extraction_error",
-                "updated_at",
-            ])
-        except Exception:
-            paper.file.storage.delete(new_name)
-            raise
-        _delete_file_on_commit(old_name)
+    storage = _file_storage()
+    before = (paper.file.name, paper.file_type)
+    paper.file_type = file_type
+    paper.file.save("upload", ContentFile(data), save=False)  # before the row lock: writing takes a while
+    new_name = paper.file.name
+    try:
+        with transaction.atomic():
+            # The file being replaced is the one the row names now, under its lock: an upload that committed
+            # since ``paper`` was loaded replaced the file ``paper`` names, and two uploads that both took
+            # that older name each left the other's file behind (15 at once left 8).
+            old_name = Paper.objects.select_for_update().filter(pk=paper.pk).values_list("file", flat=True).first()
+            paper.file_name = download_name(filename, file_type)
+            paper.file_size = len(data)
+            paper.full_text = ""
+            paper.extraction_status = Paper.ExtractionStatus.PENDING
+            paper.extraction_error = ""
+            paper.save(update_fields=[*_STORED_FILE_FIELDS, "updated_at"])
+            _delete_file_on_commit(old_name)
+    except BaseException:
+        storage.delete(new_name)  # the file of an upload that did not happen is not kept
+        paper.file, paper.file_type = before
+        raise
     return paper
 
 
