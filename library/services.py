@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
@@ -324,6 +325,8 @@ def paper_update(*, paper: Paper, changes: dict[str, Any], authors: Sequence[str
     unknown = set(changes) - set(PAPER_FIELDS)
     if unknown:
         raise ValueError(f"not paper fields: {sorted(unknown)}")
+    if not Paper.objects.select_for_update().filter(pk=paper.pk).exists():
+        raise _paper_gone(paper.pk)  # deleted since it was loaded (saving it was a 500)
     if "keywords" in changes:
         changes = {**changes, "keywords": clean_terms(changes["keywords"] or [])}
     for field, value in changes.items():
@@ -354,10 +357,29 @@ def paper_file_discard(*, name: str) -> None:
         _file_storage().delete(name)
 
 
+def _paper_gone(paper_id: int | None) -> DomainError:
+    return DomainError("paper_not_found", _("调研成果 %(id)s 不存在 (paper not found)") % {"id": paper_id}, status=404)
+
+
 @transaction.atomic
 def paper_delete(*, paper: Paper) -> None:
-    _delete_file_on_commit(paper.file.name)
-    paper.delete()
+    papers_delete(papers=Paper.objects.filter(pk=paper.pk))
+
+
+@transaction.atomic
+def papers_delete(*, papers) -> int:
+    """Delete the papers of the queryset ``papers`` and, once that commits, their files; returns how many.
+
+    The file names are read under the rows' locks, not from objects loaded earlier: an upload that
+    committed meanwhile replaced the file (and deleted the one such an object names), and an upload still
+    running waits for this transaction and then finds its paper gone (``paper_store_file``).
+    """
+    ids = list(papers.values_list("pk", flat=True))  # the admin's querysets may be DISTINCT: no FOR UPDATE there
+    locked = dict(Paper.objects.select_for_update().filter(pk__in=ids).values_list("pk", "file"))
+    Paper.objects.filter(pk__in=locked).delete()
+    for name in locked.values():
+        _delete_file_on_commit(name)
+    return len(locked)
 
 
 def paper_attach_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
@@ -378,8 +400,9 @@ _STORED_FILE_FIELDS = ("file", "file_name", "file_type", "file_size", "full_text
 def paper_store_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
     """Check the type and store a paper's full-text file, replacing any earlier one; its text is pending.
 
-    Raises InvalidInput (field ``file``) for a file too large, empty or of another type.  The new file is
-    not kept when the caller's transaction fails (delete it with ``paper_file_discard``).  Parses nothing.
+    Raises InvalidInput (field ``file``) for a file too large, empty or of another type, and DomainError
+    ``paper_not_found`` (404) for a paper deleted since ``paper`` was loaded; the new file is then not kept,
+    nor when the caller's transaction fails (delete it with ``paper_file_discard``).  Parses nothing.
     """
     if len(data) > settings.PAPER_MAX_UPLOAD_BYTES:
         raise InvalidInput(
@@ -397,8 +420,11 @@ def paper_store_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
         with transaction.atomic():
             # The file being replaced is the one the row names now, under its lock: an upload that committed
             # since ``paper`` was loaded replaced the file ``paper`` names, and two uploads that both took
-            # that older name each left the other's file behind (15 at once left 8).
+            # that older name each left the other's file behind (15 at once left 8).  A paper deleted
+            # meanwhile is not written back (a 500 before, or a 200 that kept the file of a deleted paper).
             old_name = Paper.objects.select_for_update().filter(pk=paper.pk).values_list("file", flat=True).first()
+            if old_name is None:
+                raise _paper_gone(paper.pk)
             paper.file_name = download_name(filename, file_type)
             paper.file_size = len(data)
             paper.full_text = ""

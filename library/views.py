@@ -239,6 +239,8 @@ def my_paper(request: HttpRequest, pk: int) -> HttpResponse:
                                             uploaded_by=request.user)
                 except InvalidInput as exc:
                     file_form.add_error("file", exc.detail)
+                except DomainError:  # deleted meanwhile
+                    raise Http404 from None
                 else:
                     messages.success(request, _("全文已上传，正在后台提取文本。"))
                     return redirect("my-paper", pk=pk)
