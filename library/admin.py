@@ -21,6 +21,7 @@ from library.models import (
     Paper,
     PaperAuthor,
 )
+from library.services import papers_delete
 from library.tasks import paper_upload_file
 
 
@@ -194,6 +195,13 @@ class PaperAdmin(admin.ModelAdmin):
         if upload:
             # Stored in the admin's transaction; a worker reads the text once it commits.
             paper_upload_file(paper=obj, data=upload[0], filename=upload[1], uploaded_by=request.user)
+
+    def delete_model(self, request, obj):
+        # Through the service: the file goes with the row once the deletion commits (it stayed on disk).
+        papers_delete(papers=Paper.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        papers_delete(papers=queryset)
 
     @admin.display(boolean=True, description=_("有全文"))
     def has_file(self, obj):

@@ -190,7 +190,7 @@ def _require_paper_editor(request: HttpRequest, paper: Paper) -> None:
         raise HttpError(403, _("只有馆员或录入该成果的法官可以修改"))
 
 
-@router.patch("/papers/{paper_id}", response={200: PaperOut, **ERRORS}, auth=LOGGED_IN, summary="修改调研成果")
+@router.patch("/papers/{paper_id}", response={200: PaperOut, **ERRORS, 429: dict}, auth=LOGGED_IN, summary="修改调研成果")
 def update_paper(request: HttpRequest, paper_id: int, payload: PaperPatch):
     paper = _get_paper(request, paper_id)
     _require_paper_editor(request, paper)
@@ -198,7 +198,7 @@ def update_paper(request: HttpRequest, paper_id: int, payload: PaperPatch):
     for key in ("kind", "visibility"):
         if key in changes:
             changes[key] = getattr(payload, key).value
-    services.paper_update(paper=paper, changes=changes, authors=payload.authors)
+    services.paper_update(paper=paper, changes=changes, authors=payload.authors, actor=request.auth)
     return _get_paper(request, paper_id)
 
 

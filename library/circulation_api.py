@@ -157,7 +157,7 @@ def return_by_barcode(request: HttpRequest, payload: ReturnIn):
 # --- holds -------------------------------------------------------------------------------------------
 
 
-@router.post("/holds", response={201: HoldOut, **ERRORS}, auth=LOGGED_IN, summary="预约",
+@router.post("/holds", response={201: HoldOut, **ERRORS, 429: dict}, auth=LOGGED_IN, summary="预约",
              openapi_extra=idempotency.OPENAPI)
 @decorate_view(idempotent)
 def create_hold(request: HttpRequest, payload: HoldIn):

@@ -221,6 +221,10 @@ class Paper(SingleLineFields, models.Model):
         FAILED = "failed", _("提取失败")
 
     SINGLE_LINE = ("title", "awards", "venue")
+    # The API's caps (schemas.PaperIn), kept by every path that saves through full_clean (pages, services).
+    MAX_ABSTRACT_CHARS = 20_000
+    MAX_KEYWORDS = 50
+    MAX_KEYWORD_CHARS = 100
 
     title = models.CharField(_("题名"), max_length=500)
     abstract = models.TextField(_("摘要"), blank=True)
@@ -274,6 +278,11 @@ class Paper(SingleLineFields, models.Model):
             errors["keywords"] = [_("关键词应为字符串列表")]
         elif not all(is_single_line(s) for s in self.keywords):
             errors["keywords"] = [NOT_ONE_LINE]
+        elif len(self.keywords) > self.MAX_KEYWORDS or any(len(s) > self.MAX_KEYWORD_CHARS for s in self.keywords):
+            errors["keywords"] = [_("关键词最多 %(n)d 个，每个最多 %(chars)d 字")
+                                  % {"n": self.MAX_KEYWORDS, "chars": self.MAX_KEYWORD_CHARS}]
+        if len(self.abstract or "") > self.MAX_ABSTRACT_CHARS:
+            errors["abstract"] = [_("摘要最多 %(chars)d 字") % {"chars": self.MAX_ABSTRACT_CHARS}]
         if errors:
             raise ValidationError(errors)
 

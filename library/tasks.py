@@ -50,9 +50,16 @@ def paper_upload_file(*, paper: Paper, data: bytes, filename: str,
     Returns at once with ``extraction_status`` pending; the job sets done or failed.  For requests; a
     command may call ``services.paper_attach_file``, which reads the text before returning.
     """
-    with transaction.atomic():
-        services.paper_store_file(paper=paper, data=data, filename=filename)
-        paper_extract_enqueue(paper=paper, requested_by=uploaded_by)
+    stored = None
+    try:
+        with transaction.atomic():
+            services.paper_store_file(paper=paper, data=data, filename=filename)
+            stored = paper.file.name
+            paper_extract_enqueue(paper=paper, requested_by=uploaded_by)
+    except BaseException:
+        if stored:  # stored, then the transaction failed: the file is no paper's
+            services.paper_file_discard(name=stored)
+        raise
     return paper
 
 

@@ -175,12 +175,13 @@ def _save_paper(request: HttpRequest, form: PaperForm, paper=None):
     try:
         if paper is None:
             return services.paper_create(**form.paper_data(), authors=form.author_names(), created_by=request.user)
-        return services.paper_update(paper=paper, changes=form.paper_data(), authors=form.author_names())
+        return services.paper_update(paper=paper, changes=form.paper_data(), authors=form.author_names(),
+                                     actor=request.user)
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
         return None
-    except DomainError as exc:  # too many papers today
+    except DomainError as exc:  # too many papers or edits today
         form.add_error(None, exc.detail)
         return None
 
@@ -221,6 +222,8 @@ def my_paper(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, _("上传过于频繁，请稍后再试。"))
             except InvalidInput as exc:
                 file_form.add_error("file", exc.detail)
+            except DomainError:  # deleted meanwhile
+                raise Http404 from None
             else:
                 messages.success(request, _("全文已上传，正在后台提取文本。"))
                 return redirect("my-paper", pk=pk)

@@ -153,6 +153,10 @@ EVENTS_REGISTRATIONS_PER_HOUR = envint("EVENTS_REGISTRATIONS_PER_HOUR", 30, mini
 EVENTS_CREATED_PER_DAY = envint("EVENTS_CREATED_PER_DAY", 50, minimum=1)
 # Research papers a judge may enter in 24 hours (librarians and superusers exempt).
 PAPERS_CREATED_PER_DAY = envint("PAPERS_CREATED_PER_DAY", 20, minimum=1)
+# Saves of changes to papers a judge may make in 24 hours (librarians and superusers exempt): each re-indexes the paper.
+PAPER_EDITS_PER_DAY = envint("PAPER_EDITS_PER_DAY", 100, minimum=1)
+# Holds a reader places in a rolling hour, cancelled ones included (a librarian placing one for a reader is exempt).
+HOLDS_PLACED_PER_HOUR = envint("HOLDS_PLACED_PER_HOUR", 30, minimum=1)
 # Event materials: files per event, their total size, and uploads per organizer an hour (the API's limit).
 EVENTS_ATTACHMENTS_MAX = envint("EVENTS_ATTACHMENTS_MAX", 30, minimum=1)
 EVENTS_ATTACHMENTS_MAX_BYTES = envint("EVENTS_ATTACHMENTS_MAX_MB", 100, minimum=1) * 2**20

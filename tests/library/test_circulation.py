@@ -379,6 +379,54 @@ def test_hold_limit(judges):
     assert (response.status_code, response.json()["code"]) == (409, "hold_limit")
 
 
+def test_a_reader_places_at_most_holds_placed_per_hour_cancelled_ones_included(judges, book, clock):
+    """Attack round 12: one judge placed and cancelled 147 holds in 15 s (294 audit rows)."""
+    borrow(api_for(judges[0]), book)
+    api = api_for(judges[1])
+    for _ in range(30):  # HOLDS_PLACED_PER_HOUR's default, each cancelled at once
+        hold_id = api.post("/api/v1/holds", {"book": book.pk}).json()["id"]
+        assert api.delete(f"/api/v1/holds/{hold_id}").status_code == 204
+
+    refused = api.post("/api/v1/holds", {"book": book.pk})
+
+    assert (refused.status_code, refused.json()["code"]) == (429, "too_many_holds_placed")
+    assert 0 < refused.json()["retry_after"] <= 3600
+    assert Hold.objects.filter(patron=judges[1]).count() == 30
+    assert CirculationEvent.objects.filter(patron=judges[1]).count() == 60
+    clock.move_to(NOW + timedelta(hours=1, minutes=5))  # a rolling hour: the first ones have left it
+    assert api.post("/api/v1/holds", {"book": book.pk}).status_code == 201
+
+
+def test_a_refused_hold_costs_nothing_and_a_librarians_hold_for_a_reader_is_not_counted(settings, desk, judges,
+                                                                                          book):
+    settings.HOLDS_PLACED_PER_HOUR = 1
+    borrow(api_for(judges[0]), book)
+    api = api_for(judges[1])
+    assert api.post("/api/v1/holds", {"book": 999_999}).status_code == 422
+    hold_id = api.post("/api/v1/holds", {"book": book.pk}).json()["id"]
+    assert api.post("/api/v1/holds", {"book": book.pk}).json()["code"] == "hold_exists"  # refused, not counted
+    api.delete(f"/api/v1/holds/{hold_id}")
+    assert api.post("/api/v1/holds", {"book": book.pk}).json()["code"] == "too_many_holds_placed"
+
+    assert desk.post("/api/v1/holds", {"book": book.pk, "patron": "judge2"}).status_code == 201
+
+
+def test_the_book_page_refuses_a_hold_past_the_hourly_limit_with_the_reason(settings, judges, book):
+    from django.test import Client
+
+    settings.HOLDS_PLACED_PER_HOUR = 1
+    borrow(api_for(judges[0]), book)
+    client = Client()
+    client.force_login(judges[1])
+    client.post(f"/books/{book.pk}/hold")
+    circulation.hold_cancel(hold=Hold.objects.get(patron=judges[1]), actor=judges[1], channel=Channel.WEB)
+
+    page = client.post(f"/books/{book.pk}/hold", follow=True).content.decode()
+
+    assert "一小时内最多预约 1 次" in page
+    assert Hold.objects.filter(patron=judges[1]).count() == 1
+
+
 def test_book_without_circulating_copies_cannot_be_held(judges):
     b = book_create(title="孤本")
     copy_create(book=b, barcode="X1", status=Copy.Status.LOST)

@@ -274,6 +274,42 @@ def test_uploads_are_throttled_per_user(settings, judge_api, librarian_api, judg
     assert librarian_api.upload(url, {"file": SimpleUploadedFile("c.txt", b"third")}).status_code == 200
 
 
+def test_a_judge_saves_paper_edits_at_most_paper_edits_per_day_and_librarians_are_exempt(settings, judge_api,
+                                                                                        librarian_api, judge):
+    """Attack round 12: a judge rewrote their 20 papers 1,000 times with 20,000-character abstracts, and the
+    search index grew from 13 MB to 590 MB in four minutes."""
+    settings.PAPER_EDITS_PER_DAY = 3
+    papers = [paper_create(title=f"诉调对接机制研究{i}", created_by=judge) for i in range(2)]
+    urls = [f"/api/v1/papers/{p.pk}" for p in papers]
+    statuses = [judge_api.patch(urls[i % 2], {"abstract": f"第{i}稿"}).status_code for i in range(3)]
+
+    refused = judge_api.patch(urls[1], {"keywords": ["调解"]})
+
+    assert statuses == [200, 200, 200]  # counted per judge, over all their papers
+    assert (refused.status_code, refused.json()["code"]) == (429, "too_many_paper_edits")
+    assert 0 < refused.json()["retry_after"] <= 24 * 3600
+    assert Paper.objects.get(pk=papers[1].pk).keywords == []
+    assert librarian_api.patch(urls[1], {"keywords": ["调解"]}).status_code == 200
+
+
+def test_an_edit_refused_by_the_models_caps_costs_no_edit(settings, judge):
+    from django.core.exceptions import ValidationError
+
+    from library.services import paper_update
+
+    settings.PAPER_EDITS_PER_DAY = 1
+    paper = paper_create(title="诉调对接机制研究", created_by=judge)
+    with pytest.raises(ValidationError) as long_abstract:
+        paper_update(paper=paper, changes={"abstract": "摘" * 20_001}, actor=judge)
+    with pytest.raises(ValidationError) as many_keywords:
+        paper_update(paper=Paper.objects.get(pk=paper.pk), changes={"keywords": [f"词{i}" for i in range(51)]},
+                     actor=judge)
+
+    assert list(long_abstract.value.message_dict) == ["abstract"]
+    assert list(many_keywords.value.message_dict) == ["keywords"]
+    paper_update(paper=Paper.objects.get(pk=paper.pk), changes={"abstract": "摘要"}, actor=judge)
+
+
 @pytest.mark.parametrize(
     ("name", "data", "download_name", "content_type"),
     [

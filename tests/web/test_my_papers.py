@@ -121,3 +121,16 @@ def test_deleting_papers_frees_no_quota_and_a_refused_form_costs_none(judge_a, s
     assert deleted == [204, 204]
     assert (again.status_code, again.json()["code"]) == (429, "too_many_papers")
     assert not Paper.objects.exists()
+
+
+def test_the_paper_page_refuses_an_edit_past_the_daily_limit_with_the_reason(judge_a, settings):
+    settings.PAPER_EDITS_PER_DAY = 1
+    client = logged_in(judge_a)
+    paper = Paper.objects.create(title="已有课题", created_by=judge_a)
+    form = {"title": "已有课题", "kind": "research_project", "visibility": "internal"}
+    assert post(client, f"/me/papers/{paper.pk}", {**form, "abstract": "第一稿"}).status_code == 302
+
+    refused = post(client, f"/me/papers/{paper.pk}", {**form, "abstract": "第二稿"})
+
+    assert refused.status_code == 200 and "24 小时内最多修改调研成果 1 次" in refused.content.decode()
+    assert Paper.objects.get(pk=paper.pk).abstract == "第一稿"
