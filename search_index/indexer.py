@@ -1,8 +1,8 @@
 """Writing the index: draining the outbox, merging segments, rebuilding, and comparing index with database.
 
 Requests only write the outbox (``IndexTask`` rows in their own transaction); the workers'
-``search_index.worker.apply_outbox`` loop drains it and merges small segments while it is idle
-(``SEARCH_DRAIN_IN_REQUEST`` brings back the drain after each commit, for a server without a worker).
+``search_index.worker.apply_outbox`` loop drains it and merges small segments in bounded steps between
+drains (``SEARCH_DRAIN_IN_REQUEST`` brings back the drain after each commit, for a server without a worker).
 
 One writer at a time.  Whoosh's write lock is taken without waiting: a process
 that finds it taken leaves its work in the outbox, and the holder drains the
@@ -21,7 +21,7 @@ from django.db import transaction
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 
-from search_index import documents, generations, postings_cache, wake
+from search_index import documents, generations, postings_cache, sidecar, wake
 from search_index.analysis import sections
 from search_index.index_schema import SECTION_BOOSTS
 from search_index.models import IndexTask
@@ -75,14 +75,18 @@ class DrainResult:
     deleted: int = 0
     busy: bool = False
     missing: bool = False
+    #: Stopped after ``max_rounds`` rounds: rows may be left.
+    more: bool = False
 
 
 def drain(*, max_rounds: int = 1000, merge: bool | str = True) -> DrainResult:
-    """Apply queued index tasks until the queue is empty or another process holds the writer.
+    """Apply queued index tasks until the queue is empty, another process holds the writer, or ``max_rounds``
+    commits are done (``more``).
 
     Safe to call from any process at any time; returns what it did.  With ``merge=False`` each commit
-    only adds a segment; with ``merge="tiny"`` (the worker's loop) it also folds segments of fewer than
-    ``TINY_SEGMENT_DOCS`` documents into its own, and the loop merges larger ones later with
+    only adds a segment; with ``merge="tiny"`` (the worker's loop, which drains a few rounds at a time and
+    merges in between) it also drops the segments whose documents are all deleted and folds segments of
+    fewer than ``TINY_SEGMENT_DOCS`` documents into its own, and the loop merges larger ones with
     ``merge_segments``; with ``True`` Whoosh's commit merges small segments as it goes, which can take
     hundreds of milliseconds.
     """
@@ -113,6 +117,7 @@ def drain(*, max_rounds: int = 1000, merge: bool | str = True) -> DrainResult:
             ix.close()
         # The lock is released here: rows queued meanwhile by processes that
         # found it taken are picked up by the next round (check-after-release).
+    result.more = True
     return result
 
 
@@ -134,6 +139,10 @@ def create_if_fillable() -> bool:
     return created
 
 
+#: At most this many rows of records already in a batch are taken with it (``_apply_one_batch``).
+COALESCE_MAX = 10_000
+
+
 def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
     tasks = list(IndexTask.objects.order_by("id").values_list("id", "kind", "object_id")[:BATCH_SIZE])
     if not tasks:
@@ -142,6 +151,14 @@ def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
     by_kind: dict[str, set[int]] = {}
     for _, kind, object_id in tasks:
         by_kind.setdefault(kind, set()).add(object_id)
+    # The other rows queued for the same records go with this batch: the documents are read below, after
+    # these rows were committed, so they hold those changes too.  A record saved a thousand times is indexed
+    # once, not once per 200 rows (the twelfth attack queued 20,000 saves of 20 papers).  Rows committed
+    # after this query stay queued for the next round.
+    task_ids = [t[0] for t in tasks]
+    for kind, ids in by_kind.items():
+        task_ids += IndexTask.objects.filter(kind=kind, object_id__in=ids, id__gt=tasks[-1][0]).values_list(
+            "id", flat=True)[:COALESCE_MAX]
     for kind, ids in by_kind.items():
         docs = documents.documents_for(kind, ids)
         for object_id in ids:
@@ -158,7 +175,8 @@ def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
         writer.commit(merge=bool(merge))
     # Only after the index commit: a crash before this line replays the same
     # tasks, which is harmless (updates are idempotent).
-    IndexTask.objects.filter(id__in=[t[0] for t in tasks]).delete()
+    for start in range(0, len(task_ids), 500):
+        IndexTask.objects.filter(id__in=task_ids[start:start + 500]).delete()
 
 
 #: Segments of fewer documents than this are folded into a worker drain's own new segment as it commits.
@@ -167,14 +185,34 @@ def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
 #: folding the last few single-record segments costs about a millisecond and brought commit to searchable
 #: from 2.0× to 1.8× the in-request figure (docs/performance.md).  Larger ones wait for the loop's merges.
 TINY_SEGMENT_DOCS = 10
+#: ... and of at most this many bytes: a few papers with long full texts make a segment of few documents
+#: that every later drain would otherwise read and write again.
+TINY_SEGMENT_BYTES = 2**20
 
 
-def _fold_below(writer, segments, bound: float) -> tuple[list, int]:
-    """Fold the segments of fewer than ``bound`` documents into the writer's new one (a Whoosh merge policy's
-    work); returns the segments kept and how many were folded."""
+def segment_bytes(storage, segments) -> dict[str, int]:
+    """Bytes on disk of each segment's files by segment id (its postings sidecar left out: merges do not read
+    it), from one listing of the index directory."""
+    wanted = {segment.segment_id() for segment in segments}
+    sizes = dict.fromkeys(wanted, 0)
+    for name in storage.list():
+        segment_id = name.split(".", 1)[0]
+        if segment_id in wanted and not name.endswith(sidecar.EXTENSION):
+            try:
+                sizes[segment_id] += storage.file_length(name)
+            except FileNotFoundError:  # merged away by another process meanwhile (outside its writer lock)
+                pass
+    return sizes
+
+
+def _fold(writer, segments, chosen: set[str]) -> tuple[list, int]:
+    """Fold the ``chosen`` segments (by id) into the writer's new one (a Whoosh merge policy's work) and drop
+    those whose documents are all deleted, unread; returns the segments kept and how many were folded."""
     kept, folded = [], 0
     for segment in segments:
-        if segment.doc_count_all() < bound:
+        if segment.doc_count() == 0:
+            continue  # every document deleted (a record saved again and again): nothing to carry over
+        if segment.segment_id() in chosen:
             reader = SegmentReader(writer.storage, writer.schema, segment)
             writer.add_reader(reader)
             reader.close()
@@ -185,8 +223,11 @@ def _fold_below(writer, segments, bound: float) -> tuple[list, int]:
 
 
 def _fold_tiny(writer, segments):
-    """Whoosh merge policy of the worker's drains: fold the tiny segments into the new one, keep the rest."""
-    return _fold_below(writer, segments, TINY_SEGMENT_DOCS)[0]
+    """Whoosh merge policy of the worker's drains: fold the tiny segments into the new one, drop the empty
+    ones, keep the rest."""
+    tiny = [s for s in segments if 0 < s.doc_count() and s.doc_count_all() < TINY_SEGMENT_DOCS]
+    sizes = segment_bytes(writer.storage, tiny) if tiny else {}
+    return _fold(writer, segments, {sid for sid, size in sizes.items() if size <= TINY_SEGMENT_BYTES})[0]
 
 
 def drain_on_commit() -> None:
@@ -221,6 +262,12 @@ def enqueue(kind: str, object_id: int) -> None:
 #: SMALL_SEGMENT_FLOOR, so a young index's segments all count as small).
 SMALL_SEGMENT_SHARE = 0.1
 SMALL_SEGMENT_FLOOR = 1000
+#: One merge reads at most this many bytes of segments: about a second of Whoosh's merging on the 2-core
+#: machine (9.6 MB/s measured under load).  A merge holds the writer, and the twelfth attack's single merge of
+#: 74 segments (590 MB) held it for four minutes while a librarian's new book waited; now the loop merges in
+#: steps of this size with drains in between.  A segment of more than half of it is never merged (as a
+#: rebuild's are not): a rebuild makes those few again.
+MERGE_STEP_BYTES = 16 * 2**20
 
 
 @dataclass
@@ -236,15 +283,17 @@ def _small_bound(sizes: list[tuple[int, int]]) -> float:
     return max(SMALL_SEGMENT_FLOOR, SMALL_SEGMENT_SHARE * sum(docs for docs, _ in sizes))
 
 
-def merge_limit(sizes: list[tuple[int, int]], max_small: int) -> float | None:
+def merge_limit(sizes: list[tuple[int, int]], max_small: int, *, index_docs: int | None = None) -> float | None:
     """Segments with fewer documents than the returned number are to be merged; None: nothing to merge.
 
-    Size classes by powers of ten: the smallest class ``10**k`` under which more than ``max_small``
-    small segments lie.  Tiny segments are merged often and cheaply, and a merged segment is rewritten
-    again only when enough others of its size have piled up beside it (a log-structured merge): the
-    index keeps a few small segments and each document is rewritten a logarithmic number of times.
+    ``sizes`` are the (documents, deleted) of the segments that may be merged; ``index_docs`` the documents of
+    the whole index, when other segments are left out.  Size classes by powers of ten: the smallest class
+    ``10**k`` under which more than ``max_small`` small segments lie.  Tiny segments are merged often and
+    cheaply, and a merged segment is rewritten again only when enough others of its size have piled up
+    beside it (a log-structured merge): the index keeps a few small segments and each document is rewritten
+    a logarithmic number of times.
     """
-    bound = _small_bound(sizes)
+    bound = _small_bound(sizes if index_docs is None else [(index_docs, 0)])
     small = sorted(docs for docs, _ in sizes if docs < bound)
     if len(small) <= max_small:
         return None
@@ -254,12 +303,35 @@ def merge_limit(sizes: list[tuple[int, int]], max_small: int) -> float | None:
     return min(limit, bound)
 
 
-def merge_segments(*, max_small: int) -> MergeResult:
-    """Merge small segments into one when there are more than ``max_small`` of them (``merge_limit``).
+def merge_plan(storage, segments, *, max_small: int, max_bytes: int | None = None) -> set[str]:
+    """The ids of the segments one merge step takes (empty: none): of the smallest size class that piled up
+    (``merge_limit``), the smallest in bytes that together fit in ``max_bytes`` (``MERGE_STEP_BYTES``).
+    Segments whose documents are all deleted are not counted (every commit drops them), nor those over half
+    of ``max_bytes``, so that any two candidates fit and the step always makes progress."""
+    max_bytes = MERGE_STEP_BYTES if max_bytes is None else max_bytes
+    live = [s for s in segments if s.doc_count() > 0]
+    sizes = segment_bytes(storage, live)
+    mergeable = [s for s in live if sizes[s.segment_id()] <= max_bytes // 2]
+    bound = merge_limit([(s.doc_count_all(), s.deleted_count()) for s in mergeable], max_small,
+                        index_docs=sum(s.doc_count_all() for s in live))
+    if bound is None:
+        return set()
+    chosen, total = set(), 0
+    for segment in sorted((s for s in mergeable if s.doc_count_all() < bound), key=lambda s: sizes[s.segment_id()]):
+        if total + sizes[segment.segment_id()] > max_bytes:
+            break
+        chosen.add(segment.segment_id())
+        total += sizes[segment.segment_id()]
+    return chosen if len(chosen) > 1 else set()
+
+
+def merge_segments(*, max_small: int, max_bytes: int | None = None) -> MergeResult:
+    """One merge step: merge small segments into one when there are more than ``max_small`` of them, at most
+    ``max_bytes`` of them (``merge_plan``); call it again for the next step.
 
     Each drain without merging leaves one small segment, and every search pays for each segment
     (about 0.7 ms each at 5,000 records, mostly reopening the searcher after a commit), so the worker
-    merges them while the outbox is idle.  Large segments (a rebuild's) are left alone: merging them
+    merges them between drains.  Large segments (a rebuild's) are left alone: merging them
     rewrites the whole index.  Takes the writer lock without waiting like ``drain`` (``busy`` when
     another process holds it); the caller drains after it (check-after-release).
     """
@@ -270,26 +342,30 @@ def merge_segments(*, max_small: int) -> MergeResult:
         result.missing = True
         return result
     try:
-        sizes = segment_sizes(ix)
-        result.segments_before = result.segments_after = len(sizes)
-        bound = merge_limit(sizes, max_small)
-        if bound is None:
+        segments = ix._segments()  # the table of contents only (whoosh_codec.segment_sizes)
+        result.segments_before = result.segments_after = len(segments)
+        if not merge_plan(ix.storage, segments, max_small=max_small, max_bytes=max_bytes):
             return result
         try:
             writer = _writer(ix)
         except LockError:
             result.busy = True
             return result
-
-        def merge_small(writer, segments):
-            # Decided again on the writer's own list: another process may have merged meanwhile.
-            kept, result.merged = _fold_below(writer, segments, bound)
-            return kept
-
         try:
-            writer.commit(mergetype=merge_small)
+            # Decided again on the writer's own list: another process may have merged meanwhile.
+            chosen = merge_plan(writer.storage, writer.segments, max_small=max_small, max_bytes=max_bytes)
+            if not chosen:
+                writer.cancel()
+                return result
+
+            def merge_chosen(writer, segments):
+                kept, result.merged = _fold(writer, segments, chosen)
+                return kept
+
+            writer.commit(mergetype=merge_chosen)
         except BaseException:
-            writer.cancel()
+            if not writer.is_closed:
+                writer.cancel()
             raise
     finally:
         ix.close()

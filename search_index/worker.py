@@ -4,8 +4,9 @@ Every ``manage.py run_worker`` calls it over and over in a thread of its own, sl
 with ``apply_outbox.sleep``: a transaction that queued index work wakes it when it commits
 (``search_index.wake``), and it polls every ``SEARCH_OUTBOX_POLL`` anyway.  It drains the outbox
 (``IndexTask`` rows the requests wrote) into Whoosh without merging, so a change is searchable one small
-commit after its transaction; when the outbox is idle it merges the small
-segments those commits leave (``indexer.merge_segments``).  Several workers, on one machine or several
+commit after its transaction; when the outbox is idle, or every ``DRAIN_ROUNDS`` commits while it never
+is, it takes one bounded step of merging the small segments those commits leave
+(``indexer.merge_segments``), and drains again before the next step.  Several workers, on one machine or several
 sharing the index directory, may run it at once: the drain and the merge take Whoosh's writer lock
 without waiting and the holder looks at the queue again after releasing it (``indexer``,
 check-after-release).
@@ -29,6 +30,10 @@ FORCE_MERGE_FACTOR = 2
 IDLE_SECONDS = 0.5
 #: Pause while there is no index to drain into (rebuild_index, or a catalogue the outbox cannot fill).
 MISSING_PAUSE = 5.0
+#: Commits (of up to indexer.BATCH_SIZE rows) one call drains before it looks at the segments.  A drain used to
+#: go on while rows kept coming (up to 1,000 commits): under the twelfth attack's stream of saves 74 segments
+#: piled up with no merge, and then one merge of them all held the writer for four minutes.
+DRAIN_ROUNDS = 4
 
 
 @dataclass
@@ -43,8 +48,9 @@ _state = LoopState()
 
 
 def apply_outbox() -> float:
-    """Drain whatever is queued; merge small segments when idle.  Returns the pause before the next call."""
-    result = indexer.drain(merge="tiny")
+    """Drain what is queued (at most ``DRAIN_ROUNDS`` commits), then take one step of merging small segments if
+    they piled up.  Returns the pause before the next call: none while rows or merge steps are left."""
+    result = indexer.drain(merge="tiny", max_rounds=DRAIN_ROUNDS)
     if result.missing:
         return MISSING_PAUSE
     now = time.monotonic()
@@ -58,15 +64,16 @@ def apply_outbox() -> float:
     else:
         limit = settings.SEARCH_MERGE_SEGMENTS
     if _state.dirty:
-        # Reads only the table of contents, and only after this loop's own commits.
+        # Reads only the table of contents and the directory's listing, and only after this loop's own commits.
         merged = indexer.merge_segments(max_small=limit)
         if merged.busy:
             return settings.SEARCH_OUTBOX_POLL
-        _state.dirty = bool(result.indexed or result.deleted)
+        # One step merges at most indexer.MERGE_STEP_BYTES: after one, look again for the next.
+        _state.dirty = bool(result.indexed or result.deleted or merged.merged)
         if merged.merged:
             build_sidecars()
             return 0.0  # check-after-release: rows queued during the merge are drained at once
-    return settings.SEARCH_OUTBOX_POLL
+    return 0.0 if result.more else settings.SEARCH_OUTBOX_POLL
 
 
 _alarm: wake.Alarm | None = None
