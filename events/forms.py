@@ -84,3 +84,52 @@ class CheckInForm(forms.Form):
     """A registration checked in from the attendee list."""
 
     registration = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class EventListForm(forms.Form):
+    """The events page's query string: ``kind``, ``view=month`` with ``month=YYYY-MM``, or the list from a
+    day (``from=YYYY-MM-DD``) continued after a cursor (``after``).  A value that is not valid — a
+    hand-edited or mangled link — is left out, and the page shows what it would without it."""
+
+    kind = forms.ChoiceField(required=False, choices=Event.Kind.choices)
+    view = forms.ChoiceField(required=False, choices=[("list", "list"), ("month", "month")])
+    month = forms.RegexField(required=False, regex=r"^\d{4}-\d{1,2}$")
+    after = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from"] = forms.DateField(required=False, input_formats=["%Y-%m-%d"])  # a Python keyword
+
+    def value(self, name: str):
+        """The field's valid value, or None (empty or not valid)."""
+        if name in self.errors:
+            return None
+        return self.cleaned_data.get(name) or None
+
+    def clean_month(self):
+        text = self.cleaned_data["month"]
+        if not text:
+            return None
+        year, month = (int(part) for part in text.split("-"))
+        if not (FIRST_YEAR <= year <= LAST_YEAR and 1 <= month <= 12):
+            raise forms.ValidationError("month", code="invalid")
+        return datetime(year, month, 1).date()
+
+    def clean_after(self):
+        from core.errors import DomainError
+        from events.selectors import parse_cursor
+
+        text = self.cleaned_data["after"]
+        if not text:
+            return None
+        try:
+            return parse_cursor(text)
+        except DomainError:
+            raise forms.ValidationError("after", code="invalid") from None
+
+    def clean(self):
+        cleaned = super().clean()
+        day = cleaned.get("from")
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            self.add_error("from", forms.ValidationError("from", code="invalid"))
+        return cleaned

@@ -15,7 +15,6 @@ from accounts.models import Role
 from core.errors import DomainError
 from events import selectors, services
 from events.models import Event, Registration
-from events.recurrence import FIRST_YEAR, LAST_YEAR
 from events.schemas import feed_links
 
 LIST_DAYS = 90
@@ -34,35 +33,24 @@ def _refusal(exc: DomainError) -> str:
     return f"{exc.detail}：{booked}。" + _("如确需安排，勾选“仍然安排”。")
 
 
-def _day(value: str | None):
-    """A ``YYYY-MM-DD`` query parameter as a date within the years events may have; None if it is not one."""
-    from datetime import date
-
-    try:
-        day = date.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
-
-
 def event_list(request: HttpRequest) -> HttpResponse:
     """Coming occurrences as a list, a page at a time (``?from=2026-12-01`` starts at a day, ``after`` is the
     cursor of the next page), or one month as a calendar grid (``?view=month&month=2026-12``)."""
     import calendar
-    from datetime import date, datetime
+    from datetime import datetime
     from urllib.parse import urlencode
 
-    kind = request.GET.get("kind") if request.GET.get("kind") in Event.Kind.values else None
+    from events.forms import EventListForm
+
+    form = EventListForm(request.GET)
+    form.is_valid()
+    kind = form.value("kind")
     labels = dict(Event.Kind.choices)
     context = {"nav": "events", "kind": kind, "kinds": Event.Kind.choices, "view": "list"}
     tz = timezone.get_current_timezone()
-    if request.GET.get("view") == "month":
+    if form.value("view") == "month":
         today = timezone.localdate()
-        try:
-            year, month = (int(x) for x in request.GET.get("month", "").split("-"))
-            first = date(year, month, 1) if FIRST_YEAR <= year <= LAST_YEAR else today.replace(day=1)
-        except (ValueError, OverflowError):
-            first = today.replace(day=1)
+        first = form.value("month") or today.replace(day=1)
         last_day = calendar.monthrange(first.year, first.month)[1]
         dates = [first + timedelta(days=i) for i in range(last_day + 1)]
         bounds = [datetime(d.year, d.month, d.day, tzinfo=tz) for d in dates]
@@ -83,12 +71,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
         context.update(view="month", weeks=weeks, month=first, prev_month=prev_month, next_month=next_month,
                        weekday_names=names)
         return render(request, "events/month.html", context)
-    day = _day(request.GET.get("from"))
+    day = form.value("from")
     start = datetime(day.year, day.month, day.day, tzinfo=tz) if day else timezone.now()
-    try:
-        after = selectors.parse_cursor(request.GET["after"]) if request.GET.get("after") else None
-    except DomainError:
-        after = None  # a mangled link starts the list again
+    after = form.value("after")  # a mangled link starts the list again
     page = selectors.occurrence_list(viewer=request.user, start=start, end=start + timedelta(days=LIST_DAYS),
                                      kinds=[kind] if kind else None, limit=LIST_PAGE, after=after)
     items = page.items

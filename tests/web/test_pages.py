@@ -272,9 +272,21 @@ def test_internal_events_and_papers_stay_hidden_from_anonymous_readers(organizer
     assert f"/calendar/events/{internal_event.pk}.ics" not in internal_page and "个人日历订阅" in internal_page
 
 
-@pytest.mark.parametrize("month", ["9999-12", "0001-01", "1-1", "99999999999999999999-1", "2026-13", "x"])
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "1-1", "99999999999999999999-1", "2026-13", "x", "²⁰²⁶-1"])
 def test_month_view_survives_any_month(month):
     assert Client().get("/events", {"view": "month", "month": month}).status_code == 200
+
+
+@pytest.mark.parametrize("params", [{"from": "²⁰²⁶-01-01"}, {"from": "0001-01-01"}, {"after": "not-a-cursor"},
+                                    {"kind": "party"}, {"view": "year"}, {"after": "x" * 5000}])
+def test_the_events_list_leaves_out_a_parameter_that_is_not_valid(organizer, params):
+    start = (timezone.now() + timedelta(days=3)).replace(second=0, microsecond=0)
+    event_services.event_create(data=event_services.EventData(
+        title="读书会", kind="salon", start=start, end=start + timedelta(hours=1)), actor=organizer)
+
+    response = Client().get("/events", params)
+
+    assert response.status_code == 200 and "读书会" in response.content.decode()
 
 
 def test_bad_occurrence_and_registration_ids_are_messages_not_errors(organizer, judge):
