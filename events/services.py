@@ -959,7 +959,8 @@ def attachment_add(*, event: Event, data: bytes, filename: str):
         with transaction.atomic():
             # Counted under the event's row lock, so uploads racing for one event cannot pass the caps
             # together (the ninth attack stored 119.5 MB with eight at once).
-            Event.objects.select_for_update().filter(pk=event.pk).first()
+            if Event.objects.select_for_update().filter(pk=event.pk).first() is None:  # deleted meanwhile
+                raise DomainError("not_found", _("活动 %(id)s 不存在") % {"id": event.pk}, status=404)
             kept = event.attachments.aggregate(files=Count("pk"), size=Sum("size"))
             if kept["files"] >= settings.EVENTS_ATTACHMENTS_MAX:
                 raise DomainError("too_many_attachments", _("每个活动最多 %(most)s 份材料") % {

@@ -27,7 +27,7 @@ _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", 
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 # The secret part of a personal feed's path, in any variant a client may ask for (``.ICS``, no suffix, a
 # trailing slash): the secret is URL-safe base64, so it ends at the first "." or "/".
-_FEED_SECRET = re.compile(r"(/calendar/u/fgcal_[A-Za-z0-9]+_)[A-Za-z0-9_-]+", re.IGNORECASE)
+_FEED_SECRET = re.compile(r"(/calendar/+u/+fgcal_[A-Za-z0-9]+_)[A-Za-z0-9_-]+", re.IGNORECASE)
 
 
 def loggable_path(path: str) -> str:

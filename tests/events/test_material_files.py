@@ -152,3 +152,19 @@ def test_a_file_another_row_still_uses_is_kept(organizer, django_capture_on_comm
 
     assert Path(twin.file.path).exists()
 
+
+
+def test_a_material_added_to_an_event_deleted_meanwhile_is_a_404_and_keeps_no_file(organizer, settings):
+    """The thirteenth attack: an upload racing its event's deletion failed at commit with a foreign key
+    error, a 500."""
+    from core.errors import DomainError
+
+    event = _event(organizer)
+    stale = Event.objects.get(pk=event.pk)  # what the upload's request loaded before the delete committed
+    services.event_delete(event=event)
+
+    with pytest.raises(DomainError) as refused:
+        services.attachment_add(event=stale, data=b"%PDF-1.4 test", filename="讲义.pdf")
+
+    assert (refused.value.status, refused.value.code) == (404, "not_found")
+    assert _files(settings) == set()

@@ -1320,3 +1320,24 @@ def test_a_wide_csv_keeps_only_the_cells_of_known_columns_until_its_rows_are_par
     assert len(parsed) == 200 and parsed[7][1]().values["title"] == "书7"
     # 200 rows × 5,002 cells would keep over 8 MB of list slots alone; two known columns a row keep little.
     assert kept < 2_000_000, kept
+
+
+def test_a_csv_line_too_long_to_be_a_record_is_refused_before_it_is_parsed(settings):
+    """The thirteenth attack: one line of 40 million empty cells took the import worker to 1.2 GB."""
+    from library.importers import CSV_MAX_LINE_CHARS
+
+    data = ("title,isbn\n民法总论,\n" + "," * (CSV_MAX_LINE_CHARS + 1) + "\n").encode()
+
+    with pytest.raises(InvalidInput) as refused:
+        import_catalog(data=data, format="csv")
+
+    assert (refused.value.field, refused.value.code) == ("file", "line_too_long")
+    assert "第 3 行过长" in refused.value.detail
+    assert not Book.objects.exists()
+
+
+def test_a_marc_coded_year_of_other_digits_is_no_year_not_a_failed_import():
+    """The thirteenth attack: "²²²²" in 008/07-10 passed str.isdigit() and failed int(): the whole import."""
+    from library.importers import _coded_year
+
+    assert (_coded_year("²²²²"), _coded_year("２０２６"), _coded_year("2026"), _coded_year("uuuu")) == (None, None, 2026, None)

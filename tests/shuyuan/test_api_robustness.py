@@ -111,6 +111,17 @@ def test_unknown_api_paths_are_json_404(anon_api, path):
     assert response.json()["code"] == "not_found"
 
 
+def test_a_post_to_an_unknown_api_path_is_a_json_404_without_a_csrf_token(judge):
+    """The thirteenth attack: a POST there met the CSRF check first, a 403 "Forbidden" page."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(judge)
+    response = client.post("/api/v1/no-such-endpoint", "{}", content_type="application/json")
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
 def test_wrong_method_is_405_json(anon_api):
     response = anon_api.client.put("/api/v1/books", "{}", content_type="application/json")
     assert response.status_code == 405

@@ -130,6 +130,7 @@ def test_personal_feed_secrets_never_reach_the_log():
     assert loggable_path("/calendar/u/fgcal_ab12CD_s3_cr3t-x.ics/") == "/calendar/u/fgcal_ab12CD_….ics/"
     assert loggable_path("/calendar/u/fgcal_ab12CD_s3_cr3t-x") == "/calendar/u/fgcal_ab12CD_…"
     assert loggable_path("/calendar/u/FGCAL_ab12CD_s3_cr3t-x.ICS") == "/calendar/u/FGCAL_ab12CD_….ICS"
+    assert loggable_path("/calendar//u//fgcal_ab12CD_s3_cr3t-x.ics") == "/calendar//u//fgcal_ab12CD_….ics"
 
 
 def test_server_errors_are_logged_as_json_with_the_traceback():
