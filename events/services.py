@@ -561,7 +561,7 @@ def event_seats_check(*, event: Event, seats: int | None) -> None:
 def event_seats_sync(*, event: Event, now: datetime | None = None) -> None:
     """After the capacity in force of ``event`` changed outside ``event_update`` (the admin): its counters
     follow and the waitlist is promoted; confirmed registrations are kept (see ``_resize_counters``)."""
-    current = Event.objects.select_for_update().select_related("venue").get(pk=event.pk)
+    current = Event.objects.select_for_update(of=("self",)).select_related("venue").get(pk=event.pk)
     _resize_counters(current, now=now or timezone.now(), refuse_below=False)
 
 
