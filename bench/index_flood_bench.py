@@ -51,11 +51,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def index_state() -> tuple[int, int]:
     """(segments, bytes on disk) of the current index generation."""
-    from search_index import generations
+    from search_index import generations, whoosh_private
 
     ix = generations.open_index()
     try:
-        segments = len(ix._segments())
+        segments = len(whoosh_private.toc_segments(ix))
     finally:
         ix.close()
     return segments, search_bench.dir_size(generations.root() / generations.current_generation())

@@ -21,7 +21,7 @@ from django.db import transaction
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 
-from search_index import documents, generations, postings_cache, sidecar, wake
+from search_index import documents, generations, postings_cache, sidecar, wake, whoosh_private
 from search_index.analysis import sections
 from search_index.index_schema import SECTION_BOOSTS
 from search_index.models import IndexTask
@@ -307,22 +307,32 @@ def merge_plan(storage, segments, *, max_small: int, max_bytes: int | None = Non
     """The ids of the segments one merge step takes (empty: none): of the smallest size class that piled up
     (``merge_limit``), the smallest in bytes that together fit in ``max_bytes`` (``MERGE_STEP_BYTES``).
     Segments whose documents are all deleted are not counted (every commit drops them), nor those over half
-    of ``max_bytes``, so that any two candidates fit and the step always makes progress."""
+    of ``max_bytes``, so that any two candidates fit and the step always makes progress.
+
+    When no size class is due, a segment holding more deleted documents than live ones is rewritten on its
+    own if it fits a step (the most wasteful first): a round that re-indexed many large records beside one
+    other record leaves such a segment, too large for any size class, and it would keep its disk and its
+    share of every search until a rebuild (found by the flood verified after the thirteenth attack)."""
     max_bytes = MERGE_STEP_BYTES if max_bytes is None else max_bytes
     live = [s for s in segments if s.doc_count() > 0]
     sizes = segment_bytes(storage, live)
     mergeable = [s for s in live if sizes[s.segment_id()] <= max_bytes // 2]
     bound = merge_limit([(s.doc_count_all(), s.deleted_count()) for s in mergeable], max_small,
                         index_docs=sum(s.doc_count_all() for s in live))
-    if bound is None:
-        return set()
     chosen, total = set(), 0
-    for segment in sorted((s for s in mergeable if s.doc_count_all() < bound), key=lambda s: sizes[s.segment_id()]):
-        if total + sizes[segment.segment_id()] > max_bytes:
-            break
-        chosen.add(segment.segment_id())
-        total += sizes[segment.segment_id()]
-    return chosen if len(chosen) > 1 else set()
+    if bound is not None:
+        for segment in sorted((s for s in mergeable if s.doc_count_all() < bound), key=lambda s: sizes[s.segment_id()]):
+            if total + sizes[segment.segment_id()] > max_bytes:
+                break
+            chosen.add(segment.segment_id())
+            total += sizes[segment.segment_id()]
+    if len(chosen) > 1:
+        return chosen
+    wasteful = [s for s in live if s.deleted_count() > s.doc_count() and sizes[s.segment_id()] <= max_bytes]
+    if wasteful:
+        worst = max(wasteful, key=lambda s: sizes[s.segment_id()] * s.deleted_count() / s.doc_count_all())
+        return {worst.segment_id()}
+    return set()
 
 
 def merge_segments(*, max_small: int, max_bytes: int | None = None) -> MergeResult:
@@ -342,7 +352,7 @@ def merge_segments(*, max_small: int, max_bytes: int | None = None) -> MergeResu
         result.missing = True
         return result
     try:
-        segments = ix._segments()  # the table of contents only (whoosh_codec.segment_sizes)
+        segments = whoosh_private.toc_segments(ix)  # the table of contents only
         result.segments_before = result.segments_after = len(segments)
         if not merge_plan(ix.storage, segments, max_small=max_small, max_bytes=max_bytes):
             return result

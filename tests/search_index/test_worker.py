@@ -11,7 +11,17 @@ from jobs.models import Job
 from jobs.services import Progress
 from library.models import Book
 from library.services import book_create, copy_create
-from search_index import generations, indexer, postings_cache, searcher, services, tasks, whoosh_codec, worker
+from search_index import (
+    generations,
+    indexer,
+    postings_cache,
+    searcher,
+    services,
+    tasks,
+    whoosh_codec,
+    whoosh_private,
+    worker,
+)
 from search_index.models import IndexTask
 from search_index.services import Filters
 from tests.conftest import make_user
@@ -441,3 +451,31 @@ def test_a_drain_folds_only_small_tiny_segments(empty_index, monkeypatch):
     worker.apply_outbox()
 
     assert segment_count() == 2  # the long paper's segment, and the two books' folded together
+
+
+def test_a_segment_of_mostly_deleted_documents_is_rewritten_on_its_own(empty_index, settings, monkeypatch):
+    """Verified after the thirteenth attack: a round that re-indexed large records beside one other record
+    left a segment of one live and many deleted documents, too large for any size class; such segments
+    kept their disk until a rebuild."""
+    from library.services import paper_create, paper_update
+
+    settings.SEARCH_MERGE_SEGMENTS = 10  # no size class is due
+    papers = [paper_create(title=f"执行异议之诉研究{i}") for i in range(12)]
+    indexer.drain(merge=False)
+    for paper in papers[1:]:
+        paper_update(paper=paper, changes={"abstract": "第二稿"})
+    indexer.drain(merge=False)
+
+    def deleted():
+        ix = generations.open_index()
+        try:
+            return sum(s.deleted_count() for s in whoosh_private.toc_segments(ix))
+        finally:
+            ix.close()
+
+    assert deleted() == 11
+    result = indexer.merge_segments(max_small=settings.SEARCH_MERGE_SEGMENTS)
+
+    assert deleted() == 0 and result.segments_after == 2
+    assert indexer.merge_segments(max_small=settings.SEARCH_MERGE_SEGMENTS).segments_after == 2  # nothing more to do
+    assert services.search("执行异议之诉", filters=Filters(include_internal=True), limit=20).count == 12
