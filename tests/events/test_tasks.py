@@ -5,10 +5,8 @@ The same jobs run under real workers on both backends in tests/jobs/test_notices
 """
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
@@ -22,24 +20,16 @@ from library.circulation import hold_place, loan_checkout, loan_return
 from library.models import Hold
 from library.services import book_create, copy_create
 from notices.models import Notice
+from tests import clock as library_clock
+from tests.clock import SH, judges_with_email
 from tests.conftest import make_user
 from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
-SH = ZoneInfo("Asia/Shanghai")
-# A loan made now is due 2027-01-01 (30 days); on 2026-12-29 it is "due soon".
-NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SH)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
+clock = library_clock.clock  # autouse: time stands at NOW in every test of this module
 @pytest.fixture
 def judges(db):
-    return [make_user(f"judge{i}", Role.JUDGE, email=f"judge{i}@court.test") for i in range(1, 3)]
+    return judges_with_email(2)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core import mail
 
 from accounts.models import Role
@@ -13,25 +12,18 @@ from library.models import Channel, CirculationEvent, ClosedDay, Copy, Hold, Loa
 from library.policy import DEFAULT, due_date_after, library_today, next_open_day, policy_for
 from library.services import book_create, copy_create, copy_update
 from notices.models import Notice
+from tests import clock as library_clock
+from tests.clock import NOW, judges_with_email
+from tests.clock import SH as SHANGHAI
 from tests.conftest import ApiClient, api_for, apply_index_outbox, make_user
 from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-# 10:00 in Inner Mongolia on Wednesday 2026-12-02.
-NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
+clock = library_clock.clock  # autouse: time stands at NOW in every test of this module
 
 @pytest.fixture
 def judges(db):
-    return [make_user(f"judge{i}", Role.JUDGE, email=f"judge{i}@court.test") for i in range(1, 4)]
+    return judges_with_email(3)
 
 
 @pytest.fixture

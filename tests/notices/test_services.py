@@ -2,10 +2,8 @@
 transaction) and to send them (claims, retries), for loans, holds and events alike."""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core import mail
 from django.db import transaction
 
@@ -19,24 +17,16 @@ from library.models import Loan
 from library.services import book_create, copy_create
 from notices import services
 from notices.models import Notice
+from tests import clock as library_clock
+from tests.clock import SH, judges_with_email
 from tests.conftest import make_user
 from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
-SH = ZoneInfo("Asia/Shanghai")
-# A loan made now is due 2027-01-01 (30 days); on 2026-12-29 it is "due soon".
-NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SH)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
+clock = library_clock.clock  # autouse: time stands at NOW in every test of this module
 @pytest.fixture
 def judges(db):
-    return [make_user(f"judge{i}", Role.JUDGE, email=f"judge{i}@court.test") for i in range(1, 3)]
+    return judges_with_email(2)
 
 
 @pytest.fixture
