@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import signal
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,3 +37,14 @@ def throwaway_django(workdir: Path, **env: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """Stop a process started with ``start_new_session=True`` and all it started: TERM, then KILL after 30 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

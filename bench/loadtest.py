@@ -75,6 +75,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import stop_process_group  # noqa: E402 - the path above first
+
 MARKER = ".shuyuan-loadtest"
 STATE_FILE = "prepared.json"
 WORKLOAD_FILE = "workload.json"
@@ -538,14 +540,7 @@ def start_worker(paths: Paths, env: dict[str, str]) -> subprocess.Popen:
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def stop_worker(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+stop_worker = stop_process_group
 
 
 def stop_server(proc: subprocess.Popen) -> None:

@@ -36,7 +36,6 @@ import os
 import pstats
 import resource
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -46,6 +45,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import stop_process_group  # noqa: E402 - the path above first
+
 MARKER = ".shuyuan-bench"
 CATALOG_FILE = "catalog.json"
 FTS5_DONE = "fts5.done"
@@ -437,14 +441,7 @@ def start_index_worker(log: Path) -> subprocess.Popen:
     return proc
 
 
-def stop_index_worker(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+stop_index_worker = stop_process_group
 
 
 def commit_to_searchable(trials: int, seed: int) -> dict:

@@ -1,7 +1,15 @@
 """Cross-cutting records of the project (not owned by one app)."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def person_link(verbose_name: str | None = None) -> models.ForeignKey:
+    """Who did something (created, checked out, …): kept as an empty link when the account is deleted,
+    so the record outlives its author; no reverse accessor on the user."""
+    return models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+", verbose_name=verbose_name)
 
 
 class IdempotencyRecord(models.Model):

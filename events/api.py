@@ -22,7 +22,7 @@ from core.pagination import Pagination
 from core.text import neutralize_cell
 from core.throttles import hourly_allowance
 from events import selectors, services
-from events.models import Event, Registration, Venue
+from events.models import Attachment, Event, Registration, Venue
 from events.recurrence import parse_instant, range_bound
 from events.schemas import (
     AttachmentOut,
@@ -229,13 +229,17 @@ def upload_attachment(request: HttpRequest, event_id: int, file: File[UploadedFi
     return Status(201, attachment)
 
 
-@router.get("/events/{event_id}/attachments/{attachment_id}", response={200: None, **ERRORS}, auth=CATALOG_READ,
-            summary="下载活动材料")
-def download_attachment(request: HttpRequest, event_id: int, attachment_id: int):
-    event = _event(request, event_id)
+def _attachment(event: Event, attachment_id: int) -> Attachment:
     attachment = event.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise HttpError(404, _("材料不存在"))
+    return attachment
+
+
+@router.get("/events/{event_id}/attachments/{attachment_id}", response={200: None, **ERRORS}, auth=CATALOG_READ,
+            summary="下载活动材料")
+def download_attachment(request: HttpRequest, event_id: int, attachment_id: int):
+    attachment = _attachment(_event(request, event_id), attachment_id)
     try:
         handle = open_media(attachment.file)
     except (FileNotFoundError, OutsideMediaRoot):
@@ -252,10 +256,7 @@ def download_attachment(request: HttpRequest, event_id: int, attachment_id: int)
 @router.delete("/events/{event_id}/attachments/{attachment_id}", response={204: None, **ERRORS}, auth=LOGGED_IN,
                summary="删除活动材料（组织者）")
 def delete_attachment(request: HttpRequest, event_id: int, attachment_id: int):
-    event = _managed_event(request, event_id)
-    attachment = event.attachments.filter(pk=attachment_id).first()
-    if attachment is None:
-        raise HttpError(404, _("材料不存在"))
+    attachment = _attachment(_managed_event(request, event_id), attachment_id)
     services.attachment_delete(attachment=attachment)
     return Status(204, None)
 

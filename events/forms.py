@@ -6,9 +6,10 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import InvalidInput
 from core.text import validate_single_line
 from events.models import Event, Venue
-from events.recurrence import FIRST_YEAR, LAST_YEAR, first_instance, local_tz
+from events.recurrence import FIRST_YEAR, LAST_YEAR, first_instance, local_tz, parse_instant
 
 WEEKDAYS = [("MO", _("星期一")), ("TU", _("星期二")), ("WE", _("星期三")), ("TH", _("星期四")), ("FR", _("星期五")),
             ("SA", _("星期六")), ("SU", _("星期日"))]
@@ -84,6 +85,58 @@ class CheckInForm(forms.Form):
     """A registration checked in from the attendee list."""
 
     registration = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class RegisterForm(forms.Form):
+    """A registration from the event page: one occurrence (its ISO start), or the whole event when empty."""
+
+    occurrence = forms.CharField(required=False, max_length=64)
+
+    def clean_occurrence(self) -> datetime | None:
+        value = self.cleaned_data["occurrence"].strip()
+        if not value:
+            return None
+        try:
+            return parse_instant(value, "occurrence")
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.detail) from None
+
+
+class OccurrenceActionForm(forms.Form):
+    """The manage page's buttons: cancel the whole event, or cancel or move one occurrence."""
+
+    ACTIONS = [("cancel-event", _("取消整个活动")), ("cancel-occurrence", _("取消这一场")),
+               ("move-occurrence", _("改期"))]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    recurrence_id = forms.CharField(required=False, max_length=64)
+    reason = forms.CharField(required=False)
+    date = forms.DateField(required=False)
+    time = forms.TimeField(required=False)
+    force = forms.BooleanField(required=False)
+
+    def clean_reason(self) -> str:
+        return self.cleaned_data["reason"][:200]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action in ("cancel-occurrence", "move-occurrence"):
+            try:
+                data["recurrence_id"] = parse_instant(data.get("recurrence_id") or "", "recurrence_id")
+            except InvalidInput as exc:
+                self.add_error("recurrence_id", exc.detail)
+        if action == "move-occurrence":
+            if data.get("date") is None or data.get("time") is None:
+                raise forms.ValidationError(gettext("日期或时间格式不对。"))
+            try:
+                data["new_start"] = parse_instant(datetime.combine(data["date"], data["time"]), "date")
+            except InvalidInput as exc:
+                self.add_error("date", exc.detail)
+        return data
+
+    def first_error(self) -> str:
+        return next(str(m) for errors in self.errors.values() for m in errors)
 
 
 class EventListForm(forms.Form):

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput
+from core.models import person_link
 from core.text import validate_single_line
 from events.recurrence import check_length, check_window, is_original_occurrence, normalize_exdates, normalize_rrule
 from library.models import Book, Paper
@@ -103,9 +104,7 @@ class Event(models.Model):
     #: Every change of anything a feed shows of this event (its fields, speakers, reading list,
     #: exceptions) adds one; cached feed entries key on it.
     revision = models.PositiveIntegerField(default=0, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    created_by = person_link()
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
     #: The span whose occurrences ``ListedOccurrence`` holds complete for this event (events.listing); an
@@ -172,7 +171,7 @@ class Speaker(models.Model):
     name = models.CharField(_("姓名"), max_length=100, validators=[validate_single_line])
     role = models.CharField(_("身份"), max_length=50, blank=True, validators=[validate_single_line],
                             help_text=_("例如 主讲人、主持人"))
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = person_link()
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -370,15 +369,23 @@ class ListedOccurrence(models.Model):
         return f"{self.event_id}@{self.start:%Y-%m-%d %H:%M}"
 
 
-class FeedState(models.Model):
+class _Versioned(models.Model):
+    """A version counter and when it last moved: what a feed's cache key and Last-Modified are made of."""
+
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class FeedState(_Versioned):
     """One row: a version bumped after every change that any calendar feed shows (events, their
     exceptions and speakers, registrations, loans, holds, venues).  Feed caches are keyed by
     (``token``, ``version``), so every worker process sees a change at once, and ``changed_at`` gives a
     Last-Modified that never moves backwards."""
 
     token = models.UUIDField(default=uuid.uuid4, editable=False)
-    version = models.BigIntegerField(default=0)
-    changed_at = models.DateTimeField()
 
     class Meta:
         verbose_name = _("日历订阅状态")
@@ -388,15 +395,13 @@ class FeedState(models.Model):
         return f"feeds v{self.version}"
 
 
-class PersonalFeedState(models.Model):
+class PersonalFeedState(_Versioned):
     """A person's own feed version: bumped after a change that only that person's feed shows (their
     registrations), instead of ``FeedState``'s, so one reader registering rebuilds one feed, not every feed.
     A personal feed's cache key holds both versions and its Last-Modified is the later ``changed_at``."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
                                 related_name="+")
-    version = models.BigIntegerField(default=0)
-    changed_at = models.DateTimeField()
 
     class Meta:
         verbose_name = _("个人日历订阅状态")

@@ -176,6 +176,7 @@ class EventOut(Schema):
     capacity: int | None = Field(description="名额（未单独设置时为场地容纳人数；null 为不限）")
     rrule: str
     exdates: list[str]
+    # Related managers (overrides … papers) are read as lists by ninja itself (DjangoGetter).
     overrides: list[OverrideOut]
     speakers: list[SpeakerOut]
     attachments: list[AttachmentOut]
@@ -214,26 +215,6 @@ class EventOut(Schema):
     @staticmethod
     def resolve_capacity(obj) -> int | None:
         return obj.seats
-
-    @staticmethod
-    def resolve_overrides(obj) -> list:
-        return list(obj.overrides.all())
-
-    @staticmethod
-    def resolve_speakers(obj) -> list:
-        return list(obj.speakers.all())
-
-    @staticmethod
-    def resolve_attachments(obj) -> list:
-        return list(obj.attachments.all())
-
-    @staticmethod
-    def resolve_books(obj) -> list:
-        return list(obj.books.all())
-
-    @staticmethod
-    def resolve_papers(obj) -> list:
-        return list(obj.papers.all())
 
     @staticmethod
     def resolve_organizers(obj) -> list[str]:

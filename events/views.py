@@ -14,6 +14,7 @@ from accounts.decorators import role_required
 from accounts.models import Role
 from core.errors import DomainError
 from events import selectors, services
+from events.forms import CheckInForm, EventForm, EventListForm, OccurrenceActionForm, RegisterForm
 from events.models import Event, Registration
 from events.schemas import feed_links
 
@@ -40,7 +41,6 @@ def event_list(request: HttpRequest) -> HttpResponse:
     from datetime import datetime
     from urllib.parse import urlencode
 
-    from events.forms import EventListForm
 
     form = EventListForm(request.GET)
     form.is_valid()
@@ -124,9 +124,13 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
     event = selectors.event_get(viewer=request.user, event_id=pk)
     if event is None:
         raise Http404
-    occurrence = request.POST.get("occurrence") or None
+    form = RegisterForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, next(str(m) for errors in form.errors.values() for m in errors))
+        return redirect("event-detail", pk=pk)
     try:
-        registration = services.registration_create(event=event, user=request.user, occurrence=occurrence)
+        registration = services.registration_create(event=event, user=request.user,
+                                                    occurrence=form.cleaned_data["occurrence"])
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
@@ -155,10 +159,17 @@ def cancel_registration(request: HttpRequest, pk: int) -> HttpResponse:
 # --- organizers ------------------------------------------------------------------------------------------
 
 
+def _managed(request: HttpRequest, pk: int) -> Event:
+    """An event the organizer manages (one they may not manage is not found, as in the API)."""
+    event = selectors.event_get(viewer=request.user, event_id=pk)
+    if event is None or not selectors.can_manage(request.user, event):
+        raise Http404
+    return event
+
+
 @role_required(Role.ORGANIZER)
 def organize(request: HttpRequest) -> HttpResponse:
     """My events, and a form to create one with recurrence in plain words, a preview and conflict warnings."""
-    from events.forms import EventForm
     from events.recurrence import occurrences as expand
 
     form = EventForm(request.POST or None)
@@ -200,12 +211,8 @@ def organize(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ORGANIZER)
 def attendees(request: HttpRequest, pk: int) -> HttpResponse:
     """The attendee list of one of my events, with check-in."""
-    event = selectors.event_get(viewer=request.user, event_id=pk)
-    if event is None or not selectors.can_manage(request.user, event):
-        raise Http404
+    event = _managed(request, pk)
     if request.method == "POST":
-        from events.forms import CheckInForm
-
         form = CheckInForm(request.POST)
         registration = (Registration.objects.filter(pk=form.cleaned_data["registration"], event=event).first()
                         if form.is_valid() else None)
@@ -226,37 +233,27 @@ def attendees(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.ORGANIZER)
 def manage(request: HttpRequest, pk: int) -> HttpResponse:
     """One of my events: move or cancel one occurrence, or cancel the whole event."""
-    from datetime import datetime
-
-    from events.recurrence import local_tz, parse_instant
-
-    event = selectors.event_get(viewer=request.user, event_id=pk)
-    if event is None or not selectors.can_manage(request.user, event):
-        raise Http404
+    event = _managed(request, pk)
     if request.method == "POST":
-        action = request.POST.get("action")
-        reason = request.POST.get("reason", "")[:200]
-        force = request.POST.get("force") == "on"
+        form = OccurrenceActionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form.first_error())
+            return redirect("event-manage", pk=pk)
+        action, reason, rid = (form.cleaned_data[k] for k in ("action", "reason", "recurrence_id"))
         try:
             if action == "cancel-event":
                 services.event_cancel(event=event, actor=request.user, occurrence=None, reason=reason)
                 messages.success(request, _("整个活动已取消，已通知报名的读者。"))
             elif action == "cancel-occurrence":
-                rid = parse_instant(request.POST.get("recurrence_id", ""), "recurrence_id")
                 services.event_cancel(event=event, actor=request.user, occurrence=rid, reason=reason)
                 messages.success(request, _("%(when)s 这一场已取消。") % {"when": f"{timezone.localtime(rid):%Y-%m-%d %H:%M}"})
-            elif action == "move-occurrence":
-                rid = parse_instant(request.POST.get("recurrence_id", ""), "recurrence_id")
-                day = request.POST.get("date", "")
-                time = request.POST.get("time", "")
-                new_start = datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=local_tz())
+            else:
+                new_start = form.cleaned_data["new_start"]
                 services.override_set(event=event, actor=request.user, recurrence_id=rid,
-                                      changes={"start": new_start}, force=force)
+                                      changes={"start": new_start}, force=form.cleaned_data["force"])
                 messages.success(request, _("已改到 %(when)s，已通知报名的读者。") % {"when": f"{new_start:%Y-%m-%d %H:%M}"})
         except DomainError as exc:
             messages.error(request, _refusal(exc))
-        except (ValueError, OverflowError):
-            messages.error(request, _("日期或时间格式不对。"))
         return redirect("event-manage", pk=pk)
     now = timezone.now()
     occurrences = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=400), event=pk,
@@ -267,11 +264,8 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.ORGANIZER)
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit an event's title, kind, time, venue, capacity, description and recurrence."""
-    from events.forms import EventForm
 
-    event = selectors.event_get(viewer=request.user, event_id=pk)
-    if event is None or not selectors.can_manage(request.user, event):
-        raise Http404
+    event = _managed(request, pk)
     local_start, local_end = timezone.localtime(event.start), timezone.localtime(event.end)
     initial = {"title": event.title, "kind": event.kind, "date": local_start.date(), "start_time": local_start.time(),
                "end_time": local_end.time(), "venue": event.venue_id, "capacity": event.capacity,

@@ -7,10 +7,11 @@ the pages and the admin show (state, progress, counts, a reason without a stack 
 the work survive a worker killed mid-job: a running job whose heartbeat stops is queued again.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from core.models import person_link
 
 
 class Job(models.Model):
@@ -39,10 +40,7 @@ class Job(models.Model):
     error_detail = models.TextField(_("错误详情"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     max_attempts = models.PositiveSmallIntegerField(_("最多尝试"), default=3)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("发起人"),
-    )
+    created_by = person_link(_("发起人"))
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     #: When the backend accepted it; NULL while only this row knows of it (the recovery hands those over).
     enqueued_at = models.DateTimeField(_("入队时间"), null=True, blank=True)

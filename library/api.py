@@ -3,7 +3,6 @@
 import codecs
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status, UploadedFile
@@ -36,7 +35,6 @@ from library.schemas import (
     PaperOut,
     PaperPatch,
 )
-from library.validators import normalize_barcode
 
 router = Router(tags=["catalog"])
 
@@ -58,11 +56,7 @@ def _get_book(book_id: int) -> Book:
 
 
 def _get_copy(barcode: str) -> Copy:
-    try:
-        normalized = normalize_barcode(barcode)
-    except ValidationError:
-        normalized = None
-    copy = selectors.copy_get(barcode=normalized) if normalized else None
+    copy = selectors.copy_get(barcode=barcode)
     if copy is None:
         raise HttpError(404, _("条码 %(barcode)s 不存在") % {"barcode": barcode})
     return copy

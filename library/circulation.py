@@ -49,6 +49,15 @@ def _lock_book(book_id: int) -> None:
         raise DomainError("book_not_found", _("图书 %(id)s 不存在") % {"id": book_id}, status=404)
 
 
+def _lock_with_book(model: type[Loan] | type[Hold], pk: int, book_id: int, *related: str):
+    """Lock a loan or hold after its book (the book's row lock orders every change to its copies and queue)
+    and read it again as it is now."""
+    _lock_book(book_id)
+    rows = model.objects.select_for_update()
+    # Never select_related() without names: that joins (and on PostgreSQL locks) every non-null relation.
+    return (rows.select_related(*related) if related else rows).get(pk=pk)
+
+
 def _take_hold_quota(patron: AbstractBaseUser, actor: AbstractBaseUser | None) -> None:
     """A reader places at most ``HOLDS_PLACED_PER_HOUR`` holds in a rolling hour (cancelled ones included; a
     librarian placing one at the desk is not counted).  One judge placed and cancelled 147 holds in 15 s: each
@@ -215,8 +224,7 @@ def loan_renew(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Cha
     today = library_today(now)
     with transaction.atomic():
         _lock_patron(loan.patron)
-        _lock_book(loan.book_id)
-        current = Loan.objects.select_for_update().select_related("copy").get(pk=loan.pk)
+        current = _lock_with_book(Loan, loan.pk, loan.book_id, "copy")
         if current.status != Loan.Status.ACTIVE:
             raise DomainError("loan_closed", _("该借阅已归还"))
         if current.due_date < today:
@@ -255,8 +263,7 @@ def loan_return(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Ch
     """Close a loan.  The copy goes to the first waiting hold (hold shelf) or back to the shelf."""
     now = now or timezone.now()
     with transaction.atomic():
-        _lock_book(loan.book_id)
-        current = Loan.objects.select_for_update().get(pk=loan.pk)
+        current = _lock_with_book(Loan, loan.pk, loan.book_id)
         if current.status != Loan.Status.ACTIVE:
             raise DomainError("loan_closed", _("该借阅已归还"))
         Loan.objects.filter(pk=current.pk, status=Loan.Status.ACTIVE).update(
@@ -357,8 +364,7 @@ def hold_cancel(*, hold: Hold, actor: AbstractBaseUser | None, channel: str = Ch
     """Leave the queue (or give up a copy on the hold shelf, which goes to the next in line)."""
     now = now or timezone.now()
     with transaction.atomic():
-        _lock_book(hold.book_id)
-        current = Hold.objects.select_for_update().get(pk=hold.pk)
+        current = _lock_with_book(Hold, hold.pk, hold.book_id)
         if current.status not in Hold.OPEN:
             raise DomainError("hold_closed", _("该预约已结束"))
         was_ready = current.status == Hold.Status.READY
@@ -384,8 +390,7 @@ def holds_expire(*, now: datetime | None = None, channel: str = Channel.COMMAND)
     due = Hold.objects.filter(status=Hold.Status.READY, pickup_by__lt=today).values_list("pk", "book_id")
     for hold_id, book_id in list(due):
         with transaction.atomic():
-            _lock_book(book_id)
-            current = Hold.objects.select_for_update().select_related("patron", "book").get(pk=hold_id)
+            current = _lock_with_book(Hold, hold_id, book_id, "patron", "book")
             if current.status != Hold.Status.READY or current.pickup_by >= today:
                 continue
             Hold.objects.filter(pk=current.pk).update(status=Hold.Status.EXPIRED, closed_at=now)

@@ -7,7 +7,6 @@ patron) and reads everything.  Refusals are 409 with a ``code`` from :mod:`libra
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
@@ -35,7 +34,6 @@ from library.schemas import (
     ReturnIn,
     ReturnOut,
 )
-from library.validators import normalize_barcode
 
 router = Router(tags=["circulation"])
 
@@ -49,11 +47,7 @@ def _patron(username: str, field: str = "patron"):
 
 
 def _copy(barcode: str, field: str = "barcode") -> Copy:
-    try:
-        normalized = normalize_barcode(barcode)
-    except ValidationError:
-        normalized = None
-    copy = selectors.copy_get(barcode=normalized) if normalized else None
+    copy = selectors.copy_get(barcode=barcode)
     if copy is None:
         raise InvalidInput(field, _("条码 %(barcode)s 不存在") % {"barcode": barcode}, code="unknown_barcode")
     return copy

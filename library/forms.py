@@ -5,7 +5,6 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.text import one_line
@@ -86,13 +85,9 @@ class DeskForm(forms.Form):
 
     def clean_barcode(self):
         from library.selectors import copy_get
-        from library.validators import normalize_barcode
 
         raw = self.cleaned_data["barcode"]
-        try:
-            copy = copy_get(barcode=normalize_barcode(raw))
-        except ValidationError:
-            copy = None
+        copy = copy_get(barcode=raw)
         if copy is None:
             raise forms.ValidationError(_("条码 %(barcode)s 不存在。") % {"barcode": raw or "—"})
         return copy

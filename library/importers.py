@@ -45,7 +45,7 @@ from core.schema_types import _CONTROL as CONTROL_CHARS_RE
 from core.text import one_line, restore_cell
 from library import services
 from library.models import Book, Contributor, Copy, Language
-from library.services import Person
+from library.services import BOOK_FIELDS, Person
 from library.validators import normalize_barcode, normalize_clc, normalize_isbn
 
 FORMATS = ("csv", "marc21", "unimarc")
@@ -53,19 +53,11 @@ FORMATS = ("csv", "marc21", "unimarc")
 FORMAT_ALIASES = {"usmarc": "marc21", "marc-21": "marc21", "cnmarc": "unimarc", "marc": "marc"}
 DEFAULT_LOCATION = Copy._meta.get_field("location").default
 
+# The book's own fields in their catalog order, with its people after the subtitle and its copies last.
 CSV_COLUMNS = (
-    "isbn",
-    "title",
-    "subtitle",
+    *BOOK_FIELDS[:3],
     "authors",
-    "publisher",
-    "year",
-    "edition",
-    "language",
-    "clc",
-    "call_number",
-    "subjects",
-    "summary",
+    *(f for f in BOOK_FIELDS[3:] if f != "cover_url"),
     "barcodes",
     "location",
 )

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from core.models import person_link
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import SingleLineFields, is_single_line
 from library.validators import format_isbn, has_visible_text, normalize_barcode, normalize_clc, normalize_isbn
@@ -244,9 +245,7 @@ class Paper(SingleLineFields, models.Model):
         _("全文提取状态"), max_length=8, choices=ExtractionStatus.choices, blank=True, editable=False
     )
     extraction_error = models.CharField(_("全文提取失败原因"), max_length=300, blank=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("录入人")
-    )
+    created_by = person_link(_("录入人"))
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -483,14 +482,8 @@ class CirculationEvent(models.Model):
 
     action = models.CharField(_("操作"), max_length=16, choices=Action.choices)
     at = models.DateTimeField(_("时间"), db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("操作人"),
-    )
-    patron = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("读者"),
-    )
+    actor = person_link(_("操作人"))
+    patron = person_link(_("读者"))
     book = models.ForeignKey(Book, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     copy = models.ForeignKey(Copy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     loan = models.ForeignKey(Loan, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
@@ -540,10 +533,7 @@ class CatalogImport(models.Model):
     updated = models.PositiveIntegerField(_("更新"), default=0)
     skipped = models.PositiveIntegerField(_("未变"), default=0)
     failed = models.PositiveIntegerField(_("失败"), default=0)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("发起人"),
-    )
+    created_by = person_link(_("发起人"))
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 

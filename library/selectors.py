@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 
@@ -22,6 +23,7 @@ from library.models import (
     copy_counts,
 )
 from library.policy import library_today
+from library.validators import normalize_barcode
 
 
 def book_queryset() -> QuerySet[Book]:
@@ -70,6 +72,12 @@ def book_get(*, book_id: int) -> Book | None:
 
 
 def copy_get(*, barcode: str) -> Copy | None:
+    """The copy with a barcode as scanned or typed (normalized first); None when there is none or it
+    cannot be a barcode."""
+    try:
+        barcode = normalize_barcode(barcode)
+    except ValidationError:
+        return None
     return Copy.objects.select_related("book").filter(barcode=barcode).first()
 
 
@@ -119,6 +127,17 @@ def paper_can_edit(*, user: AbstractBaseUser | AnonymousUser, paper: Paper) -> b
 # --- circulation ----------------------------------------------------------------------------------
 
 
+def _visible(rows: QuerySet, *, viewer: AbstractBaseUser, patron: str | None, book: int | None) -> QuerySet:
+    """Loans or holds: a reader's own, everyone's for a librarian; narrowed to a patron and a book when given."""
+    if not user_has_role(viewer, Role.LIBRARIAN):
+        rows = rows.filter(patron=viewer)
+    if patron:
+        rows = rows.filter(patron__username=patron)
+    if book:
+        rows = rows.filter(book_id=book)
+    return rows
+
+
 def loan_queryset() -> QuerySet[Loan]:
     return Loan.objects.select_related("book", "copy", "patron")
 
@@ -128,13 +147,7 @@ def loan_list(
     today: date | None = None,
 ) -> QuerySet[Loan]:
     """Loans a viewer may see: their own, or everyone's for a librarian (``patron`` narrows it)."""
-    loans = loan_queryset().order_by("-borrowed_at", "-id")
-    if not user_has_role(viewer, Role.LIBRARIAN):
-        loans = loans.filter(patron=viewer)
-    if patron:
-        loans = loans.filter(patron__username=patron)
-    if book:
-        loans = loans.filter(book_id=book)
+    loans = _visible(loan_queryset().order_by("-borrowed_at", "-id"), viewer=viewer, patron=patron, book=book)
     if status == "active":
         loans = loans.filter(status=Loan.Status.ACTIVE)
     elif status == "returned":
@@ -166,13 +179,8 @@ def hold_queryset() -> QuerySet[Hold]:
 def hold_list(
     *, viewer: AbstractBaseUser, status: str | None = None, patron: str | None = None, book: int | None = None
 ) -> QuerySet[Hold]:
-    holds = hold_queryset().order_by("-created_at", "-id")
-    if not user_has_role(viewer, Role.LIBRARIAN):
-        holds = holds.filter(patron=viewer)
-    if patron:
-        holds = holds.filter(patron__username=patron)
-    if book:
-        holds = holds.filter(book_id=book)
+    """Holds a viewer may see: their own, or everyone's for a librarian (``patron`` narrows it)."""
+    holds = _visible(hold_queryset().order_by("-created_at", "-id"), viewer=viewer, patron=patron, book=book)
     if status == "open":
         holds = holds.filter(status__in=Hold.OPEN)
     elif status:

@@ -3,7 +3,7 @@
 ``DomainError`` and bad values raise Django's ``ValidationError`` naming the field.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -76,16 +76,21 @@ def _check_isbn_free(book: Book) -> None:
                           existing=existing)
 
 
-def _save_book(book: Book, update_fields: list[str] | None = None) -> None:
-    book.full_clean(validate_constraints=False, validate_unique=False)
-    _check_isbn_free(book)
+def _save_checked(obj: Book | Copy, check_free: Callable[[Any], None], update_fields: list[str] | None) -> None:
+    """Validate, check the unique number is free, save; a number taken between check and save is the same error."""
+    obj.full_clean(validate_constraints=False, validate_unique=False)
+    check_free(obj)
     try:
         with transaction.atomic():
-            book.save(update_fields=update_fields)
+            obj.save(update_fields=update_fields)
     except IntegrityError:
-        # Another request took the ISBN between the check and the save.
-        _check_isbn_free(book)
+        # Another request took the ISBN or barcode between the check and the save.
+        check_free(obj)
         raise
+
+
+def _save_book(book: Book, update_fields: list[str] | None = None) -> None:
+    _save_checked(book, _check_isbn_free, update_fields)
 
 
 def _set_contributors(book: Book, people: list[Person]) -> None:
@@ -177,14 +182,7 @@ def _check_barcode_free(copy: Copy) -> None:
 
 
 def _save_copy(copy: Copy, update_fields: list[str] | None = None) -> None:
-    copy.full_clean(validate_constraints=False, validate_unique=False)
-    _check_barcode_free(copy)
-    try:
-        with transaction.atomic():
-            copy.save(update_fields=update_fields)
-    except IntegrityError:
-        _check_barcode_free(copy)
-        raise
+    _save_checked(copy, _check_barcode_free, update_fields)
 
 
 def _check_manual_status(status: str) -> None:

@@ -60,12 +60,17 @@ def place_hold(request: HttpRequest, pk: int) -> HttpResponse:
         _("已预约《%(title)s》，到书后会通知您。"))
 
 
+def _mine(record: Loan | Hold | None, request: HttpRequest) -> Loan | Hold:
+    """One of the reader's own loans or holds (a librarian sees others' through the selectors, not here)."""
+    if record is None or record.patron_id != request.user.pk:
+        raise Http404
+    return record
+
+
 @login_required
 @require_POST
 def renew(request: HttpRequest, loan_id: int) -> HttpResponse:
-    loan = selectors.loan_get(viewer=request.user, loan_id=loan_id)
-    if loan is None or loan.patron_id != request.user.pk:
-        raise Http404
+    loan = _mine(selectors.loan_get(viewer=request.user, loan_id=loan_id), request)
     _run(request, lambda: circulation.loan_renew(loan=loan, actor=request.user, channel=Channel.WEB),
          _("《%(title)s》已续借。") % {"title": loan.book.title})
     return redirect("me")
@@ -74,9 +79,7 @@ def renew(request: HttpRequest, loan_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def cancel_hold(request: HttpRequest, hold_id: int) -> HttpResponse:
-    hold = selectors.hold_get(viewer=request.user, hold_id=hold_id)
-    if hold is None or hold.patron_id != request.user.pk:
-        raise Http404
+    hold = _mine(selectors.hold_get(viewer=request.user, hold_id=hold_id), request)
     _run(request, lambda: circulation.hold_cancel(hold=hold, actor=request.user, channel=Channel.WEB),
          _("已取消《%(title)s》的预约。") % {"title": hold.book.title})
     return redirect("me")

@@ -38,6 +38,15 @@ def _writer(ix):
     return ix.writer(timeout=0.0, compound=False, codec=CatalogCodec())
 
 
+def _writer_unless_busy(ix, result):
+    """The writer, or None with ``result.busy`` set when another process holds the lock (never waits)."""
+    try:
+        return _writer(ix)
+    except LockError:
+        result.busy = True
+        return None
+
+
 #: How much of a paper's full text the index stores (for snippets); a match further in finds the paper all
 #: the same, its snippet then comes from the abstract.  About 30 pages.
 STORED_TEXT_CHARS = 50_000
@@ -103,10 +112,8 @@ def drain(*, max_rounds: int = 1000, merge: bool | str = True) -> DrainResult:
             result.missing = True
             return result
         try:
-            try:
-                writer = _writer(ix)
-            except LockError:
-                result.busy = True
+            writer = _writer_unless_busy(ix, result)
+            if writer is None:
                 return result
             try:
                 _apply_one_batch(writer, result, merge=merge)
@@ -356,10 +363,8 @@ def merge_segments(*, max_small: int, max_bytes: int | None = None) -> MergeResu
         result.segments_before = result.segments_after = len(segments)
         if not merge_plan(ix.storage, segments, max_small=max_small, max_bytes=max_bytes):
             return result
-        try:
-            writer = _writer(ix)
-        except LockError:
-            result.busy = True
+        writer = _writer_unless_busy(ix, result)
+        if writer is None:
             return result
         try:
             # Decided again on the writer's own list: another process may have merged meanwhile.

@@ -1,9 +1,9 @@
-from datetime import date
 from typing import Literal
 
 from ninja import Field, Schema
 
 from core.schema_types import Text
+from search_index.searcher import Hit
 
 
 class SearchQuery(Schema):
@@ -22,23 +22,9 @@ class SearchQuery(Schema):
     offset: int = Field(0, ge=0, le=10000)
 
 
-class SearchHitOut(Schema):
-    type: str
-    id: int
-    title: str
-    authors: list[str]
-    year: int | None
-    score: float
-    available_copies: int
-    total_copies: int
-    earliest_due: date | None = Field(description="借出时最早的应还日期（在借复本中）")
-    holds_waiting: int = Field(description="排队预约人数")
-    highlights: dict[str, str]
-
-
 class SearchOut(Schema):
     count: int
-    items: list[SearchHitOut]
+    items: list[Hit]
     facets: dict[str, dict[str, int]]
     suggestion: str | None
     matched_all_terms: bool

@@ -9,10 +9,13 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
 
 import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
+from pydantic import Field
 from stdnum import isbn as stdnum_isbn
 from whoosh import collectors, highlight, qparser
 from whoosh import query as wq
@@ -97,6 +100,8 @@ class Filters:
 
 @dataclass
 class Hit:
+    """One found record, as the API returns it (``SearchOut.items``) and the search page shows it."""
+
     type: str
     id: int
     title: str
@@ -106,8 +111,8 @@ class Hit:
     available_copies: int
     total_copies: int
     highlights: dict[str, str]
-    earliest_due: str | None = None
-    holds_waiting: int = 0
+    earliest_due: Annotated[date | None, Field(description="借出时最早的应还日期（在借复本中）")] = None
+    holds_waiting: Annotated[int, Field(description="排队预约人数")] = 0
 
 
 @dataclass
@@ -1076,7 +1081,7 @@ class _Run:
             available_copies=int(fields.get("available") or 0),
             total_copies=int(fields.get("total") or 0),
             highlights=_highlights(fields, terms),
-            earliest_due=fields.get("earliest_due") or None,
+            earliest_due=date.fromisoformat(fields["earliest_due"]) if fields.get("earliest_due") else None,
             holds_waiting=int(fields.get("holds") or 0),
         )
 

@@ -598,7 +598,7 @@ def test_search_results_carry_availability_after_each_circulation_change(
     with django_capture_on_commit_callbacks(execute=True):
         borrow(api_for(judges[0]), book)
     apply_index_outbox()
-    assert (hit().available_copies, hit().earliest_due, hit().holds_waiting) == (0, "2027-01-01", 0)
+    assert (hit().available_copies, hit().earliest_due, hit().holds_waiting) == (0, date(2027, 1, 1), 0)
     with django_capture_on_commit_callbacks(execute=True):
         api_for(judges[1]).post("/api/v1/holds", {"book": book.pk})
     apply_index_outbox()

@@ -307,6 +307,35 @@ def test_bad_occurrence_and_registration_ids_are_messages_not_errors(organizer, 
     assert response.status_code == 302
 
 
+def test_the_event_forms_say_what_is_wrong_and_change_nothing(organizer, judge):
+    start = (timezone.now() + timedelta(days=5)).replace(second=0, microsecond=0)
+    event = event_services.event_create(data=event_services.EventData(
+        title="讲座", kind="lecture", start=start, end=start + timedelta(hours=1)), actor=organizer)
+    page = f"/events/{event.pk}"
+    reader = logged_in(judge)
+    csrf_post(reader, page, f"{page}/register", {"occurrence": "2026-13-45T10:00"})
+    assert "不是有效的日期时间" in reader.get(page).content.decode()
+    assert not Registration.objects.filter(event=event).exists()
+
+    org, manage = logged_in(organizer), f"/organize/{event.pk}"
+    refusals = [
+        ({"action": "drop-tables"}, "有效的选项"),
+        ({"action": "cancel-occurrence", "recurrence_id": "soon"}, "不是有效的日期时间"),
+        ({"action": "move-occurrence", "recurrence_id": start.isoformat(), "date": "", "time": "10:00"}, "日期或时间格式不对"),
+        ({"action": "move-occurrence", "recurrence_id": start.isoformat(), "date": "9999-12-31", "time": "10:00"},
+         "日期超出范围"),
+    ]
+    for data, message in refusals:
+        csrf_post(org, manage, manage, data)
+        assert message in org.get(manage).content.decode(), data
+    event.refresh_from_db()
+    assert event.status == "scheduled" and not event.overrides.exists()
+
+    csrf_post(org, manage, manage, {"action": "cancel-event", "reason": "停电" * 200})
+    event.refresh_from_db()
+    assert event.status == "cancelled" and event.cancel_reason == ("停电" * 100)
+
+
 def test_edit_keeps_a_rule_the_form_cannot_express(organizer):
     from datetime import datetime
     from zoneinfo import ZoneInfo
