@@ -1,8 +1,10 @@
-"""The library clock of the circulation and notice tests: Wednesday 2026-12-02, 10:00 in Inner Mongolia,
-stopped (a loan made then is due 2027-01-01; on 2026-12-29 it is "due soon"), and judges with e-mail.
+"""Stopped clocks for tests, and the library clock of the circulation and notice tests: Wednesday 2026-12-02,
+10:00 in Inner Mongolia (a loan made then is due 2027-01-01; on 2026-12-29 it is "due soon"), and judges with
+e-mail.
 
 Import ``clock`` into a test module to stop time there for every test (it is autouse), and
-``judges_with_email`` to make readers whose notices are mailed."""
+``judges_with_email`` to make readers whose notices are mailed; ``stopped_at`` makes a clock fixture stopped
+at another moment (tests/events/common.py)."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,10 +19,18 @@ SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SH)
 
 
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+def stopped_at(moment: datetime, *, autouse: bool = True):
+    """A ``clock`` fixture: time stands at ``moment`` (``clock.shift(seconds)`` moves it)."""
+
+    @pytest.fixture(autouse=autouse, name="clock")
+    def stopped_clock():
+        with time_machine.travel(moment, tick=False) as traveller:
+            yield traveller
+
+    return stopped_clock
+
+
+clock = stopped_at(NOW)
 
 
 def judges_with_email(count: int) -> list:

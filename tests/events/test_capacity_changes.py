@@ -2,33 +2,21 @@
 (finding F4); a venue's new capacity reaches the events that take their seats from it, and a drop below the
 confirmed count un-confirms nobody (finding F7)."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from accounts.models import Role
 from events.models import Registration, SeatCounter, Venue
 from notices.models import Notice
 from tests.conftest import api_for, make_user
+from tests.events import common
 
 pytestmark = pytest.mark.django_db
 
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
+clock = common.clock  # autouse: time stands at NOW in every test of this module
+org = common.org
+
 FIRST, SECOND = "2026-12-04T15:00:00+08:00", "2027-01-01T15:00:00+08:00"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def org(organizer):
-    return api_for(organizer)
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@
 import csv
 import io
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core import mail
 
 from accounts.models import Role
@@ -14,25 +12,17 @@ from events.models import Event, Override, Registration, SeatCounter
 from library.services import book_create
 from notices.models import Notice
 from tests.conftest import api_for, make_user
+from tests.events import common
+from tests.events.common import SH
 from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+clock = common.clock  # autouse: time stands at NOW in every test of this module
+org = common.org
 
 
 
-
-@pytest.fixture
-def org(organizer):
-    return api_for(organizer)
 
 
 @pytest.fixture

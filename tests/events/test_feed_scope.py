@@ -1,41 +1,23 @@
 """A registration changes one feed, the registrant's (finding F8): public feeds and other readers' feeds keep
 their cached bodies, while the registrant's feed — and a promoted reader's — is never stale."""
 
-import contextlib
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.test import Client
 
 from accounts.models import Role
 from events import feeds, services
 from events.models import Event, FeedState, Registration, Venue
 from tests.conftest import api_for, make_user
-from tests.jobs.worker import run_queued_jobs
+from tests.events import common
+from tests.events.common import SH
 
 pytestmark = pytest.mark.django_db
 
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
+clock = common.clock  # autouse: time stands at NOW in every test of this module
+committed = common.committed
 
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    @contextlib.contextmanager
-    def commit():
-        with django_capture_on_commit_callbacks(execute=True):
-            yield
-        run_queued_jobs(key="feeds.warm")
-
-    return commit
 
 
 @pytest.fixture

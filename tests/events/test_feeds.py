@@ -1,14 +1,11 @@
 """Calendar feeds: RFC 5545/7986 content, bytes, HTTP caching, personal feeds, and agreement with the API."""
 
-import contextlib
 import gzip
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 import recurring_ical_events
-import time_machine
 import vobject
 from django.core.management import call_command
 from django.test import Client
@@ -21,32 +18,14 @@ from events.models import Event, Override, Venue
 from library.circulation import hold_place, loan_checkout, loan_renew, loan_return
 from library.services import book_create, copy_create
 from tests.conftest import api_for, make_user
-from tests.jobs.worker import run_queued_jobs
+from tests.events import common
+from tests.events.common import NOW, SH, make_event
 
 pytestmark = pytest.mark.django_db
 
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
+clock = common.clock  # autouse: time stands at NOW in every test of this module
+committed = common.committed
 
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Run a change's on-commit work (the feed version bump) as a real commit would, then the feed-warming
-    job it queued, as a worker would."""
-
-    @contextlib.contextmanager
-    def commit():
-        with django_capture_on_commit_callbacks(execute=True):
-            yield
-        run_queued_jobs(key="feeds.warm")
-
-    return commit
 
 
 @pytest.fixture
@@ -57,15 +36,6 @@ def organizer_user(db):
 @pytest.fixture
 def room(db):
     return Venue.objects.create(name="法官书苑阅览室", location="院本部三楼", capacity=3)
-
-
-def make_event(organizer, room=None, **kw) -> Event:
-    start = kw.pop("start", datetime(2026, 12, 4, 15, 0, tzinfo=SH))
-    data = services.EventData(
-        title=kw.pop("title", "法官茶座"), kind=kw.pop("kind", "tea_talk"), start=start,
-        end=kw.pop("end", start + timedelta(minutes=90)), venue=room.pk if room else None, **kw,
-    )
-    return services.event_create(data=data, actor=organizer, force=True)
 
 
 @pytest.fixture

@@ -14,24 +14,19 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import recurring_ical_events
-import time_machine
 
 from accounts.models import Role
 from events import ical, services
 from events.models import Event, Override, Registration, Venue
 from library.services import book_create, paper_create
 from tests.conftest import make_user
+from tests.events import common
+from tests.events.common import NOW, SH
 
 pytestmark = pytest.mark.django_db
 
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)  # 01:00 UTC
+clock = common.clock  # autouse: time stands at NOW in every test of this module
 
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
@@ -45,12 +40,7 @@ def room(db):
 
 
 def make_event(organizer, venue=None, **kw) -> Event:
-    start = kw.pop("start", datetime(2026, 12, 4, 15, 0, tzinfo=SH))
-    data = services.EventData(
-        title=kw.pop("title", "法官茶座"), kind=kw.pop("kind", "tea_talk"), start=start,
-        end=kw.pop("end", start + timedelta(minutes=90)), venue=venue.pk if venue else None, **kw,
-    )
-    return fresh(services.event_create(data=data, actor=organizer, force=True))
+    return fresh(common.make_event(organizer, venue, **kw))
 
 
 def fresh(event: Event) -> Event:

@@ -3,10 +3,8 @@ occurrences per response, whole-series registration, and date-times given as num
 
 import json
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -18,11 +16,14 @@ from accounts.models import Role
 from events import listing, selectors, services
 from events.models import Event, Override, Registration, SeatCounter
 from tests.conftest import api_for, make_user
+from tests.events import common
+from tests.events.common import SH
 
 pytestmark = pytest.mark.django_db
 
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
+clock = common.clock  # autouse: time stands at NOW in every test of this module
+org = common.org
+
 
 
 def expanded_lazily() -> None:
@@ -30,17 +31,6 @@ def expanded_lazily() -> None:
     cover the range: one changed outside the services, or a range beyond the stored window.  The budgets
     below are the bounds of that path."""
     Event.objects.update(listed_from=listing.EMPTY, listed_until=listing.EMPTY)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def org(organizer):
-    return api_for(organizer)
 
 
 @pytest.fixture

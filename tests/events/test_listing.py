@@ -8,10 +8,8 @@ any path (services, admin, the ORM) is what a listing shows.
 """
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.test import Client
@@ -23,19 +21,15 @@ from events.tasks import refresh_listed_occurrences
 from jobs.services import job_enqueue
 from tests.admin_forms import admin_form_data
 from tests.conftest import make_user
+from tests.events import common
+from tests.events.common import NOW, SH
 from tests.jobs.worker import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
+clock = common.clock  # autouse: time stands at NOW in every test of this module
+
 ANON = AnonymousUser()
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

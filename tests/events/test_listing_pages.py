@@ -15,18 +15,12 @@ from django.test import Client
 from events import listing, selectors, services, views
 from events.models import Event
 from tests.conftest import api_for, make_user
-from tests.events.test_listing import NOW, SH, at, create, lazily, no_expansion
+from tests.events import common
+from tests.events.test_listing import SH, at, create, lazily, no_expansion
 
 pytestmark = pytest.mark.django_db
 ANON = AnonymousUser()
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    import time_machine
-
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+clock = common.clock  # autouse: time stands at NOW in every test of this module
 
 
 @pytest.fixture

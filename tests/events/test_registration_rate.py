@@ -3,10 +3,8 @@ registration and a notice that queued a mail.  A reader makes at most ``EVENTS_R
 registrations in a rolling hour; cancelling frees none of them."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -15,11 +13,10 @@ from accounts.services import token_issue
 from events import services
 from events.models import Registration
 from notices.models import Notice
+from tests.clock import stopped_at
 from tests.conftest import api_for, make_user
+from tests.events.common import NOW, SH
 from tests.live import all_at_once, assert_clean_log, post, start_server
-
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
 
 
 def _salon(organizer, start, **extra):
@@ -28,10 +25,7 @@ def _salon(organizer, start, **extra):
         actor=organizer, force=True)
 
 
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+clock = stopped_at(NOW, autouse=False)
 
 
 @pytest.mark.django_db
