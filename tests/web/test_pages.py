@@ -94,6 +94,8 @@ def test_login_page_and_error_pages(judge):
     assert response.status_code == 302 and response["Location"] == "/me"
     response = Client().get("/no-such-page")
     assert response.status_code == 404 and "找不到这个页面" in response.content.decode()
+    english = Client(headers={"Accept-Language": "en"}).get("/no-such-page").content.decode()
+    assert "The page was not found." in english and "Back to search" in english and "找不到" not in english
 
 
 def test_desk_checkout_return_and_the_hold_shelf(book, judge, librarian):
