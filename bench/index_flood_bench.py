@@ -44,6 +44,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=120, help="how long the saves go on")
     p.add_argument("--writers", type=int, default=3, help="threads saving papers at once")
     p.add_argument("--probe-every", type=float, default=10, help="seconds between timed new books")
+    p.add_argument("--papers", type=int, default=PAPERS, help="papers saved again and again")
+    p.add_argument("--text", choices=["corpus", "random"], default="corpus",
+                   help="abstracts of the corpus's words, or of random Chinese characters with 50 keywords of 100 "
+                        "random characters (the fourteenth attack's text: a new term at nearly every character)")
+    p.add_argument("--settle", type=float, default=60, help="seconds to watch the index after the outbox empties")
     p.add_argument("--workdir", default="/tmp/shuyuan-flood")
     p.add_argument("--seed", type=int, default=20250101)
     return p.parse_args(argv)
@@ -99,7 +104,7 @@ def main(argv=None) -> int:
     from search_index.models import IndexTask
 
     say = search_bench.say
-    say(f"index flood: {args.records:,} records, {PAPERS} papers saved by {args.writers} threads for {args.seconds:.0f} s")
+    say(f"index flood: {args.records:,} records, {args.papers} papers ({args.text} text) saved by {args.writers} threads for {args.seconds:.0f} s")
     say(f"code: {search_bench.code_version()}; {search_bench.load()}")
     call_command("migrate", verbosity=0, interactive=False)
     corpus = Corpus(args.records, seed=args.seed)
@@ -116,10 +121,23 @@ def main(argv=None) -> int:
             length += len(word)
         return "".join(parts)[:ABSTRACT_CHARS]
 
-    abstracts = [abstract() for _ in range(64)]
-    papers = [library_services.paper_create(title=f"洪水测试调研{i}", abstract=abstracts[i], visibility="public",
-                                            keywords=[f"{rng.choice(words)}{i}" for i in range(KEYWORDS)])
-              for i in range(PAPERS)]
+    def han(n: int) -> str:
+        return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(n))
+
+    if args.text == "random":
+        abstracts = [han(ABSTRACT_CHARS) for _ in range(64)]
+
+        def keywords(i: int) -> list[str]:
+            return [han(100) for _ in range(KEYWORDS)]
+    else:
+        abstracts = [abstract() for _ in range(64)]
+
+        def keywords(i: int) -> list[str]:
+            return [f"{rng.choice(words)}{k}" for k in range(KEYWORDS)]
+
+    papers = [library_services.paper_create(title=f"洪水测试调研{i}", abstract=abstracts[i % len(abstracts)],
+                                            visibility="public", keywords=keywords(i))
+              for i in range(args.papers)]
     services.index_drain()
     segments, size = index_state()
     say(f"before: {segments} segments, {size / 2**20:.1f} MB ({search_bench.load()})")
@@ -131,7 +149,7 @@ def main(argv=None) -> int:
         own = random.Random(n)
         try:
             while not stop.is_set():
-                paper = papers[own.randrange(PAPERS)]
+                paper = papers[own.randrange(len(papers))]
                 library_services.paper_update(paper=paper, changes={"abstract": own.choice(abstracts)})
                 saves[n] += 1
         finally:
@@ -169,6 +187,10 @@ def main(argv=None) -> int:
         drained_after = time.monotonic() - stream_end
         after = time_new_book("zqfafterprobe")
         watch.join(timeout=5)
+        settle_end = time.monotonic() + args.settle  # the worker's upkeep after the stream (merges, evacuations)
+        while time.monotonic() < settle_end:
+            time.sleep(1)
+        settled_queue = IndexTask.objects.count()
     finally:
         stop.set()
         search_bench.stop_index_worker(worker)
@@ -179,7 +201,8 @@ def main(argv=None) -> int:
     say(f"new book from commit to searchable during the stream (s): median {statistics.median(probes):.2f}, "
         f"max {max(probes):.2f}; all: {', '.join(f'{p:.2f}' for p in probes)}")
     say(f"outbox empty {drained_after:.1f} s after the stream; then a new book searchable after {after:.2f} s")
-    say(f"after: {segments} segments, {size / 2**20:.1f} MB ({search_bench.load()})")
+    say(f"after {args.settle:.0f} s more: {segments} segments, {size / 2**20:.1f} MB, {settled_queue} rows queued "
+        f"({search_bench.load()})")
     return 0
 
 

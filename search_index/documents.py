@@ -2,7 +2,8 @@
 
 from collections.abc import Iterable, Iterator
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, TextField, Value
+from django.db.models.functions import Cast, Coalesce, Length
 
 from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor, copy_counts
 from search_index.models import IndexTask
@@ -100,6 +101,33 @@ def documents_for(kind: str, ids: Iterable[int]) -> dict[int, dict]:
     if kind == "book":
         return {b.pk: book_document(b) for b in books_queryset().filter(pk__in=ids)}
     return {p.pk: paper_document(p) for p in papers_queryset().filter(pk__in=ids)}
+
+
+#: What indexing a character of a field costs, relative to the full text's: title, people, subjects and summary
+#: go into the weighted body and, most of them, the bigram and pinyin fields too, and text nobody wrote as
+#: prose (random characters, a list of 50 long keywords) makes a new term of nearly every token.  Measured
+#: with random Chinese characters (the attacker's text): 48 thousand characters a second in those fields,
+#: 324 thousand in the full text (docs/performance.md, "Index upkeep under a flood").
+SHORT_FIELD_WEIGHT = 7
+
+
+def index_costs(kind: str, ids: Iterable[int]) -> dict[int, int]:
+    """What indexing each record costs, in weighted characters (``SHORT_FIELD_WEIGHT``), read with the
+    databases' own LENGTH without loading any text; ids missing from the result were deleted."""
+
+    def length(name: str, *, json: bool = False):
+        return Coalesce(Length(Cast(name, TextField()) if json else name), 0)
+
+    if kind == "book":
+        rows = Book.objects.filter(pk__in=list(ids)).annotate(
+            short=length("title") + length("subtitle") + length("summary") + length("subjects", json=True),
+            long=Value(0))
+    else:
+        rows = Paper.objects.filter(pk__in=list(ids)).annotate(
+            short=length("title") + length("abstract") + length("keywords", json=True) + length("awards")
+            + length("venue"),
+            long=length("full_text"))
+    return {pk: SHORT_FIELD_WEIGHT * short + long for pk, short, long in rows.values_list("pk", "short", "long")}
 
 
 def all_documents(batch_size: int = 500) -> Iterator[dict]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 
@@ -148,23 +149,62 @@ def create_if_fillable() -> bool:
 
 #: At most this many rows of records already in a batch are taken with it (``_apply_one_batch``).
 COALESCE_MAX = 10_000
+#: What one drain commit may index, in weighted characters (``documents.index_costs``): about 8 s of the
+#: worst text measured (random characters in abstracts and keywords), well under a second of real prose.
+#: A record costing more is indexed in a commit of its own.  Without it one commit indexed whatever 200
+#: queued records held: the fourteenth attack's librarians re-saved 80 records with 20,000-character random
+#: abstracts and one commit of 90 of them took 60–100 s, with every new record waiting behind it.
+DRAIN_COMMIT_COST = 3_000_000
+#: Queue rows read in order before the records are grouped by the database instead (``_next_records``).
+HEAD_SCAN_ROWS = 2_000
+
+
+def _next_records() -> list[tuple[str, int]]:
+    """The records the next drain commit indexes, as (kind, id): the one queued longest, so that every record
+    is reached, and then the others of the ``BATCH_SIZE`` queued longest, cheapest first, while they fit in
+    ``DRAIN_COMMIT_COST`` — a new book is not held behind a queue of long papers saved again and again (it is
+    in the next commit), and one long paper does not make every record in its commit wait for it."""
+    # Read in queue order, the records' first rows come in the order of their oldest row: the first rows of
+    # the queue give the answer unless a few records saved again and again fill them; then the database
+    # groups the whole queue (a flood of saves of a few records, where a new book's row is far behind).
+    prefix = list(IndexTask.objects.order_by("id").values_list("kind", "object_id")[:HEAD_SCAN_ROWS])
+    heads = list(dict.fromkeys(prefix))[:BATCH_SIZE]
+    if len(heads) < BATCH_SIZE and len(prefix) == HEAD_SCAN_ROWS:
+        heads = list(
+            IndexTask.objects.values("kind", "object_id").annotate(first=Min("id")).order_by("first")
+            .values_list("kind", "object_id")[:BATCH_SIZE]
+        )
+    if not heads:
+        return []
+    costs: dict[tuple[str, int], int] = {}
+    for kind in {kind for kind, _ in heads}:
+        ids = [object_id for k, object_id in heads if k == kind]
+        found = documents.index_costs(kind, ids)
+        costs.update({(kind, object_id): found.get(object_id, 0) for object_id in ids})  # deleted: a delete
+    chosen, total = [heads[0]], costs[heads[0]]
+    for record in sorted(heads[1:], key=lambda r: costs[r]):
+        if total + costs[record] > DRAIN_COMMIT_COST:
+            break
+        chosen.append(record)
+        total += costs[record]
+    return chosen
 
 
 def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
-    tasks = list(IndexTask.objects.order_by("id").values_list("id", "kind", "object_id")[:BATCH_SIZE])
-    if not tasks:
+    records = _next_records()
+    if not records:
         writer.cancel()
         return
     by_kind: dict[str, set[int]] = {}
-    for _, kind, object_id in tasks:
+    for kind, object_id in records:
         by_kind.setdefault(kind, set()).add(object_id)
-    # The other rows queued for the same records go with this batch: the documents are read below, after
-    # these rows were committed, so they hold those changes too.  A record saved a thousand times is indexed
-    # once, not once per 200 rows (the twelfth attack queued 20,000 saves of 20 papers).  Rows committed
-    # after this query stay queued for the next round.
-    task_ids = [t[0] for t in tasks]
+    # Every row queued for these records goes with this commit: the documents are read below, after these
+    # rows were committed, so they hold those changes too.  A record saved a thousand times is indexed once,
+    # not once per row (the twelfth attack queued 20,000 saves of 20 papers).  Rows committed after this
+    # query stay queued for the next round.
+    task_ids: list[int] = []
     for kind, ids in by_kind.items():
-        task_ids += IndexTask.objects.filter(kind=kind, object_id__in=ids, id__gt=tasks[-1][0]).values_list(
+        task_ids += IndexTask.objects.filter(kind=kind, object_id__in=ids).order_by("id").values_list(
             "id", flat=True)[:COALESCE_MAX]
     for kind, ids in by_kind.items():
         docs = documents.documents_for(kind, ids)
@@ -282,6 +322,8 @@ class MergeResult:
     segments_before: int = 0
     segments_after: int = 0
     merged: int = 0
+    #: Live documents of a wasteful large segment queued to be indexed again (``evacuate_wasteful``).
+    queued: int = 0
     busy: bool = False
     missing: bool = False
 
@@ -342,6 +384,48 @@ def merge_plan(storage, segments, *, max_small: int, max_bytes: int | None = Non
     return set()
 
 
+#: A segment too large to merge (over half of ``MERGE_STEP_BYTES``) is emptied once this share of its documents
+#: are deleted: Lucene's TieredMergePolicy allows a third too (``deletesPctAllowed``, 33 %).
+EVACUATE_DELETED_SHARE = 1 / 3
+#: Live documents one evacuation step queues; the next step comes when the outbox is empty again.
+EVACUATE_MAX_DOCS = 2_000
+
+
+def evacuate_wasteful(ix, segments, *, max_bytes: int | None = None) -> int:
+    """Queue the live documents of the large segment with the most deleted bytes, when it holds at least
+    ``EVACUATE_DELETED_SHARE`` deleted documents; returns how many were queued (0: none, or the outbox is
+    not empty — the queue is drained first, so no document is queued twice).
+
+    Merging such a segment is one step of its whole size that holds the writer (the fourteenth attack left a
+    117 MB segment of 101 documents, 84 deleted, and the disk grew to 297 MB until a rebuild).  Queued
+    instead, its live documents are indexed again by the ordinary drains, a commit at a time beside every
+    other change, and once none is left in it the next commit drops the segment unread (``_fold``)."""
+    max_bytes = MERGE_STEP_BYTES if max_bytes is None else max_bytes
+    live = [s for s in segments if s.doc_count() > 0]
+    sizes = segment_bytes(ix.storage, live)
+    wasteful = [s for s in live if sizes[s.segment_id()] > max_bytes // 2
+                and s.deleted_count() >= EVACUATE_DELETED_SHARE * s.doc_count_all()]
+    if not wasteful or IndexTask.objects.exists():
+        return 0
+    worst = max(wasteful, key=lambda s: sizes[s.segment_id()] * s.deleted_count() / s.doc_count_all())
+    keys = []
+    try:
+        reader = SegmentReader(ix.storage, ix.schema, worst)
+        try:
+            for docnum in reader.all_doc_ids():  # the live ones only
+                keys.append(reader.stored_fields(docnum)["key"])
+                if len(keys) >= EVACUATE_MAX_DOCS:
+                    break
+        finally:
+            reader.close()
+    except FileNotFoundError:  # merged away by another process meanwhile
+        return 0
+    IndexTask.objects.bulk_create(IndexTask(kind=key.split(":")[0], object_id=int(key.split(":")[1])) for key in keys)
+    logger.info("queued %d documents of index segment %s (%d of %d deleted, %d bytes) to be indexed again",
+                len(keys), worst.segment_id(), worst.deleted_count(), worst.doc_count_all(), sizes[worst.segment_id()])
+    return len(keys)
+
+
 def merge_segments(*, max_small: int, max_bytes: int | None = None) -> MergeResult:
     """One merge step: merge small segments into one when there are more than ``max_small`` of them, at most
     ``max_bytes`` of them (``merge_plan``); call it again for the next step.
@@ -362,6 +446,7 @@ def merge_segments(*, max_small: int, max_bytes: int | None = None) -> MergeResu
         segments = whoosh_private.toc_segments(ix)  # the table of contents only
         result.segments_before = result.segments_after = len(segments)
         if not merge_plan(ix.storage, segments, max_small=max_small, max_bytes=max_bytes):
+            result.queued = evacuate_wasteful(ix, segments, max_bytes=max_bytes)
             return result
         writer = _writer_unless_busy(ix, result)
         if writer is None:

@@ -23,6 +23,8 @@ class IndexTask(models.Model):
         verbose_name_plural = _("索引队列")
         # The drain reads the oldest rows first: the primary key gives that order.
         ordering = ["id"]
+        # A drain takes every row of the records it indexes, and groups the queue by record under a flood.
+        indexes = [models.Index(fields=["kind", "object_id"], name="indextask_record")]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.object_id}"

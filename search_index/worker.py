@@ -73,6 +73,9 @@ def apply_outbox() -> float:
         if merged.merged:
             build_sidecars()
             return 0.0  # check-after-release: rows queued during the merge are drained at once
+        if merged.queued:
+            _state.dirty = True
+            return 0.0  # a wasteful segment's documents were queued: drain them now
     return 0.0 if result.more else settings.SEARCH_OUTBOX_POLL
 
 

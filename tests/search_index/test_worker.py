@@ -479,3 +479,130 @@ def test_a_segment_of_mostly_deleted_documents_is_rewritten_on_its_own(empty_ind
     assert deleted() == 0 and result.segments_after == 2
     assert indexer.merge_segments(max_small=settings.SEARCH_MERGE_SEGMENTS).segments_after == 2  # nothing more to do
     assert services.search("执行异议之诉", filters=Filters(include_internal=True), limit=20).count == 12
+
+
+def test_a_new_book_far_behind_a_flood_of_saves_is_indexed_in_the_next_commit(empty_index, monkeypatch):
+    """The fourteenth attack: librarians re-saved 80 records with 20,000-character random abstracts; one commit of
+    90 of them took 60–100 s and every new record waited behind it.  A commit now takes the record queued longest
+    and then the cheapest others while they fit in DRAIN_COMMIT_COST, found across the whole queue."""
+    from library.services import paper_create, paper_update
+
+    long_text = "执行异议之诉的审查标准与裁判规则。" * 300  # 5,100 characters
+    papers = [paper_create(title=f"执行异议之诉研究{i}", abstract=long_text) for i in range(6)]
+    for draft in range(20):  # the queue: 126 rows of six long papers
+        for paper in papers:
+            paper_update(paper=paper, changes={"abstract": f"第{draft}稿 {long_text}"})
+    book = book_create(title="新到图书 物权编理解与适用")
+    costs = {**documents_costs("paper", [p.pk for p in papers]), ("book", book.pk): 0}
+    one_paper = max(cost for key, cost in costs.items() if key[0] == "paper")
+    monkeypatch.setattr(indexer, "DRAIN_COMMIT_COST", 2 * one_paper)  # room for two long papers a commit
+    monkeypatch.setattr(indexer, "HEAD_SCAN_ROWS", 50)  # the book's row is far behind the first rows read
+    commits = []
+    real_documents_for = indexer.documents.documents_for
+
+    def documents_for(kind, ids):
+        commits.append((kind, sorted(ids)))
+        return real_documents_for(kind, ids)
+
+    monkeypatch.setattr(indexer.documents, "documents_for", documents_for)
+
+    result = indexer.drain(merge=False, max_rounds=1)
+
+    assert found("物权编理解") == [("book", book.pk)]
+    assert result.indexed == 2 and sorted(commits) == [("book", [book.pk]), ("paper", [papers[0].pk])]
+    assert IndexTask.objects.filter(kind="paper").count() == 5 * 21  # the other papers' rows wait, all of them
+    commits.clear()
+    indexer.drain(merge=False)
+    assert not IndexTask.objects.exists()
+    assert all(len(ids) <= 2 for _, ids in commits)  # never more than the budget holds
+    assert services.search("第19稿", filters=Filters(include_internal=True), limit=10).count == 6
+
+
+def documents_costs(kind, ids) -> dict[tuple[str, int], int]:
+    from search_index import documents
+
+    return {(kind, pk): cost for pk, cost in documents.index_costs(kind, ids).items()}
+
+
+def test_index_costs_are_read_in_the_database_and_weigh_short_fields_above_the_full_text(db):
+    from library.models import Paper
+    from library.services import paper_create
+    from search_index import documents
+
+    book = book_create(title="物权法", subjects=["担保", "抵押"], summary="提要" * 50)
+    paper = paper_create(title="论文", abstract="摘要" * 100, keywords=["执行"])
+    Paper.objects.filter(pk=paper.pk).update(full_text="全文" * 1000)
+    weight = documents.SHORT_FIELD_WEIGHT
+
+    # A JSON list is measured as the database writes it: SQLite escapes a Chinese character as six (\\uXXXX).
+    costs = documents.index_costs("book", [book.pk, 999_999])
+    assert list(costs) == [book.pk]  # a deleted record has no cost: its commit only deletes
+    assert weight * (3 + 100 + len('["担保", "抵押"]')) <= costs[book.pk] <= weight * (3 + 100 + 32)
+    paper_cost = documents.index_costs("paper", [paper.pk])[paper.pk]
+    assert weight * (2 + 200 + len('["执行"]')) + 2000 <= paper_cost <= weight * (2 + 200 + 20) + 2000
+
+
+def test_a_large_segment_of_many_deleted_documents_is_emptied_through_the_outbox_and_dropped(
+    empty_index, settings, merge_now, monkeypatch
+):
+    """The fourteenth attack left a 117 MB segment of 101 documents, 84 deleted, that no merge would take (too
+    large for a step) and the index at 297 MB until a rebuild.  Its live documents are queued, indexed again by
+    the drains beside other work, and the emptied segment is dropped unread."""
+    from library.services import paper_create, paper_update
+
+    settings.SEARCH_MERGE_SEGMENTS = 10
+    long_text = "夫妻共同债务的认定标准与举证责任分配。" * 400
+    papers = [paper_create(title=f"夫妻共同债务研究{i}", abstract=long_text) for i in range(9)]
+    indexer.drain(merge=False)
+    (large,) = segment_file_bytes()
+    monkeypatch.setattr(indexer, "MERGE_STEP_BYTES", large)  # over half a step: never merged
+    for paper in papers[:3]:  # a third of its documents saved again
+        paper_update(paper=paper, changes={"abstract": f"第二稿 {long_text}"})
+    indexer.drain(merge=False)
+    ix = generations.open_index()
+    first = whoosh_private.toc_segments(ix)[0]
+    ix.close()
+    assert (first.doc_count_all(), first.deleted_count()) == (9, 3)
+    merged_ids = []
+    real_fold = indexer._fold
+
+    def fold(writer, segments, chosen):
+        merged_ids.extend(chosen)
+        return real_fold(writer, segments, chosen)
+
+    monkeypatch.setattr(indexer, "_fold", fold)
+
+    for _ in range(10):
+        if worker.apply_outbox() != 0.0:
+            break
+
+    ix = generations.open_index()
+    remaining = {s.segment_id(): (s.doc_count_all(), s.deleted_count()) for s in whoosh_private.toc_segments(ix)}
+    ix.close()
+    assert first.segment_id() not in remaining and first.segment_id() not in merged_ids
+    assert sum(deleted for _, deleted in remaining.values()) == 0 and not IndexTask.objects.exists()
+    assert sum(segment_file_bytes()) < large * 1.2  # 12 copies on disk before, 9 now
+    assert services.search("夫妻共同债务", filters=Filters(include_internal=True), limit=20).count == 9
+    assert services.search("第二稿", filters=Filters(include_internal=True), limit=20).count == 3
+
+
+def test_an_evacuation_waits_for_an_empty_outbox_and_queues_nothing_twice(empty_index, monkeypatch):
+    from library.services import paper_create, paper_update
+
+    papers = [paper_create(title=f"劳动争议研究{i}", abstract="加班费的举证责任。" * 300) for i in range(6)]
+    indexer.drain(merge=False)
+    monkeypatch.setattr(indexer, "MERGE_STEP_BYTES", segment_file_bytes()[0])
+    for paper in papers[:2]:
+        paper_update(paper=paper, changes={"title": "劳动争议研究 二稿"})
+    indexer.drain(merge=False)
+    ix = generations.open_index()
+    segments = whoosh_private.toc_segments(ix)
+    try:
+        book_create(title="排队中的书")
+        assert indexer.evacuate_wasteful(ix, segments) == 0  # the queue first
+        indexer.drain(merge=False)
+        assert indexer.evacuate_wasteful(ix, segments) == 4  # the four live documents of the large segment
+        assert indexer.evacuate_wasteful(ix, segments) == 0  # queued already
+    finally:
+        ix.close()
+    assert sorted(IndexTask.objects.values_list("object_id", flat=True)) == sorted(p.pk for p in papers[2:])
