@@ -357,6 +357,23 @@ def test_edit_keeps_a_rule_the_form_cannot_express(organizer):
     assert (event.title, event.rrule) == ("读书会（新）", rule)
 
 
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_edit_form_fills_date_and_time_inputs_with_iso_values_in_every_language(organizer, language):
+    """A date input takes only YYYY-MM-DD: the Chinese format (2026/12/16) left the date empty and the form
+    unsavable in the browser (routine walk)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2026, 12, 16, 18, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    event = event_services.event_create(data=event_services.EventData(
+        title="读书会", kind="reading", start=start, end=start + timedelta(hours=1)), actor=organizer)
+    client = logged_in(organizer)
+    page = client.get(f"/organize/{event.pk}/edit", headers={"Accept-Language": language}).content.decode()
+
+    assert re.search(r'<input type="date" name="date" value="2026-12-16"', page), page
+    assert 'name="start_time" value="18:30"' in page and 'name="end_time" value="19:30"' in page
+
+
 def test_organize_form_refuses_far_dates_and_huge_capacity(organizer):
     client = logged_in(organizer)
     response = csrf_post(client, "/organize", "/organize", {
