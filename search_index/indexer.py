@@ -159,10 +159,15 @@ DRAIN_COMMIT_COST = 3_000_000
 HEAD_SCAN_ROWS = 2_000
 
 
+def cost_class(cost: int) -> int:
+    """The class of an indexing cost: 0 up to 4 weighted characters, then one class per power of four."""
+    return max(0, (max(cost, 1).bit_length() - 1) // 2)
+
+
 def _next_records() -> list[tuple[str, int]]:
     """The records the next drain commit indexes, as (kind, id): the one queued longest, so that every record
-    is reached, and then the others of the ``BATCH_SIZE`` queued longest, cheapest first, while they fit in
-    ``DRAIN_COMMIT_COST`` — a new book is not held behind a queue of long papers saved again and again (it is
+    is reached, and then the others of the ``BATCH_SIZE`` queued longest, cheaper classes of cost first
+    (``cost_class``), while they fit in ``DRAIN_COMMIT_COST`` — a new book is not held behind a queue of long papers saved again and again (it is
     in the next commit), and one long paper does not make every record in its commit wait for it."""
     # Read in queue order, the records' first rows come in the order of their oldest row: the first rows of
     # the queue give the answer unless a few records saved again and again fill them; then the database
@@ -182,9 +187,13 @@ def _next_records() -> list[tuple[str, int]]:
         found = documents.index_costs(kind, ids)
         costs.update({(kind, object_id): found.get(object_id, 0) for object_id in ids})  # deleted: a delete
     chosen, total = [heads[0]], costs[heads[0]]
-    for record in sorted(heads[1:], key=lambda r: costs[r]):
+    # Cheaper classes first (powers of four), and within a class in queue order: ordering by the exact cost
+    # let the papers whose titles were one character shorter go first in every commit while the others
+    # waited, each only ever indexed as the oldest, and their old segments never emptied (index flood bench).
+    order = {record: (cost_class(costs[record]), position) for position, record in enumerate(heads)}
+    for record in sorted(heads[1:], key=order.__getitem__):
         if total + costs[record] > DRAIN_COMMIT_COST:
-            break
+            continue
         chosen.append(record)
         total += costs[record]
     return chosen

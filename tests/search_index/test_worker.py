@@ -606,3 +606,30 @@ def test_an_evacuation_waits_for_an_empty_outbox_and_queues_nothing_twice(empty_
     finally:
         ix.close()
     assert sorted(IndexTask.objects.values_list("object_id", flat=True)) == sorted(p.pk for p in papers[2:])
+
+
+def test_records_of_about_the_same_cost_are_indexed_in_queue_order_none_starved(empty_index, monkeypatch):
+    """The index flood bench: with the exact cost as the order, the papers whose titles were one character
+    shorter went first in every commit, the others only as the oldest, and their old segments never emptied."""
+    from library.services import paper_create, paper_update
+
+    text = "民间借贷纠纷中的利率保护上限。" * 200
+    papers = [paper_create(title=("短" if i % 2 else "长长") + f"题{i}", abstract=text) for i in range(6)]
+    indexer.drain(merge=False)
+    for paper in papers:
+        paper_update(paper=paper, changes={"abstract": f"二稿 {text}"})
+    one = max(documents_costs("paper", [p.pk for p in papers]).values())
+    monkeypatch.setattr(indexer, "DRAIN_COMMIT_COST", 3 * one)
+    commits = []
+    real_documents_for = indexer.documents.documents_for
+    monkeypatch.setattr(indexer.documents, "documents_for",
+                        lambda kind, ids: commits.append(sorted(ids)) or real_documents_for(kind, ids))
+
+    indexer.drain(merge=False)
+
+    assert indexer.cost_class(one) == indexer.cost_class(min(documents_costs("paper", [p.pk for p in papers]).values()))
+    assert commits == [sorted(p.pk for p in papers[i:i + 3]) for i in (0, 3)]  # not the three short ones first
+
+
+def test_cost_classes_are_powers_of_four():
+    assert [indexer.cost_class(c) for c in (0, 1, 3, 4, 15, 16, 63, 64, 10**6)] == [0, 0, 0, 1, 1, 2, 2, 3, 9]
