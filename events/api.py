@@ -294,13 +294,13 @@ def list_registrations(request: HttpRequest, event_id: int, format: str = "json"
 def _csv(event: Event, rows: list[dict]) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("报名号"), _("用户名"), _("场次"), _("状态"), _("候补位次"), _("报名时间"), _("签到时间")])
+    writer.writerow([_("报名号"), _("用户名"), _("姓名"), _("场次"), _("状态"), _("候补位次"), _("报名时间"), _("签到时间")])
     for row in rows:
         # Usernames may begin with - or @: neutralised so a spreadsheet never runs them as formulas.
         writer.writerow([
-            row["id"], neutralize_cell(row["user"]),
+            row["id"], neutralize_cell(row["user"]), neutralize_cell(row["name"]),
             timezone.localtime(row["occurrence"]).strftime("%Y-%m-%d %H:%M") if row["occurrence"] else _("全部"),
-            row["status"], row["position"] or "",
+            row["status_label"], row["position"] or "",
             timezone.localtime(row["created_at"]).strftime("%Y-%m-%d %H:%M"),
             timezone.localtime(row["checked_in_at"]).strftime("%Y-%m-%d %H:%M") if row["checked_in_at"] else "",
         ])

@@ -292,7 +292,9 @@ class RegistrationOut(Schema):
     title: str
     occurrence: datetime | None
     user: str
+    name: str = Field(description="读者姓名（未填时为用户名）")
     status: str
+    status_label: str = Field(description="状态的名称（按 Accept-Language）")
     position: int | None = Field(description="候补位次（1 为下一位）")
     checked_in_at: datetime | None
     created_at: datetime

@@ -328,7 +328,10 @@ def test_organizer_list_csv_and_check_in(org, talk, readers, judge):
     response = org.get(f"/api/v1/events/{talk['id']}/registrations", {"format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert table[0][:2] == ["报名号", "用户名"] and [r[1] for r in table[1:]] == ["reader0", "reader1"]
+    assert table[0][:5] == ["报名号", "用户名", "姓名", "场次", "状态"] and [r[1] for r in table[1:]] == ["reader0", "reader1"]
+    assert [r[4] for r in table[1:]] == ["已确认", "已确认"] and rows[0]["status_label"] == "已确认"
+    english = org.get(f"/api/v1/events/{talk['id']}/registrations", headers={"Accept-Language": "en"}).json()
+    assert english[0]["status"] == "confirmed" and english[0]["status_label"] == "Confirmed"
     checked = org.post(f"/api/v1/registrations/{reg['id']}/check-in").json()
     assert checked["checked_in_at"].startswith("2026-11-25T09:00:00")
     assert api_for(judge).get(f"/api/v1/events/{talk['id']}/registrations").status_code == 403
