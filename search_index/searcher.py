@@ -23,7 +23,13 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import bm25
 
 from search_index import generations, postings_cache
-from search_index.analysis import has_han, normalize_query_text, pinyin_analyzer, text_analyzer
+from search_index.analysis import (
+    ENGLISH_STOP_WORDS,
+    has_han,
+    normalize_query_text,
+    pinyin_analyzer,
+    text_analyzer,
+)
 from search_index.index_schema import FIELD_BOOSTS
 from search_index.whoosh_private import field_b
 
@@ -937,6 +943,15 @@ def search(
             if wider is not None:
                 result = run(wider)
         if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
+            # "The Concept of Law": the index keeps no stop word, yet a Latin word is also looked for as pinyin
+            # ("an" is 安), so "the" and "of" were required there and nothing matched.  The meaningful words
+            # all matching is a match of all the words.
+            plain = _without_stop_words(text)
+            if plain != text and plain.strip():
+                stripped = parse(plain, schema, fields=_fields_for(plain, with_bigrams=has_han(plain)))
+                if stripped is not None:
+                    result = run(stripped)
+        if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
             loose = parse(text, schema, any_term=True, fields=_fields_for(text, with_bigrams=True))
             if loose is not None:
                 matched_all = False
@@ -1105,6 +1120,15 @@ def _facet_counts(per_segment) -> dict[str, dict[str, int]]:
     }
 
 
+_STOP_WORD = re.compile(r"(?<![\w:])(?:" + "|".join(sorted(ENGLISH_STOP_WORDS)) + r")(?![\w:])", re.IGNORECASE)
+
+
+def _without_stop_words(text: str) -> str:
+    """The text without English stop words outside quoted phrases (a phrase keeps them: positions count)."""
+    parts = text.split('"')
+    return '"'.join(part if i % 2 else _STOP_WORD.sub(" ", part) for i, part in enumerate(parts))
+
+
 def _suggest(run: _Run, text: str) -> str | None:
     """A did-you-mean for Latin (English or pinyin) words that find nothing.
 
@@ -1122,7 +1146,7 @@ def _suggest(run: _Run, text: str) -> str | None:
     for word in words:
         lower = word.lower()
         best = None
-        if any(run.visible(fieldname, lower) for fieldname in ("pinyin", "body")):
+        if lower in ENGLISH_STOP_WORDS or any(run.visible(fieldname, lower) for fieldname in ("pinyin", "body")):
             best = lower
         elif tried < MAX_SUGGEST_WORDS:
             tried += 1

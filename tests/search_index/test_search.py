@@ -489,3 +489,20 @@ def test_a_paper_is_found_by_words_deep_in_its_full_text_but_only_its_beginning_
     assert "text" not in deep.items[0].highlights  # past the stored beginning: no snippet from the text
     assert "<mark>" in early.items[0].highlights["text"]
     assert read and max(read) == 1000
+
+
+def test_english_titles_with_stop_words_are_found_whole_and_never_corrected(db):
+    """Routine walk: "The Concept of Law" found nothing with all its words and suggested "te concept ofy law"."""
+    from search_index import services as search_services
+
+    search_services.index_rebuild()
+    book = book_create(title="The Concept of Law", subjects=["jurisprudence"])
+    other = book_create(title="Law and Justice in the Courts")
+    apply_index_outbox()
+
+    for query in ("The Concept of Law", "the concept of law", "concept of law", "The Concept"):
+        result = services.search(query, filters=PUBLIC)
+        assert ids(result) == {book.pk} and result.matched_all_terms and result.suggestion is None, query
+    result = services.search("law and justice", filters=PUBLIC)
+    assert ids(result) == {other.pk} and result.matched_all_terms and result.suggestion is None
+    assert services.search("rule of lwa", filters=PUBLIC).suggestion in (None, "rule of law")
