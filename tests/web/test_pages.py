@@ -85,7 +85,7 @@ def test_event_pages_and_registration(organizer, judge):
     other = logged_in(make_user("judge9", Role.JUDGE))
     csrf_post(other, f"/events/{event.pk}", f"/events/{event.pk}/register", {"occurrence": ""})
     page = other.get(f"/events/{event.pk}").content.decode()
-    assert "候补第 1 位" in page
+    assert "候补 第 1 位" in page and "候补（候补" not in page
 
 
 def test_login_page_and_error_pages(judge):
@@ -480,3 +480,22 @@ def test_the_calendar_link_page_keeps_the_apis_rotation_limit(judge):
     assert page.status_code == 302
     assert "过于频繁" in client.get("/me").content.decode()
     assert CalendarToken.objects.get(user=judge).lookup == token  # not rotated
+
+
+def test_english_pages_use_half_width_punctuation(organizer, judge):
+    """Routine walk: "Log out（judge）", "Subjects：", "2026-12-16（Wed）18:30" on English pages."""
+    start = (timezone.now() + timedelta(days=5)).replace(hour=18, minute=30, second=0, microsecond=0)
+    event = event_services.event_create(data=event_services.EventData(
+        title="读书会", kind="reading", start=start, end=start + timedelta(hours=1)), actor=organizer)
+    book = book_create(title="物权法", subjects=["担保", "抵押"])
+    client = logged_in(judge)
+    english = {"Accept-Language": "en"}
+
+    page = client.get(f"/books/{book.pk}", headers=english).content.decode()
+    assert "Log out (judge1)" in page and "Subjects: 担保、抵押" in page and "（" not in page and "：" not in page
+    listing = client.get("/events", headers=english).content.decode()
+    assert f"{start:%Y-%m-%d} ({start:%a}) 18:30" in listing
+    chinese = client.get(f"/books/{book.pk}").content.decode()
+    assert "退出（judge1）" in chinese and "主题：担保、抵押" in chinese
+    assert f"{start:%Y-%m-%d}（星期" in client.get("/events").content.decode()
+    assert event.title in listing

@@ -1,0 +1,36 @@
+"""Punctuation that follows the page's language: Chinese pages use full-width marks (主题：…、（…）), English pages
+half-width ones with spaces (Subjects: …, (…)).  ``{% load punctuation %}``, then ``{% colon %}`` after a label,
+``{{ value|parens }}`` for a remark in brackets, ``{{ instant|when }}`` for a date with its weekday and time."""
+
+from django import template
+from django.template.defaultfilters import date as date_filter
+from django.utils.html import conditional_escape, format_html
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+def _chinese() -> bool:
+    return (get_language() or "zh-hans").startswith("zh")
+
+
+@register.simple_tag
+def colon() -> str:
+    return "：" if _chinese() else ": "
+
+
+@register.filter(needs_autoescape=True)
+def parens(value, autoescape: bool = True) -> str:
+    """``value`` in brackets: （value） or " (value)"; nothing for an empty value."""
+    if value in (None, ""):
+        return ""
+    text = conditional_escape(value) if autoescape else value
+    return format_html("（{}）", text) if _chinese() else format_html(" ({})", text)
+
+
+@register.filter
+def when(value) -> str:
+    """A date with its weekday and time: 2026-12-16（三）18:30 or 2026-12-16 (Wed) 18:30."""
+    if not value:
+        return ""
+    return date_filter(value, "Y-m-d（D）H:i" if _chinese() else "Y-m-d (D) H:i")
