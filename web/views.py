@@ -21,7 +21,7 @@ from accounts.selectors import user_has_role
 from accounts.services import calendar_links, calendar_token_rotate
 from core.throttles import hourly_allowance
 from library import selectors
-from library.models import Hold, Loan, Paper
+from library.models import Hold, Language, Loan, Paper
 from library.views import PAPER_ROLES
 from search_index import services as search
 from search_index.throttle import search_wait
@@ -31,7 +31,7 @@ FACET_LABELS = {"type": gettext_lazy("类型"), "year": gettext_lazy("年份"), 
                 "clc": gettext_lazy("中图分类"), "available": gettext_lazy("在架情况")}
 VALUE_LABELS = {"type": {"book": gettext_lazy("图书"), "paper": gettext_lazy("调研成果")},
                 "available": {"yes": gettext_lazy("在架"), "no": gettext_lazy("借出/无复本")},
-                "language": {"zh": gettext_lazy("中文"), "en": gettext_lazy("英文"), "mn": gettext_lazy("蒙古文")}}
+                "language": dict(Language.choices)}
 
 
 def _params(request: HttpRequest, **changes) -> str:

@@ -499,3 +499,20 @@ def test_english_pages_use_half_width_punctuation(organizer, judge):
     assert "退出（judge1）" in chinese and "主题：担保、抵押" in chinese
     assert f"{start:%Y-%m-%d}（星期" in client.get("/events").content.decode()
     assert event.title in listing
+
+
+def test_search_page_names_every_language_and_says_only_what_is_true(db):
+    """Routine walk: a raw "other" in the language filter, a stray "·" after a book without copies, and "results
+    with any of the words follow" above no results at all."""
+    from tests.conftest import apply_index_outbox
+
+    search.index_rebuild()
+    book_create(title="Gesetz über Zwangsversteigerung", language="other")
+    apply_index_outbox()
+
+    page = Client().get("/", {"q": "Zwangsversteigerung"}).content.decode()
+    assert "其他" in page and ">other<" not in page
+    meta = re.search(r'<div class="meta">(.*?)</div>', page, re.S).group(1)
+    assert not meta.strip().endswith("·"), meta
+    nothing = Client().get("/", {"q": "Mietrecht Pachtvertrag"}).content.decode()
+    assert "共 0 条结果" in nothing and "以下为包含任一词的结果" not in nothing
