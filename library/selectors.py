@@ -127,15 +127,20 @@ def paper_can_edit(*, user: AbstractBaseUser | AnonymousUser, paper: Paper) -> b
 # --- circulation ----------------------------------------------------------------------------------
 
 
-def _visible(rows: QuerySet, *, viewer: AbstractBaseUser, patron: str | None, book: int | None) -> QuerySet:
-    """Loans or holds: a reader's own, everyone's for a librarian; narrowed to a patron and a book when given."""
-    if not user_has_role(viewer, Role.LIBRARIAN):
-        rows = rows.filter(patron=viewer)
+def _narrowed(rows: QuerySet, *, patron: str | None, book: int | None) -> QuerySet:
+    """Loans, holds or circulation events of one patron (by username) and one book, when given."""
     if patron:
         rows = rows.filter(patron__username=patron)
     if book:
         rows = rows.filter(book_id=book)
     return rows
+
+
+def _visible(rows: QuerySet, *, viewer: AbstractBaseUser, patron: str | None, book: int | None) -> QuerySet:
+    """Loans or holds: a reader's own, everyone's for a librarian; narrowed to a patron and a book when given."""
+    if not user_has_role(viewer, Role.LIBRARIAN):
+        rows = rows.filter(patron=viewer)
+    return _narrowed(rows, patron=patron, book=book)
 
 
 def loan_queryset() -> QuerySet[Loan]:
@@ -212,11 +217,8 @@ def book_availability(*, book: Book) -> dict:
 
 
 def circulation_events(*, book: int | None = None, patron: str | None = None, action: str | None = None):
-    events = CirculationEvent.objects.select_related("actor", "patron", "copy").order_by("-at", "-id")
-    if book:
-        events = events.filter(book_id=book)
-    if patron:
-        events = events.filter(patron__username=patron)
+    events = _narrowed(CirculationEvent.objects.select_related("actor", "patron", "copy").order_by("-at", "-id"),
+                       patron=patron, book=book)
     if action:
         events = events.filter(action=action)
     return events
