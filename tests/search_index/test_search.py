@@ -506,3 +506,20 @@ def test_english_titles_with_stop_words_are_found_whole_and_never_corrected(db):
     result = services.search("law and justice", filters=PUBLIC)
     assert ids(result) == {other.pk} and result.matched_all_terms and result.suggestion is None
     assert services.search("rule of lwa", filters=PUBLIC).suggestion in (None, "rule of law")
+
+
+def test_opening_the_index_and_first_analysis_are_not_counted_in_the_time_budget(catalog, settings, monkeypatch):
+    """Under load a worker's first search spent its 2 s opening the index and loading dictionaries, and a query
+    over seven books answered "检索超时" (browser test at phone size)."""
+    import time
+
+    settings.SEARCH_TIME_LIMIT = 0.5
+    searcher.reset()
+    real_open = searcher._open_searcher
+    monkeypatch.setattr(searcher, "_open_searcher", lambda ix: time.sleep(0.6) or real_open(ix))
+    monkeypatch.setattr(searcher, "_warmed", False)
+    real_warm = searcher._warm_analysis
+    monkeypatch.setattr(searcher, "_warm_analysis", lambda schema: time.sleep(0.6) or real_warm(schema))
+
+    assert services.search("担保物权", filters=PUBLIC).count >= 1
+    assert searcher._warmed
