@@ -7,7 +7,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/shuyuan
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run serve test test-pg lint check migrate demo clean help bench bench-search bench-feeds bench-api bench-listing serve-prepare
+.PHONY: run serve test test-pg lint check migrate demo clean help bench bench-search bench-feeds bench-api bench-listing serve-prepare vendor
 
 help:
 	@echo "make run      set up and serve the demo on http://$(HOST):$(PORT)"
@@ -116,3 +116,12 @@ serve: serve-prepare
 	DEBUG=False $(PY) manage.py run_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		DEBUG=False $(VENV)/bin/gunicorn shuyuan.wsgi:application --workers $(WORKERS) --bind $(HOST):$(PORT) \
 		--error-logfile - --timeout 60
+
+# Front-end files kept in static/vendor/ (static/vendor/README.md): fetched again from the npm registry by
+# name and version.  Not part of run or test: the files are committed.
+FONTSOURCE_MONGOLIAN ?= 5.3.0
+vendor:
+	rm -rf $(VENV)/vendor && mkdir -p $(VENV)/vendor
+	cd $(VENV)/vendor && npm pack --silent @fontsource/noto-sans-mongolian@$(FONTSOURCE_MONGOLIAN) && tar xzf fontsource-noto-sans-mongolian-$(FONTSOURCE_MONGOLIAN).tgz
+	cp $(VENV)/vendor/package/files/noto-sans-mongolian-mongolian-400-normal.woff2 static/vendor/noto-sans-mongolian/
+	cp $(VENV)/vendor/package/LICENSE static/vendor/noto-sans-mongolian/OFL.txt

@@ -1,5 +1,20 @@
 // Small enhancements; every page works without them.
 document.addEventListener("DOMContentLoaded", () => {
+  // Search filters: open on wide screens; on phones a tap opens them (the first result stays in view).
+  const wide = window.matchMedia("(min-width: 721px)");
+  document.querySelectorAll("details[data-open-wide]").forEach((details) => {
+    if (wide.matches) details.open = true;
+  });
+  // Tables that become cards on phones: each cell is labelled with its column's header.
+  document.querySelectorAll("table.cards").forEach((table) => {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    table.querySelectorAll("tbody tr").forEach((row) => {
+      [...row.children].forEach((cell, i) => {
+        if (cell.colSpan === 1 && heads[i] !== undefined) cell.dataset.label = heads[i];
+      });
+    });
+    table.dataset.labelled = "";
+  });
   // Copy buttons: <button data-copy="#input-id" hidden> appear only where the clipboard is usable.
   document.querySelectorAll("[data-copy]").forEach((button) => {
     const source = document.querySelector(button.dataset.copy);

@@ -84,6 +84,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
             items.append({"label": VALUE_LABELS.get(name, {}).get(value, value), "count": count, "active": active,
                           "url": _params(request, **{name: None if active else value})})
         facets.append({"label": FACET_LABELS[name], "values": items})
+    context["active_filters"] = sum(1 for facet in facets for value in facet["values"] if value["active"])
     context.update(
         result=result,
         facets=facets,

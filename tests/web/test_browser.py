@@ -127,17 +127,83 @@ def test_judge_searches_borrows_and_renews(library_data, server, browser, shoot)
     shoot(page, "6-calendar-link")
 
 
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+         "locale": "zh-CN"}
+
+
 def test_phone_sized_search(library_data, server, browser, shoot):
+    """On a phone the filters fold away behind a button: the first result is on the first screen (routine walk:
+    ~1,400 px of filters came first); on a desktop they stay open beside the results."""
+    for i in range(6):
+        book_create(title=f"担保法律适用{i}", clc=f"D92{i}", year=2010 + i, language="zh" if i % 2 else "en")
+    search.index_rebuild()
     base, _log = server
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  locale="zh-CN")
+    context = browser.new_context(**PHONE)
     page = context.new_page()
-    page.goto(f"{base}/?q=dbwq")
+    page.goto(f"{base}/?q=danbao")
     page.wait_for_selector("ol.results li")
     # Nothing wider than the screen: no horizontal scrolling on a phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate("document.querySelector('ol.results li').getBoundingClientRect().top") < 844
+    assert not page.evaluate("document.querySelector('details.facets').open")
+    assert page.evaluate("document.querySelector('details.facets > summary').getBoundingClientRect().height") >= 44
     shoot(page, "phone-results")
+    page.tap("details.facets > summary")
+    page.wait_for_selector("details.facets[open] a")
+    page.click("details.facets a:has-text('英文')")
+    page.wait_for_url("**language=en**")
+    assert "已选 1 项" in page.inner_text("details.facets > summary")
+    shoot(page, "phone-filtered")
     context.close()
+    desktop = browser.new_page(viewport={"width": 1366, "height": 900})
+    desktop.goto(f"{base}/?q=担保")
+    desktop.wait_for_selector("ol.results li")
+    assert desktop.evaluate("document.querySelector('details.facets').open")
+    shoot(desktop, "desktop-results")
+
+
+def test_phone_tables_become_labelled_cards(library_data, server, browser, shoot):
+    """/me on a phone: the loans table wrapped titles two characters a line and its headers one (routine walk)."""
+    from django.contrib.auth import get_user_model
+
+    from library.circulation import loan_checkout
+
+    judge = get_user_model().objects.get(username="zhangming")
+    loan_checkout(patron=judge, actor=judge, book=library_data)
+    base, _log = server
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    login(page, base, "zhangming", "judge-pass-2026")
+    page.goto(f"{base}/me")
+    page.wait_for_selector("table.cards[data-labelled]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    cell = "table.cards tbody tr td:first-child"
+    assert page.get_attribute(cell, "data-label") == "书名"
+    assert page.evaluate(f"getComputedStyle(document.querySelector('{cell}')).display") == "block"
+    # The title has the card's width, not a column's: one line.
+    assert page.evaluate(f"document.querySelector('{cell} a').getClientRects().length") == 1
+    assert page.evaluate("document.querySelector('table.cards button').getBoundingClientRect().height") >= 44
+    shoot(page, "phone-me")
+    context.close()
+
+
+def test_a_mongolian_title_is_drawn_with_the_shipped_font_and_set_vertically(db, server, browser, shoot):
+    """Without a system font Mongolian titles showed as empty boxes (routine walk)."""
+    title = "ᠮᠣᠩᠭᠣᠯ ᠤᠨ ᠨᠢᠭᠤᠴᠠ ᠲᠣᠪᠴᠢᠶᠠᠨ"
+    book = book_create(title=title, language="mn")
+    search.index_rebuild()
+    base, _log = server
+    page = browser.new_page()
+    page.goto(f"{base}/books/{book.pk}")
+    page.wait_for_selector("h1[lang=mn]")
+    statuses = page.evaluate("async (t) => (await document.fonts.load('16px \"Noto Sans Mongolian\"', t)).map(f => f.status)",
+                             title)
+    assert statuses == ["loaded"]
+    assert page.evaluate("getComputedStyle(document.querySelector('h1')).writingMode") == "vertical-lr"
+    shoot(page, "mongolian-book")
+    page.goto(f"{base}/?q={title.split()[0]}")
+    page.wait_for_selector("ol.results h3[lang=mn]")
+    shoot(page, "mongolian-results")
 
 
 def test_librarian_desk_checkout_and_return(library_data, server, browser, shoot):
