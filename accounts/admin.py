@@ -10,7 +10,7 @@ from accounts.models import ApiToken, FailedLogin, Profile
 class ProfileInline(admin.StackedInline):
     model = Profile
     can_delete = False
-    fields = ("display_name", "division", "phone")
+    fields = ("display_name", "division", "phone", "card_number")
 
 
 admin.site.unregister(User)

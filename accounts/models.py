@@ -27,10 +27,14 @@ class Profile(models.Model):
     division = models.CharField(_("部门"), max_length=64, blank=True, validators=[validate_single_line],
                                 help_text=_("例如 民事审判庭、执行局、棋盘井法庭"))
     phone = models.CharField(_("电话"), max_length=32, blank=True, validators=[validate_single_line])
+    #: The barcode on the reader's library card, scanned at the desk.
+    card_number = models.CharField(_("读者证号"), max_length=32, blank=True, validators=[validate_single_line])
 
     class Meta:
         verbose_name = _("用户资料")
         verbose_name_plural = _("用户资料")
+        constraints = [models.UniqueConstraint(fields=["card_number"], condition=~models.Q(card_number=""),
+                                               name="profile_card_number_unique")]
 
     def __str__(self) -> str:
         return self.display_name or f"profile {self.user_id}"

@@ -1,6 +1,11 @@
 """Reads for users and roles."""
 
+import functools
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q
+from django.utils.translation import gettext
 
 from accounts.models import ApiToken, Role
 
@@ -25,3 +30,48 @@ def user_has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
 
 def token_list(*, user: AbstractBaseUser):
     return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+#: Readers a desk lookup lists at most (more: type more of the name).
+READER_MATCHES = 10
+
+
+@functools.lru_cache(maxsize=10_000)
+def _name_pinyin(name: str) -> tuple[str, str]:
+    """A Chinese name's pinyin, whole and initials: 张明 → ("zhangming", "zm")."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = [s.lower() for s in lazy_pinyin(name, style=Style.NORMAL, errors="ignore")]
+    return "".join(syllables), "".join(s[:1] for s in syllables)
+
+
+def find_readers(text: str) -> list[AbstractBaseUser]:
+    """Active users a librarian may mean by ``text``: the one whose username or library card number it is
+    exactly; else those whose name contains it, whose name's pinyin (whole or initials) begins with it, or
+    whose division contains it — at most ``READER_MATCHES``, by name."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    users = get_user_model().objects.filter(is_active=True).select_related("profile")
+    exact = list(users.filter(Q(username=text) | Q(profile__card_number=text.upper()) | Q(profile__card_number=text)))
+    if exact:
+        return exact[:1]
+    found = {u.pk: u for u in users.filter(Q(profile__display_name__icontains=text) | Q(profile__division__icontains=text))
+             .order_by("profile__display_name", "username")[:READER_MATCHES]}
+    key = text.replace(" ", "").lower()
+    if key.isascii() and key.isalpha() and len(found) < READER_MATCHES:
+        for user in users.exclude(profile__display_name="").order_by("profile__display_name", "username").iterator():
+            whole, initials = _name_pinyin(user.profile.display_name)
+            if user.pk not in found and (whole.startswith(key) or initials.startswith(key)):
+                found[user.pk] = user
+                if len(found) >= READER_MATCHES:
+                    break
+    return list(found.values())
+
+
+def reader_label(user: AbstractBaseUser) -> str:
+    """How the desk names a reader: 张明（民事审判庭 · judge1）, or the username alone."""
+    profile = getattr(user, "profile", None)
+    name = profile.display_name if profile else ""
+    details = " · ".join(filter(None, [profile.division if profile else "", user.get_username()]))
+    return gettext("%(name)s（%(details)s）") % {"name": name, "details": details} if name else user.get_username()

@@ -4,7 +4,6 @@ import re
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from core.text import one_line
@@ -75,31 +74,45 @@ class PaperFileForm(forms.Form):
 
 
 class DeskForm(forms.Form):
-    """One scan at the desk: lend a copy to a reader, or take it back."""
+    """One scan at the desk: lend a copy to a reader, take it back, or finish with the current reader.
 
-    ACTIONS = [("checkout", _("借出")), ("return", _("归还"))]
+    The reader may be given by username, library card number, name, the name's pinyin (zhangming, zm) or
+    division; left empty, a checkout goes to the reader of the desk's previous checkout (``current``), so a
+    stack of books for one reader is a scan of the card and then a scan of each book."""
+
+    ACTIONS = [("checkout", _("借出")), ("return", _("归还")), ("end", _("换读者"))]
 
     action = forms.ChoiceField(choices=ACTIONS)
-    barcode = forms.CharField(max_length=64, strip=True)
+    barcode = forms.CharField(max_length=64, strip=True, required=False)
     patron = forms.CharField(max_length=150, required=False, strip=True)
 
-    def clean_barcode(self):
-        from library.selectors import copy_get
-
-        raw = self.cleaned_data["barcode"]
-        copy = copy_get(barcode=raw)
-        if copy is None:
-            raise forms.ValidationError(_("条码 %(barcode)s 不存在。") % {"barcode": raw or "—"})
-        return copy
+    def __init__(self, *args, current=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current = current
 
     def clean(self):
+        from accounts.selectors import find_readers, reader_label
+        from library.selectors import copy_get
+
         cleaned = super().clean()
-        if cleaned.get("action") == "checkout":
-            username = cleaned.get("patron", "")
-            reader = get_user_model().objects.filter(username=username, is_active=True).first() if username else None
-            if reader is None:
-                self.add_error("patron", _("读者 %(username)s 不存在。") % {"username": username or "—"})
-            cleaned["reader"] = reader
+        action = cleaned.get("action")
+        if action in ("checkout", "return"):
+            raw = cleaned.get("barcode", "")
+            copy = copy_get(barcode=raw) if raw else None
+            if copy is None:
+                self.add_error("barcode", _("条码 %(barcode)s 不存在。") % {"barcode": raw} if raw
+                               else _("请扫描或输入复本条码。"))
+            cleaned["copy"] = copy
+        if action == "checkout":
+            typed = cleaned.get("patron", "")
+            readers = find_readers(typed) if typed else ([self.current] if self.current else [])
+            if not readers:
+                self.add_error("patron", _("没有找到读者 %(reader)s（可输入姓名、拼音、用户名或读者证号）。") % {"reader": typed}
+                               if typed else _("请先扫描读者证或输入读者。"))
+            elif len(readers) > 1:
+                self.add_error("patron", _("有 %(n)s 位读者符合“%(reader)s”：%(names)s。请输入用户名或读者证号。") % {
+                    "n": len(readers), "reader": typed, "names": "、".join(reader_label(r) for r in readers)})
+            cleaned["reader"] = readers[0] if len(readers) == 1 else None
         return cleaned
 
     def first_error(self) -> str:

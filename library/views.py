@@ -88,35 +88,72 @@ def cancel_hold(request: HttpRequest, hold_id: int) -> HttpResponse:
 # --- the librarian's desk -------------------------------------------------------------------------------
 
 
+#: The session keys of the desk: the reader of the last checkout, and the form that keeps the focus.
+DESK_READER, DESK_FOCUS = "desk_reader", "desk_focus"
+
+
+def _desk_reader(request: HttpRequest):
+    """The reader the desk is serving (the last checkout's), while still an active user."""
+    from django.contrib.auth import get_user_model
+
+    pk = request.session.get(DESK_READER)
+    return get_user_model().objects.filter(pk=pk, is_active=True).select_related("profile").first() if pk else None
+
+
 @role_required(Role.LIBRARIAN)
 def desk(request: HttpRequest) -> HttpResponse:
-    """Scan or type a barcode to lend or take back a copy; the overdue list."""
+    """Scan a reader's card (or type a name, pinyin, username) and then each book to lend; scan a book to take
+    it back; the hold shelf and the overdue list.  A refused scan keeps what was typed (a scanner's Enter in
+    the barcode field before any reader no longer clears the barcode)."""
+    current = _desk_reader(request)
+    form = None
     if request.method == "POST":
-        form = DeskForm(request.POST)
+        form = DeskForm(request.POST, current=current)
         if not form.is_valid():
             messages.error(request, form.first_error())
-        elif form.cleaned_data["action"] == "checkout":
-            _desk_checkout(request, form.cleaned_data["barcode"], form.cleaned_data["reader"])
+            request.session[DESK_FOCUS] = "return" if request.POST.get("action") == "return" else "checkout"
         else:
-            _desk_return(request, form.cleaned_data["barcode"])
-        return redirect("desk")
-    overdue = selectors.loan_queryset().filter(status=Loan.Status.ACTIVE, due_date__lt=library_today()).order_by("due_date")
-    ready = selectors.hold_queryset().filter(status=Hold.Status.READY).order_by("pickup_by")
-    return render(request, "library/desk.html", {"nav": "desk", "overdue": overdue, "ready": ready})
+            action = form.cleaned_data["action"]
+            if action == "end":
+                request.session.pop(DESK_READER, None)
+            elif action == "checkout":
+                if _desk_checkout(request, form.cleaned_data["copy"], form.cleaned_data["reader"]):
+                    request.session[DESK_READER] = form.cleaned_data["reader"].pk
+            else:
+                _desk_return(request, form.cleaned_data["copy"])
+            request.session[DESK_FOCUS] = "return" if action == "return" else "checkout"
+            return redirect("desk")
+        current = _desk_reader(request)
+    today = library_today()
+    overdue = (selectors.loan_queryset().select_related("patron__profile")
+               .filter(status=Loan.Status.ACTIVE, due_date__lt=today).order_by("due_date"))
+    ready = selectors.hold_queryset().select_related("patron__profile").filter(status=Hold.Status.READY).order_by("pickup_by")
+    reader_loans = (selectors.loan_queryset().filter(patron=current, status=Loan.Status.ACTIVE).order_by("due_date")
+                    if current else [])
+    return render(request, "library/desk.html", {
+        "nav": "desk", "overdue": overdue, "ready": ready, "current": current, "reader_loans": reader_loans,
+        "today": today, "typed": request.POST if form is not None else {},
+        "focus": request.session.get(DESK_FOCUS, "checkout"),
+    }, status=400 if form is not None else 200)
 
 
-def _desk_checkout(request: HttpRequest, copy, reader) -> None:
+def _desk_checkout(request: HttpRequest, copy, reader) -> bool:
+    from accounts.selectors import reader_label
+
     try:
         loan = circulation.loan_checkout(patron=reader, actor=request.user, copy=copy, channel=Channel.WEB)
     except DomainError as exc:
         messages.error(request, exc.detail)
-        return
+        return False
     messages.success(request, _("《%(title)s》（%(barcode)s）借给 %(reader)s，应还 %(date)s。") % {
-        "title": copy.book.title, "barcode": copy.barcode, "reader": reader.get_username(),
+        "title": copy.book.title, "barcode": copy.barcode, "reader": reader_label(reader),
         "date": f"{loan.due_date:%Y-%m-%d}"})
+    return True
 
 
 def _desk_return(request: HttpRequest, copy) -> None:
+    from accounts.selectors import reader_label
+
     loan = circulation.active_loan_for_copy(copy)
     if loan is None:
         messages.error(request, _("复本 %(barcode)s 未借出。") % {"barcode": copy.barcode})
@@ -128,7 +165,7 @@ def _desk_return(request: HttpRequest, copy) -> None:
         return
     if result.hold is not None:
         messages.success(request, _("已还《%(title)s》。请放上预约架：%(reader)s 预约，取书截止 %(date)s。") % {
-            "title": copy.book.title, "reader": result.hold.patron.get_username(),
+            "title": copy.book.title, "reader": reader_label(result.hold.patron),
             "date": f"{result.hold.pickup_by:%Y-%m-%d}"})
     else:
         messages.success(request, _("已还《%(title)s》，请放回书架。") % {"title": copy.book.title})

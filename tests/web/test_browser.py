@@ -217,7 +217,7 @@ def test_librarian_desk_checkout_and_return(library_data, server, browser, shoot
     page.fill("#checkout-patron", "zhangming")
     page.click("form:has(#checkout-barcode) button")
     page.wait_for_selector(".messages .success")
-    assert "借给 zhangming" in page.inner_text(".messages")
+    assert "借给 张明（zhangming）" in page.inner_text(".messages")
     shoot(page, "2-lent")
     page.fill("#return-barcode", "B1")
     page.click("form:has(#return-barcode) button")

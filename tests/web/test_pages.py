@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Role
+from accounts.selectors import find_readers
 from events import services as event_services
 from events.models import Registration, Venue
 from library.models import Loan
@@ -110,8 +111,8 @@ def test_desk_checkout_return_and_the_hold_shelf(book, judge, librarian):
     response = csrf_post(desk, "/desk", "/desk", {"action": "return", "barcode": "B1"})
     page = desk.get(response["Location"]).content.decode()
     assert "请放上预约架：judge7" in page and "judge7" in page.split("预约架")[-1]
-    bad = desk.get(csrf_post(desk, "/desk", "/desk", {"action": "return", "barcode": "NOPE"})["Location"])
-    assert "条码 NOPE 不存在" in bad.content.decode()
+    bad = csrf_post(desk, "/desk", "/desk", {"action": "return", "barcode": "NOPE"})
+    assert bad.status_code == 400 and "条码 NOPE 不存在" in bad.content.decode()
     assert logged_in(judge).get("/desk").status_code == 403
 
 
@@ -119,14 +120,48 @@ def test_the_desk_says_what_is_wrong_with_a_scan(book, judge, librarian):
     desk = logged_in(librarian)
 
     def said(data):
-        return desk.get(csrf_post(desk, "/desk", "/desk", data)["Location"]).content.decode()
+        response = csrf_post(desk, "/desk", "/desk", data)
+        return (desk.get(response["Location"]) if response.status_code == 302 else response).content.decode()
 
-    assert "读者 nobody 不存在" in said({"action": "checkout", "barcode": "B1", "patron": "nobody"})
-    assert "读者 — 不存在" in said({"action": "checkout", "barcode": "B1", "patron": ""})
+    assert "没有找到读者 nobody" in said({"action": "checkout", "barcode": "B1", "patron": "nobody"})
+    refused = said({"action": "checkout", "barcode": "B1", "patron": ""})
+    # A scanner's Enter before any reader: the barcode stays in its field and the reader's field is asked for.
+    assert "请先扫描读者证或输入读者" in refused and 'name="barcode" autocomplete="off" value="B1" autofocus' in refused
     assert "条码 坏/码 不存在" in said({"action": "checkout", "barcode": "坏/码", "patron": "judge1"})
     assert "复本 B1 未借出" in said({"action": "return", "barcode": "B1"})
     said({"action": "lend-twice", "barcode": "B1", "patron": "judge1"})  # no such action: nothing happens
     assert not Loan.objects.exists()
+
+
+def test_the_desk_finds_readers_by_name_pinyin_card_or_division_and_keeps_the_reader_for_a_stack(book, librarian):
+    from accounts.models import Profile
+
+    zhang = make_user("judge1", Role.JUDGE, display_name="张明", division="民事审判庭")
+    Profile.objects.filter(user=zhang).update(card_number="R0001")
+    make_user("judge2", Role.JUDGE, display_name="张伟", division="执行局")
+    second = book_create(title="民法典合同编")
+    copy_create(book=second, barcode="B2")
+    desk = logged_in(librarian)
+
+    def scan(data):
+        response = csrf_post(desk, "/desk", "/desk", data)
+        return (desk.get(response["Location"]) if response.status_code == 302 else response).content.decode()
+
+    ambiguous = scan({"action": "checkout", "patron": "张", "barcode": "B1"})
+    assert "有 2 位读者符合“张”" in ambiguous and "张明（民事审判庭 · judge1）" in ambiguous and not Loan.objects.exists()
+    for typed in ("zhangming", "zm", "R0001", "r0001", "张明", "judge1"):
+        assert [u.username for u in find_readers(typed)] == ["judge1"], typed
+    assert [u.username for u in find_readers("执行")] == ["judge2"]
+
+    page = scan({"action": "checkout", "patron": "zhangm", "barcode": "B1"})
+    assert "借给 张明（民事审判庭 · judge1）" in page and 'id="current-reader"' in page
+    page = scan({"action": "checkout", "patron": "", "barcode": "B2"})  # the next book of the stack: no reader typed
+    assert sorted(Loan.objects.filter(patron=zhang).values_list("copy__barcode", flat=True)) == ["B1", "B2"]
+    assert 'id="checkout-barcode" type="text" name="barcode" autocomplete="off" value="" autofocus' in page
+    page = scan({"action": "return", "barcode": "B1"})
+    assert 'id="return-barcode" type="text" name="barcode" autocomplete="off" autofocus' in page  # the next return
+    page = scan({"action": "end"})
+    assert 'id="current-reader"' not in page
 
 
 @pytest.mark.parametrize("params", [{"page": "²"}, {"year": "²"}, {"page": "0"}, {"page": "99999999"},
