@@ -852,6 +852,8 @@ TEXT_CHUNK = 1200
 #: which no query word occurs verbatim took 8 s to scan to its end (an anonymous query could make every
 #: hit on a page do that); past it the hit simply has no text snippet.
 TEXT_SCAN_CHARS = 6000
+#: A summary up to this long is highlighted whole; a longer one a window at a time, as a full text.
+SUMMARY_WHOLE_CHARS = 2000
 
 
 def _mark(text: str, terms: frozenset[str], top: int, fragmenter=_FRAGMENTER) -> str:
@@ -896,7 +898,10 @@ def _highlights(fields: dict, terms: dict[str, set[str]]) -> dict[str, str]:
     out["title"] = marked or html.escape(fields.get("title_display", ""), quote=False)
     summary = fields.get("summary", "")
     if summary:
-        out["summary"] = _mark(summary, words, 2) or html.escape(summary[:120], quote=False)
+        # A long abstract is read like a full text, a window at a time: the fifteenth attack's 20 papers with
+        # 20,000-character abstracts made every page of a common word analyse 264,000 tokens (0.03 → 0.8 s).
+        marked = _mark(summary, words, 2) if len(summary) <= SUMMARY_WHOLE_CHARS else _mark_long(summary, words, 2)
+        out["summary"] = marked or html.escape(summary[:120], quote=False)
     if fields.get("text"):
         text = _mark_long(fields["text"], frozenset(words | terms.get("text", set())), 2)
         if text:
