@@ -132,7 +132,9 @@ class OccurrenceActionForm(forms.Form):
             if data.get("date") is None or data.get("time") is None:
                 raise forms.ValidationError(gettext("日期或时间格式不对。"))
             try:
-                data["new_start"] = parse_instant(datetime.combine(data["date"], data["time"]), "date")
+                # To the minute: a typed 10:00:00.999999 was stored as it was (attack round 15).
+                moment = datetime.combine(data["date"], data["time"].replace(second=0, microsecond=0))
+                data["new_start"] = parse_instant(moment, "date")
             except InvalidInput as exc:
                 self.add_error("date", exc.detail)
         return data

@@ -637,6 +637,10 @@ def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: dateti
         override.status = changes["status"]
     if "reason" in changes:
         override.reason = changes["reason"] or ""
+    if override.status == Event.Status.CANCELLED and before[4] == Event.Status.CANCELLED and (
+            override.start, override.end, override.venue_id, override.venue_changed) != before[:4]:
+        # Moving a cancelled occurrence moved nothing anyone sees, yet said "moved, readers told" (attack round 15).
+        raise DomainError("occurrence_cancelled", _("这一场已取消：先恢复（status 设为 scheduled）再改期或换场地"))
     after = (override.start, override.end, override.venue_id, override.venue_changed, override.status)
     changed = after != before or override.pk is None
     if changed and override.status == Event.Status.SCHEDULED and not force:

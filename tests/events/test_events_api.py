@@ -210,6 +210,24 @@ def test_move_one_cancel_another_and_list_occurrences(org, talk, court_room, ano
                                                                           ("2027-02-05", "cancelled")]
 
 
+def test_a_cancelled_occurrence_is_not_moved_until_it_is_restored(org, talk):
+    """Attack round 15: moving a cancelled occurrence answered "moved, readers told" and moved nothing visible."""
+    url = f"/api/v1/events/{talk['id']}"
+    when = "2027-02-05T15:00:00+08:00"
+    assert org.post(f"{url}/cancel", {"occurrence": when, "reason": "春节"}).status_code == 200
+    sequence = Override.objects.get(event_id=talk["id"]).sequence
+
+    moved = org.post(f"{url}/overrides", {"recurrence_id": when, "start": "2027-02-06T10:00:00+08:00"})
+
+    assert moved.status_code == 409 and moved.json()["code"] == "occurrence_cancelled"
+    assert Override.objects.get(event_id=talk["id"]).sequence == sequence  # nothing changed, nobody told
+    restored = org.post(f"{url}/overrides", {"recurrence_id": when, "status": "scheduled",
+                                             "start": "2027-02-06T10:00:00+08:00"})
+    override = Override.objects.get(event_id=talk["id"])
+    assert restored.status_code == 200 and (override.status, override.start.isoformat()) == (
+        "scheduled", "2027-02-06T02:00:00+00:00")
+
+
 def test_occurrence_filters_and_bad_ranges(org, talk, anon_api):
     org.post("/api/v1/events", {"title": "讲座", "kind": "lecture", "start": "2026-12-10T14:00:00+08:00",
                                 "end": "2026-12-10T16:00:00+08:00"})

@@ -368,6 +368,11 @@ def test_the_event_forms_say_what_is_wrong_and_change_nothing(organizer, judge):
     event.refresh_from_db()
     assert event.status == "scheduled" and not event.overrides.exists()
 
+    from events.forms import OccurrenceActionForm
+
+    typed = OccurrenceActionForm({"action": "move-occurrence", "recurrence_id": start.isoformat(),
+                                  "date": "2027-03-06", "time": "10:00:00.999999"})
+    assert typed.is_valid() and typed.cleaned_data["new_start"].isoformat() == "2027-03-06T10:00:00+08:00"
     csrf_post(org, manage, manage, {"action": "cancel-event", "reason": "停电" * 200})
     event.refresh_from_db()
     assert event.status == "cancelled" and event.cancel_reason == ("停电" * 100)
