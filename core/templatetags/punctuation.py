@@ -1,6 +1,7 @@
 """Punctuation that follows the page's language: Chinese pages use full-width marks (主题：…、（…）), English pages
 half-width ones with spaces (Subjects: …, (…)).  ``{% load punctuation %}``, then ``{% colon %}`` after a label,
-``{{ value|parens }}`` for a remark in brackets, ``{{ instant|when }}`` for a date with its weekday and time."""
+``{{ value|parens }}`` for a remark in brackets, ``{{ list|enum }}`` or ``{% enum_sep %}`` for a list written out,
+``{{ instant|when }}`` for a date with its weekday and time."""
 
 from django import template
 from django.template.defaultfilters import date as date_filter
@@ -17,6 +18,21 @@ def _chinese() -> bool:
 @register.simple_tag
 def colon() -> str:
     return "：" if _chinese() else ": "
+
+
+@register.simple_tag
+def enum_sep() -> str:
+    """Between the items of a list written out: 、 in Chinese, ", " in English."""
+    return "、" if _chinese() else ", "
+
+
+@register.filter(needs_autoescape=True)
+def enum(values, autoescape: bool = True) -> str:
+    """A list written out: 担保、抵押 or "security, mortgage"."""
+    from django.utils.safestring import mark_safe
+
+    items = [conditional_escape(v) if autoescape else str(v) for v in values or []]
+    return mark_safe(enum_sep().join(items))
 
 
 @register.filter(needs_autoescape=True)
