@@ -55,6 +55,7 @@ def user_upsert(
     division: str | None = None,
     email: str | None = None,
     phone: str | None = None,
+    card_number: str | None = None,
     validate: bool = True,
 ) -> tuple[User, bool]:
     """Create or update a user with the given roles and profile; returns (user, created).
@@ -87,7 +88,8 @@ def user_upsert(
         roles_ensure()
         user.groups.set(Group.objects.filter(name__in=roles))
     profile, _created = Profile.objects.get_or_create(user=user)
-    for field, value in (("display_name", display_name), ("division", division), ("phone", phone)):
+    for field, value in (("display_name", display_name), ("division", division), ("phone", phone),
+                         ("card_number", card_number.strip().upper() if card_number else card_number)):
         if value is not None:
             setattr(profile, field, value)
     profile.full_clean()

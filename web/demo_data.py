@@ -10,6 +10,7 @@ ISBN-13 with valid check digits; most are made up for the demo.
 DEMO_ACCOUNTS: tuple[dict, ...] = (
     {
         "username": "judge",
+        "card_number": "R0001",
         "password": "judge-demo-2026",
         "roles": ("judge",),
         "superuser": False,
@@ -19,6 +20,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "judge2",
+        "card_number": "R0002",
         "password": "judge2-demo-2026",
         "roles": ("judge",),
         "superuser": False,
@@ -28,6 +30,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "librarian",
+        "card_number": "R0003",
         "password": "librarian-demo-2026",
         "roles": ("librarian",),
         "superuser": False,
@@ -37,6 +40,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "organizer",
+        "card_number": "R0004",
         "password": "organizer-demo-2026",
         "roles": ("organizer",),
         "superuser": False,
@@ -46,6 +50,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "admin",
+        "card_number": "R0005",
         "password": "admin-demo-2026",
         "roles": (),
         "superuser": True,

@@ -220,6 +220,7 @@ def load_accounts() -> tuple[list[tuple[dict, bool]], Tally]:
                 password=account["password"],
                 display_name=account["display_name"],
                 division=account["division"],
+                card_number=account["card_number"],
                 validate=False,
             )
             if account["superuser"]:
