@@ -52,9 +52,10 @@ run: demo
 	DEBUG=True $(PY) manage.py run_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		DEBUG=True $(PY) manage.py runserver $(HOST):$(PORT)
 
-# pytest-xdist: one test process per core (each with its own test database, caches and index directories).
-TEST_WORKERS ?= auto
-
+# pytest-xdist: three test processes on this 2-core machine (each with its own test database, caches and
+# index directories): a third of the suite's time is spent waiting on live servers, workers and browsers, so a
+# third process fills it (6:27 with two, 6:00 with three, idle machine, 2026-12-06; docs/performance.md).
+TEST_WORKERS ?= 3
 test: $(VENV)/.dev
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
