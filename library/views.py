@@ -142,8 +142,8 @@ def _desk_checkout(request: HttpRequest, copy, reader) -> bool:
 
     try:
         loan = circulation.loan_checkout(patron=reader, actor=request.user, copy=copy, channel=Channel.WEB)
-    except DomainError as exc:
-        messages.error(request, exc.detail)
+    except DomainError as exc:  # the reasons speak to the reader ("您有逾期…"): the desk says whom they concern
+        messages.error(request, _("不能借给 %(reader)s：%(reason)s") % {"reader": reader_label(reader), "reason": exc.detail})
         return False
     messages.success(request, _("《%(title)s》（%(barcode)s）借给 %(reader)s，应还 %(date)s。") % {
         "title": copy.book.title, "barcode": copy.barcode, "reader": reader_label(reader),

@@ -172,6 +172,10 @@ def test_the_desk_finds_readers_by_name_pinyin_card_or_division_and_keeps_the_re
     assert 'id="return-barcode" type="text" name="barcode" autocomplete="off" autofocus' in page  # the next return
     page = scan({"action": "end"})
     assert 'id="current-reader"' not in page
+    Loan.objects.filter(patron=zhang).update(due_date="2020-01-02")
+    copy_create(book=book_create(title="行政诉讼法"), barcode="B3")
+    page = scan({"action": "checkout", "patron": "R0001", "barcode": "B3"})
+    assert "不能借给 张明（民事审判庭 · judge1）：您有逾期未还的图书" in page and not Loan.objects.filter(copy__barcode="B3").exists()
 
 
 @pytest.mark.parametrize("params", [{"page": "²"}, {"year": "²"}, {"page": "0"}, {"page": "99999999"},
