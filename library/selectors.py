@@ -1,11 +1,11 @@
 """Reads of the catalog and of circulation, with the related rows that the API needs fetched up front."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, DateField, OuterRef, Prefetch, Q, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
@@ -69,6 +69,18 @@ def book_list(
 
 def book_get(*, book_id: int) -> Book | None:
     return book_queryset().filter(pk=book_id).first()
+
+
+def new_arrivals(*, limit: int = 8, today: date | None = None, days: int = 180) -> list[Book]:
+    """Books whose newest holding copy came in within ``days``, newest first: by accession (a copy's
+    ``acquired_on``, else the day it was entered), not by year of publication."""
+    today = today or library_today()
+    accession = Coalesce("acquired_on", TruncDate("created_at"))
+    newest = (Copy.objects.filter(book=OuterRef("pk")).exclude(status__in=Copy.GONE).annotate(accession=accession)
+              .order_by("-accession").values("accession")[:1])
+    return list(Book.objects.annotate(accession=Subquery(newest, output_field=DateField()))
+                .filter(accession__gte=today - timedelta(days=days), accession__lte=today)
+                .order_by("-accession", "-id").prefetch_related("contributors")[:limit])
 
 
 def copy_get(*, barcode: str) -> Copy | None:

@@ -5,12 +5,14 @@ Thin: they read through the apps' selectors and services; the actions they post 
 register) are the owning app's views.
 """
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -43,6 +45,21 @@ def _params(request: HttpRequest, **changes) -> str:
         else:
             params[key] = value
     return "?" + urlencode(params)
+
+
+#: What the home page shows before anything is searched.
+HOME_ARRIVALS, HOME_UPCOMING, HOME_UPCOMING_DAYS = 8, 5, 60
+
+
+def _home(request: HttpRequest) -> dict:
+    """The home page: new arrivals (by accession) and the next events, above the browsable catalogue."""
+    from events import selectors as event_selectors
+
+    now = timezone.now()
+    upcoming = event_selectors.occurrence_list(viewer=request.user, start=now,
+                                               end=now + timedelta(days=HOME_UPCOMING_DAYS), limit=HOME_UPCOMING * 3)
+    return {"arrivals": selectors.new_arrivals(limit=HOME_ARRIVALS),
+            "upcoming": [o for o in upcoming.items if o["status"] != "cancelled"][:HOME_UPCOMING]}
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
@@ -85,6 +102,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
                           "url": _params(request, **{name: None if active else value})})
         facets.append({"label": FACET_LABELS[name], "values": items})
     context["active_filters"] = sum(1 for facet in facets for value in facet["values"] if value["active"])
+    if not q.strip() and not context["active_filters"] and page == 1:
+        context.update(_home(request))
     context.update(
         result=result,
         facets=facets,

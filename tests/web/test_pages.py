@@ -571,3 +571,31 @@ def test_search_page_names_every_language_and_says_only_what_is_true(db):
     assert not meta.strip().endswith("·"), meta
     nothing = Client().get("/", {"q": "Mietrecht Pachtvertrag"}).content.decode()
     assert "共 0 条结果" in nothing and "以下为包含任一词的结果" not in nothing
+
+
+def test_the_home_page_shows_new_arrivals_by_accession_and_coming_events(organizer, librarian):
+    """Issue 16 §2: new arrivals by the day copies came in (not the year of publication), and the next events."""
+    from library.policy import library_today
+
+    today = library_today()
+    old_edition = book_create(title="民法学（第一版）", year=1990)
+    copy_create(book=old_edition, barcode="N1", acquired_on=today - timedelta(days=3))  # old book, new copy
+    recent = book_create(title="民法典评注", year=2024)
+    copy_create(book=recent, barcode="N2", acquired_on=today - timedelta(days=400))  # new book, came in long ago
+    gone = book_create(title="已剔除的书", year=2025)
+    copy_create(book=gone, barcode="N3", acquired_on=today, status="withdrawn")
+    entered = book_create(title="刚录入的书")
+    copy_create(book=entered, barcode="N4")  # no accession date: the day it was entered
+    start = (timezone.now() + timedelta(days=3)).replace(second=0, microsecond=0)
+    event_services.event_create(data=event_services.EventData(
+        title="法官茶座：执行难", kind="tea_talk", start=start, end=start + timedelta(hours=1)), actor=organizer)
+    search.index_rebuild()
+
+    page = Client().get("/").content.decode()
+
+    arrivals = page.split('id="arrivals-title"')[1].split("</section>")[0]
+    assert arrivals.index("刚录入的书") < arrivals.index("民法学（第一版）")
+    assert "民法典评注" not in arrivals and "已剔除的书" not in arrivals
+    assert f"{today - timedelta(days=3):%Y-%m-%d} 入藏" in arrivals
+    assert "法官茶座：执行难" in page.split('id="upcoming-title"')[1]
+    assert 'id="home"' not in Client().get("/", {"q": "民法"}).content.decode()  # a search shows results only
