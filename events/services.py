@@ -102,12 +102,18 @@ def venue_seats_sync(*, venue: Venue, now: datetime | None = None) -> None:
     counter nor a waitlist have nothing to change.  The events are locked in id order, as registrations
     lock them one at a time, so a registration waits for this or this for it, and neither is lost."""
     now = now or timezone.now()
-    waiting = Registration.objects.filter(status=Registration.Status.WAITLISTED).values("event_id")
-    affected = (Event.objects.filter(venue=venue, capacity__isnull=True)
-                .filter(Q(pk__in=SeatCounter.objects.values("event_id")) | Q(pk__in=waiting)))
-    for event in affected.select_for_update().order_by("pk"):
-        event.venue = venue
-        _resize_counters(event, now=now, refuse_below=False)
+    # Every event that takes its seats from the venue is locked, not only those with a counter or a waitlist
+    # at this moment: a registration holding an event's lock may be creating its first counter with the old
+    # capacity, invisible here until it commits.  Waiting for its lock, then looking, the new capacity reaches
+    # that counter too (PostgreSQL lost it under a parallel test: 2 seats kept where the room had grown to 6).
+    events = Event.objects.filter(venue=venue, capacity__isnull=True).select_for_update().order_by("pk")
+    for event_id in list(events.values_list("pk", flat=True)):
+        has_seats = SeatCounter.objects.filter(event_id=event_id).exists() or Registration.objects.filter(
+            event_id=event_id, status=Registration.Status.WAITLISTED).exists()
+        if has_seats:
+            event = Event.objects.get(pk=event_id)
+            event.venue = venue
+            _resize_counters(event, now=now, refuse_below=False)
 
 
 def venue_delete(*, venue: Venue) -> None:
