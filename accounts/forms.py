@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.services import login_with_password
 from core.net import client_ip
@@ -28,3 +29,12 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             self.user_cache = result.user
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+
+class ContactForm(forms.Form):
+    """Where a reader's notices go: e-mail (mailed as well as listed at /me/notices) and a mobile number."""
+
+    email = forms.EmailField(label=gettext_lazy("电子邮箱"), required=False, max_length=254)
+    phone = forms.RegexField(label=gettext_lazy("手机或电话"), required=False, max_length=32,
+                             regex=r"^\+?[0-9][0-9 \-]{4,30}$",
+                             error_messages={"invalid": gettext_lazy("电话只能包含数字、空格、- 和开头的 +")})

@@ -97,6 +97,18 @@ def user_upsert(
     return user, created
 
 
+@transaction.atomic
+def contact_update(*, user: AbstractBaseUser, email: str, phone: str) -> None:
+    """A reader's own e-mail and phone (the contact settings on /me)."""
+    user.email = email.strip()
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["email"])
+    profile, _created = Profile.objects.get_or_create(user=user)
+    profile.phone = phone.strip()
+    profile.full_clean()
+    profile.save(update_fields=["phone"])
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     token: ApiToken

@@ -35,6 +35,8 @@ class Notice(models.Model):
     body = models.TextField(_("正文"))
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    #: When the reader saw it in their notice list (/me/notices); unread notices are counted in the header.
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
     #: Set by the sender that is mailing it (notices.services), so two workers never send it twice; a claim
     #: older than ``services.CLAIM_SECONDS`` belonged to a sender that died and is taken over.
     sending_since = models.DateTimeField(_("发送中"), null=True, blank=True, editable=False)
@@ -43,7 +45,8 @@ class Notice(models.Model):
         verbose_name = _("通知")
         verbose_name_plural = _("通知")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["sent_at"], name="notice_sent_at")]
+        indexes = [models.Index(fields=["sent_at"], name="notice_sent_at"),
+                   models.Index(fields=["patron", "read_at"], name="notice_patron_unread")]
 
     def __str__(self) -> str:
         return self.key

@@ -111,3 +111,12 @@ def send_pending(*, progress=None) -> int:
 def deliver_notices(job, progress) -> dict:
     """Mail the notices recorded and not sent yet (queued whenever a notice is recorded)."""
     return {"sent": send_pending(progress=progress)}
+
+
+def mark_read(*, patron: AbstractBaseUser, ids: list[int] | None = None, now: datetime | None = None) -> int:
+    """Mark the reader's own notices read (those of ``ids``, or all); returns how many were unread.  Another
+    reader's ids are ignored, not an error: a reader cannot learn which ids exist."""
+    unread = Notice.objects.filter(patron=patron, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=now or timezone.now())

@@ -27,6 +27,7 @@ from core.errors import HTTP_CODES, DomainError, InvalidInput
 from events.api import router as events_router
 from library.api import router as library_router
 from library.circulation_api import router as circulation_router
+from notices.api import router as notices_router
 from search_index.api import router as search_router
 
 logger = logging.getLogger(__name__)
@@ -216,3 +217,4 @@ api.add_router("/", library_router)
 api.add_router("/", circulation_router)
 api.add_router("/", events_router)
 api.add_router("/", search_router)
+api.add_router("/", notices_router)

@@ -301,6 +301,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shuyuan.context_processors.roles",
+                "shuyuan.context_processors.notices",
             ],
         },
     },

@@ -12,10 +12,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from ninja.errors import Throttled
 
 from accounts.models import PATRON_ROLES, Profile
@@ -145,6 +146,13 @@ def _visible_events(request: HttpRequest, **related):
     return event_queryset(viewer=request.user).filter(status="scheduled", **related).order_by("start")[:10]
 
 
+def _contact_form(user):
+    from accounts.forms import ContactForm
+
+    profile = Profile.objects.filter(user=user).first()
+    return ContactForm(initial={"email": user.email, "phone": profile.phone if profile else ""})
+
+
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -163,12 +171,29 @@ def me(request: HttpRequest) -> HttpResponse:
         "has_feed": hasattr(user, "calendar_token"),
         "may_enter_papers": user_has_role(user, *PAPER_ROLES),
         "paper_count": Paper.objects.filter(created_by=user).count(),
+        "contact_form": _contact_form(user),
     }
     if context["feed_links"]:
         import segno
 
         context["qr_svg"] = segno.make(context["feed_links"]["webcal_url"], error="m").svg_inline(scale=4)
     return render(request, "web/me.html", context)
+
+
+@login_required
+@require_POST
+def contact(request: HttpRequest) -> HttpResponse:
+    """Save the reader's e-mail and phone from /me."""
+    from accounts.forms import ContactForm
+    from accounts.services import contact_update
+
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        contact_update(user=request.user, email=form.cleaned_data["email"], phone=form.cleaned_data["phone"])
+        messages.success(request, _("联系方式已保存。"))
+    else:
+        messages.error(request, next(str(m) for errors in form.errors.values() for m in errors))
+    return redirect(reverse("me") + "#contact")
 
 
 @login_required
@@ -185,3 +210,28 @@ def calendar_link(request: HttpRequest) -> HttpResponse:
     request.session["calendar_links"] = calendar_links(token)
     messages.success(request, _("已生成新的日历订阅链接；旧链接已失效。"))
     return redirect("me")
+
+
+#: Notices a page of /me/notices shows.
+NOTICES_PER_PAGE = 50
+
+
+@login_required
+@require_safe
+def my_notices(request: HttpRequest) -> HttpResponse:
+    """Every notice recorded for the reader, newest first; the unread ones are marked as such on this visit
+    and counted as read from then on (as a mail client does)."""
+    from notices import selectors as notice_selectors
+    from notices import services as notice_services
+
+    before = request.GET.get("before", "")
+    notices = notice_selectors.notice_list(patron=request.user)
+    if before.isascii() and before.isdigit():
+        notices = notices.filter(pk__lt=int(before))
+    shown = list(notices[: NOTICES_PER_PAGE + 1])
+    more = len(shown) > NOTICES_PER_PAGE
+    shown = shown[:NOTICES_PER_PAGE]
+    notice_services.mark_read(patron=request.user, ids=[n.pk for n in shown if n.read_at is None])
+    return render(request, "web/notices.html", {
+        "nav": "notices", "notices": shown, "older": shown[-1].pk if more else None,
+    })

@@ -161,6 +161,8 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "api/v1/me/tokens"): E(401, 200, 200, 200, 200),
     ("DELETE", "api/v1/me/tokens/<token_id>"): E(401, 204, 404, 404, 404, owned=True),
     ("POST", "api/v1/me/calendar-token"): E(401, 200, 200, 200, 200),
+    ("GET", "api/v1/me/notices"): E(401, 200, 200, 200, 200),
+    ("POST", "api/v1/me/notices/read"): E(401, 200, 200, 200, 200, body={}),
     # --- API: catalog
     ("GET", "api/v1/books"): same(200),
     ("POST", "api/v1/books"): E(401, 403, 201, 403, 403, body={"title": "新书"}),
@@ -258,6 +260,8 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "me/loans/<int:loan_id>/renew"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/holds/<int:hold_id>/cancel"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/calendar-link"): E(LOGIN, 302, 302, 302, 302),
+    ("GET", "me/notices"): E(LOGIN, 200, 200, 200, 200),
+    ("POST", "me/contact"): E(LOGIN, 302, 302, 302, 302),
     # A judge's own papers; librarians edit every paper.  An empty form is shown again with its errors.
     ("GET", "me/papers"): E(LOGIN, 200, 200, 403, 200),
     ("POST", "me/papers"): E(LOGIN, 200, 200, 403, 200),
