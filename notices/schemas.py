@@ -2,6 +2,8 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
+from core.schema_types import Id
+
 
 class NoticeOut(Schema):
     id: int
@@ -24,7 +26,7 @@ class NoticeFilters(Schema):
 
 
 class MarkReadIn(Schema):
-    ids: list[int] | None = Field(None, max_length=500, description="要标为已读的通知；省略或 null 为全部")
+    ids: list[Id] | None = Field(None, max_length=500, description="要标为已读的通知；省略或 null 为全部")
 
 
 class MarkReadOut(Schema):

@@ -37,7 +37,9 @@ def test_the_api_lists_a_readers_own_notices_and_marks_them_read(judge):
     assert [i["id"] for i in api.get("/api/v1/me/notices", {"unread": "true"}).json()["items"]] == [
         mine[2].pk, mine[1].pk]
     assert api.post("/api/v1/me/notices/read", {}).json() == {"marked": 2, "unread": 0}
-    assert api.post("/api/v1/me/notices/read", {"ids": ["x"]}).status_code == 422
+    for bad in (["x"], [-321931364322320842752], [2**63], [0], list(range(1, 502))):  # a huge id was a 500
+        refused = api.post("/api/v1/me/notices/read", {"ids": bad})
+        assert refused.status_code == 422 and "ids" in str(refused.json()["detail"]), bad
     assert Client().get("/api/v1/me/notices").status_code == 401
 
 
