@@ -14,14 +14,14 @@ from notices.schemas import MarkReadIn, MarkReadOut, NoticeFilters, NoticeOut
 router = Router(tags=["notices"])
 
 
-@router.get("/me/notices", response={200: list[NoticeOut], **error_responses(401, 422)}, auth=LOGGED_IN,
+@router.get("/me/notices", response={200: list[NoticeOut], **error_responses(400, 401, 422)}, auth=LOGGED_IN,
             summary="我的通知（最新在前）")
 @paginate(Pagination)
 def my_notices(request: HttpRequest, filters: Query[NoticeFilters]):
     return selectors.notice_list(patron=request.auth, unread=filters.unread)
 
 
-@router.post("/me/notices/read", response={200: MarkReadOut, **error_responses(401, 422)}, auth=LOGGED_IN,
+@router.post("/me/notices/read", response={200: MarkReadOut, **error_responses(400, 401, 422)}, auth=LOGGED_IN,
              summary="标为已读（指定的或全部）")
 def mark_read(request: HttpRequest, payload: MarkReadIn):
     marked = services.mark_read(patron=request.auth, ids=payload.ids)
