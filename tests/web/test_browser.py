@@ -297,6 +297,42 @@ def test_month_view_navigation(library_data, server, browser, shoot):
     shoot(page, "month")
 
 
+def test_phone_sized_events_month_and_desk(library_data, server, browser, shoot):
+    """At 390 px: the month grid, an event page with its sessions and the desk fit the screen (issue 16 §5)."""
+    from django.utils import timezone
+
+    from events import services as event_services
+
+    organizer = browser_user("org2", Role.ORGANIZER, "org-pass-2026", display_name="王芳")
+    start = (timezone.localtime() + timezone.timedelta(days=3)).replace(hour=15, minute=0, second=0, microsecond=0)
+    event = event_services.event_create(data=event_services.EventData(
+        title="法官茶座：执行难的破解之道", kind="tea_talk", start=start, end=start + timezone.timedelta(hours=2),
+        rrule="FREQ=WEEKLY;COUNT=4"), actor=organizer)
+    browser_user("desk2", Role.LIBRARIAN, "desk-pass-2026", display_name="李娜")
+    base, _log = server
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{base}/events?view=month&month={start:%Y-%m}")
+    page.wait_for_selector("table.month")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "phone-month")
+    page.goto(f"{base}/events/{event.pk}")
+    page.wait_for_selector("table.cards[data-labelled]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "phone-event")
+    login(page, base, "desk2", "desk-pass-2026")
+    page.goto(f"{base}/desk")
+    page.fill("#checkout-patron", "zm")  # 张明 by the initials of his name
+    page.fill("#checkout-barcode", "B1")
+    page.press("#checkout-barcode", "Enter")
+    page.wait_for_selector("#current-reader")
+    assert "张明" in page.inner_text("#current-reader")
+    assert page.evaluate("document.activeElement.id") == "checkout-barcode"  # ready for the next book
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "phone-desk")
+    context.close()
+
+
 def test_pages_run_under_the_content_security_policy(library_data, server, browser, shoot):
     """Every kind of page — with the admin and the API docs — loads without a CSP refusal (checked by the
     browser fixture) and with its script working (the copy button, the Swagger UI)."""
