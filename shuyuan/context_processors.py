@@ -1,5 +1,7 @@
 """Template context shared by every page."""
 
+from django.utils.functional import SimpleLazyObject
+
 from accounts.selectors import user_roles
 from notices.selectors import unread_count
 
@@ -16,23 +18,5 @@ def notices(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"unread_notices": 0}
-    return {"unread_notices": _Lazy(lambda: unread_count(patron=user))}
-
-
-class _Lazy:
-    def __init__(self, compute):
-        self._compute, self._value = compute, None
-
-    def _get(self) -> int:
-        if self._value is None:
-            self._value = self._compute()
-        return self._value
-
-    def __int__(self) -> int:
-        return self._get()
-
-    def __bool__(self) -> bool:
-        return self._get() > 0
-
-    def __str__(self) -> str:
-        return str(self._get())
+    # Counted only if the page shows it (SimpleLazyObject proxies bool() and str()).
+    return {"unread_notices": SimpleLazyObject(lambda: unread_count(patron=user))}

@@ -136,10 +136,20 @@ def server(tmp_path):
 
 
 def post(url: str, token: str, payload: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
+    return send("POST", url, token, payload)
+
+
+def patch(url: str, token: str, payload: dict) -> tuple[int, dict]:
+    return send("PATCH", url, token, payload)
+
+
+def send(method: str, url: str, token: str, payload: dict | None = None) -> tuple[int, dict]:
+    """A request with a bearer token (and a JSON body, when given) to the live server: (status, body)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if payload is not None:
+        headers["Content-Type"] = "application/json"
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -170,9 +180,4 @@ def assert_clean_log(log: Path) -> None:
 
 
 def delete(url: str, token: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url, method="DELETE", headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
+    return send("DELETE", url, token)

@@ -2,9 +2,6 @@
 server (finding F7): the seats follow the venue, the waitlist keeps its order, and nobody confirmed is
 un-confirmed by a smaller room."""
 
-import json
-import urllib.error
-import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -14,21 +11,9 @@ from accounts.models import Role
 from accounts.services import token_issue
 from events.models import Event, Registration, SeatCounter, Venue
 from tests.conftest import make_user
-from tests.live import all_at_once, assert_clean_log, delete, post
+from tests.live import all_at_once, assert_clean_log, delete, patch, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def patch(url: str, token: str, payload: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), method="PATCH",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
 
 
 def queue(event: Event) -> list[Registration]:
