@@ -123,16 +123,15 @@ def desk(request: HttpRequest) -> HttpResponse:
                 _desk_return(request, form.cleaned_data["copy"])
             request.session[DESK_FOCUS] = "return" if action == "return" else "checkout"
             return redirect("desk")
-        current = _desk_reader(request)
     today = library_today()
     overdue = (selectors.loan_queryset().select_related("patron__profile")
                .filter(status=Loan.Status.ACTIVE, due_date__lt=today).order_by("due_date"))
     ready = selectors.hold_queryset().select_related("patron__profile").filter(status=Hold.Status.READY).order_by("pickup_by")
-    reader_loans = (selectors.loan_queryset().filter(patron=current, status=Loan.Status.ACTIVE).order_by("due_date")
+    reader_loans = (list(selectors.loan_queryset().filter(patron=current, status=Loan.Status.ACTIVE).order_by("due_date"))
                     if current else [])
     return render(request, "library/desk.html", {
         "nav": "desk", "overdue": overdue, "ready": ready, "current": current, "reader_loans": reader_loans,
-        "today": today, "typed": request.POST if form is not None else {},
+        "reader_overdue": any(loan.due_date < today for loan in reader_loans), "typed": request.POST if form is not None else {},
         "focus": request.session.get(DESK_FOCUS, "checkout"),
     }, status=400 if form is not None else 200)
 

@@ -176,6 +176,10 @@ def test_the_desk_finds_readers_by_name_pinyin_card_or_division_and_keeps_the_re
     copy_create(book=book_create(title="行政诉讼法"), barcode="B3")
     page = scan({"action": "checkout", "patron": "R0001", "barcode": "B3"})
     assert "不能借给 张明（民事审判庭 · judge1）：您有逾期未还的图书" in page and not Loan.objects.filter(copy__barcode="B3").exists()
+    session = desk.session
+    session["desk_reader"] = zhang.pk  # serving 张明 again: two overdue books, one warning
+    session.save()
+    assert desk.get("/desk").content.decode().count('<strong class="error">有逾期</strong>') == 1
 
 
 @pytest.mark.parametrize("params", [{"page": "²"}, {"year": "²"}, {"page": "0"}, {"page": "99999999"},
