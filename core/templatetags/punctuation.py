@@ -6,6 +6,7 @@ half-width ones with spaces (Subjects: …, (…)).  ``{% load punctuation %}``,
 from django import template
 from django.template.defaultfilters import date as date_filter
 from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 register = template.Library()
@@ -29,8 +30,6 @@ def enum_sep() -> str:
 @register.filter(needs_autoescape=True)
 def enum(values, autoescape: bool = True) -> str:
     """A list written out: 担保、抵押 or "security, mortgage"."""
-    from django.utils.safestring import mark_safe
-
     items = [conditional_escape(v) if autoescape else str(v) for v in values or []]
     return mark_safe(enum_sep().join(items))
 
