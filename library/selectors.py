@@ -18,8 +18,10 @@ from library.models import (
     Hold,
     ImportRecord,
     Loan,
+    Location,
     Paper,
     PaperAuthor,
+    Transfer,
     copy_counts,
 )
 from library.policy import library_today
@@ -188,7 +190,7 @@ def hold_queryset() -> QuerySet[Hold]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Hold.objects.select_related("book", "copy", "patron").annotate(
+    return Hold.objects.select_related("book", "copy", "patron", "pickup_location").annotate(
         position=Case(When(status=Hold.Status.WAITING, then=Subquery(ahead)), default=None)
     )
 
@@ -207,6 +209,49 @@ def hold_list(
 
 def hold_get(*, viewer: AbstractBaseUser, hold_id: int) -> Hold | None:
     return hold_list(viewer=viewer).filter(pk=hold_id).first()
+
+
+# --- locations, the pull list, the hold shelf and the van ----------------------------------------------------
+
+
+def location_list(*, pickup: bool | None = None) -> QuerySet[Location]:
+    rows = Location.objects.order_by("position", "id")
+    return rows if pickup is None else rows.filter(pickup=pickup)
+
+
+def location_get(*, code: str | None = None, name: str | None = None) -> Location | None:
+    if code is not None:
+        return Location.objects.filter(code=code).first()
+    return Location.objects.filter(name=name).first()
+
+
+def _at(location: str) -> Q:
+    """Copies that are at ``location`` now (their own, or away there)."""
+    return Q(copy__at_location=location) | Q(copy__at_location="", copy__location=location)
+
+
+def pull_list(*, location: str) -> QuerySet[Hold]:
+    """Requests whose copy stands on a shelf at ``location``, oldest first (in shelf order within a day would
+    need call numbers: the order is the request's, the shelf is shown)."""
+    return (hold_queryset().select_related("patron__profile")
+            .filter(_at(location), status=Hold.Status.PULLING).order_by("created_at", "id"))
+
+
+def hold_shelf(*, location: str) -> QuerySet[Hold]:
+    """Copies waiting for their readers at ``location``, the first deadline first."""
+    return (hold_queryset().select_related("patron__profile")
+            .filter(status=Hold.Status.READY, pickup_location__name=location).order_by("pickup_by", "id"))
+
+
+def transfer_list(*, location: str, direction: str) -> QuerySet[Transfer]:
+    """Open transfers leaving ``location`` (``outgoing``: to send, and sent) or coming to it (``incoming``)."""
+    rows = Transfer.objects.select_related("copy__book", "hold__patron__profile").filter(status__in=Transfer.OPEN)
+    rows = rows.filter(from_location=location) if direction == "outgoing" else rows.filter(to_location=location)
+    return rows.order_by("status", "created_at", "id")
+
+
+def transfer_get(*, transfer_id: int) -> Transfer | None:
+    return Transfer.objects.select_related("copy__book", "hold").filter(pk=transfer_id).first()
 
 
 def book_availability(*, book: Book) -> dict:

@@ -225,6 +225,9 @@ SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
 # API (the court's 24-hour self-service point); otherwise returns are the
 # librarian's.
 SELF_RETURN = envbool("SELF_RETURN", "False")
+# RETURN_TO_HOME: a copy returned (or left over) at another location goes home by the van (Koha's
+# "return to home branch"); off, it stays where it was returned.
+RETURN_TO_HOME = envbool("RETURN_TO_HOME", "True")
 
 # E-mail for notices (due soon, overdue, hold ready/expired).  Development
 # prints them to the console; production sets the SMTP variables below.

@@ -394,10 +394,11 @@ def test_a_book_with_loan_history_is_refused_with_a_code(librarian_api, book, le
 def test_a_copy_kept_by_a_hold_is_refused_with_a_code(librarian_api, book, judge):
     from django.utils import timezone
 
+    from library.circulation import default_pickup_location
     from library.models import Hold
 
     Hold.objects.create(book=book, patron=judge, copy=Copy.objects.get(barcode="FG0002"), status="cancelled",
-                        created_at=timezone.now())
+                        created_at=timezone.now(), pickup_location=default_pickup_location())
     response = librarian_api.delete("/api/v1/copies/FG0002")
     assert (response.status_code, response.json()["code"]) == (409, "copy_has_history")
 

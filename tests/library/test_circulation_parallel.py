@@ -7,7 +7,7 @@ from accounts.models import Role
 from accounts.services import token_issue
 from library.models import CirculationEvent, Copy, Hold, Loan, LoanPolicy
 from library.services import book_create, copy_create
-from tests.conftest import make_user
+from tests.conftest import copy_barcode, make_user
 from tests.live import all_at_once, assert_clean_log, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,7 +23,7 @@ def test_fifty_judges_one_copy_exactly_one_loan(server):
     book = book_create(title="民法典评注（热门）")
     copy_create(book=book, barcode="HOT1")
     _, tokens = _judges(50)
-    results = all_at_once([lambda t=t: post(f"{base}/api/v1/loans", t, {"book": book.pk}) for t in tokens])
+    results = all_at_once([lambda t=t: post(f"{base}/api/v1/loans", t, {"barcode": copy_barcode(book)}) for t in tokens])
     statuses = sorted(status for status, _ in results)
     assert statuses == [201] + [409] * 49, statuses
     assert {body["code"] for status, body in results if status == 409} == {"not_available"}
@@ -42,7 +42,7 @@ def test_one_judge_twenty_requests_at_once_keeps_the_loan_limit(server):
         copy_create(book=b, barcode=f"LIM{i:02d}")
         books.append(b)
     (judge,), (token,) = _judges(1, "limit")
-    results = all_at_once([lambda b=b: post(f"{base}/api/v1/loans", token, {"book": b.pk}) for b in books])
+    results = all_at_once([lambda b=b: post(f"{base}/api/v1/loans", token, {"barcode": copy_barcode(b)}) for b in books])
     statuses = [status for status, _ in results]
     assert statuses.count(201) == 10 and statuses.count(409) == 10, statuses
     assert {body["code"] for status, body in results if status == 409} == {"loan_limit"}
@@ -56,7 +56,7 @@ def test_parallel_holds_form_one_queue_served_in_order(server):
     book = book_create(title="担保物权研究（排队）")
     copy_create(book=book, barcode="Q1")
     (lender,), (lender_token,) = _judges(1, "lender")
-    assert post(f"{base}/api/v1/loans", lender_token, {"book": book.pk})[0] == 201
+    assert post(f"{base}/api/v1/loans", lender_token, {"barcode": copy_barcode(book)})[0] == 201
     users, tokens = _judges(20, "queue")
     results = all_at_once([lambda t=t: post(f"{base}/api/v1/holds", t, {"book": book.pk}) for t in tokens])
     assert [status for status, _ in results] == [201] * 20
@@ -75,7 +75,7 @@ def test_the_same_copy_returned_ten_times_at_once_is_returned_once(server):
     book = book_create(title="刑法学（还书）")
     copy_create(book=book, barcode="RET1")
     (judge,), (token,) = _judges(1, "ret")
-    assert post(f"{base}/api/v1/loans", token, {"book": book.pk})[0] == 201
+    assert post(f"{base}/api/v1/loans", token, {"barcode": copy_barcode(book)})[0] == 201
     desks = [token_issue(user=make_user(f"desk{i}", Role.LIBRARIAN), name="d").raw for i in range(10)]
     results = all_at_once([lambda t=t: post(f"{base}/api/v1/returns", t, {"barcode": "RET1"}) for t in desks])
     statuses = sorted(status for status, _ in results)
