@@ -120,3 +120,34 @@ class DeskForm(forms.Form):
         for errors in self.errors.values():
             return errors[0]
         return ""
+
+
+class TransferForm(forms.Form):
+    """Move a copy on the shelf here to another location (for good: it belongs there once received)."""
+
+    barcode = forms.CharField(label=_("复本条码"), max_length=64, strip=True)
+    to = forms.ChoiceField(label=_("发往"), choices=())
+
+    def __init__(self, *args, here=None, **kwargs):
+        from library.selectors import location_list
+
+        super().__init__(*args, **kwargs)
+        self.places = {loc.code: loc for loc in location_list() if here is None or loc.pk != here.pk}
+        self.fields["to"].choices = [(code, loc.name) for code, loc in self.places.items()]
+
+    def clean(self):
+        from library.selectors import copy_get
+
+        cleaned = super().clean()
+        raw = cleaned.get("barcode", "")
+        copy = copy_get(barcode=raw) if raw else None
+        if raw and copy is None:
+            self.add_error("barcode", _("条码 %(barcode)s 不存在。") % {"barcode": raw})
+        cleaned["copy"] = copy
+        cleaned["to"] = self.places.get(cleaned.get("to", ""))
+        return cleaned
+
+    def first_error(self) -> str:
+        for errors in self.errors.values():
+            return errors[0]
+        return ""

@@ -15,6 +15,13 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     table.dataset.labelled = "";
   });
+  // A select that applies itself (the desk's location), and print buttons.
+  document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
+  });
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
   // Copy buttons: <button data-copy="#input-id" hidden> appear only where the clipboard is usable.
   document.querySelectorAll("[data-copy]").forEach((button) => {
     const source = document.querySelector(button.dataset.copy);
