@@ -18,8 +18,10 @@ from library.models import (
     Hold,
     Loan,
     LoanPolicy,
+    Location,
     Paper,
     PaperAuthor,
+    Transfer,
 )
 from library.services import papers_delete
 from library.tasks import paper_upload_file
@@ -211,6 +213,37 @@ class PaperAdmin(admin.ModelAdmin):
 # --- circulation ---------------------------------------------------------------------------------------
 
 
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    """Places: their opening hours and whether readers pick requested books up there.  A place that copies
+    belong to, or that requests name, is not deleted (copies name it; rename it by editing the copies)."""
+
+    list_display = ("name", "code", "pickup", "hours", "position")
+    list_editable = ("pickup", "position")
+    search_fields = ("name", "code")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Copies, policies and transfers name a place by its name: once in use it stays as it is.
+        return ("name",) if obj is not None and self._in_use(obj) else ()
+
+    @staticmethod
+    def _in_use(obj) -> bool:
+        return (Copy.objects.filter(Q(location=obj.name) | Q(at_location=obj.name)).exists()
+                or obj.holds.exists() or Transfer.objects.filter(Q(from_location=obj.name) | Q(to_location=obj.name)).exists())
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and self._in_use(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        kept = [obj for obj in queryset if self._in_use(obj)]
+        if kept:
+            self.message_user(request, _("仍在使用的馆藏地未删除：%(names)s") % {
+                "names": "、".join(obj.name for obj in kept)}, level="warning")
+        super().delete_queryset(request, queryset.exclude(pk__in=[obj.pk for obj in kept]))
+
+
 @admin.register(LoanPolicy)
 class LoanPolicyAdmin(admin.ModelAdmin):
     list_display = ("__str__", "loan_days", "max_renewals", "renewal_days", "max_loans", "pickup_days", "max_holds")
@@ -269,11 +302,12 @@ class LoanAdmin(ReadOnlyCirculation):
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyCirculation):
-    list_display = ("book", "patron", "status", "created_at", "copy", "pickup_by")
-    list_filter = ("status",)
+    list_display = ("book", "patron", "status", "pickup_location", "created_at", "copy", "pickup_by")
+    list_filter = ("status", "pickup_location")
     search_fields = ("book__title", "patron__username")
-    list_select_related = ("book", "patron", "copy")
-    readonly_fields = ("book", "patron", "status", "created_at", "copy", "ready_at", "pickup_by", "closed_at", "channel")
+    list_select_related = ("book", "patron", "copy", "pickup_location")
+    readonly_fields = ("book", "patron", "status", "pickup_location", "created_at", "copy", "ready_at", "pickup_by",
+                       "closed_at", "channel")
     actions = ["cancel_selected"]
 
     @admin.action(description=_("取消所选预约"))
@@ -283,6 +317,20 @@ class HoldAdmin(ReadOnlyCirculation):
             hold_cancel(hold=hold, actor=request.user, channel=Channel.ADMIN)
             done += 1
         self.message_user(request, _("已取消 %(n)d 个预约") % {"n": done})
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyCirculation):
+    """Copies on the van: sent and received at the desk's 在途 page, read here."""
+
+    list_display = ("copy", "from_location", "to_location", "reason", "status", "created_at", "sent_at", "received_at")
+    list_filter = ("status", "reason", "from_location", "to_location")
+    search_fields = ("copy__barcode", "copy__book__title")
+    list_select_related = ("copy",)
+    date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CirculationEvent)

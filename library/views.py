@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from ninja.errors import Throttled
 
 from accounts.decorators import role_required
@@ -326,6 +326,7 @@ def _transit_action(request: HttpRequest, action: str | None, ids: list[str]) ->
 
 
 @role_required(Role.LIBRARIAN)
+@require_safe
 def hold_slip(request: HttpRequest, hold_id: int) -> HttpResponse:
     """A printable slip for a copy on the hold shelf: whose, where, until when."""
     hold = selectors.hold_list(viewer=request.user).filter(pk=hold_id, status=Hold.Status.READY).first()
@@ -335,6 +336,7 @@ def hold_slip(request: HttpRequest, hold_id: int) -> HttpResponse:
 
 
 @role_required(Role.LIBRARIAN)
+@require_safe
 def loan_receipt(request: HttpRequest) -> HttpResponse:
     """A printable date-due receipt for the desk's current reader: every book they have, with its due date."""
     reader = _desk_reader(request)
