@@ -365,7 +365,7 @@ def labels_print(*, kind: str = "both", barcodes: Sequence[str] = (), accessione
     wanted = list(dict.fromkeys(wanted))
     field = "barcodes" if wanted else "accessioned_since" if accessioned_since else "unprinted"
     if not wanted and accessioned_since is None and not unprinted:
-        raise InvalidInput("barcodes", _("请给出条码、入藏起始日期，或选择“只打印未打印过的”"), code="no_selection")
+        raise InvalidInput("barcodes", _("请给出条码、入藏起始日期，或勾选“只打印标签未打印过的复本”"), code="no_selection")
     limit = settings.LABELS_MAX_PER_REQUEST
     per_copy = labels.labels_per_copy(kind)
     chosen = selectors.label_copies(barcodes=wanted, accessioned_since=accessioned_since, unprinted=unprinted)
