@@ -51,7 +51,7 @@ def _spine(sheet: Sheet, copy: Copy, x: float, y: float) -> None:
     for line in lines:
         sheet.text(line, x=x + PAD, y=baseline, width=width, size=size, font=_font(line, CALL_NUMBER_FONT))
         baseline -= size * 1.2
-    sheet.text(copy.location, x=x + PAD, y=y + PAD, width=width, size=location_size)
+    sheet.text(str(copy.location), x=x + PAD, y=y + PAD, width=width, size=location_size)  # text or a Location
 
 
 def _barcode(sheet: Sheet, copy: Copy, x: float, y: float, library_name: str) -> None:
