@@ -20,8 +20,8 @@ from accounts.models import PATRON_ROLES, Role
 from accounts.selectors import user_has_role
 from core import idempotency
 from core.errors import ERRORS, InvalidInput
-from core.schema_types import Id, SingleLine
 from core.pagination import Pagination
+from core.schema_types import Id, SingleLine
 from library import circulation, selectors
 from library.models import Channel, Copy, Hold, Location
 from library.schemas import (

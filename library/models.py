@@ -14,6 +14,7 @@ from accounts.models import Role
 from core.models import person_link
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import SingleLineFields, is_single_line
+from library.callnumbers import normalize_call_number
 from library.validators import format_isbn, has_visible_text, normalize_barcode, normalize_clc, normalize_isbn
 
 
@@ -63,6 +64,12 @@ class Book(SingleLineFields, models.Model):
             # NULL (no ISBN) may repeat; a present ISBN may not.
             models.UniqueConstraint(fields=["isbn"], name="book_isbn_unique"),
             models.CheckConstraint(condition=~Q(title=""), name="book_title_not_empty"),
+            # A call number names one title on the shelf: unique, and so unique within its class (the class
+            # is its first part).  Empty means "none yet" and may repeat.
+            models.UniqueConstraint(
+                fields=["call_number"], condition=~Q(call_number=""), name="book_call_number_unique",
+                violation_error_message=_("该索书号已被另一种书使用"),
+            ),
         ]
         indexes = [
             # Exact class lookups and ordering by class.  (The clc prefix filter of
@@ -90,6 +97,7 @@ class Book(SingleLineFields, models.Model):
                 self.clc = normalize_clc(self.clc)
             except ValidationError as exc:
                 errors["clc"] = exc.messages
+        self.call_number = normalize_call_number(self.call_number)
         # An empty title is already reported by the field check; a title of
         # only spaces passes that check and is caught here.
         if self.title and not has_visible_text(self.title):
@@ -105,6 +113,23 @@ class Book(SingleLineFields, models.Model):
     @property
     def isbn_display(self) -> str:
         return format_isbn(self.isbn) if self.isbn else ""
+
+
+class CallNumberCounter(models.Model):
+    """The last running number given out under a key: a CLC class (种次号: ``D923``) or a class and an author
+    mark (著者号: ``D923/ZM``).  ``services.call_number_assign`` locks the row while it takes the next number,
+    so two books of one class catalogued at once never get the same one."""
+
+    key = models.CharField(_("分类号或著者号"), max_length=64)
+    last = models.PositiveIntegerField(_("最后分配的号"), default=0)
+
+    class Meta:
+        verbose_name = _("索书号计数器")
+        verbose_name_plural = _("索书号计数器")
+        constraints = [models.UniqueConstraint(fields=["key"], name="callnumbercounter_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.last}"
 
 
 class Contributor(SingleLineFields, models.Model):
@@ -212,6 +237,8 @@ class Copy(SingleLineFields, models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.AVAILABLE)
     acquired_on = models.DateField(_("入藏日期"), null=True, blank=True)
     note = models.TextField(_("备注"), blank=True)
+    #: When its spine and barcode labels were last printed (``services.labels_print``); None: never.
+    label_printed_at = models.DateTimeField(_("标签打印时间"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

@@ -17,12 +17,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 from ninja.errors import Throttled
 
+from accounts.cards import card_readers, cards_print
 from accounts.decorators import role_required
 from accounts.models import PATRON_ROLES, Profile, Role
 from core.errors import DomainError, InvalidInput
+from core.pdf import pdf_response
 from core.throttles import hourly_allowance
 from library import circulation, selectors, services, tasks
-from library.forms import CatalogImportForm, DeskForm, PaperFileForm, PaperForm
+from library.forms import CardsForm, CatalogImportForm, DeskForm, LabelsForm, PaperFileForm, PaperForm
 from library.models import Channel, Hold, Loan
 from library.policy import library_today
 
@@ -345,6 +347,39 @@ def loan_receipt(request: HttpRequest) -> HttpResponse:
     loans = selectors.loan_queryset().filter(patron=reader, status=Loan.Status.ACTIVE).order_by("due_date")
     return render(request, "library/slip_receipt.html", {"reader": reader, "loans": loans,
                                                          "printed": timezone.localtime()})
+
+
+@role_required(Role.LIBRARIAN)
+def labels(request: HttpRequest) -> HttpResponse:
+    """Print spine and barcode labels: of the copies not yet printed, those accessioned since a day, or the
+    barcodes scanned; the PDF opens in the browser, ready to print (the API's POST /labels)."""
+    form = LabelsForm(request.POST) if request.method == "POST" else LabelsForm()
+    if request.method == "POST" and form.is_valid():
+        try:
+            printed = services.labels_print(**form.selection())
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            return pdf_response(printed.pdf, f"labels-{form.cleaned_data['kind']}.pdf")
+    waiting = selectors.label_copies(unprinted=True).count()
+    return render(request, "library/labels.html", {"nav": "desk", "form": form, "waiting": waiting},
+                  status=400 if form.errors else 200)
+
+
+@role_required(Role.LIBRARIAN)
+def cards(request: HttpRequest) -> HttpResponse:
+    """Print library cards (读者证) with the card number as a barcode, for readers named or a division."""
+    form = CardsForm(request.POST) if request.method == "POST" else CardsForm()
+    if request.method == "POST" and form.is_valid():
+        field = "readers" if form.identifiers() else "division"
+        try:
+            readers = card_readers(identifiers=form.identifiers(), division=form.cleaned_data["division"])
+            printed = cards_print(readers=readers, field=field)
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            return pdf_response(printed.pdf, "cards.pdf")
+    return render(request, "library/cards.html", {"nav": "desk", "form": form}, status=400 if form.errors else 200)
 
 
 @role_required(Role.LIBRARIAN)

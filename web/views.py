@@ -109,7 +109,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         result=result,
         facets=facets,
         sorts=[{"label": label, "active": sort == key, "url": _params(request, sort=key)}
-               for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")))],
+               for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")),
+                                  ("call_number", _("索书号")))],
         prev_url=_params(request, page=str(page - 1)) if page > 1 else None,
         next_url=_params(request, page=str(page + 1)) if page * PER_PAGE < result.count and page < MAX_PAGE else None,
     )

@@ -186,6 +186,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     # Any librarian may follow any import (the world's was started by another librarian).
     ("GET", "api/v1/imports/<import_id>"): E(401, 403, 200, 403, 403),
     ("GET", "api/v1/imports/<import_id>/report"): E(401, 403, 200, 403, 403),
+    ("POST", "api/v1/labels"): E(401, 403, 200, 403, 403, body={"kind": "spine", "barcodes": ["C1", "F1"]}),
     # --- API: circulation
     ("POST", "api/v1/loans"): [
         E(401, 201, 201, 201, 201, body={"barcode": "F1"}, label="self-service"),
@@ -270,6 +271,11 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "desk/slips/receipt"): E(LOGIN, 403, 404, 403, 403),
     ("GET", "desk"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "desk"): E(LOGIN, 403, 302, 403, 403, body={"action": "return", "barcode": "C1"}),
+    ("GET", "desk/labels"): E(LOGIN, 403, 200, 403, 403),
+    ("POST", "desk/labels"): E(LOGIN, 403, 200, 403, 403, body={"kind": "spine", "barcodes": "C1", "mark_printed": "on"}),
+    ("GET", "desk/cards"): E(LOGIN, 403, 200, 403, 403),
+    # An empty form: shown again with its errors.
+    ("POST", "desk/cards"): E(LOGIN, 403, 400, 403, 403),
     ("GET", "catalog/import"): E(LOGIN, 403, 200, 403, 403),
     # An empty form: shown again with its errors.
     ("POST", "catalog/import"): E(LOGIN, 403, 400, 403, 403),

@@ -481,7 +481,8 @@ def test_pages_run_under_the_content_security_policy(library_data, server, brows
     browser_user("csp-staff", (Role.LIBRARIAN, Role.ORGANIZER), "csp-pass-12345")
     page = browser.new_page()
     login(page, base, "csp-staff", "csp-pass-12345")
-    for path in ["/", "/?q=担保物权", "/events", "/events?view=month&month=2026-12", "/me", "/desk", "/organize"]:
+    for path in ["/", "/?q=担保物权", "/events", "/events?view=month&month=2026-12", "/me", "/desk", "/desk/labels",
+                 "/desk/cards", "/organize"]:
         response = page.goto(f"{base}{path}")
         assert response.status == 200 and "default-src 'self'" in response.headers["content-security-policy"]
     page.goto(f"{base}/api/v1/docs")
