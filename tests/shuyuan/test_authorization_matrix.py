@@ -163,6 +163,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("DELETE", "api/v1/me/tokens/<token_id>"): E(401, 204, 404, 404, 404, owned=True),
     ("POST", "api/v1/me/calendar-token"): E(401, 200, 200, 200, 200),
     ("GET", "api/v1/me/notices"): E(401, 200, 200, 200, 200),
+    ("GET", "api/v1/readers"): E(401, 403, 200, 403, 403, query={"q": "张法官"}),
     ("POST", "api/v1/me/notices/read"): E(401, 200, 200, 200, 200, body={}),
     # --- API: catalog
     ("GET", "api/v1/books"): same(200),
