@@ -22,6 +22,7 @@ from accounts.decorators import role_required
 from accounts.models import PATRON_ROLES, Profile, Role
 from core.errors import DomainError, InvalidInput
 from core.pdf import pdf_response
+from core.text import as_id
 from core.throttles import hourly_allowance
 from library import circulation, selectors, services, tasks
 from library.forms import CardsForm, CatalogImportForm, DeskForm, LabelsForm, PaperFileForm, PaperForm
@@ -70,7 +71,8 @@ def place_hold(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*PATRON_ROLES)
 def self_checkout(request: HttpRequest) -> HttpResponse:
     """扫码借书: the reader scans (camera) or types the barcode of the copy in their hands and borrows it."""
-    book = selectors.book_get(book_id=int(request.GET["book"])) if request.GET.get("book", "").isdigit() else None
+    book_id = as_id(request.GET.get("book"))
+    book = selectors.book_get(book_id=book_id) if book_id else None
     typed = ""
     if request.method == "POST":
         typed = request.POST.get("barcode", "").strip()[:64]
@@ -246,7 +248,8 @@ def pull_list(request: HttpRequest) -> HttpResponse:
     marked pulled (or scanned at the desk) or not found."""
     here = _desk_location(request)
     if request.method == "POST":
-        hold = selectors.hold_list(viewer=request.user).filter(pk=request.POST.get("hold") or 0).first()
+        hold_id = as_id(request.POST.get("hold"))
+        hold = selectors.hold_list(viewer=request.user).filter(pk=hold_id).first() if hold_id else None
         if hold is None:
             messages.error(request, _("该预约不存在。"))
         else:
@@ -277,6 +280,7 @@ def transit(request: HttpRequest) -> HttpResponse:
 
     here = _desk_location(request)
     form = TransferForm(here=here)
+    refused = False
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "move":
@@ -287,6 +291,7 @@ def transit(request: HttpRequest) -> HttpResponse:
                                                            actor=request.user, channel=Channel.WEB)
                 except (DomainError, InvalidInput) as exc:
                     messages.error(request, exc.detail)
+                    refused = True
                 else:
                     messages.success(request, _("《%(title)s》（%(barcode)s）待发往 %(place)s。") % {
                         "title": transfer.copy.book.title, "barcode": transfer.copy.barcode,
@@ -302,7 +307,7 @@ def transit(request: HttpRequest) -> HttpResponse:
         **_desk_context(request, here), "form": form,
         "outgoing": selectors.transfer_list(location=name, direction="outgoing"),
         "incoming": selectors.transfer_list(location=name, direction="incoming"),
-    }, status=400 if form.errors else 200)
+    }, status=400 if form.errors or refused else 200)
 
 
 def _transit_action(request: HttpRequest, action: str | None, ids: list[str]) -> None:
@@ -310,9 +315,11 @@ def _transit_action(request: HttpRequest, action: str | None, ids: list[str]) ->
     if action not in ("send", "receive") or not ids:
         messages.error(request, _("请勾选要发出或签收的书。"))
         return
+    missing = 0
     for transfer_id in ids[:200]:
-        transfer = selectors.transfer_get(transfer_id=int(transfer_id)) if transfer_id.isdigit() else None
+        transfer = selectors.transfer_get(transfer_id=as_id(transfer_id)) if as_id(transfer_id) else None
         if transfer is None:
+            missing += 1
             continue
         try:
             if action == "send":
@@ -325,6 +332,8 @@ def _transit_action(request: HttpRequest, action: str | None, ids: list[str]) ->
                                  + where_next(routing))
         except DomainError as exc:
             messages.error(request, f"《{transfer.copy.book.title}》：{exc.detail}")
+    if missing:
+        messages.error(request, _("有 %(n)d 项调拨不存在（可能已被删除）。") % {"n": missing})
 
 
 @role_required(Role.LIBRARIAN)
