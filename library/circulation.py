@@ -462,7 +462,7 @@ def check_in(*, copy: Copy, at: str, actor, channel: str = Channel.WEB, now: dat
     elif status == Copy.Status.ON_PULL_LIST:
         hold = Hold.objects.filter(copy=copy, status=Hold.Status.PULLING).first()
         if hold is not None:
-            return CheckIn("pulled", hold_pulled(hold=hold, actor=actor, channel=channel, now=now))
+            return CheckIn("pulled", hold_pulled(hold=hold, actor=actor, channel=channel, at=at, now=now))
     elif status == Copy.Status.IN_TRANSIT:
         transfer = Transfer.objects.filter(copy=copy, status__in=Transfer.OPEN).first()
         if transfer is not None:
@@ -595,18 +595,21 @@ def holds_expire(*, now: datetime | None = None, channel: str = Channel.COMMAND)
 # --- the pull list ----------------------------------------------------------------------------------------
 
 
-def hold_pulled(*, hold: Hold, actor, channel: str = Channel.WEB, now: datetime | None = None) -> Routing:
-    """A librarian took the copy set aside for ``hold`` off its shelf: onto the hold shelf when the reader
-    picks up here (the reader is told), else into the van.  Refusal: ``not_on_pull_list``."""
+def hold_pulled(*, hold: Hold, actor, channel: str = Channel.WEB, at: str | None = None,
+                now: datetime | None = None) -> Routing:
+    """A librarian at ``at`` (default: where the copy is kept) has the copy set aside for ``hold`` in hand:
+    onto the hold shelf when the reader picks up there (the reader is told), else into the van from there.
+    Refusal: ``not_on_pull_list``."""
     now = now or timezone.now()
     with transaction.atomic():
         current = _lock_with_book(Hold, hold.pk, hold.book_id, "patron", "pickup_location")
         if current.status != Hold.Status.PULLING:
             raise DomainError("not_on_pull_list", _("该预约不在取书单上"))
         copy = Copy.objects.select_for_update().get(pk=current.copy_id)
+        here = at or copy.here
         audit(CirculationEvent.Action.HOLD_PULLED, at=now, actor=actor, patron=current.patron,
-               book_id=current.book_id, copy_id=copy.pk, hold=current, channel=channel, location=copy.here)
-        routing = _trap(current, copy, from_status=Copy.Status.ON_PULL_LIST, here=copy.here, now=now, actor=actor,
+               book_id=current.book_id, copy_id=copy.pk, hold=current, channel=channel, location=here)
+        routing = _trap(current, copy, from_status=Copy.Status.ON_PULL_LIST, here=here, now=now, actor=actor,
                         channel=channel)
         _reindex(current.book_id)
     return routing

@@ -96,15 +96,15 @@ class DeskForm(forms.Form):
 
         cleaned = super().clean()
         action = cleaned.get("action")
+        typed = cleaned.get("patron", "") if action == "checkout" else ""
         if action in ("checkout", "return"):
             raw = cleaned.get("barcode", "")
             copy = copy_get(barcode=raw) if raw else None
-            if copy is None:
+            if copy is None and (raw or not typed):  # a reader alone (a card scanned, Enter) is a lookup
                 self.add_error("barcode", _("条码 %(barcode)s 不存在。") % {"barcode": raw} if raw
                                else _("请扫描或输入复本条码。"))
             cleaned["copy"] = copy
         if action == "checkout":
-            typed = cleaned.get("patron", "")
             readers = find_readers(typed) if typed else ([self.current] if self.current else [])
             if not readers:
                 self.add_error("patron", _("没有找到读者 %(reader)s（可输入姓名、拼音、用户名或读者证号）。") % {"reader": typed}
@@ -112,7 +112,13 @@ class DeskForm(forms.Form):
             elif len(readers) > 1:
                 self.add_error("patron", _("有 %(n)s 位读者符合“%(reader)s”：%(names)s。请输入用户名或读者证号。") % {
                     "n": len(readers), "reader": typed, "names": "、".join(reader_label(r) for r in readers)})
-            cleaned["reader"] = readers[0] if len(readers) == 1 else None
+            reader = readers[0] if len(readers) == 1 else None
+            cleaned["reader"] = reader
+            # A card number or username names the reader; a name, pinyin or division only suggests one, and the
+            # desk shows whom it found before lending (two 张 in one court).
+            profile = getattr(reader, "profile", None)
+            cleaned["exact"] = not typed or reader is not None and (
+                typed == reader.get_username() or typed.upper() == ((profile.card_number or "") if profile else ""))
         return cleaned
 
     def first_error(self) -> str:

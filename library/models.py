@@ -15,7 +15,14 @@ from core.models import person_link
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import SingleLineFields, is_single_line
 from library.callnumbers import normalize_call_number
-from library.validators import format_isbn, has_visible_text, normalize_barcode, normalize_clc, normalize_isbn
+from library.validators import (
+    format_isbn,
+    has_visible_text,
+    normalize_barcode,
+    normalize_clc,
+    normalize_isbn,
+    validate_place_name,
+)
 
 
 class Language(models.TextChoices):
@@ -167,7 +174,8 @@ class Location(SingleLineFields, models.Model):
 
     SINGLE_LINE = ("name", "address")
 
-    name = models.CharField(_("名称"), max_length=64, unique=True, help_text=_("例如 院本部、棋盘井法庭"))
+    name = models.CharField(_("名称"), max_length=64, unique=True, help_text=_("例如 院本部、棋盘井法庭"),
+                            validators=[validate_place_name])
     code = models.SlugField(_("代码"), max_length=32, unique=True, help_text=_("接口中使用，例如 main"))
     address = models.CharField(_("地址"), max_length=200, blank=True)
     hours = models.TextField(_("开放时间"), blank=True, help_text=_("例如 周一至周五 8:30–12:00，14:30–17:30"))
@@ -193,8 +201,9 @@ class Location(SingleLineFields, models.Model):
         from pypinyin import lazy_pinyin
 
         base = (slugify("-".join(lazy_pinyin(name))) or "location")[:28]
+        taken = set(cls.objects.filter(code__startswith=base).values_list("code", flat=True))  # one query
         code, n = base, 1
-        while cls.objects.filter(code=code).exists():
+        while code in taken:
             n += 1
             code = f"{base}-{n}"
         try:
@@ -228,7 +237,8 @@ class Copy(SingleLineFields, models.Model):
 
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="copies", verbose_name=_("图书"))
     barcode = models.CharField(_("条码"), max_length=32)
-    location = models.CharField(_("馆藏地"), max_length=64, default="院本部", help_text=_("例如 院本部、棋盘井法庭"))
+    location = models.CharField(_("馆藏地"), max_length=64, default="院本部", help_text=_("例如 院本部、棋盘井法庭"),
+                                validators=[validate_place_name])
     #: Where the copy is when it is not at home: on the hold shelf of another location, or returned there and
     #: waiting for the van.  Blank while it is at its own location (or in transit: see Transfer).
     at_location = models.CharField(_("当前所在地"), max_length=64, blank=True, editable=False,

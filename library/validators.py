@@ -62,6 +62,13 @@ def has_visible_text(value: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LNPS" for ch in value or "")
 
 
+def validate_place_name(value: str) -> None:
+    """A location's name is shown to readers, on slips and in the desk's choices: visible text only, without
+    format characters (a zero-width space made "院本部\u200b" look like 院本部; a bidi override reversed names)."""
+    if value and (not has_visible_text(value) or any(unicodedata.category(ch) == "Cf" for ch in value)):
+        raise ValidationError(_("馆藏地名称不能含不可见字符或方向控制符"), code="invalid_place_name")
+
+
 BARCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 

@@ -110,8 +110,13 @@ def _mine(record: Loan | Hold | None, request: HttpRequest) -> Loan | Hold:
 @require_POST
 def renew(request: HttpRequest, loan_id: int) -> HttpResponse:
     loan = _mine(selectors.loan_get(viewer=request.user, loan_id=loan_id), request)
-    _run(request, lambda: circulation.loan_renew(loan=loan, actor=request.user, channel=Channel.WEB),
-         _("《%(title)s》已续借。") % {"title": loan.book.title})
+    try:
+        renewed = circulation.loan_renew(loan=loan, actor=request.user, channel=Channel.WEB)
+    except DomainError as exc:
+        messages.error(request, _("《%(title)s》不能续借：%(reason)s") % {"title": loan.book.title, "reason": exc.detail})
+    else:
+        messages.success(request, _("《%(title)s》已续借，应还 %(date)s。") % {
+            "title": loan.book.title, "date": f"{renewed.due_date:%Y-%m-%d}"})
     return redirect("me")
 
 
@@ -176,14 +181,14 @@ def desk(request: HttpRequest) -> HttpResponse:
         form = DeskForm(request.POST, current=current)
         if not form.is_valid():
             messages.error(request, form.first_error())
-            request.session[DESK_FOCUS] = "return" if request.POST.get("action") == "return" else "checkout"
+            request.session[DESK_FOCUS] = ("return" if request.POST.get("action") == "return" else
+                                           "reader" if "patron" in form.errors else "checkout")
         else:
             action = form.cleaned_data["action"]
             if action == "end":
                 request.session.pop(DESK_READER, None)
             elif action == "checkout":
-                if _desk_checkout(request, form.cleaned_data["copy"], form.cleaned_data["reader"]):
-                    request.session[DESK_READER] = form.cleaned_data["reader"].pk
+                _desk_lend(request, form.cleaned_data)
             else:
                 _desk_check_in(request, form.cleaned_data["copy"], here)
             request.session[DESK_FOCUS] = "return" if action == "return" else "checkout"
@@ -199,6 +204,22 @@ def desk(request: HttpRequest) -> HttpResponse:
         "reader_loans": reader_loans, "reader_overdue": any(loan.due_date < today for loan in reader_loans),
         "typed": request.POST if form is not None else {}, "focus": request.session.get(DESK_FOCUS, "checkout"),
     }, status=400 if form is not None else 200)
+
+
+def _desk_lend(request: HttpRequest, cleaned: dict) -> None:
+    """A reader scanned or typed (and maybe a book): a card or username lends at once; a name, pinyin or
+    division first shows whom it found (the book is scanned again to lend); a reader alone starts a stack."""
+    from accounts.selectors import reader_label
+
+    reader, copy = cleaned["reader"], cleaned["copy"]
+    request.session[DESK_READER] = reader.pk
+    if copy is None:
+        messages.success(request, _("当前读者：%(reader)s。请扫描图书条码。") % {"reader": reader_label(reader)})
+    elif not cleaned["exact"]:
+        messages.warning(request, _("按“%(typed)s”找到读者 %(reader)s，尚未借出。核对无误后请再扫一次图书条码。") % {
+            "typed": cleaned["patron"], "reader": reader_label(reader)})
+    else:
+        _desk_checkout(request, copy, reader)
 
 
 def _desk_checkout(request: HttpRequest, copy, reader) -> bool:
@@ -239,7 +260,7 @@ def _desk_check_in(request: HttpRequest, copy, here) -> None:
         "returned": _("已还《%(title)s》。"), "pulled": _("已取出《%(title)s》。"),
         "received": _("已签收《%(title)s》。"), "found": _("《%(title)s》已找回。"),
     }[done.action] % {"title": copy.book.title}
-    messages.success(request, f"{said}{where_next(done.routing)}")
+    messages.success(request, _("%(done)s%(next)s") % {"done": said, "next": where_next(done.routing)})
 
 
 @role_required(Role.LIBRARIAN)
@@ -261,9 +282,10 @@ def pull_list(request: HttpRequest) -> HttpResponse:
                         "next": _("已另留一册（%(barcode)s）。") % {"barcode": after.copy.barcode} if after.copy_id
                         else _("预约回到排队。")})
                 else:
-                    routing = circulation.hold_pulled(hold=hold, actor=request.user, channel=Channel.WEB)
-                    messages.success(request, _("已取出《%(title)s》。") % {"title": hold.book.title}
-                                     + where_next(routing))
+                    routing = circulation.hold_pulled(hold=hold, actor=request.user, channel=Channel.WEB,
+                                                      at=here.name if here else None)
+                    messages.success(request, _("%(done)s%(next)s") % {
+                        "done": _("已取出《%(title)s》。") % {"title": hold.book.title}, "next": where_next(routing)})
             except DomainError as exc:
                 messages.error(request, exc.detail)
         return redirect("desk-pull")
@@ -328,8 +350,8 @@ def _transit_action(request: HttpRequest, action: str | None, ids: list[str]) ->
                     "title": transfer.copy.book.title, "place": transfer.to_location})
             else:
                 routing = circulation.transfer_receive(transfer=transfer, actor=request.user, channel=Channel.WEB)
-                messages.success(request, _("已签收《%(title)s》。") % {"title": transfer.copy.book.title}
-                                 + where_next(routing))
+                messages.success(request, _("%(done)s%(next)s") % {
+                    "done": _("已签收《%(title)s》。") % {"title": transfer.copy.book.title}, "next": where_next(routing)})
         except DomainError as exc:
             messages.error(request, f"《{transfer.copy.book.title}》：{exc.detail}")
     if missing:

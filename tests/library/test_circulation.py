@@ -642,3 +642,15 @@ def test_search_results_carry_availability_after_each_circulation_change(
     api = ApiClient()
     item = next(i for i in api.get("/api/v1/search", {"q": "民法典评注"}).json()["items"] if i["id"] == book.pk)
     assert (item["available_copies"], item["earliest_due"], item["holds_waiting"]) == (0, None, 0)
+
+
+def test_a_reader_returning_their_own_loan_is_not_told_who_is_next(settings, judges, book):
+    """Attack round 16: with SELF_RETURN the answer named the next reader in the queue."""
+    settings.SELF_RETURN = True
+    api = api_for(judges[0])
+    loan_id = borrow(api, book).json()["id"]
+    assert api_for(judges[1]).post("/api/v1/holds", {"book": book.pk}).status_code == 201
+    body = api.post(f"/api/v1/loans/{loan_id}/return").json()
+    assert (body["to_hold"], body["hold_patron"], body["next"]["to"], body["next"]["hold_patron"]) == (
+        True, None, "hold_shelf", None)
+    assert Hold.objects.get(patron=judges[1]).status == "ready"
