@@ -2,12 +2,21 @@
 
 A notice is first recorded under a unique key (``due_soon:loan:12:2026-12-03``, ``hold_ready:hold:7``,
 ``registered:5``…) in the same transaction as the change that causes it; that transaction also queues
-the job that mails it (``deliver_notices``, one queued job for however many notices, key
+the job that sends it (``deliver_notices``, one queued job for however many notices, key
 ``notices.send``), so no request ever waits for a mail server.  The unique key makes a day's round safe
 to run any number of times: a notice already recorded is not recorded again, and one recorded but not
 sent (mail server down, process killed) is retried by the next run.  A sender claims a notice
-(``sending_since``) before mailing it, so two workers, or a worker and ``manage.py send_notices``, never
-send the same notice twice.
+(``sending_since``) before sending it, so two workers, or a worker and ``manage.py send_notices``, never
+work on the same notice at once.
+
+A notice goes to the reader's notice list (it is there once recorded) and through the channels they chose
+for its kind (``NoticePreference``; e-mail by default), each a backend of ``settings.NOTICE_CHANNELS``
+(notices.channels).  The first sender to claim a notice plans one ``NoticeDelivery`` per chosen channel
+(unique per notice and channel); each try is counted on its row before it is made, so a channel delivers
+a notice once even if a claim is taken over.  A channel without an address for the reader is skipped; one
+that fails is tried again after ``NOTICE_RETRY_SECONDS``, doubling, up to ``NOTICE_DELIVERY_ATTEMPTS`` tries
+(a job is queued for the time of the next try, key ``notices.retry``), then recorded as failed.
+``Notice.sent_at`` is set when every channel is done (sent, skipped or failed).
 
 Subject and body are Django templates, ``<template>.subject.txt`` and ``<template>.body.txt`` (the apps
 keep theirs under ``templates/<app>/notices/``; both extend ``notices/base.*.txt``), rendered when the
@@ -34,12 +43,13 @@ from notices.models import Notice, NoticeDelivery, NoticePreference, chosen_chan
 logger = logging.getLogger(__name__)
 
 #: A notice claimed this long ago and still not sent belonged to a sender that died: it is tried again.
-#: Longer than any send can take (settings.EMAIL_TIMEOUT bounds each SMTP step).
+#: Longer than any send can take through every channel (EMAIL_TIMEOUT bounds each SMTP step,
+#: NOTICE_WEBHOOK_TIMEOUT each step of a robot's request).
 CLAIM_SECONDS = 600
 #: The delivery job's coalescing key: one queued job sends everything recorded before it runs.
 DELIVERY_KEY = "notices.send"
-#: The key of the delivery job queued for the next retry of a failed channel (apart from DELIVERY_KEY, whose
-#: queued job must run at once for new notices).
+#: The key of the delivery jobs queued for the next try of a failed channel, followed by the minute it runs
+#: (apart from DELIVERY_KEY, whose queued job must run at once for new notices).
 RETRY_KEY = "notices.retry"
 
 
@@ -99,7 +109,7 @@ def _deliver(notice: Notice, delivery: NoticeDelivery) -> None:
     mine = NoticeDelivery.objects.filter(pk=delivery.pk, status=NoticeDelivery.Status.PENDING)
     channel = channels().get(delivery.channel)
     if channel is None:
-        mine.update(status=NoticeDelivery.Status.SKIPPED, last_error=_("渠道已停用"))
+        mine.update(status=NoticeDelivery.Status.SKIPPED, last_error=str(_("渠道已停用")))
         return
     preference = getattr(notice.patron, "notice_preference", None)
     to = channel.address(notice.patron, preference)
@@ -169,10 +179,17 @@ def send_pending(*, progress=None) -> int:
 
 
 def _queue_retry() -> None:
+    """Queue a delivery job for the earliest next try still to come (its run sends every notice due then, and
+    queues the job for the next one).  The job is keyed by that minute: a job queued for a later minute does
+    not hold back an earlier try, and tries falling due within one minute share one job."""
     now = timezone.now()
     earliest = Notice.objects.filter(sent_at__isnull=True, retry_at__gt=now).aggregate(at=Min("retry_at"))["at"]
-    if earliest is not None:
-        job_enqueue(deliver_notices, key=RETRY_KEY, run_after=earliest)
+    if earliest is None:
+        return
+    minute = earliest.replace(second=0, microsecond=0)
+    if minute < earliest:
+        minute += timedelta(minutes=1)
+    job_enqueue(deliver_notices, key=f"{RETRY_KEY}:{minute:%Y-%m-%dT%H:%M}", run_after=minute)
 
 
 @job_task(label=_("发送通知"))

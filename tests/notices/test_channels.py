@@ -80,14 +80,14 @@ def test_a_mail_server_that_fails_is_tried_again_later_and_then_the_notice_goes_
     assert (notice.sent_at, notice.sending_since, notice.retry_at) == (None, None, NOW + timedelta(seconds=300))
     assert deliveries(notice) == {"email": ("pending", 1, "OSError: mail server down")}
     # The next try is queued for its time, under a key of its own (new notices' deliveries are not delayed).
-    assert list(Job.objects.filter(key="notices.retry").values_list("state", "run_after")) == [
-        ("queued", NOW + timedelta(seconds=300))]
+    assert list(Job.objects.filter(key__startswith="notices.retry").values_list("key", "state", "run_after")) == [
+        ("notices.retry:2026-12-02T02:05", "queued", NOW + timedelta(seconds=300))]
     monkeypatch.undo()
     assert services.send_pending() == 0  # not before its time
     assert mail.outbox == []
 
     clock.move_to(NOW + timedelta(seconds=301))
-    assert run_queued_jobs(key="notices.retry")[0].summary == {"sent": 1}
+    assert run_queued_jobs(key__startswith="notices.retry")[0].summary == {"sent": 1}
     assert services.send_pending() == 0
     assert len(mail.outbox) == 1 and deliveries(notice) == {"email": ("sent", 2, "")}
 
@@ -176,13 +176,30 @@ def test_a_robot_answering_500_is_recorded_retried_and_delivered_once(reader, ro
     assert services.send_pending() == 0 and len(robot.received) == 1  # waits for its time
 
     clock.move_to(NOW + timedelta(seconds=300))
-    assert run_queued_jobs(key="notices.retry")[0].summary == {"sent": 1}
+    assert run_queued_jobs(key__startswith="notices.retry")[0].summary == {"sent": 1}
     assert services.send_pending() == 0
 
     assert deliveries(notice) == {"email": ("sent", 1, ""), "webhook": ("sent", 2, "")}
     assert len(robot.received) == 2 and robot.received[0].body == robot.received[1].body
     assert len(mail.outbox) == 1  # the channel that went is not sent again with the retry
     assert Notice.objects.get().sent_at == NOW + timedelta(seconds=300)
+
+
+def test_a_retry_queued_for_later_does_not_hold_back_an_earlier_one(reader, robot, clock):
+    choose(reader, robot.url(), hold_ready=["webhook"])
+    robot.answers = [(500, {}), (500, {}), (500, {})]
+    first = record(reader, key="hold_ready:hold:1")
+    run_queued_jobs(key="notices.send")  # first fails: next try at +5 min
+    clock.move_to(NOW + timedelta(minutes=5))
+    run_queued_jobs(key__startswith="notices.retry")  # first fails again: next try at +15 min
+    second = record(reader, key="hold_ready:hold:2")
+    run_queued_jobs(key="notices.send")  # second fails: next try at +10 min
+
+    queued = Job.objects.filter(key__startswith="notices.retry", state="queued").order_by("run_after")
+    assert [j.run_after for j in queued] == [NOW + timedelta(minutes=10), NOW + timedelta(minutes=15)]
+    clock.move_to(NOW + timedelta(minutes=10))
+    assert [j.summary for j in run_queued_jobs(key__startswith="notices.retry")] == [{"sent": 1}]
+    assert (deliveries(first)["webhook"][:2], deliveries(second)["webhook"][:2]) == (("pending", 2), ("sent", 2))
 
 
 def test_a_robot_that_does_not_answer_times_out_and_is_given_up_after_the_last_try(reader, robot, clock, settings):
