@@ -151,3 +151,26 @@ def test_concurrent_writers_wait_instead_of_failing():
         t.join()
     assert errors == []
     assert book.copies.count() == 40
+
+
+def test_notice_channels_come_from_the_environment(monkeypatch):
+    from shuyuan.settings import _channel
+
+    monkeypatch.setenv("X_CHANNEL", " courtsms.channels.ProviderSms ")
+    assert _channel("X_CHANNEL", "notices.channels.FileSmsChannel") == "courtsms.channels.ProviderSms"
+    monkeypatch.setenv("X_CHANNEL", "off")
+    assert _channel("X_CHANNEL", "notices.channels.FileSmsChannel") == "off"
+    for bad in ("courtsms", "courtsms.channels.ProviderSms()", "/srv/sms.py", "OFF "):
+        monkeypatch.setenv("X_CHANNEL", bad)
+        with pytest.raises(ImproperlyConfigured, match="X_CHANNEL must be a dotted path to a class or off"):
+            _channel("X_CHANNEL", "notices.channels.FileSmsChannel")
+
+
+def test_without_debug_text_messages_are_off_until_a_backend_is_named():
+    show = "from django.conf import settings; print(sorted(settings.NOTICE_CHANNELS))"
+
+    assert _manage("shell", "-c", show, DEBUG="False").stdout.split() == ["['email',", "'webhook']"]
+    assert _manage("shell", "-c", show, DEBUG="True").stdout.split() == ["['email',", "'sms',", "'webhook']"]
+    named = _manage("shell", "-c", show, DEBUG="False", NOTICE_SMS_CHANNEL="notices.channels.FileSmsChannel",
+                    NOTICE_WEBHOOK_CHANNEL="off")
+    assert named.stdout.split() == ["['email',", "'sms']"]
