@@ -39,14 +39,17 @@ class Undeliverable(Exception):
 
 
 class Channel:
-    """A way notices reach people.  ``label`` names it on /me; ``missing`` says why a delivery was skipped
-    when ``address`` finds nothing.  One instance per process serves every send: keep no per-send state."""
+    """A way notices reach people.  ``label`` names it (``short_label`` heads its column on /me, where a
+    phone has little room); ``missing`` says why a delivery was skipped when ``address`` finds nothing.
+    One instance per process serves every send: keep no per-send state."""
 
     label = _("渠道")
+    short_label = None
     missing = _("没有联系方式")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.short_label = self.short_label or self.label
 
     def address(self, person, preference) -> str:
         """Where this channel reaches ``person`` (``preference``: their NoticePreference or None); "" if it
@@ -60,6 +63,7 @@ class Channel:
 
 class EmailChannel(Channel):
     label = _("电子邮件")
+    short_label = _("邮件")
     missing = _("没有填写邮箱")
 
     def address(self, person, preference) -> str:
@@ -138,6 +142,7 @@ class WebhookChannel(Channel):
     200 with an error code for a bad key or a flood); anything else is a failure tried again."""
 
     label = _("企业微信/政务微信机器人")
+    short_label = _("群机器人")
     missing = _("没有填写机器人地址")
 
     def address(self, person, preference) -> str:

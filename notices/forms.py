@@ -21,6 +21,8 @@ class NoticePreferenceForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.offered = [(name, channel.label) for name, channel in channels().items()]
+        #: The channels' column headings: (short label, full label).
+        self.headings = [(channel.short_label, channel.label) for channel in channels().values()]
         robot = self.fields.pop("webhook_url")
         for kind in Notice.Kind:
             self.fields[kind.value] = forms.MultipleChoiceField(
