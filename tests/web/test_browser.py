@@ -336,6 +336,8 @@ def test_phone_sized_events_month_and_desk(library_data, server, browser, shoot)
 def test_phone_sized_notice_channels_on_me(library_data, server, browser, shoot):
     """At 390 px a reader ticks text messages for overdue books on /me (通知方式) and saves: the table of kinds
     and channels fits the screen, and the choice is stored and shown again."""
+    from django.contrib.auth.models import User
+
     from notices.selectors import preferences_get
 
     base, _log = server
@@ -355,14 +357,8 @@ def test_phone_sized_notice_channels_on_me(library_data, server, browser, shoot)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, "phone-notice-channels")
     context.close()
-    chosen = preferences_get(user=library_data_reader()).channels
+    chosen = preferences_get(user=User.objects.get(username="zhangming")).channels
     assert (chosen["overdue"], chosen["registered"], chosen["due_soon"]) == (["email", "sms"], [], ["email"])
-
-
-def library_data_reader():
-    from django.contrib.auth.models import User
-
-    return User.objects.get(username="zhangming")
 
 
 def test_pages_run_under_the_content_security_policy(library_data, server, browser, shoot):
