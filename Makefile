@@ -121,8 +121,14 @@ serve: serve-prepare
 # Front-end files kept in static/vendor/ (static/vendor/README.md): fetched again from the npm registry by
 # name and version.  Not part of run or test: the files are committed.
 FONTSOURCE_MONGOLIAN ?= 5.3.0
+ZXING_BROWSER ?= 0.2.1
+ZXING_LIBRARY ?= 0.23.0
 vendor:
 	rm -rf $(VENV)/vendor && mkdir -p $(VENV)/vendor
 	cd $(VENV)/vendor && npm pack --silent @fontsource/noto-sans-mongolian@$(FONTSOURCE_MONGOLIAN) && tar xzf fontsource-noto-sans-mongolian-$(FONTSOURCE_MONGOLIAN).tgz
 	cp $(VENV)/vendor/package/files/noto-sans-mongolian-mongolian-400-normal.woff2 static/vendor/noto-sans-mongolian/
 	cp $(VENV)/vendor/package/LICENSE static/vendor/noto-sans-mongolian/OFL.txt
+	cd $(VENV)/vendor && rm -rf package && npm pack --silent @zxing/browser@$(ZXING_BROWSER) && tar xzf zxing-browser-$(ZXING_BROWSER).tgz
+	cp $(VENV)/vendor/package/umd/zxing-browser.min.js $(VENV)/vendor/package/LICENSE static/vendor/zxing-browser/
+	cd $(VENV)/vendor && rm -rf package && npm pack --silent @zxing/library@$(ZXING_LIBRARY) && tar xzf zxing-library-$(ZXING_LIBRARY).tgz
+	cp $(VENV)/vendor/package/LICENSE static/vendor/zxing-browser/LICENSE-zxing-library

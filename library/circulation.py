@@ -31,9 +31,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Role
 from accounts.selectors import user_has_role
 from core import ratelimit
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from library import notices
-from library.models import Book, Channel, CirculationEvent, Copy, Hold, Loan
+from library.models import Book, Channel, CirculationEvent, Copy, Hold, Loan, Location, Transfer
 from library.policy import due_date_after, library_today, policy_for
 from library.signals import circulation_changed
 
@@ -100,9 +100,126 @@ def _reindex(book_id: int) -> None:
     circulation_changed.send(sender=Loan, book_id=book_id)
 
 
-def _set_copy_status(copy_id: int, *, expected: str, new: str, at: datetime) -> bool:
+def _set_copy_status(copy_id: int, *, expected: str, new: str, at: datetime, **fields) -> bool:
     """Move a copy from ``expected`` to ``new``; False when someone else moved it first."""
-    return Copy.objects.filter(pk=copy_id, status=expected).update(status=new, updated_at=at) == 1
+    return Copy.objects.filter(pk=copy_id, status=expected).update(status=new, updated_at=at, **fields) == 1
+
+
+def _away(copy: Copy, place: str) -> str:
+    """``Copy.at_location`` for a copy that is at ``place``: blank at its own location."""
+    return "" if place == copy.location else place
+
+
+# --- where a copy goes ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Routing:
+    """Where a copy that passed through someone's hands goes next: the hold shelf of ``hold`` (ready), the
+    van (``transfer``), the pull list (``hold`` pulling: set aside on its shelf), or its shelf (neither)."""
+
+    copy: Copy
+    hold: Hold | None = None
+    transfer: Transfer | None = None
+
+
+def _first_waiting(book_id: int) -> Hold | None:
+    return (Hold.objects.select_for_update().filter(book_id=book_id, status=Hold.Status.WAITING)
+            .select_related("patron", "pickup_location").order_by("created_at", "id").first())
+
+
+def _queue_transfer(copy: Copy, *, from_status: str, here: str, to: str, reason: str, hold: Hold | None,
+                    now: datetime, actor, channel: str) -> Transfer:
+    if not _set_copy_status(copy.pk, expected=from_status, new=Copy.Status.IN_TRANSIT, at=now,
+                            at_location=_away(copy, here)):
+        raise DomainError("copy_changed", _("复本 %(barcode)s 的状态刚刚改变，请重试") % {"barcode": copy.barcode})
+    transfer = Transfer.objects.create(copy=copy, from_location=here, to_location=to, reason=reason, hold=hold,
+                                       created_at=now)
+    audit(CirculationEvent.Action.TRANSFER_QUEUED, at=now, actor=actor, patron=hold.patron if hold else None,
+           book_id=copy.book_id, copy_id=copy.pk, hold=hold, channel=channel, transfer=transfer.pk,
+           from_location=here, to_location=to, reason=reason)
+    return transfer
+
+
+def _to_hold_shelf(hold: Hold, copy: Copy, *, from_status: str, here: str, now: datetime, actor,
+                   channel: str) -> None:
+    if not _set_copy_status(copy.pk, expected=from_status, new=Copy.Status.ON_HOLD_SHELF, at=now,
+                            at_location=_away(copy, here)):
+        raise DomainError("copy_changed", _("复本 %(barcode)s 的状态刚刚改变，请重试") % {"barcode": copy.barcode})
+    policy = policy_for(hold.patron, copy.location)
+    hold.status, hold.copy, hold.ready_at = Hold.Status.READY, copy, now
+    hold.pickup_by = due_date_after(library_today(now), policy.pickup_days)
+    hold.save(update_fields=["status", "copy", "ready_at", "pickup_by"])
+    audit(CirculationEvent.Action.HOLD_READY, at=now, actor=actor, patron=hold.patron, book_id=copy.book_id,
+           copy_id=copy.pk, hold=hold, channel=channel, pickup_by=str(hold.pickup_by),
+           pickup_location=hold.pickup_location.name)
+    notices.hold_ready(hold)
+
+
+def _trap(hold: Hold, copy: Copy, *, from_status: str, here: str, now: datetime, actor, channel: str) -> Routing:
+    """The copy is in a librarian's hands at ``here`` for ``hold``: onto the hold shelf when the reader picks
+    up here, else into the van to the pickup location."""
+    pickup = hold.pickup_location.name
+    if pickup == here:
+        _to_hold_shelf(hold, copy, from_status=from_status, here=here, now=now, actor=actor, channel=channel)
+        return Routing(copy, hold=hold)
+    transfer = _queue_transfer(copy, from_status=from_status, here=here, to=pickup, reason=Transfer.Reason.HOLD,
+                               hold=hold, now=now, actor=actor, channel=channel)
+    hold.status, hold.copy = Hold.Status.IN_TRANSIT, copy
+    hold.save(update_fields=["status", "copy"])
+    return Routing(copy, hold=hold, transfer=transfer)
+
+
+def _set_aside(hold: Hold, copy: Copy, *, from_status: str, now: datetime, actor, channel: str) -> bool:
+    """Put a copy that stands on its shelf on the pull list for ``hold``; False when it was taken meanwhile."""
+    if not _set_copy_status(copy.pk, expected=from_status, new=Copy.Status.ON_PULL_LIST, at=now):
+        return False
+    hold.status, hold.copy = Hold.Status.PULLING, copy
+    hold.save(update_fields=["status", "copy"])
+    audit(CirculationEvent.Action.HOLD_PULL, at=now, actor=actor, patron=hold.patron, book_id=copy.book_id,
+           copy_id=copy.pk, hold=hold, channel=channel, location=copy.here)
+    return True
+
+
+def _available_copy(book_id: int, *, prefer: str, exclude: int | None = None) -> Copy | None:
+    """An available copy of a book, one at ``prefer`` (the pickup location) first."""
+    rows = (Copy.objects.select_for_update(**_skip_locked())
+            .filter(book_id=book_id, status=Copy.Status.AVAILABLE).exclude(pk=exclude))
+    return rows.filter(location=prefer, at_location="").order_by("id").first() or rows.order_by("id").first()
+
+
+def _serve(copy: Copy, *, from_status: str, in_hand: bool, here: str, now: datetime, actor,
+           channel: str) -> Routing:
+    """A copy comes free at ``here``: the first reader in the queue gets it (hold shelf or van when it is in
+    a librarian's hands, the pull list when it still stands on its shelf); else it goes home by van, or back
+    on its shelf."""
+    hold = _first_waiting(copy.book_id)
+    if hold is not None:
+        if in_hand:
+            return _trap(hold, copy, from_status=from_status, here=here, now=now, actor=actor, channel=channel)
+        if _set_aside(hold, copy, from_status=from_status, now=now, actor=actor, channel=channel):
+            return Routing(copy, hold=hold)
+        return Routing(copy)
+    if in_hand and here != copy.location and settings.RETURN_TO_HOME:
+        transfer = _queue_transfer(copy, from_status=from_status, here=here, to=copy.location,
+                                   reason=Transfer.Reason.HOME, hold=None, now=now, actor=actor, channel=channel)
+        return Routing(copy, transfer=transfer)
+    _set_copy_status(copy.pk, expected=from_status, new=Copy.Status.AVAILABLE, at=now,
+                     at_location=_away(copy, here))
+    return Routing(copy)
+
+
+def _release(hold: Hold, copy_id: int, *, now: datetime, actor, channel: str) -> Routing | None:
+    """``hold`` no longer wants the copy set aside for it (cancelled, expired, or fulfilled by another copy):
+    the copy goes on to the queue or back.  A copy in the van travels on; its receipt routes it."""
+    copy = Copy.objects.select_for_update().get(pk=copy_id)
+    if copy.status == Copy.Status.ON_PULL_LIST:
+        return _serve(copy, from_status=copy.status, in_hand=False, here=copy.here, now=now, actor=actor,
+                      channel=channel)
+    if copy.status == Copy.Status.ON_HOLD_SHELF:
+        return _serve(copy, from_status=copy.status, in_hand=True, here=copy.here, now=now, actor=actor,
+                      channel=channel)
+    return None
 
 
 # --- borrowing -----------------------------------------------------------------------------------
@@ -117,11 +234,14 @@ def loan_checkout(
     channel: str = Channel.API,
     now: datetime | None = None,
 ) -> Loan:
-    """Lend ``copy`` (a desk checkout) or any available copy of ``book`` (self-service) to ``patron``.
+    """Lend ``copy`` (scanned at the desk or by the reader's phone) or, for ``book``, the copy set aside for
+    the patron or any available one (a service for the desk's tools and the demo; readers scan a copy).
 
-    Refusals: ``already_borrowed``, ``overdue_block``, ``loan_limit``, ``reserved`` (the copy waits
-    on someone else's hold), ``not_available`` (with ``can_hold``).  Borrowing the copy that waits on
-    the patron's own ready hold fulfils the hold; so does borrowing another copy of that book.
+    Refusals: ``already_borrowed``, ``overdue_block``, ``loan_limit``, ``reserved`` (the copy is set aside
+    for someone else and no other copy can take its place), ``in_transit``, ``not_available`` (with
+    ``can_hold``).  Borrowing a copy set aside for the patron fulfils their hold; so does borrowing another
+    copy of that book (the set-aside copy then goes to the next in line).  A copy on the pull list for another
+    reader may be borrowed when another copy on a shelf can be set aside for them instead.
     """
     if (book is None) == (copy is None):
         raise ValueError("give a book or a copy")
@@ -147,9 +267,8 @@ def loan_checkout(
             .order_by("created_at", "id")
             .first()
         )
-        chosen = _choose_copy(book_id=book_id, copy=copy, own_hold=own_hold)
-        from_status = Copy.Status.ON_HOLD_SHELF if chosen.status == Copy.Status.ON_HOLD_SHELF else Copy.Status.AVAILABLE
-        if not _set_copy_status(chosen.pk, expected=from_status, new=Copy.Status.ON_LOAN, at=now):
+        chosen = _choose_copy(book_id=book_id, copy=copy, own_hold=own_hold, now=now, actor=actor, channel=channel)
+        if not _set_copy_status(chosen.pk, expected=chosen.status, new=Copy.Status.ON_LOAN, at=now):
             raise _not_available(book_id)
         policy = policy_for(patron, chosen.location)
         try:
@@ -169,51 +288,60 @@ def loan_checkout(
         audit(CirculationEvent.Action.CHECKOUT, at=now, actor=actor, patron=patron,
                book_id=book_id, copy_id=chosen.pk, loan=loan, channel=channel, due_date=str(loan.due_date))
         if own_hold is not None:
-            released = own_hold.copy_id if own_hold.copy_id not in (None, chosen.pk) else None
+            set_aside = own_hold.copy_id if own_hold.status in Hold.TRAPPED and own_hold.copy_id != chosen.pk else None
             Hold.objects.filter(pk=own_hold.pk).update(status=Hold.Status.FULFILLED, closed_at=now)
             audit(CirculationEvent.Action.HOLD_FULFILLED, at=now, actor=actor, patron=patron, book_id=book_id,
                    copy_id=chosen.pk, loan=loan, hold=own_hold, channel=channel)
-            if released is not None:
-                # The patron took another copy: the one on the shelf for them goes to the next in line.
-                _release_copy(released, book_id=book_id, from_status=Copy.Status.ON_HOLD_SHELF, now=now,
-                              actor=actor, channel=channel)
+            if set_aside is not None:
+                # The patron took another copy: the one set aside for them goes to the next in line.
+                _release(own_hold, set_aside, now=now, actor=actor, channel=channel)
         _reindex(book_id)
     return loan
 
 
-def _choose_copy(*, book_id: int, copy: Copy | None, own_hold: Hold | None) -> Copy:
-    ready_copy = own_hold.copy_id if own_hold is not None and own_hold.status == Hold.Status.READY else None
-    if copy is not None:
-        current = Copy.objects.select_for_update().get(pk=copy.pk)
-        if current.status == Copy.Status.ON_HOLD_SHELF and current.pk != ready_copy:
-            raise DomainError("reserved", _("该复本已为其他读者预约保留"))
-        if current.status not in (Copy.Status.AVAILABLE, Copy.Status.ON_HOLD_SHELF):
-            raise DomainError(
-                "not_available", _("该复本当前不可借（%(status)s）") % {"status": current.get_status_display()},
-                status_of_copy=current.status,
-            )
+def _choose_copy(*, book_id: int, copy: Copy | None, own_hold: Hold | None, now: datetime, actor,
+                 channel: str) -> Copy:
+    mine = own_hold.copy_id if own_hold is not None and own_hold.status in Hold.TRAPPED else None
+    if copy is None:  # by book: the copy set aside for the patron, else one on a shelf
+        if mine is not None and own_hold.status != Hold.Status.IN_TRANSIT:
+            return Copy.objects.select_for_update().get(pk=mine)
+        candidate = _available_copy(book_id, prefer="")
+        if candidate is None:
+            raise _not_available(book_id)
+        return candidate
+    current = Copy.objects.select_for_update().get(pk=copy.pk)
+    if current.pk == mine and current.status in (Copy.Status.ON_HOLD_SHELF, Copy.Status.ON_PULL_LIST):
         return current
-    if ready_copy is not None:
-        return Copy.objects.select_for_update().get(pk=ready_copy)
-    candidate = (
-        Copy.objects.select_for_update(**_skip_locked())
-        .filter(book_id=book_id, status=Copy.Status.AVAILABLE)
-        .order_by("id")
-        .first()
-    )
-    if candidate is None:
-        raise _not_available(book_id)
-    return candidate
+    if current.status == Copy.Status.ON_PULL_LIST:
+        _give_way(current, now=now, actor=actor, channel=channel)
+        return current
+    if current.status == Copy.Status.ON_HOLD_SHELF:
+        raise DomainError("reserved", _("该复本已为其他读者预约保留"))
+    if current.status == Copy.Status.IN_TRANSIT:
+        raise DomainError("in_transit", _("该复本在途，请先在服务台签收"))
+    if current.status != Copy.Status.AVAILABLE:
+        raise DomainError(
+            "not_available", _("该复本当前不可借（%(status)s）") % {"status": current.get_status_display()},
+            status_of_copy=current.status, can_hold=current.status in HOLDABLE,
+        )
+    return current
+
+
+def _give_way(copy: Copy, *, now: datetime, actor, channel: str) -> None:
+    """``copy`` stands on the pull list for someone else and a reader has it in hand: set another copy on a
+    shelf aside for that hold instead, or refuse (``reserved``)."""
+    hold = Hold.objects.select_for_update().get(copy=copy, status=Hold.Status.PULLING)
+    other = _available_copy(copy.book_id, prefer=hold.pickup_location.name, exclude=copy.pk)
+    if other is None or not _set_copy_status(other.pk, expected=Copy.Status.AVAILABLE,
+                                             new=Copy.Status.ON_PULL_LIST, at=now):
+        raise DomainError("reserved", _("该复本已为其他读者预约，正在备书"))
+    Hold.objects.filter(pk=hold.pk).update(copy=other)
+    audit(CirculationEvent.Action.HOLD_PULL, at=now, actor=actor, patron=hold.patron, book_id=copy.book_id,
+           copy_id=other.pk, hold=hold, channel=channel, location=other.here, instead_of=copy.barcode)
 
 
 def _not_available(book_id: int) -> DomainError:
-    if Copy.objects.filter(book_id=book_id, status=Copy.Status.ON_HOLD_SHELF).exists() and not Copy.objects.filter(
-        book_id=book_id, status=Copy.Status.ON_LOAN
-    ).exists():
-        return DomainError("reserved", _("本书在架复本均为其他读者预约保留，可以预约排队"),
-                           can_hold=True)
-    return DomainError("not_available", _("本书暂无可借复本，可以预约"),
-                       can_hold=True)
+    return DomainError("not_available", _("本书暂无可借复本，可以预约"), can_hold=True)
 
 
 def loan_renew(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Channel.API,
@@ -249,18 +377,26 @@ def loan_renew(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Cha
     return current
 
 
-# --- returning -------------------------------------------------------------------------------------
+# --- returning and checking in ---------------------------------------------------------------------
 
 
 @dataclass
 class ReturnResult:
     loan: Loan
-    hold: Hold | None  # the hold the copy now waits for, if any
+    routing: Routing
+
+    @property
+    def hold(self) -> Hold | None:
+        """The hold the copy now waits for on the hold shelf here, if any."""
+        hold = self.routing.hold
+        return hold if hold is not None and hold.status == Hold.Status.READY else None
 
 
 def loan_return(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Channel.API,
-                now: datetime | None = None) -> ReturnResult:
-    """Close a loan.  The copy goes to the first waiting hold (hold shelf) or back to the shelf."""
+                at: str | None = None, now: datetime | None = None) -> ReturnResult:
+    """Close a loan; the copy is in hand at ``at`` (default: where it was lent).  It goes to the first
+    waiting hold (hold shelf here, or the van to the reader's pickup location), home by van, or to its
+    shelf."""
     now = now or timezone.now()
     with transaction.atomic():
         current = _lock_with_book(Loan, loan.pk, loan.book_id)
@@ -270,65 +406,112 @@ def loan_return(*, loan: Loan, actor: AbstractBaseUser | None, channel: str = Ch
             status=Loan.Status.RETURNED, returned_at=now
         )
         current.refresh_from_db()
+        copy = Copy.objects.select_for_update().get(pk=current.copy_id)
+        here = at or copy.here
         audit(CirculationEvent.Action.RETURN, at=now, actor=actor, patron=current.patron, book_id=current.book_id,
-               copy_id=current.copy_id, loan=current, channel=channel,
+               copy_id=current.copy_id, loan=current, channel=channel, location=here,
                overdue_days=max(0, (library_today(now) - current.due_date).days))
-        hold = _release_copy(current.copy_id, book_id=current.book_id, from_status=Copy.Status.ON_LOAN, now=now,
-                             actor=actor, channel=channel)
+        routing = _serve(copy, from_status=Copy.Status.ON_LOAN, in_hand=True, here=here, now=now, actor=actor,
+                         channel=channel)
         _reindex(current.book_id)
-    return ReturnResult(loan=current, hold=hold)
+    return ReturnResult(loan=current, routing=routing)
 
 
 def active_loan_for_copy(copy: Copy) -> Loan | None:
     return Loan.objects.filter(copy=copy, status=Loan.Status.ACTIVE).select_related("patron", "book", "copy").first()
 
 
-def _release_copy(copy_id: int, *, book_id: int, from_status: str, now: datetime, actor, channel: str) -> Hold | None:
-    """A copy comes free: give it to the first waiting hold, else put it back on the shelf."""
-    hold = (
-        Hold.objects.select_for_update()
-        .filter(book_id=book_id, status=Hold.Status.WAITING)
-        .select_related("patron")
-        .order_by("created_at", "id")
-        .first()
-    )
-    if hold is None:
-        _set_copy_status(copy_id, expected=from_status, new=Copy.Status.AVAILABLE, at=now)
-        return None
-    copy = Copy.objects.get(pk=copy_id)
-    if not _set_copy_status(copy_id, expected=from_status, new=Copy.Status.ON_HOLD_SHELF, at=now):
-        return None
-    policy = policy_for(hold.patron, copy.location)
-    hold.status = Hold.Status.READY
-    hold.copy_id = copy_id
-    hold.ready_at = now
-    hold.pickup_by = due_date_after(library_today(now), policy.pickup_days)
-    hold.save(update_fields=["status", "copy", "ready_at", "pickup_by"])
-    audit(CirculationEvent.Action.HOLD_READY, at=now, actor=actor, patron=hold.patron, book_id=book_id,
-           copy_id=copy_id, hold=hold, channel=channel, pickup_by=str(hold.pickup_by))
-    notices.hold_ready(hold)
-    return hold
-
-
 def copy_came_free(*, copy: Copy, from_status: str, actor, channel: str = Channel.ADMIN,
                    now: datetime | None = None) -> Hold | None:
-    """A copy that was not lendable (repair, lost) became available: serve the queue first."""
+    """A copy that was not lendable (repair, lost, not found) became available in a librarian's hands at its
+    location: serve the queue first."""
     now = now or timezone.now()
     with transaction.atomic():
         _lock_book(copy.book_id)
-        hold = _release_copy(copy.pk, book_id=copy.book_id, from_status=from_status, now=now, actor=actor,
-                             channel=channel)
+        current = Copy.objects.select_for_update().get(pk=copy.pk)
+        routing = _serve(current, from_status=from_status, in_hand=True, here=current.location, now=now,
+                         actor=actor, channel=channel)
         _reindex(copy.book_id)
-    return hold
+    return routing.hold
+
+
+@dataclass
+class CheckIn:
+    """What scanning a copy at a desk did: ``returned`` (a loan), ``pulled`` (from the pull list), ``received``
+    (off the van), ``found`` (a copy marked missing or lost); and where the copy goes now."""
+
+    action: str
+    routing: Routing
+    loan: Loan | None = None
+    transfer: Transfer | None = None
+
+
+def check_in(*, copy: Copy, at: str, actor, channel: str = Channel.WEB, now: datetime | None = None) -> CheckIn:
+    """One scan at the desk of location ``at`` does what the copy needs (Koha's check-in): end its loan, take
+    it off the pull list, receive it off the van, or welcome it back when it was missing.
+
+    Refusals: ``not_checked_out`` (the copy is on its shelf), ``not_here`` (it is in transit elsewhere),
+    ``copy_unavailable`` (withdrawn, in repair)."""
+    now = now or timezone.now()
+    status = copy.status
+    if status == Copy.Status.ON_LOAN:
+        loan = active_loan_for_copy(copy)
+        if loan is not None:
+            result = loan_return(loan=loan, actor=actor, channel=channel, at=at, now=now)
+            return CheckIn("returned", result.routing, loan=result.loan)
+    elif status == Copy.Status.ON_PULL_LIST:
+        hold = Hold.objects.filter(copy=copy, status=Hold.Status.PULLING).first()
+        if hold is not None:
+            return CheckIn("pulled", hold_pulled(hold=hold, actor=actor, channel=channel, now=now))
+    elif status == Copy.Status.IN_TRANSIT:
+        transfer = Transfer.objects.filter(copy=copy, status__in=Transfer.OPEN).first()
+        if transfer is not None:
+            if transfer.to_location != at:
+                raise DomainError("not_here", _("复本 %(barcode)s 正发往 %(to)s，不在本馆签收") % {
+                    "barcode": copy.barcode, "to": transfer.to_location}, to_location=transfer.to_location)
+            routing = transfer_receive(transfer=transfer, actor=actor, channel=channel, now=now)
+            return CheckIn("received", routing, transfer=transfer)
+    elif status in (Copy.Status.MISSING, Copy.Status.LOST):
+        with transaction.atomic():
+            _lock_book(copy.book_id)
+            current = Copy.objects.select_for_update().get(pk=copy.pk)
+            if current.status != status:
+                raise DomainError("copy_changed", _("复本 %(barcode)s 的状态刚刚改变，请重试") % {"barcode": copy.barcode})
+            audit(CirculationEvent.Action.OVERRIDE, at=now, actor=actor, patron=None, book_id=copy.book_id,
+                   copy_id=copy.pk, channel=channel, found=True, was=status, location=at)
+            routing = _serve(current, from_status=status, in_hand=True, here=at, now=now, actor=actor,
+                             channel=channel)
+            _reindex(copy.book_id)
+        return CheckIn("found", routing)
+    elif status == Copy.Status.AVAILABLE:
+        raise DomainError("not_checked_out", _("复本 %(barcode)s 在架，未借出") % {"barcode": copy.barcode})
+    elif status == Copy.Status.ON_HOLD_SHELF:
+        raise DomainError("on_hold_shelf", _("复本 %(barcode)s 在预约架上等读者取书") % {"barcode": copy.barcode})
+    else:
+        raise DomainError("copy_unavailable", _("复本 %(barcode)s 当前状态为 %(status)s，无需签收") % {
+            "barcode": copy.barcode, "status": copy.get_status_display()})
+    # The loan, hold or transfer behind the status closed a moment ago (another desk): read it again.
+    raise DomainError("copy_changed", _("复本 %(barcode)s 的状态刚刚改变，请重试") % {"barcode": copy.barcode})
 
 
 # --- holds -------------------------------------------------------------------------------------------
 
 
+HOLDABLE = (Copy.Status.AVAILABLE, Copy.Status.ON_LOAN, Copy.Status.ON_PULL_LIST, Copy.Status.IN_TRANSIT,
+            Copy.Status.ON_HOLD_SHELF, Copy.Status.REPAIR)
+
+
 def hold_place(*, patron: AbstractBaseUser, book: Book, actor: AbstractBaseUser | None,
-               channel: str = Channel.API, now: datetime | None = None) -> Hold:
-    """Join the queue for a book with no available copy.  Refusals: ``available_now``,
-    ``already_borrowed``, ``hold_exists``, ``hold_limit``, ``not_holdable``."""
+               pickup_location: Location | None = None, channel: str = Channel.API,
+               now: datetime | None = None) -> Hold:
+    """Request a book, to be picked up at ``pickup_location`` (default: the first pickup point).  A copy on a
+    shelf is set aside at once (the pull list of its location, one at the pickup location first); otherwise
+    the request joins the book's queue.  Refusals: ``already_borrowed``, ``hold_exists``, ``hold_limit``,
+    ``not_holdable``, ``not_pickup_location``."""
+    pickup = pickup_location or default_pickup_location()
+    if pickup is None or not pickup.pickup:
+        raise InvalidInput("pickup_location", _("%(name)s 不是取书地点") % {"name": pickup or "—"},
+                           code="not_pickup_location")
     with transaction.atomic():
         _lock_patron(patron)
         _lock_book(book.pk)
@@ -338,10 +521,7 @@ def hold_place(*, patron: AbstractBaseUser, book: Book, actor: AbstractBaseUser 
             raise DomainError("already_borrowed", _("您已借阅本书"))
         if Hold.objects.filter(patron=patron, book=book, status__in=Hold.OPEN).exists():
             raise DomainError("hold_exists", _("您已预约本书"))
-        copies = Copy.objects.filter(book=book)
-        if copies.filter(status=Copy.Status.AVAILABLE).exists():
-            raise DomainError("available_now", _("本书有在架复本，可以直接借阅"))
-        if not copies.filter(status__in=[Copy.Status.ON_LOAN, Copy.Status.ON_HOLD_SHELF, Copy.Status.REPAIR]).exists():
+        if not Copy.objects.filter(book=book, status__in=HOLDABLE).exists():
             raise DomainError("not_holdable", _("本书没有可流通的复本"))
         limits = policy_for(patron)
         if Hold.objects.filter(patron=patron, status__in=Hold.OPEN).count() >= limits.max_holds:
@@ -350,37 +530,45 @@ def hold_place(*, patron: AbstractBaseUser, book: Book, actor: AbstractBaseUser 
         _take_hold_quota(patron, actor)  # after the checks, so that a refusal costs nothing
         try:
             with transaction.atomic():
-                hold = Hold.objects.create(book=book, patron=patron, created_at=now, channel=channel)
+                hold = Hold.objects.create(book=book, patron=patron, created_at=now, channel=channel,
+                                           pickup_location=pickup)
         except IntegrityError:
             raise DomainError("hold_exists", _("您已预约本书")) from None
         audit(CirculationEvent.Action.HOLD_PLACED, at=now, actor=actor, patron=patron, book_id=book.pk, hold=hold,
-               channel=channel)
+               channel=channel, pickup_location=pickup.name)
+        copy = _available_copy(book.pk, prefer=pickup.name)
+        if copy is not None:
+            _set_aside(hold, copy, from_status=Copy.Status.AVAILABLE, now=now, actor=actor, channel=channel)
         _reindex(book.pk)
     return hold
 
 
+def default_pickup_location() -> Location | None:
+    return Location.objects.filter(pickup=True).order_by("position", "id").first()
+
+
 def hold_cancel(*, hold: Hold, actor: AbstractBaseUser | None, channel: str = Channel.API,
                 now: datetime | None = None) -> Hold:
-    """Leave the queue (or give up a copy on the hold shelf, which goes to the next in line)."""
+    """Withdraw a request.  A copy set aside for it goes to the next in line or back to its shelf; one in the
+    van travels on and is routed when it is received."""
     now = now or timezone.now()
     with transaction.atomic():
         current = _lock_with_book(Hold, hold.pk, hold.book_id)
         if current.status not in Hold.OPEN:
             raise DomainError("hold_closed", _("该预约已结束"))
-        was_ready = current.status == Hold.Status.READY
+        set_aside = current.copy_id if current.status in Hold.TRAPPED else None
         Hold.objects.filter(pk=current.pk).update(status=Hold.Status.CANCELLED, closed_at=now)
         current.refresh_from_db()
         audit(CirculationEvent.Action.HOLD_CANCELLED, at=now, actor=actor, patron=current.patron,
                book_id=current.book_id, copy_id=current.copy_id, hold=current, channel=channel)
-        if was_ready:
-            _release_copy(current.copy_id, book_id=current.book_id, from_status=Copy.Status.ON_HOLD_SHELF, now=now,
-                          actor=actor, channel=channel)
+        if set_aside is not None:
+            _release(current, set_aside, now=now, actor=actor, channel=channel)
         _reindex(current.book_id)
     return current
 
 
 def holds_expire(*, now: datetime | None = None, channel: str = Channel.COMMAND) -> int:
-    """Expire ready holds whose pickup deadline has passed; each copy moves on to the next in line.
+    """Expire ready holds whose pickup deadline has passed; each copy moves on to the next in line (or home).
 
     Safe to run any number of times (each hold is re-checked under its book's lock).
     """
@@ -398,8 +586,125 @@ def holds_expire(*, now: datetime | None = None, channel: str = Channel.COMMAND)
             audit(CirculationEvent.Action.HOLD_EXPIRED, at=now, actor=None, patron=current.patron,
                    book_id=book_id, copy_id=current.copy_id, hold=current, channel=channel)
             notices.hold_expired(current)
-            _release_copy(current.copy_id, book_id=book_id, from_status=Copy.Status.ON_HOLD_SHELF, now=now,
-                          actor=None, channel=channel)
+            _release(current, current.copy_id, now=now, actor=None, channel=channel)
             _reindex(book_id)
             expired += 1
     return expired
+
+
+# --- the pull list ----------------------------------------------------------------------------------------
+
+
+def hold_pulled(*, hold: Hold, actor, channel: str = Channel.WEB, now: datetime | None = None) -> Routing:
+    """A librarian took the copy set aside for ``hold`` off its shelf: onto the hold shelf when the reader
+    picks up here (the reader is told), else into the van.  Refusal: ``not_on_pull_list``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_with_book(Hold, hold.pk, hold.book_id, "patron", "pickup_location")
+        if current.status != Hold.Status.PULLING:
+            raise DomainError("not_on_pull_list", _("该预约不在取书单上"))
+        copy = Copy.objects.select_for_update().get(pk=current.copy_id)
+        audit(CirculationEvent.Action.HOLD_PULLED, at=now, actor=actor, patron=current.patron,
+               book_id=current.book_id, copy_id=copy.pk, hold=current, channel=channel, location=copy.here)
+        routing = _trap(current, copy, from_status=Copy.Status.ON_PULL_LIST, here=copy.here, now=now, actor=actor,
+                        channel=channel)
+        _reindex(current.book_id)
+    return routing
+
+
+def hold_not_found(*, hold: Hold, actor, channel: str = Channel.WEB, now: datetime | None = None) -> Hold:
+    """The copy on the pull list is not on its shelf: it is marked missing and another copy on a shelf is set
+    aside for the hold, or the hold goes back to its place in the queue.  Refusal: ``not_on_pull_list``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_with_book(Hold, hold.pk, hold.book_id, "patron", "pickup_location")
+        if current.status != Hold.Status.PULLING:
+            raise DomainError("not_on_pull_list", _("该预约不在取书单上"))
+        missing = Copy.objects.select_for_update().get(pk=current.copy_id)
+        _set_copy_status(missing.pk, expected=Copy.Status.ON_PULL_LIST, new=Copy.Status.MISSING, at=now)
+        audit(CirculationEvent.Action.HOLD_MISSING, at=now, actor=actor, patron=current.patron,
+               book_id=current.book_id, copy_id=missing.pk, hold=current, channel=channel, location=missing.here)
+        current.status, current.copy = Hold.Status.WAITING, None
+        current.save(update_fields=["status", "copy"])
+        other = _available_copy(current.book_id, prefer=current.pickup_location.name, exclude=missing.pk)
+        if other is not None:
+            _set_aside(current, other, from_status=Copy.Status.AVAILABLE, now=now, actor=actor, channel=channel)
+        _reindex(current.book_id)
+    return current
+
+
+# --- transfers --------------------------------------------------------------------------------------------
+
+
+def transfer_create(*, copy: Copy, to: Location, actor, channel: str = Channel.WEB,
+                    now: datetime | None = None) -> Transfer:
+    """Move a copy on its shelf to another location for good (its location changes when it is received).
+    Refusals: ``same_location``, ``not_available``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_book(copy.book_id)
+        current = Copy.objects.select_for_update().get(pk=copy.pk)
+        if to.name == current.here:
+            raise InvalidInput("to_location", _("复本已在 %(name)s") % {"name": to.name}, code="same_location")
+        if current.status != Copy.Status.AVAILABLE:
+            raise DomainError("not_available", _("只有在架的复本可以调拨（当前：%(status)s）")
+                              % {"status": current.get_status_display()}, status_of_copy=current.status)
+        transfer = _queue_transfer(current, from_status=Copy.Status.AVAILABLE, here=current.here, to=to.name,
+                                   reason=Transfer.Reason.MOVE, hold=None, now=now, actor=actor, channel=channel)
+        _reindex(copy.book_id)
+    return transfer
+
+
+def _lock_transfer(transfer: Transfer) -> Transfer:
+    _lock_book(transfer.copy.book_id)
+    return Transfer.objects.select_for_update().select_related("copy", "hold").get(pk=transfer.pk)
+
+
+def transfer_send(*, transfer: Transfer, actor, channel: str = Channel.WEB, now: datetime | None = None) -> Transfer:
+    """The copy left in the van.  Refusal: ``transfer_not_queued``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_transfer(transfer)
+        if current.status != Transfer.Status.QUEUED:
+            raise DomainError("transfer_not_queued", _("该调拨已发出或已结束"))
+        current.status, current.sent_at, current.sent_by = Transfer.Status.SENT, now, actor
+        current.save(update_fields=["status", "sent_at", "sent_by"])
+        audit(CirculationEvent.Action.TRANSFER_SENT, at=now, actor=actor, patron=None, book_id=current.copy.book_id,
+               copy_id=current.copy_id, hold=current.hold, channel=channel, transfer=current.pk,
+               to_location=current.to_location)
+    return current
+
+
+def transfer_receive(*, transfer: Transfer, actor, channel: str = Channel.WEB,
+                     now: datetime | None = None) -> Routing:
+    """The copy came off the van at its destination (a transfer never marked sent is received all the same):
+    onto the hold shelf for the hold it travelled for, else to the queue, home, or the shelf.
+    Refusal: ``transfer_closed``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_transfer(transfer)
+        if current.status not in Transfer.OPEN:
+            raise DomainError("transfer_closed", _("该调拨已签收或已取消"))
+        current.status, current.received_at, current.received_by = Transfer.Status.RECEIVED, now, actor
+        current.sent_at = current.sent_at or now
+        current.save(update_fields=["status", "received_at", "received_by", "sent_at"])
+        copy = Copy.objects.select_for_update().get(pk=current.copy_id)
+        here = current.to_location
+        audit(CirculationEvent.Action.TRANSFER_RECEIVED, at=now, actor=actor, patron=None, book_id=copy.book_id,
+               copy_id=copy.pk, hold=current.hold, channel=channel, transfer=current.pk, location=here)
+        hold = current.hold
+        if hold is not None:
+            hold = Hold.objects.select_for_update().select_related("patron", "pickup_location").get(pk=hold.pk)
+        if hold is not None and hold.status == Hold.Status.IN_TRANSIT and hold.copy_id == copy.pk:
+            _to_hold_shelf(hold, copy, from_status=Copy.Status.IN_TRANSIT, here=here, now=now, actor=actor,
+                           channel=channel)
+            routing = Routing(copy, hold=hold)
+        else:
+            if current.reason == Transfer.Reason.MOVE:
+                Copy.objects.filter(pk=copy.pk).update(location=here, at_location="")
+                Location.register(here)
+                copy.location, copy.at_location = here, ""
+            routing = _serve(copy, from_status=Copy.Status.IN_TRANSIT, in_hand=True, here=here, now=now,
+                             actor=actor, channel=channel)
+        _reindex(copy.book_id)
+    return routing

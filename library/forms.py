@@ -120,3 +120,84 @@ class DeskForm(forms.Form):
         for errors in self.errors.values():
             return errors[0]
         return ""
+
+
+class TransferForm(forms.Form):
+    """Move a copy on the shelf here to another location (for good: it belongs there once received)."""
+
+    barcode = forms.CharField(label=_("复本条码"), max_length=64, strip=True)
+    to = forms.ChoiceField(label=_("发往"), choices=())
+
+    def __init__(self, *args, here=None, **kwargs):
+        from library.selectors import location_list
+
+        super().__init__(*args, **kwargs)
+        self.places = {loc.code: loc for loc in location_list() if here is None or loc.pk != here.pk}
+        self.fields["to"].choices = [(code, loc.name) for code, loc in self.places.items()]
+
+    def clean(self):
+        from library.selectors import copy_get
+
+        cleaned = super().clean()
+        raw = cleaned.get("barcode", "")
+        copy = copy_get(barcode=raw) if raw else None
+        if raw and copy is None:
+            self.add_error("barcode", _("条码 %(barcode)s 不存在。") % {"barcode": raw})
+        cleaned["copy"] = copy
+        cleaned["to"] = self.places.get(cleaned.get("to", ""))
+        return cleaned
+
+    def first_error(self) -> str:
+        for errors in self.errors.values():
+            return errors[0]
+        return ""
+
+
+def _terms_of(text: str) -> list[str]:
+    """Barcodes or usernames typed or scanned one a line (or separated by spaces, commas, 、)."""
+    return [term for term in re.split(r"[\s,，;；、]+", text or "") if term]
+
+
+class LabelsForm(forms.Form):
+    """Which copies' labels to print (the API's LabelsIn, in a page)."""
+
+    kind = forms.ChoiceField(label=_("打印"), choices=[("both", _("书标和条码标签")), ("spine", _("书标")),
+                                                     ("barcode", _("条码标签"))], initial="both")
+    barcodes = forms.CharField(label=_("复本条码（每行一个，可扫码）"), required=False, max_length=20_000,
+                               widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}))
+    accessioned_since = forms.DateField(label=_("入藏日期不早于"), required=False,
+                                        widget=forms.DateInput(attrs={"type": "date"}))
+    unprinted = forms.BooleanField(label=_("只打印标签未打印过的复本"), required=False, initial=True)
+    mark_printed = forms.BooleanField(label=_("记为已打印"), required=False, initial=True,
+                                      help_text=_("不勾选则只预览，下次仍算未打印"))
+
+    def selection(self) -> dict:
+        data = self.cleaned_data
+        return {"kind": data["kind"], "barcodes": _terms_of(data["barcodes"]),
+                "accessioned_since": data["accessioned_since"], "unprinted": data["unprinted"],
+                "mark_printed": data["mark_printed"]}
+
+
+class CardsForm(forms.Form):
+    """Whose library cards to print: readers by username or card number, or a whole division."""
+
+    readers = forms.CharField(label=_("读者（用户名或读者证号，每行一个）"), required=False, max_length=20_000,
+                              widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}))
+    division = forms.ChoiceField(label=_("或：整个部门"), required=False, help_text=_("该部门有读者证号的全部读者"))
+
+    def __init__(self, *args, **kwargs):
+        from accounts.models import Profile
+
+        super().__init__(*args, **kwargs)
+        divisions = (Profile.objects.exclude(division="").exclude(card_number="").order_by("division")
+                     .values_list("division", flat=True).distinct())
+        self.fields["division"].choices = [("", "—"), *((d, d) for d in divisions)]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not _terms_of(cleaned.get("readers", "")) and not cleaned.get("division", "").strip():
+            raise forms.ValidationError(_("请输入读者或部门。"))
+        return cleaned
+
+    def identifiers(self) -> list[str]:
+        return _terms_of(self.cleaned_data["readers"])

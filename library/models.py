@@ -7,13 +7,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from core.models import person_link
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import SingleLineFields, is_single_line
+from library.callnumbers import normalize_call_number
 from library.validators import format_isbn, has_visible_text, normalize_barcode, normalize_clc, normalize_isbn
 
 
@@ -63,6 +64,12 @@ class Book(SingleLineFields, models.Model):
             # NULL (no ISBN) may repeat; a present ISBN may not.
             models.UniqueConstraint(fields=["isbn"], name="book_isbn_unique"),
             models.CheckConstraint(condition=~Q(title=""), name="book_title_not_empty"),
+            # A call number names one title on the shelf: unique, and so unique within its class (the class
+            # is its first part).  Empty means "none yet" and may repeat.
+            models.UniqueConstraint(
+                fields=["call_number"], condition=~Q(call_number=""), name="book_call_number_unique",
+                violation_error_message=_("该索书号已被另一种书使用"),
+            ),
         ]
         indexes = [
             # Exact class lookups and ordering by class.  (The clc prefix filter of
@@ -90,6 +97,7 @@ class Book(SingleLineFields, models.Model):
                 self.clc = normalize_clc(self.clc)
             except ValidationError as exc:
                 errors["clc"] = exc.messages
+        self.call_number = normalize_call_number(self.call_number)
         # An empty title is already reported by the field check; a title of
         # only spaces passes that check and is caught here.
         if self.title and not has_visible_text(self.title):
@@ -105,6 +113,23 @@ class Book(SingleLineFields, models.Model):
     @property
     def isbn_display(self) -> str:
         return format_isbn(self.isbn) if self.isbn else ""
+
+
+class CallNumberCounter(models.Model):
+    """The last running number given out under a key: a CLC class (种次号: ``D923``) or a class and an author
+    mark (著者号: ``D923/ZM``).  ``services.call_number_assign`` locks the row while it takes the next number,
+    so two books of one class catalogued at once never get the same one."""
+
+    key = models.CharField(_("分类号或著者号"), max_length=64)
+    last = models.PositiveIntegerField(_("最后分配的号"), default=0)
+
+    class Meta:
+        verbose_name = _("索书号计数器")
+        verbose_name_plural = _("索书号计数器")
+        constraints = [models.UniqueConstraint(fields=["key"], name="callnumbercounter_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.last}"
 
 
 class Contributor(SingleLineFields, models.Model):
@@ -132,31 +157,88 @@ class Contributor(SingleLineFields, models.Model):
         return self.name
 
 
+class Location(SingleLineFields, models.Model):
+    """A place of the library: the main building's desk, a tribunal's reading corner.  Copies belong to one
+    (``Copy.location`` names it), readers pick requested books up at one, desks work at one.
+
+    Copies and loan policies name their location by ``name`` (the key imports and exports carry, e.g. MARC 852
+    $b); a copy saved with a new name registers the place here (not a pickup point until a librarian says so).
+    """
+
+    SINGLE_LINE = ("name", "address")
+
+    name = models.CharField(_("名称"), max_length=64, unique=True, help_text=_("例如 院本部、棋盘井法庭"))
+    code = models.SlugField(_("代码"), max_length=32, unique=True, help_text=_("接口中使用，例如 main"))
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    hours = models.TextField(_("开放时间"), blank=True, help_text=_("例如 周一至周五 8:30–12:00，14:30–17:30"))
+    pickup = models.BooleanField(_("可作取书点"), default=False)
+    position = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("馆藏地")
+        verbose_name_plural = _("馆藏地")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def register(cls, name: str) -> None:
+        """Make sure a location called ``name`` exists.  A new one is not a pickup point, unless it is the
+        library's first place (a new installation picks up where its first copies are)."""
+        if not name or cls.objects.filter(name=name).exists():
+            return
+        from django.db import IntegrityError, transaction
+        from django.utils.text import slugify
+        from pypinyin import lazy_pinyin
+
+        base = (slugify("-".join(lazy_pinyin(name))) or "location")[:28]
+        code, n = base, 1
+        while cls.objects.filter(code=code).exists():
+            n += 1
+            code = f"{base}-{n}"
+        try:
+            with transaction.atomic():
+                position = cls.objects.count()
+                cls.objects.create(name=name, code=code, position=position, pickup=position == 0)
+        except IntegrityError:  # registered a moment ago by another request
+            pass
+
+
 class Copy(SingleLineFields, models.Model):
     """A physical item of a book, identified by its barcode."""
 
     class Status(models.TextChoices):
         AVAILABLE = "available", _("在架")
         ON_LOAN = "on_loan", _("借出")
+        ON_PULL_LIST = "on_pull_list", _("备书中")
+        IN_TRANSIT = "in_transit", _("在途")
         ON_HOLD_SHELF = "on_hold_shelf", _("预约保留")
+        MISSING = "missing", _("架上未找到")
         LOST = "lost", _("遗失")
         REPAIR = "repair", _("修补中")
         WITHDRAWN = "withdrawn", _("已剔除")
 
-    #: Statuses that only circulation (loans and holds) may set or leave.
-    CIRCULATING = (Status.ON_LOAN, Status.ON_HOLD_SHELF)
+    #: Statuses that only circulation (loans, holds and transfers) may set or leave.
+    CIRCULATING = (Status.ON_LOAN, Status.ON_PULL_LIST, Status.IN_TRANSIT, Status.ON_HOLD_SHELF)
     #: Statuses of copies no longer part of the holdings (not counted in a book's total).
     GONE = (Status.LOST, Status.WITHDRAWN)
-    #: The barcode's own format refuses spaces; these two are free text on one line.
-    SINGLE_LINE = ("location", "shelf")
+    #: The barcode's own format refuses spaces; these are free text on one line.
+    SINGLE_LINE = ("location", "at_location", "shelf")
 
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="copies", verbose_name=_("图书"))
     barcode = models.CharField(_("条码"), max_length=32)
     location = models.CharField(_("馆藏地"), max_length=64, default="院本部", help_text=_("例如 院本部、棋盘井法庭"))
+    #: Where the copy is when it is not at home: on the hold shelf of another location, or returned there and
+    #: waiting for the van.  Blank while it is at its own location (or in transit: see Transfer).
+    at_location = models.CharField(_("当前所在地"), max_length=64, blank=True, editable=False,
+                                   help_text=_("不在本馆藏地时所在的地点"))
     shelf = models.CharField(_("架位"), max_length=64, blank=True)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.AVAILABLE)
     acquired_on = models.DateField(_("入藏日期"), null=True, blank=True)
     note = models.TextField(_("备注"), blank=True)
+    #: When its spine and barcode labels were last printed (``services.labels_print``); None: never.
+    label_printed_at = models.DateTimeField(_("标签打印时间"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -167,7 +249,8 @@ class Copy(SingleLineFields, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["barcode"], name="copy_barcode_unique"),
             models.CheckConstraint(
-                condition=Q(status__in=["available", "on_loan", "on_hold_shelf", "lost", "repair", "withdrawn"]),
+                condition=Q(status__in=["available", "on_loan", "on_pull_list", "in_transit", "on_hold_shelf",
+                                        "missing", "lost", "repair", "withdrawn"]),
                 name="copy_status_valid",
             ),
         ]
@@ -178,6 +261,16 @@ class Copy(SingleLineFields, models.Model):
 
     def __str__(self) -> str:
         return self.barcode
+
+    def save(self, *args, **kwargs) -> None:
+        # Every place a copy names is a Location (the desk's lists, pickup points and transfers are per location).
+        Location.register(self.location)
+        super().save(*args, **kwargs)
+
+    @property
+    def here(self) -> str:
+        """The location where the copy physically is (its own unless ``at_location`` says otherwise)."""
+        return self.at_location or self.location
 
     def clean(self) -> None:
         try:
@@ -416,14 +509,25 @@ class Loan(models.Model):
 
 
 class Hold(models.Model):
+    """A reader's request for a book, to be picked up at ``pickup_location``.
+
+    waiting (no copy free: the fair queue) → pulling (a copy on a shelf is set aside: on its location's pull
+    list) → in_transit (pulled, travelling to the pickup location) → ready (on the pickup location's hold
+    shelf until ``pickup_by``) → fulfilled at checkout; or cancelled / expired.
+    """
+
     class Status(models.TextChoices):
         WAITING = "waiting", _("排队中")
+        PULLING = "pulling", _("备书中")
+        IN_TRANSIT = "in_transit", _("在途")
         READY = "ready", _("待取")
         FULFILLED = "fulfilled", _("已借出")
         CANCELLED = "cancelled", _("已取消")
         EXPIRED = "expired", _("已过期")
 
-    OPEN = (Status.WAITING, Status.READY)
+    OPEN = (Status.WAITING, Status.PULLING, Status.IN_TRANSIT, Status.READY)
+    #: Open holds that have a copy set aside for them.
+    TRAPPED = (Status.PULLING, Status.IN_TRANSIT, Status.READY)
 
     book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="holds", verbose_name=_("图书"))
     patron = models.ForeignKey(
@@ -434,6 +538,8 @@ class Hold(models.Model):
     copy = models.ForeignKey(
         Copy, on_delete=models.PROTECT, null=True, blank=True, related_name="holds", verbose_name=_("保留的复本")
     )
+    pickup_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="holds",
+                                        verbose_name=_("取书地点"))
     ready_at = models.DateTimeField(_("到书时间"), null=True, blank=True)
     pickup_by = models.DateField(_("取书截止"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
@@ -446,14 +552,19 @@ class Hold(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["patron", "book"],
-                condition=Q(status__in=["waiting", "ready"]),
+                condition=Q(status__in=["waiting", "pulling", "in_transit", "ready"]),
                 name="hold_one_open_per_patron_book",
             ),
-            # A copy on the hold shelf waits for one hold only.
-            models.UniqueConstraint(fields=["copy"], condition=Q(status="ready"), name="hold_one_ready_per_copy"),
+            # A copy set aside (on the pull list, in transit, on the hold shelf) is set aside for one hold only.
+            models.UniqueConstraint(fields=["copy"], condition=Q(status__in=["pulling", "in_transit", "ready"]),
+                                    name="hold_one_trapped_per_copy"),
             models.CheckConstraint(
-                condition=~Q(status="ready") | (Q(copy__isnull=False) & Q(pickup_by__isnull=False)),
-                name="hold_ready_has_copy_and_deadline",
+                condition=~Q(status__in=["pulling", "in_transit", "ready"]) | Q(copy__isnull=False),
+                name="hold_trapped_has_copy",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | Q(pickup_by__isnull=False),
+                name="hold_ready_has_deadline",
             ),
         ]
         indexes = [
@@ -466,6 +577,58 @@ class Hold(models.Model):
         return f"hold {self.pk}: book {self.book_id} for {self.patron_id} ({self.status})"
 
 
+class Transfer(models.Model):
+    """A copy travelling between locations (the circuit-court van): queued at ``from_location`` (on its send
+    list), sent, received at ``to_location`` (on its receive list until then).  The copy is ``in_transit``
+    from queueing to receipt."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("待发出")
+        SENT = "sent", _("在途")
+        RECEIVED = "received", _("已签收")
+        CANCELLED = "cancelled", _("已取消")
+
+    class Reason(models.TextChoices):
+        HOLD = "hold", _("预约取书")
+        HOME = "home", _("归还本馆")
+        MOVE = "move", _("调拨")
+
+    OPEN = (Status.QUEUED, Status.SENT)
+
+    copy = models.ForeignKey(Copy, on_delete=models.PROTECT, related_name="transfers", verbose_name=_("复本"))
+    from_location = models.CharField(_("发出地"), max_length=64)
+    to_location = models.CharField(_("目的地"), max_length=64)
+    reason = models.CharField(_("原因"), max_length=8, choices=Reason.choices)
+    hold = models.ForeignKey("Hold", on_delete=models.SET_NULL, null=True, blank=True, related_name="transfers",
+                             verbose_name=_("预约"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(_("创建时间"))
+    sent_at = models.DateTimeField(_("发出时间"), null=True, blank=True)
+    received_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    sent_by = person_link(_("发出人"))
+    received_by = person_link(_("签收人"))
+
+    class Meta:
+        verbose_name = _("调拨")
+        verbose_name_plural = _("调拨")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A copy travels to one place at a time.
+            models.UniqueConstraint(fields=["copy"], condition=Q(status__in=["queued", "sent"]),
+                                    name="transfer_one_open_per_copy"),
+            models.CheckConstraint(condition=~Q(from_location=F("to_location")), name="transfer_goes_somewhere"),
+            models.CheckConstraint(condition=Q(status__in=["queued", "sent", "received", "cancelled"]),
+                                   name="transfer_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["from_location", "status"], name="transfer_outgoing"),
+            models.Index(fields=["to_location", "status"], name="transfer_incoming"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.copy_id}: {self.from_location} → {self.to_location} ({self.status})"
+
+
 class CirculationEvent(models.Model):
     """The audit trail: who did what, for whom, when and through which channel."""
 
@@ -474,13 +637,19 @@ class CirculationEvent(models.Model):
         RENEW = "renew", _("续借")
         RETURN = "return", _("归还")
         HOLD_PLACED = "hold_placed", _("预约")
+        HOLD_PULL = "hold_pull", _("预约备书")
+        HOLD_PULLED = "hold_pulled", _("已取出")
+        HOLD_MISSING = "hold_missing", _("架上未找到")
         HOLD_READY = "hold_ready", _("预约到书")
         HOLD_FULFILLED = "hold_fulfilled", _("预约已借")
         HOLD_CANCELLED = "hold_cancelled", _("取消预约")
         HOLD_EXPIRED = "hold_expired", _("预约过期")
         OVERRIDE = "override", _("人工处理")
+        TRANSFER_QUEUED = "transfer_queued", _("待调拨")
+        TRANSFER_SENT = "transfer_sent", _("调拨发出")
+        TRANSFER_RECEIVED = "transfer_received", _("调拨签收")
 
-    action = models.CharField(_("操作"), max_length=16, choices=Action.choices)
+    action = models.CharField(_("操作"), max_length=24, choices=Action.choices)
     at = models.DateTimeField(_("时间"), db_index=True)
     actor = person_link(_("操作人"))
     patron = person_link(_("读者"))

@@ -86,6 +86,18 @@ class CopyDetailOut(CopyOut):
     book: int = Field(alias="book_id")
     acquired_on: date | None
     note: str
+    label_printed_at: datetime | None = Field(description="书标和条码标签最近一次打印的时间；未打印为 null")
+
+
+class LabelsIn(StrictSchema):
+    """Which copies' labels to print: the given barcodes, or the copies accessioned since a day, or those
+    never printed; several together narrow the choice."""
+
+    kind: Literal["spine", "barcode", "both"] = Field("both", description="spine 书标、barcode 条码标签、both 两种")
+    barcodes: list[SingleLine(32, 1)] = Field(default=[], max_length=1000, description="复本条码（扫码或输入）")
+    accessioned_since: date | None = Field(None, description="入藏日期（无则为录入日期）不早于此日的复本")
+    unprinted: bool = Field(False, description="只选标签从未打印过的复本")
+    mark_printed: bool = Field(True, description="记为已打印（label_printed_at），下次 unprinted 不再选中")
 
 
 class BookOut(Schema):
@@ -248,11 +260,13 @@ class ImportStatusOut(Schema):
 
 
 class LoanIn(StrictSchema):
-    """Self-service: ``{"book": id}``.  Desk checkout (librarian): ``{"barcode": "…", "patron": "username"}``."""
+    """A loan needs the copy in hand: self-checkout ``{"barcode": "…"}``; desk checkout (librarian)
+    ``{"barcode": "…", "patron": "username"}``.  ``{"book": id}`` is refused with ``barcode_required``: a book
+    that is not in the reader's hands is requested (``POST /holds``)."""
 
-    book: Id | None = Field(default=None, description="自助借阅：图书 id")
-    barcode: SingleLine(32, 1) | None = Field(default=None, description="柜台借出：复本条码")
-    patron: SingleLine(150, 1) | None = Field(default=None, description="柜台借出：读者用户名")
+    book: Id | None = Field(default=None, description="不再接受：借书需复本条码；预借请用 POST /holds（barcode_required）")
+    barcode: SingleLine(32, 1) | None = Field(default=None, description="复本条码（扫码或手输）")
+    patron: SingleLine(150, 1) | None = Field(default=None, description="柜台借出：读者用户名（馆员）；不给则借给本人")
 
 
 class _ReaderBookOut(Schema):
@@ -298,13 +312,48 @@ class LoanOut(_ReaderBookOut):
 
 class ReturnIn(StrictSchema):
     barcode: SingleLine(32, 1)
+    location: SingleLine(32, 1) | None = Field(default=None, description="还书地点代码（默认借出地）")
+
+
+class RoutingOut(Schema):
+    """Where the copy goes now."""
+
+    to: Literal["hold_shelf", "transit", "pull_list", "shelf"] = Field(
+        description="hold_shelf 放上本馆预约架；transit 放入在途箱发往 to_location；pull_list 为预约留出（仍在架）；shelf 放回书架")
+    hold: int | None = None
+    hold_patron: str | None = None
+    pickup_by: date | None = None
+    transfer: int | None = None
+    to_location: str | None = None
 
 
 class ReturnOut(Schema):
     loan: LoanOut
-    to_hold: bool = Field(description="复本转给排队预约的读者（放上预约架）")
+    to_hold: bool = Field(description="复本转给排队预约的读者，放上本馆预约架")
     hold_patron: str | None = None
     pickup_by: date | None = None
+    next: RoutingOut
+
+
+class CheckInIn(StrictSchema):
+    barcode: SingleLine(32, 1)
+    location: SingleLine(32, 1) = Field(description="签收所在馆藏地代码")
+
+
+class CheckInOut(Schema):
+    action: Literal["returned", "pulled", "received", "found"]
+    barcode: str
+    title: str
+    loan: LoanOut | None = None
+    next: RoutingOut
+
+
+class LocationOut(Schema):
+    code: str
+    name: str
+    address: str
+    hours: str
+    pickup: bool
 
 
 class LoanFilters(Schema):
@@ -315,14 +364,17 @@ class LoanFilters(Schema):
 
 class HoldIn(StrictSchema):
     book: Id
+    pickup_location: SingleLine(32, 1) | None = Field(default=None, description="取书地点代码（GET /locations；默认第一个取书点）")
     patron: SingleLine(150, 1) | None = Field(default=None, description="馆员代读者预约")
 
 
 class HoldOut(_ReaderBookOut):
-    position: int | None = Field(description="排队位次（1 为下一位）；待取或已结束时为 null")
-    status: str
+    position: int | None = Field(description="排队位次（1 为下一位）；已留出复本或已结束时为 null")
+    status: Literal["waiting", "pulling", "in_transit", "ready", "fulfilled", "cancelled", "expired"]
+    pickup_location: str = Field(description="取书地点代码")
+    pickup_location_name: str
     pickup_by: date | None
-    barcode: str | None = Field(description="待取时保留的复本条码")
+    barcode: str | None = Field(description="为本预约留出的复本条码（备书中、在途、待取）")
     created_at: datetime
 
     @staticmethod
@@ -330,12 +382,72 @@ class HoldOut(_ReaderBookOut):
         return getattr(obj, "position", None)
 
     @staticmethod
+    def resolve_pickup_location(obj) -> str:
+        return obj.pickup_location.code
+
+    @staticmethod
+    def resolve_pickup_location_name(obj) -> str:
+        return obj.pickup_location.name
+
+    @staticmethod
     def resolve_barcode(obj) -> str | None:
-        return obj.copy.barcode if obj.copy_id and obj.status == "ready" else None
+        return obj.copy.barcode if obj.copy_id and obj.status in ("pulling", "in_transit", "ready") else None
+
+
+class PullOut(HoldOut):
+    """A line of a pull list: the copy to take off its shelf, and where it goes."""
+
+    call_number: str
+    shelf: str
+    location: str = Field(description="复本所在馆藏地")
+
+    @staticmethod
+    def resolve_call_number(obj) -> str:
+        return obj.book.call_number
+
+    @staticmethod
+    def resolve_shelf(obj) -> str:
+        return obj.copy.shelf
+
+    @staticmethod
+    def resolve_location(obj) -> str:
+        return obj.copy.here
+
+
+class TransferIn(StrictSchema):
+    barcode: SingleLine(32, 1)
+    to_location: SingleLine(32, 1) = Field(description="目的地代码")
+
+
+class TransferOut(Schema):
+    id: int
+    barcode: str
+    title: str
+    from_location: str
+    to_location: str
+    reason: Literal["hold", "home", "move"]
+    status: Literal["queued", "sent", "received", "cancelled"]
+    hold: int | None = Field(alias="hold_id")
+    created_at: datetime
+    sent_at: datetime | None
+    received_at: datetime | None
+
+    @staticmethod
+    def resolve_barcode(obj) -> str:
+        return obj.copy.barcode
+
+    @staticmethod
+    def resolve_title(obj) -> str:
+        return obj.copy.book.title
+
+
+class TransferFilters(Schema):
+    location: SingleLine(32, 1) = Field(description="馆藏地代码")
+    direction: Literal["outgoing", "incoming"] = Field(description="outgoing 发出（待发出与在途）；incoming 待签收")
 
 
 class HoldFilters(Schema):
-    status: Literal["waiting", "ready", "fulfilled", "cancelled", "expired", "open"] | None = None
+    status: Literal["waiting", "pulling", "in_transit", "ready", "fulfilled", "cancelled", "expired", "open"] | None = None
     patron: SingleLine(150, 1) | None = None
     book: Id | None = None
 

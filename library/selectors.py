@@ -1,5 +1,6 @@
 """Reads of the catalog and of circulation, with the related rows that the API needs fetched up front."""
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -18,8 +19,10 @@ from library.models import (
     Hold,
     ImportRecord,
     Loan,
+    Location,
     Paper,
     PaperAuthor,
+    Transfer,
     copy_counts,
 )
 from library.policy import library_today
@@ -91,6 +94,24 @@ def copy_get(*, barcode: str) -> Copy | None:
     except ValidationError:
         return None
     return Copy.objects.select_related("book").filter(barcode=barcode).first()
+
+
+def label_copies(*, barcodes: Sequence[str] = (), accessioned_since: date | None = None,
+                 unprinted: bool = False) -> QuerySet[Copy]:
+    """Copies whose labels to print, with their books: the barcodes given (any status), or else the copies
+    in the holdings (not lost or withdrawn); narrowed to those accessioned on or after ``accessioned_since``
+    (``acquired_on``, else the day the copy was entered) and to those never printed (``unprinted``)."""
+    copies = Copy.objects.select_related("book")
+    if barcodes:
+        copies = copies.filter(barcode__in=barcodes)
+    else:
+        copies = copies.exclude(status__in=Copy.GONE)
+    if accessioned_since is not None:
+        copies = copies.annotate(accession=Coalesce("acquired_on", TruncDate("created_at"))).filter(
+            accession__gte=accessioned_since)
+    if unprinted:
+        copies = copies.filter(label_printed_at__isnull=True)
+    return copies
 
 
 def paper_visible_q(user: AbstractBaseUser | AnonymousUser) -> Q:
@@ -188,7 +209,7 @@ def hold_queryset() -> QuerySet[Hold]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Hold.objects.select_related("book", "copy", "patron").annotate(
+    return Hold.objects.select_related("book", "copy", "patron", "pickup_location").annotate(
         position=Case(When(status=Hold.Status.WAITING, then=Subquery(ahead)), default=None)
     )
 
@@ -207,6 +228,49 @@ def hold_list(
 
 def hold_get(*, viewer: AbstractBaseUser, hold_id: int) -> Hold | None:
     return hold_list(viewer=viewer).filter(pk=hold_id).first()
+
+
+# --- locations, the pull list, the hold shelf and the van ----------------------------------------------------
+
+
+def location_list(*, pickup: bool | None = None) -> QuerySet[Location]:
+    rows = Location.objects.order_by("position", "id")
+    return rows if pickup is None else rows.filter(pickup=pickup)
+
+
+def location_get(*, code: str | None = None, name: str | None = None) -> Location | None:
+    if code is not None:
+        return Location.objects.filter(code=code).first()
+    return Location.objects.filter(name=name).first()
+
+
+def _at(location: str) -> Q:
+    """Copies that are at ``location`` now (their own, or away there)."""
+    return Q(copy__at_location=location) | Q(copy__at_location="", copy__location=location)
+
+
+def pull_list(*, location: str) -> QuerySet[Hold]:
+    """Requests whose copy stands on a shelf at ``location``, oldest first (in shelf order within a day would
+    need call numbers: the order is the request's, the shelf is shown)."""
+    return (hold_queryset().select_related("patron__profile")
+            .filter(_at(location), status=Hold.Status.PULLING).order_by("created_at", "id"))
+
+
+def hold_shelf(*, location: str) -> QuerySet[Hold]:
+    """Copies waiting for their readers at ``location``, the first deadline first."""
+    return (hold_queryset().select_related("patron__profile")
+            .filter(status=Hold.Status.READY, pickup_location__name=location).order_by("pickup_by", "id"))
+
+
+def transfer_list(*, location: str, direction: str) -> QuerySet[Transfer]:
+    """Open transfers leaving ``location`` (``outgoing``: to send, and sent) or coming to it (``incoming``)."""
+    rows = Transfer.objects.select_related("copy__book", "hold__patron__profile").filter(status__in=Transfer.OPEN)
+    rows = rows.filter(from_location=location) if direction == "outgoing" else rows.filter(to_location=location)
+    return rows.order_by("status", "created_at", "id")
+
+
+def transfer_get(*, transfer_id: int) -> Transfer | None:
+    return Transfer.objects.select_related("copy__book", "hold").filter(pk=transfer_id).first()
 
 
 def book_availability(*, book: Book) -> dict:

@@ -11,16 +11,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from ninja.errors import Throttled
 
+from accounts.cards import card_readers, cards_print
 from accounts.decorators import role_required
 from accounts.models import PATRON_ROLES, Profile, Role
 from core.errors import DomainError, InvalidInput
+from core.pdf import pdf_response
 from core.throttles import hourly_allowance
 from library import circulation, selectors, services, tasks
-from library.forms import CatalogImportForm, DeskForm, PaperFileForm, PaperForm
+from library.forms import CardsForm, CatalogImportForm, DeskForm, LabelsForm, PaperFileForm, PaperForm
 from library.models import Channel, Hold, Loan
 from library.policy import library_today
 
@@ -35,29 +39,62 @@ def _run(request: HttpRequest, action, success: str) -> bool:
     return True
 
 
-def _on_book(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
-    """Run ``action(book)`` for the reader, say how it went, and go back to the book page."""
+@role_required(*PATRON_ROLES)
+@require_POST
+def place_hold(request: HttpRequest, pk: int) -> HttpResponse:
+    """Request a book from its page, to be picked up at the chosen place."""
+    code = request.POST.get("pickup_location", "")
+    pickup = selectors.location_get(code=code) if code else None
+    if code and pickup is None:
+        messages.error(request, _("请选择取书地点。"))
+        return redirect("book-detail", pk=pk)
     book = selectors.book_get(book_id=pk)
     if book is None:
         raise Http404
-    _run(request, lambda: action(book), success % {"title": book.title})
+    try:
+        hold = circulation.hold_place(patron=request.user, book=book, actor=request.user, pickup_location=pickup,
+                                      channel=Channel.WEB)
+    except (DomainError, InvalidInput) as exc:
+        messages.error(request, exc.detail)
+        return redirect("book-detail", pk=pk)
+    place = hold.pickup_location.name
+    if hold.status == Hold.Status.PULLING:
+        messages.success(request, _("已预借《%(title)s》。馆员取书后通知您到 %(place)s 借阅。") % {
+            "title": book.title, "place": place})
+    else:
+        messages.success(request, _("已预约《%(title)s》。书归还后按预约先后通知您到 %(place)s 取书。") % {
+            "title": book.title, "place": place})
     return redirect("book-detail", pk=pk)
 
 
 @role_required(*PATRON_ROLES)
-@require_POST
-def borrow(request: HttpRequest, pk: int) -> HttpResponse:
-    return _on_book(request, pk, lambda book: circulation.loan_checkout(
-        patron=request.user, actor=request.user, book=book, channel=Channel.WEB),
-        _("已借阅《%(title)s》，请到 我的书苑 查看应还日期。"))
-
-
-@role_required(*PATRON_ROLES)
-@require_POST
-def place_hold(request: HttpRequest, pk: int) -> HttpResponse:
-    return _on_book(request, pk, lambda book: circulation.hold_place(
-        patron=request.user, book=book, actor=request.user, channel=Channel.WEB),
-        _("已预约《%(title)s》，到书后会通知您。"))
+def self_checkout(request: HttpRequest) -> HttpResponse:
+    """扫码借书: the reader scans (camera) or types the barcode of the copy in their hands and borrows it."""
+    book = selectors.book_get(book_id=int(request.GET["book"])) if request.GET.get("book", "").isdigit() else None
+    typed = ""
+    if request.method == "POST":
+        typed = request.POST.get("barcode", "").strip()[:64]
+        copy = selectors.copy_get(barcode=typed) if typed else None
+        if copy is None:
+            messages.error(request, _("条码 %(barcode)s 不存在。") % {"barcode": typed} if typed
+                           else _("请扫描或输入复本条码。"))
+        else:
+            try:
+                loan = circulation.loan_checkout(patron=request.user, actor=request.user, copy=copy,
+                                                 channel=Channel.WEB)
+            except DomainError as exc:
+                messages.error(request, _("《%(title)s》（%(barcode)s）：%(reason)s") % {
+                    "title": copy.book.title, "barcode": copy.barcode, "reason": exc.detail})
+            else:
+                messages.success(request, _("已借阅《%(title)s》（%(barcode)s），应还 %(date)s。") % {
+                    "title": copy.book.title, "barcode": copy.barcode, "date": f"{loan.due_date:%Y-%m-%d}"})
+                return redirect(reverse("self-checkout") + (f"?book={book.pk}" if book else ""))
+    today = library_today()
+    loans = (selectors.loan_queryset().filter(patron=request.user, status=Loan.Status.ACTIVE)
+             .order_by("-borrowed_at")[:10])
+    return render(request, "library/self_checkout.html", {
+        "nav": "me", "book": book, "typed": typed, "loans": loans, "today": today,
+    }, status=400 if request.method == "POST" else 200)
 
 
 def _mine(record: Loan | Hold | None, request: HttpRequest) -> Loan | Hold:
@@ -88,8 +125,9 @@ def cancel_hold(request: HttpRequest, hold_id: int) -> HttpResponse:
 # --- the librarian's desk -------------------------------------------------------------------------------
 
 
-#: The session keys of the desk: the reader of the last checkout, and the form that keeps the focus.
-DESK_READER, DESK_FOCUS = "desk_reader", "desk_focus"
+#: The session keys of the desk: the reader of the last checkout, the form that keeps the focus, and the
+#: location the desk works at (its hold shelf, pull list and van).
+DESK_READER, DESK_FOCUS, DESK_LOCATION = "desk_reader", "desk_focus", "desk_location"
 
 
 def _desk_reader(request: HttpRequest):
@@ -100,11 +138,36 @@ def _desk_reader(request: HttpRequest):
     return get_user_model().objects.filter(pk=pk, is_active=True).select_related("profile").first() if pk else None
 
 
+def _desk_location(request: HttpRequest):
+    """The location this desk works at: chosen with ``?at=code`` (kept in the session), else the first."""
+    chosen = request.GET.get("at")
+    if chosen:
+        location = selectors.location_get(code=chosen)
+        if location is not None:
+            request.session[DESK_LOCATION] = location.code
+            return location
+    location = selectors.location_get(code=request.session.get(DESK_LOCATION, "")) if DESK_LOCATION in request.session else None
+    return location or selectors.location_list().first()
+
+
+def _desk_context(request: HttpRequest, here) -> dict:
+    """What every desk page shows in its header: the place, the other places, and the work waiting here."""
+    name = here.name if here else ""
+    return {
+        "nav": "desk", "here": here, "locations": selectors.location_list(),
+        "pull_count": selectors.pull_list(location=name).count(),
+        "outgoing_count": selectors.transfer_list(location=name, direction="outgoing").filter(status="queued").count(),
+        "incoming_count": selectors.transfer_list(location=name, direction="incoming").count(),
+    }
+
+
 @role_required(Role.LIBRARIAN)
 def desk(request: HttpRequest) -> HttpResponse:
-    """Scan a reader's card (or type a name, pinyin, username) and then each book to lend; scan a book to take
-    it back; the hold shelf and the overdue list.  A refused scan keeps what was typed (a scanner's Enter in
-    the barcode field before any reader no longer clears the barcode)."""
+    """Scan a reader's card (or type a name, pinyin, username) and then each book to lend; scan a book to check
+    it in (a return, a copy off the pull list, a copy off the van, a missing copy found); the hold shelf and
+    the overdue list.  A refused scan keeps what was typed (a scanner's Enter in the barcode field before any
+    reader no longer clears the barcode)."""
+    here = _desk_location(request)
     current = _desk_reader(request)
     form = None
     if request.method == "POST":
@@ -120,19 +183,19 @@ def desk(request: HttpRequest) -> HttpResponse:
                 if _desk_checkout(request, form.cleaned_data["copy"], form.cleaned_data["reader"]):
                     request.session[DESK_READER] = form.cleaned_data["reader"].pk
             else:
-                _desk_return(request, form.cleaned_data["copy"])
+                _desk_check_in(request, form.cleaned_data["copy"], here)
             request.session[DESK_FOCUS] = "return" if action == "return" else "checkout"
             return redirect("desk")
     today = library_today()
     overdue = (selectors.loan_queryset().select_related("patron__profile")
                .filter(status=Loan.Status.ACTIVE, due_date__lt=today).order_by("due_date"))
-    ready = selectors.hold_queryset().select_related("patron__profile").filter(status=Hold.Status.READY).order_by("pickup_by")
     reader_loans = (list(selectors.loan_queryset().filter(patron=current, status=Loan.Status.ACTIVE).order_by("due_date"))
                     if current else [])
     return render(request, "library/desk.html", {
-        "nav": "desk", "overdue": overdue, "ready": ready, "current": current, "reader_loans": reader_loans,
-        "reader_overdue": any(loan.due_date < today for loan in reader_loans), "typed": request.POST if form is not None else {},
-        "focus": request.session.get(DESK_FOCUS, "checkout"),
+        **_desk_context(request, here), "overdue": overdue,
+        "ready": selectors.hold_shelf(location=here.name) if here else [], "current": current,
+        "reader_loans": reader_loans, "reader_overdue": any(loan.due_date < today for loan in reader_loans),
+        "typed": request.POST if form is not None else {}, "focus": request.session.get(DESK_FOCUS, "checkout"),
     }, status=400 if form is not None else 200)
 
 
@@ -150,24 +213,173 @@ def _desk_checkout(request: HttpRequest, copy, reader) -> bool:
     return True
 
 
-def _desk_return(request: HttpRequest, copy) -> None:
+def where_next(routing: circulation.Routing) -> str:
+    """What the librarian does with the copy in their hands now."""
     from accounts.selectors import reader_label
 
-    loan = circulation.active_loan_for_copy(copy)
-    if loan is None:
-        messages.error(request, _("复本 %(barcode)s 未借出。") % {"barcode": copy.barcode})
-        return
+    hold, transfer = routing.hold, routing.transfer
+    if transfer is not None:
+        return _("请放入发往 %(place)s 的在途箱（%(reason)s）。") % {
+            "place": transfer.to_location, "reason": transfer.get_reason_display()}
+    if hold is not None and hold.status == Hold.Status.READY:
+        return _("请放上预约架：%(reader)s，取书截止 %(date)s。") % {
+            "reader": reader_label(hold.patron), "date": f"{hold.pickup_by:%Y-%m-%d}"}
+    return _("请放回书架。")
+
+
+def _desk_check_in(request: HttpRequest, copy, here) -> None:
     try:
-        result = circulation.loan_return(loan=loan, actor=request.user, channel=Channel.WEB)
-    except DomainError as exc:  # returned a moment ago at another desk
+        done = circulation.check_in(copy=copy, at=here.name, actor=request.user, channel=Channel.WEB)
+    except DomainError as exc:
         messages.error(request, exc.detail)
         return
-    if result.hold is not None:
-        messages.success(request, _("已还《%(title)s》。请放上预约架：%(reader)s 预约，取书截止 %(date)s。") % {
-            "title": copy.book.title, "reader": reader_label(result.hold.patron),
-            "date": f"{result.hold.pickup_by:%Y-%m-%d}"})
-    else:
-        messages.success(request, _("已还《%(title)s》，请放回书架。") % {"title": copy.book.title})
+    said = {
+        "returned": _("已还《%(title)s》。"), "pulled": _("已取出《%(title)s》。"),
+        "received": _("已签收《%(title)s》。"), "found": _("《%(title)s》已找回。"),
+    }[done.action] % {"title": copy.book.title}
+    messages.success(request, f"{said}{where_next(done.routing)}")
+
+
+@role_required(Role.LIBRARIAN)
+def pull_list(request: HttpRequest) -> HttpResponse:
+    """取书单: the requested copies to take off the shelves here, with where each goes; printable.  Each is
+    marked pulled (or scanned at the desk) or not found."""
+    here = _desk_location(request)
+    if request.method == "POST":
+        hold = selectors.hold_list(viewer=request.user).filter(pk=request.POST.get("hold") or 0).first()
+        if hold is None:
+            messages.error(request, _("该预约不存在。"))
+        else:
+            try:
+                if request.POST.get("action") == "missing":
+                    after = circulation.hold_not_found(hold=hold, actor=request.user, channel=Channel.WEB)
+                    messages.success(request, _("《%(title)s》（%(barcode)s）记为架上未找到；%(next)s") % {
+                        "title": hold.book.title, "barcode": hold.copy.barcode,
+                        "next": _("已另留一册（%(barcode)s）。") % {"barcode": after.copy.barcode} if after.copy_id
+                        else _("预约回到排队。")})
+                else:
+                    routing = circulation.hold_pulled(hold=hold, actor=request.user, channel=Channel.WEB)
+                    messages.success(request, _("已取出《%(title)s》。") % {"title": hold.book.title}
+                                     + where_next(routing))
+            except DomainError as exc:
+                messages.error(request, exc.detail)
+        return redirect("desk-pull")
+    rows = selectors.pull_list(location=here.name) if here else []
+    return render(request, "library/pull_list.html", {**_desk_context(request, here), "rows": rows,
+                                                      "today": library_today()})
+
+
+@role_required(Role.LIBRARIAN)
+def transit(request: HttpRequest) -> HttpResponse:
+    """在途: copies to send from here (and sent, on the way), copies coming here to receive, and moving a copy
+    on the shelf to another location."""
+    from library.forms import TransferForm
+
+    here = _desk_location(request)
+    form = TransferForm(here=here)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "move":
+            form = TransferForm(request.POST, here=here)
+            if form.is_valid():
+                try:
+                    transfer = circulation.transfer_create(copy=form.cleaned_data["copy"], to=form.cleaned_data["to"],
+                                                           actor=request.user, channel=Channel.WEB)
+                except (DomainError, InvalidInput) as exc:
+                    messages.error(request, exc.detail)
+                else:
+                    messages.success(request, _("《%(title)s》（%(barcode)s）待发往 %(place)s。") % {
+                        "title": transfer.copy.book.title, "barcode": transfer.copy.barcode,
+                        "place": transfer.to_location})
+                    return redirect("desk-transit")
+            else:
+                messages.error(request, form.first_error())
+        else:
+            _transit_action(request, action, request.POST.getlist("transfer"))
+            return redirect("desk-transit")
+    name = here.name if here else ""
+    return render(request, "library/transit.html", {
+        **_desk_context(request, here), "form": form,
+        "outgoing": selectors.transfer_list(location=name, direction="outgoing"),
+        "incoming": selectors.transfer_list(location=name, direction="incoming"),
+    }, status=400 if form.errors else 200)
+
+
+def _transit_action(request: HttpRequest, action: str | None, ids: list[str]) -> None:
+    """Send (the van left) or receive (it arrived) the ticked transfers; each says how it went."""
+    if action not in ("send", "receive") or not ids:
+        messages.error(request, _("请勾选要发出或签收的书。"))
+        return
+    for transfer_id in ids[:200]:
+        transfer = selectors.transfer_get(transfer_id=int(transfer_id)) if transfer_id.isdigit() else None
+        if transfer is None:
+            continue
+        try:
+            if action == "send":
+                circulation.transfer_send(transfer=transfer, actor=request.user, channel=Channel.WEB)
+                messages.success(request, _("《%(title)s》已发往 %(place)s。") % {
+                    "title": transfer.copy.book.title, "place": transfer.to_location})
+            else:
+                routing = circulation.transfer_receive(transfer=transfer, actor=request.user, channel=Channel.WEB)
+                messages.success(request, _("已签收《%(title)s》。") % {"title": transfer.copy.book.title}
+                                 + where_next(routing))
+        except DomainError as exc:
+            messages.error(request, f"《{transfer.copy.book.title}》：{exc.detail}")
+
+
+@role_required(Role.LIBRARIAN)
+@require_safe
+def hold_slip(request: HttpRequest, hold_id: int) -> HttpResponse:
+    """A printable slip for a copy on the hold shelf: whose, where, until when."""
+    hold = selectors.hold_list(viewer=request.user).filter(pk=hold_id, status=Hold.Status.READY).first()
+    if hold is None:
+        raise Http404
+    return render(request, "library/slip_hold.html", {"hold": hold})
+
+
+@role_required(Role.LIBRARIAN)
+@require_safe
+def loan_receipt(request: HttpRequest) -> HttpResponse:
+    """A printable date-due receipt for the desk's current reader: every book they have, with its due date."""
+    reader = _desk_reader(request)
+    if reader is None:
+        raise Http404
+    loans = selectors.loan_queryset().filter(patron=reader, status=Loan.Status.ACTIVE).order_by("due_date")
+    return render(request, "library/slip_receipt.html", {"reader": reader, "loans": loans,
+                                                         "printed": timezone.localtime()})
+
+
+@role_required(Role.LIBRARIAN)
+def labels(request: HttpRequest) -> HttpResponse:
+    """Print spine and barcode labels: of the copies not yet printed, those accessioned since a day, or the
+    barcodes scanned; the PDF opens in the browser, ready to print (the API's POST /labels)."""
+    form = LabelsForm(request.POST) if request.method == "POST" else LabelsForm()
+    if request.method == "POST" and form.is_valid():
+        try:
+            printed = services.labels_print(**form.selection())
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            return pdf_response(printed.pdf, f"labels-{form.cleaned_data['kind']}.pdf")
+    waiting = selectors.label_copies(unprinted=True).count()
+    return render(request, "library/labels.html", {"nav": "desk", "form": form, "waiting": waiting},
+                  status=400 if form.errors else 200)
+
+
+@role_required(Role.LIBRARIAN)
+def cards(request: HttpRequest) -> HttpResponse:
+    """Print library cards (读者证) with the card number as a barcode, for readers named or a division."""
+    form = CardsForm(request.POST) if request.method == "POST" else CardsForm()
+    if request.method == "POST" and form.is_valid():
+        field = "readers" if form.identifiers() else "division"
+        try:
+            readers = card_readers(identifiers=form.identifiers(), division=form.cleaned_data["division"])
+            printed = cards_print(readers=readers, field=field)
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            return pdf_response(printed.pdf, "cards.pdf")
+    return render(request, "library/cards.html", {"nav": "desk", "form": form}, status=400 if form.errors else 200)
 
 
 @role_required(Role.LIBRARIAN)

@@ -221,10 +221,28 @@ SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 20, minimum=1) / 1000
 SEARCH_WAKE_DIR = envpath("SEARCH_WAKE_DIR", VAR_DIR / "run" / "wake")
 SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
 
+# Call numbers (索书号), assigned when a book with a CLC class gets its first copy (docs/design.md,
+# "Call numbers"): "accession" gives 种次号 (D923/1, D923/2 … in the order of cataloguing), "author" an
+# author mark from the pinyin initials of the first author (D923/ZM, D923/ZM2 …).
+CALL_NUMBER_SCHEME = os.environ.get("CALL_NUMBER_SCHEME", "accession").strip().lower()
+if CALL_NUMBER_SCHEME not in ("accession", "author"):
+    raise ImproperlyConfigured(
+        f"Environment variable CALL_NUMBER_SCHEME must be accession or author, not {CALL_NUMBER_SCHEME!r}."
+    )
+# The library's name on reader cards and labels.
+LIBRARY_NAME = os.environ.get("LIBRARY_NAME", "法官书苑").strip() or "法官书苑"
+# Labels (spine and barcode) and reader cards in one PDF: a request for more is refused (422).  A sheet is
+# drawn in the request; a few hundred labels take well under a second.
+LABELS_MAX_PER_REQUEST = envint("LABELS_MAX_PER_REQUEST", 400, minimum=1)
+CARDS_MAX_PER_REQUEST = envint("CARDS_MAX_PER_REQUEST", 200, minimum=1)
+
 # Circulation.  SELF_RETURN lets a patron return their own loan through the
 # API (the court's 24-hour self-service point); otherwise returns are the
 # librarian's.
 SELF_RETURN = envbool("SELF_RETURN", "False")
+# RETURN_TO_HOME: a copy returned (or left over) at another location goes home by the van (Koha's
+# "return to home branch"); off, it stays where it was returned.
+RETURN_TO_HOME = envbool("RETURN_TO_HOME", "True")
 
 # E-mail for notices (due soon, overdue, hold ready/expired).  Development
 # prints them to the console; production sets the SMTP variables below.

@@ -15,6 +15,15 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     table.dataset.labelled = "";
   });
+  // A select that applies itself (the desk's location), and print buttons.
+  // Buttons that only a page without script needs (a select that applies itself makes them redundant).
+  document.querySelectorAll("[data-without-js]").forEach((el) => { el.hidden = true; });
+  document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
+  });
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
   // Copy buttons: <button data-copy="#input-id" hidden> appear only where the clipboard is usable.
   document.querySelectorAll("[data-copy]").forEach((button) => {
     const source = document.querySelector(button.dataset.copy);

@@ -114,6 +114,11 @@ def api_for(user) -> "ApiClient":
     return ApiClient(token_issue(user=user, name="test").raw)
 
 
+def copy_barcode(book) -> str:
+    """The barcode of the first copy of ``book``: what a reader scans to borrow it."""
+    return book.copies.order_by("id").values_list("barcode", flat=True)[0]
+
+
 def make_user(username: str, *roles: str, password: str = "secret-pass-1", **profile):
     user, _ = user_upsert(username=username, roles=list(roles), password=password, validate=False, **profile)
     return user

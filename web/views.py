@@ -23,7 +23,7 @@ from accounts.models import PATRON_ROLES, Profile
 from accounts.selectors import user_has_role
 from accounts.services import calendar_links, calendar_token_rotate
 from core.throttles import hourly_allowance
-from library import selectors
+from library import circulation, selectors
 from library.models import Hold, Language, Loan, Paper
 from library.views import PAPER_ROLES
 from search_index import services as search
@@ -109,7 +109,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         result=result,
         facets=facets,
         sorts=[{"label": label, "active": sort == key, "url": _params(request, sort=key)}
-               for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")))],
+               for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")),
+                                  ("call_number", _("索书号")))],
         prev_url=_params(request, page=str(page - 1)) if page > 1 else None,
         next_url=_params(request, page=str(page + 1)) if page * PER_PAGE < result.count and page < MAX_PAGE else None,
     )
@@ -128,6 +129,12 @@ def book_page(request: HttpRequest, pk: int) -> HttpResponse:
         context["my_loan"] = Loan.objects.filter(book=book, patron=user, status=Loan.Status.ACTIVE).first()
         context["my_hold"] = selectors.hold_queryset().filter(book=book, patron=user, status__in=Hold.OPEN).first()
         context["can_borrow"] = user_has_role(user, *PATRON_ROLES)
+        if context["can_borrow"] and not context["my_loan"] and not context["my_hold"]:
+            context["pickup_locations"] = list(selectors.location_list(pickup=True))
+            # The reader's last pickup place is chosen for them again.
+            context["last_pickup"] = (Hold.objects.filter(patron=user).order_by("-created_at", "-id")
+                                      .values_list("pickup_location_id", flat=True).first())
+            context["holdable"] = any(c.status in circulation.HOLDABLE for c in context["copies"])
     return render(request, "web/book.html", context)
 
 

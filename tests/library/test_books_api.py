@@ -151,7 +151,7 @@ def test_librarian_adds_copy(librarian_api, book):
     response = librarian_api.post(f"/api/v1/books/{book.pk}/copies", {"barcode": "FG0003", "location": "棋盘井法庭", "shelf": "Q-1"})
     assert response.status_code == 201
     assert response.json() == {"barcode": "FG0003", "location": "棋盘井法庭", "shelf": "Q-1", "status": "available",
-                               "book": book.pk, "acquired_on": None, "note": ""}
+                               "book": book.pk, "acquired_on": None, "note": "", "label_printed_at": None}
 
 
 def test_duplicate_barcode_is_409(librarian_api, book):
@@ -394,10 +394,11 @@ def test_a_book_with_loan_history_is_refused_with_a_code(librarian_api, book, le
 def test_a_copy_kept_by_a_hold_is_refused_with_a_code(librarian_api, book, judge):
     from django.utils import timezone
 
+    from library.circulation import default_pickup_location
     from library.models import Hold
 
     Hold.objects.create(book=book, patron=judge, copy=Copy.objects.get(barcode="FG0002"), status="cancelled",
-                        created_at=timezone.now())
+                        created_at=timezone.now(), pickup_location=default_pickup_location())
     response = librarian_api.delete("/api/v1/copies/FG0002")
     assert (response.status_code, response.json()["code"]) == (409, "copy_has_history")
 

@@ -47,7 +47,9 @@ def two_copy_book(db):
 
 
 def borrow(api, book):
-    return api.post("/api/v1/loans", {"book": book.pk})
+    """Self-checkout of a copy of ``book`` on its shelf (the reader scans it)."""
+    on_shelf = book.copies.filter(status=Copy.Status.AVAILABLE).order_by("id").first()
+    return api.post("/api/v1/loans", {"barcode": on_shelf.barcode if on_shelf else book.copies.first().barcode})
 
 
 def error_fields(body) -> list[str]:
@@ -163,10 +165,9 @@ def test_desk_checkout_by_barcode(desk, judges, book):
     [
         ({"barcode": "C1", "patron": "nobody"}, "patron"),
         ({"barcode": "NOPE", "patron": "judge1"}, "barcode"),
-        ({"barcode": "C1"}, "patron"),
         ({"book": 1, "barcode": "C1"}, "book"),
         ({}, "barcode"),
-        ({"book": 99999}, "book"),
+        ({"book": 99999}, "barcode"),
         ({"book": "x"}, "book"),
         ({"book": 1, "extra": 1}, "extra"),
     ],
@@ -180,8 +181,31 @@ def test_bad_loan_requests_name_the_field(desk, judges, book, payload, field):
     assert Loan.objects.count() == 0
 
 
+def test_a_loan_needs_the_copy_a_book_is_requested(judges, book):
+    """POST /loans {"book"} is refused with a code that says what to do instead: scan a copy, or request."""
+    response = api_for(judges[0]).post("/api/v1/loans", {"book": book.pk})
+    assert (response.status_code, response.json()["code"]) == (422, "barcode_required")
+    assert "/api/v1/holds" in response.json()["detail"][0]["msg"]
+    assert Loan.objects.count() == 0 and copy_status("C1") == "available"
+
+
+def test_self_checkout_by_barcode_lends_that_copy_to_the_caller(judges, two_copy_book):
+    response = api_for(judges[0]).post("/api/v1/loans", {"barcode": "d2"})  # typed in lower case
+    assert response.status_code == 201, response.content
+    assert (response.json()["barcode"], response.json()["patron"]) == ("D2", "judge1")
+    assert (copy_status("D1"), copy_status("D2")) == ("available", "on_loan")
+    # Naming oneself as the patron is the same self-checkout; naming someone else is the desk's.
+    other = api_for(judges[1]).post("/api/v1/loans", {"barcode": "D1", "patron": "judge2"})
+    assert other.status_code == 201 and other.json()["patron"] == "judge2"
+
+
+def test_without_a_patron_the_caller_borrows_a_librarian_too(desk, book):
+    response = desk.post("/api/v1/loans", {"barcode": "C1"})
+    assert (response.status_code, response.json()["patron"]) == (201, "librarian1")
+
+
 def test_desk_checkout_needs_a_librarian(judges, book):
-    response = api_for(judges[0]).post("/api/v1/loans", {"barcode": "C1", "patron": "judge1"})
+    response = api_for(judges[0]).post("/api/v1/loans", {"barcode": "C1", "patron": "judge2"})
     assert response.status_code == 403
     assert Loan.objects.count() == 0
 
@@ -319,7 +343,7 @@ def test_queue_is_served_in_order_across_several_returns(desk, judges, two_copy_
     second = desk.post("/api/v1/returns", {"barcode": "D1"}).json()
     assert (first["hold_patron"], second["hold_patron"]) == ("reader0", "reader1")
     # reader0 borrows; reader1 gives up; the copy goes on to reader2.
-    assert borrow(api_for(extra[0]), two_copy_book).json()["barcode"] == "D2"
+    assert api_for(extra[0]).post("/api/v1/loans", {"barcode": "D2"}).json()["barcode"] == "D2"
     hold1 = Hold.objects.get(patron=extra[1])
     assert api_for(extra[1]).delete(f"/api/v1/holds/{hold1.pk}").status_code == 204
     hold2 = Hold.objects.get(patron=extra[2])
@@ -338,9 +362,15 @@ def test_copy_back_from_repair_serves_the_queue(judges, two_copy_book, librarian
 # --- holds ----------------------------------------------------------------------------------------------
 
 
-def test_hold_refused_when_a_copy_is_on_the_shelf(judges, book):
+def test_a_request_for_a_book_on_the_shelf_sets_a_copy_aside(judges, book):
     response = api_for(judges[0]).post("/api/v1/holds", {"book": book.pk})
-    assert (response.status_code, response.json()["code"]) == (409, "available_now")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["status"], body["barcode"], body["pickup_location"], body["position"]) == ("pulling", "C1", "main", None)
+    assert copy_status("C1") == "on_pull_list"
+    # Nobody else can take it off the shelf meanwhile: it is the only copy.
+    refused = borrow(api_for(judges[1]), book)
+    assert (refused.status_code, refused.json()["code"]) == (409, "reserved")
 
 
 def test_hold_shape_duplicate_and_own_loan(judges, book):
@@ -578,10 +608,12 @@ def test_database_refuses_two_ready_holds_on_one_copy(judges, book):
     from django.db import IntegrityError, transaction
 
     copy = Copy.objects.get(barcode="C1")
-    Hold.objects.create(book=book, patron=judges[0], created_at=NOW, status="ready", copy=copy, pickup_by=date(2026, 12, 5))
+    main = circulation.default_pickup_location()
+    Hold.objects.create(book=book, patron=judges[0], created_at=NOW, status="ready", copy=copy,
+                        pickup_by=date(2026, 12, 5), pickup_location=main)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Hold.objects.create(book=book, patron=judges[1], created_at=NOW, status="ready", copy=copy,
-                            pickup_by=date(2026, 12, 5))
+        Hold.objects.create(book=book, patron=judges[1], created_at=NOW, status="pulling", copy=copy,
+                            pickup_location=main)
 
 
 def test_search_results_carry_availability_after_each_circulation_change(

@@ -24,7 +24,7 @@ from search_index import (
 )
 from search_index.models import IndexTask
 from search_index.services import Filters
-from tests.conftest import make_user
+from tests.conftest import copy_barcode, make_user
 from tests.jobs.test_worker_live import Worker, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_a_borrow_request_never_opens_the_index_writer(
 
     monkeypatch.setattr(FileIndex, "writer", no_writer)
     with django_capture_on_commit_callbacks(execute=True):
-        response = judge_api.post("/api/v1/loans", {"book": book.pk})
+        response = judge_api.post("/api/v1/loans", {"barcode": copy_barcode(book)})
 
     assert response.status_code == 201, response.content
     assert set(IndexTask.objects.values_list("kind", "object_id")) == {("book", book.pk)}  # queued, for the worker

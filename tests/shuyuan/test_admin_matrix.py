@@ -37,7 +37,7 @@ from accounts.services import token_issue
 from events import services as event_services
 from jobs.models import Job, WorkerBeat
 from library import circulation
-from library.models import CirculationEvent, ClosedDay, LoanPolicy
+from library.models import CirculationEvent, ClosedDay, LoanPolicy, Location
 from library.services import book_create, copy_create, paper_create
 from notices.models import Notice, NoticeDelivery, NoticePreference
 from search_index.models import IndexTask
@@ -96,6 +96,8 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "library.closedday": librarians(FULL),
     "library.loan": librarians(NO_ADD_DELETE),
     "library.hold": librarians(NO_ADD_DELETE),
+    "library.location": librarians(FULL),
+    "library.transfer": librarians(READ_ONLY),
     "notices.notice": librarians(NO_ADD_DELETE),
     # written by the sender and by readers (/me, the API): looked at, never edited in the admin
     "notices.noticedelivery": librarians(READ_ONLY),
@@ -135,6 +137,7 @@ ADD_FORM = {
     "library.paper": {"title": "新课题", "year": "2024"},
     "library.loanpolicy": {"role": Role.ORGANIZER.value},
     "library.closedday": {"date": "2099-10-01", "name": "国庆节"},
+    "library.location": {"name": "乌兰木伦法庭", "code": "wlml", "position": "3"},
     "events.venue": {"name": "新会议室", "capacity": "30"},
     "events.event": {"title": "新沙龙", "kind": "salon", "start_0": "2099-01-01", "start_1": "14:00:00",
                      "end_0": "2099-01-01", "end_1": "16:00:00"},
@@ -191,6 +194,10 @@ def _build_world() -> dict:
         "notices.noticepreference": NoticePreference.objects.create(
             user=judge, channels={"overdue": ["email", "sms"]},
             webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret-robot-key"),
+        "library.location": Location.objects.create(name="阅览室二楼", code="floor2"),
+        "library.transfer": circulation.transfer_create(copy=copy_create(book=lent_book, barcode="T1"),
+                                                        to=Location.objects.create(name="棋盘井法庭", code="qpj"),
+                                                        actor=users["librarian"]),
         "notices.notice": Notice.objects.create(key="matrix", kind=Notice.Kind.DUE_SOON, patron=judge,
                                                 subject="即将到期", body="请按时归还"),
         "library.circulationevent": CirculationEvent.objects.filter(loan=loan).first(),

@@ -35,6 +35,7 @@ from accounts.services import calendar_token_rotate, token_issue
 from events import services as event_services
 from library import circulation
 from library.importers import CSV_COLUMNS
+from library.models import Location
 from library.services import book_create, copy_create, paper_attach_file, paper_create
 from library.tasks import catalog_import_start
 from search_index import services as search
@@ -162,6 +163,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("DELETE", "api/v1/me/tokens/<token_id>"): E(401, 204, 404, 404, 404, owned=True),
     ("POST", "api/v1/me/calendar-token"): E(401, 200, 200, 200, 200),
     ("GET", "api/v1/me/notices"): E(401, 200, 200, 200, 200),
+    ("GET", "api/v1/readers"): E(401, 403, 200, 403, 403, query={"q": "张法官"}),
     ("POST", "api/v1/me/notices/read"): E(401, 200, 200, 200, 200, body={}),
     ("GET", "api/v1/me/notice-preferences"): E(401, 200, 200, 200, 200),
     ("PUT", "api/v1/me/notice-preferences"): E(401, 200, 200, 200, 200,
@@ -188,9 +190,10 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     # Any librarian may follow any import (the world's was started by another librarian).
     ("GET", "api/v1/imports/<import_id>"): E(401, 403, 200, 403, 403),
     ("GET", "api/v1/imports/<import_id>/report"): E(401, 403, 200, 403, 403),
+    ("POST", "api/v1/labels"): E(401, 403, 200, 403, 403, body={"kind": "spine", "barcodes": ["C1", "F1"]}),
     # --- API: circulation
     ("POST", "api/v1/loans"): [
-        E(401, 201, 201, 201, 201, body={"book": "free_book"}, label="self-service"),
+        E(401, 201, 201, 201, 201, body={"barcode": "F1"}, label="self-service"),
         E(401, 403, 201, 403, 403, body={"barcode": "F1", "patron": "reader1"}, label="desk"),
     ],
     ("GET", "api/v1/loans"): E(401, 200, 200, 200, 200),
@@ -199,6 +202,15 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     # SELF_RETURN is off: the borrower too is sent to the desk.
     ("POST", "api/v1/loans/<loan_id>/return"): E(401, 403, 200, 404, 404, owned=True),
     ("POST", "api/v1/returns"): E(401, 403, 200, 403, 403, body={"barcode": "C1"}),
+    ("POST", "api/v1/checkins"): E(401, 403, 200, 403, 403, body={"barcode": "C1", "location": "main"}),
+    ("POST", "api/v1/holds/<hold_id>/pulled"): E(401, 403, 200, 403, 403, args={"hold_id": "pull_hold"}),
+    ("POST", "api/v1/holds/<hold_id>/not-found"): E(401, 403, 200, 403, 403, args={"hold_id": "pull_hold"}),
+    ("GET", "api/v1/locations"): same(200),
+    ("GET", "api/v1/pull-list"): E(401, 403, 200, 403, 403, query={"location": "main"}),
+    ("GET", "api/v1/transfers"): E(401, 403, 200, 403, 403, query={"location": "main", "direction": "outgoing"}),
+    ("POST", "api/v1/transfers"): E(401, 403, 201, 403, 403, body={"barcode": "F1", "to_location": "qpj"}),
+    ("POST", "api/v1/transfers/<transfer_id>/send"): E(401, 403, 200, 403, 403),
+    ("POST", "api/v1/transfers/<transfer_id>/receive"): E(401, 403, 200, 403, 403),
     ("POST", "api/v1/holds"): [
         E(401, 201, 201, 201, 201, body={"book": "busy_book"}, label="own"),
         E(401, 403, 201, 403, 403, body={"book": "busy_book", "patron": "judge1"}, label="for-a-patron"),
@@ -247,14 +259,27 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", ""): same(200, index=True),
     ("GET", "books/<int:pk>"): same(200, args={"pk": "book"}),
     ("POST", "books/<int:pk>"): same(200, args={"pk": "book"}),
-    ("POST", "books/<int:pk>/borrow"): E(LOGIN, 302, 302, 302, 302, args={"pk": "free_book"}),
     ("POST", "books/<int:pk>/hold"): E(LOGIN, 302, 302, 302, 302, args={"pk": "busy_book"}),
     ("GET", "papers/<int:pk>"): E(404, 200, 200, 200, 200, args={"pk": "internal_paper"}),
     ("POST", "papers/<int:pk>"): E(404, 200, 200, 200, 200, args={"pk": "internal_paper"}),
     ("GET", "me"): E(LOGIN, 200, 200, 200, 200),
     ("POST", "me"): E(LOGIN, 200, 200, 200, 200),
+    ("GET", "borrow"): E(LOGIN, 200, 200, 200, 200),
+    ("POST", "borrow"): E(LOGIN, 302, 302, 302, 302, body={"barcode": "F1"}),
+    ("GET", "desk/pull"): E(LOGIN, 403, 200, 403, 403),
+    ("POST", "desk/pull"): E(LOGIN, 403, 302, 403, 403, body={"hold": "pull_hold", "action": "pulled"}),
+    ("GET", "desk/transit"): E(LOGIN, 403, 200, 403, 403),
+    ("POST", "desk/transit"): E(LOGIN, 403, 302, 403, 403, body={"action": "send", "transfer": "transfer"}),
+    ("GET", "desk/slips/hold/<int:hold_id>"): E(LOGIN, 403, 200, 403, 403, args={"hold_id": "ready_hold"}),
+    # The receipt is for the desk's current reader: none in a fresh session.
+    ("GET", "desk/slips/receipt"): E(LOGIN, 403, 404, 403, 403),
     ("GET", "desk"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "desk"): E(LOGIN, 403, 302, 403, 403, body={"action": "return", "barcode": "C1"}),
+    ("GET", "desk/labels"): E(LOGIN, 403, 200, 403, 403),
+    ("POST", "desk/labels"): E(LOGIN, 403, 200, 403, 403, body={"kind": "spine", "barcodes": "C1", "mark_printed": "on"}),
+    ("GET", "desk/cards"): E(LOGIN, 403, 200, 403, 403),
+    # An empty form: shown again with its errors.
+    ("POST", "desk/cards"): E(LOGIN, 403, 400, 403, 403),
     ("GET", "catalog/import"): E(LOGIN, 403, 200, 403, 403),
     # An empty form: shown again with its errors.
     ("POST", "catalog/import"): E(LOGIN, 403, 400, 403, 403),
@@ -304,6 +329,7 @@ DEFAULT_ARGS = {
     "attachment_id": "attachment",
     "registration_id": "registration",
     "token": "calendar_token",
+    "transfer_id": "transfer",
 }
 
 
@@ -337,6 +363,17 @@ def _build_world() -> dict:
     circulation.loan_checkout(patron=reader, actor=reader, book=busy_book)
     free_book = book_create(title="行政诉讼法")
     free_copy = copy_create(book=free_book, barcode="F1")
+    Location.objects.create(name="棋盘井法庭", code="qpj", pickup=True)
+    pull_book = book_create(title="执行程序研究")
+    copy_create(book=pull_book, barcode="PL1")
+    pull_hold = circulation.hold_place(patron=reader, book=pull_book, actor=reader)
+    ready_book = book_create(title="物权编理解与适用")
+    copy_create(book=ready_book, barcode="RD1")
+    ready_hold = circulation.hold_place(patron=reader, book=ready_book, actor=reader)
+    circulation.hold_pulled(hold=ready_hold, actor=librarian)
+    moving_book = book_create(title="公司法")
+    transfer = circulation.transfer_create(copy=copy_create(book=moving_book, barcode="MV1"),
+                                           to=Location.objects.get(code="qpj"), actor=librarian)
     internal_paper = paper_create(title="执行难问题调研", visibility="internal", created_by=judge)
     paper_attach_file(paper=internal_paper, data="内部全文".encode(), filename="调研.txt")
     paper_create(title="公开的调研成果", visibility="public")
@@ -359,6 +396,7 @@ def _build_world() -> dict:
         "tokens": {actor: token_issue(user=user, name="matrix").raw for actor, user in users.items()},
         "book": book.pk, "free_book": free_book.pk, "busy_book": busy_book.pk, "free_copy": free_copy.barcode,
         "internal_paper": internal_paper.pk, "loan": loan.pk, "hold": hold.pk, "catalog_import": catalog_import.pk,
+        "pull_hold": pull_hold.pk, "ready_hold": ready_hold.pk, "transfer": transfer.pk,
         "spare_token": token_issue(user=judge, name="spare").token.pk,
         "venue": venue.pk, "event": event.pk, "internal_event": internal_event.pk, "attachment": attachment.pk,
         "event_start": timezone.localtime(event.start).isoformat(), "registration": registration.pk,
@@ -447,7 +485,8 @@ def test_the_walk_finds_api_operations_and_page_methods():
     """The walk sees each API operation's methods and a page's require_POST (the two sources it reads)."""
     found = endpoints()
     assert {m for m, r in found if r == "api/v1/books/<book_id>"} == {"GET", "PATCH", "DELETE"}
-    assert {m for m, r in found if r == "books/<int:pk>/borrow"} == {"POST"}
+    assert {m for m, r in found if r == "books/<int:pk>/hold"} == {"POST"}
+    assert {m for m, r in found if r == "desk/slips/receipt"} == {"GET"}  # require_safe
     assert {m for m, r in found if r == "logout/"} == {"POST"}
     assert not any(r.startswith(tuple(EXCLUDED)) for _, r in found)
 

@@ -40,7 +40,7 @@ from library.models import CirculationEvent, Copy, Loan
 from library.services import book_create, copy_create
 from search_index import services as search
 from search_index.models import IndexTask
-from tests.conftest import api_for, apply_index_outbox, make_user
+from tests.conftest import api_for, apply_index_outbox, copy_barcode, make_user
 from tests.live import ROOT, database_url, kill_workers, start_server, wait_until_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -139,7 +139,7 @@ def test_a_worker_killed_mid_borrow_leaves_no_loan_and_the_retry_lends_once(serv
     _pause_inserts("library_loan")
     try:
         outcome = _kill_mid_request(base, lambda: request(f"{base}/api/v1/loans", token=token,
-                                                          payload={"book": book.pk}, headers=key))
+                                                          payload={"barcode": copy_barcode(book)}, headers=key))
     finally:
         _resume_inserts("library_loan")
     assert isinstance(outcome, BaseException), f"the client got an answer from a killed worker: {outcome}"
@@ -148,9 +148,9 @@ def test_a_worker_killed_mid_borrow_leaves_no_loan_and_the_retry_lends_once(serv
     assert Copy.objects.get(barcode="KILL1").status == Copy.Status.AVAILABLE
     assert not IdempotencyRecord.objects.exists() and not CirculationEvent.objects.exists()
 
-    status, body, _ = request(f"{base}/api/v1/loans", token=token, payload={"book": book.pk}, headers=key)
+    status, body, _ = request(f"{base}/api/v1/loans", token=token, payload={"barcode": copy_barcode(book)}, headers=key)
     assert status == 201, body
-    status, again, headers = request(f"{base}/api/v1/loans", token=token, payload={"book": book.pk}, headers=key)
+    status, again, headers = request(f"{base}/api/v1/loans", token=token, payload={"barcode": copy_barcode(book)}, headers=key)
     assert status == 201 and again == body and headers.get("Idempotent-Replayed") == "true"
     assert Loan.objects.filter(status="active").count() == 1
     assert Copy.objects.get(barcode="KILL1").status == Copy.Status.ON_LOAN

@@ -79,7 +79,7 @@ def test_demo_copies_are_at_both_locations_and_mostly_available(demo):
     available = Copy.objects.filter(status=Copy.Status.AVAILABLE).count()
 
     assert locations == {"院本部", "棋盘井法庭"}
-    assert statuses == {"available", "on_loan", "repair", "lost"}
+    assert statuses == {"available", "on_loan", "on_pull_list", "repair", "lost"}
     assert available > Copy.objects.count() * 0.9
     assert Book.objects.filter(copies=None).count() == 0
 
@@ -219,14 +219,18 @@ def test_demo_occurrences_show_in_the_api(demo):
 
 def test_demo_has_circulation_history_returned_and_active_loans_a_hold_and_a_registration(demo):
     """The demo shows a library in use: objects with history (a copy with a returned loan cannot simply be
-    deleted), an active loan for each judge, a judge queueing for the other's book, a registration."""
+    deleted), an active loan for each judge, a judge queueing for the other's book, requests on the pull lists
+    of both places, a registration."""
     returned = sorted(Loan.objects.filter(status=Loan.Status.RETURNED).values_list("copy__barcode", "patron__username"))
     active = sorted(Loan.objects.filter(status=Loan.Status.ACTIVE).values_list("copy__barcode", "patron__username"))
-    holds = list(Hold.objects.values_list("patron__username", "book__copies__barcode", "status"))
+    holds = sorted(Hold.objects.values_list("patron__username", "copy__barcode", "status", "pickup_location__code"),
+                   key=str)
 
     assert returned == [("FG000001", "judge"), ("FG000002", "judge"), ("FG000003", "judge2")]
     assert active == [("FG000006", "judge"), ("FG000012", "judge2")]
-    assert holds == [("judge", "FG000012", "waiting")]
+    # A request in the queue; one on the main desk's pull list; one set aside at the tribunal where it is picked up.
+    assert holds == [("judge", "FG000008", "pulling", "qpj"), ("judge", None, "waiting", "main"),
+                     ("judge2", "FG000004", "pulling", "main")]
     assert [loan.copy.barcode for loan in Loan.objects.filter(status=Loan.Status.RETURNED)
             if not loan.borrowed_at < loan.returned_at < timezone.now()] == []
     assert list(Registration.objects.values_list("user__username", "event__title", "status")) == [

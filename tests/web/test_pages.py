@@ -11,7 +11,7 @@ from accounts.models import Role
 from accounts.selectors import find_readers
 from events import services as event_services
 from events.models import Registration, Venue
-from library.models import Loan
+from library.models import Hold, Loan
 from library.services import book_create, copy_create
 from search_index import searcher
 from search_index import services as search
@@ -49,12 +49,23 @@ def test_search_page_highlights_and_facets(book):
     assert Client().get("/", {"q": "x" * 1200}).status_code == 400
 
 
-def test_borrow_renew_and_calendar_link_through_the_pages(book, judge):
+def test_request_scan_to_borrow_renew_and_calendar_link_through_the_pages(book, judge):
     client = logged_in(judge)
-    assert client.post(f"/books/{book.pk}/borrow").status_code == 403  # no CSRF token: refused
-    response = csrf_post(client, f"/books/{book.pk}", f"/books/{book.pk}/borrow")
+    page = client.get(f"/books/{book.pk}").content.decode()
+    assert 'name="pickup_location" value="main" checked' in page and "预借" in page
+    assert client.post(f"/books/{book.pk}/hold", {"pickup_location": "main"}).status_code == 403  # no CSRF token
+    response = csrf_post(client, f"/books/{book.pk}", f"/books/{book.pk}/hold", {"pickup_location": "main"})
     assert response.status_code == 302
+    hold = Hold.objects.get(patron=judge)
+    assert (hold.status, hold.pickup_location.name) == ("pulling", "院本部")
+    assert "馆员正在备书，备好后在 院本部 取书" in client.get(f"/books/{book.pk}").content.decode()
+    # The reader finds it on the shelf and scans it: borrowed, the request fulfilled.
+    assert csrf_post(client, "/borrow", "/borrow", {"barcode": "b1"}).status_code == 302
     loan = Loan.objects.get(patron=judge)
+    hold.refresh_from_db()
+    assert hold.status == "fulfilled"
+    refused = csrf_post(client, "/borrow", "/borrow", {"barcode": "NOPE"})
+    assert refused.status_code == 400 and "条码 NOPE 不存在" in refused.content.decode()
     me = client.get("/me").content.decode()
     assert "担保物权研究" in me and loan.due_date.strftime("%Y-%m-%d") in me
     csrf_post(client, "/me", f"/me/loans/{loan.pk}/renew")
@@ -68,7 +79,7 @@ def test_borrow_renew_and_calendar_link_through_the_pages(book, judge):
 
 
 def test_anonymous_sees_login_links_and_pages_need_login(book):
-    assert "登录后可借阅或预约" in Client().get(f"/books/{book.pk}").content.decode()
+    assert "登录后可预借或扫码借书" in Client().get(f"/books/{book.pk}").content.decode()
     assert Client().get("/me")["Location"].startswith("/login/")
     assert Client().get("/books/99999").status_code == 404
 
@@ -138,7 +149,7 @@ def test_the_desk_says_what_is_wrong_with_a_scan(book, judge, librarian):
     # A scanner's Enter before any reader: the barcode stays in its field and the reader's field is asked for.
     assert "请先扫描读者证或输入读者" in refused and 'name="barcode" autocomplete="off" value="B1" autofocus' in refused
     assert "条码 坏/码 不存在" in said({"action": "checkout", "barcode": "坏/码", "patron": "judge1"})
-    assert "复本 B1 未借出" in said({"action": "return", "barcode": "B1"})
+    assert "复本 B1 在架，未借出" in said({"action": "return", "barcode": "B1"})
     said({"action": "lend-twice", "barcode": "B1", "patron": "judge1"})  # no such action: nothing happens
     assert not Loan.objects.exists()
 

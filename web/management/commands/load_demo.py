@@ -19,7 +19,7 @@ from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from accounts.models import Role
 from accounts.services import user_upsert
-from library.models import Book, Channel, ClosedDay, Copy, Paper
+from library.models import Book, Channel, ClosedDay, Copy, Location, Paper
 from library.policy import library_today
 from library.services import Person, book_create, copy_create, paper_attach_file, paper_create
 from notices.services import preference_update
@@ -123,8 +123,9 @@ HISTORY_LOANS = (
     ("FG000006", "judge", 6, None),
     ("FG000012", "judge2", 9, None),
 )
-#: (patron, barcode of the lent copy whose book they queue for)
-HISTORY_HOLDS = (("judge", "FG000012"),)
+#: (patron, barcode of a copy whose book they request, pickup location code): a request in the queue, one
+#: on the main desk's pull list for the reader at home, one that will go by van to the tribunal.
+HISTORY_HOLDS = (("judge", "FG000012", "main"), ("judge2", "FG000004", "main"), ("judge", "FG000007", "qpj"))
 
 
 def load_history() -> Tally:
@@ -136,9 +137,10 @@ def load_history() -> Tally:
     if Loan.objects.exists():
         tally.existing = Loan.objects.count()
         return tally
-    users = User.objects.in_bulk([p for _, p, _, _ in HISTORY_LOANS] + [p for p, _ in HISTORY_HOLDS],
+    users = User.objects.in_bulk([p for _, p, _, _ in HISTORY_LOANS] + [p for p, _, _ in HISTORY_HOLDS],
                                  field_name="username")
-    copies = Copy.objects.select_related("book").in_bulk([b for b, _, _, _ in HISTORY_LOANS], field_name="barcode")
+    copies = Copy.objects.select_related("book").in_bulk(
+        [b for b, _, _, _ in HISTORY_LOANS] + [b for _, b, _ in HISTORY_HOLDS], field_name="barcode")
     now = timezone.now()
     for barcode, username, borrowed, returned in HISTORY_LOANS:
         if username not in users or barcode not in copies:
@@ -148,10 +150,10 @@ def load_history() -> Tally:
         if returned is not None:
             loan_return(loan=loan, actor=None, now=now - timedelta(days=returned), channel=Channel.COMMAND)
         tally.add(True)
-    for username, barcode in HISTORY_HOLDS:
+    for username, barcode, pickup in HISTORY_HOLDS:
         if username in users and barcode in copies:
             hold_place(patron=users[username], book=copies[barcode].book, actor=users[username],
-                       now=now - timedelta(days=2))
+                       pickup_location=Location.objects.get(code=pickup), now=now - timedelta(days=2))
             tally.add(True)
     return tally
 
@@ -318,9 +320,17 @@ def load_papers(*, created_by: User | None) -> tuple[Tally, int]:
     return tally, files
 
 
+def load_locations() -> None:
+    """The demo's places with their opening hours (a place the migration registered is completed)."""
+    for position, (name, code, address, hours) in enumerate(demo_data.LOCATIONS):
+        Location.objects.update_or_create(name=name, defaults={"code": code, "address": address, "hours": hours,
+                                                               "pickup": True, "position": position})
+
+
 def load_demo() -> Report:
     """Load everything in one transaction: a failure leaves the database as it was."""
     with transaction.atomic():
+        load_locations()
         accounts, users = load_accounts()
         books, copies = load_books()
         librarian = User.objects.filter(username="librarian").first()
