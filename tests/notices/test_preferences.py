@@ -204,3 +204,11 @@ def test_without_the_webhook_channel_the_form_has_no_robot_and_keeps_the_url(rea
 def test_the_anonymous_are_sent_to_the_login(reader):
     assert Client().post("/me/notice-preferences", {"overdue": ["sms"]})["Location"].startswith("/login/")
     assert NoticePreference.objects.count() == 0
+
+
+def test_every_kind_is_in_exactly_one_group():
+    """A kind added to Notice.Kind must be placed in 借阅 or 活动, or the form on /me would not show it."""
+    from notices.models import KIND_GROUPS
+
+    grouped = [kind for _key, _label, kinds in KIND_GROUPS for kind in kinds]
+    assert sorted(grouped) == sorted(Notice.Kind.values)
