@@ -47,6 +47,7 @@ urlpatterns = [
     path("me/calendar-link", web_views.calendar_link, name="calendar-link"),
     path("me/notices", web_views.my_notices, name="my-notices"),
     path("me/contact", web_views.contact, name="contact"),
+    path("me/notice-preferences", web_views.notice_preferences, name="notice-preferences"),
     path("events", event_views.event_list, name="event-list"),
     path("events/<int:pk>", event_views.event_page, name="event-detail"),
     path("events/<int:pk>/register", event_views.register, name="event-register"),

@@ -6,10 +6,12 @@ ISBN-13 with valid check digits; most are made up for the demo.
 """
 
 #: The demo logins, printed by ``load_demo`` and by the Makefile.  Demo only:
-#: never load these into a production database.
+#: never load these into a production database.  Addresses are example.org's (RFC 2606), so a demo whose
+#: mail is really sent reaches no one; a reader without "notices" has the default (e-mail for everything).
 DEMO_ACCOUNTS: tuple[dict, ...] = (
     {
         "username": "judge",
+        "email": "zhangming@example.org",
         "card_number": "R0001",
         "password": "judge-demo-2026",
         "roles": ("judge",),
@@ -17,9 +19,14 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
         "display_name": "张明",
         "division": "民事审判庭",
         "title": "审判员",
+        "phone": "139 0000 0001",
+        # Where his notices go (/me, 通知方式): e-mail for all, and a text message as well when a book he
+        # reserved is in, when one is overdue, and when an event he registered for is cancelled.
+        "notices": {"overdue": ["email", "sms"], "hold_ready": ["email", "sms"], "event_cancelled": ["email", "sms"]},
     },
     {
         "username": "judge2",
+        "email": "bateer@example.org",
         "card_number": "R0002",
         "password": "judge2-demo-2026",
         "roles": ("judge",),
@@ -30,6 +37,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "librarian",
+        "email": "lina@example.org",
         "card_number": "R0003",
         "password": "librarian-demo-2026",
         "roles": ("librarian",),
@@ -40,6 +48,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "organizer",
+        "email": "wangfang@example.org",
         "card_number": "R0004",
         "password": "organizer-demo-2026",
         "roles": ("organizer",),
@@ -50,6 +59,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "admin",
+        "email": "zhaolei@example.org",
         "card_number": "R0005",
         "password": "admin-demo-2026",
         "roles": (),

@@ -160,6 +160,13 @@ def _contact_form(user):
     return ContactForm(initial={"email": user.email, "phone": profile.phone if profile else ""})
 
 
+def _preference_form(user):
+    from notices.forms import NoticePreferenceForm
+    from notices.selectors import preferences_get
+
+    return NoticePreferenceForm.for_current(preferences_get(user=user))
+
+
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -179,6 +186,7 @@ def me(request: HttpRequest) -> HttpResponse:
         "may_enter_papers": user_has_role(user, *PAPER_ROLES),
         "paper_count": Paper.objects.filter(created_by=user).count(),
         "contact_form": _contact_form(user),
+        "preference_form": _preference_form(user),
     }
     if context["feed_links"]:
         import segno
@@ -201,6 +209,24 @@ def contact(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, next(str(m) for errors in form.errors.values() for m in errors))
     return redirect(reverse("me") + "#contact")
+
+
+@login_required
+@require_POST
+def notice_preferences(request: HttpRequest) -> HttpResponse:
+    """Save which channels deliver each kind of notice (and the reader's robot URL) from /me."""
+    from notices.forms import NoticePreferenceForm
+    from notices.services import preference_update
+
+    form = NoticePreferenceForm(request.POST)
+    if form.is_valid():
+        preference_update(user=request.user, **form.preference())
+        messages.success(request, _("通知方式已保存。"))
+    else:
+        field, errors = next(iter(form.errors.items()))
+        label = form.fields[field].label if field in form.fields else ""
+        messages.error(request, _("%(field)s：%(error)s") % {"field": label, "error": errors[0]} if label else errors[0])
+    return redirect(reverse("me") + "#notice-preferences")
 
 
 @login_required

@@ -539,9 +539,11 @@ def test_a_notice_that_failed_to_send_is_retried(judges, book, clock, monkeypatc
     def broken(*args, **kwargs):
         raise OSError("mail server down")
 
-    monkeypatch.setattr("notices.services.send_mail", broken)
+    monkeypatch.setattr("notices.channels.send_mail", broken)
     assert notices.send_notices() == {"due_soon": 1, "overdue": 0, "hold_ready": 0, "hold_expired": 0, "sent": 0}
     monkeypatch.undo()
+    assert notices.send_notices()["sent"] == 0  # its next try is NOTICE_RETRY_SECONDS (5 minutes) later
+    clock.move_to(datetime(2026, 12, 30, 7, 5, tzinfo=SHANGHAI))
     assert notices.send_notices() == {"due_soon": 0, "overdue": 0, "hold_ready": 0, "hold_expired": 0, "sent": 1}
     assert len(mail.outbox) == 1
 

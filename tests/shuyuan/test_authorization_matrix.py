@@ -165,6 +165,9 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "api/v1/me/notices"): E(401, 200, 200, 200, 200),
     ("GET", "api/v1/readers"): E(401, 403, 200, 403, 403, query={"q": "张法官"}),
     ("POST", "api/v1/me/notices/read"): E(401, 200, 200, 200, 200, body={}),
+    ("GET", "api/v1/me/notice-preferences"): E(401, 200, 200, 200, 200),
+    ("PUT", "api/v1/me/notice-preferences"): E(401, 200, 200, 200, 200,
+                                               body={"channels": {"overdue": ["email", "sms"]}}),
     # --- API: catalog
     ("GET", "api/v1/books"): same(200),
     ("POST", "api/v1/books"): E(401, 403, 201, 403, 403, body={"title": "新书"}),
@@ -287,6 +290,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "me/calendar-link"): E(LOGIN, 302, 302, 302, 302),
     ("GET", "me/notices"): E(LOGIN, 200, 200, 200, 200),
     ("POST", "me/contact"): E(LOGIN, 302, 302, 302, 302),
+    ("POST", "me/notice-preferences"): E(LOGIN, 302, 302, 302, 302),
     # A judge's own papers; librarians edit every paper.  An empty form is shown again with its errors.
     ("GET", "me/papers"): E(LOGIN, 200, 200, 403, 200),
     ("POST", "me/papers"): E(LOGIN, 200, 200, 403, 200),

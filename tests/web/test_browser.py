@@ -474,6 +474,34 @@ def test_phone_sized_events_month_and_desk(library_data, server, browser, shoot)
     context.close()
 
 
+def test_phone_sized_notice_channels_on_me(library_data, server, browser, shoot):
+    """At 390 px a reader ticks text messages for overdue books on /me (通知方式) and saves: the table of kinds
+    and channels fits the screen, and the choice is stored and shown again."""
+    from django.contrib.auth.models import User
+
+    from notices.selectors import preferences_get
+
+    base, _log = server
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    login(page, base, "zhangming", "judge-pass-2026")
+    page.goto(f"{base}/me#notice-preferences")
+    page.wait_for_selector("table.channels")
+    assert page.is_checked("input[name=overdue][value=email]") and not page.is_checked("input[name=overdue][value=sms]")
+    page.check("input[name=overdue][value=sms]")
+    page.uncheck("input[name=registered][value=email]")
+    page.click("#notice-preferences + form button[type=submit]")
+    page.wait_for_selector(".messages .success")
+
+    assert "通知方式已保存" in page.inner_text(".messages")
+    assert page.is_checked("input[name=overdue][value=sms]") and not page.is_checked("input[name=registered][value=email]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "phone-notice-channels")
+    context.close()
+    chosen = preferences_get(user=User.objects.get(username="zhangming")).channels
+    assert (chosen["overdue"], chosen["registered"], chosen["due_soon"]) == (["email", "sms"], [], ["email"])
+
+
 def test_pages_run_under_the_content_security_policy(library_data, server, browser, shoot):
     """Every kind of page — with the admin and the API docs — loads without a CSP refusal (checked by the
     browser fixture) and with its script working (the copy button, the Swagger UI)."""
