@@ -276,7 +276,7 @@ class LocationAdmin(admin.ModelAdmin):
     """Places: their opening hours and whether readers pick requested books up there.  A place that copies
     belong to, or that requests name, is not deleted (copies name it; rename it by editing the copies)."""
 
-    list_display = ("name", "code", "pickup", "hours", "position")
+    list_display = ("name", "code", "pickup", "hours", "open_days", "position")
     list_editable = ("pickup", "position")
     search_fields = ("name", "code")
 

@@ -34,7 +34,7 @@ from core import ratelimit
 from core.errors import DomainError, InvalidInput
 from library import notices
 from library.models import Book, Channel, CirculationEvent, Copy, Hold, Loan, Location, Transfer
-from library.policy import due_date_after, library_today, policy_for
+from library.policy import due_date_after, library_today, pickup_deadline, policy_for
 from library.signals import circulation_changed
 
 # --- locking and bookkeeping ----------------------------------------------------------------------
@@ -148,7 +148,7 @@ def _to_hold_shelf(hold: Hold, copy: Copy, *, from_status: str, here: str, now: 
         raise DomainError("copy_changed", _("复本 %(barcode)s 的状态刚刚改变，请重试") % {"barcode": copy.barcode})
     policy = policy_for(hold.patron, copy.location)
     hold.status, hold.copy, hold.ready_at = Hold.Status.READY, copy, now
-    hold.pickup_by = due_date_after(library_today(now), policy.pickup_days)
+    hold.pickup_by = pickup_deadline(library_today(now), policy.pickup_days, hold.pickup_location)
     hold.save(update_fields=["status", "copy", "ready_at", "pickup_by"])
     audit(CirculationEvent.Action.HOLD_READY, at=now, actor=actor, patron=hold.patron, book_id=copy.book_id,
            copy_id=copy.pk, hold=hold, channel=channel, pickup_by=str(hold.pickup_by),

@@ -22,6 +22,7 @@ from library.validators import (
     normalize_clc,
     normalize_isbn,
     validate_place_name,
+    validate_weekdays,
 )
 
 
@@ -180,6 +181,9 @@ class Location(SingleLineFields, models.Model):
     address = models.CharField(_("地址"), max_length=200, blank=True)
     hours = models.TextField(_("开放时间"), blank=True, help_text=_("例如 周一至周五 8:30–12:00，14:30–17:30"))
     pickup = models.BooleanField(_("可作取书点"), default=False)
+    #: ISO weekdays the place is open (1 = Monday): a pickup deadline ends on one of them.
+    open_days = models.CharField(_("开放日"), max_length=7, default="1234567", validators=[validate_weekdays],
+                                 help_text=_("开放的星期几，1 为星期一，例如 12345 或 24"))
     position = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
@@ -189,6 +193,9 @@ class Location(SingleLineFields, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def is_open_on(self, day: date) -> bool:
+        return str(day.isoweekday()) in self.open_days
 
     @classmethod
     def register(cls, name: str) -> None:

@@ -353,6 +353,7 @@ class LocationOut(Schema):
     name: str
     address: str
     hours: str
+    open_days: str = Field(description="开放的星期几（ISO，1 为星期一），如 12345；取书期限按此计算")
     pickup: bool
 
 

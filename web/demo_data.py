@@ -90,10 +90,11 @@ FIXED_DATE_HOLIDAYS: tuple[tuple[str, str, str], ...] = (
     ("10-01", "10-03", "国庆节"),
 )
 
-#: Where copies are kept and readers pick requested books up: (name, code, address, opening hours).
+#: Where copies are kept and readers pick requested books up: (name, code, address, opening hours, open
+#: weekdays — a pickup deadline counts the place's open days).
 LOCATIONS = (
-    ("院本部", "main", "法院办公楼三层 法官书苑", "周一至周五 8:30–12:00，14:30–17:30"),
-    ("棋盘井法庭", "qpj", "棋盘井镇人民法庭一层阅览角", "周二、周四 9:00–16:30（巡回车每周二、四往返院本部）"),
+    ("院本部", "main", "法院办公楼三层 法官书苑", "周一至周五 8:30–12:00，14:30–17:30", "12345"),
+    ("棋盘井法庭", "qpj", "棋盘井镇人民法庭一层阅览角", "周二、周四 9:00–16:30（巡回车每周二、四往返院本部）", "24"),
 )
 
 #: Books, one per edition.  ``contributors`` are (name, role) pairs with role

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Case, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -178,7 +179,9 @@ def me(request: HttpRequest) -> HttpResponse:
         "profile": Profile.objects.filter(user=user).first(),
         "loans": loans.filter(status=Loan.Status.ACTIVE).order_by("due_date"),
         "history": loans.filter(status=Loan.Status.RETURNED).order_by("-returned_at")[:20],
-        "holds": selectors.hold_queryset().filter(patron=user, status__in=Hold.OPEN).order_by("created_at"),
+        # Ready to pick up first (soonest deadline first), then the rest in the order they were asked for.
+        "holds": selectors.hold_queryset().filter(patron=user, status__in=Hold.OPEN).order_by(
+            Case(When(status=Hold.Status.READY, then=0), default=1), "pickup_by", "created_at"),
         "registrations": Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
         .select_related("event").order_by("event__start"),
         "feed_links": request.session.pop("calendar_links", None),

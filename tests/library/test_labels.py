@@ -241,6 +241,19 @@ def test_a_reader_without_a_card_number_is_named_and_nothing_is_printed(readers,
     assert unknown.context["form"].errors == {"readers": ["没有这些读者：nobody"]}
 
 
+def test_too_many_readers_are_refused_before_any_lookup(readers, desk, settings, django_assert_max_num_queries):
+    """Attack round 16: 5,300 names made one request look each up (19 s, both workers busy)."""
+    settings.CARDS_MAX_PER_REQUEST = 2
+    _give_cards(readers)
+    too_many = desk.post("/desk/cards", {"readers": " ".join(f"x{i}" for i in range(3000)), "division": ""})
+    assert too_many.status_code == 400
+    assert too_many.context["form"].errors == {"readers": ["一次最多打印 2 张读者证，收到 3000 个读者"]}
+    from accounts.cards import card_readers
+
+    with django_assert_max_num_queries(1):  # the named readers in one query
+        assert [u.username for u in card_readers(identifiers=["r000122", "judge1"])] == ["judge2", "judge1"]
+
+
 def test_the_admin_prints_cards_of_the_users_selected(readers):
     _give_cards(readers)
     client = Client()

@@ -357,3 +357,34 @@ def test_the_ready_notice_says_where_until_when_and_the_opening_hours(judges, de
     notice = Notice.objects.get(kind="hold_ready", about=f"hold:{hold['id']}")
     assert "已到 棋盘井法庭 预约架，请于 2026-12-05 前到 棋盘井法庭 借阅" in notice.body
     assert "开放时间：周二、周四 9:00–16:00" in notice.body and "/me" in notice.body
+
+
+def test_a_pickup_deadline_counts_the_open_days_of_the_pickup_place(judges, desk, book, places):
+    """Routine walk: a copy on the tribunal's hold shelf on a Wednesday was due on the Saturday — the tribunal
+    opens on Tuesdays and Thursdays, so the reader had one day.  Three of its own open days: Thu, Tue, Thu."""
+    from datetime import date
+
+    from library.models import ClosedDay
+
+    _, qpj, _ = places
+    qpj.open_days = "24"
+    qpj.save()
+    hold = request(api_for(judges[0]), book, pickup="qpj").json()
+    desk.post("/api/v1/checkins", {"barcode": "P1", "location": "qpj"})  # Wednesday 2026-12-02
+    assert Hold.objects.get(pk=hold["id"]).pickup_by == date(2026, 12, 10)
+    # A closed day of the library is not one of them either.
+    from library.policy import pickup_deadline
+
+    ClosedDay.objects.create(date=date(2026, 12, 8), name="闭馆")
+    assert pickup_deadline(date(2026, 12, 2), 3, qpj) == date(2026, 12, 15)
+    assert pickup_deadline(date(2026, 12, 2), 3, Location(open_days="1234567")) == date(2026, 12, 5)
+
+
+@pytest.mark.parametrize("value", ["", "8", "112", "1,2"])
+def test_open_days_are_weekday_digits_each_once(value):
+    from django.core.exceptions import ValidationError
+
+    from library.validators import validate_weekdays
+
+    with pytest.raises(ValidationError):
+        validate_weekdays(value)

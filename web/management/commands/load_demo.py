@@ -322,9 +322,10 @@ def load_papers(*, created_by: User | None) -> tuple[Tally, int]:
 
 def load_locations() -> None:
     """The demo's places with their opening hours (a place the migration registered is completed)."""
-    for position, (name, code, address, hours) in enumerate(demo_data.LOCATIONS):
+    for position, (name, code, address, hours, open_days) in enumerate(demo_data.LOCATIONS):
         Location.objects.update_or_create(name=name, defaults={"code": code, "address": address, "hours": hours,
-                                                               "pickup": True, "position": position})
+                                                               "open_days": open_days, "pickup": True,
+                                                               "position": position})
 
 
 def load_demo() -> Report:
