@@ -15,6 +15,7 @@ class HoldLike:
     def __init__(self, title: str = "民法典评注", barcode: str = "C9") -> None:
         self.book = type("Book", (), {"title": title})()
         self.copy = type("Copy", (), {"barcode": barcode})()
+        self.pickup_location = type("Location", (), {"name": "院本部", "hours": "周一至周五 8:30–17:30"})()
         self.pickup_by = date(2026, 12, 6)
 
 

@@ -152,7 +152,8 @@ def test_the_robot_receives_the_notice_as_wecom_text_json(reader, robot):
     assert received.content_type == "application/json; charset=utf-8"
     assert "《民法典评注》".encode() in received.raw  # UTF-8 as is, not \u escapes
     assert received.body == {"msgtype": "text", "text": {"content": f"{notice.subject}\n\n{notice.body.strip()}"}}
-    assert received.body["text"]["content"].startswith("预约到书：《民法典评注》\n\n张法官，您好：\n\n您预约的《民法典评注》已到书")
+    assert received.body["text"]["content"].startswith(
+        "预约到书：《民法典评注》\n\n张法官，您好：\n\n您预约的《民法典评注》已到 院本部 预约架，请于 2026-12-06 前到 院本部 借阅")
     assert deliveries(notice) == {"webhook": ("sent", 1, "")}
 
 

@@ -70,6 +70,10 @@ def shoot(request):
 
 @pytest.fixture
 def library_data(db):
+    from library.models import Location
+
+    # The places of a fresh installation (a test before this one may have flushed the migration's rows).
+    Location.objects.update_or_create(name="院本部", defaults={"code": "main", "pickup": True, "position": 0})
     browser_user("zhangming", Role.JUDGE, "judge-pass-2026", display_name="张明")
     book = book_create(title="担保物权研究", summary="系统研究抵押权、质权与留置权。", clc="D923.2", year=2017)
     copy_create(book=book, barcode="B1")
