@@ -837,10 +837,10 @@ def han_syllables(text: str) -> list[HanReading]:
     jieba = get_jieba()
     out = []
     for m in _HAN_RUN_RE.finditer(s):
-        syllables: list[str] = []
+        syllables = [""] * len(m.group())
         starts, ends = set(), set()
         for word, w0, _w1 in jieba.tokenize(m.group(), "default", True):
-            syllables.extend(_word_syllables(word))
+            syllables[w0 : w0 + len(word)] = _word_syllables(word)
             for _sub, i, j in _expand_word(word):
                 starts.add(w0 + i)
                 ends.add(w0 + j)

@@ -56,7 +56,7 @@ SUGGEST_CANDIDATES = 8
 MAX_SUGGEST_RUNS = 4
 SUGGEST_RUN_CHARS = 12
 SUGGEST_READINGS = 3
-SUGGEST_DOCS = 40
+SUGGEST_DOCS = 32
 #: Seconds one search may run before it is abandoned (SearchTimeout); the limits above keep every accepted
 #: query far below it, so it trips only on an overloaded machine.
 TIME_LIMIT = 2.0
@@ -1292,11 +1292,16 @@ def _sounds_like(run: _Run, typed: str) -> str | None:
     """The word of a visible record's title or authors that sounds like ``typed`` (a run of Han characters),
     or None.
 
-    First a homophone: the same toneless syllables as the typed characters (any of their readings,
-    heteronyms included) and at least one character in common (执型 → 执行, 王利名 → 王利明).  Failing
-    that, a near-homophone: every character as typed but one, whose syllable is one fuzzy-pinyin step away
-    (承包 typed as 陈包).  Among several, the one with most characters as typed, then the one most records
-    of those read hold.
+    A homophone: the same toneless syllables as the typed characters (any of their readings, heteronyms
+    included) and at least one character in common (执型 → 执行, 王利名 → 王利明).  Failing that, a
+    near-homophone: every character as typed but one, whose syllable is one fuzzy-pinyin step away (承包
+    typed as 陈包).  Among several, the one with most characters as typed, then the one most of the
+    records read hold.
+
+    The records read, at most SUGGEST_DOCS and each once for both kinds, are the visible ones whose pinyin
+    holds a word read as the whole run (``danbaowuquan``; then with one character read another way, or one
+    fuzzy step away: one posting list each), then those holding every syllable somewhere in title and
+    authors.
     """
     runs = han_syllables(typed)
     if len(runs) != 1 or runs[0].chars != typed:
@@ -1308,31 +1313,27 @@ def _sounds_like(run: _Run, typed: str) -> str | None:
         if not options:
             return None
         readings.append(tuple(options[:SUGGEST_READINGS]))
-    found = _sound_search(run, typed, readings, near=None)
-    if found is None:
-        near = [tuple(dict.fromkeys(v for r in rs for v in _near_syllables(r) if v not in rs)) for rs in readings]
-        if any(near):
-            found = _sound_search(run, typed, readings, near=near)
-    return found
-
-
-def _sound_search(run: _Run, typed: str, readings: list[tuple[str, ...]],
-                  near: list[tuple[str, ...]] | None) -> str | None:
-    """One pass of :func:`_sounds_like`: homophones when ``near`` is None, near-homophones otherwise.
-
-    The records read are the visible ones whose pinyin holds a word read as the whole run (the typed
-    readings with at most one character read otherwise: ``danbaowuquan``, one posting list each), then
-    those holding every syllable anywhere in title and authors; at most SUGGEST_DOCS of them.
-    """
     n = len(typed)
+    near = [tuple(dict.fromkeys(v for r in rs for v in _near_syllables(r) if v not in rs)) for rs in readings]
     primary = [rs[0] for rs in readings]
-    others = [rs[1:] for rs in readings] if near is None else near
-    joined = ["".join(primary)] if near is None else []
-    joined += ["".join(primary[:k] + [other] + primary[k + 1 :]) for k in range(n) for other in others[k]]
-    syllables = [wq.Or([wq.Term("pinyin", r) for r in readings[k] + (near[k] if near else ())]) for k in range(n)]
+
+    def joined(others: list[tuple[str, ...]]):
+        words = ["".join(primary[:k] + [other] + primary[k + 1 :]) for k in range(n) for other in others[k]]
+        return wq.Or([wq.Term("pinyin", w) for w in dict.fromkeys(words)])
+
+    def every_syllable(near_too: bool):
+        return wq.And([wq.Or([wq.Term("pinyin", r) for r in readings[k] + (near[k] if near_too else ())])
+                       for k in range(n)])
+
+    queries = [wq.Term("pinyin", "".join(primary)), joined([rs[1:] for rs in readings]),
+               joined([tuple(_near_syllables(p)) for p in primary]), every_syllable(False)]
+    if any(near):
+        queries.append(every_syllable(True))
     picked: list[int] = []
     seen: set[int] = set()
-    for query in (wq.Or([wq.Term("pinyin", term) for term in joined]), wq.And(syllables)):
+    for query in queries:
+        if len(picked) >= SUGGEST_DOCS:
+            break
         for seg in run.segments:
             if len(picked) >= SUGGEST_DOCS:
                 break
@@ -1341,39 +1342,43 @@ def _sound_search(run: _Run, typed: str, readings: list[tuple[str, ...]],
                 if docnum not in seen and len(picked) < SUGGEST_DOCS:
                     seen.add(docnum)
                     picked.append(docnum)
-    holders: dict[str, int] = {}
+    holders: tuple[dict[str, int], dict[str, int]] = ({}, {})  # homophones, near-homophones
     for docnum in picked:
         run.deadline.check()
         fields = run.searcher.stored_fields(docnum)
-        words = set()
+        words: set[tuple[int, str]] = set()
         for value in (fields.get("title", ""), fields.get("people", "")):
             for read in han_syllables(value):
                 for at in range(len(read.chars) - n + 1):
                     # Whole words only: 利明 is no correction of 利名 where the title says 王利明.
-                    if at in read.starts and at + n in read.ends and _alike(
-                        typed, readings, near, read.chars[at : at + n], read.syllables[at : at + n]
-                    ):
-                        words.add(read.chars[at : at + n])
-        for word in words:
-            holders[word] = holders.get(word, 0) + 1
-    if not holders:
+                    if at in read.starts and at + n in read.ends:
+                        kind = _alike(typed, readings, near, read.chars[at : at + n], read.syllables[at : at + n])
+                        if kind is not None:
+                            words.add((kind, read.chars[at : at + n]))
+        for kind, word in words:
+            holders[kind][word] = holders[kind].get(word, 0) + 1
+    found = holders[0] or holders[1]
+    if not found:
         return None
-    return min(holders, key=lambda w: (-_in_common(w, typed), -holders[w], w))
+    return min(found, key=lambda w: (-_in_common(w, typed), -found[w], w))
 
 
 def _in_common(word: str, typed: str) -> int:
     return sum(a == b for a, b in zip(word, typed, strict=True))
 
 
-def _alike(typed: str, readings: list[tuple[str, ...]], near: list[tuple[str, ...]] | None, chars: str,
-           sounds: tuple[str, ...]) -> bool:
-    """Whether ``chars`` (read ``sounds``) is a correction of ``typed``: see :func:`_sounds_like`."""
-    if chars == typed:
-        return False
+def _alike(typed: str, readings: list[tuple[str, ...]], near: list[tuple[str, ...]], chars: str,
+           sounds: tuple[str, ...]) -> int | None:
+    """0 when ``chars`` (read ``sounds``) is a homophone of ``typed``, 1 when a near-homophone, else None
+    (see :func:`_sounds_like`)."""
     differ = [k for k in range(len(typed)) if chars[k] != typed[k]]
-    if near is None:
-        return len(differ) < len(typed) and all(sounds[k] in readings[k] for k in differ)
-    return len(differ) == 1 and sounds[differ[0]] in near[differ[0]] + readings[differ[0]]
+    if not differ or len(differ) == len(typed):
+        return None
+    if all(sounds[k] in readings[k] for k in differ):
+        return 0
+    if len(differ) == 1 and sounds[differ[0]] in near[differ[0]]:
+        return 1
+    return None
 
 
 #: More than any segment has within one edit of a word: the candidates are ranked over all segments.
