@@ -1,10 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.cards import cards_print
 from accounts.models import ApiToken, FailedLogin, Profile
+from core.errors import InvalidInput
+from core.pdf import pdf_response
 
 
 class ProfileInline(admin.StackedInline):
@@ -23,9 +26,20 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("groups", "is_active", "is_staff")
     search_fields = ("username", "email", "profile__display_name", "profile__division")
     list_select_related = ("profile",)
+    actions = ["print_cards"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.action(description=_("打印所选读者的读者证（PDF）"))
+    def print_cards(self, request, queryset):
+        try:
+            printed = cards_print(readers=list(queryset.select_related("profile").order_by("profile__display_name",
+                                                                                            "username")))
+        except InvalidInput as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
+            return None
+        return pdf_response(printed.pdf, "cards.pdf")
 
     @admin.display(description=_("姓名"))
     def display_name(self, obj):

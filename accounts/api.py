@@ -8,12 +8,13 @@ from ninja.errors import HttpError, Throttled
 from ninja.pagination import paginate
 
 from accounts import selectors, services
-from accounts.auth import LOGGED_IN
-from accounts.models import ApiToken, Profile
-from accounts.schemas import CalendarLinksOut, MeOut, TokenInfoOut, TokenOut, TokenRequest
+from accounts.auth import LOGGED_IN, require_role
+from accounts.models import ApiToken, Profile, Role
+from accounts.schemas import CalendarLinksOut, MeOut, ReaderOut, TokenInfoOut, TokenOut, TokenRequest
 from core.errors import error_responses
 from core.net import client_ip
 from core.pagination import Pagination
+from core.schema_types import SingleLine
 from core.throttles import hourly_allowance
 
 router = Router(tags=["accounts"])
@@ -67,3 +68,19 @@ def rotate_calendar_token(request: HttpRequest):
     with hourly_allowance(request.auth, "calendar-token", "CALENDAR_TOKEN_ROTATIONS_PER_HOUR"):
         token = services.calendar_token_rotate(user=request.auth)
     return services.calendar_links(token)
+
+
+@router.get("/readers", response={200: list[ReaderOut], **error_responses(401, 403, 422)}, auth=LOGGED_IN,
+            summary="查找读者（馆员）：读者证号、用户名、姓名、拼音或庭室")
+def find_readers(request: HttpRequest, q: SingleLine(64, 1)):
+    """What the desk's reader field does: an exact card number or username gives that reader alone; otherwise
+    names containing ``q``, names whose pinyin (whole or initials) begins with it, divisions containing it."""
+    require_role(request, Role.LIBRARIAN)
+    found = []
+    for user in selectors.find_readers(q):
+        profile = getattr(user, "profile", None)
+        found.append({"username": user.get_username(), "display_name": profile.display_name if profile else "",
+                      "division": profile.division if profile else "",
+                      "card_number": profile.card_number if profile else None, "email": user.email,
+                      "phone": profile.phone if profile else "", "label": selectors.reader_label(user)})
+    return found

@@ -40,3 +40,15 @@ class CalendarLinksOut(Schema):
     url: str = Field(description="https 订阅链接（含密钥，只显示这一次）")
     webcal_url: str
     google_url: str
+
+
+class ReaderOut(Schema):
+    """A reader as the desk sees them: who, where, how to reach them."""
+
+    username: str
+    display_name: str
+    division: str
+    card_number: str | None
+    email: str
+    phone: str
+    label: str = Field(description="服务台显示的称呼，如 张明（民事审判庭 · judge1）")

@@ -23,8 +23,8 @@ from core.net import client_network
 # extraction, index rebuilds); organizers keep events.
 ROLE_ADMIN_APPS: dict[str, tuple[str, ...]] = {
     Role.JUDGE: (),
-    Role.LIBRARIAN: ("library", "notices.view_notice", "notices.change_notice", "jobs.view_job", "jobs.change_job",
-                     "jobs.view_workerbeat"),
+    Role.LIBRARIAN: ("library", "notices.view_notice", "notices.change_notice", "notices.view_noticedelivery",
+                     "notices.view_noticepreference", "jobs.view_job", "jobs.change_job", "jobs.view_workerbeat"),
     Role.ORGANIZER: ("events",),
 }
 STAFF_ROLES = {Role.LIBRARIAN, Role.ORGANIZER}

@@ -1,8 +1,17 @@
-"""Who a request comes from, as far as the network says."""
+"""Who a request comes from, as far as the network says; and where the server may send a request of its own
+(``post_json``: a URL someone typed must not reach the court's internal network)."""
 
+import http.client
 import ipaddress
+import json
+import socket
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 def client_ip(request) -> str | None:
@@ -34,3 +43,125 @@ def client_network(address: str | None) -> str | None:
             return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
     return str(ip)
+
+
+# --- requests going out ------------------------------------------------------------------------------------
+
+
+class OutboundRefused(ValueError):
+    """A URL the server will not call: not http(s), credentials in it, a host not allowed, or a host that
+    resolves inside the network.  ``code`` says which."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address lies on the public internet: not loopback, private, link-local (cloud metadata at
+    169.254.169.254), shared (100.64/10), reserved or multicast; an IPv4-mapped IPv6 address by its IPv4."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None and not is_public(ip.sixtofour):
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
+def _literal_ip(host: str):
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def outbound_url_check(url: str, *, allowed_hosts: Iterable[str]) -> SplitResult:
+    """The parts of ``url`` if the server may call it, else ``OutboundRefused``.
+
+    ``allowed_hosts`` names the hosts a URL may name (exactly, case-insensitive); ``"*"`` among them admits any
+    other host too, but not an address literal inside the network (names are resolved and checked when the
+    request is made, ``post_json``).  No DNS lookup here: this runs in requests."""
+    allowed = {h.lower() for h in allowed_hosts}
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number or out of range
+    except ValueError:
+        raise OutboundRefused("invalid", _("不是有效的地址")) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused("scheme", _("只能是 http:// 或 https:// 开头的地址"))
+    if parts.username is not None or parts.password is not None:
+        raise OutboundRefused("credentials", _("地址中不能包含用户名或密码"))
+    host = parts.hostname.rstrip(".")
+    if host in allowed:
+        return parts
+    if "*" not in allowed:
+        raise OutboundRefused("host_not_allowed", _("不允许的主机 %(host)s（可用：%(hosts)s）") % {
+            "host": host, "hosts": "、".join(sorted(allowed)) or "—"})
+    ip = _literal_ip(host)
+    if ip is not None and not is_public(ip):
+        raise OutboundRefused("internal_address", _("地址不能指向内部网络"))
+    return parts
+
+
+@dataclass(frozen=True)
+class OutboundResponse:
+    status: int
+    body: bytes
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, not to whatever the name resolves to a moment later (a DNS
+    answer that changes between the check and the connection would otherwise reach the internal network)."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.pinned_address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.pinned_address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """As ``_PinnedHTTPConnection``, with TLS: the certificate is checked against the host's name."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.pinned_address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.pinned_address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def post_json(url: str, payload, *, allowed_hosts: Iterable[str], timeout: float,
+              max_response: int = 64 * 1024) -> OutboundResponse:
+    """POST ``payload`` as JSON to ``url`` and return the answer's status and (at most ``max_response`` bytes
+    of) body.  Redirects are never followed: a 3xx is returned as it is, so a server cannot send the request
+    on to an internal address.
+
+    A host of ``allowed_hosts`` is trusted wherever it resolves (a chat server on the court's network); any
+    other host (with ``"*"``) only when every address it resolves to is public, and the connection goes to the
+    address that was checked.  ``timeout`` bounds the connection and each read; the name lookup is the
+    system resolver's.  Raises ``OutboundRefused`` for a URL it will not call, ``OSError`` (timeouts,
+    refused connections, unknown names, TLS errors) and ``http.client.HTTPException`` for failures."""
+    parts = outbound_url_check(url, allowed_hosts=allowed_hosts)
+    host = parts.hostname.rstrip(".")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    trusted = host in {h.lower() for h in allowed_hosts}
+    addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    if not addresses:
+        raise OSError(f"no address for {host}")
+    if not trusted and not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
+        raise OutboundRefused("internal_address", _("地址不能指向内部网络"))
+    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(host, port, address=addresses[0], timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    try:
+        connection.request("POST", target, body=body, headers={
+            "Content-Type": "application/json; charset=utf-8", "User-Agent": "faguan-shuyuan"})
+        response = connection.getresponse()
+        return OutboundResponse(status=response.status, body=response.read(max_response))
+    finally:
+        connection.close()

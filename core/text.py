@@ -83,3 +83,13 @@ def neutralize_cell(text: str) -> str:
 def restore_cell(text: str) -> str:
     """Undo ``neutralize_cell``: ``'=1+1`` → ``=1+1``; any other text is returned unchanged."""
     return text[1:] if text.startswith("'") and FORMULA_RE.match(text) else text
+
+
+def as_id(value: str | None) -> int | None:
+    """A database id typed into a form or a query string: ASCII digits within a 64-bit key, else None
+    ("²" is a digit to str.isdigit() and not to int(); 30 digits overflow SQLite's integers)."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 1 <= number < 2**63 else None

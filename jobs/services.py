@@ -55,8 +55,10 @@ class JobFailure(Exception):
 
 
 def job_enqueue(task, *, kind: str | None = None, key: str = "", payload: dict | None = None,
-                created_by=None, max_attempts: int = 3, total: int | None = None) -> Job:
-    """Ask for ``task`` to run with ``payload``; returns the job (an already queued one with the same ``key``).
+                created_by=None, max_attempts: int = 3, total: int | None = None,
+                run_after: datetime | None = None) -> Job:
+    """Ask for ``task`` to run with ``payload`` (not before ``run_after``, when given); returns the job (an
+    already queued one with the same ``key``, whatever its ``run_after``).
 
     The work runs with the default language (``settings.LANGUAGE_CODE``) active, or with
     ``payload["language"]`` when the payload names one: a job that writes text for the person who
@@ -74,7 +76,7 @@ def job_enqueue(task, *, kind: str | None = None, key: str = "", payload: dict |
             with transaction.atomic():
                 job = Job.objects.create(
                     kind=kind or task.name, task_path=task.module_path, key=key, payload=payload or {},
-                    created_by=created_by, max_attempts=max_attempts, progress_total=total,
+                    created_by=created_by, max_attempts=max_attempts, progress_total=total, run_after=run_after,
                 )
         except IntegrityError:
             # Another transaction queued the same key meanwhile (the conditional unique constraint).

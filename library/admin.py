@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError, InvalidInput
+from core.pdf import pdf_response
+from library.callnumbers import normalize_call_number
 from library.circulation import audit, copy_came_free, hold_cancel, loan_return
 from library.fulltext import check_file
 from library.models import (
@@ -23,7 +25,7 @@ from library.models import (
     PaperAuthor,
     Transfer,
 )
-from library.services import papers_delete
+from library.services import call_number_assign, labels_print, papers_delete
 from library.tasks import paper_upload_file
 
 
@@ -40,6 +42,24 @@ class CopyForm(forms.ModelForm):
         if status != current and (status in Copy.CIRCULATING or current in Copy.CIRCULATING):
             raise forms.ValidationError(_("借出和预约保留状态由借还流程管理，不能手工修改。"))
         return status
+
+
+class BookForm(forms.ModelForm):
+    """A librarian may set or change a call number by hand; one another book carries is refused by name."""
+
+    class Meta:
+        model = Book
+        fields = ("title", "subtitle", "isbn", "publisher", "year", "edition", "language", "clc", "call_number",
+                  "subjects", "summary", "cover_url")
+
+    def clean_call_number(self):
+        call_number = normalize_call_number(self.cleaned_data.get("call_number", ""))
+        if call_number:
+            holder = Book.objects.filter(call_number=call_number).exclude(pk=self.instance.pk).first()
+            if holder is not None:
+                raise forms.ValidationError(_("索书号 %(call_number)s 已被《%(title)s》使用") % {
+                    "call_number": call_number, "title": holder.title})
+        return call_number
 
 
 class ContributorInline(admin.TabularInline):
@@ -69,6 +89,7 @@ class CopyInline(admin.TabularInline):
 
 @admin.register(Book)
 class BookAdmin(admin.ModelAdmin):
+    form = BookForm
     list_display = ("title", "isbn", "publisher", "year", "language", "clc", "call_number", "available", "copies_count")
     list_filter = ("language", "year", "copies__location")
     search_fields = ("title", "subtitle", "isbn", "clc", "call_number", "publisher", "contributors__name")
@@ -77,9 +98,16 @@ class BookAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("title", "subtitle", "isbn", "publisher", "year", "edition", "language")}),
-        (_("分类与排架"), {"fields": ("clc", "call_number", "subjects")}),
+        (_("分类与排架"), {"fields": ("clc", "call_number", "subjects"),
+                           "description": _("索书号留空时，保存有复本的已分类图书会自动编号；已有的索书号不会被自动改动。")}),
         (_("内容"), {"fields": ("summary", "cover_url")}),
     )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if form.instance.copies.exists():
+            # Copies added in the inline (or a class given to a book with copies): numbered as in the API.
+            call_number_assign(book=form.instance)
 
     def get_queryset(self, request):
         return (
@@ -113,14 +141,42 @@ class BookAdmin(admin.ModelAdmin):
         return obj._available
 
 
+class LabelPrintedFilter(admin.SimpleListFilter):
+    title = _("标签")
+    parameter_name = "label"
+
+    def lookups(self, request, model_admin):
+        return [("printed", _("已打印")), ("unprinted", _("未打印"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("printed", "unprinted"):
+            return queryset.filter(label_printed_at__isnull=self.value() == "unprinted")
+        return queryset
+
+
 @admin.register(Copy)
 class CopyAdmin(admin.ModelAdmin):
-    list_display = ("barcode", "book", "location", "shelf", "status", "acquired_on")
-    list_filter = ("status", "location")
-    search_fields = ("barcode", "book__title", "book__isbn")
+    list_display = ("barcode", "book", "call_number", "location", "shelf", "status", "acquired_on",
+                    "label_printed_at")
+    list_filter = ("status", "location", LabelPrintedFilter)
+    search_fields = ("barcode", "book__title", "book__isbn", "book__call_number")
     list_select_related = ("book",)
     autocomplete_fields = ("book",)
     form = CopyForm
+    actions = ["print_labels"]
+
+    @admin.display(description=_("索书号"), ordering="book__call_number")
+    def call_number(self, obj):
+        return obj.book.call_number
+
+    @admin.action(description=_("打印所选复本的书标和条码标签（PDF）"))
+    def print_labels(self, request, queryset):
+        try:
+            printed = labels_print(kind="both", barcodes=list(queryset.values_list("barcode", flat=True)))
+        except InvalidInput as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
+            return None
+        return pdf_response(printed.pdf, "labels-both.pdf")
 
     def get_fields(self, request, obj=None):
         return ("book", *CopyForm.Meta.fields)
@@ -131,6 +187,8 @@ class CopyAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            call_number_assign(book=obj.book)  # before the copy is written, as copy_create does
         super().save_model(request, obj, form, change)
         if change and "status" in form.changed_data and obj.status == Copy.Status.AVAILABLE:
             # Back on the shelf: the holds queue comes first.
@@ -218,7 +276,7 @@ class LocationAdmin(admin.ModelAdmin):
     """Places: their opening hours and whether readers pick requested books up there.  A place that copies
     belong to, or that requests name, is not deleted (copies name it; rename it by editing the copies)."""
 
-    list_display = ("name", "code", "pickup", "hours", "position")
+    list_display = ("name", "code", "pickup", "hours", "open_days", "position")
     list_editable = ("pickup", "position")
     search_fields = ("name", "code")
 

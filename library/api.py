@@ -14,6 +14,7 @@ from accounts.models import Role
 from core.errors import ERRORS, THROTTLED, InvalidInput
 from core.media import OutsideMediaRoot, open_media
 from core.pagination import Pagination
+from core.pdf import pdf_response
 from core.throttles import hourly_allowance
 from library import selectors, services, tasks
 from library.exporters import import_report_lines
@@ -30,6 +31,7 @@ from library.schemas import (
     ImportAcceptedOut,
     ImportOptions,
     ImportStatusOut,
+    LabelsIn,
     PaperFilters,
     PaperIn,
     PaperOut,
@@ -148,6 +150,24 @@ def delete_copy(request: HttpRequest, barcode: str):
     require_role(request, Role.LIBRARIAN)
     services.copy_delete(copy=_get_copy(barcode))
     return Status(204, None)
+
+
+# --- labels ----------------------------------------------------------------
+
+
+@router.post("/labels", response={200: None, **ERRORS}, auth=LOGGED_IN, summary="打印书标与条码标签 PDF（馆员）")
+def print_labels(request: HttpRequest, payload: LabelsIn):
+    """An A4 PDF (``application/pdf``) of spine labels (the call number over lines, and the location) and/or
+    barcode labels (Code 128 of the barcode, the barcode, a short title) of the chosen copies in shelf order.
+    At most ``LABELS_MAX_PER_REQUEST`` labels (400; ``both`` counts two a copy): more is a 422
+    ``too_many_labels`` naming the field that chose them.  ``X-Label-Count`` says how many were drawn."""
+    require_role(request, Role.LIBRARIAN)
+    printed = services.labels_print(kind=payload.kind, barcodes=payload.barcodes,
+                                    accessioned_since=payload.accessioned_since, unprinted=payload.unprinted,
+                                    mark_printed=payload.mark_printed)
+    response = pdf_response(printed.pdf, f"labels-{payload.kind}.pdf")
+    response["X-Label-Count"] = str(printed.labels)
+    return response
 
 
 # --- papers ----------------------------------------------------------------

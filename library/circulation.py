@@ -34,7 +34,7 @@ from core import ratelimit
 from core.errors import DomainError, InvalidInput
 from library import notices
 from library.models import Book, Channel, CirculationEvent, Copy, Hold, Loan, Location, Transfer
-from library.policy import due_date_after, library_today, policy_for
+from library.policy import due_date_after, library_today, pickup_deadline, policy_for
 from library.signals import circulation_changed
 
 # --- locking and bookkeeping ----------------------------------------------------------------------
@@ -148,7 +148,7 @@ def _to_hold_shelf(hold: Hold, copy: Copy, *, from_status: str, here: str, now: 
         raise DomainError("copy_changed", _("复本 %(barcode)s 的状态刚刚改变，请重试") % {"barcode": copy.barcode})
     policy = policy_for(hold.patron, copy.location)
     hold.status, hold.copy, hold.ready_at = Hold.Status.READY, copy, now
-    hold.pickup_by = due_date_after(library_today(now), policy.pickup_days)
+    hold.pickup_by = pickup_deadline(library_today(now), policy.pickup_days, hold.pickup_location)
     hold.save(update_fields=["status", "copy", "ready_at", "pickup_by"])
     audit(CirculationEvent.Action.HOLD_READY, at=now, actor=actor, patron=hold.patron, book_id=copy.book_id,
            copy_id=copy.pk, hold=hold, channel=channel, pickup_by=str(hold.pickup_by),
@@ -462,7 +462,7 @@ def check_in(*, copy: Copy, at: str, actor, channel: str = Channel.WEB, now: dat
     elif status == Copy.Status.ON_PULL_LIST:
         hold = Hold.objects.filter(copy=copy, status=Hold.Status.PULLING).first()
         if hold is not None:
-            return CheckIn("pulled", hold_pulled(hold=hold, actor=actor, channel=channel, now=now))
+            return CheckIn("pulled", hold_pulled(hold=hold, actor=actor, channel=channel, at=at, now=now))
     elif status == Copy.Status.IN_TRANSIT:
         transfer = Transfer.objects.filter(copy=copy, status__in=Transfer.OPEN).first()
         if transfer is not None:
@@ -595,18 +595,21 @@ def holds_expire(*, now: datetime | None = None, channel: str = Channel.COMMAND)
 # --- the pull list ----------------------------------------------------------------------------------------
 
 
-def hold_pulled(*, hold: Hold, actor, channel: str = Channel.WEB, now: datetime | None = None) -> Routing:
-    """A librarian took the copy set aside for ``hold`` off its shelf: onto the hold shelf when the reader
-    picks up here (the reader is told), else into the van.  Refusal: ``not_on_pull_list``."""
+def hold_pulled(*, hold: Hold, actor, channel: str = Channel.WEB, at: str | None = None,
+                now: datetime | None = None) -> Routing:
+    """A librarian at ``at`` (default: where the copy is kept) has the copy set aside for ``hold`` in hand:
+    onto the hold shelf when the reader picks up there (the reader is told), else into the van from there.
+    Refusal: ``not_on_pull_list``."""
     now = now or timezone.now()
     with transaction.atomic():
         current = _lock_with_book(Hold, hold.pk, hold.book_id, "patron", "pickup_location")
         if current.status != Hold.Status.PULLING:
             raise DomainError("not_on_pull_list", _("该预约不在取书单上"))
         copy = Copy.objects.select_for_update().get(pk=current.copy_id)
+        here = at or copy.here
         audit(CirculationEvent.Action.HOLD_PULLED, at=now, actor=actor, patron=current.patron,
-               book_id=current.book_id, copy_id=copy.pk, hold=current, channel=channel, location=copy.here)
-        routing = _trap(current, copy, from_status=Copy.Status.ON_PULL_LIST, here=copy.here, now=now, actor=actor,
+               book_id=current.book_id, copy_id=copy.pk, hold=current, channel=channel, location=here)
+        routing = _trap(current, copy, from_status=Copy.Status.ON_PULL_LIST, here=here, now=now, actor=actor,
                         channel=channel)
         _reindex(current.book_id)
     return routing

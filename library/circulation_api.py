@@ -20,8 +20,8 @@ from accounts.models import PATRON_ROLES, Role
 from accounts.selectors import user_has_role
 from core import idempotency
 from core.errors import ERRORS, InvalidInput
-from core.schema_types import Id, SingleLine
 from core.pagination import Pagination
+from core.schema_types import Id, SingleLine
 from library import circulation, selectors
 from library.models import Channel, Copy, Hold, Location
 from library.schemas import (
@@ -151,25 +151,29 @@ def renew_loan(request: HttpRequest, loan_id: int):
     return _loan_out(loan.pk)
 
 
-def _return_out(result: circulation.ReturnResult) -> dict:
+def _return_out(result: circulation.ReturnResult, *, desk: bool = True) -> dict:
+    """A return's answer; a reader returning their own loan (``SELF_RETURN``) is not told who is next."""
     hold = result.hold
+    routing = routing_out(result.routing)
+    if not desk:
+        routing["hold_patron"] = None
     return {
         "loan": _loan_out(result.loan.pk),
         "to_hold": hold is not None,
-        "hold_patron": hold.patron.get_username() if hold else None,
+        "hold_patron": hold.patron.get_username() if hold and desk else None,
         "pickup_by": hold.pickup_by if hold else None,
-        "next": routing_out(result.routing),
+        "next": routing,
     }
 
 
 @router.post("/loans/{loan_id}/return", response={200: ReturnOut, **ERRORS}, auth=LOGGED_IN, summary="还书")
 def return_loan(request: HttpRequest, loan_id: int):
     loan = _loan(request, loan_id)
-    if not user_has_role(request.auth, Role.LIBRARIAN):
-        if not settings.SELF_RETURN:
-            raise HttpError(403, _("请到服务台还书"))
-        # _loan() already limited a non-librarian to their own loans.
-    return _return_out(circulation.loan_return(loan=loan, actor=request.auth, channel=Channel.API))
+    desk = user_has_role(request.auth, Role.LIBRARIAN)
+    if not desk and not settings.SELF_RETURN:
+        raise HttpError(403, _("请到服务台还书"))
+    # _loan() already limited a non-librarian to their own loans.
+    return _return_out(circulation.loan_return(loan=loan, actor=request.auth, channel=Channel.API), desk=desk)
 
 
 @router.post("/returns", response={200: ReturnOut, **ERRORS}, auth=LOGGED_IN, summary="还书（柜台扫码，馆员）")

@@ -96,15 +96,15 @@ class DeskForm(forms.Form):
 
         cleaned = super().clean()
         action = cleaned.get("action")
+        typed = cleaned.get("patron", "") if action == "checkout" else ""
         if action in ("checkout", "return"):
             raw = cleaned.get("barcode", "")
             copy = copy_get(barcode=raw) if raw else None
-            if copy is None:
+            if copy is None and (raw or not typed):  # a reader alone (a card scanned, Enter) is a lookup
                 self.add_error("barcode", _("条码 %(barcode)s 不存在。") % {"barcode": raw} if raw
                                else _("请扫描或输入复本条码。"))
             cleaned["copy"] = copy
         if action == "checkout":
-            typed = cleaned.get("patron", "")
             readers = find_readers(typed) if typed else ([self.current] if self.current else [])
             if not readers:
                 self.add_error("patron", _("没有找到读者 %(reader)s（可输入姓名、拼音、用户名或读者证号）。") % {"reader": typed}
@@ -112,7 +112,13 @@ class DeskForm(forms.Form):
             elif len(readers) > 1:
                 self.add_error("patron", _("有 %(n)s 位读者符合“%(reader)s”：%(names)s。请输入用户名或读者证号。") % {
                     "n": len(readers), "reader": typed, "names": "、".join(reader_label(r) for r in readers)})
-            cleaned["reader"] = readers[0] if len(readers) == 1 else None
+            reader = readers[0] if len(readers) == 1 else None
+            cleaned["reader"] = reader
+            # A card number or username names the reader; a name, pinyin or division only suggests one, and the
+            # desk shows whom it found before lending (two 张 in one court).
+            profile = getattr(reader, "profile", None)
+            cleaned["exact"] = not typed or reader is not None and (
+                typed == reader.get_username() or typed.upper() == ((profile.card_number or "") if profile else ""))
         return cleaned
 
     def first_error(self) -> str:
@@ -151,3 +157,53 @@ class TransferForm(forms.Form):
         for errors in self.errors.values():
             return errors[0]
         return ""
+
+
+def _terms_of(text: str) -> list[str]:
+    """Barcodes or usernames typed or scanned one a line (or separated by spaces, commas, 、)."""
+    return [term for term in re.split(r"[\s,，;；、]+", text or "") if term]
+
+
+class LabelsForm(forms.Form):
+    """Which copies' labels to print (the API's LabelsIn, in a page)."""
+
+    kind = forms.ChoiceField(label=_("打印"), choices=[("both", _("书标和条码标签")), ("spine", _("书标")),
+                                                     ("barcode", _("条码标签"))], initial="both")
+    barcodes = forms.CharField(label=_("复本条码（每行一个，可扫码）"), required=False, max_length=20_000,
+                               widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}))
+    accessioned_since = forms.DateField(label=_("入藏日期不早于"), required=False,
+                                        widget=forms.DateInput(attrs={"type": "date"}))
+    unprinted = forms.BooleanField(label=_("只打印标签未打印过的复本"), required=False, initial=True)
+    mark_printed = forms.BooleanField(label=_("记为已打印"), required=False, initial=True,
+                                      help_text=_("不勾选则只预览，下次仍算未打印"))
+
+    def selection(self) -> dict:
+        data = self.cleaned_data
+        return {"kind": data["kind"], "barcodes": _terms_of(data["barcodes"]),
+                "accessioned_since": data["accessioned_since"], "unprinted": data["unprinted"],
+                "mark_printed": data["mark_printed"]}
+
+
+class CardsForm(forms.Form):
+    """Whose library cards to print: readers by username or card number, or a whole division."""
+
+    readers = forms.CharField(label=_("读者（用户名或读者证号，每行一个）"), required=False, max_length=20_000,
+                              widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}))
+    division = forms.ChoiceField(label=_("或：整个部门"), required=False, help_text=_("该部门有读者证号的全部读者"))
+
+    def __init__(self, *args, **kwargs):
+        from accounts.models import Profile
+
+        super().__init__(*args, **kwargs)
+        divisions = (Profile.objects.exclude(division="").exclude(card_number="").order_by("division")
+                     .values_list("division", flat=True).distinct())
+        self.fields["division"].choices = [("", "—"), *((d, d) for d in divisions)]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not _terms_of(cleaned.get("readers", "")) and not cleaned.get("division", "").strip():
+            raise forms.ValidationError(_("请输入读者或部门。"))
+        return cleaned
+
+    def identifiers(self) -> list[str]:
+        return _terms_of(self.cleaned_data["readers"])

@@ -44,6 +44,7 @@ from core.errors import DomainError, InvalidInput
 from core.schema_types import _CONTROL as CONTROL_CHARS_RE
 from core.text import one_line, restore_cell
 from library import services
+from library.callnumbers import normalize_call_number
 from library.models import Book, Contributor, Copy, Language
 from library.services import BOOK_FIELDS, Person
 from library.validators import normalize_barcode, normalize_clc, normalize_isbn
@@ -860,6 +861,8 @@ def _normalized(values: dict[str, Any]) -> dict[str, Any]:
         values["isbn"] = normalize_isbn(values["isbn"])
     if values.get("clc"):
         values["clc"] = normalize_clc(values["clc"])
+    if values.get("call_number"):
+        values["call_number"] = normalize_call_number(values["call_number"])
     if "subjects" in values:
         values["subjects"] = services.clean_terms(values["subjects"])
     return {k: v for k, v in values.items() if v not in ("", None, [])}

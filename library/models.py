@@ -14,7 +14,16 @@ from accounts.models import Role
 from core.models import person_link
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import SingleLineFields, is_single_line
-from library.validators import format_isbn, has_visible_text, normalize_barcode, normalize_clc, normalize_isbn
+from library.callnumbers import normalize_call_number
+from library.validators import (
+    format_isbn,
+    has_visible_text,
+    normalize_barcode,
+    normalize_clc,
+    normalize_isbn,
+    validate_place_name,
+    validate_weekdays,
+)
 
 
 class Language(models.TextChoices):
@@ -63,6 +72,12 @@ class Book(SingleLineFields, models.Model):
             # NULL (no ISBN) may repeat; a present ISBN may not.
             models.UniqueConstraint(fields=["isbn"], name="book_isbn_unique"),
             models.CheckConstraint(condition=~Q(title=""), name="book_title_not_empty"),
+            # A call number names one title on the shelf: unique, and so unique within its class (the class
+            # is its first part).  Empty means "none yet" and may repeat.
+            models.UniqueConstraint(
+                fields=["call_number"], condition=~Q(call_number=""), name="book_call_number_unique",
+                violation_error_message=_("该索书号已被另一种书使用"),
+            ),
         ]
         indexes = [
             # Exact class lookups and ordering by class.  (The clc prefix filter of
@@ -90,6 +105,7 @@ class Book(SingleLineFields, models.Model):
                 self.clc = normalize_clc(self.clc)
             except ValidationError as exc:
                 errors["clc"] = exc.messages
+        self.call_number = normalize_call_number(self.call_number)
         # An empty title is already reported by the field check; a title of
         # only spaces passes that check and is caught here.
         if self.title and not has_visible_text(self.title):
@@ -105,6 +121,23 @@ class Book(SingleLineFields, models.Model):
     @property
     def isbn_display(self) -> str:
         return format_isbn(self.isbn) if self.isbn else ""
+
+
+class CallNumberCounter(models.Model):
+    """The last running number given out under a key: a CLC class (种次号: ``D923``) or a class and an author
+    mark (著者号: ``D923/ZM``).  ``services.call_number_assign`` locks the row while it takes the next number,
+    so two books of one class catalogued at once never get the same one."""
+
+    key = models.CharField(_("分类号或著者号"), max_length=64)
+    last = models.PositiveIntegerField(_("最后分配的号"), default=0)
+
+    class Meta:
+        verbose_name = _("索书号计数器")
+        verbose_name_plural = _("索书号计数器")
+        constraints = [models.UniqueConstraint(fields=["key"], name="callnumbercounter_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.last}"
 
 
 class Contributor(SingleLineFields, models.Model):
@@ -142,11 +175,15 @@ class Location(SingleLineFields, models.Model):
 
     SINGLE_LINE = ("name", "address")
 
-    name = models.CharField(_("名称"), max_length=64, unique=True, help_text=_("例如 院本部、棋盘井法庭"))
+    name = models.CharField(_("名称"), max_length=64, unique=True, help_text=_("例如 院本部、棋盘井法庭"),
+                            validators=[validate_place_name])
     code = models.SlugField(_("代码"), max_length=32, unique=True, help_text=_("接口中使用，例如 main"))
     address = models.CharField(_("地址"), max_length=200, blank=True)
     hours = models.TextField(_("开放时间"), blank=True, help_text=_("例如 周一至周五 8:30–12:00，14:30–17:30"))
     pickup = models.BooleanField(_("可作取书点"), default=False)
+    #: ISO weekdays the place is open (1 = Monday): a pickup deadline ends on one of them.
+    open_days = models.CharField(_("开放日"), max_length=7, default="1234567", validators=[validate_weekdays],
+                                 help_text=_("开放的星期几，1 为星期一，例如 12345 或 24"))
     position = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
@@ -156,6 +193,9 @@ class Location(SingleLineFields, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def is_open_on(self, day: date) -> bool:
+        return str(day.isoweekday()) in self.open_days
 
     @classmethod
     def register(cls, name: str) -> None:
@@ -168,8 +208,9 @@ class Location(SingleLineFields, models.Model):
         from pypinyin import lazy_pinyin
 
         base = (slugify("-".join(lazy_pinyin(name))) or "location")[:28]
+        taken = set(cls.objects.filter(code__startswith=base).values_list("code", flat=True))  # one query
         code, n = base, 1
-        while cls.objects.filter(code=code).exists():
+        while code in taken:
             n += 1
             code = f"{base}-{n}"
         try:
@@ -203,7 +244,8 @@ class Copy(SingleLineFields, models.Model):
 
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="copies", verbose_name=_("图书"))
     barcode = models.CharField(_("条码"), max_length=32)
-    location = models.CharField(_("馆藏地"), max_length=64, default="院本部", help_text=_("例如 院本部、棋盘井法庭"))
+    location = models.CharField(_("馆藏地"), max_length=64, default="院本部", help_text=_("例如 院本部、棋盘井法庭"),
+                                validators=[validate_place_name])
     #: Where the copy is when it is not at home: on the hold shelf of another location, or returned there and
     #: waiting for the van.  Blank while it is at its own location (or in transit: see Transfer).
     at_location = models.CharField(_("当前所在地"), max_length=64, blank=True, editable=False,
@@ -212,6 +254,8 @@ class Copy(SingleLineFields, models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.AVAILABLE)
     acquired_on = models.DateField(_("入藏日期"), null=True, blank=True)
     note = models.TextField(_("备注"), blank=True)
+    #: When its spine and barcode labels were last printed (``services.labels_print``); None: never.
+    label_printed_at = models.DateTimeField(_("标签打印时间"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

@@ -71,3 +71,17 @@ def next_open_day(day: date) -> date:
 
 def due_date_after(start: date, days: int) -> date:
     return next_open_day(start + timedelta(days=days))
+
+
+def pickup_deadline(start: date, days: int, location) -> date:
+    """The last day to pick a held copy up at ``location``: ``days`` days on which the place is open (its
+    ``open_days``, the library's closed days excepted) after ``start``.  A tribunal open on Tuesdays and
+    Thursdays gives a reader three of its own open days, not three calendar days that may all be shut."""
+    horizon = start + timedelta(days=MAX_CLOSED_RUN + 7 * days)
+    closed = set(ClosedDay.objects.filter(date__gt=start, date__lte=horizon).values_list("date", flat=True))
+    day, counted = start, 0
+    while counted < max(days, 1) and day < horizon:
+        day += timedelta(days=1)
+        if location.is_open_on(day) and day not in closed:
+            counted += 1
+    return day

@@ -86,6 +86,18 @@ class CopyDetailOut(CopyOut):
     book: int = Field(alias="book_id")
     acquired_on: date | None
     note: str
+    label_printed_at: datetime | None = Field(description="书标和条码标签最近一次打印的时间；未打印为 null")
+
+
+class LabelsIn(StrictSchema):
+    """Which copies' labels to print: the given barcodes, or the copies accessioned since a day, or those
+    never printed; several together narrow the choice."""
+
+    kind: Literal["spine", "barcode", "both"] = Field("both", description="spine 书标、barcode 条码标签、both 两种")
+    barcodes: list[SingleLine(32, 1)] = Field(default=[], max_length=1000, description="复本条码（扫码或输入）")
+    accessioned_since: date | None = Field(None, description="入藏日期（无则为录入日期）不早于此日的复本")
+    unprinted: bool = Field(False, description="只选标签从未打印过的复本")
+    mark_printed: bool = Field(True, description="记为已打印（label_printed_at），下次 unprinted 不再选中")
 
 
 class BookOut(Schema):
@@ -341,6 +353,7 @@ class LocationOut(Schema):
     name: str
     address: str
     hours: str
+    open_days: str = Field(description="开放的星期几（ISO，1 为星期一），如 12345；取书期限按此计算")
     pickup: bool
 
 

@@ -1,5 +1,6 @@
 """Reads of the catalog and of circulation, with the related rows that the API needs fetched up front."""
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -93,6 +94,24 @@ def copy_get(*, barcode: str) -> Copy | None:
     except ValidationError:
         return None
     return Copy.objects.select_related("book").filter(barcode=barcode).first()
+
+
+def label_copies(*, barcodes: Sequence[str] = (), accessioned_since: date | None = None,
+                 unprinted: bool = False) -> QuerySet[Copy]:
+    """Copies whose labels to print, with their books: the barcodes given (any status), or else the copies
+    in the holdings (not lost or withdrawn); narrowed to those accessioned on or after ``accessioned_since``
+    (``acquired_on``, else the day the copy was entered) and to those never printed (``unprinted``)."""
+    copies = Copy.objects.select_related("book")
+    if barcodes:
+        copies = copies.filter(barcode__in=barcodes)
+    else:
+        copies = copies.exclude(status__in=Copy.GONE)
+    if accessioned_since is not None:
+        copies = copies.annotate(accession=Coalesce("acquired_on", TruncDate("created_at"))).filter(
+            accession__gte=accessioned_since)
+    if unprinted:
+        copies = copies.filter(label_printed_at__isnull=True)
+    return copies
 
 
 def paper_visible_q(user: AbstractBaseUser | AnonymousUser) -> Q:

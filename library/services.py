@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
@@ -20,9 +21,11 @@ from accounts.selectors import user_has_role
 from core import ratelimit
 from core.errors import DomainError, InvalidInput
 from core.media import OutsideMediaRoot, open_media
+from library import callnumbers, labels, selectors
 from library.circulation import copy_came_free
 from library.fulltext import Extraction, check_file, download_name, extract_text
-from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
+from library.models import Book, CallNumberCounter, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
+from library.validators import normalize_barcode
 
 
 class Person(NamedTuple):
@@ -76,6 +79,24 @@ def _check_isbn_free(book: Book) -> None:
                           existing=existing)
 
 
+def _check_call_number_free(book: Book) -> None:
+    if book.call_number:
+        holder = Book.objects.filter(call_number=book.call_number).exclude(pk=book.pk).values("pk", "title").first()
+        if holder is not None:
+            raise DomainError(
+                "duplicate_call_number",
+                _("索书号 %(call_number)s 已被《%(title)s》使用") % {"call_number": book.call_number,
+                                                               "title": holder["title"]},
+                field="call_number", existing=holder["pk"],
+            )
+
+
+def _check_book_free(book: Book) -> None:
+    """The book's ISBN and call number are not another book's."""
+    _check_isbn_free(book)
+    _check_call_number_free(book)
+
+
 def _save_checked(obj: Book | Copy, check_free: Callable[[Any], None], update_fields: list[str] | None) -> None:
     """Validate, check the unique number is free, save; a number taken between check and save is the same error."""
     obj.full_clean(validate_constraints=False, validate_unique=False)
@@ -90,7 +111,7 @@ def _save_checked(obj: Book | Copy, check_free: Callable[[Any], None], update_fi
 
 
 def _save_book(book: Book, update_fields: list[str] | None = None) -> None:
-    _save_checked(book, _check_isbn_free, update_fields)
+    _save_checked(book, _check_book_free, update_fields)
 
 
 def _set_contributors(book: Book, people: list[Person]) -> None:
@@ -155,6 +176,9 @@ def book_update(*, book: Book, changes: dict[str, Any], contributors: Sequence[P
             # bulk_create sends no signals: saving the book marks the record
             # changed for everything that follows it (the search index).
             book.save(update_fields=["updated_at"])
+    if {"clc", "call_number"} & set(changes) and book.clc and not book.call_number and book.copies.exists():
+        # Classified (or its number cleared) after its copies were catalogued: numbered now.
+        call_number_assign(book=book)
     return book
 
 
@@ -207,8 +231,165 @@ def copy_create(
     copy = Copy(
         book=book, barcode=barcode, location=location, shelf=shelf, status=status, acquired_on=acquired_on, note=note
     )
+    # Numbered before the copy is written: the book's lock is taken first (see call_number_assign).  A copy
+    # refused below rolls the number back with it.
+    call_number_assign(book=book)
     _save_copy(copy)
     return copy
+
+
+# --- call numbers ----------------------------------------------------------------------------------------
+
+
+def _first_author(book: Book) -> str:
+    people = list(book.contributors.order_by("position").values_list("name", "role"))
+    authors = [name for name, role in people if role == Contributor.Role.AUTHOR]
+    return (authors or [name for name, _role in people] or [""])[0]
+
+
+def _format_call_number(clc: str, mark: str, number: int) -> str:
+    """种次号: D923/1, D923/2 …; 著者号: D923/ZM for the first book of that author mark, then D923/ZM2 …"""
+    if not mark:
+        return f"{clc}/{number}"
+    return f"{clc}/{mark}" if number == 1 else f"{clc}/{mark}{number}"
+
+
+def _carried(clc: str, mark: str) -> list[str]:
+    """The book marks (without volume marks) of the books of class ``clc`` whose mark starts with ``mark``."""
+    marks = []
+    for call_number in Book.objects.filter(call_number__startswith=f"{clc}/{mark}").values_list("call_number",
+                                                                                             flat=True):
+        parts = callnumbers.split_call_number(call_number)
+        if parts.klass == clc and parts.mark.startswith(mark):
+            marks.append(parts.mark)
+    return marks
+
+
+def _seed(clc: str, mark: str) -> int:
+    """The highest running number books already carry under ``mark`` in ``clc`` (imports, the demo, a
+    librarian's own numbers): a new counter starts after it."""
+    numbers = [0]
+    for carried in _carried(clc, mark):
+        digits = carried[len(mark):]
+        if digits.isdigit():
+            numbers.append(int(digits))
+        elif mark and not digits:
+            numbers.append(1)
+    return max(numbers)
+
+
+def _next_number(key: str, clc: str, mark: str) -> int:
+    """Take the next free running number of ``key`` under its counter's row lock (held to the commit)."""
+    counter = CallNumberCounter.objects.select_for_update().filter(key=key).first()
+    if counter is None:
+        # ON CONFLICT DO NOTHING: the first two books of a class create the row once, and both then wait
+        # for its lock.
+        CallNumberCounter.objects.bulk_create([CallNumberCounter(key=key, last=_seed(clc, mark))],
+                                              ignore_conflicts=True)
+        counter = CallNumberCounter.objects.select_for_update().get(key=key)
+    number = counter.last + 1
+    # A number typed by a librarian (or imported) after the counter was made is skipped, not given twice.
+    while (wanted := callnumbers.split_call_number(_format_call_number(clc, mark, number)).mark) in _carried(
+            clc, wanted):
+        number += 1
+    counter.last = number
+    counter.save(update_fields=["last"])
+    return number
+
+
+def call_number_assign(*, book: Book, scheme: str | None = None) -> str:
+    """Give ``book`` a call number unless it has one or has no CLC class; returns its call number ("" if none).
+
+    ``scheme`` (default ``settings.CALL_NUMBER_SCHEME``): "accession" gives the class and the next 种次号 of
+    the class (D923/1, D923/2 …); "author" the class and the first author's mark (``callnumbers.author_mark``)
+    with a running number for the second and later books of one mark (D923/ZM, D923/ZM2 …); a book whose
+    author gives no letters is numbered as by accession.  A number already set is never changed.
+
+    Runs in the caller's transaction.  Concurrency: the book's row is locked first (two copies of one book
+    catalogued at once number it once; FOR NO KEY UPDATE, which a copy's foreign key check does not
+    wait for), then the counter's row (two books of one class wait for each other); on SQLite every write
+    transaction is IMMEDIATE and runs alone.  The unique constraint on call numbers is the last guard: a
+    number a librarian typed meanwhile is a DomainError, never a second book with the same number.
+    """
+    scheme = scheme or settings.CALL_NUMBER_SCHEME
+    if scheme not in ("accession", "author"):
+        raise ValueError(f"unknown call number scheme {scheme!r}")
+    if book.call_number or not book.clc:
+        return book.call_number  # numbered already (never renumbered) or not classified: nothing to lock
+    with transaction.atomic():
+        current = Book.objects.select_for_update(no_key=True).filter(pk=book.pk).first()
+        if current is None or current.call_number or not current.clc:
+            book.call_number = current.call_number if current is not None else book.call_number
+            return book.call_number
+        mark = callnumbers.author_mark(_first_author(current) or current.title) if scheme == "author" else ""
+        key = f"{current.clc}/{mark}" if mark else current.clc
+        current.call_number = _format_call_number(current.clc, mark, _next_number(key, current.clc, mark))
+        # Only the number is written (a full_clean of an old record's other fields must not stop a copy).
+        try:
+            with transaction.atomic():
+                current.save(update_fields=["call_number", "updated_at"])
+        except IntegrityError:
+            _check_call_number_free(current)  # typed into another book a moment ago
+            raise
+    book.call_number = current.call_number
+    return book.call_number
+
+
+# --- labels ----------------------------------------------------------------------------------------------
+
+
+class PrintedLabels(NamedTuple):
+    pdf: bytes
+    copies: list[Copy]  # in shelf order, as on the sheet
+    labels: int
+
+
+def labels_print(*, kind: str = "both", barcodes: Sequence[str] = (), accessioned_since: date | None = None,
+                 unprinted: bool = False, mark_printed: bool = True) -> PrintedLabels:
+    """The PDF sheet of spine and/or barcode labels (``kind``: spine, barcode, both) of the chosen copies, in
+    shelf order; with ``mark_printed`` their ``label_printed_at`` becomes now (so ``unprinted`` passes them
+    over next time).  Choosing: ``barcodes`` (as typed or scanned), ``accessioned_since``, ``unprinted``,
+    together narrowing (``selectors.label_copies``).
+
+    Raises InvalidInput naming the field: nothing chosen, barcodes that do not exist, no copy left, or more
+    than ``LABELS_MAX_PER_REQUEST`` labels (``too_many_labels``: a sheet is drawn in the request).
+    """
+    if kind not in labels.KINDS:
+        raise InvalidInput("kind", _("标签种类应为 spine、barcode 或 both"), code="invalid")
+    wanted = []
+    for raw in barcodes:
+        try:
+            wanted.append(normalize_barcode(raw))
+        except ValidationError as exc:
+            raise InvalidInput("barcodes", exc.messages[0], code="barcode_format") from None
+    wanted = list(dict.fromkeys(wanted))
+    field = "barcodes" if wanted else "accessioned_since" if accessioned_since else "unprinted"
+    if not wanted and accessioned_since is None and not unprinted:
+        raise InvalidInput("barcodes", _("请给出条码、入藏起始日期，或勾选“只打印标签未打印过的复本”"), code="no_selection")
+    limit = settings.LABELS_MAX_PER_REQUEST
+    per_copy = labels.labels_per_copy(kind)
+    chosen = selectors.label_copies(barcodes=wanted, accessioned_since=accessioned_since, unprinted=unprinted)
+    copies = list(chosen[: limit // per_copy + 1])
+    if len(copies) * per_copy > limit:
+        total = chosen.count()
+        raise InvalidInput(field, _("一次最多打印 %(limit)d 张标签，所选 %(copies)d 册共 %(labels)d 张；请缩小范围")
+                           % {"limit": limit, "copies": total, "labels": total * per_copy}, code="too_many_labels")
+    if wanted:
+        unknown = sorted(set(wanted) - {copy.barcode for copy in copies}
+                         - set(Copy.objects.filter(barcode__in=wanted).values_list("barcode", flat=True)))
+        if unknown:
+            raise InvalidInput("barcodes", _("没有这些条码：%(barcodes)s") % {"barcodes": "、".join(unknown[:20])},
+                               code="unknown_barcodes")
+    if not copies:
+        raise InvalidInput(field, _("没有符合条件的复本"), code="no_copies")
+    copies.sort(key=lambda copy: (callnumbers.shelf_order(copy.book.call_number), copy.barcode))
+    pdf = labels.labels_pdf(copies, kind=kind, library_name=settings.LIBRARY_NAME)
+    if mark_printed:
+        printed_at = timezone.now()
+        Copy.objects.filter(pk__in=[copy.pk for copy in copies]).update(label_printed_at=printed_at)
+        for copy in copies:
+            copy.label_printed_at = printed_at
+    return PrintedLabels(pdf=pdf, copies=copies, labels=len(copies) * per_copy)
 
 
 @transaction.atomic

@@ -62,6 +62,19 @@ def has_visible_text(value: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LNPS" for ch in value or "")
 
 
+def validate_place_name(value: str) -> None:
+    """A location's name is shown to readers, on slips and in the desk's choices: visible text only, without
+    format characters (a zero-width space made "院本部\u200b" look like 院本部; a bidi override reversed names)."""
+    if value and (not has_visible_text(value) or any(unicodedata.category(ch) == "Cf" for ch in value)):
+        raise ValidationError(_("馆藏地名称不能含不可见字符或方向控制符"), code="invalid_place_name")
+
+
+def validate_weekdays(value: str) -> None:
+    """Opening days as ISO weekday digits, each once: "12345", "24"."""
+    if not value or any(ch not in "1234567" for ch in value) or len(set(value)) != len(value):
+        raise ValidationError(_("开放日应为 1–7 的数字，各出现一次，例如 12345"), code="invalid_weekdays")
+
+
 BARCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 

@@ -17,12 +17,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 from ninja.errors import Throttled
 
+from accounts.cards import card_readers, cards_print
 from accounts.decorators import role_required
 from accounts.models import PATRON_ROLES, Profile, Role
 from core.errors import DomainError, InvalidInput
+from core.pdf import pdf_response
+from core.text import as_id
 from core.throttles import hourly_allowance
 from library import circulation, selectors, services, tasks
-from library.forms import CatalogImportForm, DeskForm, PaperFileForm, PaperForm
+from library.forms import CardsForm, CatalogImportForm, DeskForm, LabelsForm, PaperFileForm, PaperForm
 from library.models import Channel, Hold, Loan
 from library.policy import library_today
 
@@ -68,7 +71,8 @@ def place_hold(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*PATRON_ROLES)
 def self_checkout(request: HttpRequest) -> HttpResponse:
     """扫码借书: the reader scans (camera) or types the barcode of the copy in their hands and borrows it."""
-    book = selectors.book_get(book_id=int(request.GET["book"])) if request.GET.get("book", "").isdigit() else None
+    book_id = as_id(request.GET.get("book"))
+    book = selectors.book_get(book_id=book_id) if book_id else None
     typed = ""
     if request.method == "POST":
         typed = request.POST.get("barcode", "").strip()[:64]
@@ -106,8 +110,13 @@ def _mine(record: Loan | Hold | None, request: HttpRequest) -> Loan | Hold:
 @require_POST
 def renew(request: HttpRequest, loan_id: int) -> HttpResponse:
     loan = _mine(selectors.loan_get(viewer=request.user, loan_id=loan_id), request)
-    _run(request, lambda: circulation.loan_renew(loan=loan, actor=request.user, channel=Channel.WEB),
-         _("《%(title)s》已续借。") % {"title": loan.book.title})
+    try:
+        renewed = circulation.loan_renew(loan=loan, actor=request.user, channel=Channel.WEB)
+    except DomainError as exc:
+        messages.error(request, _("《%(title)s》不能续借：%(reason)s") % {"title": loan.book.title, "reason": exc.detail})
+    else:
+        messages.success(request, _("《%(title)s》已续借，应还 %(date)s。") % {
+            "title": loan.book.title, "date": f"{renewed.due_date:%Y-%m-%d}"})
     return redirect("me")
 
 
@@ -172,14 +181,14 @@ def desk(request: HttpRequest) -> HttpResponse:
         form = DeskForm(request.POST, current=current)
         if not form.is_valid():
             messages.error(request, form.first_error())
-            request.session[DESK_FOCUS] = "return" if request.POST.get("action") == "return" else "checkout"
+            request.session[DESK_FOCUS] = ("return" if request.POST.get("action") == "return" else
+                                           "reader" if "patron" in form.errors else "checkout")
         else:
             action = form.cleaned_data["action"]
             if action == "end":
                 request.session.pop(DESK_READER, None)
             elif action == "checkout":
-                if _desk_checkout(request, form.cleaned_data["copy"], form.cleaned_data["reader"]):
-                    request.session[DESK_READER] = form.cleaned_data["reader"].pk
+                _desk_lend(request, form.cleaned_data)
             else:
                 _desk_check_in(request, form.cleaned_data["copy"], here)
             request.session[DESK_FOCUS] = "return" if action == "return" else "checkout"
@@ -195,6 +204,22 @@ def desk(request: HttpRequest) -> HttpResponse:
         "reader_loans": reader_loans, "reader_overdue": any(loan.due_date < today for loan in reader_loans),
         "typed": request.POST if form is not None else {}, "focus": request.session.get(DESK_FOCUS, "checkout"),
     }, status=400 if form is not None else 200)
+
+
+def _desk_lend(request: HttpRequest, cleaned: dict) -> None:
+    """A reader scanned or typed (and maybe a book): a card or username lends at once; a name, pinyin or
+    division first shows whom it found (the book is scanned again to lend); a reader alone starts a stack."""
+    from accounts.selectors import reader_label
+
+    reader, copy = cleaned["reader"], cleaned["copy"]
+    request.session[DESK_READER] = reader.pk
+    if copy is None:
+        messages.success(request, _("当前读者：%(reader)s。请扫描图书条码。") % {"reader": reader_label(reader)})
+    elif not cleaned["exact"]:
+        messages.warning(request, _("按“%(typed)s”找到读者 %(reader)s，尚未借出。核对无误后请再扫一次图书条码。") % {
+            "typed": cleaned["patron"], "reader": reader_label(reader)})
+    else:
+        _desk_checkout(request, copy, reader)
 
 
 def _desk_checkout(request: HttpRequest, copy, reader) -> bool:
@@ -235,7 +260,7 @@ def _desk_check_in(request: HttpRequest, copy, here) -> None:
         "returned": _("已还《%(title)s》。"), "pulled": _("已取出《%(title)s》。"),
         "received": _("已签收《%(title)s》。"), "found": _("《%(title)s》已找回。"),
     }[done.action] % {"title": copy.book.title}
-    messages.success(request, f"{said}{where_next(done.routing)}")
+    messages.success(request, _("%(done)s%(next)s") % {"done": said, "next": where_next(done.routing)})
 
 
 @role_required(Role.LIBRARIAN)
@@ -244,7 +269,8 @@ def pull_list(request: HttpRequest) -> HttpResponse:
     marked pulled (or scanned at the desk) or not found."""
     here = _desk_location(request)
     if request.method == "POST":
-        hold = selectors.hold_list(viewer=request.user).filter(pk=request.POST.get("hold") or 0).first()
+        hold_id = as_id(request.POST.get("hold"))
+        hold = selectors.hold_list(viewer=request.user).filter(pk=hold_id).first() if hold_id else None
         if hold is None:
             messages.error(request, _("该预约不存在。"))
         else:
@@ -256,9 +282,10 @@ def pull_list(request: HttpRequest) -> HttpResponse:
                         "next": _("已另留一册（%(barcode)s）。") % {"barcode": after.copy.barcode} if after.copy_id
                         else _("预约回到排队。")})
                 else:
-                    routing = circulation.hold_pulled(hold=hold, actor=request.user, channel=Channel.WEB)
-                    messages.success(request, _("已取出《%(title)s》。") % {"title": hold.book.title}
-                                     + where_next(routing))
+                    routing = circulation.hold_pulled(hold=hold, actor=request.user, channel=Channel.WEB,
+                                                      at=here.name if here else None)
+                    messages.success(request, _("%(done)s%(next)s") % {
+                        "done": _("已取出《%(title)s》。") % {"title": hold.book.title}, "next": where_next(routing)})
             except DomainError as exc:
                 messages.error(request, exc.detail)
         return redirect("desk-pull")
@@ -275,6 +302,7 @@ def transit(request: HttpRequest) -> HttpResponse:
 
     here = _desk_location(request)
     form = TransferForm(here=here)
+    refused = False
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "move":
@@ -285,6 +313,7 @@ def transit(request: HttpRequest) -> HttpResponse:
                                                            actor=request.user, channel=Channel.WEB)
                 except (DomainError, InvalidInput) as exc:
                     messages.error(request, exc.detail)
+                    refused = True
                 else:
                     messages.success(request, _("《%(title)s》（%(barcode)s）待发往 %(place)s。") % {
                         "title": transfer.copy.book.title, "barcode": transfer.copy.barcode,
@@ -300,7 +329,7 @@ def transit(request: HttpRequest) -> HttpResponse:
         **_desk_context(request, here), "form": form,
         "outgoing": selectors.transfer_list(location=name, direction="outgoing"),
         "incoming": selectors.transfer_list(location=name, direction="incoming"),
-    }, status=400 if form.errors else 200)
+    }, status=400 if form.errors or refused else 200)
 
 
 def _transit_action(request: HttpRequest, action: str | None, ids: list[str]) -> None:
@@ -308,9 +337,11 @@ def _transit_action(request: HttpRequest, action: str | None, ids: list[str]) ->
     if action not in ("send", "receive") or not ids:
         messages.error(request, _("请勾选要发出或签收的书。"))
         return
+    missing = 0
     for transfer_id in ids[:200]:
-        transfer = selectors.transfer_get(transfer_id=int(transfer_id)) if transfer_id.isdigit() else None
+        transfer = selectors.transfer_get(transfer_id=as_id(transfer_id)) if as_id(transfer_id) else None
         if transfer is None:
+            missing += 1
             continue
         try:
             if action == "send":
@@ -319,10 +350,12 @@ def _transit_action(request: HttpRequest, action: str | None, ids: list[str]) ->
                     "title": transfer.copy.book.title, "place": transfer.to_location})
             else:
                 routing = circulation.transfer_receive(transfer=transfer, actor=request.user, channel=Channel.WEB)
-                messages.success(request, _("已签收《%(title)s》。") % {"title": transfer.copy.book.title}
-                                 + where_next(routing))
+                messages.success(request, _("%(done)s%(next)s") % {
+                    "done": _("已签收《%(title)s》。") % {"title": transfer.copy.book.title}, "next": where_next(routing)})
         except DomainError as exc:
             messages.error(request, f"《{transfer.copy.book.title}》：{exc.detail}")
+    if missing:
+        messages.error(request, _("有 %(n)d 项调拨不存在（可能已被删除）。") % {"n": missing})
 
 
 @role_required(Role.LIBRARIAN)
@@ -345,6 +378,39 @@ def loan_receipt(request: HttpRequest) -> HttpResponse:
     loans = selectors.loan_queryset().filter(patron=reader, status=Loan.Status.ACTIVE).order_by("due_date")
     return render(request, "library/slip_receipt.html", {"reader": reader, "loans": loans,
                                                          "printed": timezone.localtime()})
+
+
+@role_required(Role.LIBRARIAN)
+def labels(request: HttpRequest) -> HttpResponse:
+    """Print spine and barcode labels: of the copies not yet printed, those accessioned since a day, or the
+    barcodes scanned; the PDF opens in the browser, ready to print (the API's POST /labels)."""
+    form = LabelsForm(request.POST) if request.method == "POST" else LabelsForm()
+    if request.method == "POST" and form.is_valid():
+        try:
+            printed = services.labels_print(**form.selection())
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            return pdf_response(printed.pdf, f"labels-{form.cleaned_data['kind']}.pdf")
+    waiting = selectors.label_copies(unprinted=True).count()
+    return render(request, "library/labels.html", {"nav": "desk", "form": form, "waiting": waiting},
+                  status=400 if form.errors else 200)
+
+
+@role_required(Role.LIBRARIAN)
+def cards(request: HttpRequest) -> HttpResponse:
+    """Print library cards (读者证) with the card number as a barcode, for readers named or a division."""
+    form = CardsForm(request.POST) if request.method == "POST" else CardsForm()
+    if request.method == "POST" and form.is_valid():
+        field = "readers" if form.identifiers() else "division"
+        try:
+            readers = card_readers(identifiers=form.identifiers(), division=form.cleaned_data["division"])
+            printed = cards_print(readers=readers, field=field)
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
+        else:
+            return pdf_response(printed.pdf, "cards.pdf")
+    return render(request, "library/cards.html", {"nav": "desk", "form": form}, status=400 if form.errors else 200)
 
 
 @role_required(Role.LIBRARIAN)

@@ -1,5 +1,5 @@
-"""A reader's own notices: every notice ever recorded for them (what was mailed, and what could not be), read
-or unread."""
+"""A reader's own notices (every notice ever recorded for them, read or unread) and where they go (the
+channels of each kind)."""
 
 from django.http import HttpRequest
 from ninja import Query, Router
@@ -9,7 +9,7 @@ from accounts.auth import LOGGED_IN
 from core.errors import error_responses
 from core.pagination import Pagination
 from notices import selectors, services
-from notices.schemas import MarkReadIn, MarkReadOut, NoticeFilters, NoticeOut
+from notices.schemas import MarkReadIn, MarkReadOut, NoticeFilters, NoticeOut, NoticePreferencesIn, NoticePreferencesOut
 
 router = Router(tags=["notices"])
 
@@ -26,3 +26,21 @@ def my_notices(request: HttpRequest, filters: Query[NoticeFilters]):
 def mark_read(request: HttpRequest, payload: MarkReadIn):
     marked = services.mark_read(patron=request.auth, ids=payload.ids)
     return {"marked": marked, "unread": selectors.unread_count(patron=request.auth)}
+
+
+def _preferences(user) -> dict:
+    current = selectors.preferences_get(user=user)
+    return {"channels": current.channels, "webhook_url": current.webhook_url, **selectors.preference_options()}
+
+
+@router.get("/me/notice-preferences", response={200: NoticePreferencesOut, **error_responses(401)}, auth=LOGGED_IN,
+            summary="我的通知偏好：每类通知经哪些渠道送达")
+def my_notice_preferences(request: HttpRequest):
+    return _preferences(request.auth)
+
+
+@router.put("/me/notice-preferences", response={200: NoticePreferencesOut, **error_responses(400, 401, 422)},
+            auth=LOGGED_IN, summary="设置通知偏好（整体替换）")
+def set_notice_preferences(request: HttpRequest, payload: NoticePreferencesIn):
+    services.preference_update(user=request.auth, channels=payload.channels, webhook_url=payload.webhook_url)
+    return _preferences(request.auth)

@@ -7,3 +7,6 @@ class NoticesConfig(AppConfig):
 
     name = "notices"
     verbose_name = _("通知")
+
+    def ready(self) -> None:
+        from notices import checks  # noqa: F401 - registers the system checks

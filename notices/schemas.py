@@ -1,8 +1,22 @@
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Field, Schema
+from pydantic import StringConstraints
 
-from core.schema_types import Id
+from core.schema_types import Id, SingleLine, StrictSchema
+
+
+class DeliveryOut(Schema):
+    channel: str = Field(description="渠道：email、sms、webhook……")
+    channel_label: str = Field(description="渠道的名称（按 Accept-Language）")
+    status: str = Field(description="pending 待发送（含失败后等待重试）、sent 已发送、failed 发送失败、skipped 未发送（没有该渠道的联系方式）")
+    status_label: str
+    sent_at: datetime | None
+
+    @staticmethod
+    def resolve_status_label(obj) -> str:
+        return str(obj.get_status_display())
 
 
 class NoticeOut(Schema):
@@ -13,12 +27,17 @@ class NoticeOut(Schema):
     subject: str
     body: str
     created_at: datetime
-    sent_at: datetime | None = Field(description="邮件发出的时间（读者没有邮箱时为空）")
+    sent_at: datetime | None = Field(description="各渠道都已处理完的时间（发出、跳过或放弃）；未处理完时为空")
     read_at: datetime | None
+    deliveries: list[DeliveryOut] = Field(description="经各渠道的投递（站内通知列表之外）")
 
     @staticmethod
     def resolve_kind_label(obj) -> str:
         return str(obj.get_kind_display())
+
+    @staticmethod
+    def resolve_deliveries(obj) -> list:
+        return list(obj.deliveries.all())
 
 
 class NoticeFilters(Schema):
@@ -32,3 +51,32 @@ class MarkReadIn(Schema):
 class MarkReadOut(Schema):
     marked: int = Field(description="这次标为已读的条数")
     unread: int = Field(description="仍未读的条数")
+
+
+ChannelName = Annotated[str, StringConstraints(max_length=16)]
+KindName = Annotated[str, StringConstraints(max_length=32)]
+
+
+class NoticePreferencesIn(StrictSchema):
+    channels: dict[KindName, Annotated[list[ChannelName], Field(max_length=10)]] = Field(
+        max_length=20, description="每类通知经哪些渠道送达，如 {\"overdue\": [\"email\", \"sms\"]}；省略的类型用默认（email）；[] 为只在站内通知列表")
+    webhook_url: SingleLine(500) = Field("", description="企业微信/政务微信群机器人的 Webhook 地址；空为不设")
+
+
+class ChannelOut(Schema):
+    name: str
+    label: str
+
+
+class KindOut(Schema):
+    kind: str
+    label: str
+    group: str = Field(description="loans 借阅 或 events 活动")
+    group_label: str
+
+
+class NoticePreferencesOut(Schema):
+    channels: dict[str, list[str]] = Field(description="每类通知的渠道（所有类型；站内通知列表总会收到）")
+    webhook_url: str
+    available: list[ChannelOut] = Field(description="本馆可选的渠道")
+    kinds: list[KindOut] = Field(description="通知类型及其分组")

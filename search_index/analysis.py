@@ -38,11 +38,14 @@ from whoosh.analysis import Analyzer, CompositeAnalyzer, Filter, StopFilter, Tok
 from whoosh.lang.porter import stem as _porter_stem
 from whoosh.support.charset import accent_map
 
+from library.callnumbers import normalize_call_number, split_call_number
+
 __all__ = [
     "ENGLISH_STOP_WORDS",
     "HAN_RUN_RE",
     "LEGAL_DICT_PATH",
     "BigramTokenizer",
+    "CallNumberTokenizer",
     "ClcTokenizer",
     "EnglishStemFilter",
     "HanReading",
@@ -50,6 +53,7 @@ __all__ = [
     "MixedScriptTokenizer",
     "PinyinTokenizer",
     "bigram_analyzer",
+    "call_number_analyzer",
     "char_readings",
     "clc_analyzer",
     "get_jieba",
@@ -980,6 +984,44 @@ def clc_analyzer() -> CompositeAnalyzer:
     """CLC field analyzer: index every prefix of the class number, query the typed class (``D92`` matches
     ``D923.2``)."""
     return CompositeAnalyzer(ClcTokenizer())
+
+
+class CallNumberTokenizer(_SpanTokenizer):
+    """A call number (索书号), lower-case.  Index: the prefixes of its class as ``ClcTokenizer`` makes them,
+    then the call number up to each sign after the book mark and whole (``D923.6/12:2`` → d … d923.6,
+    d923.6/12, d923.6/12:2).  Query: the normalized call number (``ｄ923.6 / 12`` → d923.6/12).  No
+    highlighting reads this field: every span covers the whole value."""
+
+    def spans(self, value: str, mode: str) -> Iterator[Span]:
+        whole = normalize_call_number(value).lower()
+        if not whole:
+            return
+        if mode == "query":
+            yield whole, 0, len(value)
+            return
+        parts = split_call_number(whole)
+        seen: set[str] = set()
+        for text, _start, _end in ClcTokenizer().spans(parts.klass.lower(), "index"):
+            seen.add(text)
+            yield text, 0, len(value)
+        base = f"{parts.klass}/{parts.mark}".lower()
+        if parts.mark:
+            ends = [len(base)] + [len(base) + m.start() for m in re.finditer(r"[^a-z0-9](?=[a-z0-9])", parts.rest.lower())]
+            for end in ends:
+                if whole[:end] not in seen:
+                    seen.add(whole[:end])
+                    yield whole[:end], 0, len(value)
+        if whole not in seen:
+            yield whole, 0, len(value)
+
+    def whole(self, value: str, mode: str) -> str:
+        return normalize_call_number(value).lower()
+
+
+def call_number_analyzer() -> CompositeAnalyzer:
+    """Call number field analyzer: ``D923.6`` finds every book of the class and below it, ``D923.6/12`` the
+    book (all its volumes)."""
+    return CompositeAnalyzer(CallNumberTokenizer())
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Prefetch, QuerySet, TextField, Value
 from django.db.models.functions import Cast, Coalesce, Length
 
+from library.callnumbers import call_number_sort_key
 from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor, copy_counts
 from search_index.models import IndexTask
 
@@ -53,6 +54,8 @@ def book_document(book: Book) -> dict:
         "isbn": book.isbn or "",
         "clc": book.clc or "",
         "clc_facet": clc_facet(book.clc),
+        "call_number": book.call_number or "",
+        "call_number_sort": call_number_sort_key(book.call_number),
         "year": book.year or 0,
         "year_facet": str(book.year) if book.year else "",
         "language": book.language or "",
@@ -81,6 +84,8 @@ def paper_document(paper: Paper) -> dict:
         "isbn": "",
         "clc": "",
         "clc_facet": "",
+        "call_number": "",
+        "call_number_sort": "",
         "year": paper.year or 0,
         "year_facet": str(paper.year) if paper.year else "",
         "language": "zh",

@@ -25,11 +25,13 @@ indexed: filters, facets and the year sort use the ID fields ``type``,
 value for range queries nothing runs).
 """
 
-from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
 from search_index.analysis import (
     SectionedAnalyzer,
     bigram_analyzer,
+    call_number_analyzer,
     clc_analyzer,
     isbn_analyzer,
     pinyin_analyzer,
@@ -39,7 +41,7 @@ from search_index.analysis import (
 INDEX_NAME = "catalog"
 # Bump when the schema or the analysis changes: an index of another version is
 # refused (search answers 503 with a hint) until rebuild_index has run.
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 #: Weights of the sections of ``body`` (title > authors, subjects > summary).
 SECTION_BOOSTS = {
@@ -78,6 +80,11 @@ def build_schema() -> Schema:
         isbn=TEXT(analyzer=isbn_analyzer(), phrase=False, stored=True),
         clc=TEXT(analyzer=clc_analyzer(), phrase=False, stored=True),
         clc_facet=ID(stored=True),
+        # Searched when a query is a call number or a class (searcher.call_number_query); shown on hits.
+        call_number=TEXT(analyzer=call_number_analyzer(), phrase=False, stored=True),
+        # library.callnumbers.call_number_sort_key as UTF-8, a value a document (a column, not indexed): its
+        # byte order is shelf order (sort=call_number; postings_cache.sort_column).
+        call_number_sort=COLUMN(VarBytesColumn()),
         year=STORED(),
         year_facet=ID(),
         language=ID(stored=True),

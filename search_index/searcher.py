@@ -22,6 +22,7 @@ from whoosh import query as wq
 from whoosh.reading import TermNotFound
 from whoosh.scoring import bm25
 
+from library.callnumbers import as_call_number_query
 from search_index import generations, postings_cache
 from search_index.analysis import (
     ENGLISH_STOP_WORDS,
@@ -130,6 +131,7 @@ class Hit:
     highlights: dict[str, str]
     earliest_due: Annotated[date | None, Field(description="借出时最早的应还日期（在借复本中）")] = None
     holds_waiting: Annotated[int, Field(description="排队预约人数")] = 0
+    call_number: Annotated[str, Field(description="索书号（图书；调研成果为空）")] = ""
 
 
 @dataclass
@@ -324,6 +326,18 @@ def _isbn_query(text: str):
     return wq.Term("isbn", normalized)
 
 
+def call_number_query(text: str):
+    """The query of a search that is a call number or a class: ``D923.6/12`` finds the book (all its volume
+    marks), ``D923.6`` every book classed in D923.6 or below it (by its class or by its call number); None
+    for any other text.  ``clc:D92`` stays the explicit class search."""
+    parts = as_call_number_query(text)
+    if parts is None:
+        return None
+    if parts.mark:
+        return wq.Term("call_number", f"{parts.klass}/{parts.mark}{parts.rest}".lower())
+    return wq.Or([wq.Term("clc", parts.klass.lower()), wq.Term("call_number", parts.klass.lower())])
+
+
 def parse(text: str, schema, *, any_term: bool = False, fields: list[str] | None = None):
     """The Whoosh query for a user's text, or None when nothing searchable remains."""
     isbn = _isbn_query(text)
@@ -396,6 +410,10 @@ class _Segment:
 
     def facet(self, name: str) -> tuple[list[str], np.ndarray]:
         return postings_cache.facet_column(self.reader, self.id, FACETS[name])
+
+    def column(self, fieldname: str) -> tuple[list[str], np.ndarray]:
+        """A COLUMN field's distinct values (sorted) and each document's index into them (-1: none)."""
+        return postings_cache.sort_column(self.reader, self.id, fieldname)
 
     def live(self) -> np.ndarray | None:
         """A mask of the documents not deleted, or None when nothing is deleted."""
@@ -961,7 +979,16 @@ def search(
     run = _Run(searcher, filters, sort, limit, offset, deadline)
 
     matched_all = True
-    if not text.strip():
+    call_number = call_number_query(text) if text.strip() else None
+    result = None
+    if call_number is not None:
+        # A class or a call number is read in shelf order unless another order was asked for.
+        run.sort = "call_number" if sort == "relevance" else sort
+        result = run(call_number)
+        run.sort = sort
+    if result is not None and result[0]:
+        pass  # a call number or class that the catalogue has; anything else is searched as words
+    elif not text.strip():
         result = run(wq.Every())
     else:
         query = parse(text, schema, fields=_fields_for(text, with_bigrams=False))
@@ -1054,6 +1081,8 @@ class _Run:
         wanted = self.offset + self.limit
         if self.sort in ("year", "-year"):
             top = self._by_year(per_segment, wanted)
+        elif self.sort == "call_number":
+            top = self._by_call_number(per_segment, wanted)
         elif type(query) is wq.Every:
             top = self._in_index_order(per_segment, wanted)
         else:
@@ -1126,6 +1155,24 @@ class _Run:
         order = np.lexsort((docs_all, key, undated))[:wanted]
         return [(int(docs_all[i]), 0.0) for i in order]
 
+    def _by_call_number(self, per_segment, wanted) -> list[tuple[int, float]]:
+        """Shelf order (library.callnumbers.call_number_sort_key), records without a call number last, ties in
+        index order.  Each segment's sort keys come sorted with a code per document; one merged list ranks
+        them across segments."""
+        columns = [(seg.column("call_number_sort"), seg, matched) for seg, matched in per_segment]
+        merged = np.array(sorted({v for (values, _codes), _seg, _m in columns for v in values}) or [""])
+        missing = len(merged)
+        ranks, docs = [], []
+        for (values, codes), seg, matched in columns:
+            self.deadline.check()
+            rank = np.searchsorted(merged, np.array(values)) if values else np.zeros(0, dtype=np.int64)
+            rank = np.append(rank, missing).astype(np.int64)  # code -1 (no value) picks the last: missing
+            ranks.append(rank[codes[matched]])
+            docs.append(matched.astype(np.int64) + seg.offset)
+        rank_all, docs_all = np.concatenate(ranks), np.concatenate(docs)
+        order = np.lexsort((docs_all, rank_all))[:wanted]
+        return [(int(docs_all[i]), 0.0) for i in order]
+
     def _hit(self, docnum: int, score: float, terms) -> Hit:
         fields = self.searcher.stored_fields(docnum)
         return Hit(
@@ -1140,6 +1187,7 @@ class _Run:
             highlights=_highlights(fields, terms),
             earliest_due=date.fromisoformat(fields["earliest_due"]) if fields.get("earliest_due") else None,
             holds_waiting=int(fields.get("holds") or 0),
+            call_number=fields.get("call_number", ""),
         )
 
 

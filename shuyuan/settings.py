@@ -221,6 +221,21 @@ SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 20, minimum=1) / 1000
 SEARCH_WAKE_DIR = envpath("SEARCH_WAKE_DIR", VAR_DIR / "run" / "wake")
 SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
 
+# Call numbers (索书号), assigned when a book with a CLC class gets its first copy (docs/design.md,
+# "Call numbers"): "accession" gives 种次号 (D923/1, D923/2 … in the order of cataloguing), "author" an
+# author mark from the pinyin initials of the first author (D923/ZM, D923/ZM2 …).
+CALL_NUMBER_SCHEME = os.environ.get("CALL_NUMBER_SCHEME", "accession").strip().lower()
+if CALL_NUMBER_SCHEME not in ("accession", "author"):
+    raise ImproperlyConfigured(
+        f"Environment variable CALL_NUMBER_SCHEME must be accession or author, not {CALL_NUMBER_SCHEME!r}."
+    )
+# The library's name on reader cards and labels.
+LIBRARY_NAME = os.environ.get("LIBRARY_NAME", "法官书苑").strip() or "法官书苑"
+# Labels (spine and barcode) and reader cards in one PDF: a request for more is refused (422).  A sheet is
+# drawn in the request; a few hundred labels take well under a second.
+LABELS_MAX_PER_REQUEST = envint("LABELS_MAX_PER_REQUEST", 400, minimum=1)
+CARDS_MAX_PER_REQUEST = envint("CARDS_MAX_PER_REQUEST", 200, minimum=1)
+
 # Circulation.  SELF_RETURN lets a patron return their own loan through the
 # API (the court's 24-hour self-service point); otherwise returns are the
 # librarian's.
@@ -246,6 +261,39 @@ EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
 # EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend writes each message to a file here.
 EMAIL_FILE_PATH = str(envpath("EMAIL_FILE_PATH", VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "法官书苑 <library@localhost>")
+
+
+def _channel(name: str, default: str) -> str:
+    value = os.environ.get(name, default).strip()
+    if value != "off" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+", value):
+        raise ImproperlyConfigured(f"Environment variable {name} must be a dotted path to a class or off, not {value!r}.")
+    return value
+
+
+# How notices reach readers besides their notice list (/me/notices), each a backend class like
+# EMAIL_BACKEND (notices/channels.py): channel name -> dotted path; a channel set to "off" is not offered.
+# E-mail goes through Django's mail (EMAIL_BACKEND above).  SMS has no provider by default: with DEBUG
+# each message is written to a file in NOTICE_SMS_FILE_PATH; without DEBUG it is off until an adapter
+# for the court's SMS provider is named (docs/deploy.md, "SMS and chat robots").  The webhook posts to
+# the chat robot (企业微信/政务微信) whose URL the reader gives, on a host of NOTICE_WEBHOOK_HOSTS.
+NOTICE_CHANNELS = {
+    name: path for name, path in (
+        ("email", _channel("NOTICE_EMAIL_CHANNEL", "notices.channels.EmailChannel")),
+        ("sms", _channel("NOTICE_SMS_CHANNEL", "notices.channels.FileSmsChannel" if DEBUG else "off")),
+        ("webhook", _channel("NOTICE_WEBHOOK_CHANNEL", "notices.channels.WebhookChannel")),
+    ) if path != "off"
+}
+NOTICE_SMS_FILE_PATH = str(envpath("NOTICE_SMS_FILE_PATH", VAR_DIR / "sms"))
+# Hosts a reader's robot URL may name: WeCom's by default; add a 政务微信 server's name (it may stand on
+# the court's network: a listed host is trusted wherever it resolves).  "*" also admits any other host,
+# but only at public addresses, checked when each message is sent (no request reaches the internal network).
+NOTICE_WEBHOOK_HOSTS = [h.lower() for h in envlist("NOTICE_WEBHOOK_HOSTS", "qyapi.weixin.qq.com")]
+# Seconds a robot's server may take to connect or answer before the try fails (and is retried).
+NOTICE_WEBHOOK_TIMEOUT = envint("NOTICE_WEBHOOK_TIMEOUT", 10, minimum=1)
+# A channel that failed is tried again after NOTICE_RETRY_SECONDS, then twice as long each time, up to
+# NOTICE_DELIVERY_ATTEMPTS tries in all (5 and 300: over about 75 minutes); then it is recorded as failed.
+NOTICE_DELIVERY_ATTEMPTS = envint("NOTICE_DELIVERY_ATTEMPTS", 5, minimum=1)
+NOTICE_RETRY_SECONDS = envint("NOTICE_RETRY_SECONDS", 300, minimum=1)
 
 # How many reverse proxies (nginx …) stand in front and append to
 # X-Forwarded-For; 0 trusts only REMOTE_ADDR.

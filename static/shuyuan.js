@@ -16,6 +16,8 @@ document.addEventListener("DOMContentLoaded", () => {
     table.dataset.labelled = "";
   });
   // A select that applies itself (the desk's location), and print buttons.
+  // Buttons that only a page without script needs (a select that applies itself makes them redundant).
+  document.querySelectorAll("[data-without-js]").forEach((el) => { el.hidden = true; });
   document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
     select.addEventListener("change", () => select.form.submit());
   });

@@ -54,6 +54,11 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")},
                        "feeds": {**settings.CACHES["feeds"], "LOCATION": str(tmp_path / "cache" / "feeds")}}
     settings.RATELIMIT_URL = f"sqlite:///{tmp_path / 'cache' / 'ratelimits.sqlite3'}"
+    # Every notice channel offered, whatever DEBUG the run started with (SMS is off by default without it);
+    # text messages are written into the test's own directory.
+    settings.NOTICE_CHANNELS = {"email": "notices.channels.EmailChannel", "sms": "notices.channels.FileSmsChannel",
+                                "webhook": "notices.channels.WebhookChannel"}
+    settings.NOTICE_SMS_FILE_PATH = str(tmp_path / "sms")
     # LocaleMiddleware leaves the language of a request active in its thread: a test that asked in English
     # must not make the next test's services, commands and jobs speak English.
     translation.deactivate()
@@ -90,6 +95,9 @@ class ApiClient:
 
     def patch(self, path, data=None, headers=None):
         return self.client.patch(path, json.dumps(data), content_type="application/json", headers=self._headers(headers))
+
+    def put(self, path, data=None, headers=None):
+        return self.client.put(path, json.dumps(data), content_type="application/json", headers=self._headers(headers))
 
     def delete(self, path, headers=None):
         return self.client.delete(path, headers=self._headers(headers))

@@ -6,10 +6,12 @@ ISBN-13 with valid check digits; most are made up for the demo.
 """
 
 #: The demo logins, printed by ``load_demo`` and by the Makefile.  Demo only:
-#: never load these into a production database.
+#: never load these into a production database.  Addresses are example.org's (RFC 2606), so a demo whose
+#: mail is really sent reaches no one; a reader without "notices" has the default (e-mail for everything).
 DEMO_ACCOUNTS: tuple[dict, ...] = (
     {
         "username": "judge",
+        "email": "zhangming@example.org",
         "card_number": "R0001",
         "password": "judge-demo-2026",
         "roles": ("judge",),
@@ -17,9 +19,14 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
         "display_name": "张明",
         "division": "民事审判庭",
         "title": "审判员",
+        "phone": "139 0000 0001",
+        # Where his notices go (/me, 通知方式): e-mail for all, and a text message as well when a book he
+        # reserved is in, when one is overdue, and when an event he registered for is cancelled.
+        "notices": {"overdue": ["email", "sms"], "hold_ready": ["email", "sms"], "event_cancelled": ["email", "sms"]},
     },
     {
         "username": "judge2",
+        "email": "bateer@example.org",
         "card_number": "R0002",
         "password": "judge2-demo-2026",
         "roles": ("judge",),
@@ -30,6 +37,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "librarian",
+        "email": "lina@example.org",
         "card_number": "R0003",
         "password": "librarian-demo-2026",
         "roles": ("librarian",),
@@ -40,6 +48,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "organizer",
+        "email": "wangfang@example.org",
         "card_number": "R0004",
         "password": "organizer-demo-2026",
         "roles": ("organizer",),
@@ -50,6 +59,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
     {
         "username": "admin",
+        "email": "zhaolei@example.org",
         "card_number": "R0005",
         "password": "admin-demo-2026",
         "roles": (),
@@ -80,10 +90,11 @@ FIXED_DATE_HOLIDAYS: tuple[tuple[str, str, str], ...] = (
     ("10-01", "10-03", "国庆节"),
 )
 
-#: Where copies are kept and readers pick requested books up: (name, code, address, opening hours).
+#: Where copies are kept and readers pick requested books up: (name, code, address, opening hours, open
+#: weekdays — a pickup deadline counts the place's open days).
 LOCATIONS = (
-    ("院本部", "main", "法院办公楼三层 法官书苑", "周一至周五 8:30–12:00，14:30–17:30"),
-    ("棋盘井法庭", "qpj", "棋盘井镇人民法庭一层阅览角", "周二、周四 9:00–16:30（巡回车每周二、四往返院本部）"),
+    ("院本部", "main", "法院办公楼三层 法官书苑", "周一至周五 8:30–12:00，14:30–17:30", "12345"),
+    ("棋盘井法庭", "qpj", "棋盘井镇人民法庭一层阅览角", "周二、周四 9:00–16:30（巡回车每周二、四往返院本部）", "24"),
 )
 
 #: Books, one per edition.  ``contributors`` are (name, role) pairs with role

@@ -21,7 +21,7 @@ class SearchForm(forms.Form):
     year = forms.IntegerField(required=False, min_value=0, max_value=9999)
     clc = forms.CharField(required=False, max_length=32)
     available = forms.ChoiceField(required=False, choices=[("yes", "yes"), ("no", "no")])
-    sort = forms.ChoiceField(required=False, choices=[(s, s) for s in ("relevance", "year", "-year")])
+    sort = forms.ChoiceField(required=False, choices=[(s, s) for s in ("relevance", "year", "-year", "call_number")])
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
     #: The parameters a filter link or the sort keeps when the query changes.

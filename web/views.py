@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Case, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -109,7 +110,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         result=result,
         facets=facets,
         sorts=[{"label": label, "active": sort == key, "url": _params(request, sort=key)}
-               for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")))],
+               for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")),
+                                  ("call_number", _("索书号")))],
         prev_url=_params(request, page=str(page - 1)) if page > 1 else None,
         next_url=_params(request, page=str(page + 1)) if page * PER_PAGE < result.count and page < MAX_PAGE else None,
     )
@@ -159,6 +161,13 @@ def _contact_form(user):
     return ContactForm(initial={"email": user.email, "phone": profile.phone if profile else ""})
 
 
+def _preference_form(user):
+    from notices.forms import NoticePreferenceForm
+    from notices.selectors import preferences_get
+
+    return NoticePreferenceForm.for_current(preferences_get(user=user))
+
+
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -170,7 +179,9 @@ def me(request: HttpRequest) -> HttpResponse:
         "profile": Profile.objects.filter(user=user).first(),
         "loans": loans.filter(status=Loan.Status.ACTIVE).order_by("due_date"),
         "history": loans.filter(status=Loan.Status.RETURNED).order_by("-returned_at")[:20],
-        "holds": selectors.hold_queryset().filter(patron=user, status__in=Hold.OPEN).order_by("created_at"),
+        # Ready to pick up first (soonest deadline first), then the rest in the order they were asked for.
+        "holds": selectors.hold_queryset().filter(patron=user, status__in=Hold.OPEN).order_by(
+            Case(When(status=Hold.Status.READY, then=0), default=1), "pickup_by", "created_at"),
         "registrations": Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
         .select_related("event").order_by("event__start"),
         "feed_links": request.session.pop("calendar_links", None),
@@ -178,6 +189,7 @@ def me(request: HttpRequest) -> HttpResponse:
         "may_enter_papers": user_has_role(user, *PAPER_ROLES),
         "paper_count": Paper.objects.filter(created_by=user).count(),
         "contact_form": _contact_form(user),
+        "preference_form": _preference_form(user),
     }
     if context["feed_links"]:
         import segno
@@ -200,6 +212,24 @@ def contact(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, next(str(m) for errors in form.errors.values() for m in errors))
     return redirect(reverse("me") + "#contact")
+
+
+@login_required
+@require_POST
+def notice_preferences(request: HttpRequest) -> HttpResponse:
+    """Save which channels deliver each kind of notice (and the reader's robot URL) from /me."""
+    from notices.forms import NoticePreferenceForm
+    from notices.services import preference_update
+
+    form = NoticePreferenceForm(request.POST)
+    if form.is_valid():
+        preference_update(user=request.user, **form.preference())
+        messages.success(request, _("通知方式已保存。"))
+    else:
+        field, errors = next(iter(form.errors.items()))
+        label = form.fields[field].label if field in form.fields else ""
+        messages.error(request, _("%(field)s：%(error)s") % {"field": label, "error": errors[0]} if label else errors[0])
+    return redirect(reverse("me") + "#notice-preferences")
 
 
 @login_required

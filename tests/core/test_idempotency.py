@@ -13,7 +13,7 @@ from events.models import Registration
 from events.services import EventData, event_create
 from library.models import Copy, Hold, Loan
 from library.services import book_create, copy_create
-from tests.conftest import copy_barcode, api_for, make_user
+from tests.conftest import api_for, copy_barcode, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,10 @@
 """The notices and feed jobs under real workers (``manage.py run_worker``), on the database backend and, when
-Redis answers at 127.0.0.1:6379, on RQ: the day's round by the clock with two workers (each notice mailed
-once), a hold-ready notice a return only recorded, and the feed entry of a changed event.
+Redis answers at 127.0.0.1:6379, on RQ: the day's round by the clock with two workers (each notice mailed and
+texted once, by the channels each reader chose), a hold-ready notice a return only recorded, and the feed
+entry of a changed event.
 
-Workers mail with Django's file backend into the test's directory, so the test counts what really went out.
+Workers mail with Django's file backend and text with the file SMS backend into the test's directory, so the
+test counts what really went out.
 """
 
 import os
@@ -20,7 +22,8 @@ from library.circulation import hold_place, loan_checkout, loan_return
 from library.models import Loan
 from library.policy import library_today
 from library.services import book_create, copy_create
-from notices.models import Notice
+from notices.models import Notice, NoticeDelivery
+from notices.services import preference_update
 from tests.conftest import make_user
 from tests.jobs import test_worker_live as live
 from tests.jobs.test_worker_live import wait_for
@@ -33,7 +36,14 @@ workers = live.workers
 
 def mail_env(tmp_path: Path, **env) -> dict:
     return {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": str(tmp_path / "mail"), **env}
+            "EMAIL_FILE_PATH": str(tmp_path / "mail"), "NOTICE_SMS_CHANNEL": "notices.channels.FileSmsChannel",
+            "NOTICE_SMS_FILE_PATH": str(tmp_path / "sms"), **env}
+
+
+def texted(tmp_path: Path) -> list[str]:
+    """The number each text message the workers wrote went to, sorted (one texted twice appears twice)."""
+    return sorted(path.read_text(encoding="utf-8").splitlines()[0].removeprefix("To: ")
+                  for path in (tmp_path / "sms").glob("*.txt"))
 
 
 def recipients(tmp_path: Path) -> list[str]:
@@ -51,7 +61,10 @@ def a_book(title: str, barcode: str):
 
 
 def test_two_workers_on_the_schedule_mail_each_of_the_days_notices_once(workers, tmp_path):
-    judges = [make_user(f"judge{i}", Role.JUDGE, email=f"judge{i}@court.test") for i in (1, 2)]
+    judges = [make_user(f"judge{i}", Role.JUDGE, email=f"judge{i}@court.test", phone=f"1390000000{i}")
+              for i in (1, 2)]
+    # The first reader keeps the default (e-mail); the second wants overdue books by text message only.
+    preference_update(user=judges[1], channels={"overdue": ["sms"]})
     today = library_today(timezone.now())
     due_soon = loan_checkout(patron=judges[0], actor=judges[0], book=a_book("民法典评注", "C1"))
     overdue = loan_checkout(patron=judges[1], actor=judges[1], book=a_book("担保物权研究", "C2"))
@@ -69,8 +82,11 @@ def test_two_workers_on_the_schedule_mail_each_of_the_days_notices_once(workers,
     first.stop()
     second.stop()
 
-    assert recipients(tmp_path) == ["judge1@court.test", "judge2@court.test"]
+    assert recipients(tmp_path) == ["judge1@court.test"]
+    assert texted(tmp_path) == ["13900000002"]
     assert sorted(Notice.objects.values_list("kind", flat=True)) == ["due_soon", "overdue"]
+    assert sorted(NoticeDelivery.objects.values_list("channel", "status", "attempts")) == [
+        ("email", "sent", 1), ("sms", "sent", 1)]
     daily = Job.objects.filter(task_path="events.tasks.send_daily_notices")
     assert set(daily.values_list("state", flat=True)) == {"done"}
     assert daily.first().key == f"schedule:events.tasks.send_daily_notices:{today.isoformat()}"

@@ -151,7 +151,7 @@ def test_librarian_adds_copy(librarian_api, book):
     response = librarian_api.post(f"/api/v1/books/{book.pk}/copies", {"barcode": "FG0003", "location": "棋盘井法庭", "shelf": "Q-1"})
     assert response.status_code == 201
     assert response.json() == {"barcode": "FG0003", "location": "棋盘井法庭", "shelf": "Q-1", "status": "available",
-                               "book": book.pk, "acquired_on": None, "note": ""}
+                               "book": book.pk, "acquired_on": None, "note": "", "label_printed_at": None}
 
 
 def test_duplicate_barcode_is_409(librarian_api, book):

@@ -539,9 +539,11 @@ def test_a_notice_that_failed_to_send_is_retried(judges, book, clock, monkeypatc
     def broken(*args, **kwargs):
         raise OSError("mail server down")
 
-    monkeypatch.setattr("notices.services.send_mail", broken)
+    monkeypatch.setattr("notices.channels.send_mail", broken)
     assert notices.send_notices() == {"due_soon": 1, "overdue": 0, "hold_ready": 0, "hold_expired": 0, "sent": 0}
     monkeypatch.undo()
+    assert notices.send_notices()["sent"] == 0  # its next try is NOTICE_RETRY_SECONDS (5 minutes) later
+    clock.move_to(datetime(2026, 12, 30, 7, 5, tzinfo=SHANGHAI))
     assert notices.send_notices() == {"due_soon": 0, "overdue": 0, "hold_ready": 0, "hold_expired": 0, "sent": 1}
     assert len(mail.outbox) == 1
 
@@ -642,3 +644,15 @@ def test_search_results_carry_availability_after_each_circulation_change(
     api = ApiClient()
     item = next(i for i in api.get("/api/v1/search", {"q": "民法典评注"}).json()["items"] if i["id"] == book.pk)
     assert (item["available_copies"], item["earliest_due"], item["holds_waiting"]) == (0, None, 0)
+
+
+def test_a_reader_returning_their_own_loan_is_not_told_who_is_next(settings, judges, book):
+    """Attack round 16: with SELF_RETURN the answer named the next reader in the queue."""
+    settings.SELF_RETURN = True
+    api = api_for(judges[0])
+    loan_id = borrow(api, book).json()["id"]
+    assert api_for(judges[1]).post("/api/v1/holds", {"book": book.pk}).status_code == 201
+    body = api.post(f"/api/v1/loans/{loan_id}/return").json()
+    assert (body["to_hold"], body["hold_patron"], body["next"]["to"], body["next"]["hold_patron"]) == (
+        True, None, "hold_shelf", None)
+    assert Hold.objects.get(patron=judges[1]).status == "ready"

@@ -321,3 +321,70 @@ def test_a_new_place_named_by_a_copy_is_registered_but_not_a_pickup_point(book):
     copy_create(book=book, barcode="W1", location="乌兰木伦法庭")
     place = Location.objects.get(name="乌兰木伦法庭")
     assert (place.code, place.pickup) == ("wu-lan-mu-lun-fa-ting", False)
+
+
+def test_a_pulled_copy_is_routed_from_the_desk_that_scanned_it(judges, desk, book):
+    """Attack round 16: the tribunal's desk scanning a main-building copy off the pull list put it on the main
+    hold shelf (the reader was told to go there) while the book was in the tribunal librarian's hands."""
+    hold = request(api_for(judges[0]), book, pickup="main").json()
+    scanned = desk.post("/api/v1/checkins", {"barcode": "P1", "location": "qpj"}).json()
+    assert (scanned["action"], scanned["next"]["to"], scanned["next"]["to_location"]) == ("pulled", "transit", "院本部")
+    transfer = Transfer.objects.get()
+    assert (transfer.from_location, transfer.to_location) == ("棋盘井法庭", "院本部")
+    assert Hold.objects.get(pk=hold["id"]).status == "in_transit"
+    # And a copy for the tribunal scanned at the tribunal goes straight onto its hold shelf: no van.
+    copy_create(book=book, barcode="P2", location="院本部")
+    second = request(api_for(judges[2]), book, pickup="qpj").json()
+    assert second["barcode"] == "P2"
+    here = desk.post("/api/v1/checkins", {"barcode": "P2", "location": "qpj"}).json()
+    assert (here["next"]["to"], here["next"]["hold_patron"]) == ("hold_shelf", "judge3")
+    assert Transfer.objects.count() == 1
+
+
+@pytest.mark.parametrize("name", ["院本部\u200b", "\u202e部本院", "\u200b"])
+def test_a_place_name_with_invisible_or_bidi_characters_is_refused(desk, book, name):
+    """Attack round 16: look-alike places ("院本部" with a zero-width space) were registered and offered."""
+    response = desk.patch("/api/v1/copies/P1", {"location": name})
+    assert response.status_code in (400, 422) and "location" in response.content.decode()
+    assert Copy.objects.get(barcode="P1").location == "院本部"
+    assert not Location.objects.filter(name=name).exists()
+
+
+def test_the_ready_notice_says_where_until_when_and_the_opening_hours(judges, desk, book):
+    """Routine walk: the notice said only "到法官书苑借阅" — no place, no hours, for a judge at the tribunal."""
+    hold = request(api_for(judges[0]), book, pickup="qpj").json()
+    desk.post("/api/v1/checkins", {"barcode": "P1", "location": "qpj"})
+    notice = Notice.objects.get(kind="hold_ready", about=f"hold:{hold['id']}")
+    assert "已到 棋盘井法庭 预约架，请于 2026-12-05 前到 棋盘井法庭 借阅" in notice.body
+    assert "开放时间：周二、周四 9:00–16:00" in notice.body and "/me" in notice.body
+
+
+def test_a_pickup_deadline_counts_the_open_days_of_the_pickup_place(judges, desk, book, places):
+    """Routine walk: a copy on the tribunal's hold shelf on a Wednesday was due on the Saturday — the tribunal
+    opens on Tuesdays and Thursdays, so the reader had one day.  Three of its own open days: Thu, Tue, Thu."""
+    from datetime import date
+
+    from library.models import ClosedDay
+
+    _, qpj, _ = places
+    qpj.open_days = "24"
+    qpj.save()
+    hold = request(api_for(judges[0]), book, pickup="qpj").json()
+    desk.post("/api/v1/checkins", {"barcode": "P1", "location": "qpj"})  # Wednesday 2026-12-02
+    assert Hold.objects.get(pk=hold["id"]).pickup_by == date(2026, 12, 10)
+    # A closed day of the library is not one of them either.
+    from library.policy import pickup_deadline
+
+    ClosedDay.objects.create(date=date(2026, 12, 8), name="闭馆")
+    assert pickup_deadline(date(2026, 12, 2), 3, qpj) == date(2026, 12, 15)
+    assert pickup_deadline(date(2026, 12, 2), 3, Location(open_days="1234567")) == date(2026, 12, 5)
+
+
+@pytest.mark.parametrize("value", ["", "8", "112", "1,2"])
+def test_open_days_are_weekday_digits_each_once(value):
+    from django.core.exceptions import ValidationError
+
+    from library.validators import validate_weekdays
+
+    with pytest.raises(ValidationError):
+        validate_weekdays(value)

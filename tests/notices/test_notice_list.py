@@ -83,3 +83,24 @@ def test_a_reader_sets_where_notices_go_on_me(judge):
     assert Client().post("/me/contact", {"email": "x@court.test"}).status_code == 302  # to the login
     judge.refresh_from_db()
     assert judge.email == "zhang@court.test"
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_the_notice_list_query_count_does_not_grow_with_notices_and_their_deliveries(judge, count):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from notices.models import NoticeDelivery
+
+    for n in range(count):
+        sent = notice(judge, n)
+        NoticeDelivery.objects.create(notice=sent, channel="email", status="sent")
+        NoticeDelivery.objects.create(notice=sent, channel="sms", status="skipped")
+    api = api_for(judge)
+
+    with CaptureQueriesContext(connection) as queries:
+        listed = api.get("/api/v1/me/notices").json()
+
+    assert listed["count"] == count and all(len(i["deliveries"]) == 2 for i in listed["items"])
+    # the token and its user, the token's last use, count, page, deliveries
+    assert len(queries) == 5, [q["sql"] for q in queries]

@@ -15,8 +15,8 @@ from library import notices as library_notices
 from library.circulation import loan_checkout
 from library.models import Loan
 from library.services import book_create, copy_create
-from notices import services
-from notices.models import Notice
+from notices import channels, services
+from notices.models import Notice, NoticeDelivery
 from tests import clock as library_clock
 from tests.clock import SH, judges_with_email
 from tests.conftest import make_user
@@ -122,12 +122,13 @@ def test_a_failed_send_releases_its_claim_for_the_next_try(loan, clock, monkeypa
     clock.move_to(datetime(2026, 12, 30, 7, 0, tzinfo=SH))
     with transaction.atomic():
         library_notices._due_soon(loan)
-    monkeypatch.setattr(services, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("mail server down")))
+    monkeypatch.setattr(channels, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("mail server down")))
 
     job = run_queued_jobs(key="notices.send")[0]
 
     assert (job.state, job.summary, Notice.objects.get().sending_since) == ("done", {"sent": 0}, None)
     monkeypatch.undo()
+    clock.move_to(datetime(2026, 12, 30, 7, 5, tzinfo=SH))  # the next try's time (NOTICE_RETRY_SECONDS)
     assert services.send_pending() == 1
 
 
@@ -140,3 +141,4 @@ def test_a_reader_without_an_email_address_has_the_notice_kept_as_sent(judges):
 
     assert services.send_pending() == 1
     assert mail.outbox == [] and Notice.objects.get().sent_at is not None
+    assert list(NoticeDelivery.objects.values_list("channel", "status")) == [("email", "skipped")]

@@ -39,7 +39,7 @@ from jobs.models import Job, WorkerBeat
 from library import circulation
 from library.models import CirculationEvent, ClosedDay, LoanPolicy, Location
 from library.services import book_create, copy_create, paper_create
-from notices.models import Notice
+from notices.models import Notice, NoticeDelivery, NoticePreference
 from search_index.models import IndexTask
 from tests.admin_forms import admin_form_data
 from tests.conftest import make_user
@@ -99,6 +99,9 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "library.location": librarians(FULL),
     "library.transfer": librarians(READ_ONLY),
     "notices.notice": librarians(NO_ADD_DELETE),
+    # written by the sender and by readers (/me, the API): looked at, never edited in the admin
+    "notices.noticedelivery": librarians(READ_ONLY),
+    "notices.noticepreference": librarians(READ_ONLY),
     "library.circulationevent": librarians(READ_ONLY),
     # --- background jobs: librarians watch them (and queue failed ones again); superusers also delete
     "jobs.job": {**librarians(NO_ADD_DELETE), "superuser": NO_ADD},
@@ -185,6 +188,12 @@ def _build_world() -> dict:
         "library.closedday": ClosedDay.objects.create(date=date(2099, 5, 1), name="劳动节"),
         "library.loan": loan,
         "library.hold": hold,
+        "notices.noticedelivery": NoticeDelivery.objects.create(
+            notice=Notice.objects.create(key="matrix-sent", kind=Notice.Kind.OVERDUE, patron=judge, subject="逾期",
+                                         body="请尽快归还"), channel="sms", status=NoticeDelivery.Status.SKIPPED),
+        "notices.noticepreference": NoticePreference.objects.create(
+            user=judge, channels={"overdue": ["email", "sms"]},
+            webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret-robot-key"),
         "library.location": Location.objects.create(name="阅览室二楼", code="floor2"),
         "library.transfer": circulation.transfer_create(copy=copy_create(book=lent_book, barcode="T1"),
                                                         to=Location.objects.create(name="棋盘井法庭", code="qpj"),

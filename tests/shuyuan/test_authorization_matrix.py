@@ -163,7 +163,11 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("DELETE", "api/v1/me/tokens/<token_id>"): E(401, 204, 404, 404, 404, owned=True),
     ("POST", "api/v1/me/calendar-token"): E(401, 200, 200, 200, 200),
     ("GET", "api/v1/me/notices"): E(401, 200, 200, 200, 200),
+    ("GET", "api/v1/readers"): E(401, 403, 200, 403, 403, query={"q": "张法官"}),
     ("POST", "api/v1/me/notices/read"): E(401, 200, 200, 200, 200, body={}),
+    ("GET", "api/v1/me/notice-preferences"): E(401, 200, 200, 200, 200),
+    ("PUT", "api/v1/me/notice-preferences"): E(401, 200, 200, 200, 200,
+                                               body={"channels": {"overdue": ["email", "sms"]}}),
     # --- API: catalog
     ("GET", "api/v1/books"): same(200),
     ("POST", "api/v1/books"): E(401, 403, 201, 403, 403, body={"title": "新书"}),
@@ -186,6 +190,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     # Any librarian may follow any import (the world's was started by another librarian).
     ("GET", "api/v1/imports/<import_id>"): E(401, 403, 200, 403, 403),
     ("GET", "api/v1/imports/<import_id>/report"): E(401, 403, 200, 403, 403),
+    ("POST", "api/v1/labels"): E(401, 403, 200, 403, 403, body={"kind": "spine", "barcodes": ["C1", "F1"]}),
     # --- API: circulation
     ("POST", "api/v1/loans"): [
         E(401, 201, 201, 201, 201, body={"barcode": "F1"}, label="self-service"),
@@ -270,6 +275,11 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "desk/slips/receipt"): E(LOGIN, 403, 404, 403, 403),
     ("GET", "desk"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "desk"): E(LOGIN, 403, 302, 403, 403, body={"action": "return", "barcode": "C1"}),
+    ("GET", "desk/labels"): E(LOGIN, 403, 200, 403, 403),
+    ("POST", "desk/labels"): E(LOGIN, 403, 200, 403, 403, body={"kind": "spine", "barcodes": "C1", "mark_printed": "on"}),
+    ("GET", "desk/cards"): E(LOGIN, 403, 200, 403, 403),
+    # An empty form: shown again with its errors.
+    ("POST", "desk/cards"): E(LOGIN, 403, 400, 403, 403),
     ("GET", "catalog/import"): E(LOGIN, 403, 200, 403, 403),
     # An empty form: shown again with its errors.
     ("POST", "catalog/import"): E(LOGIN, 403, 400, 403, 403),
@@ -280,6 +290,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "me/calendar-link"): E(LOGIN, 302, 302, 302, 302),
     ("GET", "me/notices"): E(LOGIN, 200, 200, 200, 200),
     ("POST", "me/contact"): E(LOGIN, 302, 302, 302, 302),
+    ("POST", "me/notice-preferences"): E(LOGIN, 302, 302, 302, 302),
     # A judge's own papers; librarians edit every paper.  An empty form is shown again with its errors.
     ("GET", "me/papers"): E(LOGIN, 200, 200, 403, 200),
     ("POST", "me/papers"): E(LOGIN, 200, 200, 403, 200),

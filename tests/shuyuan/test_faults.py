@@ -40,7 +40,7 @@ from library.models import CirculationEvent, Copy, Loan
 from library.services import book_create, copy_create
 from search_index import services as search
 from search_index.models import IndexTask
-from tests.conftest import copy_barcode, api_for, apply_index_outbox, make_user
+from tests.conftest import api_for, apply_index_outbox, copy_barcode, make_user
 from tests.live import ROOT, database_url, kill_workers, start_server, wait_until_up
 
 pytestmark = pytest.mark.django_db(transaction=True)

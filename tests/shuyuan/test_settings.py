@@ -151,3 +151,27 @@ def test_concurrent_writers_wait_instead_of_failing():
         t.join()
     assert errors == []
     assert book.copies.count() == 40
+
+
+def test_notice_channels_come_from_the_environment(monkeypatch):
+    from shuyuan.settings import _channel
+
+    monkeypatch.setenv("X_CHANNEL", " courtsms.channels.ProviderSms ")
+    assert _channel("X_CHANNEL", "notices.channels.FileSmsChannel") == "courtsms.channels.ProviderSms"
+    monkeypatch.setenv("X_CHANNEL", "off")
+    assert _channel("X_CHANNEL", "notices.channels.FileSmsChannel") == "off"
+    for bad in ("courtsms", "courtsms.channels.ProviderSms()", "/srv/sms.py", "OFF "):
+        monkeypatch.setenv("X_CHANNEL", bad)
+        with pytest.raises(ImproperlyConfigured, match="X_CHANNEL must be a dotted path to a class or off"):
+            _channel("X_CHANNEL", "notices.channels.FileSmsChannel")
+
+
+def test_without_debug_text_messages_are_off_until_a_backend_is_named():
+    def channels(**env) -> list[str]:
+        show = "from django.conf import settings; print(' '.join(settings.NOTICE_CHANNELS))"
+        return _manage("shell", "--no-imports", "-c", show, **env).stdout.split()
+
+    assert channels(DEBUG="False") == ["email", "webhook"]
+    assert channels(DEBUG="True") == ["email", "sms", "webhook"]
+    assert channels(DEBUG="False", NOTICE_SMS_CHANNEL="notices.channels.FileSmsChannel",
+                    NOTICE_WEBHOOK_CHANNEL="off") == ["email", "sms"]

@@ -107,6 +107,19 @@ def test_demo_user_has_its_roles_and_logs_in_with_its_password(demo, account):
     assert user.profile.division == account["division"]
 
 
+def test_demo_readers_have_example_org_addresses_and_the_judge_chose_text_messages_too(demo):
+    from notices.selectors import preferences_get
+
+    users = {u.username: u for u in User.objects.select_related("profile")}
+
+    assert {name: u.email for name, u in users.items()} == {a["username"]: a["email"] for a in DEMO_ACCOUNTS}
+    assert all(u.email.endswith("@example.org") for u in users.values())
+    judge = preferences_get(user=users["judge"]).channels
+    assert (judge["overdue"], judge["hold_ready"], judge["due_soon"]) == (["email", "sms"], ["email", "sms"], ["email"])
+    assert users["judge"].profile.phone == "139 0000 0001"
+    assert set(map(tuple, preferences_get(user=users["judge2"]).channels.values())) == {("email",)}  # the default
+
+
 def test_demo_admin_is_a_staff_superuser_with_every_role(demo):
     admin = User.objects.get(username="admin")
 

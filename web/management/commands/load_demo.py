@@ -10,6 +10,7 @@ changed keeps the new password.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -21,6 +22,7 @@ from accounts.services import user_upsert
 from library.models import Book, Channel, ClosedDay, Copy, Location, Paper
 from library.policy import library_today
 from library.services import Person, book_create, copy_create, paper_attach_file, paper_create
+from notices.services import preference_update
 from web import demo_data
 
 
@@ -223,8 +225,14 @@ def load_accounts() -> tuple[list[tuple[dict, bool]], Tally]:
                 display_name=account["display_name"],
                 division=account["division"],
                 card_number=account["card_number"],
+                email=account.get("email"),
+                phone=account.get("phone"),
                 validate=False,
             )
+            if account.get("notices"):
+                # Only the channels this installation offers (SMS is off without DEBUG by default).
+                preference_update(user=user, channels={kind: [c for c in names if c in settings.NOTICE_CHANNELS]
+                                                       for kind, names in account["notices"].items()})
             if account["superuser"]:
                 # user_upsert has no superuser switch; a conditional update
                 # touches only these two columns.
@@ -314,9 +322,10 @@ def load_papers(*, created_by: User | None) -> tuple[Tally, int]:
 
 def load_locations() -> None:
     """The demo's places with their opening hours (a place the migration registered is completed)."""
-    for position, (name, code, address, hours) in enumerate(demo_data.LOCATIONS):
+    for position, (name, code, address, hours, open_days) in enumerate(demo_data.LOCATIONS):
         Location.objects.update_or_create(name=name, defaults={"code": code, "address": address, "hours": hours,
-                                                               "pickup": True, "position": position})
+                                                               "open_days": open_days, "pickup": True,
+                                                               "position": position})
 
 
 def load_demo() -> Report:

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("library", "0009_register_locations")]
+    dependencies = [("library", "0010_register_locations")]
 
     operations = [
         migrations.AlterField(

@@ -1,4 +1,4 @@
-"""Data for 0008: the places copies name become Locations; open holds are picked up where their copy is.
+"""Data for 0009: the places copies name become Locations; open holds are picked up where their copy is.
 
 Its own migration (its own transaction): on PostgreSQL, altering the hold table after updating its rows in
 the same transaction fails with "pending trigger events" (the deferred foreign-key checks)."""
@@ -39,7 +39,7 @@ def holds_pick_up_where_their_copy_is(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("library", "0008_locations_pickup_transfers")]
+    dependencies = [("library", "0009_locations_pickup_transfers")]
 
     operations = [
         migrations.RunPython(register_locations, migrations.RunPython.noop),

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('library', '0007_notice_moves_to_notices'),
+        ('library', '0008_call_numbers_and_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
