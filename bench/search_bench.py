@@ -364,6 +364,93 @@ def time_api(queries) -> list[float]:
     return times
 
 
+def homophone_chars(corpus) -> dict[str, list[str]]:
+    """The characters of the corpus's words and names by their toneless reading (each read on its own)."""
+    from pypinyin import lazy_pinyin
+
+    chars = sorted({c for w in corpus.content for c in w} | {c for name in corpus.some_authors(300) for c in name})
+    by_sound: dict[str, list[str]] = defaultdict(list)
+    for c in chars:
+        by_sound[lazy_pinyin(c)[0]].append(c)
+    return by_sound
+
+
+def _misheard(text: str, by_sound: dict[str, list[str]], *, every: bool = False) -> str | None:
+    """``text`` with its first Han character that has a homophone in ``by_sound`` (or every such character)
+    replaced by that homophone: what an input method makes of a slip."""
+    from pypinyin import lazy_pinyin
+
+    out = list(text)
+    changed = False
+    for i, c in enumerate(text):
+        if not "\u4e00" <= c <= "\u9fff":
+            continue
+        same = [o for o in by_sound.get(lazy_pinyin(c)[0], []) if o != c]
+        if same:
+            out[i] = same[i % len(same)]
+            changed = True
+            if not every:
+                break
+    return "".join(out) if changed else None
+
+
+def misheard_runs(corpus, frequent: list[str], n_words: int) -> str:
+    """Runs of two frequent words with every character replaced by one that sounds the same, as many runs as
+    the word limit allows: each run is unknown, its syllables are common (many records to read) and
+    nothing sounds like it whole, so each lookup runs both passes and reads the most records it may."""
+    from search_index import searcher
+
+    by_sound = homophone_chars(corpus)
+    pairs = [w for w in frequent if len(w) == 2]
+    runs: list[str] = []
+    for a, b in zip(pairs[::2], pairs[1::2], strict=False):
+        run = _misheard(a + b, by_sound, every=True)
+        if run is None:
+            continue
+        if searcher._word_count(" ".join([*runs, run])) > n_words:
+            break
+        runs.append(run)
+    return " ".join(runs)
+
+
+def misheard_queries(corpus, queries, n: int) -> list[tuple[str, str]]:
+    """Up to ``n`` of the ordinary Chinese queries (kinds zh and author) as ``(original, misheard)``: one
+    character replaced by a homophone."""
+    by_sound = homophone_chars(corpus)
+    out = []
+    for kind, text in queries:
+        if kind in ("zh", "author"):
+            misheard = _misheard(text, by_sound)
+            if misheard is not None:
+                out.append((text, misheard))
+        if len(out) >= n:
+            break
+    return out
+
+
+def time_misheard(queries) -> dict:
+    """Each misheard query through services.search (its did-you-mean included when it runs), and the
+    did-you-mean alone (``searcher._suggest`` on the searcher and filters of the search)."""
+    from search_index import searcher, services
+
+    filters = services.Filters()
+    search_ms, suggest_ms, suggested, restored = [], [], [], 0
+    for original, text in queries:
+        t = time.perf_counter()
+        result = services.search(text, filters=filters, limit=20)
+        search_ms.append((time.perf_counter() - t) * 1000)
+        if result.count and result.matched_all_terms:
+            continue  # the trigger did not fire: no did-you-mean ran
+        run = searcher._Run(searcher._searcher(), filters, "relevance", 20, 0, searcher._Deadline(searcher.TIME_LIMIT))
+        t = time.perf_counter()
+        searcher._suggest(run, result.query)
+        suggest_ms.append((time.perf_counter() - t) * 1000)
+        suggested.append(result.suggestion)
+        restored += result.suggestion == original
+    return {"search": summary(search_ms), "suggest": summary(suggest_ms) if suggest_ms else None,
+            "triggered": len(suggest_ms), "suggested": sum(1 for s in suggested if s), "restored": restored}
+
+
 def hostile_queries(corpus) -> list[tuple[str, str]]:
     """Query shapes that make the engine work hardest, each at the limit searcher accepts (docs/search.md).
 
@@ -388,6 +475,7 @@ def hostile_queries(corpus) -> list[tuple[str, str]]:
         (f"{depth} levels of brackets, OR", nested),
         (f"{n_words} pinyin prefixes with *", " ".join(p[:3] + "*" for p in pinyin[:n_words])),
         (f"{n_words} misspelled pinyin (did-you-mean)", " ".join(p[:-1] + ("q" if p[-1] != "q" else "x") for p in pinyin[:n_words])),
+        (f"{searcher.MAX_SUGGEST_RUNS}+ misheard Chinese runs (did-you-mean)", misheard_runs(corpus, frequent, n_words)),
         (f"{n_words} words in {n_phrase // 2}-word phrases",
          " ".join('"' + " ".join(frequent[i : min(i + n_phrase // 2, n_words)]) + '"'
                   for i in range(0, n_words, n_phrase // 2))),
@@ -692,7 +780,7 @@ def breakdown_whoosh(queries) -> list[tuple[str, dict]]:
 
     def page(text, q) -> list[int]:
         if text not in tops:
-            run = s_mod._Run(s, filters, "relevance", 20, 0)
+            run = s_mod._Run(s, filters, "relevance", 20, 0, s_mod._Deadline(s_mod.TIME_LIMIT))
             try:
                 tops[text] = [d for d, _ in run._by_score(q, matched(q), 20)]
             except (s_mod._Unscorable, ValueError):
@@ -711,7 +799,8 @@ def breakdown_whoosh(queries) -> list[tuple[str, dict]]:
         set(s.docs_for_query(wq.AndNot(q, mask_q)))
 
     def suggest(text, q):
-        s_mod._suggest(s, text)
+        s_mod._suggest(s_mod._Run(s, filters, "relevance", 20, 0, s_mod._Deadline(s_mod.TIME_LIMIT)),
+                       normalize_query_text(text))
 
     def full(text, q):
         s_mod.search(text, filters=filters, limit=20)
@@ -893,6 +982,20 @@ def main(argv=None) -> int:
             f"{TARGET_HOSTILE_RATIO:.2f}×", ""]],
         ["shape", "status", "hits", "first ms", "median ms", "max ms", "first / p95", "max / p95", "verdict"],
     ))
+
+    misheard = misheard_queries(corpus, queries, 100)
+    say(f"\n[3c] Chinese did-you-mean: {len(misheard)} of the Chinese queries above with one character misheard "
+        f"(a homophone from the corpus), through services.search ({load()})")
+    if misheard:
+        time_misheard(misheard[:10])  # untimed: the first lookups of a syllable read its lists
+        mh = time_misheard(misheard)
+        say(f"    services.search(): p50 {mh['search']['p50']:.1f} ms, p95 {mh['search']['p95']:.1f}, max "
+            f"{mh['search']['max']:.1f} (the ordinary queries of [3]: p50 {svc['p50']:.1f}, p95 {svc['p95']:.1f}); "
+            f"did-you-mean ran for {mh['triggered']}, suggested something for {mh['suggested']}, the query as "
+            f"first written for {mh['restored']}")
+        if mh["suggest"]:
+            say(f"    _suggest() alone: p50 {mh['suggest']['p50']:.1f} ms, p95 {mh['suggest']['p95']:.1f}, "
+                f"max {mh['suggest']['max']:.1f}")
 
     say(f"\n[4] commit to searchable: {args.trials} × library.services.book_create() in transaction.atomic(); "
         f"reference: this process drains after its commit (SEARCH_DRAIN_IN_REQUEST) … ({load()})")

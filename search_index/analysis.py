@@ -32,6 +32,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from whoosh.analysis import Analyzer, CompositeAnalyzer, Filter, StopFilter, Token, Tokenizer
 from whoosh.lang.porter import stem as _porter_stem
@@ -41,19 +42,23 @@ from library.callnumbers import normalize_call_number, split_call_number
 
 __all__ = [
     "ENGLISH_STOP_WORDS",
+    "HAN_RUN_RE",
     "LEGAL_DICT_PATH",
     "BigramTokenizer",
     "CallNumberTokenizer",
     "ClcTokenizer",
     "EnglishStemFilter",
+    "HanReading",
     "IsbnTokenizer",
     "MixedScriptTokenizer",
     "PinyinTokenizer",
     "bigram_analyzer",
     "call_number_analyzer",
+    "char_readings",
     "clc_analyzer",
     "get_jieba",
     "get_t2s",
+    "han_syllables",
     "has_han",
     "is_latin_query",
     "isbn_analyzer",
@@ -104,6 +109,8 @@ _RUN_RE = re.compile(
     f"|(?P<latin>(?:[^\\W_{_HAN}{_MONG_LETTER}]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])+)"
 )
 _HAN_RUN_RE = re.compile(f"[{_HAN}]+")
+#: A run of Han characters (in normalized text).
+HAN_RUN_RE = _HAN_RUN_RE
 _HAN_ANY_RE = re.compile(f"[{_HAN_OR_COMPAT}]")
 _ASCII_ALNUM_RE = re.compile(r"[a-z0-9]+")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -811,6 +818,48 @@ class PinyinTokenizer(_SpanTokenizer):
 
     def whole(self, value: str, mode: str) -> str:
         return "".join(_ASCII_ALNUM_RE.findall(_fold_pinyin(_prepare(value, simplify=False)[0])))
+
+
+class HanReading(NamedTuple):
+    """A Han run as the pinyin field reads it (:func:`han_syllables`)."""
+
+    chars: str
+    #: The toneless syllable of each character, ``""`` for a character without a reading.
+    syllables: tuple[str, ...]
+    #: Offsets in ``chars`` where a word or dictionary sub-word of the search-mode segmentation starts, ends.
+    starts: frozenset[int]
+    ends: frozenset[int]
+
+
+def han_syllables(text: str) -> list[HanReading]:
+    """Each Han run of ``text`` after normalization (NFKC, t2s), read as :class:`PinyinTokenizer` indexes it:
+    the syllable of each character from the readings of the words of the precise segmentation (重庆 →
+    chong qing), and where its words and dictionary sub-words start and end.  For did-you-mean, which
+    compares these syllables with a query's and offers only whole words: the same segmentation and
+    readings as the index."""
+    s = _prepare(text)[0]
+    jieba = get_jieba()
+    out = []
+    for m in _HAN_RUN_RE.finditer(s):
+        syllables = [""] * len(m.group())
+        starts, ends = set(), set()
+        for word, w0, _w1 in jieba.tokenize(m.group(), "default", True):
+            syllables[w0 : w0 + len(word)] = _word_syllables(word)
+            for _sub, i, j in _expand_word(word):
+                starts.add(w0 + i)
+                ends.add(w0 + j)
+        out.append(HanReading(m.group(), tuple(syllables), frozenset(starts), frozenset(ends)))
+    return out
+
+
+@functools.lru_cache(maxsize=20_000)
+def char_readings(char: str) -> tuple[str, ...]:
+    """Every toneless reading pypinyin knows for one simplified Han character (its heteronyms: 长 → zhang,
+    chang), spelled as the pinyin field spells syllables (ü as ``v``); ``()`` for none."""
+    from pypinyin import Style, pinyin
+
+    found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return tuple(dict.fromkeys(_fold_latin(p) for p in found[0] if p)) if found else ()
 
 
 def pinyin_analyzer() -> CompositeAnalyzer:

@@ -29,5 +29,8 @@ class SearchOut(Schema):
     count: int
     items: list[Hit]
     facets: dict[str, dict[str, int]]
-    suggestion: str | None
+    suggestion: str | None = Field(
+        description="您是不是要找：查询无结果或只匹配部分词时，改正拼写（英文、拼音）和同音错字（担保无权 → 担保物权）后的查询，"
+        "其余照原样；只取自调用者可见的记录"
+    )
     matched_all_terms: bool

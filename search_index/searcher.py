@@ -26,9 +26,13 @@ from library.callnumbers import as_call_number_query
 from search_index import generations, postings_cache
 from search_index.analysis import (
     ENGLISH_STOP_WORDS,
+    HAN_RUN_RE,
+    char_readings,
+    han_syllables,
     has_han,
     normalize_query_text,
     pinyin_analyzer,
+    segment_han_precise,
     text_analyzer,
 )
 from search_index.index_schema import FIELD_BOOSTS
@@ -47,6 +51,13 @@ MAX_NESTING = 8
 #: each correction considers at most SUGGEST_CANDIDATES terms within one edit.
 MAX_SUGGEST_WORDS = 4
 SUGGEST_CANDIDATES = 8
+#: Chinese did-you-mean looks up at most MAX_SUGGEST_RUNS Han runs (or words of a run) by their sound,
+#: each of 2 to SUGGEST_RUN_CHARS characters with at most SUGGEST_READINGS readings a character, and reads
+#: the titles and authors of at most SUGGEST_DOCS visible records for each (docs/search.md, "Limits").
+MAX_SUGGEST_RUNS = 4
+SUGGEST_RUN_CHARS = 12
+SUGGEST_READINGS = 3
+SUGGEST_DOCS = 32
 #: Seconds one search may run before it is abandoned (SearchTimeout); the limits above keep every accepted
 #: query far below it, so it trips only on an overloaded machine.
 TIME_LIMIT = 2.0
@@ -1040,6 +1051,16 @@ class _Run:
                 return True
         return False
 
+    def visible_docs(self, seg: _Segment, query) -> np.ndarray:
+        """The documents of ``seg`` that match ``query`` and pass the filters and visibility."""
+        mask = seg.mask = self._mask(seg)
+        docs = seg.docs(query)
+        return docs[mask[docs]] if mask is not None and len(docs) else docs
+
+    def matches(self, query) -> bool:
+        """Whether ``query`` matches a live document that passes the filters and visibility."""
+        return any(len(self.visible_docs(seg, query)) for seg in self.segments)
+
     def _mask(self, seg: _Segment) -> np.ndarray | None:
         if seg.id not in self._masks:
             self._masks[seg.id] = _allowed(seg, self.filters)
@@ -1199,37 +1220,213 @@ def _without_stop_words(text: str) -> str:
 
 
 def _suggest(run: _Run, text: str) -> str | None:
-    """A did-you-mean for Latin (English or pinyin) words that find nothing.
+    """A did-you-mean: the query with its misspelled Latin words (English or pinyin, within one edit) and
+    its misheard Chinese (characters that sound like indexed ones) corrected, the rest as typed; None when
+    nothing was corrected.
 
     Words and corrections count only where they occur in a document the caller may see under the
     search's filters and the visibility rule: the term dictionary is shared by every record, so a
     correction taken from it unchecked would name words of internal papers to anonymous readers.
     """
-    words = re.findall(r"[A-Za-z]+", text)
-    if not words:
+    fixes = _latin_corrections(run, text) + _han_corrections(run, text)
+    if not fixes:
         return None
+    out, last = [], 0
+    for start, end, word in sorted(fixes):
+        out += [text[last:start], word]
+        last = end
+    out.append(text[last:])
+    return " ".join("".join(out).split())
+
+
+def _is_prefix(text: str, match: re.Match) -> bool:
+    """Whether ``match`` is a field prefix (``author:``, ``作者:``), not a word to correct."""
+    return text[match.end() : match.end() + 1] == ":" and match.group().lower() in ALLOWED_PREFIXES
+
+
+def _latin_corrections(run: _Run, text: str) -> list[tuple[int, int, str]]:
+    """(start, end, correction) of the Latin words that no visible record holds, for which one within one
+    edit is in a visible record's pinyin or title; at most MAX_SUGGEST_WORDS words are tried."""
     searcher = run.searcher
-    corrected = []
-    changed = False
+    fixes = []
     tried = 0
-    for word in words:
-        lower = word.lower()
-        best = None
-        if lower in ENGLISH_STOP_WORDS or any(run.visible(fieldname, lower) for fieldname in ("pinyin", "body")):
-            best = lower
-        elif tried < MAX_SUGGEST_WORDS:
-            tried += 1
-            for fieldname in ("pinyin", "title"):
-                run.deadline.check()
-                # One edit, first letter kept: a walk of the whole term
-                # dictionary with two edits took seconds at 100,000 records.
-                options = _corrections(searcher, fieldname, lower)
-                best = next((option for option in options if run.visible(fieldname, option)), None)
-                if best is not None:
-                    changed = True
-                    break
-        corrected.append(best or lower)
-    return " ".join(corrected) if changed else None
+    for match in re.finditer(r"[A-Za-z]+", text):
+        lower = match.group().lower()
+        if _is_prefix(text, match) or lower in ENGLISH_STOP_WORDS:
+            continue
+        if any(run.visible(fieldname, lower) for fieldname in ("pinyin", "body")) or tried >= MAX_SUGGEST_WORDS:
+            continue
+        tried += 1
+        for fieldname in ("pinyin", "title"):
+            run.deadline.check()
+            # One edit, first letter kept: a walk of the whole term
+            # dictionary with two edits took seconds at 100,000 records.
+            options = _corrections(searcher, fieldname, lower)
+            best = next((option for option in options if run.visible(fieldname, option)), None)
+            if best is not None:
+                fixes.append((match.start(), match.end(), best))
+                break
+    return fixes
+
+
+def _han_corrections(run: _Run, text: str) -> list[tuple[int, int, str]]:
+    """(start, end, correction) of the Han runs that no visible record holds and that sound like words in
+    the titles or authors of visible records (担保无权 → 担保物权, 王利名 → 王利明).
+
+    A run no visible record matches (its words as the search looks them up: words, full text, bigrams)
+    is looked up whole; when that finds nothing, each word of it that no visible record holds is looked up
+    on its own (王利名民法总论 → 王利明民法总论).  At most MAX_SUGGEST_RUNS lookups; a run of one
+    character, a field prefix and an excluded word (``-词``) are left alone.
+    """
+    fixes: list[tuple[int, int, str]] = []
+    tries = 0
+    for match in HAN_RUN_RE.finditer(text):
+        typed = match.group()
+        if tries >= MAX_SUGGEST_RUNS:
+            break
+        if len(typed) < 2 or _is_prefix(text, match) or text[match.start() - 1 : match.start()] == "-":
+            continue
+        run.deadline.check()
+        if _known(run, typed):
+            continue
+        if len(typed) <= SUGGEST_RUN_CHARS:
+            tries += 1
+            better = _sounds_like(run, typed)
+            if better is not None:
+                fixes.append((match.start(), match.end(), better))
+                continue
+        words = segment_han_precise(typed)
+        if len(words) < 2:
+            continue
+        for word, i, j in words:
+            if tries >= MAX_SUGGEST_RUNS:
+                break
+            if not 2 <= j - i <= SUGGEST_RUN_CHARS or _known(run, word):
+                continue
+            tries += 1
+            better = _sounds_like(run, word)
+            if better is not None:
+                fixes.append((match.start() + i, match.start() + j, better))
+    return fixes
+
+
+def _known(run: _Run, words: str) -> bool:
+    """Whether a visible record holds all of ``words`` as the search looks them up (words, full text, bigrams)."""
+    query = parse(words, run.searcher.schema, fields=_fields_for(words, with_bigrams=True))
+    return query is not None and run.matches(query)
+
+
+#: Pinyin that input methods let sound alike ("fuzzy pinyin"): initials z/zh, c/ch, s/sh, n/l, f/h and
+#: finals an/ang, en/eng, in/ing (with ian/iang, uan/uang).
+_NEAR_INITIALS = {"zh": "z", "ch": "c", "sh": "s", "z": "zh", "c": "ch", "s": "sh", "n": "l", "l": "n", "f": "h",
+                  "h": "f"}
+_NEAR_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"), ("an", "ang"), ("en", "eng"), ("in", "ing"))
+
+
+def _near_syllables(syllable: str) -> tuple[str, ...]:
+    """The syllables one fuzzy-pinyin step from ``syllable`` (its initial or its final changed)."""
+    out = []
+    initial = syllable[:2] if syllable[:2] in _NEAR_INITIALS else syllable[:1]
+    if initial in _NEAR_INITIALS and len(syllable) > len(initial):
+        out.append(_NEAR_INITIALS[initial] + syllable[len(initial) :])
+    for final, other in _NEAR_FINALS:
+        if syllable.endswith(final):
+            out.append(syllable[: -len(final)] + other)
+            break
+    return tuple(out)
+
+
+def _sounds_like(run: _Run, typed: str) -> str | None:
+    """The word of a visible record's title or authors that sounds like ``typed`` (a run of Han characters),
+    or None.
+
+    A homophone: the same toneless syllables as the typed characters (any of their readings, heteronyms
+    included) and at least one character in common (执型 → 执行, 王利名 → 王利明).  Failing that, a
+    near-homophone: every character as typed but one, whose syllable is one fuzzy-pinyin step away (承包
+    typed as 陈包).  Among several, the one with most characters as typed, then the one most of the
+    records read hold.
+
+    The records read, at most SUGGEST_DOCS and each once for both kinds, are the visible ones whose pinyin
+    holds a word read as the whole run (``danbaowuquan``; then with one character read another way, or one
+    fuzzy step away: one posting list each), then those holding every syllable somewhere in title and
+    authors.
+    """
+    runs = han_syllables(typed)
+    if len(runs) != 1 or runs[0].chars != typed:
+        return None
+    readings: list[tuple[str, ...]] = []
+    for char, syllable in zip(typed, runs[0].syllables, strict=True):
+        options = [syllable] if syllable else []
+        options += [r for r in char_readings(char) if r not in options]
+        if not options:
+            return None
+        readings.append(tuple(options[:SUGGEST_READINGS]))
+    n = len(typed)
+    near = [tuple(dict.fromkeys(v for r in rs for v in _near_syllables(r) if v not in rs)) for rs in readings]
+    primary = [rs[0] for rs in readings]
+
+    def joined(others: list[tuple[str, ...]]):
+        words = ["".join(primary[:k] + [other] + primary[k + 1 :]) for k in range(n) for other in others[k]]
+        return wq.Or([wq.Term("pinyin", w) for w in dict.fromkeys(words)])
+
+    def every_syllable(near_too: bool):
+        return wq.And([wq.Or([wq.Term("pinyin", r) for r in readings[k] + (near[k] if near_too else ())])
+                       for k in range(n)])
+
+    queries = [wq.Term("pinyin", "".join(primary)), joined([rs[1:] for rs in readings]),
+               joined([tuple(_near_syllables(p)) for p in primary]), every_syllable(False)]
+    if any(near):
+        queries.append(every_syllable(True))
+    picked: list[int] = []
+    seen: set[int] = set()
+    for query in queries:
+        if len(picked) >= SUGGEST_DOCS:
+            break
+        for seg in run.segments:
+            if len(picked) >= SUGGEST_DOCS:
+                break
+            for doc in run.visible_docs(seg, query)[:SUGGEST_DOCS].tolist():
+                docnum = seg.offset + doc
+                if docnum not in seen and len(picked) < SUGGEST_DOCS:
+                    seen.add(docnum)
+                    picked.append(docnum)
+    holders: tuple[dict[str, int], dict[str, int]] = ({}, {})  # homophones, near-homophones
+    for docnum in picked:
+        run.deadline.check()
+        fields = run.searcher.stored_fields(docnum)
+        words: set[tuple[int, str]] = set()
+        for value in (fields.get("title", ""), fields.get("people", "")):
+            for read in han_syllables(value):
+                for at in range(len(read.chars) - n + 1):
+                    # Whole words only: 利明 is no correction of 利名 where the title says 王利明.
+                    if at in read.starts and at + n in read.ends:
+                        kind = _alike(typed, readings, near, read.chars[at : at + n], read.syllables[at : at + n])
+                        if kind is not None:
+                            words.add((kind, read.chars[at : at + n]))
+        for kind, word in words:
+            holders[kind][word] = holders[kind].get(word, 0) + 1
+    found = holders[0] or holders[1]
+    if not found:
+        return None
+    return min(found, key=lambda w: (-_in_common(w, typed), -found[w], w))
+
+
+def _in_common(word: str, typed: str) -> int:
+    return sum(a == b for a, b in zip(word, typed, strict=True))
+
+
+def _alike(typed: str, readings: list[tuple[str, ...]], near: list[tuple[str, ...]], chars: str,
+           sounds: tuple[str, ...]) -> int | None:
+    """0 when ``chars`` (read ``sounds``) is a homophone of ``typed``, 1 when a near-homophone, else None
+    (see :func:`_sounds_like`)."""
+    differ = [k for k in range(len(typed)) if chars[k] != typed[k]]
+    if not differ or len(differ) == len(typed):
+        return None
+    if all(sounds[k] in readings[k] for k in differ):
+        return 0
+    if len(differ) == 1 and sounds[differ[0]] in near[differ[0]]:
+        return 1
+    return None
 
 
 #: More than any segment has within one edit of a word: the candidates are ranked over all segments.

@@ -1,0 +1,172 @@
+"""Did-you-mean for Chinese typed with a wrong character that sounds the same (issue 16 §2): corrections come
+from the titles and authors of records the caller may see, at a bounded cost."""
+
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from library.services import Person, book_create, paper_create
+from search_index import analysis, searcher, services
+from search_index.services import Filters
+from tests.search_index.conftest import build_catalog
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = Filters()
+LOGGED_IN = Filters(include_internal=True)
+
+
+@pytest.fixture
+def homophones(db):
+    """The shared catalog plus books whose titles and authors the typos below sound like, and an internal
+    paper holding the only 财产保全 of the library."""
+    records = build_catalog()
+    records["wangliming"] = book_create(title="民法总论", contributors=[Person("王利明")], year=2017)
+    records["zhixing"] = book_create(title="民事执行程序研究", contributors=[Person("江必新")], year=2018)
+    records["susong"] = book_create(title="民事诉讼法学", contributors=[Person("张卫平")], year=2019)
+    records["chengbao"] = book_create(title="农村土地承包经营权流转", contributors=[Person("丁关良")], year=2019)
+    records["zhangcheng"] = book_create(title="公司章程研究", contributors=[Person("钱玉林")], year=2020)
+    records["baoquan"] = paper_create(title="财产保全内部操作规程", year=2024, visibility="internal",
+                                      abstract="诉讼中的查封、扣押、冻结。")
+    services.index_rebuild()
+    return records
+
+
+def suggest(query: str, filters: Filters = PUBLIC) -> tuple[bool, str | None]:
+    result = services.search(query, filters=filters)
+    return result.matched_all_terms, result.suggestion
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("担保无权", "担保物权"),  # a subject and title word, one character misheard
+        ("王利名", "王利明"),  # an author of a book
+        ("执型", "执行"),  # a word inside a title (执行程序 → its dictionary word 执行)
+        ("民事诉送", "民事诉讼"),
+        ("担保物全", "担保物权"),
+        ("擔保無權", "担保物权"),  # traditional characters: the suggestion is in the index's simplified form
+        ("王力明", "王利明"),
+        ("民事诉送法", "民事诉讼法"),
+    ],
+)
+def test_a_misheard_chinese_word_is_corrected_to_the_visible_word_that_sounds_the_same(homophones, query, expected):
+    assert suggest(query) == (False, expected)
+
+
+def test_a_heteronym_is_read_every_way(homophones):
+    """长 reads chang in 长程 but zhang in 章程 (pypinyin's heteronyms of the typed character)."""
+    assert suggest("长程") == (False, "章程")
+
+
+def test_one_syllable_one_fuzzy_pinyin_step_away_is_a_near_homophone(homophones):
+    """陈 (chen) typed for 承 (cheng): an/ang, en/eng, in/ing, z/zh, c/ch, s/sh, n/l, f/h, every other character
+    as typed."""
+    assert suggest("陈包经营") == (False, "承包经营")
+
+
+def test_the_rest_of_a_mixed_query_is_kept_and_its_latin_words_corrected_as_before(homophones):
+    assert suggest("王利名 judgmnt") == (False, "王利明 judgment")
+    assert suggest("title:担保无权") == (False, "title:担保物权")
+    assert services.search("作者：王利名", filters=PUBLIC).suggestion == "作者:王利明"
+
+
+def test_a_misheard_word_inside_a_longer_run_is_corrected_on_its_own(homophones):
+    """王利名民法总论 (author and title typed together) sounds like nothing whole: its unknown word is looked up."""
+    assert suggest("王利名民法总论") == (False, "王利明民法总论")
+
+
+def test_no_suggestion_when_the_query_finds_what_was_typed(homophones):
+    result = services.search("担保物权", filters=PUBLIC)
+
+    assert (result.count, result.matched_all_terms, result.suggestion) == (4, True, None)
+
+
+@pytest.mark.parametrize("query", ["量子纠缠", "利名", "汪丽敏"])
+def test_no_suggestion_without_a_whole_word_that_sounds_the_same(homophones, query):
+    """Nothing sounds like 量子纠缠; 利明 is only part of the name 王利明; 汪丽敏 shares no character with 王利明."""
+    assert suggest(query) == (False, None)
+
+
+def test_an_excluded_word_is_not_corrected(homophones):
+    assert suggest("担保物权 -王利名") == (True, None)
+
+
+def test_did_you_mean_never_names_a_chinese_word_only_internal_papers_hold(homophones, anon_api, judge_api):
+    """财产保全 is only in an internal paper's title: anonymous readers get no suggestion, a judge does."""
+    anonymous = anon_api.get("/api/v1/search", {"q": "财产保权"}).json()
+    judge = judge_api.get("/api/v1/search", {"q": "财产保权"}).json()
+
+    assert (anonymous["count"], anonymous["suggestion"]) == (0, None)
+    assert (judge["count"], judge["suggestion"]) == (1, "财产保全")  # the paper, found by 财产 alone
+    assert "财产保全" not in Client().get("/", {"q": "财产保权"}).content.decode()
+
+
+def test_suggestions_come_only_from_records_that_pass_the_filters(homophones):
+    """王利明 is the author of a book: searching papers only suggests nothing."""
+    assert suggest("王利名", Filters(type="paper")) == (False, None)
+    assert suggest("王利名", Filters(type="book")) == (False, "王利明")
+
+
+def test_the_page_and_the_api_show_the_same_suggestion_and_the_page_keeps_the_filters(homophones, anon_api):
+    api = anon_api.get("/api/v1/search", {"q": "担保无权", "type": "book"}).json()
+    page = Client().get("/", {"q": "担保无权", "type": "book"}).content.decode()
+
+    assert api["suggestion"] == "担保物权"
+    assert ('<p id="suggestion">您是不是要找：<a href="?q=%E6%8B%85%E4%BF%9D%E7%89%A9%E6%9D%83&amp;type=book">'
+            "担保物权</a></p>") in page
+    # Some words matched: the results with any of them are listed, and the page does not also say "not found".
+    assert f"共 {api['count']} 条结果" in page and "以下为包含任一词的结果" in page and 'id="next-step"' not in page
+
+
+def test_the_page_says_not_found_and_suggests_when_nothing_matched(homophones):
+    page = Client().get("/", {"q": "执型"}).content.decode()
+
+    assert "共 0 条结果" in page and "以下为包含任一词的结果" not in page
+    assert '您是不是要找：<a href="?q=%E6%89%A7%E8%A1%8C">执行</a>' in page and 'id="next-step"' in page
+
+
+# --- bounded cost ---------------------------------------------------------------------------------------
+
+
+def test_at_most_the_capped_number_of_runs_are_looked_up_by_their_sound(homophones):
+    misheard = "担保无权 王利名 执型 民事诉送 陈包经营 长程"
+
+    with mock.patch.object(searcher, "_sounds_like", wraps=searcher._sounds_like) as sounds_like:
+        result = services.search(misheard, filters=PUBLIC)
+
+    assert [call.args[1] for call in sounds_like.call_args_list] == ["担保无权", "王利名", "执型", "民事诉送"]
+    assert result.suggestion == "担保物权 王利明 执行 民事诉讼 陈包经营 长程"
+
+
+def test_at_most_the_capped_number_of_records_are_read_for_one_run(homophones, monkeypatch):
+    monkeypatch.setattr(searcher, "SUGGEST_DOCS", 1)
+    run = searcher._Run(searcher._searcher(), PUBLIC, "relevance", 20, 0, searcher._Deadline(2.0))
+
+    with mock.patch.object(run.searcher, "stored_fields", wraps=run.searcher.stored_fields) as read:
+        found = searcher._sounds_like(run, "担保无权")
+
+    assert (found, read.call_count) == ("担保物权", 1)
+
+
+def test_the_suggestion_work_stops_at_the_search_deadline(homophones):
+    run = searcher._Run(searcher._searcher(), PUBLIC, "relevance", 20, 0, searcher._Deadline(-1.0))
+
+    with pytest.raises(searcher.SearchTimeout):
+        searcher._suggest(run, "担保无权")
+
+
+# --- the readings are the index's -------------------------------------------------------------------------
+
+
+def test_the_syllables_compared_are_the_ones_the_pinyin_field_indexes():
+    """Read with the index's segmentation and phrase readings (重庆 → chong, not zhong), whole words marked."""
+    title = "重庆市民事诉讼法学"
+    indexed = {t.text for t in analysis.pinyin_analyzer()(title, mode="index")}
+
+    [read] = analysis.han_syllables(title)
+
+    assert read.syllables == ("chong", "qing", "shi", "min", "shi", "su", "song", "fa", "xue")
+    assert set(read.syllables) <= indexed and "minshisusong" in indexed
+    assert (3 in read.starts, 7 in read.ends, 4 in read.starts) == (True, True, False)  # 民事诉讼 yes, 事… no
