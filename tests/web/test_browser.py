@@ -226,6 +226,8 @@ def test_transfer_to_the_tribunal_and_pickup_there(library_data, server, browser
     desk.wait_for_selector("#incoming")
     assert "棋盘井法庭" in desk.inner_text("h1")
     shoot(desk, "2-receive-list")
+    assert not desk.is_checked("#incoming input[type=checkbox]")  # ticked for the books that did arrive
+    desk.check("#incoming input[type=checkbox]")
     desk.click("button:has-text('签收所选')")
     desk.wait_for_selector(".messages .success")
     assert "请放上预约架：张明（zhangming）" in desk.inner_text(".messages")
