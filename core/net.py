@@ -65,7 +65,15 @@ def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
             ip = ip.ipv4_mapped
         elif ip.sixtofour is not None and not is_public(ip.sixtofour):
             return False
+        elif ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+            # 64:ff9b::7f00:1 reaches 127.0.0.1 through a NAT64 gateway; ::127.0.0.1 is the deprecated
+            # IPv4-compatible form (attack round 16): judge them by the IPv4 address inside.
+            return is_public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return ip.is_global and not ip.is_multicast
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 
 def _literal_ip(host: str):
@@ -91,6 +99,8 @@ def outbound_url_check(url: str, *, allowed_hosts: Iterable[str]) -> SplitResult
         raise OutboundRefused("scheme", _("只能是 http:// 或 https:// 开头的地址"))
     if parts.username is not None or parts.password is not None:
         raise OutboundRefused("credentials", _("地址中不能包含用户名或密码"))
+    if any(ch.isspace() for ch in url.strip()):
+        raise OutboundRefused("invalid", _("不是有效的地址"))
     host = parts.hostname.rstrip(".")
     if host in allowed:
         return parts

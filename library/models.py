@@ -21,6 +21,7 @@ from library.validators import (
     normalize_barcode,
     normalize_clc,
     normalize_isbn,
+    normalize_place_name,
     validate_place_name,
     validate_weekdays,
 )
@@ -290,6 +291,7 @@ class Copy(SingleLineFields, models.Model):
         return self.at_location or self.location
 
     def clean(self) -> None:
+        self.location = normalize_place_name(self.location)
         try:
             self.barcode = normalize_barcode(self.barcode)
         except ValidationError as exc:

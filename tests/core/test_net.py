@@ -55,3 +55,15 @@ def test_post_json_returns_a_redirect_as_it_is_and_refuses_a_name_resolving_insi
         assert refused.value.code == "internal_address" and len(robot.received) == 1
     finally:
         stop_robot(robot)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::7f00:1", "64:ff9b::a00:1", "::127.0.0.1", "::10.0.0.1"])
+def test_nat64_and_ipv4_compatible_addresses_are_judged_by_their_ipv4(address):
+    """Attack round 16: 64:ff9b::7f00:1 (127.0.0.1 through a NAT64 gateway) counted as public."""
+    assert not is_public(ipaddress.ip_address(address))
+    assert is_public(ipaddress.ip_address("64:ff9b::808:808"))  # 8.8.8.8 that way is public
+
+
+def test_a_url_with_a_space_is_refused_when_saved():
+    with pytest.raises(OutboundRefused):
+        outbound_url_check("https://qyapi.weixin.qq.com/x y", allowed_hosts=["qyapi.weixin.qq.com"])

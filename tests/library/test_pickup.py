@@ -341,7 +341,8 @@ def test_a_pulled_copy_is_routed_from_the_desk_that_scanned_it(judges, desk, boo
     assert Transfer.objects.count() == 1
 
 
-@pytest.mark.parametrize("name", ["院本部\u200b", "\u202e部本院", "\u200b"])
+@pytest.mark.parametrize("name", ["院本部\u200b", "\u202e部本院", "\u200b", "院本部\u3164", "院本部\u115f",
+                                  "院本部\ufe0f", "院本部\U000e0100", "\u0300院本部", "院本部\u2800", "院本部\u034f"])
 def test_a_place_name_with_invisible_or_bidi_characters_is_refused(desk, book, name):
     """Attack round 16: look-alike places ("院本部" with a zero-width space) were registered and offered."""
     response = desk.patch("/api/v1/copies/P1", {"location": name})
@@ -388,3 +389,10 @@ def test_open_days_are_weekday_digits_each_once(value):
 
     with pytest.raises(ValidationError):
         validate_weekdays(value)
+
+
+def test_full_width_letters_and_spaces_in_a_place_name_are_folded(desk, book):
+    """Attack round 16: ＭＡＩＮ and 院　本部 became places of their own."""
+    assert desk.patch("/api/v1/copies/P1", {"location": "棋盘井法庭"}).status_code == 200
+    assert desk.patch("/api/v1/copies/P1", {"location": "ＱＰＪ　Ｂ"}).json()["location"] == "QPJ B"
+    assert desk.patch("/api/v1/copies/P1", {"location": "  棋盘井法庭  "}).json()["location"] == "棋盘井法庭"
