@@ -35,6 +35,23 @@ def redis_answers() -> bool:
 _claimed_db: list[int] = []
 
 
+def _drop_dead_claim(claims, key: str) -> None:
+    """Free a database claimed by a test process that no longer runs (killed: its atexit never ran), so that a
+    run killed by hand does not block the next ones for the claim's hour."""
+    held = claims.get(key)
+    if held is None:
+        return
+    try:
+        pid = int(held.split(b":", 1)[0])
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        # Deleted only if still that claim (another process may have just replaced it).
+        claims.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+                    1, key, held)
+    except (ValueError, PermissionError):
+        return  # not a pid of ours to judge, or a live process of another user
+
+
 def redis_url() -> str:
     """A Redis database of this test process's own, claimed in database 0 for the process's lifetime (an
     hour at most), so that test runs going on at once on one machine (two checkouts, pytest-xdist
@@ -48,6 +65,7 @@ def redis_url() -> str:
         claims = redis.Redis.from_url("redis://127.0.0.1:6379/0")
         token = f"{os.getpid()}:{uuid.uuid4().hex}"
         for db in range(15, 9, -1):
+            _drop_dead_claim(claims, f"shuyuan-tests:db{db}")
             if claims.set(f"shuyuan-tests:db{db}", token, nx=True, ex=3600):
                 _claimed_db.append(db)
                 atexit.register(lambda key=f"shuyuan-tests:db{db}": claims.delete(key)
