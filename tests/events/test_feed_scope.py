@@ -31,7 +31,7 @@ def event(organizer, committed):
 
 
 def feed_path(user) -> str:
-    return api_for(user).post("/api/v1/me/calendar-token").json()["url"].split("8000")[1]
+    return api_for(user).post("/api/v1/me/calendar-token").json()["url"].split("8000", 1)[1]
 
 
 def get(path: str, **headers):

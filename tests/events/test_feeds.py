@@ -228,7 +228,7 @@ def test_personal_feed_token_rotation_and_contents(talk, organizer_user, room, j
     assert links["url"].startswith("http://127.0.0.1:8000/calendar/u/fgcal_") and links["url"].endswith(".ics")
     assert links["webcal_url"] == "webcal://" + links["url"].split("://")[1]
     assert links["google_url"] == "https://calendar.google.com/calendar/r?cid=" + links["webcal_url"]
-    path = links["url"].split("8000")[1]
+    path = links["url"].split("8000", 1)[1]
     secret = path.removesuffix(".ics").split("_", 2)[2]
     assert len(secret) >= 22  # ≥ 128 bits of randomness in URL-safe base64 (here 256)
     internal = make_event(organizer_user, room, title="院内读书会", kind="reading", visibility="internal",
@@ -261,13 +261,13 @@ def test_personal_feed_token_rotation_and_contents(talk, organizer_user, room, j
         loan_return(loan=loan, actor=librarian)
     assert f"loan-{loan.pk}@" not in fetch(path).content.decode()
     other_links = api_for(other).post("/api/v1/me/calendar-token").json()
-    other_text = fetch(other_links["url"].split("8000")[1]).content.decode().replace("\r\n ", "")
+    other_text = fetch(other_links["url"].split("8000", 1)[1]).content.decode().replace("\r\n ", "")
     assert f"UID:hold-{hold.pk}@shuyuan" in other_text and "取书《民法典评注》" in other_text
     assert "法官茶座" not in other_text  # not registered; public events are in the public feed
     # Rotation: the old URL is dead at once; a made-up token is a 404 too.
     new_links = api.post("/api/v1/me/calendar-token").json()
     assert fetch(path).status_code == 404
-    assert fetch(new_links["url"].split("8000")[1]).status_code == 200
+    assert fetch(new_links["url"].split("8000", 1)[1]).status_code == 200
     assert fetch("/calendar/u/fgcal_000000000000_notreal.ics").status_code == 404
     assert fetch("/calendar/u/garbage.ics").status_code == 404
     assert f"SUMMARY:{internal.title}" not in fetch("/calendar/events.ics").content.decode()  # personal feeds only
@@ -455,7 +455,7 @@ def test_line_breaks_already_stored_never_break_a_feed(talk, organizer_user, roo
     type(book).objects.filter(pk=book.pk).update(title="民法\r\n典")
     judge.profile.display_name = "张\r\n法官"
     judge.profile.save()
-    personal = api_for(judge).post("/api/v1/me/calendar-token").json()["url"].split("8000")[1]
+    personal = api_for(judge).post("/api/v1/me/calendar-token").json()["url"].split("8000", 1)[1]
     for path in (f"/calendar/events/{talk.pk}.ics", "/calendar/events.ics", personal):
         response = fetch(path)
         assert response.status_code == 200, path
