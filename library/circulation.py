@@ -660,7 +660,8 @@ def transfer_create(*, copy: Copy, to: Location, actor, channel: str = Channel.W
 
 def _lock_transfer(transfer: Transfer) -> Transfer:
     _lock_book(transfer.copy.book_id)
-    return Transfer.objects.select_for_update().select_related("copy", "hold").get(pk=transfer.pk)
+    # Lock the transfer's row only: PostgreSQL refuses FOR UPDATE on the nullable side of the hold's outer join.
+    return Transfer.objects.select_for_update(of=("self",)).select_related("copy", "hold").get(pk=transfer.pk)
 
 
 def transfer_send(*, transfer: Transfer, actor, channel: str = Channel.WEB, now: datetime | None = None) -> Transfer:
