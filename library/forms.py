@@ -73,7 +73,16 @@ class PaperFileForm(forms.Form):
         return upload
 
 
-class DeskForm(forms.Form):
+class OneLineErrors:
+    """Forms of the desk answer each scan with one line: the first error."""
+
+    def first_error(self) -> str:
+        for errors in self.errors.values():
+            return errors[0]
+        return ""
+
+
+class DeskForm(OneLineErrors, forms.Form):
     """One scan at the desk: lend a copy to a reader, take it back, or finish with the current reader.
 
     The reader may be given by username, library card number, name, the name's pinyin (zhangming, zm) or
@@ -121,14 +130,8 @@ class DeskForm(forms.Form):
                 typed == reader.get_username() or typed.upper() == ((profile.card_number or "") if profile else ""))
         return cleaned
 
-    def first_error(self) -> str:
-        """The message to show (the desk answers each scan with one line)."""
-        for errors in self.errors.values():
-            return errors[0]
-        return ""
 
-
-class TransferForm(forms.Form):
+class TransferForm(OneLineErrors, forms.Form):
     """Move a copy on the shelf here to another location (for good: it belongs there once received)."""
 
     barcode = forms.CharField(label=_("复本条码"), max_length=64, strip=True)
@@ -152,11 +155,6 @@ class TransferForm(forms.Form):
         cleaned["copy"] = copy
         cleaned["to"] = self.places.get(cleaned.get("to", ""))
         return cleaned
-
-    def first_error(self) -> str:
-        for errors in self.errors.values():
-            return errors[0]
-        return ""
 
 
 def _terms_of(text: str) -> list[str]:
