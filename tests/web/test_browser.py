@@ -4,99 +4,14 @@ Run whenever /usr/bin/chromium exists (``.ci/run`` installs it).  Every page of 
 saved as a screenshot under var/screenshots/ (and the page at a failure).
 """
 
-import os
-from pathlib import Path
 
-import pytest
 
 from accounts.models import Role
-from library.services import book_create, copy_create
+from library.services import book_create
 from search_index import services as search
-from tests.conftest import make_user
+from tests.web.browsing import BROWSER_TEST, CHROMIUM, browser_user, login
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (.ci/run installs it)"),
-]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own database work
-    # (fixtures, assertions on rows) is ordinary synchronous code around it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        # Pages open in Chinese, as on the court's computers (the English switch is tested separately).
-        original = instance.new_page
-        blocked = []  # what the Content-Security-Policy refused, on any page of the test
-
-        def new_page(**kw):
-            page = original(**{"locale": "zh-CN", **kw})
-            page.on("console", lambda msg: blocked.append(f"{page.url}: {msg.text}")
-                    if "Content Security Policy" in msg.text else None)
-            return page
-
-        instance.new_page = new_page
-        yield instance
-        instance.close()
-        assert blocked == [], "the pages broke their own Content-Security-Policy"
-        # Database work done while Playwright's loop runs uses its own (context-local) connection:
-        # close it here, or PostgreSQL keeps a session open on the test database.
-        from django.db import connections
-
-        connections.close_all()
-
-
-@pytest.fixture
-def shoot(request):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pages = []
-
-    def take(page, name: str) -> None:
-        pages.append(page)
-        page.screenshot(path=str(SHOTS / f"{request.node.name}-{name}.png"), full_page=True)
-
-    yield take
-    failed = getattr(request.node, "rep_call", None)
-    if pages and (failed is None or failed.failed):
-        pages[-1].screenshot(path=str(SHOTS / f"{request.node.name}-at-failure.png"), full_page=True)
-
-
-@pytest.fixture
-def library_data(db):
-    from library.models import Location
-
-    # The places of a fresh installation (a test before this one may have flushed the migration's rows).
-    Location.objects.update_or_create(name="院本部", defaults={"code": "main", "pickup": True, "position": 0})
-    browser_user("zhangming", Role.JUDGE, "judge-pass-2026", display_name="张明")
-    book = book_create(title="担保物权研究", summary="系统研究抵押权、质权与留置权。", clc="D923.2", year=2017)
-    copy_create(book=book, barcode="B1")
-    search.index_rebuild()
-    return book
-
-
-def browser_user(username: str, role: str | tuple[str, ...], password: str, **profile):
-    """A user whose password the live server can check (it hashes with Django's default hasher)."""
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
-    user = make_user(username, *((role,) if isinstance(role, str) else role), **profile)
-    hasher = PBKDF2PasswordHasher()
-    user.password = hasher.encode(password, hasher.salt())
-    user.save(update_fields=["password"])
-    return user
-
-
-def login(page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("main button[type=submit]")
+pytestmark = BROWSER_TEST
 
 
 def test_judge_searches_requests_scans_to_borrow_and_renews(library_data, server, browser, shoot):
