@@ -145,6 +145,8 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "healthz"): same(200),
     ("GET", "readyz"): same(200, index=True),
     ("POST", "readyz"): same(200, index=True),
+    ("GET", "favicon.ico"): same(301),
+    ("POST", "favicon.ico"): same(301),
     ("GET", "login/"): same(200),
     ("POST", "login/"): same(200),  # an empty form: shown again with errors
     ("POST", "logout/"): same(302),

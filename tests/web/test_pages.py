@@ -626,3 +626,14 @@ def test_the_home_page_shows_new_arrivals_by_accession_and_coming_events(organiz
     assert f"{today - timedelta(days=3):%Y-%m-%d} 入藏" in arrivals
     assert "法官茶座：执行难" in page.split('id="upcoming-title"')[1]
     assert 'id="home"' not in Client().get("/", {"q": "民法"}).content.decode()  # a search shows results only
+
+
+def test_the_favicon_is_the_pages_icon(db):
+    from django.contrib.staticfiles import finders
+
+    client = Client()
+    page = client.get("/login/").content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == icon
+    assert finders.find(icon.removeprefix("/static/")).endswith("favicon.svg")
