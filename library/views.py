@@ -393,7 +393,8 @@ def labels(request: HttpRequest) -> HttpResponse:
         else:
             return pdf_response(printed.pdf, f"labels-{form.cleaned_data['kind']}.pdf")
     waiting = selectors.label_copies(unprinted=True).count()
-    return render(request, "library/labels.html", {"nav": "desk", "form": form, "waiting": waiting},
+    return render(request, "library/labels.html", {**_desk_context(request, _desk_location(request)), "form": form,
+                                                   "waiting": waiting},
                   status=400 if form.errors else 200)
 
 
@@ -410,7 +411,8 @@ def cards(request: HttpRequest) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
         else:
             return pdf_response(printed.pdf, "cards.pdf")
-    return render(request, "library/cards.html", {"nav": "desk", "form": form}, status=400 if form.errors else 200)
+    return render(request, "library/cards.html", {**_desk_context(request, _desk_location(request)), "form": form},
+                  status=400 if form.errors else 200)
 
 
 @role_required(Role.LIBRARIAN)

@@ -1,6 +1,8 @@
 """The desk's pages through Django's test client (CSRF on): the pull list, the van's lists, slips, the desk's
 place, and ids typed into them that are not ids."""
 
+import re
+
 import pytest
 
 from accounts.models import Profile, Role
@@ -107,3 +109,16 @@ def test_the_desk_keeps_its_place(world):
     assert "服务台 · 棋盘井法庭" in page(desk, "/desk?at=qpj")
     assert "服务台 · 棋盘井法庭" in page(desk, "/desk")  # kept in the session
     assert "服务台 · 棋盘井法庭" in page(desk, "/desk?at=nowhere")  # an unknown place changes nothing
+
+
+@pytest.mark.parametrize("url", ["/desk/labels", "/desk/cards"])
+def test_the_printing_pages_keep_the_desk_header(world, url):
+    desk = world["desk"]
+    page(desk, "/desk?at=qpj")
+    html = page(desk, url)
+    # The same header as the other desk pages: the desk's place kept, this page marked …
+    assert re.search(r'<option value="qpj" selected>棋盘井法庭</option>', html)
+    assert re.search(rf'<a href="{url}" aria-current="page">', html)
+    # … and the work waiting at the place (the requested copy is pulled at 院本部).
+    assert '取书单 <span class="count">1</span>' in page(desk, url + "?at=main")
+    assert '取书单 <span class="count">' not in html
