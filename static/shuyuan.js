@@ -24,6 +24,11 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-print]").forEach((button) => {
     button.addEventListener("click", () => window.print());
   });
+  // Buttons that undo something the reader cannot take back in one click ask first: data-confirm="…".
+  document.addEventListener("submit", (event) => {
+    const button = event.submitter;
+    if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
   // Copy buttons: <button data-copy="#input-id" hidden> appear only where the clipboard is usable.
   document.querySelectorAll("[data-copy]").forEach((button) => {
     const source = document.querySelector(button.dataset.copy);
