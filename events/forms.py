@@ -260,7 +260,7 @@ class SpeakerForm(forms.Form):
         return username
 
 
-SpeakerFormSet = forms.formset_factory(SpeakerForm, extra=0, can_delete=True, max_num=20, absolute_max=20,
+SpeakerFormSet = forms.formset_factory(SpeakerForm, extra=1, can_delete=True, max_num=20, absolute_max=20,
                                        validate_max=True)
 
 

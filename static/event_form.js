@@ -135,6 +135,11 @@ document.addEventListener("DOMContentLoaded", () => {
       render([]);
     }
   });
+  // A press keeps the focus in the box: moving it to the suggestion could scroll the page between press and
+  // release, and the release would then land elsewhere (no click; seen at phone size).
+  list.addEventListener("mousedown", (event) => {
+    if (event.target.closest("button.suggestion")) event.preventDefault();
+  });
   list.addEventListener("click", (event) => {
     const button = event.target.closest("button.suggestion");
     if (!button) return;
