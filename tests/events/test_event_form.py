@@ -71,6 +71,7 @@ def test_without_script_every_field_shows_grouped_in_fieldsets_with_legends(orga
         assert f'id="{field}"' in html, field
     assert '<script src="/static/event_form.js" defer></script>' in html and "<script>" not in html
     assert 'style="' not in html  # the Content-Security-Policy allows no inline styles
+    assert "{#" not in html and "{%" not in html and "comment" not in html  # no template comment shows
 
 
 def test_each_frequency_asks_for_its_own_fields(organizer):

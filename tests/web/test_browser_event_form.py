@@ -67,7 +67,7 @@ def test_organizer_creates_a_weekly_tea_talk_with_speakers_and_reading_then_pick
     page.wait_for_selector("#reading-chips .chip")
     assert page.inner_text("#reading-chips").count("《担保物权研究》") == 1
     shoot(page, f"{size}-2-filled")
-    page.click("button[name=save]:not(.visually-hidden)")
+    page.click("button[name=save]")
     page.wait_for_selector(".messages .success")
 
     event = Event.objects.get(title="法官茶座")
@@ -87,7 +87,7 @@ def test_organizer_creates_a_weekly_tea_talk_with_speakers_and_reading_then_pick
     page.fill("#id_start_time", "19:30")
     page.fill("#id_end_time", "20:30")
     page.select_option("#id_venue", label="法官书苑阅览室")
-    page.click("button[name=save]:not(.visually-hidden)")
+    page.click("button[name=save]")
     page.wait_for_selector("#conflict")
     assert page.locator("text=场地冲突").count() == 1 and page.locator(".messages li").count() == 0
     assert "已有「法官茶座」" in page.inner_text("#group-venue #conflict")
