@@ -1,75 +1,202 @@
-"""The organizer's event form: recurrence chosen in plain words (每周三, 每月第一个星期五) and turned into an RRULE."""
+"""The organizer's event form: recurrence chosen in plain words (每周三, 每月第一个周五) and turned into an RRULE,
+speakers, reading list, place, registration and visibility, grouped as the page shows them."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput
 from core.text import validate_single_line
 from events.models import Event, Venue
-from events.recurrence import FIRST_YEAR, LAST_YEAR, first_instance, local_tz, parse_instant
+from events.recurrence import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    first_instance,
+    local_tz,
+    parse_instant,
+    rule_in_words,
+    until_utc,
+)
+from library.models import Book, Paper
 
 WEEKDAYS = [("MO", _("星期一")), ("TU", _("星期二")), ("WE", _("星期三")), ("TH", _("星期四")), ("FR", _("星期五")),
             ("SA", _("星期六")), ("SU", _("星期日"))]
 ORDINALS = [("1", _("第一个")), ("2", _("第二个")), ("3", _("第三个")), ("4", _("第四个")), ("-1", _("最后一个"))]
 # <input type="date"> and "time" take ISO values whatever the page's language: the zh-hans date format
 # (2026/12/16) left the edit form's date empty and unsavable (routine walk, 2026-12-06).
-REPEAT = [("none", _("不重复")), ("weekly", _("每周")), ("monthly", _("每月"))]
+REPEAT = [("none", _("不重复")), ("daily", _("每天")), ("weekly", _("每周")), ("monthly", _("每月"))]
+#: <input type="datetime-local"> sends 2027-01-06T19:00 (the registration window).
+LOCAL_DATETIME = "%Y-%m-%dT%H:%M"
+
+
+class IdListField(forms.Field):
+    """Ids of books or papers, one per hidden input (the reading list's chips); a value may also hold several
+    ("3, 5 8").  Unknown ids are refused."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, model, **kwargs):
+        self.model = model
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value) -> list[int]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        ids: list[int] = []
+        for item in values:
+            for piece in str(item).replace("，", ",").replace(",", " ").split():
+                if not (piece.isascii() and piece.isdigit()) or len(piece) > 18:
+                    raise forms.ValidationError(gettext("不是有效的编号：%(value)s") % {"value": piece[:20]}, code="invalid")
+                if int(piece) not in ids:
+                    ids.append(int(piece))
+        return ids
+
+    def validate(self, value: list[int]) -> None:
+        found = set(self.model.objects.filter(pk__in=value).values_list("pk", flat=True))
+        missing = [pk for pk in value if pk not in found]
+        if missing:
+            raise forms.ValidationError(gettext("找不到编号为 %(ids)s 的条目") % {"ids": "、".join(map(str, missing))},
+                                        code="unknown")
 
 
 class EventForm(forms.Form):
+    """Everything an organizer sets on an event, grouped as the page shows it (``GROUPS``).  ``creating``
+    refuses a start that has passed (an event being edited may have begun long ago)."""
+
+    # 基本信息
     title = forms.CharField(label=_("标题"), max_length=200, validators=[validate_single_line])
     kind = forms.ChoiceField(label=_("类型"), choices=Event.Kind.choices)
+    description = forms.CharField(label=_("简介"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    # 时间与重复
+    repeat = forms.ChoiceField(label=_("重复"), choices=REPEAT, initial="none")
     date = forms.DateField(label=_("日期（首次）"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     start_time = forms.TimeField(label=_("开始时间"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     end_time = forms.TimeField(label=_("结束时间"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    venue = forms.ModelChoiceField(label=_("场地"), queryset=Venue.objects.order_by("name"), required=False,
-                                   empty_label=_("（线上或不占场地）"))
-    capacity = forms.IntegerField(label=_("名额（留空取场地容纳人数）"), min_value=1, max_value=100000, required=False)
-    description = forms.CharField(label=_("简介"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    repeat = forms.ChoiceField(label=_("重复"), choices=REPEAT, initial="none")
+    weekdays = forms.MultipleChoiceField(label=_("每周的哪几天"), choices=WEEKDAYS, required=False,
+                                         widget=forms.CheckboxSelectMultiple)
     ordinal = forms.ChoiceField(label=_("每月第几个"), choices=ORDINALS, required=False)
     weekday = forms.ChoiceField(label=_("星期"), choices=WEEKDAYS, required=False)
     count = forms.IntegerField(label=_("共几次（留空为长期）"), min_value=1, max_value=500, required=False)
-    force = forms.BooleanField(label=_("场地有冲突也仍然安排"), required=False)
+    until = forms.DateField(label=_("或截止日期"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    # 场地
+    venue = forms.ModelChoiceField(label=_("场地"), queryset=Venue.objects.order_by("name"), required=False,
+                                   empty_label=_("（线上或不占场地）"))
+    online_url = forms.URLField(label=_("线上会议链接"), max_length=500, required=False, assume_scheme="https",
+                                widget=forms.URLInput(attrs={"placeholder": "https://"}))
+    # 报名
+    registration_required = forms.BooleanField(label=_("需要报名"), required=False, initial=True)
+    capacity = forms.IntegerField(label=_("名额（留空取场地容纳人数）"), min_value=1, max_value=100000, required=False)
+    registration_opens = forms.DateTimeField(
+        label=_("报名开始（可选）"), required=False, input_formats=[LOCAL_DATETIME, "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_DATETIME))
+    registration_closes = forms.DateTimeField(
+        label=_("报名截止（可选）"), required=False, input_formats=[LOCAL_DATETIME, "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_DATETIME))
+    # 可见范围
+    visibility = forms.ChoiceField(label=_("可见范围"), choices=Event.Visibility.choices, required=False,
+                                   initial=Event.Visibility.PUBLIC, widget=forms.RadioSelect)
+    # 阅读书目: the chips' hidden inputs, and the box that finds titles to add
+    books = IdListField(model=Book, label=_("图书"))
+    papers = IdListField(model=Paper, label=_("调研成果"))
+    reading_q = forms.CharField(label=_("查找图书或调研成果"), required=False, max_length=200,
+                                widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
+    # Shown beside a venue conflict only.
+    force = forms.BooleanField(label=_("仍然安排"), required=False)
+
+    #: The groups of the page, each a fieldset with its legend; the fields of 时间与重复 that only some
+    #: frequencies use sit in nested fieldsets (``REPEAT_PARTS``) that static/event_form.js hides.
+    GROUPS = [
+        ("basic", _("基本信息"), ["title", "kind", "description"]),
+        ("time", _("时间与重复"), ["repeat", "date", "start_time", "end_time"]),
+        ("venue", _("场地"), ["venue", "online_url"]),
+        ("registration", _("报名"), ["registration_required", "capacity", "registration_opens", "registration_closes"]),
+        ("visibility", _("可见范围"), ["visibility"]),
+    ]
+    #: Nested fieldsets of 时间与重复: (id, legend, the frequencies that use it, fields).
+    REPEAT_PARTS = [
+        ("weekly", _("每周重复时"), "weekly", ["weekdays"]),
+        ("monthly", _("每月重复时"), "monthly", ["ordinal", "weekday"]),
+        ("ends", _("重复多久"), "daily weekly monthly", ["count", "until"]),
+    ]
+
+    #: Set for a press that only changes the page (the reading list without script): no errors shown yet.
+    quiet = False
+
+    def __init__(self, *args, creating: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.creating = creating
+
+    def groups(self) -> list[dict]:
+        """The fieldsets as the template draws them."""
+        out = []
+        for key, legend, names in self.GROUPS:
+            parts = []
+            if key == "time":
+                parts = [{"key": k, "legend": lg, "repeat": repeat, "fields": [self[n] for n in fields]}
+                         for k, lg, repeat, fields in self.REPEAT_PARTS]
+            out.append({"key": key, "legend": legend, "fields": [self[n] for n in names], "parts": parts})
+        return out
+
+    def clean_visibility(self) -> str:
+        return self.cleaned_data["visibility"] or (self.initial.get("visibility") or Event.Visibility.PUBLIC)
 
     def clean(self):
         data = super().clean()
-        if data.get("date") and not FIRST_YEAR <= data["date"].year <= LAST_YEAR:
-            self.add_error("date", gettext("日期须在 %(first)s 至 %(last)s 年之间") % {"first": FIRST_YEAR, "last": LAST_YEAR})
+        for name in ("date", "until"):
+            if data.get(name) and not FIRST_YEAR <= data[name].year <= LAST_YEAR:
+                self.add_error(name, gettext("日期须在 %(first)s 至 %(last)s 年之间") % {"first": FIRST_YEAR, "last": LAST_YEAR})
         if self.errors:
             return data
         if data["end_time"] <= data["start_time"]:
             self.add_error("end_time", gettext("结束时间必须晚于开始时间"))
-        if data["repeat"] != "none" and not data.get("weekday"):
+        repeat = data["repeat"]
+        if repeat == "weekly" and not data.get("weekdays"):
+            if data.get("weekday"):  # a page from before the weekly checkboxes
+                data["weekdays"] = [data["weekday"]]
+            else:
+                self.add_error("weekdays", gettext("请选择星期几"))
+        if repeat == "monthly" and not data.get("weekday"):
             self.add_error("weekday", gettext("请选择星期"))
+        if repeat != "none" and data.get("count") and data.get("until"):
+            self.add_error("until", gettext("“共几次”与“截止日期”只填一项"))
+        if repeat != "none" and data.get("until") and data["until"] < data["date"]:
+            self.add_error("until", gettext("截止日期早于首次日期"))
+        opens, closes = data.get("registration_opens"), data.get("registration_closes")
+        if opens and closes and closes <= opens:
+            self.add_error("registration_closes", gettext("报名截止须晚于报名开始"))
+        if self.errors:
+            return data
+        start, _end = self.times()
+        if self.creating and start < timezone.now():
+            self.add_error("date", gettext("开始时间已过"))
         return data
 
     def rrule(self) -> str:
         data = self.cleaned_data
-        if data["repeat"] == "weekly":
-            rule = f"FREQ=WEEKLY;BYDAY={data['weekday']}"
-        elif data["repeat"] == "monthly":
+        repeat = data["repeat"]
+        if repeat == "daily":
+            rule = "FREQ=DAILY"
+        elif repeat == "weekly":
+            days = sorted(set(data.get("weekdays") or [data.get("weekday") or "MO"]), key=[d for d, _ in WEEKDAYS].index)
+            rule = f"FREQ=WEEKLY;BYDAY={','.join(days)}"
+        elif repeat == "monthly":
             rule = f"FREQ=MONTHLY;BYDAY={data.get('ordinal') or '1'}{data['weekday']}"
         else:
             return ""
         if data.get("count"):
             rule += f";COUNT={data['count']}"
+        elif data.get("until"):
+            rule += f";UNTIL={data['until']:%Y%m%d}"
         return rule
 
     def plain_words(self) -> str:
-        data = self.cleaned_data
-        day = str(dict(WEEKDAYS).get(data.get("weekday") or "", ""))
-        if data["repeat"] == "weekly":
-            text = gettext("每%(weekday)s") % {"weekday": day} if day else gettext("每周")
-        elif data["repeat"] == "monthly":
-            text = gettext("每月%(ordinal)s%(weekday)s") % {"ordinal": dict(ORDINALS).get(data.get("ordinal") or "1"),
-                                                      "weekday": day}
-        else:
-            return gettext("不重复")
-        return text + (gettext("，共 %(count)s 次") % {"count": data["count"]} if data.get("count") else "")
+        """The rule in words with its time: 每周三 19:00，共 8 次."""
+        rule = self.rrule()
+        return rule_in_words(rule, self.times()[0]) if rule else gettext("不重复")
 
     def times(self) -> tuple[datetime, datetime]:
         """Start and end of the first occurrence: the chosen date, or the rule's first day on or after it."""
@@ -81,6 +208,60 @@ class EventForm(forms.Form):
             start = first_instance(rule, start=start) or start
         end = datetime.combine(start.date(), data["end_time"], tzinfo=tz)
         return start, end
+
+
+def form_repeat(rrule: str) -> dict | None:
+    """The form's repeat fields for a stored rule, or None when the form cannot express it exactly (a rule
+    with INTERVAL, BYMONTHDAY …, or an UNTIL that is not the end of a day in library time)."""
+    if not rrule:
+        return {"repeat": "none"}
+    parts = dict(part.split("=", 1) for part in rrule.upper().split(";") if "=" in part)
+    if set(parts) - {"FREQ", "BYDAY", "COUNT", "UNTIL"}:
+        return None
+    days = [d for d in parts.get("BYDAY", "").split(",") if d]
+    out: dict = {}
+    if parts.get("FREQ") == "DAILY" and not days:
+        out["repeat"] = "daily"
+    elif parts.get("FREQ") == "WEEKLY" and days and all(d in dict(WEEKDAYS) for d in days):
+        out.update(repeat="weekly", weekdays=days)
+    elif (parts.get("FREQ") == "MONTHLY" and len(days) == 1 and days[0][-2:] in dict(WEEKDAYS)
+          and (days[0][:-2] or "1") in dict(ORDINALS)):
+        out.update(repeat="monthly", weekday=days[0][-2:], ordinal=days[0][:-2] or "1")
+    else:
+        return None
+    if "COUNT" in parts:
+        if not (parts["COUNT"].isascii() and parts["COUNT"].isdigit()):
+            return None
+        out["count"] = int(parts["COUNT"])
+    elif "UNTIL" in parts:
+        try:
+            until = datetime.strptime(until_utc(parts["UNTIL"]), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except (ValueError, OverflowError):
+            return None
+        day = until.astimezone(local_tz()).date()
+        if until_utc(f"{day:%Y%m%d}") != until_utc(parts["UNTIL"]):
+            return None  # saved again as that day it would mean a later end: kept as it is
+        out["until"] = day
+    return out
+
+
+class SpeakerForm(forms.Form):
+    """One row of 主讲/主持: a name, a role, and optionally the account of a colleague."""
+
+    name = forms.CharField(label=_("姓名"), max_length=100, validators=[validate_single_line])
+    role = forms.CharField(label=_("身份"), max_length=50, required=False, validators=[validate_single_line],
+                           widget=forms.TextInput(attrs={"placeholder": _("例如 主讲人、主持人")}))
+    user = forms.CharField(label=_("账号（可选）"), max_length=150, required=False)
+
+    def clean_user(self) -> str:
+        username = self.cleaned_data["user"].strip()
+        if username and not get_user_model().objects.filter(username=username, is_active=True).exists():
+            raise forms.ValidationError(gettext("用户不存在：%(user)s") % {"user": username}, code="unknown_user")
+        return username
+
+
+SpeakerFormSet = forms.formset_factory(SpeakerForm, extra=1, can_delete=True, max_num=20, absolute_max=20,
+                                       validate_max=True)
 
 
 class CheckInForm(forms.Form):

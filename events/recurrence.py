@@ -436,39 +436,109 @@ def with_utc_until(rule: str) -> str:
     return ";".join(f"{name}={until_utc(value) if name.upper() == 'UNTIL' else value}" for name, _, value in parts)
 
 
-_DAY_NAMES = {"MO": gettext_lazy("星期一"), "TU": gettext_lazy("星期二"), "WE": gettext_lazy("星期三"), "TH": gettext_lazy("星期四"), "FR": gettext_lazy("星期五"),
-              "SA": gettext_lazy("星期六"), "SU": gettext_lazy("星期日")}
-_ORDINAL_NAMES = {"1": gettext_lazy("第一个"), "2": gettext_lazy("第二个"), "3": gettext_lazy("第三个"), "4": gettext_lazy("第四个"), "-1": gettext_lazy("最后一个")}
+_DAY_NAMES = {"MO": gettext_lazy("周一"), "TU": gettext_lazy("周二"), "WE": gettext_lazy("周三"), "TH": gettext_lazy("周四"),
+              "FR": gettext_lazy("周五"), "SA": gettext_lazy("周六"), "SU": gettext_lazy("周日")}
+_DAY_ORDER = list(_DAY_NAMES)
+_ORDINAL_NAMES = {"1": gettext_lazy("第一个"), "2": gettext_lazy("第二个"), "3": gettext_lazy("第三个"), "4": gettext_lazy("第四个"),
+                  "5": gettext_lazy("第五个"), "-1": gettext_lazy("最后一个")}
+_WORKDAYS = ["MO", "TU", "WE", "TH", "FR"]
 
 
-def rule_in_words(rrule_text: str) -> str:
-    """A rule in the words of the organizer's form (每星期三、每月第一个星期五、每天, with 共 N 次 or 至 日期);
-    the rule itself for shapes the form does not make."""
+def _days_in_words(days: list[str]) -> str:
+    """Plain weekdays (no ordinal) in week order: 周一、周三."""
+    ordered = sorted(set(days), key=_DAY_ORDER.index)
+    return gettext("、").join(str(_DAY_NAMES[d]) for d in ordered)
+
+
+def _pattern_in_words(parts: dict[str, str], start: datetime | None) -> str | None:
+    """The rule's pattern (每周三, 每两周的周一、周三, 每月第一个周五, 每月 15 日 …) or None for a shape
+    that has no plain words."""
+    freq = parts["FREQ"]
+    raw = parts.get("INTERVAL", "1")
+    interval = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if interval < 1 or set(parts) - {"FREQ", "BYDAY", "BYMONTHDAY", "BYMONTH", "COUNT", "UNTIL", "INTERVAL", "WKST"}:
+        return None
+    local = start.astimezone(local_tz()) if start is not None else None
+    items = [d for d in parts.get("BYDAY", "").split(",") if d]
+    matches = [re.fullmatch(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)", d) for d in items]
+    if any(m is None for m in matches):
+        return None
+    plain = [m[2] for m in matches if not m[1]]
+    numbered = [(m[1].lstrip("+"), m[2]) for m in matches if m[1]]
+    monthdays = [d for d in parts.get("BYMONTHDAY", "").split(",") if d]
+    if "BYMONTH" in parts and freq != "YEARLY":
+        return None
+    if freq == "DAILY":
+        if monthdays or numbered:
+            return None
+        if plain:
+            if interval != 1:
+                return None
+            return gettext("每个工作日") if sorted(plain, key=_DAY_ORDER.index) == _WORKDAYS else \
+                gettext("每%(weekday)s") % {"weekday": _days_in_words(plain)}
+        return gettext("每天") if interval == 1 else gettext("每 %(n)s 天") % {"n": interval}
+    if freq == "WEEKLY":
+        if monthdays or numbered:
+            return None
+        if not plain:
+            if local is None:
+                return gettext("每周") if interval == 1 else gettext("每 %(n)s 周") % {"n": interval}
+            plain = [_DAY_ORDER[local.weekday()]]
+        days = _days_in_words(plain)
+        if interval == 1:
+            return gettext("每%(weekday)s") % {"weekday": days}
+        return gettext("每 %(n)s 周的%(weekday)s") % {"n": interval, "weekday": days}
+    if freq == "MONTHLY":
+        if monthdays and not items:
+            if monthdays == ["-1"]:
+                which = gettext("最后一天")
+            elif all(d.isascii() and d.isdigit() for d in monthdays):
+                days = gettext("、").join(str(int(d)) for d in sorted(monthdays, key=int))
+                if interval == 1:
+                    return gettext("每月 %(days)s 日") % {"days": days}
+                return gettext("每 %(n)s 个月的 %(days)s 日") % {"n": interval, "days": days}
+            else:
+                return None
+        elif len(numbered) == 1 and not plain and not monthdays and numbered[0][0] in _ORDINAL_NAMES:
+            ordinal, day = numbered[0]
+            if interval == 1:
+                return gettext("每月%(ordinal)s%(weekday)s") % {"ordinal": _ORDINAL_NAMES[ordinal], "weekday": _DAY_NAMES[day]}
+            which = gettext("%(ordinal)s%(weekday)s") % {"ordinal": _ORDINAL_NAMES[ordinal], "weekday": _DAY_NAMES[day]}
+        elif not items and not monthdays and local is not None:
+            return _pattern_in_words({**parts, "BYMONTHDAY": str(local.day)}, start)
+        else:
+            return None
+        if interval == 1:
+            return gettext("每月%(which)s") % {"which": which}
+        return gettext("每 %(n)s 个月的%(which)s") % {"n": interval, "which": which}
+    if freq == "YEARLY" and not items and local is not None and interval == 1:
+        if monthdays or parts.get("BYMONTH", str(local.month)) != str(local.month):
+            return None
+        return gettext("每年 %(month)s 月 %(day)s 日") % {"month": local.month, "day": local.day}
+    return None
+
+
+def rule_in_words(rrule_text: str, start: datetime | None = None) -> str:
+    """A rule in words, with the time of day when ``start`` (the series' first start) is given:
+    每周三 19:00，共 8 次; 每月第一个周五 15:00，至 2027-06-30; 每个工作日.  Every rule the organizer's
+    form makes has its own words; any other reads 按自定义规则重复 (with its time, count or end), never
+    the RRULE itself."""
     if not rrule_text:
         return gettext("不重复")
     try:
         parts = _rule_parts(rrule_text)
     except InvalidInput:
-        return rrule_text
-    if set(parts) - {"FREQ", "BYDAY", "COUNT", "UNTIL", "INTERVAL", "WKST"} or parts.get("INTERVAL", "1") != "1":
-        return rrule_text
-    days = [d for d in parts.get("BYDAY", "").split(",") if d]
-    match = re.fullmatch(r"(-?\d)?(MO|TU|WE|TH|FR|SA|SU)", days[0]) if len(days) == 1 else None
-    if parts["FREQ"] == "DAILY" and not days:
-        text = gettext("每天")
-    elif parts["FREQ"] == "WEEKLY" and match and not match[1]:
-        text = gettext("每%(weekday)s") % {"weekday": _DAY_NAMES[match[2]]}
-    elif parts["FREQ"] == "MONTHLY" and match and match[1] in _ORDINAL_NAMES:
-        text = gettext("每月%(ordinal)s%(weekday)s") % {"ordinal": _ORDINAL_NAMES[match[1]], "weekday": _DAY_NAMES[match[2]]}
-    else:
-        return rrule_text
-    if "COUNT" in parts:
-        text += gettext("，共 %(count)s 次") % {"count": parts["COUNT"]}
+        return gettext("按自定义规则重复")
+    text = _pattern_in_words(parts, start) or gettext("按自定义规则重复")
+    if start is not None:
+        text += " " + f"{start.astimezone(local_tz()):%H:%M}"
+    if "COUNT" in parts and parts["COUNT"].isdigit():
+        text += gettext("，共 %(count)s 次") % {"count": int(parts["COUNT"])}
     elif "UNTIL" in parts:
         try:
             until = datetime.strptime(until_utc(parts["UNTIL"]), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        except ValueError:
-            return rrule_text
+        except (ValueError, OverflowError):
+            return text
         text += gettext("，至 %(date)s") % {"date": until.astimezone(local_tz()).date().isoformat()}
     return text
 

@@ -2,12 +2,14 @@
 
 import base64
 import binascii
+import bisect
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncDate
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
@@ -15,7 +17,17 @@ from accounts.selectors import user_has_role
 from core.errors import InvalidInput
 from events.listing import covering
 from events.models import Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker, Venue
-from events.recurrence import FIRST_YEAR, LAST_YEAR, MAX_EVENT_LENGTH, Occurrence, occurrences_within
+from events.recurrence import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_EVENT_LENGTH,
+    Occurrence,
+    conflict_window,
+    local_tz,
+    occurrences,
+    occurrences_within,
+    rule_in_words,
+)
 from events.services import SINGLE, waitlist_position
 from library.models import Paper
 from library.selectors import paper_visible_q
@@ -289,8 +301,11 @@ def _items(found: list[Occurrence]) -> list[dict]:
         for c in SeatCounter.objects.filter(event__in={o.event.pk for o in found}, occurrence__in=keys)
     } if found else {}
     items = []
+    words: dict[int, str] = {}  # each series' rule in words, once per listing
     for occ in found:
         series = occ.event
+        if series.rrule and series.pk not in words:
+            words[series.pk] = rule_in_words(series.rrule, series.start)
         seats = series.seats
         counter = counters.get((series.pk, occ.recurrence_id if series.rrule else SINGLE))
         seats_left = None if seats is None else (counter.capacity - counter.taken if counter else seats)
@@ -311,6 +326,7 @@ def _items(found: list[Occurrence]) -> list[dict]:
                 "status": occ.status,
                 "recurrence_id": occ.recurrence_id,
                 "seats_left": max(0, seats_left) if seats_left is not None else None,
+                "repeat": words.get(series.pk, "") if series.rrule else "",
             }
         )
     return items
@@ -337,3 +353,110 @@ def registration_rows(registrations) -> list[dict]:
         }
         for r in registrations
     ]
+
+
+# --- free slots at a venue ------------------------------------------------------------------------------
+
+#: The hours a venue is offered in when a booking clashes: alternatives start at or after SLOT_OPENS and end
+#: by SLOT_CLOSES (library time), on a grid of SLOT_STEP.
+SLOT_OPENS, SLOT_CLOSES = time(8, 0), time(21, 0)
+SLOT_STEP = timedelta(minutes=30)
+#: A one-off event is offered the free starts of its own day and of this many days after it.
+SLOT_DAYS_AHEAD = 7
+#: Bookings one search reads at most (as a conflict check, ``services.CONFLICT_SCAN_MAX``); past it, no
+#: alternatives are offered.
+SLOT_SCAN_MAX = 20_000
+
+
+def venue_bookings(*, venue_id: int, start: datetime, end: datetime, exclude_event: int | None = None
+                   ) -> list[tuple[datetime, datetime]] | None:
+    """The scheduled occurrences of events at ``venue_id`` overlapping [start, end) as (start, end), sorted by
+    start; those of ``exclude_event`` left out.  Read from the stored occurrences in one indexed query, and
+    events whose stored ones are not current expanded from their rules (as ``services.venue_conflicts``).
+    None when the venue holds more than ``SLOT_SCAN_MAX`` bookings in the range."""
+    rows = (ListedOccurrence.objects.filter(venue_id=venue_id, status=Event.Status.SCHEDULED, start__lt=end,
+                                            start__gte=start - MAX_EVENT_LENGTH, end__gt=start)
+            .filter(covering(start, end, prefix="event__")))
+    if exclude_event is not None:
+        rows = rows.exclude(event_id=exclude_event)
+    found = list(rows.order_by("start").values_list("start", "end")[: SLOT_SCAN_MAX + 1])
+    if len(found) > SLOT_SCAN_MAX:
+        return None
+    stale = (Event.objects.filter(status=Event.Status.SCHEDULED, start__lt=end)
+             .filter(Q(venue_id=venue_id) | Q(overrides__venue_id=venue_id))
+             .exclude(covering(start, end)).exclude(pk=exclude_event)
+             .prefetch_related("overrides").distinct().order_by("start", "pk")[:50])
+    for other in stale:
+        found += [(o.start, o.end) for o in occurrences(other, start, end, overrides=list(other.overrides.all()))
+                  if o.status == Event.Status.SCHEDULED and o.venue_id == venue_id]
+    return sorted(found)
+
+
+def _clashes(starts: list[datetime], duration: timedelta, busy: list[tuple[datetime, datetime]],
+             busy_starts: list[datetime], longest: timedelta) -> bool:
+    """Whether any [s, s + duration) for s in ``starts`` overlaps a booking in ``busy`` (sorted by start)."""
+    for s in starts:
+        finish = s + duration
+        for b_start, b_end in busy[bisect.bisect_left(busy_starts, s - longest):bisect.bisect_left(busy_starts, finish)]:
+            if b_end > s and b_start < finish:
+                return True
+    return False
+
+
+def free_slots(*, venue_id: int, start: datetime, end: datetime, rrule: str = "", exclude_event: int | None = None,
+               count: int = 3, now: datetime | None = None) -> list[datetime]:
+    """The ``count`` starts nearest to ``start`` at which an event of the same length has the venue to itself,
+    in order of time.
+
+    A one-off event is offered starts on its own day and the ``SLOT_DAYS_AHEAD`` days after, on the
+    ``SLOT_STEP`` grid within the venue's hours (``SLOT_OPENS``–``SLOT_CLOSES``).  A series keeps its days
+    (the same weekday, the same rule): it is offered other times of day, each checked against every
+    occurrence the conflict check reads (``recurrence.conflict_window``, at most a year ahead).  Starts
+    already past are never offered; ties in distance go to the earlier start."""
+    tz = local_tz()
+    now = now or timezone.now()
+    duration = end - start
+    local = start.astimezone(tz)
+    day_minutes = (datetime.combine(local.date(), SLOT_CLOSES) - datetime.combine(local.date(), SLOT_OPENS))
+    if duration <= timedelta(0) or duration > day_minutes:
+        return []
+    times = []
+    moment = datetime.combine(local.date(), SLOT_OPENS)
+    while moment + duration <= datetime.combine(local.date(), SLOT_CLOSES):
+        times.append(moment.time())
+        moment += SLOT_STEP
+    if rrule:
+        probe = Event(start=start, end=end, rrule=rrule, venue_id=venue_id)
+        begin, finish = conflict_window(probe)
+        begin, finish = max(begin, now - timedelta(days=1)), min(finish, now + timedelta(days=366))
+        firsts = [o.start.astimezone(tz) for o in occurrences(probe, begin, finish, overrides=[])]
+        if not firsts:
+            return []
+        window = (datetime.combine(firsts[0].date(), time(0), tzinfo=tz),
+                  datetime.combine(firsts[-1].date() + timedelta(days=1), time(0), tzinfo=tz))
+
+        def shifted(candidate: datetime) -> list[datetime]:
+            return [datetime.combine(o.date(), candidate.timetz()) for o in firsts]
+        candidates = [datetime.combine(local.date(), t, tzinfo=tz) for t in times]
+    else:
+        window = (datetime.combine(local.date(), time(0), tzinfo=tz),
+                  datetime.combine(local.date() + timedelta(days=SLOT_DAYS_AHEAD + 1), time(0), tzinfo=tz))
+
+        def shifted(candidate: datetime) -> list[datetime]:
+            return [candidate]
+        candidates = [datetime.combine(local.date() + timedelta(days=d), t, tzinfo=tz)
+                      for d in range(SLOT_DAYS_AHEAD + 1) for t in times]
+    busy = venue_bookings(venue_id=venue_id, start=window[0], end=window[1], exclude_event=exclude_event)
+    if busy is None:
+        return []
+    busy_starts = [b[0] for b in busy]
+    longest = max((b[1] - b[0] for b in busy), default=timedelta(0))
+    chosen = []
+    for candidate in sorted(candidates, key=lambda c: (abs(c - local), c)):
+        if candidate == local or candidate < now:
+            continue
+        if not _clashes(shifted(candidate), duration, busy, busy_starts, longest):
+            chosen.append(candidate)
+            if len(chosen) == count:
+                break
+    return sorted(chosen)

@@ -12,10 +12,19 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.models import Role
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from events import selectors, services
-from events.forms import CheckInForm, EventForm, EventListForm, OccurrenceActionForm, RegisterForm
+from events.forms import (
+    CheckInForm,
+    EventForm,
+    EventListForm,
+    OccurrenceActionForm,
+    RegisterForm,
+    SpeakerFormSet,
+    form_repeat,
+)
 from events.models import Event, Registration
+from events.recurrence import parse_instant
 from events.schemas import feed_links
 
 LIST_DAYS = 90
@@ -169,43 +178,207 @@ def _managed(request: HttpRequest, pk: int) -> Event:
 
 @role_required(Role.ORGANIZER)
 def organize(request: HttpRequest) -> HttpResponse:
-    """My events, and a form to create one with recurrence in plain words, a preview and conflict warnings."""
-    from events.recurrence import occurrences as expand
+    """My events, and the form to create one (``_event_form_page``)."""
+    return _event_form_page(request, event=None)
 
-    form = EventForm(request.POST or None)
-    preview, conflicts = [], []
-    if request.method == "POST" and form.is_valid():
-        start, end = form.times()
-        data = services.EventData(
-            title=form.cleaned_data["title"], kind=form.cleaned_data["kind"], start=start, end=end,
-            description=form.cleaned_data["description"],
-            venue=form.cleaned_data["venue"].pk if form.cleaned_data["venue"] else None,
-            capacity=form.cleaned_data["capacity"], rrule=form.rrule(),
-        )
-        probe = Event(title=data.title, kind=data.kind, start=start, end=end, rrule=data.rrule, venue_id=data.venue)
-        preview = [o.start for o in expand(probe, start, start + timedelta(days=400), overrides=[])][:6]
+
+#: The service's field names on the organizer's form (a refusal is shown beside the field it concerns).
+FORM_FIELDS = {"start": "date", "end": "end_time", "rrule": "repeat", "title": "title", "kind": "kind", "venue": "venue",
+               "online_url": "online_url", "capacity": "capacity", "registration_opens": "registration_opens",
+               "registration_closes": "registration_closes", "books": "books", "papers": "papers",
+               "visibility": "visibility"}
+#: Buttons of the reading list that change the page without saving (when the page has no script).
+READING_STEPS = ("find_reading", "add_book", "add_paper", "drop_book", "drop_paper")
+
+
+def _form_step(post, *, default: str) -> tuple[object, str]:
+    """The posted data with the reading list's add/remove buttons and a chosen free slot applied, and what the
+    press asked for: ``save`` (also a free slot), ``preview``, or ``step`` (the reading list changed: show the
+    form again, saving nothing and judging nothing yet); ``default`` when no button is named (Enter in a field
+    of an older page)."""
+    data = post.copy()
+    for kind in ("book", "paper"):
+        values = [v for v in data.getlist(f"{kind}s") if v != data.get(f"drop_{kind}")]
+        added = data.get(f"add_{kind}", "")
+        if added and added not in values:
+            values.append(added)
+        data.setlist(f"{kind}s", values)
+    if any(name in post for name in READING_STEPS):
+        return data, "step"
+    slot = post.get("slot", "")
+    if slot:
+        from datetime import datetime
+
         try:
-            conflicts = services.venue_conflicts(probe)
-        except DomainError as exc:  # a venue booked past what one check reads: say so, as a conflict
-            conflicts, busy = [], exc.detail
-        else:
-            busy = ""
-        if busy and not form.cleaned_data["force"]:
-            messages.error(request, busy)
-        elif "save" in request.POST and (not conflicts or form.cleaned_data["force"]):
-            try:
-                event = services.event_create(data=data, actor=request.user, force=True)
-            except DomainError as exc:
-                messages.error(request, exc.detail)
+            moment = datetime.strptime(slot, "%Y-%m-%dT%H:%M")
+            length = (datetime.strptime(post.get("end_time", ""), "%H:%M")
+                      - datetime.strptime(post.get("start_time", ""), "%H:%M"))
+        except ValueError:
+            return data, "preview"  # a mangled slot: the form as it was, checked
+        data["date"] = moment.date().isoformat()
+        data["start_time"] = f"{moment:%H:%M}"
+        data["end_time"] = f"{moment + length:%H:%M}"
+        return data, "save"
+    if "save" in post or "preview" in post:
+        return data, "save" if "save" in post else "preview"
+    return data, default
+
+
+def _reading_items(form: EventForm, viewer) -> list[dict]:
+    """The chips of the reading list: the form's books and papers (those that exist and the viewer may see)."""
+    from library.models import Book, Paper
+    from library.selectors import paper_visible_q
+
+    field_value = {}
+    for name in ("books", "papers"):
+        try:
+            field_value[name] = form.fields[name].to_python(form[name].value())
+        except Exception:  # a mangled id: no chip (the form says what is wrong)
+            field_value[name] = []
+    books = {b.pk: b for b in Book.objects.filter(pk__in=field_value["books"]).only("pk", "title")}
+    papers = {p.pk: p for p in Paper.objects.filter(paper_visible_q(viewer), pk__in=field_value["papers"])
+              .only("pk", "title")}
+    return ([{"type": "book", "id": pk, "title": books[pk].title, "label": _("图书")}
+             for pk in field_value["books"] if pk in books]
+            + [{"type": "paper", "id": pk, "title": papers[pk].title, "label": _("调研成果")}
+               for pk in field_value["papers"] if pk in papers])
+
+
+def _reading_search(query: str, viewer) -> list[dict]:
+    """Books and papers found for the reading list's box (the page without script); [] when search fails."""
+    from search_index import services as search
+
+    query = query.strip()
+    if not query:
+        return []
+    try:
+        result = search.search(query, filters=search.Filters(include_internal=viewer.is_authenticated), limit=8)
+    except Exception:  # a query the engine refuses or an index being rebuilt: no suggestions, never a 500
+        return []
+    return [{"type": hit.type, "id": hit.id, "title": hit.title, "authors": "、".join(hit.authors[:3]),
+             "year": hit.year} for hit in result.items]
+
+
+def _conflict(*, conflicts: list[dict], venue, start, end, rrule: str, exclude: int | None) -> dict:
+    """What the page says once, beside the time and the venue: the first clashing booking (and how many more),
+    and the nearest free starts at that venue."""
+    from core.templatetags.punctuation import when
+    from events.recurrence import rule_in_words
+
+    found = (selectors.free_slots(venue_id=venue.pk, start=start, end=end, rrule=rrule, exclude_event=exclude)
+             if venue is not None else [])
+    # A series keeps its days and moves to another time of day: its button says the whole rule.
+    slots = [{"value": f"{timezone.localtime(s):%Y-%m-%dT%H:%M}",
+              "label": rule_in_words(rrule, s) if rrule else when(timezone.localtime(s))} for s in found]
+    return {"detail": "", "venue": venue, "first": conflicts[0] if conflicts else None,
+            "more": max(0, len(conflicts) - 1), "slots": slots}
+
+
+def _conflict_dicts(found) -> list[dict]:
+    return [{"title": c.title, "start": timezone.localtime(c.start), "end": timezone.localtime(c.end)} for c in found]
+
+
+def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpResponse:
+    """/organize (``event`` None: a new event) and /organize/<id>/edit: one form, grouped, with speakers, a
+    reading list, a venue conflict shown once beside time and venue (with free slots to pick instead)."""
+    from events.recurrence import occurrences as expand
+    from events.recurrence import rule_in_words
+
+    creating = event is None
+    initial, speakers_initial, unsupported = ({}, [], False) if creating else _initial_of(event)
+    data, action = _form_step(request.POST, default="preview" if creating else "save") if request.method == "POST" else (None, "")
+    form = EventForm(data, initial=initial, creating=creating)
+    # A page from before the speakers' rows (or a script posting the old fields) leaves the speakers as they are.
+    speakers_posted = data is not None and "speakers-TOTAL_FORMS" in data
+    speakers = SpeakerFormSet(data if speakers_posted else None, prefix="speakers", initial=speakers_initial)
+    reading_posted = data is not None and "reading_list" in data
+    preview, conflict, words, found = [], None, "", []
+    if action == "step":
+        found = _reading_search(data.get("reading_q", ""), request.user) if "find_reading" in data else []
+        form.quiet = True
+    elif action and form.is_valid() and (not speakers_posted or speakers.is_valid()):
+        cleaned = form.cleaned_data
+        start, end = form.times()
+        rrule = form.rrule() if not unsupported else event.rrule
+        words = rule_in_words(rrule, start) if rrule else _("不重复")
+        venue = cleaned["venue"]
+        speaker_rows = None
+        if speakers_posted:
+            speaker_rows = [services.SpeakerData(name=f.cleaned_data["name"], role=f.cleaned_data.get("role", ""),
+                                                 user=f.cleaned_data.get("user") or None)
+                            for f in speakers.forms
+                            if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("name")]
+        fields = {"title": cleaned["title"], "kind": cleaned["kind"], "start": start, "end": end,
+                  "description": cleaned["description"], "venue": venue.pk if venue else None,
+                  "online_url": cleaned["online_url"], "capacity": cleaned["capacity"],
+                  "visibility": cleaned["visibility"], "registration_required": cleaned["registration_required"],
+                  "registration_opens": cleaned["registration_opens"],
+                  "registration_closes": cleaned["registration_closes"]}
+        if reading_posted or creating:
+            fields.update(books=cleaned["books"], papers=cleaned["papers"])
+        probe = Event(pk=None if creating else event.pk, title=cleaned["title"], start=start, end=end, rrule=rrule,
+                      venue_id=venue.pk if venue else None)
+        overrides = [] if creating else list(event.overrides.all())
+        preview = [o.start for o in expand(probe, start, start + timedelta(days=400), overrides=[])][:6]
+        force = cleaned["force"]
+        exclude = None if creating else event.pk
+        try:
+            if action == "preview":
+                found_conflicts = [] if force else services.venue_conflicts(probe, overrides=overrides)
+                if found_conflicts:
+                    conflict = _conflict(conflicts=_conflict_dicts(found_conflicts), venue=venue, start=start, end=end,
+                                         rrule=rrule, exclude=exclude)
+            elif creating:
+                saved = services.event_create(
+                    data=services.EventData(rrule=rrule, speakers=speaker_rows or [], **fields),
+                    actor=request.user, force=force)
+                messages.success(request, _("已安排「%(title)s」（%(rule)s）。") % {"title": saved.title, "rule": words})
+                return redirect("event-detail", pk=saved.pk)
             else:
-                messages.success(request, _("已安排「%(title)s」（%(rule)s）。") % {"title": event.title, "rule": form.plain_words()})
+                changes = {**fields, **({"rrule": rrule} if not unsupported else {}),
+                           **({"speakers": speaker_rows} if speaker_rows is not None else {})}
+                services.event_update(event=event, changes=changes, actor=request.user, force=force)
+                messages.success(request, _("已保存；时间或地点的变更已通知报名的读者。"))
                 return redirect("event-detail", pk=event.pk)
-        elif "save" in request.POST:
-            messages.error(request, _("场地在这些时间已有活动；确认后勾选“仍然安排”再保存。"))
-    mine = Event.objects.filter(organizers=request.user).select_related("venue").order_by("-start")[:50]
-    return render(request, "events/organize.html", {"nav": "organize", "form": form, "preview": preview,
-                                                    "conflicts": conflicts, "mine": mine,
-                                                    "words": form.plain_words() if form.is_bound and form.is_valid() else ""})
+        except InvalidInput as exc:
+            form.add_error(FORM_FIELDS.get(exc.field), exc.detail)
+        except DomainError as exc:
+            if exc.code == "venue_conflict":
+                listed = [{"title": c["title"], "start": parse_instant(c["start"], "start"),
+                           "end": parse_instant(c["end"], "end")} for c in exc.extra.get("conflicts", [])]
+                conflict = _conflict(conflicts=listed, venue=venue, start=start, end=end, rrule=rrule, exclude=exclude)
+            elif exc.code == "venue_too_busy":
+                conflict = {"detail": exc.detail, "venue": venue, "first": None, "more": 0, "slots": []}
+            else:
+                form.add_error(None, exc.detail)
+    if creating:
+        mine = Event.objects.filter(organizers=request.user).select_related("venue").order_by("-start")[:50]
+    else:
+        mine = []
+    return render(request, "events/organize.html" if creating else "events/edit.html", {
+        "nav": "organize", "event": event, "form": form, "speakers": speakers, "preview": preview,
+        "conflict": conflict, "mine": mine, "words": words, "unsupported": unsupported,
+        "reading": _reading_items(form, request.user), "found": found})
+
+
+def _initial_of(event: Event) -> tuple[dict, list[dict], bool]:
+    """The form's values for an event, its speakers' rows, and whether its rule is one the form cannot
+    express (it is then kept as it is)."""
+    local_start, local_end = timezone.localtime(event.start), timezone.localtime(event.end)
+    initial = {"title": event.title, "kind": event.kind, "date": local_start.date(), "start_time": local_start.time(),
+               "end_time": local_end.time(), "venue": event.venue_id, "capacity": event.capacity,
+               "description": event.description, "online_url": event.online_url, "visibility": event.visibility,
+               "registration_required": event.registration_required,
+               "registration_opens": event.registration_opens and timezone.localtime(event.registration_opens),
+               "registration_closes": event.registration_closes and timezone.localtime(event.registration_closes),
+               "books": list(event.books.values_list("pk", flat=True)),
+               "papers": list(event.papers.values_list("pk", flat=True))}
+    repeat = form_repeat(event.rrule)
+    unsupported = bool(event.rrule) and repeat is None
+    initial.update(repeat or {"repeat": "none"})
+    speakers = [{"name": s.name, "role": s.role, "user": s.user.get_username() if s.user else ""}
+                for s in event.speakers.select_related("user")]
+    return initial, speakers, unsupported
 
 
 @role_required(Role.ORGANIZER)
@@ -263,38 +436,5 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ORGANIZER)
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Edit an event's title, kind, time, venue, capacity, description and recurrence."""
-
-    event = _managed(request, pk)
-    local_start, local_end = timezone.localtime(event.start), timezone.localtime(event.end)
-    initial = {"title": event.title, "kind": event.kind, "date": local_start.date(), "start_time": local_start.time(),
-               "end_time": local_end.time(), "venue": event.venue_id, "capacity": event.capacity,
-               "description": event.description, "repeat": "none"}
-    rule = dict(part.split("=", 1) for part in event.rrule.split(";") if "=" in part)
-    # Only rules the form can express exactly are edited here; anything else is kept as it is.
-    simple = set(rule) <= {"FREQ", "BYDAY", "COUNT"}
-    if simple and rule.get("FREQ") == "WEEKLY" and len(rule.get("BYDAY", "")) == 2:
-        initial.update(repeat="weekly", weekday=rule["BYDAY"])
-    elif simple and rule.get("FREQ") == "MONTHLY" and rule.get("BYDAY", "")[-2:].isalpha():
-        initial.update(repeat="monthly", weekday=rule["BYDAY"][-2:], ordinal=rule["BYDAY"][:-2] or "1")
-    if simple and rule.get("COUNT", "").isascii() and rule.get("COUNT", "").isdigit():
-        initial["count"] = int(rule["COUNT"])
-    form = EventForm(request.POST or None, initial=initial)
-    unsupported = bool(event.rrule) and initial["repeat"] == "none"
-    if request.method == "POST" and form.is_valid():
-        start, end = form.times()
-        changes = {"title": form.cleaned_data["title"], "kind": form.cleaned_data["kind"], "start": start, "end": end,
-                   "description": form.cleaned_data["description"],
-                   "venue": form.cleaned_data["venue"].pk if form.cleaned_data["venue"] else None,
-                   "capacity": form.cleaned_data["capacity"]}
-        if not unsupported:
-            changes["rrule"] = form.rrule()
-        try:
-            services.event_update(event=event, changes=changes, actor=request.user, force=form.cleaned_data["force"])
-        except DomainError as exc:
-            messages.error(request, _refusal(exc))
-        else:
-            messages.success(request, _("已保存；时间或地点的变更已通知报名的读者。"))
-            return redirect("event-detail", pk=pk)
-    return render(request, "events/edit.html", {"nav": "organize", "event": event, "form": form,
-                                                "unsupported": unsupported})
+    """Edit everything the create form sets (``_event_form_page``); a rule the form cannot express is kept."""
+    return _event_form_page(request, event=_managed(request, pk))

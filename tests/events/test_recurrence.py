@@ -283,17 +283,43 @@ def test_instants_outside_2000_to_2100_are_refused(field, value):
 
 @pytest.mark.parametrize("rule, words", [
     ("", "不重复"),
-    ("FREQ=WEEKLY;BYDAY=WE", "每星期三"),
-    ("FREQ=WEEKLY;BYDAY=WE;COUNT=8", "每星期三，共 8 次"),
-    ("FREQ=MONTHLY;BYDAY=1FR", "每月第一个星期五"),
-    ("FREQ=MONTHLY;BYDAY=-1MO;UNTIL=20270630T155959Z", "每月最后一个星期一，至 2027-06-30"),
+    ("FREQ=WEEKLY;BYDAY=WE", "每周三"),
+    ("FREQ=WEEKLY;BYDAY=WE;COUNT=8", "每周三，共 8 次"),
+    ("FREQ=MONTHLY;BYDAY=1FR", "每月第一个周五"),
+    ("FREQ=MONTHLY;BYDAY=-1MO;UNTIL=20270630T155959Z", "每月最后一个周一，至 2027-06-30"),
     ("FREQ=DAILY;COUNT=5", "每天，共 5 次"),
-    ("FREQ=WEEKLY;BYDAY=MO,WE", "FREQ=WEEKLY;BYDAY=MO,WE"),  # no plain words: the rule itself
-    ("FREQ=MONTHLY;INTERVAL=2;BYDAY=1FR", "FREQ=MONTHLY;INTERVAL=2;BYDAY=1FR"),
-    ("FREQ=NONSENSE", "FREQ=NONSENSE"),
+    ("FREQ=WEEKLY;BYDAY=MO,WE", "每周一、周三"),
+    ("FREQ=WEEKLY;BYDAY=WE,MO", "每周一、周三"),
+    ("FREQ=MONTHLY;INTERVAL=2;BYDAY=1FR", "每 2 个月的第一个周五"),
+    ("FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;UNTIL=20270401T000000Z", "每 2 周的周三，至 2027-04-01"),
+    ("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR", "每个工作日"),
+    ("FREQ=MONTHLY;BYMONTHDAY=15", "每月 15 日"),
+    ("FREQ=YEARLY;BYWEEKNO=3", "按自定义规则重复"),  # no plain words: a readable phrase, never the RRULE
+    ("FREQ=MONTHLY;BYDAY=1FR;BYSETPOS=1", "按自定义规则重复"),
+    ("FREQ=NONSENSE", "按自定义规则重复"),
 ])
 def test_a_rule_in_the_words_of_the_organizers_form(rule, words):
     """Routine walk: organizers found raw FREQ=WEEKLY;BYDAY=WE;COUNT=8 in their list of events."""
     from events.recurrence import rule_in_words
 
     assert rule_in_words(rule) == words
+
+
+@pytest.mark.parametrize("rule, words", [
+    ("FREQ=WEEKLY;BYDAY=WE;COUNT=8", "每周三 19:00，共 8 次"),
+    ("FREQ=WEEKLY;COUNT=8", "每周三 19:00，共 8 次"),  # the day from the start
+    ("FREQ=WEEKLY;BYDAY=MO,WE,FR;UNTIL=20270131", "每周一、周三、周五 19:00，至 2027-01-31"),
+    ("FREQ=MONTHLY;BYDAY=-1WE", "每月最后一个周三 19:00"),
+    ("FREQ=MONTHLY", "每月 2 日 19:00"),
+    ("FREQ=YEARLY", "每年 12 月 2 日 19:00"),
+    ("FREQ=DAILY;UNTIL=20261210", "每天 19:00，至 2026-12-10"),
+    ("FREQ=YEARLY;BYWEEKNO=3", "按自定义规则重复 19:00"),
+])
+def test_a_rule_in_words_says_the_time_of_day_of_the_series(rule, words):
+    """Issue 17: organizers read 每周三 19:00，共 8 次, with the time, wherever a series is shown."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from events.recurrence import rule_in_words
+
+    assert rule_in_words(rule, datetime(2026, 12, 2, 11, 0, tzinfo=ZoneInfo("UTC"))) == words

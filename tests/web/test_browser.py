@@ -310,7 +310,7 @@ def test_organizer_schedules_a_monthly_tea_talk_and_a_judge_registers(library_da
     page.click("button[name=preview]")
     page.wait_for_selector("#preview li")
     assert page.inner_text("#preview li >> nth=0").startswith("2027-03-05")  # the first Friday of March
-    assert "每月第一个星期五，共 6 次" in page.inner_text("main form")
+    assert "每月第一个周五 15:00，共 6 次" in page.inner_text("main form")
     shoot(page, "1-preview")
     page.click("button[name=save]")
     page.wait_for_selector(".messages .success")

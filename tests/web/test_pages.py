@@ -518,12 +518,12 @@ def test_the_organizer_form_speaks_english_too(organizer):
 
     page = client.get("/organize").content.decode()
     preview = csrf_post(client, "/organize", "/organize", {
-        "title": "Tea talk", "kind": "tea_talk", "date": "2026-12-04", "start_time": "15:00", "end_time": "16:30",
+        "title": "Tea talk", "kind": "tea_talk", "date": "2027-12-03", "start_time": "15:00", "end_time": "16:30",
         "repeat": "monthly", "ordinal": "1", "weekday": "FR", "count": "6"}).content.decode()
 
     assert "Which one in the month" in page and "Wednesday" in page and "Does not repeat" in page
     assert "每月第几个" not in page
-    assert "Every first Friday of the month, 6 times" in preview
+    assert "Every first Fri of the month 15:00, 6 times" in preview
 
 
 def test_the_organizers_list_says_rules_in_words_and_errors_are_summed_up(organizer):
@@ -541,7 +541,7 @@ def test_the_organizers_list_says_rules_in_words_and_errors_are_summed_up(organi
         "title": "", "kind": "tea_talk", "date": "2026-12-04", "start_time": "15:00", "end_time": "14:00",
         "repeat": "none", "save": "1"}).content.decode()
 
-    assert "每星期三，共 8 次" in page and "FREQ=WEEKLY" not in page
+    assert "每周三 19:00，共 8 次" in page and "FREQ=WEEKLY" not in page
     assert 'role="alert"' in refused and "请更正下面标出的项目。" in refused
 
 
