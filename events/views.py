@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import role_required
 from accounts.models import Role
@@ -356,6 +356,7 @@ def attendees(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "events/attendees.html", context)
 
 
+@require_safe
 @role_required(Role.ORGANIZER, Role.LIBRARIAN)
 def attendance_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The event's attendance, a row per person and session held so far: CSV (with BOM) or XLSX."""

@@ -15,10 +15,12 @@ from events import services
 from events.models import Override, Registration
 from notices.models import Notice
 from tests.conftest import api_for, make_user
-from tests.events.common import SH, clock, make_event  # noqa: F401 - clock is autouse
+from tests.events import common
+from tests.events.common import SH, make_event
 from tests.web.test_pages import csrf_post, logged_in
 
 pytestmark = pytest.mark.django_db
+clock = common.clock  # autouse: time stands at 2026-11-25 09:00 unless a test moves it
 
 WEEKLY = "FREQ=WEEKLY;COUNT=6"
 FIRST = datetime(2026, 12, 2, 15, 0, tzinfo=SH)  # a Wednesday; then 12-09, 12-16, 12-23, 12-30, 2027-01-06
