@@ -239,3 +239,10 @@ def test_the_month_grid_shows_events_on_the_neighbouring_months_days(organizer):
     assert len(cells) == 4  # 11-30 and 2027-01-01 … 01-03
     assert "十一月末的茶座" in cells[0] and "新年读书会" in cells[3]
     assert "网格之外" not in html
+
+
+def test_the_manage_page_shows_times_in_library_time(salon, organizer):
+    """Occurrences read from the database are in UTC: the page shows them in library time (it showed 07:00)."""
+    html = logged_in(organizer).get(f"/organize/{salon.pk}").content.decode()
+
+    assert "2026-12-09（星期三）15:00" in html and "07:00" not in html
