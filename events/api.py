@@ -23,9 +23,12 @@ from core.text import neutralize_cell
 from core.throttles import hourly_allowance
 from events import selectors, services
 from events.models import Attachment, Event, Registration, Venue
-from events.recurrence import parse_instant, range_bound
+from events.recurrence import check_window, parse_instant, range_bound
 from events.schemas import (
     AttachmentOut,
+    AttendanceOut,
+    BulkOccurrencesIn,
+    BulkOccurrencesOut,
     CancelIn,
     EventFilters,
     EventIn,
@@ -193,6 +196,31 @@ def override_occurrence(request: HttpRequest, event_id: int, payload: OverrideIn
     return _fresh(request, event_id)
 
 
+@router.post("/events/{event_id}/occurrences/bulk", response={200: BulkOccurrencesOut, **ERRORS}, auth=LOGGED_IN,
+             summary="一次取消或改期多场（全部成功或全部不变；每位报名读者一条汇总通知）")
+def bulk_occurrences(request: HttpRequest, event_id: int, payload: BulkOccurrencesIn, force: bool = False):
+    from datetime import time as clock
+
+    event = _managed_event(request, event_id)
+    shift = timedelta(days=payload.shift_days, minutes=payload.shift_minutes)
+    at_time = None
+    if payload.time is not None:
+        try:
+            at_time = clock.fromisoformat(payload.time)
+        except ValueError:
+            raise InvalidInput("time", _("时间须为 HH:MM")) from None
+    if payload.date is not None:
+        check_window(payload.date, "date")
+    done = services.occurrences_change(
+        event=event, actor=request.auth, recurrence_ids=[parse_instant(o, "occurrences") for o in payload.occurrences],
+        action=payload.action, reason=payload.reason, shift=shift or None, at_time=at_time, on_date=payload.date,
+        force=force)
+    base = Event.objects.values_list("sequence", flat=True).get(pk=event.pk)
+    return {"changed": [{"recurrence_id": o.recurrence_id, "start": o.start, "end": o.end, "status": o.status,
+                         "sequence": base + o.sequence} for o in done.overrides],
+            "notified": done.notified}
+
+
 @router.get("/occurrences", response={200: OccurrenceList, **ERRORS}, auth=CATALOG_READ,
             summary="某时段内的所有场次（已应用单次变更与取消）")
 def list_occurrences(request: HttpRequest, filters: Query[OccurrenceFilters]):
@@ -315,6 +343,13 @@ def my_registrations(request: HttpRequest):
     return selectors.registration_rows(registrations)
 
 
+@router.get("/me/attendance", response={200: list[AttendanceOut], **ERRORS}, auth=LOGGED_IN,
+            summary="我的签到记录（最近的在前）")
+@paginate(Pagination)
+def my_attendance(request: HttpRequest):
+    return selectors.attendance_history(request.auth)
+
+
 def _registration(request: HttpRequest, registration_id: int, *, manage: bool) -> Registration:
     registration = selectors.registration_queryset().filter(pk=registration_id).first()
     if registration is None:
@@ -338,5 +373,6 @@ def cancel_registration(request: HttpRequest, registration_id: int):
 @router.post("/registrations/{registration_id}/check-in", response={200: RegistrationOut, **ERRORS}, auth=LOGGED_IN,
              summary="签到（组织者）")
 def check_in(request: HttpRequest, registration_id: int):
-    registration = services.registration_check_in(registration=_registration(request, registration_id, manage=True))
+    registration = services.registration_check_in(registration=_registration(request, registration_id, manage=True),
+                                                  actor=request.auth)
     return selectors.registration_rows([registration])[0]

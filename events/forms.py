@@ -371,3 +371,64 @@ class EventListForm(forms.Form):
         if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
             self.add_error("from", forms.ValidationError("from", code="invalid"))
         return cleaned
+
+
+class BulkOccurrencesForm(forms.Form):
+    """The manage page's series actions on the ticked occurrences: cancel them (with a reason), or move them by
+    a number of days and/or to another time of day, or — one occurrence — to another date."""
+
+    ACTIONS = [("bulk-cancel", _("取消所选场次")), ("bulk-move", _("改期所选场次"))]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    occurrences = forms.MultipleChoiceField(choices=[], error_messages={"required": _("请至少选择一场。")})
+    reason = forms.CharField(required=False, max_length=200, validators=[validate_single_line])
+    shift_days = forms.IntegerField(required=False, min_value=-366, max_value=366)
+    new_time = forms.TimeField(required=False)
+    new_date = forms.DateField(required=False)
+    force = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any value is accepted here; the service tells which are not occurrences of the series.
+        self.fields["occurrences"].valid_value = lambda value: True
+
+    def clean_occurrences(self) -> list[datetime]:
+        values = self.cleaned_data["occurrences"]
+        try:
+            return [parse_instant(v, "occurrences") for v in values[:101]]
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.detail) from None
+
+    def clean_new_date(self):
+        day = self.cleaned_data["new_date"]
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise forms.ValidationError(gettext("日期须在 %(first)s 至 %(last)s 年之间") % {"first": FIRST_YEAR, "last": LAST_YEAR})
+        return day
+
+    def first_error(self) -> str:
+        return next(str(m) for errors in self.errors.values() for m in errors)
+
+
+class AttendanceForm(forms.Form):
+    """The attendees page's check-in actions: a scanned (or typed) personal code, a row's button, an undo."""
+
+    ACTIONS = [("scan", "scan"), ("check-in", "check-in"), ("undo", "undo")]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    occurrence = forms.CharField(required=False, max_length=64)
+    code = forms.CharField(required=False, max_length=200)
+    registration = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    attendance = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    walk_in = forms.BooleanField(required=False)
+
+    def clean_occurrence(self) -> datetime | None:
+        value = self.cleaned_data["occurrence"].strip()
+        if not value:
+            return None
+        try:
+            return parse_instant(value, "occurrence")
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.detail) from None
+
+    def first_error(self) -> str:
+        return next(str(m) for errors in self.errors.values() for m in errors)

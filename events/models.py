@@ -429,3 +429,57 @@ class FeedFragment(models.Model):
 
     def __str__(self) -> str:
         return f"fragment {self.event_id}"
+
+
+class Attendance(models.Model):
+    """One person present at one occurrence (a single event's: ``occurrence`` is its start).
+
+    A registration for a whole series is one row of ``Registration`` and many sessions: attendance is
+    recorded per occurrence here, so a court's study programme can count who came to which session.
+    A walk-in (``walk_in``) got a confirmed registration for that occurrence when checked in."""
+
+    class Method(models.TextChoices):
+        DESK = "desk", _("组织者签到")
+        SCAN = "scan", _("扫读者签到码")
+        SELF = "self", _("读者扫活动码")
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="attendances")
+    occurrence = models.DateTimeField(_("场次（原定开始）"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attendances")
+    registration = models.ForeignKey(Registration, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="attendances")
+    checked_in_at = models.DateTimeField(_("签到时间"))
+    checked_in_by = person_link(_("签到经办"))
+    method = models.CharField(_("方式"), max_length=8, choices=Method.choices, default=Method.DESK)
+    walk_in = models.BooleanField(_("现场加入"), default=False)
+
+    class Meta:
+        verbose_name = _("签到")
+        verbose_name_plural = _("签到")
+        ordering = ["occurrence", "checked_in_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "occurrence", "user"], name="attendance_once_per_occurrence"),
+        ]
+        # A person's attendance history (/me, /api/v1/me/attendance), newest first.
+        indexes = [models.Index(fields=["user", "occurrence"], name="attendance_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.event_id}/{self.occurrence:%Y-%m-%d %H:%M}"
+
+
+class CheckInCode(models.Model):
+    """The generation of a person's personal check-in code (``events.attendance.personal_code``): the code is
+    signed with the site's key and names this generation, so a new generation (a lost phone, a shared
+    screenshot) makes every older code invalid.  No row: generation 0."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    generation = models.PositiveIntegerField(default=0)
+    rotated_at = models.DateTimeField(_("更换时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("签到码")
+        verbose_name_plural = _("签到码")
+
+    def __str__(self) -> str:
+        return f"check-in code of {self.user_id} g{self.generation}"

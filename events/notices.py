@@ -62,6 +62,35 @@ def event_changed(event: Event, *, occurrence=None, cancelled: bool = False) -> 
     return sent
 
 
+def occurrences_changed(event: Event, overrides: list) -> int:
+    """One notice to each reader registered for any of ``overrides`` (changed occurrences of ``event``) or for
+    the whole series, listing every change that concerns them: several occurrences moved or cancelled at once
+    make one notice per person, not one per occurrence.  A cancellation notice when all of a reader's changes
+    are cancellations, else a change notice.  The number of notices recorded."""
+    import hashlib
+
+    by_id = {o.recurrence_id: o for o in overrides}
+    registrations = (Registration.objects.filter(event=event, status__in=Registration.ACTIVE)
+                     .filter(Q(occurrence__in=list(by_id)) | Q(occurrence__isnull=True))
+                     .select_related("user").order_by("user_id", "id"))
+    concerns: dict[int, tuple] = {}
+    for registration in registrations:
+        user, changes = concerns.setdefault(registration.user_id, (registration.user, {}))
+        for rid in ([registration.occurrence] if registration.occurrence else list(by_id)):
+            changes[rid] = by_id[rid]
+    sent = 0
+    for user_id, (user, changes) in concerns.items():
+        items = [changes[rid] for rid in sorted(changes)]
+        cancelled = all(o.status == Event.Status.CANCELLED for o in items)
+        kind = Notice.Kind.EVENT_CANCELLED if cancelled else Notice.Kind.EVENT_CHANGED
+        stamp = hashlib.sha256("|".join(f"{o.recurrence_id:%Y%m%dT%H%M%S}:{o.sequence}" for o in items).encode())
+        context = {"event": event, "items": items, "cancelled": cancelled}
+        if record(key=f"changed:{event.pk}:bulk:{stamp.hexdigest()[:32]}:{user_id}", kind=kind, patron=user,
+                  about=f"event:{event.pk}", template="events/notices/occurrences_changed", context=context):
+            sent += 1
+    return sent
+
+
 def send_reminders(*, now: datetime | None = None) -> int:
     """A reminder to each confirmed registrant of an occurrence starting tomorrow (library time)."""
     from events.recurrence import occurrences

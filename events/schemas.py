@@ -298,3 +298,41 @@ class RegistrationOut(Schema):
     position: int | None = Field(description="候补位次（1 为下一位）")
     checked_in_at: datetime | None
     created_at: datetime
+
+
+_Day = date  # the field below is called ``date``
+
+
+class BulkOccurrencesIn(StrictSchema):
+    """Several occurrences of a series cancelled or moved at once (all or nothing)."""
+
+    action: Literal["cancel", "move"]
+    occurrences: list[When] = Field(min_length=1, max_length=100, description="所选场次（原定开始时间）")
+    reason: SingleLine(200) = ""
+    shift_days: int = Field(0, ge=-366, le=366, description="改期：推移的天数（按当地时间，保持钟点）")
+    shift_minutes: int = Field(0, ge=-1440, le=1440, description="改期：另推移的分钟数")
+    time: str | None = Field(None, pattern=r"^\d{2}:\d{2}$", description="改期：改到当天的这个时间（HH:MM）")
+    date: _Day | None = Field(None, description="改期：改到这一天（只可用于一场）")
+
+
+class ChangedOccurrenceOut(Schema):
+    recurrence_id: datetime
+    start: datetime
+    end: datetime
+    status: str
+    sequence: int = Field(description="该场的 iCalendar SEQUENCE（系列的版本号加该场的变更次数）")
+
+
+class BulkOccurrencesOut(Schema):
+    changed: list[ChangedOccurrenceOut]
+    notified: int = Field(description="收到通知的报名读者人数（每人一条汇总通知）")
+
+
+class AttendanceOut(Schema):
+    event: int
+    title: str
+    kind: str
+    occurrence: datetime = Field(description="场次（原定开始时间；单次活动为其开始时间）")
+    start: datetime
+    checked_in_at: datetime
+    walk_in: bool

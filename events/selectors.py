@@ -16,7 +16,7 @@ from accounts.models import Role
 from accounts.selectors import user_has_role
 from core.errors import InvalidInput
 from events.listing import covering
-from events.models import Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker, Venue
+from events.models import Attendance, Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -460,3 +460,81 @@ def free_slots(*, venue_id: int, start: datetime, end: datetime, rrule: str = ""
             if len(chosen) == count:
                 break
     return sorted(chosen)
+
+
+# --- attendance -------------------------------------------------------------------------------------------------
+
+#: The most sessions an attendance export covers (a daily series for over a year).
+EXPORT_SESSIONS_MAX = 400
+
+
+def can_see_attendance(user, event: Event) -> bool:
+    """Who may read an event's attendance: its organizers (``can_manage``), librarians and superusers."""
+    if not user.is_authenticated:
+        return False
+    return can_manage(user, event) or user_has_role(user, Role.LIBRARIAN)
+
+
+def _person(user) -> tuple[str, str]:
+    profile = getattr(user, "profile", None)
+    name = (getattr(profile, "display_name", "") or user.get_full_name() or user.get_username())
+    return name, getattr(profile, "division", "") or ""
+
+
+def session_rosters(event: Event, sessions: list) -> list[tuple[object, list[dict]]]:
+    """For each of ``sessions`` (``services.Session``): who was expected and who came, in order of name —
+    the active registrations for that session or the whole series made before it ended, and everyone checked
+    in (walk-ins, and registrations cancelled since).  Two queries whatever the number of sessions."""
+    registrations = list(Registration.objects.filter(event=event, status__in=Registration.ACTIVE)
+                         .select_related("user", "user__profile").order_by("created_at", "id"))
+    keys = [s.key for s in sessions]
+    attendances = {(a.occurrence, a.user_id): a for a in Attendance.objects.filter(event=event, occurrence__in=keys)
+                   .select_related("user", "user__profile", "registration")}
+    out = []
+    for session in sessions:
+        rows: dict[int, dict] = {}
+        for r in registrations:
+            mine = r.occurrence is None or r.occurrence == session.recurrence_id
+            if mine and r.created_at < session.end:
+                rows[r.user_id] = {"registration": r, "user": r.user, "status": r.status}
+        for (key, user_id), a in attendances.items():
+            if key == session.key and user_id not in rows:
+                rows[user_id] = {"registration": a.registration, "user": a.user,
+                                 "status": a.registration.status if a.registration else Registration.Status.CANCELLED}
+        items = []
+        for user_id, row in rows.items():
+            name, division = _person(row["user"])
+            attendance = attendances.get((session.key, user_id))
+            registration = row["registration"]
+            items.append({
+                "user": row["user"].get_username(), "user_id": user_id, "name": name, "division": division,
+                "registration": registration.pk if registration else None,
+                "status": row["status"], "status_label": str(Registration.Status(row["status"]).label),
+                "position": waitlist_position(registration) if registration and row["status"] == "waitlisted" else None,
+                "attendance": attendance.pk if attendance else None,
+                "checked_in_at": attendance.checked_in_at if attendance else None,
+                "walk_in": bool(attendance and attendance.walk_in),
+            })
+        items.sort(key=lambda i: (i["checked_in_at"] is None, i["name"], i["user"]))
+        out.append((session, items))
+    return out
+
+
+def attendance_history(user) -> list[dict]:
+    """The sessions ``user`` was checked in to, newest first, each with its title and when it took place
+    (its exception applied).  Two queries."""
+    attendances = list(Attendance.objects.filter(user=user).select_related("event").order_by("-occurrence", "-id"))
+    overrides = {(o.event_id, o.recurrence_id): o for o in Override.objects.filter(
+        event__in={a.event_id for a in attendances}, recurrence_id__in={a.occurrence for a in attendances})
+    } if attendances else {}
+    items = []
+    for a in attendances:
+        override = overrides.get((a.event_id, a.occurrence)) if a.event.rrule else None
+        items.append({
+            "event": a.event_id, "title": (override.title if override and override.title else a.event.title),
+            "kind": a.event.kind, "occurrence": a.occurrence,
+            "start": override.start if override else a.occurrence,
+            "checked_in_at": a.checked_in_at, "walk_in": a.walk_in,
+        })
+    items.sort(key=lambda i: i["start"], reverse=True)
+    return items

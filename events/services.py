@@ -32,7 +32,7 @@ from core.errors import DomainError, InvalidInput
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import is_single_line
 from events import listing, notices
-from events.models import Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker, Venue
+from events.models import Attendance, Event, ListedOccurrence, Override, Registration, SeatCounter, Speaker, Venue
 from events.recurrence import (
     MAX_EVENT_LENGTH,
     check_length,
@@ -580,7 +580,8 @@ def event_delete(*, event: Event) -> None:
 
 @transaction.atomic
 def event_cancel(*, event: Event, actor: AbstractBaseUser, occurrence: datetime | None, reason: str = "") -> Event:
-    """Cancel the whole series (``occurrence`` None) or one occurrence; they stay visible as cancelled."""
+    """Cancel the whole series (``occurrence`` None) or one occurrence; they stay visible as cancelled.  The
+    returned event's ``notified`` is the number of readers told (whole series only)."""
     _one_line("reason", reason)
     current = Event.objects.select_for_update().get(pk=event.pk)
     if occurrence is None:
@@ -591,7 +592,7 @@ def event_cancel(*, event: Event, actor: AbstractBaseUser, occurrence: datetime 
         current.sequence += 1
         current.save()
         listing.refresh(current)
-        notices.event_changed(current, occurrence=None, cancelled=True)
+        current.notified = notices.event_changed(current, occurrence=None, cancelled=True)  # for the page's message
         return current
     override = override_set(event=current, actor=actor, recurrence_id=occurrence, changes={"status": "cancelled",
                                                                                           "reason": reason}, force=True)
@@ -662,9 +663,142 @@ def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: dateti
     if changed:
         current.save(update_fields=["updated_at"])
     listing.refresh(current)
-    if changed:
-        notices.event_changed(current, occurrence=override)
+    # How many readers were told, for the page's message.
+    override.notified = notices.event_changed(current, occurrence=override) if changed else 0
     return override
+
+
+#: The most occurrences one bulk change may touch (the manage page lists fewer; the API is held to the same).
+BULK_MAX = 100
+
+
+@dataclass
+class BulkChange:
+    """What ``occurrences_change`` did: the changed exceptions (SEQUENCE raised) and the notices recorded."""
+
+    overrides: list[Override]
+    notified: int
+
+
+def _bulk_targets(event: Event, recurrence_ids: list) -> list[datetime]:
+    if not recurrence_ids:
+        raise InvalidInput("occurrences", _("请至少选择一场"), code="nothing_selected")
+    if len(recurrence_ids) > BULK_MAX:
+        raise InvalidInput("occurrences", _("一次最多选择 %(most)s 场") % {"most": BULK_MAX}, code="too_many")
+    rids = sorted({parse_instant(rid, "occurrences") for rid in recurrence_ids})
+    for rid in rids:
+        _require_occurrence(event, rid, "occurrences")
+    return rids
+
+
+def _moved(start: datetime, end: datetime, *, shift: timedelta | None, at_time, on_date) -> tuple[datetime, datetime]:
+    """An occurrence's new start and end: shifted, then set to another time of day and/or date (library time);
+    its length is kept.  Wall-clock arithmetic, so a shift by days keeps the hour across a DST change."""
+    tz = local_tz()
+    local = start.astimezone(tz).replace(tzinfo=None)
+    if shift:
+        local += shift
+    if on_date is not None:
+        local = datetime.combine(on_date, local.time())
+    if at_time is not None:
+        local = datetime.combine(local.date(), at_time.replace(second=0, microsecond=0))
+    new_start = local.replace(tzinfo=tz)
+    return new_start, new_start + (end - start)
+
+
+def occurrences_change(*, event: Event, actor: AbstractBaseUser, recurrence_ids: list, action: str,
+                       reason: str = "", shift: timedelta | None = None, at_time=None, on_date=None,
+                       force: bool = False) -> BulkChange:
+    """Cancel (``action="cancel"``) or move (``"move"``: by ``shift``, to another time of day ``at_time`` and,
+    for a single occurrence, to another date ``on_date``) several occurrences of a series at once.
+
+    All or nothing: every occurrence is checked first — each is one of the series and scheduled, no new
+    start in the past, no venue conflict (``venue_conflict`` names every clash, with the series' own other
+    occurrences too) — and only then is anything written, in one transaction.  Each changed occurrence's
+    SEQUENCE goes up, and each reader registered for any of them gets one notice listing all the changes
+    (``notices.occurrences_changed``), not one per occurrence."""
+    _one_line("reason", reason)
+    if action not in ("cancel", "move"):
+        raise InvalidInput("action", _("action 须为 cancel 或 move"))
+    snapshot = Event.objects.get(pk=event.pk)
+    rids = _bulk_targets(snapshot, recurrence_ids)
+    if action == "move":
+        if not shift and at_time is None and on_date is None:
+            raise InvalidInput("shift", _("请填写推移的天数、新的时间或新的日期"), code="no_change")
+        if on_date is not None and len(rids) > 1:
+            raise InvalidInput("date", _("改到某一天只适用于一场；多场请按天数推移"), code="date_for_one")
+    if snapshot.status == Event.Status.CANCELLED:
+        raise DomainError("event_cancelled", _("活动已取消"))
+
+    def plan(current: Event) -> dict[datetime, tuple[Override, tuple]]:
+        existing = {o.recurrence_id: o for o in current.overrides.filter(recurrence_id__in=rids)}
+        duration = current.end - current.start
+        planned = {}
+        for rid in rids:
+            override = existing.get(rid) or Override(event=current, recurrence_id=rid, start=rid, end=rid + duration)
+            if override.status == Event.Status.CANCELLED:
+                raise DomainError("occurrence_cancelled", _("%(when)s 这一场已取消") % {
+                    "when": f"{timezone.localtime(rid):%Y-%m-%d %H:%M}"})
+            before = (override.start, override.end)
+            if action == "move":
+                override.start, override.end = _moved(override.start, override.end, shift=shift, at_time=at_time,
+                                                      on_date=on_date)
+                check_window(override.start, "shift")
+                check_not_backdated(override.start, actor, "shift")
+                if override.start < timezone.now() and not getattr(actor, "is_superuser", False):
+                    raise InvalidInput("shift", _("%(when)s 已经过去，不能改到这个时间") % {
+                        "when": f"{timezone.localtime(override.start):%Y-%m-%d %H:%M}"}, code="in_the_past")
+            else:
+                override.status = Event.Status.CANCELLED
+                override.reason = reason
+            planned[rid] = (override, before)
+        return planned
+
+    planned = plan(snapshot)
+    if action == "move" and not force:
+        _raise_conflicts(_bulk_conflicts(snapshot, [o for o, _before in planned.values()]))
+    with transaction.atomic():
+        current = Event.objects.select_for_update().get(pk=event.pk)
+        planned = plan(current)  # again under the lock: the row may have changed since the checks
+        changed = []
+        for override, before in planned.values():
+            if action == "move" and (override.start, override.end) == before:
+                continue
+            override.sequence += 1
+            override.save()
+            changed.append(override)
+        if changed:
+            current.save(update_fields=["updated_at"])
+        listing.refresh(current)
+        notified = notices.occurrences_changed(current, changed) if changed else 0
+    return BulkChange(overrides=changed, notified=notified)
+
+
+def _bulk_conflicts(event: Event, moved: list[Override]) -> list[Conflict]:
+    """Venue clashes of the moved occurrences: with other events' bookings (``venue_conflicts``, each moved
+    occurrence as a one-off), and with the series' own occurrences as they will be after the move."""
+    found: dict[tuple[int, datetime], Conflict] = {}
+    overrides = {o.recurrence_id: o for o in event.overrides.all()}
+    overrides.update({o.recurrence_id: o for o in moved})
+    for override in moved:
+        probe = Event(pk=event.pk, start=override.start, end=override.end, rrule="", title=event.title,
+                      status=event.status,
+                      venue_id=override.venue_id if override.venue_changed else event.venue_id)
+        for c in venue_conflicts(probe):  # the series itself is not among "other bookings" here
+            found.setdefault((c.event, c.start), c)
+    begin = min(o.start for o in moved) - MAX_EVENT_LENGTH
+    finish = max(o.end for o in moved) + MAX_EVENT_LENGTH
+    after = occurrences(event, begin, finish, overrides=list(overrides.values()))
+    moved_ids = {o.recurrence_id for o in moved}
+    for mine in after:
+        if mine.recurrence_id not in moved_ids or mine.status != Event.Status.SCHEDULED or not mine.venue_id:
+            continue
+        for other in after:
+            if (other.recurrence_id != mine.recurrence_id and other.status == Event.Status.SCHEDULED
+                    and other.venue_id == mine.venue_id and other.start < mine.end and mine.start < other.end):
+                found.setdefault((event.pk, other.start), Conflict(event=event.pk, title=other.title,
+                                                                   start=other.start, end=other.end))
+    return sorted(found.values(), key=lambda c: c.start)[:CONFLICT_MAX]
 
 
 # --- registration ------------------------------------------------------------------------------------------
@@ -884,12 +1018,170 @@ def _promote(event: Event, freed: list[datetime] | None, now: datetime) -> None:
             full.update(keys)
 
 
-def registration_check_in(*, registration: Registration, now: datetime | None = None) -> Registration:
+# --- attendance -------------------------------------------------------------------------------------------
+
+#: Check-in opens this long before an occurrence starts and stays open until the end of the day it ends on.
+CHECK_IN_EARLY = timedelta(hours=1)
+
+
+@dataclass
+class Session:
+    """One occurrence to check in to: its key (the recurrence id; a single event's start) and its times."""
+
+    event: Event
+    key: datetime
+    recurrence_id: datetime | None
+    start: datetime
+    end: datetime
+    status: str
+
+    @property
+    def opens(self) -> datetime:
+        return self.start - CHECK_IN_EARLY
+
+    @property
+    def closes(self) -> datetime:
+        last = timezone.localtime(max(self.start, self.end - timedelta(microseconds=1))).date() + timedelta(days=1)
+        return datetime(last.year, last.month, last.day, tzinfo=local_tz())
+
+
+def session_of(event: Event, occurrence: datetime | None) -> Session:
+    """The occurrence ``occurrence`` (a recurrence id) of ``event``, its exception applied; a single event's own
+    time when ``event`` is not a series (``occurrence`` is then ignored)."""
+    if not event.rrule:
+        return Session(event=event, key=event.start, recurrence_id=None, start=event.start, end=event.end,
+                       status=event.status)
+    if occurrence is None:
+        raise InvalidInput("occurrence", _("请选择场次"), code="occurrence_required")
+    occurrence = parse_instant(occurrence, "occurrence")
+    _require_occurrence(event, occurrence, "occurrence")
+    override = Override.objects.filter(event=event, recurrence_id=occurrence).first()
+    if override is None:
+        start, end, status = occurrence, occurrence + (event.end - event.start), Event.Status.SCHEDULED
+    else:
+        start, end, status = override.start, override.end, override.status
+    if event.status == Event.Status.CANCELLED:
+        status = Event.Status.CANCELLED
+    return Session(event=event, key=occurrence, recurrence_id=occurrence, start=start, end=end, status=status)
+
+
+def sessions_open(event: Event, *, now: datetime | None = None) -> list[Session]:
+    """The occurrences of ``event`` whose check-in is open at ``now`` (see ``CHECK_IN_EARLY``), by start."""
+    now = now or timezone.now()
+    if not event.rrule:
+        found = [session_of(event, None)]
+    else:
+        found = [Session(event=event, key=o.recurrence_id, recurrence_id=o.recurrence_id, start=o.start, end=o.end,
+                         status=o.status)
+                 for o in occurrences(event, now - timedelta(days=1) - MAX_EVENT_LENGTH, now + CHECK_IN_EARLY)]
+    return [s for s in found if s.status == Event.Status.SCHEDULED and s.opens <= now < s.closes]
+
+
+def _check_open(session: Session, now: datetime) -> None:
+    """Refuse a check-in outside the session's window: a session still to come, or one whose day is over."""
+    if session.status == Event.Status.CANCELLED:
+        raise DomainError("occurrence_cancelled", _("这一场已取消"))
+    if now < session.opens:
+        raise DomainError("not_started", _("这一场尚未开始（%(when)s 开始，开始前 1 小时起可签到）") % {
+            "when": f"{timezone.localtime(session.start):%Y-%m-%d %H:%M}"})
+    if now >= session.closes:
+        raise DomainError("check_in_closed", _("这一场已结束，不能再签到"))
+
+
+def person_name(user: AbstractBaseUser) -> str:
+    """A person as lists show them: the profile's name, else the account's full name, else the username."""
+    profile = getattr(user, "profile", None)
+    return (getattr(profile, "display_name", "") or user.get_full_name() or user.get_username())
+
+
+@dataclass
+class CheckIn:
+    attendance: Attendance
+    #: Checked in before this call (nothing was written).
+    already: bool = False
+    #: Not registered: a confirmed registration for the occurrence was made with the check-in.
+    walk_in: bool = False
+
+
+@transaction.atomic
+def check_in(*, event: Event, user: AbstractBaseUser, occurrence: datetime | None, actor: AbstractBaseUser | None,
+             method: str = "desk", walk_in: bool = False, now: datetime | None = None) -> CheckIn:
+    """Record ``user`` as present at one occurrence of ``event`` (a single event: ``occurrence`` None).
+
+    Only while the session's check-in is open (``not_started``, ``check_in_closed``, ``occurrence_cancelled``).
+    The person must hold a confirmed registration for it or for the whole series; a waitlisted one is refused
+    (``waitlisted``); someone not registered is refused (``not_registered``) unless ``walk_in``: then they get a
+    confirmed registration for the occurrence while seats last (``full``).  Checking in twice is no error
+    (``already``).  The event row is locked, as registrations lock it, so a walk-in takes a seat in order."""
+    now = now or timezone.now()
+    current = Event.objects.select_for_update().get(pk=event.pk)
+    session = session_of(current, occurrence)
+    _check_open(session, now)
+    existing = Attendance.objects.filter(event=current, occurrence=session.key, user=user).first()
+    if existing is not None:
+        return CheckIn(attendance=existing, already=True, walk_in=existing.walk_in)
+    scope = Q(occurrence__isnull=True)
+    if session.recurrence_id is not None:
+        scope |= Q(occurrence=session.recurrence_id)
+    registration = (Registration.objects.select_for_update()
+                    .filter(scope, event=current, user=user, status__in=Registration.ACTIVE).first())
+    name = person_name(user)
+    joined = False
+    if registration is None:
+        if not walk_in:
+            raise DomainError("not_registered", _("%(name)s 没有报名这一场") % {"name": name})
+        if not _take_seats(current, _keys_for(current, session.recurrence_id, now)):
+            raise DomainError("full", _("名额已满，%(name)s 不能现场加入") % {"name": name})
+        registration = Registration.objects.create(event=current, occurrence=session.recurrence_id, user=user,
+                                                   status=Registration.Status.CONFIRMED, created_at=now)
+        joined = True
+    elif registration.status == Registration.Status.WAITLISTED:
+        raise DomainError("waitlisted", _("%(name)s 在候补名单上（第 %(n)s 位），报名尚未确认，不能签到") % {
+            "name": name, "n": waitlist_position(registration)})
+    attendance = Attendance.objects.create(event=current, occurrence=session.key, user=user,
+                                           registration=registration, checked_in_at=now, checked_in_by=actor,
+                                           method=method, walk_in=joined)
+    if registration.occurrence is not None or not current.rrule:
+        # The registration's own check-in time (the registrations API and CSV show it); a whole-series
+        # registration has one per session, in Attendance only.
+        registration.checked_in_at = now
+        registration.save(update_fields=["checked_in_at"])
+    return CheckIn(attendance=attendance, walk_in=joined)
+
+
+@transaction.atomic
+def check_in_undo(*, attendance, now: datetime | None = None) -> bool:
+    """Take back a check-in (a wrong scan, the wrong row).  A walk-in's registration, made by the check-in,
+    is cancelled with it (its seat goes back).  True when a walk-in registration was cancelled."""
+    registration = attendance.registration
+    attendance.delete()
+    if registration is None:
+        return False
+    if registration.checked_in_at is not None and (registration.occurrence is not None
+                                                   or not registration.event.rrule):
+        registration.checked_in_at = None
+        registration.save(update_fields=["checked_in_at"])
+    if attendance.walk_in and registration.status != Registration.Status.CANCELLED:
+        registration_cancel(registration=registration, now=now)
+        return True
+    return False
+
+
+def registration_check_in(*, registration: Registration, actor: AbstractBaseUser | None = None,
+                          now: datetime | None = None) -> Registration:
+    """Check in the reader of ``registration``: for its occurrence, or — a whole-series registration — for
+    the session open now (``check_in`` has the rules)."""
     if registration.status != Registration.Status.CONFIRMED:
         raise DomainError("not_confirmed", _("只有已确认的报名可以签到"))
-    if registration.checked_in_at is None:
-        registration.checked_in_at = now or timezone.now()
-        registration.save(update_fields=["checked_in_at"])
+    event = registration.event
+    occurrence = registration.occurrence
+    if event.rrule and occurrence is None:
+        open_now = sessions_open(event, now=now)
+        if not open_now:
+            raise DomainError("not_started", _("现在没有可签到的场次（开始前 1 小时起可签到，当天有效）"))
+        occurrence = open_now[0].recurrence_id
+    check_in(event=event, user=registration.user, occurrence=occurrence, actor=actor, now=now)
+    registration.refresh_from_db()
     return registration
 
 

@@ -4,18 +4,24 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import role_required
 from accounts.models import Role
 from core.errors import DomainError, InvalidInput
+from events import attendance as attendance_codes
 from events import selectors, services
 from events.forms import (
-    CheckInForm,
+    AttendanceForm,
+    BulkOccurrencesForm,
     EventForm,
     EventListForm,
     OccurrenceActionForm,
@@ -23,7 +29,7 @@ from events.forms import (
     SpeakerFormSet,
     form_repeat,
 )
-from events.models import Event, Registration
+from events.models import Attendance, Event, Registration
 from events.recurrence import parse_instant
 from events.schemas import feed_links
 
@@ -32,6 +38,8 @@ LIST_DAYS = 90
 LIST_PAGE = 100
 #: Occurrences one day of the month grid shows; a busier day links to the list from that day.
 MONTH_DAY_ITEMS = 4
+#: Coming occurrences the manage page lists, each with a box to tick for the series actions.
+MANAGE_ITEMS = 60
 
 
 def _refusal(exc: DomainError) -> str:
@@ -61,7 +69,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
         today = timezone.localdate()
         first = form.value("month") or today.replace(day=1)
         last_day = calendar.monthrange(first.year, first.month)[1]
-        dates = [first + timedelta(days=i) for i in range(last_day + 1)]
+        grid = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+        # Every day of the grid, the neighbouring months' leading and trailing days included (they were shown
+        # empty although they had events: routine walk), and the day after the last for its end.
+        dates = [day for week in grid for day in week]
+        dates.append(dates[-1] + timedelta(days=1))
         bounds = [datetime(d.year, d.month, d.day, tzinfo=tz) for d in dates]
         # Each day's first few and how many more (one busy day cannot push the other days out).
         by_day, context["truncated"] = selectors.occurrence_days(
@@ -73,7 +85,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         empty = {"items": [], "more": 0}
         weeks = [[{"day": d, "in_month": d.month == first.month, "today": d == today, **by_day.get(d, empty),
                    "more_url": "?" + urlencode({"from": d.isoformat(), **({"kind": kind} if kind else {})})}
-                  for d in week] for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)]
+                  for d in week] for week in grid]
         prev_month = (first - timedelta(days=1)).replace(day=1)
         next_month = first + timedelta(days=last_day)
         names = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
@@ -381,32 +393,231 @@ def _initial_of(event: Event) -> tuple[dict, list[dict], bool]:
     return initial, speakers, unsupported
 
 
+def _told(notified: int) -> str:
+    """What the readers were told, as it happened."""
+    if not notified:
+        return _("没有报名的读者。")
+    return ngettext("已通知 %(n)s 位报名读者。", "已通知 %(n)s 位报名读者。", notified) % {"n": notified}
+
+
+def _local(moment) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+#: Sessions the attendees page offers: this far back and ahead of today.
+ROSTER_BACK = timedelta(days=60)
+ROSTER_AHEAD = timedelta(days=60)
+
+
+def _sessions(event: Event) -> list[services.Session]:
+    """The sessions an organizer may pick on the attendees page (a single event: its one)."""
+    if not event.rrule:
+        return [services.session_of(event, None)]
+    from events.recurrence import occurrences as expand
+
+    now = timezone.now()
+    return [services.Session(event=event, key=o.recurrence_id, recurrence_id=o.recurrence_id, start=o.start, end=o.end,
+                             status=o.status)
+            for o in expand(event, now - ROSTER_BACK, now + ROSTER_AHEAD)][:200]
+
+
+def _chosen_session(event: Event, sessions: list[services.Session], wanted) -> services.Session | None:
+    """The session asked for, else the one open for check-in now, else the next to come, else the last."""
+    if wanted is not None:
+        for session in sessions:
+            if session.recurrence_id == wanted:
+                return session
+    open_now = services.sessions_open(event)
+    if open_now:
+        return next((s for s in sessions if s.key == open_now[0].key), open_now[0])
+    now = timezone.now()
+    coming = [s for s in sessions if s.start >= now and s.status == Event.Status.SCHEDULED]
+    return coming[0] if coming else (sessions[-1] if sessions else None)
+
+
+def _attendees_url(pk: int, session) -> str:
+    url = reverse("event-attendees", args=[pk])
+    if session is not None and session.recurrence_id is not None:
+        url += "?" + urlencode({"occurrence": session.recurrence_id.isoformat()})
+    return url
+
+
+def _check_in_message(request: HttpRequest, result: services.CheckIn) -> None:
+    name = services.person_name(result.attendance.user)
+    when = f"{timezone.localtime(result.attendance.checked_in_at):%H:%M}"
+    if result.already:
+        messages.info(request, _("%(name)s 已于 %(when)s 签到。") % {"name": name, "when": when})
+    elif result.walk_in:
+        messages.success(request, _("%(name)s 现场加入并已签到。") % {"name": name})
+    else:
+        messages.success(request, _("%(name)s 已签到。") % {"name": name})
+
+
 @role_required(Role.ORGANIZER)
 def attendees(request: HttpRequest, pk: int) -> HttpResponse:
-    """The attendee list of one of my events, with check-in."""
+    """Who registered for one session of my event and who came: check-in by scanning a reader's personal
+    code (or typing it), by each row's button, undone by another; the session's own code for readers to scan."""
     event = _managed(request, pk)
     if request.method == "POST":
-        form = CheckInForm(request.POST)
-        registration = (Registration.objects.filter(pk=form.cleaned_data["registration"], event=event).first()
-                        if form.is_valid() else None)
-        if registration is not None:
-            try:
-                services.registration_check_in(registration=registration)
-            except DomainError as exc:
-                messages.error(request, exc.detail)
+        form = AttendanceForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form.first_error())
+            return redirect("event-attendees", pk=pk)
+        data = form.cleaned_data
+        session = None
+        try:
+            session = services.session_of(event, data["occurrence"])
+            if data["action"] == "undo":
+                attendance = Attendance.objects.filter(pk=data["attendance"] or 0, event=event).select_related(
+                    "user", "registration__event").first()
+                if attendance is not None:
+                    cancelled = services.check_in_undo(attendance=attendance)
+                    name = services.person_name(attendance.user)
+                    messages.success(request, (_("已撤销 %(name)s 的签到，现场加入的报名也已取消。") if cancelled
+                                               else _("已撤销 %(name)s 的签到。")) % {"name": name})
+            elif data["action"] == "check-in":
+                registration = Registration.objects.filter(pk=data["registration"] or 0, event=event).select_related(
+                    "user").first()
+                if registration is not None:
+                    _check_in_message(request, services.check_in(
+                        event=event, user=registration.user, occurrence=session.recurrence_id, actor=request.user))
             else:
-                messages.success(request, _("%(reader)s 已签到。") % {"reader": registration.user.get_username()})
-        return redirect("event-attendees", pk=pk)
-    rows = selectors.registration_rows(
-        selectors.registration_queryset().filter(event=event).exclude(status=Registration.Status.CANCELLED)
-        .order_by("occurrence", "created_at", "id"))
-    return render(request, "events/attendees.html", {"nav": "organize", "event": event, "rows": rows})
+                reader = attendance_codes.personal_code_user(data["code"])
+                try:
+                    result = services.check_in(event=event, user=reader, occurrence=session.recurrence_id,
+                                               actor=request.user, method=Attendance.Method.SCAN,
+                                               walk_in=data["walk_in"])
+                except DomainError as exc:
+                    if exc.code == "not_registered":
+                        # The organizer decides: the page offers to let the reader join on the spot.
+                        request.session["walk_in"] = {"event": pk, "code": data["code"],
+                                                      "name": services.person_name(reader)}
+                    raise
+                _check_in_message(request, result)
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+        return redirect(_attendees_url(pk, session))
+    sessions = _sessions(event)
+    wanted = None
+    if request.GET.get("occurrence"):
+        picked = AttendanceForm({"action": "scan", "occurrence": request.GET["occurrence"]})
+        wanted = picked.cleaned_data.get("occurrence") if picked.is_valid() else None
+    session = _chosen_session(event, sessions, wanted)
+    roster = selectors.session_rosters(event, [session])[0][1] if session is not None else []
+    context = {"nav": "organize", "event": event, "sessions": sessions, "session": session, "rows": roster,
+               "checked_in": sum(1 for r in roster if r["checked_in_at"]), "open": False}
+    if session is not None:
+        now = timezone.now()
+        context["open"] = session.status == Event.Status.SCHEDULED and session.opens <= now < session.closes
+        context["occurrence_value"] = session.recurrence_id.isoformat() if session.recurrence_id else ""
+        if context["open"]:
+            import segno
+
+            code = attendance_codes.occurrence_code(event, session.recurrence_id, timezone.localdate(now))
+            url = request.build_absolute_uri(reverse("event-check-in", args=[pk])) + "?" + urlencode({"code": code})
+            context["self_url"] = url
+            context["self_qr"] = segno.make(url, error="m").svg_inline(scale=4)
+        walk_in = request.session.pop("walk_in", None)
+        if walk_in and walk_in.get("event") == pk:
+            context["walk_in"] = walk_in
+    return render(request, "events/attendees.html", context)
+
+
+@require_safe
+@role_required(Role.ORGANIZER, Role.LIBRARIAN)
+def attendance_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The event's attendance, a row per person and session held so far: CSV (with BOM) or XLSX."""
+    from events import exports
+
+    event = selectors.event_get(viewer=request.user, event_id=pk)
+    if event is None or not selectors.can_see_attendance(request.user, event):
+        raise Http404
+    rows = exports.attendance_table(event)
+    if fmt == "xlsx":
+        return exports.xlsx_response(rows, filename=f"attendance-{event.pk}.xlsx", title=event.title)
+    return exports.csv_response(rows, filename=f"attendance-{event.pk}.csv")
+
+
+@login_required
+def self_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+    """A reader who scanned a session's code (shown on the attendees page): a page to confirm (GET), then the
+    check-in (POST; CSRF-protected, so a link alone checks nobody in)."""
+    event = selectors.event_get(viewer=request.user, event_id=pk)
+    if event is None:
+        raise Http404
+    form = AttendanceForm({"action": "scan", "code": request.POST.get("code") or request.GET.get("code", ""),
+                           "walk_in": request.POST.get("walk_in", "")})
+    form.is_valid()
+    code = form.cleaned_data.get("code", "")
+    context = {"nav": "events", "event": event, "code": code}
+    try:
+        occurrence = attendance_codes.occurrence_code_read(code, event_id=event.pk)
+        session = services.session_of(event, occurrence)
+        context["session"] = session
+        if request.method == "POST":
+            result = services.check_in(event=event, user=request.user, occurrence=session.recurrence_id,
+                                       actor=request.user, method=Attendance.Method.SELF,
+                                       walk_in=form.cleaned_data.get("walk_in", False))
+            if result.already:
+                messages.info(request, _("您已于 %(when)s 签到。") % {
+                    "when": f"{timezone.localtime(result.attendance.checked_in_at):%H:%M}"})
+            else:
+                messages.success(request, _("签到成功：%(title)s %(when)s。") % {"title": event.title,
+                                                                           "when": _local(session.start)})
+            return redirect(reverse("me") + "#attendance")
+        scope = Q(occurrence__isnull=True) | Q(occurrence=session.recurrence_id) if session.recurrence_id else Q()
+        context["registration"] = Registration.objects.filter(
+            scope, event=event, user=request.user, status__in=Registration.ACTIVE).first()
+        context["attended"] = Attendance.objects.filter(event=event, occurrence=session.key, user=request.user).first()
+    except DomainError as exc:
+        context["error"] = exc.detail
+        context["code_error"] = exc.code
+    return render(request, "events/check_in.html", context)
+
+
+@login_required
+@require_POST
+def check_in_code_rotate(request: HttpRequest) -> HttpResponse:
+    """A new personal check-in code on /me; the old QR code stops working."""
+    attendance_codes.personal_code_rotate(user=request.user)
+    messages.success(request, _("签到码已更换，旧的签到码不再有效。"))
+    return redirect(reverse("me") + "#check-in-code")
+
+
+def _bulk(request: HttpRequest, event: Event) -> None:
+    """The manage page's series actions, with messages saying what was done and who was told."""
+    form = BulkOccurrencesForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.first_error())
+        return
+    data = form.cleaned_data
+    action = "cancel" if data["action"] == "bulk-cancel" else "move"
+    shift = timedelta(days=data["shift_days"]) if data["shift_days"] else None
+    try:
+        done = services.occurrences_change(event=event, actor=request.user, recurrence_ids=data["occurrences"],
+                                           action=action, reason=data["reason"], shift=shift,
+                                           at_time=data["new_time"], on_date=data["new_date"], force=data["force"])
+    except DomainError as exc:
+        messages.error(request, _refusal(exc))
+        return
+    n = len(done.overrides)
+    if not n:
+        messages.info(request, _("所选场次没有变化。"))
+    elif action == "cancel":
+        messages.success(request, ngettext("已取消 %(n)s 场。", "已取消 %(n)s 场。", n) % {"n": n} + _told(done.notified))
+    else:
+        moved = "、".join(_local(o.start) for o in done.overrides[:5]) + ("…" if n > 5 else "")
+        messages.success(request, ngettext("已改期 %(n)s 场（%(when)s）。", "已改期 %(n)s 场（%(when)s）。", n) % {
+            "n": n, "when": moved} + _told(done.notified))
 
 
 @role_required(Role.ORGANIZER)
 def manage(request: HttpRequest, pk: int) -> HttpResponse:
-    """One of my events: move or cancel one occurrence, or cancel the whole event."""
+    """One of my events: cancel or move the ticked occurrences at once, or cancel the whole event."""
     event = _managed(request, pk)
+    if request.method == "POST" and request.POST.get("action", "").startswith("bulk-"):
+        _bulk(request, event)
+        return redirect("event-manage", pk=pk)
     if request.method == "POST":
         form = OccurrenceActionForm(request.POST)
         if not form.is_valid():
@@ -415,23 +626,27 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
         action, reason, rid = (form.cleaned_data[k] for k in ("action", "reason", "recurrence_id"))
         try:
             if action == "cancel-event":
-                services.event_cancel(event=event, actor=request.user, occurrence=None, reason=reason)
-                messages.success(request, _("整个活动已取消，已通知报名的读者。"))
+                cancelled = services.event_cancel(event=event, actor=request.user, occurrence=None, reason=reason)
+                messages.success(request, _("整个活动已取消。") + _told(cancelled.notified))
             elif action == "cancel-occurrence":
-                services.event_cancel(event=event, actor=request.user, occurrence=rid, reason=reason)
-                messages.success(request, _("%(when)s 这一场已取消。") % {"when": f"{timezone.localtime(rid):%Y-%m-%d %H:%M}"})
+                done = services.occurrences_change(event=event, actor=request.user, recurrence_ids=[rid],
+                                                   action="cancel", reason=reason)
+                messages.success(request, _("%(when)s 这一场已取消。") % {"when": _local(rid)} + _told(done.notified))
             else:
                 new_start = form.cleaned_data["new_start"]
-                services.override_set(event=event, actor=request.user, recurrence_id=rid,
-                                      changes={"start": new_start}, force=form.cleaned_data["force"])
-                messages.success(request, _("已改到 %(when)s，已通知报名的读者。") % {"when": f"{new_start:%Y-%m-%d %H:%M}"})
+                done = services.occurrences_change(
+                    event=event, actor=request.user, recurrence_ids=[rid], action="move", on_date=new_start.date(),
+                    at_time=new_start.time(), force=form.cleaned_data["force"])
+                messages.success(request, _("已改到 %(when)s。") % {"when": f"{new_start:%Y-%m-%d %H:%M}"}
+                                 + _told(done.notified))
         except DomainError as exc:
             messages.error(request, _refusal(exc))
         return redirect("event-manage", pk=pk)
     now = timezone.now()
     occurrences = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=400), event=pk,
-                                            limit=24).items
-    return render(request, "events/manage.html", {"nav": "organize", "event": event, "occurrences": occurrences})
+                                            limit=MANAGE_ITEMS).items
+    return render(request, "events/manage.html", {"nav": "organize", "event": event, "occurrences": occurrences,
+                                                  "bulk_max": services.BULK_MAX})
 
 
 @role_required(Role.ORGANIZER)

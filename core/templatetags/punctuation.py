@@ -43,9 +43,10 @@ def parens(value, autoescape: bool = True) -> str:
     return format_html("（{}）", text) if _chinese() else format_html(" ({})", text)
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def when(value) -> str:
-    """A date with its weekday and time: 2026-12-16（三）18:30 or 2026-12-16 (Wed) 18:30."""
+    """A date with its weekday and time: 2026-12-16（三）18:30 or 2026-12-16 (Wed) 18:30, in library time (as
+    ``date`` does: an instant read from the database is in UTC, and the manage page showed 10:14 for 18:14)."""
     if not value:
         return ""
     return date_filter(value, "Y-m-d（D）H:i" if _chinese() else "Y-m-d (D) H:i")

@@ -338,7 +338,7 @@ def test_series_registration_takes_a_seat_in_every_occurrence(org, room, readers
     assert refused.status_code == 422 and "occurrence" in error_fields(refused.json())
 
 
-def test_organizer_list_csv_and_check_in(org, talk, readers, judge):
+def test_organizer_list_csv_and_check_in(org, talk, readers, judge, clock):
     reg = register(readers[0], talk).json()
     register(readers[1], talk)
     rows = org.get(f"/api/v1/events/{talk['id']}/registrations").json()
@@ -350,8 +350,11 @@ def test_organizer_list_csv_and_check_in(org, talk, readers, judge):
     assert [r[4] for r in table[1:]] == ["已确认", "已确认"] and rows[0]["status_label"] == "已确认"
     english = org.get(f"/api/v1/events/{talk['id']}/registrations", headers={"Accept-Language": "en"}).json()
     assert english[0]["status"] == "confirmed" and english[0]["status_label"] == "Confirmed"
+    early = org.post(f"/api/v1/registrations/{reg['id']}/check-in")
+    assert (early.status_code, early.json()["code"]) == (409, "not_started")  # a session still to come
+    clock.move_to(datetime(2026, 12, 4, 14, 45, tzinfo=SH))
     checked = org.post(f"/api/v1/registrations/{reg['id']}/check-in").json()
-    assert checked["checked_in_at"].startswith("2026-11-25T09:00:00")
+    assert checked["checked_in_at"].startswith("2026-12-04T14:45:00")
     assert api_for(judge).get(f"/api/v1/events/{talk['id']}/registrations").status_code == 403
     assert api_for(readers[1]).post(f"/api/v1/registrations/{reg['id']}/check-in").status_code == 404
     assert api_for(readers[1]).delete(f"/api/v1/registrations/{reg['id']}").status_code == 404

@@ -1,0 +1,93 @@
+"""An event's attendance as a spreadsheet: a row per person and session held, as courts keep them for their
+study programmes (CSV with a BOM for Excel, or XLSX).  Text typed by people (names, departments) never
+becomes a formula: neutralised in CSV (``core.text.neutralize_cell``), stored as text in XLSX."""
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.text import neutralize_cell
+from events import selectors, services
+from events.models import Event, Registration
+from events.recurrence import local_tz, occurrences
+
+#: How far back an export reaches (the stored listings' window).
+EXPORT_BACK = timedelta(days=400)
+
+
+def held_sessions(event: Event, *, now: datetime | None = None) -> list[services.Session]:
+    """The event's scheduled sessions that began by the end of today (library time), oldest first; at most
+    ``selectors.EXPORT_SESSIONS_MAX``, the latest."""
+    now = now or timezone.now()
+    today = timezone.localdate(now) + timedelta(days=1)
+    until = datetime(today.year, today.month, today.day, tzinfo=local_tz())
+    if not event.rrule:
+        sessions = [services.session_of(event, None)]
+    else:
+        sessions = [services.Session(event=event, key=o.recurrence_id, recurrence_id=o.recurrence_id, start=o.start,
+                                     end=o.end, status=o.status)
+                    for o in occurrences(event, max(event.start, now - EXPORT_BACK), until)]
+    held = [s for s in sessions if s.status == Event.Status.SCHEDULED and s.start < until]
+    return held[-selectors.EXPORT_SESSIONS_MAX:]
+
+
+def attendance_table(event: Event, *, now: datetime | None = None) -> list[list]:
+    """The header and a row per person of each session held: 场次, 姓名, 部门/庭室, 报名状态, 签到时间."""
+    rows: list[list] = [[_("场次"), _("姓名"), _("部门/庭室"), _("报名状态"), _("签到时间")]]
+    for session, roster in selectors.session_rosters(event, held_sessions(event, now=now)):
+        when = timezone.localtime(session.start).replace(tzinfo=None)
+        for person in roster:
+            status = person["status_label"]
+            if person["walk_in"]:
+                status = _("%(status)s（现场加入）") % {"status": status}
+            elif person["status"] == Registration.Status.WAITLISTED and person["position"]:
+                status = _("%(status)s（第 %(n)s 位）") % {"status": status, "n": person["position"]}
+            checked = timezone.localtime(person["checked_in_at"]).replace(tzinfo=None) if person["checked_in_at"] else None
+            rows.append([when, person["name"], person["division"], status, checked])
+    return rows
+
+
+def _text(value) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else neutralize_cell(str(value or ""))
+
+
+def csv_response(rows: list[list], *, filename: str) -> HttpResponse:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([_text(value) for value in row])
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def xlsx_response(rows: list[list], *, filename: str, title: str) -> HttpResponse:
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    # A sheet's name: at most 31 characters, none of []:*?/\ .
+    sheet.title = "".join(c for c in title if c not in "[]:*?/\\")[:31] or _("签到")
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row, start=1):
+            cell = sheet.cell(row=r, column=c)
+            if isinstance(value, datetime):
+                cell.value = value
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif value is not None:
+                cell.value = str(value)
+                cell.data_type = "s"  # text as typed, never a formula (openpyxl reads "=…" as one)
+    for c, width in enumerate((18, 14, 18, 16, 18), start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    response = HttpResponse(out.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
