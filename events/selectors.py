@@ -176,7 +176,7 @@ def _stored_occurrences(*, viewer, start: datetime, end: datetime, kinds, venue,
                 .values_list("event_id", "recurrence_id", "start", "end", "title", "venue_id", "status")[: limit + 1])
     # What the items read of an event (any other field is loaded if asked for).
     events = (Event.objects.select_related("venue")
-              .only("kind", "all_day", "rrule", "capacity", "status", "venue__name", "venue__capacity")
+              .only("kind", "all_day", "rrule", "start", "capacity", "status", "venue__name", "venue__capacity")
               .in_bulk({row[0] for row in rows}))
     venues = Venue.objects.in_bulk({row[5] for row in rows if row[5] is not None})
     return [
