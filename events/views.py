@@ -16,6 +16,7 @@ from core.errors import DomainError
 from events import selectors, services
 from events.forms import CheckInForm, EventForm, EventListForm, OccurrenceActionForm, RegisterForm
 from events.models import Event, Registration
+from events.ical import occurrence_path
 from events.schemas import feed_links
 
 LIST_DAYS = 90
@@ -102,6 +103,7 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
             mine[r.occurrence] = r
     for occ in occurrences:
         occ["mine"] = mine.get(occ["recurrence_id"]) or mine.get(None)
+        occ["ics_path"] = occurrence_path(event.pk, occ["recurrence_id"] or event.start)
     from library.selectors import book_availability, book_queryset
 
     reading = []
