@@ -36,6 +36,7 @@ from events.ical import (
     serialize_event,
 )
 from events.models import Event, FeedFragment, FeedState, Override, PersonalFeedState, Registration, Speaker, Venue
+from events.recurrence import FIRST_YEAR, LAST_YEAR
 from events.selectors import event_queryset
 from library.models import Hold, Loan, Paper
 from library.selectors import paper_visible_q
@@ -286,9 +287,11 @@ def personal_feed(request: HttpRequest, token: str, scope: str = "mine") -> Http
 def _occurrence_instant(value: str) -> datetime | None:
     """``20261209T110000Z`` (an occurrence's original start in UTC, iCalendar's basic format) as an instant."""
     try:
-        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        instant = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
         return None
+    # Outside the years any event may have, nothing to expand (and no arithmetic near datetime's limits).
+    return instant if FIRST_YEAR <= instant.year <= LAST_YEAR else None
 
 
 def occurrence_feed(request: HttpRequest, event_id: int, occurrence: str) -> HttpResponse:

@@ -15,8 +15,8 @@ from accounts.models import Role
 from core.errors import DomainError
 from events import selectors, services
 from events.forms import CheckInForm, EventForm, EventListForm, OccurrenceActionForm, RegisterForm
-from events.models import Event, Registration
 from events.ical import occurrence_path
+from events.models import Event, Registration
 from events.schemas import feed_links
 
 LIST_DAYS = 90
