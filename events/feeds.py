@@ -254,7 +254,7 @@ def personal_feed(request: HttpRequest, token: str, scope: str = "mine") -> Http
     version, changed_at = own if own else (0, state.changed_at)
     # The reminder preference lives in the notices app: its value is part of the key, and its change time of
     # Last-Modified, so a changed choice is a new body (not a 304 on If-Modified-Since).
-    preference = NoticePreference.objects.filter(user_id=user.pk).values_list("event_reminder", "updated_at").first()
+    preference = NoticePreference.objects.filter(user_id=user.pk).values_list("remind_before", "updated_at").first()
     reminder, preference_changed = preference if preference else (DEFAULT_REMINDER, state.changed_at)
 
     def build() -> bytes:

@@ -1,7 +1,7 @@
 """Notices about events, each sent once (recorded and mailed through ``notices.services``, worded by the
 templates under ``templates/events/notices/``): registration confirmed, promoted from the waitlist, an
 event or occurrence changed or cancelled (to everyone registered), and reminders the day before and an hour
-before, each to the readers whose preference (``NoticePreference.event_reminder``) asks for it;
+before, each to the readers whose preference (``NoticePreference.remind_before``) asks for it;
 ``send_daily`` is the day's round for the library and the events (the scheduled job
 ``events.tasks.send_daily_notices`` and ``manage.py send_notices``)."""
 
@@ -69,7 +69,7 @@ def _remind(*, begin: datetime, end: datetime, choices, key: str, template: str)
     chose has ``DEFAULT_REMINDER``); once per reader and occurrence, under ``key``."""
     from events.recurrence import occurrences
 
-    wants = Q(user__notice_preference__event_reminder__in=choices)
+    wants = Q(user__notice_preference__remind_before__in=choices)
     if DEFAULT_REMINDER in choices:
         wants |= Q(user__notice_preference__isnull=True)
     count = 0

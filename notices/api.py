@@ -30,7 +30,7 @@ def mark_read(request: HttpRequest, payload: MarkReadIn):
 
 def _preferences(user) -> dict:
     current = selectors.preferences_get(user=user)
-    return {"channels": current.channels, "webhook_url": current.webhook_url, "event_reminder": current.event_reminder,
+    return {"channels": current.channels, "webhook_url": current.webhook_url, "remind_before": current.remind_before,
             **selectors.preference_options()}
 
 
@@ -44,5 +44,5 @@ def my_notice_preferences(request: HttpRequest):
             auth=LOGGED_IN, summary="设置通知偏好（整体替换）")
 def set_notice_preferences(request: HttpRequest, payload: NoticePreferencesIn):
     services.preference_update(user=request.auth, channels=payload.channels, webhook_url=payload.webhook_url,
-                               event_reminder=payload.event_reminder)
+                               remind_before=payload.remind_before)
     return _preferences(request.auth)

@@ -18,7 +18,7 @@ class NoticePreferenceForm(forms.Form):
         widget=forms.URLInput(attrs={"class": "wide", "placeholder": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"}),
     )
 
-    event_reminder = forms.ChoiceField(
+    remind_before = forms.ChoiceField(
         label=_("活动提醒"), choices=Reminder.choices, initial=DEFAULT_REMINDER, widget=forms.RadioSelect, required=False,
         help_text=_("报名的活动开始前何时提醒您：按上面“活动提醒”的渠道发通知，个人日历订阅里的闹钟也照此设置。"),
     )
@@ -41,7 +41,7 @@ class NoticePreferenceForm(forms.Form):
     def for_current(cls, current) -> "NoticePreferenceForm":
         """The form showing ``current`` (``selectors.Preferences``)."""
         return cls(initial={**current.channels, "webhook_url": current.webhook_url,
-                            "event_reminder": current.event_reminder})
+                            "remind_before": current.remind_before})
 
     def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(label, [self[kind] for kind in kinds]) for _key, label, kinds in KIND_GROUPS]
@@ -51,4 +51,4 @@ class NoticePreferenceForm(forms.Form):
         webhook channel is not offered, the reminder when none was sent)."""
         return {"channels": {kind: self.cleaned_data[kind] for kind in Notice.Kind.values},
                 "webhook_url": self.cleaned_data.get("webhook_url"),
-                "event_reminder": self.cleaned_data.get("event_reminder") or None}
+                "remind_before": self.cleaned_data.get("remind_before") or None}

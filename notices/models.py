@@ -124,7 +124,7 @@ class NoticePreference(models.Model):
     #: to the reader only, never in the admin.
     webhook_url = models.CharField(_("机器人地址"), max_length=500, blank=True, validators=[validate_webhook_url])
     #: When events the reader registered for are announced ahead: notices and the feed's alarms.
-    event_reminder = models.CharField(_("活动提醒"), max_length=8, choices=Reminder.choices, default=DEFAULT_REMINDER)
+    remind_before = models.CharField(_("活动提醒"), max_length=8, choices=Reminder.choices, default=DEFAULT_REMINDER)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 
     class Meta:

@@ -40,14 +40,14 @@ class Preferences:
     channels: dict[str, list[str]]
     webhook_url: str
     #: When registered events are announced ahead (``notices.models.Reminder``).
-    event_reminder: str = DEFAULT_REMINDER
+    remind_before: str = DEFAULT_REMINDER
 
 
 def preferences_get(*, user: AbstractBaseUser) -> Preferences:
     preference = NoticePreference.objects.filter(user=user).first()
     return Preferences(channels={kind: chosen_channels(preference, kind) for kind in Notice.Kind.values},
                        webhook_url=preference.webhook_url if preference is not None else "",
-                       event_reminder=preference.event_reminder if preference is not None else DEFAULT_REMINDER)
+                       remind_before=preference.remind_before if preference is not None else DEFAULT_REMINDER)
 
 
 def preference_options() -> dict:
@@ -57,5 +57,5 @@ def preference_options() -> dict:
         "available": [{"name": name, "label": str(channel.label)} for name, channel in channels().items()],
         "kinds": [{"kind": str(kind), "label": str(kind.label), "group": group, "group_label": str(group_label)}
                   for group, group_label, kinds in KIND_GROUPS for kind in kinds],
-        "reminders": [{"name": str(choice), "label": str(choice.label)} for choice in Reminder],
+        "remind_before_choices": [{"name": str(choice), "label": str(choice.label)} for choice in Reminder],
     }
