@@ -19,7 +19,7 @@ class NoticePreferenceForm(forms.Form):
     )
 
     remind_before = forms.ChoiceField(
-        label=_("活动提醒"), choices=Reminder.choices, initial=DEFAULT_REMINDER, widget=forms.RadioSelect, required=False,
+        label=_("活动开始前提醒"), choices=Reminder.choices, initial=DEFAULT_REMINDER, widget=forms.RadioSelect, required=False,
         help_text=_("报名的活动开始前何时提醒您：按上面“活动提醒”的渠道发通知，个人日历订阅里的闹钟也照此设置。"),
     )
 

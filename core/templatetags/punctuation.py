@@ -43,9 +43,10 @@ def parens(value, autoescape: bool = True) -> str:
     return format_html("（{}）", text) if _chinese() else format_html(" ({})", text)
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def when(value) -> str:
-    """A date with its weekday and time: 2026-12-16（三）18:30 or 2026-12-16 (Wed) 18:30."""
+    """A date with its weekday and time: 2026-12-16（三）18:30 or 2026-12-16 (Wed) 18:30, in the current time
+    zone (``expects_localtime``: as Django's own ``date`` filter, else a time read from the database is UTC)."""
     if not value:
         return ""
     return date_filter(value, "Y-m-d（D）H:i" if _chinese() else "Y-m-d (D) H:i")

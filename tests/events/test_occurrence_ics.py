@@ -126,6 +126,8 @@ def test_each_coming_occurrence_row_links_to_its_own_ics(series, organizer, judg
     page = client.get(f"/events/{series.pk}").content.decode()
 
     links = re.findall(r'<a class="meta add-occurrence" href="([^"]+)" download>加入日历</a>', page)
+    # Times in library time (the rows showed UTC: 11:00 for 19:00).
+    assert "2026-12-02（星期三）19:00" in page
     # 13 rows, the cancelled one without a link; the registered one has it too.
     assert len(links) == 12
     assert f"/calendar/events/{series.pk}/20261202T110000Z.ics" == links[0]
