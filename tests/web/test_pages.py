@@ -564,7 +564,8 @@ def test_the_calendar_link_page_keeps_the_apis_rotation_limit(judge):
 
 def test_english_pages_use_half_width_punctuation(organizer, judge):
     """Routine walk: "Log out（judge）", "Subjects：", "2026-12-16（Wed）18:30" on English pages."""
-    start = (timezone.now() + timedelta(days=5)).replace(hour=18, minute=30, second=0, microsecond=0)
+    # 18:30 library time (the pages show library time; this was 18:30 UTC while |when showed UTC).
+    start = timezone.localtime(timezone.now() + timedelta(days=5)).replace(hour=18, minute=30, second=0, microsecond=0)
     event = event_services.event_create(data=event_services.EventData(
         title="读书会", kind="reading", start=start, end=start + timedelta(hours=1)), actor=organizer)
     book = book_create(title="物权法", subjects=["担保", "抵押"])
