@@ -123,6 +123,7 @@ serve: serve-prepare
 FONTSOURCE_MONGOLIAN ?= 5.3.0
 ZXING_BROWSER ?= 0.2.1
 ZXING_LIBRARY ?= 0.23.0
+ICAL_JS ?= 2.2.1
 vendor:
 	rm -rf $(VENV)/vendor && mkdir -p $(VENV)/vendor
 	cd $(VENV)/vendor && npm pack --silent @fontsource/noto-sans-mongolian@$(FONTSOURCE_MONGOLIAN) && tar xzf fontsource-noto-sans-mongolian-$(FONTSOURCE_MONGOLIAN).tgz
@@ -132,3 +133,5 @@ vendor:
 	cp $(VENV)/vendor/package/umd/zxing-browser.min.js $(VENV)/vendor/package/LICENSE static/vendor/zxing-browser/
 	cd $(VENV)/vendor && rm -rf package && npm pack --silent @zxing/library@$(ZXING_LIBRARY) && tar xzf zxing-library-$(ZXING_LIBRARY).tgz
 	cp $(VENV)/vendor/package/LICENSE static/vendor/zxing-browser/LICENSE-zxing-library
+	cd $(VENV)/vendor && rm -rf package && npm pack --silent ical.js@$(ICAL_JS) && tar xzf ical.js-$(ICAL_JS).tgz
+	cp $(VENV)/vendor/package/dist/ical.min.js $(VENV)/vendor/package/LICENSE static/vendor/ical.js/

@@ -12,7 +12,7 @@ stale feed.  A 304 needs a few small queries and one cache read, never a rebuild
 
 import gzip
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import caches
@@ -25,10 +25,22 @@ from django.utils.http import http_date
 from django.utils.translation import gettext as _
 
 from accounts.services import calendar_token_user
-from events.ical import CANCELLED_VISIBLE_DAYS, PersonalItems, assemble, build_calendar, fragment_stamp, serialize_event
+from events.ical import (
+    CANCELLED_VISIBLE_DAYS,
+    PersonalItems,
+    assemble,
+    build_calendar,
+    fragment_stamp,
+    occurrence_calendar,
+    occurrence_exists,
+    serialize_event,
+)
 from events.models import Event, FeedFragment, FeedState, Override, PersonalFeedState, Registration, Speaker, Venue
+from events.recurrence import FIRST_YEAR, LAST_YEAR
+from events.selectors import event_queryset
 from library.models import Hold, Loan, Paper
 from library.selectors import paper_visible_q
+from notices.models import DEFAULT_REMINDER, NoticePreference, reminder_offsets
 
 CACHE_SECONDS = 24 * 3600
 
@@ -221,8 +233,17 @@ def event_feed(request: HttpRequest, event_id: int) -> HttpResponse:
     return _respond(request, _render(f"event:{event_id}", state, build), state, f"event-{event_id}.ics")
 
 
-def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
-    """A person's feed: registered events (with status), internal events, due dates, pickup deadlines."""
+#: What a personal feed holds: "mine" (what the reader has: the occurrences they registered for, the events
+#: they organise, their due dates and pickup deadlines) or "all" (that, and every event they may see).
+PERSONAL_SCOPES = ("mine", "all")
+
+
+def personal_feed(request: HttpRequest, token: str, scope: str = "mine") -> HttpResponse:
+    """A person's feed: each occurrence they registered for (a whole-series registration: the series), the
+    events they organise (as series), due dates and pickup deadlines; with ``scope`` "all" also every event
+    they may see, as series."""
+    if scope not in PERSONAL_SCOPES:
+        raise Http404("no such feed")
     user = calendar_token_user(token)
     if user is None:
         # Unknown, malformed or rotated: the same 404 as a missing page, never someone else's feed.
@@ -231,21 +252,56 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
     # The person's own version too: their registrations change it, not the version of every feed.
     own = PersonalFeedState.objects.filter(user_id=user.pk).values_list("version", "changed_at").first()
     version, changed_at = own if own else (0, state.changed_at)
+    # The reminder preference lives in the notices app: its value is part of the key, and its change time of
+    # Last-Modified, so a changed choice is a new body (not a 304 on If-Modified-Since).
+    preference = NoticePreference.objects.filter(user_id=user.pk).values_list("remind_before", "updated_at").first()
+    reminder, preference_changed = preference if preference else (DEFAULT_REMINDER, state.changed_at)
 
     def build() -> bytes:
         registrations: dict[int, list[Registration]] = {}
         for r in Registration.objects.filter(user=user, status__in=Registration.ACTIVE).order_by("occurrence", "id"):
             registrations.setdefault(r.event_id, []).append(r)
-        events = _events(public=False).filter(
-            Q(pk__in=registrations) | Q(visibility=Event.Visibility.INTERNAL)).distinct()
+        organized = set(Event.objects.filter(organizers=user).values_list("pk", flat=True))
+        shown = Q(pk__in=registrations) | Q(pk__in=organized)
+        series = set(organized)
+        if scope == "all":
+            visible = set(event_queryset(viewer=user).order_by().values_list("pk", flat=True))
+            shown |= Q(pk__in=visible)
+            series |= visible
+        events = _events(public=False).filter(shown).distinct()
         loans = Loan.objects.filter(patron=user, status=Loan.Status.ACTIVE).select_related("book", "copy").order_by("id")
         holds = Hold.objects.filter(patron=user, status=Hold.Status.READY).select_related("book", "copy").order_by("id")
         profile = getattr(user, "profile", None)
         name = getattr(profile, "display_name", "") or user.get_username()
-        personal = PersonalItems(registrations=registrations, loans=list(loans), holds=list(holds), display_name=name)
-        return build_calendar(events, name=f"法官书苑 · {name}", description="我报名的活动、院内活动和借阅到期日",
-                              personal=personal)
+        personal = PersonalItems(registrations=registrations, loans=list(loans), holds=list(holds), display_name=name,
+                                 series=series, reminders=reminder_offsets(reminder))
+        description = ("我报名的场次、我组织的活动、院内外全部活动和借阅到期日" if scope == "all"
+                       else "我报名的场次、我组织的活动、借阅到期日和取书期限")
+        return build_calendar(events, name=f"法官书苑 · {name}", description=description, personal=personal)
 
-    return _respond(request, _render(f"user:{user.pk}:{version}", state, build), state, "shuyuan-me.ics",
-                    changed_at=max(state.changed_at, changed_at))
+    key = f"user:{user.pk}:{version}:{scope}:{reminder}"
+    return _respond(request, _render(key, state, build), state, "shuyuan-me.ics",
+                    changed_at=max(state.changed_at, changed_at, preference_changed))
 
+
+def _occurrence_instant(value: str) -> datetime | None:
+    """``20261209T110000Z`` (an occurrence's original start in UTC, iCalendar's basic format) as an instant."""
+    try:
+        instant = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    # Outside the years any event may have, nothing to expand (and no arithmetic near datetime's limits).
+    return instant if FIRST_YEAR <= instant.year <= LAST_YEAR else None
+
+
+def occurrence_feed(request: HttpRequest, event_id: int, occurrence: str) -> HttpResponse:
+    """One occurrence of a public event as a calendar of one VEVENT (its UID as in personal feeds): 404 for
+    an internal event, an instant that is not one of its occurrences, or a cancellation past its 30 days."""
+    instant = _occurrence_instant(occurrence)
+    event = _events(public=True).filter(pk=event_id, visibility=Event.Visibility.PUBLIC).first() if instant else None
+    if event is None or not occurrence_exists(event, instant) or occurrence_calendar(event, instant) is None:
+        raise Http404("no such occurrence")
+    state = _state()
+    # Only real occurrences reach the cache, so a made-up instant mints no entry.
+    entry = _render(f"occurrence:{event_id}:{occurrence}", state, lambda: occurrence_calendar(event, instant))
+    return _respond(request, entry, state, f"event-{event_id}-{occurrence}.ics")

@@ -7,8 +7,13 @@
 * Cancelled events and occurrences stay as STATUS:CANCELLED with a raised SEQUENCE for
   ``CANCELLED_VISIBLE_DAYS``; after that a cancelled occurrence becomes an EXDATE and a cancelled event
   leaves the feed.
-* Personal feeds add VALARMs (1 day and 1 hour before), the reader's registration status, due dates
-  of their loans and pickup deadlines of their ready holds as all-day events.
+* A personal feed holds what its reader has: each occurrence they registered for as a VEVENT of its
+  own (``occurrence_component``: UID from the event's and the occurrence's original start, the
+  exception's time, place, title and status applied), never the series of an occurrence registration
+  (a client would show every occurrence as theirs); the whole series (master, EXDATEs, exceptions) for a
+  whole-series registration and for the events they organise; the reader's registration status and
+  waitlist mark; VALARMs as their reminder preference says (``PersonalItems.reminders``); due dates of
+  their loans and pickup deadlines of their ready holds as all-day events.
 """
 
 import logging
@@ -24,7 +29,13 @@ from django.utils import timezone
 
 from core.text import one_line
 from events.models import Event, Registration
-from events.recurrence import excluded_starts, local_tz, rule_is_acceptable, with_utc_until
+from events.recurrence import (
+    excluded_starts,
+    local_tz,
+    original_occurrences,
+    rule_is_acceptable,
+    with_utc_until,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +48,28 @@ UID_DOMAIN = "shuyuan"
 FRAGMENT_FORMAT = 3
 
 
+#: The reminders of a personal feed when its reader chose none other (notices' default: the day before).
+DEFAULT_REMINDERS = (timedelta(days=1),)
+
+
 @dataclass
 class PersonalItems:
     registrations: dict[int, list[Registration]] = field(default_factory=dict)  # by event id
     loans: list = field(default_factory=list)
     holds: list = field(default_factory=list)
     display_name: str = ""
+    #: Events shown as their whole series whatever was registered: those the reader organises, and with the
+    #: feed's scope "all" every event the reader may see.
+    series: set[int] = field(default_factory=set)
+    #: How long before an event's occurrences its VALARMs go off (the reader's reminder preference); () for none.
+    reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
+
+    def as_series(self, event: Event) -> bool:
+        """Whether ``event`` is shown as its series (RRULE, EXDATEs, exceptions) rather than as the single
+        occurrences registered for: a single event, a whole-series registration, or in ``series``."""
+        if not event.rrule or event.pk in self.series:
+            return True
+        return any(r.occurrence is None for r in self.registrations.get(event.pk, []))
 
 
 def _utc(dt: datetime) -> datetime:
@@ -191,7 +218,7 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
         if exdates:
             master.add("exdate", sorted({_when(event, d) for d in exdates}))
     if personal is not None and event.status != Event.Status.CANCELLED:  # as for a cancelled occurrence below
-        _alarms(master, event.title, (timedelta(days=1), timedelta(hours=1)))
+        _alarms(master, event.title, personal.reminders)
     out = [master]
     for override in kept:
         instance = icalendar.Event()
@@ -213,8 +240,102 @@ def event_components(event: Event, *, now: datetime, personal: PersonalItems | N
         instance.add("sequence", event.sequence + override.sequence)
         instance.add("last-modified", _utc(max(override.updated_at, event.updated_at)))
         if personal is not None and not cancelled:
-            _alarms(instance, override.title or event.title, (timedelta(days=1), timedelta(hours=1)))
+            _alarms(instance, override.title or event.title, personal.reminders)
         out.append(instance)
+    return out
+
+
+def occurrence_uid(event: Event, recurrence_id: datetime | None) -> str:
+    """The UID of one occurrence on its own: the event's with the original start in UTC (a single event's
+    own UID), the same in every personal feed and in the occurrence's .ics, so a calendar that imported
+    the occurrence and later subscribes to the feed holds one item, not two."""
+    if recurrence_id is None or not event.rrule:
+        return f"{event.uid}@{UID_DOMAIN}"
+    return f"{event.uid}-{_utc(recurrence_id):%Y%m%dT%H%M%SZ}@{UID_DOMAIN}"
+
+
+def occurrence_path(event_id: int, recurrence_id: datetime) -> str:
+    """Where one occurrence's .ics is served (``feeds.occurrence_feed``): its original start in UTC."""
+    return f"/calendar/events/{event_id}/{_utc(recurrence_id):%Y%m%dT%H%M%SZ}.ics"
+
+
+def occurrence_exists(event: Event, recurrence_id: datetime) -> bool:
+    """Whether ``recurrence_id`` names an occurrence of ``event`` a feed shows: an original start not
+    removed by an EXDATE, or one with an exception (as ``events.recurrence.occurrences`` counts them)."""
+    if not event.rrule:
+        return recurrence_id == event.start
+    if any(o.recurrence_id == recurrence_id for o in event.overrides.all()):
+        return True
+    return recurrence_id not in excluded_starts(event) and bool(original_occurrences(event, [recurrence_id]))
+
+
+def occurrence_component(event: Event, recurrence_id: datetime, *, now: datetime,
+                         registrations: Iterable[Registration] = (),
+                         personal: PersonalItems | None = None) -> icalendar.Event | None:
+    """One occurrence of a series as a VEVENT of its own (no RRULE, no RECURRENCE-ID): its exception's
+    time, place, title and status applied, SEQUENCE the series' plus the exception's.  None when it is
+    not to be shown: its cancellation (or the event's) is older than ``CANCELLED_VISIBLE_DAYS``.
+    ``registrations``: the reader's for this occurrence (status line, waitlist mark); ``personal``: a
+    personal feed's (its reminders).  The caller checks that the occurrence exists (``occurrence_exists``)."""
+    if event.status == Event.Status.CANCELLED and _cancelled_long_ago(event.updated_at, now):
+        return None
+    override = next((o for o in event.overrides.all() if o.recurrence_id == recurrence_id), None)
+    if override is not None and override.status == Event.Status.CANCELLED and _cancelled_long_ago(
+            override.updated_at, now):
+        return None
+    registrations = list(registrations)
+    labels = {Registration.Status.CONFIRMED: "已报名", Registration.Status.WAITLISTED: "候补"}
+    status_line = ""
+    if registrations:
+        status_line = "报名状态：" + "；".join(labels.get(r.status, r.status) for r in registrations)
+    waitlisted = bool(registrations) and all(r.status == Registration.Status.WAITLISTED for r in registrations)
+    mark = "【候补】" if waitlisted else ""
+    title = (override.title if override is not None and override.title else "") or event.title
+    if override is not None:
+        start, end, venue = override.start, override.end, override.venue if override.venue_changed else event.venue
+        changed, sequence = max(override.updated_at, event.updated_at), event.sequence + override.sequence
+        cancelled = override.status == Event.Status.CANCELLED
+        reason = f"变更原因：{override.reason}" if override.reason else ""
+    else:
+        start, end, venue = recurrence_id, recurrence_id + (event.end - event.start), event.venue
+        changed, sequence, cancelled, reason = event.updated_at, event.sequence, False, ""
+    cancelled = cancelled or event.status == Event.Status.CANCELLED
+    item = icalendar.Event()
+    item.add("uid", occurrence_uid(event, recurrence_id))
+    item.add("dtstamp", _utc(changed))
+    item.add("dtstart", _when(event, start))
+    item.add("dtend", _when(event, end))
+    item.add("summary", _line(f"{mark}{title}"))
+    item.add("description", _description(event, "\n".join(filter(None, [status_line, reason]))))
+    item.add("location", _location(event, venue))
+    item.add("url", event_url(event))
+    item.add("categories", [_line(str(event.get_kind_display()))])
+    item.add("organizer", _organizer())
+    item.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    item.add("sequence", sequence)
+    item.add("last-modified", _utc(changed))
+    if event.visibility == Event.Visibility.INTERNAL:
+        item.add("class", "PRIVATE")
+    if personal is not None and not cancelled:
+        _alarms(item, title, personal.reminders)
+    return item
+
+
+def personal_components(event: Event, *, now: datetime, personal: PersonalItems) -> list[icalendar.Event]:
+    """An event as its reader's feed shows it: its series (``PersonalItems.as_series``), else one VEVENT per
+    occurrence registered for that still exists, in order of original start."""
+    if personal.as_series(event):
+        return event_components(event, now=now, personal=personal)
+    by_occurrence: dict[datetime, list[Registration]] = {}
+    for r in personal.registrations.get(event.pk, []):
+        by_occurrence.setdefault(r.occurrence, []).append(r)
+    out = []
+    for rid in sorted(by_occurrence):
+        if not occurrence_exists(event, rid):
+            continue  # the series changed under the registration: no occurrence to show
+        item = occurrence_component(event, rid, now=now, registrations=by_occurrence[rid], personal=personal)
+        if item is not None:
+            out.append(item)
     return out
 
 
@@ -304,7 +425,9 @@ def fragment_stamp(*, revision: int, updated_at: datetime, sequence: int, status
 
 
 def serialize_event(event: Event, *, now: datetime, personal: PersonalItems | None = None) -> bytes:
-    return b"".join(c.to_ical() for c in event_components(event, now=now, personal=personal))
+    components = (event_components(event, now=now) if personal is None
+                  else personal_components(event, now=now, personal=personal))
+    return b"".join(c.to_ical() for c in components)
 
 
 def assemble(*, name: str, description: str, spans: Iterable[tuple[datetime, datetime, bool]],
@@ -324,3 +447,20 @@ def build_calendar(events: Iterable[Event], *, name: str, description: str = "",
         bodies += [hold_component(hold).to_ical() for hold in personal.holds]
     return assemble(name=name, description=description, spans=[(e.start, e.end, bool(e.rrule)) for e in events],
                     bodies=bodies)
+
+
+def occurrence_calendar(event: Event, recurrence_id: datetime, *, now: datetime | None = None) -> bytes | None:
+    """A calendar of one occurrence (its VEVENT as in personal feeds, without status or alarms); None when
+    it is not shown (a cancellation past ``CANCELLED_VISIBLE_DAYS``)."""
+    now = now or timezone.now()
+    if event.rrule:
+        item = occurrence_component(event, recurrence_id, now=now)
+        items = [item] if item is not None else []
+    else:
+        items = event_components(event, now=now)
+    if not items:
+        return None
+    start, end = items[0]["DTSTART"].dt, items[0]["DTEND"].dt
+    span = [(start, end, False)] if isinstance(start, datetime) else [(event.start, event.end, False)]
+    return assemble(name=_line(str(items[0]["SUMMARY"])), description="", spans=span,
+                    bodies=[c.to_ical() for c in items])

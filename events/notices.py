@@ -1,6 +1,7 @@
 """Notices about events, each sent once (recorded and mailed through ``notices.services``, worded by the
 templates under ``templates/events/notices/``): registration confirmed, promoted from the waitlist, an
-event or occurrence changed or cancelled (to everyone registered), and a reminder the day before;
+event or occurrence changed or cancelled (to everyone registered), and reminders the day before and an hour
+before, each to the readers whose preference (``NoticePreference.remind_before``) asks for it;
 ``send_daily`` is the day's round for the library and the events (the scheduled job
 ``events.tasks.send_daily_notices`` and ``manage.py send_notices``)."""
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 from events.models import Event, Registration
 from library.circulation import holds_expire
 from library.notices import send_notices
-from notices.models import Notice
+from notices.models import DEFAULT_REMINDER, REMINDS_DAY_BEFORE, REMINDS_HOUR_BEFORE, Notice
 from notices.services import record, send_pending
 
 
@@ -91,33 +92,62 @@ def occurrences_changed(event: Event, overrides: list) -> int:
     return sent
 
 
-def send_reminders(*, now: datetime | None = None) -> int:
-    """A reminder to each confirmed registrant of an occurrence starting tomorrow (library time)."""
+def _remind(*, begin: datetime, end: datetime, choices, key: str, template: str) -> int:
+    """A notice to each confirmed registrant (of the occurrence, or of the whole series) of every scheduled
+    occurrence starting in [begin, end) whose reminder preference is one of ``choices`` (a reader who never
+    chose has ``DEFAULT_REMINDER``); once per reader and occurrence, under ``key``."""
     from events.recurrence import occurrences
 
-    now = now or timezone.now()
-    tomorrow = timezone.localdate(now) + timedelta(days=1)
-    tz = timezone.get_current_timezone()
-    begin = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=tz)
-    end = begin + timedelta(days=1)
+    wants = Q(user__notice_preference__remind_before__in=choices)
+    if DEFAULT_REMINDER in choices:
+        wants |= Q(user__notice_preference__isnull=True)
     count = 0
-    events = Event.objects.filter(status=Event.Status.SCHEDULED, registrations__status=Registration.Status.CONFIRMED)
-    for event in events.distinct().prefetch_related("overrides"):
+    # A series began before the window; a single event within it.
+    events = Event.objects.filter(status=Event.Status.SCHEDULED, start__lt=end).filter(
+        pk__in=Registration.objects.filter(wants, status=Registration.Status.CONFIRMED).values("event_id"))
+    for event in events.prefetch_related("overrides__venue").select_related("venue"):
         for occ in occurrences(event, begin, end):
             if occ.status != Event.Status.SCHEDULED or not (begin <= occ.start < end):
                 continue
             scope = Q(occurrence__isnull=True)
             if occ.recurrence_id is not None:
                 scope |= Q(occurrence=occ.recurrence_id)
-            for registration in event.registrations.filter(scope, status=Registration.Status.CONFIRMED).select_related("user"):
+            override = occ.override
+            place = _place(event, override.venue if override is not None and override.venue_changed else None)
+            registrations = event.registrations.filter(scope, wants, status=Registration.Status.CONFIRMED)
+            for registration in registrations.select_related("user"):
                 if record(
-                    key=f"reminder:{event.pk}:{occ.start:%Y%m%dT%H%M}:{registration.user_id}",
+                    key=f"{key}:{event.pk}:{occ.start:%Y%m%dT%H%M}:{registration.user_id}",
                     kind=Notice.Kind.EVENT_REMINDER, patron=registration.user, about=f"registration:{registration.pk}",
-                    template="events/notices/event_reminder",
-                    context={"event": event, "occurrence": occ, "place": _place(event)},
+                    template=template, context={"event": event, "occurrence": occ, "place": place},
                 ):
                     count += 1
     return count
+
+
+def send_reminders(*, now: datetime | None = None) -> int:
+    """A reminder to each confirmed registrant who wants one the day before (``Reminder.DAY``/``BOTH``, the
+    default) of an occurrence starting tomorrow (library time)."""
+    now = now or timezone.now()
+    tomorrow = timezone.localdate(now) + timedelta(days=1)
+    tz = timezone.get_current_timezone()
+    begin = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=tz)
+    return _remind(begin=begin, end=begin + timedelta(days=1), choices=REMINDS_DAY_BEFORE, key="reminder",
+                   template="events/notices/event_reminder")
+
+
+#: How far ahead the hour-before round looks: an occurrence starting within it is announced now.
+HOUR_BEFORE = timedelta(hours=1)
+
+
+def send_hour_reminders(*, now: datetime | None = None) -> int:
+    """A reminder to each confirmed registrant who wants one an hour before (``Reminder.HOUR``/``BOTH``) of an
+    occurrence starting within the next hour.  Run every few minutes (``events.tasks.send_hour_reminders``,
+    settings.JOBS_SCHEDULE): the first run in the hour before an occurrence sends it, later runs find its key
+    recorded; an occurrence that already began is not announced."""
+    now = now or timezone.now()
+    return _remind(begin=now, end=now + HOUR_BEFORE, choices=REMINDS_HOUR_BEFORE, key="reminder-hour",
+                   template="events/notices/event_reminder_hour")
 
 
 def send_daily(*, now: datetime | None = None, expire: bool = True) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """Background jobs of the events app (``jobs.tasks.job_task``; enqueued with ``jobs.services.job_enqueue``).
 
-``refresh_listed_occurrences`` runs hourly (events.listing); ``send_daily_notices`` runs once a day at NOTICES_AT (settings.JOBS_SCHEDULE); ``warm_feeds`` runs after any
+``refresh_listed_occurrences`` runs hourly (events.listing); ``send_hour_reminders_job`` every few minutes
+(settings.EVENTS_HOUR_REMINDER_EVERY); ``send_daily_notices`` runs once a day at NOTICES_AT (settings.JOBS_SCHEDULE); ``warm_feeds`` runs after any
 change to an event a feed shows (events.receivers), one queued job (key ``feeds.warm``) for however many
 changes, so a request that edits events only writes rows.
 """
@@ -9,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from events.feeds import refresh_all_fragments
 from events.listing import refresh_due
-from events.notices import send_daily
+from events.notices import send_daily, send_hour_reminders
 from jobs.services import job_enqueue
 from jobs.tasks import job_task
 
@@ -23,6 +24,12 @@ WARM_FEEDS_KEY = "feeds.warm"
 def send_daily_notices(job, progress) -> dict:
     """Expire unclaimed holds, then record and mail the day's notices and tomorrow's event reminders."""
     return send_daily()
+
+
+@job_task(label=_("活动开始前一小时提醒"))
+def send_hour_reminders_job(job, progress) -> dict:
+    """Record the hour-before reminders of occurrences starting within the hour (recording queues their sending)."""
+    return {"event_reminder_hour": send_hour_reminders()}
 
 
 @job_task(label=_("活动场次索引"))

@@ -29,6 +29,7 @@ from events.forms import (
     SpeakerFormSet,
     form_repeat,
 )
+from events.ical import occurrence_path
 from events.models import Attendance, Event, Registration
 from events.recurrence import parse_instant
 from events.schemas import feed_links
@@ -123,6 +124,7 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
             mine[r.occurrence] = r
     for occ in occurrences:
         occ["mine"] = mine.get(occ["recurrence_id"]) or mine.get(None)
+        occ["ics_path"] = occurrence_path(event.pk, occ["recurrence_id"] or event.start)
     from library.selectors import book_availability, book_queryset
 
     reading = []

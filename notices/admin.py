@@ -73,10 +73,10 @@ class NoticePreferenceAdmin(ReadOnly):
     """Readers' choices, to answer "why did I get no SMS?".  The robot URL holds the robot's secret key:
     only its host is shown."""
 
-    list_display = ("user", "robot", "updated_at")
+    list_display = ("user", "remind_before", "robot", "updated_at")
     search_fields = ("user__username",)
     list_select_related = ("user",)
-    fields = ("user", "channels", "robot", "updated_at")
+    fields = ("user", "channels", "remind_before", "robot", "updated_at")
     readonly_fields = fields
 
     @admin.display(description=_("机器人"))

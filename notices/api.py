@@ -30,11 +30,12 @@ def mark_read(request: HttpRequest, payload: MarkReadIn):
 
 def _preferences(user) -> dict:
     current = selectors.preferences_get(user=user)
-    return {"channels": current.channels, "webhook_url": current.webhook_url, **selectors.preference_options()}
+    return {"channels": current.channels, "webhook_url": current.webhook_url, "remind_before": current.remind_before,
+            **selectors.preference_options()}
 
 
 @router.get("/me/notice-preferences", response={200: NoticePreferencesOut, **error_responses(401)}, auth=LOGGED_IN,
-            summary="我的通知偏好：每类通知经哪些渠道送达")
+            summary="我的通知偏好：每类通知经哪些渠道送达，活动何时提醒")
 def my_notice_preferences(request: HttpRequest):
     return _preferences(request.auth)
 
@@ -42,5 +43,6 @@ def my_notice_preferences(request: HttpRequest):
 @router.put("/me/notice-preferences", response={200: NoticePreferencesOut, **error_responses(400, 401, 422)},
             auth=LOGGED_IN, summary="设置通知偏好（整体替换）")
 def set_notice_preferences(request: HttpRequest, payload: NoticePreferencesIn):
-    services.preference_update(user=request.auth, channels=payload.channels, webhook_url=payload.webhook_url)
+    services.preference_update(user=request.auth, channels=payload.channels, webhook_url=payload.webhook_url,
+                               remind_before=payload.remind_before)
     return _preferences(request.auth)

@@ -1,6 +1,8 @@
 """A notice to a person: recorded once under a unique key, rendered from a template, then sent through the
 channels the reader chose for its kind (``NoticePreference``), each delivery recorded (``NoticeDelivery``)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -70,6 +72,35 @@ KIND_GROUPS = (
 DEFAULT_CHANNELS = ("email",)
 
 
+class Reminder(models.TextChoices):
+    """When a reader is reminded of an event they registered for: by a notice (events.notices) and by the
+    VALARMs of their calendar feed (events.ical)."""
+
+    NONE = "none", _("不提醒")
+    DAY = "day", _("提前一天")
+    HOUR = "hour", _("提前一小时")
+    BOTH = "both", _("提前一天和一小时")
+
+
+#: A reader without a preference is reminded the day before.
+DEFAULT_REMINDER = Reminder.DAY
+#: How long before an occurrence each choice reminds (the feed's VALARM triggers).
+REMINDER_OFFSETS = {
+    Reminder.NONE: (),
+    Reminder.DAY: (timedelta(days=1),),
+    Reminder.HOUR: (timedelta(hours=1),),
+    Reminder.BOTH: (timedelta(days=1), timedelta(hours=1)),
+}
+#: The choices that include each reminder notice.
+REMINDS_DAY_BEFORE = (Reminder.DAY, Reminder.BOTH)
+REMINDS_HOUR_BEFORE = (Reminder.HOUR, Reminder.BOTH)
+
+
+def reminder_offsets(choice: str) -> tuple[timedelta, ...]:
+    """The offsets of a stored choice; an unknown value (written past the checks) is the default."""
+    return REMINDER_OFFSETS.get(choice, REMINDER_OFFSETS[DEFAULT_REMINDER])
+
+
 def validate_webhook_url(value: str) -> None:
     """A chat robot's URL the server may post to (``core.net.outbound_url_check`` with NOTICE_WEBHOOK_HOSTS)."""
     try:
@@ -92,6 +123,8 @@ class NoticePreference(models.Model):
     #: The reader's own chat robot (企业微信/政务微信 group robot): it holds a secret key, so it is shown
     #: to the reader only, never in the admin.
     webhook_url = models.CharField(_("机器人地址"), max_length=500, blank=True, validators=[validate_webhook_url])
+    #: When events the reader registered for are announced ahead: notices and the feed's alarms.
+    remind_before = models.CharField(_("活动提醒"), max_length=8, choices=Reminder.choices, default=DEFAULT_REMINDER)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 
     class Meta:

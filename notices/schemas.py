@@ -61,6 +61,9 @@ class NoticePreferencesIn(StrictSchema):
     channels: dict[KindName, Annotated[list[ChannelName], Field(max_length=10)]] = Field(
         max_length=20, description="每类通知经哪些渠道送达，如 {\"overdue\": [\"email\", \"sms\"]}；省略的类型用默认（email）；[] 为只在站内通知列表")
     webhook_url: SingleLine(500) = Field("", description="企业微信/政务微信群机器人的 Webhook 地址；空为不设")
+    remind_before: Annotated[str, StringConstraints(max_length=8)] | None = Field(
+        None, description="报名的活动何时提醒（通知与个人日历订阅的闹钟）：none 不提醒、day 提前一天、hour 提前一小时、"
+                          "both 两者；省略则不变（未设过为 day）")
 
 
 class ChannelOut(Schema):
@@ -75,8 +78,15 @@ class KindOut(Schema):
     group_label: str
 
 
+class ReminderOut(Schema):
+    name: str
+    label: str
+
+
 class NoticePreferencesOut(Schema):
     channels: dict[str, list[str]] = Field(description="每类通知的渠道（所有类型；站内通知列表总会收到）")
     webhook_url: str
+    remind_before: str = Field(description="报名的活动何时提醒：none、day、hour 或 both（见 remind_before_choices）")
     available: list[ChannelOut] = Field(description="本馆可选的渠道")
     kinds: list[KindOut] = Field(description="通知类型及其分组")
+    remind_before_choices: list[ReminderOut] = Field(description="活动提醒的选项")

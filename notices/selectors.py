@@ -7,7 +7,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, QuerySet
 
 from notices.channels import channels
-from notices.models import KIND_GROUPS, Notice, NoticeDelivery, NoticePreference, chosen_channels
+from notices.models import (
+    DEFAULT_REMINDER,
+    KIND_GROUPS,
+    Notice,
+    NoticeDelivery,
+    NoticePreference,
+    Reminder,
+    chosen_channels,
+)
 
 
 def notice_list(*, patron: AbstractBaseUser, unread: bool | None = None) -> QuerySet[Notice]:
@@ -31,12 +39,15 @@ class Preferences:
 
     channels: dict[str, list[str]]
     webhook_url: str
+    #: When registered events are announced ahead (``notices.models.Reminder``).
+    remind_before: str = DEFAULT_REMINDER
 
 
 def preferences_get(*, user: AbstractBaseUser) -> Preferences:
     preference = NoticePreference.objects.filter(user=user).first()
     return Preferences(channels={kind: chosen_channels(preference, kind) for kind in Notice.Kind.values},
-                       webhook_url=preference.webhook_url if preference is not None else "")
+                       webhook_url=preference.webhook_url if preference is not None else "",
+                       remind_before=preference.remind_before if preference is not None else DEFAULT_REMINDER)
 
 
 def preference_options() -> dict:
@@ -46,4 +57,5 @@ def preference_options() -> dict:
         "available": [{"name": name, "label": str(channel.label)} for name, channel in channels().items()],
         "kinds": [{"kind": str(kind), "label": str(kind.label), "group": group, "group_label": str(group_label)}
                   for group, group_label, kinds in KIND_GROUPS for kind in kinds],
+        "remind_before_choices": [{"name": str(choice), "label": str(choice.label)} for choice in Reminder],
     }

@@ -210,15 +210,19 @@ def mark_read(*, patron: AbstractBaseUser, ids: list[int] | None = None, now: da
 
 @transaction.atomic
 def preference_update(*, user: AbstractBaseUser, channels: dict[str, list[str]],
-                      webhook_url: str | None = None) -> NoticePreference:
+                      webhook_url: str | None = None, remind_before: str | None = None) -> NoticePreference:
     """Replace the reader's notice preference: the channels of each kind given (a kind left out takes the
     default, ``DEFAULT_CHANNELS``; a channel named twice counts once) and, unless None, their robot URL
-    ("" for none).  Raises ValidationError naming the field (``channels.<kind>``, ``webhook_url``)."""
+    ("" for none) and when they are reminded of events (``Reminder``; their calendar feed's alarms follow,
+    its cache being keyed by the choice).  Raises ValidationError naming the field (``channels.<kind>``,
+    ``webhook_url``, ``remind_before``)."""
     preference, _created = NoticePreference.objects.select_for_update().get_or_create(user=user)
     preference.channels = {kind: list(dict.fromkeys(names)) if isinstance(names, list) else names
                            for kind, names in channels.items()}
     if webhook_url is not None:
         preference.webhook_url = webhook_url.strip()
+    if remind_before is not None:
+        preference.remind_before = remind_before
     preference.full_clean(exclude=["user"])
     preference.save()
     return preference

@@ -137,6 +137,10 @@ if NOTICES_AT != "off" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", NOTICES_
 JOBS_SCHEDULE: list[dict] = [] if NOTICES_AT == "off" else [{"task": "events.tasks.send_daily_notices", "at": NOTICES_AT}]
 # Hourly: write the listed occurrences of events changed outside the services and roll open series forward.
 JOBS_SCHEDULE.append({"task": "events.tasks.refresh_listed_occurrences", "every": 3600})
+# Every 10 minutes: the reminders of events starting within the hour, for readers who chose them (off with NOTICES_AT).
+EVENTS_HOUR_REMINDER_EVERY = envint("EVENTS_HOUR_REMINDER_EVERY", 600, minimum=60)
+if NOTICES_AT != "off":
+    JOBS_SCHEDULE.append({"task": "events.tasks.send_hour_reminders_job", "every": EVENTS_HOUR_REMINDER_EVERY})
 # Functions every worker runs continuously in threads of their own (each returns its pause in seconds).
 WORKER_LOOPS: list[str] = ["search_index.worker.apply_outbox"]
 # A long job (a catalogue import) makes way for waiting jobs after this many seconds, then goes on.

@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 
 from accounts.forms import ThrottledAuthenticationForm
 from events import views as event_views
-from events.feeds import event_feed, personal_feed, public_feed
+from events.feeds import event_feed, occurrence_feed, personal_feed, public_feed
 from library import views as library_views
 from shuyuan.api import api, api_not_found
 from shuyuan.health import healthz, readyz
@@ -28,6 +28,7 @@ urlpatterns = [
     re_path(r"^api/v1/(?P<path>.*)$", api_not_found),
     path("calendar/events.ics", public_feed, name="feed-events"),
     path("calendar/events/<int:event_id>.ics", event_feed, name="feed-event"),
+    path("calendar/events/<int:event_id>/<str:occurrence>.ics", occurrence_feed, name="feed-occurrence"),
     path("calendar/u/<str:token>.ics", personal_feed, name="feed-personal"),
     path("", web_views.search_page, name="search"),
     path("books/<int:pk>", web_views.book_page, name="book-detail"),

@@ -242,9 +242,16 @@ def test_personal_feed_token_rotation_and_contents(talk, organizer_user, room, j
     check_structure(body)
     text = body.decode().replace("\r\n ", "")
     assert "X-WR-CALNAME:法官书苑 · 张法官" in text
-    assert "法官茶座" in text and "院内读书会" in text and "报名状态：2026-12-04 15:00 场：已报名" in text
-    assert "BEGIN:VALARM" in text and "TRIGGER:-P1D" in text and "TRIGGER:-PT1H" in text
     cal = parse(body)
+    # The one occurrence registered for, as a VEVENT of its own; the internal event neither registered for
+    # nor organised is not there (issue 17: the feed holds what the reader has).
+    (occurrence,) = [v for v in cal.walk("VEVENT") if str(v["UID"]).startswith(str(talk.uid))]
+    assert str(occurrence["UID"]) == f"{talk.uid}-20261204T070000Z@shuyuan" and "RRULE" not in occurrence
+    assert occurrence["DTSTART"].dt == datetime(2026, 12, 4, 15, tzinfo=SH)
+    assert str(occurrence["DESCRIPTION"]).startswith("报名状态：已报名\n")
+    assert "院内读书会" not in text
+    # The reminder by default: the day before only.
+    assert [a["TRIGGER"].dt for a in occurrence.walk("VALARM")] == [-timedelta(days=1)]
     due = next(v for v in cal.walk("VEVENT") if str(v["UID"]) == f"loan-{loan.pk}@shuyuan")
     assert str(due["SUMMARY"]) == "归还《民法典评注》" and due["DTSTART"].dt == date(2026, 12, 25)
     assert due["DTEND"].dt == date(2026, 12, 26)
@@ -444,6 +451,8 @@ def test_rotating_the_calendar_link_is_rate_limited(judge_api):
 def test_line_breaks_already_stored_never_break_a_feed(talk, organizer_user, room, judge):
     """Feeds stay 200 and parseable, every single-line value on one line, whatever rows hold."""
     services.registration_create(event=talk, user=judge, occurrence=datetime(2026, 12, 4, 15, tzinfo=SH))
+    # The moved occurrence too: a personal feed holds only the occurrences registered for.
+    services.registration_create(event=talk, user=judge, occurrence=datetime(2027, 1, 1, 15, tzinfo=SH))
     book = book_create(title="民法典评注")
     copy_create(book=book, barcode="C1")
     loan_checkout(patron=judge, actor=judge, book=book)

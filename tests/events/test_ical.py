@@ -363,9 +363,15 @@ def test_the_uid_is_the_events_own_in_every_feed_and_after_changes(organizer, ro
     services.event_cancel(event=event, actor=organizer, occurrence=datetime(2026, 12, 9, 19, 0, tzinfo=SH))
     uid = f"{event.uid}@shuyuan"
     public = parse(ical.build_calendar([fresh(event), other], name="t"))
-    personal = parse(ical.build_calendar([fresh(event)], name="t", personal=ical.PersonalItems()))
+    # In a personal feed the series (an event organised) keeps the UID; an occurrence on its own has the
+    # event's UID with its original start in UTC.
+    personal = parse(ical.build_calendar([fresh(event)], name="t", personal=ical.PersonalItems(series={event.pk})))
     assert sorted(str(v["UID"]) for v in public.walk("VEVENT")) == sorted([uid, uid, f"{other.uid}@shuyuan"])
     assert {str(v["UID"]) for v in personal.walk("VEVENT")} == {uid}
+    one = ical.PersonalItems(registrations={event.pk: [
+        registration(event, Registration.Status.CONFIRMED, datetime(2026, 12, 16, 19, 0, tzinfo=SH))]})
+    (single,) = parse(ical.build_calendar([fresh(event)], name="t", personal=one)).walk("VEVENT")
+    assert str(single["UID"]) == f"{event.uid}-20261216T110000Z@shuyuan"
     clock.shift(timedelta(hours=2))
     services.event_update(event=fresh(event), changes={"title": "法官茶座·新", "start": datetime(2026, 12, 2, 20, tzinfo=SH),
                                                        "end": datetime(2026, 12, 2, 21, tzinfo=SH)}, actor=organizer)
@@ -449,25 +455,30 @@ def test_personal_feeds_add_status_and_alarms_to_a_readers_events(organizer, roo
     services.event_cancel(event=event, actor=organizer, occurrence=datetime(2026, 12, 16, 19, 0, tzinfo=SH))
     event = fresh(event)
     waiting = registration(event, Registration.Status.WAITLISTED, rid)
+    both = (timedelta(days=1), timedelta(hours=1))
     personal = ical.PersonalItems(registrations={event.pk: [waiting], event.pk + 1000: [
-        registration(event, Registration.Status.CONFIRMED)]})
+        registration(event, Registration.Status.CONFIRMED)]}, reminders=both)
+    # Waitlisted for one (moved) occurrence: that occurrence alone, marked, at its new time, no series.
+    (moved,) = components(event, personal=personal)
+    assert "RRULE" not in moved and "RECURRENCE-ID" not in moved
+    assert str(moved["SUMMARY"]) == "【候补】法官茶座"
+    assert moved["DTSTART"].dt == rid + timedelta(hours=1)
+    assert str(moved["DESCRIPTION"]).startswith("报名状态：候补\n")
+    assert alarms(moved) == [("DISPLAY", -timedelta(days=1), "法官茶座"), ("DISPLAY", -timedelta(hours=1), "法官茶座")]
+    # Confirmed for the series as well: the series, no waitlist mark, both lines of status; the cancelled
+    # occurrence sets off no reminder.
+    personal.registrations[event.pk] = [registration(event, Registration.Status.CONFIRMED), waiting]
     vevents = components(event, personal=personal)
     master = master_of(vevents)
-    moved, cancelled = sorted((v for v in vevents if "RECURRENCE-ID" in v), key=lambda v: v["RECURRENCE-ID"].dt)
-    assert str(master["SUMMARY"]) == "【候补】法官茶座"  # waitlisted for everything they asked for
-    assert str(master["DESCRIPTION"]).startswith("报名状态：2026-12-09 19:00 场：候补\n")
-    assert alarms(master) == [("DISPLAY", -timedelta(days=1), "法官茶座"), ("DISPLAY", -timedelta(hours=1), "法官茶座")]
-    assert str(moved["SUMMARY"]) == "【候补】法官茶座" and len(alarms(moved)) == 2
-    assert str(moved["DESCRIPTION"]).startswith("报名状态：2026-12-09 19:00 场：候补\n")
-    assert alarms(cancelled) == []  # no reminder of an occurrence that will not take place
-    # Confirmed for the series as well: no waitlist mark, both lines of status.
-    personal.registrations[event.pk] = [registration(event, Registration.Status.CONFIRMED), waiting]
-    master = master_of(components(event, personal=personal))
-    assert str(master["SUMMARY"]) == "法官茶座"
+    assert str(master["SUMMARY"]) == "法官茶座" and "RRULE" in master
     assert str(master["DESCRIPTION"]).startswith("报名状态：全部场次：已报名；2026-12-09 19:00 场：候补\n")
-    # Not registered (an internal event in the feed): alarms, no status.
-    master = master_of(components(event, personal=ical.PersonalItems()))
-    assert len(alarms(master)) == 2 and not str(master["DESCRIPTION"]).startswith("报名状态")
+    assert len(alarms(master)) == 2
+    _moved, cancelled = sorted((v for v in vevents if "RECURRENCE-ID" in v), key=lambda v: v["RECURRENCE-ID"].dt)
+    assert alarms(cancelled) == []  # no reminder of an occurrence that will not take place
+    # An event organised (the series) without a registration: alarms, no status.
+    master = master_of(components(event, personal=ical.PersonalItems(series={event.pk})))
+    assert alarms(master) == [("DISPLAY", -timedelta(days=1), "法官茶座")]  # the default: the day before
+    assert not str(master["DESCRIPTION"]).startswith("报名状态")
 
 
 def test_a_retitled_occurrence_keeps_the_waitlist_mark(organizer, room):

@@ -19,7 +19,7 @@ Objects marked ``owned`` belong to ``judge``; ``other_judge`` must never get a 2
 import inspect
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.conf import settings
@@ -258,6 +258,9 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "calendar/events.ics"): same(405),
     ("GET", "calendar/events/<int:event_id>.ics"): same(200),
     ("POST", "calendar/events/<int:event_id>.ics"): same(405),
+    # One occurrence of a public event (issue 17), named by its original start in UTC.
+    ("GET", "calendar/events/<int:event_id>/<str:occurrence>.ics"): same(200),
+    ("POST", "calendar/events/<int:event_id>/<str:occurrence>.ics"): same(405),
     ("GET", "calendar/u/<str:token>.ics"): same(200),
     ("POST", "calendar/u/<str:token>.ics"): same(405),
     # --- pages
@@ -343,6 +346,7 @@ DEFAULT_ARGS = {
     "registration_id": "registration",
     "token": "calendar_token",
     "transfer_id": "transfer",
+    "occurrence": "event_occurrence",
 }
 
 
@@ -413,6 +417,7 @@ def _build_world() -> dict:
         "spare_token": token_issue(user=judge, name="spare").token.pk,
         "venue": venue.pk, "event": event.pk, "internal_event": internal_event.pk, "attachment": attachment.pk,
         "event_start": timezone.localtime(event.start).isoformat(), "registration": registration.pk,
+        "event_occurrence": event.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"),
         "calendar_token": calendar_token_rotate(user=judge),
     }
 

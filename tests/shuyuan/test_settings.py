@@ -99,8 +99,10 @@ def test_limits_below_one_stop_with_a_clear_message(name):
 def test_notices_at_sets_the_daily_round_or_turns_it_off():
     show = ("shell", "-c", "from django.conf import settings; print(settings.JOBS_SCHEDULE)")
     hourly = "{'task': 'events.tasks.refresh_listed_occurrences', 'every': 3600}"
+    # The hour-before reminders every 10 minutes go with the daily round (issue 17), and off with it.
+    reminders = "{'task': 'events.tasks.send_hour_reminders_job', 'every': 600}"
     assert _manage(*show, NOTICES_AT="06:45").stdout.strip().splitlines()[-1] == (
-        f"[{{'task': 'events.tasks.send_daily_notices', 'at': '06:45'}}, {hourly}]")
+        f"[{{'task': 'events.tasks.send_daily_notices', 'at': '06:45'}}, {hourly}, {reminders}]")
     assert _manage(*show, NOTICES_AT="off").stdout.strip().splitlines()[-1] == f"[{hourly}]"
     result = _manage("check", NOTICES_AT="7:30pm")
     assert result.returncode != 0
