@@ -24,7 +24,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 
-from accounts.services import calendar_token_user
+from accounts.services import calendar_link_for_token
 from events.ical import CANCELLED_VISIBLE_DAYS, PersonalItems, assemble, build_calendar, fragment_stamp, serialize_event
 from events.models import Event, FeedFragment, FeedState, Override, PersonalFeedState, Registration, Speaker, Venue
 from library.models import Hold, Loan, Paper
@@ -223,10 +223,13 @@ def event_feed(request: HttpRequest, event_id: int) -> HttpResponse:
 
 def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
     """A person's feed: registered events (with status), internal events, due dates, pickup deadlines."""
-    user = calendar_token_user(token)
-    if user is None:
-        # Unknown, malformed or rotated: the same 404 as a missing page, never someone else's feed.
+    link = calendar_link_for_token(token)
+    if link is None:
+        # Unknown, malformed or revoked: the same 404 as a missing page, never someone else's feed.
         raise Http404("no such feed")
+    # What the link was made for: CalendarLink.Scope.MINE (the person's own dates) or ALL (every event they
+    # may see, internal ones included, and their own dates).  Links of one scope share a cache entry.
+    user, scope = link.user, link.scope
     state = _state()
     # The person's own version too: their registrations change it, not the version of every feed.
     own = PersonalFeedState.objects.filter(user_id=user.pk).values_list("version", "changed_at").first()
@@ -246,6 +249,6 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
         return build_calendar(events, name=f"法官书苑 · {name}", description="我报名的活动、院内活动和借阅到期日",
                               personal=personal)
 
-    return _respond(request, _render(f"user:{user.pk}:{version}", state, build), state, "shuyuan-me.ics",
+    return _respond(request, _render(f"user:{user.pk}:{scope}:{version}", state, build), state, "shuyuan-me.ics",
                     changed_at=max(state.changed_at, changed_at))
 
