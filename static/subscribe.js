@@ -6,12 +6,15 @@ document.addEventListener("DOMContentLoaded", () => {
     input.addEventListener("focus", all);
     input.addEventListener("click", all);
   });
-  // A link to one subscription (/me#calendar-link-3) unfolds its buttons.
-  const target = window.location.hash && document.getElementById(window.location.hash.slice(1));
-  if (target) {
+  // A link to one subscription (/me#calendar-link-3) unfolds its buttons, on arrival or within the page.
+  const unfoldTarget = () => {
+    const target = window.location.hash && document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    if (!target) return;
     const details = target.matches("details[data-subscribe]") ? target : target.querySelector("details[data-subscribe]");
     if (details) details.open = true;
-  }
+  };
+  unfoldTarget();
+  window.addEventListener("hashchange", unfoldTarget);
   // On Android the system calendar is Google's: its button comes first.
   if (/Android/i.test(navigator.userAgent)) {
     document.querySelectorAll("details[data-subscribe] li[data-client-item=google]").forEach((item) => {
