@@ -89,7 +89,7 @@ def my_calendar_links(request: HttpRequest):
     return selectors.calendar_link_list(user=request.auth)
 
 
-@router.post("/me/calendar-links", response={201: CalendarLinkOut, **error_responses(401, 409, 422, 429)},
+@router.post("/me/calendar-links", response={201: CalendarLinkOut, **error_responses(400, 401, 409, 422, 429)},
              auth=LOGGED_IN, summary="新建一个日历订阅链接（如给另一台设备）")
 def create_calendar_link(request: HttpRequest, payload: CalendarLinkIn):
     # A script making links in a loop is stopped; the page and the deprecated call count in the same allowance.
@@ -105,7 +105,7 @@ def _my_link(request: HttpRequest, link_id: int) -> CalendarLink:
     return link
 
 
-@router.patch("/me/calendar-links/{link_id}", response={200: CalendarLinkOut, **error_responses(401, 404, 422)},
+@router.patch("/me/calendar-links/{link_id}", response={200: CalendarLinkOut, **error_responses(400, 401, 404, 422)},
               auth=LOGGED_IN, summary="重命名日历订阅链接或更改其内容（地址不变）")
 def update_calendar_link(request: HttpRequest, link_id: int, payload: CalendarLinkPatch):
     return services.calendar_link_update(link=_my_link(request, link_id), name=payload.name, scope=payload.scope)
