@@ -9,8 +9,18 @@ from ninja.pagination import paginate
 
 from accounts import selectors, services
 from accounts.auth import LOGGED_IN, require_role
-from accounts.models import ApiToken, Profile, Role
-from accounts.schemas import CalendarLinksOut, MeOut, ReaderOut, TokenInfoOut, TokenOut, TokenRequest
+from accounts.models import ApiToken, CalendarLink, Profile, Role
+from accounts.schemas import (
+    CalendarLinkIn,
+    CalendarLinkOut,
+    CalendarLinkPatch,
+    CalendarLinksOut,
+    MeOut,
+    ReaderOut,
+    TokenInfoOut,
+    TokenOut,
+    TokenRequest,
+)
 from core.errors import error_responses
 from core.net import client_ip
 from core.pagination import Pagination
@@ -61,13 +71,51 @@ def revoke_token(request: HttpRequest, token_id: int):
     return Status(204, None)
 
 
-@router.post("/me/calendar-token", response={200: CalendarLinksOut, **error_responses(401, 429)}, auth=LOGGED_IN,
-             summary="创建或更换我的日历订阅链接（旧链接立即失效）")
+@router.post("/me/calendar-token", response={200: CalendarLinksOut, **error_responses(401, 409, 429)},
+             auth=LOGGED_IN, deprecated=True,
+             summary="（已弃用）更换名为“日历订阅”的链接；请改用 /me/calendar-links")
 def rotate_calendar_token(request: HttpRequest):
-    # A rare act; a script rotating the link in a loop is stopped (the page counts in the same allowance).
+    """Replaces the caller's link named 日历订阅 (the one this call made before) with a new one, as it always
+    replaced the one link there was; other links are untouched.  Counts against the same hourly allowance."""
     with hourly_allowance(request.auth, "calendar-token", "CALENDAR_TOKEN_ROTATIONS_PER_HOUR"):
         token = services.calendar_token_rotate(user=request.auth)
-    return services.calendar_links(token)
+    return selectors.calendar_links(token, name=services.LEGACY_LINK_NAME)
+
+
+@router.get("/me/calendar-links", response={200: list[CalendarLinkOut], **error_responses(401, 422)},
+            auth=LOGGED_IN, summary="我的日历订阅链接（含订阅地址）")
+@paginate(Pagination)
+def my_calendar_links(request: HttpRequest):
+    return selectors.calendar_link_list(user=request.auth)
+
+
+@router.post("/me/calendar-links", response={201: CalendarLinkOut, **error_responses(400, 401, 409, 422, 429)},
+             auth=LOGGED_IN, summary="新建一个日历订阅链接（如给另一台设备）")
+def create_calendar_link(request: HttpRequest, payload: CalendarLinkIn):
+    # A script making links in a loop is stopped; the page and the deprecated call count in the same allowance.
+    with hourly_allowance(request.auth, "calendar-token", "CALENDAR_TOKEN_ROTATIONS_PER_HOUR"):
+        link = services.calendar_link_create(user=request.auth, name=payload.name, scope=payload.scope)
+    return Status(201, link)
+
+
+def _my_link(request: HttpRequest, link_id: int) -> CalendarLink:
+    link = CalendarLink.objects.filter(pk=link_id, user=request.auth).first()
+    if link is None:
+        raise HttpError(404, _("日历订阅链接 %(id)s 不存在") % {"id": link_id})
+    return link
+
+
+@router.patch("/me/calendar-links/{link_id}", response={200: CalendarLinkOut, **error_responses(400, 401, 404, 422)},
+              auth=LOGGED_IN, summary="重命名日历订阅链接或更改其内容（地址不变）")
+def update_calendar_link(request: HttpRequest, link_id: int, payload: CalendarLinkPatch):
+    return services.calendar_link_update(link=_my_link(request, link_id), name=payload.name, scope=payload.scope)
+
+
+@router.delete("/me/calendar-links/{link_id}", response={204: None, **error_responses(401, 404, 422)},
+               auth=LOGGED_IN, summary="删除日历订阅链接（该地址立即失效）")
+def delete_calendar_link(request: HttpRequest, link_id: int):
+    services.calendar_link_revoke(link=_my_link(request, link_id))
+    return Status(204, None)
 
 
 @router.get("/readers", response={200: list[ReaderOut], **error_responses(401, 403, 422)}, auth=LOGGED_IN,

@@ -5,8 +5,10 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import CalendarLink
 from accounts.services import login_with_password
 from core.net import client_ip
+from core.text import validate_single_line
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -38,3 +40,13 @@ class ContactForm(forms.Form):
     phone = forms.RegexField(label=gettext_lazy("手机或电话"), required=False, max_length=32,
                              regex=r"^\+?[0-9][0-9 \-]{4,30}$",
                              error_messages={"invalid": gettext_lazy("电话只能包含数字、空格、- 和开头的 +")})
+
+
+class CalendarLinkForm(forms.Form):
+    """A calendar link made or changed on /me: its name and what its feed holds; ``action`` on a link's own form."""
+
+    name = forms.CharField(label=gettext_lazy("名称"), required=False, max_length=64, validators=[validate_single_line],
+                           help_text=gettext_lazy("便于辨认，例如 手机、办公室 Outlook"))
+    scope = forms.ChoiceField(label=gettext_lazy("内容"), choices=CalendarLink.Scope.choices,
+                              initial=CalendarLink.Scope.MINE, required=False)
+    action = forms.ChoiceField(choices=[("save", "save"), ("revoke", "revoke")], required=False)

@@ -1,8 +1,11 @@
+import base64
 import hashlib
 import hmac
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from core.text import validate_single_line
@@ -76,30 +79,70 @@ class ApiToken(models.Model):
         return hmac.compare_digest(self.key_hash, hash_token(raw))
 
 
-class CalendarToken(models.Model):
-    """The secret in a person's calendar-feed URL (/calendar/u/<token>.ics).
+class CalendarLink(models.Model):
+    """One named address of a person's calendar feed (/calendar/u/<token>.ics), e.g. 手机 or 办公室 Outlook.
 
-    ``fgcal_<lookup>_<secret>``: the lookup finds the row, the secret (256 bits) is checked against
-    its SHA-256 with hmac.compare_digest.  One per user; rotating replaces it, so the old URL stops
-    working at once.  Only the hash is stored; the URL is shown once, when created.
+    ``fgcal_<lookup>_<secret>``: the lookup (a random id) finds the row; the secret is not stored but derived,
+    HMAC-SHA256 of the owner and the lookup under a key derived from SECRET_KEY (``salted_hmac``), so the link
+    can be shown again at any time while a copy of the database alone gives no working URL.  Verification
+    accepts SECRET_KEY_FALLBACKS, so rotating the key keeps links working while the old key is listed.
+    Revoking deletes the row.  Links carried over from the one hashed token per person of before
+    (``legacy_hash``: SHA-256 of the whole token) still verify but cannot be shown again.
     """
 
     PREFIX = "fgcal"
+    #: The key salt of the derivation: changing it invalidates every link.
+    KEY_SALT = "accounts.CalendarLink"
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token")
+    class Scope(models.TextChoices):
+        MINE = "mine", _("我的日程")
+        ALL = "all", _("全部活动 + 我的日程")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_links")
+    name = models.CharField(_("名称"), max_length=64, validators=[validate_single_line])
+    scope = models.CharField(_("内容"), max_length=8, choices=Scope.choices, default=Scope.MINE)
     lookup = models.CharField(max_length=16, unique=True)
-    key_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    legacy_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Not auto_now_add: the migration from CalendarToken keeps each token's own creation time.
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
+    # Updated by feed fetches at most every CALENDAR_LINK_TOUCH_SECONDS, never a write per request.
+    last_fetched_at = models.DateTimeField(_("最近获取"), null=True, blank=True, editable=False)
 
     class Meta:
-        verbose_name = _("日历订阅令牌")
-        verbose_name_plural = _("日历订阅令牌")
+        verbose_name = _("日历订阅链接")
+        verbose_name_plural = _("日历订阅链接")
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(scope__in=["mine", "all"]),
+                                              name="calendarlink_scope_valid")]
 
     def __str__(self) -> str:
         return f"{self.PREFIX}_{self.lookup}_…"
 
+    @property
+    def showable(self) -> bool:
+        """Whether the token can be derived again (False for a link carried over from a stored hash)."""
+        return not self.legacy_hash
+
+    def _secret(self, key: str | bytes) -> str:
+        mac = salted_hmac(self.KEY_SALT, f"{self.user_id}:{self.lookup}", secret=key, algorithm="sha256")
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+    def token(self) -> str:
+        """The raw token of this link (the secret derived under the current SECRET_KEY)."""
+        if not self.showable:
+            raise ValueError("a link carried over from a stored hash cannot be shown again")
+        return f"{self.PREFIX}_{self.lookup}_{self._secret(settings.SECRET_KEY)}"
+
     def matches(self, raw: str) -> bool:
-        return hmac.compare_digest(self.key_hash, hash_token(raw))
+        """Whether ``raw`` is this link's token under SECRET_KEY or one of SECRET_KEY_FALLBACKS."""
+        if self.legacy_hash:
+            return hmac.compare_digest(self.legacy_hash, hash_token(raw))
+        secret = raw.split("_", 2)[-1].encode()
+        found = False
+        for key in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+            # Every key is tried (no early exit), so the time taken says nothing about which one matched.
+            found |= hmac.compare_digest(self._secret(key).encode(), secret)
+        return found and raw == f"{self.PREFIX}_{self.lookup}_{secret.decode()}"
 
 
 class FailedLogin(models.Model):

@@ -2,12 +2,14 @@
 
 import functools
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
 from django.utils.translation import gettext
 
-from accounts.models import ApiToken, Role
+from accounts.models import ApiToken, CalendarLink, Role
+from core.links import subscription_links
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
@@ -30,6 +32,22 @@ def user_has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
 
 def token_list(*, user: AbstractBaseUser):
     return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def calendar_link_list(*, user: AbstractBaseUser):
+    """A person's calendar links, oldest first (the order they were made in)."""
+    return CalendarLink.objects.filter(user=user).order_by("created_at", "id")
+
+
+def calendar_links(raw: str, *, name: str = "") -> dict[str, str]:
+    """The subscription addresses of a calendar token: ``url`` (https), webcal://, Google Calendar's, Outlook's."""
+    url = f"{settings.SITE_URL}/calendar/u/{raw}.ics"
+    return {"url": url, **subscription_links(url, name=name or gettext("法官书苑 · 我的日程"))}
+
+
+def calendar_link_addresses(link: CalendarLink) -> dict[str, str]:
+    """``calendar_links`` of a link, or {} for a link carried over from before, whose token is not known."""
+    return calendar_links(link.token(), name=link.name) if link.showable else {}
 
 
 #: Readers a desk lookup lists at most (more: type more of the name).

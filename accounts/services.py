@@ -14,8 +14,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiToken, CalendarToken, FailedLogin, Profile, Role, hash_token
+from accounts.models import ApiToken, CalendarLink, FailedLogin, Profile, Role, hash_token
 from core import ratelimit
+from core.errors import DomainError
 from core.net import client_network
 
 # Model permissions each role gets in the admin: every permission of an app ("library"), or one
@@ -219,34 +220,91 @@ def failed_logins_prune() -> int:
     return deleted
 
 
-# --- calendar feed tokens ---------------------------------------------------------------------------------
+# --- calendar links ----------------------------------------------------------------------------------------
+
+#: The name of the link the deprecated ``POST /api/v1/me/calendar-token`` replaces, and of links carried over
+#: from the single calendar token of before.
+LEGACY_LINK_NAME = "日历订阅"
+
+
+def _links_locked(user: AbstractBaseUser) -> None:
+    """Serialise the link writes of one person (count-then-insert under the cap).  SQLite's IMMEDIATE
+    transactions already do; on PostgreSQL the person's user row is locked."""
+    if connection.vendor != "sqlite":
+        User.objects.select_for_update().filter(pk=user.pk).exists()
+
+
+def _link_new(*, user: AbstractBaseUser, name: str, scope: str) -> CalendarLink:
+    if CalendarLink.objects.filter(user=user).count() >= settings.CALENDAR_LINKS_PER_USER:
+        raise DomainError("too_many_links", _("日历订阅链接已达 %(n)d 个上限，请先删除不用的链接。")
+                          % {"n": settings.CALENDAR_LINKS_PER_USER})
+    link = CalendarLink(user=user, name=name.strip(), scope=scope, lookup=secrets.token_hex(8))
+    link.full_clean()
+    link.save()
+    return link
+
+
+@transaction.atomic
+def calendar_link_create(*, user: AbstractBaseUser, name: str, scope: str = CalendarLink.Scope.MINE) -> CalendarLink:
+    """A new named link to the person's feed; refused (409 ``too_many_links``) past CALENDAR_LINKS_PER_USER.
+    The caller counts it against the hourly allowance (``core.throttles.hourly_allowance``)."""
+    _links_locked(user)
+    return _link_new(user=user, name=name, scope=scope)
+
+
+@transaction.atomic
+def calendar_link_update(*, link: CalendarLink, name: str | None = None, scope: str | None = None) -> CalendarLink:
+    """Rename a link or change what its feed holds; its URL stays the same."""
+    fields = []
+    if name is not None:
+        link.name = name.strip()
+        fields.append("name")
+    if scope is not None:
+        link.scope = scope
+        fields.append("scope")
+    if fields:
+        link.full_clean()
+        link.save(update_fields=fields)
+    return link
+
+
+def calendar_link_revoke(*, link: CalendarLink) -> None:
+    """The link's URL stops working at once: its row is gone, and nothing else can verify it."""
+    CalendarLink.objects.filter(pk=link.pk).delete()
 
 
 @transaction.atomic
 def calendar_token_rotate(*, user: AbstractBaseUser) -> str:
-    """Create or replace the user's calendar-feed token; returns the raw token (shown once)."""
-    lookup = secrets.token_hex(6)
-    raw = f"{CalendarToken.PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
-    CalendarToken.objects.filter(user=user).delete()
-    CalendarToken.objects.create(user=user, lookup=lookup, key_hash=hash_token(raw))
-    return raw
+    """Deprecated (``POST /api/v1/me/calendar-token``): replace the person's link named 日历订阅 — the one this
+    call made before, or the token carried over from before several links — with a new one; returns its token.
+    Other named links are untouched."""
+    _links_locked(user)
+    CalendarLink.objects.filter(user=user, name=LEGACY_LINK_NAME).delete()
+    return _link_new(user=user, name=LEGACY_LINK_NAME, scope=CalendarLink.Scope.MINE).token()
 
 
-def calendar_links(raw: str) -> dict[str, str]:
-    """The subscription links of a calendar token: https, webcal:// and Google Calendar's."""
-    from core.links import subscription_links
-
-    url = f"{settings.SITE_URL}/calendar/u/{raw}.ics"
-    return {"url": url, **subscription_links(url)}
+def calendar_link_for_token(raw: str) -> CalendarLink | None:
+    """The link a feed token belongs to (``user`` loaded), or None: unknown, revoked, malformed, forged, or
+    its owner inactive.  Records the fetch time, at most every CALENDAR_LINK_TOUCH_SECONDS per link."""
+    # The secret is URL-safe base64 and may itself contain "_": split twice only.
+    parts = (raw or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != CalendarLink.PREFIX or not parts[1] or not parts[2]:
+        return None
+    link = CalendarLink.objects.select_related("user").filter(lookup=parts[1]).first()
+    if link is None or not link.matches(raw) or not link.user.is_active:
+        return None
+    now = timezone.now()
+    # A calendar app polls every few minutes on every device: a write per fetch would serialise readers on
+    # SQLite for a time nobody needs to the second.  The conditional update keeps parallel fetches to one write.
+    stale = now - timedelta(seconds=settings.CALENDAR_LINK_TOUCH_SECONDS)
+    if link.last_fetched_at is None or link.last_fetched_at < stale:
+        CalendarLink.objects.filter(pk=link.pk).filter(
+            Q(last_fetched_at__isnull=True) | Q(last_fetched_at__lt=stale)).update(last_fetched_at=now)
+        link.last_fetched_at = now
+    return link
 
 
 def calendar_token_user(raw: str):
-    """The active user a calendar token belongs to, or None (unknown, rotated, malformed or inactive)."""
-    # The secret is URL-safe base64 and may itself contain "_": split twice only.
-    parts = (raw or "").split("_", 2)
-    if len(parts) != 3 or parts[0] != CalendarToken.PREFIX or not parts[1] or not parts[2]:
-        return None
-    token = CalendarToken.objects.select_related("user").filter(lookup=parts[1]).first()
-    if token is None or not token.matches(raw) or not token.user.is_active:
-        return None
-    return token.user
+    """The active user a calendar token belongs to, or None (see ``calendar_link_for_token``)."""
+    link = calendar_link_for_token(raw)
+    return link.user if link is not None else None

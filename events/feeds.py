@@ -24,7 +24,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 
-from accounts.services import calendar_token_user
+from accounts.services import calendar_link_for_token
 from events.ical import (
     CANCELLED_VISIBLE_DAYS,
     PersonalItems,
@@ -233,21 +233,17 @@ def event_feed(request: HttpRequest, event_id: int) -> HttpResponse:
     return _respond(request, _render(f"event:{event_id}", state, build), state, f"event-{event_id}.ics")
 
 
-#: What a personal feed holds: "mine" (what the reader has: the occurrences they registered for, the events
-#: they organise, their due dates and pickup deadlines) or "all" (that, and every event they may see).
-PERSONAL_SCOPES = ("mine", "all")
-
-
-def personal_feed(request: HttpRequest, token: str, scope: str = "mine") -> HttpResponse:
+def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
     """A person's feed: each occurrence they registered for (a whole-series registration: the series), the
-    events they organise (as series), due dates and pickup deadlines; with ``scope`` "all" also every event
-    they may see, as series."""
-    if scope not in PERSONAL_SCOPES:
+    events they organise (as series), due dates and pickup deadlines; a link made with the scope "all" also
+    holds every event they may see, as series."""
+    link = calendar_link_for_token(token)
+    if link is None:
+        # Unknown, malformed or revoked: the same 404 as a missing page, never someone else's feed.
         raise Http404("no such feed")
-    user = calendar_token_user(token)
-    if user is None:
-        # Unknown, malformed or rotated: the same 404 as a missing page, never someone else's feed.
-        raise Http404("no such feed")
+    # What the link was made for: CalendarLink.Scope.MINE (the person's own dates) or ALL (every event they
+    # may see, internal ones included, and their own dates).  Links of one scope share a cache entry.
+    user, scope = link.user, link.scope
     state = _state()
     # The person's own version too: their registrations change it, not the version of every feed.
     own = PersonalFeedState.objects.filter(user_id=user.pk).values_list("version", "changed_at").first()

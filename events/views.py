@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -52,6 +53,17 @@ def _refusal(exc: DomainError) -> str:
     return f"{exc.detail}：{booked}。" + _("如确需安排，勾选“仍然安排”。")
 
 
+def _public_feeds(kind: str | None) -> list[dict]:
+    """The feeds /events offers to subscribe to: every public event, and the chosen kind's (``?kind=``)."""
+    url = f"{settings.SITE_URL}{reverse('feed-events')}"
+    feeds = [{"url": url, "name": _("法官书苑活动"), "label": _("全部公开活动"), "key": "events"}]
+    if kind:
+        label = str(Event.Kind(kind).label)
+        feeds.append({"url": f"{url}?kind={kind}", "name": _("法官书苑 · %(kind)s") % {"kind": label},
+                      "label": label, "key": f"events-{kind}"})
+    return feeds
+
+
 def event_list(request: HttpRequest) -> HttpResponse:
     """Coming occurrences as a list, a page at a time (``?from=2026-12-01`` starts at a day, ``after`` is the
     cursor of the next page), or one month as a calendar grid (``?view=month&month=2026-12``)."""
@@ -64,7 +76,8 @@ def event_list(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     kind = form.value("kind")
     labels = dict(Event.Kind.choices)
-    context = {"nav": "events", "kind": kind, "kinds": Event.Kind.choices, "view": "list"}
+    context = {"nav": "events", "kind": kind, "kinds": Event.Kind.choices, "view": "list",
+               "feeds": _public_feeds(kind)}
     tz = timezone.get_current_timezone()
     if form.value("view") == "month":
         today = timezone.localdate()

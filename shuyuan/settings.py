@@ -173,8 +173,11 @@ CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
 PAPER_MAX_UPLOAD_BYTES = envint("PAPER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1)
 # Uploads of full-text files (API), per user and hour.
 PAPER_UPLOADS_PER_HOUR = envint("PAPER_UPLOADS_PER_HOUR", 20, minimum=1)
-# Rotating one's calendar link (API and /me together).
+# Creating calendar links (API and /me together), and how many one person holds at once.
 CALENDAR_TOKEN_ROTATIONS_PER_HOUR = envint("CALENDAR_TOKEN_ROTATIONS_PER_HOUR", 20, minimum=1)
+CALENDAR_LINKS_PER_USER = envint("CALENDAR_LINKS_PER_USER", 20, minimum=1)
+# A link's "last fetched" time is written at most this often (calendar apps poll every few minutes).
+CALENDAR_LINK_TOUCH_SECONDS = envint("CALENDAR_LINK_TOUCH_SECONDS", 300, minimum=0)
 # The text of an uploaded PDF or DOCX is read in a child process under these limits
 # (library/fulltext.py); a file over any of them is kept without text, and the paper says why.
 PAPER_EXTRACT_CPU_SECONDS = envint("PAPER_EXTRACT_CPU_SECONDS", 10, minimum=1)

@@ -50,6 +50,7 @@ urlpatterns = [
     path("me/loans/<int:loan_id>/renew", library_views.renew, name="loan-renew"),
     path("me/holds/<int:hold_id>/cancel", library_views.cancel_hold, name="hold-cancel"),
     path("me/calendar-link", web_views.calendar_link, name="calendar-link"),
+    path("me/calendar-links/<int:pk>", web_views.calendar_link_edit, name="calendar-link-edit"),
     path("me/notices", web_views.my_notices, name="my-notices"),
     path("me/contact", web_views.contact, name="contact"),
     path("me/notice-preferences", web_views.notice_preferences, name="notice-preferences"),

@@ -20,9 +20,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from ninja.errors import Throttled
 
-from accounts.models import PATRON_ROLES, Profile
-from accounts.selectors import user_has_role
-from accounts.services import calendar_links, calendar_token_rotate
+from accounts.models import PATRON_ROLES, CalendarLink, Profile
+from accounts.selectors import calendar_link_addresses, calendar_link_list, user_has_role
+from accounts.services import calendar_link_create, calendar_link_revoke, calendar_link_update
+from core.errors import DomainError
 from core.throttles import hourly_allowance
 from library import circulation, selectors
 from library.models import Hold, Language, Loan, Paper
@@ -184,18 +185,22 @@ def me(request: HttpRequest) -> HttpResponse:
             Case(When(status=Hold.Status.READY, then=0), default=1), "pickup_by", "created_at"),
         "registrations": Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
         .select_related("event").order_by("event__start"),
-        "feed_links": request.session.pop("calendar_links", None),
-        "has_feed": hasattr(user, "calendar_token"),
+        "calendar_links": _calendar_links(user, new=request.session.pop("calendar_link_new", None)),
+        "calendar_scopes": CalendarLink.Scope.choices,
         "may_enter_papers": user_has_role(user, *PAPER_ROLES),
         "paper_count": Paper.objects.filter(created_by=user).count(),
         "contact_form": _contact_form(user),
         "preference_form": _preference_form(user),
     }
-    if context["feed_links"]:
-        import segno
-
-        context["qr_svg"] = segno.make(context["feed_links"]["webcal_url"], error="m").svg_inline(scale=4)
     return render(request, "web/me.html", context)
+
+
+def _calendar_links(user, *, new: int | None) -> list[dict]:
+    """The person's calendar links as /me lists them: the feed's address (None for a link carried over from
+    before, which cannot be shown again) and the name Outlook is offered; the link just made is unfolded."""
+    return [{"link": link, "url": calendar_link_addresses(link).get("url"), "new": link.pk == new,
+             "calendar_name": _("法官书苑 · %(name)s") % {"name": link.name}}
+            for link in calendar_link_list(user=user)]
 
 
 @login_required
@@ -235,17 +240,58 @@ def notice_preferences(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def calendar_link(request: HttpRequest) -> HttpResponse:
-    """Create or replace the personal calendar link; it is shown once, on the next page."""
+    """Make another calendar link (for another device or calendar app); it opens unfolded on /me."""
+    from accounts.forms import CalendarLinkForm
+
+    form = CalendarLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect(reverse("me") + "#calendar")
+    existing = calendar_link_list(user=request.user).count()
+    name = form.cleaned_data["name"] or _("订阅链接 %(n)d") % {"n": existing + 1}
     # The API's allowance, counted together with it (the eleventh attack rotated 300 times here past the API's 429).
     try:
         with hourly_allowance(request.user, "calendar-token", "CALENDAR_TOKEN_ROTATIONS_PER_HOUR"):
-            token = calendar_token_rotate(user=request.user)
+            link = calendar_link_create(user=request.user, name=name,
+                                        scope=form.cleaned_data["scope"] or CalendarLink.Scope.MINE)
     except Throttled:
-        messages.error(request, _("更换订阅链接过于频繁，请稍后再试。"))
-        return redirect("me")
-    request.session["calendar_links"] = calendar_links(token)
-    messages.success(request, _("已生成新的日历订阅链接；旧链接已失效。"))
-    return redirect("me")
+        messages.error(request, _("新建订阅链接过于频繁，请稍后再试。"))
+        return redirect(reverse("me") + "#calendar")
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect(reverse("me") + "#calendar")
+    request.session["calendar_link_new"] = link.pk
+    messages.success(request, _("已新建订阅链接“%(name)s”；其他链接照常有效。") % {"name": link.name})
+    return redirect(reverse("me") + f"#calendar-link-{link.pk}")
+
+
+@login_required
+@require_POST
+def calendar_link_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename one of the person's calendar links or change what it holds (``action=save``), or delete it
+    (``action=revoke``): its address stops working at once, the others keep working."""
+    from accounts.forms import CalendarLinkForm
+
+    link = calendar_link_list(user=request.user).filter(pk=pk).first()
+    if link is None:
+        raise Http404
+    form = CalendarLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect(reverse("me") + f"#calendar-link-{pk}")
+    if form.cleaned_data["action"] == "revoke":
+        calendar_link_revoke(link=link)
+        messages.success(request, _("已删除订阅链接“%(name)s”，它的地址已失效。") % {"name": link.name})
+        return redirect(reverse("me") + "#calendar")
+    calendar_link_update(link=link, name=form.cleaned_data["name"] or None, scope=form.cleaned_data["scope"] or None)
+    messages.success(request, _("订阅链接“%(name)s”已保存；地址不变。") % {"name": link.name})
+    return redirect(reverse("me") + f"#calendar-link-{pk}")
+
+
+def _first_error(form) -> str:
+    field, errors = next(iter(form.errors.items()))
+    label = form.fields[field].label if field in form.fields else ""
+    return _("%(field)s：%(error)s") % {"field": label, "error": errors[0]} if label else errors[0]
 
 
 #: Notices a page of /me/notices shows.

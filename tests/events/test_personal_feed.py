@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import pytest
 import recurring_ical_events
-from django.test import Client, RequestFactory
+from django.test import Client
 
 from accounts.models import Role
-from accounts.services import calendar_token_rotate
-from events import feeds, services
+from accounts.services import calendar_link_create, calendar_token_rotate
+from events import services
 from events.models import Event, Venue
 from tests.conftest import api_for, make_user
 from tests.events import common
@@ -50,11 +50,11 @@ def series(organizer, room):
 
 
 def feed_of(user, *, scope: str | None = None) -> bytes:
-    token = calendar_token_rotate(user=user)
     if scope is None:
-        response = Client().get(f"/calendar/u/{token}.ics")
-    else:  # the scope argument helper A's links pass (its URL is theirs)
-        response = feeds.personal_feed(RequestFactory().get(f"/calendar/u/{token}.ics"), token, scope=scope)
+        token = calendar_token_rotate(user=user)
+    else:  # a link made with that scope
+        token = calendar_link_create(user=user, name=f"范围 {scope}", scope=scope).token
+    response = Client().get(f"/calendar/u/{token}.ics")
     assert response.status_code == 200
     return response.content
 

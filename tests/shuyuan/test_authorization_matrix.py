@@ -31,7 +31,7 @@ from django.utils import timezone
 from ninja.operation import PathView
 
 from accounts.models import Role
-from accounts.services import calendar_token_rotate, token_issue
+from accounts.services import calendar_link_create, calendar_token_rotate, token_issue
 from events import services as event_services
 from library import circulation
 from library.importers import CSV_COLUMNS
@@ -164,6 +164,10 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "api/v1/me/tokens"): E(401, 200, 200, 200, 200),
     ("DELETE", "api/v1/me/tokens/<token_id>"): E(401, 204, 404, 404, 404, owned=True),
     ("POST", "api/v1/me/calendar-token"): E(401, 200, 200, 200, 200),
+    ("GET", "api/v1/me/calendar-links"): E(401, 200, 200, 200, 200),
+    ("POST", "api/v1/me/calendar-links"): E(401, 201, 201, 201, 201, body={"name": "手机"}),
+    ("PATCH", "api/v1/me/calendar-links/<link_id>"): E(401, 200, 404, 404, 404, body={"name": "平板"}, owned=True),
+    ("DELETE", "api/v1/me/calendar-links/<link_id>"): E(401, 204, 404, 404, 404, owned=True),
     ("GET", "api/v1/me/notices"): E(401, 200, 200, 200, 200),
     ("GET", "api/v1/readers"): E(401, 403, 200, 403, 403, query={"q": "张法官"}),
     ("POST", "api/v1/me/notices/read"): E(401, 200, 200, 200, 200, body={}),
@@ -297,6 +301,8 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "me/loans/<int:loan_id>/renew"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/holds/<int:hold_id>/cancel"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/calendar-link"): E(LOGIN, 302, 302, 302, 302),
+    ("POST", "me/calendar-links/<int:pk>"): E(LOGIN, 302, 404, 404, 404, args={"pk": "calendar_link"},
+                                              body={"name": "平板", "scope": "all", "action": "save"}, owned=True),
     ("GET", "me/notices"): E(LOGIN, 200, 200, 200, 200),
     ("POST", "me/contact"): E(LOGIN, 302, 302, 302, 302),
     ("POST", "me/notice-preferences"): E(LOGIN, 302, 302, 302, 302),
@@ -345,6 +351,7 @@ DEFAULT_ARGS = {
     "attachment_id": "attachment",
     "registration_id": "registration",
     "token": "calendar_token",
+    "link_id": "calendar_link",
     "transfer_id": "transfer",
     "occurrence": "event_occurrence",
 }
@@ -419,6 +426,7 @@ def _build_world() -> dict:
         "event_start": timezone.localtime(event.start).isoformat(), "registration": registration.pk,
         "event_occurrence": event.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"),
         "calendar_token": calendar_token_rotate(user=judge),
+        "calendar_link": calendar_link_create(user=judge, name="办公室 Outlook").pk,
     }
 
 

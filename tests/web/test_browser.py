@@ -49,10 +49,10 @@ def test_judge_searches_requests_scans_to_borrow_and_renews(library_data, server
     due_after = page.get_attribute("td[data-due]", "data-due")
     assert due_after > due_before
     shoot(page, "7-renewed")
-    page.click("button:has-text('生成订阅链接')")
-    page.wait_for_selector("#feed-url")
-    assert page.input_value("#feed-url").startswith("webcal://")
-    assert page.locator(".qr svg").count() == 1
+    page.click("#calendar-link-create button[type=submit]")
+    page.wait_for_selector(".calendar-link details[data-subscribe][open]")
+    assert page.get_attribute(".calendar-link a[data-client=webcal]", "href").startswith("webcal://")
+    assert page.locator(".calendar-link .qr svg").count() == 1
     shoot(page, "8-calendar-link")
 
 
@@ -325,10 +325,10 @@ def test_organizer_schedules_a_monthly_tea_talk_and_a_judge_registers(library_da
     judge_page.wait_for_selector(".messages .success")
     shoot(judge_page, "3-registered")
     judge_page.goto(f"{base}/me")
-    judge_page.click("button:has-text('生成订阅链接')")
-    link = judge_page.input_value("#feed-url")
-    assert link.startswith("webcal://")
-    feed = judge_page.request.get(link.replace("webcal://", "http://")).text()
+    judge_page.click("#calendar-link-create button[type=submit]")
+    link = judge_page.input_value(".calendar-link input[data-subscribe-url]")
+    assert link.startswith(f"{base}/calendar/u/fgcal_")
+    feed = judge_page.request.get(link).text()
     # One occurrence registered for: that occurrence alone, not the series (issue 17).
     assert feed.count("SUMMARY:法官茶座") == 1 and "RRULE:" not in feed
     shoot(judge_page, "4-calendar-link")
