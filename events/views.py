@@ -272,18 +272,23 @@ def _reading_items(form: EventForm, viewer) -> list[dict]:
 
 
 def _reading_search(query: str, viewer) -> list[dict]:
-    """Books and papers found for the reading list's box (the page without script); [] when search fails."""
-    from search_index import services as search
+    """Books and papers whose title holds the words typed (the page without script; with script the box asks
+    the full-text search, ``GET /api/v1/search``).  A title match in the database: events sits beside the
+    search index, not above it (tests/shuyuan/test_layers.py)."""
+    from library.models import Book, Paper
+    from library.selectors import paper_visible_q
 
-    query = query.strip()
-    if not query:
+    words = query.split()[:5]
+    if not words:
         return []
-    try:
-        result = search.search(query, filters=search.Filters(include_internal=viewer.is_authenticated), limit=8)
-    except Exception:  # a query the engine refuses or an index being rebuilt: no suggestions, never a 500
-        return []
-    return [{"type": hit.type, "id": hit.id, "title": hit.title, "authors": "、".join(hit.authors[:3]),
-             "year": hit.year} for hit in result.items]
+    title = Q()
+    for word in words:
+        title &= Q(title__icontains=word[:100])
+    books = Book.objects.filter(title).order_by("title", "pk").only("pk", "title", "year")[:8]
+    papers = (Paper.objects.filter(paper_visible_q(viewer)).filter(title).order_by("title", "pk")
+              .only("pk", "title", "year")[: 8 - len(books)])
+    return ([{"type": "book", "id": b.pk, "title": b.title, "authors": "", "year": b.year} for b in books]
+            + [{"type": "paper", "id": p.pk, "title": p.title, "authors": "", "year": p.year} for p in papers])
 
 
 def _conflict(*, conflicts: list[dict], venue, start, end, rrule: str, exclude: int | None) -> dict:

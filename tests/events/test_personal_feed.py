@@ -53,7 +53,7 @@ def feed_of(user, *, scope: str | None = None) -> bytes:
     if scope is None:
         token = calendar_token_rotate(user=user)
     else:  # a link made with that scope
-        token = calendar_link_create(user=user, name=f"范围 {scope}", scope=scope).token
+        token = calendar_link_create(user=user, name=f"范围 {scope}", scope=scope).token()
     response = Client().get(f"/calendar/u/{token}.ics")
     assert response.status_code == 200
     return response.content
