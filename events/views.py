@@ -143,8 +143,10 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
     reading = []
     for b in book_queryset().filter(events=event).order_by("title"):
         a = book_availability(book=b)
-        badge = f"在架 {a['available_copies']}/{a['total_copies']}" if a["available_copies"] else (
-            f"借出 — 最早归还 {a['earliest_due']:%Y-%m-%d}" if a["earliest_due"] else "暂无在架复本")
+        badge = (_("在架 %(n)s/%(total)s") % {"n": a["available_copies"], "total": a["total_copies"]}
+                 if a["available_copies"] else
+                 _("借出 — 最早归还 %(due)s") % {"due": f"{a['earliest_due']:%Y-%m-%d}"} if a["earliest_due"]
+                 else _("暂无在架复本"))
         reading.append({"title": b.title, "url": f"/books/{b.pk}", "badge": badge})
     from library.selectors import paper_visible_q
 

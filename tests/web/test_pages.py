@@ -255,6 +255,10 @@ def test_event_page_shows_the_reading_list_with_availability(organizer, book, ju
     loan = loan_checkout(patron=judge, actor=judge, book=book)
     page = Client().get(f"/events/{event.pk}").content.decode()
     assert f"借出 — 最早归还 {loan.due_date:%Y-%m-%d}" in page
+    english = Client()
+    english.post("/i18n/setlang/", {"language": "en", "next": "/events"})
+    page = english.get(f"/events/{event.pk}").content.decode()
+    assert f"On loan — first due back {loan.due_date:%Y-%m-%d}" in page and "借出" not in page
 
 
 def test_organizer_moves_and_cancels_occurrences_from_the_page(organizer):
