@@ -521,8 +521,8 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
             current.organizers.set({actor, *organizers})
         _set_relations(current, changes.get("speakers"), changes.get("books"), changes.get("papers"))
         listing.refresh(current)
-        if schedule_changed:
-            notices.event_changed(current, occurrence=None)
+        # How many registered readers were told of a new time or place (the page says so, truthfully).
+        current.notified = notices.event_changed(current, occurrence=None) if schedule_changed else 0
     return current
 
 

@@ -371,8 +371,13 @@ def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpRespon
             else:
                 changes = {**fields, **({"rrule": rrule} if not unsupported else {}),
                            **({"speakers": speaker_rows} if speaker_rows is not None else {})}
-                services.event_update(event=event, changes=changes, actor=request.user, force=force)
-                messages.success(request, _("已保存；时间或地点的变更已通知报名的读者。"))
+                saved = services.event_update(event=event, changes=changes, actor=request.user, force=force)
+                if saved.notified:
+                    messages.success(request, ngettext("已保存；已把时间或地点的变更通知 %(n)s 位报名读者。",
+                                                       "已保存；已把时间或地点的变更通知 %(n)s 位报名读者。",
+                                                       saved.notified) % {"n": saved.notified})
+                else:
+                    messages.success(request, _("已保存。"))
                 return redirect("event-detail", pk=event.pk)
         except InvalidInput as exc:
             form.add_error(FORM_FIELDS.get(exc.field), exc.detail)

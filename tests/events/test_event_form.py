@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.test import Client
 
 from events import services
@@ -350,3 +351,21 @@ def test_admin_lists_a_rule_without_words_as_a_phrase(organizer, admin_user):
     html = admin.get("/admin/events/event/").content.decode()
 
     assert "按自定义规则重复 19:00" in html and "BYSETPOS" not in html
+
+
+def test_saving_an_edit_says_truthfully_whom_it_told(organizer, judge):
+    event = services.event_create(data=services.EventData(
+        title="讲座", kind="lecture", start=datetime(2026, 12, 9, 15, tzinfo=SH), end=datetime(2026, 12, 9, 16, tzinfo=SH)),
+        actor=organizer)
+    client = logged_in(organizer)
+    page = f"/organize/{event.pk}/edit"
+
+    def said(response) -> list[str]:
+        assert response.status_code == 302
+        return [str(m) for m in get_messages(response.wsgi_request)]
+
+    assert said(post(client, page, form(title="讲座（新题）"))) == ["已保存。"]  # nobody registered, nothing moved
+    services.registration_create(event=event, user=judge, occurrence=None)
+    assert said(post(client, page, form(title="讲座（又一题）"))) == ["已保存。"]  # the time did not change
+    assert said(post(client, page, form(title="讲座（又一题）", start_time="16:00", end_time="17:00"))) == [
+        "已保存；已把时间或地点的变更通知 1 位报名读者。"]
