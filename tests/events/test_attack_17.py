@@ -11,16 +11,26 @@ from datetime import datetime, timedelta
 import pytest
 from django.test import Client
 
-from accounts.services import calendar_token_rotate
+from accounts.models import CalendarLink
+from accounts.services import calendar_link_create, calendar_token_rotate
+from core.errors import InvalidInput
 from events import feeds, services
 from events.forms import EventForm, IdListField
 from events.models import Event, Venue
 from library.models import Book
 from library.services import book_create
 from tests.clock import SH, clock  # noqa: F401  (autouse: time stands still)
-from tests.events.test_event_form import form, logged_in, post
+from tests.conftest import api_for
+from tests.events.test_event_form import form, logged_in
 
 pytestmark = pytest.mark.django_db
+
+
+def post(client: Client, page: str, data: dict, *, action: str | None = None):
+    """Submit a form of ``page`` as a browser does (the CSRF token from the page), to ``action`` or the page."""
+    html = client.get(page).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    return client.post(action or page, {"csrfmiddlewaretoken": token, **data})
 
 
 @pytest.fixture
@@ -200,3 +210,66 @@ def test_runserver_request_lines_lose_the_secret_too(caplog):
     logging.getLogger("django.server").warning('"%s" %s %s', "GET /calendar/u/fgcal_ab12_S3cret.ics HTTP/1.1", "404", "0")
 
     assert caplog.records[-1].getMessage() == '"GET /calendar/u/fgcal_ab12_….ics HTTP/1.1" 404 0'
+
+
+# --- 6. a calendar link's name hides nothing ----------------------------------------------------------------
+
+
+HIDDEN_NAMES = ["手机\u202e koolt uO", "手\u200b机", "\u200b", "\ufeff手机", "手机\u2066", "\u0301手机", "手机\u3164"]
+
+
+@pytest.mark.parametrize("name", HIDDEN_NAMES)
+def test_the_api_refuses_a_link_name_with_hidden_characters_naming_the_field(judge, name):
+    api = api_for(judge)
+    made = api.post("/api/v1/me/calendar-links", {"name": "手机"}).json()
+
+    created = api.post("/api/v1/me/calendar-links", {"name": name})
+    renamed = api.patch(f"/api/v1/me/calendar-links/{made['id']}", {"name": name})
+
+    for response in (created, renamed):
+        assert response.status_code == 422
+        assert [error["field"] for error in response.json()["detail"]] == ["name"]
+    assert list(CalendarLink.objects.values_list("name", flat=True)) == ["手机"]
+
+
+@pytest.mark.parametrize("name", HIDDEN_NAMES)
+def test_me_refuses_a_link_name_with_hidden_characters_as_a_form_error(judge, name):
+    phone = calendar_link_create(user=judge, name="手机")
+    client = logged_in(judge)
+
+    post(client, "/me", {"name": name}, action="/me/calendar-link")
+    html = client.get("/me").content.decode()
+    post(client, "/me", {"action": "save", "name": name, "scope": "mine"}, action=f"/me/calendar-links/{phone.pk}")
+    again = client.get("/me").content.decode()
+
+    assert "名称：不能含不可见字符或方向控制符" in html and "名称：不能含不可见字符或方向控制符" in again
+    assert list(CalendarLink.objects.values_list("name", flat=True)) == ["手机"]
+
+
+def test_the_service_refuses_a_hidden_name_whoever_calls_it(judge):
+    with pytest.raises(InvalidInput) as refused:
+        calendar_link_create(user=judge, name="手机\u202e")
+    assert (refused.value.field, refused.value.code) == ("name", "hidden_characters")
+    assert not CalendarLink.objects.exists()
+
+
+def test_ordinary_names_in_any_script_are_kept(judge):
+    api = api_for(judge)
+    names = ["办公室 Outlook", "ᠮᠣᠩᠭᠣᠯ", "手机（新）", "iPad · 家里"]
+
+    assert [api.post("/api/v1/me/calendar-links", {"name": n}).status_code for n in names] == [201] * 4
+    assert sorted(CalendarLink.objects.values_list("name", flat=True)) == sorted(names)
+
+
+# --- 7. /me is never cached -------------------------------------------------------------------------------
+
+
+def test_me_shows_feed_addresses_and_is_never_stored_by_a_cache(judge):
+    link = calendar_link_create(user=judge, name="手机")
+    client = logged_in(judge)
+
+    response = client.get("/me")
+
+    assert link.token() in response.content.decode()
+    assert set(response["Cache-Control"].replace(" ", "").split(",")) == {
+        "max-age=0", "no-cache", "no-store", "must-revalidate", "private"}
