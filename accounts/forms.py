@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import CalendarLink
 from accounts.services import login_with_password
 from core.net import client_ip
-from core.text import validate_single_line
+from core.text import validate_single_line, validate_visible_name
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -45,7 +45,8 @@ class ContactForm(forms.Form):
 class CalendarLinkForm(forms.Form):
     """A calendar link made or changed on /me: its name and what its feed holds; ``action`` on a link's own form."""
 
-    name = forms.CharField(label=gettext_lazy("名称"), required=False, max_length=64, validators=[validate_single_line],
+    name = forms.CharField(label=gettext_lazy("名称"), required=False, max_length=64,
+                           validators=[validate_single_line, validate_visible_name],
                            help_text=gettext_lazy("便于辨认，例如 手机、办公室 Outlook"))
     scope = forms.ChoiceField(label=gettext_lazy("内容"), choices=CalendarLink.Scope.choices,
                               initial=CalendarLink.Scope.MINE, required=False)

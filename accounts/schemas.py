@@ -6,7 +6,7 @@ from pydantic import AfterValidator, StringConstraints
 
 from accounts.models import CalendarLink
 from accounts.selectors import calendar_link_addresses
-from core.schema_types import SingleLine, StrictSchema, no_control_chars
+from core.schema_types import SingleLine, StrictSchema, VisibleName, no_control_chars
 
 
 class TokenRequest(StrictSchema):
@@ -49,13 +49,13 @@ class CalendarLinksOut(Schema):
 
 
 class CalendarLinkIn(StrictSchema):
-    name: SingleLine(64, 1) = Field(description="便于辨认的名称，如 手机、办公室 Outlook")
+    name: VisibleName(64, 1) = Field(description="便于辨认的名称，如 手机、办公室 Outlook（不可含不可见字符或方向控制符）")
     scope: CalendarLink.Scope = Field(CalendarLink.Scope.MINE,
                                       description="mine：我的日程；all：全部活动（含院内活动）+ 我的日程")
 
 
 class CalendarLinkPatch(StrictSchema):
-    name: SingleLine(64, 1) | None = None
+    name: VisibleName(64, 1) | None = None
     scope: CalendarLink.Scope | None = None
 
 

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, CalendarLink, FailedLogin, Profile, Role, hash_token
 from core import ratelimit
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from core.net import client_network
+from core.text import HIDDEN_MESSAGE, has_hidden_characters
 
 # Model permissions each role gets in the admin: every permission of an app ("library"), or one
 # permission ("jobs.view_job").  Librarians keep the catalog and watch the background jobs (imports,
@@ -234,7 +235,15 @@ def _links_locked(user: AbstractBaseUser) -> None:
         User.objects.select_for_update().filter(pk=user.pk).exists()
 
 
+def _check_link_name(name: str) -> None:
+    """A link's name is how its owner tells links apart: nothing hidden in it (a bidi override made
+    "手机" of another name; attack round 17)."""
+    if has_hidden_characters(name):
+        raise InvalidInput("name", _("名称%(rule)s") % {"rule": HIDDEN_MESSAGE}, code="hidden_characters")
+
+
 def _link_new(*, user: AbstractBaseUser, name: str, scope: str) -> CalendarLink:
+    _check_link_name(name)
     if CalendarLink.objects.filter(user=user).count() >= settings.CALENDAR_LINKS_PER_USER:
         raise DomainError("too_many_links", _("日历订阅链接已达 %(n)d 个上限，请先删除不用的链接。")
                           % {"n": settings.CALENDAR_LINKS_PER_USER})
@@ -257,6 +266,7 @@ def calendar_link_update(*, link: CalendarLink, name: str | None = None, scope: 
     """Rename a link or change what its feed holds; its URL stays the same."""
     fields = []
     if name is not None:
+        _check_link_name(name)
         link.name = name.strip()
         fields.append("name")
     if scope is not None:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
-from core.text import MESSAGE, is_single_line
+from core.text import HIDDEN_MESSAGE, MESSAGE, has_hidden_characters, has_visible_text, is_single_line
 
 # C0 control characters other than tab, newline and carriage return, and DEL.
 # PostgreSQL cannot store NUL in text at all, and none of these belongs in a
@@ -53,6 +53,18 @@ def SingleLine(max_length: int, min_length: int = 0):  # noqa: N802 - a type fac
         StringConstraints(strip_whitespace=True, max_length=max_length, min_length=min_length),
         AfterValidator(single_line),
     ]
+
+
+def visible_name(value: str) -> str:
+    if value and (has_hidden_characters(value) or not has_visible_text(value)):
+        raise ValueError(str(HIDDEN_MESSAGE))
+    return value
+
+
+def VisibleName(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory, used like a type
+    """A ``SingleLine`` that people pick things by (a calendar link's name): visible text only — no format
+    character such as a bidi override (U+202E) or a zero-width space (U+200B), no invisible filler."""
+    return Annotated[SingleLine(max_length, min_length), AfterValidator(visible_name)]
 
 
 class StrictSchema(Schema):

@@ -7,6 +7,7 @@ API's schema types, model field validators and the web forms alike; imports noth
 """
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,33 @@ def validate_single_line(value: str) -> None:
     """A Django field validator."""
     if not is_single_line(value):
         raise ValidationError(MESSAGE, code="not_single_line")
+
+
+#: Characters that draw nothing but are not format characters (Unicode's default-ignorable fillers, the
+#: combining grapheme joiner, variation selectors, Braille blank): "院本部" + any of them looked like 院本部.
+INVISIBLE_FILLERS = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+HIDDEN_MESSAGE = _("不能含不可见字符或方向控制符")
+
+
+def has_visible_text(value: str) -> bool:
+    """True when the text has a letter, digit, punctuation mark or symbol (not only spaces or format marks)."""
+    return any(unicodedata.category(ch)[0] in "LNPS" for ch in value or "")
+
+
+def has_hidden_characters(value: str) -> bool:
+    """True when a name shown to people could read as something it is not: a format character (Unicode
+    category Cf — bidi overrides such as U+202E that reverse what follows, zero-width spaces and joiners,
+    the BOM), an invisible filler (``INVISIBLE_FILLERS``), or a combining mark to begin with."""
+    return bool(value) and (INVISIBLE_FILLERS.search(value) is not None
+                            or unicodedata.category(value[0]) == "Mn"
+                            or any(unicodedata.category(ch) == "Cf" for ch in value))
+
+
+def validate_visible_name(value: str) -> None:
+    """A Django field validator for names people pick things by (places, calendar links): visible text,
+    nothing hidden (``has_hidden_characters``)."""
+    if value and (has_hidden_characters(value) or not has_visible_text(value)):
+        raise ValidationError(HIDDEN_MESSAGE, code="hidden_characters")
 
 
 #: Controls that separate (line and paragraph breaks, tab, vertical tab, form feed, the information

@@ -12,6 +12,7 @@ stale feed.  A 304 needs a few small queries and one cache read, never a rebuild
 
 import gzip
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser
@@ -281,7 +282,11 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _occurrence_instant(value: str) -> datetime | None:
-    """``20261209T110000Z`` (an occurrence's original start in UTC, iCalendar's basic format) as an instant."""
+    """``20261209T110000Z`` (an occurrence's original start in UTC, iCalendar's basic format) as an instant.
+    Only that one spelling: strptime alone also took ``20261209t110000z`` and full-width digits, each a
+    different URL — and cache key — for the same occurrence (attack round 17)."""
+    if not re.fullmatch(r"\d{8}T\d{6}Z", value, re.ASCII):
+        return None
     try:
         instant = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
@@ -299,5 +304,6 @@ def occurrence_feed(request: HttpRequest, event_id: int, occurrence: str) -> Htt
         raise Http404("no such occurrence")
     state = _state()
     # Only real occurrences reach the cache, so a made-up instant mints no entry.
-    entry = _render(f"occurrence:{event_id}:{occurrence}", state, lambda: occurrence_calendar(event, instant))
-    return _respond(request, entry, state, f"event-{event_id}-{occurrence}.ics")
+    canonical = f"{instant:%Y%m%dT%H%M%SZ}"
+    entry = _render(f"occurrence:{event_id}:{canonical}", state, lambda: occurrence_calendar(event, instant))
+    return _respond(request, entry, state, f"event-{event_id}-{canonical}.ics")

@@ -364,6 +364,18 @@ def _raise_conflicts(conflicts: list[Conflict]) -> None:
         )
 
 
+def _lock_venues(venue_ids) -> None:
+    """Serialise the bookings of these venues until the transaction ends, so that a conflict check made after
+    this sees every booking committed before it and none is committed beside it (two events moved into one
+    slot of one room in parallel were both booked: attack round 17).  On SQLite the transaction is IMMEDIATE
+    and already holds the database's write lock; on PostgreSQL the venue rows are locked, in id order, and
+    before the event's row — the order of ``venue_update`` (venue, then its events) — so no two wait on
+    each other."""
+    ids = sorted({pk for pk in venue_ids if pk})
+    if ids:
+        list(Venue.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
 def check_creation_rate(actor: AbstractBaseUser) -> None:
     """At most ``EVENTS_CREATED_PER_DAY`` new events per organizer in 24 hours (superusers exempt).
 
@@ -408,10 +420,13 @@ def event_create(*, data: EventData, actor: AbstractBaseUser, force: bool = Fals
     event.exdates = normalize_exdates(data.exdates, event)
     organizers = _organizers(data.organizers) if data.organizers is not None else []
     if not force:
-        # Advisory, and read before the write transaction: two requests racing for one room may both
-        # pass, as two organizers could after looking at the calendar; neither waits for the other.
+        # First outside the write transaction: a clash is refused without taking any lock …
         _raise_conflicts(venue_conflicts(event))
     with transaction.atomic():
+        if not force and event.venue_id:
+            # … and again under the venue's lock, so two requests racing for one room cannot both pass.
+            _lock_venues([event.venue_id])
+            _raise_conflicts(venue_conflicts(event))
         event.save()
         event.organizers.set({actor, *organizers})
         _set_relations(event, data.speakers, data.books, data.papers)
@@ -494,12 +509,17 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
     if checked.start != snapshot.start:
         check_not_backdated(checked.start, actor)
     organizers = _organizers(changes["organizers"]) if changes.get("organizers") is not None else None
+    probe = None
     if not force and snapshot.status == Event.Status.SCHEDULED:
-        # The venue check too, on the event as it will be (see event_create: advisory, outside the lock).
+        # The venue check too, on the event as it will be (see event_create: first outside the lock).
         probe = _apply_update(Event.objects.get(pk=event.pk), changes, checked)  # a copy, never saved
         if _schedule_of(probe) != _schedule_of(snapshot):
             _raise_conflicts(venue_conflicts(probe, overrides=list(snapshot.overrides.all())))
+        else:
+            probe = None
     with transaction.atomic():
+        if probe is not None:
+            _lock_venues(_venues_of(probe))  # before the event's row (see _lock_venues)
         current = Event.objects.select_for_update().get(pk=event.pk)
         if _schedule_basis(current) != _schedule_basis(snapshot):
             checked = _check_update(current, changes)
@@ -508,6 +528,10 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
         seats_before = current.seats
         _apply_update(current, changes, checked)
         schedule_changed = _schedule_of(current) != before
+        if not force and schedule_changed and current.status == Event.Status.SCHEDULED:
+            # Again under the venues' lock: a booking committed since the first check counts.
+            _lock_venues(_venues_of(current))
+            _raise_conflicts(venue_conflicts(current, overrides=list(current.overrides.all())))
         if (current.start, current.rrule) != rule_before:
             _drop_orphaned_overrides(current)
         if "capacity" in changes or "venue" in changes:
@@ -524,6 +548,12 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
         # How many registered readers were told of a new time or place (the page says so, truthfully).
         current.notified = notices.event_changed(current, occurrence=None) if schedule_changed else 0
     return current
+
+
+def _venues_of(event: Event) -> set[int]:
+    """The venues an event books: its own and those its occurrences were moved to."""
+    moved = event.overrides.filter(venue_changed=True).values_list("venue_id", flat=True) if event.pk else []
+    return {event.venue_id, *moved} - {None}
 
 
 def _drop_orphaned_overrides(event: Event) -> None:
@@ -656,6 +686,7 @@ def override_set(*, event: Event, actor: AbstractBaseUser, recurrence_id: dateti
         # The moved occurrence alone, as a one-off event, against every other booking of its venue.
         probe.start, probe.end = override.start, override.end
         probe.venue_id = override.venue_id if override.venue_changed else current.venue_id
+        _lock_venues([probe.venue_id])  # see _lock_venues: the check sees every booking committed before it
         _raise_conflicts(venue_conflicts(probe, series=current, skip=recurrence_id))
     if changed:
         override.sequence += 1
@@ -754,12 +785,24 @@ def occurrences_change(*, event: Event, actor: AbstractBaseUser, recurrence_ids:
             planned[rid] = (override, before)
         return planned
 
+    def booked(current: Event, planned: dict) -> set[int]:
+        return {o.venue_id if o.venue_changed else current.venue_id for o, _before in planned.values()} - {None}
+
     planned = plan(snapshot)
-    if action == "move" and not force:
+    checking = action == "move" and not force
+    if checking:
+        # First outside the write transaction: a clash is refused without taking any lock …
         _raise_conflicts(_bulk_conflicts(snapshot, [o for o, _before in planned.values()]))
     with transaction.atomic():
+        locked = booked(snapshot, planned) if checking else set()
+        _lock_venues(locked)  # before the event's row (see _lock_venues)
         current = Event.objects.select_for_update().get(pk=event.pk)
         planned = plan(current)  # again under the lock: the row may have changed since the checks
+        if checking:
+            # … and again under the venues' lock: two events moved into one slot of one room in parallel
+            # both passed the first check and both were booked (attack round 17).
+            _lock_venues(booked(current, planned) - locked)  # a venue changed meanwhile (rare)
+            _raise_conflicts(_bulk_conflicts(current, [o for o, _before in planned.values()]))
         changed = []
         for override, before in planned.values():
             if action == "move" and (override.start, override.end) == before:

@@ -220,11 +220,11 @@ FORM_FIELDS = {"start": "date", "end": "end_time", "rrule": "repeat", "title": "
 READING_STEPS = ("find_reading", "add_book", "add_paper", "drop_book", "drop_paper")
 
 
-def _form_step(post, *, default: str) -> tuple[object, str]:
-    """The posted data with the reading list's add/remove buttons and a chosen free slot applied, and what the
+def _form_step(post, *, default: str) -> tuple[object, str, str]:
+    """The posted data with the reading list's add/remove buttons and a chosen free slot applied, what the
     press asked for: ``save`` (also a free slot), ``preview``, or ``step`` (the reading list changed: show the
     form again, saving nothing and judging nothing yet); ``default`` when no button is named (Enter in a field
-    of an older page)."""
+    of an older page); and what is wrong with a chosen slot ("" when nothing is)."""
     data = post.copy()
     for kind in ("book", "paper"):
         values = [v for v in data.getlist(f"{kind}s") if v != data.get(f"drop_{kind}")]
@@ -233,24 +233,34 @@ def _form_step(post, *, default: str) -> tuple[object, str]:
             values.append(added)
         data.setlist(f"{kind}s", values)
     if any(name in post for name in READING_STEPS):
-        return data, "step"
+        return data, "step", ""
     slot = post.get("slot", "")
     if slot:
         from datetime import datetime
 
+        from events.recurrence import FIRST_YEAR, LAST_YEAR
+
+        # A mangled slot shows the form as it was, with the error.  The year is checked before any arithmetic:
+        # 9999-12-31T23:30 plus an hour overflowed into a 500 (attack round 17).
         try:
             moment = datetime.strptime(slot, "%Y-%m-%dT%H:%M")
             length = (datetime.strptime(post.get("end_time", ""), "%H:%M")
                       - datetime.strptime(post.get("start_time", ""), "%H:%M"))
-        except ValueError:
-            return data, "preview"  # a mangled slot: the form as it was, checked
+            if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+                return data, "preview", _("所选时段须在 %(first)s 至 %(last)s 年之间") % {
+                    "first": FIRST_YEAR, "last": LAST_YEAR}
+            if length <= timedelta(0):
+                return data, "preview", _("结束时间必须晚于开始时间")
+            end = moment + length
+        except (ValueError, OverflowError):
+            return data, "preview", _("所选时段无效，请重新选择。")
         data["date"] = moment.date().isoformat()
         data["start_time"] = f"{moment:%H:%M}"
-        data["end_time"] = f"{moment + length:%H:%M}"
-        return data, "save"
+        data["end_time"] = f"{end:%H:%M}"
+        return data, "save", ""
     if "save" in post or "preview" in post:
-        return data, "save" if "save" in post else "preview"
-    return data, default
+        return data, "save" if "save" in post else "preview", ""
+    return data, default, ""
 
 
 def _reading_items(form: EventForm, viewer) -> list[dict]:
@@ -320,8 +330,11 @@ def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpRespon
 
     creating = event is None
     initial, speakers_initial, unsupported = ({}, [], False) if creating else _initial_of(event)
-    data, action = _form_step(request.POST, default="preview" if creating else "save") if request.method == "POST" else (None, "")
+    data, action, slot_error = (_form_step(request.POST, default="preview" if creating else "save")
+                                if request.method == "POST" else (None, "", ""))
     form = EventForm(data, initial=initial, creating=creating)
+    if slot_error:
+        form.add_error(None, slot_error)  # nothing is saved or previewed: the form is no longer valid
     # A page from before the speakers' rows (or a script posting the old fields) leaves the speakers as they are.
     speakers_posted = data is not None and "speakers-TOTAL_FORMS" in data
     speakers = SpeakerFormSet(data if speakers_posted else None, prefix="speakers", initial=speakers_initial)

@@ -9,6 +9,8 @@ from stdnum import isbn as stdnum_isbn
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumError
 
+from core.text import has_hidden_characters, has_visible_text
+
 
 def normalize_isbn(value: str) -> str:
     """Return the ISBN-13 form (digits only) of an ISBN-10 or ISBN-13 written with or without hyphens/spaces.
@@ -57,16 +59,6 @@ def normalize_clc(value: str) -> str:
     return text
 
 
-def has_visible_text(value: str) -> bool:
-    """True when the text has a letter, digit, punctuation mark or symbol (not only spaces or format marks)."""
-    return any(unicodedata.category(ch)[0] in "LNPS" for ch in value or "")
-
-
-#: Characters that draw nothing but are not format characters (Unicode's default-ignorable fillers, the
-#: combining grapheme joiner, variation selectors, Braille blank): "院本部" + any of them looked like 院本部.
-_INVISIBLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0\ufe00-\ufe0f\U000e0100-\U000e01ef]")
-
-
 def normalize_place_name(value: str) -> str:
     """Full-width letters and spaces folded (ＭＡＩＮ → MAIN), runs of spaces one space, trimmed."""
     return " ".join(unicodedata.normalize("NFKC", value or "").split())
@@ -76,9 +68,7 @@ def validate_place_name(value: str) -> None:
     """A location's name is shown to readers, on slips and in the desk's choices: visible text only, without
     format or invisible characters (a zero-width space or a Hangul filler made "院本部…" look like 院本部; a bidi
     override reversed names), not starting with a combining mark."""
-    if value and (not has_visible_text(value) or _INVISIBLE.search(value)
-                  or unicodedata.category(value[0]) == "Mn"
-                  or any(unicodedata.category(ch) == "Cf" for ch in value)):
+    if value and (not has_visible_text(value) or has_hidden_characters(value)):
         raise ValidationError(_("馆藏地名称不能含不可见字符或方向控制符"), code="invalid_place_name")
 
 

@@ -25,14 +25,42 @@ logger = logging.getLogger("shuyuan.request")
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
-# The secret part of a personal feed's path, in any variant a client may ask for (``.ICS``, no suffix, a
-# trailing slash): the secret is URL-safe base64, so it ends at the first "." or "/".
-_FEED_SECRET = re.compile(r"(/calendar/+u/+fgcal_[A-Za-z0-9]+_)[A-Za-z0-9_-]+", re.IGNORECASE)
+# A personal feed's path: everything after /calendar/u/ may be a secret, in any variant a client (or an
+# attacker) may send — ``.ICS``, no suffix, a trailing slash, doubled slashes, an empty lookup
+# (``fgcal__<secret>``), look-alike letters (a Cyrillic а, a full-width ｆ), a decoded space or newline — up to
+# the end of the path (in runserver's request line, up to its " HTTP/1.1").
+_FEED_PATH = re.compile(r"(/calendar/+u/+)(.*?)(?=\sHTTP/|\Z)", re.IGNORECASE | re.DOTALL)
+# What of it is kept: the lookup of a well-formed token (a row id, not a secret; 16 hex characters today),
+# and a closing ``.ics`` and/or ``/``.
+_FEED_HEAD = re.compile(r"fgcal_[A-Za-z0-9]{1,16}_", re.IGNORECASE | re.ASCII)
+_FEED_TAIL = re.compile(r"(?:\.ics)?/?\Z", re.IGNORECASE | re.ASCII)
+
+
+def _redacted(match: re.Match) -> str:
+    rest = match.group(2)
+    head = _FEED_HEAD.match(rest)
+    tail = _FEED_TAIL.search(rest).group()
+    return f"{match.group(1)}{head.group() if head else ''}…{tail}"
 
 
 def loggable_path(path: str) -> str:
-    """The path without secrets: ``/calendar/u/fgcal_<lookup>_<secret>.ics`` keeps only the lookup part."""
-    return _FEED_SECRET.sub(r"\1…", path)
+    """The path without secrets: after ``/calendar/u/`` only the lookup of ``fgcal_<lookup>_<secret>.ics`` is
+    kept (``/calendar/u/fgcal_<lookup>_….ics``), and of anything else there nothing (``/calendar/u/….ics``)."""
+    return _FEED_PATH.sub(_redacted, path)
+
+
+class SecretPathFilter(logging.Filter):
+    """Redacts feed secrets (``loggable_path``) in the records of loggers that name a request's path:
+    django.request's "Internal Server Error: <path>" (and its 4xx warnings), runserver's request lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = loggable_path(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(loggable_path(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: loggable_path(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        return True
 
 
 class RequestLogMiddleware:

@@ -482,7 +482,8 @@ if LOG_FORMAT not in ("json", "plain"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shuyuan.requestlog.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "shuyuan.requestlog.RequestIdFilter"},
+                "secret_paths": {"()": "shuyuan.requestlog.SecretPathFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "shuyuan.requestlog.JsonFormatter"},
@@ -492,8 +493,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Each request is logged once, by shuyuan.request; runserver's own line would repeat it.
-        "django.server": {"level": "WARNING"},
-        # Its 4xx warnings ("Not Found: …") repeat the request line too; server errors stay, with traceback.
-        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING", "filters": ["secret_paths"]},
+        # Its 4xx warnings ("Not Found: …") repeat the request line too; server errors stay, with traceback,
+        # and with a personal feed's secret cut out of the path ("Internal Server Error: /calendar/u/…").
+        "django.request": {"level": "ERROR", "filters": ["secret_paths"]},
     },
 }

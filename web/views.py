@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from ninja.errors import Throttled
 
@@ -169,6 +170,7 @@ def _preference_form(user):
     return NoticePreferenceForm.for_current(preferences_get(user=user))
 
 
+@never_cache  # the page shows the personal feed addresses, each with its secret: no copy in any cache
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
