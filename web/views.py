@@ -173,8 +173,6 @@ def _preference_form(user):
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
     loans = selectors.loan_queryset().filter(patron=user)
-    from events.models import Registration
-
     context = {
         "nav": "me",
         "profile": Profile.objects.filter(user=user).first(),
@@ -183,8 +181,7 @@ def me(request: HttpRequest) -> HttpResponse:
         # Ready to pick up first (soonest deadline first), then the rest in the order they were asked for.
         "holds": selectors.hold_queryset().filter(patron=user, status__in=Hold.OPEN).order_by(
             Case(When(status=Hold.Status.READY, then=0), default=1), "pickup_by", "created_at"),
-        "registrations": Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
-        .select_related("event").order_by("event__start"),
+        "registrations": _registrations(user),
         "calendar_links": _calendar_links(user, new=request.session.pop("calendar_link_new", None)),
         "calendar_scopes": CalendarLink.Scope.choices,
         "may_enter_papers": user_has_role(user, *PAPER_ROLES),
@@ -193,6 +190,21 @@ def me(request: HttpRequest) -> HttpResponse:
         "preference_form": _preference_form(user),
     }
     return render(request, "web/me.html", context)
+
+
+def _registrations(user) -> list:
+    """The reader's active registrations, each with ``session``: when it takes place now (a moved session at its
+    new time, the original kept to say so; a cancelled one marked), the sessions in order of time and whole
+    series last."""
+    from events.models import Registration
+    from events.selectors import registered_sessions
+
+    registrations = list(Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
+                         .select_related("event").order_by("event__start", "occurrence", "id"))
+    sessions = registered_sessions(registrations)
+    for r in registrations:
+        r.session = sessions[r.pk]
+    return sorted(registrations, key=lambda r: (r.session.start is None, r.session.start or r.event.start))
 
 
 def _calendar_links(user, *, new: int | None) -> list[dict]:
