@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import role_required
@@ -44,13 +44,35 @@ MONTH_DAY_ITEMS = 4
 MANAGE_ITEMS = 60
 
 
-def _refusal(exc: DomainError) -> str:
-    """A service's refusal as a message; venue conflicts name the bookings in the way."""
+#: The manage page's box that lets a move clash with other bookings (a refusal refers to it by this label).
+FORCE_LABEL = gettext_lazy("场地有冲突也仍然安排")
+
+
+def _short(moment) -> str:
+    """A time as refusals name it: 12-23 19:00 (with the year when it is not this year's)."""
+    local = timezone.localtime(moment)
+    return f"{local:%m-%d %H:%M}" if local.year == timezone.localdate().year else f"{local:%Y-%m-%d %H:%M}"
+
+
+def _refusal(exc: DomainError, event: Event | None = None) -> str:
+    """A service's refusal as the manage page says it: a venue conflict names each booking in the way (the
+    series' own other sessions as such) and points to the box to tick, never to the API's ?force=true."""
+    if exc.code == "venue_too_busy":
+        return _("场地在这段时间的预订过多，无法检查冲突。如确需安排，勾选“%(label)s”后再提交。") % {"label": FORCE_LABEL}
     conflicts = exc.extra.get("conflicts") or []
-    if not conflicts:
+    if exc.code != "venue_conflict" or not conflicts:
         return exc.detail
-    booked = "；".join(f"{c['title']} {c['start'][:16].replace('T', ' ')}" for c in conflicts[:5])
-    return f"{exc.detail}：{booked}。" + _("如确需安排，勾选“仍然安排”。")
+    clashes = []
+    for c in conflicts[:5]:
+        when = _short(parse_instant(c["start"], "start"))
+        if event is not None and c["event"] == event.pk:
+            clashes.append(_("与本系列 %(when)s 的一场冲突") % {"when": when})
+        else:
+            clashes.append(_("与「%(title)s」（%(when)s）冲突") % {"title": c["title"], "when": when})
+    more = len(conflicts) - len(clashes)
+    listed = "；".join(clashes) + (ngettext("；另有 %(n)s 处冲突", "；另有 %(n)s 处冲突", more) % {"n": more} if more else "")
+    return (_("未改期：新的时间场地已被占用——%(clashes)s。") % {"clashes": listed}
+            + _("如确需安排，勾选“%(label)s”后再提交。") % {"label": FORCE_LABEL})
 
 
 def _public_feeds(kind: str | None) -> list[dict]:
@@ -604,12 +626,12 @@ def check_in_code_rotate(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("me") + "#check-in-code")
 
 
-def _bulk(request: HttpRequest, event: Event) -> None:
-    """The manage page's series actions, with messages saying what was done and who was told."""
+def _bulk(request: HttpRequest, event: Event) -> tuple[str, int] | None:
+    """The manage page's series actions, with messages saying what was done and who was told; a refusal is
+    returned with its status (nothing was changed) for the page to show beside the form, the choices kept."""
     form = BulkOccurrencesForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.first_error())
-        return
+        return form.first_error(), 422
     data = form.cleaned_data
     action = "cancel" if data["action"] == "bulk-cancel" else "move"
     shift = timedelta(days=data["shift_days"]) if data["shift_days"] else None
@@ -618,8 +640,7 @@ def _bulk(request: HttpRequest, event: Event) -> None:
                                            action=action, reason=data["reason"], shift=shift,
                                            at_time=data["new_time"], on_date=data["new_date"], force=data["force"])
     except DomainError as exc:
-        messages.error(request, _refusal(exc))
-        return
+        return _refusal(exc, event), exc.status
     n = len(done.overrides)
     if not n:
         messages.info(request, _("所选场次没有变化。"))
@@ -629,16 +650,36 @@ def _bulk(request: HttpRequest, event: Event) -> None:
         moved = "、".join(_local(o.start) for o in done.overrides[:5]) + ("…" if n > 5 else "")
         messages.success(request, ngettext("已改期 %(n)s 场（%(when)s）。", "已改期 %(n)s 场（%(when)s）。", n) % {
             "n": n, "when": moved} + _told(done.notified))
+    return None
+
+
+def _registration_counts(event: Event, occurrences: list[dict]) -> None:
+    """Each occurrence's active registrations (``confirmed``, ``waitlisted``): its own and the whole series'
+    (a one-off event's are all "whole").  One query."""
+    from django.db.models import Count
+
+    counts: dict = {}
+    for row in (Registration.objects.filter(event=event, status__in=Registration.ACTIVE)
+                .values("occurrence", "status").annotate(n=Count("id"))):
+        counts.setdefault(row["occurrence"], {}).setdefault(row["status"], 0)
+        counts[row["occurrence"]][row["status"]] += row["n"]
+    whole = counts.get(None, {})
+    for occ in occurrences:
+        own = counts.get(occ["recurrence_id"], {}) if occ["recurrence_id"] is not None else {}
+        occ["confirmed"] = own.get("confirmed", 0) + whole.get("confirmed", 0)
+        occ["waitlisted"] = own.get("waitlisted", 0) + whole.get("waitlisted", 0)
 
 
 @role_required(Role.ORGANIZER)
 def manage(request: HttpRequest, pk: int) -> HttpResponse:
     """One of my events: cancel or move the ticked occurrences at once, or cancel the whole event."""
     event = _managed(request, pk)
+    refused = None
     if request.method == "POST" and request.POST.get("action", "").startswith("bulk-"):
-        _bulk(request, event)
-        return redirect("event-manage", pk=pk)
-    if request.method == "POST":
+        refused = _bulk(request, event)
+        if refused is None:
+            return redirect("event-manage", pk=pk)
+    elif request.method == "POST":
         form = OccurrenceActionForm(request.POST)
         if not form.is_valid():
             messages.error(request, form.first_error())
@@ -660,13 +701,26 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("已改到 %(when)s。") % {"when": f"{new_start:%Y-%m-%d %H:%M}"}
                                  + _told(done.notified))
         except DomainError as exc:
-            messages.error(request, _refusal(exc))
+            messages.error(request, _refusal(exc, event))
         return redirect("event-manage", pk=pk)
     now = timezone.now()
     occurrences = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=400), event=pk,
                                             limit=MANAGE_ITEMS).items
-    return render(request, "events/manage.html", {"nav": "organize", "event": event, "occurrences": occurrences,
-                                                  "bulk_max": services.BULK_MAX})
+    _registration_counts(event, occurrences)
+    # After a refusal the page is shown again as it was posted: the ticked sessions and the values typed.
+    posted = request.POST if refused else {}
+    ticked = set()
+    for value in posted.getlist("occurrences") if posted else []:
+        try:
+            ticked.add(parse_instant(value, "occurrences"))
+        except InvalidInput:
+            pass
+    for occ in occurrences:
+        occ["ticked"] = occ["recurrence_id"] in ticked
+    return render(request, "events/manage.html", {
+        "nav": "organize", "event": event, "occurrences": occurrences, "bulk_max": services.BULK_MAX,
+        "bulk_error": refused[0] if refused else None, "posted": posted, "force_label": FORCE_LABEL,
+    }, status=refused[1] if refused else 200)
 
 
 @role_required(Role.ORGANIZER)
