@@ -316,16 +316,28 @@ def _reading_search(query: str, viewer) -> list[dict]:
 def _conflict(*, conflicts: list[dict], venue, start, end, rrule: str, exclude: int | None) -> dict:
     """What the page says once, beside the time and the venue: the first clashing booking (and how many more),
     and the nearest free starts at that venue."""
-    from core.templatetags.punctuation import when
-    from events.recurrence import rule_in_words
-
     found = (selectors.free_slots(venue_id=venue.pk, start=start, end=end, rrule=rrule, exclude_event=exclude)
              if venue is not None else [])
     # A series keeps its days and moves to another time of day: its button says the whole rule.
-    slots = [{"value": f"{timezone.localtime(s):%Y-%m-%dT%H:%M}",
-              "label": rule_in_words(rrule, s) if rrule else when(timezone.localtime(s))} for s in found]
+    slots = [{"value": f"{timezone.localtime(s):%Y-%m-%dT%H:%M}", "label": _span_words(s, s + (end - start), rrule)}
+             for s in found]
     return {"detail": "", "venue": venue, "first": conflicts[0] if conflicts else None,
             "more": max(0, len(conflicts) - 1), "slots": slots}
+
+
+def _span_words(start, end, rrule: str = "") -> str:
+    """When an event takes place, start to end: 2026-12-16（星期三）19:30—20:30, or a series' rule with its hours
+    (每周三 19:30—20:30，共 8 次)."""
+    from core.templatetags.punctuation import when
+    from events.recurrence import rule_in_words
+
+    local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+    if rrule:
+        # The rule's words hold its start time once, right after the days: the end is written beside it.
+        return rule_in_words(rrule, start).replace(f" {local_start:%H:%M}", f" {local_start:%H:%M}—{local_end:%H:%M}", 1)
+    if local_end.date() != local_start.date():
+        return f"{when(local_start)}—{when(local_end)}"
+    return f"{when(local_start)}—{local_end:%H:%M}"
 
 
 def _conflict_dicts(found) -> list[dict]:
@@ -335,6 +347,7 @@ def _conflict_dicts(found) -> list[dict]:
 def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpResponse:
     """/organize (``event`` None: a new event) and /organize/<id>/edit: one form, grouped, with speakers, a
     reading list, a venue conflict shown once beside time and venue (with free slots to pick instead)."""
+    from core.templatetags.punctuation import when
     from events.recurrence import occurrences as expand
     from events.recurrence import rule_in_words
 
@@ -386,13 +399,21 @@ def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpRespon
                 saved = services.event_create(
                     data=services.EventData(rrule=rrule, speakers=speaker_rows or [], **fields),
                     actor=request.user, force=force)
-                messages.success(request, _("已安排「%(title)s」（%(rule)s）。") % {"title": saved.title, "rule": words})
+                if rrule:
+                    messages.success(request, _("已安排「%(title)s」：%(rule)s，首场 %(first)s。") % {
+                        "title": saved.title, "rule": _span_words(start, end, rrule),
+                        "first": when(timezone.localtime(start))})
+                else:
+                    messages.success(request, _("已安排「%(title)s」：%(when)s。") % {
+                        "title": saved.title, "when": _span_words(start, end)})
                 return redirect("event-detail", pk=saved.pk)
             else:
                 changes = {**fields, **({"rrule": rrule} if not unsupported else {}),
                            **({"speakers": speaker_rows} if speaker_rows is not None else {})}
                 services.event_update(event=event, changes=changes, actor=request.user, force=force)
-                messages.success(request, _("已保存；时间或地点的变更已通知报名的读者。"))
+                messages.success(request, _("已保存「%(title)s」：%(when)s。") % {
+                    "title": cleaned["title"], "when": _span_words(start, end, rrule)}
+                    + _("时间或地点的变更已通知报名的读者。"))
                 return redirect("event-detail", pk=event.pk)
         except InvalidInput as exc:
             form.add_error(FORM_FIELDS.get(exc.field), exc.detail)
@@ -411,7 +432,7 @@ def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpRespon
         mine = []
     return render(request, "events/organize.html" if creating else "events/edit.html", {
         "nav": "organize", "event": event, "form": form, "speakers": speakers, "preview": preview,
-        "conflict": conflict, "mine": mine, "words": words, "unsupported": unsupported,
+        "conflict": conflict, "saving": action == "save", "mine": mine, "words": words, "unsupported": unsupported,
         "reading": _reading_items(form, request.user), "found": found})
 
 

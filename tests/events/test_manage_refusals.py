@@ -58,7 +58,7 @@ def test_a_refused_move_names_the_clashes_plainly_and_keeps_the_choices(organize
     assert 'name="shift_days" min="-366" max="366" step="1" value="7"' in html
     assert 'id="bulk-reason" type="text" name="reason" maxlength="200" class="wide" value="备用"' in html
     assert '<input type="checkbox" name="force"> 场地有冲突也仍然安排' in html
-    assert 'action="/organize/%d#bulk-form"' % salon.pk in html
+    assert f'action="/organize/{salon.pk}#bulk-form"' in html
     assert not Override.objects.exists()
 
 
