@@ -157,9 +157,14 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
         for r in Registration.objects.filter(event=event, user=request.user, status__in=Registration.ACTIVE):
             r.position = services.waitlist_position(r)
             mine[r.occurrence] = r
+    # Why a cancelled session was cancelled (its exception's reason).  One query.
+    reasons = dict(event.overrides.filter(status=Event.Status.CANCELLED).exclude(reason="")
+                   .values_list("recurrence_id", "reason")) if event.rrule else {}
     for occ in occurrences:
         occ["mine"] = mine.get(occ["recurrence_id"]) or mine.get(None)
         occ["ics_path"] = occurrence_path(event.pk, occ["recurrence_id"] or event.start)
+        occ["moved"] = occ["recurrence_id"] is not None and occ["recurrence_id"] != occ["start"]
+        occ["reason"] = reasons.get(occ["recurrence_id"], "") if occ["status"] == Event.Status.CANCELLED else ""
     from library.selectors import book_availability, book_queryset
 
     reading = []
@@ -173,7 +178,8 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
     reading += [{"title": p.title, "url": f"/papers/{p.pk}"}
                 for p in event.papers.filter(paper_visible_q(request.user))]
     return render(request, "events/detail.html", {"nav": "events", "event": event, "occurrences": occurrences,
-                                                  "reading_list": reading, "links": feed_links(event.pk)})
+                                                  "reading_list": reading, "links": feed_links(event.pk),
+                                                  "manages": selectors.can_manage(request.user, event)})
 
 
 @login_required
@@ -192,11 +198,25 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
-        if registration.status == Registration.Status.CONFIRMED:
-            messages.success(request, _("报名成功。"))
-        else:
-            messages.success(request, _("名额已满，已加入候补（第 %(n)s 位）。") % {"n": services.waitlist_position(registration)})
+        messages.success(request, _registered(event, registration))
     return redirect("event-detail", pk=pk)
+
+
+def _registered(event: Event, registration: Registration) -> str:
+    """What the reader is told after 报名: which session (or the whole series) they now hold a seat for, or
+    their place on its waiting list."""
+    from core.templatetags.punctuation import when
+
+    if event.rrule and registration.occurrence is None:
+        session = _("全部场次")
+    else:
+        session = when(timezone.localtime(services.session_of(event, registration.occurrence).start))
+    if registration.status == Registration.Status.CONFIRMED:
+        if event.rrule and registration.occurrence is None:
+            return _("已报名本活动的全部场次。")
+        return _("已报名 %(session)s 这一场。") % {"session": session}
+    return _("%(session)s 名额已满，已加入候补（第 %(n)s 位）。") % {
+        "session": session, "n": services.waitlist_position(registration)}
 
 
 @login_required
