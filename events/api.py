@@ -311,26 +311,44 @@ def list_registrations(request: HttpRequest, event_id: int, format: str = "json"
         if status not in Registration.Status.values:
             raise InvalidInput("status", _("状态须为 confirmed、waitlisted 或 cancelled"))
         registrations = registrations.filter(status=status)
-    rows = selectors.registration_rows(registrations)
     if format == "csv":
-        return _csv(event, rows)
+        registrations = list(registrations)
+        return _csv(event, selectors.registration_rows(registrations), selectors.registered_sessions(registrations))
+    rows = selectors.registration_rows(registrations)
     if format != "json":
         raise InvalidInput("format", _("format 须为 json 或 csv"))
     return rows
 
 
-def _csv(event: Event, rows: list[dict]) -> HttpResponse:
+def _session_words(session: selectors.RegisteredSession) -> tuple[str, str]:
+    """A registration's session as the CSV writes it: when (its current time; 全部场次 for a whole series) and its
+    state (已安排, 已改期（原定 …）, 已取消)."""
+    when = (_("全部场次") if session.whole_series
+            else timezone.localtime(session.start).strftime("%Y-%m-%d %H:%M"))
+    if session.status == Event.Status.CANCELLED:
+        state = _("已取消")
+    elif session.original is not None:
+        state = _("已改期（原定 %(when)s）") % {"when": timezone.localtime(session.original).strftime("%Y-%m-%d %H:%M")}
+    else:
+        state = _("已安排")
+    return when, state
+
+
+def _csv(event: Event, rows: list[dict], sessions: dict) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("报名号"), _("用户名"), _("姓名"), _("场次"), _("状态"), _("候补位次"), _("报名时间"), _("签到时间")])
+    # 场次状态 comes last: the columns before it keep their places for spreadsheets made from earlier exports.
+    writer.writerow([_("报名号"), _("用户名"), _("姓名"), _("场次"), _("状态"), _("候补位次"), _("报名时间"), _("签到时间"),
+                     _("场次状态")])
     for row in rows:
+        when, state = _session_words(sessions[row["id"]])
         # Usernames may begin with - or @: neutralised so a spreadsheet never runs them as formulas.
         writer.writerow([
-            row["id"], neutralize_cell(row["user"]), neutralize_cell(row["name"]),
-            timezone.localtime(row["occurrence"]).strftime("%Y-%m-%d %H:%M") if row["occurrence"] else _("全部"),
+            row["id"], neutralize_cell(row["user"]), neutralize_cell(row["name"]), when,
             row["status_label"], row["position"] or "",
             timezone.localtime(row["created_at"]).strftime("%Y-%m-%d %H:%M"),
             timezone.localtime(row["checked_in_at"]).strftime("%Y-%m-%d %H:%M") if row["checked_in_at"] else "",
+            state,
         ])
     response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="registrations-{event.pk}.csv"'

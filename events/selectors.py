@@ -333,7 +333,7 @@ def _items(found: list[Occurrence]) -> list[dict]:
 
 
 def registration_queryset() -> QuerySet[Registration]:
-    return Registration.objects.select_related("event", "user")
+    return Registration.objects.select_related("event", "user", "user__profile")
 
 
 def registration_rows(registrations) -> list[dict]:
@@ -344,7 +344,7 @@ def registration_rows(registrations) -> list[dict]:
             "title": r.event.title,
             "occurrence": r.occurrence,
             "user": r.user.get_username(),
-            "name": r.user.get_full_name() or r.user.get_username(),
+            "name": _person(r.user)[0],
             "status": r.status,
             "status_label": str(Registration.Status(r.status).label),
             "position": waitlist_position(r),
@@ -353,6 +353,56 @@ def registration_rows(registrations) -> list[dict]:
         }
         for r in registrations
     ]
+
+
+@dataclass
+class RegisteredSession:
+    """When a registration's session takes place now: ``start``/``end`` with its exception applied (None for a
+    registration of a whole series), ``original`` the planned start when the session was moved (else None), and
+    ``status`` the session's (``cancelled`` when it or the whole event was cancelled)."""
+
+    start: datetime | None
+    end: datetime | None
+    original: datetime | None
+    status: str
+    reason: str = ""
+
+    @property
+    def whole_series(self) -> bool:
+        return self.start is None
+
+
+def registered_sessions(registrations) -> dict[int, RegisteredSession]:
+    """For each of ``registrations`` (their events loaded), keyed by its id, the session it is for as it stands:
+    a one-off event's own time, a series occurrence with its exception applied (moved or cancelled), or a whole
+    series.  One query (the exceptions), whatever the number of registrations."""
+    registrations = list(registrations)
+    wanted = [(r.event_id, r.occurrence) for r in registrations if r.occurrence is not None and r.event.rrule]
+    overrides = {}
+    if wanted:
+        found = Override.objects.filter(event_id__in={e for e, _o in wanted},
+                                        recurrence_id__in={o for _e, o in wanted})
+        overrides = {(o.event_id, o.recurrence_id): o for o in found}
+    out = {}
+    for r in registrations:
+        event = r.event
+        if not event.rrule:
+            session = RegisteredSession(start=event.start, end=event.end, original=None, status=event.status)
+        elif r.occurrence is None:
+            session = RegisteredSession(start=None, end=None, original=None, status=event.status)
+        else:
+            override = overrides.get((r.event_id, r.occurrence))
+            if override is None:
+                session = RegisteredSession(start=r.occurrence, end=r.occurrence + (event.end - event.start),
+                                            original=None, status=Event.Status.SCHEDULED)
+            else:
+                session = RegisteredSession(start=override.start, end=override.end,
+                                            original=r.occurrence if override.start != r.occurrence else None,
+                                            status=override.status, reason=override.reason)
+            if event.status == Event.Status.CANCELLED:
+                session.status = Event.Status.CANCELLED
+        out[r.pk] = session
+    return out
 
 
 # --- free slots at a venue ------------------------------------------------------------------------------

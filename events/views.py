@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import role_required
@@ -44,13 +44,35 @@ MONTH_DAY_ITEMS = 4
 MANAGE_ITEMS = 60
 
 
-def _refusal(exc: DomainError) -> str:
-    """A service's refusal as a message; venue conflicts name the bookings in the way."""
+#: The manage page's box that lets a move clash with other bookings (a refusal refers to it by this label).
+FORCE_LABEL = gettext_lazy("场地有冲突也仍然安排")
+
+
+def _short(moment) -> str:
+    """A time as refusals name it: 12-23 19:00 (with the year when it is not this year's)."""
+    local = timezone.localtime(moment)
+    return f"{local:%m-%d %H:%M}" if local.year == timezone.localdate().year else f"{local:%Y-%m-%d %H:%M}"
+
+
+def _refusal(exc: DomainError, event: Event | None = None) -> str:
+    """A service's refusal as the manage page says it: a venue conflict names each booking in the way (the
+    series' own other sessions as such) and points to the box to tick, never to the API's ?force=true."""
+    if exc.code == "venue_too_busy":
+        return _("场地在这段时间的预订过多，无法检查冲突。如确需安排，勾选“%(label)s”后再提交。") % {"label": FORCE_LABEL}
     conflicts = exc.extra.get("conflicts") or []
-    if not conflicts:
+    if exc.code != "venue_conflict" or not conflicts:
         return exc.detail
-    booked = "；".join(f"{c['title']} {c['start'][:16].replace('T', ' ')}" for c in conflicts[:5])
-    return f"{exc.detail}：{booked}。" + _("如确需安排，勾选“仍然安排”。")
+    clashes = []
+    for c in conflicts[:5]:
+        when = _short(parse_instant(c["start"], "start"))
+        if event is not None and c["event"] == event.pk:
+            clashes.append(_("与本系列 %(when)s 的一场冲突") % {"when": when})
+        else:
+            clashes.append(_("与「%(title)s」（%(when)s）冲突") % {"title": c["title"], "when": when})
+    more = len(conflicts) - len(clashes)
+    listed = "；".join(clashes) + (ngettext("；另有 %(n)s 处冲突", "；另有 %(n)s 处冲突", more) % {"n": more} if more else "")
+    return (_("未改期：新的时间场地已被占用——%(clashes)s。") % {"clashes": listed}
+            + _("如确需安排，勾选“%(label)s”后再提交。") % {"label": FORCE_LABEL})
 
 
 def _public_feeds(kind: str | None) -> list[dict]:
@@ -135,9 +157,14 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
         for r in Registration.objects.filter(event=event, user=request.user, status__in=Registration.ACTIVE):
             r.position = services.waitlist_position(r)
             mine[r.occurrence] = r
+    # Why a cancelled session was cancelled (its exception's reason).  One query.
+    reasons = dict(event.overrides.filter(status=Event.Status.CANCELLED).exclude(reason="")
+                   .values_list("recurrence_id", "reason")) if event.rrule else {}
     for occ in occurrences:
         occ["mine"] = mine.get(occ["recurrence_id"]) or mine.get(None)
         occ["ics_path"] = occurrence_path(event.pk, occ["recurrence_id"] or event.start)
+        occ["moved"] = occ["recurrence_id"] is not None and occ["recurrence_id"] != occ["start"]
+        occ["reason"] = reasons.get(occ["recurrence_id"], "") if occ["status"] == Event.Status.CANCELLED else ""
     from library.selectors import book_availability, book_queryset
 
     reading = []
@@ -153,7 +180,8 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
     reading += [{"title": p.title, "url": f"/papers/{p.pk}"}
                 for p in event.papers.filter(paper_visible_q(request.user))]
     return render(request, "events/detail.html", {"nav": "events", "event": event, "occurrences": occurrences,
-                                                  "reading_list": reading, "links": feed_links(event.pk)})
+                                                  "reading_list": reading, "links": feed_links(event.pk),
+                                                  "manages": selectors.can_manage(request.user, event)})
 
 
 @login_required
@@ -172,11 +200,25 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
-        if registration.status == Registration.Status.CONFIRMED:
-            messages.success(request, _("报名成功。"))
-        else:
-            messages.success(request, _("名额已满，已加入候补（第 %(n)s 位）。") % {"n": services.waitlist_position(registration)})
+        messages.success(request, _registered(event, registration))
     return redirect("event-detail", pk=pk)
+
+
+def _registered(event: Event, registration: Registration) -> str:
+    """What the reader is told after 报名: which session (or the whole series) they now hold a seat for, or
+    their place on its waiting list."""
+    from core.templatetags.punctuation import when
+
+    if event.rrule and registration.occurrence is None:
+        session = _("全部场次")
+    else:
+        session = when(timezone.localtime(services.session_of(event, registration.occurrence).start))
+    if registration.status == Registration.Status.CONFIRMED:
+        if event.rrule and registration.occurrence is None:
+            return _("已报名本活动的全部场次。")
+        return _("已报名 %(session)s 这一场。") % {"session": session}
+    return _("%(session)s 名额已满，已加入候补（第 %(n)s 位）。") % {
+        "session": session, "n": services.waitlist_position(registration)}
 
 
 @login_required
@@ -306,16 +348,28 @@ def _reading_search(query: str, viewer) -> list[dict]:
 def _conflict(*, conflicts: list[dict], venue, start, end, rrule: str, exclude: int | None) -> dict:
     """What the page says once, beside the time and the venue: the first clashing booking (and how many more),
     and the nearest free starts at that venue."""
-    from core.templatetags.punctuation import when
-    from events.recurrence import rule_in_words
-
     found = (selectors.free_slots(venue_id=venue.pk, start=start, end=end, rrule=rrule, exclude_event=exclude)
              if venue is not None else [])
     # A series keeps its days and moves to another time of day: its button says the whole rule.
-    slots = [{"value": f"{timezone.localtime(s):%Y-%m-%dT%H:%M}",
-              "label": rule_in_words(rrule, s) if rrule else when(timezone.localtime(s))} for s in found]
+    slots = [{"value": f"{timezone.localtime(s):%Y-%m-%dT%H:%M}", "label": _span_words(s, s + (end - start), rrule)}
+             for s in found]
     return {"detail": "", "venue": venue, "first": conflicts[0] if conflicts else None,
             "more": max(0, len(conflicts) - 1), "slots": slots}
+
+
+def _span_words(start, end, rrule: str = "") -> str:
+    """When an event takes place, start to end: 2026-12-16（星期三）19:30—20:30, or a series' rule with its hours
+    (每周三 19:30—20:30，共 8 次)."""
+    from core.templatetags.punctuation import when
+    from events.recurrence import rule_in_words
+
+    local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+    if rrule:
+        # The rule's words hold its start time once, right after the days: the end is written beside it.
+        return rule_in_words(rrule, start).replace(f" {local_start:%H:%M}", f" {local_start:%H:%M}—{local_end:%H:%M}", 1)
+    if local_end.date() != local_start.date():
+        return f"{when(local_start)}—{when(local_end)}"
+    return f"{when(local_start)}—{local_end:%H:%M}"
 
 
 def _conflict_dicts(found) -> list[dict]:
@@ -325,6 +379,7 @@ def _conflict_dicts(found) -> list[dict]:
 def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpResponse:
     """/organize (``event`` None: a new event) and /organize/<id>/edit: one form, grouped, with speakers, a
     reading list, a venue conflict shown once beside time and venue (with free slots to pick instead)."""
+    from core.templatetags.punctuation import when
     from events.recurrence import occurrences as expand
     from events.recurrence import rule_in_words
 
@@ -379,18 +434,23 @@ def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpRespon
                 saved = services.event_create(
                     data=services.EventData(rrule=rrule, speakers=speaker_rows or [], **fields),
                     actor=request.user, force=force)
-                messages.success(request, _("已安排「%(title)s」（%(rule)s）。") % {"title": saved.title, "rule": words})
+                if rrule:
+                    messages.success(request, _("已安排「%(title)s」：%(rule)s，首场 %(first)s。") % {
+                        "title": saved.title, "rule": _span_words(start, end, rrule),
+                        "first": when(timezone.localtime(start))})
+                else:
+                    messages.success(request, _("已安排「%(title)s」：%(when)s。") % {
+                        "title": saved.title, "when": _span_words(start, end)})
                 return redirect("event-detail", pk=saved.pk)
             else:
                 changes = {**fields, **({"rrule": rrule} if not unsupported else {}),
                            **({"speakers": speaker_rows} if speaker_rows is not None else {})}
                 saved = services.event_update(event=event, changes=changes, actor=request.user, force=force)
+                said = _("已保存「%(title)s」：%(when)s。") % {"title": cleaned["title"], "when": _span_words(start, end, rrule)}
                 if saved.notified:
-                    messages.success(request, ngettext("已保存；已把时间或地点的变更通知 %(n)s 位报名读者。",
-                                                       "已保存；已把时间或地点的变更通知 %(n)s 位报名读者。",
-                                                       saved.notified) % {"n": saved.notified})
-                else:
-                    messages.success(request, _("已保存。"))
+                    said += ngettext("已把时间或地点的变更通知 %(n)s 位报名读者。", "已把时间或地点的变更通知 %(n)s 位报名读者。",
+                                     saved.notified) % {"n": saved.notified}
+                messages.success(request, said)
                 return redirect("event-detail", pk=event.pk)
         except InvalidInput as exc:
             form.add_error(FORM_FIELDS.get(exc.field), exc.detail)
@@ -409,7 +469,7 @@ def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpRespon
         mine = []
     return render(request, "events/organize.html" if creating else "events/edit.html", {
         "nav": "organize", "event": event, "form": form, "speakers": speakers, "preview": preview,
-        "conflict": conflict, "mine": mine, "words": words, "unsupported": unsupported,
+        "conflict": conflict, "saving": action == "save", "mine": mine, "words": words, "unsupported": unsupported,
         "reading": _reading_items(form, request.user), "found": found})
 
 
@@ -624,12 +684,12 @@ def check_in_code_rotate(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("me") + "#check-in-code")
 
 
-def _bulk(request: HttpRequest, event: Event) -> None:
-    """The manage page's series actions, with messages saying what was done and who was told."""
+def _bulk(request: HttpRequest, event: Event) -> tuple[str, int] | None:
+    """The manage page's series actions, with messages saying what was done and who was told; a refusal is
+    returned with its status (nothing was changed) for the page to show beside the form, the choices kept."""
     form = BulkOccurrencesForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.first_error())
-        return
+        return form.first_error(), 422
     data = form.cleaned_data
     action = "cancel" if data["action"] == "bulk-cancel" else "move"
     shift = timedelta(days=data["shift_days"]) if data["shift_days"] else None
@@ -638,8 +698,7 @@ def _bulk(request: HttpRequest, event: Event) -> None:
                                            action=action, reason=data["reason"], shift=shift,
                                            at_time=data["new_time"], on_date=data["new_date"], force=data["force"])
     except DomainError as exc:
-        messages.error(request, _refusal(exc))
-        return
+        return _refusal(exc, event), exc.status
     n = len(done.overrides)
     if not n:
         messages.info(request, _("所选场次没有变化。"))
@@ -649,16 +708,36 @@ def _bulk(request: HttpRequest, event: Event) -> None:
         moved = "、".join(_local(o.start) for o in done.overrides[:5]) + ("…" if n > 5 else "")
         messages.success(request, ngettext("已改期 %(n)s 场（%(when)s）。", "已改期 %(n)s 场（%(when)s）。", n) % {
             "n": n, "when": moved} + _told(done.notified))
+    return None
+
+
+def _registration_counts(event: Event, occurrences: list[dict]) -> None:
+    """Each occurrence's active registrations (``confirmed``, ``waitlisted``): its own and the whole series'
+    (a one-off event's are all "whole").  One query."""
+    from django.db.models import Count
+
+    counts: dict = {}
+    for row in (Registration.objects.filter(event=event, status__in=Registration.ACTIVE)
+                .values("occurrence", "status").annotate(n=Count("id"))):
+        counts.setdefault(row["occurrence"], {}).setdefault(row["status"], 0)
+        counts[row["occurrence"]][row["status"]] += row["n"]
+    whole = counts.get(None, {})
+    for occ in occurrences:
+        own = counts.get(occ["recurrence_id"], {}) if occ["recurrence_id"] is not None else {}
+        occ["confirmed"] = own.get("confirmed", 0) + whole.get("confirmed", 0)
+        occ["waitlisted"] = own.get("waitlisted", 0) + whole.get("waitlisted", 0)
 
 
 @role_required(Role.ORGANIZER)
 def manage(request: HttpRequest, pk: int) -> HttpResponse:
     """One of my events: cancel or move the ticked occurrences at once, or cancel the whole event."""
     event = _managed(request, pk)
+    refused = None
     if request.method == "POST" and request.POST.get("action", "").startswith("bulk-"):
-        _bulk(request, event)
-        return redirect("event-manage", pk=pk)
-    if request.method == "POST":
+        refused = _bulk(request, event)
+        if refused is None:
+            return redirect("event-manage", pk=pk)
+    elif request.method == "POST":
         form = OccurrenceActionForm(request.POST)
         if not form.is_valid():
             messages.error(request, form.first_error())
@@ -680,13 +759,26 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("已改到 %(when)s。") % {"when": f"{new_start:%Y-%m-%d %H:%M}"}
                                  + _told(done.notified))
         except DomainError as exc:
-            messages.error(request, _refusal(exc))
+            messages.error(request, _refusal(exc, event))
         return redirect("event-manage", pk=pk)
     now = timezone.now()
     occurrences = selectors.occurrence_list(viewer=request.user, start=now, end=now + timedelta(days=400), event=pk,
                                             limit=MANAGE_ITEMS).items
-    return render(request, "events/manage.html", {"nav": "organize", "event": event, "occurrences": occurrences,
-                                                  "bulk_max": services.BULK_MAX})
+    _registration_counts(event, occurrences)
+    # After a refusal the page is shown again as it was posted: the ticked sessions and the values typed.
+    posted = request.POST if refused else {}
+    ticked = set()
+    for value in posted.getlist("occurrences") if posted else []:
+        try:
+            ticked.add(parse_instant(value, "occurrences"))
+        except InvalidInput:
+            pass
+    for occ in occurrences:
+        occ["ticked"] = occ["recurrence_id"] in ticked
+    return render(request, "events/manage.html", {
+        "nav": "organize", "event": event, "occurrences": occurrences, "bulk_max": services.BULK_MAX,
+        "bulk_error": refused[0] if refused else None, "posted": posted, "force_label": FORCE_LABEL,
+    }, status=refused[1] if refused else 200)
 
 
 @role_required(Role.ORGANIZER)

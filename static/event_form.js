@@ -5,6 +5,13 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("event-form");
   if (!form) return;
 
+  // A venue conflict is said beside the venue, far below the top of the page: go there and read it out.
+  const conflict = form.querySelector("#conflict");
+  if (conflict) {
+    conflict.scrollIntoView({ block: "start" });
+    form.querySelector("#conflict-heading")?.focus({ preventScroll: true });
+  }
+
   // Frequency: show the nested fieldsets whose data-repeat names it.
   const repeat = form.querySelector("#id_repeat");
   const parts = [...form.querySelectorAll("fieldset[data-repeat]")];

@@ -175,33 +175,58 @@ def _preference_form(user):
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
     loans = selectors.loan_queryset().filter(patron=user)
-    from events.models import Registration
-
+    top, placed = _placed_messages(request)
     context = {
         "nav": "me",
+        # Messages about a section are shown in it (the page returns to its anchor); the rest at the top.
+        "messages": top,
+        "contact_messages": placed.pop("contact", []),
+        "preference_messages": placed.pop("notice-preferences", []),
+        "calendar_messages": placed.pop("calendar", []),
         "profile": Profile.objects.filter(user=user).first(),
         "loans": loans.filter(status=Loan.Status.ACTIVE).order_by("due_date"),
         "history": loans.filter(status=Loan.Status.RETURNED).order_by("-returned_at")[:20],
         # Ready to pick up first (soonest deadline first), then the rest in the order they were asked for.
         "holds": selectors.hold_queryset().filter(patron=user, status__in=Hold.OPEN).order_by(
             Case(When(status=Hold.Status.READY, then=0), default=1), "pickup_by", "created_at"),
-        "registrations": Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
-        .select_related("event").order_by("event__start"),
-        "calendar_links": _calendar_links(user, new=request.session.pop("calendar_link_new", None)),
+        "registrations": _registrations(user),
+        "calendar_links": (links := _calendar_links(user, new=request.session.pop("calendar_link_new", None),
+                                                    placed=placed)),
         "calendar_scopes": CalendarLink.Scope.choices,
         "may_enter_papers": user_has_role(user, *PAPER_ROLES),
         "paper_count": Paper.objects.filter(created_by=user).count(),
         "contact_form": _contact_form(user),
         "preference_form": _preference_form(user),
     }
+    # A message for a section no longer on the page (a link deleted meanwhile) is shown at the top.
+    shown = {f"calendar-link-{item['link'].pk}" for item in links}
+    top += [m for anchor, found in placed.items() if anchor not in shown for m in found]
     return render(request, "web/me.html", context)
 
 
-def _calendar_links(user, *, new: int | None) -> list[dict]:
+def _registrations(user) -> list:
+    """The reader's active registrations, each with ``session``: when it takes place now (a moved session at its
+    new time, the original kept to say so; a cancelled one marked), the sessions in order of time and whole
+    series last."""
+    from events.models import Registration
+    from events.selectors import registered_sessions
+
+    registrations = list(Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
+                         .select_related("event").order_by("event__start", "occurrence", "id"))
+    sessions = registered_sessions(registrations)
+    for r in registrations:
+        r.session = sessions[r.pk]
+    return sorted(registrations, key=lambda r: (r.session.start is None, r.session.start or r.event.start))
+
+
+def _calendar_links(user, *, new: int | None, placed: dict[str, list] | None = None) -> list[dict]:
     """The person's calendar links as /me lists them: the feed's address (None for a link carried over from
-    before, which cannot be shown again) and the name Outlook is offered; the link just made is unfolded."""
+    before, which cannot be shown again) and the name Outlook is offered; the link just made is unfolded, and
+    a message about a link is shown in it."""
+    placed = placed or {}
     return [{"link": link, "url": calendar_link_addresses(link).get("url"), "new": link.pk == new,
-             "calendar_name": _("法官书苑 · %(name)s") % {"name": link.name}}
+             "calendar_name": _("法官书苑 · %(name)s") % {"name": link.name},
+             "messages": placed.get(f"calendar-link-{link.pk}", [])}
             for link in calendar_link_list(user=user)]
 
 
@@ -215,9 +240,9 @@ def contact(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST)
     if form.is_valid():
         contact_update(user=request.user, email=form.cleaned_data["email"], phone=form.cleaned_data["phone"])
-        messages.success(request, _("联系方式已保存。"))
+        _say(request, messages.SUCCESS, _("联系方式已保存。"), "contact")
     else:
-        messages.error(request, next(str(m) for errors in form.errors.values() for m in errors))
+        _say(request, messages.ERROR, next(str(m) for errors in form.errors.values() for m in errors), "contact")
     return redirect(reverse("me") + "#contact")
 
 
@@ -231,11 +256,12 @@ def notice_preferences(request: HttpRequest) -> HttpResponse:
     form = NoticePreferenceForm(request.POST)
     if form.is_valid():
         preference_update(user=request.user, **form.preference())
-        messages.success(request, _("通知方式已保存。"))
+        _say(request, messages.SUCCESS, _("通知方式已保存。"), "notice-preferences")
     else:
         field, errors = next(iter(form.errors.items()))
         label = form.fields[field].label if field in form.fields else ""
-        messages.error(request, _("%(field)s：%(error)s") % {"field": label, "error": errors[0]} if label else errors[0])
+        _say(request, messages.ERROR,
+             _("%(field)s：%(error)s") % {"field": label, "error": errors[0]} if label else errors[0], "notice-preferences")
     return redirect(reverse("me") + "#notice-preferences")
 
 
@@ -247,7 +273,7 @@ def calendar_link(request: HttpRequest) -> HttpResponse:
 
     form = CalendarLinkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _first_error(form))
+        _say(request, messages.ERROR, _first_error(form), "calendar")
         return redirect(reverse("me") + "#calendar")
     existing = calendar_link_list(user=request.user).count()
     name = form.cleaned_data["name"] or _("订阅链接 %(n)d") % {"n": existing + 1}
@@ -257,13 +283,14 @@ def calendar_link(request: HttpRequest) -> HttpResponse:
             link = calendar_link_create(user=request.user, name=name,
                                         scope=form.cleaned_data["scope"] or CalendarLink.Scope.MINE)
     except Throttled:
-        messages.error(request, _("新建订阅链接过于频繁，请稍后再试。"))
+        _say(request, messages.ERROR, _("新建订阅链接过于频繁，请稍后再试。"), "calendar")
         return redirect(reverse("me") + "#calendar")
     except DomainError as exc:
-        messages.error(request, exc.detail)
+        _say(request, messages.ERROR, exc.detail, "calendar")
         return redirect(reverse("me") + "#calendar")
     request.session["calendar_link_new"] = link.pk
-    messages.success(request, _("已新建订阅链接“%(name)s”；其他链接照常有效。") % {"name": link.name})
+    _say(request, messages.SUCCESS, _("已新建订阅链接“%(name)s”；其他链接照常有效。") % {"name": link.name},
+         f"calendar-link-{link.pk}")
     return redirect(reverse("me") + f"#calendar-link-{link.pk}")
 
 
@@ -279,15 +306,34 @@ def calendar_link_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     form = CalendarLinkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _first_error(form))
+        _say(request, messages.ERROR, _first_error(form), f"calendar-link-{pk}")
         return redirect(reverse("me") + f"#calendar-link-{pk}")
     if form.cleaned_data["action"] == "revoke":
         calendar_link_revoke(link=link)
-        messages.success(request, _("已删除订阅链接“%(name)s”，它的地址已失效。") % {"name": link.name})
+        _say(request, messages.SUCCESS, _("已删除订阅链接“%(name)s”，它的地址已失效。") % {"name": link.name}, "calendar")
         return redirect(reverse("me") + "#calendar")
     calendar_link_update(link=link, name=form.cleaned_data["name"] or None, scope=form.cleaned_data["scope"] or None)
-    messages.success(request, _("订阅链接“%(name)s”已保存；地址不变。") % {"name": link.name})
+    _say(request, messages.SUCCESS, _("订阅链接“%(name)s”已保存；地址不变。") % {"name": link.name}, f"calendar-link-{pk}")
     return redirect(reverse("me") + f"#calendar-link-{pk}")
+
+
+#: The tag of a message said beside a section of /me (``_say``) rather than at the top of the page.
+AT = "at:"
+
+
+def _say(request: HttpRequest, level: int, text: str, anchor: str) -> None:
+    """A message about something done in one section of /me, shown beside that section (the page returns there
+    through its anchor, so a message at the top would go unseen)."""
+    messages.add_message(request, level, text, extra_tags=AT + anchor)
+
+
+def _placed_messages(request: HttpRequest) -> tuple[list, dict[str, list]]:
+    """The pending messages: those for the top of the page, and those for a section of /me by its anchor."""
+    top, placed = [], {}
+    for message in messages.get_messages(request):
+        anchor = next((t[len(AT):] for t in message.extra_tags.split() if t.startswith(AT)), None)
+        (placed.setdefault(anchor, []) if anchor else top).append(message)
+    return top, placed
 
 
 def _first_error(form) -> str:

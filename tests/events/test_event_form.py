@@ -117,7 +117,7 @@ def test_an_organizer_sets_speakers_reading_visibility_link_and_registration_win
         ("张明", "主讲人", None, 0), ("王芳", "主持人", colleague, 1)]
     assert list(event.books.all()) == [book] and list(event.papers.all()) == [paper]
     shown = client.get(f"/events/{event.pk}").content.decode()
-    assert "已安排「法官茶座」（每周三 19:00，共 8 次）。" in shown
+    assert "已安排「法官茶座」：每周三 19:00—20:30，共 8 次，首场 2026-12-09（星期三）19:00。" in shown
     assert '<p class="repeat-words">每周三 19:00，共 8 次</p>' in shown
 
 
@@ -243,9 +243,9 @@ def test_a_venue_conflict_is_said_once_beside_time_and_venue_with_free_slots(org
     venue_group = re.search(r'<fieldset class="group" id="group-venue">(.*?)</fieldset>', html, re.S).group(1)
     assert "法官书苑阅览室在这段时间已有「读书会」（2026-12-09 14:00—16:00）。" in venue_group
     assert re.findall(r'<button type="submit" name="slot" value="([^"]+)" class="secondary">([^<]+)</button>',
-                      venue_group) == [("2026-12-09T13:00", "2026-12-09（星期三）13:00"),
-                                       ("2026-12-09T16:00", "2026-12-09（星期三）16:00"),
-                                       ("2026-12-09T16:30", "2026-12-09（星期三）16:30")]
+                      venue_group) == [("2026-12-09T13:00", "2026-12-09（星期三）13:00—14:00"),
+                                       ("2026-12-09T16:00", "2026-12-09（星期三）16:00—17:00"),
+                                       ("2026-12-09T16:30", "2026-12-09（星期三）16:30—17:30")]
     assert '<input type="checkbox" name="force" id="id_force">' in venue_group
     assert Event.objects.count() == 1
 
@@ -285,8 +285,8 @@ def test_a_series_in_conflict_is_offered_its_own_days_at_other_times_in_words(or
 
     assert "已有「周三读书会」（2026-12-09 19:00—20:30），另有 3 场冲突。" in html
     assert re.findall(r'name="slot" value="([^"]+)" class="secondary">([^<]+)<', html) == [
-        ("2026-12-09T17:00", "每周三 17:00，共 4 次"), ("2026-12-09T17:30", "每周三 17:30，共 4 次"),
-        ("2026-12-09T18:00", "每周三 18:00，共 4 次")]  # 18:30–20:30 clash; 20:00–21:00 too, 20:30 ends after 21:00
+        ("2026-12-09T17:00", "每周三 17:00—18:00，共 4 次"), ("2026-12-09T17:30", "每周三 17:30—18:30，共 4 次"),
+        ("2026-12-09T18:00", "每周三 18:00—19:00，共 4 次")]  # 18:30–20:30 clash; 20:00–21:00 too, 20:30 ends after 21:00
 
 
 def test_the_edit_page_says_a_conflict_the_same_way(organizer, room):
@@ -364,8 +364,11 @@ def test_saving_an_edit_says_truthfully_whom_it_told(organizer, judge):
         assert response.status_code == 302
         return [str(m) for m in get_messages(response.wsgi_request)]
 
-    assert said(post(client, page, form(title="讲座（新题）"))) == ["已保存。"]  # nobody registered, nothing moved
+    saved = "已保存「{}」：2026-12-09（星期三）{}。"
+    # Nobody registered, nothing moved: no word of notices.
+    assert said(post(client, page, form(title="讲座（新题）"))) == [saved.format("讲座（新题）", "15:00—16:00")]
     services.registration_create(event=event, user=judge, occurrence=None)
-    assert said(post(client, page, form(title="讲座（又一题）"))) == ["已保存。"]  # the time did not change
+    # The time did not change: nobody was told anything.
+    assert said(post(client, page, form(title="讲座（又一题）"))) == [saved.format("讲座（又一题）", "15:00—16:00")]
     assert said(post(client, page, form(title="讲座（又一题）", start_time="16:00", end_time="17:00"))) == [
-        "已保存；已把时间或地点的变更通知 1 位报名读者。"]
+        saved.format("讲座（又一题）", "16:00—17:00") + "已把时间或地点的变更通知 1 位报名读者。"]

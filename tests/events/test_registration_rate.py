@@ -81,7 +81,7 @@ def test_the_event_page_says_why(organizer, judge, settings, clock):
 
     page = client.post(f"/events/{event.pk}/register", follow=True)
 
-    assert "报名成功" in first.content.decode()
+    assert "已报名 2026-12-04（星期五）15:00 这一场。" in first.content.decode()
     assert page.status_code == 200 and "一小时内最多报名 1 次" in page.content.decode()
     assert Registration.objects.filter(user=judge).count() == 1
 

@@ -75,7 +75,8 @@ def test_organizer_creates_a_weekly_tea_talk_with_speakers_and_reading_then_pick
     assert [(s.name, s.role) for s in event.speakers.all()] == [("张明", "主讲人"), ("王芳", "主持人")]
     assert [b.title for b in event.books.all()] == ["担保物权研究"]
     assert page.inner_text("p.repeat-words") == "每周三 19:00，共 8 次"
-    assert "已安排「法官茶座」（每周三 19:00，共 8 次）。" in page.inner_text(".messages")
+    assert (f"已安排「法官茶座」：每周三 19:00—20:30，共 8 次，首场 {wednesday.isoformat()}（星期三）19:00。"
+            in page.inner_text(".messages"))
     shoot(page, f"{size}-3-saved")
 
     # A lecture at the same hour in the same room: one message, beside time and venue, with free slots.

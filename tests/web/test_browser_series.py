@@ -45,8 +45,11 @@ def test_organizer_cancels_two_occurrences_at_once(server, browser, shoot):
     assert page.inner_text("#selected-count") == "已选 2 场"
     page.fill("#bulk-reason", "会议室检修")
     shoot(page, "2-two-ticked")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))  # cancelling asks first
     page.click("button[value=bulk-cancel]")
     page.wait_for_selector(".messages .success")
+    assert asked == ["取消所选场次？报名这些场次的读者会收到通知，取消后不能恢复。"]
     assert page.inner_text(".messages") == "已取消 2 场。已通知 1 位报名读者。"
     assert page.locator("#occurrences tr.cancelled").count() == 2
     shoot(page, "3-cancelled")
