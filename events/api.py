@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import F
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -306,7 +307,8 @@ def register(request: HttpRequest, event_id: int, payload: RegistrationIn):
             summary="报名名单（组织者；?format=csv 导出）")
 def list_registrations(request: HttpRequest, event_id: int, format: str = "json", status: str | None = None):
     event = _managed_event(request, event_id)
-    registrations = selectors.registration_queryset().filter(event=event).order_by("occurrence", "created_at", "id")
+    registrations = selectors.registration_queryset().filter(event=event).order_by(
+        F("occurrence").asc(nulls_first=True), "created_at", "id")  # whole-series rows first, on every database
     if status:
         if status not in Registration.Status.values:
             raise InvalidInput("status", _("状态须为 confirmed、waitlisted 或 cancelled"))
