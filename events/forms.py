@@ -77,6 +77,23 @@ class IdListField(forms.Field):
                                         code="unknown")
 
 
+class OccurrenceField(forms.CharField):
+    """An occurrence's original start in ISO 8601 (``parse_instant``'s rules), or None when left empty (a one-off
+    event, or the whole series)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, max_length=64, **kwargs)
+
+    def clean(self, value) -> datetime | None:
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return parse_instant(text, "occurrence")
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.detail) from None
+
+
 class EventForm(forms.Form):
     """Everything an organizer sets on an event, grouped as the page shows it (``GROUPS``).  ``creating``
     refuses a start that has passed (an event being edited may have begun long ago)."""
@@ -288,16 +305,7 @@ class CheckInForm(forms.Form):
 class RegisterForm(forms.Form):
     """A registration from the event page: one occurrence (its ISO start), or the whole event when empty."""
 
-    occurrence = forms.CharField(required=False, max_length=64)
-
-    def clean_occurrence(self) -> datetime | None:
-        value = self.cleaned_data["occurrence"].strip()
-        if not value:
-            return None
-        try:
-            return parse_instant(value, "occurrence")
-        except InvalidInput as exc:
-            raise forms.ValidationError(exc.detail) from None
+    occurrence = OccurrenceField()
 
 
 class OccurrenceActionForm(forms.Form):
@@ -430,20 +438,11 @@ class AttendanceForm(forms.Form):
     ACTIONS = [("scan", "scan"), ("check-in", "check-in"), ("undo", "undo")]
 
     action = forms.ChoiceField(choices=ACTIONS)
-    occurrence = forms.CharField(required=False, max_length=64)
+    occurrence = OccurrenceField()
     code = forms.CharField(required=False, max_length=200)
     registration = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     attendance = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     walk_in = forms.BooleanField(required=False)
-
-    def clean_occurrence(self) -> datetime | None:
-        value = self.cleaned_data["occurrence"].strip()
-        if not value:
-            return None
-        try:
-            return parse_instant(value, "occurrence")
-        except InvalidInput as exc:
-            raise forms.ValidationError(exc.detail) from None
 
     def first_error(self) -> str:
         return next(str(m) for errors in self.errors.values() for m in errors)
