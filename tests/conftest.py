@@ -39,6 +39,30 @@ def _session_rate_limits(tmp_path_factory):
     django_settings.RATELIMIT_URL = before
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_listed_once():
+    """WhiteNoise lists every static file (and stats it) when its middleware is built, which Django's test
+    Client does for every new client: thousands of times a run.  The files do not change during a run, so
+    the list is made once per process and copied into each new middleware."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    original = WhiteNoiseMiddleware.add_files_from_finders
+    listed: dict[tuple, dict] = {}
+
+    def add_files_from_finders(self):
+        key = (self.static_prefix, self.max_age, self.allow_all_origins, self.charset)
+        if key not in listed:
+            before = set(self.files)
+            original(self)
+            listed[key] = {url: found for url, found in self.files.items() if url not in before}
+        for url, found in listed[key].items():
+            self.files.setdefault(url, found)
+
+    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders
+    yield
+    WhiteNoiseMiddleware.add_files_from_finders = original
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -65,8 +65,9 @@ def start_server(tmp_path: Path, *, database: str | None = None, workers: int = 
     }
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "shuyuan.wsgi:application", "--workers", str(workers), "--bind",
-             f"127.0.0.1:{port}", "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60"],
+            # --preload as `make serve` does: the application is imported once, in the master, and forked.
+            [sys.executable, "-m", "gunicorn", "shuyuan.wsgi:application", "--preload", "--workers", str(workers),
+             "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
@@ -76,7 +77,7 @@ def start_server(tmp_path: Path, *, database: str | None = None, workers: int = 
         yield base, log
     finally:
         SERVERS.pop(base, None)
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: the test is over, nothing is in flight
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:  # pragma: no cover

@@ -5,7 +5,16 @@ import pytest
 from accounts.models import Role
 from library.services import book_create, copy_create
 from search_index import services as search
+from tests.live import start_server
 from tests.web.browsing import CHROMIUM, SHOTS, browser_user
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The live server of a browser test: two worker processes (one browser rarely asks for more than two
+    things at once; the tests of simultaneous requests use tests.live's four)."""
+    with start_server(tmp_path, workers=2) as running:
+        yield running
 
 
 @pytest.fixture
