@@ -3,7 +3,7 @@
 import codecs
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
@@ -16,8 +16,8 @@ from core.media import OutsideMediaRoot, open_media
 from core.pagination import Pagination
 from core.pdf import pdf_response
 from core.throttles import hourly_allowance
-from library import selectors, services, tasks
-from library.exporters import import_report_lines
+from library import imports, selectors, services, tasks
+from library.exporters import XLSX_TYPE, import_report_lines, import_report_xlsx
 from library.fulltext import download_name
 from library.models import Book, CatalogImport, Copy, Paper
 from library.schemas import (
@@ -29,7 +29,10 @@ from library.schemas import (
     CopyIn,
     CopyPatch,
     ImportAcceptedOut,
+    ImportDecisionIn,
     ImportOptions,
+    ImportRecordFilters,
+    ImportRecordOut,
     ImportStatusOut,
     LabelsIn,
     PaperFilters,
@@ -294,15 +297,16 @@ def _get_import(import_id: int) -> CatalogImport:
 
 @router.post("/imports", response={202: ImportAcceptedOut, **ERRORS}, auth=LOGGED_IN, summary="导入目录（CSV / MARC）")
 def import_file(request: HttpRequest, file: File[UploadedFile], options: Form[ImportOptions]):
-    """Multipart fields: ``file``; optional ``format`` (csv, marc21, unimarc; detected when absent) and
-    ``location`` (where new copies go).  Answers 202 at once: a background job imports the file; follow
+    """Multipart fields: ``file``; optional ``format`` (csv, marc21, unimarc; detected when absent),
+    ``location`` (where new copies go) and ``dry_run`` (true: judge and report every record, write nothing).
+    Answers 202 at once: a background job imports the file; follow
     it at ``url``."""
     require_role(request, Role.LIBRARIAN)
     if file.size is not None and file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
         raise InvalidInput("file", _("文件过大"), code="file_too_large")
     catalog_import = tasks.catalog_import_start(
         data=file.read(), filename=file.name or "", format=options.format or None, location=options.location or None,
-        started_by=request.auth,
+        started_by=request.auth, dry_run=options.dry_run,
     )
     return Status(202, {"id": catalog_import.pk, "url": f"/api/v1/imports/{catalog_import.pk}", "state": "queued"})
 
@@ -324,3 +328,42 @@ def get_import_report(request: HttpRequest, import_id: int):
     response["Content-Disposition"] = f'attachment; filename="import-{catalog_import.pk}-report.csv"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@router.get("/imports/{import_id}/report.xlsx", response={200: None, **ERRORS}, auth=LOGGED_IN,
+            summary="导入逐条报告 XLSX（馆员）")
+def get_import_report_xlsx(request: HttpRequest, import_id: int):
+    """The report of ``/report`` as an Excel workbook (cells that a spreadsheet would run as formulas are
+    neutralized the same way)."""
+    require_role(request, Role.LIBRARIAN)
+    catalog_import = _get_import(import_id)
+    records = selectors.catalog_import_records(catalog_import=catalog_import).iterator(chunk_size=2000)
+    response = HttpResponse(import_report_xlsx(records), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="import-{catalog_import.pk}-report.xlsx"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.get("/imports/{import_id}/records", response={200: list[ImportRecordOut], **ERRORS}, auth=LOGGED_IN,
+            summary="导入逐条结果（馆员）")
+@paginate(Pagination)
+def list_import_records(request: HttpRequest, import_id: int, filters: Query[ImportRecordFilters]):
+    """Every row's or record's outcome in file order; ``outcome=conflict`` lists the conflicts, each with the
+    differing fields (both values) and, while undecided, its ``decision_url``."""
+    require_role(request, Role.LIBRARIAN)
+    return selectors.catalog_import_records(catalog_import=_get_import(import_id), outcome=filters.outcome
+                                            ).select_related("decided_by")
+
+
+@router.post("/imports/{import_id}/records/{position}/decision", response={200: ImportRecordOut, **ERRORS},
+             auth=LOGGED_IN, summary="决定导入冲突：保留、覆盖或另建（馆员）")
+def decide_import_record(request: HttpRequest, import_id: int, position: int, decision: ImportDecisionIn):
+    """``{"action": "keep" | "replace" | "new"}`` for a conflict of the import.  404 for a record that is not
+    a conflict; 409 when it was already decided (``already_decided``), belongs to a dry run (``dry_run``),
+    its book changed since the import (``book_changed``), or the decision cannot be written
+    (``decision_failed``, e.g. a barcode now on another book)."""
+    require_role(request, Role.LIBRARIAN)
+    record = selectors.import_record_get(catalog_import=_get_import(import_id), position=position)
+    if record is None or not record.conflict_kind:
+        raise HttpError(404, _("导入 %(id)s 没有第 %(n)s 条冲突记录") % {"id": import_id, "n": position})
+    return imports.import_record_decide(record=record, action=decision.action, actor=request.auth)

@@ -20,6 +20,8 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pymarc import Field, Indicators, Record, Subfield
 from tqdm import tqdm
 
@@ -294,20 +296,35 @@ def export_catalog(
 # --- an import's report ---------------------------------------------------------------------------------
 
 IMPORT_REPORT_HEADER = [gettext_lazy("序号"), gettext_lazy("行号"), gettext_lazy("记录号"), gettext_lazy("控制号"),
-                        "ISBN", gettext_lazy("结果"), gettext_lazy("原因")]
+                        "ISBN", gettext_lazy("结果"), gettext_lazy("原因"), gettext_lazy("书目 id"),
+                        gettext_lazy("不一致的字段（现有 → 导入）"), gettext_lazy("决定")]
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _import_report_rows(records: Iterable[ImportRecord]) -> Iterator[list]:
+    """The report's header, then one row per record, in the language active when called (the reasons as
+    the import wrote them)."""
+    labels = {value: f"{label} ({value})" for value, label in ImportRecord.Outcome.choices}
+    decisions = {value: f"{label} ({value})" for value, label in ImportRecord.Decision.choices}
+    yield [str(cell) for cell in IMPORT_REPORT_HEADER]
+    for record in records:
+        differences = "; ".join(f"{c['label']}: {c['current']} → {c['incoming']}" for c in record.conflicts or [])
+        yield [record.position, record.line, record.record, record.control_number, record.isbn,
+               labels.get(record.outcome, record.outcome), record.reason, record.book_id, differences,
+               decisions.get(record.decision, record.decision)]
 
 
 def import_report_lines(records: Iterable[ImportRecord]) -> Iterator[str]:
     """An import's report as CSV text for Excel: BOM, CRLF, one line per row or record, every cell
     neutralized against formula injection.  The header and the outcomes are in the language active
     when this is called (the request's; a streaming response reads the lines after the request's
-    language is gone); the reasons as the import wrote them."""
-    header = [str(cell) for cell in IMPORT_REPORT_HEADER]
-    labels = {value: f"{label} ({value})" for value, label in ImportRecord.Outcome.choices}
-    return _report_lines(records, header, labels)
+    language is gone, so the header is made now); the reasons as the import wrote them."""
+    rows = _import_report_rows(records)
+    header = next(rows)
+    return _csv_lines(itertools.chain([header], rows))
 
 
-def _report_lines(records: Iterable[ImportRecord], header: list[str], labels: dict[str, str]) -> Iterator[str]:
+def _csv_lines(rows: Iterable[list]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -317,7 +334,18 @@ def _report_lines(records: Iterable[ImportRecord], header: list[str], labels: di
         writer.writerow([neutralize_cell("" if cell is None else str(cell)) for cell in cells])
         return buffer.getvalue()
 
-    yield "\ufeff" + line(header)
-    for record in records:
-        yield line([record.position, record.line, record.record, record.control_number, record.isbn,
-                    labels.get(record.outcome, record.outcome), record.reason])
+    for number, row in enumerate(rows):
+        yield ("\ufeff" if number == 0 else "") + line(row)
+
+
+def import_report_xlsx(records: Iterable[ImportRecord]) -> bytes:
+    """The same report as an XLSX workbook: numbers as numbers, text neutralized as in the CSV (and
+    stripped of the control characters XLSX cannot hold)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("导入报告"))
+    for row in _import_report_rows(records):
+        sheet.append([cell if isinstance(cell, int) or cell is None
+                      else ILLEGAL_CHARACTERS_RE.sub("", neutralize_cell(str(cell))) for cell in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -16,6 +16,7 @@ class CatalogImportForm(forms.Form):
     file = forms.FileField(label=_("目录文件（CSV 或 ISO 2709 MARC）"))
     format = forms.ChoiceField(label=_("格式"), choices=FORMATS, required=False)
     location = forms.CharField(label=_("新复本的馆藏地（可不填）"), max_length=64, required=False)
+    dry_run = forms.BooleanField(label=_("试导入（只出报告，不写入任何数据）"), required=False)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -25,6 +26,12 @@ class CatalogImportForm(forms.Form):
 
     def clean_location(self):
         return one_line(self.cleaned_data["location"])
+
+
+class ImportDecisionForm(forms.Form):
+    """A librarian's decision on an import's conflict (the API's ImportDecisionIn, in a page)."""
+
+    action = forms.ChoiceField(choices=[("keep", "keep"), ("replace", "replace"), ("new", "new")])
 
 
 class PaperForm(forms.Form):

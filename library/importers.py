@@ -2,9 +2,30 @@
 
 Every row or record becomes one book, its contributors and its copies, written in its own
 ``transaction.atomic()`` through ``library.services``: a bad row is rolled back whole and reported,
-the others still import.  Importing the same file again updates books and never duplicates them.
+the others still import.  Importing the same file again leaves every book unchanged and duplicates none.
 
-Rules worth knowing:
+Match rules (which existing book a record is; docs/api.md "Import formats and match rules"):
+
+1. The ISBN, normalised (ISBN-10 and ISBN-13 of one book are one ISBN).
+2. Else the record's control number, when it has one and a book was imported from the same source:
+   MARC 003 + 001, stored on the book as ``source_control_number`` "(003)001" (001 alone when the record
+   has no 003; CSV rows have none).
+3. Else title + subtitle + year + first contributor, each compared as ``library.matching.match_text``
+   leaves it (NFKC, case folded, traditional → simplified, letters and digits only: spacing and ISBD
+   punctuation do not count).  A book with an ISBN never matches a record with another ISBN this way.
+   Two books that differ only in their subtitle are two books.
+4. Never the title alone: a record with neither year nor contributor matches nothing by its title; when
+   its title is an existing book's, it is a ``conflict`` of kind "duplicate" (可能与《…》(id N) 重复),
+   neither merged nor created until a librarian decides.
+
+What a match does (no silent merge): when the book and the record both have a value for a field and
+the values differ (the people too), nothing at all is written to the book: the outcome is ``conflict``
+with every differing field and both values, and the parsed record is kept so that a librarian's
+decision (keep, replace, new: ``library.imports.import_record_decide``) can be applied later.  Filling
+the book's empty fields, giving people to a book that has none, or adding copies is ``updated`` (the
+reason says which); nothing new is ``unchanged``.
+
+Other rules worth knowing:
 
 * A MARC field longer than ISO 2709 allows (9,999 bytes) is split by the exporter into repeated fields
   whose ``$8`` is ``N.k\\x`` (MARC 21 field link type x, "general sequencing": pieces of a long field);
@@ -25,8 +46,11 @@ Rules worth knowing:
 * A file that yields no rows or records at all raises ``InvalidInput("file", …)``.
 """
 
+import contextlib
 import csv
+import hashlib
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,8 +59,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from pymarc import Field, Record, marc8_mapping
 from tqdm import tqdm
 
@@ -45,6 +70,7 @@ from core.schema_types import _CONTROL as CONTROL_CHARS_RE
 from core.text import one_line, restore_cell
 from library import services
 from library.callnumbers import normalize_call_number
+from library.matching import match_text
 from library.models import Book, Contributor, Copy, Language
 from library.services import BOOK_FIELDS, Person
 from library.validators import normalize_barcode, normalize_clc, normalize_isbn
@@ -264,30 +290,47 @@ def marc_language(code: str) -> str | None:
 class ImportSummary:
     """What an import did.
 
-    ``created``, ``updated``, ``skipped`` (already up to date) and ``failed`` count rows (CSV) or
-    records (MARC).  ``errors`` lists every failed row, in file order, as
+    ``created``, ``updated``, ``unchanged`` (already up to date), ``conflicts`` (matched a book and
+    disagreed with it, or may duplicate one: nothing written, a librarian decides) and ``failed`` count
+    rows (CSV) or records (MARC).  ``errors`` lists every failed row, in file order, as
     ``{"line": int | None, "record": int | None, "reason": str}``: CSV sets ``line`` (the physical
     line in the file, the header being line 1) and MARC sets ``record`` (1-based); the other key is
     None.  A notice that fails no row (unknown CSV columns, which are ignored) is listed the same way,
-    on the header's line, without counting in ``failed``.
+    on the header's line, without counting in ``failed``.  ``outcomes`` holds every row's ``Outcome``.
     """
 
     format: str
+    where: str = "line"
     created: int = 0
     updated: int = 0
-    skipped: int = 0
+    unchanged: int = 0
+    conflicts: int = 0
     failed: int = 0
     errors: list[dict] = field(default_factory=list)
+    outcomes: list["Outcome"] = field(default_factory=list, repr=False)
+
+    def count(self, outcome: "Outcome") -> None:
+        name = COUNTS[outcome.outcome]
+        setattr(self, name, getattr(self, name) + 1)
+        self.outcomes.append(outcome)
+        if outcome.outcome == "failed":
+            self.errors.append({"line": None, "record": None, self.where: outcome.number, "reason": outcome.reason})
 
     def as_dict(self) -> dict:
         return {
             "format": self.format,
             "created": self.created,
             "updated": self.updated,
-            "skipped": self.skipped,
+            "unchanged": self.unchanged,
+            "conflicts": self.conflicts,
             "failed": self.failed,
             "errors": self.errors,
         }
+
+
+#: Outcome → the count it adds to (ImportSummary's and CatalogImport's).
+COUNTS = {"created": "created", "updated": "updated", "unchanged": "unchanged", "conflict": "conflicts",
+          "failed": "failed"}
 
 
 def error_text(error: dict) -> str:
@@ -313,6 +356,7 @@ class Entry:
     people: list[Person]
     holdings: list[tuple[str, str | None]]
     control_number: str = ""
+    control_source: str = ""  # MARC 003: whose control number it is
 
 
 #: Book fields kept with their line breaks; every other text an import takes is one line.
@@ -334,6 +378,7 @@ def _folded(entry: "Entry") -> "Entry":
         people=[Person(one_line(person.name), person.role) for person in entry.people],
         holdings=[(one_line(barcode), location and one_line(location)) for barcode, location in entry.holdings],
         control_number=entry.control_number,
+        control_source=entry.control_source,
     )
 
 
@@ -445,6 +490,11 @@ def _control_number(record: Record) -> str:
     return one_line(field.data or "")[:64] if field is not None and field.data else ""
 
 
+def _control_source(record: Record) -> str:
+    field = record.get("003")
+    return one_line(field.data or "")[:32] if field is not None and field.data else ""
+
+
 def _marc21_entry(record: Record) -> Entry:
     form = record.leader[18]
     values: dict[str, Any] = {}
@@ -490,7 +540,7 @@ def _marc21_entry(record: Record) -> Entry:
         location = (f.get("b") or f.get("a") or "").strip() or None
         holdings += [(barcode, location) for barcode in f.get_subfields("p") if barcode.strip()]
     return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings,
-                 control_number=_control_number(record))
+                 control_number=_control_number(record), control_source=_control_source(record))
 
 
 def _unimarc_name(f: Field) -> str:
@@ -531,7 +581,7 @@ def _unimarc_entry(record: Record) -> Entry:
         if "call_number" not in values and f.get("d"):
             values["call_number"] = "/".join(p.strip() for p in (f.get("d"), f.get("e")) if p and p.strip())
     return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings,
-                 control_number=_control_number(record))
+                 control_number=_control_number(record), control_source=_control_source(record))
 
 
 # --- reading files -------------------------------------------------------------
@@ -868,24 +918,43 @@ def _normalized(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v not in ("", None, [])}
 
 
-def _find_book(values: dict[str, Any], people: list[Person]) -> Book | None:
-    """The book a row describes: same ISBN, else same title, year and first contributor."""
+def source_key(control_number: str, control_source: str) -> str:
+    """The key a book remembers its record by: "(003)001", or the 001 alone; "" without a 001."""
+    if not control_number:
+        return ""
+    return (f"({control_source}){control_number}" if control_source else control_number)[:100]
+
+
+def _find_book(values: dict[str, Any], people: list[Person], source: str = "") -> tuple[Book | None, str]:
+    """The book a record describes, and how it was found, by the match rule of the module docstring:
+    ("isbn" | "control_number" | "title", book), ("duplicate", book) for a record that may only repeat a
+    book's title, or (None, "")."""
     isbn = values.get("isbn")
     if isbn:
         book = Book.objects.filter(isbn=isbn).first()
         if book is not None:
-            return book
-    if not values.get("title"):
-        return None
-    candidates = Book.objects.filter(title=values["title"], year=values.get("year"))
-    if isbn:
-        # A book with another ISBN is another edition, whatever its title.
-        candidates = candidates.filter(isbn__isnull=True)
-    if people:
-        candidates = candidates.filter(contributors__position=0, contributors__name=people[0].name)
-    else:
-        candidates = candidates.filter(contributors__isnull=True)
-    return candidates.order_by("id").first()
+            return book, "isbn"
+    if source:
+        book = Book.objects.filter(source_control_number=source).order_by("id").first()
+        if book is not None:
+            return book, "control_number"
+    title_key = match_text(values.get("title"))[:500]
+    if not title_key:
+        return None, ""
+    candidates = Book.objects.filter(title_key=title_key).annotate(
+        first_name=Subquery(Contributor.objects.filter(book=OuterRef("pk"), position=0).values("name")[:1])
+    ).order_by("id")
+    year, first = values.get("year"), people[0].name if people else ""
+    if year is None and not first:
+        # Never the title alone: such a record is neither merged nor created without a librarian.
+        return candidates.first(), "duplicate"
+    subtitle_key, first_key = match_text(values.get("subtitle")), match_text(first)
+    for book in candidates.filter(year=year):
+        if isbn and book.isbn:
+            continue  # a book with another ISBN is another edition, whatever its title
+        if match_text(book.subtitle) == subtitle_key and match_text(book.first_name) == first_key:
+            return book, "title"
+    return None, ""
 
 
 def _add_copies(book: Book, holdings: list[tuple[str, str | None]], location: str | None) -> int:
@@ -909,39 +978,148 @@ def _add_copies(book: Book, holdings: list[tuple[str, str | None]], location: st
     return added
 
 
-def _write(entry: Entry, location: str | None) -> str:
-    """Create or update one book with its copies; returns "created", "updated" or "skipped"."""
+def _value_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)
+
+
+def _people_text(people: list[Person]) -> str:
+    labels = dict(Contributor.Role.choices)
+    return "; ".join(p.name if p.role == AUTHOR else f"{p.name} ({labels.get(p.role, p.role)})" for p in people)
+
+
+def _current_people(book: Book) -> list[Person]:
+    return [Person(c.name, c.role) for c in book.contributors.order_by("position")]
+
+
+def book_fingerprint(book: Book) -> str:
+    """A digest of what an import compares on ``book`` (its catalog fields and people): a conflict keeps it,
+    and a decision refuses to apply when the book has changed since."""
+    data = [[name, getattr(book, name)] for name in BOOK_FIELDS]
+    data.append([[p.name, p.role] for p in _current_people(book)])
+    return hashlib.sha256(json.dumps(data, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+def _compare(book: Book, values: dict[str, Any], people: list[Person]) -> tuple[dict, list[Person] | None, list[dict]]:
+    """What ``values`` and ``people`` would do to ``book``: the empty fields they fill, the people they give a
+    book that has none, and the fields where both have a value and the values differ (with both values)."""
+    fills: dict[str, Any] = {}
+    conflicts = []
+    for name, incoming in values.items():
+        current = getattr(book, name)
+        if current in ("", None, []):
+            fills[name] = incoming
+        elif current != incoming:
+            conflicts.append({"field": name, "label": _field_label(name), "current": _value_text(current),
+                              "incoming": _value_text(incoming)})
+    current_people = _current_people(book)
+    new_people = None
+    if people and people != current_people:
+        if current_people:
+            conflicts.append({"field": "contributors", "label": _field_label("contributors"),
+                              "current": _people_text(current_people), "incoming": _people_text(people)})
+        else:
+            new_people = people
+    return fills, new_people, conflicts
+
+
+def _labels(names) -> str:
+    return "、".join(_field_label(name) for name in names)
+
+
+def _record_json(values: dict, people: list[Person], holdings, location: str | None, entry: "Entry") -> dict:
+    return {"values": values, "people": [[p.name, p.role] for p in people],
+            "holdings": [[barcode, place] for barcode, place in holdings], "location": location,
+            "control_number": entry.control_number, "source": source_key(entry.control_number, entry.control_source)}
+
+
+def _write(entry: Entry, location: str | None) -> "Outcome":
+    """Create, update (fill empty fields, add copies) or leave one book; or report a conflict and write
+    nothing (see "Match rules" in the module docstring).  The returned Outcome's ``number`` is 0."""
     entry = _folded(entry)
     values = _normalized(entry.values)
     people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
+    source = source_key(entry.control_number, entry.control_source)
     with transaction.atomic():
-        book = _find_book(values, people)
+        book, how = _find_book(values, people, source)
         if book is None:
             if not values.get("title"):
                 raise ValidationError(_("题名不能为空"))
             book = services.book_create(**values, contributors=people)
-            outcome = "created"
-        else:
-            changes = {k: v for k, v in values.items() if getattr(book, k) != v}
-            current = [Person(c.name, c.role) for c in book.contributors.order_by("position")]
-            new_people = people if people and people != current else None
-            if changes or new_people is not None:
-                services.book_update(book=book, changes=changes, contributors=new_people)
-                outcome = "updated"
+            if source:
+                Book.objects.filter(pk=book.pk).update(source_control_number=source)
+            _add_copies(book, entry.holdings, location)
+            return Outcome(0, "created", book_id=book.pk)
+        fills, new_people, conflicts = _compare(book, values, people)
+        if how == "duplicate" or conflicts:
+            if how == "duplicate":
+                kind = "duplicate"
+                reason = _("可能与《%(title)s》(id %(id)s) 重复：只有题名相同（没有出版年和责任者），请决定") % {
+                    "title": book.title, "id": book.pk}
             else:
-                outcome = "skipped"
-        if _add_copies(book, entry.holdings, location) and outcome == "skipped":
-            outcome = "updated"
-    return outcome
+                kind = "fields"
+                reason = _("与《%(title)s》(id %(id)s) 不一致：%(fields)s；未写入，请决定") % {
+                    "title": book.title, "id": book.pk, "fields": _labels(c["field"] for c in conflicts)}
+            return Outcome(0, "conflict", reason, book_id=book.pk, conflict_kind=kind, conflicts=conflicts,
+                           entry=_record_json(values, people, entry.holdings, location, entry),
+                           fingerprint=book_fingerprint(book))
+        if fills or new_people is not None:
+            services.book_update(book=book, changes=fills, contributors=new_people)
+        if source and not book.source_control_number:
+            Book.objects.filter(pk=book.pk).update(source_control_number=source)
+        added = _add_copies(book, entry.holdings, location)
+        changed = [*fills, *(["contributors"] if new_people is not None else [])]
+        if not changed and not added:
+            return Outcome(0, "unchanged", book_id=book.pk)
+        parts = [_("补充了 %(fields)s") % {"fields": _labels(changed)}] if changed else []
+        if added:
+            parts.append(ngettext("新增 %(n)s 个复本", "新增 %(n)s 个复本", added) % {"n": added})
+        return Outcome(0, "updated", "；".join(parts), book_id=book.pk)
+
+
+def apply_decision(*, book: Book | None, record: dict, action: str) -> tuple[str, Book | None, str]:
+    """Carry out a librarian's decision on a conflict (``record`` is ``ImportRecord.entry``): "keep" writes
+    nothing; "replace" writes every incoming value that differs onto ``book`` (its people too) and adds
+    the copies; "new" creates a separate book with the copies (without the ISBN when another book has
+    it, which the returned note says).  Returns (outcome, book, note); raises ValidationError when the
+    copies or values cannot be written.  Call it in a transaction."""
+    values = dict(record["values"])
+    people = [Person(name, role) for name, role in record["people"]]
+    holdings = [(barcode, place) for barcode, place in record["holdings"]]
+    location = record.get("location")
+    if action == "keep":
+        return "unchanged", book, ""
+    if action == "replace":
+        assert book is not None
+        changes = {name: value for name, value in values.items() if getattr(book, name) != value}
+        new_people = people if people and people != _current_people(book) else None
+        services.book_update(book=book, changes=changes, contributors=new_people)
+        _add_copies(book, holdings, location)
+        return "updated", book, _("以导入为准：%(fields)s") % {
+            "fields": _labels([*changes, *(["contributors"] if new_people is not None else [])]) or "—"}
+    note = ""
+    if values.get("isbn") and Book.objects.filter(isbn=values["isbn"]).exists():
+        note = _("ISBN %(isbn)s 已属于另一种书，新书未记 ISBN") % {"isbn": values.pop("isbn")}
+    created = services.book_create(**values, contributors=people)
+    if record.get("source"):
+        Book.objects.filter(pk=created.pk).update(source_control_number=record["source"])
+    _add_copies(created, holdings, location)
+    return "created", created, note
 
 
 def _field_label(name: str) -> str:
+    own = {"contributors": _("责任者"), "authors": _("责任者"), "barcodes": _("条码")}
+    if name in own:
+        return own[name]
     for model in (Book, Copy):
         try:
             return str(model._meta.get_field(name).verbose_name)
-        except FieldDoesNotExist:
+        except (FieldDoesNotExist, AttributeError):
             continue
-    return {"contributors": _("责任者"), "authors": _("责任者"), "barcodes": _("条码")}.get(name, name)
+    return name
 
 
 def _reason(exc: Exception) -> str:
@@ -961,6 +1139,9 @@ def _reason(exc: Exception) -> str:
     return _("数据库错误：%(error)s") % {"error": exc}
 
 
+#: A readable reason for a row's or a decision's ValidationError, DomainError or DatabaseError.
+error_reason = _reason
+
 #: Rows committed together (each in its own savepoint).
 BATCH_SIZE = 200
 
@@ -977,13 +1158,22 @@ class ParsedFile:
 
 @dataclass
 class Outcome:
-    """What became of one row or record: created, updated, skipped or failed (with the reason)."""
+    """What became of one row or record: created, updated, unchanged, conflict or failed (with the reason).
+
+    ``book_id`` is the book it created, updated, left or conflicts with; a conflict also carries its kind
+    ("fields" or "duplicate"), the differing fields with both values, the parsed record (``entry``, to apply a
+    decision later) and the book's fingerprint."""
 
     number: int
     outcome: str
     reason: str = ""
     control_number: str = ""
     isbn: str = ""
+    book_id: int | None = None
+    conflict_kind: str = ""
+    conflicts: list[dict] = field(default_factory=list)
+    entry: dict | None = None
+    fingerprint: str = ""
 
 
 def too_many_records() -> InvalidInput:
@@ -1015,22 +1205,31 @@ def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
     return parsed
 
 
-def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str | None) -> list[Outcome]:
+def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str | None,
+                 dry_run: bool = False) -> list[Outcome]:
     """Write rows or records, each whole or not at all (a savepoint each); call it in a transaction, one
-    batch at a time."""
+    batch at a time.  ``dry_run`` judges them the same way and rolls every write back (the outcomes of
+    created books then carry no book id)."""
     location = one_line(location or "") or None
     outcomes = []
-    for number, parse in items:
-        entry = None
-        try:
-            entry = parse()
-            outcome = Outcome(number, _write(entry, location))
-        except (ValidationError, DomainError, DatabaseError) as exc:
-            outcome = Outcome(number, "failed", _reason(exc))
-        if entry is not None:
-            outcome.control_number = entry.control_number
-            outcome.isbn = one_line(str(entry.values.get("isbn") or ""))[:32]
-        outcomes.append(outcome)
+    with transaction.atomic():
+        for number, parse in items:
+            entry = None
+            try:
+                entry = parse()
+                outcome = _write(entry, location)
+                outcome.number = number
+            except (ValidationError, DomainError, DatabaseError) as exc:
+                outcome = Outcome(number, "failed", _reason(exc))
+            if entry is not None:
+                outcome.control_number = entry.control_number
+                outcome.isbn = one_line(str(entry.values.get("isbn") or ""))[:32]
+            if dry_run and outcome.outcome == "created":
+                outcome.book_id = None
+            outcomes.append(outcome)
+        if dry_run:
+            # Books, copies, index outbox rows and their on-commit work all go with the savepoint.
+            transaction.set_rollback(True)
     return outcomes
 
 
@@ -1041,6 +1240,7 @@ def import_catalog(
     format: str | None = None,
     progress: bool = False,
     location: str | None = None,
+    dry_run: bool = False,
 ) -> ImportSummary:
     """Import books and copies from a CSV or ISO 2709 MARC file's bytes.
 
@@ -1049,31 +1249,36 @@ def import_catalog(
     UNIMARC when its tags (200/010/210) outnumber MARC21's (245/020/260/264), CSV otherwise.
     ``filename`` is not used to judge the format, since Excel and vendors name files freely.
     ``location``, when given, is where every new copy goes; otherwise a copy goes to its row's or
-    holding field's location, else 院本部.  ``progress`` shows a tqdm bar on stderr.
+    holding field's location, else 院本部.  ``progress`` shows a tqdm bar on stderr.  ``dry_run``
+    judges every record against the catalog as the import would leave it (one transaction, rolled
+    back at the end) and writes nothing.
 
     Raises ``InvalidInput("format", …)`` for an unknown format and ``InvalidInput("file", …)`` for a
     file that cannot be read at all (undecodable, no header, no ``title`` column, not MARC) or that
     holds no rows or records (a header line only, only record terminators).  Problems
-    with single rows are not raised; they are counted and listed in the returned summary.
+    with single rows are not raised; they are counted and listed in the returned summary, whose
+    ``outcomes`` hold every record's outcome in file order.
     """
     parsed = read_file(data=data, format=format)
-    summary = ImportSummary(format=parsed.format, errors=list(parsed.notices))
+    summary = ImportSummary(format=parsed.format, where=parsed.where, errors=list(parsed.notices))
     items = parsed.items
     bar = tqdm(total=len(items), disable=not progress, desc=_("导入 %(format)s") % {"format": summary.format},
                unit=_("条"))
-    for start in range(0, len(items), BATCH_SIZE):
-        # Rows commit in batches (each row still in its own savepoint, so a bad
-        # row rolls back whole): fewer commits, and the search index is updated
-        # once per batch instead of once per row.  Batches stay short so that
-        # other writers (the lending desk) are not held up for long on SQLite.
-        with transaction.atomic():
-            outcomes = import_items(items[start : start + BATCH_SIZE], location=location)
-        for outcome in outcomes:
-            setattr(summary, outcome.outcome, getattr(summary, outcome.outcome) + 1)
-            if outcome.outcome == "failed":
-                summary.errors.append(
-                    {"line": None, "record": None, parsed.where: outcome.number, "reason": outcome.reason}
-                )
-        bar.update(len(outcomes))
+    with transaction.atomic() if dry_run else contextlib.nullcontext():
+        for start in range(0, len(items), BATCH_SIZE):
+            # Rows commit in batches (each row still in its own savepoint, so a bad
+            # row rolls back whole): fewer commits, and the search index is updated
+            # once per batch instead of once per row.  Batches stay short so that
+            # other writers (the lending desk) are not held up for long on SQLite.
+            # A dry run keeps them all in the one outer transaction and rolls it back.
+            with transaction.atomic():
+                outcomes = import_items(items[start : start + BATCH_SIZE], location=location)
+            for outcome in outcomes:
+                if dry_run and outcome.outcome == "created":
+                    outcome.book_id = None
+                summary.count(outcome)
+            bar.update(len(outcomes))
+        if dry_run:
+            transaction.set_rollback(True)
     bar.close()
     return summary

@@ -13,18 +13,19 @@ from collections import Counter
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
 from core.media import OutsideMediaRoot, open_media
 from core.text import one_line
 from jobs.services import JobFailure, JobYield
 from library import importers
-from library.models import CatalogImport, ImportRecord
+from library.models import Book, CatalogImport, ImportRecord
 
 
 class ImportTakenOver(Exception):
@@ -32,8 +33,9 @@ class ImportTakenOver(Exception):
 
 
 def catalog_import_create(*, data: bytes, filename: str, format: str | None, location: str | None,
-                          created_by: AbstractBaseUser | None) -> CatalogImport:
-    """Store an uploaded catalog file for import.  Parses nothing.
+                          created_by: AbstractBaseUser | None, dry_run: bool = False) -> CatalogImport:
+    """Store an uploaded catalog file for import (``dry_run``: for a trial that writes nothing but its
+    report).  Parses nothing.
 
     Raises ``InvalidInput`` for an unknown ``format`` or an empty file; every other problem of the
     file is found by the job, which fails with the reason.
@@ -48,6 +50,7 @@ def catalog_import_create(*, data: bytes, filename: str, format: str | None, loc
     catalog_import = CatalogImport(
         file_name=one_line(filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255],
         format=(format or "").strip().lower(), location=one_line(location or "")[:64], created_by=created_by,
+        dry_run=dry_run,
     )
     with transaction.atomic():
         catalog_import.file.save("upload", ContentFile(data), save=False)
@@ -63,14 +66,20 @@ def catalog_import_create(*, data: bytes, filename: str, format: str | None, loc
 
 def _summary(catalog_import: CatalogImport) -> dict:
     return {"import_id": catalog_import.pk, "format": catalog_import.format, "total": catalog_import.total,
-            "created": catalog_import.created, "updated": catalog_import.updated,
-            "skipped": catalog_import.skipped, "failed": catalog_import.failed}
+            "dry_run": catalog_import.dry_run, "created": catalog_import.created, "updated": catalog_import.updated,
+            "unchanged": catalog_import.unchanged, "conflicts": catalog_import.conflicts,
+            "failed": catalog_import.failed}
 
 
-def _record(catalog_import: CatalogImport, where: str, outcome: importers.Outcome, position: int) -> ImportRecord:
+def import_record_from(outcome: importers.Outcome, *, where: str, position: int,
+                       catalog_import: CatalogImport | None = None) -> ImportRecord:
+    """The report row of one outcome (unsaved; ``manage.py import_catalog --report`` writes such rows to a
+    file without saving them)."""
     return ImportRecord(
         catalog_import=catalog_import, position=position, outcome=outcome.outcome, reason=outcome.reason,
-        control_number=outcome.control_number, isbn=outcome.isbn,
+        control_number=outcome.control_number, isbn=outcome.isbn, book_id=outcome.book_id,
+        conflict_kind=outcome.conflict_kind, conflicts=outcome.conflicts, entry=outcome.entry,
+        fingerprint=outcome.fingerprint,
         line=outcome.number if where == "line" else None, record=outcome.number if where == "record" else None,
     )
 
@@ -114,13 +123,16 @@ def catalog_import_run(*, catalog_import_id: int, progress, make_way=None) -> di
             # the position moved, rolls back and stops, whichever commits first.
             if not CatalogImport.objects.filter(pk=catalog_import.pk, position=position).update(position=end):
                 raise ImportTakenOver(f"import {catalog_import.pk}: records after {position} already committed")
-            outcomes = importers.import_items(batch, location=catalog_import.location or None)
-            counts = Counter(outcome.outcome for outcome in outcomes)
+            # A dry run's batch rolls its writes back (a savepoint); its report and progress commit.
+            outcomes = importers.import_items(batch, location=catalog_import.location or None,
+                                              dry_run=catalog_import.dry_run)
+            counts = Counter(importers.COUNTS[outcome.outcome] for outcome in outcomes)
             CatalogImport.objects.filter(pk=catalog_import.pk).update(
-                **{name: F(name) + counts[name] for name in ("created", "updated", "skipped", "failed")}
+                **{name: F(name) + counts[name] for name in set(importers.COUNTS.values())}
             )
             ImportRecord.objects.bulk_create(
-                [_record(catalog_import, parsed.where, outcome, position + 1 + i) for i, outcome in enumerate(outcomes)]
+                [import_record_from(outcome, where=parsed.where, position=position + 1 + i,
+                                    catalog_import=catalog_import) for i, outcome in enumerate(outcomes)]
             )
         position = end
         progress(position, total)
@@ -133,9 +145,79 @@ def catalog_import_run(*, catalog_import_id: int, progress, make_way=None) -> di
         CatalogImport.objects.filter(pk=catalog_import.pk, finished_at__isnull=True).update(
             finished_at=timezone.now()
         )
-        # The file is no longer needed: the report lives in ImportRecord.
-        stored, storage = catalog_import.file.name, catalog_import.file.storage
-        CatalogImport.objects.filter(pk=catalog_import.pk).update(file="")
-        transaction.on_commit(lambda: storage.delete(stored))
+        # The file is no longer needed: the report lives in ImportRecord (a conflict keeps its parsed
+        # record).  A dry run keeps it for the real import the librarian may start from its page.
+        if not catalog_import.dry_run:
+            stored, storage = catalog_import.file.name, catalog_import.file.storage
+            CatalogImport.objects.filter(pk=catalog_import.pk).update(file="")
+            transaction.on_commit(lambda: storage.delete(stored))
     catalog_import.refresh_from_db()
     return _summary(catalog_import)
+
+
+def dry_run_file(*, catalog_import: CatalogImport) -> bytes:
+    """The stored file of a finished dry run, for its real import."""
+    if not catalog_import.dry_run or not catalog_import.finished:
+        raise DomainError("not_a_finished_dry_run", _("只有已完成的试导入才能正式导入"))
+    if not catalog_import.file:
+        raise DomainError("file_gone", _("此试导入的文件已正式导入过或已删除；请重新上传"))
+    try:
+        with open_media(catalog_import.file) as handle:
+            return handle.read()
+    except (FileNotFoundError, OutsideMediaRoot, ValueError):
+        raise DomainError("file_gone", _("此试导入的文件已正式导入过或已删除；请重新上传")) from None
+
+
+def dry_run_file_discard(*, catalog_import: CatalogImport) -> None:
+    stored, storage = catalog_import.file.name, catalog_import.file.storage
+    with transaction.atomic():
+        CatalogImport.objects.filter(pk=catalog_import.pk).update(file="")
+        transaction.on_commit(lambda: storage.delete(stored))
+    catalog_import.file = ""
+
+
+# --- decisions on conflicts --------------------------------------------------------------------
+
+
+#: A decision → the outcome its record then has (and the count it moves to).
+DECISION_OUTCOMES = {ImportRecord.Decision.KEEP: ImportRecord.Outcome.UNCHANGED,
+                     ImportRecord.Decision.REPLACE: ImportRecord.Outcome.UPDATED,
+                     ImportRecord.Decision.NEW: ImportRecord.Outcome.CREATED}
+
+
+def import_record_decide(*, record: ImportRecord, action: str, actor: AbstractBaseUser | None) -> ImportRecord:
+    """Apply a librarian's decision on a conflict: keep (the book stays as it is), replace (the record's values
+    overwrite the book's, through ``library.services``, so the index follows) or new (a separate book).
+
+    One transaction: the record is claimed with a conditional update first, so of two decisions sent at
+    once exactly one applies.  Raises ``DomainError`` (409) when the record was already decided, belongs to
+    a dry run, or its book changed (or went) since the import (``already_decided``, ``dry_run``,
+    ``book_changed``), and when the decision cannot be written (``decision_failed``: a barcode now on
+    another book…); ``ValueError`` for a record that is not a conflict or an unknown action.
+    """
+    if record.conflict_kind == "" or record.entry is None:
+        raise ValueError("not a conflict")
+    outcome = DECISION_OUTCOMES[ImportRecord.Decision(action)]
+    if CatalogImport.objects.filter(pk=record.catalog_import_id, dry_run=True).exists():
+        raise DomainError("dry_run", _("试导入未写入任何数据，其冲突不能决定；请正式导入后再决定"))
+    with transaction.atomic():
+        claimed = ImportRecord.objects.filter(pk=record.pk, outcome=ImportRecord.Outcome.CONFLICT, decision="").update(
+            decision=action, decided_by=actor, decided_at=timezone.now(), outcome=outcome)
+        if not claimed:
+            raise DomainError("already_decided", _("此冲突已经决定过了"))
+        book = None
+        if record.book_id is not None:
+            book = Book.objects.select_for_update().filter(pk=record.book_id).first()
+        if action != ImportRecord.Decision.NEW and (
+                book is None or importers.book_fingerprint(book) != record.fingerprint):
+            raise DomainError("book_changed", _("导入之后该书已被修改或删除；请重新导入此记录后再决定"))
+        try:
+            outcome, written, note = importers.apply_decision(book=book, record=record.entry, action=action)
+        except (ValidationError, DatabaseError) as exc:
+            raise DomainError("decision_failed", importers.error_reason(exc)) from None
+        reason = "；".join(part for part in (record.reason, note) if part)
+        ImportRecord.objects.filter(pk=record.pk).update(book=written, reason=reason)
+        CatalogImport.objects.filter(pk=record.catalog_import_id).update(
+            conflicts=F("conflicts") - 1, **{importers.COUNTS[outcome]: F(importers.COUNTS[outcome]) + 1})
+    record.refresh_from_db()
+    return record

@@ -15,6 +15,7 @@ from core.models import person_link
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import SingleLineFields, is_single_line
 from library.callnumbers import normalize_call_number
+from library.matching import match_text
 from library.validators import (
     format_isbn,
     has_visible_text,
@@ -62,6 +63,10 @@ class Book(SingleLineFields, models.Model):
     subjects = models.JSONField(_("主题词"), default=list, blank=True)
     summary = models.TextField(_("内容提要"), blank=True)
     cover_url = models.URLField(_("封面地址"), max_length=500, blank=True, validators=[URLValidator(schemes=["http", "https"])])
+    #: The title as imports match it (``library.matching.match_text``), kept by ``save``.
+    title_key = models.CharField(_("题名匹配键"), max_length=500, blank=True, editable=False)
+    #: The MARC record the book was imported from: "(003)001", or 001 alone when the record names no source.
+    source_control_number = models.CharField(_("来源控制号"), max_length=100, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -87,10 +92,22 @@ class Book(SingleLineFields, models.Model):
             models.Index(fields=["clc"], name="book_clc"),
             # book_list(language=…, year_from/to=…).
             models.Index(fields=["language", "year"], name="book_language_year"),
+            # The import's match rule: a record without ISBN by its title (importers._find_book) …
+            models.Index(fields=["title_key", "year"], name="book_title_key"),
+            # … or by the control number of the record it was imported from.
+            models.Index(fields=["source_control_number"], name="book_source_control_number",
+                         condition=~Q(source_control_number="")),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        self.title_key = match_text(self.title)[:500]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "title" in update_fields and "title_key" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "title_key"]
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         errors = {}
@@ -717,9 +734,13 @@ class CatalogImport(models.Model):
     location = models.CharField(_("新复本馆藏地"), max_length=64, blank=True)
     total = models.PositiveIntegerField(_("记录总数"), null=True, blank=True)
     position = models.PositiveIntegerField(_("已提交记录数"), default=0)
+    #: A trial run: every record is judged and reported, and its writes are rolled back.
+    dry_run = models.BooleanField(_("试导入"), default=False)
     created = models.PositiveIntegerField(_("新增"), default=0)
     updated = models.PositiveIntegerField(_("更新"), default=0)
-    skipped = models.PositiveIntegerField(_("未变"), default=0)
+    unchanged = models.PositiveIntegerField(_("未变"), default=0)
+    #: Records still waiting for a librarian's decision (a decision moves one to created, updated or unchanged).
+    conflicts = models.PositiveIntegerField(_("冲突"), default=0)
     failed = models.PositiveIntegerField(_("失败"), default=0)
     created_by = person_link(_("发起人"))
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -739,14 +760,30 @@ class CatalogImport(models.Model):
 
 
 class ImportRecord(models.Model):
-    """The outcome of one row or record of an import (its report), written with the batch that wrote it."""
+    """The outcome of one row or record of an import (its report), written with the batch that wrote it.
+
+    A conflict (the record matches a book and disagrees with it, or may duplicate one) keeps what a
+    decision needs once the upload is gone: the parsed record (``entry``), the differing fields with both
+    values (``conflicts``) and a fingerprint of the book as it was (``fingerprint``).  A decision sets
+    ``decision``, who and when, and the outcome it led to.
+    """
 
     class Outcome(models.TextChoices):
         CREATED = "created", _("新增")
         UPDATED = "updated", _("更新")
-        SKIPPED = "skipped", _("未变")
+        UNCHANGED = "unchanged", _("未变")
+        CONFLICT = "conflict", _("冲突")
         FAILED = "failed", _("失败")
         NOTICE = "notice", _("提示")  # a problem that fails no row (ignored CSV columns)
+
+    class ConflictKind(models.TextChoices):
+        FIELDS = "fields", _("数据不一致")
+        DUPLICATE = "duplicate", _("可能重复")
+
+    class Decision(models.TextChoices):
+        KEEP = "keep", _("保留现有")
+        REPLACE = "replace", _("以导入为准")
+        NEW = "new", _("另建新书")
 
     catalog_import = models.ForeignKey(CatalogImport, on_delete=models.CASCADE, related_name="records")
     #: Order in the file (1-based; 0 for a notice about the whole file).
@@ -755,8 +792,19 @@ class ImportRecord(models.Model):
     record = models.PositiveIntegerField(_("记录号"), null=True, blank=True)  # MARC: the record number
     control_number = models.CharField(_("控制号"), max_length=64, blank=True)
     isbn = models.CharField("ISBN", max_length=32, blank=True)
-    outcome = models.CharField(_("结果"), max_length=8, choices=Outcome.choices)
+    outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices)
     reason = models.TextField(_("原因"), blank=True)
+    book = models.ForeignKey(Book, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                             verbose_name=_("图书"))
+    conflict_kind = models.CharField(_("冲突类型"), max_length=10, choices=ConflictKind.choices, blank=True)
+    #: [{"field", "label", "current", "incoming"}, …]: the fields a conflict differs in, both values as text.
+    conflicts = models.JSONField(_("不一致的字段"), default=list, blank=True)
+    #: The record as parsed (values, people, holdings, control numbers, location) for a later decision.
+    entry = models.JSONField(_("解析后的记录"), null=True, blank=True)
+    fingerprint = models.CharField(_("书目指纹"), max_length=64, blank=True)
+    decision = models.CharField(_("决定"), max_length=8, choices=Decision.choices, blank=True)
+    decided_by = person_link(_("决定人"))
+    decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("导入记录")

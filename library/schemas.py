@@ -220,6 +220,7 @@ class PaperFilters(FilterSchema):
 class ImportOptions(Schema):
     format: SingleLine(16) | None = Field(None, description="csv、marc21 或 unimarc；不给出时按内容判断")
     location: SingleLine(64) | None = Field(None, description="新复本的馆藏地，例如 棋盘井法庭")
+    dry_run: bool = Field(False, description="试导入：逐条判断并写出报告，但不写入任何书目、复本或索引")
 
 
 class ImportAcceptedOut(Schema):
@@ -238,7 +239,10 @@ class ImportStatusOut(Schema):
     id: int
     url: str
     report_url: str = Field(description="逐条结果的 CSV 报告")
+    report_xlsx_url: str = Field(description="逐条结果的 XLSX 报告")
+    records_url: str = Field(description="逐条结果（可按 outcome 筛选，分页）")
     state: str = Field(description="queued、running、done 或 failed")
+    dry_run: bool = Field(description="试导入：报告齐全，但所有写入均已回滚")
     error: str = Field(description="失败（或重试中）的原因；否则为空")
     file_name: str
     format: str = Field(description="请求的格式，读取后为识别出的 csv、marc21 或 unimarc")
@@ -248,12 +252,62 @@ class ImportStatusOut(Schema):
     percent: int | None
     created: int
     updated: int
-    skipped: int
+    unchanged: int = Field(description="与现有书目完全相同，未写入")
+    skipped: int = Field(description="已弃用：unchanged 的旧名，下一版删除", json_schema_extra={"deprecated": True})
+    conflicts: int = Field(description="与现有书目不一致（或可能重复）、尚待馆员决定的记录")
     failed: int
     errors: list[ImportErrorOut] = Field(description="前 20 个错误；全部见报告")
     created_by: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+class ImportConflictOut(Schema):
+    field: str = Field(description="字段名（contributors 为责任者）")
+    label: str
+    current: str = Field(description="现有书目的值")
+    incoming: str = Field(description="导入记录的值")
+
+
+class ImportRecordOut(Schema):
+    position: int = Field(description="在文件中的序号（从 1 起；0 为关于整个文件的提示）")
+    line: int | None = Field(description="CSV：物理行号")
+    record: int | None = Field(description="MARC：记录序号")
+    control_number: str
+    isbn: str
+    outcome: str = Field(description="created、updated、unchanged、conflict、failed 或 notice")
+    reason: str
+    book: int | None = Field(description="新增、更新、未变或冲突所涉及的书目 id")
+    conflict_kind: str = Field(description="冲突：fields（数据不一致）或 duplicate（可能重复）；否则为空")
+    conflicts: list[ImportConflictOut]
+    decision: str = Field(description="已决定的冲突：keep、replace 或 new；否则为空")
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_url: str | None = Field(description="尚待决定的冲突：POST 决定到此地址")
+
+    @staticmethod
+    def resolve_book(obj) -> int | None:
+        return obj.book_id
+
+    @staticmethod
+    def resolve_decided_by(obj) -> str | None:
+        return obj.decided_by.get_username() if obj.decided_by_id else None
+
+    @staticmethod
+    def resolve_decision_url(obj) -> str | None:
+        if obj.outcome != "conflict":
+            return None
+        return f"/api/v1/imports/{obj.catalog_import_id}/records/{obj.position}/decision"
+
+
+class ImportRecordFilters(Schema):
+    outcome: Literal["created", "updated", "unchanged", "conflict", "failed", "notice"] | None = Field(
+        None, description="只列此结果的记录")
+
+
+class ImportDecisionIn(StrictSchema):
+    action: Literal["keep", "replace", "new"] = Field(
+        description="keep：保留现有书目；replace：以导入记录覆盖不一致的字段；new：另建一种新书")
 
 
 # --- circulation ------------------------------------------------------------------------------------

@@ -323,9 +323,21 @@ def catalog_import_state(catalog_import: CatalogImport) -> str:
     return "done" if catalog_import.finished else "failed"
 
 
-def catalog_import_records(*, catalog_import: CatalogImport) -> QuerySet[ImportRecord]:
-    """Every row's or record's outcome in file order (a notice about the whole file first)."""
-    return ImportRecord.objects.filter(catalog_import=catalog_import).order_by("position")
+def catalog_import_records(*, catalog_import: CatalogImport, outcome: str | None = None,
+                           conflicts_first: bool = False) -> QuerySet[ImportRecord]:
+    """Every row's or record's outcome in file order (a notice about the whole file first), or only those
+    of one ``outcome``; ``conflicts_first`` puts the conflicts still waiting for a decision first."""
+    records = ImportRecord.objects.filter(catalog_import=catalog_import)
+    if outcome:
+        records = records.filter(outcome=outcome)
+    if conflicts_first:
+        records = records.annotate(waiting=Case(When(outcome=ImportRecord.Outcome.CONFLICT, then=0), default=1))
+        return records.order_by("waiting", "position")
+    return records.order_by("position")
+
+
+def import_record_get(*, catalog_import: CatalogImport, position: int) -> ImportRecord | None:
+    return ImportRecord.objects.filter(catalog_import=catalog_import, position=position).first()
 
 
 def catalog_import_status(*, catalog_import: CatalogImport) -> dict:
@@ -341,7 +353,10 @@ def catalog_import_status(*, catalog_import: CatalogImport) -> dict:
         "id": catalog_import.pk,
         "url": f"/api/v1/imports/{catalog_import.pk}",
         "report_url": f"/api/v1/imports/{catalog_import.pk}/report",
+        "report_xlsx_url": f"/api/v1/imports/{catalog_import.pk}/report.xlsx",
+        "records_url": f"/api/v1/imports/{catalog_import.pk}/records",
         "state": state,
+        "dry_run": catalog_import.dry_run,
         "error": job.error if job is not None and state in ("failed", "queued") else "",
         "file_name": catalog_import.file_name,
         "format": catalog_import.format,
@@ -351,7 +366,9 @@ def catalog_import_status(*, catalog_import: CatalogImport) -> dict:
         "percent": (min(100, round(100 * done / total)) if total else None) if state != "done" else 100,
         "created": catalog_import.created,
         "updated": catalog_import.updated,
-        "skipped": catalog_import.skipped,
+        "unchanged": catalog_import.unchanged,
+        "skipped": catalog_import.unchanged,  # deprecated alias of "unchanged" (docs/api.md)
+        "conflicts": catalog_import.conflicts,
         "failed": catalog_import.failed,
         "errors": [{"line": e.line, "record": e.record, "reason": e.reason} for e in errors],
         "created_by": catalog_import.created_by.get_username() if catalog_import.created_by else None,

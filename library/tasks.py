@@ -77,16 +77,27 @@ def import_catalog_file(job, progress):
 
 
 def catalog_import_start(*, data: bytes, filename: str, format: str | None, location: str | None,
-                         started_by: AbstractBaseUser | None) -> CatalogImport:
+                         started_by: AbstractBaseUser | None, dry_run: bool = False) -> CatalogImport:
     """Store a catalog file and queue its import; returns at once (``imports.catalog_import_create`` checks).
 
     The job runs in the language active now (the request's): the report it writes (each failed row's
     reason) is stored text, in the language of the librarian who started the import."""
     with transaction.atomic():
         catalog_import = imports.catalog_import_create(data=data, filename=filename, format=format, location=location,
-                                                       created_by=started_by)
+                                                       created_by=started_by, dry_run=dry_run)
         catalog_import.job = job_enqueue(import_catalog_file, key=f"catalog_import:{catalog_import.pk}",
                                          payload={"import_id": catalog_import.pk, "language": translation.get_language()},
                                          created_by=started_by)
         catalog_import.save(update_fields=["job"])
     return catalog_import
+
+
+def catalog_import_commit(*, dry_run: CatalogImport, started_by: AbstractBaseUser | None) -> CatalogImport:
+    """Start the real import of a finished dry run's file (same format and location); the dry run's stored
+    copy of the file is then deleted.  Raises ``DomainError`` when ``dry_run`` is not a finished dry run
+    or its file is gone (already imported for real)."""
+    data = imports.dry_run_file(catalog_import=dry_run)
+    started = catalog_import_start(data=data, filename=dry_run.file_name, format=dry_run.format or None,
+                                   location=dry_run.location or None, started_by=started_by)
+    imports.dry_run_file_discard(catalog_import=dry_run)
+    return started

@@ -9,6 +9,7 @@ and paper pages, /me) are in web/views.py.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,9 +25,17 @@ from core.errors import DomainError, InvalidInput
 from core.pdf import pdf_response
 from core.text import as_id
 from core.throttles import hourly_allowance
-from library import circulation, selectors, services, tasks
-from library.forms import CardsForm, CatalogImportForm, DeskForm, LabelsForm, PaperFileForm, PaperForm
-from library.models import Channel, Hold, Loan
+from library import circulation, imports, selectors, services, tasks
+from library.forms import (
+    CardsForm,
+    CatalogImportForm,
+    DeskForm,
+    ImportDecisionForm,
+    LabelsForm,
+    PaperFileForm,
+    PaperForm,
+)
+from library.models import Channel, Hold, ImportRecord, Loan
 from library.policy import library_today
 
 
@@ -425,6 +434,7 @@ def catalog_import(request: HttpRequest) -> HttpResponse:
             started = tasks.catalog_import_start(
                 data=upload.read(), filename=upload.name or "", format=form.cleaned_data["format"] or None,
                 location=form.cleaned_data["location"] or None, started_by=request.user,
+                dry_run=form.cleaned_data["dry_run"],
             )
         except InvalidInput as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
@@ -437,14 +447,64 @@ def catalog_import(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.LIBRARIAN)
 def catalog_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
-    """An import's progress (the page reloads itself while the job runs), then its counts and first errors."""
+    """An import's progress (the page reloads itself while the job runs), then its counts and its report:
+    every record, filtered by outcome and paginated, the conflicts waiting for a decision first, each with
+    both values side by side and one button per decision."""
     found = selectors.catalog_import_get(import_id=import_id)
     if found is None:
         raise Http404
     status = selectors.catalog_import_status(catalog_import=found)
+    outcome = request.GET.get("outcome", "")
+    if outcome not in ImportRecord.Outcome.values:
+        outcome = ""
+    records = selectors.catalog_import_records(catalog_import=found, outcome=outcome or None,
+                                               conflicts_first=True).select_related("decided_by")
+    page = Paginator(records, IMPORT_RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "library/import_detail.html", {
-        "nav": "import", "status": status, "running": status["state"] in ("queued", "running"),
+        "nav": "import", "status": status, "running": status["state"] in ("queued", "running"), "page": page,
+        "outcome": outcome, "outcomes": ImportRecord.Outcome.choices,
+        "can_commit": found.dry_run and found.finished and bool(found.file),
     })
+
+
+#: Records per page of an import's report.
+IMPORT_RECORDS_PER_PAGE = 50
+
+
+@role_required(Role.LIBRARIAN)
+@require_POST
+def catalog_import_decide(request: HttpRequest, import_id: int, position: int) -> HttpResponse:
+    """A librarian's decision on one conflict (keep, replace, new), from the import's page."""
+    found = selectors.catalog_import_get(import_id=import_id)
+    record = found and selectors.import_record_get(catalog_import=found, position=position)
+    if record is None or not record.conflict_kind:
+        raise Http404
+    form = ImportDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择保留、覆盖或另建"))
+        return redirect("catalog-import-detail", import_id=import_id)
+    try:
+        imports.import_record_decide(record=record, action=form.cleaned_data["action"], actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("catalog-import-detail", import_id=import_id)
+    messages.success(request, _("第 %(n)s 条：已决定") % {"n": record.record or record.line or position})
+    return redirect("catalog-import-detail", import_id=import_id)
+
+
+@role_required(Role.LIBRARIAN)
+@require_POST
+def catalog_import_commit(request: HttpRequest, import_id: int) -> HttpResponse:
+    """正式导入: the real import of a finished dry run's file."""
+    found = selectors.catalog_import_get(import_id=import_id)
+    if found is None:
+        raise Http404
+    try:
+        started = tasks.catalog_import_commit(dry_run=found, started_by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("catalog-import-detail", import_id=import_id)
+    return redirect("catalog-import-detail", import_id=started.pk)
 
 
 # --- a judge's own papers ---------------------------------------------------------------------------------

@@ -309,7 +309,7 @@ def test_importing_the_same_file_again_changes_nothing():
 
     again = import_catalog(data=csv)
 
-    assert (again.skipped, again.updated) == (1, 0)
+    assert (again.unchanged, again.updated) == (1, 0)
 
 
 # --- the command --------------------------------------------------------------------------------------------

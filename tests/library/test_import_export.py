@@ -81,12 +81,13 @@ def snapshot() -> list[dict]:
     ]
 
 
-def summary(fmt: str = "csv", created=0, updated=0, skipped=0, failed=0, errors=()) -> dict:
+def summary(fmt: str = "csv", created=0, updated=0, unchanged=0, conflicts=0, failed=0, errors=()) -> dict:
     return {
         "format": fmt,
         "created": created,
         "updated": updated,
-        "skipped": skipped,
+        "unchanged": unchanged,
+        "conflicts": conflicts,
         "failed": failed,
         "errors": list(errors),
     }
@@ -290,13 +291,13 @@ def test_csv_update_with_a_taken_barcode_changes_nothing():
 
 
 def test_reimporting_the_same_file_changes_nothing():
-    """The second import finds every book by ISBN and every barcode on its book: all skipped."""
+    """The second import finds every book by ISBN and every barcode on its book: all unchanged."""
     import_csv(TWO_BOOKS)
     before = snapshot()
 
     result = import_csv(TWO_BOOKS)
 
-    assert result == summary(skipped=2)
+    assert result == summary(unchanged=2)
     assert snapshot() == before
     assert (Book.objects.count(), Copy.objects.count(), Contributor.objects.count()) == (2, 3, 5)
 
@@ -309,7 +310,7 @@ def test_reimport_with_changed_cells_updates_in_place():
 
     result = import_csv(changed)
 
-    assert result == summary(updated=1, skipped=1)
+    assert result == summary(updated=1, unchanged=1)
     book = Book.objects.get(isbn=ISBN_A)
     assert (book.publisher, people(book)) == ("法律出版社", [("王泽鉴", AUTHOR)])
     assert copies(book) == [("B001", "棋盘井法庭"), ("B002", "棋盘井法庭"), ("B009", "棋盘井法庭")]
@@ -334,7 +335,7 @@ def test_empty_cells_do_not_blank_existing_fields():
 
     result = import_csv(csv_text(row(isbn=ISBN_A, title="民法总则")))
 
-    assert result == summary(skipped=1)
+    assert result == summary(unchanged=1)
     assert Book.objects.values_list("publisher", "summary").get() == ("北京大学出版社", "提要")
 
 
@@ -558,7 +559,7 @@ def test_marc21_reimport_is_idempotent():
 
     result = import_catalog(data=data).as_dict()
 
-    assert result == summary("marc21", skipped=2)
+    assert result == summary("marc21", unchanged=2)
     assert snapshot() == before
 
 
@@ -935,7 +936,7 @@ def test_csv_export_reimported_over_itself_changes_nothing(catalog):
 
     result = import_catalog(data=export_bytes("csv")).as_dict()
 
-    assert result == summary(skipped=5)
+    assert result == summary(unchanged=5)
     assert snapshot() == before
 
 
@@ -987,7 +988,7 @@ def test_marc_export_reimports_to_the_same_catalog(catalog):
 
     assert result == summary("marc21", created=4)
     assert snapshot() == before
-    assert import_catalog(data=data).as_dict() == summary("marc21", skipped=4)
+    assert import_catalog(data=data).as_dict() == summary("marc21", unchanged=4)
 
 
 def test_unknown_export_format_is_rejected():
@@ -1210,7 +1211,7 @@ def upload(client, data: bytes, fields: dict | None = None, name: str = "books.c
 
 def counts(status: dict) -> dict:
     """The part of an import's status that the inline importer's summary also gives."""
-    return {key: status[key] for key in ("format", "created", "updated", "skipped", "failed", "errors")}
+    return {key: status[key] for key in ("format", "created", "updated", "unchanged", "conflicts", "failed", "errors")}
 
 
 def test_librarian_uploads_csv_and_gets_the_summary(librarian_api):

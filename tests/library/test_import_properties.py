@@ -132,7 +132,7 @@ def assert_summary_consistent(summary, before: tuple[int, int], entries: int | N
     assert all(isinstance(error["reason"], str) and error["reason"].strip() for error in summary.errors)
     assert len(summary.errors) >= summary.failed
     if entries is not None:
-        assert summary.created + summary.updated + summary.skipped + summary.failed == entries
+        assert summary.created + summary.updated + summary.unchanged + summary.conflicts + summary.failed == entries
     assert Book.objects.count() == before[0] + summary.created
 
 
@@ -382,7 +382,7 @@ def test_import_api_answers_a_job_that_ends_with_counts_or_a_reason_or_422_namin
             return
         assert body["state"] == "done", body
         assert body["records_done"] == body["records_total"] == sum(
-            body[k] for k in ("created", "updated", "skipped", "failed"))
+            body[k] for k in ("created", "updated", "unchanged", "conflicts", "failed"))
         assert len(body["errors"]) >= min(body["failed"], 20)
         assert Book.objects.count() == before[0] + body["created"]
 

@@ -46,9 +46,9 @@ def test_the_job_imports_in_batches_and_reports_progress_and_counts(librarian_ap
     seen = []
     real_import_items = importers.import_items
 
-    def watched(items, *, location):
+    def watched(items, *, location, **options):
         seen.append(CatalogImport.objects.get().position)  # the batch's claim is in its own transaction
-        return real_import_items(items, location=location)
+        return real_import_items(items, location=location, **options)
 
     monkeypatch.setattr(importers, "import_items", watched)
     url = post(librarian_api, books_csv(4, bad=1)).json()["url"]
@@ -59,9 +59,9 @@ def test_the_job_imports_in_batches_and_reports_progress_and_counts(librarian_ap
     assert seen == [2, 4, 5]
     assert (job.state, job.progress_done, job.progress_total) == ("done", 5, 5)
     assert {k: status[k] for k in ("state", "format", "records_done", "records_total", "percent", "created", "updated",
-                                   "skipped", "failed")} == {
+                                   "unchanged", "failed")} == {
         "state": "done", "format": "csv", "records_done": 5, "records_total": 5, "percent": 100, "created": 4,
-        "updated": 0, "skipped": 0, "failed": 1}
+        "updated": 0, "unchanged": 0, "failed": 1}
     assert status["errors"] == [{"line": 6, "record": None,
                                  "reason": f"ISBN 校验位错误：{BAD_ISBN}"}]
     assert (Book.objects.count(), CatalogImport.objects.get().file.name) == (4, "")
@@ -136,7 +136,7 @@ def test_a_killed_import_resumes_after_the_last_committed_batch(librarian, monke
     summary = imports.catalog_import_run(catalog_import_id=catalog_import.pk, progress=lambda done, total: None)
 
     assert summary == {"import_id": catalog_import.pk, "format": "csv", "total": 8, "created": 7, "updated": 0,
-                       "skipped": 0, "failed": 1}
+                       "unchanged": 0, "failed": 1}
     assert list(ImportRecord.objects.order_by("position").values_list("position", flat=True)) == list(range(1, 9))
     assert Book.objects.count() == 7
     # Once more, as a job handed over twice: nothing is read or written again.
@@ -298,7 +298,8 @@ def test_the_job_pauses_between_batches_so_requests_can_write(librarian_api, mon
     events = []
     real_import_items = importers.import_items
     monkeypatch.setattr(importers, "import_items",
-                        lambda items, *, location: events.append("batch") or real_import_items(items, location=location))
+                        lambda items, *, location, **options: events.append("batch")
+                        or real_import_items(items, location=location, **options))
     monkeypatch.setattr(imports.time, "sleep", lambda seconds: events.append(seconds))
     post(librarian_api, books_csv(5))
 
