@@ -10,11 +10,12 @@ Match rules (which existing book a record is; docs/api.md "Import formats and ma
 2. Else the record's control number, when it has one and a book was imported from the same source:
    MARC 003 + 001, stored on the book as ``source_control_number`` "(003)001" (001 alone when the record
    has no 003; CSV rows have none).
-3. Else title + subtitle + year + first contributor, each compared as ``library.matching.match_text``
+3. Else the record's copies, when every one of its barcodes is already a copy of one and the same book.
+4. Else title + subtitle + year + first contributor, each compared as ``library.matching.match_text``
    leaves it (NFKC, case folded, traditional → simplified, letters and digits only: spacing and ISBD
    punctuation do not count).  A book with an ISBN never matches a record with another ISBN this way.
    Two books that differ only in their subtitle are two books.
-4. Never the title alone: a record with neither year nor contributor matches nothing by its title; when
+5. Never the title alone: a record with neither year nor contributor matches nothing by its title; when
    its title is an existing book's, it is a ``conflict`` of kind "duplicate" (可能与《…》(id N) 重复),
    neither merged nor created until a librarian decides.
 
@@ -925,10 +926,21 @@ def source_key(control_number: str, control_source: str) -> str:
     return (f"({control_source}){control_number}" if control_source else control_number)[:100]
 
 
-def _find_book(values: dict[str, Any], people: list[Person], source: str = "") -> tuple[Book | None, str]:
+def _barcodes(holdings: list[tuple[str, str | None]]) -> list[str]:
+    found = []
+    for barcode, _place in holdings:
+        try:
+            found.append(normalize_barcode(barcode))
+        except ValidationError:
+            continue  # reported when the copies are written
+    return found
+
+
+def _find_book(values: dict[str, Any], people: list[Person], source: str = "",
+               holdings: list[tuple[str, str | None]] = ()) -> tuple[Book | None, str]:
     """The book a record describes, and how it was found, by the match rule of the module docstring:
-    ("isbn" | "control_number" | "title", book), ("duplicate", book) for a record that may only repeat a
-    book's title, or (None, "")."""
+    (book, "isbn" | "control_number" | "barcode" | "title"), (book, "duplicate") for a record that may
+    only repeat a book's title, or (None, "")."""
     isbn = values.get("isbn")
     if isbn:
         book = Book.objects.filter(isbn=isbn).first()
@@ -938,6 +950,11 @@ def _find_book(values: dict[str, Any], people: list[Person], source: str = "") -
         book = Book.objects.filter(source_control_number=source).order_by("id").first()
         if book is not None:
             return book, "control_number"
+    barcodes = set(_barcodes(holdings))
+    if barcodes:
+        owners = dict(Copy.objects.filter(barcode__in=barcodes).values_list("barcode", "book_id"))
+        if len(owners) == len(barcodes) and len(set(owners.values())) == 1:
+            return Book.objects.get(pk=next(iter(owners.values()))), "barcode"
     title_key = match_text(values.get("title"))[:500]
     if not title_key:
         return None, ""
@@ -1044,7 +1061,7 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
     people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
     source = source_key(entry.control_number, entry.control_source)
     with transaction.atomic():
-        book, how = _find_book(values, people, source)
+        book, how = _find_book(values, people, source, entry.holdings)
         if book is None:
             if not values.get("title"):
                 raise ValidationError(_("题名不能为空"))

@@ -278,8 +278,8 @@ def test_csv_row_with_a_taken_barcode_is_rolled_back_whole():
 
 
 def test_csv_update_with_a_taken_barcode_changes_nothing():
-    """An update rolls back with the row: the new publisher is not kept when a barcode fails."""
-    book = services.book_create(title="旧书", isbn=ISBN_A, publisher="旧出版社")
+    """An update rolls back with the row: the publisher it fills in is not kept when a barcode fails."""
+    book = services.book_create(title="旧书", isbn=ISBN_A)
     other = services.book_create(title="别的书")
     services.copy_create(book=other, barcode="X1")
 
@@ -287,7 +287,7 @@ def test_csv_update_with_a_taken_barcode_changes_nothing():
 
     assert result["failed"] == 1
     book.refresh_from_db()
-    assert (book.publisher, copies(book)) == ("旧出版社", [])
+    assert (book.publisher, copies(book)) == ("", [])
 
 
 def test_reimporting_the_same_file_changes_nothing():
@@ -302,31 +302,46 @@ def test_reimporting_the_same_file_changes_nothing():
     assert (Book.objects.count(), Copy.objects.count(), Contributor.objects.count()) == (2, 3, 5)
 
 
-def test_reimport_with_changed_cells_updates_in_place():
-    """Changed cells update the matched book, a new barcode adds a copy; nothing is duplicated."""
+def test_reimport_with_changed_cells_is_a_conflict_that_writes_nothing():
+    """Changed cells are not merged: the matched book keeps its values and gets no copy; the conflict lists
+    each differing field with both values."""
     import_csv(TWO_BOOKS)
     changed = TWO_BOOKS.replace("北京大学出版社", "法律出版社").replace("B001;B002", "B001;B002;B009")
     changed = changed.replace("王泽鉴 著;张三 译", "王泽鉴 著")
 
-    result = import_csv(changed)
+    result = import_catalog(data=changed.encode())
 
-    assert result == summary(updated=1, unchanged=1)
+    assert result.as_dict() == summary(conflicts=1, unchanged=1)
     book = Book.objects.get(isbn=ISBN_A)
-    assert (book.publisher, people(book)) == ("法律出版社", [("王泽鉴", AUTHOR)])
-    assert copies(book) == [("B001", "棋盘井法庭"), ("B002", "棋盘井法庭"), ("B009", "棋盘井法庭")]
-    assert (Book.objects.count(), Copy.objects.count()) == (2, 4)
+    assert (book.publisher, people(book)) == ("北京大学出版社", [("王泽鉴", AUTHOR), ("张三", TRANSLATOR)])
+    assert copies(book) == [("B001", "棋盘井法庭"), ("B002", "棋盘井法庭")]
+    assert [c for o in result.outcomes for c in o.conflicts] == [
+        {"field": "publisher", "label": "出版者", "current": "北京大学出版社", "incoming": "法律出版社"},
+        {"field": "contributors", "label": "责任者", "current": "王泽鉴; 张三 (译)", "incoming": "王泽鉴"},
+    ]
+
+
+def test_reimport_with_a_new_barcode_adds_the_copy_as_an_update():
+    import_csv(TWO_BOOKS)
+
+    result = import_catalog(data=TWO_BOOKS.replace("B001;B002", "B001;B002;B009").encode())
+
+    assert result.as_dict() == summary(updated=1, unchanged=1)
+    assert [o.reason for o in result.outcomes if o.outcome == "updated"] == ["新增 1 个复本"]
+    assert copies(Book.objects.get(isbn=ISBN_A))[-1] == ("B009", "棋盘井法庭")
 
 
 def test_book_without_isbn_is_matched_by_title_year_and_first_author():
-    """No ISBN: the same title, year and first author is the same book; another first author is not."""
+    """No ISBN: the same title, year and first author is the same book (a differing publisher is then a
+    conflict, not an update); another first author is another book."""
     text = csv_text(row(title="审判实务", authors="张三 著", year="2019", publisher="人民法院出版社"))
     import_csv(text)
 
     again = import_csv(text.replace("人民法院出版社", "法律出版社"))
     other = import_csv(text.replace("张三 著", "李四 著"))
 
-    assert (again, other) == (summary(updated=1), summary(created=1))
-    assert list(Book.objects.order_by("id").values_list("publisher", flat=True)) == ["法律出版社", "人民法院出版社"]
+    assert (again, other) == (summary(conflicts=1), summary(created=1))
+    assert list(Book.objects.order_by("id").values_list("publisher", flat=True)) == ["人民法院出版社", "人民法院出版社"]
 
 
 def test_empty_cells_do_not_blank_existing_fields():
@@ -932,11 +947,16 @@ def test_csv_export_reimports_to_the_same_catalog(catalog):
 
 
 def test_csv_export_reimported_over_itself_changes_nothing(catalog):
+    """Every book is found again (ISBN, copies, title + year + first author) and left unchanged, except the
+    one with neither ISBN, copies, year nor contributor: its title alone never matches, so it is reported
+    as a possible duplicate and not created again."""
     before = snapshot()
 
-    result = import_catalog(data=export_bytes("csv")).as_dict()
+    result = import_catalog(data=export_bytes("csv"))
 
-    assert result == summary(unchanged=5)
+    assert result.as_dict() == summary(unchanged=4, conflicts=1)
+    assert [(o.conflict_kind, o.book_id) for o in result.outcomes if o.outcome == "conflict"] == [
+        ("duplicate", Book.objects.get(title__startswith="=HYPERLINK").pk)]
     assert snapshot() == before
 
 
@@ -1116,7 +1136,7 @@ def test_import_command_prints_summary_and_failures(tmp_path):
     call_command("import_catalog", str(path), "--quiet", stdout=out, stderr=err)
 
     assert out.getvalue() == (
-        "导入完成 (csv)：新增 1，更新 0，未变 0，失败 1\n"
+        "导入完成 (csv)：新增 1，更新 0，未变 0，冲突 0（待决定），失败 1\n"
     )
     assert err.getvalue() == f"第 3 行：ISBN 校验位错误：{BAD_ISBN}\n"
     assert list(Book.objects.values_list("title", flat=True)) == ["民法总则"]

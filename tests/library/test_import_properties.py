@@ -137,7 +137,8 @@ def assert_summary_consistent(summary, before: tuple[int, int], entries: int | N
 
 
 def assert_failed_entries_left_nothing(entries: dict[int, dict], failed: set[int], before: tuple[int, int]) -> None:
-    """A failed entry wrote no book and no copy; every other entry added all of its own barcodes."""
+    """A failed entry (or a conflict, which writes nothing until a librarian decides) wrote no book and no
+    copy; every other entry added all of its own barcodes."""
     for number, entry in entries.items():
         stored = set(Copy.objects.filter(barcode__in=entry["own_barcodes"]).values_list("barcode", flat=True))
         if number in failed:
@@ -182,6 +183,7 @@ def test_a_drawn_csv_file_imports_in_whole_rows(seeded_book, drawn):
         assert_summary_consistent(summary, before, entries=len(entries))
         assert len(summary.errors) == summary.failed  # the header names known columns only
         failed = {error["line"] for error in summary.errors}
+        failed |= {outcome.number for outcome in summary.outcomes if outcome.outcome == "conflict"}
         assert failed <= set(entries)
         assert_failed_entries_left_nothing(entries, failed, before)
 
@@ -267,6 +269,7 @@ def test_a_drawn_marc_file_imports_in_whole_records(seeded_book, drawn):
         assert_summary_consistent(summary, before, entries=len(rows))
         assert len(summary.errors) == summary.failed
         failed = {error["record"] for error in summary.errors}
+        failed |= {outcome.number for outcome in summary.outcomes if outcome.outcome == "conflict"}
         assert_failed_entries_left_nothing(entries, failed, before)
 
     rolled_back(run)
@@ -323,7 +326,7 @@ def test_mutated_marc_is_reported_never_raised_and_a_second_import_adds_nothing(
 # --- the command and the API ---------------------------------------------------------------------------
 
 SUMMARY_LINE = re.compile(
-    r"^导入完成 \((csv|marc21|unimarc)\)：新增 (\d+)，更新 (\d+)，未变 (\d+)，失败 (\d+)\n$"
+    r"^导入完成 \((csv|marc21|unimarc)\)：新增 (\d+)，更新 (\d+)，未变 (\d+)，冲突 (\d+)（待决定），失败 (\d+)\n$"
 )
 FILES = st.binary(max_size=200) | mutated_marc().map(lambda drawn: drawn[0]) | csv_files().map(
     lambda drawn: (serialize(drawn[2]) + "".join(serialize([r[c] for c in drawn[1]]) for r in drawn[0])).encode()
@@ -348,7 +351,7 @@ def test_import_command_prints_a_summary_or_a_clear_error(seeded_book, tmp_path,
             return
         match = SUMMARY_LINE.match(out.getvalue())
         assert match, out.getvalue()
-        created, failed = int(match[2]), int(match[5])
+        created, failed = int(match[2]), int(match[6])
         # One "第 N 行/条记录" line per problem (a reason quoting a cell may run over more lines).
         problems = [line for line in err.getvalue().splitlines() if line.startswith("第 ")]
         assert len(problems) >= failed and err.getvalue().startswith("第 " if failed else ""), err.getvalue()

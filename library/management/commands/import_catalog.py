@@ -65,15 +65,17 @@ class Command(BaseCommand):
                                 "冲突 %(conflicts)s（待决定），失败 %(failed)s") % totals)
 
     def _outcome_line(self, outcome, where: str, labels: dict, *, stream) -> None:
-        place = error_text({"line": outcome.number if where == "line" else None,
-                            "record": outcome.number if where == "record" else None,
-                            "reason": f"{labels.get(outcome.outcome, outcome.outcome)} ({outcome.outcome})"})
-        details = [outcome.reason]
+        """"第 3 行：ISBN 校验位错误…" for a failure; "第 3 行：冲突 (conflict) · reason · 书目 id 5 · field: a → b"
+        for any other outcome."""
+        details = [] if outcome.outcome == "failed" else [f"{labels.get(outcome.outcome)} ({outcome.outcome})"]
+        details.append(outcome.reason)
         if outcome.book_id is not None:
             details.append(_("书目 id %(id)s") % {"id": outcome.book_id})
         for conflict in outcome.conflicts:
             details.append(f"{conflict['label']}: {conflict['current']} → {conflict['incoming']}")
-        stream.write(" · ".join([place, *(d for d in details if d)]))
+        stream.write(error_text({"line": outcome.number if where == "line" else None,
+                                 "record": outcome.number if where == "record" else None,
+                                 "reason": " · ".join(d for d in details if d)}))
 
     def _write_report(self, path: str, summary) -> None:
         records = [import_record_from(outcome, where=summary.where, position=number)
