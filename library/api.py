@@ -357,7 +357,7 @@ def list_import_records(request: HttpRequest, import_id: int, filters: Query[Imp
 
 @router.post("/imports/{import_id}/records/{position}/decision", response={200: ImportRecordOut, **ERRORS},
              auth=LOGGED_IN, summary="决定导入冲突：保留、覆盖或另建（馆员）")
-def decide_import_record(request: HttpRequest, import_id: int, position: int, decision: ImportDecisionIn):
+def decide_import_record(request: HttpRequest, import_id: int, position: int, payload: ImportDecisionIn):
     """``{"action": "keep" | "replace" | "new"}`` for a conflict of the import.  404 for a record that is not
     a conflict; 409 when it was already decided (``already_decided``), belongs to a dry run (``dry_run``),
     its book changed since the import (``book_changed``), or the decision cannot be written
@@ -366,4 +366,4 @@ def decide_import_record(request: HttpRequest, import_id: int, position: int, de
     record = selectors.import_record_get(catalog_import=_get_import(import_id), position=position)
     if record is None or not record.conflict_kind:
         raise HttpError(404, _("导入 %(id)s 没有第 %(n)s 条冲突记录") % {"id": import_id, "n": position})
-    return imports.import_record_decide(record=record, action=decision.action, actor=request.auth)
+    return imports.import_record_decide(record=record, action=payload.action, actor=request.auth)

@@ -1241,13 +1241,22 @@ def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str 
             if entry is not None:
                 outcome.control_number = entry.control_number
                 outcome.isbn = one_line(str(entry.values.get("isbn") or ""))[:32]
-            if dry_run and outcome.outcome == "created":
-                outcome.book_id = None
             outcomes.append(outcome)
         if dry_run:
             # Books, copies, index outbox rows and their on-commit work all go with the savepoint.
             transaction.set_rollback(True)
+    if dry_run:
+        _forget_rolled_back_books(outcomes)
     return outcomes
+
+
+def _forget_rolled_back_books(outcomes: list[Outcome]) -> None:
+    """After a dry run's rollback: no outcome names a book that only the dry run had created."""
+    ids = {outcome.book_id for outcome in outcomes if outcome.book_id is not None}
+    kept = set(Book.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    for outcome in outcomes:
+        if outcome.book_id not in kept:
+            outcome.book_id = None
 
 
 def import_catalog(
@@ -1291,11 +1300,11 @@ def import_catalog(
             with transaction.atomic():
                 outcomes = import_items(items[start : start + BATCH_SIZE], location=location)
             for outcome in outcomes:
-                if dry_run and outcome.outcome == "created":
-                    outcome.book_id = None
                 summary.count(outcome)
             bar.update(len(outcomes))
         if dry_run:
             transaction.set_rollback(True)
+    if dry_run:
+        _forget_rolled_back_books(summary.outcomes)
     bar.close()
     return summary

@@ -1,0 +1,551 @@
+"""The import's match rule, no silent merge, conflicts and their decisions, dry runs and the per-record report
+(docs/api.md "Import formats and match rules")."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
+from openpyxl import load_workbook
+from pymarc import Field
+
+from library import services
+from library.importers import import_catalog
+from library.models import Book, CatalogImport, Copy, ImportRecord
+from search_index.models import IndexTask
+from tests.conftest import api_for, make_user
+from tests.jobs.worker import run_queued_jobs
+from tests.library.test_import_export import ISBN_A, ISBN_B, csv_text, field, marc, row
+
+REALDATA = Path(__file__).resolve().parents[1] / "fixtures" / "realdata"
+
+
+def upload(api, data: bytes, name: str = "books.csv", **options):
+    response = api.upload("/api/v1/imports", {"file": SimpleUploadedFile(name, data)},
+                          data={k: str(v).lower() if isinstance(v, bool) else v for k, v in options.items()})
+    assert response.status_code == 202, response.json()
+    run_queued_jobs()
+    return api.get(response.json()["url"]).json()
+
+
+def records(status: dict, api, **query) -> list[dict]:
+    return api.get(status["records_url"], {"limit": 100, **query}).json()["items"]
+
+
+def counts(status: dict) -> tuple:
+    return tuple(status[k] for k in ("created", "updated", "unchanged", "conflicts", "failed"))
+
+
+def marc21(*, control: str = "", source: str = "", isbn: str = "", title: str, subtitle: str = "",
+           author: str = "", year: str = "", publisher: str = "") -> list[Field]:
+    fields = []
+    if control:
+        fields.append(Field(tag="001", data=control))
+    if source:
+        fields.append(Field(tag="003", data=source))
+    fields.append(Field(tag="008", data=f"200101s{year or '    '}    ch            000 0 chi d"))
+    if isbn:
+        fields.append(field("020", "a", isbn))
+    if author:
+        fields.append(field("100", "a", author, ind="1 "))
+    fields.append(field("245", "a", title, *(["b", subtitle] if subtitle else []), ind="00"))
+    fields.append(field("264", "b", publisher or "出版社", *(["c", year] if year else []), ind=" 1"))
+    return fields
+
+
+def library_rows() -> dict[str, int]:
+    """Rows of every table of the library app, and of the index outbox."""
+    found = {model._meta.db_table: model.objects.count() for model in apps.get_app_config("library").get_models()}
+    return {**found, "index_outbox": IndexTask.objects.count()}
+
+
+# --- the match rule ----------------------------------------------------------------------------------------
+
+
+def test_two_books_that_differ_only_in_their_subtitle_are_two_books(db):
+    first = services.book_create(title="民法总论", subtitle="第一卷", year=2020,
+                                 contributors=[services.Person("王泽鉴")])
+
+    result = import_catalog(data=csv_text(row(title="民法总论", subtitle="第二卷", year="2020",
+                                               authors="王泽鉴")).encode())
+
+    assert result.as_dict()["created"] == 1
+    assert list(Book.objects.order_by("id").values_list("id", "subtitle")) == [
+        (first.pk, "第一卷"), (first.pk + 1, "第二卷")]
+
+
+def test_titles_match_across_script_width_case_spacing_and_punctuation(db):
+    book = services.book_create(title="民法學 總論", subtitle="Ｃｉｖｉｌ Law", year=2020,
+                                contributors=[services.Person("王澤鑑")])
+
+    result = import_catalog(data=csv_text(row(title="《民法学总论》", subtitle="civil law.", year="2020",
+                                               authors="王泽鉴", publisher="北京大学出版社")).encode())
+
+    # Found (not created): the empty publisher is filled; the differing spellings are a conflict, not merged.
+    assert result.as_dict()["conflicts"] == 1
+    assert [c["field"] for c in result.outcomes[0].conflicts] == ["title", "subtitle", "contributors"]
+    assert result.outcomes[0].book_id == book.pk
+    assert Book.objects.count() == 1
+
+
+def test_a_record_without_year_and_author_is_a_possible_duplicate_not_a_match(db):
+    book = services.book_create(title="刑法学", publisher="法律出版社", year=2019)
+
+    result = import_catalog(data=csv_text(row(title="刑法学", publisher="北大出版社")).encode())
+
+    outcome = result.outcomes[0]
+    assert (outcome.outcome, outcome.conflict_kind, outcome.book_id) == ("conflict", "duplicate", book.pk)
+    assert outcome.reason == f"可能与《刑法学》(id {book.pk}) 重复：只有题名相同（没有出版年和责任者），请决定"
+    assert list(Book.objects.values_list("title", "publisher")) == [("刑法学", "法律出版社")]
+
+
+def test_a_record_with_a_year_never_matches_a_book_of_another_year_by_title(db):
+    services.book_create(title="刑法学", year=2019, contributors=[services.Person("张明楷")])
+
+    result = import_catalog(data=csv_text(row(title="刑法学", year="2021", authors="张明楷")).encode())
+
+    assert result.as_dict()["created"] == 1
+    assert Book.objects.count() == 2
+
+
+def test_an_isbn_10_matches_the_book_saved_with_its_isbn_13(db):
+    book = services.book_create(title="民法总则", isbn=ISBN_A)
+
+    result = import_catalog(data=csv_text(row(isbn="7-301-04815-7", title="民法总则", year="2020")).encode())
+
+    assert (result.outcomes[0].outcome, result.outcomes[0].reason, result.outcomes[0].book_id) == (
+        "updated", "补充了 出版年", book.pk)
+
+
+def test_the_same_source_control_number_finds_the_book_a_record_was_imported_from(db):
+    first = marc(marc21(control="ocm001", source="OCoLC", title="担保法", author="李四", year="2018"))
+    import_catalog(data=first)
+    book = Book.objects.get()
+    assert book.source_control_number == "(OCoLC)ocm001"
+
+    # The record was corrected at its source: another title, a new ISBN.
+    again = import_catalog(data=marc(marc21(control="ocm001", source="OCoLC", isbn=ISBN_B, title="担保法通论",
+                                            author="李四", year="2018")))
+    other_source = import_catalog(data=marc(marc21(control="ocm001", source="DLC", title="物权法",
+                                                   author="王五", year="2018")))
+
+    assert (again.outcomes[0].outcome, again.outcomes[0].book_id) == ("conflict", book.pk)
+    assert again.outcomes[0].conflicts == [
+        {"field": "title", "label": "题名", "current": "担保法", "incoming": "担保法通论"}]
+    assert other_source.outcomes[0].outcome == "created"
+
+
+# --- re-import and no silent merge -----------------------------------------------------------------------
+
+
+def test_reimporting_a_csv_file_leaves_every_book_unchanged(db):
+    data = csv_text(row(isbn=ISBN_A, title="民法总则", year="2020", authors="王泽鉴 著", barcodes="A1;A2"),
+                    row(title="审判实务", year="2019", authors="张三", publisher="人民法院出版社"),
+                    row(title="无年份的书", authors="李四", barcodes="C1")).encode()
+    assert import_catalog(data=data).as_dict()["created"] == 3
+    before = library_rows()
+
+    again = import_catalog(data=data)
+
+    assert [o.outcome for o in again.outcomes] == ["unchanged"] * 3
+    assert library_rows() == before
+
+
+def test_reimporting_an_iso_2709_file_leaves_every_book_unchanged(db):
+    data = marc(marc21(control="1", isbn=ISBN_A, title="民法总则", author="王泽鉴", year="2020"),
+                marc21(control="2", title="审判实务", subtitle="民事卷", author="张三", year="2019"),
+                marc21(title="无控制号", author="李四", year="2018"))
+    assert import_catalog(data=data).as_dict()["created"] == 3
+    before = library_rows()
+
+    again = import_catalog(data=data)
+
+    assert [o.outcome for o in again.outcomes] == ["unchanged"] * 3
+    assert library_rows() == before
+
+
+def test_a_damaged_record_against_a_good_book_is_a_conflict_and_the_book_is_untouched(db):
+    book = services.book_create(title="民法总论", isbn=ISBN_A, publisher="北京大学出版社", year=2020,
+                                contributors=[services.Person("王泽鉴")])
+    services.copy_create(book=book, barcode="G1")
+    before = library_rows()
+    fingerprint_fields = Book.objects.values().get()
+
+    result = import_catalog(data=marc(marc21(isbn=ISBN_A, title="ÃÂ\u00adÃ°", author="ç\u008e\u008b", year="1900",
+                                             publisher="北京大学出版社")))
+
+    outcome = result.outcomes[0]
+    assert (outcome.outcome, outcome.conflict_kind, outcome.book_id) == ("conflict", "fields", book.pk)
+    assert outcome.conflicts == [
+        {"field": "title", "label": "题名", "current": "民法总论", "incoming": "ÃÂ\u00adÃ°"},
+        {"field": "year", "label": "出版年", "current": "2020", "incoming": "1900"},
+        {"field": "contributors", "label": "责任者", "current": "王泽鉴", "incoming": "ç"},
+    ]
+    assert outcome.reason == f"与《民法总论》(id {book.pk}) 不一致：题名、出版年、责任者；未写入，请决定"
+    assert Book.objects.values().get() == fingerprint_fields
+    assert library_rows() == before
+
+
+def test_filling_empty_fields_is_an_update_that_names_them(db):
+    book = services.book_create(title="合同法", isbn=ISBN_A)
+
+    result = import_catalog(data=csv_text(row(isbn=ISBN_A, title="合同法", publisher="法律出版社",
+                                               authors="韩世远", barcodes="H1")).encode())
+
+    assert (result.outcomes[0].outcome, result.outcomes[0].reason) == ("updated", "补充了 出版者、责任者；新增 1 个复本")
+    book.refresh_from_db()
+    assert (book.publisher, list(book.copies.values_list("barcode", flat=True))) == ("法律出版社", ["H1"])
+
+
+# --- decisions: the API ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def conflict(librarian_api):
+    """A finished import whose record 1 conflicts with a book (publisher and people differ)."""
+    book = services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社",
+                                contributors=[services.Person("王泽鉴")])
+    status = upload(librarian_api, csv_text(
+        row(isbn=ISBN_A, title="民法总则", publisher="法律出版社", authors="梁慧星", barcodes="N1"),
+        row(title="新书", year="2020", authors="某人")).encode())
+    return status, book
+
+
+def decide(api, status, position, action):
+    return api.post(f"{status['url']}/records/{position}/decision", {"action": action})
+
+
+def test_the_records_endpoint_lists_the_conflict_with_both_values(librarian_api, conflict):
+    status, book = conflict
+
+    listed = records(status, librarian_api, outcome="conflict")
+
+    assert counts(status) == (1, 0, 0, 1, 0)
+    assert listed == [{
+        "position": 1, "line": 2, "record": None, "control_number": "", "isbn": ISBN_A, "outcome": "conflict",
+        "reason": f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；未写入，请决定", "book": book.pk,
+        "conflict_kind": "fields", "conflicts": [
+            {"field": "publisher", "label": "出版者", "current": "北京大学出版社", "incoming": "法律出版社"},
+            {"field": "contributors", "label": "责任者", "current": "王泽鉴", "incoming": "梁慧星"}],
+        "decision": "", "decided_by": None, "decided_at": None,
+        "decision_url": f"/api/v1/imports/{status['id']}/records/1/decision",
+    }]
+
+
+def test_keep_leaves_the_book_and_moves_the_count(librarian_api, librarian, conflict):
+    status, book = conflict
+
+    response = decide(librarian_api, status, 1, "keep")
+
+    body = response.json()
+    assert (response.status_code, body["outcome"], body["decision"], body["decided_by"]) == (
+        200, "unchanged", "keep", librarian.username)
+    book.refresh_from_db()
+    assert (book.publisher, list(book.contributors.values_list("name", flat=True)), book.copies.count()) == (
+        "北京大学出版社", ["王泽鉴"], 0)
+    assert counts(librarian_api.get(status["url"]).json()) == (1, 0, 1, 0, 0)
+
+
+def test_replace_writes_the_incoming_values_and_copies_through_the_services(librarian_api, conflict):
+    status, book = conflict
+    queued = IndexTask.objects.filter(kind="book", object_id=book.pk).count()
+
+    response = decide(librarian_api, status, 1, "replace")
+
+    assert (response.status_code, response.json()["outcome"]) == (200, "updated")
+    book.refresh_from_db()
+    assert (book.publisher, list(book.contributors.values_list("name", flat=True)),
+            list(book.copies.values_list("barcode", flat=True))) == ("法律出版社", ["梁慧星"], ["N1"])
+    assert IndexTask.objects.filter(kind="book", object_id=book.pk).count() > queued  # the index follows
+    assert counts(librarian_api.get(status["url"]).json()) == (1, 1, 0, 0, 0)
+
+
+def test_new_creates_a_separate_book_without_the_taken_isbn(librarian_api, conflict):
+    status, book = conflict
+
+    response = decide(librarian_api, status, 1, "new")
+
+    body = response.json()
+    created = Book.objects.get(pk=body["book"])
+    assert (response.status_code, body["outcome"]) == (200, "created")
+    assert (created.title, created.isbn, created.publisher, list(created.copies.values_list("barcode", flat=True))) == (
+        "民法总则", None, "法律出版社", ["N1"])
+    assert body["reason"].endswith(f"ISBN {ISBN_A} 已属于另一种书，新书未记 ISBN")
+    assert counts(librarian_api.get(status["url"]).json()) == (2, 0, 0, 0, 0)
+
+
+def test_a_second_decision_is_refused_with_409(librarian_api, conflict):
+    status, _book = conflict
+    decide(librarian_api, status, 1, "keep")
+
+    response = decide(librarian_api, status, 1, "replace")
+
+    assert (response.status_code, response.json()["code"]) == (409, "already_decided")
+
+
+def test_a_decision_on_a_book_changed_since_the_import_is_refused_and_changes_nothing(librarian_api, conflict):
+    status, book = conflict
+    services.book_update(book=book, changes={"edition": "第2版"})
+
+    response = decide(librarian_api, status, 1, "replace")
+
+    assert (response.status_code, response.json()["code"]) == (409, "book_changed")
+    book.refresh_from_db()
+    assert book.publisher == "北京大学出版社"
+    assert records(status, librarian_api, outcome="conflict")[0]["decision"] == ""
+
+
+def test_a_decision_on_a_record_that_is_not_a_conflict_is_404(librarian_api, conflict):
+    status, _book = conflict
+
+    assert [decide(librarian_api, status, n, "keep").status_code for n in (2, 99)] == [404, 404]
+
+
+def test_an_unknown_action_is_422_naming_the_field(librarian_api, conflict):
+    status, _book = conflict
+
+    response = decide(librarian_api, status, 1, "merge")
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "action"
+
+
+def test_only_librarians_decide(judge_api, conflict):
+    status, book = conflict
+
+    response = decide(judge_api, status, 1, "replace")
+
+    assert response.status_code == 403
+    book.refresh_from_db()
+    assert book.publisher == "北京大学出版社"
+
+
+# --- decisions: the page -----------------------------------------------------------------------------------
+
+
+def test_the_page_shows_both_values_and_a_button_per_decision(librarian, conflict):
+    status, _book = conflict
+    client = Client()
+    client.force_login(librarian)
+
+    page = client.get(f"/catalog/import/{status['id']}").content.decode()
+
+    assert "<th>出版者</th><td>北京大学出版社</td><td>法律出版社</td>" in page
+    assert page.count('name="action"') == 3
+    assert page.index('data-position="1"') < page.index('data-position="2"')
+
+
+def test_the_page_decides_with_csrf_and_refuses_without(librarian, conflict):
+    status, book = conflict
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(librarian)
+    url = f"/catalog/import/{status['id']}/records/1/decision"
+
+    refused = client.post(url, {"action": "replace"})
+    page = client.get(f"/catalog/import/{status['id']}")
+    token = page.cookies["csrftoken"].value
+    done = client.post(url, {"action": "replace", "csrfmiddlewaretoken": token})
+    again = client.post(url, {"action": "keep", "csrfmiddlewaretoken": token}, follow=True)
+
+    assert (refused.status_code, done.status_code) == (403, 302)
+    book.refresh_from_db()
+    assert book.publisher == "法律出版社"
+    assert "此冲突已经决定过了" in again.content.decode()
+
+
+def test_the_page_filters_by_outcome(librarian, conflict):
+    status, _book = conflict
+    client = Client()
+    client.force_login(librarian)
+
+    page = client.get(f"/catalog/import/{status['id']}", {"outcome": "created"}).content.decode()
+
+    assert ('data-position="2"' in page, 'data-position="1"' in page) == (True, False)
+
+
+# --- dry runs ----------------------------------------------------------------------------------------------
+
+
+def test_the_command_dry_run_prints_each_record_and_writes_nothing(db, tmp_path):
+    services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社")
+    path = tmp_path / "books.csv"
+    path.write_text(csv_text(row(isbn=ISBN_A, title="民法总则", publisher="法律出版社"),
+                             row(title="新书", year="2020", authors="某人", barcodes="D1"),
+                             row(title="新书", year="2020", authors="某人", barcodes="D1"),
+                             row(isbn="9787301048154", title="坏书")))
+    before = library_rows()
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("import_catalog", str(path), "--dry-run", "--quiet", stdout=out, stderr=err)
+
+    book = Book.objects.get()
+    assert out.getvalue().splitlines() == [
+        f"第 2 行：冲突 (conflict) · 与《民法总则》(id {book.pk}) 不一致：出版者；未写入，请决定 · 书目 id {book.pk}"
+        " · 出版者: 北京大学出版社 → 法律出版社",
+        "第 3 行：新增 (created)",
+        "第 4 行：未变 (unchanged)",  # the book record 3 would have created (and so no book id)
+        "第 5 行：ISBN 校验位错误：9787301048154",
+        "试导入 (csv)，未写入任何数据：将新增 1，更新 0，未变 1，冲突 1，失败 1",
+    ]
+    assert library_rows() == before
+
+
+def test_the_command_writes_the_report_as_csv_or_xlsx(db, tmp_path):
+    path = tmp_path / "books.csv"
+    path.write_text(csv_text(row(title="=HYPERLINK(1)", year="2020", authors="某人"),
+                             row(isbn="9787301048154", title="坏书")))
+
+    call_command("import_catalog", str(path), "--quiet", "--report", str(tmp_path / "r.csv"), stdout=io.StringIO(),
+                 stderr=io.StringIO())
+    call_command("import_catalog", str(path), "--quiet", "--dry-run", "--report", str(tmp_path / "r.xlsx"),
+                 stdout=io.StringIO())
+
+    book = Book.objects.get()
+    assert list(csv.reader(io.StringIO((tmp_path / "r.csv").read_text(encoding="utf-8-sig")))) == [
+        ["序号", "行号", "记录号", "控制号", "ISBN", "结果", "原因", "书目 id", "不一致的字段（现有 → 导入）", "决定"],
+        ["1", "2", "", "", "", "新增 (created)", "", str(book.pk), "", ""],
+        ["2", "3", "", "", "9787301048154", "失败 (failed)", "ISBN 校验位错误：9787301048154", "", "", ""],
+    ]
+    sheet = load_workbook(tmp_path / "r.xlsx").active
+    assert [list(r) for r in sheet.iter_rows(values_only=True)][1:] == [
+        [1, 2, None, None, None, "未变 (unchanged)", None, book.pk, None, None],  # the book exists: linked
+        [2, 3, None, None, "9787301048154", "失败 (failed)", "ISBN 校验位错误：9787301048154", None, None, None],
+    ]
+
+
+def test_the_command_refuses_a_report_of_another_kind(db, tmp_path):
+    path = tmp_path / "books.csv"
+    path.write_text(csv_text(row(title="书")))
+
+    with pytest.raises(CommandError, match=r"\.csv 或 \.xlsx"):
+        call_command("import_catalog", str(path), "--report", str(tmp_path / "r.pdf"))
+    assert Book.objects.count() == 0
+
+
+def test_an_api_dry_run_reports_everything_and_writes_nothing_then_imports_for_real(librarian_api, librarian):
+    data = csv_text(row(title="新书", year="2020", authors="某人", barcodes="D1"),
+                    row(isbn="9787301048154", title="坏书")).encode()
+    before = library_rows()
+
+    status = upload(librarian_api, data, dry_run=True)
+
+    after = library_rows()
+    assert (status["dry_run"], counts(status)) == (True, (1, 0, 0, 0, 1))
+    assert [r["outcome"] for r in records(status, librarian_api)] == ["created", "failed"]
+    # Only the import's own rows (the job, its CatalogImport and two report rows) were written.
+    assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
+        "library_catalogimport": 1, "library_importrecord": 2}
+    client = Client()
+    client.force_login(librarian)
+    page = client.get(f"/catalog/import/{status['id']}").content.decode()
+    assert "试导入：未写入任何数据" in page and "正式导入" in page
+
+    response = client.post(f"/catalog/import/{status['id']}/commit")
+    run_queued_jobs()
+
+    real = CatalogImport.objects.get(pk=int(response["Location"].rsplit("/", 1)[1]))
+    assert (real.dry_run, real.created, real.failed) == (False, 1, 1)
+    assert list(Book.objects.values_list("title", flat=True)) == ["新书"]
+    assert client.post(f"/catalog/import/{status['id']}/commit", follow=True).content.decode().count(
+        "此试导入的文件已正式导入过或已删除") == 1
+
+
+def test_a_dry_run_conflict_cannot_be_decided(librarian_api):
+    services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社")
+    status = upload(librarian_api, csv_text(row(isbn=ISBN_A, title="民法总则", publisher="法律出版社")).encode(),
+                    dry_run=True)
+
+    response = decide(librarian_api, status, 1, "replace")
+
+    assert (response.status_code, response.json()["code"]) == (409, "dry_run")
+
+
+# --- the report --------------------------------------------------------------------------------------------
+
+
+def test_the_api_report_has_conflicts_and_decisions_in_csv_and_xlsx(librarian_api, librarian, conflict):
+    status, book = conflict
+    decide(librarian_api, status, 1, "keep")
+    new_book = Book.objects.get(title="新书")
+
+    text = b"".join(librarian_api.get(status["report_url"]).streaming_content).decode()
+    xlsx = librarian_api.get(status["report_xlsx_url"])
+
+    reason = f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；未写入，请决定"
+    differences = "出版者: 北京大学出版社 → 法律出版社; 责任者: 王泽鉴 → 梁慧星"
+    assert list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))[1:] == [
+        ["1", "2", "", "", ISBN_A, "未变 (unchanged)", reason, str(book.pk), differences, "保留现有 (keep)"],
+        ["2", "3", "", "", "", "新增 (created)", "", str(new_book.pk), "", ""],
+    ]
+    assert (xlsx.status_code, xlsx["Content-Type"]) == (
+        200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    rows = [list(r) for r in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True)]
+    assert rows[1] == [1, 2, None, None, ISBN_A, "未变 (unchanged)", reason, book.pk, differences, "保留现有 (keep)"]
+
+
+def test_the_xlsx_report_neutralizes_formulas(librarian_api):
+    status = upload(librarian_api, csv_text(row(isbn="=HYPERLINK(1)", title="书")).encode())
+
+    xlsx = librarian_api.get(status["report_xlsx_url"])
+
+    cells = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))[1]
+    assert cells[4] == "'=HYPERLINK(1)"
+
+
+def test_the_status_keeps_skipped_as_a_deprecated_alias_of_unchanged(librarian_api):
+    data = csv_text(row(title="书", year="2020", authors="某人")).encode()
+    upload(librarian_api, data)
+
+    status = upload(librarian_api, data)
+
+    assert (status["unchanged"], status["skipped"]) == (1, 1)
+
+
+# --- real data ---------------------------------------------------------------------------------------------
+
+
+def test_the_real_brkrtest_file_reports_records_sharing_an_isbn_as_conflicts_never_merges(db):
+    """marc4j's brkrtest.mrc: several records carry one ISBN; the first creates the book, the others are
+    conflicts (with their differing fields) or unchanged, none is merged into it."""
+    data = (REALDATA / "marc4j_brkrtest.mrc").read_bytes()
+
+    result = import_catalog(data=data)
+
+    by_isbn: dict[str, list] = {}
+    for outcome in result.outcomes:
+        if outcome.isbn:
+            by_isbn.setdefault(outcome.isbn, []).append(outcome)
+    shared = {isbn: outcomes for isbn, outcomes in by_isbn.items() if len(outcomes) > 1}
+    assert shared, "the fixture has records sharing an ISBN"
+    for outcomes in shared.values():
+        assert outcomes[0].outcome in ("created", "failed")
+        for later in outcomes[1:]:
+            assert later.outcome in ("conflict", "unchanged", "failed"), later
+            if later.outcome == "conflict":
+                assert later.conflicts and all(c["current"] != c["incoming"] for c in later.conflicts)
+    assert result.conflicts >= 1
+    assert result.created == Book.objects.count()
+    again = import_catalog(data=data)
+    assert (again.created, again.updated) == (0, 0)
+
+
+def test_a_decision_record_survives_the_upload_file(librarian_api, conflict):
+    """The upload is deleted when the import ends; the conflict keeps its parsed record for the decision."""
+    status, _book = conflict
+    stored = ImportRecord.objects.get(catalog_import_id=status["id"], position=1)
+
+    assert CatalogImport.objects.get(pk=status["id"]).file.name == ""
+    assert json.loads(json.dumps(stored.entry))["values"]["publisher"] == "法律出版社"
+    assert Copy.objects.filter(barcode="N1").count() == 0
+
+
+def test_a_librarian_made_by_make_user_can_decide(db, conflict):
+    status, _book = conflict
+    other = api_for(make_user("librarian9", "librarian"))
+
+    assert decide(other, status, 1, "keep").status_code == 200
