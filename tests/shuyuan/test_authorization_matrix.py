@@ -196,6 +196,12 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     # Any librarian may follow any import (the world's was started by another librarian).
     ("GET", "api/v1/imports/<import_id>"): E(401, 403, 200, 403, 403),
     ("GET", "api/v1/imports/<import_id>/report"): E(401, 403, 200, 403, 403),
+    ("GET", "api/v1/imports/<import_id>/report.xlsx"): E(401, 403, 200, 403, 403),
+    ("GET", "api/v1/imports/<import_id>/records"): E(401, 403, 200, 403, 403),
+    # Librarians decide a conflict of any import (the world's was started by another librarian).
+    ("POST", "api/v1/imports/<import_id>/records/<position>/decision"): E(
+        401, 403, 200, 403, 403, args={"import_id": "conflict_import", "position": "conflict_position"},
+        body={"action": "keep"}),
     ("POST", "api/v1/labels"): E(401, 403, 200, 403, 403, body={"kind": "spine", "barcodes": ["C1", "F1"]}),
     # --- API: circulation
     ("POST", "api/v1/loans"): [
@@ -297,6 +303,10 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     # An empty form: shown again with its errors.
     ("POST", "catalog/import"): E(LOGIN, 403, 400, 403, 403),
     ("GET", "catalog/import/<int:import_id>"): E(LOGIN, 403, 200, 403, 403),
+    ("POST", "catalog/import/<int:import_id>/records/<int:position>/decision"): E(
+        LOGIN, 403, 302, 403, 403, args={"import_id": "conflict_import", "position": "conflict_position"},
+        body={"action": "keep"}),
+    ("POST", "catalog/import/<int:import_id>/commit"): E(LOGIN, 403, 302, 403, 403, args={"import_id": "dry_run_import"}),
     ("POST", "catalog/import/<int:import_id>"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "me/loans/<int:loan_id>/renew"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/holds/<int:hold_id>/cancel"): E(LOGIN, 302, 404, 404, 404, owned=True),
@@ -401,8 +411,14 @@ def _build_world() -> dict:
     internal_paper = paper_create(title="执行难问题调研", visibility="internal", created_by=judge)
     paper_attach_file(paper=internal_paper, data="内部全文".encode(), filename="调研.txt")
     paper_create(title="公开的调研成果", visibility="public")
+    librarian2 = make_user("librarian2", Role.LIBRARIAN)
     catalog_import = catalog_import_start(data=CSV_IMPORT.encode(), filename="books.csv", format=None, location=None,
-                                          started_by=make_user("librarian2", Role.LIBRARIAN))
+                                          started_by=librarian2)
+    book_create(title="有 ISBN 的书", isbn="9787301048153")
+    conflict_import = catalog_import_start(data=b"isbn,title\n9787301048153,\xe5\x88\xab\xe7\x9a\x84\xe9\xa2\x98\xe5\x90\x8d\n",
+                                           filename="conflict.csv", format=None, location=None, started_by=librarian2)
+    dry_run_import = catalog_import_start(data=CSV_IMPORT.encode(), filename="trial.csv", format=None, location=None,
+                                          started_by=librarian2, dry_run=True)
     run_queued_jobs()
     venue = event_services.venue_create(name="第一会议室")
     start = (timezone.now() + timedelta(days=5)).replace(second=0, microsecond=0)
@@ -420,6 +436,7 @@ def _build_world() -> dict:
         "tokens": {actor: token_issue(user=user, name="matrix").raw for actor, user in users.items()},
         "book": book.pk, "free_book": free_book.pk, "busy_book": busy_book.pk, "free_copy": free_copy.barcode,
         "internal_paper": internal_paper.pk, "loan": loan.pk, "hold": hold.pk, "catalog_import": catalog_import.pk,
+        "conflict_import": conflict_import.pk, "conflict_position": 1, "dry_run_import": dry_run_import.pk,
         "pull_hold": pull_hold.pk, "ready_hold": ready_hold.pk, "transfer": transfer.pk,
         "spare_token": token_issue(user=judge, name="spare").token.pk,
         "venue": venue.pk, "event": event.pk, "internal_event": internal_event.pk, "attachment": attachment.pk,
