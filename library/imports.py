@@ -6,6 +6,11 @@ batch commits its books, its ``ImportRecord`` rows (the report), the counts and 
 ``position`` together, so progress is visible batch by batch, and a job killed mid-import and run
 again resumes after the last committed batch: no record is written or counted twice and no half
 batch is ever visible.  ``manage.py import_catalog`` runs the same batch importer inline.
+
+A dry run (``CatalogImport.dry_run``) goes the same way, batch by batch, but each batch's catalog writes
+are rolled back (a savepoint) before its report rows and counts commit; its file is kept for the real
+import (``tasks.catalog_import_commit``).  A conflict's ``ImportRecord`` keeps the parsed record, so
+``import_record_decide`` applies a librarian's decision after the upload is gone.
 """
 
 import time
