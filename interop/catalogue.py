@@ -171,9 +171,9 @@ def _list_matches(values: list[str], relation: str, text: str) -> bool:
 def _subject(relation: str, text: str) -> set[Key]:
     # Subjects and keywords are JSON lists, which SQLite stores with \\u escapes: matched here, in Python,
     # over two columns of the catalogue (a court's catalogue is thousands of rows, not millions).
-    keys = {("book", pk) for pk, subjects, clc in public_books().values_list("pk", "subjects", "clc").iterator()
+    keys = {("book", pk) for pk, subjects, clc in public_books().order_by().values_list("pk", "subjects", "clc").iterator(chunk_size=2000)
             if _list_matches([*(subjects or []), clc], relation, text)}
-    keys |= {("paper", pk) for pk, keywords in public_papers().values_list("pk", "keywords").iterator()
+    keys |= {("paper", pk) for pk, keywords in public_papers().order_by().values_list("pk", "keywords").iterator(chunk_size=2000)
              if _list_matches(list(keywords or []), relation, text)}
     return keys
 
@@ -289,7 +289,7 @@ def order(found: Found, sort: list[SortKey]) -> list[Key]:
     if sort:
         for key in sort:
             if key.index not in SORT_INDEXES:
-                raise Diagnostic(88 if "." in key.index else 16, key.index, "unsupported sort index")
+                raise Diagnostic(16, key.index, "unsupported sort index")
         facts: dict[Key, tuple[str, int | None]] = {}
         book_ids = [i for t, i in found.keys if t == "book"]
         paper_ids = [i for t, i in found.keys if t == "paper"]

@@ -59,7 +59,7 @@ MESSAGES = {
     37: "Unsupported boolean operator", 38: "Too many boolean operators in query",
     46: "Unsupported boolean modifier", 61: "First record position out of range",
     66: "Unknown schema for retrieval", 71: "Unsupported record packing", 72: "XPath retrieval unsupported",
-    80: "Sort not supported", 82: "Unsupported sort sequence", 88: "Unsupported path for sort",
+    82: "Unsupported sort sequence",
     110: "Stylesheets not supported",
 }
 
