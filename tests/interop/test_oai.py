@@ -10,8 +10,10 @@ import time_machine
 from django.test import Client
 from lxml import etree
 
+from accounts.models import Role
 from library.models import Book, Paper
 from library.services import book_create, paper_create
+from tests.conftest import make_user
 from tests.interop.conftest import SECRET, SRW, xml
 
 
@@ -69,10 +71,14 @@ def test_list_identifiers_lists_books_and_public_papers_only(catalogue):
     assert identifiers(oai(verb="ListIdentifiers", metadataPrefix="oai_dc", set="book")) == expected[:3]
 
 
-def test_list_records_text_never_holds_the_internal_paper(catalogue):
-    for prefix in ("oai_dc", "marcxml"):
-        response = Client().get("/oai", {"verb": "ListRecords", "metadataPrefix": prefix})
-        assert SECRET not in response.content.decode()
+def test_list_records_text_never_holds_the_internal_paper_even_for_a_judge(catalogue):
+    judge = Client()
+    judge.force_login(make_user("judge9", Role.JUDGE))
+    for client in (Client(), judge):
+        for prefix in ("oai_dc", "marcxml"):
+            response = client.get("/oai", {"verb": "ListRecords", "metadataPrefix": prefix})
+            assert SECRET not in response.content.decode()
+            assert len(identifiers(xml(response))) == 4
 
 
 def test_get_record_in_both_formats(catalogue):
