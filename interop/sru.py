@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from lxml import etree
 
@@ -174,7 +175,7 @@ def explain_record() -> etree._Element:
     etree.SubElement(server, f"{z}database").text = (site.path.strip("/") + "/sru").lstrip("/")
     database = etree.SubElement(root, f"{z}databaseInfo")
     etree.SubElement(database, f"{z}title", lang="zh", primary="true").text = settings.LIBRARY_NAME
-    etree.SubElement(database, f"{z}description", lang="zh", primary="true").text = _(
+    etree.SubElement(database, f"{z}description", lang=get_language() or "zh", primary="true").text = _(
         "法官书苑的馆藏目录（图书及馆藏）与公开的调研成果")
     etree.SubElement(database, f"{z}contact").text = settings.OAI_ADMIN_EMAIL
     index_info = etree.SubElement(root, f"{z}indexInfo")
