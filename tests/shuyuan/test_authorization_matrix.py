@@ -267,6 +267,11 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "calendar/events/<int:event_id>/<str:occurrence>.ics"): same(405),
     ("GET", "calendar/u/<str:token>.ics"): same(200),
     ("POST", "calendar/u/<str:token>.ics"): same(405),
+    # --- the outside interfaces (SRU, OAI-PMH): anonymous and read-only; internal papers are invisible to
+    # everyone there (tests/interop)
+    ("GET", "sru"): same(200, query={"query": "dc.title = 执行难"}),
+    ("GET", "oai"): same(200, query={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "paper"}),
+    ("POST", "oai"): same(200, body={"verb": "Identify"}),
     # --- pages
     ("GET", ""): same(200, query={"q": "民法典"}, index=True),
     ("POST", ""): same(200, index=True),
