@@ -70,6 +70,8 @@ def csv_rows(book: Book) -> list[list[str]]:
         "isbn": format_isbn(book.isbn) if book.isbn else "",  # hyphens keep Excel from turning it into 9.78E+12
         "title": book.title,
         "subtitle": book.subtitle,
+        "title_romanized": book.title_romanized,
+        "subtitle_romanized": book.subtitle_romanized,
         "authors": ";".join(person_cell(c) for c in book.contributors.all()),
         "publisher": book.publisher,
         "year": str(book.year) if book.year else "",

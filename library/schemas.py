@@ -105,6 +105,8 @@ class BookOut(Schema):
     isbn: str | None
     title: str
     subtitle: str
+    title_romanized: str = Field(description="题名的罗马字转写（原文题名在 title；没有则为空）")
+    subtitle_romanized: str = Field(description="副题名的罗马字转写")
     authors: list[str]
     contributors: list[ContributorOut]
     publisher: str
