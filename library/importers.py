@@ -529,11 +529,20 @@ NON_SORTING_RE = re.compile(r"\x1b[HI]|[\x88\x89\x98\x9c]")
 _C1_RE = re.compile(r"[\x80-\x84\x86-\x9f]")
 
 
+#: MARC 21's lossless form of a character MARC-8 cannot hold: "&#x8ECA;" (the last ";" sometimes lost).
+_NCR_RE = re.compile(r"&#x([0-9A-Fa-f]{2,6})(?:;|$)")
+
+
+def _character(match: re.Match) -> str:
+    code = int(match[1], 16)
+    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match[0]
+
+
 def _clean_text(value):
     if isinstance(value, list):
         return [_clean_text(item) for item in value]
     if isinstance(value, str):
-        return _C1_RE.sub("", NON_SORTING_RE.sub("", value))
+        return _C1_RE.sub("", NON_SORTING_RE.sub("", _NCR_RE.sub(_character, value)))
     return value
 
 
@@ -607,7 +616,7 @@ def _marc21_entry(record: Record) -> Entry:
         if original_title and original_title != title:
             # The original script is the title; the romanised 245 is kept beside it.
             values["title"], values["title_romanized"] = original_title, title
-            values["subtitle"], values["subtitle_romanized"] = original_subtitle or subtitle, subtitle
+            values["subtitle"], values["subtitle_romanized"] = original_subtitle, subtitle
         else:
             values["title"], values["subtitle"] = title, subtitle
     values["edition"] = _both(original("250", "a"), _trim(_first(record, ("250",), "a"), form=form))
@@ -616,7 +625,12 @@ def _marc21_entry(record: Record) -> Entry:
     values["publisher"] = _both(original("264", "b") or original("260", "b"), publisher)
     f008 = record.get("008")
     control = f008.data if f008 is not None and f008.data else ""
-    values["year"] = _record_year(control[7:11], [f.get("c") for f in published if f.get("c")])
+    dates = [control[7:11]]
+    if control[6:7] == "r" and _coded_year(control[11:15]) and (_coded_year(control[7:11]) or 0) < _coded_year(
+            control[11:15]):
+        # A reprint codes the reprint's year first; some records have the two the wrong way round.
+        dates = [control[11:15]]
+    values["year"] = _record_year(dates[0], [f.get("c") for f in published if f.get("c")])
     values["language"] = marc_language(_first(record, ("041",), "a")) or marc_language(control[35:38])
     for f in record.get_fields("084"):
         if f.get("a") and any(s.strip().lower().startswith("clc") for s in f.get_subfields("2")):
@@ -650,8 +664,10 @@ def _marc21_entry(record: Record) -> Entry:
 
 def _unimarc_name(f: Field) -> str:
     """A UNIMARC 70X name: "$a, $b" with $d (numerals) and $c (additions), never a doubled comma."""
-    entry = (f.get("a") or "").strip().rstrip(",，").strip()
+    entry = (f.get("a") or "").strip()
     rest = (f.get("b") or "").strip().strip(",，").strip()
+    if rest:
+        entry = entry.rstrip(",，").strip()
     name = f"{entry}, {rest}" if entry and rest else entry
     numerals = (f.get("d") or "").strip().strip(",，").strip()
     if name and numerals:
@@ -672,14 +688,17 @@ def _unimarc_entry(record: Record) -> Entry:
     if f200 is not None:
         values["title"] = (f200.get("a") or "").strip()
         values["subtitle"] = (f200.get("e") or "").strip()
+        # CNMARC writes the pinyin of the title in $A and $E.
+        values["title_romanized"] = (f200.get("A") or "").strip()
+        values["subtitle_romanized"] = (f200.get("E") or "").strip()
     values["edition"] = _first(record, ("205",), "a").strip()
     values["publisher"] = _first(record, ("210", "214"), "c").strip()
     f100 = _first(record, ("100",), "a")
     values["year"] = _record_year(f100[9:13], [f.get("d") for f in record.get_fields("210", "214") if f.get("d")])
     values["language"] = marc_language(_first(record, ("101",), "a"))
     values["clc"] = _first(record, ("690",), "a").strip()
-    values["subjects"] = [f["a"].strip() for f in record.get_fields("606") if f.get("a")]
-    values["summary"] = "\n".join(f["a"].strip() for f in record.get_fields("330") if f.get("a"))
+    values["subjects"] = [text.strip() for text in _joined(record.get_fields("606"), "a") if text.strip()]
+    values["summary"] = "\n".join(text.strip() for text in _joined(record.get_fields("330"), "a") if text.strip())
     people = []
     for f in record.get_fields("700", "701", "702"):
         name = _unimarc_name(f)
