@@ -525,8 +525,8 @@ def _control_number(record: Record) -> str:
 #: Non-sorting marks: NSB/NSE (U+0088/U+0089, UNIMARC, ISO 6630), U+0098/U+009C (MARC 21), and their 7-bit
 #: ISO 6429 forms ESC H / ESC I.  The words between them stay ("\x88The \x89Title" → "The Title").
 NON_SORTING_RE = re.compile(r"\x1b[HI]|[\x88\x89\x98\x9c]")
-#: C1 control characters but NEL (a line break, folded like the others); C0 ones are folded later (``_folded``).
-_C1_RE = re.compile(r"[\x80-\x84\x86-\x9f]")
+#: DEL and C1 control characters but NEL (a line break, folded like the others); C0 ones are folded later (``_folded``).
+_C1_RE = re.compile(r"[\x7f-\x84\x86-\x9f]")
 
 
 #: MARC 21's lossless form of a character MARC-8 cannot hold: "&#x8ECA;" (the last ";" sometimes lost).
@@ -794,9 +794,29 @@ def _has_leader(chunk: bytes) -> bool:
 
 #: Bytes ≥ 0x80 that MARC-8's default G1 set (ANSEL) defines.
 _ANSEL_BYTES = frozenset(code for code in marc8_mapping.CODESETS[0x45] if code >= 0x80) | {0x88, 0x89, 0x98, 0x9C}
-#: An 8-bit non-sorting mark (ISO 6630 NSB/NSE 0x88/0x89, MARC 21's 0x98/0x9C) standing between ASCII bytes
-#: (a subfield code, a space, a Latin letter) in a record read as GB18030, where it would swallow the next byte.
-_LONE_NON_SORTING_RE = re.compile(rb"(?<=[\x00-\x7f])[\x88\x89\x98\x9c](?=[\x00-\x7f])")
+
+
+def _without_gb18030_marks(chunk: bytes) -> bytes:
+    """8-bit non-sorting marks (ISO 6630 NSB/NSE 0x88/0x89, MARC 21's 0x98/0x9C) in a record read as GB18030,
+    where each would swallow the next byte as half a character, replaced by DEL (same length, so the
+    directory stays right; dropped with the other controls).  Walking character by character: a start mark
+    right after a subfield code or a space, an end mark after a start mark in the same subfield."""
+    out = bytearray(chunk)
+    i, opened = 0, False
+    while i < len(chunk):
+        byte = chunk[i]
+        if byte < 0x80:
+            opened = opened and byte != 0x1F
+            i += 1
+        elif byte in (0x88, 0x98) and ((i >= 2 and chunk[i - 2] == 0x1F) or chunk[i - 1] == 0x20):
+            out[i], opened = 0x7F, True
+            i += 1
+        elif byte in (0x89, 0x9C) and opened:
+            out[i], opened = 0x7F, False
+            i += 1
+        else:
+            i += 4 if i + 1 < len(chunk) and 0x30 <= chunk[i + 1] <= 0x39 else 2
+    return bytes(out)
 
 
 def _mostly_utf8(chunk: bytes) -> bool:
@@ -902,7 +922,7 @@ def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
             params={"position": position},
         )
     try:
-        chunk.decode("gb18030")
+        _without_gb18030_marks(chunk).decode("gb18030")
     except UnicodeDecodeError:
         gb18030 = False
     else:
@@ -965,7 +985,7 @@ def _parse_record(chunk: bytes, dialect: str) -> Record:
     options = _decoding_options(chunk, dialect)
     if options.get("file_encoding") == "gb18030":
         # DEL has the same length (the directory stays right) and is dropped with the other controls.
-        chunk = _LONE_NON_SORTING_RE.sub(b"\x7f", chunk)
+        chunk = _without_gb18030_marks(chunk)
     try:
         if _misaddressed(chunk):
             return _loose_record(chunk, options)
