@@ -998,7 +998,7 @@ def test_unknown_export_format_is_rejected():
 
     assert (caught.value.field, caught.value.detail) == (
         "format",
-        "未知导出格式 'xlsx'，可用 csv、marc",
+        "未知导出格式 'xlsx'，可用 csv、marc21（marc）、marcxml、unimarc、unimarcxml",
     )
 
 
