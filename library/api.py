@@ -294,7 +294,7 @@ def _get_import(import_id: int) -> CatalogImport:
 
 @router.post("/imports", response={202: ImportAcceptedOut, **ERRORS}, auth=LOGGED_IN, summary="导入目录（CSV / MARC）")
 def import_file(request: HttpRequest, file: File[UploadedFile], options: Form[ImportOptions]):
-    """Multipart fields: ``file``; optional ``format`` (csv, marc21, unimarc; detected when absent) and
+    """Multipart fields: ``file``; optional ``format`` (csv, marc21, unimarc, marcxml, unimarcxml, marc, xml; detected when absent) and
     ``location`` (where new copies go).  Answers 202 at once: a background job imports the file; follow
     it at ``url``."""
     require_role(request, Role.LIBRARIAN)

@@ -11,7 +11,10 @@ from library.models import Paper
 
 
 class CatalogImportForm(forms.Form):
-    FORMATS = [("", _("按内容识别")), ("csv", "CSV"), ("marc21", "MARC21"), ("unimarc", "UNIMARC / CNMARC")]
+    FORMATS = [("", _("按内容识别")), ("csv", "CSV"), ("marc21", "MARC21 (ISO 2709)"),
+               ("unimarc", "UNIMARC / CNMARC (ISO 2709)"), ("marcxml", "MARCXML"),
+               ("unimarcxml", "UNIMARC / CNMARC XML"), ("marc", _("MARC（ISO 2709，自动识别 MARC21 / UNIMARC）")),
+               ("xml", _("MARC XML（自动识别；也可是 SRU、OAI-PMH 响应）"))]
 
     file = forms.FileField(label=_("目录文件（CSV 或 ISO 2709 MARC）"))
     format = forms.ChoiceField(label=_("格式"), choices=FORMATS, required=False)

@@ -46,17 +46,22 @@ def validate_year(value: int) -> None:
 class Book(SingleLineFields, models.Model):
     #: Fields shown as one line (lists, feeds, CSV rows, e-mail subjects): no line breaks or control
     #: characters (``clean_fields``).  ISBN, CLC and cover URL have stricter formats of their own.
-    SINGLE_LINE = ("title", "subtitle", "publisher", "edition", "call_number")
+    SINGLE_LINE = ("title", "subtitle", "title_romanized", "subtitle_romanized", "publisher", "edition", "call_number")
 
     isbn = models.CharField(  # noqa: DJ001 - NULL means "no ISBN", so the unique constraint allows many
         _("ISBN"), max_length=20, null=True, blank=True, help_text=_("可带连字符输入，保存为 13 位 ISBN；旧书可以没有")
     )
     title = models.CharField(_("题名"), max_length=500)
     subtitle = models.CharField(_("副题名"), max_length=500, blank=True)
+    # A record in another script (MARC 21 880 fields) keeps its romanised title here, the original script
+    # in title/subtitle; both are searched.
+    title_romanized = models.CharField(_("题名（罗马字转写）"), max_length=500, blank=True)
+    subtitle_romanized = models.CharField(_("副题名（罗马字转写）"), max_length=500, blank=True)
     publisher = models.CharField(_("出版者"), max_length=200, blank=True)
     year = models.PositiveSmallIntegerField(_("出版年"), null=True, blank=True, validators=[validate_year])
     edition = models.CharField(_("版次"), max_length=64, blank=True)
-    language = models.CharField(_("语种"), max_length=8, choices=Language.choices, default=Language.ZH)
+    # Blank: not known (an imported record that codes no language), never assumed to be Chinese.
+    language = models.CharField(_("语种"), max_length=8, choices=Language.choices, default=Language.ZH, blank=True)
     clc = models.CharField(_("中图法分类号"), max_length=32, blank=True)
     call_number = models.CharField(_("索书号"), max_length=64, blank=True)
     subjects = models.JSONField(_("主题词"), default=list, blank=True)

@@ -105,6 +105,8 @@ class BookOut(Schema):
     isbn: str | None
     title: str
     subtitle: str
+    title_romanized: str = Field(description="题名的罗马字转写（原文题名在 title；没有则为空）")
+    subtitle_romanized: str = Field(description="副题名的罗马字转写")
     authors: list[str]
     contributors: list[ContributorOut]
     publisher: str
@@ -218,7 +220,9 @@ class PaperFilters(FilterSchema):
 
 
 class ImportOptions(Schema):
-    format: SingleLine(16) | None = Field(None, description="csv、marc21 或 unimarc；不给出时按内容判断")
+    format: SingleLine(16) | None = Field(
+        None, description="csv、marc21、unimarc（cnmarc）、marcxml、unimarcxml（cnmarcxml）、marc（ISO 2709，方言按字段判断）"
+                          "或 xml（任一种 MARC XML，可在 SRU / OAI-PMH 响应中）；不给出时按内容判断")
     location: SingleLine(64) | None = Field(None, description="新复本的馆藏地，例如 棋盘井法庭")
 
 
@@ -241,7 +245,7 @@ class ImportStatusOut(Schema):
     state: str = Field(description="queued、running、done 或 failed")
     error: str = Field(description="失败（或重试中）的原因；否则为空")
     file_name: str
-    format: str = Field(description="请求的格式，读取后为识别出的 csv、marc21 或 unimarc")
+    format: str = Field(description="请求的格式，读取后为识别出的 csv、marc21、unimarc、marcxml 或 unimarcxml")
     location: str
     records_done: int
     records_total: int | None = Field(description="读取文件后才知道")
