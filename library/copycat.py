@@ -286,3 +286,11 @@ def field_label(name: str) -> str:
     if name == "authors":
         return _("责任者")
     return str(Book._meta.get_field(name).verbose_name)
+
+
+def record_fields(*, target: SruTarget, token: str) -> dict[str, str]:
+    """The shown fields of the record a token carries (for a conflict page without the import's own list)."""
+    entry = importers._folded(record_entry(target.record_schema, token_record(target=target, token=token)))
+    fields = _shown(entry.values, entry.people)
+    fields["isbn"] = str(entry.values.get("isbn") or "")
+    return fields

@@ -18,7 +18,6 @@ from tests.library.sru_server import (
     diagnostic_response,
     marc21_record,
     search_response,
-    sru_server,  # noqa: F401 - a fixture
 )
 from tests.realdata import more
 
