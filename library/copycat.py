@@ -178,7 +178,8 @@ class CandidatePage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _sign(target: SruTarget, xml: bytes) -> str:
+def sign_record(target: SruTarget, xml: bytes) -> str:
+    """A token carrying ``xml`` for ``target``, signed (see ``token_record``)."""
     return signing.dumps({"t": target.pk, "x": xml.decode("utf-8")}, salt=TOKEN_SALT, compress=True)
 
 
@@ -191,7 +192,7 @@ def _candidate(target: SruTarget, position: int, xml: bytes | None, problem: str
         return Candidate(position, problem=importers._reason(exc))
     entry = importers._folded(entry)
     candidate = Candidate(position, fields=_shown(entry.values, entry.people), control_number=entry.control_number,
-                          token=_sign(target, xml), digest=hashlib.sha256(xml).hexdigest()[:16])
+                          token=sign_record(target, xml), digest=hashlib.sha256(xml).hexdigest()[:16])
     candidate.fields["isbn"] = str(entry.values.get("isbn") or "")
     if entry.values.get("title"):
         candidate.local = importers.find_match(entry)
