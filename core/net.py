@@ -197,22 +197,26 @@ def _resolve_checked(parts: SplitResult, *, trusted: bool) -> tuple[str, int, st
     return host, port, addresses[0]
 
 
-def get_limited(url: str, *, allowed_hosts: Iterable[str], trusted: bool = False, connect_timeout: float,
+def get_limited(url: str, *, allowed_hosts: Iterable[str], trusted_hosts: Iterable[str] = (), connect_timeout: float,
                 read_timeout: float, max_response: int, deadline: float | None = None,
                 headers: dict[str, str] | None = None) -> OutboundResponse:
     """GET ``url`` and return its status and body, read in pieces and refused past ``max_response`` bytes
     (``ResponseTooLarge``): a server cannot fill the memory of the process.
 
     Every URL (the first and each redirect, at most ``MAX_REDIRECTS``) passes ``outbound_url_check`` with
-    ``allowed_hosts``: http or https only, no credentials.  Unless ``trusted`` (a server the librarians put
-    on the court's network on purpose), each host must resolve to public addresses only, and the connection
-    goes to the address that was checked.  ``connect_timeout`` bounds the connection, ``read_timeout`` each
+    ``allowed_hosts`` (plus ``trusted_hosts``): http or https only, no credentials.  A host of ``trusted_hosts``
+    (a server the librarians put on the court's network on purpose) is trusted wherever it resolves; any
+    other host must resolve to public addresses only (a redirect from a trusted server to another internal
+    host is refused), and the connection goes to the address that was checked.  ``connect_timeout`` bounds the connection, ``read_timeout`` each
     read; ``deadline`` (seconds, default connect + 2 × read) bounds the whole answer, so a server that
     drips one byte at a time cannot hold the request.  Raises ``OutboundRefused``, ``ResponseTooLarge``,
     ``OSError`` (timeouts — ``TimeoutError`` —, refused connections, names, TLS) and ``HTTPException``."""
     stop = time.monotonic() + (deadline if deadline is not None else connect_timeout + 2 * read_timeout)
+    trusted_hosts = {h.lower().rstrip(".") for h in trusted_hosts}
+    allowed_hosts = {h.lower() for h in allowed_hosts} | trusted_hosts
     for _hop in range(MAX_REDIRECTS + 1):
         parts = outbound_url_check(url, allowed_hosts=allowed_hosts)
+        trusted = parts.hostname.rstrip(".").lower() in trusted_hosts
         host, port, address = _resolve_checked(parts, trusted=trusted)
         connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         connection = connection_class(host, port, address=address, timeout=connect_timeout)

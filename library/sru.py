@@ -14,7 +14,7 @@ dictionaries, which lose the MARC structure the importers need.  Here:
 
 from dataclasses import dataclass, field
 from http.client import HTTPException
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -107,9 +107,13 @@ def explain_url(target: SruTarget) -> str:
 
 def fetch(target: SruTarget, url: str) -> bytes:
     """The body of a 200 answer from ``target`` at ``url``; ``SruError`` with plain words otherwise."""
+    allowed = [h.lower() for h in settings.SRU_ALLOWED_HOSTS]
+    host = (urlsplit(target.base_url).hostname or "").rstrip(".").lower()
+    # A target on the court's network is trusted at its own host only, and only where its host may be named.
+    trusted = [host] if target.internal_network and ("*" in allowed or host in allowed) else []
     try:
         response = get_limited(
-            url, allowed_hosts=settings.SRU_ALLOWED_HOSTS, trusted=target.internal_network,
+            url, allowed_hosts=allowed, trusted_hosts=trusted,
             connect_timeout=settings.SRU_CONNECT_TIMEOUT, read_timeout=settings.SRU_READ_TIMEOUT,
             max_response=settings.SRU_MAX_RESPONSE, headers={"Accept": "application/xml, text/xml"})
     except OutboundRefused as exc:

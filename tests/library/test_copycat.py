@@ -316,6 +316,31 @@ def test_a_private_address_is_refused_unless_the_target_is_on_the_court_network(
     assert sru_server.requests == []
 
 
+def test_with_any_host_allowed_only_a_target_on_the_court_network_reaches_a_private_address(sru_server, settings):
+    settings.SRU_ALLOWED_HOSTS = ["*"]
+    sru_server.answer('dc.title all "内网"', search_response([marc21_record(title="内网的书")]))
+    inside = make_target(sru_server)
+    outside = SruTarget.objects.create(name="外网目标", base_url=sru_server.url)  # as if saved before the rule
+
+    page = copycat.copycat_search(target=inside, by="title", term="内网")
+    with pytest.raises(SruError) as refused:
+        copycat.copycat_search(target=outside, by="title", term="内网")
+
+    assert [c.fields["title"] for c in page.candidates] == ["内网的书"]
+    assert refused.value.code == "sru_refused"
+    assert len(sru_server.requests) == 1
+
+
+def test_a_redirect_from_a_trusted_server_to_another_internal_host_is_refused(sru_server, settings):
+    settings.SRU_ALLOWED_HOSTS = ["*"]
+    sru_server.answer('dc.title all "x"', "", status=302, location="http://localhost:1/admin")
+
+    with pytest.raises(SruError) as refused:
+        copycat.copycat_search(target=make_target(sru_server), by="title", term="x")
+
+    assert refused.value.code == "sru_refused"
+
+
 def test_a_redirect_to_a_host_not_allowed_is_not_followed(sru_server):
     sru_server.answer('dc.title all "x"', "", status=302, location="http://169.254.169.254/latest/meta-data")
     sru_server.answer('dc.title all "y"', "", status=302, location="file:///etc/passwd")
