@@ -23,6 +23,7 @@ from library.models import (
     Location,
     Paper,
     PaperAuthor,
+    SruTarget,
     Transfer,
 )
 from library.services import call_number_assign, labels_print, papers_delete
@@ -402,3 +403,17 @@ class CirculationEventAdmin(ReadOnlyCirculation):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SruTarget)
+class SruTargetAdmin(admin.ModelAdmin):
+    """Other libraries' SRU servers for copy cataloguing (the page: /catalog/copy)."""
+
+    list_display = ("name", "base_url", "version", "record_schema", "internal_network", "enabled", "position")
+    list_editable = ("enabled", "position")
+    fieldsets = (
+        (None, {"fields": ("name", "base_url", "version", "record_schema", "enabled", "position")}),
+        (_("检索点"), {"fields": ("isbn_index", "title_index", "author_index"),
+                       "description": _("对方服务器的检索点名称；多数服务器用 bath.isbn、dc.title、dc.creator。")}),
+        (_("网络"), {"fields": ("internal_network",)}),
+    )

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.text import one_line
-from library.models import Paper
+from library.models import Paper, SruTarget
 
 
 class CatalogImportForm(forms.Form):
@@ -28,6 +28,31 @@ class CatalogImportForm(forms.Form):
 
     def clean_location(self):
         return one_line(self.cleaned_data["location"])
+
+
+class CopySearchForm(forms.Form):
+    """Copy cataloguing: which library to ask, and for what."""
+
+    BY = [("isbn", "ISBN"), ("title", _("题名")), ("author", _("责任者"))]
+
+    target = forms.ModelChoiceField(label=_("检索目标"), queryset=SruTarget.objects.filter(enabled=True),
+                                    empty_label=None)
+    by = forms.ChoiceField(label=_("检索途径"), choices=BY, initial="isbn", widget=forms.RadioSelect)
+    q = forms.CharField(label=_("检索词"), max_length=200)
+    page = forms.IntegerField(min_value=1, max_value=1000, required=False, widget=forms.HiddenInput)
+
+    def clean_q(self):
+        text = one_line(self.cleaned_data["q"])
+        if not text:
+            raise forms.ValidationError(_("请输入检索词"))
+        return text
+
+
+class CopyImportForm(forms.Form):
+    """One candidate, as the search page signed it."""
+
+    target = forms.ModelChoiceField(queryset=SruTarget.objects.all(), widget=forms.HiddenInput)
+    token = forms.CharField(max_length=200_000, widget=forms.HiddenInput)
 
 
 class PaperForm(forms.Form):

@@ -1240,6 +1240,14 @@ def _find_book(values: dict[str, Any], people: list[Person]) -> Book | None:
     return candidates.order_by("id").first()
 
 
+def find_match(entry: Entry) -> Book | None:
+    """The stored book that writing ``entry`` would update (the import's match rule), or None: for showing a
+    candidate record beside the local one before anything is written (copy cataloguing)."""
+    entry = _folded(entry)
+    people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
+    return _find_book(_normalized(entry.values), people)
+
+
 def _add_copies(book: Book, holdings: list[tuple[str, str | None]], location: str | None) -> int:
     added = 0
     seen = set()

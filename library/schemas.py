@@ -499,3 +499,106 @@ class CirculationEventFilters(Schema):
     book: Id | None = None
     patron: SingleLine(150, 1) | None = None
     action: SingleLine(16, 1) | None = None
+
+
+# --- copy cataloguing (SRU targets) -----------------------------------------------------------------------------
+
+SruIndexName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$", max_length=64)]
+
+
+class SruTargetOut(Schema):
+    id: int
+    name: str
+    base_url: str
+    version: str
+    record_schema: str
+    isbn_index: str
+    title_index: str
+    author_index: str
+    internal_network: bool
+    enabled: bool
+    position: int
+
+
+class SruTargetIn(StrictSchema):
+    name: SingleLine(64, 1)
+    base_url: SingleLine(300, 1) = Field(description="SRU 服务的基础地址（http/https）")
+    version: Literal["1.1", "1.2", "2.0"] = "1.2"
+    record_schema: Literal["marcxml", "cnmarcxml", "unimarcxml", "dc"] = Field(
+        default="marcxml", description="发送的 recordSchema，也决定如何读取记录")
+    isbn_index: SruIndexName = "bath.isbn"
+    title_index: SruIndexName = "dc.title"
+    author_index: SruIndexName = "dc.creator"
+    internal_network: bool = Field(default=False, description="服务器在法院内网：允许私有地址")
+    enabled: bool = True
+    position: int = Field(default=0, ge=0, le=32767)
+
+
+class SruTargetPatch(StrictSchema):
+    name: SingleLine(64, 1) = None
+    base_url: SingleLine(300, 1) = None
+    version: Literal["1.1", "1.2", "2.0"] = None
+    record_schema: Literal["marcxml", "cnmarcxml", "unimarcxml", "dc"] = None
+    isbn_index: SruIndexName = None
+    title_index: SruIndexName = None
+    author_index: SruIndexName = None
+    internal_network: bool = None
+    enabled: bool = None
+    position: int = Field(default=None, ge=0, le=32767)
+
+
+class SruSearchFilters(Schema):
+    isbn: SingleLine(200) = Field(default="", description="按 ISBN 检索（三者给一个）")
+    title: SingleLine(200) = Field(default="", description="按题名检索")
+    author: SingleLine(200) = Field(default="", description="按责任者检索")
+    page: int = Field(default=1, ge=1, le=1000)
+
+
+class RecordFieldsOut(Schema):
+    title: str
+    subtitle: str
+    authors: str
+    publisher: str
+    year: str
+    isbn: str
+    edition: str
+    clc: str
+
+
+class DifferenceOut(Schema):
+    field: str
+    label: str
+    theirs: str
+    ours: str
+
+
+class CandidateOut(Schema):
+    position: int
+    fields: RecordFieldsOut | None
+    control_number: str
+    token: str = Field(description="签名的记录：原样交给 import 接口（24 小时内有效）")
+    digest: str = Field(description="记录 XML 的 SHA-256 前 16 位")
+    local_book_id: int | None
+    differences: list[DifferenceOut]
+    problem: str = Field(description="记录无法读取时的原因")
+
+
+class CandidatePageOut(Schema):
+    target: int
+    query_by: str
+    query: str
+    page: int
+    pages: int
+    total: int
+    candidates: list[CandidateOut]
+
+
+class CopyImportIn(StrictSchema):
+    token: Text(200000) = Field(description="检索结果中候选记录的 token")
+
+
+class CopyImportOut(Schema):
+    outcome: Literal["created", "updated", "unchanged", "conflict", "failed"]
+    book_id: int | None
+    reason: str
+    conflicts: list[dict]

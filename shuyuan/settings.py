@@ -312,6 +312,18 @@ NOTICE_SMS_FILE_PATH = str(envpath("NOTICE_SMS_FILE_PATH", VAR_DIR / "sms"))
 NOTICE_WEBHOOK_HOSTS = [h.lower() for h in envlist("NOTICE_WEBHOOK_HOSTS", "qyapi.weixin.qq.com")]
 # Seconds a robot's server may take to connect or answer before the try fails (and is retried).
 NOTICE_WEBHOOK_TIMEOUT = envint("NOTICE_WEBHOOK_TIMEOUT", 10, minimum=1)
+
+# Copy cataloguing (library/sru.py): hosts an SRU target's address may name.  "*" admits any host at public
+# addresses only (checked when each request is made); a target marked as on the court's network is trusted
+# wherever it resolves.  A list without "*" admits only the hosts named (the tests: the local test server).
+SRU_ALLOWED_HOSTS = [h.lower() for h in envlist("SRU_ALLOWED_HOSTS", "*")]
+# Seconds to connect to an SRU server and to wait for each read; answers larger than SRU_MAX_RESPONSE bytes
+# are refused while they are read.
+SRU_CONNECT_TIMEOUT = envint("SRU_CONNECT_TIMEOUT", 5, minimum=1)
+SRU_READ_TIMEOUT = envint("SRU_READ_TIMEOUT", 15, minimum=1)
+SRU_MAX_RESPONSE = envint("SRU_MAX_RESPONSE", 5 * 1024 * 1024, minimum=1024)
+# Candidates asked for per page of a search.
+SRU_PAGE_SIZE = envint("SRU_PAGE_SIZE", 10, minimum=1)
 # A channel that failed is tried again after NOTICE_RETRY_SECONDS, then twice as long each time, up to
 # NOTICE_DELIVERY_ATTEMPTS tries in all (5 and 300: over about 75 minutes); then it is recorded as failed.
 NOTICE_DELIVERY_ATTEMPTS = envint("NOTICE_DELIVERY_ATTEMPTS", 5, minimum=1)

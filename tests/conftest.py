@@ -83,6 +83,9 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.NOTICE_CHANNELS = {"email": "notices.channels.EmailChannel", "sms": "notices.channels.FileSmsChannel",
                                 "webhook": "notices.channels.WebhookChannel"}
     settings.NOTICE_SMS_FILE_PATH = str(tmp_path / "sms")
+    # SRU targets (copy cataloguing) reach the tests' own local server only: any other host is refused
+    # before a name is looked up, whatever a test or schemathesis configures.
+    settings.SRU_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     # LocaleMiddleware leaves the language of a request active in its thread: a test that asked in English
     # must not make the next test's services, commands and jobs speak English.
     translation.deactivate()
