@@ -6,9 +6,10 @@ import ipaddress
 import json
 import socket
 import ssl
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -175,3 +176,73 @@ def post_json(url: str, payload, *, allowed_hosts: Iterable[str], timeout: float
         return OutboundResponse(status=response.status, body=response.read(max_response))
     finally:
         connection.close()
+
+
+class ResponseTooLarge(OSError):
+    """An answer longer than the caller's cap: nothing of it is returned."""
+
+
+#: Redirects ``get_limited`` follows (each one checked like the first URL).
+MAX_REDIRECTS = 3
+
+
+def _resolve_checked(parts: SplitResult, *, trusted: bool) -> tuple[str, int, str]:
+    host = parts.hostname.rstrip(".")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    if not addresses:
+        raise OSError(f"no address for {host}")
+    if not trusted and not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
+        raise OutboundRefused("internal_address", _("地址不能指向内部网络"))
+    return host, port, addresses[0]
+
+
+def get_limited(url: str, *, allowed_hosts: Iterable[str], trusted_hosts: Iterable[str] = (), connect_timeout: float,
+                read_timeout: float, max_response: int, deadline: float | None = None,
+                headers: dict[str, str] | None = None) -> OutboundResponse:
+    """GET ``url`` and return its status and body, read in pieces and refused past ``max_response`` bytes
+    (``ResponseTooLarge``): a server cannot fill the memory of the process.
+
+    Every URL (the first and each redirect, at most ``MAX_REDIRECTS``) passes ``outbound_url_check`` with
+    ``allowed_hosts`` (plus ``trusted_hosts``): http or https only, no credentials.  A host of ``trusted_hosts``
+    (a server the librarians put on the court's network on purpose) is trusted wherever it resolves; any
+    other host must resolve to public addresses only (a redirect from a trusted server to another internal
+    host is refused), and the connection goes to the address that was checked.  ``connect_timeout`` bounds the connection, ``read_timeout`` each
+    read; ``deadline`` (seconds, default connect + 2 × read) bounds the whole answer, so a server that
+    drips one byte at a time cannot hold the request.  Raises ``OutboundRefused``, ``ResponseTooLarge``,
+    ``OSError`` (timeouts — ``TimeoutError`` —, refused connections, names, TLS) and ``HTTPException``."""
+    stop = time.monotonic() + (deadline if deadline is not None else connect_timeout + 2 * read_timeout)
+    trusted_hosts = {h.lower().rstrip(".") for h in trusted_hosts}
+    allowed_hosts = {h.lower() for h in allowed_hosts} | trusted_hosts
+    for _hop in range(MAX_REDIRECTS + 1):
+        parts = outbound_url_check(url, allowed_hosts=allowed_hosts)
+        trusted = parts.hostname.rstrip(".").lower() in trusted_hosts
+        host, port, address = _resolve_checked(parts, trusted=trusted)
+        connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        connection = connection_class(host, port, address=address, timeout=connect_timeout)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.connect()
+            connection.sock.settimeout(read_timeout)
+            connection.request("GET", target, headers={"User-Agent": "faguan-shuyuan", **(headers or {})})
+            response = connection.getresponse()
+            if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+                url = urljoin(url, response.getheader("Location"))
+                continue
+            length = response.getheader("Content-Length")
+            if length and length.isdigit() and int(length) > max_response:
+                raise ResponseTooLarge(f"answer of {length} bytes, more than {max_response}")
+            body = bytearray()
+            while True:
+                if time.monotonic() > stop:
+                    raise TimeoutError("the answer took too long")
+                piece = response.read1(64 * 1024) if hasattr(response, "read1") else response.read(64 * 1024)
+                if not piece:
+                    break
+                body += piece
+                if len(body) > max_response:
+                    raise ResponseTooLarge(f"answer longer than {max_response} bytes")
+            return OutboundResponse(status=response.status, body=bytes(body))
+        finally:
+            connection.close()
+    raise OutboundRefused("redirects", _("重定向次数过多"))

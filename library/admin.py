@@ -23,6 +23,7 @@ from library.models import (
     Location,
     Paper,
     PaperAuthor,
+    SruTarget,
     Transfer,
 )
 from library.services import call_number_assign, labels_print, papers_delete
@@ -49,7 +50,7 @@ class BookForm(forms.ModelForm):
 
     class Meta:
         model = Book
-        fields = ("title", "subtitle", "isbn", "publisher", "year", "edition", "language", "clc", "call_number",
+        fields = ("title", "subtitle", "title_romanized", "subtitle_romanized", "isbn", "publisher", "year", "edition", "language", "clc", "call_number",
                   "subjects", "summary", "cover_url")
 
     def clean_call_number(self):
@@ -92,12 +93,13 @@ class BookAdmin(admin.ModelAdmin):
     form = BookForm
     list_display = ("title", "isbn", "publisher", "year", "language", "clc", "call_number", "available", "copies_count")
     list_filter = ("language", "year", "copies__location")
-    search_fields = ("title", "subtitle", "isbn", "clc", "call_number", "publisher", "contributors__name")
+    search_fields = ("title", "subtitle", "title_romanized", "isbn", "clc", "call_number", "publisher", "contributors__name")
     inlines = [ContributorInline, CopyInline]
     list_per_page = 50
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
-        (None, {"fields": ("title", "subtitle", "isbn", "publisher", "year", "edition", "language")}),
+        (None, {"fields": ("title", "subtitle", "title_romanized", "subtitle_romanized", "isbn", "publisher", "year",
+                           "edition", "language")}),
         (_("分类与排架"), {"fields": ("clc", "call_number", "subjects"),
                            "description": _("索书号留空时，保存有复本的已分类图书会自动编号；已有的索书号不会被自动改动。")}),
         (_("内容"), {"fields": ("summary", "cover_url")}),
@@ -401,3 +403,17 @@ class CirculationEventAdmin(ReadOnlyCirculation):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SruTarget)
+class SruTargetAdmin(admin.ModelAdmin):
+    """Other libraries' SRU servers for copy cataloguing (the page: /catalog/copy)."""
+
+    list_display = ("name", "base_url", "version", "record_schema", "internal_network", "enabled", "position")
+    list_editable = ("enabled", "position")
+    fieldsets = (
+        (None, {"fields": ("name", "base_url", "version", "record_schema", "enabled", "position")}),
+        (_("检索点"), {"fields": ("isbn_index", "title_index", "author_index"),
+                       "description": _("对方服务器的检索点名称；多数服务器用 bath.isbn、dc.title、dc.creator。")}),
+        (_("网络"), {"fields": ("internal_network",)}),
+    )

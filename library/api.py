@@ -297,9 +297,9 @@ def _get_import(import_id: int) -> CatalogImport:
 
 @router.post("/imports", response={202: ImportAcceptedOut, **ERRORS}, auth=LOGGED_IN, summary="导入目录（CSV / MARC）")
 def import_file(request: HttpRequest, file: File[UploadedFile], options: Form[ImportOptions]):
-    """Multipart fields: ``file``; optional ``format`` (csv, marc21, unimarc; detected when absent),
-    ``location`` (where new copies go) and ``dry_run`` (true: judge and report every record, write nothing).
-    Answers 202 at once: a background job imports the file; follow
+    """Multipart fields: ``file``; optional ``format`` (csv, marc21, unimarc, marcxml, unimarcxml, marc, xml; detected
+    when absent), ``location`` (where new copies go) and ``dry_run`` (true: judge and report every record, write
+    nothing).  Answers 202 at once: a background job imports the file; follow
     it at ``url``."""
     require_role(request, Role.LIBRARIAN)
     if file.size is not None and file.size > settings.IMPORT_MAX_UPLOAD_BYTES:

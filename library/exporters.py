@@ -1,4 +1,5 @@
-"""Export the catalog as CSV (the importer's columns, UTF-8 with BOM for Excel) or MARC21 (ISO 2709, UTF-8).
+"""Export the catalog as CSV (the importer's columns, UTF-8 with BOM for Excel), MARC21 or UNIMARC (ISO 2709,
+UTF-8), MARCXML or UNIMARC XML.
 
 What an export writes, ``library.importers`` reads back to the same books, contributors and copies.
 Not carried: cover URLs and a copy's shelf, status, acquisition date and note.
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from pymarc import Field, Indicators, Record, Subfield
+from pymarc import Field, Indicators, Record, Subfield, record_to_xml
 from tqdm import tqdm
 
 from core.errors import InvalidInput
@@ -32,11 +33,21 @@ from library.importers import CONTROL_CHARS_RE, CSV_COLUMNS, MARC_LANGUAGES, par
 from library.models import Book, Contributor, ImportRecord, Language
 from library.validators import format_isbn
 
-FORMATS = ("csv", "marc")
-FORMAT_ALIASES = {"marc21": "marc", "mrc": "marc"}
+FORMATS = ("csv", "marc21", "marcxml", "unimarc", "unimarcxml")
+#: "marc" is MARC21 ISO 2709, as before the other formats existed.
+FORMAT_ALIASES = {"marc": "marc21", "mrc": "marc21", "usmarc": "marc21", "cnmarc": "unimarc", "cnmarcxml": "unimarcxml",
+                  "xml": "marcxml"}
+MARCXML_NAMESPACE = "http://www.loc.gov/MARC21/slim"
+#: The namespace SRU's UNIMARC XML schema uses (CNMARC XML from the National Library of China uses http://www.nlc.cn/;
+#: the importer reads either).
+UNIMARCXML_NAMESPACE = "info:srw/schema/8/unimarcxml-v0.1"
 
 ROLE_SUFFIXES = {Contributor.Role.EDITOR: "编", Contributor.Role.TRANSLATOR: "译"}
 MARC_LANGUAGE_CODES = {value: code for code, value in reversed(MARC_LANGUAGES.items())} | {Language.OTHER: "und"}
+#: UNIMARC relator codes ($4) for each role.
+UNIMARC_RELATORS = {Contributor.Role.AUTHOR: "070", Contributor.Role.EDITOR: "340", Contributor.Role.TRANSLATOR: "730"}
+# UNIMARC leader: new, language material, monograph, level 1 (hierarchy), full level, ISBD.
+UNIMARC_LEADER = "00000nam0 2200000   450 "
 MARC_RELATORS = {
     Contributor.Role.AUTHOR: ("author", "aut"),
     Contributor.Role.EDITOR: ("editor", "edt"),
@@ -72,6 +83,8 @@ def csv_rows(book: Book) -> list[list[str]]:
         "isbn": format_isbn(book.isbn) if book.isbn else "",  # hyphens keep Excel from turning it into 9.78E+12
         "title": book.title,
         "subtitle": book.subtitle,
+        "title_romanized": book.title_romanized,
+        "subtitle_romanized": book.subtitle_romanized,
         "authors": ";".join(person_cell(c) for c in book.contributors.all()),
         "publisher": book.publisher,
         "year": str(book.year) if book.year else "",
@@ -130,14 +143,16 @@ def marc_record(book: Book, *, summary: str | None = None) -> Record:
     links = itertools.count(1)
     entered = book.created_at.strftime("%y%m%d") if book.created_at else "000000"
     dates = f"s{book.year:04d}    " if book.year else "nuuuuuuuu"
-    language = MARC_LANGUAGE_CODES.get(book.language, "und")
+    # A book whose language is not known codes none (blank 008/35-37, no 041), so it reads back as unknown.
+    language = MARC_LANGUAGE_CODES.get(book.language, "und") if book.language else "   "
     record.add_field(
         Field(tag="001", data=f"shuyuan-{book.pk}"),
         Field(tag="008", data=f"{entered}{dates}xx {' ' * 11}000 0 {language} d"),
     )
     if book.isbn:
         record.add_field(Field(tag="020", subfields=[Subfield("a", book.isbn)]))
-    record.add_field(Field(tag="041", indicators=Indicators("0", " "), subfields=[Subfield("a", language)]))
+    if book.language:
+        record.add_field(Field(tag="041", indicators=Indicators("0", " "), subfields=[Subfield("a", language)]))
     if book.clc:
         record.add_field(Field(tag="084", subfields=[Subfield("a", _marc_text(book.clc)), Subfield("2", "clc")]))
     if book.call_number:
@@ -151,7 +166,16 @@ def marc_record(book: Book, *, summary: str | None = None) -> Record:
     title = [Subfield("a", _marc_text(book.title))] + (
         [Subfield("b", _marc_text(book.subtitle))] if book.subtitle else []
     )
-    record.add_field(Field(tag="245", indicators=Indicators("1" if main else "0", "0"), subfields=title))
+    indicators = Indicators("1" if main else "0", "0")
+    if book.title_romanized:
+        # MARC 21 keeps the romanised title in 245 and the original script in a linked 880.
+        romanized = [Subfield("a", _marc_text(book.title_romanized))] + (
+            [Subfield("b", _marc_text(book.subtitle_romanized))] if book.subtitle_romanized else []
+        )
+        record.add_field(Field(tag="245", indicators=indicators, subfields=[Subfield("6", "880-01"), *romanized]))
+        record.add_field(Field(tag="880", indicators=indicators, subfields=[Subfield("6", "245-01"), *title]))
+    else:
+        record.add_field(Field(tag="245", indicators=indicators, subfields=title))
     if book.edition:
         record.add_field(Field(tag="250", subfields=[Subfield("a", _marc_text(book.edition))]))
     published = ([Subfield("b", _marc_text(book.publisher))] if book.publisher else []) + (
@@ -183,6 +207,70 @@ def marc_record(book: Book, *, summary: str | None = None) -> Record:
     return record
 
 
+def unimarc_record(book: Book, *, summary: str | None = None) -> Record:
+    """One book as a UNIMARC record (UTF-8), the fields ``importers`` reads back: 001, 010, 100 (with the
+    year and language), 101, 200 $a $e ($A $E romanised) $f, 205, 210 $c $d, 330, 606, 690, 700/701/702
+    with $4 relator codes 070/340/730, and 905 holdings ($a location, $b barcode, $d $e call number)."""
+    record = Record(force_utf8=True, leader=UNIMARC_LEADER)
+    links = itertools.count(1)
+    entered = book.created_at.strftime("%Y%m%d") if book.created_at else "00000000"
+    language = MARC_LANGUAGE_CODES.get(book.language, "und") if book.language else ""
+    # 100 $a: entry date, d + year (or "uuuu"), audience, government, modified, cataloguing language, …
+    year = f"{book.year:04d}" if book.year else "uuuu"
+    general = f"{entered}d{year}    k  y0{(language or 'und'):3}y0150    ba"
+    record.add_field(Field(tag="001", data=f"shuyuan-{book.pk}"))
+    if book.isbn:
+        record.add_field(Field(tag="010", subfields=[Subfield("a", book.isbn)]))
+    record.add_field(Field(tag="100", subfields=[Subfield("a", general)]))
+    if language:
+        record.add_field(Field(tag="101", indicators=Indicators("0", " "), subfields=[Subfield("a", language)]))
+    contributors = list(book.contributors.all())
+    title = [Subfield("a", _marc_text(book.title))]
+    if book.title_romanized:
+        title.append(Subfield("A", _marc_text(book.title_romanized)))
+    if book.subtitle:
+        title.append(Subfield("e", _marc_text(book.subtitle)))
+    if book.subtitle_romanized:
+        title.append(Subfield("E", _marc_text(book.subtitle_romanized)))
+    if contributors:
+        title.append(Subfield("f", _marc_text("; ".join(person_cell(c) for c in contributors))))
+    record.add_field(Field(tag="200", indicators=Indicators("1", " "), subfields=title))
+    if book.edition:
+        record.add_field(Field(tag="205", subfields=[Subfield("a", _marc_text(book.edition))]))
+    published = ([Subfield("c", _marc_text(book.publisher))] if book.publisher else []) + (
+        [Subfield("d", str(book.year))] if book.year else []
+    )
+    if published:
+        record.add_field(Field(tag="210", subfields=published))
+    summary = _marc_text(book.summary if summary is None else summary)
+    if summary:
+        record.add_field(*long_fields("330", Indicators(" ", " "), "a", summary, links))
+    for subject in book.subjects or []:
+        record.add_field(*long_fields("606", Indicators("0", " "), "a", _marc_text(subject), links))
+    if book.clc:
+        record.add_field(Field(tag="690", subfields=[Subfield("a", _marc_text(book.clc)), Subfield("v", "5")]))
+    for position, contributor in enumerate(contributors):
+        if contributor.role == Contributor.Role.AUTHOR:
+            tag = "700" if position == 0 else "701"
+        else:
+            tag = "702"
+        record.add_field(Field(tag=tag, indicators=Indicators(" ", "0"), subfields=[
+            Subfield("a", _marc_text(contributor.name)), Subfield("4", UNIMARC_RELATORS[contributor.role])]))
+    call_number = _marc_text(book.call_number)
+    shelf_mark = [Subfield(code, part) for code, part in zip("de", call_number.split("/", 1), strict=False) if part]
+    copies = list(book.copies.all())
+    for copy in copies:
+        record.add_field(Field(tag="905", subfields=[
+            Subfield("a", _marc_text(copy.location)), Subfield("b", _marc_text(copy.barcode)), *shelf_mark]))
+    if not copies and shelf_mark:
+        record.add_field(Field(tag="905", subfields=shelf_mark))
+    return record
+
+
+#: The record builder of each MARC dialect.
+RECORD_BUILDERS = {"marc21": marc_record, "unimarc": unimarc_record}
+
+
 def _marc_length(record: Record) -> tuple[int, int]:
     """(record length, longest field) in bytes, as ``Record.as_marc`` would write them."""
     lengths = [len(f.as_marc("utf-8")) for f in record.fields]
@@ -193,18 +281,31 @@ def _book_name(book: Book) -> str:
     return f"《{book.title}》(id {book.pk})"
 
 
-def marc_bytes(book: Book) -> tuple[bytes | None, list[str]]:
-    """The book's ISO 2709 record and any warnings; None instead of the record when it cannot be valid.
-
-    A record over 99,999 bytes gets its summary shortened (ending in ``SUMMARY_TRUNCATED``) until it fits.
-    """
-    warnings = []
+def _control_warnings(book: Book) -> list[str]:
     texts = [book.title, book.subtitle, book.publisher, book.edition, book.clc, book.call_number, book.summary]
+    texts += [book.title_romanized, book.subtitle_romanized]
     texts += [*(book.subjects or []), *(c.name for c in book.contributors.all())]
     texts += [text for copy in book.copies.all() for text in (copy.barcode, copy.location)]
     if any(CONTROL_CHARS_RE.search(text or "") for text in texts):
-        warnings.append(_("%(book)s：控制字符未导出") % {"book": _book_name(book)})
-    record = marc_record(book)
+        return [_("%(book)s：控制字符未导出") % {"book": _book_name(book)}]
+    return []
+
+
+def marc_xml(book: Book, *, dialect: str = "marc21") -> tuple[bytes, list[str]]:
+    """The book as one ``<record>`` element of MARCXML or UNIMARC XML (in the collection's namespace) and
+    any warnings.  XML has no length limits: nothing is shortened."""
+    return record_to_xml(RECORD_BUILDERS[dialect](book)), _control_warnings(book)
+
+
+def marc_bytes(book: Book, *, dialect: str = "marc21") -> tuple[bytes | None, list[str]]:
+    """The book's ISO 2709 record (MARC21 or UNIMARC) and any warnings; None instead of the record when it
+    cannot be valid.
+
+    A record over 99,999 bytes gets its summary shortened (ending in ``SUMMARY_TRUNCATED``) until it fits.
+    """
+    build = RECORD_BUILDERS[dialect]
+    warnings = _control_warnings(book)
+    record = build(book)
     length, longest = _marc_length(record)
     if length > MARC_MAX_RECORD_BYTES and book.summary:
         summary = _marc_text(book.summary)
@@ -212,7 +313,7 @@ def marc_bytes(book: Book) -> tuple[bytes | None, list[str]]:
         budget = len(summary.encode()) - (length - MARC_MAX_RECORD_BYTES) - len(truncated.encode())
         while True:
             kept = _utf8_prefix(summary, budget)
-            record = marc_record(book, summary=kept + truncated)
+            record = build(book, summary=kept + truncated)
             length, longest = _marc_length(record)
             if length <= MARC_MAX_RECORD_BYTES or budget <= 0:
                 break
@@ -240,7 +341,8 @@ def _resolve_format(format: str) -> str:
     name = (format or "").strip().lower()
     name = FORMAT_ALIASES.get(name, name)
     if name not in FORMATS:
-        raise InvalidInput("format", _("未知导出格式 %(format)r，可用 csv、marc") % {"format": format},
+        raise InvalidInput("format", _("未知导出格式 %(format)r，可用 csv、marc21（marc）、marcxml、unimarc、unimarcxml")
+                           % {"format": format},
                            code="unknown_format")
     return name
 
@@ -256,7 +358,8 @@ def export_catalog(
     """Write ``books`` (default: the whole catalog, by id) to the binary ``stream``; returns how many.
 
     ``format`` is "csv" (UTF-8 with BOM, CRLF, cells that a spreadsheet would run as a formula
-    prefixed with ``'``) or "marc" (MARC21 ISO 2709 in UTF-8).  Pass ``books`` from
+    prefixed with ``'``), "marc21" (also "marc": MARC21 ISO 2709 in UTF-8), "unimarc" (ISO 2709, UTF-8),
+    "marcxml" (MARC21 slim, one ``collection``) or "unimarcxml" (UNIMARC XML, one ``collection``).  Pass ``books`` from
     ``selectors.book_queryset()`` so contributors and copies are prefetched.  ``warnings``, when
     given, receives one line per book whose MARC record had to be shortened or was left out (see the
     module docstring); a left-out book is not counted.
@@ -270,14 +373,24 @@ def export_catalog(
     count = 0
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    xml = fmt.endswith("xml")
+    dialect = "unimarc" if fmt.startswith("unimarc") else "marc21"
     if fmt == "csv":
         stream.write("\ufeff".encode())
         writer.writerow(CSV_COLUMNS)
+    elif xml:
+        namespace = UNIMARCXML_NAMESPACE if dialect == "unimarc" else MARCXML_NAMESPACE
+        stream.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<collection xmlns="{namespace}">\n'.encode())
     for book in tqdm(books, total=total, disable=not progress, desc=_("导出 %(format)s") % {"format": fmt}, unit=_("种")):
         if fmt == "csv":
             writer.writerows(csv_rows(book))
+        elif xml:
+            data, notes = marc_xml(book, dialect=dialect)
+            if warnings is not None:
+                warnings.extend(notes)
+            stream.write(data + b"\n")
         else:
-            data, notes = marc_bytes(book)
+            data, notes = marc_bytes(book, dialect=dialect)
             if warnings is not None:
                 warnings.extend(notes)
             if data is None:
@@ -290,6 +403,8 @@ def export_catalog(
         count += 1
     if buffer.tell():
         stream.write(buffer.getvalue().encode("utf-8"))
+    if xml:
+        stream.write(b"</collection>\n")
     return count
 
 

@@ -7,11 +7,14 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.text import one_line
-from library.models import Paper
+from library.models import Paper, SruTarget
 
 
 class CatalogImportForm(forms.Form):
-    FORMATS = [("", _("按内容识别")), ("csv", "CSV"), ("marc21", "MARC21"), ("unimarc", "UNIMARC / CNMARC")]
+    FORMATS = [("", _("按内容识别")), ("csv", "CSV"), ("marc21", "MARC21 (ISO 2709)"),
+               ("unimarc", "UNIMARC / CNMARC (ISO 2709)"), ("marcxml", "MARCXML"),
+               ("unimarcxml", "UNIMARC / CNMARC XML"), ("marc", _("MARC（ISO 2709，自动识别 MARC21 / UNIMARC）")),
+               ("xml", _("MARC XML（自动识别；也可是 SRU、OAI-PMH 响应）"))]
 
     file = forms.FileField(label=_("目录文件（CSV 或 ISO 2709 MARC）"))
     format = forms.ChoiceField(label=_("格式"), choices=FORMATS, required=False)
@@ -32,6 +35,29 @@ class ImportDecisionForm(forms.Form):
     """A librarian's decision on an import's conflict (the API's ImportDecisionIn, in a page)."""
 
     action = forms.ChoiceField(choices=[("keep", "keep"), ("replace", "replace"), ("new", "new")])
+class CopySearchForm(forms.Form):
+    """Copy cataloguing: which library to ask, and for what."""
+
+    BY = [("isbn", "ISBN"), ("title", _("题名")), ("author", _("责任者"))]
+
+    target = forms.ModelChoiceField(label=_("检索目标"), queryset=SruTarget.objects.filter(enabled=True),
+                                    empty_label=None)
+    by = forms.ChoiceField(label=_("检索途径"), choices=BY, initial="isbn", widget=forms.RadioSelect)
+    q = forms.CharField(label=_("检索词"), max_length=200)
+    page = forms.IntegerField(min_value=1, max_value=1000, required=False, widget=forms.HiddenInput)
+
+    def clean_q(self):
+        text = one_line(self.cleaned_data["q"])
+        if not text:
+            raise forms.ValidationError(_("请输入检索词"))
+        return text
+
+
+class CopyImportForm(forms.Form):
+    """One candidate, as the search page signed it."""
+
+    target = forms.ModelChoiceField(queryset=SruTarget.objects.all(), widget=forms.HiddenInput)
+    token = forms.CharField(max_length=200_000, widget=forms.HiddenInput)
 
 
 class PaperForm(forms.Form):

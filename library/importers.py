@@ -52,9 +52,13 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
+import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -63,31 +67,44 @@ from django.db import DatabaseError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from pymarc import Field, Record, marc8_mapping
+from pymarc import Field, Indicators, Record, Subfield, marc8_mapping, marc8_to_unicode
 from tqdm import tqdm
 
 from core.errors import DomainError, InvalidInput
 from core.schema_types import _CONTROL as CONTROL_CHARS_RE
 from core.text import one_line, restore_cell
-from library import services
+from library import marcxml, services
 from library.callnumbers import normalize_call_number
 from library.matching import match_text
 from library.models import Book, Contributor, Copy, Language
 from library.services import BOOK_FIELDS, Person
 from library.validators import normalize_barcode, normalize_clc, normalize_isbn
 
-FORMATS = ("csv", "marc21", "unimarc")
-# Other spellings accepted for ``format``; "marc" means "MARC, dialect detected from the tags".
-FORMAT_ALIASES = {"usmarc": "marc21", "marc-21": "marc21", "cnmarc": "unimarc", "marc": "marc"}
+#: What ``format`` may name: a container and a dialect (csv; ISO 2709 MARC21 or UNIMARC; MARCXML or UNIMARC
+#: XML), or only a container with the dialect judged from the tags ("marc": ISO 2709, "xml": any MARC XML).
+FORMATS = ("csv", "marc21", "unimarc", "marcxml", "unimarcxml", "marc", "xml")
+#: What a file turns out to be once read (``ParsedFile.format``).
+READ_FORMATS = ("csv", "marc21", "unimarc", "marcxml", "unimarcxml")
+# Other spellings accepted for ``format``.
+FORMAT_ALIASES = {
+    "usmarc": "marc21", "marc-21": "marc21", "cnmarc": "unimarc", "iso2709": "marc",
+    "marc21xml": "marcxml", "marc21-xml": "marcxml", "marcxml21": "marcxml", "slim": "marcxml",
+    "cnmarcxml": "unimarcxml", "cnmarc-xml": "unimarcxml", "unimarc-xml": "unimarcxml",
+}
+#: The dialect a format forces (None: judged from the tags).
+FORMAT_DIALECTS = {"marc21": "marc21", "marcxml": "marc21", "unimarc": "unimarc", "unimarcxml": "unimarc"}
 DEFAULT_LOCATION = Copy._meta.get_field("location").default
 
 # The book's own fields in their catalog order, with its people after the subtitle and its copies last.
 CSV_COLUMNS = (
     *BOOK_FIELDS[:3],
     "authors",
-    *(f for f in BOOK_FIELDS[3:] if f != "cover_url"),
+    *(f for f in BOOK_FIELDS[3:] if f not in ("cover_url", "title_romanized", "subtitle_romanized")),
     "barcodes",
     "location",
+    # Last, so that files written before these columns existed keep their column positions.
+    "title_romanized",
+    "subtitle_romanized",
 )
 # Chinese headers a librarian may type instead of the English ones.
 CSV_HEADER_ALIASES = {
@@ -143,6 +160,34 @@ ROLE_MARKERS = {
     "合译": TRANSLATOR,
     "编译": TRANSLATOR,
     "译注": TRANSLATOR,
+    "编撰": AUTHOR,
+    "校注": EDITOR,
+    "校订": EDITOR,
+    "整理": EDITOR,
+    "点校": EDITOR,
+    "校点": EDITOR,
+    # Traditional script, as Taiwanese and Hong Kong records write them.
+    "編著": AUTHOR,
+    "編撰": AUTHOR,
+    "編": EDITOR,
+    "主編": EDITOR,
+    "副主編": EDITOR,
+    "合編": EDITOR,
+    "編輯": EDITOR,
+    "選編": EDITOR,
+    "編選": EDITOR,
+    "彙編": EDITOR,
+    "匯編": EDITOR,
+    "校註": EDITOR,
+    "校訂": EDITOR,
+    "點校": EDITOR,
+    "校點": EDITOR,
+    "譯": TRANSLATOR,
+    "翻譯": TRANSLATOR,
+    "合譯": TRANSLATOR,
+    "編譯": TRANSLATOR,
+    "譯注": TRANSLATOR,
+    "譯註": TRANSLATOR,
 }
 #: English ones; these need a space, comma or bracket before them ("Posner, Richard A., editor").
 LATIN_ROLE_MARKERS = {
@@ -314,8 +359,9 @@ class ImportSummary:
         name = COUNTS[outcome.outcome]
         setattr(self, name, getattr(self, name) + 1)
         self.outcomes.append(outcome)
-        if outcome.outcome == "failed":
-            self.errors.append({"line": None, "record": None, self.where: outcome.number, "reason": outcome.reason})
+        if outcome.outcome == "failed" or outcome.notice:
+            self.errors.append({"line": None, "record": None, self.where: outcome.number,
+                                "reason": outcome.reason if outcome.outcome == "failed" else outcome.notice})
 
     def as_dict(self) -> dict:
         return {
@@ -350,7 +396,11 @@ class Entry:
 
     ``values`` holds only the book fields the source gives (empty ones are left out, so an import
     fills in and corrects a book but never blanks a field); ``holdings`` are (barcode, location or
-    None) pairs.  ``control_number`` is a MARC record's 001, for reports.
+    None) pairs.  ``control_number`` is a MARC record's 001, for reports.  ``notices`` are problems of the
+    record that fail nothing (pymarc's warnings: bad indicators, subfield codes), for the report.
+    ``create_defaults`` are values a new book takes when ``values`` lacks them, never written over a
+    stored book (``{"language": ""}``: a MARC record without 008/041 or 100/101 has no language, rather
+    than the model's default, Chinese).
     """
 
     values: dict[str, Any]
@@ -358,6 +408,8 @@ class Entry:
     holdings: list[tuple[str, str | None]]
     control_number: str = ""
     control_source: str = ""  # MARC 003: whose control number it is
+    notices: list[str] = field(default_factory=list)
+    create_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 #: Book fields kept with their line breaks; every other text an import takes is one line.
@@ -380,6 +432,8 @@ def _folded(entry: "Entry") -> "Entry":
         holdings=[(one_line(barcode), location and one_line(location)) for barcode, location in entry.holdings],
         control_number=entry.control_number,
         control_source=entry.control_source,
+        notices=entry.notices,
+        create_defaults=entry.create_defaults,
     )
 
 
@@ -389,7 +443,8 @@ def _split_list(text: str) -> list[str]:
 
 def _csv_entry(cells: dict[str, str]) -> Entry:
     values: dict[str, Any] = {}
-    for name in ("isbn", "title", "subtitle", "publisher", "edition", "clc", "call_number", "summary"):
+    for name in ("isbn", "title", "subtitle", "publisher", "edition", "clc", "call_number", "summary", "title_romanized",
+                 "subtitle_romanized"):
         if cells.get(name):
             values[name] = cells[name]
     if EXCEL_NUMBER_RE.match(values.get("isbn", "")):
@@ -466,7 +521,7 @@ def _joined(fields: list[Field], code: str) -> list[str]:
     return [t if isinstance(t, str) else "".join(piece for _position, piece in sorted(t, key=lambda p: p[0])) for t in texts]
 
 
-def _relator(f: Field, default: str) -> str:
+def _relator(f: Field, default: str | None) -> str | None:
     for value in [*f.get_subfields("4"), *f.get_subfields("e")]:
         role = RELATORS.get(value.strip().strip(".,").lower())
         if role:
@@ -474,10 +529,32 @@ def _relator(f: Field, default: str) -> str:
     return default
 
 
+def _plausible_year(year: int | None) -> int | None:
+    """``year`` when a book can have it (as ``models.validate_year``): placeholders (0001, 9999) are none."""
+    return year if year is not None and 1000 <= year <= date.today().year + 1 else None
+
+
 def _coded_year(text: str) -> int | None:
-    """The year of a coded date (MARC21 008/07-10, UNIMARC 100 $a/09-12); "uuuu" or "0000" is none."""
+    """The year of a coded date (MARC21 008/07-10, UNIMARC 100 $a/09-12); "uuuu", "0000", "9999" are none."""
     # isascii: "²²²²" is digits to str.isdigit() and not to int() (the thirteenth attack failed a whole import).
-    return int(text) if len(text) == 4 and text.isascii() and text.isdigit() and int(text) >= 1000 else None
+    return _plausible_year(int(text)) if len(text) == 4 and text.isascii() and text.isdigit() else None
+
+
+def _record_year(coded: str, transcribed: list[str]) -> int | None:
+    """The coded year when it is a real one, else the first plausible year in the transcribed dates.
+
+    The coded date (008, 100) is in the Gregorian calendar by definition; 260/264 $c and 210 $d copy the
+    title page, which may count in another era ("民國89年", 昭和, the Buddhist era, Hijri) or hold a
+    placeholder ("[19--]", "0001-", "9999"): such a date is never a reason to lose the record.
+    """
+    year = _coded_year(coded)
+    if year is not None:
+        return year
+    for text in transcribed:
+        year = _plausible_year(extract_year(text))
+        if year is not None:
+            return year
+    return None
 
 
 def _isbn_token(text: str) -> str:
@@ -494,25 +571,115 @@ def _control_number(record: Record) -> str:
 def _control_source(record: Record) -> str:
     field = record.get("003")
     return one_line(field.data or "")[:32] if field is not None and field.data else ""
+#: Non-sorting marks: NSB/NSE (U+0088/U+0089, UNIMARC, ISO 6630), U+0098/U+009C (MARC 21), and their 7-bit
+#: ISO 6429 forms ESC H / ESC I.  The words between them stay ("\x88The \x89Title" → "The Title").
+NON_SORTING_RE = re.compile(r"\x1b[HI]|[\x88\x89\x98\x9c]")
+#: DEL and C1 control characters but NEL (a line break, folded like the others); C0 ones are folded later (``_folded``).
+_C1_RE = re.compile(r"[\x7f-\x84\x86-\x9f]")
+
+
+#: MARC 21's lossless form of a character MARC-8 cannot hold: "&#x8ECA;" (the last ";" sometimes lost).
+_NCR_RE = re.compile(r"&#x([0-9A-Fa-f]{2,6})(?:;|$)")
+
+
+def _character(match: re.Match) -> str:
+    code = int(match[1], 16)
+    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match[0]
+
+
+def _clean_text(value):
+    if isinstance(value, list):
+        return [_clean_text(item) for item in value]
+    if isinstance(value, str):
+        return _C1_RE.sub("", NON_SORTING_RE.sub("", _NCR_RE.sub(_character, value)))
+    return value
+
+
+def _marc_entry(record: Record, values: dict[str, Any], people: list[Person],
+                holdings: list[tuple[str, str | None]]) -> Entry:
+    """The Entry of a MARC record: non-sorting marks and control characters gone, empty values left out,
+    each person once, and no language at all (rather than Chinese) when the record codes none."""
+    values = {k: _clean_text(v) for k, v in values.items()}
+    values = {k: v for k, v in values.items() if v not in ("", None, [])}
+    unique: list[Person] = []
+    for person in people:
+        person = Person(_clean_text(person.name).strip(), person.role)
+        if person.name and person not in unique:
+            unique.append(person)
+    return Entry(values=values, people=unique, holdings=[(_clean_text(code), place and _clean_text(place)) for code, place in holdings],
+                 control_number=_control_number(record), control_source=_control_source(record),
+                 create_defaults={} if values.get("language") else {"language": ""})
+
+
+def _marc_name(text: str, role: str | None, *, form: str = "c") -> Person:
+    """A person of a MARC name field: ISBD punctuation and a final period after a word trimmed, a role word
+    written apart after the name ("許家馨 譯", "王五（主编）") taken as the role unless a relator code gave one.
+    A marker glued to the name ("王小编") is part of the name here: a name field holds a name."""
+    name = _trim(text, form=form)
+    if form != "c":
+        name = re.sub(r"(?<=\w\w)\.$", "", name)
+    match = _PERSON_RE.match(name)
+    if match and match["sep"] and match["name"].strip():
+        person = parse_person(name)
+        return Person(person.name, role or person.role)
+    return Person(name, role or AUTHOR)
+
+
+#: 880 linkage ($6 "245-01/$1"): the tag it stands beside and the occurrence number.
+_LINKAGE_RE = re.compile(r"^\s*(\d{3})-(\d{2})")
+
+
+def _vernacular(record: Record) -> dict[str, list[Field]]:
+    """880 fields by the tag they give in the original script (from $6), in record order."""
+    found: dict[str, list[Field]] = {}
+    for f in record.get_fields("880"):
+        match = _LINKAGE_RE.match(f.get("6") or "")
+        if match:
+            found.setdefault(match[1], []).append(f)
+    return found
+
+
+def _both(original: str, romanized: str) -> str:
+    """An original-script and a romanised text as one (the ISBD parallel form), or whichever exists."""
+    if original and romanized and original != romanized:
+        return f"{original} = {romanized}"
+    return original or romanized
 
 
 def _marc21_entry(record: Record) -> Entry:
-    form = record.leader[18]
+    form = str(record.leader)[18:19] or " "
     values: dict[str, Any] = {}
+    vernacular = _vernacular(record)
+
+    def original(tag: str, code: str, *, period: bool = False) -> str:
+        return next((_trim(f.get(code), form=form, period=period) for f in vernacular.get(tag, []) if f.get(code)), "")
+
     isbn = _first(record, ("020",), "a")
     if isbn:
         values["isbn"] = _isbn_token(isbn)
     f245 = record.get("245")
     if f245 is not None:
-        values["title"] = _trim(f245.get("a"), form=form, period=True)
-        values["subtitle"] = _trim(f245.get("b"), form=form, period=True)
-    values["edition"] = _trim(_first(record, ("250",), "a"), form=form)
+        title = _trim(f245.get("a"), form=form, period=True)
+        subtitle = _trim(f245.get("b"), form=form, period=True)
+        original_title, original_subtitle = original("245", "a", period=True), original("245", "b", period=True)
+        if original_title and original_title != title:
+            # The original script is the title; the romanised 245 is kept beside it.
+            values["title"], values["title_romanized"] = original_title, title
+            values["subtitle"], values["subtitle_romanized"] = original_subtitle, subtitle
+        else:
+            values["title"], values["subtitle"] = title, subtitle
+    values["edition"] = _both(original("250", "a"), _trim(_first(record, ("250",), "a"), form=form))
     published = [f for f in record.get_fields("264") if f.indicator2 == "1"] + record.get_fields("260", "264")
-    values["publisher"] = next((_trim(f.get("b"), form=form) for f in published if f.get("b")), "")
-    year_text = next((f.get("c") for f in published if f.get("c")), "")
+    publisher = next((_trim(f.get("b"), form=form) for f in published if f.get("b")), "")
+    values["publisher"] = _both(original("264", "b") or original("260", "b"), publisher)
     f008 = record.get("008")
     control = f008.data if f008 is not None and f008.data else ""
-    values["year"] = extract_year(year_text) or _coded_year(control[7:11])
+    dates = [control[7:11]]
+    if control[6:7] == "r" and _coded_year(control[11:15]) and (_coded_year(control[7:11]) or 0) < _coded_year(
+            control[11:15]):
+        # A reprint codes the reprint's year first; some records have the two the wrong way round.
+        dates = [control[11:15]]
+    values["year"] = _record_year(dates[0], [f.get("c") for f in published if f.get("c")])
     values["language"] = marc_language(_first(record, ("041",), "a")) or marc_language(control[35:38])
     for f in record.get_fields("084"):
         if f.get("a") and any(s.strip().lower().startswith("clc") for s in f.get_subfields("2")):
@@ -524,15 +691,16 @@ def _marc21_entry(record: Record) -> Entry:
     if not call_number and record.get("090") is not None:
         call_number = "/".join(p.strip() for p in record["090"].get_subfields("a", "b") if p.strip())
     values["call_number"] = call_number
-    values["subjects"] = [
-        _trim(text, form=form, period=True) for text in _joined(record.get_fields("650"), "a") if text
-    ]
+    subjects = [_trim(text, form=form, period=True) for text in _joined(record.get_fields("650"), "a") if text]
+    subjects += [_trim(f.get("a"), form=form, period=True) for f in vernacular.get("650", []) if f.get("a")]
+    values["subjects"] = list(dict.fromkeys(s for s in subjects if s))
     # Separate 520 fields are separate summaries, one per line; pieces of one long summary join exactly.
     values["summary"] = "\n".join(text.strip() for text in _joined(record.get_fields("520"), "a") if text.strip())
     people = [
-        Person(_trim(f.get("a"), form=form), _relator(f, AUTHOR))
+        _marc_name(f.get("a"), _relator(f, None), form=form)
         for f in record.get_fields("100") + record.get_fields("700")
-        if f.get("a")
+        # A 700 with $t is a name-title entry (a work contained or related), not a contributor.
+        if f.get("a") and not f.get("t")
     ]
     if not people and f245 is not None and f245.get("c"):
         people = parse_responsibility(_trim(f245["c"], form=form, period=True))
@@ -540,14 +708,24 @@ def _marc21_entry(record: Record) -> Entry:
     for f in record.get_fields("852", "952"):
         location = (f.get("b") or f.get("a") or "").strip() or None
         holdings += [(barcode, location) for barcode in f.get_subfields("p") if barcode.strip()]
-    return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings,
-                 control_number=_control_number(record), control_source=_control_source(record))
+    return _marc_entry(record, values, people, holdings)
 
 
 def _unimarc_name(f: Field) -> str:
-    name = (f.get("a") or "").strip()
-    rest = (f.get("b") or "").strip()
-    return f"{name}, {rest}" if name and rest else name
+    """A UNIMARC 70X name: "$a, $b" with $d (numerals) and $c (additions), never a doubled comma."""
+    entry = (f.get("a") or "").strip()
+    rest = (f.get("b") or "").strip().strip(",，").strip()
+    if rest:
+        entry = entry.rstrip(",，").strip()
+    name = f"{entry}, {rest}" if entry and rest else entry
+    numerals = (f.get("d") or "").strip().strip(",，").strip()
+    if name and numerals:
+        name = f"{name} {numerals}"
+    additions = [c.strip().strip(",，()（）").strip() for c in f.get_subfields("c")]
+    additions = [c for c in additions if c]
+    if name and additions:
+        name = f"{name} ({', '.join(additions)})"
+    return name
 
 
 def _unimarc_entry(record: Record) -> Entry:
@@ -559,19 +737,24 @@ def _unimarc_entry(record: Record) -> Entry:
     if f200 is not None:
         values["title"] = (f200.get("a") or "").strip()
         values["subtitle"] = (f200.get("e") or "").strip()
+        # CNMARC writes the pinyin of the title in $A and $E.
+        values["title_romanized"] = (f200.get("A") or "").strip()
+        values["subtitle_romanized"] = (f200.get("E") or "").strip()
     values["edition"] = _first(record, ("205",), "a").strip()
     values["publisher"] = _first(record, ("210", "214"), "c").strip()
     f100 = _first(record, ("100",), "a")
-    values["year"] = extract_year(_first(record, ("210", "214"), "d")) or _coded_year(f100[9:13])
+    values["year"] = _record_year(f100[9:13], [f.get("d") for f in record.get_fields("210", "214") if f.get("d")])
     values["language"] = marc_language(_first(record, ("101",), "a"))
     values["clc"] = _first(record, ("690",), "a").strip()
-    values["subjects"] = [f["a"].strip() for f in record.get_fields("606") if f.get("a")]
-    values["summary"] = "\n".join(f["a"].strip() for f in record.get_fields("330") if f.get("a"))
+    values["subjects"] = [text.strip() for text in _joined(record.get_fields("606"), "a") if text.strip()]
+    values["summary"] = "\n".join(text.strip() for text in _joined(record.get_fields("330"), "a") if text.strip())
     people = []
     for f in record.get_fields("700", "701", "702"):
         name = _unimarc_name(f)
         if name:
-            people.append(Person(name, _relator(f, EDITOR if f.tag == "702" else AUTHOR)))
+            person = _marc_name(name, _relator(f, None))
+            people.append(Person(person.name, person.role if _relator(f, None) or person.name != name
+                                 else EDITOR if f.tag == "702" else AUTHOR))
     if not people and f200 is not None:
         for statement in f200.get_subfields("f", "g"):
             people += parse_responsibility(statement)
@@ -581,8 +764,8 @@ def _unimarc_entry(record: Record) -> Entry:
         holdings += [(barcode, location) for barcode in f.get_subfields("b") if barcode.strip()]
         if "call_number" not in values and f.get("d"):
             values["call_number"] = "/".join(p.strip() for p in (f.get("d"), f.get("e")) if p and p.strip())
-    return Entry(values={k: v for k, v in values.items() if v not in ("", None, [])}, people=people, holdings=holdings,
-                 control_number=_control_number(record), control_source=_control_source(record))
+    return _marc_entry(record, values, people, holdings)
+
 
 
 # --- reading files -------------------------------------------------------------
@@ -593,9 +776,12 @@ def resolve_format(format: str | None) -> str | None:
         return None
     name = format.strip().lower()
     name = FORMAT_ALIASES.get(name, name)
-    if name not in (*FORMATS, "marc"):
+    if name not in FORMATS:
         raise InvalidInput(
-            "format", _("未知格式 %(format)r，可用 csv、marc21、unimarc") % {"format": format}, code="unknown_format"
+            "format",
+            _("未知格式 %(format)r，可用 csv、marc21、unimarc（cnmarc）、marcxml、unimarcxml（cnmarcxml）、marc、xml")
+            % {"format": format},
+            code="unknown_format",
         )
     return name
 
@@ -624,19 +810,23 @@ def _directory_tags(chunk: bytes) -> set[str]:
 
 def detect_marc_dialect(chunks: list[bytes]) -> str:
     """Return "unimarc" when most records carry UNIMARC's 200/010/210 rather than MARC21's 245/020/260/264."""
-    votes = 0
-    for chunk in chunks:
-        tags = _directory_tags(chunk)
-        unimarc, marc21 = len(tags & {"200", "010", "210"}), len(tags & {"245", "020", "260", "264"})
-        votes += (unimarc > marc21) - (marc21 > unimarc)
+    votes = sum(_dialect_vote(_directory_tags(chunk)) for chunk in chunks)
     return "unimarc" if votes > 0 else "marc21"
 
 
+def _dialect_vote(tags: set[str]) -> int:
+    """+1 for a record that looks UNIMARC (200/010/210), -1 for MARC21 (245/020/260/264), 0 undecided."""
+    unimarc, marc21 = len(tags & {"200", "010", "210"}), len(tags & {"245", "020", "260", "264"})
+    return (unimarc > marc21) - (marc21 > unimarc)
+
+
 def detect_format(data: bytes) -> str:
-    """Return "csv", "marc21" or "unimarc", judged from the content."""
-    if not _looks_like_marc(data):
-        return "csv"
-    return detect_marc_dialect(_split_marc(data))
+    """Return "csv", "marc21", "unimarc", "marcxml" or "unimarcxml", judged from the content."""
+    if _looks_like_marc(data):
+        return detect_marc_dialect(_split_marc(data))
+    if marcxml.looks_like_xml(data):
+        return read_file(data=data).format
+    return "csv"
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -652,7 +842,30 @@ def _has_leader(chunk: bytes) -> bool:
 
 
 #: Bytes ≥ 0x80 that MARC-8's default G1 set (ANSEL) defines.
-_ANSEL_BYTES = frozenset(code for code in marc8_mapping.CODESETS[0x45] if code >= 0x80)
+_ANSEL_BYTES = frozenset(code for code in marc8_mapping.CODESETS[0x45] if code >= 0x80) | {0x88, 0x89, 0x98, 0x9C}
+
+
+def _without_gb18030_marks(chunk: bytes) -> bytes:
+    """8-bit non-sorting marks (ISO 6630 NSB/NSE 0x88/0x89, MARC 21's 0x98/0x9C) in a record read as GB18030,
+    where each would swallow the next byte as half a character, replaced by DEL (same length, so the
+    directory stays right; dropped with the other controls).  Walking character by character: a start mark
+    right after a subfield code or a space, an end mark after a start mark in the same subfield."""
+    out = bytearray(chunk)
+    i, opened = 0, False
+    while i < len(chunk):
+        byte = chunk[i]
+        if byte < 0x80:
+            opened = opened and byte != 0x1F
+            i += 1
+        elif byte in (0x88, 0x98) and ((i >= 2 and chunk[i - 2] == 0x1F) or chunk[i - 1] == 0x20):
+            out[i], opened = 0x7F, True
+            i += 1
+        elif byte in (0x89, 0x9C) and opened:
+            out[i], opened = 0x7F, False
+            i += 1
+        else:
+            i += 4 if i + 1 < len(chunk) and 0x30 <= chunk[i + 1] <= 0x39 else 2
+    return bytes(out)
 
 
 def _mostly_utf8(chunk: bytes) -> bool:
@@ -689,6 +902,54 @@ def _gb18030_looking(chunk: bytes) -> bool:
     return high > low
 
 
+def _misaddressed(chunk: bytes) -> bool:
+    """True when the leader's base address does not point just past the directory (the first field
+    terminator): an exporter wrote a record longer than ISO 2709 can address (over 99,999 bytes)."""
+    end = chunk.find(b"\x1e")
+    try:
+        return end >= 24 and int(chunk[12:17]) != end + 1
+    except ValueError:
+        return False
+
+
+def _loose_record(chunk: bytes, options: dict[str, Any]) -> Record:
+    """The record read field by field, trusting its directory's tags (in field order) and its field
+    terminators, not its lengths and offsets (see ``_misaddressed``)."""
+    end = chunk.find(b"\x1e")
+    directory = chunk[24:end]
+    tags = []
+    position = offset = 0
+    while position + 12 <= len(directory):
+        # An offset past 99,999 is written with six digits: the expected offset (the lengths so far) says so.
+        tags.append(directory[position : position + 3].decode("ascii", "replace"))
+        length = int(directory[position + 3 : position + 7]) if directory[position + 3 : position + 7].isdigit() else 0
+        written = b"%05d" % offset
+        position += 7 + (len(written) if directory[position + 7 :].startswith(written) else 5)
+        offset += length
+    fields = chunk[end + 1 :].rstrip(b"\x1d").split(b"\x1e")
+    if not tags or len(fields) < len(tags):
+        raise ValueError("directory and fields do not match")
+    if options.get("file_encoding") == "gb18030":
+        def decode(data: bytes) -> str:
+            return data.decode("gb18030", "replace")
+    elif options.get("force_utf8"):
+        def decode(data: bytes) -> str:
+            return data.decode("utf-8", "replace")
+    else:
+        def decode(data: bytes) -> str:
+            return marc8_to_unicode(data, hide_utf8_warnings=True)
+    record = Record(force_utf8=True, leader=chunk[:24].decode("ascii", "replace"))
+    for tag, data in zip(tags, fields, strict=False):
+        if tag < "010" and tag.isdigit():
+            record.add_field(Field(tag=tag, data=decode(data)))
+            continue
+        indicators, *parts = data.split(b"\x1f")
+        indicators = indicators.decode("ascii", "replace").ljust(2)
+        record.add_field(Field(tag=tag, indicators=Indicators(indicators[0], indicators[1]),
+                               subfields=[Subfield(decode(part[:1]), decode(part[1:])) for part in parts if part]))
+    return record
+
+
 def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
     """pymarc options for the record's text encoding (see the module docstring)."""
     utf8: dict[str, Any] = {"force_utf8": True, "utf8_handling": "replace"}
@@ -710,7 +971,7 @@ def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
             params={"position": position},
         )
     try:
-        chunk.decode("gb18030")
+        _without_gb18030_marks(chunk).decode("gb18030")
     except UnicodeDecodeError:
         gb18030 = False
     else:
@@ -726,11 +987,57 @@ def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
     )
 
 
+class _PymarcNotes(logging.Handler):
+    """Keeps what pymarc logs (``logging.getLogger("pymarc")``: "more than 2 indicators found" …) for the
+    record being read in this thread, instead of letting it reach stderr without a record number."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        notes = getattr(self.local, "notes", None)
+        if notes is not None:
+            notes.append(_pymarc_note(record.getMessage()))
+
+
+_PYMARC_NOTES = _PymarcNotes()
+_pymarc_logger = logging.getLogger("pymarc")
+_pymarc_logger.addHandler(_PYMARC_NOTES)
+_pymarc_logger.propagate = False
+
+
+def _pymarc_note(text: str) -> str:
+    return _("MARC 数据不规范（已尽量读取）：%(text)s") % {"text": one_line(text)[:300]}
+
+
+@contextlib.contextmanager
+def _captured_warnings():
+    """Collect pymarc's logged messages and Python warnings raised while a record is read, as notices."""
+    notes: list[str] = []
+    _PYMARC_NOTES.local.notes = notes
+    # pymarc's MARC-8 decoder writes to sys.stderr directly ("Multi-byte position … exceeds length").
+    printed = io.StringIO()
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(printed):
+            warnings.simplefilter("always")
+            yield notes
+    finally:
+        _PYMARC_NOTES.local.notes = None
+    notes.extend(_pymarc_note(str(w.message)) for w in caught)
+    notes.extend(_pymarc_note(line) for line in printed.getvalue().splitlines() if line.strip())
+
+
 def _parse_record(chunk: bytes, dialect: str) -> Record:
     if not _has_leader(chunk):
         raise ValidationError(_("不是有效的 MARC 记录：记录头损坏"))
     options = _decoding_options(chunk, dialect)
+    if options.get("file_encoding") == "gb18030":
+        # DEL has the same length (the directory stays right) and is dropped with the other controls.
+        chunk = _without_gb18030_marks(chunk)
     try:
+        if _misaddressed(chunk):
+            return _loose_record(chunk, options)
         return Record(chunk, to_unicode=True, **options)
     except Exception as exc:  # pymarc raises assorted exception types for malformed data
         raise ValidationError(
@@ -880,6 +1187,42 @@ def _row_parser(header: list[str | None], cells: list[str]) -> Callable[[], Entr
     return parse
 
 
+def _read_xml(data: bytes, dialect: str | None) -> tuple[str, list[tuple[int, Callable[[], Entry]]], list[dict]]:
+    """The MARC records of an XML file (see ``library.marcxml``), each converted when it is written."""
+    try:
+        root = marcxml.parse(data)
+    except marcxml.XMLRefused as exc:
+        raise InvalidInput("file", _("XML 文件无法读取：%(error)s") % {"error": exc}, code="xml") from None
+    elements = list(marcxml.marc_elements(root))
+    if not elements:
+        found = marcxml.diagnostics(root)
+        message = _("这是 XML 文件，但其中没有 MARC 记录（MARCXML、UNIMARC/CNMARC XML）")
+        if found:
+            message += _("；文件中的诊断信息：%(messages)s") % {"messages": "; ".join(found)[:500]}
+        raise InvalidInput("file", message, code="no_records")
+    if len(elements) > settings.IMPORT_MAX_RECORDS:
+        raise too_many_records()
+    if dialect is None:
+        votes = sum(_dialect_vote(marcxml.tags(element)) for element in elements)
+        dialect = "unimarc" if votes > 0 else "marc21"
+    to_entry = _unimarc_entry if dialect == "unimarc" else _marc21_entry
+
+    def parser(element) -> Callable[[], Entry]:
+        def parse() -> Entry:
+            with _captured_warnings() as notes:
+                try:
+                    record = marcxml.record_from_element(element)
+                except ValueError as exc:
+                    raise ValidationError(_("MARC 记录无法解析：%(error)s"), params={"error": exc}) from None
+            entry = to_entry(record)
+            entry.notices[:0] = notes
+            return entry
+
+        return parse
+
+    return dialect, [(number, parser(element)) for number, element in enumerate(elements, start=1)], []
+
+
 def _read_marc(data: bytes, dialect: str | None) -> tuple[str, list[tuple[int, Callable[[], Entry]]]]:
     if b"\x1d" not in data:
         raise InvalidInput(
@@ -895,7 +1238,14 @@ def _read_marc(data: bytes, dialect: str | None) -> tuple[str, list[tuple[int, C
     to_entry = _unimarc_entry if dialect == "unimarc" else _marc21_entry
 
     def parser(chunk: bytes) -> Callable[[], Entry]:
-        return lambda: to_entry(_parse_record(chunk, dialect))
+        def parse() -> Entry:
+            with _captured_warnings() as notes:
+                record = _parse_record(chunk, dialect)
+            entry = to_entry(record)
+            entry.notices[:0] = notes
+            return entry
+
+        return parse
 
     if len(chunks) > settings.IMPORT_MAX_RECORDS:
         raise too_many_records()
@@ -974,6 +1324,15 @@ def _find_book(values: dict[str, Any], people: list[Person], source: str = "",
     return None, ""
 
 
+def find_match(entry: Entry) -> Book | None:
+    """The stored book that writing ``entry`` would update (the import's match rule), or None: for showing a
+    candidate record beside the local one before anything is written (copy cataloguing)."""
+    entry = _folded(entry)
+    people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
+    return _find_book(_normalized(entry.values), people, source_key(entry.control_number, entry.control_source),
+                      entry.holdings)[0]
+
+
 def _add_copies(book: Book, holdings: list[tuple[str, str | None]], location: str | None) -> int:
     added = 0
     seen = set()
@@ -1048,7 +1407,7 @@ def _labels(names) -> str:
 
 
 def _record_json(values: dict, people: list[Person], holdings, location: str | None, entry: "Entry") -> dict:
-    return {"values": values, "people": [[p.name, p.role] for p in people],
+    return {"values": values, "people": [[p.name, p.role] for p in people], "create_defaults": entry.create_defaults,
             "holdings": [[barcode, place] for barcode, place in holdings], "location": location,
             "control_number": entry.control_number, "source": source_key(entry.control_number, entry.control_source)}
 
@@ -1065,7 +1424,7 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
         if book is None:
             if not values.get("title"):
                 raise ValidationError(_("题名不能为空"))
-            book = services.book_create(**values, contributors=people)
+            book = services.book_create(**{**entry.create_defaults, **values}, contributors=people)
             if source:
                 Book.objects.filter(pk=book.pk).update(source_control_number=source)
             _add_copies(book, entry.holdings, location)
@@ -1120,7 +1479,7 @@ def apply_decision(*, book: Book | None, record: dict, action: str) -> tuple[str
     note = ""
     if values.get("isbn") and Book.objects.filter(isbn=values["isbn"]).exists():
         note = _("ISBN %(isbn)s 已属于另一种书，新书未记 ISBN") % {"isbn": values.pop("isbn")}
-    created = services.book_create(**values, contributors=people)
+    created = services.book_create(**{**record.get("create_defaults", {}), **values}, contributors=people)
     if record.get("source"):
         Book.objects.filter(pk=created.pk).update(source_control_number=record["source"])
     _add_copies(created, holdings, location)
@@ -1191,6 +1550,7 @@ class Outcome:
     conflicts: list[dict] = field(default_factory=list)
     entry: dict | None = None
     fingerprint: str = ""
+    notice: str = ""  # what reading the record warned about (it was read all the same)
 
 
 def too_many_records() -> InvalidInput:
@@ -1208,14 +1568,23 @@ def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
     fmt = resolve_format(format)
     if not data.strip():
         raise InvalidInput("file", _("文件为空"), code="empty")
+    # The container is judged from the content whatever ``format`` says (an XML file is never read as CSV
+    # or ISO 2709); ``format`` decides the dialect, and refuses XML or MARC when it asks for CSV.
+    xml = marcxml.looks_like_xml(data) and not _looks_like_marc(data)
+    if fmt == "csv" and xml:
+        raise InvalidInput("file", _("这是 XML 文件，不是 CSV；请选 marcxml、unimarcxml 或按内容识别"), code="file_type")
     if fmt is None:
-        fmt = "marc" if _looks_like_marc(data) else "csv"
+        fmt = "xml" if xml else "marc" if _looks_like_marc(data) else "csv"
     if fmt == "csv":
         header_notices = ImportSummary(format="csv")
         items = _read_csv(data, header_notices)
         parsed = ParsedFile(format="csv", where="line", items=items, notices=header_notices.errors)
+    elif xml:
+        dialect, items, notices = _read_xml(data, FORMAT_DIALECTS.get(fmt))
+        parsed = ParsedFile(format=f"{dialect}xml".replace("marc21xml", "marcxml"), where="record", items=items,
+                            notices=notices)
     else:
-        dialect, items = _read_marc(data, fmt)
+        dialect, items = _read_marc(data, FORMAT_DIALECTS.get(fmt))
         parsed = ParsedFile(format=dialect, where="record", items=items, notices=[])
     if not parsed.items:
         raise InvalidInput("file", NO_RECORDS, code="no_records")
@@ -1239,6 +1608,10 @@ def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str 
             except (ValidationError, DomainError, DatabaseError) as exc:
                 outcome = Outcome(number, "failed", _reason(exc))
             if entry is not None:
+                if entry.notices:
+                    # The record was read despite these (pymarc's warnings): the report says so beside it.
+                    outcome.notice = "; ".join(dict.fromkeys(entry.notices))
+                    outcome.reason = outcome.reason or outcome.notice
                 outcome.control_number = entry.control_number
                 outcome.isbn = one_line(str(entry.values.get("isbn") or ""))[:32]
             outcomes.append(outcome)

@@ -2,10 +2,11 @@
 
 import uuid
 from datetime import date
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -47,17 +48,22 @@ def validate_year(value: int) -> None:
 class Book(SingleLineFields, models.Model):
     #: Fields shown as one line (lists, feeds, CSV rows, e-mail subjects): no line breaks or control
     #: characters (``clean_fields``).  ISBN, CLC and cover URL have stricter formats of their own.
-    SINGLE_LINE = ("title", "subtitle", "publisher", "edition", "call_number")
+    SINGLE_LINE = ("title", "subtitle", "title_romanized", "subtitle_romanized", "publisher", "edition", "call_number")
 
     isbn = models.CharField(  # noqa: DJ001 - NULL means "no ISBN", so the unique constraint allows many
         _("ISBN"), max_length=20, null=True, blank=True, help_text=_("可带连字符输入，保存为 13 位 ISBN；旧书可以没有")
     )
     title = models.CharField(_("题名"), max_length=500)
     subtitle = models.CharField(_("副题名"), max_length=500, blank=True)
+    # A record in another script (MARC 21 880 fields) keeps its romanised title here, the original script
+    # in title/subtitle; both are searched.
+    title_romanized = models.CharField(_("题名（罗马字转写）"), max_length=500, blank=True)
+    subtitle_romanized = models.CharField(_("副题名（罗马字转写）"), max_length=500, blank=True)
     publisher = models.CharField(_("出版者"), max_length=200, blank=True)
     year = models.PositiveSmallIntegerField(_("出版年"), null=True, blank=True, validators=[validate_year])
     edition = models.CharField(_("版次"), max_length=64, blank=True)
-    language = models.CharField(_("语种"), max_length=8, choices=Language.choices, default=Language.ZH)
+    # Blank: not known (an imported record that codes no language), never assumed to be Chinese.
+    language = models.CharField(_("语种"), max_length=8, choices=Language.choices, default=Language.ZH, blank=True)
     clc = models.CharField(_("中图法分类号"), max_length=32, blank=True)
     call_number = models.CharField(_("索书号"), max_length=64, blank=True)
     subjects = models.JSONField(_("主题词"), default=list, blank=True)
@@ -820,3 +826,70 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}: {self.outcome}"
+
+
+# --- copy cataloguing: other libraries' SRU servers -----------------------------------------------------------
+
+#: An SRU index name as CQL writes it (``bath.isbn``, ``dc.title``, a server's local ``title``): never a quote,
+#: space or relation, so a configured name cannot change the meaning of a query.
+SRU_INDEX_RE = r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$"
+
+
+class SruTarget(SingleLineFields, models.Model):
+    """Another library's SRU server that librarians copy catalogue records from (the national library, the
+    city library).  ``record_schema`` is both the schema name sent (``recordSchema``) and how the records
+    are read; the index names are what this server calls ISBN, title and author searches."""
+
+    SINGLE_LINE = ("name", "base_url")
+
+    class Version(models.TextChoices):
+        V11 = "1.1", "SRU 1.1"
+        V12 = "1.2", "SRU 1.2"
+        V20 = "2.0", "SRU 2.0"
+
+    class Schema(models.TextChoices):
+        MARCXML = "marcxml", _("MARCXML（MARC21）")
+        CNMARCXML = "cnmarcxml", _("CNMARC XML")
+        UNIMARCXML = "unimarcxml", _("UNIMARC XML")
+        DC = "dc", _("都柏林核心（DC）")
+
+    name = models.CharField(_("名称"), max_length=64, unique=True, help_text=_("例如 国家图书馆、市图书馆"))
+    base_url = models.CharField(_("服务地址"), max_length=300,
+                                help_text=_("SRU 服务的基础地址，http:// 或 https:// 开头，例如 http://lx2.loc.gov:210/LCDB"))
+    version = models.CharField(_("SRU 版本"), max_length=3, choices=Version.choices, default=Version.V12)
+    record_schema = models.CharField(_("记录格式"), max_length=16, choices=Schema.choices, default=Schema.MARCXML)
+    isbn_index = models.CharField(_("ISBN 检索点"), max_length=64, default="bath.isbn",
+                                  validators=[RegexValidator(SRU_INDEX_RE)])
+    title_index = models.CharField(_("题名检索点"), max_length=64, default="dc.title",
+                                   validators=[RegexValidator(SRU_INDEX_RE)])
+    author_index = models.CharField(_("责任者检索点"), max_length=64, default="dc.creator",
+                                    validators=[RegexValidator(SRU_INDEX_RE)])
+    internal_network = models.BooleanField(
+        _("位于法院内网"), default=False,
+        help_text=_("只有确知该服务器在内网（私有地址）时才勾选；否则地址必须指向互联网上的公网地址"))
+    enabled = models.BooleanField(_("启用"), default=True)
+    position = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("SRU 检索目标")
+        verbose_name_plural = _("SRU 检索目标")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from core.net import OutboundRefused, outbound_url_check
+
+        if not self.base_url:
+            return
+        try:
+            allowed = list(settings.SRU_ALLOWED_HOSTS)
+            if self.internal_network and "*" in allowed:
+                # A server on the court's network is named on purpose: its address may be private.
+                host = (urlsplit(self.base_url.strip()).hostname or "").rstrip(".")
+                allowed.append(host)
+            outbound_url_check(self.base_url, allowed_hosts=allowed)
+        except (OutboundRefused, ValueError) as exc:
+            raise ValidationError({"base_url": str(exc)}) from None
+        self.base_url = self.base_url.strip()

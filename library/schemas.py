@@ -105,6 +105,8 @@ class BookOut(Schema):
     isbn: str | None
     title: str
     subtitle: str
+    title_romanized: str = Field(description="题名的罗马字转写（原文题名在 title；没有则为空）")
+    subtitle_romanized: str = Field(description="副题名的罗马字转写")
     authors: list[str]
     contributors: list[ContributorOut]
     publisher: str
@@ -218,7 +220,9 @@ class PaperFilters(FilterSchema):
 
 
 class ImportOptions(Schema):
-    format: SingleLine(16) | None = Field(None, description="csv、marc21 或 unimarc；不给出时按内容判断")
+    format: SingleLine(16) | None = Field(
+        None, description="csv、marc21、unimarc（cnmarc）、marcxml、unimarcxml（cnmarcxml）、marc（ISO 2709，方言按字段判断）"
+                          "或 xml（任一种 MARC XML，可在 SRU / OAI-PMH 响应中）；不给出时按内容判断")
     location: SingleLine(64) | None = Field(None, description="新复本的馆藏地，例如 棋盘井法庭")
     dry_run: bool = Field(False, description="试导入：逐条判断并写出报告，但不写入任何书目、复本或索引")
 
@@ -245,7 +249,7 @@ class ImportStatusOut(Schema):
     dry_run: bool = Field(description="试导入：报告齐全，但所有写入均已回滚")
     error: str = Field(description="失败（或重试中）的原因；否则为空")
     file_name: str
-    format: str = Field(description="请求的格式，读取后为识别出的 csv、marc21 或 unimarc")
+    format: str = Field(description="请求的格式，读取后为识别出的 csv、marc21、unimarc、marcxml 或 unimarcxml")
     location: str
     records_done: int
     records_total: int | None = Field(description="读取文件后才知道")
@@ -549,3 +553,106 @@ class CirculationEventFilters(Schema):
     book: Id | None = None
     patron: SingleLine(150, 1) | None = None
     action: SingleLine(16, 1) | None = None
+
+
+# --- copy cataloguing (SRU targets) -----------------------------------------------------------------------------
+
+SruIndexName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$", max_length=64)]
+
+
+class SruTargetOut(Schema):
+    id: int
+    name: str
+    base_url: str
+    version: str
+    record_schema: str
+    isbn_index: str
+    title_index: str
+    author_index: str
+    internal_network: bool
+    enabled: bool
+    position: int
+
+
+class SruTargetIn(StrictSchema):
+    name: SingleLine(64, 1)
+    base_url: SingleLine(300, 1) = Field(description="SRU 服务的基础地址（http/https）")
+    version: Literal["1.1", "1.2", "2.0"] = "1.2"
+    record_schema: Literal["marcxml", "cnmarcxml", "unimarcxml", "dc"] = Field(
+        default="marcxml", description="发送的 recordSchema，也决定如何读取记录")
+    isbn_index: SruIndexName = "bath.isbn"
+    title_index: SruIndexName = "dc.title"
+    author_index: SruIndexName = "dc.creator"
+    internal_network: bool = Field(default=False, description="服务器在法院内网：允许私有地址")
+    enabled: bool = True
+    position: int = Field(default=0, ge=0, le=32767)
+
+
+class SruTargetPatch(StrictSchema):
+    name: SingleLine(64, 1) = None
+    base_url: SingleLine(300, 1) = None
+    version: Literal["1.1", "1.2", "2.0"] = None
+    record_schema: Literal["marcxml", "cnmarcxml", "unimarcxml", "dc"] = None
+    isbn_index: SruIndexName = None
+    title_index: SruIndexName = None
+    author_index: SruIndexName = None
+    internal_network: bool = None
+    enabled: bool = None
+    position: int = Field(default=None, ge=0, le=32767)
+
+
+class SruSearchFilters(Schema):
+    isbn: SingleLine(200) = Field(default="", description="按 ISBN 检索（三者给一个）")
+    title: SingleLine(200) = Field(default="", description="按题名检索")
+    author: SingleLine(200) = Field(default="", description="按责任者检索")
+    page: int = Field(default=1, ge=1, le=1000)
+
+
+class RecordFieldsOut(Schema):
+    title: str
+    subtitle: str
+    authors: str
+    publisher: str
+    year: str
+    isbn: str
+    edition: str
+    clc: str
+
+
+class DifferenceOut(Schema):
+    field: str
+    label: str
+    theirs: str
+    ours: str
+
+
+class CandidateOut(Schema):
+    position: int
+    fields: RecordFieldsOut | None
+    control_number: str
+    token: str = Field(description="签名的记录：原样交给 import 接口（24 小时内有效）")
+    digest: str = Field(description="记录 XML 的 SHA-256 前 16 位")
+    local_book_id: int | None
+    differences: list[DifferenceOut]
+    problem: str = Field(description="记录无法读取时的原因")
+
+
+class CandidatePageOut(Schema):
+    target: int
+    query_by: str
+    query: str
+    page: int
+    pages: int
+    total: int
+    candidates: list[CandidateOut]
+
+
+class CopyImportIn(StrictSchema):
+    token: Text(200000) = Field(description="检索结果中候选记录的 token")
+
+
+class CopyImportOut(Schema):
+    outcome: Literal["created", "updated", "unchanged", "conflict", "failed"]
+    book_id: int | None
+    reason: str
+    conflicts: list[dict]

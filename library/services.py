@@ -46,6 +46,8 @@ BOOK_FIELDS = (
     "subjects",
     "summary",
     "cover_url",
+    "title_romanized",
+    "subtitle_romanized",
 )
 COPY_FIELDS = ("barcode", "location", "shelf", "status", "acquired_on", "note")
 PAPER_FIELDS = ("title", "abstract", "keywords", "year", "kind", "awards", "venue", "visibility")
@@ -137,6 +139,8 @@ def book_create(
     subjects: Sequence[str] = (),
     summary: str = "",
     cover_url: str = "",
+    title_romanized: str = "",
+    subtitle_romanized: str = "",
 ) -> Book:
     people = _clean_people(contributors)
     book = Book(
@@ -152,6 +156,8 @@ def book_create(
         subjects=clean_terms(subjects),
         summary=summary,
         cover_url=cover_url,
+        title_romanized=title_romanized,
+        subtitle_romanized=subtitle_romanized,
     )
     _save_book(book)
     _set_contributors(book, people)

@@ -25,10 +25,12 @@ from core.errors import DomainError, InvalidInput
 from core.pdf import pdf_response
 from core.text import as_id
 from core.throttles import hourly_allowance
-from library import circulation, imports, selectors, services, tasks
+from library import circulation, copycat, imports, selectors, services, tasks
 from library.forms import (
     CardsForm,
     CatalogImportForm,
+    CopyImportForm,
+    CopySearchForm,
     DeskForm,
     ImportDecisionForm,
     LabelsForm,
@@ -471,6 +473,39 @@ def catalog_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 IMPORT_RECORDS_PER_PAGE = 50
 
 
+# --- copy cataloguing ------------------------------------------------------------------------------------
+
+
+@role_required(Role.LIBRARIAN)
+@require_safe
+def copy_catalog(request: HttpRequest) -> HttpResponse:
+    """从其他图书馆复制编目: search an SRU target by ISBN, title or author; each candidate beside the local
+    book it matches, with an import button.  The search runs in this request, bounded by the SRU timeouts
+    (library/copycat.py says why)."""
+    targets = list(copycat.sru_target_list(enabled_only=True))
+    asked = "q" in request.GET
+    form = CopySearchForm(request.GET if asked else None,
+                          initial={"target": targets[0].pk if targets else None, "by": "isbn"})
+    context = {"nav": "import", "form": form, "targets": targets, "found": None, "problem": "", "rows": []}
+    if asked and form.is_valid():
+        data = form.cleaned_data
+        try:
+            found = copycat.copycat_search(target=data["target"], by=data["by"], term=data["q"],
+                                           page=data["page"] or 1)
+        except DomainError as exc:
+            context["problem"] = exc.detail
+        else:
+            context["found"] = found
+            context["rows"] = [
+                {"candidate": c, "compared": copycat.differences(c.fields, c.local_fields, list(copycat.COMPARED))}
+                for c in found.candidates]
+            base = request.GET.copy()
+            base.pop("page", None)
+            context["page_query"] = base.urlencode()
+    status = 400 if asked and form.errors else 200
+    return render(request, "library/copy_catalog.html", context, status=status)
+
+
 @role_required(Role.LIBRARIAN)
 @require_POST
 def catalog_import_decide(request: HttpRequest, import_id: int, position: int) -> HttpResponse:
@@ -505,6 +540,38 @@ def catalog_import_commit(request: HttpRequest, import_id: int) -> HttpResponse:
         messages.error(request, exc.detail)
         return redirect("catalog-import-detail", import_id=import_id)
     return redirect("catalog-import-detail", import_id=started.pk)
+
+
+@role_required(Role.LIBRARIAN)
+@require_POST
+def copy_catalog_import(request: HttpRequest) -> HttpResponse:
+    """Import one candidate (its signed token); then the book's page, where copies and a call number follow."""
+    form = CopyImportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("候选记录无效，请重新检索。"))
+        return redirect("copy-catalog")
+    target = form.cleaned_data["target"]
+    try:
+        result = copycat.copycat_import(target=target, token=form.cleaned_data["token"])
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("copy-catalog")
+    if result.outcome == "failed" or result.book is None:
+        messages.error(request, _("没有导入：%(reason)s") % {"reason": result.reason or _("记录无法写入")})
+        return redirect("copy-catalog")
+    if result.outcome == "conflict":
+        compared = result.conflicts or copycat.differences(
+            copycat.record_fields(target=target, token=form.cleaned_data["token"]),
+            copycat.book_shown(result.book), list(copycat.COMPARED))
+        return render(request, "library/copy_catalog_conflict.html", {
+            "nav": "import", "result": result, "book": result.book, "compared": compared, "target": target})
+    text = {
+        "created": _("已从 %(target)s 导入《%(title)s》。下一步：添加复本、确定索书号。"),
+        "updated": _("已用 %(target)s 的记录补充《%(title)s》。"),
+        "unchanged": _("《%(title)s》已是 %(target)s 的这条记录，没有变化。"),
+    }.get(result.outcome, _("《%(title)s》：%(target)s"))
+    messages.success(request, text % {"target": target.name, "title": result.book.title})
+    return redirect(f"{reverse('book-detail', args=[result.book.pk])}?imported={result.outcome}")
 
 
 # --- a judge's own papers ---------------------------------------------------------------------------------

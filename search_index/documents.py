@@ -44,7 +44,8 @@ def book_document(book: Book) -> dict:
         "key": f"book:{book.pk}",
         "type": "book",
         "pk": book.pk,
-        "title": " ".join(filter(None, [book.title, book.subtitle])),
+        # The romanised forms (880 records) too: a reader may search by either script.
+        "title": " ".join(filter(None, [book.title, book.subtitle, book.title_romanized, book.subtitle_romanized])),
         "title_display": book.title,
         "people": " ".join(authors),
         "authors": "\x1f".join(authors),

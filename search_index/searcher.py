@@ -960,8 +960,12 @@ def search(
     sort: str = "relevance",
     limit: int = 20,
     offset: int = 0,
+    highlight: bool = True,
 ) -> SearchResult:
-    """Search the index; raises QueryError (the query's fault) or SearchTimeout (past the time budget)."""
+    """Search the index; raises QueryError (the query's fault) or SearchTimeout (past the time budget).
+
+    ``highlight=False`` leaves out highlights and the spelling suggestion: the hits' ids, titles and
+    counts only, for callers that want many records at once (the SRU server)."""
     text = normalize_query_text(text or "")
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryTooComplex(
@@ -977,6 +981,7 @@ def search(
     _warm_analysis(schema)
     deadline = _Deadline(getattr(settings, "SEARCH_TIME_LIMIT", TIME_LIMIT))
     run = _Run(searcher, filters, sort, limit, offset, deadline)
+    run.highlight = highlight
 
     matched_all = True
     call_number = call_number_query(text) if text.strip() else None
@@ -1019,7 +1024,7 @@ def search(
         return SearchResult(count=0, items=[], facets={k: {} for k in FACETS}, query=text)
     count, items, facets = result
     # Offer a correction when the words as typed did not all match.
-    suggestion = _suggest(run, text) if count == 0 or not matched_all else None
+    suggestion = _suggest(run, text) if highlight and (count == 0 or not matched_all) else None
     return SearchResult(
         count=count, items=items, facets=facets, suggestion=suggestion, matched_all_terms=matched_all, query=text
     )
@@ -1039,6 +1044,7 @@ class _Run:
         for seg in self.segments:
             seg.deadline = deadline
         self._masks: dict[str, np.ndarray | None] = {}
+        self.highlight = True
 
     def visible(self, fieldname: str, text: str) -> bool:
         """Whether ``text`` occurs in ``fieldname`` of a live document that passes the filters and visibility."""
@@ -1184,7 +1190,7 @@ class _Run:
             score=round(score, 4),
             available_copies=int(fields.get("available") or 0),
             total_copies=int(fields.get("total") or 0),
-            highlights=_highlights(fields, terms),
+            highlights=_highlights(fields, terms) if self.highlight else {},
             earliest_due=date.fromisoformat(fields["earliest_due"]) if fields.get("earliest_due") else None,
             holds_waiting=int(fields.get("holds") or 0),
             call_number=fields.get("call_number", ""),

@@ -40,7 +40,7 @@ class SearchUnavailable(Exception):
 
 
 def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0,
-           _retry: bool = True) -> SearchResult:
+           highlight: bool = True, _retry: bool = True) -> SearchResult:
     """Search the catalogue.
 
     Raises QueryError (QueryTooComplex past a limit) for the query's faults, SearchTimeout past the
@@ -49,7 +49,7 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
     """
     generation = generations.current_generation()
     try:
-        return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset)
+        return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight)
     except QueryError:
         # The user's query, not the index (QueryError is a ValueError, which UNREADABLE also catches).
         raise
@@ -57,14 +57,15 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
         searcher.reset()
         if indexer.create_if_fillable():
             _drain_if_in_request()
-            return search(text, filters=filters, sort=sort, limit=limit, offset=offset)
+            return search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight)
         raise SearchUnavailable(str(exc)) from None
     except generations.UNREADABLE as exc:
         searcher.reset()
         if _retry and generations.current_generation() != generation:
             # A rebuild swapped generations while this search read the old one, whose files are deleted
             # after the swap: the new one answers.
-            return search(text, filters=filters, sort=sort, limit=limit, offset=offset, _retry=False)
+            return search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
+                          _retry=False)
         # The index opened but its files are damaged (overwritten, truncated, deleted underneath).
         logger.error("search index unreadable: %r (run manage.py rebuild_index)", exc)
         raise SearchUnavailable(

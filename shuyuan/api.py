@@ -27,6 +27,7 @@ from core.errors import HTTP_CODES, DomainError, InvalidInput
 from events.api import router as events_router
 from library.api import router as library_router
 from library.circulation_api import router as circulation_router
+from library.copycat_api import router as copycat_router
 from notices.api import router as notices_router
 from search_index.api import router as search_router
 
@@ -215,6 +216,7 @@ def api_not_found(request: HttpRequest, path: str = ""):
 api.add_router("/", accounts_router)
 api.add_router("/", library_router)
 api.add_router("/", circulation_router)
+api.add_router("/", copycat_router)
 api.add_router("/", events_router)
 api.add_router("/", search_router)
 api.add_router("/", notices_router)

@@ -11,6 +11,7 @@ booleans and URLs raise ``ImproperlyConfigured`` here, and the semantic checks
 checks in ``shuyuan/checks.py``.
 """
 
+import email.utils
 import os
 import re
 import warnings
@@ -228,6 +229,18 @@ SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 20, minimum=1) / 1000
 SEARCH_WAKE_DIR = envpath("SEARCH_WAKE_DIR", VAR_DIR / "run" / "wake")
 SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
 
+# The outside interfaces (/sru, /oai; docs/api.md, "SRU and OAI-PMH"): requests a minute per client address
+# (0: no limit); SRU's default and largest page, and the most records one search clause of a boolean query
+# contributes; OAI-PMH's page size, how long a resumption token stays valid, the repository identifier in
+# item identifiers (oai:<it>:book/1, by default SITE_URL's host) and its contact address.
+INTEROP_RATE = envint("INTEROP_RATE", 120)
+SRU_DEFAULT_RECORDS = envint("SRU_DEFAULT_RECORDS", 10, minimum=1)
+SRU_MAX_RECORDS = envint("SRU_MAX_RECORDS", 50, minimum=1)
+SRU_MAX_SEARCH_HITS = envint("SRU_MAX_SEARCH_HITS", 5000, minimum=1)
+OAI_PAGE_SIZE = envint("OAI_PAGE_SIZE", 100, minimum=1)
+OAI_TOKEN_SECONDS = envint("OAI_TOKEN_SECONDS", 24 * 3600, minimum=60)
+OAI_REPOSITORY_IDENTIFIER = os.environ.get("OAI_REPOSITORY_IDENTIFIER", "").strip() or (_site.hostname or "localhost")
+
 # Call numbers (索书号), assigned when a book with a CLC class gets its first copy (docs/design.md,
 # "Call numbers"): "accession" gives 种次号 (D923/1, D923/2 … in the order of cataloguing), "author" an
 # author mark from the pinyin initials of the first author (D923/ZM, D923/ZM2 …).
@@ -268,6 +281,8 @@ EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
 # EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend writes each message to a file here.
 EMAIL_FILE_PATH = str(envpath("EMAIL_FILE_PATH", VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "法官书苑 <library@localhost>")
+# The contact address OAI-PMH's Identify gives (an address only, no display name).
+OAI_ADMIN_EMAIL = os.environ.get("OAI_ADMIN_EMAIL", "").strip() or email.utils.parseaddr(DEFAULT_FROM_EMAIL)[1]
 
 
 def _channel(name: str, default: str) -> str:
@@ -297,6 +312,18 @@ NOTICE_SMS_FILE_PATH = str(envpath("NOTICE_SMS_FILE_PATH", VAR_DIR / "sms"))
 NOTICE_WEBHOOK_HOSTS = [h.lower() for h in envlist("NOTICE_WEBHOOK_HOSTS", "qyapi.weixin.qq.com")]
 # Seconds a robot's server may take to connect or answer before the try fails (and is retried).
 NOTICE_WEBHOOK_TIMEOUT = envint("NOTICE_WEBHOOK_TIMEOUT", 10, minimum=1)
+
+# Copy cataloguing (library/sru.py): hosts an SRU target's address may name.  "*" admits any host at public
+# addresses only (checked when each request is made); a target marked as on the court's network is trusted
+# wherever it resolves.  A list without "*" admits only the hosts named (the tests: the local test server).
+SRU_ALLOWED_HOSTS = [h.lower() for h in envlist("SRU_ALLOWED_HOSTS", "*")]
+# Seconds to connect to an SRU server and to wait for each read; answers larger than SRU_MAX_RESPONSE bytes
+# are refused while they are read.
+SRU_CONNECT_TIMEOUT = envint("SRU_CONNECT_TIMEOUT", 5, minimum=1)
+SRU_READ_TIMEOUT = envint("SRU_READ_TIMEOUT", 15, minimum=1)
+SRU_MAX_RESPONSE = envint("SRU_MAX_RESPONSE", 5 * 1024 * 1024, minimum=1024)
+# Candidates asked for per page of a search.
+SRU_PAGE_SIZE = envint("SRU_PAGE_SIZE", 10, minimum=1)
 # A channel that failed is tried again after NOTICE_RETRY_SECONDS, then twice as long each time, up to
 # NOTICE_DELIVERY_ATTEMPTS tries in all (5 and 300: over about 75 minutes); then it is recorded as failed.
 NOTICE_DELIVERY_ATTEMPTS = envint("NOTICE_DELIVERY_ATTEMPTS", 5, minimum=1)
@@ -323,6 +350,7 @@ INSTALLED_APPS = [
     "events.apps.EventsConfig",
     "search_index.apps.SearchIndexConfig",
     "web.apps.WebConfig",
+    "interop.apps.InteropConfig",
     "django_tasks",
     "django_tasks_db",
     "jobs.apps.JobsConfig",  # after django_tasks_db: its admin takes the database backend's rows out

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from accounts.forms import ThrottledAuthenticationForm
 from events import views as event_views
 from events.feeds import event_feed, occurrence_feed, personal_feed, public_feed
+from interop import views as interop_views
 from library import views as library_views
 from shuyuan.api import api, api_not_found
 from shuyuan.health import healthz, readyz
@@ -30,6 +31,9 @@ urlpatterns = [
     path("calendar/events/<int:event_id>.ics", event_feed, name="feed-event"),
     path("calendar/events/<int:event_id>/<str:occurrence>.ics", occurrence_feed, name="feed-occurrence"),
     path("calendar/u/<str:token>.ics", personal_feed, name="feed-personal"),
+    # The catalogue for other libraries' systems (docs/api.md, "SRU and OAI-PMH").
+    path("sru", interop_views.sru_view, name="sru"),
+    path("oai", interop_views.oai_view, name="oai"),
     path("", web_views.search_page, name="search"),
     path("books/<int:pk>", web_views.book_page, name="book-detail"),
     path("books/<int:pk>/hold", library_views.place_hold, name="book-hold"),
@@ -46,6 +50,8 @@ urlpatterns = [
     path("desk/labels", library_views.labels, name="labels"),
     path("desk/cards", library_views.cards, name="cards"),
     path("catalog/import", library_views.catalog_import, name="catalog-import"),
+    path("catalog/copy", library_views.copy_catalog, name="copy-catalog"),
+    path("catalog/copy/import", library_views.copy_catalog_import, name="copy-catalog-import"),
     path("catalog/import/<int:import_id>", library_views.catalog_import_detail, name="catalog-import-detail"),
     path("catalog/import/<int:import_id>/records/<int:position>/decision", library_views.catalog_import_decide,
          name="catalog-import-decide"),

@@ -83,6 +83,9 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.NOTICE_CHANNELS = {"email": "notices.channels.EmailChannel", "sms": "notices.channels.FileSmsChannel",
                                 "webhook": "notices.channels.WebhookChannel"}
     settings.NOTICE_SMS_FILE_PATH = str(tmp_path / "sms")
+    # SRU targets (copy cataloguing) reach the tests' own local server only: any other host is refused
+    # before a name is looked up, whatever a test or schemathesis configures.
+    settings.SRU_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     # LocaleMiddleware leaves the language of a request active in its thread: a test that asked in English
     # must not make the next test's services, commands and jobs speak English.
     translation.deactivate()
@@ -189,3 +192,15 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+def _runs_long(item) -> bool:
+    """Tests on a real database transaction: live servers, browsers, workers killed and restarted."""
+    marker = item.get_closest_marker("django_db")
+    return marker is not None and marker.kwargs.get("transaction", False)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long tests first, in their usual order, then the rest: pytest-xdist hands tests out in this order,
+    so the many short ones fill the processes' last minutes instead of a few long ones running alone at the end."""
+    items[:] = [item for item in items if _runs_long(item)] + [item for item in items if not _runs_long(item)]

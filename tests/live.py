@@ -68,7 +68,7 @@ def start_server(tmp_path: Path, *, database: str | None = None, workers: int = 
             # --preload as `make serve` does: the application is imported once, in the master, and forked.
             [sys.executable, "-m", "gunicorn", "shuyuan.wsgi:application", "--preload", "--workers", str(workers),
              "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     SERVERS[base] = proc
@@ -77,11 +77,11 @@ def start_server(tmp_path: Path, *, database: str | None = None, workers: int = 
         yield base, log
     finally:
         SERVERS.pop(base, None)
-        proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: the test is over, nothing is in flight
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
+        # The test is over and nothing is in flight: the master and its workers (its own process group) go at
+        # once, rather than in gunicorn's shutdown of a second or two.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
         if connection.vendor == "postgresql":
             # Workers that were killed mid-connection can leave sessions behind for a moment; close them so
             # the test database can be flushed and, at the end, dropped.

@@ -1730,3 +1730,14 @@ EVENTS = (
         "speakers": [("张明", "主讲人")],
     },
 )
+
+#: Other libraries' SRU servers for copy cataloguing, disabled until a librarian checks them: the Library of
+#: Congress's public SRU base, and a placeholder for the city library's (its real address is the branch's to fill in).
+SRU_TARGETS: tuple[dict, ...] = (
+    {"name": "美国国会图书馆（LC）", "base_url": "http://lx2.loc.gov:210/LCDB", "version": "1.1",
+     "record_schema": "marcxml", "isbn_index": "bath.isbn", "title_index": "dc.title", "author_index": "dc.creator",
+     "enabled": False, "position": 1},
+    {"name": "市图书馆（示例地址，请改为实际地址）", "base_url": "http://opac.example.org/sru", "version": "1.2",
+     "record_schema": "cnmarcxml", "isbn_index": "bath.isbn", "title_index": "dc.title", "author_index": "dc.creator",
+     "enabled": False, "position": 0},
+)

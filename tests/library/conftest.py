@@ -2,6 +2,8 @@ import sys
 
 import pytest
 
+from tests.library.sru_server import sru_server  # noqa: F401 - a fixture: the local SRU server
+
 
 @pytest.fixture
 def block_parsers(monkeypatch):

@@ -395,7 +395,7 @@ def test_unknown_format_is_rejected_naming_the_format():
 
     assert (caught.value.field, caught.value.detail) == (
         "format",
-        "未知格式 'xlsx'，可用 csv、marc21、unimarc",
+        "未知格式 'xlsx'，可用 csv、marc21、unimarc（cnmarc）、marcxml、unimarcxml（cnmarcxml）、marc、xml",
     )
 
 
@@ -980,8 +980,10 @@ def test_csv_export_is_utf8_with_bom_and_importer_columns(catalog):
         '第一段，有逗号。\n第二段 "引号"',
         "A1;A3",
         "院本部",
+        "",
+        "",
     ]
-    assert rows[2][12:] == ["A2", "棋盘井法庭"]
+    assert rows[2][12:] == ["A2", "棋盘井法庭", "", ""]
 
 
 def test_csv_export_neutralizes_formula_cells(catalog):
@@ -1017,7 +1019,7 @@ def test_unknown_export_format_is_rejected():
 
     assert (caught.value.field, caught.value.detail) == (
         "format",
-        "未知导出格式 'xlsx'，可用 csv、marc",
+        "未知导出格式 'xlsx'，可用 csv、marc21（marc）、marcxml、unimarc、unimarcxml",
     )
 
 
@@ -1174,7 +1176,7 @@ def test_import_command_with_undecodable_file_or_bad_format_raises_command_error
     assert str(undecodable.value) == (
         f"{path}：文件既不是 UTF-8 也不是 GB18030 编码的文本，无法读取"
     )
-    assert str(bad_format.value) == f"{path}：未知格式 'pdf'，可用 csv、marc21、unimarc"
+    assert str(bad_format.value) == f"{path}：未知格式 'pdf'，可用 csv、marc21、unimarc（cnmarc）、marcxml、unimarcxml（cnmarcxml）、marc、xml"
 
 
 def test_export_then_import_commands_round_trip(catalog, tmp_path):
@@ -1280,7 +1282,7 @@ def test_import_with_unknown_format_is_422_naming_format(librarian_api):
             "loc": ["body", "format"],
             "field": "format",
             "type": "unknown_format",
-            "msg": "未知格式 'xlsx'，可用 csv、marc21、unimarc",
+            "msg": "未知格式 'xlsx'，可用 csv、marc21、unimarc（cnmarc）、marcxml、unimarcxml（cnmarcxml）、marc、xml",
         }
     ]
 

@@ -82,6 +82,8 @@ def drawn_row(draw, index: int) -> dict:
                             text=True)),
         "title": draw(mostly(["案例" + marker(index), "民法物权", "刑法学"], [""], text=True)),
         "subtitle": draw(TEXT),
+        "title_romanized": draw(mostly(["", "Minfa wuquan"], [], text=True)),
+        "subtitle_romanized": draw(TEXT),
         "publisher": draw(mostly(["", "法律出版社"], [], text=True)),
         "edition": draw(TEXT),
         "call_number": draw(mostly(["", "D923/W25"], [], text=True)),

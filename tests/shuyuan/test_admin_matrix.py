@@ -37,7 +37,7 @@ from accounts.services import token_issue
 from events import services as event_services
 from jobs.models import Job, WorkerBeat
 from library import circulation
-from library.models import CirculationEvent, ClosedDay, LoanPolicy, Location
+from library.models import CirculationEvent, ClosedDay, LoanPolicy, Location, SruTarget
 from library.services import book_create, copy_create, paper_create
 from notices.models import Notice, NoticeDelivery, NoticePreference
 from search_index.models import IndexTask
@@ -97,6 +97,7 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "library.loan": librarians(NO_ADD_DELETE),
     "library.hold": librarians(NO_ADD_DELETE),
     "library.location": librarians(FULL),
+    "library.srutarget": librarians(FULL),
     "library.transfer": librarians(READ_ONLY),
     "notices.notice": librarians(NO_ADD_DELETE),
     # written by the sender and by readers (/me, the API): looked at, never edited in the admin
@@ -138,6 +139,7 @@ ADD_FORM = {
     "library.loanpolicy": {"role": Role.ORGANIZER.value},
     "library.closedday": {"date": "2099-10-01", "name": "国庆节"},
     "library.location": {"name": "乌兰木伦法庭", "code": "wlml", "position": "3"},
+    "library.srutarget": {"name": "新目标", "base_url": "http://127.0.0.1:9/sru"},
     "events.venue": {"name": "新会议室", "capacity": "30"},
     "events.event": {"title": "新沙龙", "kind": "salon", "start_0": "2099-01-01", "start_1": "14:00:00",
                      "end_0": "2099-01-01", "end_1": "16:00:00"},
@@ -195,6 +197,7 @@ def _build_world() -> dict:
             user=judge, channels={"overdue": ["email", "sms"]},
             webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret-robot-key"),
         "library.location": Location.objects.create(name="阅览室二楼", code="floor2"),
+        "library.srutarget": SruTarget.objects.create(name="市图书馆", base_url="http://127.0.0.1:9/sru"),
         "library.transfer": circulation.transfer_create(copy=copy_create(book=lent_book, barcode="T1"),
                                                         to=Location.objects.create(name="棋盘井法庭", code="qpj"),
                                                         actor=users["librarian"]),

@@ -33,14 +33,15 @@ from ninja.operation import PathView
 from accounts.models import Role
 from accounts.services import calendar_link_create, calendar_token_rotate, token_issue
 from events import services as event_services
-from library import circulation
+from library import circulation, copycat
 from library.importers import CSV_COLUMNS
-from library.models import Location
+from library.models import Location, SruTarget
 from library.services import book_create, copy_create, paper_attach_file, paper_create
 from library.tasks import catalog_import_start
 from search_index import services as search
 from tests.conftest import ApiClient, make_user
 from tests.jobs.worker import run_queued_jobs
+from tests.library.sru_server import marc21_record
 
 ACTORS = ("anonymous", "judge", "librarian", "organizer", "other_judge")
 #: The methods a page (a view that is not an API operation) is called with, unless it declares fewer.
@@ -202,6 +203,15 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "api/v1/imports/<import_id>/records/<position>/decision"): E(
         401, 403, 200, 403, 403, args={"import_id": "conflict_import", "position": "conflict_position"},
         body={"action": "keep"}),
+    # --- API: copy cataloguing (librarians); the world's target is a closed port of this machine, so a search
+    # is an authorized request that the other library's server could not answer (409)
+    ("GET", "api/v1/sru-targets"): E(401, 403, 200, 403, 403),
+    ("POST", "api/v1/sru-targets"): E(401, 403, 201, 403, 403, body={
+        "name": "新目标", "base_url": "http://127.0.0.1:9/sru", "internal_network": True}),
+    ("PATCH", "api/v1/sru-targets/<target_id>"): E(401, 403, 200, 403, 403, body={"position": 2}),
+    ("DELETE", "api/v1/sru-targets/<target_id>"): E(401, 403, 204, 403, 403),
+    ("GET", "api/v1/sru-targets/<target_id>/search"): E(401, 403, 409, 403, 403, query={"isbn": "9787301048153"}),
+    ("POST", "api/v1/sru-targets/<target_id>/import"): E(401, 403, 200, 403, 403, body={"token": "sru_token"}),
     ("POST", "api/v1/labels"): E(401, 403, 200, 403, 403, body={"kind": "spine", "barcodes": ["C1", "F1"]}),
     # --- API: circulation
     ("POST", "api/v1/loans"): [
@@ -273,6 +283,11 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "calendar/events/<int:event_id>/<str:occurrence>.ics"): same(405),
     ("GET", "calendar/u/<str:token>.ics"): same(200),
     ("POST", "calendar/u/<str:token>.ics"): same(405),
+    # --- the outside interfaces (SRU, OAI-PMH): anonymous and read-only; internal papers are invisible to
+    # everyone there (tests/interop)
+    ("GET", "sru"): same(200, query={"query": "dc.title = 执行难"}),
+    ("GET", "oai"): same(200, query={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "paper"}),
+    ("POST", "oai"): same(200, body={"verb": "Identify"}),
     # --- pages
     ("GET", ""): same(200, query={"q": "民法典"}, index=True),
     ("POST", ""): same(200, index=True),
@@ -307,6 +322,8 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
         LOGIN, 403, 302, 403, 403, args={"import_id": "conflict_import", "position": "conflict_position"},
         body={"action": "keep"}),
     ("POST", "catalog/import/<int:import_id>/commit"): E(LOGIN, 403, 302, 403, 403, args={"import_id": "dry_run_import"}),
+    ("GET", "catalog/copy"): E(LOGIN, 403, 200, 403, 403),
+    ("POST", "catalog/copy/import"): E(LOGIN, 403, 302, 403, 403, body={"target": "sru_target", "token": "sru_token"}),
     ("POST", "catalog/import/<int:import_id>"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "me/loans/<int:loan_id>/renew"): E(LOGIN, 302, 404, 404, 404, owned=True),
     ("POST", "me/holds/<int:hold_id>/cancel"): E(LOGIN, 302, 404, 404, 404, owned=True),
@@ -364,6 +381,7 @@ DEFAULT_ARGS = {
     "link_id": "calendar_link",
     "transfer_id": "transfer",
     "occurrence": "event_occurrence",
+    "target_id": "sru_target",
 }
 
 
@@ -430,6 +448,8 @@ def _build_world() -> dict:
         end=start + timedelta(days=1, hours=2), capacity=20, visibility="internal"), actor=organizer)
     registration = event_services.registration_create(event=event, user=judge)
     attachment = event_services.attachment_add(event=internal_event, data=b"agenda", filename="agenda.txt")
+    sru_target = SruTarget.objects.create(name="矩阵目标", base_url="http://127.0.0.1:9/sru", internal_network=True)
+    sru_token = copycat.sign_record(sru_target, marc21_record(title="复制编目的书", year=2020).encode())
     users = {"judge": judge, "librarian": librarian, "organizer": organizer, "other_judge": other_judge}
     return {
         "users": users,
@@ -444,6 +464,7 @@ def _build_world() -> dict:
         "event_occurrence": event.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"),
         "calendar_token": calendar_token_rotate(user=judge),
         "calendar_link": calendar_link_create(user=judge, name="办公室 Outlook").pk,
+        "sru_target": sru_target.pk, "sru_token": sru_token,
     }
 
 

@@ -34,6 +34,7 @@ from accounts.services import token_issue
 from events.models import Event
 from events.services import attachment_add, registration_create
 from library.circulation import hold_place, loan_checkout
+from library.models import SruTarget
 from library.services import book_create, copy_create, paper_attach_file, paper_create
 from search_index import searcher
 from search_index.services import index_rebuild
@@ -137,6 +138,9 @@ def seeded(request, db, demo, settings) -> Seeded:
         searcher.reset()  # this test's own index directory, not a searcher cached by an earlier test
         index_rebuild()
 
+    # A copy-cataloguing target on a closed port of this machine: a search fails fast, as the other library's
+    # server being down (SRU_ALLOWED_HOSTS in tests/conftest.py keeps every other host out of reach).
+    sru_target = SruTarget.objects.create(name="测试目标", base_url="http://127.0.0.1:9/sru", internal_network=True)
     issued = {role: token_issue(user=user) for role, user in
               (("judge", judge), ("librarian", librarian), ("organizer", organizer))}
     seeded = Seeded(
@@ -151,6 +155,7 @@ def seeded(request, db, demo, settings) -> Seeded:
             "event_id": [event_id],
             "attachment_id": [attachment.pk],
             "registration_id": [registration.pk],
+            "target_id": [sru_target.pk],
             "token_id": [token.token.pk for token in issued.values()],
             # Body fields that name rows: borrowing, holds, returns and event venues.
             "book": [book.pk, scarce.pk],

@@ -5,6 +5,7 @@ import pytest
 from accounts.models import Role
 from library.services import book_create, copy_create
 from search_index import services as search
+from tests.library.sru_server import sru_server  # noqa: F401 - a fixture: the local SRU server
 from tests.live import start_server
 from tests.web.browsing import CHROMIUM, SHOTS, browser_user
 

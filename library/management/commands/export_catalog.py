@@ -12,15 +12,16 @@ from django.utils.translation import gettext_lazy
 from core.errors import InvalidInput
 from library.exporters import export_catalog
 
-EXTENSIONS = {".csv": "csv", ".mrc": "marc", ".marc": "marc", ".iso": "marc"}
+EXTENSIONS = {".csv": "csv", ".mrc": "marc21", ".marc": "marc21", ".iso": "marc21", ".xml": "marcxml"}
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("导出馆藏目录：CSV（UTF-8 带 BOM，Excel 可直接打开，可原样再导入）或 MARC21（ISO 2709，UTF-8）。")
+    help = gettext_lazy("导出馆藏目录：CSV（UTF-8 带 BOM，Excel 可直接打开，可原样再导入）、MARC21 或 UNIMARC"
+                        "（ISO 2709，UTF-8）、MARCXML 或 UNIMARC XML。")
 
     def add_arguments(self, parser):
         parser.add_argument("file", help=_("输出文件；- 表示标准输出"))
-        parser.add_argument("--format", help=_("csv 或 marc；不写则按扩展名（.csv / .mrc .marc .iso）"))
+        parser.add_argument("--format", help=_("csv、marc21（即 marc）、marcxml、unimarc（cnmarc）或 unimarcxml；不写则按扩展名（.csv / .mrc .marc .iso / .xml）"))
         parser.add_argument("--quiet", action="store_true", help=_("不显示进度条"))
 
     def handle(self, *args, file: str, format: str | None, quiet: bool, **options):

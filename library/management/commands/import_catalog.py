@@ -16,7 +16,8 @@ from library.models import ImportRecord
 
 class Command(BaseCommand):
     help = gettext_lazy(
-        "导入馆藏目录：CSV（UTF-8 或 GB18030）或 ISO 2709 MARC（MARC21 / UNIMARC）。"
+        "导入馆藏目录：CSV（UTF-8 或 GB18030）、ISO 2709 MARC（MARC21 / UNIMARC / CNMARC）或 MARCXML、"
+        "UNIMARC/CNMARC XML（也可以是 SRU、OAI-PMH 响应）。"
         "重复导入只更新、不重复；与现有书目不一致的记录报告为冲突、不写入；出错的行列在标准错误输出，其余照常导入。"
     )
 
@@ -24,7 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("file", help=_("要导入的文件；- 表示标准输入"))
         parser.add_argument(
             "--format",
-            help=_("csv、marc21 或 unimarc（也可写 cnmarc、marc）；不写则按内容自动识别"),
+            help=_("csv、marc21、unimarc（cnmarc）、marcxml、unimarcxml（cnmarcxml）、marc（ISO 2709 任一种）"
+                   "或 xml（任一种 MARC XML）；不写则按内容自动识别"),
         )
         parser.add_argument("--location", help=_("新复本一律放在此馆藏地（默认取各行/馆藏字段的馆藏地，否则 院本部）"))
         parser.add_argument("--dry-run", action="store_true",

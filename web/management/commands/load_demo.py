@@ -328,10 +328,19 @@ def load_locations() -> None:
                                                                "position": position})
 
 
+def load_sru_targets() -> None:
+    """The example copy-cataloguing targets (disabled), matched by name; one a librarian changed is left alone."""
+    from library.models import SruTarget
+
+    for spec in demo_data.SRU_TARGETS:
+        SruTarget.objects.get_or_create(name=spec["name"], defaults={k: v for k, v in spec.items() if k != "name"})
+
+
 def load_demo() -> Report:
     """Load everything in one transaction: a failure leaves the database as it was."""
     with transaction.atomic():
         load_locations()
+        load_sru_targets()
         accounts, users = load_accounts()
         books, copies = load_books()
         librarian = User.objects.filter(username="librarian").first()

@@ -27,7 +27,7 @@ def unchanged_to_skipped(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("library", "0013_location_open_days"),
+        ("library", "0015_sru_targets"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

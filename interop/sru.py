@@ -1,0 +1,349 @@
+"""The SRU server (``GET /sru``): explain and searchRetrieve, SRU 1.2 (default) and 2.0.
+
+``version=2.0`` answers in the OASIS searchRetrieve namespaces (``recordXMLEscaping`` instead of 1.2's
+``recordPacking``); 1.1 and 1.2 in the LoC ``zing/srw`` ones.  Every answer is XML with HTTP 200, a
+diagnostic included (info:srw/diagnostic/1/…): a client's mistake is never a 500.  No parameters at all is an
+explain, as most servers do; a query without ``operation`` is a searchRetrieve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from lxml import etree
+
+from interop import catalogue, records
+from interop.catalogue import Diagnostic
+from interop.cqlquery import MAX_CLAUSES, MAX_QUERY_CHARS, CQLSyntaxError, SortKey, clauses, parse
+
+NS = {
+    "1.2": {"sru": "http://www.loc.gov/zing/srw/", "diag": "http://www.loc.gov/zing/srw/diagnostic/"},
+    "2.0": {"sru": "http://docs.oasis-open.org/ns/search-ws/sruResponse",
+            "diag": "http://docs.oasis-open.org/ns/search-ws/diagnostic"},
+}
+ZEEREX_NS = "http://explain.z3950.org/dtd/2.0/"
+VERSIONS = {"1.1": "1.2", "1.2": "1.2", "2.0": "2.0"}
+
+MARCXML = "info:srw/schema/1/marcxml-v1.1"
+DC = "info:srw/schema/1/dc-v1.1"
+#: Record schema names and identifiers a client may ask for → the identifier.
+SCHEMAS = {
+    MARCXML: MARCXML, "marcxml": MARCXML, "marc21": MARCXML, "marc21xml": MARCXML, "marcxml-v1.1": MARCXML,
+    "info:srw/schema/1/marcxml-v1.2": MARCXML,
+    DC: DC, "dc": DC, "info:srw/schema/1/dc-schema": DC,
+}
+SCHEMA_INFO = [
+    (MARCXML, "marcxml", "http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd", "MARCXML (MARC 21 slim)"),
+    (DC, "dc", "http://www.loc.gov/standards/sru/recordSchemas/dc-schema.xsd", "Dublin Core"),
+]
+
+PARAMETERS = {
+    "1.2": {"operation", "version", "query", "startRecord", "maximumRecords", "recordPacking", "recordSchema",
+            "recordXPath", "resultSetTTL", "sortKeys", "stylesheet", "extraRequestData"},
+    "2.0": {"operation", "version", "query", "queryType", "startRecord", "maximumRecords", "recordXMLEscaping",
+            "recordPacking", "recordSchema", "resultSetTTL", "sortKeys", "stylesheet", "httpAccept",
+            "responseType", "renderedBy", "recordXPath", "extraRequestData"},
+}
+
+#: Standard messages of the diagnostics this server gives.
+MESSAGES = {
+    1: "General system error", 2: "System temporarily unavailable", 4: "Unsupported operation",
+    5: "Unsupported version", 6: "Unsupported parameter value", 7: "Mandatory parameter not supplied",
+    8: "Unsupported parameter", 10: "Query syntax error", 12: "Too many characters in query",
+    15: "Unsupported context set", 16: "Unsupported index", 19: "Unsupported relation",
+    20: "Unsupported relation modifier", 27: "Empty term unsupported", 28: "Masking character not supported",
+    31: "Anchoring character not supported", 36: "Term in invalid format for index or relation",
+    37: "Unsupported boolean operator", 38: "Too many boolean operators in query",
+    46: "Unsupported boolean modifier", 61: "First record position out of range",
+    66: "Unknown schema for retrieval", 71: "Unsupported record packing", 72: "XPath retrieval unsupported",
+    82: "Unsupported sort sequence",
+    110: "Stylesheets not supported",
+}
+
+
+@dataclass
+class Request:
+    version: str  # "1.2" or "2.0": the namespaces of the answer
+    asked_version: str
+    params: dict[str, str]
+
+
+def _q(version: str, name: str, ns: str = "sru") -> str:
+    return f"{{{NS[version][ns]}}}{name}"
+
+
+def _sub(parent, version: str, name: str, text: str | None = None):
+    element = etree.SubElement(parent, _q(version, name))
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _diagnostics(parent, version: str, diagnostics: list[Diagnostic]) -> None:
+    if not diagnostics:
+        return
+    box = _sub(parent, version, "diagnostics")
+    for diagnostic in diagnostics:
+        element = etree.SubElement(box, _q(version, "diagnostic", "diag"), nsmap={"diag": NS[version]["diag"]})
+        etree.SubElement(element, _q(version, "uri", "diag")).text = f"info:srw/diagnostic/1/{diagnostic.code}"
+        if diagnostic.details:
+            etree.SubElement(element, _q(version, "details", "diag")).text = records.clean_text(diagnostic.details)
+        message = MESSAGES.get(diagnostic.code, "")
+        if diagnostic.message and diagnostic.message != diagnostic.details:
+            message = f"{message}: {diagnostic.message}" if message else diagnostic.message
+        if message:
+            etree.SubElement(element, _q(version, "message", "diag")).text = records.clean_text(message)
+
+
+def _document(version: str, name: str):
+    return etree.Element(_q(version, name), nsmap={"sru": NS[version]["sru"]})
+
+
+def _serialize(root) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def handle(query: dict[str, list[str]]) -> bytes:
+    """The XML answer to the request's query parameters (each name → its values)."""
+    asked = (query.get("version") or ["1.2"])[0].strip() or "1.2"
+    version = VERSIONS.get(asked)
+    if version is None:
+        return _failure("1.2", "explainResponse", Diagnostic(5, "2.0", f"version {asked}"))
+    operation = (query.get("operation") or [""])[0]
+    if not operation:
+        operation = "searchRetrieve" if "query" in query else "explain"
+    name = "explainResponse" if operation == "explain" else "searchRetrieveResponse"
+    try:
+        params = _single_values(query, version)
+        request = Request(version=version, asked_version=asked, params=params)
+        if operation == "explain":
+            return explain(request)
+        if operation == "searchRetrieve":
+            return search_retrieve(request)
+        raise Diagnostic(4, operation, "only explain and searchRetrieve")
+    except Diagnostic as diagnostic:
+        return _failure(version, name, diagnostic)
+
+
+def _single_values(query: dict[str, list[str]], version: str) -> dict[str, str]:
+    params = {}
+    for name, values in query.items():
+        if name.startswith("x-"):
+            continue
+        if name not in PARAMETERS[version]:
+            raise Diagnostic(8, name, "unsupported parameter")
+        if len(values) > 1:
+            raise Diagnostic(6, name, "repeated parameter")
+        params[name] = values[0]
+    if "stylesheet" in params:
+        raise Diagnostic(110, params["stylesheet"])
+    if params.get("recordXPath"):
+        raise Diagnostic(72, params["recordXPath"])
+    if version == "2.0" and params.get("queryType", "cql") != "cql":
+        raise Diagnostic(6, "queryType", "only cql")
+    return params
+
+
+def _failure(version: str, name: str, diagnostic: Diagnostic) -> bytes:
+    root = _document(version, name)
+    _sub(root, version, "version", version)
+    if name == "searchRetrieveResponse":
+        _sub(root, version, "numberOfRecords", "0")
+    _diagnostics(root, version, [diagnostic])
+    return _serialize(root)
+
+
+def throttled(seconds: int) -> bytes:
+    """The answer to a client over its rate: diagnostic 2, system temporarily unavailable."""
+    return _failure("1.2", "searchRetrieveResponse", Diagnostic(2, "", f"rate limit: retry after {seconds} s"))
+
+
+# --- explain ----------------------------------------------------------------------------------------------
+
+
+def explain_record() -> etree._Element:
+    site = urlsplit(settings.SITE_URL)
+    z = f"{{{ZEEREX_NS}}}"
+    root = etree.Element(f"{z}explain", nsmap={None: ZEEREX_NS})
+    server = etree.SubElement(root, f"{z}serverInfo", protocol="SRU", version="1.2", transport=site.scheme or "http")
+    etree.SubElement(server, f"{z}host").text = site.hostname or "localhost"
+    etree.SubElement(server, f"{z}port").text = str(site.port or (443 if site.scheme == "https" else 80))
+    etree.SubElement(server, f"{z}database").text = (site.path.strip("/") + "/sru").lstrip("/")
+    database = etree.SubElement(root, f"{z}databaseInfo")
+    etree.SubElement(database, f"{z}title", lang="zh", primary="true").text = settings.LIBRARY_NAME
+    etree.SubElement(database, f"{z}description", lang=get_language() or "zh", primary="true").text = _(
+        "法官书苑的馆藏目录（图书及馆藏）与公开的调研成果")
+    etree.SubElement(database, f"{z}contact").text = settings.OAI_ADMIN_EMAIL
+    index_info = etree.SubElement(root, f"{z}indexInfo")
+    for name, identifier in (("cql", "info:srw/cql-context-set/1/cql-v1.2"),
+                             ("dc", "info:srw/cql-context-set/1/dc-v1.1"),
+                             ("bath", "http://zing.z3950.org/cql/bath/2.0/")):
+        etree.SubElement(index_info, f"{z}set", name=name, identifier=identifier)
+    for context_set, name, title in catalogue.EXPLAINED_INDEXES:
+        sortable = "true" if f"{context_set}.{name}".lower() in catalogue.SORT_INDEXES else "false"
+        index = etree.SubElement(index_info, f"{z}index", search="true", scan="false", sort=sortable)
+        etree.SubElement(index, f"{z}title", lang="zh").text = title
+        etree.SubElement(etree.SubElement(index, f"{z}map"), f"{z}name", set=context_set).text = name
+    schema_info = etree.SubElement(root, f"{z}schemaInfo")
+    for identifier, name, location, title in SCHEMA_INFO:
+        schema = etree.SubElement(schema_info, f"{z}schema", identifier=identifier, name=name, location=location,
+                                  sort="false", retrieve="true")
+        etree.SubElement(schema, f"{z}title").text = title
+    config = etree.SubElement(root, f"{z}configInfo")
+    etree.SubElement(config, f"{z}default", type="numberOfRecords").text = str(settings.SRU_DEFAULT_RECORDS)
+    etree.SubElement(config, f"{z}default", type="recordSchema").text = "marcxml"
+    etree.SubElement(config, f"{z}default", type="contextSet").text = "cql"
+    etree.SubElement(config, f"{z}default", type="index").text = "cql.anywhere"
+    etree.SubElement(config, f"{z}default", type="relation").text = "="
+    etree.SubElement(config, f"{z}setting", type="maximumRecords").text = str(settings.SRU_MAX_RECORDS)
+    for relation in ("=", "==", "all", "any", "adj", "<", ">", "<=", ">=", "<>"):
+        etree.SubElement(config, f"{z}supports", type="relation").text = relation
+    for operator in ("and", "or", "not"):
+        etree.SubElement(config, f"{z}supports", type="booleanOperator").text = operator
+    etree.SubElement(config, f"{z}supports", type="sort").text = "dc.title dc.date"
+    return root
+
+
+def explain(request: Request) -> bytes:
+    v = request.version
+    packing = _packing(request)
+    root = _document(v, "explainResponse")
+    _sub(root, v, "version", v)
+    record = _sub(root, v, "record")
+    _sub(record, v, "recordSchema", ZEEREX_NS)
+    _record_data(record, v, packing, explain_record())
+    _sub(record, v, "recordPosition", "1")
+    _echo(root, request, "echoedExplainRequest")
+    return _serialize(root)
+
+
+# --- searchRetrieve ---------------------------------------------------------------------------------------
+
+
+def _packing(request: Request) -> str:
+    """'xml' or 'string': how a record sits in recordData."""
+    if request.version == "2.0":
+        packing = request.params.get("recordXMLEscaping", "xml")
+        if request.params.get("recordPacking", "packed") != "packed":
+            raise Diagnostic(71, request.params["recordPacking"], "only packed")
+        name = "recordXMLEscaping"
+    else:
+        packing = request.params.get("recordPacking", "xml")
+        name = "recordPacking"
+    if packing not in ("xml", "string"):
+        raise Diagnostic(71 if request.version == "1.2" else 6, name, packing)
+    return packing
+
+
+def _record_data(parent, version: str, packing: str, element) -> None:
+    if version == "2.0":
+        _sub(parent, version, "recordXMLEscaping", packing)
+    else:
+        _sub(parent, version, "recordPacking", packing)
+    data = _sub(parent, version, "recordData")
+    if packing == "xml":
+        data.append(element)
+    else:
+        data.text = etree.tostring(element, encoding="unicode")
+
+
+def _number(params: dict[str, str], name: str, default: int, minimum: int) -> int:
+    text = params.get(name)
+    if text is None or text == "":
+        return default
+    if not text.isascii() or not text.strip().isdigit() or len(text.strip()) > 9:
+        raise Diagnostic(6, name, f"{name} must be a whole number")
+    value = int(text)
+    if value < minimum:
+        raise Diagnostic(6 if name == "maximumRecords" else 61, name, f"{name} must be at least {minimum}")
+    return value
+
+
+def _sort_keys(text: str) -> list[SortKey]:
+    """SRU 1.2 ``sortKeys``: space-separated ``path,schema,ascending,caseSensitive,missingValue``."""
+    keys = []
+    for spec in text.split():
+        parts = spec.split(",")
+        index = parts[0].lower()
+        ascending = parts[2] if len(parts) > 2 else "1"
+        if ascending not in ("", "0", "1"):
+            raise Diagnostic(82, spec, "ascending is 1 or 0")
+        keys.append(SortKey(index=index, ascending=ascending != "0"))
+    return keys
+
+
+def search_retrieve(request: Request) -> bytes:
+    v, params = request.version, request.params
+    text = params.get("query")
+    if not text or not text.strip():
+        raise Diagnostic(7, "query", "query is required")
+    if len(text) > MAX_QUERY_CHARS:
+        raise Diagnostic(12, str(MAX_QUERY_CHARS))
+    start = _number(params, "startRecord", 1, 1)
+    maximum = min(_number(params, "maximumRecords", settings.SRU_DEFAULT_RECORDS, 0), settings.SRU_MAX_RECORDS)
+    schema_name = params.get("recordSchema", "marcxml")
+    schema = SCHEMAS.get(schema_name) or SCHEMAS.get(schema_name.lower())
+    if schema is None:
+        raise Diagnostic(66, schema_name, "marcxml or dc")
+    packing = _packing(request)
+    try:
+        query = parse(text)
+    except CQLSyntaxError as exc:
+        raise Diagnostic(10, text, str(exc)) from None
+    if len(clauses(query.root)) > MAX_CLAUSES:
+        raise Diagnostic(38, str(MAX_CLAUSES))
+    sort = query.sort or (_sort_keys(params["sortKeys"]) if params.get("sortKeys") else [])
+    for clause in clauses(query.root):
+        catalogue.check_clause(clause)  # every clause's diagnostic before any of them runs
+
+    count, keys = _find(query.root, sort, start, maximum)
+    if count and start > count:
+        raise Diagnostic(61, str(start), f"{count} records")
+
+    root = _document(v, "searchRetrieveResponse")
+    _sub(root, v, "version", v)
+    _sub(root, v, "numberOfRecords", str(count))
+    items = catalogue.fetch(keys)
+    if items:
+        box = _sub(root, v, "records")
+        for position, item in enumerate(items, start=start):
+            element = records.marcxml(item) if schema == MARCXML else records.dublin_core(item, oai=False)
+            record = _sub(box, v, "record")
+            _sub(record, v, "recordSchema", schema)
+            _record_data(record, v, packing, element)
+            _sub(record, v, "recordPosition", str(position))
+    if start + len(keys) <= count and keys:
+        _sub(root, v, "nextRecordPosition", str(start + len(keys)))
+    _echo(root, request, "echoedSearchRetrieveRequest")
+    return _serialize(root)
+
+
+def _find(root, sort: list[SortKey], start: int, maximum: int) -> tuple[int, list[catalogue.Key]]:
+    """(number of records, the keys of the page)."""
+    single = (not sort and isinstance(root, catalogue.Clause)
+              and catalogue.INDEXES.get(root.index) == "anywhere" and root.relation in ("=", "==", "adj", "all"))
+    if single:
+        # The search engine pages and counts by itself, at any size.
+        _what, text = catalogue.check_clause(root)
+        result = catalogue.run_search(text, limit=maximum, offset=start - 1)
+        if not result.matched_all_terms:
+            return 0, []
+        return result.count, [(hit.type, hit.id) for hit in result.items]
+    ordered = catalogue.order(catalogue.evaluate(root), sort)
+    return len(ordered), ordered[start - 1 : start - 1 + maximum]
+
+
+def _echo(root, request: Request, name: str) -> None:
+    if request.version != "1.2":
+        return  # SRU 2.0 has no echoed request
+    echo = _sub(root, request.version, name)
+    _sub(echo, request.version, "version", request.asked_version)
+    names = (("recordPacking",) if name == "echoedExplainRequest" else
+             ("query", "startRecord", "maximumRecords", "recordPacking", "recordSchema", "sortKeys"))
+    for param in names:
+        if param in request.params:
+            _sub(echo, request.version, param, records.clean_text(request.params[param]))

@@ -1,0 +1,299 @@
+"""Copy cataloguing: search another library's SRU server, compare its records with ours, import one.
+
+A search runs inside the request, one target at a time, bounded by the SRU timeouts (connect 5 s, read
+15 s, the whole answer at most 35 s) and size cap (library/sru.py): the librarian waits for the answer
+anyway, there is nothing to write until a record is chosen, and a job would only add polling.  Only
+librarians search.
+
+A candidate travels to the browser and back as a token signed with ``django.core.signing`` (the target's id
+and the record's XML, compressed): ``copycat_import`` writes only a record this server fetched itself, and
+writes it through ``importers.import_items`` so the import's own match rule and conflict rules decide
+whether it creates, updates or leaves a book.  What a record of another library says about its own copies
+(holdings, barcodes, its call number) is not copied: the branch adds its copies and call number after.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError, InvalidInput
+from library import importers, marcxml
+from library.importers import Entry, parse_person
+from library.models import Book, SruTarget
+from library.sru import SearchAnswer, SruError, search
+from library.validators import normalize_isbn
+
+TOKEN_SALT = "library.copycat.record"
+#: How long a candidate's token may be sent back to import it (seconds): a day's cataloguing session.
+TOKEN_MAX_AGE = 24 * 3600
+#: The record's fields shown side by side with the local book, in this order.
+COMPARED = ("title", "subtitle", "authors", "publisher", "year", "isbn", "edition", "clc")
+#: What another library's record says about its own shelves: never copied.
+NOT_COPIED = ("call_number",)
+TARGET_FIELDS = ("name", "base_url", "version", "record_schema", "isbn_index", "title_index", "author_index",
+                 "internal_network", "enabled", "position")
+
+
+# --- targets --------------------------------------------------------------------------------------------------
+
+
+def sru_target_create(**fields: Any) -> SruTarget:
+    target = SruTarget(**{name: value for name, value in fields.items() if name in TARGET_FIELDS})
+    target.full_clean()
+    target.save()
+    return target
+
+
+def sru_target_update(*, target: SruTarget, changes: dict[str, Any]) -> SruTarget:
+    for name, value in changes.items():
+        if name in TARGET_FIELDS:
+            setattr(target, name, value)
+    target.full_clean()
+    target.save()
+    return target
+
+
+def sru_target_delete(*, target: SruTarget) -> None:
+    target.delete()
+
+
+def sru_target_list(*, enabled_only: bool = False):
+    targets = SruTarget.objects.all()
+    return targets.filter(enabled=True) if enabled_only else targets
+
+
+def sru_target_get(*, target_id: int, enabled_only: bool = False) -> SruTarget | None:
+    return sru_target_list(enabled_only=enabled_only).filter(pk=target_id).first()
+
+
+# --- records --------------------------------------------------------------------------------------------------
+
+DC_NS = "http://purl.org/dc/elements/1.1/"
+
+
+def dc_entry(xml: bytes) -> Entry:
+    """A Dublin Core record (SRU's ``dc`` schema) as an import Entry: title (a ``Title : subtitle`` split),
+    creators and contributors (role words such as 主编 taken off), the last publisher (dp2 and Aleph write the
+    place first), the first four-digit year, an ISBN among the identifiers, subjects, description, language."""
+    root = marcxml.parse(xml)
+
+    def values_of(name: str) -> list[str]:
+        return [" ".join((e.text or "").split()) for e in root.iter(f"{{{DC_NS}}}{name}") if (e.text or "").strip()]
+
+    values: dict[str, Any] = {}
+    titles = values_of("title")
+    if titles:
+        title, _sep, subtitle = titles[0].partition(" : ")
+        values["title"], values["subtitle"] = title.strip(), subtitle.strip()
+    publishers = values_of("publisher")
+    if publishers:
+        values["publisher"] = publishers[-1].rpartition(" : ")[2]
+    for date in values_of("date"):
+        year = importers.extract_year(date)
+        if year:
+            values["year"] = year
+            break
+    for identifier in values_of("identifier"):
+        token = identifier.upper().removeprefix("URN:ISBN:").removeprefix("ISBN").strip(" :")
+        digits = token.replace("-", "").replace(" ", "")
+        if len(digits) in (10, 13) and digits[:-1].isdigit() and (digits[-1].isdigit() or digits[-1] == "X"):
+            values["isbn"] = token
+            break
+    values["subjects"] = values_of("subject")
+    values["summary"] = "\n".join(values_of("description"))
+    languages = values_of("language")
+    if languages:
+        values["language"] = importers.marc_language(languages[0])
+    people = []
+    for name in values_of("creator") + values_of("contributor"):
+        person = parse_person(name)
+        if person.name and person not in people:
+            people.append(person)
+    values = {k: v for k, v in values.items() if v not in ("", None, [])}
+    return Entry(values=values, people=people, holdings=[],
+                 create_defaults={} if values.get("language") else {"language": ""})
+
+
+def record_entry(schema: str, xml: bytes) -> Entry:
+    """The import Entry of one record in ``schema``; ``InvalidInput``/``ValidationError`` when unreadable.
+    Holdings and the other library's call number are dropped (see the module docstring)."""
+    if schema == SruTarget.Schema.DC:
+        try:
+            entry = dc_entry(xml)
+        except marcxml.XMLRefused as exc:
+            raise InvalidInput("record", _("记录无法读取：%(error)s") % {"error": exc}) from None
+    else:
+        parsed = importers.read_file(data=xml, format="marcxml" if schema == SruTarget.Schema.MARCXML else "unimarcxml")
+        entry = parsed.items[0][1]()
+    entry.holdings = []
+    entry.values = {k: v for k, v in entry.values.items() if k not in NOT_COPIED}
+    return entry
+
+
+def _shown(values: dict[str, Any], people) -> dict[str, str]:
+    shown = {name: str(values.get(name) or "") for name in COMPARED if name != "authors"}
+    shown["authors"] = "、".join(p.name for p in people)
+    return shown
+
+
+def book_shown(book: Book) -> dict[str, str]:
+    values = {name: getattr(book, name) for name in COMPARED if name != "authors"}
+    return _shown(values, list(book.contributors.order_by("position")))
+
+
+@dataclass
+class Candidate:
+    """One record of a search: its fields for the list, a token to import it, the matching local book (by
+    the import's match rule) with the fields that differ; or ``problem`` when the record cannot be read."""
+
+    position: int
+    fields: dict[str, str] = field(default_factory=dict)
+    control_number: str = ""
+    token: str = ""
+    local: Book | None = None
+    local_fields: dict[str, str] = field(default_factory=dict)
+    differences: list[str] = field(default_factory=list)
+    problem: str = ""
+    digest: str = ""  # the first 16 hex digits of the record XML's SHA-256
+
+
+@dataclass
+class CandidatePage:
+    target: SruTarget
+    by: str
+    term: str
+    page: int
+    total: int
+    page_size: int
+    candidates: list[Candidate]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def sign_record(target: SruTarget, xml: bytes) -> str:
+    """A token carrying ``xml`` for ``target``, signed (see ``token_record``)."""
+    return signing.dumps({"t": target.pk, "x": xml.decode("utf-8")}, salt=TOKEN_SALT, compress=True)
+
+
+def _candidate(target: SruTarget, position: int, xml: bytes | None, problem: str) -> Candidate:
+    if xml is None:
+        return Candidate(position, problem=problem)
+    try:
+        entry = record_entry(target.record_schema, xml)
+    except (DomainError, ValidationError) as exc:
+        return Candidate(position, problem=importers._reason(exc))
+    entry = importers._folded(entry)
+    candidate = Candidate(position, fields=_shown(entry.values, entry.people), control_number=entry.control_number,
+                          token=sign_record(target, xml), digest=hashlib.sha256(xml).hexdigest()[:16])
+    candidate.fields["isbn"] = str(entry.values.get("isbn") or "")
+    if entry.values.get("title"):
+        candidate.local = importers.find_match(entry)
+    if candidate.local is not None:
+        candidate.local_fields = book_shown(candidate.local)
+        candidate.differences = [name for name in COMPARED if candidate.fields.get(name)
+                                 and _comparable(name, candidate.fields[name]) != _comparable(name,
+                                                                                              candidate.local_fields[name])]
+    return candidate
+
+
+def _comparable(name: str, text: str) -> str:
+    if name == "isbn":
+        return normalize_isbn(text) if text else ""
+    return " ".join(text.split())
+
+
+def copycat_search(*, target: SruTarget, by: str, term: str, page: int = 1, page_size: int | None = None
+                   ) -> CandidatePage:
+    """One page of ``target``'s records for ``term`` searched by ``by`` (isbn, title, author)."""
+    term = " ".join((term or "").split())
+    if by not in ("isbn", "title", "author"):
+        raise InvalidInput("by", _("只能按 ISBN、题名或责任者检索"))
+    if not term:
+        raise InvalidInput(by, _("请输入检索词"))
+    if len(term) > 200:
+        raise InvalidInput(by, _("检索词不能超过 200 个字"))
+    if page < 1 or page > 1000:
+        raise InvalidInput("page", _("页码应在 1 到 1000 之间"))
+    if not target.enabled:
+        raise SruError("sru_disabled", _("检索目标 %(name)s 已停用") % {"name": target.name})
+    page_size = page_size or settings.SRU_PAGE_SIZE
+    answer: SearchAnswer = search(target, by=by, term=term, start=(page - 1) * page_size + 1, maximum=page_size)
+    return CandidatePage(target=target, by=by, term=term, page=page, total=answer.total, page_size=page_size,
+                         candidates=[_candidate(target, r.position, r.xml, r.problem) for r in answer.records])
+
+
+# --- importing one --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CopyResult:
+    """What importing one record did: ``outcome`` as the import says (created, updated, unchanged —
+    "skipped" before the import's report named it so —, conflict, failed), the book, the reason, and for
+    a conflict the differing fields with both values."""
+
+    outcome: str
+    book: Book | None
+    reason: str = ""
+    conflicts: list[dict] = field(default_factory=list)
+
+
+def token_record(*, target: SruTarget, token: str) -> bytes:
+    """The record XML a token carries, if this server signed it for ``target`` within TOKEN_MAX_AGE."""
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.SignatureExpired:
+        raise InvalidInput("token", _("候选记录已过期，请重新检索"), code="expired") from None
+    except signing.BadSignature:
+        raise InvalidInput("token", _("候选记录无效（签名不符），请重新检索"), code="bad_signature") from None
+    if not isinstance(data, dict) or data.get("t") != target.pk or not isinstance(data.get("x"), str):
+        raise InvalidInput("token", _("候选记录不属于这个检索目标，请重新检索"), code="bad_signature")
+    return data["x"].encode("utf-8")
+
+
+def copycat_import(*, target: SruTarget, token: str) -> CopyResult:
+    """Write the record ``token`` carries as the import writes a record (created, updated, left or reported
+    as a conflict by the import's rules); copies and a call number are the librarian's next steps."""
+    xml = token_record(target=target, token=token)
+    try:
+        entry = record_entry(target.record_schema, xml)
+    except (DomainError, ValidationError) as exc:
+        return CopyResult("failed", None, importers._reason(exc))
+    with transaction.atomic():
+        outcome = importers.import_items([(1, lambda: entry)], location=None)[0]
+    name = {"skipped": "unchanged"}.get(outcome.outcome, outcome.outcome)
+    book_id = getattr(outcome, "book_id", None)
+    book = Book.objects.filter(pk=book_id).first() if book_id else importers.find_match(entry)
+    if name == "failed":
+        book = None
+    # The import's conflicts (current / incoming) in this page's terms (ours / theirs).
+    conflicts = [{"field": c["field"], "label": c["label"], "theirs": c["incoming"], "ours": c["current"]}
+                 for c in outcome.conflicts]
+    return CopyResult(name, book, outcome.reason, conflicts)
+
+
+def differences(fields: dict[str, str], local_fields: dict[str, str], names: list[str]) -> list[dict]:
+    """``[{"field", "label", "theirs", "ours"}]`` for the fields named (for pages and the API)."""
+    return [{"field": name, "label": field_label(name), "theirs": fields.get(name, ""),
+             "ours": local_fields.get(name, "")} for name in names]
+
+
+def field_label(name: str) -> str:
+    if name == "authors":
+        return _("责任者")
+    return str(Book._meta.get_field(name).verbose_name)
+
+
+def record_fields(*, target: SruTarget, token: str) -> dict[str, str]:
+    """The shown fields of the record a token carries (for a conflict page without the import's own list)."""
+    entry = importers._folded(record_entry(target.record_schema, token_record(target=target, token=token)))
+    fields = _shown(entry.values, entry.people)
+    fields["isbn"] = str(entry.values.get("isbn") or "")
+    return fields

@@ -1,0 +1,186 @@
+"""Copy cataloguing through the API and the pages (django.test.Client, the whole middleware stack), against
+the local SRU server (tests/library/sru_server.py)."""
+
+import pytest
+from django.test import Client
+
+from library import copycat
+from library.models import Book, SruTarget
+from library.services import book_create
+from tests.conftest import api_for
+from tests.library.sru_server import diagnostic_response, marc21_record, search_response
+
+pytestmark = pytest.mark.django_db
+
+QUERY = 'bath.isbn = "9787301048153"'
+
+
+def answer_one(server, **fields):
+    record = marc21_record(**{"title": "民法总论", "isbn": "9787301048153", "author": "王泽鉴",
+                              "publisher": "北京大学出版社", "year": 2009, "control": "LC001", **fields})
+    server.answer(QUERY, search_response([record]))
+
+
+@pytest.fixture
+def target(sru_server):
+    return copycat.sru_target_create(name="国家图书馆", base_url=sru_server.url, internal_network=True)
+
+
+# --- API -----------------------------------------------------------------------------------------------------
+
+
+def test_api_manages_targets(librarian):
+    api = api_for(librarian)
+
+    created = api.post("/api/v1/sru-targets", {"name": "市图书馆", "base_url": "http://127.0.0.1:8/sru",
+                                               "record_schema": "cnmarcxml", "internal_network": True})
+    target_id = created.json()["id"]
+    patched = api.patch(f"/api/v1/sru-targets/{target_id}", {"title_index": "title", "enabled": False})
+    listed = api.get("/api/v1/sru-targets")
+    deleted = api.delete(f"/api/v1/sru-targets/{target_id}")
+
+    assert created.status_code == 201
+    assert (patched.json()["title_index"], patched.json()["enabled"]) == ("title", False)
+    assert [t["name"] for t in listed.json()["items"]] == ["市图书馆"]
+    assert deleted.status_code == 204 and not SruTarget.objects.exists()
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"name": "x", "base_url": "ftp://127.0.0.1/"}, "base_url"),
+    ({"name": "x", "base_url": "http://127.0.0.1/", "isbn_index": 'bath.isbn="1"'}, "isbn_index"),
+    ({"name": "x", "base_url": "http://127.0.0.1/", "version": "3.0"}, "version"),
+])
+def test_api_refuses_a_bad_target_naming_the_field(librarian, body, field):
+    response = api_for(librarian).post("/api/v1/sru-targets", body)
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["detail"]] == [field]
+
+
+def test_api_search_then_import_then_import_again(librarian, target, sru_server):
+    answer_one(sru_server)
+    api = api_for(librarian)
+
+    found = api.get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "9787301048153"}).json()
+    token = found["candidates"][0]["token"]
+    first = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token}).json()
+    again = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token}).json()
+
+    book = Book.objects.get()
+    assert (found["total"], found["query_by"], found["candidates"][0]["fields"]["title"]) == (1, "isbn", "民法总论")
+    assert found["candidates"][0]["local_book_id"] is None
+    assert (first["outcome"], first["book_id"]) == ("created", book.pk)
+    assert (again["outcome"], again["book_id"]) == ("unchanged", book.pk)
+    assert sru_server.queries() == [QUERY]
+
+
+def test_api_search_shows_the_local_book_and_what_differs(librarian, target, sru_server):
+    local = book_create(title="民法总论", isbn="9787301048153", publisher="北大出版社", year=2009, contributors=["王泽鉴"])
+    answer_one(sru_server)
+
+    candidate = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search",
+                                       {"isbn": "9787301048153"}).json()["candidates"][0]
+
+    assert candidate["local_book_id"] == local.pk
+    assert candidate["differences"] == [{"field": "publisher", "label": "出版者", "theirs": "北京大学出版社",
+                                         "ours": "北大出版社"}]
+
+
+def test_api_search_needs_exactly_one_term(librarian, target):
+    response = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "1", "title": "x"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "isbn"
+
+
+def test_api_tells_a_diagnostic_as_409_with_plain_words(librarian, target, sru_server):
+    sru_server.answer(QUERY, diagnostic_response(66, "marcxml", "Unknown schema"))
+
+    response = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "9787301048153"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "sru_diagnostic"
+    assert response.json()["detail"].startswith("国家图书馆：对方服务器不提供所选的记录格式")
+
+
+def test_api_refuses_a_forged_token(librarian, target):
+    forged = copycat.sign_record(target, b"x")[:-3] + "abc"
+
+    response = api_for(librarian).post(f"/api/v1/sru-targets/{target.pk}/import", {"token": forged})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "token"
+    assert Book.objects.count() == 0
+
+
+def test_judges_may_not_search_or_import(judge, target):
+    api = api_for(judge)
+
+    assert api.get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "1"}).status_code == 403
+    assert api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": "x"}).status_code == 403
+
+
+# --- pages ---------------------------------------------------------------------------------------------------
+
+
+def logged_in(user, *, csrf: bool = False) -> Client:
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(user)
+    return client
+
+
+def test_page_search_lists_candidates_and_import_lands_on_the_book_page(librarian, target, sru_server):
+    answer_one(sru_server)
+    client = logged_in(librarian)
+
+    page = client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"})
+    token = page.context["rows"][0]["candidate"].token
+    imported = client.post("/catalog/copy/import", {"target": target.pk, "token": token}, follow=True)
+
+    book = Book.objects.get()
+    assert page.status_code == 200
+    assert "民法总论" in page.content.decode() and "北京大学出版社" in page.content.decode()
+    assert imported.redirect_chain == [(f"/books/{book.pk}?imported=created", 302)]
+    body = imported.content.decode()
+    assert "已从 国家图书馆 导入《民法总论》。下一步：添加复本、确定索书号。" in body
+    assert f"/admin/library/book/{book.pk}/change/#copies-group" in body
+
+
+def test_page_says_when_a_record_is_already_here(librarian, target, sru_server):
+    answer_one(sru_server)
+    client = logged_in(librarian)
+    token = client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"}
+                       ).context["rows"][0]["candidate"].token
+    client.post("/catalog/copy/import", {"target": target.pk, "token": token})
+
+    again = client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"})
+    reimported = client.post("/catalog/copy/import", {"target": target.pk, "token": token}, follow=True)
+
+    assert "本馆已有此记录" in again.content.decode()
+    assert "《民法总论》已是 国家图书馆 的这条记录，没有变化。" in reimported.content.decode()
+
+
+def test_page_shows_a_timeout_in_plain_words(librarian, target, sru_server, settings):
+    settings.SRU_READ_TIMEOUT = 0.5
+    sru_server.answer(QUERY, search_response([]), delay=3)
+
+    page = logged_in(librarian).get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"})
+
+    assert page.status_code == 200
+    assert page.context["problem"] == "国家图书馆 没有及时回答（超时），请稍后再试"
+
+
+def test_page_import_needs_the_csrf_token(librarian, target):
+    token = copycat.sign_record(target, marc21_record(title="书").encode())
+
+    response = logged_in(librarian, csrf=True).post("/catalog/copy/import", {"target": target.pk, "token": token})
+
+    assert response.status_code == 403
+    assert Book.objects.count() == 0
+
+
+def test_the_book_list_and_the_new_book_form_link_to_copy_cataloguing(librarian):
+    client = logged_in(librarian)
+
+    for url in ("/admin/library/book/", "/admin/library/book/add/", "/catalog/import"):
+        assert 'href="/catalog/copy"' in client.get(url).content.decode(), url
