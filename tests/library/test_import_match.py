@@ -549,3 +549,32 @@ def test_a_librarian_made_by_make_user_can_decide(db, conflict):
     other = api_for(make_user("librarian9", "librarian"))
 
     assert decide(other, status, 1, "keep").status_code == 200
+
+
+def test_reimporting_a_marcxml_export_leaves_every_book_unchanged(db):
+    from library.exporters import export_catalog
+
+    services.book_create(title="民法总则", isbn=ISBN_A, year=2020, contributors=[services.Person("王泽鉴")])
+    services.book_create(title="审判实务", subtitle="民事卷", year=2019, contributors=[services.Person("张三")])
+    services.copy_create(book=services.book_create(title="无年份的书"), barcode="X1")
+    stream = io.BytesIO()
+    export_catalog(format="marcxml", stream=stream)
+    before = library_rows()
+
+    again = import_catalog(data=stream.getvalue())
+
+    assert (again.format, [o.outcome for o in again.outcomes]) == ("marcxml", ["unchanged"] * 3)
+    assert library_rows() == before
+
+
+@pytest.mark.parametrize("name", ["marc4j_azdoud.xml", "pymarc_utf8.xml", "marc4j_1474920681_KOHA_LFL_5.xml"])
+def test_reimporting_a_real_xml_file_creates_and_updates_nothing(db, name):
+    data = (REALDATA / name).read_bytes()
+    first = import_catalog(data=data)
+    before = library_rows()
+
+    again = import_catalog(data=data)
+
+    assert (again.created, again.updated, again.failed) == (0, 0, first.failed)
+    assert again.unchanged + again.conflicts == first.created + first.updated + first.unchanged + first.conflicts
+    assert library_rows() == before
