@@ -15,6 +15,7 @@ import (``tasks.catalog_import_commit``).  A conflict's ``ImportRecord`` keeps t
 
 import time
 from collections import Counter
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -179,6 +180,18 @@ def dry_run_file_discard(*, catalog_import: CatalogImport) -> None:
         CatalogImport.objects.filter(pk=catalog_import.pk).update(file="")
         transaction.on_commit(lambda: storage.delete(stored))
     catalog_import.file = ""
+
+
+def dry_runs_discard_stale(*, now=None) -> int:
+    """Delete the stored files of dry runs finished more than ``IMPORT_DRY_RUN_KEEP_DAYS`` ago (their reports
+    stay; 正式导入 then asks for the file again); returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IMPORT_DRY_RUN_KEEP_DAYS)
+    stale = CatalogImport.objects.filter(dry_run=True, finished_at__lt=cutoff).exclude(file="")
+    discarded = 0
+    for catalog_import in stale.iterator():
+        dry_run_file_discard(catalog_import=catalog_import)
+        discarded += 1
+    return discarded
 
 
 # --- decisions on conflicts --------------------------------------------------------------------

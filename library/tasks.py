@@ -76,6 +76,12 @@ def import_catalog_file(job, progress):
                                       make_way=make_way)
 
 
+@job_task(label=_("清理过期试导入文件"))
+def discard_stale_dry_runs(job, progress) -> dict:
+    """The files of dry runs older than IMPORT_DRY_RUN_KEEP_DAYS are deleted (settings.JOBS_SCHEDULE)."""
+    return {"discarded": imports.dry_runs_discard_stale()}
+
+
 def catalog_import_start(*, data: bytes, filename: str, format: str | None, location: str | None,
                          started_by: AbstractBaseUser | None, dry_run: bool = False) -> CatalogImport:
     """Store a catalog file and queue its import; returns at once (``imports.catalog_import_create`` checks).

@@ -194,6 +194,10 @@ IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, mi
 # Rows or records in one import file: a 50 MB file of one-word rows is 25 million records (gigabytes of
 # memory for the job, hours of writes); a court library's largest real exports are far below this.
 IMPORT_MAX_RECORDS = envint("IMPORT_MAX_RECORDS", 200_000, minimum=1)
+# A dry run keeps its uploaded file for a real import (正式导入) this many days; then the file is deleted (the
+# report stays) by the worker's six-hourly housekeeping job.
+IMPORT_DRY_RUN_KEEP_DAYS = envint("IMPORT_DRY_RUN_KEEP_DAYS", 7, minimum=1)
+JOBS_SCHEDULE.append({"task": "library.tasks.discard_stale_dry_runs", "every": 6 * 3600})
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Password logins on POST /api/v1/auth/token: after LOGIN_MAX_FAILURES failed

@@ -4,6 +4,7 @@
 import csv
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,11 @@ from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 from pymarc import Field
 
-from library import services
+from library import imports, services
 from library.importers import import_catalog
 from library.models import Book, CatalogImport, Copy, ImportRecord
 from search_index.models import IndexTask
@@ -453,6 +455,32 @@ def test_an_api_dry_run_reports_everything_and_writes_nothing_then_imports_for_r
     assert list(Book.objects.values_list("title", flat=True)) == ["新书"]
     assert client.post(f"/catalog/import/{status['id']}/commit", follow=True).content.decode().count(
         "此试导入的文件已正式导入过或已删除") == 1
+
+
+def test_a_dry_runs_file_is_kept_a_week_for_its_real_import_then_deleted(librarian_api, librarian, settings,
+                                                                        time_machine,
+                                                                        django_capture_on_commit_callbacks):
+    settings.IMPORT_DRY_RUN_KEEP_DAYS = 7
+    old = upload(librarian_api, csv_text(row(title="旧的试导入", year="2020")).encode(), dry_run=True)
+    time_machine.move_to(timezone.now() + timedelta(days=6))
+    recent = upload(librarian_api, csv_text(row(title="新的试导入", year="2021")).encode(), dry_run=True)
+    real = upload(librarian_api, csv_text(row(title="正式导入的书", year="2022")).encode())
+    stored = {pk: CatalogImport.objects.get(pk=pk).file.path for pk in (old["id"], recent["id"])}
+    time_machine.move_to(timezone.now() + timedelta(days=1, hours=1))
+
+    with django_capture_on_commit_callbacks(execute=True):  # the file goes when the row's change commits
+        assert imports.dry_runs_discard_stale() == 1
+
+    assert not CatalogImport.objects.get(pk=old["id"]).file and not Path(stored[old["id"]]).exists()
+    assert CatalogImport.objects.get(pk=recent["id"]).file and Path(stored[recent["id"]]).exists()
+    assert real["dry_run"] is False
+    # The report stays; a real import of the old dry run asks for the file again.
+    assert [r["outcome"] for r in records(old, librarian_api)] == ["created"]
+    client = Client()
+    client.force_login(librarian)
+    assert "此试导入的文件已正式导入过或已删除" in client.post(f"/catalog/import/{old['id']}/commit",
+                                                               follow=True).content.decode()
+    assert imports.dry_runs_discard_stale() == 0
 
 
 def test_a_dry_run_conflict_cannot_be_decided(librarian_api):
