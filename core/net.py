@@ -6,6 +6,7 @@ import ipaddress
 import json
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -197,6 +198,15 @@ def _resolve_checked(parts: SplitResult, *, trusted: bool) -> tuple[str, int, st
     return host, port, addresses[0]
 
 
+def _shut(connection: http.client.HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
 def get_limited(url: str, *, allowed_hosts: Iterable[str], trusted_hosts: Iterable[str] = (), connect_timeout: float,
                 read_timeout: float, max_response: int, deadline: float | None = None,
                 headers: dict[str, str] | None = None) -> OutboundResponse:
@@ -221,6 +231,11 @@ def get_limited(url: str, *, allowed_hosts: Iterable[str], trusted_hosts: Iterab
         connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         connection = connection_class(host, port, address=address, timeout=connect_timeout)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # The deadline holds whatever the server drips (a header line every few seconds, a body byte by byte,
+        # each within read_timeout): at the deadline the socket is shut, and the blocked read returns at once.
+        watchdog = threading.Timer(max(0.0, stop - time.monotonic()), _shut, args=(connection,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             connection.connect()
             connection.sock.settimeout(read_timeout)
@@ -242,7 +257,14 @@ def get_limited(url: str, *, allowed_hosts: Iterable[str], trusted_hosts: Iterab
                 body += piece
                 if len(body) > max_response:
                     raise ResponseTooLarge(f"answer longer than {max_response} bytes")
+            if time.monotonic() >= stop:
+                raise TimeoutError("the answer took too long")  # cut short by the watchdog, not ended
             return OutboundResponse(status=response.status, body=bytes(body))
+        except (OSError, http.client.HTTPException) as exc:
+            if time.monotonic() >= stop and not isinstance(exc, TimeoutError):
+                raise TimeoutError("the answer took too long") from exc
+            raise
         finally:
+            watchdog.cancel()
             connection.close()
     raise OutboundRefused("redirects", _("重定向次数过多"))

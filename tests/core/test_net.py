@@ -67,3 +67,59 @@ def test_nat64_and_ipv4_compatible_addresses_are_judged_by_their_ipv4(address):
 def test_a_url_with_a_space_is_refused_when_saved():
     with pytest.raises(OutboundRefused):
         outbound_url_check("https://qyapi.weixin.qq.com/x y", allowed_hosts=["qyapi.weixin.qq.com"])
+
+
+def _dripping_server(lines: int, every: float):
+    """A server that sends its status line, then one header line every ``every`` seconds, ``lines`` of them,
+    then a complete answer: each read is quick, the whole answer is slow."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    sent = []  # header lines the client took before it hung up
+
+    def serve():
+        conn, _address = listener.accept()
+        try:
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            for n in range(lines):
+                time.sleep(every)
+                conn.sendall(f"X-Drip-{n}: x\r\n".encode())
+                sent.append(n)
+            conn.sendall(b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
+        except OSError:
+            pass  # the client hung up: what the test expects
+        finally:
+            conn.close()
+            listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread, sent
+
+
+def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline():
+    from core.net import get_limited
+
+    port, server, sent = _dripping_server(lines=40, every=0.2)  # each line well within the read timeout
+
+    with pytest.raises(TimeoutError):
+        get_limited(f"http://127.0.0.1:{port}/sru", allowed_hosts=["127.0.0.1"], trusted_hosts=["127.0.0.1"],
+                    connect_timeout=1, read_timeout=1, max_response=1000, deadline=1.0)
+    server.join()
+
+    # The client hung up mid-headers, at its deadline: it did not sit through the whole dripped answer.
+    assert len(sent) < 40
+
+def test_a_server_answering_in_time_is_read_whole():
+    from core.net import get_limited
+
+    port, _server, _sent = _dripping_server(lines=2, every=0.05)
+
+    answer = get_limited(f"http://127.0.0.1:{port}/sru", allowed_hosts=["127.0.0.1"], trusted_hosts=["127.0.0.1"],
+                         connect_timeout=1, read_timeout=1, max_response=1000, deadline=30)
+
+    assert (answer.status, answer.body) == (200, b"ok")
