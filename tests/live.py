@@ -74,6 +74,10 @@ def start_server(tmp_path: Path, *, database: str | None = None, workers: int = 
     SERVERS[base] = proc
     try:
         wait_until_up(base, proc, log)
+        # Preloaded, the master forks its workers one after another: the first may answer before the last exists.
+        deadline = time.monotonic() + 30
+        while len(worker_pids(base)) < workers and time.monotonic() < deadline:
+            time.sleep(0.05)
         yield base, log
     finally:
         SERVERS.pop(base, None)
