@@ -246,6 +246,22 @@ def check_clause(clause: Clause) -> tuple[str, str]:
     return what, text
 
 
+def query_cost(node: Node) -> int:
+    """The searches a query makes: one a clause, one a distinct word of an ``any`` or ``all`` clause."""
+    if isinstance(node, Boolean):
+        return query_cost(node.left) + query_cost(node.right)
+    words = len(set(_words(node.term))) if node.relation in ("any", "all") else 1
+    return max(1, words)
+
+
+def check_cost(node: Node) -> None:
+    """Diagnostic 38 for a query of more than ``SRU_MAX_QUERY_TERMS`` searches: each is a search or a database
+    condition, and 500 words of ``any`` made SQLite refuse the expression (the attack of issue 18)."""
+    most = settings.SRU_MAX_QUERY_TERMS
+    if query_cost(node) > most:
+        raise Diagnostic(38, str(most), f"more than {most} clauses and words of any/all")
+
+
 @dataclass
 class Found:
     keys: set[Key]

@@ -324,6 +324,7 @@ def search_retrieve(request: Request) -> bytes:
 
 def _find(root, sort: list[SortKey], start: int, maximum: int) -> tuple[int, list[catalogue.Key]]:
     """(number of records, the keys of the page)."""
+    catalogue.check_cost(root)
     single = (not sort and isinstance(root, catalogue.Clause)
               and catalogue.INDEXES.get(root.index) == "anywhere" and root.relation in ("=", "==", "adj", "all"))
     if single:

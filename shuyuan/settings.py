@@ -241,6 +241,8 @@ INTEROP_RATE = envint("INTEROP_RATE", 120)
 SRU_DEFAULT_RECORDS = envint("SRU_DEFAULT_RECORDS", 10, minimum=1)
 SRU_MAX_RECORDS = envint("SRU_MAX_RECORDS", 50, minimum=1)
 SRU_MAX_SEARCH_HITS = envint("SRU_MAX_SEARCH_HITS", 5000, minimum=1)
+# Searches one SRU query may make (each clause, each distinct word of an any/all clause): past it, diagnostic 38.
+SRU_MAX_QUERY_TERMS = envint("SRU_MAX_QUERY_TERMS", 32, minimum=1)
 OAI_PAGE_SIZE = envint("OAI_PAGE_SIZE", 100, minimum=1)
 OAI_TOKEN_SECONDS = envint("OAI_TOKEN_SECONDS", 24 * 3600, minimum=60)
 OAI_REPOSITORY_IDENTIFIER = os.environ.get("OAI_REPOSITORY_IDENTIFIER", "").strip() or (_site.hostname or "localhost")

@@ -264,3 +264,23 @@ def test_a_title_with_control_characters_still_makes_well_formed_xml():
     root = sru(query="dc.creator = 王利明", recordSchema="marcxml")
 
     assert root.findtext(".//marc:datafield[@tag='245']/marc:subfield[@code='a']", namespaces=SRW) == "民法典评注"
+
+
+@pytest.mark.parametrize("query", [
+    'dc.title any "{}"', 'dc.title all "{}"', 'cql.anywhere any "{}"', 'dc.creator any "{}" and dc.title=民法'])
+def test_a_query_of_too_many_words_is_refused_with_a_diagnostic_not_an_error(catalogue, settings, query):
+    settings.SRU_MAX_QUERY_TERMS = 32
+    words = " ".join(f"w{n}" for n in range(100))  # short of the 2,000-character query limit
+
+    root = sru(operation="searchRetrieve", version="1.2", query=query.format(words))
+
+    assert diagnostic(root) == ("info:srw/diagnostic/1/38", "32")
+    assert count(root) == 0
+
+
+def test_a_query_within_the_limit_is_answered(catalogue, settings):
+    settings.SRU_MAX_QUERY_TERMS = 4
+    root = sru(operation="searchRetrieve", version="1.2", query='dc.title any "民法典 合同法 概念 物权"')
+
+    assert root.find(".//diag:diagnostic", SRW) is None
+    assert set(keys(root)) == {book_key(catalogue["civil"]), book_key(catalogue["contract"]), paper_key(catalogue["public"])}
