@@ -74,28 +74,37 @@ def _is_marc_record(element) -> bool:
     return _local(element) == "record" and any(_local(child) in MARC_PARTS for child in element)
 
 
+#: SRU string packing inside string packing: real answers have one level; more is refused as unreadable.
+MAX_PAYLOAD_NESTING = 3
+
+
 def marc_elements(root) -> Iterator[etree._Element]:
     """The MARC record elements under ``root`` (itself included), in document order.
 
     A payload element (SRU ``recordData``, OAI ``metadata``) without child elements whose text is XML is
-    parsed (the same safe way) and searched in turn: SRU's recordPacking ``string``.
+    parsed (the same safe way) and searched in turn: SRU's recordPacking ``string``.  The walk keeps its own
+    stack (a deep document nested in escaped payloads must not exhaust Python's), and a payload nested more
+    than ``MAX_PAYLOAD_NESTING`` deep is yielded as it is: the caller reports it as a record it could not read.
     """
-    if _is_marc_record(root):
-        yield root
-        return
-    for child in root:
-        if not isinstance(child.tag, str):
+    stack = [(root, 0)]
+    while stack:
+        element, nesting = stack.pop()
+        if _is_marc_record(element):
+            yield element
             continue
-        if _local(child) in PAYLOAD_ELEMENTS and len(child) == 0 and (child.text or "").strip().startswith("<"):
-            try:
-                inner = parse(child.text.strip().encode("utf-8"))
-            except XMLRefused:
-                # Reported by the caller as a record that could not be read.
-                yield child
+        if element is not root and _local(element) in PAYLOAD_ELEMENTS and len(element) == 0 and (
+                element.text or "").strip().startswith("<"):
+            if nesting >= MAX_PAYLOAD_NESTING:
+                yield element
                 continue
-            yield from marc_elements(inner)
-        else:
-            yield from marc_elements(child)
+            try:
+                inner = parse(element.text.strip().encode("utf-8"))
+            except XMLRefused:
+                yield element  # reported by the caller as a record that could not be read
+                continue
+            stack.append((inner, nesting + 1))
+            continue
+        stack.extend((child, nesting) for child in reversed(element) if isinstance(child.tag, str))
 
 
 def diagnostics(root) -> list[str]:
