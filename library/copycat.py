@@ -227,7 +227,10 @@ def copycat_search(*, target: SruTarget, by: str, term: str, page: int = 1, page
     page_size = page_size or settings.SRU_PAGE_SIZE
     answer: SearchAnswer = search(target, by=by, term=term, start=(page - 1) * page_size + 1, maximum=page_size)
     return CandidatePage(target=target, by=by, term=term, page=page, total=answer.total, page_size=page_size,
-                         candidates=[_candidate(target, r.position, r.xml, r.problem) for r in answer.records])
+                         # A server may send more than it was asked for (15,843 records took a worker past its
+                         # timeout in the attack of issue 18): a page is page_size candidates, whatever came.
+                         candidates=[_candidate(target, r.position, r.xml, r.problem)
+                                     for r in answer.records[:page_size]])
 
 
 # --- importing one --------------------------------------------------------------------------------------------
