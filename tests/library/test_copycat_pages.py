@@ -184,3 +184,41 @@ def test_the_book_list_and_the_new_book_form_link_to_copy_cataloguing(librarian)
 
     for url in ("/admin/library/book/", "/admin/library/book/add/", "/catalog/import"):
         assert 'href="/catalog/copy"' in client.get(url).content.decode(), url
+
+
+# --- conflicts ------------------------------------------------------------------------------------------------
+
+
+def conflicting_local_book():
+    return book_create(title="民法总论", isbn="9787301048153", publisher="北大出版社", year=2009,
+                       contributors=["王泽鉴"])
+
+
+def test_page_import_of_a_conflicting_candidate_shows_both_values(librarian, target, sru_server):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    client = logged_in(librarian)
+    token = client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"}
+                       ).context["rows"][0]["candidate"].token
+
+    response = client.post("/catalog/copy/import", {"target": target.pk, "token": token})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "记录冲突，未导入" in body
+    assert "北京大学出版社" in body and "北大出版社" in body
+    local.refresh_from_db()
+    assert local.publisher == "北大出版社"
+
+
+def test_api_import_of_a_conflicting_candidate_lists_both_values(librarian, target, sru_server):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    api = api_for(librarian)
+    token = api.get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "9787301048153"}).json()["candidates"][0]["token"]
+
+    answer = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token}).json()
+
+    assert (answer["outcome"], answer["book_id"]) == ("conflict", local.pk)
+    assert [(c["field"], c["theirs"], c["ours"]) for c in answer["conflicts"]] == [
+        ("publisher", "北京大学出版社", "北大出版社")]
