@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError, InvalidInput
@@ -258,9 +258,21 @@ def token_record(*, target: SruTarget, token: str) -> bytes:
     return data["x"].encode("utf-8")
 
 
-def copycat_import(*, target: SruTarget, token: str) -> CopyResult:
+#: What a librarian may decide on a conflict (as for a file import's conflict): keep the local record, replace
+#: its differing fields with the record's, or create a separate book.
+ON_CONFLICT = ("keep", "replace", "new")
+
+
+def copycat_import(*, target: SruTarget, token: str, on_conflict: str = "") -> CopyResult:
     """Write the record ``token`` carries as the import writes a record (created, updated, left or reported
-    as a conflict by the import's rules); copies and a call number are the librarian's next steps."""
+    as a conflict by the import's rules); copies and a call number are the librarian's next steps.
+
+    ``on_conflict`` (keep, replace, new) decides a conflict in the same transaction, judged against the
+    book as it is now: "keep" writes nothing (unchanged), "replace" writes the differing fields through
+    ``library.services`` (updated), "new" creates a separate book (created) — ``importers.apply_decision``,
+    the file import's decision.  Without it a conflict is reported and nothing is written."""
+    if on_conflict and on_conflict not in ON_CONFLICT:
+        raise InvalidInput("on_conflict", _("冲突时只能选择 keep、replace 或 new"))
     xml = token_record(target=target, token=token)
     try:
         entry = record_entry(target.record_schema, xml)
@@ -268,6 +280,15 @@ def copycat_import(*, target: SruTarget, token: str) -> CopyResult:
         return CopyResult("failed", None, importers._reason(exc))
     with transaction.atomic():
         outcome = importers.import_items([(1, lambda: entry)], location=None)[0]
+        if outcome.outcome == "conflict" and on_conflict:
+            book = Book.objects.select_for_update().filter(pk=outcome.book_id).first()
+            try:
+                with transaction.atomic():
+                    name, written, note = importers.apply_decision(book=book, record=outcome.entry,
+                                                                   action=on_conflict)
+            except (ValidationError, DatabaseError) as exc:
+                return CopyResult("failed", None, importers.error_reason(exc))
+            return CopyResult(name, written, note)
     name = {"skipped": "unchanged"}.get(outcome.outcome, outcome.outcome)
     book_id = getattr(outcome, "book_id", None)
     book = Book.objects.filter(pk=book_id).first() if book_id else importers.find_match(entry)

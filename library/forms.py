@@ -58,6 +58,8 @@ class CopyImportForm(forms.Form):
 
     target = forms.ModelChoiceField(queryset=SruTarget.objects.all(), widget=forms.HiddenInput)
     token = forms.CharField(max_length=200_000, widget=forms.HiddenInput)
+    on_conflict = forms.ChoiceField(choices=[("", "")] + [(a, a) for a in ("keep", "replace", "new")], required=False,
+                                    widget=forms.HiddenInput)
 
 
 class PaperForm(forms.Form):

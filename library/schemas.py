@@ -649,6 +649,9 @@ class CandidatePageOut(Schema):
 
 class CopyImportIn(StrictSchema):
     token: Text(200000) = Field(description="检索结果中候选记录的 token")
+    on_conflict: Literal["keep", "replace", "new"] | None = Field(
+        None, description="与本馆图书冲突时的决定：keep 保留本馆记录（不写入），replace 以导入为准（改写不同的字段），"
+                          "new 另建新书；不给时冲突不写入，回答 outcome=conflict")
 
 
 class CopyImportOut(Schema):

@@ -222,3 +222,88 @@ def test_api_import_of_a_conflicting_candidate_lists_both_values(librarian, targ
     assert (answer["outcome"], answer["book_id"]) == ("conflict", local.pk)
     assert [(c["field"], c["theirs"], c["ours"]) for c in answer["conflicts"]] == [
         ("publisher", "北京大学出版社", "北大出版社")]
+
+
+def conflict_token(client, target) -> str:
+    return client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"}
+                      ).context["rows"][0]["candidate"].token
+
+
+def test_the_conflict_page_offers_the_three_decisions_as_csrf_forms_with_the_token(librarian, target, sru_server):
+    conflicting_local_book()
+    answer_one(sru_server)
+    client = logged_in(librarian)
+    token = conflict_token(client, target)
+
+    body = client.post("/catalog/copy/import", {"target": target.pk, "token": token}).content.decode()
+
+    form = body[body.index('id="conflict-decisions"'):body.index("</form>", body.index('id="conflict-decisions"'))]
+    assert "csrfmiddlewaretoken" in form and f'value="{token}"' in form
+    assert ['name="on_conflict" value="keep"' in form, 'name="on_conflict" value="replace"' in form,
+            'name="on_conflict" value="new"' in form] == [True, True, True]
+    assert "保留本馆记录" in form and "以导入为准" in form and "另建新书" in form
+
+
+@pytest.mark.parametrize(("decision", "publisher", "books", "message"), [
+    ("keep", "北大出版社", 1, "保留了本馆的《民法总论》，没有写入 国家图书馆 的记录。"),
+    ("replace", "北京大学出版社", 1, "已以 国家图书馆 的记录为准修改《民法总论》。"),
+    ("new", "北大出版社", 2, "已按 国家图书馆 的记录另建新书《民法总论》。"),
+])
+def test_page_decides_a_conflict(librarian, target, sru_server, decision, publisher, books, message):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    client = logged_in(librarian)
+    token = conflict_token(client, target)
+
+    response = client.post("/catalog/copy/import", {"target": target.pk, "token": token, "on_conflict": decision},
+                           follow=True)
+
+    local.refresh_from_db()
+    assert local.publisher == publisher
+    assert Book.objects.count() == books
+    assert message in response.content.decode()
+    landed = Book.objects.exclude(pk=local.pk).get() if decision == "new" else local
+    assert response.redirect_chain[-1][0].startswith(f"/books/{landed.pk}?imported=")
+    if decision == "new":
+        assert landed.publisher == "北京大学出版社" and not landed.isbn  # the ISBN stays with the local book
+        assert "ISBN 9787301048153 已属于另一种书，新书未记 ISBN" in response.content.decode()
+
+
+def test_page_decision_refuses_a_forged_token(librarian, target):
+    forged = copycat.sign_record(target, b"x")[:-3] + "abc"
+
+    response = logged_in(librarian).post("/catalog/copy/import",
+                                         {"target": target.pk, "token": forged, "on_conflict": "new"}, follow=True)
+
+    assert "候选记录无效（签名不符），请重新检索" in response.content.decode()
+    assert Book.objects.count() == 0
+
+
+@pytest.mark.parametrize(("decision", "outcome", "publisher", "books"), [
+    ("keep", "unchanged", "北大出版社", 1),
+    ("replace", "updated", "北京大学出版社", 1),
+    ("new", "created", "北大出版社", 2),
+])
+def test_api_decides_a_conflict(librarian, target, sru_server, decision, outcome, publisher, books):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    api = api_for(librarian)
+    token = api.get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "9787301048153"}).json()["candidates"][0]["token"]
+
+    answer = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token, "on_conflict": decision}).json()
+
+    local.refresh_from_db()
+    assert answer["outcome"] == outcome
+    assert answer["book_id"] == (local.pk if decision != "new" else Book.objects.exclude(pk=local.pk).get().pk)
+    assert (local.publisher, Book.objects.count()) == (publisher, books)
+
+
+def test_api_refuses_an_unknown_decision_naming_on_conflict(librarian, target):
+    token = copycat.sign_record(target, marc21_record(title="书").encode())
+
+    response = api_for(librarian).post(f"/api/v1/sru-targets/{target.pk}/import",
+                                       {"token": token, "on_conflict": "merge"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "on_conflict"
+    assert Book.objects.count() == 0
