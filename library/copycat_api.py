@@ -79,7 +79,8 @@ def search_target(request: HttpRequest, target_id: int, filters: Query[SruSearch
         "candidates": [{
             "position": c.position, "fields": c.fields or None, "control_number": c.control_number,
             "token": c.token, "digest": c.digest, "local_book_id": c.local.pk if c.local else None,
-            "differences": copycat.differences(c.fields, c.local_fields, c.differences), "problem": c.problem,
+            "differences": copycat.differences(c.fields, c.local_fields, c.differences),
+            "suggested_call_number": c.call_number, "problem": c.problem,
         } for c in found.candidates],
     }
 

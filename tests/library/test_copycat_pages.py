@@ -307,3 +307,68 @@ def test_api_refuses_an_unknown_decision_naming_on_conflict(librarian, target):
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "on_conflict"
     assert Book.objects.count() == 0
+
+
+# --- what the comparison shows --------------------------------------------------------------------------------
+
+
+def search_page(client, target):
+    return client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"})
+
+
+def test_differing_subjects_are_a_difference_not_already_here(librarian, target, sru_server):
+    book_create(title="民法总论", isbn="9787301048153", publisher="北京大学出版社", year=2009, contributors=["王泽鉴"],
+                subjects=["民法"])
+    answer_one(sru_server, subjects=["民法", "法学理论"])
+    client = logged_in(librarian)
+
+    page = search_page(client, target)
+    candidate = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search",
+                                       {"isbn": "9787301048153"}).json()["candidates"][0]
+
+    body = page.content.decode()
+    assert "本馆已有此记录" not in body and "本馆有此书，记录不同" in body
+    assert candidate["differences"] == [{"field": "subjects", "label": "主题词", "theirs": "民法；法学理论",
+                                         "ours": "民法"}]
+
+
+def test_the_same_subjects_in_another_order_are_no_difference(librarian, target, sru_server):
+    book_create(title="民法总论", isbn="9787301048153", publisher="北京大学出版社", year=2009, contributors=["王泽鉴"],
+                subjects=["法学理论", "民法"])
+    answer_one(sru_server, subjects=["民法", "法学理论"])
+
+    assert "本馆已有此记录" in search_page(logged_in(librarian), target).content.decode()
+
+
+def test_the_other_librarys_call_number_is_a_suggestion_not_a_difference(librarian, target, sru_server):
+    book_create(title="民法总论", isbn="9787301048153", publisher="北京大学出版社", year=2009, contributors=["王泽鉴"],
+                clc="D923", call_number="D923/1")
+    answer_one(sru_server, call_number=("D923.1", "W12"))
+
+    body = search_page(logged_in(librarian), target).content.decode()
+    candidate = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search",
+                                       {"isbn": "9787301048153"}).json()["candidates"][0]
+
+    assert (candidate["suggested_call_number"], candidate["differences"]) == ("D923.1/W12", [])
+    assert "本馆已有此记录" in body
+    assert "D923.1/W12" in body and "（对方的，仅供参考，不导入）" in body and "D923/1" in body
+
+
+def test_isbn_10_and_13_of_one_book_look_alike(librarian, target, sru_server):
+    book_create(title="民法总论", isbn="9787301048153", publisher="北京大学出版社", year=2009, contributors=["王泽鉴"])
+    answer_one(sru_server, isbn="7-301-04815-7")
+
+    page = search_page(logged_in(librarian), target)
+
+    row = next(item for item in page.context["rows"][0]["compared"] if item["field"] == "isbn")
+    assert (row["theirs"], row["ours"]) == ("978-7-301-04815-3", "978-7-301-04815-3")
+    assert "本馆已有此记录" in page.content.decode()
+
+
+def test_a_record_with_a_wrong_isbn_check_digit_is_listed_not_a_500(librarian, target, sru_server):
+    answer_one(sru_server, isbn="7-301-04815-0")
+
+    page = search_page(logged_in(librarian), target)
+
+    assert page.status_code == 200
+    assert "ISBN 校验位错误：7-301-04815-0" in page.content.decode()
