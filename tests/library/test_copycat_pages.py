@@ -372,3 +372,44 @@ def test_a_record_with_a_wrong_isbn_check_digit_is_listed_not_a_500(librarian, t
 
     assert page.status_code == 200
     assert "ISBN 校验位错误：7-301-04815-0" in page.content.decode()
+
+
+# --- after importing: 添加复本 comes back to the book page ------------------------------------------------------
+
+
+def admin_book_data(book, **changes):
+    data = {"title": book.title, "subtitle": "", "title_romanized": "", "subtitle_romanized": "", "isbn": "",
+            "publisher": "", "year": "", "edition": "", "language": "zh", "clc": "", "call_number": "",
+            "subjects": "[]", "summary": "", "cover_url": "",
+            "contributors-TOTAL_FORMS": "0", "contributors-INITIAL_FORMS": "0", "contributors-MIN_NUM_FORMS": "0",
+            "contributors-MAX_NUM_FORMS": "1000", "copies-TOTAL_FORMS": "1", "copies-INITIAL_FORMS": "0",
+            "copies-MIN_NUM_FORMS": "0", "copies-MAX_NUM_FORMS": "1000", "copies-0-barcode": "FG7001",
+            "copies-0-location": "院本部", "copies-0-shelf": "", "copies-0-status": "available",
+            "copies-0-acquired_on": "", "copies-0-note": ""}
+    return {**data, **changes}
+
+
+def test_add_copies_from_the_book_page_comes_back_to_the_book_page(librarian):
+    book = book_create(title="民法总论")
+    page = logged_in(librarian).get(f"/books/{book.pk}").content.decode()
+    link = f"/admin/library/book/{book.pk}/change/?next=/books/{book.pk}#copies-group"
+    assert f'href="{link}"' in page
+
+    saved = logged_in(librarian).post(link.split("#")[0], admin_book_data(book))
+
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert saved["Location"] == f"/books/{book.pk}"
+    assert book.copies.get().barcode == "FG7001"
+
+
+def test_the_admin_ignores_a_next_to_another_site_and_save_and_continue(librarian):
+    book = book_create(title="民法总论")
+    client = logged_in(librarian)
+    url = f"/admin/library/book/{book.pk}/change/"
+
+    elsewhere = client.post(f"{url}?next=https://evil.example.org/", admin_book_data(book))
+    continued = client.post(f"{url}?next=/books/{book.pk}", admin_book_data(book, **{"_continue": "1",
+                                                                                    "copies-TOTAL_FORMS": "0"}))
+
+    assert elsewhere["Location"] == "/admin/library/book/"
+    assert continued["Location"].startswith(url)
