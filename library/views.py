@@ -497,7 +497,8 @@ def copy_catalog(request: HttpRequest) -> HttpResponse:
         else:
             context["found"] = found
             context["rows"] = [
-                {"candidate": c, "compared": copycat.differences(c.fields, c.local_fields, list(copycat.COMPARED))}
+                {"candidate": c, "compared": copycat.differences(c.fields, c.local_fields, list(copycat.COMPARED)),
+                 "differing_labels": [copycat.field_label(name) for name in c.differences]}
                 for c in found.candidates]
             base = request.GET.copy()
             base.pop("page", None)

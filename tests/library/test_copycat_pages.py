@@ -413,3 +413,16 @@ def test_the_admin_ignores_a_next_to_another_site_and_save_and_continue(libraria
 
     assert elsewhere["Location"] == "/admin/library/book/"
     assert continued["Location"].startswith(url)
+
+
+def test_a_candidate_is_a_compact_summary_with_the_fields_folded(librarian, target, sru_server):
+    conflicting_local_book()
+    answer_one(sru_server)
+
+    body = search_page(logged_in(librarian), target).content.decode()
+
+    article = body[body.index('id="candidate-1"'):body.index("</article>", body.index('id="candidate-1"'))]
+    summary, folded = article.split('<details class="candidate-fields">')
+    assert "王泽鉴 · 2009 · ISBN 978-7-301-04815-3" in summary and "不同：出版者" in summary
+    assert "本馆有此书，记录不同" in summary and 'type="submit"' in summary
+    assert '<table class="cards compare">' in folded and "北大出版社" in folded and "北大出版社" not in summary
