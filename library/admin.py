@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError, InvalidInput
@@ -425,7 +426,9 @@ class SruTargetAdmin(admin.ModelAdmin):
     list_display = ("name", "base_url", "version", "record_schema", "internal_network", "enabled", "position")
     list_editable = ("enabled", "position")
     fieldsets = (
-        (None, {"fields": ("name", "base_url", "version", "record_schema", "enabled", "position")}),
+        (None, {"fields": ("name", "base_url", "version", "record_schema", "enabled", "position"),
+                "description": format_lazy('{}<a href="/catalog/copy">{}</a>', _("保存后可回到 "),
+                                           _("从其他图书馆复制编目"))}),
         (_("检索点"), {"fields": ("isbn_index", "title_index", "author_index"),
                        "description": _("对方服务器的检索点名称；多数服务器用 bath.isbn、dc.title、dc.creator。")}),
         (_("网络"), {"fields": ("internal_network",)}),

@@ -13,6 +13,8 @@ whether it creates, updates or leaves a book.  What a record of another library 
 """
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,6 +240,15 @@ def _comparable(name: str, text: str) -> str:
     return " ".join(text.split())
 
 
+def isbn_term_problem(term: str) -> str:
+    """Why ``term`` cannot be an ISBN search ("" when it can): digits, hyphens, spaces and a final X only, as
+    written on a book (a leading "ISBN" is allowed); a part of one (978-7-301) is fine, letters are not."""
+    text = re.sub(r"^ISBN(?:-1[03])?:?\s*", "", unicodedata.normalize("NFKC", term).strip(), flags=re.IGNORECASE)
+    if not re.fullmatch(r"[0-9][0-9 \-]*[0-9Xx]?", text):
+        return _("ISBN 只能包含数字、连字符和末位的 X：%(term)s") % {"term": term}
+    return ""
+
+
 def copycat_search(*, target: SruTarget, by: str, term: str, page: int = 1, page_size: int | None = None
                    ) -> CandidatePage:
     """One page of ``target``'s records for ``term`` searched by ``by`` (isbn, title, author)."""
@@ -248,6 +259,8 @@ def copycat_search(*, target: SruTarget, by: str, term: str, page: int = 1, page
         raise InvalidInput(by, _("请输入检索词"))
     if len(term) > 200:
         raise InvalidInput(by, _("检索词不能超过 200 个字"))
+    if by == "isbn" and isbn_term_problem(term):
+        raise InvalidInput("isbn", isbn_term_problem(term))
     if page < 1 or page > 1000:
         raise InvalidInput("page", _("页码应在 1 到 1000 之间"))
     if not target.enabled:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.text import one_line
+from library.copycat import isbn_term_problem
 from library.models import Paper, SruTarget
 
 
@@ -51,6 +52,14 @@ class CopySearchForm(forms.Form):
         if not text:
             raise forms.ValidationError(_("请输入检索词"))
         return text
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("by") == "isbn" and cleaned.get("q"):
+            problem = isbn_term_problem(cleaned["q"])
+            if problem:
+                self.add_error("q", problem)
+        return cleaned
 
 
 class CopyImportForm(forms.Form):

@@ -143,7 +143,7 @@ def test_page_search_lists_candidates_and_import_lands_on_the_book_page(libraria
     assert imported.redirect_chain == [(f"/books/{book.pk}?imported=created", 302)]
     body = imported.content.decode()
     assert "已从 国家图书馆 导入《民法总论》。下一步：添加复本、确定索书号。" in body
-    assert f"/admin/library/book/{book.pk}/change/#copies-group" in body
+    assert f"/admin/library/book/{book.pk}/change/?next=/books/{book.pk}#copies-group" in body
 
 
 def test_page_says_when_a_record_is_already_here(librarian, target, sru_server):
@@ -426,3 +426,45 @@ def test_a_candidate_is_a_compact_summary_with_the_fields_folded(librarian, targ
     assert "王泽鉴 · 2009 · ISBN 978-7-301-04815-3" in summary and "不同：出版者" in summary
     assert "本馆有此书，记录不同" in summary and 'type="submit"' in summary
     assert '<table class="cards compare">' in folded and "北大出版社" in folded and "北大出版社" not in summary
+
+
+# --- small things -------------------------------------------------------------------------------------------
+
+
+def test_api_refuses_letters_as_an_isbn_naming_isbn(librarian, target, sru_server):
+    response = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "abc"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "isbn"
+    assert "ISBN 只能包含数字、连字符和末位的 X" in response.json()["detail"][0]["msg"]
+    assert sru_server.queries() == []
+
+
+def test_page_shows_letters_as_an_isbn_as_a_form_error(librarian, target, sru_server):
+    page = logged_in(librarian).get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "abc"})
+
+    assert page.status_code == 400
+    assert page.context["form"].errors["q"] == ["ISBN 只能包含数字、连字符和末位的 X：abc"]
+    assert sru_server.queries() == []
+
+
+def test_a_part_of_an_isbn_and_full_width_digits_are_still_searched(librarian, target, sru_server):
+    page = logged_in(librarian).get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "９７８-7-301"})
+
+    assert page.status_code == 200 and page.context["form"].errors == {}
+
+
+def test_a_private_address_points_to_the_internal_network_checkbox(librarian, settings):
+    settings.SRU_ALLOWED_HOSTS = ["*"]
+    response = api_for(librarian).post("/api/v1/sru-targets", {"name": "市图书馆", "base_url": "http://10.1.2.3/sru"})
+
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["field"] == "base_url"
+    assert "请勾选下面的“位于法院内网”" in detail["msg"]
+
+
+def test_the_target_form_in_the_admin_links_back_to_copy_cataloguing(librarian):
+    body = logged_in(librarian).get("/admin/library/srutarget/add/").content.decode()
+
+    assert '<a href="/catalog/copy">从其他图书馆复制编目</a>' in body
