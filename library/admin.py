@@ -2,7 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError, InvalidInput
@@ -104,6 +107,17 @@ class BookAdmin(admin.ModelAdmin):
                            "description": _("索书号留空时，保存有复本的已分类图书会自动编号；已有的索书号不会被自动改动。")}),
         (_("内容"), {"fields": ("summary", "cover_url")}),
     )
+
+    def response_change(self, request, obj):
+        """Saved from a link with ``?next=`` (the book page's 添加复本, 确定索书号): back there, not to the list,
+        unless the librarian chose 保存并继续编辑 / 保存并增加另一个; ``next`` must be a path on this site."""
+        response = super().response_change(request, obj)
+        back = request.GET.get("next", "")
+        stays = any(key in request.POST for key in ("_continue", "_addanother", "_saveasnew"))
+        if back and not stays and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                                                  require_https=request.is_secure()):
+            return HttpResponseRedirect(back)
+        return response
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -412,7 +426,9 @@ class SruTargetAdmin(admin.ModelAdmin):
     list_display = ("name", "base_url", "version", "record_schema", "internal_network", "enabled", "position")
     list_editable = ("enabled", "position")
     fieldsets = (
-        (None, {"fields": ("name", "base_url", "version", "record_schema", "enabled", "position")}),
+        (None, {"fields": ("name", "base_url", "version", "record_schema", "enabled", "position"),
+                "description": format_lazy('{}<a href="/catalog/copy">{}</a>', _("保存后可回到 "),
+                                           _("从其他图书馆复制编目"))}),
         (_("检索点"), {"fields": ("isbn_index", "title_index", "author_index"),
                        "description": _("对方服务器的检索点名称；多数服务器用 bath.isbn、dc.title、dc.creator。")}),
         (_("网络"), {"fields": ("internal_network",)}),

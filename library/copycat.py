@@ -13,13 +13,15 @@ whether it creates, updates or leaves a book.  What a record of another library 
 """
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError, InvalidInput
@@ -27,13 +29,15 @@ from library import importers, marcxml
 from library.importers import Entry, parse_person
 from library.models import Book, SruTarget
 from library.sru import SearchAnswer, SruError, search
-from library.validators import normalize_isbn
+from library.validators import format_isbn, normalize_isbn
 
 TOKEN_SALT = "library.copycat.record"
 #: How long a candidate's token may be sent back to import it (seconds): a day's cataloguing session.
 TOKEN_MAX_AGE = 24 * 3600
 #: The record's fields shown side by side with the local book, in this order.
-COMPARED = ("title", "subtitle", "authors", "publisher", "year", "isbn", "edition", "clc")
+COMPARED = ("title", "subtitle", "authors", "publisher", "year", "isbn", "edition", "clc", "subjects")
+#: Subjects are shown joined by this and compared as a set.
+SUBJECT_SEPARATOR = "；"
 #: What another library's record says about its own shelves: never copied.
 NOT_COPIED = ("call_number",)
 TARGET_FIELDS = ("name", "base_url", "version", "record_schema", "isbn_index", "title_index", "author_index",
@@ -123,6 +127,11 @@ def dc_entry(xml: bytes) -> Entry:
 def record_entry(schema: str, xml: bytes) -> Entry:
     """The import Entry of one record in ``schema``; ``InvalidInput``/``ValidationError`` when unreadable.
     Holdings and the other library's call number are dropped (see the module docstring)."""
+    return _record_entry(schema, xml)[0]
+
+
+def _record_entry(schema: str, xml: bytes) -> tuple[Entry, str]:
+    """``record_entry`` and the call number the record gives (shown as a suggestion, never copied)."""
     if schema == SruTarget.Schema.DC:
         try:
             entry = dc_entry(xml)
@@ -132,13 +141,24 @@ def record_entry(schema: str, xml: bytes) -> Entry:
         parsed = importers.read_file(data=xml, format="marcxml" if schema == SruTarget.Schema.MARCXML else "unimarcxml")
         entry = parsed.items[0][1]()
     entry.holdings = []
+    call_number = " ".join(str(entry.values.get("call_number") or "").split())
     entry.values = {k: v for k, v in entry.values.items() if k not in NOT_COPIED}
-    return entry
+    return entry, call_number
+
+
+def shown_isbn(text: str) -> str:
+    """An ISBN as the pages show it: ISBN-10 and ISBN-13 of one book alike (978-…); as written if invalid."""
+    try:
+        return format_isbn(normalize_isbn(text)) if text else ""
+    except ValidationError:
+        return text
 
 
 def _shown(values: dict[str, Any], people) -> dict[str, str]:
-    shown = {name: str(values.get(name) or "") for name in COMPARED if name != "authors"}
+    shown = {name: str(values.get(name) or "") for name in COMPARED if name not in ("authors", "subjects")}
     shown["authors"] = "、".join(p.name for p in people)
+    shown["subjects"] = SUBJECT_SEPARATOR.join(values.get("subjects") or [])
+    shown["isbn"] = shown_isbn(shown["isbn"])
     return shown
 
 
@@ -159,6 +179,8 @@ class Candidate:
     local: Book | None = None
     local_fields: dict[str, str] = field(default_factory=dict)
     differences: list[str] = field(default_factory=list)
+    #: The other library's call number: a suggestion for ours (never copied, never a difference).
+    call_number: str = ""
     problem: str = ""
     digest: str = ""  # the first 16 hex digits of the record XML's SHA-256
 
@@ -187,15 +209,18 @@ def _candidate(target: SruTarget, position: int, xml: bytes | None, problem: str
     if xml is None:
         return Candidate(position, problem=problem)
     try:
-        entry = record_entry(target.record_schema, xml)
+        entry, call_number = _record_entry(target.record_schema, xml)
     except (DomainError, ValidationError) as exc:
         return Candidate(position, problem=importers._reason(exc))
     entry = importers._folded(entry)
     candidate = Candidate(position, fields=_shown(entry.values, entry.people), control_number=entry.control_number,
-                          token=sign_record(target, xml), digest=hashlib.sha256(xml).hexdigest()[:16])
-    candidate.fields["isbn"] = str(entry.values.get("isbn") or "")
+                          token=sign_record(target, xml), digest=hashlib.sha256(xml).hexdigest()[:16],
+                          call_number=call_number)
     if entry.values.get("title"):
-        candidate.local = importers.find_match(entry)
+        try:
+            candidate.local = importers.find_match(entry)
+        except ValidationError as exc:  # an ISBN with a wrong check digit: listed, matched with nothing
+            candidate.problem, candidate.token = importers.error_reason(exc), ""
     if candidate.local is not None:
         candidate.local_fields = book_shown(candidate.local)
         candidate.differences = [name for name in COMPARED if candidate.fields.get(name)
@@ -206,8 +231,22 @@ def _candidate(target: SruTarget, position: int, xml: bytes | None, problem: str
 
 def _comparable(name: str, text: str) -> str:
     if name == "isbn":
-        return normalize_isbn(text) if text else ""
+        try:
+            return normalize_isbn(text) if text else ""
+        except ValidationError:
+            return text
+    if name == "subjects":
+        return SUBJECT_SEPARATOR.join(sorted({" ".join(s.split()) for s in text.split(SUBJECT_SEPARATOR)} - {""}))
     return " ".join(text.split())
+
+
+def isbn_term_problem(term: str) -> str:
+    """Why ``term`` cannot be an ISBN search ("" when it can): digits, hyphens, spaces and a final X only, as
+    written on a book (a leading "ISBN" is allowed); a part of one (978-7-301) is fine, letters are not."""
+    text = re.sub(r"^ISBN(?:-1[03])?:?\s*", "", unicodedata.normalize("NFKC", term).strip(), flags=re.IGNORECASE)
+    if not re.fullmatch(r"[0-9][0-9 \-]*[0-9Xx]?", text):
+        return _("ISBN 只能包含数字、连字符和末位的 X：%(term)s") % {"term": term}
+    return ""
 
 
 def copycat_search(*, target: SruTarget, by: str, term: str, page: int = 1, page_size: int | None = None
@@ -220,6 +259,8 @@ def copycat_search(*, target: SruTarget, by: str, term: str, page: int = 1, page
         raise InvalidInput(by, _("请输入检索词"))
     if len(term) > 200:
         raise InvalidInput(by, _("检索词不能超过 200 个字"))
+    if by == "isbn" and isbn_term_problem(term):
+        raise InvalidInput("isbn", isbn_term_problem(term))
     if page < 1 or page > 1000:
         raise InvalidInput("page", _("页码应在 1 到 1000 之间"))
     if not target.enabled:
@@ -261,9 +302,21 @@ def token_record(*, target: SruTarget, token: str) -> bytes:
     return data["x"].encode("utf-8")
 
 
-def copycat_import(*, target: SruTarget, token: str) -> CopyResult:
+#: What a librarian may decide on a conflict (as for a file import's conflict): keep the local record, replace
+#: its differing fields with the record's, or create a separate book.
+ON_CONFLICT = ("keep", "replace", "new")
+
+
+def copycat_import(*, target: SruTarget, token: str, on_conflict: str = "") -> CopyResult:
     """Write the record ``token`` carries as the import writes a record (created, updated, left or reported
-    as a conflict by the import's rules); copies and a call number are the librarian's next steps."""
+    as a conflict by the import's rules); copies and a call number are the librarian's next steps.
+
+    ``on_conflict`` (keep, replace, new) decides a conflict in the same transaction, judged against the
+    book as it is now: "keep" writes nothing (unchanged), "replace" writes the differing fields through
+    ``library.services`` (updated), "new" creates a separate book (created) — ``importers.apply_decision``,
+    the file import's decision.  Without it a conflict is reported and nothing is written."""
+    if on_conflict and on_conflict not in ON_CONFLICT:
+        raise InvalidInput("on_conflict", _("冲突时只能选择 keep、replace 或 new"))
     xml = token_record(target=target, token=token)
     try:
         entry = record_entry(target.record_schema, xml)
@@ -271,6 +324,15 @@ def copycat_import(*, target: SruTarget, token: str) -> CopyResult:
         return CopyResult("failed", None, importers._reason(exc))
     with transaction.atomic():
         outcome = importers.import_items([(1, lambda: entry)], location=None)[0]
+        if outcome.outcome == "conflict" and on_conflict:
+            book = Book.objects.select_for_update().filter(pk=outcome.book_id).first()
+            try:
+                with transaction.atomic():
+                    name, written, note = importers.apply_decision(book=book, record=outcome.entry,
+                                                                   action=on_conflict)
+            except (ValidationError, DatabaseError) as exc:
+                return CopyResult("failed", None, importers.error_reason(exc))
+            return CopyResult(name, written, note)
     name = {"skipped": "unchanged"}.get(outcome.outcome, outcome.outcome)
     book_id = getattr(outcome, "book_id", None)
     book = Book.objects.filter(pk=book_id).first() if book_id else importers.find_match(entry)
@@ -297,6 +359,4 @@ def field_label(name: str) -> str:
 def record_fields(*, target: SruTarget, token: str) -> dict[str, str]:
     """The shown fields of the record a token carries (for a conflict page without the import's own list)."""
     entry = importers._folded(record_entry(target.record_schema, token_record(target=target, token=token)))
-    fields = _shown(entry.values, entry.people)
-    fields["isbn"] = str(entry.values.get("isbn") or "")
-    return fields
+    return _shown(entry.values, entry.people)

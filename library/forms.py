@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.text import one_line
+from library.copycat import isbn_term_problem
 from library.models import Paper, SruTarget
 
 
@@ -52,12 +53,22 @@ class CopySearchForm(forms.Form):
             raise forms.ValidationError(_("请输入检索词"))
         return text
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("by") == "isbn" and cleaned.get("q"):
+            problem = isbn_term_problem(cleaned["q"])
+            if problem:
+                self.add_error("q", problem)
+        return cleaned
+
 
 class CopyImportForm(forms.Form):
     """One candidate, as the search page signed it."""
 
     target = forms.ModelChoiceField(queryset=SruTarget.objects.all(), widget=forms.HiddenInput)
     token = forms.CharField(max_length=200_000, widget=forms.HiddenInput)
+    on_conflict = forms.ChoiceField(choices=[("", "")] + [(a, a) for a in ("keep", "replace", "new")], required=False,
+                                    widget=forms.HiddenInput)
 
 
 class PaperForm(forms.Form):

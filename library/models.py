@@ -891,5 +891,9 @@ class SruTarget(SingleLineFields, models.Model):
                 allowed.append(host)
             outbound_url_check(self.base_url, allowed_hosts=allowed)
         except (OutboundRefused, ValueError) as exc:
-            raise ValidationError({"base_url": str(exc)}) from None
+            message = str(exc)
+            if getattr(exc, "code", "") == "internal_address" and not self.internal_network:
+                message = _("%(error)s。如果这台服务器在法院内网，请勾选下面的“位于法院内网”。") % {
+                    "error": message.rstrip("。")}
+            raise ValidationError({"base_url": message}) from None
         self.base_url = self.base_url.strip()

@@ -617,6 +617,7 @@ class RecordFieldsOut(Schema):
     isbn: str
     edition: str
     clc: str
+    subjects: str = Field(description="主题词，以“；”分隔")
 
 
 class DifferenceOut(Schema):
@@ -634,6 +635,7 @@ class CandidateOut(Schema):
     digest: str = Field(description="记录 XML 的 SHA-256 前 16 位")
     local_book_id: int | None
     differences: list[DifferenceOut]
+    suggested_call_number: str = Field(description="对方记录的索书号：仅供参考，不导入，也不算不同")
     problem: str = Field(description="记录无法读取时的原因")
 
 
@@ -649,6 +651,9 @@ class CandidatePageOut(Schema):
 
 class CopyImportIn(StrictSchema):
     token: Text(200000) = Field(description="检索结果中候选记录的 token")
+    on_conflict: Literal["keep", "replace", "new"] | None = Field(
+        None, description="与本馆图书冲突时的决定：keep 保留本馆记录（不写入），replace 以导入为准（改写不同的字段），"
+                          "new 另建新书；不给时冲突不写入，回答 outcome=conflict")
 
 
 class CopyImportOut(Schema):

@@ -497,7 +497,8 @@ def copy_catalog(request: HttpRequest) -> HttpResponse:
         else:
             context["found"] = found
             context["rows"] = [
-                {"candidate": c, "compared": copycat.differences(c.fields, c.local_fields, list(copycat.COMPARED))}
+                {"candidate": c, "compared": copycat.differences(c.fields, c.local_fields, list(copycat.COMPARED)),
+                 "differing_labels": [copycat.field_label(name) for name in c.differences]}
                 for c in found.candidates]
             base = request.GET.copy()
             base.pop("page", None)
@@ -552,7 +553,8 @@ def copy_catalog_import(request: HttpRequest) -> HttpResponse:
         return redirect("copy-catalog")
     target = form.cleaned_data["target"]
     try:
-        result = copycat.copycat_import(target=target, token=form.cleaned_data["token"])
+        result = copycat.copycat_import(target=target, token=form.cleaned_data["token"],
+                                        on_conflict=form.cleaned_data["on_conflict"])
     except DomainError as exc:
         messages.error(request, exc.detail)
         return redirect("copy-catalog")
@@ -564,13 +566,21 @@ def copy_catalog_import(request: HttpRequest) -> HttpResponse:
             copycat.record_fields(target=target, token=form.cleaned_data["token"]),
             copycat.book_shown(result.book), list(copycat.COMPARED))
         return render(request, "library/copy_catalog_conflict.html", {
-            "nav": "import", "result": result, "book": result.book, "compared": compared, "target": target})
+            "nav": "import", "result": result, "book": result.book, "compared": compared, "target": target,
+            "token": form.cleaned_data["token"]})
+    decided = form.cleaned_data["on_conflict"]
     text = {
+        "keep": _("保留了本馆的《%(title)s》，没有写入 %(target)s 的记录。"),
+        "replace": _("已以 %(target)s 的记录为准修改《%(title)s》。"),
+        "new": _("已按 %(target)s 的记录另建新书《%(title)s》。下一步：添加复本、确定索书号。"),
+    }.get(decided) or {
         "created": _("已从 %(target)s 导入《%(title)s》。下一步：添加复本、确定索书号。"),
         "updated": _("已用 %(target)s 的记录补充《%(title)s》。"),
         "unchanged": _("《%(title)s》已是 %(target)s 的这条记录，没有变化。"),
     }.get(result.outcome, _("《%(title)s》：%(target)s"))
     messages.success(request, text % {"target": target.name, "title": result.book.title})
+    if result.reason:
+        messages.info(request, result.reason)
     return redirect(f"{reverse('book-detail', args=[result.book.pk])}?imported={result.outcome}")
 
 

@@ -126,7 +126,8 @@ def _subfields(pairs) -> str:
 
 
 def marc21_record(*, title: str, subtitle: str = "", isbn: str = "", author: str = "", publisher: str = "",
-                  year: int | None = None, control: str = "") -> str:
+                  year: int | None = None, control: str = "", subjects=(), call_number: tuple[str, str] | None = None
+                  ) -> str:
     """A MARC21 slim record with the fields copy cataloguing reads."""
     fields = [f'<controlfield tag="001">{escape(control)}</controlfield>'] if control else []
     if year:
@@ -140,6 +141,9 @@ def marc21_record(*, title: str, subtitle: str = "", isbn: str = "", author: str
     if publisher or year:
         fields.append('<datafield tag="260" ind1=" " ind2=" ">'
                       f'{_subfields([("b", publisher), ("c", str(year or ""))])}</datafield>')
+    fields += [f'<datafield tag="650" ind1=" " ind2="0">{_subfields([("a", s)])}</datafield>' for s in subjects]
+    if call_number:
+        fields.append(f'<datafield tag="090" ind1=" " ind2=" ">{_subfields(zip("ab", call_number, strict=True))}</datafield>')
     return ('<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam a2200000 a 4500</leader>'
             + "".join(fields) + "</record>")
 

@@ -97,8 +97,8 @@ def test_candidates_carry_the_records_fields(sru_server):
     assert (page.total, page.pages) == (23, 3)
     assert [(c.position, c.fields["title"], c.fields["subtitle"], c.fields["authors"], c.fields["publisher"],
              c.fields["year"], c.fields["isbn"], c.control_number) for c in page.candidates] == [
-        (1, "民法总论", "第二版", "王泽鉴", "北京大学出版社", "2009", "9787301048153", "LC001"),
-        (2, "债法原理", "", "王泽鉴", "北京大学出版社", "2013", "9787301048160", "LC002"),
+        (1, "民法总论", "第二版", "王泽鉴", "北京大学出版社", "2009", "978-7-301-04815-3", "LC001"),
+        (2, "债法原理", "", "王泽鉴", "北京大学出版社", "2013", "978-7-301-04816-0", "LC002"),
         (3, "物权", "", "王泽鉴", "", "2010", "", "LC003"),
     ]
     assert all(c.local is None and c.token and len(c.digest) == 16 for c in page.candidates)

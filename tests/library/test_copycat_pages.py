@@ -143,7 +143,7 @@ def test_page_search_lists_candidates_and_import_lands_on_the_book_page(libraria
     assert imported.redirect_chain == [(f"/books/{book.pk}?imported=created", 302)]
     body = imported.content.decode()
     assert "已从 国家图书馆 导入《民法总论》。下一步：添加复本、确定索书号。" in body
-    assert f"/admin/library/book/{book.pk}/change/#copies-group" in body
+    assert f"/admin/library/book/{book.pk}/change/?next=/books/{book.pk}#copies-group" in body
 
 
 def test_page_says_when_a_record_is_already_here(librarian, target, sru_server):
@@ -184,3 +184,287 @@ def test_the_book_list_and_the_new_book_form_link_to_copy_cataloguing(librarian)
 
     for url in ("/admin/library/book/", "/admin/library/book/add/", "/catalog/import"):
         assert 'href="/catalog/copy"' in client.get(url).content.decode(), url
+
+
+# --- conflicts ------------------------------------------------------------------------------------------------
+
+
+def conflicting_local_book():
+    return book_create(title="民法总论", isbn="9787301048153", publisher="北大出版社", year=2009,
+                       contributors=["王泽鉴"])
+
+
+def test_page_import_of_a_conflicting_candidate_shows_both_values(librarian, target, sru_server):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    client = logged_in(librarian)
+    token = client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"}
+                       ).context["rows"][0]["candidate"].token
+
+    response = client.post("/catalog/copy/import", {"target": target.pk, "token": token})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "记录冲突，未导入" in body
+    assert "北京大学出版社" in body and "北大出版社" in body
+    local.refresh_from_db()
+    assert local.publisher == "北大出版社"
+
+
+def test_api_import_of_a_conflicting_candidate_lists_both_values(librarian, target, sru_server):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    api = api_for(librarian)
+    token = api.get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "9787301048153"}).json()["candidates"][0]["token"]
+
+    answer = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token}).json()
+
+    assert (answer["outcome"], answer["book_id"]) == ("conflict", local.pk)
+    assert [(c["field"], c["theirs"], c["ours"]) for c in answer["conflicts"]] == [
+        ("publisher", "北京大学出版社", "北大出版社")]
+
+
+def conflict_token(client, target) -> str:
+    return client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"}
+                      ).context["rows"][0]["candidate"].token
+
+
+def test_the_conflict_page_offers_the_three_decisions_as_csrf_forms_with_the_token(librarian, target, sru_server):
+    conflicting_local_book()
+    answer_one(sru_server)
+    client = logged_in(librarian)
+    token = conflict_token(client, target)
+
+    body = client.post("/catalog/copy/import", {"target": target.pk, "token": token}).content.decode()
+
+    form = body[body.index('id="conflict-decisions"'):body.index("</form>", body.index('id="conflict-decisions"'))]
+    assert "csrfmiddlewaretoken" in form and f'value="{token}"' in form
+    assert ['name="on_conflict" value="keep"' in form, 'name="on_conflict" value="replace"' in form,
+            'name="on_conflict" value="new"' in form] == [True, True, True]
+    assert "保留本馆记录" in form and "以导入为准" in form and "另建新书" in form
+
+
+@pytest.mark.parametrize(("decision", "publisher", "books", "message"), [
+    ("keep", "北大出版社", 1, "保留了本馆的《民法总论》，没有写入 国家图书馆 的记录。"),
+    ("replace", "北京大学出版社", 1, "已以 国家图书馆 的记录为准修改《民法总论》。"),
+    ("new", "北大出版社", 2, "已按 国家图书馆 的记录另建新书《民法总论》。"),
+])
+def test_page_decides_a_conflict(librarian, target, sru_server, decision, publisher, books, message):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    client = logged_in(librarian)
+    token = conflict_token(client, target)
+
+    response = client.post("/catalog/copy/import", {"target": target.pk, "token": token, "on_conflict": decision},
+                           follow=True)
+
+    local.refresh_from_db()
+    assert local.publisher == publisher
+    assert Book.objects.count() == books
+    assert message in response.content.decode()
+    landed = Book.objects.exclude(pk=local.pk).get() if decision == "new" else local
+    assert response.redirect_chain[-1][0].startswith(f"/books/{landed.pk}?imported=")
+    if decision == "new":
+        assert landed.publisher == "北京大学出版社" and not landed.isbn  # the ISBN stays with the local book
+        assert "ISBN 9787301048153 已属于另一种书，新书未记 ISBN" in response.content.decode()
+
+
+def test_page_decision_refuses_a_forged_token(librarian, target):
+    forged = copycat.sign_record(target, b"x")[:-3] + "abc"
+
+    response = logged_in(librarian).post("/catalog/copy/import",
+                                         {"target": target.pk, "token": forged, "on_conflict": "new"}, follow=True)
+
+    assert "候选记录无效（签名不符），请重新检索" in response.content.decode()
+    assert Book.objects.count() == 0
+
+
+@pytest.mark.parametrize(("decision", "outcome", "publisher", "books"), [
+    ("keep", "unchanged", "北大出版社", 1),
+    ("replace", "updated", "北京大学出版社", 1),
+    ("new", "created", "北大出版社", 2),
+])
+def test_api_decides_a_conflict(librarian, target, sru_server, decision, outcome, publisher, books):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    api = api_for(librarian)
+    token = api.get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "9787301048153"}).json()["candidates"][0]["token"]
+
+    answer = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token, "on_conflict": decision}).json()
+
+    local.refresh_from_db()
+    assert answer["outcome"] == outcome
+    assert answer["book_id"] == (local.pk if decision != "new" else Book.objects.exclude(pk=local.pk).get().pk)
+    assert (local.publisher, Book.objects.count()) == (publisher, books)
+
+
+def test_api_refuses_an_unknown_decision_naming_on_conflict(librarian, target):
+    token = copycat.sign_record(target, marc21_record(title="书").encode())
+
+    response = api_for(librarian).post(f"/api/v1/sru-targets/{target.pk}/import",
+                                       {"token": token, "on_conflict": "merge"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "on_conflict"
+    assert Book.objects.count() == 0
+
+
+# --- what the comparison shows --------------------------------------------------------------------------------
+
+
+def search_page(client, target):
+    return client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9787301048153"})
+
+
+def test_differing_subjects_are_a_difference_not_already_here(librarian, target, sru_server):
+    book_create(title="民法总论", isbn="9787301048153", publisher="北京大学出版社", year=2009, contributors=["王泽鉴"],
+                subjects=["民法"])
+    answer_one(sru_server, subjects=["民法", "法学理论"])
+    client = logged_in(librarian)
+
+    page = search_page(client, target)
+    candidate = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search",
+                                       {"isbn": "9787301048153"}).json()["candidates"][0]
+
+    body = page.content.decode()
+    assert "本馆已有此记录" not in body and "本馆有此书，记录不同" in body
+    assert candidate["differences"] == [{"field": "subjects", "label": "主题词", "theirs": "民法；法学理论",
+                                         "ours": "民法"}]
+
+
+def test_the_same_subjects_in_another_order_are_no_difference(librarian, target, sru_server):
+    book_create(title="民法总论", isbn="9787301048153", publisher="北京大学出版社", year=2009, contributors=["王泽鉴"],
+                subjects=["法学理论", "民法"])
+    answer_one(sru_server, subjects=["民法", "法学理论"])
+
+    assert "本馆已有此记录" in search_page(logged_in(librarian), target).content.decode()
+
+
+def test_the_other_librarys_call_number_is_a_suggestion_not_a_difference(librarian, target, sru_server):
+    book_create(title="民法总论", isbn="9787301048153", publisher="北京大学出版社", year=2009, contributors=["王泽鉴"],
+                clc="D923", call_number="D923/1")
+    answer_one(sru_server, call_number=("D923.1", "W12"))
+
+    body = search_page(logged_in(librarian), target).content.decode()
+    candidate = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search",
+                                       {"isbn": "9787301048153"}).json()["candidates"][0]
+
+    assert (candidate["suggested_call_number"], candidate["differences"]) == ("D923.1/W12", [])
+    assert "本馆已有此记录" in body
+    assert "D923.1/W12" in body and "（对方的，仅供参考，不导入）" in body and "D923/1" in body
+
+
+def test_isbn_10_and_13_of_one_book_look_alike(librarian, target, sru_server):
+    book_create(title="民法总论", isbn="9787301048153", publisher="北京大学出版社", year=2009, contributors=["王泽鉴"])
+    answer_one(sru_server, isbn="7-301-04815-7")
+
+    page = search_page(logged_in(librarian), target)
+
+    row = next(item for item in page.context["rows"][0]["compared"] if item["field"] == "isbn")
+    assert (row["theirs"], row["ours"]) == ("978-7-301-04815-3", "978-7-301-04815-3")
+    assert "本馆已有此记录" in page.content.decode()
+
+
+def test_a_record_with_a_wrong_isbn_check_digit_is_listed_not_a_500(librarian, target, sru_server):
+    answer_one(sru_server, isbn="7-301-04815-0")
+
+    page = search_page(logged_in(librarian), target)
+
+    assert page.status_code == 200
+    assert "ISBN 校验位错误：7-301-04815-0" in page.content.decode()
+
+
+# --- after importing: 添加复本 comes back to the book page ------------------------------------------------------
+
+
+def admin_book_data(book, **changes):
+    data = {"title": book.title, "subtitle": "", "title_romanized": "", "subtitle_romanized": "", "isbn": "",
+            "publisher": "", "year": "", "edition": "", "language": "zh", "clc": "", "call_number": "",
+            "subjects": "[]", "summary": "", "cover_url": "",
+            "contributors-TOTAL_FORMS": "0", "contributors-INITIAL_FORMS": "0", "contributors-MIN_NUM_FORMS": "0",
+            "contributors-MAX_NUM_FORMS": "1000", "copies-TOTAL_FORMS": "1", "copies-INITIAL_FORMS": "0",
+            "copies-MIN_NUM_FORMS": "0", "copies-MAX_NUM_FORMS": "1000", "copies-0-barcode": "FG7001",
+            "copies-0-location": "院本部", "copies-0-shelf": "", "copies-0-status": "available",
+            "copies-0-acquired_on": "", "copies-0-note": ""}
+    return {**data, **changes}
+
+
+def test_add_copies_from_the_book_page_comes_back_to_the_book_page(librarian):
+    book = book_create(title="民法总论")
+    page = logged_in(librarian).get(f"/books/{book.pk}").content.decode()
+    link = f"/admin/library/book/{book.pk}/change/?next=/books/{book.pk}#copies-group"
+    assert f'href="{link}"' in page
+
+    saved = logged_in(librarian).post(link.split("#")[0], admin_book_data(book))
+
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert saved["Location"] == f"/books/{book.pk}"
+    assert book.copies.get().barcode == "FG7001"
+
+
+def test_the_admin_ignores_a_next_to_another_site_and_save_and_continue(librarian):
+    book = book_create(title="民法总论")
+    client = logged_in(librarian)
+    url = f"/admin/library/book/{book.pk}/change/"
+
+    elsewhere = client.post(f"{url}?next=https://evil.example.org/", admin_book_data(book))
+    continued = client.post(f"{url}?next=/books/{book.pk}", admin_book_data(book, **{"_continue": "1",
+                                                                                    "copies-TOTAL_FORMS": "0"}))
+
+    assert elsewhere["Location"] == "/admin/library/book/"
+    assert continued["Location"].startswith(url)
+
+
+def test_a_candidate_is_a_compact_summary_with_the_fields_folded(librarian, target, sru_server):
+    conflicting_local_book()
+    answer_one(sru_server)
+
+    body = search_page(logged_in(librarian), target).content.decode()
+
+    article = body[body.index('id="candidate-1"'):body.index("</article>", body.index('id="candidate-1"'))]
+    summary, folded = article.split('<details class="candidate-fields">')
+    assert "王泽鉴 · 2009 · ISBN 978-7-301-04815-3" in summary and "不同：出版者" in summary
+    assert "本馆有此书，记录不同" in summary and 'type="submit"' in summary
+    assert '<table class="cards compare">' in folded and "北大出版社" in folded and "北大出版社" not in summary
+
+
+# --- small things -------------------------------------------------------------------------------------------
+
+
+def test_api_refuses_letters_as_an_isbn_naming_isbn(librarian, target, sru_server):
+    response = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "abc"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "isbn"
+    assert "ISBN 只能包含数字、连字符和末位的 X" in response.json()["detail"][0]["msg"]
+    assert sru_server.queries() == []
+
+
+def test_page_shows_letters_as_an_isbn_as_a_form_error(librarian, target, sru_server):
+    page = logged_in(librarian).get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "abc"})
+
+    assert page.status_code == 400
+    assert page.context["form"].errors["q"] == ["ISBN 只能包含数字、连字符和末位的 X：abc"]
+    assert sru_server.queries() == []
+
+
+def test_a_part_of_an_isbn_and_full_width_digits_are_still_searched(librarian, target, sru_server):
+    page = logged_in(librarian).get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "９７８-7-301"})
+
+    assert page.status_code == 200 and page.context["form"].errors == {}
+
+
+def test_a_private_address_points_to_the_internal_network_checkbox(librarian, settings):
+    settings.SRU_ALLOWED_HOSTS = ["*"]
+    response = api_for(librarian).post("/api/v1/sru-targets", {"name": "市图书馆", "base_url": "http://10.1.2.3/sru"})
+
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["field"] == "base_url"
+    assert "请勾选下面的“位于法院内网”" in detail["msg"]
+
+
+def test_the_target_form_in_the_admin_links_back_to_copy_cataloguing(librarian):
+    body = logged_in(librarian).get("/admin/library/srutarget/add/").content.decode()
+
+    assert '<a href="/catalog/copy">从其他图书馆复制编目</a>' in body

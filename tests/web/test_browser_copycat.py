@@ -36,7 +36,12 @@ def test_a_librarian_copies_a_record_from_another_library(server, browser, shoot
 
     assert page.inner_text("#results") == "国家图书馆：共 2 条"
     second = page.locator("#candidate-2")
-    assert "本馆有此书，记录不同" in second.inner_text()
+    assert "本馆有此书，记录不同" in second.inner_text() and "不同：出版者" in second.inner_text()
+    # Compact: title, author, year, ISBN, the badge and 导入; the field-by-field table folded.
+    assert "王泽鉴 · 2013 · ISBN 978-7-301-04816-0" in second.inner_text()
+    assert "北大出版社" not in second.inner_text()
+    assert page.evaluate("document.querySelector('#candidate-1').getBoundingClientRect().height") < 260
+    second.locator("summary").click()
     assert "北大出版社" in second.inner_text() and "北京大学出版社" in second.inner_text()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     with page.expect_navigation():
