@@ -1412,6 +1412,25 @@ def _record_json(values: dict, people: list[Person], holdings, location: str | N
             "control_number": entry.control_number, "source": source_key(entry.control_number, entry.control_source)}
 
 
+def _call_number_taken(values: dict[str, Any], *, book: Book | None = None) -> str:
+    """Drop the record's call number from ``values`` when another book has it, and say so (else "").
+
+    Sources shelve a yearly series under one call number; this catalogue gives each book its own, so the
+    record is imported without it and the librarian gives one when adding copies."""
+    call_number = values.get("call_number")
+    if not call_number:
+        return ""
+    holder = Book.objects.filter(call_number=call_number)
+    if book is not None:
+        holder = holder.exclude(pk=book.pk)
+    title = holder.values_list("title", flat=True).first()
+    if title is None:
+        return ""
+    del values["call_number"]
+    return _("来源索书号 %(call_number)s 已被《%(title)s》使用，未采用；添加复本时将另行分配") % {
+        "call_number": call_number, "title": title}
+
+
 def _write(entry: Entry, location: str | None) -> "Outcome":
     """Create, update (fill empty fields, add copies) or leave one book; or report a conflict and write
     nothing (see "Match rules" in the module docstring).  The returned Outcome's ``number`` is 0."""
@@ -1424,11 +1443,12 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
         if book is None:
             if not values.get("title"):
                 raise ValidationError(_("题名不能为空"))
+            note = _call_number_taken(values)
             book = services.book_create(**{**entry.create_defaults, **values}, contributors=people)
             if source:
                 Book.objects.filter(pk=book.pk).update(source_control_number=source)
             _add_copies(book, entry.holdings, location)
-            return Outcome(0, "created", book_id=book.pk)
+            return Outcome(0, "created", note, book_id=book.pk)
         fills, new_people, conflicts = _compare(book, values, people)
         if how == "duplicate" or conflicts:
             if how == "duplicate":
@@ -1442,6 +1462,7 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
             return Outcome(0, "conflict", reason, book_id=book.pk, conflict_kind=kind, conflicts=conflicts,
                            entry=_record_json(values, people, entry.holdings, location, entry),
                            fingerprint=book_fingerprint(book))
+        note = _call_number_taken(fills, book=book)
         if fills or new_people is not None:
             services.book_update(book=book, changes=fills, contributors=new_people)
         if source and not book.source_control_number:
@@ -1449,10 +1470,12 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
         added = _add_copies(book, entry.holdings, location)
         changed = [*fills, *(["contributors"] if new_people is not None else [])]
         if not changed and not added:
-            return Outcome(0, "unchanged", book_id=book.pk)
+            return Outcome(0, "unchanged", note, book_id=book.pk)
         parts = [_("补充了 %(fields)s") % {"fields": _labels(changed)}] if changed else []
         if added:
             parts.append(ngettext("新增 %(n)s 个复本", "新增 %(n)s 个复本", added) % {"n": added})
+        if note:
+            parts.append(note)
         return Outcome(0, "updated", "；".join(parts), book_id=book.pk)
 
 
@@ -1471,14 +1494,18 @@ def apply_decision(*, book: Book | None, record: dict, action: str) -> tuple[str
     if action == "replace":
         assert book is not None
         changes = {name: value for name, value in values.items() if getattr(book, name) != value}
+        taken = _call_number_taken(changes, book=book)
         new_people = people if people and people != _current_people(book) else None
         services.book_update(book=book, changes=changes, contributors=new_people)
         _add_copies(book, holdings, location)
-        return "updated", book, _("以导入为准：%(fields)s") % {
+        done = _("以导入为准：%(fields)s") % {
             "fields": _labels([*changes, *(["contributors"] if new_people is not None else [])]) or "—"}
-    note = ""
+        return "updated", book, "；".join(part for part in (done, taken) if part)
+    notes = []
     if values.get("isbn") and Book.objects.filter(isbn=values["isbn"]).exists():
-        note = _("ISBN %(isbn)s 已属于另一种书，新书未记 ISBN") % {"isbn": values.pop("isbn")}
+        notes.append(_("ISBN %(isbn)s 已属于另一种书，新书未记 ISBN") % {"isbn": values.pop("isbn")})
+    notes.append(_call_number_taken(values))
+    note = "；".join(part for part in notes if part)
     created = services.book_create(**{**record.get("create_defaults", {}), **values}, contributors=people)
     if record.get("source"):
         Book.objects.filter(pk=created.pk).update(source_control_number=record["source"])

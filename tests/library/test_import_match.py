@@ -142,6 +142,27 @@ def test_the_same_source_control_number_finds_the_book_a_record_was_imported_fro
     assert other_source.outcomes[0].outcome == "created"
 
 
+def test_a_call_number_already_another_books_is_left_off_with_a_notice_not_a_failure(db):
+    services.book_create(title="'94中国发展报告", call_number="F124/26")
+
+    result = import_catalog(data=csv_text(row(title="'95中国发展报告", year="1995", call_number="F124/26")).encode())
+
+    book = Book.objects.get(title="'95中国发展报告")
+    assert (result.outcomes[0].outcome, result.outcomes[0].reason, book.call_number) == (
+        "created", "来源索书号 F124/26 已被《'94中国发展报告》使用，未采用；添加复本时将另行分配", "")
+
+
+def test_a_new_book_decision_leaves_off_a_taken_call_number_and_says_so(librarian_api):
+    services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社", call_number="D923/1")
+    status = upload(librarian_api, csv_text(
+        row(isbn=ISBN_A, title="民法总则", publisher="法律出版社", call_number="D923/1")).encode())
+
+    body = decide(librarian_api, status, 1, "new").json()
+
+    assert (body["outcome"], Book.objects.get(pk=body["book"]).call_number) == ("created", "")
+    assert body["reason"].endswith("来源索书号 D923/1 已被《民法总则》使用，未采用；添加复本时将另行分配")
+
+
 # --- re-import and no silent merge -----------------------------------------------------------------------
 
 
