@@ -216,6 +216,18 @@ def import_record_decide(*, record: ImportRecord, action: str, actor: AbstractBa
     if record.conflict_kind == "" or record.entry is None:
         raise ValueError("not a conflict")
     outcome = DECISION_OUTCOMES[ImportRecord.Decision(action)]
+    try:
+        return _decide(record=record, action=action, actor=actor, outcome=outcome)
+    except DomainError as exc:
+        # The page shows it as a message and the API as its detail: either way it names the record and decision.
+        where = (_("第 %(n)s 条记录") if record.record else _("第 %(n)s 行")) % {
+            "n": record.record or record.line or record.position}
+        raise DomainError(exc.code, _("%(where)s：%(action)s失败：%(reason)s") % {
+            "where": where, "action": ImportRecord.Decision(action).label, "reason": exc.detail},
+            status=exc.status, **exc.extra) from None
+
+
+def _decide(*, record: ImportRecord, action: str, actor: AbstractBaseUser | None, outcome: str) -> ImportRecord:
     if CatalogImport.objects.filter(pk=record.catalog_import_id, dry_run=True).exists():
         raise DomainError("dry_run", _("试导入未写入任何数据，其冲突不能决定；请正式导入后再决定"))
     with transaction.atomic():

@@ -323,6 +323,25 @@ def test_a_decision_on_a_book_changed_since_the_import_is_refused_and_changes_no
     assert records(status, librarian_api, outcome="conflict")[0]["decision"] == ""
 
 
+def test_a_failed_decision_names_the_record_and_decision_and_leaves_the_conflict_open(librarian_api, librarian,
+                                                                                    conflict):
+    status, _book = conflict
+    holder = services.book_create(title="别的书")
+    services.copy_create(book=holder, barcode="N1")
+    expected = f"第 2 行：另建新书失败：条码 N1 已属于另一种书《别的书》(id {holder.pk})"
+    client = Client()
+    client.force_login(librarian)
+
+    response = decide(librarian_api, status, 1, "new")
+    page = client.post(f"/catalog/import/{status['id']}/records/1/decision", {"action": "new"}, follow=True)
+
+    assert (response.status_code, response.json()["code"], response.json()["detail"]) == (
+        409, "decision_failed", expected)
+    assert [str(m) for m in page.context["messages"]] == [expected]
+    stored = ImportRecord.objects.get(catalog_import_id=status["id"], position=1)
+    assert (stored.outcome, stored.decision) == ("conflict", "")
+
+
 def test_a_decision_on_a_record_that_is_not_a_conflict_is_404(librarian_api, conflict):
     status, _book = conflict
 
