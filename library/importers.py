@@ -6,10 +6,11 @@ the others still import.  Importing the same file again leaves every book unchan
 
 Match rules (which existing book a record is; docs/api.md "Import formats and match rules"):
 
-1. The ISBN, normalised (ISBN-10 and ISBN-13 of one book are one ISBN).
-2. Else the record's control number, when it has one and a book was imported from the same source:
+1. The record's control number, when it has one and a book was imported from the same source:
    MARC 003 + 001, stored on the book as ``source_control_number`` "(003)001" (001 alone when the record
-   has no 003; CSV rows have none).
+   has no 003; CSV rows have none).  It comes before the ISBN: the same record from the same source is
+   the same book, also when a librarian made it a separate book (另建新书) beside the one with its ISBN.
+2. Else the ISBN, normalised (ISBN-10 and ISBN-13 of one book are one ISBN).
 3. Else the record's copies, when every one of its barcodes is already a copy of one and the same book.
 4. Else title + subtitle + year + first contributor, each compared as ``library.matching.match_text``
    leaves it (NFKC, case folded, traditional → simplified, letters and digits only: spacing and ISBD
@@ -18,6 +19,10 @@ Match rules (which existing book a record is; docs/api.md "Import formats and ma
 5. Never the title alone: a record with neither year nor contributor matches nothing by its title; when
    its title is an existing book's, it is a ``conflict`` of kind "duplicate" (可能与《…》(id N) 重复),
    neither merged nor created until a librarian decides.
+
+A decision to keep is remembered: a record that conflicts with a book is ``unchanged`` ("按 <date> <who> 的决定保留
+现有") when an earlier import's record with the same source control number (without one: the same parsed values
+and people) was decided "keep" against that book and the book has not changed since (its fingerprint).
 
 What a match does (no silent merge): when the book and the record both have a value for a field and
 the values differ (the people too), nothing at all is written to the book: the outcome is ``conflict``
@@ -65,6 +70,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from pymarc import Field, Indicators, Record, Subfield, marc8_mapping, marc8_to_unicode
@@ -76,7 +82,7 @@ from core.text import one_line, restore_cell
 from library import marcxml, services
 from library.callnumbers import normalize_call_number
 from library.matching import match_text
-from library.models import Book, Contributor, Copy, Language
+from library.models import Book, Contributor, Copy, ImportRecord, Language
 from library.services import BOOK_FIELDS, Person
 from library.validators import normalize_barcode, normalize_clc, normalize_isbn
 
@@ -1292,14 +1298,16 @@ def _find_book(values: dict[str, Any], people: list[Person], source: str = "",
     (book, "isbn" | "control_number" | "barcode" | "title"), (book, "duplicate") for a record that may
     only repeat a book's title, or (None, "")."""
     isbn = values.get("isbn")
+    if source:
+        # First: a record from the same source with the same 001/003 is the same record, even when a librarian
+        # made it a book of its own beside the one with its ISBN (另建新书).
+        book = Book.objects.filter(source_control_number=source).order_by("id").first()
+        if book is not None:
+            return book, "control_number"
     if isbn:
         book = Book.objects.filter(isbn=isbn).first()
         if book is not None:
             return book, "isbn"
-    if source:
-        book = Book.objects.filter(source_control_number=source).order_by("id").first()
-        if book is not None:
-            return book, "control_number"
     barcodes = set(_barcodes(holdings))
     if barcodes:
         owners = dict(Copy.objects.filter(barcode__in=barcodes).values_list("barcode", "book_id"))
@@ -1402,6 +1410,27 @@ def _compare(book: Book, values: dict[str, Any], people: list[Person]) -> tuple[
     return fills, new_people, conflicts
 
 
+def _kept_before(book: Book, values: dict[str, Any], people: list[Person], source: str) -> str:
+    """The reason to leave ``book`` as it is when a librarian already decided to keep it against this record
+    (same source control number, or without one the same values and people) and it has not changed since;
+    else ""."""
+    fingerprint = book_fingerprint(book)
+    same = {"values": json.loads(json.dumps(values, default=str)), "people": [[p.name, p.role] for p in people]}
+    earlier = ImportRecord.objects.filter(book=book, decision=ImportRecord.Decision.KEEP,
+                                          fingerprint=fingerprint).select_related("decided_by").order_by("-decided_at")
+    for record in earlier:
+        entry = record.entry or {}
+        if source:
+            if entry.get("source") != source:
+                continue
+        elif entry.get("source") or {"values": entry.get("values"), "people": entry.get("people")} != same:
+            continue
+        who = record.decided_by.get_username() if record.decided_by else _("馆员")
+        when = timezone.localdate(record.decided_at).isoformat() if record.decided_at else ""
+        return _("按 %(date)s %(who)s 的决定保留现有") % {"date": when, "who": who}
+    return ""
+
+
 def _labels(names) -> str:
     return "、".join(_field_label(name) for name in names)
 
@@ -1451,6 +1480,9 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
             return Outcome(0, "created", note, book_id=book.pk)
         fills, new_people, conflicts = _compare(book, values, people)
         if how == "duplicate" or conflicts:
+            kept = _kept_before(book, values, people, source)
+            if kept:
+                return Outcome(0, "unchanged", kept, book_id=book.pk)
             if how == "duplicate":
                 kind = "duplicate"
                 reason = _("可能与《%(title)s》(id %(id)s) 重复：只有题名相同（没有出版年和责任者），请决定") % {
@@ -1463,6 +1495,9 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
                            entry=_record_json(values, people, entry.holdings, location, entry),
                            fingerprint=book_fingerprint(book))
         note = _call_number_taken(fills, book=book)
+        if fills.get("isbn") and Book.objects.filter(isbn=fills["isbn"]).exclude(pk=book.pk).exists():
+            # Found by its control number: the book a librarian made beside the one with this ISBN (另建新书).
+            del fills["isbn"]
         if fills or new_people is not None:
             services.book_update(book=book, changes=fills, contributors=new_people)
         if source and not book.source_control_number:

@@ -602,6 +602,38 @@ def test_the_real_brkrtest_file_reports_records_sharing_an_isbn_as_conflicts_nev
     assert (again.created, again.updated) == (0, 0)
 
 
+def test_reimporting_brkrtest_remembers_keep_and_matches_a_new_book_by_its_control_number(librarian_api, librarian):
+    """Record 3 decided keep and record 4 made a book of its own stay so when the file comes again; the
+    records still undecided are conflicts again."""
+    data = (REALDATA / "marc4j_brkrtest.mrc").read_bytes()
+    first = upload(librarian_api, data, "brkrtest.mrc")
+    assert [r["position"] for r in records(first, librarian_api, outcome="conflict")] == [3, 4, 5, 6, 7, 8]
+    assert decide(librarian_api, first, 3, "keep").status_code == 200
+    made = decide(librarian_api, first, 4, "new").json()["book"]
+    books = Book.objects.count()
+
+    again = upload(librarian_api, data, "brkrtest.mrc")
+
+    listed = {r["position"]: r for r in records(again, librarian_api)}
+    today = timezone.localdate().isoformat()
+    assert (listed[3]["outcome"], listed[3]["reason"]) == ("unchanged", f"按 {today} {librarian.username} 的决定保留现有")
+    assert (listed[4]["outcome"], listed[4]["book"]) == ("unchanged", made)
+    assert [p for p, r in listed.items() if r["outcome"] == "conflict"] == [5, 6, 7, 8]
+    assert Book.objects.count() == books
+
+
+def test_a_remembered_keep_no_longer_holds_once_the_book_changed(librarian_api, librarian):
+    data = (REALDATA / "marc4j_brkrtest.mrc").read_bytes()
+    first = upload(librarian_api, data, "brkrtest.mrc")
+    decide(librarian_api, first, 3, "keep")
+    book = Book.objects.get(pk=records(first, librarian_api)[2]["book"])
+    services.book_update(book=book, changes={"edition": "2nd ed."})
+
+    again = upload(librarian_api, data, "brkrtest.mrc")
+
+    assert records(again, librarian_api)[2]["outcome"] == "conflict"
+
+
 def test_a_decision_record_survives_the_upload_file(librarian_api, conflict):
     """The upload is deleted when the import ends; the conflict keeps its parsed record for the decision."""
     status, _book = conflict
