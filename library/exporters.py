@@ -411,7 +411,7 @@ def export_catalog(
 # --- an import's report ---------------------------------------------------------------------------------
 
 IMPORT_REPORT_HEADER = [gettext_lazy("序号"), gettext_lazy("行号"), gettext_lazy("记录号"), gettext_lazy("控制号"),
-                        "ISBN", gettext_lazy("结果"), gettext_lazy("原因"), gettext_lazy("书目 id"),
+                        "ISBN", gettext_lazy("题名"), gettext_lazy("结果"), gettext_lazy("原因"), gettext_lazy("书目 id"),
                         gettext_lazy("不一致的字段（现有 → 导入）"), gettext_lazy("决定")]
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -424,7 +424,7 @@ def _import_report_rows(records: Iterable[ImportRecord]) -> Iterator[list]:
     yield [str(cell) for cell in IMPORT_REPORT_HEADER]
     for record in records:
         differences = "; ".join(f"{c['label']}: {c['current']} → {c['incoming']}" for c in record.conflicts or [])
-        yield [record.position, record.line, record.record, record.control_number, record.isbn,
+        yield [record.position, record.line, record.record, record.control_number, record.isbn, record.title,
                labels.get(record.outcome, record.outcome), record.reason, record.book_id, differences,
                decisions.get(record.decision, record.decision)]
 

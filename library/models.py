@@ -827,6 +827,15 @@ class ImportRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.position}: {self.outcome}"
 
+    @property
+    def title(self) -> str:
+        """The record's title: as parsed (a conflict keeps it), else its book's (reads ``self.book``: a query
+        unless selected with it); "" for a failed record."""
+        parsed = ((self.entry or {}).get("values") or {}).get("title")
+        if parsed:
+            return parsed
+        return self.book.title if self.book_id is not None and self.book is not None else ""
+
 
 # --- copy cataloguing: other libraries' SRU servers -----------------------------------------------------------
 

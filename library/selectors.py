@@ -327,7 +327,7 @@ def catalog_import_records(*, catalog_import: CatalogImport, outcome: str | None
                            conflicts_first: bool = False) -> QuerySet[ImportRecord]:
     """Every row's or record's outcome in file order (a notice about the whole file first), or only those
     of one ``outcome``; ``conflicts_first`` puts the conflicts still waiting for a decision first."""
-    records = ImportRecord.objects.filter(catalog_import=catalog_import)
+    records = ImportRecord.objects.filter(catalog_import=catalog_import).select_related("book", "decided_by")
     if outcome:
         records = records.filter(outcome=outcome)
     if conflicts_first:

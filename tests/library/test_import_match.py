@@ -12,6 +12,7 @@ from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 from pymarc import Field
@@ -272,6 +273,7 @@ def test_keep_leaves_the_book_and_moves_the_count(librarian_api, librarian, conf
     assert (book.publisher, list(book.contributors.values_list("name", flat=True)), book.copies.count()) == (
         "北京大学出版社", ["王泽鉴"], 0)
     assert counts(librarian_api.get(status["url"]).json()) == (1, 0, 1, 0, 0)
+    assert body["reason"] == f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：保留现有"
 
 
 def test_replace_writes_the_incoming_values_and_copies_through_the_services(librarian_api, conflict):
@@ -298,7 +300,8 @@ def test_new_creates_a_separate_book_without_the_taken_isbn(librarian_api, confl
     assert (response.status_code, body["outcome"]) == (200, "created")
     assert (created.title, created.isbn, created.publisher, list(created.copies.values_list("barcode", flat=True))) == (
         "民法总则", None, "法律出版社", ["N1"])
-    assert body["reason"].endswith(f"ISBN {ISBN_A} 已属于另一种书，新书未记 ISBN")
+    assert body["reason"] == (f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：另建新书；"
+                              f"ISBN {ISBN_A} 已属于另一种书，新书未记 ISBN")
     assert counts(librarian_api.get(status["url"]).json()) == (2, 0, 0, 0, 0)
 
 
@@ -371,7 +374,7 @@ def test_only_librarians_decide(judge_api, conflict):
 
 
 def test_the_page_shows_both_values_and_a_button_per_decision(librarian, conflict):
-    status, _book = conflict
+    status, book = conflict
     client = Client()
     client.force_login(librarian)
 
@@ -379,6 +382,9 @@ def test_the_page_shows_both_values_and_a_button_per_decision(librarian, conflic
 
     assert "<th>出版者</th><td>北京大学出版社</td><td>法律出版社</td>" in page
     assert page.count('name="action"') == 3
+    assert '<td>民法总则</td>' in page  # the record's title
+    link = reverse("book-detail", args=[book.pk])
+    assert f'<a href="{link}">民法总则</a> <span class="meta">(id {book.pk})</span>' in page
     assert page.index('data-position="1"') < page.index('data-position="2"')
 
 
@@ -449,14 +455,14 @@ def test_the_command_writes_the_report_as_csv_or_xlsx(db, tmp_path):
 
     book = Book.objects.get()
     assert list(csv.reader(io.StringIO((tmp_path / "r.csv").read_text(encoding="utf-8-sig")))) == [
-        ["序号", "行号", "记录号", "控制号", "ISBN", "结果", "原因", "书目 id", "不一致的字段（现有 → 导入）", "决定"],
-        ["1", "2", "", "", "", "新增 (created)", "", str(book.pk), "", ""],
-        ["2", "3", "", "", "9787301048154", "失败 (failed)", "ISBN 校验位错误：9787301048154", "", "", ""],
+        ["序号", "行号", "记录号", "控制号", "ISBN", "题名", "结果", "原因", "书目 id", "不一致的字段（现有 → 导入）", "决定"],
+        ["1", "2", "", "", "", "'=HYPERLINK(1)", "新增 (created)", "", str(book.pk), "", ""],
+        ["2", "3", "", "", "9787301048154", "", "失败 (failed)", "ISBN 校验位错误：9787301048154", "", "", ""],
     ]
     sheet = load_workbook(tmp_path / "r.xlsx").active
     assert [list(r) for r in sheet.iter_rows(values_only=True)][1:] == [
-        [1, 2, None, None, None, "未变 (unchanged)", None, book.pk, None, None],  # the book exists: linked
-        [2, 3, None, None, "9787301048154", "失败 (failed)", "ISBN 校验位错误：9787301048154", None, None, None],
+        [1, 2, None, None, None, "'=HYPERLINK(1)", "未变 (unchanged)", None, book.pk, None, None],  # linked
+        [2, 3, None, None, "9787301048154", None, "失败 (failed)", "ISBN 校验位错误：9787301048154", None, None, None],
     ]
 
 
@@ -544,16 +550,17 @@ def test_the_api_report_has_conflicts_and_decisions_in_csv_and_xlsx(librarian_ap
     text = b"".join(librarian_api.get(status["report_url"]).streaming_content).decode()
     xlsx = librarian_api.get(status["report_xlsx_url"])
 
-    reason = f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；未写入，请决定"
+    reason = f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：保留现有"
     differences = "出版者: 北京大学出版社 → 法律出版社; 责任者: 王泽鉴 → 梁慧星"
     assert list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))[1:] == [
-        ["1", "2", "", "", ISBN_A, "未变 (unchanged)", reason, str(book.pk), differences, "保留现有 (keep)"],
-        ["2", "3", "", "", "", "新增 (created)", "", str(new_book.pk), "", ""],
+        ["1", "2", "", "", ISBN_A, "民法总则", "未变 (unchanged)", reason, str(book.pk), differences, "保留现有 (keep)"],
+        ["2", "3", "", "", "", "新书", "新增 (created)", "", str(new_book.pk), "", ""],
     ]
     assert (xlsx.status_code, xlsx["Content-Type"]) == (
         200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     rows = [list(r) for r in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True)]
-    assert rows[1] == [1, 2, None, None, ISBN_A, "未变 (unchanged)", reason, book.pk, differences, "保留现有 (keep)"]
+    assert rows[1] == [1, 2, None, None, ISBN_A, "民法总则", "未变 (unchanged)", reason, book.pk, differences,
+                       "保留现有 (keep)"]
 
 
 def test_the_xlsx_report_neutralizes_formulas(librarian_api):
