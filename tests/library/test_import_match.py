@@ -388,6 +388,21 @@ def test_the_page_shows_both_values_and_a_button_per_decision(librarian, conflic
     assert page.index('data-position="1"') < page.index('data-position="2"')
 
 
+def test_the_list_of_recent_imports_marks_dry_runs_and_pending_conflicts(librarian_api, librarian, conflict):
+    status, _book = conflict
+    trial = upload(librarian_api, csv_text(row(title="试书", year="2020", authors="某人")).encode(), "trial.csv",
+                   dry_run=True)
+    client = Client()
+    client.force_login(librarian)
+
+    listed = client.get("/catalog/import").content.decode()
+
+    assert 'trial.csv</a> <span class="tag dry-run">试导入</span></td>' in listed
+    assert (f'<a href="/catalog/import/{status["id"]}?outcome=conflict" class="pending">1 条待决定</a>') in listed
+    assert listed.count('class="pending"') == 1
+    assert trial["dry_run"] is True
+
+
 def test_the_page_decides_with_csrf_and_refuses_without(librarian, conflict):
     status, book = conflict
     client = Client(enforce_csrf_checks=True)
