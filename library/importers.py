@@ -1654,7 +1654,7 @@ def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
 
 
 def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str | None,
-                 dry_run: bool = False) -> list[Outcome]:
+                 dry_run: bool = False, where: str = "record") -> list[Outcome]:
     """Write rows or records, each whole or not at all (a savepoint each); call it in a transaction, one
     batch at a time.  ``dry_run`` judges them the same way and rolls every write back (the outcomes of
     created books then carry no book id)."""
@@ -1681,15 +1681,20 @@ def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str 
             # Books, copies, index outbox rows and their on-commit work all go with the savepoint.
             transaction.set_rollback(True)
     if dry_run:
-        _forget_rolled_back_books(outcomes)
+        _forget_rolled_back_books(outcomes, where)
     return outcomes
 
 
-def _forget_rolled_back_books(outcomes: list[Outcome]) -> None:
-    """After a dry run's rollback: no outcome names a book that only the dry run had created."""
+def _forget_rolled_back_books(outcomes: list[Outcome], where: str = "record") -> None:
+    """After a dry run's rollback: no outcome names a book that only the dry run had created, neither by its
+    book id nor in its reason ("(id 87)" becomes "（本文件第 4 条记录）", the record that created it)."""
     ids = {outcome.book_id for outcome in outcomes if outcome.book_id is not None}
     kept = set(Book.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    made = {o.book_id: o.number for o in outcomes if o.outcome == "created" and o.book_id not in (None, *kept)}
+    label = _("本文件第 %(n)s 行") if where == "line" else _("本文件第 %(n)s 条记录")
     for outcome in outcomes:
+        for book_id, number in made.items():
+            outcome.reason = re.sub(rf" ?\(id {book_id}\) ?", f"（{label % {'n': number}}）", outcome.reason)
         if outcome.book_id not in kept:
             outcome.book_id = None
 
@@ -1740,6 +1745,6 @@ def import_catalog(
         if dry_run:
             transaction.set_rollback(True)
     if dry_run:
-        _forget_rolled_back_books(summary.outcomes)
+        _forget_rolled_back_books(summary.outcomes, summary.where)
     bar.close()
     return summary

@@ -131,7 +131,7 @@ def catalog_import_run(*, catalog_import_id: int, progress, make_way=None) -> di
                 raise ImportTakenOver(f"import {catalog_import.pk}: records after {position} already committed")
             # A dry run's batch rolls its writes back (a savepoint); its report and progress commit.
             outcomes = importers.import_items(batch, location=catalog_import.location or None,
-                                              dry_run=catalog_import.dry_run)
+                                              dry_run=catalog_import.dry_run, where=parsed.where)
             counts = Counter(importers.COUNTS[outcome.outcome] for outcome in outcomes)
             CatalogImport.objects.filter(pk=catalog_import.pk).update(
                 **{name: F(name) + counts[name] for name in set(importers.COUNTS.values())}

@@ -544,6 +544,19 @@ def test_a_dry_runs_file_is_kept_a_week_for_its_real_import_then_deleted(librari
     assert imports.dry_runs_discard_stale() == 0
 
 
+def test_a_dry_runs_reasons_name_the_record_not_the_id_of_a_book_only_the_trial_made(librarian_api, db):
+    data = csv_text(row(title="民法总论", year="2020", authors="王利明", publisher="法律出版社"),
+                    row(title="民法总论", year="2020", authors="王利明", publisher="人民出版社")).encode()
+
+    status = upload(librarian_api, data, dry_run=True)
+    summary = import_catalog(data=data, dry_run=True)
+
+    expected = "与《民法总论》（本文件第 2 行）不一致：出版者；未写入，请决定"
+    assert records(status, librarian_api)[1]["reason"] == expected
+    assert summary.outcomes[1].reason == expected
+    assert Book.objects.count() == 0
+
+
 def test_a_dry_run_conflict_cannot_be_decided(librarian_api):
     services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社")
     status = upload(librarian_api, csv_text(row(isbn=ISBN_A, title="民法总则", publisher="法律出版社")).encode(),
