@@ -475,6 +475,8 @@ def test_the_command_writes_the_report_as_csv_or_xlsx(db, tmp_path):
         ["2", "3", "", "", "9787301048154", "", "失败 (failed)", "ISBN 校验位错误：9787301048154", "", "", ""],
     ]
     sheet = load_workbook(tmp_path / "r.xlsx").active
+    assert (sheet.title, sheet.freeze_panes, sheet.auto_filter.ref, sheet.column_dimensions["F"].width) == (
+        "试导入报告", "A2", "A1:K3", 36)
     assert [list(r) for r in sheet.iter_rows(values_only=True)][1:] == [
         [1, 2, None, None, None, "'=HYPERLINK(1)", "未变 (unchanged)", None, book.pk, None, None],  # linked
         [2, 3, None, None, "9787301048154", None, "失败 (failed)", "ISBN 校验位错误：9787301048154", None, None, None],
@@ -586,7 +588,9 @@ def test_the_api_report_has_conflicts_and_decisions_in_csv_and_xlsx(librarian_ap
     ]
     assert (xlsx.status_code, xlsx["Content-Type"]) == (
         200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    rows = [list(r) for r in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True)]
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert (sheet.title, sheet.freeze_panes, sheet.auto_filter.ref) == ("导入报告", "A2", "A1:K3")
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[1] == [1, 2, None, None, ISBN_A, "民法总则", "未变 (unchanged)", reason, book.pk, differences,
                        "保留现有 (keep)"]
 
