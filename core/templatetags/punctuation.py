@@ -28,6 +28,12 @@ def enum_sep() -> str:
 
 
 @register.simple_tag
+def comma() -> str:
+    """Between two clauses: ， in Chinese, ", " in English."""
+    return "，" if _chinese() else ", "
+
+
+@register.simple_tag
 def name_sep() -> str:
     """Between people's names: 、 in Chinese, "; " in English (a name written "Family, Given" has a comma)."""
     return "、" if _chinese() else "; "
