@@ -742,6 +742,9 @@ class CatalogImport(models.Model):
     position = models.PositiveIntegerField(_("已提交记录数"), default=0)
     #: A trial run: every record is judged and reported, and its writes are rolled back.
     dry_run = models.BooleanField(_("试导入"), default=False)
+    #: A dry run's real import (正式导入), once started from it.
+    committed_as = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                     verbose_name=_("正式导入"))
     created = models.PositiveIntegerField(_("新增"), default=0)
     updated = models.PositiveIntegerField(_("更新"), default=0)
     unchanged = models.PositiveIntegerField(_("未变"), default=0)

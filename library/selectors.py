@@ -357,6 +357,7 @@ def catalog_import_status(*, catalog_import: CatalogImport) -> dict:
         "records_url": f"/api/v1/imports/{catalog_import.pk}/records",
         "state": state,
         "dry_run": catalog_import.dry_run,
+        "committed_as": catalog_import.committed_as_id,
         "error": job.error if job is not None and state in ("failed", "queued") else "",
         "file_name": catalog_import.file_name,
         "format": catalog_import.format,

@@ -515,6 +515,11 @@ def test_an_api_dry_run_reports_everything_and_writes_nothing_then_imports_for_r
 
     real = CatalogImport.objects.get(pk=int(response["Location"].rsplit("/", 1)[1]))
     assert (real.dry_run, real.created, real.failed) == (False, 1, 1)
+    assert librarian_api.get(status["url"]).json()["committed_as"] == real.pk
+    listed = client.get("/catalog/import").content.decode()
+    assert f'→ <a href="/catalog/import/{real.pk}" class="committed-as">正式导入 #{real.pk}</a>' in listed
+    assert f'<a href="/catalog/import/{real.pk}">已正式导入：导入 #{real.pk}</a>' in client.get(
+        f"/catalog/import/{status['id']}").content.decode()
     assert list(Book.objects.values_list("title", flat=True)) == ["新书"]
     assert client.post(f"/catalog/import/{status['id']}/commit", follow=True).content.decode().count(
         "此试导入的文件已正式导入过或已删除") == 1
