@@ -338,7 +338,7 @@ def get_import_report_xlsx(request: HttpRequest, import_id: int):
     require_role(request, Role.LIBRARIAN)
     catalog_import = _get_import(import_id)
     records = selectors.catalog_import_records(catalog_import=catalog_import).iterator(chunk_size=2000)
-    response = HttpResponse(import_report_xlsx(records), content_type=XLSX_TYPE)
+    response = HttpResponse(import_report_xlsx(records, dry_run=catalog_import.dry_run), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="import-{catalog_import.pk}-report.xlsx"'
     response["X-Content-Type-Options"] = "nosniff"
     return response

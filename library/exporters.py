@@ -411,8 +411,10 @@ def export_catalog(
 # --- an import's report ---------------------------------------------------------------------------------
 
 IMPORT_REPORT_HEADER = [gettext_lazy("序号"), gettext_lazy("行号"), gettext_lazy("记录号"), gettext_lazy("控制号"),
-                        "ISBN", gettext_lazy("结果"), gettext_lazy("原因"), gettext_lazy("书目 id"),
+                        "ISBN", gettext_lazy("题名"), gettext_lazy("结果"), gettext_lazy("原因"), gettext_lazy("书目 id"),
                         gettext_lazy("不一致的字段（现有 → 导入）"), gettext_lazy("决定")]
+#: Column widths of the XLSX report (characters), in IMPORT_REPORT_HEADER's order.
+IMPORT_REPORT_WIDTHS = (6, 6, 8, 20, 16, 36, 14, 60, 9, 48, 14)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -424,7 +426,7 @@ def _import_report_rows(records: Iterable[ImportRecord]) -> Iterator[list]:
     yield [str(cell) for cell in IMPORT_REPORT_HEADER]
     for record in records:
         differences = "; ".join(f"{c['label']}: {c['current']} → {c['incoming']}" for c in record.conflicts or [])
-        yield [record.position, record.line, record.record, record.control_number, record.isbn,
+        yield [record.position, record.line, record.record, record.control_number, record.isbn, record.title,
                labels.get(record.outcome, record.outcome), record.reason, record.book_id, differences,
                decisions.get(record.decision, record.decision)]
 
@@ -453,14 +455,21 @@ def _csv_lines(rows: Iterable[list]) -> Iterator[str]:
         yield ("\ufeff" if number == 0 else "") + line(row)
 
 
-def import_report_xlsx(records: Iterable[ImportRecord]) -> bytes:
+def import_report_xlsx(records: Iterable[ImportRecord], *, dry_run: bool = False) -> bytes:
     """The same report as an XLSX workbook: numbers as numbers, text neutralized as in the CSV (and
-    stripped of the control characters XLSX cannot hold)."""
+    stripped of the control characters XLSX cannot hold); the header row frozen and filterable, the columns
+    sized for their text, and a dry run's sheet named 试导入报告."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("导入报告"))
+    sheet = workbook.create_sheet(_("试导入报告") if dry_run else _("导入报告"))
+    sheet.freeze_panes = "A2"
+    for letter, width in zip("ABCDEFGHIJK", IMPORT_REPORT_WIDTHS, strict=True):
+        sheet.column_dimensions[letter].width = width
+    count = 0
     for row in _import_report_rows(records):
         sheet.append([cell if isinstance(cell, int) or cell is None
                       else ILLEGAL_CHARACTERS_RE.sub("", neutralize_cell(str(cell))) for cell in row])
+        count += 1
+    sheet.auto_filter.ref = f"A1:K{count}"
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -12,12 +12,11 @@ from library.models import Paper, SruTarget
 
 
 class CatalogImportForm(forms.Form):
-    FORMATS = [("", _("按内容识别")), ("csv", "CSV"), ("marc21", "MARC21 (ISO 2709)"),
-               ("unimarc", "UNIMARC / CNMARC (ISO 2709)"), ("marcxml", "MARCXML"),
-               ("unimarcxml", "UNIMARC / CNMARC XML"), ("marc", _("MARC（ISO 2709，自动识别 MARC21 / UNIMARC）")),
-               ("xml", _("MARC XML（自动识别；也可是 SRU、OAI-PMH 响应）"))]
+    FORMATS = [("", _("自动识别")), ("csv", "CSV"), ("marc21", "MARC21 (ISO 2709)"),
+               ("unimarc", "UNIMARC/CNMARC (ISO 2709)"), ("marcxml", "MARCXML"),
+               ("unimarcxml", "UNIMARC/CNMARC XML")]
 
-    file = forms.FileField(label=_("目录文件（CSV 或 ISO 2709 MARC）"))
+    file = forms.FileField(label=_("目录文件（CSV、ISO 2709 MARC 或 MARC XML）"))
     format = forms.ChoiceField(label=_("格式"), choices=FORMATS, required=False)
     location = forms.CharField(label=_("新复本的馆藏地（可不填）"), max_length=64, required=False)
     dry_run = forms.BooleanField(label=_("试导入（只出报告，不写入任何数据）"), required=False)

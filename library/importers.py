@@ -6,10 +6,11 @@ the others still import.  Importing the same file again leaves every book unchan
 
 Match rules (which existing book a record is; docs/api.md "Import formats and match rules"):
 
-1. The ISBN, normalised (ISBN-10 and ISBN-13 of one book are one ISBN).
-2. Else the record's control number, when it has one and a book was imported from the same source:
+1. The record's control number, when it has one and a book was imported from the same source:
    MARC 003 + 001, stored on the book as ``source_control_number`` "(003)001" (001 alone when the record
-   has no 003; CSV rows have none).
+   has no 003; CSV rows have none).  It comes before the ISBN: the same record from the same source is
+   the same book, also when a librarian made it a separate book (另建新书) beside the one with its ISBN.
+2. Else the ISBN, normalised (ISBN-10 and ISBN-13 of one book are one ISBN).
 3. Else the record's copies, when every one of its barcodes is already a copy of one and the same book.
 4. Else title + subtitle + year + first contributor, each compared as ``library.matching.match_text``
    leaves it (NFKC, case folded, traditional → simplified, letters and digits only: spacing and ISBD
@@ -18,6 +19,10 @@ Match rules (which existing book a record is; docs/api.md "Import formats and ma
 5. Never the title alone: a record with neither year nor contributor matches nothing by its title; when
    its title is an existing book's, it is a ``conflict`` of kind "duplicate" (可能与《…》(id N) 重复),
    neither merged nor created until a librarian decides.
+
+A decision to keep is remembered: a record that conflicts with a book is ``unchanged`` ("按 <date> <who> 的决定保留
+现有") when an earlier import's record with the same source control number (without one: the same parsed values
+and people) was decided "keep" against that book and the book has not changed since (its fingerprint).
 
 What a match does (no silent merge): when the book and the record both have a value for a field and
 the values differ (the people too), nothing at all is written to the book: the outcome is ``conflict``
@@ -65,6 +70,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from pymarc import Field, Indicators, Record, Subfield, marc8_mapping, marc8_to_unicode
@@ -76,7 +82,7 @@ from core.text import one_line, restore_cell
 from library import marcxml, services
 from library.callnumbers import normalize_call_number
 from library.matching import match_text
-from library.models import Book, Contributor, Copy, Language
+from library.models import Book, Contributor, Copy, ImportRecord, Language
 from library.services import BOOK_FIELDS, Person
 from library.validators import normalize_barcode, normalize_clc, normalize_isbn
 
@@ -1292,14 +1298,16 @@ def _find_book(values: dict[str, Any], people: list[Person], source: str = "",
     (book, "isbn" | "control_number" | "barcode" | "title"), (book, "duplicate") for a record that may
     only repeat a book's title, or (None, "")."""
     isbn = values.get("isbn")
+    if source:
+        # First: a record from the same source with the same 001/003 is the same record, even when a librarian
+        # made it a book of its own beside the one with its ISBN (另建新书).
+        book = Book.objects.filter(source_control_number=source).order_by("id").first()
+        if book is not None:
+            return book, "control_number"
     if isbn:
         book = Book.objects.filter(isbn=isbn).first()
         if book is not None:
             return book, "isbn"
-    if source:
-        book = Book.objects.filter(source_control_number=source).order_by("id").first()
-        if book is not None:
-            return book, "control_number"
     barcodes = set(_barcodes(holdings))
     if barcodes:
         owners = dict(Copy.objects.filter(barcode__in=barcodes).values_list("barcode", "book_id"))
@@ -1402,6 +1410,27 @@ def _compare(book: Book, values: dict[str, Any], people: list[Person]) -> tuple[
     return fills, new_people, conflicts
 
 
+def _kept_before(book: Book, values: dict[str, Any], people: list[Person], source: str) -> str:
+    """The reason to leave ``book`` as it is when a librarian already decided to keep it against this record
+    (same source control number, or without one the same values and people) and it has not changed since;
+    else ""."""
+    fingerprint = book_fingerprint(book)
+    same = {"values": json.loads(json.dumps(values, default=str)), "people": [[p.name, p.role] for p in people]}
+    earlier = ImportRecord.objects.filter(book=book, decision=ImportRecord.Decision.KEEP,
+                                          fingerprint=fingerprint).select_related("decided_by").order_by("-decided_at")
+    for record in earlier:
+        entry = record.entry or {}
+        if source:
+            if entry.get("source") != source:
+                continue
+        elif entry.get("source") or {"values": entry.get("values"), "people": entry.get("people")} != same:
+            continue
+        who = record.decided_by.get_username() if record.decided_by else _("馆员")
+        when = timezone.localdate(record.decided_at).isoformat() if record.decided_at else ""
+        return _("按 %(date)s %(who)s 的决定保留现有") % {"date": when, "who": who}
+    return ""
+
+
 def _labels(names) -> str:
     return "、".join(_field_label(name) for name in names)
 
@@ -1410,6 +1439,25 @@ def _record_json(values: dict, people: list[Person], holdings, location: str | N
     return {"values": values, "people": [[p.name, p.role] for p in people], "create_defaults": entry.create_defaults,
             "holdings": [[barcode, place] for barcode, place in holdings], "location": location,
             "control_number": entry.control_number, "source": source_key(entry.control_number, entry.control_source)}
+
+
+def _call_number_taken(values: dict[str, Any], *, book: Book | None = None) -> str:
+    """Drop the record's call number from ``values`` when another book has it, and say so (else "").
+
+    Sources shelve a yearly series under one call number; this catalogue gives each book its own, so the
+    record is imported without it and the librarian gives one when adding copies."""
+    call_number = values.get("call_number")
+    if not call_number:
+        return ""
+    holder = Book.objects.filter(call_number=call_number)
+    if book is not None:
+        holder = holder.exclude(pk=book.pk)
+    title = holder.values_list("title", flat=True).first()
+    if title is None:
+        return ""
+    del values["call_number"]
+    return _("来源索书号 %(call_number)s 已被《%(title)s》使用，未采用；添加复本时将另行分配") % {
+        "call_number": call_number, "title": title}
 
 
 def _write(entry: Entry, location: str | None) -> "Outcome":
@@ -1424,13 +1472,17 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
         if book is None:
             if not values.get("title"):
                 raise ValidationError(_("题名不能为空"))
+            note = _call_number_taken(values)
             book = services.book_create(**{**entry.create_defaults, **values}, contributors=people)
             if source:
                 Book.objects.filter(pk=book.pk).update(source_control_number=source)
             _add_copies(book, entry.holdings, location)
-            return Outcome(0, "created", book_id=book.pk)
+            return Outcome(0, "created", note, book_id=book.pk)
         fills, new_people, conflicts = _compare(book, values, people)
         if how == "duplicate" or conflicts:
+            kept = _kept_before(book, values, people, source)
+            if kept:
+                return Outcome(0, "unchanged", kept, book_id=book.pk)
             if how == "duplicate":
                 kind = "duplicate"
                 reason = _("可能与《%(title)s》(id %(id)s) 重复：只有题名相同（没有出版年和责任者），请决定") % {
@@ -1442,6 +1494,10 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
             return Outcome(0, "conflict", reason, book_id=book.pk, conflict_kind=kind, conflicts=conflicts,
                            entry=_record_json(values, people, entry.holdings, location, entry),
                            fingerprint=book_fingerprint(book))
+        note = _call_number_taken(fills, book=book)
+        if fills.get("isbn") and Book.objects.filter(isbn=fills["isbn"]).exclude(pk=book.pk).exists():
+            # Found by its control number: the book a librarian made beside the one with this ISBN (另建新书).
+            del fills["isbn"]
         if fills or new_people is not None:
             services.book_update(book=book, changes=fills, contributors=new_people)
         if source and not book.source_control_number:
@@ -1449,10 +1505,12 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
         added = _add_copies(book, entry.holdings, location)
         changed = [*fills, *(["contributors"] if new_people is not None else [])]
         if not changed and not added:
-            return Outcome(0, "unchanged", book_id=book.pk)
+            return Outcome(0, "unchanged", note, book_id=book.pk)
         parts = [_("补充了 %(fields)s") % {"fields": _labels(changed)}] if changed else []
         if added:
             parts.append(ngettext("新增 %(n)s 个复本", "新增 %(n)s 个复本", added) % {"n": added})
+        if note:
+            parts.append(note)
         return Outcome(0, "updated", "；".join(parts), book_id=book.pk)
 
 
@@ -1471,14 +1529,18 @@ def apply_decision(*, book: Book | None, record: dict, action: str) -> tuple[str
     if action == "replace":
         assert book is not None
         changes = {name: value for name, value in values.items() if getattr(book, name) != value}
+        taken = _call_number_taken(changes, book=book)
         new_people = people if people and people != _current_people(book) else None
         services.book_update(book=book, changes=changes, contributors=new_people)
         _add_copies(book, holdings, location)
-        return "updated", book, _("以导入为准：%(fields)s") % {
+        done = _("以导入为准：%(fields)s") % {
             "fields": _labels([*changes, *(["contributors"] if new_people is not None else [])]) or "—"}
-    note = ""
+        return "updated", book, "；".join(part for part in (done, taken) if part)
+    notes = []
     if values.get("isbn") and Book.objects.filter(isbn=values["isbn"]).exists():
-        note = _("ISBN %(isbn)s 已属于另一种书，新书未记 ISBN") % {"isbn": values.pop("isbn")}
+        notes.append(_("ISBN %(isbn)s 已属于另一种书，新书未记 ISBN") % {"isbn": values.pop("isbn")})
+    notes.append(_call_number_taken(values))
+    note = "；".join(part for part in notes if part)
     created = services.book_create(**{**record.get("create_defaults", {}), **values}, contributors=people)
     if record.get("source"):
         Book.objects.filter(pk=created.pk).update(source_control_number=record["source"])
@@ -1592,7 +1654,7 @@ def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
 
 
 def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str | None,
-                 dry_run: bool = False) -> list[Outcome]:
+                 dry_run: bool = False, where: str = "record") -> list[Outcome]:
     """Write rows or records, each whole or not at all (a savepoint each); call it in a transaction, one
     batch at a time.  ``dry_run`` judges them the same way and rolls every write back (the outcomes of
     created books then carry no book id)."""
@@ -1619,15 +1681,20 @@ def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str 
             # Books, copies, index outbox rows and their on-commit work all go with the savepoint.
             transaction.set_rollback(True)
     if dry_run:
-        _forget_rolled_back_books(outcomes)
+        _forget_rolled_back_books(outcomes, where)
     return outcomes
 
 
-def _forget_rolled_back_books(outcomes: list[Outcome]) -> None:
-    """After a dry run's rollback: no outcome names a book that only the dry run had created."""
+def _forget_rolled_back_books(outcomes: list[Outcome], where: str = "record") -> None:
+    """After a dry run's rollback: no outcome names a book that only the dry run had created, neither by its
+    book id nor in its reason ("(id 87)" becomes "（本文件第 4 条记录）", the record that created it)."""
     ids = {outcome.book_id for outcome in outcomes if outcome.book_id is not None}
     kept = set(Book.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    made = {o.book_id: o.number for o in outcomes if o.outcome == "created" and o.book_id not in (None, *kept)}
+    label = _("本文件第 %(n)s 行") if where == "line" else _("本文件第 %(n)s 条记录")
     for outcome in outcomes:
+        for book_id, number in made.items():
+            outcome.reason = re.sub(rf" ?\(id {book_id}\) ?", f"（{label % {'n': number}}）", outcome.reason)
         if outcome.book_id not in kept:
             outcome.book_id = None
 
@@ -1678,6 +1745,6 @@ def import_catalog(
         if dry_run:
             transaction.set_rollback(True)
     if dry_run:
-        _forget_rolled_back_books(summary.outcomes)
+        _forget_rolled_back_books(summary.outcomes, summary.where)
     bar.close()
     return summary

@@ -131,7 +131,7 @@ def catalog_import_run(*, catalog_import_id: int, progress, make_way=None) -> di
                 raise ImportTakenOver(f"import {catalog_import.pk}: records after {position} already committed")
             # A dry run's batch rolls its writes back (a savepoint); its report and progress commit.
             outcomes = importers.import_items(batch, location=catalog_import.location or None,
-                                              dry_run=catalog_import.dry_run)
+                                              dry_run=catalog_import.dry_run, where=parsed.where)
             counts = Counter(importers.COUNTS[outcome.outcome] for outcome in outcomes)
             CatalogImport.objects.filter(pk=catalog_import.pk).update(
                 **{name: F(name) + counts[name] for name in set(importers.COUNTS.values())}
@@ -216,6 +216,31 @@ def import_record_decide(*, record: ImportRecord, action: str, actor: AbstractBa
     if record.conflict_kind == "" or record.entry is None:
         raise ValueError("not a conflict")
     outcome = DECISION_OUTCOMES[ImportRecord.Decision(action)]
+    try:
+        return _decide(record=record, action=action, actor=actor, outcome=outcome)
+    except DomainError as exc:
+        # The page shows it as a message and the API as its detail: either way it names the record and decision.
+        where = (_("第 %(n)s 条记录") if record.record else _("第 %(n)s 行")) % {
+            "n": record.record or record.line or record.position}
+        raise DomainError(exc.code, _("%(where)s：%(action)s失败：%(reason)s") % {
+            "where": where, "action": ImportRecord.Decision(action).label, "reason": exc.detail},
+            status=exc.status, **exc.extra) from None
+
+
+def _decided_reason(record: ImportRecord, book: Book | None, action: str) -> str:
+    """The conflict's reason once decided: what differed and the decision, no longer "请决定"."""
+    decided = ImportRecord.Decision(action).label
+    if book is None:
+        return _("%(reason)s；已决定：%(decision)s") % {"reason": record.reason, "decision": decided}
+    if record.conflict_kind == "duplicate":
+        return _("可能与《%(title)s》(id %(id)s) 重复；已决定：%(decision)s") % {
+            "title": book.title, "id": book.pk, "decision": decided}
+    fields = "、".join(c.get("label") or c["field"] for c in record.conflicts or [])
+    return _("与《%(title)s》(id %(id)s) 不一致：%(fields)s；已决定：%(decision)s") % {
+        "title": book.title, "id": book.pk, "fields": fields, "decision": decided}
+
+
+def _decide(*, record: ImportRecord, action: str, actor: AbstractBaseUser | None, outcome: str) -> ImportRecord:
     if CatalogImport.objects.filter(pk=record.catalog_import_id, dry_run=True).exists():
         raise DomainError("dry_run", _("试导入未写入任何数据，其冲突不能决定；请正式导入后再决定"))
     with transaction.atomic():
@@ -229,11 +254,12 @@ def import_record_decide(*, record: ImportRecord, action: str, actor: AbstractBa
         if action != ImportRecord.Decision.NEW and (
                 book is None or importers.book_fingerprint(book) != record.fingerprint):
             raise DomainError("book_changed", _("导入之后该书已被修改或删除；请重新导入此记录后再决定"))
+        decided = _decided_reason(record, book, action)  # before "replace" may retitle the book
         try:
             outcome, written, note = importers.apply_decision(book=book, record=record.entry, action=action)
         except (ValidationError, DatabaseError) as exc:
             raise DomainError("decision_failed", importers.error_reason(exc)) from None
-        reason = "；".join(part for part in (record.reason, note) if part)
+        reason = "；".join(part for part in (decided, note) if part)
         ImportRecord.objects.filter(pk=record.pk).update(book=written, reason=reason)
         CatalogImport.objects.filter(pk=record.catalog_import_id).update(
             conflicts=F("conflicts") - 1, **{importers.COUNTS[outcome]: F(importers.COUNTS[outcome]) + 1})

@@ -742,6 +742,9 @@ class CatalogImport(models.Model):
     position = models.PositiveIntegerField(_("已提交记录数"), default=0)
     #: A trial run: every record is judged and reported, and its writes are rolled back.
     dry_run = models.BooleanField(_("试导入"), default=False)
+    #: A dry run's real import (正式导入), once started from it.
+    committed_as = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                     verbose_name=_("正式导入"))
     created = models.PositiveIntegerField(_("新增"), default=0)
     updated = models.PositiveIntegerField(_("更新"), default=0)
     unchanged = models.PositiveIntegerField(_("未变"), default=0)
@@ -826,6 +829,15 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}: {self.outcome}"
+
+    @property
+    def title(self) -> str:
+        """The record's title: as parsed (a conflict keeps it), else its book's (reads ``self.book``: a query
+        unless selected with it); "" for a failed record."""
+        parsed = ((self.entry or {}).get("values") or {}).get("title")
+        if parsed:
+            return parsed
+        return self.book.title if self.book_id is not None and self.book is not None else ""
 
 
 # --- copy cataloguing: other libraries' SRU servers -----------------------------------------------------------

@@ -247,6 +247,7 @@ class ImportStatusOut(Schema):
     records_url: str = Field(description="逐条结果（可按 outcome 筛选，分页）")
     state: str = Field(description="queued、running、done 或 failed")
     dry_run: bool = Field(description="试导入：报告齐全，但所有写入均已回滚")
+    committed_as: int | None = Field(None, description="试导入：从它开始的正式导入的 id（尚未正式导入时为 null）")
     error: str = Field(description="失败（或重试中）的原因；否则为空")
     file_name: str
     format: str = Field(description="请求的格式，读取后为识别出的 csv、marc21、unimarc、marcxml 或 unimarcxml")

@@ -327,7 +327,7 @@ def catalog_import_records(*, catalog_import: CatalogImport, outcome: str | None
                            conflicts_first: bool = False) -> QuerySet[ImportRecord]:
     """Every row's or record's outcome in file order (a notice about the whole file first), or only those
     of one ``outcome``; ``conflicts_first`` puts the conflicts still waiting for a decision first."""
-    records = ImportRecord.objects.filter(catalog_import=catalog_import)
+    records = ImportRecord.objects.filter(catalog_import=catalog_import).select_related("book", "decided_by")
     if outcome:
         records = records.filter(outcome=outcome)
     if conflicts_first:
@@ -357,6 +357,7 @@ def catalog_import_status(*, catalog_import: CatalogImport) -> dict:
         "records_url": f"/api/v1/imports/{catalog_import.pk}/records",
         "state": state,
         "dry_run": catalog_import.dry_run,
+        "committed_as": catalog_import.committed_as_id,
         "error": job.error if job is not None and state in ("failed", "queued") else "",
         "file_name": catalog_import.file_name,
         "format": catalog_import.format,

@@ -106,4 +106,5 @@ def catalog_import_commit(*, dry_run: CatalogImport, started_by: AbstractBaseUse
     started = catalog_import_start(data=data, filename=dry_run.file_name, format=dry_run.format or None,
                                    location=dry_run.location or None, started_by=started_by)
     imports.dry_run_file_discard(catalog_import=dry_run)
+    CatalogImport.objects.filter(pk=dry_run.pk).update(committed_as=started)
     return started

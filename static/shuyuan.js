@@ -7,8 +7,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   // Tables that become cards on phones: each cell is labelled with its column's header.
   document.querySelectorAll("table.cards").forEach((table) => {
-    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
-    table.querySelectorAll("tbody tr").forEach((row) => {
+    // Only the table's own header and rows: a table nested in a cell (an import's conflict) has its own.
+    const heads = [...table.querySelectorAll(":scope > thead > tr > th")].map((th) => th.textContent.trim());
+    table.querySelectorAll(":scope > tbody > tr").forEach((row) => {
       [...row.children].forEach((cell, i) => {
         if (cell.colSpan === 1 && heads[i] !== undefined) cell.dataset.label = heads[i];
       });

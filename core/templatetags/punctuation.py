@@ -27,6 +27,18 @@ def enum_sep() -> str:
     return "、" if _chinese() else ", "
 
 
+@register.simple_tag
+def comma() -> str:
+    """Between two clauses: ， in Chinese, ", " in English."""
+    return "，" if _chinese() else ", "
+
+
+@register.simple_tag
+def name_sep() -> str:
+    """Between people's names: 、 in Chinese, "; " in English (a name written "Family, Given" has a comma)."""
+    return "、" if _chinese() else "; "
+
+
 @register.filter(needs_autoescape=True)
 def enum(values, autoescape: bool = True) -> str:
     """A list written out: 担保、抵押 or "security, mortgage"."""

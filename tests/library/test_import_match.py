@@ -12,6 +12,7 @@ from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 from pymarc import Field
@@ -142,6 +143,27 @@ def test_the_same_source_control_number_finds_the_book_a_record_was_imported_fro
     assert other_source.outcomes[0].outcome == "created"
 
 
+def test_a_call_number_already_another_books_is_left_off_with_a_notice_not_a_failure(db):
+    services.book_create(title="'94中国发展报告", call_number="F124/26")
+
+    result = import_catalog(data=csv_text(row(title="'95中国发展报告", year="1995", call_number="F124/26")).encode())
+
+    book = Book.objects.get(title="'95中国发展报告")
+    assert (result.outcomes[0].outcome, result.outcomes[0].reason, book.call_number) == (
+        "created", "来源索书号 F124/26 已被《'94中国发展报告》使用，未采用；添加复本时将另行分配", "")
+
+
+def test_a_new_book_decision_leaves_off_a_taken_call_number_and_says_so(librarian_api):
+    services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社", call_number="D923/1")
+    status = upload(librarian_api, csv_text(
+        row(isbn=ISBN_A, title="民法总则", publisher="法律出版社", call_number="D923/1")).encode())
+
+    body = decide(librarian_api, status, 1, "new").json()
+
+    assert (body["outcome"], Book.objects.get(pk=body["book"]).call_number) == ("created", "")
+    assert body["reason"].endswith("来源索书号 D923/1 已被《民法总则》使用，未采用；添加复本时将另行分配")
+
+
 # --- re-import and no silent merge -----------------------------------------------------------------------
 
 
@@ -251,6 +273,7 @@ def test_keep_leaves_the_book_and_moves_the_count(librarian_api, librarian, conf
     assert (book.publisher, list(book.contributors.values_list("name", flat=True)), book.copies.count()) == (
         "北京大学出版社", ["王泽鉴"], 0)
     assert counts(librarian_api.get(status["url"]).json()) == (1, 0, 1, 0, 0)
+    assert body["reason"] == f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：保留现有"
 
 
 def test_replace_writes_the_incoming_values_and_copies_through_the_services(librarian_api, conflict):
@@ -277,7 +300,8 @@ def test_new_creates_a_separate_book_without_the_taken_isbn(librarian_api, confl
     assert (response.status_code, body["outcome"]) == (200, "created")
     assert (created.title, created.isbn, created.publisher, list(created.copies.values_list("barcode", flat=True))) == (
         "民法总则", None, "法律出版社", ["N1"])
-    assert body["reason"].endswith(f"ISBN {ISBN_A} 已属于另一种书，新书未记 ISBN")
+    assert body["reason"] == (f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：另建新书；"
+                              f"ISBN {ISBN_A} 已属于另一种书，新书未记 ISBN")
     assert counts(librarian_api.get(status["url"]).json()) == (2, 0, 0, 0, 0)
 
 
@@ -300,6 +324,25 @@ def test_a_decision_on_a_book_changed_since_the_import_is_refused_and_changes_no
     book.refresh_from_db()
     assert book.publisher == "北京大学出版社"
     assert records(status, librarian_api, outcome="conflict")[0]["decision"] == ""
+
+
+def test_a_failed_decision_names_the_record_and_decision_and_leaves_the_conflict_open(librarian_api, librarian,
+                                                                                    conflict):
+    status, _book = conflict
+    holder = services.book_create(title="别的书")
+    services.copy_create(book=holder, barcode="N1")
+    expected = f"第 2 行：另建新书失败：条码 N1 已属于另一种书《别的书》(id {holder.pk})"
+    client = Client()
+    client.force_login(librarian)
+
+    response = decide(librarian_api, status, 1, "new")
+    page = client.post(f"/catalog/import/{status['id']}/records/1/decision", {"action": "new"}, follow=True)
+
+    assert (response.status_code, response.json()["code"], response.json()["detail"]) == (
+        409, "decision_failed", expected)
+    assert [str(m) for m in page.context["messages"]] == [expected]
+    stored = ImportRecord.objects.get(catalog_import_id=status["id"], position=1)
+    assert (stored.outcome, stored.decision) == ("conflict", "")
 
 
 def test_a_decision_on_a_record_that_is_not_a_conflict_is_404(librarian_api, conflict):
@@ -331,7 +374,7 @@ def test_only_librarians_decide(judge_api, conflict):
 
 
 def test_the_page_shows_both_values_and_a_button_per_decision(librarian, conflict):
-    status, _book = conflict
+    status, book = conflict
     client = Client()
     client.force_login(librarian)
 
@@ -339,7 +382,25 @@ def test_the_page_shows_both_values_and_a_button_per_decision(librarian, conflic
 
     assert "<th>出版者</th><td>北京大学出版社</td><td>法律出版社</td>" in page
     assert page.count('name="action"') == 3
+    assert '<td>民法总则</td>' in page  # the record's title
+    link = reverse("book-detail", args=[book.pk])
+    assert f'<a href="{link}">民法总则</a> <span class="meta">(id {book.pk})</span>' in page
     assert page.index('data-position="1"') < page.index('data-position="2"')
+
+
+def test_the_list_of_recent_imports_marks_dry_runs_and_pending_conflicts(librarian_api, librarian, conflict):
+    status, _book = conflict
+    trial = upload(librarian_api, csv_text(row(title="试书", year="2020", authors="某人")).encode(), "trial.csv",
+                   dry_run=True)
+    client = Client()
+    client.force_login(librarian)
+
+    listed = client.get("/catalog/import").content.decode()
+
+    assert 'trial.csv</a> <span class="tag dry-run">试导入</span></td>' in listed
+    assert (f'<a href="/catalog/import/{status["id"]}?outcome=conflict" class="pending">1 条待决定</a>') in listed
+    assert listed.count('class="pending"') == 1
+    assert trial["dry_run"] is True
 
 
 def test_the_page_decides_with_csrf_and_refuses_without(librarian, conflict):
@@ -409,14 +470,16 @@ def test_the_command_writes_the_report_as_csv_or_xlsx(db, tmp_path):
 
     book = Book.objects.get()
     assert list(csv.reader(io.StringIO((tmp_path / "r.csv").read_text(encoding="utf-8-sig")))) == [
-        ["序号", "行号", "记录号", "控制号", "ISBN", "结果", "原因", "书目 id", "不一致的字段（现有 → 导入）", "决定"],
-        ["1", "2", "", "", "", "新增 (created)", "", str(book.pk), "", ""],
-        ["2", "3", "", "", "9787301048154", "失败 (failed)", "ISBN 校验位错误：9787301048154", "", "", ""],
+        ["序号", "行号", "记录号", "控制号", "ISBN", "题名", "结果", "原因", "书目 id", "不一致的字段（现有 → 导入）", "决定"],
+        ["1", "2", "", "", "", "'=HYPERLINK(1)", "新增 (created)", "", str(book.pk), "", ""],
+        ["2", "3", "", "", "9787301048154", "", "失败 (failed)", "ISBN 校验位错误：9787301048154", "", "", ""],
     ]
     sheet = load_workbook(tmp_path / "r.xlsx").active
+    assert (sheet.title, sheet.freeze_panes, sheet.auto_filter.ref, sheet.column_dimensions["F"].width) == (
+        "试导入报告", "A2", "A1:K3", 36)
     assert [list(r) for r in sheet.iter_rows(values_only=True)][1:] == [
-        [1, 2, None, None, None, "未变 (unchanged)", None, book.pk, None, None],  # the book exists: linked
-        [2, 3, None, None, "9787301048154", "失败 (failed)", "ISBN 校验位错误：9787301048154", None, None, None],
+        [1, 2, None, None, None, "'=HYPERLINK(1)", "未变 (unchanged)", None, book.pk, None, None],  # linked
+        [2, 3, None, None, "9787301048154", None, "失败 (failed)", "ISBN 校验位错误：9787301048154", None, None, None],
     ]
 
 
@@ -452,6 +515,11 @@ def test_an_api_dry_run_reports_everything_and_writes_nothing_then_imports_for_r
 
     real = CatalogImport.objects.get(pk=int(response["Location"].rsplit("/", 1)[1]))
     assert (real.dry_run, real.created, real.failed) == (False, 1, 1)
+    assert librarian_api.get(status["url"]).json()["committed_as"] == real.pk
+    listed = client.get("/catalog/import").content.decode()
+    assert f'→ <a href="/catalog/import/{real.pk}" class="committed-as">正式导入 #{real.pk}</a>' in listed
+    assert f'<a href="/catalog/import/{real.pk}">已正式导入：导入 #{real.pk}</a>' in client.get(
+        f"/catalog/import/{status['id']}").content.decode()
     assert list(Book.objects.values_list("title", flat=True)) == ["新书"]
     assert client.post(f"/catalog/import/{status['id']}/commit", follow=True).content.decode().count(
         "此试导入的文件已正式导入过或已删除") == 1
@@ -483,6 +551,19 @@ def test_a_dry_runs_file_is_kept_a_week_for_its_real_import_then_deleted(librari
     assert imports.dry_runs_discard_stale() == 0
 
 
+def test_a_dry_runs_reasons_name_the_record_not_the_id_of_a_book_only_the_trial_made(librarian_api, db):
+    data = csv_text(row(title="民法总论", year="2020", authors="王利明", publisher="法律出版社"),
+                    row(title="民法总论", year="2020", authors="王利明", publisher="人民出版社")).encode()
+
+    status = upload(librarian_api, data, dry_run=True)
+    summary = import_catalog(data=data, dry_run=True)
+
+    expected = "与《民法总论》（本文件第 2 行）不一致：出版者；未写入，请决定"
+    assert records(status, librarian_api)[1]["reason"] == expected
+    assert summary.outcomes[1].reason == expected
+    assert Book.objects.count() == 0
+
+
 def test_a_dry_run_conflict_cannot_be_decided(librarian_api):
     services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社")
     status = upload(librarian_api, csv_text(row(isbn=ISBN_A, title="民法总则", publisher="法律出版社")).encode(),
@@ -504,16 +585,19 @@ def test_the_api_report_has_conflicts_and_decisions_in_csv_and_xlsx(librarian_ap
     text = b"".join(librarian_api.get(status["report_url"]).streaming_content).decode()
     xlsx = librarian_api.get(status["report_xlsx_url"])
 
-    reason = f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；未写入，请决定"
+    reason = f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：保留现有"
     differences = "出版者: 北京大学出版社 → 法律出版社; 责任者: 王泽鉴 → 梁慧星"
     assert list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))[1:] == [
-        ["1", "2", "", "", ISBN_A, "未变 (unchanged)", reason, str(book.pk), differences, "保留现有 (keep)"],
-        ["2", "3", "", "", "", "新增 (created)", "", str(new_book.pk), "", ""],
+        ["1", "2", "", "", ISBN_A, "民法总则", "未变 (unchanged)", reason, str(book.pk), differences, "保留现有 (keep)"],
+        ["2", "3", "", "", "", "新书", "新增 (created)", "", str(new_book.pk), "", ""],
     ]
     assert (xlsx.status_code, xlsx["Content-Type"]) == (
         200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    rows = [list(r) for r in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True)]
-    assert rows[1] == [1, 2, None, None, ISBN_A, "未变 (unchanged)", reason, book.pk, differences, "保留现有 (keep)"]
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert (sheet.title, sheet.freeze_panes, sheet.auto_filter.ref) == ("导入报告", "A2", "A1:K3")
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[1] == [1, 2, None, None, ISBN_A, "民法总则", "未变 (unchanged)", reason, book.pk, differences,
+                       "保留现有 (keep)"]
 
 
 def test_the_xlsx_report_neutralizes_formulas(librarian_api):
@@ -560,6 +644,38 @@ def test_the_real_brkrtest_file_reports_records_sharing_an_isbn_as_conflicts_nev
     assert result.created == Book.objects.count()
     again = import_catalog(data=data)
     assert (again.created, again.updated) == (0, 0)
+
+
+def test_reimporting_brkrtest_remembers_keep_and_matches_a_new_book_by_its_control_number(librarian_api, librarian):
+    """Record 3 decided keep and record 4 made a book of its own stay so when the file comes again; the
+    records still undecided are conflicts again."""
+    data = (REALDATA / "marc4j_brkrtest.mrc").read_bytes()
+    first = upload(librarian_api, data, "brkrtest.mrc")
+    assert [r["position"] for r in records(first, librarian_api, outcome="conflict")] == [3, 4, 5, 6, 7, 8]
+    assert decide(librarian_api, first, 3, "keep").status_code == 200
+    made = decide(librarian_api, first, 4, "new").json()["book"]
+    books = Book.objects.count()
+
+    again = upload(librarian_api, data, "brkrtest.mrc")
+
+    listed = {r["position"]: r for r in records(again, librarian_api)}
+    today = timezone.localdate().isoformat()
+    assert (listed[3]["outcome"], listed[3]["reason"]) == ("unchanged", f"按 {today} {librarian.username} 的决定保留现有")
+    assert (listed[4]["outcome"], listed[4]["book"]) == ("unchanged", made)
+    assert [p for p, r in listed.items() if r["outcome"] == "conflict"] == [5, 6, 7, 8]
+    assert Book.objects.count() == books
+
+
+def test_a_remembered_keep_no_longer_holds_once_the_book_changed(librarian_api, librarian):
+    data = (REALDATA / "marc4j_brkrtest.mrc").read_bytes()
+    first = upload(librarian_api, data, "brkrtest.mrc")
+    decide(librarian_api, first, 3, "keep")
+    book = Book.objects.get(pk=records(first, librarian_api)[2]["book"])
+    services.book_update(book=book, changes={"edition": "2nd ed."})
+
+    again = upload(librarian_api, data, "brkrtest.mrc")
+
+    assert records(again, librarian_api)[2]["outcome"] == "conflict"
 
 
 def test_a_decision_record_survives_the_upload_file(librarian_api, conflict):

@@ -83,13 +83,13 @@ def test_an_import_started_in_english_writes_its_report_in_english(librarian_api
     assert status["errors"] == [{"line": 3, "record": None, "reason": f"Bad ISBN checksum: {BAD_ISBN}"}]
     book = str(Book.objects.get().pk)
     assert list(csv.reader(io.StringIO(english.removeprefix("\ufeff")))) == [
-        ["No.", "Line", "Record", "Control number", "ISBN", "Result", "Reason", "Book id",
+        ["No.", "Line", "Record", "Control number", "ISBN", "Title", "Result", "Reason", "Book id",
          "Differing fields (current → incoming)", "Decision"],
-        ["1", "2", "", "", "", "Created (created)", "", book, "", ""],
-        ["2", "3", "", "", BAD_ISBN, "Failed (failed)", f"Bad ISBN checksum: {BAD_ISBN}", "", "", ""],
+        ["1", "2", "", "", "", "书00000", "Created (created)", "", book, "", ""],
+        ["2", "3", "", "", BAD_ISBN, "", "Failed (failed)", f"Bad ISBN checksum: {BAD_ISBN}", "", "", ""],
     ]
     assert list(csv.reader(io.StringIO(chinese.removeprefix("\ufeff"))))[0] == [
-        "序号", "行号", "记录号", "控制号", "ISBN", "结果", "原因", "书目 id", "不一致的字段（现有 → 导入）", "决定"]
+        "序号", "行号", "记录号", "控制号", "ISBN", "题名", "结果", "原因", "书目 id", "不一致的字段（现有 → 导入）", "决定"]
 
 
 def test_status_lists_the_first_twenty_errors_and_the_report_all(librarian_api):
@@ -103,9 +103,9 @@ def test_status_lists_the_first_twenty_errors_and_the_report_all(librarian_api):
     lines = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert (status["failed"], len(status["errors"]), [e["line"] for e in status["errors"]][:2]) == (25, 20, [3, 4])
     assert (report.status_code, report["Content-Type"], text[0]) == (200, "text/csv; charset=utf-8", "\ufeff")
-    assert lines[0] == ["序号", "行号", "记录号", "控制号", "ISBN", "结果", "原因", "书目 id", "不一致的字段（现有 → 导入）", "决定"]
-    assert lines[1] == ["1", "2", "", "", "", "新增 (created)", "", str(Book.objects.get().pk), "", ""]
-    assert lines[2] == ["2", "3", "", "", BAD_ISBN, "失败 (failed)", f"ISBN 校验位错误：{BAD_ISBN}", "", "", ""]
+    assert lines[0] == ["序号", "行号", "记录号", "控制号", "ISBN", "题名", "结果", "原因", "书目 id", "不一致的字段（现有 → 导入）", "决定"]
+    assert lines[1] == ["1", "2", "", "", "", "书00000", "新增 (created)", "", str(Book.objects.get().pk), "", ""]
+    assert lines[2] == ["2", "3", "", "", BAD_ISBN, "", "失败 (failed)", f"ISBN 校验位错误：{BAD_ISBN}", "", "", ""]
     assert len(lines) == 1 + 26
 
 

@@ -68,12 +68,12 @@ COMMITTED = [
     ("pymarc_regression45.dat", "marc21", 12, {}),
 ]
 # dp2's CNMARC yearbooks 中国发展报告 carry the call number F124/26 in 905 $d $e (records 1-3, 5-7, 9): the
-# catalogue's rule "one call number, one title" refuses all but the first.
-SAME_CALL_NUMBER = "索书号 F124/26 已被《'94中国发展报告》使用"
+# catalogue's rule "one call number, one title" keeps it on the first; the others import without it, with a notice.
+SAME_CALL_NUMBER = "来源索书号 F124/26 已被《'94中国发展报告》使用，未采用；添加复本时将另行分配"
 FETCHED = [
     # Record 5 is record 4's book with other subjects: a conflict for the librarian (no silent merge), not a failure.
-    ("dp2_sample_cnmarcxml.xml", "unimarcxml", 10, dict.fromkeys([2, 3, 6, 7, 9], SAME_CALL_NUMBER)),
-    ("dp2_sample_unimarcxml.xml", "unimarcxml", 10, dict.fromkeys([2, 3, 6, 7, 9], SAME_CALL_NUMBER)),
+    ("dp2_sample_cnmarcxml.xml", "unimarcxml", 10, {}),
+    ("dp2_sample_unimarcxml.xml", "unimarcxml", 10, {}),
     ("dp2_sample_marcxml.xml", "marcxml", 10, {}),
     ("openlibrary/880_Nihon_no_chasho.mrc", "marc21", 1, {}),
     ("openlibrary/880_alternate_script.mrc", "marc21", 1, {}),
@@ -210,6 +210,18 @@ def test_cnmarc_in_an_sru_response_reads_names_roles_and_pinyin():
         "'94中国发展报告", "'94Zhong Guo Fa Zhan Bao Gao", "7-5037-1744-0")
     assert (first.values["publisher"], first.values["year"], first.values["language"]) == ("中国统计出版社", 1994, "zh")
     assert first.people == [services.Person("叶震", EDITOR), services.Person("李强", EDITOR)]
+
+
+@pytest.mark.parametrize("name", ["dp2_sample_cnmarcxml.xml", "dp2_sample_unimarcxml.xml"])
+def test_yearbooks_sharing_a_call_number_import_without_it_and_say_so(name):
+    summary = import_catalog(data=more(name).read_bytes())
+
+    noted = {o.number: (o.outcome, o.reason) for o in summary.outcomes if o.reason == SAME_CALL_NUMBER}
+    assert noted == dict.fromkeys([2, 3, 6, 7, 9], ("created", SAME_CALL_NUMBER))
+    holders = Book.objects.filter(call_number="F124/26").values_list("title", flat=True)
+    assert list(holders) == ["'94中国发展报告"]
+    second = Book.objects.get(pk=summary.outcomes[1].book_id)
+    assert second.call_number == ""
 
 
 def test_dublin_core_only_sru_response_says_it_holds_no_marc_records():

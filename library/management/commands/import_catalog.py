@@ -56,7 +56,7 @@ class Command(BaseCommand):
             if dry_run or outcome.outcome in ("conflict", "failed"):
                 self._outcome_line(outcome, summary.where, labels, stream=self.stdout if dry_run else self.stderr)
         if report:
-            self._write_report(report, summary)
+            self._write_report(report, summary, dry_run=dry_run)
         totals = {"format": summary.format, "created": summary.created, "updated": summary.updated,
                   "unchanged": summary.unchanged, "conflicts": summary.conflicts, "failed": summary.failed}
         if dry_run:
@@ -79,12 +79,12 @@ class Command(BaseCommand):
                                  "record": outcome.number if where == "record" else None,
                                  "reason": " · ".join(d for d in details if d)}))
 
-    def _write_report(self, path: str, summary) -> None:
+    def _write_report(self, path: str, summary, *, dry_run: bool = False) -> None:
         records = [import_record_from(outcome, where=summary.where, position=number)
                    for number, outcome in enumerate(summary.outcomes, start=1)]
         try:
             if path.lower().endswith(".xlsx"):
-                Path(path).write_bytes(import_report_xlsx(records))
+                Path(path).write_bytes(import_report_xlsx(records, dry_run=dry_run))
             else:
                 Path(path).write_text("".join(import_report_lines(records)), encoding="utf-8", newline="")
         except OSError as exc:
