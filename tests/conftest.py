@@ -193,14 +193,3 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
 
-
-def _runs_long(item) -> bool:
-    """Tests on a real database transaction: live servers, browsers, workers killed and restarted."""
-    marker = item.get_closest_marker("django_db")
-    return marker is not None and marker.kwargs.get("transaction", False)
-
-
-def pytest_collection_modifyitems(config, items):
-    """The long tests first, in their usual order, then the rest: pytest-xdist hands tests out in this order,
-    so the many short ones fill the processes' last minutes instead of a few long ones running alone at the end."""
-    items[:] = [item for item in items if _runs_long(item)] + [item for item in items if not _runs_long(item)]
