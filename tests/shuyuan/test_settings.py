@@ -101,9 +101,11 @@ def test_notices_at_sets_the_daily_round_or_turns_it_off():
     hourly = "{'task': 'events.tasks.refresh_listed_occurrences', 'every': 3600}"
     # The hour-before reminders every 10 minutes go with the daily round (issue 17), and off with it.
     reminders = "{'task': 'events.tasks.send_hour_reminders_job', 'every': 600}"
+    # Old dry runs' files are deleted every six hours whatever NOTICES_AT says (issue 18).
+    dry_runs = "{'task': 'library.tasks.discard_stale_dry_runs', 'every': 21600}"
     assert _manage(*show, NOTICES_AT="06:45").stdout.strip().splitlines()[-1] == (
-        f"[{{'task': 'events.tasks.send_daily_notices', 'at': '06:45'}}, {hourly}, {reminders}]")
-    assert _manage(*show, NOTICES_AT="off").stdout.strip().splitlines()[-1] == f"[{hourly}]"
+        f"[{{'task': 'events.tasks.send_daily_notices', 'at': '06:45'}}, {hourly}, {reminders}, {dry_runs}]")
+    assert _manage(*show, NOTICES_AT="off").stdout.strip().splitlines()[-1] == f"[{hourly}, {dry_runs}]"
     result = _manage("check", NOTICES_AT="7:30pm")
     assert result.returncode != 0
     assert "NOTICES_AT must be HH:MM (00:00-23:59) or off, not '7:30pm'" in result.stderr
