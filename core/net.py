@@ -146,6 +146,17 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
+def _resolve_checked(parts: SplitResult, *, trusted: bool) -> tuple[str, int, str]:
+    host = parts.hostname.rstrip(".")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    if not addresses:
+        raise OSError(f"no address for {host}")
+    if not trusted and not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
+        raise OutboundRefused("internal_address", _("地址不能指向内部网络"))
+    return host, port, addresses[0]
+
+
 def post_json(url: str, payload, *, allowed_hosts: Iterable[str], timeout: float,
               max_response: int = 64 * 1024) -> OutboundResponse:
     """POST ``payload`` as JSON to ``url`` and return the answer's status and (at most ``max_response`` bytes
@@ -158,16 +169,10 @@ def post_json(url: str, payload, *, allowed_hosts: Iterable[str], timeout: float
     system resolver's.  Raises ``OutboundRefused`` for a URL it will not call, ``OSError`` (timeouts,
     refused connections, unknown names, TLS errors) and ``http.client.HTTPException`` for failures."""
     parts = outbound_url_check(url, allowed_hosts=allowed_hosts)
-    host = parts.hostname.rstrip(".")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    trusted = host in {h.lower() for h in allowed_hosts}
-    addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
-    if not addresses:
-        raise OSError(f"no address for {host}")
-    if not trusted and not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
-        raise OutboundRefused("internal_address", _("地址不能指向内部网络"))
+    trusted = parts.hostname.rstrip(".") in {h.lower() for h in allowed_hosts}
+    host, port, address = _resolve_checked(parts, trusted=trusted)
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(host, port, address=addresses[0], timeout=timeout)
+    connection = connection_class(host, port, address=address, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     body = json.dumps(payload, ensure_ascii=False).encode()
     try:
@@ -185,17 +190,6 @@ class ResponseTooLarge(OSError):
 
 #: Redirects ``get_limited`` follows (each one checked like the first URL).
 MAX_REDIRECTS = 3
-
-
-def _resolve_checked(parts: SplitResult, *, trusted: bool) -> tuple[str, int, str]:
-    host = parts.hostname.rstrip(".")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
-    if not addresses:
-        raise OSError(f"no address for {host}")
-    if not trusted and not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
-        raise OutboundRefused("internal_address", _("地址不能指向内部网络"))
-    return host, port, addresses[0]
 
 
 def _shut(connection: http.client.HTTPConnection) -> None:

@@ -211,7 +211,7 @@ def _candidate(target: SruTarget, position: int, xml: bytes | None, problem: str
     try:
         entry, call_number = _record_entry(target.record_schema, xml)
     except (DomainError, ValidationError) as exc:
-        return Candidate(position, problem=importers._reason(exc))
+        return Candidate(position, problem=importers.error_reason(exc))
     entry = importers._folded(entry)
     candidate = Candidate(position, fields=_shown(entry.values, entry.people), control_number=entry.control_number,
                           token=sign_record(target, xml), digest=hashlib.sha256(xml).hexdigest()[:16],
@@ -279,8 +279,8 @@ def copycat_search(*, target: SruTarget, by: str, term: str, page: int = 1, page
 
 @dataclass
 class CopyResult:
-    """What importing one record did: ``outcome`` as the import says (created, updated, unchanged —
-    "skipped" before the import's report named it so —, conflict, failed), the book, the reason, and for
+    """What importing one record did: ``outcome`` as the import says (created, updated, unchanged, conflict,
+    failed), the book, the reason, and for
     a conflict the differing fields with both values."""
 
     outcome: str
@@ -321,7 +321,7 @@ def copycat_import(*, target: SruTarget, token: str, on_conflict: str = "") -> C
     try:
         entry = record_entry(target.record_schema, xml)
     except (DomainError, ValidationError) as exc:
-        return CopyResult("failed", None, importers._reason(exc))
+        return CopyResult("failed", None, importers.error_reason(exc))
     with transaction.atomic():
         outcome = importers.import_items([(1, lambda: entry)], location=None)[0]
         if outcome.outcome == "conflict" and on_conflict:
@@ -333,27 +333,17 @@ def copycat_import(*, target: SruTarget, token: str, on_conflict: str = "") -> C
             except (ValidationError, DatabaseError) as exc:
                 return CopyResult("failed", None, importers.error_reason(exc))
             return CopyResult(name, written, note)
-    name = {"skipped": "unchanged"}.get(outcome.outcome, outcome.outcome)
-    book_id = getattr(outcome, "book_id", None)
-    book = Book.objects.filter(pk=book_id).first() if book_id else importers.find_match(entry)
-    if name == "failed":
-        book = None
+    book = Book.objects.filter(pk=outcome.book_id).first() if outcome.book_id and outcome.outcome != "failed" else None
     # The import's conflicts (current / incoming) in this page's terms (ours / theirs).
     conflicts = [{"field": c["field"], "label": c["label"], "theirs": c["incoming"], "ours": c["current"]}
                  for c in outcome.conflicts]
-    return CopyResult(name, book, outcome.reason, conflicts)
+    return CopyResult(outcome.outcome, book, outcome.reason, conflicts)
 
 
 def differences(fields: dict[str, str], local_fields: dict[str, str], names: list[str]) -> list[dict]:
     """``[{"field", "label", "theirs", "ours"}]`` for the fields named (for pages and the API)."""
-    return [{"field": name, "label": field_label(name), "theirs": fields.get(name, ""),
+    return [{"field": name, "label": importers.field_label(name), "theirs": fields.get(name, ""),
              "ours": local_fields.get(name, "")} for name in names]
-
-
-def field_label(name: str) -> str:
-    if name == "authors":
-        return _("责任者")
-    return str(Book._meta.get_field(name).verbose_name)
 
 
 def record_fields(*, target: SruTarget, token: str) -> dict[str, str]:

@@ -1332,13 +1332,29 @@ def _find_book(values: dict[str, Any], people: list[Person], source: str = "",
     return None, ""
 
 
+def _prepared(entry: Entry) -> tuple[Entry, dict[str, Any], list[Person], str]:
+    """``entry`` folded, with its values as stored, its named people and its source key (what matching and
+    writing compare)."""
+    entry = _folded(entry)
+    people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
+    return entry, _normalized(entry.values), people, source_key(entry.control_number, entry.control_source)
+
+
 def find_match(entry: Entry) -> Book | None:
     """The stored book that writing ``entry`` would update (the import's match rule), or None: for showing a
     candidate record beside the local one before anything is written (copy cataloguing)."""
-    entry = _folded(entry)
-    people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
-    return _find_book(_normalized(entry.values), people, source_key(entry.control_number, entry.control_source),
-                      entry.holdings)[0]
+    entry, values, people, source = _prepared(entry)
+    return _find_book(values, people, source, entry.holdings)[0]
+
+
+def _create_book(values: dict[str, Any], people: list[Person], *, defaults: dict[str, Any], source: str,
+                 holdings, location: str | None) -> Book:
+    """A new book from a record (with the record's source key) and its copies."""
+    book = services.book_create(**{**defaults, **values}, contributors=people)
+    if source:
+        Book.objects.filter(pk=book.pk).update(source_control_number=source)
+    _add_copies(book, holdings, location)
+    return book
 
 
 def _add_copies(book: Book, holdings: list[tuple[str, str | None]], location: str | None) -> int:
@@ -1397,13 +1413,13 @@ def _compare(book: Book, values: dict[str, Any], people: list[Person]) -> tuple[
         if current in ("", None, []):
             fills[name] = incoming
         elif current != incoming:
-            conflicts.append({"field": name, "label": _field_label(name), "current": _value_text(current),
+            conflicts.append({"field": name, "label": field_label(name), "current": _value_text(current),
                               "incoming": _value_text(incoming)})
     current_people = _current_people(book)
     new_people = None
     if people and people != current_people:
         if current_people:
-            conflicts.append({"field": "contributors", "label": _field_label("contributors"),
+            conflicts.append({"field": "contributors", "label": field_label("contributors"),
                               "current": _people_text(current_people), "incoming": _people_text(people)})
         else:
             new_people = people
@@ -1432,7 +1448,7 @@ def _kept_before(book: Book, values: dict[str, Any], people: list[Person], sourc
 
 
 def _labels(names) -> str:
-    return "、".join(_field_label(name) for name in names)
+    return "、".join(field_label(name) for name in names)
 
 
 def _record_json(values: dict, people: list[Person], holdings, location: str | None, entry: "Entry") -> dict:
@@ -1463,20 +1479,15 @@ def _call_number_taken(values: dict[str, Any], *, book: Book | None = None) -> s
 def _write(entry: Entry, location: str | None) -> "Outcome":
     """Create, update (fill empty fields, add copies) or leave one book; or report a conflict and write
     nothing (see "Match rules" in the module docstring).  The returned Outcome's ``number`` is 0."""
-    entry = _folded(entry)
-    values = _normalized(entry.values)
-    people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
-    source = source_key(entry.control_number, entry.control_source)
+    entry, values, people, source = _prepared(entry)
     with transaction.atomic():
         book, how = _find_book(values, people, source, entry.holdings)
         if book is None:
             if not values.get("title"):
                 raise ValidationError(_("题名不能为空"))
             note = _call_number_taken(values)
-            book = services.book_create(**{**entry.create_defaults, **values}, contributors=people)
-            if source:
-                Book.objects.filter(pk=book.pk).update(source_control_number=source)
-            _add_copies(book, entry.holdings, location)
+            book = _create_book(values, people, defaults=entry.create_defaults, source=source,
+                                holdings=entry.holdings, location=location)
             return Outcome(0, "created", note, book_id=book.pk)
         fills, new_people, conflicts = _compare(book, values, people)
         if how == "duplicate" or conflicts:
@@ -1541,14 +1552,12 @@ def apply_decision(*, book: Book | None, record: dict, action: str) -> tuple[str
         notes.append(_("ISBN %(isbn)s 已属于另一种书，新书未记 ISBN") % {"isbn": values.pop("isbn")})
     notes.append(_call_number_taken(values))
     note = "；".join(part for part in notes if part)
-    created = services.book_create(**{**record.get("create_defaults", {}), **values}, contributors=people)
-    if record.get("source"):
-        Book.objects.filter(pk=created.pk).update(source_control_number=record["source"])
-    _add_copies(created, holdings, location)
+    created = _create_book(values, people, defaults=record.get("create_defaults", {}), source=record.get("source", ""),
+                           holdings=holdings, location=location)
     return "created", created, note
 
 
-def _field_label(name: str) -> str:
+def field_label(name: str) -> str:
     own = {"contributors": _("责任者"), "authors": _("责任者"), "barcodes": _("条码")}
     if name in own:
         return own[name]
@@ -1560,7 +1569,7 @@ def _field_label(name: str) -> str:
     return name
 
 
-def _reason(exc: Exception) -> str:
+def error_reason(exc: Exception) -> str:
     if isinstance(exc, DomainError):
         return exc.detail
     if isinstance(exc, ValidationError):
@@ -1568,7 +1577,7 @@ def _reason(exc: Exception) -> str:
             return "; ".join(exc.messages)
         parts = []
         for name, messages in exc.message_dict.items():
-            label = _field_label(name)
+            label = field_label(name)
             for message in messages:
                 # Prefix the field unless the message already names it ("ISBN 校验位错误…").
                 named = name == NON_FIELD_ERRORS or name.lower() in message.lower() or label in message
@@ -1578,7 +1587,6 @@ def _reason(exc: Exception) -> str:
 
 
 #: A readable reason for a row's or a decision's ValidationError, DomainError or DatabaseError.
-error_reason = _reason
 
 #: Rows committed together (each in its own savepoint).
 BATCH_SIZE = 200
@@ -1668,7 +1676,7 @@ def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str 
                 outcome = _write(entry, location)
                 outcome.number = number
             except (ValidationError, DomainError, DatabaseError) as exc:
-                outcome = Outcome(number, "failed", _reason(exc))
+                outcome = Outcome(number, "failed", error_reason(exc))
             if entry is not None:
                 if entry.notices:
                     # The record was read despite these (pymarc's warnings): the report says so beside it.

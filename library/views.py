@@ -25,7 +25,7 @@ from core.errors import DomainError, InvalidInput
 from core.pdf import pdf_response
 from core.text import as_id
 from core.throttles import hourly_allowance
-from library import circulation, copycat, imports, selectors, services, tasks
+from library import circulation, copycat, importers, imports, selectors, services, tasks
 from library.forms import (
     CardsForm,
     CatalogImportForm,
@@ -498,7 +498,7 @@ def copy_catalog(request: HttpRequest) -> HttpResponse:
             context["found"] = found
             context["rows"] = [
                 {"candidate": c, "compared": copycat.differences(c.fields, c.local_fields, list(copycat.COMPARED)),
-                 "differing_labels": [copycat.field_label(name) for name in c.differences]}
+                 "differing_labels": [importers.field_label(name) for name in c.differences]}
                 for c in found.candidates]
             base = request.GET.copy()
             base.pop("page", None)
