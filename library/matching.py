@@ -3,27 +3,18 @@
 ``match_text`` is what the importer's match rule compares (``library.importers``, "Match rules"): two
 titles that print the same words are one title, whatever their width, case, spacing, ISBD punctuation
 or script (traditional or simplified Chinese).  ``Book.title_key`` stores it for the title, so a
-lookup is one indexed equality.  Imports nothing of the project: models use it.
+lookup is one indexed equality.  Imports only core: models use it.
 """
 
-import threading
 import unicodedata
 
-_converter = None
-_converter_lock = threading.Lock()
+from core.chinese import get_t2s
 
 
 def _t2s(text: str) -> str:
-    """OpenCC traditional → simplified (its converter is loaded once per process, on first use)."""
-    global _converter
-    if _converter is None:
-        with _converter_lock:
-            if _converter is None:
-                import opencc
-
-                _converter = opencc.OpenCC("t2s")
+    """Traditional → simplified (core.chinese's converter, shared with the search index)."""
     try:
-        return _converter.convert(text)
+        return get_t2s().convert(text)
     except UnicodeEncodeError:  # lone surrogates: OpenCC needs UTF-8; match on the text as it is
         return text
 

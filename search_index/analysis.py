@@ -38,6 +38,7 @@ from whoosh.analysis import Analyzer, CompositeAnalyzer, Filter, StopFilter, Tok
 from whoosh.lang.porter import stem as _porter_stem
 from whoosh.support.charset import accent_map
 
+from core.chinese import get_t2s
 from library.callnumbers import normalize_call_number, split_call_number
 
 __all__ = [
@@ -269,22 +270,7 @@ def _nfkc_with_offsets(text: str) -> _Prepared:
 # --------------------------------------------------------------------------------------------------------
 
 _init_lock = threading.RLock()  # re-entrant: loading the dictionary needs the converter
-_t2s_converter = None
 _jieba_instance = None
-
-
-def get_t2s():
-    """The process-wide OpenCC traditional → simplified converter (created on first use)."""
-    global _t2s_converter
-    conv = _t2s_converter
-    if conv is None:
-        with _init_lock:
-            if _t2s_converter is None:
-                import opencc
-
-                _t2s_converter = opencc.OpenCC("t2s")
-            conv = _t2s_converter
-    return conv
 
 
 def _load_user_dict(jieba, path: Path) -> int:
