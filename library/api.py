@@ -16,8 +16,9 @@ from core.media import OutsideMediaRoot, open_media
 from core.pagination import Pagination
 from core.pdf import pdf_response
 from core.throttles import hourly_allowance
+from core.xlsx import CONTENT_TYPE as XLSX_TYPE
 from library import imports, selectors, services, tasks
-from library.exporters import XLSX_TYPE, import_report_lines, import_report_xlsx
+from library.exporters import import_report_lines, import_report_xlsx
 from library.fulltext import download_name
 from library.models import Book, CatalogImport, Copy, Paper
 from library.schemas import (

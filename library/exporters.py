@@ -21,13 +21,12 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pymarc import Field, Indicators, Record, Subfield, record_to_xml
 from tqdm import tqdm
 
 from core.errors import InvalidInput
 from core.text import neutralize_cell
+from core.xlsx import xlsx_bytes
 from library import selectors
 from library.importers import CONTROL_CHARS_RE, CSV_COLUMNS, MARC_LANGUAGES, parse_person
 from library.models import Book, Contributor, ImportRecord, Language
@@ -415,7 +414,6 @@ IMPORT_REPORT_HEADER = [gettext_lazy("序号"), gettext_lazy("行号"), gettext_
                         gettext_lazy("不一致的字段（现有 → 导入）"), gettext_lazy("决定")]
 #: Column widths of the XLSX report (characters), in IMPORT_REPORT_HEADER's order.
 IMPORT_REPORT_WIDTHS = (6, 6, 8, 20, 16, 36, 14, 60, 9, 48, 14)
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _import_report_rows(records: Iterable[ImportRecord]) -> Iterator[list]:
@@ -456,20 +454,10 @@ def _csv_lines(rows: Iterable[list]) -> Iterator[str]:
 
 
 def import_report_xlsx(records: Iterable[ImportRecord], *, dry_run: bool = False) -> bytes:
-    """The same report as an XLSX workbook: numbers as numbers, text neutralized as in the CSV (and
-    stripped of the control characters XLSX cannot hold); the header row frozen and filterable, the columns
-    sized for their text, and a dry run's sheet named 试导入报告."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("试导入报告") if dry_run else _("导入报告"))
-    sheet.freeze_panes = "A2"
-    for letter, width in zip("ABCDEFGHIJK", IMPORT_REPORT_WIDTHS, strict=True):
-        sheet.column_dimensions[letter].width = width
-    count = 0
-    for row in _import_report_rows(records):
-        sheet.append([cell if isinstance(cell, int) or cell is None
-                      else ILLEGAL_CHARACTERS_RE.sub("", neutralize_cell(str(cell))) for cell in row])
-        count += 1
-    sheet.auto_filter.ref = f"A1:K{count}"
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    """The same report as an XLSX workbook (``core.xlsx``: numbers as numbers, text neutralized as in the CSV
+    and stripped of what XML cannot hold); the header row frozen and filterable, the columns sized for their
+    text, and a dry run's sheet named 试导入报告."""
+    rows = _import_report_rows(records)
+    header = next(rows)
+    return xlsx_bytes(header, rows, title=_("试导入报告") if dry_run else _("导入报告"), widths=IMPORT_REPORT_WIDTHS,
+                      autofilter=True)
