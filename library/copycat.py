@@ -29,7 +29,7 @@ from library import importers, marcxml
 from library.importers import Entry, parse_person
 from library.models import Book, SruTarget
 from library.sru import SearchAnswer, SruError, search
-from library.validators import format_isbn, normalize_isbn
+from library.validators import ISBN_PREFIX_RE, format_isbn, isbn_token, normalize_isbn
 
 TOKEN_SALT = "library.copycat.record"
 #: How long a candidate's token may be sent back to import it (seconds): a day's cataloguing session.
@@ -84,7 +84,8 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 def dc_entry(xml: bytes) -> Entry:
     """A Dublin Core record (SRU's ``dc`` schema) as an import Entry: title (a ``Title : subtitle`` split),
     creators and contributors (role words such as 主编 taken off), the last publisher (dp2 and Aleph write the
-    place first), the first four-digit year, an ISBN among the identifiers, subjects, description, language."""
+    place first), the first four-digit year, the first identifier shaped like an ISBN (``validators.isbn_token``),
+    subjects, description, language."""
     root = marcxml.parse(xml)
 
     def values_of(name: str) -> list[str]:
@@ -104,9 +105,8 @@ def dc_entry(xml: bytes) -> Entry:
             values["year"] = year
             break
     for identifier in values_of("identifier"):
-        token = identifier.upper().removeprefix("URN:ISBN:").removeprefix("ISBN").strip(" :")
-        digits = token.replace("-", "").replace(" ", "")
-        if len(digits) in (10, 13) and digits[:-1].isdigit() and (digits[-1].isdigit() or digits[-1] == "X"):
+        token = isbn_token(identifier)  # the import's rule: shaped like an ISBN, checked when written
+        if token:
             values["isbn"] = token
             break
     values["subjects"] = values_of("subject")
@@ -243,7 +243,7 @@ def _comparable(name: str, text: str) -> str:
 def isbn_term_problem(term: str) -> str:
     """Why ``term`` cannot be an ISBN search ("" when it can): digits, hyphens, spaces and a final X only, as
     written on a book (a leading "ISBN" is allowed); a part of one (978-7-301) is fine, letters are not."""
-    text = re.sub(r"^ISBN(?:-1[03])?:?\s*", "", unicodedata.normalize("NFKC", term).strip(), flags=re.IGNORECASE)
+    text = ISBN_PREFIX_RE.sub("", unicodedata.normalize("NFKC", term).strip(), count=1)
     if not re.fullmatch(r"[0-9][0-9 \-]*[0-9Xx]?", text):
         return _("ISBN 只能包含数字、连字符和末位的 X：%(term)s") % {"term": term}
     return ""

@@ -84,7 +84,7 @@ from library.callnumbers import normalize_call_number
 from library.matching import match_text
 from library.models import Book, Contributor, Copy, ImportRecord, Language
 from library.services import BOOK_FIELDS, Person
-from library.validators import normalize_barcode, normalize_clc, normalize_isbn
+from library.validators import isbn_token, normalize_barcode, normalize_clc, normalize_isbn
 
 #: What ``format`` may name: a container and a dialect (csv; ISO 2709 MARC21 or UNIMARC; MARCXML or UNIMARC
 #: XML), or only a container with the dialect judged from the tags ("marc": ISO 2709, "xml": any MARC XML).
@@ -564,9 +564,9 @@ def _record_year(coded: str, transcribed: list[str]) -> int | None:
 
 
 def _isbn_token(text: str) -> str:
-    """The ISBN of "9787301048153 (pbk.)" or "7-301-04815-7 : CNY45.00"."""
-    match = re.match(r"\s*(?:ISBN[:：]?\s*)?([0-9Xx][0-9Xx\- ]*[0-9Xx])", text, re.IGNORECASE)
-    return match[1] if match else text.strip()
+    """The ISBN of "9787301048153 (pbk.)" or "7-301-04815-7 : CNY45.00" (``validators.isbn_token``); a field
+    that does not begin with one is kept whole, so the record's report says what it held."""
+    return isbn_token(text) or text.strip()
 
 
 def _control_number(record: Record) -> str:

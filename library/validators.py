@@ -11,14 +11,29 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from core.text import has_hidden_characters, has_visible_text
 
+#: What may stand before an ISBN: "ISBN", "ISBN-13", "ISBN:" ("ISBN：" once NFKC-folded), "URN:ISBN:".
+ISBN_PREFIX_RE = re.compile(r"^(?:URN:)?ISBN(?:-1[03])?:?\s*", re.IGNORECASE)
+#: An ISBN's shape: 13 digits, or 9 digits and a digit or X, each digit followed by at most one hyphen or space,
+#: and no further digit or X after it.
+ISBN_SHAPE_RE = re.compile(r"(?:\d[- ]?){12}\d(?![\dX])|(?:\d[- ]?){9}[\dX](?![\dX])", re.IGNORECASE)
+
+
+def isbn_token(text: str) -> str:
+    """The ISBN a field begins with, as written (NFKC-folded), or "" when it begins with none: the one rule by
+    which every reader finds an ISBN by its shape — "978-7-301-04815-3" of MARC's "ISBN 978-7-301-04815-3 (pbk.)"
+    or "7-301-04815-7 : CNY45.00", of Dublin Core's "URN:ISBN:…".  Whether it is a valid ISBN (its check
+    digit) is ``normalize_isbn``'s question, asked of it like of any ISBN typed (docs/design.md, Catalog)."""
+    text = ISBN_PREFIX_RE.sub("", unicodedata.normalize("NFKC", text or "").strip(), count=1)
+    match = ISBN_SHAPE_RE.match(text)
+    return match[0] if match else ""
+
 
 def normalize_isbn(value: str) -> str:
     """Return the ISBN-13 form (digits only) of an ISBN-10 or ISBN-13 written with or without hyphens/spaces.
 
     Raises ValidationError with a reason a librarian understands.
     """
-    text = unicodedata.normalize("NFKC", value or "").strip()
-    text = re.sub(r"^ISBN(?:-1[03])?:?\s*", "", text, flags=re.IGNORECASE)
+    text = ISBN_PREFIX_RE.sub("", unicodedata.normalize("NFKC", value or "").strip(), count=1)
     try:
         return stdnum_isbn.to_isbn13(stdnum_isbn.validate(text))
     except InvalidChecksum:

@@ -147,6 +147,34 @@ def test_dublin_core_records_become_candidates(sru_server):
             fields["isbn"]) == ("Zürich", "ein Lesebuch", "叶震", "中国统计出版社", "2007", "978-3-259-00518-7")
 
 
+def test_a_dublin_core_identifier_is_the_isbn_by_the_imports_rule(sru_server):
+    """The first identifier shaped like an ISBN (validators.isbn_token, as MARC's 020): a qualifier after it is
+    no reason to miss it, a system number is no ISBN."""
+    record = dc_record(title="民法总论", identifiers=["(aleph)000095383BNU03", "990002180740203961",
+                                                    "ISBN 7-301-04815-7 (pbk.)"])
+    sru_server.answer('dc.title all "民法总论"', search_response([record], schema="dc"))
+
+    page = copycat.copycat_search(target=make_target(sru_server, record_schema="dc"), by="title", term="民法总论")
+
+    assert page.candidates[0].fields["isbn"] == "978-7-301-04815-3"
+
+
+@pytest.mark.parametrize("schema", ["marcxml", "dc"])
+def test_a_wrong_check_digit_is_reported_alike_from_marc_and_dublin_core(sru_server, schema):
+    """Reported, not dropped (docs/design.md, Catalog): listed with the reason and no token to import it."""
+    record = (marc21_record(title="民法总论", isbn="7-301-04815-0 (pbk.)") if schema == "marcxml"
+              else dc_record(title="民法总论", identifiers=["ISBN 7-301-04815-0 (pbk.)"]))
+    sru_server.answer('dc.title all "民法总论"', search_response([record], schema=schema))
+    target = make_target(sru_server, record_schema=schema)
+
+    candidate = copycat.copycat_search(target=target, by="title", term="民法总论").candidates[0]
+    imported = copycat.copycat_import(target=target, token=copycat.sign_record(target, record.encode()))
+
+    assert (candidate.problem, candidate.token) == ("ISBN 校验位错误：7-301-04815-0", "")
+    assert (imported.outcome, imported.reason, Book.objects.count()) == (
+        "failed", "ISBN 校验位错误：7-301-04815-0", 0)
+
+
 @pytest.mark.parametrize(("name", "schema", "first_title"), [
     ("dp2_sample_cnmarcxml.xml", "cnmarcxml", "'94中国发展报告"),
     ("dp2_sample_unimarcxml.xml", "unimarcxml", None),

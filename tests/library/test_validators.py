@@ -2,9 +2,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
+from stdnum import ean
 
 from library.models import Book, Copy
-from library.validators import normalize_barcode, normalize_clc, normalize_isbn
+from library.validators import format_isbn, isbn_token, normalize_barcode, normalize_clc, normalize_isbn
 
 
 @pytest.mark.parametrize(
@@ -39,6 +40,36 @@ def test_isbn_rejects_bad_checksum_length_and_format(raw, code):
     with pytest.raises(ValidationError) as info:
         normalize_isbn(raw)
     assert info.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [
+        ("9787301048153 (pbk.)", "9787301048153"),
+        ("7-301-04815-7 : CNY45.00", "7-301-04815-7"),
+        ("ISBN：７-３０１-０４８１５-７", "7-301-04815-7"),
+        ("URN:ISBN:978-3-259-00518-7", "978-3-259-00518-7"),
+        ("isbn-13 978 7 301 04815 3", "978 7 301 04815 3"),
+        ("7-5037-2790-x（精装）", "7-5037-2790-x"),
+        ("9787301048154", "9787301048154"),  # the shape of one: its check digit is normalize_isbn's question
+        ("978730104815", ""),  # 12 digits
+        ("73010481570", ""),  # 11 digits
+        ("990002180740203961", ""),  # a system number
+        ("(aleph)000095383BNU03", ""),
+        ("CNY45.00", ""),
+        ("", ""),
+    ],
+)
+def test_isbn_token_finds_the_isbn_a_field_begins_with_by_its_shape(text, token):
+    assert isbn_token(text) == token
+
+
+@given(st.from_regex(r"978[0-9]{9}", fullmatch=True), st.sampled_from(["", "ISBN ", "ISBN：", "urn:isbn:"]),
+       st.sampled_from(["", " (pbk.)", " : CNY45.00", "（精装）"]))
+def test_a_valid_isbn_written_any_way_is_found_and_normalized_back(digits, prefix, suffix):
+    isbn = digits + ean.calc_check_digit(digits)
+
+    assert normalize_isbn(isbn_token(f"{prefix}{format_isbn(isbn)}{suffix}")) == isbn
 
 
 @given(st.text(max_size=30))
