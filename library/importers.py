@@ -1457,23 +1457,33 @@ def _record_json(values: dict, people: list[Person], holdings, location: str | N
             "control_number": entry.control_number, "source": source_key(entry.control_number, entry.control_source)}
 
 
-def _call_number_taken(values: dict[str, Any], *, book: Book | None = None) -> str:
-    """Drop the record's call number from ``values`` when another book has it, and say so (else "").
+def _drop_taken(values: dict[str, Any], *, book: Book | None = None) -> str:
+    """Drop from ``values`` the ISBN and the call number another book than ``book`` already has (each is one
+    book's), and say so for the record's report; "" when neither is taken.  Every writer calls it before it
+    writes, so a value left off is never left off silently.
 
-    Sources shelve a yearly series under one call number; this catalogue gives each book its own, so the
-    record is imported without it and the librarian gives one when adding copies."""
-    call_number = values.get("call_number")
-    if not call_number:
-        return ""
-    holder = Book.objects.filter(call_number=call_number)
-    if book is not None:
-        holder = holder.exclude(pk=book.pk)
-    title = holder.values_list("title", flat=True).first()
-    if title is None:
-        return ""
-    del values["call_number"]
-    return _("来源索书号 %(call_number)s 已被《%(title)s》使用，未采用；添加复本时将另行分配") % {
-        "call_number": call_number, "title": title}
+    An ISBN: the book a librarian made beside the one with this ISBN (另建新书), found again by its control
+    number.  A call number: sources shelve a yearly series under one call number; this catalogue gives each
+    book its own, so the record is imported without it and the librarian gives one when adding copies."""
+    notes = []
+    for name in ("isbn", "call_number"):
+        value = values.get(name)
+        if not value:
+            continue
+        holders = Book.objects.filter(**{name: value})
+        if book is not None:
+            holders = holders.exclude(pk=book.pk)
+        other = holders.values("pk", "title").first()
+        if other is None:
+            continue
+        del values[name]
+        if name == "isbn":
+            notes.append(_("ISBN %(isbn)s 已属于另一种书《%(title)s》(id %(id)s)，未采用") % {
+                "isbn": value, "title": other["title"], "id": other["pk"]})
+        else:
+            notes.append(_("来源索书号 %(call_number)s 已被《%(title)s》使用，未采用；添加复本时将另行分配") % {
+                "call_number": value, "title": other["title"]})
+    return "；".join(notes)
 
 
 def _write(entry: Entry, location: str | None) -> "Outcome":
@@ -1485,7 +1495,7 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
         if book is None:
             if not values.get("title"):
                 raise ValidationError(_("题名不能为空"))
-            note = _call_number_taken(values)
+            note = _drop_taken(values)
             book = _create_book(values, people, defaults=entry.create_defaults, source=source,
                                 holdings=entry.holdings, location=location)
             return Outcome(0, "created", note, book_id=book.pk)
@@ -1505,10 +1515,7 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
             return Outcome(0, "conflict", reason, book_id=book.pk, conflict_kind=kind, conflicts=conflicts,
                            entry=_record_json(values, people, entry.holdings, location, entry),
                            fingerprint=book_fingerprint(book))
-        note = _call_number_taken(fills, book=book)
-        if fills.get("isbn") and Book.objects.filter(isbn=fills["isbn"]).exclude(pk=book.pk).exists():
-            # Found by its control number: the book a librarian made beside the one with this ISBN (另建新书).
-            del fills["isbn"]
+        note = _drop_taken(fills, book=book)
         if fills or new_people is not None:
             services.book_update(book=book, changes=fills, contributors=new_people)
         if source and not book.source_control_number:
@@ -1528,9 +1535,9 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
 def apply_decision(*, book: Book | None, record: dict, action: str) -> tuple[str, Book | None, str]:
     """Carry out a librarian's decision on a conflict (``record`` is ``ImportRecord.entry``): "keep" writes
     nothing; "replace" writes every incoming value that differs onto ``book`` (its people too) and adds
-    the copies; "new" creates a separate book with the copies (without the ISBN when another book has
-    it, which the returned note says).  Returns (outcome, book, note); raises ValidationError when the
-    copies or values cannot be written.  Call it in a transaction."""
+    the copies; "new" creates a separate book with the copies.  Either leaves off an ISBN or a call number
+    another book has (``_drop_taken``), which the returned note says.  Returns (outcome, book, note); raises
+    ValidationError when the copies or values cannot be written.  Call it in a transaction."""
     values = dict(record["values"])
     people = [Person(name, role) for name, role in record["people"]]
     holdings = [(barcode, place) for barcode, place in record["holdings"]]
@@ -1540,18 +1547,14 @@ def apply_decision(*, book: Book | None, record: dict, action: str) -> tuple[str
     if action == "replace":
         assert book is not None
         changes = {name: value for name, value in values.items() if getattr(book, name) != value}
-        taken = _call_number_taken(changes, book=book)
+        taken = _drop_taken(changes, book=book)
         new_people = people if people and people != _current_people(book) else None
         services.book_update(book=book, changes=changes, contributors=new_people)
         _add_copies(book, holdings, location)
         done = _("以导入为准：%(fields)s") % {
             "fields": _labels([*changes, *(["contributors"] if new_people is not None else [])]) or "—"}
         return "updated", book, "；".join(part for part in (done, taken) if part)
-    notes = []
-    if values.get("isbn") and Book.objects.filter(isbn=values["isbn"]).exists():
-        notes.append(_("ISBN %(isbn)s 已属于另一种书，新书未记 ISBN") % {"isbn": values.pop("isbn")})
-    notes.append(_call_number_taken(values))
-    note = "；".join(part for part in notes if part)
+    note = _drop_taken(values)
     created = _create_book(values, people, defaults=record.get("create_defaults", {}), source=record.get("source", ""),
                            holdings=holdings, location=location)
     return "created", created, note

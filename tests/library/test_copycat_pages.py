@@ -266,7 +266,7 @@ def test_page_decides_a_conflict(librarian, target, sru_server, decision, publis
     assert response.redirect_chain[-1][0].startswith(f"/books/{landed.pk}?imported=")
     if decision == "new":
         assert landed.publisher == "北京大学出版社" and not landed.isbn  # the ISBN stays with the local book
-        assert "ISBN 9787301048153 已属于另一种书，新书未记 ISBN" in response.content.decode()
+        assert f"ISBN 9787301048153 已属于另一种书《民法总论》(id {local.pk})，未采用" in response.content.decode()
 
 
 def test_page_decision_refuses_a_forged_token(librarian, target):

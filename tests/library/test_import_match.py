@@ -164,6 +164,29 @@ def test_a_new_book_decision_leaves_off_a_taken_call_number_and_says_so(libraria
     assert body["reason"].endswith("来源索书号 D923/1 已被《民法总则》使用，未采用；添加复本时将另行分配")
 
 
+def test_an_isbn_another_book_has_is_left_off_with_a_notice_by_every_writer(librarian_api):
+    """One rule (importers._drop_taken) for the new book a decision makes, the re-import that finds that book by
+    its control number (which dropped the ISBN silently) and a later "replace" on it (which failed with
+    duplicate_isbn)."""
+    held = services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社")
+    record = {"control": "c1", "source": "X", "isbn": ISBN_A, "title": "民法总则", "year": "2020"}
+    taken = f"ISBN {ISBN_A} 已属于另一种书《民法总则》(id {held.pk})，未采用"
+    first = upload(librarian_api, marc(marc21(**record, publisher="法律出版社")), "books.mrc")
+    made = decide(librarian_api, first, 1, "new").json()
+
+    again = upload(librarian_api, marc(marc21(**record, publisher="法律出版社")), "books.mrc")
+    changed = upload(librarian_api, marc(marc21(**record, publisher="人民法院出版社")), "books.mrc")
+    replaced = decide(librarian_api, changed, 1, "replace").json()
+
+    assert (made["outcome"], made["reason"].endswith(f"已决定：另建新书；{taken}")) == ("created", True)
+    assert [(r["outcome"], r["book"], r["reason"]) for r in records(again, librarian_api)] == [
+        ("unchanged", made["book"], taken)]
+    assert (replaced["outcome"], replaced["reason"].endswith(f"已决定：以导入为准；以导入为准：出版者；{taken}")) == (
+        "updated", True)
+    book = Book.objects.get(pk=made["book"])
+    assert (book.isbn, book.publisher, Book.objects.get(isbn=ISBN_A).pk) == (None, "人民法院出版社", held.pk)
+
+
 # --- re-import and no silent merge -----------------------------------------------------------------------
 
 
@@ -301,7 +324,7 @@ def test_new_creates_a_separate_book_without_the_taken_isbn(librarian_api, confl
     assert (created.title, created.isbn, created.publisher, list(created.copies.values_list("barcode", flat=True))) == (
         "民法总则", None, "法律出版社", ["N1"])
     assert body["reason"] == (f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：另建新书；"
-                              f"ISBN {ISBN_A} 已属于另一种书，新书未记 ISBN")
+                              f"ISBN {ISBN_A} 已属于另一种书《民法总则》(id {book.pk})，未采用")
     assert counts(librarian_api.get(status["url"]).json()) == (2, 0, 0, 0, 0)
 
 
