@@ -287,6 +287,9 @@ class CopyResult:
     book: Book | None
     reason: str = ""
     conflicts: list[dict] = field(default_factory=list)
+    #: For a conflict, the local book's fingerprint as compared (``importers.book_fingerprint``): sent back with
+    #: the decision, which is refused when the book has changed since.
+    fingerprint: str = ""
 
 
 def token_record(*, target: SruTarget, token: str) -> bytes:
@@ -307,16 +310,22 @@ def token_record(*, target: SruTarget, token: str) -> bytes:
 ON_CONFLICT = ("keep", "replace", "new")
 
 
-def copycat_import(*, target: SruTarget, token: str, on_conflict: str = "") -> CopyResult:
+def copycat_import(*, target: SruTarget, token: str, on_conflict: str = "", fingerprint: str = "") -> CopyResult:
     """Write the record ``token`` carries as the import writes a record (created, updated, left or reported
     as a conflict by the import's rules); copies and a call number are the librarian's next steps.
 
-    ``on_conflict`` (keep, replace, new) decides a conflict in the same transaction, judged against the
-    book as it is now: "keep" writes nothing (unchanged), "replace" writes the differing fields through
-    ``library.services`` (updated), "new" creates a separate book (created) — ``importers.apply_decision``,
-    the file import's decision.  Without it a conflict is reported and nothing is written."""
+    ``on_conflict`` (keep, replace, new) decides a conflict in the same transaction — ``importers.apply_decision``,
+    the file import's decision: "keep" writes nothing (unchanged), "replace" writes the differing fields through
+    ``library.services`` (updated), "new" creates a separate book (created).  Without it a conflict is reported
+    (with the book's ``fingerprint``) and nothing is written.  As for a file import's decision, "keep" and
+    "replace" need the ``fingerprint`` the conflict came with and are refused (``DomainError`` 409
+    ``book_changed``, nothing written) when the book the record matches now is not that book as it was: edited,
+    deleted, or decided by another librarian meanwhile."""
     if on_conflict and on_conflict not in ON_CONFLICT:
         raise InvalidInput("on_conflict", _("冲突时只能选择 keep、replace 或 new"))
+    checked = on_conflict in ("keep", "replace")
+    if checked and not fingerprint:
+        raise InvalidInput("fingerprint", _("保留或以导入为准须附上冲突时本馆记录的 fingerprint"), code="required")
     xml = token_record(target=target, token=token)
     try:
         entry = record_entry(target.record_schema, xml)
@@ -324,6 +333,12 @@ def copycat_import(*, target: SruTarget, token: str, on_conflict: str = "") -> C
         return CopyResult("failed", None, importers.error_reason(exc))
     with transaction.atomic():
         outcome = importers.import_items([(1, lambda: entry)], location=None)[0]
+        if checked and outcome.book_id is not None:
+            # Under the book's lock, as a file import's decision: of two decisions sent at once the second sees
+            # the first one's writes; a rerun that wrote (the book went, so the record created one) rolls back.
+            book = Book.objects.select_for_update().filter(pk=outcome.book_id).first()
+            if book is None or importers.book_fingerprint(book) != fingerprint:
+                raise DomainError("book_changed", _("比较之后本馆的这种书已被修改或删除；请重新导入此记录，比较后再决定"))
         if outcome.outcome == "conflict" and on_conflict:
             book = Book.objects.select_for_update().filter(pk=outcome.book_id).first()
             try:
@@ -337,7 +352,7 @@ def copycat_import(*, target: SruTarget, token: str, on_conflict: str = "") -> C
     # The import's conflicts (current / incoming) in this page's terms (ours / theirs).
     conflicts = [{"field": c["field"], "label": c["label"], "theirs": c["incoming"], "ours": c["current"]}
                  for c in outcome.conflicts]
-    return CopyResult(outcome.outcome, book, outcome.reason, conflicts)
+    return CopyResult(outcome.outcome, book, outcome.reason, conflicts, outcome.fingerprint)
 
 
 def differences(fields: dict[str, str], local_fields: dict[str, str], names: list[str]) -> list[dict]:

@@ -88,9 +88,11 @@ def search_target(request: HttpRequest, target_id: int, filters: Query[SruSearch
 @router.post("/sru-targets/{target_id}/import", response={200: CopyImportOut, **ERRORS}, auth=LOGGED_IN,
              summary="导入一条候选记录（馆员）",
              description="token 来自检索结果（服务器签名，24 小时内有效）；按导入的匹配规则新建、补充或不变，"
-                         "冲突时不写入并列出两边的值；带 on_conflict（keep、replace、new）再次提交即按所选决定写入。")
+                         "冲突时不写入并列出两边的值和本馆图书的 fingerprint；带 on_conflict（keep、replace、new）"
+                         "再次提交即按所选决定写入（keep、replace 须附 fingerprint；其间本馆图书已变时 409 book_changed）。")
 def import_candidate(request: HttpRequest, target_id: int, payload: CopyImportIn):
     target = _target(request, target_id)
-    result = copycat.copycat_import(target=target, token=payload.token, on_conflict=payload.on_conflict or "")
+    result = copycat.copycat_import(target=target, token=payload.token, on_conflict=payload.on_conflict or "",
+                                    fingerprint=payload.fingerprint or "")
     return {"outcome": result.outcome, "book_id": result.book.pk if result.book else None,
-            "reason": result.reason, "conflicts": result.conflicts}
+            "reason": result.reason, "conflicts": result.conflicts, "fingerprint": result.fingerprint}

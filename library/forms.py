@@ -68,6 +68,8 @@ class CopyImportForm(forms.Form):
     token = forms.CharField(max_length=200_000, widget=forms.HiddenInput)
     on_conflict = forms.ChoiceField(choices=[("", "")] + [(a, a) for a in ("keep", "replace", "new")], required=False,
                                     widget=forms.HiddenInput)
+    #: The local book's fingerprint when the conflict was shown (``copycat.copycat_import``).
+    fingerprint = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
 
 class PaperForm(forms.Form):

@@ -655,6 +655,9 @@ class CopyImportIn(StrictSchema):
     on_conflict: Literal["keep", "replace", "new"] | None = Field(
         None, description="与本馆图书冲突时的决定：keep 保留本馆记录（不写入），replace 以导入为准（改写不同的字段），"
                           "new 另建新书；不给时冲突不写入，回答 outcome=conflict")
+    fingerprint: Text(64) | None = Field(
+        None, description="冲突回答中的 fingerprint；keep 与 replace 必须附上。本馆图书此后被修改、删除或已被他人决定时"
+                          "回答 409 book_changed，不写入")
 
 
 class CopyImportOut(Schema):
@@ -662,3 +665,4 @@ class CopyImportOut(Schema):
     book_id: int | None
     reason: str
     conflicts: list[dict]
+    fingerprint: str = Field(description="冲突时本馆图书的指纹（其余结果为空）：决定时原样附上")

@@ -554,7 +554,8 @@ def copy_catalog_import(request: HttpRequest) -> HttpResponse:
     target = form.cleaned_data["target"]
     try:
         result = copycat.copycat_import(target=target, token=form.cleaned_data["token"],
-                                        on_conflict=form.cleaned_data["on_conflict"])
+                                        on_conflict=form.cleaned_data["on_conflict"],
+                                        fingerprint=form.cleaned_data["fingerprint"])
     except DomainError as exc:
         messages.error(request, exc.detail)
         return redirect("copy-catalog")

@@ -4,9 +4,9 @@ the local SRU server (tests/library/sru_server.py)."""
 import pytest
 from django.test import Client
 
-from library import copycat
+from library import copycat, importers
 from library.models import Book, SruTarget
-from library.services import book_create
+from library.services import book_create, book_update
 from tests.conftest import api_for
 from tests.library.sru_server import diagnostic_response, marc21_record, search_response
 
@@ -230,7 +230,7 @@ def conflict_token(client, target) -> str:
 
 
 def test_the_conflict_page_offers_the_three_decisions_as_csrf_forms_with_the_token(librarian, target, sru_server):
-    conflicting_local_book()
+    local = conflicting_local_book()
     answer_one(sru_server)
     client = logged_in(librarian)
     token = conflict_token(client, target)
@@ -239,6 +239,7 @@ def test_the_conflict_page_offers_the_three_decisions_as_csrf_forms_with_the_tok
 
     form = body[body.index('id="conflict-decisions"'):body.index("</form>", body.index('id="conflict-decisions"'))]
     assert "csrfmiddlewaretoken" in form and f'value="{token}"' in form
+    assert f'name="fingerprint" value="{importers.book_fingerprint(local)}"' in form
     assert ['name="on_conflict" value="keep"' in form, 'name="on_conflict" value="replace"' in form,
             'name="on_conflict" value="new"' in form] == [True, True, True]
     assert "保留本馆记录" in form and "以导入为准" in form and "另建新书" in form
@@ -254,9 +255,10 @@ def test_page_decides_a_conflict(librarian, target, sru_server, decision, publis
     answer_one(sru_server)
     client = logged_in(librarian)
     token = conflict_token(client, target)
+    shown = client.post("/catalog/copy/import", {"target": target.pk, "token": token}).context["result"]
 
-    response = client.post("/catalog/copy/import", {"target": target.pk, "token": token, "on_conflict": decision},
-                           follow=True)
+    response = client.post("/catalog/copy/import", {"target": target.pk, "token": token, "on_conflict": decision,
+                                                    "fingerprint": shown.fingerprint}, follow=True)
 
     local.refresh_from_db()
     assert local.publisher == publisher
@@ -286,16 +288,111 @@ def test_page_decision_refuses_a_forged_token(librarian, target):
 ])
 def test_api_decides_a_conflict(librarian, target, sru_server, decision, outcome, publisher, books):
     local = conflicting_local_book()
+    before = importers.book_fingerprint(local)
     answer_one(sru_server)
     api = api_for(librarian)
     token = api.get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "9787301048153"}).json()["candidates"][0]["token"]
+    fingerprint = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token}).json()["fingerprint"]
 
-    answer = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token, "on_conflict": decision}).json()
+    answer = api.post(f"/api/v1/sru-targets/{target.pk}/import",
+                      {"token": token, "on_conflict": decision, "fingerprint": fingerprint}).json()
 
+    assert fingerprint == before  # the local book's, as compared
     local.refresh_from_db()
-    assert answer["outcome"] == outcome
+    assert (answer["outcome"], answer["fingerprint"]) == (outcome, "")
     assert answer["book_id"] == (local.pk if decision != "new" else Book.objects.exclude(pk=local.pk).get().pk)
     assert (local.publisher, Book.objects.count()) == (publisher, books)
+
+
+def api_conflict(api, target) -> tuple[str, str]:
+    """The token of the search's candidate and the fingerprint its conflict answered."""
+    token = api.get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "9787301048153"}).json()["candidates"][0]["token"]
+    return token, api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token}).json()["fingerprint"]
+
+
+@pytest.mark.parametrize("decision", ["keep", "replace"])
+def test_api_refuses_a_decision_on_a_book_changed_since_the_conflict_and_writes_nothing(librarian, target, sru_server,
+                                                                                     decision):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    api = api_for(librarian)
+    token, fingerprint = api_conflict(api, target)
+    book_update(book=local, changes={"edition": "第2版"})
+
+    response = api.post(f"/api/v1/sru-targets/{target.pk}/import",
+                        {"token": token, "on_conflict": decision, "fingerprint": fingerprint})
+
+    assert (response.status_code, response.json()["code"]) == (409, "book_changed")
+    assert response.json()["detail"] == "比较之后本馆的这种书已被修改或删除；请重新导入此记录，比较后再决定"
+    local.refresh_from_db()
+    assert (local.publisher, local.edition, Book.objects.count()) == ("北大出版社", "第2版", 1)
+
+
+def test_api_refuses_a_decision_on_a_book_deleted_since_the_conflict_and_creates_nothing(librarian, target,
+                                                                                      sru_server):
+    """The rerun of the import finds no book and creates one from the record: rolled back with the refusal."""
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    api = api_for(librarian)
+    token, fingerprint = api_conflict(api, target)
+    local.delete()
+
+    response = api.post(f"/api/v1/sru-targets/{target.pk}/import",
+                        {"token": token, "on_conflict": "keep", "fingerprint": fingerprint})
+
+    assert (response.status_code, response.json()["code"]) == (409, "book_changed")
+    assert Book.objects.count() == 0
+
+
+def test_api_decides_again_after_comparing_the_changed_book_anew(librarian, target, sru_server):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    api = api_for(librarian)
+    token, stale = api_conflict(api, target)
+    book_update(book=local, changes={"edition": "第2版"})
+    refused = api.post(f"/api/v1/sru-targets/{target.pk}/import",
+                       {"token": token, "on_conflict": "replace", "fingerprint": stale})
+
+    fresh = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token}).json()["fingerprint"]
+    answer = api.post(f"/api/v1/sru-targets/{target.pk}/import",
+                      {"token": token, "on_conflict": "replace", "fingerprint": fresh}).json()
+
+    local.refresh_from_db()
+    assert (refused.status_code, fresh != stale, answer["outcome"]) == (409, True, "updated")
+    assert (local.publisher, local.edition) == ("北京大学出版社", "第2版")
+
+
+@pytest.mark.parametrize("decision", ["keep", "replace"])
+def test_api_keep_or_replace_without_the_fingerprint_is_422_naming_it(librarian, target, sru_server, decision):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    api = api_for(librarian)
+    token, _fingerprint = api_conflict(api, target)
+
+    response = api.post(f"/api/v1/sru-targets/{target.pk}/import", {"token": token, "on_conflict": decision})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "fingerprint"
+    local.refresh_from_db()
+    assert local.publisher == "北大出版社"
+
+
+def test_page_decision_on_a_book_changed_since_the_conflict_says_so_and_writes_nothing(librarian, target, sru_server):
+    local = conflicting_local_book()
+    answer_one(sru_server)
+    client = logged_in(librarian)
+    token = conflict_token(client, target)
+    shown = client.post("/catalog/copy/import", {"target": target.pk, "token": token}).context["result"]
+    book_update(book=local, changes={"edition": "第2版"})
+
+    response = client.post("/catalog/copy/import", {"target": target.pk, "token": token, "on_conflict": "replace",
+                                                    "fingerprint": shown.fingerprint}, follow=True)
+
+    assert response.redirect_chain == [("/catalog/copy", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "比较之后本馆的这种书已被修改或删除；请重新导入此记录，比较后再决定"]
+    local.refresh_from_db()
+    assert (local.publisher, Book.objects.count()) == ("北大出版社", 1)
 
 
 def test_api_refuses_an_unknown_decision_naming_on_conflict(librarian, target):
