@@ -31,6 +31,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import NotSupportedError
 from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from interop.cqlquery import Boolean, Clause, Node, SortKey
 from library import selectors
@@ -53,13 +54,13 @@ INDEXES = {
 }
 #: The indexes explain lists (set, name, title).
 EXPLAINED_INDEXES = [
-    ("cql", "anywhere", "任意字段（与站内检索相同）"),
-    ("cql", "serverChoice", "任意字段（与站内检索相同）"),
-    ("dc", "title", "题名"),
-    ("dc", "creator", "责任者"),
-    ("dc", "subject", "主题词、关键词、中图法分类号"),
-    ("bath", "isbn", "ISBN（10 位与 13 位等同）"),
-    ("dc", "date", "出版年"),
+    ("cql", "anywhere", _("任意字段（与站内检索相同）")),
+    ("cql", "serverChoice", _("任意字段（与站内检索相同）")),
+    ("dc", "title", _("题名")),
+    ("dc", "creator", _("责任者")),
+    ("dc", "subject", _("主题词、关键词、中图法分类号")),
+    ("bath", "isbn", _("ISBN（10 位与 13 位等同）")),
+    ("dc", "date", _("出版年")),
 ]
 TEXT_RELATIONS = {"=", "==", "all", "any", "adj"}
 DATE_RELATIONS = {"=", "==", "<", ">", "<=", ">=", "<>"}
