@@ -7,3 +7,6 @@ class InteropConfig(AppConfig):
 
     name = "interop"
     verbose_name = _("对外接口（SRU、OAI-PMH）")
+
+    def ready(self) -> None:
+        from interop import checks  # noqa: F401 - registers the system checks

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db import NotSupportedError
+from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from interop.cqlquery import Boolean, Clause, Node, SortKey
 from library import selectors
@@ -52,13 +54,13 @@ INDEXES = {
 }
 #: The indexes explain lists (set, name, title).
 EXPLAINED_INDEXES = [
-    ("cql", "anywhere", "任意字段（与站内检索相同）"),
-    ("cql", "serverChoice", "任意字段（与站内检索相同）"),
-    ("dc", "title", "题名"),
-    ("dc", "creator", "责任者"),
-    ("dc", "subject", "主题词、关键词、中图法分类号"),
-    ("bath", "isbn", "ISBN（10 位与 13 位等同）"),
-    ("dc", "date", "出版年"),
+    ("cql", "anywhere", _("任意字段（与站内检索相同）")),
+    ("cql", "serverChoice", _("任意字段（与站内检索相同）")),
+    ("dc", "title", _("题名")),
+    ("dc", "creator", _("责任者")),
+    ("dc", "subject", _("主题词、关键词、中图法分类号")),
+    ("bath", "isbn", _("ISBN（10 位与 13 位等同）")),
+    ("dc", "date", _("出版年")),
 ]
 TEXT_RELATIONS = {"=", "==", "all", "any", "adj"}
 DATE_RELATIONS = {"=", "==", "<", ">", "<=", ">=", "<>"}
@@ -133,12 +135,49 @@ def _words(text: str) -> list[str]:
 # --- clauses ----------------------------------------------------------------------------------------------
 
 
-def _text_q(fields: list[str], relation: str, text: str) -> Q:
-    """Substring matching on ``fields`` (any of them) by the relation's rule."""
+class ListElementMatches(Func):
+    """True when some string of a JSON list column matches ``value`` case-insensitively, as Django's
+    ``icontains`` (``exact=False``: contains it) or ``iexact`` (``exact=True``: is it) match a text column —
+    in the database, one ``EXISTS`` over the list's elements (SQLite's ``json_each``, PostgreSQL's
+    ``jsonb_array_elements``).  Not-list values and non-string elements never match."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, value: str, *, exact: bool) -> None:
+        super().__init__(F(field))
+        self.value = value
+        self.exact = exact
+
+    def _pattern(self, connection) -> str:
+        escaped = connection.ops.prep_for_like_query(self.value)
+        return escaped if self.exact else f"%{escaped}%"
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError(f"matching JSON list elements is written for SQLite and PostgreSQL, not {connection.vendor}")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (f"(json_type({column}) = 'array' AND EXISTS (SELECT 1 FROM json_each({column}) AS interop_element "
+               "WHERE interop_element.type = 'text' AND interop_element.value LIKE %s ESCAPE '\\'))")
+        return sql, (*params, *params, self._pattern(connection))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (f"(jsonb_typeof({column}) = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements({column}) "
+               "AS interop_element(value) WHERE jsonb_typeof(interop_element.value) = 'string' "
+               "AND UPPER(interop_element.value #>> '{}') LIKE UPPER(%s)))")
+        return sql, (*params, *params, self._pattern(connection))
+
+
+def _text_q(fields: list[str], relation: str, text: str, lists: tuple[str, ...] = ()) -> Q:
+    """Substring matching on ``fields`` (text columns) and ``lists`` (JSON lists of strings: any element), any
+    of them, by the relation's rule."""
     def any_field(value: str, lookup: str = "icontains") -> Q:
         q = Q()
         for f in fields:
             q |= Q(**{f"{f}__{lookup}": value})
+        for f in lists:
+            q |= Q(ListElementMatches(f, value, exact=lookup == "iexact"))
         return q
 
     if relation == "==":
@@ -156,26 +195,12 @@ def _ids(rows: QuerySet) -> set[int]:
     return set(rows.order_by().values_list("pk", flat=True).distinct())
 
 
-def _list_matches(values: list[str], relation: str, text: str) -> bool:
-    folded = [v.casefold() for v in values if isinstance(v, str)]
-    needle = text.casefold()
-    if relation == "==":
-        return needle in folded
-    if relation in ("=", "adj"):
-        return any(needle in v for v in folded)
-    words = [w.casefold() for w in _words(text)]
-    hit = [any(w in v for v in folded) for w in words]
-    return all(hit) if relation == "all" else any(hit)
-
-
 def _subject(relation: str, text: str) -> set[Key]:
-    # Subjects and keywords are JSON lists, which SQLite stores with \\u escapes: matched here, in Python,
-    # over two columns of the catalogue (a court's catalogue is thousands of rows, not millions).
-    keys = {("book", pk) for pk, subjects, clc in public_books().order_by().values_list("pk", "subjects", "clc").iterator(chunk_size=2000)
-            if _list_matches([*(subjects or []), clc], relation, text)}
-    keys |= {("paper", pk) for pk, keywords in public_papers().order_by().values_list("pk", "keywords").iterator(chunk_size=2000)
-             if _list_matches(list(keywords or []), relation, text)}
-    return keys
+    """Books by subject or CLC class, papers by keyword: the same rules as ``dc.title``, a list matching
+    when one of its entries does — filtered in the database, not read into Python."""
+    books = public_books().filter(_text_q(["clc"], relation, text, lists=("subjects",)))
+    papers = public_papers().filter(_text_q([], relation, text, lists=("keywords",)))
+    return {("book", pk) for pk in _ids(books)} | {("paper", pk) for pk in _ids(papers)}
 
 
 def _isbn(relation: str, text: str) -> set[Key]:

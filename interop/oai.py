@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from lxml import etree
 
-from interop import catalogue, records
+from interop import catalogue, hints, records
 from library.models import Book, Paper
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -76,7 +76,8 @@ def parse_identifier(text: str) -> catalogue.Key | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
-def _sets() -> list[tuple[str, str]]:
+def sets() -> list[tuple[str, str]]:
+    """(setSpec, setName) of every set, in ListSets' order."""
     return [("book", _("图书")), ("paper", _("调研成果"))] + [
         (f"paper:{value}", str(label)) for value, label in Paper.Kind.choices
     ]
@@ -89,13 +90,24 @@ def _set_specs(item: Book | Paper) -> list[str]:
 # --- requests ---------------------------------------------------------------------------------------------
 
 
-def handle(args: dict[str, list[str]], base_url: str) -> bytes:
-    """The XML answer to an OAI-PMH request with the arguments ``args`` (each name → its values)."""
+def _envelope(base_url: str):
+    """(the OAI-PMH root with its responseDate, its request element)."""
     root = etree.Element(_o("OAI-PMH"), nsmap={None: OAI_NS, "xsi": XSI_NS})
     root.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_NS} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd")
     etree.SubElement(root, _o("responseDate")).text = datestamp(timezone.now())
     request = etree.SubElement(root, _o("request"))
     request.text = base_url
+    return root, request
+
+
+def _serialize(root) -> bytes:
+    hints.add(root, "interop/oai.xsl", "OAI-PMH")  # a browser's stylesheet and a comment for people
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+
+
+def handle(args: dict[str, list[str]], base_url: str) -> bytes:
+    """The XML answer to an OAI-PMH request with the arguments ``args`` (each name → its values)."""
+    root, request = _envelope(base_url)
     try:
         verb, single = _check(args)
         for name, value in single.items():
@@ -106,7 +118,16 @@ def handle(args: dict[str, list[str]], base_url: str) -> bytes:
         if error.code in ("badVerb", "badArgument"):
             request.attrib.clear()  # the spec: no attributes when the request itself is at fault
         etree.SubElement(root, _o("error"), code=error.code).text = error.message
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return _serialize(root)
+
+
+def unsupported_media(content_type: str, base_url: str) -> bytes:
+    """The answer (sent with 415) to a POST whose body is not form data: badArgument, as no argument was read."""
+    root, _request = _envelope(base_url)
+    etree.SubElement(root, _o("error"), code="badArgument").text = _(
+        "POST 请求的参数应以表单（application/x-www-form-urlencoded）提交，而不是 %(type)s"
+    ) % {"type": records.clean_text(content_type[:100])}
+    return _serialize(root)
 
 
 def _check(args: dict[str, list[str]]) -> tuple[str, dict[str, str]]:
@@ -177,7 +198,7 @@ def _ListSets(args, base_url):  # noqa: N802
     if "resumptionToken" in args:
         raise OAIError("badResumptionToken", _("集合列表只有一页，没有续取标记"))
     body = etree.Element(_o("ListSets"))
-    for spec, name in _sets():
+    for spec, name in sets():
         entry = etree.SubElement(body, _o("set"))
         etree.SubElement(entry, _o("setSpec")).text = spec
         etree.SubElement(entry, _o("setName")).text = name

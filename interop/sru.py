@@ -1,4 +1,4 @@
-"""The SRU server (``GET /sru``): explain and searchRetrieve, SRU 1.2 (default) and 2.0.
+"""The SRU server (``GET`` or ``POST /sru``): explain and searchRetrieve, SRU 1.2 (default) and 2.0.
 
 ``version=2.0`` answers in the OASIS searchRetrieve namespaces (``recordXMLEscaping`` instead of 1.2's
 ``recordPacking``); 1.1 and 1.2 in the LoC ``zing/srw`` ones.  Every answer is XML with HTTP 200, a
@@ -12,21 +12,24 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.utils.translation import get_language
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, gettext_lazy, override
 from lxml import etree
 
-from interop import catalogue, records
+from interop import catalogue, hints, records
 from interop.catalogue import Diagnostic
 from interop.cqlquery import MAX_CLAUSES, MAX_QUERY_CHARS, CQLSyntaxError, SortKey, clauses, parse
 
 NS = {
-    "1.2": {"sru": "http://www.loc.gov/zing/srw/", "diag": "http://www.loc.gov/zing/srw/diagnostic/"},
+    "1.2": {"sru": "http://www.loc.gov/zing/srw/", "diag": "http://www.loc.gov/zing/srw/diagnostic/",
+            "scan": "http://www.loc.gov/zing/srw/"},
     "2.0": {"sru": "http://docs.oasis-open.org/ns/search-ws/sruResponse",
-            "diag": "http://docs.oasis-open.org/ns/search-ws/diagnostic"},
+            "diag": "http://docs.oasis-open.org/ns/search-ws/diagnostic",
+            "scan": "http://docs.oasis-open.org/ns/search-ws/scan"},
 }
 ZEEREX_NS = "http://explain.z3950.org/dtd/2.0/"
 VERSIONS = {"1.1": "1.2", "1.2": "1.2", "2.0": "2.0"}
+#: The languages of explain's titles and descriptions: (BCP 47 tag in ``lang``, Django's language code).
+EXPLAIN_LANGUAGES = (("zh-Hans", "zh-hans"), ("en", "en"))
 
 MARCXML = "info:srw/schema/1/marcxml-v1.1"
 DC = "info:srw/schema/1/dc-v1.1"
@@ -76,17 +79,17 @@ def _q(version: str, name: str, ns: str = "sru") -> str:
     return f"{{{NS[version][ns]}}}{name}"
 
 
-def _sub(parent, version: str, name: str, text: str | None = None):
-    element = etree.SubElement(parent, _q(version, name))
+def _sub(parent, version: str, name: str, text: str | None = None, ns: str = "sru"):
+    element = etree.SubElement(parent, _q(version, name, ns))
     if text is not None:
         element.text = text
     return element
 
 
-def _diagnostics(parent, version: str, diagnostics: list[Diagnostic]) -> None:
+def _diagnostics(parent, version: str, diagnostics: list[Diagnostic], ns: str = "sru") -> None:
     if not diagnostics:
         return
-    box = _sub(parent, version, "diagnostics")
+    box = _sub(parent, version, "diagnostics", ns=ns)
     for diagnostic in diagnostics:
         element = etree.SubElement(box, _q(version, "diagnostic", "diag"), nsmap={"diag": NS[version]["diag"]})
         etree.SubElement(element, _q(version, "uri", "diag")).text = f"info:srw/diagnostic/1/{diagnostic.code}"
@@ -99,12 +102,16 @@ def _diagnostics(parent, version: str, diagnostics: list[Diagnostic]) -> None:
             etree.SubElement(element, _q(version, "message", "diag")).text = records.clean_text(message)
 
 
-def _document(version: str, name: str):
-    return etree.Element(_q(version, name), nsmap={"sru": NS[version]["sru"]})
+def _document(version: str, name: str, ns: str = "sru"):
+    prefix = "sru" if NS[version][ns] == NS[version]["sru"] else ns
+    return etree.Element(_q(version, name, ns), nsmap={prefix: NS[version][ns]})
 
 
 def _serialize(root) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    """The answer with the human hints before its root element: the stylesheet a browser renders it with
+    and a comment naming the page that explains the interface (XML parsers skip both)."""
+    hints.add(root, "interop/sru.xsl", "SRU")
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
 
 
 def handle(query: dict[str, list[str]]) -> bytes:
@@ -116,15 +123,18 @@ def handle(query: dict[str, list[str]]) -> bytes:
     operation = (query.get("operation") or [""])[0]
     if not operation:
         operation = "searchRetrieve" if "query" in query else "explain"
+    if operation not in ("explain", "searchRetrieve"):
+        # Before the parameters are read: a scan comes with scanClause, responsePosition … which are its own
+        # parameters, not unsupported ones (diagnostic 8) of an operation this server has.
+        name = "scanResponse" if operation == "scan" else "searchRetrieveResponse"
+        return _failure(version, name, Diagnostic(4, operation[:50], "only explain and searchRetrieve"))
     name = "explainResponse" if operation == "explain" else "searchRetrieveResponse"
     try:
         params = _single_values(query, version)
         request = Request(version=version, asked_version=asked, params=params)
         if operation == "explain":
             return explain(request)
-        if operation == "searchRetrieve":
-            return search_retrieve(request)
-        raise Diagnostic(4, operation, "only explain and searchRetrieve")
+        return search_retrieve(request)
     except Diagnostic as diagnostic:
         return _failure(version, name, diagnostic)
 
@@ -149,12 +159,20 @@ def _single_values(query: dict[str, list[str]], version: str) -> dict[str, str]:
 
 
 def _failure(version: str, name: str, diagnostic: Diagnostic) -> bytes:
-    root = _document(version, name)
-    _sub(root, version, "version", version)
+    ns = "scan" if name == "scanResponse" else "sru"  # SRU 2.0's scan has a namespace of its own
+    root = _document(version, name, ns)
+    _sub(root, version, "version", version, ns=ns)
     if name == "searchRetrieveResponse":
         _sub(root, version, "numberOfRecords", "0")
-    _diagnostics(root, version, [diagnostic])
+    _diagnostics(root, version, [diagnostic], ns=ns)
     return _serialize(root)
+
+
+def unsupported_media(content_type: str) -> bytes:
+    """The answer (sent with 415) to a POST whose body is not form data (SRU's POST binding is
+    application/x-www-form-urlencoded; SRW's SOAP is not served): diagnostic 6 naming the Content-Type."""
+    return _failure("1.2", "searchRetrieveResponse", Diagnostic(
+        6, "Content-Type", f"POST takes application/x-www-form-urlencoded, not {content_type[:100]}"))
 
 
 def throttled(seconds: int) -> bytes:
@@ -163,6 +181,23 @@ def throttled(seconds: int) -> bytes:
 
 
 # --- explain ----------------------------------------------------------------------------------------------
+
+
+def _in_each_language(parent, tag: str, text) -> None:
+    """One ``tag`` element per language of ``EXPLAIN_LANGUAGES`` (the first primary), whatever language the
+    request is in; a text without a translation is given once.  ``text`` is a lazy translation or a plain
+    string (a configured name: translated when the catalogue has it, as the default name)."""
+    seen = set()
+    for tag_language, django_language in EXPLAIN_LANGUAGES:
+        with override(django_language):
+            value = str(text) if not isinstance(text, str) else gettext(text)
+        if value in seen:
+            continue
+        seen.add(value)
+        element = etree.SubElement(parent, tag, lang=tag_language)
+        if len(seen) == 1:
+            element.set("primary", "true")
+        element.text = records.clean_text(value)
 
 
 def explain_record() -> etree._Element:
@@ -174,9 +209,8 @@ def explain_record() -> etree._Element:
     etree.SubElement(server, f"{z}port").text = str(site.port or (443 if site.scheme == "https" else 80))
     etree.SubElement(server, f"{z}database").text = (site.path.strip("/") + "/sru").lstrip("/")
     database = etree.SubElement(root, f"{z}databaseInfo")
-    etree.SubElement(database, f"{z}title", lang="zh", primary="true").text = settings.LIBRARY_NAME
-    etree.SubElement(database, f"{z}description", lang=get_language() or "zh", primary="true").text = _(
-        "法官书苑的馆藏目录（图书及馆藏）与公开的调研成果")
+    _in_each_language(database, f"{z}title", settings.LIBRARY_NAME)
+    _in_each_language(database, f"{z}description", gettext_lazy("法官书苑的馆藏目录（图书及馆藏）与公开的调研成果"))
     etree.SubElement(database, f"{z}contact").text = settings.OAI_ADMIN_EMAIL
     index_info = etree.SubElement(root, f"{z}indexInfo")
     for name, identifier in (("cql", "info:srw/cql-context-set/1/cql-v1.2"),
@@ -186,7 +220,7 @@ def explain_record() -> etree._Element:
     for context_set, name, title in catalogue.EXPLAINED_INDEXES:
         sortable = "true" if f"{context_set}.{name}".lower() in catalogue.SORT_INDEXES else "false"
         index = etree.SubElement(index_info, f"{z}index", search="true", scan="false", sort=sortable)
-        etree.SubElement(index, f"{z}title", lang="zh").text = title
+        _in_each_language(index, f"{z}title", title)
         etree.SubElement(etree.SubElement(index, f"{z}map"), f"{z}name", set=context_set).text = name
     schema_info = etree.SubElement(root, f"{z}schemaInfo")
     for identifier, name, location, title in SCHEMA_INFO:
@@ -259,7 +293,9 @@ def _number(params: dict[str, str], name: str, default: int, minimum: int) -> in
         raise Diagnostic(6, name, f"{name} must be a whole number")
     value = int(text)
     if value < minimum:
-        raise Diagnostic(6 if name == "maximumRecords" else 61, name, f"{name} must be at least {minimum}")
+        # A value the parameter cannot take (startRecord 0) is 6 naming the parameter; 61 is for a start
+        # past the end of the result set, which only the search can tell.
+        raise Diagnostic(6, name, f"{name} must be at least {minimum}")
     return value
 
 

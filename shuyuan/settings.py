@@ -56,6 +56,15 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def envaddress(*names: str) -> str:
+    """The address (no display name) of the first of these environment variables that is set."""
+    for name in names:
+        address = email.utils.parseaddr(os.environ.get(name, "").strip())[1]
+        if address:
+            return address
+    return ""
+
+
 DEBUG = envbool("DEBUG", "True")
 
 # The secret key has a development default only while DEBUG is on.  With DEBUG
@@ -287,8 +296,13 @@ EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
 # EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend writes each message to a file here.
 EMAIL_FILE_PATH = str(envpath("EMAIL_FILE_PATH", VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "法官书苑 <library@localhost>")
-# The contact address OAI-PMH's Identify gives (an address only, no display name).
-OAI_ADMIN_EMAIL = os.environ.get("OAI_ADMIN_EMAIL", "").strip() or email.utils.parseaddr(DEFAULT_FROM_EMAIL)[1]
+# Where Django's error mails come from (Django's default, unless set).
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "").strip() or "root@localhost"
+# The contact address that OAI-PMH's Identify and SRU's explain give other libraries (an address only):
+# OAI_ADMIN_EMAIL, else DEFAULT_FROM_EMAIL or SERVER_EMAIL when set.  A localhost address with DEBUG off is a
+# system check warning (interop.W001): a harvester's operator would have no one to write to.
+OAI_ADMIN_EMAIL = (envaddress("OAI_ADMIN_EMAIL", "DEFAULT_FROM_EMAIL", "SERVER_EMAIL")
+                   or email.utils.parseaddr(DEFAULT_FROM_EMAIL)[1])
 
 
 def _channel(name: str, default: str) -> str:

@@ -34,6 +34,7 @@ urlpatterns = [
     # The catalogue for other libraries' systems (docs/api.md, "SRU and OAI-PMH").
     path("sru", interop_views.sru_view, name="sru"),
     path("oai", interop_views.oai_view, name="oai"),
+    path("opendata", interop_views.opendata_page, name="opendata"),  # the same for people
     path("", web_views.search_page, name="search"),
     path("books/<int:pk>", web_views.book_page, name="book-detail"),
     path("books/<int:pk>/hold", library_views.place_hold, name="book-hold"),

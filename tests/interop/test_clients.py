@@ -42,8 +42,11 @@ def test_sickle_harvests_every_public_record_across_pages(live):
 
     records = list(Sickle(f"{base}/oai").ListRecords(metadataPrefix="oai_dc"))
     headers = list(Sickle(f"{base}/oai").ListIdentifiers(metadataPrefix="marcxml", set="paper:case_study"))
+    # OAI-PMH's POST binding (form-encoded arguments, no CSRF token), resumption tokens included.
+    posted = list(Sickle(f"{base}/oai", http_method="POST").ListIdentifiers(metadataPrefix="oai_dc"))
 
     assert [r.header.identifier for r in records] == expected
+    assert [h.identifier for h in posted] == expected
     assert all(SECRET not in r.raw for r in records)
     assert records[0].metadata["title"] == ["民法典评注 : 物权编"]
     assert len(headers) == 3
@@ -71,4 +74,10 @@ def test_sruthi_explains_and_pages_through_a_search_and_pymarc_reads_the_records
     assert {r["852"]["b"] for r in marc} == {"院本部"}
     anywhere = sruthi.searchretrieve(f"{base}/sru", query="民法典", record_schema="dc")
     assert anywhere.count == 2
+    # SRU 1.2's POST binding answers as GET does, without a CSRF token.
+    params = {"operation": "searchRetrieve", "version": "1.2", "query": 'dc.title = "民法学习丛书"',
+              "maximumRecords": "10"}
+    posted = requests.post(f"{base}/sru", data=params, timeout=60)
+    assert posted.status_code == 200
+    assert posted.content == requests.get(f"{base}/sru", params=params, timeout=60).content
     assert_clean_log(log)

@@ -3,6 +3,7 @@ every error a client can cause, and never an internal paper."""
 
 import io
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pymarc
 import pytest
@@ -142,6 +143,20 @@ def test_post_is_answered_like_get(catalogue):
     root = oai(method="post", verb="ListIdentifiers", metadataPrefix="oai_dc", set="book")
 
     assert len(identifiers(root)) == 3
+
+
+def test_post_form_urlencoded_needs_no_csrf_token(catalogue):
+    """OAI-PMH 2.0 §3.1.1.2: POST with the arguments as application/x-www-form-urlencoded."""
+    client = Client(enforce_csrf_checks=True)
+    body = urlencode({"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "book"})
+
+    posted = client.post("/oai", body, content_type="application/x-www-form-urlencoded")
+
+    assert posted.status_code == 200, posted.content[:300]
+    root = xml(posted)
+    assert identifiers(root) == [ident(catalogue[k]) for k in ("civil", "contract", "law")]
+    assert dict(root.find("oai:request", SRW).attrib) == {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc",
+                                                          "set": "book"}
 
 
 def test_resumption_tokens_page_through_with_cursor_and_complete_list_size(catalogue, settings):

@@ -2,6 +2,7 @@
 diagnostics, and never an internal paper."""
 
 import io
+from urllib.parse import urlencode
 
 import pymarc
 import pytest
@@ -208,14 +209,24 @@ def test_sru_2_search_uses_record_xml_escaping(catalogue):
     ({"query": "dc.date = soon"}, 36, "soon"),
     ({"query": "dc.title = 民*法"}, 28, "民*法"),
     ({"query": "dc.title = 民法", "startRecord": "99"}, 61, "99"),
-    ({"query": "dc.title = 民法", "startRecord": "0"}, 61, "startRecord"),
+    # A value the parameter cannot take is 6 naming it (SRU 1.2: startRecord is a positive integer,
+    # maximumRecords a non-negative one); 61 is only for a start past the end of the results.
+    ({"query": "dc.title = 民法", "startRecord": "0"}, 6, "startRecord"),
+    ({"query": "dc.title = 民法", "startRecord": "-1"}, 6, "startRecord"),
+    ({"query": "dc.title = 民法", "startRecord": "one"}, 6, "startRecord"),
+    ({"query": "dc.title = 民法", "startRecord": "1.5"}, 6, "startRecord"),
+    ({"query": "dc.title = 民法", "startRecord": "１"}, 6, "startRecord"),  # a full-width digit
     ({"query": "dc.title = 民法", "maximumRecords": "-1"}, 6, "maximumRecords"),
+    ({"query": "dc.title = 民法", "maximumRecords": "ten"}, 6, "maximumRecords"),
+    ({"query": "dc.title = 民法", "maximumRecords": "1e3"}, 6, "maximumRecords"),
     ({"query": "dc.title = 民法", "recordSchema": "mods"}, 66, "mods"),
     ({"query": "dc.title = 民法", "recordPacking": "json"}, 71, "recordPacking"),
     ({"query": "dc.title = 民法", "sortKeys": "dc.publisher,,1"}, 16, "dc.publisher"),
     ({"query": "dc.title = 民法", "bogus": "1"}, 8, "bogus"),
-    ({"operation": "scan", "scanClause": "x"}, 8, "scanClause"),
+    # A scan is an operation this server does not have (4), whatever scan's own parameters it carries.
+    ({"operation": "scan", "scanClause": "dc.title=民法", "responsePosition": "1", "maximumTerms": "20"}, 4, "scan"),
     ({"operation": "scan"}, 4, "scan"),
+    ({"operation": "update", "x": "1"}, 4, "update"),
     ({"version": "3.0"}, 5, "2.0"),
 ])
 def test_diagnostics_are_xml_with_200(catalogue, params, code, details):
@@ -284,3 +295,99 @@ def test_a_query_within_the_limit_is_answered(catalogue, settings):
 
     assert root.find(".//diag:diagnostic", SRW) is None
     assert set(keys(root)) == {book_key(catalogue["civil"]), book_key(catalogue["contract"]), paper_key(catalogue["public"])}
+
+
+def test_maximum_records_zero_counts_without_records(catalogue):
+    root = sru(query="dc.date > 1000", maximumRecords="0")
+
+    assert root.find(".//diag:diagnostic", SRW) is None
+    assert count(root) == 4
+    assert root.find("srw:records", SRW) is None
+    assert root.find("srw:nextRecordPosition", SRW) is None
+
+
+@pytest.mark.parametrize(("version", "namespace"), [("1.2", SRW["srw"]),
+                                                     ("2.0", "http://docs.oasis-open.org/ns/search-ws/scan")])
+def test_a_scan_is_answered_with_a_scan_response_carrying_diagnostic_4(catalogue, version, namespace):
+    root = sru(operation="scan", version=version, scanClause="dc.title = 民法", maximumTerms="20")
+
+    assert root.tag == f"{{{namespace}}}scanResponse"
+    uri = root.findtext(".//{*}diagnostic/{*}uri")
+    assert uri == "info:srw/diagnostic/1/4"
+    assert root.findtext(".//{*}diagnostic/{*}details") == "scan"
+
+
+def test_explain_titles_are_in_zh_hans_and_en_whatever_the_request_language(catalogue):
+    answers = [sru(Client(headers={"accept-language": language}), operation="explain", version="1.2")
+               for language in ("zh-CN", "en")]
+
+    assert etree.tostring(answers[0]) == etree.tostring(answers[1])
+    record = answers[0].find("srw:record/srw:recordData/zr:explain", SRW)
+    database = record.find("zr:databaseInfo", SRW)
+    assert [(t.get("lang"), t.get("primary"), t.text) for t in database.iterfind("zr:title", SRW)] == [
+        ("zh-Hans", "true", "法官书苑"), ("en", None, "Judges' Library")]
+    assert [d.get("lang") for d in database.iterfind("zr:description", SRW)] == ["zh-Hans", "en"]
+    assert database.find("zr:description[@lang='en']", SRW).text.startswith("The catalogue")
+    [subject] = record.xpath("zr:indexInfo/zr:index[zr:map/zr:name='subject']", namespaces=SRW)
+    assert [(t.get("lang"), t.text) for t in subject.iterfind("zr:title", SRW)] == [
+        ("zh-Hans", "主题词、关键词、中图法分类号"), ("en", "Subjects, keywords, CLC class")]
+    # Every language tag in explain is one of the two, in BCP 47's case.
+    assert {e.get("lang") for e in record.iter() if e.get("lang")} == {"zh-Hans", "en"}
+
+
+# --- POST (SRU 1.2's HTTP POST binding) -----------------------------------------------------------------------
+
+
+def form_post(client, path, params):
+    return client.post(path, urlencode(params), content_type="application/x-www-form-urlencoded")
+
+
+def test_post_with_form_parameters_is_answered_as_get_without_a_csrf_token(catalogue):
+    params = {"operation": "searchRetrieve", "version": "1.2", "query": "dc.title = 评注 or dc.creator = 韩世远",
+              "maximumRecords": "5"}
+    client = Client(enforce_csrf_checks=True)
+
+    posted = form_post(client, "/sru", params)
+    got = client.get("/sru", params)
+
+    assert posted.status_code == 200, posted.content[:300]
+    assert posted.content == got.content
+    assert keys(xml(posted)) == [book_key(catalogue["civil"]), book_key(catalogue["contract"])]
+    assert xml(client.post("/sru", params)).tag == f"{{{SRW['srw']}}}searchRetrieveResponse"  # multipart too
+    assert xml(client.post("/sru")).tag == f"{{{SRW['srw']}}}explainResponse"  # no parameters: explain
+
+
+def test_post_with_a_session_neither_reads_nor_changes_it(catalogue):
+    judge = make_user("judge9", Role.JUDGE)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(judge)
+    session_before = dict(client.session.items())
+
+    for path, params in (("/sru", {"query": "dc.creator = 王利明", "recordSchema": "dc"}),
+                         ("/oai", {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"})):
+        response = form_post(client, path, params)
+        assert response.status_code == 200
+        assert not response.cookies  # no session or CSRF cookie set
+        assert "Cookie" not in response.get("Vary", "")  # the answer is the same for everyone
+        assert SECRET not in response.content.decode()
+    assert dict(client.session.items()) == session_before
+
+
+@pytest.mark.parametrize("content_type", ["text/xml; charset=utf-8", "application/soap+xml", "application/json"])
+def test_post_of_anything_but_form_data_is_415(catalogue, content_type):
+    body = '<SOAP:Envelope xmlns:SOAP="http://schemas.xmlsoap.org/soap/envelope/"/>'
+
+    sru_answer = Client().post("/sru", body, content_type=content_type)
+    oai_answer = Client().post("/oai", body, content_type=content_type)
+
+    for response in (sru_answer, oai_answer):
+        assert response.status_code == 415
+        assert response["Accept-Post"] == "application/x-www-form-urlencoded"
+        assert response["Content-Type"] == "text/xml; charset=utf-8"
+    assert diagnostic(etree.fromstring(sru_answer.content)) == ("info:srw/diagnostic/1/6", "Content-Type")
+    assert etree.fromstring(oai_answer.content).find("oai:error", SRW).get("code") == "badArgument"
+
+
+def test_other_methods_are_405(catalogue):
+    for method in ("put", "delete", "patch"):
+        assert getattr(Client(), method)("/sru").status_code == 405

@@ -286,8 +286,10 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     # --- the outside interfaces (SRU, OAI-PMH): anonymous and read-only; internal papers are invisible to
     # everyone there (tests/interop)
     ("GET", "sru"): same(200, query={"query": "dc.title = 执行难"}),
+    ("POST", "sru"): same(200, body={"query": "dc.title = 执行难"}),  # SRU's POST binding, as GET
     ("GET", "oai"): same(200, query={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "paper"}),
     ("POST", "oai"): same(200, body={"verb": "Identify"}),
+    ("GET", "opendata"): same(200),  # the page that explains them
     # --- pages
     ("GET", ""): same(200, query={"q": "民法典"}, index=True),
     ("POST", ""): same(200, index=True),

@@ -13,7 +13,7 @@ from tests.shuyuan.test_settings import _manage
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {"DEBUG": "False", "SECRET_KEY": "Zq3vT8-kP1wX9mR4sL7yB2nC6dF0gH5jK8aE3uW1oI4tY7rV2xQ9", "ALLOWED_HOSTS": "library.court",
-              "SITE_URL": "https://library.court"}
+              "SITE_URL": "https://library.court", "DEFAULT_FROM_EMAIL": "法官书苑 <library@library.court>"}
 
 
 def test_check_deploy_is_clean_with_production_settings():
