@@ -38,11 +38,17 @@ Other rules worth knowing:
   the importer concatenates the ``$a`` of the fields sharing a linking number N, in sequence order k,
   exactly as written (no separator, no trimming between pieces).  Repeated 520 (or 330) fields that are
   not so linked are separate summaries and are joined with a newline.
-* MARC text encoding: leader/09 "a" means UTF-8; with it blank, a record that is valid UTF-8 is read as
-  UTF-8, one with MARC-8 escape sequences (ESC) as MARC-8 (MARC 21) or GB18030 (UNIMARC), and any other
-  record with bytes ≥ 0x80 as GB18030 when it decodes cleanly and looks like Chinese double-byte text,
-  else as MARC-8 (ANSEL) for MARC 21.  Such a record that none of these decodes cleanly (UTF-8 with a
-  few broken bytes included) fails with a reason rather than importing garbage.
+* MARC text encoding: leader/09 "a" means UTF-8 when the bytes are UTF-8; when they are not, the record is
+  read as GB18030 if it decodes cleanly (Chinese systems set the flag over GBK bytes) with a notice saying so,
+  and fails with a reason otherwise (UTF-8 with a few broken bytes included).  With it blank, a record that
+  is valid UTF-8 is read as UTF-8, one with MARC-8 escape sequences (ESC) as MARC-8 (MARC 21) or GB18030
+  (UNIMARC), and any other record with bytes ≥ 0x80 as GB18030 when it decodes cleanly and looks like
+  Chinese double-byte text, else as MARC-8 (ANSEL) for MARC 21.  Such a record that none of these decodes
+  cleanly (UTF-8 with a few broken bytes included) fails with a reason rather than importing garbage.
+* A directory whose lengths or offsets do not end each field at its field terminator (an over-stated 001
+  length would swallow the start of the next field into the 001) is read by its field terminators instead,
+  with a notice naming the fields, when they give one field per directory entry; otherwise the record
+  fails, naming the fields, rather than losing data silently.
 * Control characters and line breaks are folded, never a reason to refuse a row or record: a title,
   name, place, code or subject is one line (``core.text.one_line``: each run of line breaks and
   tabs becomes one space, other C0/C1 control characters and DEL are dropped); the summary keeps its
@@ -918,6 +924,40 @@ def _misaddressed(chunk: bytes) -> bool:
         return False
 
 
+def _misfit_fields(chunk: bytes) -> list[str]:
+    """The tags of the directory entries whose field does not end, where their length and offset say, with
+    a field terminator (and only there): a directory that over- or under-states a length.  Empty for a
+    directory that cannot be read at all (pymarc says why)."""
+    end = chunk.find(b"\x1e")
+    try:
+        base = int(chunk[12:17])
+    except ValueError:
+        return []
+    directory = chunk[24:end] if end >= 24 else b""
+    if not directory or len(directory) % 12:
+        return []
+    misfit = []
+    for position in range(0, len(directory), 12):
+        entry = directory[position : position + 12]
+        if not entry[3:12].isdigit():
+            return []
+        length, offset = int(entry[3:7]), int(entry[7:12])
+        data = chunk[base + offset : base + offset + length]
+        if length < 1 or not data.endswith(b"\x1e") or b"\x1e" in data[:-1]:
+            misfit.append(entry[:3].decode("ascii", "replace"))
+    return misfit
+
+
+def _terminators_match(chunk: bytes) -> bool:
+    """Whether the field terminators after the directory mark exactly one field per directory entry."""
+    end = chunk.find(b"\x1e")
+    entries = (end - 24) // 12
+    fields = chunk[end + 1 :].rstrip(b"\x1d").split(b"\x1e")
+    if fields and fields[-1] == b"":
+        fields.pop()  # after the last field's terminator
+    return entries > 0 and len(fields) == entries
+
+
 def _loose_record(chunk: bytes, options: dict[str, Any]) -> Record:
     """The record read field by field, trusting its directory's tags (in field order) and its field
     terminators, not its lengths and offsets (see ``_misaddressed``)."""
@@ -956,11 +996,34 @@ def _loose_record(chunk: bytes, options: dict[str, Any]) -> Record:
     return record
 
 
-def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
-    """pymarc options for the record's text encoding (see the module docstring)."""
+def _gb18030_decodes(chunk: bytes) -> bool:
+    try:
+        _without_gb18030_marks(chunk).decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decoding_options(chunk: bytes, dialect: str, notes: list[str]) -> dict[str, Any]:
+    """pymarc options for the record's text encoding (see the module docstring); what was guessed against the
+    record's own leader is added to ``notes``."""
     utf8: dict[str, Any] = {"force_utf8": True, "utf8_handling": "replace"}
     if chunk[9:10] == b"a":
-        return utf8
+        if _is_utf8(chunk):
+            return utf8
+        # The leader says UTF-8, the bytes are not: GBK/GB18030 from a Chinese system that set leader/09 anyway
+        # (read as UTF-8 it would be stored as U+FFFD).  UTF-8 with a few broken bytes is not GB18030 text.
+        if not _mostly_utf8(chunk) and _gb18030_decodes(chunk):
+            notes.append(str(_("记录头第 09 位标明 UTF-8，但内容不是 UTF-8；已按 GB18030 读取，请核对文字")))
+            return {"file_encoding": "gb18030"}
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            position = exc.start
+        raise ValidationError(
+            _("记录头第 09 位标明 UTF-8，但内容在偏移 %(position)s 字节处不是有效的 UTF-8，也不是 GB18030 编码的文字，未导入"),
+            params={"position": position},
+        )
     if b"\x1b" in chunk:  # escape sequences: MARC-8 (MARC 21), ISO 2022-style designations (UNIMARC)
         return {"file_encoding": "gb18030"} if dialect == "unimarc" else {"hide_utf8_warnings": True}
     if _is_utf8(chunk):
@@ -976,12 +1039,7 @@ def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
             _("MARC 记录的 UTF-8 编码在偏移 %(position)s 字节处损坏，未导入"),
             params={"position": position},
         )
-    try:
-        _without_gb18030_marks(chunk).decode("gb18030")
-    except UnicodeDecodeError:
-        gb18030 = False
-    else:
-        gb18030 = True
+    gb18030 = _gb18030_decodes(chunk)
     ansel = dialect == "marc21" and {byte for byte in chunk if byte >= 0x80} <= _ANSEL_BYTES
     if gb18030 and (not ansel or _gb18030_looking(chunk)):
         # GBK from older Chinese systems, CNMARC and MARC 21 alike; GB18030 decodes it and more.
@@ -1034,17 +1092,35 @@ def _captured_warnings():
     notes.extend(_pymarc_note(line) for line in printed.getvalue().splitlines() if line.strip())
 
 
-def _parse_record(chunk: bytes, dialect: str) -> Record:
+def _parse_record(chunk: bytes, dialect: str, notes: list[str]) -> Record:
+    """The record of one ISO 2709 chunk; what was read despite a problem is added to ``notes``."""
     if not _has_leader(chunk):
         raise ValidationError(_("不是有效的 MARC 记录：记录头损坏"))
-    options = _decoding_options(chunk, dialect)
+    options = _decoding_options(chunk, dialect, notes)
     if options.get("file_encoding") == "gb18030":
         # DEL has the same length (the directory stays right) and is dropped with the other controls.
         chunk = _without_gb18030_marks(chunk)
+        # pymarc reads every record whose leader/09 is "a" as UTF-8, whatever it is told.
+        chunk = chunk[:9] + b" " + chunk[10:]
     try:
         if _misaddressed(chunk):
             return _loose_record(chunk, options)
+        misfit = _misfit_fields(chunk)
+        if misfit:
+            # pymarc cuts each field where the directory says: a length one too long swallows the next field's
+            # start into this one (a 001 "ocm123\x1e20180…"), one too short cuts it.  The field terminators say
+            # where each field really ends; when they give one field per directory entry, the record is read by
+            # them, otherwise it cannot be read without losing data.
+            if not _terminators_match(chunk):
+                raise ValidationError(
+                    _("MARC 记录的目录与字段不一致（字段 %(tags)s 的长度或位置不对），无法完整读取，未导入"),
+                    params={"tags": "、".join(misfit)})
+            notes.append(str(_("MARC 记录的目录中字段 %(tags)s 的长度或位置与字段结束符不一致；已按字段结束符读取")
+                             % {"tags": "、".join(misfit)}))
+            return _loose_record(chunk, options)
         return Record(chunk, to_unicode=True, **options)
+    except ValidationError:
+        raise
     except Exception as exc:  # pymarc raises assorted exception types for malformed data
         raise ValidationError(
             _("MARC 记录无法解析：%(error)s"),
@@ -1246,7 +1322,7 @@ def _read_marc(data: bytes, dialect: str | None) -> tuple[str, list[tuple[int, C
     def parser(chunk: bytes) -> Callable[[], Entry]:
         def parse() -> Entry:
             with _captured_warnings() as notes:
-                record = _parse_record(chunk, dialect)
+                record = _parse_record(chunk, dialect, notes)
             entry = to_entry(record)
             entry.notices[:0] = notes
             return entry
