@@ -1705,6 +1705,31 @@ def too_many_records() -> InvalidInput:
                         code="too_many_records")
 
 
+def xml_too_large() -> InvalidInput:
+    return InvalidInput("file", _("XML 文件超过 %(mb)s MB 的上限（IMPORT_XML_MAX_BYTES），请分成几个文件导入") % {
+        "mb": round(settings.IMPORT_XML_MAX_BYTES / 1024 / 1024, 1)}, code="too_large")
+
+
+def xml_too_many_elements() -> InvalidInput:
+    return InvalidInput("file", _(
+        "XML 文件的元素超过 %(limit)s 个的上限（IMPORT_XML_MAX_ELEMENTS；一条 MARCXML 记录通常有几十到一二百个），"
+        "未导入；请检查文件或分成几个文件导入") % {"limit": f"{settings.IMPORT_XML_MAX_ELEMENTS:,}"},
+        code="too_many_elements")
+
+
+def check_xml_size(data: bytes) -> None:
+    """Refuse an XML file over IMPORT_XML_MAX_BYTES or IMPORT_XML_MAX_ELEMENTS before it is parsed: the
+    elements are counted as they stream past (``marcxml.count_elements``), never built into a tree."""
+    if len(data) > settings.IMPORT_XML_MAX_BYTES:
+        raise xml_too_large()
+    try:
+        counted = marcxml.count_elements(data, settings.IMPORT_XML_MAX_ELEMENTS)
+    except marcxml.XMLRefused as exc:
+        raise InvalidInput("file", _("XML 文件无法读取：%(error)s") % {"error": exc}, code="xml") from None
+    if counted > settings.IMPORT_XML_MAX_ELEMENTS:
+        raise xml_too_many_elements()
+
+
 def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
     """Split a CSV or MARC file into rows or records (parsed lazily, one by one, when written).
 
@@ -1726,6 +1751,7 @@ def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
         items = _read_csv(data, header_notices)
         parsed = ParsedFile(format="csv", where="line", items=items, notices=header_notices.errors)
     elif xml:
+        check_xml_size(data)
         dialect, items, notices = _read_xml(data, FORMAT_DIALECTS.get(fmt))
         parsed = ParsedFile(format=f"{dialect}xml".replace("marc21xml", "marcxml"), where="record", items=items,
                             notices=notices)
