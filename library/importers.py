@@ -29,7 +29,9 @@ the values differ (the people too), nothing at all is written to the book: the o
 with every differing field and both values, and the parsed record is kept so that a librarian's
 decision (keep, replace, new: ``library.imports.import_record_decide``) can be applied later.  Filling
 the book's empty fields, giving people to a book that has none, or adding copies is ``updated`` (the
-reason says which); nothing new is ``unchanged``.
+reason says which); nothing new is ``unchanged``.  People differ when their names or their order
+differ, or a name's role does; a CSV name without a role marker (著、编、译…) states no role and agrees
+with the role the book gives that name ("张文显" against a book edited by 张文显 is no conflict).
 
 Other rules worth knowing:
 
@@ -422,6 +424,9 @@ class Entry:
     control_source: str = ""  # MARC 003: whose control number it is
     notices: list[str] = field(default_factory=list)
     create_defaults: dict[str, Any] = field(default_factory=dict)
+    #: Names whose role the source does not state (a CSV name without 著/编/译): read as author for a new book,
+    #: and agreeing with whatever role a stored book gives the same name.
+    unstated_roles: frozenset[str] = frozenset()
 
 
 #: Book fields kept with their line breaks; every other text an import takes is one line.
@@ -446,6 +451,7 @@ def _folded(entry: "Entry") -> "Entry":
         control_source=entry.control_source,
         notices=entry.notices,
         create_defaults=entry.create_defaults,
+        unstated_roles=frozenset(one_line(name) for name in entry.unstated_roles),
     )
 
 
@@ -479,10 +485,13 @@ def _csv_entry(cells: dict[str, str]) -> Entry:
         values["language"] = language
     if cells.get("subjects"):
         values["subjects"] = _split_list(cells["subjects"])
-    people = [parse_person(item) for item in _split_list(cells.get("authors", ""))]
+    names = _split_list(cells.get("authors", ""))
+    people = [parse_person(item) for item in names]
+    # "张文显" says who, not in what role: a book that has him as its editor agrees with the row.
+    unstated = frozenset(person.name for person, item in zip(people, names, strict=True) if person.name == item.strip())
     location = cells.get("location") or None
     holdings = [(barcode, location) for barcode in _split_list(cells.get("barcodes", ""))]
-    return Entry(values=values, people=people, holdings=holdings)
+    return Entry(values=values, people=people, holdings=holdings, unstated_roles=unstated)
 
 
 def _trim(text: str | None, *, form: str, period: bool = False) -> str:
@@ -1479,9 +1488,18 @@ def book_fingerprint(book: Book) -> str:
     return hashlib.sha256(json.dumps(data, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
-def _compare(book: Book, values: dict[str, Any], people: list[Person]) -> tuple[dict, list[Person] | None, list[dict]]:
+def _same_people(current: list[Person], incoming: list[Person], unstated: frozenset[str]) -> bool:
+    """The same names in the same order, each in the same role or in a role the record does not state."""
+    return len(current) == len(incoming) and all(
+        have.name == given.name and (have.role == given.role or given.name in unstated)
+        for have, given in zip(current, incoming, strict=True))
+
+
+def _compare(book: Book, values: dict[str, Any], people: list[Person], *,
+             unstated: frozenset[str] = frozenset()) -> tuple[dict, list[Person] | None, list[dict]]:
     """What ``values`` and ``people`` would do to ``book``: the empty fields they fill, the people they give a
-    book that has none, and the fields where both have a value and the values differ (with both values)."""
+    book that has none, and the fields where both have a value and the values differ (with both values).
+    A name in ``unstated`` (no role given) agrees with the role the book gives it."""
     fills: dict[str, Any] = {}
     conflicts = []
     for name, incoming in values.items():
@@ -1493,7 +1511,7 @@ def _compare(book: Book, values: dict[str, Any], people: list[Person]) -> tuple[
                               "incoming": _value_text(incoming)})
     current_people = _current_people(book)
     new_people = None
-    if people and people != current_people:
+    if people and not _same_people(current_people, people, unstated):
         if current_people:
             conflicts.append({"field": "contributors", "label": field_label("contributors"),
                               "current": _people_text(current_people), "incoming": _people_text(people)})
@@ -1565,7 +1583,7 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
             book = _create_book(values, people, defaults=entry.create_defaults, source=source,
                                 holdings=entry.holdings, location=location)
             return Outcome(0, "created", note, book_id=book.pk)
-        fills, new_people, conflicts = _compare(book, values, people)
+        fills, new_people, conflicts = _compare(book, values, people, unstated=entry.unstated_roles)
         if how == "duplicate" or conflicts:
             kept = _kept_before(book, values, people, source)
             if kept:

@@ -1,13 +1,15 @@
 """ISO 2709 records that lie about themselves (attack round 18): a leader that says UTF-8 over GB18030 bytes (F6)
 and a directory whose field lengths do not fit its fields (F9).  Each record is read as well as it can be, with
-a notice saying what was assumed, or fails alone with a reason; nothing is stored as U+FFFD and no 001 is lost."""
+a notice saying what was assumed, or fails alone with a reason; nothing is stored as U+FFFD and no 001 is lost.
+And a CSV name without a role, which is no conflict with the role a book gives the same person."""
 
 import pytest
 from pymarc import Field, Indicators, Record, Subfield
 
-from library import marcxml
+from library import marcxml, services
 from library.importers import import_catalog
-from library.models import Book
+from library.models import Book, Contributor
+from tests.library.test_import_export import csv_text, row
 from tests.realdata import more, shared
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +152,40 @@ def test_a_record_whose_fields_cannot_be_told_apart_fails_naming_the_field():
     assert (summary.created, summary.failed) == (0, 1)
     assert summary.errors[0]["reason"] == (
         "MARC 记录的目录与字段不一致（字段 001 的长度或位置不对），无法完整读取，未导入")
+
+
+# --- a name without a role ----------------------------------------------------------------------------------------
+
+
+def falixue(authors: str) -> bytes:
+    return csv_text(row(isbn="9787040501254", title="法理学", authors=authors, publisher="高等教育出版社", year="2018",
+                        edition="第五版")).encode()
+
+
+def test_a_csv_name_without_a_role_agrees_with_the_books_editor_on_every_import():
+    """The demo's 法理学 has 张文显 as its editor; a row naming him plainly was a 责任者 conflict on every import,
+    because an unmarked name was compared as 著 (author)."""
+    book = services.book_create(title="法理学", isbn="9787040501254", publisher="高等教育出版社", year=2018,
+                                edition="第五版", contributors=[services.Person("张文显", Contributor.Role.EDITOR)])
+
+    first = import_catalog(data=falixue("张文显"), filename="books.csv")
+    again = import_catalog(data=falixue("张文显"), filename="books.csv")
+
+    assert [(o.outcome, o.reason) for o in first.outcomes + again.outcomes] == [("unchanged", ""), ("unchanged", "")]
+    assert [(c.name, c.role) for c in book.contributors.all()] == [("张文显", "editor")]
+
+
+@pytest.mark.parametrize("authors", ["张文显 译", "张文显;李四", "李四"])
+def test_a_csv_name_with_another_role_or_other_names_is_still_a_conflict(authors):
+    services.book_create(title="法理学", isbn="9787040501254", publisher="高等教育出版社", year=2018, edition="第五版",
+                         contributors=[services.Person("张文显", Contributor.Role.EDITOR)])
+
+    summary = import_catalog(data=falixue(authors), filename="books.csv")
+
+    assert [(o.outcome, [c["field"] for c in o.conflicts]) for o in summary.outcomes] == [("conflict", ["contributors"])]
+
+
+def test_a_csv_name_without_a_role_makes_a_new_book_s_author():
+    import_catalog(data=falixue("张文显"), filename="books.csv")
+
+    assert [(c.name, c.role) for c in Book.objects.get().contributors.all()] == [("张文显", "author")]
