@@ -45,6 +45,12 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class ForbiddenField(InvalidInput):
+    """A field the caller may not set or change (a superuser's to decide): 403, naming the field."""
+
+    status = 403
+
+
 class FieldErrorOut(Schema):
     loc: list[str | int]
     field: str

@@ -78,6 +78,110 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 
+def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address):
+    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64, IPv4-compatible), else ``ip``."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip.sixtofour is not None:
+            return ip.sixtofour
+        if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def is_never_called(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Addresses the server never sends a request to, whoever asks and whatever is trusted: link-local
+    (169.254.0.0/16 with the cloud metadata service at 169.254.169.254, fe80::/10), unspecified (0.0.0.0,
+    ::, which reach this machine) and multicast; an IPv6 form of an IPv4 address by that address."""
+    for candidate in {ip, _embedded_ipv4(ip)}:
+        if candidate.is_link_local or candidate.is_unspecified or candidate.is_multicast:
+            return True
+        if isinstance(candidate, ipaddress.IPv4Address) and candidate in _THIS_NETWORK:
+            return True  # 0.0.0.0/8: "this network", reaches this machine on Linux
+    return False
+
+
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
+#: How long the list of this machine's own addresses is kept (seconds): interfaces rarely change.
+OWN_ADDRESSES_TTL = 60.0
+_own_cache: tuple[float, frozenset] = (0.0, frozenset())
+
+
+def _proc_addresses() -> set[str]:
+    """The local addresses Linux lists for this machine (its network namespace): IPv4 "host LOCAL" routes of
+    /proc/net/fib_trie and the IPv6 addresses of /proc/net/if_inet6; nothing elsewhere."""
+    found: set[str] = set()
+    try:
+        with open("/proc/net/fib_trie", encoding="ascii", errors="replace") as trie:
+            last = ""
+            for line in trie:
+                text = line.strip()
+                if text.startswith("|--"):
+                    last = text[3:].strip()
+                elif text.startswith("/32 host LOCAL") and last:
+                    found.add(last)
+    except OSError:
+        pass
+    try:
+        with open("/proc/net/if_inet6", encoding="ascii", errors="replace") as inet6:
+            for line in inet6:
+                raw = line.split()[0] if line.split() else ""
+                if len(raw) == 32:
+                    found.add(str(ipaddress.IPv6Address(int(raw, 16))))
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def own_addresses() -> frozenset:
+    """This machine's own addresses (those of its interfaces, and those its host name resolves to), which
+    reach the application itself or services listening beside it; kept for ``OWN_ADDRESSES_TTL`` seconds."""
+    global _own_cache
+    now = time.monotonic()
+    if now - _own_cache[0] < OWN_ADDRESSES_TTL:
+        return _own_cache[1]
+    found = _proc_addresses()
+    try:
+        found.update(info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, type=socket.SOCK_STREAM))
+    except OSError:
+        pass
+    addresses = set()
+    for text in found:
+        try:
+            addresses.add(ipaddress.ip_address(text.split("%")[0]))
+        except ValueError:
+            continue
+    _own_cache = (now, frozenset(addresses))
+    return _own_cache[1]
+
+
+def is_own(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether ``ip`` reaches this machine: loopback, or one of its own addresses (``own_addresses``)."""
+    candidate = _embedded_ipv4(ip)
+    return ip.is_loopback or candidate.is_loopback or ip in own_addresses() or candidate in own_addresses()
+
+
+def endpoint(host: str, port: int) -> str:
+    """``host:port`` as the allow-lists write it: the host lower-case without the root's dot, an IPv6 address
+    in brackets (``[fd00::8]:8080``)."""
+    host = host.lower().rstrip(".")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_endpoint(entry: str) -> str:
+    """An allow-list entry ``host:port`` in ``endpoint``'s form; ``ValueError`` when it names no host or port."""
+    parts = urlsplit("//" + entry.strip())
+    if not parts.hostname or parts.port is None or parts.path or parts.query or parts.username is not None:
+        raise ValueError(f"not host:port: {entry!r}")
+    return endpoint(parts.hostname, parts.port)
+
+
+def url_endpoint(parts: SplitResult) -> str:
+    """The ``host:port`` a URL reaches (the scheme's port when it names none)."""
+    return endpoint(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+
+
 def _literal_ip(host: str):
     try:
         return ipaddress.ip_address(host)
@@ -90,7 +194,8 @@ def outbound_url_check(url: str, *, allowed_hosts: Iterable[str]) -> SplitResult
 
     ``allowed_hosts`` names the hosts a URL may name (exactly, case-insensitive); ``"*"`` among them admits any
     other host too, but not an address literal inside the network (names are resolved and checked when the
-    request is made, ``post_json``).  No DNS lookup here: this runs in requests."""
+    request is made, ``post_json``).  A link-local, multicast or unspecified address literal is refused even
+    when listed (``is_never_called``).  No DNS lookup here: this runs in requests."""
     allowed = {h.lower() for h in allowed_hosts}
     try:
         parts = urlsplit(url.strip())
@@ -104,12 +209,14 @@ def outbound_url_check(url: str, *, allowed_hosts: Iterable[str]) -> SplitResult
     if any(ch.isspace() for ch in url.strip()):
         raise OutboundRefused("invalid", _("不是有效的地址"))
     host = parts.hostname.rstrip(".")
+    ip = _literal_ip(host)
+    if ip is not None and is_never_called(ip):
+        raise OutboundRefused("never_called", _("地址不能指向链路本地、组播或未指定地址（如 169.254.169.254）"))
     if host in allowed:
         return parts
     if "*" not in allowed:
         raise OutboundRefused("host_not_allowed", _("不允许的主机 %(host)s（可用：%(hosts)s）") % {
             "host": host, "hosts": "、".join(sorted(allowed)) or "—"})
-    ip = _literal_ip(host)
     if ip is not None and not is_public(ip):
         raise OutboundRefused("internal_address", _("地址不能指向内部网络"))
     return parts
@@ -147,12 +254,18 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 
 def _resolve_checked(parts: SplitResult, *, trusted: bool) -> tuple[str, int, str]:
+    """The host, port and the one address to connect to, looked up now (a name may resolve elsewhere than when
+    the URL was saved).  Every address must be callable at all (``is_never_called``); an untrusted host's
+    must also be public and not this machine's own (``is_own``)."""
     host = parts.hostname.rstrip(".")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
     if not addresses:
         raise OSError(f"no address for {host}")
-    if not trusted and not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
+    ips = [ipaddress.ip_address(a.split("%")[0]) for a in addresses]
+    if any(is_never_called(ip) for ip in ips):
+        raise OutboundRefused("never_called", _("地址不能指向链路本地、组播或未指定地址（如 169.254.169.254）"))
+    if not trusted and not all(is_public(ip) and not is_own(ip) for ip in ips):
         raise OutboundRefused("internal_address", _("地址不能指向内部网络"))
     return host, port, addresses[0]
 
@@ -163,9 +276,9 @@ def post_json(url: str, payload, *, allowed_hosts: Iterable[str], timeout: float
     of) body.  Redirects are never followed: a 3xx is returned as it is, so a server cannot send the request
     on to an internal address.
 
-    A host of ``allowed_hosts`` is trusted wherever it resolves (a chat server on the court's network); any
-    other host (with ``"*"``) only when every address it resolves to is public, and the connection goes to the
-    address that was checked.  ``timeout`` bounds the connection and each read; the name lookup is the
+    A host of ``allowed_hosts`` is trusted wherever it resolves (a chat server on the court's network) but
+    a link-local, multicast or unspecified address; any other host (with ``"*"``) only when every address it
+    resolves to is public and not this machine's, and the connection goes to the address that was checked.  ``timeout`` bounds the connection and each read; the name lookup is the
     system resolver's.  Raises ``OutboundRefused`` for a URL it will not call, ``OSError`` (timeouts,
     refused connections, unknown names, TLS errors) and ``http.client.HTTPException`` for failures."""
     parts = outbound_url_check(url, allowed_hosts=allowed_hosts)
@@ -201,26 +314,30 @@ def _shut(connection: http.client.HTTPConnection) -> None:
             pass  # already closed
 
 
-def get_limited(url: str, *, allowed_hosts: Iterable[str], trusted_hosts: Iterable[str] = (), connect_timeout: float,
-                read_timeout: float, max_response: int, deadline: float | None = None,
+def get_limited(url: str, *, allowed_hosts: Iterable[str], trusted_endpoints: Iterable[str] = (),
+                connect_timeout: float, read_timeout: float, max_response: int, deadline: float | None = None,
                 headers: dict[str, str] | None = None) -> OutboundResponse:
     """GET ``url`` and return its status and body, read in pieces and refused past ``max_response`` bytes
     (``ResponseTooLarge``): a server cannot fill the memory of the process.
 
     Every URL (the first and each redirect, at most ``MAX_REDIRECTS``) passes ``outbound_url_check`` with
-    ``allowed_hosts`` (plus ``trusted_hosts``): http or https only, no credentials.  A host of ``trusted_hosts``
-    (a server the librarians put on the court's network on purpose) is trusted wherever it resolves; any
-    other host must resolve to public addresses only (a redirect from a trusted server to another internal
-    host is refused), and the connection goes to the address that was checked.  ``connect_timeout`` bounds the connection, ``read_timeout`` each
-    read; ``deadline`` (seconds, default connect + 2 × read) bounds the whole answer, so a server that
-    drips one byte at a time cannot hold the request.  Raises ``OutboundRefused``, ``ResponseTooLarge``,
-    ``OSError`` (timeouts — ``TimeoutError`` —, refused connections, names, TLS) and ``HTTPException``."""
+    ``allowed_hosts`` (plus the hosts of ``trusted_endpoints``): http or https only, no credentials.  A URL
+    reaching one of ``trusted_endpoints`` (``host:port`` as ``endpoint`` writes it: a server put on the
+    court's network on purpose) may resolve to a private or this machine's address; any other must resolve
+    to public addresses only, never this machine's (a redirect from a trusted server to another port or
+    another internal host is refused).  No URL may reach a link-local, multicast or unspecified address
+    (``is_never_called``), trusted or not.  The connection goes to the address that was checked.
+    ``connect_timeout`` bounds the connection, ``read_timeout`` each read; ``deadline`` (seconds, default
+    connect + 2 × read) bounds the whole answer, so a server that drips one byte at a time cannot hold the
+    request.  Raises ``OutboundRefused``, ``ResponseTooLarge``, ``OSError`` (timeouts — ``TimeoutError`` —,
+    refused connections, names, TLS) and ``HTTPException``."""
     stop = time.monotonic() + (deadline if deadline is not None else connect_timeout + 2 * read_timeout)
-    trusted_hosts = {h.lower().rstrip(".") for h in trusted_hosts}
-    allowed_hosts = {h.lower() for h in allowed_hosts} | trusted_hosts
+    trusted_endpoints = {parse_endpoint(e) for e in trusted_endpoints}
+    trusted_names = {urlsplit("//" + e).hostname for e in trusted_endpoints}
+    allowed_hosts = {h.lower() for h in allowed_hosts} | trusted_names
     for _hop in range(MAX_REDIRECTS + 1):
         parts = outbound_url_check(url, allowed_hosts=allowed_hosts)
-        trusted = parts.hostname.rstrip(".").lower() in trusted_hosts
+        trusted = url_endpoint(parts) in trusted_endpoints
         host, port, address = _resolve_checked(parts, trusted=trusted)
         connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         connection = connection_class(host, port, address=address, timeout=connect_timeout)

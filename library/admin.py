@@ -431,5 +431,17 @@ class SruTargetAdmin(admin.ModelAdmin):
                                            _("从其他图书馆复制编目"))}),
         (_("检索点"), {"fields": ("isbn_index", "title_index", "author_index"),
                        "description": _("对方服务器的检索点名称；多数服务器用 bath.isbn、dc.title、dc.creator。")}),
-        (_("网络"), {"fields": ("internal_network",)}),
+        (_("网络"), {"fields": ("internal_network",),
+                     "description": _("只有超级管理员可以勾选或取消“位于法院内网”，且服务器的主机:端口须列在设置 "
+                                      "SRU_INTERNAL_HOSTS 中；位于内网的目标，其服务地址也只有超级管理员可以修改。")}),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The mark lets the server's requests reach private addresses: a superuser's decision, and so is
+        # moving a marked target to another address.
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields.append("internal_network")
+            if obj is not None and obj.internal_network:
+                fields.append("base_url")
+        return fields

@@ -8,7 +8,7 @@ from ninja.pagination import paginate
 
 from accounts.auth import LOGGED_IN, require_role
 from accounts.models import Role
-from core.errors import ERRORS, InvalidInput
+from core.errors import ERRORS, ForbiddenField, InvalidInput
 from core.pagination import Pagination
 from library import copycat
 from library.models import SruTarget
@@ -33,6 +33,20 @@ def _target(request: HttpRequest, target_id: int) -> SruTarget:
     return target
 
 
+def _network_rights(request: HttpRequest, *, changes: dict, target: SruTarget | None = None) -> None:
+    """Only a superuser marks a target as on the court's network or clears the mark, and only a superuser moves
+    a marked target elsewhere (the mark lets requests reach private addresses): 403 naming the field."""
+    if request.auth.is_superuser:
+        return
+    marked = target.internal_network if target is not None else False
+    if "internal_network" in changes and bool(changes["internal_network"]) != marked:
+        raise ForbiddenField("internal_network", _("只有超级管理员可以设置或取消“位于法院内网”（internal_network）"),
+                             code="superuser_only")
+    if marked and "base_url" in changes and changes["base_url"] != target.base_url:
+        raise ForbiddenField("base_url", _("此检索目标位于法院内网：只有超级管理员可以修改它的服务地址（base_url）"),
+                             code="superuser_only")
+
+
 @router.get("/sru-targets", response={200: list[SruTargetOut], **ERRORS}, auth=LOGGED_IN,
             summary="SRU 检索目标列表（馆员）")
 @paginate(Pagination)
@@ -41,17 +55,23 @@ def list_targets(request: HttpRequest):
     return copycat.sru_target_list()
 
 
-@router.post("/sru-targets", response={201: SruTargetOut, **ERRORS}, auth=LOGGED_IN, summary="新增 SRU 检索目标（馆员）")
+@router.post("/sru-targets", response={201: SruTargetOut, **ERRORS}, auth=LOGGED_IN, summary="新增 SRU 检索目标（馆员）",
+             description="internal_network（位于法院内网）只有超级管理员可以设为 true，且服务地址的主机:端口须列在设置 "
+                         "SRU_INTERNAL_HOSTS 中；馆员设置时返回 403（code superuser_only，detail 指明字段）。")
 def create_target(request: HttpRequest, payload: SruTargetIn):
     require_role(request, Role.LIBRARIAN)
-    return Status(201, copycat.sru_target_create(**payload.model_dump()))
+    fields = payload.model_dump()
+    _network_rights(request, changes=fields)
+    return Status(201, copycat.sru_target_create(**fields))
 
 
 @router.patch("/sru-targets/{target_id}", response={200: SruTargetOut, **ERRORS}, auth=LOGGED_IN,
-              summary="修改 SRU 检索目标（馆员）")
+              summary="修改 SRU 检索目标（馆员）",
+              description="只有超级管理员可以改变 internal_network，或修改位于法院内网的目标的 base_url（否则 403）。")
 def update_target(request: HttpRequest, target_id: int, payload: SruTargetPatch):
     target = _target(request, target_id)
     changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
+    _network_rights(request, changes=changes, target=target)
     return copycat.sru_target_update(target=target, changes=changes)
 
 

@@ -29,7 +29,9 @@ the values differ (the people too), nothing at all is written to the book: the o
 with every differing field and both values, and the parsed record is kept so that a librarian's
 decision (keep, replace, new: ``library.imports.import_record_decide``) can be applied later.  Filling
 the book's empty fields, giving people to a book that has none, or adding copies is ``updated`` (the
-reason says which); nothing new is ``unchanged``.
+reason says which); nothing new is ``unchanged``.  People differ when their names or their order
+differ, or a name's role does; a CSV name without a role marker (著、编、译…) states no role and agrees
+with the role the book gives that name ("张文显" against a book edited by 张文显 is no conflict).
 
 Other rules worth knowing:
 
@@ -38,11 +40,17 @@ Other rules worth knowing:
   the importer concatenates the ``$a`` of the fields sharing a linking number N, in sequence order k,
   exactly as written (no separator, no trimming between pieces).  Repeated 520 (or 330) fields that are
   not so linked are separate summaries and are joined with a newline.
-* MARC text encoding: leader/09 "a" means UTF-8; with it blank, a record that is valid UTF-8 is read as
-  UTF-8, one with MARC-8 escape sequences (ESC) as MARC-8 (MARC 21) or GB18030 (UNIMARC), and any other
-  record with bytes ≥ 0x80 as GB18030 when it decodes cleanly and looks like Chinese double-byte text,
-  else as MARC-8 (ANSEL) for MARC 21.  Such a record that none of these decodes cleanly (UTF-8 with a
-  few broken bytes included) fails with a reason rather than importing garbage.
+* MARC text encoding: leader/09 "a" means UTF-8 when the bytes are UTF-8; when they are not, the record is
+  read as GB18030 if it decodes cleanly (Chinese systems set the flag over GBK bytes) with a notice saying so,
+  and fails with a reason otherwise (UTF-8 with a few broken bytes included).  With it blank, a record that
+  is valid UTF-8 is read as UTF-8, one with MARC-8 escape sequences (ESC) as MARC-8 (MARC 21) or GB18030
+  (UNIMARC), and any other record with bytes ≥ 0x80 as GB18030 when it decodes cleanly and looks like
+  Chinese double-byte text, else as MARC-8 (ANSEL) for MARC 21.  Such a record that none of these decodes
+  cleanly (UTF-8 with a few broken bytes included) fails with a reason rather than importing garbage.
+* A directory whose lengths or offsets do not end each field at its field terminator (an over-stated 001
+  length would swallow the start of the next field into the 001) is read by its field terminators instead,
+  with a notice naming the fields, when they give one field per directory entry; otherwise the record
+  fails, naming the fields, rather than losing data silently.
 * Control characters and line breaks are folded, never a reason to refuse a row or record: a title,
   name, place, code or subject is one line (``core.text.one_line``: each run of line breaks and
   tabs becomes one space, other C0/C1 control characters and DEL are dropped); the summary keeps its
@@ -416,6 +424,9 @@ class Entry:
     control_source: str = ""  # MARC 003: whose control number it is
     notices: list[str] = field(default_factory=list)
     create_defaults: dict[str, Any] = field(default_factory=dict)
+    #: Names whose role the source does not state (a CSV name without 著/编/译): read as author for a new book,
+    #: and agreeing with whatever role a stored book gives the same name.
+    unstated_roles: frozenset[str] = frozenset()
 
 
 #: Book fields kept with their line breaks; every other text an import takes is one line.
@@ -440,6 +451,7 @@ def _folded(entry: "Entry") -> "Entry":
         control_source=entry.control_source,
         notices=entry.notices,
         create_defaults=entry.create_defaults,
+        unstated_roles=frozenset(one_line(name) for name in entry.unstated_roles),
     )
 
 
@@ -473,10 +485,13 @@ def _csv_entry(cells: dict[str, str]) -> Entry:
         values["language"] = language
     if cells.get("subjects"):
         values["subjects"] = _split_list(cells["subjects"])
-    people = [parse_person(item) for item in _split_list(cells.get("authors", ""))]
+    names = _split_list(cells.get("authors", ""))
+    people = [parse_person(item) for item in names]
+    # "张文显" says who, not in what role: a book that has him as its editor agrees with the row.
+    unstated = frozenset(person.name for person, item in zip(people, names, strict=True) if person.name == item.strip())
     location = cells.get("location") or None
     holdings = [(barcode, location) for barcode in _split_list(cells.get("barcodes", ""))]
-    return Entry(values=values, people=people, holdings=holdings)
+    return Entry(values=values, people=people, holdings=holdings, unstated_roles=unstated)
 
 
 def _trim(text: str | None, *, form: str, period: bool = False) -> str:
@@ -918,6 +933,40 @@ def _misaddressed(chunk: bytes) -> bool:
         return False
 
 
+def _misfit_fields(chunk: bytes) -> list[str]:
+    """The tags of the directory entries whose field does not end, where their length and offset say, with
+    a field terminator (and only there): a directory that over- or under-states a length.  Empty for a
+    directory that cannot be read at all (pymarc says why)."""
+    end = chunk.find(b"\x1e")
+    try:
+        base = int(chunk[12:17])
+    except ValueError:
+        return []
+    directory = chunk[24:end] if end >= 24 else b""
+    if not directory or len(directory) % 12:
+        return []
+    misfit = []
+    for position in range(0, len(directory), 12):
+        entry = directory[position : position + 12]
+        if not entry[3:12].isdigit():
+            return []
+        length, offset = int(entry[3:7]), int(entry[7:12])
+        data = chunk[base + offset : base + offset + length]
+        if length < 1 or not data.endswith(b"\x1e") or b"\x1e" in data[:-1]:
+            misfit.append(entry[:3].decode("ascii", "replace"))
+    return misfit
+
+
+def _terminators_match(chunk: bytes) -> bool:
+    """Whether the field terminators after the directory mark exactly one field per directory entry."""
+    end = chunk.find(b"\x1e")
+    entries = (end - 24) // 12
+    fields = chunk[end + 1 :].rstrip(b"\x1d").split(b"\x1e")
+    if fields and fields[-1] == b"":
+        fields.pop()  # after the last field's terminator
+    return entries > 0 and len(fields) == entries
+
+
 def _loose_record(chunk: bytes, options: dict[str, Any]) -> Record:
     """The record read field by field, trusting its directory's tags (in field order) and its field
     terminators, not its lengths and offsets (see ``_misaddressed``)."""
@@ -956,11 +1005,34 @@ def _loose_record(chunk: bytes, options: dict[str, Any]) -> Record:
     return record
 
 
-def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
-    """pymarc options for the record's text encoding (see the module docstring)."""
+def _gb18030_decodes(chunk: bytes) -> bool:
+    try:
+        _without_gb18030_marks(chunk).decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decoding_options(chunk: bytes, dialect: str, notes: list[str]) -> dict[str, Any]:
+    """pymarc options for the record's text encoding (see the module docstring); what was guessed against the
+    record's own leader is added to ``notes``."""
     utf8: dict[str, Any] = {"force_utf8": True, "utf8_handling": "replace"}
     if chunk[9:10] == b"a":
-        return utf8
+        if _is_utf8(chunk):
+            return utf8
+        # The leader says UTF-8, the bytes are not: GBK/GB18030 from a Chinese system that set leader/09 anyway
+        # (read as UTF-8 it would be stored as U+FFFD).  UTF-8 with a few broken bytes is not GB18030 text.
+        if not _mostly_utf8(chunk) and _gb18030_decodes(chunk):
+            notes.append(str(_("记录头第 09 位标明 UTF-8，但内容不是 UTF-8；已按 GB18030 读取，请核对文字")))
+            return {"file_encoding": "gb18030"}
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            position = exc.start
+        raise ValidationError(
+            _("记录头第 09 位标明 UTF-8，但内容在偏移 %(position)s 字节处不是有效的 UTF-8，也不是 GB18030 编码的文字，未导入"),
+            params={"position": position},
+        )
     if b"\x1b" in chunk:  # escape sequences: MARC-8 (MARC 21), ISO 2022-style designations (UNIMARC)
         return {"file_encoding": "gb18030"} if dialect == "unimarc" else {"hide_utf8_warnings": True}
     if _is_utf8(chunk):
@@ -976,12 +1048,7 @@ def _decoding_options(chunk: bytes, dialect: str) -> dict[str, Any]:
             _("MARC 记录的 UTF-8 编码在偏移 %(position)s 字节处损坏，未导入"),
             params={"position": position},
         )
-    try:
-        _without_gb18030_marks(chunk).decode("gb18030")
-    except UnicodeDecodeError:
-        gb18030 = False
-    else:
-        gb18030 = True
+    gb18030 = _gb18030_decodes(chunk)
     ansel = dialect == "marc21" and {byte for byte in chunk if byte >= 0x80} <= _ANSEL_BYTES
     if gb18030 and (not ansel or _gb18030_looking(chunk)):
         # GBK from older Chinese systems, CNMARC and MARC 21 alike; GB18030 decodes it and more.
@@ -1034,17 +1101,35 @@ def _captured_warnings():
     notes.extend(_pymarc_note(line) for line in printed.getvalue().splitlines() if line.strip())
 
 
-def _parse_record(chunk: bytes, dialect: str) -> Record:
+def _parse_record(chunk: bytes, dialect: str, notes: list[str]) -> Record:
+    """The record of one ISO 2709 chunk; what was read despite a problem is added to ``notes``."""
     if not _has_leader(chunk):
         raise ValidationError(_("不是有效的 MARC 记录：记录头损坏"))
-    options = _decoding_options(chunk, dialect)
+    options = _decoding_options(chunk, dialect, notes)
     if options.get("file_encoding") == "gb18030":
         # DEL has the same length (the directory stays right) and is dropped with the other controls.
         chunk = _without_gb18030_marks(chunk)
+        # pymarc reads every record whose leader/09 is "a" as UTF-8, whatever it is told.
+        chunk = chunk[:9] + b" " + chunk[10:]
     try:
         if _misaddressed(chunk):
             return _loose_record(chunk, options)
+        misfit = _misfit_fields(chunk)
+        if misfit:
+            # pymarc cuts each field where the directory says: a length one too long swallows the next field's
+            # start into this one (a 001 "ocm123\x1e20180…"), one too short cuts it.  The field terminators say
+            # where each field really ends; when they give one field per directory entry, the record is read by
+            # them, otherwise it cannot be read without losing data.
+            if not _terminators_match(chunk):
+                raise ValidationError(
+                    _("MARC 记录的目录与字段不一致（字段 %(tags)s 的长度或位置不对），无法完整读取，未导入"),
+                    params={"tags": "、".join(misfit)})
+            notes.append(str(_("MARC 记录的目录中字段 %(tags)s 的长度或位置与字段结束符不一致；已按字段结束符读取")
+                             % {"tags": "、".join(misfit)}))
+            return _loose_record(chunk, options)
         return Record(chunk, to_unicode=True, **options)
+    except ValidationError:
+        raise
     except Exception as exc:  # pymarc raises assorted exception types for malformed data
         raise ValidationError(
             _("MARC 记录无法解析：%(error)s"),
@@ -1246,7 +1331,7 @@ def _read_marc(data: bytes, dialect: str | None) -> tuple[str, list[tuple[int, C
     def parser(chunk: bytes) -> Callable[[], Entry]:
         def parse() -> Entry:
             with _captured_warnings() as notes:
-                record = _parse_record(chunk, dialect)
+                record = _parse_record(chunk, dialect, notes)
             entry = to_entry(record)
             entry.notices[:0] = notes
             return entry
@@ -1403,9 +1488,18 @@ def book_fingerprint(book: Book) -> str:
     return hashlib.sha256(json.dumps(data, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
-def _compare(book: Book, values: dict[str, Any], people: list[Person]) -> tuple[dict, list[Person] | None, list[dict]]:
+def _same_people(current: list[Person], incoming: list[Person], unstated: frozenset[str]) -> bool:
+    """The same names in the same order, each in the same role or in a role the record does not state."""
+    return len(current) == len(incoming) and all(
+        have.name == given.name and (have.role == given.role or given.name in unstated)
+        for have, given in zip(current, incoming, strict=True))
+
+
+def _compare(book: Book, values: dict[str, Any], people: list[Person], *,
+             unstated: frozenset[str] = frozenset()) -> tuple[dict, list[Person] | None, list[dict]]:
     """What ``values`` and ``people`` would do to ``book``: the empty fields they fill, the people they give a
-    book that has none, and the fields where both have a value and the values differ (with both values)."""
+    book that has none, and the fields where both have a value and the values differ (with both values).
+    A name in ``unstated`` (no role given) agrees with the role the book gives it."""
     fills: dict[str, Any] = {}
     conflicts = []
     for name, incoming in values.items():
@@ -1417,7 +1511,7 @@ def _compare(book: Book, values: dict[str, Any], people: list[Person]) -> tuple[
                               "incoming": _value_text(incoming)})
     current_people = _current_people(book)
     new_people = None
-    if people and people != current_people:
+    if people and not _same_people(current_people, people, unstated):
         if current_people:
             conflicts.append({"field": "contributors", "label": field_label("contributors"),
                               "current": _people_text(current_people), "incoming": _people_text(people)})
@@ -1499,7 +1593,7 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
             book = _create_book(values, people, defaults=entry.create_defaults, source=source,
                                 holdings=entry.holdings, location=location)
             return Outcome(0, "created", note, book_id=book.pk)
-        fills, new_people, conflicts = _compare(book, values, people)
+        fills, new_people, conflicts = _compare(book, values, people, unstated=entry.unstated_roles)
         if how == "duplicate" or conflicts:
             kept = _kept_before(book, values, people, source)
             if kept:
@@ -1632,6 +1726,31 @@ def too_many_records() -> InvalidInput:
                         code="too_many_records")
 
 
+def xml_too_large() -> InvalidInput:
+    return InvalidInput("file", _("XML 文件超过 %(mb)s MB 的上限（IMPORT_XML_MAX_BYTES），请分成几个文件导入") % {
+        "mb": round(settings.IMPORT_XML_MAX_BYTES / 1024 / 1024, 1)}, code="too_large")
+
+
+def xml_too_many_elements() -> InvalidInput:
+    return InvalidInput("file", _(
+        "XML 文件的元素超过 %(limit)s 个的上限（IMPORT_XML_MAX_ELEMENTS；一条 MARCXML 记录通常有几十到一二百个），"
+        "未导入；请检查文件或分成几个文件导入") % {"limit": f"{settings.IMPORT_XML_MAX_ELEMENTS:,}"},
+        code="too_many_elements")
+
+
+def check_xml_size(data: bytes) -> None:
+    """Refuse an XML file over IMPORT_XML_MAX_BYTES or IMPORT_XML_MAX_ELEMENTS before it is parsed: the
+    elements are counted as they stream past (``marcxml.count_elements``), never built into a tree."""
+    if len(data) > settings.IMPORT_XML_MAX_BYTES:
+        raise xml_too_large()
+    try:
+        counted = marcxml.count_elements(data, settings.IMPORT_XML_MAX_ELEMENTS)
+    except marcxml.XMLRefused as exc:
+        raise InvalidInput("file", _("XML 文件无法读取：%(error)s") % {"error": exc}, code="xml") from None
+    if counted > settings.IMPORT_XML_MAX_ELEMENTS:
+        raise xml_too_many_elements()
+
+
 def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
     """Split a CSV or MARC file into rows or records (parsed lazily, one by one, when written).
 
@@ -1653,6 +1772,7 @@ def read_file(*, data: bytes, format: str | None = None) -> ParsedFile:
         items = _read_csv(data, header_notices)
         parsed = ParsedFile(format="csv", where="line", items=items, notices=header_notices.errors)
     elif xml:
+        check_xml_size(data)
         dialect, items, notices = _read_xml(data, FORMAT_DIALECTS.get(fmt))
         parsed = ParsedFile(format=f"{dialect}xml".replace("marc21xml", "marcxml"), where="record", items=items,
                             notices=notices)

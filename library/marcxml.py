@@ -16,6 +16,7 @@ entities is refused outright, as defusedxml does.  Each record is converted on i
 (``record_from_element``): one bad record fails alone, with its number.
 """
 
+import io
 import re
 from collections.abc import Iterator
 
@@ -152,3 +153,32 @@ def record_from_element(element) -> Record:
             ]
             record.add_field(Field(tag=tag, indicators=indicators, subfields=subfields))
     return record
+
+
+def count_elements(data: bytes, limit: int) -> int:
+    """How many elements the document holds, at most ``limit + 1`` (counting stops there): read with the
+    same safe parser settings as ``parse`` but without keeping the tree, each element dropped once counted,
+    so a document padded with millions of elements is refused before it is built.  The text of a payload
+    element (SRU ``recordData`` packed as a string, OAI ``metadata``) counts as many elements as it has
+    tags, escaped or not.  Raises ``XMLRefused`` for a document that is not XML that may be read."""
+    events = etree.iterparse(
+        io.BytesIO(data), events=("end",), resolve_entities=False, no_network=True, load_dtd=False,
+        dtd_validation=False, huge_tree=False, remove_comments=True, remove_pis=True,
+    )
+    count = 0
+    try:
+        for _event, element in events:
+            count += 1
+            if len(element) == 0 and element.text and _local(element) in PAYLOAD_ELEMENTS:
+                count += element.text.count("<") + element.text.count("lt;")
+            if count > limit:
+                return limit + 1
+            # Keep the tree small: the element's content and its finished elder siblings go.
+            element.clear(keep_tail=False)
+            parent = element.getparent()
+            if parent is not None:
+                while element.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as exc:
+        raise XMLRefused(str(exc)) from None
+    return count

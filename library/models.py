@@ -1,5 +1,6 @@
 """The catalog: books (one record per edition), their physical copies, and the court's research papers."""
 
+import ipaddress
 import uuid
 from datetime import date
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from core.models import person_link
+from core.net import OutboundRefused, is_own, is_public, outbound_url_check, parse_endpoint, url_endpoint
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import SingleLineFields, is_single_line
 from library.callnumbers import normalize_call_number
@@ -890,22 +892,55 @@ class SruTarget(SingleLineFields, models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        from core.net import OutboundRefused, outbound_url_check
+    @property
+    def endpoint(self) -> str:
+        """The ``host:port`` its base URL reaches (as SRU_INTERNAL_HOSTS lists it), or "" for no valid URL."""
+        try:
+            parts = urlsplit(self.base_url.strip())
+            return url_endpoint(parts) if parts.hostname else ""
+        except ValueError:
+            return ""
 
+    @property
+    def internal_listed(self) -> bool:
+        """Whether its endpoint is one of SRU_INTERNAL_HOSTS: a target marked ``internal_network`` is trusted
+        only then (its address may then be private, or this machine's)."""
+        listed = set()
+        for entry in settings.SRU_INTERNAL_HOSTS:
+            try:
+                listed.add(parse_endpoint(entry))
+            except ValueError:
+                continue  # reported by the system check shuyuan.E007
+        return bool(self.endpoint) and self.endpoint in listed
+
+    def clean(self) -> None:
         if not self.base_url:
             return
+        host = (urlsplit(self.base_url.strip()).hostname or "").rstrip(".") if self.endpoint else ""
         try:
-            allowed = list(settings.SRU_ALLOWED_HOSTS)
-            if self.internal_network and "*" in allowed:
-                # A server on the court's network is named on purpose: its address may be private.
-                host = (urlsplit(self.base_url.strip()).hostname or "").rstrip(".")
-                allowed.append(host)
+            # A server marked as on the court's network may have a private address (if it is listed, below).
+            allowed = [*settings.SRU_ALLOWED_HOSTS, *([host] if self.internal_network and host else [])]
             outbound_url_check(self.base_url, allowed_hosts=allowed)
-        except (OutboundRefused, ValueError) as exc:
-            message = str(exc)
-            if getattr(exc, "code", "") == "internal_address" and not self.internal_network:
-                message = _("%(error)s。如果这台服务器在法院内网，请勾选下面的“位于法院内网”。") % {
-                    "error": message.rstrip("。")}
-            raise ValidationError({"base_url": message}) from None
+        except OutboundRefused as exc:
+            raise ValidationError({"base_url": self._address_message(exc)}) from None
         self.base_url = self.base_url.strip()
+        trusted = self.internal_network and self.internal_listed
+        if self.internal_network and not trusted:
+            raise ValidationError({"internal_network": _(
+                "%(endpoint)s 不在设置 SRU_INTERNAL_HOSTS 中：只有列在其中的内网服务器（主机:端口）才能标为"
+                "“位于法院内网”，请系统管理员核实后添加") % {"endpoint": self.endpoint}})
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return  # a name: resolved and checked each time a request is made (library.sru.fetch)
+        if not trusted and (not is_public(ip) or is_own(ip)):
+            raise ValidationError({"base_url": self._address_message(
+                OutboundRefused("internal_address", _("地址不能指向内部网络")))})
+
+    @staticmethod
+    def _address_message(exc: OutboundRefused) -> str:
+        if exc.code != "internal_address":
+            return str(exc)
+        return _("%(error)s。如果这台服务器确在法院内网，请系统管理员把它的主机和端口加入设置 SRU_INTERNAL_HOSTS，"
+                 "再由超级管理员勾选“位于法院内网”。") % {"error": str(exc).rstrip("。")}
+

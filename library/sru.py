@@ -5,16 +5,17 @@ Hand-written rather than ``sruthi`` (PyPI 2.0.0, read in this session): sruthi f
 timeouts), knows SRU 1.x diagnostics only (not SRU 2.0's namespace) and hands records back as flattened
 dictionaries, which lose the MARC structure the importers need.  Here:
 
-- the request goes out through ``core.net.get_limited``: http/https only, public addresses only unless the
-  target is marked as on the court's network, redirects re-checked, connect and read timeouts, a size cap
-  enforced while reading;
+- the request goes out through ``core.net.get_limited``: http/https only, public addresses only (never this
+  machine's) unless the target is marked as on the court's network by a superuser and its host:port is listed
+  in SRU_INTERNAL_HOSTS, never a link-local, multicast or unspecified address, names resolved and checked at
+  each request, redirects re-checked, connect and read timeouts, a size cap enforced while reading;
 - the answer is parsed by ``library.marcxml.parse`` (lxml without entities, DTDs or network);
 - every failure is an ``SruError`` with a sentence for the librarian (never a traceback).
 """
 
 from dataclasses import dataclass, field
 from http.client import HTTPException
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -108,12 +109,16 @@ def explain_url(target: SruTarget) -> str:
 def fetch(target: SruTarget, url: str) -> bytes:
     """The body of a 200 answer from ``target`` at ``url``; ``SruError`` with plain words otherwise."""
     allowed = [h.lower() for h in settings.SRU_ALLOWED_HOSTS]
-    host = (urlsplit(target.base_url).hostname or "").rstrip(".").lower()
-    # A target on the court's network is trusted at its own host only, and only where its host may be named.
-    trusted = [host] if target.internal_network and ("*" in allowed or host in allowed) else []
+    # A target on the court's network is trusted at its own host and port only, and only while SRU_INTERNAL_HOSTS
+    # lists them (a target saved before the list, or marked by hand in the database, is not).
+    if target.internal_network and not target.internal_listed:
+        raise SruError("sru_refused", _("%(name)s 标为“位于法院内网”，但 %(endpoint)s 不在设置 SRU_INTERNAL_HOSTS "
+                                        "中，未发出请求；请系统管理员核实") % {
+            "name": target.name, "endpoint": target.endpoint or target.base_url[:100]})
+    trusted = [target.endpoint] if target.internal_network else []
     try:
         response = get_limited(
-            url, allowed_hosts=allowed, trusted_hosts=trusted,
+            url, allowed_hosts=allowed, trusted_endpoints=trusted,
             connect_timeout=settings.SRU_CONNECT_TIMEOUT, read_timeout=settings.SRU_READ_TIMEOUT,
             max_response=settings.SRU_MAX_RESPONSE, headers={"Accept": "application/xml, text/xml"})
     except OutboundRefused as exc:

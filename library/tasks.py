@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import DomainError
 from jobs.services import JobFailure, job_enqueue, others_waiting
 from jobs.tasks import job_task
 from library import imports, services
@@ -100,11 +101,23 @@ def catalog_import_start(*, data: bytes, filename: str, format: str | None, loca
 
 def catalog_import_commit(*, dry_run: CatalogImport, started_by: AbstractBaseUser | None) -> CatalogImport:
     """Start the real import of a finished dry run's file (same format and location); the dry run's stored
-    copy of the file is then deleted.  Raises ``DomainError`` when ``dry_run`` is not a finished dry run
-    or its file is gone (already imported for real)."""
-    data = imports.dry_run_file(catalog_import=dry_run)
-    started = catalog_import_start(data=data, filename=dry_run.file_name, format=dry_run.format or None,
-                                   location=dry_run.location or None, started_by=started_by)
-    imports.dry_run_file_discard(catalog_import=dry_run)
-    CatalogImport.objects.filter(pk=dry_run.pk).update(committed_as=started)
+    copy of the file is then deleted.  Raises ``DomainError`` when ``dry_run`` is not a finished dry run, was
+    already imported for real (``already_committed``) or its file is gone.
+
+    Of two commits sent at once exactly one starts an import (attack round 18): the dry run's row is locked
+    (PostgreSQL; SQLite's transactions are IMMEDIATE, one writer at a time) and claimed by a conditional
+    update of its file in the transaction that starts the import, which names it in ``committed_as``."""
+    with transaction.atomic():
+        locked = CatalogImport.objects.select_for_update().filter(pk=dry_run.pk).first()
+        if locked is None or locked.committed_as_id is not None:
+            raise DomainError("already_committed", _("此试导入已经正式导入过（导入 #%(id)s），不能再次导入") % {
+                "id": locked.committed_as_id if locked else "—"})
+        data = imports.dry_run_file(catalog_import=locked)
+        stored, storage = locked.file.name, locked.file.storage
+        if not CatalogImport.objects.filter(pk=locked.pk, committed_as__isnull=True, file=stored).update(file=""):
+            raise DomainError("already_committed", _("此试导入刚刚已由他人正式导入，不能再次导入"))
+        started = catalog_import_start(data=data, filename=locked.file_name, format=locked.format or None,
+                                       location=locked.location or None, started_by=started_by)
+        CatalogImport.objects.filter(pk=locked.pk).update(committed_as=started)
+        transaction.on_commit(lambda: storage.delete(stored))
     return started

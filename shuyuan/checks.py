@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from core.net import parse_endpoint
+
 
 @register()
 def check_secret_key(app_configs, **kwargs):
@@ -71,3 +73,18 @@ def _writable(path: Path) -> bool:
     import os
 
     return os.access(path, os.W_OK | os.X_OK)
+
+
+@register()
+def check_sru_internal_hosts(app_configs, **kwargs):
+    errors = []
+    for entry in settings.SRU_INTERNAL_HOSTS:
+        try:
+            parse_endpoint(entry)
+        except ValueError:
+            errors.append(Error(
+                f"SRU_INTERNAL_HOSTS entry {entry!r} is not host:port.",
+                hint="For example SRU_INTERNAL_HOSTS=opac.court.internal:8080,10.1.2.3:80 (the port is required).",
+                id="shuyuan.E007",
+            ))
+    return errors

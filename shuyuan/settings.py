@@ -203,6 +203,11 @@ IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, mi
 # Rows or records in one import file: a 50 MB file of one-word rows is 25 million records (gigabytes of
 # memory for the job, hours of writes); a court library's largest real exports are far below this.
 IMPORT_MAX_RECORDS = envint("IMPORT_MAX_RECORDS", 200_000, minimum=1)
+# XML imports (MARCXML, UNIMARC/CNMARC XML, SRU and OAI-PMH responses): at most this many bytes and elements,
+# checked by counting before the document is parsed.  A real 50 MB MARCXML export holds about 0.8 million
+# elements; 47 MB padded with 9.5 million empty elements took 105 s and 1.5 GB to parse (attack round 18).
+IMPORT_XML_MAX_BYTES = envint("IMPORT_XML_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+IMPORT_XML_MAX_ELEMENTS = envint("IMPORT_XML_MAX_ELEMENTS", 2_000_000, minimum=1)
 # A dry run keeps its uploaded file for a real import (正式导入) this many days; then the file is deleted (the
 # report stays) by the worker's six-hourly housekeeping job.
 IMPORT_DRY_RUN_KEEP_DAYS = envint("IMPORT_DRY_RUN_KEEP_DAYS", 7, minimum=1)
@@ -334,9 +339,17 @@ NOTICE_WEBHOOK_HOSTS = [h.lower() for h in envlist("NOTICE_WEBHOOK_HOSTS", "qyap
 NOTICE_WEBHOOK_TIMEOUT = envint("NOTICE_WEBHOOK_TIMEOUT", 10, minimum=1)
 
 # Copy cataloguing (library/sru.py): hosts an SRU target's address may name.  "*" admits any host at public
-# addresses only (checked when each request is made); a target marked as on the court's network is trusted
-# wherever it resolves.  A list without "*" admits only the hosts named (the tests: the local test server).
+# addresses only (checked when the target is saved and again when each request is made, so a name that later
+# resolves inside is refused then).  A list without "*" admits only the hosts named (the tests: the local
+# test server); a named host too must resolve to public addresses unless it is listed below.
 SRU_ALLOWED_HOSTS = [h.lower() for h in envlist("SRU_ALLOWED_HOSTS", "*")]
+# SRU servers on the court's network, as "host:port" entries (the port the URL reaches: 80 for http, 443 for
+# https when it names none; "[fd00::8]:210" for an IPv6 address).  Only there may a target that a superuser
+# marked 位于法院内网 reach a private address or this machine itself; trust goes to the host and port listed,
+# not to the host's other ports.  Empty by default: every target must be on the internet.  Link-local
+# (169.254.0.0/16, the cloud metadata service; fe80::/10), multicast and unspecified addresses are refused
+# whatever is listed.
+SRU_INTERNAL_HOSTS = envlist("SRU_INTERNAL_HOSTS", "")
 # Seconds to connect to an SRU server and to wait for each read; answers larger than SRU_MAX_RESPONSE bytes
 # are refused while they are read.
 SRU_CONNECT_TIMEOUT = envint("SRU_CONNECT_TIMEOUT", 5, minimum=1)

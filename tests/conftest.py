@@ -86,6 +86,8 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     # SRU targets (copy cataloguing) reach the tests' own local server only: any other host is refused
     # before a name is looked up, whatever a test or schemathesis configures.
     settings.SRU_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    # No server is on the court's network unless a test lists it (the sru_server fixture lists itself).
+    settings.SRU_INTERNAL_HOSTS = []
     # LocaleMiddleware leaves the language of a request active in its thread: a test that asked in English
     # must not make the next test's services, commands and jobs speak English.
     translation.deactivate()

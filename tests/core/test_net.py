@@ -107,7 +107,7 @@ def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline():
     port, server, sent = _dripping_server(lines=40, every=0.2)  # each line well within the read timeout
 
     with pytest.raises(TimeoutError):
-        get_limited(f"http://127.0.0.1:{port}/sru", allowed_hosts=["127.0.0.1"], trusted_hosts=["127.0.0.1"],
+        get_limited(f"http://127.0.0.1:{port}/sru", allowed_hosts=["127.0.0.1"], trusted_endpoints=[f"127.0.0.1:{port}"],
                     connect_timeout=1, read_timeout=1, max_response=1000, deadline=1.0)
     server.join()
 
@@ -119,7 +119,55 @@ def test_a_server_answering_in_time_is_read_whole():
 
     port, _server, _sent = _dripping_server(lines=2, every=0.05)
 
-    answer = get_limited(f"http://127.0.0.1:{port}/sru", allowed_hosts=["127.0.0.1"], trusted_hosts=["127.0.0.1"],
+    answer = get_limited(f"http://127.0.0.1:{port}/sru", allowed_hosts=["127.0.0.1"], trusted_endpoints=[f"127.0.0.1:{port}"],
                          connect_timeout=1, read_timeout=1, max_response=1000, deadline=30)
 
     assert (answer.status, answer.body) == (200, b"ok")
+
+
+@pytest.mark.parametrize(("address", "never"), [
+    ("169.254.169.254", True), ("fe80::1", True), ("0.0.0.0", True), ("::", True), ("0.1.2.3", True),
+    ("224.0.0.1", True), ("ff02::1", True), ("::ffff:169.254.169.254", True), ("2002:a9fe:a9fe::", True),
+    ("64:ff9b::a9fe:a9fe", True),
+    ("127.0.0.1", False), ("10.0.0.1", False), ("::1", False), ("8.8.8.8", False),
+])
+def test_addresses_never_called_whatever_is_trusted(address, never):
+    """Attack round 18: a trusted (listed) host may be private, never the metadata service or multicast."""
+    from core.net import is_never_called
+
+    assert is_never_called(ipaddress.ip_address(address)) is never
+
+
+@pytest.mark.parametrize(("entry", "normal"), [
+    ("Opac.Court.Internal.:8080", "opac.court.internal:8080"), ("10.1.2.3:80", "10.1.2.3:80"),
+    ("[FD00::8]:210", "[fd00::8]:210"),
+    ("opac.court.internal", None), ("10.1.2.3:", None), ("h:99999", None), ("http://h:80", None), ("h:80/x", None),
+])
+def test_allow_list_entries_are_host_and_port(entry, normal):
+    from core.net import parse_endpoint
+
+    if normal is None:
+        with pytest.raises(ValueError):
+            parse_endpoint(entry)
+    else:
+        assert parse_endpoint(entry) == normal
+
+
+def test_a_listed_webhook_host_is_still_refused_at_a_link_local_address(monkeypatch):
+    import socket
+
+    monkeypatch.setattr("core.net.socket.getaddrinfo",
+                        lambda host, port, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))])
+
+    with pytest.raises(OutboundRefused) as refused:
+        post_json("http://zwwx.court.internal/hook", {"a": 1}, allowed_hosts=["zwwx.court.internal"], timeout=1)
+
+    assert refused.value.code == "never_called"
+
+
+def test_a_bad_sru_internal_hosts_entry_stops_the_start(settings):
+    from shuyuan.checks import check_sru_internal_hosts
+
+    settings.SRU_INTERNAL_HOSTS = ["opac.court.internal:8080", "10.1.2.3"]
+
+    assert [e.id for e in check_sru_internal_hosts(None)] == ["shuyuan.E007"]

@@ -69,6 +69,10 @@ class SruServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/sru"
 
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.httpd.server_address[1]}"
+
     def answer(self, key: str, body: bytes | str, **options) -> None:
         """Answer requests whose CQL ``query`` is ``key`` ("explain" for an explain request) with ``body``."""
         self.answers[key] = Answer(body.encode() if isinstance(body, str) else body, **options)
@@ -82,8 +86,11 @@ class SruServer:
 
 
 @pytest.fixture
-def sru_server():
+def sru_server(settings):
+    """The local SRU server, listed in SRU_INTERNAL_HOSTS (its host:port, as an operator lists a server on the
+    court's network): a target marked 位于法院内网 at its address is trusted."""
     server = SruServer()
+    settings.SRU_INTERNAL_HOSTS = [*settings.SRU_INTERNAL_HOSTS, server.endpoint]
     yield server
     server.close()
 

@@ -323,6 +323,7 @@ def test_an_http_error_and_a_page_that_is_not_sru_are_told(sru_server):
 
 
 def test_a_server_that_is_not_there_is_unreachable(settings):
+    settings.SRU_INTERNAL_HOSTS = ["127.0.0.1:9"]
     target = SruTarget.objects.create(name="关闭的", base_url="http://127.0.0.1:9/sru", internal_network=True)
 
     with pytest.raises(SruError) as refused:
@@ -335,11 +336,14 @@ def test_a_server_that_is_not_there_is_unreachable(settings):
 
 
 def test_a_private_address_is_refused_unless_the_target_is_on_the_court_network(sru_server):
-    target = make_target(sru_server, internal_network=False)
+    with pytest.raises(ValidationError) as not_saved:
+        make_target(sru_server, internal_network=False)
+    target = SruTarget.objects.create(name="外网目标", base_url=sru_server.url)  # as if saved before the rule
 
     with pytest.raises(SruError) as refused:
         copycat.copycat_search(target=target, by="title", term="x")
 
+    assert list(not_saved.value.message_dict) == ["base_url"]
     assert refused.value.code == "sru_refused"
     assert sru_server.requests == []
 
@@ -402,19 +406,27 @@ def test_a_target_address_that_may_not_be_called_is_refused_when_saved(url, inte
     assert list(refused.value.message_dict) == ["base_url"]
 
 
-def test_with_any_host_allowed_an_internal_literal_address_needs_the_flag(settings):
+def test_with_any_host_allowed_an_internal_literal_address_needs_the_flag_and_the_listing(settings):
     settings.SRU_ALLOWED_HOSTS = ["*"]
+    settings.SRU_INTERNAL_HOSTS = ["10.1.2.3:8080"]  # another port of the same host: not this target
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as unmarked:
         copycat.sru_target_create(name="内网", base_url="http://10.1.2.3/sru")
+    with pytest.raises(ValidationError) as unlisted:
+        copycat.sru_target_create(name="内网", base_url="http://10.1.2.3/sru", internal_network=True)
+    settings.SRU_INTERNAL_HOSTS = ["10.1.2.3:80"]
     target = copycat.sru_target_create(name="内网", base_url="http://10.1.2.3/sru", internal_network=True)
 
+    assert list(unmarked.value.message_dict) == ["base_url"]
+    assert unlisted.value.message_dict["internal_network"] == [
+        "10.1.2.3:80 不在设置 SRU_INTERNAL_HOSTS 中：只有列在其中的内网服务器（主机:端口）才能标为“位于法院内网”，"
+        "请系统管理员核实后添加"]
     assert target.base_url == "http://10.1.2.3/sru"
 
 
 def test_an_index_name_cannot_carry_cql():
     with pytest.raises(ValidationError) as refused:
-        copycat.sru_target_create(name="注入", base_url="http://127.0.0.1/sru", title_index='dc.title="x" or 1')
+        copycat.sru_target_create(name="注入", base_url="http://localhost/sru", title_index='dc.title="x" or 1')
 
     assert list(refused.value.message_dict) == ["title_index"]
 

@@ -32,8 +32,8 @@ def target(sru_server):
 def test_api_manages_targets(librarian):
     api = api_for(librarian)
 
-    created = api.post("/api/v1/sru-targets", {"name": "市图书馆", "base_url": "http://127.0.0.1:8/sru",
-                                               "record_schema": "cnmarcxml", "internal_network": True})
+    created = api.post("/api/v1/sru-targets", {"name": "市图书馆", "base_url": "http://localhost:8/sru",
+                                               "record_schema": "cnmarcxml"})
     target_id = created.json()["id"]
     patched = api.patch(f"/api/v1/sru-targets/{target_id}", {"title_index": "title", "enabled": False})
     listed = api.get("/api/v1/sru-targets")
@@ -47,8 +47,8 @@ def test_api_manages_targets(librarian):
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"name": "x", "base_url": "ftp://127.0.0.1/"}, "base_url"),
-    ({"name": "x", "base_url": "http://127.0.0.1/", "isbn_index": 'bath.isbn="1"'}, "isbn_index"),
-    ({"name": "x", "base_url": "http://127.0.0.1/", "version": "3.0"}, "version"),
+    ({"name": "x", "base_url": "http://localhost/", "isbn_index": 'bath.isbn="1"'}, "isbn_index"),
+    ({"name": "x", "base_url": "http://localhost/", "version": "3.0"}, "version"),
 ])
 def test_api_refuses_a_bad_target_naming_the_field(librarian, body, field):
     response = api_for(librarian).post("/api/v1/sru-targets", body)
@@ -558,7 +558,8 @@ def test_a_private_address_points_to_the_internal_network_checkbox(librarian, se
     assert response.status_code == 422
     detail = response.json()["detail"][0]
     assert detail["field"] == "base_url"
-    assert "请勾选下面的“位于法院内网”" in detail["msg"]
+    assert detail["msg"] == ("地址不能指向内部网络。如果这台服务器确在法院内网，请系统管理员把它的主机和端口加入设置 "
+                             "SRU_INTERNAL_HOSTS，再由超级管理员勾选“位于法院内网”。")
 
 
 def test_the_target_form_in_the_admin_links_back_to_copy_cataloguing(librarian):

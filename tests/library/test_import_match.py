@@ -545,7 +545,7 @@ def test_an_api_dry_run_reports_everything_and_writes_nothing_then_imports_for_r
         f"/catalog/import/{status['id']}").content.decode()
     assert list(Book.objects.values_list("title", flat=True)) == ["新书"]
     assert client.post(f"/catalog/import/{status['id']}/commit", follow=True).content.decode().count(
-        "此试导入的文件已正式导入过或已删除") == 1
+        f"此试导入已经正式导入过（导入 #{real.pk}），不能再次导入") == 1
 
 
 def test_a_dry_runs_file_is_kept_a_week_for_its_real_import_then_deleted(librarian_api, librarian, settings,

@@ -108,15 +108,21 @@ def test_a_bad_preference_is_a_422_naming_the_field_and_stores_nothing(reader, b
     assert NoticePreference.objects.count() == 0
 
 
-@pytest.mark.parametrize("url", ["http://10.1.2.3/hook", "http://127.0.0.1:8000/admin/", "http://[::1]/x",
-                                 "http://169.254.169.254/latest/meta-data", "http://[::ffff:127.0.0.1]/x"])
-def test_with_any_host_allowed_an_internal_address_is_still_refused(reader, settings, url):
+INTERNAL = "地址不能指向内部网络"
+NEVER = "地址不能指向链路本地、组播或未指定地址（如 169.254.169.254）"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://10.1.2.3/hook", INTERNAL), ("http://127.0.0.1:8000/admin/", INTERNAL), ("http://[::1]/x", INTERNAL),
+    ("http://169.254.169.254/latest/meta-data", NEVER), ("http://[::ffff:127.0.0.1]/x", INTERNAL),
+])
+def test_with_any_host_allowed_an_internal_address_is_still_refused(reader, settings, url, message):
     settings.NOTICE_WEBHOOK_HOSTS = ["*"]
 
     refused = api_for(reader).put("/api/v1/me/notice-preferences", {"channels": {}, "webhook_url": url})
 
     assert refused.status_code == 422
-    assert [(e["field"], e["msg"]) for e in refused.json()["detail"]] == [("webhook_url", "地址不能指向内部网络")]
+    assert [(e["field"], e["msg"]) for e in refused.json()["detail"]] == [("webhook_url", message)]
 
 
 def test_with_any_host_allowed_a_public_host_is_taken(reader, settings):

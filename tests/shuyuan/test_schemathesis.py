@@ -138,9 +138,10 @@ def seeded(request, db, demo, settings) -> Seeded:
         searcher.reset()  # this test's own index directory, not a searcher cached by an earlier test
         index_rebuild()
 
-    # A copy-cataloguing target on a closed port of this machine: a search fails fast, as the other library's
-    # server being down (SRU_ALLOWED_HOSTS in tests/conftest.py keeps every other host out of reach).
-    sru_target = SruTarget.objects.create(name="测试目标", base_url="http://127.0.0.1:9/sru", internal_network=True)
+    # A copy-cataloguing target naming this machine: a search is refused at once (409), as for a server that is
+    # down (SRU_ALLOWED_HOSTS in tests/conftest.py keeps every other host out of reach, and no target not listed
+    # in SRU_INTERNAL_HOSTS reaches this machine).
+    sru_target = SruTarget.objects.create(name="测试目标", base_url="http://localhost:9/sru")
     issued = {role: token_issue(user=user) for role, user in
               (("judge", judge), ("librarian", librarian), ("organizer", organizer))}
     seeded = Seeded(

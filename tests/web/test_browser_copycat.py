@@ -7,14 +7,22 @@ from accounts.models import Role
 from library.models import Book, SruTarget
 from library.services import book_create
 from tests.library.sru_server import marc21_record, search_response
+from tests.live import start_server
 from tests.web.browsing import BROWSER_TEST, browser_user, login
 
 pytestmark = BROWSER_TEST
 
 
+@pytest.fixture
+def copy_server(tmp_path, sru_server):
+    """The live server, with the local SRU server listed as on the court's network (SRU_INTERNAL_HOSTS)."""
+    with start_server(tmp_path, workers=2, env={"SRU_INTERNAL_HOSTS": sru_server.endpoint}) as running:
+        yield running
+
+
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)], ids=["desktop", "phone"])
-def test_a_librarian_copies_a_record_from_another_library(server, browser, shoot, sru_server, width, height):
-    base, _log = server
+def test_a_librarian_copies_a_record_from_another_library(copy_server, browser, shoot, sru_server, width, height):
+    base, _log = copy_server
     browser_user("lina", Role.LIBRARIAN, "librarian-pass-2026", display_name="李娜")
     SruTarget.objects.create(name="国家图书馆", base_url=sru_server.url, internal_network=True)
     local = book_create(title="债法原理", isbn="9787301048160", publisher="北大出版社", year=2013, contributors=["王泽鉴"])
