@@ -392,3 +392,30 @@ def test_a_replace_decision_writes_the_romanised_names():
 
     assert list(book.contributors.values_list("name", "name_romanized")) == [
         ("林屋辰三郎", "Hayashiya, Tatsusaburō"), ("横井清", "")]
+
+
+def test_unimarc_200_d_parallel_titles_and_200_g_statements_are_kept():
+    """Built on the dp2 record's shape (no real record at hand has 200 $d or $g)."""
+    from tests.library.test_real_exports import _field, _unimarc_xml
+
+    data = _unimarc_xml(_field("200", ("a", "法律与文学"), ("d", "= Law and literature"), ("f", "波斯纳著"),
+                               ("g", "李国庆译")),
+                        _field("517", ("a", "法律与文学"), ("e", "令人困扰的关系")))
+
+    (entry,) = [parse() for _n, parse in read_file(data=data).items]
+
+    assert entry.values["other_titles"] == ["Law and literature", "法律与文学 : 令人困扰的关系"]
+    assert entry.values["responsibility"] == "波斯纳著 ; 李国庆译"
+
+
+def test_the_admin_form_edits_other_titles_one_per_line():
+    from library.admin import BookForm
+
+    book = services.book_create(title="日本の茶書", other_titles=["茶書集成", "Chasho shūsei"])
+    assert BookForm(instance=book)["other_titles"].value() == "茶書集成\nChasho shūsei"
+
+    form = BookForm(instance=book, data={"title": "日本の茶書", "other_titles": " 茶書集成 \r\n\r\nChasho\r\n",
+                                         "language": "ja", "subjects": "[]"})
+
+    assert form.is_valid(), form.errors
+    assert form.save().other_titles == ["茶書集成", "Chasho"]
