@@ -48,12 +48,28 @@ class CopyForm(forms.ModelForm):
         return status
 
 
+class LinesField(forms.CharField):
+    """A list of strings edited one per line (blank lines dropped)."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value) -> list[str]:
+        return [line.strip() for line in (super().to_python(value) or "").splitlines() if line.strip()]
+
+
 class BookForm(forms.ModelForm):
     """A librarian may set or change a call number by hand; one another book carries is refused by name."""
 
+    other_titles = LinesField(label=Book._meta.get_field("other_titles").verbose_name, required=False,
+                              help_text=Book._meta.get_field("other_titles").help_text)
+
     class Meta:
         model = Book
-        fields = ("title", "subtitle", "title_romanized", "subtitle_romanized", "isbn", "publisher", "year", "edition", "language", "clc", "call_number",
+        fields = ("title", "subtitle", "title_romanized", "subtitle_romanized", "other_titles", "responsibility",
+                  "isbn", "publisher", "publisher_romanized", "year", "edition", "language", "clc", "call_number",
                   "subjects", "summary", "cover_url")
 
     def clean_call_number(self):
@@ -69,7 +85,7 @@ class BookForm(forms.ModelForm):
 class ContributorInline(admin.TabularInline):
     model = Contributor
     extra = 1
-    fields = ("position", "name", "role")
+    fields = ("position", "name", "name_romanized", "role")
 
 
 class CopyInlineFormSet(forms.BaseInlineFormSet):
@@ -96,13 +112,14 @@ class BookAdmin(admin.ModelAdmin):
     form = BookForm
     list_display = ("title", "isbn", "publisher", "year", "language", "clc", "call_number", "available", "copies_count")
     list_filter = ("language", "year", "copies__location")
-    search_fields = ("title", "subtitle", "title_romanized", "isbn", "clc", "call_number", "publisher", "contributors__name")
+    search_fields = ("title", "subtitle", "title_romanized", "isbn", "clc", "call_number", "publisher",
+                     "publisher_romanized", "contributors__name", "contributors__name_romanized")
     inlines = [ContributorInline, CopyInline]
     list_per_page = 50
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
-        (None, {"fields": ("title", "subtitle", "title_romanized", "subtitle_romanized", "isbn", "publisher", "year",
-                           "edition", "language")}),
+        (None, {"fields": ("title", "subtitle", "title_romanized", "subtitle_romanized", "other_titles",
+                           "responsibility", "isbn", "publisher", "publisher_romanized", "year", "edition", "language")}),
         (_("分类与排架"), {"fields": ("clc", "call_number", "subjects"),
                            "description": _("索书号留空时，保存有复本的已分类图书会自动编号；已有的索书号不会被自动改动。")}),
         (_("内容"), {"fields": ("summary", "cover_url")}),

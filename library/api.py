@@ -48,7 +48,7 @@ router = Router(tags=["catalog"])
 
 def _people(payload: BookIn | BookPatch) -> list[services.Person] | None:
     if payload.contributors is not None:
-        return [services.Person(c.name, c.role.value) for c in payload.contributors]
+        return [services.Person(c.name, c.role.value, c.name_romanized) for c in payload.contributors]
     if payload.authors is not None:
         return [services.Person(name) for name in payload.authors]
     return None

@@ -2,7 +2,11 @@
 UTF-8), MARCXML or UNIMARC XML.
 
 What an export writes, ``library.importers`` reads back to the same books, contributors and copies.
-Not carried: cover URLs and a copy's shelf, status, acquisition date and note.
+Not carried: cover URLs and a copy's shelf, status, acquisition date and note; a name's romanised form in CSV
+(its authors cell holds names and roles) and the publisher's romanised form in UNIMARC (which has no place for
+it).  A UNIMARC 200 $f is the book's statement of responsibility, else one made of its contributors.
+MARC 21 writes a romanised form in its field and the original script in an 880 linked to it (245, 264,
+100/700), as the Library of Congress does.
 
 ISO 2709 limits: a field's length has 4 digits in the directory (at most 9,999 bytes) and a record's
 5 digits in the leader (at most 99,999 bytes).  A longer summary (520) or subject (650) is written as
@@ -30,6 +34,7 @@ from core.xlsx import xlsx_bytes
 from library import selectors
 from library.importers import CONTROL_CHARS_RE, CSV_COLUMNS, MARC_LANGUAGES, parse_person
 from library.models import Book, Contributor, ImportRecord, Language
+from library.services import Person
 from library.validators import format_isbn
 
 FORMATS = ("csv", "marc21", "marcxml", "unimarc", "unimarcxml")
@@ -67,7 +72,7 @@ def person_cell(contributor: Contributor) -> str:
     if contributor.role in ROLE_SUFFIXES:
         return f"{name} {ROLE_SUFFIXES[contributor.role]}"
     # A name that happens to end in a marker ("王小编") gets an explicit 著 so it is not read as one.
-    return name if parse_person(name) == (name, Contributor.Role.AUTHOR) else f"{name} 著"
+    return name if parse_person(name) == Person(name) else f"{name} 著"
 
 
 def csv_rows(book: Book) -> list[list[str]]:
@@ -84,6 +89,9 @@ def csv_rows(book: Book) -> list[list[str]]:
         "subtitle": book.subtitle,
         "title_romanized": book.title_romanized,
         "subtitle_romanized": book.subtitle_romanized,
+        "other_titles": ";".join(book.other_titles or []),
+        "responsibility": book.responsibility,
+        "publisher_romanized": book.publisher_romanized,
         "authors": ";".join(person_cell(c) for c in book.contributors.all()),
         "publisher": book.publisher,
         "year": str(book.year) if book.year else "",
@@ -158,30 +166,41 @@ def marc_record(book: Book, *, summary: str | None = None) -> Record:
         record.add_field(Field(tag="099", subfields=[Subfield("a", _marc_text(book.call_number))]))
     contributors = list(book.contributors.all())
     main = contributors[0] if contributors and contributors[0].role == Contributor.Role.AUTHOR else None
+    # MARC 21 keeps a romanised form in the field and the original script in an 880 linked to it through $6
+    # ("880-01" ↔ "245-01"); each pair has its own occurrence number.
+    occurrences = (f"{n:02d}" for n in itertools.count(1))
+    vernacular: list[Field] = []
+
+    def add(tag: str, indicators: Indicators, original: list[Subfield], romanized: list[Subfield] | None) -> None:
+        if not romanized:
+            record.add_field(Field(tag=tag, indicators=indicators, subfields=original))
+            return
+        number = next(occurrences)
+        record.add_field(Field(tag=tag, indicators=indicators, subfields=[Subfield("6", f"880-{number}"), *romanized]))
+        vernacular.append(Field(tag="880", indicators=indicators, subfields=[Subfield("6", f"{tag}-{number}"),
+                                                                           *original]))
+
     if main is not None:
-        record.add_field(
-            Field(tag="100", indicators=Indicators("1", " "), subfields=[Subfield("a", _marc_text(main.name))])
-        )
+        add("100", Indicators("1", " "), [Subfield("a", _marc_text(main.name))],
+            [Subfield("a", _marc_text(main.name_romanized))] if main.name_romanized else None)
     title = [Subfield("a", _marc_text(book.title))] + (
         [Subfield("b", _marc_text(book.subtitle))] if book.subtitle else []
+    ) + ([Subfield("c", _marc_text(book.responsibility))] if book.responsibility else [])
+    romanized = [Subfield("a", _marc_text(book.title_romanized))] + (
+        [Subfield("b", _marc_text(book.subtitle_romanized))] if book.subtitle_romanized else []
     )
-    indicators = Indicators("1" if main else "0", "0")
-    if book.title_romanized:
-        # MARC 21 keeps the romanised title in 245 and the original script in a linked 880.
-        romanized = [Subfield("a", _marc_text(book.title_romanized))] + (
-            [Subfield("b", _marc_text(book.subtitle_romanized))] if book.subtitle_romanized else []
-        )
-        record.add_field(Field(tag="245", indicators=indicators, subfields=[Subfield("6", "880-01"), *romanized]))
-        record.add_field(Field(tag="880", indicators=indicators, subfields=[Subfield("6", "245-01"), *title]))
-    else:
-        record.add_field(Field(tag="245", indicators=indicators, subfields=title))
+    add("245", Indicators("1" if main else "0", "0"), title, romanized if book.title_romanized else None)
+    for other in book.other_titles or []:
+        record.add_field(Field(tag="246", indicators=Indicators("3", " "), subfields=[Subfield("a", _marc_text(other))]))
     if book.edition:
         record.add_field(Field(tag="250", subfields=[Subfield("a", _marc_text(book.edition))]))
-    published = ([Subfield("b", _marc_text(book.publisher))] if book.publisher else []) + (
-        [Subfield("c", str(book.year))] if book.year else []
-    )
-    if published:
-        record.add_field(Field(tag="264", indicators=Indicators(" ", "1"), subfields=published))
+    if book.publisher:
+        add("264", Indicators(" ", "1"),
+            [Subfield("b", _marc_text(book.publisher))] + ([Subfield("c", str(book.year))] if book.year else []),
+            [Subfield("b", _marc_text(book.publisher_romanized))] + ([Subfield("c", str(book.year))] if book.year else [])
+            if book.publisher_romanized else None)
+    elif book.year:
+        record.add_field(Field(tag="264", indicators=Indicators(" ", "1"), subfields=[Subfield("c", str(book.year))]))
     summary = _marc_text(book.summary if summary is None else summary)
     if summary:
         record.add_field(*long_fields("520", Indicators(" ", " "), "a", summary, links))
@@ -189,13 +208,9 @@ def marc_record(book: Book, *, summary: str | None = None) -> Record:
         record.add_field(*long_fields("650", Indicators(" ", "4"), "a", _marc_text(subject), links))
     for contributor in contributors[1:] if main is not None else contributors:
         term, code = MARC_RELATORS[contributor.role]
-        record.add_field(
-            Field(
-                tag="700",
-                indicators=Indicators("1", " "),
-                subfields=[Subfield("a", _marc_text(contributor.name)), Subfield("e", term), Subfield("4", code)],
-            )
-        )
+        relator = [Subfield("e", term), Subfield("4", code)]
+        add("700", Indicators("1", " "), [Subfield("a", _marc_text(contributor.name)), *relator],
+            [Subfield("a", _marc_text(contributor.name_romanized)), *relator] if contributor.name_romanized else None)
     for copy in book.copies.all():
         record.add_field(
             Field(
@@ -203,13 +218,15 @@ def marc_record(book: Book, *, summary: str | None = None) -> Record:
                 subfields=[Subfield("b", _marc_text(copy.location)), Subfield("p", _marc_text(copy.barcode))],
             )
         )
+    if vernacular:
+        record.add_field(*vernacular)
     return record
 
 
 def unimarc_record(book: Book, *, summary: str | None = None) -> Record:
     """One book as a UNIMARC record (UTF-8), the fields ``importers`` reads back: 001, 010, 100 (with the
-    year and language), 101, 200 $a $e ($A $E romanised) $f, 205, 210 $c $d, 330, 606, 690, 700/701/702
-    with $4 relator codes 070/340/730, and 905 holdings ($a location, $b barcode, $d $e call number)."""
+    year and language), 101, 200 $a $e ($A $E romanised) $f, 205, 210 $c $d, 330, 517 (other titles), 606, 690,
+    700/701/702 with $4 relator codes 070/340/730 ($A the romanised name), and 905 holdings ($a location, $b barcode, $d $e call number)."""
     record = Record(force_utf8=True, leader=UNIMARC_LEADER)
     links = itertools.count(1)
     entered = book.created_at.strftime("%Y%m%d") if book.created_at else "00000000"
@@ -231,8 +248,10 @@ def unimarc_record(book: Book, *, summary: str | None = None) -> Record:
         title.append(Subfield("e", _marc_text(book.subtitle)))
     if book.subtitle_romanized:
         title.append(Subfield("E", _marc_text(book.subtitle_romanized)))
-    if contributors:
-        title.append(Subfield("f", _marc_text("; ".join(person_cell(c) for c in contributors))))
+    # The title page's statement of responsibility, else one made of the contributors (what other systems show).
+    responsibility = book.responsibility or "; ".join(person_cell(c) for c in contributors)
+    if responsibility:
+        title.append(Subfield("f", _marc_text(responsibility)))
     record.add_field(Field(tag="200", indicators=Indicators("1", " "), subfields=title))
     if book.edition:
         record.add_field(Field(tag="205", subfields=[Subfield("a", _marc_text(book.edition))]))
@@ -244,6 +263,8 @@ def unimarc_record(book: Book, *, summary: str | None = None) -> Record:
     summary = _marc_text(book.summary if summary is None else summary)
     if summary:
         record.add_field(*long_fields("330", Indicators(" ", " "), "a", summary, links))
+    for other in book.other_titles or []:
+        record.add_field(Field(tag="517", indicators=Indicators("1", " "), subfields=[Subfield("a", _marc_text(other))]))
     for subject in book.subjects or []:
         record.add_field(*long_fields("606", Indicators("0", " "), "a", _marc_text(subject), links))
     if book.clc:
@@ -253,8 +274,9 @@ def unimarc_record(book: Book, *, summary: str | None = None) -> Record:
             tag = "700" if position == 0 else "701"
         else:
             tag = "702"
+        romanized = [Subfield("A", _marc_text(contributor.name_romanized))] if contributor.name_romanized else []
         record.add_field(Field(tag=tag, indicators=Indicators(" ", "0"), subfields=[
-            Subfield("a", _marc_text(contributor.name)), Subfield("4", UNIMARC_RELATORS[contributor.role])]))
+            Subfield("a", _marc_text(contributor.name)), *romanized, Subfield("4", UNIMARC_RELATORS[contributor.role])]))
     call_number = _marc_text(book.call_number)
     shelf_mark = [Subfield(code, part) for code, part in zip("de", call_number.split("/", 1), strict=False) if part]
     copies = list(book.copies.all())
@@ -282,8 +304,10 @@ def _book_name(book: Book) -> str:
 
 def _control_warnings(book: Book) -> list[str]:
     texts = [book.title, book.subtitle, book.publisher, book.edition, book.clc, book.call_number, book.summary]
-    texts += [book.title_romanized, book.subtitle_romanized]
-    texts += [*(book.subjects or []), *(c.name for c in book.contributors.all())]
+    texts += [book.title_romanized, book.subtitle_romanized, book.responsibility, book.publisher_romanized,
+              *(book.other_titles or [])]
+    texts += [*(book.subjects or []), *(c.name for c in book.contributors.all()),
+              *(c.name_romanized for c in book.contributors.all())]
     texts += [text for copy in book.copies.all() for text in (copy.barcode, copy.location)]
     if any(CONTROL_CHARS_RE.search(text or "") for text in texts):
         return [_("%(book)s：控制字符未导出") % {"book": _book_name(book)}]

@@ -68,6 +68,7 @@ import json
 import logging
 import re
 import threading
+import unicodedata
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,16 +110,16 @@ FORMAT_ALIASES = {
 FORMAT_DIALECTS = {"marc21": "marc21", "marcxml": "marc21", "unimarc": "unimarc", "unimarcxml": "unimarc"}
 DEFAULT_LOCATION = Copy._meta.get_field("location").default
 
+#: Columns added after the first files were written: last, so that those files keep their column positions.
+LATER_CSV_COLUMNS = ("title_romanized", "subtitle_romanized", "other_titles", "responsibility", "publisher_romanized")
 # The book's own fields in their catalog order, with its people after the subtitle and its copies last.
 CSV_COLUMNS = (
     *BOOK_FIELDS[:3],
     "authors",
-    *(f for f in BOOK_FIELDS[3:] if f not in ("cover_url", "title_romanized", "subtitle_romanized")),
+    *(f for f in BOOK_FIELDS[3:] if f != "cover_url" and f not in LATER_CSV_COLUMNS),
     "barcodes",
     "location",
-    # Last, so that files written before these columns existed keep their column positions.
-    "title_romanized",
-    "subtitle_romanized",
+    *LATER_CSV_COLUMNS,
 )
 # Chinese headers a librarian may type instead of the English ones.
 CSV_HEADER_ALIASES = {
@@ -144,6 +145,9 @@ CSV_HEADER_ALIASES = {
     "条码": "barcodes",
     "条码号": "barcodes",
     "馆藏地": "location",
+    "其他题名": "other_titles",
+    "并列题名": "other_titles",
+    "责任说明": "responsibility",
 }
 LIST_SEPARATOR_RE = re.compile(r"\s*[;；]\s*")
 
@@ -445,7 +449,7 @@ def _folded(entry: "Entry") -> "Entry":
 
     return Entry(
         values={name: fold(name, value) for name, value in entry.values.items()},
-        people=[Person(one_line(person.name), person.role) for person in entry.people],
+        people=[Person(one_line(person.name), person.role, one_line(person.name_romanized)) for person in entry.people],
         holdings=[(one_line(barcode), location and one_line(location)) for barcode, location in entry.holdings],
         control_number=entry.control_number,
         control_source=entry.control_source,
@@ -462,9 +466,11 @@ def _split_list(text: str) -> list[str]:
 def _csv_entry(cells: dict[str, str]) -> Entry:
     values: dict[str, Any] = {}
     for name in ("isbn", "title", "subtitle", "publisher", "edition", "clc", "call_number", "summary", "title_romanized",
-                 "subtitle_romanized"):
+                 "subtitle_romanized", "responsibility", "publisher_romanized"):
         if cells.get(name):
             values[name] = cells[name]
+    if cells.get("other_titles"):
+        values["other_titles"] = _split_list(cells["other_titles"])
     if EXCEL_NUMBER_RE.match(values.get("isbn", "")):
         raise ValidationError(
             _("ISBN 被 Excel 写成了科学计数法，原号码已丢失；请把 ISBN 列设为“文本”后重新录入：%(value)s"),
@@ -498,15 +504,26 @@ def _trim(text: str | None, *, form: str, period: bool = False) -> str:
     """Strip whitespace and the ISBD punctuation that ends a subfield, as leader/18 (``form``) says.
 
     "c" (punctuation omitted, as the exporter writes) keeps the text as it is.  Any other form drops a
-    final " /", " :", " ;", " =" or ",": records marked blank ("non-ISBD") often carry them anyway.
+    final " /", " :", " ;", " =" or "," (also the Arabic "،" "؛" and the full-width "，" "；" "：" of an 880 in the
+    original script): records marked blank ("non-ISBD") often carry them anyway.
     "a" and "i" (AACR2, ISBD) also drop a final period where ``period`` asks for it (titles, subjects).
     """
     text = (text or "").strip()
     if form != "c":
-        text = re.sub(r"\s*[/:;=,]$", "", text).strip()
+        text = re.sub(r"\s*[/:;=,،؛，；：]$", "", text).strip()
         if period and form in "ai":
-            text = re.sub(r"(?<=\w\w)\.$", "", text)
+            text = _without_final_period(text)
     return text
+
+
+def _without_final_period(text: str) -> str:
+    """``text`` without a final period that ends a word of two letters or more ("Yokoi, Kiyoshi." → "Yokoi,
+    Kiyoshi"), an initial's kept ("Posner, Richard A.").  Combining marks (MARC-8's decomposed "ī") are part
+    of their letter."""
+    if not text.endswith("."):
+        return text
+    letters = "".join(c for c in text[:-1] if not unicodedata.combining(c))
+    return text[:-1] if re.search(r"\w\w$", letters) else text
 
 
 def _first(record: Record, tags: tuple[str, ...], code: str) -> str:
@@ -621,10 +638,14 @@ def _marc_entry(record: Record, values: dict[str, Any], people: list[Person],
     """The Entry of a MARC record: non-sorting marks and control characters gone, empty values left out,
     each person once, and no language at all (rather than Chinese) when the record codes none."""
     values = {k: _clean_text(v) for k, v in values.items()}
+    if values.get("other_titles"):
+        # Each other title once, and none that only repeats the title.
+        own = {values.get("title"), values.get("title_romanized")}
+        values["other_titles"] = [t for t in dict.fromkeys(t.strip() for t in values["other_titles"]) if t not in own]
     values = {k: v for k, v in values.items() if v not in ("", None, [])}
     unique: list[Person] = []
     for person in people:
-        person = Person(_clean_text(person.name).strip(), person.role)
+        person = Person(_clean_text(person.name).strip(), person.role, _clean_text(person.name_romanized).strip())
         if person.name and person not in unique:
             unique.append(person)
     return Entry(values=values, people=unique, holdings=[(_clean_text(code), place and _clean_text(place)) for code, place in holdings],
@@ -638,7 +659,7 @@ def _marc_name(text: str, role: str | None, *, form: str = "c") -> Person:
     A marker glued to the name ("王小编") is part of the name here: a name field holds a name."""
     name = _trim(text, form=form)
     if form != "c":
-        name = re.sub(r"(?<=\w\w)\.$", "", name)
+        name = _without_final_period(name)
     match = _PERSON_RE.match(name)
     if match and match["sep"] and match["name"].strip():
         person = parse_person(name)
@@ -660,11 +681,125 @@ def _vernacular(record: Record) -> dict[str, list[Field]]:
     return found
 
 
+def _occurrence(f: Field) -> str:
+    """The occurrence number of a field's $6 linkage ("880-04" → "04"); "" without one, "00" when unlinked."""
+    match = _LINKAGE_RE.match(f.get("6") or "")
+    return match[2] if match else ""
+
+
+def _linked(vernacular: dict[str, list[Field]], f: Field) -> Field | None:
+    """The 880 that gives ``f`` in the original script: ``f``'s $6 "880-04" and the 880's $6 "700-04"."""
+    number = _occurrence(f)
+    if not number or number == "00" or not (f.get("6") or "").lstrip().startswith("880"):
+        return None
+    return next((v for v in vernacular.get(f.tag, []) if _occurrence(v) == number), None)
+
+
+def _unlinked(vernacular: dict[str, list[Field]], *tags: str) -> list[Field]:
+    """880 fields of ``tags`` that stand beside no romanised field (occurrence number 00), in record order."""
+    return [v for tag in tags for v in vernacular.get(tag, []) if _occurrence(v) == "00"]
+
+
+#: Letters of scripts written without spaces between words: Han (with 々〆〇 and the radicals), kana (with ー and
+#: ・), and CJK and full-width punctuation.  Hangul is not among them: Korean separates its words with spaces.
+_CJK = ("\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+        "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\uff66-\uff9f\U00020000-\U0003ffff")
+_CJK_SPACE_RE = re.compile(f"(?<=[{_CJK}]) +(?=[{_CJK}])")
+
+
+def cjk_unspaced(text: str) -> str:
+    """``text`` without the spaces the Library of Congress puts between Chinese and Japanese words in 880 fields
+    ("日本 の 茶書" → "日本の茶書", "林屋 辰三郎" → "林屋辰三郎"): a space between two Han, kana or CJK punctuation
+    characters goes; a space next to anything else (a Latin word, a digit, Hangul) stays."""
+    return _CJK_SPACE_RE.sub("", text or "")
+
+
+def _as_vernacular(text: str, *, form: str) -> str:
+    """An 880's text as stored: ``cjk_unspaced`` unless the record says it keeps its text as written (leader/18
+    "c", ISBD punctuation omitted: this catalogue's own exports, whose 880 holds the title exactly)."""
+    return text if form == "c" else cjk_unspaced(text)
+
+
 def _both(original: str, romanized: str) -> str:
     """An original-script and a romanised text as one (the ISBD parallel form), or whichever exists."""
     if original and romanized and original != romanized:
         return f"{original} = {romanized}"
     return original or romanized
+
+
+def _apart(original: str, romanized: str) -> tuple[str, str]:
+    """(text, romanised form) of a value given in both scripts: the original script first; the romanised form
+    only when there is an original and it differs from it."""
+    if original and original != romanized:
+        return original, romanized
+    return romanized, ""
+
+
+#: The most names a contributor may have (``Contributor.name``).
+NAME_MAX = Contributor._meta.get_field("name").max_length
+
+
+def _heading(f: Field, *, form: str, corporate: bool) -> str:
+    """The name of a MARC 21 100/700 ($a) or 110/710 ($a and its subordinate units $b) field, as written."""
+    if not corporate:
+        return f.get("a") or ""
+    parts = [_trim(part, form=form) for part in f.get_subfields("a", "b")]
+    name = " ".join(part for part in parts if part)
+    if len(name) > NAME_MAX:
+        name = parts[0] if parts else ""  # the body without its subdivisions rather than no name at all
+    return name
+
+
+def _marc21_people(record: Record, vernacular: dict[str, list[Field]], *, form: str) -> list[Person]:
+    """The people and bodies of 100, 110, 700 and 710 in record order, each in its original script (the 880
+    linked through $6) first and its romanised form beside it; an 880 of a name without a romanised field too.
+    A 700/710 with $t is a name-title entry (a work contained or related), not a contributor.  A body whose name
+    is too long for a contributor even without its subdivisions is left out."""
+    people = []
+    for f in [*record.get_fields("100", "110", "700", "710"), *_unlinked(vernacular, "100", "110", "700", "710")]:
+        if not f.get("a") or f.get("t"):
+            continue
+        corporate = f.tag in ("110", "710") or f.tag == "880" and (f.get("6") or "").lstrip()[:3] in ("110", "710")
+        linked = _linked(vernacular, f) if f.tag != "880" else None
+        relator = _relator(f, None) or (linked is not None and _relator(linked, None)) or None
+        romanized = _marc_name(_heading(f, form=form, corporate=corporate), relator, form=form)
+        if linked is not None and linked.get("a"):
+            original = _marc_name(_as_vernacular(_heading(linked, form=form, corporate=corporate), form=form), relator,
+                                  form=form)
+            # A role word written after the name in either script ("刘宁 译", "Liu, Ning, translator").
+            role = original.role if original.role != AUTHOR else romanized.role
+            person = Person(original.name, role,
+                            romanized.name if romanized.name != original.name and len(romanized.name) <= NAME_MAX
+                            else "")
+        else:
+            person = romanized if f.tag != "880" else Person(_as_vernacular(romanized.name, form=form), romanized.role)
+        if person.name and (not corporate or len(person.name) <= NAME_MAX):
+            people.append(person)
+    return people
+
+
+def _title_text(f: Field, *, form: str) -> str:
+    """A title field's title ($a) with its other title information or parallel title ($b), as ISBD joins them."""
+    title = (f.get("a") or "").strip()
+    rest = _trim(f.get("b"), form=form, period=True)
+    text = _trim(title, form=form, period=not rest)
+    if rest:
+        text = re.sub(r"\s*[/:;=,]$", "", text)
+        text = f"{text} {'=' if title.endswith('=') else ':'} {rest}"
+    return text
+
+
+def _marc21_other_titles(record: Record, vernacular: dict[str, list[Field]], *, form: str) -> list[str]:
+    """Varying forms of the title (246: parallel titles, cover titles …), each in its original script (the linked
+    880, or an 880 246 standing alone) before its romanised form."""
+    titles = []
+    for f in [*record.get_fields("246"), *_unlinked(vernacular, "246")]:
+        linked = _linked(vernacular, f) if f.tag != "880" else f
+        if linked is not None:
+            titles.append(_as_vernacular(_title_text(linked, form=form), form=form))
+        if f.tag != "880":
+            titles.append(_title_text(f, form=form))
+    return titles
 
 
 def _marc21_entry(record: Record) -> Entry:
@@ -673,7 +808,9 @@ def _marc21_entry(record: Record) -> Entry:
     vernacular = _vernacular(record)
 
     def original(tag: str, code: str, *, period: bool = False) -> str:
-        return next((_trim(f.get(code), form=form, period=period) for f in vernacular.get(tag, []) if f.get(code)), "")
+        # Without the spaces LC puts between Chinese and Japanese words (``_as_vernacular``).
+        return _as_vernacular(next((_trim(f.get(code), form=form, period=period) for f in vernacular.get(tag, [])
+                                    if f.get(code)), ""), form=form)
 
     isbn = _first(record, ("020",), "a")
     if isbn:
@@ -689,10 +826,14 @@ def _marc21_entry(record: Record) -> Entry:
             values["subtitle"], values["subtitle_romanized"] = original_subtitle, subtitle
         else:
             values["title"], values["subtitle"] = title, subtitle
+        values["responsibility"] = original("245", "c", period=True) or _trim(f245.get("c"), form=form, period=True)
+    values["other_titles"] = _marc21_other_titles(record, vernacular, form=form)
     values["edition"] = _both(original("250", "a"), _trim(_first(record, ("250",), "a"), form=form))
     published = [f for f in record.get_fields("264") if f.indicator2 == "1"] + record.get_fields("260", "264")
     publisher = next((_trim(f.get("b"), form=form) for f in published if f.get("b")), "")
-    values["publisher"] = _both(original("264", "b") or original("260", "b"), publisher)
+    # The original script is the publisher ("平凡社"), its romanised form ("Heibonsha") kept beside it.
+    values["publisher"], values["publisher_romanized"] = _apart(original("264", "b") or original("260", "b"),
+                                                                publisher)
     f008 = record.get("008")
     control = f008.data if f008 is not None and f008.data else ""
     dates = [control[7:11]]
@@ -717,14 +858,9 @@ def _marc21_entry(record: Record) -> Entry:
     values["subjects"] = list(dict.fromkeys(s for s in subjects if s))
     # Separate 520 fields are separate summaries, one per line; pieces of one long summary join exactly.
     values["summary"] = "\n".join(text.strip() for text in _joined(record.get_fields("520"), "a") if text.strip())
-    people = [
-        _marc_name(f.get("a"), _relator(f, None), form=form)
-        for f in record.get_fields("100") + record.get_fields("700")
-        # A 700 with $t is a name-title entry (a work contained or related), not a contributor.
-        if f.get("a") and not f.get("t")
-    ]
-    if not people and f245 is not None and f245.get("c"):
-        people = parse_responsibility(_trim(f245["c"], form=form, period=True))
+    people = _marc21_people(record, vernacular, form=form)
+    if not people and values.get("responsibility"):
+        people = parse_responsibility(values["responsibility"])
     holdings = []
     for f in record.get_fields("852", "952"):
         location = (f.get("b") or f.get("a") or "").strip() or None
@@ -733,7 +869,12 @@ def _marc21_entry(record: Record) -> Entry:
 
 
 def _unimarc_name(f: Field) -> str:
-    """A UNIMARC 70X name: "$a, $b" with $d (numerals) and $c (additions), never a doubled comma."""
+    """A UNIMARC 70X name: "$a, $b" with $d (numerals) and $c (additions), never a doubled comma; a 71X body:
+    "$a. $b" (the body and its subdivisions)."""
+    if f.tag.startswith("71"):
+        parts = [part.strip().rstrip(".").strip() for part in f.get_subfields("a", "b")]
+        name = ". ".join(part for part in parts if part)
+        return name if len(name) <= NAME_MAX else parts[0] if parts else ""
     entry = (f.get("a") or "").strip()
     rest = (f.get("b") or "").strip().strip(",，").strip()
     if rest:
@@ -761,6 +902,17 @@ def _unimarc_entry(record: Record) -> Entry:
         # CNMARC writes the pinyin of the title in $A and $E.
         values["title_romanized"] = (f200.get("A") or "").strip()
         values["subtitle_romanized"] = (f200.get("E") or "").strip()
+        # $f the first statement of responsibility, $g the others ("国家统计局编", "张三译").
+        values["responsibility"] = " ; ".join(text.strip().strip(";；").strip()
+                                              for text in f200.get_subfields("f", "g") if text.strip())
+    # Parallel titles (200 $d, 510) and other forms of the title (512 cover, 513 added title page, 514 caption,
+    # 515 running, 516 spine, 517 other variant titles).
+    other_titles = [text.strip().lstrip("=").strip() for text in (f200.get_subfields("d") if f200 is not None else [])]
+    for f in record.get_fields("510", "512", "513", "514", "515", "516", "517"):
+        title = (f.get("a") or "").strip()
+        rest = " : ".join(text.strip() for text in f.get_subfields("e") if text.strip())
+        other_titles.append(f"{title} : {rest}" if title and rest else title)
+    values["other_titles"] = other_titles
     values["edition"] = _first(record, ("205",), "a").strip()
     values["publisher"] = _first(record, ("210", "214"), "c").strip()
     f100 = _first(record, ("100",), "a")
@@ -770,12 +922,16 @@ def _unimarc_entry(record: Record) -> Entry:
     values["subjects"] = [text.strip() for text in _joined(record.get_fields("606"), "a") if text.strip()]
     values["summary"] = "\n".join(text.strip() for text in _joined(record.get_fields("330"), "a") if text.strip())
     people = []
-    for f in record.get_fields("700", "701", "702"):
+    # Persons (700 main, 701 alternative, 702 secondary responsibility), then bodies (710, 711, 712); CNMARC
+    # gives a name's pinyin in $A.
+    for f in record.get_fields("700", "701", "702", "710", "711", "712"):
         name = _unimarc_name(f)
         if name:
             person = _marc_name(name, _relator(f, None))
+            romanized = (f.get("A") or "").strip()
             people.append(Person(person.name, person.role if _relator(f, None) or person.name != name
-                                 else EDITOR if f.tag == "702" else AUTHOR))
+                                 else EDITOR if f.tag in ("702", "712") else AUTHOR,
+                                 romanized if len(romanized) <= NAME_MAX else ""))
     if not people and f200 is not None:
         for statement in f200.get_subfields("f", "g"):
             people += parse_responsibility(statement)
@@ -1355,8 +1511,9 @@ def _normalized(values: dict[str, Any]) -> dict[str, Any]:
         values["clc"] = normalize_clc(values["clc"])
     if values.get("call_number"):
         values["call_number"] = normalize_call_number(values["call_number"])
-    if "subjects" in values:
-        values["subjects"] = services.clean_terms(values["subjects"])
+    for name in services.LIST_FIELDS:
+        if name in values:
+            values[name] = services.clean_terms(values[name])
     return {k: v for k, v in values.items() if v not in ("", None, [])}
 
 
@@ -1421,7 +1578,7 @@ def _prepared(entry: Entry) -> tuple[Entry, dict[str, Any], list[Person], str]:
     """``entry`` folded, with its values as stored, its named people and its source key (what matching and
     writing compare)."""
     entry = _folded(entry)
-    people = [Person(p.name.strip(), p.role) for p in entry.people if p.name.strip()]
+    people = [Person(p.name.strip(), p.role, p.name_romanized.strip()) for p in entry.people if p.name.strip()]
     return entry, _normalized(entry.values), people, source_key(entry.control_number, entry.control_source)
 
 
@@ -1473,25 +1630,44 @@ def _value_text(value: Any) -> str:
 
 def _people_text(people: list[Person]) -> str:
     labels = dict(Contributor.Role.choices)
-    return "; ".join(p.name if p.role == AUTHOR else f"{p.name} ({labels.get(p.role, p.role)})" for p in people)
+
+    def name(p: Person) -> str:
+        return f"{p.name} = {p.name_romanized}" if p.name_romanized else p.name
+
+    return "; ".join(name(p) if p.role == AUTHOR else f"{name(p)} ({labels.get(p.role, p.role)})" for p in people)
 
 
 def _current_people(book: Book) -> list[Person]:
-    return [Person(c.name, c.role) for c in book.contributors.order_by("position")]
+    return [Person(c.name, c.role, c.name_romanized) for c in book.contributors.order_by("position")]
+
+
+def person_json(person: Person) -> list[str]:
+    """A person as an import keeps it (``ImportRecord.entry``, fingerprints): [name, role], with the romanised
+    form third when there is one (so what was stored before names had one reads and digests the same)."""
+    return [person.name, person.role, *([person.name_romanized] if person.name_romanized else [])]
+
+
+#: Book fields added after conflicts were first kept: a fingerprint counts them only when they hold a value, so
+#: a conflict kept before they existed still matches its unchanged book.
+_LATER_FIELDS = ("other_titles", "responsibility", "publisher_romanized")
 
 
 def book_fingerprint(book: Book) -> str:
     """A digest of what an import compares on ``book`` (its catalog fields and people): a conflict keeps it,
     and a decision refuses to apply when the book has changed since."""
-    data = [[name, getattr(book, name)] for name in BOOK_FIELDS]
-    data.append([[p.name, p.role] for p in _current_people(book)])
+    data = [[name, getattr(book, name)] for name in BOOK_FIELDS
+            if name not in _LATER_FIELDS or getattr(book, name) not in ("", None, [])]
+    data.append([person_json(p) for p in _current_people(book)])
     return hashlib.sha256(json.dumps(data, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
 def _same_people(current: list[Person], incoming: list[Person], unstated: frozenset[str]) -> bool:
-    """The same names in the same order, each in the same role or in a role the record does not state."""
+    """The same names in the same order, each in the same role or in a role the record does not state, and with
+    the same romanised form where the record gives one (a record that romanises a name differently, or where
+    the book has none, is a 责任者 conflict for the librarian, not a silent change)."""
     return len(current) == len(incoming) and all(
         have.name == given.name and (have.role == given.role or given.name in unstated)
+        and (not given.name_romanized or have.name_romanized == given.name_romanized)
         for have, given in zip(current, incoming, strict=True))
 
 
@@ -1525,7 +1701,7 @@ def _kept_before(book: Book, values: dict[str, Any], people: list[Person], sourc
     (same source control number, or without one the same values and people) and it has not changed since;
     else ""."""
     fingerprint = book_fingerprint(book)
-    same = {"values": json.loads(json.dumps(values, default=str)), "people": [[p.name, p.role] for p in people]}
+    same = {"values": json.loads(json.dumps(values, default=str)), "people": [person_json(p) for p in people]}
     earlier = ImportRecord.objects.filter(book=book, decision=ImportRecord.Decision.KEEP,
                                           fingerprint=fingerprint).select_related("decided_by").order_by("-decided_at")
     for record in earlier:
@@ -1546,7 +1722,7 @@ def _labels(names) -> str:
 
 
 def _record_json(values: dict, people: list[Person], holdings, location: str | None, entry: "Entry") -> dict:
-    return {"values": values, "people": [[p.name, p.role] for p in people], "create_defaults": entry.create_defaults,
+    return {"values": values, "people": [person_json(p) for p in people], "create_defaults": entry.create_defaults,
             "holdings": [[barcode, place] for barcode, place in holdings], "location": location,
             "control_number": entry.control_number, "source": source_key(entry.control_number, entry.control_source)}
 
@@ -1633,7 +1809,7 @@ def apply_decision(*, book: Book | None, record: dict, action: str) -> tuple[str
     another book has (``_drop_taken``), which the returned note says.  Returns (outcome, book, note); raises
     ValidationError when the copies or values cannot be written.  Call it in a transaction."""
     values = dict(record["values"])
-    people = [Person(name, role) for name, role in record["people"]]
+    people = [Person(*person) for person in record["people"]]
     holdings = [(barcode, place) for barcode, place in record["holdings"]]
     location = record.get("location")
     if action == "keep":

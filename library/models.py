@@ -50,7 +50,8 @@ def validate_year(value: int) -> None:
 class Book(SingleLineFields, models.Model):
     #: Fields shown as one line (lists, feeds, CSV rows, e-mail subjects): no line breaks or control
     #: characters (``clean_fields``).  ISBN, CLC and cover URL have stricter formats of their own.
-    SINGLE_LINE = ("title", "subtitle", "title_romanized", "subtitle_romanized", "publisher", "edition", "call_number")
+    SINGLE_LINE = ("title", "subtitle", "title_romanized", "subtitle_romanized", "responsibility", "publisher",
+                   "publisher_romanized", "edition", "call_number")
 
     isbn = models.CharField(  # noqa: DJ001 - NULL means "no ISBN", so the unique constraint allows many
         _("ISBN"), max_length=20, null=True, blank=True, help_text=_("可带连字符输入，保存为 13 位 ISBN；旧书可以没有")
@@ -61,7 +62,18 @@ class Book(SingleLineFields, models.Model):
     # in title/subtitle; both are searched.
     title_romanized = models.CharField(_("题名（罗马字转写）"), max_length=500, blank=True)
     subtitle_romanized = models.CharField(_("副题名（罗马字转写）"), max_length=500, blank=True)
+    #: Parallel titles (another language or script: MARC 21 246 with its 880, UNIMARC 200 $d and 510–517) and
+    #: other forms of the title, original script first; searched and shown under the title.
+    other_titles = models.JSONField(_("其他题名"), default=list, blank=True,
+                                    help_text=_("并列题名（其他语种或文字）、封面题名等，每行一个"))
+    #: The statement of responsibility as the title page words it (MARC 21 245 $c, UNIMARC 200 $f/$g):
+    #: "王泽鉴著"; the people themselves are the contributors.
+    responsibility = models.CharField(_("责任说明"), max_length=500, blank=True,
+                                      help_text=_("题名页上的责任说明，例如 王泽鉴著；张三译"))
     publisher = models.CharField(_("出版者"), max_length=200, blank=True)
+    #: The publisher's romanised form, when the record gives the name in another script too (MARC 21 260/264
+    #: $b beside its 880: 平凡社 and Heibonsha); the original script is ``publisher``.
+    publisher_romanized = models.CharField(_("出版者（罗马字转写）"), max_length=200, blank=True)
     year = models.PositiveSmallIntegerField(_("出版年"), null=True, blank=True, validators=[validate_year])
     edition = models.CharField(_("版次"), max_length=64, blank=True)
     # Blank: not known (an imported record that codes no language), never assumed to be Chinese.
@@ -141,6 +153,12 @@ class Book(SingleLineFields, models.Model):
             errors["subjects"] = [_("主题词应为字符串列表")]
         elif not all(is_single_line(s) for s in self.subjects):
             errors["subjects"] = [NOT_ONE_LINE]
+        if not isinstance(self.other_titles, list) or not all(isinstance(t, str) for t in self.other_titles):
+            errors["other_titles"] = [_("其他题名应为字符串列表")]
+        elif not all(is_single_line(t) for t in self.other_titles):
+            errors["other_titles"] = [NOT_ONE_LINE]
+        elif any(len(t) > 500 for t in self.other_titles):
+            errors["other_titles"] = [_("每个题名最多 500 字")]
         if errors:
             raise ValidationError(errors)
 
@@ -169,7 +187,7 @@ class CallNumberCounter(models.Model):
 class Contributor(SingleLineFields, models.Model):
     """A person responsible for a book, in the order of the title page."""
 
-    SINGLE_LINE = ("name",)
+    SINGLE_LINE = ("name", "name_romanized")
 
     class Role(models.TextChoices):
         AUTHOR = "author", _("著")
@@ -178,6 +196,9 @@ class Contributor(SingleLineFields, models.Model):
 
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="contributors", verbose_name=_("图书"))
     name = models.CharField(_("姓名"), max_length=128)
+    #: The name's romanised form when the record gives both (MARC 21 880 beside 100/700, CNMARC 70X $A pinyin);
+    #: ``name`` is the original script.
+    name_romanized = models.CharField(_("姓名（罗马字转写）"), max_length=128, blank=True)
     role = models.CharField(_("责任方式"), max_length=16, choices=Role.choices, default=Role.AUTHOR)
     position = models.PositiveSmallIntegerField(_("顺序"), default=0)
 

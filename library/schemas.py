@@ -14,22 +14,30 @@ Year = Annotated[int, Field(ge=1000, le=2100)]
 class ContributorIn(StrictSchema):
     name: SingleLine(128, 1)
     role: Contributor.Role = Contributor.Role.AUTHOR
+    name_romanized: SingleLine(128) = Field(default="", description="姓名的罗马字转写（name 为原文时）")
 
 
 class ContributorOut(Schema):
     name: str
     role: str
+    name_romanized: str = Field(description="姓名的罗马字转写（name 为原文，如日文、阿拉伯文；没有则为空）")
 
 
 class BookIn(StrictSchema):
     isbn: SingleLine(32) | None = None
     title: SingleLine(500, 1)
     subtitle: SingleLine(500) = ""
+    title_romanized: SingleLine(500) = Field(default="", description="题名的罗马字转写（title 为原文时）")
+    subtitle_romanized: SingleLine(500) = ""
+    other_titles: list[SingleLine(500)] = Field(default=[], max_length=50,
+                                                description="其他题名：并列题名（其他语种或文字）、封面题名等")
+    responsibility: SingleLine(500) = Field(default="", description="责任说明，如题名页所题：王泽鉴著")
     authors: list[SingleLine(128, 1)] = Field(default=[], max_length=50, description="作者姓名（按题名页顺序）")
     contributors: list[ContributorIn] | None = Field(
         default=None, max_length=50, description="带责任方式的责任者；给出时取代 authors"
     )
     publisher: SingleLine(200) = ""
+    publisher_romanized: SingleLine(200) = Field(default="", description="出版者的罗马字转写（publisher 为原文时）")
     year: Year | None = None
     edition: SingleLine(64) = ""
     language: Language = Language.ZH
@@ -44,9 +52,14 @@ class BookPatch(StrictSchema):
     isbn: SingleLine(32) | None = None
     title: SingleLine(500, 1) = None
     subtitle: SingleLine(500) = None
+    title_romanized: SingleLine(500) = None
+    subtitle_romanized: SingleLine(500) = None
+    other_titles: list[SingleLine(500)] = Field(default=None, max_length=50)
+    responsibility: SingleLine(500) = None
     authors: list[SingleLine(128, 1)] = Field(default=None, max_length=50)
     contributors: list[ContributorIn] = Field(default=None, max_length=50)
     publisher: SingleLine(200) = None
+    publisher_romanized: SingleLine(200) = None
     year: Year | None = None
     edition: SingleLine(64) = None
     language: Language = None
@@ -107,12 +120,16 @@ class BookOut(Schema):
     subtitle: str
     title_romanized: str = Field(description="题名的罗马字转写（原文题名在 title；没有则为空）")
     subtitle_romanized: str = Field(description="副题名的罗马字转写")
+    other_titles: list[str] = Field(description="其他题名：并列题名（其他语种或文字）、封面题名等，原文在前")
+    responsibility: str = Field(description="责任说明，如题名页所题（MARC 21 245 $c、UNIMARC 200 $f/$g）；没有则为空")
     authors: list[str]
     contributors: list[ContributorOut]
     publisher: str
+    publisher_romanized: str = Field(description="出版者的罗马字转写（原文在 publisher；没有则为空）")
     year: int | None
     edition: str
-    language: str
+    language: str = Field(description="语种代码：zh、mn、en、ru、ja、de、fr、other；未知为空")
+    language_name: str = Field(description="语种名称（按 Accept-Language：中文 / Chinese）；未知为空")
     clc: str
     call_number: str
     subjects: list[str]
@@ -132,7 +149,11 @@ class BookOut(Schema):
 
     @staticmethod
     def resolve_contributors(obj: Book) -> list[dict]:
-        return [{"name": c.name, "role": c.role} for c in obj.contributors.all()]
+        return [{"name": c.name, "role": c.role, "name_romanized": c.name_romanized} for c in obj.contributors.all()]
+
+    @staticmethod
+    def resolve_language_name(obj: Book) -> str:
+        return str(obj.get_language_display()) if obj.language else ""
 
     @staticmethod
     def resolve_copies(obj: Book) -> list[Copy]:

@@ -31,6 +31,8 @@ from library.validators import normalize_barcode
 class Person(NamedTuple):
     name: str
     role: str = Contributor.Role.AUTHOR
+    #: The romanised form of a name written in another script ("林屋辰三郎" → "Hayashiya, Tatsusaburō"); "" if none.
+    name_romanized: str = ""
 
 
 BOOK_FIELDS = (
@@ -48,7 +50,12 @@ BOOK_FIELDS = (
     "cover_url",
     "title_romanized",
     "subtitle_romanized",
+    "other_titles",
+    "responsibility",
+    "publisher_romanized",
 )
+#: Book fields that hold lists of strings.
+LIST_FIELDS = ("subjects", "other_titles")
 COPY_FIELDS = ("barcode", "location", "shelf", "status", "acquired_on", "note")
 PAPER_FIELDS = ("title", "abstract", "keywords", "year", "kind", "awards", "venue", "visibility")
 
@@ -70,7 +77,10 @@ def _clean_people(people: Sequence[Person | str]) -> list[Person]:
             raise ValidationError({"contributors": _("未知责任方式 %(role)r") % {"role": person.role}})
         if len(name) > 128:
             raise ValidationError({"authors": _("姓名过长（最多 128 字）：%(name)s…") % {"name": name[:20]}})
-        cleaned.append(Person(name, person.role))
+        romanized = person.name_romanized.strip()
+        if len(romanized) > 128:
+            raise ValidationError({"authors": _("姓名过长（最多 128 字）：%(name)s…") % {"name": romanized[:20]}})
+        cleaned.append(Person(name, person.role, "" if romanized == name else romanized))
     return cleaned
 
 
@@ -119,7 +129,8 @@ def _save_book(book: Book, update_fields: list[str] | None = None) -> None:
 def _set_contributors(book: Book, people: list[Person]) -> None:
     book.contributors.all().delete()
     Contributor.objects.bulk_create(
-        Contributor(book=book, name=p.name, role=p.role, position=i) for i, p in enumerate(people)
+        Contributor(book=book, name=p.name, role=p.role, name_romanized=p.name_romanized, position=i)
+        for i, p in enumerate(people)
     )
 
 
@@ -141,6 +152,9 @@ def book_create(
     cover_url: str = "",
     title_romanized: str = "",
     subtitle_romanized: str = "",
+    other_titles: Sequence[str] = (),
+    responsibility: str = "",
+    publisher_romanized: str = "",
 ) -> Book:
     people = _clean_people(contributors)
     book = Book(
@@ -158,6 +172,9 @@ def book_create(
         cover_url=cover_url,
         title_romanized=title_romanized,
         subtitle_romanized=subtitle_romanized,
+        other_titles=clean_terms(other_titles),
+        responsibility=responsibility,
+        publisher_romanized=publisher_romanized,
     )
     _save_book(book)
     _set_contributors(book, people)
@@ -170,8 +187,7 @@ def book_update(*, book: Book, changes: dict[str, Any], contributors: Sequence[P
     unknown = set(changes) - set(BOOK_FIELDS)
     if unknown:
         raise ValueError(f"not book fields: {sorted(unknown)}")
-    if "subjects" in changes:
-        changes = {**changes, "subjects": clean_terms(changes["subjects"] or [])}
+    changes = {**changes, **{name: clean_terms(changes[name] or []) for name in LIST_FIELDS if name in changes}}
     for field, value in changes.items():
         setattr(book, field, value)
     if changes:

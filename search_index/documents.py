@@ -36,7 +36,8 @@ def clc_facet(clc: str) -> str:
 
 
 def book_document(book: Book) -> dict:
-    authors = [c.name for c in book.contributors.all()]
+    contributors = list(book.contributors.all())
+    authors = [c.name for c in contributors]
     statuses = [c.status for c in book.copies.all()]
     available, total = copy_counts(statuses)
     dues = [loan.due_date for loan in book.active_loans]
@@ -44,13 +45,14 @@ def book_document(book: Book) -> dict:
         "key": f"book:{book.pk}",
         "type": "book",
         "pk": book.pk,
-        # The romanised forms (880 records) too: a reader may search by either script.
-        "title": " ".join(filter(None, [book.title, book.subtitle, book.title_romanized, book.subtitle_romanized])),
+        # The romanised forms (880 records) and the parallel titles too: a reader may search by either script.
+        "title": " ".join(filter(None, [book.title, book.subtitle, book.title_romanized, book.subtitle_romanized,
+                                        *(book.other_titles or [])])),
         "title_display": book.title,
-        "people": " ".join(authors),
+        "people": " ".join(filter(None, [*authors, *(c.name_romanized for c in contributors)])),
         "authors": "\x1f".join(authors),
         "subjects": " ".join(book.subjects or []),
-        "summary": " ".join(filter(None, [book.summary, book.publisher])),
+        "summary": " ".join(filter(None, [book.summary, book.responsibility, book.publisher, book.publisher_romanized])),
         "text": "",
         "isbn": book.isbn or "",
         "clc": book.clc or "",

@@ -1,6 +1,7 @@
 """Punctuation that follows the page's language: Chinese pages use full-width marks (主题：…、（…）), English pages
 half-width ones with spaces (Subjects: …, (…)).  ``{% load punctuation %}``, then ``{% colon %}`` after a label,
-``{{ value|parens }}`` for a remark in brackets, ``{{ list|enum }}`` or ``{% enum_sep %}`` for a list written out,
+``{{ value|parens }}`` for a remark in brackets, ``{{ list|enum }}`` or ``{% enum_sep %}`` for a list written out
+(``{% semicolon %}`` between items with commas of their own),
 ``{{ instant|when }}`` for a date with its weekday and time."""
 
 from django import template
@@ -31,6 +32,12 @@ def enum_sep() -> str:
 def comma() -> str:
     """Between two clauses: ， in Chinese, ", " in English."""
     return "，" if _chinese() else ", "
+
+
+@register.simple_tag
+def semicolon() -> str:
+    """Between items that may hold commas themselves (titles): ； in Chinese, "; " in English."""
+    return "；" if _chinese() else "; "
 
 
 @register.simple_tag

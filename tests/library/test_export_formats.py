@@ -154,6 +154,8 @@ def test_unimarc_export_maps_the_fields_the_importer_reads(db):
         "isbn": "9787301048153", "title": "刑法学", "subtitle": "总论", "edition": "第5版", "publisher": "法律出版社",
         "year": 2016, "language": "zh", "clc": "D924", "subjects": ["刑法"], "summary": "教材。",
         "call_number": "D924/3",
+        # 200 $f: a book without a statement of responsibility gets one made of its contributors.
+        "responsibility": "张明楷; 李四 编; 许家馨 译",
     }
     assert record_fields.people == [services.Person("张明楷"), services.Person("李四", Contributor.Role.EDITOR),
                                     services.Person("许家馨", Contributor.Role.TRANSLATOR)]

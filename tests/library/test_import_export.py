@@ -982,8 +982,11 @@ def test_csv_export_is_utf8_with_bom_and_importer_columns(catalog):
         "院本部",
         "",
         "",
+        "",
+        "",
+        "",
     ]
-    assert rows[2][12:] == ["A2", "棋盘井法庭", "", ""]
+    assert rows[2][12:] == ["A2", "棋盘井法庭", "", "", "", "", ""]
 
 
 def test_csv_export_neutralizes_formula_cells(catalog):

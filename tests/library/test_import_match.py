@@ -745,3 +745,31 @@ def test_reimporting_a_real_xml_file_creates_and_updates_nothing(db, name):
     assert (again.created, again.updated, again.failed) == (0, 0, first.failed)
     assert again.unchanged + again.conflicts == first.created + first.updated + first.unchanged + first.conflicts
     assert library_rows() == before
+
+
+def _romanised_name_record() -> bytes:
+    """A MARC 21 record whose author is romanised in 100 and written in its own script in the linked 880."""
+    return marc([
+        Field(tag="008", data="200101s1971    ja            000 0 jpn d"),
+        field("020", "a", ISBN_A),
+        field("100", "6", "880-01", "a", "Hayashiya, Tatsusaburō", ind="1 "),
+        field("245", "a", "日本の茶書", ind="00"),
+        field("880", "6", "100-01", "a", "林屋辰三郎", ind="1 "),
+    ])
+
+
+@pytest.mark.parametrize(("romanised", "outcome"), [
+    ("Hayashiya, Tatsusaburō", "unchanged"),  # the same name, romanised the same way
+    ("", "conflict"),  # the book has the name without a romanised form: the librarian decides
+    ("Hayasiya, Tatusaburô", "conflict"),  # another romanisation of the same name
+])
+def test_a_romanised_name_is_part_of_the_people_compared(db, romanised, outcome):
+    book = services.book_create(title="日本の茶書", isbn=ISBN_A, language="ja", year=1971,
+                                contributors=[services.Person("林屋辰三郎", "author", romanised)])
+
+    result = import_catalog(data=_romanised_name_record()).outcomes[0]
+
+    assert (result.outcome, result.book_id) == (outcome, book.pk)
+    if outcome == "conflict":
+        assert [c["field"] for c in result.conflicts] == ["contributors"]
+    assert list(book.contributors.values_list("name", "name_romanized")) == [("林屋辰三郎", romanised)]
