@@ -161,6 +161,14 @@ def diagnostic_text(diagnostic) -> str:
     return f"{plain}{code}" + (_("（%(extra)s）") % {"extra": extra[:300]} if extra else "")
 
 
+def whole_number(text: str) -> int | None:
+    """A count or position the other server wrote: ASCII digits, at most 12 of them, else None.  ``isdigit``
+    alone lets "²" and 5,000-digit numbers through to ``int``, which raises (a 500 on the librarian's search,
+    attack round 18b); a negative count is no count."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+
+
 def _parse(target: SruTarget, body: bytes, *, expected: str):
     try:
         root = marcxml.parse(body)
@@ -184,17 +192,15 @@ def search(target: SruTarget, *, by: str, term: str, start: int = 1, maximum: in
     if problems and (records_element is None or len(records_element) == 0):
         raise SruError("sru_diagnostic", _("%(name)s：%(problems)s") % {"name": target.name,
                                                                        "problems": "；".join(problems)})
-    try:
-        total = int(total_text)
-    except ValueError:
-        raise SruError("sru_not_sru", _("%(name)s 的回答缺少结果数（numberOfRecords）") % {"name": target.name}) from None
+    total = whole_number(total_text)
+    if total is None:
+        raise SruError("sru_not_sru", _("%(name)s 的回答缺少结果数（numberOfRecords）") % {"name": target.name})
     answer = SearchAnswer(total=total)
-    next_text = _text(root, "nextRecordPosition")
-    answer.next_position = int(next_text) if next_text.isdigit() else None
+    answer.next_position = whole_number(_text(root, "nextRecordPosition"))
     for offset, record in enumerate(r for r in (records_element if records_element is not None else [])
                                     if _local(r) == "record"):
-        position_text = _text(record, "recordPosition")
-        position = int(position_text) if position_text.isdigit() else start + offset
+        position = whole_number(_text(record, "recordPosition"))
+        position = start + offset if position is None else position
         answer.records.append(_raw_record(record, position))
     return answer
 
