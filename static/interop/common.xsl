@@ -106,8 +106,17 @@
         <xsl:call-template name="row">
           <xsl:with-param name="zh">出版</xsl:with-param><xsl:with-param name="en">Published</xsl:with-param>
           <xsl:with-param name="value">
-            <xsl:for-each select="marc:datafield[@tag='260' or @tag='264'][1]/marc:subfield[@code='a' or @code='b' or @code='c']">
-              <xsl:if test="position() &gt; 1"><xsl:text> </xsl:text></xsl:if><xsl:value-of select="."/>
+            <xsl:variable name="published" select="marc:datafield[@tag='260' or @tag='264'][1]"/>
+            <xsl:variable name="link" select="concat($published/@tag, '-', substring($published/marc:subfield[@code='6'], 5, 2))"/>
+            <xsl:variable name="published880" select="marc:datafield[@tag='880'][$published/marc:subfield[@code='6']][substring(marc:subfield[@code='6'], 1, 6) = $link][1]"/>
+            <xsl:for-each select="$published/marc:subfield[@code='a' or @code='b' or @code='c']">
+              <xsl:if test="position() &gt; 1"><xsl:text> </xsl:text></xsl:if>
+              <xsl:variable name="code" select="@code"/>
+              <xsl:choose>
+                <xsl:when test="string($published880/marc:subfield[@code=$code]) and string($published880/marc:subfield[@code=$code]) != string(.)">
+                  <xsl:value-of select="$published880/marc:subfield[@code=$code]"/>（<xsl:value-of select="."/>）</xsl:when>
+                <xsl:otherwise><xsl:value-of select="."/></xsl:otherwise>
+              </xsl:choose>
             </xsl:for-each>
           </xsl:with-param>
         </xsl:call-template>

@@ -96,7 +96,8 @@ def test_search_results_as_a_page_show_records_holdings_and_the_next_page(catalo
 def test_a_record_with_880_fields_shows_the_original_script_first_then_the_romanised_form(catalogue):
     """As the book's own page: the city library's cataloguer reads 日本の茶書, not only "Nihon no chasho"."""
     services.book_create(title="日本の茶書", subtitle="第一巻", title_romanized="Nihon no chasho",
-                         subtitle_romanized="Dai ikkan", isbn="9787040501254", language="ja",
+                         subtitle_romanized="Dai ikkan", isbn="9787040501254", language="ja", year=1971,
+                         publisher="平凡社", publisher_romanized="Heibonsha",
                          contributors=[services.Person("林屋辰三郎", name_romanized="Hayashiya, Tatsusaburō"),
                                        services.Person("Smith, John", role="editor")])
 
@@ -105,8 +106,9 @@ def test_a_record_with_880_fields_shows_the_original_script_first_then_the_roman
     article = page.xpath("//article")[0]
     assert text(article.xpath("h3")[0]) == "日本の茶書 : 第一巻"
     assert text(article.xpath("p[@class='meta romanised']")[0]) == "Nihon no chasho : Dai ikkan"
-    authors = article.xpath("table[@class='facts']/tr")[0]
+    authors, published = article.xpath("table[@class='facts']/tr")[:2]
     assert text(authors.xpath("td")[0]) == "林屋辰三郎（Hayashiya, Tatsusaburō）；Smith, John"
+    assert text(published.xpath("td")[0]) == "平凡社（Heibonsha） 1971"
 
 
 def test_dublin_core_and_string_packing_render(catalogue):
