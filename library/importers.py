@@ -1537,7 +1537,7 @@ def _barcodes(holdings: list[tuple[str, str | None]]) -> list[str]:
 def _find_book(values: dict[str, Any], people: list[Person], source: str = "",
                holdings: list[tuple[str, str | None]] = ()) -> tuple[Book | None, str]:
     """The book a record describes, and how it was found, by the match rule of the module docstring:
-    (book, "isbn" | "control_number" | "barcode" | "title"), (book, "duplicate") for a record that may
+    (book, "isbn" | "control_number" | "decided_new" | "barcode" | "title"), (book, "duplicate") for a record that may
     only repeat a book's title, or (None, "")."""
     isbn = values.get("isbn")
     if source:
@@ -1546,6 +1546,12 @@ def _find_book(values: dict[str, Any], people: list[Person], source: str = "",
         book = Book.objects.filter(source_control_number=source).order_by("id").first()
         if book is not None:
             return book, "control_number"
+    else:
+        # Without a control number (a CSV row), the same record a librarian made a book of its own is found by
+        # that decision: else its ISBN or title would lead to the first book again, and to the same conflict.
+        book = _made_new_before(values, people)
+        if book is not None:
+            return book, "decided_new"
     if isbn:
         book = Book.objects.filter(isbn=isbn).first()
         if book is not None:
@@ -1694,6 +1700,20 @@ def _compare(book: Book, values: dict[str, Any], people: list[Person], *,
         else:
             new_people = people
     return fills, new_people, conflicts
+
+
+def _made_new_before(values: dict[str, Any], people: list[Person]) -> Book | None:
+    """The book a librarian created from this same record (the same values and people, no source) by deciding
+    另建新书 on an earlier import's conflict, if it still exists; else None."""
+    same = {"values": json.loads(json.dumps(values, default=str)), "people": [person_json(p) for p in people]}
+    earlier = (ImportRecord.objects.filter(decision=ImportRecord.Decision.NEW, book__isnull=False,
+                                           book__title=values.get("title") or "")
+               .select_related("book").order_by("-decided_at")[:50])
+    for record in earlier:
+        entry = record.entry or {}
+        if not entry.get("source") and {"values": entry.get("values"), "people": entry.get("people")} == same:
+            return record.book
+    return None
 
 
 def _kept_before(book: Book, values: dict[str, Any], people: list[Person], source: str) -> str:

@@ -329,6 +329,26 @@ def test_new_creates_a_separate_book_without_the_taken_isbn(librarian_api, confl
     assert counts(librarian_api.get(status["url"]).json()) == (2, 0, 0, 0, 0)
 
 
+def test_reimporting_a_csv_row_decided_new_finds_the_book_it_made_not_the_conflict_again(librarian_api, conflict):
+    """A CSV row has no control number: the 另建新书 decision is what ties it to the book it made (the walk of
+    issue 18 found the same conflict raised again, and deciding it again would have made a third book)."""
+    status, book = conflict
+    created = Book.objects.get(pk=decide(librarian_api, status, 1, "new").json()["book"])
+
+    again = upload(librarian_api, csv_text(
+        row(isbn=ISBN_A, title="民法总则", publisher="法律出版社", authors="梁慧星", barcodes="N1"),
+        row(title="新书", year="2020", authors="某人")).encode())
+
+    assert counts(again) == (0, 0, 2, 0, 0)
+    first = records(again, librarian_api)[0]
+    assert (first["outcome"], first["book"]) == ("unchanged", created.pk)
+    assert Book.objects.filter(title="民法总则").count() == 2
+    # A row that differs from the decided one is still matched by the rule, and conflicts as before.
+    other = upload(librarian_api, csv_text(
+        row(isbn=ISBN_A, title="民法总则", publisher="人民出版社", authors="梁慧星")).encode())
+    assert (counts(other), records(other, librarian_api)[0]["book"]) == ((0, 0, 0, 1, 0), book.pk)
+
+
 def test_a_second_decision_is_refused_with_409(librarian_api, conflict):
     status, _book = conflict
     decide(librarian_api, status, 1, "keep")
