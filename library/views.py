@@ -466,6 +466,8 @@ def catalog_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
         "nav": "import", "status": status, "running": status["state"] in ("queued", "running"), "page": page,
         "outcome": outcome, "outcomes": ImportRecord.Outcome.choices,
         "can_commit": found.dry_run and found.finished and bool(found.file),
+        # The format as the upload form names it (UNIMARC/CNMARC XML), not its code (unimarcxml).
+        "format_label": dict(CatalogImportForm.FORMATS).get(status["format"], status["format"]),
     })
 
 

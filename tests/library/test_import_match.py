@@ -475,6 +475,18 @@ def test_the_page_filters_by_outcome(librarian, conflict):
     assert ('data-position="2"' in page, 'data-position="1"' in page) == (True, False)
 
 
+def test_the_page_names_the_format_as_the_upload_form_does(librarian, librarian_api):
+    xml = REALDATA / "pymarc_utf8.xml"
+    status = upload(librarian_api, xml.read_bytes(), name="records.xml")
+    client = Client()
+    client.force_login(librarian)
+
+    page = client.get(f"/catalog/import/{status['id']}").content.decode()
+
+    assert status["format"] == "marcxml"
+    assert "（MARCXML）" in page and "（marcxml）" not in page
+
+
 # --- dry runs ----------------------------------------------------------------------------------------------
 
 
