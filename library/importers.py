@@ -1537,7 +1537,7 @@ def _barcodes(holdings: list[tuple[str, str | None]]) -> list[str]:
 def _find_book(values: dict[str, Any], people: list[Person], source: str = "",
                holdings: list[tuple[str, str | None]] = ()) -> tuple[Book | None, str]:
     """The book a record describes, and how it was found, by the match rule of the module docstring:
-    (book, "isbn" | "control_number" | "barcode" | "title"), (book, "duplicate") for a record that may
+    (book, "isbn" | "control_number" | "decided_new" | "barcode" | "title"), (book, "duplicate") for a record that may
     only repeat a book's title, or (None, "")."""
     isbn = values.get("isbn")
     if source:
@@ -1546,6 +1546,12 @@ def _find_book(values: dict[str, Any], people: list[Person], source: str = "",
         book = Book.objects.filter(source_control_number=source).order_by("id").first()
         if book is not None:
             return book, "control_number"
+    else:
+        # Without a control number (a CSV row), the same record a librarian made a book of its own is found by
+        # that decision: else its ISBN or title would lead to the first book again, and to the same conflict.
+        book = _made_new_before(values, people)
+        if book is not None:
+            return book, "decided_new"
     if isbn:
         book = Book.objects.filter(isbn=isbn).first()
         if book is not None:
@@ -1696,6 +1702,20 @@ def _compare(book: Book, values: dict[str, Any], people: list[Person], *,
     return fills, new_people, conflicts
 
 
+def _made_new_before(values: dict[str, Any], people: list[Person]) -> Book | None:
+    """The book a librarian created from this same record (the same values and people, no source) by deciding
+    另建新书 on an earlier import's conflict, if it still exists; else None."""
+    same = {"values": json.loads(json.dumps(values, default=str)), "people": [person_json(p) for p in people]}
+    earlier = (ImportRecord.objects.filter(decision=ImportRecord.Decision.NEW, book__isnull=False,
+                                           book__title=values.get("title") or "")
+               .select_related("book").order_by("-decided_at")[:50])
+    for record in earlier:
+        entry = record.entry or {}
+        if not entry.get("source") and {"values": entry.get("values"), "people": entry.get("people")} == same:
+            return record.book
+    return None
+
+
 def _kept_before(book: Book, values: dict[str, Any], people: list[Person], source: str) -> str:
     """The reason to leave ``book`` as it is when a librarian already decided to keep it against this record
     (same source control number, or without one the same values and people) and it has not changed since;
@@ -1802,18 +1822,31 @@ def _write(entry: Entry, location: str | None) -> "Outcome":
         return Outcome(0, "updated", "；".join(parts), book_id=book.pk)
 
 
+def _copies_left_out(holdings: list[tuple[str, str]]) -> str:
+    """What "keep" leaves out of a record's holdings, for its report ("" when it has none)."""
+    if not holdings:
+        return ""
+    barcodes = [barcode for barcode, _place in holdings if barcode]
+    if barcodes:
+        return _("导入记录中的复本未添加：%(barcodes)s") % {"barcodes": "、".join(barcodes)}
+    return ngettext("导入记录中的 %(n)s 个复本未添加", "导入记录中的 %(n)s 个复本未添加", len(holdings)) % {"n": len(holdings)}
+
+
 def apply_decision(*, book: Book | None, record: dict, action: str) -> tuple[str, Book | None, str]:
     """Carry out a librarian's decision on a conflict (``record`` is ``ImportRecord.entry``): "keep" writes
-    nothing; "replace" writes every incoming value that differs onto ``book`` (its people too) and adds
-    the copies; "new" creates a separate book with the copies.  Either leaves off an ISBN or a call number
-    another book has (``_drop_taken``), which the returned note says.  Returns (outcome, book, note); raises
-    ValidationError when the copies or values cannot be written.  Call it in a transaction."""
+    nothing (its note names the record's copies left out); "replace" writes every incoming value that differs
+    onto ``book`` (its people too) and adds the copies; "new" creates a separate book with the copies.  Either
+    leaves off an ISBN or a call number another book has (``_drop_taken``), which the returned note says.
+    Returns (outcome, book, note); raises ValidationError when the copies or values cannot be written.  Call it
+    in a transaction."""
     values = dict(record["values"])
     people = [Person(*person) for person in record["people"]]
     holdings = [(barcode, place) for barcode, place in record["holdings"]]
     location = record.get("location")
     if action == "keep":
-        return "unchanged", book, ""
+        # The copies stay out with the record (they may be another book's): the report says which, so that
+        # the librarian adds them to the book kept, or decides otherwise next time.
+        return "unchanged", book, _copies_left_out(holdings)
     if action == "replace":
         assert book is not None
         changes = {name: value for name, value in values.items() if getattr(book, name) != value}
@@ -1985,11 +2018,20 @@ def import_items(items: list[tuple[int, Callable[[], Entry]]], *, location: str 
                 outcome.isbn = one_line(str(entry.values.get("isbn") or ""))[:32]
             outcomes.append(outcome)
         if dry_run:
+            _remember_created_titles(outcomes)
             # Books, copies, index outbox rows and their on-commit work all go with the savepoint.
             transaction.set_rollback(True)
     if dry_run:
         _forget_rolled_back_books(outcomes, where)
     return outcomes
+
+
+def _remember_created_titles(outcomes: list[Outcome]) -> None:
+    """Before a dry run's rollback: each book it created lends its title (as the import would store it) to its
+    outcome's ``entry``, so that the report names the book a real import would create, though the book goes."""
+    created = {o.book_id: o for o in outcomes if o.outcome == "created" and o.book_id is not None and o.entry is None}
+    for pk, title in Book.objects.filter(pk__in=created).values_list("pk", "title"):
+        created[pk].entry = {"values": {"title": title}}
 
 
 def _forget_rolled_back_books(outcomes: list[Outcome], where: str = "record") -> None:
@@ -2050,6 +2092,7 @@ def import_catalog(
                 summary.count(outcome)
             bar.update(len(outcomes))
         if dry_run:
+            _remember_created_titles(summary.outcomes)
             transaction.set_rollback(True)
     if dry_run:
         _forget_rolled_back_books(summary.outcomes, summary.where)

@@ -466,6 +466,8 @@ def catalog_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
         "nav": "import", "status": status, "running": status["state"] in ("queued", "running"), "page": page,
         "outcome": outcome, "outcomes": ImportRecord.Outcome.choices,
         "can_commit": found.dry_run and found.finished and bool(found.file),
+        # The format as the upload form names it (UNIMARC/CNMARC XML), not its code (unimarcxml).
+        "format_label": dict(CatalogImportForm.FORMATS).get(status["format"], status["format"]),
     })
 
 
@@ -520,11 +522,13 @@ def catalog_import_decide(request: HttpRequest, import_id: int, position: int) -
         messages.error(request, _("请选择保留、覆盖或另建"))
         return redirect("catalog-import-detail", import_id=import_id)
     try:
-        imports.import_record_decide(record=record, action=form.cleaned_data["action"], actor=request.user)
+        record = imports.import_record_decide(record=record, action=form.cleaned_data["action"], actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.detail)
         return redirect("catalog-import-detail", import_id=import_id)
-    messages.success(request, _("第 %(n)s 条：已决定") % {"n": record.record or record.line or position})
+    where = (_("第 %(n)s 条记录") if record.record else _("第 %(n)s 行")) % {"n": record.record or record.line or position}
+    messages.success(request, _("%(where)s《%(title)s》已决定：%(decision)s") % {
+        "where": where, "title": record.title, "decision": record.get_decision_display()})
     return redirect("catalog-import-detail", import_id=import_id)
 
 

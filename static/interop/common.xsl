@@ -65,28 +65,58 @@
     </xsl:if>
   </xsl:template>
 
-  <!-- MARC 21 slim: the main facts, the holdings, then every field. -->
+  <!-- MARC 21 slim: the main facts, the holdings, then every field.  A title or name with an 880 field in the
+       original script (its $6 "880-NN" linking to the 880 whose $6 is "TAG-NN") shows that first and the
+       romanised form after it, as the book's own page does. -->
   <xsl:template match="marc:record">
-    <xsl:variable name="title">
+    <xsl:variable name="romanised">
       <xsl:value-of select="marc:datafield[@tag='245']/marc:subfield[@code='a']"/>
       <xsl:for-each select="marc:datafield[@tag='245']/marc:subfield[@code='b']"> : <xsl:value-of select="."/></xsl:for-each>
     </xsl:variable>
+    <xsl:variable name="original245" select="marc:datafield[@tag='880'][substring(marc:subfield[@code='6'], 1, 4) = '245-'][1]"/>
+    <xsl:variable name="original">
+      <xsl:value-of select="$original245/marc:subfield[@code='a']"/>
+      <xsl:for-each select="$original245/marc:subfield[@code='b']"> : <xsl:value-of select="."/></xsl:for-each>
+    </xsl:variable>
     <article class="card record">
-      <h3><xsl:value-of select="$title"/></h3>
+      <xsl:choose>
+        <xsl:when test="string($original)">
+          <h3><xsl:value-of select="$original"/></h3>
+          <p class="meta romanised"><xsl:value-of select="$romanised"/></p>
+        </xsl:when>
+        <xsl:otherwise><h3><xsl:value-of select="$romanised"/></h3></xsl:otherwise>
+      </xsl:choose>
       <table class="facts">
         <xsl:call-template name="row">
           <xsl:with-param name="zh">责任者</xsl:with-param><xsl:with-param name="en">Authors</xsl:with-param>
           <xsl:with-param name="value">
-            <xsl:for-each select="marc:datafield[@tag='100' or @tag='110' or @tag='700' or @tag='710']/marc:subfield[@code='a']">
-              <xsl:if test="position() &gt; 1">；</xsl:if><xsl:value-of select="."/>
+            <xsl:for-each select="marc:datafield[@tag='100' or @tag='110' or @tag='700' or @tag='710'][marc:subfield[@code='a']]">
+              <xsl:variable name="link" select="concat(@tag, '-', substring(marc:subfield[@code='6'], 5, 2))"/>
+              <xsl:variable name="vernacular"
+                  select="../marc:datafield[@tag='880'][substring(marc:subfield[@code='6'], 1, 6) = $link]/marc:subfield[@code='a']"/>
+              <xsl:if test="position() &gt; 1">；</xsl:if>
+              <xsl:choose>
+                <xsl:when test="marc:subfield[@code='6'] and string($vernacular)">
+                  <xsl:value-of select="$vernacular"/>（<xsl:value-of select="marc:subfield[@code='a']"/>）</xsl:when>
+                <xsl:otherwise><xsl:value-of select="marc:subfield[@code='a']"/></xsl:otherwise>
+              </xsl:choose>
             </xsl:for-each>
           </xsl:with-param>
         </xsl:call-template>
         <xsl:call-template name="row">
           <xsl:with-param name="zh">出版</xsl:with-param><xsl:with-param name="en">Published</xsl:with-param>
           <xsl:with-param name="value">
-            <xsl:for-each select="marc:datafield[@tag='260' or @tag='264'][1]/marc:subfield[@code='a' or @code='b' or @code='c']">
-              <xsl:if test="position() &gt; 1"><xsl:text> </xsl:text></xsl:if><xsl:value-of select="."/>
+            <xsl:variable name="published" select="marc:datafield[@tag='260' or @tag='264'][1]"/>
+            <xsl:variable name="link" select="concat($published/@tag, '-', substring($published/marc:subfield[@code='6'], 5, 2))"/>
+            <xsl:variable name="published880" select="marc:datafield[@tag='880'][$published/marc:subfield[@code='6']][substring(marc:subfield[@code='6'], 1, 6) = $link][1]"/>
+            <xsl:for-each select="$published/marc:subfield[@code='a' or @code='b' or @code='c']">
+              <xsl:if test="position() &gt; 1"><xsl:text> </xsl:text></xsl:if>
+              <xsl:variable name="code" select="@code"/>
+              <xsl:choose>
+                <xsl:when test="string($published880/marc:subfield[@code=$code]) and string($published880/marc:subfield[@code=$code]) != string(.)">
+                  <xsl:value-of select="$published880/marc:subfield[@code=$code]"/>（<xsl:value-of select="."/>）</xsl:when>
+                <xsl:otherwise><xsl:value-of select="."/></xsl:otherwise>
+              </xsl:choose>
             </xsl:for-each>
           </xsl:with-param>
         </xsl:call-template>

@@ -13,6 +13,7 @@ from lxml import etree, html
 
 from interop import catalogue as cat
 from interop import oai
+from library import services
 from tests.interop.conftest import SECRET, SRW, xml
 
 PROLOG = re.compile(rb"^<\?xml version='1\.0' encoding='UTF-8'\?>\s*"
@@ -90,6 +91,24 @@ def test_search_results_as_a_page_show_records_holdings_and_the_next_page(catalo
     # The next page the form asks for is the one the server gives.
     following = Client().get("/sru", hidden)
     assert [p.text for p in xml(following).iterfind(".//srw:recordPosition", SRW)] == ["3", "4"]
+
+
+def test_a_record_with_880_fields_shows_the_original_script_first_then_the_romanised_form(catalogue):
+    """As the book's own page: the city library's cataloguer reads 日本の茶書, not only "Nihon no chasho"."""
+    services.book_create(title="日本の茶書", subtitle="第一巻", title_romanized="Nihon no chasho",
+                         subtitle_romanized="Dai ikkan", isbn="9787040501254", language="ja", year=1971,
+                         publisher="平凡社", publisher_romanized="Heibonsha",
+                         contributors=[services.Person("林屋辰三郎", name_romanized="Hayashiya, Tatsusaburō"),
+                                       services.Person("Smith, John", role="editor")])
+
+    page = transform("sru", Client().get("/sru", {"query": "bath.isbn = 9787040501254"}).content)
+
+    article = page.xpath("//article")[0]
+    assert text(article.xpath("h3")[0]) == "日本の茶書 : 第一巻"
+    assert text(article.xpath("p[@class='meta romanised']")[0]) == "Nihon no chasho : Dai ikkan"
+    authors, published = article.xpath("table[@class='facts']/tr")[:2]
+    assert text(authors.xpath("td")[0]) == "林屋辰三郎（Hayashiya, Tatsusaburō）；Smith, John"
+    assert text(published.xpath("td")[0]) == "平凡社（Heibonsha） 1971"
 
 
 def test_dublin_core_and_string_packing_render(catalogue):

@@ -158,6 +158,11 @@ def test_page_says_when_a_record_is_already_here(librarian, target, sru_server):
 
     assert "本馆已有此记录" in again.content.decode()
     assert "《民法总论》已是 国家图书馆 的这条记录，没有变化。" in reimported.content.decode()
+    # The next step offered is the book (and its copies), not an import that would change nothing.
+    book = Book.objects.get()
+    candidate = again.content.decode().split('id="candidate-1"')[1].split("</article>")[0]
+    assert f'<a class="button" href="/books/{book.pk}">查看本馆图书</a>' in candidate
+    assert "/catalog/copy/import" not in candidate
 
 
 def test_page_shows_a_timeout_in_plain_words(librarian, target, sru_server, settings):
@@ -425,6 +430,7 @@ def test_differing_subjects_are_a_difference_not_already_here(librarian, target,
 
     body = page.content.decode()
     assert "本馆已有此记录" not in body and "本馆有此书，记录不同" in body
+    assert "导入（补充本馆记录）" in body  # a different record may still be imported onto the book
     assert candidate["differences"] == [{"field": "subjects", "label": "主题词", "theirs": "民法；法学理论",
                                          "ours": "民法"}]
 

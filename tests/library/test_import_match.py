@@ -296,7 +296,8 @@ def test_keep_leaves_the_book_and_moves_the_count(librarian_api, librarian, conf
     assert (book.publisher, list(book.contributors.values_list("name", flat=True)), book.copies.count()) == (
         "北京大学出版社", ["王泽鉴"], 0)
     assert counts(librarian_api.get(status["url"]).json()) == (1, 0, 1, 0, 0)
-    assert body["reason"] == f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：保留现有"
+    # The record's copy stays out with it, and the report says so (the librarian adds it to the book kept).
+    assert body["reason"] == f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：保留现有；导入记录中的复本未添加：N1"
 
 
 def test_replace_writes_the_incoming_values_and_copies_through_the_services(librarian_api, conflict):
@@ -326,6 +327,26 @@ def test_new_creates_a_separate_book_without_the_taken_isbn(librarian_api, confl
     assert body["reason"] == (f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：另建新书；"
                               f"ISBN {ISBN_A} 已属于另一种书《民法总则》(id {book.pk})，未采用")
     assert counts(librarian_api.get(status["url"]).json()) == (2, 0, 0, 0, 0)
+
+
+def test_reimporting_a_csv_row_decided_new_finds_the_book_it_made_not_the_conflict_again(librarian_api, conflict):
+    """A CSV row has no control number: the 另建新书 decision is what ties it to the book it made (the walk of
+    issue 18 found the same conflict raised again, and deciding it again would have made a third book)."""
+    status, book = conflict
+    created = Book.objects.get(pk=decide(librarian_api, status, 1, "new").json()["book"])
+
+    again = upload(librarian_api, csv_text(
+        row(isbn=ISBN_A, title="民法总则", publisher="法律出版社", authors="梁慧星", barcodes="N1"),
+        row(title="新书", year="2020", authors="某人")).encode())
+
+    assert counts(again) == (0, 0, 2, 0, 0)
+    first = records(again, librarian_api)[0]
+    assert (first["outcome"], first["book"]) == ("unchanged", created.pk)
+    assert Book.objects.filter(title="民法总则").count() == 2
+    # A row that differs from the decided one is still matched by the rule, and conflicts as before.
+    other = upload(librarian_api, csv_text(
+        row(isbn=ISBN_A, title="民法总则", publisher="人民出版社", authors="梁慧星")).encode())
+    assert (counts(other), records(other, librarian_api)[0]["book"]) == ((0, 0, 0, 1, 0), book.pk)
 
 
 def test_a_second_decision_is_refused_with_409(librarian_api, conflict):
@@ -452,6 +473,18 @@ def test_the_page_filters_by_outcome(librarian, conflict):
     page = client.get(f"/catalog/import/{status['id']}", {"outcome": "created"}).content.decode()
 
     assert ('data-position="2"' in page, 'data-position="1"' in page) == (True, False)
+
+
+def test_the_page_names_the_format_as_the_upload_form_does(librarian, librarian_api):
+    xml = REALDATA / "pymarc_utf8.xml"
+    status = upload(librarian_api, xml.read_bytes(), name="records.xml")
+    client = Client()
+    client.force_login(librarian)
+
+    page = client.get(f"/catalog/import/{status['id']}").content.decode()
+
+    assert status["format"] == "marcxml"
+    assert "（MARCXML）" in page and "（marcxml）" not in page
 
 
 # --- dry runs ----------------------------------------------------------------------------------------------
@@ -587,6 +620,53 @@ def test_a_dry_runs_reasons_name_the_record_not_the_id_of_a_book_only_the_trial_
     assert Book.objects.count() == 0
 
 
+def test_a_dry_runs_report_names_the_books_it_would_create(librarian_api, librarian):
+    """The books a dry run creates go with its rollback; their titles stay in its report (page, CSV, command)."""
+    data = csv_text(row(title="民法总论", year="2020", authors="王利明"), row(title="刑法学", year="2021")).encode()
+
+    status = upload(librarian_api, data, dry_run=True)
+    summary = import_catalog(data=data, dry_run=True)
+
+    assert [(r["outcome"], r["book"]) for r in records(status, librarian_api)] == [("created", None), ("created", None)]
+    text = b"".join(librarian_api.get(status["report_url"]).streaming_content).decode()
+    assert [line[5] for line in csv.reader(io.StringIO(text.removeprefix("\ufeff")))][1:] == ["民法总论", "刑法学"]
+    client = Client()
+    client.force_login(librarian)
+    page = client.get(f"/catalog/import/{status['id']}").content.decode()
+    assert "<td>民法总论</td>" in page and "<td>刑法学</td>" in page
+    assert [o.entry for o in summary.outcomes] == [{"values": {"title": "民法总论"}}, {"values": {"title": "刑法学"}}]
+    assert Book.objects.count() == 0
+
+
+def test_a_dry_runs_next_steps_lead_to_the_real_import_not_to_the_catalogue(librarian_api, librarian):
+    services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社")
+    status = upload(librarian_api, csv_text(row(isbn=ISBN_A, title="民法总则", publisher="法律出版社"),
+                                            row(title="新书", year="2020")).encode(), dry_run=True)
+    client = Client()
+    client.force_login(librarian)
+
+    page = client.get(f"/catalog/import/{status['id']}").content.decode()
+
+    steps = page.split('<ul id="import-next">')[1].split("</ul>")[0]
+    assert "核对上表后，点上方的“正式导入”用同一文件导入。" in steps
+    assert "冲突在正式导入后逐条决定：保留现有书目、以导入为准，或另建新书。" in steps
+    assert "在目录中检索导入的书目" not in steps  # nothing was imported
+    assert "错误与提示（前 20 条）" not in page  # no errors, no notices
+
+
+def test_a_decision_on_the_page_names_the_line_the_title_and_the_decision(librarian, conflict):
+    status, _book = conflict
+    client = Client()
+    client.force_login(librarian)
+    page = client.get(f"/catalog/import/{status['id']}").content.decode()
+    # "保留现有" drops the record's copy: the button asks first.
+    assert 'value="keep" class="secondary" data-confirm="保留现有书目？导入记录中的复本不会添加，报告中会列出。"' in page
+
+    response = client.post(f"/catalog/import/{status['id']}/records/1/decision", {"action": "new"}, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["第 2 行《民法总则》已决定：另建新书"]
+
+
 def test_a_dry_run_conflict_cannot_be_decided(librarian_api):
     services.book_create(title="民法总则", isbn=ISBN_A, publisher="北京大学出版社")
     status = upload(librarian_api, csv_text(row(isbn=ISBN_A, title="民法总则", publisher="法律出版社")).encode(),
@@ -608,7 +688,7 @@ def test_the_api_report_has_conflicts_and_decisions_in_csv_and_xlsx(librarian_ap
     text = b"".join(librarian_api.get(status["report_url"]).streaming_content).decode()
     xlsx = librarian_api.get(status["report_xlsx_url"])
 
-    reason = f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：保留现有"
+    reason = f"与《民法总则》(id {book.pk}) 不一致：出版者、责任者；已决定：保留现有；导入记录中的复本未添加：N1"
     differences = "出版者: 北京大学出版社 → 法律出版社; 责任者: 王泽鉴 → 梁慧星"
     assert list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))[1:] == [
         ["1", "2", "", "", ISBN_A, "民法总则", "未变 (unchanged)", reason, str(book.pk), differences, "保留现有 (keep)"],
