@@ -59,10 +59,11 @@ class SQLiteCounters:
             "CREATE INDEX IF NOT EXISTS counts_expires ON counts (expires);"
         )
 
-    def add(self, key: str, current: int, first: int, ttl: int, cap: int | None) -> tuple[bool, dict[int, int]]:
-        """Adds one to slice ``current`` of ``key`` — unless ``cap`` is given and the slices ≥ ``first`` already
-        hold that many; returns whether it was added and those slices' counts afterwards.  The slice is kept
-        for ``ttl`` seconds."""
+    def add(self, key: str, current: int, first: int, ttl: int, cap: int | None,
+            amount: int = 1) -> tuple[bool, dict[int, int]]:
+        """Adds ``amount`` to slice ``current`` of ``key`` — unless ``cap`` is given and the slices ≥ ``first``
+        already hold that many; returns whether it was added and those slices' counts afterwards.  The slice is
+        kept for ``ttl`` seconds."""
         now = int(time.time())
         self.db.execute("BEGIN IMMEDIATE")  # the read and the upsert see and write the same counts
         try:
@@ -71,11 +72,11 @@ class SQLiteCounters:
             added = cap is None or sum(counts.values()) < cap
             if added:
                 self.db.execute(
-                    "INSERT INTO counts (key, slice, n, expires) VALUES (?, ?, 1, ?)"
-                    " ON CONFLICT (key, slice) DO UPDATE SET n = n + 1",
-                    (key, current, now + ttl),
+                    "INSERT INTO counts (key, slice, n, expires) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (key, slice) DO UPDATE SET n = n + excluded.n",
+                    (key, current, amount, now + ttl),
                 )
-                counts[current] = counts.get(current, 0) + 1
+                counts[current] = counts.get(current, 0) + amount
             if now - self.pruned_at >= PRUNE_EVERY_SECONDS:
                 self.pruned_at = now
                 self.db.execute("DELETE FROM counts WHERE expires < ?", (now,))
@@ -105,17 +106,18 @@ class RedisCounters:
 
         self.redis = redis.Redis.from_url(url)
 
-    def add(self, key: str, current: int, first: int, ttl: int, cap: int | None) -> tuple[bool, dict[int, int]]:
+    def add(self, key: str, current: int, first: int, ttl: int, cap: int | None,
+            amount: int = 1) -> tuple[bool, dict[int, int]]:
         slices = list(range(first, current + 1))
         pipe = self.redis.pipeline(transaction=True)
-        pipe.incr(f"rl:{key}:{current}")
+        pipe.incrby(f"rl:{key}:{current}", amount)
         pipe.expire(f"rl:{key}:{current}", ttl)
         pipe.mget([f"rl:{key}:{s}" for s in slices])
         counts = {s: int(n) for s, n in zip(slices, pipe.execute()[-1], strict=True) if n is not None}
         added = cap is None or sum(counts.values()) <= cap
-        if not added:  # over the cap: take the one back (INCR then DECR keeps concurrent takers exact)
-            self.redis.decr(f"rl:{key}:{current}")
-            counts[current] -= 1
+        if not added:  # over the cap: take it back (INCRBY then DECRBY keeps concurrent takers exact)
+            self.redis.decrby(f"rl:{key}:{current}", amount)
+            counts[current] -= amount
         return added, counts
 
     def refund(self, key: str, current: int) -> None:
@@ -164,11 +166,11 @@ def close_stores() -> None:
 _use_lock = threading.Lock()
 
 
-def _add(key: str, limit: Limit, cap: int | None, now: float) -> tuple[bool, dict[int, int]]:
+def _add(key: str, limit: Limit, cap: int | None, now: float, amount: int = 1) -> tuple[bool, dict[int, int]]:
     size = limit.slice
     current = int(now // size)
     with _use_lock:  # a gthread worker's threads share the connection
-        return store().add(key, current, current - limit.buckets + 1, limit.buckets * size + 5, cap)
+        return store().add(key, current, current - limit.buckets + 1, limit.buckets * size + 5, cap, amount)
 
 
 def _seconds_until_room(counts: dict[int, int], limit: Limit, now: float) -> int:
@@ -181,11 +183,14 @@ def _seconds_until_room(counts: dict[int, int], limit: Limit, now: float) -> int
     return 1  # pragma: no cover - the last slice always brings the total to 0
 
 
-def hit(key: str, limit: Limit, *, now: float | None = None) -> int:
-    """Counts one event for ``key``: 0 when the count is within ``limit``, else the seconds until another
-    would be.  A refused event is counted too, so hammering does not find the gap (for requests)."""
+def hit(key: str, limit: Limit, *, now: float | None = None, cost: int = 1) -> int:
+    """Counts one event for ``key`` (``cost`` events: a request that does the work of several): 0 when the
+    count is within ``limit``, else the seconds until another would be.  A refused event is counted too, so
+    hammering does not find the gap (for requests)."""
+    if cost < 1:
+        raise ValueError(f"cost must be at least 1, not {cost}")
     now = time.time() if now is None else now
-    _, counts = _add(key, limit, None, now)
+    _, counts = _add(key, limit, None, now, cost)
     return 0 if sum(counts.values()) <= limit.limit else _seconds_until_room(counts, limit, now)
 
 

@@ -8,6 +8,7 @@ explain, as most servers do; a query without ``operation`` is a searchRetrieve.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -73,6 +74,17 @@ class Request:
     version: str  # "1.2" or "2.0": the namespaces of the answer
     asked_version: str
     params: dict[str, str]
+    #: Counts n more requests against the client's rate and answers the seconds to wait (0: go on); None where
+    #: nothing is counted (a call from the code, not from a client).
+    charge: Callable[[int], int] | None = None
+
+
+class Throttled(Exception):
+    """A query that would take the client over its rate (``INTEROP_RATE``): answered 429 by the view."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 def _q(version: str, name: str, ns: str = "sru") -> str:
@@ -114,8 +126,9 @@ def _serialize(root) -> bytes:
     return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
 
 
-def handle(query: dict[str, list[str]]) -> bytes:
-    """The XML answer to the request's query parameters (each name → its values)."""
+def handle(query: dict[str, list[str]], *, charge: Callable[[int], int] | None = None) -> bytes:
+    """The XML answer to the request's query parameters (each name → its values).  ``charge`` counts the
+    extra searches of a query against the client's rate (``Request.charge``); past it, ``Throttled``."""
     asked = (query.get("version") or ["1.2"])[0].strip() or "1.2"
     version = VERSIONS.get(asked)
     if version is None:
@@ -131,7 +144,7 @@ def handle(query: dict[str, list[str]]) -> bytes:
     name = "explainResponse" if operation == "explain" else "searchRetrieveResponse"
     try:
         params = _single_values(query, version)
-        request = Request(version=version, asked_version=asked, params=params)
+        request = Request(version=version, asked_version=asked, params=params, charge=charge)
         if operation == "explain":
             return explain(request)
         return search_retrieve(request)
@@ -351,7 +364,7 @@ def search_retrieve(request: Request) -> bytes:
     for clause in clauses(query.root):
         catalogue.check_clause(clause)  # every clause's diagnostic before any of them runs
 
-    count, keys = _find(query.root, sort, start, maximum)
+    count, keys = _find(query.root, sort, start, maximum, request.charge)
     if count and start > count:
         raise Diagnostic(61, str(start), f"{count} records")
 
@@ -373,9 +386,16 @@ def search_retrieve(request: Request) -> bytes:
     return _serialize(root)
 
 
-def _find(root, sort: list[SortKey], start: int, maximum: int) -> tuple[int, list[catalogue.Key]]:
+def _find(root, sort: list[SortKey], start: int, maximum: int,
+          charge: Callable[[int], int] | None = None) -> tuple[int, list[catalogue.Key]]:
     """(number of records, the keys of the page)."""
     catalogue.check_cost(root)
+    searches = catalogue.query_cost(root)
+    if charge is not None and searches > 1:
+        # Each search is the work of one ordinary request: a query of 32 words counts as 32 against the rate.
+        wait = charge(searches - 1)
+        if wait:
+            raise Throttled(wait)
     single = (not sort and isinstance(root, catalogue.Clause)
               and catalogue.INDEXES.get(root.index) == "anywhere" and root.relation in ("=", "==", "adj", "all"))
     if single:

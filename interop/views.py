@@ -26,12 +26,12 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 RELATION_ORDER = ["=", "==", "adj", "all", "any", "<", ">", "<=", ">=", "<>"]
 
 
-def _wait(request: HttpRequest) -> int:
-    """Seconds the client must wait; 0 when this request is allowed (and counted)."""
+def _wait(request: HttpRequest, cost: int = 1) -> int:
+    """Seconds the client must wait; 0 when this request is allowed (and counted as ``cost`` requests)."""
     if not settings.INTEROP_RATE:
         return 0
     who = client_network(client_ip(request)) or "unknown"
-    return ratelimit.hit(f"interop:ip:{who}", ratelimit.Limit(settings.INTEROP_RATE, WINDOW_SECONDS))
+    return ratelimit.hit(f"interop:ip:{who}", ratelimit.Limit(settings.INTEROP_RATE, WINDOW_SECONDS), cost=cost)
 
 
 def _args(query) -> dict[str, list[str]]:
@@ -69,7 +69,14 @@ def sru_view(request: HttpRequest) -> HttpResponse:
     args = _request_args(request)
     if args is None:
         return _unsupported_media(sru.unsupported_media(request.content_type))
-    return HttpResponse(sru.handle(args), content_type=XML)
+    try:
+        # A query of several searches counts as that many requests (the first was counted above).
+        body = sru.handle(args, charge=lambda searches: _wait(request, cost=searches))
+    except sru.Throttled as over:
+        response = HttpResponse(sru.throttled(over.seconds), content_type=XML, status=429)
+        response["Retry-After"] = str(over.seconds)
+        return response
+    return HttpResponse(body, content_type=XML)
 
 
 @csrf_exempt

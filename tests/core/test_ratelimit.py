@@ -64,6 +64,19 @@ def test_take_does_not_count_what_it_refuses_and_hit_does(store_url):
     assert ratelimit.store().add(hitter, 0, 0, 100, 99)[1] == {0: 4}  # 3 hits (+1 just now)
 
 
+def test_a_hit_of_several_counts_them_all(store_url):
+    """A request doing the work of several (an SRU query of many searches) counts as that many."""
+    mine, limit = key(), Limit(10, 60)
+
+    answers = [ratelimit.hit(mine, limit, now=5.0, cost=4) for _ in range(3)]  # 4, 8, 12 of 10
+
+    assert answers == [0, 0, 55]
+    assert ratelimit.hit(mine, limit, now=5.0) == 55  # one more is over too: all 12 were counted
+    assert ratelimit.store().add(mine, 0, 0, 100, 99)[1] == {0: 14}
+    with pytest.raises(ValueError):
+        ratelimit.hit(mine, limit, now=5.0, cost=0)
+
+
 def _take_many(url: str, name: str, count: int, queue) -> None:
     from django.conf import settings
 

@@ -277,6 +277,33 @@ def test_over_the_rate_sru_answers_429_with_retry_after(catalogue, settings):
     assert diagnostic(etree.fromstring(response.content))[0] == "info:srw/diagnostic/1/2"
 
 
+def test_a_query_of_several_searches_counts_as_that_many_requests(catalogue, settings):
+    """32 words of ``any`` are 32 searches: the work of 32 ordinary requests, counted so against the rate."""
+    settings.INTEROP_RATE = 10
+    client = Client()
+    words = " ".join(f"词{n}" for n in range(9))
+
+    first = client.get("/sru", {"query": f'cql.anywhere any "{words}"'})  # 9 searches: 9 of the 10
+    assert first.status_code == 200
+    assert client.get("/sru", {"query": "民法"}).status_code == 200  # the 10th
+    over = client.get("/sru", {"query": f'cql.anywhere any "{words}"'})
+
+    assert over.status_code == 429
+    assert int(over["Retry-After"]) > 0
+    assert diagnostic(etree.fromstring(over.content))[0] == "info:srw/diagnostic/1/2"
+
+
+def test_a_query_too_costly_for_what_is_left_of_the_rate_is_refused_before_searching(catalogue, settings):
+    settings.INTEROP_RATE = 5
+    client = Client()
+    words = " ".join(f"词{n}" for n in range(6))
+
+    response = client.get("/sru", {"query": f'cql.anywhere any "{words}"'})  # 6 searches, 5 allowed a minute
+
+    assert response.status_code == 429
+    assert client.get("/sru").status_code == 429  # and it was counted: hammering does not find the gap
+
+
 CQL_PIECES = st.sampled_from(["dc.title", "dc.creator", "bath.isbn", "cql.anywhere", "dc.date", "=", "==", "all",
                               "any", "adj", "<>", "<", "and", "or", "not", "prox", "(", ")", '"', "/", "*", "?",
                               "^", "\\", "sortBy", "民法", "978-7-301-04815-3", "2020", " ", "\x00", "\u200b", ">"])
