@@ -6,6 +6,7 @@ import shutil
 import tempfile
 
 import pytest
+from django.db.models.signals import post_migrate
 from django.test import Client
 from django.utils import translation
 from hypothesis import settings as hypothesis_settings
@@ -195,3 +196,33 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
 
+
+
+def _rows_the_migrations_make(sender, using="default", **kwargs) -> None:
+    """What the data migrations put in a new database (library 0010: the pickup place 院本部), put back after a
+    test on a real transaction flushes the tables.  Django sends post_migrate after a flush as after a migrate
+    (the role groups come back through accounts' own receiver); without this, a test that runs in a process
+    after such a test would find a database no installation has."""
+    if sender.label != "library":
+        return
+    from library.models import Location
+
+    Location.objects.using(using).get_or_create(name="院本部", defaults={"code": "main", "pickup": True,
+                                                                          "position": 0})
+
+
+post_migrate.connect(_rows_the_migrations_make, dispatch_uid="tests.rows_the_migrations_make")
+
+
+def _runs_long(item) -> bool:
+    """Tests on a real database transaction: live servers, browsers, workers killed and restarted."""
+    marker = item.get_closest_marker("django_db")
+    return marker is not None and marker.kwargs.get("transaction", False)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """The long tests first, in their usual order, then the rest: pytest-xdist hands tests out in this order,
+    so the many short ones fill the processes' last minutes instead of a few long ones running alone at the
+    end (pytest-django puts them last: trylast, so this order is the final one)."""
+    items[:] = [item for item in items if _runs_long(item)] + [item for item in items if not _runs_long(item)]

@@ -61,6 +61,7 @@ def start_server(tmp_path: Path, *, database: str | None = None, workers: int = 
         "PYTHONUNBUFFERED": "1",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "PGAPPNAME": LIVE_SERVER_APP,  # names the server's PostgreSQL sessions (see the teardown)
+        "DJANGO_SETTINGS_MODULE": "tests.live_settings",  # the project's settings with the tests' password hasher
         **(env or {}),
     }
     with log.open("wb") as out:

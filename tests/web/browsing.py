@@ -19,14 +19,9 @@ BROWSER_TEST = [
 
 
 def browser_user(username: str, role: str | tuple[str, ...], password: str, **profile):
-    """A user whose password the live server can check (it hashes with Django's default hasher)."""
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
-    user = make_user(username, *((role,) if isinstance(role, str) else role), **profile)
-    hasher = PBKDF2PasswordHasher()
-    user.password = hasher.encode(password, hasher.salt())
-    user.save(update_fields=["password"])
-    return user
+    """A user who signs in to the live server with ``password`` (hashed as the test process and the live
+    server's settings both hash: tests/live_settings.py)."""
+    return make_user(username, *((role,) if isinstance(role, str) else role), password=password, **profile)
 
 
 def login(page, base: str, username: str, password: str) -> None:
