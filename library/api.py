@@ -17,7 +17,7 @@ from core.pagination import Pagination
 from core.pdf import pdf_response
 from core.throttles import hourly_allowance
 from core.xlsx import CONTENT_TYPE as XLSX_TYPE
-from library import imports, selectors, services, tasks
+from library import imports, related, selectors, services, tasks
 from library.exporters import import_report_lines, import_report_xlsx
 from library.fulltext import download_name
 from library.models import Book, CatalogImport, Copy, Paper
@@ -26,6 +26,8 @@ from library.schemas import (
     BookIn,
     BookOut,
     BookPatch,
+    ClcTreeFilters,
+    ClcTreeOut,
     CopyDetailOut,
     CopyIn,
     CopyPatch,
@@ -40,6 +42,7 @@ from library.schemas import (
     PaperIn,
     PaperOut,
     PaperPatch,
+    RelatedOut,
 )
 
 router = Router(tags=["catalog"])
@@ -100,6 +103,20 @@ def create_book(request: HttpRequest, payload: BookIn):
 @router.get("/books/{book_id}", response={200: BookOut, **ERRORS}, auth=CATALOG_READ, summary="图书详情")
 def get_book(request: HttpRequest, book_id: int):
     return _get_book(book_id)
+
+
+@router.get("/books/{book_id}/related", response={200: RelatedOut, **ERRORS}, auth=CATALOG_READ,
+            summary="相关作品：同主题、同类、借过本书的读者也借过")
+def get_book_related(request: HttpRequest, book_id: int):
+    return related.book_related(book=_get_book(book_id), user=request.auth)
+
+
+@router.get("/clc-tree", response={200: ClcTreeOut, **ERRORS}, auth=CATALOG_READ, summary="按中图法分类浏览（各类图书数）")
+def get_clc_tree(request: HttpRequest, params: Query[ClcTreeFilters]):
+    tree = related.clc_tree(root=params.root, depth=params.depth)
+    if tree is None:
+        raise HttpError(404, _("分类 %(code)s 不存在") % {"code": params.root})
+    return tree
 
 
 @router.patch("/books/{book_id}", response={200: BookOut, **ERRORS}, auth=LOGGED_IN, summary="修改图书（馆员）")
@@ -201,6 +218,12 @@ def create_paper(request: HttpRequest, payload: PaperIn):
 @router.get("/papers/{paper_id}", response={200: PaperOut, **ERRORS}, auth=CATALOG_READ, summary="调研成果详情")
 def get_paper(request: HttpRequest, paper_id: int):
     return _get_paper(request, paper_id)
+
+
+@router.get("/papers/{paper_id}/related", response={200: RelatedOut, **ERRORS}, auth=CATALOG_READ,
+            summary="相关作品：共有关键词的成果与图书")
+def get_paper_related(request: HttpRequest, paper_id: int):
+    return related.paper_related(paper=_get_paper(request, paper_id), user=request.auth)
 
 
 def _require_paper_editor(request: HttpRequest, paper: Paper) -> None:

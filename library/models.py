@@ -567,6 +567,10 @@ class Loan(models.Model):
             models.Index(fields=["patron", "status"], name="loan_patron_status"),
             models.Index(fields=["status", "due_date"], name="loan_status_due"),
             models.Index(fields=["book", "status"], name="loan_book_status"),
+            # Related works, "borrowed together" (library.related): a book's readers, the most recent first …
+            models.Index(fields=["book", "patron", "borrowed_at"], name="loan_book_patron"),
+            # … and the books those readers borrowed, counted per book over distinct readers.
+            models.Index(fields=["patron", "book"], name="loan_patron_book"),
         ]
 
     def __str__(self) -> str:

@@ -687,3 +687,51 @@ class CopyImportOut(Schema):
     reason: str
     conflicts: list[dict]
     fingerprint: str = Field(description="冲突时本馆图书的指纹（其余结果为空）：决定时原样附上")
+
+
+# --- related works and browsing by class -------------------------------------------------------------------
+
+
+class RelatedWorkOut(Schema):
+    type: Literal["book", "paper"]
+    id: int
+    title: str
+    year: int | None
+    clc: str = Field(description="图书的中图法分类号；成果为空")
+    url: str = Field(description="书目页地址")
+    shared: list[str] = Field(default=[], description="共同的主题词/关键词，或共同的分类号（同类图书）")
+    class_name: str = Field(default="", description="同类图书：共同分类的类名（分类表未收的类为空）")
+
+
+class RelatedOut(Schema):
+    subjects: list[RelatedWorkOut] = Field(description="主题相同：共有主题词的图书、共有关键词的成果，共有越多越靠前")
+    same_class: list[RelatedWorkOut] = Field(description="同类图书：共有的中图法类越深越靠前（不含仅同大类）")
+    borrowed: list[RelatedWorkOut] = Field(
+        description="借过本书的读者也借过：至少 RELATED_MIN_READERS 位不同读者都借过的图书；不显示读者与人数")
+
+
+class ClcTreeFilters(Schema):
+    root: SingleLine(32) | None = Field(None, description="只看这一类及其下级，例如 D92；不给则为 22 个基本大类")
+    depth: int = Field(2, ge=1, le=6, description="显示的层数（含最上一层）")
+
+
+class ClcPathOut(Schema):
+    code: str
+    name: str = Field(description="类名（按 Accept-Language）；分类表未收的类为空，只显示分类号")
+    count: int
+
+
+class ClcNodeOut(Schema):
+    code: str
+    name: str = Field(description="类名（按 Accept-Language）；分类表未收的类为空，只显示分类号")
+    count: int = Field(description="本类及其下级类的图书数")
+    search_url: str = Field(description="按本类筛选的检索页")
+    children: list["ClcNodeOut"] = Field(description="馆藏中有书的下级类（到 depth 层为止）")
+    more: bool = Field(description="还有未列出的下级类（depth 以下）")
+
+
+class ClcTreeOut(Schema):
+    root: str | None
+    path: list[ClcPathOut] = Field(description="root 的上级类，从大类起")
+    classes: list[ClcNodeOut]
+    unclassified: int = Field(description="没有（或无法识别）分类号的图书数")

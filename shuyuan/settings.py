@@ -176,6 +176,12 @@ EVENTS_ATTACHMENTS_MAX = envint("EVENTS_ATTACHMENTS_MAX", 30, minimum=1)
 EVENTS_ATTACHMENTS_MAX_BYTES = envint("EVENTS_ATTACHMENTS_MAX_MB", 100, minimum=1) * 2**20
 EVENTS_ATTACHMENTS_PER_HOUR = envint("EVENTS_ATTACHMENTS_PER_HOUR", 30, minimum=1)
 
+# "Readers who borrowed this also borrowed" on book pages: a book is shown only when at least this many distinct
+# readers borrowed both, so nobody can infer one reader's loans (2 is the least allowed).
+RELATED_MIN_READERS = envint("RELATED_MIN_READERS", 3, minimum=2)
+# Related works are cached per book or paper this many seconds (a new loan starts a fresh entry at once).
+RELATED_CACHE_SECONDS = envint("RELATED_CACHE_SECONDS", 300, minimum=0)
+
 # Reading the catalog (books, public papers) without logging in.
 CATALOG_PUBLIC = envbool("CATALOG_PUBLIC", "True")
 

@@ -39,6 +39,7 @@ urlpatterns = [
     path("books/<int:pk>", web_views.book_page, name="book-detail"),
     path("books/<int:pk>/hold", library_views.place_hold, name="book-hold"),
     path("papers/<int:pk>", web_views.paper_page, name="paper-detail"),
+    path("browse", web_views.browse, name="browse"),
     path("me", web_views.me, name="me"),
     path("me/papers", library_views.my_papers, name="my-papers"),
     path("me/papers/<int:pk>", library_views.my_paper, name="my-paper"),

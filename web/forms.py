@@ -57,3 +57,9 @@ class SearchForm(forms.Form):
     def kept(self) -> list[tuple[str, str]]:
         """The valid filters and sort, for the hidden inputs of the search box."""
         return [(name, self.data[name]) for name in self.KEPT if self.value(name) is not None]
+
+
+class BrowseForm(forms.Form):
+    """The class a browse page opens at (``?clc=D92``); none: the main classes."""
+
+    clc = forms.CharField(required=False, max_length=32)

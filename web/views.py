@@ -8,6 +8,7 @@ register) are the owning app's views.
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, When
@@ -26,12 +27,12 @@ from accounts.selectors import calendar_link_addresses, calendar_link_list, user
 from accounts.services import calendar_link_create, calendar_link_revoke, calendar_link_update
 from core.errors import DomainError
 from core.throttles import hourly_allowance
-from library import circulation, selectors
+from library import circulation, related, selectors
 from library.models import Hold, Language, Loan, Paper
 from library.views import PAPER_ROLES
 from search_index import services as search
 from search_index.throttle import search_wait
-from web.forms import MAX_PAGE, PER_PAGE, SearchForm
+from web.forms import MAX_PAGE, PER_PAGE, BrowseForm, SearchForm
 
 FACET_LABELS = {"type": gettext_lazy("类型"), "year": gettext_lazy("年份"), "language": gettext_lazy("语种"),
                 "clc": gettext_lazy("中图分类"), "available": gettext_lazy("在架情况")}
@@ -127,7 +128,8 @@ def book_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     context = {"nav": "search", "book": book, "availability": selectors.book_availability(book=book),
                "copies": list(book.copies.all()), "my_loan": None, "my_hold": None,
-               "events": _visible_events(request, books=book)}
+               "events": _visible_events(request, books=book),
+               "related": related.book_related(book=book, user=user), "min_readers": settings.RELATED_MIN_READERS}
     if user.is_authenticated:
         context["my_loan"] = Loan.objects.filter(book=book, patron=user, status=Loan.Status.ACTIVE).first()
         context["my_hold"] = selectors.hold_queryset().filter(book=book, patron=user, status__in=Hold.OPEN).first()
@@ -146,7 +148,25 @@ def paper_page(request: HttpRequest, pk: int) -> HttpResponse:
     if paper is None:
         raise Http404
     return render(request, "web/paper.html", {"nav": "search", "paper": paper,
-                                                   "events": _visible_events(request, papers=paper)})
+                                                   "events": _visible_events(request, papers=paper),
+                                                   "related": related.paper_related(paper=paper, user=request.user)})
+
+
+#: Levels of the class tree a browse page shows (the top one included); deeper ones open on a page of their own.
+BROWSE_DEPTH = 3
+
+
+@require_safe
+def browse(request: HttpRequest) -> HttpResponse:
+    """The catalogue by CLC class: the 22 main classes, or one class (``?clc=D92``), with the number of books
+    under each class and its subclasses, each number a link to the search filtered by that class."""
+    form = BrowseForm(request.GET)
+    if not form.is_valid():
+        return render(request, "web/browse.html", {"nav": "browse", "error": form.errors["clc"][0]}, status=400)
+    tree = related.clc_tree(root=form.cleaned_data["clc"] or None, depth=BROWSE_DEPTH)
+    if tree is None:
+        raise Http404
+    return render(request, "web/browse.html", {"nav": "browse", "tree": tree})
 
 
 def _visible_events(request: HttpRequest, **related):

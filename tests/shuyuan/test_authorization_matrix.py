@@ -179,6 +179,9 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "api/v1/books"): same(200),
     ("POST", "api/v1/books"): E(401, 403, 201, 403, 403, body={"title": "新书"}),
     ("GET", "api/v1/books/<book_id>"): same(200),
+    # Related works (issue 19 §4): books for everyone; an internal paper's, like the paper, only for those logged in.
+    ("GET", "api/v1/books/<book_id>/related"): same(200),
+    ("GET", "api/v1/clc-tree"): same(200, query={"root": "D92"}),
     ("PATCH", "api/v1/books/<book_id>"): E(401, 403, 200, 403, 403, body={"summary": "改"}),
     ("DELETE", "api/v1/books/<book_id>"): E(401, 403, 204, 403, 403, args={"book_id": "free_book"}),
     ("POST", "api/v1/books/<book_id>/copies"): E(401, 403, 201, 403, 403, body={"barcode": "N1"}),
@@ -188,6 +191,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "api/v1/papers"): same(200),
     ("POST", "api/v1/papers"): E(401, 201, 201, 403, 201, body={"title": "新课题"}),
     ("GET", "api/v1/papers/<paper_id>"): E(404, 200, 200, 200, 200),  # the internal paper
+    ("GET", "api/v1/papers/<paper_id>/related"): E(404, 200, 200, 200, 200),
     ("PATCH", "api/v1/papers/<paper_id>"): E(401, 200, 200, 403, 403, body={"awards": "一等奖"}, owned=True),
     ("DELETE", "api/v1/papers/<paper_id>"): E(401, 204, 204, 403, 403, owned=True),
     ("POST", "api/v1/papers/<paper_id>/file"): E(401, 200, 200, 403, 403, upload=("全文.txt", "全文".encode()),
@@ -296,6 +300,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "books/<int:pk>"): same(200, args={"pk": "book"}),
     ("POST", "books/<int:pk>"): same(200, args={"pk": "book"}),
     ("POST", "books/<int:pk>/hold"): E(LOGIN, 302, 302, 302, 302, args={"pk": "busy_book"}),
+    ("GET", "browse"): same(200, query={"clc": "D9"}),
     ("GET", "papers/<int:pk>"): E(404, 200, 200, 200, 200, args={"pk": "internal_paper"}),
     ("POST", "papers/<int:pk>"): E(404, 200, 200, 200, 200, args={"pk": "internal_paper"}),
     ("GET", "me"): E(LOGIN, 200, 200, 200, 200),

@@ -602,7 +602,7 @@ def test_search_page_names_every_language_and_says_only_what_is_true(db):
     assert not meta.strip().endswith("·"), meta
     nothing = Client().get("/", {"q": "Mietrecht Pachtvertrag"}).content.decode()
     assert "共 0 条结果" in nothing and "以下为包含任一词的结果" not in nothing
-    assert re.search(r'id="next-step">.*<a href="/">按中图分类浏览全部馆藏</a>', nothing, re.S)  # a next step
+    assert re.search(r'id="next-step">.*<a href="/browse">按中图分类浏览全部馆藏</a>', nothing, re.S)  # a next step: the class tree
 
 
 def test_the_home_page_shows_new_arrivals_by_accession_and_coming_events(organizer, librarian):

@@ -1,0 +1,223 @@
+"""Reads for the related works of a book or paper page (and ``GET /books/{id}/related``,
+``/papers/{id}/related``), and for browsing the catalogue by class (``clc_tree``).
+
+Related works, each list at most ``RELATED_LIMIT`` long:
+
+* **same subjects** — books whose subjects, and papers whose keywords, share a subject or keyword with this
+  work (the most shared first), counted in the database over the JSON lists (``SharedTerms``);
+* **same class** — books of the same CLC class, the deepest shared class first (D923.2, then D923, D92, D9;
+  never the main class alone: all of D is politics and law);
+* **borrowed together** — books that at least ``settings.RELATED_MIN_READERS`` distinct readers borrowed as
+  well as this one, the most readers first.  Only books and their order come out: never a reader, never a
+  count, so nobody learns who borrowed what (a pair borrowed by fewer readers than that is not shown at all).
+
+The work is bounded per page: at most ``RELATED_TERMS`` subjects are compared, at most one query per class
+level, and the co-borrowing counts read the loans of the ``RELATED_READERS`` readers who borrowed this book
+most recently.  The lists are cached per work (``RELATED_CACHE_SECONDS``); a book's key holds the newest loan's
+id, so a new loan starts a fresh entry at once on every process.
+"""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.db import NotSupportedError
+from django.db.models import Count, Func, IntegerField, Max
+from django.urls import reverse
+
+from library.classification import MAIN_CLASSES, class_name, class_names, class_path, class_prefixes
+from library.models import Book, Loan, Paper
+from library.selectors import paper_visible_q
+
+#: Works in each list.
+RELATED_LIMIT = 6
+#: Subjects (or keywords) of this work compared with the others'.
+RELATED_TERMS = 8
+#: Readers of this book whose loans are read to find the books borrowed together.
+RELATED_READERS = 200
+#: Bump when the cached shape changes.
+CACHE_VERSION = 1
+
+
+class SharedTerms(Func):
+    """How many distinct strings of a JSON list column are among ``terms`` (exact match) — in the database, one
+    correlated count over the list's elements (SQLite's ``json_each``, PostgreSQL's
+    ``jsonb_array_elements_text``).  A value that is not a list shares nothing."""
+
+    output_field = IntegerField()
+
+    def __init__(self, field: str, terms: list[str]) -> None:
+        super().__init__(field)
+        self.terms = list(terms)
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError(f"SharedTerms is written for SQLite and PostgreSQL, not {connection.vendor}")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        marks = ", ".join(["%s"] * len(self.terms))
+        sql = (f"(CASE WHEN json_type({column}) = 'array' THEN (SELECT COUNT(DISTINCT related_term.value) "
+               f"FROM json_each({column}) AS related_term WHERE related_term.type = 'text' "
+               f"AND related_term.value IN ({marks})) ELSE 0 END)")
+        return sql, (*params, *params, *self.terms)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        marks = ", ".join(["%s"] * len(self.terms))
+        sql = (f"(CASE WHEN jsonb_typeof({column}) = 'array' THEN (SELECT COUNT(DISTINCT related_term) "
+               f"FROM jsonb_array_elements_text({column}) AS related_term WHERE related_term IN ({marks})) "
+               "ELSE 0 END)")
+        return sql, (*params, *params, *self.terms)
+
+
+def _terms(values) -> list[str]:
+    """The first ``RELATED_TERMS`` distinct non-empty strings of a subject or keyword list."""
+    if not isinstance(values, list):
+        return []
+    return list(dict.fromkeys(v.strip() for v in values if isinstance(v, str) and v.strip()))[:RELATED_TERMS]
+
+
+def _book_item(row: dict, **extra) -> dict:
+    return {"type": "book", "id": row["id"], "title": row["title"], "year": row["year"], "clc": row["clc"],
+            "url": reverse("book-detail", args=[row["id"]]), **extra}
+
+
+def _paper_item(row: dict, **extra) -> dict:
+    return {"type": "paper", "id": row["id"], "title": row["title"], "year": row["year"], "clc": "",
+            "url": reverse("paper-detail", args=[row["id"]]), **extra}
+
+
+def _by_subjects(terms: list[str], *, user, exclude_book: int | None = None,
+                 exclude_paper: int | None = None) -> list[dict]:
+    """Books sharing a subject and papers sharing a keyword with ``terms``, the most shared first (books before
+    papers at equal counts), each with the ``shared`` terms.  Two queries."""
+    if not terms:
+        return []
+    books = (Book.objects.exclude(pk=exclude_book).annotate(shared=SharedTerms("subjects", terms))
+             .filter(shared__gt=0).order_by("-shared", "-year", "id")
+             .values("id", "title", "year", "clc", "subjects", "shared")[:RELATED_LIMIT])
+    papers = (Paper.objects.filter(paper_visible_q(user)).exclude(pk=exclude_paper)
+              .annotate(shared=SharedTerms("keywords", terms)).filter(shared__gt=0)
+              .order_by("-shared", "-year", "id").values("id", "title", "year", "keywords", "shared")[:RELATED_LIMIT])
+    wanted = set(terms)
+    items = [(row["shared"], 0, _book_item(row, shared=[s for s in _terms(row["subjects"]) if s in wanted]))
+             for row in books]
+    items += [(row["shared"], 1, _paper_item(row, shared=[s for s in _terms(row["keywords"]) if s in wanted]))
+              for row in papers]
+    items.sort(key=lambda item: (-item[0], item[1]))
+    return [item for _shared, _kind, item in items[:RELATED_LIMIT]]
+
+
+def _by_class(book: Book) -> list[dict]:
+    """Books of the same class, the deepest shared class first: one query per class level below the main class,
+    each asking only for the books still wanted."""
+    found: list[dict] = []
+    seen = {book.pk}
+    for prefix in class_prefixes(book.clc)[:-1]:  # never the main class alone
+        rows = (Book.objects.filter(clc__startswith=prefix).exclude(pk__in=seen).order_by("clc", "id")
+                .values("id", "title", "year", "clc")[:RELATED_LIMIT - len(found)])
+        for row in rows:
+            seen.add(row["id"])
+            found.append(_book_item(row, shared=[prefix], class_name=class_name(prefix)))
+        if len(found) >= RELATED_LIMIT:
+            break
+    return found
+
+
+def _borrowed_together(book: Book) -> list[dict]:
+    """Books that at least ``RELATED_MIN_READERS`` distinct readers borrowed besides this one, the most readers
+    first; read from the loans of this book's ``RELATED_READERS`` most recent readers.  Two queries."""
+    readers = (Loan.objects.filter(book=book).values("patron").annotate(last=Max("borrowed_at"))
+               .order_by("-last", "patron").values("patron")[:RELATED_READERS])
+    ids = list(Loan.objects.filter(patron__in=readers).exclude(book=book).values("book")
+               .annotate(readers=Count("patron", distinct=True)).filter(readers__gte=settings.RELATED_MIN_READERS)
+               .order_by("-readers", "book").values_list("book", flat=True)[:RELATED_LIMIT])
+    rows = {row["id"]: row for row in Book.objects.filter(pk__in=ids).values("id", "title", "year", "clc")}
+    return [_book_item(rows[pk]) for pk in ids if pk in rows]
+
+
+def _scope(user: AbstractBaseUser | AnonymousUser) -> str:
+    """Which papers the viewer may see (selectors.paper_visible_q): part of every cache key."""
+    return "all" if user.is_authenticated else "public"
+
+
+def book_related(*, book: Book, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[dict]]:
+    """``{"subjects": [...], "same_class": [...], "borrowed": [...]}``: see the module's docstring.  Costs one query
+    when cached (the newest loan's id), about ten when not."""
+    last_loan = Loan.objects.aggregate(last=Max("id"))["last"] or 0
+    key = f"related:{CACHE_VERSION}:book:{book.pk}:{_scope(user)}:{last_loan}"
+    related = cache.get(key)
+    if related is None:
+        related = {"subjects": _by_subjects(_terms(book.subjects), user=user, exclude_book=book.pk),
+                   "same_class": _by_class(book), "borrowed": _borrowed_together(book)}
+        cache.set(key, related, settings.RELATED_CACHE_SECONDS)
+    return related
+
+
+def paper_related(*, paper: Paper, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[dict]]:
+    """``{"subjects": [...], "same_class": [], "borrowed": []}``: books and papers sharing a keyword with the paper
+    (papers have no class and are not lent).  Two queries when not cached."""
+    key = f"related:{CACHE_VERSION}:paper:{paper.pk}:{_scope(user)}"
+    related = cache.get(key)
+    if related is None:
+        related = {"subjects": _by_subjects(_terms(paper.keywords), user=user, exclude_paper=paper.pk),
+                   "same_class": [], "borrowed": []}
+        cache.set(key, related, settings.RELATED_CACHE_SECONDS)
+    return related
+
+
+# --- browsing by class ------------------------------------------------------------------------------------
+
+
+def clc_counts() -> tuple[dict[str, int], dict[str, set[str]], int]:
+    """(books under each class, subclasses included; each class's subclasses present in the catalogue; books
+    without a class) from one grouped query over the books' class numbers."""
+    counts: dict[str, int] = {}
+    children: dict[str, set[str]] = {}
+    unclassified = 0
+    for clc, n in Book.objects.values_list("clc").annotate(n=Count("id")).order_by().values_list("clc", "n"):
+        path = class_path(clc)
+        if not path:
+            unclassified += n
+            continue
+        for parent, code in zip([None, *path], path, strict=False):
+            counts[code] = counts.get(code, 0) + n
+            if parent is not None:
+                children.setdefault(parent, set()).add(code)
+    return counts, children, unclassified
+
+
+def clc_tree(*, root: str | None = None, depth: int = 2) -> dict | None:
+    """The class tree with book counts (subclasses included) for the browse page and ``GET /clc-tree``:
+    ``{"root", "path", "classes", "unclassified"}``.
+
+    Without ``root``: ``classes`` are the 22 main classes (all of them, 0 where the catalogue has none); with
+    ``root`` (a class number; its main number counts: D923.2-44 is D923.2), that one class, and ``path`` the
+    classes above it.  ``depth`` levels are shown,
+    the top one included, each node with the subclasses present in the catalogue; a node at the last level has
+    no ``children`` and ``more`` true when it has subclasses.  None for a root neither in the catalogue nor
+    named by the classification's data.  One query."""
+    counts, children, unclassified = clc_counts()
+
+    def node(code: str, levels: int) -> dict:
+        below = sorted(children.get(code, ()))
+        return {"code": code, "name": class_name(code), "count": counts.get(code, 0),
+                "search_url": reverse("search") + "?" + urlencode({"clc": code}),
+                "children": [node(child, levels - 1) for child in below] if levels > 0 else [],
+                "more": bool(below) and levels <= 0}
+
+    if root:
+        path = class_path(root)
+        if not path:
+            return None
+        code = path[-1]
+        if code not in counts and code not in class_names():
+            return None
+        top = [code]
+    else:
+        path, code = [], None
+        top = list(MAIN_CLASSES) + sorted(c for c in counts if len(class_path(c)) == 1 and c not in MAIN_CLASSES)
+    return {"root": code, "path": [{"code": c, "name": class_name(c), "count": counts.get(c, 0)} for c in path[:-1]],
+            "classes": [node(c, depth - 1) for c in top], "unclassified": unclassified}

@@ -1,0 +1,243 @@
+"""Issue 19 §4: related works on book and paper pages (same subjects, same class, borrowed together) and
+browsing the catalogue by CLC class, through the selectors, the API and the pages."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role
+from library import circulation, related
+from library.classification import MAIN_CLASSES, class_path
+from library.services import book_create, copy_create, paper_create
+from tests.conftest import ApiClient, api_for, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _book(title: str, *, barcode: str | None = None, **fields):
+    book = book_create(title=title, **fields)
+    if barcode:
+        copy_create(book=book, barcode=barcode)
+    return book
+
+
+def _lend(reader, *books) -> None:
+    """``reader`` borrows each book and brings it back (loan history, not current loans)."""
+    for book in books:
+        loan = circulation.loan_checkout(patron=reader, actor=reader, book=book)
+        circulation.loan_return(loan=loan, actor=None)
+
+
+def _ids(items) -> list[tuple[str, int]]:
+    return [(item["type"], item["id"]) for item in items]
+
+
+# --- borrowed together --------------------------------------------------------------------------------------
+
+
+def test_borrowed_together_is_shown_from_the_third_distinct_reader_on(settings):
+    """2 readers who borrowed both books show nothing (not even after one of them borrows the other book
+    again); the 3rd reader's loan brings the book in at once, though the empty answer was cached."""
+    settings.RELATED_MIN_READERS = 3
+    a, b = _book("担保物权研究", barcode="A1"), _book("物权法精解", barcode="B1")
+    r1, r2, r3 = (make_user(f"reader{n}", Role.JUDGE) for n in (1, 2, 3))
+    _lend(r1, a, b)
+    _lend(r2, a, b)
+    _lend(r1, b)  # the same reader again: still two readers
+    assert related.book_related(book=a, user=r1)["borrowed"] == []
+
+    _lend(r3, a, b)
+
+    assert _ids(related.book_related(book=a, user=r1)["borrowed"]) == [("book", b.pk)]
+    assert _ids(related.book_related(book=b, user=r1)["borrowed"]) == [("book", a.pk)]
+
+
+def test_borrowed_together_ranks_by_readers_and_follows_the_setting(settings):
+    settings.RELATED_MIN_READERS = 2
+    a, b, c, d = (_book(t, barcode=f"X{n}") for n, t in enumerate(["甲", "乙", "丙", "丁"]))
+    readers = [make_user(f"r{n}", Role.JUDGE) for n in range(3)]
+    for reader in readers:
+        _lend(reader, a, c)
+    for reader in readers[:2]:
+        _lend(reader, b)
+    _lend(readers[0], d)  # one reader only: never shown
+
+    assert _ids(related.book_related(book=a, user=readers[0])["borrowed"]) == [("book", c.pk), ("book", b.pk)]
+
+
+def test_borrowed_together_names_no_reader_and_no_count(judge):
+    """A judge sees the books only: the API's items carry no reader, no number of readers."""
+    a, b = _book("担保物权研究", barcode="A1"), _book("物权法精解", barcode="B1")
+    readers = [make_user(f"borrower{n}", Role.JUDGE, display_name=f"借阅人{n}") for n in range(3)]
+    for reader in readers:
+        _lend(reader, a, b)
+
+    response = api_for(judge).get(f"/api/v1/books/{a.pk}/related")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["borrowed"] == [{"type": "book", "id": b.pk, "title": "物权法精解", "year": None, "clc": "",
+                                 "url": f"/books/{b.pk}", "shared": [], "class_name": ""}]
+    text = response.content.decode()
+    assert all(r.username not in text and "借阅人" not in text for r in readers)
+    page = _client(judge).get(f"/books/{a.pk}").content.decode()
+    assert 'id="related-borrowed"' in page and "物权法精解" in page
+    assert all(r.username not in page and "借阅人" not in page for r in readers)
+
+
+# --- same subjects, same class ------------------------------------------------------------------------------
+
+
+def test_same_subjects_ranks_by_shared_subjects_and_hides_internal_papers_from_anonymous_readers(judge):
+    book = _book("担保法", subjects=["担保", "物权", "抵押"])
+    two = _book("物权与担保", subjects=["物权", "担保"])
+    one = _book("抵押实务", subjects=["抵押"], year=2020)
+    _book("合同法", subjects=["合同"])
+    public = paper_create(title="担保调研", keywords=["担保"], visibility="public", created_by=judge)
+    internal = paper_create(title="抵押执行难调研", keywords=["抵押", "物权"], visibility="internal", created_by=judge)
+
+    seen = related.book_related(book=book, user=judge)["subjects"]
+    assert _ids(seen) == [("book", two.pk), ("paper", internal.pk), ("book", one.pk), ("paper", public.pk)]
+    assert [item["shared"] for item in seen] == [["物权", "担保"], ["抵押", "物权"], ["抵押"], ["担保"]]
+
+    anonymous = ApiClient().get(f"/api/v1/books/{book.pk}/related").json()["subjects"]
+    assert _ids(anonymous) == [("book", two.pk), ("book", one.pk), ("paper", public.pk)]
+    page = Client().get(f"/books/{book.pk}").content.decode()
+    assert "担保调研" in page and "抵押执行难调研" not in page
+
+
+def test_a_papers_related_works_share_its_keywords_and_an_internal_paper_is_hidden(judge):
+    paper = paper_create(title="执行难调研", keywords=["执行", "财产保全"], visibility="public", created_by=judge)
+    book = _book("财产保全实务", subjects=["财产保全"])
+    other = paper_create(title="执行和解调研", keywords=["执行"], visibility="internal", created_by=judge)
+
+    assert _ids(api_for(judge).get(f"/api/v1/papers/{paper.pk}/related").json()["subjects"]) == [
+        ("book", book.pk), ("paper", other.pk)]
+    assert _ids(ApiClient().get(f"/api/v1/papers/{paper.pk}/related").json()["subjects"]) == [("book", book.pk)]
+    # An internal paper's own related works are as invisible as the paper.
+    assert ApiClient().get(f"/api/v1/papers/{other.pk}/related").status_code == 404
+    page = Client().get(f"/papers/{paper.pk}").content.decode()
+    assert "财产保全实务" in page and "执行和解调研" not in page
+
+
+def test_same_class_lists_the_deepest_shared_class_first_and_never_the_main_class_alone(judge):
+    book = _book("担保物权研究", clc="D923.2")
+    same = _book("物权法", clc="D923.2")
+    civil = _book("合同法", clc="D923.6")
+    china = _book("中国法律汇编", clc="D920.9")
+    law = _book("比较法", clc="D90")
+    _book("中国政治", clc="D6")  # shares only D, politics and law
+
+    items = related.book_related(book=book, user=judge)["same_class"]
+
+    assert [(item["id"], item["shared"]) for item in items] == [
+        (same.pk, ["D923.2"]), (civil.pk, ["D923"]), (china.pk, ["D92"]), (law.pk, ["D9"])]
+    assert [item["class_name"] for item in items] == ["", "民法", "中国法律", "法律"]
+
+
+def test_related_works_cost_bounded_queries_and_one_when_cached(judge, django_assert_max_num_queries):
+    book = _book("担保物权研究", clc="D923.2", subjects=["担保"], barcode="A1")
+    for n in range(3):
+        _book(f"同类{n}", clc="D923.2", subjects=["担保"])
+    with django_assert_max_num_queries(9):  # last loan, subjects ×2, class levels ×4, borrowed ×2
+        first = related.book_related(book=book, user=judge)
+    with django_assert_max_num_queries(1):  # the newest loan's id, for the key
+        assert related.book_related(book=book, user=judge) == first
+
+
+def test_related_lists_are_capped(judge):
+    book = _book("担保物权研究", clc="D923.2", subjects=["担保"])
+    for n in range(related.RELATED_LIMIT + 3):
+        _book(f"同类{n}", clc="D923.2", subjects=["担保"])
+    found = related.book_related(book=book, user=judge)
+    assert len(found["subjects"]) == len(found["same_class"]) == related.RELATED_LIMIT
+
+
+# --- browsing by class ----------------------------------------------------------------------------------
+
+
+def test_class_path_keeps_the_main_number():
+    assert class_path("D923.2-44") == ["D", "D9", "D92", "D923", "D923.2"]
+    assert class_path("TP311.13") == ["T", "TP", "TP3", "TP31", "TP311", "TP311.1", "TP311.13"]
+    assert class_path("") == class_path("其他") == []
+
+
+def test_the_class_tree_counts_subclasses_in_one_query(db, django_assert_num_queries):
+    for clc in ["D923.2", "D923.2", "D923.6", "D924", "D5", "TP311", "D9999"]:
+        _book(f"书{clc}", clc=clc)
+    _book("未分类")
+
+    with django_assert_num_queries(1):
+        tree = related.clc_tree(depth=3)
+
+    assert [node["code"] for node in tree["classes"]] == list(MAIN_CLASSES)
+    d = next(node for node in tree["classes"] if node["code"] == "D")
+    assert (d["name"], d["count"]) == ("政治、法律", 6)
+    assert [(n["code"], n["count"]) for n in d["children"]] == [("D5", 1), ("D9", 5)]
+    nine = d["children"][1]
+    assert [(n["code"], n["name"], n["count"], n["more"]) for n in nine["children"]] == [
+        ("D92", "中国法律", 4, True), ("D99", "国际法", 1, True)]
+    assert nine["children"][0]["children"] == []  # the third level is the last one shown
+    assert tree["unclassified"] == 1
+    assert next(node for node in tree["classes"] if node["code"] == "A")["count"] == 0
+
+    deeper = related.clc_tree(root="D92", depth=3)
+    assert [p["code"] for p in deeper["path"]] == ["D", "D9"]
+    [root] = deeper["classes"]
+    assert [(n["code"], n["count"]) for n in root["children"]] == [("D923", 3), ("D924", 1)]
+    assert [(n["code"], n["count"]) for n in root["children"][0]["children"]] == [("D923.2", 2), ("D923.6", 1)]
+    # A class the data file does not name is shown by its code.
+    unknown = related.clc_tree(root="D9999", depth=1)["classes"][0]
+    assert (unknown["code"], unknown["name"], unknown["count"]) == ("D9999", "", 1)
+    assert related.clc_tree(root="其他") is None
+
+
+def test_clc_tree_api_names_classes_in_the_readers_language_and_links_the_search(db):
+    _book("担保物权研究", clc="D923.2")
+
+    zh = ApiClient().get("/api/v1/clc-tree", {"root": "D92", "depth": 2}).json()
+    en = ApiClient().get("/api/v1/clc-tree", {"root": "D92", "depth": 2}, headers={"Accept-Language": "en"}).json()
+
+    assert zh["root"] == "D92"
+    assert zh["classes"] == [{"code": "D92", "name": "中国法律", "count": 1, "search_url": "/?clc=D92", "more": False,
+                              "children": [{"code": "D923", "name": "民法", "count": 1, "search_url": "/?clc=D923",
+                                            "children": [], "more": True}]}]
+    assert [en["classes"][0]["name"], en["path"][0]["name"]] == ["Law of China", "Politics and law"]
+    missing = ApiClient().get("/api/v1/clc-tree", {"root": "!!"})
+    assert missing.status_code == 404 and "!!" in missing.json()["detail"]
+    assert ApiClient().get("/api/v1/clc-tree", {"depth": 0}).status_code == 422
+
+
+def test_the_browse_page_links_each_count_to_the_filtered_search(db):
+    from search_index import services as search
+    from tests.conftest import apply_index_outbox
+
+    search.index_rebuild()
+    book = _book("担保物权研究", clc="D923.2")
+    _book("刑法总论", clc="D924")
+    apply_index_outbox()
+
+    page = Client().get("/browse").content.decode()
+    assert page.count('class="clc-count empty"') == len(MAIN_CLASSES) - 1  # only D has books
+    assert 'href="/?clc=D9"' in page and "法律" in page
+    deeper = Client().get("/browse", {"clc": "D92"}).content.decode()
+    assert 'href="/browse?clc=D9">D9 法律</a>' in deeper
+    assert 'href="/?clc=D923"' in deeper and 'href="/?clc=D923.2"' in deeper
+    found = Client().get("/", {"clc": "D923"}).content.decode()
+    assert f'href="/books/{book.pk}"' in found and "刑法总论" not in found
+    assert Client().get("/browse", {"clc": "其他"}).status_code == 404
+    english = Client(headers={"Accept-Language": "en"}).get("/browse").content.decode()
+    assert "Politics and law" in english
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_openapi_documents_the_new_endpoints(db):
+    schema = json.loads(Client().get("/api/v1/openapi.json").content)
+    assert {"/api/v1/books/{book_id}/related", "/api/v1/papers/{paper_id}/related", "/api/v1/clc-tree"} <= set(
+        schema["paths"])
