@@ -23,6 +23,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
+from lxml import etree
 
 from core.errors import DomainError, InvalidInput
 from library import importers, marcxml
@@ -79,14 +80,19 @@ def sru_target_get(*, target_id: int, enabled_only: bool = False) -> SruTarget |
 # --- records --------------------------------------------------------------------------------------------------
 
 DC_NS = "http://purl.org/dc/elements/1.1/"
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
 def dc_entry(xml: bytes) -> Entry:
     """A Dublin Core record (SRU's ``dc`` schema) as an import Entry: title (a ``Title : subtitle`` split),
     creators and contributors (role words such as 主编 taken off), the last publisher (dp2 and Aleph write the
-    place first), the first four-digit year, the first identifier shaped like an ISBN (``validators.isbn_token``),
-    subjects, description, language."""
+    place first), the first four-digit year, the first identifier shaped like an ISBN (``validators.isbn_token``)
+    and not typed as another kind (``xsi:type="dnb:IDN"``, ``tel:URN``), subjects, description, language.  A
+    record with no Dublin Core element at all is refused (the server answered in another schema)."""
     root = marcxml.parse(xml)
+    if next(root.iter(f"{{{DC_NS}}}*"), None) is None:  # another schema than the one asked for (sruthi's isad)
+        raise InvalidInput("record", _("记录不是 Dublin Core 格式（而是 %(element)s），请在检索目标中选择对方提供的记录格式")
+                           % {"element": etree.QName(root).localname})
 
     def values_of(name: str) -> list[str]:
         return [" ".join((e.text or "").split()) for e in root.iter(f"{{{DC_NS}}}{name}") if (e.text or "").strip()]
@@ -104,8 +110,11 @@ def dc_entry(xml: bytes) -> Entry:
         if year:
             values["year"] = year
             break
-    for identifier in values_of("identifier"):
-        token = isbn_token(identifier)  # the import's rule: shaped like an ISBN, checked when written
+    for identifier in root.iter(f"{{{DC_NS}}}identifier"):
+        kind = identifier.get(XSI_TYPE, "")
+        if kind and kind.rpartition(":")[2].upper() != "ISBN":
+            continue  # typed as something else: the DNB's IDN has an ISBN-10's shape and check digit
+        token = isbn_token(" ".join((identifier.text or "").split()))  # the import's rule: shaped like an ISBN
         if token:
             values["isbn"] = token
             break

@@ -16,6 +16,7 @@ from library.models import Book, Paper
 from library.services import book_create, paper_create
 from tests.conftest import make_user
 from tests.interop.conftest import SECRET, SRW, xml
+from tests.realdata import shared
 
 
 def oai(client=None, method="get", **args):
@@ -122,6 +123,60 @@ def test_errors_are_xml_with_200(catalogue, args, code):
     assert error(root) == code
     if code in ("badVerb", "badArgument"):
         assert dict(root.find("oai:request", SRW).attrib) == {}
+
+
+def children(root) -> list[str]:
+    return [etree.QName(child).localname for child in root]
+
+
+@pytest.mark.parametrize(("name", "args"), [
+    # Real repositories' answers (sickle's sample data, tests/fixtures/realdata/sickle): the same mistake asked
+    # of ours gets the same error code in the same envelope.
+    ("badArgument.xml", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2002-06-01T02:00:00Z",
+                         "until": "2002-06-01T03:020:00Z"}),
+    ("badResumptionToken.xml", {"verb": "ListSets", "resumptionToken": "0001"}),
+    ("cannotDisseminateFormat.xml", {"verb": "GetRecord", "identifier": "oai:127.0.0.1:book/1",
+                                     "metadataPrefix": "oai_marc"}),
+    ("idDoesNotExist.xml", {"verb": "ListMetadataFormats", "identifier": "oai:lcoa1.loc.gov:loc.rbc/rbpe.00000111"}),
+    ("noRecordsMatch.xml", {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "from": "2001-01-01",
+                            "until": "2001-01-01"}),
+])
+def test_errors_are_answered_as_real_repositories_answer_them(catalogue, name, args):
+    real = etree.fromstring(shared(f"sickle/{name}").read_bytes())
+
+    ours = oai(**args)
+
+    assert (ours.tag, children(ours)) == (real.tag, children(real)) == (
+        "{http://www.openarchives.org/OAI/2.0/}OAI-PMH", ["responseDate", "request", "error"])
+    assert error(ours) == error(real) == name.removesuffix(".xml")
+
+
+@pytest.mark.parametrize(("name", "args"), [
+    ("Identify.xml", {"verb": "Identify"}),
+    ("ListMetadataFormats.xml", {"verb": "ListMetadataFormats"}),
+    ("ListSets.xml", {"verb": "ListSets"}),
+    ("GetRecord.xml", {"verb": "GetRecord", "metadataPrefix": "oai_dc"}),
+    ("ListRecords.xml", {"verb": "ListRecords", "metadataPrefix": "oai_dc"}),
+])
+def test_answers_have_the_elements_real_repositories_send_in_their_order(catalogue, name, args):
+    """Each element a real repository's answer holds under the verb (Identify's repositoryName … granularity, a
+    record's header and metadata) is in ours, in the schema's order; optional ones (Identify's description, a
+    record's about) may be absent.  Compared without repeats: the real ones list other numbers of records."""
+    if args["verb"] == "GetRecord":
+        args["identifier"] = ident(catalogue["civil"])
+    real = etree.fromstring(shared(f"sickle/{name}").read_bytes())
+    ours = oai(**args)
+    verb = f"oai:{args['verb']}"
+    optional = {"description", "about", "setDescription", "resumptionToken"}
+
+    def shape(root) -> list[str]:
+        body = root.find(verb, SRW)
+        # the fullest element: a record with metadata, not a deleted one's header alone
+        fullest = max((c for c in body if etree.QName(c).localname not in optional), key=len)
+        return children(root) + children(body) + children(fullest)
+
+    expected = [n for n in dict.fromkeys(shape(real)) if n not in optional]
+    assert [n for n in dict.fromkeys(shape(ours)) if n not in optional] == expected
 
 
 def test_repeated_arguments_are_bad(catalogue):

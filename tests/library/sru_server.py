@@ -2,9 +2,10 @@
 process) that answers each request with the response a test set for its CQL query, and remembers every
 request it saw (so a test asserts the query the other library would have received).
 
-Answers are saved real responses (tests/realdata.py ``more()``) or ones built here: ``search_response``
-wraps MARC21, CNMARC or DC records in an SRU 1.2 searchRetrieveResponse, ``diagnostic_response`` answers
-with a diagnostic.  A query with no answer set gets zero hits.
+Answers are saved real responses (tests/realdata.py ``shared()``: dp2's and sruthi's, README there) or ones
+built here: ``search_response`` wraps MARC21, CNMARC or DC records in an SRU 1.2 searchRetrieveResponse,
+``diagnostic_response`` answers with a diagnostic (no real zero-hit or diagnostic response under a licence that
+lets us commit it was found: tests/fixtures/realdata/README.md).  A query with no answer set gets zero hits.
 """
 
 import threading

@@ -19,7 +19,7 @@ from tests.library.sru_server import (
     marc21_record,
     search_response,
 )
-from tests.realdata import more
+from tests.realdata import shared
 
 pytestmark = pytest.mark.django_db
 
@@ -176,13 +176,13 @@ def test_a_wrong_check_digit_is_reported_alike_from_marc_and_dublin_core(sru_ser
 
 
 @pytest.mark.parametrize(("name", "schema", "first_title"), [
-    ("dp2_sample_cnmarcxml.xml", "cnmarcxml", "'94中国发展报告"),
-    ("dp2_sample_unimarcxml.xml", "unimarcxml", None),
-    ("dp2_sample_marcxml.xml", "marcxml", None),
-    ("dp2_sample_dc.xml", "dc", "'94中国发展报告"),
+    ("dp2/sample_cnmarcxml.xml", "cnmarcxml", "'94中国发展报告"),
+    ("dp2/sample_unimarcxml.xml", "unimarcxml", None),
+    ("dp2/sample_marcxml.xml", "marcxml", None),
+    ("dp2/sample_dc.xml", "dc", "'94中国发展报告"),
 ])
 def test_real_sru_responses_give_ten_readable_candidates(sru_server, name, schema, first_title):
-    data = more(name).read_bytes()
+    data = shared(name).read_bytes()
     sru_server.answer(ISBN_QUERY, data)
 
     page = copycat.copycat_search(target=make_target(sru_server, record_schema=schema), by="isbn",
@@ -197,7 +197,7 @@ def test_real_sru_responses_give_ten_readable_candidates(sru_server, name, schem
 
 
 def test_a_real_cnmarc_record_imports_with_its_fields(sru_server):
-    sru_server.answer(ISBN_QUERY, more("dp2_sample_cnmarcxml.xml").read_bytes())
+    sru_server.answer(ISBN_QUERY, shared("dp2/sample_cnmarcxml.xml").read_bytes())
     target = make_target(sru_server, record_schema="cnmarcxml")
     candidate = copycat.copycat_search(target=target, by="isbn", term="7-5037-1744-0").candidates[0]
 
@@ -438,10 +438,78 @@ def test_explain_reads_the_database_title_and_indexes(sru_server):
     assert sru_server.requests[0]["operation"] == "explain"
 
 
-def test_a_real_explain_response_is_read(sru_server):
-    sru_server.answer("explain", more("sruthi/test_explain.xml").read_bytes())
+@pytest.mark.parametrize(("name", "title", "count", "some"), [
+    # A Swiss archive's SRU 1.2 server (sruthi's fixture).
+    ("sruthi/test_explain.xml", "Testarchiv Online Search", 4, ["isad.title", "isad.reference"]),
+    # Ex Libris Alma: index titles in the ZeeRex 2.1 namespace inside a 2.0 explain, no database title.
+    ("sruthi/test_explain_with_zr2_namespace.xml", "", 375, ["alma.isbn", "alma.title", "alma.creator"]),
+    # The Library of Congress's SRU 2.0 gateway (dp2Catalog's notes): the sruResponse namespace; 16 indexes,
+    # one of them (Creator) under two names.
+    ("dp2/loc_nlsbph_explain_sru20.xml", "NLSBPH -- National Library Service for the Blind and Physically Handicapped",
+     17, ["bath.isbn", "dc.title", "dc.creator", "dc.author"]),
+])
+def test_real_explain_responses_are_read(sru_server, name, title, count, some):
+    sru_server.answer("explain", shared(name).read_bytes())
 
     explained = sru.explain(make_target(sru_server))
 
-    assert explained["title"] == "Testarchiv Online Search"
-    assert "isad.title" in explained["indexes"]
+    assert explained["title"] == title
+    assert len(explained["indexes"]) == count
+    assert set(some) <= set(explained["indexes"])
+
+
+# --- more real answers: the Deutsche Nationalbibliothek and Swiss servers (sruthi's fixtures, MIT) ----------------
+
+
+def test_a_real_dnb_answer_gives_its_page_and_a_typed_system_number_is_no_isbn(sru_server):
+    """The DNB answers oai_dc with identifiers typed by xsi:type.  A ``dnb:IDN`` (1229450084) has an ISBN-10's
+    shape and a valid ISBN-10 check digit; read by shape alone it became "ISBN 978-1-229-45008-1"."""
+    sru_server.answer('dc.title all "Zürich"', shared("sruthi/test_searchretrieve_sru11.xml").read_bytes())
+
+    page = copycat.copycat_search(target=make_target(sru_server, record_schema="dc"), by="title", term="Zürich")
+
+    assert (page.total, [c.position for c in page.candidates]) == (790, list(range(10, 20)))
+    assert [c.problem for c in page.candidates] == [""] * 10
+    assert [(c.fields["title"], c.fields["year"], c.fields["isbn"]) for c in page.candidates[:2]] == [
+        ("2021,Nr.1", "2021", ""), ("2021,Nr.2", "2021", "")]
+    by_title = {c.fields["title"]: c.fields["isbn"] for c in page.candidates}
+    assert by_title["Seeuferweg"] == "978-3-85928-111-0"  # tel:ISBN, the price after it left off
+    assert by_title["Vom Zürichsee / Peter Angst"] == "978-3-906929-52-1"
+    assert sum(bool(isbn) for isbn in by_title.values()) == 4
+
+
+def test_a_real_dnb_record_imports_with_its_isbn(sru_server):
+    sru_server.answer('dc.title all "Moving Art"', shared("sruthi/response_single_sru11.xml").read_bytes())
+    target = make_target(sru_server, record_schema="dc")
+    (candidate,) = copycat.copycat_search(target=target, by="title", term="Moving Art").candidates
+
+    result = copycat.copycat_import(target=target, token=candidate.token)
+
+    assert result.outcome == "created"
+    assert (result.book.title, result.book.isbn, result.book.year) == ("Moving Art", "9783110426298", 2024)
+
+
+@pytest.mark.parametrize("name", ["sruthi/test_searchretrieve_slice.xml",
+                                  # the same answer with the SRU namespace written without its final "/"
+                                  "sruthi/test_searchretrieve_warning.xml"])
+def test_a_real_swiss_dublin_core_answer_gives_ten_candidates(sru_server, name):
+    sru_server.answer('dc.title all "Zürich"', shared(name).read_bytes())
+
+    page = copycat.copycat_search(target=make_target(sru_server, record_schema="dc"), by="title", term="Zürich")
+
+    assert (page.total, [c.position for c in page.candidates]) == (10, list(range(1, 11)))
+    assert all(c.fields["title"].startswith("Zürich") and c.token for c in page.candidates)
+    assert (page.candidates[5].fields["title"], page.candidates[5].fields["year"],
+            page.candidates[5].fields["isbn"]) == ("Zürich Kartenmaterial", "2007", "978-3-259-00518-7")
+
+
+def test_records_in_another_schema_than_dublin_core_are_listed_as_unreadable(sru_server):
+    """The Stadtarchiv Zürich answers ISAD(G) archival records: no Dublin Core element, so no empty candidate
+    with a token to import, but each listed with the reason."""
+    sru_server.answer('dc.title all "x"', shared("sruthi/test_searchretrieve.xml").read_bytes())
+
+    page = copycat.copycat_search(target=make_target(sru_server, record_schema="dc"), by="title", term="x")
+
+    assert (page.total, len(page.candidates)) == (12, 10)
+    assert {(c.problem, c.token) for c in page.candidates} == {
+        ("记录不是 Dublin Core 格式（而是 archivaldescription），请在检索目标中选择对方提供的记录格式", "")}

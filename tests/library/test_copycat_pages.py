@@ -9,6 +9,7 @@ from library.models import Book, SruTarget
 from library.services import book_create, book_update
 from tests.conftest import api_for
 from tests.library.sru_server import diagnostic_response, marc21_record, search_response
+from tests.realdata import shared
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +174,73 @@ def test_page_shows_a_timeout_in_plain_words(librarian, target, sru_server, sett
 
     assert page.status_code == 200
     assert page.context["problem"] == "国家图书馆 没有及时回答（超时），请稍后再试"
+
+
+# --- real answers (tests/fixtures/realdata), zero hits and a diagnostic, on the page and through the API ----------
+
+DP2_QUERY = 'bath.isbn = "7-5037-1744-0"'
+
+
+@pytest.fixture
+def cnmarc_target(sru_server):
+    """A Chinese library's SRU server answering CNMARC: dp2Catalog's saved answer (42 hits, the first ten)."""
+    sru_server.answer(DP2_QUERY, shared("dp2/sample_cnmarcxml.xml").read_bytes())
+    return copycat.sru_target_create(name="国家图书馆", base_url=sru_server.url, internal_network=True,
+                                     record_schema="cnmarcxml")
+
+
+def test_page_lists_a_real_cnmarc_answer_and_imports_its_first_record(librarian, cnmarc_target):
+    client = logged_in(librarian)
+
+    page = client.get("/catalog/copy", {"target": cnmarc_target.pk, "by": "isbn", "q": "7-5037-1744-0"})
+    token = page.context["rows"][0]["candidate"].token
+    imported = client.post("/catalog/copy/import", {"target": cnmarc_target.pk, "token": token}, follow=True)
+
+    body = page.content.decode()
+    assert "国家图书馆：共 42 条" in body
+    assert body.count('class="card candidate"') == 10 and "记录无法读取" not in body
+    assert "#1 &#x27;94中国发展报告" in body and "ISBN 978-7-5037-1744-4" in body
+    assert "第 1 / 5 页" in body
+    book = Book.objects.get()
+    assert (book.title, book.publisher, book.year) == ("'94中国发展报告", "中国统计出版社", 1994)
+    assert imported.redirect_chain == [(f"/books/{book.pk}?imported=created", 302)]
+
+
+def test_api_lists_a_real_cnmarc_answer(librarian, cnmarc_target):
+    found = api_for(librarian).get(f"/api/v1/sru-targets/{cnmarc_target.pk}/search", {"isbn": "7-5037-1744-0"})
+
+    body = found.json()
+    assert found.status_code == 200
+    assert (body["total"], len(body["candidates"])) == (42, 10)
+    first = body["candidates"][0]
+    assert (first["position"], first["fields"]["title"], first["fields"]["publisher"], first["problem"]) == (
+        1, "'94中国发展报告", "中国统计出版社", "")
+
+
+def test_zero_hits_say_nothing_was_found_on_the_page_and_in_the_api(librarian, target, sru_server):
+    client = logged_in(librarian)
+
+    page = client.get("/catalog/copy", {"target": target.pk, "by": "isbn", "q": "9780000000002"})
+    found = api_for(librarian).get(f"/api/v1/sru-targets/{target.pk}/search", {"isbn": "9780000000002"})
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "国家图书馆：共 0 条" in body and "没有找到记录。可以换个检索途径或检索词再试。" in body
+    assert 'id="copy-problem"' not in body
+    assert (found.status_code, found.json()["total"], found.json()["candidates"]) == (200, 0, [])
+    assert sru_server.queries() == ['bath.isbn = "9780000000002"'] * 2
+
+
+@pytest.mark.parametrize("sru2", [False, True])
+def test_page_tells_a_diagnostic_in_plain_words(librarian, target, sru_server, sru2):
+    sru_server.answer('dc.title all "民法"', diagnostic_response(16, "dc.title", "Unsupported index", sru2=sru2))
+
+    page = logged_in(librarian).get("/catalog/copy", {"target": target.pk, "by": "title", "q": "民法"})
+
+    assert page.status_code == 200
+    assert page.context["problem"] == ("国家图书馆：对方服务器不支持所用的检索点（请在检索目标中改用它的检索点名称）"
+                                       " [info:srw/diagnostic/1/16]（Unsupported index；dc.title）")
+    assert 'id="copy-problem"' in page.content.decode() and page.context["rows"] == []
 
 
 def test_page_import_needs_the_csrf_token(librarian, target):

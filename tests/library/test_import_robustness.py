@@ -10,7 +10,7 @@ from library import marcxml, services
 from library.importers import import_catalog
 from library.models import Book, Contributor
 from tests.library.test_import_export import csv_text, row
-from tests.realdata import more, shared
+from tests.realdata import shared
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_a_record_saying_utf8_but_written_in_gb18030_is_read_as_gb18030_with_a_n
 
 
 def test_a_real_cnmarc_record_re_encoded_in_gb18030_under_a_utf8_leader_keeps_its_chinese():
-    root = marcxml.parse(more("dp2_sample_cnmarcxml.xml").read_bytes())
+    root = marcxml.parse(shared("dp2/sample_cnmarcxml.xml").read_bytes())
     record = marcxml.record_from_element(next(marcxml.marc_elements(root)))
     as_utf8 = import_catalog(data=iso2709(record, encoding="utf-8"), filename="utf8.iso", dry_run=True)
 

@@ -1,8 +1,8 @@
 """Real exports of other library systems import without crashes, with the counts and values their records hold.
 
-The committed files (tests/fixtures/realdata, README there) always run; the files fetched this session
-(``tests.realdata.more``: dp2's SRU responses with CNMARC/UNIMARC/MARC21/DC records, Open Library's 880 and
-9999-date records) skip where absent.  Every failure counted below was checked by reading the record.
+The committed files (tests/fixtures/realdata, README there: marc4j's and pymarc's records, dp2's SRU responses
+with CNMARC/UNIMARC/MARC21/DC records) always run; the files fetched this session (``tests.realdata.more``: Open
+Library's 880 and 9999-date records, AGPL, not ours to commit) skip where absent.  Every failure counted below was checked by reading the record.
 Spot checks read the record's own fields (``read_file``), independent of how a book is matched when written.
 """
 
@@ -66,15 +66,16 @@ COMMITTED = [
     ("marc4j_azdoud.xml", "marcxml", 1, {}),
     ("pymarc_utf8.xml", "marcxml", 1, {}),
     ("pymarc_regression45.dat", "marc21", 12, {}),
+    # dp2's SRU responses (CNMARC, UNIMARC, MARC21).  In CNMARC record 5 is record 4's book with other subjects:
+    # a conflict for the librarian (no silent merge), not a failure.
+    ("dp2/sample_cnmarcxml.xml", "unimarcxml", 10, {}),
+    ("dp2/sample_unimarcxml.xml", "unimarcxml", 10, {}),
+    ("dp2/sample_marcxml.xml", "marcxml", 10, {}),
 ]
 # dp2's CNMARC yearbooks 中国发展报告 carry the call number F124/26 in 905 $d $e (records 1-3, 5-7, 9): the
 # catalogue's rule "one call number, one title" keeps it on the first; the others import without it, with a notice.
 SAME_CALL_NUMBER = "来源索书号 F124/26 已被《'94中国发展报告》使用，未采用；添加复本时将另行分配"
 FETCHED = [
-    # Record 5 is record 4's book with other subjects: a conflict for the librarian (no silent merge), not a failure.
-    ("dp2_sample_cnmarcxml.xml", "unimarcxml", 10, {}),
-    ("dp2_sample_unimarcxml.xml", "unimarcxml", 10, {}),
-    ("dp2_sample_marcxml.xml", "marcxml", 10, {}),
     ("openlibrary/880_Nihon_no_chasho.mrc", "marc21", 1, {}),
     ("openlibrary/880_alternate_script.mrc", "marc21", 1, {}),
     ("openlibrary/880_arabic_french_many_linkages.mrc", "marc21", 1, {}),
@@ -205,7 +206,7 @@ def test_placeholder_and_wrong_dates_never_lose_a_record():
 
 
 def test_cnmarc_in_an_sru_response_reads_names_roles_and_pinyin():
-    records = entries(more("dp2_sample_cnmarcxml.xml"))
+    records = entries(shared("dp2/sample_cnmarcxml.xml"))
 
     assert [e.control_number for e in records][:2] == ["990002180740203961", "990002181190203961"]
     first = records[0]
@@ -217,9 +218,9 @@ def test_cnmarc_in_an_sru_response_reads_names_roles_and_pinyin():
                             services.Person("国家统计局", EDITOR, "Guo Jia Tong Ji Ju")]
 
 
-@pytest.mark.parametrize("name", ["dp2_sample_cnmarcxml.xml", "dp2_sample_unimarcxml.xml"])
+@pytest.mark.parametrize("name", ["dp2/sample_cnmarcxml.xml", "dp2/sample_unimarcxml.xml"])
 def test_yearbooks_sharing_a_call_number_import_without_it_and_say_so(name):
-    summary = import_catalog(data=more(name).read_bytes())
+    summary = import_catalog(data=shared(name).read_bytes())
 
     noted = {o.number: (o.outcome, o.reason) for o in summary.outcomes if o.reason == SAME_CALL_NUMBER}
     assert noted == dict.fromkeys([2, 3, 6, 7, 9], ("created", SAME_CALL_NUMBER))
@@ -231,7 +232,7 @@ def test_yearbooks_sharing_a_call_number_import_without_it_and_say_so(name):
 
 def test_dublin_core_only_sru_response_says_it_holds_no_marc_records():
     with pytest.raises(InvalidInput) as error:
-        read_file(data=more("dp2_sample_dc.xml").read_bytes())
+        read_file(data=shared("dp2/sample_dc.xml").read_bytes())
     assert error.value.detail == "这是 XML 文件，但其中没有 MARC 记录（MARCXML、UNIMARC/CNMARC XML）"
 
 

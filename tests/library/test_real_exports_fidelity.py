@@ -4,8 +4,8 @@ parallel and other titles (246 with its 880, UNIMARC 200 $d, 510-517), the Libra
 Chinese and Japanese words gone, the publisher's original script with its romanised form apart, the language by
 name, and the statement of responsibility (245 $c, 200 $f).
 
-Committed records (tests/fixtures/realdata) always run; the files fetched this session (``more``) skip where
-absent.  Expected values were read off the records' own fields (dumped with pymarc)."""
+Committed records (tests/fixtures/realdata, dp2's CNMARC/UNIMARC among them) always run; Open Library's
+records, fetched this session (``more``, AGPL, not committed), skip where absent.  Expected values were read off the records' own fields (dumped with pymarc)."""
 
 import hashlib
 import io
@@ -90,7 +90,7 @@ def test_arabic_880_names_pair_by_occurrence_number_and_a_710_body_is_kept_with_
 
 
 def test_cnmarc_70x_and_71x_names_keep_their_pinyin():
-    records = entries(more("dp2_sample_unimarcxml.xml"))
+    records = entries(shared("dp2/sample_unimarcxml.xml"))
 
     assert records[9].people == [Person("季野", EDITOR, "Ji Ye"), Person("张西明", EDITOR, "Zhang Xi Ming"),
                                  Person("曲克敏", EDITOR, "Qu Ke Min")]
@@ -148,7 +148,7 @@ def test_a_french_parallel_title_of_an_arabic_book_is_kept():
 
 
 def test_unimarc_510_and_517_titles_are_other_titles():
-    records = entries(more("dp2_sample_cnmarcxml.xml"))
+    records = entries(shared("dp2/sample_cnmarcxml.xml"))
 
     # 510 (parallel title, $z eng) and 517 (other variant title) of the '97, '98 and '92 yearbooks.
     assert [r.values.get("other_titles") for r in records[3:8]] == [
@@ -267,7 +267,7 @@ def test_a_real_japanese_record_shows_its_language():
 # --- 6. the statement of responsibility -----------------------------------------------------------------------
 
 def test_cnmarc_200_f_is_the_statement_of_responsibility_and_shown_under_the_title():
-    summary = import_catalog(data=more("dp2_sample_cnmarcxml.xml").read_bytes())
+    summary = import_catalog(data=shared("dp2/sample_cnmarcxml.xml").read_bytes())
     first, last = (Book.objects.get(pk=summary.outcomes[n].book_id) for n in (0, 9))
 
     assert (first.responsibility, last.responsibility) == ("国家统计局编", "主编季野, 张西明, 张弢...[等]")
