@@ -91,7 +91,8 @@ def parse_number(text: str) -> int | None:
         import cn2an
 
         try:
-            value = int(cn2an.cn2an(text, "strict"))
+            # Strict mode refuses 两 (两百 is as common as 二百 in writing) and reads nothing loosely.
+            value = int(cn2an.cn2an(text.replace("两", "二"), "strict"))
         except (ValueError, KeyError, IndexError):
             return None
     return value if value > 0 else None
@@ -250,7 +251,7 @@ class LawDictionary:
         return list(self._citations(text, query=True))
 
     def _citations(self, text: str, *, query: bool) -> Iterator[Citation]:
-        if "条" not in text and not (query and re.search(r"[0-9]", text)):
+        if "条" not in text and "條" not in text and not (query and re.search(r"[0-9０-９]", text)):
             return
         s, starts, ends = match_text(text)
         if query:

@@ -112,6 +112,15 @@ SHORT_FORMS = {
     "最高人民法院关于审理行政许可案件若干问题的规定": ["行政许可案件规定"],
 }
 
+#: Headings there that are not the official title: the issuing court is left out.
+TITLE_FIXES = {
+    "关于审理使用人脸识别技术处理个人信息相关民事案件适用法律若干问题的规定":
+        "最高人民法院关于审理使用人脸识别技术处理个人信息相关民事案件适用法律若干问题的规定",
+    "关于审理非法行医刑事案件具体应用法律若干问题的解释": "最高人民法院关于审理非法行医刑事案件具体应用法律若干问题的解释",
+}
+#: Listed there as laws but not laws or interpretations (a forensic standard of the courts and ministries).
+EXCLUDED = {"人体损伤程度鉴定标准"}
+
 #: The books (编) of the Civil Code, searched and cited as parts of it.
 PARTS = {"中华人民共和国民法典": ["总则编", "物权编", "合同编", "人格权编", "婚姻家庭编", "继承编", "侵权责任编"]}
 
@@ -148,6 +157,9 @@ def main(repo: str) -> None:
         heading = next((line[2:] for line in text.splitlines() if line.startswith("# ")), None)
         if heading:
             title = _clean(heading)
+            title = TITLE_FIXES.get(title, title)
+            if title in EXCLUDED:
+                continue
             if title not in found or (publish or "") > found[title][1]:
                 found[title] = (level, publish or "")
     missing = sorted(set(SHORT_FORMS) - set(found))
