@@ -52,7 +52,7 @@ class LawName(models.Model):
     kind = models.CharField(_("类别"), max_length=16, choices=Kind.choices)
     short_forms = models.TextField(_("简称"), blank=True,
                                    help_text=_("一行一个，例如 民诉法；不含“中华人民共和国”的名称也写在这里"))
-    parts = models.TextField(_("编"), blank=True, help_text=_("一行一个，例如 物权编（引用条文时可写在名称与条文之间）"))
+    parts = models.TextField(_("分编"), blank=True, help_text=_("一行一个，例如 物权编（引用条文时可写在名称与条文之间）"))
     source = models.CharField(_("来源"), max_length=200, blank=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 

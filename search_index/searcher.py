@@ -162,6 +162,9 @@ class SearchResult:
     #: The articles the query cites: ``{"law": code, "name": the law's name, "title", "article", "text": as
     #: typed}``.
     citations: list[dict] = _field(default_factory=list)
+    #: The law the query names first (``{"law": code, "name", "title"}``): the one whose articles are the
+    #: "article" facet and whose article the ``article`` filter means.
+    law: dict | None = None
 
 
 # --- the per-thread searcher ------------------------------------------------------------
@@ -404,6 +407,9 @@ class _LawQuery:
     expansions: list[dict]
     citations: list[dict]
     law: laws.Law | None
+
+    def named(self) -> dict | None:
+        return None if self.law is None else {"law": self.law.code, "name": self.law.name, "title": self.law.title}
 
 
 def _protected(text: str, start: int) -> bool:
@@ -1234,13 +1240,13 @@ def search(
         if law.law is not None:
             facets["article"] = {}
         return SearchResult(count=0, items=[], facets=facets, query=text, expansions=law.expansions,
-                            citations=law.citations)
+                            citations=law.citations, law=law.named())
     count, items, facets = result
     # Offer a correction when the words as typed did not all match.
     suggestion = _suggest(run, text) if highlight and (count == 0 or not matched_all) else None
     return SearchResult(
         count=count, items=items, facets=facets, suggestion=suggestion, matched_all_terms=matched_all, query=text,
-        expansions=law.expansions, citations=law.citations,
+        expansions=law.expansions, citations=law.citations, law=law.named(),
     )
 
 

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('title', models.CharField(help_text='官方全称，例如 中华人民共和国民事诉讼法', max_length=200, unique=True, verbose_name='标准名称')),
                 ('kind', models.CharField(choices=[('law', '法律'), ('regulation', '行政法规'), ('interpretation', '司法解释')], max_length=16, verbose_name='类别')),
                 ('short_forms', models.TextField(blank=True, help_text='一行一个，例如 民诉法；不含“中华人民共和国”的名称也写在这里', verbose_name='简称')),
-                ('parts', models.TextField(blank=True, help_text='一行一个，例如 物权编（引用条文时可写在名称与条文之间）', verbose_name='编')),
+                ('parts', models.TextField(blank=True, help_text='一行一个，例如 物权编（引用条文时可写在名称与条文之间）', verbose_name='分编')),
                 ('source', models.CharField(blank=True, max_length=200, verbose_name='来源')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='修改时间')),
             ],

@@ -206,3 +206,65 @@ def test_a_new_short_form_is_cited_after_the_records_mentioning_it_are_reindexed
     assert Job.objects.get(pk=job.pk).summary == {"books": 0, "papers": 1}
     apply_index_outbox()
     assert keys(services.search("民事诉讼法第10条", filters=PUBLIC)) == [("paper", paper.pk)]
+
+
+# --- the API and the page -------------------------------------------------------------------------------
+
+
+def test_the_api_reports_expansions_citations_and_the_article_facet(corpus, anon_api):
+    body = anon_api.get("/api/v1/search", {"q": "民诉法"}).json()
+    assert body["expansions"] == [{"from": "民诉法", "to": "民事诉讼法", "law": "f0183", "title": "中华人民共和国民事诉讼法",
+                                   "forms": ["民事诉讼法", "民诉"]}]
+    assert (body["citations"], body["law"]["name"]) == ([], "民事诉讼法")
+    cited = anon_api.get("/api/v1/search", {"q": "《民法典》394条"}).json()
+    assert cited["citations"] == [{"law": "f0186", "name": "民法典", "title": "中华人民共和国民法典", "article": 394,
+                                   "text": "《民法典》394条"}]
+    assert cited["facets"]["article"] == {"394": 2, "401": 1}
+    narrowed = anon_api.get("/api/v1/search", {"q": "民法典", "article": 401}).json()
+    assert [item["id"] for item in narrowed["items"]] == [corpus["paper_full_text"].pk]
+    refused = anon_api.get("/api/v1/search", {"q": "抵押权", "article": 401})
+    assert refused.status_code == 400 and refused.json()["detail"].startswith("article")
+
+
+def test_the_openapi_schema_documents_expansions_and_the_article_parameter(anon_api):
+    schema = anon_api.get("/api/v1/openapi.json").json()
+    out = schema["components"]["schemas"]["SearchOut"]
+    assert {"expansions", "citations", "law"} <= set(out["required"]) | set(out["properties"])
+    assert set(schema["components"]["schemas"]["ExpansionOut"]["properties"]) == {"from", "to", "law", "title", "forms"}
+    params = {p["name"] for p in schema["paths"]["/api/v1/search"]["get"]["parameters"]}
+    assert "article" in params
+
+
+@pytest.mark.parametrize(("language", "expanded", "cited", "facet"), [
+    ("zh-hans", "已将 民诉法 扩展为 民事诉讼法、民诉", "已按条文检索：民法典 第 394 条（引用该条的作品）", "民法典 引用条文"),
+    ("en", "Expanded 民诉法 to 民事诉讼法、民诉", "Searched by article: 民法典 article 394 (works citing it)",
+     "Articles of 民法典 cited"),
+])
+def test_the_page_says_what_it_expanded_and_which_article_it_searched(corpus, client, language, expanded, cited, facet):
+    headers = {"Accept-Language": language}
+    page = client.get("/", {"q": "民诉法"}, headers=headers).content.decode()
+    assert expanded in page
+    page = client.get("/", {"q": "民法典第三百九十四条"}, headers=headers).content.decode()
+    assert cited in page and facet in page
+    assert 'href="?q=%E6%B0%91%E6%B3%95%E5%85%B8%E7%AC%AC%E4%B8%89%E7%99%BE%E4%B9%9D%E5%8D%81%E5%9B%9B%E6%9D%A1&amp;article=401"' in page
+    assert "<mark>《民法典》394条</mark>" in page
+
+
+def test_a_librarian_edits_a_law_name_in_the_admin_and_the_next_search_uses_it(corpus, client):
+    from accounts.models import Role
+    from jobs.models import Job
+    from tests.conftest import make_user
+
+    client.force_login(make_user("librarian9", Role.LIBRARIAN))
+    law = LawName.objects.get(code="f0183")
+    assert services.search("诉讼法典", filters=PUBLIC).expansions == []
+    response = client.post(f"/admin/search_index/lawname/{law.pk}/change/", {
+        "title": law.title, "kind": law.kind, "short_forms": law.short_forms + "\n诉讼法典", "parts": "",
+        "source": law.source})
+    assert response.status_code == 302
+    assert [e["to"] for e in services.search("诉讼法典", filters=PUBLIC).expansions] == ["民事诉讼法"]
+    assert Job.objects.get(kind=services.REINDEX_CITING_KIND).payload == {"forms": ["诉讼法典"]}
+    # A form another law already has is refused.
+    taken = client.post(f"/admin/search_index/lawname/{law.pk}/change/", {
+        "title": law.title, "kind": law.kind, "short_forms": "刑诉", "parts": "", "source": law.source})
+    assert taken.status_code == 200 and "这些名称已属于其他法律：刑诉" in taken.content.decode()
