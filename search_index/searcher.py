@@ -60,10 +60,12 @@ SUGGEST_RUN_CHARS = 12
 SUGGEST_READINGS = 3
 SUGGEST_DOCS = 32
 #: Law names (docs/search.md, "Law names"): at most MAX_LAW_EXPANSIONS names of a query are expanded into
-#: their other forms, each form at most MAX_PHRASE_WORDS words, and all the forms added to a query at most
-#: MAX_EXPANSION_WORDS words: an expanded query holds at most MAX_QUERY_WORDS + MAX_EXPANSION_WORDS words.
+#: their other forms, each form at most MAX_PHRASE_WORDS words; the forms added to a query hold at most
+#: MAX_EXPANSION_WORDS words, and the expanded query at most MAX_EXPANDED_WORDS (a query of 32 words gets
+#: 8 more at most: the any-word fallback of the longest query grows by a quarter, not twice).
 MAX_LAW_EXPANSIONS = 4
 MAX_EXPANSION_WORDS = 32
+MAX_EXPANDED_WORDS = MAX_QUERY_WORDS + 8
 #: Articles a query may cite (each one posting list of the ``cites`` field; a range counts each article).
 MAX_QUERY_CITATIONS = 16
 #: The article facet lists at most this many articles (most cited first).
@@ -464,8 +466,8 @@ def _law_forms(match: laws.NameMatch, budget: int) -> tuple[list[str], int]:
 
 def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
     """Rewrite a query's article citations as ``cites:`` terms (民法典第394条 → ``cites:f0186a394``) and its
-    law names as a group of the law's forms (民诉法 → ``("民诉法" OR "民事诉讼法")``), bounded by
-    MAX_QUERY_CITATIONS, MAX_LAW_EXPANSIONS and MAX_EXPANSION_WORDS.  Names in quoted phrases, after ``-``
+    law names as a group of the law's forms (民诉法 → ``("民事诉讼法" OR "民诉")``), bounded by
+    MAX_QUERY_CITATIONS, MAX_LAW_EXPANSIONS, MAX_EXPANSION_WORDS and MAX_EXPANDED_WORDS.  Names in quoted phrases, after ``-``
     or a field prefix are left as typed."""
     if not len(dictionary) or not has_han(text):
         return _LawQuery(text, [], [], None)
@@ -484,7 +486,7 @@ def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
         replacements.append((start, end, f" {terms[0]} " if len(terms) == 1 else f" ({' OR '.join(terms)}) "))
     covered = [(a, b) for a, b, _r in replacements]
     expansions: list[dict] = []
-    budget = MAX_EXPANSION_WORDS
+    budget = min(MAX_EXPANSION_WORDS, MAX_EXPANDED_WORDS - _word_count(_OPERATOR_WORDS.sub(" ", text)))
     for match in dictionary.find_names(text):
         if any(a < match.end and match.start < b for a, b in covered):
             continue
@@ -1421,8 +1423,20 @@ class _Run:
         order = np.lexsort((docs_all, rank_all))[:wanted]
         return [(int(docs_all[i]), 0.0) for i in order]
 
+    def _cited_by(self, docnum: int, wanted: set[str]) -> set[str]:
+        """Those of the ``cites`` terms ``wanted`` that document ``docnum`` holds (its postings say so): only
+        those records are read again for the citation to mark (the any-word fallback finds many that cite
+        nothing)."""
+        for seg in reversed(self.segments):
+            if docnum >= seg.offset:
+                local = docnum - seg.offset
+                return {t for t in wanted if len(ids := seg.term("cites", t).ids) and _member(np.array([local]), ids)[0]}
+        return set()
+
     def _hit(self, docnum: int, score: float, terms) -> Hit:
         fields = self.searcher.stored_fields(docnum)
+        if terms.get("cites"):
+            terms = {**terms, "cites": self._cited_by(docnum, terms["cites"])}
         return Hit(
             type=fields["type"],
             id=int(fields["pk"]),

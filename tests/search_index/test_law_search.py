@@ -95,13 +95,16 @@ def test_expansions_are_bounded_in_names_and_in_words():
     dictionary = laws.LawDictionary([laws.law_from_row(row) for row in laws.read_csv()])
     names = searcher.law_query("民诉法 刑诉法 行诉法 消法 国赔法", dictionary)
     assert [e["from"] for e in names.expansions] == ["民诉法", "刑诉法", "行诉法", "消法"]  # MAX_LAW_EXPANSIONS
-    # An interpretation adds its official title (7 words): the word budget stops the third half-way (its
-    # 行政诉讼法解释 is left out) and the fourth.
+    # An interpretation adds its official title (7 words) and two short forms: the expanded query stops at
+    # MAX_EXPANDED_WORDS (the third gets two of its forms, the fourth none).
     query = "民诉解释 刑诉解释 行诉解释 担保制度解释"
     long = searcher.law_query(query, dictionary)
     assert [(e["from"], len(e["forms"])) for e in long.expansions] == [("民诉解释", 4), ("刑诉解释", 4), ("行诉解释", 3)]
-    words = searcher._word_count(searcher._OPERATOR_WORDS.sub(" ", long.text))
-    assert words == searcher._word_count(query) + searcher.MAX_EXPANSION_WORDS
+    assert searcher._word_count(searcher._OPERATOR_WORDS.sub(" ", long.text)) == searcher.MAX_EXPANDED_WORDS
+    # A query of 31 words still gets its short name expanded, within the same bound.
+    crowded = searcher.law_query("民诉法 " + " ".join(["抵押"] * 30), dictionary)
+    assert crowded.expansions[0]["forms"] == ["民事诉讼法", "民诉"]
+    assert searcher._word_count(searcher._OPERATOR_WORDS.sub(" ", crowded.text)) <= searcher.MAX_EXPANDED_WORDS
 
 
 def test_a_name_that_holds_nothing_more_is_not_expanded():

@@ -85,6 +85,13 @@ def test_any_article_number_reads_the_same_in_chinese_numerals_and_digits(n):
     assert laws.parse_number(cn2an.an2cn(n)) == laws.parse_number(str(n)) == n
 
 
+def test_a_bare_number_after_a_name_is_an_article_unless_it_reads_as_a_year(dictionary):
+    def articles(query):
+        return [c.article for c in dictionary.query_citations(query)]
+
+    assert (articles("民法典1260"), articles("公司法2023"), articles("刑法1997"), articles("刑法20年")) == ([1260], [], [], [])
+
+
 @given(st.integers(min_value=1, max_value=1260), st.sampled_from([
     "民法典第{cn}条", "民法典第{n}条", "《民法典》{n}条", "民法典{n}", "《中华人民共和国民法典》第{cn}条", "民法典第{cn}条第一款",
     "《民法典》第{n}条", "民法典物权编第{cn}条", "民法典 第 {n} 条",
