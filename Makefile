@@ -41,6 +41,7 @@ migrate: $(VENV)/.runtime
 
 demo: migrate
 	DEBUG=True $(PY) manage.py load_demo
+	DEBUG=True $(PY) manage.py load_law_names --quiet
 	DEBUG=True $(PY) manage.py rebuild_index --if-missing --quiet
 	DEBUG=True $(PY) manage.py warm_feeds --quiet
 	DEBUG=True $(PY) manage.py refresh_listings --quiet
@@ -106,6 +107,7 @@ WORKERS ?= 3
 serve-prepare: $(VENV)/.runtime
 	DEBUG=False $(PY) manage.py migrate --noinput
 	DEBUG=False $(PY) manage.py collectstatic --noinput --verbosity 0
+	DEBUG=False $(PY) manage.py load_law_names --quiet
 	DEBUG=False $(PY) manage.py rebuild_index --if-missing --quiet
 	DEBUG=False $(PY) manage.py warm_feeds --quiet
 	DEBUG=False $(PY) manage.py refresh_listings --quiet

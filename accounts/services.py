@@ -21,12 +21,14 @@ from core.net import client_network
 from core.text import HIDDEN_MESSAGE, has_hidden_characters
 
 # Model permissions each role gets in the admin: every permission of an app ("library"), or one
-# permission ("jobs.view_job").  Librarians keep the catalog and watch the background jobs (imports,
-# extraction, index rebuilds); organizers keep events.
+# permission ("jobs.view_job").  Librarians keep the catalog and the dictionary of law names searches expand,
+# and watch the background jobs (imports, extraction, index rebuilds); organizers keep events.
 ROLE_ADMIN_APPS: dict[str, tuple[str, ...]] = {
     Role.JUDGE: (),
     Role.LIBRARIAN: ("library", "notices.view_notice", "notices.change_notice", "notices.view_noticedelivery",
-                     "notices.view_noticepreference", "jobs.view_job", "jobs.change_job", "jobs.view_workerbeat"),
+                     "notices.view_noticepreference", "jobs.view_job", "jobs.change_job", "jobs.view_workerbeat",
+                     "search_index.view_lawname", "search_index.add_lawname", "search_index.change_lawname",
+                     "search_index.delete_lawname"),
     Role.ORGANIZER: ("events",),
 }
 STAFF_ROLES = {Role.LIBRARIAN, Role.ORGANIZER}

@@ -480,6 +480,18 @@ def hostile_queries(corpus) -> list[tuple[str, str]]:
          " ".join('"' + " ".join(frequent[i : min(i + n_phrase // 2, n_words)]) + '"'
                   for i in range(0, n_words, n_phrase // 2))),
     ]
+    # Law names and citations (docs/search.md, "Law names"): the most names expanded, each adding its longest
+    # forms, and the most articles cited, filled up to the word limit with frequent words.
+    names = "民诉解释 刑诉解释 行诉解释 担保制度解释 民诉法 刑诉法"
+    cites = "民法典第1条至第16条"
+    for label, start in ((f"{searcher.MAX_LAW_EXPANSIONS}+ law names expanded", names),
+                         (f"{searcher.MAX_QUERY_CITATIONS} articles cited", cites)):
+        text = start
+        for word in frequent:
+            if searcher._word_count(f"{text} {word}") > n_words:
+                break
+            text = f"{text} {word}"
+        shapes.append((f"{label} + frequent words", text))
     for label, text in shapes:
         if len(text) > searcher.MAX_QUERY_LENGTH:
             raise RuntimeError(f"hostile shape {label!r} is longer than {searcher.MAX_QUERY_LENGTH} characters")

@@ -1,10 +1,12 @@
-"""The index outbox in the admin, and the button that rebuilds the index as a background job.
+"""The index outbox in the admin, the button that rebuilds the index as a background job, and the dictionary
+of law names.
 
 Librarians and superusers see what is waiting in the outbox (read-only: a row deleted by hand is an
 update the index never gets) and can ask a worker to rebuild the whole index; the job's page shows
 its progress.  ``manage.py rebuild_index`` still rebuilds inline.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -15,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
-from search_index import services
-from search_index.models import IndexTask
+from search_index import laws, services
+from search_index.models import IndexTask, LawName
 
 
 def _may_rebuild(user) -> bool:
@@ -69,3 +71,65 @@ class IndexTaskAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, _("重建全文索引的任务 %(id)d 已在进行") % {"id": job.pk}, messages.INFO)
         return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+
+
+class LawNameForm(forms.ModelForm):
+    class Meta:
+        model = LawName
+        fields = ["code", "title", "kind", "short_forms", "parts", "source"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        mine = laws.Law(code=cleaned.get("code") or (self.instance.code or ""), title=cleaned.get("title", ""),
+                        short_forms=tuple(laws.split_forms(cleaned.get("short_forms", ""))),
+                        parts=tuple(laws.split_forms(cleaned.get("parts", ""))))
+        others = [laws.law_from_row(row) for row in LawName.objects.exclude(pk=self.instance.pk)]
+        taken = {key: codes for key, codes in laws.conflicts([mine, *others]).items() if mine.code in codes}
+        if taken:
+            names = "、".join(sorted(taken))
+            raise forms.ValidationError(_("这些名称已属于其他法律：%(names)s") % {"names": names})
+        return cleaned
+
+
+@admin.register(LawName)
+class LawNameAdmin(admin.ModelAdmin):
+    """Librarians keep the dictionary of law names (the role's model permissions, accounts.services).  A save
+    takes effect on every process's next search; when the names change, the records mentioning them are
+    queued for re-indexing (their cited articles), as a background job."""
+
+    form = LawNameForm
+    list_display = ("code", "title", "kind", "short_forms_line", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("code", "title", "short_forms", "parts")
+    ordering = ("code",)
+
+    @admin.display(description=_("简称"))
+    def short_forms_line(self, obj):
+        return "、".join(laws.split_forms(obj.short_forms))
+
+    def get_readonly_fields(self, request, obj=None):
+        # The index stores the code with every cited article: it never changes once the law exists.
+        return ("code",) if obj is not None else ()
+
+    @staticmethod
+    def _forms(obj) -> set[str]:
+        return set(laws.law_from_row(obj).forms()) | set(laws.split_forms(obj.parts)) if obj else set()
+
+    def save_model(self, request, obj, form, change):
+        before = self._forms(LawName.objects.filter(pk=obj.pk).first()) if change else set()
+        super().save_model(request, obj, form, change)
+        after = self._forms(obj)
+        if before != after:
+            services.law_name_changed(forms=before ^ after if change else after, created_by=request.user)
+
+    def delete_model(self, request, obj):
+        forms_before = self._forms(obj)
+        super().delete_model(request, obj)
+        services.law_name_changed(forms=forms_before, created_by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        forms_before = set().union(*(self._forms(obj) for obj in queryset))
+        super().delete_queryset(request, queryset)
+        services.law_name_changed(forms=forms_before, created_by=request.user)

@@ -21,6 +21,7 @@ TIMEOUT_RETRY_AFTER = 10
     response={200: SearchOut, **error_responses(400, 401, 422, 429, 503)},
     auth=CATALOG_READ,
     summary="全文检索图书与调研成果",
+    by_alias=True,
 )
 def search(request: HttpRequest, params: Query[SearchQuery]):
     wait = search_wait(request, user=request.auth)
@@ -33,6 +34,7 @@ def search(request: HttpRequest, params: Query[SearchQuery]):
         year_to=params.year_to,
         clc=params.clc,
         available=params.available,
+        article=params.article,
         include_internal=request.auth.is_authenticated,
     )
     try:

@@ -162,3 +162,33 @@ def unqueued_records_exist() -> bool:
         if model.objects.exclude(pk__in=queued).exists():
             return True
     return False
+
+
+def records_mentioning(forms: Iterable[str]) -> dict[str, list[int]]:
+    """The books and papers whose indexed texts (title, subjects/keywords, summary/abstract, full text) hold
+    one of ``forms``, by kind: the records whose citations a changed law name may change.  Lists (subjects,
+    keywords) are searched in their JSON text, where SQLite keeps Chinese as ``\\uXXXX`` escapes and
+    PostgreSQL as written, so each form is looked for in both spellings."""
+    import json
+
+    from django.db.models import Q
+
+    forms = [f for f in dict.fromkeys(forms) if f]
+    if not forms:
+        return {"book": [], "paper": []}
+
+    def any_of(fields: list[str], lists: list[str]) -> Q:
+        query = Q()
+        for form in forms:
+            for name in fields:
+                query |= Q(**{f"{name}__contains": form})
+            for name in lists:
+                query |= Q(**{f"{name}_text__contains": form}) | Q(**{f"{name}_text__contains": json.dumps(form)[1:-1]})
+        return query
+
+    books = (Book.objects.annotate(subjects_text=Cast("subjects", TextField()))
+             .filter(any_of(["title", "subtitle", "summary"], ["subjects"])).values_list("pk", flat=True))
+    papers = (Paper.objects.annotate(keywords_text=Cast("keywords", TextField()))
+              .filter(any_of(["title", "abstract", "full_text", "awards", "venue"], ["keywords"]))
+              .values_list("pk", flat=True))
+    return {"book": list(books), "paper": list(papers)}

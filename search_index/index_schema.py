@@ -26,7 +26,7 @@ value for range queries nothing runs).
 """
 
 from whoosh.columns import VarBytesColumn
-from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 
 from search_index.analysis import (
     SectionedAnalyzer,
@@ -41,7 +41,7 @@ from search_index.analysis import (
 INDEX_NAME = "catalog"
 # Bump when the schema or the analysis changes: an index of another version is
 # refused (search answers 503 with a hint) until rebuild_index has run.
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 
 #: Weights of the sections of ``body`` (title > authors, subjects > summary).
 SECTION_BOOSTS = {
@@ -85,6 +85,10 @@ def build_schema() -> Schema:
         # library.callnumbers.call_number_sort_key as UTF-8, a value a document (a column, not indexed): its
         # byte order is shelf order (sort=call_number; postings_cache.sort_column).
         call_number_sort=COLUMN(VarBytesColumn()),
+        # The articles the record cites (search_index.laws.citation_term: f0186a394 for 民法典第394条), from its
+        # title, subjects, summary and full text: found by an article however it was written, and the facet
+        # of a law's articles (searcher._article_facet).
+        cites=KEYWORD(lowercase=True),
         year=STORED(),
         year_facet=ID(),
         language=ID(stored=True),

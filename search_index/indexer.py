@@ -22,7 +22,7 @@ from django.db.models import Min
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 
-from search_index import documents, generations, postings_cache, sidecar, wake, whoosh_private
+from search_index import documents, generations, laws, postings_cache, sidecar, wake, whoosh_private
 from search_index.analysis import sections
 from search_index.index_schema import SECTION_BOOSTS
 from search_index.models import IndexTask
@@ -53,9 +53,13 @@ def _writer_unless_busy(ix, result):
 STORED_TEXT_CHARS = 50_000
 
 
-def _index_fields(doc: dict) -> dict:
-    """The index fields of a document: the weighted ``body`` and the derived fallback fields."""
+def _index_fields(doc: dict, dictionary: laws.LawDictionary | None = None) -> dict:
+    """The index fields of a document: the weighted ``body``, the derived fallback fields and the articles it
+    cites (read with ``dictionary``, the process's law names when not given)."""
     fields = dict(doc)
+    fields["cites"] = " ".join(laws.citation_terms(
+        [doc["title"], doc["subjects"], doc["summary"], doc.get("text") or ""],
+        dictionary if dictionary is not None else laws.current()))
     subjects = fields.pop("subjects")
     fields["body"] = sections(
         [
@@ -216,6 +220,7 @@ def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
     for kind, ids in by_kind.items():
         task_ids += IndexTask.objects.filter(kind=kind, object_id__in=ids).order_by("id").values_list(
             "id", flat=True)[:COALESCE_MAX]
+    dictionary = laws.current()
     for kind, ids in by_kind.items():
         docs = documents.documents_for(kind, ids)
         for object_id in ids:
@@ -224,7 +229,7 @@ def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
                 writer.delete_by_term("key", f"{kind}:{object_id}")
                 result.deleted += 1
             else:
-                writer.update_document(**_index_fields(doc))
+                writer.update_document(**_index_fields(doc, dictionary))
                 result.indexed += 1
     if merge == "tiny":
         writer.commit(mergetype=_fold_tiny)
@@ -537,8 +542,9 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
         # No transaction around the read: on SQLite it would block every
         # writer for the whole build.  Records changed meanwhile are queued
         # with ids above last_task and re-applied after the swap.
+        dictionary = laws.current()
         for doc in documents.all_documents():
-            writer.add_document(**_index_fields(doc))
+            writer.add_document(**_index_fields(doc, dictionary))
             count += 1
             if progress:
                 progress(1)

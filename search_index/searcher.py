@@ -8,7 +8,8 @@ import html
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import field as _field
 from datetime import date
 from typing import Annotated
 
@@ -23,7 +24,7 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import bm25
 
 from library.callnumbers import as_call_number_query
-from search_index import generations, postings_cache
+from search_index import generations, laws, postings_cache
 from search_index.analysis import (
     ENGLISH_STOP_WORDS,
     HAN_RUN_RE,
@@ -58,6 +59,17 @@ MAX_SUGGEST_RUNS = 4
 SUGGEST_RUN_CHARS = 12
 SUGGEST_READINGS = 3
 SUGGEST_DOCS = 32
+#: Law names (docs/search.md, "Law names"): at most MAX_LAW_EXPANSIONS names of a query are expanded into
+#: their other forms, each form at most MAX_PHRASE_WORDS words; the forms added to a query hold at most
+#: MAX_EXPANSION_WORDS words, and the expanded query at most MAX_EXPANDED_WORDS (a query of 32 words gets
+#: 8 more at most: the any-word fallback of the longest query grows by a quarter, not twice).
+MAX_LAW_EXPANSIONS = 4
+MAX_EXPANSION_WORDS = 32
+MAX_EXPANDED_WORDS = MAX_QUERY_WORDS + 8
+#: Articles a query may cite (each one posting list of the ``cites`` field; a range counts each article).
+MAX_QUERY_CITATIONS = 16
+#: The article facet lists at most this many articles (most cited first).
+ARTICLE_FACET_SIZE = 100
 #: Seconds one search may run before it is abandoned (SearchTimeout); the limits above keep every accepted
 #: query far below it, so it trips only on an overloaded machine.
 TIME_LIMIT = 2.0
@@ -114,6 +126,10 @@ class Filters:
     clc: str | None = None
     available: bool | None = None
     include_internal: bool = False
+    #: An article of the law the query names (the article facet's links): only works citing it.
+    article: int | None = None
+    #: Set by the search from ``article`` and the law: the ``cites`` term every match must hold.
+    cites: str | None = None
 
 
 @dataclass
@@ -142,6 +158,15 @@ class SearchResult:
     suggestion: str | None = None
     matched_all_terms: bool = True
     query: str = ""
+    #: The law names expanded: ``{"from": typed, "to": the law's name (or book), "law": code, "title": official
+    #: title, "forms": every form searched}``.
+    expansions: list[dict] = _field(default_factory=list)
+    #: The articles the query cites: ``{"law": code, "name": the law's name, "title", "article", "text": as
+    #: typed}``.
+    citations: list[dict] = _field(default_factory=list)
+    #: The law the query names first (``{"law": code, "name", "title"}``): the one whose articles are the
+    #: "article" facet and whose article the ``article`` filter means.
+    law: dict | None = None
 
 
 # --- the per-thread searcher ------------------------------------------------------------
@@ -240,7 +265,7 @@ def _parser(schema, group, fields=SEARCH_FIELDS) -> qparser.QueryParser:
 
 
 _FIELD_PREFIX = re.compile(r"(\b|^)([A-Za-z_]+|[\u4e00-\u9fff]{2})[:：]")
-ALLOWED_PREFIXES = {"title", "author", "authors", "作者", "题名", "标题", "clc", "分类", "isbn", "people"}
+ALLOWED_PREFIXES = {"title", "author", "authors", "作者", "题名", "标题", "clc", "分类", "isbn", "people", "cites"}
 
 
 def _sanitize(text: str) -> str:
@@ -372,6 +397,122 @@ def _without_phrases_on_unpositioned_fields(query, schema):
     return query.apply(lambda q: _without_phrases_on_unpositioned_fields(q, schema))
 
 
+# --- law names and article citations -------------------------------------------------------------
+
+
+@dataclass
+class _LawQuery:
+    """What a query says about laws: its text with citations and law names rewritten for the parser, the
+    expansions and citations to report, and the law it names first (whose articles are a facet)."""
+
+    text: str
+    expansions: list[dict]
+    citations: list[dict]
+    law: laws.Law | None
+
+    def named(self) -> dict | None:
+        return None if self.law is None else {"law": self.law.code, "name": self.law.name, "title": self.law.title}
+
+
+def _protected(text: str, start: int) -> bool:
+    """Whether a name at ``start`` is inside a quoted phrase, excluded (``-``) or after a field prefix: left
+    as typed."""
+    before = text[:start].rstrip("《〈")
+    return before.count('"') % 2 == 1 or before.endswith(("-", ":"))
+
+
+def _tokens(form: str) -> tuple[str, ...]:
+    return tuple(t.text for t in _TEXT(form, mode="query"))
+
+
+def _holds(longer: str, shorter: str) -> bool:
+    """Whether every text holding ``longer`` matches the query ``"shorter"`` too: its one word is among the
+    words (and sub-words) the index keeps for ``longer`` (中华人民共和国宪法 → … 宪法), or its words stand in a
+    row among ``longer``'s."""
+    words, within = _tokens(shorter), _tokens(longer)
+    if len(words) == 1:
+        return words[0] in {t.text for t in _TEXT(longer, mode="index")}
+    n = len(words)
+    return 0 < n <= len(within) and any(within[i:i + n] == words for i in range(len(within) - n + 1))
+
+
+def _law_forms(match: laws.NameMatch, budget: int) -> tuple[list[str], int]:
+    """The forms a named law is searched by (the typed one first) and the words they add beyond it.
+
+    A form whose words hold another form's words in a row is left out (中华人民共和国民事诉讼法 holds
+    民事诉讼法: whatever matches the first matches the second), and so is a form of more than
+    MAX_PHRASE_WORDS words; the others are added while their words fit in ``budget``."""
+    if match.part is not None:
+        candidates = [match.typed, match.part]
+    else:
+        candidates = [match.typed, *match.law.forms()]
+    seen: dict[str, tuple[str, ...]] = {}
+    for form in candidates:
+        clean = "".join(c for c in form if c not in '《》〈〉"')
+        key = laws.normalize_form(clean)
+        if key and key not in {laws.normalize_form(k) for k in seen}:
+            words = _tokens(clean)
+            if 0 < len(words) <= MAX_PHRASE_WORDS:
+                seen[clean] = words
+    kept = [f for f in seen if not any(g != f and _holds(f, g) for g in seen)]
+    out, added = [], 0
+    for form in kept:
+        cost = 0 if laws.normalize_form(form) == laws.normalize_form(match.typed) else len(seen[form])
+        if added + cost <= budget:
+            out.append(form)
+            added += cost
+    return out, added
+
+
+def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
+    """Rewrite a query's article citations as ``cites:`` terms (民法典第394条 → ``cites:f0186a394``) and its
+    law names as a group of the law's forms (民诉法 → ``("民事诉讼法" OR "民诉")``), bounded by
+    MAX_QUERY_CITATIONS, MAX_LAW_EXPANSIONS, MAX_EXPANSION_WORDS and MAX_EXPANDED_WORDS.  Names in quoted phrases, after ``-``
+    or a field prefix are left as typed."""
+    if not len(dictionary) or not has_han(text):
+        return _LawQuery(text, [], [], None)
+    replacements: list[tuple[int, int, str]] = []
+    citations: list[dict] = []
+    law = None
+    by_span: dict[tuple[int, int], list[laws.Citation]] = {}
+    for citation in dictionary.query_citations(text):
+        if not _protected(text, citation.start) and len(citations) < MAX_QUERY_CITATIONS:
+            by_span.setdefault((citation.start, citation.end), []).append(citation)
+            citations.append({"law": citation.law.code, "name": citation.law.name, "title": citation.law.title,
+                              "article": citation.article, "text": text[citation.start:citation.end]})
+    for (start, end), found in by_span.items():
+        law = law or found[0].law
+        terms = [f"cites:{c.term}" for c in found]
+        replacements.append((start, end, f" {terms[0]} " if len(terms) == 1 else f" ({' OR '.join(terms)}) "))
+    covered = [(a, b) for a, b, _r in replacements]
+    expansions: list[dict] = []
+    budget = min(MAX_EXPANSION_WORDS, MAX_EXPANDED_WORDS - _word_count(_OPERATOR_WORDS.sub(" ", text)))
+    for match in dictionary.find_names(text):
+        if any(a < match.end and match.start < b for a, b in covered):
+            continue
+        law = law or match.law
+        if len(expansions) >= MAX_LAW_EXPANSIONS or _protected(text, match.start):
+            continue
+        forms, added = _law_forms(match, budget)
+        if [laws.normalize_form(f) for f in forms] in ([], [laws.normalize_form(match.typed)]):
+            continue  # nothing to add (宪法: 中华人民共和国宪法 holds it), or no room left
+        budget -= added
+        group = " OR ".join(f'"{form}"' for form in forms)
+        replacements.append((match.start, match.end, f" ({group}) "))
+        expansions.append({"from": match.typed, "to": match.part or match.law.name, "law": match.law.code,
+                           "title": match.law.title, "forms": forms})
+    if not replacements:
+        return _LawQuery(text, [], citations, law)
+    out, last = [], 0
+    for start, end, replacement in sorted(replacements):
+        # An opening 《 before a name and the closing 》 after it are left behind as punctuation.
+        out += [text[last:start], replacement]
+        last = end
+    out.append(text[last:])
+    rewritten = re.sub(r"[《》〈〉]", " ", "".join(out))
+    return _LawQuery(" ".join(rewritten.split()), expansions, citations, law)
+
+
 # --- matching, filtering, counting and scoring with arrays --------------------------------------
 #
 # The count, the facets and the filters need every matching document, not
@@ -410,6 +551,24 @@ class _Segment:
 
     def facet(self, name: str) -> tuple[list[str], np.ndarray]:
         return postings_cache.facet_column(self.reader, self.id, FACETS[name])
+
+    def cited_articles(self, code: str) -> list[tuple[int, np.ndarray]]:
+        """Each article of the law ``code`` that documents of this segment cite, with their numbers (the
+        ``cites`` terms ``<code>a<article>``), read once per segment and law."""
+        key = (self.id, code)
+        found = _CITED.get(key)
+        if found is None:
+            prefix = laws.citation_term(code, 0)[:-1]
+            found = []
+            for btext in self.reader.expand_prefix("cites", prefix):
+                term = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                parsed = laws.split_term(term)
+                if parsed is not None and parsed[0] == code.lower():
+                    found.append((parsed[1], self.term("cites", term).ids))
+            if len(_CITED) >= 256:
+                _CITED.clear()
+            _CITED[key] = found
+        return found
 
     def column(self, fieldname: str) -> tuple[list[str], np.ndarray]:
         """A COLUMN field's distinct values (sorted) and each document's index into them (-1: none)."""
@@ -729,6 +888,8 @@ class _Segment:
 
 
 _NONE = np.empty(0, dtype=np.int32)
+#: Segment id, law code → the articles its documents cite (_Segment.cited_articles); segments never change.
+_CITED: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
 #: A phrase word's positions are read whole (and cached) when the documents to check are at least 1/this of
 #: its postings; fewer are looked up in the blocks that hold them.  A block holds 128 postings, so with
 #: more candidates than about 1/256 of a list most of its blocks would be unpacked anyway.
@@ -765,6 +926,7 @@ def _segments(searcher) -> list[_Segment]:
     global _live_segments
     if live != _live_segments:
         postings_cache.forget_segments_except(set(live))
+        _CITED.clear()
         _live_segments = live
     return out
 
@@ -776,6 +938,7 @@ def clear_caches() -> None:
     """Forget every cached array (tests; memory pressure)."""
     global _live_segments
     postings_cache.clear()
+    _CITED.clear()
     _live_segments = frozenset()
 
 
@@ -798,6 +961,10 @@ def _allowed(seg: _Segment, filters: Filters) -> np.ndarray | None:
         # Per value, not per document: which codes pass, then one lookup per document.
         passing = np.array([accept(v) for v in values] + [False], dtype=bool)
         part = passing[codes]  # code -1 picks the final False
+        mask = part if mask is None else mask & part
+    if filters.cites:
+        part = np.zeros(seg.count, dtype=bool)
+        part[seg.term("cites", filters.cites).ids] = True
         mask = part if mask is None else mask & part
     if filters.clc:
         part = np.zeros(seg.count, dtype=bool)
@@ -919,7 +1086,39 @@ def _mark_long(text: str, terms: frozenset[str], top: int) -> str:
     return ""
 
 
-def _highlights(fields: dict, terms: dict[str, set[str]]) -> dict[str, str]:
+#: A citation's snippet: this many characters before the first cited article and up to this many in all.
+CITATION_BEFORE = 40
+CITATION_WINDOW = 200
+
+
+def _mark_citations(text: str, wanted: set[str], dictionary: laws.LawDictionary, *, whole: bool) -> str:
+    """``text`` (or, unless ``whole``, a window of it around the first one) with the citations of the wanted
+    ``cites`` terms marked; "" when it cites none of them."""
+    if not text or "条" not in text:
+        return ""
+    spans: list[list[int]] = []
+    for citation in dictionary.citations(text):
+        if citation.term in wanted:
+            if spans and citation.start <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], citation.end)
+            else:
+                spans.append([citation.start, citation.end])
+    if not spans:
+        return ""
+    begin, end = (0, len(text)) if whole else (max(0, spans[0][0] - CITATION_BEFORE),
+                                                min(len(text), max(spans[0][0] - CITATION_BEFORE, 0) + CITATION_WINDOW))
+    end = max(end, spans[0][1])
+    out, last = [], begin
+    for start, stop in spans:
+        if start >= end:
+            break
+        out += [html.escape(text[last:start], quote=False), f"<mark>{html.escape(text[start:stop], quote=False)}</mark>"]
+        last = stop
+    out.append(html.escape(text[last:max(end, last)], quote=False))
+    return "".join(out)
+
+
+def _highlights(fields: dict, terms: dict[str, set[str]], dictionary: laws.LawDictionary | None = None) -> dict[str, str]:
     words = frozenset(terms.get("body", set()) | terms.get("title", set()) | terms.get("people", set()))
     out = {}
     title = fields.get("title", "")
@@ -935,6 +1134,13 @@ def _highlights(fields: dict, terms: dict[str, set[str]]) -> dict[str, str]:
         text = _mark_long(fields["text"], frozenset(words | terms.get("text", set())), 2)
         if text:
             out["text"] = text
+    cited = terms.get("cites")
+    if cited and dictionary is not None:
+        # The cited article, marked where the record cites it (民法典第394条 however it was written there).
+        for name, value in (("title", fields.get("title", "")), ("summary", summary), ("text", fields.get("text", ""))):
+            marked = _mark_citations(value, cited, dictionary, whole=name == "title")
+            if marked:
+                out[name] = marked
     return out
 
 
@@ -980,8 +1186,19 @@ def search(
     schema = searcher.schema
     _warm_analysis(schema)
     deadline = _Deadline(getattr(settings, "SEARCH_TIME_LIMIT", TIME_LIMIT))
+    dictionary = laws.current()
+    law = law_query(text, dictionary)
+    if filters.article is not None:
+        if law.law is None:
+            raise QueryError(_("article：查询中没有法律名称，无法按条文筛选"))
+        filters = replace(filters, cites=laws.citation_term(law.law.code, filters.article))
     run = _Run(searcher, filters, sort, limit, offset, deadline)
     run.highlight = highlight
+    run.law = law.law
+    run.dictionary = dictionary
+    # The words searched: the text with citations and law names rewritten (law_query); fields, the call
+    # number, the empty query and did-you-mean look at the text as typed.
+    words = law.text
 
     matched_all = True
     call_number = call_number_query(text) if text.strip() else None
@@ -996,37 +1213,42 @@ def search(
     elif not text.strip():
         result = run(wq.Every())
     else:
-        query = parse(text, schema, fields=_fields_for(text, with_bigrams=False))
+        query = parse(words, schema, fields=_fields_for(text, with_bigrams=False))
         result = run(query) if query is not None else None
-        if isinstance(query, wq.Term):  # an ISBN or a CLC class: nothing to widen
+        if isinstance(query, wq.Term):  # an ISBN, a CLC class or one cited article: nothing to widen
             pass
         elif (result is None or result[0] < offset + limit) and has_han(text):
             # The words alone leave the page short: let Han bigrams find text
             # that the segmenter cut differently.
-            wider = parse(text, schema, fields=_fields_for(text, with_bigrams=True))
+            wider = parse(words, schema, fields=_fields_for(text, with_bigrams=True))
             if wider is not None:
                 result = run(wider)
         if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
             # "The Concept of Law": the index keeps no stop word, yet a Latin word is also looked for as pinyin
             # ("an" is 安), so "the" and "of" were required there and nothing matched.  The meaningful words
             # all matching is a match of all the words.
-            plain = _without_stop_words(text)
-            if plain != text and plain.strip():
-                stripped = parse(plain, schema, fields=_fields_for(plain, with_bigrams=has_han(plain)))
+            plain = _without_stop_words(words)
+            if plain != words and plain.strip():
+                stripped = parse(plain, schema, fields=_fields_for(_without_stop_words(text), with_bigrams=has_han(plain)))
                 if stripped is not None:
                     result = run(stripped)
         if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
-            loose = parse(text, schema, any_term=True, fields=_fields_for(text, with_bigrams=True))
+            loose = parse(words, schema, any_term=True, fields=_fields_for(text, with_bigrams=True))
             if loose is not None:
                 matched_all = False
                 result = run(loose)
     if result is None:
-        return SearchResult(count=0, items=[], facets={k: {} for k in FACETS}, query=text)
+        facets = {k: {} for k in FACETS}
+        if law.law is not None:
+            facets["article"] = {}
+        return SearchResult(count=0, items=[], facets=facets, query=text, expansions=law.expansions,
+                            citations=law.citations, law=law.named())
     count, items, facets = result
     # Offer a correction when the words as typed did not all match.
     suggestion = _suggest(run, text) if highlight and (count == 0 or not matched_all) else None
     return SearchResult(
-        count=count, items=items, facets=facets, suggestion=suggestion, matched_all_terms=matched_all, query=text
+        count=count, items=items, facets=facets, suggestion=suggestion, matched_all_terms=matched_all, query=text,
+        expansions=law.expansions, citations=law.citations, law=law.named(),
     )
 
 
@@ -1045,6 +1267,9 @@ class _Run:
             seg.deadline = deadline
         self._masks: dict[str, np.ndarray | None] = {}
         self.highlight = True
+        #: The law the query names: its articles cited by the matches are the "article" facet.
+        self.law: laws.Law | None = None
+        self.dictionary: laws.LawDictionary | None = None
 
     def visible(self, fieldname: str, text: str) -> bool:
         """Whether ``text`` occurs in ``fieldname`` of a live document that passes the filters and visibility."""
@@ -1082,6 +1307,8 @@ class _Run:
             per_segment.append((seg, matched))
         count = sum(len(m) for _segment, m in per_segment)
         facets = _facet_counts(per_segment)
+        if self.law is not None:
+            facets["article"] = self._article_facet(per_segment, self.law)
         if not count:
             return 0, [], facets
         wanted = self.offset + self.limit
@@ -1102,6 +1329,23 @@ class _Run:
             self.deadline.check()
             items.append(self._hit(docnum, score, terms))
         return count, items, facets
+
+    def _article_facet(self, per_segment, law: laws.Law) -> dict[str, int]:
+        """How many matched documents cite each article of ``law`` (its ``cites`` terms), the most cited
+        first, at most ARTICLE_FACET_SIZE."""
+        counts: dict[int, int] = {}
+        for seg, matched in per_segment:
+            if not len(matched):
+                continue
+            self.deadline.check()
+            flag = np.zeros(seg.count, dtype=bool)
+            flag[matched] = True
+            for article, ids in seg.cited_articles(law.code):
+                n = int(np.count_nonzero(flag[ids]))
+                if n:
+                    counts[article] = counts.get(article, 0) + n
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:ARTICLE_FACET_SIZE]
+        return {str(article): n for article, n in ranked}
 
     def _by_score(self, query, per_segment, wanted) -> list[tuple[int, float]]:
         docs, scores = [], []
@@ -1179,8 +1423,20 @@ class _Run:
         order = np.lexsort((docs_all, rank_all))[:wanted]
         return [(int(docs_all[i]), 0.0) for i in order]
 
+    def _cited_by(self, docnum: int, wanted: set[str]) -> set[str]:
+        """Those of the ``cites`` terms ``wanted`` that document ``docnum`` holds (its postings say so): only
+        those records are read again for the citation to mark (the any-word fallback finds many that cite
+        nothing)."""
+        for seg in reversed(self.segments):
+            if docnum >= seg.offset:
+                local = docnum - seg.offset
+                return {t for t in wanted if len(ids := seg.term("cites", t).ids) and _member(np.array([local]), ids)[0]}
+        return set()
+
     def _hit(self, docnum: int, score: float, terms) -> Hit:
         fields = self.searcher.stored_fields(docnum)
+        if terms.get("cites"):
+            terms = {**terms, "cites": self._cited_by(docnum, terms["cites"])}
         return Hit(
             type=fields["type"],
             id=int(fields["pk"]),
@@ -1190,7 +1446,7 @@ class _Run:
             score=round(score, 4),
             available_copies=int(fields.get("available") or 0),
             total_copies=int(fields.get("total") or 0),
-            highlights=_highlights(fields, terms) if self.highlight else {},
+            highlights=_highlights(fields, terms, self.dictionary) if self.highlight else {},
             earliest_due=date.fromisoformat(fields["earliest_due"]) if fields.get("earliest_due") else None,
             holds_waiting=int(fields.get("holds") or 0),
             call_number=fields.get("call_number", ""),

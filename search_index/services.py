@@ -5,9 +5,10 @@ later without touching callers.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from jobs.models import Job
@@ -28,6 +29,8 @@ __all__ = [
     "index_rebuild",
     "index_rebuild_enqueue",
     "index_record",
+    "law_name_changed",
+    "law_names_load",
     "search",
 ]
 
@@ -137,3 +140,37 @@ def index_check(*, fix: bool = False) -> indexer.CheckResult:
         return indexer.check(fix=fix)
     except generations.IndexMissing as exc:
         raise SearchUnavailable(str(exc)) from None
+
+
+#: The job that queues the records a changed law name may be cited by (one queued at a time per set of forms).
+REINDEX_CITING_KIND = "search_index.reindex_citing"
+
+
+def law_names_load(*, path=None) -> int:
+    """Add the entries of ``data/laws.csv`` (or ``path``) whose code the ``LawName`` table lacks; returns how
+    many.  Idempotent: an entry present (by code or title) is left as it is, so a librarian's edits are never
+    changed back; a deleted entry comes back (empty its short forms instead to silence it)."""
+    from pathlib import Path
+
+    from search_index.laws import LAWS_CSV, read_csv
+    from search_index.models import LawName
+
+    rows = read_csv(Path(path) if path else LAWS_CSV)
+    with transaction.atomic():
+        known_codes = set(LawName.objects.values_list("code", flat=True))
+        known_titles = set(LawName.objects.values_list("title", flat=True))
+        new = [LawName(**row) for row in rows if row["code"] not in known_codes and row["title"] not in known_titles]
+        LawName.objects.bulk_create(new, batch_size=500)
+    return len(new)
+
+
+def law_name_changed(*, forms: Iterable[str], created_by=None) -> Job | None:
+    """After a law name's forms changed (``forms``: those before and after the edit), queue the job that
+    re-indexes the records mentioning any of them (``tasks.reindex_citing``), so that their cited articles
+    are read with the new dictionary.  Searches use the new names at once (``laws.current``); only the
+    ``cites`` field of the index waits for the job.  Call it inside the transaction of the edit."""
+    forms = sorted({f.strip() for f in forms if f and f.strip()})
+    if not forms:
+        return None
+    return job_enqueue(tasks.reindex_citing, kind=REINDEX_CITING_KIND, payload={"forms": forms},
+                       created_by=created_by, max_attempts=2)

@@ -4,6 +4,7 @@ with ``manage.py rebuild_index``."""
 import time
 from collections.abc import Callable
 
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from jobs.tasks import job_task
@@ -42,3 +43,22 @@ def rebuild_index(job, progress):
     result = rebuild(progress=step, procs=int(job.payload.get("procs", 1)))
     progress(result.records, result.records)
     return {"records": result.records, "seconds": round(result.seconds, 1), "generation": result.generation}
+
+
+@job_task(label=_("重新索引引用某法律的记录"))
+def reindex_citing(job, progress):
+    """Queue for re-indexing the records that mention one of ``payload["forms"]`` (a law name's forms
+    before and after a librarian's edit), so that their ``cites`` field is read again with the new
+    dictionary (``services.law_name_changed``)."""
+    found = documents.records_mentioning(job.payload.get("forms", []))
+    total = sum(len(ids) for ids in found.values())
+    progress(0, total)
+    done = 0
+    for kind, ids in found.items():
+        for start in range(0, len(ids), 500):
+            with transaction.atomic():
+                for object_id in ids[start:start + 500]:
+                    indexer.enqueue(kind, object_id)
+            done += len(ids[start:start + 500])
+            progress(done, total)
+    return {"books": len(found["book"]), "papers": len(found["paper"])}

@@ -22,6 +22,8 @@ class SearchForm(forms.Form):
     clc = forms.CharField(required=False, max_length=32)
     available = forms.ChoiceField(required=False, choices=[("yes", "yes"), ("no", "no")])
     sort = forms.ChoiceField(required=False, choices=[(s, s) for s in ("relevance", "year", "-year", "call_number")])
+    #: An article of the law the query names (the article facet's links).
+    article = forms.IntegerField(required=False, min_value=1, max_value=10000)
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
     #: The parameters a filter link or the sort keeps when the query changes.
@@ -46,6 +48,7 @@ class SearchForm(forms.Form):
             filters.year_from = filters.year_to = year
         if self.value("available"):
             filters.available = self.value("available") == "yes"
+        filters.article = self.value("article")
         return filters
 
     def page_number(self) -> int:

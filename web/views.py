@@ -103,15 +103,19 @@ def search_page(request: HttpRequest) -> HttpResponse:
         items = []
         for value, count in list(values.items())[:12]:
             active = current == value
-            items.append({"label": VALUE_LABELS.get(name, {}).get(value, value), "count": count, "active": active,
+            label = _("第 %(n)s 条") % {"n": value} if name == "article" else VALUE_LABELS.get(name, {}).get(value, value)
+            items.append({"label": label, "count": count, "active": active,
                           "url": _params(request, **{name: None if active else value})})
-        facets.append({"label": FACET_LABELS[name], "values": items})
+        label = (_("%(law)s 引用条文") % {"law": result.law["name"]} if name == "article" and result.law
+                 else FACET_LABELS.get(name, name))
+        facets.append({"label": label, "values": items})
     context["active_filters"] = sum(1 for facet in facets for value in facet["values"] if value["active"])
     if not q.strip() and not context["active_filters"] and page == 1:
         context.update(_home(request))
     context.update(
         result=result,
         facets=facets,
+        law_notes=_law_notes(result),
         sorts=[{"label": label, "active": sort == key, "url": _params(request, sort=key)}
                for key, label in (("relevance", _("相关度")), ("-year", _("最新")), ("year", _("最早")),
                                   ("call_number", _("索书号")))],
@@ -119,6 +123,19 @@ def search_page(request: HttpRequest) -> HttpResponse:
         next_url=_params(request, page=str(page + 1)) if page * PER_PAGE < result.count and page < MAX_PAGE else None,
     )
     return render(request, "web/search.html", context)
+
+
+def _law_notes(result) -> list[str]:
+    """What the search did with the law names and article citations of the query, in plain words."""
+    notes = []
+    for expansion in result.expansions:
+        typed = expansion["from"]
+        others = [f for f in dict.fromkeys([expansion["to"], *expansion["forms"]]) if f != typed]
+        notes.append(_("已将 %(from)s 扩展为 %(to)s") % {"from": typed, "to": "、".join(others)})
+    for citation in result.citations:
+        notes.append(_("已按条文检索：%(law)s 第 %(article)s 条（引用该条的作品）")
+                     % {"law": citation["name"], "article": citation["article"]})
+    return notes
 
 
 def book_page(request: HttpRequest, pk: int) -> HttpResponse:

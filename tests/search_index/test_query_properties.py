@@ -21,13 +21,14 @@ PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=N
 
 WORDS = ["担保", "物权", "擔保物權", "民法", "执行难", "张明楷", "刑法学", "调研", "danbao", "wuquan", "dbwq", "Judgment",
          "enforcement", "ᠮᠣᠩᠭᠣᠯ", "ᠬᠡᠯᠡ\u202fᠶᠢᠨ", "9787301048153", "978-7-301-04815-3", "7-301-04815-7", "D923.2",
-         "内部", "internal"]
+         "内部", "internal", "民诉法", "刑诉", "民事诉讼法", "民法典第394条", "《民法典》394条", "民法典394", "第三百九十四条",
+         "民诉解释", "物权编", "公司法2023"]
 OPERATORS = ["AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "and", "or", "+", "-", "*", "?", "~", "~2", "^", "^2", "!",
              "&&", "||", "TO", "…"]
 PUNCTUATION = ['"', '"', "(", ")", "((", "))", "[", "]", "{", "}", ":", "：", "'", "\\", "/", "<", ">", "=", "，", "。",
                "《", "》", "“", "”"]
 PREFIXES = ["title:", "author:", "authors:", "作者:", "题名：", "标题:", "clc:", "分类：", "isbn:", "isbn：", "people:",
-            "unknown:", "text:", "pinyin:", "bigrams:", "body:", "visibility:", "type:", "pk:", "年份:", "法院："]
+            "unknown:", "text:", "pinyin:", "bigrams:", "body:", "visibility:", "type:", "pk:", "年份:", "法院：", "cites:"]
 # Refused: control characters (422 naming q).
 REFUSED = ["\x00", "\x07", "\x1b"]
 TOKENS = st.one_of(
@@ -59,6 +60,7 @@ FILTERS = st.fixed_dictionaries(
         "available": st.sampled_from(["true", "false"]),
         "year_from": st.integers(1990, 2030),
         "clc": st.sampled_from(["D92", "d923", "Z"]),
+        "article": st.integers(1, 1300),
     },
 )
 
@@ -81,7 +83,7 @@ def test_parse_gives_a_query_nothing_or_a_query_error(schema, q, any_term):
 
 def _assert_clean_result(body: dict, params: dict) -> None:
     limit, offset = params.get("limit", 20), params.get("offset", 0)
-    assert set(body) == {"count", "items", "facets", "suggestion", "matched_all_terms"}
+    assert set(body) == {"count", "items", "facets", "suggestion", "matched_all_terms", "expansions", "citations", "law"}
     keys = [(item["type"], item["id"]) for item in body["items"]]
     assert len(keys) == len(set(keys)) <= limit
     # Every match is counted once in the type facet; a page past the end is empty.

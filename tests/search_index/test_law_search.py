@@ -1,0 +1,273 @@
+"""Law names and article citations in search (docs/search.md, "Law names", "Article citations"): a short form
+finds the full name and back, every way of writing an article finds the works citing it (full texts
+included), the citation is highlighted, the articles of the law a query names are a facet, and a
+librarian's edit of a name takes effect without a restart."""
+
+import pytest
+
+from library.services import Person, book_create, paper_attach_file, paper_create
+from search_index import laws, searcher, services
+from search_index.models import LawName
+from search_index.services import Filters
+from tests.conftest import apply_index_outbox
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = Filters()
+
+
+def keys(result):
+    return sorted((h.type, h.id) for h in result.items)
+
+
+@pytest.fixture
+def corpus(db):
+    laws.forget()
+    records = {
+        "msf_full": book_create(title="民事诉讼法理解与适用", contributors=[Person("沈德咏")], year=2022,
+                                subjects=["中华人民共和国民事诉讼法"]),
+        "msf_short": book_create(title="民诉法实务问答", contributors=[Person("江必新")], year=2021,
+                                 summary="围绕起诉与受理的常见问题。"),
+        "interpretation": book_create(title="民诉解释条文理解", year=2022,
+                                      summary="逐条解读最高人民法院关于适用《中华人民共和国民事诉讼法》的解释第二百四十七条等。"),
+        "company": book_create(title="公司法务操作指引", year=2020, summary="企业内部合规。"),
+        "mortgage_book": book_create(title="抵押权实务", year=2021,
+                                     summary="结合民法典物权编第395条、第396条讨论抵押财产的范围。"),
+    }
+    paper = paper_create(title="抵押权实现问题研究", authors=["王某"], year=2023, visibility="public",
+                         abstract="讨论抵押权的实现。")
+    paper_attach_file(paper=paper, filename="a.txt", data=(
+        "第一章 概述。根据《中华人民共和国民法典》第三百九十四条第一款的规定，为担保债务的履行，债务人不转移财产的占有，"
+        "将该财产抵押给债权人的，债务不履行时，债权人有权就该财产优先受偿。另见民法典关于流押的第四百零一条。").encode())
+    records["paper_full_text"] = paper
+    records["paper_abstract"] = paper_create(title="论抵押权的设立", authors=["李某"], year=2022, visibility="public",
+                                             abstract="《民法典》394条规定了抵押权的定义，本文讨论其设立。")
+    criminal = paper_create(title="非法证据排除研究", authors=["赵某"], year=2021, visibility="public",
+                            abstract="讨论证据规则。")
+    paper_attach_file(paper=criminal, filename="b.txt", data="依照刑诉法第56条，采用刑讯逼供等非法方法收集的供述应当排除。".encode())
+    records["criminal"] = criminal
+    services.index_rebuild()
+    yield records
+    laws.forget()
+
+
+# --- §1 law names ---------------------------------------------------------------------------------------
+
+
+MSF = ("msf_full", "msf_short", "interpretation")  # the third names the law inside the interpretation's title
+
+
+def test_a_short_form_finds_works_that_use_the_full_name(corpus):
+    result = services.search("民诉法", filters=PUBLIC)
+    assert keys(result) == sorted(("book", corpus[k].pk) for k in MSF)
+    assert result.expansions == [{"from": "民诉法", "to": "民事诉讼法", "law": "f0183", "title": "中华人民共和国民事诉讼法",
+                                  "forms": ["民事诉讼法", "民诉"]}]  # 民诉 finds whatever 民诉法 finds
+
+
+def test_the_full_name_finds_works_that_use_a_short_form(corpus):
+    for query in ("民事诉讼法", "中华人民共和国民事诉讼法", "《中华人民共和国民事诉讼法》"):
+        result = services.search(query, filters=PUBLIC)
+        assert keys(result) == sorted(("book", corpus[k].pk) for k in MSF), query
+        assert [e["to"] for e in result.expansions] == ["民事诉讼法"]
+
+
+def test_an_interpretation_short_form_finds_its_official_title(corpus):
+    result = services.search("民诉法解释", filters=PUBLIC)
+    assert keys(result) == [("book", corpus["interpretation"].pk)]
+    assert result.expansions[0]["title"] == "最高人民法院关于适用《中华人民共和国民事诉讼法》的解释"
+
+
+def test_a_name_inside_a_longer_word_is_not_expanded(corpus):
+    result = services.search("公司法务", filters=PUBLIC)
+    assert (keys(result), result.expansions) == ([("book", corpus["company"].pk)], [])
+
+
+def test_a_name_in_a_quoted_phrase_is_searched_as_typed(corpus):
+    result = services.search('"民诉法"', filters=PUBLIC)
+    assert (keys(result), result.expansions) == ([("book", corpus["msf_short"].pk)], [])
+
+
+def test_other_words_still_all_required_next_to_an_expanded_name(corpus):
+    assert keys(services.search("民诉法 沈德咏", filters=PUBLIC)) == [("book", corpus["msf_full"].pk)]
+
+
+def test_expansions_are_bounded_in_names_and_in_words():
+    dictionary = laws.LawDictionary([laws.law_from_row(row) for row in laws.read_csv()])
+    names = searcher.law_query("民诉法 刑诉法 行诉法 消法 国赔法", dictionary)
+    assert [e["from"] for e in names.expansions] == ["民诉法", "刑诉法", "行诉法", "消法"]  # MAX_LAW_EXPANSIONS
+    # An interpretation adds its official title (7 words) and two short forms: the expanded query stops at
+    # MAX_EXPANDED_WORDS (the third gets two of its forms, the fourth none).
+    query = "民诉解释 刑诉解释 行诉解释 担保制度解释"
+    long = searcher.law_query(query, dictionary)
+    assert [(e["from"], len(e["forms"])) for e in long.expansions] == [("民诉解释", 4), ("刑诉解释", 4), ("行诉解释", 3)]
+    assert searcher._word_count(searcher._OPERATOR_WORDS.sub(" ", long.text)) == searcher.MAX_EXPANDED_WORDS
+    # A query of 31 words still gets its short name expanded, within the same bound.
+    crowded = searcher.law_query("民诉法 " + " ".join(["抵押"] * 30), dictionary)
+    assert crowded.expansions[0]["forms"] == ["民事诉讼法", "民诉"]
+    assert searcher._word_count(searcher._OPERATOR_WORDS.sub(" ", crowded.text)) <= searcher.MAX_EXPANDED_WORDS
+
+
+def test_a_name_that_holds_nothing_more_is_not_expanded():
+    dictionary = laws.LawDictionary([laws.law_from_row(row) for row in laws.read_csv()])
+    # 中华人民共和国宪法 and 企业破产法 are found by 宪法 and 破产法 as typed: nothing to add.
+    assert searcher.law_query("宪法 破产法", dictionary).expansions == []
+    assert searcher.law_query("中华人民共和国专利法", dictionary).expansions[0]["forms"] == ["专利法"]
+
+
+# --- §2 article citations -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["民法典第三百九十四条", "民法典第394条", "《民法典》394条", "民法典394",
+                                   "《中华人民共和国民法典》第三百九十四条", "民法典第三百九十四条第一款",
+                                   "民法典物权编第394条"])
+def test_every_form_of_a_citation_finds_the_works_citing_the_article(corpus, query):
+    result = services.search(query, filters=PUBLIC)
+    assert keys(result) == sorted([("paper", corpus["paper_full_text"].pk), ("paper", corpus["paper_abstract"].pk)])
+    assert [(c["law"], c["article"]) for c in result.citations] == [("f0186", 394)]
+
+
+def test_an_article_listed_after_a_citation_is_cited_too(corpus):
+    assert keys(services.search("民法典第396条", filters=PUBLIC)) == [("book", corpus["mortgage_book"].pk)]
+    assert keys(services.search("民法典第401条", filters=PUBLIC)) == [("paper", corpus["paper_full_text"].pk)]
+
+
+def test_a_range_cites_each_article(corpus):
+    result = services.search("民法典第394条至第396条", filters=PUBLIC)
+    assert [c["article"] for c in result.citations] == [394, 395, 396]
+    assert keys(result) == sorted([("paper", corpus["paper_full_text"].pk), ("paper", corpus["paper_abstract"].pk),
+                                   ("book", corpus["mortgage_book"].pk)])
+
+
+def test_another_law_and_another_article_are_not_found(corpus):
+    assert keys(services.search("民法典第56条", filters=PUBLIC)) == []
+    assert keys(services.search("刑诉法第56条", filters=PUBLIC)) == [("paper", corpus["criminal"].pk)]
+    assert keys(services.search("刑事诉讼法第五十六条", filters=PUBLIC)) == [("paper", corpus["criminal"].pk)]
+
+
+def test_an_interpretation_cited_by_its_title_is_found_by_its_short_form(corpus):
+    assert keys(services.search("民诉解释第247条", filters=PUBLIC)) == [("book", corpus["interpretation"].pk)]
+
+
+def test_the_citation_is_highlighted_in_the_snippet(corpus):
+    result = services.search("民法典第394条", filters=PUBLIC)
+    by_id = {(h.type, h.id): h.highlights for h in result.items}
+    text = by_id[("paper", corpus["paper_full_text"].pk)]["text"]
+    assert "<mark>《中华人民共和国民法典》第三百九十四条第一款</mark>的规定" in text
+    assert by_id[("paper", corpus["paper_abstract"].pk)]["summary"] == (
+        "<mark>《民法典》394条</mark>规定了抵押权的定义，本文讨论其设立。")
+
+
+def test_the_articles_of_the_named_law_are_a_facet(corpus):
+    result = services.search("民法典", filters=PUBLIC)
+    assert result.facets["article"] == {"394": 2, "395": 1, "396": 1, "401": 1}
+    cited = services.search("民法典第394条", filters=PUBLIC)
+    assert cited.facets["article"] == {"394": 2, "401": 1}
+    assert "article" not in services.search("抵押权", filters=PUBLIC).facets
+
+
+def test_the_article_filter_keeps_the_works_citing_it(corpus):
+    result = services.search("民法典", filters=Filters(article=401))
+    assert keys(result) == [("paper", corpus["paper_full_text"].pk)]
+    with pytest.raises(services.QueryError):
+        services.search("抵押权", filters=Filters(article=401))
+
+
+def test_a_year_after_a_law_name_is_no_article(corpus):
+    result = services.search("公司法2023", filters=PUBLIC)
+    assert result.citations == []
+
+
+# --- editing the dictionary -----------------------------------------------------------------------------
+
+
+def test_an_admin_edit_takes_effect_on_the_next_search_without_a_restart(corpus):
+    assert services.search("诉讼法典", filters=PUBLIC).expansions == []
+    law = LawName.objects.get(code="f0183")
+    law.short_forms += "\n诉讼法典"
+    law.save()
+    # The same process, its dictionary already built: the table's version changed, so it is read again.
+    result = services.search("诉讼法典", filters=PUBLIC)
+    assert [e["to"] for e in result.expansions] == ["民事诉讼法"]
+    assert keys(result) == sorted(("book", corpus[k].pk) for k in MSF)
+
+
+def test_a_new_short_form_is_cited_after_the_records_mentioning_it_are_reindexed(corpus, django_capture_on_commit_callbacks):
+    paper = paper_create(title="新简称的引用", authors=["钱某"], year=2024, visibility="public",
+                         abstract="依据诉讼法典第十条。")
+    apply_index_outbox()
+    assert keys(services.search("民事诉讼法第10条", filters=PUBLIC)) == []
+    from jobs.models import Job
+    from search_index import tasks
+
+    with django_capture_on_commit_callbacks(execute=False):
+        law = LawName.objects.get(code="f0183")
+        law.short_forms += "\n诉讼法典"
+        law.save()
+        job = services.law_name_changed(forms=["诉讼法典"])
+    assert job.payload == {"forms": ["诉讼法典"]}
+    tasks.reindex_citing.call(job.pk)  # what the worker does
+    assert Job.objects.get(pk=job.pk).summary == {"books": 0, "papers": 1}
+    apply_index_outbox()
+    assert keys(services.search("民事诉讼法第10条", filters=PUBLIC)) == [("paper", paper.pk)]
+
+
+# --- the API and the page -------------------------------------------------------------------------------
+
+
+def test_the_api_reports_expansions_citations_and_the_article_facet(corpus, anon_api):
+    body = anon_api.get("/api/v1/search", {"q": "民诉法"}).json()
+    assert body["expansions"] == [{"from": "民诉法", "to": "民事诉讼法", "law": "f0183", "title": "中华人民共和国民事诉讼法",
+                                   "forms": ["民事诉讼法", "民诉"]}]
+    assert (body["citations"], body["law"]["name"]) == ([], "民事诉讼法")
+    cited = anon_api.get("/api/v1/search", {"q": "《民法典》394条"}).json()
+    assert cited["citations"] == [{"law": "f0186", "name": "民法典", "title": "中华人民共和国民法典", "article": 394,
+                                   "text": "《民法典》394条"}]
+    assert cited["facets"]["article"] == {"394": 2, "401": 1}
+    narrowed = anon_api.get("/api/v1/search", {"q": "民法典", "article": 401}).json()
+    assert [item["id"] for item in narrowed["items"]] == [corpus["paper_full_text"].pk]
+    refused = anon_api.get("/api/v1/search", {"q": "抵押权", "article": 401})
+    assert refused.status_code == 400 and refused.json()["detail"].startswith("article")
+
+
+def test_the_openapi_schema_documents_expansions_and_the_article_parameter(anon_api):
+    schema = anon_api.get("/api/v1/openapi.json").json()
+    out = schema["components"]["schemas"]["SearchOut"]
+    assert {"expansions", "citations", "law"} <= set(out["required"]) | set(out["properties"])
+    assert set(schema["components"]["schemas"]["ExpansionOut"]["properties"]) == {"from", "to", "law", "title", "forms"}
+    params = {p["name"] for p in schema["paths"]["/api/v1/search"]["get"]["parameters"]}
+    assert "article" in params
+
+
+@pytest.mark.parametrize(("language", "expanded", "cited", "facet"), [
+    ("zh-hans", "已将 民诉法 扩展为 民事诉讼法、民诉", "已按条文检索：民法典 第 394 条（引用该条的作品）", "民法典 引用条文"),
+    ("en", "Expanded 民诉法 to 民事诉讼法、民诉", "Searched by article: 民法典 article 394 (works citing it)",
+     "Articles of 民法典 cited"),
+])
+def test_the_page_says_what_it_expanded_and_which_article_it_searched(corpus, client, language, expanded, cited, facet):
+    headers = {"Accept-Language": language}
+    page = client.get("/", {"q": "民诉法"}, headers=headers).content.decode()
+    assert expanded in page
+    page = client.get("/", {"q": "民法典第三百九十四条"}, headers=headers).content.decode()
+    assert cited in page and facet in page
+    assert 'href="?q=%E6%B0%91%E6%B3%95%E5%85%B8%E7%AC%AC%E4%B8%89%E7%99%BE%E4%B9%9D%E5%8D%81%E5%9B%9B%E6%9D%A1&amp;article=401"' in page
+    assert "<mark>《民法典》394条</mark>" in page
+
+
+def test_a_librarian_edits_a_law_name_in_the_admin_and_the_next_search_uses_it(corpus, client):
+    from accounts.models import Role
+    from jobs.models import Job
+    from tests.conftest import make_user
+
+    client.force_login(make_user("librarian9", Role.LIBRARIAN))
+    law = LawName.objects.get(code="f0183")
+    assert services.search("诉讼法典", filters=PUBLIC).expansions == []
+    response = client.post(f"/admin/search_index/lawname/{law.pk}/change/", {
+        "title": law.title, "kind": law.kind, "short_forms": law.short_forms + "\n诉讼法典", "parts": "",
+        "source": law.source})
+    assert response.status_code == 302
+    assert [e["to"] for e in services.search("诉讼法典", filters=PUBLIC).expansions] == ["民事诉讼法"]
+    assert Job.objects.get(kind=services.REINDEX_CITING_KIND).payload == {"forms": ["诉讼法典"]}
+    # A form another law already has is refused.
+    taken = client.post(f"/admin/search_index/lawname/{law.pk}/change/", {
+        "title": law.title, "kind": law.kind, "short_forms": "刑诉", "parts": "", "source": law.source})
+    assert taken.status_code == 200 and "这些名称已属于其他法律：刑诉" in taken.content.decode()

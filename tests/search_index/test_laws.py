@@ -1,0 +1,182 @@
+"""The law-name dictionary and the citation reader (search_index.laws), without an index: the data file, name
+matching on word boundaries, article numbers in Arabic and Chinese numerals, and citations however they are
+written."""
+
+import csv
+import re
+
+import cn2an
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from search_index import laws
+from search_index.models import LawName
+
+
+@pytest.fixture(scope="module")
+def dictionary():
+    return laws.LawDictionary([laws.law_from_row(row) for row in laws.read_csv()])
+
+
+# --- the data file --------------------------------------------------------------------------------------
+
+
+def test_the_data_file_has_several_hundred_laws_each_with_a_real_looking_official_title():
+    rows = laws.read_csv()
+    kinds = {}
+    for row in rows:
+        kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+    assert kinds == {"law": 314, "interpretation": 395, "regulation": 617}
+    assert len({row["code"] for row in rows}) == len({row["title"] for row in rows}) == len(rows)
+    assert all(re.fullmatch(r"[fjx]\d{4}", row["code"]) for row in rows)
+    # Laws are titled 中华人民共和国…法 (or are NPC decisions and rules), interpretations are the courts' or
+    # procuratorates'.
+    interpretations = [row["title"] for row in rows if row["kind"] == "interpretation"]
+    assert all(t.startswith(("最高人民法院", "最高人民检察院", "人民法院", "人民检察院")) for t in interpretations)
+
+
+def test_every_short_form_names_one_law_only():
+    assert laws.conflicts(laws.law_from_row(row) for row in laws.read_csv()) == {}
+
+
+def test_the_common_short_forms_are_there(dictionary):
+    expected = {
+        "民诉法": "中华人民共和国民事诉讼法", "民事诉讼法": "中华人民共和国民事诉讼法", "刑诉": "中华人民共和国刑事诉讼法",
+        "刑诉法": "中华人民共和国刑事诉讼法", "行诉法": "中华人民共和国行政诉讼法", "行诉": "中华人民共和国行政诉讼法",
+        "公司法": "中华人民共和国公司法", "民法典": "中华人民共和国民法典",
+        "民诉解释": "最高人民法院关于适用《中华人民共和国民事诉讼法》的解释",
+        "民诉法解释": "最高人民法院关于适用《中华人民共和国民事诉讼法》的解释",
+        "担保制度解释": "最高人民法院关于适用《中华人民共和国民法典》有关担保制度的解释",
+    }
+    assert {form: dictionary.forms[laws.normalize_form(form)][0].title for form in expected} == expected
+    assert dictionary.forms["物权编"] == (dictionary.by_code["f0186"], "物权编")
+
+
+def test_the_table_is_filled_from_the_data_file_and_loading_again_adds_nothing(db):
+    from search_index import services
+
+    assert LawName.objects.count() == len(laws.read_csv())
+    LawName.objects.filter(code="f0183").update(short_forms="民诉法")  # a librarian's edit
+    assert services.law_names_load() == 0
+    assert LawName.objects.get(code="f0183").short_forms == "民诉法"
+    LawName.objects.filter(code="f0001").delete()
+    assert services.law_names_load() == 1
+
+
+def test_the_csv_columns_are_as_the_readme_says():
+    with laws.LAWS_CSV.open(encoding="utf-8") as f:
+        assert next(csv.reader(f)) == ["id", "title", "kind", "short_forms", "parts", "source"]
+
+
+# --- numbers --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("394", 394), ("三百九十四", 394), ("一千二百六十", 1260), ("十", 10), ("十一", 11), ("二十", 20),
+    ("一百零五", 105), ("两百", 200), ("一千零一", 1001), ("0", None), ("零", None), ("千", None), ("", None),
+])
+def test_article_numbers(text, value):
+    assert laws.parse_number(text) == value
+
+
+@given(st.integers(min_value=1, max_value=9999))
+def test_any_article_number_reads_the_same_in_chinese_numerals_and_digits(n):
+    assert laws.parse_number(cn2an.an2cn(n)) == laws.parse_number(str(n)) == n
+
+
+def test_a_bare_number_after_a_name_is_an_article_unless_it_reads_as_a_year(dictionary):
+    def articles(query):
+        return [c.article for c in dictionary.query_citations(query)]
+
+    assert (articles("民法典1260"), articles("公司法2023"), articles("刑法1997"), articles("刑法20年")) == ([1260], [], [], [])
+
+
+@given(st.integers(min_value=1, max_value=1260), st.sampled_from([
+    "民法典第{cn}条", "民法典第{n}条", "《民法典》{n}条", "民法典{n}", "《中华人民共和国民法典》第{cn}条", "民法典第{cn}条第一款",
+    "《民法典》第{n}条", "民法典物权编第{cn}条", "民法典 第 {n} 条",
+]))
+def test_every_way_of_writing_an_article_is_one_citation(dictionary, n, pattern):
+    query = pattern.format(n=n, cn=cn2an.an2cn(n))
+    found = dictionary.query_citations(query)
+    assert [(c.law.code, c.article) for c in found] == [("f0186", n)]
+    assert query[found[0].start:found[0].end].lstrip("《").startswith(("民法典", "中华人民共和国民法典"))
+
+
+@given(st.text(alphabet="民法典第条一二三四五六七八九十百千零0123456789《》、，。至的编物权 ", max_size=60))
+def test_reading_citations_never_fails_and_spans_point_into_the_text(dictionary, text):
+    for citation in dictionary.citations(text) + dictionary.query_citations(text):
+        assert 0 <= citation.start < citation.end <= len(text)
+        assert citation.article >= 1
+        assert "条" in text[citation.start:citation.end] or citation in dictionary.query_citations(text)
+
+
+# --- citations in texts ---------------------------------------------------------------------------------
+
+
+def cited(dictionary, text):
+    return [(c.law.name, c.article, text[c.start:c.end]) for c in dictionary.citations(text)]
+
+
+def test_citations_in_a_paragraph(dictionary):
+    text = ("根据《中华人民共和国民法典》第三百九十四条第一款、第三百九十五条的规定，以及民法典物权编第四百零一条和"
+            "民诉法解释第二百四十七条。本法第5条。公司法2023年修订。刑法第二编第一百条")
+    assert cited(dictionary, text) == [
+        ("民法典", 394, "《中华人民共和国民法典》第三百九十四条第一款"),
+        ("民法典", 395, "第三百九十五条"),
+        ("民法典", 401, "民法典物权编第四百零一条"),
+        ("最高人民法院关于适用《中华人民共和国民事诉讼法》的解释", 247, "民诉法解释第二百四十七条"),
+        ("刑法", 100, "刑法第二编第一百条"),
+    ]
+
+
+def test_an_article_after_a_name_in_the_same_sentence_cites_it(dictionary):
+    assert cited(dictionary, "民法典关于流押的第四百零一条") == [("民法典", 401, "第四百零一条")]
+    # A sentence in between, or too far: no citation.
+    assert cited(dictionary, "民法典。第四百零一条") == []
+    assert cited(dictionary, "民法典对于抵押合同的形式和内容作出了详细规定第四百条") == []
+
+
+def test_a_range_and_a_list(dictionary):
+    assert [c.article for c in dictionary.citations("民法典第394条至第396条")] == [394, 395, 396]
+    assert [c.article for c in dictionary.citations("民法典第1条至第500条")] == [1, 500]  # too wide: its ends
+    assert [c.article for c in dictionary.citations("刑法第20条、第21条和第22条")] == [20, 21, 22]
+
+
+def test_traditional_characters_and_full_width_digits(dictionary):
+    assert [(c.law.name, c.article) for c in dictionary.citations("民法典第３９４條")] == [("民法典", 394)]
+
+
+def test_a_text_of_nothing_but_articles_is_read_a_bounded_number_of_times(dictionary):
+    text = "第1条" * (laws.MAX_CITATIONS * 3) + "民法典第2条"
+    assert dictionary.citations(text) == []  # the citation past the bound is not read
+
+
+# --- names in queries -----------------------------------------------------------------------------------
+
+
+def names(dictionary, text):
+    return [(m.typed, m.law.code, m.part) for m in dictionary.find_names(text)]
+
+
+def test_names_are_found_on_word_boundaries_only(dictionary):
+    assert names(dictionary, "民诉法 管辖") == [("民诉法", "f0183", None)]
+    assert names(dictionary, "民诉法管辖") == [("民诉法", "f0183", None)]
+    assert names(dictionary, "公司法务") == []
+    assert names(dictionary, "破产法 消法") == [("破产法", "f0026", None), ("消法", "f0207", None)]
+
+
+def test_the_longest_form_wins(dictionary):
+    assert names(dictionary, "最高人民法院关于适用《中华人民共和国民事诉讼法》的解释") == [
+        ("最高人民法院关于适用《中华人民共和国民事诉讼法》的解释", "j0378", None)]
+    assert names(dictionary, "民诉法解释") == [("民诉法解释", "j0378", None)]
+    assert names(dictionary, "民法典物权编") == [("民法典物权编", "f0186", "物权编")]
+
+
+@given(st.sampled_from(["民诉法", "刑诉", "公司法", "民法典", "担保制度解释", "民事诉讼法"]),
+       st.sampled_from(["", " ", "《", "“"]), st.text(alphabet="的研究与问题 ", max_size=6))
+def test_a_name_between_other_words_is_found_where_it_was_typed(dictionary, name, mark, tail):
+    close = {"《": "》", "“": "”"}.get(mark, mark)
+    text = f"{mark}{name}{close} {tail}"
+    found = dictionary.find_names(text)
+    assert found and (found[0].typed, found[0].start) == (name, len(mark))
