@@ -199,16 +199,22 @@ def pytest_runtest_makereport(item, call):
 
 
 def _rows_the_migrations_make(sender, using="default", **kwargs) -> None:
-    """What the data migrations put in a new database (library 0010: the pickup place 院本部), put back after a
-    test on a real transaction flushes the tables.  Django sends post_migrate after a flush as after a migrate
-    (the role groups come back through accounts' own receiver); without this, a test that runs in a process
-    after such a test would find a database no installation has."""
-    if sender.label != "library":
-        return
-    from library.models import Location
+    """What the data migrations put in a new database (library 0010: the pickup place 院本部; search_index 0004:
+    the law names of data/laws.csv), put back after a test on a real transaction flushes the tables.  Django
+    sends post_migrate after a flush as after a migrate (the role groups come back through accounts' own
+    receiver); without this, a test that runs in a process after such a test would find a database no
+    installation has."""
+    if sender.label == "library":
+        from library.models import Location
 
-    Location.objects.using(using).get_or_create(name="院本部", defaults={"code": "main", "pickup": True,
-                                                                          "position": 0})
+        Location.objects.using(using).get_or_create(name="院本部", defaults={"code": "main", "pickup": True,
+                                                                              "position": 0})
+    elif sender.label == "search_index":
+        from search_index.laws import read_csv
+        from search_index.models import LawName
+
+        if not LawName.objects.using(using).exists():
+            LawName.objects.using(using).bulk_create([LawName(**row) for row in read_csv()], batch_size=500)
 
 
 post_migrate.connect(_rows_the_migrations_make, dispatch_uid="tests.rows_the_migrations_make")
