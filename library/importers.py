@@ -1253,8 +1253,13 @@ def _captured_warnings():
             yield notes
     finally:
         _PYMARC_NOTES.local.notes = None
-    notes.extend(_pymarc_note(str(w.message)) for w in caught)
+    # Warnings about the data only: a ResourceWarning is the garbage collector finding some other object's file
+    # unclosed at this moment (it reached an import's report once), a deprecation is about code.
+    notes.extend(_pymarc_note(str(w.message)) for w in caught if not issubclass(w.category, _NOT_ABOUT_DATA))
     notes.extend(_pymarc_note(line) for line in printed.getvalue().splitlines() if line.strip())
+
+
+_NOT_ABOUT_DATA = (ResourceWarning, DeprecationWarning, PendingDeprecationWarning)
 
 
 def _parse_record(chunk: bytes, dialect: str, notes: list[str]) -> Record:

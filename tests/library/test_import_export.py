@@ -1367,3 +1367,18 @@ def test_a_marc_coded_year_of_other_digits_is_no_year_not_a_failed_import():
     from library.importers import _coded_year
 
     assert (_coded_year("²²²²"), _coded_year("２０２６"), _coded_year("2026"), _coded_year("uuuu")) == (None, None, 2026, None)
+
+
+def test_a_warning_about_code_or_an_unclosed_file_is_no_notice_of_the_record():
+    """The garbage collector's ResourceWarning for another object's file, raised while a record was read, once
+    reached an import's report as a MARC notice (make test-pg, 2026-12-06)."""
+    import warnings
+
+    from library.importers import _captured_warnings
+
+    with _captured_warnings() as notes:
+        warnings.warn("unclosed file <_io.FileIO name='oai.xsl'>", ResourceWarning, stacklevel=1)
+        warnings.warn("old API", DeprecationWarning, stacklevel=1)
+        warnings.warn("Bad subfield code", UserWarning, stacklevel=1)
+
+    assert notes == ["MARC 数据不规范（已尽量读取）：Bad subfield code"]
