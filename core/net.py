@@ -179,7 +179,12 @@ def parse_endpoint(entry: str) -> str:
 
 def url_endpoint(parts: SplitResult) -> str:
     """The ``host:port`` a URL reaches (the scheme's port when it names none)."""
-    return endpoint(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    return endpoint(parts.hostname or "", url_port(parts))
+
+
+def url_port(parts: SplitResult) -> int:
+    """The port a URL reaches: its own, else its scheme's."""
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _literal_ip(host: str):
@@ -258,7 +263,7 @@ def _resolve_checked(parts: SplitResult, *, trusted: bool) -> tuple[str, int, st
     the URL was saved).  Every address must be callable at all (``is_never_called``); an untrusted host's
     must also be public and not this machine's own (``is_own``)."""
     host = parts.hostname.rstrip(".")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = url_port(parts)
     addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
     if not addresses:
         raise OSError(f"no address for {host}")
