@@ -279,12 +279,14 @@ def query_cost(node: Node) -> int:
     return max(1, words)
 
 
-def check_cost(node: Node) -> None:
-    """Diagnostic 38 for a query of more than ``SRU_MAX_QUERY_TERMS`` searches: each is a search or a database
-    condition, and 500 words of ``any`` made SQLite refuse the expression (the attack of issue 18)."""
-    most = settings.SRU_MAX_QUERY_TERMS
-    if query_cost(node) > most:
+def check_cost(node: Node) -> int:
+    """The searches the query makes (``query_cost``); diagnostic 38 for more than ``SRU_MAX_QUERY_TERMS``: each
+    is a search or a database condition, and 500 words of ``any`` made SQLite refuse the expression (the attack
+    of issue 18)."""
+    most, cost = settings.SRU_MAX_QUERY_TERMS, query_cost(node)
+    if cost > most:
         raise Diagnostic(38, str(most), f"more than {most} clauses and words of any/all")
+    return cost
 
 
 @dataclass

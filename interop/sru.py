@@ -389,8 +389,7 @@ def search_retrieve(request: Request) -> bytes:
 def _find(root, sort: list[SortKey], start: int, maximum: int,
           charge: Callable[[int], int] | None = None) -> tuple[int, list[catalogue.Key]]:
     """(number of records, the keys of the page)."""
-    catalogue.check_cost(root)
-    searches = catalogue.query_cost(root)
+    searches = catalogue.check_cost(root)
     if charge is not None and searches > 1:
         # Each search is the work of one ordinary request: a query of 32 words counts as 32 against the rate.
         wait = charge(searches - 1)
