@@ -15,7 +15,7 @@ help:
 	@echo "make serve    production server: migrate, collectstatic, gunicorn and a job worker (needs SECRET_KEY, ALLOWED_HOSTS, SITE_URL)"
 	@echo "make test-pg  run the test suite on PostgreSQL ($(PG_URL))"
 	@echo "make lint     ruff"
-	@echo "make bench-search  search benchmark on a 100,000-record synthetic catalog (prints figures)"
+	@echo "make bench-search  judged queries (recall@10, MRR, ablation), then search speed on 100,000 synthetic records"
 	@echo "make bench-feeds   calendar feed benchmark: 1,000 events, 50 series (prints figures)"
 	@echo "make bench-api     book API throughput against a bare Django JsonResponse view (prints figures)"
 	@echo "make bench-listing event listings as daily series grow: stored occurrences against lazy expansion"
@@ -67,8 +67,11 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	DEBUG=True $(PY) manage.py makemigrations --check --dry-run
 
-# Not part of the test run: builds a synthetic catalog in /tmp and prints figures (10+ minutes).
+# Not part of the test run: first the judged query set (recall@10 and MRR per kind on the fixed corpus of
+# tests/fixtures/search_judged, with the ablation; about a minute), then a synthetic 100,000-record catalog in
+# /tmp (10+ minutes).  Both print figures.
 bench-search: $(VENV)/.dev
+	$(PY) bench/judged_bench.py
 	$(PY) bench/search_bench.py $(BENCH_ARGS)
 
 bench-feeds: $(VENV)/.dev

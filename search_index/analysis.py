@@ -40,6 +40,7 @@ from whoosh.support.charset import accent_map
 
 from core.chinese import get_t2s
 from library.callnumbers import normalize_call_number, split_call_number
+from search_index import switches
 
 __all__ = [
     "ENGLISH_STOP_WORDS",
@@ -345,7 +346,7 @@ def _to_simplified(text: str) -> str:
 def _prepare(text: str, *, simplify: bool = True) -> _Prepared:
     """Normalize (NFKC, optionally t2s) keeping the map back to the original offsets."""
     normalized, starts, ends = _nfkc_with_offsets(text)
-    if simplify and not normalized.isascii():
+    if simplify and not normalized.isascii() and switches.on(switches.T2S):
         normalized = _to_simplified(normalized)
     return normalized, starts, ends
 

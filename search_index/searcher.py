@@ -24,7 +24,7 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import bm25
 
 from library.callnumbers import as_call_number_query
-from search_index import generations, laws, postings_cache
+from search_index import generations, laws, postings_cache, switches
 from search_index.analysis import (
     ENGLISH_STOP_WORDS,
     HAN_RUN_RE,
@@ -244,9 +244,9 @@ _LATIN = re.compile(r"[A-Za-z]")
 
 def _fields_for(text: str, *, with_bigrams: bool) -> list[str]:
     fields = list(WORD_FIELDS)
-    if _LATIN.search(text):
+    if _LATIN.search(text) and switches.on(switches.PINYIN):
         fields.append("pinyin")
-    if with_bigrams and has_han(text):
+    if with_bigrams and has_han(text) and switches.on(switches.BIGRAMS):
         fields.append("bigrams")
     return fields
 
@@ -475,7 +475,7 @@ def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
     citations: list[dict] = []
     law = None
     by_span: dict[tuple[int, int], list[laws.Citation]] = {}
-    for citation in dictionary.query_citations(text):
+    for citation in dictionary.query_citations(text) if switches.on(switches.CITATIONS) else ():
         if not _protected(text, citation.start) and len(citations) < MAX_QUERY_CITATIONS:
             by_span.setdefault((citation.start, citation.end), []).append(citation)
             citations.append({"law": citation.law.code, "name": citation.law.name, "title": citation.law.title,
@@ -487,7 +487,7 @@ def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
     covered = [(a, b) for a, b, _r in replacements]
     expansions: list[dict] = []
     budget = min(MAX_EXPANSION_WORDS, MAX_EXPANDED_WORDS - _word_count(_OPERATOR_WORDS.sub(" ", text)))
-    for match in dictionary.find_names(text):
+    for match in dictionary.find_names(text) if switches.on(switches.LAW_NAMES) else ():
         if any(a < match.end and match.start < b for a, b in covered):
             continue
         law = law or match.law
@@ -1245,7 +1245,8 @@ def search(
                             citations=law.citations, law=law.named())
     count, items, facets = result
     # Offer a correction when the words as typed did not all match.
-    suggestion = _suggest(run, text) if highlight and (count == 0 or not matched_all) else None
+    wanted = highlight and (count == 0 or not matched_all) and switches.on(switches.SUGGESTIONS)
+    suggestion = _suggest(run, text) if wanted else None
     return SearchResult(
         count=count, items=items, facets=facets, suggestion=suggestion, matched_all_terms=matched_all, query=text,
         expansions=law.expansions, citations=law.citations, law=law.named(),
