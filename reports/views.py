@@ -1,0 +1,156 @@
+"""The report pages (/reports/…): the index, a report with its filter, charts and tables, each table as XLSX or
+CSV, and the records behind a figure.
+
+Librarians and the court's leadership (``manager``) read the library-wide reports; the records behind a figure
+that name readers are for librarians only (the leadership sees divisions, never a person's reading), so their
+links are not shown to others and the page answers 403.  A bad filter is a form error on the page (400).
+"""
+
+import json
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from core.errors import InvalidInput
+from reports import exports
+from reports.base import Report, Table, may_read_library_reports, may_see_readers
+from reports.filters import FilterForm, ReportFilter
+from reports.registry import report_get, reports_for
+
+#: Filter parameters; everything else in a records URL names the figure.
+FILTER_KEYS = ("from", "to", "location", "division", "by", "clc", "limit", "page")
+RECORDS_PER_PAGE = 50
+
+
+def _report(request: HttpRequest, slug: str) -> Report:
+    report = report_get(slug)
+    if report is None:
+        raise Http404
+    if not report.allowed(request.user):
+        raise PermissionDenied
+    return report
+
+
+def display(value) -> str:
+    """A cell as the page shows it."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if timezone.is_aware(value) else f"{value:%Y-%m-%d %H:%M}"
+    return str(value)
+
+
+def table_view(report: Report, table: Table, f: ReportFilter, *, links: bool) -> dict:
+    """What the template needs of a table: cells with their shown text, their number (``data-v`` for the
+    chart) and the link to the records behind them."""
+    records = reverse("report-records", args=[report.slug])
+    query = f.query()
+    rows = []
+    for i, row in enumerate(table.rows):
+        cells = []
+        for column, value in zip(table.columns, row, strict=True):
+            link = table.links[i].get(column.key) if links and i < len(table.links) else None
+            cells.append({
+                "text": display(value),
+                "number": value if isinstance(value, int | float) and not isinstance(value, bool) else None,
+                "href": f"{records}?{urlencode({**query, **link})}" if link is not None else None,
+                "kind": column.kind,
+            })
+        rows.append(cells)
+    exports_query = urlencode(query)
+    return {
+        "key": table.key, "title": table.title, "note": table.note, "columns": table.columns, "rows": rows,
+        "chart": json.dumps(table.chart.spec(), ensure_ascii=False) if table.chart is not None else "",
+        "xlsx": f"{reverse('report-xlsx', args=[report.slug, table.key])}?{exports_query}",
+        "csv": f"{reverse('report-csv', args=[report.slug, table.key])}?{exports_query}",
+    }
+
+
+@require_safe
+@login_required
+def report_index(request: HttpRequest) -> HttpResponse:
+    if not may_read_library_reports(request.user):
+        raise PermissionDenied
+    return render(request, "reports/index.html", {"nav": "reports", "reports": reports_for(request.user)})
+
+
+def _filter_form(request: HttpRequest) -> FilterForm:
+    return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS})
+
+
+@require_safe
+@login_required
+def report_page(request: HttpRequest, slug: str) -> HttpResponse:
+    report = _report(request, slug)
+    form = _filter_form(request)
+    context = {"nav": "reports", "report": report, "form": form, "reports": reports_for(request.user),
+               "fields": [form[name] for name in report.uses]}
+    if not form.is_valid():
+        return render(request, "reports/report.html", context, status=400)
+    f = form.report_filter()
+    links = may_see_readers(request.user)
+    tables = [table_view(report, table, f, links=links or not _personal(report, f, table))
+              for table in report.tables(f)]
+    return render(request, "reports/report.html", {**context, "filter": f, "tables": tables})
+
+
+def _personal(report: Report, f: ReportFilter, table: Table) -> bool:
+    """Whether the records behind the table's figures name readers (asked of its first link)."""
+    first = next((link for row in table.links for link in row.values()), None)
+    if first is None:
+        return False
+    try:
+        return report.records(f, first).personal
+    except InvalidInput:
+        return True
+
+
+@require_safe
+@login_required
+def report_export(request: HttpRequest, slug: str, table: str, fmt: str) -> HttpResponse:
+    report = _report(request, slug)
+    form = _filter_form(request)
+    if not form.is_valid():
+        return render(request, "reports/report.html", {"nav": "reports", "report": report, "form": form,
+                                                       "fields": [form[name] for name in report.uses]}, status=400)
+    f = form.report_filter()
+    found = next((t for t in report.tables(f) if t.key == table), None)
+    if found is None:
+        raise Http404
+    return exports.table_response(report, found, f, fmt)
+
+
+@require_safe
+@login_required
+def report_records(request: HttpRequest, slug: str) -> HttpResponse:
+    """The records behind one figure, 50 a page."""
+    report = _report(request, slug)
+    form = _filter_form(request)
+    context = {"nav": "reports", "report": report, "form": form}
+    if not form.is_valid():
+        return render(request, "reports/records.html", context, status=400)
+    f = form.report_filter()
+    params = {k: v for k, v in request.GET.items() if k not in FILTER_KEYS}
+    try:
+        records = report.records(f, params)
+    except InvalidInput as exc:
+        return render(request, "reports/records.html", {**context, "error": exc}, status=400)
+    if records.personal and not may_see_readers(request.user):
+        raise PermissionDenied
+    page = Paginator(records.queryset, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [[display(value) for value in records.row(obj)] for obj in page.object_list]
+    base = urlencode({**f.query(), **params})
+    return render(request, "reports/records.html", {
+        **context, "records": records, "rows": rows, "page": page, "base": base,
+        "back": f"{reverse('report', args=[report.slug])}?{urlencode(f.query())}",
+        "title": _("%(report)s · 明细") % {"report": report.title},
+    })
