@@ -3,10 +3,11 @@
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from reports import library_reports
+from reports import event_reports, library_reports, reader_reports
 from reports.base import Report
 
-REPORTS: dict[str, Report] = {report.slug: report for report in (*library_reports.REPORTS,)}
+REPORTS: dict[str, Report] = {report.slug: report for report in (*library_reports.REPORTS, *event_reports.REPORTS,
+                                                                   *reader_reports.REPORTS)}
 
 
 def report_get(slug: str) -> Report | None:

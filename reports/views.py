@@ -7,23 +7,28 @@ links are not shown to others and the page answers 403.  A bad filter is a form 
 """
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.core.validators import MaxValueValidator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from core.errors import InvalidInput
+from library.policy import library_today
 from reports import exports
 from reports.base import Report, Table, may_read_library_reports, may_see_readers
 from reports.filters import FilterForm, ReportFilter
+from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
 from reports.registry import report_get, reports_for
 
 #: Filter parameters; everything else in a records URL names the figure.
@@ -78,9 +83,67 @@ def table_view(report: Report, table: Table, f: ReportFilter, *, links: bool) ->
 @require_safe
 @login_required
 def report_index(request: HttpRequest) -> HttpResponse:
-    if not may_read_library_reports(request.user):
+    """The reports the user may read: every report for librarians and the leadership, the events reports for
+    organizers; 403 for others."""
+    reports = reports_for(request.user)
+    if not reports:
         raise PermissionDenied
-    return render(request, "reports/index.html", {"nav": "reports", "reports": reports_for(request.user)})
+    return render(request, "reports/index.html", {"nav": "reports", "reports": reports,
+                                                  "annual": may_read_library_reports(request.user)})
+
+
+def _unlinked(report: Report, table: Table, f: ReportFilter) -> dict:
+    """A table without links to records (the annual summary's and a person's own year)."""
+    table.links = [{} for _row in table.rows]
+    return table_view(report, table, f, links=False)
+
+
+class YearForm(forms.Form):
+    """``year``: a calendar year from 2000 to this one (default: this one)."""
+
+    year = forms.IntegerField(label=_("年份"), min_value=2000, required=False)
+
+    def __init__(self, *args, today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["year"].validators.append(MaxValueValidator(today.year))
+
+    def clean_year(self) -> int:
+        return self.cleaned_data.get("year") or self.today.year
+
+
+@require_safe
+@login_required
+def annual_summary(request: HttpRequest) -> HttpResponse:
+    """年度阅读报告: the annual report's tables for one calendar year, laid out to print on A4."""
+    report = _report(request, "annual")
+    today = library_today()
+    form = YearForm(request.GET, today=today)
+    context = {"nav": "reports", "report": report, "form": form}
+    if not form.is_valid():
+        return render(request, "reports/annual.html", context, status=400)
+    year = form.cleaned_data["year"]
+    f = year_filter(year, today)
+    tables = [_unlinked(report, table, f) for table in report.tables(f)]
+    return render(request, "reports/annual.html", {**context, "year": year, "filter": f, "tables": tables,
+                                                   "years": range(today.year, today.year - 10, -1)})
+
+
+@never_cache  # a person's own reading: never in a shared cache
+@require_safe
+@login_required
+def my_year(request: HttpRequest) -> HttpResponse:
+    """我的年度阅读: the signed-in person's own year (books, papers, events by month), with a year selector."""
+    today = library_today()
+    form = YearForm(request.GET, today=today)
+    years = reading_years(request.user, today)
+    context = {"nav": "me", "form": form, "years": years}
+    if not form.is_valid():
+        return render(request, "reports/my_year.html", context, status=400)
+    year = form.cleaned_data["year"]
+    tables = [_unlinked(MY_YEAR, table, year_filter(year, today)) for table in reading_year(request.user, year, today)]
+    return render(request, "reports/my_year.html", {**context, "year": year, "tables": tables,
+                                                    "months": tables[0]})
 
 
 def _filter_form(request: HttpRequest) -> FilterForm:
