@@ -275,6 +275,10 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "api/v1/events/<event_id>/occurrences/bulk"): E(401, 403, 403, 200, 403,
                                                             body={"action": "cancel", "occurrences": ["event_start"]}),
     ("GET", "api/v1/me/attendance"): E(401, 200, 200, 200, 200),
+    # A person's year in reading: their own, and anyone's for librarians (reports.reading_api).
+    ("GET", "api/v1/reports/me/year"): E(401, 200, 200, 200, 200),
+    ("GET", "api/v1/reports/readers/<user_id>/year"): E(401, 200, 200, 403, 403, args={"user_id": "judge_user"},
+                                                        owned=True),
     # --- API: search
     ("GET", "api/v1/search"): same(200, query={"q": "民法典"}, index=True),
     # --- calendar feeds (the personal feed's token is the credential: judge's token works for anyone)
@@ -338,6 +342,9 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "me/calendar-links/<int:pk>"): E(LOGIN, 302, 404, 404, 404, args={"pk": "calendar_link"},
                                               body={"name": "平板", "scope": "all", "action": "save"}, owned=True),
     ("GET", "me/notices"): E(LOGIN, 200, 200, 200, 200),
+    ("GET", "me/reading"): E(LOGIN, 200, 200, 200, 200),
+    # The annual summary: librarians and the leadership (manager, not an actor here).
+    ("GET", "reports/annual/"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "me/contact"): E(LOGIN, 302, 302, 302, 302),
     ("POST", "me/notice-preferences"): E(LOGIN, 302, 302, 302, 302),
     # A judge's own papers; librarians edit every paper.  An empty form is shown again with its errors.
@@ -471,7 +478,7 @@ def _build_world() -> dict:
         "event_occurrence": event.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"),
         "calendar_token": calendar_token_rotate(user=judge),
         "calendar_link": calendar_link_create(user=judge, name="办公室 Outlook").pk,
-        "sru_target": sru_target.pk, "sru_token": sru_token,
+        "sru_target": sru_target.pk, "sru_token": sru_token, "judge_user": judge.pk,
     }
 
 
