@@ -33,7 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Substr, TruncDate, TruncMonth
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Role
 from core.errors import InvalidInput
@@ -143,13 +143,13 @@ class Measure:
 
 
 MEASURES = (
-    Measure("loans", gettext_lazy("借出"), Loan, "borrowed_at", "copy__location", "patron"),
-    Measure("returns", gettext_lazy("归还"), Loan, "returned_at", "copy__location", "patron",
+    Measure("loans", pgettext_lazy("report figure", "借出"), Loan, "borrowed_at", "copy__location", "patron"),
+    Measure("returns", pgettext_lazy("report figure", "归还"), Loan, "returned_at", "copy__location", "patron",
             Q(returned_at__isnull=False)),
-    Measure("renewals", gettext_lazy("续借"), CirculationEvent, "at", "copy__location", "patron",
+    Measure("renewals", pgettext_lazy("report figure", "续借"), CirculationEvent, "at", "copy__location", "patron",
             Q(action=CirculationEvent.Action.RENEW)),
-    Measure("holds_placed", gettext_lazy("预约"), Hold, "created_at", "pickup_location__name", "patron"),
-    Measure("holds_filled", gettext_lazy("预约借出"), Hold, "closed_at", "pickup_location__name", "patron",
+    Measure("holds_placed", pgettext_lazy("report figure", "预约"), Hold, "created_at", "pickup_location__name", "patron"),
+    Measure("holds_filled", pgettext_lazy("report figure", "预约借出"), Hold, "closed_at", "pickup_location__name", "patron",
             Q(status=Hold.Status.FULFILLED)),
 )
 MEASURE = {m.key: m for m in MEASURES}
