@@ -110,7 +110,7 @@ class Report:
     title: Any = ""
     #: What the figures count, in a sentence or three (docs/reports.md has the exact definitions).
     definition: Any = ""
-    #: The filter fields the report reads (others are ignored); from/to/location/division/by/clc/limit.
+    #: The filter fields the report reads (others are ignored); from/to/location/division/by/clc/top.
     uses: tuple[str, ...] = ("from", "to", "location", "division")
 
     def allowed(self, user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -124,6 +124,14 @@ class Report:
         """The records behind the figure ``params`` names (from a ``Table.links`` entry).  Raises InvalidInput
         naming the parameter that is wrong."""
         raise InvalidInput("figure", _("该报表的数字没有明细"))
+
+    def links_for(self, user: AbstractBaseUser | AnonymousUser, f: ReportFilter, table: Table) -> list[dict]:
+        """``table.links`` as ``user`` may follow them: none where the records name readers and the user may
+        not see readers (a table's figures all lead to one kind of records; its first link is asked)."""
+        first = next((link for row in table.links for link in row.values()), None)
+        if first is None or may_see_readers(user) or not self.records(f, first).personal:
+            return table.links
+        return [{} for _row in table.links]
 
 
 def param(params: dict[str, str], name: str, choices: Iterable[str] | None = None) -> str:

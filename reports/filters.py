@@ -1,5 +1,5 @@
 """The one filter every report reads: a date range, a location, a division, and the few options some reports
-take (a grouping, a CLC class, how many rows a ranking lists).
+take (a grouping, a CLC class, how many rows a ranking lists: ``top``).
 
 Pages and the API validate it with the same form (``FilterForm``): the page shows the form's errors beside the
 fields, the API answers 422 naming each field (``filter_from``).  A report lists which options it uses
@@ -24,9 +24,9 @@ from library.validators import normalize_clc
 MAX_DAYS = 5 * 366
 #: Groupings of the circulation figures.
 BY_CHOICES = (("location", _("馆藏地")), ("division", _("部门")), ("role", _("读者角色")))
-#: Rankings list at most this many rows.
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 20
+#: Rankings list at most this many rows (``top``).
+MAX_TOP = 100
+DEFAULT_TOP = 20
 
 
 def library_tz() -> ZoneInfo:
@@ -67,7 +67,7 @@ class ReportFilter:
     division: str | None = None
     by: str = "location"
     clc: str = ""
-    limit: int = DEFAULT_LIMIT
+    top: int = DEFAULT_TOP
     today: date = field(default_factory=library_today)
 
     @property
@@ -91,7 +91,7 @@ class ReportFilter:
     def last_year(self) -> "ReportFilter":
         """The same range a year earlier (the trend columns)."""
         return ReportFilter(start=year_before(self.start), end=year_before(self.end), location=self.location,
-                            division=self.division, by=self.by, clc=self.clc, limit=self.limit, today=self.today)
+                            division=self.division, by=self.by, clc=self.clc, top=self.top, today=self.today)
 
     def query(self) -> dict[str, str]:
         """The filter as query parameters (links to exports and to the records behind a figure)."""
@@ -104,8 +104,8 @@ class ReportFilter:
             params["by"] = self.by
         if self.clc:
             params["clc"] = self.clc
-        if self.limit != DEFAULT_LIMIT:
-            params["limit"] = str(self.limit)
+        if self.top != DEFAULT_TOP:
+            params["top"] = str(self.top)
         return params
 
 
@@ -122,7 +122,7 @@ def divisions() -> list[str]:
 
 class FilterForm(forms.Form):
     """The filter as a form: ``from`` and ``to`` (YYYY-MM-DD), ``location`` (a code), ``division``, ``by``,
-    ``clc``, ``limit``.  Empty dates default to the last twelve months."""
+    ``clc``, ``top``.  Empty dates default to the last twelve months."""
 
     location = forms.ModelChoiceField(label=_("馆藏地"), queryset=Location.objects.all(), to_field_name="code",
                                       required=False, empty_label=_("全部馆藏地"),
@@ -132,7 +132,7 @@ class FilterForm(forms.Form):
     by = forms.ChoiceField(label=_("分组"), choices=BY_CHOICES, required=False)
     clc = forms.CharField(label=_("中图法分类"), max_length=32, required=False,
                           help_text=_("分类号前缀，例如 D9 或 D923"))
-    limit = forms.IntegerField(label=_("排行条数"), min_value=1, max_value=MAX_LIMIT, required=False)
+    top = forms.IntegerField(label=_("排行条数"), min_value=1, max_value=MAX_TOP, required=False)
 
     def __init__(self, *args, today: date | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -176,4 +176,4 @@ class FilterForm(forms.Form):
         data = self.cleaned_data
         return ReportFilter(start=data["from"], end=data["to"], location=data.get("location"),
                             division=data.get("division") or None, by=data.get("by") or "location",
-                            clc=data.get("clc") or "", limit=data.get("limit") or DEFAULT_LIMIT, today=self.today)
+                            clc=data.get("clc") or "", top=data.get("top") or DEFAULT_TOP, today=self.today)

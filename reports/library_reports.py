@@ -33,7 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Substr, TruncDate, TruncMonth
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Role
 from core.errors import InvalidInput
@@ -143,13 +143,13 @@ class Measure:
 
 
 MEASURES = (
-    Measure("loans", gettext_lazy("借出"), Loan, "borrowed_at", "copy__location", "patron"),
-    Measure("returns", gettext_lazy("归还"), Loan, "returned_at", "copy__location", "patron",
+    Measure("loans", pgettext_lazy("report figure", "借出"), Loan, "borrowed_at", "copy__location", "patron"),
+    Measure("returns", pgettext_lazy("report figure", "归还"), Loan, "returned_at", "copy__location", "patron",
             Q(returned_at__isnull=False)),
-    Measure("renewals", gettext_lazy("续借"), CirculationEvent, "at", "copy__location", "patron",
+    Measure("renewals", pgettext_lazy("report figure", "续借"), CirculationEvent, "at", "copy__location", "patron",
             Q(action=CirculationEvent.Action.RENEW)),
-    Measure("holds_placed", gettext_lazy("预约"), Hold, "created_at", "pickup_location__name", "patron"),
-    Measure("holds_filled", gettext_lazy("预约借出"), Hold, "closed_at", "pickup_location__name", "patron",
+    Measure("holds_placed", pgettext_lazy("report figure", "预约"), Hold, "created_at", "pickup_location__name", "patron"),
+    Measure("holds_filled", pgettext_lazy("report figure", "预约借出"), Hold, "closed_at", "pickup_location__name", "patron",
             Q(status=Hold.Status.FULFILLED)),
 )
 MEASURE = {m.key: m for m in MEASURES}
@@ -163,7 +163,7 @@ def group_label(by: str, value: str) -> str:
     return value or _("（未知）")
 
 
-def _loan_records(title, rows: QuerySet) -> Records:
+def _loan_records(title, rows: QuerySet, *, order: str = "borrowed_at") -> Records:
     columns = [Column("borrowed_at", gettext_lazy("借出时间"), "datetime"),
                Column("returned_at", gettext_lazy("归还时间"), "datetime"),
                Column("barcode", gettext_lazy("条码"), "text"), Column("title", gettext_lazy("题名"), "text"),
@@ -177,8 +177,7 @@ def _loan_records(title, rows: QuerySet) -> Records:
                 (profile.display_name if profile else "") or loan.patron.get_username(),
                 profile.division if profile else "", loan.copy.location, loan.due_date]
 
-    return Records(title, columns, rows.select_related("copy", "book", "patron__profile").order_by("borrowed_at", "pk"),
-                   row)
+    return Records(title, columns, rows.select_related("copy", "book", "patron__profile").order_by(order, "pk"), row)
 
 
 def _hold_records(title, rows: QuerySet, *, order: str = "created_at") -> Records:
@@ -226,7 +225,7 @@ def measure_records(measure: Measure, f: ReportFilter, *, month: date | None, by
     if by is not None and group is not None:
         rows = rows.annotate(_group=measure.group(by)).filter(_group=group)
     if measure.model is Loan:
-        return _loan_records(title, rows)
+        return _loan_records(title, rows, order=measure.when)
     if measure.model is Hold:
         return _hold_records(title, rows, order=measure.when)
     return _event_records(title, rows)
@@ -296,10 +295,7 @@ class CirculationReport(Report):
             raise InvalidInput("year", _("year 只能是 last"))
         scope = f.last_year() if params.get("year") == "last" else f
         month = parse_month(param(params, "month"))
-        by = params.get("by")
-        if by is not None and by not in dict(BY_LABELS):
-            raise InvalidInput("by", _("分组应为 location、division 或 role"))
-        group = params.get("group") if by is not None else None
+        by, group = _group_param(f, params)
         title = _("%(month)s %(figure)s") % {"month": month_key(month), "figure": measure.label}
         if group is not None:
             title = f"{title} · {group_label(by, group)}"
@@ -308,6 +304,14 @@ class CirculationReport(Report):
 
 BY_LABELS = (("location", gettext_lazy("馆藏地")), ("division", gettext_lazy("部门")),
              ("role", gettext_lazy("读者角色")))
+
+
+def _group_param(f: ReportFilter, params: dict[str, str]) -> tuple[str, str | None]:
+    """The grouping (``by``, else the filter's) and the group a drill-down asks for (None: every group)."""
+    by = params.get("by", f.by)
+    if by not in dict(BY_LABELS):
+        raise InvalidInput("by", _("分组应为 location、division 或 role"))
+    return by, params.get("group")
 
 
 # --- 2. rankings: most borrowed, most requested ----------------------------------------------------------------
@@ -330,7 +334,7 @@ class TopBooksReport(Report):
     definition = gettext_lazy(
         "时间范围内借出次数最多的图书（按借出时间计；续借不算新的借出），以及各中图法大类的借出次数。"
         "读者数为借过该书的不同读者。可按分类号前缀只看一类。")
-    uses = ("from", "to", "location", "division", "clc", "limit")
+    uses = ("from", "to", "location", "division", "clc", "top")
 
     def loans(self, f: ReportFilter) -> QuerySet:
         return _clc_filter(MEASURE["loans"].filtered(f), f)
@@ -344,7 +348,7 @@ class TopBooksReport(Report):
             chart=Chart(x="title", series=(Series("loans"),), horizontal=True),
         )
         ranked = (self.loans(f).values("book", "book__title", "book__call_number", "book__clc")
-                  .annotate(n=Count("pk"), readers=Count("patron", distinct=True)).order_by("-n", "book")[: f.limit])
+                  .annotate(n=Count("pk"), readers=Count("patron", distinct=True)).order_by("-n", "book")[: f.top])
         for rank, entry in enumerate(ranked, start=1):
             books.add([rank, entry["book__title"], entry["book__call_number"], entry["book__clc"], entry["n"],
                        entry["readers"]], {"loans": {"figure": "book", "book": str(entry["book"])}})
@@ -382,7 +386,7 @@ class TopRequestedReport(Report):
     definition = gettext_lazy(
         "时间范围内提出预约最多的图书（按预约时间计，取消或过期的预约也算），其中已借走的预约数，"
         "以及现在仍在排队的人数。预约计入取书地点。")
-    uses = ("from", "to", "location", "division", "clc", "limit")
+    uses = ("from", "to", "location", "division", "clc", "top")
 
     def holds(self, f: ReportFilter) -> QuerySet:
         return _clc_filter(MEASURE["holds_placed"].filtered(f), f)
@@ -400,7 +404,7 @@ class TopRequestedReport(Report):
         ranked = (self.holds(f).values("book", "book__title", "book__call_number")
                   .annotate(n=Count("pk"), fulfilled=Count("pk", filter=Q(status=Hold.Status.FULFILLED)),
                             waiting=Coalesce(Subquery(waiting), 0))
-                  .order_by("-n", "book")[: f.limit])
+                  .order_by("-n", "book")[: f.top])
         for rank, entry in enumerate(ranked, start=1):
             books.add([rank, entry["book__title"], entry["book__call_number"], entry["n"], entry["fulfilled"],
                        entry["waiting"]], {"holds": {"figure": "book", "book": str(entry["book"])}})
@@ -532,16 +536,11 @@ class OverdueReport(Report):
             _key, label, low, high = next(b for b in BUCKETS if b[0] == key)
             rows = rows.filter(_bucket_q(f.today, low, high))
             title = f"{title} · {label}"
-        by = params.get("by")
-        if by is not None:
-            if by not in dict(BY_LABELS):
-                raise InvalidInput("by", _("分组应为 location、division 或 role"))
-            group = param(params, "group")
+        by, group = _group_param(f, params)
+        if group is not None:
             rows = rows.annotate(_group=MEASURE["loans"].group(by)).filter(_group=group)
             title = f"{title} · {group_label(by, group)}"
-        records = _loan_records(title, rows)
-        records.queryset = records.queryset.order_by("due_date", "pk")
-        return records
+        return _loan_records(title, rows, order="due_date")
 
 
 # --- 5. hold wait time --------------------------------------------------------------------------------------------

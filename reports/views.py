@@ -31,8 +31,9 @@ from reports.filters import FilterForm, ReportFilter
 from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
 from reports.registry import report_get, reports_for
 
-#: Filter parameters; everything else in a records URL names the figure.
-FILTER_KEYS = ("from", "to", "location", "division", "by", "clc", "limit", "page")
+#: Filter parameters.  A records URL names its figure with the others (and ``by``, which both read).
+FILTER_KEYS = ("from", "to", "location", "division", "by", "clc", "top")
+NOT_FIGURE = ("from", "to", "location", "division", "clc", "top", "page")
 RECORDS_PER_PAGE = 50
 
 
@@ -54,7 +55,7 @@ def display(value) -> str:
     return str(value)
 
 
-def table_view(report: Report, table: Table, f: ReportFilter, *, links: bool) -> dict:
+def table_view(report: Report, table: Table, f: ReportFilter, links: list[dict]) -> dict:
     """What the template needs of a table: cells with their shown text, their number (``data-v`` for the
     chart) and the link to the records behind them."""
     records = reverse("report-records", args=[report.slug])
@@ -63,7 +64,7 @@ def table_view(report: Report, table: Table, f: ReportFilter, *, links: bool) ->
     for i, row in enumerate(table.rows):
         cells = []
         for column, value in zip(table.columns, row, strict=True):
-            link = table.links[i].get(column.key) if links and i < len(table.links) else None
+            link = links[i].get(column.key) if i < len(links) else None
             cells.append({
                 "text": display(value),
                 "number": value if isinstance(value, int | float) and not isinstance(value, bool) else None,
@@ -94,8 +95,7 @@ def report_index(request: HttpRequest) -> HttpResponse:
 
 def _unlinked(report: Report, table: Table, f: ReportFilter) -> dict:
     """A table without links to records (the annual summary's and a person's own year)."""
-    table.links = [{} for _row in table.rows]
-    return table_view(report, table, f, links=False)
+    return table_view(report, table, f, [{} for _row in table.rows])
 
 
 class YearForm(forms.Form):
@@ -150,31 +150,25 @@ def _filter_form(request: HttpRequest) -> FilterForm:
     return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS})
 
 
+def _fields(report: Report, form: FilterForm) -> dict:
+    """The filter fields the report shows, and the errors of those it does not (still named)."""
+    return {"fields": [form[name] for name in report.uses],
+            "other_errors": [(name, error) for name, errors in form.errors.items() if name not in report.uses
+                             for error in errors]}
+
+
 @require_safe
 @login_required
 def report_page(request: HttpRequest, slug: str) -> HttpResponse:
     report = _report(request, slug)
     form = _filter_form(request)
     context = {"nav": "reports", "report": report, "form": form, "reports": reports_for(request.user),
-               "fields": [form[name] for name in report.uses]}
+               **_fields(report, form)}
     if not form.is_valid():
         return render(request, "reports/report.html", context, status=400)
     f = form.report_filter()
-    links = may_see_readers(request.user)
-    tables = [table_view(report, table, f, links=links or not _personal(report, f, table))
-              for table in report.tables(f)]
+    tables = [table_view(report, table, f, report.links_for(request.user, f, table)) for table in report.tables(f)]
     return render(request, "reports/report.html", {**context, "filter": f, "tables": tables})
-
-
-def _personal(report: Report, f: ReportFilter, table: Table) -> bool:
-    """Whether the records behind the table's figures name readers (asked of its first link)."""
-    first = next((link for row in table.links for link in row.values()), None)
-    if first is None:
-        return False
-    try:
-        return report.records(f, first).personal
-    except InvalidInput:
-        return True
 
 
 @require_safe
@@ -184,7 +178,7 @@ def report_export(request: HttpRequest, slug: str, table: str, fmt: str) -> Http
     form = _filter_form(request)
     if not form.is_valid():
         return render(request, "reports/report.html", {"nav": "reports", "report": report, "form": form,
-                                                       "fields": [form[name] for name in report.uses]}, status=400)
+                                                       **_fields(report, form)}, status=400)
     f = form.report_filter()
     found = next((t for t in report.tables(f) if t.key == table), None)
     if found is None:
@@ -202,7 +196,7 @@ def report_records(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "reports/records.html", context, status=400)
     f = form.report_filter()
-    params = {k: v for k, v in request.GET.items() if k not in FILTER_KEYS}
+    params = {k: v for k, v in request.GET.items() if k not in NOT_FIGURE}
     try:
         records = report.records(f, params)
     except InvalidInput as exc:

@@ -263,3 +263,17 @@ def test_reading_year_api_is_for_the_person_and_librarians(world):
 def test_a_new_reader_without_profile_counts_under_no_division(world):
     make_user("newbie", "judge")
     assert rows("readers", "divisions")[-2:] == [["（未填部门）", 1, 0, 0, 0, 0.0], ["全院", 7, 3, 4, 4, 57.1]]
+
+
+def test_the_api_gives_the_events_figures_and_their_records(world):
+    lib, org = api(world.users["lib"]), api(world.users["org"])
+    found = lib.get("/api/v1/reports/event-waitlist", RANGE).json()
+    assert found["tables"][0]["rows"] == [["2026-02", 2, 1, 1, 0, 50.0]]
+    link = {"figure": "registrations", "event": str(world.events["e1"].pk), "occurrence": E1_START.isoformat()}
+    records_found = lib.get("/api/v1/reports/event-attendance/records", {**RANGE, **link})
+    assert records_found.status_code == 200
+    assert [r[3] for r in records_found.json()["rows"]] == ["张明", "王芳"]
+    assert org.get("/api/v1/reports/event-waitlist", RANGE).json()["tables"][0]["links"] == [{}]
+    assert org.get("/api/v1/reports/event-attendance/records", {**RANGE, **link}).status_code == 403
+    bad = lib.get("/api/v1/reports/event-attendance/records", {**RANGE, **link, "occurrence": "soon"})
+    assert bad.status_code == 422 and "occurrence" in str(bad.json()["detail"])
