@@ -129,6 +129,7 @@ FONTSOURCE_MONGOLIAN ?= 5.3.0
 ZXING_BROWSER ?= 0.2.1
 ZXING_LIBRARY ?= 0.23.0
 ICAL_JS ?= 2.2.1
+ECHARTS ?= 6.1.0
 vendor:
 	rm -rf $(VENV)/vendor && mkdir -p $(VENV)/vendor
 	cd $(VENV)/vendor && npm pack --silent @fontsource/noto-sans-mongolian@$(FONTSOURCE_MONGOLIAN) && tar xzf fontsource-noto-sans-mongolian-$(FONTSOURCE_MONGOLIAN).tgz
@@ -140,3 +141,8 @@ vendor:
 	cp $(VENV)/vendor/package/LICENSE static/vendor/zxing-browser/LICENSE-zxing-library
 	cd $(VENV)/vendor && rm -rf package && npm pack --silent ical.js@$(ICAL_JS) && tar xzf ical.js-$(ICAL_JS).tgz
 	cp $(VENV)/vendor/package/dist/ical.min.js $(VENV)/vendor/package/LICENSE static/vendor/ical.js/
+	cd $(VENV)/vendor && rm -rf package && npm pack --silent echarts@$(ECHARTS) && tar xzf echarts-$(ECHARTS).tgz
+	mkdir -p static/vendor/echarts
+	cp $(VENV)/vendor/package/dist/echarts.common.min.js static/vendor/echarts/echarts.min.js
+	cp $(VENV)/vendor/package/LICENSE $(VENV)/vendor/package/NOTICE static/vendor/echarts/
+	cp $(VENV)/vendor/package/licenses/LICENSE-d3 static/vendor/echarts/

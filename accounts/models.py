@@ -17,6 +17,8 @@ class Role(models.TextChoices):
     JUDGE = "judge", _("法官")
     LIBRARIAN = "librarian", _("馆员")
     ORGANIZER = "organizer", _("活动组织者")
+    #: The court's leadership (院领导): reads the library-wide reports, by division, never a person's reading.
+    MANAGER = "manager", _("院领导")
 
 
 #: Roles whose holders may borrow, place holds and register for events for themselves.

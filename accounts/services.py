@@ -30,6 +30,8 @@ ROLE_ADMIN_APPS: dict[str, tuple[str, ...]] = {
                      "search_index.view_lawname", "search_index.add_lawname", "search_index.change_lawname",
                      "search_index.delete_lawname"),
     Role.ORGANIZER: ("events",),
+    # Leadership reads reports on the site; nothing in the admin.
+    Role.MANAGER: (),
 }
 STAFF_ROLES = {Role.LIBRARIAN, Role.ORGANIZER}
 # PostgreSQL advisory-lock key for login bookkeeping ("fgsy" as an integer).

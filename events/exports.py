@@ -1,17 +1,16 @@
 """An event's attendance as a spreadsheet: a row per person and session held, as courts keep them for their
 study programmes (CSV with a BOM for Excel, or XLSX).  Text typed by people (names, departments) never
-becomes a formula: neutralised (``core.text.neutralize_cell``) in CSV and, through ``core.xlsx``, in XLSX."""
+becomes a formula: neutralised (``core.text.neutralize_cell``) in CSV through ``core.csvfile`` and in XLSX through
+``core.xlsx``."""
 
-import csv
-import io
 from datetime import datetime, timedelta
 
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import csvfile
 from core import xlsx as core_xlsx
-from core.text import neutralize_cell
 from events import selectors, services
 from events.models import Event, Registration
 from events.recurrence import local_tz, occurrences
@@ -52,18 +51,9 @@ def attendance_table(event: Event, *, now: datetime | None = None) -> list[list]
     return rows
 
 
-def _text(value) -> str:
-    return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else neutralize_cell(str(value or ""))
-
-
 def csv_response(rows: list[list], *, filename: str) -> HttpResponse:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow([_text(value) for value in row])
-    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    """``rows`` (the header first) as CSV for Excel through ``core.csvfile``: BOM, text never a formula."""
+    return csvfile.csv_response(None, rows, filename=filename)
 
 
 #: Column widths of the XLSX export (characters), in ``attendance_table``'s order.

@@ -969,8 +969,9 @@ def registration_create(*, event: Event, user: AbstractBaseUser, occurrence=None
     status = Registration.Status.CONFIRMED if _take_seats(current, keys) else Registration.Status.WAITLISTED
     try:
         with transaction.atomic():
-            registration = Registration.objects.create(event=current, occurrence=occurrence, user=user, status=status,
-                                                       created_at=now)
+            registration = Registration.objects.create(
+                event=current, occurrence=occurrence, user=user, status=status, created_at=now,
+                was_waitlisted=status == Registration.Status.WAITLISTED)
     except IntegrityError:
         raise DomainError("already_registered", _("您已报名")) from None
     if status == Registration.Status.CONFIRMED:
@@ -1055,7 +1056,8 @@ def _promote(event: Event, freed: list[datetime] | None, now: datetime) -> None:
             continue  # nothing left to come (a finished series), or a counter already found full
         if _take_seats(event, keys):
             candidate.status = Registration.Status.CONFIRMED
-            candidate.save(update_fields=["status"])  # a save: the reader's feed is refreshed (events.receivers)
+            candidate.promoted_at = now
+            candidate.save(update_fields=["status", "promoted_at"])  # a save: the reader's feed is refreshed (events.receivers)
             notices.promoted(candidate)
         elif len(keys) == 1:
             full.update(keys)

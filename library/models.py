@@ -571,6 +571,9 @@ class Loan(models.Model):
             models.Index(fields=["book", "patron", "borrowed_at"], name="loan_book_patron"),
             # … and the books those readers borrowed, counted per book over distinct readers.
             models.Index(fields=["patron", "book"], name="loan_patron_book"),
+            # Reports (reports.library_reports): loans counted per month in a date range, and returns.
+            models.Index(fields=["borrowed_at"], name="loan_borrowed_at"),
+            models.Index(fields=["returned_at"], name="loan_returned_at", condition=Q(returned_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -640,6 +643,9 @@ class Hold(models.Model):
             models.Index(fields=["book", "status", "created_at"], name="hold_queue"),
             models.Index(fields=["patron", "status"], name="hold_patron_status"),
             models.Index(fields=["status", "pickup_by"], name="hold_status_pickup"),
+            # Reports: holds placed in a date range (ranking, wait times), holds fulfilled per month.
+            models.Index(fields=["created_at"], name="hold_created_at"),
+            models.Index(fields=["status", "closed_at"], name="hold_status_closed"),
         ]
 
     def __str__(self) -> str:
@@ -736,6 +742,9 @@ class CirculationEvent(models.Model):
         indexes = [
             models.Index(fields=["book", "at"], name="circ_book_at"),
             models.Index(fields=["patron", "at"], name="circ_patron_at"),
+            # Reports: renewals per month, pull-list events in a date range and a hold's last HOLD_PULL.
+            models.Index(fields=["action", "at"], name="circ_action_at"),
+            models.Index(fields=["hold", "action", "at"], name="circ_hold_action_at"),
         ]
 
     def __str__(self) -> str:

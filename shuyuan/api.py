@@ -29,6 +29,8 @@ from library.api import router as library_router
 from library.circulation_api import router as circulation_router
 from library.copycat_api import router as copycat_router
 from notices.api import router as notices_router
+from reports.api import router as reports_router
+from reports.reading_api import router as reading_year_router
 from search_index.api import router as search_router
 
 logger = logging.getLogger(__name__)
@@ -220,3 +222,5 @@ api.add_router("/", copycat_router)
 api.add_router("/", events_router)
 api.add_router("/", search_router)
 api.add_router("/", notices_router)
+api.add_router("/", reading_year_router)
+api.add_router("/", reports_router)

@@ -388,6 +388,7 @@ INSTALLED_APPS = [
     "library.apps.LibraryConfig",
     "events.apps.EventsConfig",
     "search_index.apps.SearchIndexConfig",
+    "reports.apps.ReportsConfig",
     "web.apps.WebConfig",
     "interop.apps.InteropConfig",
     "django_tasks",

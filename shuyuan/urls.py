@@ -10,6 +10,7 @@ from events import views as event_views
 from events.feeds import event_feed, occurrence_feed, personal_feed, public_feed
 from interop import views as interop_views
 from library import views as library_views
+from reports import views as report_views
 from shuyuan.api import api, api_not_found
 from shuyuan.health import healthz, readyz
 from web import views as web_views
@@ -78,6 +79,13 @@ urlpatterns = [
     path("organize/<int:pk>/edit", event_views.edit, name="event-edit"),
     path("organize/<int:pk>/attendees", event_views.attendees, name="event-attendees"),
     path("registrations/<int:pk>/cancel", event_views.cancel_registration, name="registration-cancel"),
+    path("reports/", report_views.report_index, name="reports"),
+    path("reports/annual/", report_views.annual_summary, name="report-annual"),
+    path("me/reading", report_views.my_year, name="my-year"),
+    path("reports/<slug:slug>", report_views.report_page, name="report"),
+    path("reports/<slug:slug>/records", report_views.report_records, name="report-records"),
+    path("reports/<slug:slug>/<slug:table>.xlsx", report_views.report_export, {"fmt": "xlsx"}, name="report-xlsx"),
+    path("reports/<slug:slug>/<slug:table>.csv", report_views.report_export, {"fmt": "csv"}, name="report-csv"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -58,6 +58,18 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
         "title": "活动组织者",
     },
     {
+        # The court's leadership: the library-wide reports (/reports), by division; no admin, no borrowing.
+        "username": "manager",
+        "email": "gaoyuan@example.org",
+        "card_number": "R0006",
+        "password": "manager-demo-2026",
+        "roles": ("manager",),
+        "superuser": False,
+        "display_name": "高远",
+        "division": "院领导",
+        "title": "副院长",
+    },
+    {
         "username": "admin",
         "email": "zhaolei@example.org",
         "card_number": "R0005",

@@ -1,8 +1,10 @@
 """Who may call what: an authorization matrix generated from the URL conf.
 
 ``endpoints()`` walks Django's URL resolver (the NinjaAPI's operations included) and lists every
-(method, route) it answers.  ``EXPECTED`` says, by hand, what each of five actors gets from each one:
-anonymous, ``judge``, ``librarian``, ``organizer`` and ``other_judge`` (a second judge).  A route
+(method, route) it answers.  ``EXPECTED`` says, by hand, what each of six actors gets from each one:
+anonymous, ``judge``, ``librarian``, ``organizer``, ``other_judge`` (a second judge) and ``manager`` (院领导,
+the manager role alone: the library's reports and nothing of a reader's).  A row that does not name the
+manager's answer expects what ``other_judge`` gets (a logged-in stranger to the world's objects).  A route
 without a rule fails ``test_every_endpoint_has_a_rule``, and a rule for a route that is gone fails
 ``test_every_rule_names_an_endpoint``, so a new endpoint cannot ship without someone deciding who may
 call it.
@@ -43,7 +45,7 @@ from tests.conftest import ApiClient, make_user
 from tests.jobs.worker import run_queued_jobs
 from tests.library.sru_server import marc21_record
 
-ACTORS = ("anonymous", "judge", "librarian", "organizer", "other_judge")
+ACTORS = ("anonymous", "judge", "librarian", "organizer", "other_judge", "manager")
 #: The methods a page (a view that is not an API operation) is called with, unless it declares fewer.
 PAGE_METHODS = ("GET", "POST")
 #: Routes left out of the matrix, and why.  Keep this short.
@@ -127,12 +129,13 @@ class Case:
     index: bool = False  # needs the search index
 
 
-def E(anonymous, judge, librarian, organizer, other_judge, **options) -> Case:  # noqa: N802 - a table column
-    return Case(dict(zip(ACTORS, (anonymous, judge, librarian, organizer, other_judge), strict=True)), **options)
+def E(anonymous, judge, librarian, organizer, other_judge, manager=None, **options) -> Case:  # noqa: N802 - a table column
+    answers = (anonymous, judge, librarian, organizer, other_judge, other_judge if manager is None else manager)
+    return Case(dict(zip(ACTORS, answers, strict=True)), **options)
 
 
 def same(status, **options) -> Case:
-    return E(status, status, status, status, status, **options)
+    return E(status, status, status, status, status, status, **options)
 
 
 CSV_IMPORT = (",".join(CSV_COLUMNS) + "\n" + ",".join("导入的书" if c == "title" else "" for c in CSV_COLUMNS) + "\n")
@@ -189,7 +192,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("PATCH", "api/v1/copies/<barcode>"): E(401, 403, 200, 403, 403, body={"note": "改"}),
     ("DELETE", "api/v1/copies/<barcode>"): E(401, 403, 204, 403, 403),
     ("GET", "api/v1/papers"): same(200),
-    ("POST", "api/v1/papers"): E(401, 201, 201, 403, 201, body={"title": "新课题"}),
+    ("POST", "api/v1/papers"): E(401, 201, 201, 403, 201, 403, body={"title": "新课题"}),
     ("GET", "api/v1/papers/<paper_id>"): E(404, 200, 200, 200, 200),  # the internal paper
     ("GET", "api/v1/papers/<paper_id>/related"): E(404, 200, 200, 200, 200),
     ("PATCH", "api/v1/papers/<paper_id>"): E(401, 200, 200, 403, 403, body={"awards": "一等奖"}, owned=True),
@@ -219,7 +222,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "api/v1/labels"): E(401, 403, 200, 403, 403, body={"kind": "spine", "barcodes": ["C1", "F1"]}),
     # --- API: circulation
     ("POST", "api/v1/loans"): [
-        E(401, 201, 201, 201, 201, body={"barcode": "F1"}, label="self-service"),
+        E(401, 201, 201, 201, 201, 403, body={"barcode": "F1"}, label="self-service"),
         E(401, 403, 201, 403, 403, body={"barcode": "F1", "patron": "reader1"}, label="desk"),
     ],
     ("GET", "api/v1/loans"): E(401, 200, 200, 200, 200),
@@ -238,7 +241,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "api/v1/transfers/<transfer_id>/send"): E(401, 403, 200, 403, 403),
     ("POST", "api/v1/transfers/<transfer_id>/receive"): E(401, 403, 200, 403, 403),
     ("POST", "api/v1/holds"): [
-        E(401, 201, 201, 201, 201, body={"book": "busy_book"}, label="own"),
+        E(401, 201, 201, 201, 201, 403, body={"book": "busy_book"}, label="own"),
         E(401, 403, 201, 403, 403, body={"book": "busy_book", "patron": "judge1"}, label="for-a-patron"),
     ],
     ("GET", "api/v1/holds"): E(401, 200, 200, 200, 200),
@@ -264,7 +267,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
                                                                        args={"event_id": "internal_event"}),
     ("DELETE", "api/v1/events/<event_id>/attachments/<attachment_id>"): E(401, 403, 403, 204, 403,
                                                                           args={"event_id": "internal_event"}),
-    ("POST", "api/v1/events/<event_id>/registrations"): E(401, 201, 201, 201, 201, body={},
+    ("POST", "api/v1/events/<event_id>/registrations"): E(401, 201, 201, 201, 201, 403, body={},
                                                           args={"event_id": "internal_event"}),
     ("GET", "api/v1/events/<event_id>/registrations"): E(401, 403, 403, 200, 403),
     ("GET", "api/v1/me/registrations"): E(401, 200, 200, 200, 200),
@@ -275,6 +278,21 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "api/v1/events/<event_id>/occurrences/bulk"): E(401, 403, 403, 200, 403,
                                                             body={"action": "cancel", "occurrences": ["event_start"]}),
     ("GET", "api/v1/me/attendance"): E(401, 200, 200, 200, 200),
+    # --- API: reports (issue 20): librarians and the leadership; records naming readers for librarians only
+    ("GET", "api/v1/reports"): E(401, 403, 200, 200, 403, 200),
+    ("GET", "api/v1/reports/<slug>"): [
+        E(401, 403, 200, 403, 403, 200, query={"by": "division"}, label="library"),
+        E(401, 403, 200, 200, 403, 200, args={"slug": "events_report"}, label="events"),
+    ],
+    ("GET", "api/v1/reports/<slug>/records"): [
+        E(401, 403, 200, 403, 403, 403, query={"figure": "loans", "month": "2026-01"}, label="readers"),
+        E(401, 403, 200, 403, 403, 200, args={"slug": "weeding_report"}, query={"figure": "never", "class": "D"},
+          label="copies"),
+    ],
+    # A person's year in reading: their own, and anyone's for librarians (reports.reading_api).
+    ("GET", "api/v1/reports/me/year"): E(401, 200, 200, 200, 200, 200),
+    ("GET", "api/v1/reports/readers/<user_id>/year"): E(401, 200, 200, 403, 403, 403,
+                                                        args={"user_id": "judge_user"}, owned=True),
     # --- API: search
     ("GET", "api/v1/search"): same(200, query={"q": "民法典"}, index=True),
     # --- calendar feeds (the personal feed's token is the credential: judge's token works for anyone)
@@ -299,14 +317,15 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", ""): same(200, index=True),
     ("GET", "books/<int:pk>"): same(200, args={"pk": "book"}),
     ("POST", "books/<int:pk>"): same(200, args={"pk": "book"}),
-    ("POST", "books/<int:pk>/hold"): E(LOGIN, 302, 302, 302, 302, args={"pk": "busy_book"}),
+    ("POST", "books/<int:pk>/hold"): E(LOGIN, 302, 302, 302, 302, 403, args={"pk": "busy_book"}),
     ("GET", "browse"): same(200, query={"clc": "D9"}),
     ("GET", "papers/<int:pk>"): E(404, 200, 200, 200, 200, args={"pk": "internal_paper"}),
     ("POST", "papers/<int:pk>"): E(404, 200, 200, 200, 200, args={"pk": "internal_paper"}),
     ("GET", "me"): E(LOGIN, 200, 200, 200, 200),
     ("POST", "me"): E(LOGIN, 200, 200, 200, 200),
-    ("GET", "borrow"): E(LOGIN, 200, 200, 200, 200),
-    ("POST", "borrow"): E(LOGIN, 302, 302, 302, 302, body={"barcode": "F1"}),
+    # The manager role alone borrows nothing (a leader who reads holds the judge role as well).
+    ("GET", "borrow"): E(LOGIN, 200, 200, 200, 200, 403),
+    ("POST", "borrow"): E(LOGIN, 302, 302, 302, 302, 403, body={"barcode": "F1"}),
     ("GET", "desk/pull"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "desk/pull"): E(LOGIN, 403, 302, 403, 403, body={"hold": "pull_hold", "action": "pulled"}),
     ("GET", "desk/transit"): E(LOGIN, 403, 200, 403, 403),
@@ -338,13 +357,30 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("POST", "me/calendar-links/<int:pk>"): E(LOGIN, 302, 404, 404, 404, args={"pk": "calendar_link"},
                                               body={"name": "平板", "scope": "all", "action": "save"}, owned=True),
     ("GET", "me/notices"): E(LOGIN, 200, 200, 200, 200),
+    ("GET", "me/reading"): E(LOGIN, 200, 200, 200, 200),
+    # The annual summary: librarians and the leadership (manager, not an actor here).
+    ("GET", "reports/annual/"): E(LOGIN, 403, 200, 403, 403, 200),
     ("POST", "me/contact"): E(LOGIN, 302, 302, 302, 302),
     ("POST", "me/notice-preferences"): E(LOGIN, 302, 302, 302, 302),
     # A judge's own papers; librarians edit every paper.  An empty form is shown again with its errors.
-    ("GET", "me/papers"): E(LOGIN, 200, 200, 403, 200),
-    ("POST", "me/papers"): E(LOGIN, 200, 200, 403, 200),
+    ("GET", "me/papers"): E(LOGIN, 200, 200, 403, 200, 403),
+    ("POST", "me/papers"): E(LOGIN, 200, 200, 403, 200, 403),
     ("GET", "me/papers/<int:pk>"): E(LOGIN, 200, 200, 404, 404, args={"pk": "internal_paper"}, owned=True),
     ("POST", "me/papers/<int:pk>"): E(LOGIN, 200, 200, 404, 404, args={"pk": "internal_paper"}, owned=True),
+    # Reports (issue 20): librarians and the leadership (院领导); records naming readers for librarians only.
+    # Organizers read the events reports (their figures, not the people behind them).
+    ("GET", "reports/"): E(LOGIN, 403, 200, 200, 403, 200),
+    ("GET", "reports/<slug:slug>"): [
+        E(LOGIN, 403, 200, 403, 403, 200, label="library"),
+        E(LOGIN, 403, 200, 200, 403, 200, args={"slug": "events_report"}, label="events"),
+    ],
+    ("GET", "reports/<slug:slug>/records"): [
+        E(LOGIN, 403, 200, 403, 403, 403, query={"figure": "loans", "month": "2026-01"}, label="readers"),
+        E(LOGIN, 403, 200, 403, 403, 200, args={"slug": "weeding_report"}, query={"figure": "never", "class": "D"},
+          label="copies"),
+    ],
+    ("GET", "reports/<slug:slug>/<slug:table>.xlsx"): E(LOGIN, 403, 200, 403, 403, 200),
+    ("GET", "reports/<slug:slug>/<slug:table>.csv"): E(LOGIN, 403, 200, 403, 403, 200),
     ("GET", "events"): same(200),
     ("POST", "events"): same(200),
     ("GET", "events/<int:pk>"): E(404, 200, 200, 200, 200, args={"pk": "internal_event"}),
@@ -389,6 +425,8 @@ DEFAULT_ARGS = {
     "transfer_id": "transfer",
     "occurrence": "event_occurrence",
     "target_id": "sru_target",
+    "slug": "report",
+    "table": "report_table",
 }
 
 
@@ -457,7 +495,9 @@ def _build_world() -> dict:
     attachment = event_services.attachment_add(event=internal_event, data=b"agenda", filename="agenda.txt")
     sru_target = SruTarget.objects.create(name="矩阵目标", base_url="http://localhost:9/sru")
     sru_token = copycat.sign_record(sru_target, marc21_record(title="复制编目的书", year=2020).encode())
-    users = {"judge": judge, "librarian": librarian, "organizer": organizer, "other_judge": other_judge}
+    manager = make_user("manager1", Role.MANAGER, display_name="高院长", division="院领导")
+    users = {"judge": judge, "librarian": librarian, "organizer": organizer, "other_judge": other_judge,
+             "manager": manager}
     return {
         "users": users,
         "tokens": {actor: token_issue(user=user, name="matrix").raw for actor, user in users.items()},
@@ -471,7 +511,9 @@ def _build_world() -> dict:
         "event_occurrence": event.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"),
         "calendar_token": calendar_token_rotate(user=judge),
         "calendar_link": calendar_link_create(user=judge, name="办公室 Outlook").pk,
-        "sru_target": sru_target.pk, "sru_token": sru_token,
+        "sru_target": sru_target.pk, "sru_token": sru_token, "judge_user": judge.pk,
+        "report": "circulation", "report_table": "months", "weeding_report": "never-borrowed",
+        "events_report": "event-attendance",
     }
 
 

@@ -14,7 +14,7 @@ LAYERS: list[set[str]] = [
     {"notices"},  # one notice model, templates, delivery
     {"library"},  # catalogue, papers, circulation
     {"events", "search_index"},  # events and feeds; the full-text index of the catalogue
-    {"web", "interop"},  # pages that span apps, demo data; SRU and OAI-PMH for other libraries
+    {"web", "interop", "reports"},  # pages that span apps, demo data; SRU and OAI-PMH; reports and their pages
     {"shuyuan"},  # settings, URLs, the one NinjaAPI, health, request logs
 ]
 FLOOR = {package: floor for floor, packages in enumerate(LAYERS) for package in packages}

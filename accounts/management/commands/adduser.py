@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument(
             "--role", action="append", dest="roles", default=[], choices=Role.values,
-            help=_("judge、librarian 或 organizer；可重复"),
+            help=_("judge、librarian、organizer 或 manager（院领导）；可重复"),
         )
         parser.add_argument("--password", help=_("登录密码；不给出时新用户不能用密码登录"))
         parser.add_argument("--name", dest="display_name", help=_("显示姓名，例如 张法官"))

@@ -1,0 +1,179 @@
+"""The one filter every report reads: a date range, a location, a division, and the few options some reports
+take (a grouping, a CLC class, how many rows a ranking lists: ``top``).
+
+Pages and the API validate it with the same form (``FilterForm``): the page shows the form's errors beside the
+fields, the API answers 422 naming each field (``filter_from``).  A report lists which options it uses
+(``Report.options``); the others are accepted and ignored, so one query string serves every report.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Profile
+from library.models import Location
+from library.policy import library_today
+from library.validators import normalize_clc
+
+#: The longest range a report covers: five years, so one request cannot ask for a century of months.
+MAX_DAYS = 5 * 366
+#: Groupings of the circulation figures.
+BY_CHOICES = (("location", _("馆藏地")), ("division", _("部门")), ("role", _("读者角色")))
+#: Rankings list at most this many rows (``top``).
+MAX_TOP = 100
+DEFAULT_TOP = 20
+
+
+def library_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def day_start(day: date) -> datetime:
+    """The first instant of ``day`` in library time (aware)."""
+    return datetime.combine(day, time.min, tzinfo=library_tz())
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def year_before(day: date) -> date:
+    """The same day a year earlier (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What a report counts: ``start``–``end`` (dates in library time, both included), optionally only one
+    location (by its name, as copies name it) and one division (``Profile.division``)."""
+
+    start: date
+    end: date
+    location: Location | None = None
+    division: str | None = None
+    by: str = "location"
+    clc: str = ""
+    top: int = DEFAULT_TOP
+    today: date = field(default_factory=library_today)
+
+    @property
+    def since(self) -> datetime:
+        """The range's first instant (aware, library time)."""
+        return day_start(self.start)
+
+    @property
+    def until(self) -> datetime:
+        """The instant after the range (exclusive bound)."""
+        return day_start(self.end + timedelta(days=1))
+
+    def months(self) -> list[date]:
+        """The first day of every month the range touches, in order."""
+        months, month = [], month_start(self.start)
+        while month <= self.end:
+            months.append(month)
+            month = add_months(month, 1)
+        return months
+
+    def last_year(self) -> "ReportFilter":
+        """The same range a year earlier (the trend columns)."""
+        return ReportFilter(start=year_before(self.start), end=year_before(self.end), location=self.location,
+                            division=self.division, by=self.by, clc=self.clc, top=self.top, today=self.today)
+
+    def query(self) -> dict[str, str]:
+        """The filter as query parameters (links to exports and to the records behind a figure)."""
+        params = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        if self.location is not None:
+            params["location"] = self.location.code
+        if self.division is not None:
+            params["division"] = self.division
+        if self.by != "location":
+            params["by"] = self.by
+        if self.clc:
+            params["clc"] = self.clc
+        if self.top != DEFAULT_TOP:
+            params["top"] = str(self.top)
+        return params
+
+
+def default_range(today: date) -> tuple[date, date]:
+    """Twelve months: the first of the month eleven months ago to today."""
+    return add_months(today, -11), today
+
+
+def divisions() -> list[str]:
+    """The divisions people belong to (one DISTINCT over profiles), in order."""
+    return list(Profile.objects.exclude(division="").order_by("division").values_list("division", flat=True)
+                .distinct())
+
+
+class FilterForm(forms.Form):
+    """The filter as a form: ``from`` and ``to`` (YYYY-MM-DD), ``location`` (a code), ``division``, ``by``,
+    ``clc``, ``top``.  Empty dates default to the last twelve months."""
+
+    location = forms.ModelChoiceField(label=_("馆藏地"), queryset=Location.objects.all(), to_field_name="code",
+                                      required=False, empty_label=_("全部馆藏地"),
+                                      error_messages={"invalid_choice": _("没有代码为该值的馆藏地")})
+    division = forms.ChoiceField(label=_("部门"), required=False,
+                                 error_messages={"invalid_choice": _("没有人属于部门 %(value)s")})
+    by = forms.ChoiceField(label=_("分组"), choices=BY_CHOICES, required=False)
+    clc = forms.CharField(label=_("中图法分类"), max_length=32, required=False,
+                          help_text=_("分类号前缀，例如 D9 或 D923"))
+    top = forms.IntegerField(label=_("排行条数"), min_value=1, max_value=MAX_TOP, required=False)
+
+    def __init__(self, *args, today: date | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today or library_today()
+        # "from" is a keyword in Python: the two dates are declared here, first in the form.
+        dates = {
+            "from": forms.DateField(label=_("开始日期"), required=False, input_formats=["%Y-%m-%d"],
+                                    widget=forms.DateInput(attrs={"type": "date"})),
+            "to": forms.DateField(label=_("结束日期"), required=False, input_formats=["%Y-%m-%d"],
+                                  widget=forms.DateInput(attrs={"type": "date"})),
+        }
+        self.fields = {**dates, **self.fields}
+        self.fields["division"].choices = [("", _("全部部门")), *((d, d) for d in divisions())]
+
+    def clean_clc(self) -> str:
+        text = (self.cleaned_data.get("clc") or "").strip()
+        if not text:
+            return ""
+        try:
+            return normalize_clc(text)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        start, end = data.get("from"), data.get("to")
+        default_start, default_end = default_range(self.today)
+        end = end or default_end
+        start = start or (default_start if data.get("to") is None else add_months(end, -11))
+        if end < start:
+            self.add_error("to", _("结束日期早于开始日期"))
+        elif (end - start).days >= MAX_DAYS:
+            self.add_error("to", _("时间范围最长五年"))
+        data["from"], data["to"] = start, end
+        return data
+
+    def report_filter(self) -> ReportFilter:
+        """The validated filter (call after ``is_valid()`` returned True)."""
+        data = self.cleaned_data
+        return ReportFilter(start=data["from"], end=data["to"], location=data.get("location"),
+                            division=data.get("division") or None, by=data.get("by") or "location",
+                            clc=data.get("clc") or "", top=data.get("top") or DEFAULT_TOP, today=self.today)

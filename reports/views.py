@@ -1,0 +1,213 @@
+"""The report pages (/reports/…): the index, a report with its filter, charts and tables, each table as XLSX or
+CSV, and the records behind a figure.
+
+Librarians and the court's leadership (``manager``) read the library-wide reports; the records behind a figure
+that name readers are for librarians only (the leadership sees divisions, never a person's reading), so their
+links are not shown to others and the page answers 403.  A bad filter is a form error on the page (400).
+"""
+
+import json
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.core.validators import MaxValueValidator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from core.errors import InvalidInput
+from library.policy import library_today
+from reports import exports
+from reports.base import Report, Table, may_read_library_reports, may_see_readers
+from reports.filters import FilterForm, ReportFilter
+from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
+from reports.registry import report_get, reports_for
+
+#: Filter parameters.  A records URL names its figure with the others (and ``by``, which both read).
+FILTER_KEYS = ("from", "to", "location", "division", "by", "clc", "top")
+NOT_FIGURE = ("from", "to", "location", "division", "clc", "top", "page")
+RECORDS_PER_PAGE = 50
+
+
+def _report(request: HttpRequest, slug: str) -> Report:
+    report = report_get(slug)
+    if report is None:
+        raise Http404
+    if not report.allowed(request.user):
+        raise PermissionDenied
+    return report
+
+
+def display(value) -> str:
+    """A cell as the page shows it."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if timezone.is_aware(value) else f"{value:%Y-%m-%d %H:%M}"
+    return str(value)
+
+
+def table_view(report: Report, table: Table, f: ReportFilter, links: list[dict]) -> dict:
+    """What the template needs of a table: cells with their shown text, their number (``data-v`` for the
+    chart) and the link to the records behind them."""
+    records = reverse("report-records", args=[report.slug])
+    query = f.query()
+    rows = []
+    for i, row in enumerate(table.rows):
+        cells = []
+        for column, value in zip(table.columns, row, strict=True):
+            link = links[i].get(column.key) if i < len(links) else None
+            cells.append({
+                "text": display(value),
+                "number": value if isinstance(value, int | float) and not isinstance(value, bool) else None,
+                "href": f"{records}?{urlencode({**query, **link})}" if link is not None else None,
+                "kind": column.kind,
+            })
+        rows.append(cells)
+    exports_query = urlencode(query)
+    return {
+        "key": table.key, "title": table.title, "note": table.note, "columns": table.columns, "rows": rows,
+        "chart": json.dumps(table.chart.spec(), ensure_ascii=False) if table.chart is not None else "",
+        "xlsx": f"{reverse('report-xlsx', args=[report.slug, table.key])}?{exports_query}",
+        "csv": f"{reverse('report-csv', args=[report.slug, table.key])}?{exports_query}",
+    }
+
+
+@require_safe
+@login_required
+def report_index(request: HttpRequest) -> HttpResponse:
+    """The reports the user may read: every report for librarians and the leadership, the events reports for
+    organizers; 403 for others."""
+    reports = reports_for(request.user)
+    if not reports:
+        raise PermissionDenied
+    return render(request, "reports/index.html", {"nav": "reports", "reports": reports,
+                                                  "annual": may_read_library_reports(request.user)})
+
+
+def _unlinked(report: Report, table: Table, f: ReportFilter) -> dict:
+    """A table without links to records (the annual summary's and a person's own year)."""
+    return table_view(report, table, f, [{} for _row in table.rows])
+
+
+class YearForm(forms.Form):
+    """``year``: a calendar year from 2000 to this one (default: this one)."""
+
+    year = forms.IntegerField(label=_("年份"), min_value=2000, required=False)
+
+    def __init__(self, *args, today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["year"].validators.append(MaxValueValidator(today.year))
+
+    def clean_year(self) -> int:
+        return self.cleaned_data.get("year") or self.today.year
+
+
+@require_safe
+@login_required
+def annual_summary(request: HttpRequest) -> HttpResponse:
+    """年度阅读报告: the annual report's tables for one calendar year, laid out to print on A4."""
+    report = _report(request, "annual")
+    today = library_today()
+    form = YearForm(request.GET, today=today)
+    context = {"nav": "reports", "report": report, "form": form}
+    if not form.is_valid():
+        return render(request, "reports/annual.html", context, status=400)
+    year = form.cleaned_data["year"]
+    f = year_filter(year, today)
+    tables = [_unlinked(report, table, f) for table in report.tables(f)]
+    return render(request, "reports/annual.html", {**context, "year": year, "filter": f, "tables": tables,
+                                                   "years": range(today.year, today.year - 10, -1)})
+
+
+@never_cache  # a person's own reading: never in a shared cache
+@require_safe
+@login_required
+def my_year(request: HttpRequest) -> HttpResponse:
+    """我的年度阅读: the signed-in person's own year (books, papers, events by month), with a year selector."""
+    today = library_today()
+    form = YearForm(request.GET, today=today)
+    years = reading_years(request.user, today)
+    context = {"nav": "me", "form": form, "years": years}
+    if not form.is_valid():
+        return render(request, "reports/my_year.html", context, status=400)
+    year = form.cleaned_data["year"]
+    tables = [_unlinked(MY_YEAR, table, year_filter(year, today)) for table in reading_year(request.user, year, today)]
+    return render(request, "reports/my_year.html", {**context, "year": year, "tables": tables,
+                                                    "months": tables[0]})
+
+
+def _filter_form(request: HttpRequest) -> FilterForm:
+    return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS})
+
+
+def _fields(report: Report, form: FilterForm) -> dict:
+    """The filter fields the report shows, and the errors of those it does not (still named)."""
+    return {"fields": [form[name] for name in report.uses],
+            "other_errors": [(name, error) for name, errors in form.errors.items() if name not in report.uses
+                             for error in errors]}
+
+
+@require_safe
+@login_required
+def report_page(request: HttpRequest, slug: str) -> HttpResponse:
+    report = _report(request, slug)
+    form = _filter_form(request)
+    context = {"nav": "reports", "report": report, "form": form, "reports": reports_for(request.user),
+               **_fields(report, form)}
+    if not form.is_valid():
+        return render(request, "reports/report.html", context, status=400)
+    f = form.report_filter()
+    tables = [table_view(report, table, f, report.links_for(request.user, f, table)) for table in report.tables(f)]
+    return render(request, "reports/report.html", {**context, "filter": f, "tables": tables})
+
+
+@require_safe
+@login_required
+def report_export(request: HttpRequest, slug: str, table: str, fmt: str) -> HttpResponse:
+    report = _report(request, slug)
+    form = _filter_form(request)
+    if not form.is_valid():
+        return render(request, "reports/report.html", {"nav": "reports", "report": report, "form": form,
+                                                       **_fields(report, form)}, status=400)
+    f = form.report_filter()
+    found = next((t for t in report.tables(f) if t.key == table), None)
+    if found is None:
+        raise Http404
+    return exports.table_response(report, found, f, fmt)
+
+
+@require_safe
+@login_required
+def report_records(request: HttpRequest, slug: str) -> HttpResponse:
+    """The records behind one figure, 50 a page."""
+    report = _report(request, slug)
+    form = _filter_form(request)
+    context = {"nav": "reports", "report": report, "form": form}
+    if not form.is_valid():
+        return render(request, "reports/records.html", context, status=400)
+    f = form.report_filter()
+    params = {k: v for k, v in request.GET.items() if k not in NOT_FIGURE}
+    try:
+        records = report.records(f, params)
+    except InvalidInput as exc:
+        return render(request, "reports/records.html", {**context, "error": exc}, status=400)
+    if records.personal and not may_see_readers(request.user):
+        raise PermissionDenied
+    page = Paginator(records.queryset, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [[display(value) for value in records.row(obj)] for obj in page.object_list]
+    base = urlencode({**f.query(), **params})
+    return render(request, "reports/records.html", {
+        **context, "records": records, "rows": rows, "page": page, "base": base,
+        "back": f"{reverse('report', args=[report.slug])}?{urlencode(f.query())}",
+        "title": _("%(report)s · 明细") % {"report": report.title},
+    })

@@ -1,0 +1,279 @@
+"""The events and readers reports, a person's year and the annual summary over a known history
+(tests/reports/event_history.py): every figure exact, the records behind figures, the pages, and who may see what.
+Runs on SQLite and PostgreSQL alike (``DATABASE_URL``)."""
+
+import io
+from datetime import UTC, date, datetime
+
+import openpyxl
+import pytest
+import time_machine
+from django.db import transaction
+from django.test import Client, override_settings
+
+from reports.filters import FilterForm
+from reports.reader_reports import reading_year
+from reports.registry import REPORTS
+from tests.conftest import ApiClient, make_user
+from tests.reports import event_history
+from tests.reports.history import NOW, RANGE
+
+
+@pytest.fixture(scope="module")
+def shared_history(django_db_setup, django_db_blocker):
+    """The history, built once for the module in a transaction rolled back at its end."""
+    outer = transaction.atomic()
+    with django_db_blocker.unblock():
+        outer.__enter__()
+    try:
+        with (django_db_blocker.unblock(), time_machine.travel(NOW, tick=False),
+              override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])):
+            built = event_history.build()
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def world(shared_history, db):
+    with time_machine.travel(NOW, tick=False):
+        yield shared_history
+
+
+def report_filter(**params):
+    form = FilterForm({**RANGE, **params})
+    assert form.is_valid(), form.errors
+    return form.report_filter()
+
+
+def rows(slug: str, key: str, **params) -> list[list]:
+    return {t.key: t for t in REPORTS[slug].tables(report_filter(**params))}[key].rows
+
+
+def records(slug: str, link: dict, **params) -> list[list]:
+    found = REPORTS[slug].records(report_filter(**params), link)
+    return [found.row(obj) for obj in found.queryset]
+
+
+def api(user) -> ApiClient:
+    client = Client()
+    client.force_login(user)
+    return ApiClient(client=client)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+E4_START, E1_START = utc(2026, 3, 1, 2), utc(2026, 3, 5, 6)
+APR, JUN = utc(2026, 4, 10, 7), utc(2026, 6, 10, 7)
+
+
+# --- occurrences -------------------------------------------------------------------------------------------------
+
+
+def test_occurrences_by_month_and_kind_count_held_and_cancelled_sessions(world):
+    assert rows("event-occurrences", "months") == [
+        ["2026-03", "读者沙龙", 1, 0], ["2026-03", "读书活动", 1, 0], ["2026-04", "法官茶座", 1, 0],
+        ["2026-05", "法学研讨会", 0, 1], ["2026-05", "法官茶座", 0, 1], ["2026-06", "法官茶座", 1, 0]]
+    assert rows("event-occurrences", "kinds") == [
+        ["读者沙龙", 1, 0], ["法学研讨会", 0, 1], ["法官茶座", 2, 1], ["读书活动", 1, 0], ["讲座", 0, 0]]
+
+
+def test_occurrence_records_list_the_sessions_behind_a_figure(world):
+    found = records("event-occurrences", {"figure": "occurrences", "kind": "tea_talk"})
+    assert [(r[0], r[1], r[4]) for r in found] == [(APR, "法官茶座", "已安排"), (JUN, "法官茶座", "已安排")]
+    cancelled = records("event-occurrences", {"figure": "occurrences", "month": "2026-05", "status": "cancelled"})
+    assert sorted(r[1] for r in cancelled) == ["法学研讨会：执行难", "法官茶座"]
+
+
+def test_a_range_leaves_out_the_sessions_outside_it(world):
+    assert rows("event-occurrences", "months", **{"from": "2026-04-01", "to": "2026-04-30"}) == [
+        ["2026-04", "法官茶座", 1, 0]]
+
+
+# --- registrations vs capacity vs attendance ------------------------------------------------------------------------
+
+
+def test_sessions_show_capacity_registrations_waitlist_and_check_ins(world):
+    assert rows("event-attendance", "sessions") == [
+        [E4_START, "读书活动：刑法学", "读书活动", 30, 2, 0, 1, 6.7, 50.0],
+        [E1_START, "读者沙龙：民法典", "读者沙龙", 2, 2, 1, 2, 100.0, 100.0],
+        [APR, "法官茶座", "法官茶座", None, 1, 0, 1, None, 100.0],
+        [JUN, "法官茶座", "法官茶座", None, 3, 0, 3, None, 100.0],
+    ]
+    assert rows("event-attendance", "kinds") == [
+        ["读者沙龙", 1, 2, 2, 2, 100.0], ["法官茶座", 2, 0, 4, 4, 100.0], ["读书活动", 1, 30, 2, 1, 50.0]]
+
+
+def test_a_division_counts_only_its_people(world):
+    assert [r[4:7] for r in rows("event-attendance", "sessions", division="民事审判庭")] == [
+        [1, 0, 0], [1, 1, 1], [1, 0, 1], [1, 0, 1]]
+
+
+def test_registration_and_check_in_records_name_the_people(world):
+    link = {"figure": "registrations", "event": str(world.events["e1"].pk), "occurrence": E1_START.isoformat()}
+    assert [(r[3], r[5]) for r in records("event-attendance", link)] == [("张明", "已确认"), ("王芳", "已确认")]
+    waiting = records("event-attendance", {**link, "status": "waitlisted"})
+    assert [(r[3], r[5]) for r in waiting] == [("赵强", "候补")]
+    june = {"figure": "attendance", "event": str(world.events["e2"].pk), "occurrence": JUN.isoformat()}
+    assert [(r[3], r[5]) for r in records("event-attendance", june)] == [("张明", ""), ("巴特尔", ""), ("高远", "是")]
+
+
+# --- waitlist conversions --------------------------------------------------------------------------------------------
+
+
+def test_waitlist_conversions_by_month_and_kind(world):
+    assert rows("event-waitlist", "months") == [["2026-02", 2, 1, 1, 0, 50.0]]
+    assert rows("event-waitlist", "kinds") == [["读者沙龙", 2, 1, 1, 0, 50.0]]
+    promoted = records("event-waitlist", {"figure": "waitlist", "outcome": "promoted"})
+    assert [(r[3], r[5]) for r in promoted] == [("王芳", "已确认")]
+    assert promoted[0][6] == utc(2026, 2, 25, 2)
+
+
+# --- attendance per division -----------------------------------------------------------------------------------------
+
+
+def test_attendance_per_division(world):
+    assert rows("event-divisions", "divisions") == [
+        ["执行局", 2, 1], ["政治部", 1, 1], ["民事审判庭", 3, 1], ["院领导", 1, 1]]
+    assert rows("event-divisions", "kinds") == [
+        ["执行局", "法官茶座", 1, 1], ["执行局", "读书活动", 1, 1], ["政治部", "读者沙龙", 1, 1],
+        ["民事审判庭", "读者沙龙", 1, 1], ["民事审判庭", "法官茶座", 2, 1], ["院领导", "法官茶座", 1, 1]]
+
+
+# --- reading lists around their event --------------------------------------------------------------------------------
+
+
+def test_reading_list_loans_in_the_30_days_before_and_after(world):
+    assert rows("event-reading", "sessions") == [
+        [E4_START, "读书活动：刑法学", "读书活动", 1, 0, 1, 0],
+        [E1_START, "读者沙龙：民法典", "读者沙龙", 1, 1, 1, 1],
+    ]
+    link = {"figure": "loans", "event": str(world.events["e1"].pk), "occurrence": E1_START.isoformat()}
+    assert [(r[0], r[4]) for r in records("event-reading", {**link, "when": "before"})] == [
+        (utc(2026, 2, 12, 2), "王芳")]
+    assert [(r[0], r[4]) for r in records("event-reading", {**link, "when": "after"})] == [
+        (utc(2026, 3, 31, 16, 30), "王芳")]
+
+
+# --- readers ------------------------------------------------------------------------------------------------------------
+
+
+def test_active_readers_per_division(world):
+    assert rows("readers", "divisions") == [
+        ["办公室", 1, 0, 0, 0, 0.0], ["执行局", 1, 1, 1, 1, 100.0], ["政治部", 1, 1, 1, 1, 100.0],
+        ["民事审判庭", 2, 1, 1, 1, 50.0], ["院领导", 1, 0, 1, 1, 100.0], ["全院", 6, 3, 4, 4, 66.7]]
+
+
+def test_a_judges_year_in_reading(world):
+    months, books, events = reading_year(world.users["j1"], 2026, date(2026, 6, 15))
+    assert months.rows == [["2026-01", 1, 1, 0, 0], ["2026-02", 0, 0, 0, 0], ["2026-03", 1, 1, 1, 1],
+                           ["2026-04", 1, 1, 1, 0], ["2026-05", 0, 0, 0, 0], ["2026-06", 0, 0, 1, 0],
+                           ["全年", 3, 3, 3, 1]]
+    assert [r[0] for r in books.rows] == ["民法典评注", "刑法学", "公司法"]
+    assert events.rows == [[E1_START, "读者沙龙：民法典", "读者沙龙"], [APR, "法官茶座", "法官茶座"],
+                           [JUN, "法官茶座", "法官茶座"]]
+    last_year = reading_year(world.users["j1"], 2025, date(2026, 6, 15))[0].rows
+    assert last_year[2] == ["2025-03", 1, 1, 0, 0] and last_year[-1] == ["全年", 1, 1, 0, 0]
+
+
+# --- the annual summary -----------------------------------------------------------------------------------------------
+
+
+ANNUAL_HEADLINE = [
+    ["借出（次）", 7, 1, 600.0], ["归还（次）", 4, 1, 300.0], ["续借（次）", 1, 0, None], ["借书人数", 3, 1, 200.0],
+    ["借阅图书（种）", 3, 1, 200.0], ["活跃读者（人）", 4, 1, 300.0], ["举办活动（场）", 4, 0, None],
+    ["活动签到（人次）", 7, 0, None], ["参加活动（人）", 4, 0, None]]
+
+
+def test_annual_summary_headline_and_tables(world):
+    assert rows("annual", "headline") == ANNUAL_HEADLINE
+    assert rows("annual", "months") == [["2026-01", 2, 0], ["2026-02", 1, 0], ["2026-03", 1, 3], ["2026-04", 2, 1],
+                                        ["2026-05", 1, 0], ["2026-06", 0, 3]]
+    assert rows("annual", "top") == [[1, "民法典评注", 4, 3], [2, "刑法学", 2, 2], [3, "公司法", 1, 1]]
+    assert rows("annual", "kinds") == [["读者沙龙", 1, 2], ["法官茶座", 2, 4], ["读书活动", 1, 1]]
+
+
+def test_annual_page_prints_the_year_and_its_xlsx_holds_the_figures(world):
+    client = Client()
+    client.force_login(world.users["mgr"])
+    page = client.get("/reports/annual/", {"year": "2026"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "2026 年度阅读报告" in body and 'data-v="600.0"' in body and "/records" not in body
+    xlsx = client.get("/reports/annual/headline.xlsx", {"from": "2026-01-01", "to": "2026-06-15"})
+    assert xlsx.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content) if xlsx.streaming else xlsx.content)).active
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[1:] == ANNUAL_HEADLINE
+    assert client.get("/reports/annual/", {"year": "1999"}).status_code == 400
+
+
+# --- who may see what ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("user", "index", "event_page", "library_page", "annual"), [
+    ("lib", 200, 200, 200, 200), ("mgr", 200, 200, 200, 200), ("org", 200, 200, 403, 403), ("j1", 403, 403, 403, 403)])
+def test_pages_per_role(world, user, index, event_page, library_page, annual):
+    client = Client()
+    client.force_login(world.users[user])
+    assert client.get("/reports/").status_code == index
+    assert client.get("/reports/event-attendance", RANGE).status_code == event_page
+    assert client.get("/reports/readers", RANGE).status_code == library_page
+    assert client.get("/reports/annual/").status_code == annual
+
+
+def test_organizers_and_managers_see_figures_but_not_the_people_behind_them(world):
+    link = {**RANGE, "figure": "attendance", "group": "民事审判庭"}
+    for user, status in (("lib", 200), ("mgr", 403), ("org", 403)):
+        client = Client()
+        client.force_login(world.users[user])
+        assert client.get("/reports/event-divisions/records", link).status_code == status
+        page = client.get("/reports/event-divisions", RANGE).content.decode()
+        assert ("/reports/event-divisions/records?" in page) is (user == "lib")
+
+
+def test_my_year_page_shows_only_my_own_figures(world):
+    client = Client()
+    client.force_login(world.users["j1"])
+    page = client.get("/me/reading", {"year": "2026"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "我的 2026 年阅读" in body and "民法典评注" in body and 'class="chart"' in body
+    assert page["Cache-Control"].startswith("max-age=0")
+    assert client.get("/me/reading", {"year": "2999"}).status_code == 400
+    assert 'action="/me/reading"' in client.get("/me").content.decode()
+
+
+def test_reading_year_api_is_for_the_person_and_librarians(world):
+    j1, j2, lib = world.users["j1"], world.users["j2"], world.users["lib"]
+    mine = api(j1).get("/api/v1/reports/me/year?year=2026")
+    assert mine.status_code == 200
+    assert mine.json()["tables"][0]["rows"][-1] == ["全年", 3, 3, 3, 1]
+    assert api(j2).get(f"/api/v1/reports/readers/{j1.pk}/year?year=2026").status_code == 403
+    assert api(world.users["mgr"]).get(f"/api/v1/reports/readers/{j1.pk}/year").status_code == 403
+    theirs = api(lib).get(f"/api/v1/reports/readers/{j1.pk}/year?year=2026")
+    assert theirs.json()["tables"][0]["rows"] == mine.json()["tables"][0]["rows"]
+    assert api(j1).get("/api/v1/reports/me/year?year=1990").status_code == 422
+
+
+def test_a_new_reader_without_profile_counts_under_no_division(world):
+    make_user("newbie", "judge")
+    assert rows("readers", "divisions")[-2:] == [["（未填部门）", 1, 0, 0, 0, 0.0], ["全院", 7, 3, 4, 4, 57.1]]
+
+
+def test_the_api_gives_the_events_figures_and_their_records(world):
+    lib, org = api(world.users["lib"]), api(world.users["org"])
+    found = lib.get("/api/v1/reports/event-waitlist", RANGE).json()
+    assert found["tables"][0]["rows"] == [["2026-02", 2, 1, 1, 0, 50.0]]
+    link = {"figure": "registrations", "event": str(world.events["e1"].pk), "occurrence": E1_START.isoformat()}
+    records_found = lib.get("/api/v1/reports/event-attendance/records", {**RANGE, **link})
+    assert records_found.status_code == 200
+    assert [r[3] for r in records_found.json()["rows"]] == ["张明", "王芳"]
+    assert org.get("/api/v1/reports/event-waitlist", RANGE).json()["tables"][0]["links"] == [{}]
+    assert org.get("/api/v1/reports/event-attendance/records", {**RANGE, **link}).status_code == 403
+    bad = lib.get("/api/v1/reports/event-attendance/records", {**RANGE, **link, "occurrence": "soon"})
+    assert bad.status_code == 422 and "occurrence" in str(bad.json()["detail"])

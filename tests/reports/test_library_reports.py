@@ -1,0 +1,396 @@
+"""The library's reports over a known history (tests/reports/history.py): every figure exact, the records behind
+figures, the filter's checks, the same figures on the page, in the XLSX and CSV files and in the API, and who may
+see what.  Runs on SQLite and PostgreSQL alike (``DATABASE_URL``)."""
+
+import csv
+import io
+from urllib.parse import parse_qsl, urlsplit
+
+import lxml.html
+import openpyxl
+import pytest
+import time_machine
+from django.db import transaction
+from django.test import Client, override_settings
+
+from reports.filters import FilterForm
+from reports.registry import REPORTS
+from tests.conftest import ApiClient
+from tests.reports import history
+from tests.reports.history import NOW, RANGE
+
+
+@pytest.fixture(scope="module")
+def shared_history(django_db_setup, django_db_blocker):
+    """The history, built once for the module in a transaction rolled back at its end (each test runs in a
+    savepoint of it)."""
+    outer = transaction.atomic()
+    with django_db_blocker.unblock():
+        outer.__enter__()
+    try:
+        with (django_db_blocker.unblock(), time_machine.travel(NOW, tick=False),
+              override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])):
+            built = history.build()
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def world(shared_history, db):
+    with time_machine.travel(NOW, tick=False):
+        yield shared_history
+
+
+def tables(slug: str, **params) -> dict:
+    form = FilterForm({**RANGE, **params})
+    assert form.is_valid(), form.errors
+    return {t.key: t for t in REPORTS[slug].tables(form.report_filter())}
+
+
+def rows(slug: str, key: str, **params) -> list[list]:
+    return tables(slug, **params)[key].rows
+
+
+def records(slug: str, link: dict, **params) -> list[list]:
+    form = FilterForm({**RANGE, **params})
+    assert form.is_valid(), form.errors
+    found = REPORTS[slug].records(form.report_filter(), link)
+    return [found.row(obj) for obj in found.queryset]
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- the figures -----------------------------------------------------------------------------------------------
+
+
+def test_circulation_counts_each_month_and_the_same_month_last_year(world):
+    assert rows("circulation", "months") == [
+        # month, loans, returns, renewals, holds placed, holds filled, then the same five a year earlier
+        ["2026-01", 2, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+        ["2026-02", 1, 1, 0, 1, 1, 0, 0, 0, 0, 0],
+        ["2026-03", 1, 3, 0, 1, 1, 1, 1, 0, 1, 0],
+        ["2026-04", 2, 0, 0, 1, 0, 0, 0, 0, 0, 0],  # L4 at 00:30 on 1 April in Beijing is April's
+        ["2026-05", 1, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+        ["2026-06", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ]
+
+
+def test_circulation_by_location_division_and_role(world):
+    assert rows("circulation", "groups") == [
+        ["2026-01", "棋盘井法庭", 1, 0, 0, 0, 0, 0],
+        ["2026-01", "院本部", 1, 0, 1, 0, 0, 0],
+        ["2026-02", "院本部", 1, 1, 0, 1, 1, 0],
+        ["2026-03", "棋盘井法庭", 0, 1, 0, 0, 0, 0],
+        ["2026-03", "院本部", 1, 2, 0, 1, 1, 1],
+        ["2026-04", "棋盘井法庭", 1, 0, 0, 0, 0, 0],
+        ["2026-04", "院本部", 1, 0, 0, 1, 0, 0],
+        ["2026-05", "院本部", 1, 0, 0, 1, 0, 0],
+    ]
+    assert rows("circulation", "groups", by="division") == [
+        ["2026-01", "执行局", 1, 0, 0, 0, 0, 0],
+        ["2026-01", "民事审判庭", 1, 0, 1, 0, 0, 0],
+        ["2026-02", "政治部", 1, 0, 0, 1, 1, 0],
+        ["2026-02", "民事审判庭", 0, 1, 0, 0, 0, 0],
+        ["2026-03", "执行局", 0, 1, 0, 0, 0, 0],
+        ["2026-03", "政治部", 0, 1, 0, 0, 0, 0],
+        ["2026-03", "民事审判庭", 1, 1, 0, 1, 1, 1],
+        ["2026-04", "执行局", 0, 0, 0, 1, 0, 0],
+        ["2026-04", "政治部", 1, 0, 0, 0, 0, 0],
+        ["2026-04", "民事审判庭", 1, 0, 0, 0, 0, 0],
+        ["2026-05", "执行局", 1, 0, 0, 0, 0, 0],
+        ["2026-05", "民事审判庭", 0, 0, 0, 1, 0, 0],
+    ]
+    assert rows("circulation", "groups", by="role") == [
+        ["2026-01", "法官", 2, 0, 1, 0, 0, 0],
+        ["2026-02", "法官", 0, 1, 0, 0, 0, 0],
+        ["2026-02", "活动组织者", 1, 0, 0, 1, 1, 0],
+        ["2026-03", "法官", 1, 2, 0, 1, 1, 1],
+        ["2026-03", "活动组织者", 0, 1, 0, 0, 0, 0],
+        ["2026-04", "法官", 1, 0, 0, 1, 0, 0],
+        ["2026-04", "活动组织者", 1, 0, 0, 0, 0, 0],
+        ["2026-05", "法官", 1, 0, 0, 1, 0, 0],
+    ]
+
+
+def test_circulation_keeps_to_a_location_and_a_division(world):
+    assert [r[:2] for r in rows("circulation", "months", location="qpj")] == [
+        ["2026-01", 1], ["2026-02", 0], ["2026-03", 0], ["2026-04", 1], ["2026-05", 0], ["2026-06", 0]]
+    assert [r[:6] for r in rows("circulation", "months", division="执行局")] == [
+        ["2026-01", 1, 0, 0, 0, 0], ["2026-02", 0, 0, 0, 0, 0], ["2026-03", 0, 1, 0, 0, 0],
+        ["2026-04", 0, 0, 0, 1, 0], ["2026-05", 1, 0, 0, 0, 0], ["2026-06", 0, 0, 0, 0, 0]]
+    # A range that starts mid-month counts from its first day: L1 (5 January) is left out.
+    assert rows("circulation", "months", **{"from": "2026-01-10", "to": "2026-01-31"}) == [
+        ["2026-01", 1, 0, 1, 0, 0, 0, 0, 0, 0, 0]]
+
+
+def test_most_borrowed_books_and_classes(world):
+    b = world.books
+    assert rows("top-books", "books") == [
+        [1, "民法典评注", b["b1"].call_number, "D923", 4, 3],
+        [2, "刑法学", b["b2"].call_number, "D924", 2, 2],
+        [3, "公司法", b["b3"].call_number, "D922.291", 1, 1],
+    ]
+    assert rows("top-books", "classes") == [["D 政治、法律", 7, 3, 3]]
+    assert [r[1:] for r in rows("top-books", "books", clc="D923")] == [["民法典评注", b["b1"].call_number, "D923", 4, 3]]
+    assert [r[1] for r in rows("top-books", "books", top="1")] == ["民法典评注"]
+    assert [r[1] for r in rows("top-books", "books", division="执行局")] == ["民法典评注", "刑法学"]
+
+
+def test_most_requested_books(world):
+    b = world.books
+    assert rows("top-requested", "books") == [
+        [1, "民法典评注", b["b1"].call_number, 2, 1, 0],
+        [2, "刑法学", b["b2"].call_number, 1, 1, 0],
+        [3, "公司法", b["b3"].call_number, 1, 0, 0],
+    ]
+
+
+def test_never_borrowed_copies_by_class(world):
+    # C7 came after the range's end, C8 is withdrawn; C5 and C6 were never lent.
+    assert rows("never-borrowed", "classes") == [
+        ["B 哲学、宗教", 1, 1, 100.0], ["D 政治、法律", 4, 0, 0.0], ["T 工业技术", 1, 1, 100.0]]
+    assert rows("never-borrowed", "classes", location="qpj") == [["D 政治、法律", 2, 0, 0.0]]
+    assert rows("never-borrowed", "classes", to="2026-06-20") == [
+        ["B 哲学、宗教", 1, 1, 100.0], ["D 政治、法律", 4, 0, 0.0], ["T 工业技术", 2, 2, 100.0]]
+    assert records("never-borrowed", {"figure": "never", "class": "T"}) == [
+        ["C5", "计算机基础", world.books["b4"].call_number, "院本部", history.date(2020, 1, 1), "在架"]]
+
+
+def test_overdue_aging(world):
+    # Today is 2026-06-15: L5 due 06-11 (4 days), L6 due 05-26 (20 days), L4 due 05-01 (45 days).
+    assert rows("overdue", "buckets") == [["1–7 天", 1, 1], ["8–30 天", 1, 1], ["31 天以上", 1, 1]]
+    assert rows("overdue", "groups") == [["棋盘井法庭", 0, 1, 0, 1], ["院本部", 1, 0, 1, 2]]
+    assert rows("overdue", "groups", by="division") == [
+        ["执行局", 1, 0, 0, 1], ["政治部", 0, 0, 1, 1], ["民事审判庭", 0, 1, 0, 1]]
+    assert [r[0] for r in records("overdue", {"figure": "overdue", "bucket": "31+"})] == [history.at(2026, 4, 1, 0, 30)]
+    assert [r[2] for r in records("overdue", {"figure": "overdue", "by": "location", "group": "院本部"})] == ["C1", "C3"]
+
+
+def test_hold_wait_median_and_p90(world):
+    # placed → ready: H2 4 h, H3 2 d, H1 9 d; ready → collected: H1 2 d, H2 8 d 20 h; placed → collected: 9 d, 11 d.
+    assert rows("hold-wait", "stages") == [
+        ["提出预约 → 到书", 3, 2.0, 7.6], ["到书 → 取走", 2, 5.42, 8.15], ["提出预约 → 取走", 2, 10.0, 10.8]]
+    assert rows("hold-wait", "locations") == [["院本部", 4, 3, 2, 10.0, 10.8]]
+    assert rows("hold-wait", "stages", **{"from": "2026-04-01"}) == [
+        ["提出预约 → 到书", 1, 2.0, 2.0], ["到书 → 取走", 0, None, None], ["提出预约 → 取走", 0, None, None]]
+
+
+def test_pull_list_lead_time(world):
+    # H2 listed 03-01 10:00, pulled 14:00 (main); H3 listed 04-20 10:00, pulled 04-21 10:00 (qpj).  H4 was never
+    # pulled (cancelled) and H0 is last year's.
+    assert rows("pull-lead", "locations") == [
+        ["棋盘井法庭", 1, 24.0, 24.0], ["院本部", 1, 4.0, 4.0], ["全部", 2, 14.0, 22.0]]
+    assert records("pull-lead", {"figure": "pulled", "group": "棋盘井法庭"}) == [
+        [history.at(2026, 4, 20), history.at(2026, 4, 21), 24.0, "C4", "公司法", "棋盘井法庭"]]
+
+
+def test_records_behind_circulation_figures(world):
+    loans = records("circulation", {"figure": "loans", "month": "2026-04"})
+    assert [(r[0], r[2], r[4], r[5]) for r in loans] == [
+        (history.at(2026, 4, 1, 0, 30), "C1", "王芳", "政治部"), (history.at(2026, 4, 26), "C4", "张明", "民事审判庭")]
+    assert [r[2] for r in records("circulation", {"figure": "loans", "month": "2025-03", "year": "last"})] == ["C1"]
+    assert [r[2] for r in records("circulation", {"figure": "returns", "month": "2026-03", "by": "location",
+                                                  "group": "院本部"})] == ["C1", "C3"]
+    assert [r[1] for r in records("circulation", {"figure": "renewals", "month": "2026-01"})] == ["C1"]
+    assert [r[4] for r in records("circulation", {"figure": "holds_filled", "month": "2026-02"})] == ["民法典评注"]
+    assert [r[6] for r in records("circulation", {"figure": "loans", "month": "2026-01", "by": "role",
+                                                  "group": "judge"})] == ["院本部", "棋盘井法庭"]
+
+
+def test_every_link_of_every_table_leads_to_as_many_records_as_its_figure(world):
+    """A figure and the list behind it agree: the count of records is the number in the cell."""
+    checked = 0
+    for slug in REPORTS:
+        for table in tables(slug).values():
+            for row, links in zip(table.rows, table.links, strict=True):
+                for column, link in links.items():
+                    figure = row[table.column_index(column)]
+                    assert len(records(slug, link)) == figure, (slug, table.key, row, column)
+                    checked += 1
+    assert checked > 100
+
+
+# --- the filter -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"from": "2026-13-01"}, "from"), ({"to": "yesterday"}, "to"), ({"from": "2026-05-01", "to": "2026-04-01"}, "to"),
+    ({"from": "2010-01-01", "to": "2026-01-01"}, "to"), ({"location": "nowhere"}, "location"),
+    ({"division": "没有的庭"}, "division"), ({"by": "colour"}, "by"), ({"clc": "中文"}, "clc"), ({"top": "0"}, "top"),
+    ({"top": "101"}, "top"),
+])
+def test_a_bad_filter_is_refused_naming_the_field(world, params, field):
+    lib = world.users["lib"]
+    slug = "top-books" if field in ("clc", "top") else "circulation"  # a report whose form shows the field
+
+    page = client_for(lib).get(f"/reports/{slug}", params)
+    api = ApiClient(client=client_for(lib)).get(f"/api/v1/reports/{slug}", params)
+
+    assert page.status_code == 400
+    errors = lxml.html.fromstring(page.content.decode()).xpath(f'//input[@name="{field}"]/../span | '
+                                                                f'//select[@name="{field}"]/../span')
+    assert [e.text_content().strip() != "" for e in errors] == [True]
+    assert api.status_code == 422
+    assert [e["field"] for e in api.json()["detail"]] == [field]
+
+
+def test_the_default_range_is_the_last_twelve_months(world):
+    form = FilterForm({})
+    assert form.is_valid()
+    f = form.report_filter()
+    assert (f.start, f.end, len(f.months())) == (history.date(2025, 7, 1), history.date(2026, 6, 15), 12)
+
+
+def test_a_bad_figure_is_refused_naming_the_parameter(world):
+    lib = client_for(world.users["lib"])
+
+    page = lib.get("/reports/circulation/records", {"figure": "loans", "month": "2026-99"})
+    api = ApiClient(client=lib).get("/api/v1/reports/circulation/records", {"figure": "sales", "month": "2026-01"})
+
+    assert page.status_code == 400
+    assert "month" in page.content.decode()
+    assert (api.status_code, [e["field"] for e in api.json()["detail"]]) == (422, ["figure"])
+
+
+# --- the page, the files and the API hold the same figures -----------------------------------------------------------
+
+
+def _page_tables(html: str) -> dict[str, list[list[str]]]:
+    doc = lxml.html.fromstring(html)
+    found = {}
+    for table in doc.xpath('//table[@class="report"]'):
+        found[table.get("id").removeprefix("table-")] = [
+            [td.get("data-v") if td.get("data-v") is not None else td.text_content().strip() for td in tr.xpath("td")]
+            for tr in table.xpath("tbody/tr")]
+    return found
+
+
+def _as_text(value) -> str:
+    return "—" if value is None else str(value)
+
+
+def test_an_error_in_a_field_the_report_does_not_show_is_named_on_the_page(world):
+    page = client_for(world.users["lib"]).get("/reports/circulation", {"top": "0"})
+
+    assert page.status_code == 400
+    assert lxml.html.fromstring(page.content.decode()).xpath('//p[@data-field="top"]/text()')[0].startswith("top")
+
+
+@pytest.mark.parametrize("slug", list(REPORTS))
+def test_page_xlsx_csv_and_api_hold_the_same_figures(world, slug):
+    lib = client_for(world.users["lib"])
+    expected = tables(slug)
+
+    page = lib.get(f"/reports/{slug}", RANGE)
+    api = ApiClient(client=lib).get(f"/api/v1/reports/{slug}", RANGE).json()
+
+    assert page.status_code == 200
+    shown = _page_tables(page.content.decode())
+    assert sorted(shown) == sorted(k for k, t in expected.items() if t.rows)
+    for key, table in expected.items():
+        header = [str(c.label) for c in table.columns]
+        if table.rows:
+            assert shown[key] == [[_as_text(v) for v in row] for row in table.rows]
+        workbook = openpyxl.load_workbook(io.BytesIO(lib.get(f"/reports/{slug}/{key}.xlsx", RANGE).content))
+        sheet = workbook.worksheets[0]
+        assert [list(r) for r in sheet.iter_rows(values_only=True)] == [header, *table.rows]
+        text = lib.get(f"/reports/{slug}/{key}.csv", RANGE).content.decode("utf-8")
+        assert text.startswith("\ufeff")
+        assert list(csv.reader(io.StringIO(text[1:]))) == [header, *[["" if v is None else str(v) for v in row]
+                                                                     for row in table.rows]]
+        out = next(t for t in api["tables"] if t["key"] == key)
+        assert (out["columns"][0]["label"], out["rows"]) == (header[0], table.rows)
+
+
+def test_exports_neutralise_formula_cells(world):
+    """A title that a spreadsheet would run (=HYPERLINK…) is text in both files."""
+    from library.models import Book
+
+    Book.objects.filter(pk=world.books["b1"].pk).update(title='=HYPERLINK("http://x","y")')
+    lib = client_for(world.users["lib"])
+
+    text = lib.get("/reports/top-books/books.csv", RANGE).content.decode("utf-8")
+    sheet = openpyxl.load_workbook(io.BytesIO(lib.get("/reports/top-books/books.xlsx", RANGE).content)).worksheets[0]
+
+    assert list(csv.reader(io.StringIO(text[1:])))[1][1] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert sheet.cell(row=2, column=2).value == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert sheet.cell(row=2, column=2).data_type == "s"
+
+
+# --- who sees what ---------------------------------------------------------------------------------------------------
+
+
+def _links(html: str) -> list[str]:
+    return lxml.html.fromstring(html).xpath('//table[@class="report"]//a/@href')
+
+
+def test_librarians_follow_every_figure_to_its_records(world):
+    lib = client_for(world.users["lib"])
+    links = _links(lib.get("/reports/circulation", RANGE).content.decode())
+    april = next(href for href in links if dict(parse_qsl(urlsplit(href).query)).get("month") == "2026-04"
+                 and dict(parse_qsl(urlsplit(href).query)).get("figure") == "loans"
+                 and "group" not in dict(parse_qsl(urlsplit(href).query)))
+
+    page = lib.get(april)
+
+    assert page.status_code == 200
+    cells = lxml.html.fromstring(page.content.decode()).xpath("//table//tbody/tr/td[3]/text()")
+    assert cells == ["C1", "C4"]
+
+
+def test_the_leadership_sees_divisions_and_never_a_readers_records(world):
+    mgr = client_for(world.users["mgr"])
+    api = ApiClient(client=mgr)
+
+    page = mgr.get("/reports/circulation", {**RANGE, "by": "division"})
+    records_page = mgr.get("/reports/circulation/records", {**RANGE, "figure": "loans", "month": "2026-04"})
+    records_api = api.get("/api/v1/reports/circulation/records", {**RANGE, "figure": "loans", "month": "2026-04"})
+    report_api = api.get("/api/v1/reports/circulation", RANGE).json()
+    weeding = mgr.get("/reports/never-borrowed/records", {**RANGE, "figure": "never", "class": "T"})
+
+    assert page.status_code == 200
+    assert _links(page.content.decode()) == []
+    assert "民事审判庭" in page.content.decode()
+    assert (records_page.status_code, records_api.status_code) == (403, 403)
+    assert {str(link) for t in report_api["tables"] for link in t["links"]} == {"{}"}
+    assert weeding.status_code == 200  # copies, not people
+    assert _links(mgr.get("/reports/never-borrowed", RANGE).content.decode()) != []
+
+
+@pytest.mark.parametrize(("who", "index"), [("j1", 403), ("org", 200)])
+def test_judges_and_organizers_are_refused(world, who, index):
+    """Judges read no report; organizers only the events reports (tests/reports/test_event_reports.py), so the
+    index and the list answer them, and every library report refuses them."""
+    client = client_for(world.users[who])
+    api = ApiClient(client=client)
+
+    answers = [client.get("/reports/").status_code, client.get("/reports/circulation").status_code,
+               client.get("/reports/circulation/months.xlsx").status_code,
+               api.get("/api/v1/reports").status_code, api.get("/api/v1/reports/overdue").status_code]
+
+    assert answers == [index, 403, 403, index, 403]
+
+
+def test_the_menu_links_reports_for_those_who_may_read_them(world):
+    def has_link(user) -> bool:
+        return 'href="/reports/"' in client_for(user).get("/events").content.decode()
+
+    # Organizers read the events reports.
+    assert [has_link(world.users[u]) for u in ("lib", "mgr", "j1", "org")] == [True, True, False, True]
+
+
+def test_the_index_lists_every_report(world):
+    listed = ApiClient(client=client_for(world.users["mgr"])).get("/api/v1/reports").json()
+    assert [r["slug"] for r in listed] == ["circulation", "top-books", "top-requested", "never-borrowed", "overdue",
+                                           "hold-wait", "pull-lead", "event-occurrences", "event-attendance",
+                                           "event-waitlist", "event-divisions", "event-reading", "readers", "annual"]
+    organizer = ApiClient(client=client_for(world.users["org"])).get("/api/v1/reports").json()
+    assert [r["slug"] for r in organizer] == ["event-occurrences", "event-attendance", "event-waitlist",
+                                              "event-divisions", "event-reading"]
