@@ -124,7 +124,7 @@ def test_demo_admin_is_a_staff_superuser_with_every_role(demo):
     admin = User.objects.get(username="admin")
 
     assert (admin.is_superuser, admin.is_staff) == (True, True)
-    assert user_roles(admin) == {"judge", "librarian", "organizer"}
+    assert user_roles(admin) == {"judge", "librarian", "organizer", "manager"}
 
 
 def test_second_load_changes_nothing(demo):
