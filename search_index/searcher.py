@@ -167,6 +167,9 @@ class SearchResult:
     #: The law the query names first (``{"law": code, "name", "title"}``): the one whose articles are the
     #: "article" facet and whose article the ``article`` filter means.
     law: dict | None = None
+    #: The query as typed (normalized) when the results are those of its did-you-mean correction (``query``,
+    #: ``suggestion``): it found nothing, or only records holding some of its words, and the correction found more.
+    corrected_from: str | None = None
 
 
 # --- the per-thread searcher ------------------------------------------------------------
@@ -1167,11 +1170,18 @@ def search(
     limit: int = 20,
     offset: int = 0,
     highlight: bool = True,
+    as_typed: bool = False,
 ) -> SearchResult:
     """Search the index; raises QueryError (the query's fault) or SearchTimeout (past the time budget).
 
-    ``highlight=False`` leaves out highlights and the spelling suggestion: the hits' ids, titles and
-    counts only, for callers that want many records at once (the SRU server)."""
+    When the words as typed find nothing, or only records holding some of them, and the did-you-mean
+    correction finds records holding all of its words (or the typed words found nothing at all), the
+    result is the correction's: ``query`` is the correction, ``corrected_from`` the text as typed and
+    ``suggestion`` the correction (a mature search's "showing results for …; search instead for …").
+    ``as_typed=True`` answers the words as typed, offering the correction only as ``suggestion``.
+
+    ``highlight=False`` leaves out highlights, the spelling suggestion and the correction: the hits' ids,
+    titles and counts only, for callers that want many records at once (the SRU server)."""
     text = normalize_query_text(text or "")
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryTooComplex(
@@ -1183,10 +1193,43 @@ def search(
     # loaded once a process) are not the query's work: under load a worker's first search took over the
     # 2 s budget and answered "检索超时" for a query over seven books (browser test at phone size).
     searcher = _searcher()
-    schema = searcher.schema
-    _warm_analysis(schema)
+    _warm_analysis(searcher.schema)
     deadline = _Deadline(getattr(settings, "SEARCH_TIME_LIMIT", TIME_LIMIT))
     dictionary = laws.current()
+    result, run = _answer(text, searcher, dictionary, filters, sort, limit, offset, deadline, highlight)
+    # Offer a correction when the words as typed did not all match.
+    if run is None or not highlight or (result.count and result.matched_all_terms) or not switches.on(switches.SUGGESTIONS):
+        return result
+    suggestion = _suggest(run, text)
+    if suggestion is None or suggestion == text:
+        return result
+    if not as_typed:
+        corrected = _corrected(suggestion, searcher, dictionary, filters, sort, limit, offset, deadline)
+        if corrected is not None and corrected.count and (corrected.matched_all_terms or not result.count):
+            corrected.suggestion = suggestion
+            corrected.corrected_from = text.strip()
+            return corrected
+    result.suggestion = suggestion
+    return result
+
+
+def _corrected(suggestion: str, searcher, dictionary, filters: Filters, sort: str, limit: int, offset: int,
+               deadline: _Deadline) -> SearchResult | None:
+    """The result of the did-you-mean correction, or None when it cannot be searched as the typed query was
+    (past a limit: its words are counted anew; an ``article`` filter whose law it no longer names)."""
+    try:
+        check_limits(suggestion)
+        result, _run = _answer(suggestion, searcher, dictionary, filters, sort, limit, offset, deadline, True)
+    except QueryError:
+        return None
+    return result
+
+
+def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filters, sort: str, limit: int,
+            offset: int, deadline: _Deadline, highlight: bool) -> tuple[SearchResult, "_Run | None"]:
+    """The result of ``text`` (normalized, within the limits) and the run that found it (None when nothing
+    searchable remained of the text), without a suggestion."""
+    schema = searcher.schema
     law = law_query(text, dictionary)
     if filters.article is not None:
         if law.law is None:
@@ -1242,15 +1285,12 @@ def search(
         if law.law is not None:
             facets["article"] = {}
         return SearchResult(count=0, items=[], facets=facets, query=text, expansions=law.expansions,
-                            citations=law.citations, law=law.named())
+                            citations=law.citations, law=law.named()), None
     count, items, facets = result
-    # Offer a correction when the words as typed did not all match.
-    wanted = highlight and (count == 0 or not matched_all) and switches.on(switches.SUGGESTIONS)
-    suggestion = _suggest(run, text) if wanted else None
     return SearchResult(
-        count=count, items=items, facets=facets, suggestion=suggestion, matched_all_terms=matched_all, query=text,
+        count=count, items=items, facets=facets, matched_all_terms=matched_all, query=text,
         expansions=law.expansions, citations=law.citations, law=law.named(),
-    )
+    ), run
 
 
 class _Run:
