@@ -17,13 +17,14 @@ import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 from pydantic import Field
-from stdnum import isbn as stdnum_isbn
 from whoosh import collectors, highlight, qparser
 from whoosh import query as wq
 from whoosh.reading import TermNotFound
 from whoosh.scoring import bm25
 
 from library.callnumbers import as_call_number_query
+from library.classification import fold_code
+from library.validators import isbn13_of
 from search_index import generations, laws, postings_cache, switches
 from search_index.analysis import (
     ENGLISH_STOP_WORDS,
@@ -82,7 +83,6 @@ FACETS = {
     "clc": "clc_facet",
     "available": "available_flag",
 }
-ISBN_QUERY = re.compile(r"^\s*(?:isbn[:：]?\s*)?([0-9][0-9\- ]{8,20}[0-9xX])\s*$", re.IGNORECASE)
 CLC_QUERY = re.compile(r"^\s*clc[:：]\s*(\S+)\s*$", re.IGNORECASE)
 
 
@@ -341,17 +341,10 @@ def check_limits(text: str) -> None:
 
 
 def _isbn_query(text: str):
-    match = ISBN_QUERY.match(text)
-    if not match:
-        return None
-    digits = re.sub(r"[\s\-]", "", match.group(1))
-    if len(digits) not in (10, 13):
-        return None
-    try:
-        normalized = stdnum_isbn.to_isbn13(stdnum_isbn.validate(digits))
-    except Exception:  # noqa: BLE001 - stdnum raises several types; an invalid ISBN is just text
-        return None
-    return wq.Term("isbn", normalized)
+    """The ``isbn`` term of a query that is one valid ISBN in any written form (``validators.isbn13_of``, the
+    catalogue's own fold); None for any other text, searched as words."""
+    isbn13 = isbn13_of(text)
+    return None if isbn13 is None else wq.Term("isbn", isbn13)
 
 
 def call_number_query(text: str):
@@ -373,7 +366,7 @@ def parse(text: str, schema, *, any_term: bool = False, fields: list[str] | None
         return isbn
     clc = CLC_QUERY.match(text)
     if clc:
-        return wq.Term("clc", clc.group(1).strip().lower())
+        return wq.Term("clc", fold_code(clc.group(1)).lower())
     cleaned = _sanitize(text)
     if not cleaned:
         return None
@@ -971,7 +964,7 @@ def _allowed(seg: _Segment, filters: Filters) -> np.ndarray | None:
         mask = part if mask is None else mask & part
     if filters.clc:
         part = np.zeros(seg.count, dtype=bool)
-        part[seg.term("clc", filters.clc.strip().lower()).ids] = True
+        part[seg.term("clc", fold_code(filters.clc).lower()).ids] = True
         mask = part if mask is None else mask & part
     if not filters.include_internal:
         internal = seg.term("visibility", "internal").ids
