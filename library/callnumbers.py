@@ -10,12 +10,14 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from library.classification import fold_code
 from library.validators import CLC_RE
 
 
 def normalize_call_number(value: str) -> str:
-    """Half-width, upper-case, stripped, no spaces around the slash: ``ｄ923.6 / 12`` is ``D923.6/12``."""
-    text = unicodedata.normalize("NFKC", value or "").strip().upper()
+    """Half-width, upper-case, stripped, no spaces around the slash: ``ｄ923.6 / 12`` and ``D923。6/12`` are
+    ``D923.6/12`` (``classification.fold_code``)."""
+    text = fold_code(value)
     text = re.sub(r" +", " ", text)  # line breaks stay, for the single-line check to refuse
     return re.sub(r" ?/ ?", "/", text)
 

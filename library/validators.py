@@ -10,9 +10,37 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from stdnum.exceptions import ValidationError as StdnumError
 
 from core.text import has_hidden_characters, has_visible_text
+from library.classification import fold_code
 
 #: What may stand before an ISBN: "ISBN", "ISBN-13", "ISBN:" ("ISBN：" once NFKC-folded), "URN:ISBN:".
-ISBN_PREFIX_RE = re.compile(r"^(?:URN:)?ISBN(?:-1[03])?:?\s*", re.IGNORECASE)
+ISBN_LABEL = r"(?:URN:)?ISBN(?:-1[03])?:?"
+ISBN_PREFIX_RE = re.compile(rf"^{ISBN_LABEL}\s*", re.IGNORECASE)
+#: Dashes written between an ISBN's groups that NFKC leaves as they are (hyphen, non-breaking hyphen once
+#: folded, figure dash, en and em dash, horizontal bar, minus sign): read as "-".
+ISBN_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
+#: A text that is one ISBN and nothing else once folded and its label removed: 10 to 13 digits (an ISBN-10's
+#: last may be X) with hyphens or spaces between them.
+_ISBN_ALONE_RE = re.compile(r"[0-9](?:[\s-]*[0-9]){8,11}[\s-]*[0-9X]", re.IGNORECASE)
+
+
+def fold_isbn(text: str) -> str:
+    """An ISBN as written, folded the one way every reader of ISBNs folds it (the catalogue's validation, the
+    importers, the search index and its queries): NFKC (full-width digits, ``ＩＳＢＮ``, ``－`` and ``：``
+    half-width) and every dash as ``-``; same length as ``text`` when NFKC keeps it (offsets stay valid)."""
+    return unicodedata.normalize("NFKC", text or "").translate(ISBN_DASHES)
+
+
+def isbn13_of(text: str) -> str | None:
+    """The ISBN-13 of a text that is one valid ISBN and nothing else, in any form it is written (``ISBN``
+    label, hyphens, spaces, full-width, ISBN-10); None for any other text (a search query that is not an ISBN
+    is searched as words)."""
+    folded = ISBN_PREFIX_RE.sub("", fold_isbn(text).strip(), count=1).strip()
+    if not _ISBN_ALONE_RE.fullmatch(folded):
+        return None
+    try:
+        return stdnum_isbn.to_isbn13(stdnum_isbn.validate(re.sub(r"[\s-]", "", folded)))
+    except StdnumError:
+        return None
 #: An ISBN's shape: 13 digits, or 9 digits and a digit or X, each digit followed by at most one hyphen or space,
 #: and no further digit or X after it.
 ISBN_SHAPE_RE = re.compile(r"(?:\d[- ]?){12}\d(?![\dX])|(?:\d[- ]?){9}[\dX](?![\dX])", re.IGNORECASE)
@@ -23,7 +51,7 @@ def isbn_token(text: str) -> str:
     which every reader finds an ISBN by its shape — "978-7-301-04815-3" of MARC's "ISBN 978-7-301-04815-3 (pbk.)"
     or "7-301-04815-7 : CNY45.00", of Dublin Core's "URN:ISBN:…".  Whether it is a valid ISBN (its check
     digit) is ``normalize_isbn``'s question, asked of it like of any ISBN typed (docs/design.md, Catalog)."""
-    text = ISBN_PREFIX_RE.sub("", unicodedata.normalize("NFKC", text or "").strip(), count=1)
+    text = ISBN_PREFIX_RE.sub("", fold_isbn(text).strip(), count=1)
     match = ISBN_SHAPE_RE.match(text)
     return match[0] if match else ""
 
@@ -33,7 +61,7 @@ def normalize_isbn(value: str) -> str:
 
     Raises ValidationError with a reason a librarian understands.
     """
-    text = ISBN_PREFIX_RE.sub("", unicodedata.normalize("NFKC", value or "").strip(), count=1)
+    text = ISBN_PREFIX_RE.sub("", fold_isbn(value).strip(), count=1)
     try:
         return stdnum_isbn.to_isbn13(stdnum_isbn.validate(text))
     except InvalidChecksum:
@@ -65,8 +93,9 @@ CLC_RE = re.compile(
 
 
 def normalize_clc(value: str) -> str:
-    """Upper-case, half-width, no spaces; raises ValidationError unless it is a CLC class such as D923.2."""
-    text = unicodedata.normalize("NFKC", value or "").strip().upper()
+    """Upper-case, half-width, no spaces (``classification.fold_code``: ``Ｄ９２３．２`` and ``D923。2`` are D923.2);
+    raises ValidationError unless it is a CLC class such as D923.2."""
+    text = fold_code(value)
     if not CLC_RE.match(text):
         raise ValidationError(
             _("中图法分类号格式错误（应如 D923.2）：%(value)s"), code="clc_format", params={"value": value}

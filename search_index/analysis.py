@@ -40,6 +40,8 @@ from whoosh.support.charset import accent_map
 
 from core.chinese import get_t2s
 from library.callnumbers import normalize_call_number, split_call_number
+from library.classification import IDEOGRAPHIC_DOT, clc_prefixes
+from library.validators import ISBN_DASHES, ISBN_LABEL
 from search_index import switches
 
 __all__ = [
@@ -863,8 +865,10 @@ def pinyin_analyzer() -> CompositeAnalyzer:
 # ISBN
 # --------------------------------------------------------------------------------------------------------
 
-_ISBN_LABEL_RE = re.compile(r"isbn(?:[\s\-:]*1[03])?", re.IGNORECASE)
-_ISBN_RUN_RE = re.compile(r"\d(?:[\s\-\u2010-\u2015]*[\dXx])*")
+# The label and the dashes are library.validators' (fold_isbn), so a value is read here as the catalogue
+# validated it and as a query is read (validators.isbn13_of).
+_ISBN_LABEL_RE = re.compile(ISBN_LABEL, re.IGNORECASE)
+_ISBN_RUN_RE = re.compile(r"\d(?:[\s\-]*[\dXx])*")
 _ISBN_GROUP_RE = re.compile(r"[\dXx]+")
 
 
@@ -879,7 +883,7 @@ class IsbnTokenizer(_SpanTokenizer):
         from stdnum import isbn
 
         s, starts, ends = _prepare(value, simplify=False)
-        s = _ISBN_LABEL_RE.sub(lambda m: " " * len(m.group()), s)
+        s = _ISBN_LABEL_RE.sub(lambda m: " " * len(m.group()), s.translate(ISBN_DASHES))
         seen: set[str] = set()
         invalid: list[tuple[str, int, int]] = []
 
@@ -935,12 +939,14 @@ _CLC_STRIP = ".-/:=+"
 
 
 class ClcTokenizer(_SpanTokenizer):
-    """CLC class numbers, lowercase.  Index: every prefix ending in a letter or digit (``D923.2`` → d, d9,
-    d92, d923, d923.2).  Query (``mode="query"``): the code itself (``D92`` → d92).  Several codes may be
-    separated by spaces, commas or semicolons."""
+    """CLC class numbers, lowercase, folded as ``classification.fold_code`` folds them (NFKC, ``D923。2``).
+    Index: ``classification.clc_prefixes``, every prefix ending in a letter or digit (``D923.2`` → d, d9, d92,
+    d923, d923.2).  Query (``mode="query"``): the code itself (``D92`` → d92).  Several codes may be separated
+    by spaces, commas or semicolons."""
 
     def spans(self, value: str, mode: str) -> Iterator[Span]:
         s, starts, ends = _prepare(value, simplify=False)
+        s = IDEOGRAPHIC_DOT.sub(".", s)  # one character for one: the offsets stay
         seen: set[str] = set()
         for m in _CLC_CODE_RE.finditer(s):
             raw = m.group()
@@ -953,18 +959,14 @@ class ClcTokenizer(_SpanTokenizer):
             if mode == "query":
                 prefixes: Iterable[tuple[str, int]] = ((code, b),)
             else:
-                prefixes = (
-                    (code[:k], min(a + k, b))
-                    for k in range(1, len(code) + 1)
-                    if code[k - 1].isalnum() or k == len(code)
-                )
+                prefixes = ((prefix, min(a + len(prefix), b)) for prefix in clc_prefixes(code))
             for text, end in prefixes:
                 if text not in seen:
                     seen.add(text)
                     yield (text, a, end) if starts is None else (text, starts[a], ends[end - 1])
 
     def whole(self, value: str, mode: str) -> str:
-        return _prepare(value, simplify=False)[0].strip().strip(_CLC_STRIP).lower()
+        return IDEOGRAPHIC_DOT.sub(".", _prepare(value, simplify=False)[0]).strip().strip(_CLC_STRIP).lower()
 
 
 def clc_analyzer() -> CompositeAnalyzer:

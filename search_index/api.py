@@ -38,7 +38,8 @@ def search(request: HttpRequest, params: Query[SearchQuery]):
         include_internal=request.auth.is_authenticated,
     )
     try:
-        result = services.search(params.q, filters=filters, sort=params.sort, limit=params.limit, offset=params.offset)
+        result = services.search(params.q, filters=filters, sort=params.sort, limit=params.limit, offset=params.offset,
+                                 as_typed=params.as_typed)
     except services.QueryTooComplex as exc:
         raise DomainError("bad_request", str(exc), status=400, field="q", limit=exc.limit) from None
     except services.QueryError as exc:

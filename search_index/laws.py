@@ -76,6 +76,11 @@ _GAP_AHEAD = re.compile(_GAP_ITEM)
 #: An article (第N条) cites the law named last at most this many characters before it in its sentence.
 NEAR = 12
 _SENTENCE_END = "。！？；;!?\n"
+#: What may follow a law's name that an article :data:`NEAR` it cites: words that introduce the matter of the
+#: article (民法典关于流押的第四百零一条, 民诉法中有关管辖的第三十四条) or end the name (a comma, a bracket).
+_NEAR_AFTER = re.compile(r"关于|有关|对于|对|就|中|里|内|的|之|所|规定|[，,、（(]")
+#: Characters of context each side of a name that the segmentation deciding its word edges reads.
+_WORD_CONTEXT = 6
 #: Between two citations of one list: 、 ， , 和 及 与 以及 或 (and the 款/项 of the first).
 _LIST_SEPARATOR = re.compile(r"[、，,;；和及与或]|以及")
 
@@ -114,6 +119,11 @@ class _Offsets:
         if self._spans is None:
             return j + 1 if self._end else j
         return self._spans[j]
+
+    def is_break(self, i: int) -> bool:
+        """Whether something was removed just before character ``i`` of the match text (a space, a mark)."""
+        k = bisect_right(self._shifts, i)
+        return k > 0 and self._shifts[k - 1] == i
 
     def breaks(self, length: int) -> set[int]:
         """Offsets of the match text where something was removed between two characters."""
@@ -296,12 +306,12 @@ class LawDictionary:
             if prev_law is not None and m.group("di") and _LIST_SEPARATOR.fullmatch(s[prev_end:m.start()]):
                 law = prev_law
             else:
-                named = self._name_before(s, m.start())
+                named = self._name_before(s, starts, m.start())
                 # 394条 without 第 counts only right after the name.
                 if named is not None and (m.group("di") or not named[2]):
                     law, name_start = named[0], named[1]
                 elif named is None and m.group("di"):
-                    law = self._name_near(s, m.start())
+                    law = self._name_near(s, starts, m.start())
             if law is None:
                 prev_law = None
                 continue
@@ -367,25 +377,33 @@ class LawDictionary:
         m = _GAP_AHEAD.match(s, pos)
         return len(m.group()) if m else 0
 
-    def _name_near(self, s: str, pos: int) -> Law | None:
+    def _name_near(self, s: str, starts: _Offsets, pos: int) -> Law | None:
         """The law named last in the :data:`NEAR` characters before ``pos`` within its sentence (民法典关于流押的
-        第四百零一条), or None.  The citation's span is then the article alone."""
+        第四百零一条), or None.  The citation's span is then the article alone.
+
+        The name must be a word or run of words of the text (:func:`_word_edges`) followed by what introduces
+        the matter of an article (关于, 有关, 中, 的, a book or chapter …, :data:`_NEAR_AFTER`): 民诉典第十条 names
+        no 民诉 (民事诉讼法), 刑诉规则第5条 no 刑诉, 公司法务第3条 no 公司法."""
         window = s[max(0, pos - NEAR):pos]
         cut = max(window.rfind(c) for c in _SENTENCE_END)
         window_start = pos - len(window) + cut + 1
         for end in range(pos - 1, window_start + 1, -1):
             for length in self.lengths:
                 if end - length >= window_start and s[end - length:end] in self.forms:
-                    return self.forms[s[end - length:end]][0]
+                    if not (_NEAR_AFTER.match(s, end) or self._gap_at(s, end)):
+                        continue
+                    if _word_edges(s, starts, end - length, end) == (True, True):
+                        return self.forms[s[end - length:end]][0]
         return None
 
-    def _name_before(self, s: str, pos: int) -> tuple[Law, int, bool] | None:
+    def _name_before(self, s: str, starts: _Offsets, pos: int) -> tuple[Law, int, bool] | None:
         """The law whose name ends at ``pos``, or before it across at most three gap items: ``(law, start,
-        whether a gap was crossed)``; None."""
+        whether a gap was crossed)``; None.  The name must start a word of the text (:func:`_word_edges`):
+        市民法典第5条 names no 民法典."""
         end = pos
         for _ in range(4):
             for length in self.lengths:
-                if length <= end and s[end - length:end] in self.forms:
+                if length <= end and s[end - length:end] in self.forms and _word_edges(s, starts, end - length, end)[0]:
                     return self.forms[s[end - length:end]][0], end - length, end != pos
             cut = next((len(p) for p in self._parts if s.endswith(p, 0, end)), 0)
             if not cut:
@@ -422,6 +440,30 @@ def _year_like(s: str, m: re.Match) -> bool:
 
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def _word_edges(s: str, starts: _Offsets, i: int, j: int) -> tuple[bool, bool]:
+    """Whether ``s[i:j]`` (a law's name in an indexed text's match text) starts, and ends, on a word edge of the
+    text's precise segmentation, read in :data:`_WORD_CONTEXT` characters each side: next to a non-Chinese
+    character, where :func:`match_text` removed a mark or a space, or where a word of the segmentation starts
+    or ends.  A name's start inside a word (市民法典: 市民|法典) is another word; a known form cut by the
+    segmentation inside (民诉法解释 → 民诉法|解释) is still one name."""
+    def open_at(k: int) -> bool:
+        return k <= 0 or k >= len(s) or not _HAN.match(s, k - 1) or not _HAN.match(s, k) or starts.is_break(k)
+
+    start_open, end_open = open_at(i), open_at(j)
+    if start_open and end_open:
+        return True, True
+    a = i
+    while a > 0 and i - a < _WORD_CONTEXT and not open_at(a):
+        a -= 1
+    b = j
+    while b < len(s) and b - j < _WORD_CONTEXT and not open_at(b):
+        b += 1
+    edges = {a, b}
+    for _word, x, y in segment_han_precise(s[a:b]):
+        edges.update((a + x, a + y))
+    return start_open or i in edges, end_open or j in edges
 
 
 def _boundaries(s: str, starts: _Offsets) -> set[int]:

@@ -23,6 +23,9 @@ class SearchQuery(Schema):
     sort: Literal["relevance", "year", "-year", "call_number"] = Field(
         "relevance", description="relevance 相关度（索书号、分类号查询按排架顺序）、year/-year 出版年、call_number 索书号排架顺序"
     )
+    as_typed: bool = Field(
+        False, description="true：按原样检索，不自动改用“您是不是要找”的查询（结果页“仍要搜索”的链接）"
+    )
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0, le=10000)
 
@@ -65,6 +68,11 @@ class SearchOut(Schema):
     law: LawOut | None = Field(description="查询首先写明的法律：facets.article 和参数 article 所指的法律")
     suggestion: str | None = Field(
         description="您是不是要找：查询无结果或只匹配部分词时，改正拼写（英文、拼音）和同音错字（担保无权 → 担保物权）后的查询，"
-        "其余照原样；只取自调用者可见的记录"
+        "其余照原样；只取自调用者可见的记录。corrected_from 不为空时，结果已是该查询的结果"
     )
     matched_all_terms: bool
+    query: str = Field(description="结果所对应的查询（规范化后：简体、半角）；自动纠正时为纠正后的查询")
+    corrected_from: str | None = Field(
+        description="自动纠正：原样的查询无结果或只匹配部分词，而纠正后的查询（suggestion）能找到时，"
+        "结果为纠正后查询的结果，此处为原样的查询；as_typed=true 时不纠正"
+    )

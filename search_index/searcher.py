@@ -17,13 +17,14 @@ import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 from pydantic import Field
-from stdnum import isbn as stdnum_isbn
 from whoosh import collectors, highlight, qparser
 from whoosh import query as wq
 from whoosh.reading import TermNotFound
 from whoosh.scoring import bm25
 
 from library.callnumbers import as_call_number_query
+from library.classification import fold_code
+from library.validators import isbn13_of
 from search_index import generations, laws, postings_cache, switches
 from search_index.analysis import (
     ENGLISH_STOP_WORDS,
@@ -82,7 +83,6 @@ FACETS = {
     "clc": "clc_facet",
     "available": "available_flag",
 }
-ISBN_QUERY = re.compile(r"^\s*(?:isbn[:：]?\s*)?([0-9][0-9\- ]{8,20}[0-9xX])\s*$", re.IGNORECASE)
 CLC_QUERY = re.compile(r"^\s*clc[:：]\s*(\S+)\s*$", re.IGNORECASE)
 
 
@@ -167,6 +167,9 @@ class SearchResult:
     #: The law the query names first (``{"law": code, "name", "title"}``): the one whose articles are the
     #: "article" facet and whose article the ``article`` filter means.
     law: dict | None = None
+    #: The query as typed (normalized) when the results are those of its did-you-mean correction (``query``,
+    #: ``suggestion``): it found nothing, or only records holding some of its words, and the correction found more.
+    corrected_from: str | None = None
 
 
 # --- the per-thread searcher ------------------------------------------------------------
@@ -338,17 +341,10 @@ def check_limits(text: str) -> None:
 
 
 def _isbn_query(text: str):
-    match = ISBN_QUERY.match(text)
-    if not match:
-        return None
-    digits = re.sub(r"[\s\-]", "", match.group(1))
-    if len(digits) not in (10, 13):
-        return None
-    try:
-        normalized = stdnum_isbn.to_isbn13(stdnum_isbn.validate(digits))
-    except Exception:  # noqa: BLE001 - stdnum raises several types; an invalid ISBN is just text
-        return None
-    return wq.Term("isbn", normalized)
+    """The ``isbn`` term of a query that is one valid ISBN in any written form (``validators.isbn13_of``, the
+    catalogue's own fold); None for any other text, searched as words."""
+    isbn13 = isbn13_of(text)
+    return None if isbn13 is None else wq.Term("isbn", isbn13)
 
 
 def call_number_query(text: str):
@@ -370,7 +366,7 @@ def parse(text: str, schema, *, any_term: bool = False, fields: list[str] | None
         return isbn
     clc = CLC_QUERY.match(text)
     if clc:
-        return wq.Term("clc", clc.group(1).strip().lower())
+        return wq.Term("clc", fold_code(clc.group(1)).lower())
     cleaned = _sanitize(text)
     if not cleaned:
         return None
@@ -968,7 +964,7 @@ def _allowed(seg: _Segment, filters: Filters) -> np.ndarray | None:
         mask = part if mask is None else mask & part
     if filters.clc:
         part = np.zeros(seg.count, dtype=bool)
-        part[seg.term("clc", filters.clc.strip().lower()).ids] = True
+        part[seg.term("clc", fold_code(filters.clc).lower()).ids] = True
         mask = part if mask is None else mask & part
     if not filters.include_internal:
         internal = seg.term("visibility", "internal").ids
@@ -1167,11 +1163,18 @@ def search(
     limit: int = 20,
     offset: int = 0,
     highlight: bool = True,
+    as_typed: bool = False,
 ) -> SearchResult:
     """Search the index; raises QueryError (the query's fault) or SearchTimeout (past the time budget).
 
-    ``highlight=False`` leaves out highlights and the spelling suggestion: the hits' ids, titles and
-    counts only, for callers that want many records at once (the SRU server)."""
+    When the words as typed find nothing, or only records holding some of them, and the did-you-mean
+    correction finds records holding all of its words (or the typed words found nothing at all), the
+    result is the correction's: ``query`` is the correction, ``corrected_from`` the text as typed and
+    ``suggestion`` the correction (a mature search's "showing results for …; search instead for …").
+    ``as_typed=True`` answers the words as typed, offering the correction only as ``suggestion``.
+
+    ``highlight=False`` leaves out highlights, the spelling suggestion and the correction: the hits' ids,
+    titles and counts only, for callers that want many records at once (the SRU server)."""
     text = normalize_query_text(text or "")
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryTooComplex(
@@ -1183,10 +1186,43 @@ def search(
     # loaded once a process) are not the query's work: under load a worker's first search took over the
     # 2 s budget and answered "检索超时" for a query over seven books (browser test at phone size).
     searcher = _searcher()
-    schema = searcher.schema
-    _warm_analysis(schema)
+    _warm_analysis(searcher.schema)
     deadline = _Deadline(getattr(settings, "SEARCH_TIME_LIMIT", TIME_LIMIT))
     dictionary = laws.current()
+    result, run = _answer(text, searcher, dictionary, filters, sort, limit, offset, deadline, highlight)
+    # Offer a correction when the words as typed did not all match.
+    if run is None or not highlight or (result.count and result.matched_all_terms) or not switches.on(switches.SUGGESTIONS):
+        return result
+    suggestion = _suggest(run, text)
+    if suggestion is None or suggestion == text:
+        return result
+    if not as_typed:
+        corrected = _corrected(suggestion, searcher, dictionary, filters, sort, limit, offset, deadline)
+        if corrected is not None and corrected.count and (corrected.matched_all_terms or not result.count):
+            corrected.suggestion = suggestion
+            corrected.corrected_from = text.strip()
+            return corrected
+    result.suggestion = suggestion
+    return result
+
+
+def _corrected(suggestion: str, searcher, dictionary, filters: Filters, sort: str, limit: int, offset: int,
+               deadline: _Deadline) -> SearchResult | None:
+    """The result of the did-you-mean correction, or None when it cannot be searched as the typed query was
+    (past a limit: its words are counted anew; an ``article`` filter whose law it no longer names)."""
+    try:
+        check_limits(suggestion)
+        result, _run = _answer(suggestion, searcher, dictionary, filters, sort, limit, offset, deadline, True)
+    except QueryError:
+        return None
+    return result
+
+
+def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filters, sort: str, limit: int,
+            offset: int, deadline: _Deadline, highlight: bool) -> tuple[SearchResult, "_Run | None"]:
+    """The result of ``text`` (normalized, within the limits) and the run that found it (None when nothing
+    searchable remained of the text), without a suggestion."""
+    schema = searcher.schema
     law = law_query(text, dictionary)
     if filters.article is not None:
         if law.law is None:
@@ -1242,15 +1278,12 @@ def search(
         if law.law is not None:
             facets["article"] = {}
         return SearchResult(count=0, items=[], facets=facets, query=text, expansions=law.expansions,
-                            citations=law.citations, law=law.named())
+                            citations=law.citations, law=law.named()), None
     count, items, facets = result
-    # Offer a correction when the words as typed did not all match.
-    wanted = highlight and (count == 0 or not matched_all) and switches.on(switches.SUGGESTIONS)
-    suggestion = _suggest(run, text) if wanted else None
     return SearchResult(
-        count=count, items=items, facets=facets, suggestion=suggestion, matched_all_terms=matched_all, query=text,
+        count=count, items=items, facets=facets, matched_all_terms=matched_all, query=text,
         expansions=law.expansions, citations=law.citations, law=law.named(),
-    )
+    ), run
 
 
 class _Run:

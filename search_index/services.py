@@ -43,16 +43,19 @@ class SearchUnavailable(Exception):
 
 
 def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0,
-           highlight: bool = True, _retry: bool = True) -> SearchResult:
+           highlight: bool = True, as_typed: bool = False, _retry: bool = True) -> SearchResult:
     """Search the catalogue.
 
     Raises QueryError (QueryTooComplex past a limit) for the query's faults, SearchTimeout past the
     time budget, SearchUnavailable when there is no usable index.  A fresh installation's first search
-    creates the empty index when the outbox can fill it (``indexer.create_if_fillable``).
+    creates the empty index when the outbox can fill it (``indexer.create_if_fillable``).  A query whose
+    words find nothing (or only some of them) is answered with its did-you-mean correction's results
+    (``corrected_from``) unless ``as_typed``.
     """
     generation = generations.current_generation()
     try:
-        return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight)
+        return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
+                                   as_typed=as_typed)
     except QueryError:
         # The user's query, not the index (QueryError is a ValueError, which UNREADABLE also catches).
         raise
@@ -60,7 +63,8 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
         searcher.reset()
         if indexer.create_if_fillable():
             _drain_if_in_request()
-            return search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight)
+            return search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
+                          as_typed=as_typed)
         raise SearchUnavailable(str(exc)) from None
     except generations.UNREADABLE as exc:
         searcher.reset()
@@ -68,7 +72,7 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
             # A rebuild swapped generations while this search read the old one, whose files are deleted
             # after the swap: the new one answers.
             return search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
-                          _retry=False)
+                          as_typed=as_typed, _retry=False)
         # The index opened but its files are damaged (overwritten, truncated, deleted underneath).
         logger.error("search index unreadable: %r (run manage.py rebuild_index)", exc)
         raise SearchUnavailable(

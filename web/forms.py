@@ -25,6 +25,8 @@ class SearchForm(forms.Form):
     #: An article of the law the query names (the article facet's links).
     article = forms.IntegerField(required=False, min_value=1, max_value=10000)
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    #: 仍要搜索 (the link under an automatic correction): the words as typed, not their correction.
+    as_typed = forms.BooleanField(required=False)
 
     #: The parameters a filter link or the sort keeps when the query changes.
     KEPT = ("type", "year", "language", "clc", "available", "sort")

@@ -85,7 +85,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = str(wait)
         return response
     try:
-        result = search.search(q, filters=filters, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+        result = search.search(q, filters=filters, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
+                               as_typed=form.value("as_typed") or False)
     except search.QueryError as exc:
         context["error"] = str(exc)
         return render(request, "web/search.html", context, status=400)

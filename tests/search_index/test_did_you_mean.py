@@ -34,7 +34,8 @@ def homophones(db):
 
 
 def suggest(query: str, filters: Filters = PUBLIC) -> tuple[bool, str | None]:
-    result = services.search(query, filters=filters)
+    """The did-you-mean of the words as typed (``as_typed``: the correction offered, not applied)."""
+    result = services.search(query, filters=filters, as_typed=True)
     return result.matched_all_terms, result.suggestion
 
 
@@ -69,7 +70,7 @@ def test_one_syllable_one_fuzzy_pinyin_step_away_is_a_near_homophone(homophones)
 def test_the_rest_of_a_mixed_query_is_kept_and_its_latin_words_corrected_as_before(homophones):
     assert suggest("王利名 judgmnt") == (False, "王利明 judgment")
     assert suggest("title:担保无权") == (False, "title:担保物权")
-    assert services.search("作者：王利名", filters=PUBLIC).suggestion == "作者:王利明"
+    assert services.search("作者：王利名", filters=PUBLIC, as_typed=True).suggestion == "作者:王利明"
 
 
 def test_a_misheard_word_inside_a_longer_run_is_corrected_on_its_own(homophones):
@@ -110,21 +111,107 @@ def test_suggestions_come_only_from_records_that_pass_the_filters(homophones):
 
 
 def test_the_page_and_the_api_show_the_same_suggestion_and_the_page_keeps_the_filters(homophones, anon_api):
-    api = anon_api.get("/api/v1/search", {"q": "担保无权", "type": "book"}).json()
-    page = Client().get("/", {"q": "担保无权", "type": "book"}).content.decode()
+    api = anon_api.get("/api/v1/search", {"q": "担保无权", "type": "book", "as_typed": "true"}).json()
+    page = Client().get("/", {"q": "担保无权", "type": "book", "as_typed": "1"}).content.decode()
 
-    assert api["suggestion"] == "担保物权"
+    assert (api["suggestion"], api["corrected_from"], api["query"]) == ("担保物权", None, "担保无权")
     assert ('<p id="suggestion">您是不是要找：<a href="?q=%E6%8B%85%E4%BF%9D%E7%89%A9%E6%9D%83&amp;type=book">'
             "担保物权</a></p>") in page
     # Some words matched: the results with any of them are listed, and the page does not also say "not found".
     assert f"共 {api['count']} 条结果" in page and "以下为包含任一词的结果" in page and 'id="next-step"' not in page
 
 
-def test_the_page_says_not_found_and_suggests_when_nothing_matched(homophones):
-    page = Client().get("/", {"q": "执型"}).content.decode()
+def test_the_page_says_not_found_and_suggests_when_nothing_matched_as_typed(homophones):
+    page = Client().get("/", {"q": "执型", "as_typed": "1"}).content.decode()
 
     assert "共 0 条结果" in page and "以下为包含任一词的结果" not in page
     assert '您是不是要找：<a href="?q=%E6%89%A7%E8%A1%8C">执行</a>' in page and 'id="next-step"' in page
+
+
+# --- showing the correction's results (issue 19 §3) --------------------------------------------------------
+
+
+def titles(result) -> list[str]:
+    return sorted(hit.title for hit in result.items)
+
+
+@pytest.mark.parametrize(("query", "typed", "correction"), [
+    ("担保无权", "担保无权", "担保物权"),  # only some words found as typed (担保): the correction finds all
+    ("王利名", "王利名", "王利明"),  # an author's name
+    ("执型", "执型", "执行"),
+    ("擔保無權", "担保无权", "担保物权"),  # traditional characters: compared and reported simplified
+    ("王利名　", "王利名", "王利明"),  # an ideographic (full-width) space
+])
+def test_a_query_that_finds_little_shows_its_corrections_results_and_says_so(homophones, query, typed, correction):
+    result = services.search(query, filters=PUBLIC)
+
+    assert (result.corrected_from, result.query, result.suggestion, result.matched_all_terms) == (
+        typed, correction, correction, True)
+    assert titles(result) == titles(services.search(correction, filters=PUBLIC))
+
+
+def test_as_typed_answers_the_words_as_typed_and_only_offers_the_correction(homophones):
+    result = services.search("王利名", filters=PUBLIC, as_typed=True)
+
+    assert (result.matched_all_terms, result.corrected_from, result.query, result.suggestion) == (
+        False, None, "王利名", "王利明")
+
+
+def test_a_correction_that_finds_only_some_of_its_words_is_offered_not_shown(homophones):
+    """王利名 担保: 担保 is found as typed; 王利明 and 担保 are in no record together, so the correction would
+    only fall back to any word too: the typed query's results stay, with 您是不是要找."""
+    result = services.search("王利名 担保", filters=PUBLIC)
+
+    assert (result.corrected_from, result.query, result.suggestion, result.matched_all_terms) == (
+        None, "王利名 担保", "王利明 担保", False)
+
+
+def test_a_query_that_finds_its_words_is_not_corrected(homophones):
+    result = services.search("民法总论", filters=PUBLIC)
+
+    assert (result.count, result.corrected_from, result.suggestion) == (1, None, None)
+
+
+def test_the_correction_is_searched_under_the_same_filters(homophones):
+    """王利明 wrote a book: searching papers only finds nothing to correct to, and nothing is shown."""
+    result = services.search("王利名", filters=Filters(type="paper"))
+
+    assert (result.count, result.corrected_from, result.suggestion) == (0, None, None)
+
+
+def test_a_correction_only_internal_records_hold_is_never_shown_to_anonymous_readers(homophones, anon_api, judge_api):
+    """财产保全 is only in an internal paper's title: an anonymous reader gets neither the suggestion nor its
+    results; a judge gets the paper as the correction's result (it holds both words)."""
+    anonymous = anon_api.get("/api/v1/search", {"q": "财产保权"}).json()
+    judge = judge_api.get("/api/v1/search", {"q": "财产保权"}).json()
+
+    assert (anonymous["count"], anonymous["corrected_from"], anonymous["suggestion"]) == (0, None, None)
+    assert (judge["count"], judge["corrected_from"], judge["query"], judge["items"][0]["title"]) == (
+        1, "财产保权", "财产保全", "财产保全内部操作规程")
+    page = Client().get("/", {"q": "财产保权"}).content.decode()
+    assert "财产保全" not in page and 'id="correction"' not in page
+
+
+def test_the_page_shows_the_corrections_results_with_a_link_to_the_words_as_typed(homophones, anon_api):
+    api = anon_api.get("/api/v1/search", {"q": "擔保無權", "type": "book"}).json()
+    page = Client().get("/", {"q": "擔保無權", "type": "book"}).content.decode()
+
+    assert (api["corrected_from"], api["query"]) == ("担保无权", "担保物权")
+    assert ('<p id="correction">已显示“担保物权”的结果。\n      <a href="?q=%E6%93%94%E4%BF%9D%E7%84%A1%E6%AC%8A'
+            '&amp;as_typed=1&amp;type=book">仍要搜索“擔保無權”？</a></p>') in page
+    assert f"共 {api['count']} 条结果" in page and 'id="suggestion"' not in page
+    assert "以下为包含任一词的结果" not in page  # the correction's words all matched
+    assert "<mark>担保物权</mark>研究" in page
+    # The link: the words as typed, with the correction offered as 您是不是要找.
+    typed = Client().get("/", {"q": "擔保無權", "type": "book", "as_typed": "1"}).content.decode()
+    assert 'id="correction"' not in typed and '您是不是要找：<a href="?q=%E6%8B%85%E4%BF%9D%E7%89%A9%E6%9D%83' in typed
+
+
+def test_the_english_page_says_it_in_english(homophones):
+    page = Client(headers={"accept-language": "en"}).get("/", {"q": "王利名"}, HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+
+    assert "Showing results for “王利明”." in html and "Search instead for “王利名”?" in html
 
 
 # --- bounded cost ---------------------------------------------------------------------------------------

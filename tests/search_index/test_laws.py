@@ -137,6 +137,40 @@ def test_an_article_after_a_name_in_the_same_sentence_cites_it(dictionary):
     assert cited(dictionary, "民法典对于抵押合同的形式和内容作出了详细规定第四百条") == []
 
 
+@pytest.mark.parametrize("text", [
+    "民诉典第十条",  # not a law's name: 民诉 (民事诉讼法) was read out of it, eight characters before the article
+    "本书讨论民诉典的第十条",
+    "刑诉规则第5条",  # another document (人民检察院刑事诉讼规则), not 刑诉
+    "公司法务第3条",  # 公司|法务: no 公司法 ends a word here
+    "刑诉规则中的第5条",
+])
+def test_an_article_near_a_name_inside_another_word_cites_nothing(dictionary, text):
+    """Issue 19 §3: a name found near an article must be a word (or words) of the text, followed by what
+    introduces the article's matter (关于, 中, 的 …), not the beginning of another word."""
+    assert cited(dictionary, text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("民法典第三百九十四条", [("民法典", 394, "民法典第三百九十四条")]),
+    ("民法典第394条", [("民法典", 394, "民法典第394条")]),
+    ("《民法典》394条", [("民法典", 394, "《民法典》394条")]),
+    ("依民法典第394条", [("民法典", 394, "民法典第394条")]),
+    ("根据民诉法解释第一百条", [("最高人民法院关于适用《中华人民共和国民事诉讼法》的解释", 100, "民诉法解释第一百条")]),
+    ("修改后民诉法第10条", [("民事诉讼法", 10, "民诉法第10条")]),
+    ("国家赔偿法第3条", [("国家赔偿法", 3, "国家赔偿法第3条")]),  # segmented 国家赔偿|法: a known form whole
+    ("民法典 第394条", [("民法典", 394, "民法典 第394条")]),
+    ("民诉法中有关管辖的第三十四条", [("民事诉讼法", 34, "第三十四条")]),
+    ("民法典第二编第三百九十四条", [("民法典", 394, "民法典第二编第三百九十四条")]),
+])
+def test_the_real_forms_of_a_citation_are_still_read(dictionary, text, expected):
+    assert cited(dictionary, text) == expected
+
+
+def test_the_query_still_reads_a_bare_number_after_a_name(dictionary):
+    """Query side (民法典394): a name directly followed by its article is a citation however it is segmented."""
+    assert [(c.law.name, c.article) for c in dictionary.query_citations("民法典394")] == [("民法典", 394)]
+
+
 def test_a_range_and_a_list(dictionary):
     assert [c.article for c in dictionary.citations("民法典第394条至第396条")] == [394, 395, 396]
     assert [c.article for c in dictionary.citations("民法典第1条至第500条")] == [1, 500]  # too wide: its ends

@@ -83,7 +83,8 @@ def test_parse_gives_a_query_nothing_or_a_query_error(schema, q, any_term):
 
 def _assert_clean_result(body: dict, params: dict) -> None:
     limit, offset = params.get("limit", 20), params.get("offset", 0)
-    assert set(body) == {"count", "items", "facets", "suggestion", "matched_all_terms", "expansions", "citations", "law"}
+    assert set(body) == {"count", "items", "facets", "suggestion", "matched_all_terms", "expansions", "citations", "law",
+                         "query", "corrected_from"}
     keys = [(item["type"], item["id"]) for item in body["items"]]
     assert len(keys) == len(set(keys)) <= limit
     # Every match is counted once in the type facet; a page past the end is empty.

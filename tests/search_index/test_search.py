@@ -142,8 +142,12 @@ def test_sort_by_year_and_pagination(catalog):
 
 def test_suggestion_for_misspelled_pinyin_and_english(catalog):
     assert services.search("danbao wuquam", filters=PUBLIC).suggestion == "danbao wuquan"
-    misspelled = services.search("judgmnt", filters=PUBLIC)
-    assert (misspelled.count, misspelled.suggestion) == (0, "judgment")
+    as_typed = services.search("judgmnt", filters=PUBLIC, as_typed=True)
+    assert (as_typed.count, as_typed.suggestion, as_typed.corrected_from) == (0, "judgment", None)
+    # Nothing found as typed: the correction's results are shown, and the response says so.
+    corrected = services.search("judgmnt", filters=PUBLIC)
+    assert (corrected.count, corrected.query, corrected.corrected_from, corrected.suggestion) == (
+        1, "judgment", "judgmnt", "judgment")
     # A variant that stemming already understands finds the book and needs no correction.
     assert services.search("enforcment", filters=PUBLIC).count == 1
     assert services.search("担保物权", filters=PUBLIC).suggestion is None

@@ -224,6 +224,26 @@ def test_phone_sized_search(library_data, server, browser, shoot):
     shoot(desktop, "desktop-results")
 
 
+def test_phone_sized_correction_notice(library_data, server, browser, shoot):
+    """A misheard query typed in traditional characters on a phone (issue 19 §3): the correction's results come
+    first with the notice above them, nothing wider than the screen, and the link searches the words as typed."""
+    base, _log = server
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{base}/?q=擔保無權")
+    page.wait_for_selector("ol.results li")
+    assert page.inner_text("#correction") == "已显示“担保物权”的结果。 仍要搜索“擔保無權”？"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate("document.querySelector('ol.results li').getBoundingClientRect().top") < 844
+    assert page.evaluate("document.querySelector('#correction a').getBoundingClientRect().right") <= 390
+    shoot(page, "phone-correction")
+    page.click("#correction a")
+    page.wait_for_url("**as_typed=1**")
+    assert page.inner_text("#suggestion") == "您是不是要找：担保物权"
+    assert page.locator("#correction").count() == 0
+    context.close()
+
+
 def test_phone_tables_become_labelled_cards(library_data, server, browser, shoot):
     """/me on a phone: the loans table wrapped titles two characters a line and its headers one (routine walk)."""
     from django.contrib.auth import get_user_model

@@ -244,3 +244,27 @@ def test_second_load_writes_no_more_history(demo):
 
     assert list(Loan.objects.order_by("pk").values_list("pk", "status", "returned_at")) == loans
     assert "借阅记录：新建   0，已存在   5" in output
+
+
+
+def test_the_demo_catalogues_misheard_queries_show_their_corrections_results(demo, client):
+    """Issue 19 §3 on the demo catalogue, through the search page: the three misheard queries of the issue (and
+    their traditional and full-width forms) list the correction's works first, say so in plain words, and link
+    to the words as typed."""
+    from search_index import services
+
+    services.index_rebuild()
+    cases = {"担保无权": ("担保物权", "<mark>担保物权</mark>研究"),
+             "擔保無權": ("担保物权", "<mark>担保物权</mark>研究"),  # traditional characters
+             "王利名": ("王利明", "民法总则研究"),
+             "王利名　": ("王利明", "民法总则研究"),  # a full-width space after it
+             "执型": ("执行", "<mark>执行</mark>"),
+             "執型": ("执行", "<mark>执行</mark>")}
+    seen = {}
+    for query, (shown, _first) in cases.items():
+        page = client.get("/", {"q": query}).content.decode()
+        first = page[page.index('<ol class="results">'):].split("</li>")[0]
+        seen[query] = (f"已显示“{shown}”的结果。" in page, f"仍要搜索“{query}”？" in page, _first in first,
+                       'id="next-step"' in page or 'id="suggestion"' in page)
+
+    assert seen == dict.fromkeys(cases, (True, True, True, False))
