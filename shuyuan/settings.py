@@ -252,6 +252,10 @@ SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 20, minimum=1) / 1000
 # (search_index/wake.py); polling stays the guarantee.
 SEARCH_WAKE_DIR = envpath("SEARCH_WAKE_DIR", VAR_DIR / "run" / "wake")
 SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
+# Each process asks the law-name dictionary's table whether it changed at most once every this many seconds
+# (0: on every search): a librarian's admin edit reaches the other worker processes within that bound, the
+# process that saved it at once (search_index/laws.py).
+LAW_DICTIONARY_CHECK_SECONDS = envint("LAW_DICTIONARY_CHECK_SECONDS", 5)
 
 # The outside interfaces (/sru, /oai; docs/api.md, "SRU and OAI-PMH"): requests a minute per client address
 # (0: no limit); SRU's default and largest page, and the most records one search clause of a boolean query
