@@ -1,5 +1,6 @@
 """The catalog: books (one record per edition), their physical copies, and the court's research papers."""
 
+import hashlib
 import ipaddress
 import uuid
 from datetime import date
@@ -463,6 +464,53 @@ class PaperAuthor(SingleLineFields, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+#: A subject (or keyword) up to this long is indexed as it is; a longer one by :func:`subject_key`'s short form.
+SUBJECT_KEY_CHARS = 200
+
+
+def subject_key(term: str) -> str:
+    """How a subject or keyword is stored in the subject index (``BookSubject``, ``PaperKeyword``) and looked up:
+    itself, or when longer than ``SUBJECT_KEY_CHARS`` (no controlled vocabulary has such a term, but nothing
+    stops an import from bringing one, and a B-tree entry must stay small) its first 150 characters and a
+    digest of the whole, so equal terms still have equal keys."""
+    if len(term) <= SUBJECT_KEY_CHARS:
+        return term
+    return f"{term[:150]}#{hashlib.sha256(term.encode()).hexdigest()[:40]}"
+
+
+class BookSubject(models.Model):
+    """One distinct subject of a book's ``subjects`` list, as written (``subject_key``): the index that "same
+    subjects" among related works reads (library.related), since no index serves a JSON list on SQLite.  Derived
+    data: written by ``services.subject_index_sync`` on every save of a book (library.receivers) and rebuilt
+    from the lists by ``services.subject_index_rebuild`` (after a bulk load)."""
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="subject_terms")
+    term = models.CharField(max_length=SUBJECT_KEY_CHARS)
+
+    class Meta:
+        default_permissions = ()
+        # related._by_subjects: the books holding any of a work's terms (the index's leading column), counted
+        # per book; one row per book and term.
+        constraints = [models.UniqueConstraint(fields=["term", "book"], name="booksubject_term_book")]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class PaperKeyword(models.Model):
+    """One distinct keyword of a paper's ``keywords`` list: :class:`BookSubject` for papers."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="keyword_terms")
+    term = models.CharField(max_length=SUBJECT_KEY_CHARS)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["term", "paper"], name="paperkeyword_term_paper")]
+
+    def __str__(self) -> str:
+        return self.term
 
 
 # --------------------------------------------------------------------------------------------------------
