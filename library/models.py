@@ -481,33 +481,42 @@ def subject_key(term: str) -> str:
 
 
 class BookSubject(models.Model):
-    """One distinct subject of a book's ``subjects`` list, as written (``subject_key``): the index that "same
-    subjects" among related works reads (library.related), since no index serves a JSON list on SQLite.  Derived
-    data: written by ``services.subject_index_sync`` on every save of a book (library.receivers) and rebuilt
-    from the lists by ``services.subject_index_rebuild`` (after a bulk load)."""
+    """One distinct subject of a book's ``subjects`` list, as written (``subject_key``), with the book's year:
+    the index that "same subjects" among related works reads (library.related), since no index serves a JSON
+    list on SQLite.  Derived data: written by ``services.subject_index_sync`` on every save of a book
+    (library.receivers) and rebuilt from the books by ``services.subject_index_rebuild`` (after a bulk load)."""
 
-    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="subject_terms")
+    # Indexed by the constraint below (book first).
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="subject_terms", db_index=False)
     term = models.CharField(max_length=SUBJECT_KEY_CHARS)
+    #: The book's year, copied so that ranking the books of a term by shared terms, then year reads this
+    #: table's index alone instead of one book row per candidate (3–4× faster at 100,000 books).
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         default_permissions = ()
-        # related._by_subjects: the books holding any of a work's terms (the index's leading column), counted
-        # per book; one row per book and term.
-        constraints = [models.UniqueConstraint(fields=["term", "book"], name="booksubject_term_book")]
+        # One row per book and term; a book's rows (subject_index_sync, the cascade on delete).
+        constraints = [models.UniqueConstraint(fields=["book", "term"], name="booksubject_book_term")]
+        # related._by_subjects: the books holding any of a work's terms, counted per book and ordered by year,
+        # from the index alone.
+        indexes = [models.Index(fields=["term", "book", "year"], name="booksubject_term_book_year")]
 
     def __str__(self) -> str:
         return self.term
 
 
 class PaperKeyword(models.Model):
-    """One distinct keyword of a paper's ``keywords`` list: :class:`BookSubject` for papers."""
+    """One distinct keyword of a paper's ``keywords`` list: :class:`BookSubject` for papers (their year is read
+    from the paper: the visibility rule joins it anyway)."""
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="keyword_terms")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="keyword_terms", db_index=False)
     term = models.CharField(max_length=SUBJECT_KEY_CHARS)
 
     class Meta:
         default_permissions = ()
-        constraints = [models.UniqueConstraint(fields=["term", "paper"], name="paperkeyword_term_paper")]
+        constraints = [models.UniqueConstraint(fields=["paper", "term"], name="paperkeyword_paper_term")]
+        # related._by_subjects: the papers holding any of a work's terms (a few: papers are 5% of a catalogue).
+        indexes = [models.Index(fields=["term", "paper"], name="paperkeyword_term_paper")]
 
     def __str__(self) -> str:
         return self.term

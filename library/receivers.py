@@ -22,7 +22,7 @@ def _changed(update_fields, *names: str) -> bool:
 def _book_saved(sender, instance, created, update_fields=None, raw=False, **kwargs):
     if raw:  # loaddata: the fixture's rows as they are
         return
-    if _changed(update_fields, "subjects"):
+    if _changed(update_fields, "subjects", "year"):
         services.subject_index_sync(book=instance, created=created)
     if not created and _changed(update_fields, "subjects", "clc"):
         transaction.on_commit(partial(related.forget, books=[instance.pk]))

@@ -39,7 +39,7 @@ from django.db.models import Count, Max
 from django.urls import reverse
 
 from library.classification import MAIN_CLASSES, class_name, class_names, class_path, class_prefixes
-from library.models import Book, Loan, Paper, subject_key
+from library.models import Book, BookSubject, Loan, Paper, subject_key
 from library.selectors import paper_visible_q
 
 #: Works in each list.
@@ -72,17 +72,20 @@ def _paper_item(row: dict, **extra) -> dict:
 def _by_subjects(terms: list[str], *, user, exclude_book: int | None = None,
                  exclude_paper: int | None = None) -> list[dict]:
     """Books sharing a subject and papers sharing a keyword with ``terms``, the most shared first (books before
-    papers at equal counts), each with the ``shared`` terms.  Two queries."""
+    papers at equal counts), each with the ``shared`` terms.  Three queries (two when no book shares one)."""
     if not terms:
         return []
     keys = [subject_key(term) for term in terms]
-    # One row per record and term: the rows joined are the terms shared.
-    books = (Book.objects.exclude(pk=exclude_book).filter(subject_terms__term__in=keys)
-             .annotate(shared=Count("subject_terms")).order_by("-shared", "-year", "id")
-             .values("id", "title", "year", "clc", "subjects", "shared")[:RELATED_LIMIT])
+    # One row per record and term: the rows of a record are the terms it shares.  The books are ranked from the
+    # index's own columns (term, book, year), then the six are read.
+    top = list(BookSubject.objects.filter(term__in=keys).exclude(book_id=exclude_book).values("book_id", "year")
+               .annotate(shared=Count("*")).order_by("-shared", "-year", "book_id")[:RELATED_LIMIT])
+    found = Book.objects.only("id", "title", "year", "clc", "subjects").in_bulk([row["book_id"] for row in top])
+    books = [{"id": book.pk, "title": book.title, "year": book.year, "clc": book.clc, "subjects": book.subjects,
+              "shared": row["shared"]} for row in top if (book := found.get(row["book_id"])) is not None]
     papers = (Paper.objects.filter(paper_visible_q(user)).exclude(pk=exclude_paper)
-              .filter(keyword_terms__term__in=keys).annotate(shared=Count("keyword_terms"))
-              .order_by("-shared", "-year", "id").values("id", "title", "year", "keywords", "shared")[:RELATED_LIMIT])
+              .filter(keyword_terms__term__in=keys).values("id", "title", "year", "keywords")
+              .annotate(shared=Count("keyword_terms")).order_by("-shared", "-year", "id")[:RELATED_LIMIT])
     wanted = set(terms)
     items = [(row["shared"], 0, _book_item(row, shared=[s for s in _terms(row["subjects"]) if s in wanted]))
              for row in books]
@@ -173,7 +176,7 @@ def book_related(*, book: Book, user: AbstractBaseUser | AnonymousUser) -> dict[
 
 def paper_related(*, paper: Paper, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[dict]]:
     """``{"subjects": [...], "same_class": [], "borrowed": []}``: books and papers sharing a keyword with the paper
-    (papers have no class and are not lent).  Two queries when not cached."""
+    (papers have no class and are not lent).  Three queries when not cached."""
     return _cached("paper", paper.pk, _scope(user), lambda: {
         "subjects": _by_subjects(_terms(paper.keywords), user=user, exclude_paper=paper.pk),
         "same_class": [], "borrowed": []})

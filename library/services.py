@@ -250,18 +250,21 @@ def subject_index_sync(*, book: Book | None = None, paper: Paper | None = None, 
     its list: called after every save (library.receivers).  A new record costs one insert (none without
     terms); a changed one a read of its rows, and writes only for the terms that changed."""
     if book is not None:
-        model, owner, obj, values = BookSubject, "book", book, book.subjects
+        model, owner, obj, values, extra = BookSubject, "book", book, book.subjects, {"year": book.year}
     elif paper is not None:
-        model, owner, obj, values = PaperKeyword, "paper", paper, paper.keywords
+        model, owner, obj, values, extra = PaperKeyword, "paper", paper, paper.keywords, {}
     else:
         raise TypeError("subject_index_sync needs a book or a paper")
     wanted = _index_terms(values)
-    have = set() if created else set(model.objects.filter(**{owner: obj}).values_list("term", flat=True))
-    if have - wanted:
-        model.objects.filter(**{owner: obj}, term__in=have - wanted).delete()
-    if wanted - have:
-        model.objects.bulk_create([model(**{owner: obj}, term=term) for term in sorted(wanted - have)],
+    rows = model.objects.filter(**{owner: obj})
+    have = {} if created else {row["term"]: row for row in rows.values("term", *extra)}
+    if set(have) - wanted:
+        rows.filter(term__in=set(have) - wanted).delete()
+    if wanted - set(have):
+        model.objects.bulk_create([model(**{owner: obj}, term=term, **extra) for term in sorted(wanted - set(have))],
                                   ignore_conflicts=True)
+    if extra and any(row["year"] != book.year for term, row in have.items() if term in wanted):
+        rows.exclude(term__in=wanted - set(have)).update(**extra)
 
 
 @transaction.atomic
@@ -273,8 +276,9 @@ def subject_index_rebuild(*, batch: int = 5000) -> int:
                                         (PaperKeyword, "paper_id", Paper, "keywords")):
         model.objects.all().delete()
         rows = []
-        for pk, values in source.objects.order_by("pk").values_list("pk", field).iterator(chunk_size=batch):
-            rows += [model(**{owner: pk}, term=term) for term in sorted(_index_terms(values))]
+        for row in source.objects.order_by("pk").values("pk", field, "year").iterator(chunk_size=batch):
+            extra = {"year": row["year"]} if model is BookSubject else {}
+            rows += [model(**{owner: row["pk"]}, term=term, **extra) for term in sorted(_index_terms(row[field]))]
             if len(rows) >= batch:
                 written += len(model.objects.bulk_create(rows))
                 rows = []

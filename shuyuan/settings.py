@@ -179,7 +179,8 @@ EVENTS_ATTACHMENTS_PER_HOUR = envint("EVENTS_ATTACHMENTS_PER_HOUR", 30, minimum=
 # "Readers who borrowed this also borrowed" on book pages: a book is shown only when at least this many distinct
 # readers borrowed both, so nobody can infer one reader's loans (2 is the least allowed).
 RELATED_MIN_READERS = envint("RELATED_MIN_READERS", 3, minimum=2)
-# Related works are cached per book or paper this many seconds (a new loan starts a fresh entry at once).
+# Related works are cached per book or paper this many seconds; a loan starts fresh entries at once for the books
+# its reader borrowed, a save of a work for that work (library/related.py).
 RELATED_CACHE_SECONDS = envint("RELATED_CACHE_SECONDS", 300, minimum=0)
 
 # Reading the catalog (books, public papers) without logging in.

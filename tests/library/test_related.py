@@ -143,7 +143,7 @@ def test_related_works_cost_bounded_queries_and_none_when_cached(judge, django_a
     book = _book("担保物权研究", clc="D923.2", subjects=["担保"], barcode="A1")
     for n in range(3):
         _book(f"同类{n}", clc="D923.2", subjects=["担保"])
-    with django_assert_max_num_queries(8):  # subjects ×2, class levels ×4, borrowed ×2
+    with django_assert_max_num_queries(9):  # subjects ×3, class levels ×4, borrowed ×2
         first = related.book_related(book=book, user=judge)
     with django_assert_num_queries(0):  # the cache alone
         assert related.book_related(book=book, user=judge) == first
@@ -264,6 +264,24 @@ def test_the_subject_index_follows_every_save_and_a_rebuild_writes_the_same_rows
     book_delete(book=book)
     Paper.objects.filter(pk=paper.pk).delete()
     assert _index() == {("book", plain.pk): sorted([" 合同 ", "合同 "])}
+
+
+def test_the_subject_index_keeps_the_books_year_and_ranks_by_it(judge):
+    from library.models import Book, BookSubject
+    from library.services import book_update
+
+    book = _book("担保法", subjects=["担保"])
+    old, new = _book("担保法旧著", subjects=["担保"], year=1995), _book("担保法新著", subjects=["担保"], year=2020)
+    assert _ids(related.book_related(book=book, user=judge)["subjects"]) == [("book", new.pk), ("book", old.pk)]
+
+    book_update(book=old, changes={"year": 2024})
+    renamed = Book.objects.get(pk=new.pk)
+    renamed.title = "担保法新论"
+    renamed.save()  # every field, the year among them, unchanged
+
+    assert dict(BookSubject.objects.filter(book__in=[old, new]).values_list("book_id", "year")) == {
+        old.pk: 2024, new.pk: 2020}
+    assert _ids(related._by_subjects(["担保"], user=judge, exclude_book=book.pk)) == [("book", old.pk), ("book", new.pk)]
 
 
 def test_same_subjects_matches_a_long_subject_exactly(judge):
