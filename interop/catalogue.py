@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import NotSupportedError
-from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.jsonlist import ListElementMatches
 from interop.cqlquery import Boolean, Clause, Node, SortKey
 from library import selectors
 from library.models import Book, Paper
@@ -133,40 +133,6 @@ def _words(text: str) -> list[str]:
 
 
 # --- clauses ----------------------------------------------------------------------------------------------
-
-
-class ListElementMatches(Func):
-    """True when some string of a JSON list column matches ``value`` case-insensitively, as Django's
-    ``icontains`` (``exact=False``: contains it) or ``iexact`` (``exact=True``: is it) match a text column —
-    in the database, one ``EXISTS`` over the list's elements (SQLite's ``json_each``, PostgreSQL's
-    ``jsonb_array_elements``).  Not-list values and non-string elements never match."""
-
-    output_field = BooleanField()
-
-    def __init__(self, field: str, value: str, *, exact: bool) -> None:
-        super().__init__(F(field))
-        self.value = value
-        self.exact = exact
-
-    def _pattern(self, connection) -> str:
-        escaped = connection.ops.prep_for_like_query(self.value)
-        return escaped if self.exact else f"%{escaped}%"
-
-    def as_sql(self, compiler, connection, **extra):
-        raise NotSupportedError(f"matching JSON list elements is written for SQLite and PostgreSQL, not {connection.vendor}")
-
-    def as_sqlite(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        sql = (f"(json_type({column}) = 'array' AND EXISTS (SELECT 1 FROM json_each({column}) AS interop_element "
-               "WHERE interop_element.type = 'text' AND interop_element.value LIKE %s ESCAPE '\\'))")
-        return sql, (*params, *params, self._pattern(connection))
-
-    def as_postgresql(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        sql = (f"(jsonb_typeof({column}) = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements({column}) "
-               "AS interop_element(value) WHERE jsonb_typeof(interop_element.value) = 'string' "
-               "AND UPPER(interop_element.value #>> '{}') LIKE UPPER(%s)))")
-        return sql, (*params, *params, self._pattern(connection))
 
 
 def _text_q(fields: list[str], relation: str, text: str, lists: tuple[str, ...] = ()) -> Q:

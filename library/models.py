@@ -1,5 +1,6 @@
 """The catalog: books (one record per edition), their physical copies, and the court's research papers."""
 
+import hashlib
 import ipaddress
 import uuid
 from datetime import date
@@ -463,6 +464,62 @@ class PaperAuthor(SingleLineFields, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+#: A subject (or keyword) up to this long is indexed as it is; a longer one by :func:`subject_key`'s short form.
+SUBJECT_KEY_CHARS = 200
+
+
+def subject_key(term: str) -> str:
+    """How a subject or keyword is stored in the subject index (``BookSubject``, ``PaperKeyword``) and looked up:
+    itself, or when longer than ``SUBJECT_KEY_CHARS`` (no controlled vocabulary has such a term, but nothing
+    stops an import from bringing one, and a B-tree entry must stay small) its first 150 characters and a
+    digest of the whole, so equal terms still have equal keys."""
+    if len(term) <= SUBJECT_KEY_CHARS:
+        return term
+    return f"{term[:150]}#{hashlib.sha256(term.encode()).hexdigest()[:40]}"
+
+
+class BookSubject(models.Model):
+    """One distinct subject of a book's ``subjects`` list, as written (``subject_key``), with the book's year:
+    the index that "same subjects" among related works reads (library.related), since no index serves a JSON
+    list on SQLite.  Derived data: written by ``services.subject_index_sync`` on every save of a book
+    (library.receivers) and rebuilt from the books by ``services.subject_index_rebuild`` (after a bulk load)."""
+
+    # Indexed by the constraint below (book first).
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="subject_terms", db_index=False)
+    term = models.CharField(max_length=SUBJECT_KEY_CHARS)
+    #: The book's year, copied so that ranking the books of a term by shared terms, then year reads this
+    #: table's index alone instead of one book row per candidate (3–4× faster at 100,000 books).
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        default_permissions = ()
+        # One row per book and term; a book's rows (subject_index_sync, the cascade on delete).
+        constraints = [models.UniqueConstraint(fields=["book", "term"], name="booksubject_book_term")]
+        # related._by_subjects: the books holding any of a work's terms, counted per book and ordered by year,
+        # from the index alone.
+        indexes = [models.Index(fields=["term", "book", "year"], name="booksubject_term_book_year")]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class PaperKeyword(models.Model):
+    """One distinct keyword of a paper's ``keywords`` list: :class:`BookSubject` for papers (their year is read
+    from the paper: the visibility rule joins it anyway)."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="keyword_terms", db_index=False)
+    term = models.CharField(max_length=SUBJECT_KEY_CHARS)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["paper", "term"], name="paperkeyword_paper_term")]
+        # related._by_subjects: the papers holding any of a work's terms (a few: papers are 5% of a catalogue).
+        indexes = [models.Index(fields=["term", "paper"], name="paperkeyword_term_paper")]
+
+    def __str__(self) -> str:
+        return self.term
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 Related works, each list at most ``RELATED_LIMIT`` long:
 
 * **same subjects** — books whose subjects, and papers whose keywords, share a subject or keyword with this
-  work (the most shared first), counted in the database over the JSON lists (``SharedTerms``);
+  work (the most shared first), counted in the database over the subject index (``BookSubject``,
+  ``PaperKeyword``: one row per record and term, kept in step by library.receivers);
 * **same class** — books of the same CLC class, the deepest shared class first (D923.2, then D923, D92, D9;
   never the main class alone: all of D is politics and law);
 * **borrowed together** — books that at least ``settings.RELATED_MIN_READERS`` distinct readers borrowed as
@@ -13,22 +14,32 @@ Related works, each list at most ``RELATED_LIMIT`` long:
 
 The work is bounded per page: at most ``RELATED_TERMS`` subjects are compared, at most one query per class
 level, and the co-borrowing counts read the loans of the ``RELATED_READERS`` readers who borrowed this book
-most recently.  The lists are cached per work (``RELATED_CACHE_SECONDS``); a book's key holds the newest loan's
-id, so a new loan starts a fresh entry at once on every process.
+most recently.
+
+The lists are cached per work and viewer scope for ``RELATED_CACHE_SECONDS``, under the work's own version
+token (:func:`forget` deletes it, so the next read starts a fresh entry on every process):
+
+* a loan made (or deleted) forgets every book its reader ever borrowed, this one included: the only books
+  whose "borrowed together" list it can change (a new reader of this book, or a reader of it borrowing
+  another);
+* a save of the work itself forgets it (its subjects, its class);
+* a change elsewhere that enters this work's lists (another book given this subject or class, a title edited,
+  a paper made internal) shows when the entry expires: lists of similar works, not a fact a reader waits for.
 """
 
+import uuid
+from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db import NotSupportedError
-from django.db.models import Count, Func, IntegerField, Max
+from django.db.models import Count, Max
 from django.urls import reverse
 
 from library.classification import MAIN_CLASSES, class_name, class_names, class_path, class_prefixes
-from library.models import Book, Loan, Paper
+from library.models import Book, BookSubject, Loan, Paper, subject_key
 from library.selectors import paper_visible_q
 
 #: Works in each list.
@@ -39,37 +50,6 @@ RELATED_TERMS = 8
 RELATED_READERS = 200
 #: Bump when the cached shape changes.
 CACHE_VERSION = 1
-
-
-class SharedTerms(Func):
-    """How many distinct strings of a JSON list column are among ``terms`` (exact match) — in the database, one
-    correlated count over the list's elements (SQLite's ``json_each``, PostgreSQL's
-    ``jsonb_array_elements_text``).  A value that is not a list shares nothing."""
-
-    output_field = IntegerField()
-
-    def __init__(self, field: str, terms: list[str]) -> None:
-        super().__init__(field)
-        self.terms = list(terms)
-
-    def as_sql(self, compiler, connection, **extra):
-        raise NotSupportedError(f"SharedTerms is written for SQLite and PostgreSQL, not {connection.vendor}")
-
-    def as_sqlite(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        marks = ", ".join(["%s"] * len(self.terms))
-        sql = (f"(CASE WHEN json_type({column}) = 'array' THEN (SELECT COUNT(DISTINCT related_term.value) "
-               f"FROM json_each({column}) AS related_term WHERE related_term.type = 'text' "
-               f"AND related_term.value IN ({marks})) ELSE 0 END)")
-        return sql, (*params, *params, *self.terms)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        marks = ", ".join(["%s"] * len(self.terms))
-        sql = (f"(CASE WHEN jsonb_typeof({column}) = 'array' THEN (SELECT COUNT(DISTINCT related_term) "
-               f"FROM jsonb_array_elements_text({column}) AS related_term WHERE related_term IN ({marks})) "
-               "ELSE 0 END)")
-        return sql, (*params, *params, *self.terms)
 
 
 def _terms(values) -> list[str]:
@@ -92,15 +72,20 @@ def _paper_item(row: dict, **extra) -> dict:
 def _by_subjects(terms: list[str], *, user, exclude_book: int | None = None,
                  exclude_paper: int | None = None) -> list[dict]:
     """Books sharing a subject and papers sharing a keyword with ``terms``, the most shared first (books before
-    papers at equal counts), each with the ``shared`` terms.  Two queries."""
+    papers at equal counts), each with the ``shared`` terms.  Three queries (two when no book shares one)."""
     if not terms:
         return []
-    books = (Book.objects.exclude(pk=exclude_book).annotate(shared=SharedTerms("subjects", terms))
-             .filter(shared__gt=0).order_by("-shared", "-year", "id")
-             .values("id", "title", "year", "clc", "subjects", "shared")[:RELATED_LIMIT])
+    keys = [subject_key(term) for term in terms]
+    # One row per record and term: the rows of a record are the terms it shares.  The books are ranked from the
+    # index's own columns (term, book, year), then the six are read.
+    top = list(BookSubject.objects.filter(term__in=keys).exclude(book_id=exclude_book).values("book_id", "year")
+               .annotate(shared=Count("*")).order_by("-shared", "-year", "book_id")[:RELATED_LIMIT])
+    found = Book.objects.only("id", "title", "year", "clc", "subjects").in_bulk([row["book_id"] for row in top])
+    books = [{"id": book.pk, "title": book.title, "year": book.year, "clc": book.clc, "subjects": book.subjects,
+              "shared": row["shared"]} for row in top if (book := found.get(row["book_id"])) is not None]
     papers = (Paper.objects.filter(paper_visible_q(user)).exclude(pk=exclude_paper)
-              .annotate(shared=SharedTerms("keywords", terms)).filter(shared__gt=0)
-              .order_by("-shared", "-year", "id").values("id", "title", "year", "keywords", "shared")[:RELATED_LIMIT])
+              .filter(keyword_terms__term__in=keys).values("id", "title", "year", "keywords")
+              .annotate(shared=Count("keyword_terms")).order_by("-shared", "-year", "id")[:RELATED_LIMIT])
     wanted = set(terms)
     items = [(row["shared"], 0, _book_item(row, shared=[s for s in _terms(row["subjects"]) if s in wanted]))
              for row in books]
@@ -143,29 +128,58 @@ def _scope(user: AbstractBaseUser | AnonymousUser) -> str:
     return "all" if user.is_authenticated else "public"
 
 
-def book_related(*, book: Book, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[dict]]:
-    """``{"subjects": [...], "same_class": [...], "borrowed": [...]}``: see the module's docstring.  Costs one query
-    when cached (the newest loan's id), about ten when not."""
-    last_loan = Loan.objects.aggregate(last=Max("id"))["last"] or 0
-    key = f"related:{CACHE_VERSION}:book:{book.pk}:{_scope(user)}:{last_loan}"
-    related = cache.get(key)
-    if related is None:
-        related = {"subjects": _by_subjects(_terms(book.subjects), user=user, exclude_book=book.pk),
-                   "same_class": _by_class(book), "borrowed": _borrowed_together(book)}
-        cache.set(key, related, settings.RELATED_CACHE_SECONDS)
+def _version_key(kind: str, pk: int) -> str:
+    return f"related:{CACHE_VERSION}:version:{kind}:{pk}"
+
+
+def _cached(kind: str, pk: int, scope: str, compute) -> dict[str, list[dict]]:
+    """The cached lists of a work for a scope, computed when missing or older than the work's version token.
+
+    The token is read before computing, and :func:`forget` deletes it after the change committed: an entry
+    computed from data read before the change is stored under the old token, which no later read asks for.
+    One cache read when cached."""
+    version_key = _version_key(kind, pk)
+    key = f"related:{CACHE_VERSION}:{kind}:{pk}:{scope}"
+    found = cache.get_many([version_key, key])
+    token, entry = found.get(version_key), found.get(key)
+    if token is not None and entry is not None and entry[0] == token:
+        return entry[1]
+    if token is None:
+        token = uuid.uuid4().hex
+        if not cache.add(version_key, token, settings.RELATED_CACHE_SECONDS):
+            token = cache.get(version_key) or token
+    related = compute()
+    cache.set(key, (token, related), settings.RELATED_CACHE_SECONDS)
     return related
+
+
+def forget(*, books: Iterable[int] = (), papers: Iterable[int] = ()) -> None:
+    """Start fresh cached lists for these books and papers on every process (call after the change committed)."""
+    keys = [_version_key("book", pk) for pk in books] + [_version_key("paper", pk) for pk in papers]
+    if keys:
+        cache.delete_many(keys)
+
+
+def forget_reader(*, patron_id: int) -> None:
+    """After a loan of this reader was made or deleted: forget every book the reader ever borrowed (one
+    index-only query over ``loan_patron_book``), the only books whose "borrowed together" list it can change."""
+    forget(books=Loan.objects.filter(patron_id=patron_id).values_list("book_id", flat=True).distinct())
+
+
+def book_related(*, book: Book, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[dict]]:
+    """``{"subjects": [...], "same_class": [...], "borrowed": [...]}``: see the module's docstring.  No query when
+    cached, at most nine when not."""
+    return _cached("book", book.pk, _scope(user), lambda: {
+        "subjects": _by_subjects(_terms(book.subjects), user=user, exclude_book=book.pk),
+        "same_class": _by_class(book), "borrowed": _borrowed_together(book)})
 
 
 def paper_related(*, paper: Paper, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[dict]]:
     """``{"subjects": [...], "same_class": [], "borrowed": []}``: books and papers sharing a keyword with the paper
-    (papers have no class and are not lent).  Two queries when not cached."""
-    key = f"related:{CACHE_VERSION}:paper:{paper.pk}:{_scope(user)}"
-    related = cache.get(key)
-    if related is None:
-        related = {"subjects": _by_subjects(_terms(paper.keywords), user=user, exclude_paper=paper.pk),
-                   "same_class": [], "borrowed": []}
-        cache.set(key, related, settings.RELATED_CACHE_SECONDS)
-    return related
+    (papers have no class and are not lent).  Three queries when not cached."""
+    return _cached("paper", paper.pk, _scope(user), lambda: {
+        "subjects": _by_subjects(_terms(paper.keywords), user=user, exclude_paper=paper.pk),
+        "same_class": [], "borrowed": []})
 
 
 # --- browsing by class ------------------------------------------------------------------------------------

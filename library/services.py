@@ -24,7 +24,19 @@ from core.media import OutsideMediaRoot, open_media
 from library import callnumbers, labels, selectors
 from library.circulation import copy_came_free
 from library.fulltext import Extraction, check_file, download_name, extract_text
-from library.models import Book, CallNumberCounter, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
+from library.models import (
+    Book,
+    BookSubject,
+    CallNumberCounter,
+    Contributor,
+    Copy,
+    Hold,
+    Loan,
+    Paper,
+    PaperAuthor,
+    PaperKeyword,
+    subject_key,
+)
 from library.validators import normalize_barcode
 
 
@@ -220,6 +232,58 @@ def book_delete(*, book: Book) -> None:
         book.delete()
     except ProtectedError:  # history written between the check and the delete
         raise DomainError("book_has_history", _("该书有借阅或预约记录，不能删除")) from None
+
+
+# --- the subject index (library.related's "same subjects") ------------------------------------------------
+
+
+def _index_terms(values) -> set[str]:
+    """The index keys of a subject or keyword list as stored: each distinct non-empty string, as written (the
+    lists' own cleaning is the services'; a list the admin saved is indexed as it is)."""
+    if not isinstance(values, list):
+        return set()
+    return {subject_key(v) for v in values if isinstance(v, str) and v}
+
+
+def subject_index_sync(*, book: Book | None = None, paper: Paper | None = None, created: bool = False) -> None:
+    """Bring the subject index rows of ``book`` (its ``subjects``) or ``paper`` (its ``keywords``) in step with
+    its list: called after every save (library.receivers).  A new record costs one insert (none without
+    terms); a changed one a read of its rows, and writes only for the terms that changed."""
+    if book is not None:
+        model, owner, obj, values, extra = BookSubject, "book", book, book.subjects, {"year": book.year}
+    elif paper is not None:
+        model, owner, obj, values, extra = PaperKeyword, "paper", paper, paper.keywords, {}
+    else:
+        raise TypeError("subject_index_sync needs a book or a paper")
+    wanted = _index_terms(values)
+    rows = model.objects.filter(**{owner: obj})
+    have = {} if created else {row["term"]: row for row in rows.values("term", *extra)}
+    if set(have) - wanted:
+        rows.filter(term__in=set(have) - wanted).delete()
+    if wanted - set(have):
+        model.objects.bulk_create([model(**{owner: obj}, term=term, **extra) for term in sorted(wanted - set(have))],
+                                  ignore_conflicts=True)
+    if extra and any(row["year"] != book.year for term, row in have.items() if term in wanted):
+        rows.exclude(term__in=wanted - set(have)).update(**extra)
+
+
+@transaction.atomic
+def subject_index_rebuild(*, batch: int = 5000) -> int:
+    """Write the whole subject index again from the books' and papers' lists (after a bulk load that sent no
+    signals, or to repair it); returns the rows written."""
+    written = 0
+    for model, owner, source, field in ((BookSubject, "book_id", Book, "subjects"),
+                                        (PaperKeyword, "paper_id", Paper, "keywords")):
+        model.objects.all().delete()
+        rows = []
+        for row in source.objects.order_by("pk").values("pk", field, "year").iterator(chunk_size=batch):
+            extra = {"year": row["year"]} if model is BookSubject else {}
+            rows += [model(**{owner: row["pk"]}, term=term, **extra) for term in sorted(_index_terms(row[field]))]
+            if len(rows) >= batch:
+                written += len(model.objects.bulk_create(rows))
+                rows = []
+        written += len(model.objects.bulk_create(rows))
+    return written
 
 
 def _check_barcode_free(copy: Copy) -> None:

@@ -96,7 +96,8 @@ class LawNameForm(forms.ModelForm):
 @admin.register(LawName)
 class LawNameAdmin(admin.ModelAdmin):
     """Librarians keep the dictionary of law names (the role's model permissions, accounts.services).  A save
-    takes effect on every process's next search; when the names change, the records mentioning them are
+    takes effect on this process's next search and on every other process's within
+    ``LAW_DICTIONARY_CHECK_SECONDS``; when the names change, the records mentioning them are
     queued for re-indexing (their cited articles), as a background job."""
 
     form = LawNameForm

@@ -37,7 +37,7 @@ class IndexTask(models.Model):
 class LawName(models.Model):
     """A law, administrative regulation or judicial interpretation in force, with the short forms judges
     use for it (search_index.laws; docs/search.md, "Law names").  Filled from ``data/laws.csv``, edited by
-    librarians in the admin; every running process picks an edit up on its next search."""
+    librarians in the admin; every running process picks an edit up within ``LAW_DICTIONARY_CHECK_SECONDS``."""
 
     class Kind(models.TextChoices):
         LAW = "law", _("法律")
@@ -60,7 +60,7 @@ class LawName(models.Model):
         verbose_name = _("法律名称")
         verbose_name_plural = _("法律名称")
         ordering = ["code"]
-        # laws.version(): MAX(updated_at) on every search.
+        # laws.version(): MAX(updated_at), asked every LAW_DICTIONARY_CHECK_SECONDS by each process.
         indexes = [models.Index(fields=["updated_at"], name="lawname_updated")]
 
     def __str__(self) -> str:

@@ -157,6 +157,7 @@ def law_names_load(*, path=None) -> int:
     from pathlib import Path
 
     from search_index.laws import LAWS_CSV, read_csv
+    from search_index.laws import expire as laws_expire
     from search_index.models import LawName
 
     rows = read_csv(Path(path) if path else LAWS_CSV)
@@ -165,13 +166,15 @@ def law_names_load(*, path=None) -> int:
         known_titles = set(LawName.objects.values_list("title", flat=True))
         new = [LawName(**row) for row in rows if row["code"] not in known_codes and row["title"] not in known_titles]
         LawName.objects.bulk_create(new, batch_size=500)
+        # bulk_create sends no signals: this process reads the table's version on its next search.
+        transaction.on_commit(laws_expire)
     return len(new)
 
 
 def law_name_changed(*, forms: Iterable[str], created_by=None) -> Job | None:
     """After a law name's forms changed (``forms``: those before and after the edit), queue the job that
     re-indexes the records mentioning any of them (``tasks.reindex_citing``), so that their cited articles
-    are read with the new dictionary.  Searches use the new names at once (``laws.current``); only the
+    are read with the new dictionary.  Searches use the new names at once in this process and within ``LAW_DICTIONARY_CHECK_SECONDS`` in the others (``laws.current``); only the
     ``cites`` field of the index waits for the job.  Call it inside the transaction of the edit."""
     forms = sorted({f.strip() for f in forms if f and f.strip()})
     if not forms:

@@ -179,7 +179,8 @@ EVENTS_ATTACHMENTS_PER_HOUR = envint("EVENTS_ATTACHMENTS_PER_HOUR", 30, minimum=
 # "Readers who borrowed this also borrowed" on book pages: a book is shown only when at least this many distinct
 # readers borrowed both, so nobody can infer one reader's loans (2 is the least allowed).
 RELATED_MIN_READERS = envint("RELATED_MIN_READERS", 3, minimum=2)
-# Related works are cached per book or paper this many seconds (a new loan starts a fresh entry at once).
+# Related works are cached per book or paper this many seconds; a loan starts fresh entries at once for the books
+# its reader borrowed, a save of a work for that work (library/related.py).
 RELATED_CACHE_SECONDS = envint("RELATED_CACHE_SECONDS", 300, minimum=0)
 
 # Reading the catalog (books, public papers) without logging in.
@@ -252,6 +253,10 @@ SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 20, minimum=1) / 1000
 # (search_index/wake.py); polling stays the guarantee.
 SEARCH_WAKE_DIR = envpath("SEARCH_WAKE_DIR", VAR_DIR / "run" / "wake")
 SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
+# Each process asks the law-name dictionary's table whether it changed at most once every this many seconds
+# (0: on every search): a librarian's admin edit reaches the other worker processes within that bound, the
+# process that saved it at once (search_index/laws.py).
+LAW_DICTIONARY_CHECK_SECONDS = envint("LAW_DICTIONARY_CHECK_SECONDS", 5)
 
 # The outside interfaces (/sru, /oai; docs/api.md, "SRU and OAI-PMH"): requests a minute per client address
 # (0: no limit); SRU's default and largest page, and the most records one search clause of a boolean query

@@ -82,6 +82,45 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     },
 )
 
+#: Judges of the court who borrowed books before the demo began: readers of the loan history only, with no
+#: password (they cannot log in) and no place in the account table.  Their returned loans make "借过这本书的读者
+#: 还借了" on a book page (library.related) meet its rule of at least three distinct readers.
+DEMO_READERS: tuple[dict, ...] = (
+    {"username": "reader_chen", "display_name": "陈静", "division": "民事审判庭", "card_number": "R0101",
+     "email": "chenjing@example.org"},
+    {"username": "reader_liu", "display_name": "刘洋", "division": "立案庭", "card_number": "R0102",
+     "email": "liuyang@example.org"},
+    {"username": "reader_zhou", "display_name": "周涛", "division": "执行局", "card_number": "R0103",
+     "email": "zhoutao@example.org"},
+    {"username": "reader_wu", "display_name": "吴敏", "division": "民事审判庭", "card_number": "R0104",
+     "email": "wumin@example.org"},
+)
+
+#: Their past loans, all returned: (reader, copy barcode, borrowed days ago, returned days ago), written in
+#: order of borrowing, no copy lent twice at once.  A cluster around security interests (担保物权): the 物权编 commentary (FG000036–38),
+#: 民法物权 (FG000049–50), 担保物权研究 (FG000052–53), 担保法论 (FG000054) and the civil-procedure interpretation's
+#: commentary (FG000092–94, where the special procedure for realising a security interest is).  On the 物权编
+#: page 民法物权 and 担保物权研究 are each shared by three readers (shown); the interpretation's commentary by two,
+#: 担保法论 by one (not shown).
+DEMO_READER_LOANS: tuple[tuple[str, str, int, int], ...] = (
+    ("reader_chen", "FG000036", 170, 149),
+    ("reader_liu", "FG000052", 165, 140),
+    ("reader_chen", "FG000052", 138, 118),
+    ("reader_zhou", "FG000037", 132, 110),
+    ("reader_liu", "FG000036", 126, 104),
+    ("reader_chen", "FG000049", 115, 96),
+    ("reader_wu", "FG000052", 112, 90),
+    ("reader_zhou", "FG000053", 108, 85),
+    ("reader_liu", "FG000050", 100, 77),
+    ("reader_chen", "FG000092", 93, 70),
+    ("reader_wu", "FG000049", 86, 63),
+    ("reader_liu", "FG000054", 72, 51),
+    ("reader_zhou", "FG000094", 60, 38),
+    ("reader_zhou", "FG000049", 58, 36),
+    ("reader_wu", "FG000054", 47, 25),
+    ("reader_wu", "FG000092", 40, 20),
+)
+
 #: Public holidays (days off, 调休 included) by year, as the State Council's notice for the year lists
 #: them; load_demo seeds the current year's as closed days.  A year not listed gets the fixed-date
 #: statutory holidays only (元旦, 劳动节, 国庆节), since the lunar ones depend on that year's notice.

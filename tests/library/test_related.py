@@ -4,7 +4,7 @@ browsing the catalogue by CLC class, through the selectors, the API and the page
 import json
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 
 from accounts.models import Role
 from library import circulation, related
@@ -23,9 +23,11 @@ def _book(title: str, *, barcode: str | None = None, **fields):
 
 
 def _lend(reader, *books) -> None:
-    """``reader`` borrows each book and brings it back (loan history, not current loans)."""
+    """``reader`` borrows each book and brings it back (loan history, not current loans), each loan committed as
+    a request's would be (what runs on commit runs)."""
     for book in books:
-        loan = circulation.loan_checkout(patron=reader, actor=reader, book=book)
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            loan = circulation.loan_checkout(patron=reader, actor=reader, book=book)
         circulation.loan_return(loan=loan, actor=None)
 
 
@@ -136,13 +138,14 @@ def test_same_class_lists_the_deepest_shared_class_first_and_never_the_main_clas
     assert [item["class_name"] for item in items] == ["", "民法", "中国法律", "法律"]
 
 
-def test_related_works_cost_bounded_queries_and_one_when_cached(judge, django_assert_max_num_queries):
+def test_related_works_cost_bounded_queries_and_none_when_cached(judge, django_assert_max_num_queries,
+                                                                 django_assert_num_queries):
     book = _book("担保物权研究", clc="D923.2", subjects=["担保"], barcode="A1")
     for n in range(3):
         _book(f"同类{n}", clc="D923.2", subjects=["担保"])
-    with django_assert_max_num_queries(9):  # last loan, subjects ×2, class levels ×4, borrowed ×2
+    with django_assert_max_num_queries(9):  # subjects ×3, class levels ×4, borrowed ×2
         first = related.book_related(book=book, user=judge)
-    with django_assert_max_num_queries(1):  # the newest loan's id, for the key
+    with django_assert_num_queries(0):  # the cache alone
         assert related.book_related(book=book, user=judge) == first
 
 
@@ -152,6 +155,143 @@ def test_related_lists_are_capped(judge):
         _book(f"同类{n}", clc="D923.2", subjects=["担保"])
     found = related.book_related(book=book, user=judge)
     assert len(found["subjects"]) == len(found["same_class"]) == related.RELATED_LIMIT
+
+
+# --- the cache, per book ------------------------------------------------------------------------------------
+
+
+def test_a_loan_of_other_books_by_another_reader_keeps_a_books_cached_lists(judge, django_assert_num_queries):
+    a, b = _book("担保物权研究", barcode="A1", subjects=["担保"]), _book("物权法精解", barcode="B1", subjects=["担保"])
+    c, d = _book("刑法总论", barcode="C1"), _book("刑事诉讼法", barcode="D1")
+    _lend(make_user("reader_a", Role.JUDGE), a, b)
+    first = related.book_related(book=a, user=judge)
+
+    _lend(make_user("stranger", Role.JUDGE), c, d)
+
+    with django_assert_num_queries(0):
+        assert related.book_related(book=a, user=judge) == first
+
+
+def test_a_reader_of_the_book_borrowing_another_brings_that_book_in_at_once(settings, judge):
+    """The third reader borrowed ``a`` long before and ``b`` only now: ``a``'s cached list had no reason to change
+    from ``a``'s own loans, yet it shows ``b`` on the next read."""
+    settings.RELATED_MIN_READERS = 3
+    a, b = _book("担保物权研究", barcode="A1"), _book("物权法精解", barcode="B1")
+    r1, r2, r3 = (make_user(f"reader{n}", Role.JUDGE) for n in (1, 2, 3))
+    _lend(r1, a, b)
+    _lend(r2, a, b)
+    _lend(r3, a)
+    assert related.book_related(book=a, user=judge)["borrowed"] == []
+
+    _lend(r3, b)
+
+    assert _ids(related.book_related(book=a, user=judge)["borrowed"]) == [("book", b.pk)]
+
+
+def test_editing_a_books_subjects_or_class_refreshes_its_lists_at_once(judge):
+    from library.services import book_update
+
+    book = _book("担保物权研究", subjects=["担保"], clc="D923.2")
+    guarantee = _book("担保法", subjects=["担保"])
+    criminal = _book("刑法总论", subjects=["刑法"], clc="D924")
+    assert _ids(related.book_related(book=book, user=judge)["subjects"]) == [("book", guarantee.pk)]
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        book_update(book=book, changes={"subjects": ["刑法"], "clc": "D924"})
+
+    found = related.book_related(book=book, user=judge)
+    assert _ids(found["subjects"]) == [("book", criminal.pk)]
+    assert _ids(found["same_class"]) == [("book", criminal.pk)]
+
+
+def test_lists_computed_while_a_change_commits_are_not_served_after_it(judge):
+    """The version token is read before computing: lists computed from data read before a change, stored after
+    the change forgot the work, are never read again."""
+    book = _book("担保物权研究")
+    computed = []
+
+    def compute_while_a_loan_commits():
+        computed.append(len(computed))
+        if len(computed) == 1:
+            related.forget(books=[book.pk])  # the change commits while the first computation runs
+        return {"n": computed[-1]}
+
+    assert related._cached("book", book.pk, "all", compute_while_a_loan_commits) == {"n": 0}
+    assert related._cached("book", book.pk, "all", compute_while_a_loan_commits) == {"n": 1}
+    assert related._cached("book", book.pk, "all", compute_while_a_loan_commits) == {"n": 1}
+    assert computed == [0, 1]
+
+
+# --- the subject index ----------------------------------------------------------------------------------
+
+
+def _index() -> dict[tuple[str, int], list[str]]:
+    from library.models import BookSubject, PaperKeyword
+
+    rows: dict[tuple[str, int], list[str]] = {}
+    for pk, term in BookSubject.objects.order_by("book_id", "term").values_list("book_id", "term"):
+        rows.setdefault(("book", pk), []).append(term)
+    for pk, term in PaperKeyword.objects.order_by("paper_id", "term").values_list("paper_id", "term"):
+        rows.setdefault(("paper", pk), []).append(term)
+    return rows
+
+
+def test_the_subject_index_follows_every_save_and_a_rebuild_writes_the_same_rows(judge):
+    from library.models import Book, Paper, subject_key
+    from library.services import book_delete, book_update, paper_update, subject_index_rebuild
+
+    long_subject = "长" * 300
+    book = _book("担保物权研究", subjects=["担保", "物权", "担保 "])
+    plain = _book("合同法")
+    paper = paper_create(title="执行难调研", keywords=["执行"], visibility="public", created_by=judge)
+    assert _index() == {("book", book.pk): ["担保", "物权"], ("paper", paper.pk): ["执行"]}
+
+    book_update(book=book, changes={"subjects": ["物权", "抵押", long_subject]})
+    paper_update(paper=paper, changes={"keywords": ["执行", "财产保全"]}, actor=judge)
+    # The admin saves the model itself (ModelAdmin.save_model), with the list as it was given.
+    edited = Book.objects.get(pk=plain.pk)
+    edited.subjects = [" 合同 ", 7, "合同 "]
+    edited.save()
+
+    assert _index() == {("book", book.pk): sorted(["物权", "抵押", subject_key(long_subject)]),
+                        ("book", plain.pk): sorted([" 合同 ", "合同 "]),
+                        ("paper", paper.pk): ["执行", "财产保全"]}
+    assert len(subject_key(long_subject)) <= 200 and subject_key(long_subject) != subject_key("长" * 301)
+    before = _index()
+    assert subject_index_rebuild() == 7
+    assert _index() == before
+
+    book_delete(book=book)
+    Paper.objects.filter(pk=paper.pk).delete()
+    assert _index() == {("book", plain.pk): sorted([" 合同 ", "合同 "])}
+
+
+def test_the_subject_index_keeps_the_books_year_and_ranks_by_it(judge):
+    from library.models import Book, BookSubject
+    from library.services import book_update
+
+    book = _book("担保法", subjects=["担保"])
+    old, new = _book("担保法旧著", subjects=["担保"], year=1995), _book("担保法新著", subjects=["担保"], year=2020)
+    assert _ids(related.book_related(book=book, user=judge)["subjects"]) == [("book", new.pk), ("book", old.pk)]
+
+    book_update(book=old, changes={"year": 2024})
+    renamed = Book.objects.get(pk=new.pk)
+    renamed.title = "担保法新论"
+    renamed.save()  # every field, the year among them, unchanged
+
+    assert dict(BookSubject.objects.filter(book__in=[old, new]).values_list("book_id", "year")) == {
+        old.pk: 2024, new.pk: 2020}
+    assert _ids(related._by_subjects(["担保"], user=judge, exclude_book=book.pk)) == [("book", old.pk), ("book", new.pk)]
+
+
+def test_same_subjects_matches_a_long_subject_exactly(judge):
+    long_subject = "长" * 300
+    book = _book("甲", subjects=[long_subject])
+    same = _book("乙", subjects=[long_subject])
+    _book("丙", subjects=["长" * 299 + "短"])  # the same first 150 characters, another subject
+
+    assert [(item["id"], item["shared"]) for item in related.book_related(book=book, user=judge)["subjects"]] == [
+        (same.pk, [long_subject])]
 
 
 # --- browsing by class ----------------------------------------------------------------------------------

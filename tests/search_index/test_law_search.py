@@ -185,7 +185,7 @@ def test_an_admin_edit_takes_effect_on_the_next_search_without_a_restart(corpus)
     law = LawName.objects.get(code="f0183")
     law.short_forms += "\n诉讼法典"
     law.save()
-    # The same process, its dictionary already built: the table's version changed, so it is read again.
+    # The same process, its dictionary already built: its own save has it ask the table again at once.
     result = services.search("诉讼法典", filters=PUBLIC)
     assert [e["to"] for e in result.expansions] == ["民事诉讼法"]
     assert keys(result) == sorted(("book", corpus[k].pk) for k in MSF)

@@ -64,6 +64,98 @@ def test_the_table_is_filled_from_the_data_file_and_loading_again_adds_nothing(d
     assert services.law_names_load() == 1
 
 
+# --- the process's dictionary: how soon an edit reaches it ------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(laws, "_clock", fake)
+    laws.forget()
+    yield fake
+    laws.forget()
+
+
+def _another_process_adds(form: str) -> None:
+    """An edit this process sends no signal for, as one saved by another worker process reaches it: only
+    through the table."""
+    from django.db.models import F, Value
+    from django.db.models.functions import Concat
+    from django.utils import timezone
+
+    LawName.objects.filter(code="f0183").update(short_forms=Concat(F("short_forms"), Value("\n" + form)),
+                                                updated_at=timezone.now())
+
+
+def _names(dictionary, form: str) -> str | None:
+    found = dictionary.forms.get(laws.normalize_form(form))
+    return found[0].code if found else None
+
+
+def test_another_process_edit_is_read_after_the_check_interval_and_not_before(
+        db, settings, clock, django_assert_num_queries):
+    settings.LAW_DICTIONARY_CHECK_SECONDS = 5
+    first = laws.current()
+    _another_process_adds("诉讼法典")
+
+    clock.now += 4.9
+    with django_assert_num_queries(0):  # within the interval: not even the version is asked
+        assert laws.current() is first
+    assert _names(first, "诉讼法典") is None
+
+    clock.now += 0.2  # 5.1 s after the first check
+    with django_assert_num_queries(2):  # the version, then the table
+        edited = laws.current()
+    assert _names(edited, "诉讼法典") == "f0183"
+
+    clock.now += 5.1  # unchanged since: the version is asked, the dictionary kept
+    with django_assert_num_queries(1):
+        assert laws.current() is edited
+    clock.now += 1
+    with django_assert_num_queries(0):
+        assert laws.current() is edited
+
+
+def test_a_save_in_this_process_is_read_on_its_next_search_without_waiting(db, settings, clock):
+    settings.LAW_DICTIONARY_CHECK_SECONDS = 5
+    assert _names(laws.current(), "诉讼法典") is None
+    law = LawName.objects.get(code="f0183")
+    law.short_forms += "\n诉讼法典"
+    law.save()  # the clock does not move
+    assert _names(laws.current(), "诉讼法典") == "f0183"
+    law.delete()
+    assert _names(laws.current(), "诉讼法典") is None
+
+
+def test_loading_the_data_file_is_read_on_the_next_search(db, settings, clock, django_capture_on_commit_callbacks):
+    from search_index import services
+
+    settings.LAW_DICTIONARY_CHECK_SECONDS = 5
+    LawName.objects.filter(code="f0001").delete()
+    assert "f0001" not in laws.current().by_code
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.law_names_load() == 1  # bulk_create: no signal
+    assert "f0001" in laws.current().by_code
+
+
+def test_a_check_interval_of_zero_asks_the_version_on_every_call(db, settings, clock, django_assert_num_queries):
+    settings.LAW_DICTIONARY_CHECK_SECONDS = 0
+    first = laws.current()
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            assert laws.current() is first
+    _another_process_adds("诉讼法典")
+    assert _names(laws.current(), "诉讼法典") == "f0183"
+
+
 def test_the_csv_columns_are_as_the_readme_says():
     with laws.LAWS_CSV.open(encoding="utf-8") as f:
         assert next(csv.reader(f)) == ["id", "title", "kind", "short_forms", "parts", "source"]

@@ -11,7 +11,7 @@ from stdnum import isbn as stdnum_isbn
 from accounts.selectors import user_roles
 from events.models import Registration
 from library.models import Book, ClosedDay, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
-from web.demo_data import DEMO_ACCOUNTS
+from web.demo_data import DEMO_ACCOUNTS, DEMO_READER_LOANS, DEMO_READERS
 
 MONGOLIAN_LETTER = re.compile("[\u1820-\u1842]")
 
@@ -112,7 +112,8 @@ def test_demo_readers_have_example_org_addresses_and_the_judge_chose_text_messag
 
     users = {u.username: u for u in User.objects.select_related("profile")}
 
-    assert {name: u.email for name, u in users.items()} == {a["username"]: a["email"] for a in DEMO_ACCOUNTS}
+    assert {name: u.email for name, u in users.items()} == {a["username"]: a["email"]
+                                                            for a in (*DEMO_ACCOUNTS, *DEMO_READERS)}
     assert all(u.email.endswith("@example.org") for u in users.values())
     judge = preferences_get(user=users["judge"]).channels
     assert (judge["overdue"], judge["hold_ready"], judge["due_soon"]) == (["email", "sms"], ["email", "sms"], ["email"])
@@ -221,7 +222,8 @@ def test_demo_has_circulation_history_returned_and_active_loans_a_hold_and_a_reg
     """The demo shows a library in use: objects with history (a copy with a returned loan cannot simply be
     deleted), an active loan for each judge, a judge queueing for the other's book, requests on the pull lists
     of both places, a registration."""
-    returned = sorted(Loan.objects.filter(status=Loan.Status.RETURNED).values_list("copy__barcode", "patron__username"))
+    judges = Loan.objects.exclude(patron__username__in=[r["username"] for r in DEMO_READERS])
+    returned = sorted(judges.filter(status=Loan.Status.RETURNED).values_list("copy__barcode", "patron__username"))
     active = sorted(Loan.objects.filter(status=Loan.Status.ACTIVE).values_list("copy__barcode", "patron__username"))
     holds = sorted(Hold.objects.values_list("patron__username", "copy__barcode", "status", "pickup_location__code"),
                    key=str)
@@ -243,8 +245,7 @@ def test_second_load_writes_no_more_history(demo):
     output = load()
 
     assert list(Loan.objects.order_by("pk").values_list("pk", "status", "returned_at")) == loans
-    assert "借阅记录：新建   0，已存在   5" in output
-
+    assert f"借阅记录：新建   0，已存在  {5 + len(DEMO_READER_LOANS)}" in output
 
 
 def test_the_demo_catalogues_misheard_queries_show_their_corrections_results(demo, client):
@@ -268,3 +269,56 @@ def test_the_demo_catalogues_misheard_queries_show_their_corrections_results(dem
                        'id="next-step"' in page or 'id="suggestion"' in page)
 
     assert seen == dict.fromkeys(cases, (True, True, True, False))
+
+
+def _reader_loans() -> list[tuple]:
+    return sorted(Loan.objects.filter(patron__username__in=[r["username"] for r in DEMO_READERS])
+                  .values_list("patron__username", "copy__barcode", "status", "borrowed_at", "returned_at"),
+                  key=lambda row: row[3])
+
+
+def test_demo_book_pages_show_books_borrowed_together_by_at_least_three_readers(demo):
+    """The history's readers borrowed a cluster of security-interest books over past months, all returned, no
+    copy twice at once; the 物权编 commentary's page lists the two books three of its readers borrowed, not the
+    one two of them borrowed nor the one one of them did, and names no reader."""
+    from django.test import Client
+
+    loans = _reader_loans()
+    assert [(name, barcode) for name, barcode, *_ in loans] == [(r, b) for r, b, _, _ in DEMO_READER_LOANS]
+    assert {status for _, _, status, _, _ in loans} == {"returned"}
+    now = timezone.now()
+    assert [row for row in loans if not row[3] < row[4] < now] == []
+    last_returned: dict[str, object] = {}
+    overlapping = []
+    for _, barcode, _, borrowed, returned in loans:  # in order of borrowing
+        if barcode in last_returned and borrowed < last_returned[barcode]:
+            overlapping.append(barcode)
+        last_returned[barcode] = returned
+    assert overlapping == []
+    assert not Copy.objects.filter(barcode__in=last_returned).exclude(status=Copy.Status.AVAILABLE).exists()
+
+    book = Book.objects.get(title="中华人民共和国民法典物权编理解与适用")
+    page = Client().get(f"/books/{book.pk}").content.decode()
+    section = page[page.index('id="related-borrowed"'):]
+    section = section[:section.index("</ul>")]
+    assert re.findall(r">([^<]+)</a>", section) == ["民法物权", "担保物权研究"]
+    assert "借过本书的读者也借过" in page and "只列出至少 3 位读者都借过的书" in page
+    assert all(r["display_name"] not in page and r["username"] not in page for r in DEMO_READERS)
+
+
+def test_a_demo_made_before_the_history_readers_gets_their_loans_and_keeps_its_own(db, monkeypatch):
+    from web import demo_data
+
+    monkeypatch.setattr(demo_data, "DEMO_READERS", ())
+    load(quiet=True)
+    before = list(Loan.objects.order_by("pk").values_list("pk", "copy__barcode", "status", "returned_at"))
+    holds = list(Hold.objects.order_by("pk").values_list("pk", "status", "copy_id"))
+    monkeypatch.undo()
+
+    output = load()
+
+    assert list(Loan.objects.filter(pk__in=[row[0] for row in before]).order_by("pk")
+                .values_list("pk", "copy__barcode", "status", "returned_at")) == before
+    assert list(Hold.objects.order_by("pk").values_list("pk", "status", "copy_id")) == holds
+    assert len(_reader_loans()) == len(DEMO_READER_LOANS)
+    assert f"借阅记录：新建  {len(DEMO_READER_LOANS)}，已存在   5" in output
