@@ -49,6 +49,7 @@ ABLATIONS = (
     # A traditional query that finds nothing is offered its simplified form by did-you-mean (the same sound):
     # the two together show what t2s alone is worth.
     ("t2s and did-you-mean", (switches.T2S, switches.SUGGESTIONS)),
+    ("exact titles", (switches.EXACT_TITLE,)),
 )
 
 

@@ -75,6 +75,7 @@ def _index_fields(doc: dict, dictionary: laws.LawDictionary | None = None) -> di
     # already find most differently-cut words there.
     fields["bigrams"] = " ".join([doc["title"], doc["people"], subjects])
     fields["pinyin"] = " ".join([doc["title"], doc["people"]])
+    fields["title_exact"] = laws.title_key(doc["title_display"])
     fields["call_number_sort"] = doc["call_number_sort"].encode()  # a bytes column
     if fields.get("text"):
         # The whole text is indexed; only its beginning is stored, for the snippet.  A hit's stored fields

@@ -405,6 +405,8 @@ class _LawQuery:
     expansions: list[dict]
     citations: list[dict]
     law: laws.Law | None
+    #: The law when the whole query is one of its names (中华人民共和国民法典, 《民法典》, 民诉法), not a part of it.
+    whole: laws.Law | None = None
 
     def named(self) -> dict | None:
         return None if self.law is None else {"law": self.law.code, "name": self.law.name, "title": self.law.title}
@@ -467,6 +469,7 @@ def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
     or a field prefix are left as typed."""
     if not len(dictionary) or not has_han(text):
         return _LawQuery(text, [], [], None)
+    whole = _whole_name(text, dictionary)
     replacements: list[tuple[int, int, str]] = []
     citations: list[dict] = []
     law = None
@@ -498,7 +501,7 @@ def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
         expansions.append({"from": match.typed, "to": match.part or match.law.name, "law": match.law.code,
                            "title": match.law.title, "forms": forms})
     if not replacements:
-        return _LawQuery(text, [], citations, law)
+        return _LawQuery(text, [], citations, law, whole)
     out, last = [], 0
     for start, end, replacement in sorted(replacements):
         # An opening 《 before a name and the closing 》 after it are left behind as punctuation.
@@ -506,7 +509,33 @@ def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
         last = end
     out.append(text[last:])
     rewritten = re.sub(r"[《》〈〉]", " ", "".join(out))
-    return _LawQuery(" ".join(rewritten.split()), expansions, citations, law)
+    return _LawQuery(" ".join(rewritten.split()), expansions, citations, law, whole)
+
+
+def _whole_name(text: str, dictionary: laws.LawDictionary) -> laws.Law | None:
+    """The law when ``text`` is nothing but one of its names (title marks, quotes and spaces aside), else None."""
+    if not switches.on(switches.LAW_NAMES):
+        return None
+    matches = dictionary.find_names(text)
+    if len(matches) != 1 or matches[0].part is not None or _protected(text, matches[0].start):
+        return None
+    return matches[0].law if laws.normalize_form(matches[0].typed) == laws.normalize_form(text) else None
+
+
+#: Added to the score of a record titled by a law's name when the query is that name: more than any text
+#: scores (a whole law title in a title and the summary scores below 100), so those records come first, in
+#: the order of their own scores.
+EXACT_TITLE_SCORE = 1000.0
+
+
+def _exact_title(query, law: laws.Law | None):
+    """``query`` with the records whose title proper is one of ``law``'s names (``title_exact``) ranked first:
+    the Code's own text above the 理解与适用 volumes titled 民法典…, which the name's short form matches as
+    well.  The matches are ``query``'s; the same query when ``law`` is None."""
+    if query is None or law is None or not switches.on(switches.EXACT_TITLE):
+        return query
+    keys = [wq.Term("title_exact", key) for key in dict.fromkeys(laws.title_key(f) for f in law.forms()) if key]
+    return wq.AndMaybe(query, wq.ConstantScoreQuery(wq.Or(keys), EXACT_TITLE_SCORE))
 
 
 # --- matching, filtering, counting and scoring with arrays --------------------------------------
@@ -622,6 +651,8 @@ class _Segment:
             return np.flatnonzero(seen).astype(np.int32)
         if kind is wq.AndMaybe:
             return self.docs(q.a)
+        if kind is wq.ConstantScoreQuery:
+            return self.docs(q.child)
         if kind is wq.AndNot:
             return np.setdiff1d(self.docs(q.a), self.docs(q.b), assume_unique=True)
         if kind is wq.Not:
@@ -712,6 +743,11 @@ class _Segment:
             return out
         if kind is wq.AndMaybe:
             return self.scores(q.a, docs, searcher, matched=matched) + self.scores(q.b, docs, searcher, matched=False)
+        if kind is wq.ConstantScoreQuery:
+            out = np.full(len(docs), float(q.score))
+            if not matched and len(docs):
+                out[~_member(docs, self.docs(q.child))] = 0.0
+            return out
         if kind is wq.Every:
             return np.zeros(len(docs))
         raise _Unscorable(kind.__name__)
@@ -1250,7 +1286,7 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
         result = run(wq.Every())
     else:
         query = parse(words, schema, fields=_fields_for(text, with_bigrams=False))
-        result = run(query) if query is not None else None
+        result = run(_exact_title(query, law.whole)) if query is not None else None
         if isinstance(query, wq.Term):  # an ISBN, a CLC class or one cited article: nothing to widen
             pass
         elif (result is None or result[0] < offset + limit) and has_han(text):
@@ -1258,7 +1294,7 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
             # that the segmenter cut differently.
             wider = parse(words, schema, fields=_fields_for(text, with_bigrams=True))
             if wider is not None:
-                result = run(wider)
+                result = run(_exact_title(wider, law.whole))
         if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
             # "The Concept of Law": the index keeps no stop word, yet a Latin word is also looked for as pinyin
             # ("an" is 安), so "the" and "of" were required there and nothing matched.  The meaningful words
@@ -1267,12 +1303,12 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
             if plain != words and plain.strip():
                 stripped = parse(plain, schema, fields=_fields_for(_without_stop_words(text), with_bigrams=has_han(plain)))
                 if stripped is not None:
-                    result = run(stripped)
+                    result = run(_exact_title(stripped, law.whole))
         if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
             loose = parse(words, schema, any_term=True, fields=_fields_for(text, with_bigrams=True))
             if loose is not None:
                 matched_all = False
-                result = run(loose)
+                result = run(_exact_title(loose, law.whole))
     if result is None:
         facets = {k: {} for k in FACETS}
         if law.law is not None:

@@ -21,8 +21,10 @@ PINYIN = "pinyin"
 BIGRAMS = "bigrams"
 #: Traditional → simplified (OpenCC t2s) of the query text (analysis._prepare).
 T2S = "t2s"
+#: A query that is a law's name ranks the records titled by one of its names first (searcher._exact_title).
+EXACT_TITLE = "exact_title"
 
-ALL = (LAW_NAMES, CITATIONS, SUGGESTIONS, PINYIN, BIGRAMS, T2S)
+ALL = (LAW_NAMES, CITATIONS, SUGGESTIONS, PINYIN, BIGRAMS, T2S, EXACT_TITLE)
 
 _off: set[str] = set()
 

@@ -28,6 +28,7 @@ SWITCHED = {
     switches.PINYIN: "pf01",  # danbao wuquan
     switches.BIGRAMS: "mx02",  # 担保物权 2017
     switches.T2S: "tr03",  # 王澤鑑
+    switches.EXACT_TITLE: "lf07",  # 中华人民共和国民法典
 }
 
 
