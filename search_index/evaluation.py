@@ -50,6 +50,7 @@ ABLATIONS = (
     # the two together show what t2s alone is worth.
     ("t2s and did-you-mean", (switches.T2S, switches.SUGGESTIONS)),
     ("exact titles", (switches.EXACT_TITLE,)),
+    ("romanised names", (switches.ROMANIZED_NAMES,)),
 )
 
 

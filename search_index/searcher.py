@@ -30,6 +30,7 @@ from search_index.analysis import (
     ENGLISH_STOP_WORDS,
     HAN_RUN_RE,
     char_readings,
+    han_name_keys,
     han_syllables,
     has_han,
     normalize_query_text,
@@ -268,7 +269,8 @@ def _parser(schema, group, fields=SEARCH_FIELDS) -> qparser.QueryParser:
 
 
 _FIELD_PREFIX = re.compile(r"(\b|^)([A-Za-z_]+|[\u4e00-\u9fff]{2})[:：]")
-ALLOWED_PREFIXES = {"title", "author", "authors", "作者", "题名", "标题", "clc", "分类", "isbn", "people", "cites"}
+ALLOWED_PREFIXES = {"title", "author", "authors", "作者", "题名", "标题", "clc", "分类", "isbn", "people", "cites",
+                    "romanized"}
 
 
 def _sanitize(text: str) -> str:
@@ -536,6 +538,73 @@ def _exact_title(query, law: laws.Law | None):
         return query
     keys = [wq.Term("title_exact", key) for key in dict.fromkeys(laws.title_key(f) for f in law.forms()) if key]
     return wq.AndMaybe(query, wq.ConstantScoreQuery(wq.Or(keys), EXACT_TITLE_SCORE))
+
+
+# --- names written in pinyin ---------------------------------------------------------------------------
+
+#: Han words of a query looked up as names written in pinyin: at most this many (each a few term lookups in
+#: the ``romanized`` field's dictionary, no posting list read).
+MAX_NAME_LOOKUPS = 8
+
+
+def _with_romanized_names(words: str, reader) -> str:
+    """``words`` with each Han word of 2 to 4 characters that the catalogue holds as a name written in pinyin
+    searched as either: 高圣平 → ``(高圣平 OR romanized:gaoshengping)``, so his book whose title page says
+    Gao Shengping is found (the ``romanized`` keys: analysis.romanized_name_keys).
+
+    A word is a whole Han run of 2 to 4 characters, or one (or two adjacent) words of a longer run's
+    segmentation.  Only a key the index's dictionary holds is added, so a query naming nobody written in pinyin
+    is parsed exactly as before and reads no more posting lists.  A name after ``author:`` (作者:) is searched
+    as the author's or the romanised name (``(author:高圣平 OR romanized:gaoshengping)``); words in a quoted
+    phrase, after ``-`` or another field prefix are left as typed.
+    """
+    if not switches.on(switches.ROMANIZED_NAMES) or not has_han(words):
+        return words
+    replacements: list[tuple[int, int, list[str]]] = []
+    lookups = 0
+    for match in HAN_RUN_RE.finditer(words):
+        if lookups >= MAX_NAME_LOOKUPS:
+            break
+        run = match.group()
+        prefix = _AUTHOR_PREFIX.search(words, 0, match.start())
+        if prefix is not None and len(run) <= MAX_NAME_CHARS and not _protected(words, prefix.start()):
+            lookups += 1
+            keys = [key for key in han_name_keys(run) if ("romanized", key) in reader]
+            if keys:
+                replacements.append((prefix.start(), match.end(), keys))
+            continue
+        if _protected(words, match.start()):
+            continue
+        if len(run) <= MAX_NAME_CHARS:
+            spans = [(0, len(run))]
+        else:
+            cut = segment_han_precise(run)
+            spans = [(i, j) for _w, i, j in cut] + [(a[1], b[2]) for a, b in zip(cut, cut[1:], strict=False)]
+            spans = sorted((s for s in spans if 2 <= s[1] - s[0] <= MAX_NAME_CHARS), key=lambda s: (s[0], s[0] - s[1]))
+        taken = 0
+        for i, j in spans:
+            if i < taken or lookups >= MAX_NAME_LOOKUPS:
+                continue
+            lookups += 1
+            keys = [key for key in han_name_keys(run[i:j]) if ("romanized", key) in reader]
+            if keys:
+                replacements.append((match.start() + i, match.start() + j, keys))
+                taken = j
+    if not replacements:
+        return words
+    out, last = [], 0
+    for start, end, keys in replacements:
+        alternatives = " OR ".join(f"romanized:{key}" for key in keys)
+        out += [words[last:start], f" ({words[start:end]} OR {alternatives}) "]
+        last = end
+    out.append(words[last:])
+    return " ".join("".join(out).split())
+
+
+#: A Chinese name's characters at most (a two-character surname and a two-character given name).
+MAX_NAME_CHARS = 4
+#: A field prefix naming the people, right before a Han run.
+_AUTHOR_PREFIX = re.compile(r"(?:^|(?<=[\s(+]))(?:author|authors|people|作者):$", re.IGNORECASE)
 
 
 # --- matching, filtering, counting and scoring with arrays --------------------------------------
@@ -1268,9 +1337,10 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
     run.highlight = highlight
     run.law = law.law
     run.dictionary = dictionary
-    # The words searched: the text with citations and law names rewritten (law_query); fields, the call
-    # number, the empty query and did-you-mean look at the text as typed.
-    words = law.text
+    # The words searched: the text with citations and law names rewritten (law_query), and names the
+    # catalogue holds written in pinyin added (_with_romanized_names); fields, the call number, the empty
+    # query and did-you-mean look at the text as typed.
+    words = _with_romanized_names(law.text, searcher.reader())
 
     matched_all = True
     call_number = call_number_query(text) if text.strip() else None

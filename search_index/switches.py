@@ -23,8 +23,10 @@ BIGRAMS = "bigrams"
 T2S = "t2s"
 #: A query that is a law's name ranks the records titled by one of its names first (searcher._exact_title).
 EXACT_TITLE = "exact_title"
+#: A name typed in Chinese also finds it written in pinyin (searcher._with_romanized_names).
+ROMANIZED_NAMES = "romanized_names"
 
-ALL = (LAW_NAMES, CITATIONS, SUGGESTIONS, PINYIN, BIGRAMS, T2S, EXACT_TITLE)
+ALL = (LAW_NAMES, CITATIONS, SUGGESTIONS, PINYIN, BIGRAMS, T2S, EXACT_TITLE, ROMANIZED_NAMES)
 
 _off: set[str] = set()
 

@@ -29,6 +29,7 @@ SWITCHED = {
     switches.BIGRAMS: "mx02",  # 担保物权 2017
     switches.T2S: "tr03",  # 王澤鑑
     switches.EXACT_TITLE: "lf07",  # 中华人民共和国民法典
+    switches.ROMANIZED_NAMES: "a08",  # 高圣平
 }
 
 
