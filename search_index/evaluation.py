@@ -51,6 +51,7 @@ ABLATIONS = (
     ("t2s and did-you-mean", (switches.T2S, switches.SUGGESTIONS)),
     ("exact titles", (switches.EXACT_TITLE,)),
     ("romanised names", (switches.ROMANIZED_NAMES,)),
+    ("disciplines", (switches.DISCIPLINES,)),
 )
 
 

@@ -540,6 +540,51 @@ def _exact_title(query, law: laws.Law | None):
     return wq.AndMaybe(query, wq.ConstantScoreQuery(wq.Or(keys), EXACT_TITLE_SCORE))
 
 
+# --- disciplines -----------------------------------------------------------------------------------------
+
+#: Discipline names (刑法学, 民事诉讼法学) rewritten in one query at most.
+MAX_DISCIPLINES = 4
+
+
+def _discipline_optional(text: str) -> str:
+    """``text`` with the discipline suffix of a law's name made optional: 民事诉讼法学 →
+    ``(民事诉讼法 ANDMAYBE "民事诉讼法学")``, 刑法学 → ``(刑法 ANDMAYBE "刑法学")``.
+
+    The study of a law is searched as the law: a reader who types the discipline wants its textbooks, and a
+    textbook titled 民事诉讼法 (江伟's) is as much one as one titled 民事诉讼法学; those that say 法学 rank first.
+    The segmenter either keeps the discipline whole (刑法学) or cuts the law from a lone 学 (民事诉讼法 / 学),
+    which was then required.  Only a word ending in 法 is a law's name here (法学 alone, 比较法学, 犯罪学 are
+    left as typed), and so are words in a quoted phrase, after ``-`` or a field prefix.
+    """
+    if not switches.on(switches.DISCIPLINES) or "学" not in text:
+        return text
+    replacements: list[tuple[int, int, str]] = []
+    for match in HAN_RUN_RE.finditer(text):
+        if len(replacements) >= MAX_DISCIPLINES:
+            break
+        if _protected(text, match.start()) or "法学" not in match.group():
+            continue
+        words = segment_han_precise(match.group())
+        for k, (word, i, j) in enumerate(words):
+            if len(replacements) >= MAX_DISCIPLINES:
+                break
+            if len(word) >= 3 and word.endswith("法学"):
+                law, end = word[:-1], j
+            elif len(word) >= 2 and word.endswith("法") and k + 1 < len(words) and words[k + 1][0] == "学":
+                law, end = word, words[k + 1][2]
+            else:
+                continue
+            replacements.append((match.start() + i, match.start() + end, f' ({law} ANDMAYBE "{law}学") '))
+    if not replacements:
+        return text
+    out, last = [], 0
+    for start, end, replacement in replacements:
+        out += [text[last:start], replacement]
+        last = end
+    out.append(text[last:])
+    return " ".join("".join(out).split())
+
+
 # --- names written in pinyin ---------------------------------------------------------------------------
 
 #: Han words of a query looked up as names written in pinyin: at most this many (each a few term lookups in
@@ -1328,7 +1373,7 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
     """The result of ``text`` (normalized, within the limits) and the run that found it (None when nothing
     searchable remained of the text), without a suggestion."""
     schema = searcher.schema
-    law = law_query(text, dictionary)
+    law = law_query(_discipline_optional(text), dictionary)
     if filters.article is not None:
         if law.law is None:
             raise QueryError(_("article：查询中没有法律名称，无法按条文筛选"))

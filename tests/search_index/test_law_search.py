@@ -156,6 +156,32 @@ def test_the_title_key_compares_titles_as_law_names(title, key):
     assert laws.title_key(title) == key
 
 
+@pytest.mark.parametrize(("typed", "searched"), [
+    ("民事诉讼法学", '(民事诉讼法 ANDMAYBE "民事诉讼法学")'),
+    ("刑法学 张明楷", '(刑法 ANDMAYBE "刑法学") 张明楷'),
+    ("法学", "法学"),
+    ("比较法学", "比较法学"),
+    ("犯罪学", "犯罪学"),
+    ('"民事诉讼法学"', '"民事诉讼法学"'),
+    ("title:刑法学", "title:刑法学"),
+])
+def test_a_discipline_after_a_law_name_makes_its_suffix_optional(typed, searched):
+    assert searcher._discipline_optional(typed) == searched
+
+
+def test_the_discipline_finds_the_textbook_titled_by_the_law_after_those_titled_by_the_discipline(db):
+    laws.forget()
+    discipline = book_create(title="民事诉讼法学", contributors=[Person("张卫平")], year=2019)
+    law_titled = book_create(title="民事诉讼法", contributors=[Person("江伟")], year=2018, summary="高等学校法学教材。")
+    book_create(title="刑法学", contributors=[Person("张明楷")], year=2021)
+    services.index_rebuild()
+
+    for query in ("民事诉讼法学", "民事訴訟法學"):
+        result = services.search(query, filters=PUBLIC)
+        assert [h.id for h in result.items] == [discipline.pk, law_titled.pk], query
+    laws.forget()
+
+
 # --- §2 article citations -------------------------------------------------------------------------------
 
 
