@@ -851,6 +851,72 @@ def char_readings(char: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_fold_latin(p) for p in found[0] if p)) if found else ()
 
 
+# --------------------------------------------------------------------------------------------------------
+# Romanised names
+# --------------------------------------------------------------------------------------------------------
+
+#: A Chinese name has at most this many syllables (a two-character surname and a two-character given name).
+MAX_NAME_SYLLABLES = 4
+_NAME_RE = re.compile(r"[a-z\s,.'’\-]+")
+
+
+@functools.lru_cache(maxsize=1)
+def _pinyin_syllables() -> frozenset[str]:
+    """Every toneless syllable pypinyin knows (about 420), spelled as the pinyin field spells them."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return frozenset(s for v in pinyin_dict.values() for p in v.split(",") if (s := _fold_pinyin(p)).isalpha())
+
+
+def _syllable_count(word: str) -> int | None:
+    """The fewest pinyin syllables ``word`` splits into (shengping → 2), or None when it is no pinyin."""
+    known = _pinyin_syllables()
+    best: list[int | None] = [0] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - 6), end):
+            if best[start] is not None and word[start:end] in known:
+                n = best[start] + 1
+                if best[end] is None or n < best[end]:
+                    best[end] = n
+    return best[len(word)]
+
+
+@functools.lru_cache(maxsize=20_000)
+def romanized_name_keys(name: str) -> tuple[str, ...]:
+    """The keys under which the index keeps a name written in pinyin (the ``romanized`` field), so that the
+    name typed in Chinese finds it: its letters joined, in the order written and with the last word first
+    (``Gao Shengping``, ``Gao Sheng-ping``, ``Shengping Gao`` → ``gaoshengping``, ``shengpinggao``; ``GAO,
+    Shengping`` is surname first already).  Two or three words of 2 to :data:`MAX_NAME_SYLLABLES` pinyin
+    syllables in all; ``()`` for any other name (``Donald Clarke``, 高圣平, ``H. L. A. Hart``)."""
+    folded = _fold_pinyin(unicodedata.normalize("NFKC", name).strip())
+    if not folded or not _NAME_RE.fullmatch(folded):
+        return ()
+    words = [w for w in ("".join(re.findall("[a-z]+", part)) for part in re.split(r"[\s,.]+", folded)) if w]
+    if not 2 <= len(words) <= 3:
+        return ()
+    counts = [_syllable_count(w) for w in words]
+    if None in counts or not 2 <= sum(counts) <= MAX_NAME_SYLLABLES:
+        return ()
+    keys = ["".join(words)]
+    if "," not in folded:
+        keys.append(words[-1] + "".join(words[:-1]))
+    return tuple(dict.fromkeys(keys))
+
+
+def han_name_keys(word: str) -> tuple[str, ...]:
+    """The ``romanized`` keys a Han word (simplified, 2 to :data:`MAX_NAME_SYLLABLES` characters) would have
+    as a name written in pinyin: its syllables joined, read as the pinyin field reads the word, then with
+    the surname's other readings (单 dan, shan), ü also as u; ``()`` for a character without a reading."""
+    if not 2 <= len(word) <= MAX_NAME_SYLLABLES or not _HAN_RUN_RE.fullmatch(word):
+        return ()
+    syllables = _word_syllables(word)
+    if not all(syllables):
+        return ()
+    rest = "".join(syllables[1:])
+    firsts = dict.fromkeys([syllables[0], *char_readings(word[0])[:3]])
+    return tuple(dict.fromkeys(key for first in firsts for key in _with_u(first + rest)))
+
+
 def pinyin_analyzer() -> CompositeAnalyzer:
     """Pinyin field analyzer: indexes Chinese words as pinyin, queries with what the user typed.
 

@@ -51,6 +51,8 @@ def book_document(book: Book) -> dict:
         "title_display": book.title,
         "people": " ".join(filter(None, [*authors, *(c.name_romanized for c in contributors)])),
         "authors": "\x1f".join(authors),
+        # Each name and romanised name on its own, for the romanised-name keys (indexer._index_fields).
+        "names": "\x1f".join(filter(None, [*authors, *(c.name_romanized for c in contributors)])),
         "subjects": " ".join(book.subjects or []),
         "summary": " ".join(filter(None, [book.summary, book.responsibility, book.publisher, book.publisher_romanized])),
         "text": "",
@@ -81,6 +83,7 @@ def paper_document(paper: Paper) -> dict:
         "title_display": paper.title,
         "people": " ".join(authors),
         "authors": "\x1f".join(authors),
+        "names": "\x1f".join(authors),
         "subjects": " ".join([*(paper.keywords or []), paper.awards, paper.venue]),
         "summary": paper.abstract,
         "text": paper.full_text,

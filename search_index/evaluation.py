@@ -11,8 +11,10 @@ API for its reader: ``anon`` (anonymous, internal papers masked) or ``user`` (si
 **Judging rule.**  Relevance is binary: a query lists the records a reader who typed it wants (at most 10,
 so recall@10 can reach 1).  The ranking judged is what the result page shows for the query: its first 10
 results; when the page offers a did-you-mean (您是不是要找), the reader clicks it, and the first 10 results of
-the suggested query are judged instead (one click; a suggestion offered again is not followed).  A search
-that shows corrected results by itself would be judged on those.  recall@10 is the share of a query's
+the suggested query are judged instead (one click on its link, which searches the suggestion as any query is
+searched; a suggestion offered again is not followed).  A search the page answers with its correction's
+results by itself (``corrected_from``: the words as typed found nothing, or only some of them) is judged on
+the results shown, with no click.  recall@10 is the share of a query's
 relevant records among those 10, MRR the mean over queries of 1/rank of the first relevant one (0 when none
 is among them); both are averaged per kind and over all queries (each query counts once).
 """
@@ -47,6 +49,13 @@ ABLATIONS = (
     # A traditional query that finds nothing is offered its simplified form by did-you-mean (the same sound):
     # the two together show what t2s alone is worth.
     ("t2s and did-you-mean", (switches.T2S, switches.SUGGESTIONS)),
+    ("exact titles", (switches.EXACT_TITLE,)),
+    ("romanised names", (switches.ROMANIZED_NAMES,)),
+    ("disciplines", (switches.DISCIPLINES,)),
+    # Everything issue 19 added to the query side at once (did-you-mean as a whole, its older Latin part
+    # included): the figures before those features, on today's index.
+    ("issue 19's features", (switches.LAW_NAMES, switches.CITATIONS, switches.SUGGESTIONS,
+                             switches.EXACT_TITLE, switches.ROMANIZED_NAMES, switches.DISCIPLINES)),
 )
 
 
@@ -59,13 +68,19 @@ class JudgedQuery:
     relevant: tuple[str, ...]
 
 
+#: How the judged ranking was reached (Outcome.how).
+AS_TYPED, CORRECTED, CLICKED = "as typed", "corrected", "clicked"
+
+
 @dataclass
 class Outcome:
-    """One query's judged ranking: the record keys of the first DEPTH results, and the text searched."""
+    """One query's judged ranking: the record keys of the first DEPTH results, the text searched and how the
+    page got there (AS_TYPED, CORRECTED by the search itself, or CLICKED on the did-you-mean)."""
 
     query: JudgedQuery
     ranked: list[str]
     searched: str
+    how: str = AS_TYPED
 
     @property
     def found(self) -> int:
@@ -166,16 +181,20 @@ def filters_for(who: str) -> services.Filters:
 
 
 def judged_ranking(query: JudgedQuery, keys: dict[tuple[str, int], str]) -> Outcome:
-    """The ranking the judging rule looks at (module docstring): the page's first DEPTH results, or those of
-    its did-you-mean after one click."""
+    """The ranking the judging rule looks at (module docstring): the page's first DEPTH results (those of the
+    correction when the search answered with it), or those of its did-you-mean after one click."""
     filters = filters_for(query.who)
     result = services.search(query.text, filters=filters, limit=DEPTH)
-    searched = query.text
-    if result.suggestion:
-        searched = result.suggestion
-        result = services.search(searched, filters=filters, limit=DEPTH)
+    searched, how = query.text, AS_TYPED
+    if result.corrected_from is not None:
+        searched, how = result.query, CORRECTED
+    elif result.suggestion:
+        # The link searches the suggestion as typed into the box (no as_typed): the page it opens is judged,
+        # corrected again or not.
+        result = services.search(result.suggestion, filters=filters, limit=DEPTH)
+        searched, how = result.query, CLICKED
     ranked = [keys.get((hit.type, hit.id), f"?{hit.type}:{hit.id}") for hit in result.items[:DEPTH]]
-    return Outcome(query, ranked, searched)
+    return Outcome(query, ranked, searched, how)
 
 
 def evaluate(queries: list[JudgedQuery], keys: dict[tuple[str, int], str]) -> Report:
@@ -244,7 +263,7 @@ def failures(report: Report) -> list[str]:
     for o in report.outcomes:
         if o.found < len(o.query.relevant):
             missing = [k for k in o.query.relevant if k not in o.ranked]
-            via = f" (via {o.searched!r})" if o.searched != o.query.text else ""
+            via = f" ({o.how} to {o.searched!r})" if o.how != AS_TYPED else ""
             out.append(f"{o.query.id} [{o.query.kind}] {o.query.text!r}{via}: missing {' '.join(missing)}; "
                        f"top {' '.join(o.ranked[:5]) or '(nothing)'}")
     return out

@@ -41,7 +41,7 @@ from search_index.analysis import (
 INDEX_NAME = "catalog"
 # Bump when the schema or the analysis changes: an index of another version is
 # refused (search answers 503 with a hint) until rebuild_index has run.
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "10"
 
 #: Weights of the sections of ``body`` (title > authors, subjects > summary).
 SECTION_BOOSTS = {
@@ -71,7 +71,13 @@ def build_schema() -> Schema:
         body=TEXT(analyzer=SectionedAnalyzer(text)),
         title=TEXT(analyzer=text, stored=True),
         title_display=STORED(),
+        # The title proper as law names are compared (laws.title_key): a query that is a law's name ranks the
+        # records titled by one of the law's names first (searcher._exact_title).
+        title_exact=ID(),
         people=TEXT(analyzer=text, stored=True),
+        # The people's names written in pinyin, joined (analysis.romanized_name_keys: Gao Shengping →
+        # gaoshengping, shengpinggao): a name typed in Chinese finds them (searcher._with_romanized_names).
+        romanized=KEYWORD(lowercase=True, scorable=True),
         authors=STORED(),
         summary=STORED(),
         text=TEXT(analyzer=text, stored=True, phrase=False),

@@ -23,7 +23,7 @@ from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 
 from search_index import documents, generations, laws, postings_cache, sidecar, wake, whoosh_private
-from search_index.analysis import sections
+from search_index.analysis import romanized_name_keys, sections
 from search_index.index_schema import SECTION_BOOSTS
 from search_index.models import IndexTask
 from search_index.whoosh_codec import CatalogCodec, segment_sizes
@@ -57,6 +57,8 @@ def _index_fields(doc: dict, dictionary: laws.LawDictionary | None = None) -> di
     """The index fields of a document: the weighted ``body``, the derived fallback fields and the articles it
     cites (read with ``dictionary``, the process's law names when not given)."""
     fields = dict(doc)
+    fields["romanized"] = " ".join(
+        dict.fromkeys(key for name in fields.pop("names").split("\x1f") for key in romanized_name_keys(name)))
     fields["cites"] = " ".join(laws.citation_terms(
         [doc["title"], doc["subjects"], doc["summary"], doc.get("text") or ""],
         dictionary if dictionary is not None else laws.current()))
@@ -75,6 +77,7 @@ def _index_fields(doc: dict, dictionary: laws.LawDictionary | None = None) -> di
     # already find most differently-cut words there.
     fields["bigrams"] = " ".join([doc["title"], doc["people"], subjects])
     fields["pinyin"] = " ".join([doc["title"], doc["people"]])
+    fields["title_exact"] = laws.title_key(doc["title_display"])
     fields["call_number_sort"] = doc["call_number_sort"].encode()  # a bytes column
     if fields.get("text"):
         # The whole text is indexed; only its beginning is stored, for the snippet.  A hit's stored fields

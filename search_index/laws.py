@@ -157,6 +157,20 @@ def normalize_form(form: str) -> str:
     return match_text(form)[0]
 
 
+#: A note in brackets closing a title (中华人民共和国民法典（大字版）, …（2023年修订）): an edition, not the work.
+_TRAILING_NOTE = re.compile(r"(?:[（(【\[][^（()）【】\[\]]*[）)】\]])+$")
+#: Longer titles get no exact-title key: no law's name is this long.
+TITLE_KEY_CHARS = 120
+
+
+def title_key(title: str) -> str:
+    """A title as compared with a law's names (the index's ``title_exact``): normalized as names are
+    (:func:`normalize_form`), a closing bracketed note removed, Latin letters lower-cased; ``""`` past
+    :data:`TITLE_KEY_CHARS` characters."""
+    key = _TRAILING_NOTE.sub("", normalize_form(title)).lower()
+    return key if len(key) <= TITLE_KEY_CHARS else ""
+
+
 @dataclass(frozen=True)
 class Law:
     code: str

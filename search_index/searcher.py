@@ -30,6 +30,7 @@ from search_index.analysis import (
     ENGLISH_STOP_WORDS,
     HAN_RUN_RE,
     char_readings,
+    han_name_keys,
     han_syllables,
     has_han,
     normalize_query_text,
@@ -268,7 +269,8 @@ def _parser(schema, group, fields=SEARCH_FIELDS) -> qparser.QueryParser:
 
 
 _FIELD_PREFIX = re.compile(r"(\b|^)([A-Za-z_]+|[\u4e00-\u9fff]{2})[:：]")
-ALLOWED_PREFIXES = {"title", "author", "authors", "作者", "题名", "标题", "clc", "分类", "isbn", "people", "cites"}
+ALLOWED_PREFIXES = {"title", "author", "authors", "作者", "题名", "标题", "clc", "分类", "isbn", "people", "cites",
+                    "romanized"}
 
 
 def _sanitize(text: str) -> str:
@@ -405,6 +407,8 @@ class _LawQuery:
     expansions: list[dict]
     citations: list[dict]
     law: laws.Law | None
+    #: The law when the whole query is one of its names (中华人民共和国民法典, 《民法典》, 民诉法), not a part of it.
+    whole: laws.Law | None = None
 
     def named(self) -> dict | None:
         return None if self.law is None else {"law": self.law.code, "name": self.law.name, "title": self.law.title}
@@ -467,6 +471,7 @@ def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
     or a field prefix are left as typed."""
     if not len(dictionary) or not has_han(text):
         return _LawQuery(text, [], [], None)
+    whole = _whole_name(text, dictionary)
     replacements: list[tuple[int, int, str]] = []
     citations: list[dict] = []
     law = None
@@ -498,7 +503,7 @@ def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
         expansions.append({"from": match.typed, "to": match.part or match.law.name, "law": match.law.code,
                            "title": match.law.title, "forms": forms})
     if not replacements:
-        return _LawQuery(text, [], citations, law)
+        return _LawQuery(text, [], citations, law, whole)
     out, last = [], 0
     for start, end, replacement in sorted(replacements):
         # An opening 《 before a name and the closing 》 after it are left behind as punctuation.
@@ -506,7 +511,145 @@ def law_query(text: str, dictionary: laws.LawDictionary) -> _LawQuery:
         last = end
     out.append(text[last:])
     rewritten = re.sub(r"[《》〈〉]", " ", "".join(out))
-    return _LawQuery(" ".join(rewritten.split()), expansions, citations, law)
+    return _LawQuery(" ".join(rewritten.split()), expansions, citations, law, whole)
+
+
+def _whole_name(text: str, dictionary: laws.LawDictionary) -> laws.Law | None:
+    """The law when ``text`` is nothing but one of its names (title marks, quotes and spaces aside), else None."""
+    if not switches.on(switches.LAW_NAMES):
+        return None
+    matches = dictionary.find_names(text)
+    if len(matches) != 1 or matches[0].part is not None or _protected(text, matches[0].start):
+        return None
+    return matches[0].law if laws.normalize_form(matches[0].typed) == laws.normalize_form(text) else None
+
+
+#: Added to the score of a record titled by a law's name when the query is that name: more than any text
+#: scores (a whole law title in a title and the summary scores below 100), so those records come first, in
+#: the order of their own scores.
+EXACT_TITLE_SCORE = 1000.0
+
+
+def _exact_title(query, law: laws.Law | None):
+    """``query`` with the records whose title proper is one of ``law``'s names (``title_exact``) ranked first:
+    the Code's own text above the 理解与适用 volumes titled 民法典…, which the name's short form matches as
+    well.  The matches are ``query``'s; the same query when ``law`` is None."""
+    if query is None or law is None or not switches.on(switches.EXACT_TITLE):
+        return query
+    keys = [wq.Term("title_exact", key) for key in dict.fromkeys(laws.title_key(f) for f in law.forms()) if key]
+    return wq.AndMaybe(query, wq.ConstantScoreQuery(wq.Or(keys), EXACT_TITLE_SCORE))
+
+
+# --- disciplines -----------------------------------------------------------------------------------------
+
+#: Discipline names (刑法学, 民事诉讼法学) rewritten in one query at most.
+MAX_DISCIPLINES = 4
+
+
+def _discipline_optional(text: str) -> str:
+    """``text`` with the discipline suffix of a law's name made optional: 民事诉讼法学 →
+    ``(民事诉讼法 ANDMAYBE "民事诉讼法学")``, 刑法学 → ``(刑法 ANDMAYBE "刑法学")``.
+
+    The study of a law is searched as the law: a reader who types the discipline wants its textbooks, and a
+    textbook titled 民事诉讼法 (江伟's) is as much one as one titled 民事诉讼法学; those that say 法学 rank first.
+    The segmenter either keeps the discipline whole (刑法学) or cuts the law from a lone 学 (民事诉讼法 / 学),
+    which was then required.  Only a word ending in 法 is a law's name here (法学 alone, 比较法学, 犯罪学 are
+    left as typed), and so are words in a quoted phrase, after ``-`` or a field prefix.
+    """
+    if not switches.on(switches.DISCIPLINES) or "学" not in text:
+        return text
+    replacements: list[tuple[int, int, str]] = []
+    for match in HAN_RUN_RE.finditer(text):
+        if len(replacements) >= MAX_DISCIPLINES:
+            break
+        if _protected(text, match.start()) or "法学" not in match.group():
+            continue
+        words = segment_han_precise(match.group())
+        for k, (word, i, j) in enumerate(words):
+            if len(replacements) >= MAX_DISCIPLINES:
+                break
+            if len(word) >= 3 and word.endswith("法学"):
+                law, end = word[:-1], j
+            elif len(word) >= 2 and word.endswith("法") and k + 1 < len(words) and words[k + 1][0] == "学":
+                law, end = word, words[k + 1][2]
+            else:
+                continue
+            replacements.append((match.start() + i, match.start() + end, f' ({law} ANDMAYBE "{law}学") '))
+    if not replacements:
+        return text
+    out, last = [], 0
+    for start, end, replacement in replacements:
+        out += [text[last:start], replacement]
+        last = end
+    out.append(text[last:])
+    return " ".join("".join(out).split())
+
+
+# --- names written in pinyin ---------------------------------------------------------------------------
+
+#: Han words of a query looked up as names written in pinyin: at most this many (each a few term lookups in
+#: the ``romanized`` field's dictionary, no posting list read).
+MAX_NAME_LOOKUPS = 8
+
+
+def _with_romanized_names(words: str, reader) -> str:
+    """``words`` with each Han word of 2 to 4 characters that the catalogue holds as a name written in pinyin
+    searched as either: 高圣平 → ``(高圣平 OR romanized:gaoshengping)``, so his book whose title page says
+    Gao Shengping is found (the ``romanized`` keys: analysis.romanized_name_keys).
+
+    A word is a whole Han run of 2 to 4 characters, or one (or two adjacent) words of a longer run's
+    segmentation.  Only a key the index's dictionary holds is added, so a query naming nobody written in pinyin
+    is parsed exactly as before and reads no more posting lists.  A name after ``author:`` (作者:) is searched
+    as the author's or the romanised name (``(author:高圣平 OR romanized:gaoshengping)``); words in a quoted
+    phrase, after ``-`` or another field prefix are left as typed.
+    """
+    if not switches.on(switches.ROMANIZED_NAMES) or not has_han(words):
+        return words
+    replacements: list[tuple[int, int, list[str]]] = []
+    lookups = 0
+    for match in HAN_RUN_RE.finditer(words):
+        if lookups >= MAX_NAME_LOOKUPS:
+            break
+        run = match.group()
+        prefix = _AUTHOR_PREFIX.search(words, 0, match.start())
+        if prefix is not None and len(run) <= MAX_NAME_CHARS and not _protected(words, prefix.start()):
+            lookups += 1
+            keys = [key for key in han_name_keys(run) if ("romanized", key) in reader]
+            if keys:
+                replacements.append((prefix.start(), match.end(), keys))
+            continue
+        if _protected(words, match.start()):
+            continue
+        if len(run) <= MAX_NAME_CHARS:
+            spans = [(0, len(run))]
+        else:
+            cut = segment_han_precise(run)
+            spans = [(i, j) for _w, i, j in cut] + [(a[1], b[2]) for a, b in zip(cut, cut[1:], strict=False)]
+            spans = sorted((s for s in spans if 2 <= s[1] - s[0] <= MAX_NAME_CHARS), key=lambda s: (s[0], s[0] - s[1]))
+        taken = 0
+        for i, j in spans:
+            if i < taken or lookups >= MAX_NAME_LOOKUPS:
+                continue
+            lookups += 1
+            keys = [key for key in han_name_keys(run[i:j]) if ("romanized", key) in reader]
+            if keys:
+                replacements.append((match.start() + i, match.start() + j, keys))
+                taken = j
+    if not replacements:
+        return words
+    out, last = [], 0
+    for start, end, keys in replacements:
+        alternatives = " OR ".join(f"romanized:{key}" for key in keys)
+        out += [words[last:start], f" ({words[start:end]} OR {alternatives}) "]
+        last = end
+    out.append(words[last:])
+    return " ".join("".join(out).split())
+
+
+#: A Chinese name's characters at most (a two-character surname and a two-character given name).
+MAX_NAME_CHARS = 4
+#: A field prefix naming the people, right before a Han run.
+_AUTHOR_PREFIX = re.compile(r"(?:^|(?<=[\s(+]))(?:author|authors|people|作者):$", re.IGNORECASE)
 
 
 # --- matching, filtering, counting and scoring with arrays --------------------------------------
@@ -622,6 +765,8 @@ class _Segment:
             return np.flatnonzero(seen).astype(np.int32)
         if kind is wq.AndMaybe:
             return self.docs(q.a)
+        if kind is wq.ConstantScoreQuery:
+            return self.docs(q.child)
         if kind is wq.AndNot:
             return np.setdiff1d(self.docs(q.a), self.docs(q.b), assume_unique=True)
         if kind is wq.Not:
@@ -712,6 +857,11 @@ class _Segment:
             return out
         if kind is wq.AndMaybe:
             return self.scores(q.a, docs, searcher, matched=matched) + self.scores(q.b, docs, searcher, matched=False)
+        if kind is wq.ConstantScoreQuery:
+            out = np.full(len(docs), float(q.score))
+            if not matched and len(docs):
+                out[~_member(docs, self.docs(q.child))] = 0.0
+            return out
         if kind is wq.Every:
             return np.zeros(len(docs))
         raise _Unscorable(kind.__name__)
@@ -1223,7 +1373,7 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
     """The result of ``text`` (normalized, within the limits) and the run that found it (None when nothing
     searchable remained of the text), without a suggestion."""
     schema = searcher.schema
-    law = law_query(text, dictionary)
+    law = law_query(_discipline_optional(text), dictionary)
     if filters.article is not None:
         if law.law is None:
             raise QueryError(_("article：查询中没有法律名称，无法按条文筛选"))
@@ -1232,9 +1382,10 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
     run.highlight = highlight
     run.law = law.law
     run.dictionary = dictionary
-    # The words searched: the text with citations and law names rewritten (law_query); fields, the call
-    # number, the empty query and did-you-mean look at the text as typed.
-    words = law.text
+    # The words searched: the text with citations and law names rewritten (law_query), and names the
+    # catalogue holds written in pinyin added (_with_romanized_names); fields, the call number, the empty
+    # query and did-you-mean look at the text as typed.
+    words = _with_romanized_names(law.text, searcher.reader())
 
     matched_all = True
     call_number = call_number_query(text) if text.strip() else None
@@ -1250,7 +1401,7 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
         result = run(wq.Every())
     else:
         query = parse(words, schema, fields=_fields_for(text, with_bigrams=False))
-        result = run(query) if query is not None else None
+        result = run(_exact_title(query, law.whole)) if query is not None else None
         if isinstance(query, wq.Term):  # an ISBN, a CLC class or one cited article: nothing to widen
             pass
         elif (result is None or result[0] < offset + limit) and has_han(text):
@@ -1258,7 +1409,7 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
             # that the segmenter cut differently.
             wider = parse(words, schema, fields=_fields_for(text, with_bigrams=True))
             if wider is not None:
-                result = run(wider)
+                result = run(_exact_title(wider, law.whole))
         if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
             # "The Concept of Law": the index keeps no stop word, yet a Latin word is also looked for as pinyin
             # ("an" is 安), so "the" and "of" were required there and nothing matched.  The meaningful words
@@ -1267,12 +1418,12 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
             if plain != words and plain.strip():
                 stripped = parse(plain, schema, fields=_fields_for(_without_stop_words(text), with_bigrams=has_han(plain)))
                 if stripped is not None:
-                    result = run(stripped)
+                    result = run(_exact_title(stripped, law.whole))
         if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
             loose = parse(words, schema, any_term=True, fields=_fields_for(text, with_bigrams=True))
             if loose is not None:
                 matched_all = False
-                result = run(loose)
+                result = run(_exact_title(loose, law.whole))
     if result is None:
         facets = {k: {} for k in FACETS}
         if law.law is not None:

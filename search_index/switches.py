@@ -21,8 +21,14 @@ PINYIN = "pinyin"
 BIGRAMS = "bigrams"
 #: Traditional → simplified (OpenCC t2s) of the query text (analysis._prepare).
 T2S = "t2s"
+#: A query that is a law's name ranks the records titled by one of its names first (searcher._exact_title).
+EXACT_TITLE = "exact_title"
+#: A name typed in Chinese also finds it written in pinyin (searcher._with_romanized_names).
+ROMANIZED_NAMES = "romanized_names"
+#: A discipline's 学 optional after a law's name: 民事诉讼法学 finds 民事诉讼法 (searcher._discipline_optional).
+DISCIPLINES = "disciplines"
 
-ALL = (LAW_NAMES, CITATIONS, SUGGESTIONS, PINYIN, BIGRAMS, T2S)
+ALL = (LAW_NAMES, CITATIONS, SUGGESTIONS, PINYIN, BIGRAMS, T2S, EXACT_TITLE, ROMANIZED_NAMES, DISCIPLINES)
 
 _off: set[str] = set()
 

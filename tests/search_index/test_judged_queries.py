@@ -28,6 +28,9 @@ SWITCHED = {
     switches.PINYIN: "pf01",  # danbao wuquan
     switches.BIGRAMS: "mx02",  # 担保物权 2017
     switches.T2S: "tr03",  # 王澤鑑
+    switches.EXACT_TITLE: "lf07",  # 中华人民共和国民法典
+    switches.ROMANIZED_NAMES: "a08",  # 高圣平
+    switches.DISCIPLINES: "t02",  # 民事诉讼法学
 }
 
 
@@ -53,8 +56,10 @@ def judged(django_db_setup, django_db_blocker, tmp_path_factory):
             for name, qid in SWITCHED.items():
                 with switches.off(name):
                     switched[name] = evaluation.judged_ranking(by_id[qid], keys)
+            offered = evaluation.judged_ranking(
+                evaluation.JudgedQuery("offered", "typo", "user", "程肖 刑法学", ("dbwq-cx",)), keys)
             searcher.reset()
-        yield {"report": report, "switched": switched, "queries": queries}
+        yield {"report": report, "switched": switched, "queries": queries, "offered": offered}
     finally:
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
@@ -93,11 +98,20 @@ def test_each_switch_changes_what_it_names_and_is_on_again_after(judged, name):
     assert switches.on(name)
 
 
-def test_a_typo_is_judged_on_the_suggestion_one_click_away(judged):
+def test_a_typo_the_search_corrects_is_judged_on_the_page_shown(judged):
     outcome = next(o for o in judged["report"].outcomes if o.query.id == "ty02")
 
-    assert outcome.searched == "王利明"
+    assert (outcome.how, outcome.searched) == (evaluation.CORRECTED, "王利明")
     assert outcome.ranks() == [1, 2, 3]
+
+
+def test_a_suggestion_only_offered_is_judged_one_click_away(judged):
+    """程肖 刑法学 finds records holding some of its words and so does its correction: the page answers the words
+    as typed and offers 程啸 刑法学; the reader clicks it and 程啸's book is on the page it opens (after the two
+    刑法学 books: 刑法学 is searched as 刑法 with 刑法学 preferred)."""
+    assert judged["offered"].how == evaluation.CLICKED
+    assert judged["offered"].searched == "程啸 刑法学"
+    assert judged["offered"].ranks() == [3]
 
 
 def test_metrics_of_one_outcome():

@@ -114,6 +114,74 @@ def test_a_name_that_holds_nothing_more_is_not_expanded():
     assert searcher.law_query("中华人民共和国专利法", dictionary).expansions[0]["forms"] == ["专利法"]
 
 
+@pytest.fixture
+def code_and_volumes(db):
+    """The Civil Code's own text among volumes whose titles start with its short form and score higher on it."""
+    laws.forget()
+    records = {
+        "code": book_create(title="中华人民共和国民法典（大字版）", contributors=[Person("全国人民代表大会")], year=2020),
+        **{f"volume{i}": book_create(title=f"民法典{part}理解与适用", year=2020, subjects=["民法典"],
+                                     summary=f"民法典{part}逐条释义，民法典的适用。")
+           for i, part in enumerate(("物权编", "合同编", "侵权责任编"))},
+        "mention": book_create(title="民法典学习读本", year=2021, summary="学习中华人民共和国民法典。"),
+    }
+    services.index_rebuild()
+    yield records
+    laws.forget()
+
+
+@pytest.mark.parametrize("query", ["中华人民共和国民法典", "《中华人民共和国民法典》", "民法典", "中華人民共和國民法典"])
+def test_a_query_that_is_a_law_name_ranks_the_record_titled_by_it_first(code_and_volumes, query):
+    result = services.search(query, filters=PUBLIC)
+
+    assert result.items[0].id == code_and_volumes["code"].pk
+    assert result.count == len(code_and_volumes)  # the boost ranks; it finds nothing more
+
+
+def test_a_law_name_among_other_words_boosts_no_title(code_and_volumes):
+    result = services.search("民法典 理解与适用", filters=PUBLIC)
+
+    assert code_and_volumes["code"].pk not in [h.id for h in result.items]
+    assert max(h.score for h in result.items) < searcher.EXACT_TITLE_SCORE
+
+
+@pytest.mark.parametrize(("title", "key"), [
+    ("中华人民共和国民法典", "中华人民共和国民法典"),
+    ("《中華人民共和國民法典》（2020年版）", "中华人民共和国民法典"),
+    ("民法典 (大字版)【含司法解释】", "民法典"),
+    ("The Civil Code", "thecivilcode"),
+    ("长" * 121, ""),
+])
+def test_the_title_key_compares_titles_as_law_names(title, key):
+    assert laws.title_key(title) == key
+
+
+@pytest.mark.parametrize(("typed", "searched"), [
+    ("民事诉讼法学", '(民事诉讼法 ANDMAYBE "民事诉讼法学")'),
+    ("刑法学 张明楷", '(刑法 ANDMAYBE "刑法学") 张明楷'),
+    ("法学", "法学"),
+    ("比较法学", "比较法学"),
+    ("犯罪学", "犯罪学"),
+    ('"民事诉讼法学"', '"民事诉讼法学"'),
+    ("title:刑法学", "title:刑法学"),
+])
+def test_a_discipline_after_a_law_name_makes_its_suffix_optional(typed, searched):
+    assert searcher._discipline_optional(typed) == searched
+
+
+def test_the_discipline_finds_the_textbook_titled_by_the_law_after_those_titled_by_the_discipline(db):
+    laws.forget()
+    discipline = book_create(title="民事诉讼法学", contributors=[Person("张卫平")], year=2019)
+    law_titled = book_create(title="民事诉讼法", contributors=[Person("江伟")], year=2018, summary="高等学校法学教材。")
+    book_create(title="刑法学", contributors=[Person("张明楷")], year=2021)
+    services.index_rebuild()
+
+    for query in ("民事诉讼法学", "民事訴訟法學"):
+        result = services.search(query, filters=PUBLIC)
+        assert [h.id for h in result.items] == [discipline.pk, law_titled.pk], query
+    laws.forget()
+
+
 # --- §2 article citations -------------------------------------------------------------------------------
 
 

@@ -546,3 +546,63 @@ def test_a_long_abstract_is_highlighted_a_window_at_a_time(db, monkeypatch):
 
     assert "<mark>担保物权</mark>" in hit.highlights["summary"]
     assert max(analysed) <= searcher.TEXT_WINDOW and sum(analysed) < 1000
+
+
+# --- names written in pinyin -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def romanized(db):
+    """高圣平's Chinese book, his English one (the title page says Gao Shengping), one written Shengping Gao by a
+    MARC 880 field beside his Chinese name, and another author with the same syllables' neighbour."""
+    from library.services import Person, paper_create
+
+    records = {
+        "chinese": book_create(title="担保物权法原理", contributors=[Person("高圣平")], year=2019),
+        "english": book_create(title="Secured Transactions Law in China", contributors=[Person("Gao Shengping")],
+                               year=2021, language="en"),
+        "reversed": book_create(title="Security Interests", contributors=[Person("Shengping Gao")], year=2022,
+                                language="en"),
+        "other": book_create(title="Chinese Contract Law", contributors=[Person("Gao Sheng")], year=2020,
+                             language="en"),
+        "paper": paper_create(title="Mortgage registration", authors=["Gao Sheng-ping"], year=2023,
+                              visibility="public"),
+    }
+    services.index_rebuild()
+    return records
+
+
+@pytest.mark.parametrize("query", ["高圣平", "高聖平", "author:高圣平", "作者:高圣平"])
+def test_a_name_typed_in_chinese_finds_it_written_in_pinyin_in_either_order(romanized, query):
+    result = services.search(query, filters=PUBLIC)
+
+    assert sorted(keys(result)) == sorted([*(("book", romanized[k].pk) for k in ("chinese", "english", "reversed")),
+                                           ("paper", romanized["paper"].pk)])
+
+
+def test_a_romanised_name_is_required_like_any_word(romanized):
+    assert keys(services.search("高圣平 interests", filters=PUBLIC)) == [("book", romanized["reversed"].pk)]
+    assert keys(services.search('"高圣平"', filters=PUBLIC)) == [("book", romanized["chinese"].pk)]
+
+
+def test_a_query_naming_nobody_in_pinyin_is_parsed_as_before(romanized):
+    reader = searcher._searcher().reader()
+
+    assert searcher._with_romanized_names("担保物权 高某某 民法典", reader) == "担保物权 高某某 民法典"
+    assert searcher._with_romanized_names("高圣平担保", reader) == "(高圣平 OR romanized:gaoshengping) 担保"
+
+
+@pytest.mark.parametrize(("name", "found"), [
+    ("Gao Shengping", ("gaoshengping", "shengpinggao")),
+    ("GAO, Sheng-ping", ("gaoshengping",)),
+    ("Lü Xin", ("lvxin", "xinlv")),
+    ("Donald Clarke", ()),
+    ("H. L. A. Hart", ()),
+    ("Gao", ()),
+    ("高圣平", ()),
+    ("Ouyang Xiu Wen Zhong", ()),  # five syllables: no Chinese name
+])
+def test_the_romanised_keys_of_a_name(name, found):
+    from search_index.analysis import romanized_name_keys
+
+    assert romanized_name_keys(name) == found
