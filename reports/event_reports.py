@@ -37,7 +37,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
@@ -275,7 +275,7 @@ class AttendanceReport(EventReport):
             "sessions", _("各场次"),
             [Column("start", _("开始"), "datetime"), Column("title", _("活动"), "text"), Column("kind", _("类型"), "text"),
              Column("capacity", _("名额")), Column("confirmed", _("已确认")), Column("waitlisted", _("候补")),
-             Column("attended", _("签到")), Column("fill", _("报满率（%）"), "percent"),
+             Column("attended", pgettext("report figure", "签到")), Column("fill", _("报满率（%）"), "percent"),
              Column("turnout", _("到场率（%）"), "percent")],
             chart=Chart(x="start", series=(Series("capacity", "line"), Series("confirmed"), Series("attended"))),
         )
@@ -290,7 +290,7 @@ class AttendanceReport(EventReport):
         kinds = Table(
             "kinds", _("各类型合计"),
             [Column("kind", _("类型"), "text"), Column("sessions", _("场次")), Column("capacity", _("名额（有限额的场次）")),
-             Column("confirmed", _("已确认")), Column("attended", _("签到")),
+             Column("confirmed", _("已确认")), Column("attended", pgettext("report figure", "签到")),
              Column("turnout", _("到场率（%）"), "percent")],
             chart=Chart(x="kind", series=(Series("capacity"), Series("confirmed"), Series("attended"))),
         )
@@ -317,7 +317,7 @@ class AttendanceReport(EventReport):
             rows = rows.filter(Exists(held(f).filter(event=OuterRef("event"), recurrence_id=OuterRef("occurrence"))))
             if "event" in params:
                 rows = rows.filter(event_id=_event_id(params), occurrence=_occurrence(params))
-            return attendance_records(_("签到"), rows)
+            return attendance_records(pgettext("report figure", "签到"), rows)
         event, occurrence = _event_id(params), _occurrence(params)
         status = param(params, "status", ("waitlisted",)) if "status" in params else Registration.Status.CONFIRMED
         rows = _people(Registration.objects.filter(event_id=event, status=status)
@@ -383,7 +383,7 @@ class WaitlistReport(EventReport):
             rows = rows.filter(event__kind=kind)
         if "outcome" in params:
             rows = rows.filter(self.COUNTS[param(params, "outcome", [k for k in self.COUNTS if k != "waitlisted"])])
-        return registration_records(_("候补报名"), rows)
+        return registration_records(pgettext("report figure", "候补报名"), rows)
 
 
 # --- 4. attendance per division ---------------------------------------------------------------------------------
@@ -442,7 +442,7 @@ class DivisionAttendanceReport(EventReport):
         kind = _kind_param(params)
         if kind is not None:
             rows = rows.filter(event__kind=kind)
-        return attendance_records(_("签到"), rows)
+        return attendance_records(pgettext("report figure", "签到"), rows)
 
 
 # --- 5. reading-list titles borrowed around their event ---------------------------------------------------------

@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import CharField, Count, DateField, Exists, F, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from events.models import Attendance, Event
 from library.models import Loan
@@ -219,7 +219,7 @@ class AnnualReport(Report):
         visits_by_month = {month_key(e["_month"]): e["n"] for e in held_attendance(f).annotate(_month=month)
                            .values("_month").annotate(n=Count("pk")).order_by()}
         months = Table("months", _("每月借出与签到"),
-                       [Column("month", _("月份"), "month"), Column("loans", _("借出")), Column("check_ins", _("签到"))],
+                       [Column("month", _("月份"), "month"), Column("loans", _("借出")), Column("check_ins", pgettext("report figure", "签到"))],
                        chart=Chart(x="month", series=(Series("loans"), Series("check_ins", "line"))))
         for first in f.months():
             key = month_key(first)
