@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
-    CharField,
     Count,
     DateField,
     Exists,
@@ -33,7 +32,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
@@ -46,7 +44,15 @@ from core.text import as_id
 from events.models import Attendance, Event, ListedOccurrence, Registration
 from library.models import Loan
 from reports.base import Chart, Column, Records, Report, Series, Table, param
-from reports.filters import ReportFilter, add_months, day_start, library_tz
+from reports.filters import (
+    ReportFilter,
+    add_months,
+    day_start,
+    division_key,
+    division_label,
+    division_value,
+    library_tz,
+)
 from reports.library_reports import _loan_records, month_key, parse_month, percent
 
 #: A reading-list title counts as borrowed "around" its event within this many days before and after it starts.
@@ -64,13 +70,9 @@ def kind_label(code: str) -> str:
     return str(Event.Kind(code).label) if code in Event.Kind.values else code
 
 
-def division_of(user_path: str):
-    """The person's division now ("" without one)."""
-    return Coalesce(F(f"{user_path}__profile__division"), Value(""), output_field=CharField())
-
-
-def division_label(value: str) -> str:
-    return value or _("（未填部门）")
+def division_of(user_path: str, f: ReportFilter):
+    """The person's division now ("" without one; small divisions merged for ``f``)."""
+    return division_value(f"{user_path}__profile__division", f.merged)
 
 
 def occurrences(f: ReportFilter, since=None, until=None) -> QuerySet:
@@ -100,7 +102,7 @@ def _count(rows: QuerySet):
 def _people(rows: QuerySet, f: ReportFilter, path: str = "user") -> QuerySet:
     if f.division is None:
         return rows
-    return rows.annotate(_division=division_of(path)).filter(_division=f.division)
+    return rows.annotate(_division=division_of(path, f)).filter(_division=f.division)
 
 
 def session_figures(f: ReportFilter) -> QuerySet:
@@ -403,16 +405,15 @@ class DivisionAttendanceReport(EventReport):
         "部门按读者现在的资料。")
 
     def tables(self, f: ReportFilter) -> list[Table]:
-        rows = _people(held_attendance(f), f).annotate(_division=division_of("user"))
+        rows = _people(held_attendance(f), f).annotate(_division=division_of("user", f))
         divisions = Table(
             "divisions", _("各部门"),
             [Column("division", _("部门"), "text"), Column("check_ins", _("签到人次")),
              Column("people", _("参加人数"))],
             chart=Chart(x="division", series=(Series("check_ins"), Series("people"))),
         )
-        # Ordered here, by the label: the databases' collations order Chinese text differently.
         found = sorted(rows.values("_division").annotate(check_ins=Count("pk"), people=Count("user", distinct=True))
-                       .order_by(), key=lambda e: division_label(e["_division"]))
+                       .order_by(), key=lambda e: division_key(e["_division"]))
         for entry in found:
             link = {"figure": "attendance", "group": entry["_division"]}
             divisions.add([division_label(entry["_division"]), entry["check_ins"], entry["people"]],
@@ -426,7 +427,7 @@ class DivisionAttendanceReport(EventReport):
         order = {kind.value: i for i, kind in enumerate(KINDS)}
         per_kind = sorted(rows.values("_division", "event__kind")
                           .annotate(check_ins=Count("pk"), people=Count("user", distinct=True)).order_by(),
-                          key=lambda e: (division_label(e["_division"]), order[e["event__kind"]]))
+                          key=lambda e: (division_key(e["_division"]), order[e["event__kind"]]))
         for entry in per_kind:
             kinds.add([division_label(entry["_division"]), kind_label(entry["event__kind"]), entry["check_ins"],
                        entry["people"]],
@@ -436,7 +437,7 @@ class DivisionAttendanceReport(EventReport):
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:
         param(params, "figure", ("attendance",))
-        rows = _people(held_attendance(f), f).annotate(_division=division_of("user"))
+        rows = _people(held_attendance(f), f).annotate(_division=division_of("user", f))
         if "group" in params:
             rows = rows.filter(_division=params["group"])
         kind = _kind_param(params)

@@ -10,8 +10,8 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import CharField, Count, DateField, Exists, F, Min, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, DateField, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -19,18 +19,12 @@ from events.models import Attendance, Event
 from library.models import Loan
 from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param
 from reports.event_reports import held, held_attendance, kind_label
-from reports.filters import ReportFilter, library_tz
+from reports.filters import ReportFilter, division_key, division_label, division_value, library_tz
 from reports.library_reports import MEASURE, month_key, percent
 
 User = get_user_model()
 
 
-def _division(path: str = ""):
-    return Coalesce(F(f"{path}profile__division"), Value(""), output_field=CharField())
-
-
-def division_label(value: str) -> str:
-    return value or _("（未填部门）")
 
 
 def borrowed(f: ReportFilter, person=OuterRef("pk")) -> QuerySet:
@@ -46,7 +40,8 @@ def attended(f: ReportFilter, person=OuterRef("pk")) -> QuerySet:
 def people(f: ReportFilter) -> QuerySet:
     """Active accounts (of ``f.division``) with ``_division``, ``_borrowed`` and ``_attended`` (whether they borrowed
     / checked in within the range)."""
-    rows = User.objects.filter(is_active=True).annotate(_division=_division(), _borrowed=Exists(borrowed(f)),
+    rows = User.objects.filter(is_active=True).annotate(_division=division_value("profile__division", f.merged),
+                                                        _borrowed=Exists(borrowed(f)),
                                                         _attended=Exists(attended(f)))
     return rows.filter(_division=f.division) if f.division is not None else rows
 
@@ -70,11 +65,10 @@ class ActiveReadersReport(Report):
              Column("share", _("活跃占比（%）"), "percent")],
             chart=Chart(x="division", series=(Series("borrowers"), Series("attendees"), Series("active"))),
         )
-        # Ordered here, by the label: the databases' collations order Chinese text differently.
         found = sorted(people(f).values("_division")
                        .annotate(members=Count("pk"), borrowers=Count("pk", filter=Q(_borrowed=True)),
                                  attendees=Count("pk", filter=Q(_attended=True)), active=Count("pk", filter=ACTIVE))
-                       .order_by(), key=lambda e: division_label(e["_division"]))
+                       .order_by(), key=lambda e: division_key(e["_division"]))
         total = {"members": 0, "borrowers": 0, "attendees": 0, "active": 0}
         for entry in found:
             link = {"figure": "active", "group": entry["_division"]}
