@@ -31,7 +31,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
@@ -281,7 +280,8 @@ class AttendanceReport(EventReport):
              Column("turnout", _("到场率（%）"), "percent")],
             chart=Chart(x="start", series=(Series("capacity", "line"), Series("confirmed"), Series("attended"))),
         )
-        for occ in session_figures(f).order_by("start", "event_id"):
+        found = list(session_figures(f).order_by("start", "event_id"))
+        for occ in found:
             link = session_key(occ)
             sessions.add(
                 [occ.start, occ.title, kind_label(occ.kind), occ._capacity, occ._confirmed, occ._waitlisted,
@@ -296,16 +296,15 @@ class AttendanceReport(EventReport):
              Column("turnout", _("到场率（%）"), "percent")],
             chart=Chart(x="kind", series=(Series("capacity"), Series("confirmed"), Series("attended"))),
         )
-        totals = (session_figures(f).values("kind")
-                  .annotate(n=Count("pk"), capacity=Coalesce(Sum("_capacity"), 0), confirmed=Sum("_confirmed"),
-                            attended=Sum("_attended")).order_by())
-        by_kind = {e["kind"]: e for e in totals}
+        # Summed from the sessions' rows (held sessions in the range are few: one per event or session), not by
+        # grouping the per-session subqueries again in the database, which ran them all a second time.
         for kind in KINDS:
-            entry = by_kind.get(kind.value)
-            if entry is None:
+            mine = [occ for occ in found if occ.kind == kind.value]
+            if not mine:
                 continue
-            kinds.add([str(kind.label), entry["n"], entry["capacity"], entry["confirmed"], entry["attended"],
-                       percent(entry["attended"], entry["confirmed"])],
+            confirmed, attended = sum(o._confirmed for o in mine), sum(o._attended for o in mine)
+            kinds.add([str(kind.label), len(mine), sum(o._capacity or 0 for o in mine), confirmed, attended,
+                       percent(attended, confirmed)],
                       {"attended": {"figure": "attendance", "kind": kind.value}})
         return [sessions, kinds]
 
