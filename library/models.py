@@ -631,6 +631,9 @@ class Loan(models.Model):
             # Reports (reports.library_reports): loans counted per month in a date range, and returns.
             models.Index(fields=["borrowed_at"], name="loan_borrowed_at"),
             models.Index(fields=["returned_at"], name="loan_returned_at", condition=Q(returned_at__isnull=False)),
+            # Active readers (reports.reader_reports): "did this reader borrow in the range", asked per reader:
+            # one index probe instead of reading all of the reader's loans (bench/report_bench.py).
+            models.Index(fields=["patron", "borrowed_at"], name="loan_patron_borrowed_at"),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from ninja.errors import HttpError
 
 from accounts.auth import LOGGED_IN
 from core.errors import ERRORS
-from reports.base import Report, may_see_readers
+from reports.base import Report, may_see_readers, merged_divisions
 from reports.filters import FilterForm, ReportFilter
 from reports.registry import report_get, reports_for
 from reports.schemas import RecordsOut, RecordsQuery, ReportOut, ReportQuery, ReportSummaryOut
@@ -29,9 +29,9 @@ def _report(request: HttpRequest, slug: str) -> Report:
     return report
 
 
-def _filter(query: ReportQuery) -> ReportFilter:
+def _filter(request: HttpRequest, query: ReportQuery) -> ReportFilter:
     """The filter checked by the page's form: a bad value is 422 naming the field."""
-    form = FilterForm(query.form_data())
+    form = FilterForm(query.form_data(), merged=merged_divisions(request.auth))
     if not form.is_valid():
         raise ValidationError({field: errors for field, errors in form.errors.as_data().items()})
     return form.report_filter()
@@ -64,7 +64,7 @@ def list_reports(request: HttpRequest):
             summary="一张报表的数字（与报表页、导出文件相同）")
 def get_report(request: HttpRequest, slug: str, query: Query[ReportQuery]):
     report = _report(request, slug)
-    f = _filter(query)
+    f = _filter(request, query)
     tables = []
     for table in report.tables(f):
         tables.append({
@@ -84,7 +84,7 @@ def get_report(request: HttpRequest, slug: str, query: Query[ReportQuery]):
             summary="一个数字背后的记录（分页；含读者的记录仅馆员可见）")
 def get_records(request: HttpRequest, slug: str, query: Query[RecordsQuery]):
     report = _report(request, slug)
-    f = _filter(query)
+    f = _filter(request, query)
     records = report.records(f, query.figure_params())
     if records.personal and not may_see_readers(request.auth):
         raise HttpError(403, _("读者个人的借阅明细仅馆员可见"))

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role
 from accounts.selectors import user_has_role
 from core.errors import InvalidInput
-from reports.filters import ReportFilter
+from reports.filters import ReportFilter, small_divisions
 
 #: Column kinds: how a value is shown, exported and typed in the API.
 KINDS = ("text", "int", "number", "percent", "month", "date", "datetime")
@@ -100,6 +101,15 @@ def may_see_readers(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Whether lists that name readers (a loan's borrower) may be shown: librarians only.  The leadership sees
     divisions, never an individual judge's reading."""
     return user_has_role(user, Role.LIBRARIAN)
+
+
+def merged_divisions(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    """The divisions whose figures ``user`` sees only together, as "其他部门": none for librarians (they see
+    every person anyway); for others the divisions with fewer than ``REPORT_MIN_GROUP`` active members, so a
+    division of one or two people does not show those people's reading."""
+    if may_see_readers(user):
+        return frozenset()
+    return small_divisions(settings.REPORT_MIN_GROUP)
 
 
 class Report:

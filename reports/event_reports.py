@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
-    CharField,
     Count,
     DateField,
     Exists,
@@ -32,12 +31,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
-    Value,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
@@ -46,7 +43,15 @@ from core.text import as_id
 from events.models import Attendance, Event, ListedOccurrence, Registration
 from library.models import Loan
 from reports.base import Chart, Column, Records, Report, Series, Table, param
-from reports.filters import ReportFilter, add_months, day_start, library_tz
+from reports.filters import (
+    ReportFilter,
+    add_months,
+    day_start,
+    division_key,
+    division_label,
+    division_value,
+    library_tz,
+)
 from reports.library_reports import _loan_records, month_key, parse_month, percent
 
 #: A reading-list title counts as borrowed "around" its event within this many days before and after it starts.
@@ -64,13 +69,9 @@ def kind_label(code: str) -> str:
     return str(Event.Kind(code).label) if code in Event.Kind.values else code
 
 
-def division_of(user_path: str):
-    """The person's division now ("" without one)."""
-    return Coalesce(F(f"{user_path}__profile__division"), Value(""), output_field=CharField())
-
-
-def division_label(value: str) -> str:
-    return value or _("（未填部门）")
+def division_of(user_path: str, f: ReportFilter):
+    """The person's division now ("" without one; small divisions merged for ``f``)."""
+    return division_value(f"{user_path}__profile__division", f.merged)
 
 
 def occurrences(f: ReportFilter, since=None, until=None) -> QuerySet:
@@ -100,7 +101,7 @@ def _count(rows: QuerySet):
 def _people(rows: QuerySet, f: ReportFilter, path: str = "user") -> QuerySet:
     if f.division is None:
         return rows
-    return rows.annotate(_division=division_of(path)).filter(_division=f.division)
+    return rows.annotate(_division=division_of(path, f)).filter(_division=f.division)
 
 
 def session_figures(f: ReportFilter) -> QuerySet:
@@ -275,11 +276,12 @@ class AttendanceReport(EventReport):
             "sessions", _("各场次"),
             [Column("start", _("开始"), "datetime"), Column("title", _("活动"), "text"), Column("kind", _("类型"), "text"),
              Column("capacity", _("名额")), Column("confirmed", _("已确认")), Column("waitlisted", _("候补")),
-             Column("attended", _("签到")), Column("fill", _("报满率（%）"), "percent"),
+             Column("attended", pgettext("report figure", "签到")), Column("fill", _("报满率（%）"), "percent"),
              Column("turnout", _("到场率（%）"), "percent")],
             chart=Chart(x="start", series=(Series("capacity", "line"), Series("confirmed"), Series("attended"))),
         )
-        for occ in session_figures(f).order_by("start", "event_id"):
+        found = list(session_figures(f).order_by("start", "event_id"))
+        for occ in found:
             link = session_key(occ)
             sessions.add(
                 [occ.start, occ.title, kind_label(occ.kind), occ._capacity, occ._confirmed, occ._waitlisted,
@@ -290,20 +292,19 @@ class AttendanceReport(EventReport):
         kinds = Table(
             "kinds", _("各类型合计"),
             [Column("kind", _("类型"), "text"), Column("sessions", _("场次")), Column("capacity", _("名额（有限额的场次）")),
-             Column("confirmed", _("已确认")), Column("attended", _("签到")),
+             Column("confirmed", _("已确认")), Column("attended", pgettext("report figure", "签到")),
              Column("turnout", _("到场率（%）"), "percent")],
             chart=Chart(x="kind", series=(Series("capacity"), Series("confirmed"), Series("attended"))),
         )
-        totals = (session_figures(f).values("kind")
-                  .annotate(n=Count("pk"), capacity=Coalesce(Sum("_capacity"), 0), confirmed=Sum("_confirmed"),
-                            attended=Sum("_attended")).order_by())
-        by_kind = {e["kind"]: e for e in totals}
+        # Summed from the sessions' rows (held sessions in the range are few: one per event or session), not by
+        # grouping the per-session subqueries again in the database, which ran them all a second time.
         for kind in KINDS:
-            entry = by_kind.get(kind.value)
-            if entry is None:
+            mine = [occ for occ in found if occ.kind == kind.value]
+            if not mine:
                 continue
-            kinds.add([str(kind.label), entry["n"], entry["capacity"], entry["confirmed"], entry["attended"],
-                       percent(entry["attended"], entry["confirmed"])],
+            confirmed, attended = sum(o._confirmed for o in mine), sum(o._attended for o in mine)
+            kinds.add([str(kind.label), len(mine), sum(o._capacity or 0 for o in mine), confirmed, attended,
+                       percent(attended, confirmed)],
                       {"attended": {"figure": "attendance", "kind": kind.value}})
         return [sessions, kinds]
 
@@ -317,7 +318,7 @@ class AttendanceReport(EventReport):
             rows = rows.filter(Exists(held(f).filter(event=OuterRef("event"), recurrence_id=OuterRef("occurrence"))))
             if "event" in params:
                 rows = rows.filter(event_id=_event_id(params), occurrence=_occurrence(params))
-            return attendance_records(_("签到"), rows)
+            return attendance_records(pgettext("report figure", "签到"), rows)
         event, occurrence = _event_id(params), _occurrence(params)
         status = param(params, "status", ("waitlisted",)) if "status" in params else Registration.Status.CONFIRMED
         rows = _people(Registration.objects.filter(event_id=event, status=status)
@@ -383,7 +384,7 @@ class WaitlistReport(EventReport):
             rows = rows.filter(event__kind=kind)
         if "outcome" in params:
             rows = rows.filter(self.COUNTS[param(params, "outcome", [k for k in self.COUNTS if k != "waitlisted"])])
-        return registration_records(_("候补报名"), rows)
+        return registration_records(pgettext("report figure", "候补报名"), rows)
 
 
 # --- 4. attendance per division ---------------------------------------------------------------------------------
@@ -403,16 +404,15 @@ class DivisionAttendanceReport(EventReport):
         "部门按读者现在的资料。")
 
     def tables(self, f: ReportFilter) -> list[Table]:
-        rows = _people(held_attendance(f), f).annotate(_division=division_of("user"))
+        rows = _people(held_attendance(f), f).annotate(_division=division_of("user", f))
         divisions = Table(
             "divisions", _("各部门"),
             [Column("division", _("部门"), "text"), Column("check_ins", _("签到人次")),
              Column("people", _("参加人数"))],
             chart=Chart(x="division", series=(Series("check_ins"), Series("people"))),
         )
-        # Ordered here, by the label: the databases' collations order Chinese text differently.
         found = sorted(rows.values("_division").annotate(check_ins=Count("pk"), people=Count("user", distinct=True))
-                       .order_by(), key=lambda e: division_label(e["_division"]))
+                       .order_by(), key=lambda e: division_key(e["_division"]))
         for entry in found:
             link = {"figure": "attendance", "group": entry["_division"]}
             divisions.add([division_label(entry["_division"]), entry["check_ins"], entry["people"]],
@@ -426,7 +426,7 @@ class DivisionAttendanceReport(EventReport):
         order = {kind.value: i for i, kind in enumerate(KINDS)}
         per_kind = sorted(rows.values("_division", "event__kind")
                           .annotate(check_ins=Count("pk"), people=Count("user", distinct=True)).order_by(),
-                          key=lambda e: (division_label(e["_division"]), order[e["event__kind"]]))
+                          key=lambda e: (division_key(e["_division"]), order[e["event__kind"]]))
         for entry in per_kind:
             kinds.add([division_label(entry["_division"]), kind_label(entry["event__kind"]), entry["check_ins"],
                        entry["people"]],
@@ -436,13 +436,13 @@ class DivisionAttendanceReport(EventReport):
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:
         param(params, "figure", ("attendance",))
-        rows = _people(held_attendance(f), f).annotate(_division=division_of("user"))
+        rows = _people(held_attendance(f), f).annotate(_division=division_of("user", f))
         if "group" in params:
             rows = rows.filter(_division=params["group"])
         kind = _kind_param(params)
         if kind is not None:
             rows = rows.filter(event__kind=kind)
-        return attendance_records(_("签到"), rows)
+        return attendance_records(pgettext("report figure", "签到"), rows)
 
 
 # --- 5. reading-list titles borrowed around their event ---------------------------------------------------------

@@ -12,7 +12,11 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Case, CharField, Count, F, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
@@ -27,6 +31,44 @@ BY_CHOICES = (("location", _("馆藏地")), ("division", _("部门")), ("role", 
 #: Rankings list at most this many rows (``top``).
 MAX_TOP = 100
 DEFAULT_TOP = 20
+#: The group small divisions are merged into (``ReportFilter.merged``): a key no division has (one character that
+#: is not a name), shown as "其他部门".
+OTHER_DIVISIONS = "*"
+
+
+def small_divisions(minimum: int) -> frozenset[str]:
+    """The divisions (as ``Profile.division`` names them; "" for none) with fewer than ``minimum`` active
+    accounts: one grouped query."""
+    if minimum <= 1:
+        return frozenset()
+    found = (get_user_model().objects.filter(is_active=True)
+             .annotate(_division=Coalesce(F("profile__division"), Value(""), output_field=CharField()))
+             .values("_division").annotate(n=Count("pk")).filter(n__lt=minimum).values_list("_division", flat=True))
+    return frozenset(found)
+
+
+def division_value(path: str, merged: frozenset[str] = frozenset()):
+    """The division at ``path`` (``patron__profile__division``; "" without one), or ``OTHER_DIVISIONS`` for the
+    divisions in ``merged``: grouping by it merges the small divisions into one row, in the database."""
+    value = Coalesce(F(path), Value(""), output_field=CharField())
+    if not merged:
+        return value
+    small = Q(**{f"{path}__in": sorted(d for d in merged if d)})
+    if "" in merged:
+        small |= Q(**{f"{path}__isnull": True}) | Q(**{path: ""})
+    return Case(When(small, then=Value(OTHER_DIVISIONS)), default=value, output_field=CharField())
+
+
+def division_label(value: str) -> str:
+    if value == OTHER_DIVISIONS:
+        return gettext("其他部门")
+    return value or gettext("（未填部门）")
+
+
+def division_key(value: str) -> tuple[bool, str]:
+    """How division rows are ordered: by label (in Python: SQLite and PostgreSQL collate Chinese differently),
+    the merged small divisions last."""
+    return value == OTHER_DIVISIONS, division_label(value)
 
 
 def library_tz() -> ZoneInfo:
@@ -69,6 +111,8 @@ class ReportFilter:
     clc: str = ""
     top: int = DEFAULT_TOP
     today: date = field(default_factory=library_today)
+    #: Divisions counted together as "其他部门" (``small_divisions``): empty for librarians.
+    merged: frozenset[str] = frozenset()
 
     @property
     def since(self) -> datetime:
@@ -91,7 +135,8 @@ class ReportFilter:
     def last_year(self) -> "ReportFilter":
         """The same range a year earlier (the trend columns)."""
         return ReportFilter(start=year_before(self.start), end=year_before(self.end), location=self.location,
-                            division=self.division, by=self.by, clc=self.clc, top=self.top, today=self.today)
+                            division=self.division, by=self.by, clc=self.clc, top=self.top, today=self.today,
+                            merged=self.merged)
 
     def query(self) -> dict[str, str]:
         """The filter as query parameters (links to exports and to the records behind a figure)."""
@@ -134,9 +179,10 @@ class FilterForm(forms.Form):
                           help_text=_("分类号前缀，例如 D9 或 D923"))
     top = forms.IntegerField(label=_("排行条数"), min_value=1, max_value=MAX_TOP, required=False)
 
-    def __init__(self, *args, today: date | None = None, **kwargs) -> None:
+    def __init__(self, *args, today: date | None = None, merged: frozenset[str] = frozenset(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.today = today or library_today()
+        self.merged = merged
         # "from" is a keyword in Python: the two dates are declared here, first in the form.
         dates = {
             "from": forms.DateField(label=_("开始日期"), required=False, input_formats=["%Y-%m-%d"],
@@ -146,6 +192,12 @@ class FilterForm(forms.Form):
         }
         self.fields = {**dates, **self.fields}
         self.fields["division"].choices = [("", _("全部部门")), *((d, d) for d in divisions())]
+
+    def clean_division(self) -> str:
+        value = self.cleaned_data.get("division") or ""
+        if value and value in self.merged:
+            raise ValidationError(_("部门 %(value)s 人数太少，其数字计入“其他部门”"), params={"value": value})
+        return value
 
     def clean_clc(self) -> str:
         text = (self.cleaned_data.get("clc") or "").strip()
@@ -176,4 +228,5 @@ class FilterForm(forms.Form):
         data = self.cleaned_data
         return ReportFilter(start=data["from"], end=data["to"], location=data.get("location"),
                             division=data.get("division") or None, by=data.get("by") or "location",
-                            clc=data.get("clc") or "", top=data.get("top") or DEFAULT_TOP, today=self.today)
+                            clc=data.get("clc") or "", top=data.get("top") or DEFAULT_TOP, today=self.today,
+                            merged=self.merged)

@@ -41,7 +41,15 @@ from core.text import as_id
 from library.classification import class_name
 from library.models import CirculationEvent, Copy, Hold, Loan
 from reports.base import Chart, Column, Records, Report, Series, Table, param
-from reports.filters import ReportFilter, add_months, day_start, library_tz
+from reports.filters import (
+    ReportFilter,
+    add_months,
+    day_start,
+    division_key,
+    division_label,
+    division_value,
+    library_tz,
+)
 from reports.stats import Seconds, percentiles
 
 User = get_user_model()
@@ -111,14 +119,15 @@ class Measure:
     def rows(self) -> QuerySet:
         return self.model.objects.filter(self.condition)
 
-    def division(self):
-        return Coalesce(F(f"{self.patron}__profile__division"), Value(""), output_field=CharField())
+    def division(self, f: ReportFilter):
+        """The reader's division now, small divisions merged for ``f`` (``ReportFilter.merged``)."""
+        return division_value(f"{self.patron}__profile__division", f.merged)
 
-    def group(self, by: str):
+    def group(self, by: str, f: ReportFilter):
         if by == "location":
             return Coalesce(F(self.location), Value(""), output_field=CharField())
         if by == "division":
-            return self.division()
+            return self.division(f)
         return role_of(self.patron)
 
     def filtered(self, f: ReportFilter, since=None, until=None) -> QuerySet:
@@ -127,7 +136,7 @@ class Measure:
         if f.location is not None:
             rows = rows.filter(**{self.location: f.location.name})
         if f.division is not None:
-            rows = rows.annotate(_division=self.division()).filter(_division=f.division)
+            rows = rows.annotate(_division=self.division(f)).filter(_division=f.division)
         return rows
 
     def counts(self, f: ReportFilter, by: str | None = None) -> dict[tuple[str, str], int]:
@@ -136,7 +145,7 @@ class Measure:
             _month=TruncMonth(self.when, tzinfo=library_tz(), output_field=DateField()))
         keys = ["_month"]
         if by is not None:
-            rows = rows.annotate(_group=self.group(by))
+            rows = rows.annotate(_group=self.group(by, f))
             keys.append("_group")
         found = rows.values(*keys).annotate(n=Count("pk")).order_by()
         return {(month_key(entry["_month"]), entry.get("_group", "")): entry["n"] for entry in found}
@@ -159,8 +168,13 @@ def group_label(by: str, value: str) -> str:
     if by == "role":
         return role_label(value)
     if by == "division":
-        return value or _("（未填部门）")
+        return division_label(value)
     return value or _("（未知）")
+
+
+def group_key(by: str, value: str):
+    """How group rows are ordered: by label, the merged small divisions last."""
+    return division_key(value) if by == "division" else (False, group_label(by, value))
 
 
 def _loan_records(title, rows: QuerySet, *, order: str = "borrowed_at") -> Records:
@@ -223,7 +237,7 @@ def measure_records(measure: Measure, f: ReportFilter, *, month: date | None, by
         until = min(until, day_start(add_months(month, 1)))
     rows = measure.filtered(f, since=since, until=until)
     if by is not None and group is not None:
-        rows = rows.annotate(_group=measure.group(by)).filter(_group=group)
+        rows = rows.annotate(_group=measure.group(by, f)).filter(_group=group)
     if measure.model is Loan:
         return _loan_records(title, rows, order=measure.when)
     if measure.model is Hold:
@@ -279,7 +293,7 @@ class CirculationReport(Report):
             key, ly_key = month_key(month), month_key(add_months(month, -12))
             present = {g for m in MEASURES for (mk, g) in current[m.key] if mk == key}
             present |= {g for (mk, g) in previous["loans"] if mk == ly_key}
-            for group in sorted(present, key=lambda g: group_label(f.by, g)):
+            for group in sorted(present, key=lambda g: group_key(f.by, g)):
                 link = {"month": key, "by": f.by, "group": group}
                 groups.add(
                     [key, group_label(f.by, group), *(current[m.key].get((key, group), 0) for m in MEASURES),
@@ -492,7 +506,7 @@ class OverdueReport(Report):
         if f.location is not None:
             rows = rows.filter(copy__location=f.location.name)
         if f.division is not None:
-            rows = rows.annotate(_division=measure.division()).filter(_division=f.division)
+            rows = rows.annotate(_division=measure.division(f)).filter(_division=f.division)
         return rows
 
     def tables(self, f: ReportFilter) -> list[Table]:
@@ -518,9 +532,9 @@ class OverdueReport(Report):
             chart=Chart(x="group", series=tuple(Series(key) for key, *_rest in BUCKETS), stack=True),
         )
         counts = {f"n_{key}": Count("pk", filter=_bucket_q(f.today, low, high)) for key, _label, low, high in BUCKETS}
-        per_group = (self.overdue(f).annotate(_group=MEASURE["loans"].group(f.by)).values("_group")
+        per_group = (self.overdue(f).annotate(_group=MEASURE["loans"].group(f.by, f)).values("_group")
                      .annotate(total=Count("pk"), **counts).order_by())
-        for entry in sorted(per_group, key=lambda e: group_label(f.by, e["_group"])):
+        for entry in sorted(per_group, key=lambda e: group_key(f.by, e["_group"])):
             link = {"figure": "overdue", "by": f.by, "group": entry["_group"]}
             groups.add([group_label(f.by, entry["_group"]), *(entry[f"n_{key}"] for key, *_r in BUCKETS),
                         entry["total"]],
@@ -538,7 +552,7 @@ class OverdueReport(Report):
             title = f"{title} · {label}"
         by, group = _group_param(f, params)
         if group is not None:
-            rows = rows.annotate(_group=MEASURE["loans"].group(by)).filter(_group=group)
+            rows = rows.annotate(_group=MEASURE["loans"].group(by, f)).filter(_group=group)
             title = f"{title} · {group_label(by, group)}"
         return _loan_records(title, rows, order="due_date")
 

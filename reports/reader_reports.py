@@ -10,27 +10,21 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import CharField, Count, DateField, Exists, F, Min, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, DateField, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from events.models import Attendance, Event
 from library.models import Loan
 from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param
 from reports.event_reports import held, held_attendance, kind_label
-from reports.filters import ReportFilter, library_tz
+from reports.filters import ReportFilter, division_key, division_label, division_value, library_tz
 from reports.library_reports import MEASURE, month_key, percent
 
 User = get_user_model()
 
 
-def _division(path: str = ""):
-    return Coalesce(F(f"{path}profile__division"), Value(""), output_field=CharField())
-
-
-def division_label(value: str) -> str:
-    return value or _("（未填部门）")
 
 
 def borrowed(f: ReportFilter, person=OuterRef("pk")) -> QuerySet:
@@ -46,7 +40,8 @@ def attended(f: ReportFilter, person=OuterRef("pk")) -> QuerySet:
 def people(f: ReportFilter) -> QuerySet:
     """Active accounts (of ``f.division``) with ``_division``, ``_borrowed`` and ``_attended`` (whether they borrowed
     / checked in within the range)."""
-    rows = User.objects.filter(is_active=True).annotate(_division=_division(), _borrowed=Exists(borrowed(f)),
+    rows = User.objects.filter(is_active=True).annotate(_division=division_value("profile__division", f.merged),
+                                                        _borrowed=Exists(borrowed(f)),
                                                         _attended=Exists(attended(f)))
     return rows.filter(_division=f.division) if f.division is not None else rows
 
@@ -70,20 +65,18 @@ class ActiveReadersReport(Report):
              Column("share", _("活跃占比（%）"), "percent")],
             chart=Chart(x="division", series=(Series("borrowers"), Series("attendees"), Series("active"))),
         )
-        # Ordered here, by the label: the databases' collations order Chinese text differently.
         found = sorted(people(f).values("_division")
                        .annotate(members=Count("pk"), borrowers=Count("pk", filter=Q(_borrowed=True)),
                                  attendees=Count("pk", filter=Q(_attended=True)), active=Count("pk", filter=ACTIVE))
-                       .order_by(), key=lambda e: division_label(e["_division"]))
+                       .order_by(), key=lambda e: division_key(e["_division"]))
         total = {"members": 0, "borrowers": 0, "attendees": 0, "active": 0}
         for entry in found:
             link = {"figure": "active", "group": entry["_division"]}
             table.add([division_label(entry["_division"]), entry["members"], entry["borrowers"], entry["attendees"],
                        entry["active"], percent(entry["active"], entry["members"])],
                       {"borrowers": {**link, "figure": "borrowers"}, "active": link})
-        totals = people(f).aggregate(members=Count("pk"), borrowers=Count("pk", filter=Q(_borrowed=True)),
-                                     attendees=Count("pk", filter=Q(_attended=True)), active=Count("pk", filter=ACTIVE))
-        total.update(totals)
+            for key in total:  # everyone is in exactly one division: the rows add up to the whole court
+                total[key] += entry[key]
         table.add([_("全院"), total["members"], total["borrowers"], total["attendees"], total["active"],
                    percent(total["active"], total["members"])])
         return [table]
@@ -219,7 +212,7 @@ class AnnualReport(Report):
         visits_by_month = {month_key(e["_month"]): e["n"] for e in held_attendance(f).annotate(_month=month)
                            .values("_month").annotate(n=Count("pk")).order_by()}
         months = Table("months", _("每月借出与签到"),
-                       [Column("month", _("月份"), "month"), Column("loans", _("借出")), Column("check_ins", _("签到"))],
+                       [Column("month", _("月份"), "month"), Column("loans", _("借出")), Column("check_ins", pgettext("report figure", "签到"))],
                        chart=Chart(x="month", series=(Series("loans"), Series("check_ins", "line"))))
         for first in f.months():
             key = month_key(first)

@@ -7,6 +7,7 @@ links are not shown to others and the page answers 403.  A bad filter is a form 
 """
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from urllib.parse import urlencode
 
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_safe
 from core.errors import InvalidInput
 from library.policy import library_today
 from reports import exports
-from reports.base import Report, Table, may_read_library_reports, may_see_readers
+from reports.base import Report, Table, may_read_library_reports, may_see_readers, merged_divisions
 from reports.filters import FilterForm, ReportFilter
 from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
 from reports.registry import report_get, reports_for
@@ -123,7 +124,7 @@ def annual_summary(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "reports/annual.html", context, status=400)
     year = form.cleaned_data["year"]
-    f = year_filter(year, today)
+    f = replace(year_filter(year, today), merged=merged_divisions(request.user))
     tables = [_unlinked(report, table, f) for table in report.tables(f)]
     return render(request, "reports/annual.html", {**context, "year": year, "filter": f, "tables": tables,
                                                    "years": range(today.year, today.year - 10, -1)})
@@ -147,7 +148,8 @@ def my_year(request: HttpRequest) -> HttpResponse:
 
 
 def _filter_form(request: HttpRequest) -> FilterForm:
-    return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS})
+    return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS},
+                      merged=merged_divisions(request.user))
 
 
 def _fields(report: Report, form: FilterForm) -> dict:

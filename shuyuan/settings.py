@@ -159,6 +159,11 @@ JOBS_SLICE_SECONDS = envint("JOBS_SLICE_SECONDS", 30, minimum=0)
 # Registering for a whole series takes a seat in every coming occurrence: refused past this many
 # (register per occurrence instead), so one registration's write stays small.
 EVENTS_SERIES_REGISTRATION_MAX = envint("EVENTS_SERIES_REGISTRATION_MAX", 60, minimum=1)
+
+# Reports: a division with fewer active members than this is merged into "其他部门" in the figures shown to
+# anyone but librarians (the leadership, organizers), so a division of one or two people does not show their
+# reading (docs/reports.md).  1 turns the merging off.
+REPORT_MIN_GROUP = envint("REPORT_MIN_GROUP", 3, minimum=1)
 # Registrations one reader may make in a rolling hour, cancelled ones included: each writes a row and may queue
 # a mail, and a register/cancel loop made 485 of each in 30 seconds.  No reader registers 30 times an hour.
 EVENTS_REGISTRATIONS_PER_HOUR = envint("EVENTS_REGISTRATIONS_PER_HOUR", 30, minimum=1)

@@ -277,3 +277,68 @@ def test_the_api_gives_the_events_figures_and_their_records(world):
     assert org.get("/api/v1/reports/event-attendance/records", {**RANGE, **link}).status_code == 403
     bad = lib.get("/api/v1/reports/event-attendance/records", {**RANGE, **link, "occurrence": "soon"})
     assert bad.status_code == 422 and "occurrence" in str(bad.json()["detail"])
+
+
+# --- small divisions: merged for everyone but librarians (REPORT_MIN_GROUP) ------------------------------------------
+
+READERS_ALL = [["办公室", 1, 0, 0, 0, 0.0], ["执行局", 1, 1, 1, 1, 100.0], ["政治部", 1, 1, 1, 1, 100.0],
+               ["民事审判庭", 2, 1, 1, 1, 50.0], ["院领导", 1, 0, 1, 1, 100.0], ["全院", 6, 3, 4, 4, 66.7]]
+
+
+def table_rows(response, key: str) -> list[list]:
+    assert response.status_code == 200, response.content
+    return {t["key"]: t for t in response.json()["tables"]}[key]["rows"]
+
+
+@override_settings(REPORT_MIN_GROUP=2)
+def test_managers_see_divisions_smaller_than_the_minimum_merged_into_other_divisions(world):
+    """办公室, 执行局, 政治部 and 院领导 have one member each: for the manager they are one row 其他部门 (last),
+    the sum of theirs; 民事审判庭 (two) stays; the librarian sees every division."""
+    query = "/api/v1/reports/readers?from=2026-01-01&to=2026-06-15"
+    assert table_rows(api(world.users["lib"]).get(query), "divisions") == READERS_ALL
+    assert table_rows(api(world.users["mgr"]).get(query), "divisions") == [
+        ["民事审判庭", 2, 1, 1, 1, 50.0], ["其他部门", 4, 2, 3, 3, 75.0], ["全院", 6, 3, 4, 4, 66.7]]
+    # Check-ins per division (j1 3, j3 0 in 民事审判庭; j2 2, org 1, mgr 1 elsewhere), for managers and organizers.
+    events = "/api/v1/reports/event-divisions?from=2026-01-01&to=2026-06-15"
+    for user in ("mgr", "org"):
+        assert table_rows(api(world.users[user]).get(events), "divisions") == [["民事审判庭", 3, 1], ["其他部门", 4, 3]]
+    assert [r[0] for r in table_rows(api(world.users["lib"]).get(events), "divisions")] == [
+        "执行局", "政治部", "民事审判庭", "院领导"]
+    # Circulation by division: the loans of j2 (L2, L5) and org (L1b, L4) are 其他部门's, j1's (L1, L3, L6)
+    # 民事审判庭's; in each month 其他部门 comes last.
+    circulation = "/api/v1/reports/circulation?from=2026-01-01&to=2026-06-15&by=division"
+    groups = table_rows(api(world.users["mgr"]).get(circulation), "groups")
+    assert [(r[0], r[1], r[2]) for r in groups if r[2]] == [
+        ("2026-01", "民事审判庭", 1), ("2026-01", "其他部门", 1), ("2026-02", "其他部门", 1),
+        ("2026-03", "民事审判庭", 1), ("2026-04", "民事审判庭", 1), ("2026-04", "其他部门", 1),
+        ("2026-05", "其他部门", 1)]
+    assert {r[1] for r in table_rows(api(world.users["lib"]).get(circulation), "groups")} == {
+        "民事审判庭", "执行局", "政治部"}
+
+
+@override_settings(REPORT_MIN_GROUP=2)
+def test_a_small_division_cannot_be_chosen_as_the_filter_by_managers(world):
+    """Filtering by a division of one person would show that person's figures: 422 naming ``division`` in the API,
+    a form error (400) on the page, for the manager; the librarian may."""
+    query = "/api/v1/reports/readers?from=2026-01-01&to=2026-06-15&division=执行局"
+    refused = api(world.users["mgr"]).get(query)
+    assert refused.status_code == 422 and "division" in str(refused.json()["detail"])
+    assert table_rows(api(world.users["lib"]).get(query), "divisions")[0] == ["执行局", 1, 1, 1, 1, 100.0]
+    assert table_rows(api(world.users["mgr"]).get(query.replace("执行局", "民事审判庭")), "divisions")[0] == [
+        "民事审判庭", 2, 1, 1, 1, 50.0]
+    client = Client()
+    client.force_login(world.users["mgr"])
+    page = client.get("/reports/readers", {**RANGE, "division": "执行局"})
+    assert page.status_code == 400 and "其数字计入“其他部门”" in page.content.decode()
+
+
+def test_by_default_divisions_under_three_people_are_merged_for_the_annual_summary_of_managers(world):
+    """REPORT_MIN_GROUP is 3: every division of the history (two people at most) is 其他部门 on the manager's annual
+    summary; the librarian's lists them."""
+    client = Client()
+    client.force_login(world.users["mgr"])
+    body = client.get("/reports/annual/", {"year": "2026"}).content.decode()
+    assert "其他部门" in body and "执行局" not in body and "民事审判庭" not in body
+    client.force_login(world.users["lib"])
+    body = client.get("/reports/annual/", {"year": "2026"}).content.decode()
+    assert "其他部门" not in body and "执行局" in body and "民事审判庭" in body

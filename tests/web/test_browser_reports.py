@@ -1,19 +1,60 @@
 """Real-browser checks of the report pages (issue 20) at desktop and phone size: every chart is drawn (a canvas
 inside each chart box) from its table, the table under it holds the numbers, no script error or refused
-resource, and on a phone the page never scrolls sideways (tables scroll in their own box, charts fit)."""
+resource, and on a phone the page never scrolls sideways (tables scroll in their own box, charts fit).  The
+annual summary is also printed to PDF by Chromium: A4 pages, nothing wider than the paper."""
+
+import subprocess
 
 import pytest
 import time_machine
 
-from reports.registry import REPORTS
-from tests.reports import history
-from tests.web.browsing import BROWSER_TEST, login
+from reports import event_reports, library_reports
+from tests.reports import event_history, history
+from tests.web.browsing import BROWSER_TEST, SHOTS, login
 
 pytestmark = BROWSER_TEST
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 QUERY = "from=2026-01-01&to=2026-06-15"
+LIBRARY_REPORTS = [report.slug for report in library_reports.REPORTS]
+#: Drawn over the events history (the library history alone leaves their tables empty).
+EVENT_REPORTS = [*(report.slug for report in event_reports.REPORTS), "readers"]
+#: A4 (210 mm) less reports.css's @page margins (12 mm each side), in CSS pixels (96 per inch).
+A4_CONTENT_WIDTH = round((210 - 2 * 12) / 25.4 * 96)
+
+
+def open_page(browser, size: str):
+    """A page at ``size`` that collects console errors and uncaught exceptions into its ``problems``."""
+    page = browser.new_page(**(PHONE if size == "phone" else DESKTOP))
+    page.problems = []
+    page.on("console", lambda msg: page.problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.problems.append(str(exc)))
+    return page
+
+
+def assert_charts_over_tables(page, width: int, name: str) -> None:
+    """Every chart box of the page holds a drawn canvas that fits the window, drawn from a table of the page;
+    at least one chart and one table with rows; the page does not scroll sideways."""
+    charts = page.locator(".chart[data-chart]")
+    page.wait_for_function("[...document.querySelectorAll('.chart[data-chart]')]"
+                           ".every((el) => el.querySelector('canvas'))")
+    drawn = page.evaluate("""[...document.querySelectorAll('.chart[data-chart]')].map((el) => {
+        const canvas = el.querySelector('canvas'); const box = canvas.getBoundingClientRect();
+        return [el.dataset.table, Math.round(box.width) > 100, Math.round(box.height) > 100,
+                Math.round(box.right) <= window.innerWidth]; })""")
+    tables = page.locator("table.report")
+    assert charts.count() >= 1, name
+    assert [d[1:] for d in drawn] == [[True, True, True]] * charts.count(), (name, drawn)
+    assert {d[0] for d in drawn} <= {f"table-{i}" for i in page.evaluate(
+        "[...document.querySelectorAll('table.report')].map((t) => t.id.slice(6))")}, name
+    assert tables.count() >= 1 and tables.first.locator("tbody tr").count() >= 1, name
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+
+
+def cells(page, table: str) -> list[list[str]]:
+    return page.evaluate(f"""[...document.querySelectorAll('#table-{table} tbody tr')]
+        .map((tr) => [...tr.cells].map((td) => td.innerText.trim()))""")
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
@@ -21,31 +62,15 @@ def test_report_pages_draw_their_charts_over_their_tables(server, browser, shoot
     with time_machine.travel(history.NOW, tick=False):
         history.build()
     base, _log = server
-    page = browser.new_page(**(PHONE if size == "phone" else DESKTOP))
-    problems = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page = open_page(browser, size)
     width = 390 if size == "phone" else 1280
     login(page, base, "lib", "secret-pass-1")
     page.wait_for_url(f"{base}/me")
-    slugs = list(REPORTS) if size == "desktop" else ["circulation", "top-books"]
+    slugs = LIBRARY_REPORTS if size == "desktop" else ["circulation", "top-books"]
 
     for slug in slugs:
         page.goto(f"{base}/reports/{slug}?{QUERY}")
-        charts = page.locator(".chart[data-chart]")
-        page.wait_for_function("[...document.querySelectorAll('.chart[data-chart]')]"
-                               ".every((el) => el.querySelector('canvas'))")
-        drawn = page.evaluate("""[...document.querySelectorAll('.chart[data-chart]')].map((el) => {
-            const canvas = el.querySelector('canvas'); const box = canvas.getBoundingClientRect();
-            return [el.dataset.table, Math.round(box.width) > 100, Math.round(box.height) > 100,
-                    Math.round(box.right) <= window.innerWidth]; })""")
-        tables = page.locator("table.report")
-        assert charts.count() >= 1, slug
-        assert [d[1:] for d in drawn] == [[True, True, True]] * charts.count(), (slug, drawn)
-        assert {d[0] for d in drawn} <= {f"table-{i}" for i in page.evaluate(
-            "[...document.querySelectorAll('table.report')].map((t) => t.id.slice(6))")}
-        assert tables.count() >= 1 and tables.first.locator("tbody tr").count() >= 1
-        assert page.evaluate("document.documentElement.scrollWidth") <= width, slug
+        assert_charts_over_tables(page, width, slug)
         shoot(page, f"{size}-{slug}")
 
     if size == "desktop":
@@ -56,4 +81,85 @@ def test_report_pages_draw_their_charts_over_their_tables(server, browser, shoot
         page.emulate_media(media="print")
         shoot(page, "print-circulation")
         assert page.locator("form.report-filter").is_hidden()
-    assert problems == []
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_events_reports_annual_summary_and_my_year_draw_their_charts(server, browser, shoot, size):
+    """The events reports, the annual summary (librarian) and a judge's own year (/me/reading) over the events
+    history of tests/reports/event_history.py: charts drawn from the tables, the figures worked out there."""
+    with time_machine.travel(history.NOW, tick=False):
+        event_history.build()
+    base, _log = server
+    width = 390 if size == "phone" else 1280
+    page = open_page(browser, size)
+    login(page, base, "lib", "secret-pass-1")
+    page.wait_for_url(f"{base}/me")
+
+    for slug in EVENT_REPORTS:
+        page.goto(f"{base}/reports/{slug}?{QUERY}")
+        assert_charts_over_tables(page, width, slug)
+        shoot(page, f"{size}-{slug}")
+    page.goto(f"{base}/reports/event-attendance?{QUERY}")
+    # E1: capacity 2, j1 and org confirmed (org promoted), j3 waiting, j1 and org checked in.
+    assert cells(page, "sessions")[1][1:] == ["读者沙龙：民法典", "读者沙龙", "2", "2", "1", "2", "100.0", "100.0"]
+
+    # The year 2026 holds the whole history (the live server's clock is not frozen: today is later in 2026 or
+    # after; the headline compares with 2025, whose only loan is L0).
+    page.goto(f"{base}/reports/annual/?year=2026")
+    assert_charts_over_tables(page, width, "annual")
+    assert cells(page, "headline")[0] == ["借出（次）", "7", "1", "600.0"]
+    assert cells(page, "top")[0] == ["1", "民法典评注", "4", "3"]
+    shoot(page, f"{size}-annual")
+    assert page.problems == []
+
+    judge = open_page(browser, size)
+    login(judge, base, "j1", "secret-pass-1")
+    judge.wait_for_url(f"{base}/me")
+    judge.goto(f"{base}/me/reading?year=2026")
+    assert_charts_over_tables(judge, width, "my-year")
+    assert cells(judge, "months")[-1] == ["全年", "3", "3", "3", "1"]
+    assert [row[0] for row in cells(judge, "books")] == ["民法典评注", "刑法学", "公司法"]
+    shoot(judge, f"{size}-my-year")
+    assert judge.problems == []
+
+
+def test_annual_summary_prints_on_a4(server, browser, shoot, tmp_path):
+    """Printed by Chromium (print media, the page's own @page size): every page of the PDF is A4 portrait, the
+    headline is in it and the navigation, filter and export links are not; at the width of A4's printable area
+    nothing sticks out sideways."""
+    with time_machine.travel(history.NOW, tick=False):
+        event_history.build()
+    base, _log = server
+    page = open_page(browser, "desktop")
+    login(page, base, "mgr", "secret-pass-1")
+    page.wait_for_url(f"{base}/me")
+    page.set_viewport_size({"width": A4_CONTENT_WIDTH, "height": 1000})
+    page.goto(f"{base}/reports/annual/?year=2026")
+    page.emulate_media(media="print")
+    page.wait_for_function("[...document.querySelectorAll('.chart[data-chart]')]"
+                           ".every((el) => el.querySelector('canvas'))")
+    overflow = page.evaluate("""[...document.querySelectorAll('main *')].filter((el) => {
+        const box = el.getBoundingClientRect(); return box.width > 0 && Math.round(box.right) > window.innerWidth;
+        }).map((el) => el.tagName + '.' + el.className)""")
+    assert overflow == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= A4_CONTENT_WIDTH
+    shoot(page, "print-annual")
+
+    pdf = tmp_path / "annual.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "test_annual_summary_prints_on_a4.pdf").write_bytes(pdf.read_bytes())
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "1000", str(pdf)], capture_output=True, text=True,
+                          check=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    sizes = [line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("Page ") and " size:" in line]
+    assert 1 <= pages <= 4 and len(sizes) == pages
+    # A4 is 595.28 × 841.89 pt; Chromium rounds the page to whole CSS pixels (594.96 × 841.92).
+    assert all(abs(float(w) - 595.28) < 1 and abs(float(h) - 841.89) < 1 and rest == ["pts", "(A4)"]
+               for w, _x, h, *rest in sizes), sizes
+    text = "".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+                   .stdout.split())  # without the spaces the PDF's layout puts between words
+    assert "2026年度阅读报告" in text and "借出（次）" in text and "民法典评注" in text
+    assert "导出" not in text and "查看" not in text
+    assert page.problems == []
