@@ -224,7 +224,7 @@ def test_lists_computed_while_a_change_commits_are_not_served_after_it(judge):
 
 def test_a_paper_made_internal_or_deleted_leaves_anonymous_readers_lists_at_once(judge):
     """Visibility is not freshness: an anonymous reader's cached lists of other works named a paper for up to
-    RELATED_CACHE_SECONDS after it was made internal (the twenty-first attack); they forget it on commit, and
+    RELATED_CACHE_SECONDS after it was made internal (the attack on issue 19); they forget it on commit, and
     so after a deletion.  A logged-in reader's lists, where an internal paper belongs, are kept."""
     from library.services import paper_delete, paper_update
 
