@@ -257,3 +257,10 @@ def test_the_syllables_compared_are_the_ones_the_pinyin_field_indexes():
     assert read.syllables == ("chong", "qing", "shi", "min", "shi", "su", "song", "fa", "xue")
     assert set(read.syllables) <= indexed and "minshisusong" in indexed
     assert (3 in read.starts, 7 in read.ends, 4 in read.starts) == (True, True, False)  # 民事诉讼 yes, 事… no
+
+
+@pytest.mark.parametrize("query", ["D999", "clc:Q9", "clc:TP", "D923.9/77", "K92 担保", "isbn 978x"])
+def test_the_letters_of_a_class_or_call_number_are_not_corrected_as_words(homophones, query):
+    """D999 (a class the library lacks) was offered as de999, clc:Q9 as clc:qu9: the letter of a class number
+    read as a misspelled pinyin syllable (the attack on issue 19).  Letters joined to digits are a code."""
+    assert suggest(query)[1] is None
