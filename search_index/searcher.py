@@ -1691,15 +1691,22 @@ def _is_prefix(text: str, match: re.Match) -> bool:
     return text[match.end() : match.end() + 1] == ":" and match.group().lower() in ALLOWED_PREFIXES
 
 
+#: A Latin word to correct: letters not joined to digits.  D999, clc:Q9 and D923.9/77 are codes (a class, a call
+#: number), 978x an ISBN's check letter: their letters were offered as pinyin syllables (de999, clc:qu9).
+_LATIN_WORD = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]+(?![0-9A-Za-z])")
+#: A word right after ``clc:`` or ``isbn:`` is a code too (clc:TP).
+_CODE_FIELD = re.compile(r"(?:clc|isbn|分类):\s*$", re.IGNORECASE)
+
+
 def _latin_corrections(run: _Run, text: str) -> list[tuple[int, int, str]]:
     """(start, end, correction) of the Latin words that no visible record holds, for which one within one
     edit is in a visible record's pinyin or title; at most MAX_SUGGEST_WORDS words are tried."""
     searcher = run.searcher
     fixes = []
     tried = 0
-    for match in re.finditer(r"[A-Za-z]+", text):
+    for match in _LATIN_WORD.finditer(text):
         lower = match.group().lower()
-        if _is_prefix(text, match) or lower in ENGLISH_STOP_WORDS:
+        if _is_prefix(text, match) or lower in ENGLISH_STOP_WORDS or _CODE_FIELD.search(text, 0, match.start()):
             continue
         if any(run.visible(fieldname, lower) for fieldname in ("pinyin", "body")) or tried >= MAX_SUGGEST_WORDS:
             continue
