@@ -53,6 +53,10 @@ MAX_NESTING = 8
 #: or fuzzy syntax: ``*``, ``?`` and ``~`` are punctuation): at most this many words are corrected, and
 #: each correction considers at most SUGGEST_CANDIDATES terms within one edit.
 MAX_SUGGEST_WORDS = 4
+#: A Latin word of more letters is not looked up within one edit: no indexed word is that long (a pinyin word of
+#: six characters is at most 36 letters), and Whoosh's Levenshtein automaton, built per segment, takes time that
+#: grows with the word (one 999-letter word: 1–3 s, past the search's deadline, which it does not check).
+MAX_SUGGEST_LETTERS = 40
 SUGGEST_CANDIDATES = 8
 #: Chinese did-you-mean looks up at most MAX_SUGGEST_RUNS Han runs (or words of a run) by their sound,
 #: each of 2 to SUGGEST_RUN_CHARS characters with at most SUGGEST_READINGS readings a character, and reads
@@ -1706,7 +1710,8 @@ def _latin_corrections(run: _Run, text: str) -> list[tuple[int, int, str]]:
     tried = 0
     for match in _LATIN_WORD.finditer(text):
         lower = match.group().lower()
-        if _is_prefix(text, match) or lower in ENGLISH_STOP_WORDS or _CODE_FIELD.search(text, 0, match.start()):
+        if (_is_prefix(text, match) or lower in ENGLISH_STOP_WORDS or len(lower) > MAX_SUGGEST_LETTERS
+                or _CODE_FIELD.search(text, 0, match.start())):
             continue
         if any(run.visible(fieldname, lower) for fieldname in ("pinyin", "body")) or tried >= MAX_SUGGEST_WORDS:
             continue
