@@ -182,6 +182,16 @@ def test_the_discipline_finds_the_textbook_titled_by_the_law_after_those_titled_
     laws.forget()
 
 
+def test_a_short_form_written_two_ways_is_kept_and_searched_as_typed():
+    """劳动争议解释（一） and 劳动争议解释一 are the same words: each held the other, so both were left out of the
+    group and a judge's 建工解释一 searched only the long titles, never the words typed (the attack on issue 19).
+    Of forms with the same words the first (the typed one) stays."""
+    dictionary = laws.LawDictionary([laws.law_from_row(row) for row in laws.read_csv()])
+    for typed in ("劳动争议解释（一）", "劳动争议解释一", "建工解释一", "破产法解释三"):
+        expansion = searcher.law_query(typed, dictionary).expansions[0]
+        assert expansion["forms"][0] == typed, expansion
+
+
 # --- §2 article citations -------------------------------------------------------------------------------
 
 
