@@ -458,7 +458,11 @@ def _law_forms(match: laws.NameMatch, budget: int) -> tuple[list[str], int]:
             words = _tokens(clean)
             if 0 < len(words) <= MAX_PHRASE_WORDS:
                 seen[clean] = words
-    kept = [f for f in seen if not any(g != f and _holds(f, g) for g in seen)]
+    # Forms of the same words (劳动争议解释（一） and 劳动争议解释一) hold each other: the first of them (the typed one)
+    # stays, or both were left out and the words typed were not searched at all.
+    order = list(seen)
+    kept = [f for i, f in enumerate(order)
+            if not any(g != f and _holds(f, g) and not (seen[g] == seen[f] and j > i) for j, g in enumerate(order))]
     out, added = [], 0
     for form in kept:
         cost = 0 if laws.normalize_form(form) == laws.normalize_form(match.typed) else len(seen[form])
