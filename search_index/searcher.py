@@ -445,7 +445,8 @@ def _law_forms(match: laws.NameMatch, budget: int) -> tuple[list[str], int]:
 
     A form whose words hold another form's words in a row is left out (中华人民共和国民事诉讼法 holds
     民事诉讼法: whatever matches the first matches the second), and so is a form of more than
-    MAX_PHRASE_WORDS words; the others are added while their words fit in ``budget``."""
+    MAX_PHRASE_WORDS words; the others are added while their words fit in ``budget``.  None when the typed
+    form itself is longer than a phrase: it is searched as typed."""
     if match.part is not None:
         candidates = [match.typed, match.part]
     else:
@@ -458,6 +459,10 @@ def _law_forms(match: laws.NameMatch, budget: int) -> tuple[list[str], int]:
             words = _tokens(clean)
             if 0 < len(words) <= MAX_PHRASE_WORDS:
                 seen[clean] = words
+    if not seen or laws.normalize_form(next(iter(seen))) != laws.normalize_form(
+            "".join(c for c in match.typed if c not in '《》〈〉"')):
+        # The typed form is too long for a phrase: replaced by the others, the words typed were not searched.
+        return [], 0
     # Forms of the same words (劳动争议解释（一） and 劳动争议解释一) hold each other: the first of them (the typed one)
     # stays, or both were left out and the words typed were not searched at all.
     order = list(seen)
