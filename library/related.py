@@ -23,8 +23,10 @@ token (:func:`forget` deletes it, so the next read starts a fresh entry on every
   whose "borrowed together" list it can change (a new reader of this book, or a reader of it borrowing
   another);
 * a save of the work itself forgets it (its subjects, its class);
-* a change elsewhere that enters this work's lists (another book given this subject or class, a title edited,
-  a paper made internal) shows when the entry expires: lists of similar works, not a fact a reader waits for.
+* a paper made internal or deleted forgets every anonymous reader's lists at once (:func:`forget_public`):
+  visibility is not a freshness to wait for;
+* any other change elsewhere that enters this work's lists (another book given this subject or class, a title
+  edited) shows when the entry expires: lists of similar works, not a fact a reader waits for.
 """
 
 import uuid
@@ -49,7 +51,7 @@ RELATED_TERMS = 8
 #: Readers of this book whose loans are read to find the books borrowed together.
 RELATED_READERS = 200
 #: Bump when the cached shape changes.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def _terms(values) -> list[str]:
@@ -132,24 +134,39 @@ def _version_key(kind: str, pk: int) -> str:
     return f"related:{CACHE_VERSION}:version:{kind}:{pk}"
 
 
-def _cached(kind: str, pk: int, scope: str, compute) -> dict[str, list[dict]]:
-    """The cached lists of a work for a scope, computed when missing or older than the work's version token.
+#: The token of every anonymous reader's lists at once: :func:`forget_public` deletes it when a paper leaves their
+#: view (made internal, deleted), so no list names it to them after the change commits.
+_PUBLIC_KEY = f"related:{CACHE_VERSION}:version:public"
 
-    The token is read before computing, and :func:`forget` deletes it after the change committed: an entry
-    computed from data read before the change is stored under the old token, which no later read asks for.
-    One cache read when cached."""
-    version_key = _version_key(kind, pk)
-    key = f"related:{CACHE_VERSION}:{kind}:{pk}:{scope}"
-    found = cache.get_many([version_key, key])
-    token, entry = found.get(version_key), found.get(key)
-    if token is not None and entry is not None and entry[0] == token:
-        return entry[1]
+
+def _token(key: str, found: dict) -> str:
+    """The token under ``key`` (read in ``found``), or a new one stored there."""
+    token = found.get(key)
     if token is None:
         token = uuid.uuid4().hex
-        if not cache.add(version_key, token, settings.RELATED_CACHE_SECONDS):
-            token = cache.get(version_key) or token
+        if not cache.add(key, token, settings.RELATED_CACHE_SECONDS):
+            token = cache.get(key) or token
+    return token
+
+
+def _cached(kind: str, pk: int, scope: str, compute) -> dict[str, list[dict]]:
+    """The cached lists of a work for a scope, computed when missing or older than the work's version token (and,
+    for anonymous readers, the token of what they may see).
+
+    The tokens are read before computing, and :func:`forget` (:func:`forget_public`) deletes them after the change
+    committed: an entry computed from data read before the change is stored under the old token, which no later
+    read asks for.  One cache read when cached."""
+    version_key = _version_key(kind, pk)
+    key = f"related:{CACHE_VERSION}:{kind}:{pk}:{scope}"
+    keys = [version_key, key] + ([_PUBLIC_KEY] if scope == "public" else [])
+    found = cache.get_many(keys)
+    tokens = tuple(found.get(k) for k in keys if k != key)
+    entry = found.get(key)
+    if None not in tokens and entry is not None and entry[0] == tokens:
+        return entry[1]
+    tokens = tuple(_token(k, found) for k in keys if k != key)
     related = compute()
-    cache.set(key, (token, related), settings.RELATED_CACHE_SECONDS)
+    cache.set(key, (tokens, related), settings.RELATED_CACHE_SECONDS)
     return related
 
 
@@ -158,6 +175,12 @@ def forget(*, books: Iterable[int] = (), papers: Iterable[int] = ()) -> None:
     keys = [_version_key("book", pk) for pk in books] + [_version_key("paper", pk) for pk in papers]
     if keys:
         cache.delete_many(keys)
+
+
+def forget_public() -> None:
+    """Start fresh lists for every anonymous reader (after a paper they could see was made internal or deleted
+    committed): a paper's visibility is not a freshness to wait RELATED_CACHE_SECONDS for."""
+    cache.delete(_PUBLIC_KEY)
 
 
 def forget_reader(*, patron_id: int) -> None:

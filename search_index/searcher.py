@@ -53,6 +53,10 @@ MAX_NESTING = 8
 #: or fuzzy syntax: ``*``, ``?`` and ``~`` are punctuation): at most this many words are corrected, and
 #: each correction considers at most SUGGEST_CANDIDATES terms within one edit.
 MAX_SUGGEST_WORDS = 4
+#: A Latin word of more letters is not looked up within one edit: no indexed word is that long (a pinyin word of
+#: six characters is at most 36 letters), and Whoosh's Levenshtein automaton, built per segment, takes time that
+#: grows with the word (one 999-letter word: 1–3 s, past the search's deadline, which it does not check).
+MAX_SUGGEST_LETTERS = 40
 SUGGEST_CANDIDATES = 8
 #: Chinese did-you-mean looks up at most MAX_SUGGEST_RUNS Han runs (or words of a run) by their sound,
 #: each of 2 to SUGGEST_RUN_CHARS characters with at most SUGGEST_READINGS readings a character, and reads
@@ -441,7 +445,8 @@ def _law_forms(match: laws.NameMatch, budget: int) -> tuple[list[str], int]:
 
     A form whose words hold another form's words in a row is left out (中华人民共和国民事诉讼法 holds
     民事诉讼法: whatever matches the first matches the second), and so is a form of more than
-    MAX_PHRASE_WORDS words; the others are added while their words fit in ``budget``."""
+    MAX_PHRASE_WORDS words; the others are added while their words fit in ``budget``.  None when the typed
+    form itself is longer than a phrase: it is searched as typed."""
     if match.part is not None:
         candidates = [match.typed, match.part]
     else:
@@ -454,7 +459,15 @@ def _law_forms(match: laws.NameMatch, budget: int) -> tuple[list[str], int]:
             words = _tokens(clean)
             if 0 < len(words) <= MAX_PHRASE_WORDS:
                 seen[clean] = words
-    kept = [f for f in seen if not any(g != f and _holds(f, g) for g in seen)]
+    if not seen or laws.normalize_form(next(iter(seen))) != laws.normalize_form(
+            "".join(c for c in match.typed if c not in '《》〈〉"')):
+        # The typed form is too long for a phrase: replaced by the others, the words typed were not searched.
+        return [], 0
+    # Forms of the same words (劳动争议解释（一） and 劳动争议解释一) hold each other: the first of them (the typed one)
+    # stays, or both were left out and the words typed were not searched at all.
+    order = list(seen)
+    kept = [f for i, f in enumerate(order)
+            if not any(g != f and _holds(f, g) and not (seen[g] == seen[f] and j > i) for j, g in enumerate(order))]
     out, added = [], 0
     for form in kept:
         cost = 0 if laws.normalize_form(form) == laws.normalize_form(match.typed) else len(seen[form])
@@ -1691,15 +1704,23 @@ def _is_prefix(text: str, match: re.Match) -> bool:
     return text[match.end() : match.end() + 1] == ":" and match.group().lower() in ALLOWED_PREFIXES
 
 
+#: A Latin word to correct: letters not joined to digits.  D999, clc:Q9 and D923.9/77 are codes (a class, a call
+#: number), 978x an ISBN's check letter: their letters were offered as pinyin syllables (de999, clc:qu9).
+_LATIN_WORD = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]+(?![0-9A-Za-z])")
+#: A word right after ``clc:`` or ``isbn:`` is a code too (clc:TP).
+_CODE_FIELD = re.compile(r"(?:clc|isbn|分类):\s*$", re.IGNORECASE)
+
+
 def _latin_corrections(run: _Run, text: str) -> list[tuple[int, int, str]]:
     """(start, end, correction) of the Latin words that no visible record holds, for which one within one
     edit is in a visible record's pinyin or title; at most MAX_SUGGEST_WORDS words are tried."""
     searcher = run.searcher
     fixes = []
     tried = 0
-    for match in re.finditer(r"[A-Za-z]+", text):
+    for match in _LATIN_WORD.finditer(text):
         lower = match.group().lower()
-        if _is_prefix(text, match) or lower in ENGLISH_STOP_WORDS:
+        if (_is_prefix(text, match) or lower in ENGLISH_STOP_WORDS or len(lower) > MAX_SUGGEST_LETTERS
+                or _CODE_FIELD.search(text, 0, match.start())):
             continue
         if any(run.visible(fieldname, lower) for fieldname in ("pinyin", "body")) or tried >= MAX_SUGGEST_WORDS:
             continue

@@ -222,6 +222,34 @@ def test_lists_computed_while_a_change_commits_are_not_served_after_it(judge):
     assert computed == [0, 1]
 
 
+def test_a_paper_made_internal_or_deleted_leaves_anonymous_readers_lists_at_once(judge):
+    """Visibility is not freshness: an anonymous reader's cached lists of other works named a paper for up to
+    RELATED_CACHE_SECONDS after it was made internal (the attack on issue 19); they forget it on commit, and
+    so after a deletion.  A logged-in reader's lists, where an internal paper belongs, are kept."""
+    from library.services import paper_delete, paper_update
+
+    book = _book("担保法", subjects=["担保"])
+    secret = paper_create(title="担保执行调研", keywords=["担保"], visibility="public", created_by=judge)
+    gone = paper_create(title="担保实务调研", keywords=["担保"], visibility="public", created_by=judge)
+    anonymous = ApiClient()
+    assert _ids(anonymous.get(f"/api/v1/books/{book.pk}/related").json()["subjects"]) == [
+        ("paper", secret.pk), ("paper", gone.pk)]
+    assert "担保执行调研" in Client().get(f"/books/{book.pk}").content.decode()
+    logged_in = related.book_related(book=book, user=judge)
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        paper_update(paper=secret, changes={"visibility": "internal"})
+
+    assert _ids(anonymous.get(f"/api/v1/books/{book.pk}/related").json()["subjects"]) == [("paper", gone.pk)]
+    assert "担保执行调研" not in Client().get(f"/books/{book.pk}").content.decode()
+    assert related.book_related(book=book, user=judge) == logged_in
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        paper_delete(paper=gone)
+
+    assert anonymous.get(f"/api/v1/books/{book.pk}/related").json()["subjects"] == []
+
+
 # --- the subject index ----------------------------------------------------------------------------------
 
 

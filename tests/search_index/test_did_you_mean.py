@@ -257,3 +257,23 @@ def test_the_syllables_compared_are_the_ones_the_pinyin_field_indexes():
     assert read.syllables == ("chong", "qing", "shi", "min", "shi", "su", "song", "fa", "xue")
     assert set(read.syllables) <= indexed and "minshisusong" in indexed
     assert (3 in read.starts, 7 in read.ends, 4 in read.starts) == (True, True, False)  # 民事诉讼 yes, 事… no
+
+
+@pytest.mark.parametrize("query", ["D999", "clc:Q9", "clc:TP", "D923.9/77", "K92 担保", "isbn 978x"])
+def test_the_letters_of_a_class_or_call_number_are_not_corrected_as_words(homophones, query):
+    """D999 (a class the library lacks) was offered as de999, clc:Q9 as clc:qu9: the letter of a class number
+    read as a misspelled pinyin syllable (the attack on issue 19).  Letters joined to digits are a code."""
+    assert suggest(query)[1] is None
+
+
+def test_a_latin_word_longer_than_any_indexed_word_is_not_looked_up_within_one_edit(homophones):
+    """Whoosh builds a Levenshtein automaton per segment for each word looked up, in time that grows with the
+    word: one 999-letter word made a search take 1–3 s (the attack on issue 19).  A word of more than
+    MAX_SUGGEST_LETTERS letters is no misspelling of an indexed word; the words up to it are still corrected."""
+    longest = "judgmnt" + "s" * (searcher.MAX_SUGGEST_LETTERS - len("judgmnt"))
+    too_long = "judgmnt" + "s" * (searcher.MAX_SUGGEST_LETTERS + 1 - len("judgmnt"))
+
+    with mock.patch.object(searcher, "_corrections", wraps=searcher._corrections) as corrections:
+        services.search(f"{'x' * 900} {too_long} {longest} judgmnt", filters=PUBLIC)
+
+    assert [call.args[2] for call in corrections.call_args_list] == [longest, longest, "judgmnt", "judgmnt"]

@@ -182,6 +182,27 @@ def test_the_discipline_finds_the_textbook_titled_by_the_law_after_those_titled_
     laws.forget()
 
 
+def test_a_short_form_written_two_ways_is_kept_and_searched_as_typed():
+    """劳动争议解释（一） and 劳动争议解释一 are the same words: each held the other, so both were left out of the
+    group and a judge's 建工解释一 searched only the long titles, never the words typed (the attack on issue 19).
+    Of forms with the same words the first (the typed one) stays."""
+    dictionary = laws.LawDictionary([laws.law_from_row(row) for row in laws.read_csv()])
+    for typed in ("劳动争议解释（一）", "劳动争议解释一", "建工解释一", "破产法解释三"):
+        expansion = searcher.law_query(typed, dictionary).expansions[0]
+        assert expansion["forms"][0] == typed, expansion
+
+
+def test_a_typed_title_too_long_for_a_phrase_is_searched_as_typed_not_replaced_by_a_short_form():
+    """A title of more than MAX_PHRASE_WORDS words cannot be one of the group's phrases: it was replaced by its
+    short form alone (房屋租赁合同解释), so the works titled with the words typed were no longer required to hold
+    them, and those holding only the title were not found.  Like every other such title, it is searched as typed."""
+    dictionary = laws.LawDictionary([laws.law_from_row(row) for row in laws.read_csv()])
+    title = "最高人民法院关于审理城镇房屋租赁合同纠纷案件具体应用法律若干问题的解释"
+    assert len(searcher._tokens(title)) > searcher.MAX_PHRASE_WORDS
+    found = searcher.law_query(title, dictionary)
+    assert (found.expansions, found.text) == ([], title)
+
+
 # --- §2 article citations -------------------------------------------------------------------------------
 
 
