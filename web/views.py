@@ -28,6 +28,7 @@ from accounts.services import calendar_link_create, calendar_link_revoke, calend
 from core.errors import DomainError
 from core.throttles import hourly_allowance
 from library import circulation, related, selectors
+from library.classification import class_name, fold_code
 from library.models import Hold, Language, Loan, Paper
 from library.views import PAPER_ROLES
 from search_index import services as search
@@ -110,8 +111,19 @@ def search_page(request: HttpRequest) -> HttpResponse:
         label = (_("%(law)s 引用条文") % {"law": result.law["name"]} if name == "article" and result.law
                  else FACET_LABELS.get(name, name))
         facets.append({"label": label, "values": items})
-    context["active_filters"] = sum(1 for facet in facets for value in facet["values"] if value["active"])
-    if not q.strip() and not context["active_filters"] and page == 1:
+    # Every filter in force, whether or not a facet lists its value: the class a browse page's number links to
+    # (D923.6) is deeper than the class facet (D92), so it was counted as no filter at all, the home page was
+    # shown above its books and a new query stayed inside D923.6 without a word on the page (routine walk).
+    filtered = [name for name in SearchForm.FILTERS if form.value(name) is not None]
+    context["active_filters"] = len(filtered)
+    if form.value("clc"):
+        code = fold_code(form.value("clc"))
+        context["class_filter"] = {"code": code, "name": class_name(code),
+                                   "remove_url": _params(request, clc=None),
+                                   "browse_url": reverse("browse") + "?" + urlencode({"clc": code})}
+    if filtered and not result.count and q.strip():
+        context["unfiltered_url"] = "?" + urlencode({"q": q})
+    if not q.strip() and not filtered and page == 1:
         context.update(_home(request))
     context.update(
         result=result,
