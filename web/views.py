@@ -123,6 +123,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
                                    "browse_url": reverse("browse") + "?" + urlencode({"clc": code})}
     if filtered and not result.count and q.strip():
         context["unfiltered_url"] = "?" + urlencode({"q": q})
+    elif result.citations and not result.count and result.law:
+        # No work cites the article: the works on the law itself are one tap away, not "try pinyin".
+        context["law_search"] = {"name": result.law["name"], "url": "?" + urlencode({"q": result.law["name"]})}
     if not q.strip() and not filtered and page == 1:
         context.update(_home(request))
     context.update(
@@ -138,12 +141,20 @@ def search_page(request: HttpRequest) -> HttpResponse:
     return render(request, "web/search.html", context)
 
 
+_TITLE_MARKS = str.maketrans("", "", '《》〈〉"')
+
+
 def _law_notes(result) -> list[str]:
     """What the search did with the law names and article citations of the query, in plain words."""
     notes = []
     for expansion in result.expansions:
         typed = expansion["from"]
-        others = [f for f in dict.fromkeys([expansion["to"], *expansion["forms"]]) if f != typed]
+        # The searched forms are written without book-title marks, the name with them: one entry for both
+        # (民诉法解释 was "expanded" to its title twice, with and without 《》, four lines on a phone).
+        named: dict[str, str] = {}
+        for form in [expansion["to"], *expansion["forms"]]:
+            named.setdefault(form.translate(_TITLE_MARKS), form)
+        others = [form for key, form in named.items() if key != typed.translate(_TITLE_MARKS)]
         notes.append(_("已将 %(from)s 扩展为 %(to)s") % {"from": typed, "to": "、".join(others)})
     for citation in result.citations:
         notes.append(_("已按条文检索：%(law)s 第 %(article)s 条（引用该条的作品）")
