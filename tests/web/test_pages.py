@@ -670,3 +670,6 @@ def test_a_class_from_the_browse_page_lists_its_books_says_which_class_and_can_b
     everywhere = re.search(r'id="next-step">.*?<a href="([^"]+)">在全部馆藏中检索“刑诉”</a>', inside, re.S).group(1)
     assert everywhere == "?q=%E5%88%91%E8%AF%89"
     assert "共 1 条结果" in Client().get("/" + everywhere).content.decode()
+    english = Client(headers={"Accept-Language": "en"}).get("/", {"q": "刑诉", "clc": "D923.6"}).content.decode()
+    assert "Clear the class" in english and "Nothing found with the chosen filters." in english
+    assert "Search the whole collection for “刑诉”" in english
