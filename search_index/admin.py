@@ -88,7 +88,10 @@ class LawNameForm(forms.ModelForm):
         others = [laws.law_from_row(row) for row in LawName.objects.exclude(pk=self.instance.pk)]
         taken = {key: codes for key, codes in laws.conflicts([mine, *others]).items() if mine.code in codes}
         if taken:
-            names = "、".join(sorted(taken))
+            # Which law holds each form: the librarian decides which of the two should keep it.
+            titles = {law.code: law.title for law in others}
+            names = "、".join(f"{form}（{'、'.join(titles.get(c, c) for c in codes if c != mine.code)}）"
+                             for form, codes in sorted(taken.items()))
             raise forms.ValidationError(_("这些名称已属于其他法律：%(names)s") % {"names": names})
         return cleaned
 

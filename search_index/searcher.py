@@ -1318,6 +1318,25 @@ def _warm_analysis(schema) -> None:
         _warmed = True
 
 
+_readings_loaded = False
+
+
+def _load_readings(deadline: _Deadline) -> None:
+    """Load pypinyin's readings for the Chinese did-you-mean, once a process, outside the time budget.
+
+    Lazy (about 57 MB a process, and a worker that never corrects a Chinese query never needs them), but not
+    the query's work: the import and the phrase dictionary take 0.7 s on an idle machine, and on a freshly
+    started gunicorn with two cold workers the first 担保无权 and 王利名 answered "检索超时" after 2.6–3.1 s
+    (routine walk, issue 19).  The time spent here is given back to the deadline."""
+    global _readings_loaded
+    if not _readings_loaded:
+        started = time.monotonic()
+        han_syllables("担保物权")
+        char_readings("长")
+        deadline.at += time.monotonic() - started
+        _readings_loaded = True
+
+
 def search(
     text: str,
     *,
@@ -1356,6 +1375,8 @@ def search(
     # Offer a correction when the words as typed did not all match.
     if run is None or not highlight or (result.count and result.matched_all_terms) or not switches.on(switches.SUGGESTIONS):
         return result
+    if has_han(text):
+        _load_readings(deadline)
     suggestion = _suggest(run, text)
     if suggestion is None or suggestion == text:
         return result

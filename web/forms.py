@@ -28,6 +28,8 @@ class SearchForm(forms.Form):
     #: 仍要搜索 (the link under an automatic correction): the words as typed, not their correction.
     as_typed = forms.BooleanField(required=False)
 
+    #: The parameters that narrow the results (each one a filter in force when valid).
+    FILTERS = ("type", "year", "language", "clc", "available", "article")
     #: The parameters a filter link or the sort keeps when the query changes.
     KEPT = ("type", "year", "language", "clc", "available", "sort")
 

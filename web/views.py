@@ -28,6 +28,7 @@ from accounts.services import calendar_link_create, calendar_link_revoke, calend
 from core.errors import DomainError
 from core.throttles import hourly_allowance
 from library import circulation, related, selectors
+from library.classification import class_name, fold_code
 from library.models import Hold, Language, Loan, Paper
 from library.views import PAPER_ROLES
 from search_index import services as search
@@ -110,8 +111,22 @@ def search_page(request: HttpRequest) -> HttpResponse:
         label = (_("%(law)s 引用条文") % {"law": result.law["name"]} if name == "article" and result.law
                  else FACET_LABELS.get(name, name))
         facets.append({"label": label, "values": items})
-    context["active_filters"] = sum(1 for facet in facets for value in facet["values"] if value["active"])
-    if not q.strip() and not context["active_filters"] and page == 1:
+    # Every filter in force, whether or not a facet lists its value: the class a browse page's number links to
+    # (D923.6) is deeper than the class facet (D92), so it was counted as no filter at all, the home page was
+    # shown above its books and a new query stayed inside D923.6 without a word on the page (routine walk).
+    filtered = [name for name in SearchForm.FILTERS if form.value(name) is not None]
+    context["active_filters"] = len(filtered)
+    if form.value("clc"):
+        code = fold_code(form.value("clc"))
+        context["class_filter"] = {"code": code, "name": class_name(code),
+                                   "remove_url": _params(request, clc=None),
+                                   "browse_url": reverse("browse") + "?" + urlencode({"clc": code})}
+    if filtered and not result.count and q.strip():
+        context["unfiltered_url"] = "?" + urlencode({"q": q})
+    elif result.citations and not result.count and result.law:
+        # No work cites the article: the works on the law itself are one tap away, not "try pinyin".
+        context["law_search"] = {"name": result.law["name"], "url": "?" + urlencode({"q": result.law["name"]})}
+    if not q.strip() and not filtered and page == 1:
         context.update(_home(request))
     context.update(
         result=result,
@@ -126,12 +141,20 @@ def search_page(request: HttpRequest) -> HttpResponse:
     return render(request, "web/search.html", context)
 
 
+_TITLE_MARKS = str.maketrans("", "", '《》〈〉"')
+
+
 def _law_notes(result) -> list[str]:
     """What the search did with the law names and article citations of the query, in plain words."""
     notes = []
     for expansion in result.expansions:
         typed = expansion["from"]
-        others = [f for f in dict.fromkeys([expansion["to"], *expansion["forms"]]) if f != typed]
+        # The searched forms are written without book-title marks, the name with them: one entry for both
+        # (民诉法解释 was "expanded" to its title twice, with and without 《》, four lines on a phone).
+        named: dict[str, str] = {}
+        for form in [expansion["to"], *expansion["forms"]]:
+            named.setdefault(form.translate(_TITLE_MARKS), form)
+        others = [form for key, form in named.items() if key != typed.translate(_TITLE_MARKS)]
         notes.append(_("已将 %(from)s 扩展为 %(to)s") % {"from": typed, "to": "、".join(others)})
     for citation in result.citations:
         notes.append(_("已按条文检索：%(law)s 第 %(article)s 条（引用该条的作品）")
@@ -184,7 +207,17 @@ def browse(request: HttpRequest) -> HttpResponse:
     tree = related.clc_tree(root=form.cleaned_data["clc"] or None, depth=BROWSE_DEPTH)
     if tree is None:
         raise Http404
+    _open_lone_classes(tree["classes"])
     return render(request, "web/browse.html", {"nav": "browse", "tree": tree})
+
+
+def _open_lone_classes(nodes: list[dict]) -> None:
+    """Open a class that is the only one of its level holding books, and so on down: a court's library is all
+    D, so the main classes page opens D and D9 at once (two taps fewer on a phone to reach D92 中国法律)."""
+    holding = [node for node in nodes if node["count"]]
+    if len(holding) == 1 and holding[0]["children"]:
+        holding[0]["open"] = True
+        _open_lone_classes(holding[0]["children"])
 
 
 def _visible_events(request: HttpRequest, **related):

@@ -399,6 +399,26 @@ def test_the_browse_page_links_each_count_to_the_filtered_search(db):
     assert "Politics and law" in english
 
 
+def test_the_browse_page_opens_the_only_class_holding_books_and_names_an_unnamed_class_once(db):
+    """Routine walk (issue 19): a court's library is all D, yet a phone took a tap on D and one on D9 (its only
+    class) before any choice; and a class the table does not name (D923.2) read "D923.2 D923.2"."""
+    import re
+
+    _book("担保物权研究", clc="D923.2")
+    _book("刑法总论", clc="D924")
+
+    page = Client().get("/browse").content.decode()
+
+    opened = re.findall(r'<details open><summary><span class="clc-code">([^<]+)</span>', page)
+    assert opened == ["D", "D9"]  # D92 is the only class of D9 too, but the last level shown has no children
+    civil = Client().get("/browse", {"clc": "D923"}).content.decode()
+    assert '<span class="clc-code">D923.2</span> <span class="clc-name"></span>' in civil
+    assert "D923.2 D923.2" not in re.sub(r"<[^>]+>", "", civil)
+
+    _book("计算机程序设计", clc="TP311")  # two main classes hold books: the page starts folded again
+    assert "<details open>" not in Client().get("/browse").content.decode()
+
+
 def _client(user) -> Client:
     client = Client()
     client.force_login(user)

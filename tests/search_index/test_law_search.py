@@ -342,6 +342,32 @@ def test_the_page_says_what_it_expanded_and_which_article_it_searched(corpus, cl
     assert "<mark>《民法典》394条</mark>" in page
 
 
+def test_the_page_names_each_form_once_whether_or_not_it_has_book_title_marks(corpus, client):
+    """Routine walk (issue 19): 民诉法解释 was "expanded" to its title with 《》 and again without, four lines on a
+    phone."""
+    import re
+
+    page = client.get("/", {"q": "民诉法解释"}).content.decode()
+
+    [note] = re.findall(r'<p class="meta law-note">(.*?)</p>', page)
+    assert note == ("已将 民诉法解释 扩展为 最高人民法院关于适用《中华人民共和国民事诉讼法》的解释、民诉解释、"
+                    "民事诉讼法解释")
+
+
+def test_an_article_no_work_cites_leads_to_the_works_on_the_law(corpus, client):
+    """Routine walk (issue 19): 民法典第394条 with no work citing it ended on "try pinyin or traditional
+    characters"; the works on the law are one tap away."""
+    import re
+
+    page = client.get("/", {"q": "民法典第1260条"}).content.decode()
+
+    assert "共 0 条结果" in page and "用拼音" not in page
+    step = re.search(r'<p id="next-step">(.*?)</p>', page, re.S).group(1)
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", step)).strip() == "没有找到引用该条的作品。 检索有关“民法典”的作品"
+    assert re.findall(r'href="([^"]+)"', step) == ["?q=%E6%B0%91%E6%B3%95%E5%85%B8"]
+    assert services.search("民法典", filters=PUBLIC).count >= 1
+
+
 def test_a_librarian_edits_a_law_name_in_the_admin_and_the_next_search_uses_it(corpus, client):
     from accounts.models import Role
     from jobs.models import Job
@@ -359,4 +385,5 @@ def test_a_librarian_edits_a_law_name_in_the_admin_and_the_next_search_uses_it(c
     # A form another law already has is refused.
     taken = client.post(f"/admin/search_index/lawname/{law.pk}/change/", {
         "title": law.title, "kind": law.kind, "short_forms": "刑诉", "parts": "", "source": law.source})
-    assert taken.status_code == 200 and "这些名称已属于其他法律：刑诉" in taken.content.decode()
+    # Naming the law that holds it (routine walk: the librarian had to search the list for 刑诉 to know whose).
+    assert taken.status_code == 200 and "这些名称已属于其他法律：刑诉（中华人民共和国刑事诉讼法）" in taken.content.decode()

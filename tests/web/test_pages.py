@@ -642,3 +642,34 @@ def test_the_favicon_is_the_pages_icon(db):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"] == icon
     assert finders.find(icon.removeprefix("/static/")).endswith("favicon.svg")
+
+
+def test_a_class_from_the_browse_page_lists_its_books_says_which_class_and_can_be_left(db):
+    """Routine walk (issue 19): a browse page's number (/?clc=D923.6, deeper than the D92 facet) showed the home
+    page's arrivals and events above its books, said nowhere that D923.6 was chosen, and kept it for the next
+    query: 刑诉 typed there found nothing, with advice to try pinyin."""
+    contract = book_create(title="合同法研究", clc="D923.6", year=2015)
+    book_create(title="刑事诉讼法", clc="D925.2", year=2021)
+    search.index_rebuild()
+    searcher.reset()
+
+    page = Client().get("/", {"clc": "D923.6"}).content.decode()
+
+    assert 'id="home"' not in page and 'id="arrivals-title"' not in page
+    assert "共 1 条结果" in page and f'href="/books/{contract.pk}"' in page
+    chip = re.search(r'<p class="meta" id="class-filter">(.*?)</p>', page, re.S).group(1)
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", chip)).strip() == "中图分类：D923.6 · 取消分类筛选 · 回到分类浏览"
+    assert re.findall(r'href="([^"]+)"', chip) == ["?", "/browse?clc=D923.6"]
+    assert "筛选 （已选 1 项）" in page
+
+    named = Client().get("/", {"clc": "ｄ９２３"}).content.decode()  # folded as the filter folds it, named
+    assert "<strong>D923 民法</strong>" in named
+
+    inside = Client().get("/", {"q": "刑诉", "clc": "D923.6"}).content.decode()
+    assert "共 0 条结果" in inside and "在所选筛选条件下没有找到。" in inside and "用拼音" not in inside
+    everywhere = re.search(r'id="next-step">.*?<a href="([^"]+)">在全部馆藏中检索“刑诉”</a>', inside, re.S).group(1)
+    assert everywhere == "?q=%E5%88%91%E8%AF%89"
+    assert "共 1 条结果" in Client().get("/" + everywhere).content.decode()
+    english = Client(headers={"Accept-Language": "en"}).get("/", {"q": "刑诉", "clc": "D923.6"}).content.decode()
+    assert "Clear the class" in english and "Nothing found with the chosen filters." in english
+    assert "Search the whole collection for “刑诉”" in english
