@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import time_machine
+
 from accounts.models import Role
 from library import circulation
 from library.models import Copy, Location, Transfer
@@ -124,3 +126,23 @@ def build() -> History:
         copies={"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5, "c6": c6, "c7": c7, "c8": c8},
         locations={"main": main, "qpj": qpj},
     )
+
+
+def built_once(django_db_blocker, build):
+    """Yield ``build()``'s history made once at NOW inside a transaction rolled back at the end (a module-scoped
+    fixture's body: each test then runs in a savepoint of it)."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    outer = transaction.atomic()
+    with django_db_blocker.unblock():
+        outer.__enter__()
+    try:
+        with (django_db_blocker.unblock(), time_machine.travel(NOW, tick=False),
+              override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])):
+            built = build()
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 import openpyxl
 import pytest
 import time_machine
-from django.db import transaction
 from django.test import Client, override_settings
 
 from reports.filters import FilterForm
@@ -16,24 +15,13 @@ from reports.reader_reports import reading_year
 from reports.registry import REPORTS
 from tests.conftest import ApiClient, make_user
 from tests.reports import event_history
-from tests.reports.history import NOW, RANGE
+from tests.reports.history import NOW, RANGE, built_once
 
 
 @pytest.fixture(scope="module")
 def shared_history(django_db_setup, django_db_blocker):
     """The history, built once for the module in a transaction rolled back at its end."""
-    outer = transaction.atomic()
-    with django_db_blocker.unblock():
-        outer.__enter__()
-    try:
-        with (django_db_blocker.unblock(), time_machine.travel(NOW, tick=False),
-              override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])):
-            built = event_history.build()
-        yield built
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    yield from built_once(django_db_blocker, event_history.build)
 
 
 @pytest.fixture

@@ -10,32 +10,20 @@ import lxml.html
 import openpyxl
 import pytest
 import time_machine
-from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 
 from reports.filters import FilterForm
 from reports.registry import REPORTS
 from tests.conftest import ApiClient
 from tests.reports import history
-from tests.reports.history import NOW, RANGE
+from tests.reports.history import NOW, RANGE, built_once
 
 
 @pytest.fixture(scope="module")
 def shared_history(django_db_setup, django_db_blocker):
     """The history, built once for the module in a transaction rolled back at its end (each test runs in a
     savepoint of it)."""
-    outer = transaction.atomic()
-    with django_db_blocker.unblock():
-        outer.__enter__()
-    try:
-        with (django_db_blocker.unblock(), time_machine.travel(NOW, tick=False),
-              override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])):
-            built = history.build()
-        yield built
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    yield from built_once(django_db_blocker, history.build)
 
 
 @pytest.fixture
