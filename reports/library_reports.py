@@ -2,7 +2,7 @@
 and the pull list's lead time.  docs/reports.md defines every figure; the short form is each class's
 ``definition``.
 
-Every figure is counted by the database (``values().annotate(Count)``, ``TruncMonth`` in library time, window
+Every figure is counted by the database (``values().annotate(Count)``, months in library time (``reports.stats.month_of``), window
 functions for percentiles); Python only lays the few aggregated rows out as tables.  Where a figure belongs:
 
 * a loan, its return and its renewals to the copy's location (``Copy.location``, where it is kept) and to the
@@ -31,7 +31,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Substr, TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -50,7 +50,7 @@ from reports.filters import (
     division_value,
     library_tz,
 )
-from reports.stats import Seconds, percentiles
+from reports.stats import Seconds, month_of, percentiles
 
 User = get_user_model()
 
@@ -141,8 +141,7 @@ class Measure:
 
     def counts(self, f: ReportFilter, by: str | None = None) -> dict[tuple[str, str], int]:
         """``{(YYYY-MM, group): count}`` (group "" without ``by``): one grouped query."""
-        rows = self.filtered(f).annotate(
-            _month=TruncMonth(self.when, tzinfo=library_tz(), output_field=DateField()))
+        rows = self.filtered(f).annotate(_month=month_of(self.when, f))
         keys = ["_month"]
         if by is not None:
             rows = rows.annotate(_group=self.group(by, f))

@@ -10,8 +10,7 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, DateField, Exists, Min, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import BooleanField, Count, ExpressionWrapper, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -19,8 +18,9 @@ from events.models import Attendance, Event
 from library.models import Loan
 from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param
 from reports.event_reports import held, held_attendance, kind_label
-from reports.filters import ReportFilter, division_key, division_label, division_value, library_tz
+from reports.filters import ReportFilter, division_key, division_label, division_value
 from reports.library_reports import MEASURE, month_key, percent
+from reports.stats import month_of
 
 User = get_user_model()
 
@@ -39,10 +39,19 @@ def attended(f: ReportFilter, person=OuterRef("pk")) -> QuerySet:
 
 def people(f: ReportFilter) -> QuerySet:
     """Active accounts (of ``f.division``) with ``_division``, ``_borrowed`` and ``_attended`` (whether they borrowed
-    / checked in within the range)."""
-    rows = User.objects.filter(is_active=True).annotate(_division=division_value("profile__division", f.merged),
-                                                        _borrowed=Exists(borrowed(f)),
-                                                        _attended=Exists(attended(f)))
+    / checked in within the range).
+
+    ``pk IN (the range's borrowers)`` rather than an ``EXISTS`` per person: the database builds each set of people
+    once (PostgreSQL a hashed subplan, SQLite a temporary index), where a correlated ``EXISTS`` probed the loans of
+    every account (bench/report_bench.py: 7× the hand-written SQL on PostgreSQL).  ``DISTINCT`` in the sets: PostgreSQL
+    hashes the few thousand people of a ``HashAggregate`` several times faster than the tens of thousands of loans
+    into a hashed subplan (EXPLAIN ANALYZE at 100,000 loans: 21 against 57 ms)."""
+    borrowers = Loan.objects.filter(borrowed_at__gte=f.since, borrowed_at__lt=f.until).values("patron").distinct()
+    attendees = held_attendance(f).values("user").distinct()
+    rows = User.objects.filter(is_active=True).annotate(
+        _division=division_value("profile__division", f.merged),
+        _borrowed=ExpressionWrapper(Q(pk__in=borrowers), output_field=BooleanField()),
+        _attended=ExpressionWrapper(Q(pk__in=attendees), output_field=BooleanField()))
     return rows.filter(_division=f.division) if f.division is not None else rows
 
 
@@ -110,10 +119,10 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
     f = year_filter(year, today)
     loans = borrowed(f, person=user.pk)
     visits = attended(f, person=user.pk)
-    month = TruncMonth("borrowed_at", tzinfo=library_tz(), output_field=DateField())
+    month = month_of("borrowed_at", f)
     by_month = {e["_month"]: e for e in loans.annotate(_month=month).values("_month")
                 .annotate(loans=Count("pk"), titles=Count("book", distinct=True)).order_by()}
-    session_month = TruncMonth("occurrence", tzinfo=library_tz(), output_field=DateField())
+    session_month = month_of("occurrence", f)
     sessions = {e["_month"]: e for e in visits.annotate(_month=session_month).values("_month")
                 .annotate(events=Count("pk"), papers=Count("event__papers", distinct=True)).order_by()}
     months = Table(
@@ -208,7 +217,7 @@ class AnnualReport(Report):
         for key, label in self.HEADLINE:
             headline.add([str(label), now[key], before[key], change(now[key], before[key])])
         loans_by_month = MEASURE["loans"].counts(f)
-        month = TruncMonth("occurrence", tzinfo=library_tz(), output_field=DateField())
+        month = month_of("occurrence", f)
         visits_by_month = {month_key(e["_month"]): e["n"] for e in held_attendance(f).annotate(_month=month)
                            .values("_month").annotate(n=Count("pk")).order_by()}
         months = Table("months", _("每月借出与签到"),
