@@ -48,9 +48,9 @@ from reports.filters import (
     ReportFilter,
     add_months,
     day_start,
-    division_key,
-    division_label,
-    division_value,
+    division_rows,
+    in_division,
+    person_division,
 )
 from reports.library_reports import _loan_records, month_key, parse_month, percent
 from reports.stats import month_of
@@ -82,11 +82,6 @@ def kind_label(code: str) -> str:
     return kind_labels().get(code, code)
 
 
-def division_of(user_path: str, f: ReportFilter):
-    """The person's division now ("" without one; small divisions merged for ``f``)."""
-    return division_value(f"{user_path}__profile__division", f.merged)
-
-
 def occurrences(f: ReportFilter, since=None, until=None) -> QuerySet:
     """The sessions starting in ``f``'s range (or ``since``–``until``), held or cancelled."""
     return ListedOccurrence.objects.filter(start__gte=since or f.since, start__lt=until or f.until)
@@ -111,17 +106,12 @@ def _count(rows: QuerySet):
                     output_field=IntegerField())
 
 
-def _people(rows: QuerySet, f: ReportFilter, path: str = "user") -> QuerySet:
-    if f.division is None:
-        return rows
-    return rows.annotate(_division=division_of(path, f)).filter(_division=f.division)
-
-
 def session_figures(f: ReportFilter) -> QuerySet:
     """Held sessions with ``_capacity`` (the event's, else its venue's; NULL: unlimited), ``_confirmed``,
     ``_waitlisted`` (registrations now) and ``_attended`` (check-ins), people of ``f.division`` only."""
-    registrations = _people(Registration.objects.all(), f)
-    attended = _people(Attendance.objects.filter(event=OuterRef("event"), occurrence=OuterRef("recurrence_id")), f)
+    registrations = in_division(Registration.objects.all(), "user", f)
+    attended = in_division(Attendance.objects.filter(event=OuterRef("event"), occurrence=OuterRef("recurrence_id")),
+                           "user", f)
     return held(f).annotate(
         _capacity=Coalesce("event__capacity", "venue__capacity"),
         _confirmed=_count(_for_session(registrations.filter(status=Registration.Status.CONFIRMED))),
@@ -230,12 +220,12 @@ class OccurrencesReport(EventReport):
         "取消的场次（整场活动或单次取消）另列，不计入举办场次。")
     uses = ("from", "to")
 
+    COUNTS = {"held": Count("pk", filter=Q(status=HELD, event__status=HELD)),
+              "cancelled": Count("pk", filter=~Q(status=HELD, event__status=HELD))}
+
     def tables(self, f: ReportFilter) -> list[Table]:
-        found = (occurrences(f).annotate(
-            _month=month_of("start", f))
-            .values("_month", "kind").annotate(held=Count("pk", filter=Q(status=HELD, event__status=HELD)),
-                                               cancelled=Count("pk", filter=~Q(status=HELD, event__status=HELD)))
-            .order_by())
+        found = occurrences(f).annotate(_month=month_of("start", f)).values("_month", "kind").annotate(
+            **self.COUNTS).order_by()
         counts = {(month_key(e["_month"]), e["kind"]): (e["held"], e["cancelled"]) for e in found}
         months = Table(
             "months", _("每月场次"),
@@ -256,11 +246,12 @@ class OccurrencesReport(EventReport):
             [Column("kind", _("类型"), "text"), Column("held", _("举办场次")), Column("cancelled", _("取消场次"))],
             chart=Chart(x="kind", series=(Series("held"),)),
         )
+        per_kind = {e["kind"]: e for e in occurrences(f).values("kind").annotate(**self.COUNTS).order_by()}
         for kind in KINDS:
-            n_held = sum(h for (m, k), (h, c) in counts.items() if k == kind.value)
-            n_cancelled = sum(c for (m, k), (h, c) in counts.items() if k == kind.value)
+            entry = per_kind.get(kind.value, {"held": 0, "cancelled": 0})
             link = {"figure": "occurrences", "kind": kind.value}
-            kinds.add([str(kind.label), n_held, n_cancelled], {"held": link, "cancelled": {**link, "status": "cancelled"}})
+            kinds.add([str(kind.label), entry["held"], entry["cancelled"]],
+                      {"held": link, "cancelled": {**link, "status": "cancelled"}})
         return [months, kinds]
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:
@@ -333,7 +324,7 @@ class AttendanceReport(EventReport):
         figure = param(params, "figure", ("registrations", "attendance"))
         if figure == "attendance":
             # The check-ins of held sessions only, as the table counts them.
-            rows = _people(held_attendance(f), f)
+            rows = in_division(held_attendance(f), "user", f)
             if "kind" in params:
                 rows = rows.filter(event__kind=_kind_param(params))
             if "event" in params:
@@ -341,8 +332,8 @@ class AttendanceReport(EventReport):
             return attendance_records(pgettext("report figure", "签到"), rows)
         event, occurrence = _event_id(params), _occurrence(params)
         status = param(params, "status", ("waitlisted",)) if "status" in params else Registration.Status.CONFIRMED
-        rows = _people(Registration.objects.filter(event_id=event, status=status)
-                       .filter(Q(occurrence=occurrence) | Q(occurrence__isnull=True)), f)
+        rows = in_division(Registration.objects.filter(event_id=event, status=status)
+                           .filter(Q(occurrence=occurrence) | Q(occurrence__isnull=True)), "user", f)
         return registration_records(_("报名"), rows)
 
 
@@ -357,8 +348,8 @@ class WaitlistReport(EventReport):
         "候补时取消的。转正率＝转正÷候补。按报名月份和活动类型统计；选部门时只计该部门的人。")
 
     def waitlisted(self, f: ReportFilter) -> QuerySet:
-        return _people(Registration.objects.filter(was_waitlisted=True, created_at__gte=f.since,
-                                                   created_at__lt=f.until), f)
+        return in_division(Registration.objects.filter(was_waitlisted=True, created_at__gte=f.since,
+                                                       created_at__lt=f.until), "user", f)
 
     COUNTS = {
         "waitlisted": Q(),
@@ -433,19 +424,19 @@ class DivisionAttendanceReport(EventReport):
         "部门按读者现在的资料。")
 
     def tables(self, f: ReportFilter) -> list[Table]:
-        rows = _people(held_attendance(f), f).annotate(_division=division_of("user", f))
+        rows = held_attendance(f).annotate(_division=person_division("user", f))
+        if f.division is not None:
+            rows = rows.filter(_division=f.division)
         divisions = Table(
             "divisions", _("各部门"),
             [Column("division", _("部门"), "text"), Column("check_ins", _("签到人次")),
              Column("people", _("参加人数"))],
             chart=Chart(x="division", series=(Series("check_ins"), Series("people"))),
         )
-        found = sorted(rows.values("_division").annotate(check_ins=Count("pk"), people=Count("user", distinct=True))
-                       .order_by(), key=lambda e: division_key(e["_division"]))
-        for entry in found:
-            link = {"figure": "attendance", "group": entry["_division"]}
-            divisions.add([division_label(entry["_division"]), entry["check_ins"], entry["people"]],
-                          {"check_ins": link})
+        found = rows.values("_division").annotate(check_ins=Count("pk"), people=Count("user", distinct=True)).order_by()
+        for label, entry in division_rows(found):
+            divisions.add([label, entry["check_ins"], entry["people"]],
+                          {"check_ins": {"figure": "attendance", "group": entry["_division"]}})
         kinds = Table(
             "kinds", _("各部门按活动类型"),
             [Column("division", _("部门"), "text"), Column("kind", _("类型"), "text"),
@@ -453,20 +444,18 @@ class DivisionAttendanceReport(EventReport):
             chart=Chart(x="division", group="kind", value="check_ins", stack=True),
         )
         order = {kind.value: i for i, kind in enumerate(KINDS)}
-        per_kind = sorted(rows.values("_division", "event__kind")
-                          .annotate(check_ins=Count("pk"), people=Count("user", distinct=True)).order_by(),
-                          key=lambda e: (division_key(e["_division"]), order[e["event__kind"]]))
+        per_kind = (rows.values("_division", "event__kind")
+                    .annotate(check_ins=Count("pk"), people=Count("user", distinct=True)).order_by())
         labels = kind_labels()
-        for entry in per_kind:
-            kinds.add([division_label(entry["_division"]), labels[entry["event__kind"]], entry["check_ins"],
-                       entry["people"]],
+        for label, entry in division_rows(per_kind, then=lambda e: order[e["event__kind"]]):
+            kinds.add([label, labels[entry["event__kind"]], entry["check_ins"], entry["people"]],
                       {"check_ins": {"figure": "attendance", "group": entry["_division"],
                                      "kind": entry["event__kind"]}})
         return [divisions, kinds]
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:
         param(params, "figure", ("attendance",))
-        rows = _people(held_attendance(f), f).annotate(_division=division_of("user", f))
+        rows = in_division(held_attendance(f), "user", f).annotate(_division=person_division("user", f))
         if "group" in params:
             rows = rows.filter(_division=params["group"])
         kind = _kind_param(params)

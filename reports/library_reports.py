@@ -11,6 +11,7 @@ functions for percentiles); Python only lays the few aggregated rows out as tabl
 * a month to the library's time zone (``TIME_ZONE``): a loan at 23:30 on 31 March in Beijing is March's.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -47,8 +48,9 @@ from reports.filters import (
     day_start,
     division_key,
     division_label,
-    division_value,
+    in_division,
     library_tz,
+    person_division,
 )
 from reports.stats import Seconds, month_of, percentiles
 
@@ -119,15 +121,11 @@ class Measure:
     def rows(self) -> QuerySet:
         return self.model.objects.filter(self.condition)
 
-    def division(self, f: ReportFilter):
-        """The reader's division now, small divisions merged for ``f`` (``ReportFilter.merged``)."""
-        return division_value(f"{self.patron}__profile__division", f.merged)
-
     def group(self, by: str, f: ReportFilter):
         if by == "location":
             return Coalesce(F(self.location), Value(""), output_field=CharField())
         if by == "division":
-            return self.division(f)
+            return person_division(self.patron, f)
         return role_of(self.patron)
 
     def filtered(self, f: ReportFilter, since=None, until=None) -> QuerySet:
@@ -135,9 +133,7 @@ class Measure:
         rows = self.rows().filter(**{f"{self.when}__gte": since or f.since, f"{self.when}__lt": until or f.until})
         if f.location is not None:
             rows = rows.filter(**{self.location: f.location.name})
-        if f.division is not None:
-            rows = rows.annotate(_division=self.division(f)).filter(_division=f.division)
-        return rows
+        return in_division(rows, self.patron, f)
 
     def counts(self, f: ReportFilter, by: str | None = None) -> dict[tuple[str, str], int]:
         """``{(YYYY-MM, group): count}`` (group "" without ``by``): one grouped query."""
@@ -330,6 +326,24 @@ def _group_param(f: ReportFilter, params: dict[str, str]) -> tuple[str, str | No
 # --- 2. rankings: most borrowed, most requested ----------------------------------------------------------------
 
 
+def top_entries(rows: QuerySet, by: str, fields: tuple[str, ...], top: int, **aggregates) -> QuerySet:
+    """``rows`` grouped by ``by`` (a book, a paper) with ``fields`` of it and ``aggregates`` per group (``n`` the
+    one ranked by): the ``top`` groups with the highest ``n``, ties by ``by``.  One grouped query."""
+    return rows.values(by, *fields).annotate(**aggregates).order_by("-n", by)[:top]
+
+
+def ranking(key: str, title, columns: list[Column], entries, row: Callable[[dict], list], *,
+            links: Callable[[dict], dict] | None = None, bars: tuple[str, ...]) -> Table:
+    """A ranking table: a 名次 (rank) column, then ``columns`` filled by ``row(entry)`` for each of ``entries`` (in
+    rank order, from ``top_entries``), ``links(entry)`` the drill-downs of a row; drawn as horizontal bars of the
+    columns ``bars`` by title."""
+    table = Table(key, title, [Column("rank", _("名次")), *columns],
+                  chart=Chart(x="title", series=tuple(Series(bar) for bar in bars), horizontal=True))
+    for rank, entry in enumerate(entries, start=1):
+        table.add([rank, *row(entry)], links(entry) if links else None)
+    return table
+
+
 def _clc_filter(rows: QuerySet, f: ReportFilter, path: str = "book__clc") -> QuerySet:
     return rows.filter(**{f"{path}__startswith": f.clc}) if f.clc else rows
 
@@ -353,18 +367,14 @@ class TopBooksReport(Report):
         return _clc_filter(MEASURE["loans"].filtered(f), f)
 
     def tables(self, f: ReportFilter) -> list[Table]:
-        books = Table(
+        books = ranking(
             "books", _("借出最多的图书"),
-            [Column("rank", _("名次")), Column("title", _("题名"), "text"),
-             Column("call_number", _("索书号"), "text"), Column("clc", _("分类号"), "text"),
-             Column("loans", _("借出次数")), Column("readers", _("读者数"))],
-            chart=Chart(x="title", series=(Series("loans"),), horizontal=True),
-        )
-        ranked = (self.loans(f).values("book", "book__title", "book__call_number", "book__clc")
-                  .annotate(n=Count("pk"), readers=Count("patron", distinct=True)).order_by("-n", "book")[: f.top])
-        for rank, entry in enumerate(ranked, start=1):
-            books.add([rank, entry["book__title"], entry["book__call_number"], entry["book__clc"], entry["n"],
-                       entry["readers"]], {"loans": {"figure": "book", "book": str(entry["book"])}})
+            [Column("title", _("题名"), "text"), Column("call_number", _("索书号"), "text"),
+             Column("clc", _("分类号"), "text"), Column("loans", _("借出次数")), Column("readers", _("读者数"))],
+            top_entries(self.loans(f), "book", ("book__title", "book__call_number", "book__clc"), f.top,
+                        n=Count("pk"), readers=Count("patron", distinct=True)),
+            lambda e: [e["book__title"], e["book__call_number"], e["book__clc"], e["n"], e["readers"]],
+            links=lambda e: {"loans": {"figure": "book", "book": str(e["book"])}}, bars=("loans",))
         classes = Table(
             "classes", _("各大类借出"),
             [Column("class", _("中图法大类"), "text"), Column("loans", _("借出次数")),
@@ -405,23 +415,17 @@ class TopRequestedReport(Report):
         return _clc_filter(MEASURE["holds_placed"].filtered(f), f)
 
     def tables(self, f: ReportFilter) -> list[Table]:
-        books = Table(
-            "books", _("预约最多的图书"),
-            [Column("rank", _("名次")), Column("title", _("题名"), "text"),
-             Column("call_number", _("索书号"), "text"), Column("holds", _("预约次数")),
-             Column("fulfilled", _("已借走")), Column("waiting", _("仍在排队"))],
-            chart=Chart(x="title", series=(Series("holds"), Series("fulfilled")), horizontal=True),
-        )
         waiting = (Hold.objects.filter(book=OuterRef("book"), status=Hold.Status.WAITING).order_by()
                    .values("book").annotate(n=Count("pk")).values("n"))
-        ranked = (self.holds(f).values("book", "book__title", "book__call_number")
-                  .annotate(n=Count("pk"), fulfilled=Count("pk", filter=Q(status=Hold.Status.FULFILLED)),
-                            waiting=Coalesce(Subquery(waiting), 0))
-                  .order_by("-n", "book")[: f.top])
-        for rank, entry in enumerate(ranked, start=1):
-            books.add([rank, entry["book__title"], entry["book__call_number"], entry["n"], entry["fulfilled"],
-                       entry["waiting"]], {"holds": {"figure": "book", "book": str(entry["book"])}})
-        return [books]
+        return [ranking(
+            "books", _("预约最多的图书"),
+            [Column("title", _("题名"), "text"), Column("call_number", _("索书号"), "text"),
+             Column("holds", _("预约次数")), Column("fulfilled", _("已借走")), Column("waiting", _("仍在排队"))],
+            top_entries(self.holds(f), "book", ("book__title", "book__call_number"), f.top, n=Count("pk"),
+                        fulfilled=Count("pk", filter=Q(status=Hold.Status.FULFILLED)),
+                        waiting=Coalesce(Subquery(waiting), 0)),
+            lambda e: [e["book__title"], e["book__call_number"], e["n"], e["fulfilled"], e["waiting"]],
+            links=lambda e: {"holds": {"figure": "book", "book": str(e["book"])}}, bars=("holds", "fulfilled"))]
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:
         param(params, "figure", ("book",))
@@ -500,13 +504,10 @@ class OverdueReport(Report):
     uses = ("location", "division", "by")
 
     def overdue(self, f: ReportFilter) -> QuerySet:
-        measure = MEASURE["loans"]
         rows = Loan.objects.filter(status=Loan.Status.ACTIVE, due_date__lt=f.today)
         if f.location is not None:
             rows = rows.filter(copy__location=f.location.name)
-        if f.division is not None:
-            rows = rows.annotate(_division=measure.division(f)).filter(_division=f.division)
-        return rows
+        return in_division(rows, "patron", f)
 
     def tables(self, f: ReportFilter) -> list[Table]:
         buckets = Table(

@@ -18,8 +18,8 @@ from events.models import Attendance, Event
 from library.models import Loan
 from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param
 from reports.event_reports import held, held_attendance, kind_label
-from reports.filters import ReportFilter, division_key, division_label, division_value
-from reports.library_reports import MEASURE, month_key, percent
+from reports.filters import ReportFilter, division_rows, person_division
+from reports.library_reports import MEASURE, month_key, percent, ranking, top_entries
 from reports.stats import month_of
 
 User = get_user_model()
@@ -49,7 +49,7 @@ def people(f: ReportFilter) -> QuerySet:
     borrowers = Loan.objects.filter(borrowed_at__gte=f.since, borrowed_at__lt=f.until).values("patron").distinct()
     attendees = held_attendance(f).values("user").distinct()
     rows = User.objects.filter(is_active=True).annotate(
-        _division=division_value("profile__division", f.merged),
+        _division=person_division("", f),
         _borrowed=ExpressionWrapper(Q(pk__in=borrowers), output_field=BooleanField()),
         _attended=ExpressionWrapper(Q(pk__in=attendees), output_field=BooleanField()))
     return rows.filter(_division=f.division) if f.division is not None else rows
@@ -74,14 +74,14 @@ class ActiveReadersReport(Report):
              Column("share", _("活跃占比（%）"), "percent")],
             chart=Chart(x="division", series=(Series("borrowers"), Series("attendees"), Series("active"))),
         )
-        found = sorted(people(f).values("_division")
-                       .annotate(members=Count("pk"), borrowers=Count("pk", filter=Q(_borrowed=True)),
-                                 attendees=Count("pk", filter=Q(_attended=True)), active=Count("pk", filter=ACTIVE))
-                       .order_by(), key=lambda e: division_key(e["_division"]))
+        found = (people(f).values("_division")
+                 .annotate(members=Count("pk"), borrowers=Count("pk", filter=Q(_borrowed=True)),
+                           attendees=Count("pk", filter=Q(_attended=True)), active=Count("pk", filter=ACTIVE))
+                 .order_by())
         total = {"members": 0, "borrowers": 0, "attendees": 0, "active": 0}
-        for entry in found:
+        for label, entry in division_rows(found):
             link = {"figure": "active", "group": entry["_division"]}
-            table.add([division_label(entry["_division"]), entry["members"], entry["borrowers"], entry["attendees"],
+            table.add([label, entry["members"], entry["borrowers"], entry["attendees"],
                        entry["active"], percent(entry["active"], entry["members"])],
                       {"borrowers": {**link, "figure": "borrowers"}, "active": link})
             for key in total:  # everyone is in exactly one division: the rows add up to the whole court
@@ -228,14 +228,11 @@ class AnnualReport(Report):
             months.add([key, loans_by_month.get((key, ""), 0), visits_by_month.get(key, 0)])
         divisions = ActiveReadersReport().tables(f)[0]
         divisions.links = [{} for _row in divisions.rows]
-        top = Table("top", _("借阅最多的图书"),
-                    [Column("rank", _("名次")), Column("title", _("题名"), "text"), Column("loans", _("借出次数")),
-                     Column("readers", _("读者数"))],
-                    chart=Chart(x="title", series=(Series("loans"),), horizontal=True))
-        ranked = (MEASURE["loans"].filtered(f).values("book", "book__title")
-                  .annotate(n=Count("pk"), readers=Count("patron", distinct=True)).order_by("-n", "book")[:ANNUAL_TOP])
-        for rank, entry in enumerate(ranked, start=1):
-            top.add([rank, entry["book__title"], entry["n"], entry["readers"]])
+        top = ranking("top", _("借阅最多的图书"),
+                      [Column("title", _("题名"), "text"), Column("loans", _("借出次数")), Column("readers", _("读者数"))],
+                      top_entries(MEASURE["loans"].filtered(f), "book", ("book__title",), ANNUAL_TOP, n=Count("pk"),
+                                  readers=Count("patron", distinct=True)),
+                      lambda e: [e["book__title"], e["n"], e["readers"]], bars=("loans",))
         kinds = Table("kinds", _("各类活动"),
                       [Column("kind", _("类型"), "text"), Column("sessions", _("举办场次")),
                        Column("check_ins", _("签到人次"))],
