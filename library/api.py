@@ -300,6 +300,7 @@ def download_paper_file(request: HttpRequest, paper_id: int):
         handle = open_media(paper.file)
     except (FileNotFoundError, OutsideMediaRoot):
         raise HttpError(404, _("全文文件缺失")) from None
+    services.paper_download_record(paper=paper, reader=request.auth)
     # The extension follows the checked type, also for files stored before names were normalized.
     response = FileResponse(
         handle, as_attachment=True, filename=download_name(paper.file_name or f"paper-{paper.pk}", paper.file_type)

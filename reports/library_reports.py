@@ -1,9 +1,10 @@
-"""The library's reports: circulation by month, rankings, never-borrowed copies, overdue aging, hold wait times
-and the pull list's lead time.  docs/reports.md defines every figure; the short form is each class's
-``definition``.
+"""The library's reports: circulation by month, rankings (books borrowed, papers downloaded, books requested),
+never-borrowed copies, overdue aging, hold wait times and the pull list's lead time.  docs/reports.md defines
+every figure; the short form is each class's ``definition``.
 
-Every figure is counted by the database (``values().annotate(Count)``, months in library time (``reports.stats.month_of``), window
-functions for percentiles); Python only lays the few aggregated rows out as tables.  Where a figure belongs:
+Every figure is counted by the database (``values().annotate(Count)``, months in library time with
+``reports.stats.month_of``, window functions for percentiles); Python only lays the few aggregated rows out as
+tables.  Where a figure belongs:
 
 * a loan, its return and its renewals to the copy's location (``Copy.location``, where it is kept) and to the
   reader's division (``Profile.division``) and role as they are now;
@@ -40,7 +41,7 @@ from accounts.models import Role
 from core.errors import InvalidInput
 from core.text import as_id
 from library.classification import class_name
-from library.models import CirculationEvent, Copy, Hold, Loan
+from library.models import CirculationEvent, Copy, Hold, Loan, Paper, PaperDownload
 from reports.base import Chart, Column, Records, Report, Series, Table, param
 from reports.filters import (
     ReportFilter,
@@ -326,10 +327,22 @@ def _group_param(f: ReportFilter, params: dict[str, str]) -> tuple[str, str | No
 # --- 2. rankings: most borrowed, most requested ----------------------------------------------------------------
 
 
-def top_entries(rows: QuerySet, by: str, fields: tuple[str, ...], top: int, **aggregates) -> QuerySet:
-    """``rows`` grouped by ``by`` (a book, a paper) with ``fields`` of it and ``aggregates`` per group (``n`` the
-    one ranked by): the ``top`` groups with the highest ``n``, ties by ``by``.  One grouped query."""
-    return rows.values(by, *fields).annotate(**aggregates).order_by("-n", by)[:top]
+def top_entries(rows: QuerySet, by: str, fields: tuple[str, ...], top: int, **aggregates) -> list[dict]:
+    """``rows`` grouped by ``by`` (a foreign key: a book, a paper) with ``aggregates`` per group (``n`` the one
+    ranked by): the ``top`` groups with the highest ``n``, ties by ``by``, each with ``fields`` of it
+    (``book__title`` …).
+
+    Two queries, as a hand-written ranking does it: the rows are grouped by the key alone, and only the ``top``
+    keys are looked up for their fields.  Grouping a million loans by the book's title and call number as well
+    joined every loan to its book and sorted the text (bench/report_bench.py: 1.8× the hand-written SQL)."""
+    ranked = list(rows.values(by).annotate(**aggregates).order_by("-n", by)[:top])
+    if fields and ranked:
+        names = {field: field.removeprefix(f"{by}__") for field in fields}
+        model = rows.model._meta.get_field(by).related_model
+        found = {e["pk"]: e for e in model.objects.filter(pk__in=[e[by] for e in ranked]).values("pk", *names.values())}
+        for entry in ranked:
+            entry.update({field: found[entry[by]][name] for field, name in names.items()})
+    return ranked
 
 
 def ranking(key: str, title, columns: list[Column], entries, row: Callable[[dict], list], *,
@@ -431,6 +444,66 @@ class TopRequestedReport(Report):
         param(params, "figure", ("book",))
         book = _book_id(params)
         return _hold_records(_("预约记录 · 图书 %(id)s") % {"id": book}, self.holds(f).filter(book_id=book))
+
+
+class TopPapersReport(Report):
+    slug = "top-papers"
+    title = gettext_lazy("调研成果下载排行")
+    definition = gettext_lazy(
+        "调研成果不外借，读者下载全文即阅读：时间范围内全文下载次数最多的调研成果（每下载一次计一次），下载过的不同读者数，"
+        "以及各类型调研成果的下载次数。未登录的下载计入次数，不计读者；选部门时只计该部门读者的下载。")
+    uses = ("from", "to", "division", "top")
+
+    def downloads(self, f: ReportFilter) -> QuerySet:
+        return in_division(PaperDownload.objects.filter(at__gte=f.since, at__lt=f.until), "reader", f)
+
+    def tables(self, f: ReportFilter) -> list[Table]:
+        kinds = {kind.value: str(kind.label) for kind in Paper.Kind}
+        papers = ranking(
+            "papers", _("下载最多的调研成果"),
+            [Column("title", _("题名"), "text"), Column("kind", _("类型"), "text"), Column("year", _("年份")),
+             Column("downloads", _("下载次数")), Column("readers", _("读者数"))],
+            top_entries(self.downloads(f), "paper", ("paper__title", "paper__kind", "paper__year"), f.top,
+                        n=Count("pk"), readers=Count("reader", distinct=True)),
+            lambda e: [e["paper__title"], kinds.get(e["paper__kind"], e["paper__kind"]), e["paper__year"], e["n"],
+                       e["readers"]],
+            links=lambda e: {"downloads": {"figure": "paper", "paper": str(e["paper"])}}, bars=("downloads",))
+        by_kind = Table(
+            "kinds", _("各类型下载"),
+            [Column("kind", _("类型"), "text"), Column("downloads", _("下载次数")),
+             Column("papers", _("调研成果篇数")), Column("readers", _("读者数"))],
+            chart=Chart(x="kind", series=(Series("downloads"),)),
+        )
+        found = {e["paper__kind"]: e for e in self.downloads(f).values("paper__kind").annotate(
+            n=Count("pk"), papers=Count("paper", distinct=True), readers=Count("reader", distinct=True)).order_by()}
+        for code, label in kinds.items():
+            if code in found:
+                entry = found[code]
+                by_kind.add([label, entry["n"], entry["papers"], entry["readers"]],
+                            {"downloads": {"figure": "kind", "kind": code}})
+        return [papers, by_kind]
+
+    def records(self, f: ReportFilter, params: dict[str, str]) -> Records:
+        figure = param(params, "figure", ("paper", "kind"))
+        rows = self.downloads(f)
+        if figure == "paper":
+            paper = as_id(params.get("paper"))
+            if paper is None:
+                raise InvalidInput("paper", _("paper 应为调研成果编号"))
+            rows, title = rows.filter(paper_id=paper), _("全文下载 · 调研成果 %(id)s") % {"id": paper}
+        else:
+            kind = param(params, "kind", Paper.Kind.values)
+            rows, title = rows.filter(paper__kind=kind), _("全文下载 · %(kind)s") % {"kind": Paper.Kind(kind).label}
+        columns = [Column("at", _("下载时间"), "datetime"), Column("title", _("题名"), "text"),
+                   Column("reader", _("读者"), "text"), Column("division", _("部门"), "text")]
+
+        def row(download: PaperDownload) -> list:
+            reader = download.reader
+            profile = getattr(reader, "profile", None) if reader else None
+            name = ((profile.display_name if profile else "") or reader.get_username()) if reader else _("（未登录）")
+            return [download.at, download.paper.title, name, profile.division if profile else ""]
+
+        return Records(title, columns, rows.select_related("paper", "reader__profile").order_by("at", "pk"), row)
 
 
 # --- 3. never borrowed since accession (weeding) ------------------------------------------------------------------
@@ -685,5 +758,5 @@ class PullLeadReport(Report):
                        personal=False)
 
 
-REPORTS: tuple[Report, ...] = (CirculationReport(), TopBooksReport(), TopRequestedReport(), NeverBorrowedReport(),
-                               OverdueReport(), HoldWaitReport(), PullLeadReport())
+REPORTS: tuple[Report, ...] = (CirculationReport(), TopBooksReport(), TopPapersReport(), TopRequestedReport(),
+                               NeverBorrowedReport(), OverdueReport(), HoldWaitReport(), PullLeadReport())

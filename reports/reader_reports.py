@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from events.models import Attendance, Event
-from library.models import Loan
+from library.models import Loan, Paper, PaperDownload
 from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param
 from reports.event_reports import held, held_attendance, kind_label
 from reports.filters import ReportFilter, division_rows, person_division
@@ -114,42 +114,56 @@ def year_filter(year: int, today: date) -> ReportFilter:
 
 
 def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
-    """``user``'s year: books borrowed, events attended and the papers on those events' reading lists, by month;
-    the titles and the sessions.  Per-person figures: shown to that person and to librarians only."""
+    """``user``'s year: books borrowed, events attended, the papers on those events' reading lists and the papers
+    whose full text they downloaded, by month; the titles, the papers and the sessions.  Per-person figures: shown
+    to that person and to librarians only."""
     f = year_filter(year, today)
     loans = borrowed(f, person=user.pk)
     visits = attended(f, person=user.pk)
+    downloads = PaperDownload.objects.filter(reader=user.pk, at__gte=f.since, at__lt=f.until)
     month = month_of("borrowed_at", f)
     by_month = {e["_month"]: e for e in loans.annotate(_month=month).values("_month")
                 .annotate(loans=Count("pk"), titles=Count("book", distinct=True)).order_by()}
     session_month = month_of("occurrence", f)
     sessions = {e["_month"]: e for e in visits.annotate(_month=session_month).values("_month")
                 .annotate(events=Count("pk"), papers=Count("event__papers", distinct=True)).order_by()}
+    read = {e["_month"]: e["n"] for e in downloads.annotate(_month=month_of("at", f)).values("_month")
+            .annotate(n=Count("paper", distinct=True)).order_by()}
     months = Table(
         "months", _("每月"),
         [Column("month", _("月份"), "month"), Column("loans", _("借阅图书（次）")), Column("titles", _("图书（种）")),
-         Column("events", _("参加活动（场）")), Column("papers", _("活动书目中的调研成果（篇）"))],
+         Column("events", _("参加活动（场）")), Column("papers", _("活动书目中的调研成果（篇）")),
+         Column("downloaded", _("下载全文的调研成果（篇）"))],
         chart=Chart(x="month", series=(Series("loans"), Series("events"))),
     )
     for first in f.months():
         loan, visit = by_month.get(first, {}), sessions.get(first, {})
         months.add([month_key(first), loan.get("loans", 0), loan.get("titles", 0), visit.get("events", 0),
-                    visit.get("papers", 0)])
+                    visit.get("papers", 0), read.get(first, 0)])
     totals = loans.aggregate(loans=Count("pk"), titles=Count("book", distinct=True))
     visit_totals = visits.aggregate(events=Count("pk"), papers=Count("event__papers", distinct=True))
-    months.add([_("全年"), totals["loans"], totals["titles"], visit_totals["events"], visit_totals["papers"]])
+    months.add([_("全年"), totals["loans"], totals["titles"], visit_totals["events"], visit_totals["papers"],
+                downloads.aggregate(n=Count("paper", distinct=True))["n"]])
     books = Table("books", _("借阅的图书"),
                   [Column("title", _("题名"), "text"), Column("call_number", _("索书号"), "text"),
                    Column("loans", _("次数")), Column("first", _("首次借出"), "datetime")])
     for entry in (loans.values("book", "book__title", "book__call_number")
                   .annotate(n=Count("pk"), first=Min("borrowed_at")).order_by("first", "book")):
         books.add([entry["book__title"], entry["book__call_number"], entry["n"], entry["first"]])
+    kinds = {kind.value: str(kind.label) for kind in Paper.Kind}
+    papers = Table("papers", _("下载全文的调研成果"),
+                   [Column("title", _("题名"), "text"), Column("kind", _("类型"), "text"),
+                    Column("downloads", _("下载次数")), Column("first", _("首次下载"), "datetime")])
+    for entry in (downloads.values("paper", "paper__title", "paper__kind")
+                  .annotate(n=Count("pk"), first=Min("at")).order_by("first", "paper")):
+        papers.add([entry["paper__title"], kinds.get(entry["paper__kind"], entry["paper__kind"]), entry["n"],
+                    entry["first"]])
     events = Table("events", _("参加的活动"),
                    [Column("occurrence", _("场次"), "datetime"), Column("title", _("活动"), "text"),
                     Column("kind", _("类型"), "text")])
     for visit in visits.select_related("event").order_by("occurrence", "pk"):
         events.add([visit.occurrence, visit.event.title, kind_label(visit.event.kind)])
-    return [months, books, events]
+    return [months, books, papers, events]
 
 
 class MyYear(Report):

@@ -376,8 +376,8 @@ def test_the_menu_links_reports_for_those_who_may_read_them(world):
 
 def test_the_index_lists_every_report(world):
     listed = ApiClient(client=client_for(world.users["mgr"])).get("/api/v1/reports").json()
-    assert [r["slug"] for r in listed] == ["circulation", "top-books", "top-requested", "never-borrowed", "overdue",
-                                           "hold-wait", "pull-lead", "event-occurrences", "event-attendance",
+    assert [r["slug"] for r in listed] == ["circulation", "top-books", "top-papers", "top-requested", "never-borrowed",
+                                           "overdue", "hold-wait", "pull-lead", "event-occurrences", "event-attendance",
                                            "event-waitlist", "event-divisions", "event-reading", "readers", "annual"]
     organizer = ApiClient(client=client_for(world.users["org"])).get("/api/v1/reports").json()
     assert [r["slug"] for r in organizer] == ["event-occurrences", "event-attendance", "event-waitlist",
