@@ -101,9 +101,11 @@ def _for_session(rows: QuerySet) -> QuerySet:
 
 def _count(rows: QuerySet):
     """``COUNT(*)`` of ``rows`` (correlated with the outer query through ``OuterRef``) as a scalar subquery.
-    ``Func(COUNT)`` rather than ``Count``: an aggregate would make Django group the subquery."""
-    return Subquery(rows.order_by().annotate(_n=Func(F("pk"), function="COUNT")).values("_n")[:1],
-                    output_field=IntegerField())
+    A ``Func`` rather than ``Count``: an aggregate would make Django group the subquery.  ``COUNT(*)``, not
+    ``COUNT(id)``: PostgreSQL then counts from the index alone (an index-only scan of ``registration_queue``;
+    counting ids read every registration's row, 2.5× the hand-written SQL at 160 sessions)."""
+    return Subquery(rows.order_by().annotate(_n=Func(template="COUNT(*)", output_field=IntegerField()))
+                    .values("_n")[:1], output_field=IntegerField())
 
 
 def session_figures(f: ReportFilter) -> QuerySet:
