@@ -251,12 +251,15 @@ def test_a_bad_figure_is_refused_naming_the_parameter(world):
 
 
 def _page_tables(html: str) -> dict[str, list[list[str]]]:
+    """Each table's rows as the page shows them: the body's, then the footer's (total rows, their first cell a
+    row header)."""
     doc = lxml.html.fromstring(html)
     found = {}
     for table in doc.xpath('//table[@class="report"]'):
         found[table.get("id").removeprefix("table-")] = [
-            [td.get("data-v") if td.get("data-v") is not None else td.text_content().strip() for td in tr.xpath("td")]
-            for tr in table.xpath("tbody/tr")]
+            [td.get("data-v") if td.get("data-v") is not None else td.text_content().strip()
+             for td in tr.xpath("th|td")]
+            for tr in table.xpath("tbody/tr|tfoot/tr")]
     return found
 
 
