@@ -188,10 +188,11 @@ def generate(args) -> dict:
             SELECT r.event_id, o.recurrence_id, r.user_id, r.id, {shift("o.start", "300")}, 'desk', {false}
             FROM {reg} r JOIN {occ} o ON o.event_id = r.event_id
             WHERE r.status = 'confirmed' AND r.id % 5 < 3""")
-        # Download i: paper i² mod 1,000 (some papers far more read than others), every tenth anonymous.
+        # Download i: paper i² mod 1,000 (some papers far more read than others; squared after the modulo, within
+        # PostgreSQL's integer), every tenth anonymous.
         cur.execute(f"""
             INSERT INTO {dl} (paper_id, reader_id, at)
-            SELECT {ids['p0']} + (i * i) % {PAPERS}, CASE WHEN i % 10 = 0 THEN NULL ELSE {ids['u0']} + (i * 11) % {READERS} END,
+            SELECT {ids['p0']} + (i % {PAPERS}) * (i % {PAPERS}) % {PAPERS}, CASE WHEN i % 10 = 0 THEN NULL ELSE {ids['u0']} + (i * 11) % {READERS} END,
                    {shift(t0, f"CAST(i * {SPAN / d!r} AS INTEGER)")}
             FROM {dl_series}""")
         inserted = time.perf_counter()
