@@ -74,12 +74,20 @@ class ActiveReadersReport(Report):
              Column("share", _("活跃占比（%）"), "percent")],
             chart=Chart(x="division", series=(Series("borrowers"), Series("attendees"), Series("active"))),
         )
-        found = (people(f).values("_division")
-                 .annotate(members=Count("pk"), borrowers=Count("pk", filter=Q(_borrowed=True)),
-                           attendees=Count("pk", filter=Q(_attended=True)), active=Count("pk", filter=ACTIVE))
-                 .order_by())
+        # People counted per division and per (borrowed, attended): each set of people is then built once.  Four
+        # counts per division with a FILTER each made PostgreSQL build the borrowers' set twice (SubPlans 1 and 3
+        # of EXPLAIN ANALYZE at a million loans, ~140 ms each: 2.1× the hand-written SQL); the ≤ 4 rows of a division
+        # are added up here, as its members are in exactly one of them.
+        found: dict[str, dict] = {}
+        for entry in people(f).values("_division", "_borrowed", "_attended").annotate(n=Count("pk")).order_by():
+            row = found.setdefault(entry["_division"], {"_division": entry["_division"], "members": 0, "borrowers": 0,
+                                                        "attendees": 0, "active": 0})
+            row["members"] += entry["n"]
+            row["borrowers"] += entry["n"] if entry["_borrowed"] else 0
+            row["attendees"] += entry["n"] if entry["_attended"] else 0
+            row["active"] += entry["n"] if entry["_borrowed"] or entry["_attended"] else 0
         total = {"members": 0, "borrowers": 0, "attendees": 0, "active": 0}
-        for label, entry in division_rows(found):
+        for label, entry in division_rows(found.values()):
             link = {"figure": "active", "group": entry["_division"]}
             table.add([label, entry["members"], entry["borrowers"], entry["attendees"],
                        entry["active"], percent(entry["active"], entry["members"])],
@@ -87,7 +95,7 @@ class ActiveReadersReport(Report):
             for key in total:  # everyone is in exactly one division: the rows add up to the whole court
                 total[key] += entry[key]
         table.add_total([_("全院"), total["members"], total["borrowers"], total["attendees"], total["active"],
-                   percent(total["active"], total["members"])])
+                         percent(total["active"], total["members"])])
         return [table]
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:
