@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+from core.media import delete_media
 from jobs.services import JobFailure, job_enqueue, others_waiting
 from jobs.tasks import job_task
 from library import imports, services
@@ -119,5 +120,5 @@ def catalog_import_commit(*, dry_run: CatalogImport, started_by: AbstractBaseUse
         started = catalog_import_start(data=data, filename=locked.file_name, format=locked.format or None,
                                        location=locked.location or None, started_by=started_by)
         CatalogImport.objects.filter(pk=locked.pk).update(committed_as=started)
-        transaction.on_commit(lambda: storage.delete(stored))
+        transaction.on_commit(lambda: delete_media(storage, stored, folder="imports"))
     return started

@@ -193,10 +193,12 @@ def on_database_unavailable(request, exc):
 
 @api.exception_handler(OSError)
 def on_storage_error(request, exc: OSError):
-    """A disk that is full, read-only or gone (media files): nothing was written (the database
-    transaction rolled back with it); say so instead of a bare 500."""
+    """A disk that is full, read-only or gone, or an object store that does not answer (uploaded files,
+    core/s3storage.py): nothing was written (the database transaction rolled back with it); say so instead of a
+    bare 500."""
     logger.error("storage unavailable: %s", exc, exc_info=exc)
-    response = _error(request, 503, _("文件存储暂时不可写，请稍后再试"), "unavailable")
+    message = _("文件存储暂时不可用，请稍后再试") if request.method in ("GET", "HEAD") else _("文件存储暂时不可写，请稍后再试")
+    response = _error(request, 503, message, "unavailable")
     response["Retry-After"] = "60"
     return response
 

@@ -104,7 +104,7 @@ class Worker:
         full_env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "True", "PYTHONUNBUFFERED": "1",
                     "SEARCH_INDEX_DIR": str(tmp_path / "index"), "MEDIA_ROOT": str(tmp_path / "media"),
                     "CACHE_DIR": str(tmp_path / "cache"), "SEARCH_WAKE_DIR": wake_dir_for(tmp_path),
-                    "JOBS_HEARTBEAT_SECONDS": "1", **env}
+                    "JOBS_HEARTBEAT_SECONDS": "1", "MEDIA_S3_BUCKET": "", "CACHE_URL": "", "RATELIMIT_URL": "", **env}
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "manage.py", "run_worker", "--interval", "0.1", "--housekeeping", "0.5"],
