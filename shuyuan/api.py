@@ -21,6 +21,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.api import router as accounts_router
 from core.errors import HTTP_CODES, DomainError, InvalidInput
@@ -187,6 +189,17 @@ def on_database_unavailable(request, exc):
     """The database is down, restarting or unreachable: a temporary 503 (the next request reconnects)."""
     logger.warning("database unavailable: %s: %s", exc.__class__.__name__, (str(exc).strip().splitlines() or [""])[0])
     response = _error(request, 503, _("数据库暂时不可用，请稍后再试"), "unavailable")
+    response["Retry-After"] = "10"
+    return response
+
+
+@api.exception_handler(RedisConnectionError)
+@api.exception_handler(RedisTimeoutError)
+def on_redis_unavailable(request, exc):
+    """The Redis of the rate limits (RATELIMIT_URL) is down or unreachable: a temporary 503, as for the
+    database (the caches on Redis do without it: core/cache.py)."""
+    logger.warning("redis unavailable: %s: %s", exc.__class__.__name__, exc)
+    response = _error(request, 503, _("服务暂时不可用，请稍后再试"), "unavailable")
     response["Retry-After"] = "10"
     return response
 

@@ -107,18 +107,17 @@ CACHE_DIR = envpath("CACHE_DIR", VAR_DIR / "cache")
 # The caches: "default" holds the related-works lists of book and paper pages (library/related.py), "feeds"
 # the rendered calendar feeds (events/feeds.py), each keyed by versions the database holds or deleted when a
 # change commits.  One machine: files under CACHE_DIR, shared by every process there.  Several app nodes:
-# CACHE_URL=redis://host:6379/1 puts both on Redis (Django's own Redis backend), so a change committed
-# through one node is seen by every node at once (a related-works list forgotten on one node would
-# otherwise stay on the others for RELATED_CACHE_SECONDS; docs/design.md, "State that several nodes share").
+# CACHE_URL=redis://host:6379/1 puts both on Redis (Django's own Redis backend; a Redis that is away makes
+# pages compute without the cache, core/cache.py), so a change committed through one node is seen by every
+# node at once (a related-works list forgotten on one node would otherwise stay on the others for
+# RELATED_CACHE_SECONDS; docs/design.md, "State that several nodes share").
 # Feeds have a cache of their own: a full file cache deletes a third of its entries at random, and anyone
 # can ask for many different feeds.
 CACHE_URL = envurl("CACHE_URL", ("redis", "rediss", "unix"))
 if CACHE_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
-                    "KEY_PREFIX": "shuyuan"},
-        "feeds": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
-                  "KEY_PREFIX": "shuyuan-feeds"},
+        "default": {"BACKEND": "core.cache.TolerantRedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "shuyuan"},
+        "feeds": {"BACKEND": "core.cache.TolerantRedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "shuyuan-feeds"},
     }
 else:
     CACHES = {

@@ -156,6 +156,20 @@ def test_a_catalogue_import_reads_its_uploaded_file_from_the_bucket_and_removes_
     assert (s3_media.keys(), CatalogImport.objects.get().file.name) == ([], "")
 
 
+def test_an_import_whose_job_cannot_be_queued_leaves_no_object(s3_media, librarian, monkeypatch):
+    from library import tasks
+
+    def queue_down(*args, **kwargs):
+        raise RuntimeError("the queue is unavailable")
+
+    monkeypatch.setattr(tasks, "job_enqueue", queue_down)
+    with pytest.raises(RuntimeError):
+        tasks.catalog_import_start(data=books_csv(2), filename="books.csv", format=None, location=None,
+                                   started_by=librarian)
+
+    assert (s3_media.keys(), CatalogImport.objects.count()) == ([], 0)
+
+
 def test_a_dry_runs_file_stays_in_the_bucket_for_its_real_import(s3_media, librarian,
                                                                  django_capture_on_commit_callbacks):
     api = api_for(librarian)

@@ -197,7 +197,7 @@ def test_several_nodes_share_caches_and_uploads_only_when_configured():
                          MEDIA_S3_PREFIX="/court-a/", AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="",
                          AWS_S3_REGION_NAME="").stdout
     assert configured.split(" ", 4) == [
-        "django.core.cache.backends.redis.RedisCache", "django.core.cache.backends.redis.RedisCache", "shuyuan-feeds",
+        "core.cache.TolerantRedisCache", "core.cache.TolerantRedisCache", "shuyuan-feeds",
         "core.s3storage.MediaS3Storage",
         "[('addressing_style', 'path'), ('bucket_name', 'court-media'), ('endpoint_url', "
         "'https://s3.court.internal:9000'), ('location', 'court-a')]\n"]
