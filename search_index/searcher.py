@@ -9,6 +9,7 @@ import logging
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from dataclasses import field as _field
 from datetime import date
@@ -310,6 +311,45 @@ def _sanitize(text: str) -> str:
 _OPERATOR_WORDS = re.compile(r"(?<!\S)(?:AND|OR|NOT|ANDNOT|ANDMAYBE)(?!\S)")
 _PREFIX_ALTERNATIVES = "|".join(sorted(ALLOWED_PREFIXES))
 _PREFIX_NAMES = re.compile(rf"(?:^|(?<=[\s(\-+]))(?:{_PREFIX_ALTERNATIVES}):", re.IGNORECASE)
+
+
+#: What the parser reads as syntax in a name typed into a query (query_syntax): an operator word in any case, a
+#: field prefix or any colon, quotes, brackets, wildcards and +/- (PlusMinusPlugin), and markup's angle brackets.
+_SYNTAX = re.compile(
+    r"(?P<word>(?<![A-Za-z0-9])(?:ANDMAYBE|ANDNOT|AND|OR|NOT)(?![A-Za-z0-9]))"
+    r"|(?P<prefix>(?:[A-Za-z_]+|[\u4e00-\u9fff]{2})?:)"
+    r"|(?P<mark>[\"'“”‘’「」『』()\[\]{}【】〔〕*?~^+\-<>])",
+    re.IGNORECASE,
+)
+
+
+def query_syntax(text: str) -> list[str]:
+    """The pieces of ``text`` that a query would read as syntax rather than words, each once, in order: ``OR``
+    (any case), ``title:`` (a field prefix, or ``:`` alone), quotes, brackets, ``*``, ``?``, ``~``, ``^``, ``+``,
+    ``-``, ``<``, ``>``; ``[]`` for plain words.  Read after NFKC, as a query is (``：`` is ``:``, ``＊`` is ``*``),
+    except the full-width round brackets of official titles (刑法修正案（七）): in a name they are words when they
+    pair up, and one left open is ``（`` or ``）``.  For names that are put into queries (the law dictionary)."""
+    found: dict[str, None] = {}
+    depth = 0
+    for ch in text:
+        if ch == "（":
+            depth += 1
+        elif ch == "）":
+            if depth == 0:
+                found.setdefault("）")
+            depth = max(0, depth - 1)
+    if depth:
+        found.setdefault("（")
+    normalized = unicodedata.normalize("NFKC", text.replace("（", "\u3008").replace("）", "\u3009"))
+    for m in _SYNTAX.finditer(normalized):
+        if m.lastgroup == "word":
+            found.setdefault(m.group().upper())
+        elif m.lastgroup == "prefix":
+            name = m.group()[:-1]
+            found.setdefault(f"{name.lower()}:" if name.lower() in ALLOWED_PREFIXES else ":")
+        else:
+            found.setdefault(m.group())
+    return list(found)
 
 
 def _word_count(text: str) -> int:
