@@ -72,6 +72,7 @@ def get_report(request: HttpRequest, slug: str, query: Query[ReportQuery]):
             "rows": [[_cell(v) for v in row] for row in table.rows],
             "links": report.links_for(request.auth, f, table),
             "chart": table.chart.spec() if table.chart is not None else None,
+            "totals": table.totals,
         })
     return {"slug": report.slug, "title": str(report.title), "definition": str(report.definition),
             "uses": list(report.uses),

@@ -71,13 +71,24 @@ class Table:
     links: list[dict[str, dict[str, str]]] = field(default_factory=list)
     chart: Chart | None = None
     note: Any = ""
+    #: How many of the last rows are totals (全院, 全年): shown in the table's footer, exported and returned by the
+    #: API like the others, but never drawn in the chart, where a total would dwarf the rows it adds up.
+    totals: int = 0
 
     def column_index(self, key: str) -> int:
         return [c.key for c in self.columns].index(key)
 
     def add(self, row: list, links: dict[str, dict[str, str]] | None = None) -> None:
+        if self.totals:
+            raise ValueError("a table's total rows come last")
         self.rows.append(row)
         self.links.append(links or {})
+
+    def add_total(self, row: list, links: dict[str, dict[str, str]] | None = None) -> None:
+        """A total row after the others (see ``totals``)."""
+        self.rows.append(row)
+        self.links.append(links or {})
+        self.totals += 1
 
 
 @dataclass

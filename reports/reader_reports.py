@@ -77,7 +77,7 @@ class ActiveReadersReport(Report):
                       {"borrowers": {**link, "figure": "borrowers"}, "active": link})
             for key in total:  # everyone is in exactly one division: the rows add up to the whole court
                 total[key] += entry[key]
-        table.add([_("全院"), total["members"], total["borrowers"], total["attendees"], total["active"],
+        table.add_total([_("全院"), total["members"], total["borrowers"], total["attendees"], total["active"],
                    percent(total["active"], total["members"])])
         return [table]
 
@@ -128,7 +128,7 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
                     visit.get("papers", 0)])
     totals = loans.aggregate(loans=Count("pk"), titles=Count("book", distinct=True))
     visit_totals = visits.aggregate(events=Count("pk"), papers=Count("event__papers", distinct=True))
-    months.add([_("全年"), totals["loans"], totals["titles"], visit_totals["events"], visit_totals["papers"]])
+    months.add_total([_("全年"), totals["loans"], totals["titles"], visit_totals["events"], visit_totals["papers"]])
     books = Table("books", _("借阅的图书"),
                   [Column("title", _("题名"), "text"), Column("call_number", _("索书号"), "text"),
                    Column("loans", _("次数")), Column("first", _("首次借出"), "datetime")])

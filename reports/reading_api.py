@@ -34,6 +34,7 @@ class YearTableOut(Schema):
     title: str
     columns: list[YearColumnOut]
     rows: list[list[int | float | str | None]]
+    totals: int = Field(description="末尾几行是合计行（全年）")
 
 
 class ReadingYearOut(Schema):
@@ -55,7 +56,7 @@ def _year(request: HttpRequest, person, query: YearQuery) -> dict:
         raise HttpError(422, _("year 不能晚于今年"))
     tables = [{"key": t.key, "title": str(t.title),
                "columns": [{"key": c.key, "label": str(c.label), "kind": c.kind} for c in t.columns],
-               "rows": [[_cell(v) for v in row] for row in t.rows]} for t in reading_year(person, year, today)]
+               "rows": [[_cell(v) for v in row] for row in t.rows], "totals": t.totals} for t in reading_year(person, year, today)]
     return {"user": person.pk, "year": year, "tables": tables}
 
 

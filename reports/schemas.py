@@ -87,6 +87,7 @@ class TableOut(Schema):
     links: list[dict[str, dict[str, str]]] = Field(
         description="每行：列 → 该数字背后明细的参数（GET /api/v1/reports/{slug}/records）；读者个人的明细仅馆员可见")
     chart: ChartOut | None
+    totals: int = Field(description="末尾几行是合计行（全院、全年）：表格页脚显示，图表不画")
 
 
 class FilterOut(Schema):

@@ -76,6 +76,7 @@ def table_view(report: Report, table: Table, f: ReportFilter, links: list[dict])
     exports_query = urlencode(query)
     return {
         "key": table.key, "title": table.title, "note": table.note, "columns": table.columns, "rows": rows,
+        "body": rows[:len(rows) - table.totals], "foot": rows[len(rows) - table.totals:],
         "chart": json.dumps(table.chart.spec(), ensure_ascii=False) if table.chart is not None else "",
         "xlsx": f"{reverse('report-xlsx', args=[report.slug, table.key])}?{exports_query}",
         "csv": f"{reverse('report-csv', args=[report.slug, table.key])}?{exports_query}",

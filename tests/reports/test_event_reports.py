@@ -241,6 +241,7 @@ def test_reading_year_api_is_for_the_person_and_librarians(world):
     mine = api(j1).get("/api/v1/reports/me/year?year=2026")
     assert mine.status_code == 200
     assert mine.json()["tables"][0]["rows"][-1] == ["全年", 3, 3, 3, 1]
+    assert [table["totals"] for table in mine.json()["tables"]] == [1, 0, 0]  # months end with 全年
     assert api(j2).get(f"/api/v1/reports/readers/{j1.pk}/year?year=2026").status_code == 403
     assert api(world.users["mgr"]).get(f"/api/v1/reports/readers/{j1.pk}/year").status_code == 403
     theirs = api(lib).get(f"/api/v1/reports/readers/{j1.pk}/year?year=2026")
@@ -284,6 +285,7 @@ def test_managers_see_divisions_smaller_than_the_minimum_merged_into_other_divis
     the sum of theirs; 民事审判庭 (two) stays; the librarian sees every division."""
     query = "/api/v1/reports/readers?from=2026-01-01&to=2026-06-15"
     assert table_rows(api(world.users["lib"]).get(query), "divisions") == READERS_ALL
+    assert {t["key"]: t["totals"] for t in api(world.users["lib"]).get(query).json()["tables"]} == {"divisions": 1}
     assert table_rows(api(world.users["mgr"]).get(query), "divisions") == [
         ["民事审判庭", 2, 1, 1, 1, 50.0], ["其他部门", 4, 2, 3, 3, 75.0], ["全院", 6, 3, 4, 4, 66.7]]
     # Check-ins per division (j1 3, j3 0 in 民事审判庭; j2 2, org 1, mgr 1 elsewhere), for managers and organizers.

@@ -52,9 +52,17 @@ def assert_charts_over_tables(page, width: int, name: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width, name
 
 
-def cells(page, table: str) -> list[list[str]]:
-    return page.evaluate(f"""[...document.querySelectorAll('#table-{table} tbody tr')]
+def cells(page, table: str, part: str = "tbody") -> list[list[str]]:
+    return page.evaluate(f"""[...document.querySelectorAll('#table-{table} {part} tr')]
         .map((tr) => [...tr.cells].map((td) => td.innerText.trim()))""")
+
+
+def chart_categories(page, table: str) -> list[str]:
+    """The categories ECharts drew for the chart over ``table`` (its category axis)."""
+    return page.evaluate(f"""(() => {{
+        const option = echarts.getInstanceByDom(document.querySelector('.chart[data-table="table-{table}"]'))
+            .getOption();
+        return (option.xAxis[0].type === 'category' ? option.xAxis[0] : option.yAxis[0]).data; }})()""")
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
@@ -100,6 +108,10 @@ def test_events_reports_annual_summary_and_my_year_draw_their_charts(server, bro
         page.goto(f"{base}/reports/{slug}?{QUERY}")
         assert_charts_over_tables(page, width, slug)
         shoot(page, f"{size}-{slug}")
+    page.goto(f"{base}/reports/readers?{QUERY}")
+    divisions, (whole,) = cells(page, "divisions"), cells(page, "divisions", "tfoot")
+    assert whole[0] == "全院" and int(whole[1]) == sum(int(row[1]) for row in divisions)
+    assert chart_categories(page, "divisions") == [row[0] for row in divisions]
     page.goto(f"{base}/reports/event-attendance?{QUERY}")
     # E1: capacity 2, j1 and org confirmed (org promoted), j3 waiting, j1 and org checked in.
     assert cells(page, "sessions")[1][1:] == ["读者沙龙：民法典", "读者沙龙", "2", "2", "1", "2", "100.0", "100.0"]
@@ -118,7 +130,10 @@ def test_events_reports_annual_summary_and_my_year_draw_their_charts(server, bro
     judge.wait_for_url(f"{base}/me")
     judge.goto(f"{base}/me/reading?year=2026")
     assert_charts_over_tables(judge, width, "my-year")
-    assert cells(judge, "months")[-1] == ["全年", "3", "3", "3", "1"]
+    # The year's total is the table's footer, not a thirteenth bar beside the months it adds up.
+    assert cells(judge, "months", "tfoot") == [["全年", "3", "3", "3", "1"]]
+    assert len(cells(judge, "months")) == 12
+    assert chart_categories(judge, "months") == [f"2026-{month:02d}" for month in range(1, 13)]
     assert [row[0] for row in cells(judge, "books")] == ["民法典评注", "刑法学", "公司法"]
     shoot(judge, f"{size}-my-year")
     assert judge.problems == []

@@ -501,6 +501,34 @@ def test_search_page_shows_the_query_limits_message_not_a_500(book):
     assert "q：括号嵌套过深，最多 8 层" in response.content.decode()
 
 
+@pytest.mark.parametrize(("typed", "refused"), [
+    ("担保\x00物权", True), ("担保\x07物权", True), ("担保\x1b[31m物权", True), ("担保\x7f物权", True),
+    ("担保\t物权", False), ("担保\n物权", False), ("担保\r\n物权", False), ("担保\x85物权", False),
+])
+def test_the_page_refuses_a_query_with_control_characters_exactly_when_the_api_does(book, typed, refused):
+    """Attack on issue 19: the page answered 200 to 担保\x07物权 while the API answered 422.  One rule
+    (core.text.CONTROL) for both: C0 controls but tab, line feed and carriage return, and DEL are refused; what the
+    search folds away (a line break, a C1 control) is searched by both."""
+    client = Client()
+
+    page = client.get("/", {"q": typed})
+    api = client.get("/api/v1/search", {"q": typed})
+
+    if refused:
+        assert (page.status_code, api.status_code) == (400, 422)
+        assert "检索词：不能包含控制字符" in page.content.decode()
+        assert [(e["field"], e["msg"]) for e in api.json()["detail"]] == [("q", "Value error, 不能包含控制字符")]
+    else:
+        assert (page.status_code, api.status_code) == (200, 200)
+        assert api.json()["count"] == 1 and "共 1 条结果" in page.content.decode()
+
+
+def test_the_search_page_says_in_english_why_a_query_is_refused(book):
+    page = Client().get("/", {"q": "担保\x07物权"}, headers={"accept-language": "en"})
+
+    assert page.status_code == 400 and "Query: Control characters are not allowed" in page.content.decode()
+
+
 def test_search_page_is_rate_limited_like_the_api(book, settings):
     settings.SEARCH_RATE_ANONYMOUS = 2
     client = Client()
