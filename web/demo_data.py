@@ -98,10 +98,12 @@ DEMO_READERS: tuple[dict, ...] = (
 
 #: Their past loans, all returned: (reader, copy barcode, borrowed days ago, returned days ago), written in
 #: order of borrowing, no copy lent twice at once.  A cluster around security interests (担保物权): the 物权编 commentary (FG000036–38),
-#: 民法物权 (FG000049–50), 担保物权研究 (FG000052–53), 担保法论 (FG000054) and the civil-procedure interpretation's
-#: commentary (FG000092–94, where the special procedure for realising a security interest is).  On the 物权编
-#: page 民法物权 and 担保物权研究 are each shared by three readers (shown); the interpretation's commentary by two,
-#: 担保法论 by one (not shown).
+#: 民法物权 (FG000049–50), 担保物权研究 (FG000052–53), 担保法论 (FG000054), the civil-procedure interpretation's
+#: commentary (FG000092–94, where the special procedure for realising a security interest is) and the 执行异议
+#: commentary (FG000097).  On the 物权编 page 民法物权 and 担保物权研究 are each shared by three readers, but share
+#: its subjects and class and so show under 同类图书 (a book is listed once); the interpretation's commentary,
+#: of another class and subjects, shared by three, is what 借过本书的读者也借过 shows; the 执行异议 commentary,
+#: shared by two, and 担保法论, by one, are not shown there.
 DEMO_READER_LOANS: tuple[tuple[str, str, int, int], ...] = (
     ("reader_chen", "FG000036", 170, 149),
     ("reader_liu", "FG000052", 165, 140),
@@ -114,11 +116,13 @@ DEMO_READER_LOANS: tuple[tuple[str, str, int, int], ...] = (
     ("reader_liu", "FG000050", 100, 77),
     ("reader_chen", "FG000092", 93, 70),
     ("reader_wu", "FG000049", 86, 63),
+    ("reader_zhou", "FG000097", 80, 66),
     ("reader_liu", "FG000054", 72, 51),
     ("reader_zhou", "FG000094", 60, 38),
     ("reader_zhou", "FG000049", 58, 36),
     ("reader_wu", "FG000054", 47, 25),
-    ("reader_wu", "FG000092", 40, 20),
+    ("reader_liu", "FG000092", 40, 20),
+    ("reader_liu", "FG000097", 30, 15),
 )
 
 #: Public holidays (days off, 调休 included) by year, as the State Council's notice for the year lists

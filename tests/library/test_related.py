@@ -152,9 +152,49 @@ def test_related_works_cost_bounded_queries_and_none_when_cached(judge, django_a
 def test_related_lists_are_capped(judge):
     book = _book("担保物权研究", clc="D923.2", subjects=["担保"])
     for n in range(related.RELATED_LIMIT + 3):
-        _book(f"同类{n}", clc="D923.2", subjects=["担保"])
+        _book(f"同主题{n}", clc="D923.2", subjects=["担保"])
+        _book(f"同类{n}", clc="D923.2")
     found = related.book_related(book=book, user=judge)
     assert len(found["subjects"]) == len(found["same_class"]) == related.RELATED_LIMIT
+
+
+def test_a_book_is_listed_once_in_the_first_section_it_belongs_to(settings, judge):
+    """``both`` shares the subject and the class and is borrowed together: it is listed under 主题相同 only;
+    ``klass`` shares the class and is borrowed together: under 同类图书 only; the borrowed list keeps the books
+    only it has, and a book two readers share is still never shown though there is room."""
+    settings.RELATED_MIN_READERS = 3
+    book = _book("担保物权研究", clc="D923.2", subjects=["担保"], barcode="A1")
+    both = _book("担保法", clc="D923.2", subjects=["担保"], barcode="B1")
+    klass = _book("物权法", clc="D923.2", barcode="C1")
+    other = _book("政治学原理", clc="D0", barcode="D1")
+    pair = _book("中国政治", clc="D6", barcode="E1")
+    readers = [make_user(f"reader{n}", Role.JUDGE) for n in range(3)]
+    for reader in readers:
+        _lend(reader, book, both, klass, other)
+    for reader in readers[:2]:
+        _lend(reader, pair)
+
+    found = related.book_related(book=book, user=judge)
+
+    assert _ids(found["subjects"]) == [("book", both.pk)]
+    assert _ids(found["same_class"]) == [("book", klass.pk)]
+    assert _ids(found["borrowed"]) == [("book", other.pk)]
+    response = api_for(judge).get(f"/api/v1/books/{book.pk}/related")
+    assert {k: _ids(v) for k, v in response.json().items()} == {
+        "subjects": [("book", both.pk)], "same_class": [("book", klass.pk)], "borrowed": [("book", other.pk)]}
+
+
+def test_a_later_section_is_filled_from_its_own_candidates_after_the_books_listed_before(judge):
+    """Six books share the subject and the class, three more only the class: 同类图书 lists those three, not
+    nothing (the books were left out before the list was cut)."""
+    book = _book("担保物权研究", clc="D923.2", subjects=["担保"])
+    shared = [_book(f"同主题{n}", clc="D923.2", subjects=["担保"]) for n in range(related.RELATED_LIMIT)]
+    only_class = [_book(f"同类{n}", clc="D923.2") for n in range(3)]
+
+    found = related.book_related(book=book, user=judge)
+
+    assert sorted(_ids(found["subjects"])) == sorted(("book", b.pk) for b in shared)
+    assert _ids(found["same_class"]) == [("book", b.pk) for b in only_class]
 
 
 # --- the cache, per book ------------------------------------------------------------------------------------
@@ -194,6 +234,7 @@ def test_editing_a_books_subjects_or_class_refreshes_its_lists_at_once(judge):
     book = _book("担保物权研究", subjects=["担保"], clc="D923.2")
     guarantee = _book("担保法", subjects=["担保"])
     criminal = _book("刑法总论", subjects=["刑法"], clc="D924")
+    penal = _book("刑法各论", clc="D924")
     assert _ids(related.book_related(book=book, user=judge)["subjects"]) == [("book", guarantee.pk)]
 
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -201,7 +242,7 @@ def test_editing_a_books_subjects_or_class_refreshes_its_lists_at_once(judge):
 
     found = related.book_related(book=book, user=judge)
     assert _ids(found["subjects"]) == [("book", criminal.pk)]
-    assert _ids(found["same_class"]) == [("book", criminal.pk)]
+    assert _ids(found["same_class"]) == [("book", penal.pk)]  # 刑法总论 is listed under 主题相同 already
 
 
 def test_lists_computed_while_a_change_commits_are_not_served_after_it(judge):
