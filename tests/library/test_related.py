@@ -135,7 +135,7 @@ def test_same_class_lists_the_deepest_shared_class_first_and_never_the_main_clas
 
     assert [(item["id"], item["shared"]) for item in items] == [
         (same.pk, ["D923.2"]), (civil.pk, ["D923"]), (china.pk, ["D92"]), (law.pk, ["D9"])]
-    assert [item["class_name"] for item in items] == ["", "民法", "中国法律", "法律"]
+    assert [item["class_name"] for item in items] == ["物权", "民法", "中国法律", "法律"]
 
 
 def test_related_works_cost_bounded_queries_and_none_when_cached(judge, django_assert_max_num_queries,
@@ -442,10 +442,10 @@ def test_the_browse_page_links_each_count_to_the_filtered_search(db):
 
 def test_the_browse_page_opens_the_only_class_holding_books_and_names_an_unnamed_class_once(db):
     """Routine walk (issue 19): a court's library is all D, yet a phone took a tap on D and one on D9 (its only
-    class) before any choice; and a class the table does not name (D923.2) read "D923.2 D923.2"."""
+    class) before any choice; and a class the table does not name (then D923.2; D923.21 here) read "D923.2 D923.2"."""
     import re
 
-    _book("担保物权研究", clc="D923.2")
+    _book("担保物权研究", clc="D923.21")
     _book("刑法总论", clc="D924")
 
     page = Client().get("/browse").content.decode()
@@ -453,8 +453,9 @@ def test_the_browse_page_opens_the_only_class_holding_books_and_names_an_unnamed
     opened = re.findall(r'<details open><summary><span class="clc-code">([^<]+)</span>', page)
     assert opened == ["D", "D9"]  # D92 is the only class of D9 too, but the last level shown has no children
     civil = Client().get("/browse", {"clc": "D923"}).content.decode()
-    assert '<span class="clc-code">D923.2</span> <span class="clc-name"></span>' in civil
-    assert "D923.2 D923.2" not in re.sub(r"<[^>]+>", "", civil)
+    assert '<span class="clc-code">D923.2</span> <span class="clc-name">物权</span>' in civil
+    assert '<span class="clc-code">D923.21</span> <span class="clc-name"></span>' in civil
+    assert "D923.21 D923.21" not in re.sub(r"<[^>]+>", "", civil)
 
     _book("计算机程序设计", clc="TP311")  # two main classes hold books: the page starts folded again
     assert "<details open>" not in Client().get("/browse").content.decode()

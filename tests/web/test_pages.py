@@ -658,7 +658,7 @@ def test_a_class_from_the_browse_page_lists_its_books_says_which_class_and_can_b
     assert 'id="home"' not in page and 'id="arrivals-title"' not in page
     assert "共 1 条结果" in page and f'href="/books/{contract.pk}"' in page
     chip = re.search(r'<p class="meta" id="class-filter">(.*?)</p>', page, re.S).group(1)
-    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", chip)).strip() == "中图分类：D923.6 · 取消分类筛选 · 回到分类浏览"
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", chip)).strip() == "中图分类：D923.6 合同法 · 取消分类筛选 · 回到分类浏览"
     assert re.findall(r'href="([^"]+)"', chip) == ["?", "/browse?clc=D923.6"]
     assert "筛选 （已选 1 项）" in page
 
