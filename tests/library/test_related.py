@@ -428,7 +428,7 @@ def test_the_browse_page_links_each_count_to_the_filtered_search(db):
     apply_index_outbox()
 
     page = Client().get("/browse").content.decode()
-    assert page.count('class="clc-count empty"') == len(MAIN_CLASSES) - 1  # only D has books
+    assert 'class="clc-count empty"' not in page  # the 21 classes without a book are folded into one row
     assert 'href="/?clc=D9"' in page and "法律" in page
     deeper = Client().get("/browse", {"clc": "D92"}).content.decode()
     assert 'href="/browse?clc=D9">D9 法律</a>' in deeper
@@ -459,6 +459,33 @@ def test_the_browse_page_opens_the_only_class_holding_books_and_names_an_unnamed
 
     _book("计算机程序设计", clc="TP311")  # two main classes hold books: the page starts folded again
     assert "<details open>" not in Client().get("/browse").content.decode()
+
+
+def test_the_browse_page_folds_the_main_classes_without_books_into_one_row(db):
+    """Routine walk (issue 19): a phone showed 21 main classes of 0 books around D.  They are one folded row,
+    其他 21 类无馆藏, that lists their codes and names (no count, no link); a class page is unchanged."""
+    import re
+
+    _book("担保物权研究", clc="D923.2")
+
+    page = Client().get("/browse").content.decode()
+
+    tree = page[page.index('id="clc-tree"'):page.index("</ul>", page.index('id="clc-empty-classes"'))]
+    top = re.findall(r'<li>(?:<details[^>]*><summary>|<div class="clc-leaf">)<span class="clc-code">([^<]+)</span>',
+                     tree.split('id="clc-empty-classes"')[0])
+    assert top[0] == "D" and "A" not in top
+    empty = tree.split('id="clc-empty-classes"')[1]
+    assert "其他 21 类无馆藏" in empty
+    assert re.findall(r'<span class="clc-code">([^<]+)</span>', empty) == [c for c in MAIN_CLASSES if c != "D"]
+    assert "clc-count" not in empty and "href" not in empty
+    assert "21 other classes hold no books" in Client(headers={"Accept-Language": "en"}).get("/browse").content.decode()
+
+
+def test_the_browse_page_of_an_empty_catalogue_says_every_class_is_empty(db):
+    page = Client().get("/browse").content.decode()
+
+    assert "22 个大类均无馆藏" in page and "其他" not in page
+    assert 'class="clc-count' not in page
 
 
 def _client(user) -> Client:
