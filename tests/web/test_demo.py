@@ -271,6 +271,24 @@ def test_the_demo_catalogues_misheard_queries_show_their_corrections_results(dem
     assert seen == dict.fromkeys(cases, (True, True, True, False))
 
 
+def test_the_demo_catalogue_answers_a_citation_of_the_civil_code_with_the_article_highlighted(demo, client):
+    """Routine walk (issue 19): no demo record cited an article of the 民法典, so the citation search showed
+    nothing in the demo.  A paper cites 《民法典》第三百九十四条 in its abstract: every written form of the citation
+    finds it, the page says it searched the article and marks the citation as the paper writes it."""
+    from search_index import services
+
+    services.index_rebuild()
+    paper = Paper.objects.get(title="流押条款的效力与抵押权的实现——以民法典第四百零一条为中心")
+
+    for query in ("民法典第394条", "《民法典》第三百九十四条", "民法典394"):
+        page = client.get("/", {"q": query}).content.decode()
+        results = page[page.index('<ol class="results">'):page.index("</ol>", page.index('<ol class="results">'))]
+        assert f'href="/papers/{paper.pk}"' in results, query
+        assert "已按条文检索：民法典 第 394 条（引用该条的作品）" in page
+        assert "<mark>《民法典》第三百九十四条</mark>" in results
+    assert paper.visibility == Paper.Visibility.PUBLIC
+
+
 def _reader_loans() -> list[tuple]:
     return sorted(Loan.objects.filter(patron__username__in=[r["username"] for r in DEMO_READERS])
                   .values_list("patron__username", "copy__barcode", "status", "borrowed_at", "returned_at"),
