@@ -9,12 +9,14 @@ its progress.  ``manage.py rebuild_index`` still rebuilds inline.
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -170,7 +172,9 @@ class LawNameAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("简称"))
     def short_forms_line(self, obj):
-        return "、".join(laws.split_forms(obj.short_forms))
+        # Each form whole (static/shuyuan_admin.css): a phone's narrow column broke 民诉法 into 民 / 诉 / 法.
+        return format_html_join("、", '<span class="short-form">{}</span>',
+                                ((form,) for form in laws.split_forms(obj.short_forms))) or "-"
 
     def get_readonly_fields(self, request, obj=None):
         # The index stores the code with every cited article: it never changes once the law exists.
@@ -185,14 +189,25 @@ class LawNameAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         after = self._forms(obj)
         if before != after:
-            services.law_name_changed(forms=before ^ after if change else after, created_by=request.user)
+            self._reindexing(request, services.law_name_changed(forms=before ^ after if change else after,
+                                                                created_by=request.user))
 
     def delete_model(self, request, obj):
         forms_before = self._forms(obj)
         super().delete_model(request, obj)
-        services.law_name_changed(forms=forms_before, created_by=request.user)
+        self._reindexing(request, services.law_name_changed(forms=forms_before, created_by=request.user))
 
     def delete_queryset(self, request, queryset):
         forms_before = set().union(*(self._forms(obj) for obj in queryset))
         super().delete_queryset(request, queryset)
-        services.law_name_changed(forms=forms_before, created_by=request.user)
+        self._reindexing(request, services.law_name_changed(forms=forms_before, created_by=request.user))
+
+    def _reindexing(self, request, job) -> None:
+        """Say what the edit does and when (routine walk of issue 19: the save said only "changed successfully",
+        while citations written with the new name are found only after the re-indexing job)."""
+        if job is None:
+            return
+        self.message_user(request, _(
+            "检索已按新名称扩展（其他服务进程最迟 %(seconds)s 秒后）。提到这些名称的作品正在后台重新索引"
+            "（后台任务 %(id)s）；完成后，用新名称写的条文引用才能按条文检索到。")
+            % {"seconds": settings.LAW_DICTIONARY_CHECK_SECONDS, "id": job.pk}, messages.INFO)

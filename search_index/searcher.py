@@ -31,10 +31,12 @@ from search_index import generations, laws, postings_cache, switches
 from search_index.analysis import (
     ENGLISH_STOP_WORDS,
     HAN_RUN_RE,
+    MAX_JOINED_PINYIN_WORDS,
     char_readings,
     han_name_keys,
     han_syllables,
     has_han,
+    joined_pinyin_keys,
     normalize_query_text,
     pinyin_analyzer,
     segment_han_precise,
@@ -278,7 +280,7 @@ def _parser(schema, group, fields=SEARCH_FIELDS) -> qparser.QueryParser:
 
 _FIELD_PREFIX = re.compile(r"(\b|^)([A-Za-z_]+|[\u4e00-\u9fff]{2})[:：]")
 ALLOWED_PREFIXES = {"title", "author", "authors", "作者", "题名", "标题", "clc", "分类", "isbn", "people", "cites",
-                    "romanized"}
+                    "romanized", "pinyin"}
 
 
 def _sanitize(text: str) -> str:
@@ -697,6 +699,72 @@ def _with_romanized_names(words: str, reader) -> str:
     for start, end, keys in replacements:
         alternatives = " OR ".join(f"romanized:{key}" for key in keys)
         out += [words[last:start], f" ({words[start:end]} OR {alternatives}) "]
+        last = end
+    out.append(words[last:])
+    return " ".join("".join(out).split())
+
+
+#: Pinyin keys looked up for words typed apart (each one term lookup in the ``pinyin`` field's dictionary).
+MAX_PINYIN_JOINS = 16
+#: A word of a query that may be pinyin: letters only (tone marks and ü included), nothing attached.
+_PINYIN_WORD = re.compile(r"[A-Za-z\u00C0-\u024F]+")
+
+
+def _with_joined_pinyin(words: str, reader) -> str:
+    """``words`` with pinyin words typed apart also searched as the one word the index holds for them: ``wang
+    liming`` → ``((wang liming) OR pinyin:wangliming)``.
+
+    The pinyin field keeps a Chinese word's syllables joined (王利明 → ``wangliming``) and each syllable, not
+    the given name 利明 on its own: ``wang liming`` required a ``liming`` no record holds and fell back to any
+    word, which ranked other authors named 王 as high as 王利明.  A run of adjacent words that are all pinyin
+    (whitespace between them, none quoted, excluded, after a field prefix or an operator) is read left to
+    right, the longest span first (up to analysis.MAX_JOINED_PINYIN_WORDS words): a span whose joined letters
+    (or, for a name's shape, last word first: ``liming wang``) the field's dictionary holds becomes that
+    alternative.  Only a key the index holds is added, so other Latin queries are parsed as before; at most
+    MAX_PINYIN_JOINS lookups.
+    """
+    if not switches.on(switches.PINYIN) or not switches.on(switches.JOINED_PINYIN) or not _LATIN.search(words):
+        return words
+    runs: list[list[re.Match]] = [[]]
+    for token in re.finditer(r"\S+", words):
+        word = token.group()
+        if (_PINYIN_WORD.fullmatch(word) and not _OPERATOR_WORDS.fullmatch(word)
+                and not _protected(words, token.start())):
+            if runs[-1] and words[runs[-1][-1].end():token.start()].strip():
+                runs.append([])
+            runs[-1].append(token)
+        elif runs[-1]:
+            runs.append([])
+    replacements: list[tuple[int, int, str]] = []
+    lookups = 0
+    for run in runs:
+        i = 0
+        while i < len(run) - 1 and lookups < MAX_PINYIN_JOINS:
+            found = None
+            for j in range(min(len(run), i + MAX_JOINED_PINYIN_WORDS), i + 1, -1):
+                keys = joined_pinyin_keys([t.group() for t in run[i:j]])
+                if not keys:
+                    continue
+                lookups += 1
+                held = [key for key in keys if ("pinyin", key) in reader]
+                if held:
+                    found = (j, held)
+                    break
+                if lookups >= MAX_PINYIN_JOINS:
+                    break
+            if found is None:
+                i += 1
+                continue
+            j, held = found
+            start, end = run[i].start(), run[j - 1].end()
+            alternatives = " OR ".join(f"pinyin:{key}" for key in held)
+            replacements.append((start, end, f" (({words[start:end]}) OR {alternatives}) "))
+            i = j
+    if not replacements:
+        return words
+    out, last = [], 0
+    for start, end, replacement in replacements:
+        out += [words[last:start], replacement]
         last = end
     out.append(words[last:])
     return " ".join("".join(out).split())
@@ -1527,7 +1595,7 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
     # The words searched: the text with citations and law names rewritten (law_query), and names the
     # catalogue holds written in pinyin added (_with_romanized_names); fields, the call number, the empty
     # query and did-you-mean look at the text as typed.
-    words = _with_romanized_names(law.text, searcher.reader())
+    words = _with_joined_pinyin(_with_romanized_names(law.text, searcher.reader()), searcher.reader())
 
     matched_all = True
     call_number = call_number_query(text) if text.strip() else None
