@@ -129,9 +129,11 @@ serve-prepare: $(VENV)/.runtime
 # Production serving: DEBUG off, static files collected and served by whitenoise, several gunicorn workers.
 # Needs SECRET_KEY, ALLOWED_HOSTS and SITE_URL in the environment (the system checks refuse to start without them).
 # Requests are logged by the app (JSON lines with the request id, feed secrets removed), not by gunicorn's access log.
+# --preload: the master imports the application and warms the search (shuyuan/wsgi.py) once, and its workers share
+# that memory; new code therefore needs a restart, not a HUP (docs/deploy.md).
 serve: serve-prepare
 	DEBUG=False $(PY) manage.py run_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-		DEBUG=False $(VENV)/bin/gunicorn shuyuan.wsgi:application --workers $(WORKERS) --bind $(HOST):$(PORT) \
+		DEBUG=False $(VENV)/bin/gunicorn shuyuan.wsgi:application --preload --workers $(WORKERS) --bind $(HOST):$(PORT) \
 		--error-logfile - --timeout 60
 
 # Front-end files kept in static/vendor/ (static/vendor/README.md): fetched again from the npm registry by

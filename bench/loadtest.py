@@ -506,7 +506,7 @@ def gunicorn_command(workers: int, port: int) -> list[str]:
     """The command of ``make serve``, with this run's worker count and port."""
     exe = Path(sys.executable).with_name("gunicorn")
     head = [str(exe)] if exe.exists() else [sys.executable, "-m", "gunicorn"]
-    return [*head, "shuyuan.wsgi:application", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+    return [*head, "shuyuan.wsgi:application", "--preload", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
             "--error-logfile", "-", "--timeout", "60"]
 
 

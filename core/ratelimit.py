@@ -104,7 +104,8 @@ class RedisCounters:
     def __init__(self, url: str) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(url)
+        # A Redis that hangs fails the request after these seconds (503, shuyuan/api.py) instead of holding it.
+        self.redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
     def add(self, key: str, current: int, first: int, ttl: int, cap: int | None,
             amount: int = 1) -> tuple[bool, dict[int, int]]:

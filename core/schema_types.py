@@ -1,23 +1,24 @@
 """Input types shared by every app's schemas."""
 
-import re
 from typing import Annotated
 
-from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
-from core.text import HIDDEN_MESSAGE, MESSAGE, has_hidden_characters, has_visible_text, is_single_line
-
-# C0 control characters other than tab, newline and carriage return, and DEL.
-# PostgreSQL cannot store NUL in text at all, and none of these belongs in a
-# title or a name, so they are refused at the edge with the field named.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from core.text import (
+    CONTROL_MESSAGE,
+    HIDDEN_MESSAGE,
+    MESSAGE,
+    has_control_characters,
+    has_hidden_characters,
+    has_visible_text,
+    is_single_line,
+)
 
 
 def no_control_chars(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError(_("不能包含控制字符"))
+    if has_control_characters(value):
+        raise ValueError(str(CONTROL_MESSAGE))
     return value
 
 

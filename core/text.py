@@ -27,6 +27,23 @@ def validate_single_line(value: str) -> None:
         raise ValidationError(MESSAGE, code="not_single_line")
 
 
+#: C0 control characters other than tab, line feed and carriage return, and DEL: refused in every text a person
+#: types (PostgreSQL cannot store NUL at all, and none of them belongs in a title, a name or a query), by the
+#: API's ``Text`` type and by the pages' forms alike, with this one message.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = _("不能包含控制字符")
+
+
+def has_control_characters(value: str) -> bool:
+    return CONTROL.search(value or "") is not None
+
+
+def validate_no_control_characters(value: str) -> None:
+    """A Django field validator: the rule of the API's ``Text`` fields (``core.schema_types``)."""
+    if has_control_characters(value):
+        raise ValidationError(CONTROL_MESSAGE, code="control_characters")
+
+
 #: Characters that draw nothing but are not format characters (Unicode's default-ignorable fillers, the
 #: combining grapheme joiner, variation selectors, Braille blank): "院本部" + any of them looked like 院本部.
 INVISIBLE_FILLERS = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0\ufe00-\ufe0f\U000e0100-\U000e01ef]")

@@ -29,6 +29,7 @@ from accounts.models import Role
 from accounts.selectors import user_has_role
 from core import ratelimit
 from core.errors import DomainError, InvalidInput
+from core.media import delete_media
 from core.text import MESSAGE as NOT_ONE_LINE
 from core.text import is_single_line
 from events import listing, notices
@@ -1281,7 +1282,7 @@ def _content_matches(data: bytes, extension: str) -> bool:
 
 
 def attachment_add(*, event: Event, data: bytes, filename: str):
-    """Store a material under a random name in MEDIA_ROOT/events/ (the given name is kept for downloads)."""
+    """Store a material under a random name in the uploads' events/ folder (the given name is kept for downloads)."""
     import os
 
     from django.core.files.base import ContentFile
@@ -1318,7 +1319,7 @@ def attachment_add(*, event: Event, data: bytes, filename: str):
                     "mb": limit // 2**20}, status=409)
             attachment.save()
     except BaseException:
-        attachment.file.storage.delete(attachment.file.name)  # the file of a refused upload is not kept
+        delete_media(attachment.file.storage, attachment.file.name, folder="events")  # a refused upload's file goes
         raise
     return attachment
 

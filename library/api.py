@@ -273,14 +273,14 @@ CONTENT_TYPES = {
 }
 
 
-def _text_charset(paper: Paper) -> str:
+def _text_charset(handle) -> str:
     """Text files are kept as uploaded: UTF-8 or GB18030 (checked at upload).
 
-    The first 64 KiB decide: GB18030 text fails as UTF-8 within its first
-    Chinese character, so the whole file need not be read on every download.
+    The first 64 KiB of the open file decide (it is rewound after): GB18030 text fails as UTF-8 within its
+    first Chinese character, so the whole file need not be read on every download.
     """
-    with open_media(paper.file) as handle:
-        head = handle.read(64 * 1024)
+    head = handle.read(64 * 1024)
+    handle.seek(0)
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
@@ -290,16 +290,18 @@ def _text_charset(paper: Paper) -> str:
 
 @router.get("/papers/{paper_id}/file", response={200: None, **ERRORS}, auth=CATALOG_READ, summary="下载全文")
 def download_paper_file(request: HttpRequest, paper_id: int):
+    """Streamed from the uploads' store by the application, after the paper's visibility was checked (never a
+    link into the store: docs/design.md, "Uploads on disk or in an object store")."""
     paper = _get_paper(request, paper_id)
     if not paper.file:
         raise HttpError(404, _("该成果没有全文文件"))
     try:
-        content_type = CONTENT_TYPES.get(paper.file_type, "application/octet-stream")
-        if paper.file_type == "txt":
-            content_type = f"text/plain; charset={_text_charset(paper)}"
         handle = open_media(paper.file)
     except (FileNotFoundError, OutsideMediaRoot):
         raise HttpError(404, _("全文文件缺失")) from None
+    content_type = CONTENT_TYPES.get(paper.file_type, "application/octet-stream")
+    if paper.file_type == "txt":
+        content_type = f"text/plain; charset={_text_charset(handle)}"
     services.paper_download_record(paper=paper, reader=request.auth)
     # The extension follows the checked type, also for files stored before names were normalized.
     response = FileResponse(

@@ -86,7 +86,7 @@ from pymarc import Field, Indicators, Record, Subfield, marc8_mapping, marc8_to_
 from tqdm import tqdm
 
 from core.errors import DomainError, InvalidInput
-from core.schema_types import _CONTROL as CONTROL_CHARS_RE
+from core.text import CONTROL as CONTROL_CHARS_RE
 from core.text import one_line, restore_cell
 from library import marcxml, services
 from library.callnumbers import normalize_call_number

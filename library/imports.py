@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError, InvalidInput
-from core.media import OutsideMediaRoot, open_media
+from core.media import OutsideMediaRoot, delete_media, open_media
 from core.text import one_line
 from jobs.services import JobFailure, JobYield
 from library import importers, marcxml
@@ -76,7 +76,7 @@ def catalog_import_create(*, data: bytes, filename: str, format: str | None, loc
         try:
             catalog_import.save()
         except Exception:
-            storage.delete(stored)
+            delete_media(storage, stored, folder="imports")
             raise
     return catalog_import
 
@@ -187,7 +187,7 @@ def catalog_import_run(*, catalog_import_id: int, progress, make_way=None) -> di
         if not catalog_import.dry_run:
             stored, storage = catalog_import.file.name, catalog_import.file.storage
             CatalogImport.objects.filter(pk=catalog_import.pk).update(file="")
-            transaction.on_commit(lambda: storage.delete(stored))
+            transaction.on_commit(lambda: delete_media(storage, stored, folder="imports"))
     catalog_import.refresh_from_db()
     return _summary(catalog_import)
 
@@ -209,7 +209,7 @@ def dry_run_file_discard(*, catalog_import: CatalogImport) -> None:
     stored, storage = catalog_import.file.name, catalog_import.file.storage
     with transaction.atomic():
         CatalogImport.objects.filter(pk=catalog_import.pk).update(file="")
-        transaction.on_commit(lambda: storage.delete(stored))
+        transaction.on_commit(lambda: delete_media(storage, stored, folder="imports"))
     catalog_import.file = ""
 
 

@@ -12,6 +12,9 @@ Related works, each list at most ``RELATED_LIMIT`` long:
   well as this one, the most readers first.  Only books and their order come out: never a reader, never a
   count, so nobody learns who borrowed what (a pair borrowed by fewer readers than that is not shown at all).
 
+A book is listed once, in the first section it belongs to (same subjects, then same class, then borrowed
+together); each later section leaves out the books already listed before it is cut to its length.
+
 The work is bounded per page: at most ``RELATED_TERMS`` subjects are compared, at most one query per class
 level, and the co-borrowing counts read the loans of the ``RELATED_READERS`` readers who borrowed this book
 most recently.
@@ -50,8 +53,8 @@ RELATED_LIMIT = 6
 RELATED_TERMS = 8
 #: Readers of this book whose loans are read to find the books borrowed together.
 RELATED_READERS = 200
-#: Bump when the cached shape changes.
-CACHE_VERSION = 2
+#: Bump when the cached shape changes (3: each book in one section only).
+CACHE_VERSION = 3
 
 
 def _terms(values) -> list[str]:
@@ -97,11 +100,11 @@ def _by_subjects(terms: list[str], *, user, exclude_book: int | None = None,
     return [item for _shared, _kind, item in items[:RELATED_LIMIT]]
 
 
-def _by_class(book: Book) -> list[dict]:
+def _by_class(book: Book, *, shown: Iterable[int] = ()) -> list[dict]:
     """Books of the same class, the deepest shared class first: one query per class level below the main class,
-    each asking only for the books still wanted."""
+    each asking only for the books still wanted; books in ``shown`` (listed in an earlier section) left out."""
     found: list[dict] = []
-    seen = {book.pk}
+    seen = {book.pk, *shown}
     for prefix in class_prefixes(book.clc)[:-1]:  # never the main class alone
         rows = (Book.objects.filter(clc__startswith=prefix).exclude(pk__in=seen).order_by("clc", "id")
                 .values("id", "title", "year", "clc")[:RELATED_LIMIT - len(found)])
@@ -113,12 +116,14 @@ def _by_class(book: Book) -> list[dict]:
     return found
 
 
-def _borrowed_together(book: Book) -> list[dict]:
+def _borrowed_together(book: Book, *, shown: Iterable[int] = ()) -> list[dict]:
     """Books that at least ``RELATED_MIN_READERS`` distinct readers borrowed besides this one, the most readers
-    first; read from the loans of this book's ``RELATED_READERS`` most recent readers.  Two queries."""
+    first; read from the loans of this book's ``RELATED_READERS`` most recent readers; books in ``shown`` (listed
+    in an earlier section) left out before the list is cut, so the next ones that pass the minimum take their
+    places.  Two queries."""
     readers = (Loan.objects.filter(book=book).values("patron").annotate(last=Max("borrowed_at"))
                .order_by("-last", "patron").values("patron")[:RELATED_READERS])
-    ids = list(Loan.objects.filter(patron__in=readers).exclude(book=book).values("book")
+    ids = list(Loan.objects.filter(patron__in=readers).exclude(book=book).exclude(book__in=list(shown)).values("book")
                .annotate(readers=Count("patron", distinct=True)).filter(readers__gte=settings.RELATED_MIN_READERS)
                .order_by("-readers", "book").values_list("book", flat=True)[:RELATED_LIMIT])
     rows = {row["id"]: row for row in Book.objects.filter(pk__in=ids).values("id", "title", "year", "clc")}
@@ -190,11 +195,19 @@ def forget_reader(*, patron_id: int) -> None:
 
 
 def book_related(*, book: Book, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[dict]]:
-    """``{"subjects": [...], "same_class": [...], "borrowed": [...]}``: see the module's docstring.  No query when
-    cached, at most nine when not."""
-    return _cached("book", book.pk, _scope(user), lambda: {
-        "subjects": _by_subjects(_terms(book.subjects), user=user, exclude_book=book.pk),
-        "same_class": _by_class(book), "borrowed": _borrowed_together(book)})
+    """``{"subjects": [...], "same_class": [...], "borrowed": [...]}``: see the module's docstring.  Each book is
+    listed once, in the first of these sections it belongs to (a book of the same subjects and class is not
+    repeated under 同类图书 or 借过本书的读者也借过); a later section is filled from its own candidates after them.
+    No query when cached, at most nine when not."""
+
+    def compute() -> dict[str, list[dict]]:
+        subjects = _by_subjects(_terms(book.subjects), user=user, exclude_book=book.pk)
+        shown = {item["id"] for item in subjects if item["type"] == "book"}
+        same_class = _by_class(book, shown=shown)
+        shown.update(item["id"] for item in same_class)
+        return {"subjects": subjects, "same_class": same_class, "borrowed": _borrowed_together(book, shown=shown)}
+
+    return _cached("book", book.pk, _scope(user), compute)
 
 
 def paper_related(*, paper: Paper, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[dict]]:

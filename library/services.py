@@ -20,7 +20,7 @@ from accounts.models import Role
 from accounts.selectors import user_has_role
 from core import ratelimit
 from core.errors import DomainError, InvalidInput
-from core.media import OutsideMediaRoot, open_media
+from core.media import OutsideMediaRoot, delete_media, open_media
 from library import callnumbers, labels, selectors
 from library.circulation import copy_came_free
 from library.fulltext import Extraction, check_file, download_name, extract_text
@@ -646,13 +646,13 @@ def _file_storage():
 def _delete_file_on_commit(name: str) -> None:
     if name:
         storage = _file_storage()
-        transaction.on_commit(lambda: storage.delete(name))
+        transaction.on_commit(lambda: delete_media(storage, name, folder="papers"))
 
 
 def paper_file_discard(*, name: str) -> None:
     """Delete a stored file that no committed paper names (an upload whose transaction failed)."""
     if name:
-        _file_storage().delete(name)
+        delete_media(_file_storage(), name, folder="papers")
 
 
 def _paper_gone(paper_id: int | None) -> DomainError:
@@ -731,7 +731,7 @@ def paper_store_file(*, paper: Paper, data: bytes, filename: str) -> Paper:
             paper.save(update_fields=[*_STORED_FILE_FIELDS, "updated_at"])
             _delete_file_on_commit(old_name)
     except BaseException:
-        storage.delete(new_name)  # the file of an upload that did not happen is not kept
+        delete_media(storage, new_name, folder="papers")  # the file of an upload that did not happen is not kept
         paper.file, paper.file_type = before
         raise
     return paper

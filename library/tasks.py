@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+from core.media import delete_media
 from jobs.services import JobFailure, job_enqueue, others_waiting
 from jobs.tasks import job_task
 from library import imports, services
@@ -89,13 +90,20 @@ def catalog_import_start(*, data: bytes, filename: str, format: str | None, loca
 
     The job runs in the language active now (the request's): the report it writes (each failed row's
     reason) is stored text, in the language of the librarian who started the import."""
-    with transaction.atomic():
-        catalog_import = imports.catalog_import_create(data=data, filename=filename, format=format, location=location,
-                                                       created_by=started_by, dry_run=dry_run)
-        catalog_import.job = job_enqueue(import_catalog_file, key=f"catalog_import:{catalog_import.pk}",
-                                         payload={"import_id": catalog_import.pk, "language": translation.get_language()},
-                                         created_by=started_by)
-        catalog_import.save(update_fields=["job"])
+    catalog_import = None
+    try:
+        with transaction.atomic():
+            catalog_import = imports.catalog_import_create(data=data, filename=filename, format=format,
+                                                           location=location, created_by=started_by, dry_run=dry_run)
+            catalog_import.job = job_enqueue(import_catalog_file, key=f"catalog_import:{catalog_import.pk}",
+                                             payload={"import_id": catalog_import.pk,
+                                                      "language": translation.get_language()},
+                                             created_by=started_by)
+            catalog_import.save(update_fields=["job"])
+    except BaseException:
+        if catalog_import is not None:  # stored, then the transaction failed: the file is no import's
+            delete_media(catalog_import.file.storage, catalog_import.file.name, folder="imports")
+        raise
     return catalog_import
 
 
@@ -119,5 +127,5 @@ def catalog_import_commit(*, dry_run: CatalogImport, started_by: AbstractBaseUse
         started = catalog_import_start(data=data, filename=locked.file_name, format=locked.format or None,
                                        location=locked.location or None, started_by=started_by)
         CatalogImport.objects.filter(pk=locked.pk).update(committed_as=started)
-        transaction.on_commit(lambda: storage.delete(stored))
+        transaction.on_commit(lambda: delete_media(storage, stored, folder="imports"))
     return started

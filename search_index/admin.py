@@ -6,18 +6,23 @@ update the index never gets) and can ask a worker to rebuild the whole index; th
 its progress.  ``manage.py rebuild_index`` still rebuilds inline.
 """
 
+import re
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
-from search_index import laws, services
+from core.text import INVISIBLE_FILLERS, NOT_IN_A_LINE, has_hidden_characters
+from search_index import laws, searcher, services
 from search_index.models import IndexTask, LawName
 
 
@@ -73,10 +78,66 @@ class IndexTaskAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
 
 
+#: A law's code is part of the ``cites`` terms a query is rewritten into (``cites:f0186a394``).
+_CODE = re.compile(r"[a-z][a-z0-9]{0,15}")
+
+
+def _shown(form: str) -> str:
+    """A form as a message may quote it: control and invisible characters written as U+XXXX."""
+    return "".join(f"U+{ord(c):04X}" if NOT_IN_A_LINE.match(c) or has_hidden_characters(c) else c for c in form)
+
+
+def name_problems(label, forms: list[str]) -> list[str]:
+    """Why each of ``forms`` (the law's title, short forms or parts, named ``label`` in the messages) cannot be
+    a name the search looks for: control or invisible characters, query syntax (an operator word, a field
+    prefix, quotes, brackets, wildcards, markup: ``searcher.query_syntax``), or a single character, which the
+    dictionary ignores (``laws.LawDictionary``) and which would otherwise be saved without a word."""
+    problems = []
+    for form in forms:
+        if NOT_IN_A_LINE.search(form) or has_hidden_characters(form) or INVISIBLE_FILLERS.search(form):
+            problems.append(_("%(field)s“%(form)s”含有控制字符或不可见字符") % {"field": label, "form": _shown(form)})
+            continue
+        syntax = searcher.query_syntax(form)
+        if syntax:
+            message = _("%(field)s“%(form)s”含有检索语法 %(syntax)s：检索时会被读作运算符、字段前缀、通配符或标记，请删去")
+            if "(" in syntax or ")" in syntax:
+                message += _("（名称中的括号请用全角“（）”）")
+            problems.append(message % {"field": label, "form": form, "syntax": " ".join(syntax)})
+        elif len(laws.normalize_form(form)) < 2:
+            problems.append(_("%(field)s“%(form)s”不足两个字：检索不使用一个字的名称，请写全") % {"field": label, "form": form})
+    return problems
+
+
 class LawNameForm(forms.ModelForm):
     class Meta:
         model = LawName
         fields = ["code", "title", "kind", "short_forms", "parts", "source"]
+
+    def clean_code(self):
+        code = (self.cleaned_data.get("code") or "").strip().lower()
+        if not _CODE.fullmatch(code):
+            raise forms.ValidationError(_("编号只能由小写字母和数字组成，以字母开头，例如 x0001"))
+        return code
+
+    def _checked(self, name: str, forms_: list[str]) -> None:
+        problems = name_problems(LawName._meta.get_field(name).verbose_name, forms_)
+        if problems:
+            raise forms.ValidationError(problems)
+
+    def clean_title(self):
+        title = self.cleaned_data["title"]
+        self._checked("title", [title])
+        return title
+
+    def clean_short_forms(self):
+        value = self.cleaned_data.get("short_forms", "")
+        self._checked("short_forms", laws.split_forms(value))
+        return value
+
+    def clean_parts(self):
+        value = self.cleaned_data.get("parts", "")
+        self._checked("parts", laws.split_forms(value))
+        return value
 
     def clean(self):
         cleaned = super().clean()
@@ -111,7 +172,9 @@ class LawNameAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("简称"))
     def short_forms_line(self, obj):
-        return "、".join(laws.split_forms(obj.short_forms))
+        # Each form whole (static/shuyuan_admin.css): a phone's narrow column broke 民诉法 into 民 / 诉 / 法.
+        return format_html_join("、", '<span class="short-form">{}</span>',
+                                ((form,) for form in laws.split_forms(obj.short_forms))) or "-"
 
     def get_readonly_fields(self, request, obj=None):
         # The index stores the code with every cited article: it never changes once the law exists.
@@ -126,14 +189,25 @@ class LawNameAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         after = self._forms(obj)
         if before != after:
-            services.law_name_changed(forms=before ^ after if change else after, created_by=request.user)
+            self._reindexing(request, services.law_name_changed(forms=before ^ after if change else after,
+                                                                created_by=request.user))
 
     def delete_model(self, request, obj):
         forms_before = self._forms(obj)
         super().delete_model(request, obj)
-        services.law_name_changed(forms=forms_before, created_by=request.user)
+        self._reindexing(request, services.law_name_changed(forms=forms_before, created_by=request.user))
 
     def delete_queryset(self, request, queryset):
         forms_before = set().union(*(self._forms(obj) for obj in queryset))
         super().delete_queryset(request, queryset)
-        services.law_name_changed(forms=forms_before, created_by=request.user)
+        self._reindexing(request, services.law_name_changed(forms=forms_before, created_by=request.user))
+
+    def _reindexing(self, request, job) -> None:
+        """Say what the edit does and when (routine walk of issue 19: the save said only "changed successfully",
+        while citations written with the new name are found only after the re-indexing job)."""
+        if job is None:
+            return
+        self.message_user(request, _(
+            "检索已按新名称扩展（其他服务进程最迟 %(seconds)s 秒后）。提到这些名称的作品正在后台重新索引"
+            "（后台任务 %(id)s）；完成后，用新名称写的条文引用才能按条文检索到。")
+            % {"seconds": settings.LAW_DICTIONARY_CHECK_SECONDS, "id": job.pk}, messages.INFO)

@@ -30,7 +30,7 @@ import functools
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -65,6 +65,7 @@ __all__ = [
     "han_syllables",
     "has_han",
     "is_latin_query",
+    "joined_pinyin_keys",
     "isbn_analyzer",
     "normalize_query_text",
     "pinyin_analyzer",
@@ -915,6 +916,29 @@ def han_name_keys(word: str) -> tuple[str, ...]:
     rest = "".join(syllables[1:])
     firsts = dict.fromkeys([syllables[0], *char_readings(word[0])[:3]])
     return tuple(dict.fromkeys(key for first in firsts for key in _with_u(first + rest)))
+
+
+#: Pinyin words written apart are joined into one key of at most this many words (民事诉讼法: 5 syllables, typed
+#: as up to 5 words).
+MAX_JOINED_PINYIN_WORDS = 6
+
+
+def joined_pinyin_keys(words: Sequence[str]) -> tuple[str, ...]:
+    """The terms the ``pinyin`` field would hold for a word read as ``words`` written apart (``wang liming`` →
+    ``wangliming``, the whole word 王利明 indexed as one term): their letters joined in the order typed, and for
+    a name's shape (2 or 3 words, 2 to :data:`MAX_NAME_SYLLABLES` syllables) also with the last word first
+    (``liming wang`` → ``wangliming``, a name written given name first).  ``()`` when fewer than 2 or more
+    than :data:`MAX_JOINED_PINYIN_WORDS` words, or when one of them is no pinyin (``secured``)."""
+    folded = [_fold_pinyin(w) for w in words]
+    if not 2 <= len(folded) <= MAX_JOINED_PINYIN_WORDS or not all(w.isascii() and w.isalpha() for w in folded):
+        return ()
+    counts = [_syllable_count(w) for w in folded]
+    if None in counts:
+        return ()
+    keys = ["".join(folded)]
+    if len(folded) <= 3 and sum(counts) <= MAX_NAME_SYLLABLES:
+        keys.append(folded[-1] + "".join(folded[:-1]))
+    return tuple(dict.fromkeys(keys))
 
 
 def pinyin_analyzer() -> CompositeAnalyzer:

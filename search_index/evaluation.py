@@ -52,10 +52,12 @@ ABLATIONS = (
     ("exact titles", (switches.EXACT_TITLE,)),
     ("romanised names", (switches.ROMANIZED_NAMES,)),
     ("disciplines", (switches.DISCIPLINES,)),
+    ("joined pinyin", (switches.JOINED_PINYIN,)),
     # Everything issue 19 added to the query side at once (did-you-mean as a whole, its older Latin part
     # included): the figures before those features, on today's index.
     ("issue 19's features", (switches.LAW_NAMES, switches.CITATIONS, switches.SUGGESTIONS,
-                             switches.EXACT_TITLE, switches.ROMANIZED_NAMES, switches.DISCIPLINES)),
+                             switches.EXACT_TITLE, switches.ROMANIZED_NAMES, switches.DISCIPLINES,
+                             switches.JOINED_PINYIN)),
 )
 
 

@@ -5,9 +5,11 @@ changes (opening a searcher per query costs several times the query itself).
 """
 
 import html
+import logging
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from dataclasses import field as _field
 from datetime import date
@@ -29,10 +31,12 @@ from search_index import generations, laws, postings_cache, switches
 from search_index.analysis import (
     ENGLISH_STOP_WORDS,
     HAN_RUN_RE,
+    MAX_JOINED_PINYIN_WORDS,
     char_readings,
     han_name_keys,
     han_syllables,
     has_han,
+    joined_pinyin_keys,
     normalize_query_text,
     pinyin_analyzer,
     segment_han_precise,
@@ -40,6 +44,8 @@ from search_index.analysis import (
 )
 from search_index.index_schema import FIELD_BOOSTS
 from search_index.whoosh_private import field_b
+
+logger = logging.getLogger(__name__)
 
 MAX_QUERY_LENGTH = 1000
 # Bounds on the work one query may ask for (docs/search.md, "Limits").  Each word costs a posting-list
@@ -274,7 +280,7 @@ def _parser(schema, group, fields=SEARCH_FIELDS) -> qparser.QueryParser:
 
 _FIELD_PREFIX = re.compile(r"(\b|^)([A-Za-z_]+|[\u4e00-\u9fff]{2})[:：]")
 ALLOWED_PREFIXES = {"title", "author", "authors", "作者", "题名", "标题", "clc", "分类", "isbn", "people", "cites",
-                    "romanized"}
+                    "romanized", "pinyin"}
 
 
 def _sanitize(text: str) -> str:
@@ -307,6 +313,45 @@ def _sanitize(text: str) -> str:
 _OPERATOR_WORDS = re.compile(r"(?<!\S)(?:AND|OR|NOT|ANDNOT|ANDMAYBE)(?!\S)")
 _PREFIX_ALTERNATIVES = "|".join(sorted(ALLOWED_PREFIXES))
 _PREFIX_NAMES = re.compile(rf"(?:^|(?<=[\s(\-+]))(?:{_PREFIX_ALTERNATIVES}):", re.IGNORECASE)
+
+
+#: What the parser reads as syntax in a name typed into a query (query_syntax): an operator word in any case, a
+#: field prefix or any colon, quotes, brackets, wildcards and +/- (PlusMinusPlugin), and markup's angle brackets.
+_SYNTAX = re.compile(
+    r"(?P<word>(?<![A-Za-z0-9])(?:ANDMAYBE|ANDNOT|AND|OR|NOT)(?![A-Za-z0-9]))"
+    r"|(?P<prefix>(?:[A-Za-z_]+|[\u4e00-\u9fff]{2})?:)"
+    r"|(?P<mark>[\"'“”‘’「」『』()\[\]{}【】〔〕*?~^+\-<>])",
+    re.IGNORECASE,
+)
+
+
+def query_syntax(text: str) -> list[str]:
+    """The pieces of ``text`` that a query would read as syntax rather than words, each once, in order: ``OR``
+    (any case), ``title:`` (a field prefix, or ``:`` alone), quotes, brackets, ``*``, ``?``, ``~``, ``^``, ``+``,
+    ``-``, ``<``, ``>``; ``[]`` for plain words.  Read after NFKC, as a query is (``：`` is ``:``, ``＊`` is ``*``),
+    except the full-width round brackets of official titles (刑法修正案（七）): in a name they are words when they
+    pair up, and one left open is ``（`` or ``）``.  For names that are put into queries (the law dictionary)."""
+    found: dict[str, None] = {}
+    depth = 0
+    for ch in text:
+        if ch == "（":
+            depth += 1
+        elif ch == "）":
+            if depth == 0:
+                found.setdefault("）")
+            depth = max(0, depth - 1)
+    if depth:
+        found.setdefault("（")
+    normalized = unicodedata.normalize("NFKC", text.replace("（", "\u3008").replace("）", "\u3009"))
+    for m in _SYNTAX.finditer(normalized):
+        if m.lastgroup == "word":
+            found.setdefault(m.group().upper())
+        elif m.lastgroup == "prefix":
+            name = m.group()[:-1]
+            found.setdefault(f"{name.lower()}:" if name.lower() in ALLOWED_PREFIXES else ":")
+        else:
+            found.setdefault(m.group())
+    return list(found)
 
 
 def _word_count(text: str) -> int:
@@ -654,6 +699,72 @@ def _with_romanized_names(words: str, reader) -> str:
     for start, end, keys in replacements:
         alternatives = " OR ".join(f"romanized:{key}" for key in keys)
         out += [words[last:start], f" ({words[start:end]} OR {alternatives}) "]
+        last = end
+    out.append(words[last:])
+    return " ".join("".join(out).split())
+
+
+#: Pinyin keys looked up for words typed apart (each one term lookup in the ``pinyin`` field's dictionary).
+MAX_PINYIN_JOINS = 16
+#: A word of a query that may be pinyin: letters only (tone marks and ü included), nothing attached.
+_PINYIN_WORD = re.compile(r"[A-Za-z\u00C0-\u024F]+")
+
+
+def _with_joined_pinyin(words: str, reader) -> str:
+    """``words`` with pinyin words typed apart also searched as the one word the index holds for them: ``wang
+    liming`` → ``((wang liming) OR pinyin:wangliming)``.
+
+    The pinyin field keeps a Chinese word's syllables joined (王利明 → ``wangliming``) and each syllable, not
+    the given name 利明 on its own: ``wang liming`` required a ``liming`` no record holds and fell back to any
+    word, which ranked other authors named 王 as high as 王利明.  A run of adjacent words that are all pinyin
+    (whitespace between them, none quoted, excluded, after a field prefix or an operator) is read left to
+    right, the longest span first (up to analysis.MAX_JOINED_PINYIN_WORDS words): a span whose joined letters
+    (or, for a name's shape, last word first: ``liming wang``) the field's dictionary holds becomes that
+    alternative.  Only a key the index holds is added, so other Latin queries are parsed as before; at most
+    MAX_PINYIN_JOINS lookups.
+    """
+    if not switches.on(switches.PINYIN) or not switches.on(switches.JOINED_PINYIN) or not _LATIN.search(words):
+        return words
+    runs: list[list[re.Match]] = [[]]
+    for token in re.finditer(r"\S+", words):
+        word = token.group()
+        if (_PINYIN_WORD.fullmatch(word) and not _OPERATOR_WORDS.fullmatch(word)
+                and not _protected(words, token.start())):
+            if runs[-1] and words[runs[-1][-1].end():token.start()].strip():
+                runs.append([])
+            runs[-1].append(token)
+        elif runs[-1]:
+            runs.append([])
+    replacements: list[tuple[int, int, str]] = []
+    lookups = 0
+    for run in runs:
+        i = 0
+        while i < len(run) - 1 and lookups < MAX_PINYIN_JOINS:
+            found = None
+            for j in range(min(len(run), i + MAX_JOINED_PINYIN_WORDS), i + 1, -1):
+                keys = joined_pinyin_keys([t.group() for t in run[i:j]])
+                if not keys:
+                    continue
+                lookups += 1
+                held = [key for key in keys if ("pinyin", key) in reader]
+                if held:
+                    found = (j, held)
+                    break
+                if lookups >= MAX_PINYIN_JOINS:
+                    break
+            if found is None:
+                i += 1
+                continue
+            j, held = found
+            start, end = run[i].start(), run[j - 1].end()
+            alternatives = " OR ".join(f"pinyin:{key}" for key in held)
+            replacements.append((start, end, f" (({words[start:end]}) OR {alternatives}) "))
+            i = j
+    if not replacements:
+        return words
+    out, last = [], 0
+    for start, end, replacement in replacements:
+        out += [words[last:start], replacement]
         last = end
     out.append(words[last:])
     return " ".join("".join(out).split())
@@ -1306,35 +1417,93 @@ def _highlights(fields: dict, terms: dict[str, set[str]], dictionary: laws.LawDi
 # --- the search ------------------------------------------------------------------------------
 
 
-_warmed = False
+# --- what a process loads once ---------------------------------------------------------------------------
+#
+# A search's first use of a dictionary loads it: rjieba with the legal dictionary, OpenCC, pypinyin's readings
+# (the names written in pinyin read every Chinese query by its sound, the did-you-mean every misheard one),
+# cn2an, the law names, numpy.ma (np.unique imports it), the query parser's regular expressions.  Measured on
+# a fresh gunicorn worker: 1.2 s of the first 担保物权 inside the time budget, 2–3 s under load (docs/performance.md,
+# "The first search of a process").  warm() does all of it at a server's start (shuyuan/wsgi.py) and
+# search() makes sure of it before its budget starts, so the budget counts the query's work only.
+
+#: Queries that take every path of a search once: simplified, traditional, pinyin (full and initials),
+#: Mongolian, English, ISBN, call number, class, field prefixes, phrase, exclusion, law names and a book of
+#: one, citations (Arabic and Chinese numerals, bare number), a discipline, a name written in pinyin, and both
+#: did-you-means (a misheard Chinese word, a misspelt Latin one).
+WARM_QUERIES = (
+    "担保物权", "擔保物權 执行", "danbao wuquan dbwq", "ᠮᠣᠩᠭᠣᠯ ᠬᠡᠯᠡ\u202fᠶᠢᠨ", "The Concept of Law judgments",
+    "978-7-301-04815-3", "D923.6/12", "D923.6", "clc:D92", '题名:"民法总论" author:王利明 -刑法 (执行 OR 审判)',
+    "民诉法 管辖", "民法典物权编", "民法典第三百九十四条", "《民法典》394条 抵押", "民法典394", "民事诉讼法学",
+    "高圣平", "担保无权", "王利名 judgmnt", "ＩＳＢＮ　９７８", "",
+)
+
+_warm_lock = threading.Lock()
+_loaded = False
 
 
-def _warm_analysis(schema) -> None:
-    """Run every searched field's analyzer once in this process (loading its dictionaries)."""
-    global _warmed
-    if not _warmed:
-        for fieldname in SEARCH_FIELDS:
-            list(schema[fieldname].analyzer("担保物權 danbao dbwq ᠮᠣᠩᠭᠣᠯ law 2024", mode="query"))
-        _warmed = True
+def warm_loaders() -> None:
+    """Load, once in this process, everything a search loads on first use, without opening the index.
+
+    Runs every query of :data:`WARM_QUERIES` through the query side of a search (normalization, limits, law
+    names and citations, the parser, every searched field's analyzer), reads each Chinese word by its sound
+    as the names written in pinyin and the did-you-mean do, and builds the law dictionary (a database query).
+    Thread-safe; later calls return at once.  A step that fails (no database yet) is logged and left to the
+    first search."""
+    global _loaded
+    if _loaded:
+        return
+    with _warm_lock:
+        if _loaded:
+            return
+        from search_index.index_schema import build_schema
+
+        schema = build_schema()
+        try:
+            dictionary = laws.current()
+        except Exception:  # noqa: BLE001 - a process started before migrate: the first search builds it
+            logger.warning("search warm-up: the law dictionary could not be read", exc_info=True)
+            dictionary = laws.LawDictionary([])
+        np.unique(np.array([2, 1, 2]))  # its first call imports numpy.ma (10 ms)
+        for query in WARM_QUERIES:
+            text = normalize_query_text(query)
+            check_limits(text)
+            law = law_query(_discipline_optional(text), dictionary)
+            for fieldname in SEARCH_FIELDS:
+                for mode in ("query", "index"):
+                    list(schema[fieldname].analyzer(text, mode=mode))
+            for any_term in (False, True):
+                parse(law.text, schema, any_term=any_term, fields=_fields_for(text, with_bigrams=True))
+            for match in HAN_RUN_RE.finditer(text):
+                han_name_keys(match.group()[:MAX_NAME_CHARS])
+                han_syllables(match.group())
+                char_readings(match.group()[0])
+        laws.parse_number("三百九十四")  # cn2an
+        _loaded = True
 
 
-_readings_loaded = False
-
-
-def _load_readings(deadline: _Deadline) -> None:
-    """Load pypinyin's readings for the Chinese did-you-mean, once a process, outside the time budget.
-
-    Lazy (about 57 MB a process, and a worker that never corrects a Chinese query never needs them), but not
-    the query's work: the import and the phrase dictionary take 0.7 s on an idle machine, and on a freshly
-    started gunicorn with two cold workers the first 担保无权 and 王利名 answered "检索超时" after 2.6–3.1 s
-    (routine walk, issue 19).  The time spent here is given back to the deadline."""
-    global _readings_loaded
-    if not _readings_loaded:
-        started = time.monotonic()
-        han_syllables("担保物权")
-        char_readings("长")
-        deadline.at += time.monotonic() - started
-        _readings_loaded = True
+def warm() -> None:
+    """Make a server process ready to search within its budget from its first request: :func:`warm_loaders`,
+    then :data:`WARM_QUERIES` searched on the index when there is a usable one (the segments' columns, masks
+    and sidecars read once, before a preloading server forks its workers, who share them), and this
+    thread's searcher closed again (no open file is shared by forked workers).  Never raises."""
+    try:
+        warm_loaders()
+        if generations.current_generation() is None:
+            return
+        searcher = _searcher()
+        try:
+            dictionary = laws.current()
+            for query in WARM_QUERIES:
+                try:
+                    _search(normalize_query_text(query), searcher, dictionary, filters=Filters(),
+                            sort="relevance", limit=20, offset=0, highlight=True, as_typed=False,
+                            deadline=_Deadline(60.0))
+                except (QueryError, SearchTimeout):
+                    pass
+        finally:
+            reset()
+    except Exception:  # noqa: BLE001 - a missing or damaged index is the first search's to report
+        logger.warning("search warm-up on the index failed", exc_info=True)
 
 
 def search(
@@ -1356,7 +1525,13 @@ def search(
     ``as_typed=True`` answers the words as typed, offering the correction only as ``suggestion``.
 
     ``highlight=False`` leaves out highlights, the spelling suggestion and the correction: the hits' ids,
-    titles and counts only, for callers that want many records at once (the SRU server)."""
+    titles and counts only, for callers that want many records at once (the SRU server).
+
+    The time budget covers everything from here on: reading the query, opening (or reopening) the index,
+    the law dictionary's version, the search and its correction.  Only :func:`warm_loaders` runs before it,
+    which loads nothing once a process has been warmed (a server at its start)."""
+    warm_loaders()
+    deadline = _Deadline(getattr(settings, "SEARCH_TIME_LIMIT", TIME_LIMIT))
     text = normalize_query_text(text or "")
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryTooComplex(
@@ -1364,19 +1539,20 @@ def search(
             limit=MAX_QUERY_LENGTH,
         )
     check_limits(text)
-    # Opening the index (once a process, and after each commit) and the analyzers' first use (dictionaries
-    # loaded once a process) are not the query's work: under load a worker's first search took over the
-    # 2 s budget and answered "检索超时" for a query over seven books (browser test at phone size).
     searcher = _searcher()
-    _warm_analysis(searcher.schema)
-    deadline = _Deadline(getattr(settings, "SEARCH_TIME_LIMIT", TIME_LIMIT))
     dictionary = laws.current()
+    return _search(text, searcher, dictionary, filters=filters, sort=sort, limit=limit, offset=offset,
+                   highlight=highlight, as_typed=as_typed, deadline=deadline)
+
+
+def _search(text: str, searcher, dictionary: laws.LawDictionary, *, filters: Filters, sort: str, limit: int,
+            offset: int, highlight: bool, as_typed: bool, deadline: _Deadline) -> SearchResult:
+    """:func:`search` of a normalized text within the limits, on an open searcher."""
+    deadline.check()
     result, run = _answer(text, searcher, dictionary, filters, sort, limit, offset, deadline, highlight)
     # Offer a correction when the words as typed did not all match.
     if run is None or not highlight or (result.count and result.matched_all_terms) or not switches.on(switches.SUGGESTIONS):
         return result
-    if has_han(text):
-        _load_readings(deadline)
     suggestion = _suggest(run, text)
     if suggestion is None or suggestion == text:
         return result
@@ -1419,7 +1595,7 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
     # The words searched: the text with citations and law names rewritten (law_query), and names the
     # catalogue holds written in pinyin added (_with_romanized_names); fields, the call number, the empty
     # query and did-you-mean look at the text as typed.
-    words = _with_romanized_names(law.text, searcher.reader())
+    words = _with_joined_pinyin(_with_romanized_names(law.text, searcher.reader()), searcher.reader())
 
     matched_all = True
     call_number = call_number_query(text) if text.strip() else None

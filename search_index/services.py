@@ -32,6 +32,7 @@ __all__ = [
     "law_name_changed",
     "law_names_load",
     "search",
+    "warm",
 ]
 
 
@@ -78,6 +79,13 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
         raise SearchUnavailable(
             _("全文索引无法读取，请运行 manage.py rebuild_index（%(error)s）") % {"error": exc.__class__.__name__}
         ) from None
+
+
+def warm() -> None:
+    """Load what a search loads once a process and read the index once (``searcher.warm``), so a server's
+    first searches are answered within the time budget; called where a server process starts
+    (``shuyuan/wsgi.py``).  Never raises: a missing index is the first search's to report."""
+    searcher.warm()
 
 
 def index_health() -> str:

@@ -27,8 +27,12 @@ EXACT_TITLE = "exact_title"
 ROMANIZED_NAMES = "romanized_names"
 #: A discipline's 学 optional after a law's name: 民事诉讼法学 finds 民事诉讼法 (searcher._discipline_optional).
 DISCIPLINES = "disciplines"
+#: Pinyin words typed apart also searched as the word they spell together: ``wang liming`` finds ``wangliming``
+#: (searcher._with_joined_pinyin).
+JOINED_PINYIN = "joined_pinyin"
 
-ALL = (LAW_NAMES, CITATIONS, SUGGESTIONS, PINYIN, BIGRAMS, T2S, EXACT_TITLE, ROMANIZED_NAMES, DISCIPLINES)
+ALL = (LAW_NAMES, CITATIONS, SUGGESTIONS, PINYIN, BIGRAMS, T2S, EXACT_TITLE, ROMANIZED_NAMES, DISCIPLINES,
+       JOINED_PINYIN)
 
 _off: set[str] = set()
 

@@ -21,6 +21,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.api import router as accounts_router
 from core.errors import HTTP_CODES, DomainError, InvalidInput
@@ -191,12 +193,25 @@ def on_database_unavailable(request, exc):
     return response
 
 
+@api.exception_handler(RedisConnectionError)
+@api.exception_handler(RedisTimeoutError)
+def on_redis_unavailable(request, exc):
+    """The Redis of the rate limits (RATELIMIT_URL) is down or unreachable: a temporary 503, as for the
+    database (the caches on Redis do without it: core/cache.py)."""
+    logger.warning("redis unavailable: %s: %s", exc.__class__.__name__, exc)
+    response = _error(request, 503, _("服务暂时不可用，请稍后再试"), "unavailable")
+    response["Retry-After"] = "10"
+    return response
+
+
 @api.exception_handler(OSError)
 def on_storage_error(request, exc: OSError):
-    """A disk that is full, read-only or gone (media files): nothing was written (the database
-    transaction rolled back with it); say so instead of a bare 500."""
+    """A disk that is full, read-only or gone, or an object store that does not answer (uploaded files,
+    core/s3storage.py): nothing was written (the database transaction rolled back with it); say so instead of a
+    bare 500."""
     logger.error("storage unavailable: %s", exc, exc_info=exc)
-    response = _error(request, 503, _("文件存储暂时不可写，请稍后再试"), "unavailable")
+    message = _("文件存储暂时不可用，请稍后再试") if request.method in ("GET", "HEAD") else _("文件存储暂时不可写，请稍后再试")
+    response = _error(request, 503, message, "unavailable")
     response["Retry-After"] = "60"
     return response
 

@@ -56,8 +56,11 @@ def check_allowed_hosts(app_configs, **kwargs):
 
 @register()
 def check_data_dirs(app_configs, **kwargs):
+    from core.media import media_is_local
+
     errors = []
-    for name in ("MEDIA_ROOT", "SEARCH_INDEX_DIR", "CACHE_DIR"):
+    # Uploads in an object store (MEDIA_S3_BUCKET) need no MEDIA_ROOT.
+    for name in ("MEDIA_ROOT", "SEARCH_INDEX_DIR", "CACHE_DIR") if media_is_local() else ("SEARCH_INDEX_DIR", "CACHE_DIR"):
         path = Path(getattr(settings, name))
         existing = path
         while not existing.exists() and existing != existing.parent:

@@ -65,6 +65,16 @@ def envaddress(*names: str) -> str:
     return ""
 
 
+def envurl(name: str, schemes: tuple[str, ...]) -> str:
+    """An optional URL whose scheme must be one of ``schemes`` ("" when unset)."""
+    value = os.environ.get(name, "").strip()
+    parts = urlsplit(value)
+    if value and (parts.scheme not in schemes or not (parts.netloc or parts.path)):
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be a {' or '.join(s + '://' for s in schemes)} URL, not {value!r}.")
+    return value
+
+
 DEBUG = envbool("DEBUG", "True")
 
 # The secret key has a development default only while DEBUG is on.  With DEBUG
@@ -94,28 +104,72 @@ STATIC_URL = "/static/"
 STATIC_ROOT = envpath("STATIC_ROOT", VAR_DIR / "static")
 CACHE_DIR = envpath("CACHE_DIR", VAR_DIR / "cache")
 
-# One cache shared by every worker process on the machine (files), so a change
-# invalidates calendar feeds everywhere at once (feeds key their cache by a
-# version in the database).
-# "default" holds the rate limits (one entry per user or address and limit); rendered calendar feeds have a
-# cache of their own.  A full file cache deletes a third of its entries at random: with feeds beside them,
-# anyone could empty the rate limits by asking for enough different feeds (the tenth attack).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(CACHE_DIR),
-        "OPTIONS": {"MAX_ENTRIES": 200_000},
-    },
-    "feeds": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(CACHE_DIR / "feeds"),
-        "OPTIONS": {"MAX_ENTRIES": 2000},
-    },
-}
+# The caches: "default" holds the related-works lists of book and paper pages (library/related.py), "feeds"
+# the rendered calendar feeds (events/feeds.py), each keyed by versions the database holds or deleted when a
+# change commits.  One machine: files under CACHE_DIR, shared by every process there.  Several app nodes:
+# CACHE_URL=redis://host:6379/1 puts both on Redis (Django's own Redis backend; a Redis that is away makes
+# pages compute without the cache, core/cache.py), so a change committed through one node is seen by every
+# node at once (a related-works list forgotten on one node would otherwise stay on the others for
+# RELATED_CACHE_SECONDS; docs/design.md, "State that several nodes share").
+# Feeds have a cache of their own: a full file cache deletes a third of its entries at random, and anyone
+# can ask for many different feeds.
+CACHE_URL = envurl("CACHE_URL", ("redis", "rediss", "unix"))
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "core.cache.TolerantRedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "shuyuan"},
+        "feeds": {"BACKEND": "core.cache.TolerantRedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "shuyuan-feeds"},
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(CACHE_DIR),
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
+        },
+        "feeds": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(CACHE_DIR / "feeds"),
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        },
+    }
 
 # Rate-limit counters (search per address or account, papers per judge a day) live apart from the caches,
-# which evict entries when full (core/ratelimit.py): a SQLite file by default, Redis on several machines.
+# which evict entries when full (core/ratelimit.py): a SQLite file by default, Redis on several machines
+# (RATELIMIT_URL=redis://host:6379/2: a Redis without maxmemory eviction, docs/deploy.md).
 RATELIMIT_URL = os.environ.get("RATELIMIT_URL", "").strip() or f"sqlite:///{CACHE_DIR / 'ratelimits.sqlite3'}"
+
+# Uploaded files (papers' full texts, event materials, catalogue files waiting for their import): on local
+# disk in MEDIA_ROOT by default; in an S3-compatible object store when MEDIA_S3_BUCKET is set (django-storages),
+# which every app node and worker then shares.  They are read and written through Django's storage API only
+# (core/media.py) and go out through the application, which checks who may read them: the bucket stays
+# private.  AWS_S3_ENDPOINT_URL names a store other than Amazon's (MinIO, Ceph, a cloud's OSS); without
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY boto3 finds credentials its usual way (an instance role).
+MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "").strip()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if MEDIA_S3_BUCKET:
+    _endpoint = envurl("AWS_S3_ENDPOINT_URL", ("https", "http"))
+    _addressing = os.environ.get("AWS_S3_ADDRESSING_STYLE", "").strip().lower() or None
+    if _addressing not in (None, "path", "virtual", "auto"):
+        raise ImproperlyConfigured(
+            f"Environment variable AWS_S3_ADDRESSING_STYLE must be path, virtual or auto, not {_addressing!r}.")
+    STORAGES["default"] = {
+        "BACKEND": "core.s3storage.MediaS3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            # Keys below this prefix (several installations may share one bucket).
+            "location": os.environ.get("MEDIA_S3_PREFIX", "").strip().strip("/"),
+            "endpoint_url": _endpoint or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME", "").strip() or None,
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID", "").strip() or None,
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip() or None,
+            "addressing_style": _addressing,
+        },
+    }
+# Seconds to connect to the object store and to wait for each read (core/s3storage.py), one retry.
+MEDIA_S3_TIMEOUT = envint("MEDIA_S3_TIMEOUT", 10, minimum=1)
 
 # Background jobs through Django's Tasks API (the django-tasks backport on Django 5.2).  One machine: the
 # database backend (django-tasks-db), its queue in the same database, worker `manage.py run_worker`.

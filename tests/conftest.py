@@ -17,6 +17,7 @@ from core import ratelimit
 from search_index import laws
 from search_index.worker import apply_outbox
 from tests.live import server  # noqa: F401 - a fixture: the live multi-process server
+from tests.s3 import s3_endpoint, s3_media  # noqa: F401 - fixtures: a local S3 server and a bucket of the test's own
 
 # The suite must be deterministic: property tests draw the same examples on every run.
 hypothesis_settings.register_profile("shuyuan", derandomize=True, print_blob=True)
@@ -69,6 +70,10 @@ def _static_files_listed_once():
 def _fast_and_isolated(settings, tmp_path, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    # Uploads on the test's own disk even when the environment names an object store (MEDIA_S3_BUCKET): a test
+    # run must never write into a real bucket.  The S3 tests configure the local one they start (tests/s3.py).
+    if settings.STORAGES["default"]["BACKEND"] != "django.core.files.storage.FileSystemStorage":
+        settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     settings.SEARCH_INDEX_DIR = str(tmp_path / "index")
     # Commits wake only this test's workers, never a `make run` worker's loop on the same machine.
     settings.SEARCH_WAKE_DIR = wake_dir_for(tmp_path)
@@ -77,8 +82,13 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     # The file cache outlives a test (feeds, throttles): every test gets its own, empty one, so tests running
     # at once in other processes (pytest-xdist) never clear or fill each other's.
-    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")},
-                       "feeds": {**settings.CACHES["feeds"], "LOCATION": str(tmp_path / "cache" / "feeds")}}
+    # Files even when the environment names a Redis (CACHE_URL): the Redis tests configure their own database.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                    "LOCATION": str(tmp_path / "cache"), "OPTIONS": {"MAX_ENTRIES": 200_000}},
+        "feeds": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                  "LOCATION": str(tmp_path / "cache" / "feeds"), "OPTIONS": {"MAX_ENTRIES": 2000}},
+    }
     settings.RATELIMIT_URL = f"sqlite:///{tmp_path / 'cache' / 'ratelimits.sqlite3'}"
     # Every notice channel offered, whatever DEBUG the run started with (SMS is off by default without it);
     # text messages are written into the test's own directory.

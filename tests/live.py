@@ -62,6 +62,9 @@ def start_server(tmp_path: Path, *, database: str | None = None, workers: int = 
         "SITE_URL": f"http://127.0.0.1:{port}",
         "PGAPPNAME": LIVE_SERVER_APP,  # names the server's PostgreSQL sessions (see the teardown)
         "DJANGO_SETTINGS_MODULE": "tests.live_settings",  # the project's settings with the tests' password hasher
+        # Local files, whatever the developer's environment names (a test writes into no real store or Redis);
+        # the tests of several nodes pass their own.
+        "MEDIA_S3_BUCKET": "", "CACHE_URL": "", "RATELIMIT_URL": "",
         **(env or {}),
     }
     with log.open("wb") as out:

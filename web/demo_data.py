@@ -98,10 +98,12 @@ DEMO_READERS: tuple[dict, ...] = (
 
 #: Their past loans, all returned: (reader, copy barcode, borrowed days ago, returned days ago), written in
 #: order of borrowing, no copy lent twice at once.  A cluster around security interests (担保物权): the 物权编 commentary (FG000036–38),
-#: 民法物权 (FG000049–50), 担保物权研究 (FG000052–53), 担保法论 (FG000054) and the civil-procedure interpretation's
-#: commentary (FG000092–94, where the special procedure for realising a security interest is).  On the 物权编
-#: page 民法物权 and 担保物权研究 are each shared by three readers (shown); the interpretation's commentary by two,
-#: 担保法论 by one (not shown).
+#: 民法物权 (FG000049–50), 担保物权研究 (FG000052–53), 担保法论 (FG000054), the civil-procedure interpretation's
+#: commentary (FG000092–94, where the special procedure for realising a security interest is) and the 执行异议
+#: commentary (FG000097).  On the 物权编 page 民法物权 and 担保物权研究 are each shared by three readers, but share
+#: its subjects and class and so show under 同类图书 (a book is listed once); the interpretation's commentary,
+#: of another class and subjects, shared by three, is what 借过本书的读者也借过 shows; the 执行异议 commentary,
+#: shared by two, and 担保法论, by one, are not shown there.
 DEMO_READER_LOANS: tuple[tuple[str, str, int, int], ...] = (
     ("reader_chen", "FG000036", 170, 149),
     ("reader_liu", "FG000052", 165, 140),
@@ -114,11 +116,13 @@ DEMO_READER_LOANS: tuple[tuple[str, str, int, int], ...] = (
     ("reader_liu", "FG000050", 100, 77),
     ("reader_chen", "FG000092", 93, 70),
     ("reader_wu", "FG000049", 86, 63),
+    ("reader_zhou", "FG000097", 80, 66),
     ("reader_liu", "FG000054", 72, 51),
     ("reader_zhou", "FG000094", 60, 38),
     ("reader_zhou", "FG000049", 58, 36),
     ("reader_wu", "FG000054", 47, 25),
-    ("reader_wu", "FG000092", 40, 20),
+    ("reader_liu", "FG000092", 40, 20),
+    ("reader_liu", "FG000097", 30, 15),
 )
 
 #: Public holidays (days off, 调休 included) by year, as the State Council's notice for the year lists
@@ -1494,6 +1498,38 @@ PAPERS: list[dict] = [
             "一是坚持以形式审查为主、必要时进行有限的实质审查，对无争议部分先行裁定准许；二是细化实质争议的识别标准，"
             "被申请人仅对利息、违约金数额有异议的，不影响对本金部分的准许；三是在准许裁定中写明担保财产、被担保债权范围及受偿顺位，"
             "并建立立案、审判与执行部门的信息共享机制。\n"
+        ),
+    },
+    {
+        # Cites articles of the Civil Code in the forms judges write them, so the demo shows the citation search
+        # (民法典第394条, 《民法典》394条 …: docs/search.md, "Article citations") with its highlight and facet.
+        "title": "流押条款的效力与抵押权的实现——以民法典第四百零一条为中心",
+        "authors": ["刘建军", "陈晓燕"],
+        "abstract": (
+            "《民法典》第三百九十四条规定，债务人不履行到期债务的，抵押权人有权就抵押财产优先受偿；"
+            "第四百零一条将约定抵押财产归债权人所有的流押条款改为“只能依法就抵押财产优先受偿”。"
+            "本文梳理本院近三年涉流押条款的抵押合同纠纷，讨论流押条款的效力、抵押权人依第四百一十条实现抵押权的途径，"
+            "以及与实现担保物权特别程序的衔接。"
+        ),
+        "keywords": ["流押条款", "抵押权", "担保物权", "民法典"],
+        "year": 2022,
+        "kind": "article",
+        "awards": "",
+        "venue": "《内蒙古审判》",
+        "visibility": "public",
+        "full_text": (
+            "流押条款的效力与抵押权的实现\n\n"
+            "一、问题的提出\n"
+            "《中华人民共和国民法典》第三百九十四条第一款规定：为担保债务的履行，债务人或者第三人不转移财产的占有，"
+            "将该财产抵押给债权人的，债务人不履行到期债务或者发生当事人约定的实现抵押权的情形，债权人有权就该财产优先受偿。"
+            "原物权法第一百八十六条禁止流押，民法典第四百零一条则规定，抵押权人在债务履行期限届满前，与抵押人约定债务人不履行到期债务时"
+            "抵押财产归债权人所有的，只能依法就抵押财产优先受偿。\n\n"
+            "二、流押条款的效力\n"
+            "流押条款并不导致抵押合同无效，抵押权人不能据此直接取得抵押财产的所有权，但抵押权本身不受影响，"
+            "抵押权人仍可以依照民法典第四百一十条的规定，与抵押人协议以抵押财产折价，或者以拍卖、变卖所得价款优先受偿。\n\n"
+            "三、与实现担保物权特别程序的衔接\n"
+            "协议不成的，抵押权人可以请求人民法院拍卖、变卖抵押财产。审查中，法院应当审查抵押权是否有效设立、"
+            "主债权是否届期，流押条款的存在不构成驳回申请的理由。\n"
         ),
     },
     {

@@ -1,7 +1,9 @@
 """Forms of the pages that span apps."""
 
 from django import forms
+from django.utils.translation import gettext as _
 
+from core.text import validate_no_control_characters
 from search_index import services as search
 
 #: Results on one page of the search page.
@@ -13,9 +15,10 @@ MAX_PAGE = 10_000 // PER_PAGE + 1
 class SearchForm(forms.Form):
     """The search page's query string, checked with the same bounds as ``GET /api/v1/search``
     (search_index.schemas.SearchQuery).  A filter that is not valid (a hand-edited URL, ``year=abc``) is
-    left out rather than refused, as a catalogue's facet links are; a query that is too long is refused."""
+    left out rather than refused, as a catalogue's facet links are; a query that is too long, or holds a control
+    character (as the API's ``q``, ``core.text.CONTROL``), is refused."""
 
-    q = forms.CharField(required=False, max_length=2000, strip=False)
+    q = forms.CharField(required=False, max_length=2000, strip=False, validators=[validate_no_control_characters])
     type = forms.ChoiceField(required=False, choices=[("book", "book"), ("paper", "paper")])
     language = forms.CharField(required=False, max_length=8)
     year = forms.IntegerField(required=False, min_value=0, max_value=9999)
@@ -40,7 +43,8 @@ class SearchForm(forms.Form):
         return self.cleaned_data.get(name) or None
 
     def query_error(self) -> str | None:
-        return self.errors["q"][0] if "q" in self.errors else None
+        """Why the query itself is refused, naming it (the API names ``q``), or None."""
+        return _("检索词：%(error)s") % {"error": self.errors["q"][0]} if "q" in self.errors else None
 
     def filters(self, *, include_internal: bool) -> search.Filters:
         filters = search.Filters(include_internal=include_internal)

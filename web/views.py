@@ -199,16 +199,24 @@ BROWSE_DEPTH = 3
 
 @require_safe
 def browse(request: HttpRequest) -> HttpResponse:
-    """The catalogue by CLC class: the 22 main classes, or one class (``?clc=D92``), with the number of books
-    under each class and its subclasses, each number a link to the search filtered by that class."""
+    """The catalogue by CLC class: the main classes holding books, or one class (``?clc=D92``), with the number
+    of books under each class and its subclasses, each number a link to the search filtered by that class.
+
+    The main classes without a book are folded into one line (其他 21 类无馆藏) that opens on their names: a
+    court's library holds D and little else, and a phone showed 21 rows of 0 above and below it."""
     form = BrowseForm(request.GET)
     if not form.is_valid():
         return render(request, "web/browse.html", {"nav": "browse", "error": form.errors["clc"][0]}, status=400)
     tree = related.clc_tree(root=form.cleaned_data["clc"] or None, depth=BROWSE_DEPTH)
     if tree is None:
         raise Http404
-    _open_lone_classes(tree["classes"])
-    return render(request, "web/browse.html", {"nav": "browse", "tree": tree})
+    classes, empty = tree["classes"], []
+    if not tree["root"]:
+        classes = [node for node in tree["classes"] if node["count"]]
+        empty = [node for node in tree["classes"] if not node["count"]]
+    _open_lone_classes(classes)
+    return render(request, "web/browse.html", {"nav": "browse", "tree": tree, "classes": classes,
+                                               "empty_classes": empty})
 
 
 def _open_lone_classes(nodes: list[dict]) -> None:

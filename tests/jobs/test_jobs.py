@@ -179,6 +179,61 @@ def test_the_schedule_enqueues_a_daily_job_once_and_only_after_its_time(settings
         "schedule:tests.jobs.sample_tasks.count_to:2026-12-08"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_that_looked_while_another_worker_enqueued_does_not_enqueue_the_job_again(settings):
+    """Two workers (on two nodes) tick at once.  The first enqueues an "every" job and a fast worker has already
+    finished it when the second, which looked before the first committed, gets to enqueue: the job key only
+    keeps one *queued* job per key, so it queued the job again.  Ticks now look again under the schedule's
+    lock (a PostgreSQL advisory lock; SQLite's IMMEDIATE transactions), and the second enqueues nothing."""
+    import threading
+
+    from django.db import connection
+
+    from jobs import schedule
+
+    settings.JOBS_SCHEDULE = [{"task": "tests.jobs.sample_tasks.count_to", "every": 3600}]
+    held, looked, release = threading.Event(), threading.Event(), threading.Event()
+    found: list = []
+
+    def first_worker() -> None:
+        try:
+            with transaction.atomic():
+                schedule._lock_schedule()
+                # Enqueued, and already run to the end by a fast worker, when this transaction commits.
+                Job.objects.create(kind="count_to", task_path=sample_tasks.count_to.module_path,
+                                   key="schedule:tests.jobs.sample_tasks.count_to", state=Job.State.DONE)
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def spy(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "jobs_job" in sql:
+            looked.set()  # the second worker's first look found nothing to wait for
+        return result
+
+    def second_worker() -> None:
+        try:
+            with connection.execute_wrapper(spy):
+                found.extend(schedule_tick())
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_worker)
+    first.start()
+    assert held.wait(30)
+    second = threading.Thread(target=second_worker)
+    second.start()
+    assert looked.wait(30)
+    release.set()
+    first.join(30)
+    second.join(30)
+
+    assert found == []
+    assert list(Job.objects.values_list("state", flat=True)) == ["done"]
+
+
 @pytest.mark.parametrize("query", ["error_detail__startswith=Traceback", "error_detail__icontains=Traceback",
                                    "payload__contains=paper", "worker__startswith=vm"])
 def test_the_jobs_list_filters_only_by_what_it_offers(client, query):

@@ -104,7 +104,7 @@ class Worker:
         full_env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "True", "PYTHONUNBUFFERED": "1",
                     "SEARCH_INDEX_DIR": str(tmp_path / "index"), "MEDIA_ROOT": str(tmp_path / "media"),
                     "CACHE_DIR": str(tmp_path / "cache"), "SEARCH_WAKE_DIR": wake_dir_for(tmp_path),
-                    "JOBS_HEARTBEAT_SECONDS": "1", **env}
+                    "JOBS_HEARTBEAT_SECONDS": "1", "MEDIA_S3_BUCKET": "", "CACHE_URL": "", "RATELIMIT_URL": "", **env}
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "manage.py", "run_worker", "--interval", "0.1", "--housekeeping", "0.5"],
@@ -204,6 +204,32 @@ def test_a_job_whose_worker_is_killed_mid_job_is_run_again_by_another_worker(wor
     assert done.summary == {"counted": 6, "attempt": 2}
     attempts = log.read_text().splitlines()
     assert [line.split()[1:] for line in attempts] == [["attempt", "1"], ["attempt", "2"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_one_queue_share_the_jobs_and_run_each_once(workers, tmp_path):
+    """Workers on any node take jobs from the one queue (a database table, or RQ's list on Redis): both take
+    some, and each job runs exactly once, also when it is handed to the backend a second time (a recovery
+    racing the hand-over on commit)."""
+    from jobs.services import hand_over
+
+    log = tmp_path / "attempts.log"
+    first, second = workers("first", NOTICES_AT="off"), workers("second", NOTICES_AT="off")
+    # Both idle: started, and done with the jobs their clocks found due at start (the hourly listings …).
+    wait_for(lambda: all(w.log.exists() and "已启动" in w.log.read_text() for w in (first, second))
+             and Job.objects.exists() and not Job.objects.filter(state__in=Job.OPEN).exists(), timeout=120,
+             what="both workers to start and finish the scheduled jobs", logs=[first.log, second.log])
+    jobs = [enqueue(sample_tasks.count_to, payload={"n": 1, "pause": 1, "log": str(log)}) for _ in range(6)]
+    twice = [hand_over(job.pk) for job in jobs]  # a second hand-over of each job still queued
+
+    wait_for(lambda: Job.objects.filter(pk__in=[job.pk for job in jobs], state="done").count() == 6, timeout=120,
+             what="the six jobs to finish", logs=[first.log, second.log])
+
+    done = Job.objects.filter(pk__in=[job.pk for job in jobs])
+    assert sorted(done.values_list("attempts", flat=True)) == [1] * 6
+    assert len(log.read_text().splitlines()) == 6  # each job's work ran once, whatever was handed over twice
+    assert any(twice)
+    assert len(set(done.values_list("worker", flat=True))) == 2
 
 
 @pytest.mark.django_db(transaction=True)

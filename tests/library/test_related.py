@@ -135,7 +135,7 @@ def test_same_class_lists_the_deepest_shared_class_first_and_never_the_main_clas
 
     assert [(item["id"], item["shared"]) for item in items] == [
         (same.pk, ["D923.2"]), (civil.pk, ["D923"]), (china.pk, ["D92"]), (law.pk, ["D9"])]
-    assert [item["class_name"] for item in items] == ["", "民法", "中国法律", "法律"]
+    assert [item["class_name"] for item in items] == ["物权", "民法", "中国法律", "法律"]
 
 
 def test_related_works_cost_bounded_queries_and_none_when_cached(judge, django_assert_max_num_queries,
@@ -152,9 +152,49 @@ def test_related_works_cost_bounded_queries_and_none_when_cached(judge, django_a
 def test_related_lists_are_capped(judge):
     book = _book("担保物权研究", clc="D923.2", subjects=["担保"])
     for n in range(related.RELATED_LIMIT + 3):
-        _book(f"同类{n}", clc="D923.2", subjects=["担保"])
+        _book(f"同主题{n}", clc="D923.2", subjects=["担保"])
+        _book(f"同类{n}", clc="D923.2")
     found = related.book_related(book=book, user=judge)
     assert len(found["subjects"]) == len(found["same_class"]) == related.RELATED_LIMIT
+
+
+def test_a_book_is_listed_once_in_the_first_section_it_belongs_to(settings, judge):
+    """``both`` shares the subject and the class and is borrowed together: it is listed under 主题相同 only;
+    ``klass`` shares the class and is borrowed together: under 同类图书 only; the borrowed list keeps the books
+    only it has, and a book two readers share is still never shown though there is room."""
+    settings.RELATED_MIN_READERS = 3
+    book = _book("担保物权研究", clc="D923.2", subjects=["担保"], barcode="A1")
+    both = _book("担保法", clc="D923.2", subjects=["担保"], barcode="B1")
+    klass = _book("物权法", clc="D923.2", barcode="C1")
+    other = _book("政治学原理", clc="D0", barcode="D1")
+    pair = _book("中国政治", clc="D6", barcode="E1")
+    readers = [make_user(f"reader{n}", Role.JUDGE) for n in range(3)]
+    for reader in readers:
+        _lend(reader, book, both, klass, other)
+    for reader in readers[:2]:
+        _lend(reader, pair)
+
+    found = related.book_related(book=book, user=judge)
+
+    assert _ids(found["subjects"]) == [("book", both.pk)]
+    assert _ids(found["same_class"]) == [("book", klass.pk)]
+    assert _ids(found["borrowed"]) == [("book", other.pk)]
+    response = api_for(judge).get(f"/api/v1/books/{book.pk}/related")
+    assert {k: _ids(v) for k, v in response.json().items()} == {
+        "subjects": [("book", both.pk)], "same_class": [("book", klass.pk)], "borrowed": [("book", other.pk)]}
+
+
+def test_a_later_section_is_filled_from_its_own_candidates_after_the_books_listed_before(judge):
+    """Six books share the subject and the class, three more only the class: 同类图书 lists those three, not
+    nothing (the books were left out before the list was cut)."""
+    book = _book("担保物权研究", clc="D923.2", subjects=["担保"])
+    shared = [_book(f"同主题{n}", clc="D923.2", subjects=["担保"]) for n in range(related.RELATED_LIMIT)]
+    only_class = [_book(f"同类{n}", clc="D923.2") for n in range(3)]
+
+    found = related.book_related(book=book, user=judge)
+
+    assert sorted(_ids(found["subjects"])) == sorted(("book", b.pk) for b in shared)
+    assert _ids(found["same_class"]) == [("book", b.pk) for b in only_class]
 
 
 # --- the cache, per book ------------------------------------------------------------------------------------
@@ -194,6 +234,7 @@ def test_editing_a_books_subjects_or_class_refreshes_its_lists_at_once(judge):
     book = _book("担保物权研究", subjects=["担保"], clc="D923.2")
     guarantee = _book("担保法", subjects=["担保"])
     criminal = _book("刑法总论", subjects=["刑法"], clc="D924")
+    penal = _book("刑法各论", clc="D924")
     assert _ids(related.book_related(book=book, user=judge)["subjects"]) == [("book", guarantee.pk)]
 
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -201,7 +242,7 @@ def test_editing_a_books_subjects_or_class_refreshes_its_lists_at_once(judge):
 
     found = related.book_related(book=book, user=judge)
     assert _ids(found["subjects"]) == [("book", criminal.pk)]
-    assert _ids(found["same_class"]) == [("book", criminal.pk)]
+    assert _ids(found["same_class"]) == [("book", penal.pk)]  # 刑法总论 is listed under 主题相同 already
 
 
 def test_lists_computed_while_a_change_commits_are_not_served_after_it(judge):
@@ -387,7 +428,7 @@ def test_the_browse_page_links_each_count_to_the_filtered_search(db):
     apply_index_outbox()
 
     page = Client().get("/browse").content.decode()
-    assert page.count('class="clc-count empty"') == len(MAIN_CLASSES) - 1  # only D has books
+    assert 'class="clc-count empty"' not in page  # the 21 classes without a book are folded into one row
     assert 'href="/?clc=D9"' in page and "法律" in page
     deeper = Client().get("/browse", {"clc": "D92"}).content.decode()
     assert 'href="/browse?clc=D9">D9 法律</a>' in deeper
@@ -401,10 +442,10 @@ def test_the_browse_page_links_each_count_to_the_filtered_search(db):
 
 def test_the_browse_page_opens_the_only_class_holding_books_and_names_an_unnamed_class_once(db):
     """Routine walk (issue 19): a court's library is all D, yet a phone took a tap on D and one on D9 (its only
-    class) before any choice; and a class the table does not name (D923.2) read "D923.2 D923.2"."""
+    class) before any choice; and a class the table does not name (then D923.2; D923.21 here) read "D923.2 D923.2"."""
     import re
 
-    _book("担保物权研究", clc="D923.2")
+    _book("担保物权研究", clc="D923.21")
     _book("刑法总论", clc="D924")
 
     page = Client().get("/browse").content.decode()
@@ -412,11 +453,39 @@ def test_the_browse_page_opens_the_only_class_holding_books_and_names_an_unnamed
     opened = re.findall(r'<details open><summary><span class="clc-code">([^<]+)</span>', page)
     assert opened == ["D", "D9"]  # D92 is the only class of D9 too, but the last level shown has no children
     civil = Client().get("/browse", {"clc": "D923"}).content.decode()
-    assert '<span class="clc-code">D923.2</span> <span class="clc-name"></span>' in civil
-    assert "D923.2 D923.2" not in re.sub(r"<[^>]+>", "", civil)
+    assert '<span class="clc-code">D923.2</span> <span class="clc-name">物权</span>' in civil
+    assert '<span class="clc-code">D923.21</span> <span class="clc-name"></span>' in civil
+    assert "D923.21 D923.21" not in re.sub(r"<[^>]+>", "", civil)
 
     _book("计算机程序设计", clc="TP311")  # two main classes hold books: the page starts folded again
     assert "<details open>" not in Client().get("/browse").content.decode()
+
+
+def test_the_browse_page_folds_the_main_classes_without_books_into_one_row(db):
+    """Routine walk (issue 19): a phone showed 21 main classes of 0 books around D.  They are one folded row,
+    其他 21 类无馆藏, that lists their codes and names (no count, no link); a class page is unchanged."""
+    import re
+
+    _book("担保物权研究", clc="D923.2")
+
+    page = Client().get("/browse").content.decode()
+
+    tree = page[page.index('id="clc-tree"'):page.index("</ul>", page.index('id="clc-empty-classes"'))]
+    top = re.findall(r'<li>(?:<details[^>]*><summary>|<div class="clc-leaf">)<span class="clc-code">([^<]+)</span>',
+                     tree.split('id="clc-empty-classes"')[0])
+    assert top[0] == "D" and "A" not in top
+    empty = tree.split('id="clc-empty-classes"')[1]
+    assert "其他 21 类无馆藏" in empty
+    assert re.findall(r'<span class="clc-code">([^<]+)</span>', empty) == [c for c in MAIN_CLASSES if c != "D"]
+    assert "clc-count" not in empty and "href" not in empty
+    assert "21 other classes hold no books" in Client(headers={"Accept-Language": "en"}).get("/browse").content.decode()
+
+
+def test_the_browse_page_of_an_empty_catalogue_says_every_class_is_empty(db):
+    page = Client().get("/browse").content.decode()
+
+    assert "22 个大类均无馆藏" in page and "其他" not in page
+    assert 'class="clc-count' not in page
 
 
 def _client(user) -> Client:

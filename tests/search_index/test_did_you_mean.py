@@ -244,31 +244,6 @@ def test_the_suggestion_work_stops_at_the_search_deadline(homophones):
         searcher._suggest(run, "担保无权")
 
 
-def test_loading_the_readings_is_not_counted_in_the_time_budget(homophones, settings, monkeypatch):
-    """Routine walk (issue 19): on a freshly started server the first 担保无权 and 王利名 answered "检索超时"
-    after 2.6–3.1 s, the budget spent importing pypinyin and its phrase dictionary (0.7 s idle) inside the
-    did-you-mean.  Loading the readings, once a process, is given back to the deadline."""
-    import time
-
-    settings.SEARCH_TIME_LIMIT = 0.5
-    services.search("担保物权", filters=PUBLIC)  # the index open and the analyzers warm: not what is measured
-    monkeypatch.setattr(searcher, "_readings_loaded", False)
-    real = searcher.han_syllables
-    cold = [True]
-
-    def first_reading_slow(text):
-        if cold.pop() if cold else False:
-            time.sleep(0.6)  # the first reading in a process: the import and the dictionary
-        return real(text)
-
-    monkeypatch.setattr(searcher, "han_syllables", first_reading_slow)
-
-    result = services.search("担保无权", filters=PUBLIC)
-
-    assert (result.corrected_from, result.query, cold) == ("担保无权", "担保物权", [])
-    assert searcher._readings_loaded
-
-
 # --- the readings are the index's -------------------------------------------------------------------------
 
 

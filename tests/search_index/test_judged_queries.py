@@ -31,6 +31,7 @@ SWITCHED = {
     switches.EXACT_TITLE: "lf07",  # 中华人民共和国民法典
     switches.ROMANIZED_NAMES: "a08",  # 高圣平
     switches.DISCIPLINES: "t02",  # 民事诉讼法学
+    switches.JOINED_PINYIN: "pf09",  # wang zejian
 }
 
 

@@ -381,7 +381,13 @@ def test_a_librarian_edits_a_law_name_in_the_admin_and_the_next_search_uses_it(c
         "source": law.source})
     assert response.status_code == 302
     assert [e["to"] for e in services.search("诉讼法典", filters=PUBLIC).expansions] == ["民事诉讼法"]
-    assert Job.objects.get(kind=services.REINDEX_CITING_KIND).payload == {"forms": ["诉讼法典"]}
+    job = Job.objects.get(kind=services.REINDEX_CITING_KIND)
+    assert job.payload == {"forms": ["诉讼法典"]}
+    # The save says the works are being re-indexed, as which job, and when the edit takes effect where.
+    shown = [str(m) for m in client.get(response.url).context["messages"]]
+    assert len(shown) == 2 and shown[1].startswith("成功修改了 法律名称")
+    assert shown[0] == (f"检索已按新名称扩展（其他服务进程最迟 5 秒后）。提到这些名称的作品正在后台重新索引（后台任务 {job.pk}）；"
+                         "完成后，用新名称写的条文引用才能按条文检索到。")
     # A form another law already has is refused.
     taken = client.post(f"/admin/search_index/lawname/{law.pk}/change/", {
         "title": law.title, "kind": law.kind, "short_forms": "刑诉", "parts": "", "source": law.source})

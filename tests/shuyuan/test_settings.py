@@ -179,3 +179,46 @@ def test_without_debug_text_messages_are_off_until_a_backend_is_named():
     assert channels(DEBUG="True") == ["email", "sms", "webhook"]
     assert channels(DEBUG="False", NOTICE_SMS_CHANNEL="notices.channels.FileSmsChannel",
                     NOTICE_WEBHOOK_CHANNEL="off") == ["email", "sms"]
+
+
+def test_several_nodes_share_caches_and_uploads_only_when_configured():
+    """Unset, the caches are files and uploads stay in MEDIA_ROOT (one machine); CACHE_URL puts both caches on
+    Redis and MEDIA_S3_BUCKET the uploads in the object store (docs/deploy.md, section 9)."""
+    show = ("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.CACHES['default']['BACKEND'], "
+            "s.CACHES['feeds']['BACKEND'], s.CACHES['feeds'].get('KEY_PREFIX'), s.STORAGES['default']['BACKEND'], "
+            "sorted((k, v) for k, v in s.STORAGES['default'].get('OPTIONS', {}).items() if v))")
+    clean = {"CACHE_URL": "", "MEDIA_S3_BUCKET": ""}
+
+    assert _manage(*show, **clean).stdout.split()[:4] == [
+        "django.core.cache.backends.filebased.FileBasedCache", "django.core.cache.backends.filebased.FileBasedCache",
+        "None", "django.core.files.storage.FileSystemStorage"]
+    configured = _manage(*show, CACHE_URL="redis://10.0.0.5:6379/1", MEDIA_S3_BUCKET="court-media",
+                         AWS_S3_ENDPOINT_URL="https://s3.court.internal:9000", AWS_S3_ADDRESSING_STYLE="path",
+                         MEDIA_S3_PREFIX="/court-a/", AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="",
+                         AWS_S3_REGION_NAME="").stdout
+    assert configured.split(" ", 4) == [
+        "core.cache.TolerantRedisCache", "core.cache.TolerantRedisCache", "shuyuan-feeds",
+        "core.s3storage.MediaS3Storage",
+        "[('addressing_style', 'path'), ('bucket_name', 'court-media'), ('endpoint_url', "
+        "'https://s3.court.internal:9000'), ('location', 'court-a')]\n"]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("CACHE_URL", "memcached://10.0.0.5:11211", "CACHE_URL must be a redis:// or rediss:// or unix:// URL"),
+    ("AWS_S3_ENDPOINT_URL", "s3.court.internal:9000", "AWS_S3_ENDPOINT_URL must be a https:// or http:// URL"),
+    ("AWS_S3_ADDRESSING_STYLE", "dns", "AWS_S3_ADDRESSING_STYLE must be path, virtual or auto"),
+])
+def test_a_bad_shared_state_setting_stops_with_a_clear_message(name, value, message):
+    result = _manage("check", MEDIA_S3_BUCKET="court-media", **{name: value})
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_uploads_in_an_object_store_need_no_media_root(settings, tmp_path):
+    from tests.s3 import Bucket, storage_settings
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    settings.MEDIA_ROOT = str(blocker)
+    settings.STORAGES = {**settings.STORAGES, "default": storage_settings(Bucket("http://127.0.0.1:9", "media"))}
+    assert checks.check_data_dirs(None) == []

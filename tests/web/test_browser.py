@@ -207,8 +207,12 @@ def test_phone_sized_search(library_data, server, browser, shoot):
     assert page.evaluate("document.querySelector('ol.results li').getBoundingClientRect().top") < 844
     assert not page.evaluate("document.querySelector('details.facets').open")
     assert page.evaluate("document.querySelector('details.facets > summary').getBoundingClientRect().height") >= 44
-    # The header is two rows (brand and navigation; language and account), not four.
+    # The header is two rows (brand and navigation; language and account), not four, and 分类 is in it (routine
+    # walk of issue 19: a phone reached the classes only from the home page).
     assert page.evaluate("document.querySelector('header.site').getBoundingClientRect().height") <= 130
+    classes = page.locator("header.site nav a", has_text="分类")
+    assert classes.is_visible() and classes.get_attribute("href") == "/browse"
+    assert classes.bounding_box()["height"] >= 44
     shoot(page, "phone-results")
     page.tap("details.facets > summary")
     page.wait_for_selector("details.facets[open] a")

@@ -34,8 +34,11 @@ def test_the_class_tree_folds_opens_on_a_tap_and_leads_to_the_filtered_search(se
     page.goto(f"{base}/browse")
     tree = page.locator("#clc-tree")
     law = tree.locator("> li > details", has=page.locator("> summary .clc-code", has_text="D"))
-    assert law.get_attribute("open") is None  # folded: only the 22 main classes show
-    assert page.locator("#clc-tree > li").count() == 22
+    assert law.get_attribute("open") is None  # folded: only the main classes holding books show
+    assert page.locator("#clc-tree > li > details > summary .clc-code").all_inner_texts() == ["D", "T"]
+    empty = page.locator("#clc-empty-classes > details")
+    assert empty.locator("> summary").inner_text() == "其他 20 类无馆藏"  # the rest, one folded row
+    assert page.locator("#clc-tree > li").count() == 3
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     law.locator("> summary .clc-name").click()  # a tap on the row, not on the count
@@ -60,3 +63,36 @@ def test_the_class_tree_folds_opens_on_a_tap_and_leads_to_the_filtered_search(se
     page.locator("#clc-tree .clc-leaf", has=page.locator(".clc-code", has_text="D923.6")).locator(".clc-count").click()
     page.wait_for_url("**/?clc=D923.6")
     assert page.locator("ol.results h3").all_inner_texts() == ["合同法精解"]
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_the_main_classes_without_books_are_one_row_that_opens_on_their_names(server, browser, shoot, size):
+    """Routine walk (issue 19): a phone showed 21 main classes of 0 books around D.  Now D alone, and one row,
+    其他 21 类无馆藏, a tap target like every row, that opens on the 21 codes and names (no count to tap)."""
+    book_create(title="担保物权研究", clc="D923.2")
+    base, _log = server
+    page = browser.new_page(**(PHONE if size == "phone" else DESKTOP))
+    width = 390 if size == "phone" else 1280
+
+    page.goto(f"{base}/browse")
+
+    rows = page.locator("#clc-tree > li")
+    assert rows.count() == 2
+    assert rows.nth(0).locator("> details > summary .clc-code").inner_text() == "D"
+    empty = page.locator("#clc-empty-classes > details")
+    assert empty.get_attribute("open") is None
+    summary = empty.locator("> summary")
+    assert summary.inner_text() == "其他 21 类无馆藏"
+    assert summary.bounding_box()["height"] >= 44
+    assert not empty.locator(".clc-code").first.is_visible()
+    shoot(page, f"{size}-folded")
+
+    summary.click()
+
+    assert empty.get_attribute("open") == ""
+    codes = empty.locator(".clc-code")
+    assert codes.all_inner_texts() == list("ABCEFGHIJKNOPQRSTUVXZ")
+    assert empty.locator(".clc-name").first.inner_text() == "马克思主义、列宁主义、毛泽东思想、邓小平理论"
+    assert empty.locator("a, .clc-count").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shoot(page, f"{size}-empty-open")

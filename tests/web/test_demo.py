@@ -271,6 +271,24 @@ def test_the_demo_catalogues_misheard_queries_show_their_corrections_results(dem
     assert seen == dict.fromkeys(cases, (True, True, True, False))
 
 
+def test_the_demo_catalogue_answers_a_citation_of_the_civil_code_with_the_article_highlighted(demo, client):
+    """Routine walk (issue 19): no demo record cited an article of the 民法典, so the citation search showed
+    nothing in the demo.  A paper cites 《民法典》第三百九十四条 in its abstract: every written form of the citation
+    finds it, the page says it searched the article and marks the citation as the paper writes it."""
+    from search_index import services
+
+    services.index_rebuild()
+    paper = Paper.objects.get(title="流押条款的效力与抵押权的实现——以民法典第四百零一条为中心")
+
+    for query in ("民法典第394条", "《民法典》第三百九十四条", "民法典394"):
+        page = client.get("/", {"q": query}).content.decode()
+        results = page[page.index('<ol class="results">'):page.index("</ol>", page.index('<ol class="results">'))]
+        assert f'href="/papers/{paper.pk}"' in results, query
+        assert "已按条文检索：民法典 第 394 条（引用该条的作品）" in page
+        assert "<mark>《民法典》第三百九十四条</mark>" in results
+    assert paper.visibility == Paper.Visibility.PUBLIC
+
+
 def _reader_loans() -> list[tuple]:
     return sorted(Loan.objects.filter(patron__username__in=[r["username"] for r in DEMO_READERS])
                   .values_list("patron__username", "copy__barcode", "status", "borrowed_at", "returned_at"),
@@ -279,8 +297,9 @@ def _reader_loans() -> list[tuple]:
 
 def test_demo_book_pages_show_books_borrowed_together_by_at_least_three_readers(demo):
     """The history's readers borrowed a cluster of security-interest books over past months, all returned, no
-    copy twice at once; the 物权编 commentary's page lists the two books three of its readers borrowed, not the
-    one two of them borrowed nor the one one of them did, and names no reader."""
+    copy twice at once; the 物权编 commentary's page lists under 借过本书的读者也借过 the book of another class three of
+    its readers borrowed (the two of its own class they borrowed are under 同类图书, once), not the one two of
+    them borrowed nor the one one of them did, and names no reader."""
     from django.test import Client
 
     loans = _reader_loans()
@@ -299,9 +318,14 @@ def test_demo_book_pages_show_books_borrowed_together_by_at_least_three_readers(
 
     book = Book.objects.get(title="中华人民共和国民法典物权编理解与适用")
     page = Client().get(f"/books/{book.pk}").content.decode()
-    section = page[page.index('id="related-borrowed"'):]
-    section = section[:section.index("</ul>")]
-    assert re.findall(r">([^<]+)</a>", section) == ["民法物权", "担保物权研究"]
+    def listed(section_id: str) -> list[str]:
+        section = page[page.index(f'id="{section_id}"'):]
+        return re.findall(r'<li><a href="[^"]+">([^<]+)</a>', section[:section.index("</ul>")])
+
+    # Three readers borrowed 民法物权 and 担保物权研究 too, but they share its class: listed there, once.
+    assert listed("related-class")[:2] == ["民法物权", "担保物权研究"]
+    assert listed("related-borrowed") == ["最高人民法院民事诉讼法司法解释理解与适用"]
+    assert "最高人民法院关于人民法院办理执行异议和复议案件若干问题规定理解与适用" not in page  # two readers only
     assert "借过本书的读者也借过" in page and "只列出至少 3 位读者都借过的书" in page
     assert all(r["display_name"] not in page and r["username"] not in page for r in DEMO_READERS)
 

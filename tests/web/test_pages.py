@@ -501,6 +501,34 @@ def test_search_page_shows_the_query_limits_message_not_a_500(book):
     assert "q：括号嵌套过深，最多 8 层" in response.content.decode()
 
 
+@pytest.mark.parametrize(("typed", "refused"), [
+    ("担保\x00物权", True), ("担保\x07物权", True), ("担保\x1b[31m物权", True), ("担保\x7f物权", True),
+    ("担保\t物权", False), ("担保\n物权", False), ("担保\r\n物权", False), ("担保\x85物权", False),
+])
+def test_the_page_refuses_a_query_with_control_characters_exactly_when_the_api_does(book, typed, refused):
+    """Attack on issue 19: the page answered 200 to 担保\x07物权 while the API answered 422.  One rule
+    (core.text.CONTROL) for both: C0 controls but tab, line feed and carriage return, and DEL are refused; what the
+    search folds away (a line break, a C1 control) is searched by both."""
+    client = Client()
+
+    page = client.get("/", {"q": typed})
+    api = client.get("/api/v1/search", {"q": typed})
+
+    if refused:
+        assert (page.status_code, api.status_code) == (400, 422)
+        assert "检索词：不能包含控制字符" in page.content.decode()
+        assert [(e["field"], e["msg"]) for e in api.json()["detail"]] == [("q", "Value error, 不能包含控制字符")]
+    else:
+        assert (page.status_code, api.status_code) == (200, 200)
+        assert api.json()["count"] == 1 and "共 1 条结果" in page.content.decode()
+
+
+def test_the_search_page_says_in_english_why_a_query_is_refused(book):
+    page = Client().get("/", {"q": "担保\x07物权"}, headers={"accept-language": "en"})
+
+    assert page.status_code == 400 and "Query: Control characters are not allowed" in page.content.decode()
+
+
 def test_search_page_is_rate_limited_like_the_api(book, settings):
     settings.SEARCH_RATE_ANONYMOUS = 2
     client = Client()
@@ -658,9 +686,9 @@ def test_a_class_from_the_browse_page_lists_its_books_says_which_class_and_can_b
     assert 'id="home"' not in page and 'id="arrivals-title"' not in page
     assert "共 1 条结果" in page and f'href="/books/{contract.pk}"' in page
     chip = re.search(r'<p class="meta" id="class-filter">(.*?)</p>', page, re.S).group(1)
-    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", chip)).strip() == "中图分类：D923.6 · 取消分类筛选 · 回到分类浏览"
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", chip)).strip() == "中图分类：D923.6 合同法 · 取消分类筛选 · 回到分类浏览"
     assert re.findall(r'href="([^"]+)"', chip) == ["?", "/browse?clc=D923.6"]
-    assert "筛选 （已选 1 项）" in page
+    assert "筛选（已选 1 项）" in page and "筛选 （" not in page
 
     named = Client().get("/", {"clc": "ｄ９２３"}).content.decode()  # folded as the filter folds it, named
     assert "<strong>D923 民法</strong>" in named
@@ -673,3 +701,22 @@ def test_a_class_from_the_browse_page_lists_its_books_says_which_class_and_can_b
     english = Client(headers={"Accept-Language": "en"}).get("/", {"q": "刑诉", "clc": "D923.6"}).content.decode()
     assert "Clear the class" in english and "Nothing found with the chosen filters." in english
     assert "Search the whole collection for “刑诉”" in english
+
+
+def test_the_sort_links_and_the_filter_count_read_as_one_line_in_each_language(db):
+    """Routine walk (issue 19): the English sort links read "relevance / newest / oldest / Call number", and the
+    filter summary "筛选 （已选 1 项）" with a space before the full-width bracket."""
+    book_create(title="合同法研究", clc="D923.6", year=2015)
+    search.index_rebuild()
+    searcher.reset()
+
+    def text_of(page: str, pattern: str) -> str:
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", re.search(pattern, page, re.S).group(1))).strip()
+
+    chinese = Client().get("/", {"q": "合同", "clc": "D923"}).content.decode()
+    english = Client(headers={"Accept-Language": "en"}).get("/", {"q": "合同", "clc": "D923"}).content.decode()
+
+    assert text_of(chinese, r"<summary>(.*?)</summary>") == "筛选（已选 1 项）"
+    assert text_of(english, r"<summary>(.*?)</summary>") == "Filters (1 selected)"
+    assert re.findall(r'<a href="\?[^"]*sort=[^"]*"[^>]*>([^<]+)</a>', english) == [
+        "Relevance", "Newest", "Oldest", "Call number"]

@@ -1,0 +1,48 @@
+"""Several nodes keep their caches and rate limits on Redis (CACHE_URL, RATELIMIT_URL).  A Redis that does not
+answer must not turn pages into 500s: the caches are done without (a page is computed as on a cold cache), and
+the rate limits, which cannot be done without, answer 503 with Retry-After as an unreachable database does."""
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+
+from library.services import book_create, paper_create
+from tests.live import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+def nobody_listening() -> str:
+    return f"redis://127.0.0.1:{free_port()}/1"
+
+
+def test_pages_work_without_their_caches_while_redis_is_away(settings, judge):
+    url = nobody_listening()
+    settings.CACHES = {alias: {"BACKEND": "core.cache.TolerantRedisCache", "LOCATION": url, "KEY_PREFIX": alias}
+                       for alias in ("default", "feeds")}
+    book = book_create(title="担保法", subjects=["担保"])
+    paper = paper_create(title="担保调研", keywords=["担保"], visibility="public", created_by=judge)
+    anonymous = Client()
+
+    related = anonymous.get(f"/api/v1/books/{book.pk}/related")
+    page = anonymous.get(f"/books/{book.pk}")
+    feed = anonymous.get("/calendar/events.ics")
+
+    assert related.status_code == 200
+    assert [(i["type"], i["id"]) for i in related.json()["subjects"]] == [("paper", paper.pk)]
+    assert page.status_code == 200 and "担保调研" in page.content.decode()
+    assert (feed.status_code, feed["Content-Type"]) == (200, "text/calendar; charset=utf-8")
+    assert caches["default"].get("anything", "missing") == "missing"
+    assert caches["default"].add("anything", 1) is False
+
+
+def test_rate_limits_on_a_redis_that_is_away_answer_503_not_500(settings):
+    settings.RATELIMIT_URL = nobody_listening()
+
+    api = Client().get("/api/v1/search", {"q": "担保"})
+    page = Client(raise_request_exception=False).get("/", {"q": "担保"})
+
+    assert (api.status_code, api.json(), api["Retry-After"]) == (
+        503, {"detail": "服务暂时不可用，请稍后再试", "code": "unavailable"}, "10")
+    assert (page.status_code, page["Retry-After"]) == (503, "10")
+    assert "Traceback" not in page.content.decode()
