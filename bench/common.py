@@ -9,16 +9,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def throwaway_django(workdir: Path, **env: str) -> None:
-    """Empty ``workdir``, point a DEBUG-off installation (SQLite, VAR_DIR) at it, set Django up, migrate.
+def throwaway_django(workdir: Path, *, keep: bool = False, **env: str) -> None:
+    """Empty ``workdir`` (unless ``keep``: reuse what a previous run left there), point a DEBUG-off installation
+    (SQLite, VAR_DIR) at it, set Django up, migrate.
 
     ``env`` overrides or adds settings; plain-http test clients are never redirected to https."""
     workdir = workdir.resolve()
     if workdir == ROOT or ROOT in workdir.parents:
         raise SystemExit("the benchmark's workdir must be outside the project")
-    if workdir.exists():
+    if workdir.exists() and not keep:
         shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    workdir.mkdir(parents=True, exist_ok=True)
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "shuyuan.settings",
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",

@@ -1,24 +1,30 @@
 """Report benchmark: each report's ORM path against hand-written SQL for the same figures (prints figures).
 
     .venv/bin/python bench/report_bench.py [--database sqlite | postgres://USER@HOST:PORT/NAME]
-                                           [--loans 1000000] [--registrations 100000] [--repeat 3]
+                                           [--loans 1000000] [--registrations 100000] [--downloads 100000]
+                                           [--repeat 3] [--reuse] [--only SLUG …]
                                            [--workdir /tmp/shuyuan-report-bench]
 
 Generates a throwaway library (SQLite under ``--workdir``; or the PostgreSQL database NAME, dropped and created
 again — it must contain "bench"): 2,000 readers in 20 divisions, 20,000 books with 40,000 copies at three
 locations, ``--loans`` loans over three years (the last 20,000 still out), 500 events over the same years with
-``--registrations`` registrations and check-ins at 60% of the confirmed ones.  The bulk rows are written by the
-database itself (``generate_series`` on PostgreSQL, a recursive CTE on SQLite), so a million loans take seconds.
+``--registrations`` registrations and check-ins at 60% of the confirmed ones, 1,000 papers with ``--downloads``
+full-text downloads (one in ten anonymous).  The bulk rows are written by the
+database itself (``generate_series`` on PostgreSQL, a recursive CTE on SQLite) into tables whose secondary indexes
+(and, on PostgreSQL, foreign keys) are dropped first and made again after the insert: building an index once over
+sorted rows is many times cheaper than keeping ten of them up row by row.
 
 Then, for twelve months of it, times each report's ``tables()`` — exactly what its page, export and API call —
 against the fastest SQL written by hand for the same figures, checks that both give the same numbers, and
-prints the median of ``--repeat`` runs (after one warm-up) and the ratio (issue 20's target: within 2×).
+prints the median of ``--repeat`` runs (after one warm-up; the two sides' runs alternate) and the ratio (issue
+20's target: within 2×), with the machine's load average.
 
 Django sets itself up once per process, so one run measures one database; ``make bench-reports`` runs SQLite,
 then PostgreSQL when one answers.  Figures: docs/performance.md ("Reports").
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -37,7 +43,7 @@ SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2023, 12, 1, 8, 0, tzinfo=SH)
 SPAN = 3 * 365 * 86400
 START, END, TODAY = date(2025, 12, 1), date(2026, 11, 30), date(2026, 12, 20)
-READERS, DIVISIONS, BOOKS, COPIES, OUT, EVENTS, CAPACITY = 2000, 20, 20000, 40000, 20000, 500, 150
+READERS, DIVISIONS, BOOKS, COPIES, OUT, EVENTS, CAPACITY, PAPERS = 2000, 20, 20000, 40000, 20000, 500, 150, 1000
 #: Copies lent: the others (2,000) never were, for the weeding report.
 LENT = 38000
 LOCATIONS = ("院本部", "棋盘井法庭", "乌兰木伦法庭")
@@ -49,8 +55,12 @@ def parse_args(argv=None):
     p.add_argument("--database", default="sqlite", help="sqlite, or postgres://USER@HOST:PORT/NAME")
     p.add_argument("--loans", type=int, default=1_000_000)
     p.add_argument("--registrations", type=int, default=100_000)
+    p.add_argument("--downloads", type=int, default=100_000, help="papers' full-text downloads")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--workdir", default="/tmp/shuyuan-report-bench")
+    p.add_argument("--reuse", action="store_true",
+                   help="time the library a previous run generated (same --database and --workdir) instead of a new one")
+    p.add_argument("--only", nargs="*", default=(), help="time only these reports (slugs)")
     args = p.parse_args(argv)
     if args.database != "sqlite":
         if not args.database.startswith(("postgres://", "postgresql://")):
@@ -86,7 +96,7 @@ def generate(args) -> dict:
 
     from accounts.models import Profile, Role
     from events.models import Attendance, Event, ListedOccurrence, Registration
-    from library.models import Book, Copy, Loan, Location
+    from library.models import Book, Copy, Loan, Location, Paper, PaperDownload
 
     User = get_user_model()  # noqa: N806 - the model, named as the model
     pg = connection.vendor == "postgresql"
@@ -113,24 +123,32 @@ def generate(args) -> dict:
         ListedOccurrence.objects.bulk_create([
             ListedOccurrence(event=e, recurrence_id=e.start, start=e.start, end=e.end, title=e.title, status=e.status,
                              kind=e.kind, visibility=e.visibility) for e in events])
-    ids = {"u0": users[0].pk, "b0": books[0].pk, "c0": copies[0].pk, "e0": events[0].pk}
+        papers = Paper.objects.bulk_create([
+            Paper(title=f"调研{i:04d}", kind=Paper.Kind.values[i % len(Paper.Kind.values)], year=2015 + i % 12)
+            for i in range(PAPERS)])
+    ids = {"u0": users[0].pk, "b0": books[0].pk, "c0": copies[0].pk, "e0": events[0].pk, "p0": papers[0].pk}
     assert users[-1].pk - ids["u0"] == READERS - 1 and copies[-1].pk - ids["c0"] == COPIES - 1
     assert books[-1].pk - ids["b0"] == BOOKS - 1 and events[-1].pk - ids["e0"] == EVENTS - 1
+    assert papers[-1].pk - ids["p0"] == PAPERS - 1
 
-    n, r = args.loans, args.registrations
+    n, r, d = args.loans, args.registrations, args.downloads
     step = SPAN / n
-    loan, reg, att, occ = (Loan._meta.db_table, Registration._meta.db_table, Attendance._meta.db_table,
-                           ListedOccurrence._meta.db_table)
+    loan, reg, att, occ, dl = (Loan._meta.db_table, Registration._meta.db_table, Attendance._meta.db_table,
+                               ListedOccurrence._meta.db_table, PaperDownload._meta.db_table)
+
+    def numbers(count: int) -> str:
+        """0 … count − 1 as rows of one column ``i``."""
+        if pg:
+            return f"generate_series(0, {count - 1}) AS s(i)"
+        return (f"(WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {count - 1}) "
+                "SELECT i FROM s)")
+
+    series, reg_series, dl_series = numbers(n), numbers(r), numbers(d)
     if pg:
         t0 = f"'{T0.isoformat()}'::timestamptz"
-        series = f"generate_series(0, {n - 1}) AS s(i)"
-        reg_series = f"generate_series(0, {r - 1}) AS s(i)"
         day, false = "({})::date", "false"
     else:  # datetimes are text in UTC ('YYYY-MM-DD HH:MM:SS'), as Django writes them
         t0 = f"'{T0.astimezone(ZoneInfo('UTC')):%Y-%m-%d %H:%M:%S}'"
-        series = f"(WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {n - 1}) SELECT i FROM s)"
-        reg_series = (f"(WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {r - 1}) "
-                      "SELECT i FROM s)")
         day, false = "date({})", "0"
 
     def shift(expr: str, seconds: str) -> str:
@@ -141,6 +159,7 @@ def generate(args) -> dict:
     offset = f"CAST(i * {step!r} AS INTEGER)"
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
+        rebuild = [statement for table in (loan, reg, att, dl) for statement in drop_indexes(cur, table, pg)]
         # Loan i: copy i mod 38,000 (book = copy's), reader 7i mod 2,000, due 7-56 days later; the last 20,000 are
         # still out (each copy and each reader-book pair at most once), overdue 1-35 days on TODAY.
         cur.execute(f"""
@@ -169,13 +188,50 @@ def generate(args) -> dict:
             SELECT r.event_id, o.recurrence_id, r.user_id, r.id, {shift("o.start", "300")}, 'desk', {false}
             FROM {reg} r JOIN {occ} o ON o.event_id = r.event_id
             WHERE r.status = 'confirmed' AND r.id % 5 < 3""")
+        # Download i: paper i² mod 1,000 (some papers far more read than others; squared after the modulo, within
+        # PostgreSQL's integer), every tenth anonymous.
+        cur.execute(f"""
+            INSERT INTO {dl} (paper_id, reader_id, at)
+            SELECT {ids['p0']} + (i % {PAPERS}) * (i % {PAPERS}) % {PAPERS}, CASE WHEN i % 10 = 0 THEN NULL ELSE {ids['u0']} + (i * 11) % {READERS} END,
+                   {shift(t0, f"CAST(i * {SPAN / d!r} AS INTEGER)")}
+            FROM {dl_series}""")
+        inserted = time.perf_counter()
+        for statement in rebuild:
+            cur.execute(statement)
+    print(f"inserted in {inserted - started:.1f} s, indexes and keys made again in "
+          f"{time.perf_counter() - inserted:.1f} s", flush=True)
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE" if pg else "ANALYZE")
     print(f"generated {Loan.objects.count():,} loans, {Registration.objects.count():,} registrations, "
-          f"{Attendance.objects.count():,} check-ins in {time.perf_counter() - started:.1f} s", flush=True)
+          f"{Attendance.objects.count():,} check-ins, {PaperDownload.objects.count():,} paper downloads in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
     return ids
 
 
+
+
+def drop_indexes(cur, table: str, pg: bool) -> list[str]:
+    """Drop ``table``'s secondary indexes (those behind conditional unique constraints included: the generated
+    rows keep them) and, on PostgreSQL, its foreign keys; return the statements that make them again."""
+    if pg:
+        cur.execute("""SELECT i.indexname, i.indexdef FROM pg_indexes i
+                       WHERE i.tablename = %s AND NOT EXISTS (
+                           SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)""", [table])
+        indexes = cur.fetchall()
+        cur.execute("""SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+                       WHERE conrelid = %s::regclass AND contype = 'f'""", [table])
+        keys = cur.fetchall()
+    else:
+        cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                    [table])
+        indexes, keys = cur.fetchall(), []
+    quote = cur.db.ops.quote_name
+    for name, _definition in keys:
+        cur.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+    for name, _definition in indexes:
+        cur.execute(f"DROP INDEX {quote(name)}")
+    return ([definition for _name, definition in indexes]
+            + [f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}" for name, definition in keys])
 
 
 # --- the figures: each report's ORM path and the hand-written SQL --------------------------------------------------
@@ -190,12 +246,13 @@ class Sql:
 
         from accounts.models import Profile
         from events.models import Attendance, Event, ListedOccurrence, Registration, Venue
-        from library.models import Book, CirculationEvent, Copy, Hold, Loan, Location
+        from library.models import Book, CirculationEvent, Copy, Hold, Loan, Location, Paper, PaperDownload
 
         self.connection = connection
         self.pg = connection.vendor == "postgresql"
         self.t = {name: model._meta.db_table for name, model in {
             "loan": Loan, "copy": Copy, "book": Book, "hold": Hold, "circ": CirculationEvent, "loc": Location,
+            "paper": Paper, "dl": PaperDownload,
             "profile": Profile, "user": Profile._meta.get_field("user").related_model, "event": Event,
             "occ": ListedOccurrence, "reg": Registration, "att": Attendance, "venue": Venue}.items()}
         self.gone = ", ".join(f"'{s}'" for s in Copy.GONE)
@@ -295,6 +352,34 @@ def top_books(f, sql: Sql):
     return orm, hand
 
 
+def top_papers(f, sql: Sql):
+    from library.models import Paper
+    from reports.library_reports import TopPapersReport
+
+    def orm():
+        papers, kinds = TopPapersReport().tables(f)
+        return [tuple(r) for r in papers.rows], [tuple(r) for r in kinds.rows]
+
+    t = sql.t
+    labels = {kind.value: str(kind.label) for kind in Paper.Kind}
+    order = list(labels)
+
+    def hand():
+        ranked = sql.rows(f"""
+            SELECT p.title, p.kind, p.year, top.n, top.readers FROM (
+                SELECT paper_id, COUNT(*) AS n, COUNT(DISTINCT reader_id) AS readers FROM {t['dl']}
+                WHERE {sql.between('at', f)} GROUP BY paper_id ORDER BY n DESC, paper_id LIMIT {f.top}) top
+            JOIN {t['paper']} p ON p.id = top.paper_id ORDER BY top.n DESC, top.paper_id""")
+        kinds = sql.rows(f"""
+            SELECT p.kind, COUNT(*), COUNT(DISTINCT d.paper_id), COUNT(DISTINCT d.reader_id)
+            FROM {t['dl']} d JOIN {t['paper']} p ON p.id = d.paper_id WHERE {sql.between('d.at', f)} GROUP BY 1""")
+        return ([(rank, title, labels[kind], year, n, readers)
+                 for rank, (title, kind, year, n, readers) in enumerate(ranked, start=1)],
+                [(labels[kind], *rest) for kind, *rest in sorted(kinds, key=lambda r: order.index(r[0]))])
+
+    return orm, hand
+
+
 def never_borrowed(f, sql: Sql):
     from reports.library_reports import NeverBorrowedReport, class_label, percent
 
@@ -346,7 +431,8 @@ def overdue(f, sql: Sql):
 
 
 def readers(f, sql: Sql):
-    from reports.reader_reports import ActiveReadersReport, division_label
+    from reports.filters import division_label
+    from reports.reader_reports import ActiveReadersReport
 
     def orm():
         return [tuple(r[:5]) for r in ActiveReadersReport().tables(f)[0].rows]
@@ -399,7 +485,8 @@ def event_attendance(f, sql: Sql):
 
 
 def event_divisions(f, sql: Sql):
-    from reports.event_reports import KINDS, DivisionAttendanceReport, division_label, kind_label
+    from reports.event_reports import KINDS, DivisionAttendanceReport, kind_label
+    from reports.filters import division_label
 
     def orm():
         divisions, kinds = DivisionAttendanceReport().tables(f)
@@ -421,19 +508,24 @@ def event_divisions(f, sql: Sql):
     return orm, hand
 
 
-CASES = (("circulation", circulation), ("top-books", top_books), ("never-borrowed", never_borrowed),
+CASES = (("circulation", circulation), ("top-books", top_books), ("top-papers", top_papers),
+         ("never-borrowed", never_borrowed),
          ("overdue", overdue), ("readers", readers), ("event-attendance", event_attendance),
          ("event-divisions", event_divisions))
 
 
-def timed(function, repeat: int) -> tuple[float, object]:
-    result = function()  # warm-up: caches, and the result to compare
-    runs = []
+def timed(orm, hand, repeat: int) -> tuple[float, float, object, object]:
+    """The median ms of ``orm`` and of ``hand`` over ``repeat`` runs each, after a warm-up of each (caches, and
+    the results to compare).  The runs alternate, so a load that comes and goes on a shared machine weighs on
+    both sides alike."""
+    results = orm(), hand()
+    runs: tuple[list, list] = ([], [])
     for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        runs.append((time.perf_counter() - started) * 1000)
-    return statistics.median(runs), result
+        for function, times in zip((orm, hand), runs, strict=True):
+            started = time.perf_counter()
+            function()
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(runs[0]), statistics.median(runs[1]), *results
 
 
 def main(argv=None) -> None:
@@ -441,30 +533,39 @@ def main(argv=None) -> None:
     workdir = Path(args.workdir)
     env = {}
     if args.database != "sqlite":
-        recreate_pg(args.database)
+        if not args.reuse:
+            recreate_pg(args.database)
         env["DATABASE_URL"] = args.database
         workdir = workdir.with_name(workdir.name + "-pg")
-    throwaway_django(workdir, **env)
+    throwaway_django(workdir, keep=args.reuse, **env)
     from django.db import connection
 
+    from library.models import Loan
     from reports.filters import ReportFilter
 
-    print(f"# report benchmark: {connection.vendor}, {args.loans:,} loans, {args.registrations:,} registrations",
-          flush=True)
-    generate(args)
+    if args.reuse and Loan.objects.exists():
+        print(f"# report benchmark: {connection.vendor}, the library generated before: {Loan.objects.count():,} loans",
+              flush=True)
+    else:
+        print(f"# report benchmark: {connection.vendor}, {args.loans:,} loans, {args.registrations:,} registrations",
+              flush=True)
+        generate(args)
     sql = Sql()
     f = ReportFilter(start=START, end=END, today=TODAY)
     print(f"range {START} – {END} (today {TODAY}), median of {args.repeat} after a warm-up\n")
-    print(f"{'report':<18} {'ORM ms':>10} {'SQL ms':>10} {'ratio':>7}  same figures")
+    print(f"{'report':<18} {'ORM ms':>10} {'SQL ms':>10} {'ratio':>7}  same figures  load (1 min)")
     worst = 0.0
     for name, case in CASES:
+        if args.only and name not in args.only:
+            continue
         orm, hand = case(f, sql)
-        orm_ms, orm_result = timed(orm, args.repeat)
-        sql_ms, sql_result = timed(hand, args.repeat)
+        orm_ms, sql_ms, orm_result, sql_result = timed(orm, hand, args.repeat)
         same = orm_result == sql_result
         ratio = orm_ms / sql_ms if sql_ms else float("inf")
         worst = max(worst, ratio)
-        print(f"{name:<18} {orm_ms:>10.1f} {sql_ms:>10.1f} {ratio:>6.2f}×  {'yes' if same else 'NO'}", flush=True)
+        # The machine may be shared: the load average says how much the figures can be trusted.
+        print(f"{name:<18} {orm_ms:>10.1f} {sql_ms:>10.1f} {ratio:>6.2f}×  {'yes' if same else 'NO':<12}  "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
         if not same:
             print(f"  ORM: {str(orm_result)[:600]}\n  SQL: {str(sql_result)[:600]}")
     print(f"\nworst ratio {worst:.2f}× (target ≤ 2×)")

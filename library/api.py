@@ -302,6 +302,7 @@ def download_paper_file(request: HttpRequest, paper_id: int):
     content_type = CONTENT_TYPES.get(paper.file_type, "application/octet-stream")
     if paper.file_type == "txt":
         content_type = f"text/plain; charset={_text_charset(handle)}"
+    services.paper_download_record(paper=paper, reader=request.auth)
     # The extension follows the checked type, also for files stored before names were normalized.
     response = FileResponse(
         handle, as_attachment=True, filename=download_name(paper.file_name or f"paper-{paper.pk}", paper.file_type)

@@ -522,6 +522,33 @@ class PaperKeyword(models.Model):
         return self.term
 
 
+class PaperDownload(models.Model):
+    """One download of a paper's full text (``GET /api/v1/papers/{id}/file``): papers are not lent, so this is
+    what "most read papers" counts (reports.library_reports.TopPapersReport) and what a reader's own year shows.
+    ``reader`` is empty for an anonymous download (a public catalogue) and once the account is deleted: the count
+    stays, the person is forgotten."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="downloads", verbose_name=_("成果"))
+    # Indexed with ``at`` below (a reader's downloads in a year), which also serves SET_NULL on deletion.
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="paper_downloads", db_index=False, verbose_name=_("读者"))
+    at = models.DateTimeField(_("下载时间"))
+
+    class Meta:
+        verbose_name = _("全文下载")
+        verbose_name_plural = _("全文下载")
+        default_permissions = ()
+        indexes = [
+            # Reports: the downloads in a date range, counted per paper.
+            models.Index(fields=["at"], name="paper_download_at"),
+            # /me/reading: a reader's downloads in a year.
+            models.Index(fields=["reader", "at"], name="paper_download_reader_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} ← {self.reader_id} ({self.at:%Y-%m-%d %H:%M})"
+
+
 # --------------------------------------------------------------------------------------------------------
 # Circulation: policy, closed days, loans, holds, notices and the audit trail
 # --------------------------------------------------------------------------------------------------------

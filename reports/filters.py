@@ -6,15 +6,17 @@ fields, the API answers 422 naming each field (``filter_from``).  A report lists
 (``Report.options``); the others are accepted and ignored, so one query string serves every report.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Case, CharField, Count, F, Q, Value, When
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -57,6 +59,26 @@ def division_value(path: str, merged: frozenset[str] = frozenset()):
     if "" in merged:
         small |= Q(**{f"{path}__isnull": True}) | Q(**{path: ""})
     return Case(When(small, then=Value(OTHER_DIVISIONS)), default=value, output_field=CharField())
+
+
+def person_division(person: str, f: "ReportFilter"):
+    """The division of the person at the path ``person`` (``patron``, ``user``; "" when the rows are the users),
+    small divisions merged for ``f``: what a report groups people's figures by and filters them on."""
+    return division_value(f"{person}__profile__division" if person else "profile__division", f.merged)
+
+
+def in_division(rows: QuerySet, person: str, f: "ReportFilter") -> QuerySet:
+    """``rows`` of the people (at the path ``person``) of ``f.division``; all of them when there is none."""
+    if f.division is None:
+        return rows
+    return rows.annotate(_division=person_division(person, f)).filter(_division=f.division)
+
+
+def division_rows(entries: Iterable[dict], then: Callable[[dict], Any] | None = None) -> list[tuple[str, dict]]:
+    """Rows of a query grouped by ``_division`` (``person_division``) in the order division rows are shown — by
+    label, the merged small divisions last; ``then`` orders the rows of one division — each with its label."""
+    ordered = sorted(entries, key=lambda e: (division_key(e["_division"]), then(e) if then else 0))
+    return [(division_label(e["_division"]), e) for e in ordered]
 
 
 def division_label(value: str) -> str:

@@ -38,13 +38,14 @@ class RecordsQuery(ReportQuery):
     year: Literal["last"] | None = None
     group: SingleLine(64) | None = None
     book: SingleLine(19, 1) | None = None
+    paper: SingleLine(19, 1) | None = Field(None, description="调研成果编号")
     class_: SingleLine(2) | None = Field(None, alias="class", description="中图法大类字母")
     bucket: Literal["1-7", "8-30", "31+"] | None = None
     stage: Literal["ready", "collected", "total"] | None = None
     # The events reports' figures (reports.event_reports).
     event: SingleLine(19, 1) | None = Field(None, description="活动编号")
     occurrence: SingleLine(40, 1) | None = Field(None, description="场次的原定开始（ISO 8601，带时区）")
-    kind: SingleLine(16, 1) | None = Field(None, description="活动类型")
+    kind: SingleLine(32, 1) | None = Field(None, description="活动类型；调研成果下载排行中为调研成果类型")
     status: Literal["cancelled", "waitlisted"] | None = None
     outcome: Literal["promoted", "waiting", "dropped"] | None = None
     when: Literal["before", "after"] | None = None
@@ -53,7 +54,7 @@ class RecordsQuery(ReportQuery):
 
     def figure_params(self) -> dict[str, str]:
         data = {"figure": self.figure, "month": self.month, "year": self.year, "group": self.group,
-                "book": self.book, "class": self.class_, "bucket": self.bucket, "stage": self.stage, "by": self.by,
+                "book": self.book, "paper": self.paper, "class": self.class_, "bucket": self.bucket, "stage": self.stage, "by": self.by,
                 "event": self.event, "occurrence": self.occurrence, "kind": self.kind, "status": self.status,
                 "outcome": self.outcome, "when": self.when}
         return {k: v for k, v in data.items() if v is not None}

@@ -1,5 +1,5 @@
-"""Database expressions the reports need beyond Django's own: the seconds between two instants, and
-percentiles (median, p90) of such durations computed by the database.
+"""Database expressions the reports need beyond Django's own: the month of an instant in library time, the
+seconds between two instants, and percentiles (median, p90) of such durations computed by the database.
 
 PostgreSQL has ``percentile_cont`` (an ordered-set aggregate); SQLite has none, so there the same figure comes
 from window functions: each row's rank within its group and the group's size select the (at most two) rows
@@ -9,11 +9,93 @@ definition (position ``p·(n−1)`` counted from 0), so both backends give the s
 
 import math
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import NotSupportedError, connection
-from django.db.models import Count, F, FloatField, Func, Q, QuerySet, Window
+from django.db.models import Count, DateField, F, FloatField, Func, Q, QuerySet, Window
 from django.db.models.aggregates import Aggregate
-from django.db.models.functions import Ceil, Floor, RowNumber
+from django.db.models.functions import Ceil, Floor, RowNumber, TruncMonth
+
+from reports.filters import ReportFilter, library_tz
+
+#: Past this many UTC offsets within one range (a daylight-saving zone over many years) a month is cut by
+#: Django's own ``TruncMonth`` (a Python function per row on SQLite) rather than by a ``CASE`` this long.
+MAX_OFFSETS = 24
+
+
+@lru_cache(maxsize=256)
+def utc_offsets(tz: ZoneInfo, since: datetime, until: datetime) -> tuple[tuple[datetime, int], ...] | None:
+    """The UTC offsets (in seconds) ``tz`` has in ``[since, until)``: ``((first instant in UTC, offset), …)`` in
+    order, the first from ``since``; None when there are more than ``MAX_OFFSETS``.
+
+    The offset is read once a day and, where it changed, the instant of the change is found to the second by
+    bisection; a zone whose clocks went back and forth again within one day would be missed (none has).
+    Asia/Shanghai has had one offset since 1991: one period, whatever the range."""
+
+    def offset(instant: datetime) -> int:
+        return int(instant.astimezone(tz).utcoffset().total_seconds())
+
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
+    last = until - timedelta(seconds=1)
+    periods = [(since, offset(since))]
+    previous = since
+    while previous < last:
+        probe = min(previous + timedelta(days=1), last)
+        if offset(probe) != periods[-1][1]:
+            # In whole seconds (POSIX time): offset(low) is the current offset, offset(high) the next one.
+            low, high = math.floor(previous.timestamp()), math.ceil(probe.timestamp())
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(datetime.fromtimestamp(middle, UTC)) == periods[-1][1] else (
+                    low, middle)
+            changed = datetime.fromtimestamp(high, UTC)
+            periods.append((changed, offset(changed)))
+            if len(periods) > MAX_OFFSETS:
+                return None
+        previous = probe
+    return tuple(periods)
+
+
+class LocalMonth(TruncMonth):
+    """The first day (a date) of the month an instant falls in, in ``tzinfo`` — ``TruncMonth(…,
+    output_field=DateField())`` for the instants in ``[since, until)``, which the rows must be limited to.
+
+    On PostgreSQL that is ``TruncMonth`` itself (``date_trunc`` on the instant ``AT TIME ZONE``).  On SQLite Django
+    registers ``TruncMonth`` with a time zone as a Python function called once per row (the circulation report
+    called it for every loan); here it is SQLite's own ``strftime('%Y-%m-01', col, '+N seconds')`` with the zone's
+    offset in the range (instants are stored as UTC text), or a ``CASE`` over the instants where the offset
+    changes when the zone changed its clocks in the range (``utc_offsets``)."""
+
+    def __init__(self, expression, *, since: datetime, until: datetime, tzinfo: ZoneInfo):
+        super().__init__(expression, output_field=DateField(), tzinfo=tzinfo)
+        self.since, self.until = since, until
+
+    def as_sqlite(self, compiler, connection, **extra):
+        periods = utc_offsets(self.tzinfo, self.since, self.until)
+        if periods is None or not settings.USE_TZ or connection.timezone_name != "UTC":
+            return self.as_sql(compiler, connection, **extra)
+        column, params = compiler.compile(self.lhs)
+
+        def month(offset: int) -> tuple[str, list]:
+            return f"strftime('%%Y-%%m-01', {column}, '{offset:+d} seconds')", list(params)
+
+        sql, values = month(periods[-1][1])
+        if len(periods) == 1:
+            return sql, tuple(values)
+        cases, case_params = [], []
+        for (_start, offset), (end, _next) in zip(periods, periods[1:], strict=False):
+            then, then_params = month(offset)
+            cases.append(f"WHEN {column} < %s THEN {then}")
+            case_params += [*params, connection.ops.adapt_datetimefield_value(end), *then_params]
+        return f"CASE {' '.join(cases)} ELSE {sql} END", (*case_params, *values)
+
+
+def month_of(field: str, f: ReportFilter) -> LocalMonth:
+    """The month (its first day) of the instant ``field`` in library time, for rows limited to ``f``'s range."""
+    return LocalMonth(field, since=f.since, until=f.until, tzinfo=library_tz())
 
 
 class Seconds(Func):

@@ -1,18 +1,22 @@
 """Research papers: visibility, object-level edit rights, full-text upload and download."""
 
 import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from library.models import Paper
-from library.services import paper_attach_file, paper_create
+from library.models import Paper, PaperDownload
+from library.services import paper_attach_file, paper_create, paper_download_record
 from tests.jobs.worker import run_queued_jobs
 from tests.library.files import make_docx, make_pdf
 
 pytestmark = pytest.mark.django_db
 
 TITLE = "关于担保物权实现程序问题的研究"
+SH = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -198,6 +202,25 @@ def test_only_editors_upload_or_delete(request, public_paper, who, status):
 def test_download_without_file_is_404(anon_api, public_paper):
     response = anon_api.get(f"/api/v1/papers/{public_paper.pk}/file")
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    assert not PaperDownload.objects.exists()  # nothing served, nothing counted
+
+
+def test_each_download_is_recorded_with_its_reader_and_instant(judge_api, anon_api, judge, public_paper):
+    """The reports' "most read papers" count these rows; an anonymous download has no reader."""
+    paper_attach_file(paper=public_paper, data="全文".encode(), filename="a.txt")
+    with time_machine.travel(datetime(2026, 3, 2, 9, 30, tzinfo=SH), tick=False):
+        assert b"".join(judge_api.get(f"/api/v1/papers/{public_paper.pk}/file").streaming_content) == "全文".encode()
+    with time_machine.travel(datetime(2026, 3, 3, 9, 30, tzinfo=SH), tick=False):
+        assert anon_api.get(f"/api/v1/papers/{public_paper.pk}/file").status_code == 200
+
+    assert list(PaperDownload.objects.order_by("at").values_list("paper", "reader", "at")) == [
+        (public_paper.pk, judge.pk, datetime(2026, 3, 2, 9, 30, tzinfo=SH)),
+        (public_paper.pk, None, datetime(2026, 3, 3, 9, 30, tzinfo=SH))]
+
+
+def test_recording_a_download_is_one_insert(public_paper, judge, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        paper_download_record(paper=public_paper, reader=judge)
 
 
 def test_judge_cannot_upload_to_someone_elses_paper(judge_api, public_paper):

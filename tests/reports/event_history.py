@@ -19,13 +19,24 @@ E3   seminar   2026-05-15 09:00             cancelled                           
 
 Loans of the reading lists around their sessions (history.py): b2 — L3 j1 03-10 (after E4); b1 — L1b org 02-12
 (before E1), L4 org 04-01 00:30 (after E1, by an attendee).
+
+Papers and their full-text downloads (``library.services.paper_download_record``, what the download endpoint
+calls):
+
+===  ===================  ====================  ============================================================
+P    kind                 title                 downloads (Beijing)
+===  ===================  ====================  ============================================================
+P1   research_project     民法典适用调研 (2025)   j1 2025-05-10 (last year); j1 01-10, j2 01-12, j1 03-02
+P2   article              执行案款管理研究 (2024)  anonymous 02-01; org 2026-04-01 00:30 (April in Beijing)
+P3   case_study           一起借贷纠纷的评析 (2026)  j3 05-05
+===  ===================  ====================  ============================================================
 """
 
 from dataclasses import dataclass
 
 from accounts.models import Role
 from events import services as events
-from library.services import paper_create
+from library.services import paper_create, paper_download_record
 from tests.conftest import make_user
 from tests.reports import history
 from tests.reports.history import at
@@ -45,6 +56,8 @@ def build() -> EventHistory:
     j1, j2, org, mgr, j3 = users["j1"], users["j2"], users["org"], users["mgr"], users["j3"]
     hall = events.venue_create(name="报告厅", capacity=30)
     p1 = paper_create(title="民法典适用调研", year=2025)
+    p2 = paper_create(title="执行案款管理研究", year=2024, kind="article")
+    p3 = paper_create(title="一起借贷纠纷的评析", year=2026, kind="case_study")
 
     def create(**data):
         return events.event_create(data=events.EventData(**data), actor=org, force=True)
@@ -82,4 +95,9 @@ def build() -> EventHistory:
     check_in(e2, j2, at(2026, 6, 10, 15, 2), occurrence=at(2026, 6, 10, 15))
     check_in(e2, mgr, at(2026, 6, 10, 15, 3), occurrence=at(2026, 6, 10, 15), walk_in=True)
     events.event_cancel(event=e3, actor=org, occurrence=None)
-    return EventHistory(base=base, users=users, events={"e1": e1, "e2": e2, "e3": e3, "e4": e4, "p1": p1})
+    for paper, reader, when in ((p1, j1, at(2025, 5, 10)), (p1, j1, at(2026, 1, 10)), (p1, j2, at(2026, 1, 12)),
+                                (p1, j1, at(2026, 3, 2)), (p2, None, at(2026, 2, 1)), (p2, org, at(2026, 4, 1, 0, 30)),
+                                (p3, j3, at(2026, 5, 5))):
+        paper_download_record(paper=paper, reader=reader, now=when)
+    return EventHistory(base=base, users=users, events={"e1": e1, "e2": e2, "e3": e3, "e4": e4, "p1": p1, "p2": p2,
+                                                        "p3": p3})

@@ -157,15 +157,86 @@ def test_active_readers_per_division(world):
 
 
 def test_a_judges_year_in_reading(world):
-    months, books, events = reading_year(world.users["j1"], 2026, date(2026, 6, 15))
-    assert months.rows == [["2026-01", 1, 1, 0, 0], ["2026-02", 0, 0, 0, 0], ["2026-03", 1, 1, 1, 1],
-                           ["2026-04", 1, 1, 1, 0], ["2026-05", 0, 0, 0, 0], ["2026-06", 0, 0, 1, 0],
-                           ["全年", 3, 3, 3, 1]]
+    months, books, papers, events = reading_year(world.users["j1"], 2026, date(2026, 6, 15))
+    # month, loans, titles, sessions attended, papers on their reading lists, papers whose full text was downloaded
+    assert months.rows == [["2026-01", 1, 1, 0, 0, 1], ["2026-02", 0, 0, 0, 0, 0], ["2026-03", 1, 1, 1, 1, 1],
+                           ["2026-04", 1, 1, 1, 0, 0], ["2026-05", 0, 0, 0, 0, 0], ["2026-06", 0, 0, 1, 0, 0],
+                           ["全年", 3, 3, 3, 1, 1]]
     assert [r[0] for r in books.rows] == ["民法典评注", "刑法学", "公司法"]
+    assert papers.rows == [["民法典适用调研", "调研课题", 2, utc(2026, 1, 10, 2)]]
     assert events.rows == [[E1_START, "读者沙龙：民法典", "读者沙龙"], [APR, "法官茶座", "法官茶座"],
                            [JUN, "法官茶座", "法官茶座"]]
-    last_year = reading_year(world.users["j1"], 2025, date(2026, 6, 15))[0].rows
-    assert last_year[2] == ["2025-03", 1, 1, 0, 0] and last_year[-1] == ["全年", 1, 1, 0, 0]
+    last_year = reading_year(world.users["j1"], 2025, date(2026, 6, 15))
+    assert last_year[0].rows[2] == ["2025-03", 1, 1, 0, 0, 0]
+    assert last_year[0].rows[4] == ["2025-05", 0, 0, 0, 0, 1]
+    assert last_year[0].rows[-1] == ["全年", 1, 1, 0, 0, 1]
+    assert last_year[2].rows == [["民法典适用调研", "调研课题", 1, utc(2025, 5, 10, 2)]]
+    # Downloads are the reader's own: j2's year shows their one download, org's the April one (00:30 Beijing).
+    assert reading_year(world.users["j2"], 2026, date(2026, 6, 15))[0].rows[-1][-1] == 1
+    assert [r[-1] for r in reading_year(world.users["org"], 2026, date(2026, 6, 15))[0].rows] == [0, 0, 0, 1, 0, 0, 1]
+
+
+# --- most downloaded papers -------------------------------------------------------------------------------------------
+
+
+def test_most_downloaded_papers_and_kinds(world):
+    # rank, title, kind, year, downloads, distinct readers (the anonymous download counts, not as a reader)
+    assert rows("top-papers", "papers") == [[1, "民法典适用调研", "调研课题", 2025, 3, 2],
+                                            [2, "执行案款管理研究", "论文", 2024, 2, 1],
+                                            [3, "一起借贷纠纷的评析", "案例分析", 2026, 1, 1]]
+    # kind, downloads, papers, readers
+    assert rows("top-papers", "kinds") == [["调研课题", 3, 1, 2], ["论文", 2, 1, 1], ["案例分析", 1, 1, 1]]
+    assert rows("top-papers", "papers", top="1") == [[1, "民法典适用调研", "调研课题", 2025, 3, 2]]
+    # April in Beijing: org's download at 00:30 on 1 April is in a range starting that day.
+    assert rows("top-papers", "papers", **{"from": "2026-04-01", "to": "2026-06-15"}) == [
+        [1, "执行案款管理研究", "论文", 2024, 1, 1], [2, "一起借贷纠纷的评析", "案例分析", 2026, 1, 1]]
+    # A division counts its readers' downloads only (j1 and j3 are 民事审判庭; anonymous downloads have none).
+    assert rows("top-papers", "papers", division="民事审判庭") == [[1, "民法典适用调研", "调研课题", 2025, 2, 1],
+                                                                [2, "一起借贷纠纷的评析", "案例分析", 2026, 1, 1]]
+
+
+def test_download_records_name_the_readers_for_librarians_only(world):
+    p1, p2 = world.events["p1"], world.events["p2"]
+    assert records("top-papers", {"figure": "paper", "paper": str(p1.pk)}) == [
+        [utc(2026, 1, 10, 2), "民法典适用调研", "张明", "民事审判庭"],
+        [utc(2026, 1, 12, 2), "民法典适用调研", "巴特尔", "执行局"],
+        [utc(2026, 3, 2, 2), "民法典适用调研", "张明", "民事审判庭"]]
+    assert records("top-papers", {"figure": "kind", "kind": "article"}) == [
+        [utc(2026, 2, 1, 2), "执行案款管理研究", "（未登录）", ""],
+        [utc(2026, 3, 31, 16, 30), "执行案款管理研究", "王芳", "政治部"]]
+    link = {**RANGE, "figure": "paper", "paper": str(p2.pk)}
+    for user, status in (("lib", 200), ("mgr", 403), ("org", 403), ("j1", 403)):
+        client = Client()
+        client.force_login(world.users[user])
+        assert client.get("/reports/top-papers/records", link).status_code == status
+        assert api(world.users[user]).get("/api/v1/reports/top-papers/records", link).status_code == status
+    mgr = Client()
+    mgr.force_login(world.users["mgr"])
+    page = mgr.get("/reports/top-papers", RANGE)
+    assert page.status_code == 200 and "执行案款管理研究" in page.content.decode()
+    assert "/reports/top-papers/records?" not in page.content.decode()  # counts only: no links to the people
+
+
+@pytest.mark.parametrize(("link", "field"), [({"figure": "paper", "paper": "x"}, "paper"),
+                                             ({"figure": "kind", "kind": "poem"}, "kind"),
+                                             ({"figure": "downloads"}, "figure")])
+def test_a_bad_download_figure_is_refused_naming_the_parameter(world, link, field):
+    found = api(world.users["lib"]).get("/api/v1/reports/top-papers/records", {**RANGE, **link})
+    assert (found.status_code, [e["field"] for e in found.json()["detail"]]) == (422, [field])
+
+
+def test_every_link_of_every_table_leads_to_as_many_records_as_its_figure(world):
+    """Over the events history (the library's is checked in test_library_reports.py): a figure and the list
+    behind it agree."""
+    checked = 0
+    f = report_filter()
+    for slug, report in REPORTS.items():
+        for table in report.tables(f):
+            for row, links in zip(table.rows, table.links, strict=True):
+                for column, link in links.items():
+                    assert len(records(slug, link)) == row[table.column_index(column)], (slug, table.key, row, column)
+                    checked += 1
+    assert checked > 100
 
 
 # --- the annual summary -----------------------------------------------------------------------------------------------
@@ -240,8 +311,8 @@ def test_reading_year_api_is_for_the_person_and_librarians(world):
     j1, j2, lib = world.users["j1"], world.users["j2"], world.users["lib"]
     mine = api(j1).get("/api/v1/reports/me/year?year=2026")
     assert mine.status_code == 200
-    assert mine.json()["tables"][0]["rows"][-1] == ["全年", 3, 3, 3, 1]
-    assert [table["totals"] for table in mine.json()["tables"]] == [1, 0, 0]  # months end with 全年
+    assert mine.json()["tables"][0]["rows"][-1] == ["全年", 3, 3, 3, 1, 1]
+    assert [table["totals"] for table in mine.json()["tables"]] == [1, 0, 0, 0]  # months end with 全年
     assert api(j2).get(f"/api/v1/reports/readers/{j1.pk}/year?year=2026").status_code == 403
     assert api(world.users["mgr"]).get(f"/api/v1/reports/readers/{j1.pk}/year").status_code == 403
     theirs = api(lib).get(f"/api/v1/reports/readers/{j1.pk}/year?year=2026")

@@ -251,12 +251,15 @@ def test_a_bad_figure_is_refused_naming_the_parameter(world):
 
 
 def _page_tables(html: str) -> dict[str, list[list[str]]]:
+    """Each table's rows as the page shows them: the body's, then the footer's (total rows, their first cell a
+    row header)."""
     doc = lxml.html.fromstring(html)
     found = {}
     for table in doc.xpath('//table[@class="report"]'):
         found[table.get("id").removeprefix("table-")] = [
-            [td.get("data-v") if td.get("data-v") is not None else td.text_content().strip() for td in tr.xpath("td")]
-            for tr in table.xpath("tbody/tr")]
+            [td.get("data-v") if td.get("data-v") is not None else td.text_content().strip()
+             for td in tr.xpath("th|td")]
+            for tr in table.xpath("tbody/tr|tfoot/tr")]
     return found
 
 
@@ -376,8 +379,8 @@ def test_the_menu_links_reports_for_those_who_may_read_them(world):
 
 def test_the_index_lists_every_report(world):
     listed = ApiClient(client=client_for(world.users["mgr"])).get("/api/v1/reports").json()
-    assert [r["slug"] for r in listed] == ["circulation", "top-books", "top-requested", "never-borrowed", "overdue",
-                                           "hold-wait", "pull-lead", "event-occurrences", "event-attendance",
+    assert [r["slug"] for r in listed] == ["circulation", "top-books", "top-papers", "top-requested", "never-borrowed",
+                                           "overdue", "hold-wait", "pull-lead", "event-occurrences", "event-attendance",
                                            "event-waitlist", "event-divisions", "event-reading", "readers", "annual"]
     organizer = ApiClient(client=client_for(world.users["org"])).get("/api/v1/reports").json()
     assert [r["slug"] for r in organizer] == ["event-occurrences", "event-attendance", "event-waitlist",

@@ -282,12 +282,16 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "api/v1/reports"): E(401, 403, 200, 200, 403, 200),
     ("GET", "api/v1/reports/<slug>"): [
         E(401, 403, 200, 403, 403, 200, query={"by": "division"}, label="library"),
+        E(401, 403, 200, 403, 403, 200, args={"slug": "papers_report"}, label="papers"),
         E(401, 403, 200, 200, 403, 200, args={"slug": "events_report"}, label="events"),
     ],
     ("GET", "api/v1/reports/<slug>/records"): [
         E(401, 403, 200, 403, 403, 403, query={"figure": "loans", "month": "2026-01"}, label="readers"),
         E(401, 403, 200, 403, 403, 200, args={"slug": "weeding_report"}, query={"figure": "never", "class": "D"},
           label="copies"),
+        # Who downloaded a paper: librarians only; the leadership sees the counts (top-papers).
+        E(401, 403, 200, 403, 403, 403, args={"slug": "papers_report"}, query={"figure": "kind", "kind": "article"},
+          label="paper downloads"),
     ],
     # A person's year in reading: their own, and anyone's for librarians (reports.reading_api).
     ("GET", "api/v1/reports/me/year"): E(401, 200, 200, 200, 200, 200),
@@ -372,12 +376,15 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     ("GET", "reports/"): E(LOGIN, 403, 200, 200, 403, 200),
     ("GET", "reports/<slug:slug>"): [
         E(LOGIN, 403, 200, 403, 403, 200, label="library"),
+        E(LOGIN, 403, 200, 403, 403, 200, args={"slug": "papers_report"}, label="papers"),
         E(LOGIN, 403, 200, 200, 403, 200, args={"slug": "events_report"}, label="events"),
     ],
     ("GET", "reports/<slug:slug>/records"): [
         E(LOGIN, 403, 200, 403, 403, 403, query={"figure": "loans", "month": "2026-01"}, label="readers"),
         E(LOGIN, 403, 200, 403, 403, 200, args={"slug": "weeding_report"}, query={"figure": "never", "class": "D"},
           label="copies"),
+        E(LOGIN, 403, 200, 403, 403, 403, args={"slug": "papers_report"}, query={"figure": "kind", "kind": "article"},
+          label="paper downloads"),
     ],
     ("GET", "reports/<slug:slug>/<slug:table>.xlsx"): E(LOGIN, 403, 200, 403, 403, 200),
     ("GET", "reports/<slug:slug>/<slug:table>.csv"): E(LOGIN, 403, 200, 403, 403, 200),
@@ -513,7 +520,7 @@ def _build_world() -> dict:
         "calendar_link": calendar_link_create(user=judge, name="办公室 Outlook").pk,
         "sru_target": sru_target.pk, "sru_token": sru_token, "judge_user": judge.pk,
         "report": "circulation", "report_table": "months", "weeding_report": "never-borrowed",
-        "events_report": "event-attendance",
+        "events_report": "event-attendance", "papers_report": "top-papers",
     }
 
 

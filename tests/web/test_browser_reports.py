@@ -17,9 +17,10 @@ pytestmark = BROWSER_TEST
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 QUERY = "from=2026-01-01&to=2026-06-15"
-LIBRARY_REPORTS = [report.slug for report in library_reports.REPORTS]
-#: Drawn over the events history (the library history alone leaves their tables empty).
-EVENT_REPORTS = [*(report.slug for report in event_reports.REPORTS), "readers"]
+#: Drawn over the events history (the library history alone leaves their tables empty): it holds the paper
+#: downloads too.
+EVENT_REPORTS = [*(report.slug for report in event_reports.REPORTS), "readers", "top-papers"]
+LIBRARY_REPORTS = [report.slug for report in library_reports.REPORTS if report.slug not in EVENT_REPORTS]
 #: A4 (210 mm) less reports.css's @page margins (12 mm each side), in CSS pixels (96 per inch).
 A4_CONTENT_WIDTH = round((210 - 2 * 12) / 25.4 * 96)
 
@@ -112,6 +113,9 @@ def test_events_reports_annual_summary_and_my_year_draw_their_charts(server, bro
     divisions, (whole,) = cells(page, "divisions"), cells(page, "divisions", "tfoot")
     assert whole[0] == "全院" and int(whole[1]) == sum(int(row[1]) for row in divisions)
     assert chart_categories(page, "divisions") == [row[0] for row in divisions]
+    page.goto(f"{base}/reports/top-papers?{QUERY}")
+    assert cells(page, "papers")[0] == ["1", "民法典适用调研", "调研课题", "2025", "3", "2"]
+    assert chart_categories(page, "papers")[0] == "民法典适用调研"
     page.goto(f"{base}/reports/event-attendance?{QUERY}")
     # E1: capacity 2, j1 and org confirmed (org promoted), j3 waiting, j1 and org checked in.
     assert cells(page, "sessions")[1][1:] == ["读者沙龙：民法典", "读者沙龙", "2", "2", "1", "2", "100.0", "100.0"]
@@ -131,10 +135,11 @@ def test_events_reports_annual_summary_and_my_year_draw_their_charts(server, bro
     judge.goto(f"{base}/me/reading?year=2026")
     assert_charts_over_tables(judge, width, "my-year")
     # The year's total is the table's footer, not a thirteenth bar beside the months it adds up.
-    assert cells(judge, "months", "tfoot") == [["全年", "3", "3", "3", "1"]]
+    assert cells(judge, "months", "tfoot") == [["全年", "3", "3", "3", "1", "1"]]
     assert len(cells(judge, "months")) == 12
     assert chart_categories(judge, "months") == [f"2026-{month:02d}" for month in range(1, 13)]
     assert [row[0] for row in cells(judge, "books")] == ["民法典评注", "刑法学", "公司法"]
+    assert [row[:3] for row in cells(judge, "papers")] == [["民法典适用调研", "调研课题", "2"]]
     shoot(judge, f"{size}-my-year")
     assert judge.problems == []
 
