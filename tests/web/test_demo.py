@@ -346,3 +346,33 @@ def test_a_demo_made_before_the_history_readers_gets_their_loans_and_keeps_its_o
     assert list(Hold.objects.order_by("pk").values_list("pk", "status", "copy_id")) == holds
     assert len(_reader_loans()) == len(DEMO_READER_LOANS)
     assert f"借阅记录：新建  {len(DEMO_READER_LOANS)}，已存在   5" in output
+
+
+def test_demo_papers_were_downloaded_so_the_papers_report_and_a_judges_year_show_them(demo):
+    """The demo's downloads (DEMO_PAPER_DOWNLOADS) are written once, and 调研成果下载排行 over the last year ranks
+    the security-interest paper first (four readers), as the demo data says."""
+    from library.models import PaperDownload
+    from library.policy import library_today
+    from reports.filters import FilterForm
+    from reports.reader_reports import reading_year
+    from reports.registry import REPORTS
+    from web.demo_data import DEMO_PAPER_DOWNLOADS
+
+    assert PaperDownload.objects.count() == len(DEMO_PAPER_DOWNLOADS)
+    assert "全文下载：新建   0，已存在   8" in load()
+    assert PaperDownload.objects.count() == len(DEMO_PAPER_DOWNLOADS)
+
+    today = library_today()
+    form = FilterForm({"from": (today - timezone.timedelta(days=364)).isoformat(), "to": today.isoformat()})
+    assert form.is_valid(), form.errors
+    top = {t.key: t for t in REPORTS["top-papers"].tables(form.report_filter())}
+    ranked = [(row[1], row[4], row[5]) for row in next(iter(top.values())).rows]
+    assert ranked[:3] == [("关于担保物权实现程序问题的研究", 4, 4),
+                          ("流押条款的效力与抵押权的实现——以民法典第四百零一条为中心", 2, 2),
+                          ("基层法院破解“执行难”的实践路径——以鄂尔多斯地区为样本", 1, 1)]
+    # The judge's own year (of their downloads 30 and 20 days ago) lists both papers.
+    year = (timezone.now() - timezone.timedelta(days=20)).year
+    mine = {t.key: t for t in reading_year(User.objects.get(username="judge"), year, today)}
+    assert sorted(row[0] for row in mine["papers"].rows if row[2]) == [
+        "关于担保物权实现程序问题的研究", "流押条款的效力与抵押权的实现——以民法典第四百零一条为中心"][
+        (timezone.now() - timezone.timedelta(days=30)).year != year:]

@@ -50,6 +50,7 @@ class Report:
     events: Tally
     history: Tally
     registrations: Tally
+    downloads: Tally
 
 
 def _first_start(spec: dict, today: date) -> datetime:
@@ -197,6 +198,26 @@ def load_reader_history() -> Tally:
                              channel=Channel.COMMAND)
         loan_return(loan=loan, actor=None, now=now - timedelta(days=returned), channel=Channel.COMMAND)
         tally.add(True)
+    return tally
+
+
+def load_downloads() -> Tally:
+    """The papers' full-text downloads of ``demo_data.DEMO_PAPER_DOWNLOADS``, written only when none is recorded."""
+    from library.models import PaperDownload
+
+    tally = Tally()
+    tally.existing = PaperDownload.objects.count()
+    if tally.existing:
+        return tally
+    readers = User.objects.in_bulk({username for username, _, _ in demo_data.DEMO_PAPER_DOWNLOADS},
+                                   field_name="username")
+    titles = {title for _, title, _ in demo_data.DEMO_PAPER_DOWNLOADS}
+    papers = {paper.title: paper for paper in Paper.objects.filter(title__in=titles).order_by("-id")}
+    now = timezone.now()
+    rows = [PaperDownload(paper=papers[title], reader=readers[username], at=now - timedelta(days=days))
+            for username, title, days in demo_data.DEMO_PAPER_DOWNLOADS if username in readers and title in papers]
+    PaperDownload.objects.bulk_create(rows)
+    tally.created = len(rows)
     return tally
 
 
@@ -397,9 +418,11 @@ def load_demo() -> Report:
         history.created += reader_history.created
         history.existing += reader_history.existing
         registrations = load_registrations()
+        downloads = load_downloads()
     return Report(
         accounts=accounts, users=users, books=books, copies=copies, papers=papers, files=files,
         closed_days=closed_days, events=events, history=history, registrations=registrations,
+        downloads=downloads,
     )
 
 
@@ -431,6 +454,7 @@ class Command(BaseCommand):
             (pgettext("demo data", "活动"), report.events),
             (pgettext("demo data", "借阅记录"), report.history),
             (pgettext("demo data", "报名"), report.registrations),
+            (pgettext("demo data", "全文下载"), report.downloads),
         ):
             out.write("  " + gettext("%(label)s：新建 %(created)s，已存在 %(existing)s") % {
                 "label": label, "created": f"{tally.created:>3}", "existing": f"{tally.existing:>3}"})
