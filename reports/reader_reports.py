@@ -208,7 +208,8 @@ class AnnualReport(Report):
     title = gettext_lazy("年度阅读报告")
     definition = gettext_lazy(
         "一年（或所选时间范围）的主要数字，供全院年度工作总结引用：借出、归还、续借、借书人数、借阅图书种数、活跃读者、"
-        "举办活动场次、签到人次、参加活动人数，与上年同期对比；每月借出与签到；各部门；借阅最多的 10 种图书；各类活动。"
+        "举办活动场次、签到人次、参加活动人数，与上年同期对比；每月借出与签到；各部门；借阅最多的 10 种图书；"
+        "全文下载最多的 10 篇调研成果；各类活动。"
         "各数字的定义与相应报表相同。")
     uses = ("from", "to")
 
@@ -255,6 +256,12 @@ class AnnualReport(Report):
                       top_entries(MEASURE["loans"].filtered(f), "book", ("book__title",), ANNUAL_TOP, n=Count("pk"),
                                   readers=Count("patron", distinct=True)),
                       lambda e: [e["book__title"], e["n"], e["readers"]], bars=("loans",))
+        papers = ranking("top_papers", _("下载最多的调研成果"),
+                         [Column("title", _("题名"), "text"), Column("downloads", _("下载次数")),
+                          Column("readers", _("读者数"))],
+                         top_entries(PaperDownload.objects.filter(at__gte=f.since, at__lt=f.until), "paper",
+                                     ("paper__title",), ANNUAL_TOP, n=Count("pk"), readers=Count("reader", distinct=True)),
+                         lambda e: [e["paper__title"], e["n"], e["readers"]], bars=("downloads",))
         kinds = Table("kinds", _("各类活动"),
                       [Column("kind", _("类型"), "text"), Column("sessions", _("举办场次")),
                        Column("check_ins", _("签到人次"))],
@@ -265,7 +272,7 @@ class AnnualReport(Report):
         for kind in Event.Kind:
             if sessions.get(kind.value) or check_ins.get(kind.value):
                 kinds.add([str(kind.label), sessions.get(kind.value, 0), check_ins.get(kind.value, 0)])
-        return [headline, months, divisions, top, kinds]
+        return [headline, months, divisions, top, papers, kinds]
 
 
 REPORTS: tuple[Report, ...] = (ActiveReadersReport(), AnnualReport())
