@@ -40,13 +40,22 @@ OTHER_DIVISIONS = "*"
 
 def small_divisions(minimum: int) -> frozenset[str]:
     """The divisions (as ``Profile.division`` names them; "" for none) with fewer than ``minimum`` active
-    accounts: one grouped query."""
+    accounts, and, when those together still have fewer than ``minimum`` people (one division of one person
+    alone: its row "其他部门" would be that person's reading), the next smallest divisions until they have at
+    least ``minimum`` (or every division is merged).  One grouped query."""
     if minimum <= 1:
         return frozenset()
-    found = (get_user_model().objects.filter(is_active=True)
-             .annotate(_division=Coalesce(F("profile__division"), Value(""), output_field=CharField()))
-             .values("_division").annotate(n=Count("pk")).filter(n__lt=minimum).values_list("_division", flat=True))
-    return frozenset(found)
+    sizes = sorted((n, division) for division, n in (
+        get_user_model().objects.filter(is_active=True)
+        .annotate(_division=Coalesce(F("profile__division"), Value(""), output_field=CharField()))
+        .values("_division").annotate(n=Count("pk")).values_list("_division", "n").order_by()))
+    merged, people = set(), 0
+    for n, division in sizes:
+        if n >= minimum and (not merged or people >= minimum):
+            break
+        merged.add(division)
+        people += n
+    return frozenset(merged)
 
 
 def division_value(path: str, merged: frozenset[str] = frozenset()):
