@@ -27,7 +27,7 @@ from django.views.decorators.http import require_safe
 from core.errors import InvalidInput
 from library.policy import library_today
 from reports import exports
-from reports.base import Report, Table, may_read_library_reports, may_see_readers, merged_divisions
+from reports.base import Report, Table, may_read_library_reports, may_see_readers, merged_divisions, merged_roles
 from reports.filters import FilterForm, ReportFilter
 from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
 from reports.registry import report_get, reports_for
@@ -167,7 +167,7 @@ def my_year(request: HttpRequest) -> HttpResponse:
 
 def _filter_form(request: HttpRequest) -> FilterForm:
     return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS},
-                      merged=merged_divisions(request.user))
+                      merged=merged_divisions(request.user), merged_roles=merged_roles(request.user))
 
 
 def _fields(report: Report, form: FilterForm) -> dict:
