@@ -8,14 +8,15 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
-from ninja.errors import HttpError
+from ninja.errors import HttpError, Throttled
 
 from accounts.auth import LOGGED_IN
 from core.errors import ERRORS
-from reports.base import Report, may_see_readers, merged_divisions
+from reports.base import Report, may_see_readers, merged_divisions, merged_roles
 from reports.filters import FilterForm, ReportFilter
 from reports.registry import report_get, reports_for
 from reports.schemas import RecordsOut, RecordsQuery, ReportOut, ReportQuery, ReportSummaryOut
+from reports.throttle import ReportBusy, report_slot
 
 router = Router(tags=["reports"])
 
@@ -31,7 +32,7 @@ def _report(request: HttpRequest, slug: str) -> Report:
 
 def _filter(request: HttpRequest, query: ReportQuery) -> ReportFilter:
     """The filter checked by the page's form: a bad value is 422 naming the field."""
-    form = FilterForm(query.form_data(), merged=merged_divisions(request.auth))
+    form = FilterForm(query.form_data(), merged=merged_divisions(request.auth), merged_roles=merged_roles(request.auth))
     if not form.is_valid():
         raise ValidationError({field: errors for field, errors in form.errors.as_data().items()})
     return form.report_filter()
@@ -66,11 +67,17 @@ def get_report(request: HttpRequest, slug: str, query: Query[ReportQuery]):
     report = _report(request, slug)
     f = _filter(request, query)
     tables = []
-    for table in report.tables(f):
+    try:
+        with report_slot(request.auth):
+            computed = report.tables(f)
+            links = [report.links_for(request.auth, f, table) for table in computed]
+    except ReportBusy as exc:
+        raise Throttled(wait=exc.wait) from None
+    for table, table_links in zip(computed, links, strict=True):
         tables.append({
             "key": table.key, "title": str(table.title), "columns": _columns(table.columns),
             "rows": [[_cell(v) for v in row] for row in table.rows],
-            "links": report.links_for(request.auth, f, table),
+            "links": table_links,
             "chart": table.chart.spec() if table.chart is not None else None,
             "totals": table.totals,
         })
@@ -89,7 +96,11 @@ def get_records(request: HttpRequest, slug: str, query: Query[RecordsQuery]):
     records = report.records(f, query.figure_params())
     if records.personal and not may_see_readers(request.auth):
         raise HttpError(403, _("读者个人的借阅明细仅馆员可见"))
-    page = records.queryset[query.offset: query.offset + query.limit]
-    return {"title": str(records.title), "columns": _columns(records.columns), "count": records.queryset.count(),
-            "offset": query.offset, "limit": query.limit,
-            "rows": [[_cell(v) for v in records.row(obj)] for obj in page]}
+    try:
+        with report_slot(request.auth):
+            page = records.queryset[query.offset: query.offset + query.limit]
+            return {"title": str(records.title), "columns": _columns(records.columns),
+                    "count": records.queryset.count(), "offset": query.offset, "limit": query.limit,
+                    "rows": [[_cell(v) for v in records.row(obj)] for obj in page]}
+    except ReportBusy as exc:
+        raise Throttled(wait=exc.wait) from None

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role
 from accounts.selectors import user_has_role
 from core.errors import InvalidInput
-from reports.filters import ReportFilter, small_divisions
+from reports.filters import ReportFilter, small_divisions, small_roles
 
 #: Column kinds: how a value is shown, exported and typed in the API.
 KINDS = ("text", "int", "number", "percent", "month", "date", "datetime")
@@ -121,6 +121,14 @@ def merged_divisions(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
     if may_see_readers(user):
         return frozenset()
     return small_divisions(settings.REPORT_MIN_GROUP)
+
+
+def merged_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    """The roles whose figures ``user`` sees only together, as "其他角色" (grouped by role): as
+    ``merged_divisions``, for roles of fewer than ``REPORT_MIN_GROUP`` active accounts."""
+    if may_see_readers(user):
+        return frozenset()
+    return small_roles(settings.REPORT_MIN_GROUP)
 
 
 class Report:

@@ -16,12 +16,12 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Profile
+from accounts.models import Profile, Role
 from library.models import Location
 from library.policy import library_today
 from library.validators import normalize_clc
@@ -40,13 +40,57 @@ OTHER_DIVISIONS = "*"
 
 def small_divisions(minimum: int) -> frozenset[str]:
     """The divisions (as ``Profile.division`` names them; "" for none) with fewer than ``minimum`` active
-    accounts: one grouped query."""
+    accounts, and, when those together still have fewer than ``minimum`` people (one division of one person
+    alone: its row "其他部门" would be that person's reading), the next smallest divisions until they have at
+    least ``minimum`` (or every division is merged).  One grouped query."""
     if minimum <= 1:
         return frozenset()
-    found = (get_user_model().objects.filter(is_active=True)
-             .annotate(_division=Coalesce(F("profile__division"), Value(""), output_field=CharField()))
-             .values("_division").annotate(n=Count("pk")).filter(n__lt=minimum).values_list("_division", flat=True))
-    return frozenset(found)
+    sizes = sorted((n, division) for division, n in (
+        get_user_model().objects.filter(is_active=True)
+        .annotate(_division=Coalesce(F("profile__division"), Value(""), output_field=CharField()))
+        .values("_division").annotate(n=Count("pk")).values_list("_division", "n").order_by()))
+    merged, people = set(), 0
+    for n, division in sizes:
+        if n >= minimum and (not merged or people >= minimum):
+            break
+        merged.add(division)
+        people += n
+    return frozenset(merged)
+
+
+#: Roles in the order a reader with several is counted under (each loan counts once, under the first).
+ROLE_ORDER = (Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER, Role.MANAGER)
+
+
+def role_value(user_path: str, merged: frozenset[str] = frozenset()):
+    """The reader's role as text (``judge`` …, "" for none), from their groups (one EXISTS per role), or
+    ``OTHER_DIVISIONS`` (shown "其他角色") for the roles in ``merged``."""
+    through = get_user_model().groups.through
+
+    def shown(code: str) -> Value:
+        return Value(OTHER_DIVISIONS if code in merged else code)
+
+    whens = [When(Exists(through.objects.filter(user_id=OuterRef(user_path), group__name=role.value)),
+                  then=shown(role.value)) for role in ROLE_ORDER]
+    return Case(*whens, default=shown(""), output_field=CharField())
+
+
+def small_roles(minimum: int) -> frozenset[str]:
+    """The roles (as ``role_value`` gives them; "" for none) of fewer than ``minimum`` active accounts — the court's
+    few leaders, its one administrator — topped up with the next smallest as ``small_divisions`` does, so that
+    grouped by role no row (其他角色 included) is one or two people's reading.  One grouped query."""
+    if minimum <= 1:
+        return frozenset()
+    sizes = sorted((n, role) for role, n in (
+        get_user_model().objects.filter(is_active=True).annotate(_role=role_value("pk"))
+        .values("_role").annotate(n=Count("pk")).values_list("_role", "n").order_by()))
+    merged, people = set(), 0
+    for n, role in sizes:
+        if n >= minimum and (not merged or people >= minimum):
+            break
+        merged.add(role)
+        people += n
+    return frozenset(merged)
 
 
 def division_value(path: str, merged: frozenset[str] = frozenset()):
@@ -135,6 +179,8 @@ class ReportFilter:
     today: date = field(default_factory=library_today)
     #: Divisions counted together as "其他部门" (``small_divisions``): empty for librarians.
     merged: frozenset[str] = frozenset()
+    #: Roles counted together as "其他角色" (``small_roles``) when grouped by role: empty for librarians.
+    merged_roles: frozenset[str] = frozenset()
 
     @property
     def since(self) -> datetime:
@@ -158,7 +204,7 @@ class ReportFilter:
         """The same range a year earlier (the trend columns)."""
         return ReportFilter(start=year_before(self.start), end=year_before(self.end), location=self.location,
                             division=self.division, by=self.by, clc=self.clc, top=self.top, today=self.today,
-                            merged=self.merged)
+                            merged=self.merged, merged_roles=self.merged_roles)
 
     def query(self) -> dict[str, str]:
         """The filter as query parameters (links to exports and to the records behind a figure)."""
@@ -201,10 +247,11 @@ class FilterForm(forms.Form):
                           help_text=_("分类号前缀，例如 D9 或 D923"))
     top = forms.IntegerField(label=_("排行条数"), min_value=1, max_value=MAX_TOP, required=False)
 
-    def __init__(self, *args, today: date | None = None, merged: frozenset[str] = frozenset(), **kwargs) -> None:
+    def __init__(self, *args, today: date | None = None, merged: frozenset[str] = frozenset(),
+                 merged_roles: frozenset[str] = frozenset(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.today = today or library_today()
-        self.merged = merged
+        self.merged, self.merged_roles = merged, merged_roles
         # "from" is a keyword in Python: the two dates are declared here, first in the form.
         dates = {
             "from": forms.DateField(label=_("开始日期"), required=False, input_formats=["%Y-%m-%d"],
@@ -251,4 +298,4 @@ class FilterForm(forms.Form):
         return ReportFilter(start=data["from"], end=data["to"], location=data.get("location"),
                             division=data.get("division") or None, by=data.get("by") or "location",
                             clc=data.get("clc") or "", top=data.get("top") or DEFAULT_TOP, today=self.today,
-                            merged=self.merged)
+                            merged=self.merged, merged_roles=self.merged_roles)

@@ -19,7 +19,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
-    Case,
     CharField,
     Count,
     DateField,
@@ -31,7 +30,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.utils.translation import gettext as _
@@ -44,6 +42,7 @@ from library.classification import class_name
 from library.models import CirculationEvent, Copy, Hold, Loan, Paper, PaperDownload
 from reports.base import Chart, Column, Records, Report, Series, Table, param
 from reports.filters import (
+    OTHER_DIVISIONS,
     ReportFilter,
     add_months,
     day_start,
@@ -52,13 +51,12 @@ from reports.filters import (
     in_division,
     library_tz,
     person_division,
+    role_value,
 )
 from reports.stats import Seconds, month_of, percentiles
 
 User = get_user_model()
 
-#: Roles in the order a reader with several is counted under (each loan counts once, under the first).
-ROLE_ORDER = (Role.JUDGE, Role.LIBRARIAN, Role.ORGANIZER, Role.MANAGER)
 DAY = 86400.0
 HOUR = 3600.0
 
@@ -76,15 +74,9 @@ def parse_month(text: str) -> date:
         raise InvalidInput("month", _("月份格式应为 YYYY-MM")) from None
 
 
-def role_of(user_path: str):
-    """The reader's role as text (``judge`` …, "" for none), from their groups: one EXISTS per role."""
-    through = User.groups.through
-    whens = [When(Exists(through.objects.filter(user_id=OuterRef(user_path), group__name=role.value)),
-                  then=Value(role.value)) for role in ROLE_ORDER]
-    return Case(*whens, default=Value(""), output_field=CharField())
-
-
 def role_label(code: str) -> str:
+    if code == OTHER_DIVISIONS:
+        return _("其他角色")
     return str(Role(code).label) if code in Role.values else _("（无角色）")
 
 
@@ -127,7 +119,7 @@ class Measure:
             return Coalesce(F(self.location), Value(""), output_field=CharField())
         if by == "division":
             return person_division(self.patron, f)
-        return role_of(self.patron)
+        return role_value(self.patron, f.merged_roles)
 
     def filtered(self, f: ReportFilter, since=None, until=None) -> QuerySet:
         """The rows in ``f``'s range (or ``since``–``until``), location and division."""
@@ -169,8 +161,10 @@ def group_label(by: str, value: str) -> str:
 
 
 def group_key(by: str, value: str):
-    """How group rows are ordered: by label, the merged small divisions last."""
-    return division_key(value) if by == "division" else (False, group_label(by, value))
+    """How group rows are ordered: by label, the merged small divisions (or roles) last."""
+    if by == "division":
+        return division_key(value)
+    return by == "role" and value == OTHER_DIVISIONS, group_label(by, value)
 
 
 def _loan_records(title, rows: QuerySet, *, order: str = "borrowed_at") -> Records:

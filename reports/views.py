@@ -27,15 +27,28 @@ from django.views.decorators.http import require_safe
 from core.errors import InvalidInput
 from library.policy import library_today
 from reports import exports
-from reports.base import Report, Table, may_read_library_reports, may_see_readers, merged_divisions
+from reports.base import Report, Table, may_read_library_reports, may_see_readers, merged_divisions, merged_roles
 from reports.filters import FilterForm, ReportFilter
 from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
 from reports.registry import report_get, reports_for
+from reports.throttle import ReportBusy, report_slot
 
 #: Filter parameters.  A records URL names its figure with the others (and ``by``, which both read).
 FILTER_KEYS = ("from", "to", "location", "division", "by", "clc", "top")
 NOT_FIGURE = ("from", "to", "location", "division", "clc", "top", "page")
 RECORDS_PER_PAGE = 50
+
+
+def busy(request: HttpRequest, exc: ReportBusy) -> HttpResponse:
+    """429 with Retry-After: too many reports being computed, or this person asked for too many
+    (reports/throttle.py)."""
+    if exc.busy:
+        message = _("其他报表正在计算，请 %(seconds)s 秒后再试。") % {"seconds": exc.wait}
+    else:
+        message = _("报表查询过于频繁，请 %(seconds)s 秒后再试。") % {"seconds": exc.wait}
+    response = render(request, "reports/busy.html", {"nav": "reports", "message": message}, status=429)
+    response["Retry-After"] = str(exc.wait)
+    return response
 
 
 def _report(request: HttpRequest, slug: str) -> Report:
@@ -126,7 +139,11 @@ def annual_summary(request: HttpRequest) -> HttpResponse:
         return render(request, "reports/annual.html", context, status=400)
     year = form.cleaned_data["year"]
     f = replace(year_filter(year, today), merged=merged_divisions(request.user))
-    tables = [_unlinked(report, table, f) for table in report.tables(f)]
+    try:
+        with report_slot(request.user):
+            tables = [_unlinked(report, table, f) for table in report.tables(f)]
+    except ReportBusy as exc:
+        return busy(request, exc)
     return render(request, "reports/annual.html", {**context, "year": year, "filter": f, "tables": tables,
                                                    "years": range(today.year, today.year - 10, -1)})
 
@@ -150,7 +167,7 @@ def my_year(request: HttpRequest) -> HttpResponse:
 
 def _filter_form(request: HttpRequest) -> FilterForm:
     return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS},
-                      merged=merged_divisions(request.user))
+                      merged=merged_divisions(request.user), merged_roles=merged_roles(request.user))
 
 
 def _fields(report: Report, form: FilterForm) -> dict:
@@ -170,7 +187,12 @@ def report_page(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "reports/report.html", context, status=400)
     f = form.report_filter()
-    tables = [table_view(report, table, f, report.links_for(request.user, f, table)) for table in report.tables(f)]
+    try:
+        with report_slot(request.user):
+            tables = [table_view(report, table, f, report.links_for(request.user, f, table))
+                      for table in report.tables(f)]
+    except ReportBusy as exc:
+        return busy(request, exc)
     return render(request, "reports/report.html", {**context, "filter": f, "tables": tables})
 
 
@@ -183,7 +205,11 @@ def report_export(request: HttpRequest, slug: str, table: str, fmt: str) -> Http
         return render(request, "reports/report.html", {"nav": "reports", "report": report, "form": form,
                                                        **_fields(report, form)}, status=400)
     f = form.report_filter()
-    found = next((t for t in report.tables(f) if t.key == table), None)
+    try:
+        with report_slot(request.user):
+            found = next((t for t in report.tables(f) if t.key == table), None)
+    except ReportBusy as exc:
+        return busy(request, exc)
     if found is None:
         raise Http404
     return exports.table_response(report, found, f, fmt)
@@ -206,8 +232,12 @@ def report_records(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "reports/records.html", {**context, "error": exc}, status=400)
     if records.personal and not may_see_readers(request.user):
         raise PermissionDenied
-    page = Paginator(records.queryset, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = [[display(value) for value in records.row(obj)] for obj in page.object_list]
+    try:
+        with report_slot(request.user):
+            page = Paginator(records.queryset, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+            rows = [[display(value) for value in records.row(obj)] for obj in page.object_list]
+    except ReportBusy as exc:
+        return busy(request, exc)
     base = urlencode({**f.query(), **params})
     return render(request, "reports/records.html", {
         **context, "records": records, "rows": rows, "page": page, "base": base,

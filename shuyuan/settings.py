@@ -218,6 +218,12 @@ EVENTS_SERIES_REGISTRATION_MAX = envint("EVENTS_SERIES_REGISTRATION_MAX", 60, mi
 # anyone but librarians (the leadership, organizers), so a division of one or two people does not show their
 # reading (docs/reports.md).  1 turns the merging off.
 REPORT_MIN_GROUP = envint("REPORT_MIN_GROUP", 3, minimum=1)
+# Reports computed at once across every process (0: no limit), and reports one person may ask for a minute (0: no
+# limit): a report reads a range's loans in the database, seconds at a million loans, and several at once held every
+# sync worker (reports/throttle.py; docs/reports.md, "Limits").  Keep REPORT_CONCURRENCY below WORKERS (3 in
+# `make serve`: two people may read reports at once and one worker stays free for everyone else).
+REPORT_CONCURRENCY = envint("REPORT_CONCURRENCY", 2, minimum=0)
+REPORT_RATE_USER = envint("REPORT_RATE_USER", 30, minimum=0)
 # Registrations one reader may make in a rolling hour, cancelled ones included: each writes a row and may queue
 # a mail, and a register/cancel loop made 485 of each in 30 seconds.  No reader registers 30 times an hour.
 EVENTS_REGISTRATIONS_PER_HOUR = envint("EVENTS_REGISTRATIONS_PER_HOUR", 30, minimum=1)

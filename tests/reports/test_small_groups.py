@@ -1,0 +1,87 @@
+"""Small divisions merged into 其他部门 for the leadership: the merged group itself must not be one or two people
+(a division of one person merged alone was that person's reading under another name)."""
+
+import pytest
+from django.test import Client, override_settings
+
+from accounts.models import Role
+from reports.filters import small_divisions, small_roles
+from tests.conftest import ApiClient, make_user
+
+
+def api(user) -> ApiClient:
+    client = Client()
+    client.force_login(user)
+    return ApiClient(client=client)
+
+
+@pytest.fixture
+def court(db):
+    for i in range(3):
+        make_user(f"civil{i}", Role.JUDGE, display_name=f"民{i}", division="民事审判庭")
+    for i in range(4):
+        make_user(f"crim{i}", Role.JUDGE, display_name=f"刑{i}", division="刑事审判庭")
+    make_user("lonely", Role.JUDGE, display_name="孤", division="执行局")
+    make_user("boss", Role.MANAGER, display_name="院长", division="院领导")
+    make_user("boss2", Role.MANAGER, display_name="副院长", division="院领导")
+    make_user("boss3", Role.MANAGER, display_name="副院长二", division="院领导")
+    return make_user("lib", Role.LIBRARIAN, display_name="馆员", division="院领导")
+
+
+def test_a_lone_small_division_is_merged_with_the_next_smallest(court):
+    """执行局 (1 person) is the only small division: merged alone, "其他部门" would be that one judge.  The next
+    smallest division (民事审判庭, 3) joins it; 刑事审判庭 (4) and 院领导 (4) stay."""
+    assert small_divisions(3) == frozenset({"执行局", "民事审判庭"})
+    assert small_divisions(1) == frozenset()
+
+
+def test_small_divisions_that_together_reach_the_minimum_are_merged_alone(court):
+    make_user("lonely2", Role.JUDGE, display_name="孤二", division="政治部")
+    make_user("lonely3", Role.JUDGE, display_name="孤三", division="办公室")
+    assert small_divisions(3) == frozenset({"执行局", "政治部", "办公室"})
+
+
+def test_no_small_division_merges_nothing(court):
+    make_user("civil9", Role.JUDGE, division="执行局")
+    make_user("civil8", Role.JUDGE, division="执行局")
+    assert small_divisions(3) == frozenset()
+
+
+@override_settings(REPORT_MIN_GROUP=3)
+def test_the_manager_never_sees_a_group_of_one(court):
+    manager = court.__class__.objects.get(username="boss")
+    rows = api(manager).get("/api/v1/reports/readers").json()["tables"][0]["rows"]
+    assert [(r[0], r[1]) for r in rows] == [("刑事审判庭", 4), ("院领导", 4), ("其他部门", 4), ("全院", 12)]
+
+
+def test_small_roles_are_merged_and_topped_up(court):
+    """Active accounts by role: judges 8, managers 3, librarian 1 — the librarian alone is too few, so the next
+    smallest (managers) join: 其他角色 has 4."""
+    assert small_roles(3) == frozenset({"librarian", "manager"})
+    make_user("lib2", Role.LIBRARIAN)
+    make_user("lib3", Role.LIBRARIAN)
+    assert small_roles(3) == frozenset()
+
+
+@override_settings(REPORT_MIN_GROUP=3)
+def test_grouped_by_role_the_manager_never_sees_the_one_administrators_loans(court):
+    """The one librarian borrowed a book: grouped by role, the manager sees it under 其他角色 (with the three
+    managers), never as 馆员's own row; the librarian sees every role."""
+    from library import circulation
+    from library.models import Copy, Location
+    from library.services import book_create, copy_create
+
+    Location.objects.update_or_create(name="院本部", defaults={"code": "main", "pickup": True, "position": 0})
+    book = book_create(title="民法典评注", clc="D923")
+    copy = copy_create(book=book, barcode="C1", location="院本部")
+    librarian = court
+    circulation.loan_checkout(patron=librarian, actor=librarian, copy=Copy.objects.get(pk=copy.pk))
+    manager = court.__class__.objects.get(username="boss")
+    query = "/api/v1/reports/circulation?by=role"
+
+    def loans(user):
+        groups = {t["key"]: t for t in api(user).get(query).json()["tables"]}["groups"]["rows"]
+        return sorted({(r[1], r[2]) for r in groups if r[2]})
+
+    assert loans(manager) == [("其他角色", 1)]
+    assert loans(librarian) == [("馆员", 1)]
