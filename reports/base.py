@@ -14,11 +14,17 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from accounts.selectors import user_has_role
 from core.errors import InvalidInput
 from reports.filters import ReportFilter, small_divisions, small_roles
+
+#: The index's headings, in order: what is read (the leadership's first question), the events, then the desk's
+#: daily work.
+SECTIONS = (("reading", gettext_lazy("借阅与读者")), ("events", gettext_lazy("活动")),
+            ("work", gettext_lazy("馆藏与日常工作")))
 
 #: Column kinds: how a value is shown, exported and typed in the API.
 KINDS = ("text", "int", "number", "percent", "month", "date", "datetime")
@@ -52,10 +58,13 @@ class Chart:
     value: str = ""
     stack: bool = False
     horizontal: bool = False
+    #: A column that tells apart rows whose ``x`` is the same (two books titled 法理学: their authors).
+    detail: str = ""
 
     def spec(self) -> dict:
         return {"x": self.x, "series": [{"column": s.column, "type": s.type} for s in self.series],
-                "group": self.group, "value": self.value, "stack": self.stack, "horizontal": self.horizontal}
+                "group": self.group, "value": self.value, "stack": self.stack, "horizontal": self.horizontal,
+                "detail": self.detail}
 
 
 @dataclass
@@ -141,10 +150,21 @@ class Report:
     definition: Any = ""
     #: The filter fields the report reads (others are ignored); from/to/location/division/by/clc/top.
     uses: tuple[str, ...] = ("from", "to", "location", "division")
+    #: The heading the index lists it under (``SECTIONS``).
+    section: str = "reading"
 
     def allowed(self, user: AbstractBaseUser | AnonymousUser) -> bool:
         """Who may read the report's figures: by default the library-wide audience."""
         return may_read_library_reports(user)
+
+    def period(self, f: ReportFilter) -> str:
+        """The time the figures cover, as the page states it: the range; for a report without a start date
+        (never-borrowed copies) the day it counts up to; for one without dates (overdue loans) today."""
+        if "from" in self.uses:
+            return _("统计时间：%(start)s 至 %(end)s") % {"start": f"{f.start:%Y-%m-%d}", "end": f"{f.end:%Y-%m-%d}"}
+        if "to" in self.uses:
+            return _("统计截至 %(end)s") % {"end": f"{f.end:%Y-%m-%d}"}
+        return _("今天（%(today)s）的情况") % {"today": f"{f.today:%Y-%m-%d}"}
 
     def tables(self, f: ReportFilter) -> list[Table]:
         raise NotImplementedError

@@ -34,7 +34,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
-from django.utils.translation import get_language, gettext_lazy, pgettext
+from django.utils.translation import get_language, gettext_lazy, pgettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
@@ -160,7 +160,8 @@ def _person(user) -> list:
 
 def attendance_records(title, rows: QuerySet) -> Records:
     columns = [Column("checked_in_at", gettext_lazy("签到时间"), "datetime"),
-               Column("event", gettext_lazy("活动"), "text"), Column("occurrence", gettext_lazy("场次"), "datetime"),
+               Column("event", pgettext_lazy("report column", "活动"), "text"),
+               Column("occurrence", pgettext_lazy("report column", "场次"), "datetime"),
                *_person_columns(), Column("walk_in", gettext_lazy("现场加入"), "text")]
     return Records(title, columns, rows.select_related("event", "user__profile").order_by("occurrence", "checked_in_at",
                                                                                           "pk"),
@@ -170,7 +171,8 @@ def attendance_records(title, rows: QuerySet) -> Records:
 
 def registration_records(title, rows: QuerySet) -> Records:
     columns = [Column("created_at", gettext_lazy("报名时间"), "datetime"),
-               Column("event", gettext_lazy("活动"), "text"), Column("occurrence", gettext_lazy("场次"), "datetime"),
+               Column("event", pgettext_lazy("report column", "活动"), "text"),
+               Column("occurrence", pgettext_lazy("report column", "场次"), "datetime"),
                *_person_columns(), Column("status", gettext_lazy("状态"), "text"),
                Column("promoted_at", gettext_lazy("候补转正时间"), "datetime")]
     return Records(title, columns, rows.select_related("event", "user__profile").order_by("created_at", "pk"),
@@ -179,7 +181,8 @@ def registration_records(title, rows: QuerySet) -> Records:
 
 
 def occurrence_records(title, rows: QuerySet) -> Records:
-    columns = [Column("start", gettext_lazy("开始"), "datetime"), Column("title", gettext_lazy("活动"), "text"),
+    columns = [Column("start", gettext_lazy("开始"), "datetime"),
+               Column("title", pgettext_lazy("report column", "活动"), "text"),
                Column("kind", gettext_lazy("类型"), "text"), Column("venue", gettext_lazy("场地"), "text"),
                Column("status", gettext_lazy("状态"), "text")]
     return Records(title, columns, rows.select_related("venue").order_by("start", "event_id"),
@@ -216,6 +219,7 @@ def _kind_param(params: dict[str, str]) -> str | None:
 
 class OccurrencesReport(EventReport):
     slug = "event-occurrences"
+    section = "events"
     title = gettext_lazy("活动场次")
     definition = gettext_lazy(
         "时间范围内开始的每一场活动（单次活动一场，系列活动每次一场），按类型和月份（北京时间）统计。改期的场次计入实际举办的月份；"
@@ -277,6 +281,7 @@ class OccurrencesReport(EventReport):
 
 class AttendanceReport(EventReport):
     slug = "event-attendance"
+    section = "events"
     title = gettext_lazy("报名与签到")
     definition = gettext_lazy(
         "时间范围内举办的每一场活动：名额（活动的名额，未设时取场地容纳人数；空白为不限）、现在已确认的报名（含报名整个系列的人）、"
@@ -285,7 +290,8 @@ class AttendanceReport(EventReport):
     def tables(self, f: ReportFilter) -> list[Table]:
         sessions = Table(
             "sessions", _("各场次"),
-            [Column("start", _("开始"), "datetime"), Column("title", _("活动"), "text"), Column("kind", _("类型"), "text"),
+            [Column("start", _("开始"), "datetime"), Column("title", pgettext("report column", "活动"), "text"),
+             Column("kind", _("类型"), "text"),
              Column("capacity", _("名额")), Column("confirmed", _("已确认")), Column("waitlisted", _("候补")),
              Column("attended", pgettext("report figure", "签到")), Column("fill", _("报满率（%）"), "percent"),
              Column("turnout", _("到场率（%）"), "percent")],
@@ -305,7 +311,8 @@ class AttendanceReport(EventReport):
                  "attended": {"figure": "attendance", **link}})
         kinds = Table(
             "kinds", _("各类型合计"),
-            [Column("kind", _("类型"), "text"), Column("sessions", _("场次")), Column("capacity", _("名额（有限额的场次）")),
+            [Column("kind", _("类型"), "text"), Column("sessions", pgettext("report column", "场次")),
+             Column("capacity", _("名额（有限额的场次）")),
              Column("confirmed", _("已确认")), Column("attended", pgettext("report figure", "签到")),
              Column("turnout", _("到场率（%）"), "percent")],
             chart=Chart(x="kind", series=(Series("capacity"), Series("confirmed"), Series("attended"))),
@@ -344,6 +351,7 @@ class AttendanceReport(EventReport):
 
 class WaitlistReport(EventReport):
     slug = "event-waitlist"
+    section = "events"
     title = gettext_lazy("候补转正")
     definition = gettext_lazy(
         "时间范围内（按报名时间）因名额已满进入候补的报名：其中后来转为确认的（有人取消或名额增加）、仍在候补的、"
@@ -420,6 +428,7 @@ def held_attendance(f: ReportFilter) -> QuerySet:
 
 class DivisionAttendanceReport(EventReport):
     slug = "event-divisions"
+    section = "events"
     title = gettext_lazy("各部门参加活动")
     definition = gettext_lazy(
         "时间范围内举办的活动中，各部门的签到人次和参加人数（签到过至少一场的不同人），以及按活动类型的签到人次。"
@@ -480,6 +489,7 @@ def _around(kind: str):
 
 class ReadingListReport(EventReport):
     slug = "event-reading"
+    section = "events"
     title = gettext_lazy("活动书目的借阅")
     definition = gettext_lazy(
         "时间范围内举办、列有书目（活动的“书目”）的每一场活动：书目中的图书在活动开始前 30 天内（开始前 30×24 小时至开始）"
@@ -502,7 +512,8 @@ class ReadingListReport(EventReport):
     def tables(self, f: ReportFilter) -> list[Table]:
         table = Table(
             "sessions", _("各场次"),
-            [Column("start", _("开始"), "datetime"), Column("title", _("活动"), "text"), Column("kind", _("类型"), "text"),
+            [Column("start", _("开始"), "datetime"), Column("title", pgettext("report column", "活动"), "text"),
+             Column("kind", _("类型"), "text"),
              Column("titles", _("书目种数")), Column("before", _("开始前 30 天借出")),
              Column("after", _("开始后 30 天借出")), Column("by_attendees", _("其中签到者借出"))],
             chart=Chart(x="title", series=(Series("before"), Series("after")), horizontal=True),

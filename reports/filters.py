@@ -233,6 +233,16 @@ def divisions() -> list[str]:
                 .distinct())
 
 
+class DivisionField(forms.ChoiceField):
+    """The divisions offered; ``unlisted`` ones exist but are not offered (the small divisions a user sees only
+    merged), so a URL naming one is refused with its reason (``FilterForm.clean_division``), not as unknown."""
+
+    unlisted: frozenset[str] = frozenset()
+
+    def valid_value(self, value) -> bool:
+        return value in self.unlisted or super().valid_value(value)
+
+
 class FilterForm(forms.Form):
     """The filter as a form: ``from`` and ``to`` (YYYY-MM-DD), ``location`` (a code), ``division``, ``by``,
     ``clc``, ``top``.  Empty dates default to the last twelve months."""
@@ -240,8 +250,8 @@ class FilterForm(forms.Form):
     location = forms.ModelChoiceField(label=_("馆藏地"), queryset=Location.objects.all(), to_field_name="code",
                                       required=False, empty_label=_("全部馆藏地"),
                                       error_messages={"invalid_choice": _("没有代码为该值的馆藏地")})
-    division = forms.ChoiceField(label=_("部门"), required=False,
-                                 error_messages={"invalid_choice": _("没有人属于部门 %(value)s")})
+    division = DivisionField(label=_("部门"), required=False,
+                             error_messages={"invalid_choice": _("没有人属于部门 %(value)s")})
     by = forms.ChoiceField(label=_("分组"), choices=BY_CHOICES, required=False)
     clc = forms.CharField(label=_("中图法分类"), max_length=32, required=False,
                           help_text=_("分类号前缀，例如 D9 或 D923"))
@@ -260,7 +270,9 @@ class FilterForm(forms.Form):
                                   widget=forms.DateInput(attrs={"type": "date"})),
         }
         self.fields = {**dates, **self.fields}
-        self.fields["division"].choices = [("", _("全部部门")), *((d, d) for d in divisions())]
+        known = divisions()
+        self.fields["division"].choices = [("", _("全部部门")), *((d, d) for d in known if d not in merged)]
+        self.fields["division"].unlisted = frozenset(d for d in known if d in merged)
 
     def clean_division(self) -> str:
         value = self.cleaned_data.get("division") or ""

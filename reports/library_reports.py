@@ -33,13 +33,13 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from accounts.models import Role
 from core.errors import InvalidInput
 from core.text import as_id
-from library.classification import class_name
-from library.models import CirculationEvent, Copy, Hold, Loan, Paper, PaperDownload
+from library.classification import class_name, class_path
+from library.models import CirculationEvent, Contributor, Copy, Hold, Loan, Paper, PaperDownload
 from reports.base import Chart, Column, Records, Report, Series, Table, param
 from reports.filters import (
     OTHER_DIVISIONS,
@@ -85,6 +85,17 @@ def class_label(code: str) -> str:
         return _("（未分类）")
     name = class_name(code)
     return f"{code} {name}" if name else code
+
+
+def first_authors(book_ids) -> dict[int, str]:
+    """The first contributor of each book ("王利明", "张文显 等" when there are more), so that rankings tell apart
+    books of one title (法理学 by different authors): one query."""
+    names: dict[int, list[str]] = {}
+    for book, name in (Contributor.objects.filter(book_id__in=list(book_ids)).order_by("book_id", "position", "pk")
+                       .values_list("book_id", "name")):
+        names.setdefault(book, []).append(name)
+    return {book: found[0] if len(found) == 1 else _("%(name)s 等") % {"name": found[0]}
+            for book, found in names.items()}
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -273,7 +284,7 @@ class CirculationReport(Report):
             )
         by_label = dict(BY_LABELS)[f.by]
         groups = Table(
-            "groups", _("按%(by)s") % {"by": by_label},
+            "groups", str(dict(BY_TITLES)[f.by]),
             [Column("month", _("月份"), "month"), Column("group", by_label, "text"),
              *(Column(m.key, m.label) for m in MEASURES),
              Column("loans_ly", _("借出（去年同月）"))],
@@ -308,6 +319,9 @@ class CirculationReport(Report):
 
 BY_LABELS = (("location", gettext_lazy("馆藏地")), ("division", gettext_lazy("部门")),
              ("role", gettext_lazy("读者角色")))
+#: The titles of the grouped tables (whole phrases: "By location", not "By" + a capitalised column label).
+BY_TITLES = (("location", gettext_lazy("按馆藏地")), ("division", gettext_lazy("按部门")),
+             ("role", gettext_lazy("按读者角色")))
 
 
 def _group_param(f: ReportFilter, params: dict[str, str]) -> tuple[str, str | None]:
@@ -340,12 +354,12 @@ def top_entries(rows: QuerySet, by: str, fields: tuple[str, ...], top: int, **ag
 
 
 def ranking(key: str, title, columns: list[Column], entries, row: Callable[[dict], list], *,
-            links: Callable[[dict], dict] | None = None, bars: tuple[str, ...]) -> Table:
+            links: Callable[[dict], dict] | None = None, bars: tuple[str, ...], detail: str = "") -> Table:
     """A ranking table: a 名次 (rank) column, then ``columns`` filled by ``row(entry)`` for each of ``entries`` (in
     rank order, from ``top_entries``), ``links(entry)`` the drill-downs of a row; drawn as horizontal bars of the
-    columns ``bars`` by title."""
+    columns ``bars`` by title (two of one title told apart by the column ``detail``: ``Chart.detail``)."""
     table = Table(key, title, [Column("rank", _("名次")), *columns],
-                  chart=Chart(x="title", series=tuple(Series(bar) for bar in bars), horizontal=True))
+                  chart=Chart(x="title", series=tuple(Series(bar) for bar in bars), horizontal=True, detail=detail))
     for rank, entry in enumerate(entries, start=1):
         table.add([rank, *row(entry)], links(entry) if links else None)
     return table
@@ -374,14 +388,18 @@ class TopBooksReport(Report):
         return _clc_filter(MEASURE["loans"].filtered(f), f)
 
     def tables(self, f: ReportFilter) -> list[Table]:
+        ranked = top_entries(self.loans(f), "book", ("book__title", "book__call_number", "book__clc"), f.top,
+                             n=Count("pk"), readers=Count("patron", distinct=True))
+        authors = first_authors(e["book"] for e in ranked)
         books = ranking(
             "books", _("借出最多的图书"),
-            [Column("title", _("题名"), "text"), Column("call_number", _("索书号"), "text"),
-             Column("clc", _("分类号"), "text"), Column("loans", _("借出次数")), Column("readers", _("读者数"))],
-            top_entries(self.loans(f), "book", ("book__title", "book__call_number", "book__clc"), f.top,
-                        n=Count("pk"), readers=Count("patron", distinct=True)),
-            lambda e: [e["book__title"], e["book__call_number"], e["book__clc"], e["n"], e["readers"]],
-            links=lambda e: {"loans": {"figure": "book", "book": str(e["book"])}}, bars=("loans",))
+            [Column("title", _("题名"), "text"), Column("author", pgettext("report column", "作者"), "text"),
+             Column("call_number", _("索书号"), "text"), Column("clc", _("分类号"), "text"),
+             Column("loans", _("借出次数")), Column("readers", _("读者数"))],
+            ranked,
+            lambda e: [e["book__title"], authors.get(e["book"]), e["book__call_number"], e["book__clc"], e["n"],
+                       e["readers"]],
+            links=lambda e: {"loans": {"figure": "book", "book": str(e["book"])}}, bars=("loans",), detail="author")
         classes = Table(
             "classes", _("各大类借出"),
             [Column("class", _("中图法大类"), "text"), Column("loans", _("借出次数")),
@@ -503,12 +521,21 @@ class TopPapersReport(Report):
 # --- 3. never borrowed since accession (weeding) ------------------------------------------------------------------
 
 
+def next_class(clc: str, prefix: str) -> str:
+    """The class one level below ``prefix`` that the class number ``clc`` stands under (``D923.2`` under D92:
+    D923; under D923: D923.2), ``prefix`` itself for a number that goes no deeper (D92, or D92-62 with only an
+    auxiliary notation below it).  The levels are the browse tree's (``library.classification.class_path``)."""
+    deeper = [code for code in class_path(clc) if len(code) > len(prefix) and code.startswith(prefix)]
+    return deeper[0] if deeper else prefix
+
+
 class NeverBorrowedReport(Report):
     slug = "never-borrowed"
+    section = "work"
     title = gettext_lazy("零借阅（剔旧参考）")
     definition = gettext_lazy(
-        "结束日期当天及以前入藏、至今从未借出过的复本，按中图法大类统计。入藏日期取复本的入藏日期，没有时取其登记日期；"
-        "遗失和已剔除的复本不计。")
+        "结束日期当天及以前入藏、至今从未借出过的复本，按中图法大类统计；选了分类号时按其下一级类目统计（D9：D90、D91、D92……）。"
+        "入藏日期取复本的入藏日期，没有时取其登记日期；遗失和已剔除的复本不计。")
     uses = ("to", "location", "clc")
 
     def copies(self, f: ReportFilter) -> QuerySet:
@@ -521,24 +548,48 @@ class NeverBorrowedReport(Report):
             _class=Substr("book__clc", 1, 1),
             _borrowed=Exists(Loan.objects.filter(copy=OuterRef("pk"))))
 
+    def classes(self, f: ReportFilter) -> list[dict]:
+        """Per class, copies and never-lent copies: by main class (counted by the database), or with a class
+        prefix by the class one level below it (counted per class number by the database, the few rows of a
+        class added up here: ``next_class``), in class order."""
+        if not f.clc:
+            return list(self.copies(f).values("_class").annotate(
+                n=Count("pk"), never=Count("pk", filter=Q(_borrowed=False))).order_by("_class"))
+        found: dict[str, dict] = {}
+        for entry in (self.copies(f).values("book__clc")
+                      .annotate(n=Count("pk"), never=Count("pk", filter=Q(_borrowed=False))).order_by()):
+            key = next_class(entry["book__clc"], f.clc)
+            row = found.setdefault(key, {"_class": key, "n": 0, "never": 0})
+            row["n"] += entry["n"]
+            row["never"] += entry["never"]
+        return [found[key] for key in sorted(found)]
+
     def tables(self, f: ReportFilter) -> list[Table]:
         table = Table(
-            "classes", _("各大类零借阅复本"),
-            [Column("class", _("中图法大类"), "text"), Column("copies", _("复本数")),
+            "classes", _("各类零借阅复本") if f.clc else _("各大类零借阅复本"),
+            [Column("class", _("中图法类目") if f.clc else _("中图法大类"), "text"), Column("copies", _("复本数")),
              Column("never", _("从未借出")), Column("share", _("占比（%）"), "percent")],
             chart=Chart(x="class", series=(Series("copies"), Series("never"))),
         )
-        found = (self.copies(f).values("_class")
-                 .annotate(n=Count("pk"), never=Count("pk", filter=Q(_borrowed=False))).order_by("_class"))
-        for entry in found:
-            table.add([class_label(entry["_class"]), entry["n"], entry["never"], percent(entry["never"], entry["n"])],
+        for entry in self.classes(f):
+            label = class_label(entry["_class"])
+            if f.clc and entry["_class"] == f.clc:
+                label = _("%(class)s（本类，未再细分）") % {"class": label}
+            table.add([label, entry["n"], entry["never"], percent(entry["never"], entry["n"])],
                       {"never": {"figure": "never", "class": entry["_class"]}})
         return [table]
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:
         param(params, "figure", ("never",))
         code = param(params, "class")
-        rows = self.copies(f).filter(_class=code, _borrowed=False)
+        rows = self.copies(f).filter(_borrowed=False)
+        if not f.clc:
+            rows = rows.filter(_class=code)
+        else:
+            # The class numbers counted under ``code`` (those of the prefix's own row go no deeper than it).
+            numbers = {clc for clc in self.copies(f).values_list("book__clc", flat=True).distinct()
+                       if next_class(clc, f.clc) == code}
+            rows = rows.filter(book__clc__in=sorted(numbers))
         columns = [Column("barcode", _("条码"), "text"), Column("title", _("题名"), "text"),
                    Column("call_number", _("索书号"), "text"), Column("location", _("馆藏地"), "text"),
                    Column("accession", _("入藏日期"), "date"), Column("status", _("状态"), "text")]
@@ -564,6 +615,7 @@ def _bucket_q(today: date, low: int, high: int | None) -> Q:
 
 class OverdueReport(Report):
     slug = "overdue"
+    section = "work"
     title = gettext_lazy("逾期账龄")
     definition = gettext_lazy(
         "今天仍未归还且已过应还日期的借阅，按逾期天数（今天减应还日期）分为 1–7 天、8–30 天和 31 天以上。"
@@ -582,7 +634,7 @@ class OverdueReport(Report):
             [Column("bucket", _("逾期"), "text"), Column("loans", _("借阅数")), Column("readers", _("读者数"))],
             chart=Chart(x="bucket", series=(Series("loans"),)),
         )
-        aggregates = {}
+        aggregates = {"n": Count("pk"), "r": Count("patron", distinct=True)}
         for key, _label, low, high in BUCKETS:
             q = _bucket_q(f.today, low, high)
             aggregates[f"n_{key}"] = Count("pk", filter=q)
@@ -591,9 +643,12 @@ class OverdueReport(Report):
         for key, label, _low, _high in BUCKETS:
             buckets.add([str(label), found[f"n_{key}"], found[f"r_{key}"]],
                         {"loans": {"figure": "overdue", "bucket": key}})
+        # Every overdue loan in one list: the day's list to chase.  Readers are counted once however many
+        # buckets their loans fall in.
+        buckets.add_total([_("合计"), found["n"], found["r"]], {"loans": {"figure": "overdue"}})
         by_label = dict(BY_LABELS)[f.by]
         groups = Table(
-            "groups", _("按%(by)s") % {"by": by_label},
+            "groups", str(dict(BY_TITLES)[f.by]),
             [Column("group", by_label, "text"), *(Column(key, label) for key, label, _l, _h in BUCKETS),
              Column("total", _("合计"))],
             chart=Chart(x="group", series=tuple(Series(key) for key, *_rest in BUCKETS), stack=True),
@@ -621,7 +676,28 @@ class OverdueReport(Report):
         if group is not None:
             rows = rows.annotate(_group=MEASURE["loans"].group(by, f)).filter(_group=group)
             title = f"{title} · {group_label(by, group)}"
-        return _loan_records(title, rows, order="due_date")
+        return _overdue_records(title, rows, f.today)
+
+
+def _overdue_records(title, rows: QuerySet, today: date) -> Records:
+    """Overdue loans as a list to chase: the longest overdue first, with the days overdue and how to reach the
+    reader (the profile's phone and the account's e-mail)."""
+    columns = [Column("due_date", gettext_lazy("应还日期"), "date"), Column("days", gettext_lazy("逾期天数")),
+               Column("barcode", gettext_lazy("条码"), "text"), Column("title", gettext_lazy("题名"), "text"),
+               Column("reader", gettext_lazy("读者"), "text"), Column("division", gettext_lazy("部门"), "text"),
+               Column("phone", gettext_lazy("电话"), "text"), Column("email", gettext_lazy("电子邮箱"), "text"),
+               Column("location", gettext_lazy("馆藏地"), "text"),
+               Column("borrowed_at", gettext_lazy("借出时间"), "datetime")]
+
+    def row(loan: Loan) -> list:
+        profile = getattr(loan.patron, "profile", None)
+        return [loan.due_date, (today - loan.due_date).days, loan.copy.barcode, loan.book.title,
+                (profile.display_name if profile else "") or loan.patron.get_username(),
+                profile.division if profile else "", profile.phone if profile else "", loan.patron.email,
+                loan.copy.location, loan.borrowed_at]
+
+    return Records(title, columns, rows.select_related("copy", "book", "patron__profile").order_by("due_date", "pk"),
+                   row)
 
 
 # --- 5. hold wait time --------------------------------------------------------------------------------------------
@@ -638,6 +714,7 @@ FRACTIONS = (0.5, 0.9)
 
 class HoldWaitReport(Report):
     slug = "hold-wait"
+    section = "work"
     title = gettext_lazy("预约等待时间")
     definition = gettext_lazy(
         "时间范围内提出的预约，从提出到到书（放上预约架）、从到书到取走、从提出到取走各用了多少天：中位数和第 90 百分位数。"
@@ -697,6 +774,7 @@ class HoldWaitReport(Report):
 
 class PullLeadReport(Report):
     slug = "pull-lead"
+    section = "work"
     title = gettext_lazy("备书时长")
     definition = gettext_lazy(
         "时间范围内从架上取出的预约书（取书单上的“已取出”），从列入取书单到取出用了多少小时：中位数和第 90 百分位数。"

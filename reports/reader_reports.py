@@ -19,7 +19,7 @@ from library.models import Loan, Paper, PaperDownload
 from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param
 from reports.event_reports import held, held_attendance, kind_label
 from reports.filters import ReportFilter, division_rows, person_division
-from reports.library_reports import MEASURE, month_key, percent, ranking, top_entries
+from reports.library_reports import MEASURE, first_authors, month_key, percent, ranking, top_entries
 from reports.stats import month_of
 
 User = get_user_model()
@@ -73,6 +73,8 @@ class ActiveReadersReport(Report):
              Column("attendees", _("参加活动人数")), Column("active", _("活跃读者")),
              Column("share", _("活跃占比（%）"), "percent")],
             chart=Chart(x="division", series=(Series("borrowers"), Series("attendees"), Series("active"))),
+            note=_("人数：部门现有的启用账号；活跃读者：时间范围内借过书或签到参加过活动的人（两者都有的只算一次）；"
+                   "活跃占比＝活跃读者÷人数。"),
         )
         # People counted per division and per (borrowed, attended): each set of people is then built once.  Four
         # counts per division with a FILTER each made PostgreSQL build the borrowers' set twice (SubPlans 1 and 3
@@ -167,8 +169,8 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
         papers.add([entry["paper__title"], kinds.get(entry["paper__kind"], entry["paper__kind"]), entry["n"],
                     entry["first"]])
     events = Table("events", _("参加的活动"),
-                   [Column("occurrence", _("场次"), "datetime"), Column("title", _("活动"), "text"),
-                    Column("kind", _("类型"), "text")])
+                   [Column("occurrence", pgettext("report column", "场次"), "datetime"),
+                    Column("title", pgettext("report column", "活动"), "text"), Column("kind", _("类型"), "text")])
     for visit in visits.select_related("event").order_by("occurrence", "pk"):
         events.add([visit.occurrence, visit.event.title, kind_label(visit.event.kind)])
     return [months, books, papers, events]
@@ -234,8 +236,12 @@ class AnnualReport(Report):
         now, before = self.headline(f), self.headline(f.last_year())
         headline = Table(
             "headline", _("主要数字"),
-            [Column("figure", _("项目"), "text"), Column("value", _("本期")), Column("last_year", _("上年同期")),
-             Column("change", _("增减（%）"), "percent")],
+            [Column("figure", pgettext("report headline", "项目"), "text"), Column("value", _("本期")),
+             Column("last_year", _("上年同期")), Column("change", _("增减（%）"), "percent")],
+            note=_("借出：借书的次数，续借不算新的借出；借书人数：借过书的不同的人；借阅图书（种）：借出过的不同图书；"
+                   "活跃读者：借过书或签到参加过活动的人；举办活动（场）：未取消的活动场次，系列活动每次算一场；"
+                   "活动签到（人次）：每人每场签到算一次；参加活动（人）：签到过至少一场的不同的人；"
+                   "增减：比上年同期多（+）或少（−）的百分比，上年同期为 0 时不计算（—）。"),
         )
         for key, label in self.HEADLINE:
             headline.add([str(label), now[key], before[key], change(now[key], before[key])])
@@ -244,18 +250,22 @@ class AnnualReport(Report):
         visits_by_month = {month_key(e["_month"]): e["n"] for e in held_attendance(f).annotate(_month=month)
                            .values("_month").annotate(n=Count("pk")).order_by()}
         months = Table("months", _("每月借出与签到"),
-                       [Column("month", _("月份"), "month"), Column("loans", _("借出")), Column("check_ins", pgettext("report figure", "签到"))],
+                       [Column("month", _("月份"), "month"), Column("loans", pgettext("report figure", "借出")),
+                        Column("check_ins", pgettext("report figure", "签到"))],
                        chart=Chart(x="month", series=(Series("loans"), Series("check_ins", "line"))))
         for first in f.months():
             key = month_key(first)
             months.add([key, loans_by_month.get((key, ""), 0), visits_by_month.get(key, 0)])
         divisions = ActiveReadersReport().tables(f)[0]
         divisions.links = [{} for _row in divisions.rows]
+        ranked = top_entries(MEASURE["loans"].filtered(f), "book", ("book__title",), ANNUAL_TOP, n=Count("pk"),
+                             readers=Count("patron", distinct=True))
+        authors = first_authors(e["book"] for e in ranked)
         top = ranking("top", _("借阅最多的图书"),
-                      [Column("title", _("题名"), "text"), Column("loans", _("借出次数")), Column("readers", _("读者数"))],
-                      top_entries(MEASURE["loans"].filtered(f), "book", ("book__title",), ANNUAL_TOP, n=Count("pk"),
-                                  readers=Count("patron", distinct=True)),
-                      lambda e: [e["book__title"], e["n"], e["readers"]], bars=("loans",))
+                      [Column("title", _("题名"), "text"), Column("author", pgettext("report column", "作者"), "text"),
+                       Column("loans", _("借出次数")), Column("readers", _("读者数"))],
+                      ranked, lambda e: [e["book__title"], authors.get(e["book"]), e["n"], e["readers"]],
+                      bars=("loans",), detail="author")
         papers = ranking("top_papers", _("下载最多的调研成果"),
                          [Column("title", _("题名"), "text"), Column("downloads", _("下载次数")),
                           Column("readers", _("读者数"))],

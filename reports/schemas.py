@@ -78,6 +78,7 @@ class ChartOut(Schema):
     value: str
     stack: bool
     horizontal: bool
+    detail: str = Field(description="非空时：类目相同的行在图上加注此列的值（同名图书加注作者）")
 
 
 class TableOut(Schema):

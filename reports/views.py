@@ -27,7 +27,16 @@ from django.views.decorators.http import require_safe
 from core.errors import InvalidInput
 from library.policy import library_today
 from reports import exports
-from reports.base import Report, Table, may_read_library_reports, may_see_readers, merged_divisions, merged_roles
+from reports.base import (
+    SECTIONS,
+    Records,
+    Report,
+    Table,
+    may_read_library_reports,
+    may_see_readers,
+    merged_divisions,
+    merged_roles,
+)
 from reports.filters import FilterForm, ReportFilter
 from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
 from reports.registry import report_get, reports_for
@@ -37,6 +46,8 @@ from reports.throttle import ReportBusy, report_slot
 FILTER_KEYS = ("from", "to", "location", "division", "by", "clc", "top")
 NOT_FIGURE = ("from", "to", "location", "division", "clc", "top", "page")
 RECORDS_PER_PAGE = 50
+#: The longest list of records exported as one file.
+RECORDS_EXPORT_MAX = 10_000
 
 
 def busy(request: HttpRequest, exc: ReportBusy) -> HttpResponse:
@@ -79,6 +90,8 @@ def table_view(report: Report, table: Table, f: ReportFilter, links: list[dict])
         cells = []
         for column, value in zip(table.columns, row, strict=True):
             link = links[i].get(column.key) if i < len(links) else None
+            if value == 0 or value is None:
+                link = None  # nothing behind it: a link would open an empty list
             cells.append({
                 "text": display(value),
                 "number": value if isinstance(value, int | float) and not isinstance(value, bool) else None,
@@ -104,7 +117,9 @@ def report_index(request: HttpRequest) -> HttpResponse:
     reports = reports_for(request.user)
     if not reports:
         raise PermissionDenied
+    sections = [(label, [r for r in reports if r.section == key]) for key, label in SECTIONS]
     return render(request, "reports/index.html", {"nav": "reports", "reports": reports,
+                                                  "sections": [(label, found) for label, found in sections if found],
                                                   "annual": may_read_library_reports(request.user)})
 
 
@@ -187,13 +202,16 @@ def report_page(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "reports/report.html", context, status=400)
     f = form.report_filter()
+    # The date fields show the range the figures cover, the default one included (empty fields read as it).
+    form.data = {**form.data, "from": f.start.isoformat(), "to": f.end.isoformat()}
     try:
         with report_slot(request.user):
             tables = [table_view(report, table, f, report.links_for(request.user, f, table))
                       for table in report.tables(f)]
     except ReportBusy as exc:
         return busy(request, exc)
-    return render(request, "reports/report.html", {**context, "filter": f, "tables": tables})
+    return render(request, "reports/report.html", {**context, "filter": f, "tables": tables,
+                                                   "period": report.period(f)})
 
 
 @require_safe
@@ -215,23 +233,34 @@ def report_export(request: HttpRequest, slug: str, table: str, fmt: str) -> Http
     return exports.table_response(report, found, f, fmt)
 
 
-@require_safe
-@login_required
-def report_records(request: HttpRequest, slug: str) -> HttpResponse:
-    """The records behind one figure, 50 a page."""
-    report = _report(request, slug)
+def _records(request: HttpRequest, report: Report) -> tuple[FilterForm, ReportFilter | None, dict, Records | None,
+                                                             InvalidInput | None]:
+    """The records a records URL names: its filter, the figure's parameters, and the records (None with the form's
+    or the parameters' error).  PermissionDenied when they name readers and the user may not see readers."""
     form = _filter_form(request)
-    context = {"nav": "reports", "report": report, "form": form}
-    if not form.is_valid():
-        return render(request, "reports/records.html", context, status=400)
-    f = form.report_filter()
     params = {k: v for k, v in request.GET.items() if k not in NOT_FIGURE}
+    if not form.is_valid():
+        return form, None, params, None, None
+    f = form.report_filter()
     try:
         records = report.records(f, params)
     except InvalidInput as exc:
-        return render(request, "reports/records.html", {**context, "error": exc}, status=400)
+        return form, f, params, None, exc
     if records.personal and not may_see_readers(request.user):
         raise PermissionDenied
+    return form, f, params, records, None
+
+
+@require_safe
+@login_required
+def report_records(request: HttpRequest, slug: str) -> HttpResponse:
+    """The records behind one figure, 50 a page, with the whole list as XLSX or CSV (up to
+    ``RECORDS_EXPORT_MAX`` rows)."""
+    report = _report(request, slug)
+    form, f, params, records, error = _records(request, report)
+    context = {"nav": "reports", "report": report, "form": form, "error": error}
+    if records is None:
+        return render(request, "reports/records.html", context, status=400)
     try:
         with report_slot(request.user):
             page = Paginator(records.queryset, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
@@ -243,4 +272,30 @@ def report_records(request: HttpRequest, slug: str) -> HttpResponse:
         **context, "records": records, "rows": rows, "page": page, "base": base,
         "back": f"{reverse('report', args=[report.slug])}?{urlencode(f.query())}",
         "title": _("%(report)s · 明细") % {"report": report.title},
+        "exports": page.paginator.count <= RECORDS_EXPORT_MAX, "export_max": RECORDS_EXPORT_MAX,
+        "xlsx": f"{reverse('report-records-xlsx', args=[report.slug])}?{base}",
+        "csv": f"{reverse('report-records-csv', args=[report.slug])}?{base}",
     })
+
+
+@require_safe
+@login_required
+def report_records_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    """The records behind one figure as one file (the weeding list, the overdue loans to chase): at most
+    ``RECORDS_EXPORT_MAX`` rows, so one request cannot write a file of the whole collection; a longer list is
+    refused (400) with the advice to narrow it."""
+    report = _report(request, slug)
+    form, f, params, records, error = _records(request, report)
+    if records is None:
+        return render(request, "reports/records.html", {"nav": "reports", "report": report, "form": form,
+                                                        "error": error}, status=400)
+    try:
+        with report_slot(request.user):  # the file is written inside: as costly as a report
+            if records.queryset.count() > RECORDS_EXPORT_MAX:
+                error = InvalidInput("figure", _("超过 %(n)s 条，请缩小范围（日期、馆藏地、分类）后再导出") % {
+                    "n": RECORDS_EXPORT_MAX})
+                return render(request, "reports/records.html", {"nav": "reports", "report": report, "form": form,
+                                                                "error": error}, status=400)
+            return exports.records_response(report, records, f, params, fmt)
+    except ReportBusy as exc:
+        return busy(request, exc)

@@ -84,6 +84,11 @@ urlpatterns = [
     path("me/reading", report_views.my_year, name="my-year"),
     path("reports/<slug:slug>", report_views.report_page, name="report"),
     path("reports/<slug:slug>/records", report_views.report_records, name="report-records"),
+    # Before the tables' exports, which would read "records" as a table's name.
+    path("reports/<slug:slug>/records.xlsx", report_views.report_records_export, {"fmt": "xlsx"},
+         name="report-records-xlsx"),
+    path("reports/<slug:slug>/records.csv", report_views.report_records_export, {"fmt": "csv"},
+         name="report-records-csv"),
     path("reports/<slug:slug>/<slug:table>.xlsx", report_views.report_export, {"fmt": "xlsx"}, name="report-xlsx"),
     path("reports/<slug:slug>/<slug:table>.csv", report_views.report_export, {"fmt": "csv"}, name="report-csv"),
     path("i18n/", include("django.conf.urls.i18n")),

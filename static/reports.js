@@ -21,10 +21,25 @@
   function option(spec, data) {
     const label = (key) => data.labels[data.keys.indexOf(key)] || key;
     const categories = [];
-    data.rows.forEach((row) => {
-      const x = String(row[spec.x]);
-      if (!categories.includes(x)) categories.push(x);
-    });
+    if (spec.group) {
+      // Long rows (month × group): one category per distinct x.
+      data.rows.forEach((row) => {
+        const x = String(row[spec.x]);
+        if (!categories.includes(x)) categories.push(x);
+      });
+    } else {
+      // One category per row, each bar beside its own row: two books of one title (法理学 by two authors) are
+      // two bars, told apart by the detail column (the author) and, failing that, by their position.
+      const names = data.rows.map((row) => String(row[spec.x]));
+      names.forEach((name, i) => {
+        let label = name;
+        if (names.indexOf(name) !== names.lastIndexOf(name) && spec.detail && data.rows[i][spec.detail]) {
+          label = `${name}（${data.rows[i][spec.detail]}）`;
+        }
+        while (categories.includes(label)) label = `${label} ·${i + 1}`;
+        categories.push(label);
+      });
+    }
     let series;
     if (spec.group) {
       const groups = [];

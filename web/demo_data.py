@@ -125,6 +125,14 @@ DEMO_READER_LOANS: tuple[tuple[str, str, int, int], ...] = (
     ("reader_liu", "FG000097", 30, 15),
 )
 
+#: Loans of the history's readers still out and overdue, so that the overdue report has a list to chase:
+#: (reader, copy barcode, borrowed days ago).  With the loan period of 30 days, FG000021 is some 15 days overdue
+#: and FG000025 some 42.  Readers, not the demo accounts: an overdue loan stops its reader borrowing.
+DEMO_OVERDUE_LOANS: tuple[tuple[str, str, int], ...] = (
+    ("reader_zhou", "FG000021", 45),
+    ("reader_liu", "FG000025", 72),
+)
+
 #: Downloads of papers' full texts (reader, paper title, days ago), written once into a library that has
 #: recorded none, so that 调研成果下载排行 (reports "top-papers") and a judge's own year are not empty in the demo:
 #: the security-interest paper is the most read (four readers), the 流押 paper second, the 执行难 paper third.
@@ -1829,6 +1837,45 @@ EVENTS = (
         "books": ["担保物权研究", "担保法论"],
         "papers": ["关于担保物权实现程序问题的研究"],
         "speakers": [("张明", "主讲人")],
+    },
+)
+
+#: Sessions already held, so that the events reports (registrations and check-ins, waitlist, divisions, reading
+#: lists) and the annual summary have something to show: each written once (matched by title) with its
+#: registrations and check-ins, at times relative to the day the demo is loaded.  ``ago``: days before today of
+#: the (first) session; ``registrations``: (user, days before the first session, session index or None for the
+#: whole series); ``cancel``: users whose registration is cancelled (a waitlisted one moves up); ``check_ins``:
+#: per session the users checked in, a "+" before a name for a walk-in.
+PAST_EVENTS = (
+    {
+        "title": "读者沙龙：担保制度司法解释",
+        "kind": "salon",
+        "description": "围绕《最高人民法院关于适用〈中华人民共和国民法典〉有关担保制度的解释》交流审判中的新问题。",
+        "ago": 52, "time": "14:30", "minutes": 120, "venue": "法官书苑阅览室", "capacity": 3,
+        "books": ["担保物权研究", "中华人民共和国民法典物权编理解与适用"],
+        "registrations": [("judge", 8, None), ("judge2", 8, None), ("reader_chen", 7, None), ("reader_liu", 6, None),
+                          ("reader_wu", 5, None)],
+        "cancel": ["judge2"],  # reader_liu moves up from the waitlist; reader_wu still waits
+        "check_ins": [["judge", "reader_chen", "reader_liu"]],
+    },
+    {
+        "title": "法官茶座（秋季）",
+        "kind": "tea_talk",
+        "description": "每四周一次，法官们交流审判中的难题与读书心得。",
+        "ago": 84, "time": "15:00", "minutes": 60, "venue": "法官书苑阅览室", "capacity": 12,
+        "rrule": "FREQ=WEEKLY;INTERVAL=4;COUNT=3",
+        "registrations": [("judge", 10, None), ("reader_wu", 9, None), ("reader_zhou", 3, 1)],
+        "check_ins": [["judge", "reader_wu"], ["judge", "reader_zhou"], ["judge", "+manager"]],
+    },
+    {
+        "title": "法学研讨会：执行异议之诉",
+        "kind": "seminar",
+        "description": "结合本院案例，研讨案外人执行异议之诉的审理要点。",
+        "ago": 17, "time": "09:00", "minutes": 180, "venue": "第三审判庭",
+        "books": ["最高人民法院关于人民法院办理执行异议和复议案件若干问题规定理解与适用"],
+        "registrations": [("judge", 10, None), ("judge2", 9, None), ("reader_chen", 9, None), ("reader_liu", 8, None),
+                          ("reader_zhou", 7, None), ("reader_wu", 6, None), ("manager", 5, None)],
+        "check_ins": [["judge", "judge2", "reader_chen", "reader_zhou", "manager"]],
     },
 )
 

@@ -273,6 +273,8 @@ def me(request: HttpRequest) -> HttpResponse:
                                                     placed=placed)),
         "calendar_scopes": CalendarLink.Scope.choices,
         "may_enter_papers": user_has_role(user, *PAPER_ROLES),
+        # The leadership (manager) without a patron role cannot borrow: no button that ends in a 403.
+        "can_borrow": user_has_role(user, *PATRON_ROLES),
         "paper_count": Paper.objects.filter(created_by=user).count(),
         "contact_form": _contact_form(user),
         "preference_form": _preference_form(user),
@@ -287,7 +289,7 @@ def _registrations(user) -> list:
     """The reader's active registrations, each with ``session``: when it takes place now (a moved session at its
     new time, the original kept to say so; a cancelled one marked), the sessions in order of time and whole
     series last."""
-    from events.models import Registration
+    from events.models import ListedOccurrence, Registration
     from events.selectors import registered_sessions
 
     registrations = list(Registration.objects.filter(user=user, status__in=Registration.ACTIVE)
@@ -295,7 +297,14 @@ def _registrations(user) -> list:
     sessions = registered_sessions(registrations)
     for r in registrations:
         r.session = sessions[r.pk]
-    return sorted(registrations, key=lambda r: (r.session.start is None, r.session.start or r.event.start))
+    # Sessions that are over leave the list (what was attended is under 签到记录): a session once it has ended, a
+    # whole series once none of its sessions is still to end (one query over the listings).
+    now = timezone.now()
+    series = {r.event_id for r in registrations if r.session.end is None}
+    running = set(ListedOccurrence.objects.filter(event_id__in=series, end__gt=now).values_list("event_id", flat=True)
+                  .distinct()) if series else set()
+    current = [r for r in registrations if (r.session.end > now if r.session.end is not None else r.event_id in running)]
+    return sorted(current, key=lambda r: (r.session.start is None, r.session.start or r.event.start))
 
 
 def _calendar_links(user, *, new: int | None, placed: dict[str, list] | None = None) -> list[dict]:

@@ -105,3 +105,26 @@ def test_the_registrations_csv_gives_a_one_off_events_own_time(organizer, reader
     table = _csv(organizer, talk)
 
     assert [(r[1], r[2], r[3], r[8]) for r in table[1:]] == [("reader0", "赵读者", "2026-12-04 15:00", "已安排")]
+
+
+def test_me_leaves_out_sessions_that_are_over(salon, organizer, reader, clock):
+    """Registrations for sessions that have ended, and for a whole series all of whose sessions have ended, leave
+    /me's list (walk 20: the demo's past salon and seminar were listed as 已确认 weeks later); what is still to come
+    stays."""
+    talk = make_event(organizer, title="法官茶座")  # one-off: Friday 2026-12-04 15:00–16:00
+    short = make_event(organizer, title="庭审观摩", start=at(3, 9), end=at(3, 11), rrule="FREQ=WEEKLY;COUNT=2")
+    services.registration_create(event=talk, user=reader)
+    services.registration_create(event=short, user=reader)  # 12-03 and 12-10
+    services.registration_create(event=salon, user=reader, occurrence=at(9))
+
+    clock.move_to(at(4, 15, 30))  # the talk is under way
+    during = _registrations_text(reader)
+    clock.move_to(at(9, 16, 0))  # the talk is over; the salon of the 9th runs to 16:30
+    later = _registrations_text(reader)
+    clock.move_to(at(10, 12, 0))  # the series' last session ended at 11:00, the salon the day before
+    last = logged_in(reader).get("/me").content.decode()
+
+    assert during == ["法官茶座 2026-12-04（星期五）15:00 · 已确认", "读书沙龙 2026-12-09（星期三）15:00 · 已确认",
+                      "庭审观摩 全部场次 · 已确认"]
+    assert later == ["读书沙龙 2026-12-09（星期三）15:00 · 已确认", "庭审观摩 全部场次 · 已确认"]
+    assert 'id="registrations"' not in last and "没有报名的活动。" in last

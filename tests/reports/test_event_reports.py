@@ -252,7 +252,8 @@ def test_annual_summary_headline_and_tables(world):
     assert rows("annual", "headline") == ANNUAL_HEADLINE
     assert rows("annual", "months") == [["2026-01", 2, 0], ["2026-02", 1, 0], ["2026-03", 1, 3], ["2026-04", 2, 1],
                                         ["2026-05", 1, 0], ["2026-06", 0, 3]]
-    assert rows("annual", "top") == [[1, "民法典评注", 4, 3], [2, "刑法学", 2, 2], [3, "公司法", 1, 1]]
+    assert rows("annual", "top") == [[1, "民法典评注", "王利明 等", 4, 3], [2, "刑法学", "张明楷", 2, 2],
+                                     [3, "公司法", None, 1, 1]]
     # The papers most read (full-text downloads), as 调研成果下载排行 counts them.
     assert rows("annual", "top_papers") == [[1, "民法典适用调研", 3, 2], [2, "执行案款管理研究", 2, 1],
                                             [3, "一起借贷纠纷的评析", 1, 1]]

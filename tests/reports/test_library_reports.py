@@ -120,13 +120,15 @@ def test_circulation_keeps_to_a_location_and_a_division(world):
 
 def test_most_borrowed_books_and_classes(world):
     b = world.books
+    # The first author tells apart books of one title ("王利明 等": more than one contributor; 公司法 has none).
     assert rows("top-books", "books") == [
-        [1, "民法典评注", b["b1"].call_number, "D923", 4, 3],
-        [2, "刑法学", b["b2"].call_number, "D924", 2, 2],
-        [3, "公司法", b["b3"].call_number, "D922.291", 1, 1],
+        [1, "民法典评注", "王利明 等", b["b1"].call_number, "D923", 4, 3],
+        [2, "刑法学", "张明楷", b["b2"].call_number, "D924", 2, 2],
+        [3, "公司法", None, b["b3"].call_number, "D922.291", 1, 1],
     ]
     assert rows("top-books", "classes") == [["D 政治、法律", 7, 3, 3]]
-    assert [r[1:] for r in rows("top-books", "books", clc="D923")] == [["民法典评注", b["b1"].call_number, "D923", 4, 3]]
+    assert [r[1:] for r in rows("top-books", "books", clc="D923")] == [
+        ["民法典评注", "王利明 等", b["b1"].call_number, "D923", 4, 3]]
     assert [r[1] for r in rows("top-books", "books", top="1")] == ["民法典评注"]
     assert [r[1] for r in rows("top-books", "books", division="执行局")] == ["民法典评注", "刑法学"]
 
@@ -151,14 +153,45 @@ def test_never_borrowed_copies_by_class(world):
         ["C5", "计算机基础", world.books["b4"].call_number, "院本部", history.date(2020, 1, 1), "在架"]]
 
 
+def test_never_borrowed_copies_one_level_below_a_chosen_class(world):
+    """Weeding in D92 reads D922, D923, D924 (not "D 政治、法律" again); a number that goes no deeper than the chosen
+    class is its own row; each row leads to its copies."""
+    assert rows("never-borrowed", "classes", clc="D92") == [
+        ["D922 行政法", 1, 0, 0.0], ["D923 民法", 2, 0, 0.0], ["D924 刑法", 1, 0, 0.0]]
+    assert rows("never-borrowed", "classes", clc="T", to="2026-06-20") == [["TP 自动化技术、计算机技术", 2, 2, 100.0]]
+    assert rows("never-borrowed", "classes", clc="TP3") == [["TP3（本类，未再细分）", 1, 1, 100.0]]
+    assert [r[0] for r in records("never-borrowed", {"figure": "never", "class": "TP"}, clc="T", to="2026-06-20")] == [
+        "C5", "C7"]
+    assert tables("never-borrowed", clc="D92")["classes"].columns[0].label == "中图法类目"
+
+
 def test_overdue_aging(world):
     # Today is 2026-06-15: L5 due 06-11 (4 days), L6 due 05-26 (20 days), L4 due 05-01 (45 days).
-    assert rows("overdue", "buckets") == [["1–7 天", 1, 1], ["8–30 天", 1, 1], ["31 天以上", 1, 1]]
+    # The last row adds them up: every overdue loan, each reader once.
+    assert rows("overdue", "buckets") == [["1–7 天", 1, 1], ["8–30 天", 1, 1], ["31 天以上", 1, 1], ["合计", 3, 3]]
+    assert tables("overdue")["buckets"].totals == 1
     assert rows("overdue", "groups") == [["棋盘井法庭", 0, 1, 0, 1], ["院本部", 1, 0, 1, 2]]
     assert rows("overdue", "groups", by="division") == [
         ["执行局", 1, 0, 0, 1], ["政治部", 0, 0, 1, 1], ["民事审判庭", 0, 1, 0, 1]]
-    assert [r[0] for r in records("overdue", {"figure": "overdue", "bucket": "31+"})] == [history.at(2026, 4, 1, 0, 30)]
+    assert [r[-1] for r in records("overdue", {"figure": "overdue", "bucket": "31+"})] == [
+        history.at(2026, 4, 1, 0, 30)]
     assert [r[2] for r in records("overdue", {"figure": "overdue", "by": "location", "group": "院本部"})] == ["C1", "C3"]
+
+
+def test_the_overdue_list_to_chase_puts_the_longest_overdue_first_with_the_readers_contacts(world):
+    """The total's list holds every overdue loan, the longest overdue first, with the days overdue and the reader's
+    phone and e-mail."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import Profile
+
+    Profile.objects.filter(user=world.users["org"]).update(phone="0477-1234567")
+    get_user_model().objects.filter(pk=world.users["j2"].pk).update(email="batu@court.example")
+    found = records("overdue", {"figure": "overdue"})
+    assert [r[:9] for r in found] == [
+        [history.date(2026, 5, 1), 45, "C1", "民法典评注", "王芳", "政治部", "0477-1234567", "", "院本部"],
+        [history.date(2026, 5, 26), 20, "C4", "公司法", "张明", "民事审判庭", "", "", "棋盘井法庭"],
+        [history.date(2026, 6, 11), 4, "C3", "刑法学", "巴特尔", "执行局", "", "batu@court.example", "院本部"]]
 
 
 def test_hold_wait_median_and_p90(world):
@@ -348,7 +381,11 @@ def test_the_leadership_sees_divisions_and_never_a_readers_records(world):
 
     assert page.status_code == 200
     assert _links(page.content.decode()) == []
-    assert "民事审判庭" in page.content.decode()
+    # Every division of the history is smaller than REPORT_MIN_GROUP: one row 其他部门, and the filter offers
+    # none of them (choosing one would be refused).
+    doc = lxml.html.fromstring(page.content.decode())
+    assert {row[1] for row in _page_tables(page.content.decode())["groups"]} == {"其他部门"}
+    assert doc.xpath('//select[@name="division"]/option/@value') == [""]
     assert (records_page.status_code, records_api.status_code) == (403, 403)
     assert {str(link) for t in report_api["tables"] for link in t["links"]} == {"{}"}
     assert weeding.status_code == 200  # copies, not people
@@ -385,3 +422,108 @@ def test_the_index_lists_every_report(world):
     organizer = ApiClient(client=client_for(world.users["org"])).get("/api/v1/reports").json()
     assert [r["slug"] for r in organizer] == ["event-occurrences", "event-attendance", "event-waitlist",
                                               "event-divisions", "event-reading"]
+
+
+# --- the page as a librarian reads it (walk 20) ----------------------------------------------------------------------
+
+
+def test_the_date_fields_show_the_range_the_figures_cover(world):
+    """Empty dates mean the last twelve months: the fields say which, so the range can be adjusted from it."""
+    lib = client_for(world.users["lib"])
+
+    doc = lxml.html.fromstring(lib.get("/reports/circulation").content.decode())
+    chosen = lxml.html.fromstring(lib.get("/reports/circulation", {"to": "2026-03-31"}).content.decode())
+
+    assert doc.xpath('//input[@name="from"]/@value') == ["2025-07-01"]
+    assert doc.xpath('//input[@name="to"]/@value') == ["2026-06-15"]
+    assert chosen.xpath('//input[@name="from"]/@value') == ["2025-04-01"]
+    assert chosen.xpath('//p[@class="period"]/text()') == ["统计时间：2025-04-01 至 2026-03-31"]
+
+
+def test_reports_without_a_range_say_what_day_they_show(world):
+    """Overdue loans are today's; never-borrowed copies are counted up to the end date: neither claims a range."""
+    lib = client_for(world.users["lib"])
+
+    def period(slug: str, **params) -> list[str]:
+        return lxml.html.fromstring(lib.get(f"/reports/{slug}", {**RANGE, **params}).content.decode()).xpath(
+            '//p[@class="period"]/text()')
+
+    assert period("overdue") == ["今天（2026-06-15）的情况"]
+    assert period("never-borrowed", to="2026-05-31") == ["统计截至 2026-05-31"]
+    assert period("hold-wait") == ["统计时间：2026-01-01 至 2026-06-15"]
+
+
+def test_a_zero_is_not_a_link_to_an_empty_list(world):
+    """Only figures with records behind them link to them."""
+    lib = client_for(world.users["lib"])
+    doc = lxml.html.fromstring(lib.get("/reports/circulation", RANGE).content.decode())
+
+    linked = [a.text_content() for a in doc.xpath('//table[@id="table-months"]//a')]
+    unlinked = doc.xpath('//table[@id="table-months"]//td[@data-v="0"][not(a)]')
+
+    assert linked and "0" not in linked
+    assert len(unlinked) == len(doc.xpath('//table[@id="table-months"]//td[@data-v="0"]')) > 0
+
+
+def test_the_overdue_total_links_to_every_overdue_loan(world):
+    lib = client_for(world.users["lib"])
+    doc = lxml.html.fromstring(lib.get("/reports/overdue", RANGE).content.decode())
+    (total,) = doc.xpath('//table[@id="table-buckets"]/tfoot//a/@href')
+
+    listed = lxml.html.fromstring(lib.get(total).content.decode())
+
+    assert listed.xpath("//h1/text()") == ["逾期借阅"]
+    assert listed.xpath("//table//tbody/tr/td[3]/text()") == ["C1", "C4", "C3"]
+
+
+def test_the_records_behind_a_figure_export_as_the_list_they_are(world):
+    """The overdue list to chase and the weeding list as files: every record (not a page of 50), the columns of the
+    page; readers' lists for librarians only, copies for the leadership too."""
+    lib, mgr = client_for(world.users["lib"]), client_for(world.users["mgr"])
+    overdue = {**RANGE, "figure": "overdue"}
+
+    page = lxml.html.fromstring(lib.get("/reports/overdue/records", overdue).content.decode())
+    xlsx_link, csv_link = page.xpath('//span[contains(@class, "exports")]/a/@href')
+    sheet = openpyxl.load_workbook(io.BytesIO(lib.get(xlsx_link).content)).worksheets[0]
+    text = lib.get(csv_link).content.decode("utf-8")
+
+    header = ["应还日期", "逾期天数", "条码", "题名", "读者", "部门", "电话", "电子邮箱", "馆藏地", "借出时间"]
+    got = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert got[0] == header and [r[:6] for r in got[1:]] == [
+        [history.datetime(2026, 5, 1), 45, "C1", "民法典评注", "王芳", "政治部"],
+        [history.datetime(2026, 5, 26), 20, "C4", "公司法", "张明", "民事审判庭"],
+        [history.datetime(2026, 6, 11), 4, "C3", "刑法学", "巴特尔", "执行局"]]
+    assert [row[2] for row in list(csv.reader(io.StringIO(text[1:])))[1:]] == ["C1", "C4", "C3"]
+    assert lib.get(xlsx_link)["Content-Disposition"] == 'attachment; filename="overdue-overdue-20260101-20260615.xlsx"'
+    assert mgr.get(xlsx_link).status_code == 403
+    weeding = mgr.get("/reports/never-borrowed/records.csv", {**RANGE, "figure": "never", "class": "T"})
+    assert (weeding.status_code, [r[0] for r in csv.reader(io.StringIO(weeding.content.decode()[1:]))]) == (
+        200, ["条码", "C5"])
+
+
+def test_a_list_too_long_to_export_is_refused_with_advice(world, monkeypatch):
+    from reports import views
+
+    monkeypatch.setattr(views, "RECORDS_EXPORT_MAX", 2)
+    lib = client_for(world.users["lib"])
+
+    page = lib.get("/reports/overdue/records", {**RANGE, "figure": "overdue"}).content.decode()
+    refused = lib.get("/reports/overdue/records.xlsx", {**RANGE, "figure": "overdue"})
+
+    assert "超过 2 条，缩小范围后可以导出" in page and "records.xlsx" not in page
+    assert refused.status_code == 400 and "请缩小范围" in refused.content.decode()
+
+
+def test_the_index_groups_the_reports_under_headings(world):
+    """Reading first (what the leadership asks), then the events, then the desk's daily work; an organizer sees
+    the events heading only."""
+    def index(user) -> list[tuple[str, list[str]]]:
+        doc = lxml.html.fromstring(client_for(user).get("/reports/").content.decode())
+        return [(h2.text_content(), [a.get("href").removeprefix("/reports/")
+                                     for a in h2.getnext().xpath("li/a")]) for h2 in doc.xpath("//main//h2")]
+
+    assert index(world.users["mgr"]) == [
+        ("借阅与读者", ["circulation", "top-books", "top-papers", "top-requested", "readers", "annual"]),
+        ("活动", ["event-occurrences", "event-attendance", "event-waitlist", "event-divisions", "event-reading"]),
+        ("馆藏与日常工作", ["never-borrowed", "overdue", "hold-wait", "pull-lead"])]
+    assert [heading for heading, _slugs in index(world.users["org"])] == ["活动"]

@@ -386,6 +386,12 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
         E(LOGIN, 403, 200, 403, 403, 403, args={"slug": "papers_report"}, query={"figure": "kind", "kind": "article"},
           label="paper downloads"),
     ],
+    # The records behind a figure as one file: the same rules as the records page.
+    **{("GET", f"reports/<slug:slug>/records.{ext}"): [
+        E(LOGIN, 403, 200, 403, 403, 403, query={"figure": "loans", "month": "2026-01"}, label="readers"),
+        E(LOGIN, 403, 200, 403, 403, 200, args={"slug": "weeding_report"}, query={"figure": "never", "class": "D"},
+          label="copies"),
+    ] for ext in ("xlsx", "csv")},
     ("GET", "reports/<slug:slug>/<slug:table>.xlsx"): E(LOGIN, 403, 200, 403, 403, 200),
     ("GET", "reports/<slug:slug>/<slug:table>.csv"): E(LOGIN, 403, 200, 403, 403, 200),
     ("GET", "events"): same(200),

@@ -11,7 +11,7 @@ from stdnum import isbn as stdnum_isbn
 from accounts.selectors import user_roles
 from events.models import Registration
 from library.models import Book, ClosedDay, Contributor, Copy, Hold, Loan, Paper, PaperAuthor
-from web.demo_data import DEMO_ACCOUNTS, DEMO_READER_LOANS, DEMO_READERS
+from web.demo_data import DEMO_ACCOUNTS, DEMO_OVERDUE_LOANS, DEMO_READER_LOANS, DEMO_READERS, PAST_EVENTS
 
 MONGOLIAN_LETTER = re.compile("[\u1820-\u1842]")
 
@@ -201,9 +201,9 @@ def test_demo_events_with_a_moved_and_a_cancelled_occurrence(demo):
     assert sorted(o.status for o in talk.overrides.all()) == ["cancelled", "scheduled"]
     moved = talk.overrides.get(status="scheduled")
     assert (moved.start - moved.recurrence_id).days == 7 and moved.title == "法官茶座（改期）"
-    salon = Event.objects.get(kind="salon")
+    salon = Event.objects.get(title="读者沙龙：民法典与基层审判")
     assert salon.books.count() == 2 and salon.speakers.count() == 2
-    seminar = Event.objects.get(kind="seminar")
+    seminar = Event.objects.get(title="法学研讨会：担保物权实现程序的司法适用")
     assert "担保物权" in seminar.title and seminar.papers.count() == 1
     assert Event.objects.get(kind="reading").rrule == "FREQ=WEEKLY;BYDAY=WE"
 
@@ -224,7 +224,7 @@ def test_demo_has_circulation_history_returned_and_active_loans_a_hold_and_a_reg
     of both places, a registration."""
     judges = Loan.objects.exclude(patron__username__in=[r["username"] for r in DEMO_READERS])
     returned = sorted(judges.filter(status=Loan.Status.RETURNED).values_list("copy__barcode", "patron__username"))
-    active = sorted(Loan.objects.filter(status=Loan.Status.ACTIVE).values_list("copy__barcode", "patron__username"))
+    active = sorted(judges.filter(status=Loan.Status.ACTIVE).values_list("copy__barcode", "patron__username"))
     holds = sorted(Hold.objects.values_list("patron__username", "copy__barcode", "status", "pickup_location__code"),
                    key=str)
 
@@ -235,7 +235,8 @@ def test_demo_has_circulation_history_returned_and_active_loans_a_hold_and_a_reg
                      ("judge2", "FG000004", "pulling", "main")]
     assert [loan.copy.barcode for loan in Loan.objects.filter(status=Loan.Status.RETURNED)
             if not loan.borrowed_at < loan.returned_at < timezone.now()] == []
-    assert list(Registration.objects.values_list("user__username", "event__title", "status")) == [
+    upcoming = Registration.objects.exclude(event__title__in=[e["title"] for e in PAST_EVENTS])
+    assert list(upcoming.values_list("user__username", "event__title", "status")) == [
         ("judge", "法官茶座", "confirmed")]
 
 
@@ -245,7 +246,7 @@ def test_second_load_writes_no_more_history(demo):
     output = load()
 
     assert list(Loan.objects.order_by("pk").values_list("pk", "status", "returned_at")) == loans
-    assert f"借阅记录：新建   0，已存在  {5 + len(DEMO_READER_LOANS)}" in output
+    assert f"借阅记录：新建   0，已存在  {5 + len(DEMO_READER_LOANS) + len(DEMO_OVERDUE_LOANS)}" in output
 
 
 def test_the_demo_catalogues_misheard_queries_show_their_corrections_results(demo, client):
@@ -290,9 +291,11 @@ def test_the_demo_catalogue_answers_a_citation_of_the_civil_code_with_the_articl
 
 
 def _reader_loans() -> list[tuple]:
-    return sorted(Loan.objects.filter(patron__username__in=[r["username"] for r in DEMO_READERS])
-                  .values_list("patron__username", "copy__barcode", "status", "borrowed_at", "returned_at"),
-                  key=lambda row: row[3])
+    """The history readers' past loans (not the two still out: DEMO_OVERDUE_LOANS)."""
+    still_out = {(reader, barcode) for reader, barcode, _days in DEMO_OVERDUE_LOANS}
+    return sorted((row for row in Loan.objects.filter(patron__username__in=[r["username"] for r in DEMO_READERS])
+                   .values_list("patron__username", "copy__barcode", "status", "borrowed_at", "returned_at")
+                   if row[:2] not in still_out), key=lambda row: row[3])
 
 
 def test_demo_book_pages_show_books_borrowed_together_by_at_least_three_readers(demo):
@@ -345,7 +348,41 @@ def test_a_demo_made_before_the_history_readers_gets_their_loans_and_keeps_its_o
                 .values_list("pk", "copy__barcode", "status", "returned_at")) == before
     assert list(Hold.objects.order_by("pk").values_list("pk", "status", "copy_id")) == holds
     assert len(_reader_loans()) == len(DEMO_READER_LOANS)
-    assert f"借阅记录：新建  {len(DEMO_READER_LOANS)}，已存在   5" in output
+    assert f"借阅记录：新建  {len(DEMO_READER_LOANS) + len(DEMO_OVERDUE_LOANS)}，已存在   5" in output
+
+
+def test_the_demo_reports_have_overdue_loans_to_chase_and_held_sessions_to_count(demo):
+    """The reports a librarian, an organizer and the leadership open on the demo are not empty: two history readers'
+    loans are overdue (none of the demo accounts', who could then not borrow), and three events already held
+    have registrations, a waitlist that moved up, a walk-in and check-ins."""
+    from reports.filters import FilterForm
+    from reports.registry import REPORTS
+
+    def rows(slug: str, key: str) -> list[list]:
+        form = FilterForm({})
+        assert form.is_valid(), form.errors
+        return next(t for t in REPORTS[slug].tables(form.report_filter()) if t.key == key).rows
+
+    overdue = Loan.objects.filter(status=Loan.Status.ACTIVE, due_date__lt=timezone.localdate())
+    assert sorted(overdue.values_list("patron__username", "copy__barcode")) == [
+        ("reader_liu", "FG000025"), ("reader_zhou", "FG000021")]
+    assert rows("overdue", "buckets") == [["1–7 天", 0, 0], ["8–30 天", 1, 1], ["31 天以上", 1, 1], ["合计", 2, 2]]
+    # Session, event, kind, seats, confirmed, waitlisted, check-ins, fill, turnout (the seminar takes its
+    # venue's 80 seats; the tea talk's third session had a walk-in).
+    assert [row[1:] for row in rows("event-attendance", "sessions")] == [
+        ["法官茶座（秋季）", "法官茶座", 12, 2, 0, 2, 16.7, 100.0],
+        ["法官茶座（秋季）", "法官茶座", 12, 3, 0, 2, 25.0, 66.7],
+        ["读者沙龙：担保制度司法解释", "读者沙龙", 3, 3, 1, 3, 100.0, 100.0],
+        ["法官茶座（秋季）", "法官茶座", 12, 3, 0, 2, 25.0, 66.7],
+        ["法学研讨会：执行异议之诉", "法学研讨会", 80, 7, 0, 5, 8.8, 71.4]]
+    assert rows("event-waitlist", "kinds") == [["读者沙龙", 2, 1, 1, 0, 50.0]]
+    # Nobody is told today about registering for, or moving up to, sessions weeks past.
+    from notices.models import Notice
+
+    past = Registration.objects.filter(event__title__in=[e["title"] for e in PAST_EVENTS])
+    assert past.count() == 16  # 5 + 3 + the walk-in + 7
+    assert not Notice.objects.filter(about__in=[f"registration:{pk}" for pk in past.values_list("pk", flat=True)]).exists()
+    assert load().count("活动：新建   0") == 1
 
 
 def test_demo_papers_were_downloaded_so_the_papers_report_and_a_judges_year_show_them(demo):

@@ -720,3 +720,16 @@ def test_the_sort_links_and_the_filter_count_read_as_one_line_in_each_language(d
     assert text_of(english, r"<summary>(.*?)</summary>") == "Filters (1 selected)"
     assert re.findall(r'<a href="\?[^"]*sort=[^"]*"[^>]*>([^<]+)</a>', english) == [
         "Relevance", "Newest", "Oldest", "Call number"]
+
+
+def test_me_offers_borrowing_to_those_who_may_borrow_and_the_reports_to_the_leadership(judge):
+    """A leader (manager, no patron role) cannot borrow: /me shows no 扫码借书 button that ends in a 403, but the
+    annual report and the reports; a judge gets the button."""
+    leader = make_user("leader1", Role.MANAGER, display_name="高院长")
+
+    judges = logged_in(judge).get("/me").content.decode()
+    leaders = logged_in(leader).get("/me").content.decode()
+
+    assert 'href="/borrow"' in judges and 'href="/reports/annual/"' not in judges
+    assert 'href="/borrow"' not in leaders
+    assert 'href="/reports/annual/"' in leaders and logged_in(leader).get("/borrow").status_code == 403

@@ -1,9 +1,10 @@
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.services import token_issue
+from core.commands import BaseCommand
 
 
 class Command(BaseCommand):

@@ -7,10 +7,10 @@ rewrite every event's), or to see how many are due.
 
 import time
 
-from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.commands import BaseCommand
 from events import listing
 from events.models import Event
 

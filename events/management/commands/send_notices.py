@@ -7,10 +7,10 @@ of times a day: every notice is recorded under a unique key and sent once; a not
 is retried by the next run.
 """
 
-from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.commands import BaseCommand
 from events.notices import send_daily
 
 

@@ -6,9 +6,9 @@ or upgrading (``make run`` and the deployment steps do), or after importing even
 
 import time
 
-from django.core.management.base import BaseCommand
 from django.utils.translation import gettext_lazy
 
+from core.commands import BaseCommand
 from events.feeds import refresh_all_fragments
 
 

@@ -4,11 +4,11 @@ shows the numbers it would give and writes nothing."""
 
 from contextlib import nullcontext
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.commands import BaseCommand
 from library.models import Book
 from library.services import call_number_assign
 

@@ -1,8 +1,8 @@
 """Expire ready holds whose pickup deadline has passed; each copy goes to the next reader in line."""
 
-from django.core.management.base import BaseCommand
 from django.utils.translation import gettext_lazy
 
+from core.commands import BaseCommand
 from library.circulation import holds_expire
 
 

@@ -3,10 +3,11 @@
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.commands import BaseCommand
 from core.errors import InvalidInput
 from library.exporters import import_report_lines, import_report_xlsx
 from library.importers import error_text, import_catalog

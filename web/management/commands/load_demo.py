@@ -12,13 +12,13 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from accounts.models import Role
 from accounts.services import user_upsert
+from core.commands import BaseCommand
 from library.models import Book, Channel, ClosedDay, Copy, Location, Paper
 from library.policy import library_today
 from library.services import Person, book_create, copy_create, paper_attach_file, paper_create
@@ -114,6 +114,62 @@ def load_events(*, organizer: User | None) -> Tally:
     return tally
 
 
+def load_past_events(*, organizer: User | None) -> Tally:
+    """The sessions already held (``demo_data.PAST_EVENTS``), each written once (matched by title) with its
+    registrations, cancellations and check-ins at their past times, through the events services (so the
+    waitlist moves up as it would have).  The notices those registrations recorded ("报名成功", "候补转正") are
+    dropped before they are sent: they would reach the readers now, about sessions weeks past."""
+    from events import services as event_services
+    from events.models import Event, Venue
+    from events.recurrence import occurrences
+    from notices.models import Notice
+
+    tally = Tally()
+    if organizer is None:
+        return tally
+    people = User.objects.in_bulk([name.lstrip("+") for spec in demo_data.PAST_EVENTS
+                                   for name in [*(r[0] for r in spec["registrations"]),
+                                                *(n for session in spec["check_ins"] for n in session)]],
+                                  field_name="username")
+    existing = set(Event.objects.filter(title__in=[e["title"] for e in demo_data.PAST_EVENTS])
+                   .values_list("title", flat=True))
+    today = library_today()
+    for spec in demo_data.PAST_EVENTS:
+        tally.add(spec["title"] not in existing)
+        if spec["title"] in existing:
+            continue
+        start = _first_start({**spec, "start": -spec["ago"]}, today)
+        data = event_services.EventData(
+            title=spec["title"], kind=spec["kind"], description=spec["description"], start=start,
+            end=start + timedelta(minutes=spec["minutes"]), venue=Venue.objects.get(name=spec["venue"]).pk,
+            capacity=spec.get("capacity"), rrule=spec.get("rrule", ""),
+            books=list(Book.objects.filter(title__in=spec.get("books", [])).values_list("pk", flat=True)),
+        )
+        event = event_services.event_create(data=data, actor=organizer, force=True)
+        sessions = ([o.recurrence_id for o in occurrences(event, start, start + timedelta(days=400), overrides=[])]
+                    if event.rrule else [None])
+        registrations = {}
+        for username, before, index in spec["registrations"]:
+            if username in people:
+                registrations[username] = event_services.registration_create(
+                    event=event, user=people[username], occurrence=None if index is None else sessions[index],
+                    now=start - timedelta(days=before))
+        for username in spec.get("cancel", ()):
+            if username in registrations:
+                event_services.registration_cancel(registration=registrations[username],
+                                                   now=start - timedelta(days=4))
+        for session, names in zip(sessions, spec["check_ins"], strict=True):
+            at = session or start
+            for name in names:
+                if name.lstrip("+") in people:
+                    event_services.check_in(event=event, user=people[name.lstrip("+")], occurrence=session,
+                                            actor=organizer, walk_in=name.startswith("+"),
+                                            now=at + timedelta(minutes=5))
+        Notice.objects.filter(about__in=[f"registration:{pk}" for pk in
+                                         event.registrations.values_list("pk", flat=True)]).delete()
+    return tally
+
+
 #: A little circulation history, written once into a library that has lent nothing yet, so that the demo has
 #: returned loans, an active loan, a waiting hold and a registration: (barcode, patron, borrowed days ago,
 #: returned days ago or None for a loan still out).
@@ -198,6 +254,29 @@ def load_reader_history() -> Tally:
                              channel=Channel.COMMAND)
         loan_return(loan=loan, actor=None, now=now - timedelta(days=returned), channel=Channel.COMMAND)
         tally.add(True)
+    return tally
+
+
+def load_overdue_loans() -> Tally:
+    """The history readers' loans still out and overdue (``demo_data.DEMO_OVERDUE_LOANS``), each written once:
+    skipped when the reader has borrowed that copy already (then counted among the readers' loans by
+    ``load_reader_history``)."""
+    from library.circulation import loan_checkout
+    from library.models import Loan
+
+    tally = Tally()
+    readers = User.objects.in_bulk([r for r, _b, _d in demo_data.DEMO_OVERDUE_LOANS], field_name="username")
+    copies = Copy.objects.in_bulk([b for _r, b, _d in demo_data.DEMO_OVERDUE_LOANS], field_name="barcode")
+    now = timezone.now()
+    for username, barcode, borrowed in demo_data.DEMO_OVERDUE_LOANS:
+        if username not in readers or barcode not in copies:
+            continue
+        if Loan.objects.filter(patron=readers[username], copy=copies[barcode]).exists():
+            continue
+        if copies[barcode].status == Copy.Status.AVAILABLE:
+            loan_checkout(patron=readers[username], actor=readers[username], copy=copies[barcode],
+                          now=now - timedelta(days=borrowed), channel=Channel.COMMAND)
+            tally.add(True)
     return tally
 
 
@@ -417,8 +496,14 @@ def load_demo() -> Report:
         reader_history = load_reader_history()
         history.created += reader_history.created
         history.existing += reader_history.existing
+        overdue = load_overdue_loans()
+        history.created += overdue.created
+        history.existing += overdue.existing
         registrations = load_registrations()
         downloads = load_downloads()
+        past = load_past_events(organizer=User.objects.filter(username="organizer").first())
+        events.created += past.created
+        events.existing += past.existing
     return Report(
         accounts=accounts, users=users, books=books, copies=copies, papers=papers, files=files,
         closed_days=closed_days, events=events, history=history, registrations=registrations,
