@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     from bench.corpus import Corpus
     from library import services as library_services
     from search_index import services
-    from search_index.models import IndexTask
+    from search_index.changelog import waiting_here
 
     say = search_bench.say
     say(f"index flood: {args.records:,} records, {args.papers} papers ({args.text} text) saved by {args.writers} threads for {args.seconds:.0f} s")
@@ -158,9 +158,9 @@ def main(argv=None) -> int:
     def sampler() -> None:
         started = time.monotonic()
         try:
-            while not stop.is_set() or IndexTask.objects.exists():
+            while not stop.is_set() or waiting_here():
                 segments, size = index_state()
-                samples.append((time.monotonic() - started, segments, size, IndexTask.objects.count()))
+                samples.append((time.monotonic() - started, segments, size, waiting_here()))
                 time.sleep(1)
         finally:
             connection.close()
@@ -182,7 +182,7 @@ def main(argv=None) -> int:
         for thread in threads:
             thread.join()
         stream_end, total_saves = time.monotonic(), sum(saves)
-        while IndexTask.objects.exists() and time.monotonic() - stream_end < 1800:
+        while waiting_here() and time.monotonic() - stream_end < 1800:
             time.sleep(0.2)
         drained_after = time.monotonic() - stream_end
         after = time_new_book("zqfafterprobe")
@@ -190,7 +190,7 @@ def main(argv=None) -> int:
         settle_end = time.monotonic() + args.settle  # the worker's upkeep after the stream (merges, evacuations)
         while time.monotonic() < settle_end:
             time.sleep(1)
-        settled_queue = IndexTask.objects.count()
+        settled_queue = waiting_here()
     finally:
         stop.set()
         search_bench.stop_index_worker(worker)

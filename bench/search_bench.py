@@ -235,7 +235,7 @@ def load_catalog(corpus) -> dict:
     from django.db import transaction
 
     from library.models import Book, Contributor, Copy, Paper, PaperAuthor
-    from search_index.models import IndexTask
+    from search_index.models import IndexChange
 
     started = time.perf_counter()
     counts = Counter()
@@ -277,7 +277,7 @@ def load_catalog(corpus) -> dict:
                 counts["full_text_chars"] += len(r["full_text"])
             PaperAuthor.objects.bulk_create(authors, batch_size=2000)
             counts["papers"] += len(papers)
-        IndexTask.objects.all().delete()
+        IndexChange.objects.all().delete()
     counts["seconds"] = time.perf_counter() - started
     return counts
 
@@ -549,7 +549,7 @@ def commit_to_searchable(trials: int, seed: int) -> dict:
 
     from library import services as library_services
     from search_index import services
-    from search_index.models import IndexTask
+    from search_index.changelog import waiting_here
 
     filters = services.Filters()
     found_ms, drain_ms = [], []
@@ -592,7 +592,7 @@ def commit_to_searchable(trials: int, seed: int) -> dict:
         "drain_median_ms": statistics.median(drain_ms) if drain_ms else float("nan"),
         "all_ms": found_ms,
         "failures": failures,
-        "queued_left": IndexTask.objects.count(),
+        "queued_left": waiting_here(),
         "created": created,
     }
 

@@ -1,9 +1,11 @@
-"""The index outbox in the admin, the button that rebuilds the index as a background job, and the dictionary
-of law names.
+"""The index change log and its nodes in the admin, the button that rebuilds the index as a background job,
+and the dictionary of law names.
 
-Librarians and superusers see what is waiting in the outbox (read-only: a row deleted by hand is an
-update the index never gets) and can ask a worker to rebuild the whole index; the job's page shows
-its progress.  ``manage.py rebuild_index`` still rebuilds inline.
+Librarians and superusers see the change log (read-only: an entry deleted or added by hand is an update
+some index never gets, or one invented) with what waits for this node, and every node's position and lag;
+they can ask a worker to rebuild the index (of the node whose worker takes the job); the job's page shows
+its progress.  ``manage.py rebuild_index`` still rebuilds inline.  A superuser may delete a node that is
+gone for good (it would be forgotten after ``SEARCH_LOG_KEEP_SECONDS`` anyway).
 """
 
 import re
@@ -22,19 +24,38 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role
 from accounts.selectors import user_has_role
 from core.text import INVISIBLE_FILLERS, NOT_IN_A_LINE, has_hidden_characters
-from search_index import laws, searcher, services
-from search_index.models import IndexTask, LawName
+from search_index import changelog, laws, searcher, services
+from search_index.models import IndexChange, IndexNode, LawName
 
 
 def _may_rebuild(user) -> bool:
     return user.is_active and user.is_staff and user_has_role(user, Role.LIBRARIAN)
 
 
-@admin.register(IndexTask)
-class IndexTaskAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "object_id", "created_at")
-    list_filter = ("kind",)
-    change_list_template = "admin/search_index/indextask/change_list.html"
+class WaitingFilter(admin.SimpleListFilter):
+    title = _("本节点")
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("here", _("等待本节点应用"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "here":
+            node = IndexNode.objects.filter(name=changelog.node_name()).first()
+            return queryset.filter(id__gt=node.applied_to if node else 0)
+        return queryset
+
+
+@admin.register(IndexChange)
+class IndexChangeAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "object_id", "op", "created_at")
+    list_filter = (WaitingFilter, "kind", "op")
+    change_list_template = "admin/search_index/indexchange/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        state = changelog.node_state()
+        return super().changelist_view(request, extra_context={**(extra_context or {}), "node_state": state,
+                                                                "pruned_through": changelog.pruned_through()})
 
     def has_module_permission(self, request):
         return _may_rebuild(request.user)
@@ -76,6 +97,42 @@ class IndexTaskAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, _("重建全文索引的任务 %(id)d 已在进行") % {"id": job.pk}, messages.INFO)
         return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+
+
+@admin.register(IndexNode)
+class IndexNodeAdmin(admin.ModelAdmin):
+    """Each node's place in the log: ``waiting`` counts the entries after what it applied (up to
+    ``changelog.LAG_COUNT_CAP``), ``lag`` is how long the oldest of them has waited."""
+
+    list_display = ("name", "live", "seen_at", "position", "applied_to", "waiting", "lag", "generation", "started_at")
+    readonly_fields = ("name", "generation", "position", "applied_to", "started_at", "seen_at")
+
+    def has_module_permission(self, request):
+        return _may_rebuild(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return _may_rebuild(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    @admin.display(boolean=True, description=_("在线"))
+    def live(self, obj):
+        return changelog.is_live(obj)
+
+    @admin.display(description=_("等待条数"))
+    def waiting(self, obj):
+        return changelog.lag(obj)[0]
+
+    @admin.display(description=_("延迟（秒）"))
+    def lag(self, obj):
+        return round(changelog.lag(obj)[1], 1)
 
 
 #: A law's code is part of the ``cites`` terms a query is rewritten into (``cites:f0186a394``).

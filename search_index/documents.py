@@ -7,7 +7,7 @@ from django.db.models.functions import Cast, Coalesce, Length
 
 from library.callnumbers import call_number_sort_key
 from library.models import Book, Contributor, Copy, Hold, Loan, Paper, PaperAuthor, copy_counts
-from search_index.models import IndexTask
+from search_index.models import IndexChange
 
 # The CLC facet groups by class to the second digit (D92 民法…, D91, D90):
 # in a law library nearly every record is D9, so the main class alone says nothing.
@@ -158,11 +158,11 @@ def count_documents() -> int:
     return Book.objects.count() + Paper.objects.count()
 
 
-def unqueued_records_exist() -> bool:
-    """Whether some book or paper has no row in the index outbox (two EXISTS queries)."""
-    for kind, model in ((IndexTask.Kind.BOOK, Book), (IndexTask.Kind.PAPER, Paper)):
-        queued = IndexTask.objects.filter(kind=kind).values("object_id")
-        if model.objects.exclude(pk__in=queued).exists():
+def unlogged_records_exist() -> bool:
+    """Whether some book or paper has no entry in the index change log (two EXISTS queries)."""
+    for kind, model in ((IndexChange.Kind.BOOK, Book), (IndexChange.Kind.PAPER, Paper)):
+        logged = IndexChange.objects.filter(kind=kind).values("object_id")
+        if model.objects.exclude(pk__in=logged).exists():
             return True
     return False
 

@@ -69,18 +69,25 @@ def create_index(path: Path):
 
 def open_index():
     """Open the current index; raise IndexMissing when there is none or it cannot be read."""
+    return open_current()[0]
+
+
+def open_current():
+    """(the current index, the name of its generation); raises IndexMissing as ``open_index``."""
     generation = current_generation()
     if generation is None:
         raise IndexMissing(_("全文索引尚未建立，请运行 manage.py rebuild_index"))
     path = root() / generation
     try:
         ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
+        # Reads the table of contents again: another process's commit may have deleted the one just listed.
+        names = ix.schema.names()
     # TypeError: whoosh reads an empty (zero-length) table of contents as ord(b"") rather than raising.
     except (*UNREADABLE, TypeError) as exc:
         raise IndexMissing(_("全文索引无法读取，请运行 manage.py rebuild_index（%(error)s）") % {"error": exc}) from exc
-    if ix.schema.names() != build_schema().names() or _schema_version(path) != SCHEMA_VERSION:
+    if names != build_schema().names() or _schema_version(path) != SCHEMA_VERSION:
         raise IndexMissing(_("全文索引版本过旧，请运行 manage.py rebuild_index"))
-    return ix
+    return ix, generation
 
 
 def _schema_version(path: Path) -> str:
@@ -92,6 +99,22 @@ def _schema_version(path: Path) -> str:
 
 def mark_schema_version(path: Path) -> None:
     (path / "SCHEMA_VERSION").write_text(SCHEMA_VERSION)
+
+
+#: Written into a generation when it is made: every change-log entry up to this id is in it (changelog.py).
+LOG_POSITION_FILE = "LOG_POSITION"
+
+
+def mark_log_position(path: Path, position: int) -> None:
+    (path / LOG_POSITION_FILE).write_text(f"{position}\n")
+
+
+def log_position(generation: str) -> int | None:
+    """The change-log position a generation was made at, or None (made before the change log existed)."""
+    try:
+        return int((root() / generation / LOG_POSITION_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def swap_in(path: Path) -> None:
@@ -109,16 +132,26 @@ def swap_in(path: Path) -> None:
             shutil.rmtree(other, ignore_errors=True)
 
 
+def index_opens() -> bool:
+    """Whether the current index opens, readable and of this schema."""
+    try:
+        open_index().close()
+    except IndexMissing:
+        return False
+    return True
+
+
 def index_exists() -> bool:
     """Whether ``current`` points at a generation directory (readable or not)."""
     generation = current_generation()
     return generation is not None and (root() / generation).exists()
 
 
-def ensure_index() -> bool:
-    """Create an empty index when none exists; True if one was created.
+def ensure_index(*, log_position: int) -> bool:
+    """Create an empty index when none exists, made at change-log position ``log_position``; True if one was
+    created.
 
-    Only right when the outbox alone can fill it (``indexer.create_if_fillable``): otherwise a
+    Only right when the change log alone can fill it (``indexer.create_if_fillable``): otherwise a
     rebuild is needed so that the index holds every record.
     """
     root().mkdir(parents=True, exist_ok=True)
@@ -132,6 +165,7 @@ def ensure_index() -> bool:
         try:
             create_index(path)
             mark_schema_version(path)
+            mark_log_position(path, log_position)
             swap_in(path)
         except BaseException:
             if current_generation() != path.name:  # as indexer.rebuild: no generation left per failed attempt

@@ -1,31 +1,32 @@
-"""Writing the index: draining the outbox, merging segments, rebuilding, and comparing index with database.
+"""Writing the index: applying the change log, merging segments, rebuilding, and comparing index with database.
 
-Requests only write the outbox (``IndexTask`` rows in their own transaction); the workers'
-``search_index.worker.apply_outbox`` loop drains it and merges small segments in bounded steps between
-drains (``SEARCH_DRAIN_IN_REQUEST`` brings back the drain after each commit, for a server without a worker).
+Requests only append to the change log (``IndexChange`` entries in their own transaction); the workers'
+``search_index.worker.apply_outbox`` loop of each node applies the entries after the node's position
+(``changelog``) and merges small segments in bounded steps between drains (``SEARCH_DRAIN_IN_REQUEST``
+brings back the drain after each commit, for a server without a worker).
 
-One writer at a time.  Whoosh's write lock is taken without waiting: a process
-that finds it taken leaves its work in the outbox, and the holder drains the
-queue again after releasing the lock (check-after-release), so no queued row is
-stranded and nothing ever fails or waits on the lock.
+One writer at a time per index.  Whoosh's write lock is taken without waiting: a process of the node that
+finds it taken leaves the entries to the holder, which reads the log again after releasing the lock
+(check-after-release), so no entry is stranded and nothing ever fails or waits on the lock.
 """
 
+import fcntl
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 
-from search_index import documents, generations, laws, postings_cache, sidecar, wake, whoosh_private
+from search_index import changelog, documents, generations, laws, postings_cache, sidecar, wake, whoosh_private
 from search_index.analysis import romanized_name_keys, sections
 from search_index.index_schema import SECTION_BOOSTS
-from search_index.models import IndexTask
+from search_index.models import IndexChange
 from search_index.whoosh_codec import CatalogCodec, segment_sizes
 
 logger = logging.getLogger(__name__)
@@ -93,13 +94,15 @@ class DrainResult:
     deleted: int = 0
     busy: bool = False
     missing: bool = False
-    #: Stopped after ``max_rounds`` rounds: rows may be left.
+    #: This node's position is behind the pruned log: only a rebuild brings its index up to date.
+    behind: bool = False
+    #: Stopped after ``max_rounds`` rounds: entries may be left.
     more: bool = False
 
 
 def drain(*, max_rounds: int = 1000, merge: bool | str = True) -> DrainResult:
-    """Apply queued index tasks until the queue is empty, another process holds the writer, or ``max_rounds``
-    commits are done (``more``).
+    """Apply the change log's entries after this node's position until none is left, another process holds
+    the writer, or ``max_rounds`` commits are done (``more``).
 
     Safe to call from any process at any time; returns what it did.  With ``merge=False`` each commit
     only adds a segment; with ``merge="tiny"`` (the worker's loop, which drains a few rounds at a time and
@@ -109,62 +112,93 @@ def drain(*, max_rounds: int = 1000, merge: bool | str = True) -> DrainResult:
     hundreds of milliseconds.
     """
     result = DrainResult()
-    for _ in range(max_rounds):
-        if not IndexTask.objects.exists():
+    rounds = [max_rounds]
+    while True:
+        if not changelog.turn.take():
+            result.busy = True  # another thread of this process drains, and drains again after its turn
             return result
         try:
-            ix = generations.open_index()
-        except generations.IndexMissing:
-            if create_if_fillable():
-                continue
-            # Work stays queued; rebuild_index applies it.
-            result.missing = True
-            return result
-        try:
-            writer = _writer_unless_busy(ix, result)
-            if writer is None:
-                return result
-            try:
-                _apply_one_batch(writer, result, merge=merge)
-            except BaseException:
-                writer.cancel()
-                raise
+            _drain_rounds(result, rounds, merge=merge)
+        except changelog.NodeBehind as exc:
+            logger.warning("search node must rebuild its index: %s", exc)
+            changelog.forget()
+            result.behind = True
         finally:
-            ix.close()
-        # The lock is released here: rows queued meanwhile by processes that
-        # found it taken are picked up by the next round (check-after-release).
-    result.more = True
+            knocked = changelog.turn.give_back()
+        if not knocked or result.busy or result.missing or result.behind or result.more:
+            break
+    if not (result.busy or result.missing or result.behind):
+        changelog.prune_if_due()
     return result
 
 
+def _drain_rounds(result: DrainResult, rounds: list[int], *, merge: bool | str) -> None:
+    while rounds[0] > 0:
+        try:
+            ix, generation = generations.open_current()
+        except generations.IndexMissing:
+            if create_if_fillable():
+                continue
+            # The entries wait in the log; this node's worker loop rebuilds the index (worker.apply_outbox).
+            result.missing = True
+            return
+        try:
+            current = changelog.cursor(generation)
+            current.read()
+            if not current.has_work() and not changelog.unsaved(current):
+                changelog.beat(current)
+                return
+            writer = _writer_unless_busy(ix, result)
+            if writer is None:
+                return
+            try:
+                current = changelog.sync(current)
+                if not current.has_work():
+                    # Nothing to index, but the position moved (a gap settled) or the node has no row yet.
+                    writer.cancel()
+                    changelog.save(current)
+                    return
+                _apply_one_batch(writer, current, result, merge=merge)
+            except BaseException:
+                if not writer.is_closed:
+                    writer.cancel()
+                raise
+        finally:
+            ix.close()
+        rounds[0] -= 1
+        # The lock is released here: entries written meanwhile by processes that found it taken are read by the
+        # next round (check-after-release).
+    result.more = True
+
+
 def create_if_fillable() -> bool:
-    """Create an empty index when there is none and the outbox alone will make it complete; True if created.
+    """Create an empty index when there is none and the change log alone will make it complete; True if created.
 
     A fresh installation (``migrate`` and nothing else) has no index: its first search or first catalogue
-    write lands here.  Every record written since has a queued task (the drain found no index to apply it
-    to), so an empty index plus a drain holds the whole catalogue.  When some record has no queued task
-    (records loaded without signals, an index directory deleted under a running catalogue) nothing is
-    created and search keeps answering "run rebuild_index": an empty index would hide those records
-    without saying so.
+    write lands here.  Every record written since has an entry in the log, so an empty index that reads the
+    log from where it was last pruned holds the whole catalogue once applied.  When some record has no
+    entry (records loaded without signals, a log pruned since they were written: a new node beside others)
+    nothing is created: search answers "run rebuild_index" and the node's worker loop rebuilds (an empty
+    index would hide those records without saying so).
     """
-    if generations.index_exists() or documents.unqueued_records_exist():
+    if generations.index_exists():
         return False
-    created = generations.ensure_index()
+    # Read before the records are: a prune meanwhile leaves the new index behind the log (rebuilt), never short.
+    floor = changelog.pruned_through()
+    if documents.unlogged_records_exist():
+        return False
+    created = generations.ensure_index(log_position=floor)
     if created:
-        logger.info("created an empty search index; the outbox fills it")
+        logger.info("created an empty search index; the change log fills it")
     return created
 
 
-#: At most this many rows of records already in a batch are taken with it (``_apply_one_batch``).
-COALESCE_MAX = 10_000
 #: What one drain commit may index, in weighted characters (``documents.index_costs``): about 8 s of the
 #: worst text measured (random characters in abstracts and keywords), well under a second of real prose.
 #: A record costing more is indexed in a commit of its own.  Without it one commit indexed whatever 200
 #: queued records held: the fourteenth attack's librarians re-saved 80 records with 20,000-character random
 #: abstracts and one commit of 90 of them took 60–100 s, with every new record waiting behind it.
 DRAIN_COMMIT_COST = 3_000_000
-#: Queue rows read in order before the records are grouped by the database instead (``_next_records``).
-HEAD_SCAN_ROWS = 2_000
 
 
 def cost_class(cost: int) -> int:
@@ -172,21 +206,15 @@ def cost_class(cost: int) -> int:
     return max(0, (max(cost, 1).bit_length() - 1) // 2)
 
 
-def _next_records() -> list[tuple[str, int]]:
-    """The records the next drain commit indexes, as (kind, id): the one queued longest, so that every record
-    is reached, and then the others of the ``BATCH_SIZE`` queued longest, cheaper classes of cost first
-    (``cost_class``), while they fit in ``DRAIN_COMMIT_COST`` — a new book is not held behind a queue of long papers saved again and again (it is
-    in the next commit), and one long paper does not make every record in its commit wait for it."""
-    # Read in queue order, the records' first rows come in the order of their oldest row: the first rows of
-    # the queue give the answer unless a few records saved again and again fill them; then the database
-    # groups the whole queue (a flood of saves of a few records, where a new book's row is far behind).
-    prefix = list(IndexTask.objects.order_by("id").values_list("kind", "object_id")[:HEAD_SCAN_ROWS])
-    heads = list(dict.fromkeys(prefix))[:BATCH_SIZE]
-    if len(heads) < BATCH_SIZE and len(prefix) == HEAD_SCAN_ROWS:
-        heads = list(
-            IndexTask.objects.values("kind", "object_id").annotate(first=Min("id")).order_by("first")
-            .values_list("kind", "object_id")[:BATCH_SIZE]
-        )
+def _next_records(current: changelog.Cursor) -> list[tuple[str, int]]:
+    """The records the next drain commit indexes, as (kind, id): the one waiting longest, so that every record
+    is reached, and then the others of the ``BATCH_SIZE`` waiting longest, cheaper classes of cost first
+    (``cost_class``), while they fit in ``DRAIN_COMMIT_COST`` — a new book is not held behind a log of long
+    papers saved again and again (it is in the next commit), and one long paper does not make every record in
+    its commit wait for it."""
+    # The cursor reads a flood of saves of a few records whole (changelog.ROUND_ROWS), grouped by record in the
+    # order of each one's first entry not yet applied: a new book far behind them is among the heads.
+    heads = current.next_records(BATCH_SIZE)
     if not heads:
         return []
     costs: dict[tuple[str, int], int] = {}
@@ -207,22 +235,18 @@ def _next_records() -> list[tuple[str, int]]:
     return chosen
 
 
-def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
-    records = _next_records()
+def _apply_one_batch(writer, current: changelog.Cursor, result: DrainResult, *, merge: bool | str) -> None:
+    records = _next_records(current)
     if not records:
         writer.cancel()
         return
     by_kind: dict[str, set[int]] = {}
     for kind, object_id in records:
         by_kind.setdefault(kind, set()).add(object_id)
-    # Every row queued for these records goes with this commit: the documents are read below, after these
-    # rows were committed, so they hold those changes too.  A record saved a thousand times is indexed once,
-    # not once per row (the twelfth attack queued 20,000 saves of 20 papers).  Rows committed after this
-    # query stay queued for the next round.
-    task_ids: list[int] = []
-    for kind, ids in by_kind.items():
-        task_ids += IndexTask.objects.filter(kind=kind, object_id__in=ids).order_by("id").values_list(
-            "id", flat=True)[:COALESCE_MAX]
+    # Every entry read for these records goes with this commit: the documents are read below, after those
+    # entries were committed, so they hold those changes too.  A record saved a thousand times is indexed once,
+    # not once per entry (the twelfth attack wrote 20,000 saves of 20 papers).  Entries read after this stay
+    # for the next round.
     dictionary = laws.current()
     for kind, ids in by_kind.items():
         docs = documents.documents_for(kind, ids)
@@ -238,10 +262,10 @@ def _apply_one_batch(writer, result: DrainResult, *, merge: bool | str) -> None:
         writer.commit(mergetype=_fold_tiny)
     else:
         writer.commit(merge=bool(merge))
-    # Only after the index commit: a crash before this line replays the same
-    # tasks, which is harmless (updates are idempotent).
-    for start in range(0, len(task_ids), 500):
-        IndexTask.objects.filter(id__in=task_ids[start:start + 500]).delete()
+    # Only after the index commit: a crash before this line applies the same entries again, which is harmless
+    # (updates are idempotent).
+    current.applied(records)
+    changelog.save(current)
 
 
 #: Segments of fewer documents than this are folded into a worker drain's own new segment as it commits.
@@ -297,24 +321,29 @@ def _fold_tiny(writer, segments):
 
 def drain_on_commit() -> None:
     """Register a drain to run after the current transaction commits (or now, outside one)."""
-    transaction.on_commit(_drain_quietly)
+    if not any(callback is _drain_quietly for _, callback, _ in transaction.get_connection().run_on_commit):
+        transaction.on_commit(_drain_quietly)
 
 
 def _drain_quietly() -> None:
     try:
-        drain()
+        result = drain()
     except Exception:
-        # The tasks are still queued; process_index_queue or the next write replays them.
-        logger.exception("index drain failed; tasks stay queued")
+        # The entries stay in the log; process_index_queue or the next write applies them.
+        logger.exception("index drain failed; the change log keeps the entries")
+        return
+    if result.missing or result.behind:
+        logger.error("search node %s needs its index rebuilt (manage.py rebuild_index, or a run_worker)",
+                     changelog.node_name())
 
 
-def enqueue(kind: str, object_id: int) -> None:
-    """Queue a record for (re)indexing in the current transaction.
+def enqueue(kind: str, object_id: int, op: str = IndexChange.Op.SAVE) -> None:
+    """Append a record to the change log in the current transaction (every node re-indexes it).
 
-    A worker's ``apply_outbox`` loop applies it, woken when the transaction commits (``wake``); only with ``SEARCH_DRAIN_IN_REQUEST`` (a server
-    without a worker) does this process drain after the commit.
+    Each node's worker ``apply_outbox`` loop applies it, woken when the transaction commits (``wake``); only with
+    ``SEARCH_DRAIN_IN_REQUEST`` (a server without a worker) does this process drain after the commit.
     """
-    IndexTask.objects.create(kind=kind, object_id=object_id)
+    IndexChange.objects.create(kind=kind, object_id=object_id, op=op)
     if settings.SEARCH_DRAIN_IN_REQUEST:
         drain_on_commit()
     else:
@@ -405,25 +434,42 @@ def merge_plan(storage, segments, *, max_small: int, max_bytes: int | None = Non
 #: A segment too large to merge (over half of ``MERGE_STEP_BYTES``) is emptied once this share of its documents
 #: are deleted: Lucene's TieredMergePolicy allows a third too (``deletesPctAllowed``, 33 %).
 EVACUATE_DELETED_SHARE = 1 / 3
-#: Live documents one evacuation step queues; the next step comes when the outbox is empty again.
+#: Live documents one evacuation step queues; the next step comes when nothing waits for this node again.
 EVACUATE_MAX_DOCS = 2_000
 
 
-def evacuate_wasteful(ix, segments, *, max_bytes: int | None = None) -> int:
+def evacuate_wasteful(ix, segments, *, generation: str, max_bytes: int | None = None) -> int:
     """Queue the live documents of the large segment with the most deleted bytes, when it holds at least
-    ``EVACUATE_DELETED_SHARE`` deleted documents; returns how many were queued (0: none, or the outbox is
-    not empty — the queue is drained first, so no document is queued twice).
+    ``EVACUATE_DELETED_SHARE`` deleted documents; returns how many were queued (0: none, or this node has work
+    waiting — that is done first, so no document is queued twice).
 
     Merging such a segment is one step of its whole size that holds the writer (the fourteenth attack left a
     117 MB segment of 101 documents, 84 deleted, and the disk grew to 297 MB until a rebuild).  Queued
     instead, its live documents are indexed again by the ordinary drains, a commit at a time beside every
-    other change, and once none is left in it the next commit drops the segment unread (``_fold``)."""
+    other change, and once none is left in it the next commit drops the segment unread (``_fold``).  The
+    segments are this node's own: the documents are queued in its cursor (``Cursor.local``), not in the log
+    every node reads."""
     max_bytes = MERGE_STEP_BYTES if max_bytes is None else max_bytes
     live = [s for s in segments if s.doc_count() > 0]
     sizes = segment_bytes(ix.storage, live)
     wasteful = [s for s in live if sizes[s.segment_id()] > max_bytes // 2
                 and s.deleted_count() >= EVACUATE_DELETED_SHARE * s.doc_count_all()]
-    if not wasteful or IndexTask.objects.exists():
+    if not wasteful:
+        return 0
+    if not changelog.turn.take():
+        return 0  # another thread of this process drains: later
+    try:
+        return _evacuate(ix, wasteful, sizes, generation=generation)
+    finally:
+        changelog.turn.give_back()
+
+
+def _evacuate(ix, wasteful, sizes, *, generation: str) -> int:
+    try:
+        current = changelog.cursor(generation)
+    except changelog.NodeBehind:
+        return 0
+    if current.has_work() or IndexChange.objects.filter(id__gt=current.read_to).exists():
         return 0
     worst = max(wasteful, key=lambda s: sizes[s.segment_id()] * s.deleted_count() / s.doc_count_all())
     keys = []
@@ -438,7 +484,9 @@ def evacuate_wasteful(ix, segments, *, max_bytes: int | None = None) -> int:
             reader.close()
     except FileNotFoundError:  # merged away by another process meanwhile
         return 0
-    IndexTask.objects.bulk_create(IndexTask(kind=key.split(":")[0], object_id=int(key.split(":")[1])) for key in keys)
+    for key in keys:
+        kind, object_id = key.split(":")
+        current.local[(kind, int(object_id))] = None
     logger.info("queued %d documents of index segment %s (%d of %d deleted, %d bytes) to be indexed again",
                 len(keys), worst.segment_id(), worst.deleted_count(), worst.doc_count_all(), sizes[worst.segment_id()])
     return len(keys)
@@ -456,15 +504,21 @@ def merge_segments(*, max_small: int, max_bytes: int | None = None) -> MergeResu
     """
     result = MergeResult()
     try:
-        ix = generations.open_index()
+        ix, generation = generations.open_current()
     except generations.IndexMissing:
         result.missing = True
         return result
     try:
-        segments = whoosh_private.toc_segments(ix)  # the table of contents only
+        try:
+            segments = whoosh_private.toc_segments(ix)  # the table of contents only
+        except FileNotFoundError:
+            # Another process of the node committed between the listing and the reading of the table of
+            # contents (Whoosh deletes the previous one): it looks at the segments itself.
+            result.busy = True
+            return result
         result.segments_before = result.segments_after = len(segments)
         if not merge_plan(ix.storage, segments, max_small=max_small, max_bytes=max_bytes):
-            result.queued = evacuate_wasteful(ix, segments, max_bytes=max_bytes)
+            result.queued = evacuate_wasteful(ix, segments, generation=generation, max_bytes=max_bytes)
             return result
         writer = _writer_unless_busy(ix, result)
         if writer is None:
@@ -487,11 +541,14 @@ def merge_segments(*, max_small: int, max_bytes: int | None = None) -> MergeResu
             raise
     finally:
         ix.close()
-    ix = generations.open_index()
     try:
-        result.segments_after = len(segment_sizes(ix))
-    finally:
-        ix.close()
+        ix = generations.open_index()
+        try:
+            result.segments_after = len(segment_sizes(ix))
+        finally:
+            ix.close()
+    except (generations.IndexMissing, FileNotFoundError):  # changed again meanwhile: only the count is unknown
+        result.segments_after = result.segments_before - result.merged + 1
     logger.info("merged %d small index segments (%d → %d)", result.merged, result.segments_before,
                 result.segments_after)
     return result
@@ -507,18 +564,46 @@ class RebuildResult:
     generation: str
 
 
-def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) -> RebuildResult:
-    """Build a complete index from the database in a new directory and swap it in.
-
-    While the build runs, the old index keeps answering searches and its write
-    lock is held, so concurrent changes wait in the outbox; they are applied to
-    the new index right after the swap.
-    """
-    started = time.monotonic()
+@contextmanager
+def rebuild_lock(*, blocking: bool) -> Iterator[bool]:
+    """One rebuild at a time on a node (the command, a job, the worker loop of each of its processes); yields
+    False when another holds it and ``blocking`` is off."""
     generations.root().mkdir(parents=True, exist_ok=True)
-    old_lock = None
+    with open(generations.root() / ".rebuild.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1,
+            blocking: bool = True) -> RebuildResult | None:
+    """Build a complete index from the database in a new directory and swap it in; None when another rebuild of
+    this node is under way and ``blocking`` is off.
+
+    The change-log position is taken first (``changelog.start_point``), then the database is read, then
+    the entries after that position are applied: a change committed during the build is applied after the
+    swap.  The node's row keeps the log from that position on meanwhile (``changelog.hold``).  While the build
+    runs, the old index keeps answering searches and its write lock is held, so this node's drains wait.
+    """
+    with rebuild_lock(blocking=blocking) as mine:
+        if not mine:
+            return None
+        result = _rebuild(progress=progress, procs=procs)
+    drain()
+    return result
+
+
+def _rebuild(*, progress: Callable[[int], None] | None, procs: int) -> RebuildResult:
+    started = time.monotonic()
+    old_lock = old_generation = None
     try:
-        old_ix = generations.open_index()
+        old_ix, old_generation = generations.open_current()
     except generations.IndexMissing:
         old_ix = None
     if old_ix is not None:
@@ -529,11 +614,12 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
             if time.monotonic() > deadline:
                 raise LockError("the index writer lock is held by another process for over 60 s")
             time.sleep(0.05)
-    path = generations.new_generation_dir()
+    path = None
     try:
-        # Rows already queued are covered by the snapshot read below; rows
-        # queued from now on are applied after the swap.
-        last_task = IndexTask.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        # Before the database is read: every entry up to here (but the gaps) is in what the build reads.
+        start = changelog.start_point()
+        changelog.hold(start.position, generation=old_generation)
+        path = generations.new_generation_dir()
         ix = generations.create_index(path)
         # A large pool keeps Whoosh from spilling pickled runs to disk (−36% build
         # time at 3,000 records in the benchmark; memory is per writer process).
@@ -542,15 +628,19 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
         else:
             writer = ix.writer(limitmb=1024, compound=False, codec=CatalogCodec())
         count = 0
+        beat_at = time.monotonic()
         # No transaction around the read: on SQLite it would block every
-        # writer for the whole build.  Records changed meanwhile are queued
-        # with ids above last_task and re-applied after the swap.
+        # writer for the whole build.  Records changed meanwhile have entries
+        # after ``position`` and are applied again after the swap.
         dictionary = laws.current()
         for doc in documents.all_documents():
             writer.add_document(**_index_fields(doc, dictionary))
             count += 1
             if progress:
                 progress(1)
+            if time.monotonic() - beat_at > changelog.HEARTBEAT_SECONDS:
+                beat_at = time.monotonic()
+                changelog.hold_beat()  # a long build is not taken for a dead node, whose entries are pruned
         # With multisegment each writer process leaves its own segment (Whoosh
         # plans the optimize merge before they exist), so a procs=2 build ends
         # with two segments; a single-process build ends with one.
@@ -558,15 +648,16 @@ def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) ->
         # Before the swap, so no search ever reads the new generation's long lists from Whoosh's blocks.
         postings_cache.build_sidecars(ix)
         generations.mark_schema_version(path)
+        generations.mark_log_position(path, start.position)
         generations.swap_in(path)
-        IndexTask.objects.filter(id__lte=last_task).delete()
+        changelog.adopt(generation=path.name, start=start)
     except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
+        if path is not None and generations.current_generation() != path.name:
+            shutil.rmtree(path, ignore_errors=True)
         raise
     finally:
         if old_lock is not None:
             old_lock.release()
-    drain()
     return RebuildResult(records=count, seconds=time.monotonic() - started, generation=path.name)
 
 
@@ -606,10 +697,12 @@ def check(*, fix: bool = False) -> CheckResult:
             result.stale.append(key)
     result.extra = sorted(set(indexed) - seen)
     if fix and not result.ok:
+        # In the log, not in this node's cursor: the other nodes' indexes were written from the same database.
         with transaction.atomic():
-            IndexTask.objects.bulk_create(
-                IndexTask(kind=key.split(":")[0], object_id=int(key.split(":")[1]))
+            IndexChange.objects.bulk_create(
+                IndexChange(kind=key.split(":")[0], object_id=int(key.split(":")[1]), op=IndexChange.Op.REINDEX)
                 for key in [*result.missing, *result.stale, *result.extra]
             )
+            wake.wake_on_commit()
         drain()
     return result

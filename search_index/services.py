@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from jobs.models import Job
 from jobs.services import job_enqueue
-from search_index import documents, generations, indexer, searcher, tasks
+from search_index import changelog, documents, generations, indexer, searcher, tasks
 from search_index.searcher import Filters, QueryError, QueryTooComplex, SearchResult, SearchTimeout
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "index_check",
     "index_drain",
     "index_health",
+    "index_node_state",
     "index_rebuild",
     "index_rebuild_enqueue",
     "index_record",
@@ -49,7 +50,7 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
 
     Raises QueryError (QueryTooComplex past a limit) for the query's faults, SearchTimeout past the
     time budget, SearchUnavailable when there is no usable index.  A fresh installation's first search
-    creates the empty index when the outbox can fill it (``indexer.create_if_fillable``).  A query whose
+    creates the empty index when the change log can fill it (``indexer.create_if_fillable``).  A query whose
     words find nothing (or only some of them) is answered with its did-you-mean correction's results
     (``corrected_from``) unless ``as_typed``.
     """
@@ -91,7 +92,7 @@ def warm() -> None:
 def index_health() -> str:
     """``"ok"``, or ``"unavailable: <why>"`` (for readiness probes).
 
-    A fresh installation's probe creates the empty index the outbox can fill, as its first search would:
+    A fresh installation's probe creates the empty index the change log can fill, as its first search would:
     a load balancer that routes only to ready nodes would otherwise never send the search that creates it.
     """
     try:
@@ -112,8 +113,14 @@ def _drain_if_in_request() -> None:
         indexer.drain()
 
 
+def index_node_state() -> dict:
+    """This node's place in the change log: ``{"node", "position", "waiting", "lag_seconds"}`` (/readyz)."""
+    return changelog.node_state()
+
+
 def index_record(*, kind: str, object_id: int) -> None:
-    """Queue one record for re-indexing after the current transaction commits.
+    """Append one record to the index change log, for every node to re-index after the current transaction
+    commits.
 
     Needed only for writes that send no model signals (``QuerySet.update()``,
     ``bulk_create``); saves and deletes are queued automatically.

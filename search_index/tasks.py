@@ -9,14 +9,17 @@ from django.utils.translation import gettext_lazy as _
 
 from jobs.tasks import job_task
 from search_index import documents, indexer, searcher
+from search_index.models import IndexChange
 
 #: A rebuild writes its progress at most this often (one UPDATE of the job row each time).
 PROGRESS_SECONDS = 1.0
 
 
-def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1) -> indexer.RebuildResult:
-    """``indexer.rebuild``, then this process's searchers are reopened on the new generation."""
-    result = indexer.rebuild(progress=progress, procs=procs)
+def rebuild(*, progress: Callable[[int], None] | None = None, procs: int = 1,
+            blocking: bool = True) -> indexer.RebuildResult | None:
+    """``indexer.rebuild``, then this process's searchers are reopened on the new generation (None: another
+    rebuild of this node is under way and ``blocking`` is off)."""
+    result = indexer.rebuild(progress=progress, procs=procs, blocking=blocking)
     searcher.reset()
     return result
 
@@ -58,7 +61,7 @@ def reindex_citing(job, progress):
         for start in range(0, len(ids), 500):
             with transaction.atomic():
                 for object_id in ids[start:start + 500]:
-                    indexer.enqueue(kind, object_id)
+                    indexer.enqueue(kind, object_id, IndexChange.Op.REINDEX)
             done += len(ids[start:start + 500])
             progress(done, total)
     return {"books": len(found["book"]), "papers": len(found["paper"])}

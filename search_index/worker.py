@@ -1,15 +1,16 @@
 """The search index's upkeep in the background workers: ``apply_outbox``, one of ``settings.WORKER_LOOPS``.
 
 Every ``manage.py run_worker`` calls it over and over in a thread of its own, sleeping between calls
-with ``apply_outbox.sleep``: a transaction that queued index work wakes it when it commits
-(``search_index.wake``), and it polls every ``SEARCH_OUTBOX_POLL`` anyway.  It drains the outbox
-(``IndexTask`` rows the requests wrote) into Whoosh without merging, so a change is searchable one small
-commit after its transaction; when the outbox is idle, or every ``DRAIN_ROUNDS`` commits while it never
-is, it takes one bounded step of merging the small segments those commits leave
-(``indexer.merge_segments``), and drains again before the next step.  Several workers, on one machine or several
-sharing the index directory, may run it at once: the drain and the merge take Whoosh's writer lock
-without waiting and the holder looks at the queue again after releasing it (``indexer``,
-check-after-release).
+with ``apply_outbox.sleep``: a transaction that wrote the change log wakes it when it commits
+(``search_index.wake``: on this machine, and on PostgreSQL on every node), and it polls every
+``SEARCH_OUTBOX_POLL`` anyway.  It applies the log's entries after this node's position
+(``IndexChange`` rows the requests wrote; ``changelog``) to Whoosh without merging, so a change is
+searchable one small commit after its transaction; when nothing waits, or every ``DRAIN_ROUNDS`` commits
+while something always does, it takes one bounded step of merging the small segments those commits leave
+(``indexer.merge_segments``), and drains again before the next step.  A node with no index, or too far
+behind the pruned log, is rebuilt here from the database.  Several workers of one node (sharing its index
+directory) may run it at once: the drain and the merge take Whoosh's writer lock without waiting and the
+holder reads the log again after releasing it (``indexer``, check-after-release).
 """
 
 import logging
@@ -18,17 +19,17 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from search_index import generations, indexer, postings_cache, wake
+from search_index import changelog, generations, indexer, postings_cache, tasks, wake
 
 logger = logging.getLogger(__name__)
 
 #: Segments pile up under a write load that never lets the outbox go idle; past this multiple of
 #: SEARCH_MERGE_SEGMENTS small segments the merge runs between two drains anyway.
 FORCE_MERGE_FACTOR = 2
-#: The outbox counts as idle once nothing was drained for this long: a merge started in a short gap
+#: The log counts as idle once nothing was drained for this long: a merge started in a short gap
 #: between writes would hold the writer while the next write waits.
 IDLE_SECONDS = 0.5
-#: Pause while there is no index to drain into (rebuild_index, or a catalogue the outbox cannot fill).
+#: Pause while another process of this node rebuilds its index, or after a rebuild failed.
 MISSING_PAUSE = 5.0
 #: Commits (of up to indexer.BATCH_SIZE rows) one call drains before it looks at the segments.  A drain used to
 #: go on while rows kept coming (up to 1,000 commits): under the twelfth attack's stream of saves 74 segments
@@ -48,11 +49,14 @@ _state = LoopState()
 
 
 def apply_outbox() -> float:
-    """Drain what is queued (at most ``DRAIN_ROUNDS`` commits), then take one step of merging small segments if
-    they piled up.  Returns the pause before the next call: none while rows or merge steps are left."""
+    """Apply what waits for this node (at most ``DRAIN_ROUNDS`` commits), then take one step of merging small
+    segments if they piled up; rebuild the node's index when it has none or is behind the pruned log.  Returns
+    the pause before the next call: none while entries or merge steps are left."""
     result = indexer.drain(merge="tiny", max_rounds=DRAIN_ROUNDS)
-    if result.missing:
-        return MISSING_PAUSE
+    if result.missing and generations.index_opens():
+        return 0.0  # another process of this node made it meanwhile
+    if result.missing or result.behind:
+        return rebuild_node()
     now = time.monotonic()
     if result.indexed or result.deleted:
         _state.dirty, _state.last_write = True, now
@@ -77,6 +81,19 @@ def apply_outbox() -> float:
             _state.dirty = True
             return 0.0  # a wasteful segment's documents were queued: drain them now
     return 0.0 if result.more else settings.SEARCH_OUTBOX_POLL
+
+
+def rebuild_node() -> float:
+    """Rebuild this node's index from the database (a new node, an index lost or from an older version, a node
+    that stayed away while the log was pruned); the pause before the next call."""
+    logger.warning("search node %s has no usable index or is behind the change log: rebuilding it",
+                   changelog.node_name())
+    _state.dirty = True
+    done = tasks.rebuild(blocking=False)
+    if done is None:
+        return MISSING_PAUSE  # another process of this node is rebuilding
+    logger.info("search node %s rebuilt: %d records in %.1f s", changelog.node_name(), done.records, done.seconds)
+    return 0.0
 
 
 _alarm: wake.Alarm | None = None

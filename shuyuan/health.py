@@ -3,7 +3,9 @@
 ``/healthz``: the process answers (no dependencies touched).  ``/readyz``: the database answers and the
 search index opens with the current schema (a fresh installation's empty index is created here, as on the
 first search), and the job queue has a worker (no jobs waiting longer than JOBS_WORKER_GRACE_SECONDS with no
-worker seen as long); otherwise 503 naming what is wrong.
+worker seen as long); otherwise 503 naming what is wrong.  It also shows this node's place in the index
+change log (``search_node``: its name, position, entries waiting and how long the oldest has waited), which
+does not decide readiness: a node a little behind still answers.
 """
 
 from django.db import connection
@@ -29,10 +31,15 @@ def readyz(request: HttpRequest) -> JsonResponse:
     from search_index.services import index_health
 
     checks["search_index"] = index_health()
+    node = None
     if checks["database"] == "ok":
         from jobs.services import queue_health
+        from search_index.services import index_node_state
 
         checks["jobs"] = queue_health()
+        node = index_node_state()
     ready = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ready" if ready else "unready", **checks}, status=200 if ready else 503,
-                        json_dumps_params={"ensure_ascii": False})
+    body = {"status": "ready" if ready else "unready", **checks}
+    if node is not None:
+        body["search_node"] = node
+    return JsonResponse(body, status=200 if ready else 503, json_dumps_params={"ensure_ascii": False})

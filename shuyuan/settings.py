@@ -307,17 +307,31 @@ API_TOKENS_PER_USER = envint("API_TOKENS_PER_USER", 20, minimum=1)
 SEARCH_RATE_ANONYMOUS = envint("SEARCH_RATE_ANONYMOUS", 60)
 SEARCH_RATE_USER = envint("SEARCH_RATE_USER", 300)
 SEARCH_TIME_LIMIT = envint("SEARCH_TIME_LIMIT_MS", 2000, minimum=1) / 1000
-# Index upkeep is the workers' (search_index/worker.py): a request only writes the outbox.  Every worker
-# polls the outbox every SEARCH_OUTBOX_POLL_MS while it is idle and, idle, merges the index's small
+# Index upkeep is the workers' (search_index/worker.py): a request only writes the change log.  Every worker
+# polls the log every SEARCH_OUTBOX_POLL_MS while it is idle and, idle, merges the index's small
 # segments once more than SEARCH_MERGE_SEGMENTS of them pile up.  SEARCH_DRAIN_IN_REQUEST=True makes
 # the writing process apply its changes after each commit instead (a bare runserver without
 # run_worker); production leaves it False.
 SEARCH_DRAIN_IN_REQUEST = envbool("SEARCH_DRAIN_IN_REQUEST", "False")
 SEARCH_OUTBOX_POLL = envint("SEARCH_OUTBOX_POLL_MS", 20, minimum=1) / 1000
-# The workers' index loops are also woken on commit through Unix sockets in this directory
-# (search_index/wake.py); polling stays the guarantee.
+# The workers' index loops are also woken on commit through Unix sockets in this directory, and on
+# PostgreSQL by LISTEN/NOTIFY from every node (search_index/wake.py); polling stays the guarantee.
 SEARCH_WAKE_DIR = envpath("SEARCH_WAKE_DIR", VAR_DIR / "run" / "wake")
 SEARCH_MERGE_SEGMENTS = envint("SEARCH_MERGE_SEGMENTS", 3, minimum=1)
+# Several app nodes on one database (docs/design.md, "The index change log"): each keeps its own index
+# current from the change log in the database.  SEARCH_NODE names this node (default: this machine's name and
+# SEARCH_INDEX_DIR, so one machine needs nothing).  Entries every node seen within SEARCH_NODE_LIVE_SECONDS
+# has applied are pruned, and any older than SEARCH_LOG_KEEP_SECONDS; a node away longer rebuilds its index.
+# SEARCH_LOG_GAP_SECONDS: the longest transaction that writes the catalogue (PostgreSQL may commit a lower
+# entry after a higher one was read: a node waits this long at most for it).
+SEARCH_NODE = os.environ.get("SEARCH_NODE", "").strip()
+SEARCH_NODE_LIVE_SECONDS = envint("SEARCH_NODE_LIVE_SECONDS", 3600, minimum=30)
+SEARCH_LOG_KEEP_SECONDS = envint("SEARCH_LOG_KEEP_SECONDS", 7 * 24 * 3600, minimum=60)
+SEARCH_LOG_GAP_SECONDS = envint("SEARCH_LOG_GAP_SECONDS", 300, minimum=1)
+if len(SEARCH_NODE) > 255:
+    raise ImproperlyConfigured("Environment variable SEARCH_NODE must be at most 255 characters.")
+if SEARCH_LOG_GAP_SECONDS >= SEARCH_LOG_KEEP_SECONDS:
+    raise ImproperlyConfigured("SEARCH_LOG_GAP_SECONDS must be shorter than SEARCH_LOG_KEEP_SECONDS.")
 # Each process asks the law-name dictionary's table whether it changed at most once every this many seconds
 # (0: on every search): a librarian's admin edit reaches the other worker processes within that bound, the
 # process that saved it at once (search_index/laws.py).

@@ -14,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from accounts.models import Role
 from accounts.services import token_issue, user_upsert
 from core import ratelimit
-from search_index import laws
+from search_index import changelog, laws
 from search_index.worker import apply_outbox
 from tests.live import server  # noqa: F401 - a fixture: the live multi-process server
 from tests.s3 import s3_endpoint, s3_media  # noqa: F401 - fixtures: a local S3 server and a bucket of the test's own
@@ -106,6 +106,9 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     # The law-name dictionary outlives a test, and a test's edits are rolled back without a signal: the first
     # search of each test asks the table's version again (a rebuild only when it differs).
     laws.expire()
+    # A drain prunes the index change log once a minute of the process's clock: in a test that would depend on
+    # how long the tests before it took.  Tests prune by calling changelog.prune() (worker processes prune).
+    monkeypatch.setattr(changelog, "PRUNE_SECONDS", float("inf"))
     yield
     translation.deactivate()
     ratelimit.close_stores()

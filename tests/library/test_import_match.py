@@ -20,7 +20,7 @@ from pymarc import Field
 from library import imports, services
 from library.importers import import_catalog
 from library.models import Book, CatalogImport, Copy, ImportRecord
-from search_index.models import IndexTask
+from search_index.models import IndexChange
 from tests.conftest import api_for, make_user
 from tests.jobs.worker import run_queued_jobs
 from tests.library.test_import_export import ISBN_A, ISBN_B, csv_text, field, marc, row
@@ -62,9 +62,9 @@ def marc21(*, control: str = "", source: str = "", isbn: str = "", title: str, s
 
 
 def library_rows() -> dict[str, int]:
-    """Rows of every table of the library app, and of the index outbox."""
+    """Rows of every table of the library app, and of the index change log."""
     found = {model._meta.db_table: model.objects.count() for model in apps.get_app_config("library").get_models()}
-    return {**found, "index_outbox": IndexTask.objects.count()}
+    return {**found, "index_change_log": IndexChange.objects.count()}
 
 
 # --- the match rule ----------------------------------------------------------------------------------------
@@ -302,7 +302,7 @@ def test_keep_leaves_the_book_and_moves_the_count(librarian_api, librarian, conf
 
 def test_replace_writes_the_incoming_values_and_copies_through_the_services(librarian_api, conflict):
     status, book = conflict
-    queued = IndexTask.objects.filter(kind="book", object_id=book.pk).count()
+    queued = IndexChange.objects.filter(kind="book", object_id=book.pk).count()
 
     response = decide(librarian_api, status, 1, "replace")
 
@@ -310,7 +310,7 @@ def test_replace_writes_the_incoming_values_and_copies_through_the_services(libr
     book.refresh_from_db()
     assert (book.publisher, list(book.contributors.values_list("name", flat=True)),
             list(book.copies.values_list("barcode", flat=True))) == ("法律出版社", ["梁慧星"], ["N1"])
-    assert IndexTask.objects.filter(kind="book", object_id=book.pk).count() > queued  # the index follows
+    assert IndexChange.objects.filter(kind="book", object_id=book.pk).count() > queued  # the index follows
     assert counts(librarian_api.get(status["url"]).json()) == (1, 1, 0, 0, 0)
 
 

@@ -93,7 +93,7 @@ def test_without_an_index_open_index_raises_index_missing(root_exists):
 
 
 def test_ensure_index_creates_an_empty_current_generation_once():
-    assert generations.ensure_index() is True
+    assert generations.ensure_index(log_position=0) is True
     name = generations.current_generation()
     assert name is not None and name.startswith("gen-")
     link = generations.current_link()
@@ -108,7 +108,7 @@ def test_ensure_index_creates_an_empty_current_generation_once():
     finally:
         ix.close()
     # Found made: nothing is created or swapped, the generation stays.
-    assert generations.ensure_index() is False
+    assert generations.ensure_index(log_position=0) is False
     assert generations.current_generation() == name
     assert sorted(p.name for p in generations.root().glob("gen-*")) == [name]
 
@@ -131,13 +131,13 @@ def test_ensure_index_creates_and_swaps_while_holding_the_creation_lock(monkeypa
         return real_create(path)
 
     monkeypatch.setattr(generations, "create_index", create_and_probe)
-    assert generations.ensure_index() is True
+    assert generations.ensure_index(log_position=0) is True
     assert probes == ["held"]
     # Released afterwards: a second caller gets the lock at once and finds the index.
     with open(generations.root() / ".create.lock", "a") as other:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
         fcntl.flock(other, fcntl.LOCK_UN)
-    assert generations.ensure_index() is False and probes == ["held"]
+    assert generations.ensure_index(log_position=0) is False and probes == ["held"]
 
 
 @pytest.mark.parametrize("version", [None, "", str(int(SCHEMA_VERSION) - 1), SCHEMA_VERSION + "0"])
@@ -236,7 +236,7 @@ def test_a_searcher_open_on_the_old_generation_keeps_answering_until_closed():
 
 
 def test_swap_in_removes_every_other_generation_and_nothing_else():
-    generations.ensure_index()
+    generations.ensure_index(log_position=0)
     first = generations.root() / generations.current_generation()
     half_built = generations.new_generation_dir()  # a rebuild that died before its swap
     (half_built / "_catalog_0.toc").write_bytes(b"partial")
@@ -307,7 +307,7 @@ def test_a_damaged_generation_is_reported_as_index_missing(damage):
         ix.close()
     # There but unreadable: ensure_index does not paper over it with an empty index (a rebuild is needed).
     assert generations.index_exists() is True
-    assert generations.ensure_index() is False
+    assert generations.ensure_index(log_position=0) is False
     assert generations.current_generation() == path.name
 
 
@@ -318,7 +318,7 @@ def test_a_pointer_to_a_missing_directory_is_no_index_and_ensure_index_replaces_
     assert generations.index_exists() is False
     with pytest.raises(generations.IndexMissing, match="无法读取"):
         generations.open_index()
-    assert generations.ensure_index() is True
+    assert generations.ensure_index(log_position=0) is True
     assert generations.current_generation() != "gen-20260101T000000-000000"
     assert keys_in_current() == [] and leftovers() == []
 
@@ -353,6 +353,6 @@ def test_a_pointer_that_is_a_directory_makes_the_swap_fail_without_debris():
     assert leftovers() == []
     before = sorted(p.name for p in generations.root().glob("gen-*"))
     with pytest.raises(IsADirectoryError):
-        generations.ensure_index()
+        generations.ensure_index(log_position=0)
     assert leftovers() == []
     assert sorted(p.name for p in generations.root().glob("gen-*")) == before  # no generation made per attempt

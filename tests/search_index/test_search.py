@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from library.services import Person, book_create, book_update
 from search_index import indexer, postings_cache, searcher, services
-from search_index.models import IndexTask
+from search_index.models import IndexChange
 from search_index.services import Filters
 from tests.conftest import apply_index_outbox
 
@@ -239,11 +239,11 @@ def test_api_invalid_utf8_in_url_is_not_500(catalog, anon_api):
     assert response.status_code in (200, 400)
 
 
-def test_api_without_index_is_503_when_records_are_not_queued(db, anon_api):
-    """503 naming rebuild_index when there is no index and some record is not in the outbox (loaded without
-    signals): an empty index would hide it."""
+def test_api_without_index_is_503_when_records_are_not_in_the_log(db, anon_api):
+    """503 naming rebuild_index when there is no index and some record is not in the change log (loaded without
+    signals, or the log pruned): an empty index would hide it."""
     book_create(title="担保法")
-    IndexTask.objects.all().delete()
+    IndexChange.objects.all().delete()
 
     response = anon_api.get("/api/v1/search", {"q": "担保"})
 

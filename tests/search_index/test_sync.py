@@ -20,7 +20,8 @@ from library.services import (
     paper_create,
 )
 from search_index import generations, indexer, postings_cache, searcher, services, worker
-from search_index.models import IndexTask
+from search_index.changelog import waiting_here
+from search_index.models import IndexChange
 from search_index.services import Filters
 from tests.conftest import apply_index_outbox
 
@@ -52,7 +53,7 @@ def test_create_update_delete_reach_the_index_after_commit(empty_index, django_c
         book_delete(book=book)
     apply_index_outbox()
     assert found("诉源治理") == []
-    assert IndexTask.objects.count() == 0
+    assert waiting_here() == 0
 
 
 @pytest.mark.django_db
@@ -139,12 +140,12 @@ def test_a_reader_whose_segments_a_merge_deleted_is_replaced_by_a_complete_one(
 def test_a_crash_between_commit_and_indexing_is_replayed_by_the_queue(empty_index):
     # No on-commit callbacks run here: the process "died" right after the commit.
     book = book_create(title="执行异议之诉研究")
-    assert IndexTask.objects.filter(kind="book", object_id=book.pk).exists()
+    assert waiting_here() == 1 and IndexChange.objects.filter(kind="book", object_id=book.pk).exists()
     assert found("执行异议") == []
     out = io.StringIO()
     call_command("process_index_queue", stdout=out)
     assert found("执行异议") == [("book", book.pk)]
-    assert IndexTask.objects.count() == 0
+    assert waiting_here() == 0
     assert "已更新 1 条" in out.getvalue()
 
 
@@ -157,7 +158,7 @@ def test_drain_leaves_work_queued_while_another_writer_holds_the_lock(empty_inde
     try:
         result = indexer.drain()
         assert (result.busy, result.indexed) == (True, 0)
-        assert IndexTask.objects.filter(object_id=book.pk).exists()
+        assert waiting_here() == 1
     finally:
         lock.release()
     assert indexer.drain().indexed == 1
@@ -174,7 +175,7 @@ def test_without_an_index_work_stays_queued_and_rebuild_applies_it(db):
         services.search("司法确认", filters=PUBLIC)
     call_command("rebuild_index", quiet=True, stdout=io.StringIO())
     assert found("司法确认") == [("book", book.pk)]
-    assert IndexTask.objects.count() == 0
+    assert waiting_here() == 0
 
 
 @pytest.mark.django_db
@@ -196,9 +197,9 @@ def test_check_index_reports_and_fixes_drift(empty_index):
     # Drift behind the index's back: a change with its queue row lost, a row deleted.
     Book.objects.filter(pk=kept.pk).update(title="除斥期间制度研究")
     Book.objects.filter(pk=gone.pk).delete()
-    IndexTask.objects.all().delete()
+    IndexChange.objects.all().delete()
     new = Book.objects.create(title="善意取得研究")
-    IndexTask.objects.all().delete()
+    IndexChange.objects.all().delete()
     out = io.StringIO()
     with pytest.raises(CommandError, match="不一致"):
         call_command("check_index", stdout=out)
@@ -282,7 +283,7 @@ def test_several_processes_write_at_once_without_failing_or_losing_updates(setti
     assert results == [None] * 4
     assert Book.objects.count() == 32
     # Every process drained after its commits, whoever held the writer: nothing is left behind in the queue.
-    assert IndexTask.objects.count() == 0
+    assert waiting_here() == 0
     assert services.index_check().ok
     assert services.search("并发写入", filters=PUBLIC, limit=50).count == 32
 

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from library.services import book_create
 from search_index import services, wake
-from search_index.models import IndexTask
+from search_index.models import IndexChange
 from tests.jobs.test_worker_live import Worker, wait_for
 from tests.search_index.test_worker import found
 
@@ -74,7 +74,7 @@ def test_a_transaction_that_queues_index_work_wakes_the_loops_once_after_commit(
     with transaction.atomic():
         book_create(title="担保物权研究")
         book_create(title="民法典评注")
-        queued_before_commit = (IndexTask.objects.count(), len(sent))
+        queued_before_commit = (IndexChange.objects.count(), len(sent))
 
     assert queued_before_commit == (2, 0)
     assert sent == [1]

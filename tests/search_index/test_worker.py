@@ -12,6 +12,7 @@ from jobs.services import Progress
 from library.models import Book
 from library.services import book_create, copy_create
 from search_index import (
+    changelog,
     generations,
     indexer,
     postings_cache,
@@ -22,12 +23,23 @@ from search_index import (
     whoosh_private,
     worker,
 )
-from search_index.models import IndexTask
+from search_index.changelog import waiting_here
+from search_index.models import IndexChange, IndexNode
 from search_index.services import Filters
 from tests.conftest import copy_barcode, make_user
 from tests.jobs.test_worker_live import Worker, wait_for
 
 pytestmark = pytest.mark.django_db
+
+
+def waiting_records() -> set[tuple[str, int]]:
+    """The records of the change-log entries this node has not applied."""
+    node = IndexNode.objects.filter(name=changelog.node_name()).first()
+    return set(IndexChange.objects.filter(id__gt=node.applied_to if node else 0).values_list("kind", "object_id"))
+
+
+def this_cursor() -> changelog.Cursor:
+    return changelog.cursor(generations.current_generation())
 
 
 def found(query: str) -> list[tuple[str, int]]:
@@ -62,13 +74,13 @@ def test_a_book_written_through_the_api_is_searchable_only_after_the_worker_loop
         response = librarian_api.post("/api/v1/books", {"title": "诉源治理实践研究"})
     assert response.status_code == 201, response.content
     book_id = response.json()["id"]
-    assert list(IndexTask.objects.values_list("kind", "object_id")) == [("book", book_id)]
+    assert list(IndexChange.objects.values_list("kind", "object_id", "op")) == [("book", book_id, "save")]
     assert found("诉源治理") == []
 
     pause = worker.apply_outbox()
 
     assert found("诉源治理") == [("book", book_id)]
-    assert IndexTask.objects.count() == 0
+    assert waiting_here() == 0
     assert 0 < pause <= 0.05
 
 
@@ -87,7 +99,7 @@ def test_a_borrow_request_never_opens_the_index_writer(
         response = judge_api.post("/api/v1/loans", {"barcode": copy_barcode(book)})
 
     assert response.status_code == 201, response.content
-    assert set(IndexTask.objects.values_list("kind", "object_id")) == {("book", book.pk)}  # queued, for the worker
+    assert waiting_records() == {("book", book.pk)}  # in the log, for the worker
 
 
 def test_the_drain_after_commit_comes_back_with_search_drain_in_request(
@@ -98,7 +110,7 @@ def test_the_drain_after_commit_comes_back_with_search_drain_in_request(
         book_id = librarian_api.post("/api/v1/books", {"title": "家事审判改革"}).json()["id"]
 
     assert found("家事审判") == [("book", book_id)]
-    assert IndexTask.objects.count() == 0
+    assert waiting_here() == 0
 
 
 def test_the_loops_drain_folds_tiny_segments_into_its_own(empty_index, monkeypatch):
@@ -150,7 +162,7 @@ def test_the_loop_merges_between_drains_when_the_outbox_is_never_idle(empty_inde
     worker.apply_outbox()  # 6 small segments, over 2 × SEARCH_MERGE_SEGMENTS: merged although rows were queued
 
     assert segment_count() == 1
-    assert IndexTask.objects.count() == 0
+    assert waiting_here() == 0
 
 
 def test_a_merge_leaves_large_segments_alone(db, settings, merge_now, monkeypatch):
@@ -201,12 +213,23 @@ def test_segment_sizes_read_from_the_table_of_contents_match_whoosh_readers(empt
     ix.close()
 
 
-def test_the_loop_waits_longer_while_there_is_no_index(db):
-    book_create(title="司法确认程序")
-    Book.objects.bulk_create([Book(title="未入队的书")])  # not fillable from the outbox: no empty index is made
+def test_the_loop_rebuilds_a_new_nodes_index_that_the_log_cannot_fill(db):
+    book = book_create(title="司法确认程序")
+    Book.objects.bulk_create([Book(title="未入日志的书")])  # not fillable from the log: no empty index is made
+    assert indexer.drain().missing is True
 
-    assert worker.apply_outbox() == worker.MISSING_PAUSE
-    assert IndexTask.objects.count() == 1
+    assert worker.apply_outbox() == 0.0  # rebuilt from the database in the loop, and applied from its position
+
+    assert sorted(found("司法确认") + found("未入日志")) == sorted([("book", book.pk),
+                                                         ("book", Book.objects.get(title="未入日志的书").pk)])
+    assert waiting_here() == 0
+
+
+def test_the_loop_waits_while_another_process_of_the_node_rebuilds(db):
+    Book.objects.bulk_create([Book(title="未入日志的书")])
+    with indexer.rebuild_lock(blocking=True):  # another process's rebuild
+        assert worker.apply_outbox() == worker.MISSING_PAUSE
+    assert not generations.index_exists()
 
 
 def test_the_rebuild_job_reports_progress_and_swaps_the_new_index_in(empty_index, monkeypatch):
@@ -241,7 +264,7 @@ def test_a_librarian_starts_a_rebuild_from_the_admin_and_lands_on_its_job(empty_
     client.force_login(librarian)
     url = reverse("admin:search_index_rebuild")
 
-    page = client.get(reverse("admin:search_index_indextask_changelist"))
+    page = client.get(reverse("admin:search_index_indexchange_changelist"))
     confirm = client.get(url)  # the button asks first (routine walk: it started a rebuild on one click)
     assert not Job.objects.exists()
     first = client.post(url)
@@ -278,7 +301,7 @@ def test_a_running_worker_makes_an_api_write_searchable(tmp_path, librarian_api)
         wait_for(lambda: found("多元化纠纷解决") == [("book", book_id)], timeout=60,
                  what="the worker to apply the outbox", logs=[worker_process.log])
         # The worker deletes the applied rows just after the index commit that made the book searchable.
-        wait_for(lambda: not IndexTask.objects.exists(), timeout=60, what="the applied outbox rows to be deleted",
+        wait_for(lambda: not waiting_here(), timeout=60, what="the applied outbox rows to be deleted",
                  logs=[worker_process.log])
     finally:
         worker_process.stop()
@@ -341,8 +364,8 @@ def test_a_stream_of_commits_that_never_lets_the_outbox_go_idle_keeps_the_segmen
     settings.SEARCH_MERGE_SEGMENTS = 3
     real_batch, counts, batches = indexer._apply_one_batch, [], 40
 
-    def commits_arrive_while_the_worker_drains(writer, result, *, merge):
-        real_batch(writer, result, merge=merge)
+    def commits_arrive_while_the_worker_drains(writer, current, result, *, merge):
+        real_batch(writer, current, result, merge=merge)
         counts.append(segment_count())
         if len(counts) < batches:  # the next commit is there before the drain looks at the outbox again
             for i in range(indexer.TINY_SEGMENT_DOCS):  # segments too large to be folded into the next drain
@@ -353,10 +376,10 @@ def test_a_stream_of_commits_that_never_lets_the_outbox_go_idle_keeps_the_segmen
         book_create(title=f"审判流程管理第0批第{i}册")
     for _ in range(10 * batches):
         worker.apply_outbox()
-        if len(counts) >= batches and not IndexTask.objects.exists():
+        if len(counts) >= batches and not waiting_here():
             break
 
-    assert len(counts) == batches and not IndexTask.objects.exists()
+    assert len(counts) == batches and not waiting_here()
     # A step of merging every DRAIN_ROUNDS commits: each size class keeps at most 2 × SEARCH_MERGE_SEGMENTS
     # segments (the limit under load), plus the commits since the last step.
     assert max(counts) <= 2 * settings.SEARCH_MERGE_SEGMENTS * worker.FORCE_MERGE_FACTOR + 4, counts  # 4: DRAIN_ROUNDS
@@ -428,11 +451,11 @@ def test_the_rows_queued_for_one_record_are_applied_in_one_round(empty_index):
     paper = paper_create(title="诉讼时效制度研究", visibility="public")
     for draft in range(indexer.BATCH_SIZE + 50):
         paper_update(paper=paper, changes={"abstract": f"第{draft}稿 中止中断"})
-    assert IndexTask.objects.count() == indexer.BATCH_SIZE + 51
+    assert waiting_here() == indexer.BATCH_SIZE + 51
 
     result = indexer.drain(merge=False, max_rounds=1)
 
-    assert (result.indexed, IndexTask.objects.count()) == (1, 0)
+    assert (result.indexed, waiting_here()) == (1, 0)
     assert found("中止中断") == [("paper", paper.pk)]
 
 
@@ -496,7 +519,7 @@ def test_a_new_book_far_behind_a_flood_of_saves_is_indexed_in_the_next_commit(em
     costs = {**documents_costs("paper", [p.pk for p in papers]), ("book", book.pk): 0}
     one_paper = max(cost for key, cost in costs.items() if key[0] == "paper")
     monkeypatch.setattr(indexer, "DRAIN_COMMIT_COST", 2 * one_paper)  # room for two long papers a commit
-    monkeypatch.setattr(indexer, "HEAD_SCAN_ROWS", 50)  # the book's row is far behind the first rows read
+    monkeypatch.setattr(changelog, "READ_ROWS", 50)  # the book's entry is far behind the first entries read
     commits = []
     real_documents_for = indexer.documents.documents_for
 
@@ -510,10 +533,10 @@ def test_a_new_book_far_behind_a_flood_of_saves_is_indexed_in_the_next_commit(em
 
     assert found("物权编理解") == [("book", book.pk)]
     assert result.indexed == 2 and sorted(commits) == [("book", [book.pk]), ("paper", [papers[0].pk])]
-    assert IndexTask.objects.filter(kind="paper").count() == 5 * 21  # the other papers' rows wait, all of them
+    assert set(this_cursor().pending) == {("paper", p.pk) for p in papers[1:]}  # the other papers wait
     commits.clear()
     indexer.drain(merge=False)
-    assert not IndexTask.objects.exists()
+    assert not waiting_here()
     assert all(len(ids) <= 2 for _, ids in commits)  # never more than the budget holds
     assert services.search("第19稿", filters=Filters(include_internal=True), limit=10).count == 6
 
@@ -580,7 +603,7 @@ def test_a_large_segment_of_many_deleted_documents_is_emptied_through_the_outbox
     remaining = {s.segment_id(): (s.doc_count_all(), s.deleted_count()) for s in whoosh_private.toc_segments(ix)}
     ix.close()
     assert first.segment_id() not in remaining and first.segment_id() not in merged_ids
-    assert sum(deleted for _, deleted in remaining.values()) == 0 and not IndexTask.objects.exists()
+    assert sum(deleted for _, deleted in remaining.values()) == 0 and not waiting_here()
     assert sum(segment_file_bytes()) < large * 1.2  # 12 copies on disk before, 9 now
     assert services.search("夫妻共同债务", filters=Filters(include_internal=True), limit=20).count == 9
     assert services.search("第二稿", filters=Filters(include_internal=True), limit=20).count == 3
@@ -599,13 +622,16 @@ def test_an_evacuation_waits_for_an_empty_outbox_and_queues_nothing_twice(empty_
     segments = whoosh_private.toc_segments(ix)
     try:
         book_create(title="排队中的书")
-        assert indexer.evacuate_wasteful(ix, segments) == 0  # the queue first
+        generation = generations.current_generation()
+        assert indexer.evacuate_wasteful(ix, segments, generation=generation) == 0  # what waits first
         indexer.drain(merge=False)
-        assert indexer.evacuate_wasteful(ix, segments) == 4  # the four live documents of the large segment
-        assert indexer.evacuate_wasteful(ix, segments) == 0  # queued already
+        assert indexer.evacuate_wasteful(ix, segments, generation=generation) == 4  # the large segment's live four
+        assert indexer.evacuate_wasteful(ix, segments, generation=generation) == 0  # queued already
     finally:
         ix.close()
-    assert sorted(IndexTask.objects.values_list("object_id", flat=True)) == sorted(p.pk for p in papers[2:])
+    # In this node's own cursor, not in the log: the segment is this node's, the other nodes' are not.
+    assert sorted(object_id for _, object_id in this_cursor().local) == sorted(p.pk for p in papers[2:])
+    assert not IndexChange.objects.filter(op="reindex").exists()
 
 
 def test_records_of_about_the_same_cost_are_indexed_in_queue_order_none_starved(empty_index, monkeypatch):

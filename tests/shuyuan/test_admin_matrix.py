@@ -40,7 +40,7 @@ from library import circulation
 from library.models import CirculationEvent, ClosedDay, LoanPolicy, Location, SruTarget
 from library.services import book_create, copy_create, paper_create
 from notices.models import Notice, NoticeDelivery, NoticePreference
-from search_index.models import IndexTask, LawName
+from search_index.models import IndexChange, IndexNode, LawName
 from tests.admin_forms import admin_form_data
 from tests.conftest import make_user
 
@@ -107,9 +107,11 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     # --- background jobs: librarians watch them (and queue failed ones again); superusers also delete
     "jobs.job": {**librarians(NO_ADD_DELETE), "superuser": NO_ADD},
     "jobs.workerbeat": {**librarians(READ_ONLY), "superuser": NO_ADD},
-    # --- the search index's outbox: looked at (and a rebuild queued) by librarians; a row deleted or added by
-    # hand would be an index update lost or invented, so no one edits it
-    "search_index.indextask": librarians(READ_ONLY),
+    # --- the search index's change log: looked at (and a rebuild queued) by librarians; an entry deleted or
+    # added by hand would be an index update lost or invented, so no one edits it
+    "search_index.indexchange": librarians(READ_ONLY),
+    # --- its nodes: watched by librarians; a node gone for good may be removed by the superuser
+    "search_index.indexnode": {**librarians(READ_ONLY), "superuser": NO_ADD},
     # --- the dictionary of law names searches expand: the librarians' (and the superuser's) to keep
     "search_index.lawname": librarians(FULL),
     # --- events: venues are every organizer's (as in the API), events and registrations their organizers'
@@ -211,7 +213,9 @@ def _build_world() -> dict:
         "events.event": event,
         "events.registration": registration,
         "jobs.job": Job.objects.create(kind="matrix", task_path="tests.jobs.sample_tasks.count_to"),
-        "search_index.indextask": IndexTask.objects.create(kind=IndexTask.Kind.BOOK, object_id=book.pk),
+        "search_index.indexchange": IndexChange.objects.create(kind=IndexChange.Kind.BOOK, object_id=book.pk),
+        "search_index.indexnode": IndexNode.objects.create(name="matrix:/srv/index", generation="gen-matrix",
+                                                           position=0, applied_to=0, seen_at=timezone.now()),
         "search_index.lawname": LawName.objects.get(code="f0183"),
         "jobs.workerbeat": WorkerBeat.objects.create(worker_id="matrix:1", hostname="matrix", pid=1, backend="db",
                                                      started_at=timezone.now(), seen_at=timezone.now()),

@@ -1,11 +1,13 @@
 """Health endpoints."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 
 from library.services import book_create
-from search_index import generations, services
-from search_index.models import IndexTask
+from search_index import changelog, generations, services
+from search_index.models import IndexChange
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +22,35 @@ def test_readyz_on_a_fresh_installation_creates_the_empty_index_and_is_ready():
     never send the first search that creates the index."""
     response = Client().get("/readyz")
 
-    assert (response.status_code, response.json()) == (200, {"status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok"})
+    assert (response.status_code, response.json()) == (200, {"status": "ready", "database": "ok", "search_index": "ok",
+                                                             "jobs": "ok", "search_node": node(None, 0)})
     assert generations.index_exists()
 
 
-def test_readyz_says_why_it_is_not_ready_then_ready(settings, tmp_path):
-    # A record the outbox does not hold: an empty index would hide it, so none is created.
+def node(position, waiting, lag_seconds=0.0):
+    return {"node": changelog.node_name(), "position": position, "waiting": waiting, "lag_seconds": lag_seconds}
+
+
+def test_readyz_shows_this_nodes_place_in_the_change_log():
+    from search_index.worker import apply_outbox
+
+    services.index_rebuild()
     book_create(title="民法物权", year=2020)
-    IndexTask.objects.all().delete()
+    first = IndexChange.objects.get()
+    IndexChange.objects.filter(pk=first.pk).update(created_at=first.created_at - timedelta(seconds=90))
+
+    waiting = Client().get("/readyz").json()["search_node"]
+    apply_outbox()
+    caught_up = Client().get("/readyz").json()["search_node"]
+
+    assert (waiting["position"], waiting["waiting"], 90 <= waiting["lag_seconds"] < 3600) == (0, 1, True)
+    assert caught_up == node(first.pk, 0)
+
+
+def test_readyz_says_why_it_is_not_ready_then_ready(settings, tmp_path):
+    # A record the change log does not hold: an empty index would hide it, so none is created.
+    book_create(title="民法物权", year=2020)
+    IndexChange.objects.all().delete()
 
     response = Client().get("/readyz")
     assert response.status_code == 503
@@ -36,7 +59,8 @@ def test_readyz_says_why_it_is_not_ready_then_ready(settings, tmp_path):
     assert "rebuild_index" in body["search_index"]
     services.index_rebuild()
     response = Client().get("/readyz")
-    assert (response.status_code, response.json()) == (200, {"status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok"})
+    assert (response.status_code, response.json()) == (200, {"status": "ready", "database": "ok", "search_index": "ok",
+                                                             "jobs": "ok", "search_node": node(0, 0)})
 
 
 def test_readyz_reports_a_corrupt_index():
@@ -47,7 +71,7 @@ def test_readyz_reports_a_corrupt_index():
 
     book_create(title="民法物权", year=2020)
     services.index_rebuild()
-    IndexTask.objects.all().delete()
+    IndexChange.objects.all().delete()
     current = (Path(settings.SEARCH_INDEX_DIR) / "current").resolve()
     for f in current.iterdir():
         if f.suffix in (".toc", ".seg") or f.name.endswith(".toc"):
@@ -55,7 +79,7 @@ def test_readyz_reports_a_corrupt_index():
     response = Client().get("/readyz")
     assert response.status_code == 503 and response.json()["search_index"].startswith("unavailable")
     shutil.rmtree(current)
-    # Gone, with a catalogue the outbox does not hold: not silently replaced by an empty index.
+    # Gone, with a catalogue the change log does not hold: not silently replaced by an empty index.
     assert Client().get("/readyz").status_code == 503
 
 
@@ -78,4 +102,5 @@ def test_readyz_is_unready_while_jobs_wait_and_no_worker_is_alive(settings):
     assert response.status_code == 503
     assert response.json()["jobs"] == "unavailable: 1 个任务在等待，2 分钟内没有工作进程（请启动 manage.py run_worker）"
     worker_beat(started_at=timezone.now(), backend="db")
-    assert Client().get("/readyz").json() == {"status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok"}
+    assert Client().get("/readyz").json() == {"status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok",
+                                              "search_node": node(0, 0)}

@@ -21,7 +21,7 @@ from accounts.models import Role
 from accounts.services import token_issue
 from events.services import EventData, event_create
 from search_index import services as search
-from search_index.models import IndexTask
+from search_index.changelog import waiting_here
 from tests.conftest import make_user
 from tests.jobs.test_worker_live import Worker, wait_for
 from tests.live import all_at_once, assert_clean_log, post, worker_pids
@@ -52,7 +52,7 @@ def test_index_updates_from_every_worker_reach_the_index(server, tmp_path):
         results = all_at_once(calls)
         assert [status for status, _ in results] == [201] * 40
         # Every record is in the index, whichever worker wrote it and whoever held the lock meanwhile.
-        wait_for(lambda: not IndexTask.objects.exists(), timeout=120, what="the job workers to apply the outbox",
+        wait_for(lambda: not waiting_here(), timeout=120, what="the job workers to apply the change log",
                  logs=[w.log for w in job_workers])
     finally:
         for worker in job_workers:
@@ -60,7 +60,7 @@ def test_index_updates_from_every_worker_reach_the_index(server, tmp_path):
     status, body, _ = get(f"{base}/api/v1/search?q=多进程编目&limit=100")
     assert status == 200, body
     found = json.loads(body)
-    assert found["count"] == 40 and IndexTask.objects.count() == 0
+    assert found["count"] == 40 and waiting_here() == 0
     # …and every worker sees it (each has its own reader; ask more often than there are workers).
     for _ in range(12):
         assert json.loads(get(f"{base}/api/v1/search?q=多进程编目&limit=1")[1])["count"] == 40
