@@ -237,7 +237,7 @@ def data_key(args) -> str:
 
 
 #: The modules that decide what the index holds (not how it is searched).
-INDEX_SOURCES = ("schema.py", "analysis.py", "documents.py", "indexer.py", "codec.py")
+INDEX_SOURCES = ("index_schema.py", "analysis.py", "documents.py", "indexer.py", "whoosh_codec.py")
 
 
 def index_key(args) -> str:
