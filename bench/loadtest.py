@@ -35,7 +35,8 @@
 
 ``--nodes N`` (N ≥ 2; PostgreSQL only): the levels are run twice, first against one app node and then
 against N, each time behind a load balancer — Debian's haproxy (``apt-get install haproxy``; round robin
-per request, ``/readyz`` checked every 2 s) — so that the only difference between the two runs is the
+per request, at most ``--workers`` requests at a time per node and the rest queued in haproxy, ``/readyz``
+checked every 2 s) — so that the only difference between the two runs is the
 number of nodes.  A node is what docs/deploy.md section 9 describes: gunicorn (``--workers``) and a
 ``run_worker`` with a ``VAR_DIR`` and search index directory of its own (node 1's is the prepared one;
 node i's is ``<installation>/node-i/``, built by its worker from the database on its first start as a new
@@ -647,10 +648,16 @@ def node_env(args, paths: Paths, number: int, site_port: int, secret_key: str) -
     return env, home
 
 
-def haproxy_config(port: int, nodes: list[Node]) -> str:
+def haproxy_config(port: int, nodes: list[Node], workers: int) -> str:
     """Round robin per request (the server side is closed after each answer, as gunicorn's sync workers do);
-    a node whose ``/readyz`` fails twice is taken out, as docs/deploy.md section 9 says."""
-    servers = "\n".join(f"    server node{n.number} 127.0.0.1:{n.port} check inter 2s fall 2 rise 1" for n in nodes)
+    a node whose ``/readyz`` fails twice is taken out, as docs/deploy.md section 9 says.
+
+    Each node gets at most as many requests at a time as it has gunicorn workers (``maxconn``): the rest wait
+    in haproxy's queue, not in gunicorn's listen backlog.  Without it, a saturated node's health check waited
+    behind the backlog and timed out, and at 64 clients haproxy took every node out at once and answered
+    thousands of 503s (the first run of ``--nodes 2``, docs/performance.md)."""
+    servers = "\n".join(f"    server node{n.number} 127.0.0.1:{n.port} maxconn {workers} check inter 2s fall 2 rise 1"
+                         for n in nodes)
     return f"""global
     maxconn 4096
 
@@ -659,6 +666,8 @@ defaults
     timeout connect 5s
     timeout client 120s
     timeout server 120s
+    timeout queue 120s
+    timeout check 5s
     option http-server-close
 
 frontend loadtest
@@ -677,9 +686,9 @@ def haproxy_path() -> str | None:
     return shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy",) if Path(p).exists()), None)
 
 
-def start_balancer(paths: Paths, nodes: list[Node], port: int) -> tuple[subprocess.Popen, Path]:
+def start_balancer(paths: Paths, nodes: list[Node], port: int, workers: int) -> tuple[subprocess.Popen, Path]:
     config, log = paths.home / "haproxy.cfg", paths.home / "haproxy.log"
-    config.write_text(haproxy_config(port, nodes))
+    config.write_text(haproxy_config(port, nodes, workers))
     exe = haproxy_path()
     with log.open("wb") as out:
         proc = subprocess.Popen([exe, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT,
@@ -709,7 +718,7 @@ def start_cluster(args, paths: Paths, count: int, secret_key: str) -> Cluster:
             node.server = start_server(args, node.log, env, port, timeout=7200)
             wait_ready(port, node.server, node.worker_log, timeout=7200, caught_up=True, what=f"node {number}")
         if balanced:
-            cluster.balancer, cluster.balancer_log = start_balancer(paths, cluster.nodes, front)
+            cluster.balancer, cluster.balancer_log = start_balancer(paths, cluster.nodes, front, args.workers)
             cluster.port = front
             say(f"[balancer] haproxy on 127.0.0.1:{front}, round robin over {count} node(s)  "
                 f"(config {paths.home / 'haproxy.cfg'})")
