@@ -122,7 +122,7 @@ def test_events_reports_annual_summary_and_my_year_draw_their_charts(server, bro
 
     # The year 2026 holds the whole history (the live server's clock is not frozen: today is later in 2026 or
     # after; the headline compares with 2025, whose only loan is L0).
-    page.goto(f"{base}/reports/annual/?year=2026")
+    page.goto(f"{base}/reports/annual?year=2026")
     assert_charts_over_tables(page, width, "annual")
     assert cells(page, "headline")[0] == ["借出（次）", "7", "1", "600.0"]
     assert cells(page, "top")[0] == ["1", "民法典评注", "王利明 等", "4", "3"]
@@ -155,7 +155,7 @@ def test_annual_summary_prints_on_a4(server, browser, shoot, tmp_path):
     login(page, base, "mgr", "secret-pass-1")
     page.wait_for_url(f"{base}/me")
     page.set_viewport_size({"width": A4_CONTENT_WIDTH, "height": 1000})
-    page.goto(f"{base}/reports/annual/?year=2026")
+    page.goto(f"{base}/reports/annual?year=2026")
     page.emulate_media(media="print")
     page.wait_for_function("[...document.querySelectorAll('.chart[data-chart]')]"
                            ".every((el) => el.querySelector('canvas'))")
@@ -203,7 +203,7 @@ def test_printed_from_a_wide_window_the_charts_fit_the_paper_and_same_titles_are
     page = open_page(browser, "desktop")
     login(page, base, "mgr", "secret-pass-1")
     page.wait_for_url(f"{base}/me")
-    page.goto(f"{base}/reports/annual/?year=2026")
+    page.goto(f"{base}/reports/annual?year=2026")
     assert_charts_over_tables(page, 1280, "annual")
     titles = [row[1] for row in cells(page, "top")]
     assert titles.count("民法典评注") == 2
@@ -234,7 +234,7 @@ def test_on_a_phone_names_and_labels_are_never_one_character_a_line(server, brow
     page = open_page(browser, "phone")
     login(page, base, "lib", "secret-pass-1")
     page.wait_for_url(f"{base}/me")
-    page.goto(f"{base}/reports/annual/?year=2026")
+    page.goto(f"{base}/reports/annual?year=2026")
     narrow = page.evaluate("""[...document.querySelectorAll('table.report td.text, table.report th')].filter((td) => {
         const size = parseFloat(getComputedStyle(td).fontSize), width = td.getBoundingClientRect().width;
         return td.textContent.trim().length > 1 && width < (td.matches('td.text') ? 4 : 2) * size;
