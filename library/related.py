@@ -67,7 +67,7 @@ def _terms(values) -> list[str]:
 
 def _book_item(row: dict, **extra) -> dict:
     return {"type": "book", "id": row["id"], "title": row["title"], "year": row["year"], "clc": row["clc"],
-            "url": reverse("book-detail", args=[row["id"]]), **extra}
+            "edition": row.get("edition", ""), "url": reverse("book-detail", args=[row["id"]]), **extra}
 
 
 def _paper_item(row: dict, **extra) -> dict:
@@ -86,9 +86,10 @@ def _by_subjects(terms: list[str], *, user, exclude_book: int | None = None,
     # index's own columns (term, book, year), then the six are read.
     top = list(BookSubject.objects.filter(term__in=keys).exclude(book_id=exclude_book).values("book_id", "year")
                .annotate(shared=Count("*")).order_by("-shared", "-year", "book_id")[:RELATED_LIMIT])
-    found = Book.objects.only("id", "title", "year", "clc", "subjects").in_bulk([row["book_id"] for row in top])
-    books = [{"id": book.pk, "title": book.title, "year": book.year, "clc": book.clc, "subjects": book.subjects,
-              "shared": row["shared"]} for row in top if (book := found.get(row["book_id"])) is not None]
+    found = Book.objects.only("id", "title", "year", "clc", "edition", "subjects").in_bulk(
+        [row["book_id"] for row in top])
+    books = [{"id": book.pk, "title": book.title, "year": book.year, "clc": book.clc, "edition": book.edition,
+              "subjects": book.subjects, "shared": row["shared"]} for row in top if (book := found.get(row["book_id"])) is not None]
     papers = (Paper.objects.filter(paper_visible_q(user)).exclude(pk=exclude_paper)
               .filter(keyword_terms__term__in=keys).values("id", "title", "year", "keywords")
               .annotate(shared=Count("keyword_terms")).order_by("-shared", "-year", "id")[:RELATED_LIMIT])
@@ -108,7 +109,7 @@ def _by_class(book: Book, *, shown: Iterable[int] = ()) -> list[dict]:
     seen = {book.pk, *shown}
     for prefix in class_prefixes(book.clc)[:-1]:  # never the main class alone
         rows = (Book.objects.filter(clc__startswith=prefix).exclude(pk__in=seen).order_by("clc", "id")
-                .values("id", "title", "year", "clc")[:RELATED_LIMIT - len(found)])
+                .values("id", "title", "year", "clc", "edition")[:RELATED_LIMIT - len(found)])
         for row in rows:
             seen.add(row["id"])
             found.append(_book_item(row, shared=[prefix], class_name=class_name(prefix)))
@@ -127,7 +128,7 @@ def _borrowed_together(book: Book, *, shown: Iterable[int] = ()) -> list[dict]:
     ids = list(Loan.objects.filter(patron__in=readers).exclude(book=book).exclude(book__in=list(shown)).values("book")
                .annotate(readers=Count("patron", distinct=True)).filter(readers__gte=settings.RELATED_MIN_READERS)
                .order_by("-readers", "book").values_list("book", flat=True)[:RELATED_LIMIT])
-    rows = {row["id"]: row for row in Book.objects.filter(pk__in=ids).values("id", "title", "year", "clc")}
+    rows = {row["id"]: row for row in Book.objects.filter(pk__in=ids).values("id", "title", "year", "clc", "edition")}
     return [_book_item(rows[pk]) for pk in ids if pk in rows]
 
 
@@ -150,17 +151,16 @@ def book_first_authors(book_ids: Iterable[int]) -> dict[int, str]:
 def _with_authors(lists: dict[str, list[dict]]) -> dict[str, list[dict]]:
     """Each work with its first author (``author``) and a book with its edition (``edition``), so that two works
     of one title (物权法 of 2021 and of 2020, by different authors) are told apart, as the rankings name them
-    (walk 20).  Two queries for all the lists, one per kind of work."""
+    (walk 20); the edition was read with the book.  One query per kind of work listed (books, papers)."""
     items = [item for found in lists.values() for item in found]
     books = {item["id"] for item in items if item["type"] == "book"}
     papers = {item["id"] for item in items if item["type"] == "paper"}
     authors = {"book": book_first_authors(books) if books else {},
                "paper": first_names(PaperAuthor.objects.filter(paper_id__in=papers).order_by("paper_id", "position")
                                     .values_list("paper_id", "name")) if papers else {}}
-    editions = dict(Book.objects.filter(pk__in=books).exclude(edition="").values_list("pk", "edition")) if books else {}
     for item in items:
         item["author"] = authors[item["type"]].get(item["id"], "")
-        item["edition"] = editions.get(item["id"], "") if item["type"] == "book" else ""
+        item.setdefault("edition", "")
     return lists
 
 
