@@ -80,8 +80,16 @@ def display(value) -> str:
     return str(value)
 
 
-#: A table of more columns than this is laid out as one card per row on a phone (reports.css, ``stack``).
+#: A table of more columns than this is laid out as one card per row on a phone (reports.css, ``stack``); so is
+#: one of more than ``STACK_COLUMNS - 1`` when one of them is a time (which never wraps: 2026-03-05 14:00).
 STACK_COLUMNS = 4
+
+
+def stacked(table: Table) -> bool:
+    """Whether the table is too wide for a phone's 390 pixels as a table (tests/web/test_browser_reports.py
+    measures every report's tables there)."""
+    timed = any(column.kind in ("date", "datetime") for column in table.columns)
+    return len(table.columns) > STACK_COLUMNS - (1 if timed else 0)
 
 
 def table_view(report: Report, table: Table, f: ReportFilter, links: list[dict],
@@ -114,7 +122,7 @@ def table_view(report: Report, table: Table, f: ReportFilter, links: list[dict],
     exports_query = urlencode(query)
     return {
         "key": table.key, "title": table.title, "note": table.note, "columns": table.columns, "rows": rows,
-        "stack": len(table.columns) > STACK_COLUMNS,
+        "stack": stacked(table),
         "body": rows[:len(rows) - table.totals], "foot": rows[len(rows) - table.totals:],
         "chart": json.dumps(table.chart.spec(), ensure_ascii=False) if table.chart is not None else "",
         "xlsx": f"{reverse('report-xlsx', args=[report.slug, table.key])}?{exports_query}",
