@@ -17,7 +17,9 @@ arrays, which the public API cannot do:
 * length columns (``SegmentReader._perdoc``, ``W3PerDocReader._cached_reader``, ``whoosh3._lenfield``,
   the column reader's ``_dbfile/_basepos/_count``): every document's field length of a segment is one
   read of the column's bytes (one byte per document), decoded with :data:`LENGTH_OF_BYTE` by numpy;
-  the stored-fields column is opened the same way so that a segment merged away is noticed at once;
+  the stored-fields column and the COLUMN fields' value columns are opened the same way, all of them when a
+  searcher opens, so that a segment merged away by another process is noticed at once and nothing is opened
+  later (a file not yet opened is gone once that process's commit deletes it);
 * the index's table of contents (``FileIndex._segments()``): segment sizes without opening every
   segment's files (the public ``ix.reader().leaf_readers()`` does);
 * a BM25F weighting's per-field B (``BM25F._field_B``): the public way builds a scorer, which computes
@@ -68,6 +70,14 @@ def stored_column(perdoc):
     """The column reader of the stored fields, opened once and kept by ``perdoc``; None when its file is
     gone."""
     return perdoc._cached_reader("_stored", STORED_COLUMN)
+
+
+def value_column(perdoc, fieldname: str, column):
+    """The column reader of a COLUMN field's values (``column``: its column type), opened once and kept by
+    ``perdoc`` as :func:`length_column`; None when the segment has no such column (or the file is gone).
+    Once opened here, later calls never look at the disk again (Whoosh's public ``column_reader`` asks
+    whether the file exists every time, and answers a column of defaults for a file merged away)."""
+    return perdoc._cached_reader(fieldname, column)
 
 
 def column_count(column) -> int:
