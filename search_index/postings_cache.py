@@ -46,9 +46,10 @@ from search_index.whoosh_private import (
     column_count,
     length_column,
     next_block,
+    open_column_file,
+    opened_value_column,
     per_doc_reader,
     stored_column,
-    value_column,
 )
 
 logger = logging.getLogger(__name__)
@@ -440,7 +441,7 @@ def sort_column(reader, segment_id: str, fieldname: str) -> tuple[list[str], np.
 
 def open_columns(reader, *, moved_on: Callable[[], bool] | None = None) -> bool:
     """Open every column file of every segment of ``reader`` now: stored fields, field lengths and the
-    COLUMN fields' values (the sort column); True when all of them opened.
+    COLUMN fields' values (the sort column's file opened, not yet read); True when all of them opened.
 
     Whoosh opens these lazily, but a writer in another process deletes the files of the segments its merge
     retired right after its commit, and a file not yet opened is then gone (one already open stays readable):
@@ -462,17 +463,18 @@ def open_columns(reader, *, moved_on: Callable[[], bool] | None = None) -> bool:
             for fieldname in leaf.schema.scorable_names():
                 if leaf.field_length(fieldname) and length_column(perdoc, fieldname) is None:
                     return False
-            for fieldname, column in _value_columns(leaf.schema):
-                if value_column(perdoc, fieldname, column) is None:
+            for fieldname in _value_columns(leaf.schema):
+                if not open_column_file(perdoc, fieldname):
                     absent = True
     except OSError:  # deleted between Whoosh's check that the file exists and its opening
         return False
     return not (absent and moved_on is not None and moved_on())
 
 
-def _value_columns(schema) -> list[tuple[str, object]]:
-    """The (name, column type) of the schema's fields that keep a value per document in a column."""
-    return [(name, field.column_type) for name, field in schema.items() if field.column_type is not None]
+def _value_columns(schema) -> list[str]:
+    """The schema's fields that keep a value per document in a column (opened, not read: a column's reader
+    decodes its offsets, once per segment in :func:`sort_column`, not on every searcher open)."""
+    return [name for name, field in schema.items() if field.column_type is not None]
 
 
 # --- sidecars -------------------------------------------------------------------------------------
@@ -563,7 +565,9 @@ def _opened_value_column(reader, fieldname: str):
     looked for on disk again: the segment may have been merged away since), else Whoosh's public reader."""
     perdoc = per_doc_reader(reader)
     if perdoc is not None:
-        return value_column(perdoc, fieldname, reader.schema[fieldname].column_type)
+        if not open_column_file(perdoc, fieldname):  # opened already: no disk access
+            return None
+        return opened_value_column(perdoc, fieldname, reader.schema[fieldname].column_type)
     if reader.has_column(fieldname):
         return reader.column_reader(fieldname, translate=False)
     return None
