@@ -39,6 +39,10 @@ UNREADABLE = (whoosh_index.EmptyIndexError, whoosh_index.IndexError, OSError, Va
               struct.error, zlib.error, pickle.UnpicklingError)
 
 
+#: Attempts at reading the newest table of contents when other processes' commits keep deleting the one listed.
+TOC_ATTEMPTS = 10
+
+
 def root() -> Path:
     return Path(settings.SEARCH_INDEX_DIR)
 
@@ -78,13 +82,22 @@ def open_current():
     if generation is None:
         raise IndexMissing(_("全文索引尚未建立，请运行 manage.py rebuild_index"))
     path = root() / generation
-    try:
-        ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
-        # Reads the table of contents again: another process's commit may have deleted the one just listed.
-        names = ix.schema.names()
-    # TypeError: whoosh reads an empty (zero-length) table of contents as ord(b"") rather than raising.
-    except (*UNREADABLE, TypeError) as exc:
-        raise IndexMissing(_("全文索引无法读取，请运行 manage.py rebuild_index（%(error)s）") % {"error": exc}) from exc
+    for attempt in range(1, TOC_ATTEMPTS + 1):
+        try:
+            ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
+            # Reads the table of contents again (Whoosh reads the newest one each time).
+            names = ix.schema.names()
+            break
+        except FileNotFoundError as exc:
+            # Whoosh lists the newest table of contents, then reads it: a commit in another process between the
+            # two deleted it, after writing a newer one, which the next attempt reads.  (The segments' files are
+            # not read here; a generation directory that is gone was swapped out by a rebuild.)
+            if attempt < TOC_ATTEMPTS and path.is_dir():
+                continue
+            raise IndexMissing(_("全文索引无法读取，请运行 manage.py rebuild_index（%(error)s）") % {"error": exc}) from exc
+        # TypeError: whoosh reads an empty (zero-length) table of contents as ord(b"") rather than raising.
+        except (*UNREADABLE, TypeError) as exc:
+            raise IndexMissing(_("全文索引无法读取，请运行 manage.py rebuild_index（%(error)s）") % {"error": exc}) from exc
     if names != build_schema().names() or _schema_version(path) != SCHEMA_VERSION:
         raise IndexMissing(_("全文索引版本过旧，请运行 manage.py rebuild_index"))
     return ix, generation

@@ -26,6 +26,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,8 @@ from search_index.whoosh_private import (
     column_count,
     length_column,
     next_block,
+    open_column_file,
+    opened_value_column,
     per_doc_reader,
     stored_column,
 )
@@ -422,8 +425,9 @@ def sort_column(reader, segment_id: str, fieldname: str) -> tuple[list[str], np.
         count = reader.doc_count_all()
         codes = np.full(count, -1, dtype=np.int32)
         values: list[str] = []
-        if count and reader.has_column(fieldname):
-            raw = list(reader.column_reader(fieldname, translate=False))[:count]
+        column = _opened_value_column(reader, fieldname) if count else None
+        if column is not None:
+            raw = list(column)[:count]
             keys = np.array([value.decode("utf-8") for value in raw] or [""])
             distinct, inverse = np.unique(keys, return_inverse=True)
             # np.unique sorts by code point, which is UTF-8 byte order; "" (no value) sorts first.
@@ -435,23 +439,42 @@ def sort_column(reader, segment_id: str, fieldname: str) -> tuple[list[str], np.
     return found
 
 
-def open_columns(reader) -> bool:
-    """Open the stored-fields and field-length columns of every segment of ``reader`` now.
+def open_columns(reader, *, moved_on: Callable[[], bool] | None = None) -> bool:
+    """Open every column file of every segment of ``reader`` now: stored fields, field lengths and the
+    COLUMN fields' values (the sort column's file opened, not yet read); True when all of them opened.
 
-    False when one of them no longer exists: a writer merged the segment away and deleted its files
-    after ``reader`` read the table of contents (Whoosh opens these columns lazily and would answer
-    None for them later: ``stored_fields()`` failed with a TypeError).  Once open they stay readable.
+    Whoosh opens these lazily, but a writer in another process deletes the files of the segments its merge
+    retired right after its commit, and a file not yet opened is then gone (one already open stays readable):
+    a search on a reader opened just before that commit failed with a FileNotFoundError, or read the
+    merged-away segment's sort column as empty.  False, so that the caller opens a reader on the newer table
+    of contents, when a file is missing or vanishes between Whoosh's check and its opening.  A COLUMN field
+    is absent from a segment none of whose documents had a value; the indexer writes one for every document,
+    but an absent one is taken for a vanished one only when ``moved_on()`` says another commit has happened
+    since ``reader`` read the table of contents (files are deleted only after a newer one is written).
     """
-    for leaf, _offset in reader.leaf_readers():
-        perdoc = per_doc_reader(leaf)
-        if perdoc is None or leaf.segment() is None:
-            continue
-        if leaf.doc_count_all() and stored_column(perdoc) is None:
-            return False
-        for fieldname in leaf.schema.scorable_names():
-            if leaf.field_length(fieldname) and length_column(perdoc, fieldname) is None:
+    absent = False
+    try:
+        for leaf, _offset in reader.leaf_readers():
+            perdoc = per_doc_reader(leaf)
+            if perdoc is None or leaf.segment() is None or not leaf.doc_count_all():
+                continue
+            if stored_column(perdoc) is None:
                 return False
-    return True
+            for fieldname in leaf.schema.scorable_names():
+                if leaf.field_length(fieldname) and length_column(perdoc, fieldname) is None:
+                    return False
+            for fieldname in _value_columns(leaf.schema):
+                if not open_column_file(perdoc, fieldname):
+                    absent = True
+    except OSError:  # deleted between Whoosh's check that the file exists and its opening
+        return False
+    return not (absent and moved_on is not None and moved_on())
+
+
+def _value_columns(schema) -> list[str]:
+    """The schema's fields that keep a value per document in a column (opened, not read: a column's reader
+    decodes its offsets, once per segment in :func:`sort_column`, not on every searcher open)."""
+    return [name for name, field in schema.items() if field.column_type is not None]
 
 
 # --- sidecars -------------------------------------------------------------------------------------
@@ -535,6 +558,19 @@ def _long_lists(reader, min_postings: int):
         else:
             found = read_postings(reader, fieldname, btext)
             yield sidecar.Term(fieldname, btext, found.ids, found.weights)
+
+
+def _opened_value_column(reader, fieldname: str):
+    """The column of ``fieldname``'s values in a segment reader: the one :func:`open_columns` opened (never
+    looked for on disk again: the segment may have been merged away since), else Whoosh's public reader."""
+    perdoc = per_doc_reader(reader)
+    if perdoc is not None:
+        if not open_column_file(perdoc, fieldname):  # opened already: no disk access
+            return None
+        return opened_value_column(perdoc, fieldname, reader.schema[fieldname].column_type)
+    if reader.has_column(fieldname):
+        return reader.column_reader(fieldname, translate=False)
+    return None
 
 
 def _segment_cache(segment_id: str) -> dict:

@@ -223,7 +223,7 @@ def _searcher():
 def _open_searcher(ix):
     """A searcher on the index's latest generation with every file it reads already open.
 
-    Whoosh opens a segment's stored-fields and field-length columns on first use, but a writer in
+    Whoosh opens a segment's stored-fields, field-length and value columns on first use, but a writer in
     another process deletes the files of the segments its merge retired right after it commits.  An
     open file stays readable after deletion, so the columns are opened here, and a reader whose
     files vanished between reading the table of contents and opening them is replaced by one on the
@@ -231,10 +231,27 @@ def _open_searcher(ix):
     """
     for _attempt in range(OPEN_ATTEMPTS):
         searcher = ix.searcher()
-        if postings_cache.open_columns(searcher.reader()):
+        if postings_cache.open_columns(searcher.reader(), moved_on=lambda s=searcher: _moved_on(s)):
             return searcher
         searcher.close()
     raise generations.IndexMissing(_("全文索引在打开时连续变化 %(n)s 次") % {"n": OPEN_ATTEMPTS})
+
+
+def _moved_on(searcher) -> bool:
+    """Whether the index changed since ``searcher`` read its table of contents: another process committed
+    (Whoosh's next generation) or a rebuild swapped the generation directory (which deletes the old one)."""
+    state = getattr(_local, "state", None)
+    if state is not None and state[2] is searcher and generations.current_generation() != state[0]:
+        return True
+    try:
+        return not searcher.up_to_date()
+    except OSError:  # the generation directory is gone: swapped
+        return True
+
+
+#: Attempts at a whole search (each on a fresh searcher) when a file vanished under the previous one because
+#: the index moved on meanwhile (see :func:`search`).
+SEARCH_ATTEMPTS = 3
 
 
 def reset() -> None:
@@ -1568,10 +1585,24 @@ def search(
             limit=MAX_QUERY_LENGTH,
         )
     check_limits(text)
-    searcher = _searcher()
-    dictionary = laws.current()
-    return _search(text, searcher, dictionary, filters=filters, sort=sort, limit=limit, offset=offset,
-                   highlight=highlight, as_typed=as_typed, deadline=deadline)
+    # A search must never fail because a writer in another process committed: every file a searcher reads is
+    # opened with it (_open_searcher), and should anything still vanish under a search because the index
+    # moved on since its searcher opened, the whole search runs again on a fresh searcher (a few times at
+    # most, within the time budget).  A file missing from an index nobody changed is damage: raised.
+    for attempt in range(1, SEARCH_ATTEMPTS + 1):
+        searcher = _searcher()
+        dictionary = laws.current()
+        try:
+            return _search(text, searcher, dictionary, filters=filters, sort=sort, limit=limit, offset=offset,
+                           highlight=highlight, as_typed=as_typed, deadline=deadline)
+        except QueryError:
+            raise  # the query's fault (a ValueError, which UNREADABLE also catches)
+        except generations.UNREADABLE as exc:
+            if attempt == SEARCH_ATTEMPTS or not _moved_on(searcher):
+                raise
+            logger.info("search repeated on a fresh searcher: the index changed under it (%r)", exc)
+            reset()
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def _search(text: str, searcher, dictionary: laws.LawDictionary, *, filters: Filters, sort: str, limit: int,

@@ -75,8 +75,9 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
             # after the swap: the new one answers.
             return search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
                           as_typed=as_typed, _retry=False)
-        # The index opened but its files are damaged (overwritten, truncated, deleted underneath).
-        logger.error("search index unreadable: %r (run manage.py rebuild_index)", exc)
+        # The index opened but its files are damaged (overwritten, truncated, deleted underneath by something
+        # other than a commit: searcher.search already searched again when the index had moved on).
+        logger.error("search index unreadable: %r (run manage.py rebuild_index)", exc, exc_info=exc)
         raise SearchUnavailable(
             _("全文索引无法读取，请运行 manage.py rebuild_index（%(error)s）") % {"error": exc.__class__.__name__}
         ) from None

@@ -17,7 +17,10 @@ arrays, which the public API cannot do:
 * length columns (``SegmentReader._perdoc``, ``W3PerDocReader._cached_reader``, ``whoosh3._lenfield``,
   the column reader's ``_dbfile/_basepos/_count``): every document's field length of a segment is one
   read of the column's bytes (one byte per document), decoded with :data:`LENGTH_OF_BYTE` by numpy;
-  the stored-fields column is opened the same way so that a segment merged away is noticed at once;
+  the stored-fields column is opened the same way, and the COLUMN fields' value files (``_colfiles``,
+  ``_get_column_file``) are opened without being read, all of them when a searcher opens, so that a
+  segment merged away by another process is noticed at once and nothing is opened later (a file not yet
+  opened is gone once that process's commit deletes it);
 * the index's table of contents (``FileIndex._segments()``): segment sizes without opening every
   segment's files (the public ``ix.reader().leaf_readers()`` does);
 * a BM25F weighting's per-field B (``BM25F._field_B``): the public way builds a scorer, which computes
@@ -68,6 +71,28 @@ def stored_column(perdoc):
     """The column reader of the stored fields, opened once and kept by ``perdoc``; None when its file is
     gone."""
     return perdoc._cached_reader("_stored", STORED_COLUMN)
+
+
+def open_column_file(perdoc, fieldname: str) -> bool:
+    """Open the file of a COLUMN field's values now and keep it in ``perdoc`` (``W3PerDocReader._colfiles``,
+    where Whoosh's ``column_reader`` keeps it on first use), without reading it; False when the segment has no
+    such column.  Once open, neither this nor :func:`opened_value_column` looks at the disk again (Whoosh's
+    public ``column_reader`` asks whether the file exists every time, and answers a column of defaults for a
+    file merged away since)."""
+    if fieldname in perdoc._colfiles:
+        return True
+    if not perdoc.has_column(fieldname):
+        return False
+    perdoc._colfiles[fieldname] = perdoc._get_column_file(fieldname)
+    return True
+
+
+def opened_value_column(perdoc, fieldname: str, column):
+    """The reader of a COLUMN field's values (``column``: its column type) on the file
+    :func:`open_column_file` opened; None when it was not opened."""
+    if fieldname not in perdoc._colfiles:
+        return None
+    return perdoc.column_reader(fieldname, column)
 
 
 def column_count(column) -> int:

@@ -217,3 +217,55 @@ def test_field_b_is_the_b_whooshs_bm25f_scorer_uses(index):
                 assert wp.field_b(weighting, fieldname) == scorer.B, (weighting.__dict__, fieldname)
     assert wp.field_b(weightings[1], "body") == 0.9
     assert wp.field_b(weightings[1], "other") == 0.6
+
+
+@pytest.fixture
+def column_index(tmp_path):
+    """One segment whose documents have a COLUMN field's value, one whose documents have none (separate files,
+    as the project writes them)."""
+    from whoosh.columns import VarBytesColumn
+    from whoosh.fields import COLUMN
+
+    schema = Schema(key=ID(stored=True, unique=True), shelf=COLUMN(VarBytesColumn()))
+    ix = FileStorage(str(tmp_path)).create_index(schema)
+    writer = ix.writer(compound=False)
+    for n in range(DOCS):
+        writer.add_document(key=str(n), shelf=f"D9{n % 7:02d}".encode())
+    writer.commit(merge=False)
+    writer = ix.writer(compound=False)
+    for n in range(DOCS, DOCS + EXTRA):
+        writer.add_document(key=str(n))
+    writer.commit(merge=False)
+    yield ix
+    ix.close()
+
+
+def test_an_opened_value_column_reads_what_the_public_column_reader_reads(column_index):
+    with column_index.reader() as reader:
+        leaves = [leaf for leaf, _offset in reader.leaf_readers()]
+        assert [leaf.doc_count_all() for leaf in leaves] == [DOCS, EXTRA]
+        first, second = (wp.per_doc_reader(leaf) for leaf in leaves)
+        column_type = leaves[0].schema["shelf"].column_type
+        assert wp.opened_value_column(first, "shelf", column_type) is None, "not opened yet"
+        assert wp.open_column_file(first, "shelf") is True
+        assert wp.open_column_file(first, "shelf") is True, "kept open"
+        opened = wp.opened_value_column(first, "shelf", column_type)
+        assert list(opened) == list(leaves[0].column_reader("shelf", translate=False))
+        assert list(opened)[:3] == [b"D900", b"D901", b"D902"]
+        # The segment without values has no column file: nothing opened, as Whoosh's has_column says.
+        assert leaves[1].has_column("shelf") is False
+        assert wp.open_column_file(second, "shelf") is False
+        assert wp.opened_value_column(second, "shelf", column_type) is None
+
+
+def test_an_opened_value_column_is_read_after_its_file_was_deleted(column_index, tmp_path):
+    """What the accessor is for: opened while the file exists, read after another process deleted it."""
+    with column_index.reader() as reader:
+        leaf = next(leaf for leaf, _offset in reader.leaf_readers())
+        perdoc = wp.per_doc_reader(leaf)
+        expected = list(leaf.column_reader("shelf", translate=False))
+        assert wp.open_column_file(perdoc, "shelf")
+        (path,) = tmp_path.glob("*.shelf.col")
+        path.unlink()
+        assert leaf.has_column("shelf") is False, "Whoosh's public reader no longer finds it"
+        assert list(wp.opened_value_column(perdoc, "shelf", leaf.schema["shelf"].column_type)) == expected
