@@ -583,6 +583,7 @@ def time_gunicorn(workdir: Path, queries, warmup) -> dict:
         started = process_memory(worker)
         for _kind, text in warmup:
             get(text)
+        warm = process_memory(worker)
         times = []
         for _kind, text in queries:
             t = time.perf_counter()
@@ -590,8 +591,8 @@ def time_gunicorn(workdir: Path, queries, warmup) -> dict:
             times.append((time.perf_counter() - t) * 1000)
             if status != 200:
                 raise RuntimeError(f"gunicorn answered {status} for {text!r}")
-        return {"latency": summary(times), "memory_started": started, "memory": process_memory(worker),
-                "worker_pid": worker}
+        return {"latency": summary(times), "memory_started": started, "memory_warm": warm,
+                "memory": process_memory(worker), "worker_pid": worker}
     finally:
         stop_process_group(proc)
 
@@ -1100,11 +1101,12 @@ def main(argv=None) -> int:
     say(f"\n[3d] the API through gunicorn, one sync worker (make serve's command), {len(queries)} queries over HTTP; "
         f"the worker's memory after them ({load()})")
     gw = time_gunicorn(workdir, queries, warmup)
-    mem, mem0 = gw["memory"], gw["memory_started"]
+    mem, mem0, memw = gw["memory"], gw["memory_started"], gw["memory_warm"]
     say(f"    p50 {gw['latency']['p50']:.1f} ms, p95 {gw['latency']['p95']:.1f}, p99 {gw['latency']['p99']:.1f}; worker "
         f"resident {mem['VmRSS']:,.0f} MB (peak {mem['VmHWM']:,.0f}): private {mem['RssAnon']:,.0f} MB, mapped files "
         f"{mem['RssFile']:,.0f} MB (the sidecars among them, shared through the page cache); after its first query "
-        f"{mem0['VmRSS']:,.0f} MB (private {mem0['RssAnon']:,.0f})")
+        f"{mem0['VmRSS']:,.0f} MB (private {mem0['RssAnon']:,.0f}), after the {len(warmup)} warm-up queries "
+        f"{memw['VmRSS']:,.0f} MB (private {memw['RssAnon']:,.0f})")
 
     say(f"\n[4] commit to searchable: {args.trials} × library.services.book_create() in transaction.atomic(); "
         f"reference: this process drains after its commit (SEARCH_DRAIN_IN_REQUEST) … ({load()})")
@@ -1197,7 +1199,9 @@ def main(argv=None) -> int:
          fmt(statistics.median(fts_counts)) if fts_counts else "n/a", ""],
         ["query p95, API through gunicorn (ms)", fmt(gw["latency"]["p95"]), fmt(fts_s.get("p95")),
          ratio(gw["latency"]["p95"], fts_s.get("p95"))],
-        ["web worker resident after the queries (MB)", fmt(gw["memory"]["VmRSS"]), "", ""],
+        ["web worker resident after the warm-up (MB)", fmt(gw["memory_warm"]["VmRSS"]), "", ""],
+        ["  of it private (MB)", fmt(gw["memory_warm"]["RssAnon"]), "", ""],
+        [f"web worker resident after {len(queries)} queries (MB)", fmt(gw["memory"]["VmRSS"]), "", ""],
         ["  of it private (MB)", fmt(gw["memory"]["RssAnon"]), "", ""],
         ["commit → searchable, median (ms)", fmt(cs["median_ms"]), "n/a", ""],
         ["  the same, drained in the request (reference)", fmt(cs["reference_median_ms"]), "n/a",
