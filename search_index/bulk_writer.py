@@ -2,8 +2,8 @@
 
 Whoosh's ``SegmentWriter`` puts every posting into a pool as a 5-tuple (field, term, document, weight,
 value), spills the pool to disk in pickled runs of single postings, sorts all of them, and then walks them
-one at a time into 128-posting blocks: after the analysis, a rebuild's largest cost (about 4 µs per posting,
-some 200 postings per record; docs/performance.md, "A million records").  :class:`BulkSegmentWriter` writes
+one at a time into 128-posting blocks: after the analysis, a rebuild's largest cost (6 µs of CPU per posting,
+202 postings per record, against 4 µs written here; docs/performance.md, "A million records").  :class:`BulkSegmentWriter` writes
 the same segment — the same files, byte for byte (tests/search_index/test_bulk_writer.py compares them) —
 keeping each term's postings together as it goes: a document adds to its terms' arrays, only the terms are
 sorted, and a term's postings go to Whoosh's block writer a block at a time.  When the postings held pass
