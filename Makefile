@@ -22,6 +22,7 @@ help:
 	@echo "make bench-reports each report's ORM path against hand-written SQL over 1,000,000 loans (SQLite, then PostgreSQL)"
 	@echo "make bench         all four benchmarks, each with its reference measured in the same run"
 	@echo "make loadtest      gunicorn under rising concurrency on SQLite, then PostgreSQL if one answers (LOADTEST_ARGS=...)"
+	@echo "make loadtest NODES=2  PostgreSQL only: 1 app node against 2 behind haproxy, side by side (needs haproxy and Redis)"
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -100,14 +101,21 @@ bench: bench-search bench-feeds bench-api bench-listing
 
 # Not part of the test run: a throwaway production installation in /tmp/shuyuan-loadtest (100,000 records; built
 # once, 10-20 minutes per database, then about 90 s a run), gunicorn, clients 1/4/16/64; fails on any error.
+# NODES=2 (or more): PostgreSQL only, one app node and then NODES, each gunicorn + run_worker with its own index,
+# behind Debian's haproxy (apt-get install haproxy), caches and rate limits on the Redis at 127.0.0.1:6379/9.
 LOADTEST_PG ?= postgres://postgres@127.0.0.1:5432/shuyuan_loadtest
+NODES ?=
 .PHONY: loadtest
 loadtest: $(VENV)/.runtime
+ifneq ($(NODES),)
+	$(PY) bench/loadtest.py --database $(LOADTEST_PG) --nodes $(NODES) $(LOADTEST_ARGS)
+else
 	$(PY) bench/loadtest.py $(LOADTEST_ARGS)
 	@if $(PY) -c 'import socket; socket.create_connection(("127.0.0.1", 5432), 2).close()' 2>/dev/null; then \
 		echo "$(PY) bench/loadtest.py --database $(LOADTEST_PG) $(LOADTEST_ARGS)"; \
 		$(PY) bench/loadtest.py --database $(LOADTEST_PG) $(LOADTEST_ARGS); \
 	else echo "no PostgreSQL on 127.0.0.1:5432: PostgreSQL load test skipped"; fi
+endif
 
 check: $(VENV)/.runtime
 	$(PY) manage.py check

@@ -3,6 +3,7 @@
 
     python bench/loadtest.py [--database sqlite | postgres://USER@HOST:PORT/NAME] [--levels 1,4,16,64]
                              [--duration 20] [--warmup 5] [--workers 2] [--records 100000] [--fresh]
+                             [--nodes 2 --redis redis://127.0.0.1:6379/9]
 
 1. Prepare, in a child process (Django runs there, never in the load generator): a database and a
    Whoosh index in the work directory (default /tmp/shuyuan-loadtest/<database>/) holding the
@@ -22,7 +23,7 @@
    ``--duration`` seconds per level of concurrency: 70% search (``/api/v1/search``, queries drawn from
    the corpus vocabulary: Chinese, traditional, pinyin, author names, English), 15% book pages
    (``/api/v1/books/{id}`` and the ``/books/{id}`` web page), 5% borrow then return (the client's own
-   judge, books from a pool no other client touches, so a copy is always free), 5% event listings
+   judge scans the barcode of one copy of each of 25 books no other client touches, so it is always free), 5% event listings
    (``/api/v1/events``, ``/api/v1/occurrences``), 5% calendar feeds polled with ``If-None-Match`` as a
    calendar app does (the public feed, one series and the judge's personal feed; the first fetch of
    each stores its ETag).
@@ -32,10 +33,22 @@
    shown); scan the server's log for 5xx answers, tracebacks, error lines and worker timeouts.
    Exit status 1 when anything failed.  ``--mix search=1`` and the like measure one kind alone.
 
+``--nodes N`` (N ≥ 2; PostgreSQL only): the levels are run twice, first against one app node and then
+against N, each time behind a load balancer — Debian's haproxy (``apt-get install haproxy``; round robin
+per request, at most ``--workers`` requests at a time per node and the rest queued in haproxy, ``/readyz``
+checked every 2 s) — so that the only difference between the two runs is the
+number of nodes.  A node is what docs/deploy.md section 9 describes: gunicorn (``--workers``) and a
+``run_worker`` with a ``VAR_DIR`` and search index directory of its own (node 1's is the prepared one;
+node i's is ``<installation>/node-i/``, built by its worker from the database on its first start as a new
+node's is, and kept current from the change log afterwards), the caches and rate limits on Redis
+(``--redis``: a database of the load test's own, flushed at the start of each run, since cached feeds
+are keyed by versions that a regenerated database starts again).  Both runs use the same balancer and
+Redis.  The CPU of haproxy is counted with gunicorn's.  The two tables are printed side by side.
+
 Errors are 5xx answers, connection errors, timeouts (``--timeout``), and any status a request of its
 kind should never get (a 404 for an existing book, a 200 to ``If-None-Match`` with the current ETag).
-A 409/422 to a borrow or a return is a business refusal and counted apart as "refused" (the
-workload is designed so that none happen).  A feed answered 200 with a new ETag changed legitimately
+A 409 to a borrow or a return is a business refusal and counted apart as "refused" (the
+workload is designed so that none happen); a 422 is the load test's own fault (invalid input), an error.  A feed answered 200 with a new ETag changed legitimately
 (the judge's personal feed after a borrow) and counts as a success.
 
 Settings of the installation beyond ``make serve``'s required three: ``SELF_RETURN=True`` (the
@@ -87,12 +100,12 @@ POOL_PER_JUDGE = 25
 APP_NAME = "shuyuan-loadtest"
 
 MIX = [("search", 70), ("book", 15), ("borrow", 5), ("events", 5), ("feed", 5)]
-# What each kind of request must answer; anything else is an error (borrow/return 409/422: refused).
+# What each kind of request must answer; anything else is an error (borrow/return 409: refused).
 EXPECTED = {
     "search": {200}, "book_api": {200}, "book_page": {200}, "borrow": {201}, "return": {200},
     "events": {200}, "occurrences": {200}, "feed": {200, 304},
 }
-REFUSALS = {"borrow": {409, 422}, "return": {409, 422}}
+REFUSALS = {"borrow": {409}, "return": {409}}
 KIND_ORDER = ["search", "book_api", "book_page", "borrow", "return", "events", "occurrences", "feed"]
 SHANGHAI = timezone(timedelta(hours=8))
 
@@ -122,6 +135,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--procs", type=int, default=2, help="writer processes for an index rebuild")
     p.add_argument("--seed", type=int, default=20250101)
     p.add_argument("--fresh", action="store_true", help="regenerate catalog, events and index even if reusable")
+    p.add_argument("--nodes", type=int, default=1,
+                   help="app nodes behind a load balancer (haproxy): with N ≥ 2 the levels run on 1 node, then on N")
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/9",
+                   help="with --nodes: the Redis database of CACHE_URL and RATELIMIT_URL (flushed at the start)")
     p.add_argument("--prepare-only", action="store_true", help="prepare the installation, start no server")
     p.add_argument("--prepare-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -145,6 +162,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--database is sqlite or a postgres:// URL")
     if args.database != "sqlite" and "loadtest" not in urllib.parse.urlsplit(args.database).path:
         p.error("the PostgreSQL database's name must contain 'loadtest' (it is dropped when regenerated)")
+    if args.nodes < 1:
+        p.error("--nodes is at least 1")
+    if args.nodes > 1 and args.database == "sqlite":
+        p.error("--nodes: several app nodes share a PostgreSQL database (--database postgres://…)")
+    if args.nodes > 1 and not args.redis.startswith(("redis://", "rediss://", "unix://")):
+        p.error("--redis takes a redis:// URL")
     return args
 
 
@@ -237,7 +260,7 @@ def data_key(args) -> str:
 
 
 #: The modules that decide what the index holds (not how it is searched).
-INDEX_SOURCES = ("schema.py", "analysis.py", "documents.py", "indexer.py", "codec.py")
+INDEX_SOURCES = ("index_schema.py", "analysis.py", "documents.py", "indexer.py", "whoosh_codec.py")
 
 
 def index_key(args) -> str:
@@ -288,7 +311,7 @@ def _reset_database(args, paths: Paths) -> None:
         with conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    for d in (paths.index, paths.var):
+    for d in (paths.index, paths.var, *paths.home.glob("node-*")):  # node-i: the other app nodes (--nodes)
         shutil.rmtree(d, ignore_errors=True)
     (paths.home / STATE_FILE).unlink(missing_ok=True)
 
@@ -367,6 +390,11 @@ def _workload(args, judges, corpus) -> dict:
     if len(free) < len(judges) * POOL_PER_JUDGE:
         raise SystemExit(f"only {len(free)} books with a free copy for {len(judges)} judges × {POOL_PER_JUDGE}")
     pools = rng.sample(free, len(judges) * POOL_PER_JUDGE)
+    # A loan is made by scanning a copy's barcode (POST /api/v1/loans takes no book id): one available copy of
+    # each pooled book, which only its client borrows and returns.
+    barcodes = dict(Copy.objects.filter(book_id__in=pools, status=Copy.Status.AVAILABLE).order_by("-id")
+                    .values_list("book_id", "barcode"))
+    pools = [barcodes[book_id] for book_id in pools]
     ApiToken.objects.filter(user__in=judges).delete()
     people = []
     for i, judge in enumerate(judges):
@@ -510,34 +538,205 @@ def gunicorn_command(workers: int, port: int) -> list[str]:
             "--error-logfile", "-", "--timeout", "60"]
 
 
-def start_server(args, paths: Paths, env: dict[str, str], port: int) -> subprocess.Popen:
-    with paths.log.open("wb") as out:
-        proc = subprocess.Popen(gunicorn_command(args.workers, port), cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
+def wait_ready(port: int, proc: subprocess.Popen, log: Path, *, timeout: float = 120, caught_up: bool = False,
+               what: str = "the server") -> None:
+    """Until ``GET /readyz`` answers 200 (and, with ``caught_up``, the node's index has applied the whole
+    change log: a new node fills or rebuilds its index first)."""
+    deadline = time.monotonic() + timeout
+    status, body = None, {}
     while True:
-        status = None
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/readyz")
-            status = conn.getresponse().status
+            response = conn.getresponse()
+            status, body = response.status, json.loads(response.read() or b"{}")
             conn.close()
-        except OSError:
+        except (OSError, ValueError, http.client.HTTPException):
             pass
-        if status == 200:
-            return proc
+        if status == 200 and (not caught_up or (body.get("search_node") or {}).get("waiting") == 0):
+            return
         if proc.poll() is not None or time.monotonic() > deadline:
             stop_server(proc)
-            tail = paths.log.read_text(errors="replace")[-3000:]
-            sys.exit(f"the server did not become ready (last /readyz: {status}):\n{tail}")
+            tail = log.read_text(errors="replace")[-3000:]
+            sys.exit(f"{what} did not become ready (last /readyz: {status} {body}):\n{tail}")
         time.sleep(0.3)
 
 
-def start_worker(paths: Paths, env: dict[str, str]) -> subprocess.Popen:
+def start_server(args, log: Path, env: dict[str, str], port: int, timeout: float = 120) -> subprocess.Popen:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(gunicorn_command(args.workers, port), cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    wait_ready(port, proc, log, timeout=timeout)
+    return proc
+
+
+def start_worker(log: Path, env: dict[str, str]) -> subprocess.Popen:
     """``manage.py run_worker``, as ``make serve`` starts it beside gunicorn."""
-    with paths.worker_log.open("wb") as out:
+    with log.open("wb") as out:
         return subprocess.Popen([sys.executable, "manage.py", "run_worker"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Several app nodes behind a load balancer (--nodes)
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    """An app node: gunicorn and a job worker, with its own VAR_DIR and search index directory."""
+
+    number: int
+    port: int
+    env: dict[str, str]
+    log: Path
+    worker_log: Path
+    server: subprocess.Popen | None = None
+    worker: subprocess.Popen | None = None
+
+
+@dataclass
+class Cluster:
+    """What the clients drive: one node (``port`` is its own), or nodes behind haproxy (``port`` is its)."""
+
+    port: int
+    nodes: list[Node]
+    balancer: subprocess.Popen | None = None
+    balancer_log: Path | None = None
+
+    def masters(self) -> list[int]:
+        return [n.server.pid for n in self.nodes]
+
+    def also(self) -> tuple[int, ...]:
+        """The processes whose CPU is counted with gunicorn's: the job workers and the balancer."""
+        return (*(n.worker.pid for n in self.nodes), *((self.balancer.pid,) if self.balancer else ()))
+
+    def down(self) -> str | None:
+        for n in self.nodes:
+            if n.server.poll() is not None:
+                return f"node {n.number}'s server has exited"
+            if n.worker.poll() is not None:
+                return f"node {n.number}'s job worker has exited"
+        if self.balancer is not None and self.balancer.poll() is not None:
+            return "the load balancer has exited"
+        return None
+
+    def stop(self) -> None:
+        if self.balancer is not None:
+            stop_process_group(self.balancer)
+        for n in self.nodes:
+            if n.server is not None:
+                stop_server(n.server)
+            if n.worker is not None:
+                stop_worker(n.worker)
+
+
+def node_env(args, paths: Paths, number: int, site_port: int, secret_key: str) -> tuple[dict[str, str], Path]:
+    """Node ``number``'s environment and home.  Node 1 is the prepared installation; node i ≥ 2 has its own
+    ``VAR_DIR`` and index under ``<installation>/node-i`` (its ``SEARCH_NODE`` is the default: this machine's
+    name and that directory).  The collected static files and the media directory are node 1's on every node
+    (one machine: the same release's files, and a stand-in for the object store; the load uploads nothing)."""
+    env = server_env(args, paths, site_port, secret_key)
+    home = paths.home
+    if number > 1:
+        home = paths.home / f"node-{number}"
+        (home / "var").mkdir(parents=True, exist_ok=True)
+        env.update({"VAR_DIR": str(home / "var"), "SEARCH_INDEX_DIR": str(home / "index"),
+                    "CACHE_DIR": str(home / "var" / "cache")})
+    if args.nodes > 1:
+        env.update({"CACHE_URL": args.redis, "RATELIMIT_URL": args.redis})
+    return env, home
+
+
+def haproxy_config(port: int, nodes: list[Node], workers: int) -> str:
+    """Round robin per request (the server side is closed after each answer, as gunicorn's sync workers do);
+    a node whose ``/readyz`` fails twice is taken out, as docs/deploy.md section 9 says.
+
+    Each node gets at most as many requests at a time as it has gunicorn workers (``maxconn``): the rest wait
+    in haproxy's queue, not in gunicorn's listen backlog.  Without it, a saturated node's health check waited
+    behind the backlog and timed out, and at 64 clients haproxy took every node out at once and answered
+    thousands of 503s (the first run of ``--nodes 2``, docs/performance.md)."""
+    servers = "\n".join(f"    server node{n.number} 127.0.0.1:{n.port} maxconn {workers} check inter 2s fall 2 rise 1"
+                         for n in nodes)
+    return f"""global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 120s
+    timeout server 120s
+    timeout queue 120s
+    timeout check 5s
+    option http-server-close
+
+frontend loadtest
+    bind 127.0.0.1:{port}
+    default_backend nodes
+
+backend nodes
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+{servers}
+"""
+
+
+def haproxy_path() -> str | None:
+    return shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy",) if Path(p).exists()), None)
+
+
+def start_balancer(paths: Paths, nodes: list[Node], port: int, workers: int) -> tuple[subprocess.Popen, Path]:
+    config, log = paths.home / "haproxy.cfg", paths.home / "haproxy.log"
+    config.write_text(haproxy_config(port, nodes, workers))
+    exe = haproxy_path()
+    with log.open("wb") as out:
+        proc = subprocess.Popen([exe, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    wait_ready(port, proc, log, what="haproxy")  # the nodes are ready already: it routes
+    return proc, log
+
+
+def start_cluster(args, paths: Paths, count: int, secret_key: str) -> Cluster:
+    """``count`` nodes (each gunicorn + run_worker), behind haproxy when ``--nodes`` ≥ 2."""
+    balanced = args.nodes > 1
+    front = free_port() if balanced else None
+    cluster = Cluster(port=0, nodes=[])
+    try:
+        for number in range(1, count + 1):
+            port = free_port()
+            env, home = node_env(args, paths, number, front or port, secret_key)
+            suffix = "" if number == 1 else f"-{number}"
+            node = Node(number, port, env, paths.home / f"server{suffix}.log", paths.home / f"worker{suffix}.log")
+            cluster.nodes.append(node)
+            new = number > 1 and not (home / "index").exists()
+            say(f"[node {number}] {' '.join(gunicorn_command(args.workers, port)[1:])} (log {node.log}); "
+                f"manage.py run_worker (log {node.worker_log}); index {env['SEARCH_INDEX_DIR']}"
+                + ("  (a new node: its worker builds the index first)" if new else ""))
+            node.worker = start_worker(node.worker_log, env)
+            # A new node answers /readyz once its index exists; then its worker brings it up to the log's end.
+            node.server = start_server(args, node.log, env, port, timeout=7200)
+            wait_ready(port, node.server, node.worker_log, timeout=7200, caught_up=True, what=f"node {number}")
+        if balanced:
+            cluster.balancer, cluster.balancer_log = start_balancer(paths, cluster.nodes, front, args.workers)
+            cluster.port = front
+            say(f"[balancer] haproxy on 127.0.0.1:{front}, round robin over {count} node(s)  "
+                f"(config {paths.home / 'haproxy.cfg'})")
+        else:
+            cluster.port = cluster.nodes[0].port
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=5).flushdb()
+    except redis.RedisError as exc:
+        sys.exit(f"--nodes: the Redis at {url} does not answer ({exc}); start one (apt-get install redis-server)")
 
 
 stop_worker = stop_process_group
@@ -600,10 +799,10 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def server_cpu_ticks(pid: int, also: tuple[int, ...] = ()) -> dict[int, int]:
-    """CPU ticks so far of the gunicorn master and each worker (and of the processes ``also``), by pid."""
+def server_cpu_ticks(masters: list[int], also: tuple[int, ...] = ()) -> dict[int, int]:
+    """CPU ticks so far of the gunicorn masters and each of their workers (and of the processes ``also``), by pid."""
     out = {}
-    for p in [pid, *_children(pid), *also]:
+    for p in [*masters, *(child for pid in masters for child in _children(pid)), *also]:
         ticks = _proc_ticks(p)
         if ticks is not None:
             out[p] = ticks
@@ -723,9 +922,9 @@ class Client:
 
     def borrow(self) -> None:
         pool = self.judge["pool"]
-        book_id = pool[self.next_book % len(pool)]
+        barcode = pool[self.next_book % len(pool)]
         self.next_book += 1
-        rec, _headers, payload = self.request("borrow", "POST", "/api/v1/loans", body={"book": book_id})
+        rec, _headers, payload = self.request("borrow", "POST", "/api/v1/loans", body={"barcode": barcode})
         if rec.status != 201:
             return
         try:
@@ -808,12 +1007,11 @@ class LevelResult:
         return sum(1 for r in self.records if r.outcome == outcome)
 
 
-def run_level(clients: list[Client], duration: float, server_pid: int, db_pid: int | None,
-              worker_pid: int | None = None) -> LevelResult:
+def run_level(clients: list[Client], duration: float, masters: list[int], db_pid: int | None,
+              also: tuple[int, ...] = ()) -> LevelResult:
     for c in clients:
         c.records = []
-    also = (worker_pid,) if worker_pid else ()
-    cpu_before = server_cpu_ticks(server_pid, also)
+    cpu_before = server_cpu_ticks(masters, also)
     self_before = resource.getrusage(resource.RUSAGE_SELF)
     busy_before = machine_busy_seconds()
     db_before = cluster_cpu_seconds(db_pid)
@@ -826,7 +1024,7 @@ def run_level(clients: list[Client], duration: float, server_pid: int, db_pid: i
     for t in threads:
         t.join()
     seconds = time.perf_counter() - started
-    cpu_after = server_cpu_ticks(server_pid, also)
+    cpu_after = server_cpu_ticks(masters, also)
     self_after = resource.getrusage(resource.RUSAGE_SELF)
     hz = os.sysconf("SC_CLK_TCK")
     server_cpu = sum(cpu_after[p] - cpu_before.get(p, 0) for p in cpu_after) / hz
@@ -915,47 +1113,85 @@ def code_version() -> str:
 # --------------------------------------------------------------------------------------------------------
 
 
-def drive(args, work: dict, port: int, proc: subprocess.Popen, paths: Paths,
-          worker: subprocess.Popen) -> tuple[list[LevelResult], dict]:
+def drive(args, work: dict, cluster: Cluster) -> tuple[list[LevelResult], dict]:
     from bench.search_bench import table
 
     judges = work["judges"]
     db_pid = postmaster_pid() if work["vendor"] == "postgresql" else None
     clients = [
-        Client(number=i, port=port, judge=judges[i], work=work, timeout=args.timeout,
+        Client(number=i, port=cluster.port, judge=judges[i], work=work, timeout=args.timeout,
                rng=random.Random(args.seed * 1000 + i), mix=args.mix)
         for i in range(max(args.levels))
     ]
+    masters, also = cluster.masters(), cluster.also()
     if args.warmup > 0:
-        warm = run_level(clients[:2], args.warmup, proc.pid, db_pid, worker.pid)
+        warm = run_level(clients[:2], args.warmup, masters, db_pid, also)
         say(f"\nwarm-up: {len(warm.records)} requests in {warm.seconds:.0f} s with 2 clients, "
             f"{warm.count('error')} errors (not counted)")
         for c in clients:
             c.etags.clear()
-    log_start = paths.log.stat().st_size
-    worker_log_start = paths.worker_log.stat().st_size
+    logs = [(f"node {n.number} ", n.log, n.worker_log) for n in cluster.nodes]
+    starts = {path: path.stat().st_size for _name, log, worker_log in logs for path in (log, worker_log)}
     results = []
     for level in args.levels:
         say(f"\n[{level} client{'s' if level > 1 else ''}] {args.duration:.0f} s … (load {os.getloadavg()[0]:.2f})")
-        result = run_level(clients[:level], args.duration, proc.pid, db_pid, worker.pid)
+        result = run_level(clients[:level], args.duration, masters, db_pid, also)
         results.append(result)
-        say(table([level_row(result)], LEVEL_HEADER))
+        say(table([level_row(result)], level_header(cluster)))
         say(table(kind_rows(result), KIND_HEADER))
         errors = Counter(f"{r.kind} {r.status}: {r.note[:160]}" for r in result.records if r.outcome != "ok")
         for line, n in errors.most_common(8):
             say(f"    {n}× {line}")
         if result.server_restarts:
             say(f"    {result.server_restarts} new server process(es) during this level (worker restarts)")
-        if proc.poll() is not None:
-            say("    the server has exited")
+        down = cluster.down()
+        if down:
+            say(f"    {down}")
             break
-        if worker.poll() is not None:
-            say("    the job worker has exited")
-            break
-    worker_errors = scan_log(paths.worker_log, worker_log_start)
-    return results, {**scan_log(paths.log, log_start),
-                     "worker log: traceback": worker_errors["traceback"],
-                     "worker log: error lines": worker_errors["error lines"]}
+    found: dict[str, int] = {}
+    for name, log, worker_log in logs:
+        prefix = name if len(logs) > 1 else ""
+        for key, value in scan_log(log, starts[log]).items():
+            found[prefix + key] = value
+        worker_errors = scan_log(worker_log, starts[worker_log])
+        found[f"{prefix}worker log: traceback"] = worker_errors["traceback"]
+        found[f"{prefix}worker log: error lines"] = worker_errors["error lines"]
+    return results, found
+
+
+def level_header(cluster: Cluster) -> list[str]:
+    if cluster.balancer is None:
+        return LEVEL_HEADER
+    return [h if h != "CPU: gunicorn + worker" else "CPU: gunicorn + worker + haproxy" for h in LEVEL_HEADER]
+
+
+def compare_rows(phases: list[tuple[int, list[LevelResult]]]) -> tuple[list[str], list[list[str]]]:
+    """One row per level: each phase's req/s, p50 / p95 / p99 ms, errors and CPU (server, PostgreSQL)."""
+    from bench.search_bench import percentile
+
+    header = ["clients"]
+    for count, _results in phases:
+        label = f"{count} node{'s' if count > 1 else ''}"
+        header += [f"{label}: req/s", "p50 / p95 / p99 ms", "errors", "CPU: server + PostgreSQL"]
+    header.append(f"req/s {phases[-1][0]} ÷ {phases[0][0]}")
+    rows = []
+    for i, level in enumerate(r.clients for r in phases[0][1]):
+        row, rates = [str(level)], []
+        for _count, results in phases:
+            if i >= len(results):
+                row += ["n/a"] * 4
+                rates.append(float("nan"))
+                continue
+            r = results[i]
+            lat = r.latencies()
+            rates.append(len(lat) / r.seconds)
+            row += [f"{rates[-1]:,.1f}",
+                    " / ".join(ms(percentile(lat, q)) for q in (50, 95, 99)),
+                    str(r.count("error")),
+                    f"{100 * r.server_cpu / r.seconds:.0f}% + {100 * r.db_cpu / r.seconds:.0f}%"]
+        row.append(f"{rates[-1] / rates[0]:.2f}×" if rates[0] else "n/a")
+        rows.append(row)
+    return header, rows
 
 
 def main(argv=None) -> int:
@@ -963,13 +1199,17 @@ def main(argv=None) -> int:
     if args.prepare_child:
         prepare_child(args)
         return 0
+    if args.nodes > 1 and not args.prepare_only and haproxy_path() is None:
+        sys.exit("--nodes needs haproxy as the load balancer: apt-get install haproxy (Debian's package)")
     paths = make_paths(args)
-    port = free_port()
-    env = server_env(args, paths, port, secret_key=secrets.token_urlsafe(50))
+    secret_key = secrets.token_urlsafe(50)
+    env = server_env(args, paths, free_port(), secret_key=secret_key)
     os.environ.pop("DJANGO_SETTINGS_MODULE", None)  # this process never runs Django
     started = time.monotonic()
+    topology = (f"1 node, then {args.nodes} nodes behind haproxy (Redis {args.redis})" if args.nodes > 1
+                else "1 node")
     say(f"load test: {database_label(args.database)}, {args.records:,} records, levels {args.levels} × "
-        f"{args.duration:.0f} s, gunicorn --workers {args.workers}, mix "
+        f"{args.duration:.0f} s, {topology}, gunicorn --workers {args.workers} per node, mix "
         + ", ".join(f"{k} {w:g}" for k, w in args.mix))
     say(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; "
         f"code {code_version()}; {datetime.now(SHANGHAI):%Y-%m-%d %H:%M} Asia/Shanghai")
@@ -979,37 +1219,48 @@ def main(argv=None) -> int:
         f"events of {work['event_count']}, {len(work['queries'])} queries")
     if args.prepare_only:
         return 0
-    say(f"\n[server] {' '.join(gunicorn_command(args.workers, port)[1:])}  (log {paths.log})")
-    say(f"[worker] manage.py run_worker  (log {paths.worker_log})")
-    worker = start_worker(paths, env)
-    try:
-        proc = start_server(args, paths, env, port)
+    phases: list[tuple[int, list[LevelResult]]] = []
+    log_errors: dict[str, int] = {}
+    for count in ([1, args.nodes] if args.nodes > 1 else [1]):
+        if args.nodes > 1:
+            flush_redis(args.redis)
+            say(f"\n===== {count} node{'s' if count > 1 else ''} =====")
+        cluster = start_cluster(args, paths, count, secret_key)
         try:
-            results, log_errors = drive(args, work, port, proc, paths, worker)
+            results, found = drive(args, work, cluster)
         finally:
-            stop_server(proc)
-    finally:
-        stop_worker(worker)
-    errors = sum(r.count("error") for r in results)
-    say(f"\n=== {database_label(args.database)} ({work['vendor']} {work['db_version']}), "
-        f"{args.workers} gunicorn workers, {args.duration:.0f} s per level ===")
-    say(markdown([level_row(r) for r in results], LEVEL_HEADER))
-    by_kind = defaultdict(list)
-    for r in results:
-        for row in kind_rows(r):
-            by_kind[row[0]].append(f"{row[2]} / {row[3]}")
-    say("\np50 / p95 ms by kind and level:")
-    say(markdown([[k, *by_kind[k]] for k in KIND_ORDER if k in by_kind], ["kind", *[str(r.clients) for r in results]]))
-    say(f"\nserver log: {', '.join(f'{k} {v}' for k, v in log_errors.items())}")
+            cluster.stop()
+        phases.append((count, results))
+        prefix = f"{count} node{'s' if count > 1 else ''}: " if args.nodes > 1 else ""
+        log_errors.update({prefix + k: v for k, v in found.items()})
+        say(f"\n=== {database_label(args.database)} ({work['vendor']} {work['db_version']}), {count} "
+            f"node{'s' if count > 1 else ''}{' behind haproxy' if args.nodes > 1 else ''}, {args.workers} gunicorn "
+            f"workers per node, {args.duration:.0f} s per level ===")
+        say(markdown([level_row(r) for r in results], level_header(cluster)))
+        by_kind = defaultdict(list)
+        for r in results:
+            for row in kind_rows(r):
+                by_kind[row[0]].append(f"{row[2]} / {row[3]}")
+        say("\np50 / p95 ms by kind and level:")
+        say(markdown([[k, *by_kind[k]] for k in KIND_ORDER if k in by_kind],
+                     ["kind", *[str(r.clients) for r in results]]))
+    if len(phases) > 1:
+        header, rows = compare_rows(phases)
+        say(f"\n=== 1 node against {args.nodes}, behind the same haproxy, on this machine "
+            f"({os.cpu_count()} CPUs) ===")
+        say(markdown(rows, header))
+    say(f"\nserver logs: {', '.join(f'{k} {v}' for k, v in log_errors.items())}")
     say(f"total {time.monotonic() - started:.0f} s")
     (paths.home / f"results-{datetime.now(SHANGHAI):%Y%m%dT%H%M%S}.json").write_text(json.dumps({
-        "levels": [{"clients": r.clients, "seconds": r.seconds, "row": level_row(r), "kinds": kind_rows(r)}
-                   for r in results],
+        "phases": [{"nodes": count, "levels": [{"clients": r.clients, "seconds": r.seconds, "row": level_row(r),
+                                                 "kinds": kind_rows(r)} for r in results]}
+                   for count, results in phases],
         "server_log": log_errors,
     }, ensure_ascii=False, indent=1))
-    failed = errors or any(log_errors.values()) or len(results) < len(args.levels)
+    errors = sum(r.count("error") for _count, results in phases for r in results)
+    failed = errors or any(log_errors.values()) or any(len(results) < len(args.levels) for _c, results in phases)
     if failed:
-        say(f"FAILED: {errors} request errors; server log {log_errors}")
+        say(f"FAILED: {errors} request errors; server logs {log_errors}")
         return 1
     return 0
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 
 from core.text import neutralize_cell
 
@@ -46,7 +47,7 @@ def csv_text(header: Sequence | None, rows: Iterable[Sequence]) -> str:
 
 
 def csv_response(header: Sequence | None, rows: Iterable[Sequence], *, filename: str) -> HttpResponse:
-    """``csv_text`` as a download named ``filename``."""
+    """``csv_text`` as a download named ``filename`` (non-ASCII names as RFC 6266 ``filename*``)."""
     response = HttpResponse(csv_text(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

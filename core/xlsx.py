@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
@@ -79,10 +81,16 @@ def _cell(sheet, value):
 
 
 def xlsx_bytes(header: Sequence, rows: Iterable[Sequence], *, title: str, widths: Sequence[float] | None = None,
-               autofilter: bool = False) -> bytes:
+               autofilter: bool = False, about: Sequence[tuple[str, object]] = (),
+               about_title: str | None = None) -> bytes:
     """The table as an XLSX file with one sheet named ``title`` (see ``sheet_title``): ``header`` in the
     first row, frozen; then ``rows``.  ``widths`` are the columns' widths in characters (by default fitted
-    to the header's text); ``autofilter`` puts Excel's filter buttons on the header over every row."""
+    to the header's text); ``autofilter`` puts Excel's filter buttons on the header over every row.
+
+    ``about``: (item, value) lines — what the table is and how it was made (a report's title, range and filters,
+    when it was written) — on a second sheet ``about_title``, so the first sheet stays the table alone (a header
+    row and rows, ready for a filter, a pivot table or an import).  The sheet is named 说明 (its translation) unless
+    ``about_title`` says otherwise."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title(title))
     header = [str(name) for name in header]
@@ -96,15 +104,23 @@ def xlsx_bytes(header: Sequence, rows: Iterable[Sequence], *, title: str, widths
         count += 1
     if autofilter and header:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count}"
+    if about:
+        notes = workbook.create_sheet(sheet_title(about_title or gettext("说明"), default="About"))
+        notes.column_dimensions["A"].width = max(_width(str(item)) for item, _value in about)
+        notes.column_dimensions["B"].width = 60
+        for item, value in about:
+            notes.append([_cell(notes, str(item)), _cell(notes, value)])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
 def xlsx_response(header: Sequence, rows: Iterable[Sequence], *, filename: str, title: str,
-                  widths: Sequence[float] | None = None, autofilter: bool = False) -> HttpResponse:
-    """``xlsx_bytes`` as a download named ``filename``."""
-    response = HttpResponse(xlsx_bytes(header, rows, title=title, widths=widths, autofilter=autofilter),
+                  widths: Sequence[float] | None = None, autofilter: bool = False,
+                  about: Sequence[tuple[str, object]] = (), about_title: str | None = None) -> HttpResponse:
+    """``xlsx_bytes`` as a download named ``filename`` (non-ASCII names as RFC 6266 ``filename*``)."""
+    response = HttpResponse(xlsx_bytes(header, rows, title=title, widths=widths, autofilter=autofilter, about=about,
+                                       about_title=about_title),
                             content_type=CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

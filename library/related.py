@@ -42,9 +42,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db.models import Count, Max
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from library.classification import MAIN_CLASSES, class_name, class_names, class_path, class_prefixes
-from library.models import Book, BookSubject, Loan, Paper, subject_key
+from library.models import Book, BookSubject, Contributor, Loan, Paper, PaperAuthor, subject_key
 from library.selectors import paper_visible_q
 
 #: Works in each list.
@@ -53,8 +54,8 @@ RELATED_LIMIT = 6
 RELATED_TERMS = 8
 #: Readers of this book whose loans are read to find the books borrowed together.
 RELATED_READERS = 200
-#: Bump when the cached shape changes (3: each book in one section only).
-CACHE_VERSION = 3
+#: Bump when the cached shape changes (3: each book in one section only; 4: first author and edition).
+CACHE_VERSION = 4
 
 
 def _terms(values) -> list[str]:
@@ -66,7 +67,7 @@ def _terms(values) -> list[str]:
 
 def _book_item(row: dict, **extra) -> dict:
     return {"type": "book", "id": row["id"], "title": row["title"], "year": row["year"], "clc": row["clc"],
-            "url": reverse("book-detail", args=[row["id"]]), **extra}
+            "edition": row.get("edition", ""), "url": reverse("book-detail", args=[row["id"]]), **extra}
 
 
 def _paper_item(row: dict, **extra) -> dict:
@@ -85,9 +86,10 @@ def _by_subjects(terms: list[str], *, user, exclude_book: int | None = None,
     # index's own columns (term, book, year), then the six are read.
     top = list(BookSubject.objects.filter(term__in=keys).exclude(book_id=exclude_book).values("book_id", "year")
                .annotate(shared=Count("*")).order_by("-shared", "-year", "book_id")[:RELATED_LIMIT])
-    found = Book.objects.only("id", "title", "year", "clc", "subjects").in_bulk([row["book_id"] for row in top])
-    books = [{"id": book.pk, "title": book.title, "year": book.year, "clc": book.clc, "subjects": book.subjects,
-              "shared": row["shared"]} for row in top if (book := found.get(row["book_id"])) is not None]
+    found = Book.objects.only("id", "title", "year", "clc", "edition", "subjects").in_bulk(
+        [row["book_id"] for row in top])
+    books = [{"id": book.pk, "title": book.title, "year": book.year, "clc": book.clc, "edition": book.edition,
+              "subjects": book.subjects, "shared": row["shared"]} for row in top if (book := found.get(row["book_id"])) is not None]
     papers = (Paper.objects.filter(paper_visible_q(user)).exclude(pk=exclude_paper)
               .filter(keyword_terms__term__in=keys).values("id", "title", "year", "keywords")
               .annotate(shared=Count("keyword_terms")).order_by("-shared", "-year", "id")[:RELATED_LIMIT])
@@ -107,7 +109,7 @@ def _by_class(book: Book, *, shown: Iterable[int] = ()) -> list[dict]:
     seen = {book.pk, *shown}
     for prefix in class_prefixes(book.clc)[:-1]:  # never the main class alone
         rows = (Book.objects.filter(clc__startswith=prefix).exclude(pk__in=seen).order_by("clc", "id")
-                .values("id", "title", "year", "clc")[:RELATED_LIMIT - len(found)])
+                .values("id", "title", "year", "clc", "edition")[:RELATED_LIMIT - len(found)])
         for row in rows:
             seen.add(row["id"])
             found.append(_book_item(row, shared=[prefix], class_name=class_name(prefix)))
@@ -126,8 +128,40 @@ def _borrowed_together(book: Book, *, shown: Iterable[int] = ()) -> list[dict]:
     ids = list(Loan.objects.filter(patron__in=readers).exclude(book=book).exclude(book__in=list(shown)).values("book")
                .annotate(readers=Count("patron", distinct=True)).filter(readers__gte=settings.RELATED_MIN_READERS)
                .order_by("-readers", "book").values_list("book", flat=True)[:RELATED_LIMIT])
-    rows = {row["id"]: row for row in Book.objects.filter(pk__in=ids).values("id", "title", "year", "clc")}
+    rows = {row["id"]: row for row in Book.objects.filter(pk__in=ids).values("id", "title", "year", "clc", "edition")}
     return [_book_item(rows[pk]) for pk in ids if pk in rows]
+
+
+def first_names(rows) -> dict[int, str]:
+    """``(record id, name)`` pairs in the records' order of names → the first name of each record, "王利明 等" when
+    it has more."""
+    names: dict[int, list[str]] = {}
+    for pk, name in rows:
+        names.setdefault(pk, []).append(name)
+    return {pk: found[0] if len(found) == 1 else gettext("%(name)s 等") % {"name": found[0]}
+            for pk, found in names.items()}
+
+
+def book_first_authors(book_ids: Iterable[int]) -> dict[int, str]:
+    """The first contributor of each book ("张文显 等" when there are more): one query."""
+    return first_names(Contributor.objects.filter(book_id__in=list(book_ids)).order_by("book_id", "position", "pk")
+                       .values_list("book_id", "name"))
+
+
+def _with_authors(lists: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Each work with its first author (``author``) and a book with its edition (``edition``), so that two works
+    of one title (物权法 of 2021 and of 2020, by different authors) are told apart, as the rankings name them
+    (walk 20); the edition was read with the book.  One query per kind of work listed (books, papers)."""
+    items = [item for found in lists.values() for item in found]
+    books = {item["id"] for item in items if item["type"] == "book"}
+    papers = {item["id"] for item in items if item["type"] == "paper"}
+    authors = {"book": book_first_authors(books) if books else {},
+               "paper": first_names(PaperAuthor.objects.filter(paper_id__in=papers).order_by("paper_id", "position")
+                                    .values_list("paper_id", "name")) if papers else {}}
+    for item in items:
+        item["author"] = authors[item["type"]].get(item["id"], "")
+        item.setdefault("edition", "")
+    return lists
 
 
 def _scope(user: AbstractBaseUser | AnonymousUser) -> str:
@@ -205,7 +239,8 @@ def book_related(*, book: Book, user: AbstractBaseUser | AnonymousUser) -> dict[
         shown = {item["id"] for item in subjects if item["type"] == "book"}
         same_class = _by_class(book, shown=shown)
         shown.update(item["id"] for item in same_class)
-        return {"subjects": subjects, "same_class": same_class, "borrowed": _borrowed_together(book, shown=shown)}
+        return _with_authors({"subjects": subjects, "same_class": same_class,
+                              "borrowed": _borrowed_together(book, shown=shown)})
 
     return _cached("book", book.pk, _scope(user), compute)
 
@@ -213,9 +248,9 @@ def book_related(*, book: Book, user: AbstractBaseUser | AnonymousUser) -> dict[
 def paper_related(*, paper: Paper, user: AbstractBaseUser | AnonymousUser) -> dict[str, list[dict]]:
     """``{"subjects": [...], "same_class": [], "borrowed": []}``: books and papers sharing a keyword with the paper
     (papers have no class and are not lent).  Three queries when not cached."""
-    return _cached("paper", paper.pk, _scope(user), lambda: {
+    return _cached("paper", paper.pk, _scope(user), lambda: _with_authors({
         "subjects": _by_subjects(_terms(paper.keywords), user=user, exclude_paper=paper.pk),
-        "same_class": [], "borrowed": []})
+        "same_class": [], "borrowed": []}))
 
 
 # --- browsing by class ------------------------------------------------------------------------------------

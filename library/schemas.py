@@ -701,6 +701,8 @@ class RelatedWorkOut(Schema):
     url: str = Field(description="书目页地址")
     shared: list[str] = Field(default=[], description="共同的主题词/关键词，或共同的分类号（同类图书）")
     class_name: str = Field(default="", description="同类图书：共同分类的类名（分类表未收的类为空）")
+    author: str = Field(default="", description="第一作者（多位时为“某某 等”）；没有作者时为空")
+    edition: str = Field(default="", description="图书的版次；成果或未著录时为空")
 
 
 class RelatedOut(Schema):

@@ -78,6 +78,10 @@ class Table:
     columns: list[Column]
     rows: list[list] = field(default_factory=list)
     links: list[dict[str, dict[str, str]]] = field(default_factory=list)
+    #: ``targets[i]`` maps a column key of row ``i`` to the catalogue or events page its text names:
+    #: ``("book", id)``, ``("paper", id)``, ``("event", id)`` — a title links to its book or paper, a session to its
+    #: event, for a viewer who may see it (``reports.targets``).  Not exported: a page's link, not a figure.
+    targets: list[dict[str, tuple[str, int]]] = field(default_factory=list)
     chart: Chart | None = None
     note: Any = ""
     #: How many of the last rows are totals (全院, 全年): shown in the table's footer, exported and returned by the
@@ -87,16 +91,19 @@ class Table:
     def column_index(self, key: str) -> int:
         return [c.key for c in self.columns].index(key)
 
-    def add(self, row: list, links: dict[str, dict[str, str]] | None = None) -> None:
+    def add(self, row: list, links: dict[str, dict[str, str]] | None = None,
+            targets: dict[str, tuple[str, int]] | None = None) -> None:
         if self.totals:
             raise ValueError("a table's total rows come last")
         self.rows.append(row)
         self.links.append(links or {})
+        self.targets.append(targets or {})
 
     def add_total(self, row: list, links: dict[str, dict[str, str]] | None = None) -> None:
         """A total row after the others (see ``totals``)."""
         self.rows.append(row)
         self.links.append(links or {})
+        self.targets.append({})
         self.totals += 1
 
 

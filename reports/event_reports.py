@@ -308,7 +308,8 @@ class AttendanceReport(EventReport):
                  percent(occ["_attended"], occ["_confirmed"])],
                 {"confirmed": {"figure": "registrations", **link},
                  "waitlisted": {"figure": "registrations", "status": "waitlisted", **link},
-                 "attended": {"figure": "attendance", **link}})
+                 "attended": {"figure": "attendance", **link}},
+                {"title": ("event", occ["event_id"])})
         kinds = Table(
             "kinds", _("各类型合计"),
             [Column("kind", _("类型"), "text"), Column("sessions", pgettext("report column", "场次")),
@@ -524,7 +525,8 @@ class ReadingListReport(EventReport):
             link = {"figure": "loans", **session_key(occ)}
             table.add([occ["start"], occ["title"], labels.get(occ["kind"], occ["kind"]), occ["_titles"], occ["_loans_before"],
                        occ["_loans_after"], occ["_by_attendees"]],
-                      {"before": {**link, "when": "before"}, "after": {**link, "when": "after"}})
+                      {"before": {**link, "when": "before"}, "after": {**link, "when": "after"}},
+                      {"title": ("event", occ["event_id"])})
         return [table]
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:

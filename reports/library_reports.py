@@ -39,7 +39,8 @@ from accounts.models import Role
 from core.errors import InvalidInput
 from core.text import as_id
 from library.classification import class_name, class_path
-from library.models import CirculationEvent, Contributor, Copy, Hold, Loan, Paper, PaperDownload
+from library.models import CirculationEvent, Copy, Hold, Loan, Paper, PaperDownload
+from library.related import book_first_authors
 from reports.base import Chart, Column, Records, Report, Series, Table, param
 from reports.filters import (
     OTHER_DIVISIONS,
@@ -89,13 +90,9 @@ def class_label(code: str) -> str:
 
 def first_authors(book_ids) -> dict[int, str]:
     """The first contributor of each book ("王利明", "张文显 等" when there are more), so that rankings tell apart
-    books of one title (法理学 by different authors): one query."""
-    names: dict[int, list[str]] = {}
-    for book, name in (Contributor.objects.filter(book_id__in=list(book_ids)).order_by("book_id", "position", "pk")
-                       .values_list("book_id", "name")):
-        names.setdefault(book, []).append(name)
-    return {book: found[0] if len(found) == 1 else _("%(name)s 等") % {"name": found[0]}
-            for book, found in names.items()}
+    books of one title (法理学 by different authors): one query (``library.related.book_first_authors``, which names
+    related works the same way)."""
+    return book_first_authors(book_ids)
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -354,14 +351,16 @@ def top_entries(rows: QuerySet, by: str, fields: tuple[str, ...], top: int, **ag
 
 
 def ranking(key: str, title, columns: list[Column], entries, row: Callable[[dict], list], *,
-            links: Callable[[dict], dict] | None = None, bars: tuple[str, ...], detail: str = "") -> Table:
+            links: Callable[[dict], dict] | None = None, bars: tuple[str, ...], detail: str = "",
+            target: str = "book") -> Table:
     """A ranking table: a 名次 (rank) column, then ``columns`` filled by ``row(entry)`` for each of ``entries`` (in
     rank order, from ``top_entries``), ``links(entry)`` the drill-downs of a row; drawn as horizontal bars of the
-    columns ``bars`` by title (two of one title told apart by the column ``detail``: ``Chart.detail``)."""
+    columns ``bars`` by title (two of one title told apart by the column ``detail``: ``Chart.detail``).  The title
+    links to the page of the record ranked (``target``: ``book`` or ``paper``, the entry's key)."""
     table = Table(key, title, [Column("rank", _("名次")), *columns],
                   chart=Chart(x="title", series=tuple(Series(bar) for bar in bars), horizontal=True, detail=detail))
     for rank, entry in enumerate(entries, start=1):
-        table.add([rank, *row(entry)], links(entry) if links else None)
+        table.add([rank, *row(entry)], links(entry) if links else None, {"title": (target, entry[target])})
     return table
 
 
@@ -479,7 +478,8 @@ class TopPapersReport(Report):
                         n=Count("pk"), readers=Count("reader", distinct=True)),
             lambda e: [e["paper__title"], kinds.get(e["paper__kind"], e["paper__kind"]), e["paper__year"], e["n"],
                        e["readers"]],
-            links=lambda e: {"downloads": {"figure": "paper", "paper": str(e["paper"])}}, bars=("downloads",))
+            links=lambda e: {"downloads": {"figure": "paper", "paper": str(e["paper"])}}, bars=("downloads",),
+            target="paper")
         by_kind = Table(
             "kinds", _("各类型下载"),
             [Column("kind", _("类型"), "text"), Column("downloads", _("下载次数")),

@@ -159,7 +159,8 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
                    Column("loans", _("次数")), Column("first", _("首次借出"), "datetime")])
     for entry in (loans.values("book", "book__title", "book__call_number")
                   .annotate(n=Count("pk"), first=Min("borrowed_at")).order_by("first", "book")):
-        books.add([entry["book__title"], entry["book__call_number"], entry["n"], entry["first"]])
+        books.add([entry["book__title"], entry["book__call_number"], entry["n"], entry["first"]],
+                  targets={"title": ("book", entry["book"])})
     kinds = {kind.value: str(kind.label) for kind in Paper.Kind}
     papers = Table("papers", _("下载全文的调研成果"),
                    [Column("title", _("题名"), "text"), Column("kind", _("类型"), "text"),
@@ -167,12 +168,13 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
     for entry in (downloads.values("paper", "paper__title", "paper__kind")
                   .annotate(n=Count("pk"), first=Min("at")).order_by("first", "paper")):
         papers.add([entry["paper__title"], kinds.get(entry["paper__kind"], entry["paper__kind"]), entry["n"],
-                    entry["first"]])
+                    entry["first"]], targets={"title": ("paper", entry["paper"])})
     events = Table("events", _("参加的活动"),
                    [Column("occurrence", pgettext("report column", "场次"), "datetime"),
                     Column("title", pgettext("report column", "活动"), "text"), Column("kind", _("类型"), "text")])
     for visit in visits.select_related("event").order_by("occurrence", "pk"):
-        events.add([visit.occurrence, visit.event.title, kind_label(visit.event.kind)])
+        events.add([visit.occurrence, visit.event.title, kind_label(visit.event.kind)],
+                   targets={"title": ("event", visit.event_id)})
     return [months, books, papers, events]
 
 
@@ -271,7 +273,7 @@ class AnnualReport(Report):
                           Column("readers", _("读者数"))],
                          top_entries(PaperDownload.objects.filter(at__gte=f.since, at__lt=f.until), "paper",
                                      ("paper__title",), ANNUAL_TOP, n=Count("pk"), readers=Count("reader", distinct=True)),
-                         lambda e: [e["paper__title"], e["n"], e["readers"]], bars=("downloads",))
+                         lambda e: [e["paper__title"], e["n"], e["readers"]], bars=("downloads",), target="paper")
         kinds = Table("kinds", _("各类活动"),
                       [Column("kind", _("类型"), "text"), Column("sessions", _("举办场次")),
                        Column("check_ins", _("签到人次"))],

@@ -32,7 +32,6 @@ from reports.base import (
     Records,
     Report,
     Table,
-    may_read_library_reports,
     may_see_readers,
     merged_divisions,
     merged_roles,
@@ -40,6 +39,7 @@ from reports.base import (
 from reports.filters import FilterForm, ReportFilter
 from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
 from reports.registry import report_get, reports_for
+from reports.targets import hrefs_for
 from reports.throttle import ReportBusy, report_slot
 
 #: Filter parameters.  A records URL names its figure with the others (and ``by``, which both read).
@@ -80,11 +80,27 @@ def display(value) -> str:
     return str(value)
 
 
-def table_view(report: Report, table: Table, f: ReportFilter, links: list[dict]) -> dict:
+#: A table of more columns than this is laid out as one card per row on a phone (reports.css, ``stack``); so is
+#: one of more than ``STACK_COLUMNS - 1`` when one of them is a time (which never wraps: 2026-03-05 14:00).
+STACK_COLUMNS = 4
+
+
+def stacked(table: Table) -> bool:
+    """Whether the table is too wide for a phone's 390 pixels as a table (tests/web/test_browser_reports.py
+    measures every report's tables there)."""
+    timed = any(column.kind in ("date", "datetime") for column in table.columns)
+    return len(table.columns) > STACK_COLUMNS - (1 if timed else 0)
+
+
+def table_view(report: Report, table: Table, f: ReportFilter, links: list[dict],
+               hrefs: list[dict[str, str]] | None = None) -> dict:
     """What the template needs of a table: cells with their shown text, their number (``data-v`` for the
-    chart) and the link to the records behind them."""
+    chart), their column's label (``data-label``: the card layout on a phone) and their link: to the records
+    behind a figure, or to the page a title or session names (``hrefs``, from ``reports.targets.hrefs_for``)."""
     records = reverse("report-records", args=[report.slug])
     query = f.query()
+    # The cell that names the row (a title, a division; else the first: a month) heads its card on a phone.
+    head = next((i for i, column in enumerate(table.columns) if column.kind == "text"), 0)
     rows = []
     for i, row in enumerate(table.rows):
         cells = []
@@ -92,16 +108,21 @@ def table_view(report: Report, table: Table, f: ReportFilter, links: list[dict])
             link = links[i].get(column.key) if i < len(links) else None
             if value == 0 or value is None:
                 link = None  # nothing behind it: a link would open an empty list
+            href = f"{records}?{urlencode({**query, **link})}" if link is not None else None
+            if href is None and hrefs is not None and i < len(hrefs):
+                href = hrefs[i].get(column.key)
             cells.append({
                 "text": display(value),
                 "number": value if isinstance(value, int | float) and not isinstance(value, bool) else None,
-                "href": f"{records}?{urlencode({**query, **link})}" if link is not None else None,
-                "kind": column.kind,
+                "href": href,
+                "kind": column.kind + (" head" if len(cells) == head else ""),
+                "label": column.label,
             })
         rows.append(cells)
     exports_query = urlencode(query)
     return {
         "key": table.key, "title": table.title, "note": table.note, "columns": table.columns, "rows": rows,
+        "stack": stacked(table),
         "body": rows[:len(rows) - table.totals], "foot": rows[len(rows) - table.totals:],
         "chart": json.dumps(table.chart.spec(), ensure_ascii=False) if table.chart is not None else "",
         "xlsx": f"{reverse('report-xlsx', args=[report.slug, table.key])}?{exports_query}",
@@ -119,13 +140,14 @@ def report_index(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     sections = [(label, [r for r in reports if r.section == key]) for key, label in SECTIONS]
     return render(request, "reports/index.html", {"nav": "reports", "reports": reports,
-                                                  "sections": [(label, found) for label, found in sections if found],
-                                                  "annual": may_read_library_reports(request.user)})
+                                                  "sections": [(label, found) for label, found in sections if found]})
 
 
-def _unlinked(report: Report, table: Table, f: ReportFilter) -> dict:
-    """A table without links to records (the annual summary's and a person's own year)."""
-    return table_view(report, table, f, [{} for _row in table.rows])
+def _unlinked(user, report: Report, tables: list[Table], f: ReportFilter) -> list[dict]:
+    """Tables without links to records (the annual summary's and a person's own year); their titles and sessions
+    still link to their pages."""
+    return [table_view(report, table, f, [{} for _row in table.rows], hrefs)
+            for table, hrefs in zip(tables, hrefs_for(user, tables), strict=True)]
 
 
 class YearForm(forms.Form):
@@ -145,22 +167,31 @@ class YearForm(forms.Form):
 @require_safe
 @login_required
 def annual_summary(request: HttpRequest) -> HttpResponse:
-    """年度阅读报告: the annual report's tables for one calendar year, laid out to print on A4."""
+    """年度阅读报告 (``/reports/annual``, the one page of the ``annual`` report; ``/reports/annual/`` redirects here):
+    the annual report's tables for one calendar year (``year``, default this one), laid out to print on A4 — or,
+    given ``from``/``to`` and no ``year``, for that range, as the API's ``GET /api/v1/reports/annual`` counts."""
     report = _report(request, "annual")
     today = library_today()
     form = YearForm(request.GET, today=today)
-    context = {"nav": "reports", "report": report, "form": form}
-    if not form.is_valid():
-        return render(request, "reports/annual.html", context, status=400)
-    year = form.cleaned_data["year"]
-    f = replace(year_filter(year, today), merged=merged_divisions(request.user))
+    context = {"nav": "reports", "report": report, "form": form, "years": range(today.year, today.year - 10, -1)}
+    year = None
+    if "year" not in request.GET and ("from" in request.GET or "to" in request.GET):
+        ranged = _filter_form(request)
+        if not ranged.is_valid():
+            errors = [(name, error) for name, found in ranged.errors.items() if name in report.uses for error in found]
+            return render(request, "reports/annual.html", {**context, "errors": errors}, status=400)
+        f = ranged.report_filter()
+    else:
+        if not form.is_valid():
+            return render(request, "reports/annual.html", context, status=400)
+        year = form.cleaned_data["year"]
+        f = replace(year_filter(year, today), merged=merged_divisions(request.user))
     try:
         with report_slot(request.user):
-            tables = [_unlinked(report, table, f) for table in report.tables(f)]
+            tables = _unlinked(request.user, report, report.tables(f), f)
     except ReportBusy as exc:
         return busy(request, exc)
-    return render(request, "reports/annual.html", {**context, "year": year, "filter": f, "tables": tables,
-                                                   "years": range(today.year, today.year - 10, -1)})
+    return render(request, "reports/annual.html", {**context, "year": year, "filter": f, "tables": tables})
 
 
 @never_cache  # a person's own reading: never in a shared cache
@@ -175,7 +206,7 @@ def my_year(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "reports/my_year.html", context, status=400)
     year = form.cleaned_data["year"]
-    tables = [_unlinked(MY_YEAR, table, year_filter(year, today)) for table in reading_year(request.user, year, today)]
+    tables = _unlinked(request.user, MY_YEAR, reading_year(request.user, year, today), year_filter(year, today))
     return render(request, "reports/my_year.html", {**context, "year": year, "tables": tables,
                                                     "months": tables[0]})
 
@@ -206,8 +237,9 @@ def report_page(request: HttpRequest, slug: str) -> HttpResponse:
     form.data = {**form.data, "from": f.start.isoformat(), "to": f.end.isoformat()}
     try:
         with report_slot(request.user):
-            tables = [table_view(report, table, f, report.links_for(request.user, f, table))
-                      for table in report.tables(f)]
+            computed = report.tables(f)
+            tables = [table_view(report, table, f, report.links_for(request.user, f, table), hrefs)
+                      for table, hrefs in zip(computed, hrefs_for(request.user, computed), strict=True)]
     except ReportBusy as exc:
         return busy(request, exc)
     return render(request, "reports/report.html", {**context, "filter": f, "tables": tables,

@@ -53,6 +53,7 @@ ABLATIONS = (
     ("romanised names", (switches.ROMANIZED_NAMES,)),
     ("disciplines", (switches.DISCIPLINES,)),
     ("joined pinyin", (switches.JOINED_PINYIN,)),
+    ("law books after citers", (switches.LAW_BOOKS,)),
     # Everything issue 19 added to the query side at once (did-you-mean as a whole, its older Latin part
     # included): the figures before those features, on today's index.
     ("issue 19's features", (switches.LAW_NAMES, switches.CITATIONS, switches.SUGGESTIONS,

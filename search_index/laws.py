@@ -217,6 +217,21 @@ class Citation:
         return citation_term(self.law.code, self.article)
 
 
+#: The articles each book (编) of a law holds, for the laws whose books the dictionary names (``parts``): an article
+#: cited finds the books of its 编 (民法典第394条 → 民法典物权编…, searcher._with_law_books).  The Civil Code
+#: (2020): 1,260 articles in seven books and the 附则 (1259–1260).
+PART_ARTICLES: dict[str, tuple[tuple[str, int, int], ...]] = {
+    "中华人民共和国民法典": (("总则编", 1, 204), ("物权编", 205, 462), ("合同编", 463, 988), ("人格权编", 989, 1039),
+                     ("婚姻家庭编", 1040, 1118), ("继承编", 1119, 1163), ("侵权责任编", 1164, 1258)),
+}
+
+
+def part_of(law: Law, article: int) -> str | None:
+    """The book (编) of ``law`` that holds ``article`` (物权编 for 民法典第394条), or None when not known."""
+    return next((part for part, first, last in PART_ARTICLES.get(law.title, ()) if first <= article <= last
+                 and part in law.parts), None)
+
+
 def citation_term(code: str, article: int) -> str:
     """The ``cites`` field's term for an article of a law: ``f0186a394``."""
     return f"{code.lower()}a{article}"

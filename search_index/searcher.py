@@ -598,6 +598,35 @@ def _exact_title(query, law: laws.Law | None):
     return wq.AndMaybe(query, wq.ConstantScoreQuery(wq.Or(keys), EXACT_TITLE_SCORE))
 
 
+#: Added to the score of a work citing the article a query names when the law's books are searched as well
+#: (``_with_law_books``): above the law's own text (``EXACT_TITLE_SCORE``), so the citing works stay first.
+CITED_SCORE = 2 * EXACT_TITLE_SCORE
+
+
+def _with_law_books(query, law: _LawQuery, schema):
+    """A query that is one article citation and nothing else (民法典第394条, in any form): the works citing it
+    first, as before, then the law's own text (a record whose title proper is one of the law's names: it holds
+    the article) and the books on the law's 编 holding the article (``laws.part_of``: 民法典物权编理解与适用 for
+    article 394), which a judge looking the article up wants too (walk 20: only the citing paper was found).
+    Any other query — a citation with other words (民法典第394条 抵押), two articles, an ``article`` filter — is
+    ``query`` unchanged."""
+    if (not isinstance(query, wq.Term) or query.fieldname != "cites" or law.law is None
+            or len({(c["law"], c["article"]) for c in law.citations}) != 1 or not switches.on(switches.LAW_BOOKS)):
+        return query
+    found = law.law
+    article = law.citations[0]["article"]
+    books = [wq.ConstantScoreQuery(wq.Or([wq.Term("title_exact", key) for key in
+                                          dict.fromkeys(laws.title_key(f) for f in found.forms()) if key]),
+                                   EXACT_TITLE_SCORE)]
+    part = laws.part_of(found, article)
+    if part is not None:
+        # The book's name as titles write it (民法典物权编, 中华人民共和国民法典物权编): a phrase in the title.
+        named = parse(" OR ".join(f'"{form}{part}"' for form in found.forms()), schema, fields=["title"])
+        if named is not None:
+            books.append(named)
+    return wq.Or([wq.AndMaybe(query, wq.ConstantScoreQuery(query, CITED_SCORE)), *books])
+
+
 # --- disciplines -----------------------------------------------------------------------------------------
 
 #: Discipline names (刑法学, 民事诉讼法学) rewritten in one query at most.
@@ -1611,7 +1640,9 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
         result = run(wq.Every())
     else:
         query = parse(words, schema, fields=_fields_for(text, with_bigrams=False))
-        result = run(_exact_title(query, law.whole)) if query is not None else None
+        # An article chosen (the facet's link) keeps to the works citing it.
+        searched = query if filters.cites else _with_law_books(query, law, schema)
+        result = run(_exact_title(searched, law.whole)) if query is not None else None
         if isinstance(query, wq.Term):  # an ISBN, a CLC class or one cited article: nothing to widen
             pass
         elif (result is None or result[0] < offset + limit) and has_han(text):

@@ -31,8 +31,12 @@ DISCIPLINES = "disciplines"
 #: (searcher._with_joined_pinyin).
 JOINED_PINYIN = "joined_pinyin"
 
+#: A query that is one article citation also finds, after the works citing it, the law's own text and the books
+#: of the law's 编 holding the article (searcher._with_law_books).
+LAW_BOOKS = "law_books"
+
 ALL = (LAW_NAMES, CITATIONS, SUGGESTIONS, PINYIN, BIGRAMS, T2S, EXACT_TITLE, ROMANIZED_NAMES, DISCIPLINES,
-       JOINED_PINYIN)
+       JOINED_PINYIN, LAW_BOOKS)
 
 _off: set[str] = set()
 

@@ -80,7 +80,9 @@ urlpatterns = [
     path("organize/<int:pk>/attendees", event_views.attendees, name="event-attendees"),
     path("registrations/<int:pk>/cancel", event_views.cancel_registration, name="registration-cancel"),
     path("reports/", report_views.report_index, name="reports"),
-    path("reports/annual/", report_views.annual_summary, name="report-annual"),
+    # The annual report has one page, /reports/annual (printable); the old address of that page redirects to it.
+    path("reports/annual", report_views.annual_summary, name="report-annual"),
+    path("reports/annual/", RedirectView.as_view(pattern_name="report-annual", permanent=True, query_string=True)),
     path("me/reading", report_views.my_year, name="my-year"),
     path("reports/<slug:slug>", report_views.report_page, name="report"),
     path("reports/<slug:slug>/records", report_views.report_records, name="report-records"),

@@ -283,12 +283,16 @@ def test_a_bad_figure_is_refused_naming_the_parameter(world):
 # --- the page, the files and the API hold the same figures -----------------------------------------------------------
 
 
+#: The report tables of a page (class "report", and "stack" when laid out as cards on a phone).
+REPORT_TABLES = '//table[contains(concat(" ", @class, " "), " report ")]'
+
+
 def _page_tables(html: str) -> dict[str, list[list[str]]]:
     """Each table's rows as the page shows them: the body's, then the footer's (total rows, their first cell a
     row header)."""
     doc = lxml.html.fromstring(html)
     found = {}
-    for table in doc.xpath('//table[@class="report"]'):
+    for table in doc.xpath(REPORT_TABLES):
         found[table.get("id").removeprefix("table-")] = [
             [td.get("data-v") if td.get("data-v") is not None else td.text_content().strip()
              for td in tr.xpath("th|td")]
@@ -352,7 +356,8 @@ def test_exports_neutralise_formula_cells(world):
 
 
 def _links(html: str) -> list[str]:
-    return lxml.html.fromstring(html).xpath('//table[@class="report"]//a/@href')
+    """The links of the report tables to the records behind figures (not a title's link to its page)."""
+    return [href for href in lxml.html.fromstring(html).xpath(f'{REPORT_TABLES}//a/@href') if "/records?" in href]
 
 
 def test_librarians_follow_every_figure_to_its_records(world):

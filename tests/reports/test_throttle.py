@@ -31,7 +31,7 @@ def client(user) -> Client:
 
 
 URLS = ["/reports/circulation", "/reports/circulation/months.csv", "/reports/circulation/months.xlsx",
-        "/reports/annual/", "/api/v1/reports/circulation",
+        "/reports/annual", "/api/v1/reports/circulation",
         "/api/v1/reports/readers/records?figure=active", "/reports/readers/records?figure=active",
         # The records behind a figure as one file (walk 20): as costly as a report.
         "/reports/readers/records.xlsx?figure=active", "/reports/readers/records.csv?figure=active"]

@@ -261,6 +261,38 @@ def test_the_article_filter_keeps_the_works_citing_it(corpus):
         services.search("抵押权", filters=Filters(article=401))
 
 
+def test_one_article_alone_finds_the_code_and_the_volume_of_its_book_after_the_works_citing_it(corpus):
+    """Routine walk (issue 20): 民法典第394条 found only the works citing it; a judge looking the article up wants
+    the Code's text and the commentary on its 物权编 too — after the citing works, which stay first."""
+    from search_index import switches
+
+    code = book_create(title="中华人民共和国民法典", year=2020)
+    volume = book_create(title="民法典物权编理解与适用", year=2020, summary="逐条解读物权编。")
+    book_create(title="民法典合同编理解与适用", year=2020)
+    book_create(title="担保物权研究", year=2019, summary="抵押权与质权。")  # neither cites it nor names the Code
+    services.index_rebuild()
+    citing = sorted([("paper", corpus["paper_full_text"].pk), ("paper", corpus["paper_abstract"].pk)])
+
+    for query in ("民法典第394条", "《中华人民共和国民法典》第三百九十四条", "民法典第三百九十四条第一款"):
+        ranked = [(h.type, h.id) for h in services.search(query, filters=PUBLIC).items]
+        assert sorted(ranked[:2]) == citing and ranked[2:] == [("book", code.pk), ("book", volume.pk)], query
+    # An article of another book: the Code, not the 物权编 volume (nor the 合同编 one: it is not the 侵权责任编's).
+    assert keys(services.search("民法典第1165条", filters=PUBLIC)) == [("book", code.pk)]
+    # Other words, the article facet, or the switch off: the citing works only, as before.
+    assert keys(services.search("民法典第394条 抵押", filters=PUBLIC)) == citing
+    assert keys(services.search("民法典第394条", filters=Filters(article=394))) == citing
+    with switches.off(switches.LAW_BOOKS):
+        assert keys(services.search("民法典第394条", filters=PUBLIC)) == citing
+
+
+def test_the_articles_of_a_book_of_the_civil_code():
+    code = laws.Law(code="f0186", title="中华人民共和国民法典", parts=("总则编", "物权编", "合同编", "人格权编",
+                                                                     "婚姻家庭编", "继承编", "侵权责任编"))
+    assert [laws.part_of(code, n) for n in (1, 204, 205, 394, 462, 463, 1164, 1258, 1259)] == [
+        "总则编", "总则编", "物权编", "物权编", "物权编", "合同编", "侵权责任编", "侵权责任编", None]
+    assert laws.part_of(laws.Law(code="f0001", title="中华人民共和国专利法"), 5) is None
+
+
 def test_a_year_after_a_law_name_is_no_article(corpus):
     result = services.search("公司法2023", filters=PUBLIC)
     assert result.citations == []

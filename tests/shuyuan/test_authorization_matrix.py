@@ -362,8 +362,11 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
                                               body={"name": "平板", "scope": "all", "action": "save"}, owned=True),
     ("GET", "me/notices"): E(LOGIN, 200, 200, 200, 200),
     ("GET", "me/reading"): E(LOGIN, 200, 200, 200, 200),
-    # The annual summary: librarians and the leadership (manager, not an actor here).
-    ("GET", "reports/annual/"): E(LOGIN, 403, 200, 403, 403, 200),
+    # The annual summary: librarians and the leadership (manager, not an actor here).  Its one page is
+    # /reports/annual; the old address redirects there (permanently, for everyone: the page then decides).
+    ("GET", "reports/annual"): E(LOGIN, 403, 200, 403, 403, 200),
+    ("GET", "reports/annual/"): same(301),
+    ("POST", "reports/annual/"): same(301),
     ("POST", "me/contact"): E(LOGIN, 302, 302, 302, 302),
     ("POST", "me/notice-preferences"): E(LOGIN, 302, 302, 302, 302),
     # A judge's own papers; librarians edit every paper.  An empty form is shown again with its errors.

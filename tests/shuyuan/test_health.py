@@ -31,9 +31,13 @@ def node(position, waiting, lag_seconds=0.0):
     return {"node": changelog.node_name(), "position": position, "waiting": waiting, "lag_seconds": lag_seconds}
 
 
-def test_readyz_shows_this_nodes_place_in_the_change_log():
+def test_readyz_shows_this_nodes_place_in_the_change_log(settings):
     from search_index.worker import apply_outbox
 
+    # On PostgreSQL the ids below the entry (taken by earlier tests' rolled-back transactions) are gaps that
+    # settle only once every transaction older than them has ended — this test's own never does: they are
+    # given up at once here, as a gap older than SEARCH_LOG_GAP_SECONDS is.
+    settings.SEARCH_LOG_GAP_SECONDS = 0
     services.index_rebuild()
     book_create(title="民法物权", year=2020)
     first = IndexChange.objects.get()
@@ -41,6 +45,7 @@ def test_readyz_shows_this_nodes_place_in_the_change_log():
 
     waiting = Client().get("/readyz").json()["search_node"]
     apply_outbox()
+    apply_outbox()  # the second round looks at the gaps the first one noticed
     caught_up = Client().get("/readyz").json()["search_node"]
 
     assert (waiting["position"], waiting["waiting"], 90 <= waiting["lag_seconds"] < 3600) == (0, 1, True)
