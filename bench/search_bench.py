@@ -174,6 +174,13 @@ def dir_size(path: Path) -> int:
     return total
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (user + system).  On a machine shared with
+    other work the wall time of a build or a query grows with the load; its CPU time much less so."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def rss_mb(who=resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
@@ -293,11 +300,11 @@ def build_whoosh(procs: int, *, reuse: bool = False, sidecars: bool = True) -> d
     from search_index import documents, generations, postings_cache, services, sidecar, whoosh_private
 
     if reuse:
-        records, wall = documents.count_documents(), float("nan")
+        records, wall, cpu = documents.count_documents(), float("nan"), float("nan")
     else:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         records = services.index_rebuild(procs=procs).records
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     try:
         ix = generations.open_index()
     except generations.IndexMissing as exc:
@@ -321,6 +328,7 @@ def build_whoosh(procs: int, *, reuse: bool = False, sidecars: bool = True) -> d
     return {
         "records": records,
         "seconds": wall,
+        "cpu_seconds": cpu,
         "rate": records / wall if wall else float("nan"),
         "size": size,
         "segments": segments,
@@ -343,10 +351,11 @@ def time_services(queries) -> tuple[list[float], list[dict]]:
     filters = services.Filters()
     times, info = [], []
     for _kind, text in queries:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         result = services.search(text, filters=filters, limit=20)
         times.append((time.perf_counter() - t) * 1000)
-        info.append({"count": result.count, "all": result.matched_all_terms, "items": len(result.items)})
+        info.append({"count": result.count, "all": result.matched_all_terms, "items": len(result.items),
+                     "cpu_ms": (time.process_time() - c) * 1000})
     return times, info
 
 
@@ -354,13 +363,15 @@ def time_api(queries) -> list[float]:
     from django.test import Client
 
     client = Client()
-    times = []
+    times, cpu = [], []
     for _kind, text in queries:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         response = client.get("/api/v1/search", {"q": text})
         times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
         if response.status_code != 200:
             raise RuntimeError(f"API answered {response.status_code} for {text!r}: {response.content[:300]!r}")
+    time_api.cpu_ms = cpu
     return times
 
 
@@ -518,6 +529,74 @@ def time_hostile(shapes, runs: int) -> list[dict]:
     return out
 
 
+def process_memory(pid: int) -> dict[str, float]:
+    """A process's memory from /proc, in MB: resident (VmRSS), its peak (VmHWM), and of the resident memory the
+    private part (RssAnon) and the mapped files (RssFile: the index's sidecars and libraries, shared through the
+    page cache with every other process that maps them)."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"):
+                out[key] = int(value.split()[0]) / 1024
+    return out
+
+
+def time_gunicorn(workdir: Path, queries, warmup) -> dict:
+    """The API through gunicorn with one sync worker, as ``make serve`` runs it (``bench.loadtest``'s command):
+    the queries over HTTP, then the worker process's memory after them."""
+    import http.client
+    import urllib.parse
+
+    from bench.loadtest import free_port, gunicorn_command
+
+    port = free_port()
+    env = dict(os.environ, ALLOWED_HOSTS="127.0.0.1,testserver")
+    log = workdir / "gunicorn.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(gunicorn_command(1, port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def get(text: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
+            conn.request("GET", "/api/v1/search?" + urllib.parse.urlencode({"q": text}))
+            response = conn.getresponse()
+            response.read()
+            return response.status
+        finally:
+            conn.close()
+
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if get("法院") == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"gunicorn did not answer:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        worker = int(children[0])
+        started = process_memory(worker)
+        for _kind, text in warmup:
+            get(text)
+        warm = process_memory(worker)
+        times = []
+        for _kind, text in queries:
+            t = time.perf_counter()
+            status = get(text)
+            times.append((time.perf_counter() - t) * 1000)
+            if status != 200:
+                raise RuntimeError(f"gunicorn answered {status} for {text!r}")
+        return {"latency": summary(times), "memory_started": started, "memory_warm": warm,
+                "memory": process_memory(worker), "worker_pid": worker}
+    finally:
+        stop_process_group(proc)
+
+
 # --------------------------------------------------------------------------------------------------------
 # 4. Commit to searchable
 # --------------------------------------------------------------------------------------------------------
@@ -645,7 +724,7 @@ FTS5_FACET = (
 def build_fts5(path: Path, procs: int) -> dict:
     from search_index import documents
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     conn = sqlite3.connect(path, isolation_level=None)  # autocommit; transactions are explicit below
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -666,18 +745,24 @@ def build_fts5(path: Path, procs: int) -> dict:
     count = 0
     insert = "INSERT INTO docs(title, authors, summary, text, key, clc_facet, visibility) VALUES (?,?,?,?,?,?,?)"
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(procs) as pool:
+    pool = ctx.Pool(procs)
+    try:
         conn.execute("BEGIN")
         for rows in pool.imap(_fts_rows, chunks(source(), 100), chunksize=1):
             conn.executemany(insert, rows)
             count += len(rows)
         conn.execute("COMMIT")
+        pool.close()
+        pool.join()  # the workers' CPU time is counted once they are waited for
+    finally:
+        pool.terminate()
     conn.execute("INSERT INTO docs(docs) VALUES('optimize')")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     size = sum(f.stat().st_size for f in path.parent.glob(path.name + "*"))
-    return {"records": count, "seconds": wall, "rate": count / wall if wall else float("nan"), "size": size}
+    return {"records": count, "seconds": wall, "cpu_seconds": cpu, "rate": count / wall if wall else float("nan"),
+            "size": size}
 
 
 def fts5_match(text: str) -> str | None:
@@ -694,17 +779,19 @@ def fts5_match(text: str) -> str | None:
 
 def time_fts5(path: Path, queries) -> tuple[list[float], list[int]]:
     conn = sqlite3.connect(path)
-    times, counts = [], []
+    times, counts, cpu = [], [], []
     for _kind, text in queries:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         match = fts5_match(text)
         n = 0
         if match is not None:
             conn.execute(FTS5_SELECT, (match,)).fetchall()
             n = sum(c for _f, c in conn.execute(FTS5_FACET, (match,)).fetchall())
         times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
         counts.append(n)
     conn.close()
+    time_fts5.cpu_ms = cpu
     return times, counts
 
 
@@ -936,7 +1023,7 @@ def main(argv=None) -> int:
         postings_cache.READ_SIDECARS = False
     wb = build_whoosh(args.procs, reuse=args.reuse, sidecars=not args.no_sidecars)
     say(
-        f"    {wb['records']:,} records in {wb['seconds']:.1f} s = {wb['rate']:,.0f} records/s; "
+        f"    {wb['records']:,} records in {wb['seconds']:.1f} s = {wb['rate']:,.0f} records/s ({wb['cpu_seconds']:,.1f} s of CPU); "
         f"index {wb['size'] / 2**20:,.1f} MB on disk, {wb['segments']} segment(s), {wb['files']} files, "
         f"compound={'yes' if wb['compound'] else 'no'}; peak RSS self {rss_mb():,.0f} MB, "
         f"children {rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB"
@@ -956,19 +1043,21 @@ def main(argv=None) -> int:
     time_services(warmup)
     svc_ms, svc_info = time_services(queries)
     svc = summary(svc_ms)
+    svc_cpu = summary([i["cpu_ms"] for i in svc_info])
     counts = [i["count"] for i in svc_info]
     fallback = sum(1 for i in svc_info if not i["all"])
     zero = sum(1 for c in counts if c == 0)
     say(
         f"    services.search(): p50 {svc['p50']:.1f} ms, p95 {svc['p95']:.1f}, p99 {svc['p99']:.1f}, mean {svc['mean']:.1f}, "
         f"max {svc['max']:.1f}; hits median {statistics.median(counts):,.0f}, p90 {percentile(counts, 90):,.0f}; "
-        f"{fallback} fell back to any-term, {zero} found nothing"
+        f"{fallback} fell back to any-term, {zero} found nothing; CPU p50 {svc_cpu['p50']:.1f} ms, p95 {svc_cpu['p95']:.1f}"
     )
     time_api(warmup)
     api_ms = time_api(queries)
     api = summary(api_ms)
+    api_cpu = summary(time_api.cpu_ms)
     say(f"    GET /api/v1/search:  p50 {api['p50']:.1f} ms, p95 {api['p95']:.1f}, p99 {api['p99']:.1f}, mean {api['mean']:.1f}, "
-        f"max {api['max']:.1f}")
+        f"max {api['max']:.1f}; CPU p50 {api_cpu['p50']:.1f} ms, p95 {api_cpu['p95']:.1f}")
     by_kind = defaultdict(list)
     for (kind, _t), ms, info in zip(queries, api_ms, svc_info, strict=True):
         by_kind[kind].append((ms, info["count"]))
@@ -1009,6 +1098,16 @@ def main(argv=None) -> int:
             say(f"    _suggest() alone: p50 {mh['suggest']['p50']:.1f} ms, p95 {mh['suggest']['p95']:.1f}, "
                 f"max {mh['suggest']['max']:.1f}")
 
+    say(f"\n[3d] the API through gunicorn, one sync worker (make serve's command), {len(queries)} queries over HTTP; "
+        f"the worker's memory after them ({load()})")
+    gw = time_gunicorn(workdir, queries, warmup)
+    mem, mem0, memw = gw["memory"], gw["memory_started"], gw["memory_warm"]
+    say(f"    p50 {gw['latency']['p50']:.1f} ms, p95 {gw['latency']['p95']:.1f}, p99 {gw['latency']['p99']:.1f}; worker "
+        f"resident {mem['VmRSS']:,.0f} MB (peak {mem['VmHWM']:,.0f}): private {mem['RssAnon']:,.0f} MB, mapped files "
+        f"{mem['RssFile']:,.0f} MB (the sidecars among them, shared through the page cache); after its first query "
+        f"{mem0['VmRSS']:,.0f} MB (private {mem0['RssAnon']:,.0f}), after the {len(warmup)} warm-up queries "
+        f"{memw['VmRSS']:,.0f} MB (private {memw['RssAnon']:,.0f})")
+
     say(f"\n[4] commit to searchable: {args.trials} × library.services.book_create() in transaction.atomic(); "
         f"reference: this process drains after its commit (SEARCH_DRAIN_IN_REQUEST) … ({load()})")
     from django.conf import settings as django_settings
@@ -1039,7 +1138,7 @@ def main(argv=None) -> int:
         f"(before: p50 {before_100['p50']:.1f}, p95 {before_100['p95']:.1f})")
     remove_trial_books(cs.pop("created"))
 
-    fb = fts = None
+    fb = fts = fts_cpu = None
     fts_counts = None
     if not args.skip_fts5:
         fts_path = workdir / "fts5.sqlite3"
@@ -1047,20 +1146,23 @@ def main(argv=None) -> int:
             f"({load()})")
         if args.reuse and (workdir / FTS5_DONE).exists():
             fb = json.loads((workdir / FTS5_DONE).read_text())
-            fb["seconds"] = fb["rate"] = float("nan")
+            fb["seconds"] = fb["rate"] = fb["cpu_seconds"] = float("nan")
             say(f"    reusing the FTS5 database of an earlier run ({fb['records']:,} records)")
         else:
             for f in workdir.glob("fts5.sqlite3*"):
                 f.unlink()
             fb = build_fts5(fts_path, args.procs)
             (workdir / FTS5_DONE).write_text(json.dumps(fb))
-        say(f"    {fb['records']:,} records in {fb['seconds']:.1f} s = {fb['rate']:,.0f} records/s; "
+        say(f"    {fb['records']:,} records in {fb['seconds']:.1f} s = {fb['rate']:,.0f} records/s "
+            f"({fb['cpu_seconds']:,.1f} s of CPU); "
             f"database {fb['size'] / 2**20:,.1f} MB")
         time_fts5(fts_path, warmup)
         fts_ms, fts_counts = time_fts5(fts_path, queries)
         fts = summary(fts_ms)
+        fts_cpu = summary(time_fts5.cpu_ms)
         say(f"    MATCH + bm25 top 20 + highlight/snippets + clc facet: p50 {fts['p50']:.1f} ms, p95 {fts['p95']:.1f}, "
-            f"p99 {fts['p99']:.1f}, mean {fts['mean']:.1f}; hits median {statistics.median(fts_counts):,.0f}")
+            f"p99 {fts['p99']:.1f}, mean {fts['mean']:.1f}; hits median {statistics.median(fts_counts):,.0f}; "
+            f"CPU p50 {fts_cpu['p50']:.1f} ms, p95 {fts_cpu['p95']:.1f}")
 
     if args.breakdown:
         sub = queries[: args.breakdown_queries]
@@ -1076,6 +1178,8 @@ def main(argv=None) -> int:
     rows = [
         ["records", f"{wb['records']:,}", f"{fb['records']:,}" if fb else "n/a", ""],
         ["full build (s)", fmt(wb["seconds"]), fmt(fb["seconds"]) if fb else "n/a", ratio(wb["seconds"], fb and fb["seconds"])],
+        ["full build, CPU of all processes (s)", fmt(wb["cpu_seconds"]), fmt(fb["cpu_seconds"]) if fb else "n/a",
+         ratio(wb["cpu_seconds"], fb and fb["cpu_seconds"])],
         ["build rate (records/s)", fmt(wb["rate"]), fmt(fb["rate"]) if fb else "n/a", ratio(wb["rate"], fb and fb["rate"])],
         ["index size (MB)", fmt(wb["size"] / 2**20), fmt(fb["size"] / 2**20) if fb else "n/a",
          ratio(wb["size"], fb and fb["size"])],
@@ -1087,8 +1191,18 @@ def main(argv=None) -> int:
         ["query p95, API (ms)", fmt(api["p95"]), fmt(fts_s.get("p95")), ratio(api["p95"], fts_s.get("p95"))],
         ["query p99, API (ms)", fmt(api["p99"]), fmt(fts_s.get("p99")), ratio(api["p99"], fts_s.get("p99"))],
         ["query mean, API (ms)", fmt(api["mean"]), fmt(fts_s.get("mean")), ratio(api["mean"], fts_s.get("mean"))],
+        ["query p50, API, CPU (ms)", fmt(api_cpu["p50"]), fmt((fts_cpu or {}).get("p50")),
+         ratio(api_cpu["p50"], (fts_cpu or {}).get("p50"))],
+        ["query p95, API, CPU (ms)", fmt(api_cpu["p95"]), fmt((fts_cpu or {}).get("p95")),
+         ratio(api_cpu["p95"], (fts_cpu or {}).get("p95"))],
         ["hits per query, median", fmt(statistics.median(counts)),
          fmt(statistics.median(fts_counts)) if fts_counts else "n/a", ""],
+        ["query p95, API through gunicorn (ms)", fmt(gw["latency"]["p95"]), fmt(fts_s.get("p95")),
+         ratio(gw["latency"]["p95"], fts_s.get("p95"))],
+        ["web worker resident after the warm-up (MB)", fmt(gw["memory_warm"]["VmRSS"]), "", ""],
+        ["  of it private (MB)", fmt(gw["memory_warm"]["RssAnon"]), "", ""],
+        [f"web worker resident after {len(queries)} queries (MB)", fmt(gw["memory"]["VmRSS"]), "", ""],
+        ["  of it private (MB)", fmt(gw["memory"]["RssAnon"]), "", ""],
         ["commit → searchable, median (ms)", fmt(cs["median_ms"]), "n/a", ""],
         ["  the same, drained in the request (reference)", fmt(cs["reference_median_ms"]), "n/a",
          ratio(cs["median_ms"], cs["reference_median_ms"])],
@@ -1116,9 +1230,9 @@ def main(argv=None) -> int:
     say(table(targets, ["target", "measured", "verdict"]))
     (workdir / "last-result.json").write_text(
         json.dumps(
-            {"args": vars(args), "catalog": cat, "whoosh_build": wb, "services": svc, "api": api, "hostile": hostile,
-             "fts5_build": fb,
-             "fts5": fts, "commit_to_searchable": cs},
+            {"args": vars(args), "catalog": cat, "whoosh_build": wb, "services": svc, "services_cpu": svc_cpu, "api": api,
+             "api_cpu": api_cpu, "gunicorn": gw, "hostile": hostile, "fts5_build": fb, "fts5": fts, "fts5_cpu": fts_cpu,
+             "commit_to_searchable": cs},
             indent=2, default=str,
         )
     )

@@ -30,6 +30,7 @@ import functools
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -53,6 +54,7 @@ __all__ = [
     "ClcTokenizer",
     "EnglishStemFilter",
     "HanReading",
+    "IndexingAnalyzer",
     "IsbnTokenizer",
     "MixedScriptTokenizer",
     "PinyinTokenizer",
@@ -313,6 +315,7 @@ def get_jieba():
                 instance = getattr(rjieba, "_DEFAULT_JIEBA", None) or rjieba.Jieba()
                 _load_user_dict(instance, LEGAL_DICT_PATH)
                 _expand_word.cache_clear()
+                _pinyin_terms.cache_clear()
                 _jieba_instance = instance
             jieba = _jieba_instance
     return jieba
@@ -499,6 +502,29 @@ class _SpanTokenizer(Tokenizer):
                 t.endchar = start_char + endchar
             yield t
 
+    def index_positions(self, value: str, start_pos: int = 0) -> tuple[dict[str, list[int]], int | None]:
+        """Every term of ``value`` in index mode with its positions, in the order of first occurrence, and the
+        last position (None: no token): what ``__call__(value, positions=True, start_pos=start_pos,
+        mode="index")`` yields, without a Token object per word (:class:`IndexingAnalyzer`)."""
+        poses: dict[str, list[int]] = {}
+        pos = start_pos - 1
+        last_group = None
+        for span in self.spans(value, "index"):
+            group = span[3] if len(span) > 3 else None
+            if group is None or group != last_group:
+                pos += 1
+            last_group = group
+            found = poses.get(span[0])
+            if found is None:
+                poses[span[0]] = [pos]
+            else:
+                found.append(pos)
+        return poses, (pos if poses else None)
+
+    def index_counts(self, value: str) -> dict[str, int]:
+        """How many times each term of ``value`` occurs in index mode (:class:`IndexingAnalyzer`)."""
+        return Counter(span[0] for span in self.spans(value, "index"))
+
     def spans(self, value: str, mode: str) -> Iterable[Span]:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -608,7 +634,140 @@ class EnglishStemFilter(Filter):
             yield t
 
 
-def text_analyzer() -> CompositeAnalyzer:
+class IndexingAnalyzer(CompositeAnalyzer):
+    """A composite analyzer of this module with a second way to run it when a document is indexed.
+
+    :meth:`index_terms` and :meth:`index_counts` give the terms of a value with their positions or counts,
+    exactly as counting the analyzer's token stream would, without a Token object per word and a generator
+    per filter; the counts come from each distinct word once (a paper's full text repeats its words: 3,400
+    tokens, a few hundred words).  The index's formats read them (:mod:`search_index.index_formats`);
+    queries, highlights and everything else get the ordinary token stream.
+
+    Two chains are known: a :class:`_SpanTokenizer` alone (bigrams, pinyin, ISBN, CLC …) and
+    :func:`text_analyzer`'s (``MixedScriptTokenizer | StopFilter | GroupRenumberFilter | EnglishStemFilter``,
+    run fused below); any other chain is counted from its token stream.
+    """
+
+    def index_terms(self, value: str, start_pos: int = 0) -> tuple[dict[str, list[int]], int | None]:
+        """Each term with its positions (first occurrence order) and the last position (None: no token),
+        as ``self(value, positions=True, start_pos=start_pos, mode="index")`` gives them unstopped."""
+        items = self.items
+        if len(items) == 1 and isinstance(items[0], _SpanTokenizer):
+            return items[0].index_positions(value, start_pos)
+        if _is_text_chain(items):
+            return _text_positions(value, start_pos, items[1].stops)
+        poses: dict[str, list[int]] = {}
+        last = None
+        for t in self(value, positions=True, start_pos=start_pos, mode="index"):
+            if not t.stopped:
+                poses.setdefault(t.text, []).append(t.pos)
+                last = t.pos
+        return poses, last
+
+    def index_counts(self, value: str) -> dict[str, int]:
+        """How many times each term occurs in ``self(value, mode="index")``, unstopped."""
+        items = self.items
+        if len(items) == 1 and isinstance(items[0], _SpanTokenizer):
+            return items[0].index_counts(value)
+        if _is_text_chain(items):
+            return _text_counts(value, items[1].stops)
+        return Counter(t.text for t in self(value, mode="index") if not t.stopped)
+
+
+def _is_text_chain(items) -> bool:
+    return (
+        len(items) == 4
+        and type(items[0]) is MixedScriptTokenizer
+        and type(items[1]) is StopFilter
+        and items[1].min == 1
+        and items[1].max is None
+        and not items[1].renumber
+        and type(items[2]) is GroupRenumberFilter
+        and type(items[3]) is EnglishStemFilter
+    )
+
+
+def _text_positions(value: str, start_pos: int, stops: frozenset) -> tuple[dict[str, list[int]], int | None]:
+    """:func:`text_analyzer`'s chain fused: the tokenizer's positions (one per precise word, its dictionary
+    sub-words sharing it; one per Latin or Mongolian word), stop words dropped without renumbering, then the
+    gaps they leave closed (GroupRenumberFilter), ASCII words stemmed."""
+    s = _prepare(value)[0]
+    poses: dict[str, list[int]] = {}
+    get = poses.get
+    tokenize = get_jieba().tokenize
+    pos = start_pos - 1  # the tokenizer's position
+    last = None  # the tokenizer's position of the last token kept
+    renumbered = 0  # its position after GroupRenumberFilter
+    for m in _RUN_RE.finditer(s):
+        kind = m.lastgroup
+        if kind == "han":
+            for word, _start, _end in tokenize(m.group(), "default", True):
+                pos += 1
+                if last is None:
+                    renumbered = pos
+                else:
+                    renumbered += 1
+                last = pos
+                for sub, _i, _j in _expand_word(word):
+                    found = get(sub)
+                    if found is None:
+                        poses[sub] = [renumbered]
+                    else:
+                        found.append(renumbered)
+            continue
+        words = ((_fold_latin(m.group()),) if kind == "latin"
+                 else [w for w, _i, _j in _mongolian_words(m.group())])
+        for text in words:
+            if not text:
+                continue
+            pos += 1
+            if text in stops:
+                continue
+            if last is None:
+                renumbered = pos
+            else:
+                renumbered += 1
+            last = pos
+            if text.isascii() and text.isalpha():
+                text = _stem(text)
+            found = get(text)
+            if found is None:
+                poses[text] = [renumbered]
+            else:
+                found.append(renumbered)
+    return poses, (renumbered if last is not None else None)
+
+
+def _text_counts(value: str, stops: frozenset) -> dict[str, int]:
+    """How many times :func:`text_analyzer` yields each term of ``value``: each distinct precise word's
+    sub-words counted once per occurrence of the word."""
+    s = _prepare(value)[0]
+    tokenize = get_jieba().tokenize
+    words: list[str] = []
+    others: list[str] = []
+    for m in _RUN_RE.finditer(s):
+        kind = m.lastgroup
+        if kind == "han":
+            words += [word for word, _start, _end in tokenize(m.group(), "default", True)]
+        elif kind == "latin":
+            others.append(_fold_latin(m.group()))
+        else:
+            others += [w for w, _i, _j in _mongolian_words(m.group())]
+    counts: dict[str, int] = {}
+    get = counts.get
+    for word, n in Counter(words).items():
+        for sub, _i, _j in _expand_word(word):
+            counts[sub] = get(sub, 0) + n
+    for text, n in Counter(others).items():
+        if not text or text in stops:
+            continue
+        if text.isascii() and text.isalpha():
+            text = _stem(text)
+        counts[text] = get(text, 0) + n
+    return counts
+
+
+def text_analyzer() -> IndexingAnalyzer:
     """The main analyzer (title, people, subjects, summary, full text); identical at index and query time.
 
     NFKC → OpenCC t2s → script runs: Chinese words in rjieba search mode with the legal dictionary,
@@ -616,11 +775,11 @@ def text_analyzer() -> CompositeAnalyzer:
     lowercased, accent-folded, Porter-stemmed when ASCII letters; digits kept as is; only the English
     stop words in :data:`ENGLISH_STOP_WORDS` are removed.
     """
-    return (
-        MixedScriptTokenizer()
-        | StopFilter(stoplist=ENGLISH_STOP_WORDS, minsize=1, renumber=False)
-        | GroupRenumberFilter()
-        | EnglishStemFilter()
+    return IndexingAnalyzer(
+        MixedScriptTokenizer(),
+        StopFilter(stoplist=ENGLISH_STOP_WORDS, minsize=1, renumber=False),
+        GroupRenumberFilter(),
+        EnglishStemFilter(),
     )
 
 
@@ -645,6 +804,40 @@ class SectionedAnalyzer(Analyzer):
 
     def clean(self) -> None:
         self.inner.clean()
+
+    def index_terms(self, value: str) -> tuple[dict[str, list[int]], dict[str, float]] | None:
+        """Each term of ``value`` with its positions and its weight (the sum of its tokens' boosts), as
+        ``self(value, positions=True, mode="index")`` gives them; None when the wrapped analyzer has no
+        :meth:`IndexingAnalyzer.index_terms`."""
+        terms = getattr(self.inner, "index_terms", None)
+        if terms is None:
+            return None
+        if _SECTION not in value:
+            poses, _last = terms(value, 0)
+            return poses, {text: float(len(found)) for text, found in poses.items()}
+        poses: dict[str, list[int]] = {}
+        weights: dict[str, float] = {}
+        pos = 0
+        for part in value.split(_SECTION):
+            if not part:
+                continue
+            boost_text, _, text = part.partition(_BOOST_END)
+            boost = float(boost_text)
+            found, last = terms(text, pos)
+            for term, positions in found.items():
+                if term in poses:
+                    poses[term] += positions
+                    weight = weights[term]
+                else:
+                    poses[term] = positions
+                    weight = 0.0
+                # Each token's boost added in turn, as Whoosh's Positions.word_values adds them.
+                for _ in positions:
+                    weight += boost
+                weights[term] = weight
+            if last is not None:
+                pos = last + SECTION_GAP
+        return poses, weights
 
     def __call__(self, value, positions=False, start_pos=0, **kwargs) -> Iterator[Token]:
         if not isinstance(value, str) or _SECTION not in value:
@@ -705,17 +898,23 @@ class BigramTokenizer(_SpanTokenizer):
                 else:
                     yield run[i:j], starts[a + i], ends[a + j - 1]
 
+    def index_counts(self, value: str) -> dict[str, int]:
+        pairs: list[str] = []
+        for run in _HAN_RUN_RE.findall(_prepare(value)[0]):
+            pairs += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+        return Counter(pairs)
+
     def whole(self, value: str, mode: str) -> str:
         return "".join(_HAN_RUN_RE.findall(_prepare(value)[0]))
 
 
-def bigram_analyzer() -> CompositeAnalyzer:
+def bigram_analyzer() -> IndexingAnalyzer:
     """Han character bigrams after NFKC + t2s (担保物权 → 担保, 保物, 物权); non-Han text is ignored.
 
     For a lower-weighted fallback field, so that a query word jieba splits differently from the text
     still matches.  Identical at index and query time.
     """
-    return CompositeAnalyzer(BigramTokenizer())
+    return IndexingAnalyzer(BigramTokenizer())
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -766,29 +965,22 @@ class PinyinTokenizer(_SpanTokenizer):
         for m in _HAN_RUN_RE.finditer(s):
             a = m.start()
             for main, w0, _w1 in jieba.tokenize(m.group(), "default", True):
-                # Readings come from the whole word (pypinyin picks phrase readings); sub-words slice them.
-                syllables = _word_syllables(main)
-                seen_chars: set[int] = set()
-                for _sub, i, j in _expand_word(main):
-                    sub_syllables = syllables[i:j]
+                for text, i, j in _pinyin_word_spans(main):
                     b0, b1 = a + w0 + i, a + w0 + j
-                    sc, ec = (b0, b1) if starts is None else (starts[b0], ends[b1 - 1])
-                    full = "".join(sub_syllables)
-                    for text in _with_u(full) if full else ():
-                        yield text, sc, ec
-                    if j - i == 1:  # a one-character word: its pinyin is the syllable
-                        continue
-                    # Style.FIRST_LETTER is the first letter of each Style.NORMAL syllable.
-                    initials = "".join(p[:1] for p in sub_syllables)
-                    if initials:
-                        yield initials, sc, ec
-                    for k, syllable in enumerate(sub_syllables, start=i):
-                        if syllable and k not in seen_chars:
-                            seen_chars.add(k)
-                            c = a + w0 + k
-                            csc, cec = (c, c + 1) if starts is None else (starts[c], ends[c])
-                            for text in _with_u(syllable):
-                                yield text, csc, cec
+                    yield (text, b0, b1) if starts is None else (text, starts[b0], ends[b1 - 1])
+
+    def index_counts(self, value: str) -> dict[str, int]:
+        # A precise word's terms depend on the word alone (_pinyin_terms): each distinct word once.
+        jieba = get_jieba()
+        words: list[str] = []
+        for run in _HAN_RUN_RE.findall(_prepare(value)[0]):
+            words += [main for main, _w0, _w1 in jieba.tokenize(run, "default", True)]
+        counts: dict[str, int] = {}
+        get = counts.get
+        for main, n in Counter(words).items():
+            for text in _pinyin_terms(main):
+                counts[text] = get(text, 0) + n
+        return counts
 
     @staticmethod
     def _query_spans(value: str) -> Iterator[Span]:
@@ -808,6 +1000,37 @@ class PinyinTokenizer(_SpanTokenizer):
 
     def whole(self, value: str, mode: str) -> str:
         return "".join(_ASCII_ALNUM_RE.findall(_fold_pinyin(_prepare(value, simplify=False)[0])))
+
+
+def _pinyin_word_spans(main: str) -> list[tuple[str, int, int]]:
+    """What :class:`PinyinTokenizer` indexes for one word of the precise segmentation, with offsets into it."""
+    # Readings come from the whole word (pypinyin picks phrase readings); sub-words slice them.
+    syllables = _word_syllables(main)
+    seen_chars: set[int] = set()
+    out = []
+    for _sub, i, j in _expand_word(main):
+        sub_syllables = syllables[i:j]
+        full = "".join(sub_syllables)
+        for text in _with_u(full) if full else ():
+            out.append((text, i, j))
+        if j - i == 1:  # a one-character word: its pinyin is the syllable
+            continue
+        # Style.FIRST_LETTER is the first letter of each Style.NORMAL syllable.
+        initials = "".join(p[:1] for p in sub_syllables)
+        if initials:
+            out.append((initials, i, j))
+        for k, syllable in enumerate(sub_syllables, start=i):
+            if syllable and k not in seen_chars:
+                seen_chars.add(k)
+                for text in _with_u(syllable):
+                    out.append((text, k, k + 1))
+    return out
+
+
+@functools.lru_cache(maxsize=100_000)
+def _pinyin_terms(main: str) -> tuple[str, ...]:
+    """The pinyin terms of one word of the precise segmentation, in order (:func:`_pinyin_word_spans`)."""
+    return tuple(text for text, _i, _j in _pinyin_word_spans(main))
 
 
 class HanReading(NamedTuple):
@@ -941,14 +1164,14 @@ def joined_pinyin_keys(words: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def pinyin_analyzer() -> CompositeAnalyzer:
+def pinyin_analyzer() -> IndexingAnalyzer:
     """Pinyin field analyzer: indexes Chinese words as pinyin, queries with what the user typed.
 
     担保物权 is indexed as danbaowuquan, dbwq, danbao, db, wuquan, wq, … and dan, bao, wu, quan, so the
     queries ``danbaowuquan``, ``danbao wuquan``, ``dan bao wu quan`` and ``dbwq`` all match it; 法律 is
     indexed as falv and falu (and lv, lu), so ``falü``, ``falv`` and ``falu`` match.
     """
-    return CompositeAnalyzer(PinyinTokenizer())
+    return IndexingAnalyzer(PinyinTokenizer())
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1014,10 +1237,10 @@ class IsbnTokenizer(_SpanTokenizer):
         return ""
 
 
-def isbn_analyzer() -> CompositeAnalyzer:
+def isbn_analyzer() -> IndexingAnalyzer:
     """ISBN field analyzer: ``978-7-301-04815-3``, ``7-301-04815-7`` and ``ISBN 9787301048153`` all give
     ``9787301048153`` (and ``7301048157``); invalid input gives its digits, never an error."""
-    return CompositeAnalyzer(IsbnTokenizer())
+    return IndexingAnalyzer(IsbnTokenizer())
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1059,10 +1282,10 @@ class ClcTokenizer(_SpanTokenizer):
         return IDEOGRAPHIC_DOT.sub(".", _prepare(value, simplify=False)[0]).strip().strip(_CLC_STRIP).lower()
 
 
-def clc_analyzer() -> CompositeAnalyzer:
+def clc_analyzer() -> IndexingAnalyzer:
     """CLC field analyzer: index every prefix of the class number, query the typed class (``D92`` matches
     ``D923.2``)."""
-    return CompositeAnalyzer(ClcTokenizer())
+    return IndexingAnalyzer(ClcTokenizer())
 
 
 class CallNumberTokenizer(_SpanTokenizer):
@@ -1097,10 +1320,10 @@ class CallNumberTokenizer(_SpanTokenizer):
         return normalize_call_number(value).lower()
 
 
-def call_number_analyzer() -> CompositeAnalyzer:
+def call_number_analyzer() -> IndexingAnalyzer:
     """Call number field analyzer: ``D923.6`` finds every book of the class and below it, ``D923.6/12`` the
     book (all its volumes)."""
-    return CompositeAnalyzer(CallNumberTokenizer())
+    return IndexingAnalyzer(CallNumberTokenizer())
 
 
 # --------------------------------------------------------------------------------------------------------

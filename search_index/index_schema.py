@@ -37,6 +37,7 @@ from search_index.analysis import (
     pinyin_analyzer,
     text_analyzer,
 )
+from search_index.index_formats import use_indexing_formats
 
 INDEX_NAME = "catalog"
 # Bump when the schema or the analysis changes: an index of another version is
@@ -64,7 +65,7 @@ FIELD_BOOSTS = {
 
 def build_schema() -> Schema:
     text = text_analyzer()
-    return Schema(
+    schema = Schema(
         key=ID(unique=True, stored=True),
         type=ID(stored=True),
         pk=STORED(),
@@ -105,3 +106,6 @@ def build_schema() -> Schema:
         earliest_due=STORED(),
         holds=STORED(),
     )
+    # The same postings, from the analyzers' indexing path (search_index.index_formats).
+    use_indexing_formats(schema)
+    return schema

@@ -11,6 +11,7 @@ finds it taken leaves the entries to the holder, which reads the log again after
 """
 
 import fcntl
+import functools
 import logging
 import shutil
 import time
@@ -23,7 +24,17 @@ from django.db import transaction
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 
-from search_index import changelog, documents, generations, laws, postings_cache, sidecar, wake, whoosh_private
+from search_index import (
+    bulk_writer,
+    changelog,
+    documents,
+    generations,
+    laws,
+    postings_cache,
+    sidecar,
+    wake,
+    whoosh_private,
+)
 from search_index.analysis import romanized_name_keys, sections
 from search_index.index_schema import SECTION_BOOSTS
 from search_index.models import IndexChange
@@ -557,6 +568,11 @@ def merge_segments(*, max_small: int, max_bytes: int | None = None) -> MergeResu
 # --- rebuild ------------------------------------------------------------------------
 
 
+#: Postings a rebuild's writer process holds before writing them to a run file (search_index.bulk_writer): at
+#: 100,000 records each of two writers holds about 200 MB and writes none.
+REBUILD_POOL_MB = 512
+
+
 @dataclass
 class RebuildResult:
     records: int
@@ -621,32 +637,29 @@ def _rebuild(*, progress: Callable[[int], None] | None, procs: int) -> RebuildRe
         changelog.hold(start.position, generation=old_generation)
         path = generations.new_generation_dir()
         ix = generations.create_index(path)
-        # A large pool keeps Whoosh from spilling pickled runs to disk (−36% build
-        # time at 3,000 records in the benchmark; memory is per writer process).
-        if procs > 1:
-            writer = ix.writer(procs=procs, multisegment=True, limitmb=512, compound=False, codec=CatalogCodec())
-        else:
-            writer = ix.writer(limitmb=1024, compound=False, codec=CatalogCodec())
         count = 0
         beat_at = time.monotonic()
-        # No transaction around the read: on SQLite it would block every
-        # writer for the whole build.  Records changed meanwhile have entries
-        # after ``position`` and are applied again after the swap.
-        dictionary = laws.current()
-        for doc in documents.all_documents():
-            writer.add_document(**_index_fields(doc, dictionary))
-            count += 1
+
+        def counted(step: int) -> None:
+            nonlocal count, beat_at
+            count += step
             if progress:
-                progress(1)
+                progress(step)
             if time.monotonic() - beat_at > changelog.HEARTBEAT_SECONDS:
                 beat_at = time.monotonic()
                 changelog.hold_beat()  # a long build is not taken for a dead node, whose entries are pruned
-        # With multisegment each writer process leaves its own segment (Whoosh
-        # plans the optimize merge before they exist), so a procs=2 build ends
-        # with two segments; a single-process build ends with one.
-        writer.commit(optimize=True)
-        # Before the swap, so no search ever reads the new generation's long lists from Whoosh's blocks.
-        postings_cache.build_sidecars(ix)
+
+        # No transaction around the read: on SQLite it would block every
+        # writer for the whole build.  Records changed meanwhile have entries
+        # after ``position`` and are applied again after the swap.
+        # Each writer process writes one segment (a single-process build, one) with its sidecar, before the
+        # swap, so that no search ever reads the new generation's long lists from Whoosh's blocks.
+        segments = bulk_writer.write_segments(
+            ix, documents.all_documents(), prepare=functools.partial(_index_fields, dictionary=laws.current()),
+            procs=procs, limitmb=REBUILD_POOL_MB, codec_factory=CatalogCodec,
+            after=postings_cache.build_segment_sidecar, progress=counted)
+        whoosh_private.commit_segments(ix, segments)
+        postings_cache.build_sidecars(ix)  # none is missing: a check of each sidecar's key
         generations.mark_schema_version(path)
         generations.mark_log_position(path, start.position)
         generations.swap_in(path)

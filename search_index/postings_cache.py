@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import TermNotFound
+from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.system import unpack_uint
 
 from search_index import sidecar
@@ -526,22 +526,37 @@ def build_sidecars(ix, *, min_postings: int | None = None) -> list[str]:
     written = []
     with ix.reader() as reader:
         for leaf, _offset in reader.leaf_readers():
-            segment = leaf.segment()
-            if segment is None or leaf.doc_count_all() < min_postings:
-                continue
-            key = segment_key(leaf)
-            if key is None:
-                continue
-            folder = leaf.storage().folder
-            segment_id = segment.segment_id()
-            if sidecar.read_key(sidecar.path_for(folder, segment_id)) == key:
-                continue
-            started = time.monotonic()
-            path = sidecar.write(folder, segment_id, key, _long_lists(leaf, min_postings), min_postings=min_postings)
-            logger.info("sidecar of segment %s written: %.1f MB in %.1f s", segment_id,
-                        path.stat().st_size / 2**20, time.monotonic() - started)
-            written.append(segment_id)
+            if _build_sidecar(leaf, min_postings):
+                written.append(leaf.segment().segment_id())
     return written
+
+
+def build_segment_sidecar(storage, schema, segment, *, min_postings: int | None = None) -> bool:
+    """Write the sidecar of one segment, not yet committed to the index (a rebuild's writer process does, beside
+    the other writers: ``search_index.bulk_writer``); True if written."""
+    reader = SegmentReader(storage, schema, segment)
+    try:
+        return _build_sidecar(reader, SIDECAR_MIN_POSTINGS if min_postings is None else min_postings)
+    finally:
+        reader.close()
+
+
+def _build_sidecar(leaf, min_postings: int) -> bool:
+    segment = leaf.segment()
+    if segment is None or leaf.doc_count_all() < min_postings:
+        return False
+    key = segment_key(leaf)
+    if key is None:
+        return False
+    folder = leaf.storage().folder
+    segment_id = segment.segment_id()
+    if sidecar.read_key(sidecar.path_for(folder, segment_id)) == key:
+        return False
+    started = time.monotonic()
+    path = sidecar.write(folder, segment_id, key, _long_lists(leaf, min_postings), min_postings=min_postings)
+    logger.info("sidecar of segment %s written: %.1f MB in %.1f s", segment_id,
+                path.stat().st_size / 2**20, time.monotonic() - started)
+    return True
 
 
 def _long_lists(reader, min_postings: int):

@@ -35,6 +35,7 @@ from importlib.metadata import version
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, _lenfield
+from whoosh.index import TOC, clean_files
 from whoosh.util.numeric import byte_to_length
 
 #: The whoosh-reloaded version every accessor here was written against and checked on.
@@ -142,6 +143,15 @@ def at_end(m) -> bool:
 
 
 # --- index and weighting -----------------------------------------------------------------------------
+
+
+def commit_segments(ix, segments) -> None:
+    """Make ``segments`` (written by writers that did not commit: ``bulk_writer.write_segments``) the index's
+    segments: a new table of contents listing them and nothing else, and the files of any other segment
+    removed — what ``SegmentWriter._commit_toc`` does at the end of a commit."""
+    generation = ix.latest_generation() + 1
+    TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
+    clean_files(ix.storage, ix.indexname, generation, segments)
 
 
 def toc_segments(ix) -> list:
