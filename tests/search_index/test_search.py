@@ -219,6 +219,22 @@ def test_api_internal_papers_need_login(catalog, anon_api, judge_api):
     assert judge_api.get("/api/v1/search", {"q": "执行难"}).json()["count"] == 1
 
 
+@pytest.mark.parametrize("text", ["NOT 担保物权", "NOT 刑法学"])
+def test_a_query_whoosh_scores_keeps_to_the_visibility_rule_and_the_filters(catalog, anon_api, text):
+    """A top-level NOT is scored by Whoosh's own matchers, whose collector ignored the filter of allowed documents
+    (attack round 21): every internal paper was listed to anonymous readers by ``NOT <anything>``, and records of
+    another type than the one asked for.  Checked on the index's answer itself, before the database's check."""
+    internal = ("paper", catalog["internal"].pk)
+    anonymous = searcher.search(text, filters=PUBLIC)
+    assert internal not in keys(anonymous)
+    assert len(anonymous.items) == anonymous.count
+    assert internal in keys(searcher.search(text, filters=LOGGED_IN))
+    books = searcher.search(text, filters=Filters(type="book", include_internal=True))
+    assert books.items and {h.type for h in books.items} == {"book"} and len(books.items) == books.count
+    body = anon_api.get("/api/v1/search", {"q": text}).json()
+    assert internal not in [(i["type"], i["id"]) for i in body["items"]] and len(body["items"]) == body["count"]
+
+
 def test_a_paper_made_internal_is_withheld_from_anonymous_readers_before_this_node_applies_it(
         catalog, anon_api, judge_api, client):
     """Several nodes (attack round 21): a node whose index has not applied a change made through another node —
