@@ -543,7 +543,7 @@ def node_state(name: str | None = None) -> dict:
     floor = pruned_through()
     if row is not None and row.position < floor:
         # Entries it never applied were pruned (it was taken for dead): what is left of the log is not its lag.
-        return {"node": name, "position": row.position, "waiting": None, "lag_seconds": None,
+        return {"node": name, "position": row.position, "waiting": None, "lag_seconds": None, "behind": True,
                 "problem": _("日志已清理到 %(floor)s，本节点停在 %(position)s：它的索引须重建（其工作进程会自动重建）")
                 % {"floor": floor, "position": row.position}}
     waiting, seconds = lag(row)
