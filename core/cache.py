@@ -3,7 +3,9 @@
 Both caches hold what can be computed again (related-works lists, rendered calendar feeds), so while Redis does
 not answer a page is computed without them, as on a cold cache, instead of failing: a read is a miss, a write is
 skipped, and a warning is logged at most once a minute per process.  Connecting and each command give up after
-``SOCKET_SECONDS``, so a Redis that hangs costs a request that long, not a worker.
+``SOCKET_SECONDS``, and after a failure the process leaves Redis alone for ``RETRY_SECONDS`` (reads miss and
+writes are skipped at once; deletions are still tried), so a Redis that hangs costs one request that long every
+few seconds, not every cache call of every request.
 
 A deletion skipped while Redis was unreachable (a related-works list a change made stale) is not made up for: if
 Redis comes back with its data (a network break rather than a restart), such a list may be served until it
@@ -22,12 +24,23 @@ logger = logging.getLogger(__name__)
 
 #: Seconds to connect to Redis and to wait for each command's answer.
 SOCKET_SECONDS = 2
+#: After a command failed, this process leaves Redis alone this long (reads are misses, writes skipped at once),
+#: then tries again.  A Redis that hangs otherwise cost every cache call SOCKET_SECONDS: a book page makes several,
+#: so it took 12 s and a node's sync workers were all waiting (attack round 21).  Deletions are still tried
+#: (they forget stale lists).
+RETRY_SECONDS = 5
 _AWAY = (RedisConnectionError, RedisTimeoutError)
-_warned_at = [0.0]
+_warned_at = [-1e9]
+_away_until = [-1e9]
+
+
+def _skipping() -> bool:
+    return time.monotonic() < _away_until[0]
 
 
 def _away(exc: Exception) -> None:
     now = time.monotonic()
+    _away_until[0] = now + RETRY_SECONDS
     if now - _warned_at[0] >= 60:
         _warned_at[0] = now
         logger.warning("cache unavailable, working without it: %s: %s", exc.__class__.__name__, exc)
@@ -41,6 +54,8 @@ class TolerantRedisCache(RedisCache):
         super().__init__(server, params)
 
     def get(self, key, default=None, version=None):
+        if _skipping():
+            return default
         try:
             return super().get(key, default, version)
         except _AWAY as exc:
@@ -48,6 +63,8 @@ class TolerantRedisCache(RedisCache):
             return default
 
     def get_many(self, keys, version=None):
+        if _skipping():
+            return {}
         try:
             return super().get_many(keys, version)
         except _AWAY as exc:
@@ -55,6 +72,8 @@ class TolerantRedisCache(RedisCache):
             return {}
 
     def has_key(self, key, version=None):
+        if _skipping():
+            return False
         try:
             return super().has_key(key, version)
         except _AWAY as exc:
@@ -62,6 +81,8 @@ class TolerantRedisCache(RedisCache):
             return False
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        if _skipping():
+            return False
         try:
             return super().add(key, value, timeout, version)
         except _AWAY as exc:
@@ -69,12 +90,16 @@ class TolerantRedisCache(RedisCache):
             return False
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        if _skipping():
+            return None
         try:
             return super().set(key, value, timeout, version)
         except _AWAY as exc:
             _away(exc)
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        if _skipping():
+            return list(data)
         try:
             return super().set_many(data, timeout, version)
         except _AWAY as exc:
@@ -82,6 +107,8 @@ class TolerantRedisCache(RedisCache):
             return list(data)
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        if _skipping():
+            return False
         try:
             return super().touch(key, timeout, version)
         except _AWAY as exc:

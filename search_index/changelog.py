@@ -34,6 +34,7 @@ write the position only while holding the index's writer lock, after checking th
 import hashlib
 import heapq
 import logging
+import math
 import os
 import socket
 import threading
@@ -46,6 +47,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Q
 from django.db.models.functions import Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from search_index import generations
 from search_index.models import IndexChange, IndexLogState, IndexNode
@@ -327,6 +329,8 @@ def sync(current: Cursor) -> Cursor:
     again from the row, carrying its own local work over."""
     row = IndexNode.objects.filter(name=current.node).values_list("generation", "position", "applied_to").first()
     if row is None or row[0] != current.generation:
+        if row is not None and foreign_generation(row[0]):
+            _warn_shared(current.node, row[0])
         current.saved = None  # not ours yet, or a rebuild that never finished: this generation's from now on
         return current
     if current.saved is not None and row[1] == current.saved[0]:
@@ -339,6 +343,24 @@ def sync(current: Cursor) -> Cursor:
     _cursors[current.node] = fresh
     fresh.read()
     return fresh
+
+
+def foreign_generation(generation: str | None) -> bool:
+    """Whether a node row's generation is none of this node's index directory: another index directory writes the
+    row too, i.e. two nodes share one name (``SEARCH_NODE`` copied to both).  Each then overwrites the other's
+    position, so pruning protects only the one that wrote last and /readyz shows the other's lag."""
+    return bool(generation) and not (generations.root() / generation).is_dir()
+
+
+_shared_warned_at = [-math.inf]
+
+
+def _warn_shared(node: str, generation: str) -> None:
+    now = time.monotonic()
+    if now - _shared_warned_at[0] >= 60:
+        _shared_warned_at[0] = now
+        logger.error("search node %s: its row names index generation %s, which is not in %s: another node uses the "
+                     "same name; give each node its own SEARCH_NODE", node, generation, settings.SEARCH_INDEX_DIR)
 
 
 def unsaved(current: Cursor) -> bool:
@@ -510,8 +532,20 @@ def lag(node: IndexNode | None) -> tuple[int, float]:
 
 def node_state(name: str | None = None) -> dict:
     """This node's (or ``name``'s) place in the log, for /readyz and the admin."""
+    own = name is None
     name = name or node_name()
     row = IndexNode.objects.filter(name=name).first()
+    if own and row is not None and foreign_generation(row.generation):
+        # The row is another node's (a shared name): its position and lag say nothing of this node's index.
+        return {"node": name, "position": None, "waiting": None, "lag_seconds": None,
+                "problem": _("另一节点的索引（%(generation)s）也以本节点的名称记录进度：请为每个节点设置不同的 "
+                             "SEARCH_NODE") % {"generation": row.generation}}
+    floor = pruned_through()
+    if row is not None and row.position < floor:
+        # Entries it never applied were pruned (it was taken for dead): what is left of the log is not its lag.
+        return {"node": name, "position": row.position, "waiting": None, "lag_seconds": None, "behind": True,
+                "problem": _("日志已清理到 %(floor)s，本节点停在 %(position)s：它的索引须重建（其工作进程会自动重建）")
+                % {"floor": floor, "position": row.position}}
     waiting, seconds = lag(row)
     return {"node": name, "position": row.position if row else None, "waiting": waiting,
             "lag_seconds": round(seconds, 1)}

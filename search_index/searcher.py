@@ -1258,6 +1258,29 @@ def clear_caches() -> None:
     _live_segments = frozenset()
 
 
+class _AllowedTimeLimitCollector(collectors.TimeLimitCollector):
+    """Whoosh's time-limited collection of only the ``allowed`` documents (global numbers).
+
+    Not ``TimeLimitCollector(searcher.collector(filter=allowed))``: the time limit's loop hands each match to its
+    child's ``collect``, and a FilterCollector filters only in its own ``collect_matches``, so that filter was
+    never applied — a query that Whoosh scores (a top-level NOT, the any-word fallback's) put internal papers on an
+    anonymous reader's page, and records outside the type, year or class asked for (attack round 21)."""
+
+    def __init__(self, child, allowed: set[int], *, timelimit: float):
+        super().__init__(child, timelimit=timelimit)
+        self.allowed = allowed
+
+    def collect_matches(self):
+        child, allowed = self.child, self.allowed
+        for sub_docnum in child.matches():
+            if self.timedout and not self.greedy:
+                raise collectors.TimeLimit
+            if self.offset + sub_docnum in allowed:
+                child.collect(sub_docnum)
+            if self.timedout:
+                raise collectors.TimeLimit
+
+
 def _allowed(seg: _Segment, filters: Filters) -> np.ndarray | None:
     """A mask of the segment's documents that pass the filters and the visibility rule (None: all)."""
     mask = seg.live()
@@ -1827,9 +1850,8 @@ class _Run:
             allowed.update((matched.astype(np.int64) + seg.offset).tolist())
         # Whoosh's matchers score one posting per Python call: the slow part of the any-word fallback.
         self.deadline.check()
-        collector = collectors.TimeLimitCollector(
-            self.searcher.collector(limit=wanted, filter=allowed), timelimit=max(0.001, self.deadline.at - time.monotonic())
-        )
+        collector = _AllowedTimeLimitCollector(self.searcher.collector(limit=wanted), allowed,
+                                               timelimit=max(0.001, self.deadline.at - time.monotonic()))
         try:
             self.searcher.search_with_collector(query, collector)
         except collectors.TimeLimit:

@@ -45,7 +45,7 @@ class SearchUnavailable(Exception):
 
 
 def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0,
-           highlight: bool = True, as_typed: bool = False, _retry: bool = True) -> SearchResult:
+           highlight: bool = True, as_typed: bool = False) -> SearchResult:
     """Search the catalogue.
 
     Raises QueryError (QueryTooComplex past a limit) for the query's faults, SearchTimeout past the
@@ -53,7 +53,38 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
     creates the empty index when the change log can fill it (``indexer.create_if_fillable``).  A query whose
     words find nothing (or only some of them) is answered with its did-you-mean correction's results
     (``corrected_from``) unless ``as_typed``.
+
+    Without ``include_internal`` the papers found are checked against the database before they are shown: this
+    node's index may not have applied yet a change made through another node (its worker behind, stopped or
+    rebuilding), and a paper made internal there must not be shown to anonymous readers here meanwhile.
     """
+    result = _search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
+                     as_typed=as_typed)
+    if not filters.include_internal:
+        _withhold_non_public(result)
+    return result
+
+
+def _withhold_non_public(result: SearchResult) -> None:
+    """Drop from ``result.items`` the papers that are no longer public in the database (made internal or deleted
+    since this node's index last applied them), and from ``count``.  One query, for the page's papers only; the
+    facets and the did-you-mean stay the index's until it catches up."""
+    paper_ids = {hit.id for hit in result.items if hit.type == "paper"}
+    if not paper_ids:
+        return
+    from library.models import Paper
+
+    public = set(Paper.objects.filter(pk__in=paper_ids, visibility=Paper.Visibility.PUBLIC).values_list("pk", flat=True))
+    if len(public) == len(paper_ids):
+        return
+    kept = [hit for hit in result.items if hit.type != "paper" or hit.id in public]
+    result.count = max(0, result.count - (len(result.items) - len(kept)))
+    result.items = kept
+
+
+def _search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0,
+            highlight: bool = True, as_typed: bool = False, _retry: bool = True) -> SearchResult:
+    """``search`` as this node's index answers it (a retry when a rebuild swapped generations meanwhile)."""
     generation = generations.current_generation()
     try:
         return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
@@ -65,16 +96,16 @@ def search(text: str, *, filters: Filters, sort: str = "relevance", limit: int =
         searcher.reset()
         if indexer.create_if_fillable():
             _drain_if_in_request()
-            return search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
-                          as_typed=as_typed)
+            return _search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
+                           as_typed=as_typed)
         raise SearchUnavailable(str(exc)) from None
     except generations.UNREADABLE as exc:
         searcher.reset()
         if _retry and generations.current_generation() != generation:
             # A rebuild swapped generations while this search read the old one, whose files are deleted
             # after the swap: the new one answers.
-            return search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
-                          as_typed=as_typed, _retry=False)
+            return _search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
+                           as_typed=as_typed, _retry=False)
         # The index opened but its files are damaged (overwritten, truncated, deleted underneath by something
         # other than a commit: searcher.search already searched again when the index had moved on).
         logger.error("search index unreadable: %r (run manage.py rebuild_index)", exc, exc_info=exc)

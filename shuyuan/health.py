@@ -5,7 +5,9 @@ search index opens with the current schema (a fresh installation's empty index i
 first search), and the job queue has a worker (no jobs waiting longer than JOBS_WORKER_GRACE_SECONDS with no
 worker seen as long); otherwise 503 naming what is wrong.  It also shows this node's place in the index
 change log (``search_node``: its name, position, entries waiting and how long the oldest has waited), which
-does not decide readiness: a node a little behind still answers.
+does not decide readiness — a node a little behind still answers — unless the log was pruned past the node
+(``behind``: it was taken for dead, its worker stopped): its index then misses changes it can no longer read
+and it is unready until its worker has rebuilt it, so that the load balancer sends searches to the others.
 """
 
 from django.db import connection
@@ -38,6 +40,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
         checks["jobs"] = queue_health()
         node = index_node_state()
+        if node.get("behind") and checks["search_index"] == "ok":
+            checks["search_index"] = f"unavailable: {node['problem']}"
     ready = all(value == "ok" for value in checks.values())
     body = {"status": "ready" if ready else "unready", **checks}
     if node is not None:

@@ -13,6 +13,7 @@ from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Role
 from accounts.services import token_issue, user_upsert
+from core import cache as core_cache
 from core import ratelimit
 from search_index import changelog, laws
 from search_index.worker import apply_outbox
@@ -109,6 +110,8 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     # A drain prunes the index change log once a minute of the process's clock: in a test that would depend on
     # how long the tests before it took.  Tests prune by calling changelog.prune() (worker processes prune).
     monkeypatch.setattr(changelog, "PRUNE_SECONDS", float("inf"))
+    # A test that made the Redis cache fail leaves this process skipping Redis for a few seconds (core/cache.py).
+    monkeypatch.setattr(core_cache, "_away_until", [-1e9], raising=False)
     yield
     translation.deactivate()
     ratelimit.close_stores()

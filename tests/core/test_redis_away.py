@@ -46,3 +46,37 @@ def test_rate_limits_on_a_redis_that_is_away_answer_503_not_500(settings):
         503, {"detail": "服务暂时不可用，请稍后再试", "code": "unavailable"}, "10")
     assert (page.status_code, page["Retry-After"]) == (503, "10")
     assert "Traceback" not in page.content.decode()
+
+
+def test_after_a_failure_the_cache_leaves_redis_alone_for_a_while_then_tries_again(settings, monkeypatch):
+    """A Redis that hangs cost every cache call its 2 s timeout: a book page (several calls) took 12 s on a node
+    whose Redis hung, every sync worker waiting (attack round 21).  After a failure each process now skips Redis
+    for RETRY_SECONDS — reads miss, writes are skipped at once — and deletions are still tried."""
+    from django.core.cache.backends.redis import RedisCache
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from core import cache as tolerant
+
+    settings.CACHES = {"default": {"BACKEND": "core.cache.TolerantRedisCache", "LOCATION": nobody_listening()}}
+    now = [1000.0]
+    monkeypatch.setattr(tolerant.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(tolerant, "_away_until", [0.0], raising=False)
+    calls = []
+
+    def hangs(name):
+        def call(self, *args, **kwargs):
+            calls.append(name)
+            raise RedisTimeoutError("Timeout reading from socket")
+        return call
+
+    for name in ("get", "get_many", "add", "set", "delete"):
+        monkeypatch.setattr(RedisCache, name, hangs(name))
+    cache = caches["default"]
+
+    assert cache.get("a", "miss") == "miss"
+    assert (cache.get("a", "miss"), cache.get_many(["a", "b"]), cache.add("a", 1), cache.set("a", 1)) == (
+        "miss", {}, False, None)
+    assert calls == ["get"]  # one wait, not five
+    assert cache.delete("a") is False and calls == ["get", "delete"]  # forgetting a stale entry is still tried
+    now[0] += tolerant.RETRY_SECONDS + 0.1
+    assert cache.get("a", "miss") == "miss" and calls == ["get", "delete", "get"]  # tried again

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from library.models import Book
@@ -473,3 +473,51 @@ def test_the_upgrade_copies_the_outbox_rows_waiting_into_the_log_in_their_order(
 
     assert list(IndexChange.objects.order_by("id").values_list("kind", "object_id", "op", "created_at")) == [
         ("book", 7, "save", made), ("paper", 3, "save", made), ("book", 7, "save", made)]
+
+
+# --- a name shared by two nodes ---------------------------------------------------------------------------
+
+
+def test_two_nodes_sharing_a_name_are_reported_not_shown_as_caught_up(settings, tmp_path, caplog):
+    """SEARCH_NODE copied to two nodes (attack round 21): both write one row, each over the other's position.  The
+    node whose worker had stopped showed the other's position in /readyz ("waiting": 0) while its own index
+    missed every change since; now the row of another index directory is named as a conflict, never as this
+    node's lag, and each node's worker logs the error."""
+    settings.SEARCH_NODE = "node-shared"
+    services.index_rebuild()  # the first node, here
+    with on_node(settings, tmp_path / "twin"):
+        services.index_rebuild()  # the twin: the row now names its generation
+        twin_generation = row("node-shared")[0]
+        book_create(title="诉源治理研究")
+        indexer.drain()  # the twin is up to date; this node's worker is stopped
+        assert changelog.node_state()["waiting"] == 0
+    assert found("诉源治理") == []  # this node's index misses the book
+
+    state = changelog.node_state()
+    assert state["position"] is None and state["waiting"] is None
+    assert twin_generation in state["problem"] and "SEARCH_NODE" in state["problem"]
+    assert "problem" in Client().get("/readyz").json()["search_node"]
+
+    with caplog.at_level("ERROR", logger="search_index.changelog"):
+        indexer.drain()  # this node's worker starts again: it catches up, writes the row and says why
+    assert found("诉源治理") != []
+    assert any("SEARCH_NODE" in r.getMessage() and twin_generation in r.getMessage() for r in caplog.records)
+    assert "problem" not in changelog.node_state()  # the row is this node's again (until the twin writes it)
+
+
+def test_a_node_the_log_was_pruned_past_is_shown_as_needing_a_rebuild_not_as_caught_up(settings):
+    """A node away longer than the live window (its worker stopped) while the others pruned: the entries it never
+    applied are gone, so counting what is left after its position showed "waiting": 0 in /readyz and the admin
+    for an index that missed them all (attack round 21)."""
+    services.index_rebuild()
+    node = changelog.node_name()
+    indexer.drain()
+    book_create(title="刑事诉讼法学")
+    IndexNode.objects.filter(name=node).update(seen_at=timezone.now() - timedelta(days=1))  # its worker stopped
+    make_node("other", last_id())
+    assert changelog.prune() == 1 and IndexChange.objects.count() == 0
+
+    state = changelog.node_state()
+    assert state["waiting"] is None and state["position"] < changelog.pruned_through()
+    assert str(changelog.pruned_through()) in state["problem"]
+    assert Client().get("/readyz").json()["search_node"]["waiting"] is None

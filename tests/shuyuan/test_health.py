@@ -68,6 +68,33 @@ def test_readyz_says_why_it_is_not_ready_then_ready(settings, tmp_path):
                                                              "jobs": "ok", "search_node": node(0, 0)})
 
 
+def test_readyz_is_unready_while_the_log_was_pruned_past_this_node_until_its_worker_rebuilt_it():
+    """A node whose worker stopped is taken for dead by the others, which prune the log past it: its index misses
+    those changes for good and was still "ready" ("waiting": 0) — searches kept going to it (attack round 21)."""
+    from django.utils import timezone
+
+    from search_index import indexer
+    from search_index.models import IndexNode
+    from search_index.worker import apply_outbox
+
+    services.index_rebuild()
+    indexer.drain()
+    book = book_create(title="刑事诉讼法学", year=2021)
+    IndexNode.objects.filter(name=changelog.node_name()).update(seen_at=timezone.now() - timedelta(days=1))
+    IndexNode.objects.create(name="other", generation="gen-other", position=IndexChange.objects.last().pk,
+                             applied_to=IndexChange.objects.last().pk, seen_at=timezone.now())
+    assert changelog.prune() == 1
+
+    behind = Client().get("/readyz")
+    assert behind.status_code == 503
+    assert behind.json()["search_index"].startswith("unavailable") and behind.json()["search_node"]["behind"] is True
+    changelog.forget()  # its worker starts again (a new process): it finds itself behind and rebuilds
+    apply_outbox()
+    ready = Client().get("/readyz")
+    assert ready.status_code == 200, ready.json()
+    assert [h.id for h in services.search("刑事诉讼", filters=services.Filters()).items] == [book.pk]
+
+
 def test_readyz_reports_a_corrupt_index():
     import shutil
     from pathlib import Path
