@@ -13,10 +13,17 @@ where an entry leaves only when its window has passed:
 A limit of ``limit`` per ``window`` seconds is counted in ``buckets`` equal slices of the window; the count is
 the sum of the slices still inside the window (one slice: a fixed window; 24 slices of a day: a rolling day
 to the hour).
+
+While the store does not answer (a Redis that is away or hangs) each route decides (docs/deploy.md, section 9):
+reading routes pass ``fail_open=True`` — searches go on unlimited and a warning is logged at most once a minute
+per process, and after a failure the process leaves the store alone for ``AWAY_SECONDS`` (a Redis that hangs
+costs a search its timeout now and then, not every search) — while logins, writes and the rest raise, which
+answers 503 with Retry-After (a password guesser must never find the limit gone).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 import threading
@@ -28,8 +35,22 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+logger = logging.getLogger(__name__)
+
 #: Expired rows are deleted at most this often by each process (the upsert never needs them).
 PRUNE_EVERY_SECONDS = 60
+#: After the store failed, routes that fail open leave it alone this long (they pass at once), then try again.
+AWAY_SECONDS = 5
+_away_until = [-1e9]
+_warned_at = [-1e9]
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions of a store that does not answer (not of a programming error)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (RedisConnectionError, RedisTimeoutError, sqlite3.OperationalError)
 
 
 @dataclass(frozen=True)
@@ -184,14 +205,29 @@ def _seconds_until_room(counts: dict[int, int], limit: Limit, now: float) -> int
     return 1  # pragma: no cover - the last slice always brings the total to 0
 
 
-def hit(key: str, limit: Limit, *, now: float | None = None, cost: int = 1) -> int:
+def hit(key: str, limit: Limit, *, now: float | None = None, cost: int = 1, fail_open: bool = False) -> int:
     """Counts one event for ``key`` (``cost`` events: a request that does the work of several): 0 when the
     count is within ``limit``, else the seconds until another would be.  A refused event is counted too, so
-    hammering does not find the gap (for requests)."""
+    hammering does not find the gap (for requests).  With ``fail_open`` a store that does not answer lets the
+    event pass (0, a warning logged) instead of raising."""
     if cost < 1:
         raise ValueError(f"cost must be at least 1, not {cost}")
     now = time.time() if now is None else now
-    _, counts = _add(key, limit, None, now, cost)
+    if fail_open:
+        if time.monotonic() < _away_until[0]:
+            return 0
+        try:
+            _, counts = _add(key, limit, None, now, cost)
+        except _store_errors() as exc:
+            moment = time.monotonic()
+            _away_until[0] = moment + AWAY_SECONDS
+            if moment - _warned_at[0] >= 60:
+                _warned_at[0] = moment
+                logger.warning("rate-limit store unavailable, %s not limited meanwhile: %s: %s",
+                               key.split(":", 1)[0], exc.__class__.__name__, exc)
+            return 0
+    else:
+        _, counts = _add(key, limit, None, now, cost)
     return 0 if sum(counts.values()) <= limit.limit else _seconds_until_room(counts, limit, now)
 
 

@@ -7,7 +7,9 @@ nearest trusted proxy (``TRUSTED_PROXY_COUNT``), so a client cannot pick its own
 IPv6 client is counted by its /64 network.
 
 Fixed one-minute windows in ``core.ratelimit``'s counters, which every worker process shares and which
-nothing evicts: a flood of searches from fresh addresses cannot push out the counts of the others.
+nothing evicts: a flood of searches from fresh addresses cannot push out the counts of the others.  While
+those counters do not answer (``RATELIMIT_URL``'s Redis away) searches fail open: they are answered unlimited
+and a warning is logged, as a reading page should be (logins, by contrast, answer 503: core/ratelimit.py).
 """
 
 from django.conf import settings
@@ -26,4 +28,4 @@ def search_wait(request, *, user) -> int:
         limit, who = settings.SEARCH_RATE_ANONYMOUS, f"ip:{client_network(client_ip(request)) or 'unknown'}"
     if not limit:
         return 0
-    return ratelimit.hit(f"search:{who}", ratelimit.Limit(limit, WINDOW_SECONDS))
+    return ratelimit.hit(f"search:{who}", ratelimit.Limit(limit, WINDOW_SECONDS), fail_open=True)

@@ -78,8 +78,11 @@ def search_page(request: HttpRequest) -> HttpResponse:
                "keep": form.kept()}
     if context["error"]:
         return render(request, "web/search.html", context, status=400)
-    # The same limits as GET /api/v1/search: the rate per client, then the query's own bounds.
-    wait = search_wait(request, user=request.user)
+    # The same limits as GET /api/v1/search: the rate per client, then the query's own bounds.  The home page
+    # (no query, no filter, first page) is a page view, not a search: it was counted as one, so a visitor who
+    # clicked about the site was told to wait before searching.
+    home = not q.strip() and page == 1 and all(form.value(name) is None for name in SearchForm.FILTERS)
+    wait = 0 if home else search_wait(request, user=request.user)
     if wait:
         context["error"] = _("检索过于频繁，请 %(seconds)s 秒后再试。") % {"seconds": wait}
         response = render(request, "web/search.html", context, status=429)

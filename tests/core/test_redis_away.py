@@ -1,6 +1,7 @@
 """Several nodes keep their caches and rate limits on Redis (CACHE_URL, RATELIMIT_URL).  A Redis that does not
-answer must not turn pages into 500s: the caches are done without (a page is computed as on a cold cache), and
-the rate limits, which cannot be done without, answer 503 with Retry-After as an unreachable database does."""
+answer must not turn pages into 500s: the caches are done without (a page is computed as on a cold cache), the
+rate limits of searches fail open (answered unlimited, a warning logged) and those of logins fail closed (503 with
+Retry-After, as an unreachable database does)."""
 
 import pytest
 from django.core.cache import caches
@@ -36,16 +37,48 @@ def test_pages_work_without_their_caches_while_redis_is_away(settings, judge):
     assert caches["default"].add("anything", 1) is False
 
 
-def test_rate_limits_on_a_redis_that_is_away_answer_503_not_500(settings):
+def test_logins_fail_closed_while_the_rate_limit_redis_is_away_503_not_500(settings, judge):
+    """A password guesser must never find the login limit gone: logins answer 503, as with the database away."""
     settings.RATELIMIT_URL = nobody_listening()
 
-    api = Client().get("/api/v1/search", {"q": "担保"})
-    page = Client(raise_request_exception=False).get("/", {"q": "担保"})
+    api = Client().post("/api/v1/auth/token", {"username": judge.username, "password": "secret-pass-1"},
+                        content_type="application/json")
+    page = Client(raise_request_exception=False).post("/login/", {"username": judge.username,
+                                                                           "password": "secret-pass-1"})
 
     assert (api.status_code, api.json(), api["Retry-After"]) == (
         503, {"detail": "服务暂时不可用，请稍后再试", "code": "unavailable"}, "10")
     assert (page.status_code, page["Retry-After"]) == (503, "10")
     assert "Traceback" not in page.content.decode()
+
+
+def test_searches_and_the_home_page_fail_open_while_the_rate_limit_redis_is_away(settings, caplog, monkeypatch):
+    """The home page answered 503 while the rate-limit Redis was away (issue 21), and so did every search: a
+    reading page goes on without its limit, with a warning in the log (once a minute), and after a failure the
+    process leaves the store alone for a few seconds (a Redis that hangs would cost every search its timeout)."""
+    from core import ratelimit
+    from search_index.services import index_rebuild
+
+    monkeypatch.setattr(ratelimit, "_away_until", [-1e9])
+    monkeypatch.setattr(ratelimit, "_warned_at", [-1e9])
+    settings.RATELIMIT_URL = nobody_listening()
+    book = book_create(title="担保法", subjects=["担保"])
+    index_rebuild()
+    tried = []
+    real_add = ratelimit._add
+    monkeypatch.setattr(ratelimit, "_add", lambda *a, **k: tried.append(a[0]) or real_add(*a, **k))
+
+    with caplog.at_level("WARNING", logger="core.ratelimit"):
+        api = Client().get("/api/v1/search", {"q": "担保"})
+        page = Client().get("/", {"q": "担保"})
+        home = Client().get("/")
+
+    assert api.status_code == 200 and [i["title"] for i in api.json()["items"]] == ["担保法"]
+    assert page.status_code == 200 and f'href="/books/{book.pk}"' in page.content.decode()
+    assert home.status_code == 200
+    assert len(tried) == 1  # the first search found the store away; the next ones did not wait for it again
+    warnings = [r.getMessage() for r in caplog.records if r.name == "core.ratelimit"]
+    assert len(warnings) == 1 and warnings[0].startswith("rate-limit store unavailable, search not limited")
 
 
 def test_after_a_failure_the_cache_leaves_redis_alone_for_a_while_then_tries_again(settings, monkeypatch):

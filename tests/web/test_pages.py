@@ -543,6 +543,19 @@ def test_search_page_is_rate_limited_like_the_api(book, settings):
     assert api.status_code == 429  # one budget for the page and the API
 
 
+def test_the_home_page_is_not_counted_as_a_search(book, settings):
+    """Issue 21: the home page with no query counted against the per-address search limit, so a visitor who
+    came back to it a few times was refused his first search.  A query, a filter or a later page still counts."""
+    settings.SEARCH_RATE_ANONYMOUS = 2
+    client = Client()
+
+    homes = [client.get("/").status_code for _ in range(5)]
+    searches = [client.get("/", params).status_code for params in ({"q": "担保"}, {"page": "2"}, {"type": "book"})]
+
+    assert homes == [200] * 5
+    assert searches == [200, 200, 429]
+
+
 def test_the_organizer_form_speaks_english_too(organizer):
     """Routine walk: the organizer's form stayed Chinese on the English site."""
     client = logged_in(organizer)
