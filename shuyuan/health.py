@@ -8,8 +8,17 @@ change log (``search_node``: its name, position, entries waiting and how long th
 does not decide readiness — a node a little behind still answers — unless the log was pruned past the node
 (``behind``: it was taken for dead, its worker stopped): its index then misses changes it can no longer read
 and it is unready until its worker has rebuilt it, so that the load balancer sends searches to the others.
+
+On several nodes it also pings each Redis that is configured, at most ``REDIS_SECONDS`` each (a Redis that hangs
+must not hang the balancer's check; a server that failed is not asked again for the next URL on it):
+``RATELIMIT_URL``'s (``rate_limits``: logins fail closed without it, so the node is unready) and ``TASKS_URL``'s
+(``jobs``: jobs could not be handed over, unready), and ``CACHE_URL``'s (``cache``: shown, but pages are computed
+without it, so the node stays ready).  Without them (one machine) nothing is added.
 """
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -18,6 +27,33 @@ from django.views.decorators.cache import never_cache
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+#: Seconds to connect to each Redis and to wait for its answer to PING.
+REDIS_SECONDS = 1
+_clients: dict = {}
+
+
+def _redis_state(url: str, failed: dict[str, str]) -> str:
+    """``"ok"`` or ``"unavailable: …"`` for the Redis at ``url``; ``failed`` holds the servers already found away."""
+    import redis
+
+    server = urlsplit(url).netloc or url
+    if server in failed:
+        return failed[server]
+    try:
+        if url not in _clients:
+            _clients[url] = redis.Redis.from_url(url, socket_connect_timeout=REDIS_SECONDS,
+                                                 socket_timeout=REDIS_SECONDS)
+        _clients[url].ping()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure is a reason to be unready; say which
+        failed[server] = f"unavailable: redis {exc.__class__.__name__}"
+        return failed[server]
+
+
+def _redis_url(url: str) -> bool:
+    return urlsplit(url).scheme in ("redis", "rediss", "unix")
 
 
 @never_cache
@@ -33,17 +69,26 @@ def readyz(request: HttpRequest) -> JsonResponse:
     from search_index.services import index_health
 
     checks["search_index"] = index_health()
+    failed: dict[str, str] = {}
+    if _redis_url(settings.RATELIMIT_URL):
+        checks["rate_limits"] = _redis_state(settings.RATELIMIT_URL, failed)
+    if settings.TASKS_URL:
+        checks["jobs"] = _redis_state(settings.TASKS_URL, failed)
+    cache = _redis_state(settings.CACHE_URL, failed) if getattr(settings, "CACHE_URL", "") else None
     node = None
     if checks["database"] == "ok":
         from jobs.services import queue_health
         from search_index.services import index_node_state
 
-        checks["jobs"] = queue_health()
+        if checks.get("jobs", "ok") == "ok":
+            checks["jobs"] = queue_health()
         node = index_node_state()
         if node.get("behind") and checks["search_index"] == "ok":
             checks["search_index"] = f"unavailable: {node['problem']}"
     ready = all(value == "ok" for value in checks.values())
     body = {"status": "ready" if ready else "unready", **checks}
+    if cache is not None:  # pages do without it: shown, never a reason to be unready
+        body["cache"] = cache
     if node is not None:
         body["search_node"] = node
     return JsonResponse(body, status=200 if ready else 503, json_dumps_params={"ensure_ascii": False})

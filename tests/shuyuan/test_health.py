@@ -136,3 +136,50 @@ def test_readyz_is_unready_while_jobs_wait_and_no_worker_is_alive(settings):
     worker_beat(started_at=timezone.now(), backend="db")
     assert Client().get("/readyz").json() == {"status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok",
                                               "search_node": node(0, 0)}
+
+
+def test_readyz_reports_each_redis_and_is_unready_without_the_ones_the_node_needs(settings):
+    """Issue 21: /readyz said "jobs": "ok" with TASKS_URL's Redis dead, and a node stayed ready while its logins
+    answered 503 because RATELIMIT_URL's Redis was away.  The cache's Redis is shown but pages do without it."""
+    import socket
+
+    from tests.live import free_port
+
+    services.index_rebuild()
+    dead = f"redis://127.0.0.1:{free_port()}"
+    hanging = socket.socket()  # accepts connections (the kernel's backlog) and never answers
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen(8)
+    hung = f"redis://127.0.0.1:{hanging.getsockname()[1]}"
+    try:
+        settings.CACHE_URL, settings.RATELIMIT_URL, settings.TASKS_URL = f"{dead}/1", f"{hung}/2", f"{dead}/0"
+        all_away = Client().get("/readyz")
+        settings.RATELIMIT_URL = f"sqlite:///{settings.CACHE_DIR}/ratelimits.sqlite3"
+        settings.TASKS_URL = ""
+        cache_away = Client().get("/readyz")
+    finally:
+        hanging.close()
+
+    assert all_away.status_code == 503
+    body = all_away.json()
+    assert (body["status"], body["rate_limits"], body["jobs"], body["cache"]) == (
+        "unready", "unavailable: redis TimeoutError", "unavailable: redis ConnectionError",
+        "unavailable: redis ConnectionError")
+    assert (cache_away.status_code, cache_away.json()) == (200, {
+        "status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok",
+        "cache": "unavailable: redis ConnectionError", "search_node": node(0, 0)})
+
+
+def test_readyz_with_every_redis_answering_is_ready(settings):
+    from tests.jobs.test_worker_live import redis_answers, redis_url
+
+    if not redis_answers():
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    services.index_rebuild()
+    settings.CACHE_URL = settings.RATELIMIT_URL = settings.TASKS_URL = redis_url()
+
+    response = Client().get("/readyz")
+
+    assert (response.status_code, response.json()) == (200, {
+        "status": "ready", "database": "ok", "search_index": "ok", "rate_limits": "ok", "jobs": "ok", "cache": "ok",
+        "search_node": node(0, 0)})
