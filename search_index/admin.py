@@ -46,16 +46,8 @@ class WaitingFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(IndexChange)
-class IndexChangeAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "object_id", "op", "created_at")
-    list_filter = (WaitingFilter, "kind", "op")
-    change_list_template = "admin/search_index/indexchange/change_list.html"
-
-    def changelist_view(self, request, extra_context=None):
-        state = changelog.node_state()
-        return super().changelist_view(request, extra_context={**(extra_context or {}), "node_state": state,
-                                                                "pruned_through": changelog.pruned_through()})
+class SeenByRebuilders:
+    """The change log's pages: seen by those who may rebuild the index, written only by the index itself."""
 
     def has_module_permission(self, request):
         return _may_rebuild(request.user)
@@ -65,6 +57,18 @@ class IndexChangeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(IndexChange)
+class IndexChangeAdmin(SeenByRebuilders, admin.ModelAdmin):
+    list_display = ("id", "kind", "object_id", "op", "created_at")
+    list_filter = (WaitingFilter, "kind", "op")
+    change_list_template = "admin/search_index/indexchange/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        state = changelog.node_state()
+        return super().changelist_view(request, extra_context={**(extra_context or {}), "node_state": state,
+                                                                "pruned_through": changelog.pruned_through()})
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -100,21 +104,12 @@ class IndexChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(IndexNode)
-class IndexNodeAdmin(admin.ModelAdmin):
+class IndexNodeAdmin(SeenByRebuilders, admin.ModelAdmin):
     """Each node's place in the log: ``waiting`` counts the entries after what it applied (up to
     ``changelog.LAG_COUNT_CAP``), ``lag`` is how long the oldest of them has waited."""
 
     list_display = ("name", "live", "seen_at", "position", "applied_to", "waiting", "lag", "generation", "started_at")
     readonly_fields = ("name", "generation", "position", "applied_to", "started_at", "seen_at")
-
-    def has_module_permission(self, request):
-        return _may_rebuild(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return _may_rebuild(request.user)
-
-    def has_add_permission(self, request):
-        return False
 
     def has_change_permission(self, request, obj=None):
         return request.user.is_superuser
