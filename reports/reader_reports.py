@@ -134,9 +134,10 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
     month = month_of("borrowed_at", f)
     by_month = {e["_month"]: e for e in loans.annotate(_month=month).values("_month")
                 .annotate(loans=Count("pk"), titles=Count("book", distinct=True)).order_by()}
+    # The papers join makes one row per paper on a session's reading list: sessions are counted distinct.
     session_month = month_of("occurrence", f)
     sessions = {e["_month"]: e for e in visits.annotate(_month=session_month).values("_month")
-                .annotate(events=Count("pk"), papers=Count("event__papers", distinct=True)).order_by()}
+                .annotate(events=Count("pk", distinct=True), papers=Count("event__papers", distinct=True)).order_by()}
     read = {e["_month"]: e["n"] for e in downloads.annotate(_month=month_of("at", f)).values("_month")
             .annotate(n=Count("paper", distinct=True)).order_by()}
     months = Table(
@@ -151,7 +152,7 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
         months.add([month_key(first), loan.get("loans", 0), loan.get("titles", 0), visit.get("events", 0),
                     visit.get("papers", 0), read.get(first, 0)])
     totals = loans.aggregate(loans=Count("pk"), titles=Count("book", distinct=True))
-    visit_totals = visits.aggregate(events=Count("pk"), papers=Count("event__papers", distinct=True))
+    visit_totals = visits.aggregate(events=Count("pk", distinct=True), papers=Count("event__papers", distinct=True))
     months.add_total([_("全年"), totals["loans"], totals["titles"], visit_totals["events"], visit_totals["papers"],
                       downloads.aggregate(n=Count("paper", distinct=True))["n"]])
     books = Table("books", _("借阅的图书"),
