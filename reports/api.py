@@ -12,7 +12,7 @@ from ninja.errors import HttpError, Throttled
 
 from accounts.auth import LOGGED_IN
 from core.errors import ERRORS
-from reports.base import Report, may_see_readers, merged_divisions, merged_roles
+from reports.base import Report, may_see_readers, min_group
 from reports.filters import FilterForm, ReportFilter
 from reports.registry import report_get, reports_for
 from reports.schemas import RecordsOut, RecordsQuery, ReportOut, ReportQuery, ReportSummaryOut
@@ -32,7 +32,7 @@ def _report(request: HttpRequest, slug: str) -> Report:
 
 def _filter(request: HttpRequest, query: ReportQuery) -> ReportFilter:
     """The filter checked by the page's form: a bad value is 422 naming the field."""
-    form = FilterForm(query.form_data(), merged=merged_divisions(request.auth), merged_roles=merged_roles(request.auth))
+    form = FilterForm(query.form_data(), min_group=min_group(request.auth))
     if not form.is_valid():
         raise ValidationError({field: errors for field, errors in form.errors.as_data().items()})
     return form.report_filter()

@@ -75,15 +75,22 @@ def role_value(user_path: str, merged: frozenset[str] = frozenset()):
     return Case(*whens, default=shown(""), output_field=CharField())
 
 
-def small_roles(minimum: int) -> frozenset[str]:
+def small_roles(minimum: int, division: str | None = None) -> frozenset[str]:
     """The roles (as ``role_value`` gives them; "" for none) of fewer than ``minimum`` active accounts — the court's
     few leaders, its one administrator — topped up with the next smallest as ``small_divisions`` does, so that
-    grouped by role no row (其他角色 included) is one or two people's reading.  One grouped query."""
+    grouped by role no row (其他角色 included) is one or two people's reading.  One grouped query.
+
+    With ``division`` (a report narrowed to one division: ``division=X&by=role``) the roles are sized among that
+    division's people, as its rows count them: a role large in the court may be one person in the division (its
+    head, a leader) — counted court-wide, that row was the person's reading."""
     if minimum <= 1:
         return frozenset()
+    people = get_user_model().objects.filter(is_active=True)
+    if division is not None:
+        people = people.filter(profile__division=division)
     sizes = sorted((n, role) for role, n in (
-        get_user_model().objects.filter(is_active=True).annotate(_role=role_value("pk"))
-        .values("_role").annotate(n=Count("pk")).values_list("_role", "n").order_by()))
+        people.annotate(_role=role_value("pk")).values("_role").annotate(n=Count("pk"))
+        .values_list("_role", "n").order_by()))
     merged, people = set(), 0
     for n, role in sizes:
         if n >= minimum and (not merged or people >= minimum):
@@ -179,7 +186,8 @@ class ReportFilter:
     today: date = field(default_factory=library_today)
     #: Divisions counted together as "其他部门" (``small_divisions``): empty for librarians.
     merged: frozenset[str] = frozenset()
-    #: Roles counted together as "其他角色" (``small_roles``) when grouped by role: empty for librarians.
+    #: Roles counted together as "其他角色" (``small_roles``, sized within ``division`` when there is one) when
+    #: grouped by role: empty for librarians.
     merged_roles: frozenset[str] = frozenset()
 
     @property
@@ -257,11 +265,13 @@ class FilterForm(forms.Form):
                           help_text=_("分类号前缀，例如 D9 或 D923"))
     top = forms.IntegerField(label=_("排行条数"), min_value=1, max_value=MAX_TOP, required=False)
 
-    def __init__(self, *args, today: date | None = None, merged: frozenset[str] = frozenset(),
-                 merged_roles: frozenset[str] = frozenset(), **kwargs) -> None:
+    def __init__(self, *args, today: date | None = None, min_group: int = 0, **kwargs) -> None:
+        """``min_group``: the fewest people a viewer sees counted as a group (``reports.base.min_group``: 0 for
+        librarians); smaller divisions and roles are merged (``small_divisions``, ``small_roles``)."""
         super().__init__(*args, **kwargs)
         self.today = today or library_today()
-        self.merged, self.merged_roles = merged, merged_roles
+        self.min_group = min_group
+        merged = self.merged = small_divisions(min_group)
         # "from" is a keyword in Python: the two dates are declared here, first in the form.
         dates = {
             "from": forms.DateField(label=_("开始日期"), required=False, input_formats=["%Y-%m-%d"],
@@ -307,7 +317,8 @@ class FilterForm(forms.Form):
     def report_filter(self) -> ReportFilter:
         """The validated filter (call after ``is_valid()`` returned True)."""
         data = self.cleaned_data
+        division = data.get("division") or None
         return ReportFilter(start=data["from"], end=data["to"], location=data.get("location"),
-                            division=data.get("division") or None, by=data.get("by") or "location",
+                            division=division, by=data.get("by") or "location",
                             clc=data.get("clc") or "", top=data.get("top") or DEFAULT_TOP, today=self.today,
-                            merged=self.merged, merged_roles=self.merged_roles)
+                            merged=self.merged, merged_roles=small_roles(self.min_group, division))

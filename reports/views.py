@@ -34,7 +34,7 @@ from reports.base import (
     Table,
     may_see_readers,
     merged_divisions,
-    merged_roles,
+    min_group,
 )
 from reports.filters import FilterForm, ReportFilter
 from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
@@ -212,8 +212,7 @@ def my_year(request: HttpRequest) -> HttpResponse:
 
 
 def _filter_form(request: HttpRequest) -> FilterForm:
-    return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS},
-                      merged=merged_divisions(request.user), merged_roles=merged_roles(request.user))
+    return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS}, min_group=min_group(request.user))
 
 
 def _fields(report: Report, form: FilterForm) -> dict:
