@@ -17,7 +17,7 @@ records behind a figure that name people are for librarians only (``Records.pers
 own events' attendees on the events pages, the leadership sees divisions.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -146,6 +146,10 @@ def _occurrence(params: dict[str, str]):
         raise InvalidInput("occurrence", _("occurrence 应为 ISO 8601 时间")) from None
     if value.tzinfo is None:
         raise InvalidInput("occurrence", _("occurrence 应带时区"))
+    try:
+        value.astimezone(UTC)  # the database compares it in UTC: 0001-01-01T00:00+14:00 is before year 1 there
+    except OverflowError:
+        raise InvalidInput("occurrence", _("occurrence 超出可表示的时间范围")) from None
     return value
 
 

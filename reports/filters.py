@@ -30,6 +30,11 @@ from library.validators import normalize_clc
 MAX_DAYS = 5 * 366
 #: Groupings of the circulation figures.
 BY_CHOICES = (("location", _("馆藏地")), ("division", _("部门")), ("role", _("读者角色")))
+#: The earliest date a filter may name: the library may enter old history, but no court lent books before 1900,
+#: and a date near year 1 or 9999 overflows once a day or a year is added to it, or once put in UTC.
+MIN_DATE = date(1900, 1, 1)
+#: How far past today a filter may reach (events are scheduled ahead; nothing is counted further on).
+MAX_AHEAD = timedelta(days=366)
 #: Rankings list at most this many rows (``top``).
 MAX_TOP = 100
 DEFAULT_TOP = 20
@@ -304,9 +309,16 @@ class FilterForm(forms.Form):
         if self.errors:
             return data
         start, end = data.get("from"), data.get("to")
+        latest = self.today + MAX_AHEAD
+        for name, day in (("from", start), ("to", end)):
+            if day is not None and not MIN_DATE <= day <= latest:
+                self.add_error(name, _("日期应在 %(min)s 至 %(max)s（今天之后一年）之间") % {
+                    "min": MIN_DATE.isoformat(), "max": latest.isoformat()})
+        if self.errors:
+            return data
         default_start, default_end = default_range(self.today)
         end = end or default_end
-        start = start or (default_start if data.get("to") is None else add_months(end, -11))
+        start = start or (default_start if data.get("to") is None else max(MIN_DATE, add_months(end, -11)))
         if end < start:
             self.add_error("to", _("结束日期早于开始日期"))
         elif (end - start).days >= MAX_DAYS:

@@ -43,6 +43,7 @@ from library.models import CirculationEvent, Copy, Hold, Loan, Paper, PaperDownl
 from library.related import book_first_authors
 from reports.base import Chart, Column, Records, Report, Series, Table, param
 from reports.filters import (
+    MIN_DATE,
     OTHER_DIVISIONS,
     ReportFilter,
     add_months,
@@ -67,12 +68,17 @@ def month_key(day: date) -> str:
 
 
 def parse_month(text: str) -> date:
-    """``YYYY-MM`` of a drill-down link; InvalidInput naming ``month`` otherwise."""
+    """``YYYY-MM`` of a drill-down link, from ``MIN_DATE``'s month on and with a month after it (9999-12 has none);
+    InvalidInput naming ``month`` otherwise."""
     try:
         year, month = (int(part) for part in text.split("-"))
-        return date(year, month, 1)
+        first = date(year, month, 1)
+        add_months(first, 1)
     except ValueError:
         raise InvalidInput("month", _("月份格式应为 YYYY-MM")) from None
+    if first < MIN_DATE:
+        raise InvalidInput("month", _("月份不能早于 %(month)s") % {"month": month_key(MIN_DATE)})
+    return first
 
 
 def role_label(code: str) -> str:

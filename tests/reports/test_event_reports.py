@@ -345,6 +345,27 @@ def test_the_api_gives_the_events_figures_and_their_records(world):
     assert bad.status_code == 422 and "occurrence" in str(bad.json()["detail"])
 
 
+@pytest.mark.parametrize(("slug", "link", "field"), [
+    ("event-attendance", {"figure": "attendance", "occurrence": "0001-01-01T00:00+14:00"}, "occurrence"),
+    ("event-attendance", {"figure": "registrations", "occurrence": "9999-12-31T23:00-14:00"}, "occurrence"),
+    ("event-reading", {"figure": "loans", "when": "before", "occurrence": "0001-01-01T00:00+14:00"}, "occurrence"),
+    ("event-occurrences", {"figure": "occurrences", "month": "9999-12"}, "month"),
+    ("event-waitlist", {"figure": "waitlist", "month": "0001-01"}, "month"),
+])
+def test_an_occurrence_or_month_out_of_range_is_refused_naming_it(world, slug, link, field):
+    """A session's start that cannot be put in UTC, a month without a next one or before 1900: 400 on the page,
+    422 naming the parameter in the API, never a 500."""
+    lib = Client()
+    lib.force_login(world.users["lib"])
+    query = {**RANGE, "event": str(world.events["e1"].pk), **link}
+
+    page = lib.get(f"/reports/{slug}/records", query)
+    found = api(world.users["lib"]).get(f"/api/v1/reports/{slug}/records", query)
+
+    assert (page.status_code, f"{field}：" in page.content.decode()) == (400, True)
+    assert (found.status_code, [e["field"] for e in found.json()["detail"]]) == (422, [field])
+
+
 # --- small divisions: merged for everyone but librarians (REPORT_MIN_GROUP) ------------------------------------------
 
 READERS_ALL = [["办公室", 1, 0, 0, 0, 0.0], ["执行局", 1, 1, 1, 1, 100.0], ["政治部", 1, 1, 1, 1, 100.0],

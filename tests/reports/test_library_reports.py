@@ -262,6 +262,51 @@ def test_a_bad_filter_is_refused_naming_the_field(world, params, field):
     assert [e["field"] for e in api.json()["detail"]] == [field]
 
 
+#: Today (2026-06-15) and a year: the latest date a filter may name.
+BOUNDS = "1900-01-01 至 2027-06-16"
+
+
+@pytest.mark.parametrize(("slug", "params", "fields"), [
+    ("circulation", {"from": "0001-01-01", "to": "0001-06-01"}, ["from", "to"]),
+    ("circulation", {"to": "0001-06-01"}, ["to"]),
+    ("circulation", {"from": "1899-12-31", "to": "1900-06-01"}, ["from"]),
+    ("top-books", {"from": "9999-01-01", "to": "9999-12-31"}, ["from", "to"]),
+    ("top-books", {"from": "2027-06-01", "to": "2027-06-17"}, ["to"]),
+    ("annual", {"from": "9999-01-01", "to": "9999-12-31"}, ["from", "to"]),
+])
+def test_dates_out_of_bounds_are_refused_naming_the_field_and_the_bounds(world, slug, params, fields):
+    """A date before 1900 or more than a year after today is a form error on the page (400, the bounds said) and
+    a 422 naming the field in the API, never a 500 (year 1 and 9999 overflowed a year before or a day after)."""
+    lib = client_for(world.users["lib"])
+
+    page = lib.get(f"/reports/{slug}", params)
+    api = ApiClient(client=lib).get(f"/api/v1/reports/{slug}", params)
+
+    assert (page.status_code, BOUNDS in page.content.decode()) == (400, True)
+    assert api.status_code == 422
+    assert [e["field"] for e in api.json()["detail"]] == fields
+    assert {e["msg"] for e in api.json()["detail"]} == {f"日期应在 {BOUNDS}（今天之后一年）之间"}
+
+
+def test_the_bounds_themselves_are_accepted(world):
+    assert rows("circulation", "months", **{"from": "1900-01-01", "to": "1900-02-28"}) == [
+        ["1900-01", *[0] * 10], ["1900-02", *[0] * 10]]
+    assert rows("top-books", "books", **{"from": "2027-01-01", "to": "2027-06-16"}) == []
+    assert FilterForm({"to": "1900-05-31"}).is_valid()  # the default start (eleven months before) stops at 1900
+
+
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "1899-12", "0000-01", "2026-13"])
+def test_a_records_month_out_of_bounds_is_refused_naming_month(world, month):
+    lib = client_for(world.users["lib"])
+    link = {**RANGE, "figure": "loans", "month": month}
+
+    page = lib.get("/reports/circulation/records", link)
+    api = ApiClient(client=lib).get("/api/v1/reports/circulation/records", link)
+
+    assert (page.status_code, "month：" in page.content.decode()) == (400, True)
+    assert (api.status_code, [e["field"] for e in api.json()["detail"]]) == (422, ["month"])
+
+
 def test_the_default_range_is_the_last_twelve_months(world):
     form = FilterForm({})
     assert form.is_valid()
