@@ -416,7 +416,9 @@ class WaitlistReport(EventReport):
 
 
 def held_attendance(f: ReportFilter) -> QuerySet:
-    """Check-ins at the sessions held in ``f``'s range.
+    """Check-ins at the sessions held in ``f``'s range: in the range by the session's actual start
+    (``_session__start``), which a moved session no longer shares with ``Attendance.occurrence`` (its original
+    start): a session moved across the range's edge keeps its check-ins where it is counted.
 
     The session is joined (its event's listed occurrence whose ``recurrence_id`` is the check-in's ``occurrence``:
     one at most, ``listed_occurrence_once``) rather than asked for with a correlated ``EXISTS`` per check-in: so
@@ -428,7 +430,7 @@ def held_attendance(f: ReportFilter) -> QuerySet:
             .annotate(_session=FilteredRelation("event__listed_occurrences", condition=Q(**{
                 f"{session}recurrence_id": F("occurrence"), f"{session}start__gte": f.since,
                 f"{session}start__lt": f.until, f"{session}status": HELD})))
-            .filter(occurrence__gte=f.since, occurrence__lt=f.until, _session__isnull=False, event__status=HELD))
+            .filter(_session__isnull=False, event__status=HELD))
 
 
 class DivisionAttendanceReport(EventReport):

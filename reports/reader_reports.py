@@ -10,7 +10,7 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BooleanField, Count, ExpressionWrapper, Min, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -135,7 +135,7 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
     by_month = {e["_month"]: e for e in loans.annotate(_month=month).values("_month")
                 .annotate(loans=Count("pk"), titles=Count("book", distinct=True)).order_by()}
     # The papers join makes one row per paper on a session's reading list: sessions are counted distinct.
-    session_month = month_of("occurrence", f)
+    session_month = month_of("_session__start", f)  # where the session was held, moved or not
     sessions = {e["_month"]: e for e in visits.annotate(_month=session_month).values("_month")
                 .annotate(events=Count("pk", distinct=True), papers=Count("event__papers", distinct=True)).order_by()}
     read = {e["_month"]: e["n"] for e in downloads.annotate(_month=month_of("at", f)).values("_month")
@@ -173,8 +173,8 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
     events = Table("events", _("参加的活动"),
                    [Column("occurrence", pgettext("report column", "场次"), "datetime"),
                     Column("title", pgettext("report column", "活动"), "text"), Column("kind", _("类型"), "text")])
-    for visit in visits.select_related("event").order_by("occurrence", "pk"):
-        events.add([visit.occurrence, visit.event.title, kind_label(visit.event.kind)],
+    for visit in visits.annotate(_start=F("_session__start")).select_related("event").order_by("_start", "pk"):
+        events.add([visit._start, visit.event.title, kind_label(visit.event.kind)],
                    targets={"title": ("event", visit.event_id)})
     return [months, books, papers, events]
 
@@ -249,7 +249,7 @@ class AnnualReport(Report):
         for key, label in self.HEADLINE:
             headline.add([str(label), now[key], before[key], change(now[key], before[key])])
         loans_by_month = MEASURE["loans"].counts(f)
-        month = month_of("occurrence", f)
+        month = month_of("_session__start", f)
         visits_by_month = {month_key(e["_month"]): e["n"] for e in held_attendance(f).annotate(_month=month)
                            .values("_month").annotate(n=Count("pk")).order_by()}
         months = Table("months", _("每月借出与签到"),

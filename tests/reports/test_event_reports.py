@@ -10,12 +10,13 @@ import pytest
 import time_machine
 from django.test import Client, override_settings
 
+from events import services as events
 from reports.filters import FilterForm
 from reports.reader_reports import reading_year
 from reports.registry import REPORTS
 from tests.conftest import ApiClient, make_user
 from tests.reports import event_history
-from tests.reports.history import NOW, RANGE, built_once
+from tests.reports.history import NOW, RANGE, at, built_once
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +131,32 @@ def test_attendance_per_division(world):
     assert rows("event-divisions", "kinds") == [
         ["执行局", "法官茶座", 1, 1], ["执行局", "读书活动", 1, 1], ["政治部", "读者沙龙", 1, 1],
         ["民事审判庭", "读者沙龙", 1, 1], ["民事审判庭", "法官茶座", 2, 1], ["院领导", "法官茶座", 1, 1]]
+
+
+def test_a_session_moved_across_a_month_boundary_counts_its_check_ins_at_its_new_start(world):
+    """The tea talk of 10 June (j1, j2 and mgr checked in) moved to 31 May afterwards: its three check-ins are
+    May's everywhere — 报名与签到 (the session's row), the annual summary, 各部门参加活动, 活跃读者 and j1's year —
+    as the session is, not lost between its original start's month and its new one's."""
+    events.override_set(event=world.events["e2"], actor=world.users["org"], recurrence_id=JUN,
+                        changes={"start": at(2026, 5, 31, 15)}, force=True)
+    may, moved = {"from": "2026-05-01", "to": "2026-05-31"}, utc(2026, 5, 31, 7)
+
+    assert rows("event-attendance", "sessions", **may) == [[moved, "法官茶座", "法官茶座", None, 3, 0, 3, None, 100.0]]
+    headline = {r[0]: r[1] for r in rows("annual", "headline", **may)}
+    assert (headline["举办活动（场）"], headline["活动签到（人次）"], headline["参加活动（人）"]) == (1, 3, 3)
+    assert rows("annual", "months", **may) == [["2026-05", 1, 3]]
+    assert rows("annual", "kinds", **may) == [["法官茶座", 1, 3]]
+    assert rows("event-divisions", "divisions", **may) == [["执行局", 1, 1], ["民事审判庭", 1, 1], ["院领导", 1, 1]]
+    assert rows("readers", "divisions", **may) == [
+        ["办公室", 1, 0, 0, 0, 0.0], ["执行局", 1, 1, 1, 1, 100.0], ["政治部", 1, 0, 0, 0, 0.0],
+        ["民事审判庭", 2, 0, 1, 1, 50.0], ["院领导", 1, 0, 1, 1, 100.0], ["全院", 6, 1, 3, 3, 50.0]]
+    months, _books, _papers, attended = reading_year(world.users["j1"], 2026, date(2026, 6, 15))
+    assert [r[3] for r in months.rows] == [0, 0, 1, 1, 1, 0, 3]
+    assert attended.rows[-1] == [moved, "法官茶座", "法官茶座"]
+    # The month of its original start no longer holds it.
+    june = {"from": "2026-06-01", "to": "2026-06-15"}
+    assert rows("event-attendance", "sessions", **june) == []
+    assert rows("annual", "months", **june) == [["2026-06", 0, 0]]
 
 
 # --- reading lists around their event --------------------------------------------------------------------------------
