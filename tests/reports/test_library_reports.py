@@ -238,6 +238,24 @@ def test_every_link_of_every_table_leads_to_as_many_records_as_its_figure(world)
     assert checked > 100
 
 
+@pytest.mark.parametrize("params", [{}, {"clc": "D92"}, {"clc": "D9"}, {"clc": "T", "to": "2026-06-20"},
+                                    {"clc": "TP3"}])
+def test_every_never_borrowed_link_opens_through_the_api(world, params):
+    """With a class chosen the rows are one level below it (D92: D923, D922.2 …): each row's ``links`` entry, as the
+    API gives it, opens its records through the API (``class`` was at most two characters there)."""
+    lib = ApiClient(client=client_for(world.users["lib"]))
+    query = {**RANGE, **params}
+    found = {t["key"]: t for t in lib.get("/api/v1/reports/never-borrowed", query).json()["tables"]}["classes"]
+    opened = []
+    for row, links in zip(found["rows"], found["links"], strict=True):
+        for column, link in links.items():
+            response = lib.get("/api/v1/reports/never-borrowed/records", {**query, **link})
+            assert response.status_code == 200, (link, response.json())
+            opened.append((link["class"], response.json()["count"], row[[c["key"] for c in found["columns"]].index(column)]))
+    assert opened and all(count == figure for _code, count, figure in opened)
+    assert len({code for code, *_rest in opened}) == len(opened)
+
+
 # --- the filter -------------------------------------------------------------------------------------------------
 
 
