@@ -20,6 +20,7 @@ own events' attendees on the events pages, the leadership sees divisions.
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     Count,
@@ -509,9 +510,10 @@ class ReadingListReport(EventReport):
         attended = Attendance.objects.filter(event=OuterRef(OuterRef("event")),
                                              occurrence=OuterRef(OuterRef("recurrence_id")),
                                              user=OuterRef("patron"))
+        attendees = Attendance.objects.filter(event=OuterRef("event"), occurrence=OuterRef("recurrence_id"))
         return (held(f).filter(Exists(titles))
                 .annotate(_before=F("start") - AROUND, _after=F("start") + AROUND)
-                .annotate(_titles=_count(titles),
+                .annotate(_titles=_count(titles), _attendees=_count(attendees),
                           _loans_before=_count(_around("before")),
                           _loans_after=_count(after),
                           _by_attendees=_count(after.filter(Exists(attended)))))
@@ -524,13 +526,17 @@ class ReadingListReport(EventReport):
              Column("titles", _("书目种数")), Column("before", _("开始前 30 天借出")),
              Column("after", _("开始后 30 天借出")), Column("by_attendees", _("其中签到者借出"))],
             chart=Chart(x="title", series=(Series("before"), Series("after")), horizontal=True),
+            note=_("其中签到者借出：开始后 30 天的借出中，借书人签到参加了这一场的次数；签到不足 %(n)s 人的场次只有馆员能看到"
+                   "（其他人看到的是“—”：少数几个人是否借了书，就是他们个人的阅读）。") % {"n": settings.REPORT_MIN_GROUP},
         )
         labels = kind_labels()
         for occ in (self.sessions(f).values(*SESSION_COLUMNS, "_titles", "_loans_before", "_loans_after",
-                                            "_by_attendees").order_by("start", "event_id")):
+                                            "_attendees", "_by_attendees").order_by("start", "event_id")):
             link = {"figure": "loans", **session_key(occ)}
+            # Of one or two attendees, "borrowed by attendees" (0 included) is what those people read.
+            hidden = 0 < occ["_attendees"] < f.min_group
             table.add([occ["start"], occ["title"], labels.get(occ["kind"], occ["kind"]), occ["_titles"], occ["_loans_before"],
-                       occ["_loans_after"], occ["_by_attendees"]],
+                       occ["_loans_after"], None if hidden else occ["_by_attendees"]],
                       {"before": {**link, "when": "before"}, "after": {**link, "when": "after"}},
                       {"title": ("event", occ["event_id"])})
         return [table]

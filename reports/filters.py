@@ -194,6 +194,9 @@ class ReportFilter:
     #: Roles counted together as "其他角色" (``small_roles``, sized within ``division`` when there is one) when
     #: grouped by role: empty for librarians.
     merged_roles: frozenset[str] = frozenset()
+    #: The fewest people the viewer sees a figure of (``reports.base.min_group``): 0 for librarians.  Figures of
+    #: fewer (a session's few attendees) are blank.
+    min_group: int = 0
 
     @property
     def since(self) -> datetime:
@@ -217,7 +220,7 @@ class ReportFilter:
         """The same range a year earlier (the trend columns)."""
         return ReportFilter(start=year_before(self.start), end=year_before(self.end), location=self.location,
                             division=self.division, by=self.by, clc=self.clc, top=self.top, today=self.today,
-                            merged=self.merged, merged_roles=self.merged_roles)
+                            merged=self.merged, merged_roles=self.merged_roles, min_group=self.min_group)
 
     def query(self) -> dict[str, str]:
         """The filter as query parameters (links to exports and to the records behind a figure)."""
@@ -333,4 +336,5 @@ class FilterForm(forms.Form):
         return ReportFilter(start=data["from"], end=data["to"], location=data.get("location"),
                             division=division, by=data.get("by") or "location",
                             clc=data.get("clc") or "", top=data.get("top") or DEFAULT_TOP, today=self.today,
-                            merged=self.merged, merged_roles=small_roles(self.min_group, division))
+                            merged=self.merged, merged_roles=small_roles(self.min_group, division),
+                            min_group=self.min_group)

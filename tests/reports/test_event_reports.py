@@ -5,6 +5,7 @@ Runs on SQLite and PostgreSQL alike (``DATABASE_URL``)."""
 import io
 from datetime import UTC, date, datetime
 
+import lxml.html
 import openpyxl
 import pytest
 import time_machine
@@ -172,6 +173,25 @@ def test_reading_list_loans_in_the_30_days_before_and_after(world):
         (utc(2026, 2, 12, 2), "王芳")]
     assert [(r[0], r[4]) for r in records("event-reading", {**link, "when": "after"})] == [
         (utc(2026, 3, 31, 16, 30), "王芳")]
+
+
+def test_by_attendees_of_a_session_with_fewer_attendees_than_the_minimum_is_blank_for_non_librarians(world):
+    """其中签到者借出 of a session of one or two attendees tells an organizer whether those people borrowed the list's
+    books: below REPORT_MIN_GROUP (3) attendees it is blank (None, "—") for everyone but librarians, a 0 too (E4's
+    one attendee did not borrow b2); with the minimum at 2, E1's two attendees show their 1 again."""
+    query = "/api/v1/reports/event-reading?from=2026-01-01&to=2026-06-15"
+    assert [r[6] for r in table_rows(api(world.users["lib"]).get(query), "sessions")] == [0, 1]
+    for user in ("org", "mgr"):
+        assert [r[4:7] for r in table_rows(api(world.users[user]).get(query), "sessions")] == [[0, 1, None],
+                                                                                               [1, 1, None]]
+    with override_settings(REPORT_MIN_GROUP=2):
+        assert [r[6] for r in table_rows(api(world.users["org"]).get(query), "sessions")] == [None, 1]
+    client = Client()
+    client.force_login(world.users["org"])
+    page = client.get("/reports/event-reading", RANGE).content.decode()
+    cells = [td.text_content().strip() for td in lxml.html.fromstring(page).xpath(
+        '//table[@id="table-sessions"]/tbody/tr/td[last()]')]
+    assert cells == ["—", "—"] and "签到不足 3 人的场次" in page
 
 
 # --- readers ------------------------------------------------------------------------------------------------------------
