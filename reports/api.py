@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from ninja import Query, Router
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError, Throttled
 
 from accounts.auth import LOGGED_IN
@@ -90,6 +92,7 @@ def get_report(request: HttpRequest, slug: str, query: Query[ReportQuery]):
 
 @router.get("/reports/{slug}/records", response={200: RecordsOut, **ERRORS}, auth=LOGGED_IN,
             summary="一个数字背后的记录（分页；含读者的记录仅馆员可见）")
+@decorate_view(never_cache)  # records name readers: never in a shared cache
 def get_records(request: HttpRequest, slug: str, query: Query[RecordsQuery]):
     report = _report(request, slug)
     f = _filter(request, query)

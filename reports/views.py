@@ -282,6 +282,7 @@ def _records(request: HttpRequest, report: Report) -> tuple[FilterForm, ReportFi
     return form, f, params, records, None
 
 
+@never_cache  # records name readers: never in a shared cache
 @require_safe
 @login_required
 def report_records(request: HttpRequest, slug: str) -> HttpResponse:
@@ -309,6 +310,7 @@ def report_records(request: HttpRequest, slug: str) -> HttpResponse:
     })
 
 
+@never_cache
 @require_safe
 @login_required
 def report_records_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:

@@ -364,6 +364,7 @@ def test_reading_year_api_is_for_the_person_and_librarians(world):
     j1, j2, lib = world.users["j1"], world.users["j2"], world.users["lib"]
     mine = api(j1).get("/api/v1/reports/me/year?year=2026")
     assert mine.status_code == 200
+    assert mine["Cache-Control"].startswith("max-age=0") and "private" in mine["Cache-Control"]  # as /me/reading
     assert mine.json()["tables"][0]["rows"][-1] == ["全年", 3, 3, 3, 2, 1]
     assert [table["totals"] for table in mine.json()["tables"]] == [1, 0, 0, 0]  # months end with 全年
     assert api(j2).get(f"/api/v1/reports/readers/{j1.pk}/year?year=2026").status_code == 403

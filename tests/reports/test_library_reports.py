@@ -256,6 +256,18 @@ def test_every_never_borrowed_link_opens_through_the_api(world, params):
     assert len({code for code, *_rest in opened}) == len(opened)
 
 
+def test_the_records_behind_a_figure_are_never_cached(world):
+    """Records name readers: the page, its files and the API answer ``private, no-store`` (as /me/reading does), so no
+    shared cache keeps a copy and the browser does not show one after logout."""
+    lib = client_for(world.users["lib"])
+    link = {**RANGE, "figure": "loans", "month": "2026-01"}
+    for response in (lib.get("/reports/circulation/records", link), lib.get("/reports/circulation/records.csv", link),
+                     lib.get("/reports/circulation/records.xlsx", link),
+                     ApiClient(client=lib).get("/api/v1/reports/circulation/records", link)):
+        assert response.status_code == 200
+        assert {"private", "no-store", "max-age=0"} <= {part.strip() for part in response["Cache-Control"].split(",")}
+
+
 # --- the filter -------------------------------------------------------------------------------------------------
 
 
