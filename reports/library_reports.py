@@ -814,8 +814,8 @@ class PullLeadReport(Report):
                        _rounded(figures and figures[0.9], HOUR)],
                       {"pulled": {"figure": "pulled", "group": entry["_where"]}})
         overall = percentiles(self.pulled(f), lead, FRACTIONS).get(None)
-        table.add([_("全部"), self.pulled(f).count(), _rounded(overall and overall[0.5], HOUR),
-                   _rounded(overall and overall[0.9], HOUR)], {"pulled": {"figure": "pulled"}})
+        table.add_total([_("全部"), self.pulled(f).count(), _rounded(overall and overall[0.5], HOUR),
+                         _rounded(overall and overall[0.9], HOUR)], {"pulled": {"figure": "pulled"}})
         return [table]
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:

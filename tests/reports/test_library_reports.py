@@ -208,6 +208,7 @@ def test_pull_list_lead_time(world):
     # pulled (cancelled) and H0 is last year's.
     assert rows("pull-lead", "locations") == [
         ["棋盘井法庭", 1, 24.0, 24.0], ["院本部", 1, 4.0, 4.0], ["全部", 2, 14.0, 22.0]]
+    assert tables("pull-lead")["locations"].totals == 1  # 全部 is the footer, not a bar beside the places it sums
     assert records("pull-lead", {"figure": "pulled", "group": "棋盘井法庭"}) == [
         [history.at(2026, 4, 20), history.at(2026, 4, 21), 24.0, "C4", "公司法", "棋盘井法庭"]]
 
