@@ -11,6 +11,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -18,7 +19,7 @@ from events.models import Attendance, Event
 from library.models import Loan, Paper, PaperDownload
 from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param
 from reports.event_reports import held, held_attendance, kind_label
-from reports.filters import ReportFilter, division_rows, person_division
+from reports.filters import ReportFilter, division_rows, library_tz, person_division
 from reports.library_reports import MEASURE, first_authors, month_key, percent, ranking, top_entries
 from reports.stats import month_of
 
@@ -190,11 +191,11 @@ MY_YEAR = MyYear()
 
 
 def reading_years(user: AbstractBaseUser, today: date) -> list[int]:
-    """The years a year selector offers: from the person's first loan or check-in to this year, newest first."""
-    first = [d.year for d in (Loan.objects.filter(patron=user).order_by("borrowed_at").values_list(
-        "borrowed_at", flat=True)[:1]) if d] + [d.year for d in Attendance.objects.filter(user=user).order_by(
-            "occurrence").values_list("occurrence", flat=True)[:1] if d]
-    start = min([*first, today.year])
+    """The years a year selector offers: from the person's first loan or check-in (its year in library time) to this
+    year, newest first."""
+    first = [*Loan.objects.filter(patron=user).order_by("borrowed_at").values_list("borrowed_at", flat=True)[:1],
+             *Attendance.objects.filter(user=user).order_by("occurrence").values_list("occurrence", flat=True)[:1]]
+    start = min([*(timezone.localtime(d, library_tz()).year for d in first if d), today.year])
     return list(range(today.year, start - 1, -1))
 
 

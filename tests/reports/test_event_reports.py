@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 
 from events import services as events
 from reports.filters import FilterForm
-from reports.reader_reports import reading_year
+from reports.reader_reports import reading_year, reading_years
 from reports.registry import REPORTS
 from tests.conftest import ApiClient, make_user
 from tests.reports import event_history
@@ -223,6 +223,18 @@ def test_a_judges_year_in_reading(world):
     # Downloads are the reader's own: j2's year shows their one download, org's the April one (00:30 Beijing).
     assert reading_year(world.users["j2"], 2026, date(2026, 6, 15))[0].rows[-1][-1] == 1
     assert [r[-1] for r in reading_year(world.users["org"], 2026, date(2026, 6, 15))[0].rows] == [0, 0, 0, 1, 0, 0, 1]
+
+
+def test_the_years_offered_start_with_the_year_of_the_first_loan_in_beijing(world):
+    """j3's first loan at 00:30 on 1 January 2025 in Beijing (16:30 on 31 December 2024 in UTC) is 2025's: the year
+    selector offers 2026 and 2025, not 2024."""
+    from library import circulation
+    from library.models import Copy
+
+    j3 = world.users["j3"]
+    circulation.loan_checkout(patron=j3, actor=world.users["lib"], copy=Copy.objects.get(barcode="C5"),
+                              now=at(2025, 1, 1, 0, 30))
+    assert reading_years(j3, date(2026, 6, 15)) == [2026, 2025]
 
 
 # --- most downloaded papers -------------------------------------------------------------------------------------------
