@@ -178,7 +178,9 @@ def annual_summary(request: HttpRequest) -> HttpResponse:
     if "year" not in request.GET and ("from" in request.GET or "to" in request.GET):
         ranged = _filter_form(request)
         if not ranged.is_valid():
-            errors = [(name, error) for name, found in ranged.errors.items() if name in report.uses for error in found]
+            # Every field's error, those the annual report does not read too (``top``, ``division``): refused
+            # all the same (as the API refuses them), so the page says why.
+            errors = [(name, error) for name, found in ranged.errors.items() for error in found]
             return render(request, "reports/annual.html", {**context, "errors": errors}, status=400)
         f = ranged.report_filter()
     else:
