@@ -47,13 +47,17 @@ def small_divisions(minimum: int) -> frozenset[str]:
     """The divisions (as ``Profile.division`` names them; "" for none) with fewer than ``minimum`` active
     accounts, and, when those together still have fewer than ``minimum`` people (one division of one person
     alone: its row "其他部门" would be that person's reading), the next smallest divisions until they have at
-    least ``minimum`` (or every division is merged).  One grouped query."""
+    least ``minimum`` (or every division is merged).  One grouped query.
+
+    Every division an account names is sized, inactive accounts' too, as ``divisions()`` offers them: one whose
+    people have all left has no active member, so it is small (its loans are still counted, under it)."""
     if minimum <= 1:
         return frozenset()
     sizes = sorted((n, division) for division, n in (
-        get_user_model().objects.filter(is_active=True)
+        get_user_model().objects
         .annotate(_division=Coalesce(F("profile__division"), Value(""), output_field=CharField()))
-        .values("_division").annotate(n=Count("pk")).values_list("_division", "n").order_by()))
+        .values("_division").annotate(n=Count("pk", filter=Q(is_active=True)))
+        .values_list("_division", "n").order_by()))
     merged, people = set(), 0
     for n, division in sizes:
         if n >= minimum and (not merged or people >= minimum):

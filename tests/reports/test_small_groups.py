@@ -6,7 +6,7 @@ import pytest
 from django.test import Client, override_settings
 
 from accounts.models import Role
-from reports.filters import small_divisions, small_roles
+from reports.filters import divisions, small_divisions, small_roles
 from tests.conftest import ApiClient, make_user
 
 
@@ -46,6 +46,22 @@ def test_no_small_division_merges_nothing(court):
     make_user("civil9", Role.JUDGE, division="执行局")
     make_user("civil8", Role.JUDGE, division="执行局")
     assert small_divisions(3) == frozenset()
+
+
+@override_settings(REPORT_MIN_GROUP=3)
+def test_a_division_whose_people_have_all_left_is_small_too(court):
+    """``divisions()`` offers every division a profile names, inactive accounts' too; sized by active accounts, one
+    whose only member left has none: it is merged (topped up with 执行局's one and 民事审判庭's three, as any small
+    division) and cannot be the manager's filter — else its figures were the one who left's reading."""
+    gone = make_user("gone", Role.JUDGE, display_name="离", division="审判管理办公室")
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+
+    assert "审判管理办公室" in divisions()
+    assert small_divisions(3) == frozenset({"审判管理办公室", "执行局", "民事审判庭"})
+    manager = court.__class__.objects.get(username="boss")
+    refused = api(manager).get("/api/v1/reports/circulation", {"division": "审判管理办公室"})
+    assert refused.status_code == 422 and [e["field"] for e in refused.json()["detail"]] == ["division"]
 
 
 @override_settings(REPORT_MIN_GROUP=3)
