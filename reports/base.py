@@ -119,6 +119,12 @@ class Records:
     personal: bool = True
 
 
+def reader_name(user: AbstractBaseUser) -> str:
+    """A reader as records name them: the profile's name, else the username.  Reads ``user.profile``
+    (``select_related`` it)."""
+    return getattr(getattr(user, "profile", None), "display_name", "") or user.get_username()
+
+
 def may_read_library_reports(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Librarians and the court's leadership (superusers hold every role)."""
     return user_has_role(user, Role.LIBRARIAN, Role.MANAGER)

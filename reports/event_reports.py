@@ -44,7 +44,7 @@ from core.errors import InvalidInput
 from core.text import as_id
 from events.models import Attendance, Event, ListedOccurrence, Registration
 from library.models import Loan
-from reports.base import Chart, Column, Records, Report, Series, Table, param
+from reports.base import Chart, Column, Records, Report, Series, Table, param, reader_name
 from reports.filters import (
     ReportFilter,
     add_months,
@@ -160,7 +160,7 @@ def _person_columns() -> list[Column]:
 
 def _person(user) -> list:
     profile = getattr(user, "profile", None)
-    return [(profile.display_name if profile else "") or user.get_username(), profile.division if profile else ""]
+    return [reader_name(user), profile.division if profile else ""]
 
 
 def attendance_records(title, rows: QuerySet) -> Records:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from events.models import Attendance, Event
 from library.models import Loan, Paper, PaperDownload
-from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param
+from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param, reader_name
 from reports.event_reports import held, held_attendance, kind_label
 from reports.filters import ReportFilter, division_rows, library_tz, person_division
 from reports.library_reports import MEASURE, first_authors, month_key, percent, ranking, top_entries
@@ -112,7 +112,7 @@ class ActiveReadersReport(Report):
                    Column("loans", _("借出次数")), Column("attended", _("参加过活动"), "text")]
         return Records(_("活跃读者") if figure == "active" else _("借书读者"), columns,
                        rows.select_related("profile").order_by("_division", "username"),
-                       lambda u: [(getattr(getattr(u, "profile", None), "display_name", "") or u.get_username()),
+                       lambda u: [reader_name(u),
                                   u._division, u._loans, _("是") if u._attended else ""])
 
 
