@@ -7,12 +7,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from ninja import Query, Router
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError, Throttled
 
 from accounts.auth import LOGGED_IN
 from core.errors import ERRORS
-from reports.base import Report, may_see_readers, merged_divisions, merged_roles
+from reports.base import Report, may_see_readers, min_group
 from reports.filters import FilterForm, ReportFilter
 from reports.registry import report_get, reports_for
 from reports.schemas import RecordsOut, RecordsQuery, ReportOut, ReportQuery, ReportSummaryOut
@@ -32,7 +34,7 @@ def _report(request: HttpRequest, slug: str) -> Report:
 
 def _filter(request: HttpRequest, query: ReportQuery) -> ReportFilter:
     """The filter checked by the page's form: a bad value is 422 naming the field."""
-    form = FilterForm(query.form_data(), merged=merged_divisions(request.auth), merged_roles=merged_roles(request.auth))
+    form = FilterForm(query.form_data(), min_group=min_group(request.auth))
     if not form.is_valid():
         raise ValidationError({field: errors for field, errors in form.errors.as_data().items()})
     return form.report_filter()
@@ -90,6 +92,7 @@ def get_report(request: HttpRequest, slug: str, query: Query[ReportQuery]):
 
 @router.get("/reports/{slug}/records", response={200: RecordsOut, **ERRORS}, auth=LOGGED_IN,
             summary="一个数字背后的记录（分页；含读者的记录仅馆员可见）")
+@decorate_view(never_cache)  # records name readers: never in a shared cache
 def get_records(request: HttpRequest, slug: str, query: Query[RecordsQuery]):
     report = _report(request, slug)
     f = _filter(request, query)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Role
 from accounts.selectors import user_has_role
 from core.errors import InvalidInput
-from reports.filters import ReportFilter, small_divisions, small_roles
+from reports.filters import ReportFilter, small_divisions
 
 #: The index's headings, in order: what is read (the leadership's first question), the events, then the desk's
 #: daily work.
@@ -119,6 +119,12 @@ class Records:
     personal: bool = True
 
 
+def reader_name(user: AbstractBaseUser) -> str:
+    """A reader as records name them: the profile's name, else the username.  Reads ``user.profile``
+    (``select_related`` it)."""
+    return getattr(getattr(user, "profile", None), "display_name", "") or user.get_username()
+
+
 def may_read_library_reports(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Librarians and the court's leadership (superusers hold every role)."""
     return user_has_role(user, Role.LIBRARIAN, Role.MANAGER)
@@ -130,21 +136,16 @@ def may_see_readers(user: AbstractBaseUser | AnonymousUser) -> bool:
     return user_has_role(user, Role.LIBRARIAN)
 
 
+def min_group(user: AbstractBaseUser | AnonymousUser) -> int:
+    """The fewest people ``user`` sees counted as one group (a division, a role): 0 for librarians (they see every
+    person anyway); ``REPORT_MIN_GROUP`` for others, so a group of one or two people does not show those people's
+    reading (``FilterForm`` merges the smaller ones: ``small_divisions``, ``small_roles``)."""
+    return 0 if may_see_readers(user) else settings.REPORT_MIN_GROUP
+
+
 def merged_divisions(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
-    """The divisions whose figures ``user`` sees only together, as "其他部门": none for librarians (they see
-    every person anyway); for others the divisions with fewer than ``REPORT_MIN_GROUP`` active members, so a
-    division of one or two people does not show those people's reading."""
-    if may_see_readers(user):
-        return frozenset()
-    return small_divisions(settings.REPORT_MIN_GROUP)
-
-
-def merged_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
-    """The roles whose figures ``user`` sees only together, as "其他角色" (grouped by role): as
-    ``merged_divisions``, for roles of fewer than ``REPORT_MIN_GROUP`` active accounts."""
-    if may_see_readers(user):
-        return frozenset()
-    return small_roles(settings.REPORT_MIN_GROUP)
+    """The divisions whose figures ``user`` sees only together, as "其他部门" (``min_group``)."""
+    return small_divisions(min_group(user))
 
 
 class Report:

@@ -17,9 +17,10 @@ records behind a figure that name people are for librarians only (``Records.pers
 own events' attendees on the events pages, the leadership sees divisions.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     Count,
@@ -43,7 +44,7 @@ from core.errors import InvalidInput
 from core.text import as_id
 from events.models import Attendance, Event, ListedOccurrence, Registration
 from library.models import Loan
-from reports.base import Chart, Column, Records, Report, Series, Table, param
+from reports.base import Chart, Column, Records, Report, Series, Table, param, reader_name
 from reports.filters import (
     ReportFilter,
     add_months,
@@ -146,6 +147,10 @@ def _occurrence(params: dict[str, str]):
         raise InvalidInput("occurrence", _("occurrence 应为 ISO 8601 时间")) from None
     if value.tzinfo is None:
         raise InvalidInput("occurrence", _("occurrence 应带时区"))
+    try:
+        value.astimezone(UTC)  # the database compares it in UTC: 0001-01-01T00:00+14:00 is before year 1 there
+    except OverflowError:
+        raise InvalidInput("occurrence", _("occurrence 超出可表示的时间范围")) from None
     return value
 
 
@@ -155,7 +160,7 @@ def _person_columns() -> list[Column]:
 
 def _person(user) -> list:
     profile = getattr(user, "profile", None)
-    return [(profile.display_name if profile else "") or user.get_username(), profile.division if profile else ""]
+    return [reader_name(user), profile.division if profile else ""]
 
 
 def attendance_records(title, rows: QuerySet) -> Records:
@@ -412,7 +417,9 @@ class WaitlistReport(EventReport):
 
 
 def held_attendance(f: ReportFilter) -> QuerySet:
-    """Check-ins at the sessions held in ``f``'s range.
+    """Check-ins at the sessions held in ``f``'s range: in the range by the session's actual start
+    (``_session__start``), which a moved session no longer shares with ``Attendance.occurrence`` (its original
+    start): a session moved across the range's edge keeps its check-ins where it is counted.
 
     The session is joined (its event's listed occurrence whose ``recurrence_id`` is the check-in's ``occurrence``:
     one at most, ``listed_occurrence_once``) rather than asked for with a correlated ``EXISTS`` per check-in: so
@@ -424,7 +431,7 @@ def held_attendance(f: ReportFilter) -> QuerySet:
             .annotate(_session=FilteredRelation("event__listed_occurrences", condition=Q(**{
                 f"{session}recurrence_id": F("occurrence"), f"{session}start__gte": f.since,
                 f"{session}start__lt": f.until, f"{session}status": HELD})))
-            .filter(occurrence__gte=f.since, occurrence__lt=f.until, _session__isnull=False, event__status=HELD))
+            .filter(_session__isnull=False, event__status=HELD))
 
 
 class DivisionAttendanceReport(EventReport):
@@ -503,9 +510,10 @@ class ReadingListReport(EventReport):
         attended = Attendance.objects.filter(event=OuterRef(OuterRef("event")),
                                              occurrence=OuterRef(OuterRef("recurrence_id")),
                                              user=OuterRef("patron"))
+        attendees = Attendance.objects.filter(event=OuterRef("event"), occurrence=OuterRef("recurrence_id"))
         return (held(f).filter(Exists(titles))
                 .annotate(_before=F("start") - AROUND, _after=F("start") + AROUND)
-                .annotate(_titles=_count(titles),
+                .annotate(_titles=_count(titles), _attendees=_count(attendees),
                           _loans_before=_count(_around("before")),
                           _loans_after=_count(after),
                           _by_attendees=_count(after.filter(Exists(attended)))))
@@ -518,13 +526,17 @@ class ReadingListReport(EventReport):
              Column("titles", _("书目种数")), Column("before", _("开始前 30 天借出")),
              Column("after", _("开始后 30 天借出")), Column("by_attendees", _("其中签到者借出"))],
             chart=Chart(x="title", series=(Series("before"), Series("after")), horizontal=True),
+            note=_("其中签到者借出：开始后 30 天的借出中，借书人签到参加了这一场的次数；签到不足 %(n)s 人的场次只有馆员能看到"
+                   "（其他人看到的是“—”：少数几个人是否借了书，就是他们个人的阅读）。") % {"n": settings.REPORT_MIN_GROUP},
         )
         labels = kind_labels()
         for occ in (self.sessions(f).values(*SESSION_COLUMNS, "_titles", "_loans_before", "_loans_after",
-                                            "_by_attendees").order_by("start", "event_id")):
+                                            "_attendees", "_by_attendees").order_by("start", "event_id")):
             link = {"figure": "loans", **session_key(occ)}
+            # Of one or two attendees, "borrowed by attendees" (0 included) is what those people read.
+            hidden = 0 < occ["_attendees"] < f.min_group
             table.add([occ["start"], occ["title"], labels.get(occ["kind"], occ["kind"]), occ["_titles"], occ["_loans_before"],
-                       occ["_loans_after"], occ["_by_attendees"]],
+                       occ["_loans_after"], None if hidden else occ["_by_attendees"]],
                       {"before": {**link, "when": "before"}, "after": {**link, "when": "after"}},
                       {"title": ("event", occ["event_id"])})
         return [table]

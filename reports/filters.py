@@ -30,6 +30,11 @@ from library.validators import normalize_clc
 MAX_DAYS = 5 * 366
 #: Groupings of the circulation figures.
 BY_CHOICES = (("location", _("馆藏地")), ("division", _("部门")), ("role", _("读者角色")))
+#: The earliest date a filter may name: the library may enter old history, but no court lent books before 1900,
+#: and a date near year 1 or 9999 overflows once a day or a year is added to it, or once put in UTC.
+MIN_DATE = date(1900, 1, 1)
+#: How far past today a filter may reach (events are scheduled ahead; nothing is counted further on).
+MAX_AHEAD = timedelta(days=366)
 #: Rankings list at most this many rows (``top``).
 MAX_TOP = 100
 DEFAULT_TOP = 20
@@ -42,13 +47,17 @@ def small_divisions(minimum: int) -> frozenset[str]:
     """The divisions (as ``Profile.division`` names them; "" for none) with fewer than ``minimum`` active
     accounts, and, when those together still have fewer than ``minimum`` people (one division of one person
     alone: its row "其他部门" would be that person's reading), the next smallest divisions until they have at
-    least ``minimum`` (or every division is merged).  One grouped query."""
+    least ``minimum`` (or every division is merged).  One grouped query.
+
+    Every division an account names is sized, inactive accounts' too, as ``divisions()`` offers them: one whose
+    people have all left has no active member, so it is small (its loans are still counted, under it)."""
     if minimum <= 1:
         return frozenset()
     sizes = sorted((n, division) for division, n in (
-        get_user_model().objects.filter(is_active=True)
+        get_user_model().objects
         .annotate(_division=Coalesce(F("profile__division"), Value(""), output_field=CharField()))
-        .values("_division").annotate(n=Count("pk")).values_list("_division", "n").order_by()))
+        .values("_division").annotate(n=Count("pk", filter=Q(is_active=True)))
+        .values_list("_division", "n").order_by()))
     merged, people = set(), 0
     for n, division in sizes:
         if n >= minimum and (not merged or people >= minimum):
@@ -75,15 +84,22 @@ def role_value(user_path: str, merged: frozenset[str] = frozenset()):
     return Case(*whens, default=shown(""), output_field=CharField())
 
 
-def small_roles(minimum: int) -> frozenset[str]:
+def small_roles(minimum: int, division: str | None = None) -> frozenset[str]:
     """The roles (as ``role_value`` gives them; "" for none) of fewer than ``minimum`` active accounts — the court's
     few leaders, its one administrator — topped up with the next smallest as ``small_divisions`` does, so that
-    grouped by role no row (其他角色 included) is one or two people's reading.  One grouped query."""
+    grouped by role no row (其他角色 included) is one or two people's reading.  One grouped query.
+
+    With ``division`` (a report narrowed to one division: ``division=X&by=role``) the roles are sized among that
+    division's people, as its rows count them: a role large in the court may be one person in the division (its
+    head, a leader) — counted court-wide, that row was the person's reading."""
     if minimum <= 1:
         return frozenset()
+    people = get_user_model().objects.filter(is_active=True)
+    if division is not None:
+        people = people.filter(profile__division=division)
     sizes = sorted((n, role) for role, n in (
-        get_user_model().objects.filter(is_active=True).annotate(_role=role_value("pk"))
-        .values("_role").annotate(n=Count("pk")).values_list("_role", "n").order_by()))
+        people.annotate(_role=role_value("pk")).values("_role").annotate(n=Count("pk"))
+        .values_list("_role", "n").order_by()))
     merged, people = set(), 0
     for n, role in sizes:
         if n >= minimum and (not merged or people >= minimum):
@@ -179,8 +195,12 @@ class ReportFilter:
     today: date = field(default_factory=library_today)
     #: Divisions counted together as "其他部门" (``small_divisions``): empty for librarians.
     merged: frozenset[str] = frozenset()
-    #: Roles counted together as "其他角色" (``small_roles``) when grouped by role: empty for librarians.
+    #: Roles counted together as "其他角色" (``small_roles``, sized within ``division`` when there is one) when
+    #: grouped by role: empty for librarians.
     merged_roles: frozenset[str] = frozenset()
+    #: The fewest people the viewer sees a figure of (``reports.base.min_group``): 0 for librarians.  Figures of
+    #: fewer (a session's few attendees) are blank.
+    min_group: int = 0
 
     @property
     def since(self) -> datetime:
@@ -204,7 +224,7 @@ class ReportFilter:
         """The same range a year earlier (the trend columns)."""
         return ReportFilter(start=year_before(self.start), end=year_before(self.end), location=self.location,
                             division=self.division, by=self.by, clc=self.clc, top=self.top, today=self.today,
-                            merged=self.merged, merged_roles=self.merged_roles)
+                            merged=self.merged, merged_roles=self.merged_roles, min_group=self.min_group)
 
     def query(self) -> dict[str, str]:
         """The filter as query parameters (links to exports and to the records behind a figure)."""
@@ -257,11 +277,13 @@ class FilterForm(forms.Form):
                           help_text=_("分类号前缀，例如 D9 或 D923"))
     top = forms.IntegerField(label=_("排行条数"), min_value=1, max_value=MAX_TOP, required=False)
 
-    def __init__(self, *args, today: date | None = None, merged: frozenset[str] = frozenset(),
-                 merged_roles: frozenset[str] = frozenset(), **kwargs) -> None:
+    def __init__(self, *args, today: date | None = None, min_group: int = 0, **kwargs) -> None:
+        """``min_group``: the fewest people a viewer sees counted as a group (``reports.base.min_group``: 0 for
+        librarians); smaller divisions and roles are merged (``small_divisions``, ``small_roles``)."""
         super().__init__(*args, **kwargs)
         self.today = today or library_today()
-        self.merged, self.merged_roles = merged, merged_roles
+        self.min_group = min_group
+        merged = self.merged = small_divisions(min_group)
         # "from" is a keyword in Python: the two dates are declared here, first in the form.
         dates = {
             "from": forms.DateField(label=_("开始日期"), required=False, input_formats=["%Y-%m-%d"],
@@ -294,9 +316,16 @@ class FilterForm(forms.Form):
         if self.errors:
             return data
         start, end = data.get("from"), data.get("to")
+        latest = self.today + MAX_AHEAD
+        for name, day in (("from", start), ("to", end)):
+            if day is not None and not MIN_DATE <= day <= latest:
+                self.add_error(name, _("日期应在 %(min)s 至 %(max)s（今天之后一年）之间") % {
+                    "min": MIN_DATE.isoformat(), "max": latest.isoformat()})
+        if self.errors:
+            return data
         default_start, default_end = default_range(self.today)
         end = end or default_end
-        start = start or (default_start if data.get("to") is None else add_months(end, -11))
+        start = start or (default_start if data.get("to") is None else max(MIN_DATE, add_months(end, -11)))
         if end < start:
             self.add_error("to", _("结束日期早于开始日期"))
         elif (end - start).days >= MAX_DAYS:
@@ -307,7 +336,9 @@ class FilterForm(forms.Form):
     def report_filter(self) -> ReportFilter:
         """The validated filter (call after ``is_valid()`` returned True)."""
         data = self.cleaned_data
+        division = data.get("division") or None
         return ReportFilter(start=data["from"], end=data["to"], location=data.get("location"),
-                            division=data.get("division") or None, by=data.get("by") or "location",
+                            division=division, by=data.get("by") or "location",
                             clc=data.get("clc") or "", top=data.get("top") or DEFAULT_TOP, today=self.today,
-                            merged=self.merged, merged_roles=self.merged_roles)
+                            merged=self.merged, merged_roles=small_roles(self.min_group, division),
+                            min_group=self.min_group)

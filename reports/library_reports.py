@@ -41,8 +41,9 @@ from core.text import as_id
 from library.classification import class_name, class_path
 from library.models import CirculationEvent, Copy, Hold, Loan, Paper, PaperDownload
 from library.related import book_first_authors
-from reports.base import Chart, Column, Records, Report, Series, Table, param
+from reports.base import Chart, Column, Records, Report, Series, Table, param, reader_name
 from reports.filters import (
+    MIN_DATE,
     OTHER_DIVISIONS,
     ReportFilter,
     add_months,
@@ -67,12 +68,17 @@ def month_key(day: date) -> str:
 
 
 def parse_month(text: str) -> date:
-    """``YYYY-MM`` of a drill-down link; InvalidInput naming ``month`` otherwise."""
+    """``YYYY-MM`` of a drill-down link, from ``MIN_DATE``'s month on and with a month after it (9999-12 has none);
+    InvalidInput naming ``month`` otherwise."""
     try:
         year, month = (int(part) for part in text.split("-"))
-        return date(year, month, 1)
+        first = date(year, month, 1)
+        add_months(first, 1)
     except ValueError:
         raise InvalidInput("month", _("月份格式应为 YYYY-MM")) from None
+    if first < MIN_DATE:
+        raise InvalidInput("month", _("月份不能早于 %(month)s") % {"month": month_key(MIN_DATE)})
+    return first
 
 
 def role_label(code: str) -> str:
@@ -186,7 +192,7 @@ def _loan_records(title, rows: QuerySet, *, order: str = "borrowed_at") -> Recor
     def row(loan: Loan) -> list:
         profile = getattr(loan.patron, "profile", None)
         return [loan.borrowed_at, loan.returned_at, loan.copy.barcode, loan.book.title,
-                (profile.display_name if profile else "") or loan.patron.get_username(),
+                reader_name(loan.patron),
                 profile.division if profile else "", loan.copy.location, loan.due_date]
 
     return Records(title, columns, rows.select_related("copy", "book", "patron__profile").order_by(order, "pk"), row)
@@ -203,7 +209,7 @@ def _hold_records(title, rows: QuerySet, *, order: str = "created_at") -> Record
     def row(hold: Hold) -> list:
         profile = getattr(hold.patron, "profile", None)
         return [hold.created_at, hold.ready_at, hold.closed_at, hold.get_status_display(), hold.book.title,
-                (profile.display_name if profile else "") or hold.patron.get_username(),
+                reader_name(hold.patron),
                 profile.division if profile else "", hold.pickup_location.name]
 
     return Records(title, columns, rows.select_related("book", "patron__profile", "pickup_location")
@@ -219,7 +225,7 @@ def _event_records(title, rows: QuerySet) -> Records:
         patron = event.patron
         profile = getattr(patron, "profile", None) if patron else None
         return [event.at, event.copy.barcode if event.copy else "", event.book.title if event.book else "",
-                ((profile.display_name if profile else "") or patron.get_username()) if patron else "",
+                reader_name(patron) if patron else "",
                 profile.division if profile else ""]
 
     return Records(title, columns, rows.select_related("copy", "book", "patron__profile").order_by("at", "pk"), row)
@@ -512,7 +518,7 @@ class TopPapersReport(Report):
         def row(download: PaperDownload) -> list:
             reader = download.reader
             profile = getattr(reader, "profile", None) if reader else None
-            name = ((profile.display_name if profile else "") or reader.get_username()) if reader else _("（未登录）")
+            name = reader_name(reader) if reader else _("（未登录）")
             return [download.at, download.paper.title, name, profile.division if profile else ""]
 
         return Records(title, columns, rows.select_related("paper", "reader__profile").order_by("at", "pk"), row)
@@ -692,7 +698,7 @@ def _overdue_records(title, rows: QuerySet, today: date) -> Records:
     def row(loan: Loan) -> list:
         profile = getattr(loan.patron, "profile", None)
         return [loan.due_date, (today - loan.due_date).days, loan.copy.barcode, loan.book.title,
-                (profile.display_name if profile else "") or loan.patron.get_username(),
+                reader_name(loan.patron),
                 profile.division if profile else "", profile.phone if profile else "", loan.patron.email,
                 loan.copy.location, loan.borrowed_at]
 
@@ -808,8 +814,8 @@ class PullLeadReport(Report):
                        _rounded(figures and figures[0.9], HOUR)],
                       {"pulled": {"figure": "pulled", "group": entry["_where"]}})
         overall = percentiles(self.pulled(f), lead, FRACTIONS).get(None)
-        table.add([_("全部"), self.pulled(f).count(), _rounded(overall and overall[0.5], HOUR),
-                   _rounded(overall and overall[0.9], HOUR)], {"pulled": {"figure": "pulled"}})
+        table.add_total([_("全部"), self.pulled(f).count(), _rounded(overall and overall[0.5], HOUR),
+                         _rounded(overall and overall[0.9], HOUR)], {"pulled": {"figure": "pulled"}})
         return [table]
 
     def records(self, f: ReportFilter, params: dict[str, str]) -> Records:

@@ -10,15 +10,16 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BooleanField, Count, ExpressionWrapper, Min, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from events.models import Attendance, Event
 from library.models import Loan, Paper, PaperDownload
-from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param
+from reports.base import Chart, Column, Records, Report, Series, Table, may_see_readers, param, reader_name
 from reports.event_reports import held, held_attendance, kind_label
-from reports.filters import ReportFilter, division_rows, person_division
+from reports.filters import ReportFilter, division_rows, library_tz, person_division
 from reports.library_reports import MEASURE, first_authors, month_key, percent, ranking, top_entries
 from reports.stats import month_of
 
@@ -111,7 +112,7 @@ class ActiveReadersReport(Report):
                    Column("loans", _("借出次数")), Column("attended", _("参加过活动"), "text")]
         return Records(_("活跃读者") if figure == "active" else _("借书读者"), columns,
                        rows.select_related("profile").order_by("_division", "username"),
-                       lambda u: [(getattr(getattr(u, "profile", None), "display_name", "") or u.get_username()),
+                       lambda u: [reader_name(u),
                                   u._division, u._loans, _("是") if u._attended else ""])
 
 
@@ -134,9 +135,10 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
     month = month_of("borrowed_at", f)
     by_month = {e["_month"]: e for e in loans.annotate(_month=month).values("_month")
                 .annotate(loans=Count("pk"), titles=Count("book", distinct=True)).order_by()}
-    session_month = month_of("occurrence", f)
+    # The papers join makes one row per paper on a session's reading list: sessions are counted distinct.
+    session_month = month_of("_session__start", f)  # where the session was held, moved or not
     sessions = {e["_month"]: e for e in visits.annotate(_month=session_month).values("_month")
-                .annotate(events=Count("pk"), papers=Count("event__papers", distinct=True)).order_by()}
+                .annotate(events=Count("pk", distinct=True), papers=Count("event__papers", distinct=True)).order_by()}
     read = {e["_month"]: e["n"] for e in downloads.annotate(_month=month_of("at", f)).values("_month")
             .annotate(n=Count("paper", distinct=True)).order_by()}
     months = Table(
@@ -151,7 +153,7 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
         months.add([month_key(first), loan.get("loans", 0), loan.get("titles", 0), visit.get("events", 0),
                     visit.get("papers", 0), read.get(first, 0)])
     totals = loans.aggregate(loans=Count("pk"), titles=Count("book", distinct=True))
-    visit_totals = visits.aggregate(events=Count("pk"), papers=Count("event__papers", distinct=True))
+    visit_totals = visits.aggregate(events=Count("pk", distinct=True), papers=Count("event__papers", distinct=True))
     months.add_total([_("全年"), totals["loans"], totals["titles"], visit_totals["events"], visit_totals["papers"],
                       downloads.aggregate(n=Count("paper", distinct=True))["n"]])
     books = Table("books", _("借阅的图书"),
@@ -172,8 +174,8 @@ def reading_year(user: AbstractBaseUser, year: int, today: date) -> list[Table]:
     events = Table("events", _("参加的活动"),
                    [Column("occurrence", pgettext("report column", "场次"), "datetime"),
                     Column("title", pgettext("report column", "活动"), "text"), Column("kind", _("类型"), "text")])
-    for visit in visits.select_related("event").order_by("occurrence", "pk"):
-        events.add([visit.occurrence, visit.event.title, kind_label(visit.event.kind)],
+    for visit in visits.annotate(_start=F("_session__start")).select_related("event").order_by("_start", "pk"):
+        events.add([visit._start, visit.event.title, kind_label(visit.event.kind)],
                    targets={"title": ("event", visit.event_id)})
     return [months, books, papers, events]
 
@@ -189,11 +191,11 @@ MY_YEAR = MyYear()
 
 
 def reading_years(user: AbstractBaseUser, today: date) -> list[int]:
-    """The years a year selector offers: from the person's first loan or check-in to this year, newest first."""
-    first = [d.year for d in (Loan.objects.filter(patron=user).order_by("borrowed_at").values_list(
-        "borrowed_at", flat=True)[:1]) if d] + [d.year for d in Attendance.objects.filter(user=user).order_by(
-            "occurrence").values_list("occurrence", flat=True)[:1] if d]
-    start = min([*first, today.year])
+    """The years a year selector offers: from the person's first loan or check-in (its year in library time) to this
+    year, newest first."""
+    first = [*Loan.objects.filter(patron=user).order_by("borrowed_at").values_list("borrowed_at", flat=True)[:1],
+             *Attendance.objects.filter(user=user).order_by("occurrence").values_list("occurrence", flat=True)[:1]]
+    start = min([*(timezone.localtime(d, library_tz()).year for d in first if d), today.year])
     return list(range(today.year, start - 1, -1))
 
 
@@ -248,7 +250,7 @@ class AnnualReport(Report):
         for key, label in self.HEADLINE:
             headline.add([str(label), now[key], before[key], change(now[key], before[key])])
         loans_by_month = MEASURE["loans"].counts(f)
-        month = month_of("occurrence", f)
+        month = month_of("_session__start", f)
         visits_by_month = {month_key(e["_month"]): e["n"] for e in held_attendance(f).annotate(_month=month)
                            .values("_month").annotate(n=Count("pk")).order_by()}
         months = Table("months", _("每月借出与签到"),

@@ -7,7 +7,9 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from ninja import Field, Query, Router, Schema
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
 from accounts.auth import LOGGED_IN
@@ -62,12 +64,14 @@ def _year(request: HttpRequest, person, query: YearQuery) -> dict:
 
 @router.get("/reports/me/year", response={200: ReadingYearOut, **ERRORS}, auth=LOGGED_IN,
             summary="我的年度阅读（本人）")
+@decorate_view(never_cache)  # a person's own reading, as /me/reading
 def my_reading_year(request: HttpRequest, query: Query[YearQuery]):
     return _year(request, request.auth, query)
 
 
 @router.get("/reports/readers/{user_id}/year", response={200: ReadingYearOut, **ERRORS}, auth=LOGGED_IN,
             summary="一位读者的年度阅读（本人或馆员）")
+@decorate_view(never_cache)  # a person's own reading, as /me/reading
 def reader_reading_year(request: HttpRequest, user_id: int, query: Query[YearQuery]):
     person = User.objects.filter(pk=user_id).first()
     if person is None:

@@ -39,7 +39,7 @@ class RecordsQuery(ReportQuery):
     group: SingleLine(64) | None = None
     book: SingleLine(19, 1) | None = None
     paper: SingleLine(19, 1) | None = Field(None, description="调研成果编号")
-    class_: SingleLine(2) | None = Field(None, alias="class", description="中图法大类字母")
+    class_: SingleLine(32) | None = Field(None, alias="class", description="中图法类目：大类字母，选了分类号时其下一级类目（D923）")
     bucket: Literal["1-7", "8-30", "31+"] | None = None
     stage: Literal["ready", "collected", "total"] | None = None
     # The events reports' figures (reports.event_reports).

@@ -6,8 +6,8 @@ With a few sync workers, two people (or one with two tabs, or a script) asking f
 worker, and the rest of the site — the catalogue, the desk's checkouts — waited behind them (attack round 20:
 /healthz at 5 s with eight report requests in flight over the demo's few hundred loans).  So:
 
-- ``REPORT_CONCURRENCY`` reports at most are computed at once across every process (default 1, so that with the
-  deployment's three workers two are always free for everything else): a semaphore in ``core.ratelimit``'s
+- ``REPORT_CONCURRENCY`` reports at most are computed at once across every process (default 2, so that with the
+  deployment's three workers one is always free for everything else): a semaphore in ``core.ratelimit``'s
   shared store — each report takes a place in a rolling two-minute window of one-second slices and gives it back
   when it is done, so a worker killed in the middle frees its place after two minutes;
 - one person asks for at most ``REPORT_RATE_USER`` reports a minute (refused ones counted, as searches are).

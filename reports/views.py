@@ -34,7 +34,7 @@ from reports.base import (
     Table,
     may_see_readers,
     merged_divisions,
-    merged_roles,
+    min_group,
 )
 from reports.filters import FilterForm, ReportFilter
 from reports.reader_reports import MY_YEAR, reading_year, reading_years, year_filter
@@ -178,7 +178,9 @@ def annual_summary(request: HttpRequest) -> HttpResponse:
     if "year" not in request.GET and ("from" in request.GET or "to" in request.GET):
         ranged = _filter_form(request)
         if not ranged.is_valid():
-            errors = [(name, error) for name, found in ranged.errors.items() if name in report.uses for error in found]
+            # Every field's error, those the annual report does not read too (``top``, ``division``): refused
+            # all the same (as the API refuses them), so the page says why.
+            errors = [(name, error) for name, found in ranged.errors.items() for error in found]
             return render(request, "reports/annual.html", {**context, "errors": errors}, status=400)
         f = ranged.report_filter()
     else:
@@ -212,8 +214,7 @@ def my_year(request: HttpRequest) -> HttpResponse:
 
 
 def _filter_form(request: HttpRequest) -> FilterForm:
-    return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS},
-                      merged=merged_divisions(request.user), merged_roles=merged_roles(request.user))
+    return FilterForm({k: v for k, v in request.GET.items() if k in FILTER_KEYS}, min_group=min_group(request.user))
 
 
 def _fields(report: Report, form: FilterForm) -> dict:
@@ -283,6 +284,7 @@ def _records(request: HttpRequest, report: Report) -> tuple[FilterForm, ReportFi
     return form, f, params, records, None
 
 
+@never_cache  # records name readers: never in a shared cache
 @require_safe
 @login_required
 def report_records(request: HttpRequest, slug: str) -> HttpResponse:
@@ -310,6 +312,7 @@ def report_records(request: HttpRequest, slug: str) -> HttpResponse:
     })
 
 
+@never_cache
 @require_safe
 @login_required
 def report_records_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:

@@ -11,7 +11,7 @@ E4   reading   2026-03-01 10:00, 报告厅      j1 02-10, j2 02-11 (confirmed)  
      (no own capacity: the venue's 30), reading list 刑法学 (b2)
 E1   salon     2026-03-05 14:00, 报告厅      capacity 2: j1 02-20, j2 02-21 confirmed; org 02-22, j3    j1, org
                                             02-23 waitlisted; j2 cancels 02-25 → org promoted
-     reading list 民法典评注 (b1) and the paper P1
+     reading list 民法典评注 (b1) and the papers P1 and P2
 E2   tea_talk  10 Apr, 10 May, 10 Jun 15:00  j1 the whole series 04-01; j2 the June session 05-20;       Apr: j1
                (online, unlimited)           May's session cancelled; mgr walks in in June              Jun: j1, j2, mgr
 E3   seminar   2026-05-15 09:00             cancelled                                                   —
@@ -65,7 +65,7 @@ def build() -> EventHistory:
     e4 = create(title="读书活动：刑法学", kind="reading", start=at(2026, 3, 1, 10), end=at(2026, 3, 1, 12), venue=hall.pk,
                 books=[base.books["b2"].pk])
     e1 = create(title="读者沙龙：民法典", kind="salon", start=at(2026, 3, 5, 14), end=at(2026, 3, 5, 16), venue=hall.pk,
-                capacity=2, books=[base.books["b1"].pk], papers=[p1.pk])
+                capacity=2, books=[base.books["b1"].pk], papers=[p1.pk, p2.pk])
     e2 = create(title="法官茶座", kind="tea_talk", start=at(2026, 4, 10, 15), end=at(2026, 4, 10, 16),
                 rrule="FREQ=MONTHLY;COUNT=3", online_url="https://meet.example.org/tea")
     e3 = create(title="法学研讨会：执行难", kind="seminar", start=at(2026, 5, 15, 9), end=at(2026, 5, 15, 12),

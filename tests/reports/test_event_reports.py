@@ -5,17 +5,19 @@ Runs on SQLite and PostgreSQL alike (``DATABASE_URL``)."""
 import io
 from datetime import UTC, date, datetime
 
+import lxml.html
 import openpyxl
 import pytest
 import time_machine
 from django.test import Client, override_settings
 
+from events import services as events
 from reports.filters import FilterForm
-from reports.reader_reports import reading_year
+from reports.reader_reports import reading_year, reading_years
 from reports.registry import REPORTS
 from tests.conftest import ApiClient, make_user
 from tests.reports import event_history
-from tests.reports.history import NOW, RANGE, built_once
+from tests.reports.history import NOW, RANGE, at, built_once
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +134,32 @@ def test_attendance_per_division(world):
         ["民事审判庭", "读者沙龙", 1, 1], ["民事审判庭", "法官茶座", 2, 1], ["院领导", "法官茶座", 1, 1]]
 
 
+def test_a_session_moved_across_a_month_boundary_counts_its_check_ins_at_its_new_start(world):
+    """The tea talk of 10 June (j1, j2 and mgr checked in) moved to 31 May afterwards: its three check-ins are
+    May's everywhere — 报名与签到 (the session's row), the annual summary, 各部门参加活动, 活跃读者 and j1's year —
+    as the session is, not lost between its original start's month and its new one's."""
+    events.override_set(event=world.events["e2"], actor=world.users["org"], recurrence_id=JUN,
+                        changes={"start": at(2026, 5, 31, 15)}, force=True)
+    may, moved = {"from": "2026-05-01", "to": "2026-05-31"}, utc(2026, 5, 31, 7)
+
+    assert rows("event-attendance", "sessions", **may) == [[moved, "法官茶座", "法官茶座", None, 3, 0, 3, None, 100.0]]
+    headline = {r[0]: r[1] for r in rows("annual", "headline", **may)}
+    assert (headline["举办活动（场）"], headline["活动签到（人次）"], headline["参加活动（人）"]) == (1, 3, 3)
+    assert rows("annual", "months", **may) == [["2026-05", 1, 3]]
+    assert rows("annual", "kinds", **may) == [["法官茶座", 1, 3]]
+    assert rows("event-divisions", "divisions", **may) == [["执行局", 1, 1], ["民事审判庭", 1, 1], ["院领导", 1, 1]]
+    assert rows("readers", "divisions", **may) == [
+        ["办公室", 1, 0, 0, 0, 0.0], ["执行局", 1, 1, 1, 1, 100.0], ["政治部", 1, 0, 0, 0, 0.0],
+        ["民事审判庭", 2, 0, 1, 1, 50.0], ["院领导", 1, 0, 1, 1, 100.0], ["全院", 6, 1, 3, 3, 50.0]]
+    months, _books, _papers, attended = reading_year(world.users["j1"], 2026, date(2026, 6, 15))
+    assert [r[3] for r in months.rows] == [0, 0, 1, 1, 1, 0, 3]
+    assert attended.rows[-1] == [moved, "法官茶座", "法官茶座"]
+    # The month of its original start no longer holds it.
+    june = {"from": "2026-06-01", "to": "2026-06-15"}
+    assert rows("event-attendance", "sessions", **june) == []
+    assert rows("annual", "months", **june) == [["2026-06", 0, 0]]
+
+
 # --- reading lists around their event --------------------------------------------------------------------------------
 
 
@@ -147,6 +175,25 @@ def test_reading_list_loans_in_the_30_days_before_and_after(world):
         (utc(2026, 3, 31, 16, 30), "王芳")]
 
 
+def test_by_attendees_of_a_session_with_fewer_attendees_than_the_minimum_is_blank_for_non_librarians(world):
+    """其中签到者借出 of a session of one or two attendees tells an organizer whether those people borrowed the list's
+    books: below REPORT_MIN_GROUP (3) attendees it is blank (None, "—") for everyone but librarians, a 0 too (E4's
+    one attendee did not borrow b2); with the minimum at 2, E1's two attendees show their 1 again."""
+    query = "/api/v1/reports/event-reading?from=2026-01-01&to=2026-06-15"
+    assert [r[6] for r in table_rows(api(world.users["lib"]).get(query), "sessions")] == [0, 1]
+    for user in ("org", "mgr"):
+        assert [r[4:7] for r in table_rows(api(world.users[user]).get(query), "sessions")] == [[0, 1, None],
+                                                                                               [1, 1, None]]
+    with override_settings(REPORT_MIN_GROUP=2):
+        assert [r[6] for r in table_rows(api(world.users["org"]).get(query), "sessions")] == [None, 1]
+    client = Client()
+    client.force_login(world.users["org"])
+    page = client.get("/reports/event-reading", RANGE).content.decode()
+    cells = [td.text_content().strip() for td in lxml.html.fromstring(page).xpath(
+        '//table[@id="table-sessions"]/tbody/tr/td[last()]')]
+    assert cells == ["—", "—"] and "签到不足 3 人的场次" in page
+
+
 # --- readers ------------------------------------------------------------------------------------------------------------
 
 
@@ -159,9 +206,11 @@ def test_active_readers_per_division(world):
 def test_a_judges_year_in_reading(world):
     months, books, papers, events = reading_year(world.users["j1"], 2026, date(2026, 6, 15))
     # month, loans, titles, sessions attended, papers on their reading lists, papers whose full text was downloaded
-    assert months.rows == [["2026-01", 1, 1, 0, 0, 1], ["2026-02", 0, 0, 0, 0, 0], ["2026-03", 1, 1, 1, 1, 1],
+    # E1's reading list holds two papers: one session attended, two papers (a check-in is counted once, however
+    # many papers its event lists).
+    assert months.rows == [["2026-01", 1, 1, 0, 0, 1], ["2026-02", 0, 0, 0, 0, 0], ["2026-03", 1, 1, 1, 2, 1],
                            ["2026-04", 1, 1, 1, 0, 0], ["2026-05", 0, 0, 0, 0, 0], ["2026-06", 0, 0, 1, 0, 0],
-                           ["全年", 3, 3, 3, 1, 1]]
+                           ["全年", 3, 3, 3, 2, 1]]
     assert [r[0] for r in books.rows] == ["民法典评注", "刑法学", "公司法"]
     assert papers.rows == [["民法典适用调研", "调研课题", 2, utc(2026, 1, 10, 2)]]
     assert events.rows == [[E1_START, "读者沙龙：民法典", "读者沙龙"], [APR, "法官茶座", "法官茶座"],
@@ -174,6 +223,18 @@ def test_a_judges_year_in_reading(world):
     # Downloads are the reader's own: j2's year shows their one download, org's the April one (00:30 Beijing).
     assert reading_year(world.users["j2"], 2026, date(2026, 6, 15))[0].rows[-1][-1] == 1
     assert [r[-1] for r in reading_year(world.users["org"], 2026, date(2026, 6, 15))[0].rows] == [0, 0, 0, 1, 0, 0, 1]
+
+
+def test_the_years_offered_start_with_the_year_of_the_first_loan_in_beijing(world):
+    """j3's first loan at 00:30 on 1 January 2025 in Beijing (16:30 on 31 December 2024 in UTC) is 2025's: the year
+    selector offers 2026 and 2025, not 2024."""
+    from library import circulation
+    from library.models import Copy
+
+    j3 = world.users["j3"]
+    circulation.loan_checkout(patron=j3, actor=world.users["lib"], copy=Copy.objects.get(barcode="C5"),
+                              now=at(2025, 1, 1, 0, 30))
+    assert reading_years(j3, date(2026, 6, 15)) == [2026, 2025]
 
 
 # --- most downloaded papers -------------------------------------------------------------------------------------------
@@ -315,7 +376,8 @@ def test_reading_year_api_is_for_the_person_and_librarians(world):
     j1, j2, lib = world.users["j1"], world.users["j2"], world.users["lib"]
     mine = api(j1).get("/api/v1/reports/me/year?year=2026")
     assert mine.status_code == 200
-    assert mine.json()["tables"][0]["rows"][-1] == ["全年", 3, 3, 3, 1, 1]
+    assert mine["Cache-Control"].startswith("max-age=0") and "private" in mine["Cache-Control"]  # as /me/reading
+    assert mine.json()["tables"][0]["rows"][-1] == ["全年", 3, 3, 3, 2, 1]
     assert [table["totals"] for table in mine.json()["tables"]] == [1, 0, 0, 0]  # months end with 全年
     assert api(j2).get(f"/api/v1/reports/readers/{j1.pk}/year?year=2026").status_code == 403
     assert api(world.users["mgr"]).get(f"/api/v1/reports/readers/{j1.pk}/year").status_code == 403
@@ -341,6 +403,27 @@ def test_the_api_gives_the_events_figures_and_their_records(world):
     assert org.get("/api/v1/reports/event-attendance/records", {**RANGE, **link}).status_code == 403
     bad = lib.get("/api/v1/reports/event-attendance/records", {**RANGE, **link, "occurrence": "soon"})
     assert bad.status_code == 422 and "occurrence" in str(bad.json()["detail"])
+
+
+@pytest.mark.parametrize(("slug", "link", "field"), [
+    ("event-attendance", {"figure": "attendance", "occurrence": "0001-01-01T00:00+14:00"}, "occurrence"),
+    ("event-attendance", {"figure": "registrations", "occurrence": "9999-12-31T23:00-14:00"}, "occurrence"),
+    ("event-reading", {"figure": "loans", "when": "before", "occurrence": "0001-01-01T00:00+14:00"}, "occurrence"),
+    ("event-occurrences", {"figure": "occurrences", "month": "9999-12"}, "month"),
+    ("event-waitlist", {"figure": "waitlist", "month": "0001-01"}, "month"),
+])
+def test_an_occurrence_or_month_out_of_range_is_refused_naming_it(world, slug, link, field):
+    """A session's start that cannot be put in UTC, a month without a next one or before 1900: 400 on the page,
+    422 naming the parameter in the API, never a 500."""
+    lib = Client()
+    lib.force_login(world.users["lib"])
+    query = {**RANGE, "event": str(world.events["e1"].pk), **link}
+
+    page = lib.get(f"/reports/{slug}/records", query)
+    found = api(world.users["lib"]).get(f"/api/v1/reports/{slug}/records", query)
+
+    assert (page.status_code, f"{field}：" in page.content.decode()) == (400, True)
+    assert (found.status_code, [e["field"] for e in found.json()["detail"]]) == (422, [field])
 
 
 # --- small divisions: merged for everyone but librarians (REPORT_MIN_GROUP) ------------------------------------------

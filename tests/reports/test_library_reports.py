@@ -208,6 +208,7 @@ def test_pull_list_lead_time(world):
     # pulled (cancelled) and H0 is last year's.
     assert rows("pull-lead", "locations") == [
         ["棋盘井法庭", 1, 24.0, 24.0], ["院本部", 1, 4.0, 4.0], ["全部", 2, 14.0, 22.0]]
+    assert tables("pull-lead")["locations"].totals == 1  # 全部 is the footer, not a bar beside the places it sums
     assert records("pull-lead", {"figure": "pulled", "group": "棋盘井法庭"}) == [
         [history.at(2026, 4, 20), history.at(2026, 4, 21), 24.0, "C4", "公司法", "棋盘井法庭"]]
 
@@ -238,6 +239,36 @@ def test_every_link_of_every_table_leads_to_as_many_records_as_its_figure(world)
     assert checked > 100
 
 
+@pytest.mark.parametrize("params", [{}, {"clc": "D92"}, {"clc": "D9"}, {"clc": "T", "to": "2026-06-20"},
+                                    {"clc": "TP3"}])
+def test_every_never_borrowed_link_opens_through_the_api(world, params):
+    """With a class chosen the rows are one level below it (D92: D923, D922.2 …): each row's ``links`` entry, as the
+    API gives it, opens its records through the API (``class`` was at most two characters there)."""
+    lib = ApiClient(client=client_for(world.users["lib"]))
+    query = {**RANGE, **params}
+    found = {t["key"]: t for t in lib.get("/api/v1/reports/never-borrowed", query).json()["tables"]}["classes"]
+    opened = []
+    for row, links in zip(found["rows"], found["links"], strict=True):
+        for column, link in links.items():
+            response = lib.get("/api/v1/reports/never-borrowed/records", {**query, **link})
+            assert response.status_code == 200, (link, response.json())
+            opened.append((link["class"], response.json()["count"], row[[c["key"] for c in found["columns"]].index(column)]))
+    assert opened and all(count == figure for _code, count, figure in opened)
+    assert len({code for code, *_rest in opened}) == len(opened)
+
+
+def test_the_records_behind_a_figure_are_never_cached(world):
+    """Records name readers: the page, its files and the API answer ``private, no-store`` (as /me/reading does), so no
+    shared cache keeps a copy and the browser does not show one after logout."""
+    lib = client_for(world.users["lib"])
+    link = {**RANGE, "figure": "loans", "month": "2026-01"}
+    for response in (lib.get("/reports/circulation/records", link), lib.get("/reports/circulation/records.csv", link),
+                     lib.get("/reports/circulation/records.xlsx", link),
+                     ApiClient(client=lib).get("/api/v1/reports/circulation/records", link)):
+        assert response.status_code == 200
+        assert {"private", "no-store", "max-age=0"} <= {part.strip() for part in response["Cache-Control"].split(",")}
+
+
 # --- the filter -------------------------------------------------------------------------------------------------
 
 
@@ -260,6 +291,51 @@ def test_a_bad_filter_is_refused_naming_the_field(world, params, field):
     assert [e.text_content().strip() != "" for e in errors] == [True]
     assert api.status_code == 422
     assert [e["field"] for e in api.json()["detail"]] == [field]
+
+
+#: Today (2026-06-15) and a year: the latest date a filter may name.
+BOUNDS = "1900-01-01 至 2027-06-16"
+
+
+@pytest.mark.parametrize(("slug", "params", "fields"), [
+    ("circulation", {"from": "0001-01-01", "to": "0001-06-01"}, ["from", "to"]),
+    ("circulation", {"to": "0001-06-01"}, ["to"]),
+    ("circulation", {"from": "1899-12-31", "to": "1900-06-01"}, ["from"]),
+    ("top-books", {"from": "9999-01-01", "to": "9999-12-31"}, ["from", "to"]),
+    ("top-books", {"from": "2027-06-01", "to": "2027-06-17"}, ["to"]),
+    ("annual", {"from": "9999-01-01", "to": "9999-12-31"}, ["from", "to"]),
+])
+def test_dates_out_of_bounds_are_refused_naming_the_field_and_the_bounds(world, slug, params, fields):
+    """A date before 1900 or more than a year after today is a form error on the page (400, the bounds said) and
+    a 422 naming the field in the API, never a 500 (year 1 and 9999 overflowed a year before or a day after)."""
+    lib = client_for(world.users["lib"])
+
+    page = lib.get(f"/reports/{slug}", params)
+    api = ApiClient(client=lib).get(f"/api/v1/reports/{slug}", params)
+
+    assert (page.status_code, BOUNDS in page.content.decode()) == (400, True)
+    assert api.status_code == 422
+    assert [e["field"] for e in api.json()["detail"]] == fields
+    assert {e["msg"] for e in api.json()["detail"]} == {f"日期应在 {BOUNDS}（今天之后一年）之间"}
+
+
+def test_the_bounds_themselves_are_accepted(world):
+    assert rows("circulation", "months", **{"from": "1900-01-01", "to": "1900-02-28"}) == [
+        ["1900-01", *[0] * 10], ["1900-02", *[0] * 10]]
+    assert rows("top-books", "books", **{"from": "2027-01-01", "to": "2027-06-16"}) == []
+    assert FilterForm({"to": "1900-05-31"}).is_valid()  # the default start (eleven months before) stops at 1900
+
+
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "1899-12", "0000-01", "2026-13"])
+def test_a_records_month_out_of_bounds_is_refused_naming_month(world, month):
+    lib = client_for(world.users["lib"])
+    link = {**RANGE, "figure": "loans", "month": month}
+
+    page = lib.get("/reports/circulation/records", link)
+    api = ApiClient(client=lib).get("/api/v1/reports/circulation/records", link)
+
+    assert (page.status_code, "month：" in page.content.decode()) == (400, True)
+    assert (api.status_code, [e["field"] for e in api.json()["detail"]]) == (422, ["month"])
 
 
 def test_the_default_range_is_the_last_twelve_months(world):

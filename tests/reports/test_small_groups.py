@@ -1,11 +1,12 @@
 """Small divisions merged into 其他部门 for the leadership: the merged group itself must not be one or two people
 (a division of one person merged alone was that person's reading under another name)."""
 
+import lxml.html
 import pytest
 from django.test import Client, override_settings
 
 from accounts.models import Role
-from reports.filters import small_divisions, small_roles
+from reports.filters import divisions, small_divisions, small_roles
 from tests.conftest import ApiClient, make_user
 
 
@@ -48,6 +49,22 @@ def test_no_small_division_merges_nothing(court):
 
 
 @override_settings(REPORT_MIN_GROUP=3)
+def test_a_division_whose_people_have_all_left_is_small_too(court):
+    """``divisions()`` offers every division a profile names, inactive accounts' too; sized by active accounts, one
+    whose only member left has none: it is merged (topped up with 执行局's one and 民事审判庭's three, as any small
+    division) and cannot be the manager's filter — else its figures were the one who left's reading."""
+    gone = make_user("gone", Role.JUDGE, display_name="离", division="审判管理办公室")
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+
+    assert "审判管理办公室" in divisions()
+    assert small_divisions(3) == frozenset({"审判管理办公室", "执行局", "民事审判庭"})
+    manager = court.__class__.objects.get(username="boss")
+    refused = api(manager).get("/api/v1/reports/circulation", {"division": "审判管理办公室"})
+    assert refused.status_code == 422 and [e["field"] for e in refused.json()["detail"]] == ["division"]
+
+
+@override_settings(REPORT_MIN_GROUP=3)
 def test_the_manager_never_sees_a_group_of_one(court):
     manager = court.__class__.objects.get(username="boss")
     rows = api(manager).get("/api/v1/reports/readers").json()["tables"][0]["rows"]
@@ -85,3 +102,42 @@ def test_grouped_by_role_the_manager_never_sees_the_one_administrators_loans(cou
 
     assert loans(manager) == [("其他角色", 1)]
     assert loans(librarian) == [("馆员", 1)]
+
+
+@override_settings(REPORT_MIN_GROUP=3)
+def test_grouped_by_role_within_a_division_roles_are_merged_by_their_size_in_that_division(court):
+    """Three librarians and four managers: no role is small court-wide.  刑事审判庭 has four judges and one manager
+    (its head, 副院长三): narrowed to 刑事审判庭 and grouped by role, the managers' row would be that one person's
+    loans, so for the manager, on the page and in the API, the division's roles are merged by their size there —
+    the head alone is too few, the judges join (or the head's row would be the division's total less theirs): one
+    row 其他角色 of both loans.  The librarian sees each role."""
+    from library import circulation
+    from library.models import Copy, Location
+    from library.services import book_create, copy_create
+
+    users = court.__class__.objects
+    make_user("lib2", Role.LIBRARIAN, division="办公室")
+    make_user("lib3", Role.LIBRARIAN, division="办公室")
+    head = make_user("head", Role.MANAGER, display_name="副院长三", division="刑事审判庭")
+    Location.objects.update_or_create(name="院本部", defaults={"code": "main", "pickup": True, "position": 0})
+    book = book_create(title="刑法学", clc="D924")
+    for patron, barcode in ((head, "C1"), (users.get(username="crim0"), "C2")):
+        copy = copy_create(book=book, barcode=barcode, location="院本部")
+        circulation.loan_checkout(patron=patron, actor=court, copy=Copy.objects.get(pk=copy.pk))
+    manager = users.get(username="boss")
+    query = {"by": "role", "division": "刑事审判庭"}
+
+    def loans(user):
+        groups = {t["key"]: t for t in api(user).get("/api/v1/reports/circulation", query).json()["tables"]}
+        return sorted((r[1], r[2]) for r in groups["groups"]["rows"] if r[2])
+
+    assert small_roles(3) == frozenset()
+    assert small_roles(3, "刑事审判庭") == frozenset({"manager", "judge"})
+    assert loans(manager) == [("其他角色", 2)]
+    assert loans(court) == [("法官", 1), ("院领导", 1)]
+    client = Client()
+    client.force_login(manager)
+    page = client.get("/reports/circulation", query)
+    assert page.status_code == 200
+    shown = lxml.html.fromstring(page.content.decode()).xpath('//table[@id="table-groups"]/tbody/tr/td[2]/text()')
+    assert sorted(set(shown)) == ["其他角色"]

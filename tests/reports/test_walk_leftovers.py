@@ -118,6 +118,11 @@ def test_the_annual_report_has_one_page_and_its_old_address_redirects_there(worl
     assert "统计时间：2026-01-01 至 2026-06-15" in ranged.content.decode()
     bad = mgr.get("/reports/annual", {"from": "2026-13-01"})
     assert bad.status_code == 400 and 'data-field="from"' in bad.content.decode()
+    # A field the annual report does not read is still refused (as the API refuses it), and says why.
+    for field, value in (("top", "0"), ("division", "没有的庭")):
+        bad = mgr.get("/reports/annual", {**RANGE, field: value})
+        errors = lxml.html.fromstring(bad.content.decode()).xpath(f'//p[@data-field="{field}"]/text()')
+        assert (bad.status_code, len(errors)) == (400, 1) and errors[0].startswith(f"{field}：")
 
 
 # --- 4. exports state their filter ------------------------------------------------------------------------------
