@@ -45,7 +45,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Q
-from django.db.models.functions import Least
+from django.db.models.functions import Least, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -409,13 +409,13 @@ def beat(current: Cursor) -> None:
     current.saved_at = now
     if pruned_through() > current.read_to:
         raise NodeBehind(f"the log was pruned past node {current.node}'s {current.read_to}")
-    if not IndexNode.objects.filter(name=current.node, generation=current.generation).update(seen_at=timezone.now()):
+    if not IndexNode.objects.filter(name=current.node, generation=current.generation).update(seen_at=Now()):
         current.saved = None  # the row is gone or another generation's: the next round writes it under the lock
 
 
 def _write_row(node: str, *, generation: str, position: int, applied_to: int) -> None:
     values = {"generation": generation, "position": position, "applied_to": max(applied_to, position),
-              "seen_at": timezone.now()}
+              "seen_at": Now()}
     if IndexNode.objects.filter(name=node).update(**values):
         return
     try:
@@ -448,7 +448,7 @@ def start_point() -> Start:
     last = max(floor, IndexChange.objects.order_by("-id").values_list("id", flat=True).first() or 0)
     if _serialised_writes():
         return Start(last, last, [])
-    recent = timezone.now() - timedelta(seconds=settings.SEARCH_LOG_GAP_SECONDS)
+    recent = Now() - timedelta(seconds=settings.SEARCH_LOG_GAP_SECONDS)  # the clock that wrote created_at
     settled = max(floor, IndexChange.objects.filter(created_at__lt=recent).order_by("-id").values_list(
         "id", flat=True).first() or 0)
     now, gaps, expected = time.monotonic(), [], settled + 1
@@ -471,14 +471,14 @@ def hold(position: int, *, generation: str | None) -> None:
     (``index_position``; ``node_state`` and a restart after a failed build judge it by that)."""
     node = node_name()
     if generation is not None and IndexNode.objects.filter(name=node, generation=generation).update(
-            position=Least(F("position"), position), seen_at=timezone.now()):
+            position=Least(F("position"), position), seen_at=Now()):
         return
     _write_row(node, generation="", position=position, applied_to=position)
 
 
 def hold_beat() -> None:
     """The heartbeat of a rebuild in progress (called by its progress every HEARTBEAT_SECONDS or so)."""
-    IndexNode.objects.filter(name=node_name()).update(seen_at=timezone.now())
+    IndexNode.objects.filter(name=node_name()).update(seen_at=Now())
 
 
 def adopt(*, generation: str, start: Start) -> None:
@@ -510,7 +510,8 @@ def prune_if_due() -> int:
 def prune() -> int:
     """Delete the entries every live node has applied (heartbeat within ``SEARCH_NODE_LIVE_SECONDS``) and those
     older than ``SEARCH_LOG_KEEP_SECONDS``; forget the nodes silent for that long.  Returns how many entries."""
-    now = timezone.now()
+    # Heartbeats and entries are written with the database's clock, and read with it: the nodes' clocks may differ.
+    now = Now()
     live = IndexNode.objects.filter(seen_at__gte=now - timedelta(seconds=settings.SEARCH_NODE_LIVE_SECONDS))
     behind_live = live.aggregate(slowest=Min("position"))["slowest"] or 0
     keep_since = now - timedelta(seconds=settings.SEARCH_LOG_KEEP_SECONDS)

@@ -605,3 +605,27 @@ def test_a_gap_another_process_of_the_node_settled_and_pruned_past_restarts_the_
     fresh = changelog.Cursor(node=node, generation=generation, position=start, read_to=start)  # a third, idle since
     fresh.read()  # entries after its read_to were pruned, but the row is past them
     assert fresh.position == last_id() - 1 and list(fresh.pending) == [("book", late.pk)]
+
+
+def test_heartbeats_and_the_ages_of_entries_are_read_on_the_databases_clock_not_the_nodes(settings, monkeypatch):
+    """Each node wrote its heartbeat from its own clock, and judged the entries' ages (written by the database's
+    clock) with it: a node whose clock is an hour behind looked dead to the others' pruning, and one an hour ahead
+    took a missing id among the last entries for settled when its rebuild started."""
+    services.index_rebuild()
+    node = changelog.node_name()
+    real_now = timezone.now
+    book_create(title="民法典物权编")
+    with monkeypatch.context() as m:
+        m.setattr(timezone, "now", lambda: real_now() - timedelta(seconds=settings.SEARCH_NODE_LIVE_SECONDS + 60))
+        indexer.drain()  # a node whose clock is behind writes its row
+    assert changelog.is_live(IndexNode.objects.get(name=node))
+
+    book_create(title="民法典合同编")
+    rolled_back = book_create(title="民法典侵权责任编")
+    book_create(title="民法典婚姻家庭编")
+    IndexChange.objects.filter(object_id=rolled_back.pk).delete()
+    monkeypatch.setattr(changelog, "_serialised_writes", lambda: False)
+    with monkeypatch.context() as m:
+        m.setattr(timezone, "now", lambda: real_now() + timedelta(hours=1))  # a node whose clock is ahead
+        start = changelog.start_point()
+    assert [(gap.lo, gap.hi) for gap in start.gaps if gap.lo > row(node)[1]] == [(last_id() - 1, last_id() - 1)]
