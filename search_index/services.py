@@ -131,9 +131,12 @@ def index_health() -> str:
         generations.open_index().close()
         return "ok"
     except generations.IndexMissing as exc:
-        if indexer.create_if_fillable():
-            _drain_if_in_request()
-            return "ok"
+        try:
+            if indexer.create_if_fillable():
+                _drain_if_in_request()
+                return "ok"
+        except Exception as error:  # noqa: BLE001 - the database away: /readyz still answers with its JSON
+            return f"unavailable: {error.__class__.__name__}: {error}"
         return f"unavailable: {exc}"
     except Exception as exc:  # noqa: BLE001 - a corrupt index directory raises whoosh's own errors
         return f"unavailable: {exc.__class__.__name__}: {exc}"

@@ -199,3 +199,21 @@ def test_readyz_with_every_redis_answering_is_ready(settings):
     assert (response.status_code, response.json()) == (200, {
         "status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok",
         "redis": {"rate_limits": "ok", "jobs": "ok", "cache": "ok"}, "search_node": node(0, 0)})
+
+
+def test_readyz_answers_json_when_the_database_is_away_and_there_is_no_index(monkeypatch):
+    """With no index, /readyz asks the database whether the log can fill an empty one: with the database away
+    that raised, and the answer was the 503 HTML page instead of /readyz's JSON (review of issue 21)."""
+    from django.db import OperationalError
+
+    from search_index import indexer
+
+    def database_away(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(indexer, "create_if_fillable", database_away)
+
+    response = Client(raise_request_exception=False).get("/readyz")
+
+    assert (response.status_code, response["Content-Type"]) == (503, "application/json")
+    assert response.json()["search_index"] == "unavailable: OperationalError: connection refused"
