@@ -459,6 +459,22 @@ def test_a_node_that_waits_in_the_admin_shows_its_lag(librarian):
     assert waiting.context["cl"].result_count == 1
 
 
+def test_the_nodes_page_counts_each_nodes_lag_once(librarian, monkeypatch):
+    """The waiting and lag columns each counted the node's waiting entries (two queries per column per row)."""
+    from django.urls import reverse
+
+    make_node("a", 0)
+    make_node("b", 0)
+    counted = []
+    real_lag = changelog.lag
+    monkeypatch.setattr(changelog, "lag", lambda node, **kw: counted.append(node.name) or real_lag(node, **kw))
+    client = Client()
+    client.force_login(librarian)
+
+    assert client.get(reverse("admin:search_index_indexnode_changelist")).status_code == 200
+    assert sorted(counted) == ["a", "b"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_upgrade_copies_the_outbox_rows_waiting_into_the_log_in_their_order():
     from django.db.migrations.executor import MigrationExecutor
