@@ -645,3 +645,21 @@ def test_heartbeats_and_the_ages_of_entries_are_read_on_the_databases_clock_not_
         m.setattr(timezone, "now", lambda: real_now() + timedelta(hours=1))  # a node whose clock is ahead
         start = changelog.start_point()
     assert [(gap.lo, gap.hi) for gap in start.gaps if gap.lo > row(node)[1]] == [(last_id() - 1, last_id() - 1)]
+
+
+def test_whether_every_record_is_in_the_log_is_asked_with_not_exists():
+    """NOT IN (subquery) over the whole log: an anti-join only while PostgreSQL can hash the log in work_mem, a
+    subplan run per record past that.  Asked as NOT EXISTS, on the log's (kind, object_id) index."""
+    from django.test.utils import CaptureQueriesContext
+
+    from search_index import documents
+
+    book = book_create(title="担保法")
+    Book.objects.bulk_create([Book(title="未入日志的书")])
+    with CaptureQueriesContext(connection) as queries:
+        assert documents.unlogged_records_exist() is True
+    IndexChange.objects.create(kind="book", object_id=Book.objects.get(title="未入日志的书").pk)
+    assert documents.unlogged_records_exist() is False and book.pk
+
+    sql = " ".join(q["sql"] for q in queries.captured_queries).upper()
+    assert "NOT IN" not in sql and "NOT EXISTS" in sql
