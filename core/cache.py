@@ -13,12 +13,13 @@ expires (``RELATED_CACHE_SECONDS``).  Feeds are keyed by versions in the databas
 """
 
 import logging
-import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from core.away import StayAway
 
 logger = logging.getLogger(__name__)
 
@@ -30,20 +31,16 @@ SOCKET_SECONDS = 2
 #: (they forget stale lists).
 RETRY_SECONDS = 5
 _AWAY = (RedisConnectionError, RedisTimeoutError)
-_warned_at = [-1e9]
-_away_until = [-1e9]
+#: This process's view of the cache's Redis.
+away = StayAway(RETRY_SECONDS, logger)
 
 
 def _skipping() -> bool:
-    return time.monotonic() < _away_until[0]
+    return away.skipping()
 
 
 def _away(exc: Exception) -> None:
-    now = time.monotonic()
-    _away_until[0] = now + RETRY_SECONDS
-    if now - _warned_at[0] >= 60:
-        _warned_at[0] = now
-        logger.warning("cache unavailable, working without it: %s: %s", exc.__class__.__name__, exc)
+    away.failed("cache unavailable, working without it: %s: %s", exc.__class__.__name__, exc)
 
 
 class TolerantRedisCache(RedisCache):

@@ -35,14 +35,16 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from core.away import StayAway
+
 logger = logging.getLogger(__name__)
 
 #: Expired rows are deleted at most this often by each process (the upsert never needs them).
 PRUNE_EVERY_SECONDS = 60
 #: After the store failed, routes that fail open leave it alone this long (they pass at once), then try again.
 AWAY_SECONDS = 5
-_away_until = [-1e9]
-_warned_at = [-1e9]
+#: This process's view of the store, for the routes that fail open.
+away = StayAway(AWAY_SECONDS, logger)
 
 
 def _store_errors() -> tuple[type[BaseException], ...]:
@@ -214,17 +216,13 @@ def hit(key: str, limit: Limit, *, now: float | None = None, cost: int = 1, fail
         raise ValueError(f"cost must be at least 1, not {cost}")
     now = time.time() if now is None else now
     if fail_open:
-        if time.monotonic() < _away_until[0]:
+        if away.skipping():
             return 0
         try:
             _, counts = _add(key, limit, None, now, cost)
         except _store_errors() as exc:
-            moment = time.monotonic()
-            _away_until[0] = moment + AWAY_SECONDS
-            if moment - _warned_at[0] >= 60:
-                _warned_at[0] = moment
-                logger.warning("rate-limit store unavailable, %s not limited meanwhile: %s: %s",
-                               key.split(":", 1)[0], exc.__class__.__name__, exc)
+            away.failed("rate-limit store unavailable, %s not limited meanwhile: %s: %s", key.split(":", 1)[0],
+                        exc.__class__.__name__, exc)
             return 0
     else:
         _, counts = _add(key, limit, None, now, cost)

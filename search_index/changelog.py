@@ -45,7 +45,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Q
-from django.db.models.functions import Least
+from django.db.models.functions import Least, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -169,6 +169,8 @@ class Cursor:
             now = time.monotonic()
             expected = self.read_to + 1
             if rows[0][0] > expected and pruned_through() >= expected:
+                if self._resume_from_row():
+                    continue
                 raise NodeBehind(f"entries after {self.read_to} were pruned before node {self.node} read them")
             for entry_id, kind, object_id in rows:
                 if entry_id > expected:
@@ -211,12 +213,26 @@ class Cursor:
         if settled or timed_out:
             floor = pruned_through()
             if any(gap.lo <= floor for gap in settled + timed_out):
+                if self._resume_from_row():
+                    return
                 raise NodeBehind(f"entries up to {floor} were pruned before node {self.node} read them")
             for gap in timed_out:
                 logger.warning("index change log: ids %d-%d not committed after %s s; node %s goes on without them "
                                "(a longer transaction's change is found by check_index)", gap.lo, gap.hi,
                                settings.SEARCH_LOG_GAP_SECONDS, self.node)
         self.gaps = keep
+
+    def _resume_from_row(self) -> bool:
+        """The log was pruned past what this process read.  When the node's row is this generation's and at or
+        past the pruned end, another process of the node applied those entries (and then pruned): go on from the
+        row, as ``sync`` does, instead of rebuilding.  False when the node really is behind."""
+        row = IndexNode.objects.filter(name=self.node).values_list("generation", "position", "applied_to").first()
+        if row is None or row[0] != self.generation or row[1] < pruned_through():
+            return False
+        self.position = self.read_to = row[1]
+        self.gaps, self.pending = [], {}
+        self.saved, self.saved_at = (row[1], row[2]), time.monotonic()
+        return True
 
     def _advance(self) -> None:
         lowest = [gap.lo for gap in self.gaps] + list(self.pending.values())
@@ -297,14 +313,20 @@ def _start(node: str, generation: str) -> tuple[int, tuple[int, int] | None]:
     if row is not None and row[0] == generation:
         position, saved = row[1], (row[1], row[2])
     else:
-        position = generations.log_position(generation)
-        if position is None:
-            # A generation made before the change log (an upgrade from the outbox): it holds everything but the
-            # outbox's rows, which the upgrade copied into the log: complete from the start, until a prune.
-            position = 0 if floor == 0 else -1
+        position = index_position(generation, floor)
     if position < floor:
         raise NodeBehind(f"node {node} is at {position} and the log was pruned through {floor}")
     return position, saved
+
+
+def index_position(generation: str, floor: int) -> int:
+    """The log position ``generation`` was made at (what it holds without a row of its own).  A generation made
+    before the change log (an upgrade from the outbox) holds everything but the outbox's rows, which the upgrade
+    copied into the log: complete from the start (0), until a prune (-1: behind)."""
+    position = generations.log_position(generation)
+    if position is None:
+        return 0 if floor == 0 else -1
+    return position
 
 
 def cursor(generation: str) -> Cursor:
@@ -387,13 +409,13 @@ def beat(current: Cursor) -> None:
     current.saved_at = now
     if pruned_through() > current.read_to:
         raise NodeBehind(f"the log was pruned past node {current.node}'s {current.read_to}")
-    if not IndexNode.objects.filter(name=current.node, generation=current.generation).update(seen_at=timezone.now()):
+    if not IndexNode.objects.filter(name=current.node, generation=current.generation).update(seen_at=Now()):
         current.saved = None  # the row is gone or another generation's: the next round writes it under the lock
 
 
 def _write_row(node: str, *, generation: str, position: int, applied_to: int) -> None:
     values = {"generation": generation, "position": position, "applied_to": max(applied_to, position),
-              "seen_at": timezone.now()}
+              "seen_at": Now()}
     if IndexNode.objects.filter(name=node).update(**values):
         return
     try:
@@ -426,7 +448,7 @@ def start_point() -> Start:
     last = max(floor, IndexChange.objects.order_by("-id").values_list("id", flat=True).first() or 0)
     if _serialised_writes():
         return Start(last, last, [])
-    recent = timezone.now() - timedelta(seconds=settings.SEARCH_LOG_GAP_SECONDS)
+    recent = Now() - timedelta(seconds=settings.SEARCH_LOG_GAP_SECONDS)  # the clock that wrote created_at
     settled = max(floor, IndexChange.objects.filter(created_at__lt=recent).order_by("-id").values_list(
         "id", flat=True).first() or 0)
     now, gaps, expected = time.monotonic(), [], settled + 1
@@ -443,17 +465,20 @@ def start_point() -> Start:
 def hold(position: int, *, generation: str | None) -> None:
     """At the start of a rebuild: make the node's row keep the log from ``position`` on while the build runs
     (pruning stops at the slowest live node).  A row of the index being replaced keeps its generation and
-    moves down to ``position`` if it was further (the old index stays valid from there if the build fails)."""
+    moves down to ``position`` if it was further (the old index stays valid from there if the build fails).
+    Without one (a new node, or one away so long that its row was forgotten) the row names no generation: it
+    keeps the log without vouching for the old index, which holds only what it was made with
+    (``index_position``; ``node_state`` and a restart after a failed build judge it by that)."""
     node = node_name()
     if generation is not None and IndexNode.objects.filter(name=node, generation=generation).update(
-            position=Least(F("position"), position), seen_at=timezone.now()):
+            position=Least(F("position"), position), seen_at=Now()):
         return
-    _write_row(node, generation=generation or "", position=position, applied_to=position)
+    _write_row(node, generation="", position=position, applied_to=position)
 
 
 def hold_beat() -> None:
     """The heartbeat of a rebuild in progress (called by its progress every HEARTBEAT_SECONDS or so)."""
-    IndexNode.objects.filter(name=node_name()).update(seen_at=timezone.now())
+    IndexNode.objects.filter(name=node_name()).update(seen_at=Now())
 
 
 def adopt(*, generation: str, start: Start) -> None:
@@ -485,7 +510,8 @@ def prune_if_due() -> int:
 def prune() -> int:
     """Delete the entries every live node has applied (heartbeat within ``SEARCH_NODE_LIVE_SECONDS``) and those
     older than ``SEARCH_LOG_KEEP_SECONDS``; forget the nodes silent for that long.  Returns how many entries."""
-    now = timezone.now()
+    # Heartbeats and entries are written with the database's clock, and read with it: the nodes' clocks may differ.
+    now = Now()
     live = IndexNode.objects.filter(seen_at__gte=now - timedelta(seconds=settings.SEARCH_NODE_LIVE_SECONDS))
     behind_live = live.aggregate(slowest=Min("position"))["slowest"] or 0
     keep_since = now - timedelta(seconds=settings.SEARCH_LOG_KEEP_SECONDS)
@@ -520,10 +546,11 @@ def prune() -> int:
 # --- lag ------------------------------------------------------------------------------------------------------
 
 
-def lag(node: IndexNode | None) -> tuple[int, float]:
+def lag(node: IndexNode | None, *, after: int | None = None) -> tuple[int, float]:
     """(entries waiting for ``node``, seconds the oldest of them has waited); counted up to LAG_COUNT_CAP.  A node
-    without a row waits for the whole log."""
-    after = node.applied_to if node is not None else 0
+    without a row waits for the whole log; ``after``: counted after that entry instead."""
+    if after is None:
+        after = node.applied_to if node is not None else 0
     waiting = IndexChange.objects.filter(id__gt=after)
     count = waiting[:LAG_COUNT_CAP].count()
     oldest = waiting.order_by("id").values_list("created_at", flat=True).first()
@@ -541,14 +568,23 @@ def node_state(name: str | None = None) -> dict:
                 "problem": _("另一节点的索引（%(generation)s）也以本节点的名称记录进度：请为每个节点设置不同的 "
                              "SEARCH_NODE") % {"generation": row.generation}}
     floor = pruned_through()
-    if row is not None and row.position < floor:
+    position, after = (row.position, row.applied_to) if row is not None else (None, 0)
+    generation = generations.current_generation() if own else None
+    if generation and (row is None or row.generation != generation):
+        # No row of this index (a new node, or a rebuild holding the log for no index yet): the index holds what
+        # it was made with, and what it reads of the log after that.
+        after = index_position(generation, floor)
+        position = after if row is not None else None
+        behind_at = after
+    else:
+        behind_at = position
+    if behind_at is not None and behind_at < floor:
         # Entries it never applied were pruned (it was taken for dead): what is left of the log is not its lag.
-        return {"node": name, "position": row.position, "waiting": None, "lag_seconds": None, "behind": True,
+        return {"node": name, "position": behind_at, "waiting": None, "lag_seconds": None, "behind": True,
                 "problem": _("日志已清理到 %(floor)s，本节点停在 %(position)s：它的索引须重建（其工作进程会自动重建）")
-                % {"floor": floor, "position": row.position}}
-    waiting, seconds = lag(row)
-    return {"node": name, "position": row.position if row else None, "waiting": waiting,
-            "lag_seconds": round(seconds, 1)}
+                % {"floor": floor, "position": behind_at}}
+    waiting, seconds = lag(row, after=after)
+    return {"node": name, "position": position, "waiting": waiting, "lag_seconds": round(seconds, 1)}
 
 
 def is_live(node: IndexNode) -> bool:

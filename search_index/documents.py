@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Iterator
 
-from django.db.models import Prefetch, QuerySet, TextField, Value
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, TextField, Value
 from django.db.models.functions import Cast, Coalesce, Length
 
 from library.callnumbers import call_number_sort_key
@@ -161,8 +161,10 @@ def count_documents() -> int:
 def unlogged_records_exist() -> bool:
     """Whether some book or paper has no entry in the index change log (two EXISTS queries)."""
     for kind, model in ((IndexChange.Kind.BOOK, Book), (IndexChange.Kind.PAPER, Paper)):
-        logged = IndexChange.objects.filter(kind=kind).values("object_id")
-        if model.objects.exclude(pk__in=logged).exists():
+        # NOT EXISTS, an anti-join on the (kind, object_id) index: NOT IN (subquery) is planned as a subplan that
+        # PostgreSQL hashes only while the log fits work_mem, and runs again per record past that.
+        logged = IndexChange.objects.filter(kind=kind, object_id=OuterRef("pk"))
+        if model.objects.filter(~Exists(logged)).exists():
             return True
     return False
 

@@ -1612,16 +1612,20 @@ def search(
     # opened with it (_open_searcher), and should anything still vanish under a search because the index
     # moved on since its searcher opened, the whole search runs again on a fresh searcher (a few times at
     # most, within the time budget).  A file missing from an index nobody changed is damage: raised.
+    # The only place a search is run again (services.search does not).
     for attempt in range(1, SEARCH_ATTEMPTS + 1):
-        searcher = _searcher()
-        dictionary = laws.current()
+        generation = generations.current_generation()
+        searcher = None
         try:
+            searcher = _searcher()  # a rebuild's swap may delete the generation as it is opened
+            dictionary = laws.current()
             return _search(text, searcher, dictionary, filters=filters, sort=sort, limit=limit, offset=offset,
                            highlight=highlight, as_typed=as_typed, deadline=deadline)
         except QueryError:
             raise  # the query's fault (a ValueError, which UNREADABLE also catches)
         except generations.UNREADABLE as exc:
-            if attempt == SEARCH_ATTEMPTS or not _moved_on(searcher):
+            moved = _moved_on(searcher) if searcher is not None else generations.current_generation() != generation
+            if attempt == SEARCH_ATTEMPTS or not moved:
                 raise
             logger.info("search repeated on a fresh searcher: the index changed under it (%r)", exc)
             reset()

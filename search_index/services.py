@@ -83,12 +83,12 @@ def _withhold_non_public(result: SearchResult) -> None:
 
 
 def _search(text: str, *, filters: Filters, sort: str = "relevance", limit: int = 20, offset: int = 0,
-            highlight: bool = True, as_typed: bool = False, _retry: bool = True) -> SearchResult:
-    """``search`` as this node's index answers it (a retry when a rebuild swapped generations meanwhile)."""
-    generation = generations.current_generation()
+            highlight: bool = True, as_typed: bool = False) -> SearchResult:
+    """``search`` as this node's index answers it.  A search whose files vanished because the index moved on (a
+    commit, a rebuild's swap) is run again by ``searcher.search`` (``SEARCH_ATTEMPTS``), the one place that does."""
     try:
         return searcher.search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
-                                   as_typed=as_typed)
+                               as_typed=as_typed)
     except QueryError:
         # The user's query, not the index (QueryError is a ValueError, which UNREADABLE also catches).
         raise
@@ -101,13 +101,8 @@ def _search(text: str, *, filters: Filters, sort: str = "relevance", limit: int 
         raise SearchUnavailable(str(exc)) from None
     except generations.UNREADABLE as exc:
         searcher.reset()
-        if _retry and generations.current_generation() != generation:
-            # A rebuild swapped generations while this search read the old one, whose files are deleted
-            # after the swap: the new one answers.
-            return _search(text, filters=filters, sort=sort, limit=limit, offset=offset, highlight=highlight,
-                           as_typed=as_typed, _retry=False)
         # The index opened but its files are damaged (overwritten, truncated, deleted underneath by something
-        # other than a commit: searcher.search already searched again when the index had moved on).
+        # other than a commit or a swap: searcher.search already searched again when the index had moved on).
         logger.error("search index unreadable: %r (run manage.py rebuild_index)", exc, exc_info=exc)
         raise SearchUnavailable(
             _("全文索引无法读取，请运行 manage.py rebuild_index（%(error)s）") % {"error": exc.__class__.__name__}
@@ -131,9 +126,12 @@ def index_health() -> str:
         generations.open_index().close()
         return "ok"
     except generations.IndexMissing as exc:
-        if indexer.create_if_fillable():
-            _drain_if_in_request()
-            return "ok"
+        try:
+            if indexer.create_if_fillable():
+                _drain_if_in_request()
+                return "ok"
+        except Exception as error:  # noqa: BLE001 - the database away: /readyz still answers with its JSON
+            return f"unavailable: {error.__class__.__name__}: {error}"
         return f"unavailable: {exc}"
     except Exception as exc:  # noqa: BLE001 - a corrupt index directory raises whoosh's own errors
         return f"unavailable: {exc.__class__.__name__}: {exc}"

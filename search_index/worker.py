@@ -29,8 +29,10 @@ FORCE_MERGE_FACTOR = 2
 #: The log counts as idle once nothing was drained for this long: a merge started in a short gap
 #: between writes would hold the writer while the next write waits.
 IDLE_SECONDS = 0.5
-#: Pause while another process of this node rebuilds its index, or after a rebuild failed.
+#: Pause while another process of this node rebuilds its index, and after a rebuild failed (doubled after each
+#: failure in a row, up to REBUILD_BACKOFF_MAX: each attempt reads the whole catalogue again).
 MISSING_PAUSE = 5.0
+REBUILD_BACKOFF_MAX = 300.0
 #: Commits (of up to indexer.BATCH_SIZE rows) one call drains before it looks at the segments.  A drain used to
 #: go on while rows kept coming (up to 1,000 commits): under the twelfth attack's stream of saves 74 segments
 #: piled up with no merge, and then one merge of them all held the writer for four minutes.
@@ -43,6 +45,9 @@ class LoopState:
     dirty: bool = True
     #: When this loop last drained something (time.monotonic()).
     last_write: float = 0.0
+    #: Rebuilds of this node that failed in a row, and when the next may start (time.monotonic()).
+    rebuild_failures: int = 0
+    rebuild_after: float = 0.0
 
 
 _state = LoopState()
@@ -57,7 +62,7 @@ def apply_outbox() -> float:
         return 0.0  # another process of this node made it meanwhile
     if result.missing or result.behind:
         return rebuild_node()
-    now = time.monotonic()
+    now = _clock()
     if result.indexed or result.deleted:
         _state.dirty, _state.last_write = True, now
         # More rows may be arriving: only merge an index that is getting overfull.
@@ -86,14 +91,30 @@ def apply_outbox() -> float:
 def rebuild_node() -> float:
     """Rebuild this node's index from the database (a new node, an index lost or from an older version, a node
     that stayed away while the log was pruned); the pause before the next call."""
+    wait = _state.rebuild_after - _clock()
+    if wait > 0:
+        return wait  # the last attempt failed: a commit woke the loop before its pause was over
     logger.warning("search node %s has no usable index or is behind the change log: rebuilding it",
                    changelog.node_name())
     _state.dirty = True
-    done = tasks.rebuild(blocking=False)
+    try:
+        done = tasks.rebuild(blocking=False)
+    except Exception:  # noqa: BLE001 - the loop goes on; the next attempt waits longer
+        _state.rebuild_failures += 1
+        pause = min(MISSING_PAUSE * 2 ** (_state.rebuild_failures - 1), REBUILD_BACKOFF_MAX)
+        _state.rebuild_after = _clock() + pause
+        logger.exception("rebuilding search node %s failed (%d in a row); trying again in %.0f s",
+                         changelog.node_name(), _state.rebuild_failures, pause)
+        return pause
+    _state.rebuild_failures, _state.rebuild_after = 0, 0.0
     if done is None:
         return MISSING_PAUSE  # another process of this node is rebuilding
     logger.info("search node %s rebuilt: %d records in %.1f s", changelog.node_name(), done.records, done.seconds)
     return 0.0
+
+
+def _clock() -> float:
+    return time.monotonic()
 
 
 _alarm: wake.Alarm | None = None

@@ -10,10 +10,13 @@ does not decide readiness — a node a little behind still answers — unless th
 and it is unready until its worker has rebuilt it, so that the load balancer sends searches to the others.
 
 On several nodes it also pings each Redis that is configured, at most ``REDIS_SECONDS`` each (a Redis that hangs
-must not hang the balancer's check; a server that failed is not asked again for the next URL on it):
-``RATELIMIT_URL``'s (``rate_limits``: logins fail closed without it, so the node is unready) and ``TASKS_URL``'s
-(``jobs``: jobs could not be handed over, unready), and ``CACHE_URL``'s (``cache``: shown, but pages are computed
-without it, so the node stays ready).  Without them (one machine) nothing is added.
+must not hang the balancer's check; a server that failed is not asked again for the next URL on it) and shows
+them under ``redis``: ``rate_limits`` (``RATELIMIT_URL``: logins and writes answer 503 without it, searches go on
+unlimited), ``jobs`` (``TASKS_URL``: jobs wait in their rows until they can be handed over) and ``cache``
+(``CACHE_URL``: pages are computed without it).  They are shared by every node, so one of them away says nothing
+of this node: a balancer that took every node out would serve nothing at all, where the nodes still answer
+searches and pages.  The status is then ``degraded``, still 200; readiness is decided by what this node alone can
+have wrong.  Without them (one machine) nothing is added.
 """
 
 from urllib.parse import urlsplit
@@ -70,25 +73,27 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
     checks["search_index"] = index_health()
     failed: dict[str, str] = {}
+    shared: dict[str, str] = {}
     if _redis_url(settings.RATELIMIT_URL):
-        checks["rate_limits"] = _redis_state(settings.RATELIMIT_URL, failed)
+        shared["rate_limits"] = _redis_state(settings.RATELIMIT_URL, failed)
     if settings.TASKS_URL:
-        checks["jobs"] = _redis_state(settings.TASKS_URL, failed)
-    cache = _redis_state(settings.CACHE_URL, failed) if getattr(settings, "CACHE_URL", "") else None
+        shared["jobs"] = _redis_state(settings.TASKS_URL, failed)
+    if getattr(settings, "CACHE_URL", ""):
+        shared["cache"] = _redis_state(settings.CACHE_URL, failed)
     node = None
     if checks["database"] == "ok":
         from jobs.services import queue_health
         from search_index.services import index_node_state
 
-        if checks.get("jobs", "ok") == "ok":
-            checks["jobs"] = queue_health()
+        checks["jobs"] = queue_health()
         node = index_node_state()
         if node.get("behind") and checks["search_index"] == "ok":
             checks["search_index"] = f"unavailable: {node['problem']}"
     ready = all(value == "ok" for value in checks.values())
-    body = {"status": "ready" if ready else "unready", **checks}
-    if cache is not None:  # pages do without it: shown, never a reason to be unready
-        body["cache"] = cache
+    status = "unready" if not ready else "ready" if all(value == "ok" for value in shared.values()) else "degraded"
+    body = {"status": status, **checks}
+    if shared:
+        body["redis"] = shared
     if node is not None:
         body["search_node"] = node
     return JsonResponse(body, status=200 if ready else 503, json_dumps_params={"ensure_ascii": False})

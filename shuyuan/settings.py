@@ -16,7 +16,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -175,9 +175,26 @@ MEDIA_S3_TIMEOUT = envint("MEDIA_S3_TIMEOUT", 10, minimum=1)
 # database backend (django-tasks-db), its queue in the same database, worker `manage.py run_worker`.
 # Several machines: TASKS_URL=redis://host:6379/0 selects RQ on Redis (django-tasks-rq).
 TASKS_URL = os.environ.get("TASKS_URL", "").strip()
+#: Seconds to connect to TASKS_URL's Redis and to wait for each answer.  django-rq passes a URL's query to
+#: redis-py (its SOCKET_TIMEOUT applies only to Sentinel), so they go there: without them redis-py's default
+#: applied (5 s in redis-py 8, none before), and a Redis that accepts and never answers cost each request that
+#: hands a job over that long.  RQ's worker raises the read timeout of its own connection above its blocking
+#: dequeue (rq Worker._set_connection: 10 s more than the BLPOP's wait).
+TASKS_REDIS_SECONDS = 2
+
+
+def rq_queues(url: str) -> dict:
+    """RQ_QUEUES for the Redis at ``url``, with connect and read timeouts unless the URL sets its own."""
+    split = urlsplit(url)
+    query = dict(parse_qsl(split.query))
+    for name in ("socket_connect_timeout", "socket_timeout"):
+        query.setdefault(name, str(TASKS_REDIS_SECONDS))
+    return {"default": {"URL": urlunsplit(split._replace(query=urlencode(query))), "DEFAULT_TIMEOUT": 6 * 3600}}
+
+
 if TASKS_URL:
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": TASKS_URL, "DEFAULT_TIMEOUT": 6 * 3600}}
+    RQ_QUEUES = rq_queues(TASKS_URL)
     # django-rq's dashboard in the admin would show every staff member the queues: the jobs page is ours.
     RQ = {"SHOW_ADMIN_LINK": False}
 else:

@@ -111,7 +111,7 @@ def _fast_and_isolated(settings, tmp_path, monkeypatch):
     # how long the tests before it took.  Tests prune by calling changelog.prune() (worker processes prune).
     monkeypatch.setattr(changelog, "PRUNE_SECONDS", float("inf"))
     # A test that made the Redis cache fail leaves this process skipping Redis for a few seconds (core/cache.py).
-    monkeypatch.setattr(core_cache, "_away_until", [-1e9], raising=False)
+    core_cache.away.reset()
     yield
     translation.deactivate()
     ratelimit.close_stores()

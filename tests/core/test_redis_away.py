@@ -59,8 +59,7 @@ def test_searches_and_the_home_page_fail_open_while_the_rate_limit_redis_is_away
     from core import ratelimit
     from search_index.services import index_rebuild
 
-    monkeypatch.setattr(ratelimit, "_away_until", [-1e9])
-    monkeypatch.setattr(ratelimit, "_warned_at", [-1e9])
+    monkeypatch.setattr(ratelimit, "away", ratelimit.StayAway(ratelimit.AWAY_SECONDS, ratelimit.logger))
     settings.RATELIMIT_URL = nobody_listening()
     book = book_create(title="担保法", subjects=["担保"])
     index_rebuild()
@@ -88,12 +87,13 @@ def test_after_a_failure_the_cache_leaves_redis_alone_for_a_while_then_tries_aga
     from django.core.cache.backends.redis import RedisCache
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
+    from core import away
     from core import cache as tolerant
 
     settings.CACHES = {"default": {"BACKEND": "core.cache.TolerantRedisCache", "LOCATION": nobody_listening()}}
     now = [1000.0]
-    monkeypatch.setattr(tolerant.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(tolerant, "_away_until", [0.0], raising=False)
+    monkeypatch.setattr(away.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(tolerant, "away", tolerant.StayAway(tolerant.RETRY_SECONDS, tolerant.logger))
     calls = []
 
     def hangs(name):
@@ -113,3 +113,67 @@ def test_after_a_failure_the_cache_leaves_redis_alone_for_a_while_then_tries_aga
     assert cache.delete("a") is False and calls == ["get", "delete"]  # forgetting a stale entry is still tried
     now[0] += tolerant.RETRY_SECONDS + 0.1
     assert cache.get("a", "miss") == "miss" and calls == ["get", "delete", "get"]  # tried again
+
+
+def test_a_job_handed_to_a_redis_that_never_answers_costs_the_request_seconds_not_a_hang(
+        settings, librarian, django_capture_on_commit_callbacks, caplog):
+    """TASKS_URL's connection had no timeout of its own (django-rq passes only the URL to redis-py, whose default
+    is 5 s in redis-py 8 and none before): a Redis that accepts and never answers held the request that queued a
+    job — here the admin's rebuild button — that long.  Now the hand-over gives up after TASKS_REDIS_SECONDS and
+    the job waits in its row for the workers' recovery, as with a Redis that is down; the request is answered
+    as usual (its job was committed: a 503 would say the write failed)."""
+    import socket
+    import threading
+    import time
+
+    from django.urls import reverse
+
+    from jobs.models import Job
+    from shuyuan.settings import TASKS_REDIS_SECONDS, rq_queues
+
+    silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    guard = threading.Timer(30, silent.close)  # a regression fails the test after 30 s instead of hanging it
+    guard.start()
+    try:
+        settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+        settings.RQ_QUEUES = rq_queues(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        client = Client()
+        client.force_login(librarian)
+        started = time.monotonic()
+        with caplog.at_level("WARNING", logger="jobs.services"), django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("admin:search_index_rebuild"))
+        elapsed = time.monotonic() - started
+    finally:
+        guard.cancel()
+        silent.close()
+
+    assert response.status_code == 302 and elapsed < TASKS_REDIS_SECONDS + 2
+    job = Job.objects.get()
+    assert (job.state, job.enqueued_at) == (Job.State.QUEUED, None)  # handed over later by jobs_recover
+    assert "could not be handed to the task backend" in caplog.text
+
+
+def test_a_store_left_alone_after_a_failure_is_tried_again_later_and_warned_of_once_a_minute(monkeypatch, caplog):
+    """The cache and the rate limits share one rule (core.away): after a failure, skip the store for a few
+    seconds; warn at most once a minute."""
+    import logging
+
+    from core import away
+
+    now = [1000.0]
+    monkeypatch.setattr(away.time, "monotonic", lambda: now[0])
+    store = away.StayAway(5, logging.getLogger("test.away"))
+
+    with caplog.at_level("WARNING", logger="test.away"):
+        assert not store.skipping()
+        store.failed("store away: %s", "first")
+        assert store.skipping()
+        now[0] += 5
+        assert not store.skipping()
+        store.failed("store away: %s", "second")  # within the minute: not logged again
+        now[0] += 60
+        store.failed("store away: %s", "third")
+
+    assert [r.getMessage() for r in caplog.records] == ["store away: first", "store away: third"]

@@ -269,3 +269,24 @@ def test_a_worker_outlives_a_write_lock_held_past_its_busy_timeout(tmp_path):
         worker.stop()
     if connection.vendor == "sqlite":
         assert "starting it again" in worker.log.read_text()
+
+
+@pytest.mark.skipif(not redis_answers(), reason="no Redis at 127.0.0.1:6379")
+def test_rqs_blocking_wait_for_a_job_outlasts_the_timeout_requests_have_on_tasks_url():
+    """TASKS_URL's connections give up after TASKS_REDIS_SECONDS (a request must not wait long on a Redis that
+    does not answer), while RQ's worker waits for a job in one BLPOP of minutes: RQ raises its own connection's
+    read timeout above that wait, so an idle worker is not cut off every 2 s."""
+    import django_rq
+    from rq import Queue
+    from rq.exceptions import DequeueTimeout
+
+    from shuyuan.settings import TASKS_REDIS_SECONDS, rq_queues
+
+    with override_settings(RQ_QUEUES=rq_queues(redis_url())):
+        assert django_rq.get_connection().connection_pool.connection_kwargs["socket_timeout"] == TASKS_REDIS_SECONDS
+        worker = django_rq.get_worker("default", worker_class="rq.worker.SimpleWorker")
+        assert worker.connection.connection_pool.connection_kwargs["socket_timeout"] > worker.dequeue_timeout
+        started = time.monotonic()
+        with pytest.raises(DequeueTimeout):  # not redis' TimeoutError after 2 s
+            Queue.dequeue_any(worker.queues, TASKS_REDIS_SECONDS + 1, connection=worker.connection)
+        assert time.monotonic() - started >= TASKS_REDIS_SECONDS + 1

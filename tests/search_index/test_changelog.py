@@ -459,6 +459,22 @@ def test_a_node_that_waits_in_the_admin_shows_its_lag(librarian):
     assert waiting.context["cl"].result_count == 1
 
 
+def test_the_nodes_page_counts_each_nodes_lag_once(librarian, monkeypatch):
+    """The waiting and lag columns each counted the node's waiting entries (two queries per column per row)."""
+    from django.urls import reverse
+
+    make_node("a", 0)
+    make_node("b", 0)
+    counted = []
+    real_lag = changelog.lag
+    monkeypatch.setattr(changelog, "lag", lambda node, **kw: counted.append(node.name) or real_lag(node, **kw))
+    client = Client()
+    client.force_login(librarian)
+
+    assert client.get(reverse("admin:search_index_indexnode_changelist")).status_code == 200
+    assert sorted(counted) == ["a", "b"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_upgrade_copies_the_outbox_rows_waiting_into_the_log_in_their_order():
     from django.db.migrations.executor import MigrationExecutor
@@ -525,3 +541,125 @@ def test_a_node_the_log_was_pruned_past_is_shown_as_needing_a_rebuild_not_as_cau
     assert state["waiting"] is None and state["position"] < changelog.pruned_through()
     assert str(changelog.pruned_through()) in state["problem"]
     assert Client().get("/readyz").json()["search_node"]["waiting"] is None
+
+
+# --- review of issue 21 -------------------------------------------------------------------------------------
+
+
+def test_an_interrupted_rebuild_of_a_node_whose_row_was_forgotten_does_not_vouch_for_the_old_index(settings,
+                                                                                                   monkeypatch):
+    """A node away longer than SEARCH_LOG_KEEP_SECONDS: the others forget its row and prune the log by age.  Its
+    rebuild's hold() used to write the old generation's name at the log's end — vouching for an index that misses
+    what came between — so /readyz said ready during the build, and a restart after an interrupted build trusted
+    the row and lost those changes for good."""
+    services.index_rebuild()
+    node = changelog.node_name()
+    indexer.drain()
+    book = book_create(title="刑事诉讼法学")  # after the index was made: only the log holds it
+    away = timezone.now() - timedelta(seconds=settings.SEARCH_LOG_KEEP_SECONDS + 60)
+    IndexNode.objects.filter(name=node).update(seen_at=away)
+    IndexChange.objects.update(created_at=away)
+    make_node("other", last_id())
+    assert changelog.prune() >= 1 and not IndexNode.objects.filter(name=node).exists()
+    changelog.forget()  # the node starts again
+    assert indexer.drain().behind is True
+
+    def interrupted():
+        raise RuntimeError("the rebuild was stopped")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(indexer.documents, "all_documents", interrupted)
+    with pytest.raises(RuntimeError):
+        indexer.rebuild()
+    monkeypatch.undo()
+
+    assert row(node)[0] == ""  # the log is kept from the rebuild's start, for no index
+    assert changelog.node_state()["behind"] is True
+    assert Client().get("/readyz").status_code == 503
+    changelog.forget()  # restarted after the interruption: still behind, not caught up from the held position
+    assert indexer.drain().behind is True
+    assert found("刑事诉讼") == []
+
+    worker.apply_outbox()  # the node's loop rebuilds
+
+    assert found("刑事诉讼") == [("book", book.pk)]
+    assert "behind" not in changelog.node_state() and row(node)[0] == generations.current_generation()
+
+
+def test_a_gap_another_process_of_the_node_settled_and_pruned_past_restarts_the_cursor_from_the_row(monkeypatch):
+    """Two processes of one node both see a gap (a rolled-back id).  One settles it, saves and prunes past it; the
+    other, settling it later, took the pruned gap for entries it never read and rebuilt the whole index."""
+    services.index_rebuild()
+    node = changelog.node_name()
+    book_create(title="民法典物权编")
+    rolled_back = book_create(title="民法典合同编")
+    book_create(title="民法典侵权责任编")
+    IndexChange.objects.filter(object_id=rolled_back.pk).delete()
+    snapshot = {"now": (10, 20)}
+    monkeypatch.setattr(changelog, "_serialised_writes", lambda: False)
+    monkeypatch.setattr(changelog, "_snapshot", lambda: snapshot["now"])
+    monkeypatch.setattr(changelog, "SETTLE_SECONDS", 0)
+    generation = generations.current_generation()
+    start = changelog.cursor(generation).position
+    other = changelog.Cursor(node=node, generation=generation, position=start, read_to=start)  # process B
+    other.read()
+    other.read()  # B takes the gap's horizon (20): transactions below it still run
+    assert [gap.horizon for gap in other.gaps] == [20]
+
+    indexer.drain()  # process A: the same gap, its horizon taken
+    snapshot["now"] = (20, 21)  # every transaction running then has ended
+    indexer.drain()  # A settles it and saves the log's end
+    end = last_id()
+    assert row(node)[1] == end
+    changelog.prune()
+    assert changelog.pruned_through() == end
+
+    other.read()  # B settles it too: the row says A applied past it, so B goes on from there
+
+    assert (other.position, other.gaps) == (end, [])
+    late = book_create(title="民法典婚姻家庭编")
+    fresh = changelog.Cursor(node=node, generation=generation, position=start, read_to=start)  # a third, idle since
+    fresh.read()  # entries after its read_to were pruned, but the row is past them
+    assert fresh.position == last_id() - 1 and list(fresh.pending) == [("book", late.pk)]
+
+
+def test_heartbeats_and_the_ages_of_entries_are_read_on_the_databases_clock_not_the_nodes(settings, monkeypatch):
+    """Each node wrote its heartbeat from its own clock, and judged the entries' ages (written by the database's
+    clock) with it: a node whose clock is an hour behind looked dead to the others' pruning, and one an hour ahead
+    took a missing id among the last entries for settled when its rebuild started."""
+    services.index_rebuild()
+    node = changelog.node_name()
+    real_now = timezone.now
+    book_create(title="民法典物权编")
+    with monkeypatch.context() as m:
+        m.setattr(timezone, "now", lambda: real_now() - timedelta(seconds=settings.SEARCH_NODE_LIVE_SECONDS + 60))
+        indexer.drain()  # a node whose clock is behind writes its row
+    assert changelog.is_live(IndexNode.objects.get(name=node))
+
+    book_create(title="民法典合同编")
+    rolled_back = book_create(title="民法典侵权责任编")
+    book_create(title="民法典婚姻家庭编")
+    IndexChange.objects.filter(object_id=rolled_back.pk).delete()
+    monkeypatch.setattr(changelog, "_serialised_writes", lambda: False)
+    with monkeypatch.context() as m:
+        m.setattr(timezone, "now", lambda: real_now() + timedelta(hours=1))  # a node whose clock is ahead
+        start = changelog.start_point()
+    assert [(gap.lo, gap.hi) for gap in start.gaps if gap.lo > row(node)[1]] == [(last_id() - 1, last_id() - 1)]
+
+
+def test_whether_every_record_is_in_the_log_is_asked_with_not_exists():
+    """NOT IN (subquery) over the whole log: an anti-join only while PostgreSQL can hash the log in work_mem, a
+    subplan run per record past that.  Asked as NOT EXISTS, on the log's (kind, object_id) index."""
+    from django.test.utils import CaptureQueriesContext
+
+    from search_index import documents
+
+    book = book_create(title="担保法")
+    Book.objects.bulk_create([Book(title="未入日志的书")])
+    with CaptureQueriesContext(connection) as queries:
+        assert documents.unlogged_records_exist() is True
+    IndexChange.objects.create(kind="book", object_id=Book.objects.get(title="未入日志的书").pk)
+    assert documents.unlogged_records_exist() is False and book.pk
+
+    sql = " ".join(q["sql"] for q in queries.captured_queries).upper()
+    assert "NOT IN" not in sql and "NOT EXISTS" in sql

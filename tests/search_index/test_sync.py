@@ -312,3 +312,33 @@ def test_a_failed_reopen_leaves_no_closed_searcher_cached(db, monkeypatch):
     with pytest.raises(services.SearchUnavailable):
         services.search("担保物权", filters=PUBLIC)
     assert services.search("担保物权", filters=PUBLIC).count == 2
+
+
+def test_a_search_the_index_keeps_moving_under_runs_at_most_search_attempts_times(empty_index, monkeypatch):
+    """The searcher runs a search again when its files vanished because the index moved on (SEARCH_ATTEMPTS), and
+    services.search ran the whole of that again when the generation had changed: one search up to six runs
+    (review of issue 21).  The retry is the searcher's alone."""
+    runs = []
+    names = iter(f"gen-{n}" for n in range(100))
+
+    def vanished(*args, **kwargs):
+        runs.append(1)
+        raise FileNotFoundError("_MAIN_3.toc")
+
+    monkeypatch.setattr(searcher, "_search", vanished)
+    monkeypatch.setattr(searcher, "_moved_on", lambda s: True)
+
+    class Swapping:
+        """generations as services.search sees it: a rebuild swapped a new generation in during each attempt."""
+
+        def __getattr__(self, name):
+            return getattr(generations, name)
+
+        def current_generation(self):
+            return next(names)
+
+    monkeypatch.setattr(services, "generations", Swapping())
+
+    with pytest.raises(services.SearchUnavailable):
+        services.search("担保", filters=services.Filters())
+    assert len(runs) == searcher.SEARCH_ATTEMPTS

@@ -225,6 +225,39 @@ def test_the_loop_rebuilds_a_new_nodes_index_that_the_log_cannot_fill(db):
     assert waiting_here() == 0
 
 
+def test_a_failed_rebuild_is_tried_again_after_a_pause_that_doubles_up_to_five_minutes(db, monkeypatch, caplog):
+    """A rebuild that failed (a full disk, a database error) was tried again every 5 s — and at once whenever a
+    commit woke the loop — each attempt reading the whole catalogue again (review of issue 21)."""
+    Book.objects.bulk_create([Book(title="未入日志的书")])  # no index, and the log cannot fill one
+    attempts = []
+
+    def fails(**kwargs):
+        attempts.append(1)
+        raise OSError("No space left on device")
+
+    real_rebuild = worker.tasks.rebuild
+    monkeypatch.setattr(worker.tasks, "rebuild", fails)
+    monkeypatch.setattr(worker, "_state", worker.LoopState())
+    now = [1000.0]
+    monkeypatch.setattr(worker, "_clock", lambda: now[0])
+
+    with caplog.at_level("ERROR", logger="search_index.worker"):
+        pauses = [worker.apply_outbox()]
+        now[0] += 1
+        pauses.append(worker.apply_outbox())  # woken by a commit within the pause: no rebuild
+        for _ in range(9):
+            now[0] += pauses[-1] if pauses[-1] else 1
+            pauses.append(worker.apply_outbox())
+
+    assert pauses[:3] == [worker.MISSING_PAUSE, worker.MISSING_PAUSE - 1, 2 * worker.MISSING_PAUSE]
+    assert pauses[-1] == worker.REBUILD_BACKOFF_MAX and len(attempts) == 10
+    assert "No space left on device" in caplog.text
+    monkeypatch.setattr(worker.tasks, "rebuild", real_rebuild)
+    now[0] += worker.REBUILD_BACKOFF_MAX
+    assert worker.apply_outbox() == 0.0 and generations.index_exists()  # rebuilt: the pause starts again at 5 s
+    assert worker._state.rebuild_failures == 0
+
+
 def test_the_loop_waits_while_another_process_of_the_node_rebuilds(db):
     Book.objects.bulk_create([Book(title="未入日志的书")])
     with indexer.rebuild_lock(blocking=True):  # another process's rebuild

@@ -222,3 +222,18 @@ def test_uploads_in_an_object_store_need_no_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(blocker)
     settings.STORAGES = {**settings.STORAGES, "default": storage_settings(Bucket("http://127.0.0.1:9", "media"))}
     assert checks.check_data_dirs(None) == []
+
+
+def test_the_documented_server_unit_gives_its_index_build_the_time_it_takes():
+    """docs/deploy.md's shuyuan.service runs `make serve-prepare` before gunicorn, and serve-prepare builds a missing
+    index (about 3 minutes per 100,000 records).  Without TimeoutStartSec systemd kills the ExecStartPre after its
+    default 90 s and, with Restart=always, starts the build again for ever (review of issue 21)."""
+    import re
+
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    unit = next(block for block in re.findall(r"```ini\n(.*?)```", deploy, re.S)
+                if "ExecStartPre=/usr/bin/make serve-prepare" in block)
+    prepare = re.search(r"^serve-prepare:.*?\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M).group(1)
+
+    assert "rebuild_index --if-missing" in prepare
+    assert re.search(r"^TimeoutStartSec=infinity$", unit, re.M)
