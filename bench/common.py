@@ -49,3 +49,13 @@ def stop_process_group(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def check_database_arg(parser, args) -> None:
+    """``--database``: ``sqlite``, or a PostgreSQL URL whose database name contains "bench" (the benchmark drops it
+    and creates it again): else ``parser.error``."""
+    if args.database != "sqlite":
+        if not args.database.startswith(("postgres://", "postgresql://")):
+            parser.error("--database is sqlite or a postgres:// URL")
+        if "bench" not in args.database.rsplit("/", 1)[-1]:
+            parser.error("the PostgreSQL database is dropped and created again: its name must contain 'bench'")

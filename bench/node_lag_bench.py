@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import search_bench  # noqa: E402 - the path above first
-from bench.common import stop_process_group, throwaway_django  # noqa: E402
+from bench.common import check_database_arg, stop_process_group, throwaway_django  # noqa: E402
 
 #: Books created and searched for before each measurement, not counted.
 WARM_UP = 3
@@ -51,11 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workdir", default="/tmp/shuyuan-nodes")
     p.add_argument("--seed", type=int, default=20250101)
     args = p.parse_args(argv)
-    if args.database != "sqlite":
-        if not args.database.startswith(("postgres://", "postgresql://")):
-            p.error("--database is sqlite or a postgres:// URL")
-        if "bench" not in args.database.rsplit("/", 1)[-1]:
-            p.error("the PostgreSQL database is dropped and created again: its name must contain 'bench'")
+    check_database_arg(p, args)
     return args
 
 

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import throwaway_django  # noqa: E402
+from bench.common import check_database_arg, throwaway_django  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
 #: The generated history: three years of loans and events ending 2026-11-30; the reports read its last twelve
@@ -62,11 +62,7 @@ def parse_args(argv=None):
                    help="time the library a previous run generated (same --database and --workdir) instead of a new one")
     p.add_argument("--only", nargs="*", default=(), help="time only these reports (slugs)")
     args = p.parse_args(argv)
-    if args.database != "sqlite":
-        if not args.database.startswith(("postgres://", "postgresql://")):
-            p.error("--database is sqlite or a postgres:// URL")
-        if "bench" not in args.database.rsplit("/", 1)[-1]:
-            p.error("the PostgreSQL database is dropped and created again: its name must contain 'bench'")
+    check_database_arg(p, args)
     if args.loans < OUT or args.registrations < EVENTS:
         p.error(f"at least {OUT} loans and {EVENTS} registrations")
     return args

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 
 from accounts.models import Role
@@ -146,3 +147,20 @@ def built_once(django_db_blocker, build):
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+def history_fixtures(build):
+    """A module's two fixtures over ``build()``'s history: ``shared_history``, built once for the module in a
+    transaction rolled back at its end (``built_once``), and ``world``, the same history for one test, run in a
+    savepoint of it with the clock stopped at NOW.  ``shared_history, world = history_fixtures(build)``."""
+
+    @pytest.fixture(scope="module")
+    def shared_history(django_db_setup, django_db_blocker):
+        yield from built_once(django_db_blocker, build)
+
+    @pytest.fixture
+    def world(shared_history, db):
+        with time_machine.travel(NOW, tick=False):
+            yield shared_history
+
+    return shared_history, world

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 import lxml.html
 import openpyxl
 import pytest
-import time_machine
 from django.test import Client, override_settings
 
 from events import services as events
@@ -17,19 +16,10 @@ from reports.reader_reports import reading_year, reading_years
 from reports.registry import REPORTS
 from tests.conftest import ApiClient, make_user
 from tests.reports import event_history
-from tests.reports.history import NOW, RANGE, at, built_once
+from tests.reports.history import RANGE, at, history_fixtures
 
-
-@pytest.fixture(scope="module")
-def shared_history(django_db_setup, django_db_blocker):
-    """The history, built once for the module in a transaction rolled back at its end."""
-    yield from built_once(django_db_blocker, event_history.build)
-
-
-@pytest.fixture
-def world(shared_history, db):
-    with time_machine.travel(NOW, tick=False):
-        yield shared_history
+#: The history, built once for the module; each test runs in a savepoint of it.
+shared_history, world = history_fixtures(event_history.build)
 
 
 def report_filter(**params):

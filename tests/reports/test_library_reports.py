@@ -9,27 +9,16 @@ from urllib.parse import parse_qsl, urlsplit
 import lxml.html
 import openpyxl
 import pytest
-import time_machine
 from django.test import Client
 
 from reports.filters import FilterForm
 from reports.registry import REPORTS
 from tests.conftest import ApiClient
 from tests.reports import history
-from tests.reports.history import NOW, RANGE, built_once
+from tests.reports.history import RANGE, history_fixtures
 
-
-@pytest.fixture(scope="module")
-def shared_history(django_db_setup, django_db_blocker):
-    """The history, built once for the module in a transaction rolled back at its end (each test runs in a
-    savepoint of it)."""
-    yield from built_once(django_db_blocker, history.build)
-
-
-@pytest.fixture
-def world(shared_history, db):
-    with time_machine.travel(NOW, tick=False):
-        yield shared_history
+#: The history, built once for the module; each test runs in a savepoint of it.
+shared_history, world = history_fixtures(history.build)
 
 
 def tables(slug: str, **params) -> dict:

@@ -9,8 +9,6 @@ from urllib.parse import unquote
 
 import lxml.html
 import openpyxl
-import pytest
-import time_machine
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
@@ -20,20 +18,13 @@ from reports import targets
 from reports.base import Table
 from tests.conftest import ApiClient
 from tests.reports import event_history
-from tests.reports.history import NOW, RANGE, built_once
+from tests.reports.history import NOW, RANGE, history_fixtures
 
 REPORT_TABLES = '//table[contains(concat(" ", @class, " "), " report ")]'
 
 
-@pytest.fixture(scope="module")
-def shared_history(django_db_setup, django_db_blocker):
-    yield from built_once(django_db_blocker, event_history.build)
-
-
-@pytest.fixture
-def world(shared_history, db):
-    with time_machine.travel(NOW, tick=False):
-        yield shared_history
+#: The history, built once for the module; each test runs in a savepoint of it.
+shared_history, world = history_fixtures(event_history.build)
 
 
 def client_for(user) -> Client:
