@@ -969,11 +969,12 @@ class _Segment:
         return np.array(sorted(found), dtype=np.int32)
 
     def _estimate(self, q) -> int:
-        """At most how many documents ``q`` matches here, from the terms' document frequencies (a part of
-        another kind: the segment's size, so it comes last)."""
+        """At most how many documents ``q`` matches here, from its words' postings (a phrase's: their document
+        frequencies, its lists are read with their positions later; a part of another kind: the segment's size,
+        so it comes last)."""
         kind = type(q)
         if kind is wq.Term:
-            return self._frequency(q.fieldname, q.text)
+            return len(self.term(q.fieldname, q.text))
         if kind is wq.Or or kind is wq.DisjunctionMax:
             return sum(self._estimate(sub) for sub in q.subqueries)
         if kind is wq.And or kind is wq.Require:
