@@ -849,6 +849,8 @@ class _Segment:
         #: positions only in these.
         self.mask: np.ndarray | None = None
         self._remembered: dict[tuple, np.ndarray] = {}
+        #: The documents last scored and each segment document's row among them (-1: none), for _within.
+        self._slots: tuple[np.ndarray, np.ndarray] | None = None
         self.leaf = leaf
         self.reader = leaf.reader()
         self.offset = offset
@@ -910,14 +912,16 @@ class _Segment:
         if kind is wq.Term:
             return self.term(q.fieldname, q.text).ids
         if kind is wq.And or kind is wq.Require:
-            parts = sorted((self.docs(sub) for sub in q.children()), key=len)
+            # The rarest part first, then each other part only among the documents still in play: a long
+            # query of frequent words no longer makes each word's whole list (the union of its fields').
+            parts = sorted(q.children(), key=self._estimate)
             if not parts:
                 return _NONE
-            out = parts[0]
+            out = self.docs(parts[0])
             for part in parts[1:]:
                 if not len(out):
                     break
-                out = np.intersect1d(out, part, assume_unique=True)
+                out = self._docs_in(part, out)
             return out
         if kind is wq.Or or kind is wq.DisjunctionMax:
             parts = [self.docs(sub) for sub in q.subqueries]
@@ -938,9 +942,12 @@ class _Segment:
         if kind is wq.ConstantScoreQuery:
             return self.docs(q.child)
         if kind is wq.AndNot:
-            return np.setdiff1d(self.docs(q.a), self.docs(q.b), assume_unique=True)
+            a = self.docs(q.a)
+            return a[~_member(a, self.docs(q.b))] if len(a) else a
         if kind is wq.Not:
-            return np.setdiff1d(np.arange(self.count, dtype=np.int32), self.docs(q.query), assume_unique=True)
+            keep = np.ones(self.count, dtype=bool)
+            keep[self.docs(q.query)] = False
+            return np.flatnonzero(keep).astype(np.int32)
         if kind is wq.Every:
             return np.arange(self.count, dtype=np.int32)
         if q is wq.NullQuery:
@@ -960,6 +967,49 @@ class _Segment:
                 self.deadline.check()
             matcher.next()
         return np.array(sorted(found), dtype=np.int32)
+
+    def _estimate(self, q) -> int:
+        """At most how many documents ``q`` matches here, from its words' postings (a phrase's: their document
+        frequencies, its lists are read with their positions later; a part of another kind: the segment's size,
+        so it comes last)."""
+        kind = type(q)
+        if kind is wq.Term:
+            return len(self.term(q.fieldname, q.text))
+        if kind is wq.Or or kind is wq.DisjunctionMax:
+            return sum(self._estimate(sub) for sub in q.subqueries)
+        if kind is wq.And or kind is wq.Require:
+            return min((self._estimate(sub) for sub in q.children()), default=0)
+        if kind is wq.Phrase:
+            return min((self._frequency(q.fieldname, w) for w in q.words), default=0)
+        return self.count
+
+    def _frequency(self, fieldname: str, text) -> int:
+        try:
+            return self.reader.doc_frequency(fieldname, text)
+        except (TermNotFound, KeyError, ValueError, TypeError):  # a field or value the segment cannot hold
+            return 0
+
+    def _docs_in(self, q, candidates: np.ndarray) -> np.ndarray:
+        """The documents of ``q`` among ``candidates`` (sorted, without repeats): a word or a group of words
+        looked up for the candidates alone, anything else (a phrase, an exclusion) as :meth:`docs` finds it."""
+        if self.deadline is not None:
+            self.deadline.check()
+        kind = type(q)
+        if kind is wq.Term:
+            return _intersect(candidates, self.term(q.fieldname, q.text).ids)
+        if kind is wq.Or or kind is wq.DisjunctionMax:
+            keep = np.zeros(len(candidates), dtype=bool)
+            for sub in q.subqueries:
+                found = self._docs_in(sub, candidates)
+                keep[np.searchsorted(candidates, found)] = True
+            return candidates[keep]
+        if (kind is wq.And or kind is wq.Require) and (kind, repr(q), id(self.mask)) not in self._remembered:
+            for sub in sorted(q.children(), key=self._estimate):
+                if not len(candidates):
+                    break
+                candidates = self._docs_in(sub, candidates)
+            return candidates
+        return _intersect(candidates, self.docs(q))
 
     def scores(self, q, docs: np.ndarray, searcher, *, matched: bool = True) -> np.ndarray:
         """BM25F scores of ``docs`` for ``q``, as Whoosh's scored search computes them.
@@ -991,19 +1041,14 @@ class _Segment:
                 out[~_member(docs, self.docs(q))] = 0.0
             return out
         if kind is wq.Or and not q.scale:
-            out = np.zeros(len(docs))
-            for sub in q.subqueries:
-                out += self.scores(sub, docs, searcher, matched=False)
-            return out * q.boost
+            return self._parts_scores(q.subqueries, docs, searcher) * q.boost
         if kind is wq.Or:
             # Whoosh's CoordMatcher (the any-word fallback): the summed score, plus a bonus per query term
             # the document holds, times (terms - 1) / terms.  Whoosh counts the terms of the matcher tree
             # and, every few documents, again in a tree pruned of the lists that have run out, so its
             # scores depend on the order it walks documents; here the terms are counted once per segment
             # (Whoosh's count before any pruning).
-            base = np.zeros(len(docs))
-            for sub in q.subqueries:
-                base += self.scores(sub, docs, searcher, matched=False)
+            base = self._parts_scores(q.subqueries, docs, searcher)
             base *= q.boost
             terms, holding = self._coordination(q, docs)
             if not terms:
@@ -1035,6 +1080,94 @@ class _Segment:
         if kind is wq.Every:
             return np.zeros(len(docs))
         raise _Unscorable(kind.__name__)
+
+    def _parts_scores(self, parts, docs: np.ndarray, searcher) -> np.ndarray:
+        """The sum of the scores of an Or's ``parts`` for ``docs``, each part scoring only the documents it
+        matches itself (``scores(..., matched=False)``).
+
+        A part that matches few of ``docs`` (a rare word, a phrase, a law's long name) is scored on its own
+        matches and added at their rows: the work follows its postings, not ``docs``.  At a million records
+        the any-word fallback of a long query matches nearly every record, and scoring each of its ~150
+        term-and-field parts over all of them (an array the size of the segment, then one the size of the
+        matches) took 1–2 s; the sums are the same, each part adding 0.0 nowhere else."""
+        if len(docs) and len(docs) * 8 >= self.count:
+            # Many documents: the sums are kept per document of the segment, a word's postings scored as they
+            # are and added where they fall (each document of ``docs`` gets the same additions in the same
+            # order as below; the others are never read).
+            acc = np.zeros(self.count)
+            for sub in parts:
+                if type(sub) is wq.Term:
+                    ids, scores = self._posting_scores(sub, searcher)
+                    acc[ids] += scores
+                    continue
+                rows, within = self._within(sub, docs)
+                if rows is None:
+                    acc[docs] += self.scores(sub, docs, searcher, matched=False)
+                elif len(rows):
+                    acc[within] += self.scores(sub, within, searcher, matched=True)
+            return acc[docs]
+        out = np.zeros(len(docs))
+        for sub in parts:
+            rows, within = self._within(sub, docs)
+            if rows is None:
+                out += self.scores(sub, docs, searcher, matched=False)
+            elif len(rows):
+                out[rows] += self.scores(sub, within, searcher, matched=True)
+        return out
+
+    def _slots_of(self, docs: np.ndarray) -> np.ndarray | None:
+        """For many ``docs`` (at least an eighth of the segment; the any-word fallback of a long query), each
+        segment document's row among them (-1: none), made once per ``docs``; None for fewer."""
+        if not len(docs) or len(docs) * 8 < self.count:
+            return None
+        if self._slots is None or self._slots[0] is not docs:
+            slots = np.full(self.count, -1, dtype=np.int32)
+            slots[docs] = np.arange(len(docs), dtype=np.int32)
+            self._slots = (docs, slots)
+        return self._slots[1]
+
+    #: Parts whose score is 0.0 (and coordination count 0) at every document they do not match, and whose
+    #: own documents ``docs`` finds without Whoosh's matchers: scored on those alone (_within).
+    _SPARSE = (wq.Term, wq.And, wq.Require, wq.AndNot, wq.ConstantScoreQuery)
+
+    def _within(self, q, docs: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The rows of ``docs`` that ``q`` matches and those documents, or (None, None) when ``q`` is better
+        scored over all of ``docs``: a part not in _SPARSE (an Or, AndMaybe, an unpositioned phrase), or one
+        matching many more documents than ``docs`` holds."""
+        kind = type(q)
+        if not (kind in self._SPARSE or (kind is wq.Phrase and self._positioned(q.fieldname))) or not len(docs):
+            return None, None
+        own = self.docs(q)
+        slots = self._slots_of(docs)
+        if slots is not None:
+            rows = slots[own]
+            found = rows >= 0
+        else:
+            if len(own) > 4 * len(docs):
+                return None, None
+            rows = np.searchsorted(docs, own)
+            rows[rows >= len(docs)] = len(docs) - 1
+            found = docs[rows] == own
+        return rows[found], own[found]
+
+    def _parts_coordination(self, parts, docs: np.ndarray) -> tuple[int, np.ndarray]:
+        """_coordination summed over ``parts``: terms, and per document of ``docs`` the terms it holds."""
+        terms, holding = 0, np.zeros(len(docs))
+        for sub in parts:
+            rows, within = self._within(sub, docs)
+            if rows is not None and type(sub) is wq.Term:
+                if len(self.term(sub.fieldname, sub.text)):  # a word of the segment holds 1 in each of its rows
+                    terms += 1
+                    holding[rows] += 1.0
+                continue
+            if rows is None:
+                sub_terms, sub_holding = self._coordination(sub, docs)
+                holding += sub_holding
+            else:
+                sub_terms, sub_holding = self._coordination(sub, within)
+                holding[rows] += sub_holding
+            terms += sub_terms
+        return terms, holding
 
     # --- phrases ------------------------------------------------------------------------------
     #
@@ -1074,7 +1207,7 @@ class _Segment:
             return _NONE
         candidates = None
         for part in sorted(postings.values(), key=len):
-            candidates = part.ids if candidates is None else np.intersect1d(candidates, part.ids, assume_unique=True)
+            candidates = part.ids if candidates is None else _intersect(candidates, part.ids)
             if not len(candidates):
                 return _NONE
         if self.mask is not None:
@@ -1161,17 +1294,28 @@ class _Segment:
         if kind in (wq.Or, wq.DisjunctionMax, wq.And, wq.AndNot):
             # An And's (and an AndNot's) matcher holds the terms of all its parts, even when one part has
             # no documents here; they count only in the documents the whole matches.
-            parts = q.subqueries if kind is not wq.AndNot else [q.a, q.b]
-            terms, holding = 0, np.zeros(len(docs))
-            for sub in parts:
-                sub_terms, sub_holding = self._coordination(sub, docs)
-                terms += sub_terms
-                if kind is not wq.AndNot or sub is q.a:
-                    holding += sub_holding
+            if kind is wq.AndNot:
+                terms, holding = self._parts_coordination([q.a], docs)
+                terms += self._parts_coordination([q.b], docs[:0])[0]
+            else:
+                terms, holding = self._parts_coordination(q.subqueries, docs)
             if kind is wq.And or kind is wq.AndNot:
                 holding[~_member(docs, self.docs(q))] = 0.0
             return terms, holding
         raise _Unscorable(kind.__name__)
+
+    def _posting_scores(self, q, searcher) -> tuple[np.ndarray, np.ndarray]:
+        """The documents of the term ``q`` in this segment and their scores (as _term_scores gives them)."""
+        postings = self.term(q.fieldname, q.text)
+        if not len(postings):
+            return postings.ids, np.zeros(0)
+        field = searcher.schema[q.fieldname]
+        btext = field.to_bytes(q.text) if not isinstance(q.text, bytes) else q.text
+        weighting = searcher.weighting
+        lengths = postings_cache.field_lengths(self.reader, self.id, q.fieldname)
+        scores = bm25(searcher.idf(q.fieldname, btext), postings.weights.astype(np.float64), lengths[postings.ids],
+                      searcher.avg_field_length(q.fieldname) or 1, field_b(weighting, q.fieldname), weighting.K1)
+        return postings.ids, scores * q.boost
 
     def _term_scores(self, q, docs: np.ndarray, searcher) -> np.ndarray:
         postings = self.term(q.fieldname, q.text)
@@ -1221,6 +1365,23 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(values[1:], values[:-1], out=keep[1:])
     return values[keep]
+
+
+def _intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values of two sorted arrays of document numbers without repeats that are in both, sorted.
+
+    np.intersect1d sorts both together again: at a million records two lists of frequent words took 20–60 ms,
+    most of a long query's time.  Here lists of like lengths mark the longer one's documents in a flag per
+    document and read the shorter one's flags; a much shorter one is looked up by binary search."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return a
+    if len(a) * 8 >= len(b):
+        flags = np.zeros(int(max(a[-1], b[-1])) + 1, dtype=bool)
+        flags[b] = True
+        return a[flags[a]]
+    return a[_member(a, b)]
 
 
 def _member(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
@@ -1644,7 +1805,8 @@ def _search(text: str, searcher, dictionary: laws.LawDictionary, *, filters: Fil
     if suggestion is None or suggestion == text:
         return result
     if not as_typed:
-        corrected = _corrected(suggestion, searcher, dictionary, filters, sort, limit, offset, deadline)
+        corrected = _corrected(suggestion, searcher, dictionary, filters, sort, limit, offset, deadline,
+                               all_words=bool(result.count))
         if corrected is not None and corrected.count and (corrected.matched_all_terms or not result.count):
             corrected.suggestion = suggestion
             corrected.corrected_from = text.strip()
@@ -1654,21 +1816,28 @@ def _search(text: str, searcher, dictionary: laws.LawDictionary, *, filters: Fil
 
 
 def _corrected(suggestion: str, searcher, dictionary, filters: Filters, sort: str, limit: int, offset: int,
-               deadline: _Deadline) -> SearchResult | None:
+               deadline: _Deadline, *, all_words: bool = False) -> SearchResult | None:
     """The result of the did-you-mean correction, or None when it cannot be searched as the typed query was
-    (past a limit: its words are counted anew; an ``article`` filter whose law it no longer names)."""
+    (past a limit: its words are counted anew; an ``article`` filter whose law it no longer names).
+
+    ``all_words``: only a correction whose words all match is wanted (the words as typed found something), so
+    its any-word fallback, which could not be shown, is not run (at a million records that fallback of a long
+    query costs as much as the typed query's own, and the two together ran past the time limit)."""
     try:
         check_limits(suggestion)
-        result, _run = _answer(suggestion, searcher, dictionary, filters, sort, limit, offset, deadline, True)
+        result, _run = _answer(suggestion, searcher, dictionary, filters, sort, limit, offset, deadline, True,
+                               any_word=not all_words)
     except QueryError:
         return None
     return result
 
 
 def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filters, sort: str, limit: int,
-            offset: int, deadline: _Deadline, highlight: bool) -> tuple[SearchResult, "_Run | None"]:
+            offset: int, deadline: _Deadline, highlight: bool, *, any_word: bool = True,
+            ) -> tuple[SearchResult, "_Run | None"]:
     """The result of ``text`` (normalized, within the limits) and the run that found it (None when nothing
-    searchable remained of the text), without a suggestion."""
+    searchable remained of the text), without a suggestion.  ``any_word=False``: no any-word fallback when
+    the words do not all match (the result then finds nothing)."""
     schema = searcher.schema
     law = law_query(_discipline_optional(text), dictionary)
     if filters.article is not None:
@@ -1718,7 +1887,7 @@ def _answer(text: str, searcher, dictionary: laws.LawDictionary, filters: Filter
                 stripped = parse(plain, schema, fields=_fields_for(_without_stop_words(text), with_bigrams=has_han(plain)))
                 if stripped is not None:
                     result = run(_exact_title(stripped, law.whole))
-        if (result is None or result[0] == 0) and not isinstance(query, wq.Term):
+        if any_word and (result is None or result[0] == 0) and not isinstance(query, wq.Term):
             loose = parse(words, schema, any_term=True, fields=_fields_for(text, with_bigrams=True))
             if loose is not None:
                 matched_all = False

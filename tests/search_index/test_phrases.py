@@ -6,6 +6,8 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import query as wq
 
 from library.services import Person, book_create, book_update
@@ -267,6 +269,34 @@ def test_any_word_scores_equal_whoosh_coordination_scores(phrases, text):
     assert got.keys() == expected.keys()
     for docnum, score in expected.items():
         assert got[docnum] == pytest.approx(score, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("text", ANY_WORD)
+def test_any_word_scores_of_a_document_do_not_depend_on_the_others_scored(phrases, text):
+    """Many documents are scored by adding each word's postings where they fall, few by looking each part's own
+    matches up among them (``_Segment._parts_scores``): one document scored alone, or with a few others, gets
+    exactly the score it gets among all the matches."""
+    s = searcher._searcher()
+    q = searcher.parse(text, s.schema, any_term=True, fields=searcher._fields_for(text, with_bigrams=True))
+    checked = 0
+    for seg in searcher._segments(s):
+        docs = seg.docs(q)
+        if not len(docs):
+            continue
+        together = dict(zip(docs.tolist(), seg.scores(q, docs, s).tolist(), strict=True))
+        for d in docs.tolist():
+            assert seg.scores(q, np.array([d], dtype=np.int32), s).tolist() == [together[d]]
+            checked += 1
+        every_other = docs[::2]
+        assert seg.scores(q, every_other, s).tolist() == [together[d] for d in every_other.tolist()]
+    assert checked
+
+
+@given(st.lists(st.integers(0, 3000), unique=True), st.lists(st.integers(0, 3000), unique=True))
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+def test_intersections_equal_numpys(a, b):
+    a, b = np.array(sorted(a), dtype=np.int32), np.array(sorted(b), dtype=np.int32)
+    assert searcher._intersect(a, b).tolist() == np.intersect1d(a, b).tolist()
 
 
 def test_the_any_word_fallback_is_ranked_on_arrays(phrases, monkeypatch):
