@@ -166,7 +166,12 @@ class EventAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
+        # The row as it was, locked until the admin's transaction ends (the change page is one transaction).
+        was = Event.objects.select_for_update().values_list("start", "rrule").get(pk=obj.pk) if change else None
         super().save_model(request, obj, form, change)
+        if was is not None:
+            # As event_update: a single event's check-ins follow its start.
+            services.event_start_moved(event=obj, was_start=was[0], was_rrule=was[1])
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -535,6 +535,7 @@ def event_update(*, event: Event, changes: dict, actor: AbstractBaseUser, force:
             _raise_conflicts(venue_conflicts(current, overrides=list(current.overrides.all())))
         if (current.start, current.rrule) != rule_before:
             _drop_orphaned_overrides(current)
+            event_start_moved(event=current, was_start=rule_before[0], was_rrule=rule_before[1])
         if "capacity" in changes or "venue" in changes:
             # An organizer who lowers the seats below the confirmed count is refused; seats unchanged
             # (a form that always sends both fields) only bring the counters up to date.
@@ -566,6 +567,25 @@ def _drop_orphaned_overrides(event: Event) -> None:
         return
     kept = original_occurrences(event, [o.recurrence_id for o in overrides]) if event.rrule else set()
     Override.objects.filter(pk__in=[o.pk for o in overrides if o.recurrence_id not in kept]).delete()
+
+
+def event_start_moved(*, event: Event, was_start: datetime, was_rrule: str) -> int:
+    """After the start of ``event`` changed from ``was_start`` (it was a single event when ``was_rrule`` is
+    empty), in the transaction that changed it: the check-ins of a single event follow its start.
+
+    A single event's one session is keyed by its start (``Attendance.occurrence``, ``ListedOccurrence.recurrence_id``,
+    ``session_of``), so a salon whose time is corrected after people checked in would otherwise lose its
+    check-ins from the attendee list, the reports and the readers' history.  Its registrations
+    (``occurrence`` NULL), seat counter (``SINGLE``) and session code (stamp 0) name no start; reminders are
+    keyed by the new start and so announce the new time.  A row for the same person already at the new start
+    (left by a move before this rule existed) is kept and the older one stays where it was, so
+    ``attendance_once_per_occurrence`` holds.  A series' occurrences are keyed by their original starts,
+    which a new DTSTART re-numbers: nothing follows (docs/design.md, "Attendance").  The rows moved."""
+    if was_rrule or event.start == was_start:
+        return 0
+    already = Attendance.objects.filter(event=event, occurrence=event.start).values("user_id")
+    return (Attendance.objects.filter(event=event, occurrence=was_start).exclude(user_id__in=already)
+            .update(occurrence=event.start))
 
 
 def _resize_counters(event: Event, *, now: datetime, refuse_below: bool) -> None:

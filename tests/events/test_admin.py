@@ -127,6 +127,25 @@ def test_a_superuser_changes_organizers(event, organizer, organizer2, superuser)
     assert sorted(event.organizers.values_list("username", flat=True)) == ["organizer1", "organizer2"]
 
 
+def test_a_single_event_moved_in_the_admin_keeps_its_check_ins(event, organizer, judge):
+    """The admin saves the row itself, not through event_update: it calls ``services.event_start_moved`` in the
+    same transaction, so the check-ins of a single event moved by a day stay with its session."""
+    services.check_in(event=event, user=judge, occurrence=None, actor=organizer, now=event.start)
+    moved = event.start + timedelta(days=1)
+    client = _client(organizer)
+    form = admin_form_data(client, _change(event))
+    form.update(start_0=[f"{timezone.localtime(moved):%Y-%m-%d}"],
+                end_0=[f"{timezone.localtime(moved + timedelta(hours=2)):%Y-%m-%d}"])
+
+    response = client.post(_change(event), form)
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.start == moved
+    assert list(event.attendances.values_list("occurrence", flat=True)) == [moved]
+    assert list(event.listed_occurrences.values_list("recurrence_id", flat=True)) == [moved]
+
+
 def test_an_event_added_in_the_admin_is_organized_by_its_creator(organizer, superuser):
     form = admin_form_data(_client(superuser), "/admin/events/event/add/")
     form.update(title=["新沙龙"], kind=["salon"], start_0=["2099-01-01"], start_1=["14:00:00"],

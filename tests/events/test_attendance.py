@@ -179,6 +179,30 @@ def test_undo_takes_back_a_check_in_and_a_walk_ins_seat(talk, judge, organizer, 
     assert talk.seat_counters.get().taken == 1
 
 
+def test_a_single_events_check_ins_follow_its_start_when_it_is_moved(talk, judge, organizer, clock):
+    """A single event's session is keyed by its start: moved after people checked in (a date corrected), its
+    check-ins move with it (``services.event_start_moved``), there and back.  A row already at the new start for
+    the same person (left by a move before check-ins followed) is kept and the other stays where it was: the
+    unique (event, occurrence, user) holds."""
+    other = make_user("judge9", "judge")
+    for reader in (judge, other):
+        services.registration_create(event=talk, user=reader)
+    clock.move_to(at(4, 15))
+    for reader in (judge, other):
+        services.check_in(event=talk, user=reader, occurrence=None, actor=organizer)
+    Attendance.objects.create(event=talk, occurrence=at(5), user=other, checked_in_at=at(4, 15))
+
+    services.event_update(event=talk, changes={"start": at(5), "end": at(5, 16, 30)}, actor=organizer, force=True)
+    there = sorted(Attendance.objects.values_list("user__username", "occurrence"))
+    mine = api_for(judge).get("/api/v1/me/attendance").json()["items"]
+    services.event_update(event=talk, changes={"start": at(4), "end": at(4, 16, 30)}, actor=organizer, force=True)
+    back = sorted(Attendance.objects.values_list("user__username", "occurrence"))
+
+    assert there == [("judge1", at(5)), ("judge9", at(4)), ("judge9", at(5))]
+    assert [(m["title"], m["start"]) for m in mine] == [("民法典讲座", "2026-12-05T15:00:00+08:00")]
+    assert back == [("judge1", at(4)), ("judge9", at(4)), ("judge9", at(5))]
+
+
 # --- pages ------------------------------------------------------------------------------------------------------
 
 

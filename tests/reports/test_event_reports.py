@@ -11,6 +11,7 @@ import pytest
 from django.test import Client, override_settings
 
 from events import services as events
+from events.selectors import session_rosters
 from reports.filters import FilterForm
 from reports.reader_reports import reading_year, reading_years
 from reports.registry import REPORTS
@@ -148,6 +149,47 @@ def test_a_session_moved_across_a_month_boundary_counts_its_check_ins_at_its_new
     june = {"from": "2026-06-01", "to": "2026-06-15"}
     assert rows("event-attendance", "sessions", **june) == []
     assert rows("annual", "months", **june) == [["2026-06", 0, 0]]
+
+
+def test_a_single_event_moved_after_it_was_held_keeps_its_registrations_and_check_ins(world):
+    """The salon E1 (5 March 14:00; j1 and org checked in, j3 waitlisted) has its date corrected to 6 March through
+    the API afterwards: its check-ins are keyed by a single event's start (``Attendance.occurrence``), so they follow
+    it (``services.event_start_moved``) and still count — on 6 March — in 报名与签到, 各部门参加活动, the organizer's
+    attendee list and page and j1's year; before, they no longer matched the session and dropped out of all of them."""
+    e1, org = world.events["e1"], world.users["org"]
+    moved = utc(2026, 3, 6, 6)
+    response = api(org).patch(f"/api/v1/events/{e1.pk}?force=true", {
+        "start": at(2026, 3, 6, 14).isoformat(), "end": at(2026, 3, 6, 16).isoformat()})
+    assert response.status_code == 200, response.content
+
+    assert rows("event-attendance", "sessions")[:2] == [
+        [E4_START, "读书活动：刑法学", "读书活动", 30, 2, 0, 1, 6.7, 50.0],
+        [moved, "读者沙龙：民法典", "读者沙龙", 2, 2, 1, 2, 100.0, 100.0]]
+    checked = {"figure": "attendance", "event": str(e1.pk), "occurrence": moved.isoformat()}
+    assert sorted(r[3] for r in records("event-attendance", checked)) == ["张明", "王芳"]
+    assert rows("event-divisions", "divisions") == [
+        ["执行局", 2, 1], ["政治部", 1, 1], ["民事审判庭", 3, 1], ["院领导", 1, 1]]
+    assert rows("event-divisions", "kinds")[2:4] == [["政治部", "读者沙龙", 1, 1], ["民事审判庭", "读者沙龙", 1, 1]]
+    # The organizer's attendee list and page: two of the three registered came, on the new date.
+    e1.refresh_from_db()
+    session = events.session_of(e1, None)
+    roster = session_rosters(e1, [session])[0][1]
+    assert session.start == moved
+    assert sorted((r["user"], r["status"], r["checked_in_at"] is not None) for r in roster) == [
+        ("j1", "confirmed", True), ("j3", "waitlisted", False), ("org", "confirmed", True)]
+    client = Client()
+    client.force_login(org)
+    page = client.get(f"/organize/{e1.pk}/attendees").content.decode()
+    assert "已签到 2 / 3" in page and "2026-03-06" in page
+    # j1's year: the salon is March's, at its new start, on /me/reading too.
+    months, _books, _papers, attended = reading_year(world.users["j1"], 2026, date(2026, 6, 15))
+    assert months.rows[2] == ["2026-03", 1, 1, 1, 2, 1] and months.rows[-1] == ["全年", 3, 3, 3, 2, 1]
+    assert attended.rows[0] == [moved, "读者沙龙：民法典", "读者沙龙"]
+    client.force_login(world.users["j1"])
+    reading = lxml.html.fromstring(client.get("/me/reading", {"year": "2026"}).content.decode())
+    assert [td.text_content().strip() for td in reading.xpath('//table[@id="table-events"]/tbody/tr[1]/td')][1:] == [
+        "读者沙龙：民法典", "读者沙龙"]
+    assert "2026-03-06" in reading.xpath('//table[@id="table-events"]/tbody/tr[1]/td')[0].text_content()
 
 
 # --- reading lists around their event --------------------------------------------------------------------------------
