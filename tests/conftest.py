@@ -67,40 +67,53 @@ def _static_files_listed_once():
     WhiteNoiseMiddleware.add_files_from_finders = original
 
 
-@pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, tmp_path, monkeypatch):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+def isolated_settings(root) -> dict:
+    """The settings every test runs under (``_fast_and_isolated``), with its files, caches and index under
+    ``root``; also for a fixture wider than one test, which makes its rows under these settings too."""
+    from django.conf import settings as django_settings
+
+    values = {
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        "MEDIA_ROOT": str(root / "media"),
+        "SEARCH_INDEX_DIR": str(root / "index"),
+        # Commits wake only this test's workers, never a `make run` worker's loop on the same machine.
+        "SEARCH_WAKE_DIR": wake_dir_for(root),
+        # The file cache outlives a test (feeds, throttles): every test gets its own, empty one, so tests running
+        # at once in other processes (pytest-xdist) never clear or fill each other's.
+        # Files even when the environment names a Redis (CACHE_URL): the Redis tests configure their own database.
+        "CACHES": {
+            "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                        "LOCATION": str(root / "cache"), "OPTIONS": {"MAX_ENTRIES": 200_000}},
+            "feeds": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                      "LOCATION": str(root / "cache" / "feeds"), "OPTIONS": {"MAX_ENTRIES": 2000}},
+        },
+        "RATELIMIT_URL": f"sqlite:///{root / 'cache' / 'ratelimits.sqlite3'}",
+        # Every notice channel offered, whatever DEBUG the run started with (SMS is off by default without it);
+        # text messages are written into the test's own directory.
+        "NOTICE_CHANNELS": {"email": "notices.channels.EmailChannel", "sms": "notices.channels.FileSmsChannel",
+                            "webhook": "notices.channels.WebhookChannel"},
+        "NOTICE_SMS_FILE_PATH": str(root / "sms"),
+        # SRU targets (copy cataloguing) reach the tests' own local server only: any other host is refused
+        # before a name is looked up, whatever a test or schemathesis configures.
+        "SRU_ALLOWED_HOSTS": ["127.0.0.1", "localhost"],
+        # No server is on the court's network unless a test lists it (the sru_server fixture lists itself).
+        "SRU_INTERNAL_HOSTS": [],
+    }
     # Uploads on the test's own disk even when the environment names an object store (MEDIA_S3_BUCKET): a test
     # run must never write into a real bucket.  The S3 tests configure the local one they start (tests/s3.py).
-    if settings.STORAGES["default"]["BACKEND"] != "django.core.files.storage.FileSystemStorage":
-        settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
-    settings.SEARCH_INDEX_DIR = str(tmp_path / "index")
-    # Commits wake only this test's workers, never a `make run` worker's loop on the same machine.
-    settings.SEARCH_WAKE_DIR = wake_dir_for(tmp_path)
+    if django_settings.STORAGES["default"]["BACKEND"] != "django.core.files.storage.FileSystemStorage":
+        values["STORAGES"] = {**django_settings.STORAGES,
+                              "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    return values
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path, monkeypatch):
+    for name, value in isolated_settings(tmp_path).items():
+        setattr(settings, name, value)
     # Whoosh's in-memory indexes spill their pools to <tempdir>/MAIN.tmp, a fixed name: give each test its
     # own temp directory so two runs on one machine never delete each other's files.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    # The file cache outlives a test (feeds, throttles): every test gets its own, empty one, so tests running
-    # at once in other processes (pytest-xdist) never clear or fill each other's.
-    # Files even when the environment names a Redis (CACHE_URL): the Redis tests configure their own database.
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                    "LOCATION": str(tmp_path / "cache"), "OPTIONS": {"MAX_ENTRIES": 200_000}},
-        "feeds": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                  "LOCATION": str(tmp_path / "cache" / "feeds"), "OPTIONS": {"MAX_ENTRIES": 2000}},
-    }
-    settings.RATELIMIT_URL = f"sqlite:///{tmp_path / 'cache' / 'ratelimits.sqlite3'}"
-    # Every notice channel offered, whatever DEBUG the run started with (SMS is off by default without it);
-    # text messages are written into the test's own directory.
-    settings.NOTICE_CHANNELS = {"email": "notices.channels.EmailChannel", "sms": "notices.channels.FileSmsChannel",
-                                "webhook": "notices.channels.WebhookChannel"}
-    settings.NOTICE_SMS_FILE_PATH = str(tmp_path / "sms")
-    # SRU targets (copy cataloguing) reach the tests' own local server only: any other host is refused
-    # before a name is looked up, whatever a test or schemathesis configures.
-    settings.SRU_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    # No server is on the court's network unless a test lists it (the sru_server fixture lists itself).
-    settings.SRU_INTERNAL_HOSTS = []
     # LocaleMiddleware leaves the language of a request active in its thread: a test that asked in English
     # must not make the next test's services, commands and jobs speak English.
     translation.deactivate()

@@ -1,5 +1,8 @@
 """Fixtures of the real-browser tests (tests/web/browsing.py has the rest)."""
 
+import asyncio
+import sys
+
 import pytest
 
 from accounts.models import Role
@@ -18,34 +21,108 @@ def server(tmp_path):
         yield running
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
+class _Chromium:
+    """Playwright's driver and one Chromium for the whole test process, started by its first browser test (a
+    launch per test cost about a second of each); every test gets contexts of its own (``browser``).
 
+    Playwright's sync API marks its event loop as running in this thread, between its calls too.  The mark is
+    taken off after each browser test (``pause``), so that the tests after it (asyncio.run, async_to_sync,
+    Django's async-unsafe check, a test's own sync_playwright) run as in a process without Playwright, and put
+    back before the next (``resume``)."""
+
+    def __init__(self) -> None:
+        self._manager = None
+        self._loop = None
+        self._hooks_outside = self._hooks_inside = sys.get_asyncgen_hooks()
+        self._browser = None
+
+    def resume(self):
+        from playwright.sync_api import sync_playwright
+
+        try:
+            if self._manager is None:
+                self._manager = sync_playwright()
+                self._playwright = self._manager.start()
+                self._loop = asyncio.get_running_loop()  # Playwright's, marked running from its start
+            else:
+                asyncio._set_running_loop(self._loop)
+                sys.set_asyncgen_hooks(*self._hooks_inside)
+            if self._browser is None or not self._browser.is_connected():  # none yet, or it crashed
+                self._browser = self._playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        except BaseException:
+            self.pause()
+            raise
+        return self._browser
+
+    def pause(self) -> None:
+        if self._loop is not None:
+            self._hooks_inside = sys.get_asyncgen_hooks()
+            asyncio._set_running_loop(None)
+            sys.set_asyncgen_hooks(*self._hooks_outside)
+
+    def stop(self) -> None:
+        if self._manager is not None:
+            self.resume()
+            try:
+                self._browser.close()
+            finally:
+                self._manager.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def _chromium():
+    chromium = _Chromium()
+    yield chromium
+    chromium.stop()
+
+
+class TestBrowser:
+    """A test's browser: ``new_page`` and ``new_context`` as on Playwright's Browser, in contexts of the test's
+    own (cookies, storage, cache), all closed at its end (``close`` too).  Pages of ``new_page`` open in
+    Chinese, as on the court's computers (the English switch is tested separately), and what the
+    Content-Security-Policy refused on any of them is listed in ``blocked``."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+        self.blocked: list[str] = []
+
+    def new_page(self, **kw):
+        page = self._browser.new_page(**{"locale": "zh-CN", **kw})
+        page.on("console", lambda msg: self.blocked.append(f"{page.url}: {msg.text}")
+                if "Content Security Policy" in msg.text else None)
+        return page
+
+    def new_context(self, **kw):
+        return self._browser.new_context(**kw)
+
+    def close(self) -> None:
+        # Every context of the browser is this test's: those of new_page too (each page has its own).
+        for context in self._browser.contexts:
+            context.close()
+
+
+@pytest.fixture
+def browser(_chromium, monkeypatch):
     # Playwright's sync API keeps an event loop in this thread; the test's own database work
     # (fixtures, assertions on rows) is ordinary synchronous code around it.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        # Pages open in Chinese, as on the court's computers (the English switch is tested separately).
-        original = instance.new_page
-        blocked = []  # what the Content-Security-Policy refused, on any page of the test
-
-        def new_page(**kw):
-            page = original(**{"locale": "zh-CN", **kw})
-            page.on("console", lambda msg: blocked.append(f"{page.url}: {msg.text}")
-                    if "Content Security Policy" in msg.text else None)
-            return page
-
-        instance.new_page = new_page
+    instance = TestBrowser(_chromium.resume())
+    try:
         yield instance
         instance.close()
-        assert blocked == [], "the pages broke their own Content-Security-Policy"
-        # Database work done while Playwright's loop runs uses its own (context-local) connection:
-        # close it here, or PostgreSQL keeps a session open on the test database.
-        from django.db import connections
+    finally:
+        try:
+            # Database work done while Playwright's loop runs uses its own (context-local) connection:
+            # close it here, or PostgreSQL keeps a session open on the test database.
+            from django.db import connections
 
-        connections.close_all()
+            connections.close_all()
+        finally:
+            _chromium.pause()
+    assert instance.blocked == [], "the pages broke their own Content-Security-Policy"
 
 
 @pytest.fixture
