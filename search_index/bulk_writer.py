@@ -188,8 +188,10 @@ class BulkSegmentWriter(SegmentWriter):
                 yield fieldname, tbytes, ids, weights, values
             return
         sources = [self._read_run(path) for path in self._runs] + [self._held()]
-        # (key, source number): a term's parts come out in the order they were written.
-        merged = heapq.merge(*([(item[0], n, item) for item in source] for n, source in enumerate(sources)))
+        # (key, source number): a term's parts come out in the order they were written.  Each source is read a
+        # term at a time as the merge asks for it: read whole, the runs would bring every posting of the segment
+        # back into memory at once (a writer of 500,000 records: over 5 GB, whatever ``limitmb``).
+        merged = heapq.merge(*(_numbered(source, n) for n, source in enumerate(sources)))
         current = None
         for key, _n, (_key, ids, weights, values) in merged:
             if current is not None and current[0] == key:
@@ -247,6 +249,13 @@ class BulkSegmentWriter(SegmentWriter):
                 pass
         self._runs = []
         self._fields = {}
+
+
+def _numbered(source: Iterator[tuple], n: int) -> Iterator[tuple]:
+    """``source``'s items as ``(key, n, item)``, lazily (a function, not a generator expression in a loop: that
+    would read ``n`` when first iterated, the loop's last value by then)."""
+    for item in source:
+        yield item[0], n, item
 
 
 def write_terms(fieldwriter, schema, lengths, terms) -> None:
