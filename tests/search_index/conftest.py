@@ -1,5 +1,3 @@
-import shutil
-
 import pytest
 
 from library.services import Person, book_create, copy_create, paper_attach_file, paper_create
@@ -112,45 +110,3 @@ def catalog(db):
     records = build_catalog()
     services.index_rebuild()
     return records
-
-
-@pytest.fixture(scope="module")
-def _catalog_once(django_db_setup, django_db_blocker, tmp_path_factory):
-    """``build_catalog()`` and its index, made once for a module: the rows inside a transaction rolled back at the
-    module's end (each test runs in a savepoint of it, as with TestCase.setUpTestData), the index and the papers'
-    files in a directory of the module's, which ``shared_catalog`` copies for each test."""
-    from django.db import transaction
-    from django.test import override_settings
-
-    root = tmp_path_factory.mktemp("catalog")
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-    try:
-        with django_db_blocker.unblock(), override_settings(
-                MEDIA_ROOT=str(root / "media"), SEARCH_INDEX_DIR=str(root / "index"),
-                PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-            searcher.reset()
-            records = build_catalog()
-            services.index_rebuild()
-            searcher.reset()
-        yield root, {name: (type(record), record.pk) for name, record in records.items()}
-    finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-
-
-@pytest.fixture
-def shared_catalog(_catalog_once, db, settings):
-    """What ``catalog`` gives — the records (read again from the database: a test may change its instances) with
-    their index and files in the test's own directories — without building them again: for a module whose tests
-    all run in a transaction (no ``transaction=True`` test: the module's rows stay in an open transaction), which
-    names it ``catalog``.  A test's writes to the rows are rolled back with its savepoint; to the index and files,
-    they stay in its own copies."""
-    root, records = _catalog_once
-    shutil.copytree(root / "index", settings.SEARCH_INDEX_DIR, symlinks=True)
-    if (root / "media").exists():
-        shutil.copytree(root / "media", settings.MEDIA_ROOT, dirs_exist_ok=True)
-    searcher.reset()
-    return {name: model.objects.get(pk=pk) for name, (model, pk) in records.items()}

@@ -16,13 +16,6 @@ from search_index.services import Filters
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def catalog(shared_catalog):
-    """The search tests' catalogue and index, built once for this module (tests/search_index/conftest.py)."""
-    return shared_catalog
-
-
 PUBLIC = Filters()
 LOGGED_IN = Filters(include_internal=True)
 
