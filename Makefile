@@ -57,7 +57,8 @@ run: demo
 
 # pytest-xdist: three test processes on this 2-core machine (each with its own test database, caches and
 # index directories): a third of the suite's time is spent waiting on live servers, workers and browsers, so a
-# third process fills it (idle machine, 2026-12-07: 10:51 for 4,721 tests with three; docs/performance.md).
+# third process fills it (idle machine, 2026-12-07: 11:05 for 4,773 tests with three, 10:31 with four;
+# docs/performance.md).
 TEST_WORKERS ?= 3
 test: $(VENV)/.dev
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
