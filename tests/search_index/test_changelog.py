@@ -59,6 +59,15 @@ def this_cursor() -> changelog.Cursor:
 # --- position ------------------------------------------------------------------------------------------
 
 
+def a_rolled_back_id_between_two(monkeypatch, titles=("民法典物权编", "民法典合同编", "民法典侵权责任编")):
+    """Three books written and the middle one's log entry deleted, as if its transaction had rolled back after
+    taking the id, on a database whose writers are not serialised (PostgreSQL): a gap in the log.  The middle book."""
+    _first, middle, _last = [book_create(title=title) for title in titles]
+    IndexChange.objects.filter(object_id=middle.pk).delete()
+    monkeypatch.setattr(changelog, "_serialised_writes", lambda: False)
+    return middle
+
+
 def test_each_node_applies_the_log_after_its_own_position_and_nothing_is_consumed(settings, tmp_path):
     services.index_rebuild()  # node a
     book = book_create(title="多元化纠纷解决机制")
@@ -148,11 +157,7 @@ def test_an_id_missing_below_one_read_holds_the_position_but_not_the_entries_abo
 def test_a_gap_is_settled_once_every_transaction_running_when_it_was_seen_has_ended(settings, monkeypatch):
     services.index_rebuild()
     node = changelog.node_name()
-    book_create(title="民法典物权编")
-    rolled_back = book_create(title="民法典合同编")
-    book_create(title="民法典侵权责任编")
-    IndexChange.objects.filter(object_id=rolled_back.pk).delete()  # its transaction rolled back
-    monkeypatch.setattr(changelog, "_serialised_writes", lambda: False)
+    a_rolled_back_id_between_two(monkeypatch)
     snapshots = iter([(10, 20), (20, 21)])  # the first look takes the gap's horizon (20); then xmin is past it
     monkeypatch.setattr(changelog, "_snapshot", lambda: next(snapshots))
     monkeypatch.setattr(changelog, "SETTLE_SECONDS", 0)
@@ -167,11 +172,7 @@ def test_a_gap_is_settled_once_every_transaction_running_when_it_was_seen_has_en
 def test_a_gap_older_than_the_longest_transaction_allowed_is_given_up(settings, monkeypatch, caplog):
     services.index_rebuild()
     node = changelog.node_name()
-    book_create(title="民法典物权编")
-    lost = book_create(title="民法典合同编")
-    book_create(title="民法典侵权责任编")
-    IndexChange.objects.filter(object_id=lost.pk).delete()
-    monkeypatch.setattr(changelog, "_serialised_writes", lambda: False)
+    a_rolled_back_id_between_two(monkeypatch)
     monkeypatch.setattr(changelog, "_snapshot", lambda: (10, 20))  # a transaction that never ends
     indexer.drain()
     assert row(node)[1] < last_id()
@@ -591,12 +592,8 @@ def test_a_gap_another_process_of_the_node_settled_and_pruned_past_restarts_the_
     other, settling it later, took the pruned gap for entries it never read and rebuilt the whole index."""
     services.index_rebuild()
     node = changelog.node_name()
-    book_create(title="民法典物权编")
-    rolled_back = book_create(title="民法典合同编")
-    book_create(title="民法典侵权责任编")
-    IndexChange.objects.filter(object_id=rolled_back.pk).delete()
+    a_rolled_back_id_between_two(monkeypatch)
     snapshot = {"now": (10, 20)}
-    monkeypatch.setattr(changelog, "_serialised_writes", lambda: False)
     monkeypatch.setattr(changelog, "_snapshot", lambda: snapshot["now"])
     monkeypatch.setattr(changelog, "SETTLE_SECONDS", 0)
     generation = generations.current_generation()
@@ -636,11 +633,7 @@ def test_heartbeats_and_the_ages_of_entries_are_read_on_the_databases_clock_not_
         indexer.drain()  # a node whose clock is behind writes its row
     assert changelog.is_live(IndexNode.objects.get(name=node))
 
-    book_create(title="民法典合同编")
-    rolled_back = book_create(title="民法典侵权责任编")
-    book_create(title="民法典婚姻家庭编")
-    IndexChange.objects.filter(object_id=rolled_back.pk).delete()
-    monkeypatch.setattr(changelog, "_serialised_writes", lambda: False)
+    a_rolled_back_id_between_two(monkeypatch, ("民法典合同编", "民法典侵权责任编", "民法典婚姻家庭编"))
     with monkeypatch.context() as m:
         m.setattr(timezone, "now", lambda: real_now() + timedelta(hours=1))  # a node whose clock is ahead
         start = changelog.start_point()
