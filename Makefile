@@ -57,8 +57,10 @@ run: demo
 
 # pytest-xdist: three test processes on this 2-core machine (each with its own test database, caches and
 # index directories): a third of the suite's time is spent waiting on live servers, workers and browsers, so a
-# third process fills it (idle machine, 2026-12-07: 11:05 for 4,773 tests with three, 10:31 with four;
-# docs/performance.md).
+# third process fills it.  --maxschedchunk 2 (pyproject.toml's addopts) hands tests out two at a time as the
+# processes free up.  xdist's default sent each process a quarter of its share at once, in collection order: the
+# long tests (live servers, browsers, workers; put first by tests/conftest.py) all went to the first process,
+# which ran them alone for three minutes after the others had finished (7:51 → 6:42; docs/performance.md).
 TEST_WORKERS ?= 3
 test: $(VENV)/.dev
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)

@@ -262,6 +262,7 @@ def _runs_long(item) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """The long tests first, in their usual order, then the rest: pytest-xdist hands tests out in this order,
-    so the many short ones fill the processes' last minutes instead of a few long ones running alone at the
-    end (pytest-django puts them last: trylast, so this order is the final one)."""
+    two at a time (--maxschedchunk in pyproject.toml), so the long ones are spread over the processes and the
+    many short ones fill their last minutes instead of a few long ones running alone at the end (pytest-django
+    puts them last: trylast, so this order is the final one)."""
     items[:] = [item for item in items if _runs_long(item)] + [item for item in items if not _runs_long(item)]

@@ -32,6 +32,9 @@ def buttons(page, block: str) -> dict[str, str]:
 
 def check_block(page, block: str, feed: str, name: str, size: str) -> None:
     """The subscribe block ``block`` offers ``feed`` to every client, exactly; it unfolds at a tap."""
+    # static/subscribe.js orders the buttons once the page has loaded: a block the server sent unfolded (the new
+    # link's) is there before it has run.
+    page.wait_for_load_state("load")
     if not page.evaluate(f"document.querySelector('{block}').open"):
         page.click(f"{block} > summary")
     page.wait_for_selector(f"{block}[open] a[data-client=webcal]")
