@@ -1911,8 +1911,8 @@ def error_reason(exc: Exception) -> str:
 
 #: A readable reason for a row's or a decision's ValidationError, DomainError or DatabaseError.
 
-#: Rows committed together (each in its own savepoint).
-BATCH_SIZE = 200
+#: Rows committed together (each in its own savepoint): settings.IMPORT_BATCH_SIZE.
+BATCH_SIZE = settings.IMPORT_BATCH_SIZE
 
 
 @dataclass

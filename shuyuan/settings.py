@@ -292,6 +292,9 @@ IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, mi
 # Rows or records in one import file: a 50 MB file of one-word rows is 25 million records (gigabytes of
 # memory for the job, hours of writes); a court library's largest real exports are far below this.
 IMPORT_MAX_RECORDS = envint("IMPORT_MAX_RECORDS", 200_000, minimum=1)
+# Records of an import committed together (each in its own savepoint): larger batches write faster, smaller
+# ones hold SQLite's write lock for less time and leave less to redo after a worker is killed.
+IMPORT_BATCH_SIZE = envint("IMPORT_BATCH_SIZE", 200, minimum=1)
 # XML imports (MARCXML, UNIMARC/CNMARC XML, SRU and OAI-PMH responses): at most this many bytes and elements,
 # checked by counting before the document is parsed.  A real 50 MB MARCXML export holds about 0.8 million
 # elements; 47 MB padded with 9.5 million empty elements took 105 s and 1.5 GB to parse (attack round 18).

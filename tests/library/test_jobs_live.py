@@ -53,18 +53,21 @@ def test_an_import_whose_worker_is_killed_resumes_and_ends_as_a_clean_run_would(
     from library.models import Book, CatalogImport, ImportRecord
     from tests.library.test_imports import books_csv
 
-    n = 1500
+    # Batches of 50 (IMPORT_BATCH_SIZE): the first worker is killed after two or more have committed, with
+    # several still to come.
+    n, batches = 500, {"JOBS_STALE_SECONDS": "3", "IMPORT_BATCH_SIZE": "50"}
     with transaction.atomic():
         catalog_import = tasks.catalog_import_start(data=books_csv(n, bad=3), filename="big.csv", format=None,
                                                     location=None, started_by=librarian)
-    first = workers("first", JOBS_STALE_SECONDS="3")
-    wait_for(lambda: CatalogImport.objects.filter(pk=catalog_import.pk, position__gte=400).exists(), timeout=120,
+    first = workers("first", **batches)
+    wait_for(lambda: CatalogImport.objects.filter(pk=catalog_import.pk, position__gte=100).exists(), timeout=120,
              what="some batches to commit", logs=[first.log])
 
     first.kill()
     killed_at = CatalogImport.objects.get(pk=catalog_import.pk)
     assert (ImportRecord.objects.count(), Book.objects.count()) == (killed_at.position, killed_at.created)
-    second = workers("second", JOBS_STALE_SECONDS="3")
+    assert killed_at.position % 50 == 0  # whole batches: none half written
+    second = workers("second", **batches)
     job = wait_for(lambda: Job.objects.filter(pk=catalog_import.job_id, state="done").first(), timeout=240,
                    what="the import to be recovered and finished", logs=[first.log, second.log])
 

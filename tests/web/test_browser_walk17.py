@@ -96,6 +96,7 @@ def test_a_conflict_on_save_brings_the_page_to_it(size, server, browser, shoot):
     page.select_option("#id_venue", label="第一会议室")
     page.click("button[name=save]")
     page.wait_for_selector("#conflict")
+    page.wait_for_load_state("load")  # static/event_form.js moves the focus once the page has loaded
 
     assert page.evaluate("document.activeElement.id") == "conflict-heading"
     top = page.evaluate("document.getElementById('conflict-heading').getBoundingClientRect().top")
