@@ -65,6 +65,8 @@ def test_index_updates_from_every_worker_reach_the_index(server, tmp_path):
     for _ in range(12):
         assert json.loads(get(f"{base}/api/v1/search?q=多进程编目&limit=1")[1])["count"] == 40
     assert_clean_log(log)
+    # gunicorn.conf.py: no control socket (every master on the machine would take the same path).
+    assert "Control socket" not in log.read_text() and "Starting gunicorn" in log.read_text()
 
 
 def test_a_change_through_one_worker_refreshes_the_feed_in_every_worker(server, organizer):
