@@ -26,6 +26,7 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -246,22 +247,24 @@ def _backend_has(job: Job) -> bool:
 
 
 def worker_beat(*, started_at: datetime, backend: str) -> None:
-    now = timezone.now()
+    # Heartbeats are written and judged with the database's clock: workers on several machines, whose clocks may
+    # differ, are compared with each other and with the node that asks (queue_health).
     WorkerBeat.objects.update_or_create(
         worker_id=WORKER_ID,
         defaults={"hostname": socket.gethostname(), "pid": os.getpid(), "backend": backend,
-                  "started_at": started_at, "seen_at": now},
+                  "started_at": started_at, "seen_at": Now()},
     )
     # Workers gone for a day are forgotten.
-    WorkerBeat.objects.filter(seen_at__lt=now - timedelta(days=1)).delete()
+    WorkerBeat.objects.filter(seen_at__lt=Now() - timedelta(days=1)).delete()
 
 
 def queue_health(*, now: datetime | None = None) -> str:
-    """``"ok"``, or why the queue is stuck: jobs wait and no worker was seen for JOBS_WORKER_GRACE_SECONDS."""
+    """``"ok"``, or why the queue is stuck: jobs wait and no worker was seen for JOBS_WORKER_GRACE_SECONDS
+    (heartbeats by the database's clock)."""
     now = now or timezone.now()
-    grace = now - timedelta(seconds=settings.JOBS_WORKER_GRACE_SECONDS)
-    waiting = Job.objects.filter(state=Job.State.QUEUED, created_at__lt=grace).exclude(run_after__gt=now).count()
-    if not waiting or WorkerBeat.objects.filter(seen_at__gte=grace).exists():
+    grace = timedelta(seconds=settings.JOBS_WORKER_GRACE_SECONDS)
+    waiting = Job.objects.filter(state=Job.State.QUEUED, created_at__lt=now - grace).exclude(run_after__gt=now).count()
+    if not waiting or WorkerBeat.objects.filter(seen_at__gte=Now() - grace).exists():
         return "ok"
     minutes = settings.JOBS_WORKER_GRACE_SECONDS // 60
     return "unavailable: " + _("%(waiting)s 个任务在等待，%(minutes)s 分钟内没有工作进程（请启动 manage.py run_worker）") % {

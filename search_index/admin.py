@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -117,9 +118,14 @@ class IndexNodeAdmin(SeenByRebuilders, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
 
+    def get_queryset(self, request):
+        # Live or not by the database's clock, in the list's one query (changelog.live_since).
+        return super().get_queryset(request).annotate(
+            is_live=ExpressionWrapper(Q(seen_at__gte=changelog.live_since()), output_field=BooleanField()))
+
     @admin.display(boolean=True, description=_("在线"))
     def live(self, obj):
-        return changelog.is_live(obj)
+        return obj.is_live
 
     @admin.display(description=_("等待条数"))
     def waiting(self, obj):

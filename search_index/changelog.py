@@ -512,7 +512,7 @@ def prune() -> int:
     older than ``SEARCH_LOG_KEEP_SECONDS``; forget the nodes silent for that long.  Returns how many entries."""
     # Heartbeats and entries are written with the database's clock, and read with it: the nodes' clocks may differ.
     now = Now()
-    live = IndexNode.objects.filter(seen_at__gte=now - timedelta(seconds=settings.SEARCH_NODE_LIVE_SECONDS))
+    live = IndexNode.objects.filter(seen_at__gte=live_since())
     behind_live = live.aggregate(slowest=Min("position"))["slowest"] or 0
     keep_since = now - timedelta(seconds=settings.SEARCH_LOG_KEEP_SECONDS)
     first_kept = IndexChange.objects.filter(created_at__gte=keep_since).order_by("id").values_list(
@@ -587,8 +587,16 @@ def node_state(name: str | None = None) -> dict:
     return {"node": name, "position": position, "waiting": waiting, "lag_seconds": round(seconds, 1)}
 
 
+def live_since():
+    """The earliest heartbeat of a live node, on the database's clock (heartbeats are written with it): an
+    expression to filter or annotate ``IndexNode.seen_at`` with."""
+    return Now() - timedelta(seconds=settings.SEARCH_NODE_LIVE_SECONDS)
+
+
 def is_live(node: IndexNode) -> bool:
-    return node.seen_at >= timezone.now() - timedelta(seconds=settings.SEARCH_NODE_LIVE_SECONDS)
+    """Whether ``node`` was heard from within SEARCH_NODE_LIVE_SECONDS, judged by the database's clock, not the
+    asking node's (the admin of a node whose clock is off would show every other node dead, or a dead one live)."""
+    return IndexNode.objects.filter(pk=node.pk, seen_at__gte=live_since()).exists()
 
 
 def waiting_here() -> int:

@@ -163,6 +163,21 @@ def test_a_queue_without_a_worker_is_unhealthy_with_the_reason(settings):
     assert queue_health().startswith("unavailable")
 
 
+def test_a_worker_whose_clock_is_behind_still_counts_as_seen(settings, monkeypatch):
+    """Heartbeats are written with the database's clock: a worker on a machine ten minutes behind kept the queue
+    "unavailable" on every node's health page (its heartbeat looked ten minutes old)."""
+    settings.JOBS_WORKER_GRACE_SECONDS = 300
+    job = job_enqueue(sample_tasks.count_to)
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+    real_now = timezone.now
+    with monkeypatch.context() as m:
+        m.setattr(timezone, "now", lambda: real_now() - timedelta(minutes=10))
+        worker_beat(started_at=timezone.now(), backend="db")
+
+    assert queue_health() == "ok"
+    assert abs(WorkerBeat.objects.get().seen_at - real_now()) < timedelta(minutes=1)
+
+
 def test_the_schedule_enqueues_a_daily_job_once_and_only_after_its_time(settings):
     settings.JOBS_SCHEDULE = [{"task": "tests.jobs.sample_tasks.count_to", "at": "07:30"}]
     morning = timezone.make_aware(timezone.datetime(2026, 12, 7, 7, 0))

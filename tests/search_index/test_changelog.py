@@ -476,6 +476,25 @@ def test_the_nodes_page_counts_each_nodes_lag_once(librarian, monkeypatch):
     assert sorted(counted) == ["a", "b"]
 
 
+def test_the_nodes_page_tells_live_from_dead_by_the_databases_clock(librarian, settings, monkeypatch):
+    """The 在线 column compared each heartbeat with the viewing node's clock: seen from a node an hour ahead,
+    every node looked dead."""
+    from django.urls import reverse
+
+    make_node("a", 0)
+    make_node("dead", 0, seen_ago=settings.SEARCH_NODE_LIVE_SECONDS + 60)
+    client = Client()
+    client.force_login(librarian)
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(hours=1))
+
+    response = client.get(reverse("admin:search_index_indexnode_changelist"))
+
+    assert sorted((node.name, node.is_live) for node in response.context["cl"].result_list) == [
+        ("a", True), ("dead", False)]
+    assert response.content.decode().count('alt="True"') == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_upgrade_copies_the_outbox_rows_waiting_into_the_log_in_their_order():
     from django.db.migrations.executor import MigrationExecutor
@@ -632,6 +651,9 @@ def test_heartbeats_and_the_ages_of_entries_are_read_on_the_databases_clock_not_
         m.setattr(timezone, "now", lambda: real_now() - timedelta(seconds=settings.SEARCH_NODE_LIVE_SECONDS + 60))
         indexer.drain()  # a node whose clock is behind writes its row
     assert changelog.is_live(IndexNode.objects.get(name=node))
+    with monkeypatch.context() as m:
+        m.setattr(timezone, "now", lambda: real_now() + timedelta(hours=1))  # asked by a node whose clock is ahead
+        assert changelog.is_live(IndexNode.objects.get(name=node))
 
     a_rolled_back_id_between_two(monkeypatch, ("民法典合同编", "民法典侵权责任编", "民法典婚姻家庭编"))
     with monkeypatch.context() as m:
