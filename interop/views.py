@@ -27,11 +27,14 @@ RELATION_ORDER = ["=", "==", "adj", "all", "any", "<", ">", "<=", ">=", "<>"]
 
 
 def _wait(request: HttpRequest, cost: int = 1) -> int:
-    """Seconds the client must wait; 0 when this request is allowed (and counted as ``cost`` requests)."""
+    """Seconds the client must wait; 0 when this request is allowed (and counted as ``cost`` requests).  SRU and
+    OAI-PMH only read the public catalogue: while the rate-limit store does not answer they go on unlimited, as
+    searches do (core/ratelimit.py), rather than leave the city library's harvester with 503s."""
     if not settings.INTEROP_RATE:
         return 0
     who = client_network(client_ip(request)) or "unknown"
-    return ratelimit.hit(f"interop:ip:{who}", ratelimit.Limit(settings.INTEROP_RATE, WINDOW_SECONDS), cost=cost)
+    return ratelimit.hit(f"interop:ip:{who}", ratelimit.Limit(settings.INTEROP_RATE, WINDOW_SECONDS), cost=cost,
+                         fail_open=True)
 
 
 def _args(query) -> dict[str, list[str]]:

@@ -80,6 +80,23 @@ def test_searches_and_the_home_page_fail_open_while_the_rate_limit_redis_is_away
     assert len(warnings) == 1 and warnings[0].startswith("rate-limit store unavailable, search not limited")
 
 
+def test_sru_and_oai_answer_while_the_rate_limit_redis_is_away(settings, monkeypatch):
+    """SRU and OAI-PMH read only the public catalogue: they failed closed (503) while the rate-limit store was away,
+    stopping the city library's harvester with it; now they fail open, as searches do."""
+    from core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "away", ratelimit.StayAway(ratelimit.AWAY_SECONDS, ratelimit.logger))
+    settings.RATELIMIT_URL = nobody_listening()
+    settings.INTEROP_RATE = 60
+    book_create(title="担保法", subjects=["担保"])
+
+    sru = Client().get("/sru", {"operation": "searchRetrieve", "version": "1.2", "query": "dc.title=担保法"})
+    oai = Client().get("/oai", {"verb": "Identify"})
+
+    assert sru.status_code == 200 and "numberOfRecords>1</" in sru.content.decode()
+    assert oai.status_code == 200 and "<Identify>" in oai.content.decode(), oai.content
+
+
 def test_after_a_failure_the_cache_leaves_redis_alone_for_a_while_then_tries_again(settings, monkeypatch):
     """A Redis that hangs cost every cache call its 2 s timeout: a book page (several calls) took 12 s on a node
     whose Redis hung, every sync worker waiting (attack round 21).  After a failure each process now skips Redis
