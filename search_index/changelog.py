@@ -44,7 +44,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Min, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.db.models.functions import Least, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -585,6 +585,28 @@ def node_state(name: str | None = None) -> dict:
                 % {"floor": floor, "position": behind_at}}
     waiting, seconds = lag(row, after=after)
     return {"node": name, "position": position, "waiting": waiting, "lag_seconds": round(seconds, 1)}
+
+
+def stalled() -> dict | None:
+    """This node's index loop is stalled: changes have waited longer than SEARCH_NODE_STALE_SECONDS and its row
+    was not written for as long (its worker stopped; a node catching up writes its row after each commit and
+    every HEARTBEAT_SECONDS), both judged by the database's clock.  None when not; otherwise the reason and
+    whether another node is current (heard from, and nothing waiting that long for it), which can take its
+    searches.  A node without a row of its own (new, or rebuilding) is the rebuild's to report, not this."""
+    since = Now() - timedelta(seconds=settings.SEARCH_NODE_STALE_SECONDS)
+    row = IndexNode.objects.filter(name=node_name(), seen_at__lt=since).first()
+    if row is None or foreign_generation(row.generation):
+        return None
+    old = IndexChange.objects.filter(id__gt=row.applied_to, created_at__lt=since)
+    if not old.exists():
+        return None
+    waiting = IndexChange.objects.filter(id__gt=row.applied_to)[:LAG_COUNT_CAP].count()
+    others = IndexNode.objects.exclude(name=row.name).filter(seen_at__gte=since).exclude(
+        Exists(IndexChange.objects.filter(id__gt=OuterRef("applied_to"), created_at__lt=since)))
+    problem = _("本节点的索引有 %(waiting)s 条变更等待超过 %(seconds)s 秒，其索引进程同样久没有心跳"
+                "（请检查本节点的 manage.py run_worker）") % {"waiting": waiting,
+                                                          "seconds": settings.SEARCH_NODE_STALE_SECONDS}
+    return {"problem": problem, "others_current": others.exists()}
 
 
 def live_since():

@@ -106,12 +106,15 @@ def on_validation_error(request, exc: ValidationError):
 @api.exception_handler(DjangoValidationError)
 def on_django_validation_error(request, exc: DjangoValidationError):
     errors = []
+    # Located as InvalidInput's are: a GET's fields (a report's date range, a division) are query parameters.
+    where = "query" if request.method == "GET" else "body"
     if hasattr(exc, "error_dict"):
         for field, field_errors in exc.message_dict.items():
             for msg in field_errors:
-                errors.append({"loc": ["body", field], "field": field, "msg": msg, "type": "invalid"})
+                loc = "query" if where == "query" or field in request.GET else "body"
+                errors.append({"loc": [loc, field], "field": field, "msg": msg, "type": "invalid"})
     else:
-        errors = [{"loc": ["body"], "field": "", "msg": msg, "type": "invalid"} for msg in exc.messages]
+        errors = [{"loc": [where], "field": "", "msg": msg, "type": "invalid"} for msg in exc.messages]
     return _error(request, 422, errors, "invalid")
 
 

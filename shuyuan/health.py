@@ -2,12 +2,18 @@
 
 ``/healthz``: the process answers (no dependencies touched).  ``/readyz``: the database answers and the
 search index opens with the current schema (a fresh installation's empty index is created here, as on the
-first search), and the job queue has a worker (no jobs waiting longer than JOBS_WORKER_GRACE_SECONDS with no
-worker seen as long); otherwise 503 naming what is wrong.  It also shows this node's place in the index
-change log (``search_node``: its name, position, entries waiting and how long the oldest has waited), which
-does not decide readiness — a node a little behind still answers — unless the log was pruned past the node
+first search); otherwise 503 naming what is wrong.  It also shows this node's place in the index change log
+(``search_node``: its name, position, entries waiting and how long the oldest has waited), which does not
+decide readiness — a node a little behind still answers — unless (1) the log was pruned past the node
 (``behind``: it was taken for dead, its worker stopped): its index then misses changes it can no longer read
-and it is unready until its worker has rebuilt it, so that the load balancer sends searches to the others.
+and it is unready until its worker has rebuilt it, so that the load balancer sends searches to the others; or
+(2) the node is ``stalled`` (changes have waited for it longer than SEARCH_NODE_STALE_SECONDS and its index
+loop was not heard from for as long: its worker stopped) while another node is current — with no current node
+to take its searches it stays in, ``degraded``.
+
+The job queue (``jobs``: no jobs waiting longer than JOBS_WORKER_GRACE_SECONDS with no worker seen as long) is
+shared by every node like the Redis below: jobs stuck for want of a worker make the status ``degraded``, never
+503 (taking every node out of the balancer for it left nothing serving: attack round on two nodes).
 
 On several nodes it also pings each Redis that is configured, at most ``REDIS_SECONDS`` each (a Redis that hangs
 must not hang the balancer's check; a server that failed is not asked again for the next URL on it) and shows
@@ -81,17 +87,29 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if getattr(settings, "CACHE_URL", ""):
         shared["cache"] = _redis_state(settings.CACHE_URL, failed)
     node = None
+    jobs = None
     if checks["database"] == "ok":
         from jobs.services import queue_health
+        from search_index import changelog
         from search_index.services import index_node_state
 
-        checks["jobs"] = queue_health()
+        # The queue is every node's: jobs waiting with no worker alive anywhere say nothing of this node.
+        jobs = queue_health()
         node = index_node_state()
         if node.get("behind") and checks["search_index"] == "ok":
             checks["search_index"] = f"unavailable: {node['problem']}"
+        elif checks["search_index"] == "ok" and (stalled := changelog.stalled()):
+            # This node's index loop stopped while changes wait: its searches miss them.  Out of the balancer while
+            # another node is current; when none is, stale answers are better than none (degraded).
+            if stalled["others_current"]:
+                checks["search_index"] = f"unavailable: {stalled['problem']}"
+            node = {**node, "problem": stalled["problem"], "stalled": True}
     ready = all(value == "ok" for value in checks.values())
-    status = "unready" if not ready else "ready" if all(value == "ok" for value in shared.values()) else "degraded"
+    fine = all(value == "ok" for value in shared.values()) and jobs in (None, "ok") and not (node or {}).get("stalled")
+    status = "unready" if not ready else "ready" if fine else "degraded"
     body = {"status": status, **checks}
+    if jobs is not None:
+        body["jobs"] = jobs
     if shared:
         body["redis"] = shared
     if node is not None:

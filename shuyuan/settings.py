@@ -348,6 +348,9 @@ SEARCH_NODE = os.environ.get("SEARCH_NODE", "").strip()
 SEARCH_NODE_LIVE_SECONDS = envint("SEARCH_NODE_LIVE_SECONDS", 3600, minimum=30)
 SEARCH_LOG_KEEP_SECONDS = envint("SEARCH_LOG_KEEP_SECONDS", 7 * 24 * 3600, minimum=60)
 SEARCH_LOG_GAP_SECONDS = envint("SEARCH_LOG_GAP_SECONDS", 300, minimum=1)
+# A node whose index loop has not been heard from for this long while changes wait for it is stalled (its
+# worker stopped): /readyz takes it out of the load balancer while another node is current (shuyuan/health.py).
+SEARCH_NODE_STALE_SECONDS = envint("SEARCH_NODE_STALE_SECONDS", 300, minimum=30)
 if len(SEARCH_NODE) > 255:
     raise ImproperlyConfigured("Environment variable SEARCH_NODE must be at most 255 characters.")
 if SEARCH_LOG_GAP_SECONDS >= SEARCH_LOG_KEEP_SECONDS:

@@ -305,6 +305,7 @@ def test_dates_out_of_bounds_are_refused_naming_the_field_and_the_bounds(world, 
     assert (page.status_code, BOUNDS in page.content.decode()) == (400, True)
     assert api.status_code == 422
     assert [e["field"] for e in api.json()["detail"]] == fields
+    assert [e["loc"] for e in api.json()["detail"]] == [["query", field] for field in fields]  # not "body"
     assert {e["msg"] for e in api.json()["detail"]} == {f"日期应在 {BOUNDS}（今天之后一年）之间"}
 
 

@@ -115,7 +115,9 @@ def test_readyz_reports_a_corrupt_index():
     assert Client().get("/readyz").status_code == 503
 
 
-def test_readyz_is_unready_while_jobs_wait_and_no_worker_is_alive(settings):
+def test_readyz_is_degraded_not_unready_while_jobs_wait_and_no_worker_is_alive(settings):
+    """The queue is every node's: with no worker alive anywhere, every node answered 503 and the load balancer took
+    them all out, so pages and searches stopped too (attack on two nodes).  Now 200, "degraded", with the reason."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -131,8 +133,9 @@ def test_readyz_is_unready_while_jobs_wait_and_no_worker_is_alive(settings):
 
     response = Client().get("/readyz")
 
-    assert response.status_code == 503
-    assert response.json()["jobs"] == "unavailable: 1 个任务在等待，2 分钟内没有工作进程（请启动 manage.py run_worker）"
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "ok", "search_index": "ok", "search_node": node(0, 0),
+                               "jobs": "unavailable: 1 个任务在等待，2 分钟内没有工作进程（请启动 manage.py run_worker）"}
     worker_beat(started_at=timezone.now(), backend="db")
     assert Client().get("/readyz").json() == {"status": "ready", "database": "ok", "search_index": "ok", "jobs": "ok",
                                               "search_node": node(0, 0)}
@@ -217,3 +220,79 @@ def test_readyz_answers_json_when_the_database_is_away_and_there_is_no_index(mon
 
     assert (response.status_code, response["Content-Type"]) == (503, "application/json")
     assert response.json()["search_index"] == "unavailable: OperationalError: connection refused"
+
+
+def _stalled_node_with_a_waiting_change(settings):
+    """This node's index applied the log, then its worker stopped: its row and a change both ten minutes old."""
+    from django.utils import timezone
+
+    from search_index import indexer
+    from search_index.models import IndexNode
+
+    settings.SEARCH_NODE_STALE_SECONDS = 300
+    services.index_rebuild()
+    indexer.drain()
+    book_create(title="刑事诉讼法学", year=2021)
+    ten_minutes_ago = timezone.now() - timedelta(minutes=10)
+    IndexNode.objects.filter(name=changelog.node_name()).update(seen_at=ten_minutes_ago)
+    IndexChange.objects.update(created_at=ten_minutes_ago)
+
+
+def test_a_node_whose_index_loop_stopped_is_unready_while_another_node_is_current(settings):
+    """Its worker stopped, its index missed every change since, and /readyz said "ready" (attack on two nodes):
+    the balancer kept sending it searches that missed new books while another node had them."""
+    from django.utils import timezone
+
+    from search_index.models import IndexNode
+
+    _stalled_node_with_a_waiting_change(settings)
+    IndexNode.objects.create(name="other", generation="gen-other", position=IndexChange.objects.last().pk,
+                             applied_to=IndexChange.objects.last().pk, seen_at=timezone.now())
+
+    response = Client().get("/readyz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unready" and body["search_node"]["stalled"] is True
+    assert body["search_index"] == ("unavailable: 本节点的索引有 1 条变更等待超过 300 秒，其索引进程同样久没有心跳"
+                                    "（请检查本节点的 manage.py run_worker）")
+    # Its worker runs again: it applies the change, writes its row, and the node is ready.
+    from search_index.worker import apply_outbox
+
+    apply_outbox()
+    assert Client().get("/readyz").json()["status"] == "ready"
+
+
+def test_a_stalled_node_stays_in_degraded_when_no_other_node_is_current(settings):
+    """One machine, or every node's worker stopped: stale answers are better than none (a balancer with every node
+    out serves nothing), so 200 "degraded" with the reason."""
+    from django.utils import timezone
+
+    from search_index.models import IndexNode
+
+    _stalled_node_with_a_waiting_change(settings)
+    # Another node heard from but waiting as long for the same change is no better.
+    IndexNode.objects.create(name="other", generation="gen-other", position=0, applied_to=0, seen_at=timezone.now())
+
+    response = Client().get("/readyz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["search_index"], body["search_node"]["stalled"]) == ("degraded", "ok", True)
+    assert body["search_node"]["problem"].startswith("本节点的索引有 1 条变更等待超过 300 秒")
+
+
+def test_a_node_catching_up_is_not_stalled(settings):
+    """Changes waiting long are not enough: a node whose index loop writes its row (catching up on a big import)
+    stays ready."""
+    from django.utils import timezone
+
+    from search_index.models import IndexNode
+
+    _stalled_node_with_a_waiting_change(settings)
+    IndexNode.objects.filter(name=changelog.node_name()).update(seen_at=timezone.now())
+
+    response = Client().get("/readyz")
+
+    assert (response.status_code, response.json()["status"]) == (200, "ready")
+    assert "stalled" not in response.json()["search_node"]
