@@ -10,24 +10,34 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from events.models import Event, Registration
+from events.models import Event, Override, Registration
 from library.circulation import holds_expire
 from library.notices import send_notices
 from notices.models import DEFAULT_REMINDER, REMINDS_DAY_BEFORE, REMINDS_HOUR_BEFORE, Notice
 from notices.services import record, send_pending
 
 
-def _place(event: Event, venue=None) -> str:
-    venue = venue if venue is not None else event.venue
+def _place(event: Event, override: Override | None = None) -> str:
+    """Where ``event`` (or its occurrence changed by ``override``) takes place: its venue, else online.  An
+    occurrence moved online (``venue_changed`` with no venue) is online, whatever the series' venue."""
+    venue = override.venue if override is not None and override.venue_changed else event.venue
     return venue.name if venue else (event.online_url or "线上")
 
 
 def _registration_notice(registration: Registration, kind: str):
+    """Registered, or promoted from the waitlist: for one occurrence of a series, that occurrence as it now is
+    (moved, retitled, in another venue) — the notice said the original time and the series' venue."""
     event = registration.event
+    override = None
+    if registration.occurrence is not None:
+        override = Override.objects.filter(event=event, recurrence_id=registration.occurrence).select_related(
+            "venue").first()
+    start = override.start if override is not None else registration.occurrence or event.start
     return record(
         key=f"{kind}:{registration.pk}", kind=kind, patron=registration.user, about=f"registration:{registration.pk}",
         template=f"events/notices/{kind}",
-        context={"event": event, "start": registration.occurrence or event.start, "place": _place(event)},
+        context={"event": event, "title": (override.title if override is not None else "") or event.title,
+                 "start": start, "place": _place(event, override)},
     )
 
 
@@ -47,7 +57,7 @@ def event_changed(event: Event, *, occurrence=None, cancelled: bool = False) -> 
         registrations = registrations.filter(Q(occurrence=occurrence.recurrence_id) | Q(occurrence__isnull=True))
         stamp = f"{occurrence.recurrence_id:%Y%m%dT%H%M%S}:{occurrence.sequence}"
         is_cancel = occurrence.status == Event.Status.CANCELLED
-        context["place"] = _place(event, occurrence.venue if occurrence.venue_changed else None)
+        context["place"] = _place(event, occurrence)
         context["reason"] = getattr(occurrence, "reason", "")
     else:
         stamp = str(event.sequence)
@@ -113,7 +123,7 @@ def _remind(*, begin: datetime, end: datetime, choices, key: str, template: str)
             if occ.recurrence_id is not None:
                 scope |= Q(occurrence=occ.recurrence_id)
             override = occ.override
-            place = _place(event, override.venue if override is not None and override.venue_changed else None)
+            place = _place(event, override)
             registrations = event.registrations.filter(scope, wants, status=Registration.Status.CONFIRMED)
             for registration in registrations.select_related("user"):
                 if record(

@@ -71,6 +71,27 @@ def test_an_event_notice_goes_through_the_same_path(judges, settings):
     assert event_notices.registered(registration) is None  # the same key is not written twice
 
 
+def test_a_registration_for_a_moved_occurrence_is_told_its_new_time_title_and_place(judges, settings):
+    """The notice (and its e-mail) gave the occurrence's original time and the series' venue: a judge registered
+    for the tea talk moved a week later was told the old Friday (routine walk)."""
+    settings.SITE_URL = "https://shuyuan.court.test"
+    organizer = make_user("org", Role.ORGANIZER)
+    room = event_services.venue_create(name="二楼 书苑")
+    hall = event_services.venue_create(name="一楼 报告厅")
+    first = datetime(2027, 2, 5, 15, 0, tzinfo=SH)
+    data = event_services.EventData(title="法官茶座", kind="tea_talk", start=first, end=datetime(2027, 2, 5, 16, 30, tzinfo=SH),
+                                    venue=room.pk, rrule="FREQ=MONTHLY;BYDAY=1FR;COUNT=3")
+    event = event_services.event_create(data=data, actor=organizer)
+    event_services.override_set(event=event, actor=organizer, recurrence_id=first, changes={
+        "start": datetime(2027, 2, 12, 15, 0, tzinfo=SH), "venue": hall.pk, "title": "法官茶座（改期）"})
+
+    event_services.registration_create(event=event, user=judges[1], occurrence=first)
+    notice = Notice.objects.get(kind="registered")
+
+    assert notice.subject == "报名成功：法官茶座（改期）"
+    assert "您已报名「法官茶座（改期）」（法官茶座），时间 2027-02-12 15:00，地点 一楼 报告厅。" in notice.body
+
+
 def test_a_subject_is_one_line_of_at_most_200_characters(judges):
     subject, _ = services.render("library/notices/hold_ready", {"hold": _Hold("长" * 300 + "\n第二行")},
                                  patron=judges[0])
