@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import format_lazy
@@ -39,6 +40,10 @@ class CopyForm(forms.ModelForm):
     class Meta:
         model = Copy
         fields = ("barcode", "location", "shelf", "status", "acquired_on", "note")
+        # Narrow enough for the book page's row of copies to fit a 1366-pixel screen (the note's default
+        # 40-column textarea pushed 入藏日期, 备注 and 删除 off it; routine walk).
+        widgets = {"barcode": forms.TextInput(attrs={"size": 14}), "shelf": forms.TextInput(attrs={"size": 10}),
+                   "note": forms.Textarea(attrs={"rows": 1, "cols": 18})}
 
     def clean_status(self):
         status = self.cleaned_data["status"]
@@ -135,6 +140,15 @@ class BookAdmin(admin.ModelAdmin):
                                                                   require_https=request.is_secure()):
             return HttpResponseRedirect(back)
         return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """A book catalogued here (the import page's 新增一本图书) opens on its own page, with its copies and call
+        number as readers see them, unless the librarian chose 保存并继续编辑 / 保存并增加另一个 (the list it
+        landed on before is sorted by call number: the new book was not in sight)."""
+        response = super().response_add(request, obj, post_url_continue)
+        if any(key in request.POST for key in ("_continue", "_addanother", "_popup")):
+            return response
+        return HttpResponseRedirect(reverse("book-detail", args=[obj.pk]))
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

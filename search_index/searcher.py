@@ -125,7 +125,7 @@ class _Deadline:
             raise self.timeout()
 
     def timeout(self) -> SearchTimeout:
-        return SearchTimeout(_("检索超时（%(seconds)s 秒），请简化查询后再试") % {"seconds": f"{self.seconds:g}"})
+        return SearchTimeout(_("检索超时（%(seconds)s 秒）：系统繁忙或查询过于复杂，请稍后再试或简化查询") % {"seconds": f"{self.seconds:g}"})
 
 
 @dataclass

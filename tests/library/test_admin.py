@@ -149,6 +149,18 @@ def test_admin_book_add_normalizes_hyphenated_isbn(admin_client_librarian):
     assert response.status_code == 302, response.content.decode()[:2000]
     book = Book.objects.get()
     assert (book.isbn, book.clc) == ("9787300000008", "D923.6")
+    # Saved: on to the new book's own page (the list it landed on before did not show it); "save and continue"
+    # stays in the admin.
+    assert response["Location"] == f"/books/{book.pk}"
+    again = admin_client_librarian.post("/admin/library/book/add/", {**data, "isbn": "", "_continue": "1"})
+    assert again["Location"] == f"/admin/library/book/{Book.objects.latest('pk').pk}/change/"
+
+
+def test_the_import_page_leads_to_cataloguing_one_book(admin_client_librarian):
+    """Nothing on the site led to adding one book: a librarian had to know the admin's address (routine walk)."""
+    page = admin_client_librarian.get("/catalog/import").content.decode()
+
+    assert 'id="add-book-link"' in page and 'href="/admin/library/book/add/"' in page
 
 
 def test_paper_str_is_its_title():

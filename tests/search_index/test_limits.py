@@ -109,7 +109,7 @@ def test_a_search_past_its_time_budget_is_a_503_with_retry_after(catalog, anon_a
     response = anon_api.get("/api/v1/search", {"q": "担保物权"})
 
     assert (response.status_code, response["Retry-After"]) == (503, "10")
-    assert response.json() == {"detail": "检索超时（0 秒），请简化查询后再试",
+    assert response.json() == {"detail": "检索超时（0 秒）：系统繁忙或查询过于复杂，请稍后再试或简化查询",
                                "code": "unavailable"}
 
 
