@@ -605,7 +605,10 @@ def attendees(request: HttpRequest, pk: int) -> HttpResponse:
     session = _chosen_session(event, sessions, wanted)
     roster = selectors.session_rosters(event, [session])[0][1] if session is not None else []
     context = {"nav": "organize", "event": event, "sessions": sessions, "session": session, "rows": roster,
-               "checked_in": sum(1 for r in roster if r["checked_in_at"]), "open": False}
+               "checked_in": sum(1 for r in roster if r["checked_in_at"]), "open": False,
+               # Expected: the confirmed and whoever came; the waitlist is told apart (it counted as expected).
+               "expected": sum(1 for r in roster if r["status"] != "waitlisted" or r["checked_in_at"]),
+               "waiting": sum(1 for r in roster if r["status"] == "waitlisted" and not r["checked_in_at"])}
     if session is not None:
         now = timezone.now()
         context["open"] = session.status == Event.Status.SCHEDULED and session.opens <= now < session.closes

@@ -35,6 +35,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy, pgettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
@@ -290,7 +291,7 @@ class AttendanceReport(EventReport):
     title = gettext_lazy("报名与签到")
     definition = gettext_lazy(
         "时间范围内举办的每一场活动：名额（活动的名额，未设时取场地容纳人数；空白为不限）、现在已确认的报名（含报名整个系列的人）、"
-        "仍在候补的报名和签到人数。报满率＝已确认÷名额，到场率＝签到÷已确认。选部门时只计该部门的人。")
+        "仍在候补的报名和签到人数。报满率＝已确认÷名额，到场率＝签到÷已确认（尚未开始的场次不计到场率）。选部门时只计该部门的人。")
 
     def tables(self, f: ReportFilter) -> list[Table]:
         sessions = Table(
@@ -305,12 +306,14 @@ class AttendanceReport(EventReport):
         found = list(session_figures(f).values(*SESSION_COLUMNS, "_capacity", "_confirmed", "_waitlisted", "_attended")
                      .order_by("start", "event_id"))
         labels = kind_labels()
+        # A session still to come has no turnout yet (it showed 0%, and pulled its kind's rate down with it).
+        now = timezone.now()
         for occ in found:
             link = session_key(occ)
             sessions.add(
                 [occ["start"], occ["title"], labels.get(occ["kind"], occ["kind"]), occ["_capacity"], occ["_confirmed"],
                  occ["_waitlisted"], occ["_attended"], percent(occ["_confirmed"], occ["_capacity"] or 0),
-                 percent(occ["_attended"], occ["_confirmed"])],
+                 percent(occ["_attended"], occ["_confirmed"]) if occ["start"] <= now else None],
                 {"confirmed": {"figure": "registrations", **link},
                  "waitlisted": {"figure": "registrations", "status": "waitlisted", **link},
                  "attended": {"figure": "attendance", **link}},
@@ -330,8 +333,9 @@ class AttendanceReport(EventReport):
             if not mine:
                 continue
             confirmed, attended = sum(o["_confirmed"] for o in mine), sum(o["_attended"] for o in mine)
+            begun = sum(o["_confirmed"] for o in mine if o["start"] <= now)
             kinds.add([str(kind.label), len(mine), sum(o["_capacity"] or 0 for o in mine), confirmed, attended,
-                       percent(attended, confirmed)],
+                       percent(attended, begun)],
                       {"attended": {"figure": "attendance", "kind": kind.value}})
         return [sessions, kinds]
 

@@ -123,6 +123,17 @@ def test_the_organizers_button_refuses_a_session_still_to_come(talk, judge, orga
     assert not Attendance.objects.exists()
 
 
+def test_the_attendees_page_counts_the_waitlist_apart_from_those_expected(talk, judge, organizer):
+    """"已签到 0 / 3" counted a waitlisted reader among those expected (routine walk)."""
+    services.registration_create(event=talk, user=judge)
+    services.registration_create(event=talk, user=make_user("judge2", "judge"))
+    services.registration_create(event=talk, user=make_user("judge3", "judge"))  # capacity 2: waitlisted
+
+    page = logged_in(organizer).get(f"/organize/{talk.pk}/attendees").content.decode()
+
+    assert "已签到 0 / 2 · 候补 1 人" in page
+
+
 def test_a_whole_series_registration_is_checked_in_once_per_session(salon, judge, organizer, clock):
     registration = services.registration_create(event=salon, user=judge)
     clock.move_to(at(2, 15, 10))

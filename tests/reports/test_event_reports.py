@@ -125,6 +125,24 @@ def test_attendance_per_division(world):
         ["民事审判庭", "读者沙龙", 1, 1], ["民事审判庭", "法官茶座", 2, 1], ["院领导", "法官茶座", 1, 1]]
 
 
+def test_a_session_still_to_come_has_no_turnout_and_leaves_its_kinds_rate_alone(world):
+    """Tonight's session showed 到场率 0.0% (nobody can have come yet) and pulled its kind's rate down (routine walk)."""
+    june = {"from": "2026-06-01", "to": "2026-06-15"}
+    before = {r[0]: r for r in rows("event-attendance", "kinds", **june)}
+    tonight = events.event_create(data=events.EventData(
+        title="法官茶座：今晚", kind="tea_talk", start=at(2026, 6, 15, 19), end=at(2026, 6, 15, 20), capacity=10),
+        actor=world.users["org"])
+    events.registration_create(event=tonight, user=world.users["j1"])
+
+    sessions = rows("event-attendance", "sessions", **june)
+    after = {r[0]: r for r in rows("event-attendance", "kinds", **june)}
+
+    assert sessions[-1] == [utc(2026, 6, 15, 11), "法官茶座：今晚", "法官茶座", 10, 1, 0, 0, 10.0, None]
+    assert after["法官茶座"][1:5] == [before["法官茶座"][1] + 1, before["法官茶座"][2] + 10,
+                                   before["法官茶座"][3] + 1, before["法官茶座"][4]]
+    assert after["法官茶座"][5] == before["法官茶座"][5]  # the rate of the sessions held
+
+
 def test_a_session_moved_across_a_month_boundary_counts_its_check_ins_at_its_new_start(world):
     """The tea talk of 10 June (j1, j2 and mgr checked in) moved to 31 May afterwards: its three check-ins are
     May's everywhere — 报名与签到 (the session's row), the annual summary, 各部门参加活动, 活跃读者 and j1's year —
@@ -180,7 +198,7 @@ def test_a_single_event_moved_after_it_was_held_keeps_its_registrations_and_chec
     client = Client()
     client.force_login(org)
     page = client.get(f"/organize/{e1.pk}/attendees").content.decode()
-    assert "已签到 2 / 3" in page and "2026-03-06" in page
+    assert "已签到 2 / 2 · 候补 1 人" in page and "2026-03-06" in page  # the waitlisted j3 is not expected
     # j1's year: the salon is March's, at its new start, on /me/reading too.
     months, _books, _papers, attended = reading_year(world.users["j1"], 2026, date(2026, 6, 15))
     assert months.rows[2] == ["2026-03", 1, 1, 1, 2, 1] and months.rows[-1] == ["全年", 3, 3, 3, 2, 1]
