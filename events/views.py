@@ -262,6 +262,17 @@ FORM_FIELDS = {"start": "date", "end": "end_time", "rrule": "repeat", "title": "
 READING_STEPS = ("find_reading", "add_book", "add_paper", "drop_book", "drop_paper")
 
 
+def _with_closed_days(starts: list) -> list[tuple]:
+    """Each previewed start with whether it falls on one of the library's closed days and that day's name (a public
+    holiday: 元旦, 国庆节…) — a series does not skip them by itself, and the organizer decides (routine walk: a
+    monthly tea talk landed on New Year's Day)."""
+    from library.models import ClosedDay
+
+    days = [timezone.localdate(s) for s in starts]
+    closed = dict(ClosedDay.objects.filter(date__in=days).values_list("date", "name"))
+    return [(s, d in closed, closed.get(d, "")) for s, d in zip(starts, days, strict=True)]
+
+
 def _form_step(post, *, default: str) -> tuple[object, str, str]:
     """The posted data with the reading list's add/remove buttons and a chosen free slot applied, what the
     press asked for: ``save`` (also a free slot), ``preview``, or ``step`` (the reading list changed: show the
@@ -421,7 +432,7 @@ def _event_form_page(request: HttpRequest, *, event: Event | None) -> HttpRespon
         probe = Event(pk=None if creating else event.pk, title=cleaned["title"], start=start, end=end, rrule=rrule,
                       venue_id=venue.pk if venue else None)
         overrides = [] if creating else list(event.overrides.all())
-        preview = [o.start for o in expand(probe, start, start + timedelta(days=400), overrides=[])][:6]
+        preview = _with_closed_days([o.start for o in expand(probe, start, start + timedelta(days=400), overrides=[])][:6])
         force = cleaned["force"]
         exclude = None if creating else event.pk
         try:

@@ -1801,7 +1801,7 @@ EVENTS = (
         "rrule": "FREQ=MONTHLY;BYDAY=1FR;COUNT=12",
         "speakers": [("张明", "主持人")],
         "move": {"index": 1, "days": 7, "title": "法官茶座（改期）"},
-        "cancel": {"index": 2, "reason": "春节假期"},
+        "cancel": {"index": 2, "reason": "阅览室另有安排"},
     },
     {
         "title": "周三读书会",

@@ -200,7 +200,9 @@ def test_load_keeps_a_changed_demo_password(demo):
     assert authenticate(username="judge", password="my-own-password-1") == judge
 
 
-def test_demo_seeds_this_years_public_holidays_as_closed_days(demo):
+def test_demo_seeds_this_and_next_years_public_holidays_as_closed_days(demo):
+    """Next year's too (its fixed-date holidays until its table is entered): a December demo's events and due
+    dates reach into January, and New Year's Day was an open day (routine walk)."""
     from datetime import date
 
     from library.policy import library_today
@@ -211,6 +213,9 @@ def test_demo_seeds_this_years_public_holidays_as_closed_days(demo):
     if year == 2026:
         assert ClosedDay.objects.get(date=date(2026, 2, 17)).name == "春节"
         assert len(days) == 3 + 9 + 3 + 5 + 3 + 3 + 7
+        assert list(ClosedDay.objects.filter(date__year=2027).values_list("date", "name")) == [
+            (date(2027, 1, 1), "元旦"), (date(2027, 5, 1), "劳动节"), (date(2027, 5, 2), "劳动节"),
+            (date(2027, 10, 1), "国庆节"), (date(2027, 10, 2), "国庆节"), (date(2027, 10, 3), "国庆节")]
 
 
 def test_demo_events_with_a_moved_and_a_cancelled_occurrence(demo):

@@ -571,6 +571,26 @@ def test_the_organizer_form_speaks_english_too(organizer):
     assert "Every first Fri of the month 15:00, 6 times" in preview
 
 
+def test_the_preview_of_a_series_names_the_closed_days_it_falls_on(organizer):
+    """A monthly tea talk landed on New Year's Day and National Day unnoticed: a series does not skip the library's
+    closed days, so the preview says which sessions fall on one (routine walk)."""
+    from library.models import ClosedDay
+
+    ClosedDay.objects.create(date="2027-10-01", name="国庆节")
+    ClosedDay.objects.create(date="2027-11-05")
+    client = logged_in(organizer)
+
+    preview = csrf_post(client, "/organize", "/organize", {
+        "title": "法官茶座", "kind": "tea_talk", "date": "2027-09-03", "start_time": "15:00", "end_time": "16:30",
+        "repeat": "monthly", "ordinal": "1", "weekday": "FR", "count": "4"}).content.decode()
+    items = [re.sub(r"<[^>]+>", "", li) for li in re.findall(r"<li>(.*?)</li>",
+                                                              re.search(r'<ul id="preview">(.*?)</ul>', preview).group(1))]
+
+    assert [("闭馆日" in item, item.split("（闭馆日", 1)[-1] if "闭馆日" in item else "") for item in items] == [
+        (False, ""), (True, "：国庆节）"), (True, "）"), (False, "")]
+    assert items[1].startswith("2027-10-01")
+
+
 def test_the_organizers_list_says_rules_in_words_and_errors_are_summed_up(organizer):
     from datetime import datetime
     from zoneinfo import ZoneInfo

@@ -338,9 +338,9 @@ def holidays_of(year: int) -> list[tuple[date, str]]:
     return days
 
 
-def load_closed_days(year: int) -> Tally:
+def load_closed_days(*years: int) -> Tally:
     tally = Tally()
-    days = holidays_of(year)
+    days = [day for year in years for day in holidays_of(year)]
     existing = set(ClosedDay.objects.filter(date__in=[d for d, _ in days]).values_list("date", flat=True))
     ClosedDay.objects.bulk_create([ClosedDay(date=d, name=name) for d, name in days if d not in existing])
     for d, _ in days:
@@ -487,7 +487,9 @@ def load_demo() -> Report:
         books, copies = load_books()
         librarian = User.objects.filter(username="librarian").first()
         papers, files = load_papers(created_by=librarian)
-        closed_days = load_closed_days(library_today().year)
+        # This year's and next year's (its fixed-date holidays until its table is entered): due dates and the events'
+        # calendar reach into the next year.
+        closed_days = load_closed_days(library_today().year, library_today().year + 1)
         events = load_events(organizer=User.objects.filter(username="organizer").first())
         history = load_history()
         users.created += (readers := load_readers()).created
