@@ -400,7 +400,8 @@ class BulkOccurrencesForm(forms.Form):
     """The manage page's series actions on the ticked occurrences: cancel them (with a reason), or move them by
     a number of days and/or to another time of day, or — one occurrence — to another date."""
 
-    ACTIONS = [("bulk-cancel", _("取消所选场次")), ("bulk-move", _("改期所选场次"))]
+    ACTIONS = [("bulk-cancel", _("取消所选场次")), ("bulk-move", _("改期所选场次")),
+               ("bulk-change", _("修改这一场的场地或标题"))]
 
     action = forms.ChoiceField(choices=ACTIONS)
     occurrences = forms.MultipleChoiceField(choices=[], error_messages={"required": _("请至少选择一场。")})
@@ -408,6 +409,9 @@ class BulkOccurrencesForm(forms.Form):
     shift_days = forms.IntegerField(required=False, min_value=-366, max_value=366)
     new_time = forms.TimeField(required=False)
     new_date = forms.DateField(required=False)
+    # One occurrence's own venue ("": unchanged, "online") and title ("": unchanged).
+    new_venue = forms.RegexField(required=False, regex=r"^(online|[0-9]{1,12})$")
+    new_title = forms.CharField(required=False, max_length=200, validators=[validate_single_line])
     force = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):

@@ -31,7 +31,7 @@ from events.forms import (
     form_repeat,
 )
 from events.ical import occurrence_path
-from events.models import Attendance, Event, Registration
+from events.models import Attendance, Event, Registration, Venue
 from events.recurrence import parse_instant
 from events.schemas import feed_links
 
@@ -705,6 +705,8 @@ def _bulk(request: HttpRequest, event: Event) -> tuple[str, int] | None:
     if not form.is_valid():
         return form.first_error(), 422
     data = form.cleaned_data
+    if data["action"] == "bulk-change":
+        return _change_one(request, event, data)
     action = "cancel" if data["action"] == "bulk-cancel" else "move"
     shift = timedelta(days=data["shift_days"]) if data["shift_days"] else None
     try:
@@ -722,6 +724,28 @@ def _bulk(request: HttpRequest, event: Event) -> tuple[str, int] | None:
         moved = "、".join(_local(o.start) for o in done.overrides[:5]) + ("…" if n > 5 else "")
         messages.success(request, ngettext("已改期 %(n)s 场（%(when)s）。", "已改期 %(n)s 场（%(when)s）。", n) % {
             "n": n, "when": moved} + _told(done.notified))
+    return None
+
+
+def _change_one(request: HttpRequest, event: Event, data: dict) -> tuple[str, int] | None:
+    """One ticked occurrence gets a venue (or goes online) and/or a title of its own (the API's overrides; the page
+    could only move or cancel a session: routine walk); its readers are told of a new place."""
+    if len(data["occurrences"]) != 1:
+        return _("修改场地或标题时只能选择一场。"), 422
+    changes: dict = {}
+    if data["new_venue"]:
+        changes["venue"] = None if data["new_venue"] == "online" else int(data["new_venue"])
+    if data["new_title"].strip():
+        changes["title"] = data["new_title"].strip()
+    if not changes:
+        return _("请选择新的场地或填写新的标题。"), 422
+    try:
+        override = services.override_set(event=event, actor=request.user, recurrence_id=data["occurrences"][0],
+                                          changes=changes, force=data["force"])
+    except (DomainError, InvalidInput) as exc:
+        return (_refusal(exc, event) if isinstance(exc, DomainError) else exc.detail), exc.status
+    messages.success(request, _("%(when)s 这一场已修改。") % {"when": _local(override.recurrence_id)}
+                     + _told(override.notified))
     return None
 
 
@@ -791,6 +815,7 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
         occ["ticked"] = occ["recurrence_id"] in ticked
     return render(request, "events/manage.html", {
         "nav": "organize", "event": event, "occurrences": occurrences, "bulk_max": services.BULK_MAX,
+        "venues": Venue.objects.order_by("name"),
         "bulk_error": refused[0] if refused else None, "posted": posted, "force_label": FORCE_LABEL,
     }, status=refused[1] if refused else 200)
 

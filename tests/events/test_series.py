@@ -177,6 +177,32 @@ def test_the_manage_page_says_when_nobody_was_registered(salon, organizer):
     assert _message(org, page) == "整个活动已取消。没有报名的读者。"
 
 
+def test_the_manage_page_gives_one_session_its_own_venue_and_title_and_tells_its_readers(salon, organizer, readers):
+    """The page could only move or cancel a session; another room or title for one of them needed the API
+    (routine walk)."""
+    hall = services.venue_create(name="一楼报告厅")
+    services.registration_create(event=salon, user=readers[1], occurrence=at(9))
+    org, page = logged_in(organizer), f"/organize/{salon.pk}"
+    assert 'id="change-one"' in org.get(page).content.decode()
+
+    csrf_post(org, page, page, {"action": "bulk-change", "new_venue": str(hall.pk), "new_title": "读书沙龙（专场）",
+                                "occurrences": [at(9).isoformat()]})
+    changed = _message(org, page)
+    csrf_post(org, page, page, {"action": "bulk-change", "new_venue": "online", "occurrences": [at(16).isoformat()]})
+    online = _message(org, page)
+    two = csrf_post(org, page, page, {"action": "bulk-change", "new_title": "x",
+                                      "occurrences": [at(23).isoformat(), at(30).isoformat()]})
+    nothing = csrf_post(org, page, page, {"action": "bulk-change", "occurrences": [at(23).isoformat()]})
+
+    assert changed == "2026-12-09 15:00 这一场已修改。已通知 1 位报名读者。"
+    assert online == "2026-12-16 15:00 这一场已修改。没有报名的读者。"
+    assert [(o.recurrence_id, o.title, o.venue_id, o.venue_changed) for o in Override.objects.order_by("recurrence_id")] == [
+        (at(9), "读书沙龙（专场）", hall.pk, True), (at(16), "", None, True)]
+    assert (two.status_code, "只能选择一场" in two.content.decode()) == (422, True)
+    assert (nothing.status_code, "请选择新的场地或填写新的标题" in nothing.content.decode()) == (422, True)
+    assert "一楼报告厅" in Notice.objects.get(patron=readers[1], kind="event_changed").body
+
+
 def test_the_manage_page_names_the_clash_and_keeps_the_series(organizer):
     room = services.venue_create(name="第一会议室")
     salon = make_event(organizer, room, title="读书沙龙", start=FIRST, end=FIRST + timedelta(minutes=90), rrule=WEEKLY)
