@@ -138,6 +138,13 @@ def test_upload_extracts_text_and_download_returns_the_same_bytes(librarian_api,
     assert download["X-Content-Type-Options"] == "nosniff"
     if file_type == "txt":
         assert download["Content-Type"] == "text/plain; charset=" + ("gb18030" if name == "gbk.txt" else "utf-8")
+    # ?view=true shows a text file in the browser (a judge on a phone got a download), sandboxed; other types are
+    # still downloaded.
+    shown = anon_api.get(f"/api/v1/papers/{public_paper.pk}/file", {"view": "true"})
+    assert b"".join(shown.streaming_content) == data
+    assert shown["Content-Disposition"].split(";")[0] == ("inline" if file_type == "txt" else "attachment")
+    assert (shown.get("Content-Security-Policy") == "sandbox; default-src 'none'") == (file_type == "txt")
+    assert shown["X-Content-Type-Options"] == "nosniff"
 
 
 def test_replacing_a_file_deletes_the_old_one(librarian_api, public_paper, django_capture_on_commit_callbacks):

@@ -43,6 +43,8 @@ def test_the_paper_page_says_the_text_is_pending_until_the_job_ran(client, judge
     # The page refreshes itself while the worker reads the text, then says it is searchable.
     assert ('http-equiv="refresh"' in before, 'http-equiv="refresh"' in after) == (True, False)
     assert 'id="extraction-done"' in after
+    # A text file can be read on the page's 在线阅读 as well as downloaded.
+    assert f'href="/api/v1/papers/{paper.pk}/file?view=true" id="read-online"' in after
 
 
 def test_a_file_whose_text_cannot_be_read_fails_its_job_with_the_reason(paper):
