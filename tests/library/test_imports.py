@@ -237,6 +237,9 @@ def test_the_import_page_uploads_and_redirects_to_the_job_page_that_refreshes_un
     assert 'http-equiv="refresh"' not in done and 'data-state="done"' in done
     assert "<th>新增</th><td>2</td>" in done and "<th>失败</th><td>1</td>" in done
     assert f"ISBN 校验位错误：{BAD_ISBN}" in done
+    # Each record's book by its title (a link) and call number, not by its internal id (routine walk).
+    first = Book.objects.get(title="书00000")
+    assert f'<a href="/books/{first.pk}">书00000</a>' in done and f"(id {first.pk})" not in done
     assert f'href="/api/v1/imports/{catalog_import.pk}/report"' in done
     # What to do next (routine walk: the page ended at the counts): fix and import again, look, import more.
     assert "重新导入同一文件即可" in done and "在目录中检索导入的书目" in done and "导入另一个文件" in done
