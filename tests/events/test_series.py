@@ -203,6 +203,25 @@ def test_the_manage_page_gives_one_session_its_own_venue_and_title_and_tells_its
     assert "一楼报告厅" in Notice.objects.get(patron=readers[1], kind="event_changed").body
 
 
+def test_a_session_in_the_list_and_the_month_leads_to_its_own_row_of_the_event(organizer):
+    """Clicking one session of a series opened the top of the event's page (routine walk): the list and the month
+    link to its row (#occ-…), which the event's table carries."""
+    from django.utils import timezone
+
+    day = (timezone.localtime() + timedelta(days=30)).replace(hour=15, minute=0, second=0, microsecond=0)
+    series = make_event(organizer, title="周五茶座", start=day, end=day + timedelta(hours=1),
+                        rrule="FREQ=WEEKLY;COUNT=3")
+    second = day + timedelta(days=7)
+    anchor = f"/events/{series.pk}#occ-{second:%Y%m%d%H%M}"
+
+    listed = Client().get("/events").content.decode()
+    month = Client().get("/events", {"view": "month", "month": f"{second:%Y-%m}"}).content.decode()
+    detail = Client().get(f"/events/{series.pk}").content.decode()
+
+    assert f'href="{anchor}"' in listed and f'href="{anchor}"' in month
+    assert f'id="occ-{second:%Y%m%d%H%M}"' in detail
+
+
 def test_the_manage_page_names_the_clash_and_keeps_the_series(organizer):
     room = services.venue_create(name="第一会议室")
     salon = make_event(organizer, room, title="读书沙龙", start=FIRST, end=FIRST + timedelta(minutes=90), rrule=WEEKLY)
