@@ -53,6 +53,7 @@ urlpatterns = [
     path("desk/labels", library_views.labels, name="labels"),
     path("desk/cards", library_views.cards, name="cards"),
     path("catalog/import", library_views.catalog_import, name="catalog-import"),
+    path("catalog/import/template.csv", library_views.catalog_import_template, name="catalog-import-template"),
     path("catalog/copy", library_views.copy_catalog, name="copy-catalog"),
     path("catalog/copy/import", library_views.copy_catalog_import, name="copy-catalog-import"),
     path("catalog/import/<int:import_id>", library_views.catalog_import_detail, name="catalog-import-detail"),

@@ -249,6 +249,27 @@ def test_the_import_page_uploads_and_redirects_to_the_job_page_that_refreshes_un
     assert "<td>已完成</td><td>3 / 3 · 1 条失败</td>" in listed
 
 
+def test_the_csv_template_lists_the_columns_and_imports_as_it_is(client, librarian):
+    """The import page gave no column list or template (routine walk): its template, imported unchanged, makes the
+    example book with its copy, so every header in it is one the importer reads."""
+    client.force_login(librarian)
+    page = client.get("/catalog/import").content.decode()
+    template = client.get("/catalog/import/template.csv")
+    assert 'id="csv-columns"' in page and 'href="/catalog/import/template.csv"' in page
+    assert (template.status_code, template["Content-Type"]) == (200, "text/csv; charset=utf-8")
+    assert template.content.decode("utf-8").startswith("\ufeffISBN,题名,副题名,责任者,出版者,出版年")
+
+    client.post("/catalog/import", {"file": SimpleUploadedFile("模板.csv", template.content), "format": "csv"})
+    run_queued_jobs()
+
+    book = Book.objects.get()
+    assert (book.title, book.isbn, book.year, book.clc, book.subjects) == (
+        "民法物权", "9787301048153", 2009, "D923.2", ["物权", "民法"])
+    assert [c.name for c in book.contributors.all()] == ["王泽鉴"]
+    assert list(book.copies.values_list("barcode", "location")) == [("FG100001", "院本部")]
+    assert CatalogImport.objects.get().failed == 0
+
+
 def test_the_import_page_shows_an_unknown_or_empty_file_again_with_the_reason(client, librarian):
     client.force_login(librarian)
 

@@ -348,6 +348,7 @@ EXPECTED: dict[tuple[str, str], Case | list[Case]] = {
     # An empty form: shown again with its errors.
     ("POST", "catalog/import"): E(LOGIN, 403, 400, 403, 403),
     ("GET", "catalog/import/<int:import_id>"): E(LOGIN, 403, 200, 403, 403),
+    ("GET", "catalog/import/template.csv"): E(LOGIN, 403, 200, 403, 403),
     ("POST", "catalog/import/<int:import_id>/records/<int:position>/decision"): E(
         LOGIN, 403, 302, 403, 403, args={"import_id": "conflict_import", "position": "conflict_position"},
         body={"action": "keep"}),
