@@ -571,6 +571,23 @@ def test_the_organizer_form_speaks_english_too(organizer):
     assert "Every first Fri of the month 15:00, 6 times" in preview
 
 
+def test_the_organize_page_leads_first_to_the_organizers_events(organizer):
+    """At the door an organizer needs the list of names; it was below the long new-event form (routine walk)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    client = logged_in(organizer)
+    assert 'id="to-my-events"' not in client.get("/organize").content.decode()  # nothing to jump to
+    start = datetime(2027, 3, 5, 15, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    event_services.event_create(data=event_services.EventData(
+        title="法官茶座", kind="tea_talk", start=start, end=start + timedelta(hours=1)), actor=organizer)
+
+    page = client.get("/organize").content.decode()
+
+    assert page.index('id="to-my-events"') < page.index('id="event-form"') < page.index('id="my-events-heading"')
+    assert '<a href="#my-events-heading">我组织的活动（1）：报名名单与签到</a>' in page
+
+
 def test_the_preview_of_a_series_names_the_closed_days_it_falls_on(organizer):
     """A monthly tea talk landed on New Year's Day and National Day unnoticed: a series does not skip the library's
     closed days, so the preview says which sessions fall on one (routine walk)."""
