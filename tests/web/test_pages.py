@@ -571,6 +571,19 @@ def test_the_organizer_form_speaks_english_too(organizer):
     assert "Every first Fri of the month 15:00, 6 times" in preview
 
 
+def test_me_has_a_table_of_its_sections(judge):
+    """/me is about 4,500 px long on a phone; its sections are one tap away, each link landing on its heading, and
+    the year in reading is a plain link (it needed a form submitted; routine walk)."""
+    page = logged_in(judge).get("/me").content.decode()
+    nav = re.search(r'<nav class="desk-nav in-page"[^>]*>(.*?)</nav>', page, re.S).group(1)
+    targets = re.findall(r'href="([^"]+)"', nav)
+
+    assert targets == ["#loans", "#holds", "#registrations", "#calendar", "#notice-preferences", "/me/reading",
+                       "#history"]
+    assert all(f'id="{t[1:]}"' in page for t in targets if t.startswith("#"))
+    assert logged_in(judge).get("/me/reading").status_code == 200
+
+
 def test_the_organize_page_leads_first_to_the_organizers_events(organizer):
     """At the door an organizer needs the list of names; it was below the long new-event form (routine walk)."""
     from datetime import datetime
