@@ -104,6 +104,11 @@ def test_report_pages_draw_their_charts_over_their_tables(server, browser, shoot
         months = page.locator("#table-months tbody tr")
         assert months.count() == 6
         assert months.nth(3).locator("td").nth(1).inner_text() == "2"  # April: L4 and L6
+        # No column label one character a line (借/出 beside one-line 借出（去年同月）: routine walk).
+        broken = page.evaluate("""[...document.querySelectorAll('#table-months thead th')].filter((th) => {
+            const range = document.createRange(); range.selectNodeContents(th);
+            return th.textContent.trim().length <= 4 && range.getClientRects().length > 1; }).map((th) => th.textContent)""")
+        assert broken == []
         page.emulate_media(media="print")
         shoot(page, "print-circulation")
         assert page.locator("form.report-filter").is_hidden()
