@@ -428,7 +428,9 @@ def test_the_page_shows_both_values_and_a_button_per_decision(librarian, conflic
     assert page.count('name="action"') == 3
     assert '<td>民法总则</td>' in page  # the record's title
     link = reverse("book-detail", args=[book.pk])
-    assert f'<a href="{link}">民法总则</a> <span class="meta">(id {book.pk})</span>' in page
+    book.refresh_from_db()
+    shelf = f' <span class="meta call-number">{book.call_number}</span>' if book.call_number else ""
+    assert f'<a href="{link}">民法总则</a>{shelf}</td>' in page and f"(id {book.pk})</span>" not in page
     assert page.index('data-position="1"') < page.index('data-position="2"')
 
 
