@@ -742,8 +742,8 @@ def _change_one(request: HttpRequest, event: Event, data: dict) -> tuple[str, in
     try:
         override = services.override_set(event=event, actor=request.user, recurrence_id=data["occurrences"][0],
                                           changes=changes, force=data["force"])
-    except (DomainError, InvalidInput) as exc:
-        return (_refusal(exc, event) if isinstance(exc, DomainError) else exc.detail), exc.status
+    except DomainError as exc:  # InvalidInput among them
+        return _refusal(exc, event), exc.status
     messages.success(request, _("%(when)s 这一场已修改。") % {"when": _local(override.recurrence_id)}
                      + _told(override.notified))
     return None

@@ -103,26 +103,28 @@ def on_validation_error(request, exc: ValidationError):
     return _error(request, 422, errors, "invalid")
 
 
+def _located(request, field: str = "") -> str:
+    """Where a refused field came from: a GET's fields, and any the request gave as query parameters, are in the
+    query (a bad ``after``, a report's date range said "body"); the rest in the body."""
+    return "query" if request.method == "GET" or (field and field in request.GET) else "body"
+
+
 @api.exception_handler(DjangoValidationError)
 def on_django_validation_error(request, exc: DjangoValidationError):
     errors = []
-    # Located as InvalidInput's are: a GET's fields (a report's date range, a division) are query parameters.
-    where = "query" if request.method == "GET" else "body"
     if hasattr(exc, "error_dict"):
         for field, field_errors in exc.message_dict.items():
             for msg in field_errors:
-                loc = "query" if where == "query" or field in request.GET else "body"
-                errors.append({"loc": [loc, field], "field": field, "msg": msg, "type": "invalid"})
+                errors.append({"loc": [_located(request, field), field], "field": field, "msg": msg, "type": "invalid"})
     else:
-        errors = [{"loc": [where], "field": "", "msg": msg, "type": "invalid"} for msg in exc.messages]
+        errors = [{"loc": [_located(request)], "field": "", "msg": msg, "type": "invalid"} for msg in exc.messages]
     return _error(request, 422, errors, "invalid")
 
 
 @api.exception_handler(InvalidInput)
 def on_invalid_input(request, exc: InvalidInput):
-    # A field the request gave as a query parameter is located there (a bad ``after`` said "body").
-    where = "query" if request.method == "GET" or exc.field in request.GET else "body"
-    errors = [{"loc": [where, exc.field], "field": exc.field, "msg": exc.detail, "type": exc.code}]
+    errors = [{"loc": [_located(request, exc.field), exc.field], "field": exc.field, "msg": exc.detail,
+               "type": exc.code}]
     return _error(request, exc.status, errors, exc.code)
 
 
