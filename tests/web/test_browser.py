@@ -104,6 +104,7 @@ def test_request_pull_hold_shelf_pickup_and_return(library_data, server, browser
     desk.press("#return-barcode", "Enter")
     desk.wait_for_selector(".messages .success")
     assert "已还《担保物权研究》。请放回书架。" in desk.inner_text(".messages")
+    desk.wait_for_load_state("load")  # autofocus is applied as the page finishes loading
     assert desk.evaluate("document.activeElement.id") == "return-barcode"
     shoot(desk, "7-returned")
 
@@ -414,6 +415,7 @@ def test_phone_sized_events_month_and_desk(library_data, server, browser, shoot)
     page.press("#checkout-barcode", "Enter")
     page.wait_for_selector("#current-reader")
     assert "张明" in page.inner_text("#current-reader")
+    page.wait_for_load_state("load")  # autofocus is applied as the page finishes loading
     assert page.evaluate("document.activeElement.id") == "checkout-barcode"  # ready for the next book
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, "phone-desk")
